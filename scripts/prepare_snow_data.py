@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Split the clean backgrounds into training and held-out folders for the shipped snow model.
+
+    python scripts/prepare_snow_data.py ../shared/data/clean data/snow
+
+writes data/snow/train_clean/ (training backgrounds) and data/snow/heldout_clean/ (never trained on;
+`weatherclean synth snow` turns them into the held-out test sets). The split is fixed here, by name, so
+docs/models.md can say exactly which images were held out. The scikit-image samples named in
+EXAMPLE_SAMPLES are kept out of training too: the bundled example photos are made from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HELDOUT = {f"kodim{i:02d}" for i in range(19, 25)} | {"130026", "134035"}
+EXAMPLE_SAMPLES = {"chelsea", "coffee", "rocket"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clean_root", type=Path, help="folder with clean images (searched recursively)")
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+
+    from weatherclean.data.images import list_images, skimage_samples
+
+    train, held = args.out / "train_clean", args.out / "heldout_clean"
+    for folder in (train, held):
+        folder.mkdir(parents=True, exist_ok=True)
+    counts = {"train": 0, "heldout": 0}
+    for path in list_images(args.clean_root):
+        dest = held if path.stem in HELDOUT else train
+        shutil.copy2(path, dest / path.name)
+        counts["heldout" if dest is held else "train"] += 1
+    for name, arr in skimage_samples():
+        if name in EXAMPLE_SAMPLES:
+            continue
+        Image.fromarray(np.round(arr * 255).astype(np.uint8)).save(train / f"skimage_{name}.png")
+        counts["train"] += 1
+    print(f"{counts['train']} training images in {train}, {counts['heldout']} held out in {held}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""``weatherclean evaluate``: paper-style PSNR/SSIM of a model on a paired dataset, with baselines.
+
+All the work is in :mod:`weatherclean.evaluation`; this module only parses options and prints.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from weatherclean.cli.common import cli_errors, console, err_console
+from weatherclean.errors import InputError, WeathercleanError
+
+
+class Task(StrEnum):
+    snow = "snow"
+    rain = "rain"
+
+
+class BaselineName(StrEnum):
+    median = "median"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` to the root app."""
+    app.command("evaluate")(evaluate_command)
+
+
+@cli_errors
+def evaluate_command(
+    dataset: Path = typer.Option(
+        ..., "--dataset", help="Dataset folder (Snow100K test set or one of its splits).", show_default=False
+    ),
+    task: Task = typer.Option(Task.snow, "--task", help="snow (Snow100K); rain is not available yet."),
+    model: str = typer.Option("default", "--model", help="Registered model name or a saved model folder."),
+    split: str | None = typer.Option(None, "--split", help="Snow100K split S, M or L (default: all found)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write per-image scores to FILE.csv or FILE.json.", show_default=False
+    ),
+    baseline: list[BaselineName] = typer.Option(
+        [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    tile: int | None = typer.Option(
+        None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary table."),
+) -> None:
+    """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the snowy input."""
+    from weatherclean.devices import resolve_device
+    from weatherclean.evaluation.evaluate import (
+        BASELINES,
+        check_report_path,
+        evaluate_snow,
+        render_summary,
+        write_report,
+    )
+
+    if task is Task.rain:
+        raise WeathercleanError("--task rain: rain evaluation is not available yet; use --task snow")
+    if report is not None:
+        check_report_path(report)
+    if not dataset.is_dir():
+        raise InputError(f"{dataset}: dataset folder not found; pass the folder holding the Snow100K images")
+
+    from weatherclean.data.snow import find_snow100k
+    from weatherclean.models import load_model
+
+    find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
+    dev = resolve_device(device)
+    net = load_model(model, device=dev)
+    chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
+    result = evaluate_snow(
+        dataset,
+        net.restore,
+        split=split,
+        limit=limit,
+        device=dev,
+        tile=tile,
+        overlap=int(net.receptive_field),
+        baselines=chosen,
+        model_label=f"DesnowNet ({Path(model).name or model})",
+        progress=not quiet,
+    )
+    console.print(render_summary(result))
+    if report is not None:
+        written = write_report(result, report)
+        if not quiet:
+            err_console.print(f"wrote {written}", highlight=False)

@@ -1,0 +1,366 @@
+"""Snow training/evaluation data: Snow100K folders on disk and snow synthesised on the fly.
+
+Both datasets return dicts of float32 CxHxW tensors in [0, 1] with the keys the DesnowNet losses use:
+``x`` (snowy), ``y`` (clean), ``z`` (snow mask) and, for synthetic data, ``a`` (snow colour).
+
+Every random choice for item ``i`` comes from ``numpy.random.default_rng([seed, epoch, i])``, so an
+item is a pure function of (seed, epoch, i): the same with 0 or 8 DataLoader workers, and the same
+when a run is resumed. The epoch lives in a shared-memory tensor so ``set_epoch`` also reaches
+persistent DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
+from weatherclean.errors import DatasetError, InputError
+from weatherclean.synth.snow import SNOW_LEVELS, synthesize_snow
+
+__all__ = [
+    "SnowTriple",
+    "find_snow100k",
+    "Snow100KDataset",
+    "SyntheticSnowDataset",
+]
+
+_LAYOUT_HELP = (
+    "expected Snow100K layout: <root>/synthetic/NAME.jpg with <root>/gt/NAME.jpg (and optional "
+    "<root>/mask/NAME.jpg), e.g. Snow100K-training/all/... or a test tarball with "
+    ".../test/Snow100K-{S,M,L}/{synthetic,gt,mask}"
+)
+
+
+@dataclass(frozen=True)
+class SnowTriple:
+    """One Snow100K example: snowy image, ground truth, optional mask, and a unique name."""
+
+    synthetic: Path
+    gt: Path
+    mask: Path | None
+    name: str
+    split: str | None = None  # "S"/"M"/"L" when the folder says so (Snow100K-S, ...)
+
+
+def _images_by_stem(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith("."):
+            found.setdefault(entry.stem, entry)
+    return found
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """``folder/name`` matched without regard to case (Snow100K mirrors differ: gt vs GT)."""
+    exact = folder / name
+    if exact.is_dir():
+        return exact
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name.lower() == name:
+            return entry
+    return None
+
+
+def _split_of(path: Path) -> str | None:
+    """The Snow100K split a folder belongs to, read from the nearest ``Snow100K-X`` ancestor."""
+    for part in reversed(path.parts):
+        m = re.fullmatch(r"snow100k[-_ ]?([sml])", part, flags=re.IGNORECASE)
+        if m:
+            return m.group(1).upper()
+    return None
+
+
+def _candidate_folders(root: Path) -> list[Path]:
+    """Folders holding a ``synthetic`` sub-folder, searched recursively (test tarballs nest deeply)."""
+    if root.name.lower() == "synthetic":
+        return [root.parent]
+    if _child(root, "synthetic") is not None:
+        return [root]
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames.sort()
+        if any(d.lower() == "synthetic" for d in dirnames):
+            found.append(Path(dirpath))
+            # Do not descend into synthetic/gt/mask themselves: they only hold images.
+            dirnames[:] = [d for d in dirnames if d.lower() not in ("synthetic", "gt", "mask")]
+    return found
+
+
+def find_snow100k(root: Path | str, split: str | None = None) -> list[SnowTriple]:
+    """Find Snow100K (synthetic, gt, mask) triples under ``root``, matched by file stem.
+
+    ``root`` may be the folder holding ``synthetic``/``gt``/``mask``, any folder above it, or the
+    ``synthetic`` folder itself. ``split`` ("S", "M" or "L") keeps only ``Snow100K-<split>``. When
+    several folders are found (all three test splits), names are prefixed with the folder so they stay
+    unique, e.g. ``Snow100K-S_beautiful_smile_00003``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; {_LAYOUT_HELP}")
+    if split is not None:
+        split = split.upper()
+        if split not in SNOW_LEVELS:
+            raise DatasetError(f"unknown Snow100K split {split!r}: use one of {', '.join(SNOW_LEVELS)}")
+    folders = _candidate_folders(root)
+    if not folders:
+        raise DatasetError(f"{root}: no 'synthetic' folder found; {_LAYOUT_HELP}")
+    if split is not None:
+        available = sorted({s for f in folders if (s := _split_of(f.resolve())) is not None})
+        folders = [f for f in folders if _split_of(f.resolve()) == split]
+        if not folders:
+            have = ", ".join(available) if available else "none named Snow100K-S/M/L"
+            raise DatasetError(f"{root}: no Snow100K-{split} folder found (splits found: {have})")
+    triples: list[SnowTriple] = []
+    for folder in folders:
+        synthetic_dir = _child(folder, "synthetic")
+        gt_dir = _child(folder, "gt")
+        assert synthetic_dir is not None
+        if gt_dir is None:
+            raise DatasetError(f"{folder}: has 'synthetic' but no 'gt' folder next to it; {_LAYOUT_HELP}")
+        mask_dir = _child(folder, "mask")
+        snowy = _images_by_stem(synthetic_dir)
+        gts = _images_by_stem(gt_dir)
+        masks = _images_by_stem(mask_dir) if mask_dir is not None else {}
+        group = folder.name if len(folders) > 1 else None
+        folder_split = _split_of(folder.resolve())
+        for stem, path in snowy.items():
+            gt = gts.get(stem)
+            if gt is None:
+                raise DatasetError(
+                    f"{path}: no ground truth '{stem}.*' in {gt_dir}; every synthetic image needs a gt "
+                    "image with the same name"
+                )
+            name = f"{group}_{stem}" if group else stem
+            triples.append(SnowTriple(path, gt, masks.get(stem), name, folder_split))
+    if not triples:
+        raise DatasetError(f"{root}: 'synthetic' folder(s) hold no images; {_LAYOUT_HELP}")
+    return triples
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _to_chw(arr: np.ndarray) -> torch.Tensor:
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32))
+
+
+def _pad_to(arr: np.ndarray, size: int) -> np.ndarray:
+    """Reflect-pad H and W up to ``size`` (repeatedly, for images far smaller than the crop)."""
+    while arr.shape[0] < size or arr.shape[1] < size:
+        ph = min(size - arr.shape[0], arr.shape[0] - 1) if arr.shape[0] < size else 0
+        pw = min(size - arr.shape[1], arr.shape[1] - 1) if arr.shape[1] < size else 0
+        mode = "reflect" if min(arr.shape[:2]) > 1 else "edge"
+        if mode == "edge":
+            ph, pw = max(size - arr.shape[0], 0), max(size - arr.shape[1], 0)
+        pad = [(0, ph), (0, pw)] + [(0, 0)] * (arr.ndim - 2)
+        arr = np.pad(arr, pad, mode=mode)
+    return arr
+
+
+class _EpochMixin:
+    """Epoch counter in shared memory so that persistent DataLoader workers see ``set_epoch``."""
+
+    def _init_epoch(self) -> None:
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random crops/snow for a new epoch; item i stays a function of (seed, epoch, i)."""
+        self._epoch[0] = int(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# Snow100K on disk
+# --------------------------------------------------------------------------------------------------
+
+
+class Snow100KDataset(_EpochMixin, Dataset):
+    """Snow100K triples as tensors; random crops and flips for training, full images for evaluation.
+
+    Items: ``{"x", "y": 3xHxW, "z": 1xHxW, "has_mask": bool tensor, "name": str}``. When a mask file is
+    missing ``z`` is zeros and ``has_mask`` is False, so a loss can skip the mask term for that item.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        crop: int | None = None,
+        augment: bool = False,
+        split: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.triples = find_snow100k(root, split=split)
+        self.crop = crop
+        self.augment = augment
+        self.seed = int(seed)
+        self._init_epoch()
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def _read(self, triple: SnowTriple) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        try:
+            x = read_rgb(triple.synthetic)
+            y = read_rgb(triple.gt)
+            z = read_rgb(triple.mask).mean(axis=2, keepdims=True) if triple.mask is not None else None
+        except InputError as exc:
+            raise DatasetError(str(exc)) from None
+        if x.shape != y.shape:
+            raise DatasetError(
+                f"{triple.synthetic}: size {x.shape[1]}x{x.shape[0]} differs from its gt {triple.gt} "
+                f"({y.shape[1]}x{y.shape[0]}); the pair must be aligned"
+            )
+        if z is not None and z.shape[:2] != x.shape[:2]:
+            raise DatasetError(f"{triple.mask}: mask size differs from {triple.synthetic}")
+        return x, y, z
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        triple = self.triples[index]
+        x, y, z = self._read(triple)
+        has_mask = z is not None
+        if z is None:
+            z = np.zeros(x.shape[:2] + (1,), dtype=np.float32)
+        stack = np.concatenate([x, y, z], axis=2)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.crop is not None:
+            stack = _pad_to(stack, self.crop)
+            top = int(rng.integers(0, stack.shape[0] - self.crop + 1))
+            left = int(rng.integers(0, stack.shape[1] - self.crop + 1))
+            stack = stack[top : top + self.crop, left : left + self.crop]
+        if self.augment:
+            if rng.random() < 0.5:
+                stack = stack[:, ::-1]
+            if rng.random() < 0.5:
+                stack = stack[::-1]
+        return {
+            "x": _to_chw(stack[..., 0:3]),
+            "y": _to_chw(stack[..., 3:6]),
+            "z": _to_chw(stack[..., 6:7]),
+            "has_mask": torch.tensor(has_mask),
+            "name": triple.name,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Snow synthesised on the fly
+# --------------------------------------------------------------------------------------------------
+
+
+class SyntheticSnowDataset(_EpochMixin, Dataset):
+    """Random crops of a few clean images with freshly synthesised snow: unlimited paired data.
+
+    Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
+    ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
+    jitter all change with (seed, epoch, index).
+    """
+
+    def __init__(
+        self,
+        clean_images: Sequence[Path | str | np.ndarray],
+        crop: int = 64,
+        length: int = 1000,
+        level: str | None = None,
+        seed: int = 0,
+        augment: bool = True,
+    ) -> None:
+        if len(clean_images) == 0:
+            raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
+        if level is not None and level not in SNOW_LEVELS:
+            raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
+        if crop < 8:
+            raise DatasetError(f"crop {crop} is too small; use at least 8 pixels")
+        self.crop = int(crop)
+        self.length = int(length)
+        self.level = level
+        self.seed = int(seed)
+        self.augment = augment
+        # Loaded once: there are few clean images and decoding them per item would dominate the time.
+        # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
+        self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
+        self._init_epoch()
+
+    @staticmethod
+    def _load(item: Path | str | np.ndarray) -> np.ndarray:
+        if isinstance(item, np.ndarray):
+            arr = item
+            if arr.ndim != 3 or arr.shape[2] != 3:
+                raise DatasetError(f"clean image array must be HxWx3, got shape {arr.shape}")
+            if arr.dtype == np.uint8:
+                return arr
+            return np.clip(arr.astype(np.float32), 0.0, 1.0)
+        try:
+            rgb = read_rgb(item)
+        except InputError as exc:
+            raise DatasetError(str(exc)) from None
+        return np.round(rgb * 255.0).astype(np.uint8)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _crop(self, rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+        """A crop x crop float32 patch, with scale jitter (0.5-1x, i.e. zooming out up to 2x)."""
+        c = self.crop
+        h, w = image.shape[:2]
+        scale = float(rng.uniform(0.5, 1.0)) if self.augment else 1.0
+        src = int(round(c / scale))
+        src = max(1, min(src, h, w))
+        top = int(rng.integers(0, h - src + 1))
+        left = int(rng.integers(0, w - src + 1))
+        patch = image[top : top + src, left : left + src]
+        patch = patch.astype(np.float32) / 255.0 if patch.dtype == np.uint8 else patch.astype(np.float32)
+        if src != c:
+            if src < c and min(h, w) < c and not self.augment:
+                return _pad_to(patch, c)[:c, :c]
+            t = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
+            t = F.interpolate(t, size=(c, c), mode="bilinear", align_corners=False, antialias=src > c)
+            patch = t[0].permute(1, 2, 0).clamp_(0.0, 1.0).numpy()
+        return np.ascontiguousarray(patch)
+
+    @staticmethod
+    def _jitter(rng: np.random.Generator, patch: np.ndarray) -> np.ndarray:
+        """Flips, 90-degree turns and mild colour changes, applied to the clean image before snow so
+        that the snow still falls down and keeps its own colour."""
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        patch = np.rot90(patch, k=int(rng.integers(0, 4)))
+        brightness = float(rng.uniform(0.85, 1.15))
+        contrast = float(rng.uniform(0.85, 1.15))
+        saturation = float(rng.uniform(0.85, 1.15))
+        grey = patch.mean(axis=2, keepdims=True)
+        patch = grey + (patch - grey) * saturation
+        mean = float(patch.mean())
+        patch = (patch - mean) * contrast + mean
+        patch = patch * brightness
+        return np.clip(patch, 0.0, 1.0).astype(np.float32)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image = self.images[int(rng.integers(0, len(self.images)))]
+        patch = self._crop(rng, image)
+        if self.augment:
+            patch = self._jitter(rng, patch)
+        sample = synthesize_snow(patch, rng, self.level)
+        return {
+            "x": _to_chw(sample.snowy),
+            "y": _to_chw(patch),
+            "z": _to_chw(sample.mask),
+            "a": _to_chw(sample.aberration),
+        }

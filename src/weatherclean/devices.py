@@ -1,0 +1,39 @@
+"""Device selection: CUDA, then Apple MPS, then CPU, unless the user names one."""
+
+from __future__ import annotations
+
+import torch
+
+from weatherclean.errors import WeathercleanError
+
+
+def resolve_device(name: str | None = "auto") -> torch.device:
+    """Turn ``auto``/``cpu``/``cuda``/``cuda:1``/``mps`` into a usable :class:`torch.device`.
+
+    Asking for a device that is not there is an error rather than a silent CPU fallback, because a
+    user who typed ``--device cuda`` expects the GPU and would otherwise wait hours without knowing.
+    """
+    if name is None or name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise WeathercleanError(f"unknown device '{name}': use auto, cpu, cuda, cuda:N or mps") from exc
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise WeathercleanError(
+                f"--device {name}: CUDA is not available in this PyTorch build or on this machine; "
+                "use --device cpu, or install a CUDA build of PyTorch (see README)"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise WeathercleanError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise WeathercleanError(f"--device {name}: Apple MPS is not available on this machine")
+    return device

@@ -1,0 +1,23 @@
+"""Errors that the CLI turns into one-line messages.
+
+Library code raises these (never ``SystemExit``) so that it stays usable without the CLI; the CLI
+catches ``WeathercleanError`` and prints ``error: <message>`` without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WeathercleanError(Exception):
+    """Base class for errors a user can act on. The message says what went wrong and what to do."""
+
+
+class InputError(WeathercleanError):
+    """An input file or folder cannot be used (missing, unreadable, not an image, ...)."""
+
+
+class ModelError(WeathercleanError):
+    """A model name, folder or checkpoint cannot be resolved or loaded."""
+
+
+class DatasetError(WeathercleanError):
+    """A dataset folder does not have the expected layout."""

@@ -1,0 +1,182 @@
+"""PSNR and SSIM with the conventions restoration papers report, so our numbers are comparable.
+
+Papers on desnowing/deraining (DesnowNet, JSTASR, the BasicSR code base, the MATLAB scripts that
+came before it) do not all say how they measured, and the choices below move PSNR by up to ~1 dB.
+We follow the de-facto standard of BasicSR / MATLAB:
+
+* **8-bit quantisation first.** Float images in ``[0, data_range]`` are mapped to ``round(x / data_range
+  * 255)`` and clipped to ``[0, 255]``, so the score is the score of the PNG actually written to disk
+  (and an output of 1.03 counts as 255, as it would in the file). ``uint8`` inputs are used as they are.
+  Pass ``quantize=False`` to skip the rounding (values are still scaled to 0..255 and clipped).
+* **Y channel** (``y_channel=True``) is the BT.601 luma of MATLAB's ``rgb2ycbcr``:
+  ``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` with R, G, B the quantised image in ``[0, 1]``, so Y lies
+  in ``[16, 235]``. Like BasicSR, Y is *not* rounded again; the peak value for PSNR and the ``L`` of the
+  SSIM constants stay 255.
+* **PSNR** = ``10 log10(255² / MSE)`` with the MSE over all pixels and channels, accumulated in float64;
+  identical images give ``inf``.
+* **SSIM** per Wang et al. 2004: 11×11 Gaussian window with σ = 1.5, ``K1 = 0.01``, ``K2 = 0.03``,
+  ``L = 255``, population (not sample) statistics, "valid" filtering (the 5-pixel border where the window
+  does not fit is left out of the mean). RGB SSIM is computed per channel and averaged. This equals
+  ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+  data_range=255)`` and BasicSR's ``calculate_ssim``.
+* ``crop_border`` pixels are removed from every side before anything is measured (super-resolution
+  papers use the scale factor here; desnowing papers use 0).
+
+Images are numpy ``HxWxC`` / ``HxW`` arrays or torch tensors ``CxHxW`` / ``1xCxHxW`` (the library's two
+layouts); both arguments must have the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.ndimage import correlate1d
+
+__all__ = ["psnr", "ssim", "rgb_to_y", "to_uint8_scale", "CONVENTIONS"]
+
+#: One line for report captions and JSON files, so a reader knows how the numbers were made.
+CONVENTIONS = (
+    "8-bit quantised images; Y = BT.601 luma as MATLAB rgb2ycbcr (16-235); "
+    "SSIM: Gaussian 11x11 window, sigma=1.5, K1=0.01, K2=0.03, valid filtering, RGB = mean over channels"
+)
+
+_SSIM_SIGMA = 1.5
+_SSIM_RADIUS = 5  # 11 taps, as in Wang et al. 2004
+_K1 = 0.01
+_K2 = 0.03
+_PEAK = 255.0
+
+
+def _as_hwc(image: Any) -> np.ndarray:
+    """Bring numpy HxW(xC) or torch (1x)CxHxW into a numpy HxWxC array without copying needlessly."""
+    if isinstance(image, torch.Tensor):
+        t = image.detach()
+        if t.ndim == 4:
+            if t.shape[0] != 1:
+                raise ValueError(f"metrics take one image at a time, got a batch of {t.shape[0]}")
+            t = t[0]
+        if t.ndim == 3:
+            t = t.permute(1, 2, 0)
+        elif t.ndim != 2:
+            raise ValueError(f"expected a CxHxW or 1xCxHxW tensor, got shape {tuple(image.shape)}")
+        arr = t.cpu().numpy()
+    else:
+        arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"expected an HxW or HxWxC image, got shape {arr.shape}")
+    return arr
+
+
+def to_uint8_scale(image: Any, *, data_range: float = 1.0, quantize: bool = True) -> np.ndarray:
+    """Return the image as float64 HxWxC on the 0..255 scale, rounded the way a PNG writer would.
+
+    ``uint8`` input is taken as already on that scale (``data_range`` is ignored), because that is what
+    a caller reading 8-bit files has in hand.
+    """
+    arr = _as_hwc(image)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64)
+    out = arr.astype(np.float64) * (_PEAK / float(data_range))
+    if quantize:
+        out = np.round(out)
+    return np.clip(out, 0.0, _PEAK)
+
+
+def rgb_to_y(image_255: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2ycbcr`` luma (HxWx3 on 0..255 → HxWx1 in [16, 235]): the Y that papers report on.
+
+    Not rounded to integers, as in BasicSR, whose numbers most recent tables copy.
+    """
+    if image_255.shape[-1] != 3:
+        raise ValueError(f"the Y channel needs an RGB image with 3 channels, got {image_255.shape[-1]}")
+    rgb = image_255.astype(np.float64) / _PEAK
+    y = 16.0 + rgb[..., 0] * 65.481 + rgb[..., 1] * 128.553 + rgb[..., 2] * 24.966
+    return y[..., None]
+
+
+def _prepare(
+    pred: Any, target: Any, *, y_channel: bool, data_range: float, crop_border: int, quantize: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    a = to_uint8_scale(pred, data_range=data_range, quantize=quantize)
+    b = to_uint8_scale(target, data_range=data_range, quantize=quantize)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if crop_border < 0:
+        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+    if crop_border:
+        if min(a.shape[:2]) <= 2 * crop_border:
+            raise ValueError(f"crop_border={crop_border} leaves nothing of a {a.shape[0]}x{a.shape[1]} image")
+        a = a[crop_border:-crop_border, crop_border:-crop_border]
+        b = b[crop_border:-crop_border, crop_border:-crop_border]
+    if y_channel:
+        a, b = rgb_to_y(a), rgb_to_y(b)
+    return a, b
+
+
+def psnr(
+    pred: Any,
+    target: Any,
+    *,
+    y_channel: bool = False,
+    data_range: float = 1.0,
+    crop_border: int = 0,
+    quantize: bool = True,
+) -> float:
+    """PSNR in dB, ``inf`` for identical images; quantised as in the module docstring to match papers."""
+    a, b = _prepare(
+        pred, target, y_channel=y_channel, data_range=data_range, crop_border=crop_border, quantize=quantize
+    )
+    mse = float(np.mean((a - b) ** 2, dtype=np.float64))
+    if mse == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10(_PEAK**2 / mse))
+
+
+def _gaussian_window() -> np.ndarray:
+    x = np.arange(-_SSIM_RADIUS, _SSIM_RADIUS + 1, dtype=np.float64)
+    w = np.exp(-(x**2) / (2.0 * _SSIM_SIGMA**2))
+    return w / w.sum()
+
+
+def _filter_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Separable 2-D Gaussian filtering that keeps only positions where the whole window fits."""
+    out = correlate1d(image, window, axis=0, mode="constant")
+    out = correlate1d(out, window, axis=1, mode="constant")
+    r = _SSIM_RADIUS
+    return out[r:-r, r:-r]
+
+
+def _ssim_channel(a: np.ndarray, b: np.ndarray, window: np.ndarray) -> float:
+    c1 = (_K1 * _PEAK) ** 2
+    c2 = (_K2 * _PEAK) ** 2
+    mu_a = _filter_valid(a, window)
+    mu_b = _filter_valid(b, window)
+    var_a = _filter_valid(a * a, window) - mu_a**2
+    var_b = _filter_valid(b * b, window) - mu_b**2
+    cov = _filter_valid(a * b, window) - mu_a * mu_b
+    num = (2.0 * mu_a * mu_b + c1) * (2.0 * cov + c2)
+    den = (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    return float(np.mean(num / den, dtype=np.float64))
+
+
+def ssim(
+    pred: Any,
+    target: Any,
+    *,
+    y_channel: bool = False,
+    data_range: float = 1.0,
+    crop_border: int = 0,
+    quantize: bool = True,
+) -> float:
+    """SSIM (Wang et al. 2004), mean over channels; window and constants as in papers (module docstring)."""
+    a, b = _prepare(
+        pred, target, y_channel=y_channel, data_range=data_range, crop_border=crop_border, quantize=quantize
+    )
+    if min(a.shape[:2]) < 2 * _SSIM_RADIUS + 1:
+        raise ValueError(f"SSIM needs images of at least 11x11 pixels, got {a.shape[0]}x{a.shape[1]}")
+    window = _gaussian_window()
+    return float(np.mean([_ssim_channel(a[..., c], b[..., c], window) for c in range(a.shape[-1])]))

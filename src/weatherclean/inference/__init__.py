@@ -1,0 +1,24 @@
+"""Inference plumbing shared by every restoration command: tiling and the batch runner."""
+
+from weatherclean.inference.runner import (
+    BatchSummary,
+    Job,
+    Plan,
+    Record,
+    default_output,
+    plan_jobs,
+    run_batch,
+)
+from weatherclean.inference.tiling import choose_tile, run_tiled
+
+__all__ = [
+    "BatchSummary",
+    "Job",
+    "Plan",
+    "Record",
+    "choose_tile",
+    "default_output",
+    "plan_jobs",
+    "run_batch",
+    "run_tiled",
+]

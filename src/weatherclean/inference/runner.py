@@ -1,0 +1,341 @@
+"""The batch runner behind ``weatherclean desnow`` (and later ``derain``): plan first, then work.
+
+Planning is separate from running so that every problem that can be known up front (two inputs that
+would write the same output, an output that would overwrite an input, an unwritable output folder)
+stops the command *before* an hour of compute, and so that ``--dry-run`` shows exactly what would
+happen. Running keeps going past a bad photo: one corrupt file must not cost the other 999.
+
+Output rule (default, without ``-o``): a folder ``photos/`` goes to the sibling ``photos_desnowed/``
+with the same tree; a single file ``dir/a.jpg`` goes to ``dir/desnowed/a.jpg``. Walking a folder skips
+sub-folders named ``desnowed`` or ``*_desnowed`` (and the ``-o`` folder), so a later run never reads
+earlier outputs as inputs. With ``-o DIR`` each given folder's tree is mirrored under DIR and single
+files land directly in DIR.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
+
+__all__ = ["BatchSummary", "Job", "Plan", "Record", "default_output", "plan_jobs", "run_batch"]
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One photo to process and where its result goes."""
+
+    source: Path
+    output: Path
+
+
+@dataclass(frozen=True)
+class Record:
+    """A skipped or failed path with a one-line reason."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Plan:
+    """What a batch will do: ``jobs`` to run, plus paths already known to be skipped or failed."""
+
+    jobs: list[Job] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __iter__(self) -> Any:
+        return iter(self.jobs)
+
+
+@dataclass
+class BatchSummary:
+    """Outcome of a batch; ``ok`` is False when anything failed (the CLI then exits with 1)."""
+
+    done: list[Job] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form for ``--json``."""
+        return {
+            "done": [{"input": str(j.source), "output": str(j.output)} for j in self.done],
+            "skipped": [{"path": str(r.path), "reason": r.reason} for r in self.skipped],
+            "failed": [{"path": str(r.path), "reason": r.reason} for r in self.failed],
+            "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+        }
+
+
+def _display(path: Path) -> Path:
+    """Paths relative to the working directory when possible: shorter messages, same meaning."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _is_output_folder(name: str, tag: str) -> bool:
+    return name == tag or name.endswith(f"_{tag}")
+
+
+def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") -> Path:
+    """Where a file goes without ``-o``: beside the input tree, never inside it (see module docstring)."""
+    if folder is not None:
+        folder = folder.resolve()
+        if folder.parent == folder:
+            raise InputError(f"{folder}: cannot put outputs next to the file-system root; pass -o DIR")
+        return folder.parent / f"{folder.name}_{tag}" / source.resolve().relative_to(folder)
+    source = source.resolve()
+    return source.parent / tag / source.name
+
+
+def _walk(folder: Path, skip_dirs: set[Path], tag: str) -> Iterable[Path]:
+    """All files under ``folder`` (sorted, no hidden files), not descending into output folders."""
+    for root, dirs, files in os.walk(folder):
+        root_path = Path(root)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and not _is_output_folder(d, tag)
+            and (root_path / d).resolve() not in skip_dirs
+        )
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield root_path / name
+
+
+def plan_jobs(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str = "desnowed",
+    overwrite: bool = False,
+    check_writable: bool = True,
+) -> Plan:
+    """Expand files, folders (recursively) and globs into jobs and check them before any work.
+
+    Non-image files are skipped with a note; existing outputs are skipped unless ``overwrite``;
+    missing paths fail. Raises :class:`InputError` if two inputs would write the same output or an
+    output would replace an input, and :class:`OutputError` if an output folder cannot be written.
+    """
+    out_root = Path(output_dir).resolve() if output_dir is not None else None
+    plan = Plan()
+    candidates: list[tuple[Path, Path]] = []  # (source, planned output)
+    skip_dirs = {out_root} if out_root is not None else set()
+
+    def add_file(path: Path, folder: Path | None) -> None:
+        if out_root is None:
+            dest = default_output(path, folder=folder, tag=tag)
+        elif folder is not None:
+            dest = out_root / path.resolve().relative_to(folder.resolve())
+        else:
+            dest = out_root / path.name
+        candidates.append((path, dest))
+
+    for item in inputs:
+        text = os.fspath(item)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            for f in _walk(path, skip_dirs, tag):
+                if is_image_path(f):
+                    add_file(f, path)
+                else:
+                    plan.skipped.append(Record(_display(f), "not an image file (by name)"))
+        elif path.exists() or path.is_symlink():
+            if is_image_path(path):
+                add_file(path, None)
+            else:
+                plan.skipped.append(Record(_display(path), "not an image file (by name)"))
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
+            if not matches:
+                plan.failed.append(Record(Path(text), "no files match this pattern"))
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir() and not is_image_path(mp):
+                    for f in _walk(mp, skip_dirs, tag):
+                        if is_image_path(f):
+                            add_file(f, mp)
+                elif is_image_path(mp):
+                    add_file(mp, None)  # a folder named x.jpg becomes a job that fails with a clear reason
+                else:
+                    plan.skipped.append(Record(_display(mp), "not an image file (by name)"))
+        else:
+            plan.failed.append(Record(path, "file or folder not found"))
+
+    seen_sources: set[Path] = set()
+    by_output: dict[Path, Path] = {}
+    all_sources = {src.resolve() for src, _ in candidates}
+    for src, dest in candidates:
+        real = src.resolve()
+        if real in seen_sources:
+            continue  # the same photo reached twice (folder and file): do it once
+        seen_sources.add(real)
+        dest = dest.resolve() if dest.exists() else dest
+        if dest in all_sources or dest == real:
+            raise InputError(f"{_display(dest)}: output would overwrite an input photo; pass another -o DIR")
+        if dest in by_output:
+            raise InputError(
+                f"{_display(dest)}: both {_display(by_output[dest])} and {_display(src)} would be written "
+                "here; process them separately or use folders with -o"
+            )
+        by_output[dest] = src
+        if dest.exists() and not overwrite:
+            reason = f"output exists: {_display(dest)} (use --overwrite to redo)"
+            plan.skipped.append(Record(_display(src), reason))
+            continue
+        if dest.is_dir():
+            raise InputError(f"{_display(dest)}: output path is a folder; remove it or choose another -o DIR")
+        plan.jobs.append(Job(src, dest))
+
+    if check_writable:
+        _check_writable({j.output.parent for j in plan.jobs})
+    return plan
+
+
+def _check_writable(folders: Iterable[Path]) -> None:
+    """Fail before any work when an output folder cannot be created or written."""
+    checked: set[Path] = set()
+    for folder in sorted(folders):
+        probe = folder
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if probe in checked:
+            continue
+        checked.add(probe)
+        if not probe.is_dir():
+            raise OutputError(
+                f"{_display(folder)}: cannot create output folder because {_display(probe)} is a file; "
+                "choose another -o DIR"
+            )
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise OutputError(f"{_display(probe)}: output folder is not writable; choose another -o DIR")
+
+
+def run_batch(
+    jobs: Plan | Sequence[Job],
+    process: Callable[[LoadedImage], np.ndarray],
+    *,
+    quality: int = 95,
+    overwrite: bool = False,
+    progress: bool = True,
+    description: str = "processing",
+    console: Console | None = None,
+) -> BatchSummary:
+    """Load, ``process`` and save each job; a failing photo is recorded and the batch goes on.
+
+    ``process`` gets the decoded photo and returns H×W×C float pixels (same C as ``pixels``); the
+    result is saved with the input's format, bit depth and metadata. Only :class:`KeyboardInterrupt`
+    stops the batch early. The progress bar goes to ``console`` (default: stderr), transient.
+    """
+    summary = BatchSummary()
+    if isinstance(jobs, Plan):
+        summary.skipped.extend(jobs.skipped)
+        summary.failed.extend(jobs.failed)
+        job_list = list(jobs.jobs)
+    else:
+        job_list = list(jobs)
+    start = time.perf_counter()
+    bar = _progress(progress, console)
+    with bar:
+        task = bar.add_task(description, total=len(job_list))
+        for job in job_list:
+            bar.update(task, description=f"{description} {job.source.name}")
+            try:
+                _run_one(job, process, quality=quality, overwrite=overwrite, summary=summary)
+            except WeathercleanError as exc:
+                reason = str(exc)
+            except MemoryError:
+                reason = f"{job.source}: out of memory; try a smaller --tile"
+            except (RuntimeError, ValueError, OSError) as exc:
+                reason = f"{job.source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            else:
+                reason = None
+            if reason is not None:
+                summary.failed.append(Record(_display(job.source), reason))
+            bar.advance(task)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_one(
+    job: Job,
+    process: Callable[[LoadedImage], np.ndarray],
+    *,
+    quality: int,
+    overwrite: bool,
+    summary: BatchSummary,
+) -> None:
+    if job.output.exists() and not overwrite:  # appeared since planning (another run in parallel)
+        summary.skipped.append(Record(_display(job.source), f"output exists: {_display(job.output)}"))
+        return
+    image = load_image(job.source)
+    result = np.asarray(process(image), dtype=np.float32)
+    if result.shape[:2] != image.pixels.shape[:2]:
+        raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
+    try:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"{job.output.parent}: cannot create output folder ({reason})") from None
+    save_image(job.output, result, image, quality=quality)
+    summary.done.append(job)
+
+
+class _NoProgress:
+    """Stand-in for rich's Progress when it is hidden (``--quiet``, ``--json``, library use)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: object, **kwargs: object) -> int:
+        return 0
+
+    def update(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def advance(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _progress(enabled: bool, console: Console | None) -> Any:
+    if not enabled:
+        return _NoProgress()
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    )

@@ -1,0 +1,268 @@
+"""The one tiling engine: run an image-to-image function over a large image in overlapping tiles.
+
+Photos are often far larger than what fits through a full-resolution network at once, so the whole
+image stays in host memory and only tiles travel to the device. Tiles overlap; each tile's output is
+weighted by a ramp that is *zero* over the outer quarter of the overlap (where the tile lacked context
+and the output differs from the whole-image output), rises as a raised cosine over the middle half and
+is one elsewhere. Weights are normalised per pixel, so overlapping tiles always sum to exactly one
+(identity in → identity out) and there is no visible seam.
+
+Desnow uses it now; derain and evaluation call the same function, so a fix here fixes all of them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from weatherclean.errors import ModelError
+
+__all__ = ["MIN_TILE", "run_tiled", "choose_tile", "tile_starts", "ramp_weights"]
+
+#: Smallest tile the out-of-memory fallback goes down to before giving up.
+MIN_TILE = 64
+#: Assumed activation memory per pixel when nothing better is known (a full-width DesnowNet at full
+#: resolution keeps ~1.5k float32 channels alive plus concatenation copies).
+DEFAULT_BYTES_PER_PIXEL = 24 * 1024
+#: Fraction of free device memory (CUDA) / available RAM (CPU) a tile may use: other programs and the
+#: image itself need the rest, and a CPU OOM usually kills the process instead of raising.
+_CUDA_FRACTION = 0.6
+_CPU_FRACTION = 0.25
+#: On CPU a bigger tile gains nothing but latency; a smaller one wastes work on overlaps.
+_CPU_TILE_RANGE = (256, 1024)
+_PROBE = 128
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets along one axis: regular steps of ``tile - overlap``, the last tile flush with the end.
+
+    Flushing the last tile (instead of padding) keeps every tile full-size, so the network never sees
+    artificial borders inside the image; its overlap with the previous tile is then ≥ ``overlap``.
+    """
+    if length <= tile:
+        return [0]
+    step = max(tile - overlap, 1)
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _ramp(n: int, overlap: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Rising edge of length ``n``: 0 for the first overlap/4, raised cosine over overlap/2, then 1."""
+    d = torch.arange(n, dtype=torch.float64)
+    margin = overlap // 4
+    ramp_len = overlap - 2 * margin
+    if ramp_len <= 0:
+        return torch.ones(n, dtype=dtype)
+    theta = ((d - margin + 0.5) / ramp_len).clamp(0.0, 1.0)
+    w = 0.5 - 0.5 * torch.cos(math.pi * theta)
+    w[d < margin] = 0.0
+    return w.to(dtype)
+
+
+def ramp_weights(start: int, size: int, length: int, overlap: int) -> torch.Tensor:
+    """1-D blend weights of one tile: ramps only on sides that have a neighbour, 1 at image borders.
+
+    A tile edge that is the image edge has no neighbour to hand over to, so it keeps weight one; the
+    network's own border handling is all anyone can do there.
+    """
+    w = torch.ones(size, dtype=torch.float32)
+    if overlap <= 0:
+        return w
+    if start > 0:
+        w = w * _ramp(size, overlap)
+    if start + size < length:
+        w = w * _ramp(size, overlap).flip(0)
+    return w
+
+
+def _available_ram() -> int:
+    """Bytes of RAM the OS could give us now (MemAvailable), falling back to a modest 2 GiB guess."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 2 * 1024**3
+
+
+def choose_tile(
+    height: int, width: int, device: torch.device | str = "cpu", *, bytes_per_pixel: float | None = None
+) -> int:
+    """Pick a square tile edge from free memory; returns ``max(height, width)`` if the whole image fits.
+
+    CUDA uses ``torch.cuda.mem_get_info``; CPU/MPS use available RAM with a conservative fraction and a
+    512–1024-ish cap, because on CPU a Linux OOM kills the process rather than raising an error we
+    could recover from.
+    """
+    device = torch.device(device)
+    bpp = float(bytes_per_pixel or DEFAULT_BYTES_PER_PIXEL)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        budget = free * _CUDA_FRACTION
+    else:
+        budget = _available_ram() * _CPU_FRACTION
+    pixels = max(budget / bpp, 1.0)
+    if height * width <= pixels and (device.type == "cuda" or max(height, width) <= _CPU_TILE_RANGE[1]):
+        return max(height, width)
+    tile = int(math.sqrt(pixels))
+    if device.type != "cuda":
+        tile = min(max(tile, _CPU_TILE_RANGE[0]), _CPU_TILE_RANGE[1])
+    tile = max(MIN_TILE, tile // 16 * 16)
+    return min(tile, max(height, width))
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    msg = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
+
+
+def _free_cache(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        empty = getattr(getattr(torch, "mps", None), "empty_cache", None)
+        if empty is not None:
+            empty()
+
+
+@dataclass
+class _State:
+    """Mutable across tiles: once a tile size ran out of memory, later tiles start at the smaller size."""
+
+    tile: int
+    overlap: int
+    device: torch.device
+    out_channels: int | None
+
+
+def _call(fn: Callable[[torch.Tensor], torch.Tensor], crop: torch.Tensor, state: _State) -> torch.Tensor:
+    """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32."""
+    out = fn(crop.to(state.device, non_blocking=True))
+    ok = isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[0] == 1
+    if not ok or out.shape[-2:] != crop.shape[-2:]:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ModelError(
+            f"the model returned {shape} for a {tuple(crop.shape)} tile; it must keep 1×C×H×W spatial size"
+        )
+    if state.out_channels is not None and out.shape[1] != state.out_channels:
+        raise ModelError(f"the model returned {out.shape[1]} channels, expected {state.out_channels}")
+    return out.detach().to("cpu", torch.float32)
+
+
+def _process(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, state: _State) -> torch.Tensor:
+    """Tile ``image`` with the current tile size; a tile that runs out of memory is itself re-tiled.
+
+    Re-tiling the failing tile (rather than restarting the whole grid) keeps the finished tiles, and
+    because every tile's output is an honest estimate of the same region, the outer blend stays valid.
+    """
+    _, _, h, w = image.shape
+    if h <= state.tile and w <= state.tile:
+        try:
+            return _call(fn, image, state)
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            del exc
+            _free_cache(state.device)
+            current = min(state.tile, max(h, w))
+            if current <= MIN_TILE:
+                raise ModelError(
+                    f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
+                    "using the device, or run with --device cpu"
+                ) from None
+            state.tile = max(MIN_TILE, current // 2)
+
+    tile = state.tile
+    overlap = min(state.overlap, tile // 2)
+    ys = tile_starts(h, tile, overlap)
+    xs = tile_starts(w, tile, overlap)
+    acc: torch.Tensor | None = None
+    wsum = torch.zeros((h, w), dtype=torch.float32)
+    for y0 in ys:
+        th = min(tile, h - y0)
+        wy = ramp_weights(y0, th, h, overlap)
+        for x0 in xs:
+            tw = min(tile, w - x0)
+            wx = ramp_weights(x0, tw, w, overlap)
+            out = _process(fn, image[:, :, y0 : y0 + th, x0 : x0 + tw], state)
+            if acc is None:
+                acc = torch.zeros((out.shape[1], h, w), dtype=torch.float32)
+            weight = wy[:, None] * wx[None, :]
+            acc[:, y0 : y0 + th, x0 : x0 + tw] += out[0] * weight
+            wsum[y0 : y0 + th, x0 : x0 + tw] += weight
+    assert acc is not None
+    return (acc / wsum).unsqueeze(0)
+
+
+def _probe_bytes_per_pixel(
+    fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, device: torch.device
+) -> float:
+    """Measure CUDA peak memory of ``fn`` on a small crop; the honest answer beats any constant."""
+    ph, pw = min(_PROBE, image.shape[-2]), min(_PROBE, image.shape[-1])
+    crop = image[:, :, :ph, :pw].to(device)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    fn(crop)
+    torch.cuda.synchronize(device)
+    peak = torch.cuda.max_memory_allocated(device) - base
+    del crop
+    return max(peak * 1.3 / (ph * pw), 256.0)
+
+
+def run_tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    image: torch.Tensor,
+    *,
+    tile: int | None = None,
+    overlap: int = 32,
+    device: torch.device | str = "cpu",
+    out_channels: int | None = None,
+    bytes_per_pixel: float | None = None,
+) -> torch.Tensor:
+    """Apply ``fn`` (1×C×h×w → 1×C'×h×w on ``device``) to a 1×C×H×W CPU image in blended tiles.
+
+    ``tile=None`` picks the tile from free memory (see :func:`choose_tile`; on CUDA the memory per pixel
+    is measured on a 128-px crop unless ``bytes_per_pixel`` is given) and runs the whole image at once
+    when it fits. ``overlap`` should be at least the model's ``receptive_field``; it is capped at half
+    the tile. On out-of-memory the failing tile is re-run with half the tile size, down to 64 px.
+    Runs under ``torch.no_grad`` (not inference mode, so callers may modify the result in place);
+    returns 1×C'×H×W float32 on CPU.
+    """
+    if image.dim() != 4 or image.shape[0] != 1:
+        raise ValueError(f"run_tiled expects a 1×C×H×W tensor, got shape {tuple(image.shape)}")
+    if overlap < 0:
+        raise ValueError(f"overlap must be ≥ 0, got {overlap}")
+    if tile is not None and tile < 1:
+        raise ValueError(f"tile must be ≥ 1, got {tile}")
+    dev = torch.device(device)
+    image = image.detach().to("cpu", torch.float32)
+    _, _, h, w = image.shape
+    with torch.no_grad():
+        if tile is None:
+            if dev.type == "cuda" and bytes_per_pixel is None:
+                try:
+                    bytes_per_pixel = _probe_bytes_per_pixel(fn, image, dev)
+                except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+                    if not _is_oom(exc):
+                        raise
+                    _free_cache(dev)
+                    bytes_per_pixel = None
+            tile = choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
+        state = _State(tile=tile, overlap=overlap, device=dev, out_channels=out_channels)
+        out = _process(fn, image, state)
+    if out.is_inference():  # a single tile straight from a model that ran under inference_mode
+        out = out.clone()
+    return out.contiguous()

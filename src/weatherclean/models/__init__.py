@@ -1,0 +1,21 @@
+"""Model families (one file each), their registry and loading."""
+
+from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig, DesnowOutput
+from weatherclean.models.registry import (
+    DEFAULT_MODELS,
+    create_model,
+    list_models,
+    load_from_folder,
+    load_model,
+)
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "DesnowNet",
+    "DesnowNetConfig",
+    "DesnowOutput",
+    "create_model",
+    "list_models",
+    "load_from_folder",
+    "load_model",
+]

@@ -1,0 +1,63 @@
+"""Models from the Hugging Face Hub: ``owner/name`` or ``owner/name@revision``.
+
+Downloads go to the standard Hub cache (``HF_HOME`` / ``HF_HUB_CACHE``), so users share them with every
+other Hub-based tool, and ``HF_HUB_OFFLINE=1`` works as everywhere else. Hub exceptions become one-line
+:class:`ModelError` messages that say what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from weatherclean.errors import ModelError
+
+
+def parse_repo_spec(spec: str) -> tuple[str, str | None]:
+    repo_id, _, revision = spec.partition("@")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ModelError(f"'{spec}' is not a Hub repo id; expected owner/name or owner/name@revision")
+    return repo_id, revision or None
+
+
+def download(spec: str, *, offline: bool = False) -> Path:
+    """Fetch ``config.json`` and ``model.safetensors`` of a Hub model into the Hub cache."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    repo_id, revision = parse_repo_spec(spec)
+    try:
+        path = snapshot_download(
+            repo_id,
+            revision=revision,
+            allow_patterns=["config.json", "model.safetensors", "README.md"],
+            local_files_only=offline,
+        )
+    except RepositoryNotFoundError:
+        raise ModelError(
+            f"Hub repo '{repo_id}' not found (or private: set HF_TOKEN); check the name"
+        ) from None
+    except RevisionNotFoundError:
+        raise ModelError(
+            f"Hub repo '{repo_id}' has no revision '{revision}'; check the branch, tag or commit"
+        ) from None
+    except EntryNotFoundError as exc:
+        raise ModelError(f"Hub repo '{repo_id}' lacks a model file ({exc})") from None
+    except LocalEntryNotFoundError:
+        raise ModelError(
+            f"'{spec}' is not in the local Hub cache and the Hub cannot be reached (offline?); "
+            "run `weatherclean models download` when online, or pass a local folder"
+        ) from None
+    return Path(path)
+
+
+def load_from_hub(spec: str, *, offline: bool = False) -> nn.Module:
+    from weatherclean.models.registry import load_from_folder
+
+    return load_from_folder(download(spec, offline=offline))

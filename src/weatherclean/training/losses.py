@@ -1,0 +1,61 @@
+"""Training losses from the papers.
+
+DesnowNet (paper eq. 9-10): L = L(y, y′) + L(y, ŷ) + λ_z·L(z, ẑ) + λ_w·‖w‖²₂ with the pyramid loss
+L(m, m̂) = Σ_{i=0..τ} ‖P_{2^i}(m) − P_{2^i}(m̂)‖²₂, P_k a k×k max-pool with stride k.
+
+Norm convention: ‖·‖²₂ is a sum of squares over each image (as in the paper), averaged over the batch,
+so the balance between the data terms and λ_w·‖w‖² is the paper's whatever the batch size. The crop size
+still scales the data terms; Adam is invariant to the overall scale, so only the ratios matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pyramid_loss(pred: torch.Tensor, target: torch.Tensor, levels: int = 4) -> torch.Tensor:
+    """Σ_{i=0..levels} per-image sum of squared differences of 2^i×2^i max-pooled maps, batch mean.
+
+    Levels whose pooling window is larger than the image are skipped (a 37-px crop has no 64× level).
+    """
+    total = pred.new_zeros(())
+    batch = pred.shape[0]
+    for i in range(levels + 1):
+        k = 2**i
+        if k > min(pred.shape[-2:]):
+            break
+        p = F.max_pool2d(pred, k, k) if k > 1 else pred
+        t = F.max_pool2d(target, k, k) if k > 1 else target
+        total = total + (p - t).pow(2).sum() / batch
+    return total
+
+
+def weight_l2(model: nn.Module) -> torch.Tensor:
+    """‖w‖²₂ over convolution and linear weights (biases and PReLU slopes are not decayed)."""
+    params = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear | nn.ConvTranspose2d)]
+    return torch.stack([p.pow(2).sum() for p in params]).sum()
+
+
+@dataclass
+class DesnowLoss:
+    """The full DesnowNet objective. λ_z = 3, λ_w = 5e-4, τ = 4 as in the public ports."""
+
+    lambda_z: float = 3.0
+    lambda_w: float = 5e-4
+    levels: int = 4
+
+    def __call__(self, model: nn.Module, out: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+        y_hat, y_prime, z_hat = out[0].float(), out[1].float(), out[2].float()
+        y, z = batch["y"], batch["z"]
+        l_yp = pyramid_loss(y_prime, y, self.levels)
+        l_yh = pyramid_loss(y_hat, y, self.levels)
+        l_z = pyramid_loss(z_hat, z, self.levels)
+        l_w = weight_l2(model)
+        total = l_yp + l_yh + self.lambda_z * l_z + self.lambda_w * l_w
+        parts = {"y_prime": l_yp.item(), "y_hat": l_yh.item(), "z": l_z.item(), "w": l_w.item()}
+        return total, parts

@@ -1,0 +1,303 @@
+"""One training loop for every task: checkpoints, resume, schedule, progress, devices, torchrun.
+
+What is task-specific (the dataset, the model's forward and the loss) comes from a :class:`Task`; the
+loop itself knows nothing of snow or rain, so the rain model reuses it unchanged.
+
+Reproducibility: sample ``g`` of the run (a global counter over all steps, ranks and workers) is a pure
+function of ``(seed, g)``: the sampler below hands out global indices and the datasets derive their
+randomness from the index. So the same seed gives the same result on CPU with any number of data-loader
+workers, and a resumed run continues with exactly the samples the interrupted one would have used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from weatherclean.devices import resolve_device
+from weatherclean.errors import WeathercleanError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+FINAL_DIR = "model"
+LOG_NAME = "train_log.jsonl"
+
+
+class Task(Protocol):
+    """What the trainer needs to know about a task (snow, rain)."""
+
+    name: str
+
+    def build_dataset(self) -> Dataset: ...
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run; written to ``OUTPUT/train_config.json`` so a run can be repeated."""
+
+    output: str = "runs/snow"
+    steps: int = 20_000
+    batch_size: int = 8
+    lr: float = 3e-4
+    min_lr_ratio: float = 0.05  # cosine decay from lr down to lr * min_lr_ratio
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    seed: int = 0
+    workers: int = 2
+    device: str = "auto"
+    amp: bool | None = None  # None → bf16 autocast on CUDA, off elsewhere
+    checkpoint_every: int = 250
+    log_every: int = 10
+    resume: bool = True
+    progress: bool = True
+    time_limit_minutes: float | None = None  # checkpoint and stop after this long; rerun to continue
+    stop_after: int | None = None  # checkpoint and stop after this many steps in this invocation
+    extra: dict[str, Any] = field(default_factory=dict)  # task and model settings, for the record
+
+
+class GlobalIndexSampler(Sampler[int]):
+    """Yields the global sample numbers a rank consumes from ``start_step`` to ``steps``.
+
+    Global sample ``g`` of step ``s`` is ``s * world * batch + rank * batch + j``. Datasets turn a global
+    number into an item (an index into a permutation of the epoch for finite datasets, or a fresh
+    synthetic sample), so what a step sees never depends on workers or on where a run was resumed.
+    """
+
+    def __init__(self, start_step: int, steps: int, batch: int, rank: int = 0, world: int = 1) -> None:
+        self.start_step, self.steps, self.batch, self.rank, self.world = start_step, steps, batch, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        for s in range(self.start_step, self.steps):
+            base = (s * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start_step) * self.batch
+
+
+class EpochView(Dataset):
+    """Maps global sample numbers onto a finite dataset: a new seeded permutation every epoch."""
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+        self.n = len(dataset)  # type: ignore[arg-type]
+        self._perm_epoch, self._perm = -1, np.arange(0)
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, g: int) -> Any:
+        epoch, i = divmod(g, self.n)
+        if epoch != self._perm_epoch:
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            self._perm_epoch = epoch
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+        return self.dataset[int(self._perm[i])]
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio``."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device_name: str) -> tuple[_Dist, torch.device]:
+    """Set up data-parallel training when started by ``torchrun`` (one process per GPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist(), resolve_device(device_name)
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available() and device_name in ("auto", "cuda"):
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+        backend = "nccl"
+    else:
+        device, backend = resolve_device("cpu" if device_name == "auto" else device_name), "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return _Dist(rank, world, local_rank), device
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class TrainResult:
+    final_dir: Path | None  # None when the run stopped before its last step (see stop_after)
+    steps: int
+    last_loss: float
+    seconds: float
+    history: list[dict[str, float]]
+
+
+def _worker_init(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
+    """Train ``model`` on ``task``; resume from ``OUTPUT/checkpoint.pt`` when present (and allowed).
+
+    The final weights go to ``OUTPUT/model`` via ``save_pretrained`` so they load with ``--model``.
+    """
+    out = Path(cfg.output)
+    ddp, device = _init_distributed(cfg.device)
+    torch.manual_seed(cfg.seed)  # parameters were initialised by the caller; this seeds dropout etc.
+    model.to(device)
+    use_amp = (device.type == "cuda") if cfg.amp is None else (cfg.amp and device.type == "cuda")
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg))
+
+    start_step, history = 0, []
+    ckpt_path = out / CHECKPOINT_NAME
+    if ddp.main:
+        out.mkdir(parents=True, exist_ok=True)
+    if cfg.resume and ckpt_path.is_file():
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start_step, history = state["step"], state.get("history", [])
+        if state.get("steps_total") not in (None, cfg.steps):
+            raise WeathercleanError(
+                f"{ckpt_path}: checkpoint was made for --steps {state['steps_total']}, not {cfg.steps}; "
+                "use the same --steps to resume, or --no-resume / a new --output to start over"
+            )
+    if ddp.main:
+        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
+
+    train_model: nn.Module = model
+    if ddp.world > 1:
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if start_step >= cfg.steps and ddp.main:
+        _say(cfg, f"{ckpt_path} already holds all {cfg.steps} steps; writing the final model")
+    dataset = EpochView(task.build_dataset(), cfg.seed) if _finite(task) else task.build_dataset()
+    sampler = GlobalIndexSampler(start_step, cfg.steps, cfg.batch_size, ddp.rank, ddp.world)
+    loader = DataLoader(
+        dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
+        pin_memory=device.type == "cuda", drop_last=True,
+        worker_init_fn=_worker_init if cfg.workers else None,
+        persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
+    )
+
+    progress = _make_progress(cfg.progress and ddp.main)
+    t0 = time.perf_counter()
+    step, last_loss, running = start_step, float("nan"), []
+    model.train()
+    with progress:
+        bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=float("nan"))
+        for batch in loader:
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                loss, parts = task.loss(train_model, batch)
+            if not torch.isfinite(loss):
+                raise WeathercleanError(
+                    f"loss became {loss.item()} at step {step}; lower --lr or resume from the last checkpoint"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            last_loss = loss.item()
+            running.append(last_loss)
+            if ddp.main:
+                progress.update(bar, completed=step, loss=float(np.mean(running[-50:])))
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    rec = {"step": step, "loss": float(np.mean(running[-cfg.log_every:])),
+                           "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - t0, **parts}
+                    history.append(rec)
+                    with (out / LOG_NAME).open("a") as fh:
+                        fh.write(json.dumps(rec) + "\n")
+            stop = (cfg.stop_after is not None and step - start_step >= cfg.stop_after) or (
+                cfg.time_limit_minutes is not None and time.perf_counter() - t0 > 60 * cfg.time_limit_minutes
+            )
+            if ddp.main and (step % cfg.checkpoint_every == 0 or step == cfg.steps or stop):
+                _atomic_torch_save(
+                    {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                     "step": step, "steps_total": cfg.steps, "history": history},
+                    ckpt_path,
+                )
+            if stop:
+                break
+    final = out / FINAL_DIR
+    if step < cfg.steps:  # stopped early on purpose: the checkpoint holds the state, no final model yet
+        if ddp.main:
+            _say(cfg, f"stopped at step {step} of {cfg.steps}; run the same command again to continue")
+        if ddp.world > 1:
+            dist.destroy_process_group()
+        return TrainResult(None, step, last_loss, time.perf_counter() - t0, history)
+    if ddp.main:
+        model.eval()
+        model.to("cpu").save_pretrained(final)  # type: ignore[operator]
+    if ddp.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return TrainResult(final, step, last_loss, time.perf_counter() - t0, history)
+
+
+def _say(cfg: TrainConfig, message: str) -> None:
+    if cfg.progress:
+        from rich.console import Console
+
+        Console(stderr=True).print(message)
+
+
+def _finite(task: Task) -> bool:
+    return bool(getattr(task, "finite", False))
+
+
+def _make_progress(enabled: bool) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4g}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        disable=not enabled,
+    )

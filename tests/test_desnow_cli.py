@@ -1,0 +1,155 @@
+"""``weatherclean desnow`` end to end with a stand-in model: planning, skipping, failing, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+import weatherclean.models as models
+from weatherclean.cli import desnow
+from weatherclean.inference.runner import plan_jobs
+
+
+class _Inverter(torch.nn.Module):
+    """Stands in for DesnowNet: an obvious, checkable change (1 − x) and a small receptive field."""
+
+    receptive_field = 4
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[1] == 3
+        return 1.0 - x
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def fake_load_model(name: str, device: object = "cpu", **_: object) -> _Inverter:
+        calls.append(name)
+        return _Inverter()
+
+    monkeypatch.setattr(models, "load_model", fake_load_model, raising=False)
+    return calls
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root so that ``desnow`` stays a sub-command."""
+
+    desnow.register(app)
+    result = CliRunner().invoke(app, ["desnow", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _rgb(path: Path, seed: int = 0, size: tuple[int, int] = (20, 28)) -> np.ndarray:
+    arr = (np.random.default_rng(seed).random((*size, 3)) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)
+    return arr
+
+
+def test_mirrored_tree_then_rerun_skips(tmp_path: Path, loads: list[str]) -> None:
+    src = tmp_path / "in"
+    _rgb(src / "a.jpg")
+    b = _rgb(src / "sub" / "b.png", seed=1)
+    (src / "notes.txt").write_text("not a photo")
+    out = tmp_path / "out"
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--tile", "64")
+    assert code == 0, stdout
+    summary = json.loads(stdout)
+    assert summary["counts"] == {"done": 2, "skipped": 1, "failed": 0} and loads == ["default"]
+    assert (out / "a.jpg").is_file() and (out / "sub" / "b.png").is_file()
+    assert not (out / "notes.txt").exists()
+    assert np.array_equal(np.asarray(Image.open(out / "sub" / "b.png")), 255 - b)  # the model really ran
+    before = (out / "a.jpg").stat().st_mtime_ns
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json")
+    again = json.loads(stdout)
+    assert code == 0 and again["counts"]["done"] == 0 and again["counts"]["skipped"] == 3
+    assert (out / "a.jpg").stat().st_mtime_ns == before
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--overwrite", "--quiet")
+    assert code == 0 and json.loads(stdout)["counts"]["done"] == 2
+
+
+def test_default_outputs_never_land_inside_the_input_tree(tmp_path: Path) -> None:
+    _rgb(tmp_path / "photos" / "x.jpg")
+    _rgb(tmp_path / "photos" / "desnowed" / "old.jpg")  # an earlier single-file run's output
+    _rgb(tmp_path / "single.jpg")
+    plan = plan_jobs([tmp_path / "photos", tmp_path / "single.jpg"], None)
+    outputs = sorted(str(j.output.relative_to(tmp_path.resolve())) for j in plan.jobs)
+    assert outputs == ["desnowed/single.jpg", "photos_desnowed/x.jpg"]
+
+
+def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, loads: list[str]) -> None:
+    src = tmp_path / "in"
+    _rgb(src / "good.jpg")
+    (src / "zero.jpg").write_bytes(b"")
+    (src / "text.jpg").write_text("hello, I am text\n")
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 200).save(buf, "JPEG")
+    (src / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    (src / "x.jpg").mkdir()
+    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 1
+    summary = json.loads(stdout)
+    assert [d["input"].split("/")[-1] for d in summary["done"]] == ["good.jpg"]
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
+    assert set(reasons) == {"zero.jpg", "text.jpg", "cut.jpg", "x.jpg"}
+    assert "empty" in reasons["zero.jpg"] and "not an image" in reasons["text.jpg"]
+    assert "truncated" in reasons["cut.jpg"] and "folder" in reasons["x.jpg"]
+    assert all("\n" not in r for r in reasons.values())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.jpg"]  # no partial files
+    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out2"))
+    assert code == 1 and "failed" in stdout
+
+
+def test_unwritable_output_fails_before_any_work(tmp_path: Path, loads: list[str]) -> None:
+    _rgb(tmp_path / "in" / "a.jpg")
+    blocker = tmp_path / "somefile"
+    blocker.write_text("a regular file, so nothing can be created below it")
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(blocker / "out"))
+    assert code == 2 and "is a file" in stderr and loads == []
+
+
+def test_collisions_are_detected_before_work(tmp_path: Path, loads: list[str]) -> None:
+    _rgb(tmp_path / "a" / "same.jpg")
+    _rgb(tmp_path / "b" / "same.jpg")
+    first, second = str(tmp_path / "a" / "same.jpg"), str(tmp_path / "b" / "same.jpg")
+    code, _, stderr = _invoke(first, second, "-o", str(tmp_path / "out"))
+    assert code == 2 and "would be written" in stderr and loads == []
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, loads: list[str]) -> None:
+    _rgb(tmp_path / "in" / "a.jpg")
+    _rgb(tmp_path / "in" / "deep" / "b.jpg")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run", "--json")
+    assert code == 0 and len(json.loads(stdout)["jobs"]) == 2
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run")
+    assert code == 0 and "would be desnowed" in stdout
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before and loads == []
+
+
+def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: list[str]) -> None:
+    rng = np.random.default_rng(3)
+    grey = (rng.random((16, 16)) * 255).astype(np.uint8)
+    la = np.dstack([grey, np.arange(256, dtype=np.uint8).reshape(16, 16)])
+    Image.fromarray(la, "LA").save(tmp_path / "g.png")
+    code, stdout, _ = _invoke(str(tmp_path / "g.png"), "-o", str(tmp_path / "out"))
+    assert code == 0, stdout
+    with Image.open(tmp_path / "out" / "g.png") as im:
+        assert im.mode == "LA"
+        arr = np.asarray(im)
+    assert np.array_equal(arr[..., 1], la[..., 1]) and np.array_equal(arr[..., 0], 255 - la[..., 0])

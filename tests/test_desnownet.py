@@ -1,0 +1,93 @@
+"""DesnowNet architecture, the recovery formula and save/load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from weatherclean.errors import ModelError
+from weatherclean.models import DesnowNet, DesnowNetConfig, create_model, list_models, load_model
+from weatherclean.models.desnownet import PyramidMaxout, PyramidSum, recover
+from weatherclean.models.registry import load_from_folder
+
+
+@pytest.mark.parametrize("name", [s.name for s in list_models("snow")])
+def test_every_registered_config_runs_on_odd_sizes(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    x = torch.rand(1, 3, 37, 53)
+    with torch.inference_mode():
+        out = model(x)
+    assert out.y_hat.shape == (1, 3, 37, 53)
+    assert out.y_prime.shape == (1, 3, 37, 53)
+    assert out.z_hat.shape == (1, 1, 37, 53)
+    assert out.a_hat.shape == (1, 3, 37, 53)
+    assert out.z_hat.min() >= 0 and out.z_hat.max() <= 1
+    assert torch.isfinite(out.y_hat).all()
+
+
+def test_recovery_formula_matches_hand_computed_values() -> None:
+    x = torch.tensor([0.9, 0.5, 0.7, 0.3]).view(1, 1, 2, 2)
+    z = torch.tensor([0.5, 0.0, 1.0, 0.25]).view(1, 1, 2, 2)
+    a = torch.tensor([1.0, 0.8, 0.9, 0.2]).view(1, 1, 2, 2)
+    y = recover(x, z, a).flatten().tolist()
+    # (0.9 − 1·0.5)/0.5 = 0.8; z = 0 → x; z = 1 → x (the paper's else branch); (0.3 − 0.05)/0.75
+    assert y == pytest.approx([0.8, 0.5, 0.7, 0.25 / 0.75], abs=1e-6)
+
+
+def test_recovery_inverts_the_snow_model() -> None:
+    torch.manual_seed(1)
+    clean = torch.rand(2, 3, 8, 8)
+    z = torch.rand(2, 1, 8, 8) * 0.9
+    a = 0.8 + 0.2 * torch.rand(2, 3, 8, 8)
+    snowy = a * z + clean * (1 - z)
+    assert torch.allclose(recover(snowy, z, a), clean, atol=1e-5)
+
+
+def test_heads_are_the_paper_pyramids() -> None:
+    torch.manual_seed(2)
+    f = torch.rand(2, 5, 11, 13)
+    maxout = PyramidMaxout(5, 3, 4)
+    expected = maxout.act(torch.stack([c(f) for c in maxout.convs]).amax(0))
+    assert torch.allclose(maxout(f), expected, atol=1e-5)
+    assert [c.kernel_size[0] for c in maxout.convs] == [1, 3, 5, 7]
+    pyramid_sum = PyramidSum(5, 3, 4)
+    assert torch.allclose(pyramid_sum(f), sum(c(f) for c in pyramid_sum.convs), atol=1e-5)
+
+
+def test_save_load_round_trip_is_exact(tmp_path) -> None:
+    torch.manual_seed(3)
+    model = create_model("desnownet-light").eval()
+    model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["model_type"] == "desnownet" and config["descriptor_stride"] == 4
+    loaded = load_model(str(tmp_path / "m"))
+    for (k1, v1), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert k1 == k2 and torch.equal(v1, v2)
+    x = torch.rand(1, 3, 40, 44)
+    assert torch.equal(model.restore(x), loaded.restore(x))
+
+
+def test_mismatched_checkpoint_is_an_error(tmp_path) -> None:
+    create_model("desnownet-light").save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["head_channels"] = 8
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="does not match"):
+        load_from_folder(tmp_path / "m")
+
+
+def test_unknown_model_names_give_clear_errors(tmp_path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        load_model("no-such-model")
+    with pytest.raises(ModelError, match="not a model folder"):
+        load_model(str(tmp_path))
+
+
+def test_strided_config_pads_and_crops() -> None:
+    model = DesnowNet(DesnowNetConfig(width=0.05, blocks=(0, 0, 0), descriptor_stride=8, head_channels=4,
+                                      pyramid_channels=4)).eval()
+    out = model.restore(torch.rand(1, 3, 5, 9))  # smaller than the stride in one direction
+    assert out.shape == (1, 3, 5, 9)

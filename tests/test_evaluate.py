@@ -1,0 +1,231 @@
+"""End-to-end evaluation on a tiny fake Snow100K folder: rows, baselines, reports and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import typer
+from PIL import Image
+from rich.console import Console
+from scipy.ndimage import gaussian_filter
+from typer.testing import CliRunner
+
+from weatherclean.cli import evaluate as evaluate_cli
+from weatherclean.data.images import read_rgb
+from weatherclean.errors import InputError
+from weatherclean.evaluation import (
+    INPUT_METHOD,
+    EvaluationResult,
+    ImageScore,
+    evaluate_snow,
+    median_filter,
+    psnr,
+    render_summary,
+    ssim,
+    write_report,
+)
+
+NAMES = ("a_0001", "b_0002", "c_0003")
+MEDIAN = "median filter 3x3"
+
+
+def _save(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
+
+
+@pytest.fixture(scope="module")
+def snow_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Snow100K-S layout with three 40x56 pairs: smooth gt, gt plus white blobs, and the blob mask."""
+    root = tmp_path_factory.mktemp("snow") / "test" / "Snow100K-S"
+    rng = np.random.default_rng(0)
+    for name in NAMES:
+        gt = gaussian_filter(rng.random((40, 56, 3)), sigma=(4, 4, 0))
+        gt = (gt - gt.min()) / (gt.max() - gt.min()) * 0.8 + 0.1
+        mask = np.clip(gaussian_filter((rng.random((40, 56)) > 0.96).astype(float), 1.0) * 5, 0, 1)
+        snowy = gt * (1 - mask[..., None]) + mask[..., None]
+        _save(root / "gt" / f"{name}.png", gt)
+        _save(root / "synthetic" / f"{name}.png", snowy)
+        _save(root / "mask" / f"{name}.png", np.repeat(mask[..., None], 3, axis=2))
+    return root
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x.clone()
+
+
+def halve(x: torch.Tensor) -> torch.Tensor:
+    return x * 0.5
+
+
+def _rows(result: EvaluationResult, method: str) -> dict[str, ImageScore]:
+    return {r.name: r for r in result.rows if r.method == method}
+
+
+def test_rows_match_direct_metric_calls(snow_root: Path) -> None:
+    result = evaluate_snow(
+        snow_root, halve, baselines={MEDIAN: median_filter}, model_label="halve", progress=False
+    )
+    assert result.methods == [INPUT_METHOD, MEDIAN, "halve"]
+    assert len(result.rows) == len(NAMES) * 3
+    for name in NAMES:
+        snowy = read_rgb(snow_root / "synthetic" / f"{name}.png")
+        gt = read_rgb(snow_root / "gt" / f"{name}.png")
+        expected = {
+            INPUT_METHOD: snowy,
+            MEDIAN: median_filter(snowy),
+            "halve": snowy * 0.5,
+        }
+        for method, image in expected.items():
+            row = _rows(result, method)[name]
+            assert row.psnr_rgb == pytest.approx(psnr(image, gt), abs=1e-9)
+            assert row.ssim_rgb == pytest.approx(ssim(image, gt), abs=1e-9)
+            assert row.psnr_y == pytest.approx(psnr(image, gt, y_channel=True), abs=1e-9)
+            assert row.ssim_y == pytest.approx(ssim(image, gt, y_channel=True), abs=1e-9)
+    # The blobs are what the fake dataset degrades, so the input must score clearly below perfect.
+    assert all(r.psnr_rgb < 40 for r in _rows(result, INPUT_METHOD).values())
+
+
+def test_identity_model_equals_input_row_even_when_tiled(snow_root: Path) -> None:
+    result = evaluate_snow(snow_root, identity, tile=24, overlap=8, progress=False)
+    assert result.methods == [INPUT_METHOD, "model"]
+    inputs, model = _rows(result, INPUT_METHOD), _rows(result, "model")
+    for name in NAMES:
+        for field in ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y"):
+            assert getattr(model[name], field) == getattr(inputs[name], field)
+    means = {s.method: s for s in result.summary()}
+    assert means["model"].psnr_rgb == means[INPUT_METHOD].psnr_rgb
+    assert means[INPUT_METHOD].count == len(NAMES)
+    assert means[INPUT_METHOD].psnr_rgb == pytest.approx(np.mean([r.psnr_rgb for r in inputs.values()]))
+
+
+def test_limit_and_no_model(snow_root: Path) -> None:
+    result = evaluate_snow(snow_root.parent, None, split="s", limit=2, progress=False)
+    assert result.methods == [INPUT_METHOD]
+    assert result.split == "S"
+    assert [r.name for r in result.rows] == list(NAMES[:2])
+    with pytest.raises(InputError, match="limit"):
+        evaluate_snow(snow_root, None, limit=0, progress=False)
+
+
+def test_median_filter_is_per_channel() -> None:
+    image = np.zeros((9, 9, 3), dtype=np.float32)
+    image[4, 4, 0] = 1.0  # isolated spike: removed
+    image[:, 5:, 1] = 1.0  # edge: kept
+    out = median_filter(image)
+    assert out.shape == image.shape and out.dtype == np.float32
+    assert out[..., 0].max() == 0.0
+    np.testing.assert_array_equal(out[..., 1], image[..., 1])
+    np.testing.assert_array_equal(out[..., 2], 0.0)
+
+
+def _result_with_inf() -> EvaluationResult:
+    result = EvaluationResult(task="snow", dataset="fake")
+    result.add(ImageScore("x", "model", math.inf, 1.0, math.inf, 1.0, 0.5))
+    result.add(ImageScore("x", INPUT_METHOD, 20.0, 0.5, 21.0, 0.6, 0.0))
+    result.add(ImageScore("y", "model", 30.0, 0.9, 31.0, 0.95, 0.25))
+    result.add(ImageScore("y", INPUT_METHOD, 22.0, 0.7, 23.0, 0.8, 0.0))
+    return result
+
+
+def test_reports_have_one_row_per_image_and_method(snow_root: Path, tmp_path: Path) -> None:
+    result = evaluate_snow(snow_root, identity, baselines={MEDIAN: median_filter}, progress=False)
+    csv_path = write_report(result, tmp_path / "out" / "r.csv")
+    with csv_path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(NAMES) * 3
+    assert {(r["name"], r["method"]) for r in rows} == {(n, m) for n in NAMES for m in result.methods}
+    assert list(rows[0]) == ["name", "method", "psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y", "seconds"]
+    assert float(rows[0]["psnr_rgb"]) == pytest.approx(result.rows[0].psnr_rgb, abs=1e-6)
+
+    data = json.loads(write_report(result, tmp_path / "r.json").read_text())
+    assert len(data["images"]) == len(NAMES) * 3
+    assert [s["method"] for s in data["summary"]] == [INPUT_METHOD, MEDIAN, "model"]
+    assert all(s["count"] == len(NAMES) for s in data["summary"])
+    assert "BT.601" in data["conventions"]
+    # Atomic writes leave no temporary files behind.
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["out", "r.csv", "r.json"]
+
+
+def test_report_infinity_and_bad_suffix(tmp_path: Path) -> None:
+    result = _result_with_inf()
+    data = json.loads(write_report(result, tmp_path / "r.json").read_text())  # strict JSON, no Infinity
+    assert data["images"][0]["psnr_rgb"] == "inf"
+    assert data["summary"][1]["psnr_rgb"] == "inf"  # a mean with one exact restoration is inf
+    rows = list(csv.DictReader((write_report(result, tmp_path / "r.csv")).open()))
+    assert float(rows[0]["psnr_rgb"]) == math.inf
+    with pytest.raises(InputError, match=r"\.csv or \*\.json"):
+        write_report(result, tmp_path / "r.txt")
+    assert not (tmp_path / "r.txt").exists()
+
+
+def test_summary_table_puts_input_first() -> None:
+    console = Console(record=True, width=200)
+    console.print(render_summary(_result_with_inf()))
+    text = console.export_text()
+    assert text.index(INPUT_METHOD) < text.index("model")
+    input_line = next(line for line in text.splitlines() if INPUT_METHOD in line)
+    assert "21.00" in input_line and "22.00" in input_line  # means of (20, 22) and (21, 23)
+    assert "BT.601" in text and "11×11" in text and "8 bit" in text
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+class _FakeModel:
+    receptive_field = 8
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    calls: list[tuple[str, object]] = []
+
+    def fake_load_model(spec: str, device: object = "cpu", task: str = "snow") -> _FakeModel:
+        calls.append((spec, device))
+        return _FakeModel()
+
+    monkeypatch.setattr("weatherclean.models.load_model", fake_load_model)
+    app = typer.Typer()
+    evaluate_cli.register(app)
+
+    @app.callback()
+    def _root() -> None:  # keeps "evaluate" a sub-command, as in the real app
+        pass
+
+    app.calls = calls  # type: ignore[attr-defined]
+    return app
+
+
+def test_cli_prints_table_and_writes_report(cli: typer.Typer, snow_root: Path, tmp_path: Path) -> None:
+    report = tmp_path / "scores.json"
+    args = ["evaluate", "--dataset", str(snow_root), "--report", str(report), "--baseline", "median"]
+    res = CliRunner().invoke(cli, [*args, "--device", "cpu", "--limit", "2", "--quiet"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert INPUT_METHOD in res.output and MEDIAN in res.output and "DesnowNet (default)" in res.output
+    assert cli.calls == [("default", torch.device("cpu"))]  # type: ignore[attr-defined]
+    data = json.loads(report.read_text())
+    assert len(data["images"]) == 2 * 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--task", "rain"], "not available yet"),
+        (["--report", "scores.txt"], "csv or"),
+        (["--split", "X"], "split"),
+    ],
+)
+def test_cli_errors_are_one_line(cli: typer.Typer, snow_root: Path, extra: list[str], message: str) -> None:
+    res = CliRunner().invoke(cli, ["evaluate", "--dataset", str(snow_root), "--quiet", *extra])
+    assert res.exit_code == 2
+    assert "error:" in res.output and message in res.output
+    assert cli.calls == []  # type: ignore[attr-defined]  # rejected before the (slow) model load

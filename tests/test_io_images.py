@@ -1,0 +1,173 @@
+"""Photos must come back with their metadata, bit depth and alpha, and never half-written."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import piexif
+import pytest
+from PIL import Image
+
+from weatherclean.errors import InputError
+from weatherclean.io import images as images_mod
+from weatherclean.io import load_image, save_image, strip_exif_thumbnail
+
+ICC = b"\x00" * 128 + b"not-a-real-icc-but-opaque-bytes"
+
+
+def _exif(with_thumbnail: bool) -> bytes:
+    data: dict = {
+        "0th": {piexif.ImageIFD.Orientation: 6, piexif.ImageIFD.Make: b"Canon", piexif.ImageIFD.Model: b"R5"},
+        "Exif": {piexif.ExifIFD.DateTimeOriginal: b"2024:01:02 10:11:12"},
+        "GPS": {
+            piexif.GPSIFD.GPSLatitudeRef: b"N",
+            piexif.GPSIFD.GPSLatitude: ((46, 1), (30, 1), (1234, 100)),
+            piexif.GPSIFD.GPSLongitudeRef: b"E",
+            piexif.GPSIFD.GPSLongitude: ((7, 1), (59, 1), (0, 1)),
+        },
+    }
+    if with_thumbnail:
+        thumb = io.BytesIO()
+        Image.new("RGB", (16, 12), (250, 250, 250)).save(thumb, "JPEG")
+        data["1st"] = {piexif.ImageIFD.XResolution: (72, 1), piexif.ImageIFD.YResolution: (72, 1)}
+        data["thumbnail"] = thumb.getvalue()
+    return piexif.dump(data)
+
+
+def _rgb(h: int = 24, w: int = 40, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).random((h, w, 3)) * 255).astype(np.uint8)
+
+
+def test_jpeg_exif_gps_orientation_icc_xmp_survive(tmp_path: Path) -> None:
+    src = tmp_path / "photo.jpg"
+    exif = _exif(with_thumbnail=False)
+    Image.fromarray(_rgb()).save(src, exif=exif, icc_profile=ICC, xmp=b"<x:xmpmeta>snow</x:xmpmeta>")
+    loaded = load_image(src)
+    # orientation is NOT applied: pixels as stored (24 rows × 40 columns)
+    assert loaded.pixels.shape == (24, 40, 3) and loaded.pixels.dtype == np.float32
+    assert loaded.format == "JPEG" and loaded.bit_depth == 8
+    out = tmp_path / "out.jpg"
+    save_image(out, loaded.pixels, loaded)
+    with Image.open(src) as a, Image.open(out) as b:
+        assert b.info["exif"] == a.info["exif"]  # byte for byte
+        assert b.info["icc_profile"] == ICC
+        assert b.info["xmp"] == b"<x:xmpmeta>snow</x:xmpmeta>"
+        assert b.getexif()[274] == 6
+
+
+def test_jpeg_exif_thumbnail_is_dropped_everything_else_kept(tmp_path: Path) -> None:
+    src = tmp_path / "photo.jpg"
+    Image.fromarray(_rgb()).save(src, exif=_exif(with_thumbnail=True), icc_profile=ICC)
+    loaded = load_image(src)
+    out = tmp_path / "out.jpg"
+    save_image(out, loaded.pixels, loaded)
+    with Image.open(src) as a, Image.open(out) as b:
+        before, after = piexif.load(a.info["exif"]), piexif.load(b.info["exif"])
+        assert before["thumbnail"] and after["thumbnail"] is None and not after["1st"]
+        for ifd in ("0th", "Exif", "GPS"):
+            assert after[ifd] == before[ifd]
+        # the blob is the original with the tail (IFD1 + thumbnail) cut: a prefix, not a re-encoding
+        assert a.info["exif"].startswith(b.info["exif"][:40])
+        assert len(b.info["exif"]) < len(a.info["exif"]) - 100
+        assert b.info["icc_profile"] == ICC
+
+
+def test_strip_exif_thumbnail_is_a_no_op_without_thumbnail() -> None:
+    blob = b"Exif\x00\x00" + _exif(with_thumbnail=False)
+    assert strip_exif_thumbnail(blob) == blob
+    assert strip_exif_thumbnail(b"garbage") == b"garbage"
+
+
+def test_png_16bit_colour_alpha_roundtrip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    raw = (rng.random((10, 14, 4)) * 65535).astype(np.uint16)
+    like = load_image(_write_png8(tmp_path / "seed.png"))
+    like.bit_depth, like.alpha = 16, raw[..., 3].astype(np.float32) / 65535
+    save_image(tmp_path / "a.png", raw[..., :3].astype(np.float32) / 65535, like)
+    back = load_image(tmp_path / "a.png")
+    assert back.bit_depth == 16 and back.format == "PNG" and back.alpha is not None
+    assert np.array_equal(np.rint(back.pixels * 65535).astype(np.uint16), raw[..., :3])
+    assert np.array_equal(np.rint(back.alpha * 65535).astype(np.uint16), raw[..., 3])
+    # a second generation stays 16-bit and unchanged
+    save_image(tmp_path / "b.png", back.pixels, back)
+    again = load_image(tmp_path / "b.png")
+    assert again.bit_depth == 16 and np.array_equal(again.pixels, back.pixels)
+
+
+def _write_png8(path: Path) -> Path:
+    Image.fromarray(_rgb(10, 14)).save(path)
+    return path
+
+
+def test_png_16bit_grey_stays_16bit_grey(tmp_path: Path) -> None:
+    grey = (np.random.default_rng(2).random((9, 11)) * 65535).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    loaded = load_image(tmp_path / "g.png")
+    assert loaded.bit_depth == 16 and loaded.pixels.shape == (9, 11, 1)
+    save_image(tmp_path / "o.png", loaded.pixels, loaded)
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode.startswith("I") and np.array_equal(np.asarray(im).astype(np.uint16), grey)
+
+
+def test_alpha_and_greyscale_are_kept(tmp_path: Path) -> None:
+    rgba = np.dstack([_rgb(8, 8), np.arange(64, dtype=np.uint8).reshape(8, 8) * 4])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    loaded = load_image(tmp_path / "a.png")
+    assert loaded.pixels.shape == (8, 8, 3) and loaded.alpha is not None
+    save_image(tmp_path / "o.png", 1.0 - loaded.pixels, loaded)
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "RGBA" and np.array_equal(np.asarray(im)[..., 3], rgba[..., 3])
+    Image.fromarray(_rgb(8, 8)[..., 0], "L").save(tmp_path / "g.jpg")
+    grey = load_image(tmp_path / "g.jpg")
+    assert grey.pixels.shape == (8, 8, 1)
+    save_image(tmp_path / "go.jpg", grey.pixels, grey)
+    with Image.open(tmp_path / "go.jpg") as im:
+        assert im.mode == "L"
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.png"
+    Image.fromarray(_rgb()).save(src)
+    loaded = load_image(src)
+    out = tmp_path / "out.png"
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(images_mod.os, "fsync", disk_full)
+    with pytest.raises(images_mod.OutputError, match="No space left"):
+        save_image(out, loaded.pixels, loaded)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("zero.jpg", b"", "empty file"),
+        ("text.jpg", b"this is not a photo\n", "not an image"),
+        ("cut.jpg", None, "truncated"),
+    ],
+)
+def test_bad_inputs_one_line_errors(tmp_path: Path, name: str, content: bytes | None, reason: str) -> None:
+    path = tmp_path / name
+    if content is None:
+        buf = io.BytesIO()
+        Image.fromarray(_rgb(64, 64)).save(buf, "JPEG")
+        content = buf.getvalue()[: len(buf.getvalue()) // 2]
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_image(path)
+    msg = str(info.value)
+    assert msg.startswith(str(path)) and reason in msg and "\n" not in msg
+
+
+def test_folder_and_decompression_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "x.jpg").mkdir()
+    with pytest.raises(InputError, match="folder"):
+        load_image(tmp_path / "x.jpg")
+    Image.fromarray(_rgb(40, 40)).save(tmp_path / "big.png")
+    monkeypatch.setattr(images_mod, "MAX_PIXELS", 1000)
+    with pytest.raises(InputError, match="safety limit"):
+        load_image(tmp_path / "big.png")

@@ -1,0 +1,154 @@
+"""Snow synthesis: the image model holds exactly, results are reproducible, levels and area behave."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, apply_snow, synthesize_snow
+
+
+def _clean(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth colourful image (gradients + low-frequency noise), like a photo without detail."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([xx / max(w - 1, 1), yy / max(h - 1, 1), 0.5 + 0.3 * np.sin(xx / 7.0)], axis=-1)
+    return np.clip(base * 0.8 + 0.1 * rng.random((h, w, 3)), 0, 1).astype(np.float32)
+
+
+def test_sample_follows_the_image_model_exactly() -> None:
+    clean = _clean(70, 90)
+    s = synthesize_snow(clean, np.random.default_rng(1), "M")
+    assert isinstance(s, SnowSample)
+    assert s.snowy.shape == (70, 90, 3) and s.mask.shape == (70, 90) and s.aberration.shape == (70, 90, 3)
+    assert s.snowy.dtype == s.mask.dtype == s.aberration.dtype == np.float32
+    expected = s.aberration * s.mask[..., None] + clean * (1 - s.mask[..., None])
+    np.testing.assert_allclose(s.snowy, expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(s.snowy, apply_snow(clean, s.mask, s.aberration))
+    assert s.mask.min() >= 0.0 and s.mask.max() <= 1.0 and s.mask.max() > 0.2
+    # Snow colour is near white, never a saturated colour.
+    assert s.aberration.min() >= 0.7 and s.aberration.max() <= 1.0
+    assert (s.snowy >= 0).all() and (s.snowy <= 1).all()
+
+
+def test_same_seed_same_snow_different_seed_different() -> None:
+    clean = _clean(64, 64)
+    a = synthesize_snow(clean, np.random.default_rng(7))
+    b = synthesize_snow(clean, np.random.default_rng(7))
+    c = synthesize_snow(clean, np.random.default_rng(8))
+    np.testing.assert_array_equal(a.snowy, b.snowy)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    assert not np.array_equal(a.mask, c.mask)
+
+
+def test_levels_order_by_mask_coverage() -> None:
+    clean = _clean(160, 160)
+    coverage = {
+        level: np.mean(
+            [synthesize_snow(clean, np.random.default_rng(s), level).mask.mean() for s in range(6)]
+        )
+        for level in SNOW_LEVELS
+    }
+    assert coverage["S"] < coverage["M"] < coverage["L"]
+    assert coverage["S"] > 0.001  # light snow is still visible
+
+
+def test_density_scales_with_area() -> None:
+    # A small crop must look like a piece of a big picture, not a miniature of it: mean coverage of
+    # many 48x48 crops matches one 320x320 image.
+    small = np.mean(
+        [synthesize_snow(_clean(48, 48), np.random.default_rng(s), "M").mask.mean() for s in range(40)]
+    )
+    big = np.mean(
+        [synthesize_snow(_clean(320, 320), np.random.default_rng(s), "M").mask.mean() for s in range(4)]
+    )
+    assert 0.6 < small / big < 1.6
+
+
+def test_bad_inputs_raise() -> None:
+    with pytest.raises(ValueError, match="level"):
+        synthesize_snow(_clean(16, 16), np.random.default_rng(0), "XL")
+    with pytest.raises(ValueError, match="HxWx3"):
+        synthesize_snow(np.zeros((16, 16), np.float32), np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI: weatherclean synth snow
+# --------------------------------------------------------------------------------------------------
+
+
+def _app() -> typer.Typer:
+    from weatherclean.cli import synth
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    synth.register(app)
+    return app
+
+
+@pytest.fixture()
+def clean_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "clean"
+    (folder / "nested").mkdir(parents=True)
+    Image.fromarray((_clean(40, 56, 1) * 255).astype(np.uint8)).save(folder / "one.png")
+    Image.fromarray((_clean(48, 32, 2) * 255).astype(np.uint8)).save(folder / "nested" / "two.jpg")
+    return folder
+
+
+def _read(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path), dtype=np.float32) / 255.0
+
+
+def test_cli_writes_snow100k_layout_that_satisfies_the_equation(clean_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(_app(), ["synth", "snow", str(clean_dir), str(out), "--level", "L", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "wrote 2" in result.output
+    for name in ("one", "nested_two"):
+        x = _read(out / "synthetic" / f"{name}.png")
+        y = _read(out / "gt" / f"{name}.png")
+        z = _read(out / "mask" / f"{name}.png")[..., None]
+        a = _read(out / "aberration" / f"{name}.png")
+        assert x.shape == y.shape == a.shape and z.shape[:2] == x.shape[:2]
+        assert np.abs(x - (a * z + y * (1 - z))).max() <= 1.5 / 255
+        assert z.max() > 0.2  # there is snow
+    meta = json.loads((out / "synth.json").read_text())
+    assert meta["seed"] == 0 and meta["level"] == "L" and meta["count"] == 2
+
+
+def test_cli_is_reproducible_and_seed_dependent(clean_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for out, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        result = runner.invoke(
+            _app(), ["synth", "snow", str(clean_dir), str(tmp_path / out), "--seed", seed, "-q"]
+        )
+        assert result.exit_code == 0, result.output
+    same = (tmp_path / "a/synthetic/one.png").read_bytes() == (tmp_path / "b/synthetic/one.png").read_bytes()
+    diff = (tmp_path / "a/synthetic/one.png").read_bytes() != (tmp_path / "c/synthetic/one.png").read_bytes()
+    assert same and diff
+
+
+def test_cli_skips_bad_files_and_exits_1(clean_dir: Path, tmp_path: Path) -> None:
+    (clean_dir / "broken.png").write_bytes(b"not a png")
+    result = CliRunner().invoke(
+        _app(), ["synth", "snow", str(clean_dir), str(tmp_path / "o"), "-q", "--limit", "5"]
+    )
+    assert result.exit_code == 1
+    assert "broken.png" in result.output and "1 failed" in result.output
+    assert (tmp_path / "o/synthetic/one.png").is_file()
+
+
+def test_cli_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(_app(), ["synth", "snow", str(tmp_path / "nope"), str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output

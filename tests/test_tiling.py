@@ -1,0 +1,114 @@
+"""The tiling engine must be invisible: tiled output ≈ whole-image output, and weights sum to one."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from weatherclean.errors import ModelError
+from weatherclean.inference.tiling import choose_tile, ramp_weights, run_tiled, tile_starts
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def _small_net() -> nn.Module:
+    torch.manual_seed(0)
+    # three 3×3 convs + one 5×5: receptive field 13 px (radius 6) — well inside a 32-px overlap
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 5, padding=2),
+        nn.ReLU(),
+        nn.Conv2d(8, 3, 3, padding=1),
+        nn.Sigmoid(),
+    )
+    return net.eval()
+
+
+def test_tiled_matches_whole_image() -> None:
+    net = _small_net()
+    image = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = net(image)
+        whole_crop = net(image[:, :, :200, :237])
+    tiled = run_tiled(net, image, tile=96, overlap=32)
+    assert tiled.shape == whole.shape and tiled.dtype == torch.float32 and tiled.device.type == "cpu"
+    assert _psnr(tiled, whole) >= 45.0
+    # a tile that does not divide the image evenly (last tile flush with the border)
+    assert _psnr(run_tiled(net, image[:, :, :200, :237], tile=80, overlap=32), whole_crop) >= 45.0
+
+
+def test_identity_is_reproduced_exactly() -> None:
+    image = torch.rand(1, 3, 131, 260, generator=torch.Generator().manual_seed(2))
+    out = run_tiled(lambda t: t.clone(), image, tile=64, overlap=24)
+    assert torch.allclose(out, image, atol=1e-6, rtol=0)
+
+
+def test_ramp_weights_of_neighbours_sum_to_one() -> None:
+    # two tiles of 64 overlapping by exactly 32 in a 96-px axis
+    left = ramp_weights(0, 64, 96, 32)
+    right = ramp_weights(32, 64, 96, 32)
+    total = torch.zeros(96)
+    total[:64] += left
+    total[32:] += right
+    assert torch.allclose(total, torch.ones(96), atol=1e-6)
+    # image borders keep full weight; the outer quarter of the overlap is discarded
+    assert left[0] == 1 and right[-1] == 1 and left[-1] == 0 and right[0] == 0
+
+
+def test_tile_starts_cover_the_axis() -> None:
+    for length, tile, overlap in [(256, 96, 32), (97, 96, 32), (50, 96, 32), (1000, 128, 40)]:
+        starts = tile_starts(length, tile, overlap)
+        assert starts[0] == 0 and min(length, starts[-1] + tile) == length
+        assert all(b - a <= tile - overlap for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_out_of_memory_halves_the_tile_and_retries() -> None:
+    calls: list[int] = []
+
+    def picky(t: torch.Tensor) -> torch.Tensor:
+        calls.append(max(t.shape[-2:]))
+        if max(t.shape[-2:]) > 64:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1 GiB")
+        return t * 2
+
+    image = torch.rand(1, 1, 200, 150)
+    out = run_tiled(picky, image, tile=256, overlap=16, out_channels=1)
+    assert torch.allclose(out, image * 2, atol=1e-6)
+    assert calls[0] == 200 and max(calls[-5:]) <= 64
+
+
+def test_out_of_memory_below_minimum_is_a_clear_error() -> None:
+    def hopeless(t: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("CUDA error: out of memory")
+
+    with pytest.raises(ModelError, match="out of memory"):
+        run_tiled(hopeless, torch.rand(1, 3, 300, 300), tile=128, overlap=16)
+
+
+def test_other_errors_are_not_swallowed_and_shapes_are_checked() -> None:
+    def broken(t: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="mat1"):
+        run_tiled(broken, torch.rand(1, 3, 64, 64), tile=64)
+    with pytest.raises(ModelError, match="spatial size"):
+        run_tiled(lambda t: t[..., :-1], torch.rand(1, 3, 64, 64), tile=64)
+
+
+def test_auto_tile_runs_whole_small_image_and_caps_on_cpu() -> None:
+    assert choose_tile(100, 120, "cpu") == 120
+    big = choose_tile(20000, 30000, "cpu")
+    assert 64 <= big <= 1024
+    seen: list[tuple[int, int]] = []
+    image = torch.rand(1, 3, 40, 50)
+    out = run_tiled(lambda t: seen.append(tuple(t.shape[-2:])) or t, image)
+    assert seen == [(40, 50)] and torch.equal(out, image)
