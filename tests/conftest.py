@@ -1,6 +1,5 @@
-import os
-
 import torch
 
-# Two cores on CI: keep PyTorch from oversubscribing them when pytest runs.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One intra-op thread: the test models are tiny, and on a 2-core CI machine a second OpenMP thread
+# competing with data-loader workers (or anything else) makes PyTorch spin-wait, up to 50× slower.
+torch.set_num_threads(1)

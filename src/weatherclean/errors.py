@@ -21,3 +21,7 @@ class ModelError(WeathercleanError):
 
 class DatasetError(WeathercleanError):
     """A dataset folder does not have the expected layout."""
+
+
+class OutputError(WeathercleanError):
+    """An output file cannot be written (permission, disk full, unsupported format)."""

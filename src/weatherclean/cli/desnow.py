@@ -52,7 +52,7 @@ def desnow_command(
         None, "--tile", min=64, help="Tile edge in pixels. Default: from free memory.", show_default=False
     ),
     tile_overlap: int | None = typer.Option(
-        None, "--tile-overlap", min=0, help="Tile overlap in pixels. Default: the model's receptive field.",
+        None, "--tile-overlap", min=0, help="Tile overlap in pixels. Default: the model's suggested overlap (32).",
         show_default=False,
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo photos whose output already exists."),

@@ -32,6 +32,7 @@ def train_command(
     lambda_z: float = typer.Option(3.0, "--lambda-z", help="Weight of the snow-mask loss (λ_z)."),
     lambda_w: float = typer.Option(5e-4, "--lambda-w", help="Weight decay λ_w·‖w‖²."),
     level: str | None = typer.Option(None, "--level", help="Synthetic snow level S, M or L (default: mixed)."),
+    haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -75,10 +76,10 @@ def train_command(
         progress=not quiet, time_limit_minutes=time_limit,
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
-               "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level},
+               "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze},
     )
     snow = SnowTask(dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop,
-                    samples=steps * batch_size * 64, level=level, seed=seed,
+                    samples=steps * batch_size * 64, level=level, haze=haze, seed=seed,
                     loss_fn=DesnowLoss(lambda_z=lambda_z, lambda_w=lambda_w))
     result = train(model, snow, cfg)
     if result.final_dir is None:

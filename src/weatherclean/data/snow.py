@@ -278,6 +278,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         level: str | None = None,
         seed: int = 0,
         augment: bool = True,
+        haze: bool = True,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
@@ -290,6 +291,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.level = level
         self.seed = int(seed)
         self.augment = augment
+        self.haze = haze
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -357,7 +359,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         patch = self._crop(rng, image)
         if self.augment:
             patch = self._jitter(rng, patch)
-        sample = synthesize_snow(patch, rng, self.level)
+        sample = synthesize_snow(patch, rng, self.level, self.haze)
         return {
             "x": _to_chw(sample.snowy),
             "y": _to_chw(patch),

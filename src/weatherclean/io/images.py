@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags, UnidentifiedImageError
 
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.errors import InputError, OutputError, WeathercleanError
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -54,10 +54,6 @@ _SUFFIX_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG"
 _TIFF_KEEP_TAGS = (270, 271, 272, 274, 305, 306, 315, 33432)
 _EXIF_PREFIX = b"Exif\x00\x00"
 _pillow_limit_lock = threading.Lock()
-
-
-class OutputError(WeathercleanError):
-    """An output file cannot be written (permission, disk full, unsupported format)."""
 
 
 def is_image_path(path: Path) -> bool:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torch import nn
-
 from weatherclean.errors import ModelError
 
 
@@ -52,12 +50,6 @@ def download(spec: str, *, offline: bool = False) -> Path:
     except LocalEntryNotFoundError:
         raise ModelError(
             f"'{spec}' is not in the local Hub cache and the Hub cannot be reached (offline?); "
-            "run `weatherclean models download` when online, or pass a local folder"
+            "run the same command once while online, or pass a local model folder"
         ) from None
     return Path(path)
-
-
-def load_from_hub(spec: str, *, offline: bool = False) -> nn.Module:
-    from weatherclean.models.registry import load_from_folder
-
-    return load_from_folder(download(spec, offline=offline))

@@ -138,9 +138,9 @@ def load_model(spec: str = "default", device: torch.device | str = "cpu", task: 
     elif Path(name).expanduser().exists():
         model = load_from_folder(Path(name).expanduser())
     elif "/" in name and not name.startswith((".", "/", "~")):
-        from weatherclean.models.hub import load_from_hub
+        from weatherclean.models.hub import download
 
-        model = load_from_hub(name)
+        model = load_from_folder(download(name))
     else:
         known = ", ".join(sorted(_REGISTRY))
         raise ModelError(

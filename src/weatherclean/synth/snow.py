@@ -278,10 +278,14 @@ def _splat_layer(
 
 
 def snow_mask_and_aberration(
-    clean: np.ndarray, rng: np.random.Generator, level: str
+    clean: np.ndarray, rng: np.random.Generator, level: str, haze: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The snow mask z (HxW) and colour a (HxWx3) for ``clean``; the part of synthesis that needs no maths
-    on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves."""
+    on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves.
+
+    ``haze=False`` leaves out the veil of heavy snow: a uniform veil cannot be told apart from a bright,
+    low-contrast scene inside a small training crop, and a model trained on both learns to hedge with a
+    faint mask everywhere (see docs/models.md)."""
     h, w = clean.shape[:2]
     densities = LEVEL_DENSITIES[level]
     angle_index = int(
@@ -301,7 +305,7 @@ def snow_mask_and_aberration(
         _splat_layer(rng, depth, pad, h, w, bank, density * layer_amount, layer.opacity)
     d = depth[pad : pad + h, pad : pad + w].astype(np.float32)
     prob, lo, hi = _HAZE[level]
-    if prob > 0 and rng.random() < prob:
+    if haze and prob > 0 and rng.random() < prob:
         veil = float(rng.uniform(lo, hi))
         d += veil * (1.0 + 0.35 * _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
     mask = (1.0 - np.exp(-d)).astype(np.float32)
@@ -309,7 +313,9 @@ def snow_mask_and_aberration(
     return mask, _aberration(rng, clean)
 
 
-def synthesize_snow(clean: np.ndarray, rng: np.random.Generator, level: str | None = None) -> SnowSample:
+def synthesize_snow(
+    clean: np.ndarray, rng: np.random.Generator, level: str | None = None, haze: bool = True
+) -> SnowSample:
     """Put synthetic snow on ``clean`` (HxWx3 float in [0, 1]).
 
     ``level`` is one of :data:`SNOW_LEVELS` (light/medium/heavy like Snow100K-S/M/L) or ``None`` to
@@ -323,6 +329,6 @@ def synthesize_snow(clean: np.ndarray, rng: np.random.Generator, level: str | No
     if level not in LEVEL_DENSITIES:
         raise ValueError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)}")
     clean = clean.astype(np.float32, copy=False)
-    mask, aberration = snow_mask_and_aberration(clean, rng, level)
+    mask, aberration = snow_mask_and_aberration(clean, rng, level, haze)
     snowy = apply_snow(clean, mask, aberration)
     return SnowSample(snowy=snowy, mask=mask, aberration=aberration)

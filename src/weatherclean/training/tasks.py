@@ -24,6 +24,7 @@ class SnowTask:
     crop: int = 64
     samples: int = 1_000_000  # virtual length of the synthetic dataset (the sampler picks indices)
     level: str | None = None
+    haze: bool = True
     seed: int = 0
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
@@ -54,7 +55,7 @@ class SnowTask:
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
         return SyntheticSnowDataset(images, crop=self.crop, length=self.samples, level=self.level,
-                                    seed=self.seed, augment=True)
+                                    seed=self.seed, augment=True, haze=self.haze)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         return self.loss_fn(model, model(batch["x"]), batch)
