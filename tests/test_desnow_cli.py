@@ -153,3 +153,47 @@ def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: li
         assert im.mode == "LA"
         arr = np.asarray(im)
     assert np.array_equal(arr[..., 1], la[..., 1]) and np.array_equal(arr[..., 0], 255 - la[..., 0])
+
+
+def test_rerun_of_recursive_glob_skips_outputs_and_done_files(
+    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trip = tmp_path / "trip"
+    _rgb(trip / "a.jpg")
+    _rgb(trip / "day2" / "b.jpg", seed=1)
+    monkeypatch.chdir(tmp_path)  # a relative pattern, as typed on the command line
+    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert (trip / "desnowed" / "a.jpg").is_file() and (trip / "day2" / "desnowed" / "b.jpg").is_file()
+    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json")  # now also matches trip/desnowed/a.jpg
+    assert code == 0, stderr
+    again = json.loads(stdout)
+    assert again["counts"] == {"done": 0, "skipped": 2, "failed": 0}
+    assert all("output exists" in s["reason"] for s in again["skipped"])
+    assert not (trip / "desnowed" / "desnowed").exists()
+
+
+def test_glob_skips_matches_under_the_output_folder(tmp_path: Path) -> None:
+    _rgb(tmp_path / "in" / "a.jpg")
+    _rgb(tmp_path / "in" / "results" / "a.jpg")  # an earlier run's -o folder inside the input tree
+    plan = plan_jobs([str(tmp_path / "in" / "**" / "*.jpg")], tmp_path / "in" / "results")
+    assert [j.source.name for j in plan.jobs] == [] and len(plan.skipped) == 1  # output exists
+    assert plan.skipped[0].path.name == "a.jpg" and "results" not in plan.skipped[0].path.parts
+
+
+def test_symlink_to_a_photo_outside_the_folder(tmp_path: Path, loads: list[str]) -> None:
+    outside = _rgb(tmp_path / "elsewhere" / "far.jpg", seed=2)
+    folder = tmp_path / "photos"
+    _rgb(folder / "near.jpg")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "link.jpg").symlink_to(tmp_path / "elsewhere" / "far.jpg")
+    code, stdout, stderr = _invoke(str(folder), "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    out = tmp_path / "photos_desnowed"
+    assert (out / "near.jpg").is_file() and (out / "sub" / "link.jpg").is_file()
+    assert np.asarray(Image.open(out / "sub" / "link.jpg")).shape == outside.shape
+    code, stdout, stderr = _invoke(str(folder), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0, stderr
+    assert (tmp_path / "out" / "sub" / "link.jpg").is_file()

@@ -75,8 +75,12 @@ def test_jpeg_exif_thumbnail_is_dropped_everything_else_kept(tmp_path: Path) -> 
 
 
 def test_strip_exif_thumbnail_is_a_no_op_without_thumbnail() -> None:
-    blob = b"Exif\x00\x00" + _exif(with_thumbnail=False)
+    blob = _exif(with_thumbnail=False)  # piexif.dump already starts with b"Exif\0\0"
+    assert blob.startswith(b"Exif\x00\x00") and not blob.startswith(b"Exif\x00\x00" * 2)
+    assert piexif.load(blob)["thumbnail"] is None  # a parseable blob: the "no IFD1" branch, not "unparseable"
     assert strip_exif_thumbnail(blob) == blob
+    with_thumb = _exif(with_thumbnail=True)
+    assert strip_exif_thumbnail(with_thumb) != with_thumb  # the same parser does act when there is one
     assert strip_exif_thumbnail(b"garbage") == b"garbage"
 
 

@@ -184,6 +184,14 @@ class _EpochMixin:
     def epoch(self) -> int:
         return int(self._epoch[0])
 
+    def __getitem__(self, index: int) -> dict:
+        return self.item(index, self.epoch)
+
+    def item(self, index: int, epoch: int) -> dict:
+        """Item ``index`` of ``epoch``: a pure function of (seed, epoch, index), with no shared state,
+        which is what the trainer calls so that workers never race on the epoch counter."""
+        raise NotImplementedError
+
 
 # --------------------------------------------------------------------------------------------------
 # Snow100K on disk
@@ -230,14 +238,14 @@ class Snow100KDataset(_EpochMixin, Dataset):
             raise DatasetError(f"{triple.mask}: mask size differs from {triple.synthetic}")
         return x, y, z
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+    def item(self, index: int, epoch: int) -> dict[str, torch.Tensor | str]:
         triple = self.triples[index]
         x, y, z = self._read(triple)
         has_mask = z is not None
         if z is None:
             z = np.zeros(x.shape[:2] + (1,), dtype=np.float32)
         stack = np.concatenate([x, y, z], axis=2)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, epoch, index])
         if self.crop is not None:
             stack = _pad_to(stack, self.crop)
             top = int(rng.integers(0, stack.shape[0] - self.crop + 1))
@@ -351,10 +359,10 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         patch = patch * brightness
         return np.clip(patch, 0.0, 1.0).astype(np.float32)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def item(self, index: int, epoch: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < self.length:
             raise IndexError(index)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
         patch = self._crop(rng, image)
         if self.augment:

@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from scipy.ndimage import median_filter as _ndimage_median
 
-from weatherclean.errors import DatasetError, InputError, ModelError
+from weatherclean.errors import DatasetError, InputError, ModelError, OutputError
 from weatherclean.evaluation.metrics import CONVENTIONS, psnr, ssim
+from weatherclean.io.atomic import atomic_write
 
 __all__ = [
     "INPUT_METHOD",
@@ -327,18 +326,9 @@ def write_report(result: EvaluationResult, path: Path) -> Path:
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as exc:
-        raise InputError(
-            f"{path}: cannot write the report ({exc.strerror or exc}); check the folder"
-        ) from exc
+        raise OutputError(f"{path.parent}: cannot create the report folder ({exc.strerror or exc})") from None
+    atomic_write(path, text.encode("utf-8"))
     return path
 
 

@@ -102,13 +102,46 @@ def _is_output_folder(name: str, tag: str) -> bool:
     return name == tag or name.endswith(f"_{tag}")
 
 
+def _relative_in(path: Path, folder: Path) -> Path:
+    """``path`` relative to ``folder`` as walked, *not* resolved: a symlink inside the folder that
+    points elsewhere keeps its place in the tree (resolving it would leave the folder)."""
+    for a, b in ((path, folder), (Path(os.path.abspath(path)), Path(os.path.abspath(folder)))):
+        try:
+            return a.relative_to(b)
+        except ValueError:
+            pass
+    try:
+        return path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise InputError(f"{_display(path)}: not inside {_display(folder)}") from None
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _in_output_tree(match: Path, base_parts: int, out_root: Path | None, tag: str) -> bool:
+    """Whether a glob match lies in an output folder, so that re-running a pattern never reads earlier
+    outputs: the folder walk's rule applied to the folders the wildcards matched (not to the
+    pattern's literal prefix, which the user typed), or under the ``-o`` root when that root lies
+    below the literal prefix."""
+    parts = match.parts[base_parts:] if match.is_dir() else match.parts[base_parts:-1]
+    if any(_is_output_folder(d, tag) for d in parts):
+        return True
+    if out_root is None:
+        return False
+    base = Path(*match.parts[:base_parts]).resolve() if base_parts else Path.cwd()
+    return not _under(base, out_root) and _under(match.resolve(), out_root)
+
+
 def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") -> Path:
     """Where a file goes without ``-o``: beside the input tree, never inside it (see module docstring)."""
     if folder is not None:
-        folder = folder.resolve()
+        given, folder = folder, folder.resolve()
+        rel = _relative_in(source, given)
         if folder.parent == folder:
             raise InputError(f"{folder}: cannot put outputs next to the file-system root; pass -o DIR")
-        return folder.parent / f"{folder.name}_{tag}" / source.resolve().relative_to(folder)
+        return folder.parent / f"{folder.name}_{tag}" / rel
     source = source.resolve()
     return source.parent / tag / source.name
 
@@ -152,7 +185,7 @@ def plan_jobs(
         if out_root is None:
             dest = default_output(path, folder=folder, tag=tag)
         elif folder is not None:
-            dest = out_root / path.resolve().relative_to(folder.resolve())
+            dest = out_root / _relative_in(path, folder)
         else:
             dest = out_root / path.name
         candidates.append((path, dest))
@@ -172,11 +205,19 @@ def plan_jobs(
             else:
                 plan.skipped.append(Record(_display(path), "not an image file (by name)"))
         elif _GLOB_CHARS & set(text):
-            matches = sorted(glob.glob(os.path.expanduser(text), recursive=True))
+            pattern = os.path.expanduser(text)
+            matches = sorted(glob.glob(pattern, recursive=True))
             if not matches:
                 plan.failed.append(Record(Path(text), "no files match this pattern"))
+            base_parts = 0  # leading components of the pattern without wildcards
+            for part in Path(pattern).parts:
+                if _GLOB_CHARS & set(part):
+                    break
+                base_parts += 1
             for m in matches:
                 mp = Path(m)
+                if _in_output_tree(mp, base_parts, out_root, tag):
+                    continue  # an earlier run's output, as the folder walk skips them
                 if mp.is_dir() and not is_image_path(mp):
                     for f in _walk(mp, skip_dirs, tag):
                         if is_image_path(f):

@@ -16,7 +16,6 @@ import contextlib
 import io
 import os
 import struct
-import tempfile
 import threading
 import warnings
 import zlib
@@ -29,6 +28,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags, UnidentifiedImageError
 
 from weatherclean.errors import InputError, OutputError, WeathercleanError
+from weatherclean.io.atomic import atomic_write
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -589,34 +589,5 @@ def save_image(
         data = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, quality)
     except (OSError, ValueError) as exc:
         raise OutputError(f"{dest}: cannot encode {fmt} ({exc})") from None
-    _atomic_write(dest, data)
+    atomic_write(dest, data)
     return dest
-
-
-def _atomic_write(dest: Path, data: bytes) -> None:
-    parent = dest.parent
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, dest)
-        tmp = None
-    except OSError as exc:
-        raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    with contextlib.suppress(OSError):  # make the rename itself durable; not all systems allow this
-        dfd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-

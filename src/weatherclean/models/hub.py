@@ -24,6 +24,8 @@ def download(spec: str, *, offline: bool = False) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
+        HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -45,11 +47,15 @@ def download(spec: str, *, offline: bool = False) -> Path:
         raise ModelError(
             f"Hub repo '{repo_id}' has no revision '{revision}'; check the branch, tag or commit"
         ) from None
-    except EntryNotFoundError as exc:
-        raise ModelError(f"Hub repo '{repo_id}' lacks a model file ({exc})") from None
     except LocalEntryNotFoundError:
         raise ModelError(
             f"'{spec}' is not in the local Hub cache and the Hub cannot be reached (offline?); "
             "run the same command once while online, or pass a local model folder"
         ) from None
+    except EntryNotFoundError as exc:
+        raise ModelError(f"Hub repo '{repo_id}' lacks a model file ({exc})") from None
+    except HFValidationError as exc:
+        raise ModelError(f"'{spec}' is not a valid Hub repo id or revision ({exc})") from None
+    except HfHubHTTPError as exc:
+        raise ModelError(f"Hub request for '{spec}' failed ({str(exc).splitlines()[0]}); try again later") from None
     return Path(path)

@@ -131,16 +131,18 @@ def load_model(spec: str = "default", device: torch.device | str = "cpu", task: 
         folder = bundled_weights_dir(name)
         if folder is None:
             raise ModelError(
-                f"model '{name}' has no bundled weights; train one with `weatherclean train --model-config "
+                f"model '{name}' has no bundled weights; train one with `weatherclean train --arch "
                 f"{name} ...` and pass its output folder to --model"
             )
         model = load_from_folder(folder)
     elif Path(name).expanduser().exists():
         model = load_from_folder(Path(name).expanduser())
-    elif "/" in name and not name.startswith((".", "/", "~")):
+    elif name.count("/") == 1 and not name.startswith((".", "/", "~")):
         from weatherclean.models.hub import download
 
         model = load_from_folder(download(name))
+    elif "/" in name or "\\" in name:
+        raise ModelError(f"model folder '{spec}' not found; check the path (a trained run keeps it in RUN/model)")
     else:
         known = ", ".join(sorted(_REGISTRY))
         raise ModelError(

@@ -11,6 +11,8 @@ workers, and a resumed run continues with exactly the samples the interrupted on
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -28,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from weatherclean.devices import resolve_device
 from weatherclean.errors import WeathercleanError
+from weatherclean.io.atomic import atomic_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FINAL_DIR = "model"
@@ -104,9 +107,10 @@ class EpochView(Dataset):
         if epoch != self._perm_epoch:
             self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
             self._perm_epoch = epoch
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
-        return self.dataset[int(self._perm[i])]
+        index = int(self._perm[i])
+        if hasattr(self.dataset, "item"):  # explicit epoch: no shared counter for workers to race on
+            return self.dataset.item(index, epoch)
+        return self.dataset[index]
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -146,9 +150,9 @@ def _init_distributed(device_name: str) -> tuple[_Dist, torch.device]:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 @dataclass
@@ -184,11 +188,18 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
     if cfg.resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        try:
+            state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise WeathercleanError(
+                f"{ckpt_path}: cannot resume from this checkpoint ({first}); it was made with another "
+                "--arch/--init or is damaged. Use --no-resume or a new --output to start over"
+            ) from None
         start_step, history = state["step"], state.get("history", [])
         if state.get("steps_total") not in (None, cfg.steps):
             raise WeathercleanError(
@@ -196,6 +207,9 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
                 "use the same --steps to resume, or --no-resume / a new --output to start over"
             )
     if ddp.main:
+        # The log holds exactly the steps the model has seen: rewritten from the checkpoint's history
+        # on resume (dropping steps logged after it), emptied on a fresh start.
+        (out / LOG_NAME).write_text("".join(json.dumps(rec) + "\n" for rec in history))
         (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
 
     train_model: nn.Module = model
@@ -222,7 +236,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
         bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=float("nan"))
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
                 loss, parts = task.loss(train_model, batch)
             if not torch.isfinite(loss):
                 raise WeathercleanError(

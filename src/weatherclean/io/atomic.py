@@ -1,0 +1,44 @@
+"""Atomic file writes: every output of weatherclean (pictures, reports, checkpoints) goes through here.
+
+A temporary file in the destination folder is written, flushed to disk and renamed over the final name,
+so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written file under that name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from weatherclean.errors import OutputError
+
+
+def atomic_write(dest: Path, data: bytes) -> None:
+    """Write ``data`` to ``dest`` atomically, with the permissions a plain ``open`` would give."""
+    dest = Path(dest)
+    parent = dest.parent
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)  # mkstemp makes 0600 files; give the file what the user's umask allows
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, dest)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    with contextlib.suppress(OSError):  # make the rename itself durable; not all systems allow this
+        dfd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
