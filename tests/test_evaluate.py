@@ -229,3 +229,17 @@ def test_cli_errors_are_one_line(cli: typer.Typer, snow_root: Path, extra: list[
     assert res.exit_code == 2
     assert "error:" in res.output and message in res.output
     assert cli.calls == []  # type: ignore[attr-defined]  # rejected before the (slow) model load
+
+
+def test_a_bad_pair_is_reported_and_the_others_still_scored(snow_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = shutil.copytree(snow_root, tmp_path / "data")
+    victim = sorted((root / "synthetic").iterdir())[0]
+    victim.write_bytes(b"not an image")
+    result = evaluate_snow(root, identity, progress=False)
+    assert [name for name, _ in result.failed] == [victim.stem]
+    assert "not an image" in result.failed[0][1] or victim.name in result.failed[0][1]
+    assert victim.stem not in {row.name for row in result.rows}
+    assert result.image_count == len(list((root / "gt").iterdir())) - 1
+    assert result.to_dict()["failed"][0]["image"] == victim.stem

@@ -19,7 +19,7 @@ from rich.table import Table
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.devices import resolve_device
 from weatherclean.inference.runner import BatchSummary, Plan, plan_jobs, run_batch
-from weatherclean.inference.tiling import run_tiled
+from weatherclean.inference.tiling import run_tiled_array
 from weatherclean.io.images import LoadedImage
 
 TAG = "desnowed"
@@ -104,21 +104,10 @@ def desnow_pixels(
     device: torch.device | str,
     bytes_per_pixel: float | None = None,
 ) -> np.ndarray:
-    """H×W×C (C = 1 or 3) float pixels → restored pixels of the same shape.
-
-    The model wants RGB, so greyscale is replicated to three channels going in and averaged back
-    coming out (the output channels of a grey input are near-identical anyway).
-    """
-    grey = pixels.shape[2] == 1
-    rgb = np.repeat(pixels, 3, axis=2) if grey else pixels
-    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-    y = run_tiled(
-        restore, x, tile=tile, overlap=overlap, device=device, out_channels=3, bytes_per_pixel=bytes_per_pixel
+    """H×W×C (C = 1 or 3) float pixels → restored pixels of the same shape (see run_tiled_array)."""
+    return run_tiled_array(
+        restore, pixels, tile=tile, overlap=overlap, device=device, bytes_per_pixel=bytes_per_pixel
     )
-    out = y[0].numpy().transpose(1, 2, 0)
-    if grey:
-        out = out.mean(axis=2, keepdims=True)
-    return np.clip(out, 0.0, 1.0)
 
 
 def _print_plan(plan: Plan, *, json_out: bool) -> None:

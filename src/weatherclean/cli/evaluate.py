@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from weatherclean.cli.common import cli_errors, console, err_console
+from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, WeathercleanError
 
 
@@ -90,3 +90,8 @@ def evaluate_command(
         written = write_report(result, report)
         if not quiet:
             err_console.print(f"wrote {written}", highlight=False)
+    for name, reason in result.failed:
+        err_console.print(f"[bold red]error:[/] {name}: {reason}", highlight=False, soft_wrap=True)
+    if result.failed:
+        err_console.print(f"{len(result.failed)} image pair(s) could not be scored and are left out of the means")
+        raise typer.Exit(EXIT_SOME_FAILED)

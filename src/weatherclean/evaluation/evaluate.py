@@ -101,6 +101,8 @@ class EvaluationResult:
     conventions: str = CONVENTIONS
     #: Label of the do-nothing row, e.g. "input (rainy)" for a rain evaluation; always listed first.
     input_method: str = INPUT_METHOD
+    #: (image, reason) for pairs that could not be scored; they are left out of every mean.
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, row: ImageScore) -> None:
         """Record a score, remembering the method order of first appearance (input, baselines, model)."""
@@ -139,6 +141,7 @@ class EvaluationResult:
             "conventions": self.conventions,
             "summary": [_json_safe(asdict(s)) for s in self.summary()],
             "images": [_json_safe(asdict(r)) for r in self.rows],
+            "failed": [{"image": name, "reason": reason} for name, reason in self.failed],
         }
 
 
@@ -186,18 +189,14 @@ def _run_model(
     tile: int | None,
     overlap: int,
 ) -> tuple[np.ndarray, float]:
-    from weatherclean.inference.tiling import run_tiled
+    from weatherclean.inference.tiling import run_tiled_array
 
-    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
     start = time.perf_counter()
-    y = run_tiled(restore, x, tile=tile, overlap=overlap, device=device)
+    try:
+        out = run_tiled_array(restore, image, tile=tile, overlap=overlap, device=device)
+    except ModelError as exc:
+        raise ModelError(f"{name}: {exc}") from None
     seconds = time.perf_counter() - start
-    if tuple(y.shape) != tuple(x.shape):
-        raise ModelError(
-            f"{name}: the model returned shape {tuple(y.shape)} for an input of {tuple(x.shape)}; "
-            "a restoration model must keep the image size"
-        )
-    out = y[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
     return out, seconds
 
 
@@ -245,14 +244,20 @@ def evaluate_snow(
     with _progress(progress) as bar:
         task = bar.add_task("evaluating", total=len(pairs))
         for pair in pairs:
-            _evaluate_one(pair, result, read_rgb, restore, baselines, device, tile, overlap, model_label)
+            try:
+                rows = _evaluate_one(pair, read_rgb, restore, baselines, device, tile, overlap, model_label)
+            except (InputError, DatasetError, ValueError) as exc:
+                # One bad pair must not cost the scores of the others; all of a pair's rows or none.
+                result.failed.append((str(pair.name), str(exc)))
+            else:
+                for row in rows:
+                    result.add(row)
             bar.advance(task)
     return result
 
 
 def _evaluate_one(
     pair: Any,
-    result: EvaluationResult,
     read_rgb: Callable[[Path], np.ndarray],
     restore: Callable[[torch.Tensor], torch.Tensor] | None,
     baselines: Mapping[str, Baseline],
@@ -260,7 +265,7 @@ def _evaluate_one(
     tile: int | None,
     overlap: int,
     model_label: str,
-) -> None:
+) -> list[ImageScore]:
     snowy = read_rgb(pair.synthetic)
     gt = read_rgb(pair.gt)
     if snowy.shape != gt.shape:
@@ -269,19 +274,20 @@ def _evaluate_one(
             f"{pair.gt} ({gt.shape[1]}x{gt.shape[0]}); the dataset pairs are mismatched, re-extract it"
         )
     name = str(pair.name)
-    result.add(score_pair(name, INPUT_METHOD, snowy, gt))
+    rows = [score_pair(name, INPUT_METHOD, snowy, gt)]
     for label, fn in baselines.items():
         start = time.perf_counter()
         restored = np.asarray(fn(snowy), dtype=np.float32)
         seconds = time.perf_counter() - start
         if restored.shape != snowy.shape:
             raise InputError(f"baseline '{label}' changed the size of {pair.synthetic}; it must keep it")
-        result.add(score_pair(name, label, restored, gt, seconds))
+        rows.append(score_pair(name, label, restored, gt, seconds))
     if restore is not None:
         restored, seconds = _run_model(
             restore, snowy, name=str(pair.synthetic), device=device, tile=tile, overlap=overlap
         )
-        result.add(score_pair(name, model_label, restored, gt, seconds))
+        rows.append(score_pair(name, model_label, restored, gt, seconds))
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------- reports

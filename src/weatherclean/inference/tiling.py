@@ -17,11 +17,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from weatherclean.errors import ModelError
 
-__all__ = ["MIN_TILE", "run_tiled", "choose_tile", "tile_starts", "ramp_weights"]
+__all__ = ["MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_starts", "ramp_weights"]
 
 #: Smallest tile the out-of-memory fallback goes down to before giving up.
 MIN_TILE = 64
@@ -266,3 +267,34 @@ def run_tiled(
     if out.is_inference():  # a single tile straight from a model that ran under inference_mode
         out = out.clone()
     return out.contiguous()
+
+
+def run_tiled_array(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    pixels: np.ndarray,
+    *,
+    tile: int | None = None,
+    overlap: int = 32,
+    device: torch.device | str = "cpu",
+    bytes_per_pixel: float | None = None,
+) -> np.ndarray:
+    """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
+
+    RGB models get greyscale replicated to three channels going in and averaged back coming out (the
+    three outputs of a grey input are near-identical anyway). A model that changes the image size is an
+    error, since every caller writes the result over the input's geometry.
+    """
+    grey = pixels.shape[2] == 1
+    rgb = np.repeat(pixels, 3, axis=2) if grey else pixels
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
+    y = run_tiled(fn, x, tile=tile, overlap=overlap, device=device, out_channels=3,
+                  bytes_per_pixel=bytes_per_pixel)
+    if tuple(y.shape) != tuple(x.shape):
+        raise ModelError(
+            f"the model returned shape {tuple(y.shape)} for an input of {tuple(x.shape)}; "
+            "a restoration model must keep the image size"
+        )
+    out = y[0].to("cpu", torch.float32).numpy().transpose(1, 2, 0)
+    if grey:
+        out = out.mean(axis=2, keepdims=True)
+    return np.clip(out, 0.0, 1.0)

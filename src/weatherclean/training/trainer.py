@@ -238,7 +238,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
             with torch.autocast(device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
                 loss, parts = task.loss(train_model, batch)
-            if not torch.isfinite(loss):
+            if not _all_ranks_agree(bool(torch.isfinite(loss)), ddp, device, want=all):
                 raise WeathercleanError(
                     f"loss became {loss.item()} at step {step}; lower --lr or resume from the last checkpoint"
                 )
@@ -264,6 +264,8 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             stop = (cfg.stop_after is not None and step - start_step >= cfg.stop_after) or (
                 cfg.time_limit_minutes is not None and time.perf_counter() - t0 > 60 * cfg.time_limit_minutes
             )
+            # Every rank must stop at the same step, or the others would wait in all-reduce forever.
+            stop = _all_ranks_agree(stop, ddp, device, want=any)
             if ddp.main and (step % cfg.checkpoint_every == 0 or step == cfg.steps or stop):
                 _atomic_torch_save(
                     {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -287,6 +289,15 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
         dist.barrier()
         dist.destroy_process_group()
     return TrainResult(final, step, last_loss, time.perf_counter() - t0, history)
+
+
+def _all_ranks_agree(flag: bool, ddp: _Dist, device: torch.device, want: Any) -> bool:
+    """``want`` (any/all) of one flag over all ranks; just the flag when training on one process."""
+    if ddp.world == 1:
+        return flag
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX if want is any else dist.ReduceOp.MIN)
+    return bool(t.item())
 
 
 def _say(cfg: TrainConfig, message: str) -> None:
