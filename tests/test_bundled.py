@@ -43,3 +43,6 @@ def test_desnow_examples_with_the_bundled_model(tmp_path: Path) -> None:
     # A rerun skips what is done and still exits 0.
     again = CliRunner().invoke(app, ["desnow", str(photos), "--quiet"])
     assert again.exit_code == 0 and "3 skipped" in again.output
+    # ... but a mistyped model is an error even when there is nothing left to do.
+    typo = CliRunner().invoke(app, ["desnow", str(photos), "--quiet", "--model", "desnownet-ligth"])
+    assert typo.exit_code == 2 and "desnownet-ligth" in typo.output

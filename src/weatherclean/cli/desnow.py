@@ -69,12 +69,13 @@ def desnow_command(
             raise typer.Exit(EXIT_SOME_FAILED)
         return
 
-    summary: BatchSummary
-    if plan.jobs:
-        import weatherclean.models as models  # looked up at call time so tests can swap load_model
+    import weatherclean.models as models  # looked up at call time so tests can swap load_model
 
-        dev = resolve_device(device)
-        net = models.load_model(model, device=dev)
+    summary: BatchSummary
+    # Loaded even when every photo is already done, so a mistyped --model is an error, not a silent 0.
+    dev = resolve_device(device)
+    net = models.load_model(model, device=dev)
+    if plan.jobs:
         overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
 
         bpp = getattr(net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size

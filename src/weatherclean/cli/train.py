@@ -31,7 +31,7 @@ def train_command(
     warmup: int = typer.Option(200, "--warmup", min=0, help="Linear warm-up steps."),
     lambda_z: float = typer.Option(3.0, "--lambda-z", help="Weight of the snow-mask loss (λ_z)."),
     lambda_w: float = typer.Option(5e-4, "--lambda-w", help="Weight decay λ_w·‖w‖²."),
-    level: str | None = typer.Option(None, "--level", help="Synthetic snow level S, M or L (default: mixed)."),
+    level: str | None = typer.Option(None, "--level", help="Synthetic snow level S, M, L or mixed (default)."),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
@@ -64,6 +64,10 @@ def train_command(
         raise WeathercleanError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
+    if level is not None and level.lower() == "mixed":
+        level = None
+    elif level is not None:
+        level = level.upper()
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # parameter initialisation
