@@ -152,3 +152,23 @@ def test_cli_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["synth", "snow", str(tmp_path / "nope"), str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_cli_refuses_name_clashes_before_any_work(clean_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    clash = shutil.copytree(clean_dir, tmp_path / "clash")
+    first = sorted(clash.glob("*.png"))[0]
+    Image.open(first).convert("RGB").save(first.with_suffix(".jpg"))  # a.png and a.jpg → both a.png
+    out = tmp_path / "out"
+    result = CliRunner().invoke(_app(), ["synth", "snow", str(clash), str(out), "-q"])
+    assert result.exit_code == 2 and "would both be written" in result.output
+    assert not (out / "synthetic").exists() or not any((out / "synthetic").iterdir())
+
+
+def test_cli_never_reads_its_own_outputs_inside_the_clean_folder(clean_dir: Path, tmp_path: Path) -> None:
+    clean, count = clean_dir, 2  # one.png and nested/two.jpg
+    for _ in range(2):  # the second run would see the first run's PNGs if OUT_DIR were not excluded
+        result = CliRunner().invoke(_app(), ["synth", "snow", str(clean), str(clean / "snow"), "-q"])
+        assert result.exit_code == 0, result.output
+    assert len(list((clean / "snow" / "synthetic").glob("*.png"))) == count

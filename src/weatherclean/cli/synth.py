@@ -6,6 +6,7 @@ and reports.
 
 from __future__ import annotations
 
+import io
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from weatherclean import __version__
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.io.atomic import atomic_write
 from weatherclean.synth.snow import SNOW_LEVELS, apply_snow, snow_mask_and_aberration
 
 #: Folders written under OUT_DIR; the first three are the Snow100K layout, ``aberration`` is ours.
@@ -92,11 +94,19 @@ def snow_command(
     """Synthesise snow on CLEAN_DIR's photos and write a Snow100K-layout dataset to OUT_DIR."""
     if not clean_dir.is_dir():
         raise InputError(f"{clean_dir}: not a folder; pass a folder of clean images")
-    images = list_images(clean_dir)
+    out_resolved = out_dir.resolve()
+    # OUT_DIR may sit inside CLEAN_DIR: never read earlier outputs back as clean photos.
+    images = [p for p in list_images(clean_dir) if out_resolved not in p.resolve().parents]
     if not images:
         raise InputError(f"{clean_dir}: no images found (looked for .png, .jpg, .tif, ... recursively)")
     if limit is not None:
         images = images[:limit]
+    names: dict[str, Path] = {}
+    for path in images:  # a.jpg and a.png would both become a.png: refuse before any work
+        name = _name_for(path, clean_dir)
+        if name in names:
+            raise InputError(f"{path} and {names[name]} would both be written as {name}.png; rename one of them")
+        names[name] = path
     try:
         for folder in OUTPUT_FOLDERS:
             (out_dir / folder).mkdir(parents=True, exist_ok=True)
@@ -125,7 +135,9 @@ def snow_command(
             try:
                 arrays = make_snow_pair(read_rgb(path), rng, image_level)
                 for folder, arr in arrays.items():
-                    Image.fromarray(arr).save(out_dir / folder / f"{name}.png", optimize=False)
+                    buffer = io.BytesIO()
+                    Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
+                    atomic_write(out_dir / folder / f"{name}.png", buffer.getvalue())
             except WeathercleanError as exc:
                 failed.append(str(path))
                 err_console.print(f"[bold red]error:[/] {exc}; skipped", highlight=False, soft_wrap=True)
@@ -151,7 +163,7 @@ def snow_command(
         "failed": failed,
         "model": "x = a*z + y*(1-z); x=synthetic, y=gt, z=mask, a=aberration",
     }
-    (out_dir / "synth.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    atomic_write(out_dir / "synth.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     console.print(
         f"wrote {len(written)} snowy image(s) to {out_dir} (level {level.value}, seed {seed})"
         + (f"; {len(failed)} failed" if failed else ""),
