@@ -124,3 +124,18 @@ def test_resume_with_different_steps_is_refused(tmp_path: Path) -> None:
     cfg.steps = 6
     with pytest.raises(Exception, match="--steps 4"):
         train(_tiny_model(), task, cfg)
+
+
+def test_items_without_a_mask_get_no_mask_loss() -> None:
+    model = _tiny_model()
+    torch.manual_seed(4)
+    batch = {"x": torch.rand(2, 3, 32, 32), "y": torch.rand(2, 3, 32, 32), "z": torch.rand(2, 1, 32, 32)}
+    out = model(batch["x"])
+    loss = DesnowLoss()
+    _, with_masks = loss(model, out, batch)
+    _, first_only = loss(model, out, {**batch, "has_mask": torch.tensor([True, False])})
+    _, none = loss(model, out, {**batch, "has_mask": torch.tensor([False, False])})
+    expected = pyramid_loss(out.z_hat[:1], batch["z"][:1]).item() / 2  # item 0's sum over the batch of 2
+    assert first_only["z"] == pytest.approx(expected, rel=1e-5)
+    assert first_only["z"] < with_masks["z"] and none["z"] == 0.0
+    assert first_only["y_hat"] == with_masks["y_hat"]

@@ -8,11 +8,9 @@ past bad files, and the summary decides the exit code (0 all good, 1 some failed
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 import typer
 from rich.table import Table
 
@@ -81,7 +79,7 @@ def desnow_command(
         bpp = getattr(net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size
 
         def process(image: LoadedImage) -> np.ndarray:
-            return desnow_pixels(
+            return run_tiled_array(
                 net.restore, image.pixels, tile=tile, overlap=overlap, device=dev, bytes_per_pixel=bpp
             )
 
@@ -94,21 +92,6 @@ def desnow_command(
     _print_summary(summary, json_out=json_out, quiet=quiet)
     if not summary.ok:
         raise typer.Exit(EXIT_SOME_FAILED)
-
-
-def desnow_pixels(
-    restore: Callable[[torch.Tensor], torch.Tensor],
-    pixels: np.ndarray,
-    *,
-    tile: int | None,
-    overlap: int,
-    device: torch.device | str,
-    bytes_per_pixel: float | None = None,
-) -> np.ndarray:
-    """H×W×C (C = 1 or 3) float pixels → restored pixels of the same shape (see run_tiled_array)."""
-    return run_tiled_array(
-        restore, pixels, tile=tile, overlap=overlap, device=device, bytes_per_pixel=bytes_per_pixel
-    )
 
 
 def _print_plan(plan: Plan, *, json_out: bool) -> None:

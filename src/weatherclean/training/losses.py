@@ -54,14 +54,16 @@ class DesnowLoss:
         y, z = batch["y"], batch["z"]
         l_yp = pyramid_loss(y_prime, y, self.levels)
         l_yh = pyramid_loss(y_hat, y, self.levels)
-        has_mask = batch.get("has_mask")
-        if has_mask is not None and not bool(has_mask.all()):
-            # Snow100K items without a mask file: no mask supervision for them (zeros would teach ẑ = 0).
-            keep = has_mask.bool()
-            l_z = pyramid_loss(z_hat[keep], z[keep], self.levels) * keep.sum() / len(keep) if keep.any() \
-                else z_hat.sum() * 0.0
-        else:
+        # Snow100K items without a mask file get no mask supervision (their zeros would teach ẑ = 0).
+        # The kept items' sum is still divided by the whole batch, like every other term.
+        keep = batch.get("has_mask")
+        if keep is None or bool(keep.all()):
             l_z = pyramid_loss(z_hat, z, self.levels)
+        elif bool(keep.any()):
+            keep = keep.bool()
+            l_z = pyramid_loss(z_hat[keep], z[keep], self.levels) * keep.sum() / len(keep)
+        else:
+            l_z = z_hat.sum() * 0.0  # keeps the graph connected
         l_w = weight_l2(model)
         total = l_yp + l_yh + self.lambda_z * l_z + self.lambda_w * l_w
         parts = {"y_prime": l_yp.item(), "y_hat": l_yh.item(), "z": l_z.item(), "w": l_w.item()}
