@@ -197,3 +197,129 @@ def test_symlink_to_a_photo_outside_the_folder(tmp_path: Path, loads: list[str])
     code, stdout, stderr = _invoke(str(folder), "-o", str(tmp_path / "out"), "--json")
     assert code == 0, stderr
     assert (tmp_path / "out" / "sub" / "link.jpg").is_file()
+
+
+def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, loads: list[str]) -> None:
+    original = _rgb(tmp_path / "photos" / "a.png")
+    _rgb(tmp_path / "elsewhere" / "far.png", seed=4)
+    (tmp_path / "photos" / "link.png").symlink_to(tmp_path / "elsewhere" / "far.png")
+    code, _, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "-o", str(tmp_path / "out"))
+    assert code == 2 and "--in-place" in stderr and loads == []
+    code, stdout, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"]["done"] == 2
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "photos" / "a.png")), 255 - original)
+    assert (tmp_path / "photos" / "link.png").is_symlink()  # the target was updated, the link kept
+    assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["a.png", "link.png"]
+    assert not (tmp_path / "photos_desnowed").exists()
+
+
+def test_format_changes_suffix_and_collisions_are_checked_after(tmp_path: Path, loads: list[str]) -> None:
+    _rgb(tmp_path / "in" / "a.jpg")
+    _rgb(tmp_path / "in" / "b.jpeg")
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "png", "--json")
+    assert code == 0, stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+    with Image.open(tmp_path / "out" / "a.png") as im:
+        assert im.format == "PNG"
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--format", "jpeg", "--json")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "o2").iterdir()) == ["a.jpg", "b.jpeg"]
+    _rgb(tmp_path / "in" / "a.png")  # a.jpg and a.png would both become a.png
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o3"), "--format", "png")
+    assert code == 2 and "would be written" in stderr
+    code, _, stderr = _invoke(str(tmp_path / "in"), "--format", "bmp9")
+    assert code == 2 and "bmp9" in stderr
+
+
+def test_shards_split_without_overlap_and_resume(tmp_path: Path, loads: list[str]) -> None:
+    for i in range(24):
+        _rgb(tmp_path / "in" / f"d{i % 3}" / f"p{i:02d}.png", seed=i, size=(8, 8))
+    done: list[set[str]] = []
+    for k in (1, 2, 3):
+        plan = plan_jobs([tmp_path / "in"], tmp_path / "out", shard=(k, 3))
+        assert plan.other_shards == 24 - len(plan.jobs)
+        done.append({j.source.name for j in plan.jobs})
+    assert set().union(*done) == {f"p{i:02d}.png" for i in range(24)}
+    assert sum(len(d) for d in done) == 24 and all(len(d) >= 3 for d in done)  # disjoint, not lopsided
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--shard", "2/3", "--json")
+    assert code == 0, stderr
+    first = json.loads(stdout)
+    assert {Path(d["input"]).name for d in first["done"]} == done[1] and first["other_shards"] == 24 - len(done[1])
+    victim = next(iter(sorted(done[1])))
+    next((tmp_path / "out").rglob(victim)).unlink()  # as if interrupted before this photo
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--shard", "2/3", "--json")
+    again = json.loads(stdout)
+    assert [Path(d["input"]).name for d in again["done"]] == [victim]
+    assert again["counts"]["skipped"] == len(done[1]) - 1
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        code, _, stderr = _invoke(str(tmp_path / "in"), "--shard", bad)
+        assert code == 2 and "--shard" in stderr
+
+
+def _png_bomb(path: Path, width: int = 40_000, height: int = 40_000) -> None:
+    """A tiny PNG whose header claims 1.6 gigapixels: the classic decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)))
+
+
+def test_unreadable_file_and_decompression_bomb_fail_alone(
+    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    src = tmp_path / "in"
+    _rgb(src / "good.png")
+    _rgb(src / "locked.png", seed=1)
+    _png_bomb(src / "bomb.png")
+    locked = src / "locked.png"
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the OS say "permission denied" as it would to a user
+        real_open = open
+
+        def guarded_open(file: object, *args: object, **kwargs: object) -> object:
+            if Path(str(file)) == locked:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr("builtins.open", guarded_open)
+    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json")
+    locked.chmod(0o644)
+    assert code == 1
+    summary = json.loads(stdout)
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
+    assert set(reasons) == {"locked.png", "bomb.png"} and summary["counts"]["done"] == 1
+    assert "permission denied" in reasons["locked.png"] and "safety limit" in reasons["bomb.png"]
+    assert all("\n" not in r and Path(n).stem in r for n, r in reasons.items())
+
+
+def test_disk_full_leaves_no_partial_file_and_stops(
+    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import weatherclean.io.atomic as atomic
+
+    for name in ("a.png", "b.png", "c.png"):
+        _rgb(tmp_path / "in" / name)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_fsync = atomic.os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 1
+    summary = json.loads(stdout)
+    assert summary["counts"] == {"done": 0, "skipped": 0, "failed": 3}
+    assert "disk full" in summary["failed"][0]["reason"]
+    assert all("disk is full" in f["reason"] for f in summary["failed"][1:])
+    assert loads == ["default"] and list((tmp_path / "out").iterdir()) == []  # no temporary or partial file
+    monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # space freed: the rerun does everything
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0 and json.loads(stdout)["counts"]["done"] == 3

@@ -57,20 +57,24 @@ def test_jpeg_exif_gps_orientation_icc_xmp_survive(tmp_path: Path) -> None:
         assert b.getexif()[274] == 6
 
 
-def test_jpeg_exif_thumbnail_is_dropped_everything_else_kept(tmp_path: Path) -> None:
+def test_jpeg_exif_thumbnail_is_refreshed_everything_else_kept(tmp_path: Path) -> None:
     src = tmp_path / "photo.jpg"
-    Image.fromarray(_rgb()).save(src, exif=_exif(with_thumbnail=True), icc_profile=ICC)
+    original = _exif(with_thumbnail=True)
+    Image.fromarray(_rgb()).save(src, exif=original, icc_profile=ICC)
     loaded = load_image(src)
     out = tmp_path / "out.jpg"
-    save_image(out, loaded.pixels, loaded)
+    save_image(out, 1.0 - loaded.pixels, loaded)  # a visibly different result
     with Image.open(src) as a, Image.open(out) as b:
         before, after = piexif.load(a.info["exif"]), piexif.load(b.info["exif"])
-        assert before["thumbnail"] and after["thumbnail"] is None and not after["1st"]
         for ifd in ("0th", "Exif", "GPS"):
             assert after[ifd] == before[ifd]
-        # the blob is the original with the tail (IFD1 + thumbnail) cut: a prefix, not a re-encoding
-        assert a.info["exif"].startswith(b.info["exif"][:40])
-        assert len(b.info["exif"]) < len(a.info["exif"]) - 100
+        # the old thumbnail (near-white) is gone; the new one shows the output (dark), not the input
+        assert before["thumbnail"] and after["thumbnail"] and after["thumbnail"] != before["thumbnail"]
+        with Image.open(io.BytesIO(after["thumbnail"])) as thumb:
+            assert max(thumb.size) <= 160 and np.asarray(thumb).mean() < 200
+        # every byte before the old IFD1 is untouched: the new IFD1 + JPEG are appended, not re-serialised
+        kept = strip_exif_thumbnail(a.info["exif"])
+        assert b.info["exif"][:40] == kept[:40]
         assert b.info["icc_profile"] == ICC
 
 

@@ -25,3 +25,7 @@ class DatasetError(WeathercleanError):
 
 class OutputError(WeathercleanError):
     """An output file cannot be written (permission, disk full, unsupported format)."""
+
+
+class DiskFullError(OutputError):
+    """The output disk is full: every later write would fail too, so a batch stops instead of going on."""

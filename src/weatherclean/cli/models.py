@@ -1,15 +1,21 @@
-"""``weatherclean models``: what models exist, what they are, and where they come from."""
+"""``weatherclean models``: what models exist, what they are, and where they come from.
+
+``list`` shows the registry, ``download`` fills the Hub cache ahead of time (before going offline, or to
+repair a corrupt download with ``--force``), and ``info`` describes one model, with ``--json`` for scripts.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from weatherclean.cli.common import cli_errors, console
 
-models_app = typer.Typer(help="List and inspect models.", no_args_is_help=True)
+models_app = typer.Typer(help="List, download and inspect models.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -19,31 +25,104 @@ def register(app: typer.Typer) -> None:
 @models_app.command("list")
 @cli_errors
 def list_command() -> None:
-    """Registered models, their task and whether weights ship with the package."""
-    from weatherclean.models.registry import DEFAULT_MODELS, bundled_weights_dir, list_models
+    """Registered models, their task, and where their weights come from."""
+    from weatherclean.models.registry import DEFAULT_MODELS, describe_weights, list_models
 
     table = Table("name", "task", "weights", "description")
     for spec in list_models():
         default = " (default)" if DEFAULT_MODELS.get(spec.task) == spec.name else ""
-        weights = "bundled" if bundled_weights_dir(spec.name) else "train your own"
-        table.add_row(spec.name + default, spec.task, weights, spec.description)
+        table.add_row(spec.name + default, spec.task, describe_weights(spec), spec.description)
     console.print(table)
+
+
+@models_app.command("download")
+@cli_errors
+def download_command(
+    name: str = typer.Argument(..., help="Registered name, or a Hub repo id owner/name[@revision]."),
+    force: bool = typer.Option(False, "--force", help="Download again even if cached (repairs a corrupt download)."),
+) -> None:
+    """Fetch a model into the Hugging Face Hub cache, so it later works offline (--offline, HF_HUB_OFFLINE)."""
+    from weatherclean.models.registry import locate_model
+
+    source = locate_model(name, force=force)
+    if source.kind == "bundled":
+        console.print(f"{source.name}: weights ship with weatherclean ({source.folder}); nothing to download")
+        return
+    if source.kind == "folder":
+        console.print(f"{source.name}: a local model folder; nothing to download")
+        return
+    console.print(f"{source.name}: {source.repo_id} at commit {source.commit}", highlight=False)
+    if source.sha256:
+        console.print(f"sha256 verified: {', '.join(sorted(source.sha256))}", highlight=False)
+    # Printed on its own line and never wrapped, so scripts can take it with `tail -n 1`.
+    console.print(str(source.folder), highlight=False, soft_wrap=True)
 
 
 @models_app.command("info")
 @cli_errors
-def info_command(name: str = typer.Argument("default", help="Registered name, folder or Hub id.")) -> None:
-    """Configuration, size and source of a model."""
-    from weatherclean.models.desnownet import macs_per_pixel
-    from weatherclean.models.registry import bundled_weights_dir, load_model, resolve_model_name
-
-    model = load_model(name, "cpu")
-    resolved = resolve_model_name(name)
-    source = bundled_weights_dir(resolved) or resolved
+def info_command(
+    name: str = typer.Argument("default", help="Registered name, folder, or Hub repo id owner/name[@revision]."),
+    offline: bool = typer.Option(False, "--offline", help="Use the local Hub cache only (as HF_HUB_OFFLINE=1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for scripts."),
+) -> None:
+    """Configuration, size, source and scores of a model (scores come from its model card)."""
+    info = model_info(name, offline=offline or None)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    source = info["source"]
     table = Table(show_header=False)
-    table.add_row("model", resolved)
-    table.add_row("source", str(source))
-    table.add_row("parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    table.add_row("multiply-adds per pixel", f"{macs_per_pixel(model):,.0f}")
-    table.add_row("config", json.dumps(model.config.to_dict()))
+    table.add_row("model", info["name"])
+    if info["description"]:
+        table.add_row("description", info["description"])
+    table.add_row("source", _describe_source(source))
+    table.add_row("folder", source["folder"])
+    if source["kind"] == "hub":
+        table.add_row("cache", source["cache_folder"])
+        if source["sha256_verified"]:
+            table.add_row("sha256 verified", ", ".join(sorted(source["sha256_verified"])))
+    table.add_row("parameters", f"{info['parameters']:,}")
+    table.add_row("size on disk", f"{info['size_mb']:.2f} MB (model.safetensors)")
+    if info["macs_per_pixel"] is not None:
+        table.add_row("multiply-adds per pixel", f"{info['macs_per_pixel']:,.0f}")
+    table.add_row("config", json.dumps(info["config"]))
     console.print(table)
+    if not info["scores"]:
+        console.print("scores: no scores in model card")
+        return
+    scores = Table("dataset", "split", "metric", "value", title="scores (model card)")
+    for row in info["scores"]:
+        scores.add_row(*(str(row[k]) if row[k] is not None else "" for k in ("dataset", "split", "metric", "value")))
+    console.print(scores)
+
+
+def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
+    """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output)."""
+    from weatherclean.models.desnownet import DesnowNet, macs_per_pixel
+    from weatherclean.models.registry import card_scores, get_spec, load_from_folder, locate_model
+
+    source = locate_model(name, offline=offline)
+    model = load_from_folder(source.folder)
+    spec = get_spec(source.name) if source.registered else None
+    weights = Path(source.folder) / "model.safetensors"
+    return {
+        "name": source.name,
+        "task": spec.task if spec is not None else None,
+        "description": spec.description if spec is not None else None,
+        "source": source.to_dict(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "size_mb": round(weights.stat().st_size / 1e6, 3),
+        "macs_per_pixel": macs_per_pixel(model) if isinstance(model, DesnowNet) else None,
+        "config": json.loads((Path(source.folder) / "config.json").read_text()),
+        "scores": card_scores(Path(source.folder)),
+    }
+
+
+def _describe_source(source: dict[str, Any]) -> str:
+    if source["kind"] == "bundled":
+        return "bundled with weatherclean"
+    if source["kind"] == "folder":
+        return "local folder"
+    revision = source["revision"] or "default branch"
+    pinned = ", pinned" if source["registered"] else ""
+    return f"Hugging Face Hub: {source['repo_id']} @ {revision} (commit {source['commit']}{pinned})"

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from scipy.ndimage import correlate1d
 
-__all__ = ["psnr", "ssim", "rgb_to_y", "to_uint8_scale", "CONVENTIONS"]
+__all__ = ["psnr", "ssim", "rgb_to_y", "seam_excess", "to_uint8_scale", "CONVENTIONS"]
 
 #: One line for report captions and JSON files, so a reader knows how the numbers were made.
 CONVENTIONS = (
@@ -180,3 +180,21 @@ def ssim(
         raise ValueError(f"SSIM needs images of at least 11x11 pixels, got {a.shape[0]}x{a.shape[1]}")
     window = _gaussian_window()
     return float(np.mean([_ssim_channel(a[..., c], b[..., c], window) for c in range(a.shape[-1])]))
+
+
+def seam_excess(tiled: Any, whole: Any) -> float:
+    """How visible tile seams are: extra edge strength along any column or row, in 8-bit grey levels.
+
+    PSNR averages over the whole picture, so a thin seam barely moves it; the eye, though, catches a
+    straight line of contrast at once. This measures exactly that: the mean absolute step between
+    neighbouring columns (rows) of the tiled output minus the same for the whole-image output,
+    maximised over all columns and rows. Well under one grey level is invisible. Inputs are H×W×C
+    floats in [0, 1].
+    """
+    t, w = _as_hwc(tiled).astype(np.float64), _as_hwc(whole).astype(np.float64)
+    excess = 0.0
+    for axis, mean_over in ((1, (0, 2)), (0, (1, 2))):
+        step_t = np.abs(np.diff(t, axis=axis)).mean(axis=mean_over)
+        step_w = np.abs(np.diff(w, axis=axis)).mean(axis=mean_over)
+        excess = max(excess, float(np.abs(step_t - step_w).max()))
+    return excess * 255.0

@@ -9,12 +9,18 @@ Output rule (default, without ``-o``): a folder ``photos/`` goes to the sibling 
 with the same tree; a single file ``dir/a.jpg`` goes to ``dir/desnowed/a.jpg``. Walking a folder skips
 sub-folders named ``desnowed`` or ``*_desnowed`` (and the ``-o`` folder), so a later run never reads
 earlier outputs as inputs. With ``-o DIR`` each given folder's tree is mirrored under DIR and single
-files land directly in DIR.
+files land directly in DIR. ``in_place`` replaces each input instead (atomically, like every write).
+
+Sharding (``--shard K/N``) assigns each photo to a shard by a hash of its path *as walked from the
+command line*, before anything is skipped, so N processes given the same inputs split the batch
+without overlap, a rerun of any shard sees the same photos, and photos added later land in some shard
+without moving the others.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,10 +32,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.errors import DiskFullError, InputError, WeathercleanError
 from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
 
-__all__ = ["BatchSummary", "Job", "Plan", "Record", "default_output", "plan_jobs", "run_batch"]
+__all__ = ["BatchSummary", "Job", "Plan", "Record", "default_output", "parse_shard", "plan_jobs", "run_batch"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -40,6 +46,8 @@ class Job:
 
     source: Path
     output: Path
+    #: ``--in-place``: the output *is* the input (its real path), so "output exists" means nothing.
+    replaces_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
     failed: list[Record] = field(default_factory=list)
+    #: Photos that belong to other shards (counted, not listed: with N shards that is most of them).
+    other_shards: int = 0
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -72,6 +82,9 @@ class BatchSummary:
     done: list[Job] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
     failed: list[Record] = field(default_factory=list)
+    #: Things a user should know about a photo that was done (format conversions, dropped pages, ...).
+    notes: list[Record] = field(default_factory=list)
+    other_shards: int = 0
     seconds: float = 0.0
 
     @property
@@ -84,7 +97,9 @@ class BatchSummary:
             "done": [{"input": str(j.source), "output": str(j.output)} for j in self.done],
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in self.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in self.failed],
+            "notes": [{"path": str(r.path), "note": r.reason} for r in self.notes],
             "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
+            "other_shards": self.other_shards,
             "seconds": round(self.seconds, 3),
             "ok": self.ok,
         }
@@ -162,6 +177,37 @@ def _walk(folder: Path, skip_dirs: set[Path], tag: str) -> Iterable[Path]:
                 yield root_path / name
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` → ``(K, N)`` with 1 ≤ K ≤ N (shards count from 1, like job-array task ids)."""
+    k, sep, n = text.partition("/")
+    try:
+        kk, nn = int(k), int(n)
+    except ValueError:
+        kk = nn = 0
+    if not sep or not 1 <= kk <= nn:
+        raise InputError(f"--shard '{text}': expected K/N with 1 ≤ K ≤ N, e.g. --shard 2/8")
+    return kk, nn
+
+
+def _shard_of(key: str, count: int) -> int:
+    """Stable shard (1..count) of a path key: the same on every machine and every Python run."""
+    digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def _output_suffix(dest: Path, fmt: str | None) -> Path:
+    """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg stays)."""
+    if fmt is None:
+        return dest
+    from weatherclean.io.images import normalise_format, suffix_for_format
+
+    try:
+        same = normalise_format(dest.suffix.lstrip(".")) == fmt
+    except WeathercleanError:
+        same = False
+    return dest if same else dest.with_suffix(suffix_for_format(fmt))
+
+
 def plan_jobs(
     inputs: Sequence[str | os.PathLike[str]],
     output_dir: str | os.PathLike[str] | None = None,
@@ -169,25 +215,41 @@ def plan_jobs(
     tag: str = "desnowed",
     overwrite: bool = False,
     check_writable: bool = True,
+    in_place: bool = False,
+    format: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Plan:
     """Expand files, folders (recursively) and globs into jobs and check them before any work.
 
     Non-image files are skipped with a note; existing outputs are skipped unless ``overwrite``;
     missing paths fail. Raises :class:`InputError` if two inputs would write the same output or an
-    output would replace an input, and :class:`OutputError` if an output folder cannot be written.
+    output would replace an input (unless ``in_place``), and :class:`OutputError` if an output folder
+    cannot be written. ``format`` (a Pillow format name such as ``"PNG"``) changes output suffixes;
+    ``shard=(K, N)`` keeps only the K-th of N deterministic parts of the batch.
     """
+    if in_place and output_dir is not None:
+        raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     plan = Plan()
     candidates: list[tuple[Path, Path]] = []  # (source, planned output)
     skip_dirs = {out_root} if out_root is not None else set()
 
     def add_file(path: Path, folder: Path | None) -> None:
-        if out_root is None:
+        if shard is not None and _shard_of(path.as_posix(), shard[1]) != shard[0]:
+            plan.other_shards += 1
+            return
+        if in_place:
+            dest = path
+        elif out_root is None:
             dest = default_output(path, folder=folder, tag=tag)
         elif folder is not None:
             dest = out_root / _relative_in(path, folder)
         else:
             dest = out_root / path.name
+        if not in_place:
+            dest = _output_suffix(dest, format)
+        elif _output_suffix(dest, format) != dest:
+            raise InputError(f"--in-place cannot change a photo's format ({_display(path)}); use -o DIR with --format")
         candidates.append((path, dest))
 
     for item in inputs:
@@ -237,6 +299,9 @@ def plan_jobs(
         if real in seen_sources:
             continue  # the same photo reached twice (folder and file): do it once
         seen_sources.add(real)
+        if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
+            plan.jobs.append(Job(src, real, replaces_input=True))
+            continue
         dest = dest.resolve() if dest.exists() else dest
         if dest in all_sources or dest == real:
             raise InputError(f"{_display(dest)}: output would overwrite an input photo; pass another -o DIR")
@@ -285,6 +350,7 @@ def run_batch(
     process: Callable[[LoadedImage], np.ndarray],
     *,
     quality: int = 95,
+    format: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
     description: str = "processing",
@@ -293,11 +359,12 @@ def run_batch(
     """Load, ``process`` and save each job; a failing photo is recorded and the batch goes on.
 
     ``process`` gets the decoded photo and returns H×W×C float pixels (same C as ``pixels``); the
-    result is saved with the input's format, bit depth and metadata. Only :class:`KeyboardInterrupt`
+    result is saved with the input's format (or ``format``), bit depth and metadata. Only :class:`KeyboardInterrupt`
     stops the batch early. The progress bar goes to ``console`` (default: stderr), transient.
     """
     summary = BatchSummary()
     if isinstance(jobs, Plan):
+        summary.other_shards = jobs.other_shards
         summary.skipped.extend(jobs.skipped)
         summary.failed.extend(jobs.failed)
         job_list = list(jobs.jobs)
@@ -307,10 +374,15 @@ def run_batch(
     bar = _progress(progress, console)
     with bar:
         task = bar.add_task(description, total=len(job_list))
-        for job in job_list:
+        for index, job in enumerate(job_list):
             bar.update(task, description=f"{description} {job.source.name}")
             try:
-                _run_one(job, process, quality=quality, overwrite=overwrite, summary=summary)
+                _run_one(job, process, quality=quality, format=format, overwrite=overwrite, summary=summary)
+            except DiskFullError as exc:  # every later photo would fail the same way after its compute
+                summary.failed.append(Record(_display(job.source), str(exc)))
+                reason = "not started: the output disk is full; free space and rerun (finished photos are skipped)"
+                summary.failed.extend(Record(_display(j.source), reason) for j in job_list[index + 1 :])
+                break
             except WeathercleanError as exc:
                 reason = str(exc)
             except MemoryError:
@@ -331,10 +403,11 @@ def _run_one(
     process: Callable[[LoadedImage], np.ndarray],
     *,
     quality: int,
+    format: str | None,
     overwrite: bool,
     summary: BatchSummary,
 ) -> None:
-    if job.output.exists() and not overwrite:  # appeared since planning (another run in parallel)
+    if not job.replaces_input and job.output.exists() and not overwrite:  # appeared since planning
         summary.skipped.append(Record(_display(job.source), f"output exists: {_display(job.output)}"))
         return
     image = load_image(job.source)
@@ -346,7 +419,9 @@ def _run_one(
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OutputError(f"{job.output.parent}: cannot create output folder ({reason})") from None
-    save_image(job.output, result, image, quality=quality)
+    saved = save_image(job.output, result, image, format=format, quality=quality)
+    notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+    summary.notes.extend(Record(_display(job.source), note) for note in dict.fromkeys(notes))
     summary.done.append(job)
 
 

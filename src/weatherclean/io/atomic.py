@@ -7,11 +7,12 @@ so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-from weatherclean.errors import OutputError
+from weatherclean.errors import DiskFullError, OutputError
 
 
 def atomic_write(dest: Path, data: bytes) -> None:
@@ -31,6 +32,8 @@ def atomic_write(dest: Path, data: bytes) -> None:
         os.replace(tmp, dest)
         tmp = None
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"{dest}: disk full ({exc.strerror}); nothing was written under this name") from None
         raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
     finally:
         if tmp is not None:

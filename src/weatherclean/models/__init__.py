@@ -3,10 +3,15 @@
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig, DesnowOutput
 from weatherclean.models.registry import (
     DEFAULT_MODELS,
+    ModelSource,
+    ModelSpec,
     create_model,
     list_models,
     load_from_folder,
     load_model,
+    locate_model,
+    register_model,
+    unregister_model,
 )
 
 __all__ = [
@@ -14,8 +19,13 @@ __all__ = [
     "DesnowNet",
     "DesnowNetConfig",
     "DesnowOutput",
+    "ModelSource",
+    "ModelSpec",
     "create_model",
     "list_models",
     "load_from_folder",
     "load_model",
+    "locate_model",
+    "register_model",
+    "unregister_model",
 ]

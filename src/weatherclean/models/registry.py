@@ -2,8 +2,9 @@
 
 A model is named in one of four ways, tried in this order:
 
-1. ``default`` (or ``default-snow``): the bundled default model of the task.
-2. A registered name (``desnownet-light``): bundled weights if the package ships them.
+1. ``default`` (or ``default-snow``): the default model of the task.
+2. A registered name (``desnownet-light``): bundled weights if the package ships them, or a Hub repo pinned
+   to a full commit and the sha256 of its files.
 3. A local folder written by ``save_pretrained`` (``config.json`` + ``model.safetensors``).
 4. A Hugging Face Hub repo id, ``owner/name`` or ``owner/name@revision``.
 """
@@ -11,27 +12,106 @@ A model is named in one of four ways, tried in this order:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
 
 import torch
 from safetensors.torch import load_model as load_safetensors
 from torch import nn
 
 from weatherclean.errors import ModelError
+from weatherclean.models import hub
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One registered configuration: what it is for and how to build it."""
+    """One registered model: what it is for, how to build it, and where trained weights come from.
+
+    Weights come from the package (``weights/<name>/``, found by name) or, with ``repo_id``, from the Hub.
+    A Hub model is pinned to a full commit and to the sha256 of its files (``model.safetensors`` at least),
+    so a registered name means the same bytes for every user, forever: a branch or tag could move, and a
+    file could be corrupted in the cache or on a mirror; both are caught instead of silently loaded.
+    """
 
     name: str
     task: str  # "snow" or "rain"
     description: str
-    build: Callable[[], nn.Module]
+    build: Callable[[], nn.Module] | None = None  # an untrained instance (for `train --arch`)
+    repo_id: str | None = None
+    revision: str | None = None  # a full 40-hex commit; required with repo_id
+    sha256: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.repo_id is None:
+            if self.revision is not None or self.sha256:
+                raise ValueError(f"model {self.name!r}: revision and sha256 pin a Hub repo; set repo_id too")
+            if self.build is None:
+                raise ValueError(f"model {self.name!r}: needs a build function, a Hub repo, or both")
+            return
+        try:
+            hub.parse_repo_spec(self.repo_id)
+        except ModelError as exc:
+            raise ValueError(f"model {self.name!r}: {exc}") from None
+        if "@" in self.repo_id:
+            raise ValueError(f"model {self.name!r}: give the revision in `revision`, not in repo_id")
+        if not hub.is_commit(self.revision):
+            raise ValueError(
+                f"model {self.name!r}: revision must be a full 40-hex commit, got {self.revision!r}; "
+                "a branch, tag or short hash can point elsewhere later, and the pinned sha256 would then fail"
+            )
+        digests = {str(k): str(v).lower() for k, v in self.sha256.items()}
+        if "model.safetensors" not in digests:
+            raise ValueError(f"model {self.name!r}: pin the sha256 of model.safetensors (and ideally config.json)")
+        bad = [k for k, v in digests.items() if not hub.is_sha256(v)]
+        if bad:
+            raise ValueError(f"model {self.name!r}: sha256 of {', '.join(bad)} is not 64 hex digits")
+        object.__setattr__(self, "sha256", MappingProxyType(digests))
+
+    @property
+    def hub_spec(self) -> str | None:
+        """``owner/name@commit`` for Hub models, ``None`` otherwise."""
+        return f"{self.repo_id}@{self.revision}" if self.repo_id else None
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are and how they got there: what ``models info`` shows and scripts rely on."""
+
+    name: str  # the registered name, folder or Hub spec that was resolved
+    kind: Literal["bundled", "folder", "hub"]
+    folder: Path  # config.json + model.safetensors (+ README.md model card) live here
+    registered: bool = False
+    repo_id: str | None = None
+    revision: str | None = None  # as requested (None: the default branch)
+    commit: str | None = None  # what the revision resolved to
+    sha256: Mapping[str, str] = field(default_factory=dict, hash=False)  # pins verified on this load
+
+    @property
+    def cache_folder(self) -> Path | None:
+        """The repo's folder in the Hub cache (delete it to drop every cached revision), for Hub models."""
+        return hub.repo_cache_folder(self.folder) if self.kind == "hub" else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "folder": str(self.folder),
+            "registered": self.registered,
+        }
+        if self.kind == "hub":
+            data.update(
+                repo_id=self.repo_id,
+                revision=self.revision,
+                commit=self.commit,
+                cache_folder=str(self.cache_folder),
+                sha256_verified=dict(self.sha256),
+            )
+        return data
 
 
 #: model_type in config.json → class. New families add themselves here.
@@ -43,11 +123,17 @@ _REGISTRY: dict[str, ModelSpec] = {}
 DEFAULT_MODELS: dict[str, str] = {"snow": "desnownet-light"}
 
 
-def register_model(spec: ModelSpec) -> ModelSpec:
-    if spec.name in _REGISTRY:
+def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add a named model; ``replace=True`` overwrites an existing name (plugins, tests)."""
+    if spec.name in _REGISTRY and not replace:
         raise ValueError(f"model name {spec.name!r} is already registered")
     _REGISTRY[spec.name] = spec
     return spec
+
+
+def unregister_model(name: str) -> ModelSpec | None:
+    """Remove a named model and return it (``None`` if it was not registered)."""
+    return _REGISTRY.pop(name, None)
 
 
 def _desnownet(name: str, description: str, **cfg: object) -> ModelSpec:
@@ -57,12 +143,15 @@ def _desnownet(name: str, description: str, **cfg: object) -> ModelSpec:
 
 
 _desnownet("desnownet-paper", "DesnowNet at the paper's full Inception-V4 width, stride 1 (GPU only)")
-_desnownet("desnownet-half", "DesnowNet at half width, as the public re-implementations train it (GPU)",
-           width=0.5)
+_desnownet("desnownet-half", "DesnowNet at half width, as the public re-implementations train it (GPU)", width=0.5)
 _desnownet(
     "desnownet-light",
     "light DesnowNet for CPUs: 1/8 width, one block per Inception stage, descriptor at stride 4",
-    width=0.125, blocks=(1, 1, 1), descriptor_stride=4, head_channels=16, pyramid_channels=16,
+    width=0.125,
+    blocks=(1, 1, 1),
+    descriptor_stride=4,
+    head_channels=16,
+    pyramid_channels=16,
 )
 
 
@@ -80,7 +169,13 @@ def get_spec(name: str) -> ModelSpec:
 
 def create_model(name: str) -> nn.Module:
     """A freshly initialised (untrained) model of a registered configuration."""
-    return get_spec(name).build()
+    spec = get_spec(name)
+    if spec.build is None:
+        raise ModelError(
+            f"model '{name}' is a trained model from the Hub, not an architecture; fine-tune it with "
+            f"`weatherclean train --init {name}` or run it with --model {name}"
+        )
+    return spec.build()
 
 
 def bundled_weights_dir(name: str) -> Path | None:
@@ -124,29 +219,114 @@ def resolve_model_name(spec: str, task: str = "snow") -> str:
     return DEFAULT_MODELS[task] if spec in ("default", f"default-{task}") else spec
 
 
-def load_model(spec: str = "default", device: torch.device | str = "cpu", task: str = "snow") -> nn.Module:
-    """Get a ready-to-run model (eval mode, on ``device``) from a name, a folder or a Hub repo id."""
+def describe_weights(spec: ModelSpec) -> str:
+    """Where the weights of a registered model come from, in a few words (``models list``)."""
+    if spec.repo_id is not None:
+        return f"Hub {spec.repo_id}@{(spec.revision or '')[:8]}"
+    return "bundled" if bundled_weights_dir(spec.name) else "train your own"
+
+
+def locate_model(
+    spec: str = "default", task: str = "snow", *, offline: bool | None = None, force: bool = False
+) -> ModelSource:
+    """Find (downloading if needed) the folder of a model named any of the four ways; load nothing.
+
+    ``offline``: ``True`` uses the Hub cache only, ``None`` follows ``HF_HUB_OFFLINE``. ``force`` downloads
+    Hub files again even if cached (it repairs a corrupt cache entry).
+    """
     name = resolve_model_name(spec, task)
     if name in _REGISTRY:
+        registered = _REGISTRY[name]
+        if registered.hub_spec is not None:
+            folder = hub.download(
+                registered.hub_spec, offline=offline, sha256=registered.sha256, force=force, name=name
+            )
+            return ModelSource(
+                name,
+                "hub",
+                folder,
+                registered=True,
+                repo_id=registered.repo_id,
+                revision=registered.revision,
+                commit=hub.snapshot_commit(folder),
+                sha256=registered.sha256,
+            )
         folder = bundled_weights_dir(name)
         if folder is None:
             raise ModelError(
                 f"model '{name}' has no bundled weights; train one with `weatherclean train --arch "
                 f"{name} ...` and pass its output folder to --model"
             )
-        model = load_from_folder(folder)
-    elif Path(name).expanduser().exists():
-        model = load_from_folder(Path(name).expanduser())
-    elif name.count("/") == 1 and not name.startswith((".", "/", "~")):
-        from weatherclean.models.hub import download
-
-        model = load_from_folder(download(name))
-    elif "/" in name or "\\" in name:
+        return ModelSource(name, "bundled", folder, registered=True)
+    if Path(name).expanduser().exists():
+        return ModelSource(name, "folder", Path(name).expanduser())
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        repo_id, revision = hub.parse_repo_spec(name)
+        folder = hub.download(name, offline=offline, force=force)
+        return ModelSource(name, "hub", folder, repo_id=repo_id, revision=revision, commit=hub.snapshot_commit(folder))
+    if "/" in name or "\\" in name:
         raise ModelError(f"model folder '{spec}' not found; check the path (a trained run keeps it in RUN/model)")
-    else:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ModelError(
-            f"model '{spec}' not found: not a registered name ({known}), not an existing folder, "
-            "and not a Hub repo id (owner/name[@revision])"
-        )
-    return model.to(device).eval()
+    known = ", ".join(sorted(_REGISTRY))
+    raise ModelError(
+        f"model '{spec}' not found: not a registered name ({known}), not an existing folder, "
+        "and not a Hub repo id (owner/name[@revision])"
+    )
+
+
+def load_model(
+    spec: str = "default",
+    device: torch.device | str = "cpu",
+    task: str = "snow",
+    *,
+    offline: bool | None = None,
+) -> nn.Module:
+    """Get a ready-to-run model (eval mode, on ``device``) from a name, a folder or a Hub repo id.
+
+    ``offline=True`` (``--offline``) never touches the network and uses the Hub cache only; ``None`` follows
+    ``HF_HUB_OFFLINE``.
+    """
+    source = locate_model(spec, task, offline=offline)
+    return load_from_folder(source.folder).to(device).eval()
+
+
+def card_scores(folder: Path) -> list[dict[str, Any]]:
+    """Scores from the ``model-index`` of the model card (``README.md`` front matter), one row per metric.
+
+    The Hub shows these on the model page; reading them back here means ``models info`` shows the same
+    numbers offline. Missing or malformed cards give no rows rather than an error: scores are informative.
+    """
+    import yaml
+    from huggingface_hub import metadata_load
+
+    card = folder / "README.md"
+    if not card.is_file():
+        return []
+    try:
+        meta = metadata_load(card) or {}
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return []
+    rows: list[dict[str, Any]] = []
+    entries = meta.get("model-index")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        for result in entry.get("results") or []:
+            if not isinstance(result, dict):
+                continue
+            task = result.get("task") if isinstance(result.get("task"), dict) else {}
+            dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+            for metric in result.get("metrics") or []:
+                if not isinstance(metric, dict) or "value" not in metric:
+                    continue
+                rows.append(
+                    {
+                        "model": entry.get("name"),
+                        "task": task.get("name") or task.get("type"),
+                        "dataset": dataset.get("name") or dataset.get("type"),
+                        "split": dataset.get("split"),
+                        "metric": metric.get("name") or metric.get("type"),
+                        "type": metric.get("type"),
+                        "value": metric.get("value"),
+                    }
+                )
+    return rows

@@ -1,0 +1,207 @@
+"""What every photo-restoring command shares: its options, the model-over-a-batch loop, the report.
+
+``desnow`` and ``derain`` differ in the task and the model, not in how a user points them at photos,
+so the options are declared once here (as ``Annotated`` types) and :func:`run_photo_command` does the
+work: plan → load the model → run it tiled over each photo with guarded precision → print the summary
+and pick the exit code (0 all good, 1 some photo failed, 2 the command could not run).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from weatherclean.cli.common import EXIT_SOME_FAILED, console, err_console
+from weatherclean.devices import resolve_device
+from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
+from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
+from weatherclean.inference.tiling import run_tiled_array
+from weatherclean.io.images import LoadedImage, normalise_format
+
+#: Overlap used when the model does not say how much context it needs.
+MIN_OVERLAP = 32
+
+Paths = Annotated[
+    list[str],
+    typer.Argument(help="Photos, folders (searched recursively) or quoted glob patterns like 'trip/**/*.jpg'."),
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Output folder; each input folder's tree is mirrored inside it. Default: a folder 'photos/' goes "
+        "to the sibling 'photos_desnowed/' (or _derained), a file 'dir/a.jpg' to 'dir/desnowed/a.jpg' (never "
+        "inside an input folder, and such folders are never read as inputs).",
+        show_default=False,
+    ),
+]
+ModelName = Annotated[
+    str, typer.Option("--model", help="Registered name, a saved model folder, or a Hub repo owner/name[@revision].")
+]
+Device = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")]
+Precision = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help=f"{', '.join(PRECISIONS)}. auto: fp16 on CUDA (each tile checked, fp32 retry on NaN/black), else fp32.",
+    ),
+]
+Tile = Annotated[
+    int | None,
+    typer.Option("--tile", min=64, help="Tile edge in pixels. Default: from free memory.", show_default=False),
+]
+TileOverlap = Annotated[
+    int | None,
+    typer.Option(
+        "--tile-overlap", min=0, help="Tile overlap in pixels. Default: the model's receptive field (≥ 32).",
+        show_default=False,
+    ),
+]  # fmt: skip
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format", help="Output format: jpeg, png, tiff, webp, avif (heic with the heif extra). Default: as input.",
+        show_default=False,
+    ),
+]  # fmt: skip
+Quality = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP/AVIF quality of the outputs.")]
+InPlace = Annotated[
+    bool, typer.Option("--in-place", help="Replace each input photo with its result (atomically). Cannot undo.")
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Redo photos whose output already exists.")]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard", help="K/N: do only the K-th of N deterministic parts, e.g. one per machine or GPU in a job array.",
+        show_default=False,
+    ),
+]  # fmt: skip
+Offline = Annotated[
+    bool, typer.Option("--offline", help="Use only models already in the Hub cache (as HF_HUB_OFFLINE=1).")
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]
+
+
+@dataclass(frozen=True)
+class PhotoCommand:
+    """One invocation's choices, gathered so commands pass one object instead of fifteen arguments."""
+
+    paths: list[str]
+    output: Path | None = None
+    model: str = "default"
+    device: str = "auto"
+    precision: str = "auto"
+    tile: int | None = None
+    tile_overlap: int | None = None
+    format: str | None = None
+    quality: int = 95
+    in_place: bool = False
+    overwrite: bool = False
+    shard: str | None = None
+    offline: bool = False
+    dry_run: bool = False
+    json_out: bool = False
+    quiet: bool = False
+
+
+def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> None:
+    """Plan, run the ``task``'s model over every photo, report; raises ``typer.Exit`` for a non-zero code."""
+    fmt = normalise_format(cmd.format) if cmd.format else None
+    shard = parse_shard(cmd.shard) if cmd.shard else None
+    plan = plan_jobs(
+        cmd.paths, cmd.output, tag=tag, overwrite=cmd.overwrite, in_place=cmd.in_place, format=fmt, shard=shard
+    )
+    if cmd.dry_run:
+        print_plan(plan, verb=verb, json_out=cmd.json_out)
+        if plan.failed:
+            raise typer.Exit(EXIT_SOME_FAILED)
+        return
+
+    import weatherclean.models as models  # looked up at call time so tests can swap load_model
+
+    # Loaded even when every photo is already done, so a mistyped --model is an error, not a silent 0.
+    dev = resolve_device(cmd.device)
+    dtype = resolve_precision(cmd.precision, dev)
+    net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
+    guarded = GuardedPrecision(net.restore, dev, dtype)
+    overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
+    bpp = getattr(net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size
+
+    def process(image: LoadedImage) -> np.ndarray:
+        return run_tiled_array(guarded, image.pixels, tile=cmd.tile, overlap=overlap, device=dev, bytes_per_pixel=bpp)
+
+    show = not (cmd.quiet or cmd.json_out)
+    summary = run_batch(
+        plan, process, quality=cmd.quality, format=fmt, overwrite=cmd.overwrite, progress=show, description=verb
+    )
+    summary.notes.extend(Record(Path(f"({dev.type})"), reason) for reason in guarded.fallbacks)
+    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet)
+    if not summary.ok:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:
+    """``--dry-run``: every job, skip and known failure, as a table or JSON."""
+    if json_out:
+        data = {
+            "jobs": [{"input": str(j.source), "output": str(j.output)} for j in plan.jobs],
+            "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
+            "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
+            "other_shards": plan.other_shards,
+            "dry_run": True,
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"dry run: {len(plan.jobs)} photo(s) would be {verb}ed", show_lines=False)
+    table.add_column("input")
+    table.add_column("output / note")
+    for job in plan.jobs:
+        table.add_row(str(job.source), str(job.output) + (" (replaced in place)" if job.replaces_input else ""))
+    for rec in plan.skipped:
+        table.add_row(str(rec.path), f"[yellow]skip:[/] {rec.reason}")
+    for rec in plan.failed:
+        table.add_row(str(rec.path), f"[red]error:[/] {rec.reason}")
+    console.print(table)
+    if plan.other_shards:
+        console.print(f"{plan.other_shards} photo(s) belong to other shards", highlight=False)
+
+
+def print_summary(summary: BatchSummary, *, json_out: bool, quiet: bool) -> None:
+    """The end of a run: a table of what was skipped, noted and failed, then the totals line."""
+    if json_out:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    totals = (
+        f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
+        f"[red]{len(summary.failed)} failed[/] in {summary.seconds:.1f} s"
+    )
+    if summary.other_shards:
+        totals += f" ({summary.other_shards} in other shards)"
+    if not quiet and (summary.skipped or summary.failed or summary.notes):
+        table = Table(show_header=True, header_style="bold")
+        table.add_column("status")
+        table.add_column("file")
+        table.add_column("reason")
+        for rec in summary.notes:
+            table.add_row("[cyan]note[/]", str(rec.path), rec.reason)
+        for rec in summary.skipped:
+            table.add_row("[yellow]skipped[/]", str(rec.path), rec.reason)
+        for rec in summary.failed:
+            table.add_row("[red]failed[/]", str(rec.path), rec.reason)
+        console.print(table)
+    elif quiet:
+        for rec in summary.notes:
+            err_console.print(f"[cyan]note:[/] {rec.path}: {rec.reason}", highlight=False, soft_wrap=True)
+        for rec in summary.failed:
+            message = rec.reason if rec.path.name in rec.reason else f"{rec.path}: {rec.reason}"
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(totals, highlight=False)

@@ -1,0 +1,86 @@
+"""Half precision where it is safe: on a GPU, with a check on every tile and an fp32 retry.
+
+fp16 roughly doubles GPU throughput, but a network trained in fp32 can overflow in fp16 and return NaN
+(which an 8-bit writer turns into black) or collapse to black outright; users of other tools meet this
+as "the output is a black picture". So half precision is only used on CUDA/MPS, every tile's output is
+checked, and a bad tile is recomputed in fp32, after which the rest of the run stays in fp32. On CPU
+half precision is refused: it is slower there and the benefit is nil.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from weatherclean.errors import WeathercleanError
+
+__all__ = ["PRECISIONS", "GuardedPrecision", "looks_broken", "resolve_precision"]
+
+#: Values of ``--precision``. ``auto`` is fp16 on CUDA and fp32 elsewhere.
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+#: An output whose brightest value is below this, for an input that is clearly not black, is "black".
+_BLACK_OUT = 1.0 / 255.0
+_BLACK_IN = 8.0 / 255.0
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``--precision`` on ``device``; ``None`` means plain fp32."""
+    if name not in PRECISIONS:
+        raise WeathercleanError(f"unknown precision '{name}': use {', '.join(PRECISIONS)}")
+    if name == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    if name == "fp32":
+        return None
+    if device.type not in ("cuda", "mps"):
+        raise WeathercleanError(
+            f"--precision {name} runs only on a GPU (cuda or mps), not on {device.type}; use --precision fp32"
+        )
+    return _DTYPES[name]
+
+
+def looks_broken(output: torch.Tensor, inputs: torch.Tensor) -> str | None:
+    """Why a half-precision output cannot be trusted (NaN/inf, or black for a non-black input), else None."""
+    if not bool(torch.isfinite(output).all()):
+        return "NaN or infinite values"
+    if float(output.amax()) < _BLACK_OUT and float(inputs.amax()) > _BLACK_IN:
+        return "a black picture"
+    return None
+
+
+@dataclass
+class GuardedPrecision:
+    """Wrap a tile function so it runs under autocast and falls back to fp32 when the result is bad.
+
+    The fallback is sticky: once one tile needed fp32, every later call uses fp32, because the same
+    overflow will recur on similar content and paying for two passes per tile would be slower than fp32.
+    ``fallbacks`` records why it happened, for the run's notes.
+    """
+
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    device: torch.device
+    dtype: torch.dtype | None
+    fallbacks: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Whether calls currently run in reduced precision."""
+        return self.dtype is not None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dtype is None:
+            return self.fn(x)
+        with torch.autocast(device_type=self.device.type, dtype=self.dtype):
+            out = self.fn(x)
+        reason = looks_broken(out, x)
+        if reason is None:
+            return out.float()
+        self.fallbacks.append(f"{_name(self.dtype)} gave {reason}; recomputed in fp32 and stayed in fp32")
+        self.dtype = None
+        return self.fn(x)
+
+
+def _name(dtype: torch.dtype) -> str:
+    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, str(dtype))

@@ -1,0 +1,391 @@
+"""Models from the Hugging Face Hub, tested against a local stand-in (``hub_standin.py``), never huggingface.co.
+
+Every test gets its own Hub cache under ``tmp_path`` and a stand-in server on 127.0.0.1; huggingface_hub is
+pointed at it, and a request hook fails any request that would go anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import huggingface_hub.utils._http as hf_http
+import pytest
+import torch
+from huggingface_hub import constants, set_client_factory
+from typer.testing import CliRunner
+
+from hub_standin import StandinHub
+from weatherclean.errors import ModelError
+from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
+from weatherclean.models.registry import ModelSpec, describe_weights, load_model, register_model, unregister_model
+
+TINY = DesnowNetConfig(width=0.125, blocks=(1, 1, 1), descriptor_stride=4, head_channels=8, pyramid_channels=8)
+PINNED_NAME = "tiny-hub-test"
+CARD = """---
+library_name: weatherclean
+license: mit
+model-index:
+- name: tiny
+  results:
+  - task: {type: image-to-image, name: Snow removal}
+    dataset: {name: Snow100K-S, type: snow100k, split: test}
+    metrics:
+    - {type: psnr, value: 30.5, name: PSNR}
+    - {type: ssim, value: 0.91, name: SSIM}
+---
+
+# tiny
+
+A tiny DesnowNet for tests.
+"""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _one_line(exc: pytest.ExceptionInfo[ModelError]) -> str:
+    message = str(exc.value)
+    assert "\n" not in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, torch.Tensor]]:
+    """A tiny DesnowNet written by save_pretrained, with a model card that has scores."""
+    torch.manual_seed(0)
+    model = DesnowNet(TINY)
+    with torch.no_grad():  # move away from the identity init, so "same weights" means something
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    folder = tmp_path_factory.mktemp("saved") / "tiny"
+    model.save_pretrained(folder)
+    (folder / "README.md").write_text(CARD)
+    return folder, {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.fixture
+def hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved_model: tuple[Path, dict[str, torch.Tensor]]
+) -> Iterator[StandinHub]:
+    """A running stand-in Hub with ``test/tiny`` and ``test/no-weights``, and huggingface_hub pointed at it."""
+    standin = StandinHub().start()
+    standin.add_repo("test/tiny", saved_model[0])
+    standin.add_repo("test/no-weights", files={"config.json": b'{"model_type": "desnownet"}', "README.md": b"# x\n"})
+
+    home = tmp_path / "hf"
+    env = {
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": str(home / "hub"),
+        "HF_ENDPOINT": standin.url,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(key, raising=False)
+    # huggingface_hub read the environment at import: patch the values it kept, too.
+    patched = {
+        "ENDPOINT": standin.url,
+        "HUGGINGFACE_CO_URL_TEMPLATE": standin.url + "/{repo_id}/resolve/{revision}/{filename}",
+        "HF_HOME": str(home),
+        "HF_HUB_CACHE": str(home / "hub"),
+        "HF_TOKEN_PATH": str(home / "token"),
+        "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
+        "HF_HUB_OFFLINE": False,
+        "HF_HUB_DISABLE_TELEMETRY": True,
+        "HF_HUB_DISABLE_XET": True,
+        "HF_HUB_DISABLE_IMPLICIT_TOKEN": True,
+    }
+    for key, value in patched.items():
+        monkeypatch.setattr(constants, key, value)
+
+    # Every request huggingface_hub makes goes through this hook: one that would leave the stand-in fails.
+    escaped: list[str] = []
+    original_factory = hf_http._GLOBAL_CLIENT_FACTORY
+
+    def guard(request: object) -> None:
+        url = str(request.url)  # type: ignore[attr-defined]
+        if not url.startswith(standin.url + "/"):
+            escaped.append(url)
+            raise AssertionError(f"request escaped the stand-in Hub: {url}")
+
+    def factory() -> object:
+        client = original_factory()
+        client.event_hooks = {**client.event_hooks, "request": [*client.event_hooks["request"], guard]}
+        return client
+
+    set_client_factory(factory)  # type: ignore[arg-type]
+    try:
+        yield standin
+    finally:
+        set_client_factory(original_factory)
+        standin.stop()
+    assert not escaped, escaped
+
+
+@pytest.fixture
+def pinned(hub: StandinHub) -> Iterator[ModelSpec]:
+    """A registered model pinned to the stand-in's ``test/tiny`` commit and the sha256 of its files."""
+    repo = hub.repos["test/tiny"]
+    spec = ModelSpec(
+        PINNED_NAME,
+        "snow",
+        "tiny test model from the stand-in Hub",
+        repo_id="test/tiny",
+        revision=repo.commit,
+        sha256={name: _sha256(repo.files[name]) for name in ("config.json", "model.safetensors")},
+    )
+    register_model(spec, replace=True)
+    try:
+        yield spec
+    finally:
+        unregister_model(PINNED_NAME)
+
+
+def _assert_same_weights(model: torch.nn.Module, expected: dict[str, torch.Tensor]) -> None:
+    state = model.state_dict()
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(state[key], value), key
+
+
+def _resolve_gets(hub: StandinHub) -> list[str]:
+    return [path for method, path in hub.requests if method == "GET" and "/resolve/" in path]
+
+
+# -- downloads and the cache -------------------------------------------------------------------------------
+
+
+def test_first_download_gives_the_saved_model(hub: StandinHub, saved_model: tuple[Path, dict]) -> None:
+    commit = hub.repos["test/tiny"].commit
+    model = load_model(f"test/tiny@{commit}")
+    _assert_same_weights(model, saved_model[1])
+    assert ("GET", f"/test/tiny/resolve/{commit}/model.safetensors") in hub.requests
+    snapshot = Path(constants.HF_HUB_CACHE) / "models--test--tiny" / "snapshots" / commit
+    assert (snapshot / "model.safetensors").is_file() and (snapshot / "README.md").is_file()
+
+
+def test_cache_hit_for_a_full_commit_makes_no_request(hub: StandinHub, saved_model: tuple[Path, dict]) -> None:
+    spec = f"test/tiny@{hub.repos['test/tiny'].commit}"
+    load_model(spec)
+    hub.clear_requests()
+    _assert_same_weights(load_model(spec), saved_model[1])
+    assert hub.requests == []
+
+
+def test_branch_checks_the_hub_but_downloads_nothing_again(hub: StandinHub) -> None:
+    load_model("test/tiny")
+    assert _resolve_gets(hub)
+    hub.clear_requests()
+    load_model("test/tiny")
+    assert hub.requests and not _resolve_gets(hub)
+
+
+@pytest.mark.parametrize("how", ["argument", "env", "constant"])
+def test_offline_mode_uses_the_cache_only(
+    hub: StandinHub, saved_model: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    commit = hub.repos["test/tiny"].commit
+    load_model("test/tiny")  # a branch: offline use needs the cache's refs/main
+    hub.clear_requests()
+    offline: bool | None = None
+    if how == "argument":
+        offline = True
+    elif how == "env":  # set after huggingface_hub was imported
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:  # as huggingface_hub reads HF_HUB_OFFLINE at import
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    for spec in ("test/tiny", f"test/tiny@{commit}"):
+        _assert_same_weights(load_model(spec, device="cpu", offline=offline), saved_model[1])
+    assert hub.requests == []  # the stand-in still runs: any request would have been recorded
+
+
+def test_offline_without_cache_says_what_to_do(hub: StandinHub) -> None:
+    with pytest.raises(ModelError) as exc:
+        load_model(f"test/tiny@{hub.repos['test/tiny'].commit}", offline=True)
+    message = _one_line(exc)
+    assert "not in the local Hub cache" in message and "offline" in message
+    assert "weatherclean models download test/tiny@" in message
+    assert hub.requests == []
+
+
+# -- errors ------------------------------------------------------------------------------------------------
+
+
+def test_unknown_repo(hub: StandinHub) -> None:
+    with pytest.raises(ModelError) as exc:
+        load_model("test/nope")
+    message = _one_line(exc)
+    assert "'test/nope' not found" in message and "HF_TOKEN" in message
+
+
+def test_unknown_revision(hub: StandinHub) -> None:
+    with pytest.raises(ModelError) as exc:
+        load_model("test/tiny@v9")
+    message = _one_line(exc)
+    assert "no revision 'v9'" in message and "branch, tag or commit" in message
+
+
+def test_missing_model_file(hub: StandinHub) -> None:
+    with pytest.raises(ModelError) as exc:
+        load_model("test/no-weights")
+    message = _one_line(exc)
+    assert "has no model.safetensors" in message and "save_pretrained" in message
+
+
+@pytest.mark.parametrize("pin", [False, True])
+def test_no_network_fails_fast_with_a_clear_message(hub: StandinHub, pin: bool) -> None:
+    spec = f"test/tiny@{hub.repos['test/tiny'].commit}" if pin else "test/tiny"
+    hub.stop()
+    start = time.perf_counter()
+    with pytest.raises(ModelError) as exc:
+        load_model(spec)
+    # huggingface_hub retries failed file requests with backoff for ~20 s; the first, non-retrying API call
+    # must have answered instead.
+    assert time.perf_counter() - start < 5
+    message = _one_line(exc)
+    assert "cannot reach the Hub" in message and hub.url in message and "check your connection" in message
+
+
+def test_no_network_falls_back_to_a_cached_branch(
+    hub: StandinHub, saved_model: tuple[Path, dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    load_model("test/tiny")
+    hub.stop()
+    _assert_same_weights(load_model("test/tiny"), saved_model[1])
+    assert "using the cached 'test/tiny'" in caplog.text
+
+
+# -- registered, pinned models -----------------------------------------------------------------------------
+
+
+def test_corrupt_download_is_caught_by_the_pinned_sha256(
+    hub: StandinHub, pinned: ModelSpec, saved_model: tuple[Path, dict]
+) -> None:
+    from weatherclean.cli import app
+
+    hub.corrupt("test/tiny", "model.safetensors")
+    served = hub.repos["test/tiny"].served["model.safetensors"]
+    with pytest.raises(ModelError) as exc:
+        load_model(PINNED_NAME)
+    message = _one_line(exc)
+    cache = Path(constants.HF_HUB_CACHE) / "models--test--tiny"
+    assert "corrupt" in message and "model.safetensors" in message
+    assert _sha256(served)[:12] in message and pinned.sha256["model.safetensors"][:12] in message
+    assert str(cache) in message and f"weatherclean models download {PINNED_NAME} --force" in message
+
+    hub.repair("test/tiny", "model.safetensors")
+    with pytest.raises(ModelError, match="corrupt"):  # still corrupt in the cache: checked on cache hits too
+        load_model(PINNED_NAME)
+    result = CliRunner().invoke(app, ["models", "download", PINNED_NAME, "--force"])
+    assert result.exit_code == 0, result.output
+    _assert_same_weights(load_model(PINNED_NAME), saved_model[1])
+
+
+def test_corrupted_cache_file_is_caught_without_network(hub: StandinHub, pinned: ModelSpec) -> None:
+    load_model(PINNED_NAME)
+    snapshot = Path(constants.HF_HUB_CACHE) / "models--test--tiny" / "snapshots" / str(pinned.revision)
+    blob = (snapshot / "config.json").resolve()
+    blob.write_bytes(blob.read_bytes().replace(b'"width": 0.125', b'"width": 0.250'))
+    hub.clear_requests()
+    with pytest.raises(ModelError) as exc:
+        load_model(PINNED_NAME)
+    assert "corrupt: config.json" in _one_line(exc)
+    assert hub.requests == []
+
+
+@pytest.mark.parametrize(
+    ("revision", "sha256"),
+    [
+        ("main", None),
+        ("v1.0", None),
+        ("abc1234", None),  # a short commit could later match another commit
+        ("a" * 39, None),
+        ("A" * 40, None),
+        (None, None),
+        ("a" * 40, {"config.json": "0" * 64}),  # no pin for the weights
+        ("a" * 40, {"model.safetensors": "0" * 63}),  # not a sha256
+    ],
+)
+def test_registration_requires_a_full_commit_and_checksums(revision: str | None, sha256: dict | None) -> None:
+    digests = {"model.safetensors": "0" * 64} if sha256 is None else sha256
+    with pytest.raises(ValueError):
+        register_model(ModelSpec("bad-pin", "snow", "x", repo_id="test/tiny", revision=revision, sha256=digests))
+    assert unregister_model("bad-pin") is None
+
+
+# -- the CLI -----------------------------------------------------------------------------------------------
+
+
+def test_cli_download_prints_the_cache_path(hub: StandinHub, pinned: ModelSpec) -> None:
+    from weatherclean.cli import app
+
+    runner = CliRunner()
+    for name in (PINNED_NAME, f"test/tiny@{pinned.revision}"):
+        result = runner.invoke(app, ["models", "download", name])
+        assert result.exit_code == 0, result.output
+        folder = Path(result.stdout.strip().splitlines()[-1])
+        assert folder == Path(constants.HF_HUB_CACHE).resolve() / "models--test--tiny" / "snapshots" / pinned.revision
+        assert (folder / "model.safetensors").is_file()
+    assert (
+        "sha256 verified: config.json, model.safetensors"
+        in runner.invoke(app, ["models", "download", PINNED_NAME]).stdout
+    )
+    bundled = runner.invoke(app, ["models", "download", "default"])
+    assert bundled.exit_code == 0 and "nothing to download" in bundled.stdout
+
+
+def test_cli_info_json(hub: StandinHub, pinned: ModelSpec, saved_model: tuple[Path, dict]) -> None:
+    from weatherclean.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["models", "download", PINNED_NAME]).exit_code == 0
+    hub.stop()  # --offline: everything comes from the cache
+    result = runner.invoke(app, ["models", "info", PINNED_NAME, "--json", "--offline"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    source = info["source"]
+    assert source["kind"] == "hub" and source["repo_id"] == "test/tiny" and source["commit"] == pinned.revision
+    assert Path(source["cache_folder"]).name == "models--test--tiny"
+    assert set(source["sha256_verified"]) == {"config.json", "model.safetensors"}
+    assert info["parameters"] == sum(p.numel() for p in DesnowNet(TINY).parameters())
+    assert info["size_mb"] == pytest.approx((saved_model[0] / "model.safetensors").stat().st_size / 1e6, abs=1e-3)
+    assert info["config"]["width"] == 0.125
+    assert {(s["dataset"], s["metric"], s["value"]) for s in info["scores"]} == {
+        ("Snow100K-S", "PSNR", 30.5),
+        ("Snow100K-S", "SSIM", 0.91),
+    }
+    text = runner.invoke(app, ["models", "info", PINNED_NAME, "--offline"])
+    assert text.exit_code == 0 and "PSNR" in text.stdout and "30.5" in text.stdout
+
+
+def test_cli_errors_are_one_line_with_exit_code_2(hub: StandinHub) -> None:
+    from weatherclean.cli import app
+
+    result = CliRunner().invoke(app, ["models", "download", "test/nope"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "HF_TOKEN" in lines[0]
+
+
+def test_cli_list_shows_where_weights_come_from(
+    hub: StandinHub, pinned: ModelSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weatherclean.cli import app
+    from weatherclean.cli.common import console
+
+    assert describe_weights(pinned) == f"Hub test/tiny@{str(pinned.revision)[:8]}"
+    monkeypatch.setattr(console, "_width", 250)  # a wide terminal, so rich does not wrap the cells
+    result = CliRunner().invoke(app, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    assert f"Hub test/tiny@{str(pinned.revision)[:8]}" in result.stdout
+    assert "desnownet-light (default)" in result.stdout and "bundled" in result.stdout
+    assert hub.requests == []  # listing never downloads
