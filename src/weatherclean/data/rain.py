@@ -1,0 +1,673 @@
+"""Rain training/evaluation data: rain video datasets on disk, frame folders, video files, and rain
+synthesised on the fly.
+
+Every reader returns clips as :class:`RainClipPaths`: the rainy frames and (when the dataset has them)
+the matching clean frames as paths, read only when asked (:meth:`RainClipPaths.read`), because a video
+dataset is far bigger than memory. Single images (the paired ``{rain,gt}/NAME.png`` layout) are clips of
+one frame, so image and video data share one code path.
+
+Layouts understood (folder names match without regard to case):
+
+* RainSynLight25 / RainSynComplex25: ``video_rain_{light,heavy}/{train,test}/{input,processed}/CLIP/F.png``
+  (``processed`` is the ground truth); :func:`find_rainsyn` accepts any level of it.
+* NTURain: ``CLIP_Rain/`` with ``CLIP_GT/`` beside it, frames ``00001.jpg``...; :func:`find_nturain` also
+  finds them nested under ``train``/``test`` folders.
+* ``weatherclean synth rain``: ``{rain,gt,streak,alpha,reliance}/CLIP/00001.png`` (``--clips``) or
+  ``{rain,gt,...}/NAME.png``, which is also the layout of paired image sets; :func:`find_rain_pairs`.
+* A folder of frames without ground truth (one clip), or a folder of such folders; :func:`find_frame_folders`.
+* Video files, read with PyAV when it is installed; :func:`iter_video_frames`.
+
+The datasets return dicts of float32 T x C x H x W tensors in [0, 1]; item ``i`` of epoch ``e`` draws its
+randomness from ``numpy.random.default_rng([seed, e, i])`` exactly like the snow datasets, so it does not
+depend on the number of DataLoader workers and survives resuming a run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
+from weatherclean.data.snow import _EpochMixin, _pad_to
+from weatherclean.errors import DatasetError, InputError
+from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, synthesize_rain, synthesize_rain_clip
+
+__all__ = [
+    "VIDEO_SUFFIXES",
+    "PairedRainDataset",
+    "RainClipPaths",
+    "SyntheticRainDataset",
+    "find_frame_folders",
+    "find_nturain",
+    "find_rain_clips",
+    "find_rain_pairs",
+    "find_rainsyn",
+    "iter_video_frames",
+    "list_frames",
+    "natural_key",
+    "read_video_frames",
+]
+
+#: File endings treated as videos (lower case).
+VIDEO_SUFFIXES: frozenset[str] = frozenset(
+    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
+)
+
+_RAINSYN_HELP = (
+    "expected RainSynLight25/Complex25 layout: video_rain_{light,heavy}/{train,test}/{input,processed}/CLIP/"
+    "FRAME.png (processed = ground truth)"
+)
+_NTURAIN_HELP = "expected NTURain layout: CLIP_Rain/ folders of frames with CLIP_GT/ folders beside them"
+_PAIRS_HELP = (
+    "expected <root>/rain/NAME.png with <root>/gt/NAME.png, or clips as <root>/rain/CLIP/00001.png with "
+    "<root>/gt/CLIP/00001.png (the layout `weatherclean synth rain` writes)"
+)
+_ANY_HELP = (
+    "use a RainSynLight25/Complex25 folder (video_rain_*/{train,test}/{input,processed}), an NTURain folder "
+    "(CLIP_Rain with CLIP_GT), a {rain,gt} folder, or a folder of frames"
+)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders numbers by value: ``2.png`` before ``10.png`` (frame names are rarely padded)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", text) if part)
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def list_frames(folder: Path | str) -> list[Path]:
+    """Image files directly inside ``folder`` in natural order (hidden files skipped)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder of frames")
+    return sorted((p for p in folder.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name))
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: natural_key(p.name)
+    )
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """``folder/name`` matched without regard to case (mirrors differ: GT vs gt, Input vs input)."""
+    exact = folder / name
+    if exact.is_dir():
+        return exact
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name.lower() == name:
+            return entry
+    return None
+
+
+@dataclass(frozen=True)
+class RainClipPaths:
+    """One clip on disk: rainy frames in order and, when the dataset has them, clean frames (and, for our
+    own synthetic output, the streak, alpha and reliance maps) in the same order."""
+
+    name: str
+    rainy: tuple[Path, ...]
+    clean: tuple[Path, ...] | None = None
+    streak: tuple[Path, ...] | None = None
+    alpha: tuple[Path, ...] | None = None
+    reliance: tuple[Path, ...] | None = None
+    layout: str = "frames"  # "rainsyn", "nturain", "pairs" ({rain,gt} folders) or "frames"
+    split: str | None = None  # "train" / "test" when the folders say so
+    level: str | None = None  # "light" / "heavy" when the folders say so
+
+    def __len__(self) -> int:
+        return len(self.rainy)
+
+    @property
+    def has_gt(self) -> bool:
+        return self.clean is not None
+
+    def read_frame(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rainy and clean (or None) frame ``index`` as HxWx3 float32; sizes are checked."""
+        rainy = _read(self.rainy[index])
+        if self.clean is None:
+            return rainy, None
+        clean = _read(self.clean[index])
+        if clean.shape != rainy.shape:
+            raise DatasetError(
+                f"{self.rainy[index]}: size {rainy.shape[1]}x{rainy.shape[0]} differs from its ground truth "
+                f"{self.clean[index]} ({clean.shape[1]}x{clean.shape[0]}); the pair must be aligned"
+            )
+        return rainy, clean
+
+    def read(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Frames ``start:stop`` as TxHxWx3 float32 arrays (rainy, clean or None)."""
+        indices = range(len(self))[start:stop]
+        pairs = [self.read_frame(i) for i in indices]
+        if not pairs:
+            raise DatasetError(f"clip {self.name}: no frames in {start}:{stop}")
+        shape = pairs[0][0].shape
+        for i, (rainy, _) in zip(indices, pairs, strict=True):
+            if rainy.shape != shape:
+                raise DatasetError(
+                    f"{self.rainy[i]}: frame size {rainy.shape[1]}x{rainy.shape[0]} differs from the clip's "
+                    f"first frame ({shape[1]}x{shape[0]}); all frames of a clip must have one size"
+                )
+        rainy = np.stack([p[0] for p in pairs])
+        clean = np.stack([p[1] for p in pairs if p[1] is not None]) if self.clean is not None else None
+        return rainy, clean
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        return read_rgb(path)
+    except InputError as exc:
+        raise DatasetError(str(exc)) from None
+
+
+def _pair_frames(clip: str, rainy_dir: Path, clean_dir: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Rainy and clean frames of one clip, paired by file stem when the names agree, else by order."""
+    rainy = list_frames(rainy_dir)
+    clean = list_frames(clean_dir)
+    if not rainy:
+        raise DatasetError(f"{rainy_dir}: clip {clip} holds no frames")
+    if len(rainy) != len(clean):
+        raise DatasetError(
+            f"clip {clip}: {len(rainy)} rainy frames in {rainy_dir} but {len(clean)} ground-truth frames in "
+            f"{clean_dir}; every rainy frame needs its clean frame"
+        )
+    by_stem = {p.stem: p for p in clean}
+    if all(p.stem in by_stem for p in rainy):
+        return tuple(rainy), tuple(by_stem[p.stem] for p in rainy)
+    return tuple(rainy), tuple(clean)
+
+
+# --------------------------------------------------------------------------------------------------
+# RainSynLight25 / RainSynComplex25
+# --------------------------------------------------------------------------------------------------
+
+
+def _level_of(path: Path) -> str | None:
+    for part in reversed(path.parts):
+        m = re.fullmatch(r"video_rain_(light|heavy)", part, flags=re.IGNORECASE)
+        if m:
+            return m.group(1).lower()
+        low = part.lower()
+        if low.startswith("rainsynlight"):
+            return "light"
+        if low.startswith("rainsyncomplex"):
+            return "heavy"
+    return None
+
+
+def _split_of(path: Path) -> str | None:
+    for part in reversed(path.parts):
+        if part.lower() in ("train", "test", "val", "training", "testing"):
+            return {"training": "train", "testing": "test"}.get(part.lower(), part.lower())
+    return None
+
+
+def _folders_with(root: Path, first: str, second: str) -> list[Path]:
+    """Folders under ``root`` (itself included) that hold both sub-folders ``first`` and ``second``;
+    the search does not descend into those two."""
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames.sort(key=natural_key)
+        names = {d.lower() for d in dirnames}
+        if first in names and second in names:
+            found.append(Path(dirpath))
+            dirnames[:] = [d for d in dirnames if d.lower() not in (first, second)]
+    return found
+
+
+def _group_name(folder: Path, root: Path, many: bool) -> str | None:
+    """A prefix that keeps clip names unique across folders (e.g. ``heavy_test``)."""
+    if not many:
+        return None
+    parts = [_level_of(folder.resolve()), _split_of(folder.resolve())]
+    prefix = "_".join(p for p in parts if p)
+    if prefix:
+        return prefix
+    rel = folder.relative_to(root).as_posix()
+    return rel.replace("/", "_") if rel != "." else folder.name
+
+
+def find_rainsyn(root: Path | str, split: str | None = None, level: str | None = None) -> list[RainClipPaths]:
+    """Clips of RainSynLight25/RainSynComplex25 under ``root`` (the dataset root, a ``video_rain_*``
+    folder, a ``train``/``test`` folder, or its ``input`` folder). ``split`` ("train"/"test") and
+    ``level`` ("light"/"heavy") filter by the folder names. When the tree holds several such folders,
+    clip names are prefixed with their level and split (``heavy_test_a1``), filtered or not, so they stay
+    unique and stable."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; {_RAINSYN_HELP}")
+    if root.name.lower() in ("input", "processed"):
+        root = root.parent
+    folders = _folders_with(root, "input", "processed")
+    if not folders:
+        raise DatasetError(f"{root}: no folder with 'input' and 'processed' sub-folders; {_RAINSYN_HELP}")
+    many = len(folders) > 1  # decided before filtering, so a clip's name does not depend on the filter
+    if split is not None:
+        folders = [f for f in folders if _split_of(f.resolve()) == split.lower()]
+    if level is not None:
+        folders = [f for f in folders if _level_of(f.resolve()) == level.lower()]
+    if not folders:
+        raise DatasetError(f"{root}: no RainSyn folder for split={split} level={level}; {_RAINSYN_HELP}")
+    clips: list[RainClipPaths] = []
+    for folder in folders:
+        input_dir, gt_dir = _child(folder, "input"), _child(folder, "processed")
+        assert input_dir is not None and gt_dir is not None
+        group = _group_name(folder, root, many)
+        for clip_dir in _subdirs(input_dir):
+            gt_clip = _child(gt_dir, clip_dir.name.lower())
+            if gt_clip is None:
+                raise DatasetError(
+                    f"{clip_dir}: no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
+                )
+            rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
+            name = f"{group}_{clip_dir.name}" if group else clip_dir.name
+            f_res = folder.resolve()
+            clips.append(
+                RainClipPaths(name, rainy, clean, layout="rainsyn", split=_split_of(f_res), level=_level_of(f_res))
+            )
+    if not clips:
+        raise DatasetError(f"{root}: the 'input' folder(s) hold no clip folders; {_RAINSYN_HELP}")
+    return clips
+
+
+# --------------------------------------------------------------------------------------------------
+# NTURain
+# --------------------------------------------------------------------------------------------------
+
+_NTU_RAIN = re.compile(r"(.+?)[_-]rain", flags=re.IGNORECASE)
+
+
+def find_nturain(root: Path | str) -> list[RainClipPaths]:
+    """NTURain clips under ``root``: every ``CLIP_Rain`` folder paired with ``CLIP_GT`` beside it (searched
+    recursively, so ``train``/``test`` nesting works). Names are prefixed with the split when there are
+    clips in more than one folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; {_NTURAIN_HELP}")
+    pairs: list[tuple[Path, Path, str]] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames.sort(key=natural_key)
+        here = Path(dirpath)
+        for d in dirnames:
+            match = _NTU_RAIN.fullmatch(d)
+            if match is None:
+                continue
+            clip = match.group(1)
+            gt = next((g for g in dirnames if g.lower() in (f"{clip}_gt".lower(), f"{clip}-gt".lower())), None)
+            if gt is None:
+                raise DatasetError(f"{here / d}: no ground truth folder {clip}_GT beside it; {_NTURAIN_HELP}")
+            pairs.append((here / d, here / gt, clip))
+        # Clip folders hold frames, not more clips.
+        dirnames[:] = [d for d in dirnames if not _NTU_RAIN.fullmatch(d) and not re.search(r"[_-]gt$", d, re.I)]
+    if not pairs:
+        raise DatasetError(f"{root}: no CLIP_Rain folders found; {_NTURAIN_HELP}")
+    parents = {p[0].parent for p in pairs}
+    clips = []
+    for rain_dir, gt_dir, clip in pairs:
+        rainy, clean = _pair_frames(clip, rain_dir, gt_dir)
+        group = _group_name(rain_dir.parent, root, len(parents) > 1)
+        name = f"{group}_{clip}" if group else clip
+        clips.append(RainClipPaths(name, rainy, clean, layout="nturain", split=_split_of(rain_dir.parent.resolve())))
+    return clips
+
+
+# --------------------------------------------------------------------------------------------------
+# Our own synthetic output and paired image folders
+# --------------------------------------------------------------------------------------------------
+
+_MAPS = ("streak", "alpha", "reliance")
+
+
+def _maps_for(folder: Path, name: str, count: int, single: Path | None) -> dict[str, tuple[Path, ...] | None]:
+    """Optional streak/alpha/reliance paths of a clip (or single image), used only when complete."""
+    out: dict[str, tuple[Path, ...] | None] = {}
+    for kind in _MAPS:
+        kind_dir = _child(folder, kind)
+        paths: tuple[Path, ...] | None = None
+        if kind_dir is not None:
+            if single is not None:
+                match = [p for p in kind_dir.iterdir() if _is_image(p) and p.stem == single.stem]
+                paths = (match[0],) if match else None
+            elif (kind_dir / name).is_dir():
+                frames = list_frames(kind_dir / name)
+                paths = tuple(frames) if len(frames) == count else None
+        out[kind] = paths
+    return out
+
+
+def find_rain_pairs(root: Path | str) -> list[RainClipPaths]:
+    """Clips and images in ``{rain,gt}`` layout under ``root`` (itself, its ``rain`` folder, or any folder
+    above one): ``rain/CLIP/`` folders are clips paired with ``gt/CLIP/``; images directly in ``rain/`` are
+    one-frame clips paired with ``gt/`` by stem. The streak/alpha/reliance maps that ``synth rain``
+    writes beside them are attached when present."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; {_PAIRS_HELP}")
+    if root.name.lower() == "rain" and _child(root.parent, "gt") is not None:
+        root = root.parent
+    folders = _folders_with(root, "rain", "gt")
+    if not folders:
+        raise DatasetError(f"{root}: no folder with 'rain' and 'gt' sub-folders; {_PAIRS_HELP}")
+    clips: list[RainClipPaths] = []
+    for folder in folders:
+        rain_dir, gt_dir = _child(folder, "rain"), _child(folder, "gt")
+        assert rain_dir is not None and gt_dir is not None
+        group = _group_name(folder, root, len(folders) > 1)
+        gts = {p.stem: p for p in gt_dir.iterdir() if _is_image(p)}
+        for image in sorted((p for p in rain_dir.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name)):
+            gt = gts.get(image.stem)
+            if gt is None:
+                raise DatasetError(f"{image}: no ground truth '{image.stem}.*' in {gt_dir}; {_PAIRS_HELP}")
+            maps = _maps_for(folder, image.stem, 1, image)
+            name = f"{group}_{image.stem}" if group else image.stem
+            clips.append(RainClipPaths(name, (image,), (gt,), **maps, layout="pairs"))
+        for clip_dir in _subdirs(rain_dir):
+            gt_clip = gt_dir / clip_dir.name
+            if not gt_clip.is_dir():
+                raise DatasetError(f"{clip_dir}: no ground truth folder {gt_clip}; {_PAIRS_HELP}")
+            rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
+            maps = _maps_for(folder, clip_dir.name, len(rainy), None)
+            name = f"{group}_{clip_dir.name}" if group else clip_dir.name
+            clips.append(RainClipPaths(name, rainy, clean, **maps, layout="pairs"))
+    if not clips:
+        raise DatasetError(f"{root}: the 'rain' folder(s) hold no images or clip folders; {_PAIRS_HELP}")
+    return clips
+
+
+# --------------------------------------------------------------------------------------------------
+# Frame folders and videos (no ground truth)
+# --------------------------------------------------------------------------------------------------
+
+
+def find_frame_folders(root: Path | str) -> list[RainClipPaths]:
+    """Clips without ground truth: ``root`` itself when it holds frames, else each sub-folder (searched
+    recursively) that holds frames. Frames are in natural order, so ``2.png`` comes before ``10.png``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; pass a folder of frames")
+    clips: list[RainClipPaths] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames.sort(key=natural_key)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        frames = list_frames(dirpath)
+        if frames:
+            rel = Path(dirpath).relative_to(root).as_posix()
+            name = root.name if rel == "." else rel.replace("/", "_")
+            clips.append(RainClipPaths(name, tuple(frames), layout="frames"))
+    if not clips:
+        raise DatasetError(f"{root}: no frames found (looked for PNG/JPEG/... images in it and its sub-folders)")
+    return clips
+
+
+def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
+    """Clips under ``root`` in whichever layout it has: RainSyn, NTURain, ``{rain,gt}``, else frame folders
+    without ground truth. Raises :class:`DatasetError` when the folder holds none of these."""
+    root = Path(root)
+    if root.is_file():
+        kind = "a video file; read it with iter_video_frames" if root.suffix.lower() in VIDEO_SUFFIXES else "a file"
+        raise DatasetError(f"{root}: is {kind}, not a dataset folder; {_ANY_HELP}")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")
+    if root.name.lower() in ("input", "processed") or _folders_with(root, "input", "processed"):
+        return find_rainsyn(root)
+    if root.name.lower() == "rain" or _folders_with(root, "rain", "gt"):
+        return find_rain_pairs(root)
+    for _, dirnames, _ in os.walk(root):
+        if any(_NTU_RAIN.fullmatch(d) for d in dirnames):
+            return find_nturain(root)
+    try:
+        return find_frame_folders(root)
+    except DatasetError:
+        raise DatasetError(f"{root}: no rain dataset or frames found; {_ANY_HELP}") from None
+
+
+def iter_video_frames(path: Path | str, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode a video file frame by frame as HxWx3 float32 RGB in [0, 1] (needs PyAV: ``pip install av``).
+
+    Frames are yielded one at a time so a long video never has to fit in memory.
+    """
+    path = Path(path)
+    try:
+        import av
+    except ImportError:
+        raise InputError(f"{path}: reading videos needs PyAV; run `pip install av`") from None
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InputError(f"{path}: cannot open as a video ({exc})") from None
+    with container:
+        if not container.streams.video:
+            raise InputError(f"{path}: has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                if max_frames is not None and count >= max_frames:
+                    return
+                yield frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
+                count += 1
+        except av.error.FFmpegError as exc:
+            raise InputError(f"{path}: cannot decode frame {count + 1} ({exc}); the file may be truncated") from None
+
+
+def read_video_frames(path: Path | str, max_frames: int | None = None) -> np.ndarray:
+    """The first ``max_frames`` (default: all) frames of a video as a TxHxWx3 float32 array."""
+    frames = list(iter_video_frames(path, max_frames))
+    if not frames:
+        raise InputError(f"{path}: the video has no frames")
+    return np.stack(frames)
+
+
+# --------------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------------
+
+
+def _to_tchw(arr: np.ndarray) -> torch.Tensor:
+    """T x H x W (x C) array to a float32 T x C x H x W tensor."""
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2), dtype=np.float32))
+
+
+class SyntheticRainDataset(_EpochMixin, Dataset):
+    """Random crops of a few clean images with freshly synthesised rain: unlimited paired clips.
+
+    Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
+    ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
+    give a clip filmed from a larger patch with camera motion and coherently falling rain. The API is that
+    of :class:`~weatherclean.data.snow.SyntheticSnowDataset` (``item(index, epoch)``, ``set_epoch``).
+    """
+
+    def __init__(
+        self,
+        clean_images: Sequence[Path | str | np.ndarray],
+        frames: int = 9,
+        crop: int = 64,
+        length: int = 1000,
+        level: str | None = None,
+        seed: int = 0,
+        augment: bool = True,
+        motion: CameraMotion | str = "random",
+    ) -> None:
+        if len(clean_images) == 0:
+            raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
+        if level is not None and level not in RAIN_LEVELS:
+            raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
+        if crop < 8:
+            raise DatasetError(f"crop {crop} is too small; use at least 8 pixels")
+        if frames < 1:
+            raise DatasetError(f"frames must be at least 1, got {frames}")
+        self.frames = int(frames)
+        self.crop = int(crop)
+        self.length = int(length)
+        self.level = level
+        self.seed = int(seed)
+        self.augment = augment
+        self.motion = motion
+        # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
+        self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
+        self._init_epoch()
+
+    @staticmethod
+    def _load(item: Path | str | np.ndarray) -> np.ndarray:
+        if isinstance(item, np.ndarray):
+            if item.ndim != 3 or item.shape[2] != 3:
+                raise DatasetError(f"clean image array must be HxWx3, got shape {item.shape}")
+            if item.dtype == np.uint8:
+                return item
+            return np.round(np.clip(item.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
+        return np.round(_read(Path(item)) * 255.0).astype(np.uint8)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _patch(self, rng: np.random.Generator, image: np.ndarray, side: int) -> np.ndarray:
+        """A side x side float32 patch with scale jitter (0.5-1x: up to 2x zoomed out) when augmenting."""
+        h, w = image.shape[:2]
+        scale = float(rng.uniform(0.5, 1.0)) if self.augment else 1.0
+        src = max(1, min(int(round(side / scale)), h, w))
+        top = int(rng.integers(0, h - src + 1))
+        left = int(rng.integers(0, w - src + 1))
+        patch = image[top : top + src, left : left + src].astype(np.float32) / 255.0
+        if src > side or (src < side and self.augment):
+            t = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
+            t = F.interpolate(t, size=(side, side), mode="bilinear", align_corners=False, antialias=src > side)
+            patch = t[0].permute(1, 2, 0).clamp_(0.0, 1.0).numpy()
+        return np.ascontiguousarray(patch)
+
+    @staticmethod
+    def _jitter(rng: np.random.Generator, patch: np.ndarray) -> np.ndarray:
+        """Flips, 90-degree turns and mild colour changes of the clean image, before the rain is added,
+        so the rain still falls down and keeps its own colour."""
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        patch = np.rot90(patch, k=int(rng.integers(0, 4)))
+        brightness, contrast, saturation = rng.uniform(0.85, 1.15, size=3)
+        grey = patch.mean(axis=2, keepdims=True)
+        patch = grey + (patch - grey) * saturation
+        mean = float(patch.mean())
+        patch = ((patch - mean) * contrast + mean) * brightness
+        return np.ascontiguousarray(np.clip(patch, 0.0, 1.0), dtype=np.float32)
+
+    def item(self, index: int, epoch: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        image = self.images[int(rng.integers(0, len(self.images)))]
+        if self.frames == 1:
+            patch = self._patch(rng, image, self.crop)
+            if self.augment:
+                patch = self._jitter(rng, patch)
+            s = synthesize_rain(patch, rng, self.level)
+            arrays = (s.rainy[None], s.clean[None], s.streak[None], s.alpha[None], s.reliance[None])
+        else:
+            # Room for the camera to pan and shake at the patch's own scale: 3/8 of the crop on each side.
+            patch = self._patch(rng, image, int(round(self.crop * 1.75)))
+            if self.augment:
+                patch = self._jitter(rng, patch)
+            c = synthesize_rain_clip(patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion)
+            arrays = (c.rainy, c.clean, c.streak, c.alpha, c.reliance)
+        keys = ("rainy", "clean", "streak", "alpha", "reliance")
+        return {key: _to_tchw(arr) for key, arr in zip(keys, arrays, strict=True)}
+
+
+class PairedRainDataset(_EpochMixin, Dataset):
+    """Rainy/clean pairs from disk (any layout :func:`find_rain_clips` reads that has ground truth) as
+    windows of ``frames`` consecutive frames, for training and evaluation.
+
+    Items: ``{"rainy", "clean": T x 3 x H x W, "streak": T x 3 x H x W, "alpha": T x 1 x H x W,
+    "has_maps": bool tensor, "name": str, "start": int}``. ``frames=None`` makes each item a whole clip.
+    Windows start every ``stride`` frames (default: ``frames``); a clip shorter than a window repeats its
+    last frame. ``streak``/``alpha`` are zeros and ``has_maps`` False unless the folder has our synthetic
+    maps. ``crop`` takes the same random crop from every frame; ``augment`` adds a random horizontal flip.
+    """
+
+    def __init__(
+        self,
+        root: Path | str | Sequence[RainClipPaths],
+        frames: int | None = 1,
+        crop: int | None = None,
+        augment: bool = False,
+        seed: int = 0,
+        stride: int | None = None,
+    ) -> None:
+        self.clips = list(root) if not isinstance(root, str | Path) else find_rain_clips(root)
+        missing = [c.name for c in self.clips if not c.has_gt]
+        if missing:
+            raise DatasetError(
+                f"{len(missing)} clip(s) have no ground truth (e.g. {missing[0]}); PairedRainDataset needs "
+                "rainy/clean pairs"
+            )
+        if frames is not None and frames < 1:
+            raise DatasetError(f"frames must be at least 1 or None, got {frames}")
+        self.frames = frames
+        self.crop = crop
+        self.augment = augment
+        self.seed = int(seed)
+        step = stride or frames
+        self.windows: list[tuple[int, int]] = []
+        for ci, clip in enumerate(self.clips):
+            if frames is None:
+                self.windows.append((ci, 0))
+                continue
+            starts = range(0, max(len(clip) - frames, 0) + 1, step or 1)
+            self.windows.extend((ci, s) for s in starts)
+        if not self.windows:
+            raise DatasetError("PairedRainDataset: no clips found")
+        self._init_epoch()
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def item(self, index: int, epoch: int) -> dict[str, torch.Tensor | str | int]:
+        ci, start = self.windows[index]
+        clip = self.clips[ci]
+        count = len(clip) if self.frames is None else self.frames
+        indices = [min(start + k, len(clip) - 1) for k in range(count)]
+        pairs = [clip.read_frame(i) for i in indices]
+        streaks, alphas = clip.streak, clip.alpha
+        has_maps = streaks is not None and alphas is not None
+        layers = []
+        for i, (rainy, clean) in zip(indices, pairs, strict=True):
+            assert clean is not None  # checked in __init__: every clip has ground truth
+            if rainy.shape != pairs[0][0].shape:
+                raise DatasetError(f"{clip.rainy[i]}: frame size differs from the clip's first frame")
+            if streaks is not None and alphas is not None:
+                streak = _read(streaks[i])
+                alpha = _read(alphas[i])[..., :1]
+            else:
+                streak = np.zeros_like(rainy)
+                alpha = np.zeros(rainy.shape[:2] + (1,), dtype=np.float32)
+            layers.append(np.concatenate([rainy, clean, streak, alpha], axis=2))
+        stack = np.stack(layers)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        if self.crop is not None:
+            padded = np.stack([_pad_to(f, self.crop) for f in stack]) if min(stack.shape[1:3]) < self.crop else stack
+            top = int(rng.integers(0, padded.shape[1] - self.crop + 1))
+            left = int(rng.integers(0, padded.shape[2] - self.crop + 1))
+            stack = padded[:, top : top + self.crop, left : left + self.crop]
+        if self.augment and rng.random() < 0.5:
+            stack = stack[:, :, ::-1]
+        return {
+            "rainy": _to_tchw(stack[..., 0:3]),
+            "clean": _to_tchw(stack[..., 3:6]),
+            "streak": _to_tchw(stack[..., 6:9]),
+            "alpha": _to_tchw(stack[..., 9:10]),
+            "has_maps": torch.tensor(has_maps),
+            "name": clip.name,
+            "start": start,
+        }

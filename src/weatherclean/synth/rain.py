@@ -1,0 +1,774 @@
+"""Synthetic rain that follows J4R-Net's hybrid rain model ``O = (1 - alpha)(B + S) + alpha * A``.
+
+``B`` is the clean background, ``S`` the additive rain streaks, ``alpha`` a *binary* occlusion map (1 where
+rain hides the background completely) and ``A`` the "rain reliance": what the occluding rain looks like
+there. J4R-Net learns to subtract ``S`` where ``alpha = 0`` and to fill in from neighbouring frames where
+``alpha = 1``, so synthesis must give it both kinds of degradation, in still images (pre-training) and in
+short clips with camera motion and coherently falling rain (the recurrent training).
+
+Training synthesises rain on the fly on a couple of CPU cores, so the design is about speed first:
+
+* Streaks are drawn from a few *depth layers* (far: short, thin, faint; mid; near: long, wide, bright and
+  often defocused). Every image gets one dominant wind angle; streaks jitter a few degrees around it.
+* A streak picture ("sprite") is a blurred line segment, rendered analytically once per (layer, angle,
+  length, sharp/soft) into a bank of variants and cached. Banks are stored *sparse* (offsets and values
+  of the non-zero pixels only: a long thin streak touches a small part of its bounding box), so an image
+  or a whole clip is rendered by one ``np.bincount`` over all drops of all frames.
+* Drops add radiance ``R``; the streak opacity is ``s = 1 - exp(-R)`` (overlaps saturate instead of
+  exceeding 1), and streaks are screen-blended: ``S = s * colour * (1 - B)``, so ``B + S <= 1`` and the
+  model never needs a clip. Heavy rain adds a smooth veil (accumulation haze) to ``R``.
+* ``alpha = 1`` at the cores of "occluding" near drops, inside drops on the lens and where rain has
+  accumulated so densely that nothing of the background survives. ``A`` is bright, blurred, tinted by the
+  scene's light (a very coarse average of ``B``), never the background itself, and 0 where ``alpha = 0``.
+* Sizes are in pixels and counts per unit area (of a 640x480 reference picture), so a 64x64 crop looks
+  like a piece of a big rainy picture rather than a miniature of it.
+* Clips: a still image becomes frames through a smooth random camera path (pan, zoom, shake, a little
+  roll), bilinearly sampled with every view inside the image. Drops of one layer and length fall at one
+  speed along the wind (a few pixels per frame, near drops faster), so each such group is splatted
+  once onto a "sheet" that reaches above the first view and slides past the view frame by frame: drops
+  persist, leave at the bottom, and new ones enter at the top. Rain follows part of the camera motion;
+  drops on the lens stay (some slowly slide down).
+
+All randomness comes from the caller's ``numpy.random.Generator``; sprite banks use seeds derived from
+their cache key, so a result never depends on which images were made before it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import erf
+
+from weatherclean.synth.snow import _smooth_field
+
+__all__ = [
+    "RAIN_LEVELS",
+    "LEVEL_PARAMS",
+    "CameraMotion",
+    "CameraPath",
+    "RainClip",
+    "RainLevel",
+    "RainSample",
+    "apply_rain",
+    "rain_components",
+    "synthesize_rain",
+    "synthesize_rain_clip",
+]
+
+#: Rain levels named after RainSynLight25 (light) and RainSynComplex25 (heavy).
+RAIN_LEVELS: tuple[str, ...] = ("light", "heavy")
+
+#: Image area the drop densities are counted for (640x480).
+REFERENCE_AREA: float = 640.0 * 480.0
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One depth layer of rain drops; docs/synthesis.md explains the numbers."""
+
+    name: str
+    lengths: tuple[float, ...]  # streak lengths in pixels that drops of this layer can have
+    width: tuple[float, float]  # physical streak thickness in pixels
+    blur: tuple[float, float]  # optics blur sigma in pixels (sharp); soft banks multiply it
+    brightness: tuple[float, float]  # radiance added at the centre of one streak
+    speed: tuple[float, float]  # fall speed in clips, pixels per frame
+    variants: int  # sprites per bank
+
+
+_LAYERS: tuple[_Layer, ...] = (
+    _Layer("far", (3.0, 5.0, 8.0, 12.0), (0.25, 0.6), (0.35, 0.5), (0.30, 0.70), (2.0, 4.0), 12),
+    _Layer("mid", (8.0, 13.0, 20.0, 30.0), (0.5, 1.0), (0.4, 0.7), (0.35, 0.80), (3.5, 7.0), 12),
+    _Layer("near", (20.0, 32.0, 48.0, 70.0), (0.7, 1.7), (0.5, 1.1), (0.45, 0.95), (6.0, 12.0), 16),
+)
+_FAR, _MID, _NEAR = range(3)
+
+
+@dataclass(frozen=True)
+class RainLevel:
+    """What makes light rain light and heavy rain heavy; all counts are per 640x480 picture."""
+
+    densities: tuple[float, float, float]  # drops per layer (far, mid, near)
+    length_center: tuple[float, float]  # range of the per-image preferred length index (0 short .. 3 long)
+    brightness: tuple[float, float]  # per-image radiance factor
+    occluding: float  # fraction of near drops whose core hides the background (alpha = 1)
+    lens_drops: float  # expected drops on the lens (alpha = 1 discs)
+    veil: tuple[float, float, float]  # (probability, min, max) radiance of the accumulation haze
+    accumulation: float  # radiance above which rain is so dense that alpha = 1 (inf: never)
+    soft: float  # probability that an image's streaks are defocused (soft banks)
+
+
+#: Level parameter tables, in the spirit of RainSynLight25 (sparse additive streaks) and RainSynComplex25
+#: (dense long streaks, haze and occlusion).
+LEVEL_PARAMS: dict[str, RainLevel] = {
+    "light": RainLevel(
+        densities=(3000.0, 1200.0, 130.0),
+        length_center=(0.0, 2.5),
+        brightness=(0.9, 1.3),
+        occluding=0.01,
+        lens_drops=0.0,
+        veil=(0.3, 0.0, 0.08),
+        accumulation=math.inf,
+        soft=0.3,
+    ),
+    "heavy": RainLevel(
+        densities=(5000.0, 2200.0, 300.0),
+        length_center=(1.0, 3.0),
+        brightness=(0.9, 1.25),
+        occluding=0.15,
+        lens_drops=1.5,
+        veil=(0.9, 0.12, 0.45),
+        accumulation=2.2,
+        soft=0.4,
+    ),
+}
+
+_ANGLE_STEP_DEG = 2.5
+_MAX_ANGLE_DEG = 35.0
+_N_ANGLES = int(round(2 * _MAX_ANGLE_DEG / _ANGLE_STEP_DEG)) + 1
+_ANGLE_SIGMA_DEG = 12.0
+_SOFT_BLUR = 2.2  # blur multiplier of defocused ("soft") banks
+_OCCLUDING_CORE = 0.6  # an occluding drop hides the background where its sprite exceeds this share of its peak
+
+
+# --------------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------------
+
+
+def apply_rain(clean: np.ndarray, streak: np.ndarray, alpha: np.ndarray, reliance: np.ndarray) -> np.ndarray:
+    """Composite rain: ``O = (1 - alpha) * (B + S) + alpha * A``.
+
+    The single place the hybrid model is written down, so synthesis, the CLI and the tests cannot drift
+    apart. Works on one image (HxWxC) or a clip (TxHxWxC); ``alpha`` may lack the channel axis and
+    ``streak`` may have one channel. The result is float32.
+    """
+    b = clean.astype(np.float32, copy=False)
+    a = alpha.astype(np.float32, copy=False)
+    if a.ndim == b.ndim - 1:
+        a = a[..., None]
+    s = streak.astype(np.float32, copy=False)
+    r = reliance.astype(np.float32, copy=False)
+    return (1 - a) * (b + s) + a * r
+
+
+@dataclass(frozen=True)
+class RainSample:
+    """A rainy image with every map that made it, so training can supervise S, alpha and A as well."""
+
+    rainy: np.ndarray  # O, HxWx3 float32 in [0, 1]
+    clean: np.ndarray  # B, HxWx3 float32 in [0, 1]
+    streak: np.ndarray  # S, HxWx3 float32 >= 0, B + S <= 1
+    alpha: np.ndarray  # HxW float32 in {0, 1}
+    reliance: np.ndarray  # A, HxWx3 float32 in [0, 1], 0 where alpha = 0
+    level: str
+    angle: float  # dominant streak angle in degrees from vertical; > 0 falls towards the right
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    """How the camera moves while a clip is filmed; all per frame, in output pixels.
+
+    ``pan`` is a steady drift (dx, dy), ``zoom`` the log change of magnification per frame (> 0 zooms
+    in), ``shake`` the standard deviation of a smooth hand-held wobble and ``roll`` that of a small
+    rotation in degrees. Motion that would take the view outside the still image is scaled down.
+    """
+
+    pan: tuple[float, float] = (0.0, 0.0)
+    zoom: float = 0.0
+    shake: float = 0.0
+    roll: float = 0.0
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> CameraMotion:
+        """A plausible hand-held or slowly panning camera: pan 0-2.5 px/frame in any direction (none
+        in a fifth of clips), zoom in or out up to 1.5 %/frame in half of them, shake up to 1.2 px and
+        roll up to 0.3 degrees."""
+        speed = 0.0 if rng.random() < 0.2 else float(rng.uniform(0.0, 2.5))
+        heading = float(rng.uniform(0.0, 2 * math.pi))
+        zoom = float(rng.uniform(-0.015, 0.015)) if rng.random() < 0.5 else 0.0
+        return cls(
+            pan=(speed * math.cos(heading), speed * math.sin(heading)),
+            zoom=zoom,
+            shake=float(rng.uniform(0.0, 1.2)),
+            roll=float(rng.uniform(0.0, 0.3)),
+        )
+
+
+#: A camera that does not move: every frame shows the same view.
+STATIC = CameraMotion()
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """Where each frame of a clip looks in the still image: the centre (x, y), the scale (still pixels
+    per output pixel) and the roll (radians) of every frame."""
+
+    center: np.ndarray  # Tx2 float64 (x, y) in still-image pixels
+    scale: np.ndarray  # T float64
+    roll: np.ndarray  # T float64
+
+    def shifts(self) -> np.ndarray:
+        """Tx2 displacement of the view relative to frame 0, in output pixels (content moves by minus it)."""
+        return (self.center - self.center[:1]) / self.scale[:1, None]
+
+
+@dataclass(frozen=True)
+class RainClip:
+    """A rainy clip made from one still image, with its ground truth and maps for every frame."""
+
+    rainy: np.ndarray  # TxHxWx3 float32
+    clean: np.ndarray  # TxHxWx3 float32
+    streak: np.ndarray  # TxHxWx3 float32
+    alpha: np.ndarray  # TxHxW float32 in {0, 1}
+    reliance: np.ndarray  # TxHxWx3 float32
+    level: str
+    angle: float
+    motion: CameraMotion
+    path: CameraPath = field(repr=False)
+
+    @property
+    def frames(self) -> int:
+        return int(self.rainy.shape[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# Sprite banks
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Bank:
+    """Variants of one streak as sparse pixel lists: pixel ``m`` of variant ``v`` sits at
+    ``(dy[v, m], dx[v, m])`` from the drop's position with value ``val[v, m]`` (0 for padding)."""
+
+    dy: np.ndarray  # V x M int64
+    dx: np.ndarray  # V x M int64
+    val: np.ndarray  # V x M float32
+    peak: np.ndarray  # V float32
+    half_y: int
+    half_x: int
+
+
+def _angle_of(index: int) -> float:
+    return -_MAX_ANGLE_DEG + index * _ANGLE_STEP_DEG
+
+
+def _render_streak(
+    rng: np.random.Generator, layer: _Layer, angle: float, length: float, soft: bool, half_y: int, half_x: int
+) -> np.ndarray:
+    """One streak on a (2*half_y+1, 2*half_x+1) grid: a blurred bar of ``length`` along ``angle``.
+
+    The cross-section is a bar of the drop's thickness blurred by the optics; thin far streaks therefore
+    have a peak below 1 (they cover part of a pixel) instead of being one-pixel bright lines. Ends are soft
+    (the drop enters and leaves the exposure smoothly) and brightness drifts a little along the streak.
+    """
+    width = float(rng.uniform(*layer.width))
+    blur = float(rng.uniform(*layer.blur)) * (_SOFT_BLUR if soft else 1.0)
+    sigma = math.sqrt(width * width / 12.0 + blur * blur)
+    peak = float(erf(width / (2.0 * math.sqrt(2.0) * blur)))
+    oy, ox = rng.uniform(-0.5, 0.5, size=2)
+    gy, gx = np.meshgrid(
+        np.arange(-half_y, half_y + 1, dtype=np.float64) - oy,
+        np.arange(-half_x, half_x + 1, dtype=np.float64) - ox,
+        indexing="ij",
+    )
+    sa, ca = math.sin(angle), math.cos(angle)
+    along = gx * sa + gy * ca
+    across = gx * ca - gy * sa
+    end = max(sigma, 0.6) + 0.04 * length
+    half = length / 2.0
+    profile = 0.5 * (erf((half - along) / (math.sqrt(2.0) * end)) + erf((half + along) / (math.sqrt(2.0) * end)))
+    gradient = 1.0 + float(rng.uniform(-0.35, 0.35)) * along / max(length, 1.0)
+    out = peak * profile * gradient * np.exp(-(across * across) / (2.0 * sigma * sigma))
+    return np.clip(out, 0.0, None).astype(np.float32)
+
+
+@lru_cache(maxsize=1024)
+def _bank(layer_index: int, angle_index: int, length_index: int, soft: bool) -> _Bank:
+    """The cached sparse bank for one (layer, angle, length, sharpness); a few hundred KB at most."""
+    layer = _LAYERS[layer_index]
+    angle = math.radians(_angle_of(angle_index))
+    length = layer.lengths[length_index]
+    rng = np.random.default_rng([layer_index, angle_index, length_index, int(soft), 104729])
+    blur = layer.blur[1] * (_SOFT_BLUR if soft else 1.0)
+    reach = 3.0 * math.sqrt(layer.width[1] ** 2 / 12.0 + blur * blur) + 2.0
+    max_len = length * 1.2 + 2.0 * (0.6 + blur + 0.04 * length * 1.2)
+    max_angle = abs(angle) + math.radians(4.0)
+    half_y = int(math.ceil(max_len / 2 * math.cos(min(max_angle, math.pi / 2)) + reach))
+    half_x = int(math.ceil(max_len / 2 * math.sin(max_angle) + reach))
+    sprites = []
+    for _ in range(layer.variants):
+        jitter = math.radians(float(np.clip(rng.normal(0.0, 2.0), -4.0, 4.0)))
+        var_len = length * float(rng.uniform(0.8, 1.2))
+        sprites.append(_render_streak(rng, layer, angle + jitter, var_len, soft, half_y, half_x))
+    peaks = np.array([float(s.max()) for s in sprites], dtype=np.float32)
+    keep = [np.nonzero(s > 2e-3 * max(p, 1e-6)) for s, p in zip(sprites, peaks, strict=True)]
+    m = max(len(k[0]) for k in keep)
+    dy = np.zeros((len(sprites), m), dtype=np.int64)
+    dx = np.zeros((len(sprites), m), dtype=np.int64)
+    val = np.zeros((len(sprites), m), dtype=np.float32)
+    for v, (sprite, (ys, xs)) in enumerate(zip(sprites, keep, strict=True)):
+        dy[v, : len(ys)] = ys - half_y
+        dx[v, : len(xs)] = xs - half_x
+        val[v, : len(ys)] = sprite[ys, xs]
+    for arr in (dy, dx, val, peaks):
+        arr.setflags(write=False)
+    return _Bank(dy, dx, val, peaks, half_y, half_x)
+
+
+# --------------------------------------------------------------------------------------------------
+# Drops and their rendering
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """Drops that share one bank and one fall speed, splatted once onto a "sheet" of rain that slides
+    past the view: frame t shows ``sheet[row[t] : row[t] + h, col[t] : col[t] + w]``.
+
+    Drops falling at one speed keep their place relative to each other, so the whole group moves as one
+    sheet; rendering it once instead of once per frame is what makes a 9-frame clip cheap. The sheet
+    reaches far enough above the first view that drops entering during the clip are already on it.
+    """
+
+    bank: _Bank
+    rows: int
+    cols: int
+    origin: np.ndarray  # T x 2 (row, col) of the view's top-left corner in the sheet, per frame
+    cy: np.ndarray  # drop centres in sheet pixels
+    cx: np.ndarray
+    variant: np.ndarray
+    amp: np.ndarray  # float64 radiance per drop
+    occluding: np.ndarray  # bool per drop
+
+
+@dataclass
+class _LensDrop:
+    x: float
+    y: float
+    radius: float
+    slide: float  # pixels per frame down the lens
+
+
+@dataclass
+class _Scene:
+    """Everything random about one image's or clip's rain, drawn once so frames stay coherent."""
+
+    level: str
+    angle_index: int
+    groups: list[_Group]
+    lens: list[_LensDrop]
+    veil: np.ndarray | None  # HxW radiance, or None
+    colour: np.ndarray  # 3, streak colour (<= 1)
+    reliance_gain: float
+    reliance_light: float
+    accumulation: float
+
+    @property
+    def angle(self) -> float:
+        return _angle_of(self.angle_index)
+
+
+def _make_group(
+    rng: np.random.Generator,
+    bank: _Bank,
+    h: int,
+    w: int,
+    moves: np.ndarray,
+    count_per_ref: float,
+    amp: tuple[float, float],
+    occluding: float,
+) -> _Group:
+    """Place a group's drops on a sheet covering every view of the clip; ``moves`` (Tx2 int, x and y)
+    is how far the rain has moved in the view at each frame."""
+    hy, hx = bank.half_y, bank.half_x
+    # The view at frame t covers sheet-independent "rain coordinates" [-move, -move + size).
+    ax, bx = int((-moves[:, 0]).min()), int((-moves[:, 0]).max()) + w
+    ay, by = int((-moves[:, 1]).min()), int((-moves[:, 1]).max()) + h
+    # Drops centred up to half a sprite outside the views still show; the sheet has another half sprite
+    # of margin so no splat leaves it.
+    x0, y0 = ax - 2 * hx - 1, ay - 2 * hy - 1
+    cols, rows = bx + 2 * hx + 2 - x0, by + 2 * hy + 2 - y0
+    area = (bx - ax + 2 * hx) * (by - ay + 2 * hy)
+    n = int(rng.poisson(count_per_ref * area / REFERENCE_AREA))
+    cx = rng.integers(ax - hx, bx + hx, size=n) - x0
+    cy = rng.integers(ay - hy, by + hy, size=n) - y0
+    variant = rng.integers(0, bank.val.shape[0], size=n)
+    amps = rng.uniform(amp[0], amp[1], size=n)
+    occ = np.zeros(n, dtype=bool)
+    if occluding > 0:
+        occ = rng.random(n) < occluding
+        amps = np.where(occ, np.maximum(amps, 0.85 * amp[1]), amps)  # occluding drops are the bright ones
+    origin = np.stack([-moves[:, 1] - y0, -moves[:, 0] - x0], axis=1).astype(np.intp)
+    return _Group(bank, rows, cols, origin, cy, cx, variant, amps, occ)
+
+
+def _make_scene(rng: np.random.Generator, level: str, h: int, w: int, light: np.ndarray, shifts: np.ndarray) -> _Scene:
+    """Draw the rain for an h x w view seen for ``len(shifts)`` frames; ``shifts`` (Tx2, x and y) is
+    how the camera moves the rain in the view, ``light`` the scene's mean colour (tints S and A)."""
+    params = LEVEL_PARAMS[level]
+    frames = shifts.shape[0]
+    angle_index = int(
+        np.clip(
+            round(rng.normal(0.0, _ANGLE_SIGMA_DEG) / _ANGLE_STEP_DEG) + (_N_ANGLES - 1) // 2,
+            0,
+            _N_ANGLES - 1,
+        )
+    )
+    angle = math.radians(_angle_of(angle_index))
+    fall = np.array([math.sin(angle), math.cos(angle)])
+    steps = np.arange(frames, dtype=np.float64)[:, None]
+    soft = bool(rng.random() < params.soft)
+    amount = float(rng.uniform(0.6, 1.5))  # images of one level are not all equally rainy
+    bright = float(rng.uniform(*params.brightness))
+    center = float(rng.uniform(*params.length_center))
+    groups: list[_Group] = []
+    for li, (layer, density) in enumerate(zip(_LAYERS, params.densities, strict=True)):
+        n_len = len(layer.lengths)
+        weights = np.exp(-0.5 * ((np.arange(n_len) - center) / 0.9) ** 2)
+        weights /= weights.sum()
+        layer_amount = amount * float(rng.uniform(0.8, 1.25))
+        for ki in range(n_len):
+            bank = _bank(li, angle_index, ki, soft)
+            # Longer streaks of a layer are faster drops (length is speed times exposure).
+            speed = float(rng.uniform(*layer.speed)) * (1.0 + 0.1 * ki)
+            moves = np.rint(speed * steps * fall[None, :] + shifts).astype(np.int64)
+            groups.append(
+                _make_group(
+                    rng,
+                    bank,
+                    h,
+                    w,
+                    moves,
+                    density * layer_amount * weights[ki],
+                    (layer.brightness[0] * bright, layer.brightness[1] * bright),
+                    params.occluding if li == _NEAR else 0.0,
+                )
+            )
+    lens: list[_LensDrop] = []
+    if params.lens_drops > 0:
+        for _ in range(int(rng.poisson(params.lens_drops * h * w / REFERENCE_AREA))):
+            radius = float(math.exp(rng.uniform(math.log(4.0), math.log(16.0))))
+            slide = float(rng.uniform(0.0, 0.6)) if rng.random() < 0.5 else 0.0
+            lens.append(_LensDrop(float(rng.uniform(0, w)), float(rng.uniform(0, h)), radius, slide))
+    veil = None
+    prob, lo, hi = params.veil
+    if prob > 0 and rng.random() < prob:
+        strength = float(rng.uniform(lo, hi))
+        field_ = _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0]
+        veil = (strength * (1.0 + 0.3 * field_)).astype(np.float32)
+    chroma = light / max(float(light.max()), 1e-3)
+    tint = float(rng.uniform(0.0, 0.2))
+    colour = ((1.0 - tint) + tint * chroma) * float(rng.uniform(0.88, 1.0))
+    return _Scene(
+        level=level,
+        angle_index=angle_index,
+        groups=groups,
+        lens=lens,
+        veil=veil,
+        colour=np.clip(colour, 0.0, 1.0).astype(np.float32),
+        reliance_gain=float(rng.uniform(0.7, 0.9)),
+        reliance_light=float(rng.uniform(0.15, 0.3)),
+        accumulation=params.accumulation,
+    )
+
+
+def _render(scene: _Scene, h: int, w: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Radiance R (TxHxW float32) and occlusion (TxHxW bool) of ``scene``.
+
+    One ``np.bincount`` splats every drop of every group onto its sheet (sheets laid end to end in one
+    flat array); a second one, over the occluding drops only, finds their cores. Frames are then sums of
+    shifted windows of the sheets.
+    """
+    starts: list[int] = []
+    total = 0
+    for g in scene.groups:
+        starts.append(total)
+        total += g.rows * g.cols
+    indices: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    occ_indices: list[np.ndarray] = []
+    occ_weights: list[np.ndarray] = []
+    for g, start in zip(scene.groups, starts, strict=True):
+        if g.cy.shape[0] == 0:
+            continue
+        base = start + g.cy * g.cols + g.cx
+        offs = g.bank.dy[g.variant] * g.cols + g.bank.dx[g.variant]
+        indices.append((base[:, None] + offs).ravel())
+        weights.append((g.bank.val[g.variant] * g.amp[:, None]).ravel())
+        if g.occluding.any():
+            sel = g.occluding
+            occ_indices.append((base[sel][:, None] + offs[sel]).ravel())
+            occ_weights.append((g.bank.val[g.variant[sel]] / g.bank.peak[g.variant[sel]][:, None]).ravel())
+    radiance = np.zeros((frames, h, w), dtype=np.float64)
+    if indices:
+        flat = np.bincount(np.concatenate(indices), weights=np.concatenate(weights), minlength=total)
+        _accumulate(scene.groups, starts, flat, radiance)
+    radiance = radiance.astype(np.float32)
+    if scene.veil is not None:
+        radiance += scene.veil[None]
+    occluded = radiance > scene.accumulation
+    if occ_indices:
+        flat = np.bincount(np.concatenate(occ_indices), weights=np.concatenate(occ_weights), minlength=total)
+        cores = np.zeros((frames, h, w), dtype=np.float64)
+        _accumulate(scene.groups, starts, flat, cores, only_occluding=True)
+        occluded |= cores > _OCCLUDING_CORE
+    if scene.lens:
+        yy = np.arange(h, dtype=np.float32)[:, None]
+        xx = np.arange(w, dtype=np.float32)[None, :]
+        for ti in range(frames):
+            for drop in scene.lens:
+                cy, r = drop.y + drop.slide * ti, drop.radius
+                y0, y1 = max(int(cy - 1.15 * r) - 1, 0), min(int(cy + 1.15 * r) + 2, h)
+                x0, x1 = max(int(drop.x - r) - 1, 0), min(int(drop.x + r) + 2, w)
+                if y0 >= y1 or x0 >= x1:
+                    continue
+                # Drops on the lens are a little taller than wide (they sag under gravity).
+                d2 = ((yy[y0:y1] - cy) / 1.15) ** 2 + (xx[:, x0:x1] - drop.x) ** 2
+                occluded[ti, y0:y1, x0:x1] |= d2 <= r * r
+    return radiance, occluded
+
+
+def _accumulate(
+    groups: list[_Group], starts: list[int], flat: np.ndarray, out: np.ndarray, only_occluding: bool = False
+) -> None:
+    """Add each group's sheet window for every frame into ``out`` (TxHxW), in place."""
+    frames, h, w = out.shape
+    for g, start in zip(groups, starts, strict=True):
+        if g.cy.shape[0] == 0 or (only_occluding and not g.occluding.any()):
+            continue
+        sheet = flat[start : start + g.rows * g.cols].reshape(g.rows, g.cols)
+        for t in range(frames):
+            r, c = g.origin[t]
+            out[t] += sheet[r : r + h, c : c + w]
+
+
+def _scene_light(clean: np.ndarray) -> np.ndarray:
+    """A very coarse version of the background (means over about 4x4 cells, linearly interpolated): the
+    light falling on the rain, which tints occluding rain without showing the scene. Done with small
+    averaging and interpolation matrices per axis, far cheaper than a blur."""
+    h, w = clean.shape[-3:-1]
+    down_y, up_y = _light_matrices(h)
+    down_x, up_x = _light_matrices(w)
+    planes = np.moveaxis(clean, -1, -3)  # ... x C x H x W
+    grid = down_y @ planes @ down_x.T
+    light = up_y @ grid @ up_x.T
+    return np.moveaxis(light, -3, -1).astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=64)
+def _light_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cells x n) averaging and (n x cells) interpolation matrices for about n/4-pixel cells."""
+    cells = max(1, min(4, n // 8))
+    edges = np.linspace(0, n, cells + 1)
+    down = np.zeros((cells, n), dtype=np.float32)
+    for k in range(cells):
+        lo, hi = int(round(edges[k])), max(int(round(edges[k + 1])), int(round(edges[k])) + 1)
+        down[k, lo:hi] = 1.0 / (hi - lo)
+    centres = (edges[:-1] + edges[1:]) / 2 - 0.5
+    up = np.zeros((n, cells), dtype=np.float32)
+    for i in range(n):
+        if cells == 1 or i <= centres[0]:
+            up[i, 0] = 1.0
+        elif i >= centres[-1]:
+            up[i, -1] = 1.0
+        else:
+            k = int(np.searchsorted(centres, i) - 1)
+            f = (i - centres[k]) / (centres[k + 1] - centres[k])
+            up[i, k], up[i, k + 1] = 1.0 - f, f
+    down.setflags(write=False)
+    up.setflags(write=False)
+    return down, up
+
+
+def _compose_maps(
+    scene: _Scene, clean: np.ndarray, radiance: np.ndarray, occluded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """S, alpha and A for clean frames (TxHxWx3) from the rendered radiance and occlusion."""
+    s = (1.0 - np.exp(-radiance))[..., None]
+    streak = s * scene.colour * (1.0 - clean)
+    alpha = occluded.astype(np.float32)
+    if occluded.any():
+        light = _scene_light(clean)
+        reliance = scene.reliance_gain * scene.colour * (0.85 + 0.15 * s) + scene.reliance_light * light
+        reliance = np.clip(reliance, 0.0, 1.0) * alpha[..., None]
+    else:
+        reliance = np.zeros_like(clean)
+    return streak.astype(np.float32, copy=False), alpha, reliance.astype(np.float32, copy=False)
+
+
+def _check(clean: np.ndarray, level: str | None, rng: np.random.Generator, what: str) -> str:
+    if clean.ndim != 3 or clean.shape[2] != 3:
+        raise ValueError(f"{what} needs an HxWx3 image, got shape {clean.shape}")
+    if level is None:
+        return RAIN_LEVELS[int(rng.integers(0, len(RAIN_LEVELS)))]
+    if level not in LEVEL_PARAMS:
+        raise ValueError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)}")
+    return level
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    return image.astype(np.float32, copy=False)
+
+
+def rain_components(
+    clean: np.ndarray, rng: np.random.Generator, level: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Streak S (HxWx3), occlusion alpha (HxW), reliance A (HxWx3) and the angle for ``clean``.
+
+    The part of synthesis that does not composite, exposed so the CLI can round the maps to 8 bits
+    first and composite the file it writes from the rounded values with :func:`apply_rain`.
+    """
+    clean = _as_float(clean)
+    h, w = clean.shape[:2]
+    scene = _make_scene(rng, level, h, w, clean.reshape(-1, 3).mean(axis=0), np.zeros((1, 2)))
+    radiance, occluded = _render(scene, h, w, 1)
+    streak, alpha, reliance = _compose_maps(scene, clean[None], radiance, occluded)
+    return streak[0], alpha[0], reliance[0], scene.angle
+
+
+def synthesize_rain(clean: np.ndarray, rng: np.random.Generator, level: str | None = None) -> RainSample:
+    """Put synthetic rain on ``clean`` (HxWx3 float in [0, 1], or uint8).
+
+    ``level`` is one of :data:`RAIN_LEVELS` or ``None`` to draw one. ``rainy`` equals
+    ``apply_rain(clean, streak, alpha, reliance)`` exactly, because it is computed that way.
+    """
+    level = _check(clean, level, rng, "synthesize_rain")
+    clean = _as_float(clean)
+    streak, alpha, reliance, angle = rain_components(clean, rng, level)
+    rainy = apply_rain(clean, streak, alpha, reliance)
+    return RainSample(rainy, clean, streak, alpha, reliance, level, angle)
+
+
+# --------------------------------------------------------------------------------------------------
+# Clips: camera motion over a still image
+# --------------------------------------------------------------------------------------------------
+
+
+def _smooth_noise(rng: np.random.Generator, frames: int, dims: int) -> np.ndarray:
+    """Frames x dims of smooth zero-mean noise with unit standard deviation (a hand's slow wobble)."""
+    kernel = np.array([1.0, 3.0, 5.0, 3.0, 1.0])
+    raw = rng.normal(size=(frames + len(kernel) - 1, dims))
+    out = np.stack([np.convolve(raw[:, d], kernel, mode="valid") for d in range(dims)], axis=1)
+    out -= out.mean(axis=0, keepdims=True)
+    std = out.std(axis=0, keepdims=True)
+    return out / np.where(std > 1e-9, std, 1.0) if frames > 1 else np.zeros((frames, dims))
+
+
+def _camera_path(
+    rng: np.random.Generator, image_hw: tuple[int, int], size: tuple[int, int], frames: int, motion: CameraMotion
+) -> CameraPath:
+    """A path of views of ``size`` inside an image of ``image_hw``, following ``motion``.
+
+    Views are at the image's own scale when it is big enough (sharp ground truth), magnified when the
+    image is smaller than the view. The largest view fits; pan and shake are scaled down if the whole
+    path would not fit, and the path is placed at a random position where every view is inside.
+    """
+    big_h, big_w = image_hw
+    h, w = size
+    roll = np.radians(motion.roll) * _smooth_noise(rng, frames, 1)[:, 0]
+    cos_r, sin_r = np.abs(np.cos(roll)), np.abs(np.sin(roll))
+    unit_x = cos_r * (w - 1) / 2 + sin_r * (h - 1) / 2  # half-extent of each view at scale 1
+    unit_y = sin_r * (w - 1) / 2 + cos_r * (h - 1) / 2
+    s0 = min(1.0, (big_w - 1) / 2 / max(float(unit_x.max()), 0.5), (big_h - 1) / 2 / max(float(unit_y.max()), 0.5))
+    steps = np.arange(frames, dtype=np.float64)
+    zoom_steps = steps if motion.zoom >= 0 else steps[::-1]  # the first (zoom in) or last view is the widest
+    scale = s0 * np.exp(-abs(motion.zoom) * zoom_steps)
+    ext_x, ext_y = scale * unit_x, scale * unit_y
+    tau = steps - (frames - 1) / 2
+    move = s0 * (np.asarray(motion.pan, dtype=np.float64)[None, :] * tau[:, None])
+    move = move + s0 * motion.shake * _smooth_noise(rng, frames, 2)
+    factor = 1.0
+    for _ in range(30):
+        dx, dy = factor * move[:, 0], factor * move[:, 1]
+        fits_x = (dx + ext_x).max() - (dx - ext_x).min() <= big_w - 1
+        fits_y = (dy + ext_y).max() - (dy - ext_y).min() <= big_h - 1
+        if fits_x and fits_y:
+            break
+        factor *= 0.8
+    else:
+        factor = 0.0
+    move = move * factor
+    lo_x, hi_x = -(move[:, 0] - ext_x).min(), big_w - 1 - (move[:, 0] + ext_x).max()
+    lo_y, hi_y = -(move[:, 1] - ext_y).min(), big_h - 1 - (move[:, 1] + ext_y).max()
+    cx = float(rng.uniform(lo_x, max(hi_x, lo_x)))
+    cy = float(rng.uniform(lo_y, max(hi_y, lo_y)))
+    center = np.stack([cx + move[:, 0], cy + move[:, 1]], axis=1)
+    return CameraPath(center=center, scale=scale, roll=roll)
+
+
+def _film(image: np.ndarray, path: CameraPath, size: tuple[int, int]) -> np.ndarray:
+    """Sample the views of ``path`` from ``image`` bilinearly: TxHxWx3 float32, all frames at once."""
+    h, w = size
+    big_h, big_w = image.shape[:2]
+    u = np.arange(w, dtype=np.float64)[None, None, :] - (w - 1) / 2
+    v = np.arange(h, dtype=np.float64)[None, :, None] - (h - 1) / 2
+    c = (np.cos(path.roll) * path.scale)[:, None, None]
+    sn = (np.sin(path.roll) * path.scale)[:, None, None]
+    x = np.clip(path.center[:, 0, None, None] + c * u - sn * v, 0, big_w - 1)
+    y = np.clip(path.center[:, 1, None, None] + sn * u + c * v, 0, big_h - 1)
+    x0 = np.minimum(x.astype(np.intp), max(big_w - 2, 0))
+    y0 = np.minimum(y.astype(np.intp), max(big_h - 2, 0))
+    fx = (x - x0).astype(np.float32)[..., None]
+    fy = (y - y0).astype(np.float32)[..., None]
+    dx = 1 if big_w > 1 else 0
+    dy = big_w if big_h > 1 else 0
+    flat = image.reshape(-1, image.shape[2]).astype(np.float32, copy=False)
+    i00 = y0 * big_w + x0
+    # np.take is several times faster than fancy indexing for row gathers like these.
+    top = np.take(flat, i00, axis=0)
+    top += (np.take(flat, i00 + dx, axis=0) - top) * fx
+    bottom = np.take(flat, i00 + dy, axis=0)
+    bottom += (np.take(flat, i00 + dy + dx, axis=0) - bottom) * fx
+    top += (bottom - top) * fy
+    return np.clip(top, 0.0, 1.0, out=top)
+
+
+def synthesize_rain_clip(
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    level: str | None = None,
+    frames: int = 9,
+    size: tuple[int, int] | None = None,
+    motion: CameraMotion | str = "random",
+    camera_coupling: float = 0.5,
+) -> RainClip:
+    """Make a rainy clip of ``frames`` frames from one still image (HxWx3 float in [0, 1], or uint8).
+
+    ``size`` is the (height, width) of the frames; ``None`` uses 85 % of the still's height and width,
+    which leaves room for the camera to move at the still's own scale. ``motion`` is a
+    :class:`CameraMotion`, ``"random"`` (draw one with :meth:`CameraMotion.random`) or ``"static"``.
+    ``camera_coupling`` is how much of the camera's pan and shake the rain follows (0: rain falls
+    straight down the frame whatever the camera does; 1: it moves with the scene as for a pure
+    rotation). Every frame satisfies the hybrid model exactly, like :func:`synthesize_rain`.
+    """
+    level = _check(clean, level, rng, "synthesize_rain_clip")
+    if frames < 1:
+        raise ValueError(f"a clip needs at least 1 frame, got {frames}")
+    image = _as_float(clean)
+    if size is None:
+        size = (max(1, int(image.shape[0] * 0.85)), max(1, int(image.shape[1] * 0.85)))
+    h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"clip frames need a positive size, got {size}")
+    if isinstance(motion, str):
+        if motion == "random":
+            motion = CameraMotion.random(rng)
+        elif motion == "static":
+            motion = STATIC
+        else:
+            raise ValueError(f"unknown camera motion {motion!r}: use 'random', 'static' or a CameraMotion")
+    path = _camera_path(rng, image.shape[:2], (h, w), frames, motion)
+    backgrounds = _film(image, path, (h, w))
+    # Content moves opposite to the view; rain near the lens follows part of that.
+    shifts = -camera_coupling * path.shifts()
+    scene = _make_scene(rng, level, h, w, backgrounds[0].reshape(-1, 3).mean(axis=0), shifts)
+    radiance, occluded = _render(scene, h, w, frames)
+    streak, alpha, reliance = _compose_maps(scene, backgrounds, radiance, occluded)
+    rainy = apply_rain(backgrounds, streak, alpha, reliance)
+    return RainClip(rainy, backgrounds, streak, alpha, reliance, level, scene.angle, motion, path)
