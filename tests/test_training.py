@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from scipy.ndimage import gaussian_filter
 
+from synthetic import clean_image, write_clean
 from weatherclean.evaluation.metrics import psnr
 from weatherclean.models import DesnowNet, DesnowNetConfig, load_model
 from weatherclean.synth.snow import synthesize_snow
@@ -20,22 +19,6 @@ from weatherclean.training.trainer import TrainConfig, lr_factor, train
 
 TINY = DesnowNetConfig(width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8,
                        descriptor_stride=2, head_channels=8)
-
-
-def _clean_image(rng: np.random.Generator, size: int = 96) -> np.ndarray:
-    """A smooth, photo-like clean background: blurred noise plus a colour gradient, in [0.1, 0.8]."""
-    noise = gaussian_filter(rng.random((size, size, 3)), sigma=(6, 6, 0))
-    ramp = np.linspace(0, 1, size)[None, :, None] * rng.random(3)
-    img = (noise - noise.min()) / (np.ptp(noise) + 1e-6) * 0.5 + 0.3 * ramp
-    return (0.1 + 0.7 * np.clip(img, 0, 1)).astype(np.float32)
-
-
-def _write_clean(folder: Path, seed: int, n: int) -> Path:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        Image.fromarray(np.round(_clean_image(rng) * 255).astype(np.uint8)).save(folder / f"c{i}.png")
-    return folder
 
 
 def _tiny_model(seed: int = 0) -> DesnowNet:
@@ -73,7 +56,7 @@ def test_lr_schedule_warms_up_and_decays() -> None:
 
 def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
     """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's."""
-    clean = _write_clean(tmp_path / "clean", seed=1, n=6)
+    clean = write_clean(tmp_path / "clean", seed=1, n=6)
     task = SnowTask(clean=[clean], crop=32, samples=10**6, level="M", seed=0)
     cfg = TrainConfig(output=str(tmp_path / "run"), steps=300, batch_size=8, lr=2e-3, warmup_steps=20,
                       workers=0, progress=False, checkpoint_every=100, log_every=25)
@@ -85,7 +68,7 @@ def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
     rng = np.random.default_rng(123)  # held-out: other backgrounds, other snow
     gains = []
     for _ in range(4):
-        y = _clean_image(rng)
+        y = clean_image(rng)
         x = synthesize_snow(y, rng, level="M").snowy
         out = model.restore(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
         gains.append(psnr(out, y) - psnr(x, y))
@@ -93,7 +76,7 @@ def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_result_and_resume_continues_exactly(tmp_path: Path) -> None:
-    clean = _write_clean(tmp_path / "clean", seed=2, n=3)
+    clean = write_clean(tmp_path / "clean", seed=2, n=3)
 
     def run(name: str, stop_after: int | None = None, workers: int = 0):
         task = SnowTask(clean=[clean], crop=24, samples=10**6, seed=5)
@@ -117,7 +100,7 @@ def test_same_seed_same_result_and_resume_continues_exactly(tmp_path: Path) -> N
 
 
 def test_resume_with_different_steps_is_refused(tmp_path: Path) -> None:
-    clean = _write_clean(tmp_path / "clean", seed=3, n=2)
+    clean = write_clean(tmp_path / "clean", seed=3, n=2)
     task = SnowTask(clean=[clean], crop=24, samples=1000, seed=0)
     cfg = TrainConfig(output=str(tmp_path / "r"), steps=4, batch_size=2, workers=0, progress=False)
     train(_tiny_model(), task, cfg)

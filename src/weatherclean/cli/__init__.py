@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from weatherclean import __version__
-from weatherclean.cli import desnow, evaluate, models, synth, train
+from weatherclean.cli import derain, desnow, evaluate, models, synth, train
 
 app = typer.Typer(
     name="weatherclean",
@@ -34,6 +34,7 @@ def _root(
 
 
 desnow.register(app)
+derain.register(app)
 synth.register(app)
 train.register(app)
 evaluate.register(app)

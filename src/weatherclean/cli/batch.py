@@ -9,18 +9,20 @@ and pick the exit code (0 all good, 1 some photo failed, 2 the command could not
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
+import torch
 import typer
 from rich.table import Table
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
-from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
+from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, photo_handler, plan_jobs, run_jobs
 from weatherclean.inference.tiling import run_tiled_array
 from weatherclean.io.images import LoadedImage, normalise_format
 
@@ -113,6 +115,62 @@ class PhotoCommand:
     quiet: bool = False
 
 
+@dataclass
+class Runtime:
+    """A loaded model with its device, precision and tiling choices: what every handler needs."""
+
+    net: Any
+    device: torch.device
+    dtype: torch.dtype | None
+    tile: int | None
+    overlap: int
+    guard: GuardedPrecision
+
+    def photo_process(self) -> Callable[[LoadedImage], np.ndarray]:
+        """Single-image restoration of a photo, tiled, under the precision guard."""
+        bpp = getattr(self.net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size
+
+        def process(image: LoadedImage) -> np.ndarray:
+            return run_tiled_array(
+                self.guard, image.pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp
+            )
+
+        return process
+
+    def notes(self) -> list[Record]:
+        return [Record(Path(f"({self.device.type})"), reason) for reason in self.guard.fallbacks]
+
+
+def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
+    """Resolve device and precision and load the model (even when every file is done, so a mistyped
+    --model is an error rather than a silent success)."""
+    import weatherclean.models as models  # looked up at call time so tests can swap load_model
+
+    dev = resolve_device(cmd.device)
+    dtype = resolve_precision(cmd.precision, dev)
+    net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
+    overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
+    return Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
+
+
+def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
+    """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did."""
+    if not cmd.dry_run:
+        return False
+    print_plan(plan, verb=verb, json_out=cmd.json_out)
+    if plan.failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+    return True
+
+
+def finish(summary: BatchSummary, cmd: PhotoCommand, runtime: Runtime) -> None:
+    """Print the summary and exit with 1 if anything failed."""
+    summary.notes.extend(runtime.notes())
+    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet)
+    if not summary.ok:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
 def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> None:
     """Plan, run the ``task``'s model over every photo, report; raises ``typer.Exit`` for a non-zero code."""
     fmt = normalise_format(cmd.format) if cmd.format else None
@@ -120,33 +178,13 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> N
     plan = plan_jobs(
         cmd.paths, cmd.output, tag=tag, overwrite=cmd.overwrite, in_place=cmd.in_place, format=fmt, shard=shard
     )
-    if cmd.dry_run:
-        print_plan(plan, verb=verb, json_out=cmd.json_out)
-        if plan.failed:
-            raise typer.Exit(EXIT_SOME_FAILED)
+    if dry_run_or_none(plan, cmd, verb):
         return
-
-    import weatherclean.models as models  # looked up at call time so tests can swap load_model
-
-    # Loaded even when every photo is already done, so a mistyped --model is an error, not a silent 0.
-    dev = resolve_device(cmd.device)
-    dtype = resolve_precision(cmd.precision, dev)
-    net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
-    guarded = GuardedPrecision(net.restore, dev, dtype)
-    overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    bpp = getattr(net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size
-
-    def process(image: LoadedImage) -> np.ndarray:
-        return run_tiled_array(guarded, image.pixels, tile=cmd.tile, overlap=overlap, device=dev, bytes_per_pixel=bpp)
-
+    runtime = load_runtime(cmd, task)
+    handler = photo_handler(runtime.photo_process(), quality=cmd.quality, format=fmt)
     show = not (cmd.quiet or cmd.json_out)
-    summary = run_batch(
-        plan, process, quality=cmd.quality, format=fmt, overwrite=cmd.overwrite, progress=show, description=verb
-    )
-    summary.notes.extend(Record(Path(f"({dev.type})"), reason) for reason in guarded.fallbacks)
-    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet)
-    if not summary.ok:
-        raise typer.Exit(EXIT_SOME_FAILED)
+    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
+    finish(summary, cmd, runtime)
 
 
 def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -59,7 +60,7 @@ class GuardedPrecision:
     ``fallbacks`` records why it happened, for the run's notes.
     """
 
-    fn: Callable[[torch.Tensor], torch.Tensor]
+    fn: Callable[..., Any]
     device: torch.device
     dtype: torch.dtype | None
     fallbacks: list[str] = field(default_factory=list)
@@ -69,17 +70,19 @@ class GuardedPrecision:
         """Whether calls currently run in reduced precision."""
         return self.dtype is not None
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, *args: Any) -> Any:
+        """``fn(x, *args)``; when ``fn`` returns a tuple (a recurrent step), its first item is checked."""
         if self.dtype is None:
-            return self.fn(x)
+            return self.fn(x, *args)
         with torch.autocast(device_type=self.device.type, dtype=self.dtype):
-            out = self.fn(x)
-        reason = looks_broken(out, x)
+            out = self.fn(x, *args)
+        picture = out[0] if isinstance(out, tuple) else out
+        reason = looks_broken(picture, x)
         if reason is None:
-            return out.float()
+            return (picture.float(), *out[1:]) if isinstance(out, tuple) else out.float()
         self.fallbacks.append(f"{_name(self.dtype)} gave {reason}; recomputed in fp32 and stayed in fp32")
         self.dtype = None
-        return self.fn(x)
+        return self.fn(x, *args)
 
 
 def _name(dtype: torch.dtype) -> str:

@@ -30,12 +30,16 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from weatherclean.errors import DiskFullError, InputError, WeathercleanError
 from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
 
-__all__ = ["BatchSummary", "Job", "Plan", "Record", "default_output", "parse_shard", "plan_jobs", "run_batch"]
+__all__ = [
+    "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "default_output", "parse_shard",
+    "photo_handler", "plan_clips", "plan_jobs", "run_batch", "run_jobs",
+]  # fmt: skip
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -168,9 +172,7 @@ def _walk(folder: Path, skip_dirs: set[Path], tag: str) -> Iterable[Path]:
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".")
-            and not _is_output_folder(d, tag)
-            and (root_path / d).resolve() not in skip_dirs
+            if not d.startswith(".") and not _is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
         )
         for name in sorted(files):
             if not name.startswith("."):
@@ -195,7 +197,7 @@ def _shard_of(key: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def _output_suffix(dest: Path, fmt: str | None) -> Path:
+def output_suffix(dest: Path, fmt: str | None) -> Path:
     """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg stays)."""
     if fmt is None:
         return dest
@@ -218,6 +220,9 @@ def plan_jobs(
     in_place: bool = False,
     format: str | None = None,
     shard: tuple[int, int] | None = None,
+    accept: Callable[[Path], bool] = is_image_path,
+    kind: str = "an image file",
+    suffix_for: Callable[[Path, str | None], Path] | None = None,
 ) -> Plan:
     """Expand files, folders (recursively) and globs into jobs and check them before any work.
 
@@ -225,8 +230,12 @@ def plan_jobs(
     missing paths fail. Raises :class:`InputError` if two inputs would write the same output or an
     output would replace an input (unless ``in_place``), and :class:`OutputError` if an output folder
     cannot be written. ``format`` (a Pillow format name such as ``"PNG"``) changes output suffixes;
-    ``shard=(K, N)`` keeps only the K-th of N deterministic parts of the batch.
+    ``shard=(K, N)`` keeps only the K-th of N deterministic parts of the batch. ``accept`` says which
+    files are inputs (``kind`` names them in skip notes); ``suffix_for(dest, format)`` overrides how
+    ``format`` renames outputs (derain maps video containers and image formats differently).
     """
+    rename = suffix_for or output_suffix
+    note = f"not {kind} (by name)"
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
     out_root = Path(output_dir).resolve() if output_dir is not None else None
@@ -247,8 +256,8 @@ def plan_jobs(
         else:
             dest = out_root / path.name
         if not in_place:
-            dest = _output_suffix(dest, format)
-        elif _output_suffix(dest, format) != dest:
+            dest = rename(dest, format)
+        elif rename(dest, format) != dest:
             raise InputError(f"--in-place cannot change a photo's format ({_display(path)}); use -o DIR with --format")
         candidates.append((path, dest))
 
@@ -257,15 +266,15 @@ def plan_jobs(
         path = Path(text).expanduser()
         if path.is_dir():
             for f in _walk(path, skip_dirs, tag):
-                if is_image_path(f):
+                if accept(f):
                     add_file(f, path)
                 else:
-                    plan.skipped.append(Record(_display(f), "not an image file (by name)"))
+                    plan.skipped.append(Record(_display(f), note))
         elif path.exists() or path.is_symlink():
-            if is_image_path(path):
+            if accept(path):
                 add_file(path, None)
             else:
-                plan.skipped.append(Record(_display(path), "not an image file (by name)"))
+                plan.skipped.append(Record(_display(path), note))
         elif _GLOB_CHARS & set(text):
             pattern = os.path.expanduser(text)
             matches = sorted(glob.glob(pattern, recursive=True))
@@ -280,14 +289,14 @@ def plan_jobs(
                 mp = Path(m)
                 if _in_output_tree(mp, base_parts, out_root, tag):
                     continue  # an earlier run's output, as the folder walk skips them
-                if mp.is_dir() and not is_image_path(mp):
+                if mp.is_dir() and not accept(mp):
                     for f in _walk(mp, skip_dirs, tag):
-                        if is_image_path(f):
+                        if accept(f):
                             add_file(f, mp)
-                elif is_image_path(mp):
+                elif accept(mp):
                     add_file(mp, None)  # a folder named x.jpg becomes a job that fails with a clear reason
                 else:
-                    plan.skipped.append(Record(_display(mp), "not an image file (by name)"))
+                    plan.skipped.append(Record(_display(mp), note))
         else:
             plan.failed.append(Record(path, "file or folder not found"))
 
@@ -324,6 +333,37 @@ def plan_jobs(
     return plan
 
 
+def plan_clips(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str,
+    overwrite: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Plan:
+    """``--frames``: every folder that directly holds frames is one clip, written as a folder of frames.
+
+    Built on :func:`plan_jobs` (so outputs land where the photos of those folders would, with the same
+    safety checks), then grouped by folder: a job's ``source`` is the clip folder, its ``output`` the
+    output folder. A clip whose output folder exists is skipped unless ``overwrite``.
+    """
+    bad = [Record(_display(Path(i)), "--frames takes folders of frames, not files") for i in inputs
+           if Path(i).is_file()]  # fmt: skip
+    frames = plan_jobs([i for i in inputs if not Path(i).is_file()], output_dir, tag=tag, overwrite=True)
+    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad])
+    clips: dict[Path, Path] = {}
+    for job in frames.jobs:
+        clips.setdefault(job.source.parent, job.output.parent)
+    for folder, out in clips.items():
+        if shard is not None and _shard_of(folder.as_posix(), shard[1]) != shard[0]:
+            plan.other_shards += 1
+        elif out.exists() and not overwrite:
+            plan.skipped.append(Record(_display(folder), f"output exists: {_display(out)} (use --overwrite to redo)"))
+        else:
+            plan.jobs.append(Job(folder, out))
+    return plan
+
+
 def _check_writable(folders: Iterable[Path]) -> None:
     """Fail before any work when an output folder cannot be created or written."""
     checked: set[Path] = set()
@@ -345,6 +385,57 @@ def _check_writable(folders: Iterable[Path]) -> None:
             raise OutputError(f"{_display(probe)}: output folder is not writable; choose another -o DIR")
 
 
+class FrameProgress:
+    """Per-frame progress of the current job (videos, frame folders): frames, fps and time left."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._task: Any = None
+
+    def start(self, total: int | None, description: str) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(description, total=total)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+            self._task = None
+
+
+#: Does one job (load, process, write ``job.output`` atomically) and returns notes for the summary.
+JobHandler = Callable[[Job, FrameProgress], Sequence[str]]
+
+
+def photo_handler(
+    process: Callable[[LoadedImage], np.ndarray], *, quality: int = 95, format: str | None = None
+) -> JobHandler:
+    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input."""
+
+    def handle(job: Job, _frames: FrameProgress) -> list[str]:
+        image = load_image(job.source)
+        result = np.asarray(process(image), dtype=np.float32)
+        if result.shape[:2] != image.pixels.shape[:2]:
+            raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
+        _make_parent(job.output)
+        saved = save_image(job.output, result, image, format=format, quality=quality)
+        return [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+
+    return handle
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"{path.parent}: cannot create output folder ({reason})") from None
+
+
 def run_batch(
     jobs: Plan | Sequence[Job],
     process: Callable[[LoadedImage], np.ndarray],
@@ -356,11 +447,29 @@ def run_batch(
     description: str = "processing",
     console: Console | None = None,
 ) -> BatchSummary:
-    """Load, ``process`` and save each job; a failing photo is recorded and the batch goes on.
+    """Load, ``process`` and save each photo; a failing photo is recorded and the batch goes on.
 
     ``process`` gets the decoded photo and returns H×W×C float pixels (same C as ``pixels``); the
-    result is saved with the input's format (or ``format``), bit depth and metadata. Only :class:`KeyboardInterrupt`
-    stops the batch early. The progress bar goes to ``console`` (default: stderr), transient.
+    result is saved with the input's format (or ``format``), bit depth and metadata.
+    """
+    handler = photo_handler(process, quality=quality, format=format)
+    return run_jobs(jobs, handler, overwrite=overwrite, progress=progress, description=description, console=console)
+
+
+def run_jobs(
+    jobs: Plan | Sequence[Job],
+    handler: JobHandler,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    description: str = "processing",
+    console: Console | None = None,
+) -> BatchSummary:
+    """Run ``handler`` on each job; a failing job is recorded with its one-line reason and the batch goes on.
+
+    Only :class:`KeyboardInterrupt` stops the batch early, and a full disk, after which every later
+    job would fail the same way after its compute. The progress bar goes to ``console`` (default:
+    stderr) and disappears at the end.
     """
     summary = BatchSummary()
     if isinstance(jobs, Plan):
@@ -372,15 +481,20 @@ def run_batch(
         job_list = list(jobs)
     start = time.perf_counter()
     bar = _progress(progress, console)
+    frames = FrameProgress(bar)
     with bar:
         task = bar.add_task(description, total=len(job_list))
         for index, job in enumerate(job_list):
             bar.update(task, description=f"{description} {job.source.name}")
+            if not job.replaces_input and job.output.exists() and not overwrite:  # appeared since planning
+                summary.skipped.append(Record(_display(job.source), f"output exists: {_display(job.output)}"))
+                bar.advance(task)
+                continue
             try:
-                _run_one(job, process, quality=quality, format=format, overwrite=overwrite, summary=summary)
-            except DiskFullError as exc:  # every later photo would fail the same way after its compute
+                notes = handler(job, frames)
+            except DiskFullError as exc:
                 summary.failed.append(Record(_display(job.source), str(exc)))
-                reason = "not started: the output disk is full; free space and rerun (finished photos are skipped)"
+                reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
                 summary.failed.extend(Record(_display(j.source), reason) for j in job_list[index + 1 :])
                 break
             except WeathercleanError as exc:
@@ -391,38 +505,15 @@ def run_batch(
                 reason = f"{job.source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
             else:
                 reason = None
+                summary.notes.extend(Record(_display(job.source), note) for note in dict.fromkeys(notes))
+                summary.done.append(job)
+            finally:
+                frames.finish()
             if reason is not None:
                 summary.failed.append(Record(_display(job.source), reason))
             bar.advance(task)
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def _run_one(
-    job: Job,
-    process: Callable[[LoadedImage], np.ndarray],
-    *,
-    quality: int,
-    format: str | None,
-    overwrite: bool,
-    summary: BatchSummary,
-) -> None:
-    if not job.replaces_input and job.output.exists() and not overwrite:  # appeared since planning
-        summary.skipped.append(Record(_display(job.source), f"output exists: {_display(job.output)}"))
-        return
-    image = load_image(job.source)
-    result = np.asarray(process(image), dtype=np.float32)
-    if result.shape[:2] != image.pixels.shape[:2]:
-        raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
-    try:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OutputError(f"{job.output.parent}: cannot create output folder ({reason})") from None
-    saved = save_image(job.output, result, image, format=format, quality=quality)
-    notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
-    summary.notes.extend(Record(_display(job.source), note) for note in dict.fromkeys(notes))
-    summary.done.append(job)
 
 
 class _NoProgress:
@@ -443,6 +534,17 @@ class _NoProgress:
     def advance(self, *args: object, **kwargs: object) -> None:
         return None
 
+    def remove_task(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class _RateColumn(ProgressColumn):
+    """Frames per second of a frame task (empty for the file task, whose total is the file count)."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} fps" if speed and task.id != 0 else "", style="cyan")
+
 
 def _progress(enabled: bool, console: Console | None) -> Any:
     if not enabled:
@@ -451,6 +553,7 @@ def _progress(enabled: bool, console: Console | None) -> Any:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        _RateColumn(),
         TimeRemainingColumn(),
         console=console or Console(stderr=True),
         transient=True,

@@ -146,11 +146,15 @@ class _State:
     overlap: int
     device: torch.device
     out_channels: int | None
+    #: Call ``fn(crop, region)`` with the tile's (top, left, height, width) in the image, so a recurrent
+    #: model can keep one memory per tile position across video frames.
+    positional: bool = False
 
 
-def _call(fn: Callable[[torch.Tensor], torch.Tensor], crop: torch.Tensor, state: _State) -> torch.Tensor:
+def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
     """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32."""
-    out = fn(crop.to(state.device, non_blocking=True))
+    x = crop.to(state.device, non_blocking=True)
+    out = fn(x, (*origin, *crop.shape[-2:])) if state.positional else fn(x)
     ok = isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[0] == 1
     if not ok or out.shape[-2:] != crop.shape[-2:]:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -162,7 +166,9 @@ def _call(fn: Callable[[torch.Tensor], torch.Tensor], crop: torch.Tensor, state:
     return out.detach().to("cpu", torch.float32)
 
 
-def _process(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, state: _State) -> torch.Tensor:
+def _process(
+    fn: Callable[..., torch.Tensor], image: torch.Tensor, state: _State, origin: tuple[int, int] = (0, 0)
+) -> torch.Tensor:
     """Tile ``image`` with the current tile size; a tile that runs out of memory is itself re-tiled.
 
     Re-tiling the failing tile (rather than restarting the whole grid) keeps the finished tiles, and
@@ -171,7 +177,7 @@ def _process(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, st
     _, _, h, w = image.shape
     if h <= state.tile and w <= state.tile:
         try:
-            return _call(fn, image, state)
+            return _call(fn, image, state, origin)
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
             if not _is_oom(exc):
                 raise
@@ -197,7 +203,7 @@ def _process(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, st
         for x0 in xs:
             tw = min(tile, w - x0)
             wx = ramp_weights(x0, tw, w, overlap)
-            out = _process(fn, image[:, :, y0 : y0 + th, x0 : x0 + tw], state)
+            out = _process(fn, image[:, :, y0 : y0 + th, x0 : x0 + tw], state, (origin[0] + y0, origin[1] + x0))
             if acc is None:
                 acc = torch.zeros((out.shape[1], h, w), dtype=torch.float32)
             weight = wy[:, None] * wx[None, :]
@@ -232,6 +238,7 @@ def run_tiled(
     device: torch.device | str = "cpu",
     out_channels: int | None = None,
     bytes_per_pixel: float | None = None,
+    positional: bool = False,
 ) -> torch.Tensor:
     """Apply ``fn`` (1×C×h×w → 1×C'×h×w on ``device``) to a 1×C×H×W CPU image in blended tiles.
 
@@ -240,7 +247,7 @@ def run_tiled(
     when it fits. ``overlap`` should be at least the model's ``receptive_field``; it is capped at half
     the tile. On out-of-memory the failing tile is re-run with half the tile size, down to 64 px.
     Runs under ``torch.no_grad`` (not inference mode, so callers may modify the result in place);
-    returns 1×C'×H×W float32 on CPU.
+    returns 1×C'×H×W float32 on CPU. With ``positional`` the call is ``fn(crop, (top, left, h, w))``.
     """
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"run_tiled expects a 1×C×H×W tensor, got shape {tuple(image.shape)}")
@@ -248,6 +255,8 @@ def run_tiled(
         raise ValueError(f"overlap must be ≥ 0, got {overlap}")
     if tile is not None and tile < 1:
         raise ValueError(f"tile must be ≥ 1, got {tile}")
+    if positional and tile is None:
+        raise ValueError("positional tiling needs a fixed tile size (tile positions key the per-tile state)")
     dev = torch.device(device)
     image = image.detach().to("cpu", torch.float32)
     _, _, h, w = image.shape
@@ -262,7 +271,7 @@ def run_tiled(
                     _free_cache(dev)
                     bytes_per_pixel = None
             tile = choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
-        state = _State(tile=tile, overlap=overlap, device=dev, out_channels=out_channels)
+        state = _State(tile=tile, overlap=overlap, device=dev, out_channels=out_channels, positional=positional)
         out = _process(fn, image, state)
     if out.is_inference():  # a single tile straight from a model that ran under inference_mode
         out = out.clone()
@@ -277,6 +286,7 @@ def run_tiled_array(
     overlap: int = 32,
     device: torch.device | str = "cpu",
     bytes_per_pixel: float | None = None,
+    positional: bool = False,
 ) -> np.ndarray:
     """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
 
@@ -287,8 +297,10 @@ def run_tiled_array(
     grey = pixels.shape[2] == 1
     rgb = np.repeat(pixels, 3, axis=2) if grey else pixels
     x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
-    y = run_tiled(fn, x, tile=tile, overlap=overlap, device=device, out_channels=3,
-                  bytes_per_pixel=bytes_per_pixel)
+    y = run_tiled(
+        fn, x, tile=tile, overlap=overlap, device=device, out_channels=3, bytes_per_pixel=bytes_per_pixel,
+        positional=positional,
+    )  # fmt: skip
     if tuple(y.shape) != tuple(x.shape):
         raise ModelError(
             f"the model returned shape {tuple(y.shape)} for an input of {tuple(x.shape)}; "

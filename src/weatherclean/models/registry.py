@@ -26,6 +26,7 @@ from torch import nn
 from weatherclean.errors import ModelError
 from weatherclean.models import hub
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
+from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,12 @@ class ModelSource:
 
 
 #: model_type in config.json → class. New families add themselves here.
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"desnownet": DesnowNet}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"desnownet": DesnowNet, "j4rnet": J4RNet}
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 #: The model each task uses when the user does not name one.
-DEFAULT_MODELS: dict[str, str] = {"snow": "desnownet-light"}
+DEFAULT_MODELS: dict[str, str] = {"snow": "desnownet-light", "rain": "j4rnet-light"}
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -153,6 +154,20 @@ _desnownet(
     head_channels=16,
     pyramid_channels=16,
 )
+
+
+def _j4rnet(name: str, description: str, **cfg: object) -> ModelSpec:
+    return register_model(
+        ModelSpec(name, "rain", description, lambda: J4RNet(J4RNetConfig(**cfg)))  # type: ignore[arg-type]
+    )
+
+
+_j4rnet("j4rnet-paper", "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)")
+_j4rnet(
+    "j4rnet-light",
+    "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
+    channels=48, hidden=48, stride=4, extractor_layers=1, dnet_layers=3, rnet_blocks=1, cnet_blocks=1, jrc_blocks=1,
+)  # fmt: skip
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:

@@ -48,8 +48,9 @@ class DesnowLoss:
     lambda_w: float = 5e-4
     levels: int = 4
 
-    def __call__(self, model: nn.Module, out: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self, model: nn.Module, out: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         y_hat, y_prime, z_hat = out[0].float(), out[1].float(), out[2].float()
         y, z = batch["y"], batch["z"]
         l_yp = pyramid_loss(y_prime, y, self.levels)
@@ -67,4 +68,60 @@ class DesnowLoss:
         l_w = weight_l2(model)
         total = l_yp + l_yh + self.lambda_z * l_z + self.lambda_w * l_w
         parts = {"y_prime": l_yp.item(), "y_hat": l_yh.item(), "z": l_z.item(), "w": l_w.item()}
+        return total, parts
+
+
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    """E(x) of J4R-Net's rectification loss: the image minus a 5×5 Gaussian blur (σ = 1) of it.
+
+    The rectification term asks the output to have the target's fine detail, which a plain L2 loss
+    tends to smooth away; only the high frequencies enter it.
+    """
+    flat = x.reshape(-1, 1, *x.shape[-2:])
+    g = torch.exp(-0.5 * (torch.arange(5, device=x.device, dtype=x.dtype) - 2) ** 2)
+    kernel = (g[:, None] * g[None, :]) / g.sum() ** 2
+    blurred = F.conv2d(F.pad(flat, (2, 2, 2, 2), mode="replicate"), kernel[None, None])
+    return (flat - blurred).reshape(x.shape)
+
+
+def _frame_sse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Sum of squared errors per frame, averaged over frames and batch (Caffe's EuclideanLoss scale)."""
+    frames = pred.shape[0] * (pred.shape[1] if pred.dim() == 5 else 1)
+    return (pred - target).pow(2).sum() / frames
+
+
+@dataclass
+class DerainLoss:
+    """J4R-Net's objective: l_joint + λ_d·l_detect + λ_c·l_rect + λ_r·l_removal (λ = 1e-3, 1e-4, 1e-4).
+
+    Every term is a per-frame *sum* over pixels, averaged over frames and batch: the convention of the
+    authors' Caffe release (EuclideanLoss) and of our DesnowNet loss. The cross-entropy is summed the
+    same way, so that the paper's λ_d keeps the detection term at a few percent of the joint term
+    rather than vanishing (the paper does not say which normalisation it used; shared/models.md).
+    Pairs without streak/occlusion maps (real data) train l_joint and l_rect only.
+    """
+
+    lambda_detect: float = 1e-3
+    lambda_rect: float = 1e-4
+    lambda_removal: float = 1e-4
+
+    def __call__(
+        self, out: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        background, streak, logits = out[0].float(), out[1].float(), out[2].float()
+        clean = batch["clean"]
+        l_joint = _frame_sse(background, clean)
+        l_rect = _frame_sse(high_pass(background), high_pass(clean))
+        has = batch.get("has_maps")
+        keep = torch.ones(len(clean), dtype=torch.bool, device=clean.device) if has is None else has.bool()
+        if bool(keep.any()):
+            share = keep.sum() / len(keep)  # kept items' terms are divided by the whole batch, like l_joint
+            target = batch["alpha"][keep].round().long().flatten(0, 1)[:, 0]  # (N·T)×H×W
+            ce = F.cross_entropy(logits[keep].flatten(0, 1), target, reduction="sum")
+            l_detect = ce / target.shape[0] * share
+            l_removal = _frame_sse(streak[keep], batch["streak"][keep]) * share
+        else:
+            l_detect = l_removal = logits.sum() * 0.0  # keeps the graph connected
+        total = l_joint + self.lambda_detect * l_detect + self.lambda_rect * l_rect + self.lambda_removal * l_removal
+        parts = {"joint": l_joint.item(), "detect": l_detect.item(), "rect": l_rect.item(), "removal": l_removal.item()}
         return total, parts

@@ -11,7 +11,22 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from weatherclean.errors import DatasetError
-from weatherclean.training.losses import DesnowLoss
+from weatherclean.training.losses import DerainLoss, DesnowLoss
+
+
+def _clean_images(folders: list[Path], include_skimage: bool) -> list[Path | np.ndarray]:
+    """Clean training backgrounds: every image in ``folders`` plus, optionally, scikit-image's samples."""
+    from weatherclean.data.images import list_images, skimage_samples
+
+    images: list[Path | np.ndarray] = []
+    for folder in folders:
+        found = list_images(folder) if Path(folder).is_dir() else [Path(folder)]
+        if not found:
+            raise DatasetError(f"{folder}: no images found (looked for PNG/JPEG/TIFF/WebP files)")
+        images.extend(found)
+    if include_skimage:
+        images.extend(arr for _, arr in skimage_samples())
+    return images
 
 
 @dataclass
@@ -34,17 +49,7 @@ class SnowTask:
         return self.dataset is not None
 
     def clean_images(self) -> list[Path | np.ndarray]:
-        from weatherclean.data.images import list_images, skimage_samples
-
-        images: list[Path | np.ndarray] = []
-        for folder in self.clean:
-            found = list_images(folder) if Path(folder).is_dir() else [Path(folder)]
-            if not found:
-                raise DatasetError(f"{folder}: no images found (looked for PNG/JPEG/TIFF/WebP files)")
-            images.extend(found)
-        if self.include_skimage:
-            images.extend(arr for _, arr in skimage_samples())
-        return images
+        return _clean_images(self.clean, self.include_skimage)
 
     def build_dataset(self) -> Dataset:
         from weatherclean.data.snow import Snow100KDataset, SyntheticSnowDataset
@@ -59,3 +64,43 @@ class SnowTask:
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         return self.loss_fn(model, model(batch["x"]), batch)
+
+
+@dataclass
+class RainTask:
+    """J4R-Net on rainy/clean pairs from disk, or on rain synthesised on the fly over clean images.
+
+    ``frames=1`` is the paper's first stage (the single-frame path, H = 0); ``frames > 1`` the second
+    (the whole recurrent network on short clips filmed with simulated camera motion).
+    """
+
+    dataset: Path | None = None
+    clean: list[Path] = field(default_factory=list)
+    include_skimage: bool = False
+    frames: int = 1
+    crop: int = 64
+    samples: int = 1_000_000
+    level: str | None = None
+    seed: int = 0
+    loss_fn: DerainLoss = field(default_factory=DerainLoss)
+    name: str = "rain"
+
+    @property
+    def finite(self) -> bool:
+        return self.dataset is not None
+
+    def build_dataset(self) -> Dataset:
+        from weatherclean.data.rain import PairedRainDataset, SyntheticRainDataset
+
+        if self.dataset is not None:
+            return PairedRainDataset(self.dataset, frames=self.frames, crop=self.crop, augment=True, seed=self.seed)
+        images = _clean_images(self.clean, self.include_skimage)
+        if not images:
+            raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
+        return SyntheticRainDataset(
+            images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed
+        )
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        out, _state = model(batch["rainy"])
+        return self.loss_fn(out, batch)

@@ -1,0 +1,221 @@
+"""``weatherclean derain``: remove rain from videos, folders of frames and photos.
+
+Videos go through J4R-Net frame after frame with its memory carried forward (one memory per tile
+position), and come back with the same length, timestamps, rotation, audio and subtitles. Photos are
+independent pictures (single-frame mode, H = 0), so a folder of unrelated rainy photos never leaks one
+photo into the next; ``--frames`` instead treats each folder of images as one clip. Everything else
+(where outputs go, skipping, bad files, the summary, exit codes) is shared with ``desnow``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from weatherclean.cli import batch
+from weatherclean.cli.common import cli_errors
+from weatherclean.errors import InputError, OutputError
+from weatherclean.inference.recurrent import RecurrentTiles
+from weatherclean.inference.runner import (
+    FrameProgress,
+    Job,
+    JobHandler,
+    Plan,
+    output_suffix,
+    parse_shard,
+    photo_handler,
+    plan_clips,
+    plan_jobs,
+    run_jobs,
+)
+from weatherclean.io.images import is_image_path, load_image, normalise_format, save_image
+from weatherclean.io.video import VIDEO_FORMATS, VideoOptions, is_video_path, process_video
+
+TAG = "derained"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``derain`` to the root app."""
+    app.command("derain", no_args_is_help=True)(derain_command)
+
+
+Frames = Annotated[
+    bool,
+    typer.Option(
+        "--frames", help="Treat each folder of images as one clip (natural order) and write a folder of frames."
+    ),
+]
+Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="Video quality: lower is better and bigger (x264 CRF).")]
+Codec = Annotated[
+    str | None,
+    typer.Option("--codec", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. Default: H.264 (VP9 for WebM).",
+                 show_default=False),
+]  # fmt: skip
+Preset = Annotated[str, typer.Option("--preset", help="Encoder speed/size trade-off (x264/x265 preset).")]
+
+
+@cli_errors
+def derain_command(
+    paths: batch.Paths,
+    output: batch.Output = None,
+    model: batch.ModelName = "default",
+    device: batch.Device = "auto",
+    precision: batch.Precision = "auto",
+    tile: batch.Tile = None,
+    tile_overlap: batch.TileOverlap = None,
+    frames: Frames = False,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Photos: jpeg, png, tiff, webp, avif. Videos: mp4, mkv, mov, webm, avi. Default: as input.",
+            show_default=False,
+        ),
+    ] = None,  # fmt: skip
+    quality: batch.Quality = 95,
+    crf: Crf = 18,
+    codec: Codec = None,
+    preset: Preset = "medium",
+    in_place: batch.InPlace = False,
+    overwrite: batch.Overwrite = False,
+    shard: batch.Shard = None,
+    offline: batch.Offline = False,
+    dry_run: batch.DryRun = False,
+    json_out: batch.JsonOut = False,
+    quiet: batch.Quiet = False,
+) -> None:
+    """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
+
+    Videos keep their length, frame timing, rotation, audio and subtitles. Exit code 0 when every file
+    was done or skipped, 1 when any failed, 2 when nothing could run.
+    """
+    cmd = batch.PhotoCommand(
+        paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
+        tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
+        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet,
+    )  # fmt: skip
+    run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset))
+
+
+def _split_format(name: str | None) -> tuple[str | None, str | None]:
+    """``--format`` → (image format, video suffix): one option, meaning what fits each kind of input."""
+    if name is None:
+        return None, None
+    key = name.lower().lstrip(".")
+    if key in VIDEO_FORMATS:
+        return None, VIDEO_FORMATS[key]
+    return normalise_format(name), None
+
+
+def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions) -> None:
+    """Plan, load J4R-Net, run every video, clip and photo, report (raises ``typer.Exit`` when non-zero)."""
+    image_fmt, video_suffix = _split_format(cmd.format)
+    shard = parse_shard(cmd.shard) if cmd.shard else None
+    plan: Plan
+    if frames:
+        if cmd.in_place:
+            raise InputError("--in-place cannot be used with --frames; write the frames to -o DIR")
+        plan = plan_clips(cmd.paths, cmd.output, tag=TAG, overwrite=cmd.overwrite, shard=shard)
+    else:
+
+        def rename(dest: Path, _fmt: str | None) -> Path:
+            if is_video_path(dest):
+                return dest.with_suffix(video_suffix) if video_suffix else dest
+            return output_suffix(dest, image_fmt)
+
+        plan = plan_jobs(
+            cmd.paths, cmd.output, tag=TAG, overwrite=cmd.overwrite, in_place=cmd.in_place, shard=shard,
+            accept=lambda p: is_image_path(p) or is_video_path(p), kind="an image or video file", suffix_for=rename,
+        )  # fmt: skip
+    if batch.dry_run_or_none(plan, cmd, "derain"):
+        return
+    runtime = batch.load_runtime(cmd, "rain")
+    photos = photo_handler(runtime.photo_process(), quality=cmd.quality, format=image_fmt)
+    videos = _video_handler(runtime, video)
+    clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt)
+
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        if frames:
+            return clips(job, progress)
+        if is_video_path(job.source):
+            return videos(job, progress)
+        return list(photos(job, progress))
+
+    show = not (cmd.quiet or cmd.json_out)
+    summary = run_jobs(plan, handle, overwrite=cmd.overwrite, progress=show, description="derain")
+    batch.finish(summary, cmd, runtime)
+
+
+def _recurrent(runtime: batch.Runtime) -> RecurrentTiles:
+    """A fresh memory for a new clip: clips never share state."""
+    return RecurrentTiles(
+        runtime.net, device=runtime.device, dtype=runtime.dtype, tile=runtime.tile, overlap=runtime.overlap
+    )
+
+
+def _video_handler(runtime: batch.Runtime, options: VideoOptions) -> JobHandler:
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        clip = _recurrent(runtime)
+        progress.start(None, f"  frames of {job.source.name}")
+        result = process_video(job.source, job.output, clip, options=options, on_frame=progress.update)
+        return [*result.notes, *clip.notes]
+
+    return handle
+
+
+def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None) -> JobHandler:
+    """A folder of frames in, a folder of frames out; the folder appears complete or not at all."""
+    from weatherclean.data.rain import list_frames
+
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        names = [p for p in list_frames(job.source) if is_image_path(p)]
+        if not names:
+            raise InputError(f"{job.source}: no frames in this folder")
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{job.output.name}.", suffix=".part", dir=job.output.parent))
+        clip = _recurrent(runtime)
+        notes: list[str] = []
+        size: tuple[int, int] | None = None
+        try:
+            progress.start(len(names), f"  frames of {job.source.name}")
+            for i, frame_path in enumerate(names, start=1):
+                image = load_image(frame_path)
+                if size is not None and image.pixels.shape[:2] != size:
+                    raise InputError(f"{frame_path}: frame size {image.pixels.shape[:2]} differs from {size}")
+                size = image.pixels.shape[:2]
+                restored = clip(image.pixels)
+                dest = output_suffix(work / frame_path.name, image_fmt)
+                saved = save_image(dest, restored, image, format=image_fmt, quality=quality)
+                notes.extend(getattr(saved, "notes", ()))
+                progress.update(i, len(names))
+            _replace_folder(work, job.output)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        return [*dict.fromkeys(notes), *clip.notes]
+
+    return handle
+
+
+def _replace_folder(new: Path, dest: Path) -> None:
+    """Move a finished folder into place; an older output folder (``--overwrite``) goes only afterwards."""
+    old: Path | None = None
+    try:
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            os.replace(dest, old)
+        os.replace(new, dest)
+    except OSError as exc:
+        if old is not None and not dest.exists():
+            with contextlib.suppress(OSError):
+                os.replace(old, dest)
+        raise OutputError(f"{dest}: cannot move the finished frames into place ({exc.strerror or exc})") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,77 @@
+"""Recurrent models over video frames, tile by tile: one memory per tile position.
+
+J4R-Net carries a hidden state from frame to frame. A frame too large for the device is cut into the same
+tiles every frame, so each tile position keeps its own memory and a tile only ever remembers its own
+part of the scene (with the overlap that the blending needs). A state that is missing, for instance
+after an out-of-memory fallback changed the tiling, starts from zero: the model's single-frame mode,
+which is always valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from weatherclean.inference.precision import GuardedPrecision
+from weatherclean.inference.tiling import choose_tile, run_tiled_array
+
+__all__ = ["RecurrentTiles"]
+
+Region = tuple[int, int, int, int]
+
+
+class RecurrentTiles:
+    """Process one clip's frames in order with ``model.step``, tiled, keeping a state per tile.
+
+    Make one per clip: a new clip must not inherit the memory of the previous one. ``tile`` None picks
+    a tile size from free memory for the first frame and keeps it for the whole clip (tile positions
+    must not change between frames).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        device: torch.device,
+        dtype: torch.dtype | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+    ) -> None:
+        self.model = model
+        self.device = device
+        self.tile = tile
+        self.overlap = overlap if overlap is not None else int(getattr(model, "receptive_field", 32))
+        self.states: dict[Region, torch.Tensor] = {}
+        self.guard = GuardedPrecision(self._step, device, dtype)
+        self.frames = 0
+
+    def _step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        out, h = self.model.step(x, state)
+        return out.background.clamp(0, 1), h
+
+    def _tile_fn(self) -> Callable[[torch.Tensor, Region], torch.Tensor]:
+        def fn(x: torch.Tensor, region: Region) -> torch.Tensor:
+            state = self.states.get(region)
+            with torch.inference_mode():
+                picture, h = self.guard(x, state)
+            self.states[region] = h.float() if h.dtype != torch.float32 else h
+            return picture
+
+        return fn
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """The next frame (H×W×C float in [0, 1]) → its restored version; frames must come in order."""
+        if self.tile is None:
+            bpp: Any = getattr(self.model, "bytes_per_pixel", None)
+            self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)
+        self.frames += 1
+        return run_tiled_array(
+            self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True
+        )
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.guard.fallbacks)

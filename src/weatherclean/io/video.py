@@ -1,0 +1,337 @@
+"""Videos in, videos out, in one PyAV pass: the same clip back, only the picture changed.
+
+What users of other tools lose, and we keep: audio and subtitle streams (copied packet for packet, not
+re-encoded), every frame (never fewer out than in, no reliance on ``nb_frames``), the frame timestamps
+(so variable-frame-rate phone clips stay in sync), and the rotation of portrait phone videos. The result
+is written under a hidden temporary name and renamed into place when complete, so an interrupted run
+leaves nothing under the final name.
+
+Pixels go to the caller as float32 H×W×3 RGB in [0, 1], as stored (rotation is metadata, as for EXIF
+orientation in photos), in presentation order, one call per frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weatherclean.errors import DiskFullError, InputError, OutputError
+
+__all__ = [
+    "CONTAINERS",
+    "VIDEO_SUFFIXES",
+    "VideoInfo",
+    "VideoOptions",
+    "VideoResult",
+    "is_video_path",
+    "probe_video",
+    "process_video",
+]
+
+#: File name endings treated as videos, and the FFmpeg muxer of each.
+CONTAINERS: dict[str, str] = {
+    ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+}  # fmt: skip
+VIDEO_SUFFIXES = frozenset(CONTAINERS)
+#: Names users may give to ``--format`` for videos, and the suffix each writes.
+VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
+#: The video codec used when none is asked for: H.264 everywhere except WebM, which only holds VP8/VP9/AV1.
+_DEFAULT_CODEC = {"webm": "libvpx-vp9"}
+#: What an audio stream is re-encoded to when the output container cannot hold it as it is.
+_FALLBACK_AUDIO = {"webm": "libopus"}
+
+
+def is_video_path(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """Encoder choices: ``codec`` None picks H.264 (VP9 for WebM); ``crf`` and ``preset`` as in FFmpeg."""
+
+    codec: str | None = None
+    crf: int = 18
+    preset: str = "medium"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe_video` learns from the container without decoding the whole file."""
+
+    path: Path
+    width: int
+    height: int
+    frames: int | None  # from the container; None when it does not say (never relied upon)
+    fps: float | None
+    duration: float | None
+    rotation: int
+    pix_fmt: str
+    audio_streams: int
+    subtitle_streams: int
+
+
+@dataclass
+class VideoResult:
+    """The outcome of :func:`process_video`: frames read and written, and notes for the summary."""
+
+    path: Path
+    frames_in: int = 0
+    frames_out: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _av() -> Any:
+    import av
+
+    return av
+
+
+@contextlib.contextmanager
+def _open_input(path: Path) -> Iterator[Any]:
+    av = _av()
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a video file")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    if size == 0:
+        raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")
+    try:
+        container = av.open(str(path), "r")
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    except av.error.EOFError:
+        raise InputError(f"{path}: no frames; the file ends right after its header (empty or cut short)") from None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable video ({_first_line(exc)}); it may be truncated or corrupt") from None
+    try:
+        if not container.streams.video:
+            raise InputError(f"{path}: has no video stream (audio only?); nothing to derain")
+        yield container
+    finally:
+        container.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+def _rotation(stream: Any, frame: Any | None = None) -> int:
+    """Display rotation in degrees (counter-clockwise, as PyAV reports it), 0 when none is recorded."""
+    value = getattr(frame, "rotation", None) if frame is not None else None
+    if value is None:
+        with contextlib.suppress(Exception):
+            value = int(stream.metadata.get("rotate", 0))
+    return int(round(value or 0)) % 360
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Size, frame count (if known), rate, duration, rotation and other streams of a video file."""
+    p = Path(path)
+    with _open_input(p) as container:
+        v = container.streams.video[0]
+        rotation = _rotation(v)
+        with contextlib.suppress(Exception):  # the first frame carries the display matrix in recent FFmpeg
+            for frame in container.decode(v):
+                rotation = _rotation(v, frame) or rotation
+                break
+        duration = float(v.duration * v.time_base) if v.duration and v.time_base else None
+        if duration is None and container.duration:
+            duration = container.duration / 1_000_000
+        return VideoInfo(
+            path=p, width=v.codec_context.width, height=v.codec_context.height, frames=v.frames or None,
+            fps=float(v.average_rate) if v.average_rate else None, duration=duration, rotation=rotation,
+            pix_fmt=str(v.codec_context.pix_fmt or ""), audio_streams=len(container.streams.audio),
+            subtitle_streams=len(container.streams.subtitles),
+        )  # fmt: skip
+
+
+def _muxer_accepts(fmt: str, template: Any) -> bool:
+    """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
+    av = _av()
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+            probe.add_stream_from_template(template)
+            probe.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+def _high_bit_depth(pix_fmt: str) -> bool:
+    return any(tag in pix_fmt for tag in ("p10", "p12", "p14", "p16", "48", "64"))
+
+
+def _frame_to_rgb(frame: Any, wide: bool) -> np.ndarray:
+    if wide:
+        return frame.to_ndarray(format="rgb48le").astype(np.float32) / 65535.0
+    return frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
+
+
+def process_video(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    process: Callable[[np.ndarray], np.ndarray],
+    *,
+    options: VideoOptions | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None,
+) -> VideoResult:
+    """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
+
+    ``process`` receives frames in presentation order (float32 H×W×3 RGB) and must return the same
+    shape; it may keep state between calls (J4R-Net carries its memory). Audio and subtitle streams are
+    copied without re-encoding when the output container can hold them (else audio is re-encoded, with
+    a note, and subtitles are dropped, with a note). ``on_frame(done, total)`` reports progress; total is
+    the container's frame count or None. Raises :class:`InputError` for unusable input and
+    :class:`OutputError` when writing fails; nothing is left under ``dest`` or beside it on failure.
+    """
+    src, dst = Path(source), Path(dest)
+    opts = options or VideoOptions()
+    fmt = CONTAINERS.get(dst.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
+    result = VideoResult(path=dst)
+    rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with _open_input(src) as inp:
+            _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, dst)
+    except OSError as exc:
+        if getattr(exc, "errno", None) == 28:
+            raise DiskFullError(f"{dst}: disk full ({exc.strerror}); nothing was written under this name") from None
+        raise OutputError(f"{dst}: cannot write ({exc.strerror or _first_line(exc)})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return result
+
+
+def _transcode(
+    inp: Any,
+    tmp: Path,
+    fmt: str,
+    process: Callable[[np.ndarray], np.ndarray],
+    opts: VideoOptions,
+    on_frame: Callable[[int, int | None], None] | None,
+    result: VideoResult,
+    src: Path,
+    rotation: int,
+) -> None:
+    av = _av()
+    vin = inp.streams.video[0]
+    vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
+    total = vin.frames or None
+    wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
+    with av.open(str(tmp), "w", format=fmt) as out:
+        # Every stream must exist before the first packet is muxed (that writes the header).
+        codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
+        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+        try:
+            vout = out.add_stream(codec, rate=rate)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise OutputError(f"video codec '{codec}' is not available ({_first_line(exc)})") from None
+        w, h = vin.codec_context.width, vin.codec_context.height
+        vout.width, vout.height = w, h
+        odd = bool(w % 2 or h % 2)
+        vout.pix_fmt = "yuv444p" if odd and codec in ("libx264", "libx265") else "yuv420p"
+        if odd and vout.pix_fmt == "yuv444p":
+            result.notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
+        if wide:
+            result.notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
+        vout.time_base = vin.time_base
+        vout.codec_context.time_base = vin.time_base
+        if codec in ("libx264", "libx265"):
+            vout.options = {"crf": str(opts.crf), "preset": opts.preset}
+        elif codec == "libvpx-vp9":
+            vout.options = {"crf": str(min(63, opts.crf + 13)), "b": "0", "row-mt": "1"}
+        if rotation:
+            vout.set_display_rotation(rotation)
+        copies: dict[int, Any] = {}
+        reencode: dict[int, tuple[Any, Any]] = {}  # input stream index → (decoder stream, encoder stream)
+        for s in inp.streams:
+            if s.type not in ("audio", "subtitle"):
+                continue
+            if _muxer_accepts(fmt, s):
+                copies[s.index] = out.add_stream_from_template(s)
+            elif s.type == "audio":
+                codec = _FALLBACK_AUDIO.get(fmt, "aac")
+                enc = out.add_stream(codec, rate=s.codec_context.sample_rate or 48000)
+                with contextlib.suppress(Exception):
+                    enc.layout = s.codec_context.layout
+                reencode[s.index] = (s, enc)
+                result.notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}")
+            else:
+                name = s.codec_context.name if s.codec_context else "subtitle"
+                result.notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
+        frames_in = 0
+
+        last_pts: int | None = None
+        for packet in inp.demux():
+            idx = packet.stream.index
+            if idx in copies:
+                if packet.dts is None:
+                    continue  # a demuxer flush marker, not data
+                packet.stream = copies[idx]
+                out.mux(packet)
+                continue
+            if idx in reencode:
+                dec, enc = reencode[idx]
+                for frame in _safe_decode(packet, src):
+                    frame.pts = None
+                    out.mux(enc.encode(frame))
+                continue
+            if idx != vin.index:
+                continue
+            for frame in _safe_decode(packet, src):
+                rgb = _frame_to_rgb(frame, wide)
+                restored = np.asarray(process(rgb), dtype=np.float32)
+                if restored.shape != rgb.shape:
+                    raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
+                new = av.VideoFrame.from_ndarray(
+                    np.rint(np.clip(restored, 0.0, 1.0) * 255.0).astype(np.uint8), format="rgb24"
+                )
+                pts = frame.pts
+                if pts is None or (last_pts is not None and pts <= last_pts):
+                    pts = (last_pts + 1) if last_pts is not None else 0  # keep order when the input lacks pts
+                new.pts, new.time_base = pts, vin.time_base
+                last_pts = pts
+                out.mux(vout.encode(new))
+                frames_in += 1
+                if on_frame is not None:
+                    on_frame(frames_in, total)
+        if frames_in == 0:
+            raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
+        out.mux(vout.encode(None))
+        for _dec, enc in reencode.values():
+            out.mux(enc.encode(None))
+    result.frames_in = result.frames_out = frames_in
+    if total and frames_in < total:
+        result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
+
+
+def _safe_decode(packet: Any, src: Path) -> list[Any]:
+    """Decode one packet; a corrupt packet mid-stream costs its frames, not the whole video."""
+    av = _av()
+    try:
+        return list(packet.decode())
+    except av.error.InvalidDataError:
+        return []
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{src}: cannot decode ({_first_line(exc)})") from None

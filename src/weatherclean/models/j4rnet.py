@@ -1,0 +1,265 @@
+"""J4R-Net (Liu et al., "Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos",
+CVPR 2018).
+
+Rain model: ``O_t = (1 − α_t)(B_t + S_t) + α_t·A_t``: where rain is additive (α = 0) the background is
+``O − S``; where rain occludes the scene (α = 1) the frame holds nothing of it, and the background has
+to be filled in from what earlier frames showed. The network does both, one frame at a time:
+
+* **CNN**: a first convolution and a two-layer extractor make per-frame features ``F_t``.
+* **D-Net** classifies every pixel as additive streak or occlusion (``α_t``) from ``F_t`` and the
+  memory ``H_{t−1}``; its 4th-layer features ``f^d`` feed the gates.
+* **F-Net**, a convolutional GRU with the paper's gates: update ``z = σ(W_z F + U_z H + V_z f^d)``,
+  read ``r = ReLU(W_r F + U_r H + V_r f^d)`` (a ReLU, as in the paper), candidate
+  ``H̃ = tanh(W_h F + U_h (r ⊙ H))`` and ``H_t = (1 − z) ⊙ H_{t−1} + z ⊙ H̃``.
+* **R-Net** estimates the streaks ``Ŝ_t`` from ``F_t`` (spatial appearance).
+* **C-Net** reconstructs the background from the memory ``H_t`` and ``F_t`` (temporal context), as a
+  correction of the streak-free frame ``O − Ŝ``.
+* **JRC-Net** joins them, ``(1 − α̂)(O − Ŝ) + α̂·B̂_c``, and refines the result with ``H_t``.
+
+The network is truly recurrent: :meth:`J4RNet.step` handles one frame and returns the new hidden state,
+so a video costs one pass per frame. ``H = 0`` (the default) is single-frame use, for photos.
+
+``stride > 1`` is our addition for CPUs, as in DesnowNet: frames are folded into channels by a lossless
+space-to-depth, everything runs at 1/stride resolution (the hidden state too), and each output comes back
+to full resolution through a pixel shuffle, so thin streaks stay representable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+__all__ = ["J4RNet", "J4RNetConfig", "J4ROutput", "macs_per_pixel"]
+
+
+@dataclass
+class J4RNetConfig:
+    """Everything that shapes a J4R-Net; saved as ``config.json`` next to the weights.
+
+    ``channels`` is the feature width and ``hidden`` the GRU state width (both 64 in the authors'
+    release); ``*_blocks`` count residual blocks in R-Net, C-Net and JRC-Net; ``dnet_layers`` is the
+    depth of D-Net (the gates read its 4th layer, or its last if shallower).
+    """
+
+    model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone
+    channels: int = 64
+    hidden: int = 64
+    stride: int = 1
+    extractor_layers: int = 2
+    dnet_layers: int = 4
+    rnet_blocks: int = 2
+    cnet_blocks: int = 2
+    jrc_blocks: int = 1
+
+    def __post_init__(self) -> None:
+        if self.model_type != "j4rnet":
+            raise ValueError(f"not a J4R-Net config (model_type={self.model_type!r})")
+        if self.stride < 1 or self.stride & (self.stride - 1):
+            raise ValueError(f"stride must be a power of two, got {self.stride}")
+        if min(self.channels, self.hidden, self.dnet_layers) < 1:
+            raise ValueError("channels, hidden and dnet_layers must be positive")
+        if min(self.extractor_layers, self.rnet_blocks, self.cnet_blocks, self.jrc_blocks) < 0:
+            raise ValueError("layer and block counts must be non-negative")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
+class _ResBlock(nn.Module):
+    """conv–ReLU–conv with an identity shortcut, the building block of the authors' release."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.a, self.b = _conv(c, c), _conv(c, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.b(F.relu(self.a(x), inplace=True))
+
+
+def _trunk(cin: int, c: int, blocks: int) -> nn.Sequential:
+    """Entry conv (cin → c) + ReLU, then ``blocks`` residual blocks."""
+    return nn.Sequential(_conv(cin, c), nn.ReLU(inplace=True), *(_ResBlock(c) for _ in range(blocks)))
+
+
+class FNet(nn.Module):
+    """The gated recurrent fusion with the paper's sigmoid update gate and ReLU read gate.
+
+    W (on F_t), U (on H_{t−1}) and V (on D-Net features) are convolutions; the W and U/V terms of both
+    gates are computed by one convolution each, which is the same arithmetic with fewer kernel launches.
+    """
+
+    def __init__(self, c: int, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.w = _conv(c, 3 * hidden)  # W_z, W_r, W_h
+        self.u = nn.Conv2d(hidden, 2 * hidden, 3, padding=1, bias=False)  # U_z, U_r
+        self.v = nn.Conv2d(c, 2 * hidden, 3, padding=1, bias=False)  # V_z, V_r
+        self.u_h = nn.Conv2d(hidden, hidden, 3, padding=1, bias=False)
+
+    def forward(self, f: torch.Tensor, h: torch.Tensor, fd: torch.Tensor) -> torch.Tensor:
+        wz, wr, wh = self.w(f).chunk(3, dim=1)
+        uz, ur = self.u(h).chunk(2, dim=1)
+        vz, vr = self.v(fd).chunk(2, dim=1)
+        z = torch.sigmoid(wz + uz + vz)
+        r = F.relu(wr + ur + vr)
+        candidate = torch.tanh(wh + self.u_h(r * h))
+        return (1 - z) * h + z * candidate
+
+
+class J4ROutput(NamedTuple):
+    """One frame's outputs: background B̂, streaks Ŝ, occlusion logits (2 classes), C-Net's fill B̂_c."""
+
+    background: torch.Tensor
+    streak: torch.Tensor
+    alpha_logits: torch.Tensor
+    filled: torch.Tensor
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """Probability that a pixel is occluded by rain (class 1)."""
+        return torch.softmax(self.alpha_logits.float(), dim=1)[:, 1:2]
+
+
+class J4RNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="weatherclean",
+    tags=["image-restoration", "deraining", "video", "j4rnet"],
+    repo_url="https://pypi.org/project/weatherclean/",
+):
+    """J4R-Net over RGB frames in [0, 1]; see the module docstring for the structure."""
+
+    def __init__(self, config: J4RNetConfig | dict | None = None, **kwargs: object) -> None:
+        super().__init__()
+        if isinstance(config, dict):
+            config = J4RNetConfig(**config)
+        cfg = config or J4RNetConfig(**kwargs)  # type: ignore[arg-type]
+        self.config = cfg
+        s2 = cfg.stride * cfg.stride
+        c, hd = cfg.channels, cfg.hidden
+        self.extract = nn.Sequential(
+            _conv(3 * s2, c), nn.ReLU(inplace=True),
+            *(m for _ in range(cfg.extractor_layers) for m in (_conv(c, c), nn.ReLU(inplace=True))),
+        )  # fmt: skip
+        dnet: list[nn.Module] = [_conv(c + hd, c), nn.ReLU(inplace=True)]
+        for _ in range(cfg.dnet_layers - 1):
+            dnet += [_conv(c, c), nn.ReLU(inplace=True)]
+        self.dnet = nn.Sequential(*dnet)
+        self.dnet_head = _conv(c, 2 * s2)
+        self.fnet = FNet(c, hd)
+        self.rnet = _trunk(c, c, cfg.rnet_blocks)
+        self.rnet_head = _conv(c, 3 * s2)
+        self.cnet = _trunk(c + hd, c, cfg.cnet_blocks)
+        self.cnet_head = _conv(c, 3 * s2)
+        self.jrc = _trunk(3 * s2 + hd, c, cfg.jrc_blocks)
+        self.jrc_head = _conv(c, 3 * s2)
+        self._init_outputs()
+
+    def _init_outputs(self) -> None:
+        """Start as "no rain": zero streaks, zero corrections, every pixel additive (α̂ ≈ 0).
+
+        An untrained model then returns its input unchanged, and training starts from the identity
+        rather than from noise — the same choice as for DesnowNet.
+        """
+        for head in (self.rnet_head, self.cnet_head, self.jrc_head, self.dnet_head):
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+        s2 = self.config.stride**2
+        with torch.no_grad():
+            self.dnet_head.bias.view(2, s2)[0].fill_(2.0)  # class 0 (additive) favoured: α̂ ≈ 0.12
+
+    # ------------------------------------------------------------------------------------------ shapes
+
+    @property
+    def receptive_field(self) -> int:
+        """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's)."""
+        return max(32, 16 * self.config.stride)
+
+    def init_state(self, frame: torch.Tensor) -> torch.Tensor:
+        """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode."""
+        n, _, h, w = frame.shape
+        s = self.config.stride
+        return frame.new_zeros(n, self.config.hidden, -(-h // s), -(-w // s))
+
+    def _fold(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        s = self.config.stride
+        h, w = x.shape[-2:]
+        pad_h, pad_w = (-h) % s, (-w) % s
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        return (F.pixel_unshuffle(x, s) if s > 1 else x), (h, w)
+
+    def _unfold(self, y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        s = self.config.stride
+        y = F.pixel_shuffle(y, s) if s > 1 else y
+        return y[..., : size[0], : size[1]]
+
+    # ----------------------------------------------------------------------------------------- forward
+
+    def step(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:
+        """One frame (N×3×H×W) and the memory H_{t−1} → the frame's outputs and H_t."""
+        folded, size = self._fold(frame)
+        h_prev = self.init_state(frame) if state is None else state
+        f = self.extract(folded)
+        fd = self.dnet(torch.cat([f, h_prev], dim=1))
+        logits = self._unfold(self.dnet_head(fd), size)
+        h = self.fnet(f, h_prev, fd)
+        streak = self._unfold(self.rnet_head(self.rnet(f)), size)
+        removed = frame - streak
+        filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h], dim=1))), size)
+        alpha = torch.softmax(logits, dim=1)[:, 1:2]
+        joint = (1 - alpha) * removed + alpha * filled
+        joint_folded, _ = self._fold(joint)
+        background = joint + self._unfold(self.jrc_head(self.jrc(torch.cat([joint_folded, h], dim=1))), size)
+        return J4ROutput(background, streak, logits, filled), h
+
+    def forward(self, clip: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:
+        """A clip N×T×3×H×W (or a frame N×3×H×W, as T = 1) → outputs stacked to N×T×C×H×W, and H_T."""
+        if clip.dim() == 4:
+            clip = clip.unsqueeze(1)
+        outs: list[J4ROutput] = []
+        h = state
+        for t in range(clip.shape[1]):
+            out, h = self.step(clip[:, t], h)
+            outs.append(out)
+        stacked = J4ROutput(*(torch.stack(parts, dim=1) for parts in zip(*outs, strict=True)))
+        assert h is not None
+        return stacked, h
+
+    @torch.no_grad()
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        """Derain one photo (N×3×H×W) with no memory (H = 0): the single-frame path, clamped to [0, 1]."""
+        out, _ = self.step(x)
+        return out.background.clamp(0, 1)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
+    """Multiply-adds per input pixel of one recurrent step, counted from the convolutions actually run."""
+    total = 0
+
+    def hook(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        assert isinstance(mod, nn.Conv2d)
+        k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+        total += out.numel() * k
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model.step(torch.zeros(1, 3, size, size))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total / (size * size)

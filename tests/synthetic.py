@@ -1,0 +1,78 @@
+"""Test-made clean images, shared by the learning tests (tests never read ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+
+def clean_image(rng: np.random.Generator, size: int = 96) -> np.ndarray:
+    """A smooth, photo-like clean background: blurred noise plus a colour gradient, in [0.1, 0.8]."""
+    noise = gaussian_filter(rng.random((size, size, 3)), sigma=(6, 6, 0))
+    ramp = np.linspace(0, 1, size)[None, :, None] * rng.random(3)
+    img = (noise - noise.min()) / (np.ptp(noise) + 1e-6) * 0.5 + 0.3 * ramp
+    return (0.1 + 0.7 * np.clip(img, 0, 1)).astype(np.float32)
+
+
+def write_clean(folder: Path, seed: int, n: int, size: int = 96) -> Path:
+    """``n`` clean PNGs in ``folder`` (created), deterministic in ``seed``."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(np.round(clean_image(rng, size) * 255).astype(np.uint8)).save(folder / f"c{i}.png")
+    return folder
+
+
+def make_video(
+    path: Path,
+    *,
+    frames: int = 12,
+    size: tuple[int, int] = (48, 64),
+    audio: str | None = "aac",
+    vfr: bool = True,
+    rotation: int = 0,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    container: str | None = None,
+    seed: int = 0,
+) -> list[int]:
+    """A small test video made with PyAV; returns the frame timestamps in milliseconds.
+
+    ``vfr`` makes every third frame last 100 ms instead of 40 ms, like a phone clip whose frame rate
+    drops in the dark; ``audio`` names the audio encoder (None: no audio); ``rotation`` writes a
+    display matrix, as phones do for portrait clips.
+    """
+    from fractions import Fraction
+
+    import av
+
+    h, w = size
+    rng = np.random.default_rng(seed)
+    stamps: list[int] = []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format=container) as out:
+        video = out.add_stream(codec, rate=25)
+        video.width, video.height, video.pix_fmt = w, h, pix_fmt
+        video.time_base = video.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = out.add_stream(audio, rate=48000) if audio else None
+        pts = 0
+        for i in range(frames):
+            picture = av.VideoFrame.from_ndarray((rng.random((h, w, 3)) * 255).astype(np.uint8), format="rgb24")
+            picture.pts, picture.time_base = pts, Fraction(1, 1000)
+            stamps.append(pts)
+            out.mux(video.encode(picture))
+            pts += 100 if vfr and i % 3 == 0 else 40
+        out.mux(video.encode(None))
+        if sound is not None:
+            t = np.arange(48 * pts) / 48000
+            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            chunk = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, 0
+            out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+    return stamps

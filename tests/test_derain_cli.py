@@ -1,0 +1,183 @@
+"""``weatherclean derain`` end to end: videos keep length, timing, rotation and audio; clips keep memory,
+photos do not; bad inputs fail alone with one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import numpy as np
+import pytest
+import torch
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+import weatherclean.models as models
+from synthetic import make_video
+from weatherclean.cli import derain
+from weatherclean.io.video import process_video
+
+STEP = 0.05
+
+
+class _Counter(torch.nn.Module):
+    """Stands in for J4R-Net: its memory counts frames, and every output pixel shows the count.
+
+    Frame k of a clip (counted per tile position) comes out as a flat grey of k·STEP, so a test can
+    see the order frames were processed in, whether memory was carried, and whether tiles shared it.
+    """
+
+    receptive_field = 8
+
+    def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
+        count = (state if state is not None else torch.zeros(1)) + 1
+        return SimpleNamespace(background=torch.full_like(x, float(count) * STEP)), count
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return self.step(x)[0].background
+
+
+@pytest.fixture
+def counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def fake_load_model(name: str, device: object = "cpu", **kwargs: object) -> _Counter:
+        calls.append(f"{name}:{kwargs.get('task')}")
+        return _Counter()
+
+    monkeypatch.setattr(models, "load_model", fake_load_model, raising=False)
+    return calls
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root so that ``derain`` stays a sub-command."""
+
+    derain.register(app)
+    result = CliRunner().invoke(app, ["derain", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _streams(path: Path) -> dict[str, object]:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = list(c.decode(v))
+        return {
+            "pts_ms": [round(float(f.pts * f.time_base) * 1000) for f in frames],
+            "rotation": frames[0].rotation,
+            "audio": [s.codec_context.name for s in c.streams.audio],
+            "levels": [float(f.to_ndarray(format="rgb24").mean()) / 255 for f in frames],
+            "size": (frames[0].height, frames[0].width),
+        }
+
+
+def test_video_keeps_frames_timing_rotation_audio_and_memory(tmp_path: Path, counter: list[str]) -> None:
+    stamps = make_video(tmp_path / "in" / "clip.mp4", frames=12, rotation=90)
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--tile", "64", "--json")
+    assert code == 0, stderr
+    assert counter == ["default:rain"]
+    out = tmp_path / "in_derained" / "clip.mp4"
+    got = _streams(out)
+    assert got["pts_ms"] == stamps  # every frame, variable frame rate kept exactly
+    assert got["rotation"] == 90 and got["audio"] == ["aac"] and got["size"] == (48, 64)
+    expected = [min(1.0, (k + 1) * STEP) for k in range(12)]  # memory carried, frames in order
+    assert np.allclose(got["levels"], expected, atol=0.02)
+    with av.open(str(tmp_path / "in" / "clip.mp4")) as a, av.open(str(out)) as b:
+        assert abs(float(a.streams.audio[0].duration * a.streams.audio[0].time_base)
+                   - float(b.streams.audio[0].duration * b.streams.audio[0].time_base)) < 1e-3  # fmt: skip
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_each_tile_position_has_its_own_memory(tmp_path: Path, counter: list[str]) -> None:
+    make_video(tmp_path / "v.mp4", frames=5, size=(96, 128), audio=None, vfr=False)
+    code, _, stderr = _invoke(str(tmp_path / "v.mp4"), "-o", str(tmp_path / "out"), "--tile", "64")
+    assert code == 0, stderr
+    levels = _streams(tmp_path / "out" / "v.mp4")["levels"]
+    assert np.allclose(levels, [(k + 1) * STEP for k in range(5)], atol=0.02)  # not 6× faster
+
+
+def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: list[str]) -> None:
+    rng = np.random.default_rng(0)
+    (tmp_path / "clip").mkdir()
+    for name in ("1.png", "2.png", "10.png"):  # natural order: 1, 2, 10
+        Image.fromarray((rng.random((16, 20, 3)) * 255).astype(np.uint8)).save(tmp_path / "clip" / name)
+    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "photos"))
+    assert code == 0, stderr
+    for name in ("1.png", "2.png", "10.png"):  # each photo alone: H = 0
+        assert np.asarray(Image.open(tmp_path / "photos" / name)).mean() == pytest.approx(STEP * 255, abs=1)
+    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames")
+    assert code == 0, stderr
+    for k, name in enumerate(("1.png", "2.png", "10.png"), start=1):
+        assert np.asarray(Image.open(tmp_path / "frames" / name)).mean() == pytest.approx(k * STEP * 255, abs=1)
+    code, stdout, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--json")
+    assert code == 0 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 1, "failed": 0}
+
+
+def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    make_video(src / "good.mp4", frames=4, audio=None)
+    with av.open(str(src / "sound.mp4"), "w") as out:  # audio only
+        a = out.add_stream("aac", rate=48000)
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 4800), np.float32), format="flt", layout="mono")
+        chunk.sample_rate, chunk.pts = 48000, 0
+        out.mux(a.encode(chunk))
+        out.mux(a.encode(None))
+    with av.open(str(src / "empty.mkv"), "w") as out:  # a video stream without a single frame
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height = 32, 32
+        out.start_encoding()  # the header, and nothing after it
+    whole = (src / "good.mp4").read_bytes()
+    (src / "cut.mp4").write_bytes(whole[: len(whole) // 3])
+    (src / "text.mp4").write_text("not a video\n")
+    (src / "zero.mov").write_bytes(b"")
+    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json")
+    assert code == 1
+    summary = json.loads(stdout)
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
+    assert [Path(d["input"]).name for d in summary["done"]] == ["good.mp4"]
+    assert set(reasons) == {"sound.mp4", "empty.mkv", "cut.mp4", "text.mp4", "zero.mov"}
+    assert "no video stream" in reasons["sound.mp4"] and "no frames" in reasons["empty.mkv"]
+    assert "empty file" in reasons["zero.mov"]
+    assert all("\n" not in r and name in r for name, r in reasons.items())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.mp4"]  # nothing half-written
+
+
+def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, counter: list[str]) -> None:
+    make_video(tmp_path / "odd.mp4", size=(47, 63), audio=None, pix_fmt="yuv444p", frames=3)
+    make_video(tmp_path / "deep.mkv", audio=None, pix_fmt="yuv420p10le", container="matroska", frames=3)
+    make_video(tmp_path / "opus.mkv", audio="libopus", container="matroska", frames=3)
+    code, stdout, stderr = _invoke(str(tmp_path / "odd.mp4"), str(tmp_path / "deep.mkv"), "-o",
+                                   str(tmp_path / "out"), "--json")  # fmt: skip
+    assert code == 0, stderr
+    notes = " ".join(n["note"] for n in json.loads(stdout)["notes"])
+    assert "odd frame size" in notes and "10" in notes
+    assert _streams(tmp_path / "out" / "odd.mp4")["size"] == (47, 63)
+    code, stdout, stderr = _invoke(str(tmp_path / "opus.mkv"), "-o", str(tmp_path / "avi"), "--format", "avi",
+                                   "--json")  # fmt: skip
+    assert code == 0, stderr
+    assert "re-encoded" in json.loads(stdout)["notes"][0]["note"]
+    assert _streams(tmp_path / "avi" / "opus.avi")["audio"] == ["aac"]
+
+
+def test_interrupted_video_leaves_nothing_under_the_final_name(tmp_path: Path) -> None:
+    make_video(tmp_path / "v.mp4", frames=8, audio=None)
+    seen = []
+
+    def explode(frame: np.ndarray) -> np.ndarray:
+        seen.append(1)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+        return frame
+
+    with pytest.raises(KeyboardInterrupt):
+        process_video(tmp_path / "v.mp4", tmp_path / "out.mp4", explode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
