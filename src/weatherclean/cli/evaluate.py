@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.errors import InputError
 
 
 class Task(StrEnum):
@@ -31,12 +31,15 @@ def register(app: typer.Typer) -> None:
 @cli_errors
 def evaluate_command(
     dataset: Path = typer.Option(
-        ..., "--dataset", help="Dataset folder (Snow100K test set or one of its splits).", show_default=False
+        ...,
+        "--dataset",
+        help="snow: a Snow100K test set or split. rain: rain/ + gt/ pairs, or clips (RainSyn, NTURain, synth rain).",
+        show_default=False,
     ),
-    task: Task = typer.Option(Task.snow, "--task", help="snow (Snow100K); rain is not available yet."),
+    task: Task = typer.Option(Task.snow, "--task", help="snow (DesnowNet) or rain (J4R-Net, clips in order)."),
     model: str = typer.Option("default", "--model", help="Registered model name or a saved model folder."),
     split: str | None = typer.Option(None, "--split", help="Snow100K split S, M or L (default: all found)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs (rain: clips)."),
     report: Path | None = typer.Option(
         None, "--report", help="Write per-image scores to FILE.csv or FILE.json.", show_default=False
     ),
@@ -49,42 +52,52 @@ def evaluate_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary table."),
 ) -> None:
-    """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the snowy input."""
+    """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
+
+    --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips.
+    """
     from weatherclean.devices import resolve_device
     from weatherclean.evaluation.evaluate import (
         BASELINES,
         check_report_path,
+        evaluate_rain,
         evaluate_snow,
+        render_clip_table,
         render_summary,
         write_report,
     )
 
-    if task is Task.rain:
-        raise WeathercleanError("--task rain: rain evaluation is not available yet; use --task snow")
     if report is not None:
         check_report_path(report)
     if not dataset.is_dir():
-        raise InputError(f"{dataset}: dataset folder not found; pass the folder holding the Snow100K images")
-
-    from weatherclean.data.snow import find_snow100k
+        raise InputError(f"{dataset}: dataset folder not found")
     from weatherclean.models import load_model
 
-    find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
     dev = resolve_device(device)
-    net = load_model(model, device=dev)
-    chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
-    result = evaluate_snow(
-        dataset,
-        net.restore,
-        split=split,
-        limit=limit,
-        device=dev,
-        tile=tile,
-        overlap=int(net.receptive_field),
-        baselines=chosen,
-        model_label=f"DesnowNet ({Path(model).name or model})",
-        progress=not quiet,
-    )
+    label = f"{'J4R-Net' if task is Task.rain else 'DesnowNet'} ({Path(model).name or model})"
+    if task is Task.rain:
+        from weatherclean.data.rain import find_rain_clips
+
+        if not any(c.has_gt for c in find_rain_clips(dataset)):  # fail before a slow model load
+            raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with ground truth")
+        net = load_model(model, device=dev, task="rain")
+        result = evaluate_rain(
+            dataset, net, limit=limit, device=dev, tile=tile, overlap=int(net.receptive_field),
+            baseline=bool(baseline), model_label=label, progress=not quiet,
+        )  # fmt: skip
+    else:
+        from weatherclean.data.snow import find_snow100k
+
+        find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
+        net = load_model(model, device=dev)
+        chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
+        result = evaluate_snow(
+            dataset, net.restore, split=split, limit=limit, device=dev, tile=tile,
+            overlap=int(net.receptive_field), baselines=chosen, model_label=label, progress=not quiet,
+        )  # fmt: skip
+    clips = result.clip_means()
+    if task is Task.rain and any("/" in row.name for row in result.rows):
+        console.print(render_clip_table(result, clips))
     console.print(render_summary(result))
     if report is not None:
         written = write_report(result, report)
