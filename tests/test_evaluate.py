@@ -260,7 +260,6 @@ def test_temporal_median_removes_brief_rain_on_a_static_scene() -> None:
 def test_evaluate_rain_scores_clips_in_order_with_baseline(tmp_path: Path) -> None:
     """A synth-rain clip set scored end to end: input row, temporal median row, model row, per clip."""
     from synthetic import write_clean
-
     from weatherclean.cli import synth
     from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
 

@@ -79,7 +79,7 @@ def evaluate_command(
         from weatherclean.data.rain import find_rain_clips
 
         if not any(c.has_gt for c in find_rain_clips(dataset)):  # fail before a slow model load
-            raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with ground truth")
+            raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
         net = load_model(model, device=dev, task="rain")
         result = evaluate_rain(
             dataset, net, limit=limit, device=dev, tile=tile, overlap=int(net.receptive_field),
