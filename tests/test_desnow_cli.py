@@ -323,3 +323,56 @@ def test_disk_full_leaves_no_partial_file_and_stops(
     monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # space freed: the rerun does everything
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
     assert code == 0 and json.loads(stdout)["counts"]["done"] == 3
+
+
+def test_in_place_keeps_permissions_and_notes_hard_links(tmp_path: Path, loads: list[str]) -> None:
+    import os
+
+    photo = tmp_path / "private.png"
+    _rgb(photo)
+    photo.chmod(0o600)
+    os.link(photo, tmp_path / "alias.png")
+    code, stdout, stderr = _invoke(str(photo), "--in-place", "--json")
+    assert code == 0, stderr
+    assert (photo.stat().st_mode & 0o777) == 0o600  # a GPS-tagged private photo stays private
+    assert "hard link" in json.loads(stdout)["notes"][0]["note"]
+
+
+def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a.png", "b.png", "c.png"):
+        _rgb(tmp_path / "in" / name)
+    calls: list[int] = []
+
+    class _Interrupts(_Inverter):
+        def restore(self, x: torch.Tensor) -> torch.Tensor:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return 1.0 - x
+
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: _Interrupts(), raising=False)
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 130
+    summary = json.loads(stdout)
+    assert summary["counts"]["done"] == 1 and all("rerun" in f["reason"] for f in summary["failed"])
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0 and json.loads(stdout)["counts"] == {"done": 2, "skipped": 1, "failed": 0}
+
+
+def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path, loads: list[str]) -> None:
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "anim.gif")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "x.jpg").mkdir()
+    code, stdout, _ = _invoke(str(tmp_path / "anim.gif"), str(tmp_path / "empty"), str(tmp_path / "x.jpg"), "--json")
+    summary = json.loads(stdout)
+    assert code == 1
+    assert "GIF images are not supported" in summary["skipped"][0]["reason"]
+    assert "empty folder" in summary["skipped"][1]["reason"]
+    assert "is a folder" in summary["failed"][0]["reason"]
+    monkeypatch_free = tmp_path / "p.png"
+    _rgb(monkeypatch_free)
+    code, _, stderr = _invoke(str(monkeypatch_free), "--model", "j4rnet-light")
+    assert code == 2 and "rain model" in stderr and "derain" in stderr
+    code, _, stderr = _invoke(str(monkeypatch_free), "--format", "png[x]")
+    assert code == 2 and "png[x]" in stderr  # brackets in messages are text, not markup

@@ -559,3 +559,17 @@ def test_saved_image_is_path_like(tmp_path: Path) -> None:
     assert Path(saved) == tmp_path / "b.png"
     with pytest.raises(OutputError, match="quality must be between 0 and 100"):
         save_image(tmp_path / "c.jpg", loaded.pixels, loaded, format="jpeg", quality=101)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_png_from_a_transposed_model_output(tmp_path: Path, channels: int) -> None:
+    """Model outputs reach the writer as C×H×W → H×W×C views (not C-contiguous); 16 bits must survive."""
+    rng = np.random.default_rng(5)
+    src = (rng.random((12, 10, channels)) * 65535).astype(np.uint16)
+    (tmp_path / "in.png").write_bytes(_png16(src))
+    like = load_image(tmp_path / "in.png")
+    view = np.ascontiguousarray(like.pixels.transpose(2, 0, 1)).transpose(1, 2, 0)
+    assert not view.flags["C_CONTIGUOUS"]
+    save_image(tmp_path / "out.png", view, like)
+    again = load_image(tmp_path / "out.png")
+    assert again.bit_depth == 16 and np.array_equal(np.rint(again.pixels * 65535), np.rint(like.pixels * 65535))

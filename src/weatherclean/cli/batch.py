@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import torch
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.cli.common import EXIT_SOME_FAILED, console, err_console
+from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device
+from weatherclean.errors import ModelError
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, photo_handler, plan_jobs, run_jobs
 from weatherclean.inference.tiling import run_tiled_array
@@ -45,7 +47,7 @@ Output = Annotated[
     ),
 ]
 ModelName = Annotated[
-    str, typer.Option("--model", help="Registered name, a saved model folder, or a Hub repo owner/name[@revision].")
+    str, typer.Option("--model", help="Registered name, a saved model folder, or a Hub repo owner/name\\[@revision].")
 ]
 Device = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")]
 Precision = Annotated[
@@ -125,6 +127,7 @@ class Runtime:
     tile: int | None
     overlap: int
     guard: GuardedPrecision
+    extra_notes: list[str] = field(default_factory=list)
 
     def photo_process(self) -> Callable[[LoadedImage], np.ndarray]:
         """Single-image restoration of a photo, tiled, under the precision guard."""
@@ -138,7 +141,8 @@ class Runtime:
         return process
 
     def notes(self) -> list[Record]:
-        return [Record(Path(f"({self.device.type})"), reason) for reason in self.guard.fallbacks]
+        reasons = [*self.extra_notes, *self.guard.fallbacks]
+        return [Record(Path(f"({self.device.type})"), reason) for reason in reasons]
 
 
 def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
@@ -148,9 +152,35 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
 
     dev = resolve_device(cmd.device)
     dtype = resolve_precision(cmd.precision, dev)
+    _check_task(cmd.model, task)
     net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
+    _check_task(getattr(getattr(net, "config", None), "model_type", None), task)
     overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    return Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
+    runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
+    if cmd.tile is not None and overlap > cmd.tile // 2:
+        runtime.extra_notes.append(
+            f"--tile {cmd.tile} leaves room for only {cmd.tile // 2} px of overlap (asked: {overlap}); seams may "
+            f"show; use --tile {max(4 * overlap, 256)} or more"
+        )
+    return runtime
+
+
+#: Which task each model family is for, to catch `desnow --model j4rnet-light` early and clearly.
+_TASK_OF = {"desnownet": "snow", "j4rnet": "rain"}
+_COMMAND_OF = {"snow": "desnow", "rain": "derain"}
+
+
+def _check_task(name_or_type: str | None, task: str) -> None:
+    """A registered name or a loaded model's type that belongs to the other task is a usage error."""
+    from weatherclean.models.registry import list_models
+
+    registered = {spec.name: spec.task for spec in list_models()}
+    other = registered.get(name_or_type or "") or _TASK_OF.get(name_or_type or "")
+    if other is not None and other != task:
+        raise ModelError(
+            f"'{name_or_type}' is a {other} model; use `weatherclean {_COMMAND_OF[other]}` for it, or pick a "
+            f"{task} model (`weatherclean models list`)"
+        )
 
 
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
@@ -167,6 +197,8 @@ def finish(summary: BatchSummary, cmd: PhotoCommand, runtime: Runtime) -> None:
     """Print the summary and exit with 1 if anything failed."""
     summary.notes.extend(runtime.notes())
     print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet)
+    if summary.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not summary.ok:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -203,11 +235,13 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:
     table.add_column("input")
     table.add_column("output / note")
     for job in plan.jobs:
-        table.add_row(str(job.source), str(job.output) + (" (replaced in place)" if job.replaces_input else ""))
+        table.add_row(
+            escape(str(job.source)), escape(str(job.output)) + (" (replaced in place)" if job.replaces_input else "")
+        )
     for rec in plan.skipped:
-        table.add_row(str(rec.path), f"[yellow]skip:[/] {rec.reason}")
+        table.add_row(escape(str(rec.path)), f"[yellow]skip:[/] {escape(rec.reason)}")
     for rec in plan.failed:
-        table.add_row(str(rec.path), f"[red]error:[/] {rec.reason}")
+        table.add_row(escape(str(rec.path)), f"[red]error:[/] {escape(rec.reason)}")
     console.print(table)
     if plan.other_shards:
         console.print(f"{plan.other_shards} photo(s) belong to other shards", highlight=False)
@@ -229,17 +263,15 @@ def print_summary(summary: BatchSummary, *, json_out: bool, quiet: bool) -> None
         table.add_column("status")
         table.add_column("file")
         table.add_column("reason")
-        for rec in summary.notes:
-            table.add_row("[cyan]note[/]", str(rec.path), rec.reason)
-        for rec in summary.skipped:
-            table.add_row("[yellow]skipped[/]", str(rec.path), rec.reason)
-        for rec in summary.failed:
-            table.add_row("[red]failed[/]", str(rec.path), rec.reason)
+        for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped),
+                                ("[red]failed[/]", summary.failed)):  # fmt: skip
+            for rec in records:
+                table.add_row(status, escape(str(rec.path)), escape(rec.reason))
         console.print(table)
     elif quiet:
         for rec in summary.notes:
-            err_console.print(f"[cyan]note:[/] {rec.path}: {rec.reason}", highlight=False, soft_wrap=True)
+            err_console.print(f"[cyan]note:[/] {escape(f'{rec.path}: {rec.reason}')}", highlight=False, soft_wrap=True)
         for rec in summary.failed:
             message = rec.reason if rec.path.name in rec.reason else f"{rec.path}: {rec.reason}"
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     console.print(totals, highlight=False)

@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from weatherclean.errors import WeathercleanError
 
@@ -21,11 +22,13 @@ err_console = Console(stderr=True)
 EXIT_USAGE = 2
 #: Exit code for "the command ran but at least one file failed".
 EXIT_SOME_FAILED = 1
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it); a rerun resumes.
+EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print a one-line error and return the ``typer.Exit`` to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -39,6 +42,6 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
         except WeathercleanError as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt:
-            raise fail("interrupted", code=130) from None
+            raise fail("interrupted; rerun the same command to resume", code=EXIT_INTERRUPTED) from None
 
     return wrapper

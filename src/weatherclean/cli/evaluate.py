@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError
@@ -104,7 +105,7 @@ def evaluate_command(
         if not quiet:
             err_console.print(f"wrote {written}", highlight=False)
     for name, reason in result.failed:
-        err_console.print(f"[bold red]error:[/] {name}: {reason}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(f'{name}: {reason}')}", highlight=False, soft_wrap=True)
     if result.failed:
         err_console.print(f"{len(result.failed)} image pair(s) could not be scored and are left out of the means")
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -38,7 +38,7 @@ def list_command() -> None:
 @models_app.command("download")
 @cli_errors
 def download_command(
-    name: str = typer.Argument(..., help="Registered name, or a Hub repo id owner/name[@revision]."),
+    name: str = typer.Argument(..., help="Registered name, or a Hub repo id owner/name\\[@revision]."),
     force: bool = typer.Option(False, "--force", help="Download again even if cached (repairs a corrupt download)."),
 ) -> None:
     """Fetch a model into the Hugging Face Hub cache, so it later works offline (--offline, HF_HUB_OFFLINE)."""
@@ -61,7 +61,7 @@ def download_command(
 @models_app.command("info")
 @cli_errors
 def info_command(
-    name: str = typer.Argument("default", help="Registered name, folder, or Hub repo id owner/name[@revision]."),
+    name: str = typer.Argument("default", help="Registered name, folder, or Hub repo id owner/name\\[@revision]."),
     offline: bool = typer.Option(False, "--offline", help="Use the local Hub cache only (as HF_HUB_OFFLINE=1)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for scripts."),
 ) -> None:

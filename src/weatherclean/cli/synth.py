@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import typer
 from PIL import Image
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from weatherclean import __version__
@@ -150,7 +151,7 @@ def snow_command(
                     atomic_write(out_dir / folder / f"{name}.png", buffer.getvalue())
             except WeathercleanError as exc:
                 failed.append(str(path))
-                err_console.print(f"[bold red]error:[/] {exc}; skipped", highlight=False, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}; skipped", highlight=False, soft_wrap=True)
             except OSError as exc:
                 failed.append(str(path))
                 err_console.print(
@@ -378,7 +379,7 @@ def rain_command(
                 _write_rain(out_dir, name, make_rain_arrays(*maps), clips)
             except WeathercleanError as exc:
                 failed.append(str(path))
-                err_console.print(f"[bold red]error:[/] {exc}; skipped", highlight=False, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}; skipped", highlight=False, soft_wrap=True)
             except OSError as exc:
                 failed.append(str(path))
                 err_console.print(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,8 @@ class BatchSummary:
     notes: list[Record] = field(default_factory=list)
     other_shards: int = 0
     seconds: float = 0.0
+    #: Ctrl-C stopped the batch; the jobs not done are listed as failed with a note to rerun.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -151,6 +154,22 @@ def _in_output_tree(match: Path, base_parts: int, out_root: Path | None, tag: st
         return False
     base = Path(*match.parts[:base_parts]).resolve() if base_parts else Path.cwd()
     return not _under(base, out_root) and _under(match.resolve(), out_root)
+
+
+#: Image formats people try that weatherclean cannot write back faithfully: say so instead of "not an image".
+_UNSUPPORTED_IMAGES = {
+    ".gif": "GIF", ".bmp": "BMP", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL",
+    ".tga": "TGA", ".ppm": "PPM", ".pgm": "PGM", ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
+    ".cr2": "raw (CR2)", ".cr3": "raw (CR3)", ".nef": "raw (NEF)", ".arw": "raw (ARW)", ".raf": "raw (RAF)",
+    ".orf": "raw (ORF)", ".rw2": "raw (RW2)",
+}  # fmt: skip
+
+
+def _skip_reason(path: Path, kind: str) -> str:
+    name = _UNSUPPORTED_IMAGES.get(path.suffix.lower())
+    if name:
+        return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
+    return f"not {kind} (by name)"
 
 
 def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") -> Path:
@@ -235,7 +254,10 @@ def plan_jobs(
     ``format`` renames outputs (derain maps video containers and image formats differently).
     """
     rename = suffix_for or output_suffix
-    note = f"not {kind} (by name)"
+
+    def skipped(path: Path) -> None:
+        plan.skipped.append(Record(_display(path), _skip_reason(path, kind)))
+
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
     out_root = Path(output_dir).resolve() if output_dir is not None else None
@@ -265,16 +287,22 @@ def plan_jobs(
         text = os.fspath(item)
         path = Path(text).expanduser()
         if path.is_dir():
+            seen = 0
             for f in _walk(path, skip_dirs, tag):
+                seen += 1
                 if accept(f):
                     add_file(f, path)
                 else:
-                    plan.skipped.append(Record(_display(f), note))
+                    skipped(f)
+            if seen == 0 and accept(Path(path.name)):
+                plan.failed.append(Record(_display(path), "is a folder, not an image file, and holds no files"))
+            elif seen == 0:
+                plan.skipped.append(Record(_display(path), "empty folder: nothing to do"))
         elif path.exists() or path.is_symlink():
             if accept(path):
                 add_file(path, None)
             else:
-                plan.skipped.append(Record(_display(path), note))
+                skipped(path)
         elif _GLOB_CHARS & set(text):
             pattern = os.path.expanduser(text)
             matches = sorted(glob.glob(pattern, recursive=True))
@@ -296,7 +324,7 @@ def plan_jobs(
                 elif accept(mp):
                     add_file(mp, None)  # a folder named x.jpg becomes a job that fails with a clear reason
                 else:
-                    plan.skipped.append(Record(_display(mp), note))
+                    skipped(mp)
         else:
             plan.failed.append(Record(path, "file or folder not found"))
 
@@ -315,10 +343,14 @@ def plan_jobs(
         if dest in all_sources or dest == real:
             raise InputError(f"{_display(dest)}: output would overwrite an input photo; pass another -o DIR")
         if dest in by_output:
-            raise InputError(
-                f"{_display(dest)}: both {_display(by_output[dest])} and {_display(src)} would be written "
-                "here; process them separately or use folders with -o"
+            other = by_output[dest]
+            why = (
+                "their names differ only in the extension, which --format makes the same"
+                if other.stem == src.stem and other.parent == src.parent
+                else "give each input its own -o folder, or pass their common parent folder instead"
             )
+            both = f"both {_display(other)} and {_display(src)}"
+            raise InputError(f"{_display(dest)}: {both} would be written here; {why}")
         by_output[dest] = src
         if dest.exists() and not overwrite:
             reason = f"output exists: {_display(dest)} (use --overwrite to redo)"
@@ -381,8 +413,14 @@ def _check_writable(folders: Iterable[Path]) -> None:
                 f"{_display(folder)}: cannot create output folder because {_display(probe)} is a file; "
                 "choose another -o DIR"
             )
-        if not os.access(probe, os.W_OK | os.X_OK):
-            raise OutputError(f"{_display(probe)}: output folder is not writable; choose another -o DIR")
+        try:  # really try: os.access says yes to root, and is wrong on some network file systems
+            fd, name = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=probe)
+            os.close(fd)
+            os.unlink(name)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            message = f"{_display(probe)}: output folder is not writable ({reason}); choose another -o DIR"
+            raise OutputError(message) from None
 
 
 class FrameProgress:
@@ -417,13 +455,17 @@ def photo_handler(
     """The handler for photos: decode with metadata, ``process`` the pixels, save like the input."""
 
     def handle(job: Job, _frames: FrameProgress) -> list[str]:
+        links = os.stat(job.source).st_nlink if job.replaces_input else 1
         image = load_image(job.source)
         result = np.asarray(process(image), dtype=np.float32)
         if result.shape[:2] != image.pixels.shape[:2]:
             raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
         _make_parent(job.output)
         saved = save_image(job.output, result, image, format=format, quality=quality)
-        return [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+        notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+        if links > 1:
+            notes.append(f"had {links - 1} other hard link(s); they still show the original picture")
+        return notes
 
     return handle
 
@@ -492,6 +534,11 @@ def run_jobs(
                 continue
             try:
                 notes = handler(job, frames)
+            except KeyboardInterrupt:
+                summary.interrupted = True
+                reason = "not started or not finished: interrupted; rerun the same command to resume"
+                summary.failed.extend(Record(_display(j.source), reason) for j in job_list[index:])
+                break
             except DiskFullError as exc:
                 summary.failed.append(Record(_display(job.source), str(exc)))
                 reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"

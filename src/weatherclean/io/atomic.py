@@ -15,6 +15,25 @@ from pathlib import Path
 from weatherclean.errors import DiskFullError, OutputError
 
 
+def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
+    """Give the file about to replace ``dest`` the permissions (and, where allowed, the owner) of ``dest``.
+
+    A replaced photo (``--in-place``, ``--overwrite``) must not become readable by others just because it
+    was rewritten: private pictures carry GPS. A new file gets what the user's umask allows, as ``open``
+    would give it (mkstemp alone makes 0600 files).
+    """
+    try:
+        st = os.stat(dest)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    os.chmod(tmp, st.st_mode & 0o7777)
+    with contextlib.suppress(OSError):  # only root may give a file away; others keep their own files
+        os.chown(tmp, st.st_uid, st.st_gid)
+
+
 def atomic_write(dest: Path, data: bytes) -> None:
     """Write ``data`` to ``dest`` atomically, with the permissions a plain ``open`` would give."""
     dest = Path(dest)
@@ -26,9 +45,7 @@ def atomic_write(dest: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        umask = os.umask(0)  # mkstemp makes 0600 files; give the file what the user's umask allows
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        keep_attributes(tmp, dest)
         os.replace(tmp, dest)
         tmp = None
     except OSError as exc:

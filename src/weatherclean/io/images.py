@@ -683,7 +683,10 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             mode = im.mode
             wide = _wide_kind(im) if fmt in ("PNG", "TIFF") else None
             extra: dict[str, Any] = {}
-            if "dpi" in info:
+            # Pillow reports dpi (1, 1) for a TIFF without resolution tags; writing that back would claim a
+            # photo is hundreds of inches wide, so TIFF resolution counts only when the tags are there.
+            has_resolution = fmt != "TIFF" or 282 in getattr(im, "tag_v2", {})
+            if "dpi" in info and has_resolution:
                 extra["dpi"] = info["dpi"]
             exif = _as_bytes(info.get("exif"))
             icc = _as_bytes(info.get("icc_profile"))
@@ -941,7 +944,8 @@ def _exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byt
 def _to_uint(arr: np.ndarray, depth: int) -> np.ndarray:
     scale = 65535.0 if depth == 16 else 255.0
     out = np.rint(np.clip(np.nan_to_num(arr, nan=0.0), 0.0, 1.0) * scale)
-    return out.astype(np.uint16 if depth == 16 else np.uint8)
+    # C order: model outputs arrive as transposed views, and the byte-level writers need plain rows
+    return np.ascontiguousarray(out, dtype=np.uint16 if depth == 16 else np.uint8)
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

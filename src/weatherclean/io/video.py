@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from weatherclean.errors import DiskFullError, InputError, OutputError
+from weatherclean.io.atomic import keep_attributes
 
 __all__ = [
     "CONTAINERS",
@@ -209,9 +210,7 @@ def process_video(
     try:
         with _open_input(src) as inp:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        keep_attributes(tmp, dst)
         os.replace(tmp, dst)
     except OSError as exc:
         if getattr(exc, "errno", None) == 28:

@@ -54,8 +54,8 @@ def is_sha256(value: str) -> bool:
 
 def parse_repo_spec(spec: str) -> tuple[str, str | None]:
     """Split ``owner/name[@revision]`` into the repo id and the revision (``None``: the default branch)."""
-    repo_id, _, revision = spec.partition("@")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+    repo_id, at, revision = spec.partition("@")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")) or (at and not revision):
         raise ModelError(f"'{spec}' is not a Hub repo id; expected owner/name or owner/name@revision")
     return repo_id, revision or None
 
