@@ -109,7 +109,7 @@ LEVEL_PARAMS: dict[str, RainLevel] = {
         brightness=(0.9, 1.3),
         occluding=0.01,
         lens_drops=0.0,
-        veil=(0.3, 0.0, 0.08),
+        veil=(0.0, 0.0, 0.0),  # no haze: light rain does not veil a scene, and the veil must signal heavy rain
         accumulation=math.inf,
         soft=0.3,
     ),
