@@ -231,7 +231,7 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:
         }
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table(title=f"dry run: {len(plan.jobs)} photo(s) would be {verb}ed", show_lines=False)
+    table = Table(title=f"dry run: {len(plan.jobs)} file(s) would be {verb}ed", show_lines=False)
     table.add_column("input")
     table.add_column("output / note")
     for job in plan.jobs:
@@ -244,7 +244,7 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:
         table.add_row(escape(str(rec.path)), f"[red]error:[/] {escape(rec.reason)}")
     console.print(table)
     if plan.other_shards:
-        console.print(f"{plan.other_shards} photo(s) belong to other shards", highlight=False)
+        console.print(f"{plan.other_shards} file(s) belong to other shards", highlight=False)
 
 
 def print_summary(summary: BatchSummary, *, json_out: bool, quiet: bool) -> None:

@@ -76,13 +76,15 @@ def info_command(
     if info["description"]:
         table.add_row("description", info["description"])
     table.add_row("source", _describe_source(source))
-    table.add_row("folder", source["folder"])
+    if source["folder"]:
+        table.add_row("folder", source["folder"])
     if source["kind"] == "hub":
         table.add_row("cache", source["cache_folder"])
         if source["sha256_verified"]:
             table.add_row("sha256 verified", ", ".join(sorted(source["sha256_verified"])))
     table.add_row("parameters", f"{info['parameters']:,}")
-    table.add_row("size on disk", f"{info['size_mb']:.2f} MB (model.safetensors)")
+    if info["size_mb"] is not None:
+        table.add_row("size on disk", f"{info['size_mb']:.2f} MB (model.safetensors)")
     if info["macs_per_pixel"] is not None:
         table.add_row("multiply-adds per pixel", f"{info['macs_per_pixel']:,.0f}")
     table.add_row("config", json.dumps(info["config"]))
@@ -98,9 +100,25 @@ def info_command(
 
 def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
     """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output)."""
-    from weatherclean.models.desnownet import DesnowNet, macs_per_pixel
-    from weatherclean.models.registry import card_scores, get_spec, load_from_folder, locate_model
+    from weatherclean.models.registry import (
+        bundled_weights_dir,
+        card_scores,
+        create_model,
+        get_spec,
+        list_models,
+        load_from_folder,
+        locate_model,
+    )
 
+    untrained = {s.name: s for s in list_models() if s.build is not None and s.repo_id is None}
+    if name in untrained and bundled_weights_dir(name) is None:  # a configuration without shipped weights
+        spec, model = untrained[name], create_model(name)
+        return {
+            "name": name, "task": spec.task, "description": spec.description,
+            "source": {"kind": "untrained", "folder": None},
+            "parameters": sum(p.numel() for p in model.parameters()), "size_mb": None,
+            "macs_per_pixel": _macs_per_pixel(model), "config": model.config.to_dict(), "scores": [],
+        }  # fmt: skip
     source = locate_model(name, offline=offline)
     model = load_from_folder(source.folder)
     spec = get_spec(source.name) if source.registered else None
@@ -112,13 +130,15 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
         "source": source.to_dict(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "size_mb": round(weights.stat().st_size / 1e6, 3),
-        "macs_per_pixel": macs_per_pixel(model) if isinstance(model, DesnowNet) else None,
+        "macs_per_pixel": _macs_per_pixel(model),
         "config": json.loads((Path(source.folder) / "config.json").read_text()),
         "scores": card_scores(Path(source.folder)),
     }
 
 
 def _describe_source(source: dict[str, Any]) -> str:
+    if source["kind"] == "untrained":
+        return "no weights ship with weatherclean: train them with `weatherclean train --arch ...`"
     if source["kind"] == "bundled":
         return "bundled with weatherclean"
     if source["kind"] == "folder":
@@ -126,3 +146,14 @@ def _describe_source(source: dict[str, Any]) -> str:
     revision = source["revision"] or "default branch"
     pinned = ", pinned" if source["registered"] else ""
     return f"Hugging Face Hub: {source['repo_id']} @ {revision} (commit {source['commit']}{pinned})"
+
+
+def _macs_per_pixel(model: object) -> float | None:
+    """Multiply-adds per pixel, counted by the model family's own counter (None for unknown families)."""
+    from weatherclean.models import desnownet, j4rnet
+
+    if isinstance(model, desnownet.DesnowNet):
+        return desnownet.macs_per_pixel(model)
+    if isinstance(model, j4rnet.J4RNet):
+        return j4rnet.macs_per_pixel(model)
+    return None
