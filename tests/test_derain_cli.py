@@ -113,12 +113,18 @@ def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: l
     assert code == 0, stderr
     for name in ("1.png", "2.png", "10.png"):  # each photo alone: H = 0
         assert np.asarray(Image.open(tmp_path / "photos" / name)).mean() == pytest.approx(STEP * 255, abs=1)
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "frames" / "keep.txt").write_text("the user's own file")
     code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames")
     assert code == 0, stderr
-    for k, name in enumerate(("1.png", "2.png", "10.png"), start=1):
-        assert np.asarray(Image.open(tmp_path / "frames" / name)).mean() == pytest.approx(k * STEP * 255, abs=1)
+    for k, name in enumerate(("1.png", "2.png", "10.png"), start=1):  # in -o DIR/<clip name>
+        frame = np.asarray(Image.open(tmp_path / "frames" / "clip" / name))
+        assert frame.mean() == pytest.approx(k * STEP * 255, abs=1)
     code, stdout, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--json")
     assert code == 0 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 1, "failed": 0}
+    code, _, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--overwrite")
+    assert code == 0 and (tmp_path / "frames" / "keep.txt").read_text() == "the user's own file"
+    assert (tmp_path / "frames" / "clip").stat().st_mode & 0o777 != 0o700  # not mkdtemp's private mode
 
 
 def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str]) -> None:
@@ -181,3 +187,37 @@ def test_interrupted_video_leaves_nothing_under_the_final_name(tmp_path: Path) -
     with pytest.raises(KeyboardInterrupt):
         process_video(tmp_path / "v.mp4", tmp_path / "out.mp4", explode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+@pytest.mark.parametrize(("size", "full_range"), [((720, 1280), False), ((48, 64), True)])
+def test_colours_survive_hd_and_full_range_clips(tmp_path: Path, size: tuple[int, int], full_range: bool) -> None:
+    """An HD clip with no colour tags is BT.709 to every player, and a phone's full-range clip is full range:
+    read and written that way, a saturated colour comes back within a few levels."""
+    from fractions import Fraction
+
+    h, w = size
+    colour = np.array([200, 60, 30], np.uint8)
+    with av.open(str(tmp_path / "in.mp4"), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"crf": "0"})
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        if full_range:
+            v.codec_context.color_range = 2
+        for i in range(2):
+            rgb = av.VideoFrame.from_ndarray(np.broadcast_to(colour, (h, w, 3)).copy(), format="rgb24")
+            matrix = 1 if h >= 720 else 5
+            frame = rgb.reformat(format="yuv420p", dst_colorspace=matrix, dst_color_range=2 if full_range else 1)
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+
+    def identity(frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", identity)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        ctx = c.streams.video[0].codec_context
+        frame = next(c.decode(video=0))
+        matrix = {1: 1, 6: 5, 5: 5}[int(ctx.colorspace)]
+        got = frame.to_ndarray(format="rgb24", src_colorspace=matrix, src_color_range=int(ctx.color_range))
+    assert int(ctx.colorspace) == (1 if h >= 720 else 6) and int(ctx.color_range) == (2 if full_range else 1)
+    assert np.abs(got.reshape(-1, 3).mean(axis=0) - colour).max() < 6  # swscale rounding, twice each way

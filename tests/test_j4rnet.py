@@ -125,3 +125,22 @@ def test_training_learns_to_remove_rain(tmp_path: Path) -> None:
         out = model.restore(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
         gains.append(psnr(out, y) - psnr(x, y))
     assert np.mean(gains) > 1.0, gains
+
+
+def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None:
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    for sub in ("rain", "gt"):
+        (tmp_path / sub).mkdir()
+        Image.new("RGB", (8, 8)).save(tmp_path / sub / "a.png")
+    runner = CliRunner()
+    for args in (
+        ["evaluate", "--task", "rain", "--dataset", str(tmp_path), "--model", "desnownet-light"],
+        ["train", "--task", "rain", "--skimage-samples", "--init", "desnownet-light", "-o", str(tmp_path / "r")],
+        ["train", "--task", "snow", "--skimage-samples", "--arch", "j4rnet-light", "-o", str(tmp_path / "s")],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "model; use `weatherclean" in result.output, (args, result.output)

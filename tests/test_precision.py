@@ -65,3 +65,13 @@ def test_good_half_output_is_kept_and_returned_as_float32() -> None:
     x = torch.rand(1, 3, 8, 8)
     out = guard(x)
     assert out.dtype == torch.float32 and guard.active and guard.fallbacks == []
+
+
+def test_a_recurrent_state_that_overflows_in_half_is_recomputed() -> None:
+    def step(x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.full((1,), float("inf")) if torch.is_autocast_enabled("cpu") else torch.ones(1)
+        return x * 0.5, h
+
+    guard = GuardedPrecision(step, CPU, torch.bfloat16)
+    picture, h = guard(torch.rand(1, 3, 4, 4) + 0.1, None)
+    assert bool(torch.isfinite(h).all()) and not guard.active and "recurrent state" in guard.fallbacks[0]

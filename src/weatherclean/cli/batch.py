@@ -22,11 +22,11 @@ from rich.table import Table
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device
-from weatherclean.errors import ModelError
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, photo_handler, plan_jobs, run_jobs
 from weatherclean.inference.tiling import run_tiled_array
 from weatherclean.io.images import LoadedImage, normalise_format
+from weatherclean.models.registry import check_task
 
 #: Overlap used when the model does not say how much context it needs.
 MIN_OVERLAP = 32
@@ -152,9 +152,9 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
 
     dev = resolve_device(cmd.device)
     dtype = resolve_precision(cmd.precision, dev)
-    _check_task(cmd.model, task)
+    check_task(cmd.model, task)
     net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
-    _check_task(getattr(getattr(net, "config", None), "model_type", None), task)
+    check_task(net, task)
     overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
     runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
     if cmd.tile is not None and overlap > cmd.tile // 2:
@@ -163,24 +163,6 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
             f"show; use --tile {max(4 * overlap, 256)} or more"
         )
     return runtime
-
-
-#: Which task each model family is for, to catch `desnow --model j4rnet-light` early and clearly.
-_TASK_OF = {"desnownet": "snow", "j4rnet": "rain"}
-_COMMAND_OF = {"snow": "desnow", "rain": "derain"}
-
-
-def _check_task(name_or_type: str | None, task: str) -> None:
-    """A registered name or a loaded model's type that belongs to the other task is a usage error."""
-    from weatherclean.models.registry import list_models
-
-    registered = {spec.name: spec.task for spec in list_models()}
-    other = registered.get(name_or_type or "") or _TASK_OF.get(name_or_type or "")
-    if other is not None and other != task:
-        raise ModelError(
-            f"'{name_or_type}' is a {other} model; use `weatherclean {_COMMAND_OF[other]}` for it, or pick a "
-            f"{task} model (`weatherclean models list`)"
-        )
 
 
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:

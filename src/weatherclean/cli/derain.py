@@ -175,7 +175,7 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
     from weatherclean.data.rain import list_frames
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
-        names = [p for p in list_frames(job.source) if is_image_path(p)]
+        names = list_frames(job.source)
         if not names:
             raise InputError(f"{job.source}: no frames in this folder")
         job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,17 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
 
 
 def _replace_folder(new: Path, dest: Path) -> None:
-    """Move a finished folder into place; an older output folder (``--overwrite``) goes only afterwards."""
+    """Move a finished folder into place; an older output folder (``--overwrite``) goes only afterwards.
+
+    Only a folder of frames is ever replaced: one that holds sub-folders is not a clip output of ours
+    (it may be a folder the user made), so it is refused rather than deleted.
+    """
+    if dest.is_dir() and any(p.is_dir() for p in dest.iterdir()):
+        raise OutputError(f"{dest}: holds other folders, so it is not replaced; move it away or choose another -o")
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~umask
+    os.chmod(new, mode)  # mkdtemp makes 0700 folders
     old: Path | None = None
     try:
         if dest.exists():

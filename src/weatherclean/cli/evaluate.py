@@ -73,6 +73,7 @@ def evaluate_command(
     if not dataset.is_dir():
         raise InputError(f"{dataset}: dataset folder not found")
     from weatherclean.models import load_model
+    from weatherclean.models.registry import check_task
 
     dev = resolve_device(device)
     label = f"{'J4R-Net' if task is Task.rain else 'DesnowNet'} ({Path(model).name or model})"
@@ -81,7 +82,9 @@ def evaluate_command(
 
         if not any(c.has_gt for c in find_rain_clips(dataset)):  # fail before a slow model load
             raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
+        check_task(model, "rain")
         net = load_model(model, device=dev, task="rain")
+        check_task(net, "rain")
         result = evaluate_rain(
             dataset, net, limit=limit, device=dev, tile=tile, overlap=int(net.receptive_field),
             baseline=bool(baseline), model_label=label, progress=not quiet,
@@ -90,7 +93,9 @@ def evaluate_command(
         from weatherclean.data.snow import find_snow100k
 
         find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
+        check_task(model, "snow")
         net = load_model(model, device=dev)
+        check_task(net, "snow")
         chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
         result = evaluate_snow(
             dataset, net.restore, split=split, limit=limit, device=dev, tile=tile,

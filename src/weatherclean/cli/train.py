@@ -64,7 +64,7 @@ def train_command(
     Interrupt at any time: the same command resumes from the last checkpoint.
     Several GPUs: torchrun --nproc-per-node 4 -m weatherclean train ...
     """
-    from weatherclean.models.registry import DEFAULT_MODELS, create_model, get_spec, load_model
+    from weatherclean.models.registry import DEFAULT_MODELS, check_task, create_model, get_spec, load_model
     from weatherclean.training.losses import DesnowLoss
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
@@ -80,9 +80,10 @@ def train_command(
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # parameter initialisation
     arch = arch or DEFAULT_MODELS[task]
-    if get_spec(arch).task != task:
-        raise WeathercleanError(f"--arch {arch} is a {get_spec(arch).task} model; pick a {task} model (models list)")
+    get_spec(arch)  # an unknown --arch fails here, before any data is read
+    check_task(init or arch, task)
     model = load_model(init, "cpu", task) if init else create_model(arch)
+    check_task(model, task)
     model.train()
     cfg = TrainConfig(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,

@@ -78,6 +78,9 @@ class GuardedPrecision:
             out = self.fn(x, *args)
         picture = out[0] if isinstance(out, tuple) else out
         reason = looks_broken(picture, x)
+        states = [t for t in out[1:] if isinstance(t, torch.Tensor)] if isinstance(out, tuple) else []
+        if reason is None and not all(bool(torch.isfinite(t).all()) for t in states):
+            reason = "NaN or infinite values in the recurrent state"  # it would poison every later frame
         if reason is None:
             return (picture.float(), *out[1:]) if isinstance(out, tuple) else out.float()
         self.fallbacks.append(f"{_name(self.dtype)} gave {reason}; recomputed in fp32 and stayed in fp32")

@@ -377,15 +377,22 @@ def plan_clips(
 
     Built on :func:`plan_jobs` (so outputs land where the photos of those folders would, with the same
     safety checks), then grouped by folder: a job's ``source`` is the clip folder, its ``output`` the
-    output folder. A clip whose output folder exists is skipped unless ``overwrite``.
+    output folder. A clip given directly with ``-o DIR`` goes to ``DIR/<clip name>``, never to DIR
+    itself: a clip's output folder is replaced as a whole, and the folder a user names must never be.
+    A clip whose output folder exists is skipped unless ``overwrite``.
     """
     bad = [Record(_display(Path(i)), "--frames takes folders of frames, not files") for i in inputs
            if Path(i).is_file()]  # fmt: skip
-    frames = plan_jobs([i for i in inputs if not Path(i).is_file()], output_dir, tag=tag, overwrite=True)
+    folders = [i for i in inputs if not Path(i).is_file()]
+    frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False)
     plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad])
+    out_root = Path(output_dir).resolve() if output_dir is not None else None
     clips: dict[Path, Path] = {}
     for job in frames.jobs:
-        clips.setdefault(job.source.parent, job.output.parent)
+        out = job.output.parent
+        if out_root is not None and out.resolve() == out_root:
+            out = out / job.source.parent.resolve().name
+        clips.setdefault(job.source.parent, out)
     for folder, out in clips.items():
         if shard is not None and _shard_of(folder.as_posix(), shard[1]) != shard[0]:
             plan.other_shards += 1
@@ -393,6 +400,7 @@ def plan_clips(
             plan.skipped.append(Record(_display(folder), f"output exists: {_display(out)} (use --overwrite to redo)"))
         else:
             plan.jobs.append(Job(folder, out))
+    _check_writable({j.output.parent for j in plan.jobs})
     return plan
 
 

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from weatherclean.errors import DiskFullError, OutputError
@@ -34,17 +35,27 @@ def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
         os.chown(tmp, st.st_uid, st.st_gid)
 
 
-def atomic_write(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` atomically, with the permissions a plain ``open`` would give."""
+@contextlib.contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """A hidden temporary path beside ``dest`` to write to; renamed over ``dest`` only if the block ends.
+
+    For writers that need a file name rather than bytes (video muxers). On success the file is
+    fsynced, given ``dest``'s permissions (see :func:`keep_attributes`) and renamed into place; on any
+    exception it is removed. A full disk becomes :class:`DiskFullError`, other OS errors
+    :class:`OutputError`.
+    """
     dest = Path(dest)
-    parent = dest.parent
-    tmp: str | None = None
+    tmp: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+        tmp = Path(name)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         keep_attributes(tmp, dest)
         os.replace(tmp, dest)
         tmp = None
@@ -55,10 +66,16 @@ def atomic_write(dest: Path, data: bytes) -> None:
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                tmp.unlink()
     with contextlib.suppress(OSError):  # make the rename itself durable; not all systems allow this
-        dfd = os.open(parent, os.O_RDONLY)
+        dfd = os.open(dest.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def atomic_write(dest: Path, data: bytes) -> None:
+    """Write ``data`` to ``dest`` atomically, with the permissions a plain ``open`` would give."""
+    with atomic_path(dest) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)

@@ -13,9 +13,9 @@ orientation in photos), in presentation order, one call per frame.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import DiskFullError, InputError, OutputError
-from weatherclean.io.atomic import keep_attributes
+from weatherclean.errors import InputError, OutputError
+from weatherclean.io.atomic import atomic_path
 
 __all__ = [
     "CONTAINERS",
@@ -174,10 +174,47 @@ def _high_bit_depth(pix_fmt: str) -> bool:
     return any(tag in pix_fmt for tag in ("p10", "p12", "p14", "p16", "48", "64"))
 
 
-def _frame_to_rgb(frame: Any, wide: bool) -> np.ndarray:
-    if wide:
-        return frame.to_ndarray(format="rgb48le").astype(np.float32) / 65535.0
-    return frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
+#: FFmpeg's AVColorSpace → swscale's matrix (PyAV's ``Colorspace``): BT.709, FCC, BT.601 (two codes),
+#: SMPTE 240M, BT.2020 (two codes).
+_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
+
+
+@dataclass(frozen=True)
+class _Colour:
+    """How a clip's YUV maps to RGB: read it right, and write the output the same way, tagged."""
+
+    matrix: int  # swscale colour matrix
+    full_range: bool
+    tag_space: int  # AVColorSpace written on the output
+    primaries: int
+    transfer: int
+
+    @classmethod
+    def of(cls, ctx: Any, first_height: int) -> _Colour:
+        space = int(ctx.colorspace or 2)
+        if space not in _MATRIX:  # unspecified: what players assume, HD as BT.709 and SD as BT.601
+            space = 1 if first_height >= 720 else 6
+        full = int(ctx.color_range or 0) == 2 or str(ctx.pix_fmt or "").startswith("yuvj")
+        return cls(_MATRIX[space], full, space, int(ctx.color_primaries or 2), int(ctx.color_trc or 2))
+
+    @property
+    def range(self) -> int:
+        return 2 if self.full_range else 1  # ColorRange.JPEG / MPEG
+
+
+def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
+    fmt, scale = ("rgb48le", 65535.0) if wide else ("rgb24", 255.0)
+    arr = frame.to_ndarray(format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range)
+    return arr.astype(np.float32) / scale
+
+
+def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
+    av = _av()
+    frame = av.VideoFrame.from_ndarray(np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8), format="rgb24")
+    return frame.reformat(
+        format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range
+    )
 
 
 def process_video(
@@ -202,23 +239,16 @@ def process_video(
     fmt = CONTAINERS.get(dst.suffix.lower())
     if fmt is None:
         raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
+    av = _av()
     result = VideoResult(path=dst)
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with _open_input(src) as inp:
+    with atomic_path(dst) as tmp, _open_input(src) as inp:
+        try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
-        keep_attributes(tmp, dst)
-        os.replace(tmp, dst)
-    except OSError as exc:
-        if getattr(exc, "errno", None) == 28:
-            raise DiskFullError(f"{dst}: disk full ({exc.strerror}); nothing was written under this name") from None
-        raise OutputError(f"{dst}: cannot write ({exc.strerror or _first_line(exc)})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise InputError(f"{src}: video processing failed ({_first_line(exc)})") from None
     return result
 
 
@@ -256,6 +286,13 @@ def _transcode(
             result.notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
         vout.time_base = vin.time_base
         vout.codec_context.time_base = vin.time_base
+        colour = _Colour.of(vin.codec_context, h)
+        ctx = vout.codec_context
+        ctx.colorspace, ctx.color_range = colour.tag_space, colour.range
+        ctx.color_primaries, ctx.color_trc = colour.primaries, colour.transfer
+        if colour.transfer in _HDR_TRANSFERS:
+            result.notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
+                                "highlights may look flat")  # fmt: skip
         if codec in ("libx264", "libx265"):
             vout.options = {"crf": str(opts.crf), "preset": opts.preset}
         elif codec == "libvpx-vp9":
@@ -280,6 +317,7 @@ def _transcode(
                 name = s.codec_context.name if s.codec_context else "subtitle"
                 result.notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
         frames_in = 0
+        frame_ticks = max(1, round(1 / (rate * vin.time_base))) if vin.time_base else 1
 
         last_pts: int | None = None
         for packet in inp.demux():
@@ -299,16 +337,14 @@ def _transcode(
             if idx != vin.index:
                 continue
             for frame in _safe_decode(packet, src):
-                rgb = _frame_to_rgb(frame, wide)
+                rgb = _frame_to_rgb(frame, wide, colour)
                 restored = np.asarray(process(rgb), dtype=np.float32)
                 if restored.shape != rgb.shape:
                     raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
-                new = av.VideoFrame.from_ndarray(
-                    np.rint(np.clip(restored, 0.0, 1.0) * 255.0).astype(np.uint8), format="rgb24"
-                )
+                new = _rgb_to_frame(restored, vout.pix_fmt, colour)
                 pts = frame.pts
-                if pts is None or (last_pts is not None and pts <= last_pts):
-                    pts = (last_pts + 1) if last_pts is not None else 0  # keep order when the input lacks pts
+                if pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
+                    pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
                 new.pts, new.time_base = pts, vin.time_base
                 last_pts = pts
                 out.mux(vout.encode(new))

@@ -288,6 +288,26 @@ def locate_model(
     )
 
 
+#: Which task each model family is for, to catch `desnow --model j4rnet-light` early and clearly.
+TASK_OF_TYPE: dict[str, str] = {"desnownet": "snow", "j4rnet": "rain"}
+_COMMAND_OF_TASK = {"snow": "desnow", "rain": "derain"}
+
+
+def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
+    """Raise :class:`ModelError` when a registered name or a loaded model belongs to the other task."""
+    if isinstance(name_or_model, nn.Module):
+        other = TASK_OF_TYPE.get(getattr(getattr(name_or_model, "config", None), "model_type", ""))
+        label = type(name_or_model).__name__
+    else:
+        other = _REGISTRY[name_or_model].task if name_or_model in _REGISTRY else None
+        label = str(name_or_model)
+    if other is not None and other != task:
+        raise ModelError(
+            f"'{label}' is a {other} model; use `weatherclean {_COMMAND_OF_TASK[other]}` for it, or pick a "
+            f"{task} model (`weatherclean models list`)"
+        )
+
+
 def load_model(
     spec: str = "default",
     device: torch.device | str = "cpu",
