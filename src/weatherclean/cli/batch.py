@@ -23,7 +23,7 @@ from rich.table import Table
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
-from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, photo_handler, plan_jobs, run_jobs
+from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
 from weatherclean.inference.tiling import run_tiled_array
 from weatherclean.io.images import LoadedImage, normalise_format
 from weatherclean.models.registry import check_task
@@ -195,9 +195,11 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> N
     if dry_run_or_none(plan, cmd, verb):
         return
     runtime = load_runtime(cmd, task)
-    handler = photo_handler(runtime.photo_process(), quality=cmd.quality, format=fmt)
     show = not (cmd.quiet or cmd.json_out)
-    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
+    summary = run_batch(
+        plan, runtime.photo_process(), quality=cmd.quality, format=fmt, overwrite=cmd.overwrite, progress=show,
+        description=verb,
+    )  # fmt: skip
     finish(summary, cmd, runtime)
 
 

@@ -46,7 +46,6 @@ class RecurrentTiles:
         self.overlap = overlap if overlap is not None else int(getattr(model, "receptive_field", 32))
         self.states: dict[Region, torch.Tensor] = {}
         self.guard = GuardedPrecision(self._step, device, dtype)
-        self.frames = 0
 
     def _step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         out, h = self.model.step(x, state)
@@ -67,7 +66,6 @@ class RecurrentTiles:
         if self.tile is None:
             bpp: Any = getattr(self.model, "bytes_per_pixel", None)
             self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)
-        self.frames += 1
         return run_tiled_array(
             self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True
         )

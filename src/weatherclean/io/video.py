@@ -82,11 +82,10 @@ class VideoInfo:
 
 @dataclass
 class VideoResult:
-    """The outcome of :func:`process_video`: frames read and written, and notes for the summary."""
+    """The outcome of :func:`process_video`: frames written (always all that were decoded), and notes."""
 
     path: Path
-    frames_in: int = 0
-    frames_out: int = 0
+    frames: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -131,9 +130,6 @@ def _first_line(exc: BaseException) -> str:
 def _rotation(stream: Any, frame: Any | None = None) -> int:
     """Display rotation in degrees (counter-clockwise, as PyAV reports it), 0 when none is recorded."""
     value = getattr(frame, "rotation", None) if frame is not None else None
-    if value is None:
-        with contextlib.suppress(Exception):
-            value = int(stream.metadata.get("rotate", 0))
     return int(round(value or 0)) % 360
 
 
@@ -356,7 +352,7 @@ def _transcode(
         out.mux(vout.encode(None))
         for _dec, enc in reencode.values():
             out.mux(enc.encode(None))
-    result.frames_in = result.frames_out = frames_in
+    result.frames = frames_in
     if total and frames_in < total:
         result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
 
