@@ -221,3 +221,44 @@ def test_colours_survive_hd_and_full_range_clips(tmp_path: Path, size: tuple[int
         got = frame.to_ndarray(format="rgb24", src_colorspace=matrix, src_color_range=int(ctx.color_range))
     assert int(ctx.colorspace) == (1 if h >= 720 else 6) and int(ctx.color_range) == (2 if full_range else 1)
     assert np.abs(got.reshape(-1, 3).mean(axis=0) - colour).max() < 6  # swscale rounding, twice each way
+
+
+def test_avi_gets_constant_rate_timestamps_in_order(tmp_path: Path, counter: list[str]) -> None:
+    make_video(tmp_path / "cam.mkv", frames=10, vfr=False, audio=None, container="matroska")
+    code, stdout, stderr = _invoke(str(tmp_path / "cam.mkv"), "-o", str(tmp_path / "o"), "--format", "avi", "--json")
+    assert code == 0, stderr
+    with av.open(str(tmp_path / "o" / "cam.avi")) as c:
+        v = c.streams.video[0]
+        times = [round(float(f.pts * f.time_base), 3) for f in c.decode(v)]
+        assert abs(float(v.average_rate) - 25) < 0.5
+    assert times == [round(i * 0.04, 3) for i in range(10)]
+
+
+def test_frames_mode_still_derains_videos_and_catches_clip_clashes(tmp_path: Path, counter: list[str]) -> None:
+    make_video(tmp_path / "mix" / "cam.mp4", frames=3, audio=None)
+    (tmp_path / "mix" / "shots").mkdir()
+    for i in (1, 2):
+        Image.new("RGB", (16, 12)).save(tmp_path / "mix" / "shots" / f"{i}.png")
+    code, stdout, stderr = _invoke(str(tmp_path / "mix"), "--frames", "-o", str(tmp_path / "o"), "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert (tmp_path / "o" / "cam.mp4").is_file() and (tmp_path / "o" / "shots" / "2.png").is_file()
+    clash = tmp_path / "clash"
+    (clash / "clash").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(clash / "top.png")  # loose frames of 'clash' → o2/clash
+    Image.new("RGB", (8, 8)).save(clash / "clash" / "1.png")  # and the sub-clip 'clash' → o2/clash too
+    code, _, stderr = _invoke(str(clash), "--frames", "-o", str(tmp_path / "o2"))
+    assert code == 2 and "both clips" in stderr
+
+
+def test_bad_encoder_settings_fail_once_before_any_work(tmp_path: Path, counter: list[str]) -> None:
+    make_video(tmp_path / "a.mp4", frames=2, audio=None)
+    for args, words in ((["--preset", "bogus"], "bogus"), (["--codec", "nope"], "no such video encoder"),
+                        (["--codec", "libx264", "--format", "webm"], "webm")):  # fmt: skip
+        code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), *args)
+        assert code == 2 and words in stderr, (args, stderr)
+    assert counter == []  # rejected before the model was even loaded
+    code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--codec", "libx265", "-q")
+    assert code == 0 and "x265 [info]" not in stderr
+    with av.open(str(tmp_path / "o" / "a.mp4")) as c:
+        assert c.streams.video[0].codec_context.codec_tag == "hvc1"  # what Apple players require

@@ -26,7 +26,7 @@ from weatherclean.inference.runner import (
     FrameProgress,
     Job,
     JobHandler,
-    Plan,
+    Record,
     output_suffix,
     parse_shard,
     photo_handler,
@@ -35,7 +35,7 @@ from weatherclean.inference.runner import (
     run_jobs,
 )
 from weatherclean.io.images import is_image_path, load_image, normalise_format, save_image
-from weatherclean.io.video import VIDEO_FORMATS, VideoOptions, is_video_path, process_video
+from weatherclean.io.video import VIDEO_FORMATS, VideoOptions, check_encoder, is_video_path, process_video
 
 TAG = "derained"
 
@@ -54,7 +54,8 @@ Frames = Annotated[
 Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="Video quality: lower is better and bigger (x264 CRF).")]
 Codec = Annotated[
     str | None,
-    typer.Option("--codec", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. Default: H.264 (VP9 for WebM).",
+    typer.Option("--codec", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
+                 "Default: H.264 (VP9 for WebM, MPEG-4 for AVI).",
                  show_default=False),
 ]  # fmt: skip
 Preset = Annotated[str, typer.Option("--preset", help="Encoder speed/size trade-off (x264/x265 preset).")]
@@ -117,22 +118,34 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions) ->
     """Plan, load J4R-Net, run every video, clip and photo, report (raises ``typer.Exit`` when non-zero)."""
     image_fmt, video_suffix = _split_format(cmd.format)
     shard = parse_shard(cmd.shard) if cmd.shard else None
-    plan: Plan
+    if frames and cmd.in_place:
+        raise InputError("--in-place cannot be used with --frames; write the frames to -o DIR")
+
+    def rename(dest: Path, _fmt: str | None) -> Path:
+        if is_video_path(dest):
+            return dest.with_suffix(video_suffix) if video_suffix else dest
+        return output_suffix(dest, image_fmt)
+
+    # With --frames, image folders are clips and videos are still videos; otherwise every file is a job.
+    media = is_video_path if frames else (lambda p: is_image_path(p) or is_video_path(p))
+    plan = plan_jobs(
+        cmd.paths, cmd.output, tag=TAG, overwrite=cmd.overwrite, in_place=cmd.in_place, shard=shard,
+        accept=media, kind="an image or video file", suffix_for=rename,
+    )  # fmt: skip
     if frames:
-        if cmd.in_place:
-            raise InputError("--in-place cannot be used with --frames; write the frames to -o DIR")
-        plan = plan_clips(cmd.paths, cmd.output, tag=TAG, overwrite=cmd.overwrite, shard=shard)
-    else:
-
-        def rename(dest: Path, _fmt: str | None) -> Path:
-            if is_video_path(dest):
-                return dest.with_suffix(video_suffix) if video_suffix else dest
-            return output_suffix(dest, image_fmt)
-
-        plan = plan_jobs(
-            cmd.paths, cmd.output, tag=TAG, overwrite=cmd.overwrite, in_place=cmd.in_place, shard=shard,
-            accept=lambda p: is_image_path(p) or is_video_path(p), kind="an image or video file", suffix_for=rename,
-        )  # fmt: skip
+        folders = [p for p in cmd.paths if not Path(p).is_file()]
+        clips_plan = plan_clips(folders, cmd.output, tag=TAG, overwrite=cmd.overwrite, shard=shard)
+        plan.skipped = [r for r in plan.skipped if not is_image_path(r.path)]  # frames of clips, not skips
+        plan.failed += [
+            Record(Path(p), "--frames takes folders of frames (and videos), not single images")
+            for p in cmd.paths if Path(p).is_file() and is_image_path(Path(p))
+        ]  # fmt: skip
+        plan.jobs += clips_plan.jobs
+        plan.skipped += [r for r in clips_plan.skipped if not is_video_path(r.path)]  # videos are jobs
+        plan.failed += clips_plan.failed
+        plan.other_shards += clips_plan.other_shards
+    for suffix in sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)}):
+        check_encoder(video, suffix)  # a bad --codec/--preset fails once, before any work
     if batch.dry_run_or_none(plan, cmd, "derain"):
         return
     runtime = batch.load_runtime(cmd, "rain")
@@ -141,7 +154,7 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions) ->
     clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt)
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
-        if frames:
+        if job.source.is_dir():
             return clips(job, progress)
         if is_video_path(job.source):
             return videos(job, progress)

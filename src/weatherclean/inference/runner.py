@@ -393,6 +393,14 @@ def plan_clips(
         if out_root is not None and out.resolve() == out_root:
             out = out / job.source.parent.resolve().name
         clips.setdefault(job.source.parent, out)
+    owners: dict[Path, Path] = {}
+    for folder, out in clips.items():
+        if out in owners:
+            raise InputError(
+                f"{_display(out)}: both clips {_display(owners[out])} and {_display(folder)} would be written "
+                "here; give the loose frames their own folder, or run the clips with different -o folders"
+            )
+        owners[out] = folder
     for folder, out in clips.items():
         if shard is not None and _shard_of(folder.as_posix(), shard[1]) != shard[0]:
             plan.other_shards += 1

@@ -33,6 +33,8 @@ __all__ = [
     "VideoInfo",
     "VideoOptions",
     "VideoResult",
+    "check_encoder",
+    "encoder_options",
     "is_video_path",
     "probe_video",
     "process_video",
@@ -45,8 +47,9 @@ CONTAINERS: dict[str, str] = {
 VIDEO_SUFFIXES = frozenset(CONTAINERS)
 #: Names users may give to ``--format`` for videos, and the suffix each writes.
 VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
-#: The video codec used when none is asked for: H.264 everywhere except WebM, which only holds VP8/VP9/AV1.
-_DEFAULT_CODEC = {"webm": "libvpx-vp9"}
+#: The video codec used when none is asked for: H.264, except VP9 for WebM (which holds only VP8/VP9/AV1)
+#: and MPEG-4 Part 2 for AVI, whose index has no timestamps: H.264 read back from AVI comes out a frame late.
+_DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
 _FALLBACK_AUDIO = {"webm": "libopus"}
 
@@ -213,6 +216,45 @@ def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     )
 
 
+def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
+    """FFmpeg options for ``codec``: quality (CRF), speed preset, quiet logs, and no B-frames for AVI."""
+    if codec in ("libx264", "libx265"):
+        options = {"crf": str(opts.crf), "preset": opts.preset}
+        if codec == "libx265":
+            options["x265-params"] = "log-level=error"  # x265 prints ~20 info lines per file otherwise
+        if fmt == "avi":
+            options["bf"] = "0"
+        return options
+    if codec == "libvpx-vp9":
+        return {"crf": str(min(63, opts.crf + 13)), "b": "0", "row-mt": "1"}
+    if codec == "mpeg4":  # a fixed quantiser from the CRF: 18 → 3, visually lossless for MPEG-4 Part 2
+        q = str(max(2, min(31, round(opts.crf / 6))))
+        return {"bf": "0", "qmin": q, "qmax": q}
+    return {}
+
+
+def check_encoder(opts: VideoOptions, suffix: str) -> None:
+    """Open the encoder once on a tiny frame, so a bad --codec or --preset is one error before any work."""
+    av = _av()
+    fmt = CONTAINERS.get(suffix.lower(), "mp4")
+    codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
+    if codec not in av.codecs_available:
+        raise OutputError(f"--codec {codec}: no such video encoder in this FFmpeg; try libx264, libx265 or libvpx-vp9")
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+            stream = probe.add_stream(codec, rate=25)
+            stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+            stream.options = encoder_options(codec, opts, fmt)
+            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+            probe.mux(stream.encode(frame))
+            probe.mux(stream.encode(None))
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise OutputError(
+            f"cannot encode {codec} into {suffix} with --preset {opts.preset} --crf {opts.crf} "
+            f"({_first_line(exc)}); check --codec/--preset, or --format for the container"
+        ) from None
+
+
 def process_video(
     source: str | os.PathLike[str],
     dest: str | os.PathLike[str],
@@ -280,8 +322,13 @@ def _transcode(
             result.notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
         if wide:
             result.notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
-        vout.time_base = vin.time_base
-        vout.codec_context.time_base = vin.time_base
+        # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
+        cfr = fmt == "avi"
+        out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
+        vout.time_base = out_tb
+        vout.codec_context.time_base = out_tb
+        if cfr and rotation:
+            result.notes.append(f"AVI cannot store the {rotation}° rotation; the clip will show unrotated")
         colour = _Colour.of(vin.codec_context, h)
         ctx = vout.codec_context
         ctx.colorspace, ctx.color_range = colour.tag_space, colour.range
@@ -289,11 +336,10 @@ def _transcode(
         if colour.transfer in _HDR_TRANSFERS:
             result.notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
                                 "highlights may look flat")  # fmt: skip
-        if codec in ("libx264", "libx265"):
-            vout.options = {"crf": str(opts.crf), "preset": opts.preset}
-        elif codec == "libvpx-vp9":
-            vout.options = {"crf": str(min(63, opts.crf + 13)), "b": "0", "row-mt": "1"}
-        if rotation:
+        vout.options = encoder_options(codec, opts, fmt)
+        if codec == "libx265" and fmt in ("mp4", "mov"):
+            vout.codec_tag = "hvc1"  # the tag Apple players require for HEVC
+        if rotation and not cfr:
             vout.set_display_rotation(rotation)
         copies: dict[int, Any] = {}
         reencode: dict[int, tuple[Any, Any]] = {}  # input stream index → (decoder stream, encoder stream)
@@ -339,9 +385,11 @@ def _transcode(
                     raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
                 new = _rgb_to_frame(restored, vout.pix_fmt, colour)
                 pts = frame.pts
-                if pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
+                if cfr:
+                    pts = frames_in
+                elif pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
                     pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
-                new.pts, new.time_base = pts, vin.time_base
+                new.pts, new.time_base = pts, out_tb
                 last_pts = pts
                 out.mux(vout.encode(new))
                 frames_in += 1
@@ -353,7 +401,7 @@ def _transcode(
         for _dec, enc in reencode.values():
             out.mux(enc.encode(None))
     result.frames = frames_in
-    if total and frames_in < total:
+    if total and frames_in < total - 1:  # AVI indexes often count one empty chunk as a frame
         result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
 
 

@@ -230,7 +230,8 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
 
     progress = _make_progress(cfg.progress and ddp.main)
     t0 = time.perf_counter()
-    step, last_loss, running = start_step, float("nan"), []
+    # a finished run that is run again reports the loss it ended with, not NaN
+    step, last_loss, running = start_step, float(history[-1]["loss"]) if history else float("nan"), []
     model.train()
     with progress:
         bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=float("nan"))
