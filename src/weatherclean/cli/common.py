@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -15,8 +16,18 @@ from weatherclean.errors import WeathercleanError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """A console; when piped or logged (not a terminal, no COLUMNS), 120 columns instead of Rich's 80,
+    so that result tables in log files and CI output are not squeezed or cut."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or "COLUMNS" in os.environ:
+        return probe
+    return Console(stderr=stderr, width=120)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 #: Exit code for "the command could not run at all" (bad arguments, missing model, ...).
 EXIT_USAGE = 2

@@ -46,14 +46,16 @@ def download_command(
 
     source = locate_model(name, force=force)
     if source.kind == "bundled":
-        console.print(f"{source.name}: weights ship with weatherclean ({source.folder}); nothing to download")
+        console.print(
+            f"{source.name}: weights ship with weatherclean ({source.folder}); nothing to download", soft_wrap=True
+        )
         return
     if source.kind == "folder":
-        console.print(f"{source.name}: a local model folder; nothing to download")
+        console.print(f"{source.name}: a local model folder; nothing to download", soft_wrap=True)
         return
-    console.print(f"{source.name}: {source.repo_id} at commit {source.commit}", highlight=False)
+    console.print(f"{source.name}: {source.repo_id} at commit {source.commit}", highlight=False, soft_wrap=True)
     if source.sha256:
-        console.print(f"sha256 verified: {', '.join(sorted(source.sha256))}", highlight=False)
+        console.print(f"sha256 verified: {', '.join(sorted(source.sha256))}", highlight=False, soft_wrap=True)
     # Printed on its own line and never wrapped, so scripts can take it with `tail -n 1`.
     console.print(str(source.folder), highlight=False, soft_wrap=True)
 
