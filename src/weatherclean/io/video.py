@@ -233,6 +233,13 @@ def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
     return {}
 
 
+def _configure(stream: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
+    """Encoder options and codec tag, the same for the real encoder and :func:`check_encoder`'s probe."""
+    stream.options = encoder_options(codec, opts, fmt)
+    if codec == "libx265" and fmt in ("mp4", "mov"):
+        stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC
+
+
 def check_encoder(opts: VideoOptions, suffix: str) -> None:
     """Open the encoder once on a tiny frame, so a bad --codec or --preset is one error before any work."""
     av = _av()
@@ -244,9 +251,11 @@ def check_encoder(opts: VideoOptions, suffix: str) -> None:
         with av.open(io.BytesIO(), "w", format=fmt) as probe:
             stream = probe.add_stream(codec, rate=25)
             stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-            stream.options = encoder_options(codec, opts, fmt)
-            frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
-            probe.mux(stream.encode(frame))
+            _configure(stream, codec, opts, fmt)
+            for i in range(4):  # a one-frame x265 stream can come out with a garbage dts; real clips do not
+                frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+                frame.pts, frame.time_base = i, Fraction(1, 25)  # HEVC in MP4 refuses frames without one
+                probe.mux(stream.encode(frame))
             probe.mux(stream.encode(None))
     except (av.error.FFmpegError, ValueError) as exc:
         raise OutputError(
@@ -336,9 +345,7 @@ def _transcode(
         if colour.transfer in _HDR_TRANSFERS:
             result.notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
                                 "highlights may look flat")  # fmt: skip
-        vout.options = encoder_options(codec, opts, fmt)
-        if codec == "libx265" and fmt in ("mp4", "mov"):
-            vout.codec_tag = "hvc1"  # the tag Apple players require for HEVC
+        _configure(vout, codec, opts, fmt)
         if rotation and not cfr:
             vout.set_display_rotation(rotation)
         copies: dict[int, Any] = {}
