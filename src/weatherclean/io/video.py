@@ -367,6 +367,7 @@ def _transcode(
                 result.notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
         frames_in = 0
         frame_ticks = max(1, round(1 / (rate * vin.time_base))) if vin.time_base else 1
+        dts = _DtsGuard(max(1, round(1 / (rate * out_tb))))
 
         last_pts: int | None = None
         for packet in inp.demux():
@@ -398,18 +399,43 @@ def _transcode(
                     pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
                 new.pts, new.time_base = pts, out_tb
                 last_pts = pts
-                out.mux(vout.encode(new))
+                dts.mux(out, vout.encode(new))
                 frames_in += 1
                 if on_frame is not None:
                     on_frame(frames_in, total)
         if frames_in == 0:
             raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
-        out.mux(vout.encode(None))
+        dts.mux(out, vout.encode(None))
         for _dec, enc in reencode.values():
             out.mux(enc.encode(None))
     result.frames = frames_in
     if total and frames_in < total - 1:  # AVI indexes often count one empty chunk as a frame
         result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
+
+
+class _DtsGuard:
+    """Muxes encoder packets, repairing a decode timestamp the encoder got wrong.
+
+    libx265 sometimes hands out an absurd dts for the first packet of a very short stream (seen: −8.7e15),
+    which the MP4 muxer rejects. A dts must be at most the pts, a few frames below it at most, and
+    increasing; an implausible one is replaced by the nearest value that keeps those rules.
+    """
+
+    def __init__(self, frame_ticks: int) -> None:
+        self.frame_ticks = frame_ticks
+        self.last: int | None = None
+
+    def mux(self, out: Any, packets: list[Any]) -> None:
+        for packet in packets:
+            if packet.pts is not None and packet.dts is not None:
+                reorder = 16 * self.frame_ticks  # far more than any encoder's B-frame delay
+                if not packet.pts - reorder <= packet.dts <= packet.pts:
+                    packet.dts = packet.pts - 2 * self.frame_ticks if self.last is None else self.last + 1
+                if self.last is not None and packet.dts <= self.last:
+                    packet.dts = self.last + 1
+                packet.dts = min(packet.dts, packet.pts)
+                self.last = packet.dts
+            out.mux(packet)
 
 
 def _safe_decode(packet: Any, src: Path) -> list[Any]:
