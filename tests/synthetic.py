@@ -76,3 +76,24 @@ def make_video(
             out.mux(sound.encode(chunk))
             out.mux(sound.encode(None))
     return stamps
+
+
+def invoke_command(module: object, name: str, *args: str) -> tuple[int, str, str]:
+    """Run one CLI sub-command (``module.register(app)``) in isolation: (exit code, stdout, stderr).
+
+    Exceptions other than the CLI's own exits are re-raised, so a traceback fails the test loudly.
+    """
+    import typer
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root, so that the command stays a sub-command."""
+
+    module.register(app)  # type: ignore[attr-defined]
+    result = CliRunner().invoke(app, [name, *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr

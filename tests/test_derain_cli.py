@@ -11,12 +11,10 @@ import av
 import numpy as np
 import pytest
 import torch
-import typer
 from PIL import Image
-from typer.testing import CliRunner
 
 import weatherclean.models as models
-from synthetic import make_video
+from synthetic import invoke_command, make_video
 from weatherclean.cli import derain
 from weatherclean.io.video import process_video
 
@@ -53,17 +51,7 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root so that ``derain`` stays a sub-command."""
-
-    derain.register(app)
-    result = CliRunner().invoke(app, ["derain", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+    return invoke_command(derain, "derain", *args)
 
 
 def _streams(path: Path) -> dict[str, object]:

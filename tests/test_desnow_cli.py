@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import typer
 from PIL import Image
-from typer.testing import CliRunner
 
 import weatherclean.models as models
+from synthetic import invoke_command
 from weatherclean.cli import desnow
 from weatherclean.inference.runner import plan_jobs
 
@@ -41,17 +40,7 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root so that ``desnow`` stays a sub-command."""
-
-    desnow.register(app)
-    result = CliRunner().invoke(app, ["desnow", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+    return invoke_command(desnow, "desnow", *args)
 
 
 def _rgb(path: Path, seed: int = 0, size: tuple[int, int] = (20, 28)) -> np.ndarray:

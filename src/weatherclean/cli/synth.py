@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -105,64 +107,19 @@ def snow_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
     """Synthesise snow on CLEAN_DIR's photos and write a Snow100K-layout dataset to OUT_DIR."""
-    if not clean_dir.is_dir():
-        raise InputError(f"{clean_dir}: not a folder; pass a folder of clean images")
-    out_resolved = out_dir.resolve()
-    # OUT_DIR may sit inside CLEAN_DIR: never read earlier outputs back as clean photos.
-    images = [p for p in list_images(clean_dir) if out_resolved not in p.resolve().parents]
-    if not images:
-        raise InputError(f"{clean_dir}: no images found (looked for .png, .jpg, .tif, ... recursively)")
-    if limit is not None:
-        images = images[:limit]
-    names: dict[str, Path] = {}
-    for path in images:  # a.jpg and a.png would both become a.png: refuse before any work
-        name = _name_for(path, clean_dir)
-        if name in names:
-            raise InputError(f"{path} and {names[name]} would both be written as {name}.png; rename one of them")
-        names[name] = path
-    try:
-        for folder in OUTPUT_FOLDERS:
-            (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create output folders ({exc.strerror})") from None
+    names = _list_inputs(clean_dir, out_dir, limit, note_others=False, output_name="{}.png")
+    _make_folders(out_dir, OUTPUT_FOLDERS)
 
-    failed: list[str] = []
-    written: dict[str, str] = {}
-    with Progress(
-        TextColumn("synth snow"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("synth", total=len(images))
-        for index, path in enumerate(images):
-            name = _name_for(path, clean_dir)
-            # One generator per image, seeded by its position: a bad file does not change the others.
-            rng = np.random.default_rng([seed, index])
-            image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level is Level.mixed else level.value
-            try:
-                arrays = make_snow_pair(read_rgb(path), rng, image_level)
-                for folder, arr in arrays.items():
-                    buffer = io.BytesIO()
-                    Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
-                    atomic_write(out_dir / folder / f"{name}.png", buffer.getvalue())
-            except WeathercleanError as exc:
-                failed.append(str(path))
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}; skipped", highlight=False, soft_wrap=True)
-            except OSError as exc:
-                failed.append(str(path))
-                err_console.print(
-                    f"[bold red]error:[/] {out_dir}: cannot write {name}.png ({exc}); skipped",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            else:
-                written[name] = image_level
-            progress.advance(task)
+    def make(rng: np.random.Generator, name: str, path: Path) -> str:
+        image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level is Level.mixed else level.value
+        arrays = make_snow_pair(read_rgb(path), rng, image_level)
+        for folder, arr in arrays.items():
+            buffer = io.BytesIO()
+            Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
+            atomic_write(out_dir / folder / f"{name}.png", buffer.getvalue())
+        return image_level
 
+    written, failed = _synthesise("synth snow", names, seed, out_dir, make, quiet=quiet, output_name="{}.png")
     meta = {
         "generator": "weatherclean synth snow",
         "version": __version__,
@@ -174,13 +131,105 @@ def snow_command(
         "failed": failed,
         "model": "x = a*z + y*(1-z); x=synthetic, y=gt, z=mask, a=aberration",
     }
+    _finish(out_dir, meta, f"wrote {len(written)} snowy image(s) to {out_dir} (level {level.value}, seed {seed})",
+            failed)  # fmt: skip
+
+
+def _list_inputs(
+    clean_dir: Path, out_dir: Path, limit: int | None, *, note_others: bool, output_name: str
+) -> dict[str, Path]:
+    """Output name → clean image, checked before any work: a folder with images, and no name clashes.
+
+    OUT_DIR may sit inside CLEAN_DIR, so nothing under it is ever read back as a clean photo.
+    """
+    if not clean_dir.is_dir():
+        raise InputError(f"{clean_dir}: not a folder; pass a folder of clean images")
+    out_resolved = out_dir.resolve()
+
+    def outside_out(path: Path) -> bool:
+        return out_resolved != path.resolve() and out_resolved not in path.resolve().parents
+
+    images = [p for p in list_images(clean_dir) if outside_out(p)]
+    if note_others:
+        image_set = set(images)
+        others = sorted(
+            p
+            for p in clean_dir.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p not in image_set and outside_out(p)
+        )
+        if others:
+            err_console.print(
+                f"note: skipped {len(others)} non-image file(s) in {clean_dir} (e.g. {others[0].name})",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if not images:
+        raise InputError(f"{clean_dir}: no images found (looked for .png, .jpg, .tif, ... recursively)")
+    if limit is not None:
+        images = images[:limit]
+    names: dict[str, Path] = {}
+    for path in images:  # a.jpg and a.png would both become a.png: refuse before any work
+        name = _name_for(path, clean_dir)
+        if name in names:
+            written_as = output_name.format(name)
+            raise InputError(f"{path} and {names[name]} would both be written as {written_as}; rename one of them")
+        names[name] = path
+    return names
+
+
+def _make_folders(out_dir: Path, folders: tuple[str, ...]) -> None:
+    try:
+        for folder in folders:
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create output folders ({exc.strerror})") from None
+
+
+def _synthesise(
+    label: str,
+    names: dict[str, Path],
+    seed: int,
+    out_dir: Path,
+    make: Callable[[np.random.Generator, str, Path], Any],
+    *,
+    quiet: bool,
+    output_name: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``make(rng, name, path)`` per image with a progress bar; a bad image is reported and skipped.
+
+    Each image gets its own generator seeded by its position, so a bad file does not change the others.
+    Returns ``{name: what make returned}`` and the failed paths.
+    """
+    failed: list[str] = []
+    written: dict[str, Any] = {}
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+        disable=quiet, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("synth", total=len(names))
+        for index, (name, path) in enumerate(names.items()):
+            try:
+                result = make(np.random.default_rng([seed, index]), name, path)
+            except WeathercleanError as exc:
+                failed.append(str(path))
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}; skipped", highlight=False, soft_wrap=True)
+            except OSError as exc:
+                failed.append(str(path))
+                err_console.print(
+                    f"[bold red]error:[/] {out_dir}: cannot write {output_name.format(name)} ({exc}); skipped",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            else:
+                written[name] = result
+            progress.advance(task)
+    return written, failed
+
+
+def _finish(out_dir: Path, meta: dict[str, Any], message: str, failed: list[str]) -> None:
+    """Write synth.json, print the summary line, and exit 1 if any image failed."""
     atomic_write(out_dir / "synth.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
-    console.print(
-        f"wrote {len(written)} snowy image(s) to {out_dir} (level {level.value}, seed {seed})"
-        + (f"; {len(failed)} failed" if failed else ""),
-        highlight=False,
-        soft_wrap=True,
-    )
+    console.print(message + (f"; {len(failed)} failed" if failed else ""), highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -296,36 +345,7 @@ def rain_command(
 ) -> None:
     """Synthesise rain (J4R-Net's hybrid model) on CLEAN_DIR's photos: images, or clips with --clips."""
     view = _parse_size(size, crop)
-    if not clean_dir.is_dir():
-        raise InputError(f"{clean_dir}: not a folder; pass a folder of clean images")
-    out_resolved = out_dir.resolve()
-
-    def outside_out(path: Path) -> bool:  # OUT_DIR may sit inside CLEAN_DIR: never read our own outputs
-        return out_resolved != path.resolve() and out_resolved not in path.resolve().parents
-
-    images = [p for p in list_images(clean_dir) if outside_out(p)]
-    image_set = set(images)
-    others = sorted(
-        p
-        for p in clean_dir.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p not in image_set and outside_out(p)
-    )
-    if others:
-        err_console.print(
-            f"note: skipped {len(others)} non-image file(s) in {clean_dir} (e.g. {others[0].name})",
-            highlight=False,
-            soft_wrap=True,
-        )
-    if not images:
-        raise InputError(f"{clean_dir}: no images found (looked for .png, .jpg, .tif, ... recursively)")
-    if limit is not None:
-        images = images[:limit]
-    names: dict[str, Path] = {}
-    for path in images:  # a.jpg and a.png would both become a.png: refuse before any work
-        name = _name_for(path, clean_dir)
-        if name in names:
-            raise InputError(f"{path} and {names[name]} would both be written as {name}; rename one of them")
-        names[name] = path
+    names = _list_inputs(clean_dir, out_dir, limit, note_others=True, output_name="{}")
     existing = _existing_outputs(out_dir, list(names))
     if existing and not overwrite:
         raise InputError(
@@ -333,64 +353,30 @@ def rain_command(
             f"(e.g. {existing[0].relative_to(out_dir).as_posix()}); pass --overwrite to replace them or choose "
             "another OUT_DIR"
         )
-    try:
-        for folder in RAIN_FOLDERS:
-            (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot create output folders ({exc.strerror})") from None
+    _make_folders(out_dir, RAIN_FOLDERS)
 
-    failed: list[str] = []
-    written: dict[str, dict[str, object]] = {}
-    with Progress(
-        TextColumn("synth rain"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("synth", total=len(images))
-        for index, (name, path) in enumerate(names.items()):
-            # One generator per image, seeded by its position: a bad file does not change the others.
-            rng = np.random.default_rng([seed, index])
-            image_level = (
-                RAIN_LEVELS[int(rng.integers(0, len(RAIN_LEVELS)))] if level is RainLevelChoice.mixed else level.value
-            )
-            try:
-                clean = read_rgb(path)
-                if clips or view is not None:
-                    clip = synthesize_rain_clip(
-                        clean,
-                        rng,
-                        image_level,
-                        frames=frames if clips else 1,
-                        size=view,
-                        motion="random" if clips else "static",
-                    )
-                    maps = (clip.clean, clip.streak, clip.alpha, clip.reliance)
-                    if not clips:
-                        maps = tuple(m[0] for m in maps)
-                    angle = clip.angle
-                else:
-                    y = _to_u8(clean).astype(np.float32) / 255.0
-                    streak, alpha, reliance, angle = rain_components(y, rng, image_level)
-                    maps = (y, streak, alpha, reliance)
-                _write_rain(out_dir, name, make_rain_arrays(*maps), clips)
-            except WeathercleanError as exc:
-                failed.append(str(path))
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}; skipped", highlight=False, soft_wrap=True)
-            except OSError as exc:
-                failed.append(str(path))
-                err_console.print(
-                    f"[bold red]error:[/] {out_dir}: cannot write {name} ({exc}); skipped",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            else:
-                written[name] = {"level": image_level, "angle_deg": angle}
-            progress.advance(task)
+    def make(rng: np.random.Generator, name: str, path: Path) -> dict[str, object]:
+        image_level = (
+            RAIN_LEVELS[int(rng.integers(0, len(RAIN_LEVELS)))] if level is RainLevelChoice.mixed else level.value
+        )
+        clean = read_rgb(path)
+        if clips or view is not None:
+            clip = synthesize_rain_clip(
+                clean, rng, image_level, frames=frames if clips else 1, size=view,
+                motion="random" if clips else "static",
+            )  # fmt: skip
+            maps = (clip.clean, clip.streak, clip.alpha, clip.reliance)
+            if not clips:
+                maps = tuple(m[0] for m in maps)
+            angle = clip.angle
+        else:
+            y = _to_u8(clean).astype(np.float32) / 255.0
+            streak, alpha, reliance, angle = rain_components(y, rng, image_level)
+            maps = (y, streak, alpha, reliance)
+        _write_rain(out_dir, name, make_rain_arrays(*maps), clips)
+        return {"level": image_level, "angle_deg": angle}
 
+    written, failed = _synthesise("synth rain", names, seed, out_dir, make, quiet=quiet, output_name="{}")
     meta = {
         "generator": "weatherclean synth rain",
         "version": __version__,
@@ -405,13 +391,5 @@ def rain_command(
         "failed": failed,
         "model": "O = (1-alpha)*(B+S) + alpha*A; O=rain, B=gt, S=streak, alpha=alpha, A=reliance",
     }
-    atomic_write(out_dir / "synth.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     what = f"rainy clip(s) of {frames} frames" if clips else "rainy image(s)"
-    console.print(
-        f"wrote {len(written)} {what} to {out_dir} (level {level.value}, seed {seed})"
-        + (f"; {len(failed)} failed" if failed else ""),
-        highlight=False,
-        soft_wrap=True,
-    )
-    if failed:
-        raise typer.Exit(EXIT_SOME_FAILED)
+    _finish(out_dir, meta, f"wrote {len(written)} {what} to {out_dir} (level {level.value}, seed {seed})", failed)
