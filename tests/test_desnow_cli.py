@@ -220,28 +220,32 @@ def test_format_changes_suffix_and_collisions_are_checked_after(tmp_path: Path, 
     assert code == 2 and "bmp9" in stderr
 
 
-def test_shards_split_without_overlap_and_resume(tmp_path: Path, loads: list[str]) -> None:
-    for i in range(24):
-        _rgb(tmp_path / "in" / f"d{i % 3}" / f"p{i:02d}.png", seed=i, size=(8, 8))
+def test_shards_split_without_overlap_and_resume(
+    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 90
+    monkeypatch.chdir(tmp_path)  # paths as typed, relative: the shards do not depend on where tmp_path is
+    for i in range(n):
+        _rgb(Path("in") / f"d{i % 3}" / f"p{i:02d}.png", seed=i, size=(8, 8))
     done: list[set[str]] = []
     for k in (1, 2, 3):
-        plan = plan_jobs([tmp_path / "in"], tmp_path / "out", shard=(k, 3))
-        assert plan.other_shards == 24 - len(plan.jobs)
+        plan = plan_jobs(["in"], "out", shard=(k, 3))
+        assert plan.other_shards == n - len(plan.jobs)
         done.append({j.source.name for j in plan.jobs})
-    assert set().union(*done) == {f"p{i:02d}.png" for i in range(24)}
-    assert sum(len(d) for d in done) == 24 and all(len(d) >= 3 for d in done)  # disjoint, not lopsided
-    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--shard", "2/3", "--json")
+    assert set().union(*done) == {f"p{i:02d}.png" for i in range(n)}
+    assert sum(len(d) for d in done) == n and all(len(d) >= n // 6 for d in done)  # disjoint, not lopsided
+    code, stdout, stderr = _invoke("in", "-o", "out", "--shard", "2/3", "--json")
     assert code == 0, stderr
     first = json.loads(stdout)
-    assert {Path(d["input"]).name for d in first["done"]} == done[1] and first["other_shards"] == 24 - len(done[1])
+    assert {Path(d["input"]).name for d in first["done"]} == done[1] and first["other_shards"] == n - len(done[1])
     victim = next(iter(sorted(done[1])))
-    next((tmp_path / "out").rglob(victim)).unlink()  # as if interrupted before this photo
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--shard", "2/3", "--json")
+    next(Path("out").rglob(victim)).unlink()  # as if interrupted before this photo
+    code, stdout, _ = _invoke("in", "-o", "out", "--shard", "2/3", "--json")
     again = json.loads(stdout)
     assert [Path(d["input"]).name for d in again["done"]] == [victim]
     assert again["counts"]["skipped"] == len(done[1]) - 1
     for bad in ("0/3", "4/3", "x", "1/0"):
-        code, _, stderr = _invoke(str(tmp_path / "in"), "--shard", bad)
+        code, _, stderr = _invoke("in", "--shard", bad)
         assert code == 2 and "--shard" in stderr
 
 
