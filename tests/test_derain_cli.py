@@ -250,3 +250,22 @@ def test_bad_encoder_settings_fail_once_before_any_work(tmp_path: Path, counter:
     assert code == 0 and "x265 [info]" not in stderr
     with av.open(str(tmp_path / "o" / "a.mp4")) as c:
         assert c.streams.video[0].codec_context.codec_tag == "hvc1"  # what Apple players require
+
+
+def test_out_of_memory_shrinks_the_tile_once_for_the_whole_clip() -> None:
+    """A frame that ran out of memory at 128 px: the next frames start at 64 px instead of failing again."""
+    from weatherclean.inference.recurrent import RecurrentTiles
+
+    class _SmallOnly(_Counter):
+        ooms = 0
+
+        def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
+            if max(x.shape[-2:]) > 64:
+                type(self).ooms += 1
+                raise RuntimeError("CUDA out of memory (simulated)")
+            return super().step(x, state)
+
+    clip = RecurrentTiles(_SmallOnly(), device=torch.device("cpu"), tile=128, overlap=8)
+    frames = [clip(np.zeros((128, 128, 3), np.float32)) for _ in range(3)]
+    assert _SmallOnly.ooms == 1 and clip.tile == 64 and "64-px tiles" in clip.notes[0]
+    assert np.allclose(frames[2], 2 * STEP, atol=1e-6)  # memory restarted once, then carried

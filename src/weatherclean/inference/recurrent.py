@@ -46,6 +46,7 @@ class RecurrentTiles:
         self.overlap = overlap if overlap is not None else int(getattr(model, "receptive_field", 32))
         self.states: dict[Region, torch.Tensor] = {}
         self.guard = GuardedPrecision(self._step, device, dtype)
+        self.shrunk = False
 
     def _step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         out, h = self.model.step(x, state)
@@ -67,9 +68,22 @@ class RecurrentTiles:
             bpp: Any = getattr(self.model, "bytes_per_pixel", None)
             self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)
         return run_tiled_array(
-            self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True
-        )
+            self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True,
+            on_tile=self._tile_changed,
+        )  # fmt: skip
+
+    def _tile_changed(self, tile: int) -> None:
+        """Out of memory shrank the tile: keep the smaller one for the rest of the clip.
+
+        Tile positions change with the size, so the memories of the old positions are dropped (and
+        free device memory); the new positions start from single-frame mode, which is always valid.
+        """
+        if tile != self.tile:
+            self.tile = tile
+            self.states = {}
+            self.shrunk = True
 
     @property
     def notes(self) -> list[str]:
-        return list(self.guard.fallbacks)
+        shrink = [f"ran out of memory; continued with {self.tile}-px tiles"] if self.shrunk else []
+        return [*shrink, *self.guard.fallbacks]

@@ -239,6 +239,7 @@ def run_tiled(
     out_channels: int | None = None,
     bytes_per_pixel: float | None = None,
     positional: bool = False,
+    on_tile: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
     """Apply ``fn`` (1×C×h×w → 1×C'×h×w on ``device``) to a 1×C×H×W CPU image in blended tiles.
 
@@ -248,6 +249,8 @@ def run_tiled(
     the tile. On out-of-memory the failing tile is re-run with half the tile size, down to 64 px.
     Runs under ``torch.no_grad`` (not inference mode, so callers may modify the result in place);
     returns 1×C'×H×W float32 on CPU. With ``positional`` the call is ``fn(crop, (top, left, h, w))``.
+    ``on_tile(size)`` is told the tile size the image finished with (smaller after an out-of-memory), so
+    a caller tiling many frames can start the next one there instead of failing again.
     """
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"run_tiled expects a 1×C×H×W tensor, got shape {tuple(image.shape)}")
@@ -273,6 +276,8 @@ def run_tiled(
             tile = choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
         state = _State(tile=tile, overlap=overlap, device=dev, out_channels=out_channels, positional=positional)
         out = _process(fn, image, state)
+        if on_tile is not None:
+            on_tile(state.tile)
     if out.is_inference():  # a single tile straight from a model that ran under inference_mode
         out = out.clone()
     return out.contiguous()
@@ -287,6 +292,7 @@ def run_tiled_array(
     device: torch.device | str = "cpu",
     bytes_per_pixel: float | None = None,
     positional: bool = False,
+    on_tile: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
 
@@ -299,7 +305,7 @@ def run_tiled_array(
     x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
     y = run_tiled(
         fn, x, tile=tile, overlap=overlap, device=device, out_channels=3, bytes_per_pixel=bytes_per_pixel,
-        positional=positional,
+        positional=positional, on_tile=on_tile,
     )  # fmt: skip
     if tuple(y.shape) != tuple(x.shape):
         raise ModelError(
