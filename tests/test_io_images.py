@@ -179,3 +179,25 @@ def test_folder_and_decompression_bomb(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(images_mod, "MAX_PIXELS", 1000)
     with pytest.raises(InputError, match="safety limit"):
         load_image(tmp_path / "big.png")
+
+
+def test_a_killed_runs_leftover_part_file_is_removed_on_the_next_write(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from weatherclean.io.atomic import STALE_SECONDS, atomic_write
+
+    old = tmp_path / ".a.png.x1y2z3.part"
+    old.write_bytes(b"half a picture")
+    recent = tmp_path / ".a.png.q9w8e7.part"  # maybe another run writing right now: left alone
+    recent.write_bytes(b"in progress")
+    long_ago = time.time() - STALE_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    atomic_write(tmp_path / "a.png", b"done")
+    assert not old.exists() and recent.exists() and (tmp_path / "a.png").read_bytes() == b"done"
+
+
+def test_a_jpeg_named_png_gets_a_note(tmp_path: Path) -> None:
+    Image.fromarray(_rgb(8, 8)).save(tmp_path / "liar.png", format="JPEG")
+    image = load_image(tmp_path / "liar.png")
+    assert image.format == "JPEG" and any("holds a JPEG image" in n for n in image.notes)

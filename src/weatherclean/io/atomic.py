@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +37,20 @@ def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
         os.chown(tmp, st.st_uid, st.st_gid)
 
 
+#: A temporary file this old was left by a run that was killed (SIGKILL, power cut), not one in progress.
+STALE_SECONDS = 600
+
+
+def _remove_stale_parts(dest: Path) -> None:
+    """Delete ``.NAME.*.part`` files that a killed run left beside ``dest`` (Ctrl-C cleans up by itself)."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+            with contextlib.suppress(OSError):
+                if now - stale.stat().st_mtime > STALE_SECONDS:
+                    stale.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(dest: Path) -> Iterator[Path]:
     """A hidden temporary path beside ``dest`` to write to; renamed over ``dest`` only if the block ends.
@@ -45,6 +61,7 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     :class:`OutputError`.
     """
     dest = Path(dest)
+    _remove_stale_parts(dest)
     tmp: Path | None = None
     try:
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)

@@ -679,6 +679,10 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             frames = int(getattr(im, "n_frames", 1) or 1)
             if frames > 1:
                 notes.append(_frames_note(fmt, frames))
+            with contextlib.suppress(WeathercleanError):  # a name that lies about the contents
+                named = normalise_format(p.suffix.lstrip("."))
+                if named != fmt:
+                    notes.append(f"named {p.suffix} but holds a {fmt} image; written as {fmt} under the same name")
             info = dict(im.info)
             mode = im.mode
             wide = _wide_kind(im) if fmt in ("PNG", "TIFF") else None
