@@ -32,10 +32,6 @@ PICTURES: tuple[tuple[str, str, int], ...] = (("light", "chelsea", 11), ("heavy"
 WIDTH = 384
 
 
-def _shrink(photo: np.ndarray, width: int = WIDTH) -> np.ndarray:
-    return shrink(photo, width)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
@@ -43,16 +39,16 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     photos = dict(skimage_samples())
     for level, name, seed in PICTURES:
-        clean = _shrink(photos[name])
+        clean = shrink(photos[name], WIDTH)
         sample = synthesize_rain(clean, np.random.default_rng(seed), level)
         save_jpeg(sheet([[clean, sample.rainy]]), args.out / f"rain_{level}.jpg")
 
-    clean = _shrink(photos["coffee"], 300)
+    clean = shrink(photos["coffee"], 300)
     sample = synthesize_rain(clean, np.random.default_rng(3), "heavy")
     streak = np.clip(sample.streak * 2.0, 0, 1)  # brightened: S is faint on bright backgrounds
     save_jpeg(sheet([[sample.rainy, streak], [sample.alpha, sample.reliance]]), args.out / "rain_maps.jpg")
 
-    still = _shrink(photos["rocket"], 320)
+    still = shrink(photos["rocket"], 320)
     clip = synthesize_rain_clip(
         still,
         np.random.default_rng(5),

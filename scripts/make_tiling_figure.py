@@ -18,6 +18,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from pictures import u8  # noqa: E402
 
 from weatherclean.evaluation.metrics import seam_excess  # noqa: E402
 from weatherclean.inference.tiling import run_tiled, tile_starts  # noqa: E402
@@ -26,10 +29,6 @@ from weatherclean.synth.snow import synthesize_snow  # noqa: E402
 
 TILE = 256
 CROP = 128
-
-
-def _u8(arr: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
 
 
 def main() -> None:
@@ -53,7 +52,7 @@ def main() -> None:
     gap = 4
     sheet = Image.new("RGB", (CROP * 2 * len(panels) + gap * (len(panels) - 1), CROP * 2), (255, 255, 255))
     for i, panel in enumerate(panels):
-        im = Image.fromarray(_u8(panel)).resize((CROP * 2, CROP * 2), Image.NEAREST)
+        im = Image.fromarray(u8(panel)).resize((CROP * 2, CROP * 2), Image.NEAREST)
         sheet.paste(im, (i * (CROP * 2 + gap), 0))
     out = ROOT / "docs" / "images" / "tiling_seam.png"
     sheet.save(out, optimize=True)
