@@ -1,4 +1,4 @@
-"""Half precision is GPU-only and guarded: a NaN or black tile is recomputed in fp32, then fp32 sticks."""
+"""Reduced precision only where it pays, and guarded: a NaN or black tile is recomputed in fp32, then fp32 sticks."""
 
 from __future__ import annotations
 
@@ -12,16 +12,27 @@ from weatherclean.inference.tiling import run_tiled
 CPU = torch.device("cpu")
 
 
-def test_auto_is_fp32_on_cpu_and_half_is_refused_there() -> None:
+def test_cpu_without_native_bf16_runs_fp32_and_refuses_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "0")
     assert resolve_precision("auto", CPU) is None
     assert resolve_precision("fp32", CPU) is None
     assert resolve_precision("auto", torch.device("cuda")) is torch.float16  # no GPU needed to decide
     assert resolve_precision("bf16", torch.device("cuda")) is torch.bfloat16
-    for name in ("fp16", "bf16"):
-        with pytest.raises(WeathercleanError, match="only on a GPU"):
-            resolve_precision(name, CPU)
+    with pytest.raises(WeathercleanError, match="no native bf16"):
+        resolve_precision("bf16", CPU)
+    with pytest.raises(WeathercleanError, match="fp16 is slower"):
+        resolve_precision("fp16", CPU)
     with pytest.raises(WeathercleanError, match="unknown precision"):
         resolve_precision("fp8", CPU)
+
+
+def test_cpu_with_native_bf16_uses_it_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")
+    assert resolve_precision("auto", CPU) is torch.bfloat16
+    assert resolve_precision("bf16", CPU) is torch.bfloat16
+    assert resolve_precision("fp32", CPU) is None
+    with pytest.raises(WeathercleanError, match="fp16 is slower"):
+        resolve_precision("fp16", CPU)
 
 
 def test_looks_broken() -> None:

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
-from weatherclean.devices import resolve_device
+from weatherclean.devices import resolve_device, to_fast_layout
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
 from weatherclean.inference.tiling import run_tiled_array
@@ -155,6 +155,7 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
     check_task(cmd.model, task)
     net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
     check_task(net, task)
+    to_fast_layout(net, dev)
     overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
     runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
     if cmd.tile is not None and overlap > cmd.tile // 2:

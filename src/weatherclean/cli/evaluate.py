@@ -48,6 +48,9 @@ def evaluate_command(
         [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: str = typer.Option(
+        "fp32", "--precision", help="fp32 (scores comparable across machines), or auto, bf16, fp16 as in desnow/derain."
+    ),
     tile: int | None = typer.Option(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
     ),
@@ -57,7 +60,7 @@ def evaluate_command(
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips.
     """
-    from weatherclean.devices import resolve_device
+    from weatherclean.devices import resolve_device, to_fast_layout
     from weatherclean.evaluation.evaluate import (
         BASELINES,
         check_report_path,
@@ -67,6 +70,7 @@ def evaluate_command(
         render_summary,
         write_report,
     )
+    from weatherclean.inference.precision import GuardedPrecision, resolve_precision
 
     if report is not None:
         check_report_path(report)
@@ -76,6 +80,7 @@ def evaluate_command(
     from weatherclean.models.registry import check_task
 
     dev = resolve_device(device)
+    dtype = resolve_precision(precision, dev)
     label = f"{'J4R-Net' if task is Task.rain else 'DesnowNet'} ({Path(model).name or model})"
     if task is Task.rain:
         from weatherclean.data.rain import find_rain_clips
@@ -83,22 +88,23 @@ def evaluate_command(
         if not any(c.has_gt for c in find_rain_clips(dataset)):  # fail before a slow model load
             raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
         check_task(model, "rain")
-        net = load_model(model, device=dev, task="rain")
+        net = to_fast_layout(load_model(model, device=dev, task="rain"), dev)
         check_task(net, "rain")
         result = evaluate_rain(
             dataset, net, limit=limit, device=dev, tile=tile, overlap=int(net.receptive_field),
-            baseline=bool(baseline), model_label=label, progress=not quiet,
+            baseline=bool(baseline), model_label=label, progress=not quiet, dtype=dtype,
         )  # fmt: skip
     else:
         from weatherclean.data.snow import find_snow100k
 
         find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
         check_task(model, "snow")
-        net = load_model(model, device=dev)
+        net = to_fast_layout(load_model(model, device=dev), dev)
         check_task(net, "snow")
+        guard = GuardedPrecision(net.restore, dev, dtype)
         chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
         result = evaluate_snow(
-            dataset, net.restore, split=split, limit=limit, device=dev, tile=tile,
+            dataset, guard, split=split, limit=limit, device=dev, tile=tile,
             overlap=int(net.receptive_field), baselines=chosen, model_label=label, progress=not quiet,
         )  # fmt: skip
     clips = result.clip_means()

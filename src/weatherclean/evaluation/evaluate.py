@@ -324,6 +324,7 @@ def evaluate_rain(
     baseline: bool = False,
     model_label: str = "model",
     progress: bool = True,
+    dtype: torch.dtype | None = None,
 ) -> EvaluationResult:
     """Score a recurrent rain model clip by clip (frames in order, memory carried), plus baselines.
 
@@ -331,7 +332,8 @@ def evaluate_rain(
     ``synth rain --clips``) and single pairs (``rain/`` + ``gt/``, where every "clip" is one frame and
     the model runs in single-frame mode). Rows are per frame, named ``clip/frame``; :meth:`clip_means`
     gives per-clip means. ``baseline`` adds the temporal median for clips of 3+ frames and the 3×3
-    median filter for single images. ``limit`` keeps the first N clips.
+    median filter for single images. ``limit`` keeps the first N clips. ``dtype`` runs the model under
+    autocast, guarded as in ``derain``.
     """
     from weatherclean.data.rain import find_rain_clips
     from weatherclean.inference.recurrent import RecurrentTiles
@@ -364,7 +366,7 @@ def evaluate_rain(
                         score_pair(_frame_name(clip, i), label, restored[i], clean[i], per) for i in range(len(clip))
                     ]
                 if model is not None:
-                    runner = RecurrentTiles(model, device=dev, tile=tile, overlap=overlap)
+                    runner = RecurrentTiles(model, device=dev, dtype=dtype, tile=tile, overlap=overlap)
                     for i in range(len(clip)):
                         start = time.perf_counter()
                         out = runner(rainy[i])

@@ -106,8 +106,9 @@ def _stem(cin: int, w: float) -> tuple[nn.Module, int]:
     c3 = s[2] + s[3]
     mixed4 = _Concat(
         nn.Sequential(ConvAct(c3, s[4]), ConvAct(s[4], s[5], 3)),
-        nn.Sequential(ConvAct(c3, s[6]), ConvAct(s[6], s[7], (1, 7)), ConvAct(s[7], s[8], (7, 1)),
-                      ConvAct(s[8], s[9], 3)),
+        nn.Sequential(
+            ConvAct(c3, s[6]), ConvAct(s[6], s[7], (1, 7)), ConvAct(s[7], s[8], (7, 1)), ConvAct(s[8], s[9], 3)
+        ),
     )
     c4 = s[5] + s[9]
     mixed5 = _Concat(ConvAct(c4, s[10], 3), nn.MaxPool2d(3, stride=1, padding=1))
@@ -140,8 +141,13 @@ def _block_b(cin: int, w: float) -> tuple[nn.Module, int]:
     mod = _Concat(
         ConvAct(cin, b[0]),
         nn.Sequential(ConvAct(cin, b[1]), ConvAct(b[1], b[2], (1, 7)), ConvAct(b[2], b[3], (7, 1))),
-        nn.Sequential(ConvAct(cin, b[4]), ConvAct(b[4], b[5], (7, 1)), ConvAct(b[5], b[6], (1, 7)),
-                      ConvAct(b[6], b[7], (7, 1)), ConvAct(b[7], b[8], (1, 7))),
+        nn.Sequential(
+            ConvAct(cin, b[4]),
+            ConvAct(b[4], b[5], (7, 1)),
+            ConvAct(b[5], b[6], (1, 7)),
+            ConvAct(b[6], b[7], (7, 1)),
+            ConvAct(b[7], b[8], (1, 7)),
+        ),
         _avgpool_branch(cin, b[9]),
     )
     return mod, b[0] + b[3] + b[8] + b[9]
@@ -151,8 +157,9 @@ def _reduction_b(cin: int, w: float) -> tuple[nn.Module, int]:
     b = [_ch(c, w) for c in _RED_B]
     mod = _Concat(
         nn.Sequential(ConvAct(cin, b[0]), ConvAct(b[0], b[1], 3)),
-        nn.Sequential(ConvAct(cin, b[2]), ConvAct(b[2], b[3], (1, 7)), ConvAct(b[3], b[4], (7, 1)),
-                      ConvAct(b[4], b[5], 3)),
+        nn.Sequential(
+            ConvAct(cin, b[2]), ConvAct(b[2], b[3], (1, 7)), ConvAct(b[3], b[4], (7, 1)), ConvAct(b[4], b[5], 3)
+        ),
         nn.MaxPool2d(3, stride=1, padding=1),
     )
     return mod, b[1] + b[5] + cin
@@ -213,14 +220,13 @@ class Descriptor(nn.Module):
         self.stride = s
         self.backbone, c = inception_v4_backbone(cin * s * s, cfg.width, cfg.blocks)
         pc = cfg.pyramid_channels or max(4, c // 4)
-        self.pyramid = nn.ModuleList(
-            ConvAct(c, pc, 3, dilation=2**n) for n in range(cfg.dilation_levels + 1)
-        )
+        self.pyramid = nn.ModuleList(ConvAct(c, pc, 3, dilation=2**n) for n in range(cfg.dilation_levels + 1))
         c_out = pc * (cfg.dilation_levels + 1)
         if s > 1:
             hc = cfg.head_channels or 32
-            self.up: nn.Module = nn.Sequential(nn.Conv2d(c_out, hc * s * s, 1), nn.PixelShuffle(s),
-                                               nn.ReLU(inplace=True))
+            self.up: nn.Module = nn.Sequential(
+                nn.Conv2d(c_out, hc * s * s, 1), nn.PixelShuffle(s), nn.ReLU(inplace=True)
+            )
             c_out = hc
         else:
             self.up = nn.Identity()
@@ -359,12 +365,14 @@ class DesnowNet(
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        # Under autocast the convolutions run in bf16/fp16, but the maps are brought back to the input's
+        # dtype before the recovery formula: its division by (1 − ẑ) would amplify half-precision error.
         f = self._features(self.tr_descriptor, x)
-        z = self.mask_head(f).clamp(0.0, 1.0)
-        a = self.aberration_head(f)
+        z = self.mask_head(f).to(x.dtype).clamp(0.0, 1.0)
+        a = self.aberration_head(f).to(x.dtype)
         y_prime = recover(x, z, a, self.config.eps)
         f = self._features(self.rg_descriptor, torch.cat([y_prime, z, a], dim=1))
-        y_hat = y_prime + self.residual_head(f)
+        y_hat = y_prime + self.residual_head(f).to(x.dtype)
         if ph or pw:
             y_hat, y_prime, z, a = (t[..., :h, :w] for t in (y_hat, y_prime, z, a))
         return DesnowOutput(y_hat, y_prime, z, a)
@@ -400,10 +408,14 @@ def macs_per_pixel(model: nn.Module, size: int = 64) -> float:
         b, cin, h, w = inp[0].shape
         total += b * h * w * cin * outputs * k * k
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.Conv2d) and not _inside_head(model, m)]
-    handles += [m.register_forward_hook(head_hook) for m in model.modules()
-                if isinstance(m, PyramidMaxout | PyramidSum)]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and not _inside_head(model, m)
+    ]
+    handles += [
+        m.register_forward_hook(head_hook) for m in model.modules() if isinstance(m, PyramidMaxout | PyramidSum)
+    ]
     try:
         with torch.inference_mode():
             model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
@@ -422,4 +434,3 @@ __all__ = [
     "macs_per_pixel",
     "recover",
 ]
-

@@ -198,10 +198,12 @@ class J4RNet(
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         return (F.pixel_unshuffle(x, s) if s > 1 else x), (h, w)
 
-    def _unfold(self, y: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def _unfold(self, y: torch.Tensor, size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+        """Back to full resolution, in ``like``'s dtype: under autocast the convolutions ran in bf16/fp16,
+        but the per-pixel blending of the outputs is kept at the frame's precision."""
         s = self.config.stride
         y = F.pixel_shuffle(y, s) if s > 1 else y
-        return y[..., : size[0], : size[1]]
+        return y[..., : size[0], : size[1]].to(like.dtype)
 
     # ----------------------------------------------------------------------------------------- forward
 
@@ -211,15 +213,15 @@ class J4RNet(
         h_prev = self.init_state(frame) if state is None else state
         f = self.extract(folded)
         fd = self.dnet(torch.cat([f, h_prev], dim=1))
-        logits = self._unfold(self.dnet_head(fd), size)
+        logits = self._unfold(self.dnet_head(fd), size, frame)
         h = self.fnet(f, h_prev, fd)
-        streak = self._unfold(self.rnet_head(self.rnet(f)), size)
+        streak = self._unfold(self.rnet_head(self.rnet(f)), size, frame)
         removed = frame - streak
-        filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h], dim=1))), size)
+        filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h], dim=1))), size, frame)
         alpha = torch.softmax(logits, dim=1)[:, 1:2]
         joint = (1 - alpha) * removed + alpha * filled
         joint_folded, _ = self._fold(joint)
-        background = joint + self._unfold(self.jrc_head(self.jrc(torch.cat([joint_folded, h], dim=1))), size)
+        background = joint + self._unfold(self.jrc_head(self.jrc(torch.cat([joint_folded, h], dim=1))), size, frame)
         return J4ROutput(background, streak, logits, filled), h
 
     def forward(self, clip: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -12,6 +14,8 @@ from torch.utils.data import Dataset
 
 from weatherclean.errors import DatasetError
 from weatherclean.training.losses import DerainLoss, DesnowLoss
+
+T = TypeVar("T", bound=tuple)
 
 
 def _clean_images(folders: list[Path], include_skimage: bool) -> list[Path | np.ndarray]:
@@ -59,11 +63,14 @@ class SnowTask:
         images = self.clean_images()
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
-        return SyntheticSnowDataset(images, crop=self.crop, length=self.samples, level=self.level,
-                                    seed=self.seed, augment=True, haze=self.haze)
+        return SyntheticSnowDataset(
+            images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True, haze=self.haze
+        )
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        return self.loss_fn(model, model(batch["x"]), batch)
+        out = model(batch["x"])
+        with _loss_precision(batch["x"]):
+            return self.loss_fn(model, _as_float(out), batch)
 
 
 @dataclass
@@ -103,4 +110,15 @@ class RainTask:
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out, _state = model(batch["rainy"])
-        return self.loss_fn(out, batch)
+        with _loss_precision(batch["rainy"]):
+            return self.loss_fn(_as_float(out), batch)
+
+
+def _as_float(out: T) -> T:
+    """A model's named outputs in fp32: under autocast they come out bf16/fp16, too coarse for a loss."""
+    return type(out)(*(t.float() for t in out))  # type: ignore[call-arg]
+
+
+def _loss_precision(x: torch.Tensor) -> contextlib.AbstractContextManager[object]:
+    """The loss runs in fp32 even when the forward pass ran under autocast (its filters are convolutions)."""
+    return torch.autocast(x.device.type, enabled=False)

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""One row per registered model configuration: size, cost and CPU throughput (docs/models.md's table).
+
+    python benchmarks/configurations.py              # every registered configuration
+    python benchmarks/configurations.py --quick      # the light (default) configurations only
+
+Run by hand on an otherwise idle machine; it is not a test. Each model runs in inference mode with its
+weights in the layout the device prefers (channels-last on a CPU, as `desnow` and `derain` run it), at
+fp32 and, on CPUs with native bf16, under bf16 autocast (what `--precision auto` picks there). A model is
+warmed up once and then timed over ``--repeat`` calls; the median is reported. Throughput is in
+megapixels per second of model compute; for the rain models it is also given as frames per second at
+1280×720 (one recurrent step per frame, memory carried). The large configurations are timed on smaller
+images, since only the throughput per pixel matters and a 1-megapixel input would take minutes.
+PSNR/SSIM are not measured here: they come from `weatherclean evaluate` (see docs/models.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from weatherclean.devices import to_fast_layout
+from weatherclean.inference.precision import cpu_has_native_bf16
+from weatherclean.models import desnownet, j4rnet
+from weatherclean.models.registry import create_model, list_models
+
+#: Image size (height, width) each configuration is timed at: large enough to fill the cores.
+SIZES = {
+    "desnownet-paper": (128, 128),
+    "desnownet-half": (192, 192),
+    "desnownet-light": (1024, 1024),
+    "j4rnet-paper": (360, 640),
+    "j4rnet-light": (720, 1280),
+}
+FRAME_720P = 1280 * 720
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def runner(model: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype | None) -> Callable[[], object]:
+    recurrent = hasattr(model, "step")
+    state: list[torch.Tensor | None] = [None]
+
+    def run() -> object:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            if recurrent:
+                _, state[0] = model.step(x, state[0])  # type: ignore[operator]
+                return state[0]
+            return model.restore(x)  # type: ignore[operator]
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="only the light configurations")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cpu = torch.device("cpu")
+    precisions: list[tuple[str, torch.dtype | None]] = [("fp32", None)]
+    if cpu_has_native_bf16():
+        precisions.append(("bf16", torch.bfloat16))
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, native bf16: {cpu_has_native_bf16()}\n"
+    )
+    head = " | ".join(f"{p} MP/s" for p, _ in precisions)
+    print(f"| configuration | task | parameters | multiply-adds / pixel | timed at | {head} | 1280×720 fps (best) |")
+    print("|---|---|---|---|---|" + "---|" * len(precisions) + "---|")
+    for spec in list_models():
+        if spec.build is None or spec.name not in SIZES or (args.quick and not spec.name.endswith("-light")):
+            continue
+        model = to_fast_layout(create_model(spec.name).eval(), cpu)
+        counter = desnownet.macs_per_pixel if spec.task == "snow" else j4rnet.macs_per_pixel
+        macs = counter(model)  # type: ignore[arg-type]
+        h, w = SIZES[spec.name]
+        x = torch.rand(1, 3, h, w)
+        rates = [h * w / median_seconds(runner(model, x, dtype), args.repeat) / 1e6 for _, dtype in precisions]
+        fps = f"{max(rates) * 1e6 / FRAME_720P:.2f}" if spec.task == "rain" else "–"
+        params = sum(p.numel() for p in model.parameters())
+        cells = " | ".join(f"{r:.3f}" for r in rates)
+        print(f"| `{spec.name}` | {spec.task} | {params / 1e6:.2f} M | {macs:,.0f} | {w}×{h} | {cells} | {fps} |")
+
+
+if __name__ == "__main__":
+    main()
