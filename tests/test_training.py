@@ -10,15 +10,17 @@ import pytest
 import torch
 
 from synthetic import clean_image, write_clean
+from weatherclean.errors import WeathercleanError
 from weatherclean.evaluation.metrics import psnr
 from weatherclean.models import DesnowNet, DesnowNetConfig, load_model
 from weatherclean.synth.snow import synthesize_snow
 from weatherclean.training.losses import DesnowLoss, pyramid_loss
 from weatherclean.training.tasks import SnowTask
-from weatherclean.training.trainer import TrainConfig, lr_factor, train
+from weatherclean.training.trainer import TrainConfig, _autocast_choice, lr_factor, train
 
-TINY = DesnowNetConfig(width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8,
-                       descriptor_stride=2, head_channels=8)
+TINY = DesnowNetConfig(
+    width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
+)
 
 
 def _tiny_model(seed: int = 0) -> DesnowNet:
@@ -58,8 +60,17 @@ def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
     """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's."""
     clean = write_clean(tmp_path / "clean", seed=1, n=6)
     task = SnowTask(clean=[clean], crop=32, samples=10**6, level="M", seed=0)
-    cfg = TrainConfig(output=str(tmp_path / "run"), steps=300, batch_size=8, lr=2e-3, warmup_steps=20,
-                      workers=0, progress=False, checkpoint_every=100, log_every=25)
+    cfg = TrainConfig(
+        output=str(tmp_path / "run"),
+        steps=300,
+        batch_size=8,
+        lr=2e-3,
+        warmup_steps=20,
+        workers=0,
+        progress=False,
+        checkpoint_every=100,
+        log_every=25,
+    )
     result = train(_tiny_model(), task, cfg)
     losses = [r["loss"] for r in result.history]
     assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2])
@@ -80,8 +91,17 @@ def test_same_seed_same_result_and_resume_continues_exactly(tmp_path: Path) -> N
 
     def run(name: str, stop_after: int | None = None, workers: int = 0):
         task = SnowTask(clean=[clean], crop=24, samples=10**6, seed=5)
-        cfg = TrainConfig(output=str(tmp_path / name), steps=12, batch_size=4, lr=1e-3, warmup_steps=2,
-                          workers=workers, progress=False, checkpoint_every=5, stop_after=stop_after)
+        cfg = TrainConfig(
+            output=str(tmp_path / name),
+            steps=12,
+            batch_size=4,
+            lr=1e-3,
+            warmup_steps=2,
+            workers=workers,
+            progress=False,
+            checkpoint_every=5,
+            stop_after=stop_after,
+        )
         return train(_tiny_model(), task, cfg)
 
     straight = run("a")
@@ -122,3 +142,37 @@ def test_items_without_a_mask_get_no_mask_loss() -> None:
     assert first_only["z"] == pytest.approx(expected, rel=1e-5)
     assert first_only["z"] < with_masks["z"] and none["z"] == 0.0
     assert first_only["y_hat"] == with_masks["y_hat"]
+
+
+def test_cpu_mixed_precision_only_where_the_cpu_has_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = torch.device("cpu")
+    assert _autocast_choice(None, cpu)[0] is False  # never on by default on a CPU
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")
+    assert _autocast_choice(True, cpu) == (True, torch.bfloat16)
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "0")
+    with pytest.raises(WeathercleanError, match="native bf16"):
+        _autocast_choice(True, cpu)
+
+
+def test_bf16_training_learns_and_saves_a_loadable_fp32_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--amp on a CPU (bf16 autocast, channels-last weights) still learns, and the saved model is plain fp32."""
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")  # emulated where the CPU lacks it: slower, same maths
+    clean = write_clean(tmp_path / "clean", seed=3, n=4)
+    task = SnowTask(clean=[clean], crop=32, samples=10**6, level="M", seed=0)
+    cfg = TrainConfig(
+        output=str(tmp_path / "run"),
+        steps=120,
+        batch_size=8,
+        lr=2e-3,
+        warmup_steps=10,
+        workers=0,
+        progress=False,
+        checkpoint_every=60,
+        log_every=20,
+        amp=True,
+    )
+    result = train(_tiny_model(), task, cfg)
+    losses = [r["loss"] for r in result.history]
+    assert np.mean(losses[-2:]) < 0.8 * losses[0]
+    state = load_model(str(result.final_dir)).state_dict()
+    assert all(v.dtype == torch.float32 and v.is_contiguous() for v in state.values())
