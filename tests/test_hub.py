@@ -12,13 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import huggingface_hub.utils._http as hf_http
 import pytest
 import torch
-from huggingface_hub import constants, set_client_factory
+from huggingface_hub import constants
 from typer.testing import CliRunner
 
-from hub_standin import StandinHub
+from hub_standin import StandinHub, pointed_at
 from weatherclean.errors import ModelError
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 from weatherclean.models.registry import ModelSpec, describe_weights, load_model, register_model, unregister_model
@@ -77,56 +76,10 @@ def hub(
     standin.add_repo("test/tiny", saved_model[0])
     standin.add_repo("test/no-weights", files={"config.json": b'{"model_type": "desnownet"}', "README.md": b"# x\n"})
 
-    home = tmp_path / "hf"
-    env = {
-        "HF_HOME": str(home),
-        "HF_HUB_CACHE": str(home / "hub"),
-        "HF_ENDPOINT": standin.url,
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_HUB_DISABLE_XET": "1",
-        "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
-        monkeypatch.delenv(key, raising=False)
-    # huggingface_hub read the environment at import: patch the values it kept, too.
-    patched = {
-        "ENDPOINT": standin.url,
-        "HUGGINGFACE_CO_URL_TEMPLATE": standin.url + "/{repo_id}/resolve/{revision}/{filename}",
-        "HF_HOME": str(home),
-        "HF_HUB_CACHE": str(home / "hub"),
-        "HF_TOKEN_PATH": str(home / "token"),
-        "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
-        "HF_HUB_OFFLINE": False,
-        "HF_HUB_DISABLE_TELEMETRY": True,
-        "HF_HUB_DISABLE_XET": True,
-        "HF_HUB_DISABLE_IMPLICIT_TOKEN": True,
-    }
-    for key, value in patched.items():
-        monkeypatch.setattr(constants, key, value)
-
-    # Every request huggingface_hub makes goes through this hook: one that would leave the stand-in fails.
-    escaped: list[str] = []
-    original_factory = hf_http._GLOBAL_CLIENT_FACTORY
-
-    def guard(request: object) -> None:
-        url = str(request.url)  # type: ignore[attr-defined]
-        if not url.startswith(standin.url + "/"):
-            escaped.append(url)
-            raise AssertionError(f"request escaped the stand-in Hub: {url}")
-
-    def factory() -> object:
-        client = original_factory()
-        client.event_hooks = {**client.event_hooks, "request": [*client.event_hooks["request"], guard]}
-        return client
-
-    set_client_factory(factory)  # type: ignore[arg-type]
     try:
-        yield standin
+        with pointed_at(standin, tmp_path / "hf", monkeypatch) as escaped:
+            yield standin
     finally:
-        set_client_factory(original_factory)
         standin.stop()
     assert not escaped, escaped
 

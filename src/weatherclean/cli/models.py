@@ -1,21 +1,25 @@
-"""``weatherclean models``: what models exist, what they are, and where they come from.
+"""``weatherclean models``: what models exist, what they are, where they come from, and publishing them.
 
 ``list`` shows the registry, ``download`` fills the Hub cache ahead of time (before going offline, or to
-repair a corrupt download with ``--force``), and ``info`` describes one model, with ``--json`` for scripts.
+repair a corrupt download with ``--force``), ``info`` describes one model, with ``--json`` for scripts, and
+``push`` publishes a model folder to the Hub (the work is :func:`weatherclean.models.hub.push_folder`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from weatherclean.cli.common import cli_errors, console
 
-models_app = typer.Typer(help="List, download and inspect models.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from weatherclean.models.hub import PushResult
+
+models_app = typer.Typer(help="List, download, inspect and publish models.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -98,6 +102,70 @@ def info_command(
     for row in info["scores"]:
         scores.add_row(*(str(row[k]) if row[k] is not None else "" for k in ("dataset", "split", "metric", "value")))
     console.print(scores)
+
+
+@models_app.command("push")
+@cli_errors
+def push_command(
+    folder: Path = typer.Argument(..., help="Model folder: config.json, model.safetensors and a README.md model card."),
+    repo: str = typer.Argument(..., help="Hub repo id owner/name\\[@branch]; created if it does not exist."),
+    revision: str | None = typer.Option(
+        None, "--revision", "--branch", help="Branch to push to (default: main); created if missing."
+    ),
+    private: bool = typer.Option(False, "--private", help="Create the repo private (no effect on an existing repo)."),
+    commit_message: str | None = typer.Option(None, "--commit-message", "-m", help="Commit message."),
+    token: str | None = typer.Option(
+        None, "--token", help="Hub token with write access (default: HF_TOKEN, else the `hf auth login` one)."
+    ),
+    write_card: bool = typer.Option(
+        False, "--write-card", help="If the folder has no README.md model card, generate a minimal one first."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for scripts."),
+) -> None:
+    """Publish a trained model folder to the Hugging Face Hub and print what pins it.
+
+    The folder is checked first (config, weights that load, a model card with license, library_name and
+    tags); then config.json, model.safetensors and README.md go up in one commit. The output gives the
+    commit and the sha256 of each file: load exactly this upload with --model owner/name@COMMIT, or
+    register it with a ModelSpec.
+
+    Examples:\n
+      weatherclean models push runs/mine/model someone/desnownet-mine\n
+      weatherclean models push runs/mine/model someone/desnownet-mine --branch v2 --private --json
+    """
+    from weatherclean.models.hub import push_folder
+
+    result = push_folder(
+        folder,
+        repo,
+        revision=revision,
+        private=private,
+        token=token,
+        commit_message=commit_message,
+        write_card=write_card,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    print_push_result(result)
+
+
+def print_push_result(result: PushResult) -> None:
+    """What a push published, and how to load or pin it (``models push`` and ``train --push-to-hub``)."""
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+    what = "pushed" if result.changed else "already up to date (no new commit)"
+    say(f"{result.folder} {what}: {result.repo_url} (branch {result.branch})")
+    say(f"commit  {result.commit}")
+    for name, digest in result.sha256.items():
+        say(f"sha256  {digest}  {name}")
+    if result.skipped:
+        say(f"not uploaded (not part of a weatherclean model): {', '.join(result.skipped)}")
+    say(f"load it:  weatherclean {'derain' if result.task == 'rain' else 'desnow'} ... --model {result.spec}")
+    say("pin it in src/weatherclean/models/registry.py:")
+    say(result.model_spec_code())
 
 
 def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:

@@ -1,14 +1,28 @@
-"""``weatherclean train``: train a model with its paper's full loss."""
+"""``weatherclean train``: train a model with its paper's full loss, document it, and optionally publish it.
+
+The final model folder gets a model card (``README.md``) that records how it was trained; with
+``--push-to-hub`` the folder is then published through :func:`weatherclean.models.hub.push_folder`, the same
+code as ``weatherclean models push``.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import typer
 
-from weatherclean.cli.common import cli_errors, console
-from weatherclean.errors import WeathercleanError
+from weatherclean.cli.common import cli_errors, console, err_console
+from weatherclean.errors import ModelError, WeathercleanError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from weatherclean.training.trainer import TrainConfig, TrainResult
 
 
 def register(app: typer.Typer) -> None:
@@ -45,13 +59,25 @@ def train_command(
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="Mixed precision (default: on with CUDA)."),
+    amp: bool | None = typer.Option(
+        None,
+        "--amp/--no-amp",
+        help="Mixed precision, bf16 autocast (default: on with CUDA; on a CPU only when asked, where the CPU has "
+        "native bf16).",
+    ),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUTPUT/checkpoint.pt if present."),
     time_limit: float | None = typer.Option(
         None, "--time-limit", help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue)."
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: PyTorch's)."),
+    push_to_hub: str | None = typer.Option(
+        None,
+        "--push-to-hub",
+        help="When the run finishes, publish OUTPUT/model to this Hub repo (owner/name\\[@branch]); "
+        "needs HF_TOKEN or `hf auth login`.",
+    ),
+    push_private: bool = typer.Option(False, "--push-private", help="With --push-to-hub: create the repo private."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Train DesnowNet or J4R-Net with its paper's loss; the result in OUTPUT/model loads with --model.
@@ -61,10 +87,13 @@ def train_command(
       weatherclean train --task snow --clean photos/clean --skimage-samples --steps 5000 -o runs/synth\n
       weatherclean train --task rain --clean photos/clean --frames 1 -o runs/rain1\n
       weatherclean train --task rain --clean photos/clean --frames 9 --init runs/rain1/model -o runs/rain2\n
+      weatherclean train --task snow --clean photos/clean -o runs/mine --push-to-hub someone/desnownet-mine\n
+    OUTPUT/model/README.md is a model card that records the run.
     Interrupt at any time: the same command resumes from the last checkpoint.
     Several GPUs: torchrun --nproc-per-node 4 -m weatherclean train ...
     """
-    from weatherclean.models.registry import DEFAULT_MODELS, check_task, create_model, get_spec, load_model
+    from weatherclean.models.hub import check_push_ready
+    from weatherclean.models.registry import DEFAULT_MODELS, check_task, create_model, get_spec
     from weatherclean.training.losses import DesnowLoss
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
@@ -76,13 +105,21 @@ def train_command(
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
     level = _level(task, level)
+    if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
+        check_push_ready(push_to_hub)
+    elif push_private:
+        raise WeathercleanError("--push-private only applies with --push-to-hub owner/name")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # parameter initialisation
     arch = arch or DEFAULT_MODELS[task]
     get_spec(arch)  # an unknown --arch fails here, before any data is read
     check_task(init or arch, task)
-    model = load_model(init, "cpu", task) if init else create_model(arch)
+    base_model, init_source = None, None
+    if init:
+        model, base_model, init_source = _load_init(init, task)
+    else:
+        model = create_model(arch)
     check_task(model, task)
     model.train()
     cfg = TrainConfig(
@@ -106,13 +143,101 @@ def train_command(
             samples=samples, level=level, seed=seed,
         )  # fmt: skip
     result = train(model, job, cfg)
-    if result.final_dir is None:
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
         return
+    if result.final_dir is None:
+        if push_to_hub:
+            err_console.print(
+                f"not pushed to {push_to_hub}: the run stopped at step {result.steps} of {steps} before finishing; "
+                "run the same command again to continue, and the model is pushed when the run finishes",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+        return
+    _write_card(
+        result, cfg, model, name=output.name, push_to_hub=push_to_hub, base_model=base_model, init_source=init_source
+    )
     if not quiet:
         console.print(
             f"trained {result.steps} steps in {result.seconds / 60:.1f} min, last loss {result.last_loss:.4g}; "
             f"model saved to [bold]{result.final_dir}[/] (use --model {result.final_dir})"
         )
+    if push_to_hub:
+        _push(
+            Path(str(result.final_dir)),
+            push_to_hub,
+            private=push_private,
+            arch=init or arch,
+            steps=result.steps,
+            quiet=quiet,
+        )
+
+
+def _write_card(
+    result: TrainResult,
+    cfg: TrainConfig,
+    model: nn.Module,
+    *,
+    name: str,
+    push_to_hub: str | None,
+    base_model: str | None,
+    init_source: str | None,
+) -> None:
+    """Replace the mixin's boilerplate README.md in OUTPUT/model with a card that records this run."""
+    from weatherclean.models.cards import TrainingRecord, render_card, training_seconds, write_card
+
+    final = Path(str(result.final_dir))
+    history = result.history
+    record = TrainingRecord(
+        settings=asdict(cfg),
+        steps=result.steps,
+        final_loss=float(history[-1]["loss"]) if history else result.last_loss,
+        seconds=training_seconds(history, fallback=result.seconds),
+        init_source=init_source,
+        push_to_hub=push_to_hub,
+    )
+    text = render_card(
+        json.loads((final / "config.json").read_text()),
+        name=push_to_hub.partition("@")[0].split("/")[-1] if push_to_hub else name,
+        model_ref=push_to_hub or str(final),
+        parameters=sum(p.numel() for p in model.parameters()),
+        training=record,
+        base_model=base_model,
+    )
+    write_card(final, text)
+
+
+def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None]:
+    """The model to fine-tune, its Hub repo (the card's ``base_model``), and where it came from, in words."""
+    from weatherclean.models.registry import load_from_folder, locate_model
+
+    source = locate_model(init, task)
+    model = load_from_folder(source.folder)
+    if source.kind == "hub":
+        return model, source.repo_id, f"`{init}` (Hub repo {source.repo_id} at commit {source.commit})"
+    where = "bundled with weatherclean" if source.kind == "bundled" else f"local folder {source.folder}"
+    return model, None, f"`{init}` ({where})"
+
+
+def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet: bool) -> None:
+    """Publish the finished model; on failure, say that it is saved and how to push it later."""
+    from weatherclean.cli.models import print_push_result
+    from weatherclean.models.hub import push_folder
+
+    try:
+        result = push_folder(
+            final, repo, private=private, commit_message=f"Train {arch} for {steps} steps with weatherclean"
+        )
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc} (the trained model is saved in {final}; push it later with "
+            f"`weatherclean models push {final} {repo}`)"
+        ) from None
+    if not quiet:
+        print_push_result(result)
+    else:
+        console.print(f"pushed {result.spec}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _level(task: str, level: str | None) -> str | None:

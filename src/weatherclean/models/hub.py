@@ -1,4 +1,4 @@
-"""Models from the Hugging Face Hub: ``owner/name`` or ``owner/name@revision``.
+"""Models on the Hugging Face Hub: loading ``owner/name[@revision]``, and publishing a model folder.
 
 Downloads go to the standard Hub cache (``HF_HOME`` / ``HF_HUB_CACHE``), so users share them with every
 other Hub-based tool, and ``HF_HUB_OFFLINE=1`` works as everywhere else. Everything goes through
@@ -15,18 +15,26 @@ Three choices shape the code:
   huggingface_hub back off and retry for about 20 seconds before failing.
 * **Pinned checksums are checked on every load**, downloads and cache hits alike: a truncated or
   tampered file in the cache is caught before PyTorch reads it, and hashing a few MB costs milliseconds.
+
+Publishing (:func:`push_folder`, behind ``weatherclean models push`` and ``train --push-to-hub``) checks
+everything it can locally first: the repo id, the folder (config, weights that load, a model card with
+licence, library and tags), offline mode and the presence of a token. Only then does it talk to the Hub,
+with ``create_repo(exist_ok=True)`` and one ``create_commit`` of exactly the files weatherclean loads, and
+it reports the commit and the sha256 of each file: what a registered :class:`ModelSpec` pins.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from weatherclean.errors import ModelError
 
@@ -322,3 +330,300 @@ def _hub_error(
             f"`weatherclean models download {label} --force`"
         )
     return exc
+
+
+# -- publishing ----------------------------------------------------------------------------------------------
+
+#: The files a push uploads: what a weatherclean load reads, and the model card. Anything else in the folder
+#: (a checkpoint, logs) stays local, so the printed checksums describe the whole published model.
+PUSH_FILES: tuple[str, ...] = (*REQUIRED_FILES, *OPTIONAL_FILES)
+#: The files a registered :class:`~weatherclean.models.registry.ModelSpec` pins.
+PINNED_FILES: tuple[str, ...] = ("model.safetensors", "config.json")
+DEFAULT_BRANCH = "main"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push published: the repo, the exact commit, and the sha256 of every uploaded file.
+
+    ``changed`` is ``False`` when the branch already held these exact files: the Hub then makes no new
+    commit, and ``commit`` is the existing one (still the right thing to pin).
+    """
+
+    folder: Path
+    repo_id: str
+    branch: str
+    commit: str
+    repo_url: str
+    commit_url: str
+    sha256: Mapping[str, str]
+    changed: bool
+    private: bool | None
+    task: str | None
+    skipped: tuple[str, ...] = field(default=())
+
+    @property
+    def spec(self) -> str:
+        """``owner/name@commit``: what ``--model`` takes to load exactly this upload."""
+        return f"{self.repo_id}@{self.commit}"
+
+    @property
+    def pins(self) -> dict[str, str]:
+        """The checksums a registered model pins (``model.safetensors`` and ``config.json``)."""
+        return {name: self.sha256[name] for name in PINNED_FILES if name in self.sha256}
+
+    def model_spec_code(self) -> str:
+        """A ``ModelSpec(...)`` for ``registry.py`` that pins this upload (name and description to fill in)."""
+        name = self.repo_id.split("/")[1]
+        digests = "".join(f'        "{k}": "{v}",\n' for k, v in self.pins.items())
+        return (
+            f'ModelSpec(\n    "{name}", "{self.task or "snow"}", "DESCRIBE ME",\n    repo_id="{self.repo_id}",\n'
+            f'    revision="{self.commit}",\n    sha256={{\n{digests}    }},\n)'
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``models push --json``)."""
+        return {
+            "folder": str(self.folder),
+            "repo_id": self.repo_id,
+            "branch": self.branch,
+            "commit": self.commit,
+            "model": self.spec,
+            "repo_url": self.repo_url,
+            "commit_url": self.commit_url,
+            "changed": self.changed,
+            "private": self.private,
+            "task": self.task,
+            "sha256": dict(self.sha256),
+            "skipped": list(self.skipped),
+        }
+
+
+def parse_push_target(repo: str, revision: str | None = None) -> tuple[str, str]:
+    """``owner/name[@branch]`` (and ``--revision``) → ``(repo_id, branch)``, checked as the Hub would, offline.
+
+    A push goes to a branch: a commit hash names a past state and cannot take a new commit.
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    repo_id, at = parse_repo_spec(repo)
+    if at and revision and at != revision:
+        raise ModelError(f"'{repo}' names branch '{at}' but --revision is '{revision}'; give the branch once")
+    branch = revision or at or DEFAULT_BRANCH
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise ModelError(
+            f"'{repo_id}' is not a valid Hub repo id ({_first_line(exc)}); use owner/name with letters, digits, "
+            "'-', '_' and '.'"
+        ) from None
+    if is_commit(branch) or not branch.strip() or branch != branch.strip():
+        raise ModelError(f"cannot push to '{branch}': name a branch (default: {DEFAULT_BRANCH}), not a commit")
+    return repo_id, branch
+
+
+def check_push_ready(repo: str, *, revision: str | None = None, token: str | None = None) -> tuple[str, str, str]:
+    """Everything about a push that can be checked without the network; returns ``(repo_id, branch, token)``.
+
+    ``train --push-to-hub`` calls this before training, so a typo in the repo id, offline mode or a missing
+    login is reported at once rather than after hours of training.
+    """
+    repo_id, branch = parse_push_target(repo, revision)
+    if offline_mode():
+        raise ModelError(
+            f"cannot push to '{repo_id}': offline mode is on (HF_HUB_OFFLINE); unset HF_HUB_OFFLINE and run again"
+        )
+    return repo_id, branch, _write_token(token, repo_id)
+
+
+def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | None = None) -> dict[str, Any]:
+    """Refuse a folder that is not a complete, loadable weatherclean model with a usable card.
+
+    The weights are loaded (strictly, against the config), because a published model that does not load
+    is worse than none. ``write_card`` generates a minimal card when the folder has none (named after
+    ``repo_id`` when given); an existing card is never overwritten. Returns the model's ``config.json``.
+    """
+    from weatherclean.models import cards
+    from weatherclean.models.registry import MODEL_CLASSES, load_from_folder
+
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: model folder not found (a trained run keeps it in RUN/model)")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ModelError(
+            f"{folder} is not a model folder: no {' and no '.join(missing)} (as written by `weatherclean train` "
+            "or save_pretrained)"
+        )
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{folder / 'config.json'}: cannot read the model config ({exc})") from None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type not in MODEL_CLASSES:
+        raise ModelError(
+            f"{folder / 'config.json'}: model_type {model_type!r} is not a weatherclean model "
+            f"({', '.join(MODEL_CLASSES)}); only weatherclean model folders can be pushed"
+        )
+    model = load_from_folder(folder)  # one-line ModelError when the weights do not match the config
+    if write_card and not (folder / cards.CARD_NAME).exists():
+        text = cards.render_card(
+            config,
+            name=repo_id.split("/")[1] if repo_id else folder.name,
+            model_ref=repo_id or str(folder),
+            parameters=sum(p.numel() for p in model.parameters()),
+        )
+        cards.write_card(folder, text)
+    cards.check_card(folder)
+    return config
+
+
+def push_folder(
+    folder: Path,
+    repo: str,
+    *,
+    revision: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    commit_message: str | None = None,
+    write_card: bool = False,
+) -> PushResult:
+    """Publish a model folder to the Hub repo ``repo`` (``owner/name[@branch]``) and report what was published.
+
+    The repo is created if needed (``private`` only applies then), and the branch too; the model's files go
+    in one commit, so the repo never holds weights from one push and a config from another. Pushing the
+    same files again makes no new commit. Every failure is a one-line :class:`ModelError` naming the folder
+    or repo and what to do; nothing touches the network before the local checks pass.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from weatherclean import __version__
+    from weatherclean.models.cards import FAMILIES
+    from weatherclean.models.registry import TASK_OF_TYPE
+
+    folder = Path(folder)
+    repo_id, branch = parse_push_target(repo, revision)
+    config = check_push_folder(folder, write_card=write_card, repo_id=repo_id)
+    repo_id, branch, token = check_push_ready(repo, revision=revision, token=token)
+    files = [name for name in PUSH_FILES if (folder / name).is_file()]
+    skipped = tuple(sorted(p.name for p in folder.iterdir() if p.name not in files and not p.name.startswith(".")))
+    digests = {name: file_sha256(folder / name) for name in files}
+    family = FAMILIES.get(config["model_type"])
+    title = family.title if family else config["model_type"]
+    message = commit_message or f"Upload {title} with weatherclean {__version__}"
+
+    api = HfApi(token=token)
+    try:
+        repo_url = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        if branch != DEFAULT_BRANCH:
+            api.create_branch(repo_id, branch=branch, exist_ok=True)
+        before = api.model_info(repo_id, revision=branch)
+        operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name in files]
+        info = api.create_commit(repo_id, operations, commit_message=message, revision=branch)
+    except Exception as exc:
+        raise _push_error(exc, repo_id, branch, folder) from None
+    if private and before.private is False:
+        logger.warning(
+            "'%s' already existed and is public: --private only applies when a repo is created; change its "
+            "visibility in the repo's settings on the Hub",
+            repo_id,
+        )
+    return PushResult(
+        folder=folder,
+        repo_id=repo_id,
+        branch=branch,
+        commit=str(info.oid),
+        repo_url=str(repo_url),
+        commit_url=str(info.commit_url),
+        sha256=digests,
+        changed=info.oid != before.sha,
+        private=before.private,
+        task=TASK_OF_TYPE.get(config["model_type"]),
+        skipped=skipped,
+    )
+
+
+def _write_token(token: str | None, repo_id: str) -> str:
+    """The token a push sends: ``token``, else ``HF_TOKEN`` or the saved login; refuse early when there is none.
+
+    Passed explicitly to huggingface_hub, so a push works with ``HF_HUB_DISABLE_IMPLICIT_TOKEN`` set too.
+    """
+    from huggingface_hub import get_token
+
+    if token:
+        return token
+    try:
+        found = get_token()
+    except Exception as exc:  # an OIDC exchange (HF_OIDC_RESOURCE) can fail in many ways; all mean "no token"
+        raise ModelError(f"cannot get a Hub token to push to '{repo_id}' ({_first_line(exc)})") from None
+    if not found:
+        raise ModelError(
+            f"not logged in to the Hub, so nothing can be pushed to '{repo_id}': run `hf auth login`, set HF_TOKEN, "
+            "or pass --token (a token with write access)"
+        )
+    return found
+
+
+def _push_error(exc: Exception, repo_id: str, branch: str, folder: Path) -> Exception:
+    """One line for a failed push: what went wrong, with the folder or repo, and what to do next.
+
+    Unknown exceptions are returned unchanged (a bug deserves its traceback).
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        BadRequestError,
+        HfHubHTTPError,
+        HFValidationError,
+        LocalTokenNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"pushing {folder} to '{repo_id}'"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(exc, OfflineModeIsEnabled):
+        return ModelError(f"cannot push to '{repo_id}': offline mode is on (HF_HUB_OFFLINE); unset it and run again")
+    if isinstance(exc, LocalTokenNotFoundError):
+        return ModelError(f"not logged in to the Hub ({where}): run `hf auth login`, set HF_TOKEN, or pass --token")
+    if isinstance(exc, HFValidationError):
+        return ModelError(f"'{repo_id}' is not a valid Hub repo id or branch ({_first_line(exc)})")
+    if status == 401 or (isinstance(exc, RepositoryNotFoundError) and status in (401, 403)):
+        return ModelError(
+            f"the Hub rejected the token (HTTP 401) when {where}: log in again with `hf auth login`, or set "
+            "HF_TOKEN / pass --token with a valid token that has write access"
+        )
+    if status == 403:
+        return ModelError(
+            f"the Hub refused to let this token write to '{repo_id}' (HTTP 403): use a token with write access "
+            f"to the '{repo_id.split('/')[0]}' namespace (fine-grained tokens need write permission on repos), "
+            "or push to a repo in your own namespace"
+        )
+    if isinstance(exc, RepositoryNotFoundError):
+        return ModelError(
+            f"Hub repo '{repo_id}' not found when {where}: it could not be created or is not visible to this "
+            "token; check the owner/name and that the token may write to it"
+        )
+    if isinstance(exc, RevisionNotFoundError):
+        return ModelError(f"Hub repo '{repo_id}' has no branch '{branch}' and it could not be created ({where})")
+    if isinstance(exc, BadRequestError) or status == 400:
+        return ModelError(
+            f"the Hub rejected {where} (HTTP 400: {_one_line(exc)}); check the repo id and the model card"
+        )
+    if isinstance(exc, ValueError) and "metadata in README.md" in str(exc):
+        return ModelError(
+            f"the Hub rejected the model card {folder / 'README.md'} ({_one_line(exc)}); fix its front matter"
+        )
+    if isinstance(exc, HfHubHTTPError):
+        return ModelError(f"the Hub could not complete {where} (HTTP {status}: {_first_line(exc)}); try again later")
+    if _is_network_error(exc):
+        return ModelError(
+            f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)}) when {where}; check your connection "
+            "(and HF_ENDPOINT / HTTPS_PROXY), then run the same command again (pushing again is safe)"
+        )
+    return exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """All the non-empty lines of an error message joined by '; ' (the Hub's details are on later lines)."""
+    lines = [line.strip(" -") for line in str(exc).splitlines() if line.strip(" -")]
+    return "; ".join(lines)[:300] or type(exc).__name__

@@ -135,6 +135,7 @@ class J4RNet(
     library_name="weatherclean",
     tags=["image-restoration", "deraining", "video", "j4rnet"],
     repo_url="https://pypi.org/project/weatherclean/",
+    license="mit",
 ):
     """J4R-Net over RGB frames in [0, 1]; see the module docstring for the structure."""
 

@@ -330,15 +330,14 @@ def card_scores(folder: Path) -> list[dict[str, Any]]:
     The Hub shows these on the model page; reading them back here means ``models info`` shows the same
     numbers offline. Missing or malformed cards give no rows rather than an error: scores are informative.
     """
-    import yaml
-    from huggingface_hub import metadata_load
+    from weatherclean.models.cards import read_card_metadata
 
     card = folder / "README.md"
     if not card.is_file():
         return []
     try:
-        meta = metadata_load(card) or {}
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        meta = read_card_metadata(card)
+    except ModelError:
         return []
     rows: list[dict[str, Any]] = []
     entries = meta.get("model-index")
