@@ -55,8 +55,10 @@ def main() -> None:
     crop_ms = 1000 * _median_time(lambda: synthesize_snow(crop, rng, "M"), 20)
     frame_ms = 1000 * _median_time(lambda: synthesize_snow(frame, rng, "M"), 5)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+    )
     print("| figure | value |\n|---|---|")
     print(f"| desnownet-light, whole 500×500 image | {whole_s:.2f} s ({0.25 / whole_s:.2f} megapixels/s) |")
     print(f"| tiled (256/32) vs whole output, PSNR | {tile_psnr:.1f} dB |")

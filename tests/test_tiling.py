@@ -11,7 +11,7 @@ from torch import nn
 
 from weatherclean.errors import ModelError
 from weatherclean.evaluation.metrics import seam_excess
-from weatherclean.inference.tiling import choose_tile, ramp_weights, run_tiled, tile_starts
+from weatherclean.inference.tiling import choose_tile, ramp_weights, run_tiled, run_tiled_array, tile_starts
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -137,3 +137,65 @@ def test_bundled_model_tiled_matches_whole_on_a_1024_image() -> None:
     seam = seam_excess(tiled, whole)
     assert seam < 0.25, f"seam: {seam:.3f} grey levels of extra edge along a tile line"
     assert seam_excess(stitched, whole) > 4 * seam  # the metric does see the seams of unblended stitching
+
+
+def _whole_image_reference(fn: nn.Module, pixels: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """The engine before it streamed rows: whole-image float32 accumulators, divided at the end.
+
+    Kept here as the specification of the blend, so the memory-saving engine is checked against it.
+    """
+    grey = pixels.shape[2] == 1
+    rgb = np.repeat(pixels, 3, axis=2) if grey else pixels
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
+    _, _, h, w = x.shape
+    acc = torch.zeros((3, h, w))
+    wsum = torch.zeros((h, w))
+    with torch.no_grad():
+        for y0 in tile_starts(h, tile, overlap):
+            th = min(tile, h - y0)
+            wy = ramp_weights(y0, th, h, overlap)
+            for x0 in tile_starts(w, tile, overlap):
+                tw = min(tile, w - x0)
+                weight = wy[:, None] * ramp_weights(x0, tw, w, overlap)[None, :]
+                acc[:, y0 : y0 + th, x0 : x0 + tw] += fn(x[:, :, y0 : y0 + th, x0 : x0 + tw])[0] * weight
+                wsum[y0 : y0 + th, x0 : x0 + tw] += weight
+    out = (acc / wsum).numpy().transpose(1, 2, 0)
+    if grey:
+        out = out.mean(axis=2, keepdims=True)
+    return np.clip(out, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_streamed_rows_match_whole_image_accumulators(channels: int) -> None:
+    """Row-band blending changes memory, not results: float output within 1e-6, 8-bit output exact."""
+    net = _small_net()
+    pixels = np.random.default_rng(3).random((203, 261, channels), dtype=np.float32)
+    expected = _whole_image_reference(net, pixels, tile=64, overlap=24)
+    got = run_tiled_array(net, pixels, tile=64, overlap=24)
+    assert got.shape == pixels.shape and got.dtype == np.float32
+    assert float(np.abs(got - expected).max()) <= 1e-6
+    assert np.array_equal(np.rint(got * 255).astype(np.uint8), np.rint(expected * 255).astype(np.uint8))
+
+
+def test_restoring_in_place_is_safe() -> None:
+    """``out=pixels``: a row is overwritten only after the last tile that reads it, so nothing changes."""
+    net = _small_net()
+    pixels = np.random.default_rng(4).random((190, 150, 3), dtype=np.float32)
+    expected = run_tiled_array(net, pixels, tile=64, overlap=32)
+    same = pixels.copy()
+    got = run_tiled_array(net, same, tile=64, overlap=32, out=same)
+    assert got is same and np.array_equal(got, expected)
+    with pytest.raises(ValueError, match="out must be float32"):
+        run_tiled_array(net, pixels, tile=64, out=np.empty((190, 150, 3), np.float64))
+
+
+def test_bundled_model_streamed_equals_whole_image_accumulators() -> None:
+    from weatherclean.models import load_model
+
+    model = load_model("default")
+    pixels = np.random.default_rng(5).random((300, 420, 3), dtype=np.float32)
+    overlap = model.receptive_field
+    expected = _whole_image_reference(model.restore, pixels, tile=160, overlap=overlap)
+    got = run_tiled_array(model.restore, pixels, tile=160, overlap=overlap)
+    assert float(np.abs(got - expected).max()) <= 1e-6
+    assert np.array_equal(np.rint(got * 255).astype(np.uint8), np.rint(expected * 255).astype(np.uint8))

@@ -6,8 +6,8 @@ as "the output is a black picture". So every tile's output is checked, and a bad
 fp32, after which the rest of the run stays in fp32.
 
 On a CPU, bf16 is used only where the CPU computes it natively (AVX512-BF16 or AMX: Intel Sapphire Rapids
-and later, AMD Zen 4 and later). There it is 2-2.5x faster than fp32 for our models, and the output
-moves by less than 0.01 dB PSNR against the ground truth (docs/performance.md). On other CPUs bf16 is
+and later, AMD Zen 4 and later). There it is 2-2.5x faster than fp32 for our models, and PSNR against
+the ground truth moves by a few hundredths of a dB (docs/performance.md). On other CPUs bf16 is
 emulated and slower than fp32, and fp16 is slower everywhere on a CPU, so both are refused there.
 """
 

@@ -7,6 +7,14 @@ and the output differs from the whole-image output), rises as a raised cosine ov
 is one elsewhere. Weights are normalised per pixel, so overlapping tiles always sum to exactly one
 (identity in → identity out) and there is no visible seam.
 
+Memory grows with the tile, not with the image: tiles are processed one row of tiles at a time, each
+tile is converted to float on the fly from the caller's array, and the blend is accumulated in a band
+of one tile's height. Rows that no later tile touches are normalised and written to the output as
+soon as their row of tiles is done, so a 24-megapixel photo needs the input, the output and a band
+(a few tens of MB), instead of a float copy of the input plus whole-image accumulators (~1 GB more).
+The blending arithmetic is the same, in the same order, so results are bit-for-bit what whole-image
+accumulators gave.
+
 Desnow uses it now; derain and evaluation call the same function, so a fix here fixes all of them.
 """
 
@@ -23,6 +31,11 @@ import torch
 from weatherclean.errors import ModelError
 
 __all__ = ["MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_starts", "ramp_weights"]
+
+#: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
+ReadTile = Callable[[int, int, int, int], torch.Tensor]
+#: ``emit(top, bottom, rows)``: rows [top, bottom) of the result are final; ``rows`` is C'×(bottom-top)×W.
+EmitRows = Callable[[int, int, torch.Tensor], None]
 
 #: Smallest tile the out-of-memory fallback goes down to before giving up.
 MIN_TILE = 64
@@ -213,12 +226,76 @@ def _process(
     return (acc / wsum).unsqueeze(0)
 
 
+def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, state: _State, emit: EmitRows) -> None:
+    """Tile an H×W image row of tiles by row of tiles, handing finished rows to ``emit`` as they complete.
+
+    Tile rows start at increasing offsets, so once the row of tiles at ``ys[i]`` is blended no later
+    tile touches rows above ``ys[i+1]``: those rows are final and leave the band. The band carries the
+    still-open rows (the vertical overlap) into the next row of tiles. Per pixel the weighted sum is
+    accumulated in float32 in the same order as a whole-image accumulator would, and divided by the same
+    weight sum, so the output is bit-identical to that simpler (and image-sized) scheme.
+    """
+    if h <= state.tile and w <= state.tile:
+        out = None
+        try:
+            out = _call(fn, read(0, h, 0, w), state, (0, 0))
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            del exc
+            _free_cache(state.device)
+            current = min(state.tile, max(h, w))
+            if current <= MIN_TILE:
+                raise ModelError(
+                    f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
+                    "using the device, or run with --device cpu"
+                ) from None
+            state.tile = max(MIN_TILE, current // 2)
+        if out is not None:
+            emit(0, h, out[0])
+            return
+
+    tile = state.tile
+    overlap = min(state.overlap, tile // 2)
+    ys = tile_starts(h, tile, overlap)
+    xs = tile_starts(w, tile, overlap)
+    acc: torch.Tensor | None = None  # C'×rows×W weighted sums of the band, rows from ``top``
+    wsum: torch.Tensor | None = None
+    top = 0
+    for i, y0 in enumerate(ys):
+        th = min(tile, h - y0)
+        wy = ramp_weights(y0, th, h, overlap)
+        band_w = torch.zeros((th, w), dtype=torch.float32)
+        keep = 0  # rows [y0, y0 + keep) were started by the previous row of tiles
+        if wsum is not None:
+            keep = top + wsum.shape[0] - y0
+            if keep > 0:
+                band_w[:keep] = wsum[y0 - top :]
+        band: torch.Tensor | None = None
+        for x0 in xs:
+            tw = min(tile, w - x0)
+            wx = ramp_weights(x0, tw, w, overlap)
+            out = _process(fn, read(y0, y0 + th, x0, x0 + tw), state, (y0, x0))
+            if band is None:
+                band = torch.zeros((out.shape[1], th, w), dtype=torch.float32)
+                if acc is not None and keep > 0:
+                    band[:, :keep] = acc[:, y0 - top :]
+            weight = wy[:, None] * wx[None, :]
+            band[:, :, x0 : x0 + tw] += out[0] * weight
+            band_w[:, x0 : x0 + tw] += weight
+            del out
+        assert band is not None
+        acc, wsum, top = band, band_w, y0
+        done = (ys[i + 1] if i + 1 < len(ys) else h) - y0
+        emit(y0, y0 + done, acc[:, :done] / wsum[:done])
+
+
 def _probe_bytes_per_pixel(
-    fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, device: torch.device
+    fn: Callable[[torch.Tensor], torch.Tensor], crop: torch.Tensor, device: torch.device
 ) -> float:
     """Measure CUDA peak memory of ``fn`` on a small crop; the honest answer beats any constant."""
-    ph, pw = min(_PROBE, image.shape[-2]), min(_PROBE, image.shape[-1])
-    crop = image[:, :, :ph, :pw].to(device)
+    ph, pw = crop.shape[-2:]
+    crop = crop.to(device)
     torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
     base = torch.cuda.memory_allocated(device)
@@ -227,6 +304,38 @@ def _probe_bytes_per_pixel(
     peak = torch.cuda.max_memory_allocated(device) - base
     del crop
     return max(peak * 1.3 / (ph * pw), 256.0)
+
+
+def _resolve_tile(
+    fn: Callable[..., torch.Tensor],
+    read: ReadTile,
+    h: int,
+    w: int,
+    tile: int | None,
+    dev: torch.device,
+    bytes_per_pixel: float | None,
+) -> int:
+    """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA)."""
+    if tile is not None:
+        return tile
+    if dev.type == "cuda" and bytes_per_pixel is None:
+        try:
+            bytes_per_pixel = _probe_bytes_per_pixel(fn, read(0, min(_PROBE, h), 0, min(_PROBE, w)), dev)
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+            if not _is_oom(exc):
+                raise
+            _free_cache(dev)
+            bytes_per_pixel = None
+    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
+
+
+def _check_args(tile: int | None, overlap: int, positional: bool) -> None:
+    if overlap < 0:
+        raise ValueError(f"overlap must be ≥ 0, got {overlap}")
+    if tile is not None and tile < 1:
+        raise ValueError(f"tile must be ≥ 1, got {tile}")
+    if positional and tile is None:
+        raise ValueError("positional tiling needs a fixed tile size (tile positions key the per-tile state)")
 
 
 def run_tiled(
@@ -254,33 +363,30 @@ def run_tiled(
     """
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"run_tiled expects a 1×C×H×W tensor, got shape {tuple(image.shape)}")
-    if overlap < 0:
-        raise ValueError(f"overlap must be ≥ 0, got {overlap}")
-    if tile is not None and tile < 1:
-        raise ValueError(f"tile must be ≥ 1, got {tile}")
-    if positional and tile is None:
-        raise ValueError("positional tiling needs a fixed tile size (tile positions key the per-tile state)")
+    _check_args(tile, overlap, positional)
     dev = torch.device(device)
     image = image.detach().to("cpu", torch.float32)
     _, _, h, w = image.shape
+    result: list[torch.Tensor] = []
+
+    def read(y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
+        return image[:, :, y0:y1, x0:x1]
+
+    def emit(y0: int, y1: int, rows: torch.Tensor) -> None:
+        if not result:
+            if y0 == 0 and y1 == h:  # one tile: the model's output is the result, no copy
+                result.append(rows.clone() if rows.is_inference() else rows)
+                return
+            result.append(torch.empty((rows.shape[0], h, w), dtype=torch.float32))
+        result[0][:, y0:y1] = rows
+
     with torch.no_grad():
-        if tile is None:
-            if dev.type == "cuda" and bytes_per_pixel is None:
-                try:
-                    bytes_per_pixel = _probe_bytes_per_pixel(fn, image, dev)
-                except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-                    if not _is_oom(exc):
-                        raise
-                    _free_cache(dev)
-                    bytes_per_pixel = None
-            tile = choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
-        state = _State(tile=tile, overlap=overlap, device=dev, out_channels=out_channels, positional=positional)
-        out = _process(fn, image, state)
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)
+        state = _State(tile=start, overlap=overlap, device=dev, out_channels=out_channels, positional=positional)
+        _stream(fn, read, h, w, state, emit)
         if on_tile is not None:
             on_tile(state.tile)
-    if out.is_inference():  # a single tile straight from a model that ran under inference_mode
-        out = out.clone()
-    return out.contiguous()
+    return result[0].unsqueeze(0).contiguous()
 
 
 def run_tiled_array(
@@ -293,26 +399,47 @@ def run_tiled_array(
     bytes_per_pixel: float | None = None,
     positional: bool = False,
     on_tile: Callable[[int], None] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
 
     RGB models get greyscale replicated to three channels going in and averaged back coming out (the
     three outputs of a grey input are near-identical anyway). A model that changes the image size is an
     error, since every caller writes the result over the input's geometry.
+
+    Returns float32 H×W×C in [0, 1], written into ``out`` when given (float32, the shape of ``pixels``).
+    ``out`` may be ``pixels`` itself: a row is written only once no later tile reads it, so restoring
+    in place is safe and saves a whole-image buffer. ``pixels`` may be any real dtype; each tile is
+    converted to float32 as it is read (values are used as they are, so pass floats in [0, 1]).
     """
-    grey = pixels.shape[2] == 1
-    rgb = np.repeat(pixels, 3, axis=2) if grey else pixels
-    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32))[None]
-    y = run_tiled(
-        fn, x, tile=tile, overlap=overlap, device=device, out_channels=3, bytes_per_pixel=bytes_per_pixel,
-        positional=positional, on_tile=on_tile,
-    )  # fmt: skip
-    if tuple(y.shape) != tuple(x.shape):
-        raise ModelError(
-            f"the model returned shape {tuple(y.shape)} for an input of {tuple(x.shape)}; "
-            "a restoration model must keep the image size"
-        )
-    out = y[0].to("cpu", torch.float32).numpy().transpose(1, 2, 0)
-    if grey:
-        out = out.mean(axis=2, keepdims=True)
-    return np.clip(out, 0.0, 1.0)
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+        raise ValueError(f"run_tiled_array expects an H×W×1 or H×W×3 array, got shape {pixels.shape}")
+    _check_args(tile, overlap, positional)
+    h, w, channels = pixels.shape
+    grey = channels == 1
+    if out is None:
+        out = np.empty((h, w, channels), dtype=np.float32)
+    elif out.shape != pixels.shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 of shape {pixels.shape}, got {out.dtype} {out.shape}")
+    dev = torch.device(device)
+
+    def read(y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
+        part = pixels[y0:y1, x0:x1]
+        if grey:
+            part = np.repeat(part, 3, axis=2)
+        # always a copy: with out=pixels the rows are overwritten later, and the model may keep its input
+        return torch.from_numpy(np.array(part.transpose(2, 0, 1), dtype=np.float32, order="C"))[None]
+
+    def emit(y0: int, y1: int, rows: torch.Tensor) -> None:
+        block = rows.detach().to("cpu", torch.float32).numpy().transpose(1, 2, 0)
+        if grey:
+            block = block.mean(axis=2, keepdims=True)
+        np.clip(block, 0.0, 1.0, out=out[y0:y1])
+
+    with torch.no_grad():
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)
+        state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional)
+        _stream(fn, read, h, w, state, emit)
+        if on_tile is not None:
+            on_tile(state.tile)
+    return out

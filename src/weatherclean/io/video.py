@@ -16,6 +16,8 @@ import contextlib
 import errno
 import io
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -365,52 +367,193 @@ def _transcode(
             else:
                 name = s.codec_context.name if s.codec_context else "subtitle"
                 result.notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
-        frames_in = 0
         frame_ticks = max(1, round(1 / (rate * vin.time_base))) if vin.time_base else 1
         dts = _DtsGuard(max(1, round(1 / (rate * out_tb))))
 
-        last_pts: int | None = None
-        for packet in inp.demux():
-            idx = packet.stream.index
-            if idx in copies:
-                if packet.dts is None:
-                    continue  # a demuxer flush marker, not data
-                packet.stream = copies[idx]
+        def decode(put: Callable[[tuple[Any, ...]], None]) -> None:
+            """Demux and decode in demux order; the main thread sees video frames already as RGB."""
+            for packet in inp.demux():
+                idx = packet.stream.index
+                if idx in copies:
+                    if packet.dts is not None:  # else a demuxer flush marker, not data
+                        put(("copy", packet))
+                elif idx in reencode:
+                    for frame in _safe_decode(packet, src):
+                        put(("audio", idx, frame))
+                elif idx == vin.index:
+                    for frame in _safe_decode(packet, src):
+                        put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
+
+        def encode(item: tuple[Any, ...]) -> None:
+            """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
+            kind = item[0]
+            if kind == "copy":
+                packet = item[1]
+                packet.stream = copies[packet.stream.index]
                 out.mux(packet)
-                continue
-            if idx in reencode:
-                dec, enc = reencode[idx]
-                for frame in _safe_decode(packet, src):
-                    frame.pts = None
-                    out.mux(enc.encode(frame))
-                continue
-            if idx != vin.index:
-                continue
-            for frame in _safe_decode(packet, src):
-                rgb = _frame_to_rgb(frame, wide, colour)
+            elif kind == "audio":
+                frame = item[2]
+                frame.pts = None
+                out.mux(reencode[item[1]][1].encode(frame))
+            elif kind == "video":
+                new = _rgb_to_frame(item[1], vout.pix_fmt, colour)
+                new.pts, new.time_base = item[2], out_tb
+                dts.mux(out, vout.encode(new))
+            else:  # "flush": the encoders' delayed packets
+                dts.mux(out, vout.encode(None))
+                for _dec, enc in reencode.values():
+                    out.mux(enc.encode(None))
+
+        frames_in = 0
+        last_pts: int | None = None
+        with _Pipeline(decode, encode) as pipe:
+            for item in pipe.items():
+                if item[0] != "video":
+                    pipe.send(item)  # audio/subtitles go through in demux order, as before
+                    continue
+                _, rgb, pts = item
                 restored = np.asarray(process(rgb), dtype=np.float32)
                 if restored.shape != rgb.shape:
                     raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
-                new = _rgb_to_frame(restored, vout.pix_fmt, colour)
-                pts = frame.pts
                 if cfr:
                     pts = frames_in
                 elif pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
                     pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
-                new.pts, new.time_base = pts, out_tb
                 last_pts = pts
-                dts.mux(out, vout.encode(new))
+                pipe.send(("video", restored, pts))
                 frames_in += 1
                 if on_frame is not None:
                     on_frame(frames_in, total)
-        if frames_in == 0:
-            raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
-        dts.mux(out, vout.encode(None))
-        for _dec, enc in reencode.values():
-            out.mux(enc.encode(None))
+            if frames_in == 0:
+                raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
+            pipe.send(("flush",))
+            pipe.finish()
     result.frames = frames_in
     if total and frames_in < total - 1:  # AVI indexes often count one empty chunk as a frame
         result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
+
+
+#: Frames (or other items) that may wait between threads: enough to ride out a slow frame, small
+#: enough that 1280×720 float frames cost ~40 MB at most.
+_QUEUE_FRAMES = 4
+#: How often a blocked thread looks up to see whether the others have failed or stopped (seconds).
+_POLL = 0.05
+
+
+class _Pipeline:
+    """Decode ahead in one thread and encode + mux in another, so the model runs while the codecs work.
+
+    The main thread takes items from :meth:`items` (decoded in demux order), processes video frames and
+    hands everything on with :meth:`send`, in order; the encoder thread is the only one that touches the
+    output container, so muxing happens in exactly the order it did without threads. PyAV releases the
+    GIL inside FFmpeg and PyTorch inside its kernels, so decode, model and encode genuinely overlap.
+
+    Errors keep their type and message: an exception in a worker is raised again in the main thread at
+    its next :meth:`items`/:meth:`send`/:meth:`finish`. Leaving the ``with`` block for any reason
+    (an error, Ctrl-C) stops both workers and waits for them, so nothing touches the containers after
+    the caller closes them. Queues are bounded, so memory stays at a few frames however long the clip.
+    """
+
+    _END = ("end",)
+
+    def __init__(
+        self, decode: Callable[[Callable[[tuple[Any, ...]], None]], None], encode: Callable[[tuple[Any, ...]], None]
+    ) -> None:
+        self._decode, self._encode = decode, encode
+        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(_QUEUE_FRAMES)
+        self._outbox: queue.Queue[tuple[Any, ...]] = queue.Queue(_QUEUE_FRAMES)
+        self._stop = threading.Event()
+        self._error: list[BaseException] = []  # from the encoder thread; the decoder's travel in the inbox
+        self._decoder = threading.Thread(target=self._run_decoder, name="weatherclean-decode", daemon=True)
+        self._encoder = threading.Thread(target=self._run_encoder, name="weatherclean-encode", daemon=True)
+
+    def __enter__(self) -> _Pipeline:
+        self._decoder.start()
+        self._encoder.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in (self._decoder, self._encoder):
+            thread.join()
+
+    def _put(self, box: queue.Queue[tuple[Any, ...]], item: tuple[Any, ...]) -> bool:
+        """Blocking put that gives up (False) once the pipeline is stopping."""
+        while not self._stop.is_set():
+            try:
+                box.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run_decoder(self) -> None:
+        def put(item: tuple[Any, ...]) -> None:
+            if not self._put(self._inbox, item):
+                raise _Stopped
+
+        try:
+            self._decode(put)
+            put(self._END)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the main thread
+            self._put(self._inbox, ("error", exc))
+
+    def _run_encoder(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    item = self._outbox.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if item is self._END:
+                    return
+                self._encode(item)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
+            self._error.append(exc)
+
+    def _raise_encoder_error(self) -> None:
+        if self._error:
+            raise self._error[0]
+
+    def items(self) -> Iterator[tuple[Any, ...]]:
+        """Decoded items in demux order, until the input ends; a decoder error is raised here."""
+        while True:
+            self._raise_encoder_error()
+            try:
+                item = self._inbox.get(timeout=_POLL)
+            except queue.Empty:
+                if not self._decoder.is_alive() and self._inbox.empty():
+                    raise RuntimeError("the video decoder thread stopped without a result") from None
+                continue
+            if item is self._END:
+                return
+            if item[0] == "error":
+                raise item[1]
+            yield item
+
+    def send(self, item: tuple[Any, ...]) -> None:
+        """Hand an item to the encoder thread (blocks while it is ``_QUEUE_FRAMES`` behind)."""
+        while True:
+            self._raise_encoder_error()
+            if not self._encoder.is_alive():
+                raise RuntimeError("the video encoder thread stopped without a result")
+            try:
+                self._outbox.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Wait until every item sent has been encoded and muxed; raise the encoder's error if any."""
+        self.send(self._END)
+        self._encoder.join()
+        self._raise_encoder_error()
+
+
+class _Stopped(Exception):
+    """The pipeline is shutting down; a worker unwinds quietly."""
 
 
 class _DtsGuard:

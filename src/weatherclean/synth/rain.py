@@ -129,6 +129,12 @@ _ANGLE_STEP_DEG = 2.5
 _MAX_ANGLE_DEG = 35.0
 _N_ANGLES = int(round(2 * _MAX_ANGLE_DEG / _ANGLE_STEP_DEG)) + 1
 _ANGLE_SIGMA_DEG = 12.0
+#: Each streak's own deviation from the image's wind (a Gaussian of this sigma, clipped) and length factor:
+#: real footage shows streaks fanning out by several degrees and a wide mix of lengths in one frame.
+_ANGLE_JITTER_DEG = 3.0
+_ANGLE_JITTER_MAX_DEG = 7.0
+_LENGTH_JITTER = (0.7, 1.3)
+_LENGTH_SPREAD = 1.2  # sigma, in length indices, of how an image weights its layers' four lengths
 _SOFT_BLUR = 2.2  # blur multiplier of defocused ("soft") banks
 _OCCLUDING_CORE = 0.6  # an occluding drop hides the background where its sprite exceeds this share of its peak
 
@@ -295,15 +301,15 @@ def _bank(layer_index: int, angle_index: int, length_index: int, soft: bool) -> 
     rng = np.random.default_rng([layer_index, angle_index, length_index, int(soft), 104729])
     blur = layer.blur[1] * (_SOFT_BLUR if soft else 1.0)
     reach = 3.0 * math.sqrt(layer.width[1] ** 2 / 12.0 + blur * blur) + 2.0
-    max_len = length * 1.2 + 2.0 * (0.6 + blur + 0.04 * length * 1.2)
-    max_angle = abs(angle) + math.radians(4.0)
+    max_len = length * _LENGTH_JITTER[1] + 2.0 * (0.6 + blur + 0.04 * length * _LENGTH_JITTER[1])
+    max_angle = abs(angle) + math.radians(_ANGLE_JITTER_MAX_DEG)
     half_y = int(math.ceil(max_len / 2 * math.cos(min(max_angle, math.pi / 2)) + reach))
     half_x = int(math.ceil(max_len / 2 * math.sin(max_angle) + reach))
     sprites = []
     for _ in range(layer.variants):
-        jitter = math.radians(float(np.clip(rng.normal(0.0, 2.0), -4.0, 4.0)))
-        var_len = length * float(rng.uniform(0.8, 1.2))
-        sprites.append(_render_streak(rng, layer, angle + jitter, var_len, soft, half_y, half_x))
+        jitter = float(np.clip(rng.normal(0.0, _ANGLE_JITTER_DEG), -_ANGLE_JITTER_MAX_DEG, _ANGLE_JITTER_MAX_DEG))
+        var_len = length * float(rng.uniform(*_LENGTH_JITTER))
+        sprites.append(_render_streak(rng, layer, angle + math.radians(jitter), var_len, soft, half_y, half_x))
     peaks = np.array([float(s.max()) for s in sprites], dtype=np.float32)
     keep = [np.nonzero(s > 2e-3 * max(p, 1e-6)) for s, p in zip(sprites, peaks, strict=True)]
     m = max(len(k[0]) for k in keep)
@@ -428,7 +434,7 @@ def _make_scene(rng: np.random.Generator, level: str, h: int, w: int, light: np.
     groups: list[_Group] = []
     for li, (layer, density) in enumerate(zip(_LAYERS, params.densities, strict=True)):
         n_len = len(layer.lengths)
-        weights = np.exp(-0.5 * ((np.arange(n_len) - center) / 0.9) ** 2)
+        weights = np.exp(-0.5 * ((np.arange(n_len) - center) / _LENGTH_SPREAD) ** 2)
         weights /= weights.sum()
         layer_amount = amount * float(rng.uniform(0.8, 1.25))
         for ki in range(n_len):

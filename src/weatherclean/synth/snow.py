@@ -63,8 +63,15 @@ _LAYERS: tuple[_Layer, ...] = (
     _Layer("far", (0.35, 0.8), (0.35, 0.45), (0.30, 0.65), 0.35, 24, 1, (1.0, 1.0)),
     _Layer("mid", (0.8, 1.6), (0.45, 0.7), (0.45, 0.85), 0.6, 24, 1, (0.8, 1.0)),
     _Layer("near", (1.6, 3.4), (0.6, 1.1), (0.55, 0.95), 1.0, 24, 3, (0.7, 1.0)),
-    _Layer("bokeh", (5.0, 14.0), (0.18, 0.32), (0.15, 0.40), 1.4, 12, 1, (0.85, 1.0)),
+    _Layer("bokeh", (5.0, 14.0), (0.18, 0.42), (0.12, 0.40), 1.4, 16, 1, (0.85, 1.0)),
 )
+
+#: Snow falling right in front of the lens: in this share of images the bokeh layer is multiplied by
+#: ``close`` (real photos of flakes near the camera show dozens of big soft discs), in the others by
+#: ``far``. Real snowy photos are either full of bokeh or nearly free of it, rarely in between.
+_BOKEH_CLOSE_PROB: float = 0.3
+_BOKEH_CLOSE: tuple[float, float] = (3.0, 6.0)
+_BOKEH_FAR: tuple[float, float] = (0.4, 1.0)
 
 #: Flakes per layer (far, mid, near, bokeh) per 640x480 image, for each level.
 LEVEL_DENSITIES: dict[str, tuple[float, float, float, float]] = {
@@ -132,9 +139,7 @@ def _profile(dx: np.ndarray, dy: np.ndarray, radius: float, blur: float) -> np.n
     return 0.5 * erfc((d - radius) / (math.sqrt(2.0) * blur))
 
 
-def _render_sprite(
-    rng: np.random.Generator, layer: _Layer, angle: float, length: float, half: int
-) -> np.ndarray:
+def _render_sprite(rng: np.random.Generator, layer: _Layer, angle: float, length: float, half: int) -> np.ndarray:
     """One flake, motion-blurred along ``angle`` (radians from vertical) by ``length`` pixels."""
     radius = float(math.exp(rng.uniform(math.log(layer.radius[0]), math.log(layer.radius[1]))))
     blur = float(rng.uniform(*layer.blur))
@@ -300,8 +305,12 @@ def snow_mask_and_aberration(
     pad = max(b.shape[1] for b in banks)  # a flake centred half a sprite outside still fits
     depth = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float64)
     amount = float(rng.uniform(0.7, 1.35))  # images of one level are not all equally snowy
+    close = _BOKEH_CLOSE if rng.random() < _BOKEH_CLOSE_PROB else _BOKEH_FAR
+    bokeh_amount = float(rng.uniform(*close))
     for layer, bank, density in zip(_LAYERS, banks, densities, strict=True):
         layer_amount = amount * float(rng.uniform(0.8, 1.25))
+        if layer.name == "bokeh":
+            layer_amount *= bokeh_amount
         _splat_layer(rng, depth, pad, h, w, bank, density * layer_amount, layer.opacity)
     d = depth[pad : pad + h, pad : pad + w].astype(np.float32)
     prob, lo, hi = _HAZE[level]
