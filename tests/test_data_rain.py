@@ -276,3 +276,13 @@ def test_paired_rain_dataset_windows_crops_and_maps(tmp_path: Path) -> None:
     _clip(tmp_path / "nogt" / "frames", ["1.png", "2.png"])
     with pytest.raises(DatasetError, match="no ground truth"):
         PairedRainDataset(tmp_path / "nogt")
+
+
+def test_clean_fraction_gives_rain_free_clips() -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.random((96, 96, 3)).astype(np.float32) for _ in range(2)]
+    ds = SyntheticRainDataset(images, frames=3, crop=32, length=120, level="heavy", seed=2, clean_fraction=0.25)
+    dry = [i for i in range(120) if torch.equal(ds[i]["rainy"], ds[i]["clean"])]
+    assert 12 <= len(dry) <= 55
+    for i in dry:
+        assert float(ds[i]["streak"].abs().max()) == 0.0 and float(ds[i]["alpha"].max()) == 0.0

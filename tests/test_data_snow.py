@@ -73,9 +73,7 @@ def test_snow100k_dataset_items_crops_and_missing_masks(tmp_path: Path) -> None:
     _split(tmp_path / "Snow100K-L", ["c"], mask=False)
     full = Snow100KDataset(tmp_path, split="M")
     item = full[0]
-    assert (
-        item["x"].shape == (3, 20, 24) and item["y"].shape == (3, 20, 24) and item["z"].shape == (1, 20, 24)
-    )
+    assert item["x"].shape == (3, 20, 24) and item["y"].shape == (3, 20, 24) and item["z"].shape == (1, 20, 24)
     assert item["x"].dtype == torch.float32 and item["x"].min() >= 0 and item["x"].max() <= 1
     assert bool(item["has_mask"]) and item["name"] == "a"
     np.testing.assert_allclose(item["y"].permute(1, 2, 0).numpy(), read_rgb(tmp_path / "Snow100K-M/gt/a.png"))
@@ -148,3 +146,16 @@ def test_list_and_read_images(tmp_path: Path) -> None:
         read_rgb(tmp_path / "notes.txt")
     with pytest.raises(InputError, match="not found"):
         read_rgb(tmp_path / "missing.png")
+
+
+def test_clean_fraction_gives_snow_free_items_with_an_empty_mask() -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.random((80, 80, 3)).astype(np.float32) for _ in range(2)]
+    ds = SyntheticSnowDataset(images, crop=32, length=200, level="L", seed=1, clean_fraction=0.3)
+    clean = [i for i in range(200) if torch.equal(ds[i]["x"], ds[i]["y"])]
+    assert 30 <= len(clean) <= 90  # about 30 % of 200
+    assert all(float(ds[i]["z"].abs().max()) == 0.0 for i in clean)
+    plain = SyntheticSnowDataset(images, crop=32, length=50, level="L", seed=1)
+    assert not any(torch.equal(plain[i]["x"], plain[i]["y"]) for i in range(50))
+    with pytest.raises(DatasetError, match="clean fraction"):
+        SyntheticSnowDataset(images, crop=32, clean_fraction=1.0)

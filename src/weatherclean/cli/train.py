@@ -56,6 +56,10 @@ def train_command(
         None, "--level", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
     ),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
+    clean_fraction: float = typer.Option(
+        0.0, "--clean-fraction", min=0.0, max=0.95,
+        help="Share of synthetic samples with no weather at all, so the model learns to leave clean pictures alone.",
+    ),  # fmt: skip
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -128,7 +132,8 @@ def train_command(
         progress=not quiet, time_limit_minutes=time_limit,
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
-               "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze},
+               "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
+               "clean_fraction": clean_fraction},
     )  # fmt: skip
     samples = steps * batch_size * 64
     job: SnowTask | RainTask
@@ -136,11 +141,12 @@ def train_command(
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, loss_fn=DesnowLoss(lambda_z=lambda_z, lambda_w=lambda_w),
+            clean_fraction=clean_fraction,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
-            samples=samples, level=level, seed=seed,
+            samples=samples, level=level, seed=seed, clean_fraction=clean_fraction,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes

@@ -12,9 +12,7 @@ from weatherclean.errors import InputError
 __all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples"]
 
 #: File endings treated as images (lower case; matching ignores case).
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-)
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 
 #: scikit-image samples that are natural colour photos and ship inside the package (no download).
 #: Microscopy, astronomy and synthetic test patterns are left out: snow never falls on them.

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
-from weatherclean.data.snow import _EpochMixin, _pad_to
+from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, synthesize_rain, synthesize_rain_clip
 
@@ -486,6 +486,9 @@ def _to_tchw(arr: np.ndarray) -> torch.Tensor:
 class SyntheticRainDataset(_EpochMixin, Dataset):
     """Random crops of a few clean images with freshly synthesised rain: unlimited paired clips.
 
+    ``clean_fraction`` of the items have no rain (input = ground truth), as in the snow dataset: a
+    model that never sees a dry frame learns to subtract a little "rain" from every frame.
+
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
     give a clip filmed from a larger patch with camera motion and coherently falling rain. The API is that
@@ -502,9 +505,11 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         seed: int = 0,
         augment: bool = True,
         motion: CameraMotion | str = "random",
+        clean_fraction: float = 0.0,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
+        check_clean_fraction(clean_fraction)
         if level is not None and level not in RAIN_LEVELS:
             raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
         if crop < 8:
@@ -518,6 +523,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         self.seed = int(seed)
         self.augment = augment
         self.motion = motion
+        self.clean_fraction = float(clean_fraction)
         # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
         self._init_epoch()
@@ -581,6 +587,9 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
                 patch = self._jitter(rng, patch)
             c = synthesize_rain_clip(patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion)
             arrays = (c.rainy, c.clean, c.streak, c.alpha, c.reliance)
+        if rng.random() < self.clean_fraction:  # no rain at all: the model must return the frames as they are
+            rainy, clean, streak, alpha, reliance = arrays
+            arrays = (clean, clean, np.zeros_like(streak), np.zeros_like(alpha), np.zeros_like(reliance))
         keys = ("rainy", "clean", "streak", "alpha", "reliance")
         return {key: _to_tchw(arr) for key, arr in zip(keys, arrays, strict=True)}
 

@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.synth.snow import SNOW_LEVELS, synthesize_snow
+from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, synthesize_snow
 
 __all__ = [
     "SnowTriple",
@@ -270,8 +270,18 @@ class Snow100KDataset(_EpochMixin, Dataset):
 # --------------------------------------------------------------------------------------------------
 
 
+def check_clean_fraction(value: float) -> None:
+    """``clean_fraction`` is a probability."""
+    if not 0.0 <= value < 1.0:
+        raise DatasetError(f"clean fraction {value} must be at least 0 and below 1")
+
+
 class SyntheticSnowDataset(_EpochMixin, Dataset):
     """Random crops of a few clean images with freshly synthesised snow: unlimited paired data.
+
+    ``clean_fraction`` of the items carry no weather at all (input = ground truth, empty mask). Without
+    them a model never sees a snow-free picture in training, and it learns to "remove" a little snow
+    everywhere, which darkens and flattens lightly snowed or snow-free photos.
 
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
@@ -287,9 +297,11 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         seed: int = 0,
         augment: bool = True,
         haze: bool = True,
+        clean_fraction: float = 0.0,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
+        check_clean_fraction(clean_fraction)
         if level is not None and level not in SNOW_LEVELS:
             raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
         if crop < 8:
@@ -300,6 +312,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.seed = int(seed)
         self.augment = augment
         self.haze = haze
+        self.clean_fraction = float(clean_fraction)
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -368,6 +381,8 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         if self.augment:
             patch = self._jitter(rng, patch)
         sample = synthesize_snow(patch, rng, self.level, self.haze)
+        if rng.random() < self.clean_fraction:  # a snow-free picture: the model must leave it alone
+            sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)
         return {
             "x": _to_chw(sample.snowy),
             "y": _to_chw(patch),

@@ -257,6 +257,8 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         if extra.get("haze") is False:
             args.append("--no-haze")
     option("--level", extra.get("level"))
+    if extra.get("clean_fraction"):
+        option("--clean-fraction", extra["clean_fraction"])
     option("--seed", settings.get("seed"))
     if settings.get("device", "auto") != "auto":
         option("--device", settings.get("device"))

@@ -44,6 +44,7 @@ class SnowTask:
     samples: int = 1_000_000  # virtual length of the synthetic dataset (the sampler picks indices)
     level: str | None = None
     haze: bool = True
+    clean_fraction: float = 0.0  # share of synthetic samples without snow
     seed: int = 0
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
@@ -64,8 +65,9 @@ class SnowTask:
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
         return SyntheticSnowDataset(
-            images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True, haze=self.haze
-        )
+            images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
+            haze=self.haze, clean_fraction=self.clean_fraction,
+        )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(batch["x"])
@@ -89,6 +91,7 @@ class RainTask:
     samples: int = 1_000_000
     level: str | None = None
     seed: int = 0
+    clean_fraction: float = 0.0  # share of synthetic clips without rain
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
@@ -105,8 +108,9 @@ class RainTask:
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
         return SyntheticRainDataset(
-            images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed
-        )
+            images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
+            clean_fraction=self.clean_fraction,
+        )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out, _state = model(batch["rainy"])
