@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout
 from weatherclean.inference.precision import cpu_has_native_bf16
@@ -39,16 +38,6 @@ SIZES = {
     "j4rnet-light": (720, 1280),
 }
 FRAME_720P = 1280 * 720
-
-
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def runner(model: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype | None) -> Callable[[], object]:

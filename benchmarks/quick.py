@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
-import time
 
 import numpy as np
 import torch
+from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.data.images import skimage_samples
 from weatherclean.evaluation.metrics import psnr
 from weatherclean.inference.tiling import run_tiled
 from weatherclean.models import load_model
 from weatherclean.synth.snow import synthesize_snow
-
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -44,7 +34,7 @@ def main() -> None:
     x = torch.from_numpy(np.ascontiguousarray(snowy.transpose(2, 0, 1)))[None]
     model = load_model("default")
     model.restore(x)  # warm-up
-    whole_s = _median_time(lambda: model.restore(x), 3)
+    whole_s = median_seconds(lambda: model.restore(x), 3, warmup=False)
     whole = model.restore(x)[0].permute(1, 2, 0).numpy()
     tiled = run_tiled(model.restore, x, tile=256, overlap=32)[0].permute(1, 2, 0).numpy()
     tile_psnr = psnr(tiled, whole, quantize=False)
@@ -52,8 +42,8 @@ def main() -> None:
     crop, frame = big[:96, :96], np.pad(big, ((0, 0), (0, 140), (0, 0)), mode="reflect")[:480]
     for _ in range(300):  # fill the sprite-bank cache (one bank per wind direction and strength)
         synthesize_snow(crop, rng, "M")
-    crop_ms = 1000 * _median_time(lambda: synthesize_snow(crop, rng, "M"), 20)
-    frame_ms = 1000 * _median_time(lambda: synthesize_snow(frame, rng, "M"), 5)
+    crop_ms = 1000 * median_seconds(lambda: synthesize_snow(crop, rng, "M"), 20, warmup=False)
+    frame_ms = 1000 * median_seconds(lambda: synthesize_snow(frame, rng, "M"), 5, warmup=False)
 
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -162,21 +162,6 @@ def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, c
     assert _streams(tmp_path / "avi" / "opus.avi")["audio"] == ["aac"]
 
 
-def test_interrupted_video_leaves_nothing_under_the_final_name(tmp_path: Path) -> None:
-    make_video(tmp_path / "v.mp4", frames=8, audio=None)
-    seen = []
-
-    def explode(frame: np.ndarray) -> np.ndarray:
-        seen.append(1)
-        if len(seen) == 4:
-            raise KeyboardInterrupt
-        return frame
-
-    with pytest.raises(KeyboardInterrupt):
-        process_video(tmp_path / "v.mp4", tmp_path / "out.mp4", explode)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
-
-
 @pytest.mark.parametrize(("size", "full_range"), [((720, 1280), False), ((48, 64), True)])
 def test_colours_survive_hd_and_full_range_clips(tmp_path: Path, size: tuple[int, int], full_range: bool) -> None:
     """An HD clip with no colour tags is BT.709 to every player, and a phone's full-range clip is full range:

@@ -179,6 +179,21 @@ def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, or
     return out.detach().to("cpu", torch.float32)
 
 
+def _halve_tile(state: _State, h: int, w: int) -> None:
+    """After an out-of-memory error on an h×w piece: free the cache and halve the tile, down to MIN_TILE.
+
+    The exception must already be deleted by the caller, or its traceback keeps the failed tensors alive.
+    """
+    _free_cache(state.device)
+    current = min(state.tile, max(h, w))
+    if current <= MIN_TILE:
+        raise ModelError(
+            f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
+            "using the device, or run with --device cpu"
+        ) from None
+    state.tile = max(MIN_TILE, current // 2)
+
+
 def _process(
     fn: Callable[..., torch.Tensor], image: torch.Tensor, state: _State, origin: tuple[int, int] = (0, 0)
 ) -> torch.Tensor:
@@ -195,14 +210,7 @@ def _process(
             if not _is_oom(exc):
                 raise
             del exc
-            _free_cache(state.device)
-            current = min(state.tile, max(h, w))
-            if current <= MIN_TILE:
-                raise ModelError(
-                    f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
-                    "using the device, or run with --device cpu"
-                ) from None
-            state.tile = max(MIN_TILE, current // 2)
+            _halve_tile(state, h, w)
 
     tile = state.tile
     overlap = min(state.overlap, tile // 2)
@@ -243,14 +251,7 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
             if not _is_oom(exc):
                 raise
             del exc
-            _free_cache(state.device)
-            current = min(state.tile, max(h, w))
-            if current <= MIN_TILE:
-                raise ModelError(
-                    f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
-                    "using the device, or run with --device cpu"
-                ) from None
-            state.tile = max(MIN_TILE, current // 2)
+            _halve_tile(state, h, w)
         if out is not None:
             emit(0, h, out[0])
             return
