@@ -200,3 +200,12 @@ def test_bundled_model_streamed_equals_whole_image_accumulators() -> None:
     got = run_tiled_array(model.restore, pixels, tile=200, overlap=overlap)
     assert float(np.abs(got - expected).max()) <= 1e-6
     assert np.array_equal(np.rint(got * 255).astype(np.uint8), np.rint(expected * 255).astype(np.uint8))
+
+
+def test_a_model_that_states_its_memory_need_runs_a_720p_frame_whole_on_cpu() -> None:
+    """Without a stated need the CPU caps the tile edge at 1024 px; with one, a frame of up to 1024² pixels
+    that fits the budget runs untiled (tiles cost J4R-Net 40 % of its throughput at 1280×720)."""
+    assert choose_tile(720, 1280, "cpu") < 1280
+    assert choose_tile(720, 1280, "cpu", bytes_per_pixel=600.0) == 1280
+    assert choose_tile(1080, 1920, "cpu", bytes_per_pixel=600.0) <= 1024  # over the area cap: tiled
+    assert choose_tile(720, 1280, "cpu", bytes_per_pixel=1e12) < 1280  # does not fit the budget: tiled

@@ -126,7 +126,12 @@ def choose_tile(
     else:
         budget = _available_ram() * _CPU_FRACTION
     pixels = max(budget / bpp, 1.0)
-    if height * width <= pixels and (device.type == "cuda" or max(height, width) <= _CPU_TILE_RANGE[1]):
+    # On a CPU the edge cap guards against a wrong guess; a model that states its measured need may run a
+    # whole picture of up to the cap's area untiled (a 1280×720 frame: tiles would cost J4R-Net 40 %).
+    whole_ok = max(height, width) <= _CPU_TILE_RANGE[1] or (
+        bytes_per_pixel is not None and height * width <= _CPU_TILE_RANGE[1] ** 2
+    )
+    if height * width <= pixels and (device.type == "cuda" or whole_ok):
         return max(height, width)
     tile = int(math.sqrt(pixels))
     if device.type != "cuda":

@@ -185,6 +185,17 @@ class J4RNet(
         """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's)."""
         return max(32, 16 * self.config.stride)
 
+    @property
+    def bytes_per_pixel(self) -> float:
+        """Memory one recurrent step needs per pixel, for the tile choice (twice what was measured).
+
+        Peak resident memory of ``j4rnet-light`` on a CPU grew by 230–305 bytes per pixel of a 512² or
+        1024² frame, in fp32 and bf16 (channels-last); the light model works at stride 4, so wider or
+        stride-1 configurations scale it by their channels × stride².
+        """
+        c = self.config
+        return 600.0 * max(c.channels, c.hidden) / 48 * 16 / c.stride**2
+
     def init_state(self, frame: torch.Tensor) -> torch.Tensor:
         """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode."""
         n, _, h, w = frame.shape
