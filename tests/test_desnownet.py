@@ -87,7 +87,8 @@ def test_unknown_model_names_give_clear_errors(tmp_path) -> None:
 
 
 def test_strided_config_pads_and_crops() -> None:
-    model = DesnowNet(DesnowNetConfig(width=0.05, blocks=(0, 0, 0), descriptor_stride=8, head_channels=4,
-                                      pyramid_channels=4)).eval()
+    model = DesnowNet(
+        DesnowNetConfig(width=0.05, blocks=(0, 0, 0), descriptor_stride=8, head_channels=4, pyramid_channels=4)
+    ).eval()
     out = model.restore(torch.rand(1, 3, 5, 9))  # smaller than the stride in one direction
     assert out.shape == (1, 3, 5, 9)

@@ -69,9 +69,7 @@ def _rows(result: EvaluationResult, method: str) -> dict[str, ImageScore]:
 
 
 def test_rows_match_direct_metric_calls(snow_root: Path) -> None:
-    result = evaluate_snow(
-        snow_root, halve, baselines={MEDIAN: median_filter}, model_label="halve", progress=False
-    )
+    result = evaluate_snow(snow_root, halve, baselines={MEDIAN: median_filter}, model_label="halve", progress=False)
     assert result.methods == [INPUT_METHOD, MEDIAN, "halve"]
     assert len(result.rows) == len(NAMES) * 3
     for name in NAMES:

@@ -185,8 +185,24 @@ def test_restoring_in_place_is_safe() -> None:
     same = pixels.copy()
     got = run_tiled_array(net, same, tile=64, overlap=32, out=same)
     assert got is same and np.array_equal(got, expected)
-    with pytest.raises(ValueError, match="out must be float32"):
+    with pytest.raises(ValueError, match="out must be float32, uint8 or uint16"):
         run_tiled_array(net, pixels, tile=64, out=np.empty((190, 150, 3), np.float64))
+
+
+@pytest.mark.parametrize(("dtype", "channels"), [(np.uint8, 3), (np.uint16, 3), (np.uint8, 1)])
+def test_integer_pixels_in_give_the_float_result_quantised(dtype: type, channels: int) -> None:
+    """Decoded frames come as integers: the result must be the float path's, rounded to the same type."""
+    net = _small_net()
+    top = np.iinfo(dtype).max
+    pixels = np.random.default_rng(6).integers(0, top + 1, (150, 170, channels)).astype(dtype)
+    expected = run_tiled_array(net, pixels.astype(np.float32) / top, tile=64, overlap=24)
+    got = run_tiled_array(net, pixels, tile=64, overlap=24)
+    assert got.dtype == dtype and got.shape == pixels.shape
+    assert np.array_equal(got, np.rint(expected * top).astype(dtype))
+    as_float = run_tiled_array(net, pixels, tile=64, overlap=24, out=np.empty(pixels.shape, np.float32))
+    assert float(np.abs(as_float - expected).max()) <= 1e-6
+    with pytest.raises(ValueError, match="float, uint8 or uint16"):
+        run_tiled_array(net, pixels.astype(np.int32), tile=64)
 
 
 def test_bundled_model_streamed_equals_whole_image_accumulators() -> None:

@@ -133,3 +133,21 @@ def test_model_errors_and_ctrl_c_stop_every_worker(tmp_path: Path) -> None:
         process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", interrupted)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
     assert not _workers()
+
+
+@pytest.mark.parametrize(("pix_fmt", "dtype"), [("yuv420p", np.uint8), ("yuv420p10le", np.uint16)])
+def test_the_model_gets_frames_as_decoded_and_may_answer_in_floats(tmp_path: Path, pix_fmt: str, dtype: type) -> None:
+    """Frames reach the model as integers (no float copy in the codec threads); a float answer is encoded too."""
+    make_video(tmp_path / "in.mkv", frames=4, audio=None, pix_fmt=pix_fmt, container="matroska")
+    seen: list[np.dtype] = []
+
+    def as_float(frame: np.ndarray) -> np.ndarray:
+        seen.append(frame.dtype)
+        return frame.astype(np.float32) / np.iinfo(frame.dtype).max
+
+    process_video(tmp_path / "in.mkv", tmp_path / "float.mkv", as_float)
+    process_video(tmp_path / "in.mkv", tmp_path / "same.mkv", lambda f: f)
+    assert seen == [np.dtype(dtype)] * 4
+    with av.open(str(tmp_path / "float.mkv")) as a, av.open(str(tmp_path / "same.mkv")) as b:
+        for fa, fb in zip(a.decode(video=0), b.decode(video=0), strict=True):
+            assert np.abs(fa.to_ndarray(format="rgb24").astype(int) - fb.to_ndarray(format="rgb24")).max() <= 1

@@ -57,7 +57,10 @@ def train_command(
     ),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
     clean_fraction: float = typer.Option(
-        0.0, "--clean-fraction", min=0.0, max=0.95,
+        0.0,
+        "--clean-fraction",
+        min=0.0,
+        max=0.95,
         help="Share of synthetic samples with no weather at all, so the model learns to leave clean pictures alone.",
     ),  # fmt: skip
     seed: int = typer.Option(0, "--seed"),

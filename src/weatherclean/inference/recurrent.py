@@ -63,7 +63,10 @@ class RecurrentTiles:
         return fn
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """The next frame (H×W×C float in [0, 1]) → its restored version; frames must come in order."""
+        """The next frame → its restored version, of the same type; frames must come in order.
+
+        ``frame`` is H×W×C, float in [0, 1] or uint8/uint16 as decoded (see :func:`run_tiled_array`).
+        """
         if self.tile is None:
             bpp: Any = getattr(self.model, "bytes_per_pixel", None)
             self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)

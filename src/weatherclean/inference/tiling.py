@@ -395,6 +395,15 @@ def run_tiled(
     return result[0].unsqueeze(0).contiguous()
 
 
+def _full_scale(dtype: np.dtype) -> float | None:
+    """What 1.0 is in an integer pixel type (255 for uint8, 65535 for uint16); None for float pixels."""
+    if np.issubdtype(dtype, np.floating):
+        return None
+    if dtype in (np.uint8, np.uint16):
+        return float(np.iinfo(dtype).max)
+    raise ValueError(f"pixels must be float, uint8 or uint16, got {dtype}")
+
+
 def run_tiled_array(
     fn: Callable[[torch.Tensor], torch.Tensor],
     pixels: np.ndarray,
@@ -413,34 +422,50 @@ def run_tiled_array(
     three outputs of a grey input are near-identical anyway). A model that changes the image size is an
     error, since every caller writes the result over the input's geometry.
 
-    Returns float32 H×W×C in [0, 1], written into ``out`` when given (float32, the shape of ``pixels``).
+    ``pixels`` may be float (values in [0, 1], used as they are) or uint8/uint16 (full scale is 1.0).
+    Integer pixels are what decoders hand out: converting only one tile at a time to float, and
+    quantising finished rows straight into an integer output, keeps a whole float copy of a video
+    frame or photo out of memory and does both conversions in PyTorch's threads instead of in extra
+    NumPy passes.
+
+    Returns H×W×C clipped to [0, 1]: float32 for float pixels, the same integer type (rounded) for
+    integer pixels; written into ``out`` when given (float32, uint8 or uint16, the shape of ``pixels``).
     ``out`` may be ``pixels`` itself: a row is written only once no later tile reads it, so restoring
-    in place is safe and saves a whole-image buffer. ``pixels`` may be any real dtype; each tile is
-    converted to float32 as it is read (values are used as they are, so pass floats in [0, 1]).
+    in place is safe and saves a whole-image buffer.
     """
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
         raise ValueError(f"run_tiled_array expects an H×W×1 or H×W×3 array, got shape {pixels.shape}")
     _check_args(tile, overlap, positional)
     h, w, channels = pixels.shape
     grey = channels == 1
+    in_scale = _full_scale(pixels.dtype)
     if out is None:
-        out = np.empty((h, w, channels), dtype=np.float32)
-    elif out.shape != pixels.shape or out.dtype != np.float32:
-        raise ValueError(f"out must be float32 of shape {pixels.shape}, got {out.dtype} {out.shape}")
+        out = np.empty((h, w, channels), dtype=np.float32 if in_scale is None else pixels.dtype)
+    elif out.shape != pixels.shape or out.dtype not in (np.float32, np.uint8, np.uint16):
+        raise ValueError(f"out must be float32, uint8 or uint16 of shape {pixels.shape}, got {out.dtype} {out.shape}")
+    out_scale = _full_scale(out.dtype)
     dev = torch.device(device)
 
     def read(y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
         part = pixels[y0:y1, x0:x1]
         if grey:
             part = np.repeat(part, 3, axis=2)
+        if in_scale is not None:  # the float conversion is the fresh copy
+            ints = torch.from_numpy(np.ascontiguousarray(part)).permute(2, 0, 1)
+            return ints.to(torch.float32, memory_format=torch.contiguous_format).div_(in_scale)[None]
         # always a copy: with out=pixels the rows are overwritten later, and the model may keep its input
         return torch.from_numpy(np.array(part.transpose(2, 0, 1), dtype=np.float32, order="C"))[None]
 
     def emit(y0: int, y1: int, rows: torch.Tensor) -> None:
-        block = rows.detach().to("cpu", torch.float32).numpy().transpose(1, 2, 0)
+        block = rows.detach().to("cpu", torch.float32)
         if grey:
-            block = block.mean(axis=2, keepdims=True)
-        np.clip(block, 0.0, 1.0, out=out[y0:y1])
+            block = block.mean(dim=0, keepdim=True)
+        if out_scale is None:
+            np.clip(block.numpy().transpose(1, 2, 0), 0.0, 1.0, out=out[y0:y1])
+            return
+        levels = block.clamp(0.0, 1.0).mul_(out_scale).round_()  # not in place: rows may be the model's output
+        kind = torch.uint8 if out.dtype == np.uint8 else torch.uint16
+        out[y0:y1] = levels.permute(1, 2, 0).to(kind).numpy()
 
     with torch.no_grad():
         start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)

@@ -6,8 +6,10 @@ re-encoded), every frame (never fewer out than in, no reliance on ``nb_frames``)
 is written under a hidden temporary name and renamed into place when complete, so an interrupted run
 leaves nothing under the final name.
 
-Pixels go to the caller as float32 H×W×3 RGB in [0, 1], as stored (rotation is metadata, as for EXIF
-orientation in photos), in presentation order, one call per frame.
+Pixels go to the caller as decoded, H×W×3 RGB uint8 (uint16 for video above 8 bits), as stored (rotation
+is metadata, as for EXIF orientation in photos), in presentation order, one call per frame. Integers,
+not floats: a float copy of every frame would cost the codec threads two more passes over it, and
+those threads share the cores with the model (the tiling engine converts one tile at a time instead).
 """
 
 from __future__ import annotations
@@ -205,14 +207,23 @@ class _Colour:
 
 
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
-    fmt, scale = ("rgb48le", 65535.0) if wide else ("rgb24", 255.0)
-    arr = frame.to_ndarray(format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range)
-    return arr.astype(np.float32) / scale
+    """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
+    fmt = "rgb48le" if wide else "rgb24"
+    return frame.to_ndarray(format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range)
+
+
+def _to_rgb24(rgb: np.ndarray) -> np.ndarray:
+    """Any pixels the caller returned (uint8, uint16 or float in [0, 1]) as the encoder's 8-bit RGB."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    if rgb.dtype == np.uint16:  # round to the nearest of 256 levels: 65535 / 255 = 257 exactly
+        return ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     av = _av()
-    frame = av.VideoFrame.from_ndarray(np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8), format="rgb24")
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
     return frame.reformat(
         format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range
     )
@@ -276,8 +287,9 @@ def process_video(
 ) -> VideoResult:
     """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
 
-    ``process`` receives frames in presentation order (float32 H×W×3 RGB) and must return the same
-    shape; it may keep state between calls (J4R-Net carries its memory). Audio and subtitle streams are
+    ``process`` receives frames in presentation order (H×W×3 RGB, uint8, or uint16 above 8 bits) and
+    must return the same shape, as integers of the same type or floats in [0, 1]; it may keep state
+    between calls (J4R-Net carries its memory). Audio and subtitle streams are
     copied without re-encoding when the output container can hold them (else audio is re-encoded, with
     a note, and subtitles are dropped, with a note). ``on_frame(done, total)`` reports progress; total is
     the container's frame count or None. Raises :class:`InputError` for unusable input and
@@ -412,7 +424,7 @@ def _transcode(
                     pipe.send(item)  # audio/subtitles go through in demux order, as before
                     continue
                 _, rgb, pts = item
-                restored = np.asarray(process(rgb), dtype=np.float32)
+                restored = np.asarray(process(rgb))
                 if restored.shape != rgb.shape:
                     raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
                 if cfr:
@@ -434,7 +446,7 @@ def _transcode(
 
 
 #: Frames (or other items) that may wait between threads: enough to ride out a slow frame, small
-#: enough that 1280×720 float frames cost ~40 MB at most.
+#: enough that 1280×720 frames cost ~11 MB at most (uint8; twice that above 8 bits).
 _QUEUE_FRAMES = 4
 #: How often a blocked thread looks up to see whether the others have failed or stopped (seconds).
 _POLL = 0.05
