@@ -11,6 +11,7 @@ from torch import nn
 
 from weatherclean.errors import ModelError
 from weatherclean.evaluation.metrics import seam_excess
+from weatherclean.inference import tiling
 from weatherclean.inference.tiling import choose_tile, ramp_weights, run_tiled, run_tiled_array, tile_starts
 
 
@@ -64,6 +65,19 @@ def test_ramp_weights_of_neighbours_sum_to_one() -> None:
     assert torch.allclose(total, torch.ones(96), atol=1e-6)
     # image borders keep full weight; the outer quarter of the overlap is discarded
     assert left[0] == 1 and right[-1] == 1 and left[-1] == 0 and right[0] == 0
+
+
+def test_balanced_tiles_are_as_few_and_no_longer_than_needed() -> None:
+    """The same number of tiles as the full tile size needs, but no tile longer than covering needs."""
+    assert tiling.tile_span(1633, 768, 96) == 624  # 3 tiles either way: 3 × 624 px through the model, not 3 × 768
+    assert tiling.tile_span(500, 768, 96) == 500 and tiling.tile_span(768, 768, 96) == 768
+    for length in range(97, 3000, 37):
+        for tile, overlap in [(496, 96), (768, 96), (256, 32), (100, 40)]:
+            span, starts = tiling.tile_grid(length, tile, overlap)
+            assert len(starts) == len(tile_starts(length, tile, overlap))  # never more tiles
+            assert span <= min(tile, length) and (span in (length, tile) or span % 16 == 0)
+            assert starts[0] == 0 and starts[-1] + span == length
+            assert all(0 < b - a <= span - overlap for a, b in zip(starts, starts[1:], strict=False))
 
 
 def test_tile_starts_cover_the_axis() -> None:
@@ -151,11 +165,13 @@ def _whole_image_reference(fn: nn.Module, pixels: np.ndarray, tile: int, overlap
     acc = torch.zeros((3, h, w))
     wsum = torch.zeros((h, w))
     with torch.no_grad():
-        for y0 in tile_starts(h, tile, overlap):
-            th = min(tile, h - y0)
+        span_y, ys = tiling.tile_grid(h, tile, overlap)
+        span_x, xs = tiling.tile_grid(w, tile, overlap)
+        for y0 in ys:
+            th = min(span_y, h - y0)
             wy = ramp_weights(y0, th, h, overlap)
-            for x0 in tile_starts(w, tile, overlap):
-                tw = min(tile, w - x0)
+            for x0 in xs:
+                tw = min(span_x, w - x0)
                 weight = wy[:, None] * ramp_weights(x0, tw, w, overlap)[None, :]
                 acc[:, y0 : y0 + th, x0 : x0 + tw] += fn(x[:, :, y0 : y0 + th, x0 : x0 + tw])[0] * weight
                 wsum[y0 : y0 + th, x0 : x0 + tw] += weight

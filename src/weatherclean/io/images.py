@@ -743,7 +743,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             raise InputError(f"{p}: {_reason(exc)}") from None
         if raw is None:
             raise InputError(f"{p}: unsupported 16-bit colour layout; convert it to 8-bit or 16-bit PNG")
-        scaled = raw.astype(np.float32) / 65535.0
+        scaled = _unit_float(raw, 65535.0)
         colour = 1 if wide == "grey_alpha" else 3
         mode = "LA;16" if wide == "grey_alpha" else mode
         pixels, depth = scaled[..., :colour], 16
@@ -767,11 +767,18 @@ def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
         exif, icc, xmp, _ = _tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise InputError(f"{p}: {_reason(exc)}") from None
-    scaled = raw.astype(np.float32) / 65535.0
+    scaled = _unit_float(raw, 65535.0)
     return LoadedImage(
         path=p, pixels=np.ascontiguousarray(scaled[..., :1]), bit_depth=16, format="TIFF", mode="LA;16",
         alpha=np.ascontiguousarray(scaled[..., 1]), exif=exif, icc_profile=icc, xmp=xmp, notes=notes,
     )  # fmt: skip
+
+
+def _unit_float(arr: np.ndarray, scale: float) -> np.ndarray:
+    """Integer pixels as float32 in [0, 1], divided in place: one float copy of the picture, not two."""
+    out = arr.astype(np.float32)
+    out /= scale
+    return out
 
 
 def _to_float(
@@ -780,13 +787,13 @@ def _to_float(
     """Pillow image → (pixels H×W×C, alpha, bit depth, icc still valid for the output colour space)."""
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        arr = np.asarray(im).astype(np.float32) / 65535.0
+        arr = _unit_float(np.asarray(im), 65535.0)
         return arr[..., None], None, 16, icc
     if mode == "I":
         arr = np.asarray(im)
         if arr.size and (arr.min() < 0 or arr.max() > 65535):
             raise InputError(f"{im.filename}: 32-bit integer images are not supported; convert to 16-bit")
-        return (arr.astype(np.float32) / 65535.0)[..., None], None, 16, icc
+        return _unit_float(arr, 65535.0)[..., None], None, 16, icc
     if mode == "F":
         raise InputError(f"{getattr(im, 'filename', 'image')}: floating-point images are not supported")
     if mode == "1":
@@ -809,7 +816,7 @@ def _to_float(
         notes.append(f"{mode} converted to RGB")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         im = im.convert("RGBA" if "A" in mode else "RGB")
-    arr = np.asarray(im).astype(np.float32) / 255.0
+    arr = _unit_float(np.asarray(im), 255.0)
     if arr.ndim == 2:
         arr = arr[..., None]
     alpha = None
@@ -945,11 +952,25 @@ def _exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byt
 # ---------------------------------------------------------------------------------------------- saving
 
 
+#: Values converted per step by :func:`_to_uint`: float temporaries stay a few MB, not a picture's size.
+_ROWS_VALUES = 1 << 20
+
+
 def _to_uint(arr: np.ndarray, depth: int) -> np.ndarray:
+    """Float pixels → rounded 8- or 16-bit, in C order (the byte-level writers need plain rows).
+
+    Row blocks at a time: on a whole 24-megapixel picture the float temporaries of clip, scale and round
+    would add up to 600 MB at the moment memory peaks.
+    """
     scale = 65535.0 if depth == 16 else 255.0
-    out = np.rint(np.clip(np.nan_to_num(arr, nan=0.0), 0.0, 1.0) * scale)
-    # C order: model outputs arrive as transposed views, and the byte-level writers need plain rows
-    return np.ascontiguousarray(out, dtype=np.uint16 if depth == 16 else np.uint8)
+    out = np.empty(arr.shape, dtype=np.uint16 if depth == 16 else np.uint8)
+    rows = max(1, _ROWS_VALUES // max(1, arr[0].size if arr.shape[0] else 1))
+    for y in range(0, arr.shape[0], rows):
+        block = np.nan_to_num(arr[y : y + rows], nan=0.0)  # a float copy of these rows only
+        np.clip(block, 0.0, 1.0, out=block)
+        block *= scale
+        out[y : y + rows] = np.rint(block, out=block)
+    return out
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

@@ -352,6 +352,24 @@ class DesnowNet(
         """
         return max(32, 24 * self.config.descriptor_stride)
 
+    @property
+    def bytes_per_pixel(self) -> float | None:
+        """Memory a tile needs per pixel, for the tile choice (twice what was measured), or None.
+
+        Peak resident memory of ``desnownet-light`` (stride 4, width 0.125, 16 head channels) on a CPU
+        grew by 540–645 bytes per pixel of a 384² or 768² tile, in fp32 and bf16 (channels-last), most of
+        it at full resolution in the heads. Wider or less strided descriptors scale their part by
+        width × (4 / stride)², more head channels theirs. A stride-1 configuration (the paper's) keeps
+        its whole descriptor at full resolution and has not been measured: None lets the tiling engine
+        assume its generous default.
+        """
+        c = self.config
+        if c.descriptor_stride == 1:
+            return None
+        descriptor = c.width / 0.125 * (4 / c.descriptor_stride) ** 2
+        heads = (c.head_channels or 16) / 16
+        return 1300.0 * max(descriptor, heads)
+
     def _features(self, descriptor: Descriptor, inp: torch.Tensor) -> torch.Tensor:
         f = descriptor(inp)
         if self.config.descriptor_stride > 1 and self.config.head_skip:
