@@ -369,3 +369,26 @@ def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path,
     assert code == 2 and "rain model" in stderr and "derain" in stderr
     code, _, stderr = _invoke(str(monkeypatch_free), "--format", "png[x]")
     assert code == 2 and "png[x]" in stderr  # brackets in messages are text, not markup
+
+
+def test_threads_sets_the_model_thread_count_and_zero_is_refused(tmp_path: Path, loads: list[str]) -> None:
+    """--threads caps PyTorch's threads (several jobs side by side on one machine); 0 is a usage error."""
+    _rgb(tmp_path / "in" / "a.png")
+    before = torch.get_num_threads()
+    want = 1 if before > 1 else 2  # differs from the default, so the test fails if the option is ignored
+    seen: list[int] = []
+
+    class _Counting(_Inverter):
+        def restore(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(torch.get_num_threads())
+            return super().restore(x)
+
+    models.load_model = lambda *a, **k: _Counting()  # type: ignore[assignment]  (undone by the fixture)
+    try:
+        code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--threads", str(want), "-q")
+        assert code == 0, stderr
+        assert seen and set(seen) == {want}
+    finally:
+        torch.set_num_threads(before)
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--threads", "0")
+    assert code == 2 and "--threads" in stderr

@@ -54,7 +54,8 @@ Precision = Annotated[
     str,
     typer.Option(
         "--precision",
-        help=f"{', '.join(PRECISIONS)}. auto: fp16 on CUDA (each tile checked, fp32 retry on NaN/black), else fp32.",
+        help=f"{', '.join(PRECISIONS)}. auto: fp16 on CUDA, bf16 on CPUs with native bf16 (AMX, AVX512-BF16), else "
+        "fp32; each tile is checked and redone in fp32 on NaN/black.",
     ),
 ]
 Tile = Annotated[
@@ -93,6 +94,13 @@ Offline = Annotated[
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads", min=1, help="CPU threads for the model. Default: PyTorch's (one per core). Lower it when running "
+        "several jobs side by side (e.g. --shard) on one machine.", show_default=False,
+    ),
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ class PhotoCommand:
     dry_run: bool = False
     json_out: bool = False
     quiet: bool = False
+    threads: int | None = None
 
 
 @dataclass
@@ -159,6 +168,8 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
     --model is an error rather than a silent success)."""
     import weatherclean.models as models  # looked up at call time so tests can swap load_model
 
+    if cmd.threads:
+        torch.set_num_threads(cmd.threads)
     dev = resolve_device(cmd.device)
     dtype = resolve_precision(cmd.precision, dev)
     check_task(cmd.model, task)

@@ -58,7 +58,13 @@ Codec = Annotated[
                  "Default: H.264 (VP9 for WebM, MPEG-4 for AVI).",
                  show_default=False),
 ]  # fmt: skip
-Preset = Annotated[str, typer.Option("--preset", help="Encoder speed/size trade-off (x264/x265 preset).")]
+Preset = Annotated[
+    str,
+    typer.Option(
+        "--preset", help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' "
+        "leaves more of the CPU to the model (docs/performance.md).",
+    ),
+]  # fmt: skip
 
 
 @cli_errors
@@ -90,6 +96,7 @@ def derain_command(
     dry_run: batch.DryRun = False,
     json_out: batch.JsonOut = False,
     quiet: batch.Quiet = False,
+    threads: batch.Threads = None,
 ) -> None:
     """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
 
@@ -99,7 +106,7 @@ def derain_command(
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
-        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet,
+        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
     )  # fmt: skip
     run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset))
 

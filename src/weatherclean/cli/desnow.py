@@ -37,6 +37,7 @@ def desnow_command(
     dry_run: batch.DryRun = False,
     json_out: batch.JsonOut = False,
     quiet: batch.Quiet = False,
+    threads: batch.Threads = None,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
@@ -45,6 +46,6 @@ def desnow_command(
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
-        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet,
+        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
     )  # fmt: skip
     batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
