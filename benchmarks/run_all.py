@@ -5,6 +5,7 @@
     python benchmarks/run_all.py --quick               # smallest sizes only: a smoke run, ~2 minutes
     python benchmarks/run_all.py --output perf.md      # also write the table (and machine line) to a file
     python benchmarks/run_all.py --device cuda         # the same figures on a GPU
+    python benchmarks/run_all.py --only derain         # one part (desnow, tiled, derain, efficiency, ...)
 
 Run by hand on an otherwise idle machine; it is not a test. Every measurement runs in its own child
 process (``python benchmarks/run_all.py --one NAME ...`` prints one JSON line), because peak resident
@@ -46,6 +47,8 @@ QUICK_DESNOW_MP = (1,)
 #: Video frame sizes (width, height) for derain.
 DERAIN_SIZES = ((640, 360), (1280, 720))
 QUICK_DERAIN_SIZES = ((640, 360),)
+#: The suite's parts, for ``--only``.
+SECTIONS = ("desnow", "tiled", "derain", "efficiency", "precision", "train")
 #: x264 presets for the end-to-end derain runs: ``derain``'s default, and the fast one for 2-core machines.
 E2E_PRESETS = ("medium", "veryfast")
 #: Targets from issue 6, on the 2-core CPU reference machine with the default models.
@@ -448,95 +451,104 @@ def run_suite(args: argparse.Namespace) -> str:
     from weatherclean.inference.precision import cpu_has_native_bf16
 
     quick = args.quick
+    sections = set(args.only or SECTIONS)
     dev = args.device
     rows = ["| figure | value | target | |", "|---|---|---|---|"]
     work = Path(tempfile.mkdtemp(prefix="wc-bench-inputs-"))
 
-    # desnow, model only: throughput and peak memory per size
-    for mp in QUICK_DESNOW_MP if quick else DESNOW_MP:
-        r = child("desnow", dev, megapixels=mp, repeat=1)
-        if "error" in r:
-            _row(rows, f"desnow {mp} MP, model only", f"failed: {r['error']}")
-            continue
-        _row(
-            rows,
-            f"desnow throughput, {r['size']} ({r['megapixels']:.1f} MP), tile {r['tile']}",
-            f"{r['mps']:.2f} MP/s ({r['seconds']:.1f} s)",
-            "≥ 1 MP/s",
-            _mark(r["mps"], TARGETS["desnow_mps"]),
-        )
-        gib = r["peak_mib"] / 1024
-        target = "≤ 1.5 GiB" if mp == 24 else ""
-        _row(rows, f"desnow peak resident memory, {r['megapixels']:.1f} MP, model only", f"{r['peak_mib']:.0f} MiB",
-             target, _mark(gib, TARGETS["desnow_24mp_gib"], higher=False) if mp == 24 else "")  # fmt: skip
-
-    # desnow, JPEG file to JPEG file (decode, model, encode as the command does)
-    mp_file = 1 if quick else 24
-    h, w = _size_for(mp_file)
-    jpeg = work / f"photo_{mp_file}mp.jpg"
-    from PIL import Image
-
-    Image.fromarray((_photo(h, w) * 255).astype(np.uint8)).save(jpeg, quality=92)
-    r = child("desnow-file", dev, input=jpeg)
-    if "error" not in r:
-        target = "≤ 1.5 GiB" if mp_file == 24 else ""
-        mark = _mark(r["peak_mib"] / 1024, TARGETS["desnow_24mp_gib"], higher=False) if mp_file == 24 else ""
-        _row(rows, f"desnow JPEG → JPEG, {r['megapixels']:.1f} MP (`weatherclean desnow`)",
-             f"{r['mps']:.2f} MP/s, peak {r['peak_mib']:.0f} MiB", target, mark)  # fmt: skip
-
-    # tiled against untiled at one image size
-    r = child("tiled", dev, megapixels=1 if quick else 2, repeat=1 if quick else 2)
-    if "error" not in r:
-        _row(rows, f"tiled ({r['tile']}-px tiles, {r['overlap']}-px overlap) vs untiled, {r['size']}",
-             f"{r['tiled_mps']:.2f} vs {r['untiled_mps']:.2f} MP/s = {100 * r['ratio']:.0f} %", "≥ 85 %",
-             _mark(r["ratio"], TARGETS["tiled_ratio"]))  # fmt: skip
-
-    # derain: compute only and end to end (a 4-second clip, so start-up and the encoder's final flush
-    # weigh as they do on a short real clip; with the default preset and with a fast one)
-    for width, height in QUICK_DERAIN_SIZES if quick else DERAIN_SIZES:
-        target = TARGETS["derain_fps"][(width, height)]
-        comp = child("derain", dev, width=width, height=height, frames=4 if quick else 24)
-        if "error" not in comp:
-            _row(rows, f"derain compute only, {comp['size']}, tile {comp['tile']}", f"{comp['fps']:.2f} frames/s",
-                 f"≥ {target:g} frames/s", _mark(comp["fps"], target))  # fmt: skip
-        clip = work / f"clip_{width}x{height}.mp4"
-        warm = work / f"warm_{width}x{height}.mp4"
-        make_clip(clip, width, height, 24 if quick else 100)
-        make_clip(warm, width, height, 2)
-        for preset in E2E_PRESETS:
-            e2e = child("derain-file", dev, input=clip, warmup=warm, preset=preset)
-            if "error" in e2e:
+    if "desnow" in sections:
+        # desnow, model only: throughput and peak memory per size
+        for mp in QUICK_DESNOW_MP if quick else DESNOW_MP:
+            r = child("desnow", dev, megapixels=mp, repeat=1)
+            if "error" in r:
+                _row(rows, f"desnow {mp} MP, model only", f"failed: {r['error']}")
                 continue
-            ratio = e2e["fps"] / comp["fps"] if "error" not in comp else float("nan")
-            figure = (f"derain end to end (decode + model + encode `--preset {preset}`, audio copied: "
-                      f"{e2e['audio_copied']}), {e2e['size']}, {e2e['frames']} frames")  # fmt: skip
-            value = f"{e2e['fps']:.2f} frames/s = {100 * ratio:.0f} % of compute"
-            _row(rows, figure, value, "≥ 90 % of compute", _mark(ratio, TARGETS["e2e_ratio"]))
+            _row(
+                rows,
+                f"desnow throughput, {r['size']} ({r['megapixels']:.1f} MP), tile {r['tile']}",
+                f"{r['mps']:.2f} MP/s ({r['seconds']:.1f} s)",
+                "≥ 1 MP/s",
+                _mark(r["mps"], TARGETS["desnow_mps"]),
+            )
+            gib = r["peak_mib"] / 1024
+            target = "≤ 1.5 GiB" if mp == 24 else ""
+            _row(rows, f"desnow peak resident memory, {r['megapixels']:.1f} MP, model only", f"{r['peak_mib']:.0f} MiB",
+                 target, _mark(gib, TARGETS["desnow_24mp_gib"], higher=False) if mp == 24 else "")  # fmt: skip
 
-    # efficiency against a plain convolution
-    for task in ("snow", "rain"):
-        r = child("efficiency", dev, task=task, repeat=2)
+    if "desnow" in sections:
+        # desnow, JPEG file to JPEG file (decode, model, encode as the command does)
+        mp_file = 1 if quick else 24
+        h, w = _size_for(mp_file)
+        jpeg = work / f"photo_{mp_file}mp.jpg"
+        from PIL import Image
+
+        Image.fromarray((_photo(h, w) * 255).astype(np.uint8)).save(jpeg, quality=92)
+        r = child("desnow-file", dev, input=jpeg)
         if "error" not in r:
-            _row(rows, f"{task} model efficiency (dominant conv {r['conv']})",
-                 f"{r['gmacs_per_s']:.1f} of {r['conv_gmacs_per_s']:.1f} GMAC/s = {100 * r['efficiency']:.0f} %",
-                 "≥ 50 %", _mark(r["efficiency"], TARGETS["efficiency"]))  # fmt: skip
+            target = "≤ 1.5 GiB" if mp_file == 24 else ""
+            mark = _mark(r["peak_mib"] / 1024, TARGETS["desnow_24mp_gib"], higher=False) if mp_file == 24 else ""
+            _row(rows, f"desnow JPEG → JPEG, {r['megapixels']:.1f} MP (`weatherclean desnow`)",
+                 f"{r['mps']:.2f} MP/s, peak {r['peak_mib']:.0f} MiB", target, mark)  # fmt: skip
 
-    # reduced precision must not move quality
-    r = child("precision", dev)
-    if "error" not in r and r["auto_dtype"] != "None":
-        _row(rows, f"desnow PSNR, `--precision auto` ({r['auto_dtype'].replace('torch.', '')}) vs fp32, "
-             f"{r['images']} photos with snow M", f"{r['auto_db']:.3f} vs {r['fp32_db']:.3f} dB ({r['delta_db']:+.3f})",
-             "within ± 0.05 dB", _mark(-abs(r["delta_db"]), -0.05))  # fmt: skip
+    if "tiled" in sections:
+        # tiled against untiled at one image size
+        r = child("tiled", dev, megapixels=1 if quick else 2, repeat=1 if quick else 2)
+        if "error" not in r:
+            _row(rows, f"tiled ({r['tile']}-px tiles, {r['overlap']}-px overlap) vs untiled, {r['size']}",
+                 f"{r['tiled_mps']:.2f} vs {r['untiled_mps']:.2f} MP/s = {100 * r['ratio']:.0f} %", "≥ 85 %",
+                 _mark(r["ratio"], TARGETS["tiled_ratio"]))  # fmt: skip
 
-    # training samples/s
-    amps = [False] + ([True] if dev == "cuda" or cpu_has_native_bf16() else [])
-    for task in ("snow", "rain"):
-        for amp in amps:
-            r = child("train", dev, task=task, amp=amp, steps=15 if quick else 40)
+    if "derain" in sections:
+        # derain: compute only and end to end (a 4-second clip, so start-up and the encoder's final flush
+        # weigh as they do on a short real clip; with the default preset and with a fast one)
+        for width, height in QUICK_DERAIN_SIZES if quick else DERAIN_SIZES:
+            target = TARGETS["derain_fps"][(width, height)]
+            comp = child("derain", dev, width=width, height=height, frames=4 if quick else 24)
+            if "error" not in comp:
+                _row(rows, f"derain compute only, {comp['size']}, tile {comp['tile']}", f"{comp['fps']:.2f} frames/s",
+                     f"≥ {target:g} frames/s", _mark(comp["fps"], target))  # fmt: skip
+            clip = work / f"clip_{width}x{height}.mp4"
+            warm = work / f"warm_{width}x{height}.mp4"
+            make_clip(clip, width, height, 24 if quick else 100)
+            make_clip(warm, width, height, 2)
+            for preset in E2E_PRESETS:
+                e2e = child("derain-file", dev, input=clip, warmup=warm, preset=preset)
+                if "error" in e2e:
+                    continue
+                ratio = e2e["fps"] / comp["fps"] if "error" not in comp else float("nan")
+                figure = (f"derain end to end (decode + model + encode `--preset {preset}`, audio copied: "
+                          f"{e2e['audio_copied']}), {e2e['size']}, {e2e['frames']} frames")  # fmt: skip
+                value = f"{e2e['fps']:.2f} frames/s = {100 * ratio:.0f} % of compute"
+                _row(rows, figure, value, "≥ 90 % of compute", _mark(ratio, TARGETS["e2e_ratio"]))
+
+    if "efficiency" in sections:
+        # efficiency against a plain convolution
+        for task in ("snow", "rain"):
+            r = child("efficiency", dev, task=task, repeat=2)
             if "error" not in r:
-                what = "crop 96, batch 8" if task == "snow" else "9-frame clips, crop 48, batch 4"
-                _row(rows, f"training {task} ({what}), {'bf16/fp16 autocast' if amp else 'fp32'}",
-                     f"{r['samples_per_s']:.1f} samples/s")  # fmt: skip
+                _row(rows, f"{task} model efficiency (dominant conv {r['conv']})",
+                     f"{r['gmacs_per_s']:.1f} of {r['conv_gmacs_per_s']:.1f} GMAC/s = {100 * r['efficiency']:.0f} %",
+                     "≥ 50 %", _mark(r["efficiency"], TARGETS["efficiency"]))  # fmt: skip
+
+    if "precision" in sections:
+        # reduced precision must not move quality
+        r = child("precision", dev)
+        if "error" not in r and r["auto_dtype"] != "None":
+            dtype = r["auto_dtype"].replace("torch.", "")
+            value = f"{r['auto_db']:.3f} vs {r['fp32_db']:.3f} dB ({r['delta_db']:+.3f})"
+            _row(rows, f"desnow PSNR, `--precision auto` ({dtype}) vs fp32, {r['images']} photos with snow M", value,
+                 "within ± 0.05 dB", _mark(-abs(r["delta_db"]), -0.05))  # fmt: skip
+
+    if "train" in sections:
+        # training samples/s
+        amps = [False] + ([True] if dev == "cuda" or cpu_has_native_bf16() else [])
+        for task in ("snow", "rain"):
+            for amp in amps:
+                r = child("train", dev, task=task, amp=amp, steps=15 if quick else 40)
+                if "error" not in r:
+                    what = "crop 96, batch 8" if task == "snow" else "9-frame clips, crop 48, batch 4"
+                    _row(rows, f"training {task} ({what}), {'bf16/fp16 autocast' if amp else 'fp32'}",
+                         f"{r['samples_per_s']:.1f} samples/s")  # fmt: skip
 
     shutil.rmtree(work, ignore_errors=True)
     command = "python benchmarks/run_all.py" + "".join(f" {a}" for a in sys.argv[1:])
@@ -554,6 +566,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smallest sizes only (a smoke run)")
     parser.add_argument("--output", type=Path, help="also write the Markdown to this file")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this part (repeatable)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--one", choices=sorted(ONE), help=argparse.SUPPRESS)
     for flag, kind in (("--megapixels", float), ("--tile", int), ("--repeat", int), ("--width", int),
