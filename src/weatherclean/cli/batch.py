@@ -22,6 +22,7 @@ from rich.table import Table
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device, to_fast_layout
+from weatherclean.inference.compiled import CompiledCall, compile_model
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
 from weatherclean.inference.tiling import run_tiled_array
@@ -94,6 +95,14 @@ Offline = Annotated[
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]
+Compile = Annotated[
+    bool,
+    typer.Option(
+        "--compile", help="Compile the model with torch.compile: about 1.3–1.4× faster on a CPU, after a compile of up "
+        "to a minute per picture size. For long videos and big batches of same-sized photos; needs a C++ compiler "
+        "(without one the run goes on uncompiled, with a note).",
+    ),
+]  # fmt: skip
 Threads = Annotated[
     int | None,
     typer.Option(
@@ -124,6 +133,7 @@ class PhotoCommand:
     json_out: bool = False
     quiet: bool = False
     threads: int | None = None
+    compile: bool = False
 
 
 @dataclass
@@ -137,6 +147,7 @@ class Runtime:
     overlap: int
     guard: GuardedPrecision
     extra_notes: list[str] = field(default_factory=list)
+    compiled: CompiledCall | None = None
 
     def photo_process(self) -> Callable[[LoadedImage], np.ndarray]:
         """Single-image restoration of a photo, tiled, under the precision guard.
@@ -160,6 +171,8 @@ class Runtime:
 
     def notes(self) -> list[Record]:
         reasons = [*self.extra_notes, *self.guard.fallbacks]
+        if self.compiled is not None and self.compiled.failure:
+            reasons.append(f"torch.compile failed ({self.compiled.failure}); ran without it")
         return [Record(Path(f"({self.device.type})"), reason) for reason in reasons]
 
 
@@ -176,8 +189,9 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
     net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
     check_task(net, task)
     to_fast_layout(net, dev)
+    compiled = compile_model(net) if cmd.compile else None
     overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype))
+    runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype), compiled=compiled)
     if cmd.tile is not None and overlap > cmd.tile // 2:
         runtime.extra_notes.append(
             f"--tile {cmd.tile} leaves room for only {cmd.tile // 2} px of overlap (asked: {overlap}); seams may "

@@ -97,6 +97,7 @@ def derain_command(
     json_out: batch.JsonOut = False,
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
+    compile: batch.Compile = False,
 ) -> None:
     """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
 
@@ -107,6 +108,7 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
+        compile=compile,
     )  # fmt: skip
     run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset))
 

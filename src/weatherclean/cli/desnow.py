@@ -38,6 +38,7 @@ def desnow_command(
     json_out: batch.JsonOut = False,
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
+    compile: batch.Compile = False,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
@@ -47,5 +48,6 @@ def desnow_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
+        compile=compile,
     )  # fmt: skip
     batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
