@@ -52,9 +52,6 @@ _CPU_FRACTION = 0.25
 #: 768-px tiles but 1.46 on 1024-px ones (bf16, 2-core reference machine), and a smaller tile wastes
 #: work on overlaps.
 _CPU_TILE_RANGE = (256, 768)
-#: A model that states its memory need may run a picture of up to this area untiled on a CPU (a 1280×720
-#: frame: tiles would cost J4R-Net 40 %).
-_CPU_WHOLE_AREA = 1024 * 1024
 _PROBE = 128
 
 
@@ -159,12 +156,8 @@ def choose_tile(
     else:
         budget = _available_ram() * _CPU_FRACTION
     pixels = max(budget / bpp, 1.0)
-    # On a CPU the edge cap guards against a wrong guess; a model that states its measured need may run a
-    # whole picture of up to 1024² px untiled (a 1280×720 frame: tiles would cost J4R-Net 40 %).
-    whole_ok = max(height, width) <= _CPU_TILE_RANGE[1] or (
-        bytes_per_pixel is not None and height * width <= _CPU_WHOLE_AREA
-    )
-    if height * width <= pixels and (device.type == "cuda" or whole_ok):
+    whole_ok = device.type == "cuda" or max(height, width) <= _CPU_TILE_RANGE[1]
+    if height * width <= pixels and whole_ok:
         return max(height, width)
     tile = int(math.sqrt(pixels))
     if device.type != "cuda":
