@@ -59,6 +59,7 @@ class Setting:
     threads: int | None = None
     batch: int = 1
     compiled: bool = False
+    cast_weights: bool = False  # weights and input in bf16 outright, instead of autocast around fp32 weights
 
 
 def _model(task: str, channels_last: bool) -> torch.nn.Module:
@@ -112,6 +113,8 @@ def rain_pass(model: Any, frames: list[torch.Tensor], s: Setting) -> Callable[[]
 def measure(task: str, s: Setting, repeat: int) -> dict[str, float]:
     """Megapixels/s for one setting; for compiled ones also the compile time (the first call)."""
     model = _model(task, s.channels_last)
+    if s.cast_weights:
+        model = model.to(torch.bfloat16)
     if task == "snow":
         photo = torch.from_numpy(_photo(2 * TILE, 2 * TILE)).permute(2, 0, 1)[None]
         inputs = [photo[..., y : y + TILE, x : x + TILE].contiguous() for y in (0, TILE) for x in (0, TILE)]
@@ -120,6 +123,8 @@ def measure(task: str, s: Setting, repeat: int) -> dict[str, float]:
         h, w = FRAME
         inputs = [torch.from_numpy(f).permute(2, 0, 1)[None].contiguous() for f in _clip_frames(w, h, FRAMES)]
         make = rain_pass
+    if s.cast_weights:
+        inputs = [x.to(torch.bfloat16) for x in inputs]
     pixels = sum(x.shape[-1] * x.shape[-2] for x in inputs)
     with _threads(s.threads):
         run = make(model, inputs, s)
@@ -144,6 +149,8 @@ def settings(task: str, auto: torch.dtype | None, compile_too: bool) -> list[Set
         ),  # fmt: skip
         Setting("1 thread", auto, threads=1),
     ]
+    if auto is torch.bfloat16:
+        rows.append(Setting("bf16 weights and input, not autocast (quality unchecked)", None, cast_weights=True))
     if task == "snow":
         rows += [Setting("2 tiles per call", auto, batch=2), Setting("4 tiles per call", auto, batch=4)]
     if compile_too:
