@@ -15,12 +15,9 @@ from typing import Any
 
 import torch
 
+from weatherclean.inference.tiling import is_out_of_memory
+
 __all__ = ["CompiledCall", "compile_model"]
-
-
-def _is_oom(exc: BaseException) -> bool:
-    msg = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in msg or "can't allocate memory" in msg
 
 
 class CompiledCall:
@@ -41,7 +38,7 @@ class CompiledCall:
             try:
                 return self.compiled(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - compiler errors have no common type
-                if _is_oom(exc):
+                if is_out_of_memory(exc):
                     raise
                 self.failure = " ".join(str(exc).split())[:160] or type(exc).__name__
         return self.eager(*args, **kwargs)

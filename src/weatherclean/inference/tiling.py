@@ -166,7 +166,8 @@ def choose_tile(
     return min(tile, max(height, width))
 
 
-def _is_oom(exc: BaseException) -> bool:
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a device or host out-of-memory error (the one failure a smaller tile can fix)."""
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
     msg = str(exc).lower()
@@ -238,7 +239,7 @@ def _process(
         try:
             return _call(fn, image, state, origin)
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not _is_oom(exc):
+            if not is_out_of_memory(exc):
                 raise
             del exc
             _halve_tile(state, h, w)
@@ -279,7 +280,7 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
         try:
             out = _call(fn, read(0, h, 0, w), state, (0, 0))
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not _is_oom(exc):
+            if not is_out_of_memory(exc):
                 raise
             del exc
             _halve_tile(state, h, w)
@@ -354,7 +355,7 @@ def _resolve_tile(
         try:
             bytes_per_pixel = _probe_bytes_per_pixel(fn, read(0, min(_PROBE, h), 0, min(_PROBE, w)), dev)
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not _is_oom(exc):
+            if not is_out_of_memory(exc):
                 raise
             _free_cache(dev)
             bytes_per_pixel = None
