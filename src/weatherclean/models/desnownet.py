@@ -373,7 +373,7 @@ class DesnowNet(
     def _features(self, descriptor: Descriptor, inp: torch.Tensor) -> torch.Tensor:
         f = descriptor(inp)
         if self.config.descriptor_stride > 1 and self.config.head_skip:
-            f = torch.cat([f, inp], dim=1)
+            f = torch.cat([f, inp.to(f.dtype)], dim=1)  # not promoted: bf16 features stay bf16 under autocast
         return f
 
     def forward(self, x: torch.Tensor) -> DesnowOutput:

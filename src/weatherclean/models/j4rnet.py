@@ -220,20 +220,27 @@ class J4RNet(
     # ----------------------------------------------------------------------------------------- forward
 
     def step(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:
-        """One frame (N×3×H×W) and the memory H_{t−1} → the frame's outputs and H_t."""
+        """One frame (N×3×H×W) and the memory H_{t−1} → the frame's outputs and H_t.
+
+        Inputs to convolutions are concatenated in the features' dtype: under autocast the convolutions
+        cast them to bf16/fp16 anyway, so this changes no result, but a float32 memory or frame in the
+        concatenation would promote it to float32 and cost a copy in and out of every convolution.
+        The memory itself and the per-pixel blending stay at the frame's precision.
+        """
         folded, size = self._fold(frame)
         h_prev = self.init_state(frame) if state is None else state
         f = self.extract(folded)
-        fd = self.dnet(torch.cat([f, h_prev], dim=1))
+        fd = self.dnet(torch.cat([f, h_prev.to(f.dtype)], dim=1))
         logits = self._unfold(self.dnet_head(fd), size, frame)
         h = self.fnet(f, h_prev, fd)
         streak = self._unfold(self.rnet_head(self.rnet(f)), size, frame)
         removed = frame - streak
-        filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h], dim=1))), size, frame)
+        filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h.to(f.dtype)], dim=1))), size, frame)
         alpha = torch.softmax(logits, dim=1)[:, 1:2]
         joint = (1 - alpha) * removed + alpha * filled
         joint_folded, _ = self._fold(joint)
-        background = joint + self._unfold(self.jrc_head(self.jrc(torch.cat([joint_folded, h], dim=1))), size, frame)
+        jrc_in = torch.cat([joint_folded.to(f.dtype), h.to(f.dtype)], dim=1)
+        background = joint + self._unfold(self.jrc_head(self.jrc(jrc_in)), size, frame)
         return J4ROutput(background, streak, logits, filled), h
 
     def forward(self, clip: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:
