@@ -1,9 +1,9 @@
 """Opt-in ``torch.compile`` for long runs: faster per tile, after a compile that costs up to a minute.
 
-On the 2-core reference CPU, inductor runs ``desnownet-light`` 1.27× and ``j4rnet-light`` 1.41× faster
-than eager mode (``python benchmarks/ways.py``), but compiling takes about 50 s and 10 s the first time
-a picture shape is seen, so it pays off only on long videos and large batches of same-sized photos:
-``--compile`` asks for it, nothing turns it on by itself. Compiling needs a working C++ compiler
+On the 2-core reference CPU, inductor runs ``j4rnet-light`` 1.34–1.49× faster than eager mode and
+``desnownet-light`` about 1.05× (``python benchmarks/ways.py``), but compiling takes about 10 s and
+35–50 s the first time a picture shape is seen, so it pays off only on long videos: ``--compile`` asks
+for it, nothing turns it on by itself. Compiling needs a working C++ compiler
 and a backend that supports the device; when it fails (no compiler on a laptop, an operator inductor
 cannot handle) the run goes on eagerly, with a note, rather than stopping.
 """
