@@ -31,8 +31,9 @@ def test_compiled_entry_point_matches_eager_for_both_model_kinds() -> None:
     with torch.no_grad():
         expected = snow.restore(x)
         call = compile_model(snow, backend="eager")
-        assert snow.restore is call and call.failure is None
+        assert snow.restore is call
         assert torch.allclose(snow.restore(x), expected, atol=1e-6)
+        assert call.failure is None  # after the call: a failed compile would have fallen back silently
     rain = J4RNet(J4RNetConfig(channels=8, hidden=8, stride=4)).eval()
     with torch.no_grad():
         out, h = rain.step(x)
@@ -58,6 +59,14 @@ def test_a_compiler_failure_falls_back_to_eager_but_out_of_memory_propagates(mon
     call = CompiledCall(lambda x: x * 2)
     assert call(torch.ones(2)).tolist() == [2.0, 2.0]
     assert call.failure is not None and "C++ compiler" in call.failure
+
+    def refuses(fn: object, **_: object) -> object:
+        raise RuntimeError("Dynamo is not supported on Python 3.12+")
+
+    monkeypatch.setattr(compiled.torch, "compile", refuses)  # refused at once, before any call
+    call = CompiledCall(lambda x: x * 2)
+    assert call.failure is not None and "Dynamo is not supported" in call.failure
+    assert call(torch.ones(2)).tolist() == [2.0, 2.0]
     monkeypatch.setattr(compiled.torch, "compile", lambda fn, **_: oom)
     call = CompiledCall(lambda x: x * 2)
     with pytest.raises(RuntimeError, match="out of memory"):  # the tiling engine halves the tile on this

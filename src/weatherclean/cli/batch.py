@@ -157,7 +157,8 @@ class Runtime:
         photo handler keeps only its shape and metadata. That saves a whole float32 image (288 MB at
         24 megapixels) on the way to the encoder. Arrays that cannot be written get a fresh output.
         """
-        bpp = getattr(self.net, "bytes_per_pixel", None)  # optional model hint for the automatic tile size
+        # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
+        bpp = getattr(self.net, "bytes_per_pixel", None) if self.device.type != "cuda" else None
 
         def process(image: LoadedImage) -> np.ndarray:
             pixels = image.pixels

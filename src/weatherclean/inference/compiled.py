@@ -30,8 +30,12 @@ class CompiledCall:
 
     def __init__(self, fn: Callable[..., Any], *, backend: str = "inductor") -> None:
         self.eager = fn
-        self.compiled = torch.compile(fn, backend=backend)
+        self.compiled: Callable[..., Any] = fn
         self.failure: str | None = None
+        try:  # some Python/PyTorch pairs refuse at once ("Dynamo is not supported on Python 3.12+")
+            self.compiled = torch.compile(fn, backend=backend)
+        except Exception as exc:  # noqa: BLE001 - the run goes on uncompiled
+            self.failure = _first_line(exc)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.failure is None:
@@ -40,8 +44,12 @@ class CompiledCall:
             except Exception as exc:  # noqa: BLE001 - compiler errors have no common type
                 if is_out_of_memory(exc):
                     raise
-                self.failure = " ".join(str(exc).split())[:160] or type(exc).__name__
+                self.failure = _first_line(exc)
         return self.eager(*args, **kwargs)
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def compile_model(model: torch.nn.Module, *, backend: str = "inductor") -> CompiledCall:

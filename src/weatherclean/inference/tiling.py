@@ -477,9 +477,14 @@ def run_tiled_array(
         part = pixels[y0:y1, x0:x1]
         if grey:
             part = np.repeat(part, 3, axis=2)
-        if in_scale is not None:  # the float conversion is the fresh copy
-            ints = torch.from_numpy(np.ascontiguousarray(part)).permute(2, 0, 1)
+        if in_scale is not None and part.dtype == np.uint8:  # the float conversion is the fresh copy
+            part = np.ascontiguousarray(part) if part.flags.writeable else part.copy()  # torch warns on read-only
+            ints = torch.from_numpy(part).permute(2, 0, 1)
             return ints.to(torch.float32, memory_format=torch.contiguous_format).div_(in_scale)[None]
+        if in_scale is not None:  # uint16: PyTorch before 2.3 has no uint16 tensors, so NumPy converts
+            scaled = part.transpose(2, 0, 1).astype(np.float32, order="C")
+            scaled /= in_scale
+            return torch.from_numpy(scaled)[None]
         # always a copy: with out=pixels the rows are overwritten later, and the model may keep its input
         return torch.from_numpy(np.array(part.transpose(2, 0, 1), dtype=np.float32, order="C"))[None]
 
@@ -491,8 +496,10 @@ def run_tiled_array(
             np.clip(block.numpy().transpose(1, 2, 0), 0.0, 1.0, out=out[y0:y1])
             return
         levels = block.clamp(0.0, 1.0).mul_(out_scale).round_()  # not in place: rows may be the model's output
-        kind = torch.uint8 if out.dtype == np.uint8 else torch.uint16
-        out[y0:y1] = levels.permute(1, 2, 0).to(kind).numpy()
+        if out.dtype == np.uint8:
+            out[y0:y1] = levels.permute(1, 2, 0).to(torch.uint8).numpy()
+        else:  # uint16 through NumPy, as in read()
+            out[y0:y1] = levels.permute(1, 2, 0).numpy()
 
     with torch.no_grad():
         start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)

@@ -367,7 +367,7 @@ class DesnowNet(
         if c.descriptor_stride == 1:
             return None
         descriptor = c.width / 0.125 * (4 / c.descriptor_stride) ** 2
-        heads = (c.head_channels or 16) / 16
+        heads = (c.head_channels or 32) / 16  # 32: the model's own default
         return 1300.0 * max(descriptor, heads)
 
     def _features(self, descriptor: Descriptor, inp: torch.Tensor) -> torch.Tensor:
