@@ -29,3 +29,9 @@ class OutputError(WeathercleanError):
 
 class DiskFullError(OutputError):
     """The output disk is full: every later write would fail too, so a batch stops instead of going on."""
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception's message on one line (whitespace collapsed, cut at ``limit``), for notes and errors;
+    the type's name when the message is empty."""
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:limit]

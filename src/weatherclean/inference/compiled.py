@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from weatherclean.errors import one_line
 from weatherclean.inference.tiling import is_out_of_memory
 
 __all__ = ["CompiledCall", "compile_model"]
@@ -35,7 +36,7 @@ class CompiledCall:
         try:  # some Python/PyTorch pairs refuse at once ("Dynamo is not supported on Python 3.12+")
             self.compiled = torch.compile(fn, backend=backend)
         except Exception as exc:  # noqa: BLE001 - the run goes on uncompiled
-            self.failure = _first_line(exc)
+            self.failure = one_line(exc)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.failure is None:
@@ -44,12 +45,8 @@ class CompiledCall:
             except Exception as exc:  # noqa: BLE001 - compiler errors have no common type
                 if is_out_of_memory(exc):
                     raise
-                self.failure = _first_line(exc)
+                self.failure = one_line(exc)
         return self.eager(*args, **kwargs)
-
-
-def _first_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
 def compile_model(model: torch.nn.Module, *, backend: str = "inductor") -> CompiledCall:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import InputError, OutputError
+from weatherclean.errors import InputError, OutputError, one_line
 from weatherclean.io.atomic import atomic_path
 
 __all__ = [
@@ -120,18 +120,13 @@ def _open_input(path: Path) -> Iterator[Any]:
     except av.error.EOFError:
         raise InputError(f"{path}: no frames; the file ends right after its header (empty or cut short)") from None
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable video ({_first_line(exc)}); it may be truncated or corrupt") from None
+        raise InputError(f"{path}: not a readable video ({one_line(exc)}); it may be truncated or corrupt") from None
     try:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream (audio only?); nothing to derain")
         yield container
     finally:
         container.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:160]
 
 
 def _rotation(stream: Any, frame: Any | None = None) -> int:
@@ -273,7 +268,7 @@ def check_encoder(opts: VideoOptions, suffix: str) -> None:
     except (av.error.FFmpegError, ValueError) as exc:
         raise OutputError(
             f"cannot encode {codec} into {suffix} with --preset {opts.preset} --crf {opts.crf} "
-            f"({_first_line(exc)}); check --codec/--preset, or --format for the container"
+            f"({one_line(exc)}); check --codec/--preset, or --format for the container"
         ) from None
 
 
@@ -309,7 +304,7 @@ def process_video(
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise
-            raise InputError(f"{src}: video processing failed ({_first_line(exc)})") from None
+            raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
     return result
 
 
@@ -336,7 +331,7 @@ def _transcode(
         try:
             vout = out.add_stream(codec, rate=rate)
         except (av.error.FFmpegError, ValueError) as exc:
-            raise OutputError(f"video codec '{codec}' is not available ({_first_line(exc)})") from None
+            raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
         w, h = vin.codec_context.width, vin.codec_context.height
         vout.width, vout.height = w, h
         odd = bool(w % 2 or h % 2)
@@ -601,4 +596,4 @@ def _safe_decode(packet: Any, src: Path) -> list[Any]:
     except av.error.InvalidDataError:
         return []
     except av.error.FFmpegError as exc:
-        raise InputError(f"{src}: cannot decode ({_first_line(exc)})") from None
+        raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
