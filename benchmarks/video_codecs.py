@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import io
 import resource
-import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
 import av
+from run_all import make_clip  # benchmarks/run_all.py, beside this script: the same clips
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_all import make_clip  # noqa: E402  (benchmarks/run_all.py: the same clips)
-
-from weatherclean.io import video  # noqa: E402
+from weatherclean.io import video
 
 PRESETS = ("medium", "faster", "veryfast", "superfast")
 FRAMES = 100

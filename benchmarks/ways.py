@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from run_all import _clip_frames, _photo  # benchmarks/run_all.py, beside this script: the same inputs
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_all import _clip_frames, _photo  # noqa: E402  (benchmarks/run_all.py: the same inputs)
-
-from weatherclean.devices import to_fast_layout, to_standard_layout  # noqa: E402
-from weatherclean.inference.precision import cpu_has_native_bf16  # noqa: E402
-from weatherclean.models.registry import DEFAULT_MODELS  # noqa: E402
+from weatherclean.devices import to_fast_layout, to_standard_layout
+from weatherclean.inference.precision import cpu_has_native_bf16
+from weatherclean.models.registry import DEFAULT_MODELS
 
 TILE = 496
 TILES = 4
