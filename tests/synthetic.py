@@ -38,12 +38,14 @@ def make_video(
     pix_fmt: str = "yuv420p",
     container: str | None = None,
     seed: int = 0,
+    container_options: dict[str, str] | None = None,
 ) -> list[int]:
     """A small test video made with PyAV; returns the frame timestamps in milliseconds.
 
     ``vfr`` makes every third frame last 100 ms instead of 40 ms, like a phone clip whose frame rate
     drops in the dark; ``audio`` names the audio encoder (None: no audio); ``rotation`` writes a
-    display matrix, as phones do for portrait clips.
+    display matrix, as phones do for portrait clips; ``container_options`` go to the muxer
+    (``{"movflags": "faststart"}`` puts an MP4's index first, as cameras and web uploads do).
     """
     from fractions import Fraction
 
@@ -53,7 +55,7 @@ def make_video(
     rng = np.random.default_rng(seed)
     stamps: list[int] = []
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w", format=container) as out:
+    with av.open(str(path), "w", format=container, options=container_options or {}) as out:
         video = out.add_stream(codec, rate=25)
         video.width, video.height, video.pix_fmt = w, h, pix_fmt
         video.time_base = video.codec_context.time_base = Fraction(1, 1000)

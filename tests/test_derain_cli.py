@@ -254,3 +254,47 @@ def test_out_of_memory_shrinks_the_tile_once_for_the_whole_clip() -> None:
     frames = [clip(np.zeros((128, 128, 3), np.float32)) for _ in range(3)]
     assert _SmallOnly.ooms == 1 and clip.tile == 64 and "64-px tiles" in clip.notes[0]
     assert np.allclose(frames[2], 2 * STEP, atol=1e-6)  # memory restarted once, then carried
+
+
+def _decodable_frames(path: Path) -> int:
+    """What a plain, single-threaded PyAV loop that skips undecodable packets gets out of a file."""
+    with av.open(str(path)) as c:
+        count = 0
+        for packet in c.demux(c.streams.video[0]):
+            try:
+                count += len(packet.decode())
+            except av.error.InvalidDataError:
+                continue
+        return count
+
+
+def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
+    tmp_path: Path, counter: list[str]
+) -> None:
+    """An MP4 cut in the middle with its index first (15 frames listed): every frame a plain decoder gets
+    is derained and written, the summary says "N of 15 frames", and only --allow-partial makes it exit 0."""
+    whole = tmp_path / "whole.mp4"
+    make_video(whole, frames=15, audio=None, container_options={"movflags": "faststart"})
+    data = whole.read_bytes()
+    (tmp_path / "in").mkdir()
+    cut = tmp_path / "in" / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    n = _decodable_frames(cut)
+    assert 1 < n < 15
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json")
+    summary = json.loads(stdout)
+    assert code == 1 and summary["counts"] == {"done": 0, "skipped": 0, "failed": 1}
+    reason = summary["failed"][0]["reason"]
+    assert f"only {n} of 15 frames" in reason and "--allow-partial" in reason and "\n" not in reason
+    assert len(_streams(tmp_path / "out" / "cut.mp4")["levels"]) == n  # written, with every decodable frame
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--overwrite", "--json")
+    summary = json.loads(stdout)
+    assert code == 0 and summary["counts"]["done"] == 1
+    assert any(f"{n} of 15 frames" in note["note"] for note in summary["notes"])
+    # A container that records no frame count (Matroska): M is estimated from the stream's duration.
+    make_video(tmp_path / "whole.mkv", frames=15, audio=None, container="matroska", vfr=False)
+    data = (tmp_path / "whole.mkv").read_bytes()
+    (tmp_path / "in" / "cut.mkv").write_bytes(data[: len(data) // 2])
+    code, stdout, _ = _invoke(str(tmp_path / "in" / "cut.mkv"), "-o", str(tmp_path / "out"), "--json")
+    reason = json.loads(stdout)["failed"][0]["reason"]
+    assert code == 1 and "of about 15 frames" in reason, reason

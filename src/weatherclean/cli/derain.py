@@ -58,6 +58,13 @@ Codec = Annotated[
                  "Default: H.264 (VP9 for WebM, MPEG-4 for AVI).",
                  show_default=False),
 ]  # fmt: skip
+AllowPartial = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done. Its "
+        "decodable frames are derained and written either way; without this it counts as failed (exit code 1).",
+    ),
+]  # fmt: skip
 Preset = Annotated[
     str,
     typer.Option(
@@ -89,6 +96,7 @@ def derain_command(
     crf: Crf = 18,
     codec: Codec = None,
     preset: Preset = "medium",
+    allow_partial: AllowPartial = False,
     in_place: batch.InPlace = False,
     overwrite: batch.Overwrite = False,
     shard: batch.Shard = None,
@@ -110,7 +118,7 @@ def derain_command(
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
         compile=compile,
     )  # fmt: skip
-    run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset))
+    run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial)
 
 
 def _split_format(name: str | None) -> tuple[str | None, str | None]:
@@ -123,8 +131,12 @@ def _split_format(name: str | None) -> tuple[str | None, str | None]:
     return normalise_format(name), None
 
 
-def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions) -> None:
-    """Plan, load J4R-Net, run every video, clip and photo, report (raises ``typer.Exit`` when non-zero)."""
+def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, allow_partial: bool = False) -> None:
+    """Plan, load J4R-Net, run every video, clip and photo, report (raises ``typer.Exit`` when non-zero).
+
+    A video that decodes only in part is written with every frame that decoded; ``allow_partial`` says
+    whether it then counts as done (with a note) or as failed.
+    """
     image_fmt, video_suffix = _split_format(cmd.format)
     shard = parse_shard(cmd.shard) if cmd.shard else None
     if frames and cmd.in_place:
@@ -159,7 +171,7 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions) ->
         return
     runtime = batch.load_runtime(cmd, "rain")
     photos = photo_handler(runtime.photo_process(), quality=cmd.quality, format=image_fmt)
-    videos = _video_handler(runtime, video)
+    videos = _video_handler(runtime, video, allow_partial=allow_partial)
     clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt)
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
@@ -181,12 +193,17 @@ def _recurrent(runtime: batch.Runtime) -> RecurrentTiles:
     )
 
 
-def _video_handler(runtime: batch.Runtime, options: VideoOptions) -> JobHandler:
+def _video_handler(runtime: batch.Runtime, options: VideoOptions, *, allow_partial: bool) -> JobHandler:
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         job.output.parent.mkdir(parents=True, exist_ok=True)
         clip = _recurrent(runtime)
         progress.start(None, f"  frames of {job.source.name}")
         result = process_video(job.source, job.output, clip, options=options, on_frame=progress.update)
+        if result.partial and not allow_partial:
+            raise InputError(
+                f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
+                f"derained into {job.output}; --allow-partial counts such videos as done"
+            )
         return [*result.notes, *clip.notes]
 
     return handle

@@ -89,11 +89,27 @@ class VideoInfo:
 
 @dataclass
 class VideoResult:
-    """The outcome of :func:`process_video`: frames written (always all that were decoded), and notes."""
+    """The outcome of :func:`process_video`: frames written (always all that were decoded), and notes.
+
+    ``expected`` is how many frames the input should have held (see :func:`_expected_frames`), and
+    ``partial`` says that fewer were decoded because the file is damaged: the output then holds every
+    frame that could be decoded, and the caller decides whether that counts as done (``--allow-partial``).
+    """
 
     path: Path
     frames: int = 0
     notes: list[str] = field(default_factory=list)
+    expected: int | None = None
+    #: ``expected`` is the duration times the frame rate, not a count the container recorded.
+    estimated: bool = False
+    #: Video packets that were cut short or could not be decoded (or 1 for a demuxer that gave up).
+    damaged: int = 0
+    partial: bool = False
+
+    def shortfall(self) -> str:
+        """The "N of M frames" of messages, with "about" when M is an estimate."""
+        about = "about " if self.estimated else ""
+        return f"{self.frames} of {about}{self.expected} frames"
 
 
 def _av() -> Any:
@@ -287,8 +303,10 @@ def process_video(
     between calls (J4R-Net carries its memory). Audio and subtitle streams are
     copied without re-encoding when the output container can hold them (else audio is re-encoded, with
     a note, and subtitles are dropped, with a note). ``on_frame(done, total)`` reports progress; total is
-    the container's frame count or None. Raises :class:`InputError` for unusable input and
-    :class:`OutputError` when writing fails; nothing is left under ``dest`` or beside it on failure.
+    the container's frame count or None. A damaged file is decoded past its bad packets: every frame
+    that decodes is processed and written, and the result says ``partial`` with "N of M frames". Raises
+    :class:`InputError` for unusable input and :class:`OutputError` when writing fails; nothing is left
+    under ``dest`` or beside it on failure.
     """
     src, dst = Path(source), Path(dest)
     opts = options or VideoOptions()
@@ -377,19 +395,35 @@ def _transcode(
         frame_ticks = max(1, round(1 / (rate * vin.time_base))) if vin.time_base else 1
         dts = _DtsGuard(max(1, round(1 / (rate * out_tb))))
 
+        health = _Health()
+
         def decode(put: Callable[[tuple[Any, ...]], None]) -> None:
-            """Demux and decode in demux order; the main thread sees video frames already as RGB."""
-            for packet in inp.demux():
-                idx = packet.stream.index
-                if idx in copies:
-                    if packet.dts is not None:  # else a demuxer flush marker, not data
-                        put(("copy", packet))
-                elif idx in reencode:
-                    for frame in _safe_decode(packet, src):
-                        put(("audio", idx, frame))
-                elif idx == vin.index:
-                    for frame in _safe_decode(packet, src):
-                        put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
+            """Demux and decode in demux order; the main thread sees video frames already as RGB.
+
+            Damage costs only the frames it touches: a packet cut short (the demuxer flags it corrupt) is
+            never given to the decoder, because with frame threading one bad packet made the final drain
+            drop every frame still in flight (a truncated clip lost 2 of its last 3 decodable frames),
+            and a packet that fails to decode is skipped. A demuxer that gives up mid-file ends the input
+            there, and the decoders are still drained, so the frames before it are kept.
+            """
+            try:
+                for packet in inp.demux():
+                    idx = packet.stream.index
+                    if idx in copies:
+                        if packet.dts is not None:  # else a demuxer flush marker, not data
+                            put(("copy", packet))
+                    elif idx in reencode:
+                        for frame in _safe_decode(packet, src):
+                            put(("audio", idx, frame))
+                    elif idx == vin.index:
+                        for frame in health.decode_video(packet, src):
+                            put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
+            except av.error.FFmpegError as exc:
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
+                for frame in health.drain(vin, src):
+                    put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
 
         def encode(item: tuple[Any, ...]) -> None:
             """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
@@ -419,6 +453,8 @@ def _transcode(
                     pipe.send(item)  # audio/subtitles go through in demux order, as before
                     continue
                 _, rgb, pts = item
+                if pts is not None:
+                    health.last_pts = pts if health.last_pts is None else max(pts, health.last_pts)
                 restored = np.asarray(process(rgb))
                 if restored.shape != rgb.shape:
                     raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
@@ -436,8 +472,52 @@ def _transcode(
             pipe.send(("flush",))
             pipe.finish()
     result.frames = frames_in
-    if total and frames_in < total - 1:  # AVI indexes often count one empty chunk as a frame
-        result.notes.append(f"only {frames_in} of {total} frames could be decoded (truncated file?); all were kept")
+    result.damaged = health.damaged
+    result.expected, result.estimated = _expected_frames(vin, inp, frames_in, health)
+    # A recorded count may exceed the frames by one (AVI indexes often count an empty chunk as a frame).
+    slack = 1 if not result.estimated else 0
+    result.partial = frames_in < result.expected - slack
+    if result.partial:
+        result.notes.append(
+            f"{result.shortfall()} could be decoded (the file is truncated or damaged); all of them were kept"
+        )
+
+
+def _expected_frames(vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
+    """(M, estimated): how many frames the input should hold, for "N of M frames".
+
+    M is the frame count the container records (MP4, MOV and AVI do). MKV and WebM record none; then M
+    is an estimate: the frames decoded plus the time the video stream says it lasts beyond the last
+    decoded frame, times the frame rate (so a cut-off clip shows its loss, and a whole one, variable
+    frame rate included, gives M = N). Where damaged packets cost frames, M is at least the frames
+    decoded plus those packets.
+    """
+    if vin.frames:
+        return int(vin.frames), False
+    floor = decoded + health.damaged
+    rate = vin.average_rate or vin.guessed_rate
+    length = _stream_seconds(vin, inp)
+    if length is None or not rate or health.last_pts is None or not vin.time_base:
+        return floor, True
+    interval = 1 / float(rate)
+    gap = length - (float(health.last_pts * vin.time_base) + interval)
+    missing = round(gap / interval) if gap > 1.5 * interval else 0
+    return max(floor, decoded + missing), True
+
+
+def _stream_seconds(vin: Any, inp: Any) -> float | None:
+    """How long the video stream lasts: its own duration, Matroska's DURATION tag, or (when the video is
+    the file's only stream) the container's duration; None when nothing says."""
+    if vin.duration and vin.time_base:
+        return float(vin.duration * vin.time_base)
+    tag = (vin.metadata or {}).get("DURATION") or (vin.metadata or {}).get("duration")
+    if tag:
+        with contextlib.suppress(ValueError):
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if len(inp.streams) == 1 and inp.duration:
+        return inp.duration / 1_000_000
+    return None
 
 
 #: Frames (or other items) that may wait between threads: enough to ride out a slow frame, small
@@ -586,6 +666,40 @@ class _DtsGuard:
                 packet.dts = min(packet.dts, packet.pts)
                 self.last = packet.dts
             out.mux(packet)
+
+
+class _Health:
+    """Counts the video packets read and the damaged ones, and decodes around the damage."""
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.damaged = 0
+        #: The latest presentation time of a decoded video frame (stream time base), for the expected count.
+        self.last_pts: int | None = None
+
+    def decode_video(self, packet: Any, src: Path) -> list[Any]:
+        """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
+        av = _av()
+        if packet.size:
+            self.packets += 1
+            if packet.is_corrupt:
+                self.damaged += 1
+                return []
+        try:
+            return list(packet.decode())
+        except av.error.InvalidDataError:
+            self.damaged += 1
+            return []
+        except av.error.FFmpegError as exc:
+            raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
+
+    def drain(self, stream: Any, src: Path) -> list[Any]:
+        """The frames still inside the decoder, after the demuxer stopped early."""
+        av = _av()
+        try:
+            return list(stream.codec_context.decode(None))
+        except av.error.FFmpegError:
+            return []
 
 
 def _safe_decode(packet: Any, src: Path) -> list[Any]:
