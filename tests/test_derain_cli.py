@@ -115,16 +115,21 @@ def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: l
     assert (tmp_path / "frames" / "clip").stat().st_mode & 0o777 != 0o700  # not mkdtemp's private mode
 
 
-def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str]) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    make_video(src / "good.mp4", frames=4, audio=None)
-    with av.open(str(src / "sound.mp4"), "w") as out:  # audio only
+def _audio_only(path: Path) -> None:
+    """An MP4 with a sound track and no video stream."""
+    with av.open(str(path), "w") as out:
         a = out.add_stream("aac", rate=48000)
         chunk = av.AudioFrame.from_ndarray(np.zeros((1, 4800), np.float32), format="flt", layout="mono")
         chunk.sample_rate, chunk.pts = 48000, 0
         out.mux(a.encode(chunk))
         out.mux(a.encode(None))
+
+
+def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str]) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    make_video(src / "good.mp4", frames=4, audio=None)
+    _audio_only(src / "sound.mp4")
     with av.open(str(src / "empty.mkv"), "w") as out:  # a video stream without a single frame
         v = out.add_stream("libx264", rate=25)
         v.width, v.height = 32, 32
@@ -298,3 +303,12 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     code, stdout, _ = _invoke(str(tmp_path / "in" / "cut.mkv"), "-o", str(tmp_path / "out"), "--json")
     reason = json.loads(stdout)["failed"][0]["reason"]
     assert code == 1 and "of about 15 frames" in reason, reason
+
+
+def test_a_run_that_writes_nothing_leaves_no_empty_output_folder(tmp_path: Path, counter: list[str]) -> None:
+    _audio_only(tmp_path / "sound.mp4")
+    code, _, stderr = _invoke(str(tmp_path / "sound.mp4"), "-q")
+    assert code == 1 and "no video stream" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sound.mp4"]  # no empty derained/
+    code, _, _ = _invoke(str(tmp_path / "sound.mp4"), "-o", str(tmp_path / "new" / "out"), "-q")
+    assert code == 1 and not (tmp_path / "new").exists()

@@ -548,8 +548,13 @@ def run_jobs(
                 summary.skipped.append(Record(_display(job.source), f"output exists: {_display(job.output)}"))
                 bar.advance(task)
                 continue
+            new_folders = _missing_folders(job.output.parent)
             try:
-                notes = handler(job, frames)
+                try:
+                    notes = handler(job, frames)
+                except BaseException:
+                    _remove_empty(new_folders)  # a job that failed leaves no empty output folder behind
+                    raise
             except KeyboardInterrupt:
                 summary.interrupted = True
                 reason = "not started or not finished: interrupted; rerun the same command to resume"
@@ -577,6 +582,25 @@ def run_jobs(
             bar.advance(task)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet (deepest first): what a job may create."""
+    missing: list[Path] = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove those of ``folders`` (deepest first) that exist and are empty; a folder with anything in
+    it, another process's output included, stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 class _NoProgress:
