@@ -312,7 +312,7 @@ def test_disk_full_leaves_no_partial_file_and_stops(
     assert summary["counts"] == {"done": 0, "skipped": 0, "failed": 3}
     assert "disk full" in summary["failed"][0]["reason"]
     assert all("disk is full" in f["reason"] for f in summary["failed"][1:])
-    assert loads == ["default"] and list((tmp_path / "out").iterdir()) == []  # no temporary or partial file
+    assert loads == ["default"] and not (tmp_path / "out").exists()  # no temporary or partial file, no empty folder
     monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # space freed: the rerun does everything
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
     assert code == 0 and json.loads(stdout)["counts"]["done"] == 3
@@ -392,3 +392,16 @@ def test_threads_sets_the_model_thread_count_and_zero_is_refused(tmp_path: Path,
         torch.set_num_threads(before)
     code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--threads", "0")
     assert code == 2 and "--threads" in stderr
+
+
+def test_a_folder_named_like_a_photo_inside_a_folder_gets_a_row(tmp_path: Path, loads: list[str]) -> None:
+    _rgb(tmp_path / "in" / "a.jpg")
+    (tmp_path / "in" / "x.jpg").mkdir()  # an unzip gone wrong: a folder with a photo's name, empty
+    (tmp_path / "in" / "deep" / "y.png").mkdir(parents=True)
+    (tmp_path / "in" / "album.jpg").mkdir()  # named like a photo, but holding photos: a folder like any other
+    _rgb(tmp_path / "in" / "album.jpg" / "b.jpg")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    summary = json.loads(stdout)
+    assert code == 1 and summary["counts"]["done"] == 2
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
+    assert set(reasons) == {"x.jpg", "y.png"} and all("a folder, not an image" in r for r in reasons.values())

@@ -184,8 +184,20 @@ def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") 
     return source.parent / tag / source.name
 
 
-def _walk(folder: Path, skip_dirs: set[Path], tag: str) -> Iterable[Path]:
-    """All files under ``folder`` (sorted, no hidden files), not descending into output folders."""
+def _walk(
+    folder: Path,
+    skip_dirs: set[Path],
+    tag: str,
+    *,
+    named_like_file: Callable[[Path], bool] | None = None,
+    misnamed: list[Path] | None = None,
+) -> Iterable[Path]:
+    """All files under ``folder`` (sorted, no hidden files), not descending into output folders.
+
+    Sub-folders that ``named_like_file`` says are named like an input (``x.jpg``, ``clip.mp4``) and that
+    hold no file are appended to ``misnamed``: nothing else would show them, and a user who sees
+    ``x.jpg`` in a file manager expects it to be a photo.
+    """
     for root, dirs, files in os.walk(folder):
         root_path = Path(root)
         dirs[:] = sorted(
@@ -193,6 +205,11 @@ def _walk(folder: Path, skip_dirs: set[Path], tag: str) -> Iterable[Path]:
             for d in dirs
             if not d.startswith(".") and not _is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
         )
+        if named_like_file is not None and misnamed is not None:
+            for d in dirs:
+                sub = root_path / d
+                if named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag)), None) is None:
+                    misnamed.append(sub)
         for name in sorted(files):
             if not name.startswith("."):
                 yield root_path / name
@@ -288,15 +305,17 @@ def plan_jobs(
         path = Path(text).expanduser()
         if path.is_dir():
             seen = 0
-            for f in _walk(path, skip_dirs, tag):
+            misnamed: list[Path] = []
+            for f in _walk(path, skip_dirs, tag, named_like_file=accept, misnamed=misnamed):
                 seen += 1
                 if accept(f):
                     add_file(f, path)
                 else:
                     skipped(f)
+            plan.failed += [Record(_display(d), f"a folder, not {kind}, and holds no files") for d in misnamed]
             if seen == 0 and accept(Path(path.name)):
                 plan.failed.append(Record(_display(path), "is a folder, not an image file, and holds no files"))
-            elif seen == 0:
+            elif seen == 0 and not misnamed:
                 plan.skipped.append(Record(_display(path), "empty folder: nothing to do"))
         elif path.exists() or path.is_symlink():
             if accept(path):
