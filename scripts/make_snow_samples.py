@@ -5,6 +5,7 @@ used (never ../shared), so the pictures may be committed. Output (each < 150 KB)
 
 * ``docs/images/snow_S.jpg``, ``snow_M.jpg``, ``snow_L.jpg``: one photo per level, clean | snowy.
 * ``docs/images/snow_mask.jpg``: snowy | mask z | aberration a, to show what the model learns.
+* ``docs/images/snow_styles.jpg``: one crop per snow style (``synth snow --style NAME``) at levels M and L.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from weatherclean.data.images import skimage_samples  # noqa: E402
-from weatherclean.synth.snow import synthesize_snow  # noqa: E402
+from weatherclean.synth.snow import SNOW_STYLES, synthesize_snow  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from pictures import save_jpeg, sheet  # noqa: E402
@@ -42,6 +43,13 @@ def main() -> None:
     sample = synthesize_snow(clean, np.random.default_rng(5), "M")
     mask = np.repeat(sample.mask[..., None], 3, axis=2)
     save_jpeg(sheet([[sample.snowy, mask, sample.aberration]]), args.out / "snow_mask.jpg")
+    # One column per style, the same 256-px crop of the astronaut (dark and bright areas), M over L.
+    crop = photos["astronaut"][40:296, 120:376]
+    columns = [
+        [synthesize_snow(crop, np.random.default_rng(seed), level, styles=[style]).snowy for level in ("M", "L")]
+        for seed, style in enumerate(SNOW_STYLES)
+    ]
+    save_jpeg(sheet([list(row) for row in zip(*columns, strict=True)]), args.out / "snow_styles.jpg", 200_000)
 
 
 if __name__ == "__main__":

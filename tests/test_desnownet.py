@@ -92,3 +92,61 @@ def test_strided_config_pads_and_crops() -> None:
     ).eval()
     out = model.restore(torch.rand(1, 3, 5, 9))  # smaller than the stride in one direction
     assert out.shape == (1, 3, 5, 9)
+
+
+# --------------------------------------------------------------------------------------------------
+# No harm (issue 12): the pass-through gate
+# --------------------------------------------------------------------------------------------------
+
+
+def test_snow_gate_opens_only_near_detected_snow() -> None:
+    from weatherclean.models.desnownet import snow_gate
+
+    z = torch.zeros(1, 1, 32, 32)
+    z[0, 0, 10, 10] = 0.3  # one flake
+    z[0, 0, 25, 25] = 0.01  # a faint hint below the threshold: no flake
+    gate = snow_gate(z, threshold=0.02, radius=3)
+    assert gate[0, 0, 10, 10] == 1 and gate[0, 0, 13, 13] == 1  # the flake and its halo
+    assert gate[0, 0, 10, 14] == 0 and gate[0, 0, 25, 25] == 0  # beyond the radius; below the threshold
+    ramp = snow_gate(torch.full((1, 1, 4, 4), 0.03), threshold=0.02, radius=0)
+    assert torch.allclose(ramp, torch.full_like(ramp, 0.5))  # halfway between 0.02 and 0.04
+
+
+def _gated(pass_through: float) -> DesnowNet:
+    torch.manual_seed(0)
+    cfg = DesnowNetConfig(
+        width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2,
+        head_channels=8, pass_through=pass_through,
+    )  # fmt: skip
+    model = DesnowNet(cfg).eval()
+    for conv in model.residual_head.convs:  # a residual stage that would change every pixel
+        torch.nn.init.normal_(conv.weight, std=0.05)
+    return model
+
+
+def test_pass_through_returns_pixels_without_snow_unchanged() -> None:
+    x = torch.rand(1, 3, 40, 48)
+    gated, open_ = _gated(0.02), _gated(0.0)
+    with torch.no_grad():
+        for model in (gated, open_):  # a mask head that finds snow only in the top-left corner
+            for conv in model.mask_head.convs:
+                conv.bias.fill_(-5.0)
+        z = gated(x).z_hat
+    assert z.max() == 0
+    assert torch.equal(gated.restore(x), x.clamp(0, 1))  # nothing found: the input, bit for bit
+    assert not torch.equal(open_.restore(x), x)  # without the gate the residual changes it
+
+
+def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None:
+    model = _gated(0.03)
+    model.save_pretrained(tmp_path / "gated")
+    assert json.loads((tmp_path / "gated" / "config.json").read_text())["pass_through"] == 0.03
+    assert load_from_folder(tmp_path / "gated").config.pass_through == 0.03
+    old = _gated(0.0)
+    old.save_pretrained(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["pass_through"], config["gate_radius"]  # as written before issue 12
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    assert load_from_folder(tmp_path / "old").config.pass_through == 0.0
+    with pytest.raises(ValueError, match="pass_through"):
+        DesnowNetConfig(pass_through=0.7)

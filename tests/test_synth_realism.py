@@ -15,13 +15,21 @@ import weatherclean.synth.snow as snow
 
 @pytest.fixture
 def bokeh_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Level L with its bokeh density and no other flakes, so the mask shows the bokeh layer alone."""
-    monkeypatch.setitem(snow.LEVEL_DENSITIES, "L", (0.0, 0.0, 0.0, snow.LEVEL_DENSITIES["L"][3]))
+    """The bokeh style with its small-flake layer emptied, so the mask shows the bokeh discs alone."""
+    import dataclasses
+
+    style = snow._STYLES["bokeh"]
+    discs, small = style.layers
+    monkeypatch.setitem(
+        snow._STYLES, "bokeh", dataclasses.replace(style, layers=(discs, dataclasses.replace(small, density=(0, 0, 0))))
+    )
 
 
 def _bokeh_masks(n: int, size: int = 320) -> list[np.ndarray]:
     clean = np.full((size, size, 3), 0.2, np.float32)
-    return [snow.synthesize_snow(clean, np.random.default_rng(s), "L", haze=False).mask for s in range(n)]
+    return [
+        snow.synthesize_snow(clean, np.random.default_rng(s), "L", haze=False, styles=["bokeh"]).mask for s in range(n)
+    ]
 
 
 def test_bokeh_flakes_at_level_l_are_big_and_soft(bokeh_only: None) -> None:
@@ -34,8 +42,8 @@ def test_bokeh_flakes_at_level_l_are_big_and_soft(bokeh_only: None) -> None:
         # 0.4 of its peak between neighbours (a sharp-edged disc jumps by most of its peak).
         gy, gx = np.gradient(m)
         assert np.hypot(gx, gy).max() < 0.4 * m.max()
-        # See-through: even overlapping discs stay translucent.
-        assert m.max() < 0.75
+        # See-through: even overlapping discs in a burst stay translucent.
+        assert m.max() < 0.85
 
 
 def test_some_images_are_full_of_bokeh_and_most_have_little(bokeh_only: None) -> None:

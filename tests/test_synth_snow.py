@@ -11,7 +11,7 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, apply_snow, synthesize_snow
+from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES, SnowSample, apply_snow, check_styles, synthesize_snow
 
 
 def _clean(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -71,6 +71,81 @@ def test_bad_inputs_raise() -> None:
         synthesize_snow(_clean(16, 16), np.random.default_rng(0), "XL")
     with pytest.raises(ValueError, match="HxWx3"):
         synthesize_snow(np.zeros((16, 16), np.float32), np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Styles (issue 12)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", SNOW_STYLES)
+def test_every_style_renders_alone_and_keeps_the_image_model(style: str) -> None:
+    clean = _clean(96, 128)
+    for level in SNOW_LEVELS:
+        s = synthesize_snow(clean, np.random.default_rng(3), level, styles=[style])
+        np.testing.assert_array_equal(s.snowy, apply_snow(clean, s.mask, s.aberration))
+        assert s.mask.max() > 0.05, (style, level)  # there is snow of this style
+        assert s.mask.min() >= 0 and s.mask.max() <= 1
+
+
+def _largest_blob(mask: np.ndarray) -> int:
+    from scipy.ndimage import label
+
+    labels, n = label(mask > 0.5 * mask.max())
+    return int(np.bincount(labels.ravel())[1:].max()) if n else 0
+
+
+def _elongation(mask: np.ndarray) -> float:
+    """How stretched the mask's flakes are: the ratio of the principal axes of its autocorrelation."""
+    m = mask - mask.mean()
+    spectrum = np.abs(np.fft.fft2(m)) ** 2
+    ac = np.fft.fftshift(np.real(np.fft.ifft2(spectrum)))
+    c = np.array(ac.shape) // 2
+    win = ac[c[0] - 8 : c[0] + 9, c[1] - 8 : c[1] + 9]
+    w = np.clip(win, 0, None)
+    yy, xx = np.mgrid[-8:9, -8:9]
+    cov = np.array([[(w * xx * xx).sum(), (w * xx * yy).sum()], [(w * xx * yy).sum(), (w * yy * yy).sum()]])
+    evals = np.linalg.eigvalsh(cov / w.sum())
+    return float(np.sqrt(evals[1] / evals[0]))
+
+
+def test_styles_look_like_what_they_are_named() -> None:
+    clean = np.full((256, 256, 3), 0.2, np.float32)
+
+    def masks(style: str, n: int = 6) -> list[np.ndarray]:
+        return [
+            synthesize_snow(clean, np.random.default_rng(s), "M", haze=False, styles=[style]).mask for s in range(n)
+        ]
+
+    # Bokeh discs are far bigger than any speck; streaks are far more stretched than round discs.
+    assert np.median([_largest_blob(m) for m in masks("bokeh")]) > 10 * np.median(
+        [_largest_blob(m) for m in masks("specks")]
+    )
+    assert np.median([_elongation(m) for m in masks("streaks")]) > 1.5 * np.median(
+        [_elongation(m) for m in masks("discs")]
+    )
+
+
+def test_mixed_snow_draws_only_the_allowed_styles(monkeypatch: pytest.MonkeyPatch) -> None:
+    import weatherclean.synth.snow as snow
+
+    drawn: list[str] = []
+    real = snow._style_depths
+    monkeypatch.setattr(snow, "_style_depths", lambda rng, style, *a: drawn.append(style.name) or real(rng, style, *a))
+    allowed = [s for s in SNOW_STYLES if s != "flakes"]
+    for seed in range(30):
+        synthesize_snow(_clean(32, 32), np.random.default_rng(seed), "M", styles=allowed)
+    assert "flakes" not in drawn and set(drawn) == set(allowed)  # every other style was drawn, flakes never
+    drawn.clear()
+    for seed in range(30):
+        synthesize_snow(_clean(32, 32), np.random.default_rng(seed), "M")
+    assert set(drawn) == set(SNOW_STYLES) and any(drawn.count(s) > 1 for s in SNOW_STYLES)
+
+
+def test_unknown_style_is_refused() -> None:
+    assert check_styles(None) == SNOW_STYLES
+    with pytest.raises(ValueError, match="unknown snow style 'hail'"):
+        synthesize_snow(_clean(16, 16), np.random.default_rng(0), "M", styles=["hail"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -163,3 +238,19 @@ def test_cli_never_reads_its_own_outputs_inside_the_clean_folder(clean_dir: Path
         result = CliRunner().invoke(_app(), ["synth", "snow", str(clean), str(clean / "snow"), "-q"])
         assert result.exit_code == 0, result.output
     assert len(list((clean / "snow" / "synthetic").glob("*.png"))) == count
+
+
+def test_cli_style_renders_one_style_and_refuses_unknown_ones(clean_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    outs = {}
+    for style in ("bokeh", "streaks"):
+        out = tmp_path / style
+        result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(out), "--style", style, "-q"])
+        assert result.exit_code == 0, result.output
+        assert f"style {style}" in result.output
+        assert json.loads((out / "synth.json").read_text())["style"] == style
+        outs[style] = (out / "mask" / "one.png").read_bytes()
+    assert outs["bokeh"] != outs["streaks"]
+    result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "x"), "--style", "hail"])
+    assert result.exit_code == 2 and "hail" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()  # refused before anything was written

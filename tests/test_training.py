@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -56,10 +57,21 @@ def test_lr_schedule_warms_up_and_decays() -> None:
     assert lr_factor(1000, cfg) == pytest.approx(0.05)
 
 
-def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
-    """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's."""
+@pytest.mark.parametrize("no_harm", [False, True], ids=["paper", "no-harm"])
+def test_training_learns_to_remove_snow(tmp_path: Path, no_harm: bool) -> None:
+    """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's.
+
+    ``no-harm`` is the recipe of the shipped weights (issue 12): the pass-through gate, the colour term
+    and snow-free crops; that model must still learn, and return snow-free pictures nearly unchanged.
+    """
     clean = write_clean(tmp_path / "clean", seed=1, n=6)
     task = SnowTask(clean=[clean], crop=32, samples=10**6, level="M", seed=0)
+    net = _tiny_model()
+    if no_harm:
+        task.clean_fraction = 0.2
+        task.loss_fn = DesnowLoss(lambda_colour=1.0)
+        net = DesnowNet(dataclasses.replace(TINY, pass_through=0.02))
+        net.load_state_dict(_tiny_model().state_dict())
     cfg = TrainConfig(
         output=str(tmp_path / "run"),
         steps=300,
@@ -71,7 +83,7 @@ def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
         checkpoint_every=100,
         log_every=25,
     )
-    result = train(_tiny_model(), task, cfg)
+    result = train(net, task, cfg)
     losses = [r["loss"] for r in result.history]
     assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2])
 
@@ -84,6 +96,10 @@ def test_training_learns_to_remove_snow(tmp_path: Path) -> None:
         out = model.restore(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
         gains.append(psnr(out, y) - psnr(x, y))
     assert np.mean(gains) > 1.0, gains
+    if no_harm:
+        y = clean_image(rng)
+        out = model.restore(torch.from_numpy(y).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        assert psnr(out, y, y_channel=True) > 35.0  # 38.5 dB when written; the gate returns most pixels as they are
 
 
 def test_same_seed_same_result_and_resume_continues_exactly(tmp_path: Path) -> None:
@@ -176,3 +192,30 @@ def test_bf16_training_learns_and_saves_a_loadable_fp32_model(tmp_path: Path, mo
     assert np.mean(losses[-2:]) < 0.8 * losses[0]
     state = load_model(str(result.final_dir)).state_dict()
     assert all(v.dtype == torch.float32 and v.is_contiguous() for v in state.values())
+
+
+def test_train_cli_styles_and_pass_through(tmp_path: Path) -> None:
+    """`train --exclude-style` trains on the other styles; `--pass-through` lands in the saved config."""
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = write_clean(tmp_path / "clean", seed=3, n=2)
+    runner = CliRunner()
+    base = ["train", "--task", "snow", "--clean", str(clean), "--crop", "24", "--batch-size", "2", "--workers", "0"]
+    result = runner.invoke(
+        app,
+        [*base, "--arch", "desnownet-light", "--steps", "2", "--exclude-style", "flakes", "--pass-through", "0.02",
+         "--lambda-colour", "1", "-q", "-o", str(tmp_path / "run")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["pass_through"] == 0.02
+    settings = json.loads((tmp_path / "run" / "train_config.json").read_text())["extra"]
+    assert "flakes" not in settings["styles"] and len(settings["styles"]) == 4
+    for bad, message in (
+        (["--style", "hail"], "unknown snow style 'hail'"),
+        (["--style", "bokeh", "--exclude-style", "bokeh"], "leave no snow style"),
+    ):
+        result = runner.invoke(app, [*base, *bad, "--steps", "1", "-o", str(tmp_path / "bad")])
+        assert result.exit_code == 2 and message in result.output, result.output

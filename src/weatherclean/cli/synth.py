@@ -27,7 +27,7 @@ from weatherclean.data.images import list_images, read_rgb
 from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io.atomic import atomic_write
 from weatherclean.synth.rain import RAIN_LEVELS, apply_rain, rain_components, synthesize_rain_clip
-from weatherclean.synth.snow import SNOW_LEVELS, apply_snow, snow_mask_and_aberration
+from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES, apply_snow, check_styles, snow_mask_and_aberration
 
 #: Folders written under OUT_DIR; the first three are the Snow100K layout, ``aberration`` is ours.
 OUTPUT_FOLDERS: tuple[str, ...] = ("synthetic", "gt", "mask", "aberration")
@@ -70,7 +70,9 @@ def _name_for(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix().replace("/", "_")
 
 
-def make_snow_pair(clean: np.ndarray, rng: np.random.Generator, level: str) -> dict[str, np.ndarray]:
+def make_snow_pair(
+    clean: np.ndarray, rng: np.random.Generator, level: str, styles: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
     """8-bit snowy/gt/mask/aberration arrays whose equation holds after quantisation.
 
     z, a and y are rounded to 8 bits *first* and x is composited from the rounded values, so the files
@@ -78,7 +80,7 @@ def make_snow_pair(clean: np.ndarray, rng: np.random.Generator, level: str) -> d
     """
     y8 = _to_u8(clean)
     y = y8.astype(np.float32) / 255.0
-    mask, aberration = snow_mask_and_aberration(y, rng, level)
+    mask, aberration = snow_mask_and_aberration(y, rng, level, styles=styles)
     z8 = _to_u8(mask)
     a8 = _to_u8(aberration)
     x = apply_snow(y, z8.astype(np.float32) / 255.0, a8.astype(np.float32) / 255.0)
@@ -102,17 +104,27 @@ def snow_command(
         case_sensitive=False,
         help="Snow100K-like density: S (light), M, L (heavy) or mixed (random per image).",
     ),
+    style: str = typer.Option(
+        "mixed",
+        "--style",
+        help=f"Snow style: {', '.join(SNOW_STYLES)}, or mixed (one to three of them per image, at random). "
+        "docs/synthesis.md shows each.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and inputs give identical files."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N images (sorted by path)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
     """Synthesise snow on CLEAN_DIR's photos and write a Snow100K-layout dataset to OUT_DIR."""
+    try:
+        styles = None if style.lower() == "mixed" else check_styles([style.lower()])
+    except ValueError as exc:
+        raise InputError(f"--style {style}: {exc}") from None
     names = _list_inputs(clean_dir, out_dir, limit, note_others=False, output_name="{}.png")
     _make_folders(out_dir, OUTPUT_FOLDERS)
 
     def make(rng: np.random.Generator, name: str, path: Path) -> str:
         image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level is Level.mixed else level.value
-        arrays = make_snow_pair(read_rgb(path), rng, image_level)
+        arrays = make_snow_pair(read_rgb(path), rng, image_level, styles)
         for folder, arr in arrays.items():
             buffer = io.BytesIO()
             Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
@@ -125,14 +137,17 @@ def snow_command(
         "version": __version__,
         "seed": seed,
         "level": level.value,
+        "style": style.lower(),
         "clean_dir": str(clean_dir),
         "count": len(written),
         "levels": written,
         "failed": failed,
         "model": "x = a*z + y*(1-z); x=synthetic, y=gt, z=mask, a=aberration",
     }
-    _finish(out_dir, meta, f"wrote {len(written)} snowy image(s) to {out_dir} (level {level.value}, seed {seed})",
-            failed)  # fmt: skip
+    summary = (
+        f"wrote {len(written)} snowy image(s) to {out_dir} (level {level.value}, style {meta['style']}, seed {seed})"
+    )
+    _finish(out_dir, meta, summary, failed)
 
 
 def _list_inputs(

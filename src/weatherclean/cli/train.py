@@ -56,6 +56,22 @@ def train_command(
         None, "--level", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
     ),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
+    style: list[str] = typer.Option(
+        [], "--style", help="snow: synthesise only this style (repeatable; default: all). See `synth snow --help`."
+    ),
+    exclude_style: list[str] = typer.Option(
+        [], "--exclude-style", help="snow: never synthesise this style (repeatable): the leave-one-style-out test."
+    ),
+    lambda_colour: float = typer.Option(
+        0.0, "--lambda-colour", min=0.0, help="snow: weight of our brightness-and-colour term (0: the paper's loss)."
+    ),
+    pass_through: float | None = typer.Option(
+        None,
+        "--pass-through",
+        min=0.0,
+        max=0.49,
+        help="snow: return pixels unchanged where the model's mask stays below this (0: off; default: as the model).",
+    ),
     clean_fraction: float = typer.Option(
         0.0,
         "--clean-fraction",
@@ -112,6 +128,7 @@ def train_command(
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
     level = _level(task, level)
+    styles = _snow_styles(task, style, exclude_style)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -127,6 +144,10 @@ def train_command(
         model, base_model, init_source = _load_init(init, task)
     else:
         model = create_model(arch)
+    if pass_through is not None:
+        if task != "snow":
+            raise WeathercleanError("--pass-through applies to --task snow only")
+        model = _with_config(model, pass_through=pass_through)
     check_task(model, task)
     model.train()
     cfg = TrainConfig(
@@ -136,15 +157,16 @@ def train_command(
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
-               "clean_fraction": clean_fraction},
+               "clean_fraction": clean_fraction, "styles": list(styles) if styles else None,
+               "lambda_colour": lambda_colour, "pass_through": pass_through},
     )  # fmt: skip
     samples = steps * batch_size * 64
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
-            level=level, haze=haze, seed=seed, loss_fn=DesnowLoss(lambda_z=lambda_z, lambda_w=lambda_w),
-            clean_fraction=clean_fraction,
+            level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
+            loss_fn=DesnowLoss(lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour),
         )  # fmt: skip
     else:
         job = RainTask(
@@ -247,6 +269,38 @@ def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet
         print_push_result(result)
     else:
         console.print(f"pushed {result.spec}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _snow_styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...] | None:
+    """The snow styles to synthesise from ``--style``/``--exclude-style`` (None: all of them)."""
+    from weatherclean.synth.snow import check_styles
+
+    if not include and not exclude:
+        return None
+    if task != "snow":
+        raise WeathercleanError("--style and --exclude-style apply to --task snow only")
+    try:
+        chosen = check_styles(include)
+        check_styles(exclude)
+    except ValueError as exc:
+        raise WeathercleanError(f"--style: {exc}") from None
+    kept = tuple(s for s in chosen if s not in exclude)
+    if not kept:
+        raise WeathercleanError("--style/--exclude-style leave no snow style to train on")
+    return kept
+
+
+def _with_config(model: nn.Module, **changes: object) -> nn.Module:
+    """The same weights in a model whose config has ``changes`` (e.g. DesnowNet's pass-through gate).
+
+    Rebuilt rather than edited in place, so that ``save_pretrained`` writes the new config.json.
+    """
+    from dataclasses import replace
+
+    config = replace(model.config, **changes)  # type: ignore[arg-type]
+    rebuilt = type(model)(config)
+    rebuilt.load_state_dict(model.state_dict())
+    return rebuilt
 
 
 def _level(task: str, level: str | None) -> str | None:

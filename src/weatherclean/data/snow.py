@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, synthesize_snow
+from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, check_styles, synthesize_snow
 
 __all__ = [
     "SnowTriple",
@@ -279,6 +279,9 @@ def check_clean_fraction(value: float) -> None:
 class SyntheticSnowDataset(_EpochMixin, Dataset):
     """Random crops of a few clean images with freshly synthesised snow: unlimited paired data.
 
+    ``styles`` limits the snow styles drawn from (None: all; docs/synthesis.md), which is how a model is
+    trained without one style to test it on that style.
+
     ``clean_fraction`` of the items carry no weather at all (input = ground truth, empty mask). Without
     them a model never sees a snow-free picture in training, and it learns to "remove" a little snow
     everywhere, which darkens and flattens lightly snowed or snow-free photos.
@@ -298,6 +301,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         augment: bool = True,
         haze: bool = True,
         clean_fraction: float = 0.0,
+        styles: Sequence[str] | None = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
@@ -306,6 +310,10 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
             raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
         if crop < 8:
             raise DatasetError(f"crop {crop} is too small; use at least 8 pixels")
+        try:
+            self.styles = check_styles(styles)
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
         self.crop = int(crop)
         self.length = int(length)
         self.level = level
@@ -380,7 +388,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         patch = self._crop(rng, image)
         if self.augment:
             patch = self._jitter(rng, patch)
-        sample = synthesize_snow(patch, rng, self.level, self.haze)
+        sample = synthesize_snow(patch, rng, self.level, self.haze, self.styles)
         if rng.random() < self.clean_fraction:  # a snow-free picture: the model must leave it alone
             sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)
         return {

@@ -54,6 +54,8 @@ class DesnowNetConfig:
     head_channels: int | None = None  # channels of the upsampled features (only used when stride > 1)
     head_skip: bool = True  # with stride > 1, also feed the full-resolution input to the heads
     eps: float = 1e-3  # floor of (1 − ẑ) in the recovery formula where ẑ < 1
+    pass_through: float = 0.0  # ẑ below this, around a pixel, returns the input pixel unchanged (0: off)
+    gate_radius: int = 3  # how far (pixels) a detected flake opens the gate around it
 
     def __post_init__(self) -> None:
         if self.model_type != "desnownet":
@@ -65,6 +67,8 @@ class DesnowNetConfig:
             raise ValueError(f"descriptor_stride must be a power of two, got {self.descriptor_stride}")
         if not 0 < self.width <= 4:
             raise ValueError(f"width must be in (0, 4], got {self.width}")
+        if not 0.0 <= self.pass_through < 0.5:
+            raise ValueError(f"pass_through must be in [0, 0.5), got {self.pass_through}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -281,6 +285,19 @@ class PyramidSum(nn.Module):
         return F.conv2d(f, weight, bias, padding=n - 1)
 
 
+def snow_gate(z: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
+    """Where the model found snow, 1; where it found none within ``radius`` pixels, 0; a ramp between.
+
+    The gate is the mask ẑ dilated by a max-pool (so a flake's halo, where the residual stage repairs
+    edges, is inside it) and mapped 0 → 1 over [threshold, 2·threshold]. ŷ = x + gate·(ŷ − x) then
+    returns a pixel unchanged wherever the model sees no snow near it: a snow-free photo comes back as it
+    went in instead of a little darker and softer (issue 12, docs/models.md "No harm").
+    """
+    k = 2 * radius + 1
+    dilated = F.max_pool2d(z, k, stride=1, padding=radius) if radius > 0 else z
+    return ((dilated - threshold) / threshold).clamp(0.0, 1.0)
+
+
 def recover(x: torch.Tensor, z: torch.Tensor, a: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Invert the snow model (paper eq. 5): y′ = (x − a⊙ẑ)/(1 − ẑ) where ẑ < 1, else x.
 
@@ -391,6 +408,8 @@ class DesnowNet(
         y_prime = recover(x, z, a, self.config.eps)
         f = self._features(self.rg_descriptor, torch.cat([y_prime, z, a], dim=1))
         y_hat = y_prime + self.residual_head(f).to(x.dtype)
+        if self.config.pass_through > 0:
+            y_hat = x + snow_gate(z, self.config.pass_through, self.config.gate_radius) * (y_hat - x)
         if ph or pw:
             y_hat, y_prime, z, a = (t[..., :h, :w] for t in (y_hat, y_prime, z, a))
         return DesnowOutput(y_hat, y_prime, z, a)
@@ -451,4 +470,5 @@ __all__ = [
     "PyramidSum",
     "macs_per_pixel",
     "recover",
+    "snow_gate",
 ]

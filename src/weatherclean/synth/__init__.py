@@ -15,8 +15,8 @@ from weatherclean.synth.rain import (
     synthesize_rain_clip,
 )
 from weatherclean.synth.snow import (
-    LEVEL_DENSITIES,
     SNOW_LEVELS,
+    SNOW_STYLES,
     SnowSample,
     apply_snow,
     snow_mask_and_aberration,
@@ -24,10 +24,10 @@ from weatherclean.synth.snow import (
 )
 
 __all__ = [
-    "LEVEL_DENSITIES",
     "LEVEL_PARAMS",
     "RAIN_LEVELS",
     "SNOW_LEVELS",
+    "SNOW_STYLES",
     "CameraMotion",
     "CameraPath",
     "RainClip",

@@ -1,18 +1,28 @@
-"""Synthetic snow that follows DesnowNet's image model ``x = a * z + y * (1 - z)``.
+"""Synthetic snow that follows DesnowNet's image model ``x = a * z + y * (1 - z)``, in several styles.
 
-Training waits on this module: it synthesises snow on the fly, on a couple of CPU cores, so the design
-is about keeping a 96x96 crop under a few milliseconds while still looking like real snow:
+A model trained on one renderer's snow learns that renderer's look, and then gains far less on snow
+made any other way (issue 12). So snow here comes in *styles*, each its own particle model with its own
+parameters, and a training sample draws one to three of them at random:
 
-* Snow is rendered as a handful of *depth layers* (far specks, mid flakes, near flakes, out-of-focus
-  bokeh discs). Each layer has its own sizes, opacities, defocus blur and motion-blur length.
-* Every image gets one wind direction and strength; streak length grows for nearer layers, the way a
-  shutter smears close, fast-moving flakes more than distant ones.
-* Flake pictures ("sprites") are rendered once per (layer, wind direction, wind strength) into a small
-  bank with variants (size, sub-pixel phase, shape, slight angle jitter) and cached; an image then only
-  splats sprites at random positions with one ``np.bincount``, which is what makes it fast.
+* ``discs``: soft round flakes in depth layers (far specks, mid flakes, near flakes), little wind;
+* ``flakes``: irregular, brush-like flakes made of several strokes, sharp-edged, of all sizes;
+* ``streaks``: flakes smeared by wind and a slow shutter into streaks of many lengths and angles;
+* ``bokeh``: large, soft, out-of-focus discs of flakes right in front of the lens, some with a rim;
+* ``specks``: dense, fine, sub-pixel specks, often under a veil, as in a distant blizzard.
+
+On top of the style, every *layer* of a sample draws its own opacity, extra defocus blur and tint
+(white, cool, warm under street light, or grey against a bright sky), and heavy snow draws a veil
+(haze) of varying strength. ``--style NAME`` renders one style, so a test set can be made per style and
+a model can be trained without one of them (the leave-one-style-out test in docs/models.md).
+
+How a layer is drawn, fast enough for on-the-fly training:
+
+* Flake pictures ("sprites") are rendered once per (style, layer, wind direction, wind strength) into a
+  small bank with variants (size, sub-pixel phase, shape, angle jitter) and cached; an image then only
+  splats sprites at random positions with one ``np.bincount``.
 * Overlapping flakes combine like stacked semi-transparent sheets: the splats add *optical depth*
-  ``-log(1 - alpha)`` and the mask is ``z = 1 - exp(-depth)``, so the mask never exceeds 1 and a faint
-  haze/veil for heavy snow is just extra depth everywhere.
+  ``-log(1 - alpha)`` and the mask is ``z = 1 - exp(-depth)``, so the mask never exceeds 1 and a veil is
+  just extra depth everywhere. The colour ``a`` is each layer's tint weighted by its share of the depth.
 * Sizes are in pixels and counts are per unit area, so a 64x64 crop looks like a piece of a 640x480
   picture with the same snow rather than a miniature of it.
 
@@ -23,17 +33,21 @@ own seeds derived from their cache key, so results do not depend on which images
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 from scipy.special import erfc
 
 __all__ = [
     "SNOW_LEVELS",
-    "LEVEL_DENSITIES",
+    "SNOW_STYLES",
+    "STYLE_DESCRIPTIONS",
     "SnowSample",
     "apply_snow",
+    "check_styles",
     "snow_mask_and_aberration",
     "synthesize_snow",
 ]
@@ -47,53 +61,138 @@ REFERENCE_AREA: float = 640.0 * 480.0
 
 @dataclass(frozen=True)
 class _Layer:
-    """One depth layer of flakes; see docs/synthesis.md for how the numbers were chosen."""
+    """One depth layer of one style; see docs/synthesis.md for how the numbers were chosen."""
 
     name: str
+    kind: str  # sprite model: "disc", "brush" or "bokeh"
     radius: tuple[float, float]  # flake radius in pixels (log-uniform)
-    blur: tuple[float, float]  # defocus / optics blur sigma in pixels
+    blur: tuple[float, float]  # optics blur sigma in pixels (for bokeh: a fraction of the radius)
     opacity: tuple[float, float]  # peak opacity of one flake
     streak: float  # motion-blur length as a multiple of the image's wind length
-    variants: int  # sprites in the bank
-    clumps: int  # up to this many sub-blobs per flake (irregular shapes); 1 = round
-    aspect: tuple[float, float]  # ellipticity (minor/major axis)
+    density: tuple[float, float, float]  # flakes per 640x480 image at levels S, M, L
+    variants: int = 20  # sprites in the bank
+    clumps: int = 1  # up to this many sub-blobs per flake (irregular shapes); 1 = round
+    aspect: tuple[float, float] = (0.8, 1.0)  # ellipticity (minor/major axis)
 
 
-_LAYERS: tuple[_Layer, ...] = (
-    _Layer("far", (0.35, 0.8), (0.35, 0.45), (0.30, 0.65), 0.35, 24, 1, (1.0, 1.0)),
-    _Layer("mid", (0.8, 1.6), (0.45, 0.7), (0.45, 0.85), 0.6, 24, 1, (0.8, 1.0)),
-    _Layer("near", (1.6, 3.4), (0.6, 1.1), (0.55, 0.95), 1.0, 24, 3, (0.7, 1.0)),
-    _Layer("bokeh", (5.0, 14.0), (0.18, 0.42), (0.12, 0.40), 1.4, 16, 1, (0.85, 1.0)),
-)
+@dataclass(frozen=True)
+class _Style:
+    """A particle model: its layers, its wind, and its veil per level."""
 
-#: Snow falling right in front of the lens: in this share of images the bokeh layer is multiplied by
-#: ``close`` (real photos of flakes near the camera show dozens of big soft discs), in the others by
-#: ``far``. Real snowy photos are either full of bokeh or nearly free of it, rarely in between.
-_BOKEH_CLOSE_PROB: float = 0.3
-_BOKEH_CLOSE: tuple[float, float] = (3.0, 6.0)
-_BOKEH_FAR: tuple[float, float] = (0.4, 1.0)
+    name: str
+    description: str
+    layers: tuple[_Layer, ...]
+    wind: tuple[float, ...]  # probability of each entry of _WIND_LENGTHS
+    angle_sigma: float  # spread of the fall direction from vertical, degrees
+    veil: dict[str, tuple[float, float, float]]  # level -> (probability, min depth, max depth)
+    bursts: tuple[float, float, float] = (0.0, 1.0, 1.0)  # (probability, low, high): some images far snowier
 
-#: Flakes per layer (far, mid, near, bokeh) per 640x480 image, for each level.
-LEVEL_DENSITIES: dict[str, tuple[float, float, float, float]] = {
-    "S": (500.0, 170.0, 45.0, 2.0),
-    "M": (1400.0, 520.0, 130.0, 6.0),
-    "L": (4000.0, 1600.0, 400.0, 18.0),
-}
 
-#: Veil (uniform optical depth) range per level; heavy snow scatters light into a faint haze.
-_HAZE: dict[str, tuple[float, float, float]] = {
-    # (probability, min depth, max depth)
-    "S": (0.0, 0.0, 0.0),
-    "M": (0.3, 0.0, 0.04),
-    "L": (0.8, 0.02, 0.10),
-}
-
+#: Wind streak lengths in pixels (for a layer with ``streak`` 1); a discrete set so banks can be cached.
+_WIND_LENGTHS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.5, 5.0, 7.0, 10.0, 14.0, 20.0, 28.0)
 _ANGLE_STEP_DEG = 5.0
-_MAX_ANGLE_DEG = 45.0
+_MAX_ANGLE_DEG = 60.0
 _N_ANGLES = int(round(2 * _MAX_ANGLE_DEG / _ANGLE_STEP_DEG)) + 1
-#: Wind streak lengths in pixels (for the "near" layer); a discrete set so sprite banks can be cached.
-_WIND_LENGTHS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.5, 5.0, 7.0, 10.0)
-_WIND_PROBS: tuple[float, ...] = (0.12, 0.14, 0.18, 0.18, 0.16, 0.13, 0.09)
+
+_NO_VEIL = {"S": (0.0, 0.0, 0.0), "M": (0.0, 0.0, 0.0), "L": (0.0, 0.0, 0.0)}
+_VEIL = {"S": (0.1, 0.0, 0.02), "M": (0.35, 0.0, 0.05), "L": (0.8, 0.02, 0.12)}
+
+_STYLES: dict[str, _Style] = {
+    s.name: s
+    for s in (
+        _Style(
+            "discs",
+            "soft round flakes in three depth layers, little wind",
+            (
+                _Layer("far", "disc", (0.35, 0.8), (0.35, 0.5), (0.30, 0.65), 0.35, (500, 1400, 4000)),
+                _Layer("mid", "disc", (0.8, 1.6), (0.45, 0.8), (0.45, 0.85), 0.6, (170, 520, 1600)),
+                _Layer("near", "disc", (1.6, 4.0), (0.6, 1.4), (0.55, 0.95), 1.0, (45, 130, 400)),
+            ),
+            wind=(0.25, 0.25, 0.2, 0.15, 0.1, 0.05, 0.0, 0.0, 0.0, 0.0),
+            angle_sigma=15.0,
+            veil=_VEIL,
+        ),
+        _Style(
+            "flakes",
+            "irregular brush-like flakes of several strokes, sharp-edged, small to large",
+            (
+                _Layer(
+                    "small",
+                    "brush",
+                    (1.0, 2.2),
+                    (0.3, 0.5),
+                    (0.5, 0.9),
+                    0.5,
+                    (260, 700, 2000),
+                    clumps=4,
+                    aspect=(0.3, 0.7),
+                ),
+                _Layer(
+                    "large",
+                    "brush",
+                    (2.2, 6.0),
+                    (0.3, 0.7),
+                    (0.6, 1.0),
+                    1.0,
+                    (40, 110, 320),
+                    clumps=6,
+                    aspect=(0.25, 0.6),
+                ),
+            ),  # fmt: skip
+            wind=(0.3, 0.25, 0.2, 0.15, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0),
+            angle_sigma=20.0,
+            veil=_VEIL,
+        ),
+        _Style(
+            "streaks",
+            "flakes smeared by wind and a slow shutter into streaks of many lengths and angles",
+            (
+                _Layer("thin", "disc", (0.4, 1.0), (0.35, 0.6), (0.45, 0.9), 0.6, (300, 800, 2400)),
+                _Layer("thick", "disc", (1.0, 2.6), (0.5, 1.0), (0.55, 0.95), 1.0, (60, 170, 500)),
+            ),
+            wind=(0.0, 0.0, 0.0, 0.05, 0.1, 0.15, 0.2, 0.2, 0.18, 0.12),
+            angle_sigma=28.0,
+            veil=_VEIL,
+        ),
+        _Style(
+            "bokeh",
+            "large soft out-of-focus discs of flakes right in front of the lens, some with a bright rim",
+            (
+                _Layer("bokeh", "bokeh", (5.0, 22.0), (0.08, 0.35), (0.15, 0.5), 0.3, (10, 28, 70), variants=16),
+                _Layer("mid", "disc", (0.6, 1.4), (0.4, 0.7), (0.4, 0.8), 0.5, (120, 350, 1000)),
+            ),
+            wind=(0.4, 0.3, 0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+            angle_sigma=15.0,
+            veil=_VEIL,
+            bursts=(0.35, 2.0, 4.0),
+        ),
+        _Style(
+            "specks",
+            "dense fine sub-pixel specks, often under a veil, as in a distant blizzard",
+            (
+                _Layer("fine", "disc", (0.25, 0.6), (0.3, 0.45), (0.35, 0.8), 0.3, (2500, 7000, 20000)),
+                _Layer("dust", "disc", (0.6, 1.1), (0.35, 0.6), (0.3, 0.7), 0.5, (400, 1100, 3200)),
+            ),
+            wind=(0.3, 0.25, 0.2, 0.15, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0),
+            angle_sigma=18.0,
+            veil={"S": (0.2, 0.0, 0.03), "M": (0.5, 0.01, 0.07), "L": (0.9, 0.03, 0.15)},
+        ),
+    )
+}
+
+#: The particle models, in the order docs and test sets list them.
+SNOW_STYLES: tuple[str, ...] = tuple(_STYLES)
+#: One line per style, for ``--help`` and docs.
+STYLE_DESCRIPTIONS: dict[str, str] = {name: s.description for name, s in _STYLES.items()}
+
+#: Layer tints: (probability, base colour range, blue-minus-red shift range). Grey flakes are what snow
+#: looks like against a bright sky; warm ones under sodium street light.
+_TINTS: tuple[tuple[float, tuple[float, float], tuple[float, float]], ...] = (
+    (0.55, (0.84, 0.98), (-0.03, 0.03)),  # white
+    (0.15, (0.80, 0.95), (0.03, 0.08)),  # cool, bluish
+    (0.12, (0.78, 0.95), (-0.12, -0.04)),  # warm, street light
+    (0.18, (0.55, 0.82), (-0.03, 0.03)),  # grey, against a bright sky
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +217,16 @@ def apply_snow(clean: np.ndarray, mask: np.ndarray, aberration: np.ndarray) -> n
     return a * z + y * (1 - z)
 
 
+def check_styles(styles: Sequence[str] | None) -> tuple[str, ...]:
+    """The allowed styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
+    if not styles:
+        return SNOW_STYLES
+    unknown = [s for s in styles if s not in _STYLES]
+    if unknown:
+        raise ValueError(f"unknown snow style {unknown[0]!r}: use one of {', '.join(SNOW_STYLES)}")
+    return tuple(dict.fromkeys(styles))
+
+
 # --------------------------------------------------------------------------------------------------
 # Sprite banks
 # --------------------------------------------------------------------------------------------------
@@ -139,34 +248,56 @@ def _profile(dx: np.ndarray, dy: np.ndarray, radius: float, blur: float) -> np.n
     return 0.5 * erfc((d - radius) / (math.sqrt(2.0) * blur))
 
 
+def _shape(rng: np.random.Generator, layer: _Layer, radius: float, blur: float):  # noqa: ANN202
+    """The still flake as a function of pixel offsets: a disc, a brush of strokes, or a bokeh disc."""
+    aspect = float(rng.uniform(*layer.aspect))
+    tilt = float(rng.uniform(0, math.pi))
+    ct, st = math.cos(tilt), math.sin(tilt)
+    if layer.kind == "bokeh":
+        rim = float(rng.uniform(0.0, 0.6)) if rng.random() < 0.5 else 0.0
+
+        def bokeh(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+            u, v = px * ct + py * st, (-px * st + py * ct) / aspect
+            d = np.sqrt(u * u + v * v)
+            disc = _profile(u, v, radius, blur)
+            return disc * ((1.0 - rim) + rim * np.clip(d / radius, 0.0, 1.0) ** 4)
+
+        return bokeh
+    # Discs and brushes: the union of a core and up to ``clumps`` offset blobs or strokes.
+    blobs = [(0.0, 0.0, radius, 1.0, 0.0)]
+    for _ in range(int(rng.integers(0, layer.clumps))):
+        r = radius * float(rng.uniform(0.35, 0.8))
+        phi = float(rng.uniform(0, 2 * math.pi))
+        dist = radius * float(rng.uniform(0.3, 0.9))
+        stroke = float(rng.uniform(0.25, 0.6)) if layer.kind == "brush" else 1.0
+        blobs.append((dist * math.cos(phi), dist * math.sin(phi), r, stroke, phi))
+    weights = [1.0] + [float(rng.uniform(0.6, 1.0)) for _ in blobs[1:]]
+
+    def union(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        u = px * ct + py * st
+        v = (-px * st + py * ct) / aspect
+        out = np.zeros_like(px)
+        for (bx, by, br, stroke, phi), wgt in zip(blobs, weights, strict=True):
+            du, dv = u - bx, v - by
+            if stroke < 1.0:  # a stroke: a thin ellipse pointing away from the core
+                c, s = math.cos(phi), math.sin(phi)
+                du, dv = du * c + dv * s, (-du * s + dv * c) / stroke
+            out = np.maximum(out, wgt * _profile(du, dv, br, blur))
+        return out
+
+    return union
+
+
 def _render_sprite(rng: np.random.Generator, layer: _Layer, angle: float, length: float, half: int) -> np.ndarray:
     """One flake, motion-blurred along ``angle`` (radians from vertical) by ``length`` pixels."""
     radius = float(math.exp(rng.uniform(math.log(layer.radius[0]), math.log(layer.radius[1]))))
     blur = float(rng.uniform(*layer.blur))
-    if layer.name == "bokeh":
+    if layer.kind == "bokeh":
         blur *= radius  # defocus blur grows with the disc, so big discs stay soft-edged
     ox, oy = rng.uniform(-0.5, 0.5, size=2)
-    aspect = float(rng.uniform(*layer.aspect))
-    tilt = float(rng.uniform(0, math.pi))
     coords = np.arange(-half, half + 1, dtype=np.float64)
     gy, gx = np.meshgrid(coords - oy, coords - ox, indexing="ij")
-    ct, st = math.cos(tilt), math.sin(tilt)
-    blobs = [(0.0, 0.0, radius)]
-    for _ in range(int(rng.integers(0, layer.clumps))):
-        r = radius * float(rng.uniform(0.45, 0.8))
-        phi = float(rng.uniform(0, 2 * math.pi))
-        dist = radius * float(rng.uniform(0.4, 0.8))
-        blobs.append((dist * math.cos(phi), dist * math.sin(phi), r))
-
-    def shape_at(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-        # Ellipse: squash along a random axis, then take the union of the clump's blobs.
-        u = px * ct + py * st
-        v = (-px * st + py * ct) / aspect
-        out = np.zeros_like(px)
-        for bx, by, br in blobs:
-            out = np.maximum(out, _profile(u - bx, v - by, br, blur))
-        return out
-
+    shape_at = _shape(rng, layer, radius, blur)
     n = 1 if length < 0.5 else int(math.ceil(length)) + 1
     steps = np.linspace(-length / 2, length / 2, n) if n > 1 else np.zeros(1)
     sx, sy = math.sin(angle), math.cos(angle)
@@ -185,18 +316,19 @@ def _render_sprite(rng: np.random.Generator, layer: _Layer, angle: float, length
 
 
 def _half_size(layer: _Layer, length: float) -> int:
-    blur = layer.blur[1] * (layer.radius[1] if layer.name == "bokeh" else 1.0)
+    blur = layer.blur[1] * (layer.radius[1] if layer.kind == "bokeh" else 1.0)
     return int(math.ceil(layer.radius[1] * 1.0 + 3.0 * blur + length * 1.3 / 2 + 1.5))
 
 
-@lru_cache(maxsize=1024)
-def _sprite_bank(layer_index: int, angle_index: int, wind_index: int) -> np.ndarray:
+@lru_cache(maxsize=4096)
+def _sprite_bank(style: str, layer_index: int, angle_index: int, wind_index: int) -> np.ndarray:
     """Variants of one layer's flake for one wind; (V, k, k) float32, cached per process."""
-    layer = _LAYERS[layer_index]
+    layer = _STYLES[style].layers[layer_index]
     angle = math.radians(-_MAX_ANGLE_DEG + angle_index * _ANGLE_STEP_DEG)
     length = _WIND_LENGTHS[wind_index] * layer.streak
     half = _half_size(layer, length)
-    rng = np.random.default_rng([layer_index, angle_index, wind_index, 7919])
+    style_seed = SNOW_STYLES.index(style)
+    rng = np.random.default_rng([style_seed, layer_index, angle_index, wind_index, 7919])
     sprites = []
     for _ in range(layer.variants):
         jitter = math.radians(float(rng.normal(0.0, 3.0)))
@@ -229,23 +361,24 @@ def _smooth_field(rng: np.random.Generator, h: int, w: int, channels: int, cell:
     return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
-def _aberration(rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
-    """Snow colour: near white, slightly cool or warm, lit a little by the scene, varying smoothly."""
-    h, w = clean.shape[:2]
-    base = float(rng.uniform(0.84, 0.97))
-    tint = float(rng.uniform(-0.035, 0.035))  # >0 cool (bluish), <0 warm
-    colour = np.array([base - tint, base - 0.3 * tint, base + tint], dtype=np.float32)
-    # Ambient light: flakes pick up a little of the scene's average chroma.
-    mean = clean.reshape(-1, 3).mean(axis=0).astype(np.float32)
-    chroma = mean / max(float(mean.max()), 1e-3)
-    ambient = float(rng.uniform(0.0, 0.06))
-    colour = colour * ((1 - ambient) + ambient * chroma)
+def _tint(rng: np.random.Generator, ambient_chroma: np.ndarray) -> np.ndarray:
+    """One layer's snow colour: white, cool, warm or grey, lit a little by the scene's average colour."""
+    probs = np.array([t[0] for t in _TINTS])
+    _, base_range, shift_range = _TINTS[int(rng.choice(len(_TINTS), p=probs / probs.sum()))]
+    base = float(rng.uniform(*base_range))
+    shift = float(rng.uniform(*shift_range))  # >0 cool (bluish), <0 warm
+    colour = np.array([base - shift, base - 0.3 * shift, base + shift], dtype=np.float32)
+    ambient = float(rng.uniform(0.0, 0.08))
+    return colour * ((1 - ambient) + ambient * ambient_chroma)
+
+
+def _vary_colour(rng: np.random.Generator, colour: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A colour map that drifts smoothly over the picture in brightness and a little in hue."""
     field = _smooth_field(rng, h, w, 3, cell=float(rng.uniform(120, 320)))
     lum = field[..., :1] * float(rng.uniform(0.02, 0.06))
     hue = field[..., 1:] - field[..., :1]  # decorrelated channel drift
     hue = np.concatenate([hue[..., :1], np.zeros_like(hue[..., :1]), hue[..., 1:]], axis=-1) * 0.012
-    a = colour[None, None, :] + lum + hue
-    return np.clip(a, 0.0, 1.0).astype(np.float32)
+    return colour[None, None, :] + lum + hue
 
 
 def _splat_layer(
@@ -276,68 +409,113 @@ def _splat_layer(
     left = (cx + pad - half).astype(np.intp)
     offs = (np.arange(k, dtype=np.intp)[:, None] * cw + np.arange(k, dtype=np.intp)[None, :]).ravel()
     index = (top * cw + left)[:, None] + offs[None, :]
-    values = bank[variant].reshape(n, -1) * alpha[:, None]
+    values = bank[variant].reshape(n, -1) * np.minimum(alpha, 1.0)[:, None]
     keep = values > 1e-4
     weights = -np.log1p(-np.minimum(values[keep], 0.995))
     depth += np.bincount(index[keep], weights=weights, minlength=depth.size).reshape(depth.shape)
 
 
+def _pick_styles(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:
+    """One style when only one is allowed; otherwise one to three of them (half the samples have one)."""
+    if len(allowed) == 1:
+        return list(allowed)
+    count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
+    picked = rng.choice(len(allowed), size=count, replace=False)
+    return [allowed[int(i)] for i in sorted(picked)]
+
+
+def _style_depths(
+    rng: np.random.Generator, style: _Style, level_index: int, h: int, w: int, share: float
+) -> list[np.ndarray]:
+    """The optical depth of each of ``style``'s layers (HxW float32), with per-layer blur and opacity."""
+    angle_index = int(
+        np.clip(round(rng.normal(0.0, style.angle_sigma) / _ANGLE_STEP_DEG) + (_N_ANGLES - 1) // 2, 0, _N_ANGLES - 1)
+    )
+    wind = np.asarray(style.wind, dtype=np.float64)
+    wind_index = int(rng.choice(len(_WIND_LENGTHS), p=wind / wind.sum()))
+    amount = share * float(rng.uniform(0.6, 1.4))  # images of one level are not all equally snowy
+    burst_prob, lo, hi = style.bursts
+    if burst_prob > 0:
+        amount *= float(rng.uniform(lo, hi)) if rng.random() < burst_prob else float(rng.uniform(0.4, 1.0))
+    depths = []
+    for i, layer in enumerate(style.layers):
+        bank = _sprite_bank(style.name, i, angle_index, wind_index)
+        pad = bank.shape[1]
+        canvas = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float64)
+        opacity_scale = float(rng.uniform(0.7, 1.2))
+        opacity = (layer.opacity[0] * opacity_scale, layer.opacity[1] * opacity_scale)
+        density = layer.density[level_index] * amount * float(rng.uniform(0.75, 1.3))
+        _splat_layer(rng, canvas, pad, h, w, bank, density, opacity)
+        d = canvas[pad : pad + h, pad : pad + w].astype(np.float32)
+        if rng.random() < 0.3:  # this layer is out of the focal plane: extra defocus
+            d = gaussian_filter(d, sigma=float(rng.uniform(0.4, 1.6)), mode="nearest")
+        depths.append(d)
+    return depths
+
+
 def snow_mask_and_aberration(
-    clean: np.ndarray, rng: np.random.Generator, level: str, haze: bool = True
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    level: str,
+    haze: bool = True,
+    styles: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The snow mask z (HxW) and colour a (HxWx3) for ``clean``; the part of synthesis that needs no maths
     on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves.
 
-    ``haze=False`` leaves out the veil of heavy snow: a uniform veil cannot be told apart from a bright,
-    low-contrast scene inside a small training crop, and a model trained on both learns to hedge with a
-    faint mask everywhere (see docs/models.md)."""
+    ``styles`` limits the particle models drawn from (None: all of :data:`SNOW_STYLES`); with one name,
+    every image has that style alone. ``haze=False`` leaves out the veil of heavy snow: a uniform veil
+    cannot be told apart from a bright, low-contrast scene inside a small training crop, and a model
+    trained on both learns to hedge with a faint mask everywhere (see docs/models.md)."""
+    allowed = check_styles(styles)
     h, w = clean.shape[:2]
-    densities = LEVEL_DENSITIES[level]
-    angle_index = int(
-        np.clip(
-            round(rng.normal(0.0, 18.0) / _ANGLE_STEP_DEG) + (_N_ANGLES - 1) // 2,
-            0,
-            _N_ANGLES - 1,
-        )
-    )
-    wind_index = int(rng.choice(len(_WIND_LENGTHS), p=np.asarray(_WIND_PROBS)))
-    banks = [_sprite_bank(i, angle_index, wind_index) for i in range(len(_LAYERS))]
-    pad = max(b.shape[1] for b in banks)  # a flake centred half a sprite outside still fits
-    depth = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float64)
-    amount = float(rng.uniform(0.7, 1.35))  # images of one level are not all equally snowy
-    close = _BOKEH_CLOSE if rng.random() < _BOKEH_CLOSE_PROB else _BOKEH_FAR
-    bokeh_amount = float(rng.uniform(*close))
-    for layer, bank, density in zip(_LAYERS, banks, densities, strict=True):
-        layer_amount = amount * float(rng.uniform(0.8, 1.25))
-        if layer.name == "bokeh":
-            layer_amount *= bokeh_amount
-        _splat_layer(rng, depth, pad, h, w, bank, density * layer_amount, layer.opacity)
-    d = depth[pad : pad + h, pad : pad + w].astype(np.float32)
-    prob, lo, hi = _HAZE[level]
+    level_index = SNOW_LEVELS.index(level)
+    picked = _pick_styles(rng, allowed)
+    share = 1.0 / math.sqrt(len(picked))  # several styles at once: each a little sparser
+    mean = clean.reshape(-1, 3).mean(axis=0).astype(np.float32)
+    chroma = mean / max(float(mean.max()), 1e-3)
+    total = np.zeros((h, w), dtype=np.float32)
+    colour_sum = np.zeros((h, w, 3), dtype=np.float32)
+    tints = []
+    for name in picked:
+        for d in _style_depths(rng, _STYLES[name], level_index, h, w, share):
+            tint = _tint(rng, chroma)
+            tints.append(tint)
+            total += d
+            colour_sum += d[..., None] * tint[None, None, :]
+    # Where there is no snow the colour is irrelevant (z = 0); the first layer's tint fills it.
+    base = tints[0] if tints else _tint(rng, chroma)
+    colour = np.where(total[..., None] > 1e-6, colour_sum / np.maximum(total, 1e-6)[..., None], base[None, None, :])
+    a = colour + (_vary_colour(rng, base, h, w) - base[None, None, :])
+    prob, lo, hi = _STYLES[picked[-1]].veil[level]
     if haze and prob > 0 and rng.random() < prob:
         veil = float(rng.uniform(lo, hi))
-        d += veil * (1.0 + 0.35 * _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
-    mask = (1.0 - np.exp(-d)).astype(np.float32)
+        total += veil * (1.0 + 0.5 * _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
+    mask = (1.0 - np.exp(-np.maximum(total, 0.0))).astype(np.float32)
     np.clip(mask, 0.0, 1.0, out=mask)
-    return mask, _aberration(rng, clean)
+    return mask, np.clip(a, 0.0, 1.0).astype(np.float32)
 
 
 def synthesize_snow(
-    clean: np.ndarray, rng: np.random.Generator, level: str | None = None, haze: bool = True
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    level: str | None = None,
+    haze: bool = True,
+    styles: Sequence[str] | None = None,
 ) -> SnowSample:
     """Put synthetic snow on ``clean`` (HxWx3 float in [0, 1]).
 
     ``level`` is one of :data:`SNOW_LEVELS` (light/medium/heavy like Snow100K-S/M/L) or ``None`` to
-    draw one at random. The result satisfies ``snowy == apply_snow(clean, mask, aberration)`` exactly,
-    because it is computed that way.
+    draw one at random; ``styles`` as in :func:`snow_mask_and_aberration`. The result satisfies
+    ``snowy == apply_snow(clean, mask, aberration)`` exactly, because it is computed that way.
     """
     if clean.ndim != 3 or clean.shape[2] != 3:
         raise ValueError(f"synthesize_snow needs an HxWx3 image, got shape {clean.shape}")
     if level is None:
         level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))]
-    if level not in LEVEL_DENSITIES:
+    if level not in SNOW_LEVELS:
         raise ValueError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)}")
     clean = clean.astype(np.float32, copy=False)
-    mask, aberration = snow_mask_and_aberration(clean, rng, level, haze)
+    mask, aberration = snow_mask_and_aberration(clean, rng, level, haze, styles)
     snowy = apply_snow(clean, mask, aberration)
     return SnowSample(snowy=snowy, mask=mask, aberration=aberration)

@@ -45,6 +45,7 @@ class SnowTask:
     level: str | None = None
     haze: bool = True
     clean_fraction: float = 0.0  # share of synthetic samples without snow
+    styles: tuple[str, ...] | None = None  # snow styles to synthesise (None: all)
     seed: int = 0
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
@@ -66,7 +67,7 @@ class SnowTask:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
         return SyntheticSnowDataset(
             images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
-            haze=self.haze, clean_fraction=self.clean_fraction,
+            haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:

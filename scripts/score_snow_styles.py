@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Score snow models per snow style and level, on clean photos (no harm), and count new dark pixels.
+
+    python scripts/score_snow_styles.py bundled=src/weatherclean/weights/desnownet-light \\
+        new=runs/snow12-all/model --json docs/results/snow_styles.json
+
+Each candidate is LABEL=MODEL (a registered name, a folder or a Hub id). The sets are the issue-12
+held-out sets of docs/models.md: ``data/snow/test_{STYLE}_{LEVEL}`` (made by ``weatherclean synth snow
+data/snow/heldout_clean ... --style STYLE --level LEVEL --seed 1234``) and the held-out backgrounds
+themselves, ``data/snow/heldout_clean``, with no snow at all. For every set it prints the mean PSNR on Y
+of the input and of each candidate; on the snow-free photos the PSNR-Y of each output against its input
+and the largest mean shift of one colour channel, in grey levels. "dark ‰" counts, per thousand pixels,
+those the model made more than 16 grey levels darker than both the snowy input and the clean truth:
+the dark dots and rings a desnowing model can leave where a flake was.
+
+Models run whole-image (tiled as ``desnow`` tiles them) in fp32 on the CPU, so numbers do not depend on
+the machine's bf16 support.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weatherclean.data.images import list_images, read_rgb
+from weatherclean.data.snow import find_snow100k
+from weatherclean.evaluation.metrics import psnr
+from weatherclean.inference.tiling import run_tiled_array
+from weatherclean.models import load_model
+from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES
+
+ROOT = Path(__file__).resolve().parent.parent
+DARK = 16.0 / 255.0
+
+
+def _restore(net: torch.nn.Module, image: np.ndarray) -> np.ndarray:
+    return run_tiled_array(net.restore, image, overlap=int(net.receptive_field), device="cpu")
+
+
+def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict[str, float]]:
+    """Mean PSNR-Y of the input and of each model, and each model's new dark pixels per thousand."""
+    scores: dict[str, list[float]] = {"input": []}
+    dark: dict[str, list[float]] = {}
+    for triple in find_snow100k(folder):
+        snowy, clean = read_rgb(triple.synthetic), read_rgb(triple.gt)
+        scores["input"].append(psnr(snowy, clean, y_channel=True))
+        floor = np.minimum(snowy, clean).min(axis=2) - DARK
+        for label, net in models.items():
+            out = _restore(net, snowy)
+            scores.setdefault(label, []).append(psnr(out, clean, y_channel=True))
+            dark.setdefault(label, []).append(1000.0 * float((out.min(axis=2) < floor).mean()))
+    result = {label: {"psnr_y": float(np.mean(v))} for label, v in scores.items()}
+    for label, v in dark.items():
+        result[label]["dark_permille"] = float(np.mean(v))
+    return result
+
+
+def score_clean(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict[str, float]]:
+    """Snow-free photos: PSNR-Y of each output against its input, and the largest mean channel shift."""
+    result = {}
+    images = [read_rgb(p) for p in list_images(folder)]
+    for label, net in models.items():
+        values, shifts = [], []
+        for image in images:
+            out = _restore(net, image)
+            values.append(psnr(out, image, y_channel=True))
+            shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
+        mean_shift = np.mean(shifts, axis=0)
+        result[label] = {
+            "psnr_y": float(np.mean(values)),
+            "worst_psnr_y": float(np.min(values)),
+            "mean_shift_rgb": [float(s) for s in mean_shift],
+            "worst_shift": float(np.max(np.abs(shifts))),
+        }
+    return result
+
+
+def _cell(score: dict[str, float], base: float) -> str:
+    return f"{score['psnr_y']:.2f} ({score['psnr_y'] - base:+.2f}, {score['dark_permille']:.2f})"
+
+
+def _clean_cell(score: dict) -> str:
+    shift = "/".join(f"{s:+.2f}" for s in score["mean_shift_rgb"])
+    return f"{score['psnr_y']:.2f} dB (worst {score['worst_psnr_y']:.2f}), mean shift RGB {shift}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL")
+    parser.add_argument("--data", type=Path, default=ROOT / "data/snow", help="folder holding the test sets")
+    parser.add_argument("--styles", nargs="+", default=[*SNOW_STYLES, "mixed"])
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    models = {}
+    for item in args.candidates:
+        label, _, name = item.partition("=")
+        models[label] = load_model(name or label, device="cpu", task="snow")
+
+    table: dict[str, dict] = {}
+    labels = list(models)
+    print("| style | level | input | " + " | ".join(f"{m} (gain, dark ‰)" for m in labels) + " |")
+    print("|---|---|---|" + "---|" * len(labels))
+    for style in args.styles:
+        for level in SNOW_LEVELS:
+            folder = args.data / f"test_{style}_{level}"
+            if not folder.is_dir():
+                continue
+            row = score_set(folder, models)
+            table[f"{style}_{level}"] = row
+            base = row["input"]["psnr_y"]
+            cells = [
+                f"{row[m]['psnr_y']:.2f} ({row[m]['psnr_y'] - base:+.2f}, {row[m]['dark_permille']:.2f})"
+                for m in labels
+            ]
+            print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
+    clean = score_clean(args.data / "heldout_clean", models)
+    table["clean"] = clean
+    cells = [
+        f"{clean[m]['psnr_y']:.2f} dB, worst {clean[m]['worst_psnr_y']:.2f}, shift ≤ {clean[m]['worst_shift']:.2f}"
+        for m in labels
+    ]
+    print("| no snow | – | ∞ | " + " | ".join(cells) + " |")
+    print()
+    for m in labels:
+        gains = [row[m]["psnr_y"] - row["input"]["psnr_y"] for key, row in table.items() if key != "clean"]
+        print(f"{m}: mean gain (Y) {np.mean(gains):+.3f} dB over {len(gains)} sets")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(table, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
