@@ -22,6 +22,7 @@ from rich.table import Table
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.devices import resolve_device, to_fast_layout
+from weatherclean.errors import InputError
 from weatherclean.inference.compiled import CompiledCall, compile_model
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
@@ -201,8 +202,22 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
     return runtime
 
 
+def require_an_input(plan: Plan) -> None:
+    """Exit code 2, as the help says, when nothing could run because no input given exists."""
+    missing = plan.missing_only()
+    if len(missing) == 1:
+        raise InputError(f"{missing[0].path}: {missing[0].reason}; nothing to do")
+    if missing:
+        listed = ", ".join(str(r.path) for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise InputError(f"none of the {len(missing)} inputs exists or matches a file ({listed}); nothing to do")
+
+
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
-    """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did."""
+    """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did.
+
+    An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
+    """
+    require_an_input(plan)
     if not cmd.dry_run:
         return False
     print_plan(plan, verb=verb, json_out=cmd.json_out)

@@ -42,7 +42,7 @@ TAG = "derained"
 
 def register(app: typer.Typer) -> None:
     """Add ``derain`` to the root app."""
-    app.command("derain", no_args_is_help=True)(derain_command)
+    app.command("derain")(derain_command)
 
 
 Frames = Annotated[
@@ -165,6 +165,7 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, al
         plan.skipped += [r for r in clips_plan.skipped if not is_video_path(r.path)]  # videos are jobs
         plan.failed += clips_plan.failed
         plan.other_shards += clips_plan.other_shards
+        plan.failed = list(dict.fromkeys(plan.failed))  # a missing path was tried as a file and as a clip
     for suffix in sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)}):
         check_encoder(video, suffix)  # a bad --codec/--preset fails once, before any work
     if batch.dry_run_or_none(plan, cmd, "derain"):

@@ -16,7 +16,7 @@ TAG = "desnowed"
 
 def register(app: typer.Typer) -> None:
     """Add ``desnow`` to the root app."""
-    app.command("desnow", no_args_is_help=True)(desnow_command)
+    app.command("desnow")(desnow_command)
 
 
 @cli_errors

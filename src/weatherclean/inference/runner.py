@@ -38,11 +38,15 @@ from weatherclean.errors import DiskFullError, InputError, WeathercleanError
 from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
 
 __all__ = [
-    "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "default_output", "parse_shard",
+    "NOT_FOUND", "NO_MATCH", "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "default_output",
+    "parse_shard",
     "photo_handler", "plan_clips", "plan_jobs", "run_batch", "run_jobs",
 ]  # fmt: skip
 
 _GLOB_CHARS = frozenset("*?[")
+#: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
+NOT_FOUND = "file or folder not found"
+NO_MATCH = "no files match this pattern"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,17 @@ class Plan:
 
     def __iter__(self) -> Any:
         return iter(self.jobs)
+
+    def missing_only(self) -> list[Record]:
+        """The failures when every input given is missing (nothing found, no pattern matched), else [].
+
+        Then the command could not run at all, which the CLI reports as an error with exit code 2; an
+        input that is missing beside others that exist is a failed file of a batch that ran (exit 1).
+        """
+        if self.jobs or self.skipped or self.other_shards:
+            return []
+        unique = list(dict.fromkeys(self.failed))
+        return unique if unique and all(r.reason in (NOT_FOUND, NO_MATCH) for r in unique) else []
 
 
 @dataclass
@@ -326,7 +341,7 @@ def plan_jobs(
             pattern = os.path.expanduser(text)
             matches = sorted(glob.glob(pattern, recursive=True))
             if not matches:
-                plan.failed.append(Record(Path(text), "no files match this pattern"))
+                plan.failed.append(Record(Path(text), NO_MATCH))
             base_parts = 0  # leading components of the pattern without wildcards
             for part in Path(pattern).parts:
                 if _GLOB_CHARS & set(part):
@@ -345,7 +360,7 @@ def plan_jobs(
                 else:
                     skipped(mp)
         else:
-            plan.failed.append(Record(path, "file or folder not found"))
+            plan.failed.append(Record(path, NOT_FOUND))
 
     seen_sources: set[Path] = set()
     by_output: dict[Path, Path] = {}
