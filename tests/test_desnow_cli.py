@@ -405,3 +405,15 @@ def test_a_folder_named_like_a_photo_inside_a_folder_gets_a_row(tmp_path: Path, 
     assert code == 1 and summary["counts"]["done"] == 2
     reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
     assert set(reasons) == {"x.jpg", "y.png"} and all("a folder, not an image" in r for r in reasons.values())
+
+
+@pytest.mark.skipif(not Path("/proc/self/mounts").is_file(), reason="Linux's /proc")
+def test_an_output_folder_on_a_virtual_file_system_names_the_given_path_and_the_reason(
+    tmp_path: Path, loads: list[str]
+) -> None:
+    _rgb(tmp_path / "a.png")
+    code, _, stderr = _invoke(str(tmp_path / "a.png"), "-o", "/proc/wc_out")
+    message = " ".join(stderr.split())
+    assert code == 2 and loads == []
+    assert message.startswith("error: /proc/wc_out: ") and "does not accept new files" in message
+    assert "'proc' file system" in message and "No such file" not in message

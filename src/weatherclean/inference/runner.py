@@ -19,6 +19,7 @@ without moving the others.
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import os
@@ -395,7 +396,7 @@ def plan_jobs(
         plan.jobs.append(Job(src, dest))
 
     if check_writable:
-        _check_writable({j.output.parent for j in plan.jobs})
+        _check_writable({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
 
 
@@ -442,12 +443,17 @@ def plan_clips(
             plan.skipped.append(Record(_display(folder), f"output exists: {_display(out)} (use --overwrite to redo)"))
         else:
             plan.jobs.append(Job(folder, out))
-    _check_writable({j.output.parent for j in plan.jobs})
+    _check_writable({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
 
 
-def _check_writable(folders: Iterable[Path]) -> None:
-    """Fail before any work when an output folder cannot be created or written."""
+def _check_writable(folders: Iterable[Path], given: str | os.PathLike[str] | None = None) -> None:
+    """Fail before any work when an output folder cannot be created or written.
+
+    The message names the folder as the user gave it (``given``, the ``-o`` value, when the folder lies
+    in it) and the real reason: a folder that exists but refuses new files says "No such file or
+    directory" on Linux's virtual file systems (``/proc``, ``/sys``), which is not what happened.
+    """
     checked: set[Path] = set()
     for folder in sorted(folders):
         probe = folder
@@ -458,19 +464,48 @@ def _check_writable(folders: Iterable[Path]) -> None:
         if probe in checked:
             continue
         checked.add(probe)
+        name = _display(folder)
+        if given is not None and _under(folder, Path(given).resolve()):
+            name = Path(given)
         if not probe.is_dir():
             raise OutputError(
-                f"{_display(folder)}: cannot create output folder because {_display(probe)} is a file; "
-                "choose another -o DIR"
+                f"{name}: cannot create output folder because {_display(probe)} is a file; choose another -o DIR"
             )
         try:  # really try: os.access says yes to root, and is wrong on some network file systems
-            fd, name = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=probe)
+            fd, tmp = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=probe)
             os.close(fd)
-            os.unlink(name)
+            os.unlink(tmp)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            message = f"{_display(probe)}: output folder is not writable ({reason}); choose another -o DIR"
-            raise OutputError(message) from None
+            raise OutputError(_unwritable(name, probe, folder, exc)) from None
+
+
+def _unwritable(name: Path, probe: Path, folder: Path, exc: OSError) -> str:
+    """One line for an output folder that cannot be written: the path given, where it failed, and why."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT:  # the folder exists, so "not found" means it takes no new files
+        kind = _file_system_type(probe)
+        reason = "it does not accept new files" + (f" (a '{kind}' file system)" if kind else "")
+    if probe == folder:
+        return f"{name}: output folder is not writable: {reason}; choose another -o DIR"
+    where = _display(probe)
+    return f"{name}: cannot create the output folder: {where} is not writable: {reason}; choose another -o DIR"
+
+
+def _file_system_type(path: Path) -> str | None:
+    """The type of the file system holding ``path`` (``proc``, ``sysfs``, ``nfs``...), where Linux says."""
+    try:
+        lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    target, best, kind = path.resolve(), -1, None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = Path(fields[1].replace("\\040", " "))
+        if _under(target, mount) and len(mount.parts) > best:
+            best, kind = len(mount.parts), fields[2]
+    return kind
 
 
 class FrameProgress:
