@@ -10,9 +10,11 @@ import typer
 
 from weatherclean import __version__
 from weatherclean.cli import derain, desnow, evaluate, models, synth, train
+from weatherclean.cli.common import TidyGroup
 
 app = typer.Typer(
     name="weatherclean",
+    cls=TidyGroup,
     help="Remove snow and rain from photos and videos.",
     no_args_is_help=True,
     add_completion=False,

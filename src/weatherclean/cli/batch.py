@@ -35,50 +35,76 @@ MIN_OVERLAP = 32
 
 Paths = Annotated[
     list[str],
-    typer.Argument(help="Photos, folders (searched recursively) or quoted glob patterns like 'trip/**/*.jpg'."),
-]
-Output = Annotated[
-    Path | None,
-    typer.Option(
-        "-o",
-        "--output",
-        help="Output folder; each input folder's tree is mirrored inside it. Default: a folder 'photos/' goes "
-        "to the sibling 'photos_desnowed/' (or _derained), a file 'dir/a.jpg' to 'dir/desnowed/a.jpg' (never "
-        "inside an input folder, and such folders are never read as inputs).",
+    typer.Argument(
+        help="Photos, folders (searched recursively) or quoted glob patterns like 'trip/**/*.jpg'.",
         show_default=False,
     ),
 ]
+
+
+def output_option(tag: str, folder: str, file: str) -> Any:
+    """The ``-o`` option of a command whose default outputs are tagged ``tag`` (its help names its own
+    folders: ``photos_desnowed/`` under desnow, ``clips_derained/`` under derain)."""
+    return Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="DIR",
+            help=f"Output folder; each input folder's tree is mirrored inside it. Default: a folder '{folder}/' goes "
+            f"to the sibling '{folder}_{tag}/', a file 'dir/{file}' to 'dir/{tag}/{file}' (never inside an input "
+            "folder, and such folders are never read as inputs).",
+            show_default=False,
+        ),
+    ]  # fmt: skip
+
+
+Output = output_option("desnowed", "photos", "a.jpg")
 ModelName = Annotated[
-    str, typer.Option("--model", help="Registered name, a saved model folder, or a Hub repo owner/name\\[@revision].")
+    str,
+    typer.Option(
+        "--model", metavar="NAME", help="Registered name, a saved model folder, or a Hub repo owner/name\\[@revision]."
+    ),
 ]
-Device = Annotated[str, typer.Option("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")]
+Device = Annotated[
+    str, typer.Option("--device", metavar="DEVICE", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")
+]
 Precision = Annotated[
     str,
     typer.Option(
         "--precision",
+        metavar="PRECISION",
         help=f"{', '.join(PRECISIONS)}. auto: fp16 on CUDA, bf16 on CPUs with native bf16 (AMX, AVX512-BF16), else "
         "fp32; each tile is checked and redone in fp32 on NaN/black.",
     ),
 ]
 Tile = Annotated[
     int | None,
-    typer.Option("--tile", min=64, help="Tile edge in pixels. Default: from free memory.", show_default=False),
+    typer.Option(
+        "--tile",
+        min=64,
+        metavar="PX",
+        help="Tile edge in pixels, at least 64. Default: from free memory.",
+        show_default=False,
+    ),
 ]
 TileOverlap = Annotated[
     int | None,
     typer.Option(
-        "--tile-overlap", min=0, help="Tile overlap in pixels. Default: the model's receptive field (≥ 32).",
+        "--tile-overlap", min=0, metavar="PX",
+        help="Tile overlap in pixels. Default: the model's receptive field (≥ 32).",
         show_default=False,
     ),
 ]  # fmt: skip
 Format = Annotated[
     str | None,
     typer.Option(
-        "--format", help="Output format: jpeg, png, tiff, webp, avif (heic with the heif extra). Default: as input.",
+        "--format", metavar="FORMAT",
+        help="Output format: jpeg, png, tiff, webp, avif (heic with the heif extra). Default: as input.",
         show_default=False,
     ),
 ]  # fmt: skip
-Quality = Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG/WebP/AVIF quality of the outputs.")]
+Quality = Annotated[
+    int, typer.Option("--quality", min=1, max=100, metavar="1-100", help="JPEG/WebP/AVIF quality of the outputs.")
+]
 InPlace = Annotated[
     bool, typer.Option("--in-place", help="Replace each input photo with its result (atomically). Cannot undo.")
 ]
@@ -86,7 +112,8 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="Redo photos whose 
 Shard = Annotated[
     str | None,
     typer.Option(
-        "--shard", help="K/N: do only the K-th of N deterministic parts, e.g. one per machine or GPU in a job array.",
+        "--shard", metavar="K/N",
+        help="Do only the K-th of N deterministic parts, e.g. one per machine or GPU in a job array.",
         show_default=False,
     ),
 ]  # fmt: skip
@@ -107,8 +134,9 @@ Compile = Annotated[
 Threads = Annotated[
     int | None,
     typer.Option(
-        "--threads", min=1, help="CPU threads for the model. Default: PyTorch's (one per core). Lower it when running "
-        "several jobs side by side (e.g. --shard) on one machine.", show_default=False,
+        "--threads", min=1, metavar="N",
+        help="CPU threads for the model. Default: PyTorch's (one per core). Lower it when running several jobs side "
+        "by side (e.g. --shard) on one machine.", show_default=False,
     ),
 ]  # fmt: skip
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
+import typing
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from weatherclean.errors import WeathercleanError
 
@@ -56,3 +60,71 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail("interrupted; rerun the same command to resume", code=EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+class TidyGroup(TyperGroup):
+    """The root command group, whose commands' help pages show a short name for each value, nothing else.
+
+    Typer's help tags every parameter with its Python type (``<bool>`` on flags, ``<list[str]>`` on the
+    paths, ``<int range> [x>=64]``) and writes a required argument as ``{paths}...``: noise between an
+    option and what it does. Every command under this group (sub-groups included, each command module
+    untouched) is tidied once, when the group is built: see :func:`tidy_command`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tidy_command(self)
+        for command in getattr(self, "commands", {}).values():
+            tidy_command(command)
+            for sub in getattr(command, "commands", {}).values():  # a sub-group's commands (models ...)
+                tidy_command(sub)
+
+
+def tidy_command(command: Any) -> None:
+    """Give each parameter a plain metavar (``PATHS...``, ``DIR``, ``N``, ``TEXT``, ``snow|rain``) and no
+    type tag or range tag; flags show nothing. A metavar set by the command itself is kept. Ranges
+    are still enforced, and an out-of-range value's error states them. ``--help``, made only when a
+    page is shown, is tidied then."""
+    for param in getattr(command, "params", []):
+        _tidy_param(param)
+    make_help = getattr(command, "get_help_option", None)
+    if make_help is not None:
+        command.get_help_option = lambda ctx: _tidy_param(make_help(ctx))
+
+
+def _tidy_param(param: Any) -> Any:
+    """One parameter, as :func:`tidy_command` says; returns it (None stays None)."""
+    if param is None:
+        return None
+    if getattr(param, "param_type_name", "") == "argument":
+        name = param.metavar or param.name.upper() + ("..." if param.nargs != 1 else "")
+        usage = name if param.required else f"[{name}]"
+        param.metavar = name
+        param.get_usage_pieces = lambda ctx: [usage]
+        if hasattr(param, "display_type_rich"):
+            param.display_type_rich = lambda ctx: None
+    elif getattr(param, "is_flag", False) and not getattr(param, "count", False):
+        param.metavar = ""
+    elif param.metavar is None:
+        param.metavar = _metavar(param)
+    if hasattr(param, "_get_number_range_help_str"):
+        param._get_number_range_help_str = lambda: None
+    return param
+
+
+def _metavar(param: Any) -> str:
+    """A value's short name from its annotation (Typer ≥ 0.20 keeps it) or Click type (earlier Typers)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "|".join(str(member.value) for member in annotation)
+    if annotation is None:
+        choices = getattr(getattr(param, "type", None), "choices", None)
+        if choices:
+            return "|".join(str(c) for c in choices)
+        return str(getattr(getattr(param, "type", None), "name", "value")).upper()
+    if isinstance(annotation, type) and issubclass(annotation, Path):
+        return "PATH"
+    return {int: "N", float: "X"}.get(annotation, "TEXT")

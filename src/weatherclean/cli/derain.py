@@ -45,16 +45,38 @@ def register(app: typer.Typer) -> None:
     app.command("derain")(derain_command)
 
 
+Paths = Annotated[
+    list[str],
+    typer.Argument(
+        help="Videos (mp4, mov, mkv, webm, avi), photos, folders of them (searched recursively) or quoted glob "
+        "patterns like 'trips/**/*.mp4'. With --frames, each folder of images is one clip.",
+        show_default=False,
+    ),
+]
+Output = batch.output_option("derained", "clips", "a.mp4")
+InPlace = Annotated[
+    bool,
+    typer.Option(
+        "--in-place", help="Replace each input video or photo with its result (atomically). Cannot undo. "
+        "Not with --frames.",
+    ),
+]  # fmt: skip
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Redo videos, photos and clips (--frames) whose output already exists.")
+]
 Frames = Annotated[
     bool,
     typer.Option(
         "--frames", help="Treat each folder of images as one clip (natural order) and write a folder of frames."
     ),
 ]
-Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="Video quality: lower is better and bigger (x264 CRF).")]
+Crf = Annotated[
+    int,
+    typer.Option("--crf", min=0, max=51, metavar="0-51", help="Video quality: lower is better and bigger (x264 CRF)."),
+]
 Codec = Annotated[
     str | None,
-    typer.Option("--codec", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
+    typer.Option("--codec", metavar="ENCODER", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
                  "Default: H.264 (VP9 for WebM, MPEG-4 for AVI).",
                  show_default=False),
 ]  # fmt: skip
@@ -68,16 +90,17 @@ AllowPartial = Annotated[
 Preset = Annotated[
     str,
     typer.Option(
-        "--preset", help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' "
-        "leaves more of the CPU to the model (docs/performance.md).",
+        "--preset", metavar="PRESET",
+        help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' leaves more of "
+        "the CPU to the model (docs/performance.md).",
     ),
 ]  # fmt: skip
 
 
 @cli_errors
 def derain_command(
-    paths: batch.Paths,
-    output: batch.Output = None,
+    paths: Paths,
+    output: Output = None,
     model: batch.ModelName = "default",
     device: batch.Device = "auto",
     precision: batch.Precision = "auto",
@@ -88,6 +111,7 @@ def derain_command(
         str | None,
         typer.Option(
             "--format",
+            metavar="FORMAT",
             help="Photos: jpeg, png, tiff, webp, avif. Videos: mp4, mkv, mov, webm, avi. Default: as input.",
             show_default=False,
         ),
@@ -97,8 +121,8 @@ def derain_command(
     codec: Codec = None,
     preset: Preset = "medium",
     allow_partial: AllowPartial = False,
-    in_place: batch.InPlace = False,
-    overwrite: batch.Overwrite = False,
+    in_place: InPlace = False,
+    overwrite: Overwrite = False,
     shard: batch.Shard = None,
     offline: batch.Offline = False,
     dry_run: batch.DryRun = False,

@@ -98,9 +98,12 @@ def info_command(
     if not info["scores"]:
         console.print("scores: no scores in model card")
         return
-    scores = Table("dataset", "split", "metric", "value", title="scores (model card)")
+    # Only the columns some score fills: cards that name no split would show an empty "split" column.
+    rows = info["scores"]
+    columns = [k for k in ("dataset", "split", "metric", "value") if any(row.get(k) is not None for row in rows)]
+    scores = Table(*columns, title="scores (model card)")
     for row in info["scores"]:
-        scores.add_row(*(str(row[k]) if row[k] is not None else "" for k in ("dataset", "split", "metric", "value")))
+        scores.add_row(*(str(row[k]) if row.get(k) is not None else "" for k in columns))
     console.print(scores)
 
 
