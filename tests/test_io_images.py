@@ -201,3 +201,33 @@ def test_a_jpeg_named_png_gets_a_note(tmp_path: Path) -> None:
     Image.fromarray(_rgb(8, 8)).save(tmp_path / "liar.png", format="JPEG")
     image = load_image(tmp_path / "liar.png")
     assert image.format == "JPEG" and any("holds a JPEG image" in n for n in image.notes)
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "packbits", "raw", "tiff_adobe_deflate"])
+def test_tiff_keeps_its_compression_and_exif(tmp_path: Path, compression: str) -> None:
+    """LZW stays LZW, PackBits PackBits, uncompressed uncompressed: an archive's settings survive; 2 strips."""
+    rgb = _rgb(h=300, w=320)  # > 256 KiB uncompressed: more than one strip
+    Image.fromarray(rgb).save(tmp_path / "in.tif", compression=compression)
+    photo = load_image(tmp_path / "in.tif")
+    photo.exif = piexif.dump({"0th": {piexif.ImageIFD.Make: b"Canon"}, "GPS": {piexif.GPSIFD.GPSLatitudeRef: b"N"}})
+    saved = save_image(tmp_path / "out.tif", 1.0 - photo.pixels, photo)
+    assert saved.notes == []
+    with Image.open(tmp_path / "out.tif") as out:
+        assert out.info["compression"] == compression
+        assert np.array_equal(np.asarray(out), 255 - rgb)
+        assert out.getexif()[0x010F] == "Canon"  # Make, copied tag by tag
+    deep = load_image(tmp_path / "in.tif")  # the same settings at 16 bits, through our own writer
+    deep.bit_depth = 16
+    save_image(tmp_path / "deep.tif", deep.pixels, deep)
+    back = load_image(tmp_path / "deep.tif")
+    assert back.bit_depth == 16 and np.allclose(back.pixels, photo.pixels, atol=1e-6)
+    assert back.extra["compression"] == compression
+
+
+def test_tiff_compression_that_cannot_be_kept_gets_a_note(tmp_path: Path) -> None:
+    Image.fromarray(_rgb()).save(tmp_path / "in.tif", compression="jpeg")
+    photo = load_image(tmp_path / "in.tif")
+    saved = save_image(tmp_path / "out.tif", photo.pixels, photo)
+    assert any("jpeg compression not kept" in n for n in saved.notes)
+    with Image.open(tmp_path / "out.tif") as out:
+        assert out.info["compression"] == "tiff_adobe_deflate"

@@ -717,6 +717,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             elif fmt == "TIFF":
                 exif, tiff_icc, tiff_xmp, orientation = _tiff_metadata(p, notes)
                 icc, xmp = icc or tiff_icc, xmp or tiff_xmp
+                extra["compression"] = str(info.get("compression") or "raw")
             elif fmt == "WEBP":
                 extra["lossless"] = _webp_lossless(p)
             elif fmt == "AVIF" and (bits := _avif_bit_depth(p)) > 8:
@@ -1019,21 +1020,82 @@ def _rational(value: float) -> tuple[int, int]:
     return f.numerator, f.denominator
 
 
-def _encode_tiff(arr: np.ndarray, like: LoadedImage, exif: bytes | None) -> bytes:
-    """Deflate TIFF (8 or 16 bit, grey/RGB, ± alpha) carrying EXIF IFD0 tags and sub-IFDs entry by entry.
+#: TIFF compressions kept from the input (Pillow's name → our writer's), and each one's TIFF code. Others
+#: (JPEG-in-TIFF, CCITT fax) are written with Deflate, with a note; files from other formats get Deflate.
+_TIFF_KEPT = {"raw": "none", "tiff_lzw": "lzw", "packbits": "packbits", "tiff_adobe_deflate": "deflate",
+              "tiff_deflate": "deflate"}  # fmt: skip
+_TIFF_CODES = {"none": 1, "lzw": 5, "deflate": 8, "packbits": 32773}
+
+
+def tiff_compression(like: LoadedImage) -> tuple[str, str | None]:
+    """The compression a TIFF output of ``like`` is written with, and a note when the input's is not kept.
+
+    The input's own, for a TIFF (LZW stays LZW, PackBits stays PackBits, uncompressed stays uncompressed),
+    so that a user's archive settings survive; Deflate for anything else. LZW and PackBits are encoded
+    by libtiff through Pillow; without libtiff they become Deflate, with a note.
+    """
+    if like.format != "TIFF":
+        return "deflate", None
+    given = str(like.extra.get("compression") or "raw")
+    kept = _TIFF_KEPT.get(given)
+    if kept is None:
+        return "deflate", f"TIFF {given} compression not kept: written with Deflate (lossless)"
+    if kept in ("lzw", "packbits") and not _libtiff():
+        return "deflate", f"TIFF {kept} compression needs Pillow with libtiff; written with Deflate"
+    return kept, None
+
+
+@functools.cache
+def _libtiff() -> bool:
+    from PIL import features
+
+    return bool(features.check("libtiff"))
+
+
+def _tiff_strips(data: np.ndarray, compression: str) -> tuple[int, list[bytes]]:
+    """(rows per strip, compressed strips) of ``data``, the file's bytes as H × row-bytes.
+
+    LZW and PackBits work on bytes, row by row for PackBits, so libtiff (through Pillow) compresses the
+    rows as an 8-bit grey picture of the same bytes, whatever the real depth and channels, and the
+    strips are lifted out of that file into ours, which carries the real layout and the EXIF tags.
+    """
+    h, row_bytes = data.shape
+    if compression in ("lzw", "packbits"):
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(data), mode="L").save(
+            buf, format="TIFF", compression="tiff_lzw" if compression == "lzw" else "packbits"
+        )
+        blob = buf.getvalue()
+        with Image.open(io.BytesIO(blob)) as made:
+            tags = made.tag_v2
+            offsets, counts = tags[273], tags[279]
+            rows = int(tags.get(278, h))
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        return min(rows, h), [blob[o : o + n] for o, n in zip(offsets, counts, strict=True)]
+    rows = max(1, min(h, (1 << 18) // max(1, row_bytes)))  # ~256 KiB strips
+    if compression == "none":
+        return rows, [data[y : y + rows].tobytes() for y in range(0, h, rows)]
+    return rows, [zlib.compress(data[y : y + rows].tobytes(), 6) for y in range(0, h, rows)]
+
+
+def _encode_tiff(arr: np.ndarray, like: LoadedImage, exif: bytes | None, compression: str = "deflate") -> bytes:
+    """TIFF (8 or 16 bit, grey/RGB, ± alpha) carrying EXIF IFD0 tags and sub-IFDs entry by entry.
 
     The file uses the EXIF blob's byte order so raw entries can be copied without re-encoding values.
-    Layout: header, strips, then IFD0 with its values and the Exif/GPS sub-IFDs.
+    Layout: header, strips, then IFD0 with its values and the Exif/GPS sub-IFDs. ``compression`` is
+    ``deflate``, ``lzw`` (both with horizontal prediction), ``packbits`` or ``none``.
     """
     h, w, c = arr.shape
     parsed = _exif_ifd0(exif) if exif else None
     e = parsed[0] if parsed else "<"
-    diff = arr.copy()
-    diff[:, 1:] -= arr[:, :-1]  # horizontal predictor (TIFF Predictor=2): unsigned wrap-around is intended
+    predict = compression in ("deflate", "lzw")
+    diff = arr.copy() if predict else arr
+    if predict:
+        diff[:, 1:] -= arr[:, :-1]  # horizontal predictor (TIFF Predictor=2): unsigned wrap-around is intended
     data = diff.astype(e + ("u2" if arr.dtype == np.uint16 else "u1"), copy=False)
     row_bytes = w * c * data.itemsize
-    rows = max(1, min(h, (1 << 18) // max(1, row_bytes)))  # ~256 KiB strips
-    strips = [zlib.compress(data[y : y + rows].tobytes(), 6) for y in range(0, h, rows)]
+    rows, strips = _tiff_strips(np.ascontiguousarray(data).view(np.uint8).reshape(h, row_bytes), compression)
     offsets, pos = [], 8
     for s in strips:
         offsets.append(pos)
@@ -1054,10 +1116,12 @@ def _encode_tiff(arr: np.ndarray, like: LoadedImage, exif: bytes | None) -> byte
         entries[700] = _entry(e, 1, like.xmp)
     entries.update({
         256: _entry(e, 4, (w,)), 257: _entry(e, 4, (h,)), 258: _entry(e, 3, (data.itemsize * 8,) * c),
-        259: _entry(e, 3, (8,)), 262: _entry(e, 3, (1 if c <= 2 else 2,)), 273: _entry(e, 4, tuple(offsets)),
-        277: _entry(e, 3, (c,)), 278: _entry(e, 4, (rows,)), 279: _entry(e, 4, tuple(len(s) for s in strips)),
-        284: _entry(e, 3, (1,)), 317: _entry(e, 3, (2,)),
+        259: _entry(e, 3, (_TIFF_CODES[compression],)), 262: _entry(e, 3, (1 if c <= 2 else 2,)),
+        273: _entry(e, 4, tuple(offsets)), 277: _entry(e, 3, (c,)), 278: _entry(e, 4, (rows,)),
+        279: _entry(e, 4, tuple(len(s) for s in strips)), 284: _entry(e, 3, (1,)),
     })  # fmt: skip
+    if predict:
+        entries[317] = _entry(e, 3, (2,))
     if c in (2, 4):
         entries[338] = _entry(e, 3, (2,))  # unassociated alpha: we never premultiply
     header = (b"II*\x00" if e == "<" else b"MM\x00*") + struct.pack(e + "I", ifd_offset)
@@ -1098,7 +1162,11 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: int) -> tu
     if depth == 16 and fmt == "PNG":
         return _encode_png16(arr, like, exif), notes
     if fmt == "TIFF":
-        return _encode_tiff(arr, like, exif), notes
+        compression, why = tiff_compression(like)
+        if compression in ("lzw", "packbits") and arr.shape[2] == 2 and arr.dtype == np.uint16:
+            compression = "deflate"  # 16-bit grey+alpha is read by our own reader, which knows Deflate
+        notes += [why] if why else []
+        return _encode_tiff(arr, like, exif, compression), notes
 
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[2]]
     im = Image.fromarray(np.ascontiguousarray(arr[..., 0] if arr.shape[2] == 1 else arr))
