@@ -354,15 +354,26 @@ def test_train_writes_a_card_and_pushes_the_finished_model(
     assert meta["pipeline_tag"] == "image-to-image" and {"desnowing", "desnownet"} <= set(meta["tags"])
     assert meta["base_model"] == "test/tiny-base"
     card = (final / "README.md").read_text()
-    command = (
-        f"weatherclean train --task snow --clean {clean} --init test/tiny-base@{base.commit} -o {tmp_path / 'run'} "
+    command = (  # folders relative to the run folder: a published card shows no path of the training machine
+        f"weatherclean train --task snow --clean ../clean --init test/tiny-base@{base.commit} -o . "
         "--steps 2 --batch-size 1 --crop 24 --lr 0.0003 --warmup 1 --lambda-z 3 --lambda-w 0.0005 --seed 0 "
         "--push-to-hub test/trained"
     )
-    assert command in card
+    assert command in card and str(tmp_path) not in card and "relative to the run folder" in card
     assert "final training loss" in card and "training time" in card and "| steps | 2, batch 1 |" in card
     assert "Not measured yet" in card and "weatherclean evaluate --task snow" in card
     assert "--model test/trained" in card
+
+
+def test_a_card_never_holds_an_absolute_path(folder: Path, tmp_path: Path) -> None:
+    """A local --init, absolute -o and data folders: all written relative to the run folder."""
+    clean = write_clean(tmp_path / "data" / "clean", seed=1, n=1, size=32)
+    result = CliRunner().invoke(app, _train_args(tmp_path, clean, "--init", str(folder.resolve())))
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "run" / "model" / "README.md").read_text()
+    assert str(tmp_path) not in card and "/tmp" not in card
+    assert "--clean ../data/clean --init ../model -o ." in card and "`../model` (a local model folder)" in card
+    assert "--model model" in card  # the run folder's model/
 
 
 def test_train_checks_the_push_target_before_training(hub: StandinHub, tmp_path: Path, tiny_arch: str) -> None:

@@ -215,13 +215,29 @@ def _write_card(
     base_model: str | None,
     init_source: str | None,
 ) -> None:
-    """Replace the mixin's boilerplate README.md in OUTPUT/model with a card that records this run."""
+    """Replace the mixin's boilerplate README.md in OUTPUT/model with a card that records this run.
+
+    A card is published with the model, so it never holds an absolute path (the training machine's user
+    name, its mounts): every folder it names (-o, --dataset, --clean, a local --init) is written relative
+    to the run folder, and the card says so; a Hub model is named by its repo id.
+    """
     from weatherclean.models.cards import TrainingRecord, render_card, training_seconds, write_card
 
     final = Path(str(result.final_dir))
+    run = Path(cfg.output).resolve()
+    settings = asdict(cfg)
+    extra = dict(settings.get("extra") or {})
+    settings["output"], settings["extra"] = ".", extra
+    if extra.get("dataset"):
+        extra["dataset"] = _from_run(extra["dataset"], run)
+    extra["clean"] = [_from_run(c, run) for c in extra.get("clean") or []]
+    init = extra.get("init")
+    if init and Path(init).exists():  # a local folder (a registered name or Hub id is not a path)
+        extra["init"] = _from_run(init, run)
+        init_source = f"`{extra['init']}` (a local model folder)"
     history = result.history
     record = TrainingRecord(
-        settings=asdict(cfg),
+        settings=settings,
         steps=result.steps,
         final_loss=float(history[-1]["loss"]) if history else result.last_loss,
         seconds=training_seconds(history, fallback=result.seconds),
@@ -231,12 +247,24 @@ def _write_card(
     text = render_card(
         json.loads((final / "config.json").read_text()),
         name=push_to_hub.partition("@")[0].split("/")[-1] if push_to_hub else name,
-        model_ref=push_to_hub or str(final),
+        model_ref=push_to_hub or _from_run(final, run),
         parameters=sum(p.numel() for p in model.parameters()),
         training=record,
         base_model=base_model,
+        paths_note="Paths in this card are relative to the run folder, the folder that holds `model/`: run the "
+        "commands from there.",
     )
     write_card(final, text)
+
+
+def _from_run(path: str | Path, run: Path) -> str:
+    """``path`` relative to the run folder, with forward slashes; only its name where no relative path exists
+    (another drive on Windows), so the card never shows an absolute path."""
+    target = Path(path).resolve()
+    try:
+        return Path(os.path.relpath(target, run)).as_posix()
+    except ValueError:
+        return target.name
 
 
 def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None]:

@@ -154,11 +154,14 @@ def render_card(
     parameters: int | None = None,
     training: TrainingRecord | None = None,
     base_model: str | None = None,
+    paths_note: str | None = None,
 ) -> str:
     """A complete card: Hub metadata, what the model is, how to run it, how it was trained, how to score it.
 
     ``model_ref`` is what to pass to ``--model`` (the Hub repo, or the folder). Without ``training`` the card
-    says that how the model was made is not recorded, rather than guessing.
+    says that how the model was made is not recorded, rather than guessing. ``paths_note`` is a sentence
+    saying what the card's relative paths are relative to (``train`` writes them relative to the run
+    folder, so a published card never shows the training machine's folders).
     """
     from huggingface_hub import ModelCard
 
@@ -175,6 +178,7 @@ def render_card(
         "",
         "## Use",
         "",
+        *([paths_note, ""] if paths_note else []),
         "```bash",
         "pip install weatherclean",
         f"weatherclean {command} {'photos/' if task == 'snow' else 'clip.mp4'} --model {_quote(model_ref)}",
