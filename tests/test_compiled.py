@@ -83,13 +83,15 @@ def test_desnow_compile_reports_a_failed_compiler_and_still_writes_every_photo(
         raise RuntimeError("backend failed")
 
     monkeypatch.setattr(compiled.torch, "compile", lambda fn, **_: broken)
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: _tiny_desnownet(), raising=False)
+    # The stand-in honours the device it is asked for: a CPU model fed CUDA tiles fails every photo.
+    monkeypatch.setattr(models, "load_model", lambda *a, device="cpu", **k: _tiny_desnownet().to(device), raising=False)
     src = tmp_path / "in"
     src.mkdir()
     for i in range(2):
         Image.fromarray((np.random.default_rng(i).random((40, 56, 3)) * 255).astype(np.uint8)).save(src / f"{i}.png")
     out = str(tmp_path / "out")
-    code, stdout, stderr = invoke_command(desnow, "desnow", str(src), "-o", out, "--compile", "--json")
+    args = (str(src), "-o", out, "--compile", "--json", "--device", "cpu")
+    code, stdout, stderr = invoke_command(desnow, "desnow", *args)
     assert code == 0, stderr
     summary = json.loads(stdout)
     assert summary["counts"]["done"] == 2
