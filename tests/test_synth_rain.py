@@ -13,12 +13,15 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
+import weatherclean.synth.rain as rain
 from weatherclean.synth.rain import (
     RAIN_LEVELS,
+    RAIN_STYLES,
     CameraMotion,
     RainClip,
     RainSample,
     apply_rain,
+    check_styles,
     synthesize_rain,
     synthesize_rain_clip,
 )
@@ -58,7 +61,9 @@ def test_occluding_rain_is_bright_and_not_the_background() -> None:
     clean = np.zeros((96, 96, 3), np.float32)
     clean[:, 48:] = 0.9  # dark and bright halves
     s = next(
-        s for seed in range(20) if (s := synthesize_rain(clean, np.random.default_rng(seed), "heavy")).alpha.sum() > 20
+        s
+        for seed in range(20)
+        if (s := synthesize_rain(clean, np.random.default_rng(seed), "heavy", styles=["lines"])).alpha.sum() > 20
     )
     occluded = s.alpha > 0
     assert s.reliance[occluded].mean() > 0.5  # bright, even where the background is black
@@ -81,7 +86,7 @@ def test_heavy_has_more_rain_and_occlusion_than_light() -> None:
     clean = _clean(96, 96)
     stats = {}
     for level in RAIN_LEVELS:
-        samples = [synthesize_rain(clean, np.random.default_rng(s), level) for s in range(12)]
+        samples = [synthesize_rain(clean, np.random.default_rng(s), level, styles=["lines"]) for s in range(12)]
         stats[level] = (
             np.mean([s.streak.mean() for s in samples]),
             np.mean([s.alpha.mean() for s in samples]),
@@ -103,7 +108,7 @@ def _orientation_deg(streak: np.ndarray) -> float:
 
 def test_wind_angle_varies_between_seeds_and_matches_the_streaks() -> None:
     clean = np.full((112, 112, 3), 0.4, np.float32)
-    samples = [synthesize_rain(clean, np.random.default_rng(s), "light") for s in range(10)]
+    samples = [synthesize_rain(clean, np.random.default_rng(s), "light", styles=["lines"]) for s in range(10)]
     angles = np.array([s.angle for s in samples])
     measured = np.array([_orientation_deg(s.streak) for s in samples])
     assert len(set(angles.tolist())) >= 4 and angles.min() < 0 < angles.max()
@@ -130,6 +135,122 @@ def test_bad_inputs_raise() -> None:
         synthesize_rain(np.zeros((16, 16), np.float32), np.random.default_rng(0))
     with pytest.raises(ValueError, match="motion"):
         synthesize_rain_clip(_clean(16, 16), np.random.default_rng(0), "light", motion="wobble")
+
+
+# --------------------------------------------------------------------------------------------------
+# Styles
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", RAIN_STYLES)
+@pytest.mark.parametrize("level", RAIN_LEVELS)
+def test_every_style_renders_and_obeys_the_hybrid_model(style: str, level: str) -> None:
+    clean = _clean(64, 80, seed=3)
+    rained = []
+    for seed in range(3):
+        s = synthesize_rain(clean, np.random.default_rng(seed), level, styles=[style])
+        assert s.styles == (style,) and s.level == level
+        _check_model(clean, s.streak, s.alpha, s.reliance, s.rainy)
+        rained.append(float(s.streak.max()))
+    assert max(rained) > 0.05  # the style puts visible rain on the picture
+    clip = synthesize_rain_clip(
+        _clean(72, 96), np.random.default_rng(9), level, frames=3, size=(40, 56), styles=[style]
+    )
+    assert clip.styles == (style,)
+    _check_model(clip.clean, clip.streak, clip.alpha, clip.reliance, clip.rainy)
+
+
+def test_heavy_is_heavier_than_light_in_every_style() -> None:
+    clean = _clean(96, 96)
+    for style in RAIN_STYLES:
+        mean = {
+            level: np.mean(
+                [synthesize_rain(clean, np.random.default_rng(s), level, [style]).streak.mean() for s in range(6)]
+            )
+            for level in RAIN_LEVELS
+        }
+        assert mean["heavy"] > 1.5 * mean["light"], (style, mean)
+
+
+def test_check_styles_names_the_allowed_ones() -> None:
+    assert check_styles(None) == check_styles([]) == RAIN_STYLES
+    assert check_styles(["lens", "wide", "lens"]) == ("lens", "wide")
+    with pytest.raises(ValueError, match="unknown rain style 'snow'.*lines"):
+        check_styles(["snow"])
+    with pytest.raises(ValueError, match="unknown rain style"):
+        synthesize_rain(_clean(16, 16), np.random.default_rng(0), "light", styles=["fog"])
+
+
+def test_mixed_draws_one_to_three_styles_and_never_an_excluded_one() -> None:
+    clean = _clean(32, 32)
+    allowed = ("wide", "drizzle", "lens")
+    seen: set[str] = set()
+    counts = set()
+    for seed in range(40):
+        drawn = synthesize_rain(clean, np.random.default_rng(seed), "light", styles=allowed).styles
+        assert set(drawn) <= set(allowed) and 1 <= len(drawn) <= 3 and len(set(drawn)) == len(drawn)
+        seen |= set(drawn)
+        counts.add(len(drawn))
+    assert seen == set(allowed) and counts == {1, 2, 3}
+    everything = {s for seed in range(40) for s in synthesize_rain(clean, np.random.default_rng(seed)).styles}
+    assert everything == set(RAIN_STYLES)
+
+
+def _coherence(streak: np.ndarray) -> float:
+    """How much the streak picture's gradients share one direction (1: all streaks parallel)."""
+    gy, gx = np.gradient(streak.mean(axis=2))
+    jxx, jyy, jxy = (gx * gx).sum(), (gy * gy).sum(), (gx * gy).sum()
+    return float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (jxx + jyy))
+
+
+def test_crossing_rain_falls_in_several_directions() -> None:
+    style = rain._STYLES["crossing"]
+    for seed in range(20):
+        winds = [rain._angle_of(i) for i in rain._winds(np.random.default_rng(seed), style)]
+        assert 2 <= len(winds) <= 3 and all(abs(a) <= style.max_angle for a in winds)
+        assert max(abs(a - winds[0]) for a in winds[1:]) >= style.spread[0] - rain._ANGLE_STEP_DEG
+    clean = np.full((112, 112, 3), 0.3, np.float32)
+    coherence = {
+        s: np.mean(
+            [_coherence(synthesize_rain(clean, np.random.default_rng(i), "heavy", [s]).streak) for i in range(6)]
+        )
+        for s in ("lines", "crossing")
+    }
+    assert coherence["crossing"] < 0.8 * coherence["lines"], coherence
+
+
+def test_lens_drops_occlude_and_show_an_upside_down_blurred_scene() -> None:
+    h, w = 80, 80
+    clean = np.repeat(np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None], w, axis=1).repeat(3, axis=2)
+    drop = rain._LensDrop(x=40.0, y=40.0, radius=12.0, slide=0.0, zoom=2.0)
+    scene = rain._Scene(
+        level="heavy", styles=("lens",), angle_index=0, groups=[], lens=[drop], splashes=[], veil=None,
+        colour=np.ones(3, np.float32), reliance_gain=0.8, reliance_light=0.2, accumulation=np.inf,
+    )  # fmt: skip
+    zeros = np.zeros((1, h, w), np.float32)
+    streak, alpha, reliance = rain._compose_maps(scene, clean[None], zeros, zeros > 0)
+    assert alpha[0, 40, 40] == 1 and alpha[0, 40, 20] == 0 and alpha[0, 40, 60] == 0  # a disc of radius 12
+    assert alpha[0, 27:54, 40].all() and not alpha[0, 24, 40]  # a little taller than wide (it sags)
+    inside = alpha[0] > 0
+    a = reliance[0].mean(axis=2)
+    top, bottom = a[:40][inside[:40]], a[41:][inside[41:]]
+    # The scene is bright above and dark below; through the drop it is the other way round.
+    assert np.median(top) < np.median(bottom) - 0.2
+    assert np.abs(a[inside] - clean[..., 0][inside]).mean() > 0.1  # never the background itself
+    _check_model(clean, streak[0], alpha[0], reliance[0], apply_rain(clean, streak[0], alpha[0], reliance[0]))
+
+
+def test_splashes_last_one_frame() -> None:
+    bank = rain._splash_bank()
+    weights = bank.val.astype(np.float64)
+    assert (weights * bank.dy).sum() / weights.sum() < 0  # crowns go up from where the drop hit
+    splashes = [
+        rain._Splashes(np.array([10]), np.array([12]), np.array([0]), np.array([1.0])),
+        rain._Splashes(np.array([30]), np.array([5]), np.array([1]), np.array([1.0])),
+    ]
+    radiance = rain._splash_radiance(splashes, 40, 40)
+    assert radiance[0, 5:12, 8:16].sum() > 0 and radiance[1, 5:12, 8:16].sum() == 0
+    assert radiance[1, 25:32, 1:9].sum() > 0 and radiance[0, 25:32, 1:9].sum() == 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -209,11 +330,13 @@ def _rain_motion(s0: np.ndarray, s1: np.ndarray) -> tuple[int, int, float, float
     return dy, dx, best, scores[(0, 0)]
 
 
-def test_rain_falls_coherently_along_the_wind() -> None:
+@pytest.mark.parametrize("style", ["lines", "wide", "drizzle", "lens"])
+def test_rain_falls_coherently_along_the_wind(style: str) -> None:
+    """Every style with one wind: its streaks move down along the wind from frame to frame."""
     still = _clean(120, 150)
-    for seed in range(6):
+    for seed in range(6 if style == "lines" else 2):
         clip = synthesize_rain_clip(
-            still, np.random.default_rng(seed), "light", frames=3, size=(96, 128), motion="static"
+            still, np.random.default_rng(seed), "light", frames=3, size=(96, 128), motion="static", styles=[style]
         )
         s = clip.streak.mean(axis=3)
         s = s - s.mean(axis=(1, 2), keepdims=True)
@@ -387,3 +510,31 @@ def test_cli_usage_errors_are_one_line(clean_dir: Path, tmp_path: Path) -> None:
         result = _run(*args)
         assert result.exit_code == 2, args
         assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_cli_style_renders_one_style_for_photos_and_clips(clean_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "drizzle"
+    result = _run(str(clean_dir), str(out), "--style", "drizzle", "--level", "heavy", "-q")
+    assert result.exit_code == 0, result.output
+    assert "style drizzle" in result.output
+    meta = json.loads((out / "synth.json").read_text())
+    assert meta["style"] == "drizzle" and all(item["styles"] == ["drizzle"] for item in meta["items"].values())
+    o, b, s = (_read(out / f / "one.png") for f in ("rain", "gt", "streak"))
+    alpha, a = _read(out / "alpha/one.png"), _read(out / "reliance/one.png")
+    assert np.abs(o - ((1 - alpha[..., None]) * (b + s) + alpha[..., None] * a)).max() <= 1.5 / 255
+    clips = tmp_path / "crossing"
+    result = _run(str(clean_dir), str(clips), "--clips", "--frames", "2", "--crop", "24", "--style", "CROSSING", "-q")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((clips / "synth.json").read_text())
+    assert meta["style"] == "crossing" and {tuple(i["styles"]) for i in meta["items"].values()} == {("crossing",)}
+    assert sorted(p.name for p in (clips / "rain" / "one").iterdir()) == ["00001.png", "00002.png"]
+    assert _run(str(clean_dir), str(tmp_path / "m"), "-q").exit_code == 0
+    mixed = json.loads((tmp_path / "m" / "synth.json").read_text())
+    assert mixed["style"] == "mixed" and all(set(i["styles"]) <= set(RAIN_STYLES) for i in mixed["items"].values())
+
+
+def test_cli_unknown_style_is_a_one_line_error(clean_dir: Path, tmp_path: Path) -> None:
+    result = _run(str(clean_dir), str(tmp_path / "o"), "--style", "sleet")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "sleet" in result.output and "drizzle" in result.output
+    assert not (tmp_path / "o").exists()

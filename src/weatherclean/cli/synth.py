@@ -26,7 +26,8 @@ from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_c
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io.atomic import atomic_write
-from weatherclean.synth.rain import RAIN_LEVELS, apply_rain, rain_components, synthesize_rain_clip
+from weatherclean.synth.rain import RAIN_LEVELS, RAIN_STYLES, apply_rain, rain_maps, synthesize_rain_clip
+from weatherclean.synth.rain import check_styles as check_rain_styles
 from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES, apply_snow, check_styles, snow_mask_and_aberration
 
 #: Folders written under OUT_DIR; the first three are the Snow100K layout, ``aberration`` is ours.
@@ -339,6 +340,12 @@ def rain_command(
         case_sensitive=False,
         help="light (like RainSynLight25), heavy (like RainSynComplex25) or mixed (random per image).",
     ),
+    style: str = typer.Option(
+        "mixed",
+        "--style",
+        help=f"Rain style: {', '.join(RAIN_STYLES)}, or mixed (one to three of them per image, at random). "
+        "docs/synthesis.md shows each.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and inputs give identical files."),
     clips: bool = typer.Option(
         False, "--clips", help="Make a clip per photo (camera motion, falling rain) instead of one rainy image."
@@ -359,6 +366,10 @@ def rain_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
     """Synthesise rain (J4R-Net's hybrid model) on CLEAN_DIR's photos: images, or clips with --clips."""
+    try:
+        styles = None if style.lower() == "mixed" else check_rain_styles([style.lower()])
+    except ValueError as exc:
+        raise InputError(f"--style {style}: {exc}") from None
     view = _parse_size(size, crop)
     names = _list_inputs(clean_dir, out_dir, limit, note_others=True, output_name="{}")
     existing = _existing_outputs(out_dir, list(names))
@@ -378,18 +389,19 @@ def rain_command(
         if clips or view is not None:
             clip = synthesize_rain_clip(
                 clean, rng, image_level, frames=frames if clips else 1, size=view,
-                motion="random" if clips else "static",
+                motion="random" if clips else "static", styles=styles,
             )  # fmt: skip
             maps = (clip.clean, clip.streak, clip.alpha, clip.reliance)
             if not clips:
                 maps = tuple(m[0] for m in maps)
-            angle = clip.angle
+            angle, drawn = clip.angle, clip.styles
         else:
             y = _to_u8(clean).astype(np.float32) / 255.0
-            streak, alpha, reliance, angle = rain_components(y, rng, image_level)
-            maps = (y, streak, alpha, reliance)
+            found = rain_maps(y, rng, image_level, styles)
+            maps = (y, found.streak, found.alpha, found.reliance)
+            angle, drawn = found.angle, found.styles
         _write_rain(out_dir, name, make_rain_arrays(*maps), clips)
-        return {"level": image_level, "angle_deg": angle}
+        return {"level": image_level, "styles": list(drawn), "angle_deg": angle}
 
     written, failed = _synthesise("synth rain", names, seed, out_dir, make, quiet=quiet, output_name="{}")
     meta = {
@@ -397,6 +409,7 @@ def rain_command(
         "version": __version__,
         "seed": seed,
         "level": level.value,
+        "style": style.lower(),
         "clips": clips,
         "frames": frames if clips else 1,
         "size": list(view) if view is not None else None,
@@ -407,4 +420,5 @@ def rain_command(
         "model": "O = (1-alpha)*(B+S) + alpha*A; O=rain, B=gt, S=streak, alpha=alpha, A=reliance",
     }
     what = f"rainy clip(s) of {frames} frames" if clips else "rainy image(s)"
-    _finish(out_dir, meta, f"wrote {len(written)} {what} to {out_dir} (level {level.value}, seed {seed})", failed)
+    summary = f"wrote {len(written)} {what} to {out_dir} (level {level.value}, style {meta['style']}, seed {seed})"
+    _finish(out_dir, meta, summary, failed)
