@@ -29,7 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from weatherclean.devices import resolve_device, to_fast_layout, to_standard_layout
-from weatherclean.errors import WeathercleanError
+from weatherclean.errors import WeathercleanError, one_line
 from weatherclean.inference.precision import cpu_has_native_bf16
 from weatherclean.io.atomic import atomic_write
 
@@ -150,6 +150,45 @@ def _init_distributed(device_name: str) -> tuple[_Dist, torch.device]:
     return _Dist(rank, world, local_rank), device
 
 
+#: What ``checkpoint.pt`` holds: state dicts (tensors, numbers, lists, dicts, None), the step counts and the
+#: log history (dicts of numbers). Nothing else is written, and nothing else is accepted on resume.
+_CHECKPOINT_KEYS = frozenset({"model", "optimizer", "scheduler", "scaler", "step", "steps_total", "history"})
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    """``OUTPUT/checkpoint.pt`` with ``weights_only=True``: tensors, numbers, strings and containers only.
+
+    A run folder can come from someone else (a shared drive, a download), and a full unpickle runs any
+    code the file names; the restricted unpickler refuses every class outside PyTorch's allow-list, so
+    such a file is an error, never code. Our checkpoints hold nothing else (see ``_CHECKPOINT_KEYS``).
+    """
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower():  # not refused: unreadable (a damaged or foreign file)
+            raise WeathercleanError(
+                f"{path}: cannot resume from this checkpoint ({one_line(exc, 120)}); it is damaged. Use "
+                "--no-resume or a new --output to start over"
+            ) from None
+        raise WeathercleanError(
+            f"{path}: holds objects other than tensors and numbers, so it is not loaded (unpickling them could "
+            "run code); a weatherclean checkpoint never does. Use --no-resume or a new --output to start over"
+        ) from None
+    except (RuntimeError, ValueError, OSError, EOFError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise WeathercleanError(
+            f"{path}: cannot resume from this checkpoint ({first}); it is damaged. Use --no-resume or a new "
+            "--output to start over"
+        ) from None
+    if not isinstance(state, dict) or not {"model", "step"} <= set(state) or set(state) - _CHECKPOINT_KEYS:
+        raise WeathercleanError(
+            f"{path}: not a weatherclean training checkpoint; use --no-resume or a new --output to start over"
+        )
+    return state
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -189,8 +228,8 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
     if cfg.resume and ckpt_path.is_file():
+        state = _load_checkpoint(ckpt_path)
         try:
-            state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
