@@ -12,7 +12,7 @@ from weatherclean.cli import app
 
 PAGES = [
     [], ["desnow"], ["derain"], ["synth"], ["synth", "snow"], ["synth", "rain"], ["train"], ["evaluate"],
-    ["models"], ["models", "list"], ["models", "download"], ["models", "info"], ["models", "push"],
+    ["compare"], ["models"], ["models", "list"], ["models", "download"], ["models", "info"], ["models", "push"],
 ]  # fmt: skip
 
 

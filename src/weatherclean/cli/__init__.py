@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from weatherclean import __version__
-from weatherclean.cli import derain, desnow, evaluate, models, synth, train
+from weatherclean.cli import compare, derain, desnow, evaluate, models, synth, train
 from weatherclean.cli.common import TidyGroup
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ derain.register(app)
 synth.register(app)
 train.register(app)
 evaluate.register(app)
+compare.register(app)
 models.register(app)
 
 

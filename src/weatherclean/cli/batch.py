@@ -131,6 +131,13 @@ Compile = Annotated[
         "(without one the run goes on uncompiled, with a note).",
     ),
 ]  # fmt: skip
+Compare = Annotated[
+    bool,
+    typer.Option(
+        "--compare", help="Also write a before | after picture beside each output (a.jpg → a.jpg.compare.jpg), to "
+        "look at before trusting the results.",
+    ),
+]  # fmt: skip
 Threads = Annotated[
     int | None,
     typer.Option(
@@ -163,6 +170,7 @@ class PhotoCommand:
     quiet: bool = False
     threads: int | None = None
     compile: bool = False
+    compare: bool = False
 
 
 @dataclass
@@ -277,7 +285,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> N
     show = not (cmd.quiet or cmd.json_out)
     summary = run_batch(
         plan, runtime.photo_process(), quality=cmd.quality, format=fmt, overwrite=cmd.overwrite, progress=show,
-        description=verb,
+        description=verb, compare=cmd.compare,
     )  # fmt: skip
     finish(summary, cmd, runtime)
 

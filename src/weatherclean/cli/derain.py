@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from weatherclean.cli import batch
@@ -27,6 +28,7 @@ from weatherclean.inference.runner import (
     Job,
     JobHandler,
     Record,
+    compare_note,
     output_suffix,
     parse_shard,
     photo_handler,
@@ -34,6 +36,7 @@ from weatherclean.inference.runner import (
     plan_jobs,
     run_jobs,
 )
+from weatherclean.io import compare as pictures
 from weatherclean.io.images import is_image_path, load_image, normalise_format, save_image
 from weatherclean.io.video import VIDEO_FORMATS, VideoOptions, check_encoder, is_video_path, process_video
 
@@ -130,6 +133,14 @@ def derain_command(
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="Also write, beside each output, a before | after picture (photos) or a strip of frames "
+            "before and after (videos, --frames clips): a.mp4 → a.mp4.compare.jpg.",
+        ),
+    ] = False,  # fmt: skip
 ) -> None:
     """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
 
@@ -140,7 +151,7 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile,
+        compile=compile, compare=compare,
     )  # fmt: skip
     run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial)
 
@@ -195,9 +206,9 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, al
     if batch.dry_run_or_none(plan, cmd, "derain"):
         return
     runtime = batch.load_runtime(cmd, "rain")
-    photos = photo_handler(runtime.photo_process(), quality=cmd.quality, format=image_fmt)
-    videos = _video_handler(runtime, video, allow_partial=allow_partial)
-    clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt)
+    photos = photo_handler(runtime.photo_process(), quality=cmd.quality, format=image_fmt, compare=cmd.compare)
+    videos = _video_handler(runtime, video, allow_partial=allow_partial, compare=cmd.compare)
+    clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt, compare=cmd.compare)
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         if job.source.is_dir():
@@ -218,23 +229,36 @@ def _recurrent(runtime: batch.Runtime) -> RecurrentTiles:
     )
 
 
-def _video_handler(runtime: batch.Runtime, options: VideoOptions, *, allow_partial: bool) -> JobHandler:
+def _video_handler(
+    runtime: batch.Runtime, options: VideoOptions, *, allow_partial: bool, compare: bool = False
+) -> JobHandler:
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         job.output.parent.mkdir(parents=True, exist_ok=True)
         clip = _recurrent(runtime)
+        sampler = pictures.FrameSampler() if compare else None
+
+        def process(frame: np.ndarray) -> np.ndarray:
+            restored = clip(frame)
+            if sampler is not None:
+                sampler.offer(frame, restored)
+            return restored
+
         progress.start(None, f"  frames of {job.source.name}")
-        result = process_video(job.source, job.output, clip, options=options, on_frame=progress.update)
+        result = process_video(job.source, job.output, process, options=options, on_frame=progress.update)
+        notes = [*result.notes, *clip.notes]
+        if sampler is not None:
+            notes += compare_note(lambda: pictures.write_strip(sampler, job.output, rotation=result.rotation))
         if result.partial and not allow_partial:
             raise InputError(
                 f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
                 f"derained into {job.output}; --allow-partial counts such videos as done"
             )
-        return [*result.notes, *clip.notes]
+        return notes
 
     return handle
 
 
-def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None) -> JobHandler:
+def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None, compare: bool = False) -> JobHandler:
     """A folder of frames in, a folder of frames out; the folder appears complete or not at all."""
     from weatherclean.data.rain import list_frames
 
@@ -245,6 +269,7 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
         job.output.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{job.output.name}.", suffix=".part", dir=job.output.parent))
         clip = _recurrent(runtime)
+        sampler = pictures.FrameSampler() if compare else None
         notes: list[str] = []
         size: tuple[int, int] | None = None
         try:
@@ -254,7 +279,9 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
                 if size is not None and image.pixels.shape[:2] != size:
                     raise InputError(f"{frame_path}: frame size {image.pixels.shape[:2]} differs from {size}")
                 size = image.pixels.shape[:2]
-                restored = clip(image.pixels)
+                restored = clip(image.pixels)  # a new array: the frame itself is left as decoded
+                if sampler is not None:
+                    sampler.offer(image.pixels, restored)
                 dest = output_suffix(work / frame_path.name, image_fmt)
                 saved = save_image(dest, restored, image, format=image_fmt, quality=quality)
                 notes.extend(getattr(saved, "notes", ()))
@@ -263,6 +290,8 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
+        if sampler is not None:
+            notes += compare_note(lambda: pictures.write_strip(sampler, job.output))
         return [*dict.fromkeys(notes), *clip.notes]
 
     return handle

@@ -39,6 +39,7 @@ def desnow_command(
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
+    compare: batch.Compare = False,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
@@ -48,6 +49,6 @@ def desnow_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile,
+        compile=compile, compare=compare,
     )  # fmt: skip
     batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")

@@ -36,12 +36,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from weatherclean.errors import DiskFullError, InputError, WeathercleanError
+from weatherclean.io.compare import COMPARE_SUFFIX
 from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
 
 __all__ = [
-    "NOT_FOUND", "NO_MATCH", "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "default_output",
-    "parse_shard",
-    "photo_handler", "plan_clips", "plan_jobs", "run_batch", "run_jobs",
+    "NOT_FOUND", "NO_MATCH", "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "compare_note",
+    "default_output", "parse_shard", "photo_handler", "plan_clips", "plan_jobs", "run_batch", "run_jobs",
 ]  # fmt: skip
 
 _GLOB_CHARS = frozenset("*?[")
@@ -227,7 +227,7 @@ def _walk(
                 if named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag)), None) is None:
                     misnamed.append(sub)
         for name in sorted(files):
-            if not name.startswith("."):
+            if not name.startswith(".") and not name.lower().endswith(COMPARE_SUFFIX):  # --compare's pictures
                 yield root_path / name
 
 
@@ -350,8 +350,8 @@ def plan_jobs(
                 base_parts += 1
             for m in matches:
                 mp = Path(m)
-                if _in_output_tree(mp, base_parts, out_root, tag):
-                    continue  # an earlier run's output, as the folder walk skips them
+                if _in_output_tree(mp, base_parts, out_root, tag) or mp.name.lower().endswith(COMPARE_SUFFIX):
+                    continue  # an earlier run's output or comparison picture, as the folder walk skips them
                 if mp.is_dir() and not accept(mp):
                     for f in _walk(mp, skip_dirs, tag):
                         if accept(f):
@@ -535,13 +535,23 @@ JobHandler = Callable[[Job, FrameProgress], Sequence[str]]
 
 
 def photo_handler(
-    process: Callable[[LoadedImage], np.ndarray], *, quality: int = 95, format: str | None = None
+    process: Callable[[LoadedImage], np.ndarray],
+    *,
+    quality: int = 95,
+    format: str | None = None,
+    compare: bool = False,
 ) -> JobHandler:
-    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input."""
+    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input.
+
+    ``compare`` also writes a before | after picture beside each output (:mod:`weatherclean.io.compare`).
+    Its "before" is taken ahead of ``process``, which may write the result over the decoded pixels.
+    """
+    from weatherclean.io import compare as pictures
 
     def handle(job: Job, _frames: FrameProgress) -> list[str]:
         links = os.stat(job.source).st_nlink if job.replaces_input else 1
         image = load_image(job.source)
+        before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
         result = np.asarray(process(image), dtype=np.float32)
         if result.shape[:2] != image.pixels.shape[:2]:
             raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
@@ -550,9 +560,24 @@ def photo_handler(
         notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
         if links > 1:
             notes.append(f"had {links - 1} other hard link(s); they still show the original picture")
+        if before is not None:
+            after = pictures.thumbnail(result, pictures.MAX_SIDE)
+            orientation = pictures.exif_orientation(image.exif)
+            notes += compare_note(
+                lambda: pictures.write_side_by_side(before, after, job.output, orientation=orientation)
+            )
         return notes
 
     return handle
+
+
+def compare_note(write: Callable[[], object]) -> list[str]:
+    """Run ``write`` (a comparison picture); a failure is a note, never a failed file: the output is done."""
+    try:
+        write()
+    except (WeathercleanError, OSError, ValueError) as exc:
+        return [f"comparison picture not written ({' '.join(str(exc).split())[:160]})"]
+    return []
 
 
 def _make_parent(path: Path) -> None:
@@ -573,13 +598,15 @@ def run_batch(
     progress: bool = True,
     description: str = "processing",
     console: Console | None = None,
+    compare: bool = False,
 ) -> BatchSummary:
     """Load, ``process`` and save each photo; a failing photo is recorded and the batch goes on.
 
     ``process`` gets the decoded photo and returns H×W×C float pixels (same C as ``pixels``); the
-    result is saved with the input's format (or ``format``), bit depth and metadata.
+    result is saved with the input's format (or ``format``), bit depth and metadata. ``compare`` adds a
+    before | after picture beside each output.
     """
-    handler = photo_handler(process, quality=quality, format=format)
+    handler = photo_handler(process, quality=quality, format=format, compare=compare)
     return run_jobs(jobs, handler, overwrite=overwrite, progress=progress, description=description, console=console)
 
 

@@ -105,6 +105,8 @@ class VideoResult:
     #: Video packets that were cut short or could not be decoded (or 1 for a demuxer that gave up).
     damaged: int = 0
     partial: bool = False
+    #: The display rotation kept on the output (degrees counter-clockwise, as PyAV reports it).
+    rotation: int = 0
 
     def shortfall(self) -> str:
         """The "N of M frames" of messages, with "about" when M is an estimate."""
@@ -314,8 +316,8 @@ def process_video(
     if fmt is None:
         raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
     av = _av()
-    result = VideoResult(path=dst)
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
+    result = VideoResult(path=dst, rotation=rotation)
     with atomic_path(dst) as tmp, _open_input(src) as inp:
         try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)

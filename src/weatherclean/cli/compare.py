@@ -1,0 +1,106 @@
+"""``weatherclean compare BEFORE AFTER -o sheet.jpg``: a contact sheet of originals beside their results.
+
+``desnow``/``derain --compare`` show each result as it is made; this command looks at a whole batch
+afterwards, including one made without ``--compare`` or on another machine. Files pair up by their path
+inside the two folders, whatever their extension (``--format`` changes it); the pictures come from
+:mod:`weatherclean.io.compare`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
+from weatherclean.errors import InputError, OutputError, WeathercleanError
+from weatherclean.io import compare as pictures
+
+#: Names shown in a note before "and N more".
+_LISTED = 5
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` to the root app."""
+    app.command("compare")(compare_command)
+
+
+@cli_errors
+def compare_command(
+    before: Annotated[
+        Path,
+        typer.Argument(
+            help="The originals: a folder (searched recursively), or one photo or video.", show_default=False
+        ),
+    ],
+    after: Annotated[
+        Path,
+        typer.Argument(
+            help="The results of desnow or derain for BEFORE: their output folder, or one file.", show_default=False
+        ),
+    ],  # fmt: skip
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", metavar="FILE", help="The sheet to write: .jpg, .png or .webp."),
+    ] = Path("compare.jpg"),
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="At most N pairs, the first N by path; a line at the foot of the sheet counts the rest.",
+        ),
+    ] = 50,  # fmt: skip
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Make a contact sheet: each photo or video of BEFORE beside its result in AFTER, one row each.
+
+    Files pair up by their path inside each folder, whatever the extension; videos show their middle frame.
+
+    Exit code 0 when the sheet holds every pair, 1 when some file could not be read, 2 when nothing could run.
+    """
+    if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+        raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
+    if output.exists() and not overwrite:
+        raise OutputError(f"{output}: exists; pass --overwrite to replace it, or choose another -o FILE")
+    pairs, only_before, only_after = pictures.pair_files(before, after)
+    if not pairs:
+        raise InputError(
+            f"{after}: holds no result for any photo or video of {before} (files pair up by their path inside "
+            "each folder, any extension)"
+        )
+    shown = pairs[:limit]
+    rows, failed = [], []
+    for name, original, result in shown:
+        previews = []
+        for path in (original, result):
+            try:
+                previews.append(pictures.preview(path))
+            except WeathercleanError as exc:
+                failed.append(str(exc))
+                previews.append(None)
+        rows.append((name, previews[0], previews[1]))
+    more = len(pairs) - len(shown)
+    foot = f"{more} more pair(s) not shown (--limit {limit})" if more else ""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output.parent}: cannot create the folder ({exc.strerror or exc})") from None
+    pictures.save_picture(pictures.contact_sheet(rows, note=foot), output)
+    for where, names in ((before, only_before), (after, only_after)):
+        if names:
+            listed = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+            err_console.print(
+                f"[cyan]note:[/] {len(names)} file(s) only in {escape(str(where))}: {escape(listed)}",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
+    for reason in failed:
+        err_console.print(f"[bold red]error:[/] {escape(reason)}", highlight=False, soft_wrap=True)
+    console.print(
+        f"{escape(str(output))}: {len(shown)} pair(s){f', {more} more not shown' if more else ''}", highlight=False
+    )
+    if failed:
+        raise typer.Exit(EXIT_SOME_FAILED)

@@ -1,0 +1,368 @@
+"""Pictures to compare: before and after side by side, so a user can look before trusting a result.
+
+Three pictures, all JPEG (or PNG/WebP for a sheet named so), written atomically:
+
+- :func:`side_by_side`: one photo, before | after (``desnow``/``derain --compare``);
+- :func:`frame_strip`: a video or a clip of frames, a few frames spread over its length, before above
+  after (``derain --compare``); :class:`FrameSampler` picks them while the video streams by, without
+  knowing its length and without decoding it twice;
+- :func:`contact_sheet`: many pairs, one row each, with the file's name (``weatherclean compare``).
+
+Pictures are shown as a viewer shows them: EXIF orientation and a video's rotation are applied, alpha is
+dropped and greyscale shown as grey. They are previews, downscaled (a side by side to at most
+``MAX_SIDE`` px per half), never inputs to anything: their names end in ``.compare.jpg``, which
+``desnow``, ``derain`` and ``compare`` skip when they walk folders.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from weatherclean.errors import InputError
+from weatherclean.io.atomic import atomic_write
+
+__all__ = [
+    "COMPARE_SUFFIX", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet", "exif_orientation", "frame_strip",
+    "is_compare_path", "pair_files", "preview", "save_picture", "side_by_side", "thumbnail", "upright",
+    "write_side_by_side", "write_strip",
+]  # fmt: skip
+
+#: The ending of every comparison picture's name: ``a.jpg`` → ``a.jpg.compare.jpg``.
+COMPARE_SUFFIX = ".compare.jpg"
+#: Longest side of each half of a side by side: enough to judge snow and rain at full screen, and a
+#: 24-MP photo's comparison stays a few MB.
+MAX_SIDE = 2048
+#: Longest side of each frame in a strip, and of each picture in a contact sheet.
+STRIP_SIDE = 480
+SHEET_SIDE = 320
+_GAP = 8
+_BACKGROUND = (255, 255, 255)
+_INK = (20, 20, 20)
+#: EXIF orientation → the Pillow transpose that shows the picture upright (as ``ImageOps.exif_transpose``).
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}  # fmt: skip
+
+
+def compare_path(output: Path) -> Path:
+    """Where the comparison of ``output`` goes: beside it, under its whole name plus ``.compare.jpg``
+    (``a.jpg`` → ``a.jpg.compare.jpg``, ``clip.mp4`` → ``clip.mp4.compare.jpg``, a clip folder ``clip/`` →
+    ``clip.compare.jpg``). The whole name keeps ``a.jpg`` and ``a.png`` apart, and sorts the comparison
+    right after its output in a file manager."""
+    return output.with_name(output.name + COMPARE_SUFFIX)
+
+
+def is_compare_path(path: Path) -> bool:
+    """Whether ``path`` is named like a comparison picture (never an input to desnow, derain or compare)."""
+    return path.name.lower().endswith(COMPARE_SUFFIX)
+
+
+def thumbnail(pixels: np.ndarray, side: int) -> Image.Image:
+    """Pixels of any kind (H×W×C float in [0, 1], uint8 or uint16; C = 1 to 4) as an RGB picture whose
+    longest side is at most ``side``.
+
+    The picture is first thinned by an integer stride (a view: a 24-MP float photo costs no second
+    copy), then resized with Lanczos, so a preview never needs a whole-picture temporary.
+    """
+    arr = np.asarray(pixels)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    h, w = arr.shape[:2]
+    stride = max(1, max(h, w) // (2 * side))
+    arr = arr[::stride, ::stride, : 3 if arr.shape[2] >= 3 else 1]
+    if arr.dtype == np.uint8:
+        rgb8 = arr
+    elif arr.dtype == np.uint16:
+        rgb8 = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    else:
+        rgb8 = np.rint(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if rgb8.shape[2] == 1:
+        rgb8 = np.repeat(rgb8, 3, axis=2)
+    image = Image.fromarray(np.ascontiguousarray(rgb8), "RGB")
+    if max(image.size) > side:
+        scale = side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image
+
+
+def upright(image: Image.Image, *, orientation: int = 1, rotation: int = 0) -> Image.Image:
+    """``image`` as a viewer shows it: EXIF ``orientation`` (photos) or ``rotation`` in degrees
+    counter-clockwise (a video's display matrix, as PyAV reports it)."""
+    if orientation in _ORIENT:
+        image = image.transpose(_ORIENT[orientation])
+    turns = (rotation // 90) % 4
+    if turns:
+        image = image.rotate(90 * turns, expand=True)
+    return image
+
+
+def exif_orientation(exif: bytes | None) -> int:
+    """The orientation tag of an EXIF block (1 when there is none or it cannot be read)."""
+    if not exif:
+        return 1
+    try:
+        data = Image.Exif()
+        data.load(exif)
+        value = int(data.get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a preview must never fail a photo over its EXIF
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def side_by_side(before: Image.Image, after: Image.Image) -> Image.Image:
+    """Before | after, each labelled, on white."""
+    return _grid([[before, after]], column_labels=["before", "after"])
+
+
+def frame_strip(pairs: Sequence[tuple[int, Image.Image, Image.Image]]) -> Image.Image:
+    """Frames spread over a clip: ``(frame number, before, after)`` as columns, before above after."""
+    if not pairs:
+        raise ValueError("no frames to show")
+    return _grid(
+        [[p[1] for p in pairs], [p[2] for p in pairs]],
+        column_labels=[f"frame {p[0] + 1}" for p in pairs],
+        row_labels=["before", "after"],
+    )
+
+
+def contact_sheet(rows: Sequence[tuple[str, Image.Image | None, Image.Image | None]], *, note: str = "") -> Image.Image:
+    """One row per pair: its name above, before | after (a picture that could not be read is a grey box)."""
+    if not rows:
+        raise ValueError("no pairs to show")
+    font = _font(14)
+    width = 2 * SHEET_SIDE + 3 * _GAP
+    blocks: list[Image.Image] = []
+    for name, before, after in rows:
+        height = max(p.height if p is not None else SHEET_SIDE // 2 for p in (before, after))
+        line = _text_height(font) + _GAP
+        block = Image.new("RGB", (width, height + line + _GAP), _BACKGROUND)
+        draw = ImageDraw.Draw(block)
+        draw.text((_GAP, _GAP // 2), _fit(draw, name, font, width - 2 * _GAP), fill=_INK, font=font)
+        for i, picture in enumerate((before, after)):
+            x = _GAP + i * (SHEET_SIDE + _GAP)
+            if picture is None:
+                draw.rectangle((x, line, x + SHEET_SIDE - 1, line + height - 1), fill=(200, 200, 200))
+            else:
+                block.paste(picture, (x, line))
+        blocks.append(block)
+    header_font = _font(16)
+    header = _text_height(header_font) + 2 * _GAP
+    total = header + sum(b.height for b in blocks) + (_text_height(font) + _GAP if note else 0)
+    sheet = Image.new("RGB", (width, total), _BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    for i, label in enumerate(("before", "after")):
+        draw.text((_GAP + i * (SHEET_SIDE + _GAP), _GAP), label, fill=_INK, font=header_font)
+    y = header
+    for block in blocks:
+        sheet.paste(block, (0, y))
+        y += block.height
+    if note:
+        draw.text((_GAP, y), _fit(draw, note, font, width - 2 * _GAP), fill=_INK, font=font)
+    return sheet
+
+
+def save_picture(image: Image.Image, path: Path, *, quality: int = 90) -> None:
+    """Write a comparison picture atomically; JPEG unless the name says PNG or WebP."""
+    fmt = {".png": "PNG", ".webp": "WEBP"}.get(path.suffix.lower(), "JPEG")
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **({"quality": quality} if fmt != "PNG" else {}))
+    atomic_write(path, buf.getvalue())
+
+
+def preview(path: Path, side: int = SHEET_SIDE) -> Image.Image:
+    """A picture of a photo, or of the middle frame of a video, upright and at most ``side`` px long.
+
+    Raises :class:`InputError` with a one-line reason when the file cannot be read.
+    """
+    from weatherclean.io.video import is_video_path
+
+    if is_video_path(path):
+        return _video_preview(path, side)
+    from weatherclean.io.images import load_image
+
+    photo = load_image(path)
+    return upright(thumbnail(photo.pixels, side), orientation=exif_orientation(photo.exif))
+
+
+def _video_preview(path: Path, side: int) -> Image.Image:
+    """The frame nearest the middle of a video (seek, then decode forward), rotated for display."""
+    import av
+
+    try:
+        with av.open(os.fspath(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: has no video stream")
+            stream = container.streams.video[0]
+            middle = (container.duration or 0) / 2 / 1_000_000
+            if middle and stream.time_base:
+                container.seek(int(middle / stream.time_base), stream=stream)
+            chosen = None
+            for frame in container.decode(stream):
+                chosen = frame
+                if frame.pts is None or not stream.time_base or float(frame.pts * stream.time_base) >= middle:
+                    break
+            if chosen is None:
+                raise InputError(f"{path}: no frame could be decoded")
+            rgb = chosen.to_ndarray(format="rgb24")
+            rotation = int(round(getattr(chosen, "rotation", 0) or 0))
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{path}: not a readable video ({' '.join(str(exc).split())[:120]})") from None
+    return upright(thumbnail(rgb, side), rotation=rotation)
+
+
+def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]], list[str], list[str]]:
+    """Photos and videos of ``before`` matched with their results in ``after``, by path inside each folder.
+
+    Returns (pairs as ``(name, before file, after file)`` sorted by name, names only in ``before``, names
+    only in ``after``). The extension does not count (``--format`` changes it), unless two files differ
+    only in it, and then the same extension pairs first. Hidden files, comparison pictures and, when one
+    folder lies inside the other (``dir/desnowed/``), the inner folder's files are left out of the outer
+    one. Two files pair up as they are. Raises :class:`InputError` for a path that does not exist.
+    """
+    for path in (before, after):
+        if not path.exists():
+            raise InputError(f"{path}: file or folder not found")
+    if before.is_file() or after.is_file():
+        if not (before.is_file() and after.is_file()):
+            raise InputError(f"{before}, {after}: give two folders, or two files")
+        return [(before.name, before, after)], [], []
+    mine, theirs = _media(before, skip=after), _media(after, skip=before)
+    pairs: list[tuple[str, Path, Path]] = []
+    used: set[Path] = set()
+    for rel, path in sorted(mine.items()):
+        key = rel.with_suffix("")
+        candidates = sorted((r for r in theirs if r.with_suffix("") == key and r not in used), key=lambda r: r != rel)
+        if candidates:
+            used.add(candidates[0])
+            pairs.append((rel.as_posix(), path, theirs[candidates[0]]))
+    matched = {p[0] for p in pairs}
+    only_before = [rel.as_posix() for rel in sorted(mine) if rel.as_posix() not in matched]
+    only_after = [rel.as_posix() for rel in sorted(theirs) if rel not in used]
+    return pairs, only_before, only_after
+
+
+def _media(folder: Path, *, skip: Path) -> dict[Path, Path]:
+    """Photos and videos under ``folder`` by relative path, without hidden ones, comparison pictures, or
+    anything under ``skip``."""
+    from weatherclean.io.images import is_image_path
+    from weatherclean.io.video import is_video_path
+
+    skip_real = skip.resolve()
+    found: dict[Path, Path] = {}
+    for root, dirs, files in os.walk(folder):
+        root_path = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (root_path / d).resolve() != skip_real)
+        for name in sorted(files):
+            path = root_path / name
+            if name.startswith(".") or is_compare_path(path) or not (is_image_path(path) or is_video_path(path)):
+                continue
+            found[path.relative_to(folder)] = path
+    return found
+
+
+class FrameSampler:
+    """Keeps before/after thumbnails of ``count`` frames spread evenly over a stream of unknown length.
+
+    Every ``stride``-th frame is kept; when ``4 × count`` are kept, every other one is dropped and the
+    stride doubles. Whatever the length, the kept frames stay evenly spaced from the first frame to near
+    the last, and only a few dozen small thumbnails are ever held.
+    """
+
+    def __init__(self, count: int = 4, side: int = STRIP_SIDE) -> None:
+        self.count, self.side = count, side
+        self.stride = 1
+        self.seen = 0
+        self.kept: list[tuple[int, Image.Image, Image.Image]] = []
+
+    def offer(self, before: np.ndarray, after: np.ndarray) -> None:
+        """One frame, before and after the model (any dtype :func:`thumbnail` takes)."""
+        index = self.seen
+        self.seen += 1
+        if index % self.stride:
+            return
+        self.kept.append((index, thumbnail(before, self.side), thumbnail(after, self.side)))
+        if len(self.kept) >= 4 * self.count:
+            self.kept = self.kept[::2]
+            self.stride *= 2
+
+    def pairs(self) -> list[tuple[int, Image.Image, Image.Image]]:
+        """``count`` of the kept frames (all of them if fewer), first and last included."""
+        n = len(self.kept)
+        if n <= self.count:
+            return list(self.kept)
+        picks = sorted({round(j * (n - 1) / (self.count - 1)) for j in range(self.count)})
+        return [self.kept[i] for i in picks]
+
+
+def write_side_by_side(before: Image.Image, after: Image.Image, output: Path, *, orientation: int = 1) -> Path:
+    """Save the side by side of one photo beside its ``output``; returns where."""
+    path = compare_path(output)
+    save_picture(side_by_side(upright(before, orientation=orientation), upright(after, orientation=orientation)), path)
+    return path
+
+
+def write_strip(sampler: FrameSampler, output: Path, *, rotation: int = 0) -> Path:
+    """Save the frame strip of a video or clip beside its ``output``; returns where."""
+    pairs = [(i, upright(b, rotation=rotation), upright(a, rotation=rotation)) for i, b, a in sampler.pairs()]
+    path = compare_path(output)
+    save_picture(frame_strip(pairs), path)
+    return path
+
+
+def _grid(
+    rows: Sequence[Sequence[Image.Image]], *, column_labels: Sequence[str], row_labels: Sequence[str] = ()
+) -> Image.Image:
+    """Pictures in a grid on white, each column headed by a label, each row led by one (if given)."""
+    font = _font(max(14, min(32, max(p.height for r in rows for p in r) // 24)))
+    line = _text_height(font) + _GAP
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lead = max((int(probe.textlength(t, font=font)) for t in row_labels), default=-_GAP) + _GAP
+    widths = [max(r[c].width for r in rows) for c in range(len(rows[0]))]
+    heights = [max(p.height for p in r) for r in rows]
+    width = _GAP + lead + sum(widths) + _GAP * len(widths)
+    height = _GAP + line + sum(heights) + _GAP * len(heights)
+    grid = Image.new("RGB", (width, height), _BACKGROUND)
+    draw = ImageDraw.Draw(grid)
+    x = _GAP + lead
+    for c, label in enumerate(column_labels):
+        draw.text((x, _GAP // 2), label, fill=_INK, font=font)
+        x += widths[c] + _GAP
+    y = _GAP + line
+    for r, row in enumerate(rows):
+        if r < len(row_labels):
+            draw.text((_GAP, y), row_labels[r], fill=_INK, font=font)
+        x = _GAP + lead
+        for c, picture in enumerate(row):
+            grid.paste(picture, (x, y))
+            x += widths[c] + _GAP
+        y += heights[r] + _GAP
+    return grid
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
+    box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), "Ag", font=font)
+    return int(box[3] - box[1]) + 4
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: int) -> str:
+    """``text`` cut from the left with "…" so it fits ``width`` (a long path keeps its file name)."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength("…" + text, font=font) > width:
+        text = text[1:]
+    return "…" + text
