@@ -110,3 +110,14 @@ def test_compare_command_makes_a_contact_sheet_of_two_folders(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["compare", str(before), str(tmp_path / "empty"), "-o", str(tmp_path / "x.jpg")])
     assert result.exit_code == 2 and "holds no result" in " ".join(result.output.split())
     assert not (tmp_path / "x.jpg").exists()
+
+
+def test_derain_compare_for_a_folder_of_frames_goes_beside_the_output_folder(tmp_path: Path) -> None:
+    for i in range(3):
+        _flat(tmp_path / "clip" / f"{i}.png", size=(16, 20))
+    out = tmp_path / "out"
+    code, _, stderr = invoke_command(derain, "derain", str(tmp_path / "clip"), "--frames", "-o", str(out),
+                                     "--compare", "--device", "cpu", "-q")  # fmt: skip
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["clip", "clip.compare.jpg"]
+    assert sorted(p.name for p in (out / "clip").iterdir()) == ["0.png", "1.png", "2.png"]
