@@ -250,6 +250,8 @@ def test_synthetic_rain_dataset_bad_arguments() -> None:
         SyntheticRainDataset([])
     with pytest.raises(DatasetError, match="rain level"):
         SyntheticRainDataset([_photo()], level="storm")
+    with pytest.raises(DatasetError, match="unknown rain style 'bokeh'"):
+        SyntheticRainDataset([_photo()], styles=["bokeh"])
     with pytest.raises(DatasetError, match="HxWx3"):
         SyntheticRainDataset([np.zeros((8, 8), np.float32)])
 
@@ -286,3 +288,33 @@ def test_clean_fraction_gives_rain_free_clips() -> None:
     assert 12 <= len(dry) <= 55
     for i in dry:
         assert float(ds[i]["streak"].abs().max()) == 0.0 and float(ds[i]["alpha"].max()) == 0.0
+
+
+def test_synthetic_rain_dataset_draws_only_the_styles_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The leave-one-style-out training data: every item is synthesised from the allowed styles only."""
+    import weatherclean.data.rain as data_rain
+    from weatherclean.synth.rain import RAIN_STYLES
+    from weatherclean.training.tasks import RainTask
+
+    kept = tuple(s for s in RAIN_STYLES if s != "lens")
+    drawn: list[tuple[str, ...]] = []
+    for name in ("synthesize_rain", "synthesize_rain_clip"):
+        real = getattr(data_rain, name)
+
+        def recording(*args: object, _real=real, **kwargs: object) -> object:  # noqa: ANN001
+            out = _real(*args, **kwargs)
+            drawn.append(out.styles)
+            return out
+
+        monkeypatch.setattr(data_rain, name, recording)
+    _img(tmp_path / "clean" / "a.png", h=60, w=80)
+    for frames in (1, 3):
+        task = RainTask(clean=[tmp_path / "clean"], frames=frames, crop=16, samples=30, seed=5, styles=kept)
+        dataset = task.build_dataset()
+        assert isinstance(dataset, SyntheticRainDataset) and dataset.styles == kept
+        for i in range(30):
+            dataset[i]
+    assert len(drawn) == 60 and all(set(d) <= set(kept) for d in drawn)
+    assert set().union(*drawn) == set(kept)

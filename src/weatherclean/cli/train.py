@@ -57,10 +57,12 @@ def train_command(
     ),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
     style: list[str] = typer.Option(
-        [], "--style", help="snow: synthesise only this style (repeatable; default: all). See `synth snow --help`."
+        [],
+        "--style",
+        help="Synthesise only this style (repeatable; default: all). See `synth snow --help`, `synth rain --help`.",
     ),
     exclude_style: list[str] = typer.Option(
-        [], "--exclude-style", help="snow: never synthesise this style (repeatable): the leave-one-style-out test."
+        [], "--exclude-style", help="Never synthesise this style (repeatable): the leave-one-style-out test."
     ),
     lambda_colour: float = typer.Option(
         0.0, "--lambda-colour", min=0.0, help="snow: weight of our brightness-and-colour term (0: the paper's loss)."
@@ -128,7 +130,7 @@ def train_command(
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
     level = _level(task, level)
-    styles = _snow_styles(task, style, exclude_style)
+    styles = _styles(task, style, exclude_style)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -171,7 +173,7 @@ def train_command(
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
-            samples=samples, level=level, seed=seed, clean_fraction=clean_fraction,
+            samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
@@ -299,14 +301,18 @@ def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet
         console.print(f"pushed {result.spec}", highlight=False, soft_wrap=True, markup=False)
 
 
-def _snow_styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...] | None:
-    """The snow styles to synthesise from ``--style``/``--exclude-style`` (None: all of them)."""
-    from weatherclean.synth.snow import check_styles
+def _styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...] | None:
+    """The snow or rain styles to synthesise from ``--style``/``--exclude-style`` (None: all of them).
 
+    Each task has its own styles (docs/synthesis.md); names are checked against the task's list, so a
+    snow style given with ``--task rain`` is refused before any data is read.
+    """
     if not include and not exclude:
         return None
-    if task != "snow":
-        raise WeathercleanError("--style and --exclude-style apply to --task snow only")
+    if task == "snow":
+        from weatherclean.synth.snow import check_styles
+    else:
+        from weatherclean.synth.rain import check_styles
     try:
         chosen = check_styles(include)
         check_styles(exclude)
@@ -314,7 +320,7 @@ def _snow_styles(task: str, include: list[str], exclude: list[str]) -> tuple[str
         raise WeathercleanError(f"--style: {exc}") from None
     kept = tuple(s for s in chosen if s not in exclude)
     if not kept:
-        raise WeathercleanError("--style/--exclude-style leave no snow style to train on")
+        raise WeathercleanError(f"--style/--exclude-style leave no {task} style to train on")
     return kept
 
 

@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, synthesize_rain, synthesize_rain_clip
+from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -489,6 +489,9 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
     ``clean_fraction`` of the items have no rain (input = ground truth), as in the snow dataset: a
     model that never sees a dry frame learns to subtract a little "rain" from every frame.
 
+    ``styles`` limits the rain styles drawn from (None: all; docs/synthesis.md), which is how a model is
+    trained without one style to test it on that style (leave-one-style-out).
+
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
     give a clip filmed from a larger patch with camera motion and coherently falling rain. The API is that
@@ -506,9 +509,14 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         augment: bool = True,
         motion: CameraMotion | str = "random",
         clean_fraction: float = 0.0,
+        styles: Sequence[str] | None = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
+        try:
+            self.styles = check_styles(styles)
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
         check_clean_fraction(clean_fraction)
         if level is not None and level not in RAIN_LEVELS:
             raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
@@ -578,14 +586,16 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             patch = self._patch(rng, image, self.crop)
             if self.augment:
                 patch = self._jitter(rng, patch)
-            s = synthesize_rain(patch, rng, self.level)
+            s = synthesize_rain(patch, rng, self.level, self.styles)
             arrays = (s.rainy[None], s.clean[None], s.streak[None], s.alpha[None], s.reliance[None])
         else:
             # Room for the camera to pan and shake at the patch's own scale: 3/8 of the crop on each side.
             patch = self._patch(rng, image, int(round(self.crop * 1.75)))
             if self.augment:
                 patch = self._jitter(rng, patch)
-            c = synthesize_rain_clip(patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion)
+            c = synthesize_rain_clip(
+                patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion, styles=self.styles
+            )
             arrays = (c.rainy, c.clean, c.streak, c.alpha, c.reliance)
         if rng.random() < self.clean_fraction:  # no rain at all: the model must return the frames as they are
             rainy, clean, streak, alpha, reliance = arrays

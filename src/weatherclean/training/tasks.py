@@ -93,6 +93,7 @@ class RainTask:
     level: str | None = None
     seed: int = 0
     clean_fraction: float = 0.0  # share of synthetic clips without rain
+    styles: tuple[str, ...] | None = None  # rain styles to synthesise (None: all)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
@@ -110,7 +111,7 @@ class RainTask:
             raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
         return SyntheticRainDataset(
             images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
-            clean_fraction=self.clean_fraction,
+            clean_fraction=self.clean_fraction, styles=self.styles,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
