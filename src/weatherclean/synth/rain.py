@@ -132,6 +132,9 @@ class _Style:
     length_jitter: tuple[float, float] = (0.7, 1.3)  # each streak's length factor
     soft_blur: float = 2.2  # blur multiplier of defocused ("soft") banks
     lens_radius: tuple[float, float] = (4.0, 16.0)  # drops on the lens, pixels (log-uniform)
+    # Winds come in steps of this many degrees: each step is a set of sprite banks to render and cache,
+    # and a streak's own jitter hides a coarser grid.
+    angle_step: float = 5.0
 
 
 _NO_VEIL = (0.0, 0.0, 0.0)
@@ -177,6 +180,7 @@ _STYLES: dict[str, _Style] = {
             "thin streaks in three depth layers around one wind: a spread of angles, lengths, widths, brightness",
             _LAYERS,
             LEVEL_PARAMS,
+            angle_step=2.5,
         ),
         _Style(
             "wide",
@@ -391,16 +395,23 @@ def _angle_of(index: int) -> float:
     return -_MAX_ANGLE_DEG + index * _ANGLE_STEP_DEG
 
 
-def _angle_index(degrees: float, limit: float) -> int:
-    """The bank angle nearest ``degrees``, clipped to +-``limit``."""
+def _angle_index(degrees: float, limit: float, step: float = _ANGLE_STEP_DEG) -> int:
+    """The bank angle nearest ``degrees`` on a grid of ``step`` degrees (a multiple of the bank step),
+    clipped to +-``limit``."""
     clipped = float(np.clip(degrees, -limit, limit))
-    return int(round((clipped + _MAX_ANGLE_DEG) / _ANGLE_STEP_DEG))
+    ratio = int(round(step / _ANGLE_STEP_DEG))
+    return ratio * int(round((clipped + _MAX_ANGLE_DEG) / (ratio * _ANGLE_STEP_DEG)))
 
 
 def _render_streak(
-    rng: np.random.Generator, layer: _Layer, angle: float, length: float, blur_factor: float, half_y: int, half_x: int
+    rng: np.random.Generator,
+    layer: _Layer,
+    angle: float,
+    length: float,
+    blur_factor: float,
+    grid: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """One streak on a (2*half_y+1, 2*half_x+1) grid: a blurred bar of ``length`` along ``angle``.
+    """One streak on ``grid`` (pixel offsets y, x of a bank): a blurred bar of ``length`` along ``angle``.
 
     The cross-section is a bar of the drop's thickness blurred by the optics; thin far streaks therefore
     have a peak below 1 (they cover part of a pixel) instead of being one-pixel bright lines. Ends are soft
@@ -411,11 +422,7 @@ def _render_streak(
     sigma = math.sqrt(width * width / 12.0 + blur * blur)
     peak = float(erf(width / (2.0 * math.sqrt(2.0) * blur)))
     oy, ox = rng.uniform(-0.5, 0.5, size=2)
-    gy, gx = np.meshgrid(
-        np.arange(-half_y, half_y + 1, dtype=np.float64) - oy,
-        np.arange(-half_x, half_x + 1, dtype=np.float64) - ox,
-        indexing="ij",
-    )
+    gy, gx = grid[0] - oy, grid[1] - ox
     sa, ca = math.sin(angle), math.cos(angle)
     along = gx * sa + gy * ca
     across = gx * ca - gy * sa
@@ -464,11 +471,15 @@ def _bank(layer_index: int, angle_index: int, length_index: int, soft: bool, sty
     max_angle = abs(angle) + math.radians(st.jitter_max)
     half_y = int(math.ceil(max_len / 2 * math.cos(min(max_angle, math.pi / 2)) + reach))
     half_x = int(math.ceil(max_len / 2 * math.sin(max_angle) + reach))
+    grid = (
+        np.arange(-half_y, half_y + 1, dtype=np.float64)[:, None],
+        np.arange(-half_x, half_x + 1, dtype=np.float64)[None, :],
+    )
     sprites = []
     for _ in range(layer.variants):
         jitter = float(np.clip(rng.normal(0.0, st.jitter), -st.jitter_max, st.jitter_max))
         var_len = length * float(rng.uniform(*st.length_jitter))
-        sprites.append(_render_streak(rng, layer, angle + math.radians(jitter), var_len, factor, half_y, half_x))
+        sprites.append(_render_streak(rng, layer, angle + math.radians(jitter), var_len, factor, grid))
     return _sparse(sprites, half_y, half_x)
 
 
@@ -618,7 +629,7 @@ def _winds(rng: np.random.Generator, style: _Style) -> list[int]:
         if abs(other) > style.max_angle:  # no room on that side: go to the other
             other = 2 * main - other
         angles.append(other)
-    return [_angle_index(a, style.max_angle) for a in angles]
+    return [_angle_index(a, style.max_angle, style.angle_step) for a in angles]
 
 
 def _style_groups(
