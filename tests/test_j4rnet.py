@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def test_loss_terms_and_weights() -> None:
 def test_training_learns_to_remove_rain(tmp_path: Path) -> None:
     """Single-frame pre-training on test-made backgrounds: loss falls, PSNR rises above the input's."""
     clean = write_clean(tmp_path / "clean", seed=11, n=6)
-    task = RainTask(clean=[clean], frames=1, crop=32, samples=10**6, level="light", seed=0)
+    task = RainTask(clean=[clean], frames=1, crop=32, samples=10**6, level="light", seed=0, styles=("lines",))
     cfg = TrainConfig(output=str(tmp_path / "run"), steps=250, batch_size=8, lr=2e-3, warmup_steps=20,
                       workers=0, progress=False, checkpoint_every=250, log_every=25)  # fmt: skip
     torch.manual_seed(0)
@@ -121,7 +122,7 @@ def test_training_learns_to_remove_rain(tmp_path: Path) -> None:
     gains = []
     for _ in range(4):
         y = clean_image(rng)
-        x = synthesize_rain(y, rng, level="light").rainy
+        x = synthesize_rain(y, rng, level="light", styles=["lines"]).rainy
         out = model.restore(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
         gains.append(psnr(out, y) - psnr(x, y))
     assert np.mean(gains) > 1.0, gains
@@ -144,3 +145,190 @@ def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and "model; use `weatherclean" in result.output, (args, result.output)
+
+
+# --------------------------------------------------------------------------------------------------
+# No harm (issue 13): opt-in options, off by default
+# --------------------------------------------------------------------------------------------------
+
+
+def _papers_step(model: J4RNet, frame: torch.Tensor) -> torch.Tensor:
+    """The paper's step written out from the model's own modules, as it was before the no-harm options."""
+    folded, size = model._fold(frame)
+    h_prev = model.init_state(frame)
+    f = model.extract(folded)
+    fd = model.dnet(torch.cat([f, h_prev], dim=1))
+    logits = model._unfold(model.dnet_head(fd), size, frame)
+    h = model.fnet(f, h_prev, fd)
+    removed = frame - model._unfold(model.rnet_head(model.rnet(f)), size, frame)
+    filled = removed + model._unfold(model.cnet_head(model.cnet(torch.cat([f, h], dim=1))), size, frame)
+    alpha = torch.softmax(logits, dim=1)[:, 1:2]
+    joint = (1 - alpha) * removed + alpha * filled
+    joint_folded, _ = model._fold(joint)
+    return joint + model._unfold(model.jrc_head(model.jrc(torch.cat([joint_folded, h], dim=1))), size, frame)
+
+
+def test_no_harm_options_are_off_by_default_and_the_bundled_model_is_unchanged() -> None:
+    defaults = J4RNetConfig()
+    assert (defaults.streak_mode, defaults.clamp_fill, defaults.occlusion_floor, defaults.pass_through) == (
+        "paper", False, 0.0, 0.0,
+    )  # fmt: skip
+    bundled = load_model("j4rnet-light", task="rain")
+    assert isinstance(bundled, J4RNet)
+    cfg = bundled.config
+    assert (cfg.streak_mode, cfg.clamp_fill, cfg.occlusion_floor, cfg.pass_through) == ("paper", False, 0.0, 0.0)
+    x = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(bundled.step(x)[0].background, _papers_step(bundled, x))  # bit for bit
+    assert torch.equal(bundled.gate(x), torch.ones(1, 1, 37, 50))  # no gate: every pixel is the model's
+    for bad in ({"streak_mode": "zero"}, {"streak_window": 4}, {"occlusion_floor": 1.0}, {"pass_through": -0.1}):
+        with pytest.raises(ValueError):
+            J4RNetConfig(**bad)  # type: ignore[arg-type]
+
+
+def _with(config: J4RNetConfig, state: dict[str, torch.Tensor], **changes: object) -> J4RNet:
+    model = J4RNet(dataclasses.replace(config, **changes))
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def test_detail_streak_is_non_negative_and_has_no_constant_offset() -> None:
+    torch.manual_seed(4)
+    paper = _randomise(J4RNet(TINY)).eval()
+    with torch.no_grad():
+        paper.rnet_head.bias.fill_(0.2)  # the constant "streak" the shipped weights carry (+56 grey levels)
+    state = paper.state_dict()
+    detail = _with(TINY, state, streak_mode="detail")
+    shifted = {**state, "rnet_head.bias": state["rnet_head.bias"] + 0.3}
+    x = torch.rand(2, 3, 24, 32)
+    with torch.no_grad():
+        s_paper = paper.step(x)[0].streak
+        s_detail = detail.step(x)[0].streak
+        s_shifted = _with(TINY, shifted, streak_mode="detail").step(x)[0].streak
+    assert float(s_paper.mean()) > 0.15  # the paper's parameterisation keeps the offset
+    assert float(s_detail.min()) >= 0.0 and float(s_detail.mean()) < 0.02
+    torch.testing.assert_close(s_shifted, s_detail, rtol=0, atol=1e-5)  # any constant offset is removed
+
+
+def test_clamp_fill_and_occlusion_floor_stop_c_net_leaking_into_unoccluded_pixels() -> None:
+    torch.manual_seed(5)
+    base = _randomise(J4RNet(TINY)).eval()
+    with torch.no_grad():
+        base.cnet_head.weight.mul_(200.0)  # a wild C-Net, as at the wall edge of the real frames
+    state = base.state_dict()
+    quiet = {**state, "cnet_head.weight": state["cnet_head.weight"] * 0.0}
+    x = torch.rand(1, 3, 24, 32)
+    with torch.no_grad():
+        out = base.step(x)[0]
+        assert float(out.filled.min()) < -0.5 and float(out.filled.max()) > 1.5
+        clamped = _with(TINY, state, clamp_fill=True).step(x)[0]
+        assert float(clamped.filled.min()) >= 0.0 and float(clamped.filled.max()) <= 1.0
+        # α̂ ≈ 0.12 here (no occlusion found): above a floor of 0.2 C-Net's fill no longer reaches the output.
+        assert float(out.alpha.max()) < 0.2
+        floored = _with(TINY, state, occlusion_floor=0.2).step(x)[0].background
+        without_cnet = _with(TINY, quiet, occlusion_floor=0.2).step(x)[0].background
+        assert torch.equal(floored, without_cnet)
+        assert not torch.allclose(out.background, _with(TINY, quiet).step(x)[0].background, atol=1e-3)
+
+
+def test_pass_through_returns_dry_pixels_unchanged() -> None:
+    torch.manual_seed(6)
+    state = _randomise(J4RNet(TINY)).state_dict()
+    model = _with(TINY, state, streak_mode="detail", pass_through=0.01, gate_radius=2)
+    dry = torch.full((1, 3, 64, 80), 0.45)
+    with torch.no_grad():
+        gate = model.gate(dry)
+        out = model.step(dry)[0].background
+    closed = gate == 0
+    assert float(closed.float().mean()) > 0.3  # the flat middle: no rain evidence anywhere near
+    assert torch.equal(out.expand_as(dry)[closed.expand_as(dry)], dry[closed.expand_as(dry)])  # bit for bit
+    rainy = dry.clone()
+    rainy[..., 8:40:6] = 0.95  # bright thin vertical streaks: evidence, the gate opens, the model acts
+    with torch.no_grad():
+        opened = model.gate(rainy)
+        changed = model.step(rainy)[0].background
+    assert float(opened.max()) == 1.0 and float(opened.mean()) > float(gate.mean())
+    assert float((changed - rainy).abs().max()) > 1e-3
+    assert torch.equal(changed[(opened == 0).expand_as(rainy)], rainy[(opened == 0).expand_as(rainy)])
+    with torch.no_grad():  # training sees the network behind the gate: a closed gate would pass no gradient
+        behind = model.train().step(dry)[0].background
+    assert not torch.equal(behind, out)
+
+
+def test_detail_mode_asks_r_net_only_for_the_streaks_detail() -> None:
+    model = J4RNet(dataclasses.replace(TINY, streak_mode="detail"))
+    veil = torch.full((2, 3, 3, 16, 20), 0.3)  # a clip's streak map that is all veil
+    torch.testing.assert_close(model.streak_target(veil), torch.zeros_like(veil), rtol=0, atol=1e-6)
+    line = veil.clone()
+    line[..., 9] += 0.4  # a thin streak on the veil keeps most of its height
+    target = model.streak_target(line)
+    assert float(target[..., 9].min()) > 0.25 and float(target[..., :6].abs().max()) < 1e-6
+    assert J4RNet(TINY).streak_target(line) is line  # the paper's mode: S itself
+
+
+def test_colour_term_charges_a_shift_and_is_off_by_default() -> None:
+    clean = torch.rand(2, 3, 3, 16, 16)
+    shifted = clean - 0.02
+    batch = {"clean": clean, "streak": torch.zeros_like(clean), "alpha": torch.zeros(2, 3, 1, 16, 16)}
+    out = (shifted, torch.zeros_like(clean), torch.zeros(2, 3, 2, 16, 16))
+    total, parts = DerainLoss()(out, batch)
+    assert "colour" not in parts
+    total2, parts2 = DerainLoss(lambda_colour=2.0)(out, batch)
+    # Per frame, a uniform shift d costs 3·d² per cell at each of the 2, 4, 8 and 16 px levels.
+    expected = sum(3 * (16 // k) ** 2 * 0.02**2 for k in (2, 4, 8, 16))
+    assert parts2["colour"] == pytest.approx(expected, rel=1e-3)
+    assert total2.item() == pytest.approx(total.item() + 2.0 * expected, rel=1e-4)
+
+
+def test_training_with_the_no_harm_options_still_learns(tmp_path: Path) -> None:
+    """Every option on, two-frame clips: the training loss on a fixed batch falls, and the gated output
+    (inference) is no worse than the input it would otherwise return."""
+    clean = write_clean(tmp_path / "clean", seed=13, n=4, size=64)
+    config = dataclasses.replace(
+        TINY, streak_mode="detail", clamp_fill=True, occlusion_floor=0.2, pass_through=0.02, gate_radius=4
+    )
+    loss_fn = DerainLoss(lambda_colour=1.0, lambda_removal=0.1)
+    task = RainTask(clean=[clean], frames=2, crop=24, samples=10**6, level="light", seed=1, styles=("lines",),
+                    clean_fraction=0.15, loss_fn=loss_fn)  # fmt: skip
+    fixed = task.build_dataset()
+    batch = {
+        k: torch.stack([fixed.item(i, epoch=99)[k] for i in range(12)]) for k in ("rainy", "clean", "streak", "alpha")
+    }
+
+    def fixed_loss(model: J4RNet, training: bool) -> float:
+        with torch.no_grad():
+            return float(task.loss(model.train(training), batch)[0])
+
+    cfg = TrainConfig(output=str(tmp_path / "run"), steps=60, batch_size=4, lr=2e-3, warmup_steps=10,
+                      workers=0, progress=False, checkpoint_every=60, log_every=30)  # fmt: skip
+    torch.manual_seed(0)
+    untrained = J4RNet(config)
+    before = fixed_loss(untrained, training=True), fixed_loss(untrained, training=False)
+    result = train(J4RNet(config), task, cfg)
+    trained = load_from_folder(Path(str(result.final_dir)))
+    assert isinstance(trained, J4RNet) and trained.config == config  # the options travel with the weights
+    assert fixed_loss(trained, training=True) < 0.8 * before[0]
+    assert fixed_loss(trained, training=False) < 1.02 * before[1]
+
+
+def test_train_cli_rain_styles(tmp_path: Path) -> None:
+    """`train --task rain --exclude-style` trains on the other rain styles; names are the rain task's."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = write_clean(tmp_path / "clean", seed=3, n=2, size=48)
+    runner = CliRunner()
+    base = ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0"]
+    result = runner.invoke(app, [*base, "--steps", "1", "--exclude-style", "lens", "-q", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((tmp_path / "r" / "train_config.json").read_text())["extra"]
+    assert settings["styles"] == ["lines", "wide", "crossing", "drizzle"]
+    for bad, message in (
+        (["--style", "bokeh"], "unknown rain style 'bokeh'"),
+        (["--style", "wide", "--exclude-style", "wide"], "leave no rain style"),
+    ):
+        result = runner.invoke(app, [*base, *bad, "--steps", "1", "-o", str(tmp_path / "bad")])
+        assert result.exit_code == 2 and message in result.output, result.output

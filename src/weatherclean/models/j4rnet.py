@@ -22,10 +22,17 @@ so a video costs one pass per frame. ``H = 0`` (the default) is single-frame use
 ``stride > 1`` is our addition for CPUs, as in DesnowNet: frames are folded into channels by a lossless
 space-to-depth, everything runs at 1/stride resolution (the hidden state too), and each output comes back
 to full resolution through a pixel shuffle, so thin streaks stay representable.
+
+Our "no harm" options (issue 13, docs/models.md) are each off by default, so that weights trained
+without them behave exactly as before: ``streak_mode="detail"`` makes the streak non-negative and free
+of any constant or smooth offset; ``occlusion_floor`` and ``clamp_fill`` stop C-Net's fill leaking into
+pixels nobody found occluded (the green stripe on real frames); ``pass_through > 0`` returns a pixel
+unchanged where the model finds no rain near it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -44,6 +51,24 @@ class J4RNetConfig:
     ``channels`` is the feature width and ``hidden`` the GRU state width (both 64 in the authors'
     release); ``*_blocks`` count residual blocks in R-Net, C-Net and JRC-Net; ``dnet_layers`` is the
     depth of D-Net (the gates read its 4th layer, or its last if shallower).
+
+    The last six fields are our "no harm" options (issue 13; docs/models.md). Their defaults are the
+    paper's network, so a ``config.json`` written before they existed loads to the same model:
+
+    * ``streak_mode``: ``"paper"`` takes R-Net's output as the streak Ŝ. ``"detail"`` takes the positive
+      part of R-Net's output minus its own mean over ``streak_window`` × ``streak_window`` cells (of
+      ``stride`` pixels): Ŝ ≥ 0 and no constant or smooth offset is representable, so R-Net cannot carry
+      the +56-level "streak" that JRC-Net then has to undo (and undoes imperfectly, in colour).
+    * ``occlusion_floor``: α̂ below it counts as 0 (and above it is rescaled to reach 1 at 1). Softmax
+      never gives exactly 0, so the paper's blend always mixes in a little of C-Net's fill. The light
+      model's C-Net, rarely used in training, reaches ±300 grey levels at strong edges, and α̂ ≈ 0.03
+      of that is the green stripe with a 4-pixel grid along a wall edge in real frames (docs/models.md).
+    * ``clamp_fill``: C-Net's fill B̂_c is a picture, so clamp it to [0, 1] before it is blended.
+      Both work on trained weights as they are.
+    * ``pass_through`` (0: off): where the model's own rain evidence (the detail of R-Net's output and
+      α̂ above 0.5), dilated by ``gate_radius`` pixels, stays below this, the output is the input pixel
+      itself, so dry pictures and dry areas come back unchanged; full correction above twice it. The
+      gate acts in eval mode (inference) only; training optimises the network behind it.
     """
 
     model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone
@@ -55,6 +80,12 @@ class J4RNetConfig:
     rnet_blocks: int = 2
     cnet_blocks: int = 2
     jrc_blocks: int = 1
+    streak_mode: str = "paper"  # "paper" (R-Net's output) or "detail" (non-negative, offset-free)
+    streak_window: int = 5  # cells (of stride px) the "detail" mode's local mean is taken over; odd
+    clamp_fill: bool = False  # clamp C-Net's fill B̂_c to [0, 1] before blending
+    occlusion_floor: float = 0.0  # α̂ below this counts as "not occluded" (0: the paper's soft α̂)
+    pass_through: float = 0.0  # rain evidence below this returns the input pixel unchanged (0: off)
+    gate_radius: int = 8  # pixels around detected rain that the pass-through gate keeps open
 
     def __post_init__(self) -> None:
         if self.model_type != "j4rnet":
@@ -65,6 +96,16 @@ class J4RNetConfig:
             raise ValueError("channels, hidden and dnet_layers must be positive")
         if min(self.extractor_layers, self.rnet_blocks, self.cnet_blocks, self.jrc_blocks) < 0:
             raise ValueError("layer and block counts must be non-negative")
+        if self.streak_mode not in ("paper", "detail"):
+            raise ValueError(f"streak_mode must be 'paper' or 'detail', got {self.streak_mode!r}")
+        if self.streak_window < 3 or self.streak_window % 2 == 0:
+            raise ValueError(f"streak_window must be odd and at least 3, got {self.streak_window}")
+        if not 0.0 <= self.occlusion_floor < 1.0:
+            raise ValueError(f"occlusion_floor must be in [0, 1), got {self.occlusion_floor}")
+        if not 0.0 <= self.pass_through < 1.0:
+            raise ValueError(f"pass_through must be in [0, 1), got {self.pass_through}")
+        if self.gate_radius < 0:
+            raise ValueError(f"gate_radius must be non-negative, got {self.gate_radius}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -177,6 +218,11 @@ class J4RNet(
         s2 = self.config.stride**2
         with torch.no_grad():
             self.dnet_head.bias.view(2, s2)[0].fill_(2.0)  # class 0 (additive) favoured: α̂ ≈ 0.12
+        if self.config.streak_mode == "detail":
+            # The "detail" streak is a ReLU of R-Net's output minus its local mean: from an output that is
+            # exactly 0 everywhere it would be 0 with zero gradient, and R-Net would never learn. Tiny
+            # random weights (streaks of about a tenth of a grey level) start it alive.
+            nn.init.normal_(self.rnet_head.weight, std=1e-4)
 
     # ------------------------------------------------------------------------------------------ shapes
 
@@ -237,21 +283,94 @@ class J4RNet(
         concatenation would promote it to float32 and cost a copy in and out of every convolution.
         The memory itself and the per-pixel blending stay at the frame's precision.
         """
+        out, h, _ = self._step(frame, state)
+        return out, h
+
+    @torch.no_grad()
+    def gate(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
+        """The pass-through gate for ``frame`` (N×1×H×W in [0, 1]): 0 where the output is the input pixel
+        unchanged, 1 where it is the model's full correction. All ones when ``pass_through`` is off."""
+        _, _, g = self._step(frame, state)
+        return torch.ones_like(frame[:, :1]) if g is None else g
+
+    def _step(
+        self, frame: torch.Tensor, state: torch.Tensor | None
+    ) -> tuple[J4ROutput, torch.Tensor, torch.Tensor | None]:
+        """:meth:`step` and the pass-through gate (None when off). With the no-harm options off, the
+        operations and their order are those of the paper's network, so old weights give the same bits."""
+        cfg = self.config
         folded, size = self._fold(frame)
         h_prev = self.init_state(frame) if state is None else state
         f = self.extract(folded)
         fd = self.dnet(torch.cat([f, h_prev.to(f.dtype)], dim=1))
-        logits = self._unfold(self.dnet_head(fd), size, frame)
+        logits_low = self.dnet_head(fd)
+        logits = self._unfold(logits_low, size, frame)
         h = self.fnet(f, h_prev, fd)
-        streak = self._unfold(self.rnet_head(self.rnet(f)), size, frame)
+        r_low = self.rnet_head(self.rnet(f))
+        detail = _detail(r_low, cfg.streak_window) if cfg.streak_mode == "detail" or cfg.pass_through > 0 else None
+        streak = self._unfold(detail if cfg.streak_mode == "detail" else r_low, size, frame)
         removed = frame - streak
         filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h.to(f.dtype)], dim=1))), size, frame)
+        if cfg.clamp_fill:
+            filled = filled.clamp(0.0, 1.0)
         alpha = torch.softmax(logits, dim=1)[:, 1:2]
+        if cfg.occlusion_floor > 0:
+            alpha = ((alpha - cfg.occlusion_floor) / (1.0 - cfg.occlusion_floor)).clamp(min=0.0)
         joint = (1 - alpha) * removed + alpha * filled
         joint_folded, _ = self._fold(joint)
         jrc_in = torch.cat([joint_folded.to(f.dtype), h.to(f.dtype)], dim=1)
         background = joint + self._unfold(self.jrc_head(self.jrc(jrc_in)), size, frame)
-        return J4ROutput(background, streak, logits, filled), h
+        gate = None
+        if cfg.pass_through > 0:
+            assert detail is not None
+            gate = self._gate(detail, logits_low, size, frame)
+            # Inference only. In training the loss must see the network behind the gate: a closed gate
+            # passes no gradient, and it is closed everywhere at initialisation, before there is any
+            # evidence; a straight-through gradient instead pushes the hidden output without limit.
+            if not self.training:
+                background = frame + gate * (background - frame)
+        return J4ROutput(background, streak, logits, filled), h, gate
+
+    def streak_target(self, streak: torch.Tensor) -> torch.Tensor:
+        """What the streak output should be for a synthetic streak map S (…×3×H×W), for the removal loss.
+
+        ``"paper"``: S itself. ``"detail"``: S's detail, computed exactly as the model computes its own
+        (the same cells and window), so l_removal asks R-Net only for what it can represent: the smooth
+        part of S (the veil) is left to JRC-Net and the joint loss instead of being an unreachable
+        target that biases R-Net.
+        """
+        if self.config.streak_mode == "paper":
+            return streak
+        flat = streak.reshape(-1, *streak.shape[-3:])
+        folded, size = self._fold(flat)
+        return self._unfold(_detail(folded, self.config.streak_window), size, flat).reshape(streak.shape)
+
+    def _gate(
+        self, detail: torch.Tensor, logits_low: torch.Tensor, size: tuple[int, int], like: torch.Tensor
+    ) -> torch.Tensor:
+        """The pass-through gate at full resolution, computed at 1/stride resolution (cheap at 720p).
+
+        Evidence per cell is the larger of the brightest streak detail over its colours and sub-pixel
+        phases, and 2·α̂ − 1 for its most occluded phase (occlusion counts from α̂ > 0.5 on: softmax
+        never gives exactly 0, and trained models leave α̂ ≈ 0.02 everywhere). It is dilated by
+        ``gate_radius`` so a streak's halo, where JRC-Net repairs, stays inside, mapped 0 → 1 over
+        [t, 2t] like DesnowNet's gate, and upsampled bilinearly so the gate has no blocky edges.
+        """
+        cfg = self.config
+        s = cfg.stride
+        n, _, hh, ww = logits_low.shape
+        streak_evidence = detail.float().amax(dim=1, keepdim=True)
+        occluded = torch.softmax(logits_low.float().view(n, 2, s * s, hh, ww), dim=1)[:, 1]
+        occlusion_evidence = (2.0 * occluded.amax(dim=1, keepdim=True) - 1.0).clamp(min=0.0)
+        evidence = torch.maximum(streak_evidence, occlusion_evidence)
+        reach = math.ceil(cfg.gate_radius / s)
+        if reach > 0:
+            evidence = F.max_pool2d(evidence, 2 * reach + 1, stride=1, padding=reach)
+        t = cfg.pass_through
+        gate = ((evidence - t) / t).clamp(0.0, 1.0)
+        if s > 1:
+            gate = F.interpolate(gate, scale_factor=s, mode="bilinear", align_corners=False)
+        return gate[..., : size[0], : size[1]].to(like.dtype)
 
     def forward(self, clip: torch.Tensor, state: torch.Tensor | None = None) -> tuple[J4ROutput, torch.Tensor]:
         """A clip N×T×3×H×W (or a frame N×3×H×W, as T = 1) → outputs stacked to N×T×C×H×W, and H_T."""
@@ -274,6 +393,17 @@ class J4RNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _detail(r: torch.Tensor, window: int) -> torch.Tensor:
+    """The positive part of ``r`` minus its local mean over ``window`` × ``window`` cells, per channel.
+
+    A constant or slowly varying output (an offset) gives exactly 0; a thin bright streak keeps nearly
+    all of its height. At 1/stride resolution each channel is one colour at one sub-pixel phase, so an
+    offset that differs between phases (a grid) is removed too. Borders average only real cells.
+    """
+    mean = F.avg_pool2d(r, window, stride=1, padding=window // 2, count_include_pad=False)
+    return F.relu(r - mean)
 
 
 def macs_per_pixel(model: J4RNet, size: int = 64) -> float:

@@ -116,6 +116,10 @@ class RainTask:
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out, _state = model(batch["rainy"])
+        # A model whose streak output is not S itself (J4R-Net's "detail" mode) says what it should be.
+        target = getattr(getattr(model, "module", model), "streak_target", None)
+        if target is not None and "streak" in batch:
+            batch = {**batch, "streak": target(batch["streak"])}
         with _loss_precision(batch["rainy"]):
             return self.loss_fn(_as_float(out), batch)
 
