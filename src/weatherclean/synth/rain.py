@@ -228,7 +228,7 @@ _STYLES: dict[str, _Style] = {
                 "heavy": RainLevel(
                     (20000.0, 6000.0), (0.5, 3.0), (0.9, 1.3), 0.0, 0.0, (0.9, 0.08, 0.3), math.inf, 0.3
                 ),
-            },  # fmt: skip
+            },
             angle_sigma=18.0,
             max_angle=45.0,
             jitter=6.0,
