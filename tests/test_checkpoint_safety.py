@@ -49,16 +49,39 @@ def test_a_checkpoint_that_names_code_is_refused_and_the_code_never_runs(tmp_pat
     assert not marker.exists() and "--no-resume" in str(caught.value) and "\n" not in str(caught.value)
 
 
+def _corrupted_pickle() -> bytes:
+    """A real checkpoint with one byte of its pickle changed into an opcode that does not exist, as a bad
+    disk or copy does: PyTorch wraps this in the same "Weights only load failed" text as a refusal."""
+    import io
+    import struct
+    import zipfile
+
+    buffer = io.BytesIO()
+    torch.save({"model": torch.nn.Linear(2, 2).state_dict(), "step": 1}, buffer)
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        entry = next(i for i in archive.infolist() if i.filename.endswith("data.pkl"))
+    name_len, extra_len = struct.unpack("<HH", data[entry.header_offset + 26 : entry.header_offset + 30])
+    start = entry.header_offset + 30 + name_len + extra_len  # the pickle itself: stored, not compressed
+    data[start + 2] = 0xFE
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"not a checkpoint at all", "damaged"), (None, "not a weatherclean training checkpoint")],
+    [
+        (b"not a checkpoint at all", "damaged"),
+        (_corrupted_pickle, "damaged"),
+        (None, "not a weatherclean training checkpoint"),
+    ],
 )
-def test_damaged_or_foreign_checkpoints_are_one_line_errors(tmp_path: Path, content: bytes | None, words: str) -> None:
+def test_damaged_or_foreign_checkpoints_are_one_line_errors(tmp_path: Path, content: Any, words: str) -> None:
     run = tmp_path / "run"
     run.mkdir()
     if content is None:
         torch.save({"weights": torch.zeros(2)}, run / CHECKPOINT_NAME)  # loadable, but not ours
     else:
-        (run / CHECKPOINT_NAME).write_bytes(content)
-    with pytest.raises(WeathercleanError, match=words):
+        (run / CHECKPOINT_NAME).write_bytes(content() if callable(content) else content)
+    with pytest.raises(WeathercleanError, match=words) as caught:
         _resume(run)
+    assert "could run code" not in str(caught.value) and "\n" not in str(caught.value)

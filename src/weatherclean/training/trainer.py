@@ -167,9 +167,9 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" not in str(exc).lower():  # not refused: unreadable (a damaged or foreign file)
+        if not _refused_by_allow_list(exc):  # unreadable, not refused: a damaged or foreign file
             raise WeathercleanError(
-                f"{path}: cannot resume from this checkpoint ({one_line(exc, 120)}); it is damaged. Use "
+                f"{path}: cannot resume from this checkpoint ({_pickle_reason(exc)}); it is damaged. Use "
                 "--no-resume or a new --output to start over"
             ) from None
         raise WeathercleanError(
@@ -177,16 +177,36 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
             "run code); a weatherclean checkpoint never does. Use --no-resume or a new --output to start over"
         ) from None
     except (RuntimeError, ValueError, OSError, EOFError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise WeathercleanError(
-            f"{path}: cannot resume from this checkpoint ({first}); it is damaged. Use --no-resume or a new "
-            "--output to start over"
+            f"{path}: cannot resume from this checkpoint ({one_line(exc)}); it is damaged. Use --no-resume or a "
+            "new --output to start over"
         ) from None
     if not isinstance(state, dict) or not {"model", "step"} <= set(state) or set(state) - _CHECKPOINT_KEYS:
         raise WeathercleanError(
             f"{path}: not a weatherclean training checkpoint; use --no-resume or a new --output to start over"
         )
     return state
+
+
+#: What PyTorch's restricted unpickler says when a checkpoint names a class or function outside its allow-list
+#: ("Unsupported global: GLOBAL os.system ...", older releases "Unsupported class"). Every other failure it
+#: reports, a damaged byte included, is wrapped in the same "Weights only load failed" text, so that text
+#: alone does not tell a refused file from a damaged one.
+_REFUSAL_MARKERS = ("unsupported global", "unsupported class")
+
+
+def _refused_by_allow_list(exc: BaseException) -> bool:
+    """Whether ``torch.load(weights_only=True)`` refused a class or function (the file could run code)."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _REFUSAL_MARKERS)
+
+
+def _pickle_reason(exc: BaseException) -> str:
+    """The restricted unpickler's own complaint ("Unsupported operand 254"), without PyTorch's wrapping
+    paragraph about ``weights_only`` (which would suggest the fix is to load it unrestricted)."""
+    text = str(exc)
+    inner = text.partition("WeightsUnpickler error:")[2].partition("Check the documentation")[0]
+    return one_line(inner if inner.strip() else exc, 120)
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
@@ -235,9 +255,8 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             scheduler.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])
         except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise WeathercleanError(
-                f"{ckpt_path}: cannot resume from this checkpoint ({first}); it was made with another "
+                f"{ckpt_path}: cannot resume from this checkpoint ({one_line(exc)}); it was made with another "
                 "--arch/--init or is damaged. Use --no-resume or a new --output to start over"
             ) from None
         start_step, history = state["step"], state.get("history", [])
