@@ -365,10 +365,16 @@ def test_train_writes_a_card_and_pushes_the_finished_model(
     assert "--model test/trained" in card
 
 
-def test_a_card_never_holds_an_absolute_path(folder: Path, tmp_path: Path) -> None:
-    """A local --init, absolute -o and data folders: all written relative to the run folder."""
+@pytest.mark.parametrize("init", ["absolute", "home"])
+def test_a_card_never_holds_an_absolute_path(
+    folder: Path, tmp_path: Path, init: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local --init (absolute, or '~/model' as a quoted argument leaves it), absolute -o and data folders:
+    all written relative to the run folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    given = str(folder.resolve()) if init == "absolute" else "~/model"
     clean = write_clean(tmp_path / "data" / "clean", seed=1, n=1, size=32)
-    result = CliRunner().invoke(app, _train_args(tmp_path, clean, "--init", str(folder.resolve())))
+    result = CliRunner().invoke(app, _train_args(tmp_path, clean, "--init", given))
     assert result.exit_code == 0, result.output
     card = (tmp_path / "run" / "model" / "README.md").read_text()
     assert str(tmp_path) not in card and "/tmp" not in card

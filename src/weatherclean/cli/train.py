@@ -234,7 +234,7 @@ def _write_card(
         extra["dataset"] = _from_run(extra["dataset"], run)
     extra["clean"] = [_from_run(c, run) for c in extra.get("clean") or []]
     init = extra.get("init")
-    if init and Path(init).exists():  # a local folder (a registered name or Hub id is not a path)
+    if init and Path(init).expanduser().exists():  # a local folder (a registered name or Hub id is not a path)
         extra["init"] = _from_run(init, run)
         init_source = f"`{extra['init']}` (a local model folder)"
     history = result.history
@@ -261,8 +261,9 @@ def _write_card(
 
 def _from_run(path: str | Path, run: Path) -> str:
     """``path`` relative to the run folder, with forward slashes; only its name where no relative path exists
-    (another drive on Windows), so the card never shows an absolute path."""
-    target = Path(path).resolve()
+    (another drive on Windows), so the card never shows an absolute path. ``~`` is the user's home (a quoted
+    ``--init '~/models/x'`` reaches us unexpanded), not a folder named ``~``."""
+    target = Path(path).expanduser().resolve()
     try:
         return Path(os.path.relpath(target, run)).as_posix()
     except ValueError:
@@ -277,7 +278,8 @@ def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None]
     model = load_from_folder(source.folder)
     if source.kind == "hub":
         return model, source.repo_id, f"`{init}` (Hub repo {source.repo_id} at commit {source.commit})"
-    where = "bundled with weatherclean" if source.kind == "bundled" else f"local folder {source.folder}"
+    # Never the folder's path: it is the training machine's (user name, mounts), and the card is published.
+    where = "bundled with weatherclean" if source.kind == "bundled" else "a local model folder"
     return model, None, f"`{init}` ({where})"
 
 
