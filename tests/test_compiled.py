@@ -90,7 +90,7 @@ def test_desnow_compile_reports_a_failed_compiler_and_still_writes_every_photo(
     for i in range(2):
         Image.fromarray((np.random.default_rng(i).random((40, 56, 3)) * 255).astype(np.uint8)).save(src / f"{i}.png")
     out = str(tmp_path / "out")
-    args = (str(src), "-o", out, "--compile", "--json", "--device", "cpu")
+    args = (str(src), "-o", out, "--compile", "--json")  # the default device: CUDA where there is one
     code, stdout, stderr = invoke_command(desnow, "desnow", *args)
     assert code == 0, stderr
     summary = json.loads(stdout)
