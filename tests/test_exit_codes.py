@@ -6,6 +6,7 @@ option, no input that exists, a missing model, an output folder that cannot be w
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def test_the_help_states_the_codes(command: str) -> None:
     code, text = _run(command, "--help")
     flat = " ".join(text.split())
     assert code == 0 and "Exit code 0" in flat and "1 when any failed" in flat and "2 when nothing could run" in flat
+    assert "130 when interrupted" in flat
 
 
 def test_0_when_every_file_is_done_or_skipped(tmp_path: Path) -> None:
@@ -107,3 +109,12 @@ def test_130_after_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(models, "load_model", lambda *a, **k: _Interrupted(), raising=False)
     code, text = _run("desnow", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu")
     assert code == 130 and re.search(r"1 done", text) and "rerun" in text
+
+
+@pytest.mark.parametrize("command", ["desnow", "derain"])
+def test_json_gets_an_error_object_when_nothing_could_run(tmp_path: Path, command: str) -> None:
+    """A script that reads --json from stdout gets an answer, not nothing, when no input exists."""
+    result = CliRunner().invoke(app, [command, str(tmp_path / "gone.jpg"), "--json"])
+    answer = json.loads(result.stdout)
+    assert result.exit_code == 2 and answer["ok"] is False and answer["exit_code"] == 2
+    assert "gone.jpg: file or folder not found" in answer["error"] and "gone.jpg" in result.stderr

@@ -8,8 +8,9 @@ and pick the exit code (0 all good, 1 some photo failed, 2 the command could not
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,9 +21,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
+from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
 from weatherclean.devices import resolve_device, to_fast_layout
-from weatherclean.errors import InputError
+from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.inference.compiled import CompiledCall, compile_model
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
 from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
@@ -121,7 +122,12 @@ Offline = Annotated[
     bool, typer.Option("--offline", help="Use only models already in the Hub cache (as HF_HUB_OFFLINE=1).")
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+JsonOut = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print a machine-readable JSON summary on stdout (an error object when nothing could run)."
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]
 Compile = Annotated[
     bool,
@@ -236,6 +242,21 @@ def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
             f"show; use --tile {max(4 * overlap, 256)} or more"
         )
     return runtime
+
+
+@contextlib.contextmanager
+def json_errors(json_out: bool) -> Iterator[None]:
+    """With ``--json``, an error that stops the whole command (exit code 2: no input exists, a missing model,
+    an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``.
+
+    A script reading stdout must never get nothing: the one-line message still goes to stderr as always.
+    """
+    try:
+        yield
+    except WeathercleanError as exc:
+        if json_out:
+            typer.echo(json.dumps({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
+        raise
 
 
 def require_an_input(plan: Plan) -> None:

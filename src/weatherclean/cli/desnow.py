@@ -43,7 +43,8 @@ def desnow_command(
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
-    Exit code 0 when every photo was done or skipped, 1 when any failed, 2 when nothing could run.
+    Exit code 0 when every photo was done or skipped, 1 when any failed, 2 when nothing could run, 130 when
+    interrupted (Ctrl-C; the same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
@@ -51,4 +52,5 @@ def desnow_command(
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
         compile=compile, compare=compare,
     )  # fmt: skip
-    batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
+    with batch.json_errors(json_out):
+        batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
