@@ -294,11 +294,19 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     assert code == 1 and summary["counts"] == {"done": 0, "skipped": 0, "failed": 1}
     reason = summary["failed"][0]["reason"]
     assert f"only {n} of 15 frames" in reason and "--allow-partial" in reason and "\n" not in reason
-    assert len(_streams(tmp_path / "out" / "cut.mp4")["levels"]) == n  # written, with every decodable frame
-    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--overwrite", "--json")
+    # Written with every decodable frame, under a marked name: the output's own name would pass for done.
+    marked = tmp_path / "out" / "cut.partial.mp4"
+    assert "cut.partial.mp4" in reason and len(_streams(marked)["levels"]) == n
+    assert not (tmp_path / "out" / "cut.mp4").exists()
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json")  # a rerun still fails
+    assert code == 1 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 0, "failed": 1}
+    code, stdout, _ = _invoke(str(tmp_path / "out"), "--dry-run", "--json")  # never read as an input
+    assert code == 0 and json.loads(stdout)["jobs"] == []
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--json")
     summary = json.loads(stdout)
     assert code == 0 and summary["counts"]["done"] == 1
     assert any(f"{n} of 15 frames" in note["note"] for note in summary["notes"])
+    assert len(_streams(tmp_path / "out" / "cut.mp4")["levels"]) == n  # --allow-partial: the output's name
     # A container that records no frame count (Matroska): M is estimated from the stream's duration.
     make_video(tmp_path / "whole.mkv", frames=15, audio=None, container="matroska", vfr=False)
     data = (tmp_path / "whole.mkv").read_bytes()
@@ -315,3 +323,63 @@ def test_a_run_that_writes_nothing_leaves_no_empty_output_folder(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sound.mp4"]  # no empty derained/
     code, _, _ = _invoke(str(tmp_path / "sound.mp4"), "-o", str(tmp_path / "new" / "out"), "-q")
     assert code == 1 and not (tmp_path / "new").exists()
+
+
+def _cut_video(folder: Path) -> Path:
+    """An MP4 with its index first, cut in the middle: it decodes only in part."""
+    whole = folder / "whole.mp4"
+    make_video(whole, frames=15, audio=None, container_options={"movflags": "faststart"})
+    data = whole.read_bytes()
+    cut = folder / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    whole.unlink()
+    return cut
+
+
+def test_in_place_never_replaces_a_video_with_its_partial_result(tmp_path: Path, counter: list[str]) -> None:
+    cut = _cut_video(tmp_path)
+    before = cut.read_bytes()
+    code, _, stderr = _invoke(str(cut), "--in-place", "-q")
+    assert code == 1 and "cut.partial.mp4" in stderr
+    assert cut.read_bytes() == before  # the input, byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "cut.partial.mp4"]
+
+
+def _edit_list_copy(src: Path, dest: Path, frames_before_zero: int) -> None:
+    """``src`` remuxed with every timestamp moved earlier, as ``ffmpeg -ss ... -c copy`` trims do: the MP4
+    gets an edit list that starts at 0, and players (and PyAV) drop the samples before it."""
+    from fractions import Fraction
+
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream_from_template(vin)
+        shift = int(Fraction(frames_before_zero, 25) / vin.time_base)
+        for packet in inp.demux(vin):
+            if packet.dts is None:
+                continue
+            packet.pts -= shift
+            packet.dts -= shift
+            packet.stream = vout
+            out.mux(packet)
+
+
+def test_a_whole_video_with_an_edit_list_is_not_partial(tmp_path: Path, counter: list[str]) -> None:
+    """The container counts 12 samples, 3 of them before the edit list's start: 9 frames is the whole clip."""
+    make_video(tmp_path / "src.mp4", frames=12, audio=None, vfr=False)
+    _edit_list_copy(tmp_path / "src.mp4", tmp_path / "trim.mp4", 3)
+    with av.open(str(tmp_path / "trim.mp4")) as c:
+        assert c.streams.video[0].frames == 12
+    shown = len(_streams(tmp_path / "trim.mp4")["levels"])
+    assert shown < 12
+    code, stdout, stderr = _invoke(str(tmp_path / "trim.mp4"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0, stdout + stderr
+    summary = json.loads(stdout)
+    assert summary["counts"]["done"] == 1 and not any("frames" in n["note"] for n in summary["notes"])
+    assert len(_streams(tmp_path / "out" / "trim.mp4")["levels"]) == shown
+
+
+def test_a_folder_named_like_a_video_is_called_a_folder_not_a_video(tmp_path: Path, counter: list[str]) -> None:
+    (tmp_path / "clip.mp4").mkdir()
+    code, stdout, _ = _invoke(str(tmp_path / "clip.mp4"), "--json")
+    reasons = [f["reason"] for f in json.loads(stdout)["failed"]]
+    assert code == 1 and len(reasons) == 1 and "a folder, not a video file" in reasons[0], reasons

@@ -365,7 +365,7 @@ def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path,
     assert code == 1
     assert "GIF images are not supported" in summary["skipped"][0]["reason"]
     assert "empty folder" in summary["skipped"][1]["reason"]
-    assert "is a folder" in summary["failed"][0]["reason"]
+    assert "a folder, not an image file" in summary["failed"][0]["reason"]
     monkeypatch_free = tmp_path / "p.png"
     _rgb(monkeypatch_free)
     code, _, stderr = _invoke(str(monkeypatch_free), "--model", "j4rnet-light")
@@ -420,3 +420,17 @@ def test_an_output_folder_on_a_virtual_file_system_names_the_given_path_and_the_
     assert code == 2 and loads == []
     assert message.startswith("error: /proc/wc_out: ") and "does not accept new files" in message
     assert "'proc' file system" in message and "No such file" not in message
+
+
+def test_folders_matched_by_a_glob_are_walked_like_folders_given(tmp_path: Path, loads: list[str]) -> None:
+    """'in/*' reaches x.jpg/ (empty), album.jpg/ (holding a photo) and sub/y.png/ as 'in' itself would:
+    no job for a folder, a row for each folder named like a photo that holds no file."""
+    _rgb(tmp_path / "in" / "a.jpg")
+    (tmp_path / "in" / "x.jpg").mkdir()
+    _rgb(tmp_path / "in" / "album.jpg" / "b.jpg")
+    (tmp_path / "in" / "sub" / "y.png").mkdir(parents=True)
+    code, stdout, _ = _invoke(str(tmp_path / "in" / "*"), "-o", str(tmp_path / "out"), "--dry-run", "--json")
+    plan = json.loads(stdout)
+    assert code == 1 and sorted(Path(j["input"]).name for j in plan["jobs"]) == ["a.jpg", "b.jpg"]
+    reasons = {Path(f["path"]).name: f["reason"] for f in plan["failed"]}
+    assert set(reasons) == {"x.jpg", "y.png"} and all("a folder, not an image file" in r for r in reasons.values())

@@ -35,3 +35,10 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
     """An exception's message on one line (whitespace collapsed, cut at ``limit``), for notes and errors;
     the type's name when the message is empty."""
     return (" ".join(str(exc).split()) or type(exc).__name__)[:limit]
+
+
+def folder_not_file(kind: str) -> str:
+    """The one wording for a folder where a file was expected ("a folder, not an image file"), so every
+    command and every way of reaching it (given, globbed, walked, loaded) reads the same; ``kind`` is
+    what the name promised ("an image file", "a video file")."""
+    return f"a folder, not {kind}"

@@ -38,7 +38,14 @@ from weatherclean.inference.runner import (
 )
 from weatherclean.io import compare as pictures
 from weatherclean.io.images import is_image_path, load_image, normalise_format, save_image
-from weatherclean.io.video import VIDEO_FORMATS, VideoOptions, check_encoder, is_video_path, process_video
+from weatherclean.io.video import (
+    VIDEO_FORMATS,
+    VideoOptions,
+    check_encoder,
+    is_video_path,
+    partial_path,
+    process_video,
+)
 
 TAG = "derained"
 
@@ -86,8 +93,9 @@ Codec = Annotated[
 AllowPartial = Annotated[
     bool,
     typer.Option(
-        "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done. Its "
-        "decodable frames are derained and written either way; without this it counts as failed (exit code 1).",
+        "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done, written "
+        "under its output name (or over the input with --in-place). Without this it counts as failed (exit code 1) "
+        "and its decodable frames are derained into NAME.partial.mp4 beside the output, never read as an input.",
     ),
 ]  # fmt: skip
 Preset = Annotated[
@@ -145,7 +153,8 @@ def derain_command(
     """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
 
     Videos keep their length, frame timing, rotation, audio and subtitles. Exit code 0 when every file
-    was done or skipped, 1 when any failed, 2 when nothing could run.
+    was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C; the
+    same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
@@ -153,7 +162,10 @@ def derain_command(
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
         compile=compile, compare=compare,
     )  # fmt: skip
-    run_derain(cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial)
+    with batch.json_errors(json_out):
+        run_derain(
+            cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial
+        )
 
 
 def _split_format(name: str | None) -> tuple[str | None, str | None]:
@@ -244,14 +256,19 @@ def _video_handler(
             return restored
 
         progress.start(None, f"  frames of {job.source.name}")
-        result = process_video(job.source, job.output, process, options=options, on_frame=progress.update)
+        # Without --allow-partial a partial result is a failure, so it must not take the output's name (a
+        # rerun would skip it as done) nor replace the input (--in-place): it goes to NAME.partial.mp4.
+        marked = None if allow_partial else partial_path(job.output)
+        result = process_video(
+            job.source, job.output, process, options=options, on_frame=progress.update, partial_dest=marked
+        )
         notes = [*result.notes, *clip.notes]
         if sampler is not None:
-            notes += compare_note(lambda: pictures.write_strip(sampler, job.output, rotation=result.rotation))
+            notes += compare_note(lambda: pictures.write_strip(sampler, result.path, rotation=result.rotation))
         if result.partial and not allow_partial:
             raise InputError(
                 f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
-                f"derained into {job.output}; --allow-partial counts such videos as done"
+                f"derained into {result.path}; --allow-partial counts such videos as done"
             )
         return notes
 

@@ -35,13 +35,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from weatherclean.errors import DiskFullError, InputError, WeathercleanError
+from weatherclean.errors import DiskFullError, InputError, WeathercleanError, folder_not_file, one_line
 from weatherclean.io.compare import COMPARE_SUFFIX
 from weatherclean.io.images import LoadedImage, OutputError, is_image_path, load_image, save_image
+from weatherclean.io.video import is_partial_path, is_video_path
 
 __all__ = [
-    "NOT_FOUND", "NO_MATCH", "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "compare_note",
-    "default_output", "parse_shard", "photo_handler", "plan_clips", "plan_jobs", "run_batch", "run_jobs",
+    "NOT_FOUND", "NO_MATCH", "BatchSummary", "FrameProgress", "Job", "JobHandler", "Plan", "Record",
+    "check_writable_folders", "compare_note", "default_output", "parse_shard", "photo_handler", "plan_clips",
+    "plan_jobs", "run_batch", "run_jobs",
 ]  # fmt: skip
 
 _GLOB_CHARS = frozenset("*?[")
@@ -227,8 +229,25 @@ def _walk(
                 if named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag)), None) is None:
                     misnamed.append(sub)
         for name in sorted(files):
-            if not name.startswith(".") and not name.lower().endswith(COMPARE_SUFFIX):  # --compare's pictures
+            if not name.startswith(".") and not _ours(name):
                 yield root_path / name
+
+
+def _ours(name: str) -> bool:
+    """Whether a file name marks something weatherclean wrote beside its outputs, never an input:
+    a ``--compare`` picture (``*.compare.jpg``) or a video that decoded in part (``*.partial.mp4``)."""
+    return name.lower().endswith(COMPARE_SUFFIX) or is_partial_path(Path(name))
+
+
+#: The skip reason of a ``*.partial.mp4`` given by name: a failed derain's frames, kept to look at.
+_PARTIAL_INPUT = (
+    "a partial result of derain (a video that decoded in part), never read as an input; rename it to use it"
+)
+
+
+def _kind_by_name(path: Path) -> str:
+    """What a name promises, for "a folder, not ...": a video file (``clip.mp4``) or an image file."""
+    return "a video file" if is_video_path(path) else "an image file"
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -316,23 +335,32 @@ def plan_jobs(
             raise InputError(f"--in-place cannot change a photo's format ({_display(path)}); use -o DIR with --format")
         candidates.append((path, dest))
 
+    def add_folder(path: Path) -> None:
+        """A folder, given or matched by a glob (the same either way): every file under it, with a row for
+        each folder named like an input (``x.jpg``, ``clip.mp4``) that holds no file, itself included."""
+        seen = 0
+        misnamed: list[Path] = []
+        for f in _walk(path, skip_dirs, tag, named_like_file=accept, misnamed=misnamed):
+            seen += 1
+            if accept(f):
+                add_file(f, path)
+            else:
+                skipped(f)
+        if seen == 0 and accept(Path(path.name)):
+            misnamed.insert(0, path)
+        plan.failed += [
+            Record(_display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files") for d in misnamed
+        ]
+        if seen == 0 and not misnamed:
+            plan.skipped.append(Record(_display(path), "empty folder: nothing to do"))
+
     for item in inputs:
         text = os.fspath(item)
         path = Path(text).expanduser()
         if path.is_dir():
-            seen = 0
-            misnamed: list[Path] = []
-            for f in _walk(path, skip_dirs, tag, named_like_file=accept, misnamed=misnamed):
-                seen += 1
-                if accept(f):
-                    add_file(f, path)
-                else:
-                    skipped(f)
-            plan.failed += [Record(_display(d), f"a folder, not {kind}, and holds no files") for d in misnamed]
-            if seen == 0 and accept(Path(path.name)):
-                plan.failed.append(Record(_display(path), "is a folder, not an image file, and holds no files"))
-            elif seen == 0 and not misnamed:
-                plan.skipped.append(Record(_display(path), "empty folder: nothing to do"))
+            add_folder(path)
+        elif is_partial_path(path) and path.exists():
+            plan.skipped.append(Record(_display(path), _PARTIAL_INPUT))
         elif path.exists() or path.is_symlink():
             if accept(path):
                 add_file(path, None)
@@ -350,18 +378,18 @@ def plan_jobs(
                 base_parts += 1
             for m in matches:
                 mp = Path(m)
-                if _in_output_tree(mp, base_parts, out_root, tag) or mp.name.lower().endswith(COMPARE_SUFFIX):
-                    continue  # an earlier run's output or comparison picture, as the folder walk skips them
-                if mp.is_dir() and not accept(mp):
-                    for f in _walk(mp, skip_dirs, tag):
-                        if accept(f):
-                            add_file(f, mp)
+                if _in_output_tree(mp, base_parts, out_root, tag) or _ours(mp.name):
+                    continue  # an earlier run's output, comparison picture or partial video, as walks skip them
+                if mp.is_dir():
+                    add_folder(mp)
                 elif accept(mp):
-                    add_file(mp, None)  # a folder named x.jpg becomes a job that fails with a clear reason
+                    add_file(mp, None)
                 else:
                     skipped(mp)
         else:
             plan.failed.append(Record(path, NOT_FOUND))
+    # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
+    plan.skipped, plan.failed = list(dict.fromkeys(plan.skipped)), list(dict.fromkeys(plan.failed))
 
     seen_sources: set[Path] = set()
     by_output: dict[Path, Path] = {}
@@ -396,7 +424,7 @@ def plan_jobs(
         plan.jobs.append(Job(src, dest))
 
     if check_writable:
-        _check_writable({j.output.parent for j in plan.jobs}, given=output_dir)
+        check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
 
 
@@ -443,16 +471,19 @@ def plan_clips(
             plan.skipped.append(Record(_display(folder), f"output exists: {_display(out)} (use --overwrite to redo)"))
         else:
             plan.jobs.append(Job(folder, out))
-    _check_writable({j.output.parent for j in plan.jobs}, given=output_dir)
+    check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
 
 
-def _check_writable(folders: Iterable[Path], given: str | os.PathLike[str] | None = None) -> None:
-    """Fail before any work when an output folder cannot be created or written.
+def check_writable_folders(
+    folders: Iterable[Path], given: str | os.PathLike[str] | None = None, *, hint: str = "choose another -o DIR"
+) -> None:
+    """Fail before any work when an output folder cannot be created or written; creates nothing.
 
     The message names the folder as the user gave it (``given``, the ``-o`` value, when the folder lies
     in it) and the real reason: a folder that exists but refuses new files says "No such file or
     directory" on Linux's virtual file systems (``/proc``, ``/sys``), which is not what happened.
+    ``hint`` ends the message (what to do; ``compare`` writes a file, not a folder).
     """
     checked: set[Path] = set()
     for folder in sorted(folders):
@@ -468,27 +499,25 @@ def _check_writable(folders: Iterable[Path], given: str | os.PathLike[str] | Non
         if given is not None and _under(folder, Path(given).resolve()):
             name = Path(given)
         if not probe.is_dir():
-            raise OutputError(
-                f"{name}: cannot create output folder because {_display(probe)} is a file; choose another -o DIR"
-            )
+            raise OutputError(f"{name}: cannot create output folder because {_display(probe)} is a file; {hint}")
         try:  # really try: os.access says yes to root, and is wrong on some network file systems
             fd, tmp = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=probe)
             os.close(fd)
             os.unlink(tmp)
         except OSError as exc:
-            raise OutputError(_unwritable(name, probe, folder, exc)) from None
+            raise OutputError(_unwritable(name, probe, folder, exc, hint)) from None
 
 
-def _unwritable(name: Path, probe: Path, folder: Path, exc: OSError) -> str:
+def _unwritable(name: Path, probe: Path, folder: Path, exc: OSError, hint: str) -> str:
     """One line for an output folder that cannot be written: the path given, where it failed, and why."""
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOENT:  # the folder exists, so "not found" means it takes no new files
         kind = _file_system_type(probe)
         reason = "it does not accept new files" + (f" (a '{kind}' file system)" if kind else "")
     if probe == folder:
-        return f"{name}: output folder is not writable: {reason}; choose another -o DIR"
+        return f"{name}: output folder is not writable: {reason}; {hint}"
     where = _display(probe)
-    return f"{name}: cannot create the output folder: {where} is not writable: {reason}; choose another -o DIR"
+    return f"{name}: cannot create the output folder: {where} is not writable: {reason}; {hint}"
 
 
 def _file_system_type(path: Path) -> str | None:
@@ -576,7 +605,7 @@ def compare_note(write: Callable[[], object]) -> list[str]:
     try:
         write()
     except (WeathercleanError, OSError, ValueError) as exc:
-        return [f"comparison picture not written ({' '.join(str(exc).split())[:160]})"]
+        return [f"comparison picture not written ({one_line(exc)})"]
     return []
 
 

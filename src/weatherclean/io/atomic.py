@@ -12,7 +12,7 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from weatherclean.errors import DiskFullError, OutputError
@@ -52,13 +52,15 @@ def _remove_stale_parts(dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
+def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Iterator[Path]:
     """A hidden temporary path beside ``dest`` to write to; renamed over ``dest`` only if the block ends.
 
     For writers that need a file name rather than bytes (video muxers). On success the file is
     fsynced, given ``dest``'s permissions (see :func:`keep_attributes`) and renamed into place; on any
     exception it is removed. A full disk becomes :class:`DiskFullError`, other OS errors
-    :class:`OutputError`.
+    :class:`OutputError`. ``final``, called when the block has ended, may name another file in the same
+    folder to rename to instead: a writer that learns only at the end that its result is not the one
+    asked for (a video that decoded in part) must not put it under the name a rerun takes as done.
     """
     dest = Path(dest)
     _remove_stale_parts(dest)
@@ -73,6 +75,8 @@ def atomic_path(dest: Path) -> Iterator[Path]:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if final is not None:
+            dest = final()
         keep_attributes(tmp, dest)
         os.replace(tmp, dest)
         tmp = None

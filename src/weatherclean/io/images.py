@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
-from weatherclean.errors import InputError, OutputError, WeathercleanError
+from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
 from weatherclean.io.atomic import atomic_write
 
 __all__ = [
@@ -641,7 +641,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Decode a photo as stored (no EXIF rotation) with its metadata; :class:`InputError` if unusable."""
     p = Path(path)
     if p.is_dir():
-        raise InputError(f"{p}: is a folder, not an image file")
+        raise InputError(f"{p}: {folder_not_file('an image file')}")
     try:
         size = p.stat().st_size
     except FileNotFoundError:

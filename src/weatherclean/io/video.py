@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import InputError, OutputError, one_line
+from weatherclean.errors import InputError, OutputError, folder_not_file, one_line
 from weatherclean.io.atomic import atomic_path
 
 __all__ = [
@@ -39,7 +39,9 @@ __all__ = [
     "VideoResult",
     "check_encoder",
     "encoder_options",
+    "is_partial_path",
     "is_video_path",
+    "partial_path",
     "probe_video",
     "process_video",
 ]
@@ -56,10 +58,27 @@ VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "w
 _DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
 _FALLBACK_AUDIO = {"webm": "libopus"}
+#: Marks the name of a video that decoded only in part (``a.mp4`` → ``a.partial.mp4``), see :func:`partial_path`.
+PARTIAL_TAG = ".partial"
 
 
 def is_video_path(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def partial_path(output: Path) -> Path:
+    """Where a video that decoded only in part is written unless ``--allow-partial``: ``a.mp4`` → ``a.partial.mp4``.
+
+    Not under the output's own name, which a rerun takes as done (the failure would turn into exit 0),
+    and never over the input (``--in-place``). The marked name keeps the frames that could be saved
+    for a user to look at, and folder walks never read it as an input (:func:`is_partial_path`).
+    """
+    return output.with_name(f"{output.stem}{PARTIAL_TAG}{output.suffix}")
+
+
+def is_partial_path(path: Path) -> bool:
+    """Whether ``path`` is named like a partial video of ours (``*.partial.mp4``): never an input."""
+    return is_video_path(path) and Path(path.stem).suffix.lower() == PARTIAL_TAG
 
 
 @dataclass(frozen=True)
@@ -92,8 +111,10 @@ class VideoResult:
     """The outcome of :func:`process_video`: frames written (always all that were decoded), and notes.
 
     ``expected`` is how many frames the input should have held (see :func:`_expected_frames`), and
-    ``partial`` says that fewer were decoded because the file is damaged: the output then holds every
-    frame that could be decoded, and the caller decides whether that counts as done (``--allow-partial``).
+    ``partial`` says that the file is damaged (a video packet could not be read, or fewer came than the
+    container counts): the output then holds every frame that could be decoded, and the caller decides
+    whether that counts as done (``--allow-partial``). ``frames`` below ``expected`` alone is no damage:
+    an edit list hides some samples of a whole file from every player.
     """
 
     path: Path
@@ -124,7 +145,7 @@ def _av() -> Any:
 def _open_input(path: Path) -> Iterator[Any]:
     av = _av()
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a video file")
+        raise InputError(f"{path}: {folder_not_file('a video file')}")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -297,6 +318,7 @@ def process_video(
     *,
     options: VideoOptions | None = None,
     on_frame: Callable[[int, int | None], None] | None = None,
+    partial_dest: str | os.PathLike[str] | None = None,
 ) -> VideoResult:
     """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
 
@@ -306,9 +328,11 @@ def process_video(
     copied without re-encoding when the output container can hold them (else audio is re-encoded, with
     a note, and subtitles are dropped, with a note). ``on_frame(done, total)`` reports progress; total is
     the container's frame count or None. A damaged file is decoded past its bad packets: every frame
-    that decodes is processed and written, and the result says ``partial`` with "N of M frames". Raises
-    :class:`InputError` for unusable input and :class:`OutputError` when writing fails; nothing is left
-    under ``dest`` or beside it on failure.
+    that decodes is processed and written, and the result says ``partial`` with "N of M frames"; such a
+    result goes to ``partial_dest`` instead of ``dest`` when one is given (in the same folder, e.g.
+    :func:`partial_path`), and ``result.path`` says where it went. Raises :class:`InputError` for
+    unusable input and :class:`OutputError` when writing fails; nothing is left under ``dest`` or beside
+    it on failure.
     """
     src, dst = Path(source), Path(dest)
     opts = options or VideoOptions()
@@ -318,13 +342,18 @@ def process_video(
     av = _av()
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
     result = VideoResult(path=dst, rotation=rotation)
-    with atomic_path(dst) as tmp, _open_input(src) as inp:
+
+    def final() -> Path:
+        return Path(partial_dest) if partial_dest is not None and result.partial else dst
+
+    with atomic_path(dst, final=final) as tmp, _open_input(src) as inp:
         try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise
             raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
+    result.path = final()
     return result
 
 
@@ -424,7 +453,7 @@ def _transcode(
                 if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise
                 health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
-                for frame in health.drain(vin, src):
+                for frame in health.drain(vin):
                     put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
 
         def encode(item: tuple[Any, ...]) -> None:
@@ -475,27 +504,31 @@ def _transcode(
             pipe.finish()
     result.frames = frames_in
     result.damaged = health.damaged
-    result.expected, result.estimated = _expected_frames(vin, inp, frames_in, health)
-    # A recorded count may exceed the frames by one (AVI indexes often count an empty chunk as a frame).
+    result.expected, result.estimated = _expected_frames(total, vin, inp, frames_in, health)
+    # A recorded count may exceed the packets by one (AVI indexes often count an empty chunk as a frame).
     slack = 1 if not result.estimated else 0
-    result.partial = frames_in < result.expected - slack
+    # Packets, not frames: a whole clip with an edit list (an `ffmpeg -ss ... -c copy` trim) records every
+    # sample, and the decoder drops those before the edit's start by design, so N < M proves no damage.
+    # A file is partial when a packet was damaged, or when fewer packets came than the count recorded.
+    result.partial = health.damaged > 0 or health.packets < result.expected - slack
     if result.partial:
         result.notes.append(
             f"{result.shortfall()} could be decoded (the file is truncated or damaged); all of them were kept"
         )
 
 
-def _expected_frames(vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
+def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
     """(M, estimated): how many frames the input should hold, for "N of M frames".
 
-    M is the frame count the container records (MP4, MOV and AVI do). MKV and WebM record none; then M
+    M is the frame count the container records (``recorded``, read before decoding: MP4, MOV and AVI
+    record one; it counts samples, so frames an edit list hides are in it). MKV and WebM record none; then M
     is an estimate: the frames decoded plus the time the video stream says it lasts beyond the last
     decoded frame, times the frame rate (so a cut-off clip shows its loss, and a whole one, variable
     frame rate included, gives M = N). Where damaged packets cost frames, M is at least the frames
     decoded plus those packets.
     """
-    if vin.frames:
-        return int(vin.frames), False
+    if recorded:
+        return int(recorded), False
     floor = decoded + health.damaged
     rate = vin.average_rate or vin.guessed_rate
     length = _stream_seconds(vin, inp)
@@ -695,8 +728,9 @@ class _Health:
         except av.error.FFmpegError as exc:
             raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
 
-    def drain(self, stream: Any, src: Path) -> list[Any]:
-        """The frames still inside the decoder, after the demuxer stopped early."""
+    def drain(self, stream: Any) -> list[Any]:
+        """The frames still inside the decoder, after the demuxer stopped early (a drain that fails
+        keeps none: the file is already known to be damaged)."""
         av = _av()
         try:
             return list(stream.codec_context.decode(None))
