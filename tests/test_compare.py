@@ -121,3 +121,73 @@ def test_derain_compare_for_a_folder_of_frames_goes_beside_the_output_folder(tmp
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["clip", "clip.compare.jpg"]
     assert sorted(p.name for p in (out / "clip").iterdir()) == ["0.png", "1.png", "2.png"]
+
+
+def _pairs(tmp_path: Path, count: int, size: tuple[int, int] = (6, 8)) -> tuple[Path, Path]:
+    before, after = tmp_path / "b", tmp_path / "a"
+    for i in range(count):
+        _flat(before / f"{i:03}.png", size=size)
+        _flat(after / f"{i:03}.png", size=size, colour=(55, 195, 225))
+    return before, after
+
+
+def test_a_sheet_stays_within_its_format_and_an_encoder_refusal_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WebP holds at most 16383 px: 48 pairs (under the default --limit) make a sheet of the rows that fit,
+    with a note; an encoder that still refuses is one line naming the file, and leaves no folder behind."""
+    from weatherclean.io import compare as pictures
+
+    before, after = _pairs(tmp_path, 48, size=(400, 8))  # tall: each row takes the sheet's full row height
+    sheet = tmp_path / "new" / "deep" / "s.webp"
+    result = CliRunner().invoke(app, ["compare", str(before), str(after), "-o", str(sheet)])
+    room = pictures.rows_that_fit(sheet)
+    assert result.exit_code == 0, result.output
+    assert f"{48 - room} more pair(s) not shown" in " ".join(result.output.split())
+    with Image.open(sheet) as image:
+        assert image.height <= 16383
+    monkeypatch.setitem(pictures.MAX_HEIGHT, "WEBP", 100_000)  # as if the bound were wrong: WebP refuses
+    other = tmp_path / "other" / "s.webp"
+    result = CliRunner().invoke(app, ["compare", str(before), str(after), "-o", str(other)])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert len(lines) == 1 and str(other) in lines[0] and "WEBP" in lines[0], result.output
+    assert not (tmp_path / "other").exists()  # no empty folder
+
+
+@pytest.mark.skipif(not Path("/proc/self/mounts").is_file(), reason="Linux's /proc")
+def test_compare_names_an_unwritable_output_as_given_and_why(tmp_path: Path) -> None:
+    before, after = _pairs(tmp_path, 1)
+    result = CliRunner().invoke(app, ["compare", str(before), str(after), "-o", "/proc/wc_sheet/s.jpg"])
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and message.startswith("error: /proc/wc_sheet: ")
+    assert "does not accept new files" in message and "No such file" not in message
+
+
+def test_the_default_sheet_is_never_read_back_as_a_photo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before, after = _pairs(tmp_path, 1)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["compare", str(before), str(after)])
+    assert result.exit_code == 0 and (tmp_path / "sheet.compare.jpg").is_file(), result.output
+    code, stdout, _ = invoke_command(desnow, "desnow", str(tmp_path), "--dry-run", "--json", "--device", "cpu")
+    assert code == 0 and not any("sheet" in Path(j["input"]).name for j in json.loads(stdout)["jobs"])
+    help_text = " ".join(CliRunner().invoke(app, ["compare", "--help"]).output.split())
+    assert "sheet.compare.jpg" in help_text and "pairs left off it are counted" in help_text
+
+
+def test_a_preview_of_a_big_float_photo_needs_no_whole_picture_temporary() -> None:
+    """A 12-MP float photo previewed at 2048 px: a few MB of bands, not copies of its 144 MB."""
+    import tracemalloc
+
+    from weatherclean.io.compare import thumbnail
+
+    photo = np.zeros((3000, 4000, 3), np.float32)
+    photo[:, 2000:] = 1.0
+    tracemalloc.start()
+    try:
+        image = thumbnail(photo, 2048)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert image.size == (2048, 1536) and peak < photo.nbytes / 8, peak
+    assert np.asarray(image)[700, 100].max() == 0 and np.asarray(image)[700, 2000].min() == 255

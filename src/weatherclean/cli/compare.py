@@ -1,4 +1,4 @@
-"""``weatherclean compare BEFORE AFTER -o sheet.jpg``: a contact sheet of originals beside their results.
+"""``weatherclean compare BEFORE AFTER -o sheet.compare.jpg``: a contact sheet of originals beside their results.
 
 ``desnow``/``derain --compare`` show each result as it is made; this command looks at a whole batch
 afterwards, including one made without ``--compare`` or on another machine. Files pair up by their path
@@ -15,7 +15,8 @@ import typer
 from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
-from weatherclean.errors import InputError, OutputError, WeathercleanError
+from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
+from weatherclean.inference.runner import check_writable_folders
 from weatherclean.io import compare as pictures
 
 #: Names shown in a note before "and N more".
@@ -43,15 +44,22 @@ def compare_command(
     ],  # fmt: skip
     output: Annotated[
         Path,
-        typer.Option("-o", "--output", metavar="FILE", help="The sheet to write: .jpg, .png or .webp."),
-    ] = Path("compare.jpg"),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="The sheet to write: .jpg, .png or .webp. The default's .compare.jpg ending keeps desnow, derain "
+            "and compare from ever reading it as a photo.",
+        ),
+    ] = Path("sheet.compare.jpg"),  # fmt: skip
     limit: Annotated[
         int,
         typer.Option(
             "--limit",
             min=1,
             metavar="N",
-            help="At most N pairs, the first N by path; a line at the foot of the sheet counts the rest.",
+            help="At most N pairs, the first N by path; a line at the foot of the sheet counts the rest. A sheet "
+            "holds at most about 185 rows as .jpg or .png, 46 as .webp (the formats' size limits), whatever N.",
         ),
     ] = 50,  # fmt: skip
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace FILE if it exists.")] = False,
@@ -60,19 +68,24 @@ def compare_command(
 
     Files pair up by their path inside each folder, whatever the extension; videos show their middle frame.
 
-    Exit code 0 when the sheet holds every pair, 1 when some file could not be read, 2 when nothing could run.
+    Exit code 0 when every file on the sheet could be read (pairs left off it are counted at its foot), 1
+    when some file could not be read (the sheet is still written), 2 when nothing could run.
     """
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
+    if output.is_dir():
+        raise OutputError(f"{output}: {folder_not_file('a picture file')}; give the sheet a file name")
     if output.exists() and not overwrite:
         raise OutputError(f"{output}: exists; pass --overwrite to replace it, or choose another -o FILE")
+    check_writable_folders([output.parent.resolve()], given=output.parent, hint="choose another -o FILE")
     pairs, only_before, only_after = pictures.pair_files(before, after)
     if not pairs:
         raise InputError(
             f"{after}: holds no result for any photo or video of {before} (files pair up by their path inside "
             "each folder, any extension)"
         )
-    shown = pairs[:limit]
+    room = pictures.rows_that_fit(output)
+    shown = pairs[: min(limit, room)]
     rows, failed = [], []
     for name, original, result in shown:
         previews = []
@@ -84,11 +97,11 @@ def compare_command(
                 previews.append(None)
         rows.append((name, previews[0], previews[1]))
     more = len(pairs) - len(shown)
-    foot = f"{more} more pair(s) not shown (--limit {limit})" if more else ""
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{output.parent}: cannot create the folder ({exc.strerror or exc})") from None
+    foot = ""
+    if more and len(shown) < limit:  # the format, not --limit, cut the sheet short
+        foot = f"{more} more pair(s) not shown (a {output.suffix} sheet holds at most {room} rows)"
+    elif more:
+        foot = f"{more} more pair(s) not shown (--limit {limit})"
     pictures.save_picture(pictures.contact_sheet(rows, note=foot), output)
     for where, names in ((before, only_before), (after, only_after)):
         if names:
@@ -99,8 +112,6 @@ def compare_command(
             )  # fmt: skip
     for reason in failed:
         err_console.print(f"[bold red]error:[/] {escape(reason)}", highlight=False, soft_wrap=True)
-    console.print(
-        f"{escape(str(output))}: {len(shown)} pair(s){f', {more} more not shown' if more else ''}", highlight=False
-    )
+    console.print(f"{escape(str(output))}: {len(shown)} pair(s){f'; {foot}' if foot else ''}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from weatherclean.errors import InputError
+from weatherclean.errors import InputError, OutputError, one_line
 from weatherclean.io.atomic import atomic_write
 
 __all__ = [
-    "COMPARE_SUFFIX", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet", "exif_orientation", "frame_strip",
-    "is_compare_path", "pair_files", "preview", "save_picture", "side_by_side", "thumbnail", "upright",
-    "write_side_by_side", "write_strip",
+    "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet", "exif_orientation",
+    "frame_strip", "is_compare_path", "pair_files", "picture_format", "preview", "rows_that_fit", "save_picture",
+    "side_by_side", "thumbnail", "upright", "write_side_by_side", "write_strip",
 ]  # fmt: skip
 
 #: The ending of every comparison picture's name: ``a.jpg`` → ``a.jpg.compare.jpg``.
@@ -65,32 +65,50 @@ def is_compare_path(path: Path) -> bool:
     return path.name.lower().endswith(COMPARE_SUFFIX)
 
 
+#: Source pixels converted at a time by :func:`thumbnail` (a band of rows): a few MB of float temporaries.
+_BAND_PIXELS = 1 << 18
+
+
 def thumbnail(pixels: np.ndarray, side: int) -> Image.Image:
     """Pixels of any kind (H×W×C float in [0, 1], uint8 or uint16; C = 1 to 4) as an RGB picture whose
     longest side is at most ``side``.
 
-    The picture is first thinned by an integer stride (a view: a 24-MP float photo costs no second
-    copy), then resized with Lanczos, so a preview never needs a whole-picture temporary.
+    The picture is first shrunk by an integer factor s (blocks of s×s pixels averaged, so fine snow and
+    rain do not alias) to between ``side`` and ``2 × side`` px, then resized with Lanczos to ``side``.
+    Everything runs over bands of rows: each band is averaged, converted to 8 bits and resized across
+    (Lanczos works along rows first, then down columns), so a 24-MP float photo costs a few MB of
+    temporaries and an 8-bit picture of at most ``2 × side`` by ``side``, never a whole-picture copy.
     """
     arr = np.asarray(pixels)
     if arr.ndim == 2:
         arr = arr[..., None]
-    h, w = arr.shape[:2]
-    stride = max(1, max(h, w) // (2 * side))
-    arr = arr[::stride, ::stride, : 3 if arr.shape[2] >= 3 else 1]
-    if arr.dtype == np.uint8:
-        rgb8 = arr
-    elif arr.dtype == np.uint16:
-        rgb8 = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    else:
-        rgb8 = np.rint(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
-    if rgb8.shape[2] == 1:
-        rgb8 = np.repeat(rgb8, 3, axis=2)
-    image = Image.fromarray(np.ascontiguousarray(rgb8), "RGB")
-    if max(image.size) > side:
-        scale = side / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
-    return image
+    arr = arr[..., : 3 if arr.shape[2] >= 3 else 1]  # a view: alpha is dropped
+    h, w, channels = arr.shape
+    s = max(1, max(h, w) // side)
+    sy, sx = min(s, h), min(s, w)  # a picture thinner than s px keeps its one row or column
+    ny, nx = h // sy, w // sx
+    fit = min(1.0, side / max(ny, nx))
+    tw, th = max(1, round(nx * fit)), max(1, round(ny * fit))
+    scale = {np.dtype(np.uint8): 1.0, np.dtype(np.uint16): 255.0 / 65535.0}.get(arr.dtype, 255.0)
+    mode = "RGB" if channels == 3 else "L"
+    across = Image.new(mode, (tw, ny))
+    rows = max(1, _BAND_PIXELS // max(1, nx * sx * sy))  # output rows per band
+    for r0 in range(0, ny, rows):
+        r1 = min(ny, r0 + rows)
+        band = arr[r0 * sy : r1 * sy, : nx * sx]
+        if arr.dtype != np.uint8 or s > 1:
+            values = band.astype(np.float32)
+            if sy * sx > 1:
+                values = values.reshape(r1 - r0, sy, nx, sx, channels).mean(axis=(1, 3))
+            values *= scale
+            np.clip(values, 0.0, 255.0, out=values)
+            band = np.rint(values).astype(np.uint8)
+        piece = Image.fromarray(np.ascontiguousarray(band[..., 0] if mode == "L" else band), mode)
+        if tw != nx:
+            piece = piece.resize((tw, r1 - r0), Image.LANCZOS)
+        across.paste(piece, (0, r0))
+    image = across.resize((tw, th), Image.LANCZOS) if th != ny else across
+    return image.convert("RGB") if mode != "RGB" else image
 
 
 def upright(image: Image.Image, *, orientation: int = 1, rotation: int = 0) -> Image.Image:
@@ -133,6 +151,15 @@ def frame_strip(pairs: Sequence[tuple[int, Image.Image, Image.Image]]) -> Image.
     )
 
 
+def rows_that_fit(path: Path, *, note: bool = True) -> int:
+    """How many rows a contact sheet written to ``path`` can hold within its format's :data:`MAX_HEIGHT`
+    (rows counted at their tallest, a whole ``SHEET_SIDE`` picture; ``note``: room for the line at the foot)."""
+    font = _font(14)
+    row = SHEET_SIDE + _text_height(font) + 2 * _GAP
+    fixed = _text_height(_font(16)) + 2 * _GAP + (_text_height(font) + _GAP if note else 0)
+    return max(1, (MAX_HEIGHT[picture_format(path)] - fixed) // row)
+
+
 def contact_sheet(rows: Sequence[tuple[str, Image.Image | None, Image.Image | None]], *, note: str = "") -> Image.Image:
     """One row per pair: its name above, before | after (a picture that could not be read is a grey box)."""
     if not rows:
@@ -169,12 +196,49 @@ def contact_sheet(rows: Sequence[tuple[str, Image.Image | None, Image.Image | No
     return sheet
 
 
+#: The tallest picture each format can hold (WebP's limit; JPEG's is 65535, less a margin; PNG has none, but
+#: a sheet taller than JPEG's would be too much for viewers and memory alike).
+MAX_HEIGHT = {"JPEG": 65_500, "PNG": 65_500, "WEBP": 16_383}
+
+
+def picture_format(path: Path) -> str:
+    """The Pillow format a comparison picture is written in: JPEG unless the name says PNG or WebP."""
+    return {".png": "PNG", ".webp": "WEBP"}.get(path.suffix.lower(), "JPEG")
+
+
 def save_picture(image: Image.Image, path: Path, *, quality: int = 90) -> None:
-    """Write a comparison picture atomically; JPEG unless the name says PNG or WebP."""
-    fmt = {".png": "PNG", ".webp": "WEBP"}.get(path.suffix.lower(), "JPEG")
+    """Write a comparison picture atomically; JPEG unless the name says PNG or WebP.
+
+    The picture is encoded before anything touches the disk, so an encoder's refusal (a picture too
+    large for the format) is an :class:`OutputError` naming the file, and leaves nothing behind. Missing
+    parent folders are created only then, and removed again if the write fails: no empty folders.
+    """
+    fmt = picture_format(path)
     buf = io.BytesIO()
-    image.save(buf, format=fmt, **({"quality": quality} if fmt != "PNG" else {}))
-    atomic_write(path, buf.getvalue())
+    try:
+        image.save(buf, format=fmt, **({"quality": quality} if fmt != "PNG" else {}))
+    except (OSError, ValueError) as exc:
+        raise OutputError(
+            f"{path}: cannot encode the {image.width}×{image.height} picture as {fmt} ({one_line(exc)})"
+        ) from None
+    created: list[Path] = []
+    folder = path.parent
+    while not folder.exists() and folder.parent != folder:
+        created.append(folder)
+        folder = folder.parent
+    try:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
+        atomic_write(path, buf.getvalue())
+    except BaseException:
+        for made in created:  # deepest first; one that holds anything (another writer's file) stays
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def preview(path: Path, side: int = SHEET_SIDE) -> Image.Image:
@@ -214,7 +278,7 @@ def _video_preview(path: Path, side: int) -> Image.Image:
             rgb = chosen.to_ndarray(format="rgb24")
             rotation = int(round(getattr(chosen, "rotation", 0) or 0))
     except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: not a readable video ({' '.join(str(exc).split())[:120]})") from None
+        raise InputError(f"{path}: not a readable video ({one_line(exc, 120)})") from None
     return upright(thumbnail(rgb, side), rotation=rotation)
 
 
@@ -253,7 +317,7 @@ def _media(folder: Path, *, skip: Path) -> dict[Path, Path]:
     """Photos and videos under ``folder`` by relative path, without hidden ones, comparison pictures, or
     anything under ``skip``."""
     from weatherclean.io.images import is_image_path
-    from weatherclean.io.video import is_video_path
+    from weatherclean.io.video import is_partial_path, is_video_path
 
     skip_real = skip.resolve()
     found: dict[Path, Path] = {}
@@ -263,6 +327,8 @@ def _media(folder: Path, *, skip: Path) -> dict[Path, Path]:
         for name in sorted(files):
             path = root_path / name
             if name.startswith(".") or is_compare_path(path) or not (is_image_path(path) or is_video_path(path)):
+                continue
+            if is_partial_path(path):  # a failed derain's frames (``a.partial.mp4``), never a result to show
                 continue
             found[path.relative_to(folder)] = path
     return found
