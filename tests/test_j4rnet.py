@@ -299,8 +299,8 @@ def test_training_with_the_no_harm_options_still_learns(tmp_path: Path) -> None:
         with torch.no_grad():
             return float(task.loss(model.train(training), batch)[0])
 
-    cfg = TrainConfig(output=str(tmp_path / "run"), steps=60, batch_size=4, lr=2e-3, warmup_steps=10,
-                      workers=0, progress=False, checkpoint_every=60, log_every=30)  # fmt: skip
+    cfg = TrainConfig(output=str(tmp_path / "run"), steps=40, batch_size=4, lr=2e-3, warmup_steps=10,
+                      workers=0, progress=False, checkpoint_every=40, log_every=20)  # fmt: skip
     torch.manual_seed(0)
     untrained = J4RNet(config)
     before = fixed_loss(untrained, training=True), fixed_loss(untrained, training=False)
