@@ -213,6 +213,9 @@ def test_train_cli_styles_and_pass_through(tmp_path: Path) -> None:
     assert config["pass_through"] == 0.02
     settings = json.loads((tmp_path / "run" / "train_config.json").read_text())["extra"]
     assert "flakes" not in settings["styles"] and len(settings["styles"]) == 4
+    card = (tmp_path / "run" / "model" / "README.md").read_text()  # the card's command makes the same run
+    assert "--pass-through 0.02" in card and "--lambda-colour 1" in card
+    assert "--style discs" in card and "--style flakes" not in card
     for bad, message in (
         (["--style", "hail"], "unknown snow style 'hail'"),
         (["--style", "bokeh", "--exclude-style", "bokeh"], "leave no snow style"),
