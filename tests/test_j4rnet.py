@@ -181,6 +181,9 @@ def test_no_harm_options_are_off_by_default_and_the_bundled_model_is_unchanged()
     with torch.no_grad():
         assert torch.equal(bundled.step(x)[0].background, _papers_step(bundled, x))  # bit for bit
     assert torch.equal(bundled.gate(x), torch.ones(1, 1, 37, 50))  # no gate: every pixel is the model's
+    assert bundled.receptive_field == 64  # tiles overlap as before
+    gated = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02))
+    assert gated.receptive_field == 64 + 4 * 2 + 4 * 3  # + the detail window and the gate's reach
     for bad in ({"streak_mode": "zero"}, {"streak_window": 4}, {"occlusion_floor": 1.0}, {"pass_through": -0.1}):
         with pytest.raises(ValueError):
             J4RNetConfig(**bad)  # type: ignore[arg-type]

@@ -228,8 +228,15 @@ class J4RNet(
 
     @property
     def receptive_field(self) -> int:
-        """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's)."""
-        return max(32, 16 * self.config.stride)
+        """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's), plus
+        what the no-harm options look at around a pixel: the detail window and the gate's dilation."""
+        c = self.config
+        extra = 0
+        if c.streak_mode == "detail" or c.pass_through > 0:
+            extra += c.stride * (c.streak_window // 2)
+        if c.pass_through > 0:
+            extra += c.stride * (math.ceil(c.gate_radius / c.stride) + 1)
+        return max(32, 16 * c.stride) + extra
 
     @property
     def bytes_per_pixel(self) -> float:
