@@ -222,3 +222,20 @@ def test_train_cli_styles_and_pass_through(tmp_path: Path) -> None:
     ):
         result = runner.invoke(app, [*base, *bad, "--steps", "1", "-o", str(tmp_path / "bad")])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = write_clean(tmp_path / "clean", seed=4, n=2)
+    result = CliRunner().invoke(
+        app,
+        ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
+         "--steps", "2", "--lambda-colour", "1", "--pass-through", "0.02", "-q", "-o", str(tmp_path / "rain")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "rain" / "model" / "config.json").read_text())["pass_through"] == 0.02
+    log = [json.loads(line) for line in (tmp_path / "rain" / "train_log.jsonl").read_text().splitlines()]
+    assert "colour" in log[-1]  # the term was in the loss

@@ -65,14 +65,18 @@ def train_command(
         [], "--exclude-style", help="Never synthesise this style (repeatable): the leave-one-style-out test."
     ),
     lambda_colour: float = typer.Option(
-        0.0, "--lambda-colour", min=0.0, help="snow: weight of our brightness-and-colour term (0: the paper's loss)."
+        0.0,
+        "--lambda-colour",
+        min=0.0,
+        help="Weight of our brightness-and-colour term (0: the paper's loss).",
     ),
     pass_through: float | None = typer.Option(
         None,
         "--pass-through",
         min=0.0,
         max=0.49,
-        help="snow: return pixels unchanged where the model's mask stays below this (0: off; default: as the model).",
+        help="Return pixels unchanged where the model finds no weather: its snow mask, or for rain its streak and "
+        "occlusion maps, stay below this (0: off; default: as the model). Rain's gate acts at inference only.",
     ),
     clean_fraction: float = typer.Option(
         0.0,
@@ -119,7 +123,7 @@ def train_command(
     """
     from weatherclean.models.hub import check_push_ready
     from weatherclean.models.registry import DEFAULT_MODELS, check_task, create_model, get_spec
-    from weatherclean.training.losses import DesnowLoss
+    from weatherclean.training.losses import DerainLoss, DesnowLoss
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
 
@@ -147,8 +151,6 @@ def train_command(
     else:
         model = create_model(arch)
     if pass_through is not None:
-        if task != "snow":
-            raise WeathercleanError("--pass-through applies to --task snow only")
         model = _with_config(model, pass_through=pass_through)
     check_task(model, task)
     model.train()
@@ -174,6 +176,7 @@ def train_command(
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
+            loss_fn=DerainLoss(lambda_colour=lambda_colour),
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
