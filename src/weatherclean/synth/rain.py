@@ -59,7 +59,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 from scipy.special import erf
 
-from weatherclean.synth.snow import _smooth_field
+from weatherclean.synth.common import check_style_names, smooth_field
 
 __all__ = [
     "RAIN_LEVELS",
@@ -261,13 +261,8 @@ _OCCLUDING_CORE = 0.6  # an occluding drop hides the background where its sprite
 
 
 def check_styles(styles: Sequence[str] | None) -> tuple[str, ...]:
-    """The allowed styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
-    if not styles:
-        return RAIN_STYLES
-    unknown = [s for s in styles if s not in _STYLES]
-    if unknown:
-        raise ValueError(f"unknown rain style {unknown[0]!r}: use one of {', '.join(RAIN_STYLES)}")
-    return tuple(dict.fromkeys(styles))
+    """The allowed rain styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
+    return check_style_names("rain", styles, RAIN_STYLES)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -741,7 +736,7 @@ def _make_scene(
         splashes = merged
     veil = None
     if veil_strength > 0:
-        field_ = _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0]
+        field_ = smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0]
         veil = (veil_strength * (1.0 + 0.3 * field_)).astype(np.float32)
     chroma = light / max(float(light.max()), 1e-3)
     tint = float(rng.uniform(0.0, 0.2))

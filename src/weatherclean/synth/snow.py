@@ -41,6 +41,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import erfc
 
+from weatherclean.synth.common import check_style_names, smooth_field
+
 __all__ = [
     "SNOW_LEVELS",
     "SNOW_STYLES",
@@ -218,13 +220,8 @@ def apply_snow(clean: np.ndarray, mask: np.ndarray, aberration: np.ndarray) -> n
 
 
 def check_styles(styles: Sequence[str] | None) -> tuple[str, ...]:
-    """The allowed styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
-    if not styles:
-        return SNOW_STYLES
-    unknown = [s for s in styles if s not in _STYLES]
-    if unknown:
-        raise ValueError(f"unknown snow style {unknown[0]!r}: use one of {', '.join(SNOW_STYLES)}")
-    return tuple(dict.fromkeys(styles))
+    """The allowed snow styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
+    return check_style_names("snow", styles, SNOW_STYLES)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,23 +341,6 @@ def _sprite_bank(style: str, layer_index: int, angle_index: int, wind_index: int
 # --------------------------------------------------------------------------------------------------
 
 
-def _smooth_field(rng: np.random.Generator, h: int, w: int, channels: int, cell: float) -> np.ndarray:
-    """Random field varying over about ``cell`` pixels (bilinear upsampling of a coarse grid) in [-1, 1]."""
-    gh = int(math.ceil(h / cell)) + 2
-    gw = int(math.ceil(w / cell)) + 2
-    grid = rng.uniform(-1.0, 1.0, size=(gh, gw, channels)).astype(np.float32)
-    # A random phase so the grid does not line up with the image border.
-    ys = (np.arange(h, dtype=np.float32) + float(rng.uniform(0, cell))) / cell
-    xs = (np.arange(w, dtype=np.float32) + float(rng.uniform(0, cell))) / cell
-    y0 = np.floor(ys).astype(np.intp)
-    x0 = np.floor(xs).astype(np.intp)
-    fy = (ys - y0)[:, None, None]
-    fx = (xs - x0)[None, :, None]
-    top = grid[y0][:, x0] * (1 - fx) + grid[y0][:, x0 + 1] * fx
-    bottom = grid[y0 + 1][:, x0] * (1 - fx) + grid[y0 + 1][:, x0 + 1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
-
-
 def _tint(rng: np.random.Generator, ambient_chroma: np.ndarray) -> np.ndarray:
     """One layer's snow colour: white, cool, warm or grey, lit a little by the scene's average colour."""
     probs = np.array([t[0] for t in _TINTS])
@@ -374,7 +354,7 @@ def _tint(rng: np.random.Generator, ambient_chroma: np.ndarray) -> np.ndarray:
 
 def _vary_colour(rng: np.random.Generator, colour: np.ndarray, h: int, w: int) -> np.ndarray:
     """A colour map that drifts smoothly over the picture in brightness and a little in hue."""
-    field = _smooth_field(rng, h, w, 3, cell=float(rng.uniform(120, 320)))
+    field = smooth_field(rng, h, w, 3, cell=float(rng.uniform(120, 320)))
     lum = field[..., :1] * float(rng.uniform(0.02, 0.06))
     hue = field[..., 1:] - field[..., :1]  # decorrelated channel drift
     hue = np.concatenate([hue[..., :1], np.zeros_like(hue[..., :1]), hue[..., 1:]], axis=-1) * 0.012
@@ -490,7 +470,7 @@ def snow_mask_and_aberration(
     prob, lo, hi = _STYLES[picked[-1]].veil[level]
     if haze and prob > 0 and rng.random() < prob:
         veil = float(rng.uniform(lo, hi))
-        total += veil * (1.0 + 0.5 * _smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
+        total += veil * (1.0 + 0.5 * smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
     mask = (1.0 - np.exp(-np.maximum(total, 0.0))).astype(np.float32)
     np.clip(mask, 0.0, 1.0, out=mask)
     return mask, np.clip(a, 0.0, 1.0).astype(np.float32)
