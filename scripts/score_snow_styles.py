@@ -109,26 +109,21 @@ def main() -> None:
         for level in SNOW_LEVELS:
             folder = args.data / f"test_{style}_{level}"
             if not folder.is_dir():
-                continue
+                continue  # a style or level not made; --styles none scores the snow-free photos alone
             row = score_set(folder, models)
             table[f"{style}_{level}"] = row
             base = row["input"]["psnr_y"]
-            cells = [
-                f"{row[m]['psnr_y']:.2f} ({row[m]['psnr_y'] - base:+.2f}, {row[m]['dark_permille']:.2f})"
-                for m in labels
-            ]
+            cells = [_cell(row[m], base) for m in labels]
             print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
     clean = score_clean(args.data / "heldout_clean", models)
     table["clean"] = clean
-    cells = [
-        f"{clean[m]['psnr_y']:.2f} dB, worst {clean[m]['worst_psnr_y']:.2f}, shift ≤ {clean[m]['worst_shift']:.2f}"
-        for m in labels
-    ]
+    cells = [_clean_cell(clean[m]) for m in labels]
     print("| no snow | – | ∞ | " + " | ".join(cells) + " |")
     print()
     for m in labels:
         gains = [row[m]["psnr_y"] - row["input"]["psnr_y"] for key, row in table.items() if key != "clean"]
-        print(f"{m}: mean gain (Y) {np.mean(gains):+.3f} dB over {len(gains)} sets")
+        if gains:
+            print(f"{m}: mean gain (Y) {np.mean(gains):+.3f} dB over {len(gains)} sets")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(table, indent=1) + "\n")

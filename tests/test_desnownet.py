@@ -112,10 +112,10 @@ def test_snow_gate_opens_only_near_detected_snow() -> None:
     assert torch.allclose(ramp, torch.full_like(ramp, 0.5))  # halfway between 0.02 and 0.04
 
 
-def _gated(pass_through: float) -> DesnowNet:
+def _gated(pass_through: float, stride: int = 4) -> DesnowNet:
     torch.manual_seed(0)
     cfg = DesnowNetConfig(
-        width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2,
+        width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=stride,
         head_channels=8, pass_through=pass_through,
     )  # fmt: skip
     model = DesnowNet(cfg).eval()
@@ -124,17 +124,32 @@ def _gated(pass_through: float) -> DesnowNet:
     return model
 
 
-def test_pass_through_returns_pixels_without_snow_unchanged() -> None:
-    x = torch.rand(1, 3, 40, 48)
+@pytest.mark.parametrize("autocast", [False, True], ids=["fp32", "bf16-autocast"])
+def test_pass_through_returns_pixels_without_snow_unchanged(autocast: bool) -> None:
+    # An odd size, so stride 4 pads the picture; snow "found" in one spot near the padded corner only.
+    torch.manual_seed(1)
+    x = torch.rand(1, 3, 37, 53)
+    x[..., 30:, 46:] = 1.0  # a bright corner: the mask head below fires only on it
     gated, open_ = _gated(0.02), _gated(0.0)
     with torch.no_grad():
-        for model in (gated, open_):  # a mask head that finds snow only in the top-left corner
+        for model in (gated, open_):
             for conv in model.mask_head.convs:
                 conv.bias.fill_(-5.0)
-        z = gated(x).z_hat
-    assert z.max() == 0
-    assert torch.equal(gated.restore(x), x.clamp(0, 1))  # nothing found: the input, bit for bit
-    assert not torch.equal(open_.restore(x), x)  # without the gate the residual changes it
+            model.mask_head.convs[0].weight.zero_()
+            model.mask_head.convs[0].bias.fill_(-5.0)
+    # Find snow where the input is brighter than 0.99 everywhere in the pixel: a mask head of our own.
+    real_forward = gated.mask_head.forward
+    gated.mask_head.forward = lambda f: torch.where(f[:, -3:].amin(1, keepdim=True) > 0.99, 1.0, -1.0) * 0.5
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        out = gated(x)
+        plain = open_.restore(x)
+    gated.mask_head.forward = real_forward
+    from weatherclean.models.desnownet import snow_gate
+
+    closed = snow_gate(out.z_hat, 0.02, gated.config.gate_radius) == 0
+    assert closed.sum() > 0.8 * closed.numel() and (~closed).sum() > 0  # snow found in the corner only
+    assert torch.equal(out.y_hat[closed.expand_as(x)], x[closed.expand_as(x)])  # the rest: bit for bit
+    assert not torch.equal(plain, x)  # without the gate the residual changes it
 
 
 def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None:

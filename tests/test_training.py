@@ -239,3 +239,5 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
     assert json.loads((tmp_path / "rain" / "model" / "config.json").read_text())["pass_through"] == 0.02
     log = [json.loads(line) for line in (tmp_path / "rain" / "train_log.jsonl").read_text().splitlines()]
     assert "colour" in log[-1]  # the term was in the loss
+    card = (tmp_path / "rain" / "model" / "README.md").read_text()
+    assert "--lambda-colour 1" in card and "--pass-through 0.02" in card

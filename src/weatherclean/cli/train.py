@@ -314,6 +314,7 @@ def _styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...
     """
     if not include and not exclude:
         return None
+    include, exclude = [s.lower() for s in include], [s.lower() for s in exclude]  # as `synth --style`
     if task == "snow":
         from weatherclean.synth.snow import check_styles
     else:

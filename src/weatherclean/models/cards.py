@@ -260,9 +260,9 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--lambda-w", extra.get("lambda_w"))
         if extra.get("haze") is False:
             args.append("--no-haze")
-        if extra.get("lambda_colour"):
-            option("--lambda-colour", extra["lambda_colour"])
-        option("--pass-through", extra.get("pass_through"))
+    if extra.get("lambda_colour"):
+        option("--lambda-colour", extra["lambda_colour"])
+    option("--pass-through", extra.get("pass_through"))
     for style in extra.get("styles") or []:  # the styles the run drew from, after --exclude-style
         option("--style", style)
     option("--level", extra.get("level"))

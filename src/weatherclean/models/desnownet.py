@@ -69,6 +69,9 @@ class DesnowNetConfig:
             raise ValueError(f"width must be in (0, 4], got {self.width}")
         if not 0.0 <= self.pass_through < 0.5:
             raise ValueError(f"pass_through must be in [0, 0.5), got {self.pass_through}")
+        if int(self.gate_radius) != self.gate_radius or self.gate_radius < 0:
+            raise ValueError(f"gate_radius must be a whole number of pixels >= 0, got {self.gate_radius}")
+        self.gate_radius = int(self.gate_radius)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -408,10 +411,11 @@ class DesnowNet(
         y_prime = recover(x, z, a, self.config.eps)
         f = self._features(self.rg_descriptor, torch.cat([y_prime, z, a], dim=1))
         y_hat = y_prime + self.residual_head(f).to(x.dtype)
-        if self.config.pass_through > 0:
-            y_hat = x + snow_gate(z, self.config.pass_through, self.config.gate_radius) * (y_hat - x)
         if ph or pw:
-            y_hat, y_prime, z, a = (t[..., :h, :w] for t in (y_hat, y_prime, z, a))
+            x, y_hat, y_prime, z, a = (t[..., :h, :w] for t in (x, y_hat, y_prime, z, a))
+        if self.config.pass_through > 0:
+            # Gated after the crop: mask values in the mirrored padding must not open it for real pixels.
+            y_hat = x + snow_gate(z, self.config.pass_through, self.config.gate_radius) * (y_hat - x)
         return DesnowOutput(y_hat, y_prime, z, a)
 
     @torch.inference_mode()

@@ -15,6 +15,8 @@ def check_style_names(weather: str, styles: Sequence[str] | None, known: tuple[s
 
     An unknown name raises ValueError naming it and the known ones, so the CLI can say it in one line.
     """
+    if isinstance(styles, str):  # one name, not a sequence of one-letter names
+        styles = [styles]
     if not styles:
         return known
     unknown = [s for s in styles if s not in known]
