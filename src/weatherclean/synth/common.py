@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["check_style_names", "smooth_field"]
+__all__ = ["check_style_names", "pick_styles", "smooth_field"]
 
 
 def check_style_names(weather: str, styles: Sequence[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
@@ -23,6 +23,18 @@ def check_style_names(weather: str, styles: Sequence[str] | None, known: tuple[s
     if unknown:
         raise ValueError(f"unknown {weather} style {unknown[0]!r}: use one of {', '.join(known)}")
     return tuple(dict.fromkeys(styles))
+
+
+def pick_styles(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:
+    """One style when only one is allowed; otherwise one to three of them (half the samples have one).
+
+    Real weather is rarely one renderer's look: a mixed sample layers up to three styles.
+    """
+    if len(allowed) == 1:
+        return list(allowed)
+    count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
+    picked = rng.choice(len(allowed), size=count, replace=False)
+    return [allowed[int(i)] for i in sorted(picked)]
 
 
 def smooth_field(rng: np.random.Generator, h: int, w: int, channels: int, cell: float) -> np.ndarray:

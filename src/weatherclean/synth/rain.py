@@ -59,7 +59,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 from scipy.special import erf
 
-from weatherclean.synth.common import check_style_names, smooth_field
+from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
 
 __all__ = [
     "RAIN_LEVELS",
@@ -604,15 +604,6 @@ def _make_group(
     return _Group(bank, rows, cols, origin, cy, cx, variant, amps, occ)
 
 
-def _pick_styles(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:
-    """One style when only one is allowed; otherwise one to three of them (half the samples have one)."""
-    if len(allowed) == 1:
-        return list(allowed)
-    count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
-    picked = rng.choice(len(allowed), size=count, replace=False)
-    return [allowed[int(i)] for i in sorted(picked)]
-
-
 def _winds(rng: np.random.Generator, style: _Style) -> list[int]:
     """Bank angle indices of a sample's wind directions: the main one around vertical, any others
     ``style.spread`` degrees away from it, to either side."""
@@ -688,7 +679,7 @@ def _make_scene(
     how the camera moves the rain in the view, ``light`` the scene's mean colour (tints S and A), and
     ``styles`` the styles to draw one to three from."""
     frames = shifts.shape[0]
-    picked = _pick_styles(rng, styles)
+    picked = pick_styles(rng, styles)
     share = 1.0 / math.sqrt(len(picked))  # several styles at once: each a little sparser
     groups: list[_Group] = []
     lens: list[_LensDrop] = []

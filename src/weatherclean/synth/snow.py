@@ -41,7 +41,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import erfc
 
-from weatherclean.synth.common import check_style_names, smooth_field
+from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
 
 __all__ = [
     "SNOW_LEVELS",
@@ -395,15 +395,6 @@ def _splat_layer(
     depth += np.bincount(index[keep], weights=weights, minlength=depth.size).reshape(depth.shape)
 
 
-def _pick_styles(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:
-    """One style when only one is allowed; otherwise one to three of them (half the samples have one)."""
-    if len(allowed) == 1:
-        return list(allowed)
-    count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
-    picked = rng.choice(len(allowed), size=count, replace=False)
-    return [allowed[int(i)] for i in sorted(picked)]
-
-
 def _style_depths(
     rng: np.random.Generator, style: _Style, level_index: int, h: int, w: int, share: float
 ) -> list[np.ndarray]:
@@ -450,7 +441,7 @@ def snow_mask_and_aberration(
     allowed = check_styles(styles)
     h, w = clean.shape[:2]
     level_index = SNOW_LEVELS.index(level)
-    picked = _pick_styles(rng, allowed)
+    picked = pick_styles(rng, allowed)
     share = 1.0 / math.sqrt(len(picked))  # several styles at once: each a little sparser
     mean = clean.reshape(-1, 3).mean(axis=0).astype(np.float32)
     chroma = mean / max(float(mean.max()), 1e-3)
