@@ -444,7 +444,7 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     ``repo_id`` when given); an existing card is never overwritten. Returns the model's ``config.json``.
     """
     from weatherclean.models import cards
-    from weatherclean.models.registry import MODEL_CLASSES, load_from_folder
+    from weatherclean.models.loading import MODEL_CLASSES, load_from_folder
 
     if not folder.is_dir():
         raise ModelError(f"{folder}: model folder not found (a trained run keeps it in RUN/model)")
@@ -498,7 +498,7 @@ def push_folder(
 
     from weatherclean import __version__
     from weatherclean.models.cards import FAMILIES
-    from weatherclean.models.registry import TASK_OF_TYPE
+    from weatherclean.models.loading import TASK_OF_TYPE
 
     folder = Path(folder)
     repo_id, branch = parse_push_target(repo, revision)

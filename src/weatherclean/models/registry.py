@@ -11,7 +11,6 @@ A model is named in one of four ways, tried in this order:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,13 +19,13 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import torch
-from safetensors.torch import load_model as load_safetensors
 from torch import nn
 
 from weatherclean.errors import ModelError
 from weatherclean.models import hub
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
+from weatherclean.models.loading import MODEL_CLASSES, TASK_OF_TYPE, load_from_folder  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -115,9 +114,6 @@ class ModelSource:
         return data
 
 
-#: model_type in config.json → class. New families add themselves here.
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"desnownet": DesnowNet, "j4rnet": J4RNet}
-
 _REGISTRY: dict[str, ModelSpec] = {}
 
 #: The model each task uses when the user does not name one.
@@ -199,37 +195,6 @@ def bundled_weights_dir(name: str) -> Path | None:
     return folder if (folder / "model.safetensors").is_file() else None
 
 
-def load_from_folder(folder: Path) -> nn.Module:
-    """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
-
-    This reads the same two files as ``PyTorchModelHubMixin.from_pretrained`` but picks the class from
-    ``model_type`` in config.json, so one loader serves every model family.
-    """
-    config_path, weights = folder / "config.json", folder / "model.safetensors"
-    if not config_path.is_file() or not weights.is_file():
-        raise ModelError(
-            f"{folder}: not a model folder (expected config.json and model.safetensors, "
-            "as written by `weatherclean train` or save_pretrained)"
-        )
-    try:
-        config = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{config_path}: cannot read the model config ({exc})") from None
-    model_type = config.get("model_type", "desnownet") if isinstance(config, dict) else None
-    if model_type not in MODEL_CLASSES:
-        raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(MODEL_CLASSES)}")
-    try:
-        model = MODEL_CLASSES[model_type](**config)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"{config_path}: invalid model config ({exc})") from None
-    try:
-        load_safetensors(model, str(weights), strict=True)
-    except (RuntimeError, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"{folder}: checkpoint does not match its config ({first[:200]})") from None
-    return model
-
-
 def resolve_model_name(spec: str, task: str = "snow") -> str:
     return DEFAULT_MODELS[task] if spec in ("default", f"default-{task}") else spec
 
@@ -288,8 +253,6 @@ def locate_model(
     )
 
 
-#: Which task each model family is for, to catch `desnow --model j4rnet-light` early and clearly.
-TASK_OF_TYPE: dict[str, str] = {"desnownet": "snow", "j4rnet": "rain"}
 _COMMAND_OF_TASK = {"snow": "desnow", "rain": "derain"}
 
 
