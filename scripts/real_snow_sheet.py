@@ -23,10 +23,10 @@ import torch
 
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.inference.tiling import run_tiled_array
-from weatherclean.models import load_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
+from score_snow_styles import load_candidates  # noqa: E402
 
 
 def _detail(image: np.ndarray) -> float:
@@ -43,10 +43,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=480, help="width of each panel in the sheet")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    models = {}
-    for item in args.candidates:
-        label, _, name = item.partition("=")
-        models[label] = load_model(name or label, device="cpu", task="snow")
+    models = load_candidates(args.candidates)
     rows = []
     print("| photo | model | mean change R/G/B (levels) | detail kept | pixels changed > 8 levels |")
     print("|---|---|---|---|---|")

@@ -37,6 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DARK = 16.0 / 255.0
 
 
+def load_candidates(items: list[str]) -> dict[str, torch.nn.Module]:
+    """``LABEL=MODEL`` arguments (a registered name, a folder or a Hub id) as label → snow model on the CPU."""
+    models = {}
+    for item in items:
+        label, _, name = item.partition("=")
+        models[label] = load_model(name or label, device="cpu", task="snow")
+    return models
+
+
 def _restore(net: torch.nn.Module, image: np.ndarray) -> np.ndarray:
     return run_tiled_array(net.restore, image, overlap=int(net.receptive_field), device="cpu")
 
@@ -96,10 +105,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    models = {}
-    for item in args.candidates:
-        label, _, name = item.partition("=")
-        models[label] = load_model(name or label, device="cpu", task="snow")
+    models = load_candidates(args.candidates)
 
     table: dict[str, dict] = {}
     labels = list(models)
