@@ -29,7 +29,7 @@ from pictures import save_jpeg, sheet, shrink  # noqa: E402
 from score_snow_styles import load_candidates  # noqa: E402
 
 
-def _detail(image: np.ndarray) -> float:
+def detail(image: np.ndarray) -> float:
     grey = image.mean(axis=2)
     gy, gx = np.gradient(grey)
     return float(np.hypot(gx, gy).mean())
@@ -53,7 +53,7 @@ def main() -> None:
         for label, net in models.items():
             out = run_tiled_array(net.restore, image, overlap=int(net.receptive_field), device="cpu")
             shift = 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
-            kept = 100.0 * _detail(out) / max(_detail(image), 1e-9)
+            kept = 100.0 * detail(out) / max(detail(image), 1e-9)
             touched = 100.0 * float((np.abs(out - image).max(axis=2) > 8 / 255).mean())
             cells = "/".join(f"{s:+.1f}" for s in shift)
             print(f"| {path.stem} | {label} | {cells} | {kept:.1f} % | {touched:.1f} % |", flush=True)

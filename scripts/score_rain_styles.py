@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Score rain models per rain style and level, photos and clips, on the real pairs, and on dry photos (no harm).
+
+    python scripts/score_rain_styles.py bundled=src/weatherclean/weights/j4rnet-light \\
+        new=runs/r13-all-s2/model --json runs/scores/issue13.json
+
+Each candidate is LABEL=MODEL (a registered name, a folder or a Hub id); ``LABEL=MODEL@T`` also sets
+the model's pass-through threshold to T (``@0`` turns the gate off), which is how the threshold is
+tuned without editing ``config.json``. The sets are the issue-13 held-out sets of docs/models.md,
+made by ``runs/make_rain_sets.sh`` equivalents written out there: ``data/rain/photo_{STYLE}_{LEVEL}``
+(single photos, each derained alone) and ``data/rain/clip_{STYLE}_{LEVEL}`` (9-frame clips, memory
+carried frame to frame), then ``../shared/data/paired/{rain_heavy,rain_light,spa_real_vrgnet}``, then
+the dry held-out backgrounds (``data/snow/heldout_clean``): for those, the PSNR-Y of each output against
+its own input and the largest mean shift of one colour channel, in grey levels.
+
+Every set is scored with :func:`weatherclean.evaluation.evaluate.evaluate_rain`, the code behind
+``weatherclean evaluate --task rain``, in fp32 on the CPU, so numbers do not depend on the machine's
+bf16 support. ``--sets`` and ``--clean`` point it at other folders (the threshold's tuning sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weatherclean.data.images import list_images, read_rgb
+from weatherclean.evaluation.evaluate import evaluate_rain
+from weatherclean.inference.recurrent import RecurrentTiles
+from weatherclean.models import load_model
+from weatherclean.synth.rain import RAIN_STYLES
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIRED = ("rain_heavy", "rain_light", "spa_real_vrgnet")
+
+
+def load_rain_candidates(items: list[str]) -> dict[str, torch.nn.Module]:
+    """``LABEL=MODEL[@T]`` arguments as label → rain model on the CPU, its gate threshold set to T if given."""
+    models = {}
+    for item in items:
+        label, _, spec = item.partition("=")
+        name, _, threshold = (spec or label).partition("@")
+        net = load_model(name, device="cpu", task="rain")
+        if threshold:
+            net.config = replace(net.config, pass_through=float(threshold))
+        models[label] = net.eval()
+    return models
+
+
+def default_sets(data: Path) -> dict[str, Path]:
+    """Set name → folder: photos and clips per style and level, then the real pairs, in table order."""
+    sets = {}
+    for kind in ("photo", "clip"):
+        for style in (*RAIN_STYLES, "mixed"):
+            for level in ("light", "heavy"):
+                sets[f"{kind} {style} {level}"] = data / f"{kind}_{style}_{level}"
+    for name in PAIRED:
+        sets[f"paired {name}"] = ROOT.parent / "shared/data/paired" / name
+    return {name: folder for name, folder in sets.items() if folder.is_dir()}
+
+
+def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, float]:
+    """Mean PSNR-Y of the input and of each model over every frame of the set."""
+    scores: dict[str, float] = {}
+    for label, net in models.items():
+        result = evaluate_rain(folder, net, progress=False, model_label=label)
+        for summary in result.summary():
+            scores[summary.method if summary.method != result.input_method else "input"] = summary.psnr_y
+    return scores
+
+
+def score_clean(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict]:
+    """Dry photos: PSNR-Y of each output against its input, and the largest mean channel shift."""
+    from weatherclean.evaluation.metrics import psnr
+
+    images = [read_rgb(p) for p in list_images(folder)]
+    result = {}
+    for label, net in models.items():
+        values, shifts = [], []
+        for image in images:
+            out = RecurrentTiles(net, device=torch.device("cpu"))(image)
+            values.append(psnr(out, image, y_channel=True))
+            shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
+        result[label] = {
+            "psnr_y": float(np.mean(values)),
+            "worst_psnr_y": float(np.min(values)),
+            "mean_shift_rgb": [float(s) for s in np.mean(shifts, axis=0)],
+            "worst_shift": float(np.max(np.abs(shifts))),
+        }
+    return result
+
+
+def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, float]]:
+    """Per model: mean gain over all sets, over light sets, and how many light sets end below the input."""
+    out = {}
+    for m in labels:
+        gains = {k: row[m] - row["input"] for k, row in table.items() if k != "clean"}
+        light = {k: g for k, g in gains.items() if "light" in k}
+        out[m] = {
+            "mean_gain": float(np.mean(list(gains.values()))) if gains else float("nan"),
+            "light_mean_gain": float(np.mean(list(light.values()))) if light else float("nan"),
+            "light_below_input": sum(g < 0 for g in light.values()),
+            "sets": len(gains),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@THRESHOLD]")
+    parser.add_argument("--data", type=Path, default=ROOT / "data/rain", help="folder holding the test sets")
+    parser.add_argument("--sets", nargs="*", type=Path, help="score these folders instead of the default sets")
+    parser.add_argument("--clean", type=Path, default=ROOT / "data/snow/heldout_clean", help="dry photos")
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    models = load_rain_candidates(args.candidates)
+    labels = list(models)
+    sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
+
+    table: dict[str, dict] = {}
+    print("| set | input | " + " | ".join(f"{m} (gain)" for m in labels) + " |")
+    print("|---|---|" + "---|" * len(labels))
+    for name, folder in sets.items():
+        row = score_set(folder, models)
+        table[name] = row
+        cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
+        print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
+    clean = score_clean(args.clean, models)
+    table["clean"] = clean
+    cells = []
+    for m in labels:
+        shift = "/".join(f"{s:+.2f}" for s in clean[m]["mean_shift_rgb"])
+        cells.append(
+            f"{clean[m]['psnr_y']:.2f} dB (worst {clean[m]['worst_psnr_y']:.2f}), shift {shift}, "
+            f"worst |shift| {clean[m]['worst_shift']:.2f}"
+        )
+    print("| dry photos | ∞ | " + " | ".join(cells) + " |")
+    print()
+    summary = summarise(table, labels)
+    for m, s in summary.items():
+        print(
+            f"{m}: mean gain (Y) {s['mean_gain']:+.3f} dB over {s['sets']} sets; "
+            f"light sets {s['light_mean_gain']:+.3f} dB, {s['light_below_input']} below the input"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"sets": table, "summary": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
