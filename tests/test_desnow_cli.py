@@ -13,8 +13,8 @@ from PIL import Image
 
 import weatherclean.models as models
 from synthetic import invoke_command
+from weatherclean.batch import plan_jobs
 from weatherclean.cli import desnow
-from weatherclean.inference.runner import plan_jobs
 
 
 class _Inverter(torch.nn.Module):

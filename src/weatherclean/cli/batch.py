@@ -18,17 +18,30 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 import typer
-from rich.markup import escape
-from rich.table import Table
 
+from weatherclean.batch import (
+    BatchSummary,
+    MediaOptions,
+    OutputFormat,
+    Plan,
+    Record,
+    Restoration,
+    job_handler,
+    parse_shard,
+    plan_batch,
+    print_plan,
+    print_summary,
+    require_an_input,
+    run_jobs,
+)
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
 from weatherclean.devices import resolve_device, to_fast_layout
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.errors import WeathercleanError
 from weatherclean.inference.compiled import CompiledCall, compile_model
 from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
-from weatherclean.inference.runner import BatchSummary, Plan, Record, parse_shard, plan_jobs, run_batch
+from weatherclean.inference.recurrent import RecurrentTiles
 from weatherclean.inference.tiling import run_tiled_array
-from weatherclean.io.images import LoadedImage, normalise_format
+from weatherclean.io.images import LoadedImage
 from weatherclean.models.registry import check_task
 
 #: Overlap used when the model does not say how much context it needs.
@@ -259,16 +272,6 @@ def json_errors(json_out: bool) -> Iterator[None]:
         raise
 
 
-def require_an_input(plan: Plan) -> None:
-    """Exit code 2, as the help says, when nothing could run because no input given exists."""
-    missing = plan.missing_only()
-    if len(missing) == 1:
-        raise InputError(f"{missing[0].path}: {missing[0].reason}; nothing to do")
-    if missing:
-        listed = ", ".join(str(r.path) for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise InputError(f"none of the {len(missing)} inputs exists or matches a file ({listed}); nothing to do")
-
-
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
     """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did.
 
@@ -277,7 +280,7 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
     require_an_input(plan)
     if not cmd.dry_run:
         return False
-    print_plan(plan, verb=verb, json_out=cmd.json_out)
+    print_plan(plan, verb=verb, json_out=cmd.json_out, console=console)
     if plan.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
     return True
@@ -286,84 +289,41 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
 def finish(summary: BatchSummary, cmd: PhotoCommand, runtime: Runtime) -> None:
     """Print the summary and exit with 1 if anything failed."""
     summary.notes.extend(runtime.notes())
-    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet)
+    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     if not summary.ok:
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str) -> None:
-    """Plan, run the ``task``'s model over every photo, report; raises ``typer.Exit`` for a non-zero code."""
-    fmt = normalise_format(cmd.format) if cmd.format else None
+def restoration(runtime: Runtime) -> Restoration:
+    """The loaded model as the batch handlers use it: tiled photos, and a fresh recurrent memory per clip."""
+
+    def new_clip() -> RecurrentTiles:
+        return RecurrentTiles(
+            runtime.net, device=runtime.device, dtype=runtime.dtype, tile=runtime.tile, overlap=runtime.overlap
+        )
+
+    return Restoration(photo=runtime.photo_process(), clip=new_clip)
+
+
+def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, media: MediaOptions | None = None) -> None:
+    """Plan, run the ``task``'s model over every input, report; raises ``typer.Exit`` for a non-zero code.
+
+    Photos only without ``media`` (desnow); with it videos too, or folders of frames (derain).
+    """
+    formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
-    plan = plan_jobs(
-        cmd.paths, cmd.output, tag=tag, overwrite=cmd.overwrite, in_place=cmd.in_place, format=fmt, shard=shard
-    )
+    plan = plan_batch(
+        cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
+        in_place=cmd.in_place, shard=shard,
+    )  # fmt: skip
     if dry_run_or_none(plan, cmd, verb):
         return
     runtime = load_runtime(cmd, task)
-    show = not (cmd.quiet or cmd.json_out)
-    summary = run_batch(
-        plan, runtime.photo_process(), quality=cmd.quality, format=fmt, overwrite=cmd.overwrite, progress=show,
-        description=verb, compare=cmd.compare,
-    )  # fmt: skip
-    finish(summary, cmd, runtime)
-
-
-def print_plan(plan: Plan, *, verb: str, json_out: bool) -> None:
-    """``--dry-run``: every job, skip and known failure, as a table or JSON."""
-    if json_out:
-        data = {
-            "jobs": [{"input": str(j.source), "output": str(j.output)} for j in plan.jobs],
-            "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
-            "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
-            "other_shards": plan.other_shards,
-            "dry_run": True,
-        }
-        typer.echo(json.dumps(data, indent=2))
-        return
-    table = Table(title=f"dry run: {len(plan.jobs)} file(s) would be {verb}ed", show_lines=False)
-    table.add_column("input")
-    table.add_column("output / note")
-    for job in plan.jobs:
-        table.add_row(
-            escape(str(job.source)), escape(str(job.output)) + (" (replaced in place)" if job.replaces_input else "")
-        )
-    for rec in plan.skipped:
-        table.add_row(escape(str(rec.path)), f"[yellow]skip:[/] {escape(rec.reason)}")
-    for rec in plan.failed:
-        table.add_row(escape(str(rec.path)), f"[red]error:[/] {escape(rec.reason)}")
-    console.print(table)
-    if plan.other_shards:
-        console.print(f"{plan.other_shards} file(s) belong to other shards", highlight=False)
-
-
-def print_summary(summary: BatchSummary, *, json_out: bool, quiet: bool) -> None:
-    """The end of a run: a table of what was skipped, noted and failed, then the totals line."""
-    if json_out:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
-        return
-    totals = (
-        f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
-        f"[red]{len(summary.failed)} failed[/] in {summary.seconds:.1f} s"
+    handler = job_handler(
+        restoration(runtime), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
-    if summary.other_shards:
-        totals += f" ({summary.other_shards} in other shards)"
-    if not quiet and (summary.skipped or summary.failed or summary.notes):
-        table = Table(show_header=True, header_style="bold")
-        table.add_column("status")
-        table.add_column("file")
-        table.add_column("reason")
-        for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped),
-                                ("[red]failed[/]", summary.failed)):  # fmt: skip
-            for rec in records:
-                table.add_row(status, escape(str(rec.path)), escape(rec.reason))
-        console.print(table)
-    elif quiet:
-        for rec in summary.notes:
-            err_console.print(f"[cyan]note:[/] {escape(f'{rec.path}: {rec.reason}')}", highlight=False, soft_wrap=True)
-        for rec in summary.failed:
-            message = rec.reason if rec.path.name in rec.reason else f"{rec.path}: {rec.reason}"
-            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    console.print(totals, highlight=False)
+    show = not (cmd.quiet or cmd.json_out)
+    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
+    finish(summary, cmd, runtime)

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from weatherclean.batch.outputs import check_writable_folders
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
-from weatherclean.inference.runner import check_writable_folders
 from weatherclean.io import compare as pictures
 
 #: Names shown in a note before "and N more".

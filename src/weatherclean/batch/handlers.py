@@ -1,0 +1,241 @@
+"""Doing one job, by its kind: a photo, a video file, or a folder of frames (``--frames``) as one clip.
+
+Each handler loads its input, runs the restoration it is given and writes ``job.output`` atomically,
+and returns notes for the summary; :func:`job_handler` picks one per job from a table keyed by
+:attr:`Job.kind <weatherclean.batch.jobs.Job.kind>`. The model itself is not built here: a
+:class:`Restoration` brings the caller's functions, so batch work stays apart from restoration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from weatherclean.batch.jobs import FrameProgress, Job, JobHandler
+from weatherclean.batch.outputs import make_parent, output_suffix
+from weatherclean.batch.plan import MediaOptions
+from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
+from weatherclean.io import compare as pictures
+from weatherclean.io.images import LoadedImage, load_image, save_image
+from weatherclean.io.video import VideoOptions, partial_path, process_video
+
+__all__ = [
+    "ClipRestorer", "Restoration", "clip_handler", "compare_note", "job_handler", "photo_handler", "video_handler",
+]  # fmt: skip
+
+
+class ClipRestorer(Protocol):
+    """One clip's restoration: frames in order in, restored frames out, memory carried between them."""
+
+    #: Things to tell the user once the clip is done (precision fallbacks, ...).
+    notes: list[str]
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Restoration:
+    """The model as the handlers use it: ``photo`` restores one decoded photo (H×W×C float pixels out, and
+    may write them over ``image.pixels``); ``clip`` makes a fresh memory for each video or clip (clips
+    never share state). Without ``clip`` only photo jobs can run."""
+
+    photo: Callable[[LoadedImage], np.ndarray]
+    clip: Callable[[], ClipRestorer] | None = None
+
+
+def photo_handler(
+    process: Callable[[LoadedImage], np.ndarray],
+    *,
+    quality: int = 95,
+    format: str | None = None,
+    compare: bool = False,
+) -> JobHandler:
+    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input.
+
+    ``compare`` also writes a before | after picture beside each output (:mod:`weatherclean.io.compare`).
+    Its "before" is taken ahead of ``process``, which may write the result over the decoded pixels.
+    """
+
+    def handle(job: Job, _frames: FrameProgress) -> list[str]:
+        links = os.stat(job.source).st_nlink if job.replaces_input else 1
+        image = load_image(job.source)
+        before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
+        result = np.asarray(process(image), dtype=np.float32)
+        if result.shape[:2] != image.pixels.shape[:2]:
+            raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
+        make_parent(job.output)
+        saved = save_image(job.output, result, image, format=format, quality=quality)
+        notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+        if links > 1:
+            notes.append(f"had {links - 1} other hard link(s); they still show the original picture")
+        if before is not None:
+            after = pictures.thumbnail(result, pictures.MAX_SIDE)
+            orientation = pictures.exif_orientation(image.exif)
+            notes += compare_note(
+                lambda: pictures.write_side_by_side(before, after, job.output, orientation=orientation)
+            )
+        return notes
+
+    return handle
+
+
+def compare_note(write: Callable[[], object]) -> list[str]:
+    """Run ``write`` (a comparison picture); a failure is a note, never a failed file: the output is done."""
+    try:
+        write()
+    except (WeathercleanError, OSError, ValueError) as exc:
+        return [f"comparison picture not written ({one_line(exc)})"]
+    return []
+
+
+def video_handler(
+    new_clip: Callable[[], ClipRestorer], options: VideoOptions, *, allow_partial: bool, compare: bool = False
+) -> JobHandler:
+    """The handler for video files: decode, restore frame after frame with one memory, encode.
+
+    Length, timing, rotation, audio and subtitles are kept (:func:`weatherclean.io.video.process_video`).
+    A video that decodes only in part is written with every frame that decoded; ``allow_partial`` says
+    whether it then counts as done (with a note) or as failed.
+    """
+
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        clip = new_clip()
+        sampler = pictures.FrameSampler() if compare else None
+
+        def process(frame: np.ndarray) -> np.ndarray:
+            restored = clip(frame)
+            if sampler is not None:
+                sampler.offer(frame, restored)
+            return restored
+
+        progress.start(None, f"  frames of {job.source.name}")
+        # Without --allow-partial a partial result is a failure, so it must not take the output's name (a
+        # rerun would skip it as done) nor replace the input (--in-place): it goes to NAME.partial.mp4.
+        marked = None if allow_partial else partial_path(job.output)
+        result = process_video(
+            job.source, job.output, process, options=options, on_frame=progress.update, partial_dest=marked
+        )
+        notes = [*result.notes, *clip.notes]
+        if sampler is not None:
+            notes += compare_note(lambda: pictures.write_strip(sampler, result.path, rotation=result.rotation))
+        if result.partial and not allow_partial:
+            raise InputError(
+                f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
+                f"derained into {result.path}; --allow-partial counts such videos as done"
+            )
+        return notes
+
+    return handle
+
+
+def clip_handler(
+    new_clip: Callable[[], ClipRestorer], *, quality: int = 95, image_format: str | None = None, compare: bool = False
+) -> JobHandler:
+    """The handler for ``--frames``: a folder of frames in (natural order), a folder of frames out; the
+    output folder appears complete or not at all."""
+    from weatherclean.data.rain import list_frames  # data/ pulls in the dataset readers: only when clips run
+
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        names = list_frames(job.source)
+        if not names:
+            raise InputError(f"{job.source}: no frames in this folder")
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{job.output.name}.", suffix=".part", dir=job.output.parent))
+        clip = new_clip()
+        sampler = pictures.FrameSampler() if compare else None
+        notes: list[str] = []
+        size: tuple[int, int] | None = None
+        try:
+            progress.start(len(names), f"  frames of {job.source.name}")
+            for i, frame_path in enumerate(names, start=1):
+                image = load_image(frame_path)
+                if size is not None and image.pixels.shape[:2] != size:
+                    raise InputError(f"{frame_path}: frame size {image.pixels.shape[:2]} differs from {size}")
+                size = image.pixels.shape[:2]
+                restored = clip(image.pixels)  # a new array: the frame itself is left as decoded
+                if sampler is not None:
+                    sampler.offer(image.pixels, restored)
+                dest = output_suffix(work / frame_path.name, image_format)
+                saved = save_image(dest, restored, image, format=image_format, quality=quality)
+                notes.extend(getattr(saved, "notes", ()))
+                progress.update(i, len(names))
+            replace_folder(work, job.output)
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        if sampler is not None:
+            notes += compare_note(lambda: pictures.write_strip(sampler, job.output))
+        return [*dict.fromkeys(notes), *clip.notes]
+
+    return handle
+
+
+def replace_folder(new: Path, dest: Path) -> None:
+    """Move a finished folder into place; an older output folder (``--overwrite``) goes only afterwards.
+
+    Only a folder of frames is ever replaced: one that holds sub-folders is not a clip output of ours
+    (it may be a folder the user made), so it is refused rather than deleted.
+    """
+    if dest.is_dir() and any(p.is_dir() for p in dest.iterdir()):
+        raise OutputError(f"{dest}: holds other folders, so it is not replaced; move it away or choose another -o")
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~umask
+    os.chmod(new, mode)  # mkdtemp makes 0700 folders
+    old: Path | None = None
+    try:
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+            os.replace(dest, old)
+        os.replace(new, dest)
+    except OSError as exc:
+        if old is not None and not dest.exists():
+            with contextlib.suppress(OSError):
+                os.replace(old, dest)
+        raise OutputError(f"{dest}: cannot move the finished frames into place ({exc.strerror or exc})") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def job_handler(
+    restoration: Restoration,
+    *,
+    quality: int = 95,
+    image_format: str | None = None,
+    compare: bool = False,
+    media: MediaOptions | None = None,
+) -> JobHandler:
+    """One handler for a whole plan: each job goes to the handler of its kind (photo; with ``media`` and a
+    ``restoration.clip`` also video and frames). A kind without a handler fails that job alone."""
+    table: dict[str, JobHandler] = {
+        "photo": photo_handler(restoration.photo, quality=quality, format=image_format, compare=compare)
+    }
+    if media is not None and restoration.clip is not None:
+        table["video"] = video_handler(
+            restoration.clip, media.video, allow_partial=media.allow_partial, compare=compare
+        )
+        table["frames"] = clip_handler(restoration.clip, quality=quality, image_format=image_format, compare=compare)
+    return dispatch(table)
+
+
+def dispatch(table: Mapping[str, JobHandler]) -> JobHandler:
+    """A handler that passes each job to ``table[job.kind]``."""
+
+    def handle(job: Job, progress: FrameProgress) -> list[str]:
+        handler = table.get(job.kind)
+        if handler is None:
+            raise InputError(
+                f"{job.source}: cannot process a {job.kind} job here (this command takes: {', '.join(table)})"
+            )
+        return list(handler(job, progress))
+
+    return handle

@@ -1,0 +1,216 @@
+"""Inputs as typed on the command line → the files to consider: files, folders (walked recursively) and
+glob patterns, each kind by its own small rule (:data:`_RULES`).
+
+Nothing is named or sharded here (:mod:`weatherclean.batch.plan` does that); this module only finds
+files, in a stable order, and records what it passes over and why: files that are not inputs, empty
+folders, folders named like files, patterns that match nothing, paths that do not exist. Walks never
+enter output folders (``TAG``, ``*_TAG``, the ``-o`` folder) nor read files weatherclean writes beside its
+outputs, so rerunning a command never takes earlier results as inputs.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Record, display
+from weatherclean.batch.outputs import is_output_folder, under
+from weatherclean.errors import folder_not_file
+from weatherclean.io.compare import COMPARE_SUFFIX
+from weatherclean.io.video import is_partial_path, is_video_path
+
+__all__ = ["Found", "Inputs", "expand_inputs"]
+
+_GLOB_CHARS = frozenset("*?[")
+
+#: Image formats people try that weatherclean cannot write back faithfully: say so instead of "not an image".
+_UNSUPPORTED_IMAGES = {
+    ".gif": "GIF", ".bmp": "BMP", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL",
+    ".tga": "TGA", ".ppm": "PPM", ".pgm": "PGM", ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
+    ".cr2": "raw (CR2)", ".cr3": "raw (CR3)", ".nef": "raw (NEF)", ".arw": "raw (ARW)", ".raf": "raw (RAF)",
+    ".orf": "raw (ORF)", ".rw2": "raw (RW2)",
+}  # fmt: skip
+
+#: The skip reason of a ``*.partial.mp4`` given by name: a failed derain's frames, kept to look at.
+_PARTIAL_INPUT = (
+    "a partial result of derain (a video that decoded in part), never read as an input; rename it to use it"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to consider, and the folder it was found in (None: given by name or matched by a pattern).
+
+    The folder decides where the output goes: its tree is mirrored (:func:`~weatherclean.batch.outputs.destination`).
+    """
+
+    path: Path
+    folder: Path | None = None
+
+
+@dataclass
+class Inputs:
+    """What the inputs expand to: ``files`` in order, plus paths passed over (``skipped``) or ``failed``."""
+
+    files: list[Found] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
+
+
+def expand_inputs(
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    accept: Callable[[Path], bool],
+    kind: str,
+    tag: str,
+    out_root: Path | None = None,
+) -> Inputs:
+    """Expand files, folders (recursively) and glob patterns into the files ``accept`` takes.
+
+    ``kind`` names what ``accept`` takes, in skip notes ("not an image file"); ``tag`` and ``out_root``
+    (the resolved ``-o`` folder) say which folders hold outputs, never walked.
+    """
+    expander = _Expander(accept, kind, tag, out_root)
+    for item in inputs:
+        text = os.fspath(item)
+        path = Path(text).expanduser()
+        rule = next(rule for applies, rule in _RULES if applies(path, text))
+        rule(expander, path, text)
+    found = expander.found
+    # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
+    found.skipped, found.failed = list(dict.fromkeys(found.skipped)), list(dict.fromkeys(found.failed))
+    return found
+
+
+class _Expander:
+    """The state of one expansion and a method per kind of input (the rules of :data:`_RULES`)."""
+
+    def __init__(self, accept: Callable[[Path], bool], kind: str, tag: str, out_root: Path | None) -> None:
+        self.accept, self.kind, self.tag, self.out_root = accept, kind, tag, out_root
+        self.skip_dirs = {out_root} if out_root is not None else set()
+        self.found = Inputs()
+
+    def file(self, path: Path, folder: Path | None = None) -> None:
+        """A file given, matched or walked: an input if ``accept`` takes it, else a skip with the reason."""
+        if self.accept(path):
+            self.found.files.append(Found(path, folder))
+        else:
+            self.found.skipped.append(Record(display(path), _skip_reason(path, self.kind)))
+
+    def given_file(self, path: Path, _text: str) -> None:
+        self.file(path)
+
+    def folder(self, path: Path, _text: str = "") -> None:
+        """A folder, given or matched by a glob (the same either way): every file under it, with a row for
+        each folder named like an input (``x.jpg``, ``clip.mp4``) that holds no file, itself included."""
+        seen = 0
+        misnamed: list[Path] = []
+        for f in _walk(path, self.skip_dirs, self.tag, named_like_file=self.accept, misnamed=misnamed):
+            seen += 1
+            self.file(f, path)
+        if seen == 0 and self.accept(Path(path.name)):
+            misnamed.insert(0, path)
+        self.found.failed += [
+            Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files") for d in misnamed
+        ]
+        if seen == 0 and not misnamed:
+            self.found.skipped.append(Record(display(path), "empty folder: nothing to do"))
+
+    def pattern(self, _path: Path, text: str) -> None:
+        """A glob pattern (quoted, so the shell left it): its matches, less earlier outputs of ours."""
+        pattern = os.path.expanduser(text)
+        matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            self.found.failed.append(Record(Path(text), NO_MATCH))
+        parts = Path(pattern).parts  # the leading ones without wildcards are the pattern's literal prefix
+        base_parts = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+        for m in matches:
+            mp = Path(m)
+            if _in_output_tree(mp, base_parts, self.out_root, self.tag) or _ours(mp.name):
+                continue  # an earlier run's output, comparison picture or partial video, as walks skip them
+            if mp.is_dir():
+                self.folder(mp)
+            else:
+                self.file(mp)
+
+    def partial(self, path: Path, _text: str) -> None:
+        self.found.skipped.append(Record(display(path), _PARTIAL_INPUT))
+
+    def missing(self, path: Path, _text: str) -> None:
+        self.found.failed.append(Record(path, NOT_FOUND))
+
+
+#: What each input given is, tested in order (the first that applies wins), and the rule for it.
+_RULES: tuple[tuple[Callable[[Path, str], bool], Callable[[_Expander, Path, str], None]], ...] = (
+    (lambda path, _text: path.is_dir(), _Expander.folder),
+    (lambda path, _text: is_partial_path(path) and path.exists(), _Expander.partial),
+    (lambda path, _text: path.exists() or path.is_symlink(), _Expander.given_file),
+    (lambda _path, text: bool(_GLOB_CHARS & set(text)), _Expander.pattern),
+    (lambda _path, _text: True, _Expander.missing),
+)
+
+
+def _skip_reason(path: Path, kind: str) -> str:
+    name = _UNSUPPORTED_IMAGES.get(path.suffix.lower())
+    if name:
+        return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
+    return f"not {kind} (by name)"
+
+
+def _kind_by_name(path: Path) -> str:
+    """What a name promises, for "a folder, not ...": a video file (``clip.mp4``) or an image file."""
+    return "a video file" if is_video_path(path) else "an image file"
+
+
+def _in_output_tree(match: Path, base_parts: int, out_root: Path | None, tag: str) -> bool:
+    """Whether a glob match lies in an output folder, so that re-running a pattern never reads earlier
+    outputs: the folder walk's rule applied to the folders the wildcards matched (not to the
+    pattern's literal prefix, which the user typed), or under the ``-o`` root when that root lies
+    below the literal prefix."""
+    parts = match.parts[base_parts:] if match.is_dir() else match.parts[base_parts:-1]
+    if any(is_output_folder(d, tag) for d in parts):
+        return True
+    if out_root is None:
+        return False
+    base = Path(*match.parts[:base_parts]).resolve() if base_parts else Path.cwd()
+    return not under(base, out_root) and under(match.resolve(), out_root)
+
+
+def _walk(
+    folder: Path,
+    skip_dirs: set[Path],
+    tag: str,
+    *,
+    named_like_file: Callable[[Path], bool] | None = None,
+    misnamed: list[Path] | None = None,
+) -> Iterable[Path]:
+    """All files under ``folder`` (sorted, no hidden files), not descending into output folders.
+
+    Sub-folders that ``named_like_file`` says are named like an input (``x.jpg``, ``clip.mp4``) and that
+    hold no file are appended to ``misnamed``: nothing else would show them, and a user who sees
+    ``x.jpg`` in a file manager expects it to be a photo.
+    """
+    for root, dirs, files in os.walk(folder):
+        root_path = Path(root)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
+        )
+        if named_like_file is not None and misnamed is not None:
+            for d in dirs:
+                sub = root_path / d
+                if named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag)), None) is None:
+                    misnamed.append(sub)
+        for name in sorted(files):
+            if not name.startswith(".") and not _ours(name):
+                yield root_path / name
+
+
+def _ours(name: str) -> bool:
+    """Whether a file name marks something weatherclean wrote beside its outputs, never an input:
+    a ``--compare`` picture (``*.compare.jpg``) or a video that decoded in part (``*.partial.mp4``)."""
+    return name.lower().endswith(COMPARE_SUFFIX) or is_partial_path(Path(name))

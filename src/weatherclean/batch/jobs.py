@@ -1,0 +1,115 @@
+"""What a batch is made of: jobs (an input and where its result goes), records (a path skipped or failed,
+with a one-line reason), the plan that holds them, and what a handler of one job is given and returns.
+
+They live apart from the planner, the runner and the handlers so that all three share them without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weatherclean.io.video import is_video_path
+
+__all__ = ["NOT_FOUND", "NO_MATCH", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "display", "job_kind"]
+
+#: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
+NOT_FOUND = "file or folder not found"
+NO_MATCH = "no files match this pattern"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input to process and where its result goes.
+
+    ``kind`` picks the handler that does it (:func:`weatherclean.batch.handlers.job_handler`): a
+    ``"photo"``, a ``"video"`` file, or ``"frames"``, a folder of frames restored as one clip (``--frames``).
+    """
+
+    source: Path
+    output: Path
+    #: ``--in-place``: the output *is* the input (its real path), so "output exists" means nothing.
+    replaces_input: bool = False
+    kind: str = "photo"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A skipped or failed path with a one-line reason."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Plan:
+    """What a batch will do: ``jobs`` to run, plus paths already known to be skipped or failed."""
+
+    jobs: list[Job] = field(default_factory=list)
+    skipped: list[Record] = field(default_factory=list)
+    failed: list[Record] = field(default_factory=list)
+    #: Inputs that belong to other shards (counted, not listed: with N shards that is most of them).
+    other_shards: int = 0
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def missing_only(self) -> list[Record]:
+        """The failures when every input given is missing (nothing found, no pattern matched), else [].
+
+        Then the command could not run at all, which the CLI reports as an error with exit code 2; an
+        input that is missing beside others that exist is a failed file of a batch that ran (exit 1).
+        """
+        if self.jobs or self.skipped or self.other_shards:
+            return []
+        unique = list(dict.fromkeys(self.failed))
+        return unique if unique and all(r.reason in (NOT_FOUND, NO_MATCH) for r in unique) else []
+
+
+def job_kind(source: Path) -> str:
+    """The kind of a file job, by its name: a video container (``clip.mp4``) or else a photo."""
+    return "video" if is_video_path(source) else "photo"
+
+
+def display(path: Path) -> Path:
+    """Paths relative to the working directory when possible: shorter messages, same meaning."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+class FrameProgress:
+    """Per-frame progress of the current job (videos, frame folders): frames, fps and time left.
+
+    ``bar`` is the run's progress display (a rich ``Progress``, or a silent stand-in); a handler only
+    calls :meth:`start` and :meth:`update`, and the runner :meth:`finish` after each job.
+    """
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._task: Any = None
+
+    def start(self, total: int | None, description: str) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+        self._task = self._bar.add_task(description, total=total)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            self._bar.remove_task(self._task)
+            self._task = None
+
+
+#: Does one job (load, process, write ``job.output`` atomically) and returns notes for the summary.
+JobHandler = Callable[[Job, FrameProgress], Sequence[str]]

@@ -1,0 +1,304 @@
+"""Planning a batch: inputs → jobs, each checked before any work.
+
+Planning is separate from running so that every problem that can be known up front (two inputs that
+would write the same output, an output that would overwrite an input, an unwritable output folder, a
+bad ``--codec``) stops the command *before* an hour of compute, and so that ``--dry-run`` shows exactly
+what would happen. The steps, each its own function:
+
+1. expand the inputs into files (:func:`weatherclean.batch.inputs.expand_inputs`);
+2. keep this shard's files (``--shard K/N``, :func:`in_shard`);
+3. name each output (:mod:`weatherclean.batch.outputs`, the output-naming rule);
+4. refuse collisions and skip outputs that exist (resume), :func:`_add_jobs`;
+5. check that the output folders can be written.
+
+Sharding assigns each input to a shard by a hash of its path *as walked from the command line*, before
+anything is skipped, so N processes given the same inputs split the batch without overlap, a rerun of
+any shard sees the same inputs, and inputs added later land in some shard without moving the others.
+
+:func:`plan_clips` plans ``--frames`` (each folder of frames is one clip), and :func:`plan_batch` is the
+one call a command makes: photos only (desnow), or photos, videos and clips (derain, :class:`MediaOptions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weatherclean.batch.inputs import Found, expand_inputs
+from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, job_kind
+from weatherclean.batch.outputs import OutputFormat, check_writable_folders, destination, output_suffix
+from weatherclean.errors import InputError
+from weatherclean.io.images import is_image_path
+from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
+
+__all__ = [
+    "NOT_FOUND", "NO_MATCH", "Job", "MediaOptions", "Plan", "Record", "in_shard", "parse_shard", "plan_batch",
+    "plan_clips", "plan_jobs", "plan_media", "require_an_input",
+]  # fmt: skip
+
+#: ``suffix_for(dest, format)``: the output path with the suffix of the format it will be written in.
+SuffixFor = Callable[[Path, str | None], Path]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` → ``(K, N)`` with 1 ≤ K ≤ N (shards count from 1, like job-array task ids)."""
+    k, sep, n = text.partition("/")
+    try:
+        kk, nn = int(k), int(n)
+    except ValueError:
+        kk = nn = 0
+    if not sep or not 1 <= kk <= nn:
+        raise InputError(f"--shard '{text}': expected K/N with 1 ≤ K ≤ N, e.g. --shard 2/8")
+    return kk, nn
+
+
+def _shard_of(key: str, count: int) -> int:
+    """Stable shard (1..count) of a path key: the same on every machine and every Python run."""
+    digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
+    """Whether ``path`` (as walked, not resolved) belongs to shard ``(K, N)``; everything does without one."""
+    return shard is None or _shard_of(path.as_posix(), shard[1]) == shard[0]
+
+
+def plan_jobs(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str = "desnowed",
+    overwrite: bool = False,
+    check_writable: bool = True,
+    in_place: bool = False,
+    format: str | None = None,
+    shard: tuple[int, int] | None = None,
+    accept: Callable[[Path], bool] = is_image_path,
+    kind: str = "an image file",
+    suffix_for: SuffixFor | None = None,
+) -> Plan:
+    """Expand files, folders (recursively) and globs into jobs and check them before any work.
+
+    Files ``accept`` does not take are skipped with a note (``kind`` names what it takes); existing
+    outputs are skipped unless ``overwrite``; missing paths fail. Raises :class:`InputError` if two
+    inputs would write the same output or an output would replace an input (unless ``in_place``), and
+    :class:`OutputError` if an output folder cannot be written. ``format`` (a Pillow format name such as
+    ``"PNG"``) changes output suffixes, as ``suffix_for(dest, format)`` says (default:
+    :func:`~weatherclean.batch.outputs.output_suffix`); ``shard=(K, N)`` keeps only the K-th of N
+    deterministic parts of the batch.
+    """
+    if in_place and output_dir is not None:
+        raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
+    out_root = Path(output_dir).resolve() if output_dir is not None else None
+    found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root)
+    plan = Plan(skipped=found.skipped, failed=found.failed)
+    mine = [f for f in found.files if in_shard(f.path, shard)]
+    plan.other_shards = len(found.files) - len(mine)
+    rename = suffix_for or output_suffix
+
+    def planned_output(f: Found) -> Path:
+        if not in_place:
+            return rename(destination(f.path, f.folder, out_root=out_root, tag=tag), format)
+        if rename(f.path, format) != f.path:
+            raise InputError(f"--in-place cannot change a photo's format ({display(f.path)}); use -o DIR with --format")
+        return f.path
+
+    _add_jobs(plan, [(f.path, planned_output(f)) for f in mine], in_place=in_place, overwrite=overwrite)
+    if check_writable:
+        check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
+    return plan
+
+
+def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool, overwrite: bool) -> None:
+    """Turn (source, planned output) pairs into jobs: each input once, collisions refused, and an output
+    that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped)."""
+    seen_sources: set[Path] = set()
+    by_output: dict[Path, Path] = {}
+    all_sources = {src.resolve() for src, _ in candidates}
+    for src, dest in candidates:
+        real = src.resolve()
+        if real in seen_sources:
+            continue  # the same input reached twice (folder and file): do it once
+        seen_sources.add(real)
+        if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
+            plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
+            continue
+        dest = dest.resolve() if dest.exists() else dest
+        _refuse_collision(src, real, dest, all_sources, by_output)
+        by_output[dest] = src
+        if dest.exists() and not overwrite:
+            plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
+            continue
+        if dest.is_dir():
+            raise InputError(f"{display(dest)}: output path is a folder; remove it or choose another -o DIR")
+        plan.jobs.append(Job(src, dest, kind=job_kind(src)))
+
+
+def _refuse_collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> None:
+    """Raise :class:`InputError` when ``dest`` is an input, or another input's output already."""
+    if dest in all_sources or dest == real:
+        raise InputError(f"{display(dest)}: output would overwrite an input photo; pass another -o DIR")
+    other = by_output.get(dest)
+    if other is None:
+        return
+    why = (
+        "their names differ only in the extension, which --format makes the same"
+        if other.stem == src.stem and other.parent == src.parent
+        else "give each input its own -o folder, or pass their common parent folder instead"
+    )
+    raise InputError(f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}")
+
+
+def plan_clips(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str,
+    overwrite: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Plan:
+    """``--frames``: every folder that directly holds frames is one clip, written as a folder of frames.
+
+    Built on :func:`plan_jobs` (so outputs land where the photos of those folders would, with the same
+    safety checks), then grouped by folder: a job's ``source`` is the clip folder, its ``output`` the
+    output folder, its ``kind`` ``"frames"``. A clip given directly with ``-o DIR`` goes to
+    ``DIR/<clip name>``, never to DIR itself: a clip's output folder is replaced as a whole, and the
+    folder a user names must never be. A clip whose output folder exists is skipped unless ``overwrite``.
+    """
+    bad = [Record(display(Path(i)), "--frames takes folders of frames, not files") for i in inputs
+           if Path(i).is_file()]  # fmt: skip
+    folders = [i for i in inputs if not Path(i).is_file()]
+    frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False)
+    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad])
+    clips = _clip_outputs(frames.jobs, Path(output_dir).resolve() if output_dir is not None else None)
+    for folder, out in clips.items():
+        if not in_shard(folder, shard):
+            plan.other_shards += 1
+        elif out.exists() and not overwrite:
+            plan.skipped.append(Record(display(folder), f"output exists: {display(out)} (use --overwrite to redo)"))
+        else:
+            plan.jobs.append(Job(folder, out, kind="frames"))
+    check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
+    return plan
+
+
+def _clip_outputs(frame_jobs: list[Job], out_root: Path | None) -> dict[Path, Path]:
+    """Clip folder → its output folder (where its frames' outputs lie), refusing two clips in one folder."""
+    clips: dict[Path, Path] = {}
+    for job in frame_jobs:
+        out = job.output.parent
+        if out_root is not None and out.resolve() == out_root:
+            out = out / job.source.parent.resolve().name
+        clips.setdefault(job.source.parent, out)
+    owners: dict[Path, Path] = {}
+    for folder, out in clips.items():
+        if out in owners:
+            raise InputError(
+                f"{display(out)}: both clips {display(owners[out])} and {display(folder)} would be written "
+                "here; give the loose frames their own folder, or run the clips with different -o folders"
+            )
+        owners[out] = folder
+    return clips
+
+
+@dataclass(frozen=True)
+class MediaOptions:
+    """What a batch of videos adds to one of photos (derain): the encoder, what a partly decoded video
+    counts as, and ``frames``: each folder of images is one clip (``--frames``) rather than photos."""
+
+    frames: bool = False
+    video: VideoOptions = field(default_factory=VideoOptions)
+    #: Count a video that decodes only in part as done (else failed, its frames kept in NAME.partial.mp4).
+    allow_partial: bool = False
+
+
+def _photo_or_video(path: Path) -> bool:
+    return is_image_path(path) or is_video_path(path)
+
+
+def plan_media(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str,
+    media: MediaOptions = MediaOptions(),
+    formats: OutputFormat = OutputFormat(),
+    overwrite: bool = False,
+    in_place: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Plan:
+    """Videos and photos as jobs of their own; with ``media.frames``, videos and folders of frames (clips).
+
+    Checks the encoder of every output container once (a bad ``--codec`` or ``--preset`` fails before
+    any work, ``--dry-run`` included).
+    """
+    if media.frames and in_place:
+        raise InputError("--in-place cannot be used with --frames; write the frames to -o DIR")
+    plan = plan_jobs(
+        inputs, output_dir, tag=tag, overwrite=overwrite, in_place=in_place, shard=shard,
+        accept=is_video_path if media.frames else _photo_or_video, kind="an image or video file",
+        suffix_for=lambda dest, _fmt: formats.rename(dest),
+    )  # fmt: skip
+    if media.frames:
+        _add_clips(plan, inputs, output_dir, tag=tag, overwrite=overwrite, shard=shard)
+    for suffix in sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)}):
+        check_encoder(media.video, suffix)
+    return plan
+
+
+def _add_clips(
+    plan: Plan,
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None,
+    *,
+    tag: str,
+    overwrite: bool,
+    shard: tuple[int, int] | None,
+) -> None:
+    """``--frames``: add the clips among ``inputs`` to ``plan``, whose jobs are the videos only."""
+    folders = [p for p in inputs if not Path(p).is_file()]
+    clips = plan_clips(folders, output_dir, tag=tag, overwrite=overwrite, shard=shard)
+    plan.skipped = [r for r in plan.skipped if not is_image_path(r.path)]  # frames of clips, not skips
+    plan.failed += [
+        Record(Path(p), "--frames takes folders of frames (and videos), not single images")
+        for p in inputs if Path(p).is_file() and is_image_path(Path(p))
+    ]  # fmt: skip
+    plan.jobs += clips.jobs
+    plan.skipped += [r for r in clips.skipped if not is_video_path(r.path)]  # videos are jobs
+    plan.failed += clips.failed
+    plan.other_shards += clips.other_shards
+    plan.failed = list(dict.fromkeys(plan.failed))  # a missing path was tried as a file and as a clip
+
+
+def plan_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    output_dir: str | os.PathLike[str] | None = None,
+    *,
+    tag: str,
+    formats: OutputFormat = OutputFormat(),
+    media: MediaOptions | None = None,
+    overwrite: bool = False,
+    in_place: bool = False,
+    shard: tuple[int, int] | None = None,
+) -> Plan:
+    """The plan of a command: photos only when ``media`` is None (desnow), else :func:`plan_media` (derain)."""
+    if media is None:
+        return plan_jobs(
+            inputs, output_dir, tag=tag, overwrite=overwrite, in_place=in_place, format=formats.image, shard=shard
+        )
+    return plan_media(
+        inputs, output_dir, tag=tag, media=media, formats=formats, overwrite=overwrite, in_place=in_place, shard=shard
+    )
+
+
+def require_an_input(plan: Plan) -> None:
+    """Raise :class:`InputError` (the CLI's exit code 2) when nothing could run because no input given exists."""
+    missing = plan.missing_only()
+    if len(missing) == 1:
+        raise InputError(f"{missing[0].path}: {missing[0].reason}; nothing to do")
+    if missing:
+        listed = ", ".join(str(r.path) for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise InputError(f"none of the {len(missing)} inputs exists or matches a file ({listed}); nothing to do")

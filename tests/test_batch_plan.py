@@ -1,0 +1,183 @@
+"""The batch planner and runner as a library: plans made and run without a model or the CLI.
+
+Planning reads names, never pixels, so most inputs here are empty files named like photos or videos.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from weatherclean.batch import (
+    FrameProgress,
+    Job,
+    MediaOptions,
+    OutputFormat,
+    Plan,
+    Record,
+    Restoration,
+    default_output,
+    job_handler,
+    parse_shard,
+    plan_batch,
+    plan_clips,
+    plan_jobs,
+    plan_media,
+    run_jobs,
+)
+from weatherclean.errors import InputError
+
+
+def _touch(*paths: Path) -> None:
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+
+
+def _photo(path: Path, value: int = 100) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((6, 8, 3), value, np.uint8)).save(path)
+
+
+def _names(plan: Plan) -> list[str]:
+    return [j.source.name for j in plan.jobs]
+
+
+def test_a_folder_with_a_shard_splits_it_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # inputs as typed: shards hash the path as walked
+    _touch(*(Path("in") / f"p{i:02d}.jpg" for i in range(30)))
+    shards = [plan_jobs(["in"], "out", shard=(k, 4)) for k in range(1, 5)]
+    assert sorted(n for plan in shards for n in _names(plan)) == [f"p{i:02d}.jpg" for i in range(30)]
+    assert all(plan.other_shards == 30 - len(plan.jobs) for plan in shards)
+    assert shards == [plan_jobs(["in"], "out", shard=(k, 4)) for k in range(1, 5)]  # the same on a rerun
+    done = shards[1].jobs[0]
+    _touch(done.output)  # finished by an earlier run: resumed past, not redone
+    again = plan_jobs(["in"], "out", shard=(2, 4))
+    assert _names(again) == _names(shards[1])[1:]
+    assert again.skipped == [Record(Path("in") / done.source.name, f"output exists: out/{done.source.name} "
+                                    "(use --overwrite to redo)")]  # fmt: skip
+    assert _names(plan_jobs(["in"], "out", shard=(2, 4), overwrite=True)) == _names(shards[1])
+
+
+def test_a_collision_is_refused_before_any_work(tmp_path: Path) -> None:
+    _touch(tmp_path / "in" / "a.jpg", tmp_path / "in" / "a.png", tmp_path / "in" / "b.jpg")
+    assert len(plan_jobs([tmp_path / "in"], tmp_path / "out")) == 3  # different names: no collision
+    with pytest.raises(InputError, match="differ only in the extension"):
+        plan_jobs([tmp_path / "in"], tmp_path / "out", format="PNG")
+    _touch(tmp_path / "other" / "b.jpg")
+    with pytest.raises(InputError, match="would be written here; give each input its own -o folder"):
+        plan_jobs([tmp_path / "in" / "b.jpg", tmp_path / "other" / "b.jpg"], tmp_path / "out")
+    with pytest.raises(InputError, match="output would overwrite an input"):
+        plan_jobs([tmp_path / "in" / "a.jpg", tmp_path / "in"], tmp_path / "in")
+    assert not (tmp_path / "out").exists()  # planning writes nothing
+
+
+def test_the_output_naming_rule(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    _touch(photos / "a.jpg", photos / "trip" / "b.jpeg", tmp_path / "single.png")
+    plan = plan_jobs([photos, tmp_path / "single.png"], tag="derained")
+    outputs = {j.source.name: j.output for j in plan.jobs}
+    assert outputs == {
+        "a.jpg": tmp_path / "photos_derained" / "a.jpg",  # a folder → its sibling, tree mirrored
+        "b.jpeg": tmp_path / "photos_derained" / "trip" / "b.jpeg",
+        "single.png": tmp_path / "derained" / "single.png",  # a file → a folder beside it
+    }
+    plan = plan_jobs([photos, tmp_path / "single.png"], tmp_path / "o", format="JPEG")
+    assert sorted(j.output.relative_to(tmp_path / "o").as_posix() for j in plan.jobs) == [
+        "a.jpg", "single.jpg", "trip/b.jpeg",  # -o mirrors folders, single files land in it; .jpeg is JPEG
+    ]  # fmt: skip
+    assert default_output(photos / "a.jpg", folder=None, tag="x") == photos / "x" / "a.jpg"
+
+
+def test_walks_never_read_outputs_or_our_own_files(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    _touch(photos / "a.jpg", photos / "desnowed" / "old.jpg", photos / "x_desnowed" / "old.jpg")
+    _touch(photos / "a.jpg.compare.jpg", photos / "clip.partial.mp4", photos / "notes.txt")
+    plan = plan_jobs([photos])
+    assert _names(plan) == ["a.jpg"]
+    assert plan.skipped == [Record(photos / "notes.txt", "not an image file (by name)")]
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
+    assert parse_shard("3/8") == (3, 8)
+    for bad in ("0/2", "3/2", "2", "a/b", "1/"):
+        with pytest.raises(InputError, match="expected K/N"):
+            parse_shard(bad)
+    _touch(tmp_path / "a.jpg")
+    with pytest.raises(InputError, match="cannot be combined with -o"):
+        plan_jobs([tmp_path / "a.jpg"], tmp_path / "out", in_place=True)
+    with pytest.raises(InputError, match="cannot change a photo's format"):
+        plan_jobs([tmp_path / "a.jpg"], in_place=True, format="PNG")
+    with pytest.raises(InputError, match="--in-place cannot be used with --frames"):
+        plan_media([tmp_path], tag="derained", media=MediaOptions(frames=True), in_place=True)
+    plan = plan_jobs([tmp_path / "nothing", str(tmp_path / "*.tif")])
+    assert [r.reason for r in plan.failed] == ["file or folder not found", "no files match this pattern"]
+    assert plan.missing_only() == plan.failed
+
+
+def test_media_plans_give_each_job_its_kind(tmp_path: Path) -> None:
+    _touch(tmp_path / "in" / "a.jpg", tmp_path / "in" / "clip.mp4", tmp_path / "in" / "c1" / "001.png")
+    _touch(tmp_path / "in" / "c1" / "002.png", tmp_path / "in" / "c2" / "f1.jpg")
+    files = plan_media([tmp_path / "in"], tag="derained", formats=OutputFormat.parse("mkv", videos=True))
+    assert {(j.source.name, j.kind, j.output.name) for j in files.jobs} == {
+        ("a.jpg", "photo", "a.jpg"), ("clip.mp4", "video", "clip.mkv"), ("001.png", "photo", "001.png"),
+        ("002.png", "photo", "002.png"), ("f1.jpg", "photo", "f1.jpg"),
+    }  # fmt: skip
+    assert _names(plan_batch([tmp_path / "in"], tag="desnowed")) == ["a.jpg", "001.png", "002.png", "f1.jpg"]
+    (tmp_path / "in" / "a.jpg").unlink()
+    clips = plan_media([tmp_path / "in"], tag="derained", media=MediaOptions(frames=True))
+    out = tmp_path / "in_derained"
+    assert [(j.source.name, j.kind, j.output) for j in clips.jobs] == [
+        ("clip.mp4", "video", out / "clip.mp4"), ("c1", "frames", out / "c1"), ("c2", "frames", out / "c2"),
+    ]  # fmt: skip
+    assert plan_batch([tmp_path / "in"], tag="derained", media=MediaOptions(frames=True)) == clips
+
+
+def test_two_clips_for_one_output_folder_are_refused(tmp_path: Path) -> None:
+    _touch(tmp_path / "in" / "1.png", tmp_path / "in" / "in" / "1.png")  # loose frames beside a clip of one name
+    with pytest.raises(InputError, match="both clips .* would be written here; give the loose frames"):
+        plan_clips([tmp_path / "in"], tmp_path / "out", tag="derained")
+    plan = plan_clips([tmp_path / "in" / "in"], tmp_path / "out", tag="derained")
+    assert [j.output for j in plan.jobs] == [tmp_path / "out" / "in"]  # never -o itself: it is replaced whole
+
+
+def test_a_plan_runs_through_the_handler_of_each_kind(tmp_path: Path) -> None:
+    _photo(tmp_path / "in" / "a.png", 100)
+    _photo(tmp_path / "in" / "b.png", 50)
+    _touch(tmp_path / "in" / "broken.png", tmp_path / "in" / "notes.txt")
+    plan = plan_jobs([tmp_path / "in"], tmp_path / "out")
+    plan.jobs.append(Job(tmp_path / "in" / "clip.mp4", tmp_path / "out" / "clip.mp4", kind="video"))
+
+    def invert(image: object) -> np.ndarray:
+        return 1.0 - image.pixels  # type: ignore[attr-defined]
+
+    summary = run_jobs(plan, job_handler(Restoration(photo=invert)), progress=False)
+    assert [j.source.name for j in summary.done] == ["a.png", "b.png"]
+    assert [r.path.name for r in summary.skipped] == ["notes.txt"]  # the plan's records come first
+    assert [r.path.name for r in summary.failed] == ["broken.png", "clip.mp4"]  # the batch went on
+    assert "cannot process a video job here" in summary.failed[1].reason
+    assert np.asarray(Image.open(tmp_path / "out" / "a.png")).max() == 155
+    assert not summary.ok
+
+
+def test_ctrl_c_lists_what_is_left_and_a_rerun_resumes(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        _photo(tmp_path / "in" / f"{name}.png")
+    calls: list[str] = []
+
+    def stop_at_b(job: Job, _progress: FrameProgress) -> list[str]:
+        calls.append(job.source.name)
+        if job.source.name == "b.png":
+            raise KeyboardInterrupt
+        _photo(job.output)
+        return []
+
+    summary = run_jobs(plan_jobs([tmp_path / "in"], tmp_path / "out"), stop_at_b, progress=False)
+    assert summary.interrupted and [r.path.name for r in summary.failed] == ["b.png", "c.png"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]
+    rerun = plan_jobs([tmp_path / "in"], tmp_path / "out")
+    assert _names(rerun) == ["b.png", "c.png"] and [r.path.name for r in rerun.skipped] == ["a.png"]
