@@ -22,7 +22,6 @@ import typer
 from weatherclean.cli import batch
 from weatherclean.cli.common import cli_errors
 from weatherclean.errors import InputError, OutputError
-from weatherclean.inference.recurrent import RecurrentTiles
 from weatherclean.inference.runner import (
     FrameProgress,
     Job,
@@ -46,6 +45,7 @@ from weatherclean.io.video import (
     partial_path,
     process_video,
 )
+from weatherclean.restore import Restorer
 
 TAG = "derained"
 
@@ -110,6 +110,7 @@ Preset = Annotated[
 
 @cli_errors
 def derain_command(
+    ctx: typer.Context,
     paths: Paths,
     output: Output = None,
     model: batch.ModelName = "default",
@@ -160,7 +161,7 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare,
+        compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with batch.json_errors(json_out):
         run_derain(
@@ -217,10 +218,10 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, al
         check_encoder(video, suffix)  # a bad --codec/--preset fails once, before any work
     if batch.dry_run_or_none(plan, cmd, "derain"):
         return
-    runtime = batch.load_runtime(cmd, "rain")
-    photos = photo_handler(runtime.photo_process(), quality=cmd.quality, format=image_fmt, compare=cmd.compare)
-    videos = _video_handler(runtime, video, allow_partial=allow_partial, compare=cmd.compare)
-    clips = _clip_handler(runtime, quality=cmd.quality, image_fmt=image_fmt, compare=cmd.compare)
+    restorer = batch.restorer_for(cmd, "rain")
+    photos = photo_handler(restorer.restore_loaded, quality=cmd.quality, format=image_fmt, compare=cmd.compare)
+    videos = _video_handler(restorer, video, allow_partial=allow_partial, compare=cmd.compare)
+    clips = _clip_handler(restorer, quality=cmd.quality, image_fmt=image_fmt, compare=cmd.compare)
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         if job.source.is_dir():
@@ -231,22 +232,15 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, al
 
     show = not (cmd.quiet or cmd.json_out)
     summary = run_jobs(plan, handle, overwrite=cmd.overwrite, progress=show, description="derain")
-    batch.finish(summary, cmd, runtime)
-
-
-def _recurrent(runtime: batch.Runtime) -> RecurrentTiles:
-    """A fresh memory for a new clip: clips never share state."""
-    return RecurrentTiles(
-        runtime.net, device=runtime.device, dtype=runtime.dtype, tile=runtime.tile, overlap=runtime.overlap
-    )
+    batch.finish(summary, cmd, restorer)
 
 
 def _video_handler(
-    runtime: batch.Runtime, options: VideoOptions, *, allow_partial: bool, compare: bool = False
+    restorer: Restorer, options: VideoOptions, *, allow_partial: bool, compare: bool = False
 ) -> JobHandler:
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        clip = _recurrent(runtime)
+        clip = restorer.new_clip()  # a fresh memory for each video: clips never share state
         sampler = pictures.FrameSampler() if compare else None
 
         def process(frame: np.ndarray) -> np.ndarray:
@@ -275,7 +269,7 @@ def _video_handler(
     return handle
 
 
-def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None, compare: bool = False) -> JobHandler:
+def _clip_handler(restorer: Restorer, *, quality: int, image_fmt: str | None, compare: bool = False) -> JobHandler:
     """A folder of frames in, a folder of frames out; the folder appears complete or not at all."""
     from weatherclean.data.rain import list_frames
 
@@ -285,7 +279,7 @@ def _clip_handler(runtime: batch.Runtime, *, quality: int, image_fmt: str | None
             raise InputError(f"{job.source}: no frames in this folder")
         job.output.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{job.output.name}.", suffix=".part", dir=job.output.parent))
-        clip = _recurrent(runtime)
+        clip = restorer.new_clip()
         sampler = pictures.FrameSampler() if compare else None
         notes: list[str] = []
         size: tuple[int, int] | None = None

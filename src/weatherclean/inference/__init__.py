@@ -9,7 +9,7 @@ from weatherclean.inference.runner import (
     plan_jobs,
     run_batch,
 )
-from weatherclean.inference.tiling import choose_tile, run_tiled
+from weatherclean.restore.tiling import choose_tile, run_tiled
 
 __all__ = [
     "BatchSummary",
