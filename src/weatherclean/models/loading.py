@@ -18,6 +18,9 @@ from weatherclean.models.family import families, family_of
 
 __all__ = ["load_from_folder"]
 
+#: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
+LEGACY_MODEL_TYPE = "desnownet"
+
 
 def load_from_folder(folder: Path) -> nn.Module:
     """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
@@ -36,7 +39,7 @@ def load_from_folder(folder: Path) -> nn.Module:
         config = json.loads(config_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{config_path}: cannot read the model config ({exc})") from None
-    model_type = config.get("model_type", "desnownet") if isinstance(config, dict) else None
+    model_type = config.get("model_type", LEGACY_MODEL_TYPE) if isinstance(config, dict) else None
     family = family_of(model_type) if isinstance(model_type, str) else None
     if family is None:
         raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
