@@ -25,9 +25,9 @@ import torch
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout
-from weatherclean.inference.precision import cpu_has_native_bf16
 from weatherclean.models import desnownet, j4rnet
 from weatherclean.models.registry import create_model, list_models
+from weatherclean.restore.precision import cpu_has_native_bf16
 
 #: Image size (height, width) each configuration is timed at: large enough to fill the cores.
 SIZES = {

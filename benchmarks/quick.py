@@ -21,8 +21,8 @@ from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.data.images import skimage_samples
 from weatherclean.evaluation.metrics import psnr
-from weatherclean.inference.tiling import run_tiled
 from weatherclean.models import load_model
+from weatherclean.restore.tiling import run_tiled
 from weatherclean.synth.snow import synthesize_snow
 
 

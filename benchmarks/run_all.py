@@ -11,9 +11,9 @@ Run by hand on an otherwise idle machine; it is not a test. Every measurement ru
 process (``python benchmarks/run_all.py --one NAME ...`` prints one JSON line), because peak resident
 memory (``ru_maxrss``) is a maximum over a process's whole life: a child measures one thing only.
 
-Everything goes through the code users run: ``load_runtime`` (device, ``--precision auto``, weights in
-the fast layout) and ``Runtime.photo_process`` (the tiling engine with the automatic tile size) for
-desnow; ``RecurrentTiles`` for derain compute; the ``desnow``/``derain`` command functions for
+Everything goes through the code users run: ``load_restorer`` (device, ``--precision auto``, weights in
+the fast layout) and ``Restorer.restore_loaded`` (the tiling engine with the automatic tile size) for
+desnow; ``Restorer.new_clip`` (``RecurrentTiles``) for derain compute; the ``desnow``/``derain`` command functions for
 file-to-file runs; ``weatherclean.training.trainer.train`` for training. Inputs are made here from
 scikit-image's astronaut (tiled up to size) and a PyAV-encoded H.264 clip with an AAC track; nothing is
 read from outside the repository.
@@ -91,11 +91,11 @@ def _size_for(megapixels: float) -> tuple[int, int]:
 
 
 def _runtime(task: str, device: str, tile: int | None = None, precision: str = "auto") -> Any:
-    """The loaded model exactly as ``desnow``/``derain`` load it (device, precision, layout, overlap)."""
-    from weatherclean.cli import batch
+    """The loaded model exactly as ``desnow``/``derain`` load it (device, precision, layout, overlap): the
+    library's :func:`~weatherclean.restore.load_restorer`, which the commands call too."""
+    from weatherclean.restore import load_restorer
 
-    cmd = batch.PhotoCommand(paths=[], device=device, precision=precision, tile=tile)
-    return batch.load_runtime(cmd, task)
+    return load_restorer(task, device=device, precision=precision, tile=tile)
 
 
 def _loaded(pixels: np.ndarray) -> Any:
@@ -123,13 +123,13 @@ def _timed(fn: Callable[[], object], device: Any) -> float:
 
 
 def one_desnow(args: argparse.Namespace) -> dict[str, Any]:
-    """Model-only desnow of a ``--megapixels`` photo through ``Runtime.photo_process`` (automatic tile)."""
-    from weatherclean.inference.tiling import choose_tile
+    """Model-only desnow of a ``--megapixels`` photo through ``Restorer.restore_loaded`` (automatic tile)."""
+    from weatherclean.restore.tiling import choose_tile
 
     h, w = _size_for(args.megapixels)
     rt = _runtime("snow", args.device, tile=args.tile)
-    tile = args.tile or choose_tile(h, w, rt.device, bytes_per_pixel=getattr(rt.net, "bytes_per_pixel", None))
-    process = rt.photo_process()
+    tile = args.tile or choose_tile(h, w, rt.device, bytes_per_pixel=rt.model.bytes_per_pixel)
+    process = rt.restore_loaded
     warm = min(tile, h), min(tile, w)
     process(_loaded(_photo(*warm)))  # warm-up: oneDNN/cuDNN choose kernels for the tile shape once
     pixels = _photo(h, w)
@@ -161,11 +161,11 @@ def one_desnow_file(args: argparse.Namespace) -> dict[str, Any]:
 
 def one_tiled(args: argparse.Namespace) -> dict[str, Any]:
     """The same image untiled (one call) and tiled with the tile ``desnow`` picks for a 24-MP photo."""
-    from weatherclean.inference.tiling import choose_tile, run_tiled_array
+    from weatherclean.restore.tiling import choose_tile, run_tiled_array
 
     h, w = _size_for(args.megapixels)
     rt = _runtime("snow", args.device)
-    bpp = getattr(rt.net, "bytes_per_pixel", None)
+    bpp = rt.model.bytes_per_pixel
     big = _size_for(24)
     tile = args.tile or choose_tile(*big, rt.device, bytes_per_pixel=bpp)
     pixels = _photo(h, w)
@@ -193,12 +193,10 @@ def one_derain(args: argparse.Namespace) -> dict[str, Any]:
     Frames are 8-bit, as the decoder hands them to the model, so the conversion to float and back
     (which ``derain`` does in the model's thread) is part of compute, and end to end adds only the codecs.
     """
-    from weatherclean.inference.recurrent import RecurrentTiles
-
     width, height = args.width, args.height
     rt = _runtime("rain", args.device)
     frames = [np.rint(f * 255).astype(np.uint8) for f in _clip_frames(width, height, args.frames + 1)]
-    clip = RecurrentTiles(rt.net, device=rt.device, dtype=rt.dtype, tile=rt.tile, overlap=rt.overlap)
+    clip = rt.new_clip()
     clip(frames[0])  # warm-up frame (also the clip's first, memory-less step)
     seconds = _timed(lambda: [clip(f) for f in frames[1:]], rt.device)
     return {"size": f"{width}×{height}", "frames": args.frames, "fps": args.frames / seconds, "tile": clip.tile,
@@ -325,7 +323,7 @@ def one_efficiency(args: argparse.Namespace) -> dict[str, Any]:
     from weatherclean.models import desnownet, j4rnet
 
     rt = _runtime(args.task, args.device)
-    net, dev = rt.net, rt.device
+    net, dev = rt.model, rt.device
     h, w = (1024, 1024) if args.task == "snow" else (720, 1280)
     counter = desnownet.macs_per_pixel if args.task == "snow" else j4rnet.macs_per_pixel
     macs = counter(net) * h * w
@@ -376,7 +374,7 @@ def one_precision(args: argparse.Namespace) -> dict[str, Any]:
     for _name, clean in skimage_samples():
         snowy = synthesize_snow(clean, rng, level="M").snowy
         for key, rt in (("auto", auto), ("fp32", fp32)):
-            restored = rt.photo_process()(_loaded(np.array(snowy, dtype=np.float32)))
+            restored = rt.restore_loaded(_loaded(np.array(snowy, dtype=np.float32)))
             scores[key].append(float(psnr(restored, clean)))
     delta = float(np.mean(scores["auto"]) - np.mean(scores["fp32"]))
     return {"auto_dtype": str(auto.dtype), "fp32_db": float(np.mean(scores["fp32"])),
@@ -402,7 +400,7 @@ def machine_line(device: str) -> str:
     """CPU model, cores, torch, threads, native bf16 and the date: what a reader needs to compare."""
     import torch
 
-    from weatherclean.inference.precision import cpu_has_native_bf16
+    from weatherclean.restore.precision import cpu_has_native_bf16
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -450,7 +448,7 @@ def _row(rows: list[str], figure: str, value: str, target: str = "", mark: str =
 
 def run_suite(args: argparse.Namespace) -> str:
     """Every measurement, each in a child, as Markdown (machine line, command, table)."""
-    from weatherclean.inference.precision import cpu_has_native_bf16
+    from weatherclean.restore.precision import cpu_has_native_bf16
 
     quick = args.quick
     sections = set(args.only or SECTIONS)

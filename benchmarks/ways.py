@@ -36,8 +36,8 @@ from run_all import _clip_frames, _photo  # benchmarks/run_all.py, beside this s
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout, to_standard_layout
-from weatherclean.inference.precision import cpu_has_native_bf16
 from weatherclean.models.registry import DEFAULT_MODELS
+from weatherclean.restore.precision import cpu_has_native_bf16
 
 TILE = 496
 TILES = 4

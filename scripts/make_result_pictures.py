@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
 
 from weatherclean.data.images import skimage_samples  # noqa: E402
-from weatherclean.inference.recurrent import RecurrentTiles  # noqa: E402
-from weatherclean.inference.tiling import run_tiled_array  # noqa: E402
 from weatherclean.models import load_model  # noqa: E402
+from weatherclean.restore.recurrent import RecurrentTiles  # noqa: E402
+from weatherclean.restore.tiling import run_tiled_array  # noqa: E402
 from weatherclean.synth.rain import CameraMotion, synthesize_rain, synthesize_rain_clip  # noqa: E402
 from weatherclean.synth.snow import synthesize_snow  # noqa: E402
 

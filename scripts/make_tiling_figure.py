@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from pictures import u8  # noqa: E402
 
 from weatherclean.evaluation.metrics import seam_excess  # noqa: E402
-from weatherclean.inference.tiling import run_tiled, tile_starts  # noqa: E402
 from weatherclean.models import load_model  # noqa: E402
+from weatherclean.restore.tiling import run_tiled, tile_starts  # noqa: E402
 from weatherclean.synth.snow import synthesize_snow  # noqa: E402
 
 TILE = 256

@@ -25,7 +25,7 @@ import torch
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.rain import list_frames
-from weatherclean.inference.recurrent import RecurrentTiles
+from weatherclean.restore import load_restorer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
@@ -51,7 +51,10 @@ def main() -> None:
     torch.set_grad_enabled(False)
     models = load_rain_candidates(args.candidates)
     frames = [read_rgb(p) for p in list_frames(args.frames)]
-    runners = {label: RecurrentTiles(net, device=torch.device("cpu")) for label, net in models.items()}
+    runners = {
+        label: load_restorer("rain", model=net, device="cpu", precision="fp32").new_clip()
+        for label, net in models.items()
+    }
     rows = []
     print("| frame | model | mean change R/G/B (levels) | detail kept | pixels changed > 8 levels | green excess |")
     print("|---|---|---|---|---|---|")

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from weatherclean.data.images import list_images, read_rgb
-from weatherclean.inference.tiling import run_tiled_array
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
@@ -50,8 +49,8 @@ def main() -> None:
     for path in list_images(args.photos):
         image = read_rgb(path)
         row = [shrink(image, args.width)]
-        for label, net in models.items():
-            out = run_tiled_array(net.restore, image, overlap=int(net.receptive_field), device="cpu")
+        for label, restorer in models.items():
+            out = restorer.restore(image)
             shift = 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
             kept = 100.0 * detail(out) / max(detail(image), 1e-9)
             touched = 100.0 * float((np.abs(out - image).max(axis=2) > 8 / 255).mean())

@@ -20,10 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from weatherclean.devices import to_fast_layout
 from weatherclean.evaluation.evaluate import BASELINES, evaluate_rain, evaluate_snow, write_report
-from weatherclean.inference.precision import GuardedPrecision, resolve_precision
-from weatherclean.models import load_model
+from weatherclean.restore import Restorer, load_restorer
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
@@ -45,26 +43,25 @@ def main() -> None:
     parser.add_argument("--reports", type=Path, help="write per-image CSVs here")
     args = parser.parse_args()
     cpu = torch.device("cpu")
-    dtype = resolve_precision(args.precision, cpu)
-    models = {}
+    models: dict[str, Restorer] = {}
     for item in args.candidates:
         label, _, name = item.partition("=")
-        models[label] = to_fast_layout(load_model(name or label, device=cpu, task=args.task), cpu)
+        models[label] = load_restorer(args.task, model=name or label, device=cpu, precision=args.precision)
 
     gains: dict[str, list[float]] = {label: [] for label in models}
     print("| data | method | PSNR RGB | SSIM RGB | PSNR Y | SSIM Y | gain (Y) |\n|---|---|---|---|---|---|---|")
     for set_name, folder in SETS[args.task].items():
         rows = []
-        for i, (label, net) in enumerate(models.items()):
+        for i, (label, restorer) in enumerate(models.items()):
             if args.task == "snow":
                 result = evaluate_snow(
-                    folder, GuardedPrecision(net.restore, cpu, dtype), device=cpu, overlap=int(net.receptive_field),
+                    folder, restorer.guard, device=cpu, overlap=restorer.overlap,
                     baselines=dict([BASELINES["median"]]) if i == 0 else {}, model_label=label, progress=False,
                 )  # fmt: skip
             else:
                 result = evaluate_rain(
-                    folder, net, device=cpu, overlap=int(net.receptive_field), baseline=i == 0, model_label=label,
-                    progress=False, dtype=dtype,
+                    folder, restorer.model, device=cpu, overlap=restorer.overlap, baseline=i == 0, model_label=label,
+                    progress=False, dtype=restorer.dtype,
                 )  # fmt: skip
             summary = result.summary()
             if args.reports:

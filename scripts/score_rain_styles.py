@@ -30,8 +30,8 @@ import torch
 
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.evaluation.evaluate import evaluate_rain
-from weatherclean.inference.recurrent import RecurrentTiles
 from weatherclean.models import load_model
+from weatherclean.restore import load_restorer
 from weatherclean.synth.rain import RAIN_STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def score_clean(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, d
     for label, net in models.items():
         values, shifts = [], []
         for image in images:
-            out = RecurrentTiles(net, device=torch.device("cpu"))(image)
+            out = load_restorer("rain", model=net, device="cpu", precision="fp32").restore(image)
             values.append(psnr(out, image, y_channel=True))
             shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
         result[label] = {

@@ -29,28 +29,28 @@ import torch
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.data.snow import find_snow100k
 from weatherclean.evaluation.metrics import psnr
-from weatherclean.inference.tiling import run_tiled_array
-from weatherclean.models import load_model
+from weatherclean.restore import Restorer, load_restorer
 from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
 DARK = 16.0 / 255.0
 
 
-def load_candidates(items: list[str]) -> dict[str, torch.nn.Module]:
-    """``LABEL=MODEL`` arguments (a registered name, a folder or a Hub id) as label → snow model on the CPU."""
+def load_candidates(items: list[str]) -> dict[str, Restorer]:
+    """``LABEL=MODEL`` arguments (a registered name, a folder or a Hub id) as label → snow restorer on the CPU,
+    in fp32 so that scores compare across machines."""
     models = {}
     for item in items:
         label, _, name = item.partition("=")
-        models[label] = load_model(name or label, device="cpu", task="snow")
+        models[label] = load_restorer("snow", model=name or label, device="cpu", precision="fp32")
     return models
 
 
-def _restore(net: torch.nn.Module, image: np.ndarray) -> np.ndarray:
-    return run_tiled_array(net.restore, image, overlap=int(net.receptive_field), device="cpu")
+def _restore(restorer: Restorer, image: np.ndarray) -> np.ndarray:
+    return restorer.restore(image)
 
 
-def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict[str, float]]:
+def score_set(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
     """Mean PSNR-Y of the input and of each model, and each model's new dark pixels per thousand."""
     scores: dict[str, list[float]] = {"input": []}
     dark: dict[str, list[float]] = {}
@@ -68,7 +68,7 @@ def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dic
     return result
 
 
-def score_clean(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict[str, float]]:
+def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
     """Snow-free photos: PSNR-Y of each output against its input, and the largest mean channel shift."""
     result = {}
     images = [read_rgb(p) for p in list_images(folder)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -80,10 +82,25 @@ def make_video(
     return stamps
 
 
-def invoke_command(module: object, name: str, *args: str) -> tuple[int, str, str]:
+class StandIn:
+    """Supplies the CLI's models in tests, the way a program embedding the CLI would: passed as Click's
+    ``obj`` (``weatherclean.cli.batch.ModelProvider``), it is asked for each ``--model`` and returns a fresh
+    ``make()``, and records each request as ``"name:task"``."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self.calls: list[str] = []
+
+    def __call__(self, name: str, task: str) -> Any:
+        self.calls.append(f"{name}:{task}")
+        return self.make()
+
+
+def invoke_command(module: object, name: str, *args: str, models: StandIn | None = None) -> tuple[int, str, str]:
     """Run one CLI sub-command (``module.register(app)``) in isolation: (exit code, stdout, stderr).
 
-    Exceptions other than the CLI's own exits are re-raised, so a traceback fails the test loudly.
+    ``models`` stands in for the model loader (see :class:`StandIn`). Exceptions other than the CLI's own
+    exits are re-raised, so a traceback fails the test loudly.
     """
     import typer
     from typer.testing import CliRunner
@@ -95,7 +112,7 @@ def invoke_command(module: object, name: str, *args: str) -> tuple[int, str, str
         """Test root, so that the command stays a sub-command."""
 
     module.register(app)  # type: ignore[attr-defined]
-    result = CliRunner().invoke(app, [name, *args])
+    result = CliRunner().invoke(app, [name, *args], obj=models)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr

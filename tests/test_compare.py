@@ -13,8 +13,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-import weatherclean.models as models
-from synthetic import invoke_command, make_video
+from synthetic import StandIn, invoke_command, make_video
 from weatherclean.cli import app, derain, desnow
 from weatherclean.io.compare import FrameSampler, compare_path
 
@@ -23,17 +22,13 @@ RED = (200, 60, 30)
 
 class _Inverter(torch.nn.Module):
     receptive_field = 4
+    bytes_per_pixel = None
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         return 1.0 - x
 
     def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
         return SimpleNamespace(background=1.0 - x), torch.zeros(1)
-
-
-@pytest.fixture(autouse=True)
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: _Inverter(), raising=False)
 
 
 def _flat(path: Path, size: tuple[int, int] = (30, 40), colour: tuple[int, int, int] = RED, **save: object) -> None:
@@ -50,7 +45,7 @@ def test_desnow_compare_writes_before_and_after_beside_each_output(tmp_path: Pat
     _flat(tmp_path / "in" / "a.jpg", size=(30, 60), exif=piexif.dump({"0th": {piexif.ImageIFD.Orientation: 6}}))
     out = tmp_path / "out"
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "in"), "-o", str(out), "--compare",
-                                          "--json", "--device", "cpu")  # fmt: skip
+                                          "--json", "--device", "cpu", models=StandIn(_Inverter))  # fmt: skip
     assert code == 0, stderr
     assert json.loads(stdout)["counts"]["done"] == 2
     assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a.jpg.compare.jpg", "a.png", "a.png.compare.jpg"]
@@ -61,14 +56,16 @@ def test_desnow_compare_writes_before_and_after_beside_each_output(tmp_path: Pat
     with Image.open(compare_path(out / "a.jpg")) as turned:  # shown upright: orientation 6 turns 60×30 to 30×60
         assert turned.height > turned.width
     # A later run over the output folder never takes the comparison pictures for photos.
-    code, stdout, _ = invoke_command(desnow, "desnow", str(out), "--dry-run", "--json", "--device", "cpu")
+    code, stdout, _ = invoke_command(
+        desnow, "desnow", str(out), "--dry-run", "--json", "--device", "cpu", models=StandIn(_Inverter)
+    )
     assert code == 0 and {Path(j["input"]).name for j in json.loads(stdout)["jobs"]} == {"a.jpg", "a.png"}
 
 
 def test_derain_compare_writes_a_strip_of_frames_for_a_video(tmp_path: Path) -> None:
     make_video(tmp_path / "clip.mp4", frames=10, audio=None)
     code, _, stderr = invoke_command(derain, "derain", str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out"),
-                                     "--compare", "--device", "cpu", "-q")  # fmt: skip
+                                     "--compare", "--device", "cpu", "-q", models=StandIn(_Inverter))  # fmt: skip
     assert code == 0, stderr
     with Image.open(tmp_path / "out" / "clip.mp4.compare.jpg") as strip:
         assert strip.width > 4 * 64 and 2 * 48 < strip.height < 3 * 48 + 100  # 4 frames, before above after
@@ -117,7 +114,7 @@ def test_derain_compare_for_a_folder_of_frames_goes_beside_the_output_folder(tmp
         _flat(tmp_path / "clip" / f"{i}.png", size=(16, 20))
     out = tmp_path / "out"
     code, _, stderr = invoke_command(derain, "derain", str(tmp_path / "clip"), "--frames", "-o", str(out),
-                                     "--compare", "--device", "cpu", "-q")  # fmt: skip
+                                     "--compare", "--device", "cpu", "-q", models=StandIn(_Inverter))  # fmt: skip
     assert code == 0, stderr
     assert sorted(p.name for p in out.iterdir()) == ["clip", "clip.compare.jpg"]
     assert sorted(p.name for p in (out / "clip").iterdir()) == ["0.png", "1.png", "2.png"]
@@ -169,7 +166,9 @@ def test_the_default_sheet_is_never_read_back_as_a_photo(tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["compare", str(before), str(after)])
     assert result.exit_code == 0 and (tmp_path / "sheet.compare.jpg").is_file(), result.output
-    code, stdout, _ = invoke_command(desnow, "desnow", str(tmp_path), "--dry-run", "--json", "--device", "cpu")
+    code, stdout, _ = invoke_command(
+        desnow, "desnow", str(tmp_path), "--dry-run", "--json", "--device", "cpu", models=StandIn(_Inverter)
+    )
     assert code == 0 and not any("sheet" in Path(j["input"]).name for j in json.loads(stdout)["jobs"])
     help_text = " ".join(CliRunner().invoke(app, ["compare", "--help"]).output.split())
     assert "sheet.compare.jpg" in help_text and "pairs left off it are counted" in help_text

@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-import weatherclean.inference.compiled as compiled
-from synthetic import invoke_command
+import weatherclean.restore.compiled as compiled
+from synthetic import StandIn, invoke_command
 from weatherclean.cli import desnow
-from weatherclean.inference.compiled import CompiledCall, compile_model
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
+from weatherclean.restore.compiled import CompiledCall, compile_model
 
 
 def _tiny_desnownet() -> DesnowNet:
@@ -77,21 +77,18 @@ def test_a_compiler_failure_falls_back_to_eager_but_out_of_memory_propagates(mon
 def test_desnow_compile_reports_a_failed_compiler_and_still_writes_every_photo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import weatherclean.models as models
-
     def broken(*_a: object, **_k: object) -> object:
         raise RuntimeError("backend failed")
 
     monkeypatch.setattr(compiled.torch, "compile", lambda fn, **_: broken)
     # The stand-in honours the device it is asked for: a CPU model fed CUDA tiles fails every photo.
-    monkeypatch.setattr(models, "load_model", lambda *a, device="cpu", **k: _tiny_desnownet().to(device), raising=False)
     src = tmp_path / "in"
     src.mkdir()
     for i in range(2):
         Image.fromarray((np.random.default_rng(i).random((40, 56, 3)) * 255).astype(np.uint8)).save(src / f"{i}.png")
     out = str(tmp_path / "out")
     args = (str(src), "-o", out, "--compile", "--json")  # the default device: CUDA where there is one
-    code, stdout, stderr = invoke_command(desnow, "desnow", *args)
+    code, stdout, stderr = invoke_command(desnow, "desnow", *args, models=StandIn(_tiny_desnownet))
     assert code == 0, stderr
     summary = json.loads(stdout)
     assert summary["counts"]["done"] == 2

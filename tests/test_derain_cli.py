@@ -13,8 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-import weatherclean.models as models
-from synthetic import invoke_command, make_video
+from synthetic import StandIn, invoke_command, make_video
 from weatherclean.cli import derain
 from weatherclean.io.video import process_video
 
@@ -29,6 +28,7 @@ class _Counter(torch.nn.Module):
     """
 
     receptive_field = 8
+    bytes_per_pixel = None
 
     def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
         count = (state if state is not None else torch.zeros(1)) + 1
@@ -39,22 +39,16 @@ class _Counter(torch.nn.Module):
 
 
 @pytest.fixture
-def counter(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-
-    def fake_load_model(name: str, device: object = "cpu", **kwargs: object) -> _Counter:
-        calls.append(f"{name}:{kwargs.get('task')}")
-        return _Counter()
-
-    monkeypatch.setattr(models, "load_model", fake_load_model, raising=False)
-    return calls
+def counter() -> StandIn:
+    """The stand-in J4R-Net the CLI runs in place of --model, with the loads asked for in ``calls``."""
+    return StandIn(_Counter)
 
 
-def _invoke(*args: str) -> tuple[int, str, str]:
+def _invoke(*args: str, models: StandIn | None = None) -> tuple[int, str, str]:
     """Run derain on the CPU unless a test names a device: the stand-in's memory counts its calls, and on
     CUDA the engine calls a model once more per picture to measure its memory."""
     device = () if "--device" in args else ("--device", "cpu")
-    return invoke_command(derain, "derain", *args, *device)
+    return invoke_command(derain, "derain", *args, *device, models=models)
 
 
 def _streams(path: Path) -> dict[str, object]:
@@ -70,11 +64,11 @@ def _streams(path: Path) -> dict[str, object]:
         }
 
 
-def test_video_keeps_frames_timing_rotation_audio_and_memory(tmp_path: Path, counter: list[str]) -> None:
+def test_video_keeps_frames_timing_rotation_audio_and_memory(tmp_path: Path, counter: StandIn) -> None:
     stamps = make_video(tmp_path / "in" / "clip.mp4", frames=12, rotation=90)
-    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--tile", "64", "--json")
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--tile", "64", "--json", models=counter)
     assert code == 0, stderr
-    assert counter == ["default:rain"]
+    assert counter.calls == ["default:rain"]
     out = tmp_path / "in_derained" / "clip.mp4"
     got = _streams(out)
     assert got["pts_ms"] == stamps  # every frame, variable frame rate kept exactly
@@ -87,33 +81,37 @@ def test_video_keeps_frames_timing_rotation_audio_and_memory(tmp_path: Path, cou
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
-def test_each_tile_position_has_its_own_memory(tmp_path: Path, counter: list[str]) -> None:
+def test_each_tile_position_has_its_own_memory(tmp_path: Path, counter: StandIn) -> None:
     make_video(tmp_path / "v.mp4", frames=5, size=(96, 128), audio=None, vfr=False)
-    code, _, stderr = _invoke(str(tmp_path / "v.mp4"), "-o", str(tmp_path / "out"), "--tile", "64")
+    code, _, stderr = _invoke(str(tmp_path / "v.mp4"), "-o", str(tmp_path / "out"), "--tile", "64", models=counter)
     assert code == 0, stderr
     levels = _streams(tmp_path / "out" / "v.mp4")["levels"]
     assert np.allclose(levels, [(k + 1) * STEP for k in range(5)], atol=0.02)  # not 6× faster
 
 
-def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: list[str]) -> None:
+def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: StandIn) -> None:
     rng = np.random.default_rng(0)
     (tmp_path / "clip").mkdir()
     for name in ("1.png", "2.png", "10.png"):  # natural order: 1, 2, 10
         Image.fromarray((rng.random((16, 20, 3)) * 255).astype(np.uint8)).save(tmp_path / "clip" / name)
-    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "photos"))
+    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "photos"), models=counter)
     assert code == 0, stderr
     for name in ("1.png", "2.png", "10.png"):  # each photo alone: H = 0
         assert np.asarray(Image.open(tmp_path / "photos" / name)).mean() == pytest.approx(STEP * 255, abs=1)
     (tmp_path / "frames").mkdir()
     (tmp_path / "frames" / "keep.txt").write_text("the user's own file")
-    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames")
+    code, _, stderr = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", models=counter)
     assert code == 0, stderr
     for k, name in enumerate(("1.png", "2.png", "10.png"), start=1):  # in -o DIR/<clip name>
         frame = np.asarray(Image.open(tmp_path / "frames" / "clip" / name))
         assert frame.mean() == pytest.approx(k * STEP * 255, abs=1)
-    code, stdout, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--json")
+    code, stdout, _ = _invoke(
+        str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--json", models=counter
+    )
     assert code == 0 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 1, "failed": 0}
-    code, _, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--overwrite")
+    code, _, _ = _invoke(
+        str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--overwrite", models=counter
+    )
     assert code == 0 and (tmp_path / "frames" / "keep.txt").read_text() == "the user's own file"
     assert (tmp_path / "frames" / "clip").stat().st_mode & 0o777 != 0o700  # not mkdtemp's private mode
 
@@ -128,7 +126,7 @@ def _audio_only(path: Path) -> None:
         out.mux(a.encode(None))
 
 
-def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str]) -> None:
+def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: StandIn) -> None:
     src = tmp_path / "in"
     src.mkdir()
     make_video(src / "good.mp4", frames=4, audio=None)
@@ -141,7 +139,7 @@ def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str])
     (src / "cut.mp4").write_bytes(whole[: len(whole) // 3])
     (src / "text.mp4").write_text("not a video\n")
     (src / "zero.mov").write_bytes(b"")
-    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json", models=counter)
     assert code == 1
     summary = json.loads(stdout)
     reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
@@ -153,18 +151,18 @@ def test_bad_videos_fail_alone_with_one_line(tmp_path: Path, counter: list[str])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.mp4"]  # nothing half-written
 
 
-def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, counter: list[str]) -> None:
+def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, counter: StandIn) -> None:
     make_video(tmp_path / "odd.mp4", size=(47, 63), audio=None, pix_fmt="yuv444p", frames=3)
     make_video(tmp_path / "deep.mkv", audio=None, pix_fmt="yuv420p10le", container="matroska", frames=3)
     make_video(tmp_path / "opus.mkv", audio="libopus", container="matroska", frames=3)
     code, stdout, stderr = _invoke(str(tmp_path / "odd.mp4"), str(tmp_path / "deep.mkv"), "-o",
-                                   str(tmp_path / "out"), "--json")  # fmt: skip
+                                   str(tmp_path / "out"), "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
     notes = " ".join(n["note"] for n in json.loads(stdout)["notes"])
     assert "odd frame size" in notes and "10" in notes
     assert _streams(tmp_path / "out" / "odd.mp4")["size"] == (47, 63)
     code, stdout, stderr = _invoke(str(tmp_path / "opus.mkv"), "-o", str(tmp_path / "avi"), "--format", "avi",
-                                   "--json")  # fmt: skip
+                                   "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
     assert "re-encoded" in json.loads(stdout)["notes"][0]["note"]
     assert _streams(tmp_path / "avi" / "opus.avi")["audio"] == ["aac"]
@@ -204,9 +202,11 @@ def test_colours_survive_hd_and_full_range_clips(tmp_path: Path, size: tuple[int
     assert np.abs(got.reshape(-1, 3).mean(axis=0) - colour).max() < 6  # swscale rounding, twice each way
 
 
-def test_avi_gets_constant_rate_timestamps_in_order(tmp_path: Path, counter: list[str]) -> None:
+def test_avi_gets_constant_rate_timestamps_in_order(tmp_path: Path, counter: StandIn) -> None:
     make_video(tmp_path / "cam.mkv", frames=10, vfr=False, audio=None, container="matroska")
-    code, stdout, stderr = _invoke(str(tmp_path / "cam.mkv"), "-o", str(tmp_path / "o"), "--format", "avi", "--json")
+    code, stdout, stderr = _invoke(
+        str(tmp_path / "cam.mkv"), "-o", str(tmp_path / "o"), "--format", "avi", "--json", models=counter
+    )
     assert code == 0, stderr
     with av.open(str(tmp_path / "o" / "cam.avi")) as c:
         v = c.streams.video[0]
@@ -215,12 +215,14 @@ def test_avi_gets_constant_rate_timestamps_in_order(tmp_path: Path, counter: lis
     assert times == [round(i * 0.04, 3) for i in range(10)]
 
 
-def test_frames_mode_still_derains_videos_and_catches_clip_clashes(tmp_path: Path, counter: list[str]) -> None:
+def test_frames_mode_still_derains_videos_and_catches_clip_clashes(tmp_path: Path, counter: StandIn) -> None:
     make_video(tmp_path / "mix" / "cam.mp4", frames=3, audio=None)
     (tmp_path / "mix" / "shots").mkdir()
     for i in (1, 2):
         Image.new("RGB", (16, 12)).save(tmp_path / "mix" / "shots" / f"{i}.png")
-    code, stdout, stderr = _invoke(str(tmp_path / "mix"), "--frames", "-o", str(tmp_path / "o"), "--json")
+    code, stdout, stderr = _invoke(
+        str(tmp_path / "mix"), "--frames", "-o", str(tmp_path / "o"), "--json", models=counter
+    )
     assert code == 0, stderr
     assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
     assert (tmp_path / "o" / "cam.mp4").is_file() and (tmp_path / "o" / "shots" / "2.png").is_file()
@@ -228,18 +230,20 @@ def test_frames_mode_still_derains_videos_and_catches_clip_clashes(tmp_path: Pat
     (clash / "clash").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(clash / "top.png")  # loose frames of 'clash' → o2/clash
     Image.new("RGB", (8, 8)).save(clash / "clash" / "1.png")  # and the sub-clip 'clash' → o2/clash too
-    code, _, stderr = _invoke(str(clash), "--frames", "-o", str(tmp_path / "o2"))
+    code, _, stderr = _invoke(str(clash), "--frames", "-o", str(tmp_path / "o2"), models=counter)
     assert code == 2 and "both clips" in stderr
 
 
-def test_bad_encoder_settings_fail_once_before_any_work(tmp_path: Path, counter: list[str]) -> None:
+def test_bad_encoder_settings_fail_once_before_any_work(tmp_path: Path, counter: StandIn) -> None:
     make_video(tmp_path / "a.mp4", frames=2, audio=None)
     for args, words in ((["--preset", "bogus"], "bogus"), (["--codec", "nope"], "no such video encoder"),
                         (["--codec", "libx264", "--format", "webm"], "webm")):  # fmt: skip
-        code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), *args)
+        code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), *args, models=counter)
         assert code == 2 and words in stderr, (args, stderr)
-    assert counter == []  # rejected before the model was even loaded
-    code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--codec", "libx265", "-q")
+    assert counter.calls == []  # rejected before the model was even loaded
+    code, _, stderr = _invoke(
+        str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--codec", "libx265", "-q", models=counter
+    )
     assert code == 0 and "x265 [info]" not in stderr
     with av.open(str(tmp_path / "o" / "a.mp4")) as c:
         assert c.streams.video[0].codec_context.codec_tag == "hvc1"  # what Apple players require
@@ -247,7 +251,7 @@ def test_bad_encoder_settings_fail_once_before_any_work(tmp_path: Path, counter:
 
 def test_out_of_memory_shrinks_the_tile_once_for_the_whole_clip() -> None:
     """A frame that ran out of memory at 128 px: the next frames start at 64 px instead of failing again."""
-    from weatherclean.inference.recurrent import RecurrentTiles
+    from weatherclean.restore.recurrent import RecurrentTiles
 
     class _SmallOnly(_Counter):
         ooms = 0
@@ -277,7 +281,7 @@ def _decodable_frames(path: Path) -> int:
 
 
 def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
-    tmp_path: Path, counter: list[str]
+    tmp_path: Path, counter: StandIn
 ) -> None:
     """An MP4 cut in the middle with its index first (15 frames listed): every frame a plain decoder gets
     is derained and written, the summary says "N of 15 frames", and only --allow-partial makes it exit 0."""
@@ -289,7 +293,7 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     cut.write_bytes(data[: len(data) // 2])
     n = _decodable_frames(cut)
     assert 1 < n < 15
-    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json", models=counter)
     summary = json.loads(stdout)
     assert code == 1 and summary["counts"] == {"done": 0, "skipped": 0, "failed": 1}
     reason = summary["failed"][0]["reason"]
@@ -298,11 +302,11 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     marked = tmp_path / "out" / "cut.partial.mp4"
     assert "cut.partial.mp4" in reason and len(_streams(marked)["levels"]) == n
     assert not (tmp_path / "out" / "cut.mp4").exists()
-    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json")  # a rerun still fails
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json", models=counter)  # a rerun still fails
     assert code == 1 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 0, "failed": 1}
-    code, stdout, _ = _invoke(str(tmp_path / "out"), "--dry-run", "--json")  # never read as an input
+    code, stdout, _ = _invoke(str(tmp_path / "out"), "--dry-run", "--json", models=counter)  # never read as an input
     assert code == 0 and json.loads(stdout)["jobs"] == []
-    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--json")
+    code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--json", models=counter)
     summary = json.loads(stdout)
     assert code == 0 and summary["counts"]["done"] == 1
     assert any(f"{n} of 15 frames" in note["note"] for note in summary["notes"])
@@ -311,17 +315,17 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     make_video(tmp_path / "whole.mkv", frames=15, audio=None, container="matroska", vfr=False)
     data = (tmp_path / "whole.mkv").read_bytes()
     (tmp_path / "in" / "cut.mkv").write_bytes(data[: len(data) // 2])
-    code, stdout, _ = _invoke(str(tmp_path / "in" / "cut.mkv"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in" / "cut.mkv"), "-o", str(tmp_path / "out"), "--json", models=counter)
     reason = json.loads(stdout)["failed"][0]["reason"]
     assert code == 1 and "of about 15 frames" in reason, reason
 
 
-def test_a_run_that_writes_nothing_leaves_no_empty_output_folder(tmp_path: Path, counter: list[str]) -> None:
+def test_a_run_that_writes_nothing_leaves_no_empty_output_folder(tmp_path: Path, counter: StandIn) -> None:
     _audio_only(tmp_path / "sound.mp4")
-    code, _, stderr = _invoke(str(tmp_path / "sound.mp4"), "-q")
+    code, _, stderr = _invoke(str(tmp_path / "sound.mp4"), "-q", models=counter)
     assert code == 1 and "no video stream" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sound.mp4"]  # no empty derained/
-    code, _, _ = _invoke(str(tmp_path / "sound.mp4"), "-o", str(tmp_path / "new" / "out"), "-q")
+    code, _, _ = _invoke(str(tmp_path / "sound.mp4"), "-o", str(tmp_path / "new" / "out"), "-q", models=counter)
     assert code == 1 and not (tmp_path / "new").exists()
 
 
@@ -336,10 +340,10 @@ def _cut_video(folder: Path) -> Path:
     return cut
 
 
-def test_in_place_never_replaces_a_video_with_its_partial_result(tmp_path: Path, counter: list[str]) -> None:
+def test_in_place_never_replaces_a_video_with_its_partial_result(tmp_path: Path, counter: StandIn) -> None:
     cut = _cut_video(tmp_path)
     before = cut.read_bytes()
-    code, _, stderr = _invoke(str(cut), "--in-place", "-q")
+    code, _, stderr = _invoke(str(cut), "--in-place", "-q", models=counter)
     assert code == 1 and "cut.partial.mp4" in stderr
     assert cut.read_bytes() == before  # the input, byte for byte
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "cut.partial.mp4"]
@@ -363,7 +367,7 @@ def _edit_list_copy(src: Path, dest: Path, frames_before_zero: int) -> None:
             out.mux(packet)
 
 
-def test_a_whole_video_with_an_edit_list_is_not_partial(tmp_path: Path, counter: list[str]) -> None:
+def test_a_whole_video_with_an_edit_list_is_not_partial(tmp_path: Path, counter: StandIn) -> None:
     """The container counts 12 samples, 3 of them before the edit list's start: 9 frames is the whole clip."""
     make_video(tmp_path / "src.mp4", frames=12, audio=None, vfr=False)
     _edit_list_copy(tmp_path / "src.mp4", tmp_path / "trim.mp4", 3)
@@ -371,15 +375,15 @@ def test_a_whole_video_with_an_edit_list_is_not_partial(tmp_path: Path, counter:
         assert c.streams.video[0].frames == 12
     shown = len(_streams(tmp_path / "trim.mp4")["levels"])
     assert shown < 12
-    code, stdout, stderr = _invoke(str(tmp_path / "trim.mp4"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, stderr = _invoke(str(tmp_path / "trim.mp4"), "-o", str(tmp_path / "out"), "--json", models=counter)
     assert code == 0, stdout + stderr
     summary = json.loads(stdout)
     assert summary["counts"]["done"] == 1 and not any("frames" in n["note"] for n in summary["notes"])
     assert len(_streams(tmp_path / "out" / "trim.mp4")["levels"]) == shown
 
 
-def test_a_folder_named_like_a_video_is_called_a_folder_not_a_video(tmp_path: Path, counter: list[str]) -> None:
+def test_a_folder_named_like_a_video_is_called_a_folder_not_a_video(tmp_path: Path, counter: StandIn) -> None:
     (tmp_path / "clip.mp4").mkdir()
-    code, stdout, _ = _invoke(str(tmp_path / "clip.mp4"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "clip.mp4"), "--json", models=counter)
     reasons = [f["reason"] for f in json.loads(stdout)["failed"]]
     assert code == 1 and len(reasons) == 1 and "a folder, not a video file" in reasons[0], reasons

@@ -11,8 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-import weatherclean.models as models
-from synthetic import invoke_command
+from synthetic import StandIn, invoke_command
 from weatherclean.batch import plan_jobs
 from weatherclean.cli import desnow
 
@@ -21,6 +20,7 @@ class _Inverter(torch.nn.Module):
     """Stands in for DesnowNet: an obvious, checkable change (1 − x) and a small receptive field."""
 
     receptive_field = 4
+    bytes_per_pixel = None
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         assert x.shape[1] == 3
@@ -28,22 +28,16 @@ class _Inverter(torch.nn.Module):
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-
-    def fake_load_model(name: str, device: object = "cpu", **_: object) -> _Inverter:
-        calls.append(name)
-        return _Inverter()
-
-    monkeypatch.setattr(models, "load_model", fake_load_model, raising=False)
-    return calls
+def loads() -> StandIn:
+    """The stand-in model the CLI runs in place of --model, with the loads asked for in ``calls``."""
+    return StandIn(_Inverter)
 
 
-def _invoke(*args: str) -> tuple[int, str, str]:
+def _invoke(*args: str, models: StandIn | None = None) -> tuple[int, str, str]:
     """Run desnow on the CPU unless a test names a device: the stand-in models count their calls, and on
     CUDA the engine calls a model once more per picture to measure its memory."""
     device = () if "--device" in args else ("--device", "cpu")
-    return invoke_command(desnow, "desnow", *args, *device)
+    return invoke_command(desnow, "desnow", *args, *device, models=models)
 
 
 def _rgb(path: Path, seed: int = 0, size: tuple[int, int] = (20, 28)) -> np.ndarray:
@@ -53,25 +47,25 @@ def _rgb(path: Path, seed: int = 0, size: tuple[int, int] = (20, 28)) -> np.ndar
     return arr
 
 
-def test_mirrored_tree_then_rerun_skips(tmp_path: Path, loads: list[str]) -> None:
+def test_mirrored_tree_then_rerun_skips(tmp_path: Path, loads: StandIn) -> None:
     src = tmp_path / "in"
     _rgb(src / "a.jpg")
     b = _rgb(src / "sub" / "b.png", seed=1)
     (src / "notes.txt").write_text("not a photo")
     out = tmp_path / "out"
-    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--tile", "64")
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--tile", "64", models=loads)
     assert code == 0, stdout
     summary = json.loads(stdout)
-    assert summary["counts"] == {"done": 2, "skipped": 1, "failed": 0} and loads == ["default"]
+    assert summary["counts"] == {"done": 2, "skipped": 1, "failed": 0} and loads.calls == ["default:snow"]
     assert (out / "a.jpg").is_file() and (out / "sub" / "b.png").is_file()
     assert not (out / "notes.txt").exists()
     assert np.array_equal(np.asarray(Image.open(out / "sub" / "b.png")), 255 - b)  # the model really ran
     before = (out / "a.jpg").stat().st_mtime_ns
-    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json")
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", models=loads)
     again = json.loads(stdout)
     assert code == 0 and again["counts"]["done"] == 0 and again["counts"]["skipped"] == 3
     assert (out / "a.jpg").stat().st_mtime_ns == before
-    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--overwrite", "--quiet")
+    code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--overwrite", "--quiet", models=loads)
     assert code == 0 and json.loads(stdout)["counts"]["done"] == 2
 
 
@@ -84,7 +78,7 @@ def test_default_outputs_never_land_inside_the_input_tree(tmp_path: Path) -> Non
     assert outputs == ["desnowed/single.jpg", "photos_desnowed/x.jpg"]
 
 
-def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, loads: list[str]) -> None:
+def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, loads: StandIn) -> None:
     src = tmp_path / "in"
     _rgb(src / "good.jpg")
     (src / "zero.jpg").write_bytes(b"")
@@ -93,7 +87,7 @@ def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, lo
     Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 200).save(buf, "JPEG")
     (src / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     (src / "x.jpg").mkdir()
-    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out"), "--json", models=loads)
     assert code == 1
     summary = json.loads(stdout)
     assert [d["input"].split("/")[-1] for d in summary["done"]] == ["good.jpg"]
@@ -103,43 +97,43 @@ def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, lo
     assert "truncated" in reasons["cut.jpg"] and "folder" in reasons["x.jpg"]
     assert all("\n" not in r for r in reasons.values())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.jpg"]  # no partial files
-    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out2"))
+    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out2"), models=loads)
     assert code == 1 and "failed" in stdout
 
 
-def test_unwritable_output_fails_before_any_work(tmp_path: Path, loads: list[str]) -> None:
+def test_unwritable_output_fails_before_any_work(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     blocker = tmp_path / "somefile"
     blocker.write_text("a regular file, so nothing can be created below it")
-    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(blocker / "out"))
-    assert code == 2 and "is a file" in stderr and loads == []
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(blocker / "out"), models=loads)
+    assert code == 2 and "is a file" in stderr and loads.calls == []
 
 
-def test_collisions_are_detected_before_work(tmp_path: Path, loads: list[str]) -> None:
+def test_collisions_are_detected_before_work(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "a" / "same.jpg")
     _rgb(tmp_path / "b" / "same.jpg")
     first, second = str(tmp_path / "a" / "same.jpg"), str(tmp_path / "b" / "same.jpg")
-    code, _, stderr = _invoke(first, second, "-o", str(tmp_path / "out"))
-    assert code == 2 and "would be written" in stderr and loads == []
+    code, _, stderr = _invoke(first, second, "-o", str(tmp_path / "out"), models=loads)
+    assert code == 2 and "would be written" in stderr and loads.calls == []
 
 
-def test_dry_run_writes_nothing(tmp_path: Path, loads: list[str]) -> None:
+def test_dry_run_writes_nothing(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     _rgb(tmp_path / "in" / "deep" / "b.jpg")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run", "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run", "--json", models=loads)
     assert code == 0 and len(json.loads(stdout)["jobs"]) == 2
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run", models=loads)
     assert code == 0 and "would be desnowed" in stdout
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before and loads == []
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before and loads.calls == []
 
 
-def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: list[str]) -> None:
+def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: StandIn) -> None:
     rng = np.random.default_rng(3)
     grey = (rng.random((16, 16)) * 255).astype(np.uint8)
     la = np.dstack([grey, np.arange(256, dtype=np.uint8).reshape(16, 16)])
     Image.fromarray(la, "LA").save(tmp_path / "g.png")
-    code, stdout, _ = _invoke(str(tmp_path / "g.png"), "-o", str(tmp_path / "out"))
+    code, stdout, _ = _invoke(str(tmp_path / "g.png"), "-o", str(tmp_path / "out"), models=loads)
     assert code == 0, stdout
     with Image.open(tmp_path / "out" / "g.png") as im:
         assert im.mode == "LA"
@@ -148,17 +142,17 @@ def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: li
 
 
 def test_rerun_of_recursive_glob_skips_outputs_and_done_files(
-    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loads: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trip = tmp_path / "trip"
     _rgb(trip / "a.jpg")
     _rgb(trip / "day2" / "b.jpg", seed=1)
     monkeypatch.chdir(tmp_path)  # a relative pattern, as typed on the command line
-    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json")
+    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json", models=loads)
     assert code == 0, stderr
     assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
     assert (trip / "desnowed" / "a.jpg").is_file() and (trip / "day2" / "desnowed" / "b.jpg").is_file()
-    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json")  # now also matches trip/desnowed/a.jpg
+    code, stdout, stderr = _invoke("trip/**/*.jpg", "--json", models=loads)  # now also matches trip/desnowed/a.jpg
     assert code == 0, stderr
     again = json.loads(stdout)
     assert again["counts"] == {"done": 0, "skipped": 2, "failed": 0}
@@ -174,30 +168,30 @@ def test_glob_skips_matches_under_the_output_folder(tmp_path: Path) -> None:
     assert plan.skipped[0].path.name == "a.jpg" and "results" not in plan.skipped[0].path.parts
 
 
-def test_symlink_to_a_photo_outside_the_folder(tmp_path: Path, loads: list[str]) -> None:
+def test_symlink_to_a_photo_outside_the_folder(tmp_path: Path, loads: StandIn) -> None:
     outside = _rgb(tmp_path / "elsewhere" / "far.jpg", seed=2)
     folder = tmp_path / "photos"
     _rgb(folder / "near.jpg")
     (folder / "sub").mkdir()
     (folder / "sub" / "link.jpg").symlink_to(tmp_path / "elsewhere" / "far.jpg")
-    code, stdout, stderr = _invoke(str(folder), "--json")
+    code, stdout, stderr = _invoke(str(folder), "--json", models=loads)
     assert code == 0, stderr
     assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
     out = tmp_path / "photos_desnowed"
     assert (out / "near.jpg").is_file() and (out / "sub" / "link.jpg").is_file()
     assert np.asarray(Image.open(out / "sub" / "link.jpg")).shape == outside.shape
-    code, stdout, stderr = _invoke(str(folder), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, stderr = _invoke(str(folder), "-o", str(tmp_path / "out"), "--json", models=loads)
     assert code == 0, stderr
     assert (tmp_path / "out" / "sub" / "link.jpg").is_file()
 
 
-def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, loads: list[str]) -> None:
+def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, loads: StandIn) -> None:
     original = _rgb(tmp_path / "photos" / "a.png")
     _rgb(tmp_path / "elsewhere" / "far.png", seed=4)
     (tmp_path / "photos" / "link.png").symlink_to(tmp_path / "elsewhere" / "far.png")
-    code, _, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "-o", str(tmp_path / "out"))
-    assert code == 2 and "--in-place" in stderr and loads == []
-    code, stdout, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "--json")
+    code, _, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "-o", str(tmp_path / "out"), models=loads)
+    assert code == 2 and "--in-place" in stderr and loads.calls == []
+    code, stdout, stderr = _invoke(str(tmp_path / "photos"), "--in-place", "--json", models=loads)
     assert code == 0, stderr
     assert json.loads(stdout)["counts"]["done"] == 2
     assert np.array_equal(np.asarray(Image.open(tmp_path / "photos" / "a.png")), 255 - original)
@@ -206,25 +200,29 @@ def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, load
     assert not (tmp_path / "photos_desnowed").exists()
 
 
-def test_format_changes_suffix_and_collisions_are_checked_after(tmp_path: Path, loads: list[str]) -> None:
+def test_format_changes_suffix_and_collisions_are_checked_after(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     _rgb(tmp_path / "in" / "b.jpeg")
-    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "png", "--json")
+    code, stdout, stderr = _invoke(
+        str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "png", "--json", models=loads
+    )
     assert code == 0, stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
     with Image.open(tmp_path / "out" / "a.png") as im:
         assert im.format == "PNG"
-    code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--format", "jpeg", "--json")
+    code, stdout, stderr = _invoke(
+        str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--format", "jpeg", "--json", models=loads
+    )
     assert code == 0 and sorted(p.name for p in (tmp_path / "o2").iterdir()) == ["a.jpg", "b.jpeg"]
     _rgb(tmp_path / "in" / "a.png")  # a.jpg and a.png would both become a.png
-    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o3"), "--format", "png")
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o3"), "--format", "png", models=loads)
     assert code == 2 and "would be written" in stderr
-    code, _, stderr = _invoke(str(tmp_path / "in"), "--format", "bmp9")
+    code, _, stderr = _invoke(str(tmp_path / "in"), "--format", "bmp9", models=loads)
     assert code == 2 and "bmp9" in stderr
 
 
 def test_shards_split_without_overlap_and_resume(
-    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loads: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     n = 90
     monkeypatch.chdir(tmp_path)  # paths as typed, relative: the shards do not depend on where tmp_path is
@@ -237,18 +235,18 @@ def test_shards_split_without_overlap_and_resume(
         done.append({j.source.name for j in plan.jobs})
     assert set().union(*done) == {f"p{i:02d}.png" for i in range(n)}
     assert sum(len(d) for d in done) == n and all(len(d) >= n // 6 for d in done)  # disjoint, not lopsided
-    code, stdout, stderr = _invoke("in", "-o", "out", "--shard", "2/3", "--json")
+    code, stdout, stderr = _invoke("in", "-o", "out", "--shard", "2/3", "--json", models=loads)
     assert code == 0, stderr
     first = json.loads(stdout)
     assert {Path(d["input"]).name for d in first["done"]} == done[1] and first["other_shards"] == n - len(done[1])
     victim = next(iter(sorted(done[1])))
     next(Path("out").rglob(victim)).unlink()  # as if interrupted before this photo
-    code, stdout, _ = _invoke("in", "-o", "out", "--shard", "2/3", "--json")
+    code, stdout, _ = _invoke("in", "-o", "out", "--shard", "2/3", "--json", models=loads)
     again = json.loads(stdout)
     assert [Path(d["input"]).name for d in again["done"]] == [victim]
     assert again["counts"]["skipped"] == len(done[1]) - 1
     for bad in ("0/3", "4/3", "x", "1/0"):
-        code, _, stderr = _invoke("in", "--shard", bad)
+        code, _, stderr = _invoke("in", "--shard", bad, models=loads)
         assert code == 2 and "--shard" in stderr
 
 
@@ -265,7 +263,7 @@ def _png_bomb(path: Path, width: int = 40_000, height: int = 40_000) -> None:
 
 
 def test_unreadable_file_and_decompression_bomb_fail_alone(
-    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loads: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
@@ -284,7 +282,7 @@ def test_unreadable_file_and_decompression_bomb_fail_alone(
             return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
         monkeypatch.setattr("builtins.open", guarded_open)
-    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(src), "-o", str(tmp_path / "out"), "--json", models=loads)
     locked.chmod(0o644)
     assert code == 1
     summary = json.loads(stdout)
@@ -295,7 +293,7 @@ def test_unreadable_file_and_decompression_bomb_fail_alone(
 
 
 def test_disk_full_leaves_no_partial_file_and_stops(
-    tmp_path: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loads: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
 
@@ -309,32 +307,34 @@ def test_disk_full_leaves_no_partial_file_and_stops(
 
     real_fsync = atomic.os.fsync
     monkeypatch.setattr(atomic.os, "fsync", full)
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=loads)
     assert code == 1
     summary = json.loads(stdout)
     assert summary["counts"] == {"done": 0, "skipped": 0, "failed": 3}
     assert "disk full" in summary["failed"][0]["reason"]
     assert all("disk is full" in f["reason"] for f in summary["failed"][1:])
-    assert loads == ["default"] and not (tmp_path / "out").exists()  # no temporary or partial file, no empty folder
+    assert (
+        loads.calls == ["default:snow"] and not (tmp_path / "out").exists()
+    )  # no temporary or partial file, no empty folder
     monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # space freed: the rerun does everything
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=loads)
     assert code == 0 and json.loads(stdout)["counts"]["done"] == 3
 
 
-def test_in_place_keeps_permissions_and_notes_hard_links(tmp_path: Path, loads: list[str]) -> None:
+def test_in_place_keeps_permissions_and_notes_hard_links(tmp_path: Path, loads: StandIn) -> None:
     import os
 
     photo = tmp_path / "private.png"
     _rgb(photo)
     photo.chmod(0o600)
     os.link(photo, tmp_path / "alias.png")
-    code, stdout, stderr = _invoke(str(photo), "--in-place", "--json")
+    code, stdout, stderr = _invoke(str(photo), "--in-place", "--json", models=loads)
     assert code == 0, stderr
     assert (photo.stat().st_mode & 0o777) == 0o600  # a GPS-tagged private photo stays private
     assert "hard link" in json.loads(stdout)["notes"][0]["note"]
 
 
-def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path) -> None:
     for i, name in enumerate(("a.png", "b.png", "c.png")):  # told apart by height, not by the order of calls
         _rgb(tmp_path / "in" / name, seed=i, size=(20 + 2 * i, 28))
     interrupt = [True]
@@ -346,21 +346,23 @@ def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path, monkeypatch
                 raise KeyboardInterrupt
             return 1.0 - x
 
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: _Interrupts(), raising=False)
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    stand_in = StandIn(_Interrupts)
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=stand_in)
     assert code == 130
     summary = json.loads(stdout)
     assert summary["counts"]["done"] == 1 and all("rerun" in f["reason"] for f in summary["failed"])
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=stand_in)
     assert code == 0 and json.loads(stdout)["counts"] == {"done": 2, "skipped": 1, "failed": 0}
 
 
-def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path, loads: list[str]) -> None:
+def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path, loads: StandIn) -> None:
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "anim.gif")
     (tmp_path / "empty").mkdir()
     (tmp_path / "x.jpg").mkdir()
-    code, stdout, _ = _invoke(str(tmp_path / "anim.gif"), str(tmp_path / "empty"), str(tmp_path / "x.jpg"), "--json")
+    code, stdout, _ = _invoke(
+        str(tmp_path / "anim.gif"), str(tmp_path / "empty"), str(tmp_path / "x.jpg"), "--json", models=loads
+    )
     summary = json.loads(stdout)
     assert code == 1
     assert "GIF images are not supported" in summary["skipped"][0]["reason"]
@@ -368,13 +370,13 @@ def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path,
     assert "a folder, not an image file" in summary["failed"][0]["reason"]
     monkeypatch_free = tmp_path / "p.png"
     _rgb(monkeypatch_free)
-    code, _, stderr = _invoke(str(monkeypatch_free), "--model", "j4rnet-light")
+    code, _, stderr = _invoke(str(monkeypatch_free), "--model", "j4rnet-light", models=loads)
     assert code == 2 and "rain model" in stderr and "derain" in stderr
-    code, _, stderr = _invoke(str(monkeypatch_free), "--format", "png[x]")
+    code, _, stderr = _invoke(str(monkeypatch_free), "--format", "png[x]", models=loads)
     assert code == 2 and "png[x]" in stderr  # brackets in messages are text, not markup
 
 
-def test_threads_sets_the_model_thread_count_and_zero_is_refused(tmp_path: Path, loads: list[str]) -> None:
+def test_threads_sets_the_model_thread_count_and_zero_is_refused(tmp_path: Path, loads: StandIn) -> None:
     """--threads caps PyTorch's threads (several jobs side by side on one machine); 0 is a usage error."""
     _rgb(tmp_path / "in" / "a.png")
     before = torch.get_num_threads()
@@ -386,24 +388,26 @@ def test_threads_sets_the_model_thread_count_and_zero_is_refused(tmp_path: Path,
             seen.append(torch.get_num_threads())
             return super().restore(x)
 
-    models.load_model = lambda *a, **k: _Counting()  # type: ignore[assignment]  (undone by the fixture)
+    loads.make = _Counting
     try:
-        code, stdout, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--threads", str(want), "-q")
+        code, stdout, stderr = _invoke(
+            str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--threads", str(want), "-q", models=loads
+        )
         assert code == 0, stderr
         assert seen and set(seen) == {want}
     finally:
         torch.set_num_threads(before)
-    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--threads", "0")
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "o2"), "--threads", "0", models=loads)
     assert code == 2 and "--threads" in stderr
 
 
-def test_a_folder_named_like_a_photo_inside_a_folder_gets_a_row(tmp_path: Path, loads: list[str]) -> None:
+def test_a_folder_named_like_a_photo_inside_a_folder_gets_a_row(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     (tmp_path / "in" / "x.jpg").mkdir()  # an unzip gone wrong: a folder with a photo's name, empty
     (tmp_path / "in" / "deep" / "y.png").mkdir(parents=True)
     (tmp_path / "in" / "album.jpg").mkdir()  # named like a photo, but holding photos: a folder like any other
     _rgb(tmp_path / "in" / "album.jpg" / "b.jpg")
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=loads)
     summary = json.loads(stdout)
     assert code == 1 and summary["counts"]["done"] == 2
     reasons = {Path(f["path"]).name: f["reason"] for f in summary["failed"]}
@@ -412,24 +416,26 @@ def test_a_folder_named_like_a_photo_inside_a_folder_gets_a_row(tmp_path: Path, 
 
 @pytest.mark.skipif(not Path("/proc/self/mounts").is_file(), reason="Linux's /proc")
 def test_an_output_folder_on_a_virtual_file_system_names_the_given_path_and_the_reason(
-    tmp_path: Path, loads: list[str]
+    tmp_path: Path, loads: StandIn
 ) -> None:
     _rgb(tmp_path / "a.png")
-    code, _, stderr = _invoke(str(tmp_path / "a.png"), "-o", "/proc/wc_out")
+    code, _, stderr = _invoke(str(tmp_path / "a.png"), "-o", "/proc/wc_out", models=loads)
     message = " ".join(stderr.split())
-    assert code == 2 and loads == []
+    assert code == 2 and loads.calls == []
     assert message.startswith("error: /proc/wc_out: ") and "does not accept new files" in message
     assert "'proc' file system" in message and "No such file" not in message
 
 
-def test_folders_matched_by_a_glob_are_walked_like_folders_given(tmp_path: Path, loads: list[str]) -> None:
+def test_folders_matched_by_a_glob_are_walked_like_folders_given(tmp_path: Path, loads: StandIn) -> None:
     """'in/*' reaches x.jpg/ (empty), album.jpg/ (holding a photo) and sub/y.png/ as 'in' itself would:
     no job for a folder, a row for each folder named like a photo that holds no file."""
     _rgb(tmp_path / "in" / "a.jpg")
     (tmp_path / "in" / "x.jpg").mkdir()
     _rgb(tmp_path / "in" / "album.jpg" / "b.jpg")
     (tmp_path / "in" / "sub" / "y.png").mkdir(parents=True)
-    code, stdout, _ = _invoke(str(tmp_path / "in" / "*"), "-o", str(tmp_path / "out"), "--dry-run", "--json")
+    code, stdout, _ = _invoke(
+        str(tmp_path / "in" / "*"), "-o", str(tmp_path / "out"), "--dry-run", "--json", models=loads
+    )
     plan = json.loads(stdout)
     assert code == 1 and sorted(Path(j["input"]).name for j in plan["jobs"]) == ["a.jpg", "b.jpg"]
     reasons = {Path(f["path"]).name: f["reason"] for f in plan["failed"]}

@@ -16,24 +16,21 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-import weatherclean.models as models
+from synthetic import StandIn
 from weatherclean.cli import app
 
 
 class _Inverter(torch.nn.Module):
     receptive_field = 4
+    bytes_per_pixel = None
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         return 1.0 - x
 
 
-@pytest.fixture(autouse=True)
-def stand_in_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: _Inverter(), raising=False)
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
+def _run(*args: str, models: StandIn | None = None) -> tuple[int, str]:
+    """The real app on ``args``, its models from ``models`` (an inverter by default; see StandIn)."""
+    result = CliRunner().invoke(app, list(args), obj=models or StandIn(_Inverter))
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout + result.stderr
@@ -84,19 +81,20 @@ def test_1_when_the_command_ran_and_a_file_failed(tmp_path: Path) -> None:
         (["desnow", "{tmp}/a.png", "-o", "{tmp}/a.png/out"], "is a file"),
     ],
 )
-def test_2_when_nothing_could_run(tmp_path: Path, args: list[str], words: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from weatherclean.models import registry
-
+def test_2_when_nothing_could_run(tmp_path: Path, args: list[str], words: str) -> None:
     _photo(tmp_path / "a.png")
-    if "no-such-model" in args:
-        monkeypatch.setattr(models, "load_model", registry.load_model)  # the real loader knows no such model
     before = sorted(tmp_path.rglob("*"))
-    code, text = _run(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    real_loader = "no-such-model" in args  # the registry knows no such model
+    result = CliRunner().invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args], obj=None if real_loader
+                                else StandIn(_Inverter))  # fmt: skip
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    code, text = result.exit_code, result.stdout + result.stderr
     assert code == 2 and words in " ".join(text.split()), text
     assert sorted(tmp_path.rglob("*")) == before  # nothing written
 
 
-def test_130_after_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_130_after_ctrl_c(tmp_path: Path) -> None:
     _photo(tmp_path / "in" / "a.png", height=12)
     _photo(tmp_path / "in" / "b.png", height=14)
 
@@ -106,8 +104,8 @@ def test_130_after_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
                 raise KeyboardInterrupt
             return super().restore(x)
 
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: _Interrupted(), raising=False)
-    code, text = _run("desnow", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu")
+    code, text = _run("desnow", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu",
+                      models=StandIn(_Interrupted))  # fmt: skip
     assert code == 130 and re.search(r"1 done", text) and "rerun" in text
 
 

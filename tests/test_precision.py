@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from weatherclean.errors import WeathercleanError
-from weatherclean.inference.precision import GuardedPrecision, looks_broken, resolve_precision
-from weatherclean.inference.tiling import run_tiled
+from weatherclean.restore.precision import GuardedPrecision, looks_broken, resolve_precision
+from weatherclean.restore.tiling import run_tiled
 
 CPU = torch.device("cpu")
 

@@ -11,8 +11,8 @@ from torch import nn
 
 from weatherclean.errors import ModelError
 from weatherclean.evaluation.metrics import seam_excess
-from weatherclean.inference import tiling
-from weatherclean.inference.tiling import choose_tile, ramp_weights, run_tiled, run_tiled_array, tile_starts
+from weatherclean.restore import tiling
+from weatherclean.restore.tiling import choose_tile, ramp_weights, run_tiled, run_tiled_array, tile_starts
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -2,8 +2,9 @@
 
 ``desnow`` and ``derain`` differ in the task and the model, not in how a user points them at photos,
 so the options are declared once here (as ``Annotated`` types) and :func:`run_photo_command` does the
-work: plan → load the model → run it tiled over each photo with guarded precision → print the summary
-and pick the exit code (0 all good, 1 some photo failed, 2 the command could not run).
+work: plan → load the model as a :class:`~weatherclean.restore.Restorer` (the same call as the Python
+API) → restore each photo → print the summary and pick the exit code (0 all good, 1 some photo failed,
+2 the command could not run).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import torch
 import typer
+from torch import nn
 
 from weatherclean.batch import (
     BatchSummary,
@@ -35,17 +36,15 @@ from weatherclean.batch import (
     run_jobs,
 )
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
-from weatherclean.devices import resolve_device, to_fast_layout
 from weatherclean.errors import WeathercleanError
-from weatherclean.inference.compiled import CompiledCall, compile_model
-from weatherclean.inference.precision import PRECISIONS, GuardedPrecision, resolve_precision
-from weatherclean.inference.recurrent import RecurrentTiles
-from weatherclean.inference.tiling import run_tiled_array
-from weatherclean.io.images import LoadedImage
 from weatherclean.models.registry import check_task
+from weatherclean.restore import Restorer, load_restorer
+from weatherclean.restore.precision import PRECISIONS
 
-#: Overlap used when the model does not say how much context it needs.
-MIN_OVERLAP = 32
+#: What a program that embeds the CLI (or a test) may pass as Click's ``obj`` (``CliRunner.invoke(app,
+#: args, obj=...)``) to supply the models itself: called with the ``--model`` value and the task, it
+#: returns the model to run in its place. The commands pass it on as ``PhotoCommand.models``.
+ModelProvider = Callable[[str, str], nn.Module]
 
 Paths = Annotated[
     list[str],
@@ -190,71 +189,39 @@ class PhotoCommand:
     threads: int | None = None
     compile: bool = False
     compare: bool = False
+    models: ModelProvider | None = None  # the context's obj, when a program embedding the CLI supplies models
 
 
-@dataclass
-class Runtime:
-    """A loaded model with its device, precision and tiling choices: what every handler needs."""
-
-    net: Any
-    device: torch.device
-    dtype: torch.dtype | None
-    tile: int | None
-    overlap: int
-    guard: GuardedPrecision
-    extra_notes: list[str] = field(default_factory=list)
-    compiled: CompiledCall | None = None
-
-    def photo_process(self) -> Callable[[LoadedImage], np.ndarray]:
-        """Single-image restoration of a photo, tiled, under the precision guard.
-
-        The result is written over ``image.pixels`` (the tiling engine overwrites a row only after its
-        last reader), because a decoded photo is already a float32 copy that nothing reads again: the
-        photo handler keeps only its shape and metadata. That saves a whole float32 image (288 MB at
-        24 megapixels) on the way to the encoder. Arrays that cannot be written get a fresh output.
-        """
-        # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
-        bpp = getattr(self.net, "bytes_per_pixel", None) if self.device.type != "cuda" else None
-
-        def process(image: LoadedImage) -> np.ndarray:
-            pixels = image.pixels
-            reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
-            return run_tiled_array(
-                self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp,
-                out=pixels if reusable else None,
-            )  # fmt: skip
-
-        return process
-
-    def notes(self) -> list[Record]:
-        reasons = [*self.extra_notes, *self.guard.fallbacks]
-        if self.compiled is not None and self.compiled.failure:
-            reasons.append(f"torch.compile failed ({self.compiled.failure}); ran without it")
-        return [Record(Path(f"({self.device.type})"), reason) for reason in reasons]
+def model_provider(obj: object) -> ModelProvider | None:
+    """The :data:`ModelProvider` in a command context's ``obj``, if one was given."""
+    return obj if callable(obj) else None
 
 
-def load_runtime(cmd: PhotoCommand, task: str) -> Runtime:
-    """Resolve device and precision and load the model (even when every file is done, so a mistyped
-    --model is an error rather than a silent success)."""
-    import weatherclean.models as models  # looked up at call time so tests can swap load_model
+def provided_model(name: str, task: str, provider: ModelProvider | None) -> str | nn.Module:
+    """``--model`` as given, or the model ``provider`` supplies for it.
 
+    A registered name of the other task is refused first either way, so the message is the same.
+    """
+    if provider is None:
+        return name
+    check_task(name, task)
+    return provider(name, task)
+
+
+def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
+    """The command's model as a :class:`Restorer` (device, precision, layout, compile, overlap), loaded even
+    when every file is done, so a mistyped --model is an error rather than a silent success."""
     if cmd.threads:
         torch.set_num_threads(cmd.threads)
-    dev = resolve_device(cmd.device)
-    dtype = resolve_precision(cmd.precision, dev)
-    check_task(cmd.model, task)
-    net = models.load_model(cmd.model, device=dev, task=task, offline=cmd.offline or None)
-    check_task(net, task)
-    to_fast_layout(net, dev)
-    compiled = compile_model(net) if cmd.compile else None
-    overlap = cmd.tile_overlap if cmd.tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    runtime = Runtime(net, dev, dtype, cmd.tile, overlap, GuardedPrecision(net.restore, dev, dtype), compiled=compiled)
-    if cmd.tile is not None and overlap > cmd.tile // 2:
-        runtime.extra_notes.append(
-            f"--tile {cmd.tile} leaves room for only {cmd.tile // 2} px of overlap (asked: {overlap}); seams may "
-            f"show; use --tile {max(4 * overlap, 256)} or more"
-        )
-    return runtime
+    return load_restorer(
+        task, model=provided_model(cmd.model, task, cmd.models), device=cmd.device, precision=cmd.precision,
+        tile=cmd.tile, tile_overlap=cmd.tile_overlap, compile=cmd.compile, offline=cmd.offline or None,
+    )  # fmt: skip
+
+
+def restorer_notes(restorer: Restorer) -> list[Record]:
+    """The restorer's notes as summary rows, under the device they concern."""
+    return [Record(Path(f"({restorer.device.type})"), reason) for reason in restorer.notes]
 
 
 @contextlib.contextmanager
@@ -286,9 +253,9 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
     return True
 
 
-def finish(summary: BatchSummary, cmd: PhotoCommand, runtime: Runtime) -> None:
+def finish(summary: BatchSummary, cmd: PhotoCommand, restorer: Restorer) -> None:
     """Print the summary and exit with 1 if anything failed."""
-    summary.notes.extend(runtime.notes())
+    summary.notes.extend(restorer_notes(restorer))
     print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -296,15 +263,9 @@ def finish(summary: BatchSummary, cmd: PhotoCommand, runtime: Runtime) -> None:
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def restoration(runtime: Runtime) -> Restoration:
-    """The loaded model as the batch handlers use it: tiled photos, and a fresh recurrent memory per clip."""
-
-    def new_clip() -> RecurrentTiles:
-        return RecurrentTiles(
-            runtime.net, device=runtime.device, dtype=runtime.dtype, tile=runtime.tile, overlap=runtime.overlap
-        )
-
-    return Restoration(photo=runtime.photo_process(), clip=new_clip)
+def restoration(restorer: Restorer) -> Restoration:
+    """The restorer as the batch handlers use it: photos in place, and a fresh recurrent memory per clip."""
+    return Restoration(photo=restorer.restore_loaded, clip=restorer.new_clip)
 
 
 def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, media: MediaOptions | None = None) -> None:
@@ -320,10 +281,10 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     )  # fmt: skip
     if dry_run_or_none(plan, cmd, verb):
         return
-    runtime = load_runtime(cmd, task)
+    restorer = restorer_for(cmd, task)
     handler = job_handler(
-        restoration(runtime), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
+        restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
     show = not (cmd.quiet or cmd.json_out)
     summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
-    finish(summary, cmd, runtime)
+    finish(summary, cmd, restorer)

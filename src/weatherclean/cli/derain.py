@@ -85,6 +85,7 @@ Preset = Annotated[
 
 @cli_errors
 def derain_command(
+    ctx: typer.Context,
     paths: Paths,
     output: Output = None,
     model: batch.ModelName = "default",
@@ -135,7 +136,7 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare,
+        compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with batch.json_errors(json_out):
         run_derain(

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 @cli_errors
 def desnow_command(
+    ctx: typer.Context,
     paths: batch.Paths,
     output: batch.Output = None,
     model: batch.ModelName = "default",
@@ -50,7 +51,7 @@ def desnow_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare,
+        compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with batch.json_errors(json_out):
         batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")

@@ -5,14 +5,20 @@ All the work is in :mod:`weatherclean.evaluation`; this module only parses optio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError
+
+if TYPE_CHECKING:
+    from weatherclean.evaluation.evaluate import EvaluationResult
+    from weatherclean.restore import Restorer
 
 
 class Task(StrEnum):
@@ -24,6 +30,65 @@ class BaselineName(StrEnum):
     median = "median"
 
 
+def _check_snow(dataset: Path, split: str | None) -> None:
+    from weatherclean.data.snow import find_snow100k
+
+    find_snow100k(dataset, split=split)
+
+
+def _check_rain(dataset: Path, _split: str | None) -> None:
+    from weatherclean.data.rain import find_rain_clips
+
+    if not any(c.has_gt for c in find_rain_clips(dataset)):
+        raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
+
+
+def _score_snow(
+    restorer: Restorer,
+    dataset: Path,
+    *,
+    split: str | None,
+    limit: int | None,
+    baselines: list[str],
+    label: str,
+    progress: bool,
+) -> EvaluationResult:
+    """Snow100K-style scoring of each image alone, with the restorer's guard (its precision and fallback)."""
+    from weatherclean.evaluation.evaluate import BASELINES, evaluate_snow
+
+    chosen = {BASELINES[b][0]: BASELINES[b][1] for b in baselines}
+    return evaluate_snow(
+        dataset, restorer.guard, split=split, limit=limit, device=restorer.device, tile=restorer.tile,
+        overlap=restorer.overlap, baselines=chosen, model_label=label, progress=progress,
+    )  # fmt: skip
+
+
+def _score_rain(
+    restorer: Restorer,
+    dataset: Path,
+    *,
+    split: str | None,
+    limit: int | None,
+    baselines: list[str],
+    label: str,
+    progress: bool,
+) -> EvaluationResult:
+    """Clips in order, with J4R-Net's memory carried from frame to frame."""
+    from weatherclean.evaluation.evaluate import evaluate_rain
+
+    return evaluate_rain(
+        dataset, restorer.model, limit=limit, device=restorer.device, tile=restorer.tile, overlap=restorer.overlap,
+        baseline=bool(baselines), model_label=label, progress=progress, dtype=restorer.dtype,
+    )  # fmt: skip
+
+
+#: Per task: check the dataset folder (before the model loads), then score the model on it.
+_TASKS: dict[Task, tuple[Callable[[Path, str | None], None], Callable[..., EvaluationResult]]] = {
+    Task.snow: (_check_snow, _score_snow),
+    Task.rain: (_check_rain, _score_rain),
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` to the root app."""
     app.command("evaluate")(evaluate_command)
@@ -31,6 +96,7 @@ def register(app: typer.Typer) -> None:
 
 @cli_errors
 def evaluate_command(
+    ctx: typer.Context,
     dataset: Path = typer.Option(
         ...,
         "--dataset",
@@ -60,53 +126,25 @@ def evaluate_command(
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips.
     """
-    from weatherclean.devices import resolve_device, to_fast_layout
-    from weatherclean.evaluation.evaluate import (
-        BASELINES,
-        check_report_path,
-        evaluate_rain,
-        evaluate_snow,
-        render_clip_table,
-        render_summary,
-        write_report,
-    )
-    from weatherclean.inference.precision import GuardedPrecision, resolve_precision
+    from weatherclean.cli.batch import model_provider, provided_model
+    from weatherclean.evaluation.evaluate import check_report_path, render_clip_table, render_summary, write_report
+    from weatherclean.models.family import family_for_task
+    from weatherclean.restore import load_restorer
 
     if report is not None:
         check_report_path(report)
     if not dataset.is_dir():
         raise InputError(f"{dataset}: dataset folder not found")
-    from weatherclean.models import load_model
-    from weatherclean.models.registry import check_task
-
-    dev = resolve_device(device)
-    dtype = resolve_precision(precision, dev)
-    label = f"{'J4R-Net' if task is Task.rain else 'DesnowNet'} ({Path(model).name or model})"
-    if task is Task.rain:
-        from weatherclean.data.rain import find_rain_clips
-
-        if not any(c.has_gt for c in find_rain_clips(dataset)):  # fail before a slow model load
-            raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
-        check_task(model, "rain")
-        net = to_fast_layout(load_model(model, device=dev, task="rain"), dev)
-        check_task(net, "rain")
-        result = evaluate_rain(
-            dataset, net, limit=limit, device=dev, tile=tile, overlap=int(net.receptive_field),
-            baseline=bool(baseline), model_label=label, progress=not quiet, dtype=dtype,
-        )  # fmt: skip
-    else:
-        from weatherclean.data.snow import find_snow100k
-
-        find_snow100k(dataset, split=split)  # fail on a bad folder or split before a slow model load
-        check_task(model, "snow")
-        net = to_fast_layout(load_model(model, device=dev), dev)
-        check_task(net, "snow")
-        guard = GuardedPrecision(net.restore, dev, dtype)
-        chosen = {BASELINES[b.value][0]: BASELINES[b.value][1] for b in baseline}
-        result = evaluate_snow(
-            dataset, guard, split=split, limit=limit, device=dev, tile=tile,
-            overlap=int(net.receptive_field), baselines=chosen, model_label=label, progress=not quiet,
-        )  # fmt: skip
+    family = family_for_task(task.value)
+    label = f"{family.title} ({Path(model).name or model})"
+    check_dataset, score = _TASKS[task]
+    check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
+    net = provided_model(model, task.value, model_provider(ctx.obj))
+    restorer = load_restorer(task.value, model=net, device=device, precision=precision, tile=tile)
+    result = score(
+        restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
+        progress=not quiet,
+    )  # fmt: skip
     clips = result.clip_means()
     if task is Task.rain and any("/" in row.name for row in result.rows):
         console.print(render_clip_table(result, clips))

@@ -166,7 +166,7 @@ def print_push_result(result: PushResult) -> None:
         say(f"sha256  {digest}  {name}")
     if result.skipped:
         say(f"not uploaded (not part of a weatherclean model): {', '.join(result.skipped)}")
-    say(f"load it:  weatherclean {'derain' if result.task == 'rain' else 'desnow'} ... --model {result.spec}")
+    say(f"load it:  weatherclean {_command(result.task)} ... --model {result.spec}")
     say("pin it in src/weatherclean/models/registry.py:")
     say(result.model_spec_code())
 
@@ -223,10 +223,14 @@ def _describe_source(source: dict[str, Any]) -> str:
 
 def _macs_per_pixel(model: object) -> float | None:
     """Multiply-adds per pixel, counted by the model family's own counter (None for unknown families)."""
-    from weatherclean.models import desnownet, j4rnet
+    from weatherclean.models.family import family_of_model
 
-    if isinstance(model, desnownet.DesnowNet):
-        return desnownet.macs_per_pixel(model)
-    if isinstance(model, j4rnet.J4RNet):
-        return j4rnet.macs_per_pixel(model)
-    return None
+    family = family_of_model(model)
+    return family.macs_per_pixel(model) if family is not None else None  # type: ignore[arg-type]
+
+
+def _command(task: str | None) -> str:
+    """The command that runs models of ``task`` (``desnow`` when the pushed folder did not say)."""
+    from weatherclean.models.family import family_for_task
+
+    return family_for_task(task or "snow").command

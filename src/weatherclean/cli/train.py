@@ -121,14 +121,15 @@ def train_command(
     Interrupt at any time: the same command resumes from the last checkpoint.
     Several GPUs: torchrun --nproc-per-node 4 -m weatherclean train ...
     """
+    from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.hub import check_push_ready
-    from weatherclean.models.registry import DEFAULT_MODELS, check_task, create_model, get_spec
-    from weatherclean.training.losses import DerainLoss, DesnowLoss
+    from weatherclean.models.registry import check_task, create_model, get_spec
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
 
-    if task not in ("snow", "rain"):
-        raise WeathercleanError(f"--task {task}: use snow or rain")
+    if task not in tasks():
+        raise WeathercleanError(f"--task {task}: use {' or '.join(tasks())}")
+    family = family_for_task(task)
     if dataset is None and not clean and not skimage_samples:
         raise WeathercleanError("no training data: pass --dataset DIR or --clean DIR (or --skimage-samples)")
     if dataset is not None and not dataset.is_dir():
@@ -142,7 +143,7 @@ def train_command(
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # parameter initialisation
-    arch = arch or DEFAULT_MODELS[task]
+    arch = arch or family.default_model
     get_spec(arch)  # an unknown --arch fails here, before any data is read
     check_task(init or arch, task)
     base_model, init_source = None, None
@@ -165,18 +166,19 @@ def train_command(
                "lambda_colour": lambda_colour, "pass_through": pass_through},
     )  # fmt: skip
     samples = steps * batch_size * 64
+    loss_fn = family.loss(lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour)
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            loss_fn=DesnowLoss(lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour),
+            loss_fn=loss_fn,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            loss_fn=DerainLoss(lambda_colour=lambda_colour),
+            loss_fn=loss_fn,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes

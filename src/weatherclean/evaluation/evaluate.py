@@ -193,7 +193,7 @@ def _run_model(
     tile: int | None,
     overlap: int,
 ) -> tuple[np.ndarray, float]:
-    from weatherclean.inference.tiling import run_tiled_array
+    from weatherclean.restore.tiling import run_tiled_array
 
     start = time.perf_counter()
     try:
@@ -336,7 +336,7 @@ def evaluate_rain(
     autocast, guarded as in ``derain``.
     """
     from weatherclean.data.rain import find_rain_clips
-    from weatherclean.inference.recurrent import RecurrentTiles
+    from weatherclean.restore.recurrent import RecurrentTiles
 
     clips = [c for c in find_rain_clips(Path(dataset_root)) if c.has_gt]
     if limit is not None:

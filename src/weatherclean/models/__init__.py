@@ -1,6 +1,12 @@
-"""Model families (one file each), their registry and loading."""
+"""Model families (one file each), their registry and loading.
 
+Importing the package imports each family's module, which registers its
+:class:`~weatherclean.models.family.ModelFamily`: the registry and the loader find families there.
+"""
+
+from weatherclean.models import desnownet, j4rnet  # noqa: F401 (each registers its family)
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig, DesnowOutput
+from weatherclean.models.family import ModelFamily, RecurrentModel, RestorationModel, families, get_family
 from weatherclean.models.registry import (
     DEFAULT_MODELS,
     ModelSource,
@@ -19,9 +25,14 @@ __all__ = [
     "DesnowNet",
     "DesnowNetConfig",
     "DesnowOutput",
+    "ModelFamily",
+    "RecurrentModel",
+    "RestorationModel",
     "ModelSource",
     "ModelSpec",
     "create_model",
+    "families",
+    "get_family",
     "list_models",
     "load_from_folder",
     "load_model",

@@ -22,6 +22,7 @@ from typing import Any
 
 from weatherclean import __version__
 from weatherclean.errors import ModelError
+from weatherclean.models.family import family_for_task, family_of
 
 CARD_NAME = "README.md"
 #: Metadata a card must have before ``models push`` publishes it: the Hub shows the licence, and the
@@ -30,38 +31,6 @@ REQUIRED_METADATA: tuple[str, ...] = ("license", "library_name", "tags")
 LIBRARY_NAME = "weatherclean"
 LICENSE = "mit"
 PIPELINE_TAG = "image-to-image"
-
-
-@dataclass(frozen=True)
-class Family:
-    """What a card says about one model family (``model_type`` in config.json)."""
-
-    title: str
-    paper: str
-    task: str  # snow or rain
-    command: str  # the weatherclean command that runs it
-    tags: tuple[str, ...]
-    inputs: str
-
-
-FAMILIES: dict[str, Family] = {
-    "desnownet": Family(
-        "DesnowNet",
-        "Liu et al., *DesnowNet: Context-Aware Deep Network for Snow Removal*, IEEE TIP 2018",
-        "snow",
-        "desnow",
-        ("image-restoration", "desnowing", "desnownet", "weatherclean"),
-        "photos",
-    ),
-    "j4rnet": Family(
-        "J4R-Net",
-        "Liu et al., *Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos*, CVPR 2018",
-        "rain",
-        "derain",
-        ("image-restoration", "deraining", "video", "j4rnet", "weatherclean"),
-        "videos and photos",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -135,7 +104,7 @@ def card_data(config: Mapping[str, Any], *, base_model: str | None = None) -> An
     """The Hub metadata (a ``ModelCardData``) every weatherclean card starts from."""
     from huggingface_hub import ModelCardData
 
-    family = FAMILIES.get(str(config.get("model_type")))
+    family = family_of(str(config.get("model_type")))
     tags = list(family.tags) if family else [LIBRARY_NAME]
     return ModelCardData(
         license=LICENSE,
@@ -165,15 +134,18 @@ def render_card(
     """
     from huggingface_hub import ModelCard
 
-    family = FAMILIES.get(str(config.get("model_type")))
-    task = family.task if family else "snow"
-    command = family.command if family else "desnow"
-    what = f"{family.title} ({family.paper})" if family else f"A {config.get('model_type')} model"
+    family = family_of(str(config.get("model_type"))) or family_for_task("snow")
+    task, command = family.task, family.command
+    what = (
+        f"{family.title} ({family.paper})"
+        if family.model_type == config.get("model_type")
+        else (f"A {config.get('model_type')} model")
+    )
     size = f", {parameters:,} parameters" if parameters else ""
     lines = [
         f"# {name}",
         "",
-        f"{what} for removing {task} from {family.inputs if family else 'photos'}{size}, made with "
+        f"{what} for removing {task} from {family.inputs}{size}, made with "
         f"[weatherclean](https://pypi.org/project/weatherclean/) {__version__}.",
         "",
         "## Use",
@@ -181,7 +153,7 @@ def render_card(
         *([paths_note, ""] if paths_note else []),
         "```bash",
         "pip install weatherclean",
-        f"weatherclean {command} {'photos/' if task == 'snow' else 'clip.mp4'} --model {_quote(model_ref)}",
+        f"weatherclean {command} {family.example_input} --model {_quote(model_ref)}",
         "```",
         "",
         "## Training",
@@ -369,5 +341,5 @@ def _family_tags(folder: Path) -> tuple[str, ...]:
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
     except (OSError, ValueError, AttributeError):
         model_type = None
-    family = FAMILIES.get(str(model_type))
+    family = family_of(str(model_type))
     return family.tags if family else (LIBRARY_NAME,)

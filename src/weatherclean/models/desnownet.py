@@ -25,6 +25,11 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from weatherclean.models.family import ModelFamily, NamedConfiguration, register_family
+
+#: Model-card and Hub tags of the family.
+TAGS = ("image-restoration", "desnowing", "desnownet", "weatherclean")
+
 # Inception-V4 channel widths (Szegedy et al. 2016), scaled by ``DesnowNetConfig.width``.
 _STEM = (32, 32, 64, 96, 64, 96, 64, 64, 64, 96, 192)
 _BLOCK_A = (96, 64, 96, 64, 96, 96, 96)  # b0, b1a, b1b, b2a, b2b, b2c, b3
@@ -323,7 +328,7 @@ class DesnowNet(
     nn.Module,
     PyTorchModelHubMixin,
     library_name="weatherclean",
-    tags=["image-restoration", "desnowing", "desnownet"],
+    tags=list(TAGS[:3]),
     repo_url="https://github.com/weatherclean/weatherclean",
     license="mit",
 ):
@@ -374,21 +379,8 @@ class DesnowNet(
 
     @property
     def bytes_per_pixel(self) -> float | None:
-        """Memory a tile needs per pixel, for the tile choice (twice what was measured), or None.
-
-        Peak resident memory of ``desnownet-light`` (stride 4, width 0.125, 16 head channels) on a CPU
-        grew by 540–645 bytes per pixel of a 384² or 768² tile, in fp32 and bf16 (channels-last), most of
-        it at full resolution in the heads. Wider or less strided descriptors scale their part by
-        width × (4 / stride)², more head channels theirs. A stride-1 configuration (the paper's) keeps
-        its whole descriptor at full resolution and has not been measured: None lets the tiling engine
-        assume its generous default.
-        """
-        c = self.config
-        if c.descriptor_stride == 1:
-            return None
-        descriptor = c.width / 0.125 * (4 / c.descriptor_stride) ** 2
-        heads = (c.head_channels or 32) / 16  # 32: the model's own default
-        return 1300.0 * max(descriptor, heads)
+        """Memory a tile needs per pixel, for the tile choice: :func:`bytes_per_pixel` of the config."""
+        return bytes_per_pixel(self.config)
 
     def _features(self, descriptor: Descriptor, inp: torch.Tensor) -> torch.Tensor:
         f = descriptor(inp)
@@ -425,6 +417,24 @@ class DesnowNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
+    """Memory a tile needs per pixel, for the tile choice (twice what was measured), or None.
+
+    Peak resident memory of ``desnownet-light`` (stride 4, width 0.125, 16 head channels) on a CPU
+    grew by 540–645 bytes per pixel of a 384² or 768² tile, in fp32 and bf16 (channels-last), most of
+    it at full resolution in the heads. Wider or less strided descriptors scale their part by
+    width × (4 / stride)², more head channels theirs. A stride-1 configuration (the paper's) keeps
+    its whole descriptor at full resolution and has not been measured: None lets the tiling engine
+    assume its generous default.
+    """
+    c = config
+    if c.descriptor_stride == 1:
+        return None
+    descriptor = c.width / 0.125 * (4 / c.descriptor_stride) ** 2
+    heads = (c.head_channels or 32) / 16  # 32: the model's own default
+    return 1300.0 * max(descriptor, heads)
 
 
 def _inside_head(model: nn.Module, conv: nn.Module) -> bool:
@@ -466,12 +476,61 @@ def macs_per_pixel(model: nn.Module, size: int = 64) -> float:
     return total / float(size * size)
 
 
+def _loss(**options: object) -> object:
+    """The DesnowNet paper loss (``lambda_z``, ``lambda_w``, ``levels``, ``lambda_colour``).
+
+    Options the loss does not have are left out, so ``train`` can pass every loss option it has."""
+    from dataclasses import fields
+
+    from weatherclean.training.losses import DesnowLoss
+
+    known = {f.name for f in fields(DesnowLoss)}
+    return DesnowLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
+
+
+FAMILY = register_family(
+    ModelFamily(
+        model_type="desnownet",
+        task="snow",
+        command="desnow",
+        title="DesnowNet",
+        paper="Liu et al., *DesnowNet: Context-Aware Deep Network for Snow Removal*, IEEE TIP 2018",
+        inputs="photos",
+        example_input="photos/",
+        config_class=DesnowNetConfig,
+        model_class=DesnowNet,
+        loss=_loss,
+        memory_hint=bytes_per_pixel,
+        macs_per_pixel=macs_per_pixel,
+        tags=TAGS,
+        configurations=(
+            NamedConfiguration(
+                "desnownet-paper", "DesnowNet at the paper's full Inception-V4 width, stride 1 (GPU only)"
+            ),
+            NamedConfiguration(
+                "desnownet-half",
+                "DesnowNet at half width, as the public re-implementations train it (GPU)",
+                {"width": 0.5},
+            ),
+            NamedConfiguration(
+                "desnownet-light",
+                "light DesnowNet for CPUs: 1/8 width, one block per Inception stage, descriptor at stride 4",
+                {"width": 0.125, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 16,
+                 "pyramid_channels": 16},
+            ),
+        ),
+        default_model="desnownet-light",
+    )
+)  # fmt: skip
+
 __all__ = [
     "DesnowNet",
     "DesnowNetConfig",
     "DesnowOutput",
+    "FAMILY",
     "PyramidMaxout",
     "PyramidSum",
+    "bytes_per_pixel",
     "macs_per_pixel",
     "recover",
     "snow_gate",

@@ -444,7 +444,8 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     ``repo_id`` when given); an existing card is never overwritten. Returns the model's ``config.json``.
     """
     from weatherclean.models import cards
-    from weatherclean.models.loading import MODEL_CLASSES, load_from_folder
+    from weatherclean.models.family import families
+    from weatherclean.models.loading import load_from_folder
 
     if not folder.is_dir():
         raise ModelError(f"{folder}: model folder not found (a trained run keeps it in RUN/model)")
@@ -459,10 +460,10 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{folder / 'config.json'}: cannot read the model config ({exc})") from None
     model_type = config.get("model_type") if isinstance(config, dict) else None
-    if model_type not in MODEL_CLASSES:
+    if model_type not in families():
         raise ModelError(
             f"{folder / 'config.json'}: model_type {model_type!r} is not a weatherclean model "
-            f"({', '.join(MODEL_CLASSES)}); only weatherclean model folders can be pushed"
+            f"({', '.join(families())}); only weatherclean model folders can be pushed"
         )
     model = load_from_folder(folder)  # one-line ModelError when the weights do not match the config
     if write_card and not (folder / cards.CARD_NAME).exists():
@@ -497,8 +498,7 @@ def push_folder(
     from huggingface_hub import CommitOperationAdd, HfApi
 
     from weatherclean import __version__
-    from weatherclean.models.cards import FAMILIES
-    from weatherclean.models.loading import TASK_OF_TYPE
+    from weatherclean.models.family import family_of
 
     folder = Path(folder)
     repo_id, branch = parse_push_target(repo, revision)
@@ -507,7 +507,7 @@ def push_folder(
     files = [name for name in PUSH_FILES if (folder / name).is_file()]
     skipped = tuple(sorted(p.name for p in folder.iterdir() if p.name not in files and not p.name.startswith(".")))
     digests = {name: file_sha256(folder / name) for name in files}
-    family = FAMILIES.get(config["model_type"])
+    family = family_of(config["model_type"])
     title = family.title if family else config["model_type"]
     message = commit_message or f"Upload {title} with weatherclean {__version__}"
 
@@ -537,7 +537,7 @@ def push_folder(
         sha256=digests,
         changed=info.oid != before.sha,
         private=before.private,
-        task=TASK_OF_TYPE.get(config["model_type"]),
+        task=family.task if family else None,
         skipped=skipped,
     )
 

@@ -41,7 +41,12 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-__all__ = ["J4RNet", "J4RNetConfig", "J4ROutput", "macs_per_pixel"]
+from weatherclean.models.family import ModelFamily, NamedConfiguration, register_family
+
+__all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel"]
+
+#: Model-card and Hub tags of the family.
+TAGS = ("image-restoration", "deraining", "video", "j4rnet", "weatherclean")
 
 
 @dataclass
@@ -174,7 +179,7 @@ class J4RNet(
     nn.Module,
     PyTorchModelHubMixin,
     library_name="weatherclean",
-    tags=["image-restoration", "deraining", "video", "j4rnet"],
+    tags=list(TAGS[:4]),
     repo_url="https://pypi.org/project/weatherclean/",
     license="mit",
 ):
@@ -240,14 +245,8 @@ class J4RNet(
 
     @property
     def bytes_per_pixel(self) -> float:
-        """Memory one recurrent step needs per pixel, for the tile choice (twice what was measured).
-
-        Peak resident memory of ``j4rnet-light`` on a CPU grew by 230–305 bytes per pixel of a 512² or
-        1024² frame, in fp32 and bf16 (channels-last); the light model works at stride 4, so wider or
-        stride-1 configurations scale it by their channels × stride².
-        """
-        c = self.config
-        return 600.0 * max(c.channels, c.hidden) / 48 * 16 / c.stride**2
+        """Memory one recurrent step needs per pixel, for the tile choice: :func:`bytes_per_pixel` of the config."""
+        return bytes_per_pixel(self.config)
 
     def init_state(self, frame: torch.Tensor) -> torch.Tensor:
         """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode."""
@@ -413,6 +412,17 @@ def _detail(r: torch.Tensor, window: int) -> torch.Tensor:
     return F.relu(r - mean)
 
 
+def bytes_per_pixel(config: J4RNetConfig) -> float:
+    """Memory one recurrent step needs per pixel, for the tile choice (twice what was measured).
+
+    Peak resident memory of ``j4rnet-light`` on a CPU grew by 230–305 bytes per pixel of a 512² or
+    1024² frame, in fp32 and bf16 (channels-last); the light model works at stride 4, so wider or
+    stride-1 configurations scale it by their channels × stride².
+    """
+    c = config
+    return 600.0 * max(c.channels, c.hidden) / 48 * 16 / c.stride**2
+
+
 def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
     """Multiply-adds per input pixel of one recurrent step, counted from the convolutions actually run."""
     total = 0
@@ -431,3 +441,46 @@ def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
         for handle in handles:
             handle.remove()
     return total / (size * size)
+
+
+def _loss(**options: object) -> object:
+    """J4R-Net's paper loss (``lambda_colour`` adds our brightness-and-colour term).
+
+    Options the loss does not have are left out, so ``train`` can pass every loss option it has."""
+    from dataclasses import fields
+
+    from weatherclean.training.losses import DerainLoss
+
+    known = {f.name for f in fields(DerainLoss)}
+    return DerainLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
+
+
+FAMILY = register_family(
+    ModelFamily(
+        model_type="j4rnet",
+        task="rain",
+        command="derain",
+        title="J4R-Net",
+        paper="Liu et al., *Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos*, CVPR 2018",
+        inputs="videos and photos",
+        example_input="clip.mp4",
+        config_class=J4RNetConfig,
+        model_class=J4RNet,
+        loss=_loss,
+        memory_hint=bytes_per_pixel,
+        macs_per_pixel=macs_per_pixel,
+        tags=TAGS,
+        configurations=(
+            NamedConfiguration(
+                "j4rnet-paper", "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)"
+            ),
+            NamedConfiguration(
+                "j4rnet-light",
+                "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
+                {"channels": 48, "hidden": 48, "stride": 4, "extractor_layers": 1, "dnet_layers": 3, "rnet_blocks": 1,
+                 "cnet_blocks": 1, "jrc_blocks": 1},
+            ),
+        ),
+        default_model="j4rnet-light",
+    )
+)  # fmt: skip

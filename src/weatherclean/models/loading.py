@@ -14,23 +14,20 @@ from safetensors.torch import load_model as load_safetensors
 from torch import nn
 
 from weatherclean.errors import ModelError
-from weatherclean.models.desnownet import DesnowNet
-from weatherclean.models.j4rnet import J4RNet
+from weatherclean.models.family import families, family_of
 
-__all__ = ["MODEL_CLASSES", "TASK_OF_TYPE", "load_from_folder"]
+__all__ = ["load_from_folder"]
 
-#: model_type in config.json → class. New families add themselves here.
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"desnownet": DesnowNet, "j4rnet": J4RNet}
-
-#: Which task each model family is for, to catch `desnow --model j4rnet-light` early and clearly.
-TASK_OF_TYPE: dict[str, str] = {"desnownet": "snow", "j4rnet": "rain"}
+#: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
+LEGACY_MODEL_TYPE = "desnownet"
 
 
 def load_from_folder(folder: Path) -> nn.Module:
     """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
 
     This reads the same two files as ``PyTorchModelHubMixin.from_pretrained`` but picks the class from
-    ``model_type`` in config.json, so one loader serves every model family.
+    ``model_type`` in config.json (the registered :class:`~weatherclean.models.family.ModelFamily`), so one
+    loader serves every model family.
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
     if not config_path.is_file() or not weights.is_file():
@@ -42,11 +39,12 @@ def load_from_folder(folder: Path) -> nn.Module:
         config = json.loads(config_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{config_path}: cannot read the model config ({exc})") from None
-    model_type = config.get("model_type", "desnownet") if isinstance(config, dict) else None
-    if model_type not in MODEL_CLASSES:
-        raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(MODEL_CLASSES)}")
+    model_type = config.get("model_type", LEGACY_MODEL_TYPE) if isinstance(config, dict) else None
+    family = family_of(model_type) if isinstance(model_type, str) else None
+    if family is None:
+        raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
     try:
-        model = MODEL_CLASSES[model_type](**config)
+        model = family.model_class(**config)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{config_path}: invalid model config ({exc})") from None
     try:

@@ -11,6 +11,7 @@ A model is named in one of four ways, tried in this order:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,9 +24,8 @@ from torch import nn
 
 from weatherclean.errors import ModelError
 from weatherclean.models import hub
-from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
-from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
-from weatherclean.models.loading import MODEL_CLASSES, TASK_OF_TYPE, load_from_folder  # noqa: F401 (re-exported)
+from weatherclean.models.family import ModelFamily, families, family_for_task, family_of_model
+from weatherclean.models.loading import load_from_folder  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ class ModelSource:
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
-#: The model each task uses when the user does not name one.
-DEFAULT_MODELS: dict[str, str] = {"snow": "desnownet-light", "rain": "j4rnet-light"}
+#: The model each task uses when the user does not name one (each family's ``default_model``).
+DEFAULT_MODELS: dict[str, str] = {}
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -133,37 +133,16 @@ def unregister_model(name: str) -> ModelSpec | None:
     return _REGISTRY.pop(name, None)
 
 
-def _desnownet(name: str, description: str, **cfg: object) -> ModelSpec:
-    return register_model(
-        ModelSpec(name, "snow", description, lambda: DesnowNet(DesnowNetConfig(**cfg)))  # type: ignore[arg-type]
-    )
+def register_family_models(family: ModelFamily) -> None:
+    """Register the named configurations a family declares, and its default if its task has none yet."""
+    for named in family.configurations:
+        build = functools.partial(family.build, named.settings)
+        register_model(ModelSpec(named.name, family.task, named.description, build))
+    DEFAULT_MODELS.setdefault(family.task, family.default_model)
 
 
-_desnownet("desnownet-paper", "DesnowNet at the paper's full Inception-V4 width, stride 1 (GPU only)")
-_desnownet("desnownet-half", "DesnowNet at half width, as the public re-implementations train it (GPU)", width=0.5)
-_desnownet(
-    "desnownet-light",
-    "light DesnowNet for CPUs: 1/8 width, one block per Inception stage, descriptor at stride 4",
-    width=0.125,
-    blocks=(1, 1, 1),
-    descriptor_stride=4,
-    head_channels=16,
-    pyramid_channels=16,
-)
-
-
-def _j4rnet(name: str, description: str, **cfg: object) -> ModelSpec:
-    return register_model(
-        ModelSpec(name, "rain", description, lambda: J4RNet(J4RNetConfig(**cfg)))  # type: ignore[arg-type]
-    )
-
-
-_j4rnet("j4rnet-paper", "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)")
-_j4rnet(
-    "j4rnet-light",
-    "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
-    channels=48, hidden=48, stride=4, extractor_layers=1, dnet_layers=3, rnet_blocks=1, cnet_blocks=1, jrc_blocks=1,
-)  # fmt: skip
+for _family in families().values():
+    register_family_models(_family)
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:
@@ -196,7 +175,10 @@ def bundled_weights_dir(name: str) -> Path | None:
 
 
 def resolve_model_name(spec: str, task: str = "snow") -> str:
-    return DEFAULT_MODELS[task] if spec in ("default", f"default-{task}") else spec
+    """``default`` (or ``default-<task>``) → the task's default model; any other name as it is."""
+    if spec not in ("default", f"default-{task}"):
+        return spec
+    return DEFAULT_MODELS.get(task) or family_for_task(task).default_model
 
 
 def describe_weights(spec: ModelSpec) -> str:
@@ -253,20 +235,18 @@ def locate_model(
     )
 
 
-_COMMAND_OF_TASK = {"snow": "desnow", "rain": "derain"}
-
-
 def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
     """Raise :class:`ModelError` when a registered name or a loaded model belongs to the other task."""
     if isinstance(name_or_model, nn.Module):
-        other = TASK_OF_TYPE.get(getattr(getattr(name_or_model, "config", None), "model_type", ""))
+        family = family_of_model(name_or_model)
+        other = family.task if family is not None else None
         label = type(name_or_model).__name__
     else:
         other = _REGISTRY[name_or_model].task if name_or_model in _REGISTRY else None
         label = str(name_or_model)
     if other is not None and other != task:
         raise ModelError(
-            f"'{label}' is a {other} model; use `weatherclean {_COMMAND_OF_TASK[other]}` for it, or pick a "
+            f"'{label}' is a {other} model; use `weatherclean {family_for_task(other).command}` for it, or pick a "
             f"{task} model (`weatherclean models list`)"
         )
 

@@ -30,8 +30,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from weatherclean.devices import resolve_device, to_fast_layout, to_standard_layout
 from weatherclean.errors import WeathercleanError, one_line
-from weatherclean.inference.precision import cpu_has_native_bf16
 from weatherclean.io.atomic import atomic_write
+from weatherclean.restore.precision import cpu_has_native_bf16
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FINAL_DIR = "model"

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from weatherclean.errors import one_line
-from weatherclean.inference.tiling import is_out_of_memory
+from weatherclean.models.family import RecurrentModel, RestorationModel
+from weatherclean.restore.tiling import is_out_of_memory
 
 __all__ = ["CompiledCall", "compile_model"]
 
@@ -49,13 +50,16 @@ class CompiledCall:
         return self.eager(*args, **kwargs)
 
 
-def compile_model(model: torch.nn.Module, *, backend: str = "inductor") -> CompiledCall:
+def compile_model(model: RestorationModel, *, backend: str = "inductor") -> CompiledCall:
     """Compile the model's entry point in place and return the wrapper (its ``failure`` is for notes).
 
     Recurrent models (with ``step``) get ``step`` compiled, which their ``restore`` calls too; others get
     ``restore``. Only one entry point is compiled, so a compiled function never calls another one.
     """
-    name = "step" if callable(getattr(model, "step", None)) else "restore"
-    call = CompiledCall(getattr(model, name), backend=backend)
-    setattr(model, name, call)  # an instance attribute: shadows the method for this model only
+    if isinstance(model, RecurrentModel):
+        call = CompiledCall(model.step, backend=backend)
+        model.step = call  # type: ignore[method-assign]  # an instance attribute: shadows the method here only
+    else:
+        call = CompiledCall(model.restore, backend=backend)
+        model.restore = call  # type: ignore[method-assign]
     return call

@@ -10,13 +10,13 @@ which is always valid.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 
-from weatherclean.inference.precision import GuardedPrecision
-from weatherclean.inference.tiling import choose_tile, run_tiled_array
+from weatherclean.models.family import RecurrentModel
+from weatherclean.restore.precision import GuardedPrecision
+from weatherclean.restore.tiling import choose_tile, run_tiled_array
 
 __all__ = ["RecurrentTiles"]
 
@@ -33,7 +33,7 @@ class RecurrentTiles:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: RecurrentModel,
         *,
         device: torch.device,
         dtype: torch.dtype | None = None,
@@ -43,7 +43,7 @@ class RecurrentTiles:
         self.model = model
         self.device = device
         self.tile = tile
-        self.overlap = overlap if overlap is not None else int(getattr(model, "receptive_field", 32))
+        self.overlap = overlap if overlap is not None else int(model.receptive_field)
         self.states: dict[Region, torch.Tensor] = {}
         self.guard = GuardedPrecision(self._step, device, dtype)
         self.shrunk = False
@@ -68,7 +68,7 @@ class RecurrentTiles:
         ``frame`` is H×W×C, float in [0, 1] or uint8/uint16 as decoded (see :func:`run_tiled_array`).
         """
         if self.tile is None:
-            bpp: Any = getattr(self.model, "bytes_per_pixel", None)
+            bpp = self.model.bytes_per_pixel
             self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)
         return run_tiled_array(
             self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True,

@@ -1,0 +1,176 @@
+"""What a model family is, in one record, and what restoration needs of a model, as a Protocol.
+
+Each family (DesnowNet, J4R-Net) declares one :class:`ModelFamily` beside its model class and registers it
+with :func:`register_family`; the registry, the loader, the model cards and the commands look families up
+here instead of naming them, so a third family is one new file that registers itself.
+
+Restoration (:mod:`weatherclean.restore`) never asks "is this a DesnowNet?": it needs a
+:class:`RestorationModel` (``restore``, ``receptive_field``, ``bytes_per_pixel``), and carries memory from
+frame to frame only for a :class:`RecurrentModel` (one with ``step``), checked with ``isinstance`` on the
+runtime-checkable protocol. A stand-in model in a test or a plugin's own network qualifies by having
+those members, with no registration and no base class.
+
+This module imports nothing of weatherclean's, so every model module can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from weatherclean.errors import ModelError
+
+__all__ = [
+    "FrameOutput",
+    "ModelFamily",
+    "NamedConfiguration",
+    "RecurrentModel",
+    "RestorationModel",
+    "families",
+    "family_for_task",
+    "family_of",
+    "family_of_model",
+    "get_family",
+    "register_family",
+    "tasks",
+]
+
+
+@runtime_checkable
+class RestorationModel(Protocol):
+    """What the tiling engine, the precision guard and :class:`~weatherclean.restore.Restorer` use.
+
+    ``restore`` maps an N×3×H×W batch in [0, 1] to the restored batch (same size, clamped to [0, 1]).
+    ``receptive_field`` is the context, in pixels per side, that tiles should overlap by.
+    ``bytes_per_pixel`` is the memory a tile needs per pixel on a CPU, for the automatic tile size; None
+    lets the engine assume its generous default.
+    """
+
+    @property
+    def receptive_field(self) -> int: ...
+
+    @property
+    def bytes_per_pixel(self) -> float | None: ...
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+class FrameOutput(Protocol):
+    """What one recurrent step returns besides the new memory: at least the restored frame."""
+
+    @property
+    def background(self) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class RecurrentModel(RestorationModel, Protocol):
+    """A model that carries memory from frame to frame: ``step(frame, state) → (output, new state)``.
+
+    ``state=None`` is single-frame mode (no memory), which ``restore`` uses for photos.
+    """
+
+    def step(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> tuple[FrameOutput, torch.Tensor]: ...
+
+
+@dataclass(frozen=True)
+class NamedConfiguration:
+    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings."""
+
+    name: str
+    description: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """Everything the rest of weatherclean needs to know about one model family.
+
+    ``model_type`` is the key in ``config.json``; ``task`` (``snow``, ``rain``) is what it removes and
+    ``command`` the ``weatherclean`` command that runs it; ``config_class``/``model_class`` build it
+    (``model_class(config)``); ``loss`` makes its training loss from keyword options (the loss classes
+    live in :mod:`weatherclean.training.losses`, imported when a loss is made, so loading a model for
+    inference never imports the trainer); ``memory_hint`` is the bytes per pixel a configuration needs
+    (what the model's ``bytes_per_pixel`` answers); ``macs_per_pixel`` counts a model's multiply-adds;
+    ``tags`` go on its model cards; ``configurations`` are its registered names, ``default_model`` the
+    one each command uses when none is given.
+    """
+
+    model_type: str
+    task: str
+    command: str
+    title: str
+    paper: str
+    inputs: str  # what it restores, in words, for model cards ("photos", "videos and photos")
+    example_input: str  # what a card's example command is run on ("photos/", "clip.mp4")
+    config_class: type
+    model_class: type[nn.Module]
+    loss: Callable[..., Any]
+    memory_hint: Callable[[Any], float | None]
+    macs_per_pixel: Callable[[nn.Module], float]
+    tags: tuple[str, ...]
+    configurations: tuple[NamedConfiguration, ...]
+    default_model: str
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.configurations]
+        if self.default_model not in names:
+            raise ValueError(f"family {self.model_type!r}: default {self.default_model!r} is not one of {names}")
+
+    def build(self, settings: Mapping[str, Any] | None = None) -> nn.Module:
+        """An untrained model of this family with ``settings`` (config fields; the rest at their defaults)."""
+        return self.model_class(self.config_class(**dict(settings or {})))
+
+
+_FAMILIES: dict[str, ModelFamily] = {}
+
+
+def register_family(family: ModelFamily, *, replace: bool = False) -> ModelFamily:
+    """Make a family known by its ``model_type`` (each model module does this for its own family)."""
+    if family.model_type in _FAMILIES and not replace:
+        raise ValueError(f"model family {family.model_type!r} is already registered")
+    _FAMILIES[family.model_type] = family
+    return family
+
+
+def families() -> Mapping[str, ModelFamily]:
+    """Every registered family by ``model_type`` (a read-only view)."""
+    return MappingProxyType(_FAMILIES)
+
+
+def family_of(model_type: str) -> ModelFamily | None:
+    """The family of a ``model_type``, or None for one nobody registered."""
+    return _FAMILIES.get(model_type)
+
+
+def get_family(model_type: str) -> ModelFamily:
+    """The family of a ``model_type``; :class:`ModelError` naming the known ones otherwise."""
+    family = _FAMILIES.get(model_type)
+    if family is None:
+        raise ModelError(f"unknown model_type {model_type!r}; known: {', '.join(_FAMILIES)}")
+    return family
+
+
+def family_of_model(model: object) -> ModelFamily | None:
+    """The family of a loaded model, found from its class (a stand-in or a foreign model has none)."""
+    for family in _FAMILIES.values():
+        if isinstance(model, family.model_class):
+            return family
+    return None
+
+
+def tasks() -> list[str]:
+    """The tasks some family serves (``snow``, ``rain``), in registration order."""
+    return list(dict.fromkeys(f.task for f in _FAMILIES.values()))
+
+
+def family_for_task(task: str) -> ModelFamily:
+    """The family that serves ``task`` (the first registered); :class:`ModelError` for an unknown task."""
+    for family in _FAMILIES.values():
+        if family.task == task:
+            return family
+    raise ModelError(f"unknown task {task!r}; use {' or '.join(tasks())}")

@@ -1,0 +1,297 @@
+"""One loaded model, ready to restore pictures: the public Python API and what every command runs on.
+
+:func:`load_restorer` puts the pieces together once, in the order that matters: the device (CUDA, then
+MPS, then CPU), the precision (fp16 on CUDA, bf16 on CPUs that compute it natively, each tile checked
+and redone in fp32 when it comes out broken), the weights in the memory layout the device convolves
+fastest, ``torch.compile`` when asked, and the tile overlap the model needs. ``desnow``, ``derain``,
+``evaluate``, the scripts and the benchmarks all get their model this way, so a picture restored from
+Python is the picture the command line writes.
+
+A :class:`Restorer` takes pictures in the form a Python user has them (a NumPy array of any usual
+dtype, or a PIL image) and gives them back in the same form; files go through the same loader and
+writer as the commands, metadata included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from weatherclean.devices import resolve_device, to_fast_layout
+from weatherclean.errors import ModelError, OutputError
+from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
+from weatherclean.restore.compiled import CompiledCall, compile_model
+from weatherclean.restore.precision import GuardedPrecision, resolve_precision
+from weatherclean.restore.recurrent import RecurrentTiles
+from weatherclean.restore.tiling import run_tiled_array
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from weatherclean.io.images import LoadedImage, SavedImage
+
+__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer"]
+
+#: Tile overlap used when the model asks for less: below it seams can show whatever the model says.
+MIN_OVERLAP = 32
+
+Picture = TypeVar("Picture", np.ndarray, "Image.Image")
+
+#: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged.
+_PIL_MODES = ("RGB", "L", "I;16", "RGBA", "LA")
+
+
+class ClipRestorer(Protocol):
+    """Restores one clip's frames in order (H×W×C arrays, C = 1 or 3), each call the next frame."""
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
+
+    @property
+    def notes(self) -> list[str]: ...
+
+
+@dataclass(eq=False)
+class Restorer:
+    """A model with its device, precision, tiling and compile choices; make one with :func:`load_restorer`.
+
+    ``dtype`` is the autocast precision (None: fp32); ``tile`` None picks the tile size from free memory
+    per picture; ``overlap`` is how far tiles overlap. One precision guard serves every picture, so once
+    a tile needed fp32 the rest of the run stays in fp32 (:attr:`notes` says when that happened).
+    """
+
+    model: RestorationModel
+    device: torch.device
+    dtype: torch.dtype | None = None
+    tile: int | None = None
+    overlap: int = MIN_OVERLAP
+    task: str | None = None
+    compiled: CompiledCall | None = None
+    guard: GuardedPrecision = field(init=False)
+    _notes: list[str] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.guard = GuardedPrecision(self.model.restore, self.device, self.dtype)
+
+    # ------------------------------------------------------------------------------------------ pictures
+
+    def restore(self, image: Picture) -> Picture:
+        """The restored picture, of the same type, size and dtype as ``image``.
+
+        ``image`` is a NumPy array H×W×3 or H×W (also H×W×1, and H×W×4 or H×W×2 whose last channel is
+        alpha, passed through) of uint8, uint16 or float in [0, 1]; or a PIL image in mode RGB, L,
+        I;16, RGBA or LA. Float results are clipped to [0, 1]; integer results are rounded.
+        """
+        pixels, rebuild = _split(image)
+        return rebuild(self.restore_array(pixels))
+
+    def restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array` returns
+        them (float32 for float input, else the input's integer type), written into ``out`` when given."""
+        # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
+        bpp = self.model.bytes_per_pixel if self.device.type != "cuda" else None
+        return run_tiled_array(
+            self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out
+        )
+
+    def restore_loaded(self, image: LoadedImage) -> np.ndarray:
+        """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`.
+
+        The result is written over ``image.pixels`` when they are a writable float32 array, because a
+        decoded photo is a copy that nothing reads again (the writer needs only its shape and metadata):
+        that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder.
+        """
+        pixels = image.pixels
+        reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
+        return self.restore_array(pixels, out=pixels if reusable else None)
+
+    def restore_file(
+        self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95
+    ) -> SavedImage:
+        """Restore the photo ``src`` into ``dst`` as ``desnow``/``derain`` write photos: same format (or
+        ``format``), bit depth, alpha and metadata (EXIF, GPS, ICC, XMP), written atomically.
+
+        Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
+        :class:`~weatherclean.errors.OutputError` for an unwritable output, each one line naming the file.
+        """
+        from weatherclean.io.images import load_image, save_image
+
+        image = load_image(src)
+        shape = image.pixels.shape
+        result = self.restore_loaded(image)
+        if result.shape[:2] != shape[:2]:
+            raise OutputError(f"{src}: processing changed the size {shape} → {result.shape}")
+        dest = Path(dst)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{dest.parent}: cannot create output folder ({exc.strerror or exc})") from None
+        return save_image(dest, result, image, format=format, quality=quality)
+
+    # ------------------------------------------------------------------------------------------ clips
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the model carries memory from frame to frame (J4R-Net) or restores each frame alone."""
+        return isinstance(self.model, RecurrentModel)
+
+    def new_clip(self) -> ClipRestorer:
+        """A fresh restorer for one clip: a recurrent model starts with empty memory (clips never share
+        it), one memory per tile position; any other model restores each frame alone."""
+        if isinstance(self.model, RecurrentModel):
+            model, device, dtype = self.model, self.device, self.dtype
+            return RecurrentTiles(model, device=device, dtype=dtype, tile=self.tile, overlap=self.overlap)
+        return _FrameByFrame(self.restore_array)
+
+    def restore_clip(self, frames: Iterable[Picture]) -> Iterator[Picture]:
+        """Restore a clip's frames in order, lazily: each restored frame is yielded before the next is read.
+
+        Frames take the forms :meth:`restore` takes and come back in the same form. J4R-Net's memory is
+        carried from each frame to the next (a new call is a new clip); a snow model restores each frame
+        alone. Frames of one clip must all have the same size.
+        """
+        clip = self.new_clip()
+        size: tuple[int, ...] | None = None
+        try:
+            for number, frame in enumerate(frames):
+                pixels, rebuild = _split(frame)
+                if size is not None and pixels.shape[:2] != size:
+                    raise ValueError(f"frame {number} is {pixels.shape[:2]}, the clip's first frame {size}")
+                size = pixels.shape[:2]
+                yield rebuild(clip(pixels))
+        finally:
+            self._notes.extend(note for note in clip.notes if note not in self._notes)
+
+    @property
+    def notes(self) -> list[str]:
+        """Things the user should know about the run: precision fallbacks, a failed compile, a tile too small
+        for the overlap, an out-of-memory tile shrink in a clip."""
+        notes = [*self._notes, *self.guard.fallbacks]
+        if self.compiled is not None and self.compiled.failure:
+            notes.append(f"torch.compile failed ({self.compiled.failure}); ran without it")
+        return notes
+
+
+@dataclass
+class _FrameByFrame:
+    """A clip restorer for models without memory: every frame is a photo of its own."""
+
+    restore: Callable[[np.ndarray], np.ndarray]
+    notes: list[str] = field(default_factory=list)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        return self.restore(frame)
+
+
+def load_restorer(
+    task: str,
+    model: str | os.PathLike[str] | RestorationModel = "default",
+    device: str | torch.device = "auto",
+    precision: str = "auto",
+    tile: int | None = None,
+    *,
+    tile_overlap: int | None = None,
+    compile: bool = False,
+    offline: bool | None = None,
+) -> Restorer:
+    """Load the ``task``'s model (``"snow"`` or ``"rain"``) ready to restore pictures.
+
+    ``model``: ``"default"``, a registered name (``desnownet-light``), a model folder, a Hub repo
+    ``owner/name[@revision]``, or a model object (anything with ``restore``, ``receptive_field`` and
+    ``bytes_per_pixel``, :class:`~weatherclean.models.family.RestorationModel`; ``step`` too for memory
+    across frames), moved to the device and put in eval mode when it is an ``nn.Module``. ``device``:
+    ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``. ``precision``:
+    ``auto``, ``fp32``, ``fp16`` or ``bf16`` (see ``--precision``). ``tile``: tile edge in pixels (None:
+    from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. ``compile``
+    runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
+    only the Hub cache (None follows ``HF_HUB_OFFLINE``).
+
+    A model for the other task, an unknown name and an unusable folder are one-line
+    :class:`~weatherclean.errors.ModelError`\\ s.
+    """
+    from weatherclean.models.registry import check_task, load_model
+
+    family_for_task(task)  # an unknown task fails before anything loads
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    dtype = resolve_precision(precision, dev)
+    net: object
+    if isinstance(model, str | os.PathLike):
+        name = os.fspath(model)
+        check_task(name, task)  # a registered name of the other task fails before its weights download
+        net = load_model(name, device=dev, task=task, offline=offline)
+    else:
+        net = model.to(dev).eval() if isinstance(model, nn.Module) else model
+    if not isinstance(net, RestorationModel):
+        raise ModelError(
+            f"'{type(net).__name__}' cannot restore pictures: it needs restore(), receptive_field and bytes_per_pixel"
+        )
+    if isinstance(net, nn.Module):
+        check_task(net, task)
+        to_fast_layout(net, dev)
+    compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
+    overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
+    restorer = Restorer(net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled)
+    if tile is not None and overlap > tile // 2:
+        restorer._notes.append(
+            f"--tile {tile} leaves room for only {tile // 2} px of overlap (asked: {overlap}); seams may "
+            f"show; use --tile {max(4 * overlap, 256)} or more"
+        )
+    return restorer
+
+
+# ---------------------------------------------------------------------------------------- conversions
+
+
+def _split(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    """``image`` as H×W×C pixels (C = 1 or 3) the engine takes, and how to turn a result back into its form."""
+    if isinstance(image, np.ndarray):
+        return _split_array(image)
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return _split_pil(image)
+    raise TypeError(f"expected a NumPy array or a PIL image, got {type(image).__name__}")
+
+
+def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    dtype = arr.dtype
+    if not (dtype in (np.uint8, np.uint16) or np.issubdtype(dtype, np.floating)):
+        raise ValueError(f"pixels must be uint8, uint16 or float in [0, 1], got {dtype}")
+    if arr.ndim == 2:
+        return arr[..., None], lambda out: _as_dtype(out[..., 0], dtype)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or min(arr.shape[:2]) == 0:
+        raise ValueError(f"expected an H×W or H×W×3 picture (H×W×4 with alpha), got shape {arr.shape}")
+    if arr.shape[2] in (1, 3):
+        return arr, lambda out: _as_dtype(out, dtype)
+    alpha = arr[..., -1:]  # RGBA or grey + alpha: the model sees the colour, alpha comes back unchanged
+    return arr[..., :-1], lambda out: np.concatenate([_as_dtype(out, dtype), alpha], axis=2)
+
+
+def _as_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
+def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], Image.Image]]:
+    from PIL import Image
+
+    if image.mode not in _PIL_MODES:
+        raise ValueError(
+            f"PIL mode {image.mode} is not supported: use {', '.join(_PIL_MODES)} (e.g. image.convert('RGB'))"
+        )
+    mode, info = image.mode, dict(image.info)
+    pixels, rebuild = _split_array(np.asarray(image))
+
+    def back(out: np.ndarray) -> Image.Image:
+        made = Image.fromarray(np.ascontiguousarray(rebuild(out)))  # the mode follows from shape and dtype
+        if made.mode != mode:  # a Pillow that names 16-bit grey "I" rather than "I;16"
+            made = made.convert(mode)
+        made.info.update(info)  # DPI, ICC profile, EXIF bytes as PIL read them
+        return made
+
+    return pixels, back

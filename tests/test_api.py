@@ -1,0 +1,211 @@
+"""The Python API (``from weatherclean import load_restorer``): the types it round-trips, clips with and
+without memory, its errors, and the same pixels as the command line for the same input."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from synthetic import clean_image, invoke_command
+from weatherclean import Restorer, load_restorer
+from weatherclean.cli import derain, desnow
+from weatherclean.errors import ModelError
+from weatherclean.models import RecurrentModel, RestorationModel
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Inverter(torch.nn.Module):
+    """A snow stand-in: 1 − x, obvious in every dtype."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return 1.0 - x
+
+
+class _Counter(torch.nn.Module):
+    """A rain stand-in whose memory counts frames: frame k comes out as a flat k/10."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
+        count = (state if state is not None else torch.zeros(1)) + 1
+        return SimpleNamespace(background=torch.full_like(x, float(count) / 10)), count
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return self.step(x)[0].background
+
+
+def _rgb8(seed: int, size: tuple[int, int] = (40, 56)) -> np.ndarray:
+    return (np.random.default_rng(seed).random((*size, 3)) * 255).astype(np.uint8)
+
+
+def test_import_weatherclean_does_not_import_torch() -> None:
+    code = (
+        "import sys, weatherclean; assert 'torch' not in sys.modules, 'torch imported'; print(weatherclean.__version__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "load_restorer" in dir(__import__("weatherclean"))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        _rgb8(0),
+        _rgb8(1)[..., 0],  # grey H×W
+        (np.random.default_rng(2).random((30, 20, 3)) * 65535).astype(np.uint16),
+        np.random.default_rng(3).random((30, 20, 3)).astype(np.float32),
+        np.random.default_rng(4).random((30, 20)),  # float64 grey
+    ],
+    ids=["uint8", "grey-uint8", "uint16", "float32", "float64-grey"],
+)
+def test_arrays_come_back_in_their_type_size_and_dtype(image: np.ndarray) -> None:
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    out = restorer.restore(image)
+    assert isinstance(out, np.ndarray) and out.shape == image.shape and out.dtype == image.dtype
+    full = float(np.iinfo(image.dtype).max) if image.dtype.kind == "u" else 1.0
+    assert np.allclose(out.astype(np.float64), full - image.astype(np.float64), atol=1e-6 * full)
+    assert not np.array_equal(out, image)  # the model ran, and the input array was left alone
+
+
+def test_alpha_passes_through_and_pil_images_keep_their_mode() -> None:
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    rgba = np.dstack([_rgb8(5), np.full((40, 56), 77, np.uint8)])
+    out = restorer.restore(rgba)
+    assert np.array_equal(out[..., 3], rgba[..., 3]) and np.array_equal(out[..., :3], 255 - rgba[..., :3])
+    for mode in ("RGB", "L", "RGBA", "LA", "I;16"):
+        picture = Image.fromarray(_rgb8(6)).convert(mode)
+        picture.info["dpi"] = (300, 300)
+        restored = restorer.restore(picture)
+        assert isinstance(restored, Image.Image) and restored.mode == mode and restored.size == picture.size
+        assert restored.info["dpi"] == (300, 300)
+        before, after = np.asarray(picture).astype(np.int64), np.asarray(restored).astype(np.int64)
+        full = 65535 if mode == "I;16" else 255
+        colour = before if before.ndim == 2 else before[..., : 3 if mode.startswith("RGB") else 1]
+        got = after if after.ndim == 2 else after[..., : colour.shape[-1]]
+        assert np.array_equal(got, full - colour), mode
+
+
+@pytest.mark.parametrize(
+    ("image", "words"),
+    [
+        (np.zeros((8, 8, 3), np.int32), "uint8, uint16 or float"),
+        (np.zeros((8, 8, 5), np.uint8), "H×W×3"),
+        (Image.new("CMYK", (8, 8)), "convert('RGB')"),
+        ([[0.5]], "NumPy array or a PIL image"),
+    ],
+)
+def test_unusable_pictures_say_what_is_accepted(image: object, words: str) -> None:
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    with pytest.raises((ValueError, TypeError), match=re.escape(words)):
+        restorer.restore(image)  # type: ignore[type-var]
+
+
+def test_restore_clip_carries_memory_for_rain_and_not_for_snow() -> None:
+    frames = [np.full((24, 32, 3), 0.5, np.float32) for _ in range(3)]
+    rain = load_restorer("rain", model=_Counter(), device="cpu", precision="fp32", tile=64)
+    assert rain.recurrent and isinstance(rain.model, RecurrentModel)
+    assert [float(f.mean()) for f in rain.restore_clip(frames)] == pytest.approx([0.1, 0.2, 0.3])
+    assert [float(f.mean()) for f in rain.restore_clip(frames)] == pytest.approx([0.1, 0.2, 0.3])  # a new clip
+    assert float(rain.restore(frames[0]).mean()) == pytest.approx(0.1)  # a photo has no memory
+    snow = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    assert not snow.recurrent and isinstance(snow.model, RestorationModel)
+    assert [float(f.mean()) for f in snow.restore_clip(frames)] == pytest.approx([0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="frame 1"):
+        list(rain.restore_clip([frames[0], frames[0][:10]]))
+
+
+def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:
+    from weatherclean.models import create_model
+
+    model = create_model("desnownet-light")
+    model.save_pretrained(tmp_path / "m")
+    for given in (tmp_path / "m", str(tmp_path / "m")):
+        restorer = load_restorer("snow", model=given, device="cpu", precision="fp32")
+        assert isinstance(restorer, Restorer) and restorer.overlap == restorer.model.receptive_field
+    with pytest.raises(ModelError, match="rain model.*derain"):
+        load_restorer("snow", model="j4rnet-light", device="cpu")
+    with pytest.raises(ModelError, match="snow model.*desnow"):
+        load_restorer("rain", model=model, device="cpu")
+    with pytest.raises(ModelError, match="unknown task 'fog'"):
+        load_restorer("fog", device="cpu")
+    with pytest.raises(ModelError, match="needs restore"):
+        load_restorer("snow", model=torch.nn.Identity(), device="cpu")
+    small = load_restorer("snow", model=_Inverter(), device="cpu", tile=64, tile_overlap=48)
+    assert any("seams may show" in note for note in small.notes)
+
+
+def test_api_and_desnow_give_the_same_pixels(tmp_path: Path) -> None:
+    """The bundled default model, the command's default precision: the API's pixels are the command's."""
+    photo = np.round(clean_image(np.random.default_rng(7), 72) * 255).astype(np.uint8)[:60]
+    Image.fromarray(photo).save(tmp_path / "snowy.png")
+    code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "cli"),
+                                     "--device", "cpu", "-q")  # fmt: skip
+    assert code == 0, stderr
+    with Image.open(tmp_path / "cli" / "snowy.png") as im:
+        by_cli = np.asarray(im)
+    restorer = load_restorer("snow", device="cpu")
+    assert np.array_equal(restorer.restore(photo), by_cli)
+    restorer.restore_file(tmp_path / "snowy.png", tmp_path / "api" / "snowy.png")
+    with Image.open(tmp_path / "api" / "snowy.png") as im:
+        assert np.array_equal(np.asarray(im), by_cli)
+    assert not np.array_equal(by_cli, photo)  # the model changed something, so the equality means something
+
+
+def test_api_and_derain_give_the_same_pixels_for_photos_and_clips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    frames = [np.round(clean_image(rng, 48) * 255).astype(np.uint8) for _ in range(3)]
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(clip / f"f{i}.png")
+    code, _, stderr = invoke_command(derain, "derain", str(clip), "--frames", "-o", str(tmp_path / "out"),
+                                     "--device", "cpu", "-q")  # fmt: skip
+    assert code == 0, stderr
+    written = sorted((tmp_path / "out").rglob("f*.png"))
+    assert [p.name for p in written] == ["f0.png", "f1.png", "f2.png"]
+    by_cli = [np.asarray(Image.open(path)) for path in written]
+    rain = load_restorer("rain", device="cpu")
+    by_api = list(rain.restore_clip(frames))
+    assert all(np.array_equal(a, c) for a, c in zip(by_api, by_cli, strict=True))
+    alone = rain.restore(frames[2])
+    assert not np.array_equal(alone, by_api[2])  # the third frame of the clip used the memory of the first two
+    code, _, stderr = invoke_command(derain, "derain", str(clip / "f2.png"), "-o", str(tmp_path / "photo"),
+                                     "--device", "cpu", "-q")  # fmt: skip
+    assert code == 0, stderr
+    (photo,) = (tmp_path / "photo").rglob("f2.png")
+    assert np.array_equal(np.asarray(Image.open(photo)), alone)
+
+
+def _python_blocks(markdown: Path, heading: str | None = None) -> list[str]:
+    """The ```python blocks of a Markdown file (under ``heading`` only, up to the next heading of its level)."""
+    text = markdown.read_text()
+    if heading is not None:
+        start = text.index(heading)
+        level = heading.split(" ")[0]
+        end = text.find(f"\n{level} ", start + len(heading))
+        text = text[start : end if end != -1 else len(text)]
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize(("doc", "heading"), [("README.md", "### Python"), ("docs/api.md", None)])
+def test_documented_examples_run(
+    doc: str, heading: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = _python_blocks(ROOT / doc, heading)
+    assert blocks, f"no Python example in {doc}"
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    for block in blocks:
+        exec(compile(block, f"{doc} example", "exec"), {"__name__": "__example__"})  # noqa: S102
