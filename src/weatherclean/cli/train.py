@@ -43,7 +43,13 @@ def train_command(
     init: str | None = typer.Option(None, "--init", help="Start from these weights (name, folder or Hub id)."),
     output: Path = typer.Option(Path("runs/snow"), "--output", "-o", help="Run folder: checkpoint, log, final model/."),
     steps: int = typer.Option(20_000, "--steps", min=1, help="Optimiser steps in total (resume keeps counting)."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    batch_size: int = typer.Option(
+        8,
+        "--batch-size",
+        min=1,
+        help="Crops per optimiser step in total: under torchrun, split evenly over the processes (the same run "
+        "as one process with this batch).",
+    ),
     crop: int = typer.Option(64, "--crop", min=16, help="Random crop size in pixels."),
     frames: int = typer.Option(
         1, "--frames", min=1, help="rain: frames per clip. 1 = stage 1 (single-frame path); 9 = stage 2 (recurrent)."
@@ -95,6 +101,9 @@ def train_command(
         "native bf16).",
     ),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1),
+    log_every: int = typer.Option(
+        10, "--log-every", min=1, help="Steps per line of OUTPUT/train_log.jsonl (each the mean over those steps)."
+    ),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUTPUT/checkpoint.pt if present."),
     time_limit: float | None = typer.Option(
         None, "--time-limit", help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue)."
@@ -119,7 +128,8 @@ def train_command(
       weatherclean train --task snow --clean photos/clean -o runs/mine --push-to-hub someone/desnownet-mine\n
     OUTPUT/model/README.md is a model card that records the run.
     Interrupt at any time: the same command resumes from the last checkpoint.
-    Several GPUs: torchrun --nproc-per-node 4 -m weatherclean train ...
+    Several GPUs, one process each (--batch-size stays the global batch; several machines: docs/usage.md):\n
+      torchrun --standalone --nproc-per-node 4 -m weatherclean train ...\n
     """
     from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.hub import check_push_ready
@@ -157,7 +167,7 @@ def train_command(
     model.train()
     cfg = TrainConfig(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,
-        workers=workers, device=device, amp=amp, checkpoint_every=checkpoint_every, resume=resume,
+        workers=workers, device=device, amp=amp, checkpoint_every=checkpoint_every, log_every=log_every, resume=resume,
         progress=not quiet, time_limit_minutes=time_limit,
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,

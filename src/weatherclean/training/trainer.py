@@ -7,6 +7,13 @@ Reproducibility: sample ``g`` of the run (a global counter over all steps, ranks
 function of ``(seed, g)``: the sampler below hands out global indices and the datasets derive their
 randomness from the index. So the same seed gives the same result on CPU with any number of data-loader
 workers, and a resumed run continues with exactly the samples the interrupted one would have used.
+
+Several processes (``torchrun``): ``batch_size`` is the *global* batch, split evenly over the processes, and
+step ``s`` of every run draws global samples ``s·B … s·B + B − 1`` whatever the number of processes, each
+process taking one contiguous slice. Every loss term is a batch mean and DDP averages the gradients, so a
+run on N processes takes the same steps as one process with the same ``--batch-size`` (up to float
+rounding), the logged loss is the mean over all processes, and a run may resume on a different number of
+processes. Rank 0 alone reads the checkpoint (and sends it to the others) and writes the run folder.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,9 +83,12 @@ class TrainConfig:
 class GlobalIndexSampler(Sampler[int]):
     """Yields the global sample numbers a rank consumes from ``start_step`` to ``steps``.
 
-    Global sample ``g`` of step ``s`` is ``s * world * batch + rank * batch + j``. Datasets turn a global
-    number into an item (an index into a permutation of the epoch for finite datasets, or a fresh
-    synthetic sample), so what a step sees never depends on workers or on where a run was resumed.
+    ``batch`` is the per-rank batch. Global sample ``g`` of step ``s`` is ``s * world * batch + rank * batch +
+    j``: the global batch of a step is one contiguous range, cut into ``world`` slices, so one process with
+    batch ``world * batch`` sees the same samples at every step as ``world`` processes together. Datasets turn
+    a global number into an item (an index into a permutation of the epoch for finite datasets, or a fresh
+    synthetic sample), so what a step sees never depends on workers, on the number of processes, or on where
+    a run was resumed.
     """
 
     def __init__(self, start_step: int, steps: int, batch: int, rank: int = 0, world: int = 1) -> None:
@@ -134,20 +145,46 @@ class _Dist:
 
 
 def _init_distributed(device_name: str) -> tuple[_Dist, torch.device]:
-    """Set up data-parallel training when started by ``torchrun`` (one process per GPU)."""
+    """Set up data-parallel training when started by ``torchrun`` (one process per GPU, or per CPU share).
+
+    Each process takes the GPU of its ``LOCAL_RANK`` and talks over NCCL; on CPUs (no CUDA, or ``--device
+    cpu``) the processes talk over gloo. A fixed ``cuda:N`` would put every process on one GPU, so it is
+    refused under torchrun.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return _Dist(), resolve_device(device_name)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available() and device_name in ("auto", "cuda"):
+    wants_cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+    if device_name.startswith("cuda:"):
+        raise WeathercleanError(
+            f"--device {device_name}: under torchrun each process takes the GPU of its LOCAL_RANK; use --device "
+            "cuda (or auto), and CUDA_VISIBLE_DEVICES to choose the GPUs"
+        )
+    if wants_cuda:
+        resolve_device("cuda")  # a clear error where CUDA is missing
+        if local_rank >= torch.cuda.device_count():
+            raise WeathercleanError(
+                f"torchrun started process LOCAL_RANK={local_rank}, but this machine has only "
+                f"{torch.cuda.device_count()} GPU(s): use --nproc-per-node {torch.cuda.device_count()} or fewer"
+            )
         torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-        backend = "nccl"
+        device, backend = torch.device("cuda", local_rank), "nccl"
     else:
         device, backend = resolve_device("cpu" if device_name == "auto" else device_name), "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend)
     return _Dist(rank, world, local_rank), device
+
+
+def _per_rank_batch(batch_size: int, ddp: _Dist) -> int:
+    """The share of the global ``--batch-size`` each process computes: it must split evenly."""
+    if batch_size % ddp.world:
+        raise WeathercleanError(
+            f"--batch-size {batch_size} is the global batch and must split evenly over the {ddp.world} training "
+            f"processes (torchrun --nnodes × --nproc-per-node): use a multiple of {ddp.world}"
+        )
+    return batch_size // ddp.world
 
 
 #: What ``checkpoint.pt`` holds: state dicts (tensors, numbers, lists, dicts, None), the step counts and the
@@ -245,10 +282,11 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
 
     start_step, history = 0, []
     ckpt_path = out / CHECKPOINT_NAME
+    per_rank = _per_rank_batch(cfg.batch_size, ddp)
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
-    if cfg.resume and ckpt_path.is_file():
-        state = _load_checkpoint(ckpt_path)
+    state = _shared_checkpoint(ckpt_path, cfg.resume, ddp)
+    if state is not None:
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -273,16 +311,19 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
 
     train_model: nn.Module = model
     if ddp.world > 1:
+        # Channels-last 1×1 weights (to_fast_layout) get gradients whose strides differ from the weights' only
+        # in their size-1 dimensions: the same memory layout, so DDP's warning about it is a false alarm.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         train_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     if start_step >= cfg.steps and ddp.main:
         _say(cfg, f"{ckpt_path} already holds all {cfg.steps} steps; writing the final model")
     dataset = EpochView(task.build_dataset(), cfg.seed) if _finite(task) else task.build_dataset()
-    sampler = GlobalIndexSampler(start_step, cfg.steps, cfg.batch_size, ddp.rank, ddp.world)
+    sampler = GlobalIndexSampler(start_step, cfg.steps, per_rank, ddp.rank, ddp.world)
     loader = DataLoader(
         dataset,
-        batch_size=cfg.batch_size,
+        batch_size=per_rank,
         sampler=sampler,
         num_workers=cfg.workers,
         pin_memory=device.type == "cuda",
@@ -303,9 +344,11 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
             with torch.autocast(device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
                 loss, parts = task.loss(train_model, batch)
-            if not _all_ranks_agree(bool(torch.isfinite(loss)), ddp, device, want=all):
+            # The loss of the global batch: the mean over the processes (NaN or inf on any one shows in it).
+            global_loss, parts = _mean_over_ranks(loss.detach(), parts, ddp)
+            if not math.isfinite(global_loss):
                 raise WeathercleanError(
-                    f"loss became {loss.item()} at step {step}; lower --lr or resume from the last checkpoint"
+                    f"loss became {global_loss} at step {step}; lower --lr or resume from the last checkpoint"
                 )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -316,7 +359,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             scaler.update()
             scheduler.step()
             step += 1
-            last_loss = loss.item()
+            last_loss = global_loss
             running.append(last_loss)
             if ddp.main:
                 progress.update(bar, completed=step, loss=float(np.mean(running[-50:])))
@@ -382,6 +425,43 @@ def _autocast_choice(amp: bool | None, device: torch.device) -> tuple[bool, torc
             raise WeathercleanError("--amp on a CPU needs native bf16 (AVX512-BF16 or AMX); this CPU has none")
         return True, torch.bfloat16
     return False, torch.float32
+
+
+def _shared_checkpoint(path: Path, resume: bool, ddp: _Dist) -> dict[str, Any] | None:
+    """The checkpoint to resume from (None: start afresh), read by rank 0 and sent to every other process.
+
+    Only rank 0 writes the run folder, so on several machines without a shared filesystem the others may
+    not see it; and every process must start at the same step, or they would wait on each other forever.
+    A checkpoint that cannot be read is an error on every process, with rank 0's message.
+    """
+    state: dict[str, Any] | None = None
+    error: str | None = None
+    if ddp.main and resume and path.is_file():
+        try:
+            state = _load_checkpoint(path)
+        except WeathercleanError as exc:
+            if ddp.world == 1:
+                raise
+            error = str(exc)
+    if ddp.world > 1:
+        box: list[Any] = [state, error]
+        dist.broadcast_object_list(box, src=0)  # between our own processes: rank 0 checked it (weights_only)
+        state, error = box
+    if error is not None:
+        raise WeathercleanError(error)
+    return state
+
+
+def _mean_over_ranks(loss: torch.Tensor, parts: dict[str, float], ddp: _Dist) -> tuple[float, dict[str, float]]:
+    """The loss and its terms averaged over the processes: each is a batch mean over an equal share of the
+    global batch, so their mean is the global batch's value, what one process with that batch would log."""
+    if ddp.world == 1:
+        return loss.item(), parts
+    keys = list(parts)  # the same terms, in the same order, on every process
+    values = torch.cat([loss.float().reshape(1), torch.tensor([parts[k] for k in keys], device=loss.device)])
+    dist.all_reduce(values)  # SUM: gloo has no AVG
+    values = (values / ddp.world).tolist()
+    return values[0], dict(zip(keys, values[1:], strict=True))
 
 
 def _all_ranks_agree(flag: bool, ddp: _Dist, device: torch.device, want: Any) -> bool:
