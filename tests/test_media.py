@@ -162,3 +162,12 @@ def test_every_listed_video_suffix_can_be_read_and_written(tmp_path: Path, suffi
     assert result.frames == 6 and not result.partial
     back = process_video(tmp_path / f"out{suffix}", tmp_path / "back.mp4", lambda f: f)
     assert back.frames == 6
+
+
+def test_a_video_named_like_a_photo_is_told_apart_by_its_content(tmp_path: Path) -> None:
+    from weatherclean.io.images import load_image
+
+    make_video(tmp_path / "clip.mp4", frames=2, audio=None)
+    (tmp_path / "clip.mp4").rename(tmp_path / "holiday.jpg")
+    with pytest.raises(InputError, match=r"holiday\.jpg: a video, not a photo; `weatherclean derain` reads videos"):
+        load_image(tmp_path / "holiday.jpg")

@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.io.media import VIDEO_SUFFIXES, is_image_path
+from weatherclean.io.media import VIDEO_SUFFIXES, is_image_path, is_video_path
 from weatherclean.io.video import iter_frames
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
 
@@ -411,7 +411,7 @@ def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
     without ground truth. Raises :class:`DatasetError` when the folder holds none of these."""
     root = Path(root)
     if root.is_file():
-        kind = "a video file; read it with iter_video_frames" if root.suffix.lower() in VIDEO_SUFFIXES else "a file"
+        kind = "a video file; read it with iter_video_frames" if is_video_path(root) else "a file"
         raise DatasetError(f"{root}: is {kind}, not a dataset folder; {_ANY_HELP}")
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")

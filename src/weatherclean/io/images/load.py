@@ -22,7 +22,6 @@ from PIL import Image
 from weatherclean.errors import InputError, WeathercleanError, folder_not_file
 from weatherclean.io import media
 from weatherclean.io.images import opener
-from weatherclean.io.images.exif import tiff_head
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.records import LoadedImage
@@ -198,18 +197,26 @@ def _check_file(p: Path) -> None:
         raise InputError(f"{p}: HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}")
 
 
+#: Why a file Pillow does not recognise cannot be read, by what its first bytes say it is.
+_UNREADABLE: dict[str, str] = {
+    "HEIF": f"HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}",
+    "AVIF": "AVIF needs Pillow built with AVIF support: pip install -U pillow",
+    "TIFF": "unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF",
+    "video": "a video, not a photo; `weatherclean derain` reads videos",
+}
+
+
 def _not_pillow(p: Path) -> LoadedImage:
     """A file Pillow does not recognise: our own 16-bit grey+alpha TIFF reader, else why it cannot be read."""
     fallback = _load_tiff_grey_alpha16(p)
     if fallback is not None:
         return fallback
-    if media.is_heif(p) and not media.heif_ready():
-        raise InputError(f"{p}: HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}")
-    if p.suffix.lower() == ".avif" and not avif_available():
-        raise InputError(f"{p}: AVIF needs Pillow built with AVIF support: pip install -U pillow")
-    if tiff_head(media.read_head(p)[:8]) is not None:
-        raise InputError(f"{p}: unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF")
-    raise InputError(f"{p}: not an image (unrecognised file contents)")
+    kind = media.sniff(p)
+    if kind is None and p.suffix.lower() == ".avif":
+        kind = "AVIF"
+    if (kind == "HEIF" and media.heif_ready()) or (kind == "AVIF" and avif_available()):
+        kind = None  # the decoder is there, so the file itself is damaged
+    raise InputError(f"{p}: {_UNREADABLE.get(kind or '', 'not an image (unrecognised file contents)')}")
 
 
 def _format_of(p: Path, im: Image.Image, notes: list[str]) -> tuple[str, int]:
