@@ -152,7 +152,7 @@ def test_one_video_decoder_for_io_and_data(tmp_path: Path) -> None:
         next(iter_video_frames(tmp_path / "dir.mp4"))
 
 
-@pytest.mark.parametrize("suffix", [".ts", ".flv", ".wmv"])
+@pytest.mark.parametrize("suffix", [".ts", ".flv", ".wmv", ".mpg"])
 def test_every_listed_video_suffix_can_be_read_and_written(tmp_path: Path, suffix: str) -> None:
     from weatherclean.io.video import VideoOptions, check_encoder, process_video
 
@@ -160,6 +160,7 @@ def test_every_listed_video_suffix_can_be_read_and_written(tmp_path: Path, suffi
     check_encoder(VideoOptions(), suffix)
     result = process_video(tmp_path / "src.mkv", tmp_path / f"out{suffix}", lambda f: f)
     assert result.frames == 6 and not result.partial
+    assert result.notes == (["audio aac cannot be stored in mpeg; re-encoded as mp2"] if suffix == ".mpg" else [])
     back = process_video(tmp_path / f"out{suffix}", tmp_path / "back.mp4", lambda f: f)
     assert back.frames == 6
 

@@ -36,11 +36,10 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".ppm", ".pgm"}
 )
 #: File name endings read as videos, and the FFmpeg muxer that writes each (an output keeps its input's
-#: container unless ``--format`` says otherwise, so every container read must be writable too). MPEG
-#: program streams (.mpg) are not listed: they cannot hold the H.264 + AAC that phones record.
+#: container unless ``--format`` says otherwise, so every container read must be writable too).
 VIDEO_CONTAINERS: dict[str, str] = {
     ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
-    ".ts": "mpegts", ".wmv": "asf", ".flv": "flv",
+    ".mpg": "mpeg", ".mpeg": "mpeg", ".ts": "mpegts", ".wmv": "asf", ".flv": "flv",
 }  # fmt: skip
 VIDEO_SUFFIXES: frozenset[str] = frozenset(VIDEO_CONTAINERS)
 #: What to tell people who feed us HEIC without pillow-heif installed (the ``heif`` extra in pyproject).

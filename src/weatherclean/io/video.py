@@ -56,7 +56,10 @@ VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "w
 #: and MPEG-4 Part 2 for AVI, whose index has no timestamps: H.264 read back from AVI comes out a frame late.
 _DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
-_FALLBACK_AUDIO = {"webm": "libopus"}
+_FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
+#: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
+#: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have.
+_REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"})}
 #: Marks the name of a video that decoded only in part (``a.mp4`` → ``a.partial.mp4``), see :func:`partial_path`.
 PARTIAL_TAG = ".partial"
 
@@ -225,6 +228,8 @@ def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> 
 def _muxer_accepts(fmt: str, template: Any) -> bool:
     """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
     av = _av()
+    if template.type == "audio" and template.codec_context.name in _REFUSED_AUDIO.get(fmt, frozenset()):
+        return False
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as probe:
             probe.add_stream_from_template(template)
