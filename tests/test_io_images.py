@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from weatherclean.errors import InputError
+from weatherclean.io import atomic as atomic_mod
 from weatherclean.io import images as images_mod
 from weatherclean.io import load_image, save_image, strip_exif_thumbnail
 
@@ -144,7 +145,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path, monkeypatch: pyt
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(images_mod.os, "fsync", disk_full)
+    monkeypatch.setattr(atomic_mod.os, "fsync", disk_full)
     with pytest.raises(images_mod.OutputError, match="No space left"):
         save_image(out, loaded.pixels, loaded)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
@@ -176,7 +177,7 @@ def test_folder_and_decompression_bomb(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(InputError, match="folder"):
         load_image(tmp_path / "x.jpg")
     Image.fromarray(_rgb(40, 40)).save(tmp_path / "big.png")
-    monkeypatch.setattr(images_mod, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(images_mod.opener, "MAX_PIXELS", 1000)
     with pytest.raises(InputError, match="safety limit"):
         load_image(tmp_path / "big.png")
 

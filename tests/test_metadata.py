@@ -24,6 +24,7 @@ from weatherclean.io import (
     SavedImage,
     is_image_path,
     load_image,
+    media,
     normalise_format,
     save_image,
     strip_exif_thumbnail,
@@ -194,7 +195,7 @@ def _norm(value: Any) -> Any:
 def tags(exif: bytes, *, normalise: bool = False) -> dict[str, dict[int, Any]]:
     """IFD0/Exif/GPS tags of an EXIF blob or TIFF file, without pixel-layout tags and sub-IFD pointers."""
     loaded = piexif.load(b"Exif\x00\x00" + tiff_part(exif))
-    layout = images_mod._TIFF_LAYOUT_TAGS | {700, 34675, 282, 283, 296}
+    layout = images_mod.tiff.TIFF_LAYOUT_TAGS | {700, 34675, 282, 283, 296}
     out = {}
     for ifd in ("0th", "Exif", "GPS"):
         out[ifd] = {
@@ -508,7 +509,7 @@ def test_format_names_and_suffixes() -> None:
 
 
 def test_heic_without_the_extra_explains_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images_mod, "_heif_ready", lambda: False)
+    monkeypatch.setattr(media, "heif_ready", lambda: False)
     (tmp_path / "a.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
     with pytest.raises(InputError, match=r"pip install 'weatherclean\[heif\]'") as info:
         load_image(tmp_path / "a.heic")
@@ -545,11 +546,11 @@ def test_avif_high_bit_depth_is_detected(tmp_path: Path) -> None:
     Image.fromarray(_pixels()).save(buf, "AVIF")
     data = bytearray(buf.getvalue())
     (tmp_path / "a8.avif").write_bytes(data)
-    assert images_mod._avif_bit_depth(tmp_path / "a8.avif") == 8
+    assert images_mod.load._avif_bit_depth(tmp_path / "a8.avif") == 8
     at = data.find(b"pixi") + 4 + 4  # after the box type and the full-box version/flags
     data[at + 1 : at + 1 + data[at]] = bytes([10] * data[at])
     (tmp_path / "a10.avif").write_bytes(data)
-    assert images_mod._avif_bit_depth(tmp_path / "a10.avif") == 10
+    assert images_mod.load._avif_bit_depth(tmp_path / "a10.avif") == 10
 
 
 def test_saved_image_is_path_like(tmp_path: Path) -> None:

@@ -1,18 +1,21 @@
-"""Listing and reading clean images: the few helpers every data path needs, kept Pillow-only."""
+"""Listing and reading clean images: the few helpers every data path needs.
+
+Which files are images, and how they are decoded, is io's business (:mod:`weatherclean.io.media`,
+:func:`weatherclean.io.images.load_image`): training and evaluation read pictures exactly as desnow and
+derain do, and a format that works in one works in the other.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from weatherclean.errors import InputError
+from weatherclean.io.images import load_image
+from weatherclean.io.media import IMAGE_SUFFIXES
 
 __all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples"]
-
-#: File endings treated as images (lower case; matching ignores case).
-IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 
 #: scikit-image samples that are natural colour photos and ship inside the package (no download).
 #: Microscopy, astronomy and synthetic test patterns are left out: snow never falls on them.
@@ -43,28 +46,15 @@ def list_images(folder: Path | str, recursive: bool = True) -> list[Path]:
 
 
 def read_rgb(path: Path | str) -> np.ndarray:
-    """Read any Pillow-readable image as HxWx3 float32 in [0, 1].
+    """Read an image as HxWx3 float32 in [0, 1], through the one image reader the CLI uses.
 
-    Greyscale, palette, CMYK and 16-bit files are converted to 8-bit RGB; transparency is dropped
-    (composited on nothing), since the models work on opaque photos.
+    Greyscale is repeated to three channels; 16-bit files keep their 16 bits of precision; transparency
+    is dropped (composited on nothing), since the models work on opaque photos. Pixels are as stored
+    (no EXIF rotation), the same for the rainy and the clean picture of a pair. Raises
+    :class:`InputError` with a one-line reason that names the file.
     """
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im, dtype=np.float32)
-                scale = 65535.0 if arr.max() > 255 else 255.0
-                arr = np.clip(arr / scale, 0.0, 1.0)
-                return np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
-            rgb = im.convert("RGB")
-            return np.asarray(rgb, dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image Pillow can read; convert it to PNG or JPEG") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc}); the file may be truncated or corrupt") from None
+    pixels = load_image(path).pixels
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
 def skimage_samples() -> list[tuple[str, np.ndarray]]:

@@ -15,7 +15,7 @@ Layouts understood (folder names match without regard to case):
 * ``weatherclean synth rain``: ``{rain,gt,streak,alpha,reliance}/CLIP/00001.png`` (``--clips``) or
   ``{rain,gt,...}/NAME.png``, which is also the layout of paired image sets; :func:`find_rain_pairs`.
 * A folder of frames without ground truth (one clip), or a folder of such folders; :func:`find_frame_folders`.
-* Video files, read with PyAV when it is installed; :func:`iter_video_frames`.
+* Video files, read with the decoder ``derain`` uses; :func:`iter_video_frames`.
 
 The datasets return dicts of float32 T x C x H x W tensors in [0, 1]; item ``i`` of epoch ``e`` draws its
 randomness from ``numpy.random.default_rng([seed, e, i])`` exactly like the snow datasets, so it does not
@@ -35,9 +35,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from weatherclean.data.images import IMAGE_SUFFIXES, read_rgb
+from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.errors import DatasetError, InputError
+from weatherclean.io.media import VIDEO_SUFFIXES, is_image_path, is_video_path
+from weatherclean.io.video import iter_frames
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
 
 __all__ = [
@@ -55,11 +57,6 @@ __all__ = [
     "natural_key",
     "read_video_frames",
 ]
-
-#: File endings treated as videos (lower case).
-VIDEO_SUFFIXES: frozenset[str] = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
-)
 
 _RAINSYN_HELP = (
     "expected RainSynLight25/Complex25 layout: video_rain_{light,heavy}/{train,test}/{input,processed}/CLIP/"
@@ -82,7 +79,7 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    return path.is_file() and is_image_path(path) and not path.name.startswith(".")
 
 
 def list_frames(folder: Path | str) -> list[Path]:
@@ -414,7 +411,7 @@ def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
     without ground truth. Raises :class:`DatasetError` when the folder holds none of these."""
     root = Path(root)
     if root.is_file():
-        kind = "a video file; read it with iter_video_frames" if root.suffix.lower() in VIDEO_SUFFIXES else "a file"
+        kind = "a video file; read it with iter_video_frames" if is_video_path(root) else "a file"
         raise DatasetError(f"{root}: is {kind}, not a dataset folder; {_ANY_HELP}")
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")
@@ -432,35 +429,17 @@ def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
 
 
 def iter_video_frames(path: Path | str, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """Decode a video file frame by frame as HxWx3 float32 RGB in [0, 1] (needs PyAV: ``pip install av``).
+    """Decode a video file frame by frame as HxWx3 float32 RGB in [0, 1].
 
-    Frames are yielded one at a time so a long video never has to fit in memory.
+    Frames are yielded one at a time so a long video never has to fit in memory. They come from the
+    decoder ``derain`` uses (:func:`weatherclean.io.video.iter_frames`): the clip's own colour matrix and
+    range, more than 8 bits kept when the video has them, damaged packets skipped instead of ending the clip.
     """
-    path = Path(path)
-    try:
-        import av
-    except ImportError:
-        raise InputError(f"{path}: reading videos needs PyAV; run `pip install av`") from None
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise InputError(f"{path}: cannot open as a video ({exc})") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(f"{path}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        count = 0
-        try:
-            for frame in container.decode(stream):
-                if max_frames is not None and count >= max_frames:
-                    return
-                yield frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
-                count += 1
-        except av.error.FFmpegError as exc:
-            raise InputError(f"{path}: cannot decode frame {count + 1} ({exc}); the file may be truncated") from None
+    for frame in iter_frames(Path(path), max_frames):
+        scale = 65535.0 if frame.dtype == np.uint16 else 255.0
+        out = frame.astype(np.float32)
+        out /= scale
+        yield out
 
 
 def read_video_frames(path: Path | str, max_frames: int | None = None) -> np.ndarray:

@@ -246,7 +246,7 @@ def preview(path: Path, side: int = SHEET_SIDE) -> Image.Image:
 
     Raises :class:`InputError` with a one-line reason when the file cannot be read.
     """
-    from weatherclean.io.video import is_video_path
+    from weatherclean.io.media import is_video_path
 
     if is_video_path(path):
         return _video_preview(path, side)
@@ -316,8 +316,8 @@ def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]],
 def _media(folder: Path, *, skip: Path) -> dict[Path, Path]:
     """Photos and videos under ``folder`` by relative path, without hidden ones, comparison pictures, or
     anything under ``skip``."""
-    from weatherclean.io.images import is_image_path
-    from weatherclean.io.video import is_partial_path, is_video_path
+    from weatherclean.io.media import is_image_path, is_video_path
+    from weatherclean.io.video import is_partial_path
 
     skip_real = skip.resolve()
     found: dict[Path, Path] = {}

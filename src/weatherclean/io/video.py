@@ -30,6 +30,7 @@ import numpy as np
 
 from weatherclean.errors import InputError, OutputError, folder_not_file, one_line
 from weatherclean.io.atomic import atomic_path
+from weatherclean.io.media import VIDEO_CONTAINERS, VIDEO_SUFFIXES, is_video_path
 
 __all__ = [
     "CONTAINERS",
@@ -41,29 +42,26 @@ __all__ = [
     "encoder_options",
     "is_partial_path",
     "is_video_path",
+    "iter_frames",
     "partial_path",
     "probe_video",
     "process_video",
 ]
 
-#: File name endings treated as videos, and the FFmpeg muxer of each.
-CONTAINERS: dict[str, str] = {
-    ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
-}  # fmt: skip
-VIDEO_SUFFIXES = frozenset(CONTAINERS)
+#: File name endings treated as videos, and the FFmpeg muxer of each (the one list, in io/media.py).
+CONTAINERS: dict[str, str] = VIDEO_CONTAINERS
 #: Names users may give to ``--format`` for videos, and the suffix each writes.
 VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
 #: The video codec used when none is asked for: H.264, except VP9 for WebM (which holds only VP8/VP9/AV1)
 #: and MPEG-4 Part 2 for AVI, whose index has no timestamps: H.264 read back from AVI comes out a frame late.
 _DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
-_FALLBACK_AUDIO = {"webm": "libopus"}
+_FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
+#: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
+#: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have.
+_REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"})}
 #: Marks the name of a video that decoded only in part (``a.mp4`` → ``a.partial.mp4``), see :func:`partial_path`.
 PARTIAL_TAG = ".partial"
-
-
-def is_video_path(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def partial_path(output: Path) -> Path:
@@ -195,9 +193,43 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         )  # fmt: skip
 
 
+def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """The frames of a video as :func:`process_video` hands them over: H×W×3 RGB uint8 (uint16 above 8
+    bits), as stored, in presentation order, read with the clip's own colour matrix and range.
+
+    The one video decoder: training and evaluation (``weatherclean.data``) read clips through it, so a
+    model learns on the colours it will later be given. Damaged packets are skipped, as in derain; a
+    file that cannot be opened is a one-line :class:`InputError`.
+    """
+    src = Path(path)
+    av = _av()
+    with _open_input(src) as inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
+        colour = _Colour.of(vin.codec_context, vin.codec_context.height)
+        health, count = _Health(), 0
+        try:
+            for packet in inp.demux(vin):
+                for frame in health.decode_video(packet, src):
+                    if max_frames is not None and count >= max_frames:
+                        return
+                    count += 1
+                    yield _frame_to_rgb(frame, wide, colour)
+        except av.error.FFmpegError as exc:
+            if count == 0:
+                raise InputError(f"{src}: cannot decode ({one_line(exc)}); the file may be truncated") from None
+            for frame in health.drain(vin):  # the demuxer gave up: the frames still in the decoder
+                if max_frames is None or count < max_frames:
+                    count += 1
+                    yield _frame_to_rgb(frame, wide, colour)
+
+
 def _muxer_accepts(fmt: str, template: Any) -> bool:
     """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
     av = _av()
+    if template.type == "audio" and template.codec_context.name in _REFUSED_AUDIO.get(fmt, frozenset()):
+        return False
     try:
         with av.open(io.BytesIO(), "w", format=fmt) as probe:
             probe.add_stream_from_template(template)

@@ -1,0 +1,269 @@
+"""EXIF as bytes: its IFDs copied entry by entry, and a thumbnail that shows the output, not the input.
+
+EXIF is a little TIFF file. To carry it into TIFF output (and out of TIFF input) we copy IFD entries
+as raw (type, count, bytes) triples in the source byte order, so every value keeps its exact type
+and bytes; only offsets change. Pillow's tag tables lack types for many EXIF tags (MakerNote became
+BYTE, rationals were reduced), which is why this is not done with ImageFileDirectory_v2.
+
+The EXIF thumbnail still shows the snowy original after restoration, so it is rebuilt from the output
+(JPEG, PNG, WebP) or removed, always without moving any other byte: maker notes use absolute offsets.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+__all__ = [
+    "EXIF_PREFIX",
+    "Ifd",
+    "entry",
+    "exif_blob",
+    "exif_for_output",
+    "exif_ifd0",
+    "parse_ifd",
+    "serialise_ifd",
+    "strip_exif_thumbnail",
+    "tiff_head",
+    "tiff_part",
+]
+
+EXIF_PREFIX = b"Exif\x00\x00"
+#: A JPEG APP1 segment holds at most this many bytes after its length field.
+_JPEG_MAX_APP1 = 65533
+_THUMB_NOTE = "EXIF thumbnail removed (it showed the original)"
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_SUB_IFD_TAGS = frozenset({34665, 34853, 40965})  # Exif, GPS, Interoperability
+
+#: One IFD: tag → (type, count, value bytes) or, for a sub-IFD pointer, (type, 1, nested IFD).
+Ifd = dict[int, tuple[int, int, Any]]
+
+
+def parse_ifd(buf: Any, e: str, offset: int, depth: int = 0) -> Ifd:
+    """Read an IFD from ``buf`` (bytes or mmap) as raw entries; corrupt entries are skipped, not fatal."""
+    entries: Ifd = {}
+    if offset < 8 or offset + 2 > len(buf):
+        return entries
+    (n,) = struct.unpack_from(e + "H", buf, offset)
+    if n > 4096 or offset + 2 + 12 * n > len(buf):
+        return entries
+    for i in range(n):
+        pos = offset + 2 + 12 * i
+        tag, typ, count = struct.unpack_from(e + "HHI", buf, pos)
+        size = _TYPE_SIZES.get(typ)
+        if size is None:
+            continue
+        nbytes = size * count
+        if nbytes <= 4:
+            payload = bytes(buf[pos + 8 : pos + 8 + nbytes])
+        else:
+            (off,) = struct.unpack_from(e + "I", buf, pos + 8)
+            if off + nbytes > len(buf):
+                continue
+            payload = bytes(buf[off : off + nbytes])
+        if tag in _SUB_IFD_TAGS and typ in (4, 13) and count == 1:
+            if depth < 3:
+                (sub,) = struct.unpack_from(e + "I", payload)
+                entries[tag] = (typ, 1, parse_ifd(buf, e, sub, depth + 1))
+            continue
+        entries[tag] = (typ, count, payload)
+    return entries
+
+
+def serialise_ifd(entries: Ifd, e: str, offset: int, next_ifd: int = 0) -> bytes:
+    """An IFD placed at ``offset`` followed by its out-of-line values and sub-IFDs (word aligned)."""
+    tags = sorted(entries)
+    base = offset + 2 + 12 * len(tags) + 4
+    head = bytearray(struct.pack(e + "H", len(tags)))
+    aux = bytearray()
+    for tag in tags:
+        typ, count, payload = entries[tag]
+        if isinstance(payload, dict):
+            aux += b"\x00" * (len(aux) % 2)
+            sub_offset = base + len(aux)
+            aux += serialise_ifd(payload, e, sub_offset)
+            head += struct.pack(e + "HHI", tag, typ, 1) + struct.pack(e + "I", sub_offset)
+        elif len(payload) <= 4:
+            head += struct.pack(e + "HHI", tag, typ, count) + payload.ljust(4, b"\x00")
+        else:
+            aux += b"\x00" * (len(aux) % 2)
+            head += struct.pack(e + "HHI", tag, typ, count) + struct.pack(e + "I", base + len(aux))
+            aux += payload
+    head += struct.pack(e + "I", next_ifd)
+    return bytes(head + aux)
+
+
+def entry(e: str, typ: int, values: tuple[Any, ...] | bytes) -> tuple[int, int, bytes]:
+    """Pack values as a raw IFD entry: SHORT/LONG ints, RATIONAL (num, den) pairs, BYTE/UNDEFINED bytes."""
+    if isinstance(values, bytes):
+        return typ, len(values), values
+    if typ == 5:
+        return typ, len(values), b"".join(struct.pack(e + "II", n, d) for n, d in values)
+    return typ, len(values), struct.pack(e + ("H" if typ == 3 else "I") * len(values), *values)
+
+
+def tiff_head(blob: bytes) -> tuple[str, int] | None:
+    """Byte order and IFD0 offset of a TIFF structure (EXIF without its ``Exif\\0\\0`` prefix)."""
+    if blob[:4] == b"II*\x00":
+        e = "<"
+    elif blob[:4] == b"MM\x00*":
+        e = ">"
+    else:
+        return None
+    (ifd0,) = struct.unpack_from(e + "I", blob, 4)
+    return e, ifd0
+
+
+def tiff_part(exif: bytes) -> bytes:
+    """The TIFF structure inside an EXIF blob, without the ``Exif\\0\\0`` marker JPEG puts before it."""
+    return exif[len(EXIF_PREFIX) :] if exif.startswith(EXIF_PREFIX) else exif
+
+
+def exif_ifd0(exif: bytes) -> tuple[str, Ifd] | None:
+    """Byte order and raw IFD0 entries of an EXIF blob, or None when it is not a TIFF structure."""
+    tiff = tiff_part(exif)
+    head = tiff_head(tiff)
+    if head is None:
+        return None
+    return head[0], parse_ifd(tiff, head[0], head[1])
+
+
+def exif_blob(e: str, ifd0: Ifd) -> bytes | None:
+    """A standalone EXIF blob (with ``Exif\\0\\0``) from raw IFD0 entries, e.g. those of a TIFF file."""
+    if not ifd0:
+        return None
+    header = (b"II*\x00" if e == "<" else b"MM\x00*") + struct.pack(e + "I", 8)
+    return EXIF_PREFIX + header + serialise_ifd(ifd0, e, 8)
+
+
+# ----------------------------------------------------------------------------------- EXIF thumbnail
+
+
+def _ifd0_link(t: bytes | bytearray) -> tuple[str, int, int] | None:
+    """(byte order, position of IFD0's next-IFD pointer, IFD1 offset) of a TIFF structure, or None."""
+    try:
+        head = tiff_head(bytes(t[:8]))
+        if head is None:
+            return None
+        e, ifd0 = head
+        (n0,) = struct.unpack_from(e + "H", t, ifd0)
+        link = ifd0 + 2 + 12 * n0
+        (ifd1,) = struct.unpack_from(e + "I", t, link)
+    except struct.error:
+        return None
+    return e, link, ifd1
+
+
+def _ifd1_ranges(t: bytearray, e: str, ifd1: int) -> list[tuple[int, int]]:
+    """The byte ranges IFD1 occupies: the directory, its out-of-line values and the thumbnail."""
+    (n1,) = struct.unpack_from(e + "H", t, ifd1)
+    ranges = [(ifd1, ifd1 + 2 + 12 * n1 + 4)]
+    thumb_off = thumb_len = None
+    for i in range(n1):
+        pos = ifd1 + 2 + 12 * i
+        tag, typ, count = struct.unpack_from(e + "HHI", t, pos)
+        nbytes = _TYPE_SIZES.get(typ, 1) * count
+        if nbytes > 4:
+            (off,) = struct.unpack_from(e + "I", t, pos + 8)
+            ranges.append((off, off + nbytes))
+        if tag == 0x0201:
+            thumb_off = struct.unpack_from(e + "I", t, pos + 8)[0]
+        elif tag == 0x0202:
+            thumb_len = struct.unpack_from(e + "I", t, pos + 8)[0]
+    if thumb_off is not None and thumb_len is not None:
+        ranges.append((thumb_off, thumb_off + thumb_len))
+    return ranges
+
+
+def strip_exif_thumbnail(exif: bytes) -> bytes:
+    """Remove the IFD1 thumbnail from an EXIF blob in place, leaving every other byte where it was.
+
+    Re-serialising EXIF (e.g. with piexif) would move data and break maker notes that use absolute
+    offsets, so we only cut the link to IFD1, zero IFD1 and the thumbnail, and drop them when they
+    are the tail of the blob (the usual layout). If IFD1 itself is damaged only the link is cut, so a
+    viewer still cannot find the stale picture. Unparseable EXIF is returned unchanged.
+    """
+    prefix = EXIF_PREFIX if exif.startswith(EXIF_PREFIX) else b""
+    t = bytearray(exif[len(prefix) :])
+    found = _ifd0_link(t)
+    if found is None or found[2] == 0:
+        return exif
+    e, link, ifd1 = found
+    struct.pack_into(e + "I", t, link, 0)
+    try:
+        ranges = _ifd1_ranges(t, e, ifd1)
+    except struct.error:
+        return prefix + bytes(t)
+    if any(a < 8 or b > len(t) or a > b for a, b in ranges):
+        return prefix + bytes(t)
+    for a, b in ranges:
+        t[a:b] = bytes(b - a)
+    end = len(t)
+    merged = sorted(ranges)
+    changed = True
+    while changed:  # drop the tail that consists only of removed bytes
+        changed = False
+        for a, b in merged:
+            if a < end <= b:
+                end = a
+                changed = True
+    return prefix + bytes(t[:end])
+
+
+def _has_thumbnail(exif: bytes) -> bool:
+    found = _ifd0_link(tiff_part(exif))
+    return found is not None and found[2] != 0
+
+
+def _thumbnail_jpeg(arr: np.ndarray) -> bytes:
+    """A ~160 px JPEG of the output (as stored, like the main image; the orientation tag covers both)."""
+    a8 = (arr >> 8).astype(np.uint8) if arr.dtype == np.uint16 else arr
+    colour = a8[..., :3] if a8.shape[2] >= 3 else np.repeat(a8[..., :1], 3, axis=2)
+    im = Image.fromarray(np.ascontiguousarray(colour), "RGB")
+    im.thumbnail((160, 160), reducing_gap=2.0)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _refresh_exif_thumbnail(exif: bytes, thumb: bytes) -> bytes | None:
+    """Replace the thumbnail without moving any other byte: strip it, then append a new IFD1 + JPEG.
+
+    Appending (instead of re-serialising) keeps maker notes and every offset valid. None when the old
+    thumbnail could not be cleanly removed.
+    """
+    stripped = strip_exif_thumbnail(exif)
+    prefix = EXIF_PREFIX if stripped.startswith(EXIF_PREFIX) else b""
+    t = bytearray(stripped[len(prefix) :])
+    found = _ifd0_link(t)
+    if found is None or found[2] != 0:
+        return None
+    e, link, _ = found
+    t += b"\x00" * (len(t) % 2)
+    ifd1 = len(t)
+    entries: Ifd = {
+        0x0103: entry(e, 3, (6,)),  # Compression: JPEG
+        0x011A: entry(e, 5, ((72, 1),)),
+        0x011B: entry(e, 5, ((72, 1),)),
+        0x0128: entry(e, 3, (2,)),  # inches
+        0x0201: entry(e, 4, (0,)),
+        0x0202: entry(e, 4, (len(thumb),)),
+    }
+    entries[0x0201] = entry(e, 4, (ifd1 + len(serialise_ifd(entries, e, ifd1)),))
+    struct.pack_into(e + "I", t, link, ifd1)
+    return prefix + bytes(t) + serialise_ifd(entries, e, ifd1) + thumb
+
+
+def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[bytes | None, list[str]]:
+    """The input EXIF with a thumbnail of the output (JPEG/PNG/WebP), or without one (other formats)."""
+    if not exif or not _has_thumbnail(exif):
+        return exif, []
+    if fmt in ("JPEG", "PNG", "WEBP"):
+        refreshed = _refresh_exif_thumbnail(exif, _thumbnail_jpeg(arr))
+        if refreshed is not None and (fmt != "JPEG" or len(EXIF_PREFIX + tiff_part(refreshed)) <= _JPEG_MAX_APP1):
+            return refreshed, []
+    return strip_exif_thumbnail(exif), [_THUMB_NOTE]

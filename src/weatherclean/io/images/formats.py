@@ -1,0 +1,76 @@
+"""The image formats we read and write: one spelling per format, its file suffix and its display name.
+
+The CLI (``--format``), output naming and the writers all go through :func:`normalise_format`, so a
+format is either supported everywhere or refused with one line that says why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from PIL import Image, features
+
+from weatherclean.errors import OutputError
+from weatherclean.io import media
+
+__all__ = [
+    "FORMAT_NAME",
+    "OUTPUT_FORMATS",
+    "SUPPORTED_FORMATS",
+    "avif_available",
+    "normalise_format",
+    "suffix_for_format",
+]
+
+#: Names users type for ``--format`` → Pillow format name.
+_FORMAT_ALIASES = {"jpeg": "JPEG", "jpg": "JPEG", "jpe": "JPEG", "png": "PNG", "tiff": "TIFF", "tif": "TIFF",
+                   "webp": "WEBP", "avif": "AVIF", "heic": "HEIF", "heif": "HEIF", "bmp": "BMP", "ppm": "PPM",
+                   "pgm": "PPM"}  # fmt: skip
+_FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic",
+                  "BMP": ".bmp", "PPM": ".ppm"}  # fmt: skip
+#: Pillow's format name → the name people know, for messages.
+FORMAT_NAME = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WebP", "AVIF": "AVIF", "HEIF": "HEIC",
+               "BMP": "BMP", "PPM": "PPM"}  # fmt: skip
+#: Formats :func:`weatherclean.io.images.load_image` reads (Pillow's names; MPO is read as JPEG).
+SUPPORTED_FORMATS = tuple(_FORMAT_SUFFIX)
+_KNOWN = "jpeg, png, tiff, webp, avif, heic, bmp or ppm"
+
+
+def avif_available() -> bool:
+    """Whether this Pillow was built with AVIF (wheels since 11.2 are; some distributions' are not)."""
+    return bool(features.check("avif"))
+
+
+#: Names accepted by ``--format`` in this installation (heic/heif only with the optional extra).
+OUTPUT_FORMATS: tuple[str, ...] = (
+    "jpeg", "jpg", "png", "tiff", "tif", "webp",
+    *(("avif",) if avif_available() else ()),
+    *(("heic", "heif") if importlib.util.find_spec("pillow_heif") is not None else ()),
+    "bmp", "ppm", "pgm",
+)  # fmt: skip
+
+
+def normalise_format(name: str) -> str:
+    """``"jpg"`` → ``"JPEG"``: one spelling per format so the CLI, suffixes and writers agree.
+
+    Raises a one-line :class:`OutputError` for unknown names and for formats this installation cannot
+    write (HEIC without the ``heif`` extra, AVIF with a Pillow built without it).
+    """
+    key = name.strip().lower().lstrip(".")
+    fmt = _FORMAT_ALIASES.get(key)
+    if fmt is None:
+        raise OutputError(f"unknown output format '{name}'; use {_KNOWN}")
+    if fmt == "AVIF" and not avif_available():
+        raise OutputError(f"{key} output needs Pillow built with AVIF support: pip install -U pillow")
+    if fmt == "HEIF" and not (media.heif_ready() and "HEIF" in Image.SAVE):
+        raise OutputError(f"{key} output needs the optional extra: {media.HEIF_EXTRA_HINT}")
+    return fmt
+
+
+def suffix_for_format(fmt: str) -> str:
+    """File ending for a format (Pillow name or user spelling), e.g. ``"JPEG"`` → ``".jpg"``."""
+    key = fmt.strip().lstrip(".")
+    pillow = key.upper() if key.upper() in _FORMAT_SUFFIX else _FORMAT_ALIASES.get(key.lower())
+    if pillow is None:
+        raise OutputError(f"unknown output format '{fmt}'; use {_KNOWN}")
+    return _FORMAT_SUFFIX[pillow]

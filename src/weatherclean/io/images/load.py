@@ -1,0 +1,350 @@
+"""Reading a photo as stored (no EXIF rotation) with everything needed to write it back the same.
+
+Each format's own details (JPEG subsampling, PNG text, TIFF compression, WebP losslessness, ...) are
+read by one small function in :data:`_FORMAT_META`; everything else is shared. Every failure is one
+line that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from weatherclean.errors import InputError, WeathercleanError, folder_not_file
+from weatherclean.io import media
+from weatherclean.io.images import opener
+from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
+from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
+from weatherclean.io.images.records import LoadedImage
+from weatherclean.io.images.tiff import as_stored, read_tiff_grey_alpha16, tiff_metadata
+
+__all__ = ["load_image"]
+
+
+@dataclass
+class _Meta:
+    """What a file says besides its pixels, gathered before decoding them."""
+
+    exif: bytes | None
+    icc: bytes | None
+    xmp: bytes | None
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    orientation: int = 1
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value or None
+    if isinstance(value, str):
+        return value.encode("utf-8") or None
+    if isinstance(value, tuple | list) and all(isinstance(v, int) for v in value):
+        return bytes(value) or None
+    return None
+
+
+def _raw_profile(text: Any) -> bytes | None:
+    """ImageMagick's PNG ``Raw profile type exif/xmp`` text chunk: ``\\nname\\n  length\\nhex...``."""
+    parts = str(text).split()
+    try:
+        length = int(parts[1])
+        data = bytes.fromhex("".join(parts[2:]))[:length]
+    except (IndexError, ValueError):
+        return None
+    return data or None
+
+
+def _webp_lossless(path: Path) -> bool:
+    """True when the (first frame's) bitstream is VP8L: that file was saved lossless and should stay so."""
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:12] != b"WEBP":
+            return False
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return False
+            fourcc, size = head[:4], struct.unpack("<I", head[4:])[0]
+            if fourcc in (b"VP8L", b"VP8 "):
+                return fourcc == b"VP8L"
+            if fourcc == b"ANMF":  # frame header (16 bytes), then the frame's own chunks
+                fh.seek(16, os.SEEK_CUR)
+                continue
+            fh.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def _avif_bit_depth(path: Path) -> int:
+    """Bits per channel from the AVIF ``pixi`` box (Pillow decodes AVIF to 8 bits whatever it holds)."""
+    with open(path, "rb") as fh:
+        buf = fh.read(1 << 16)
+
+    def walk(start: int, end: int) -> int:
+        pos = start
+        while pos + 8 <= end:
+            size, typ = struct.unpack_from(">I4s", buf, pos)
+            hdr = 8
+            if size == 1 and pos + 16 <= end:
+                (size,) = struct.unpack_from(">Q", buf, pos + 8)
+                hdr = 16
+            elif size == 0:
+                size = end - pos
+            if size < hdr:
+                return 8
+            if typ == b"pixi" and pos + hdr + 5 < len(buf):
+                channels = buf[pos + hdr + 4]
+                return max(buf[pos + hdr + 5 : pos + hdr + 5 + channels] or b"\x08")
+            if typ in (b"meta", b"iprp", b"ipco"):
+                found = walk(pos + hdr + (4 if typ == b"meta" else 0), min(pos + size, end))
+                if found != 8:
+                    return found
+            pos += size
+        return 8
+
+    return walk(0, len(buf))
+
+
+# ------------------------------------------------------------------------------ per-format metadata
+
+
+def _jpeg_meta(im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    from PIL import JpegImagePlugin
+
+    with contextlib.suppress(Exception):
+        meta.extra["subsampling"] = JpegImagePlugin.get_sampling(im)
+    meta.extra["progressive"] = bool(info.get("progressive") or info.get("progression"))
+    if info.get("comment"):
+        meta.extra["comment"] = info["comment"]
+    if any(marker == "APP13" for marker, _ in getattr(im, "applist", [])):
+        meta.notes.append("IPTC/Photoshop block (APP13) not kept; XMP and EXIF are")
+
+
+def _png_meta(im: Image.Image, _p: Path, _info: dict[str, Any], meta: _Meta) -> None:
+    text = dict(getattr(im, "text", None) or {})
+    text.pop("XML:com.adobe.xmp", None)
+    raw_exif = text.pop("Raw profile type exif", None)
+    raw_exif = text.pop("Raw profile type APP1", None) or raw_exif
+    raw_xmp = text.pop("Raw profile type xmp", None)
+    meta.exif = meta.exif or (_raw_profile(raw_exif) if raw_exif else None)
+    meta.xmp = meta.xmp or (_raw_profile(raw_xmp) if raw_xmp else None)
+    meta.extra["text"] = text
+
+
+def _tiff_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    meta.exif, tiff_icc, tiff_xmp, meta.orientation = tiff_metadata(p, meta.notes)
+    meta.icc, meta.xmp = meta.icc or tiff_icc, meta.xmp or tiff_xmp
+    meta.extra["compression"] = str(info.get("compression") or "raw")
+
+
+def _webp_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
+    meta.extra["lossless"] = _webp_lossless(p)
+
+
+def _avif_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
+    if (bits := _avif_bit_depth(p)) > 8:
+        meta.notes.append(f"{bits}-bit AVIF read as 8-bit (Pillow decodes AVIF at 8 bits)")
+
+
+def _heif_meta(_im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    if int(info.get("bit_depth") or 8) > 8:
+        meta.notes.append(f"{info['bit_depth']}-bit HEIC read as 8-bit")
+
+
+#: Format details kept for :func:`save_image` or told to the user. BMP and PPM have none beyond the DPI.
+_FORMAT_META: dict[str, Callable[[Image.Image, Path, dict[str, Any], _Meta], None]] = {
+    "JPEG": _jpeg_meta,
+    "PNG": _png_meta,
+    "TIFF": _tiff_meta,
+    "WEBP": _webp_meta,
+    "AVIF": _avif_meta,
+    "HEIF": _heif_meta,
+}
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def _frames_note(fmt: str, n: int) -> str:
+    """Only the first frame is processed (the API is one picture per file); say so instead of hiding it."""
+    kinds = {"TIFF": ("multi-page TIFF", "page"), "JPEG": ("multi-picture JPEG", "picture"),
+             "HEIF": ("HEIC with several images", "image")}  # fmt: skip
+    what, unit = kinds.get(fmt, (f"animated {FORMAT_NAME.get(fmt, fmt)}", "frame"))
+    return f"{what}: only {unit} 1 of {n} processed; other {unit}s dropped"
+
+
+def _check_file(p: Path) -> None:
+    """Refuse folders, missing and empty files, and HEIC without the extra, before Pillow sees them."""
+    if p.is_dir():
+        raise InputError(f"{p}: {folder_not_file('an image file')}")
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{p}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise InputError(f"{p}: empty file (0 bytes); re-copy it from the source")
+    if p.suffix.lower() in (".heic", ".heif") and not media.heif_ready():
+        raise InputError(f"{p}: HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}")
+
+
+#: Why a file Pillow does not recognise cannot be read, by what its first bytes say it is.
+_UNREADABLE: dict[str, str] = {
+    "HEIF": f"HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}",
+    "AVIF": "AVIF needs Pillow built with AVIF support: pip install -U pillow",
+    "TIFF": "unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF",
+    "video": "a video, not a photo; `weatherclean derain` reads videos",
+}
+
+
+def _not_pillow(p: Path) -> LoadedImage:
+    """A file Pillow does not recognise: our own 16-bit grey+alpha TIFF reader, else why it cannot be read."""
+    fallback = _load_tiff_grey_alpha16(p)
+    if fallback is not None:
+        return fallback
+    kind = media.sniff(p)
+    if kind is None and p.suffix.lower() == ".avif":
+        kind = "AVIF"
+    if (kind == "HEIF" and media.heif_ready()) or (kind == "AVIF" and avif_available()):
+        kind = None  # the decoder is there, so the file itself is damaged
+    raise InputError(f"{p}: {_UNREADABLE.get(kind or '', 'not an image (unrecognised file contents)')}")
+
+
+def _format_of(p: Path, im: Image.Image, notes: list[str]) -> tuple[str, int]:
+    """(format, frame count) of an opened file; unsupported formats and misleading names are told."""
+    fmt = im.format or ""
+    if fmt == "MPO":  # multi-picture JPEG from some cameras: the first frame is the photo
+        fmt = "JPEG"
+    if fmt not in SUPPORTED_FORMATS:
+        what = fmt or "unknown"
+        raise InputError(f"{p}: {what} images are not supported; use JPEG, PNG, TIFF, WebP, AVIF, HEIC or BMP")
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    if frames > 1:
+        notes.append(_frames_note(fmt, frames))
+    with contextlib.suppress(WeathercleanError):  # a name that lies about the contents
+        named = normalise_format(p.suffix.lstrip("."))
+        if named != fmt:
+            notes.append(f"named {p.suffix} but holds a {fmt} image; written as {fmt} under the same name")
+    return fmt, frames
+
+
+def _metadata(p: Path, im: Image.Image, fmt: str, notes: list[str]) -> _Meta:
+    info = dict(im.info)
+    meta = _Meta(
+        exif=_as_bytes(info.get("exif")),
+        icc=_as_bytes(info.get("icc_profile")),
+        xmp=_as_bytes(info.get("xmp") or info.get("XML:com.adobe.xmp")),
+        notes=notes,
+    )
+    # Pillow reports dpi (1, 1) for a TIFF without resolution tags; writing that back would claim a
+    # photo is hundreds of inches wide, so TIFF resolution counts only when the tags are there.
+    has_resolution = fmt != "TIFF" or 282 in getattr(im, "tag_v2", {})
+    if "dpi" in info and has_resolution:
+        meta.extra["dpi"] = info["dpi"]
+    reader = _FORMAT_META.get(fmt)
+    if reader is not None:
+        reader(im, p, info, meta)
+    return meta
+
+
+@dataclass
+class _Decoded:
+    fmt: str
+    frames: int
+    mode: str
+    meta: _Meta
+    wide: str | None
+    pixels: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    depth: int = 8
+
+
+def _decode(p: Path, im: Image.Image) -> _Decoded:
+    """Format, metadata and (unless Pillow cannot hold its depth) the pixels of an opened file."""
+    notes: list[str] = []
+    with im:
+        fmt, frames = _format_of(p, im, notes)
+        mode = im.mode
+        wide = wide_kind(im) if fmt in ("PNG", "TIFF") else None
+        meta = _metadata(p, im, fmt, notes)
+        with opener.pillow_pixel_limit():
+            im.load()
+        out = _Decoded(fmt, frames, mode, meta, wide)
+        if not wide:
+            out.pixels, out.alpha, out.depth, meta.icc = to_float(im, meta.icc, notes)
+    return out
+
+
+def _decode_wide(p: Path, out: _Decoded) -> None:
+    """Fill in 16-bit pixels Pillow could not hold (see :func:`read_wide`)."""
+    try:
+        raw = read_wide(p, out.wide or "")
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as exc:
+        raise InputError(f"{p}: {opener.reason(exc)}") from None
+    if raw is None:
+        raise InputError(f"{p}: unsupported 16-bit colour layout; convert it to 8-bit or 16-bit PNG")
+    scaled = unit_float(raw, 65535.0)
+    colour = 1 if out.wide == "grey_alpha" else 3
+    out.mode = "LA;16" if out.wide == "grey_alpha" else out.mode
+    out.pixels, out.depth = scaled[..., :colour], 16
+    out.alpha = scaled[..., colour] if raw.shape[-1] == colour + 1 else None
+
+
+def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+    """Decode a photo as stored (no EXIF rotation) with its metadata; :class:`InputError` if unusable."""
+    p = Path(path)
+    _check_file(p)
+    try:
+        im: Image.Image | None = opener.open_or_explain(p)
+    except opener.NotPillow:
+        im = None
+    if im is None:
+        return _not_pillow(p)
+    try:
+        out = _decode(p, im)
+    except WeathercleanError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{p}: over the {opener.MAX_PIXELS // 1_000_000} MP safety limit ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError) as exc:
+        raise InputError(f"{p}: {opener.reason(exc)}") from None
+    except MemoryError:
+        raise InputError(f"{p}: not enough memory to decode this image") from None
+    if out.wide:
+        _decode_wide(p, out)
+    assert out.pixels is not None
+    pixels, alpha, meta = out.pixels, out.alpha, out.meta
+    if meta.orientation != 1:
+        pixels = as_stored(pixels, meta.orientation)
+        alpha = None if alpha is None else as_stored(alpha, meta.orientation)
+    return LoadedImage(
+        path=p, pixels=np.ascontiguousarray(pixels), bit_depth=out.depth, format=out.fmt, mode=out.mode,
+        alpha=alpha, exif=meta.exif, icc_profile=meta.icc, xmp=meta.xmp, extra=meta.extra, notes=meta.notes,
+        frames=out.frames,
+    )  # fmt: skip
+
+
+def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
+    """The one TIFF layout Pillow cannot identify that we must read: 16-bit grey+alpha."""
+    try:
+        raw = read_tiff_grey_alpha16(p, opener.MAX_PIXELS)
+        if raw is None:
+            return None
+        notes: list[str] = []
+        exif, icc, xmp, _ = tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
+    except (OSError, ValueError, struct.error, zlib.error) as exc:
+        raise InputError(f"{p}: {opener.reason(exc)}") from None
+    scaled = unit_float(raw, 65535.0)
+    return LoadedImage(
+        path=p, pixels=np.ascontiguousarray(scaled[..., :1]), bit_depth=16, format="TIFF", mode="LA;16",
+        alpha=np.ascontiguousarray(scaled[..., 1]), exif=exif, icc_profile=icc, xmp=xmp, notes=notes,
+    )  # fmt: skip

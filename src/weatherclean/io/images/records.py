@@ -1,0 +1,66 @@
+"""What a loaded photo carries and what a save reports: the records load and save pass between them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LoadedImage", "SavedImage"]
+
+
+@dataclass
+class LoadedImage:
+    """Pixels plus everything needed to write the result back "the same" as the input.
+
+    ``pixels`` is float32 H×W×C in [0, 1] with C = 3 (colour) or 1 (greyscale); ``alpha`` is H×W float32
+    in [0, 1] or None; ``bit_depth`` is 8 or 16 per channel; ``extra`` holds format details used by
+    :func:`save_image` (JPEG subsampling, DPI, PNG text chunks, WebP losslessness, ...). ``notes`` are
+    one-line, non-fatal things the user should be told (conversions, dropped pages) – the batch runner
+    prints them next to the photo. ``frames`` is how many frames/pages the file had (only the first is
+    processed).
+    """
+
+    path: Path
+    pixels: np.ndarray
+    bit_depth: int
+    format: str
+    mode: str
+    alpha: np.ndarray | None = None
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    xmp: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    frames: int = 1
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def channels(self) -> int:
+        return int(self.pixels.shape[2])
+
+
+@dataclass
+class SavedImage:
+    """What :func:`save_image` wrote: the path, the format, and notes about anything not kept.
+
+    ``os.fspath(saved)`` gives the path, so code that treated the old ``Path`` return value as a path
+    (``open(saved)``, ``Path(saved)``) keeps working.
+    """
+
+    path: Path
+    format: str
+    notes: list[str] = field(default_factory=list)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
