@@ -14,37 +14,26 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import torch
 import typer
-from torch import nn
 
-from weatherclean.batch import (
-    BatchSummary,
-    MediaOptions,
-    OutputFormat,
-    Plan,
-    Record,
-    Restoration,
-    job_handler,
-    parse_shard,
-    plan_batch,
-    print_plan,
-    print_summary,
-    require_an_input,
-    run_jobs,
-)
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
 from weatherclean.errors import WeathercleanError
-from weatherclean.models.registry import check_task
-from weatherclean.restore import Restorer, load_restorer
-from weatherclean.restore.precision import PRECISIONS
+from weatherclean.restore.options import PRECISIONS
+
+# Building the CLI (``--help``, ``--version``) must not import PyTorch, PyAV or the image stack: the batch
+# machinery and the model are imported inside the functions that run a command.
+if TYPE_CHECKING:
+    from torch import nn
+
+    from weatherclean.batch import BatchSummary, MediaOptions, Plan, Record, Restoration
+    from weatherclean.restore import Restorer
 
 #: What a program that embeds the CLI (or a test) may pass as Click's ``obj`` (``CliRunner.invoke(app,
 #: args, obj=...)``) to supply the models itself: called with the ``--model`` value and the task, it
 #: returns the model to run in its place. The commands pass it on as ``PhotoCommand.models``.
-ModelProvider = Callable[[str, str], nn.Module]
+ModelProvider = Callable[[str, str], "nn.Module"]
 
 Paths = Annotated[
     list[str],
@@ -204,6 +193,8 @@ def provided_model(name: str, task: str, provider: ModelProvider | None) -> str 
     """
     if provider is None:
         return name
+    from weatherclean.models.registry import check_task
+
     check_task(name, task)
     return provider(name, task)
 
@@ -211,6 +202,10 @@ def provided_model(name: str, task: str, provider: ModelProvider | None) -> str 
 def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
     """The command's model as a :class:`Restorer` (device, precision, layout, compile, overlap), loaded even
     when every file is done, so a mistyped --model is an error rather than a silent success."""
+    import torch
+
+    from weatherclean.restore import load_restorer
+
     if cmd.threads:
         torch.set_num_threads(cmd.threads)
     return load_restorer(
@@ -221,6 +216,8 @@ def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
 
 def restorer_notes(restorer: Restorer) -> list[Record]:
     """The restorer's notes as summary rows, under the device they concern."""
+    from weatherclean.batch import Record
+
     return [Record(Path(f"({restorer.device.type})"), reason) for reason in restorer.notes]
 
 
@@ -244,6 +241,8 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
 
     An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
     """
+    from weatherclean.batch import print_plan, require_an_input
+
     require_an_input(plan)
     if not cmd.dry_run:
         return False
@@ -255,6 +254,8 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
 
 def finish(summary: BatchSummary, cmd: PhotoCommand, restorer: Restorer) -> None:
     """Print the summary and exit with 1 if anything failed."""
+    from weatherclean.batch import print_summary
+
     summary.notes.extend(restorer_notes(restorer))
     print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
     if summary.interrupted:
@@ -265,6 +266,8 @@ def finish(summary: BatchSummary, cmd: PhotoCommand, restorer: Restorer) -> None
 
 def restoration(restorer: Restorer) -> Restoration:
     """The restorer as the batch handlers use it: photos in place, and a fresh recurrent memory per clip."""
+    from weatherclean.batch import Restoration
+
     return Restoration(photo=restorer.restore_loaded, clip=restorer.new_clip)
 
 
@@ -273,6 +276,8 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
 
     Photos only without ``media`` (desnow); with it videos too, or folders of frames (derain).
     """
+    from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
+
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
     plan = plan_batch(

@@ -14,10 +14,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from weatherclean.batch.outputs import check_writable_folders
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
-from weatherclean.io import compare as pictures
 
 #: Names shown in a note before "and N more".
 _LISTED = 5
@@ -71,6 +69,9 @@ def compare_command(
     Exit code 0 when every file on the sheet could be read (pairs left off it are counted at its foot), 1
     when some file could not be read (the sheet is still written), 2 when nothing could run.
     """
+    from weatherclean.batch.outputs import check_writable_folders  # the image stack: only when a sheet is made
+    from weatherclean.io import compare as pictures
+
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
     if output.is_dir():

@@ -13,14 +13,15 @@ The command only declares its options; the work is in :mod:`weatherclean.batch` 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from weatherclean.batch import MediaOptions
 from weatherclean.cli import batch
 from weatherclean.cli.common import cli_errors
-from weatherclean.io.video import VideoOptions
+
+if TYPE_CHECKING:  # imported when the command runs: --help must not import PyAV or the batch machinery
+    from weatherclean.io.video import VideoOptions
 
 TAG = "derained"
 
@@ -138,6 +139,8 @@ def derain_command(
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
         compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
+    from weatherclean.io.video import VideoOptions
+
     with batch.json_errors(json_out):
         run_derain(
             cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial
@@ -150,5 +153,7 @@ def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, al
     A video that decodes only in part is written with every frame that decoded; ``allow_partial`` says
     whether it then counts as done (with a note) or as failed.
     """
+    from weatherclean.batch import MediaOptions
+
     media = MediaOptions(frames=frames, video=video, allow_partial=allow_partial)
     batch.run_photo_command(cmd, task="rain", tag=TAG, verb="derain", media=media)

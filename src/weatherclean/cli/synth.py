@@ -13,22 +13,20 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
-from PIL import Image
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from weatherclean import __version__
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
-from weatherclean.data.images import list_images, read_rgb
 from weatherclean.errors import InputError, WeathercleanError
-from weatherclean.io.atomic import atomic_write
-from weatherclean.synth.rain import RAIN_LEVELS, RAIN_STYLES, apply_rain, rain_maps, synthesize_rain_clip
-from weatherclean.synth.rain import check_styles as check_rain_styles
-from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES, apply_snow, check_styles, snow_mask_and_aberration
+from weatherclean.synth.names import RAIN_LEVELS, RAIN_STYLES, SNOW_LEVELS, SNOW_STYLES
+
+# NumPy, Pillow, SciPy and the synthesis code are imported inside the functions that use them: building the
+# CLI (``weatherclean --help``) must stay quick.
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Folders written under OUT_DIR; the first three are the Snow100K layout, ``aberration`` is ours.
 OUTPUT_FOLDERS: tuple[str, ...] = ("synthetic", "gt", "mask", "aberration")
@@ -63,6 +61,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _to_u8(arr: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     return np.round(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -79,6 +79,10 @@ def make_snow_pair(
     z, a and y are rounded to 8 bits *first* and x is composited from the rounded values, so the files
     on disk satisfy ``x = a*z + y*(1-z)`` to within half a grey level (the rounding of x itself).
     """
+    import numpy as np
+
+    from weatherclean.synth.snow import apply_snow, snow_mask_and_aberration
+
     y8 = _to_u8(clean)
     y = y8.astype(np.float32) / 255.0
     mask, aberration = snow_mask_and_aberration(y, rng, level, styles=styles)
@@ -116,6 +120,12 @@ def snow_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
     """Synthesise snow on CLEAN_DIR's photos and write a Snow100K-layout dataset to OUT_DIR."""
+    from PIL import Image
+
+    from weatherclean.data.images import read_rgb
+    from weatherclean.io.atomic import atomic_write
+    from weatherclean.synth.snow import check_styles
+
     try:
         styles = None if style.lower() == "mixed" else check_styles([style.lower()])
     except ValueError as exc:
@@ -158,6 +168,8 @@ def _list_inputs(
 
     OUT_DIR may sit inside CLEAN_DIR, so nothing under it is ever read back as a clean photo.
     """
+    from weatherclean.data.images import list_images
+
     if not clean_dir.is_dir():
         raise InputError(f"{clean_dir}: not a folder; pass a folder of clean images")
     out_resolved = out_dir.resolve()
@@ -216,6 +228,9 @@ def _synthesise(
     Each image gets its own generator seeded by its position, so a bad file does not change the others.
     Returns ``{name: what make returned}`` and the failed paths.
     """
+    import numpy as np
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     failed: list[str] = []
     written: dict[str, Any] = {}
     with Progress(
@@ -244,6 +259,8 @@ def _synthesise(
 
 def _finish(out_dir: Path, meta: dict[str, Any], message: str, failed: list[str]) -> None:
     """Write synth.json, print the summary line, and exit 1 if any image failed."""
+    from weatherclean.io.atomic import atomic_write
+
     atomic_write(out_dir / "synth.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     console.print(message + (f"; {len(failed)} failed" if failed else ""), highlight=False, soft_wrap=True)
     if failed:
@@ -264,6 +281,10 @@ def make_rain_arrays(
     white) and O is composited from the rounded values, so the files satisfy
     ``O = (1 - alpha)(B + S) + alpha * A`` to within half a grey level (the rounding of O itself).
     """
+    import numpy as np
+
+    from weatherclean.synth.rain import apply_rain
+
     b8 = _to_u8(clean)
     s8 = np.minimum(_to_u8(streak), 255 - b8)
     a8 = np.where(alpha > 0.5, 255, 0).astype(np.uint8)
@@ -286,6 +307,8 @@ def _parse_size(size: str | None, crop: int | None) -> tuple[int, int] | None:
 
 
 def _png(arr: np.ndarray) -> bytes:
+    from PIL import Image
+
     buffer = io.BytesIO()
     Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
@@ -307,6 +330,8 @@ _FRAME_NAME = re.compile(r"\d{5}\.png")
 
 def _write_rain(out_dir: Path, name: str, arrays: dict[str, np.ndarray], clip: bool) -> None:
     """Write one image (``folder/NAME.png``) or one clip (``folder/NAME/00001.png``...) atomically."""
+    from weatherclean.io.atomic import atomic_write
+
     for folder, arr in arrays.items():
         if not clip:
             atomic_write(out_dir / folder / f"{name}.png", _png(arr))
@@ -366,6 +391,12 @@ def rain_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
     """Synthesise rain (J4R-Net's hybrid model) on CLEAN_DIR's photos: images, or clips with --clips."""
+    import numpy as np
+
+    from weatherclean.data.images import read_rgb
+    from weatherclean.synth.rain import check_styles as check_rain_styles
+    from weatherclean.synth.rain import rain_maps, synthesize_rain_clip
+
     try:
         styles = None if style.lower() == "mixed" else check_rain_styles([style.lower()])
     except ValueError as exc:

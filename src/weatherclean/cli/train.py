@@ -13,7 +13,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 import typer
 
 from weatherclean.cli.common import cli_errors, console, err_console
@@ -131,6 +130,8 @@ def train_command(
     Several GPUs, one process each (--batch-size stays the global batch; several machines: docs/usage.md):\n
       torchrun --standalone --nproc-per-node 4 -m weatherclean train ...\n
     """
+    import torch  # here, not at the top: --help must not import PyTorch
+
     from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.hub import check_push_ready
     from weatherclean.models.registry import check_task, create_model, get_spec

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from weatherclean.models.family import ModelFamily, NamedConfiguration, register_family
+from weatherclean.models.builtin import BUILTIN_FAMILIES
+from weatherclean.models.family import ModelFamily, register_family
 
 #: Model-card and Hub tags of the family.
 TAGS = ("image-restoration", "desnowing", "desnownet", "weatherclean")
@@ -488,10 +489,12 @@ def _loss(**options: object) -> object:
     return DesnowLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
 
 
+_LISTING = BUILTIN_FAMILIES["desnownet"]
+
 FAMILY = register_family(
     ModelFamily(
         model_type="desnownet",
-        task="snow",
+        task=_LISTING.task,
         command="desnow",
         title="DesnowNet",
         paper="Liu et al., *DesnowNet: Context-Aware Deep Network for Snow Removal*, IEEE TIP 2018",
@@ -503,23 +506,8 @@ FAMILY = register_family(
         memory_hint=bytes_per_pixel,
         macs_per_pixel=macs_per_pixel,
         tags=TAGS,
-        configurations=(
-            NamedConfiguration(
-                "desnownet-paper", "DesnowNet at the paper's full Inception-V4 width, stride 1 (GPU only)"
-            ),
-            NamedConfiguration(
-                "desnownet-half",
-                "DesnowNet at half width, as the public re-implementations train it (GPU)",
-                {"width": 0.5},
-            ),
-            NamedConfiguration(
-                "desnownet-light",
-                "light DesnowNet for CPUs: 1/8 width, one block per Inception stage, descriptor at stride 4",
-                {"width": 0.125, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 16,
-                 "pyramid_channels": 16},
-            ),
-        ),
-        default_model="desnownet-light",
+        configurations=_LISTING.configurations,
+        default_model=_LISTING.default_model,
     )
 )  # fmt: skip
 

@@ -10,20 +10,24 @@ frame to frame only for a :class:`RecurrentModel` (one with ``step``), checked w
 runtime-checkable protocol. A stand-in model in a test or a plugin's own network qualifies by having
 those members, with no registration and no base class.
 
-This module imports nothing of weatherclean's, so every model module can import it without a cycle.
+This module imports nothing of weatherclean's, so every model module can import it without a cycle, and
+not PyTorch: the shipped families (:mod:`~weatherclean.models.builtin`) are imported, and so registered,
+the first time any family is looked up here, so ``models list`` and ``--help`` never pay for PyTorch.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from weatherclean.errors import ModelError
+
+if TYPE_CHECKING:  # annotations only: importing this module must not import PyTorch (see models/builtin.py)
+    import torch
+    from torch import nn
 
 __all__ = [
     "FrameOutput",
@@ -127,6 +131,19 @@ class ModelFamily:
 
 
 _FAMILIES: dict[str, ModelFamily] = {}
+_BUILTINS_LOADED = False
+
+
+def _load_builtins() -> dict[str, ModelFamily]:
+    """Import the shipped family modules once (each registers itself); returns the registry."""
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True  # first: the modules call register_family while they are imported
+        from weatherclean.models.builtin import BUILTIN_FAMILIES
+
+        for listing in BUILTIN_FAMILIES.values():
+            importlib.import_module(listing.module)
+    return _FAMILIES
 
 
 def register_family(family: ModelFamily, *, replace: bool = False) -> ModelFamily:
@@ -139,17 +156,17 @@ def register_family(family: ModelFamily, *, replace: bool = False) -> ModelFamil
 
 def families() -> Mapping[str, ModelFamily]:
     """Every registered family by ``model_type`` (a read-only view)."""
-    return MappingProxyType(_FAMILIES)
+    return MappingProxyType(_load_builtins())
 
 
 def family_of(model_type: str) -> ModelFamily | None:
     """The family of a ``model_type``, or None for one nobody registered."""
-    return _FAMILIES.get(model_type)
+    return _load_builtins().get(model_type)
 
 
 def get_family(model_type: str) -> ModelFamily:
     """The family of a ``model_type``; :class:`ModelError` naming the known ones otherwise."""
-    family = _FAMILIES.get(model_type)
+    family = _load_builtins().get(model_type)
     if family is None:
         raise ModelError(f"unknown model_type {model_type!r}; known: {', '.join(_FAMILIES)}")
     return family
@@ -157,7 +174,7 @@ def get_family(model_type: str) -> ModelFamily:
 
 def family_of_model(model: object) -> ModelFamily | None:
     """The family of a loaded model, found from its class (a stand-in or a foreign model has none)."""
-    for family in _FAMILIES.values():
+    for family in _load_builtins().values():
         if isinstance(model, family.model_class):
             return family
     return None
@@ -165,12 +182,12 @@ def family_of_model(model: object) -> ModelFamily | None:
 
 def tasks() -> list[str]:
     """The tasks some family serves (``snow``, ``rain``), in registration order."""
-    return list(dict.fromkeys(f.task for f in _FAMILIES.values()))
+    return list(dict.fromkeys(f.task for f in _load_builtins().values()))
 
 
 def family_for_task(task: str) -> ModelFamily:
     """The family that serves ``task`` (the first registered); :class:`ModelError` for an unknown task."""
-    for family in _FAMILIES.values():
+    for family in _load_builtins().values():
         if family.task == task:
             return family
     raise ModelError(f"unknown task {task!r}; use {' or '.join(tasks())}")

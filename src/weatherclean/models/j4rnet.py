@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from weatherclean.models.family import ModelFamily, NamedConfiguration, register_family
+from weatherclean.models.builtin import BUILTIN_FAMILIES
+from weatherclean.models.family import ModelFamily, register_family
 
 __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel"]
 
@@ -455,10 +456,12 @@ def _loss(**options: object) -> object:
     return DerainLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
 
 
+_LISTING = BUILTIN_FAMILIES["j4rnet"]
+
 FAMILY = register_family(
     ModelFamily(
         model_type="j4rnet",
-        task="rain",
+        task=_LISTING.task,
         command="derain",
         title="J4R-Net",
         paper="Liu et al., *Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos*, CVPR 2018",
@@ -470,17 +473,7 @@ FAMILY = register_family(
         memory_hint=bytes_per_pixel,
         macs_per_pixel=macs_per_pixel,
         tags=TAGS,
-        configurations=(
-            NamedConfiguration(
-                "j4rnet-paper", "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)"
-            ),
-            NamedConfiguration(
-                "j4rnet-light",
-                "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
-                {"channels": 48, "hidden": 48, "stride": 4, "extractor_layers": 1, "dnet_layers": 3, "rnet_blocks": 1,
-                 "cnet_blocks": 1, "jrc_blocks": 1},
-            ),
-        ),
-        default_model="j4rnet-light",
+        configurations=_LISTING.configurations,
+        default_model=_LISTING.default_model,
     )
 )  # fmt: skip

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from safetensors.torch import load_model as load_safetensors
-from torch import nn
+from typing import TYPE_CHECKING
 
 from weatherclean.errors import ModelError
 from weatherclean.models.family import families, family_of
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["load_from_folder"]
 
@@ -47,6 +48,8 @@ def load_from_folder(folder: Path) -> nn.Module:
         model = family.model_class(**config)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{config_path}: invalid model config ({exc})") from None
+    from safetensors.torch import load_model as load_safetensors  # with PyTorch: only when a model loads
+
     try:
         load_safetensors(model, str(weights), strict=True)
     except (RuntimeError, ValueError, OSError) as exc:

@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Literal
 
 from weatherclean.errors import ModelError
 from weatherclean.models import hub
-from weatherclean.models.family import ModelFamily, families, family_for_task, family_of_model
+from weatherclean.models.builtin import BUILTIN_FAMILIES
+from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family
 from weatherclean.models.loading import load_from_folder  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:  # the registry is listed without PyTorch (``models list``); models are built lazily
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,17 @@ def register_family_models(family: ModelFamily) -> None:
     DEFAULT_MODELS.setdefault(family.task, family.default_model)
 
 
-for _family in families().values():
-    register_family_models(_family)
+def _build_builtin(model_type: str, settings: Mapping[str, Any]) -> nn.Module:
+    """An untrained model of a shipped family; its module (and PyTorch) is imported here, on first build."""
+    return get_family(model_type).build(settings)
+
+
+# The shipped families' names are registered from their torch-free listing, so listing them imports nothing.
+for _listing in BUILTIN_FAMILIES.values():
+    for _named in _listing.configurations:
+        _build = functools.partial(_build_builtin, _listing.model_type, _named.settings)
+        register_model(ModelSpec(_named.name, _listing.task, _named.description, _build))
+    DEFAULT_MODELS.setdefault(_listing.task, _listing.default_model)
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:
@@ -237,7 +248,7 @@ def locate_model(
 
 def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
     """Raise :class:`ModelError` when a registered name or a loaded model belongs to the other task."""
-    if isinstance(name_or_model, nn.Module):
+    if name_or_model is not None and not isinstance(name_or_model, str):  # a loaded model
         family = family_of_model(name_or_model)
         other = family.task if family is not None else None
         label = type(name_or_model).__name__

@@ -21,11 +21,11 @@ from typing import Any
 import torch
 
 from weatherclean.errors import WeathercleanError
+from weatherclean.restore.options import PRECISIONS
 
 __all__ = ["PRECISIONS", "GuardedPrecision", "cpu_has_native_bf16", "looks_broken", "resolve_precision"]
 
-#: Values of ``--precision``. ``auto`` is fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: Values of ``--precision`` (PRECISIONS): ``auto`` is fp16 on CUDA, bf16 on CPUs with native bf16, fp32 elsewhere.
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 #: An output whose brightest value is below this, for an input that is clearly not black, is "black".
 _BLACK_OUT = 1.0 / 255.0

@@ -1,30 +1,67 @@
 """Synthetic weather on clean photos, for training and docs: snow (DesnowNet's image model) and rain
-(J4R-Net's hybrid rain model, in still images and in clips with camera motion)."""
+(J4R-Net's hybrid rain model, in still images and in clips with camera motion).
 
-from weatherclean.synth.rain import (
-    LEVEL_PARAMS,
-    RAIN_LEVELS,
-    RAIN_STYLES,
-    CameraMotion,
-    CameraPath,
-    RainClip,
-    RainLevel,
-    RainMaps,
-    RainSample,
-    apply_rain,
-    rain_components,
-    rain_maps,
-    synthesize_rain,
-    synthesize_rain_clip,
-)
-from weatherclean.synth.snow import (
-    SNOW_LEVELS,
-    SNOW_STYLES,
-    SnowSample,
-    apply_snow,
-    snow_mask_and_aberration,
-    synthesize_snow,
-)
+The names below are imported on first use (PEP 562): :mod:`.names` (levels and styles, for ``--help``)
+is importable without NumPy and SciPy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weatherclean.synth.rain import (
+        LEVEL_PARAMS,
+        RAIN_LEVELS,
+        RAIN_STYLES,
+        CameraMotion,
+        CameraPath,
+        RainClip,
+        RainLevel,
+        RainMaps,
+        RainSample,
+        apply_rain,
+        rain_components,
+        rain_maps,
+        synthesize_rain,
+        synthesize_rain_clip,
+    )
+    from weatherclean.synth.snow import (
+        SNOW_LEVELS,
+        SNOW_STYLES,
+        SnowSample,
+        apply_snow,
+        snow_mask_and_aberration,
+        synthesize_snow,
+    )
+
+#: Public names, and the module each comes from.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "LEVEL_PARAMS",
+            "RAIN_LEVELS",
+            "RAIN_STYLES",
+            "CameraMotion",
+            "CameraPath",
+            "RainClip",
+            "RainLevel",
+            "RainMaps",
+            "RainSample",
+            "apply_rain",
+            "rain_components",
+            "rain_maps",
+            "synthesize_rain",
+            "synthesize_rain_clip",
+        ),
+        "weatherclean.synth.rain",
+    ),
+    **dict.fromkeys(
+        ("SNOW_LEVELS", "SNOW_STYLES", "SnowSample", "apply_snow", "snow_mask_and_aberration", "synthesize_snow"),
+        "weatherclean.synth.snow",
+    ),
+}
 
 __all__ = [
     "LEVEL_PARAMS",
@@ -48,3 +85,17 @@ __all__ = [
     "synthesize_rain_clip",
     "synthesize_snow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported (with NumPy and SciPy) when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'weatherclean.synth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -60,6 +60,7 @@ from scipy.ndimage import uniform_filter
 from scipy.special import erf
 
 from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
+from weatherclean.synth.names import RAIN_LEVELS, RAIN_STYLES
 
 __all__ = [
     "RAIN_LEVELS",
@@ -79,9 +80,6 @@ __all__ = [
     "synthesize_rain",
     "synthesize_rain_clip",
 ]
-
-#: Rain levels named after RainSynLight25 (light) and RainSynComplex25 (heavy).
-RAIN_LEVELS: tuple[str, ...] = ("light", "heavy")
 
 #: Image area the drop densities are counted for (640x480).
 REFERENCE_AREA: float = 640.0 * 480.0
@@ -248,8 +246,11 @@ _STYLES: dict[str, _Style] = {
     )
 }
 
-#: The streak models, in the order docs and test sets list them.
-RAIN_STYLES: tuple[str, ...] = tuple(_STYLES)
+# The style names and their order are declared in synth/names.py (imported without NumPy).
+if tuple(_STYLES) != RAIN_STYLES:  # names.py lists them for --help; a style added here must be named there too
+    raise RuntimeError(
+        f"synth/names.py: RAIN_STYLES {RAIN_STYLES} differ from the styles defined here {tuple(_STYLES)}"
+    )
 #: One line per style, for ``--help`` and docs.
 STYLE_DESCRIPTIONS: dict[str, str] = {name: s.description for name, s in _STYLES.items()}
 

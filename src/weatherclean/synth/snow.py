@@ -42,6 +42,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.special import erfc
 
 from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
+from weatherclean.synth.names import SNOW_LEVELS, SNOW_STYLES
 
 __all__ = [
     "SNOW_LEVELS",
@@ -53,9 +54,6 @@ __all__ = [
     "snow_mask_and_aberration",
     "synthesize_snow",
 ]
-
-#: Density levels named after Snow100K-S/M/L (light, medium, heavy snow).
-SNOW_LEVELS: tuple[str, ...] = ("S", "M", "L")
 
 #: Image area the layer densities below are counted for (640x480, the size of typical test photos).
 REFERENCE_AREA: float = 640.0 * 480.0
@@ -182,8 +180,11 @@ _STYLES: dict[str, _Style] = {
     )
 }
 
-#: The particle models, in the order docs and test sets list them.
-SNOW_STYLES: tuple[str, ...] = tuple(_STYLES)
+# The style names and their order are declared in synth/names.py (imported without NumPy).
+if tuple(_STYLES) != SNOW_STYLES:  # names.py lists them for --help; a style added here must be named there too
+    raise RuntimeError(
+        f"synth/names.py: SNOW_STYLES {SNOW_STYLES} differ from the styles defined here {tuple(_STYLES)}"
+    )
 #: One line per style, for ``--help`` and docs.
 STYLE_DESCRIPTIONS: dict[str, str] = {name: s.description for name, s in _STYLES.items()}
 

@@ -1,0 +1,75 @@
+"""The model families that ship with weatherclean, as plain data: their names, tasks and configurations.
+
+``weatherclean models list`` and ``--help`` must not import PyTorch (1.5 s on a small machine), yet the
+registry has to know every registered name up front. So what a listing needs lives here, free of torch:
+each family's module (:mod:`~weatherclean.models.desnownet`, :mod:`~weatherclean.models.j4rnet`) takes its
+task, named configurations and default from its entry below, and is imported, registering its full
+:class:`~weatherclean.models.family.ModelFamily`, only when a model is built or a family looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weatherclean.models.family import NamedConfiguration
+
+__all__ = ["BUILTIN_FAMILIES", "BuiltinFamily"]
+
+
+@dataclass(frozen=True)
+class BuiltinFamily:
+    """What is known of a shipped family without importing it: where it lives and what it registers."""
+
+    model_type: str
+    task: str
+    module: str  # imported on first use; importing it registers the family
+    configurations: tuple[NamedConfiguration, ...]
+    default_model: str
+
+
+#: The shipped families by ``model_type``, in registration order (the first of a task serves it).
+BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
+    f.model_type: f
+    for f in (
+        BuiltinFamily(
+            model_type="desnownet",
+            task="snow",
+            module="weatherclean.models.desnownet",
+            configurations=(
+                NamedConfiguration(
+                    "desnownet-paper", "DesnowNet at the paper's full Inception-V4 width, stride 1 (GPU only)"
+                ),
+                NamedConfiguration(
+                    "desnownet-half",
+                    "DesnowNet at half width, as the public re-implementations train it (GPU)",
+                    {"width": 0.5},
+                ),
+                NamedConfiguration(
+                    "desnownet-light",
+                    "light DesnowNet for CPUs: 1/8 width, one block per Inception stage, descriptor at stride 4",
+                    {"width": 0.125, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 16,
+                     "pyramid_channels": 16},
+                ),
+            ),
+            default_model="desnownet-light",
+        ),
+        BuiltinFamily(
+            model_type="j4rnet",
+            task="rain",
+            module="weatherclean.models.j4rnet",
+            configurations=(
+                NamedConfiguration(
+                    "j4rnet-paper",
+                    "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)",
+                ),
+                NamedConfiguration(
+                    "j4rnet-light",
+                    "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
+                    {"channels": 48, "hidden": 48, "stride": 4, "extractor_layers": 1, "dnet_layers": 3,
+                     "rnet_blocks": 1, "cnet_blocks": 1, "jrc_blocks": 1},
+                ),
+            ),
+            default_model="j4rnet-light",
+        ),
+    )
+}  # fmt: skip
