@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,7 +28,8 @@ from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.video import VideoOptions, partial_path, process_video
 
 __all__ = [
-    "ClipRestorer", "Restoration", "clip_handler", "compare_note", "job_handler", "photo_handler", "video_handler",
+    "ClipRestorer", "Restoration", "StagedHandler", "clip_handler", "compare_note", "job_handler", "photo_handler",
+    "stages_of", "video_handler",
 ]  # fmt: skip
 
 
@@ -51,31 +52,70 @@ class Restoration:
     clip: Callable[[], ClipRestorer] | None = None
 
 
+@dataclass(frozen=True)
+class StagedHandler:
+    """A job handler in three stages, so that a runner can overlap them across jobs: ``decode`` (read the
+    input; any thread), ``compute`` (the model; the runner's main thread, where Ctrl-C lands) and
+    ``encode`` (write ``job.output`` atomically and return the notes; any thread).
+
+    Called as a plain :data:`~weatherclean.batch.jobs.JobHandler` it runs the three in a row: the result is
+    the same bytes either way, so a runner that takes one job at a time (a Ray actor, a test) needs
+    nothing else. Each stage's value is handed to the next one unchanged.
+    """
+
+    decode: Callable[[Job], Any]
+    compute: Callable[[Job, Any], Any]
+    encode: Callable[[Job, Any], list[str]]
+
+    def __call__(self, job: Job, _frames: FrameProgress) -> list[str]:
+        return self.encode(job, self.compute(job, self.decode(job)))
+
+
+@dataclass
+class _Photo:
+    """One photo between the stages: the decoded image, its before-thumbnail, then the restored pixels."""
+
+    image: LoadedImage
+    links: int
+    before: np.ndarray | None
+    result: np.ndarray | None = None
+
+
 def photo_handler(
     process: Callable[[LoadedImage], np.ndarray],
     *,
     quality: int = 95,
     format: str | None = None,
     compare: bool = False,
-) -> JobHandler:
+) -> StagedHandler:
     """The handler for photos: decode with metadata, ``process`` the pixels, save like the input.
 
     ``compare`` also writes a before | after picture beside each output (:mod:`weatherclean.io.compare`).
     Its "before" is taken ahead of ``process``, which may write the result over the decoded pixels.
     """
 
-    def handle(job: Job, _frames: FrameProgress) -> list[str]:
+    def decode(job: Job) -> _Photo:
         links = os.stat(job.source).st_nlink if job.replaces_input else 1
         image = load_image(job.source)
         before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
-        result = np.asarray(process(image), dtype=np.float32)
-        if result.shape[:2] != image.pixels.shape[:2]:
-            raise OutputError(f"{job.source}: processing changed the size {image.pixels.shape} → {result.shape}")
+        return _Photo(image, links, before)
+
+    def compute(job: Job, photo: _Photo) -> _Photo:
+        shape = photo.image.pixels.shape
+        result = np.asarray(process(photo.image), dtype=np.float32)
+        if result.shape[:2] != shape[:2]:
+            raise OutputError(f"{job.source}: processing changed the size {shape} → {result.shape}")
+        photo.result = result
+        return photo
+
+    def encode(job: Job, photo: _Photo) -> list[str]:
+        image, result, before = photo.image, photo.result, photo.before
+        assert result is not None
         make_parent(job.output)
         saved = save_image(job.output, result, image, format=format, quality=quality)
         notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
-        if links > 1:
-            notes.append(f"had {links - 1} other hard link(s); they still show the original picture")
+        if photo.links > 1:
+            notes.append(f"had {photo.links - 1} other hard link(s); they still show the original picture")
         if before is not None:
             after = pictures.thumbnail(result, pictures.MAX_SIDE)
             orientation = pictures.exif_orientation(image.exif)
@@ -84,7 +124,7 @@ def photo_handler(
             )
         return notes
 
-    return handle
+    return StagedHandler(decode, compute, encode)
 
 
 def compare_note(write: Callable[[], object]) -> list[str]:
@@ -228,14 +268,31 @@ def job_handler(
 
 
 def dispatch(table: Mapping[str, JobHandler]) -> JobHandler:
-    """A handler that passes each job to ``table[job.kind]``."""
+    """A handler that passes each job to ``table[job.kind]`` (see :class:`_Dispatch`)."""
+    return _Dispatch(dict(table))
 
-    def handle(job: Job, progress: FrameProgress) -> list[str]:
-        handler = table.get(job.kind)
+
+@dataclass(frozen=True)
+class _Dispatch:
+    """Each job to the handler of its kind; :func:`stages_of` finds that handler's stages, if it has any."""
+
+    table: dict[str, JobHandler]
+
+    def handler_for(self, job: Job) -> JobHandler:
+        handler = self.table.get(job.kind)
         if handler is None:
             raise InputError(
-                f"{job.source}: cannot process a {job.kind} job here (this command takes: {', '.join(table)})"
+                f"{job.source}: cannot process a {job.kind} job here (this command takes: {', '.join(self.table)})"
             )
-        return list(handler(job, progress))
+        return handler
 
-    return handle
+    def __call__(self, job: Job, progress: FrameProgress) -> list[str]:
+        return list(self.handler_for(job)(job, progress))
+
+
+def stages_of(handler: JobHandler, job: Job) -> StagedHandler | None:
+    """The stages ``handler`` would run ``job`` in, or None when it runs the job whole (videos and clips,
+    which overlap decoding and encoding inside their own handler, and any plain function)."""
+    if isinstance(handler, _Dispatch):
+        handler = handler.table.get(job.kind)  # type: ignore[assignment]
+    return handler if isinstance(handler, StagedHandler) else None

@@ -4,12 +4,23 @@ Running keeps going past a bad input: one corrupt photo must not cost the other 
 a batch early, and a full disk, after which every later job would fail the same way after its compute;
 either way the jobs not done are listed, and rerunning the same command resumes (finished outputs are
 skipped by the plan). A failed job leaves no empty output folder behind.
+
+Photos are pipelined (:class:`Pipeline`): worker threads decode the next photos and encode and write
+finished ones while the model computes on the main thread, with bounded queues, so memory holds a few
+photos at most. The summary, its order, resume, atomic writes and Ctrl-C are the same as one job at a
+time, and so are the output bytes (each stage does exactly what the sequential handler does).
+``WEATHERCLEAN_PIPELINE=0`` runs one job at a time, every stage in turn, to measure the difference.
+Videos and ``--frames`` clips run whole on the main thread: :func:`weatherclean.io.video.process_video`
+overlaps decoding and encoding inside each video.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +30,43 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from weatherclean.batch.handlers import photo_handler
+from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
 from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, Plan, Record, display
 from weatherclean.errors import DiskFullError, WeathercleanError
 from weatherclean.io.images import LoadedImage
+from weatherclean.pipelining import pipeline_enabled
 
-__all__ = ["BatchSummary", "run_batch", "run_jobs"]
+__all__ = ["BatchSummary", "Pipeline", "run_batch", "run_jobs"]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How far a batch of photos runs around the model: at most ``ahead`` decoded photos waiting for it
+    (read by ``decoders`` threads) and at most ``writers`` results being encoded and written at a time.
+
+    Memory is bounded by ``ahead + 1 + writers`` photos, against 1 one job at a time.
+    """
+
+    decoders: int = 1
+    ahead: int = 1
+    writers: int = 1
+
+    def __post_init__(self) -> None:
+        if min(self.decoders, self.ahead, self.writers) < 1:
+            raise ValueError(f"a pipeline needs at least one of each: {self}")
+
+    @classmethod
+    def for_machine(cls, cpus: int | None = None) -> Pipeline | None:
+        """The pipeline for this machine, or None when ``WEATHERCLEAN_PIPELINE=0`` turns it off.
+
+        Up to 4 cores, one photo decoded ahead and one written behind: the model keeps every core
+        busy, and a JPEG codes in a few percent of its compute, so more threads would only compete.
+        A bigger machine feeds a fast GPU: two of each (Pillow codes without holding the GIL).
+        """
+        if not pipeline_enabled():
+            return None
+        cpus = cpus or os.cpu_count() or 1
+        return cls() if cpus <= 4 else cls(decoders=2, ahead=2, writers=2)
 
 
 @dataclass
@@ -70,6 +112,7 @@ def run_batch(
     description: str = "processing",
     console: Console | None = None,
     compare: bool = False,
+    pipeline: Pipeline | bool = True,
 ) -> BatchSummary:
     """Load, ``process`` and save each photo; a failing photo is recorded and the batch goes on.
 
@@ -78,7 +121,10 @@ def run_batch(
     before | after picture beside each output.
     """
     handler = photo_handler(process, quality=quality, format=format, compare=compare)
-    return run_jobs(jobs, handler, overwrite=overwrite, progress=progress, description=description, console=console)
+    return run_jobs(
+        jobs, handler, overwrite=overwrite, progress=progress, description=description, console=console,
+        pipeline=pipeline,
+    )  # fmt: skip
 
 
 def run_jobs(
@@ -89,11 +135,14 @@ def run_jobs(
     progress: bool = True,
     description: str = "processing",
     console: Console | None = None,
+    pipeline: Pipeline | bool = True,
 ) -> BatchSummary:
     """Run ``handler`` on each job; a failing job is recorded with its one-line reason and the batch goes on.
 
     A plan's known skips and failures come first in the summary, then the run's in job order. The
-    progress bar goes to ``console`` (default: stderr) and disappears at the end.
+    progress bar goes to ``console`` (default: stderr) and disappears at the end. Jobs whose handler has
+    stages (:class:`~weatherclean.batch.handlers.StagedHandler`: photos) are pipelined as ``pipeline``
+    says (True: :meth:`Pipeline.for_machine`; False: one job at a time); others run whole, in order.
     """
     summary = BatchSummary()
     if isinstance(jobs, Plan):
@@ -104,32 +153,66 @@ def run_jobs(
     start = time.perf_counter()
     bar = _progress(progress, console)
     frames = FrameProgress(bar)
+    chosen = Pipeline.for_machine() if pipeline is True else pipeline or None
     with bar:
         task = bar.add_task(description, total=len(job_list))
-        for index, job in enumerate(job_list):
+
+        def announce(job: Job) -> None:
             bar.update(task, description=f"{description} {job.source.name}")
-            if not _run_one(job, handler, frames, summary, overwrite=overwrite):
-                summary.failed.extend(_not_done(job_list, index, summary))
-                break
+
+        def advance() -> None:
             bar.advance(task)
+
+        if chosen is None:
+            for index, job in enumerate(job_list):
+                announce(job)
+                if not _run_one(job, handler, frames, summary, overwrite=overwrite):
+                    # Ctrl-C leaves this job unfinished; a full disk has recorded it as failed already
+                    rest = job_list[index:] if summary.interrupted else job_list[index + 1 :]
+                    summary.failed.extend(_not_done(rest, summary))
+                    break
+                advance()
+        else:
+            _Pipelined(job_list, handler, frames, summary, chosen, overwrite, announce, advance).run()
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, summary: BatchSummary, *, overwrite: bool) -> bool:
-    """Do one job and record what happened; False when the batch must stop (Ctrl-C, a full disk).
+def _appeared(job: Job, overwrite: bool) -> Record | None:
+    """The skip of a job whose output appeared since planning (another process, a rerun beside this one)."""
+    if not job.replaces_input and job.output.exists() and not overwrite:
+        return Record(display(job.source), f"output exists: {display(job.output)}")
+    return None
 
-    A failure this file alone causes becomes its one-line reason; anything else is a bug and goes up.
-    """
-    if not job.replaces_input and job.output.exists() and not overwrite:  # appeared since planning
-        summary.skipped.append(Record(display(job.source), f"output exists: {display(job.output)}"))
+
+def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, summary: BatchSummary, *, overwrite: bool) -> bool:
+    """Do one job and record what happened; False when the batch must stop (Ctrl-C, a full disk)."""
+    skip = _appeared(job, overwrite)
+    if skip is not None:
+        summary.skipped.append(skip)
         return True
     new_folders = _missing_folders(job.output.parent)
     try:
+        # a job that failed leaves no empty output folder behind
+        return _settle(job, lambda: handler(job, frames), summary, on_error=lambda: _remove_empty(new_folders))
+    finally:
+        frames.finish()
+
+
+def _settle(
+    job: Job, call: Callable[[], Sequence[str]], summary: BatchSummary, on_error: Callable[[], None] | None = None
+) -> bool:
+    """Get one job's notes from ``call`` and record the outcome; False when the batch must stop (Ctrl-C, a
+    full disk). ``on_error`` runs first when ``call`` raises anything.
+
+    A failure this file alone causes becomes its one-line reason; anything else is a bug and goes up.
+    """
+    try:
         try:
-            notes = handler(job, frames)
+            notes = call()
         except BaseException:
-            _remove_empty(new_folders)  # a job that failed leaves no empty output folder behind
+            if on_error is not None:
+                on_error()
             raise
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -147,18 +230,171 @@ def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, summary: Batc
     else:
         summary.notes.extend(Record(display(job.source), note) for note in dict.fromkeys(notes))
         summary.done.append(job)
-    finally:
-        frames.finish()
     return True
 
 
-def _not_done(job_list: list[Job], index: int, summary: BatchSummary) -> list[Record]:
-    """The jobs a stopped batch leaves, from ``index`` on (Ctrl-C) or after it (a full disk, recorded already)."""
+def _not_done(rest: list[Job], summary: BatchSummary) -> list[Record]:
+    """The records of the jobs a stopped batch leaves without an outcome (Ctrl-C, a full disk)."""
     if summary.interrupted:
         reason = "not started or not finished: interrupted; rerun the same command to resume"
-        return [Record(display(j.source), reason) for j in job_list[index:]]
-    reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
-    return [Record(display(j.source), reason) for j in job_list[index + 1 :]]
+    else:
+        reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
+    return [Record(display(j.source), reason) for j in rest]
+
+
+def _raise(exc: BaseException) -> Callable[[], list[str]]:
+    """A call that raises ``exc``: a stage's failure, settled later, in job order."""
+
+    def call() -> list[str]:
+        raise exc
+
+    return call
+
+
+@dataclass
+class _Pending:
+    """A job whose outcome is recorded once every job before it is: its write, or what is already known."""
+
+    job: Job
+    write: Future[Callable[[], list[str]]] | None = None
+    known: Callable[[], list[str]] | None = None
+    skip: Record | None = None
+
+
+class _Pipelined:
+    """Runs a batch with photos decoded ahead and written behind the model (see :class:`Pipeline`).
+
+    The main thread walks the jobs in order: it takes the job's decoded photo (decoded in a worker, or
+    now), runs the model on it, and hands the result to a writer thread. Outcomes are recorded strictly
+    in job order, so the summary and progress read as one job at a time. A job that is not staged (a
+    video, a clip) runs whole after every earlier write has finished. A failed write's new folders are
+    removed once no write is in flight, so one job's cleanup never races another's ``mkdir``.
+    """
+
+    def __init__(
+        self,
+        job_list: list[Job],
+        handler: JobHandler,
+        frames: FrameProgress,
+        summary: BatchSummary,
+        pipeline: Pipeline,
+        overwrite: bool,
+        announce: Callable[[Job], None],
+        advance: Callable[[], None],
+    ) -> None:
+        self.jobs, self.handler, self.frames, self.summary = job_list, handler, frames, summary
+        self.pipeline, self.overwrite, self.announce, self.advance = pipeline, overwrite, announce, advance
+        self.decoding: dict[int, Future[Any]] = {}
+        self.next_decode = 0
+        self.pending: deque[_Pending] = deque()
+        self.recorded = 0  # jobs whose outcome is in the summary (always a prefix of the job list)
+        self.stopped = False
+        self.cleanup: list[list[Path]] = []  # new folders of failed writes (list.append is thread-safe)
+        self.decoders = ThreadPoolExecutor(pipeline.decoders, thread_name_prefix="weatherclean-decode")
+        self.writers = ThreadPoolExecutor(pipeline.writers, thread_name_prefix="weatherclean-write")
+
+    def run(self) -> None:
+        try:
+            self._walk()
+            self._collect(0)
+        finally:
+            # Writes in flight finish (each is atomic: complete, or nothing under the output's name);
+            # decodes not started are dropped. Then the failed writes' empty new folders go.
+            self.decoders.shutdown(wait=True, cancel_futures=True)
+            self.writers.shutdown(wait=True)
+            for folders in self.cleanup:
+                _remove_empty(folders)
+        if self.stopped:
+            self.summary.failed.extend(_not_done(self.jobs[self.recorded :], self.summary))
+
+    def _walk(self) -> None:
+        for index, job in enumerate(self.jobs):
+            self.announce(job)
+            self._decode_ahead(index)
+            stages = stages_of(self.handler, job)
+            if stages is None:  # a video or a clip: whole, once every earlier outcome is recorded
+                if not self._collect(0):
+                    return
+                if not _run_one(job, self.handler, self.frames, self.summary, overwrite=self.overwrite):
+                    self.stopped = True
+                    self.recorded += 0 if self.summary.interrupted else 1  # a full disk recorded it
+                    return
+                self.recorded += 1
+                self.advance()
+                continue
+            skip = _appeared(job, self.overwrite)
+            if skip is not None:
+                self._drop_decode(index)
+                self.pending.append(_Pending(job, skip=skip))
+                continue
+            try:
+                value = stages.compute(job, self._decoded(index, stages, job))
+            except KeyboardInterrupt:  # Ctrl-C lands here, in the model, almost always
+                self.summary.interrupted = self.stopped = True
+                self._collect(0)  # the photos before this one are being written: record them
+                return
+            except Exception as exc:  # noqa: BLE001 - settled (classified) in job order, like a write's
+                self.pending.append(_Pending(job, known=_raise(exc)))
+                continue
+            if not self._collect(self.pipeline.writers - 1):  # room for one more write
+                return
+            self.pending.append(_Pending(job, write=self.writers.submit(self._write, stages, job, value)))
+
+    def _decode_ahead(self, index: int) -> None:
+        """Start decoding the staged jobs from ``index`` up to ``ahead`` past it, stopping at a video."""
+        self.next_decode = max(self.next_decode, index)
+        while self.next_decode < len(self.jobs) and self.next_decode <= index + self.pipeline.ahead:
+            job = self.jobs[self.next_decode]
+            stages = stages_of(self.handler, job)
+            if stages is None:
+                if self.next_decode > index:  # photos past a video wait until it is done
+                    return
+            elif _appeared(job, self.overwrite) is None:
+                self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
+            self.next_decode += 1
+
+    def _decoded(self, index: int, stages: StagedHandler, job: Job) -> Any:
+        future = self.decoding.pop(index, None)
+        return stages.decode(job) if future is None else future.result()
+
+    def _drop_decode(self, index: int) -> None:
+        future = self.decoding.pop(index, None)
+        if future is not None:
+            future.cancel()
+
+    def _write(self, stages: StagedHandler, job: Job, value: Any) -> Callable[[], list[str]]:
+        """In a writer thread: encode and write one job; returns its notes, or its error, as a call."""
+        new_folders = _missing_folders(job.output.parent)
+        try:
+            notes = stages.encode(job, value)
+        except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
+            self.cleanup.append(new_folders)
+            return _raise(exc)
+        return lambda: notes
+
+    def _collect(self, keep: int) -> bool:
+        """Record outcomes in job order until at most ``keep`` jobs are pending; False once the batch must
+        stop (Ctrl-C while waiting, a full disk). After a stop the rest are still recorded as they come:
+        their writes ran, and what they did is the truth."""
+        while len(self.pending) > keep:
+            entry = self.pending[0]
+            if entry.skip is not None:
+                self.summary.skipped.append(entry.skip)
+                ok = True
+            else:
+                write, known = entry.write, entry.known
+                call = known if write is None else (lambda w=write: w.result()())  # type: ignore[misc]
+                ok = _settle(entry.job, call, self.summary)  # type: ignore[arg-type]
+                if not ok and self.summary.interrupted:
+                    self.stopped = True  # Ctrl-C while waiting for this write: it is not recorded
+                    return False
+            self.pending.popleft()
+            self.recorded += 1
+            self.advance()
+            if not ok:
+                self.stopped = True
+                keep = 0  # a full disk: record the writes already in flight, then stop
+        return not self.stopped
 
 
 def _missing_folders(folder: Path) -> list[Path]:

@@ -31,6 +31,7 @@ import numpy as np
 from weatherclean.errors import InputError, OutputError, folder_not_file, one_line
 from weatherclean.io.atomic import atomic_path
 from weatherclean.io.media import VIDEO_CONTAINERS, VIDEO_SUFFIXES, is_video_path
+from weatherclean.pipelining import pipeline_enabled
 
 __all__ = [
     "CONTAINERS",
@@ -510,30 +511,42 @@ def _transcode(
 
         frames_in = 0
         last_pts: int | None = None
-        with _Pipeline(decode, encode) as pipe:
-            for item in pipe.items():
-                if item[0] != "video":
-                    pipe.send(item)  # audio/subtitles go through in demux order, as before
-                    continue
-                _, rgb, pts = item
-                if pts is not None:
-                    health.last_pts = pts if health.last_pts is None else max(pts, health.last_pts)
-                restored = np.asarray(process(rgb))
-                if restored.shape != rgb.shape:
-                    raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
-                if cfr:
-                    pts = frames_in
-                elif pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
-                    pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
-                last_pts = pts
-                pipe.send(("video", restored, pts))
-                frames_in += 1
-                if on_frame is not None:
-                    on_frame(frames_in, total)
+
+        def handle(item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
+            """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
+            nonlocal frames_in, last_pts
+            if item[0] != "video":
+                send(item)
+                return
+            _, rgb, pts = item
+            if pts is not None:
+                health.last_pts = pts if health.last_pts is None else max(pts, health.last_pts)
+            restored = np.asarray(process(rgb))
+            if restored.shape != rgb.shape:
+                raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
+            if cfr:
+                pts = frames_in
+            elif pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
+                pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
+            last_pts = pts
+            send(("video", restored, pts))
+            frames_in += 1
+            if on_frame is not None:
+                on_frame(frames_in, total)
+
+        if pipeline_enabled():
+            with _Pipeline(decode, encode) as pipe:
+                for item in pipe.items():
+                    handle(item, pipe.send)
+                if frames_in == 0:
+                    raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
+                pipe.send(("flush",))
+                pipe.finish()
+        else:  # WEATHERCLEAN_PIPELINE=0: decode, model and encode in turn, on this thread
+            decode(lambda item: handle(item, encode))
             if frames_in == 0:
                 raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
-            pipe.send(("flush",))
-            pipe.finish()
+            encode(("flush",))
     result.frames = frames_in
     result.damaged = health.damaged
     result.expected, result.estimated = _expected_frames(total, vin, inp, frames_in, health)

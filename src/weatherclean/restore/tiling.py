@@ -197,7 +197,14 @@ class _State:
 
 
 def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
-    """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32."""
+    """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32.
+
+    On CUDA the crop goes through page-locked (pinned) memory, which the GPU copies from directly and
+    without blocking; from ordinary pageable memory the copy is staged and synchronous. CPU and MPS
+    runs take the crop as it is, so their results do not change.
+    """
+    if state.device.type == "cuda" and not crop.is_pinned():
+        crop = crop.pin_memory()
     x = crop.to(state.device, non_blocking=True)
     out = fn(x, (*origin, *crop.shape[-2:])) if state.positional else fn(x)
     ok = isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[0] == 1
