@@ -6,6 +6,7 @@
     python benchmarks/run_all.py --output perf.md      # also write the table (and machine line) to a file
     python benchmarks/run_all.py --device cuda         # the same figures on a GPU
     python benchmarks/run_all.py --only derain         # one part (desnow, tiled, derain, efficiency, ...)
+    python benchmarks/run_all.py --only startup --only pipeline   # start-up; pipeline on vs off (issue 15)
 
 Run by hand on an otherwise idle machine; it is not a test. Every measurement runs in its own child
 process (``python benchmarks/run_all.py --one NAME ...`` prints one JSON line), because peak resident
@@ -48,7 +49,7 @@ QUICK_DESNOW_MP = (1,)
 DERAIN_SIZES = ((640, 360), (1280, 720))
 QUICK_DERAIN_SIZES = ((640, 360),)
 #: The suite's parts, for ``--only``.
-SECTIONS = ("desnow", "tiled", "derain", "efficiency", "precision", "train")
+SECTIONS = ("startup", "desnow", "tiled", "derain", "pipeline", "efficiency", "precision", "train")
 #: x264 presets for the end-to-end derain runs: ``derain``'s default, and the fast one for 2-core machines.
 E2E_PRESETS = ("medium", "veryfast")
 #: Targets from issue 6, on the 2-core CPU reference machine with the default models.
@@ -59,6 +60,7 @@ TARGETS = {
     "e2e_ratio": 0.90,
     "tiled_ratio": 0.85,
     "efficiency": 0.50,
+    "startup_s": 0.5,
 }
 
 
@@ -437,6 +439,11 @@ def child(name: str, device: str, **params: Any) -> dict[str, Any]:
     return data
 
 
+def _seconds(cell: str) -> float:
+    """The seconds at the start of a pipeline table cell ("12.3 s (1.95 MP/s)")."""
+    return float(cell.split()[0])
+
+
 def _mark(value: float, target: float, higher: bool = True) -> str:
     ok = value >= target if higher else value <= target
     return "✅" if ok else "❌"
@@ -455,6 +462,16 @@ def run_suite(args: argparse.Namespace) -> str:
     dev = args.device
     rows = ["| figure | value | target | |", "|---|---|---|---|"]
     work = Path(tempfile.mkdtemp(prefix="wc-bench-inputs-"))
+    sys.path.insert(0, str(HERE.parent))  # the sibling scripts below
+
+    if "startup" in sections:
+        # start-up of the commands that must answer at once (each run a fresh interpreter; benchmarks/startup.py)
+        import startup
+
+        for command, seconds in startup.measure(repeat=3 if quick else 7):
+            target = f"≤ {TARGETS['startup_s']:g} s" if command.startswith("weatherclean") else ""
+            mark = _mark(seconds, TARGETS["startup_s"], higher=False) if target else ""
+            _row(rows, f"start-up: `{command}` (median)", f"{seconds:.2f} s", target, mark)
 
     if "desnow" in sections:
         # desnow, model only: throughput and peak memory per size
@@ -520,6 +537,20 @@ def run_suite(args: argparse.Namespace) -> str:
                           f"{e2e['audio_copied']}), {e2e['size']}, {e2e['frames']} frames")  # fmt: skip
                 value = f"{e2e['fps']:.2f} frames/s = {100 * ratio:.0f} % of compute"
                 _row(rows, figure, value, "≥ 90 % of compute", _mark(ratio, TARGETS["e2e_ratio"]))
+
+    if "pipeline" in sections:
+        # the pipelined runner on and off, alternating (benchmarks/pipeline.py)
+        import pipeline
+
+        try:
+            got = pipeline.measure(dev, photos=2 if quick else 8, frames=6 if quick else 24, repeat=1 if quick else 2)
+        except RuntimeError as exc:
+            _row(rows, "pipeline on vs off", f"failed: {exc}")
+            got = []
+        for line in got:  # | run | on | off | gain |  →  one row of this table
+            run, on, off, gain = (cell.strip() for cell in line.strip("|").split("|"))
+            _row(rows, f"{run}: pipeline on vs off (`WEATHERCLEAN_PIPELINE=0`)", f"{on} vs {off} ({gain})",
+                 "not slower", _mark(_seconds(off) / _seconds(on), 0.98))  # fmt: skip
 
     if "efficiency" in sections:
         # efficiency against a plain convolution
