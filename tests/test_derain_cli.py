@@ -389,7 +389,7 @@ def test_a_folder_named_like_a_video_is_called_a_folder_not_a_video(tmp_path: Pa
     assert code == 1 and len(reasons) == 1 and "a folder, not a video file" in reasons[0], reasons
 
 
-def test_frames_clips_read_bmp_frames(tmp_path: Path, counter: list[str]) -> None:
+def test_frames_clips_read_bmp_frames(tmp_path: Path, counter: StandIn) -> None:
     """A clip found by one suffix list and listed by another failed as a whole on a single .bmp frame."""
     rng = np.random.default_rng(1)
     (tmp_path / "clip").mkdir()
@@ -398,7 +398,7 @@ def test_frames_clips_read_bmp_frames(tmp_path: Path, counter: list[str]) -> Non
     (tmp_path / "bmps").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "bmps" / "1.bmp")  # a clip of BMP frames only
     code, stdout, stderr = _invoke(str(tmp_path / "clip"), str(tmp_path / "bmps"), "-o", str(tmp_path / "o"),
-                                   "--frames", "--json")  # fmt: skip
+                                   "--frames", "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
     assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
     for k, name in enumerate(("1.png", "2.bmp", "3.bmp"), start=1):
@@ -409,7 +409,7 @@ def test_frames_clips_read_bmp_frames(tmp_path: Path, counter: list[str]) -> Non
 
 
 def test_a_heic_frame_without_the_extra_fails_its_clip_naming_the_file(
-    tmp_path: Path, counter: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, counter: StandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from weatherclean.io import media
 
@@ -417,7 +417,7 @@ def test_a_heic_frame_without_the_extra_fails_its_clip_naming_the_file(
     (tmp_path / "clip").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "clip" / "1.png")
     (tmp_path / "clip" / "2.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
-    code, stdout, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "o"), "--frames", "--json")
+    code, stdout, _ = _invoke(str(tmp_path / "clip"), "-o", str(tmp_path / "o"), "--frames", "--json", models=counter)
     summary = json.loads(stdout)
     assert code == 1 and summary["counts"]["failed"] == 1, summary
     reason = summary["failed"][0]["reason"]

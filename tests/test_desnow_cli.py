@@ -442,12 +442,14 @@ def test_folders_matched_by_a_glob_are_walked_like_folders_given(tmp_path: Path,
     assert set(reasons) == {"x.jpg", "y.png"} and all("a folder, not an image file" in r for r in reasons.values())
 
 
-def test_a_bmp_photo_is_desnowed_into_a_bmp(tmp_path: Path, loads: list[str]) -> None:
+def test_a_bmp_photo_is_desnowed_into_a_bmp(tmp_path: Path, loads: StandIn) -> None:
     arr = _rgb(tmp_path / "in" / "a.bmp")
-    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"))
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), models=loads)
     assert code == 0, stderr
     with Image.open(tmp_path / "out" / "a.bmp") as im:
         assert im.format == "BMP"
         np.testing.assert_array_equal(np.asarray(im), 255 - arr)
-    code, _, stderr = _invoke(str(tmp_path / "in" / "a.bmp"), "-o", str(tmp_path / "png"), "--format", "bmp")
+    code, _, stderr = _invoke(
+        str(tmp_path / "in" / "a.bmp"), "-o", str(tmp_path / "png"), "--format", "bmp", models=loads
+    )
     assert code == 0 and (tmp_path / "png" / "a.bmp").is_file(), stderr
