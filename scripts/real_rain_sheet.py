@@ -29,7 +29,7 @@ from weatherclean.restore import load_restorer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
-from real_snow_sheet import detail  # noqa: E402
+from real_snow_sheet import change_cells  # noqa: E402
 from score_rain_styles import load_rain_candidates  # noqa: E402
 
 
@@ -64,14 +64,8 @@ def main() -> None:
             continue
         row = [shrink(frame, args.width)]
         for label, out in outputs.items():
-            shift = 255.0 * (out.astype(np.float64) - frame).reshape(-1, 3).mean(axis=0)
-            kept = 100.0 * detail(out) / max(detail(frame), 1e-9)
-            touched = 100.0 * float((np.abs(out - frame).max(axis=2) > 8 / 255).mean())
-            cells = "/".join(f"{s:+.1f}" for s in shift)
-            print(
-                f"| {index} | {label} | {cells} | {kept:.1f} % | {touched:.1f} % | {green_excess(frame, out):.1f} |",
-                flush=True,
-            )
+            cells = change_cells(frame, out)
+            print(f"| {index} | {label} | {cells} | {green_excess(frame, out):.1f} |", flush=True)
             row.append(shrink(out, args.width))
         rows.append(row)
     args.sheet.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,15 @@ def detail(image: np.ndarray) -> float:
     return float(np.hypot(gx, gy).mean())
 
 
+def change_cells(before: np.ndarray, after: np.ndarray) -> str:
+    """Table cells for what a model did to a picture without ground truth: the mean change per colour
+    channel in grey levels, the share of fine detail kept, and the share of pixels changed by > 8 levels."""
+    shift = 255.0 * (after.astype(np.float64) - before).reshape(-1, 3).mean(axis=0)
+    kept = 100.0 * detail(after) / max(detail(before), 1e-9)
+    touched = 100.0 * float((np.abs(after - before).max(axis=2) > 8 / 255).mean())
+    return "/".join(f"{s:+.1f}" for s in shift) + f" | {kept:.1f} % | {touched:.1f} %"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path)
@@ -51,11 +60,7 @@ def main() -> None:
         row = [shrink(image, args.width)]
         for label, restorer in models.items():
             out = restorer.restore(image)
-            shift = 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
-            kept = 100.0 * detail(out) / max(detail(image), 1e-9)
-            touched = 100.0 * float((np.abs(out - image).max(axis=2) > 8 / 255).mean())
-            cells = "/".join(f"{s:+.1f}" for s in shift)
-            print(f"| {path.stem} | {label} | {cells} | {kept:.1f} % | {touched:.1f} % |", flush=True)
+            print(f"| {path.stem} | {label} | {change_cells(image, out)} |", flush=True)
             row.append(shrink(out, args.width))
         rows.append(row)
     args.sheet.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ not on ``import weatherclean``: the command line imports this package first, and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from weatherclean._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -20,17 +22,4 @@ if TYPE_CHECKING:
 _LAZY = {"Restorer": "weatherclean.restore.restorer", "load_restorer": "weatherclean.restore.restorer"}
 
 
-def __getattr__(name: str) -> Any:
-    """``weatherclean.load_restorer`` and ``weatherclean.Restorer``, imported when first asked for (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'weatherclean' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -26,7 +26,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from weatherclean.models.builtin import BUILTIN_FAMILIES
-from weatherclean.models.family import ModelFamily, register_family
+from weatherclean.models.family import ModelFamily, loss_from_options, register_family
 
 #: Model-card and Hub tags of the family.
 TAGS = ("image-restoration", "desnowing", "desnownet", "weatherclean")
@@ -478,15 +478,10 @@ def macs_per_pixel(model: nn.Module, size: int = 64) -> float:
 
 
 def _loss(**options: object) -> object:
-    """The DesnowNet paper loss (``lambda_z``, ``lambda_w``, ``levels``, ``lambda_colour``).
-
-    Options the loss does not have are left out, so ``train`` can pass every loss option it has."""
-    from dataclasses import fields
-
+    """The DesnowNet paper loss (``lambda_z``, ``lambda_w``, ``levels``, ``lambda_colour``)."""
     from weatherclean.training.losses import DesnowLoss
 
-    known = {f.name for f in fields(DesnowLoss)}
-    return DesnowLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
+    return loss_from_options(DesnowLoss, options)
 
 
 _LISTING = BUILTIN_FAMILIES["desnownet"]

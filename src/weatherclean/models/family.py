@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -132,6 +132,13 @@ class ModelFamily:
 
 _FAMILIES: dict[str, ModelFamily] = {}
 _BUILTINS_LOADED = False
+
+
+def loss_from_options(loss_class: type, options: Mapping[str, object]) -> object:
+    """``loss_class`` built from the ``options`` it has: ``train`` passes every loss option it knows (λ_z,
+    λ_w, ``lambda_colour``...) to every family's ``loss``, and each loss takes only its own."""
+    known = {f.name for f in fields(loss_class)}
+    return loss_class(**{k: v for k, v in options.items() if k in known})
 
 
 def _load_builtins() -> dict[str, ModelFamily]:

@@ -42,7 +42,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from weatherclean.models.builtin import BUILTIN_FAMILIES
-from weatherclean.models.family import ModelFamily, register_family
+from weatherclean.models.family import ModelFamily, loss_from_options, register_family
 
 __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel"]
 
@@ -445,15 +445,10 @@ def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
 
 
 def _loss(**options: object) -> object:
-    """J4R-Net's paper loss (``lambda_colour`` adds our brightness-and-colour term).
-
-    Options the loss does not have are left out, so ``train`` can pass every loss option it has."""
-    from dataclasses import fields
-
+    """J4R-Net's paper loss (``lambda_colour`` adds our brightness-and-colour term)."""
     from weatherclean.training.losses import DerainLoss
 
-    known = {f.name for f in fields(DerainLoss)}
-    return DerainLoss(**{k: v for k, v in options.items() if k in known})  # type: ignore[arg-type]
+    return loss_from_options(DerainLoss, options)
 
 
 _LISTING = BUILTIN_FAMILIES["j4rnet"]

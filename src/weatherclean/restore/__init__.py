@@ -9,8 +9,9 @@ that :mod:`.options` (what ``--help`` shows) is importable without PyTorch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from weatherclean._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from weatherclean.restore.restorer import MIN_OVERLAP, ClipRestorer, Restorer, load_restorer
@@ -18,14 +19,4 @@ if TYPE_CHECKING:
 __all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer"]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name from :mod:`.restorer`, imported when first asked for."""
-    if name not in __all__:
-        raise AttributeError(f"module 'weatherclean.restore' has no attribute {name!r}")
-    value = getattr(importlib.import_module("weatherclean.restore.restorer"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "weatherclean.restore.restorer"), globals())
