@@ -40,13 +40,13 @@ def make_photos(folder: Path, count: int) -> float:
     from PIL import Image
 
     sys.path.insert(0, str(HERE.parent))
-    from run_all import _photo, _size_for
+    from inputs import photo, size_for
 
     folder.mkdir(parents=True, exist_ok=True)
     total = 0.0
     for i in range(count):
-        h, w = _size_for(PHOTO_MP[i % len(PHOTO_MP)])
-        Image.fromarray((_photo(h, w) * 255).astype(np.uint8)).save(folder / f"photo_{i:02d}.jpg", quality=92)
+        h, w = size_for(PHOTO_MP[i % len(PHOTO_MP)])
+        Image.fromarray((photo(h, w) * 255).astype(np.uint8)).save(folder / f"photo_{i:02d}.jpg", quality=92)
         total += h * w / 1e6
     return total
 
@@ -93,7 +93,7 @@ def compare(kind: str, source: Path, device: str, repeat: int) -> dict[str, floa
 def measure(device: str = "cpu", photos: int = 8, frames: int = 24, repeat: int = 2) -> list[str]:
     """Markdown rows: desnow of a photo folder and derain of a 720p clip, pipeline on and off."""
     sys.path.insert(0, str(HERE.parent))
-    from run_all import make_clip
+    from inputs import make_clip
 
     work = Path(tempfile.mkdtemp(prefix="wc-bench-pipe-in-"))
     try:

@@ -35,11 +35,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from inputs import clip_frames, make_clip, photo, size_for
 
 HERE = Path(__file__).resolve()
 #: Photo sizes (megapixels) for desnow; the 24-MP one carries the memory target.
@@ -71,25 +71,6 @@ def _peak_rss_mib() -> float:
     """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def _photo(height: int, width: int) -> np.ndarray:
-    """A photo-like H×W×3 float32 image: the astronaut mirrored and tiled up to size (no flat areas)."""
-    from skimage import data
-
-    base = data.astronaut()
-    tile = np.concatenate([base, base[:, ::-1]], axis=1)
-    tile = np.concatenate([tile, tile[::-1]], axis=0)
-    reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]), 1)
-    photo = np.tile(tile, reps)[:height, :width].astype(np.float32)
-    photo /= 255.0  # in place: a second float copy would raise the peak memory that the suite measures
-    return photo
-
-
-def _size_for(megapixels: float) -> tuple[int, int]:
-    """A 3:2 (height, width) of about ``megapixels``: the shape of most camera photos."""
-    height = int(round((megapixels * 1e6 / 1.5) ** 0.5))
-    return height, int(round(height * 1.5))
 
 
 def _runtime(task: str, device: str, tile: int | None = None, precision: str = "auto") -> Any:
@@ -128,13 +109,13 @@ def one_desnow(args: argparse.Namespace) -> dict[str, Any]:
     """Model-only desnow of a ``--megapixels`` photo through ``Restorer.restore_loaded`` (automatic tile)."""
     from weatherclean.restore.tiling import choose_tile
 
-    h, w = _size_for(args.megapixels)
+    h, w = size_for(args.megapixels)
     rt = _runtime("snow", args.device, tile=args.tile)
     tile = args.tile or choose_tile(h, w, rt.device, bytes_per_pixel=rt.model.bytes_per_pixel)
     process = rt.restore_loaded
     warm = min(tile, h), min(tile, w)
-    process(_loaded(_photo(*warm)))  # warm-up: oneDNN/cuDNN choose kernels for the tile shape once
-    pixels = _photo(h, w)
+    process(_loaded(photo(*warm)))  # warm-up: oneDNN/cuDNN choose kernels for the tile shape once
+    pixels = photo(h, w)
     best = min(_timed(lambda: process(_loaded(pixels.copy() if args.repeat > 1 else pixels)), rt.device)
                for _ in range(args.repeat))  # fmt: skip
     return {"megapixels": h * w / 1e6, "size": f"{w}×{h}", "tile": tile, "seconds": best,
@@ -165,12 +146,12 @@ def one_tiled(args: argparse.Namespace) -> dict[str, Any]:
     """The same image untiled (one call) and tiled with the tile ``desnow`` picks for a 24-MP photo."""
     from weatherclean.restore.tiling import choose_tile, run_tiled_array
 
-    h, w = _size_for(args.megapixels)
+    h, w = size_for(args.megapixels)
     rt = _runtime("snow", args.device)
     bpp = rt.model.bytes_per_pixel
-    big = _size_for(24)
+    big = size_for(24)
     tile = args.tile or choose_tile(*big, rt.device, bytes_per_pixel=bpp)
-    pixels = _photo(h, w)
+    pixels = photo(h, w)
 
     def run(t: int) -> float:
         run_tiled_array(rt.guard, pixels, tile=t, overlap=rt.overlap, device=rt.device)  # warm-up
@@ -183,12 +164,6 @@ def one_tiled(args: argparse.Namespace) -> dict[str, Any]:
             "untiled_mps": h * w / 1e6 / whole, "tiled_mps": h * w / 1e6 / tiled, "ratio": whole / tiled}  # fmt: skip
 
 
-def _clip_frames(width: int, height: int, count: int) -> list[np.ndarray]:
-    """``count`` frames of a slow pan over the tiled astronaut, so consecutive frames are related."""
-    canvas = _photo(height + 4 * count, width + 8 * count)
-    return [np.ascontiguousarray(canvas[4 * i : 4 * i + height, 8 * i : 8 * i + width]) for i in range(count)]
-
-
 def one_derain(args: argparse.Namespace) -> dict[str, Any]:
     """Compute only: J4R-Net over a clip's frames with its memory, tiled as ``derain`` tiles videos.
 
@@ -197,38 +172,12 @@ def one_derain(args: argparse.Namespace) -> dict[str, Any]:
     """
     width, height = args.width, args.height
     rt = _runtime("rain", args.device)
-    frames = [np.rint(f * 255).astype(np.uint8) for f in _clip_frames(width, height, args.frames + 1)]
+    frames = [np.rint(f * 255).astype(np.uint8) for f in clip_frames(width, height, args.frames + 1)]
     clip = rt.new_clip()
     clip(frames[0])  # warm-up frame (also the clip's first, memory-less step)
     seconds = _timed(lambda: [clip(f) for f in frames[1:]], rt.device)
     return {"size": f"{width}×{height}", "frames": args.frames, "fps": args.frames / seconds, "tile": clip.tile,
             "peak_mib": _peak_rss_mib()}  # fmt: skip
-
-
-def make_clip(path: Path, width: int, height: int, count: int) -> None:
-    """An H.264 clip at 25 fps with a 48 kHz stereo AAC track, the kind of file users derain."""
-    import av
-
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=25)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"crf": "20", "preset": "veryfast"}
-        sound = out.add_stream("aac", rate=48000)
-        sound.layout = "stereo"
-        for i, rgb in enumerate(_clip_frames(width, height, count)):
-            frame = av.VideoFrame.from_ndarray((rgb * 255).astype(np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
-        t = np.arange(int(48000 * count / 25)) / 48000
-        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-        samples = np.stack([tone, tone])
-        for start in range(0, samples.shape[1], 1024):
-            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start : start + 1024]),
-                                               format="fltp", layout="stereo")  # fmt: skip
-            chunk.sample_rate, chunk.pts = 48000, start
-            out.mux(sound.encode(chunk))
-        out.mux(sound.encode(None))
 
 
 def _audio_packets(path: Path) -> int:
@@ -495,11 +444,11 @@ def run_suite(args: argparse.Namespace) -> str:
     if "desnow" in sections:
         # desnow, JPEG file to JPEG file (decode, model, encode as the command does)
         mp_file = 1 if quick else 24
-        h, w = _size_for(mp_file)
+        h, w = size_for(mp_file)
         jpeg = work / f"photo_{mp_file}mp.jpg"
         from PIL import Image
 
-        Image.fromarray((_photo(h, w) * 255).astype(np.uint8)).save(jpeg, quality=92)
+        Image.fromarray((photo(h, w) * 255).astype(np.uint8)).save(jpeg, quality=92)
         r = child("desnow-file", dev, input=jpeg)
         if "error" not in r:
             target = "≤ 1.5 GiB" if mp_file == 24 else ""

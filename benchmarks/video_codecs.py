@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from run_all import make_clip  # benchmarks/run_all.py, beside this script: the same clips
+from inputs import make_clip  # benchmarks/inputs.py, beside this script: the clips run_all times
 
 from weatherclean.io import video
 

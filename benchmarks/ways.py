@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from run_all import _clip_frames, _photo  # benchmarks/run_all.py, beside this script: the same inputs
+from inputs import clip_frames, photo  # benchmarks/inputs.py, beside this script: the inputs run_all times
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout, to_standard_layout
@@ -114,12 +114,12 @@ def measure(task: str, s: Setting, repeat: int) -> dict[str, float]:
     if s.cast_weights:
         model = model.to(torch.bfloat16)
     if task == "snow":
-        photo = torch.from_numpy(_photo(2 * TILE, 2 * TILE)).permute(2, 0, 1)[None]
-        inputs = [photo[..., y : y + TILE, x : x + TILE].contiguous() for y in (0, TILE) for x in (0, TILE)]
+        picture = torch.from_numpy(photo(2 * TILE, 2 * TILE)).permute(2, 0, 1)[None]
+        inputs = [picture[..., y : y + TILE, x : x + TILE].contiguous() for y in (0, TILE) for x in (0, TILE)]
         make = snow_pass
     else:
         h, w = FRAME
-        inputs = [torch.from_numpy(f).permute(2, 0, 1)[None].contiguous() for f in _clip_frames(w, h, FRAMES)]
+        inputs = [torch.from_numpy(f).permute(2, 0, 1)[None].contiguous() for f in clip_frames(w, h, FRAMES)]
         make = rain_pass
     if s.cast_weights:
         inputs = [x.to(torch.bfloat16) for x in inputs]

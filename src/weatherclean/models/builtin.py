@@ -9,11 +9,20 @@ task, named configurations and default from its entry below, and is imported, re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from weatherclean.models.family import NamedConfiguration
+__all__ = ["BUILTIN_FAMILIES", "BuiltinFamily", "NamedConfiguration"]
 
-__all__ = ["BUILTIN_FAMILIES", "BuiltinFamily"]
+
+@dataclass(frozen=True)
+class NamedConfiguration:
+    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings."""
+
+    name: str
+    description: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

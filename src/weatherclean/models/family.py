@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from weatherclean.errors import ModelError
+from weatherclean.models.builtin import BUILTIN_FAMILIES, NamedConfiguration
 
 if TYPE_CHECKING:  # annotations only: importing this module must not import PyTorch (see models/builtin.py)
     import torch
@@ -82,15 +83,6 @@ class RecurrentModel(RestorationModel, Protocol):
 
 
 @dataclass(frozen=True)
-class NamedConfiguration:
-    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings."""
-
-    name: str
-    description: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ModelFamily:
     """Everything the rest of weatherclean needs to know about one model family.
 
@@ -146,8 +138,6 @@ def _load_builtins() -> dict[str, ModelFamily]:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True  # first: the modules call register_family while they are imported
-        from weatherclean.models.builtin import BUILTIN_FAMILIES
-
         for listing in BUILTIN_FAMILIES.values():
             importlib.import_module(listing.module)
     return _FAMILIES
