@@ -134,6 +134,34 @@ def test_a_killed_worker_is_restarted_and_a_rerun_resumes(tmp_path: Path, local_
     assert sorted(Path(r["path"]).name for r in rerun["skipped"]) == ["a.jpg", "b.jpg", "bright.jpg", "c.jpg"]
 
 
+def test_ctrl_c_stops_the_batch_and_a_rerun_resumes(
+    tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weatherclean.batch import ray_engine
+
+    photos = _photos(tmp_path / "in", {f"p{i}": None for i in range(4)})
+    collect = ray_engine._collect
+
+    def first_then_ctrl_c(*args: Any) -> bool:
+        collect(*args)
+        raise KeyboardInterrupt  # as Ctrl-C in the driver, once the first job came back
+
+    monkeypatch.setattr(ray_engine, "_collect", first_then_ctrl_c)
+    args = (str(photos), "--device", "cpu", "--json", "--engine", "ray", "--ray-actors", "1")
+    code, stdout, stderr = invoke_command(desnow, "desnow", *args)
+    assert code == 130, stderr
+    first = json.loads(stdout)
+    done = [Path(r["input"]).name for r in first["done"]]
+    assert done and all("interrupted" in r["reason"] for r in first["failed"])
+    assert len(done) + len(first["failed"]) == 4
+    written = sorted(p.name for p in (tmp_path / "in_desnowed").iterdir())
+    assert written == sorted(done)  # nothing half-written, nothing done but unreported
+    monkeypatch.setattr(ray_engine, "_collect", collect)
+    code, stdout, stderr = invoke_command(desnow, "desnow", *args)
+    assert code == 0, stderr
+    assert len(json.loads(stdout)["skipped"]) == len(done)
+
+
 def test_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "in", {"a": 0.5})
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there

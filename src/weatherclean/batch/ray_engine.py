@@ -53,8 +53,10 @@ RAY_HINT = "--engine ray needs Ray, which is not installed: pip install 'weather
 #: retries an address that does not answer for minutes.
 CONNECT_TIMEOUT_S = 5.0
 
-#: Jobs queued on one actor at a time: the next job's arguments are there when the current one ends.
-QUEUE_PER_ACTOR = 2
+#: Jobs sent to one actor at a time. One: a job queued behind another on an actor whose worker dies is
+#: retried along with it, so a file that kills its worker every time would take an innocent one down too;
+#: and the round trip to hand out the next job costs milliseconds, against seconds of work per file.
+QUEUE_PER_ACTOR = 1
 
 #: Seconds a Ctrl-C waits for the actors to stop their jobs cleanly (temporary files removed) before
 #: they are killed.
@@ -154,6 +156,8 @@ class _JobActor:
         self._make_worker = make_worker
         self._overwrite = overwrite
         self._worker: Worker | None = None
+        #: The last jobs' summaries by plan index, for :meth:`recent` (enough to cover what can be queued).
+        self._recent: dict[int, BatchSummary] = {}
 
     def _built(self, shipped: list[Any]) -> Worker:
         if self._worker is None:
@@ -167,9 +171,18 @@ class _JobActor:
         self._built(shipped)
         return socket.gethostname()
 
-    def run(self, job: Job, shipped: list[Any]) -> BatchSummary:
+    def run(self, index: int, job: Job, shipped: list[Any]) -> BatchSummary:
         worker = self._built(shipped)
-        return run_jobs([job], worker.handler, overwrite=self._overwrite, progress=False)
+        summary = run_jobs([job], worker.handler, overwrite=self._overwrite, progress=False)
+        self._recent[index] = summary
+        while len(self._recent) > 2 * QUEUE_PER_ACTOR:
+            del self._recent[next(iter(self._recent))]
+        return summary
+
+    def recent(self) -> dict[int, BatchSummary]:
+        """The summaries of the last jobs done, by plan index: after Ctrl-C the driver's references to
+        them are cancelled, but a job that finished anyway has written its output and counts as done."""
+        return dict(self._recent)
 
     def notes(self) -> list[Record]:
         return self._worker.notes() if self._worker is not None else []
@@ -292,7 +305,7 @@ class _Pool:
     def submit(self, index: int, job: Job) -> None:
         actor = min(self.ready, key=self.ready.__getitem__)
         self.ready[actor] += 1
-        self.running[actor.run.remote(job, self.shipped)] = (index, actor)
+        self.running[actor.run.remote(index, job, self.shipped)] = (index, actor)
 
     def wait(self) -> list[Any]:
         """Block until something finishes; the job refs that did. Actors that became ready join the pool;
@@ -328,16 +341,28 @@ class _Pool:
     def alive(self) -> bool:
         return bool(self.starting or self.ready)
 
-    def stop(self, *, interrupted: bool) -> None:
-        """Cancel what is queued or runs, then kill the actors. After Ctrl-C the jobs that run get a moment to
-        stop cleanly (a cancelled job removes its temporary files, as after Ctrl-C in a local run)."""
-        pending = [*self.starting, *self.running]
-        for ref in pending:
+    def stop(self) -> None:
+        """Cancel what is queued or runs, then kill the actors."""
+        for ref in [*self.starting, *self.running]:
             self.ray.cancel(ref)
-        if interrupted and self.running:
-            self.ray.wait(list(self.running), num_returns=len(self.running), timeout=CANCEL_GRACE_S)
         for actor in {*self.ready, *self.starting.values(), *(a for _, a in self.running.values())}:
             self.ray.kill(actor, no_restart=True)
+
+    def interrupt(self) -> dict[int, BatchSummary]:
+        """Ctrl-C: cancel every job (a running one stops cleanly, removing its temporary files, where Ray can
+        interrupt it), give the actors a moment to finish, then kill them; the jobs that finished anyway."""
+        for ref in [*self.starting, *self.running]:
+            self.ray.cancel(ref)
+        asks = [actor.recent.remote() for actor in self.ready]
+        done, _ = self.ray.wait(asks, num_returns=len(asks), timeout=CANCEL_GRACE_S) if asks else ([], [])
+        finished: dict[int, BatchSummary] = {}
+        for ref in done:
+            try:
+                finished.update(self.ray.get(ref))
+            except self.ray.exceptions.RayError:
+                continue
+        self.stop()
+        return finished
 
 
 def run_on_ray(
@@ -435,9 +460,14 @@ def _run_jobs(
                     if _collect(ray, pool, ref, jobs, results, options):
                         bar.advance(task)
         results.worker_notes = _worker_notes(ray, pool)
-        pool.stop(interrupted=False)
+        pool.stop()
     except KeyboardInterrupt:
-        pool.stop(interrupted=True)
+        finished = pool.interrupt()
+        for ref, (index, _) in list(pool.running.items()):
+            summary = finished.get(index)
+            if summary is not None and not summary.interrupted:
+                results.per_job[index] = summary
+                del pool.running[ref]
         results.interrupted = True
         reason = "not started or not finished: interrupted; rerun the same command to resume"
         running = sorted(index for index, _ in pool.running.values())
