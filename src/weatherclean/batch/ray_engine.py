@@ -58,8 +58,9 @@ CONNECT_TIMEOUT_S = 5.0
 #: and the round trip to hand out the next job costs milliseconds, against seconds of work per file.
 QUEUE_PER_ACTOR = 1
 
-#: Seconds a Ctrl-C waits for the actors to stop their jobs cleanly (temporary files removed) before
-#: they are killed.
+#: Seconds a Ctrl-C gives the files in flight to finish before their actors are killed. Ray cannot
+#: interrupt a running method of an ordinary actor; a file killed part-way leaves only its hidden
+#: temporary file, which a later run removes once it is stale (:mod:`weatherclean.io.atomic`).
 CANCEL_GRACE_S = 10.0
 
 
@@ -349,8 +350,9 @@ class _Pool:
             self.ray.kill(actor, no_restart=True)
 
     def interrupt(self) -> dict[int, BatchSummary]:
-        """Ctrl-C: cancel every job (a running one stops cleanly, removing its temporary files, where Ray can
-        interrupt it), give the actors a moment to finish, then kill them; the jobs that finished anyway."""
+        """Ctrl-C: cancel the jobs not started, give the running ones :data:`CANCEL_GRACE_S` to finish, then kill
+        the actors; the summaries of the jobs that finished (their references are cancelled, so each actor
+        is asked for its recent results, a call that waits behind the job it runs)."""
         for ref in [*self.starting, *self.running]:
             self.ray.cancel(ref)
         asks = [actor.recent.remote() for actor in self.ready]
