@@ -162,6 +162,16 @@ def test_ctrl_c_stops_the_batch_and_a_rerun_resumes(
     assert len(json.loads(stdout)["skipped"]) == len(done)
 
 
+def test_workers_that_cannot_start_are_one_line_and_exit_2(tmp_path: Path, local_ray: Any) -> None:
+    photos = _photos(tmp_path / "in", {"a": 0.5})
+    if torch.cuda.is_available():
+        pytest.skip("the workers' error here is a missing GPU")
+    code, _, stderr = invoke_command(desnow, "desnow", str(photos), "--engine", "ray", "--device", "cuda")
+    assert code == 2
+    assert stderr.count("\n") == 1 and "no Ray worker could start: --device cuda: CUDA is not available" in stderr
+    assert not (tmp_path / "in_desnowed").exists()
+
+
 def test_an_unreachable_cluster_is_one_line_and_exit_2(tmp_path: Path) -> None:
     photos = _photos(tmp_path / "in", {"a": 0.5})
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there

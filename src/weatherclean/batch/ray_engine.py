@@ -321,6 +321,7 @@ class _Pool:
                     self.ray.get(ref)
                 except self.ray.exceptions.RayError as exc:
                     self.start_error = _creation_error(exc)
+                    self.ray.kill(actor, no_restart=True)  # its resources go back to the cluster
                     continue
                 self.ready[actor] = 0
             else:
