@@ -448,6 +448,10 @@ def _run_jobs(
     queue.reverse()  # popped from the end: plan order
     bar = _progress_bar(progress, console)
     try:
+        while pool.starting and not pool.ready:  # before the bar: an actor that cannot start is one line
+            pool.wait()
+        if not pool.ready:
+            raise RayError(f"no Ray worker could start: {pool.start_error}")
         with bar:
             task = bar.add_task(f"{description} on {count} Ray actor(s)", total=len(jobs))
             while queue or pool.running:
