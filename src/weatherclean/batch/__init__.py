@@ -9,9 +9,13 @@ Where things are:
   ``--frames`` clips, and :func:`plan_batch`, the one call a command makes;
 - :mod:`~weatherclean.batch.handlers`: doing one job by its kind (photo, video, frames);
 - :mod:`~weatherclean.batch.run`: running a plan (progress, Ctrl-C, a full disk) into a summary;
-- :mod:`~weatherclean.batch.report`: ``--dry-run``'s plan and the summary, as tables or ``--json``.
+- :mod:`~weatherclean.batch.report`: ``--dry-run``'s plan and the summary, as tables or ``--json``;
+- :mod:`~weatherclean.batch.ray_engine`: running a plan on Ray actors (``--engine ray``); imported only
+  when asked for, as it needs Ray.
 
-Nothing here loads a model: a :class:`~weatherclean.batch.handlers.Restoration` brings the caller's.
+Nothing here loads a model: a :class:`~weatherclean.batch.handlers.Restoration` brings the caller's (on
+Ray, each actor builds its own from the model the driver ships:
+:class:`~weatherclean.batch.ray_engine.RestorerWorkers`).
 """
 
 from weatherclean.batch.handlers import Restoration, job_handler, photo_handler

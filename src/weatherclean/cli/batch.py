@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
-from weatherclean.errors import WeathercleanError
+from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.restore.options import PRECISIONS
 
 # Building the CLI (``--help``, ``--version``) must not import PyTorch, PyAV or the image stack: the batch
@@ -145,6 +145,47 @@ Compare = Annotated[
         "look at before trusting the results.",
     ),
 ]  # fmt: skip
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine", metavar="local|ray",
+        help="local: this process. ray: spread the files over a Ray cluster, one model per GPU (or per "
+        "--ray-cpus-per-actor CPUs); inputs and outputs must be on storage every node sees (docs/scale.md). "
+        "Needs pip install 'weatherclean\\[ray]'.",
+    ),
+]  # fmt: skip
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address", metavar="HOST:PORT",
+        help="The Ray cluster to use (as RAY_ADDRESS, which is read when this is not given). Default: a local Ray "
+        "started for the run.", show_default=False,
+    ),
+]  # fmt: skip
+RayActors = Annotated[
+    int | None,
+    typer.Option(
+        "--ray-actors", min=1, metavar="N",
+        help="Ray actors (model copies) to run. Default: one per GPU, else one per --ray-cpus-per-actor CPUs.",
+        show_default=False,
+    ),
+]  # fmt: skip
+RayCpus = Annotated[
+    float | None,
+    typer.Option(
+        "--ray-cpus-per-actor", min=0.01, metavar="N",
+        help="CPUs each Ray actor reserves (its PyTorch threads, unless --threads says otherwise). Default: 1.",
+        show_default=False,
+    ),
+]  # fmt: skip
+RayRetries = Annotated[
+    int | None,
+    typer.Option(
+        "--ray-retries", min=0, metavar="N",
+        help="Times a file is retried on a restarted Ray worker after its worker died (a crash, a lost node). "
+        "Default: 2.", show_default=False,
+    ),
+]  # fmt: skip
 Threads = Annotated[
     int | None,
     typer.Option(
@@ -178,6 +219,11 @@ class PhotoCommand:
     threads: int | None = None
     compile: bool = False
     compare: bool = False
+    engine: str = "local"
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_cpus_per_actor: float | None = None
+    ray_retries: int | None = None
     models: ModelProvider | None = None  # the context's obj, when a program embedding the CLI supplies models
 
 
@@ -252,11 +298,11 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
     return True
 
 
-def finish(summary: BatchSummary, cmd: PhotoCommand, restorer: Restorer) -> None:
-    """Print the summary and exit with 1 if anything failed."""
+def finish(summary: BatchSummary, cmd: PhotoCommand, notes: list[Record]) -> None:
+    """Print the summary, with the model's ``notes`` at the end, and exit with 1 if anything failed."""
     from weatherclean.batch import print_summary
 
-    summary.notes.extend(restorer_notes(restorer))
+    summary.notes.extend(notes)
     print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
     if summary.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -278,6 +324,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     """
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
 
+    check_engine(cmd)
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
     plan = plan_batch(
@@ -286,10 +333,62 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     )  # fmt: skip
     if dry_run_or_none(plan, cmd, verb):
         return
+    if cmd.engine == "ray":
+        summary = run_on_ray(plan, cmd, task=task, image_format=formats.image, media=media, verb=verb)
+        finish(summary, cmd, [])  # the actors' notes are in the summary already
+        return
     restorer = restorer_for(cmd, task)
     handler = job_handler(
         restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
     show = not (cmd.quiet or cmd.json_out)
     summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
-    finish(summary, cmd, restorer)
+    finish(summary, cmd, restorer_notes(restorer))
+
+
+def check_engine(cmd: PhotoCommand) -> None:
+    """Refuse ``--ray-*`` options without ``--engine ray``, and ``--engine ray`` without Ray, before planning."""
+    if cmd.engine not in ("local", "ray"):
+        raise InputError(f"--engine '{cmd.engine}': expected local or ray")
+    if cmd.engine == "ray":
+        if not cmd.dry_run:
+            from weatherclean.batch.ray_engine import import_ray
+
+            import_ray()
+        return
+    ray_options = {
+        "--ray-address": cmd.ray_address, "--ray-actors": cmd.ray_actors,
+        "--ray-cpus-per-actor": cmd.ray_cpus_per_actor, "--ray-retries": cmd.ray_retries,
+    }  # fmt: skip
+    given = [name for name, value in ray_options.items() if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)}: used only with --engine ray; add --engine ray or leave it out")
+
+
+def run_on_ray(
+    plan: Plan, cmd: PhotoCommand, *, task: str, image_format: str | None, media: MediaOptions | None, verb: str
+) -> BatchSummary:
+    """``--engine ray``: load the model here (so a mistyped --model fails at once and the workers need no Hub
+    access), ship it to one actor per GPU or per CPUs, run the plan there (:mod:`weatherclean.batch.ray_engine`)."""
+    from weatherclean.batch import ray_engine
+    from weatherclean.models.registry import check_task, load_model
+
+    model = provided_model(cmd.model, task, cmd.models)
+    if isinstance(model, str):
+        check_task(model, task)
+        model = load_model(model, device="cpu", task=task, offline=cmd.offline or None)
+    workers = ray_engine.RestorerWorkers(
+        task, device=cmd.device, precision=cmd.precision, tile=cmd.tile, tile_overlap=cmd.tile_overlap,
+        compile=cmd.compile, threads=cmd.threads, quality=cmd.quality, image_format=image_format,
+        compare=cmd.compare, media=media,
+    )  # fmt: skip
+    defaults = ray_engine.RayOptions()
+    options = ray_engine.RayOptions(
+        address=cmd.ray_address, actors=cmd.ray_actors, gpus=cmd.device not in ("cpu", "mps"),
+        cpus_per_actor=cmd.ray_cpus_per_actor or defaults.cpus_per_actor,
+        retries=defaults.retries if cmd.ray_retries is None else cmd.ray_retries,
+    )  # fmt: skip
+    show = not (cmd.quiet or cmd.json_out)
+    return ray_engine.run_on_ray(
+        plan, workers, model, options=options, overwrite=cmd.overwrite, progress=show, description=verb
+    )

@@ -118,6 +118,11 @@ def derain_command(
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
+    engine: batch.Engine = "local",
+    ray_address: batch.RayAddress = None,
+    ray_actors: batch.RayActors = None,
+    ray_cpus_per_actor: batch.RayCpus = None,
+    ray_retries: batch.RayRetries = None,
     compare: Annotated[
         bool,
         typer.Option(
@@ -137,7 +142,8 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
+        compile=compile, compare=compare, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
+        ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     from weatherclean.io.video import VideoOptions
 

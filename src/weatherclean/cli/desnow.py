@@ -40,6 +40,11 @@ def desnow_command(
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
+    engine: batch.Engine = "local",
+    ray_address: batch.RayAddress = None,
+    ray_actors: batch.RayActors = None,
+    ray_cpus_per_actor: batch.RayCpus = None,
+    ray_retries: batch.RayRetries = None,
     compare: batch.Compare = False,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
@@ -51,7 +56,8 @@ def desnow_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare, models=batch.model_provider(ctx.obj),
+        compile=compile, compare=compare, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
+        ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries, models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with batch.json_errors(json_out):
         batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
