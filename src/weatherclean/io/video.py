@@ -401,155 +401,277 @@ def _transcode(
     src: Path,
     rotation: int,
 ) -> None:
+    """Write ``inp`` to ``tmp`` with every video frame passed through ``process``, and fill in ``result``.
+
+    The steps live apart so each can be read on its own: the output streams are all set up first
+    (:func:`_add_video_stream`, :func:`_add_side_streams`; muxing the first packet writes the header),
+    then :class:`_Transcoder` runs decode → process → encode, and :func:`_record_outcome` judges the input.
+    """
     av = _av()
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
     total = vin.frames or None
-    wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
     with av.open(str(tmp), "w", format=fmt) as out:
-        # Every stream must exist before the first packet is muxed (that writes the header).
-        codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
-        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
-        try:
-            vout = out.add_stream(codec, rate=rate)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
-        w, h = vin.codec_context.width, vin.codec_context.height
-        vout.width, vout.height = w, h
-        odd = bool(w % 2 or h % 2)
-        vout.pix_fmt = "yuv444p" if odd and codec in ("libx264", "libx265") else "yuv420p"
-        if odd and vout.pix_fmt == "yuv444p":
-            result.notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
-        if wide:
-            result.notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
-        # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
-        cfr = fmt == "avi"
-        out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
-        vout.time_base = out_tb
-        vout.codec_context.time_base = out_tb
-        if cfr and rotation:
-            result.notes.append(f"AVI cannot store the {rotation}° rotation; the clip will show unrotated")
-        colour = _Colour.of(vin.codec_context, h)
-        ctx = vout.codec_context
-        ctx.colorspace, ctx.color_range = colour.tag_space, colour.range
-        ctx.color_primaries, ctx.color_trc = colour.primaries, colour.transfer
-        if colour.transfer in _HDR_TRANSFERS:
-            result.notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
-                                "highlights may look flat")  # fmt: skip
-        _configure(vout, codec, opts, fmt)
-        if rotation and not cfr:
-            vout.set_display_rotation(rotation)
-        copies: dict[int, Any] = {}
-        reencode: dict[int, tuple[Any, Any]] = {}  # input stream index → (decoder stream, encoder stream)
-        for s in inp.streams:
-            if s.type not in ("audio", "subtitle"):
-                continue
-            if _muxer_accepts(fmt, s):
-                copies[s.index] = out.add_stream_from_template(s)
-            elif s.type == "audio":
-                codec = _FALLBACK_AUDIO.get(fmt, "aac")
-                enc = out.add_stream(codec, rate=s.codec_context.sample_rate or 48000)
-                with contextlib.suppress(Exception):
-                    enc.layout = s.codec_context.layout
-                reencode[s.index] = (s, enc)
-                result.notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}")
-            else:
-                name = s.codec_context.name if s.codec_context else "subtitle"
-                result.notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
-        frame_ticks = max(1, round(1 / (rate * vin.time_base))) if vin.time_base else 1
-        dts = _DtsGuard(max(1, round(1 / (rate * out_tb))))
+        video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
+        side = _add_side_streams(inp, out, fmt, result.notes)
+        transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
+        transcoder.run()
+    _record_outcome(result, transcoder, vin, inp, total)
 
-        health = _Health()
 
-        def decode(put: Callable[[tuple[Any, ...]], None]) -> None:
-            """Demux and decode in demux order; the main thread sees video frames already as RGB.
+@dataclass(frozen=True)
+class _VideoOut:
+    """The output video stream and what encoding each frame into it needs, decided once per clip."""
 
-            Damage costs only the frames it touches: a packet cut short (the demuxer flags it corrupt) is
-            never given to the decoder, because with frame threading one bad packet made the final drain
-            drop every frame still in flight (a truncated clip lost 2 of its last 3 decodable frames),
-            and a packet that fails to decode is skipped. A demuxer that gives up mid-file ends the input
-            there, and the decoders are still drained, so the frames before it are kept.
-            """
-            try:
-                for packet in inp.demux():
-                    idx = packet.stream.index
-                    if idx in copies:
-                        if packet.dts is not None:  # else a demuxer flush marker, not data
-                            put(("copy", packet))
-                    elif idx in reencode:
-                        for frame in _safe_decode(packet, src):
-                            put(("audio", idx, frame))
-                    elif idx == vin.index:
-                        for frame in health.decode_video(packet, src):
-                            put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
-            except av.error.FFmpegError as exc:
-                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise
-                health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
-                for frame in health.drain(vin):
-                    put(("video", _frame_to_rgb(frame, wide, colour), frame.pts))
+    stream: Any
+    #: The input's frame rate (25 when it records none), which the output declares.
+    rate: Fraction
+    #: The output time base: the input's, or 1/rate for AVI (see :attr:`cfr`).
+    time_base: Fraction
+    colour: _Colour
+    #: Constant frame rate: AVI has no timestamps of its own, only a rate, so frames are numbered 0, 1, 2...
+    cfr: bool
+    #: Whether the input has more than 8 bits, so frames are decoded to uint16 RGB.
+    wide: bool
 
-        def encode(item: tuple[Any, ...]) -> None:
-            """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
-            kind = item[0]
-            if kind == "copy":
-                packet = item[1]
-                packet.stream = copies[packet.stream.index]
-                out.mux(packet)
-            elif kind == "audio":
-                frame = item[2]
-                frame.pts = None
-                out.mux(reencode[item[1]][1].encode(frame))
-            elif kind == "video":
-                new = _rgb_to_frame(item[1], vout.pix_fmt, colour)
-                new.pts, new.time_base = item[2], out_tb
-                dts.mux(out, vout.encode(new))
-            else:  # "flush": the encoders' delayed packets
-                dts.mux(out, vout.encode(None))
-                for _dec, enc in reencode.values():
-                    out.mux(enc.encode(None))
 
-        frames_in = 0
-        last_pts: int | None = None
+def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation: int, notes: list[str]) -> _VideoOut:
+    """Add the encoder stream for ``vin``'s frames: same size, rate, timestamps, colour and rotation.
 
-        def handle(item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
-            """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
-            nonlocal frames_in, last_pts
-            if item[0] != "video":
-                send(item)
-                return
-            _, rgb, pts = item
-            if pts is not None:
-                health.last_pts = pts if health.last_pts is None else max(pts, health.last_pts)
-            restored = np.asarray(process(rgb))
-            if restored.shape != rgb.shape:
-                raise OutputError(f"{src}: processing changed the frame size {rgb.shape} → {restored.shape}")
-            if cfr:
-                pts = frames_in
-            elif pts is None or (last_pts is not None and pts <= last_pts):  # missing or out of order:
-                pts = last_pts + frame_ticks if last_pts is not None else 0  # one frame later
-            last_pts = pts
-            send(("video", restored, pts))
-            frames_in += 1
-            if on_frame is not None:
-                on_frame(frames_in, total)
+    Every stream must exist before the first packet is muxed (that writes the header), so this runs
+    before any decoding; what the output cannot keep (odd sizes in 4:2:0, more than 8 bits, AVI's lack
+    of rotation) becomes a note rather than a silent change.
+    """
+    av = _av()
+    codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
+    rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    try:
+        vout = out.add_stream(codec, rate=rate)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
+    w, h = vin.codec_context.width, vin.codec_context.height
+    vout.width, vout.height = w, h
+    odd = bool(w % 2 or h % 2)
+    vout.pix_fmt = "yuv444p" if odd and codec in ("libx264", "libx265") else "yuv420p"
+    if odd and vout.pix_fmt == "yuv444p":
+        notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
+    wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
+    if wide:
+        notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
+    # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
+    cfr = fmt == "avi"
+    out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
+    vout.time_base = out_tb
+    vout.codec_context.time_base = out_tb
+    if cfr and rotation:
+        notes.append(f"AVI cannot store the {rotation}° rotation; the clip will show unrotated")
+    colour = _Colour.of(vin.codec_context, h)
+    _tag_colour(vout.codec_context, colour, notes)
+    _configure(vout, codec, opts, fmt)
+    if rotation and not cfr:
+        vout.set_display_rotation(rotation)
+    return _VideoOut(vout, rate, out_tb, colour, cfr, wide)
 
+
+def _tag_colour(ctx: Any, colour: _Colour, notes: list[str]) -> None:
+    """Tag the encoder with the input's colour matrix, range, primaries and transfer, so players show
+    the output as they showed the input; HDR is kept as a tag only, and said so in a note."""
+    ctx.colorspace, ctx.color_range = colour.tag_space, colour.range
+    ctx.color_primaries, ctx.color_trc = colour.primaries, colour.transfer
+    if colour.transfer in _HDR_TRANSFERS:
+        notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
+                     "highlights may look flat")  # fmt: skip
+
+
+@dataclass
+class _SideStreams:
+    """Where the input's audio and subtitle packets go, by input stream index."""
+
+    #: Copied packet for packet: input index → output stream.
+    copies: dict[int, Any] = field(default_factory=dict)
+    #: Audio the container cannot hold as it is: input index → (decoder stream, encoder stream).
+    reencode: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
+    """Add an output stream for each audio and subtitle stream, copied when ``fmt`` can hold it as it is.
+
+    Copying keeps the sound bit for bit (other tools re-encode or drop it); audio the muxer refuses is
+    re-encoded and subtitles it refuses are dropped, each with a note, never silently.
+    """
+    side = _SideStreams()
+    for s in inp.streams:
+        if s.type not in ("audio", "subtitle"):
+            continue
+        if _muxer_accepts(fmt, s):
+            side.copies[s.index] = out.add_stream_from_template(s)
+        elif s.type == "audio":
+            side.reencode[s.index] = (s, _add_audio_encoder(out, s, fmt, notes))
+        else:
+            name = s.codec_context.name if s.codec_context else "subtitle"
+            notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
+    return side
+
+
+def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
+    """An encoder for audio stream ``s`` in the codec ``fmt`` takes (Opus for WebM, else AAC or MP2)."""
+    codec = _FALLBACK_AUDIO.get(fmt, "aac")
+    enc = out.add_stream(codec, rate=s.codec_context.sample_rate or 48000)
+    with contextlib.suppress(Exception):
+        enc.layout = s.codec_context.layout
+    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}")
+    return enc
+
+
+class _Transcoder:
+    """Decode → process → encode for one clip, over output streams already set up.
+
+    Three steps, each a method: :meth:`decode` (demux order, video frames already RGB), :meth:`handle`
+    (the model, on the calling thread) and :meth:`encode` (the one thread that muxes). :meth:`run` chains
+    them through a :class:`_Pipeline` so the codecs overlap the model, or in turn on one thread when
+    ``WEATHERCLEAN_PIPELINE=0``; the muxing order, and so the output bytes, is the same either way.
+    """
+
+    def __init__(
+        self,
+        inp: Any,
+        out: Any,
+        video: _VideoOut,
+        side: _SideStreams,
+        process: Callable[[np.ndarray], np.ndarray],
+        on_frame: Callable[[int, int | None], None] | None,
+        total: int | None,
+        src: Path,
+    ) -> None:
+        self.inp, self.out, self.video, self.side = inp, out, video, side
+        self.process, self.on_frame, self.total, self.src = process, on_frame, total, src
+        self.vin = inp.streams.video[0]
+        rate = video.rate
+        self.frame_ticks = max(1, round(1 / (rate * self.vin.time_base))) if self.vin.time_base else 1
+        self.dts = _DtsGuard(max(1, round(1 / (rate * video.time_base))))
+        self.health = _Health()
+        self.frames_in = 0
+        self.last_pts: int | None = None
+        #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
+        self._encoders: dict[str, Callable[[tuple[Any, ...]], None]] = {
+            "copy": self._mux_copy, "audio": self._encode_audio, "video": self._encode_video, "flush": self._flush,
+        }  # fmt: skip
+
+    def run(self) -> None:
+        """Every item decoded, handled and encoded, then the encoders flushed; no frame at all is an error."""
         if pipeline_enabled():
-            with _Pipeline(decode, encode) as pipe:
+            with _Pipeline(self.decode, self.encode) as pipe:
                 for item in pipe.items():
-                    handle(item, pipe.send)
-                if frames_in == 0:
-                    raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
+                    self.handle(item, pipe.send)
+                self._require_frames()
                 pipe.send(("flush",))
                 pipe.finish()
         else:  # WEATHERCLEAN_PIPELINE=0: decode, model and encode in turn, on this thread
-            decode(lambda item: handle(item, encode))
-            if frames_in == 0:
-                raise InputError(f"{src}: no frames could be decoded; the file is empty or corrupt")
-            encode(("flush",))
-    result.frames = frames_in
+            self.decode(lambda item: self.handle(item, self.encode))
+            self._require_frames()
+            self.encode(("flush",))
+
+    def _require_frames(self) -> None:
+        """Checked before the flush: an output with no video frame is no video, so nothing is written."""
+        if self.frames_in == 0:
+            raise InputError(f"{self.src}: no frames could be decoded; the file is empty or corrupt")
+
+    def decode(self, put: Callable[[tuple[Any, ...]], None]) -> None:
+        """Demux and decode in demux order; the main thread sees video frames already as RGB.
+
+        Damage costs only the frames it touches: a packet cut short (the demuxer flags it corrupt) is
+        never given to the decoder, because with frame threading one bad packet made the final drain
+        drop every frame still in flight (a truncated clip lost 2 of its last 3 decodable frames),
+        and a packet that fails to decode is skipped. A demuxer that gives up mid-file ends the input
+        there, and the decoders are still drained, so the frames before it are kept.
+        """
+        av = _av()
+        try:
+            for packet in self.inp.demux():
+                self._demux_one(packet, put)
+        except av.error.FFmpegError as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
+            for frame in self.health.drain(self.vin):
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+
+    def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
+        """Route one packet: copied streams as packets, re-encoded audio and the video as frames; packets
+        of streams the output does not carry (a second video, data tracks) go nowhere."""
+        idx = packet.stream.index
+        if idx in self.side.copies:
+            if packet.dts is not None:  # else a demuxer flush marker, not data
+                put(("copy", packet))
+        elif idx in self.side.reencode:
+            for frame in _safe_decode(packet, self.src):
+                put(("audio", idx, frame))
+        elif idx == self.vin.index:
+            for frame in self.health.decode_video(packet, self.src):
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+
+    def handle(self, item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
+        """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
+        if item[0] != "video":
+            send(item)
+            return
+        _, rgb, pts = item
+        if pts is not None:
+            self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
+        restored = np.asarray(self.process(rgb))
+        if restored.shape != rgb.shape:
+            raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
+        pts = self._output_pts(pts)
+        self.last_pts = pts
+        send(("video", restored, pts))
+        self.frames_in += 1
+        if self.on_frame is not None:
+            self.on_frame(self.frames_in, self.total)
+
+    def _output_pts(self, pts: int | None) -> int:
+        """The frame's output timestamp: its own (variable frame rate stays in sync), the frame number for
+        AVI, or one frame after the last when it has none or comes out of order (muxers refuse both)."""
+        if self.video.cfr:
+            return self.frames_in
+        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
+            return self.last_pts + self.frame_ticks if self.last_pts is not None else 0
+        return pts
+
+    def encode(self, item: tuple[Any, ...]) -> None:
+        """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
+        self._encoders[item[0]](item)
+
+    def _mux_copy(self, item: tuple[Any, ...]) -> None:
+        """Mux an audio or subtitle packet as it came, retargeted at its output stream."""
+        packet = item[1]
+        packet.stream = self.side.copies[packet.stream.index]
+        self.out.mux(packet)
+
+    def _encode_audio(self, item: tuple[Any, ...]) -> None:
+        """Re-encode one decoded audio frame; its timestamp, in the input's time base, is not carried over."""
+        frame = item[2]
+        frame.pts = None
+        self.out.mux(self.side.reencode[item[1]][1].encode(frame))
+
+    def _encode_video(self, item: tuple[Any, ...]) -> None:
+        """Encode one restored frame, converted back with the input's colour matrix and range."""
+        new = _rgb_to_frame(item[1], self.video.stream.pix_fmt, self.video.colour)
+        new.pts, new.time_base = item[2], self.video.time_base
+        self.dts.mux(self.out, self.video.stream.encode(new))
+
+    def _flush(self, item: tuple[Any, ...]) -> None:
+        """The encoders' delayed packets, once every frame has been sent."""
+        self.dts.mux(self.out, self.video.stream.encode(None))
+        for _dec, enc in self.side.reencode.values():
+            self.out.mux(enc.encode(None))
+
+
+def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp: Any, total: int | None) -> None:
+    """Fill in frames, damage and the expected count, and decide whether the input was only partly read."""
+    health = transcoder.health
+    result.frames = transcoder.frames_in
     result.damaged = health.damaged
-    result.expected, result.estimated = _expected_frames(total, vin, inp, frames_in, health)
+    result.expected, result.estimated = _expected_frames(total, vin, inp, transcoder.frames_in, health)
     # A recorded count may exceed the packets by one (AVI indexes often count an empty chunk as a frame).
     slack = 1 if not result.estimated else 0
     # Packets, not frames: a whole clip with an edit list (an `ffmpeg -ss ... -c copy` trim) records every
