@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from weatherclean.data.images import list_images, read_rgb
 from weatherclean.evaluation.evaluate import evaluate_rain
 from weatherclean.models import load_model
 from weatherclean.restore import load_restorer
 from weatherclean.synth.rain import RAIN_STYLES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from score_snow_styles import score_clean  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRED = ("rain_heavy", "rain_light", "spa_real_vrgnet")
@@ -73,27 +76,6 @@ def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, flo
     return scores
 
 
-def score_clean(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, dict]:
-    """Dry photos: PSNR-Y of each output against its input, and the largest mean channel shift."""
-    from weatherclean.evaluation.metrics import psnr
-
-    images = [read_rgb(p) for p in list_images(folder)]
-    result = {}
-    for label, net in models.items():
-        values, shifts = [], []
-        for image in images:
-            out = load_restorer("rain", model=net, device="cpu", precision="fp32").restore(image)
-            values.append(psnr(out, image, y_channel=True))
-            shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
-        result[label] = {
-            "psnr_y": float(np.mean(values)),
-            "worst_psnr_y": float(np.min(values)),
-            "mean_shift_rgb": [float(s) for s in np.mean(shifts, axis=0)],
-            "worst_shift": float(np.max(np.abs(shifts))),
-        }
-    return result
-
-
 def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, float]]:
     """Per model: mean gain over all sets, over light sets, and how many light sets end below the input."""
     out = {}
@@ -130,7 +112,8 @@ def main() -> None:
         table[name] = row
         cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
         print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
-    clean = score_clean(args.clean, models)
+    restorers = {m: load_restorer("rain", model=net, device="cpu", precision="fp32") for m, net in models.items()}
+    clean = score_clean(args.clean, restorers)  # each restorer built once, not once per photo
     table["clean"] = clean
     cells = []
     for m in labels:

@@ -46,10 +46,6 @@ def load_candidates(items: list[str]) -> dict[str, Restorer]:
     return models
 
 
-def _restore(restorer: Restorer, image: np.ndarray) -> np.ndarray:
-    return restorer.restore(image)
-
-
 def score_set(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
     """Mean PSNR-Y of the input and of each model, and each model's new dark pixels per thousand."""
     scores: dict[str, list[float]] = {"input": []}
@@ -59,7 +55,7 @@ def score_set(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, 
         scores["input"].append(psnr(snowy, clean, y_channel=True))
         floor = np.minimum(snowy, clean).min(axis=2) - DARK
         for label, net in models.items():
-            out = _restore(net, snowy)
+            out = net.restore(snowy)
             scores.setdefault(label, []).append(psnr(out, clean, y_channel=True))
             dark.setdefault(label, []).append(1000.0 * float((out.min(axis=2) < floor).mean()))
     result = {label: {"psnr_y": float(np.mean(v))} for label, v in scores.items()}
@@ -69,13 +65,14 @@ def score_set(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, 
 
 
 def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
-    """Snow-free photos: PSNR-Y of each output against its input, and the largest mean channel shift."""
+    """Photos without weather: PSNR-Y of each output against its input, and the mean channel shifts (also
+    used by ``score_rain_styles.py``)."""
     result = {}
     images = [read_rgb(p) for p in list_images(folder)]
     for label, net in models.items():
         values, shifts = [], []
         for image in images:
-            out = _restore(net, image)
+            out = net.restore(image)
             values.append(psnr(out, image, y_channel=True))
             shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
         mean_shift = np.mean(shifts, axis=0)
