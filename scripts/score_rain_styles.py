@@ -31,7 +31,7 @@ import torch
 
 from weatherclean.evaluation.evaluate import evaluate_rain
 from weatherclean.models import load_model
-from weatherclean.restore import load_restorer
+from weatherclean.restore import Restorer, load_restorer
 from weatherclean.synth.rain import RAIN_STYLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,11 +66,15 @@ def default_sets(data: Path) -> dict[str, Path]:
     return {name: folder for name, folder in sets.items() if folder.is_dir()}
 
 
-def score_set(folder: Path, models: dict[str, torch.nn.Module]) -> dict[str, float]:
-    """Mean PSNR-Y of the input and of each model over every frame of the set."""
+def score_set(folder: Path, restorers: dict[str, Restorer]) -> dict[str, float]:
+    """Mean PSNR-Y of the input and of each model over every frame of the set, run as ``evaluate`` runs it
+    (the restorer's tile overlap and precision)."""
     scores: dict[str, float] = {}
-    for label, net in models.items():
-        result = evaluate_rain(folder, net, progress=False, model_label=label)
+    for label, r in restorers.items():
+        result = evaluate_rain(
+            folder, r.model, device=r.device, tile=r.tile, overlap=r.overlap, dtype=r.dtype, progress=False,
+            model_label=label,
+        )  # fmt: skip
         for summary in result.summary():
             scores[summary.method if summary.method != result.input_method else "input"] = summary.psnr_y
     return scores
@@ -101,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     models = load_rain_candidates(args.candidates)
+    restorers = {m: load_restorer("rain", model=net, device="cpu", precision="fp32") for m, net in models.items()}
     labels = list(models)
     sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
 
@@ -108,12 +113,11 @@ def main() -> None:
     print("| set | input | " + " | ".join(f"{m} (gain)" for m in labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for name, folder in sets.items():
-        row = score_set(folder, models)
+        row = score_set(folder, restorers)
         table[name] = row
         cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
         print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
-    restorers = {m: load_restorer("rain", model=net, device="cpu", precision="fp32") for m, net in models.items()}
-    clean = score_clean(args.clean, restorers)  # each restorer built once, not once per photo
+    clean = score_clean(args.clean, restorers)
     table["clean"] = clean
     cells = []
     for m in labels:
