@@ -28,8 +28,8 @@ _GLOB_CHARS = frozenset("*?[")
 
 #: Image formats people try that weatherclean cannot write back faithfully: say so instead of "not an image".
 _UNSUPPORTED_IMAGES = {
-    ".gif": "GIF", ".bmp": "BMP", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL",
-    ".tga": "TGA", ".ppm": "PPM", ".pgm": "PGM", ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
+    ".gif": "GIF", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL", ".tga": "TGA",
+    ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
     ".cr2": "raw (CR2)", ".cr3": "raw (CR3)", ".nef": "raw (NEF)", ".arw": "raw (ARW)", ".raf": "raw (RAF)",
     ".orf": "raw (ORF)", ".rw2": "raw (RW2)",
 }  # fmt: skip

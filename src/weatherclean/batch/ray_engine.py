@@ -174,7 +174,8 @@ class _JobActor:
 
     def run(self, index: int, job: Job, shipped: list[Any]) -> BatchSummary:
         worker = self._built(shipped)
-        summary = run_jobs([job], worker.handler, overwrite=self._overwrite, progress=False)
+        # one job has nothing to overlap: no pipeline threads (the same bytes and summary, see batch/run.py)
+        summary = run_jobs([job], worker.handler, overwrite=self._overwrite, progress=False, pipeline=False)
         self._recent[index] = summary
         while len(self._recent) > 2 * QUEUE_PER_ACTOR:
             del self._recent[next(iter(self._recent))]
