@@ -25,12 +25,11 @@ import torch
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.rain import list_frames
-from weatherclean.restore import load_restorer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402
 from real_snow_sheet import change_cells  # noqa: E402
-from score_rain_styles import load_rain_candidates  # noqa: E402
+from score_snow_styles import load_candidates  # noqa: E402
 
 
 def green_excess(before: np.ndarray, after: np.ndarray) -> float:
@@ -49,12 +48,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=480, help="width of each panel in the sheet")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    models = load_rain_candidates(args.candidates)
     frames = [read_rgb(p) for p in list_frames(args.frames)]
-    runners = {
-        label: load_restorer("rain", model=net, device="cpu", precision="fp32").new_clip()
-        for label, net in models.items()
-    }
+    runners = {label: r.new_clip() for label, r in load_candidates(args.candidates, task="rain").items()}
     rows = []
     print("| frame | model | mean change R/G/B (levels) | detail kept | pixels changed > 8 levels | green excess |")
     print("|---|---|---|---|---|---|")

@@ -5,13 +5,14 @@
         new=runs/r13-all-s2/model --json runs/scores/issue13.json
 
 Each candidate is LABEL=MODEL (a registered name, a folder or a Hub id); ``LABEL=MODEL@T`` also sets
-the model's pass-through threshold to T (``@0`` turns the gate off), which is how the threshold is
-tuned without editing ``config.json``. The sets are the issue-13 held-out sets of docs/models.md,
-made by ``runs/make_rain_sets.sh`` equivalents written out there: ``data/rain/photo_{STYLE}_{LEVEL}``
-(single photos, each derained alone) and ``data/rain/clip_{STYLE}_{LEVEL}`` (9-frame clips, memory
-carried frame to frame), then ``../shared/data/paired/{rain_heavy,rain_light,spa_real_vrgnet}``, then
-the dry held-out backgrounds (``data/snow/heldout_clean``): for those, the PSNR-Y of each output against
-its own input and the largest mean shift of one colour channel, in grey levels.
+the model's pass-through threshold to T (``@0`` turns the gate off) and ``@T/V`` its veil threshold
+too, which is how thresholds are tuned without editing ``config.json``. The sets are the issue-13
+held-out sets of docs/models.md (``runs/make_rain_sets.sh``; ``--data`` picks another folder of them):
+``data/rain/photo_{STYLE}_{LEVEL}`` (single photos, each derained alone) and
+``data/rain/clip_{STYLE}_{LEVEL}`` (9-frame clips, memory carried frame to frame), then
+``../shared/data/paired/{rain_heavy,rain_light,spa_real_vrgnet}``, then the dry held-out backgrounds
+(``data/snow/heldout_clean``): for those, the PSNR-Y of each output against its own input and the
+largest mean shift of one colour channel, in grey levels.
 
 Every set is scored with :func:`weatherclean.evaluation.evaluate.evaluate_rain`, the code behind
 ``weatherclean evaluate --task rain``, in fp32 on the CPU, so numbers do not depend on the machine's
@@ -23,35 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from weatherclean.evaluation.evaluate import evaluate_rain
-from weatherclean.models import load_model
-from weatherclean.restore import Restorer, load_restorer
+from weatherclean.restore import Restorer
 from weatherclean.synth.rain import RAIN_STYLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_snow_styles import score_clean  # noqa: E402
+from score_snow_styles import load_candidates, score_clean  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRED = ("rain_heavy", "rain_light", "spa_real_vrgnet")
-
-
-def load_rain_candidates(items: list[str]) -> dict[str, torch.nn.Module]:
-    """``LABEL=MODEL[@T]`` arguments as label → rain model on the CPU, its gate threshold set to T if given."""
-    models = {}
-    for item in items:
-        label, _, spec = item.partition("=")
-        name, _, threshold = (spec or label).partition("@")
-        net = load_model(name, device="cpu", task="rain")
-        if threshold:
-            net.config = replace(net.config, pass_through=float(threshold))
-        models[label] = net.eval()
-    return models
 
 
 def default_sets(data: Path) -> dict[str, Path]:
@@ -104,9 +90,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    models = load_rain_candidates(args.candidates)
-    restorers = {m: load_restorer("rain", model=net, device="cpu", precision="fp32") for m, net in models.items()}
-    labels = list(models)
+    restorers = load_candidates(args.candidates, task="rain")
+    labels = list(restorers)
     sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
 
     table: dict[str, dict] = {}

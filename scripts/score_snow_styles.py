@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ import torch
 from weatherclean.data.images import list_images, read_rgb
 from weatherclean.data.snow import find_snow100k
 from weatherclean.evaluation.metrics import psnr
+from weatherclean.models import load_model
 from weatherclean.restore import Restorer, load_restorer
 from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES
 
@@ -36,13 +38,31 @@ ROOT = Path(__file__).resolve().parent.parent
 DARK = 16.0 / 255.0
 
 
-def load_candidates(items: list[str]) -> dict[str, Restorer]:
-    """``LABEL=MODEL`` arguments (a registered name, a folder or a Hub id) as label → snow restorer on the CPU,
-    in fp32 so that scores compare across machines."""
+def parse_candidate(item: str) -> tuple[str, str, dict[str, float]]:
+    """``LABEL=MODEL[@T[/V]]`` → label, model name, config overrides: ``@T`` sets the gate threshold
+    ``pass_through`` (``@0`` turns the gate off) and ``/V`` J4R-Net's ``veil_threshold``, which is how
+    thresholds are tuned without editing ``config.json``. Also used by ``score_rain_styles.py``."""
+    label, _, spec = item.partition("=")
+    name, _, thresholds = (spec or label).partition("@")
+    overrides: dict[str, float] = {}
+    if thresholds:
+        t, _, v = thresholds.partition("/")
+        overrides["pass_through"] = float(t)
+        if v:
+            overrides["veil_threshold"] = float(v)
+    return label, name, overrides
+
+
+def load_candidates(items: list[str], task: str = "snow") -> dict[str, Restorer]:
+    """``LABEL=MODEL[@T[/V]]`` arguments (a registered name, a folder or a Hub id) as label → restorer on the
+    CPU, in fp32 so that scores compare across machines."""
     models = {}
     for item in items:
-        label, _, name = item.partition("=")
-        models[label] = load_restorer("snow", model=name or label, device="cpu", precision="fp32")
+        label, name, overrides = parse_candidate(item)
+        net = load_model(name, device="cpu", task=task)
+        if overrides:
+            net.config = replace(net.config, **overrides)
+        models[label] = load_restorer(task, model=net.eval(), device="cpu", precision="fp32")
     return models
 
 
@@ -96,8 +116,9 @@ def _clean_cell(score: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL")
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@THRESHOLD]")
     parser.add_argument("--data", type=Path, default=ROOT / "data/snow", help="folder holding the test sets")
+    parser.add_argument("--clean", type=Path, help="snow-free photos (default: DATA/heldout_clean)")
     parser.add_argument("--styles", nargs="+", default=[*SNOW_STYLES, "mixed"])
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args()
@@ -118,7 +139,7 @@ def main() -> None:
             base = row["input"]["psnr_y"]
             cells = [_cell(row[m], base) for m in labels]
             print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
-    clean = score_clean(args.data / "heldout_clean", models)
+    clean = score_clean(args.clean or args.data / "heldout_clean", models)
     table["clean"] = clean
     cells = [_clean_cell(clean[m]) for m in labels]
     print("| no snow | – | ∞ | " + " | ".join(cells) + " |")

@@ -184,7 +184,13 @@ def test_no_harm_options_are_off_by_default_and_the_bundled_model_is_unchanged()
     assert bundled.receptive_field == 64  # tiles overlap as before
     gated = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02))
     assert gated.receptive_field == 64 + 4 * 2 + 4 * 3  # + the detail window and the gate's reach
-    for bad in ({"streak_mode": "zero"}, {"streak_window": 4}, {"occlusion_floor": 1.0}, {"pass_through": -0.1}):
+    for bad in (
+        {"streak_mode": "zero"},
+        {"streak_window": 4},
+        {"occlusion_floor": 1.0},
+        {"pass_through": -0.1},
+        {"pass_through": 0.02, "veil_threshold": 0.6},
+    ):
         with pytest.raises(ValueError):
             J4RNetConfig(**bad)  # type: ignore[arg-type]
 
@@ -256,6 +262,29 @@ def test_pass_through_returns_dry_pixels_unchanged() -> None:
     with torch.no_grad():  # training sees the network behind the gate: a closed gate would pass no gradient
         behind = model.train().step(dry)[0].background
     assert not torch.equal(behind, out)
+
+
+def test_veil_threshold_opens_the_gate_where_the_network_removes_a_veil() -> None:
+    """A flat frame has no streak detail, so the streak evidence alone keeps the gate shut; a network that
+    darkens it by 0.1 (a veil removed) opens it with ``veil_threshold`` 0.03, one that darkens by 0.02
+    (a dry photo's drift) does not."""
+    frame = torch.full((1, 3, 40, 48), 0.7)
+    for darkening, opens in ((0.1, True), (0.02, False)):
+        model = J4RNet(dataclasses.replace(TINY, streak_mode="detail", pass_through=0.02, gate_radius=4))
+        with torch.no_grad():
+            model.jrc_head.bias.fill_(-darkening)  # the network's correction: a uniform darkening
+            streaks_only = model.eval().step(frame)[0].background
+            model.config = dataclasses.replace(model.config, veil_threshold=0.03)
+            gate = model.gate(frame)
+            out = model.step(frame)[0].background
+        assert torch.equal(streaks_only, frame)  # no streak evidence: the input itself
+        if opens:
+            assert float(gate.min()) == 1.0
+            torch.testing.assert_close(out, frame - darkening, rtol=0, atol=1e-3)  # R-Net starts at 1e-4
+        else:
+            assert float(gate.max()) == 0.0 and torch.equal(out, frame)
+    with pytest.raises(ValueError, match="pass_through"):
+        J4RNetConfig(veil_threshold=0.03)
 
 
 def test_detail_mode_asks_r_net_only_for_the_streaks_detail() -> None:

@@ -75,6 +75,11 @@ class J4RNetConfig:
       α̂ above 0.5), dilated by ``gate_radius`` pixels, stays below this, the output is the input pixel
       itself, so dry pictures and dry areas come back unchanged; full correction above twice it. The
       gate acts in eval mode (inference) only; training optimises the network behind it.
+    * ``veil_threshold`` (0: off): heavy rain's accumulation is a smooth veil with little streak detail,
+      so the streak evidence alone shuts the gate over it. With this set, the gate also opens where the
+      network's own correction, averaged over ``gate_radius`` around a pixel, darkens the frame by more
+      than this (in [0, 1] units; fully open at twice it): removing a veil darkens by tens of grey levels,
+      while the few-level drift a network leaves on a dry photo stays under it.
     """
 
     model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone
@@ -92,6 +97,7 @@ class J4RNetConfig:
     occlusion_floor: float = 0.0  # α̂ below this counts as "not occluded" (0: the paper's soft α̂)
     pass_through: float = 0.0  # rain evidence below this returns the input pixel unchanged (0: off)
     gate_radius: int = 8  # pixels around detected rain that the pass-through gate keeps open
+    veil_threshold: float = 0.0  # mean darkening that also opens the gate, for a veil (0: off)
 
     def __post_init__(self) -> None:
         if self.model_type != "j4rnet":
@@ -112,6 +118,10 @@ class J4RNetConfig:
             raise ValueError(f"pass_through must be in [0, 1), got {self.pass_through}")
         if self.gate_radius < 0:
             raise ValueError(f"gate_radius must be non-negative, got {self.gate_radius}")
+        if not 0.0 <= self.veil_threshold < 0.5:
+            raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
+        if self.veil_threshold > 0 and self.pass_through == 0:
+            raise ValueError("veil_threshold widens the pass-through gate: set pass_through > 0 as well")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -330,7 +340,7 @@ class J4RNet(
         gate = None
         if cfg.pass_through > 0:
             assert detail is not None
-            gate = self._gate(detail, logits_low, size, frame)
+            gate = self._gate(detail, logits_low, size, frame, frame - background)
             # Inference only. In training the loss must see the network behind the gate: a closed gate
             # passes no gradient, and it is closed everywhere at initialisation, before there is any
             # evidence; a straight-through gradient instead pushes the hidden output without limit.
@@ -353,7 +363,12 @@ class J4RNet(
         return self._unfold(_detail(folded, self.config.streak_window), size, flat).reshape(streak.shape)
 
     def _gate(
-        self, detail: torch.Tensor, logits_low: torch.Tensor, size: tuple[int, int], like: torch.Tensor
+        self,
+        detail: torch.Tensor,
+        logits_low: torch.Tensor,
+        size: tuple[int, int],
+        like: torch.Tensor,
+        darkening: torch.Tensor,
     ) -> torch.Tensor:
         """The pass-through gate at full resolution, computed at 1/stride resolution (cheap at 720p).
 
@@ -362,6 +377,9 @@ class J4RNet(
         never gives exactly 0, and trained models leave α̂ ≈ 0.02 everywhere). It is dilated by
         ``gate_radius`` so a streak's halo, where JRC-Net repairs, stays inside, mapped 0 → 1 over
         [t, 2t] like DesnowNet's gate, and upsampled bilinearly so the gate has no blocky edges.
+
+        With ``veil_threshold`` v > 0, the gate is also at least the network's mean ``darkening`` (input −
+        output, over colours and the same reach) mapped 0 → 1 over [v, 2v]: the veil of heavy rain.
         """
         cfg = self.config
         s = cfg.stride
@@ -375,6 +393,12 @@ class J4RNet(
             evidence = F.max_pool2d(evidence, 2 * reach + 1, stride=1, padding=reach)
         t = cfg.pass_through
         gate = ((evidence - t) / t).clamp(0.0, 1.0)
+        if cfg.veil_threshold > 0:
+            v = cfg.veil_threshold
+            dark = F.avg_pool2d(darkening.float().mean(dim=1, keepdim=True), s, s, ceil_mode=True)
+            if reach > 0:
+                dark = F.avg_pool2d(dark, 2 * reach + 1, stride=1, padding=reach, count_include_pad=False)
+            gate = torch.maximum(gate, ((dark - v) / v).clamp(0.0, 1.0))
         if s > 1:
             gate = F.interpolate(gate, scale_factor=s, mode="bilinear", align_corners=False)
         return gate[..., : size[0], : size[1]].to(like.dtype)
