@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from weatherclean.data.images import read_rgb
-from weatherclean.data.rain import list_frames
+from weatherclean.io.media import list_frames
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pictures import save_jpeg, sheet, shrink  # noqa: E402

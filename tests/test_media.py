@@ -135,6 +135,23 @@ def test_heic_without_the_extra_is_an_error_naming_the_file_not_a_silent_drop(
     assert "\n" not in str(info.value)
 
 
+def test_one_frame_listing_for_clips_and_datasets(tmp_path: Path) -> None:
+    """``derain --frames`` and the rain datasets list a clip's frames with the same rule: pictures only,
+    no dot files, numbers by value."""
+    from weatherclean.data.rain import list_frames as dataset_frames
+    from weatherclean.errors import DatasetError
+    from weatherclean.io.media import list_frames
+
+    for name in ("10.png", "2.jpg", "1.bmp", "._2.jpg"):
+        _photo(tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a frame")
+    (tmp_path / "3.png").mkdir()
+    assert [p.name for p in list_frames(tmp_path)] == ["1.bmp", "2.jpg", "10.png"]
+    assert dataset_frames(tmp_path) == list_frames(tmp_path)
+    with pytest.raises(DatasetError, match="not a folder of frames"):
+        dataset_frames(tmp_path / "10.png")
+
+
 def test_one_video_decoder_for_io_and_data(tmp_path: Path) -> None:
     """data's float frames are io's decoded frames scaled: same colour matrix, same damage handling."""
     from weatherclean.data.rain import iter_video_frames

@@ -25,6 +25,7 @@ from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
 from weatherclean.io.images import LoadedImage, load_image, save_image
+from weatherclean.io.media import list_frames
 from weatherclean.io.video import VideoOptions, partial_path, process_video
 
 __all__ = [
@@ -182,7 +183,6 @@ def clip_handler(
 ) -> JobHandler:
     """The handler for ``--frames``: a folder of frames in (natural order), a folder of frames out; the
     output folder appears complete or not at all."""
-    from weatherclean.data.rain import list_frames  # data/ pulls in the dataset readers: only when clips run
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
         names = list_frames(job.source)

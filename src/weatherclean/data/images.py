@@ -13,7 +13,7 @@ import numpy as np
 
 from weatherclean.errors import InputError
 from weatherclean.io.images import load_image
-from weatherclean.io.media import IMAGE_SUFFIXES
+from weatherclean.io.media import IMAGE_SUFFIXES, is_visible_image
 
 __all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples"]
 
@@ -38,11 +38,7 @@ def list_images(folder: Path | str, recursive: bool = True) -> list[Path]:
     if not root.is_dir():
         raise InputError(f"{root}: not a folder; pass a folder that contains images")
     pattern = "**/*" if recursive else "*"
-    return sorted(
-        p
-        for p in root.glob(pattern)
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
+    return sorted(p for p in root.glob(pattern) if is_visible_image(p))
 
 
 def read_rgb(path: Path | str) -> np.ndarray:

@@ -38,7 +38,8 @@ from torch.utils.data import Dataset
 from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.io.media import VIDEO_SUFFIXES, is_image_path, is_video_path
+from weatherclean.io import media
+from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_image, natural_key
 from weatherclean.io.video import iter_frames
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
 
@@ -73,21 +74,12 @@ _ANY_HELP = (
 )
 
 
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders numbers by value: ``2.png`` before ``10.png`` (frame names are rarely padded)."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", text) if part)
-
-
-def _is_image(path: Path) -> bool:
-    return path.is_file() and is_image_path(path) and not path.name.startswith(".")
-
-
 def list_frames(folder: Path | str) -> list[Path]:
     """Image files directly inside ``folder`` in natural order (hidden files skipped)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder of frames")
-    return sorted((p for p in folder.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name))
+    return media.list_frames(folder)
 
 
 def _subdirs(folder: Path) -> list[Path]:
@@ -333,7 +325,7 @@ def _maps_for(folder: Path, name: str, count: int, single: Path | None) -> dict[
         paths: tuple[Path, ...] | None = None
         if kind_dir is not None:
             if single is not None:
-                match = [p for p in kind_dir.iterdir() if _is_image(p) and p.stem == single.stem]
+                match = [p for p in kind_dir.iterdir() if is_visible_image(p) and p.stem == single.stem]
                 paths = (match[0],) if match else None
             elif (kind_dir / name).is_dir():
                 frames = list_frames(kind_dir / name)
@@ -360,8 +352,8 @@ def find_rain_pairs(root: Path | str) -> list[RainClipPaths]:
         rain_dir, gt_dir = _child(folder, "rain"), _child(folder, "gt")
         assert rain_dir is not None and gt_dir is not None
         group = _group_name(folder, root, len(folders) > 1)
-        gts = {p.stem: p for p in gt_dir.iterdir() if _is_image(p)}
-        for image in sorted((p for p in rain_dir.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name)):
+        gts = {p.stem: p for p in gt_dir.iterdir() if is_visible_image(p)}
+        for image in sorted((p for p in rain_dir.iterdir() if is_visible_image(p)), key=lambda p: natural_key(p.name)):
             gt = gts.get(image.stem)
             if gt is None:
                 raise DatasetError(f"{image}: no ground truth '{image.stem}.*' in {gt_dir}; {_PAIRS_HELP}")

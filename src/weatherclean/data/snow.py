@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
 from weatherclean.errors import DatasetError, InputError
-from weatherclean.io.media import is_image_path
+from weatherclean.io.media import is_visible_image
 from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, check_styles, synthesize_snow
 
 __all__ = [
@@ -55,7 +55,7 @@ class SnowTriple:
 def _images_by_stem(folder: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.is_file() and is_image_path(entry) and not entry.name.startswith("."):
+        if is_visible_image(entry):
             found.setdefault(entry.stem, entry)
     return found
 

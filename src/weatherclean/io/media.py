@@ -14,6 +14,7 @@ depend on it. The readers themselves are :func:`weatherclean.io.images.load_imag
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "is_heif",
     "is_image_path",
     "is_video_path",
+    "is_visible_image",
+    "list_frames",
+    "natural_key",
     "read_head",
     "sniff",
 ]
@@ -57,6 +61,23 @@ def is_image_path(path: Path | str) -> bool:
 def is_video_path(path: Path | str) -> bool:
     """True for file names with a video suffix we read and write."""
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def is_visible_image(path: Path) -> bool:
+    """A file with an image suffix whose name does not start with a dot: what every folder walk takes as a
+    picture (dot files are editors' and macOS's side files, ``._IMG_1.jpg`` and the like)."""
+    return not path.name.startswith(".") and is_image_path(path) and path.is_file()
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders numbers by value: ``2.png`` before ``10.png`` (frame names are rarely padded)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", text) if part)
+
+
+def list_frames(folder: Path | str) -> list[Path]:
+    """The pictures directly inside ``folder``, in natural order: a clip's frames. The caller checks that
+    ``folder`` is a folder (and says so in its own terms)."""
+    return sorted((p for p in Path(folder).iterdir() if is_visible_image(p)), key=lambda p: natural_key(p.name))
 
 
 def read_head(path: Path, size: int = 12) -> bytes:
