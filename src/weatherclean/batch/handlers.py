@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -27,20 +27,12 @@ from weatherclean.io import compare as pictures
 from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.media import list_frames
 from weatherclean.io.video import VideoOptions, partial_path, process_video
+from weatherclean.restore.protocols import ClipRestorer
 
 __all__ = [
-    "ClipRestorer", "Restoration", "StagedHandler", "clip_handler", "compare_note", "job_handler", "photo_handler",
+    "Restoration", "StagedHandler", "clip_handler", "compare_note", "job_handler", "photo_handler",
     "stages_of", "video_handler",
 ]  # fmt: skip
-
-
-class ClipRestorer(Protocol):
-    """One clip's restoration: frames in order in, restored frames out, memory carried between them."""
-
-    #: Things to tell the user once the clip is done (precision fallbacks, ...).
-    notes: list[str]
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from weatherclean.errors import ModelError, OutputError
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
 from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
+from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
 from weatherclean.restore.tiling import run_tiled_array
 
@@ -46,15 +47,6 @@ Picture = TypeVar("Picture", np.ndarray, "Image.Image")
 
 #: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged.
 _PIL_MODES = ("RGB", "L", "I;16", "RGBA", "LA")
-
-
-class ClipRestorer(Protocol):
-    """Restores one clip's frames in order (H×W×C arrays, C = 1 or 3), each call the next frame."""
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
-
-    @property
-    def notes(self) -> list[str]: ...
 
 
 @dataclass(eq=False)

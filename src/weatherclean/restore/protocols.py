@@ -1,0 +1,22 @@
+"""What the batch runner needs of a restorer, kept free of PyTorch so that ``batch/`` can name it without
+loading a model stack (a ``--help`` or a dry run imports batch/ too)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["ClipRestorer"]
+
+
+class ClipRestorer(Protocol):
+    """Restores one clip's frames in order (H×W×C arrays, C = 1 or 3), each call the next frame, with the
+    memory carried between calls; :meth:`weatherclean.restore.Restorer.new_clip` makes one per clip."""
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
+
+    @property
+    def notes(self) -> list[str]:
+        """Things to tell the user once the clip is done (precision fallbacks, ...)."""
+        ...
