@@ -33,6 +33,7 @@ from rich.text import Text
 from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
 from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, Plan, Record, display
 from weatherclean.errors import DiskFullError, WeathercleanError
+from weatherclean.io.atomic import missing_folders, remove_empty
 from weatherclean.io.images import LoadedImage
 from weatherclean.pipelining import pipeline_enabled
 
@@ -191,10 +192,10 @@ def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, summary: Batc
     if skip is not None:
         summary.skipped.append(skip)
         return True
-    new_folders = _missing_folders(job.output.parent)
+    new_folders = missing_folders(job.output.parent)
     try:
         # a job that failed leaves no empty output folder behind
-        return _settle(job, lambda: handler(job, frames), summary, on_error=lambda: _remove_empty(new_folders))
+        return _settle(job, lambda: handler(job, frames), summary, on_error=lambda: remove_empty(new_folders))
     finally:
         frames.finish()
 
@@ -303,7 +304,7 @@ class _Pipelined:
             self.decoders.shutdown(wait=True, cancel_futures=True)
             self.writers.shutdown(wait=True)
             for folders in self.cleanup:
-                _remove_empty(folders)
+                remove_empty(folders)
         if self.stopped:
             self.summary.failed.extend(_not_done(self.jobs[self.recorded :], self.summary))
 
@@ -364,7 +365,7 @@ class _Pipelined:
 
     def _write(self, stages: StagedHandler, job: Job, value: Any) -> Callable[[], list[str]]:
         """In a writer thread: encode and write one job; returns its notes, or its error, as a call."""
-        new_folders = _missing_folders(job.output.parent)
+        new_folders = missing_folders(job.output.parent)
         try:
             notes = stages.encode(job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
@@ -395,25 +396,6 @@ class _Pipelined:
                 self.stopped = True
                 keep = 0  # a full disk: record the writes already in flight, then stop
         return not self.stopped
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and its ancestors that do not exist yet (deepest first): what a job may create."""
-    missing: list[Path] = []
-    while not folder.exists() and folder.parent != folder:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _remove_empty(folders: Sequence[Path]) -> None:
-    """Remove those of ``folders`` (deepest first) that exist and are empty; a folder with anything in
-    it, another process's output included, stays."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 class _NoProgress:

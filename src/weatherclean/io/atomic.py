@@ -12,10 +12,30 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from weatherclean.errors import DiskFullError, OutputError
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet (deepest first): what a write may create, and
+    so what :func:`remove_empty` takes away again when it fails (no empty folders left behind)."""
+    missing: list[Path] = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def remove_empty(folders: Sequence[Path]) -> None:
+    """Remove those of ``folders`` (deepest first) that exist and are empty; a folder with anything in
+    it, another process's output included, stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from weatherclean.errors import InputError, OutputError, one_line
-from weatherclean.io.atomic import atomic_write
+from weatherclean.io.atomic import atomic_write, missing_folders, remove_empty
 
 __all__ = [
     "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet", "exif_orientation",
@@ -221,11 +221,7 @@ def save_picture(image: Image.Image, path: Path, *, quality: int = 90) -> None:
         raise OutputError(
             f"{path}: cannot encode the {image.width}×{image.height} picture as {fmt} ({one_line(exc)})"
         ) from None
-    created: list[Path] = []
-    folder = path.parent
-    while not folder.exists() and folder.parent != folder:
-        created.append(folder)
-        folder = folder.parent
+    created = missing_folders(path.parent)
     try:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,11 +229,7 @@ def save_picture(image: Image.Image, path: Path, *, quality: int = 90) -> None:
             raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
         atomic_write(path, buf.getvalue())
     except BaseException:
-        for made in created:  # deepest first; one that holds anything (another writer's file) stays
-            try:
-                made.rmdir()
-            except OSError:
-                break
+        remove_empty(created)
         raise
 
 
