@@ -498,7 +498,6 @@ FAMILY = register_family(
         config_class=DesnowNetConfig,
         model_class=DesnowNet,
         loss=_loss,
-        memory_hint=bytes_per_pixel,
         macs_per_pixel=macs_per_pixel,
         tags=TAGS,
         configurations=_LISTING.configurations,

@@ -90,8 +90,7 @@ class ModelFamily:
     ``command`` the ``weatherclean`` command that runs it; ``config_class``/``model_class`` build it
     (``model_class(config)``); ``loss`` makes its training loss from keyword options (the loss classes
     live in :mod:`weatherclean.training.losses`, imported when a loss is made, so loading a model for
-    inference never imports the trainer); ``memory_hint`` is the bytes per pixel a configuration needs
-    (what the model's ``bytes_per_pixel`` answers); ``macs_per_pixel`` counts a model's multiply-adds;
+    inference never imports the trainer); ``macs_per_pixel`` counts a model's multiply-adds;
     ``tags`` go on its model cards; ``configurations`` are its registered names, ``default_model`` the
     one each command uses when none is given.
     """
@@ -106,7 +105,6 @@ class ModelFamily:
     config_class: type
     model_class: type[nn.Module]
     loss: Callable[..., Any]
-    memory_hint: Callable[[Any], float | None]
     macs_per_pixel: Callable[[nn.Module], float]
     tags: tuple[str, ...]
     configurations: tuple[NamedConfiguration, ...]

@@ -489,7 +489,6 @@ FAMILY = register_family(
         config_class=J4RNetConfig,
         model_class=J4RNet,
         loss=_loss,
-        memory_hint=bytes_per_pixel,
         macs_per_pixel=macs_per_pixel,
         tags=TAGS,
         configurations=_LISTING.configurations,
