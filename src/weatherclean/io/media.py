@@ -91,8 +91,7 @@ def read_head(path: Path, size: int = 12) -> bytes:
 
 def is_heif(path: Path) -> bool:
     """Whether the file holds a HEIC/HEIF picture, whatever it is named."""
-    head = read_head(path)
-    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+    return sniff(path) == "HEIF"
 
 
 def _ftyp(head: bytes) -> str:
