@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from weatherclean.batch.handlers import Restoration, job_handler
 from weatherclean.batch.jobs import Job, JobHandler, Plan, Record, display
 from weatherclean.batch.plan import MediaOptions
-from weatherclean.batch.run import BatchSummary, run_jobs
+from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
 from weatherclean.errors import WeathercleanError, one_line
 
 if TYPE_CHECKING:
@@ -387,11 +387,7 @@ def run_on_ray(
     Ctrl-C cancels the jobs in flight and returns a summary marked interrupted, as a local run does.
     """
     ray = import_ray()
-    summary = BatchSummary()
-    if isinstance(plan, Plan):
-        summary.other_shards = plan.other_shards
-        summary.skipped.extend(plan.skipped)
-        summary.failed.extend(plan.failed)
+    summary = BatchSummary.from_plan(plan)
     jobs = list(plan)
     start = time.perf_counter()
     if not jobs:  # everything done or skipped: no cluster needed (but the address must still be good)
@@ -406,10 +402,7 @@ def run_on_ray(
             ray.shutdown()
     for result in results.per_job:
         if result is not None:
-            summary.done += result.done
-            summary.skipped += result.skipped
-            summary.failed += result.failed
-            summary.notes += result.notes
+            summary.add(result)
     summary.failed += results.not_done
     summary.notes += list(dict.fromkeys(results.worker_notes))
     summary.interrupted = results.interrupted
@@ -447,7 +440,7 @@ def _run_jobs(
     results = _Results(per_job=[None] * len(jobs))
     queue = list(enumerate(jobs))
     queue.reverse()  # popped from the end: plan order
-    bar = _progress_bar(progress, console)
+    bar = progress_bar(progress, console)
     try:
         while pool.starting and not pool.ready:  # before the bar: an actor that cannot start is one line
             pool.wait()
@@ -477,10 +470,9 @@ def _run_jobs(
                 results.per_job[index] = summary
                 del pool.running[ref]
         results.interrupted = True
-        reason = "not started or not finished: interrupted; rerun the same command to resume"
         running = sorted(index for index, _ in pool.running.values())
         left = sorted({*running, *(i for i, _ in queue)})
-        results.not_done += [Record(display(jobs[i].source), reason) for i in left]
+        results.not_done += [Record(display(jobs[i].source), INTERRUPTED) for i in left]
     return results
 
 
@@ -508,36 +500,3 @@ def _worker_notes(ray: ModuleType, pool: _Pool) -> list[Record]:
         except ray.exceptions.RayError:
             continue
     return notes
-
-
-def _progress_bar(enabled: bool, console: Console | None) -> Any:
-    """One bar of files done (rich), or a silent stand-in; the actors' own frames are not shown."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    if not enabled:
-        return _Silent()
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console or Console(stderr=True),
-        transient=True,
-    )
-
-
-class _Silent:
-    """Stands in for the progress bar when it is hidden (``--quiet``, ``--json``, library use)."""
-
-    def __enter__(self) -> _Silent:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: object, **kwargs: object) -> int:
-        return 0
-
-    def advance(self, *args: object, **kwargs: object) -> None:
-        return None

@@ -88,6 +88,24 @@ class BatchSummary:
     def ok(self) -> bool:
         return not self.failed
 
+    @classmethod
+    def from_plan(cls, jobs: Plan | Sequence[Job]) -> BatchSummary:
+        """An empty summary that starts with what the plan already knows: its skips, its failures (both
+        listed before the run's own) and how many files other shards have."""
+        summary = cls()
+        if isinstance(jobs, Plan):
+            summary.other_shards = jobs.other_shards
+            summary.skipped.extend(jobs.skipped)
+            summary.failed.extend(jobs.failed)
+        return summary
+
+    def add(self, other: BatchSummary) -> None:
+        """Append another run's outcomes (one job's, run elsewhere) to this summary."""
+        self.done += other.done
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.notes += other.notes
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for ``--json``."""
         return {
@@ -145,14 +163,10 @@ def run_jobs(
     stages (:class:`~weatherclean.batch.handlers.StagedHandler`: photos) are pipelined as ``pipeline``
     says (True: :meth:`Pipeline.for_machine`; False: one job at a time); others run whole, in order.
     """
-    summary = BatchSummary()
-    if isinstance(jobs, Plan):
-        summary.other_shards = jobs.other_shards
-        summary.skipped.extend(jobs.skipped)
-        summary.failed.extend(jobs.failed)
+    summary = BatchSummary.from_plan(jobs)
     job_list = list(jobs)
     start = time.perf_counter()
-    bar = _progress(progress, console)
+    bar = progress_bar(progress, console)
     frames = FrameProgress(bar)
     chosen = Pipeline.for_machine() if pipeline is True else pipeline or None
     with bar:
@@ -234,10 +248,14 @@ def _settle(
     return True
 
 
+#: What a job that Ctrl-C left without an outcome is reported as (the local and the Ray runner).
+INTERRUPTED = "not started or not finished: interrupted; rerun the same command to resume"
+
+
 def _not_done(rest: list[Job], summary: BatchSummary) -> list[Record]:
     """The records of the jobs a stopped batch leaves without an outcome (Ctrl-C, a full disk)."""
     if summary.interrupted:
-        reason = "not started or not finished: interrupted; rerun the same command to resume"
+        reason = INTERRUPTED
     else:
         reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
     return [Record(display(j.source), reason) for j in rest]
@@ -428,7 +446,9 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} fps" if speed and task.id != 0 else "", style="cyan")
 
 
-def _progress(enabled: bool, console: Console | None) -> Any:
+def progress_bar(enabled: bool, console: Console | None) -> Any:
+    """The files bar (and, for videos and clips, a frames bar with its rate) on stderr, or a silent
+    stand-in when hidden; the Ray engine shows the same bar (its actors' frames are not shown)."""
     if not enabled:
         return _NoProgress()
     return Progress(
