@@ -5,7 +5,8 @@ Run from the repository root: ``python scripts/make_result_pictures.py``. Only s
 used (never ../shared), with the project's synthetic weather at fixed seeds. Output (each < 150 KB):
 
 * ``docs/images/result_snow.jpg``: snowy | desnownet-light | clean, for scikit-image's chelsea (M snow).
-  chelsea was not among the snow model's training images.
+  chelsea *was* among the snow model's training backgrounds (``--skimage-samples``, with other snow on
+  other crops), so this shows what the model does, not how it generalises.
 * ``docs/images/result_rain.jpg``: rainy | j4rnet-light | clean, for scikit-image's coffee (heavy rain,
   one photo: single-frame mode). coffee *was* among the rain model's training backgrounds (with other
   rain on other crops), so this picture shows what the model does, not how it generalises; the
