@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("frames", type=Path, help="a folder of frames, in name order")
     parser.add_argument("sheet", type=Path)
-    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@THRESHOLD]")
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T[/V]]")
     parser.add_argument("--show", type=int, nargs="+", default=[1, 8, 15], help="frames in the sheet (1-based)")
     parser.add_argument("--width", type=int, default=480, help="width of each panel in the sheet")
     args = parser.parse_args()

@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path)
     parser.add_argument("sheet", type=Path)
-    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL")
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T]")
     parser.add_argument("--width", type=int, default=480, help="width of each panel in the sheet")
     args = parser.parse_args()
     torch.set_grad_enabled(False)

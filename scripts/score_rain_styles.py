@@ -83,7 +83,7 @@ def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@THRESHOLD]")
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T[/V]]")
     parser.add_argument("--data", type=Path, default=ROOT / "data/rain", help="folder holding the test sets")
     parser.add_argument("--sets", nargs="*", type=Path, help="score these folders instead of the default sets")
     parser.add_argument("--clean", type=Path, default=ROOT / "data/snow/heldout_clean", help="dry photos")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,16 +41,21 @@ DARK = 16.0 / 255.0
 
 def parse_candidate(item: str) -> tuple[str, str, dict[str, float]]:
     """``LABEL=MODEL[@T[/V]]`` → label, model name, config overrides: ``@T`` sets the gate threshold
-    ``pass_through`` (``@0`` turns the gate off) and ``/V`` J4R-Net's ``veil_threshold``, which is how
-    thresholds are tuned without editing ``config.json``. Also used by ``score_rain_styles.py``."""
+    ``pass_through`` (``@0`` turns the gate off, veil term included) and ``/V`` J4R-Net's
+    ``veil_threshold``, which is how thresholds are tuned without editing ``config.json``. A tail that is
+    not numbers stays part of the name (a Hub id ``owner/name@revision``). Also used by
+    ``score_rain_styles.py``."""
     label, _, spec = item.partition("=")
-    name, _, thresholds = (spec or label).partition("@")
-    overrides: dict[str, float] = {}
-    if thresholds:
-        t, _, v = thresholds.partition("/")
-        overrides["pass_through"] = float(t)
-        if v:
-            overrides["veil_threshold"] = float(v)
+    spec = spec or label
+    name, _, tail = spec.rpartition("@")
+    if not name or not re.fullmatch(r"[0-9.]+(/[0-9.]+)?", tail):
+        return label, spec, {}
+    t, _, v = tail.partition("/")
+    overrides = {"pass_through": float(t)}
+    if v:
+        overrides["veil_threshold"] = float(v)
+    elif overrides["pass_through"] == 0:
+        overrides["veil_threshold"] = 0.0  # no gate, no veil term (a veil needs a gate)
     return label, name, overrides
 
 
@@ -60,8 +66,11 @@ def load_candidates(items: list[str], task: str = "snow") -> dict[str, Restorer]
     for item in items:
         label, name, overrides = parse_candidate(item)
         net = load_model(name, device="cpu", task=task)
-        if overrides:
-            net.config = replace(net.config, **overrides)
+        known = {k: v for k, v in overrides.items() if hasattr(net.config, k)}
+        if "veil_threshold" in overrides and "veil_threshold" not in known and overrides["veil_threshold"] > 0:
+            raise SystemExit(f"{item}: /V (veil threshold) is a J4R-Net setting; {name} has none")
+        if known:
+            net.config = replace(net.config, **known)
         models[label] = load_restorer(task, model=net.eval(), device="cpu", precision="fp32")
     return models
 
@@ -116,7 +125,7 @@ def _clean_cell(score: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@THRESHOLD]")
+    parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T[/V]] (/V: J4R-Net only)")
     parser.add_argument("--data", type=Path, default=ROOT / "data/snow", help="folder holding the test sets")
     parser.add_argument("--clean", type=Path, help="snow-free photos (default: DATA/heldout_clean)")
     parser.add_argument("--styles", nargs="+", default=[*SNOW_STYLES, "mixed"])
