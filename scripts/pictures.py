@@ -41,7 +41,9 @@ def sheet(rows: list[list[np.ndarray]], gap: int = 6) -> Image.Image:
 
 
 def save_jpeg(image: Image.Image, path: Path, max_bytes: int = MAX_BYTES) -> None:
-    """Save with the best quality that fits ``max_bytes``, shrinking the picture if even q=60 is too big."""
+    """Save with the best quality that fits ``max_bytes``, shrinking the picture if even q=60 is too big;
+    the folder is made if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         for quality in (90, 85, 80, 75, 70, 65, 60):
             image.save(path, quality=quality, optimize=True, progressive=True)

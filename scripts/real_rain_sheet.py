@@ -49,6 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     frames = [read_rgb(p) for p in list_frames(args.frames)]
+    if not any(1 <= i <= len(frames) for i in args.show):
+        raise SystemExit(f"{args.frames}: {len(frames)} frames directly inside; --show {args.show} picks none of them")
     runners = {label: r.new_clip() for label, r in load_candidates(args.candidates, task="rain").items()}
     rows = []
     print("| frame | model | mean change R/G/B (levels) | detail kept | pixels changed > 8 levels | green excess |")
@@ -63,7 +65,6 @@ def main() -> None:
             print(f"| {index} | {label} | {cells} | {green_excess(frame, out):.1f} |", flush=True)
             row.append(shrink(out, args.width))
         rows.append(row)
-    args.sheet.parent.mkdir(parents=True, exist_ok=True)
     save_jpeg(sheet(rows), args.sheet, max_bytes=4_000_000)
 
 

@@ -50,12 +50,15 @@ def main() -> None:
     parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T]")
     parser.add_argument("--width", type=int, default=480, help="width of each panel in the sheet")
     args = parser.parse_args()
+    photos = list_images(args.photos)
+    if not photos:
+        raise SystemExit(f"{args.photos}: no photos in this folder")
     torch.set_grad_enabled(False)
     models = load_candidates(args.candidates)
     rows = []
     print("| photo | model | mean change R/G/B (levels) | detail kept | pixels changed > 8 levels |")
     print("|---|---|---|---|---|")
-    for path in list_images(args.photos):
+    for path in photos:
         image = read_rgb(path)
         row = [shrink(image, args.width)]
         for label, restorer in models.items():
@@ -63,7 +66,6 @@ def main() -> None:
             print(f"| {path.stem} | {label} | {change_cells(image, out)} |", flush=True)
             row.append(shrink(out, args.width))
         rows.append(row)
-    args.sheet.parent.mkdir(parents=True, exist_ok=True)
     save_jpeg(sheet(rows), args.sheet, max_bytes=4_000_000)
 
 
