@@ -26,6 +26,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from weatherclean.models.builtin import BUILTIN_FAMILIES
+from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
 
 #: Model-card and Hub tags of the family.
@@ -438,43 +439,18 @@ def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
     return 1300.0 * max(descriptor, heads)
 
 
-def _inside_head(model: nn.Module, conv: nn.Module) -> bool:
-    return any(conv is c for m in model.modules() if isinstance(m, PyramidMaxout | PyramidSum) for c in m.convs)
+def _fused_head_macs(mod: nn.Module, inp: torch.Tensor) -> int:
+    """A pyramid head runs one fused convolution with every kernel padded to the largest (see forward)."""
+    convs = mod.convs  # type: ignore[attr-defined]
+    k = convs[-1].kernel_size[0]
+    outputs = sum(c.out_channels for c in convs) if isinstance(mod, PyramidMaxout) else convs[0].out_channels
+    b, cin, h, w = inp.shape
+    return b * h * w * cin * outputs * k * k
 
 
 def macs_per_pixel(model: nn.Module, size: int = 64) -> float:
     """Multiply-adds per output pixel, counted by hooking every convolution on a ``size``² input."""
-    total = 0
-
-    def hook(mod: nn.Conv2d, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        kh, kw = mod.kernel_size
-        total += out.numel() * (mod.in_channels // mod.groups) * kh * kw
-
-    def head_hook(mod: nn.Module, inp: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
-        # The heads run one fused convolution with every kernel padded to the largest (see forward).
-        nonlocal total
-        convs = mod.convs  # type: ignore[attr-defined]
-        k = convs[-1].kernel_size[0]
-        outputs = sum(c.out_channels for c in convs) if isinstance(mod, PyramidMaxout) else convs[0].out_channels
-        b, cin, h, w = inp[0].shape
-        total += b * h * w * cin * outputs * k * k
-
-    handles = [
-        m.register_forward_hook(hook)
-        for m in model.modules()
-        if isinstance(m, nn.Conv2d) and not _inside_head(model, m)
-    ]
-    handles += [
-        m.register_forward_hook(head_hook) for m in model.modules() if isinstance(m, PyramidMaxout | PyramidSum)
-    ]
-    try:
-        with torch.inference_mode():
-            model(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
-    finally:
-        for h in handles:
-            h.remove()
-    return total / float(size * size)
+    return count_macs(model, model, size, fused=((PyramidMaxout, PyramidSum), _fused_head_macs))
 
 
 def _loss(**options: object) -> object:

@@ -42,6 +42,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from weatherclean.models.builtin import BUILTIN_FAMILIES
+from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
 
 __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel"]
@@ -450,22 +451,7 @@ def bytes_per_pixel(config: J4RNetConfig) -> float:
 
 def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
     """Multiply-adds per input pixel of one recurrent step, counted from the convolutions actually run."""
-    total = 0
-
-    def hook(mod: nn.Module, _inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        assert isinstance(mod, nn.Conv2d)
-        k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
-        total += out.numel() * k
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    try:
-        with torch.no_grad():
-            model.step(torch.zeros(1, 3, size, size))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return total / (size * size)
+    return count_macs(model, model.step, size)
 
 
 def _loss(**options: object) -> object:
