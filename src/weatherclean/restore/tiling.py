@@ -199,13 +199,12 @@ class _State:
 def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
     """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32.
 
-    On CUDA the crop goes through page-locked (pinned) memory, which the GPU copies from directly and
-    without blocking; from ordinary pageable memory the copy is staged and synchronous. CPU and MPS
-    runs take the crop as it is, so their results do not change.
+    The crop is copied to the device as it is, synchronously. Pinning it first would not help: pinning
+    a pageable tensor is itself a full copy into freshly allocated page-locked memory, and the result
+    comes back to the CPU (a synchronising copy) before the next crop goes out, so a non-blocking
+    upload would overlap nothing.
     """
-    if state.device.type == "cuda" and not crop.is_pinned():
-        crop = crop.pin_memory()
-    x = crop.to(state.device, non_blocking=True)
+    x = crop.to(state.device)
     out = fn(x, (*origin, *crop.shape[-2:])) if state.positional else fn(x)
     ok = isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[0] == 1
     if not ok or out.shape[-2:] != crop.shape[-2:]:
