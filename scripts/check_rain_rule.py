@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Apply the no-harm-first shipping rule of issue 13's rounds 3 and 4 to held-out scores.
+
+    python scripts/check_rain_rule.py runs/scores/round4-rain.json --candidate r4 --bundled bundled
+
+The JSON is what ``score_rain_styles.py --json`` wrote (``--with`` merges the bundled model's run).
+The rule (docs/models.md, "Round 3 (rain): the rule, written before scoring"; round 4 keeps it): the
+candidate replaces the bundled model if, and only if,
+
+1. dry photos: PSNR-Y against the input >= 40 dB and largest |mean channel shift| <= 0.5 grey levels,
+   both better than the bundled model's;
+2. light sets (every set named "light", synthetic and paired): fewer below the input than the bundled
+   model, a higher mean gain, and none more than 0.5 dB below its input;
+3. heavy sets (every set named "heavy", and paired spa_real_vrgnet): every one gains more than 0 dB and
+   their mean gain is >= +3 dB.
+
+It prints each condition with its numbers and exits 0 when all hold, 1 when one fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DRY_DB = 40.0
+MAX_SHIFT = 0.5
+LIGHT_FLOOR = -0.5
+HEAVY_MEAN = 3.0
+HEAVY_EXTRA = ("paired spa_real_vrgnet",)
+
+
+def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
+    """Set name → the model's PSNR-Y gain over the input, for the light or the heavy sets."""
+
+    def wanted(name: str) -> bool:
+        return ("heavy" in name or name in HEAVY_EXTRA) if heavy else "light" in name
+
+    return {k: row[label] - row["input"] for k, row in sets.items() if k != "clean" and wanted(k)}
+
+
+def check(sets: dict[str, dict], cand: str, bundled: str) -> list[tuple[str, bool, str]]:
+    """Each condition of the rule: (name, holds, the numbers behind it)."""
+    c, b = sets["clean"][cand], sets["clean"][bundled]
+    c_shift, b_shift = (max(abs(s) for s in x["mean_shift_rgb"]) for x in (c, b))
+    out = [
+        ("1. dry PSNR-Y >= 40 dB and above the bundled model's",
+         c["psnr_y"] >= DRY_DB and c["psnr_y"] > b["psnr_y"], f"{c['psnr_y']:.2f} vs {b['psnr_y']:.2f} dB"),
+        ("1. dry largest |shift| <= 0.5 and below the bundled model's",
+         c_shift <= MAX_SHIFT and c_shift < b_shift, f"{c_shift:.2f} vs {b_shift:.2f} levels"),
+    ]  # fmt: skip
+    cl, bl = gains(sets, cand, heavy=False), gains(sets, bundled, heavy=False)
+    c_below, b_below = sum(g < 0 for g in cl.values()), sum(g < 0 for g in bl.values())
+    out += [
+        ("2. fewer light sets below the input", c_below < b_below, f"{c_below} vs {b_below} of {len(cl)}"),
+        ("2. higher mean light gain", np.mean(list(cl.values())) > np.mean(list(bl.values())),
+         f"{np.mean(list(cl.values())):+.2f} vs {np.mean(list(bl.values())):+.2f} dB"),
+        ("2. no light set more than 0.5 dB below its input", min(cl.values()) >= LIGHT_FLOOR,
+         f"worst {min(cl.values()):+.2f} dB ({min(cl, key=cl.get)})"),
+    ]  # fmt: skip
+    ch = gains(sets, cand, heavy=True)
+    out += [
+        ("3. every heavy set gains", min(ch.values()) > 0,
+         f"smallest {min(ch.values()):+.2f} dB ({min(ch, key=ch.get)})"),
+        ("3. mean heavy gain >= +3 dB", np.mean(list(ch.values())) >= HEAVY_MEAN,
+         f"{np.mean(list(ch.values())):+.2f} dB over {len(ch)} sets (bundled "
+         f"{np.mean(list(gains(sets, bundled, heavy=True).values())):+.2f})"),
+    ]  # fmt: skip
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("scores", type=Path)
+    parser.add_argument("--candidate", required=True, help="the candidate's label in the JSON")
+    parser.add_argument("--bundled", default="bundled", help="the bundled model's label in the JSON")
+    args = parser.parse_args()
+    sets = json.loads(args.scores.read_text())["sets"]
+    for label in (args.candidate, args.bundled):
+        if label not in sets["clean"]:
+            sys.exit(f"error: {args.scores}: no model labelled {label!r} (have {', '.join(sets['clean'])})")
+    results = check(sets, args.candidate, args.bundled)
+    for name, holds, numbers in results:
+        print(f"{'PASS' if holds else 'FAIL'}  {name}: {numbers}")
+    ok = all(holds for _, holds, _ in results)
+    print(f"\n{args.candidate}: {'ships' if ok else 'does not ship'} by the rule")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
