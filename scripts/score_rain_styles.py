@@ -36,7 +36,7 @@ from weatherclean.restore import Restorer
 from weatherclean.synth.rain import RAIN_STYLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_snow_styles import load_candidates, score_clean  # noqa: E402
+from score_snow_styles import add_with_option, load_candidates, load_earlier, merge_earlier, score_clean  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRED = ("rain_heavy", "rain_light", "spa_real_vrgnet")
@@ -83,16 +83,6 @@ def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, 
     return out
 
 
-def _merge(name: str, row: dict[str, float], earlier: dict[str, dict], labels: list[str]) -> dict[str, float]:
-    """``row`` with the earlier run's models added; the input's score must match, or the sets differ."""
-    if name not in earlier:
-        sys.exit(f"error: set {name!r} is not in the earlier scores (--with); score it again with every model")
-    if abs(earlier[name]["input"] - row["input"]) > 1e-6:
-        before, now = earlier[name]["input"], row["input"]
-        sys.exit(f"error: set {name!r}: the input scored {before:.4f} before and {now:.4f} now: not the same set")
-    return {**row, **{m: earlier[name][m] for m in labels}}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("candidates", nargs="+", help="LABEL=MODEL[@T[/V]]")
@@ -100,25 +90,19 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", type=Path, help="score these folders instead of the default sets")
     parser.add_argument("--clean", type=Path, default=ROOT / "data/snow/heldout_clean", help="dry photos")
     parser.add_argument("--json", type=Path, help="also write every number here")
-    parser.add_argument(
-        "--with", dest="earlier", type=Path, metavar="JSON",
-        help="an earlier --json of the same sets: its models become columns too, without running them again",
-    )  # fmt: skip
+    add_with_option(parser)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     restorers = load_candidates(args.candidates, task="rain")
     sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
-    earlier = json.loads(args.earlier.read_text())["sets"] if args.earlier else {}
-    earlier_labels = [m for m in earlier.get("clean", {}) if m not in restorers]
+    earlier, earlier_labels = load_earlier(args.earlier, exclude=restorers)
     labels = earlier_labels + list(restorers)
 
     table: dict[str, dict] = {}
     print("| set | input | " + " | ".join(f"{m} (gain)" for m in labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for name, folder in sets.items():
-        row = score_set(folder, restorers)
-        if earlier_labels:
-            row = _merge(name, row, earlier, earlier_labels)
+        row = merge_earlier(name, score_set(folder, restorers), earlier, earlier_labels)
         table[name] = row
         cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
         print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)

@@ -14,7 +14,8 @@ those the model made more than 16 grey levels darker than both the snowy input a
 the dark dots and rings a desnowing model can leave where a flake was.
 
 Models run whole-image (tiled as ``desnow`` tiles them) in fp32 on the CPU, so numbers do not depend on
-the machine's bf16 support.
+the machine's bf16 support. ``--with EARLIER.json`` adds the models of an earlier run over the same sets
+as columns (the bundled model scored once, while a candidate still trains).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,6 +116,34 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
     return result
 
 
+def load_earlier(path: Path | None, exclude: object) -> tuple[dict[str, dict], list[str]]:
+    """An earlier ``--json`` run's sets and the labels of its models that are not run again (``--with``)."""
+    if path is None:
+        return {}, []
+    data = json.loads(path.read_text())
+    sets = data.get("sets", data)  # the rain script nests the sets; this one does not
+    return sets, [m for m in sets.get("clean", {}) if m not in exclude]  # type: ignore[operator]
+
+
+def merge_earlier(name: str, row: dict, earlier: dict[str, dict], labels: list[str]) -> dict:
+    """``row`` with the earlier run's models added; the input's score must match, or the sets differ."""
+    if not labels:
+        return row
+    if name not in earlier:
+        sys.exit(f"error: set {name!r} is not in the earlier scores (--with); score it again with every model")
+    before, now = (v["psnr_y"] if isinstance(v, dict) else v for v in (earlier[name]["input"], row["input"]))
+    if abs(before - now) > 1e-6:
+        sys.exit(f"error: set {name!r}: the input scored {before:.4f} before and {now:.4f} now: not the same set")
+    return {**row, **{m: earlier[name][m] for m in labels}}
+
+
+def add_with_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--with", dest="earlier", type=Path, metavar="JSON",
+        help="an earlier --json of the same sets: its models become columns too, without running them again",
+    )  # fmt: skip
+
+
 def _cell(score: dict[str, float], base: float) -> str:
     return f"{score['psnr_y']:.2f} ({score['psnr_y'] - base:+.2f}, {score['dark_permille']:.2f})"
 
@@ -130,12 +160,14 @@ def main() -> None:
     parser.add_argument("--clean", type=Path, help="snow-free photos (default: DATA/heldout_clean)")
     parser.add_argument("--styles", nargs="+", default=[*SNOW_STYLES, "mixed"])
     parser.add_argument("--json", type=Path, help="also write every number here")
+    add_with_option(parser)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     models = load_candidates(args.candidates)
+    earlier, earlier_labels = load_earlier(args.earlier, exclude=models)
 
     table: dict[str, dict] = {}
-    labels = list(models)
+    labels = earlier_labels + list(models)
     print("| style | level | input | " + " | ".join(f"{m} (gain, dark ‰)" for m in labels) + " |")
     print("|---|---|---|" + "---|" * len(labels))
     for style in args.styles:
@@ -143,12 +175,13 @@ def main() -> None:
             folder = args.data / f"test_{style}_{level}"
             if not folder.is_dir():
                 continue  # a style or level not made; --styles none scores the snow-free photos alone
-            row = score_set(folder, models)
+            row = merge_earlier(f"{style}_{level}", score_set(folder, models), earlier, earlier_labels)
             table[f"{style}_{level}"] = row
             base = row["input"]["psnr_y"]
             cells = [_cell(row[m], base) for m in labels]
             print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
     clean = score_clean(args.clean or args.data / "heldout_clean", models)
+    clean.update({m: earlier["clean"][m] for m in earlier_labels})
     table["clean"] = clean
     cells = [_clean_cell(clean[m]) for m in labels]
     print("| no snow | – | ∞ | " + " | ".join(cells) + " |")
