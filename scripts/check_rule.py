@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Apply the no-harm-first shipping rule of issue 13's rounds 3 and 4 to held-out scores.
+"""Apply a shipping rule, written before scoring, to held-out scores: a candidate against the bundled model.
 
-    python scripts/check_rain_rule.py runs/scores/round4-rain.json --candidate r4 --bundled bundled
+    python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
+    python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
 
-The JSON is what ``score_rain_styles.py --json`` wrote (``--with`` merges the bundled model's run).
-The rule (docs/models.md, "Round 3 (rain): the rule, written before scoring"; round 4 keeps it): the
-candidate replaces the bundled model if, and only if,
+The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
+merges the bundled model's earlier run).
+
+**rain**: issue 13's no-harm-first rule (docs/models.md, "Round 3 (rain): the rule, written before
+scoring"; round 4 keeps it): the candidate replaces the bundled model if, and only if,
 
 1. dry photos: PSNR-Y against the input >= 40 dB and largest |mean channel shift| <= 0.5 grey levels,
    both better than the bundled model's;
@@ -13,6 +16,13 @@ candidate replaces the bundled model if, and only if,
    model, a higher mean gain, and none more than 0.5 dB below its input;
 3. heavy sets (every set named "heavy", and paired spa_real_vrgnet): every one gains more than 0 dB and
    their mean gain is >= +3 dB.
+
+**snow**: issue 12's relative rule (docs/models.md, "Round 2"; snow round 3 keeps it): if, and only if,
+
+1. snow-free photos: higher PSNR-Y against the input and a smaller largest |mean channel shift|;
+2. S sets: no more below the input, and a higher mean gain;
+3. a higher mean PSNR-Y gain over all sets;
+4. fewer new dark pixels (mean dark per-mille over all sets).
 
 It prints each condition with its numbers and exits 0 when all hold, 1 when one fails.
 """
@@ -42,8 +52,11 @@ def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
     return {k: row[label] - row["input"] for k, row in sets.items() if k != "clean" and wanted(k)}
 
 
-def check(sets: dict[str, dict], cand: str, bundled: str) -> list[tuple[str, bool, str]]:
-    """Each condition of the rule: (name, holds, the numbers behind it)."""
+Condition = tuple[str, bool, str]  # (name, holds, the numbers behind it)
+
+
+def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
+    """Each condition of the rain rule."""
     c, b = sets["clean"][cand], sets["clean"][bundled]
     c_shift, b_shift = (max(abs(s) for s in x["mean_shift_rgb"]) for x in (c, b))
     out = [
@@ -72,17 +85,46 @@ def check(sets: dict[str, dict], cand: str, bundled: str) -> list[tuple[str, boo
     return out
 
 
+def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
+    """Each condition of the snow rule."""
+    c, b = sets["clean"][cand], sets["clean"][bundled]
+    c_shift, b_shift = (max(abs(s) for s in x["mean_shift_rgb"]) for x in (c, b))
+    rows = {k: v for k, v in sets.items() if k != "clean"}
+
+    def gain(label: str, key: str) -> float:
+        return rows[key][label]["psnr_y"] - rows[key]["input"]["psnr_y"]
+
+    light = [k for k in rows if k.endswith("_S")]
+    c_below, b_below = (sum(gain(m, k) < 0 for k in light) for m in (cand, bundled))
+    c_s, b_s = (float(np.mean([gain(m, k) for k in light])) for m in (cand, bundled))
+    c_all, b_all = (float(np.mean([gain(m, k) for k in rows])) for m in (cand, bundled))
+    c_dark, b_dark = (float(np.mean([rows[k][m]["dark_permille"] for k in rows])) for m in (cand, bundled))
+    return [
+        ("1. higher snow-free PSNR-Y", c["psnr_y"] > b["psnr_y"], f"{c['psnr_y']:.2f} vs {b['psnr_y']:.2f} dB"),
+        ("1. smaller largest |shift|", c_shift < b_shift, f"{c_shift:.2f} vs {b_shift:.2f} levels"),
+        ("2. no more S sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(light)}"),
+        ("2. higher mean S gain", c_s > b_s, f"{c_s:+.2f} vs {b_s:+.2f} dB"),
+        ("3. higher mean gain over all sets", c_all > b_all, f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(rows)}"),
+        ("4. fewer new dark pixels", c_dark < b_dark, f"{c_dark:.2f} vs {b_dark:.2f} per mille"),
+    ]
+
+
+RULES = {"rain": check_rain, "snow": check_snow}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("task", choices=sorted(RULES))
     parser.add_argument("scores", type=Path)
     parser.add_argument("--candidate", required=True, help="the candidate's label in the JSON")
     parser.add_argument("--bundled", default="bundled", help="the bundled model's label in the JSON")
     args = parser.parse_args()
-    sets = json.loads(args.scores.read_text())["sets"]
+    data = json.loads(args.scores.read_text())
+    sets = data.get("sets", data)  # the rain script nests the sets; the snow script does not
     for label in (args.candidate, args.bundled):
         if label not in sets["clean"]:
             sys.exit(f"error: {args.scores}: no model labelled {label!r} (have {', '.join(sets['clean'])})")
-    results = check(sets, args.candidate, args.bundled)
+    results = RULES[args.task](sets, args.candidate, args.bundled)
     for name, holds, numbers in results:
         print(f"{'PASS' if holds else 'FAIL'}  {name}: {numbers}")
     ok = all(holds for _, holds, _ in results)
