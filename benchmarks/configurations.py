@@ -25,7 +25,7 @@ import torch
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout
-from weatherclean.models.family import family_for_task
+from weatherclean.models.family import family_of_model
 from weatherclean.models.registry import create_model, list_models
 from weatherclean.restore.precision import cpu_has_native_bf16
 
@@ -75,7 +75,9 @@ def main() -> None:
         if spec.build is None or spec.name not in SIZES or (args.quick and not spec.name.endswith("-light")):
             continue
         model = to_fast_layout(create_model(spec.name).eval(), cpu)
-        macs = family_for_task(spec.task).macs_per_pixel(model)
+        family = family_of_model(model)
+        assert family is not None, f"{spec.name} is not a registered model family"
+        macs = family.macs_per_pixel(model)
         h, w = SIZES[spec.name]
         x = torch.rand(1, 3, h, w)
         rates = [h * w / median_seconds(runner(model, x, dtype), args.repeat) / 1e6 for _, dtype in precisions]

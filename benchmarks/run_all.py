@@ -271,12 +271,14 @@ def one_efficiency(args: argparse.Namespace) -> dict[str, Any]:
     """Achieved multiply-adds/s of the model ÷ a plain conv of its dominant shape, same process and settings."""
     import torch
 
-    from weatherclean.models.family import family_for_task
+    from weatherclean.models.family import family_of_model
 
     rt = _runtime(args.task, args.device)
     net, dev = rt.model, rt.device
     h, w = (1024, 1024) if args.task == "snow" else (720, 1280)
-    macs = family_for_task(args.task).macs_per_pixel(net) * h * w
+    family = family_of_model(net)
+    assert family is not None, f"{type(net).__name__} is not a registered model family"
+    macs = family.macs_per_pixel(net) * h * w
     x = torch.rand(1, 3, h, w, device=dev)
     autocast = dict(device_type=dev.type, dtype=rt.dtype or torch.float32, enabled=rt.dtype is not None)
 

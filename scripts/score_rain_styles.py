@@ -18,7 +18,8 @@ Every set is scored with :func:`weatherclean.evaluation.evaluate.evaluate_rain`,
 ``weatherclean evaluate --task rain``, in fp32 on the CPU, so numbers do not depend on the machine's
 bf16 support. ``--sets`` and ``--clean`` point it at other folders (the threshold's tuning sets).
 ``--with EARLIER.json`` adds the models of an earlier run over the same sets as columns (the bundled
-model scored once, while a candidate still trains); a set whose input scores differently stops the run.
+model scored once, while a candidate still trains); a set missing there, or whose input scores
+differently, stops the run.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     restorers = load_candidates(args.candidates, task="rain")
     sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
-    earlier, earlier_labels = load_earlier(args.earlier, exclude=restorers)
+    earlier, earlier_labels = load_earlier(args.earlier, exclude=restorers, names=sets)
     labels = earlier_labels + list(restorers)
 
     table: dict[str, dict] = {}

@@ -15,7 +15,8 @@ the dark dots and rings a desnowing model can leave where a flake was.
 
 Models run whole-image (tiled as ``desnow`` tiles them) in fp32 on the CPU, so numbers do not depend on
 the machine's bf16 support. ``--with EARLIER.json`` adds the models of an earlier run over the same sets
-as columns (the bundled model scored once, while a candidate still trains).
+as columns (the bundled model scored once, while a candidate still trains); a set missing there, or
+whose input scores differently, stops the run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,21 +118,27 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
     return result
 
 
-def load_earlier(path: Path | None, exclude: object) -> tuple[dict[str, dict], list[str]]:
-    """An earlier ``--json`` run's sets and the labels of its models that are not run again (``--with``)."""
+def load_earlier(path: Path | None, exclude: Container[str], names: Iterable[str]) -> tuple[dict[str, dict], list[str]]:
+    """An earlier ``--json`` run's sets and the labels of its models that are not run again (``--with``).
+
+    Every set about to be scored (``names``) must be in it, checked before anything runs, so that a
+    mismatch costs seconds, not a scoring run. The weather-free photos' columns are taken as they are:
+    an unchanged input scores ∞ there, so no input score can tell two folders apart.
+    """
     if path is None:
         return {}, []
     data = json.loads(path.read_text())
     sets = data.get("sets", data)  # the rain script nests the sets; this one does not
-    return sets, [m for m in sets.get("clean", {}) if m not in exclude]  # type: ignore[operator]
+    missing = [n for n in names if n not in sets]
+    if missing:
+        sys.exit(f"error: {path} has no scores for {', '.join(missing)}; score them again with every model")
+    return sets, [m for m in sets.get("clean", {}) if m not in exclude]
 
 
 def merge_earlier(name: str, row: dict, earlier: dict[str, dict], labels: list[str]) -> dict:
     """``row`` with the earlier run's models added; the input's score must match, or the sets differ."""
     if not labels:
         return row
-    if name not in earlier:
-        sys.exit(f"error: set {name!r} is not in the earlier scores (--with); score it again with every model")
     before, now = (v["psnr_y"] if isinstance(v, dict) else v for v in (earlier[name]["input"], row["input"]))
     if abs(before - now) > 1e-6:
         sys.exit(f"error: set {name!r}: the input scored {before:.4f} before and {now:.4f} now: not the same set")
@@ -138,6 +146,7 @@ def merge_earlier(name: str, row: dict, earlier: dict[str, dict], labels: list[s
 
 
 def add_with_option(parser: argparse.ArgumentParser) -> None:
+    """``--with EARLIER.json``, the same in both score scripts."""
     parser.add_argument(
         "--with", dest="earlier", type=Path, metavar="JSON",
         help="an earlier --json of the same sets: its models become columns too, without running them again",
@@ -164,7 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     models = load_candidates(args.candidates)
-    earlier, earlier_labels = load_earlier(args.earlier, exclude=models)
+    names = [f"{st}_{lv}" for st in args.styles for lv in SNOW_LEVELS if (args.data / f"test_{st}_{lv}").is_dir()]
+    earlier, earlier_labels = load_earlier(args.earlier, exclude=models, names=names)
 
     table: dict[str, dict] = {}
     labels = earlier_labels + list(models)

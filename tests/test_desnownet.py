@@ -166,25 +166,3 @@ def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None
     with pytest.raises(ValueError, match="pass_through"):
         DesnowNetConfig(pass_through=0.7)
 
-
-def test_macs_count_convolutions_and_fused_heads_once() -> None:
-    from torch import nn
-
-    from weatherclean.models.counting import count_macs
-
-    # Plain convolutions: output elements × taps × input channels per group, per input pixel.
-    plain = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, groups=4))
-    assert count_macs(plain, plain, size=16) == 8 * 9 * 3 + 8 * 9 * 2
-
-    # A fused module is counted by its own rule, and its convolutions are not counted again.
-    class Fused(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(3, 4, 1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.conv(x)
-
-    fused = nn.Sequential(Fused(), nn.Conv2d(4, 2, 1))
-    macs = count_macs(fused, fused, size=8, fused=((Fused,), lambda mod, x: 1000 * x.shape[-1] * x.shape[-2]))
-    assert macs == 1000 + 2 * 4

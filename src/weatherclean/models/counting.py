@@ -48,10 +48,16 @@ def count_macs(
     handles = [
         m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d) and id(m) not in skipped
     ]
-    handles += [m.register_forward_hook(fused_hook) for m in model.modules() if isinstance(m, fused_types)]
+    handles += [
+        m.register_forward_hook(fused_hook)
+        for m in model.modules()
+        if isinstance(m, fused_types) and id(m) not in skipped  # a fused module inside another is its part
+    ]
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     try:
         with torch.inference_mode():
-            forward(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
+            forward(torch.zeros(1, 3, size, size, device=device))
     finally:
         for handle in handles:
             handle.remove()
