@@ -80,7 +80,9 @@ def test_default_rain_model_is_bundled_and_derains_the_example_clip(tmp_path: Pa
         after = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
         assert len(b.streams.audio) == 1
     assert len(after) == len(before) >= 1
-    # no ground truth here: the rain (bright, thin, vertical detail) must be reduced, the scene kept
+    # No ground truth here: the rain (bright, thin, vertical detail) must be reduced, the scene kept. The
+    # shipped model removes about a quarter of it on these 6 frames (0.1.x: half, darkening everything);
+    # a model that leaves the frames alone, or a gate that never opens, stays near 1.
     vertical = [float(np.abs(np.diff(f.astype(np.float32), axis=1)).mean()) for f in (before[-1], after[-1])]
-    assert vertical[1] < 0.7 * vertical[0], vertical
+    assert vertical[1] < 0.85 * vertical[0], vertical
     assert abs(float(after[-1].mean()) - float(before[-1].mean())) < 25  # the scene is kept, not blacked out
