@@ -165,8 +165,12 @@ def test_api_and_desnow_give_the_same_pixels(tmp_path: Path) -> None:
 
 
 def test_api_and_derain_give_the_same_pixels_for_photos_and_clips(tmp_path: Path) -> None:
+    from weatherclean.synth.rain import synthesize_rain
+
+    # Heavy rain, so that the shipped model's gate opens and the memory's effect can show.
     rng = np.random.default_rng(8)
-    frames = [np.round(clean_image(rng, 48) * 255).astype(np.uint8) for _ in range(3)]
+    rainy = [synthesize_rain(clean_image(rng, 48), rng, level="heavy", styles=["lines"]).rainy for _ in range(3)]
+    frames = [np.round(f * 255).astype(np.uint8) for f in rainy]
     clip = tmp_path / "clip"
     clip.mkdir()
     for i, frame in enumerate(frames):

@@ -165,4 +165,3 @@ def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None
     assert load_from_folder(tmp_path / "old").config.pass_through == 0.0
     with pytest.raises(ValueError, match="pass_through"):
         DesnowNetConfig(pass_through=0.7)
-

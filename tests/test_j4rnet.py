@@ -168,20 +168,29 @@ def _papers_step(model: J4RNet, frame: torch.Tensor) -> torch.Tensor:
     return joint + model._unfold(model.jrc_head(model.jrc(torch.cat([joint_folded, h], dim=1))), size, frame)
 
 
-def test_no_harm_options_are_off_by_default_and_the_bundled_model_is_unchanged() -> None:
+def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None:
     defaults = J4RNetConfig()
     assert (defaults.streak_mode, defaults.clamp_fill, defaults.occlusion_floor, defaults.pass_through) == (
         "paper", False, 0.0, 0.0,
     )  # fmt: skip
     bundled = load_model("j4rnet-light", task="rain")
     assert isinstance(bundled, J4RNet)
-    cfg = bundled.config
-    assert (cfg.streak_mode, cfg.clamp_fill, cfg.occlusion_floor, cfg.pass_through) == ("paper", False, 0.0, 0.0)
+    # The shipped weights opt in through their config.json (issue 13, round 4); a config.json that
+    # loses those keys would silently ship the ungated network.
+    shipped = bundled.config
+    assert (shipped.streak_mode, shipped.clamp_fill, shipped.occlusion_floor) == ("detail", True, 0.2)
+    assert (shipped.pass_through, shipped.veil_threshold) == (0.05, 0.04)
+    # With every option off, the same weights run the paper's step bit for bit.
+    cfg = dataclasses.replace(
+        shipped, streak_mode="paper", clamp_fill=False, occlusion_floor=0.0, pass_through=0.0, veil_threshold=0.0
+    )
+    plain = J4RNet(cfg).eval()
+    plain.load_state_dict(bundled.state_dict())
     x = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        assert torch.equal(bundled.step(x)[0].background, _papers_step(bundled, x))  # bit for bit
-    assert torch.equal(bundled.gate(x), torch.ones(1, 1, 37, 50))  # no gate: every pixel is the model's
-    assert bundled.receptive_field == 64  # tiles overlap as before
+        assert torch.equal(plain.step(x)[0].background, _papers_step(plain, x))  # bit for bit
+    assert torch.equal(plain.gate(x), torch.ones(1, 1, 37, 50))  # no gate: every pixel is the model's
+    assert plain.receptive_field == 64  # tiles overlap as the paper's network needs
     gated = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02))
     assert gated.receptive_field == 64 + 4 * 2 + 4 * 3  # + the detail window and the gate's reach
     for bad in (
