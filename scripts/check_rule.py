@@ -82,21 +82,22 @@ def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     cl, bl = gains(sets, cand, heavy=False), gains(sets, bundled, heavy=False)
     _count("rain light", len(cl))
     c_below, b_below = sum(g < 0 for g in cl.values()), sum(g < 0 for g in bl.values())
+    c_light, b_light = (float(np.mean(list(g.values()))) for g in (cl, bl))
+    worst_light = min(cl, key=cl.__getitem__)
     out += [
         ("2. fewer light sets below the input", c_below < b_below, f"{c_below} vs {b_below} of {len(cl)}"),
-        ("2. higher mean light gain", np.mean(list(cl.values())) > np.mean(list(bl.values())),
-         f"{np.mean(list(cl.values())):+.2f} vs {np.mean(list(bl.values())):+.2f} dB"),
-        ("2. no light set more than 0.5 dB below its input", min(cl.values()) >= LIGHT_FLOOR,
-         f"worst {min(cl.values()):+.2f} dB ({min(cl, key=cl.get)})"),
+        ("2. higher mean light gain", c_light > b_light, f"{c_light:+.2f} vs {b_light:+.2f} dB"),
+        ("2. no light set more than 0.5 dB below its input", cl[worst_light] >= LIGHT_FLOOR,
+         f"worst {cl[worst_light]:+.2f} dB ({worst_light})"),
     ]  # fmt: skip
-    ch = gains(sets, cand, heavy=True)
+    ch, bh = gains(sets, cand, heavy=True), gains(sets, bundled, heavy=True)
     _count("rain heavy", len(ch))
+    c_heavy, b_heavy = (float(np.mean(list(g.values()))) for g in (ch, bh))
+    least_heavy = min(ch, key=ch.__getitem__)
     out += [
-        ("3. every heavy set gains", min(ch.values()) > 0,
-         f"smallest {min(ch.values()):+.2f} dB ({min(ch, key=ch.get)})"),
-        ("3. mean heavy gain >= +3 dB", np.mean(list(ch.values())) >= HEAVY_MEAN,
-         f"{np.mean(list(ch.values())):+.2f} dB over {len(ch)} sets (bundled "
-         f"{np.mean(list(gains(sets, bundled, heavy=True).values())):+.2f})"),
+        ("3. every heavy set gains", ch[least_heavy] > 0, f"smallest {ch[least_heavy]:+.2f} dB ({least_heavy})"),
+        ("3. mean heavy gain >= +3 dB", c_heavy >= HEAVY_MEAN,
+         f"{c_heavy:+.2f} dB over {len(ch)} sets (bundled {b_heavy:+.2f})"),
     ]  # fmt: skip
     return out
 

@@ -107,8 +107,7 @@ def main() -> None:
         table[name] = row
         cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
         print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
-    clean = score_clean(args.clean, restorers)
-    clean.update({m: earlier["clean"][m] for m in earlier_labels})
+    clean = merge_earlier("clean", score_clean(args.clean, restorers), earlier, earlier_labels)
     table["clean"] = clean
     cells = []
     for m in labels:

@@ -136,12 +136,16 @@ def load_earlier(path: Path | None, exclude: Container[str], names: Iterable[str
 
 
 def merge_earlier(name: str, row: dict, earlier: dict[str, dict], labels: list[str]) -> dict:
-    """``row`` with the earlier run's models added; the input's score must match, or the sets differ."""
+    """``row`` with the earlier run's models added; the input's score must match, or the sets differ.
+
+    The weather-free photos' row (``clean``) has no input score to compare (see :func:`load_earlier`).
+    """
     if not labels:
         return row
-    before, now = (v["psnr_y"] if isinstance(v, dict) else v for v in (earlier[name]["input"], row["input"]))
-    if abs(before - now) > 1e-6:
-        sys.exit(f"error: set {name!r}: the input scored {before:.4f} before and {now:.4f} now: not the same set")
+    if "input" in row:
+        before, now = (v["psnr_y"] if isinstance(v, dict) else v for v in (earlier[name]["input"], row["input"]))
+        if abs(before - now) > 1e-6:
+            sys.exit(f"error: set {name!r}: the input scored {before:.4f} before and {now:.4f} now: not the same set")
     return {**row, **{m: earlier[name][m] for m in labels}}
 
 
@@ -173,25 +177,27 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     models = load_candidates(args.candidates)
-    names = [f"{st}_{lv}" for st in args.styles for lv in SNOW_LEVELS if (args.data / f"test_{st}_{lv}").is_dir()]
-    earlier, earlier_labels = load_earlier(args.earlier, exclude=models, names=names)
+    # The sets that were made, in table order; --styles none scores the snow-free photos alone.
+    sets = {
+        (style, level): folder
+        for style in args.styles
+        for level in SNOW_LEVELS
+        if (folder := args.data / f"test_{style}_{level}").is_dir()
+    }
+    earlier, earlier_labels = load_earlier(args.earlier, exclude=models, names=[f"{s}_{lv}" for s, lv in sets])
 
     table: dict[str, dict] = {}
     labels = earlier_labels + list(models)
     print("| style | level | input | " + " | ".join(f"{m} (gain, dark ‰)" for m in labels) + " |")
     print("|---|---|---|" + "---|" * len(labels))
-    for style in args.styles:
-        for level in SNOW_LEVELS:
-            folder = args.data / f"test_{style}_{level}"
-            if not folder.is_dir():
-                continue  # a style or level not made; --styles none scores the snow-free photos alone
-            row = merge_earlier(f"{style}_{level}", score_set(folder, models), earlier, earlier_labels)
-            table[f"{style}_{level}"] = row
-            base = row["input"]["psnr_y"]
-            cells = [_cell(row[m], base) for m in labels]
-            print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
+    for (style, level), folder in sets.items():
+        row = merge_earlier(f"{style}_{level}", score_set(folder, models), earlier, earlier_labels)
+        table[f"{style}_{level}"] = row
+        base = row["input"]["psnr_y"]
+        cells = [_cell(row[m], base) for m in labels]
+        print(f"| {style} | {level} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
     clean = score_clean(args.clean or args.data / "heldout_clean", models)
-    clean.update({m: earlier["clean"][m] for m in earlier_labels})
+    clean = merge_earlier("clean", clean, earlier, earlier_labels)
     table["clean"] = clean
     cells = [_clean_cell(clean[m]) for m in labels]
     print("| no snow | – | ∞ | " + " | ".join(cells) + " |")
