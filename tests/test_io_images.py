@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import piexif
@@ -232,3 +233,25 @@ def test_tiff_compression_that_cannot_be_kept_gets_a_note(tmp_path: Path) -> Non
     assert any("jpeg compression not kept" in n for n in saved.notes)
     with Image.open(tmp_path / "out.tif") as out:
         assert out.info["compression"] == "tiff_adobe_deflate"
+
+
+def test_a_write_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two jobs share an output tree (Ray actors): one creates ``out/`` for its photo, the other fails and
+    removes ``out/`` because it was still empty, just before the first job's temporary file goes in. The
+    write must still land (this failed CI once as "out/p0.jpg: cannot write (No such file or directory)")."""
+    from weatherclean.io.atomic import atomic_write, remove_empty
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    real_mkstemp = atomic_mod.tempfile.mkstemp
+    calls: list[str] = []
+
+    def after_the_other_jobs_cleanup(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        if not calls:
+            remove_empty([folder])  # the failed job's cleanup, run at the worst moment
+        calls.append("mkstemp")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(atomic_mod.tempfile, "mkstemp", after_the_other_jobs_cleanup)
+    atomic_write(folder / "p0.jpg", b"restored")
+    assert (folder / "p0.jpg").read_bytes() == b"restored" and len(calls) == 2

@@ -24,6 +24,7 @@ from weatherclean.batch.outputs import make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
+from weatherclean.io.atomic import make_beside
 from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.media import list_frames
 from weatherclean.io.video import VideoOptions, partial_path, process_video
@@ -181,7 +182,8 @@ def clip_handler(
         if not names:
             raise InputError(f"{job.source}: no frames in this folder")
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{job.output.name}.", suffix=".part", dir=job.output.parent))
+        prefix = f".{job.output.name}."
+        work = Path(make_beside(job.output.parent, lambda at: tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=at)))
         clip = new_clip()
         sampler = pictures.FrameSampler() if compare else None
         notes: list[str] = []

@@ -14,8 +14,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from weatherclean.errors import DiskFullError, OutputError
+
+T = TypeVar("T")
 
 
 def missing_folders(folder: Path) -> list[Path]:
@@ -36,6 +39,28 @@ def remove_empty(folders: Sequence[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+#: How often a temporary file is retried when its folder vanished under it (see :func:`make_beside`).
+FOLDER_RETRIES = 5
+
+
+def make_beside(folder: Path, make: Callable[[Path], T]) -> T:
+    """``make(folder)`` (a ``mkstemp`` or ``mkdtemp`` there), creating ``folder`` again if it vanished.
+
+    Jobs that share an output tree (Ray actors, two runs side by side) each create the folders they
+    need and remove them again, if empty, when their job fails. One job's cleanup can so remove a folder
+    another has just created and is about to write in; once a temporary file is inside, no cleanup can
+    remove the folder. So the folder is made again and the temporary retried a few times.
+    """
+    for attempt in range(FOLDER_RETRIES):
+        try:
+            return make(folder)
+        except FileNotFoundError:
+            if attempt == FOLDER_RETRIES - 1:
+                raise
+            folder.mkdir(parents=True, exist_ok=True)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
@@ -86,7 +111,9 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     _remove_stale_parts(dest)
     tmp: Path | None = None
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        fd, name = make_beside(
+            dest.parent, lambda folder: tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=folder)
+        )
         os.close(fd)
         tmp = Path(name)
         yield tmp
