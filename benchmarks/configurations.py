@@ -3,6 +3,7 @@
 
     python benchmarks/configurations.py              # every registered configuration
     python benchmarks/configurations.py --quick      # the light (default) configurations only
+    python benchmarks/configurations.py --quick --folder runs/cap-wide-init   # and a configuration under test
 
 Run by hand on an otherwise idle machine; it is not a test. Each model runs in inference mode with its
 weights in the layout the device prefers (channels-last on a CPU, as `desnow` and `derain` run it), at
@@ -20,12 +21,14 @@ import argparse
 import os
 import platform
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.devices import to_fast_layout
-from weatherclean.models.family import family_of_model
+from weatherclean.models.family import ModelFamily, family_of_model
+from weatherclean.models.loading import load_from_folder
 from weatherclean.models.registry import create_model, list_models
 from weatherclean.restore.precision import cpu_has_native_bf16
 
@@ -37,6 +40,8 @@ SIZES = {
     "j4rnet-paper": (360, 640),
     "j4rnet-light": (720, 1280),
 }
+#: Size a model folder (``--folder``) is timed at, by task: the light configurations' sizes.
+FOLDER_SIZES = {"snow": SIZES["desnownet-light"], "rain": SIZES["j4rnet-light"]}
 FRAME_720P = 1280 * 720
 
 
@@ -58,8 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the light configurations")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--folder", type=Path, action="append", default=[], help="also time this model folder (a width under test)"
+    )
     args = parser.parse_args()
-    cpu = torch.device("cpu")
     precisions: list[tuple[str, torch.dtype | None]] = [("fp32", None)]
     if cpu_has_native_bf16():
         precisions.append(("bf16", torch.bfloat16))
@@ -74,17 +81,38 @@ def main() -> None:
     for spec in list_models():
         if spec.build is None or spec.name not in SIZES or (args.quick and not spec.name.endswith("-light")):
             continue
-        model = to_fast_layout(create_model(spec.name).eval(), cpu)
-        family = family_of_model(model)
-        assert family is not None, f"{spec.name} is not a registered model family"
-        macs = family.macs_per_pixel(model)
-        h, w = SIZES[spec.name]
-        x = torch.rand(1, 3, h, w)
-        rates = [h * w / median_seconds(runner(model, x, dtype), args.repeat) / 1e6 for _, dtype in precisions]
-        fps = f"{max(rates) * 1e6 / FRAME_720P:.2f}" if spec.task == "rain" else "–"
-        params = sum(p.numel() for p in model.parameters())
-        cells = " | ".join(f"{r:.3f}" for r in rates)
-        print(f"| `{spec.name}` | {spec.task} | {params / 1e6:.2f} M | {macs:,.0f} | {w}×{h} | {cells} | {fps} |")
+        print(_row(f"`{spec.name}`", spec.task, create_model(spec.name), SIZES[spec.name], precisions, args.repeat))
+    for folder in args.folder:
+        model = load_from_folder(folder)
+        task = _family(model, str(folder)).task
+        size = FOLDER_SIZES[task]
+        print(_row(f"{folder} (folder)", task, model, size, precisions, args.repeat))
+
+
+def _family(model: torch.nn.Module, name: str) -> ModelFamily:
+    family = family_of_model(model)
+    assert family is not None, f"{name} is not a registered model family"
+    return family
+
+
+def _row(
+    name: str,
+    task: str,
+    model: torch.nn.Module,
+    size: tuple[int, int],
+    precisions: list[tuple[str, torch.dtype | None]],
+    repeat: int,
+) -> str:
+    """One table row: the model timed at ``size`` (height, width) in each precision."""
+    model = to_fast_layout(model.eval(), torch.device("cpu"))
+    macs = _family(model, name).macs_per_pixel(model)
+    h, w = size
+    x = torch.rand(1, 3, h, w)
+    rates = [h * w / median_seconds(runner(model, x, dtype), repeat) / 1e6 for _, dtype in precisions]
+    fps = f"{max(rates) * 1e6 / FRAME_720P:.2f}" if task == "rain" else "–"
+    params = sum(p.numel() for p in model.parameters())
+    cells = " | ".join(f"{r:.3f}" for r in rates)
+    return f"| {name} | {task} | {params / 1e6:.2f} M | {macs:,.0f} | {w}×{h} | {cells} | {fps} |"
 
 
 if __name__ == "__main__":
