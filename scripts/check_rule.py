@@ -3,6 +3,7 @@
 
     python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
     python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
+    python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
 
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
 merges the bundled model's earlier run).
@@ -24,6 +25,11 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 3. a higher mean PSNR-Y gain over all sets;
 4. fewer new dark pixels (mean dark per-mille over all sets).
 
+**rain-capacity**: issue 13's capacity test (docs/models.md, "Capacity (rain)"): a wider configuration
+earns a registered name if its mean gain over all 27 sets is at least 0.25 dB above the light one's
+(trained the same way) and it has no more light sets below the input; it must also run >= 1 frame/s at
+1280x720 in fp32 (``benchmarks/configurations.py --folder``), which this script does not judge.
+
 It prints each condition with its numbers and exits 0 when all hold, 1 when one fails, 2 when it
 cannot tell (no such file or model label). Fewer sets than the rule was written for is a warning.
 """
@@ -43,7 +49,9 @@ LIGHT_FLOOR = -0.5
 HEAVY_MEAN = 3.0
 HEAVY_EXTRA = "spa_real_vrgnet"  # real pairs with heavy rain ("paired spa_real_vrgnet", or its folder's name)
 #: How many sets each rule was written for; fewer (a missing ../shared, other --sets) is said out loud.
-EXPECTED = {"rain light": 13, "rain heavy": 14, "snow": 18, "snow S": 6}
+EXPECTED = {"rain light": 13, "rain heavy": 14, "rain all": 27, "snow": 18, "snow S": 6}
+#: How much more a wider configuration must gain, on average, to earn a name (rain capacity test).
+CAPACITY_MARGIN = 0.25
 
 
 def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
@@ -128,7 +136,28 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     ]
 
 
-RULES = {"rain": check_rain, "snow": check_snow}
+def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Condition]:
+    """Each condition of issue 13's capacity test (docs/models.md, "Capacity (rain)"): a wider
+    configuration against the light one, trained the same way. The speed condition is a benchmark's."""
+    every = {k: row for k, row in sets.items() if k != "clean"}
+    _count("rain all", len(every))
+    c_all, b_all = (float(np.mean([row[m] - row["input"] for row in every.values()])) for m in (cand, base))
+    c_below, b_below = (sum(g < 0 for g in gains(sets, m, heavy=False).values()) for m in (cand, base))
+    return [
+        (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {base}'s", c_all >= b_all + CAPACITY_MARGIN,
+         f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(every)} (difference {c_all - b_all:+.2f})"),
+        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below}"),
+    ]  # fmt: skip
+
+
+RULES = {"rain": check_rain, "snow": check_snow, "rain-capacity": check_rain_capacity}
+#: What passing and failing mean, per rule.
+SHIPS = ("ships", "does not ship")
+VERDICTS = {
+    "rain": SHIPS,
+    "snow": SHIPS,
+    "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
+}
 
 
 def main() -> None:
@@ -136,7 +165,9 @@ def main() -> None:
     parser.add_argument("task", choices=sorted(RULES))
     parser.add_argument("scores", type=Path)
     parser.add_argument("--candidate", required=True, help="the candidate's label in the JSON")
-    parser.add_argument("--bundled", default="bundled", help="the bundled model's label in the JSON")
+    parser.add_argument(
+        "--bundled", default="bundled", help="the label it is judged against: the bundled model, or the light one"
+    )
     args = parser.parse_args()
     if not args.scores.is_file():
         print(f"error: {args.scores}: no such file", file=sys.stderr)
@@ -153,7 +184,7 @@ def main() -> None:
     for name, holds, numbers in results:
         print(f"{'PASS' if holds else 'FAIL'}  {name}: {numbers}")
     ok = all(holds for _, holds, _ in results)
-    print(f"\n{args.candidate}: {'ships' if ok else 'does not ship'} by the rule")
+    print(f"\n{args.candidate}: {VERDICTS[args.task][0 if ok else 1]} by the rule")
     sys.exit(0 if ok else 1)
 
 
