@@ -90,6 +90,7 @@ def main() -> None:
 
 
 def _family(model: torch.nn.Module, name: str) -> ModelFamily:
+    """The model's registered family (its multiply-add counter and task); a bug if there is none."""
     family = family_of_model(model)
     assert family is not None, f"{name} is not a registered model family"
     return family

@@ -9,7 +9,8 @@ Why: whether a wider configuration gains is only known by training it and the de
 the same kind of start. ``weatherclean train --init FOLDER`` trains any configuration a folder describes,
 so a candidate width is measured before it is registered by name (it is registered only if it earns its
 place). Weights are freshly initialised with ``--seed``; ``config.json`` is the source folder's with the
-``--set`` values (integers, floats, true/false or text), so the family comes from its ``model_type``.
+``--set`` values (JSON: numbers, true/false, lists; anything else is text), so the family comes from its
+``model_type``. An output folder that already holds files is refused (it may be a trained model).
 """
 
 from __future__ import annotations
@@ -24,15 +25,11 @@ from weatherclean.models.family import family_of
 
 
 def _value(text: str) -> object:
-    """``64`` → 64, ``0.05`` → 0.05, ``true`` → True, anything else stays text."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+    """``64`` → 64, ``0.05`` → 0.05, ``true`` → True, ``[1, 2]`` → a list; anything else stays text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def main() -> None:
@@ -51,8 +48,13 @@ def main() -> None:
     family = family_of(config["model_type"])
     if family is None:
         parser.error(f"{args.source}: unknown model_type {config['model_type']!r}")
+    if args.output.exists() and any(args.output.iterdir()):
+        parser.error(f"{args.output}: not empty; choose a new folder")
     torch.manual_seed(args.seed)
-    model = family.model_class(**config)
+    try:
+        model = family.model_class(**config)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"{args.source}: with those --set values: {exc}")
     model.save_pretrained(args.output)
     count = sum(p.numel() for p in model.parameters())
     print(f"{args.output}: untrained {config['model_type']}, {count:,} parameters")

@@ -142,11 +142,12 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
     every = {k: row for k, row in sets.items() if k != "clean"}
     _count("rain all", len(every))
     c_all, b_all = (float(np.mean([row[m] - row["input"] for row in every.values()])) for m in (cand, base))
-    c_below, b_below = (sum(g < 0 for g in gains(sets, m, heavy=False).values()) for m in (cand, base))
+    light = {m: gains(sets, m, heavy=False) for m in (cand, base)}
+    c_below, b_below = (sum(g < 0 for g in light[m].values()) for m in (cand, base))
     return [
         (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {base}'s", c_all >= b_all + CAPACITY_MARGIN,
          f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(every)} (difference {c_all - b_all:+.2f})"),
-        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below}"),
+        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(light[cand])}"),
     ]  # fmt: skip
 
 

@@ -239,19 +239,66 @@ def test_a_write_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pyte
     """Two jobs share an output tree (Ray actors): one creates ``out/`` for its photo, the other fails and
     removes ``out/`` because it was still empty, just before the first job's temporary file goes in. The
     write must still land (this failed CI once as "out/p0.jpg: cannot write (No such file or directory)")."""
-    from weatherclean.io.atomic import atomic_write, remove_empty
+    folder = tmp_path / "out"
+    folder.mkdir()
+    calls = _mkstemp_after_cleanup(monkeypatch, folder, times=1)
+    atomic_mod.atomic_write(folder / "p0.jpg", b"restored")
+    assert (folder / "p0.jpg").read_bytes() == b"restored" and len(calls) == 2
+
+
+def test_a_folder_that_keeps_vanishing_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    calls = _mkstemp_after_cleanup(monkeypatch, folder, times=99)
+    with pytest.raises(images_mod.OutputError, match="No such file"):
+        atomic_mod.atomic_write(folder / "p0.jpg", b"restored")
+    assert len(calls) == atomic_mod.FOLDER_ATTEMPTS
+
+
+def test_a_folder_that_exists_but_refuses_files_is_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder that exists yet says "No such file" (Linux's /proc, /sys): that is the answer."""
+    calls: list[str] = []
+
+    def refused(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        calls.append("mkstemp")
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(atomic_mod.tempfile, "mkstemp", refused)
+    with pytest.raises(images_mod.OutputError, match="No such file"):
+        atomic_mod.atomic_write(tmp_path / "p1.jpg", b"restored")
+    assert calls == ["mkstemp"]
+
+
+def test_a_clip_folder_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``derain --frames`` builds its output folder in a temporary folder beside it: the same race."""
+    import tempfile
 
     folder = tmp_path / "out"
     folder.mkdir()
+    real_mkdtemp = tempfile.mkdtemp
+    calls: list[str] = []
+
+    def after_cleanup(*args: Any, **kwargs: Any) -> str:
+        if not calls:
+            atomic_mod.remove_empty([folder])
+        calls.append("mkdtemp")
+        return real_mkdtemp(*args, **kwargs)
+
+    work = atomic_mod.make_beside(folder, lambda at: after_cleanup(prefix=".clip.", suffix=".part", dir=at))
+    assert Path(work).parent == folder and Path(work).is_dir() and len(calls) == 2
+
+
+def _mkstemp_after_cleanup(monkeypatch: pytest.MonkeyPatch, folder: Path, *, times: int) -> list[str]:
+    """Make every ``mkstemp`` find ``folder`` just removed by another job's cleanup, the first ``times``
+    times (the worst moment); the list returned records each call."""
     real_mkstemp = atomic_mod.tempfile.mkstemp
     calls: list[str] = []
 
     def after_the_other_jobs_cleanup(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        if not calls:
-            remove_empty([folder])  # the failed job's cleanup, run at the worst moment
+        if len(calls) < times:
+            atomic_mod.remove_empty([folder])
         calls.append("mkstemp")
         return real_mkstemp(*args, **kwargs)
 
     monkeypatch.setattr(atomic_mod.tempfile, "mkstemp", after_the_other_jobs_cleanup)
-    atomic_write(folder / "p0.jpg", b"restored")
-    assert (folder / "p0.jpg").read_bytes() == b"restored" and len(calls) == 2
+    return calls

@@ -41,26 +41,29 @@ def remove_empty(folders: Sequence[Path]) -> None:
             return
 
 
-#: How often a temporary file is retried when its folder vanished under it (see :func:`make_beside`).
-FOLDER_RETRIES = 5
+#: How many times a temporary file is tried when its folder vanished under it (see :func:`make_beside`).
+FOLDER_ATTEMPTS = 5
 
 
 def make_beside(folder: Path, make: Callable[[Path], T]) -> T:
     """``make(folder)`` (a ``mkstemp`` or ``mkdtemp`` there), creating ``folder`` again if it vanished.
 
     Jobs that share an output tree (Ray actors, two runs side by side) each create the folders they
-    need and remove them again, if empty, when their job fails. One job's cleanup can so remove a folder
-    another has just created and is about to write in; once a temporary file is inside, no cleanup can
-    remove the folder. So the folder is made again and the temporary retried a few times.
+    need and remove them again, if empty, when their job fails. One job's cleanup can thus remove a
+    folder that another has just created and is about to write in; once a temporary file is inside, no
+    cleanup can remove the folder. So the folder is made again (as each job's own ``mkdir`` would) and
+    the temporary tried again. A folder that still exists and refuses the file with "No such file" (a
+    virtual file system such as ``/proc``) is not retried: that error is the answer.
     """
-    for attempt in range(FOLDER_RETRIES):
+    for _ in range(FOLDER_ATTEMPTS - 1):
         try:
             return make(folder)
         except FileNotFoundError:
-            if attempt == FOLDER_RETRIES - 1:
+            if os.path.lexists(folder):
                 raise
+        with contextlib.suppress(FileNotFoundError):  # another cleanup mid-way: the next attempt tells
             folder.mkdir(parents=True, exist_ok=True)
-    raise AssertionError("unreachable")  # the loop returns or raises
+    return make(folder)
 
 
 def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
