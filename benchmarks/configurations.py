@@ -38,6 +38,7 @@ SIZES = {
     "desnownet-half": (192, 192),
     "desnownet-light": (1024, 1024),
     "j4rnet-paper": (360, 640),
+    "j4rnet-wide": (720, 1280),
     "j4rnet-light": (720, 1280),
 }
 #: Size a model folder (``--folder``) is timed at, by task: the light configurations' sizes.

@@ -3,6 +3,7 @@
 
     python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
     python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
+    python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
 
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
@@ -24,6 +25,12 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 2. S sets: no more below the input, and a higher mean gain;
 3. a higher mean PSNR-Y gain over all sets;
 4. fewer new dark pixels (mean dark per-mille over all sets).
+
+**rain-improve**: rain round 5's rule (docs/models.md, "Round 5 (rain)"), for a candidate against a
+shipped model that already passes the no-harm rule: (1) dry photos: the worst photo at least as close
+to its input as with the shipped model, largest |mean channel shift| <= 0.5; (2) light sets: no more
+below the input, none more than 0.5 dB below, a mean gain at least the shipped model's; (3) heavy sets:
+every one gains, a higher mean gain; (4) a higher mean gain over all sets.
 
 **rain-capacity**: issue 13's capacity test (docs/models.md, "Capacity (rain)"): a wider configuration
 earns a registered name if its mean gain over all 27 sets is at least 0.25 dB above the light one's
@@ -151,11 +158,53 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
     ]  # fmt: skip
 
 
-RULES = {"rain": check_rain, "snow": check_snow, "rain-capacity": check_rain_capacity}
+def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
+    """Each condition of rain round 5's rule (docs/models.md, "Round 5 (rain)"): a candidate against a
+    shipped model that already passes the no-harm rule. The dry photos' mean PSNR-Y is ∞ once one photo
+    comes back bit for bit, so the worst photo is compared instead."""
+    c, b = sets["clean"][cand], sets["clean"][shipped]
+    c_shift = max(abs(s) for s in c["mean_shift_rgb"])
+    out = [
+        ("1. dry worst photo at least the shipped model's", c["worst_psnr_y"] >= b["worst_psnr_y"],
+         f"{c['worst_psnr_y']:.2f} vs {b['worst_psnr_y']:.2f} dB"),
+        ("1. dry largest |shift| <= 0.5", c_shift <= MAX_SHIFT, f"{c_shift:.2f} levels"),
+    ]  # fmt: skip
+    cl, bl = gains(sets, cand, heavy=False), gains(sets, shipped, heavy=False)
+    _count("rain light", len(cl))
+    c_below, b_below = sum(g < 0 for g in cl.values()), sum(g < 0 for g in bl.values())
+    c_light, b_light = (float(np.mean(list(g.values()))) for g in (cl, bl))
+    worst_light = min(cl, key=cl.__getitem__)
+    out += [
+        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(cl)}"),
+        ("2. no light set more than 0.5 dB below its input", cl[worst_light] >= LIGHT_FLOOR,
+         f"worst {cl[worst_light]:+.2f} dB ({worst_light})"),
+        ("2. mean light gain at least the shipped model's", c_light >= b_light, f"{c_light:+.2f} vs {b_light:+.2f} dB"),
+    ]  # fmt: skip
+    ch, bh = gains(sets, cand, heavy=True), gains(sets, shipped, heavy=True)
+    _count("rain heavy", len(ch))
+    c_heavy, b_heavy = (float(np.mean(list(g.values()))) for g in (ch, bh))
+    least_heavy = min(ch, key=ch.__getitem__)
+    every = [k for k in sets if k != "clean"]
+    c_all, b_all = (float(np.mean([sets[k][m] - sets[k]["input"] for k in every])) for m in (cand, shipped))
+    out += [
+        ("3. every heavy set gains", ch[least_heavy] > 0, f"smallest {ch[least_heavy]:+.2f} dB ({least_heavy})"),
+        ("3. higher mean heavy gain", c_heavy > b_heavy, f"{c_heavy:+.2f} vs {b_heavy:+.2f} dB over {len(ch)} sets"),
+        ("4. higher mean gain over all sets", c_all > b_all, f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(every)}"),
+    ]  # fmt: skip
+    return out
+
+
+RULES = {
+    "rain": check_rain,
+    "rain-improve": check_rain_improve,
+    "snow": check_snow,
+    "rain-capacity": check_rain_capacity,
+}
 #: What passing and failing mean, per rule.
 SHIPS = ("ships", "does not ship")
 VERDICTS = {
     "rain": SHIPS,
+    "rain-improve": SHIPS,
     "snow": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
 }

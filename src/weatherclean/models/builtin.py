@@ -72,6 +72,12 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
                     "J4R-Net at the widths of the authors' release: 64 channels, 64-channel memory (GPU)",
                 ),
                 NamedConfiguration(
+                    "j4rnet-wide",
+                    "J4R-Net for CPUs with more capacity: the authors' 64 channels at the light model's stride 4",
+                    {"channels": 64, "hidden": 64, "stride": 4, "extractor_layers": 1, "dnet_layers": 3,
+                     "rnet_blocks": 1, "cnet_blocks": 1, "jrc_blocks": 1},
+                ),
+                NamedConfiguration(
                     "j4rnet-light",
                     "light J4R-Net for CPUs: 48 channels at stride 4, one residual block per branch",
                     {"channels": 48, "hidden": 48, "stride": 4, "extractor_layers": 1, "dnet_layers": 3,
