@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,39 @@ def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
 Condition = tuple[str, bool, str]  # (name, holds, the numbers behind it)
 
 
+@dataclass
+class RainGains:
+    """One model's gains on the light and the heavy rain sets, and what the rain rules read from them."""
+
+    light: dict[str, float]
+    heavy: dict[str, float]
+
+    @classmethod
+    def of(cls, sets: dict[str, dict], label: str) -> RainGains:
+        return cls(gains(sets, label, heavy=False), gains(sets, label, heavy=True))
+
+    @property
+    def below(self) -> int:
+        """Light sets that end below their input."""
+        return sum(g < 0 for g in self.light.values())
+
+    @property
+    def light_mean(self) -> float:
+        return float(np.mean(list(self.light.values())))
+
+    @property
+    def heavy_mean(self) -> float:
+        return float(np.mean(list(self.heavy.values())))
+
+    @property
+    def worst_light(self) -> str:
+        return min(self.light, key=self.light.__getitem__)
+
+    @property
+    def least_heavy(self) -> str:
+        return min(self.heavy, key=self.heavy.__getitem__)
+
+
 def _count(kind: str, found: int) -> None:
     if found != EXPECTED[kind]:
         print(f"warning: {found} {kind} sets, the rule was written for {EXPECTED[kind]}", file=sys.stderr)
@@ -94,27 +128,20 @@ def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
         ("1. dry largest |shift| <= 0.5 and below the bundled model's",
          c_shift <= MAX_SHIFT and c_shift < b_shift, f"{c_shift:.2f} vs {b_shift:.2f} levels"),
     ]  # fmt: skip
-    cl, bl = gains(sets, cand, heavy=False), gains(sets, bundled, heavy=False)
-    _count("rain light", len(cl))
-    c_below, b_below = sum(g < 0 for g in cl.values()), sum(g < 0 for g in bl.values())
-    c_light, b_light = (float(np.mean(list(g.values()))) for g in (cl, bl))
-    worst_light = min(cl, key=cl.__getitem__)
-    out += [
-        ("2. fewer light sets below the input", c_below < b_below, f"{c_below} vs {b_below} of {len(cl)}"),
-        ("2. higher mean light gain", c_light > b_light, f"{c_light:+.2f} vs {b_light:+.2f} dB"),
-        ("2. no light set more than 0.5 dB below its input", cl[worst_light] >= LIGHT_FLOOR,
-         f"worst {cl[worst_light]:+.2f} dB ({worst_light})"),
+    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, bundled)
+    _count("rain light", len(cg.light))
+    _count("rain heavy", len(cg.heavy))
+    worst, least = cg.worst_light, cg.least_heavy
+    return out + [
+        ("2. fewer light sets below the input", cg.below < bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
+        ("2. higher mean light gain", cg.light_mean > bg.light_mean,
+         f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
+        ("2. no light set more than 0.5 dB below its input", cg.light[worst] >= LIGHT_FLOOR,
+         f"worst {cg.light[worst]:+.2f} dB ({worst})"),
+        ("3. every heavy set gains", cg.heavy[least] > 0, f"smallest {cg.heavy[least]:+.2f} dB ({least})"),
+        ("3. mean heavy gain >= +3 dB", cg.heavy_mean >= HEAVY_MEAN,
+         f"{cg.heavy_mean:+.2f} dB over {len(cg.heavy)} sets (bundled {bg.heavy_mean:+.2f})"),
     ]  # fmt: skip
-    ch, bh = gains(sets, cand, heavy=True), gains(sets, bundled, heavy=True)
-    _count("rain heavy", len(ch))
-    c_heavy, b_heavy = (float(np.mean(list(g.values()))) for g in (ch, bh))
-    least_heavy = min(ch, key=ch.__getitem__)
-    out += [
-        ("3. every heavy set gains", ch[least_heavy] > 0, f"smallest {ch[least_heavy]:+.2f} dB ({least_heavy})"),
-        ("3. mean heavy gain >= +3 dB", c_heavy >= HEAVY_MEAN,
-         f"{c_heavy:+.2f} dB over {len(ch)} sets (bundled {b_heavy:+.2f})"),
-    ]  # fmt: skip
-    return out
 
 
 def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
@@ -149,12 +176,11 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
     every = {k: row for k, row in sets.items() if k != "clean"}
     _count("rain all", len(every))
     c_all, b_all = (float(np.mean([row[m] - row["input"] for row in every.values()])) for m in (cand, base))
-    light = {m: gains(sets, m, heavy=False) for m in (cand, base)}
-    c_below, b_below = (sum(g < 0 for g in light[m].values()) for m in (cand, base))
+    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, base)
     return [
         (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {base}'s", c_all >= b_all + CAPACITY_MARGIN,
          f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(every)} (difference {c_all - b_all:+.2f})"),
-        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(light[cand])}"),
+        ("2. no more light sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
     ]  # fmt: skip
 
 
@@ -169,29 +195,23 @@ def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[C
          f"{c['worst_psnr_y']:.2f} vs {b['worst_psnr_y']:.2f} dB"),
         ("1. dry largest |shift| <= 0.5", c_shift <= MAX_SHIFT, f"{c_shift:.2f} levels"),
     ]  # fmt: skip
-    cl, bl = gains(sets, cand, heavy=False), gains(sets, shipped, heavy=False)
-    _count("rain light", len(cl))
-    c_below, b_below = sum(g < 0 for g in cl.values()), sum(g < 0 for g in bl.values())
-    c_light, b_light = (float(np.mean(list(g.values()))) for g in (cl, bl))
-    worst_light = min(cl, key=cl.__getitem__)
-    out += [
-        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(cl)}"),
-        ("2. no light set more than 0.5 dB below its input", cl[worst_light] >= LIGHT_FLOOR,
-         f"worst {cl[worst_light]:+.2f} dB ({worst_light})"),
-        ("2. mean light gain at least the shipped model's", c_light >= b_light, f"{c_light:+.2f} vs {b_light:+.2f} dB"),
-    ]  # fmt: skip
-    ch, bh = gains(sets, cand, heavy=True), gains(sets, shipped, heavy=True)
-    _count("rain heavy", len(ch))
-    c_heavy, b_heavy = (float(np.mean(list(g.values()))) for g in (ch, bh))
-    least_heavy = min(ch, key=ch.__getitem__)
+    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, shipped)
+    _count("rain light", len(cg.light))
+    _count("rain heavy", len(cg.heavy))
+    worst, least = cg.worst_light, cg.least_heavy
     every = [k for k in sets if k != "clean"]
     c_all, b_all = (float(np.mean([sets[k][m] - sets[k]["input"] for k in every])) for m in (cand, shipped))
-    out += [
-        ("3. every heavy set gains", ch[least_heavy] > 0, f"smallest {ch[least_heavy]:+.2f} dB ({least_heavy})"),
-        ("3. higher mean heavy gain", c_heavy > b_heavy, f"{c_heavy:+.2f} vs {b_heavy:+.2f} dB over {len(ch)} sets"),
+    return out + [
+        ("2. no more light sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
+        ("2. no light set more than 0.5 dB below its input", cg.light[worst] >= LIGHT_FLOOR,
+         f"worst {cg.light[worst]:+.2f} dB ({worst})"),
+        ("2. mean light gain at least the shipped model's", cg.light_mean >= bg.light_mean,
+         f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
+        ("3. every heavy set gains", cg.heavy[least] > 0, f"smallest {cg.heavy[least]:+.2f} dB ({least})"),
+        ("3. higher mean heavy gain", cg.heavy_mean > bg.heavy_mean,
+         f"{cg.heavy_mean:+.2f} vs {bg.heavy_mean:+.2f} dB over {len(cg.heavy)} sets"),
         ("4. higher mean gain over all sets", c_all > b_all, f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(every)}"),
     ]  # fmt: skip
-    return out
 
 
 RULES = {
