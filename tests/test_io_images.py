@@ -241,7 +241,7 @@ def test_a_write_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pyte
     write must still land (this failed CI once as "out/p0.jpg: cannot write (No such file or directory)")."""
     folder = tmp_path / "out"
     folder.mkdir()
-    calls = _mkstemp_after_cleanup(monkeypatch, folder, times=1)
+    calls = _after_cleanup(monkeypatch, "mkstemp", folder, times=1)
     atomic_mod.atomic_write(folder / "p0.jpg", b"restored")
     assert (folder / "p0.jpg").read_bytes() == b"restored" and len(calls) == 2
 
@@ -249,7 +249,7 @@ def test_a_write_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pyte
 def test_a_folder_that_keeps_vanishing_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
-    calls = _mkstemp_after_cleanup(monkeypatch, folder, times=99)
+    calls = _after_cleanup(monkeypatch, "mkstemp", folder, times=99)
     with pytest.raises(images_mod.OutputError, match="No such file"):
         atomic_mod.atomic_write(folder / "p0.jpg", b"restored")
     assert len(calls) == atomic_mod.FOLDER_ATTEMPTS
@@ -271,34 +271,24 @@ def test_a_folder_that_exists_but_refuses_files_is_not_retried(tmp_path: Path, m
 
 def test_a_clip_folder_survives_another_jobs_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``derain --frames`` builds its output folder in a temporary folder beside it: the same race."""
-    import tempfile
-
     folder = tmp_path / "out"
     folder.mkdir()
-    real_mkdtemp = tempfile.mkdtemp
-    calls: list[str] = []
-
-    def after_cleanup(*args: Any, **kwargs: Any) -> str:
-        if not calls:
-            atomic_mod.remove_empty([folder])
-        calls.append("mkdtemp")
-        return real_mkdtemp(*args, **kwargs)
-
-    work = atomic_mod.make_beside(folder, lambda at: after_cleanup(prefix=".clip.", suffix=".part", dir=at))
+    calls = _after_cleanup(monkeypatch, "mkdtemp", folder, times=1)
+    work = atomic_mod.make_beside(folder, lambda at: atomic_mod.tempfile.mkdtemp(suffix=".part", dir=at))
     assert Path(work).parent == folder and Path(work).is_dir() and len(calls) == 2
 
 
-def _mkstemp_after_cleanup(monkeypatch: pytest.MonkeyPatch, folder: Path, *, times: int) -> list[str]:
-    """Make every ``mkstemp`` find ``folder`` just removed by another job's cleanup, the first ``times``
-    times (the worst moment); the list returned records each call."""
-    real_mkstemp = atomic_mod.tempfile.mkstemp
+def _after_cleanup(monkeypatch: pytest.MonkeyPatch, name: str, folder: Path, *, times: int) -> list[str]:
+    """Make every ``tempfile.NAME`` (``mkstemp``, ``mkdtemp``) find ``folder`` just removed by another job's
+    cleanup, the first ``times`` times (the worst moment); the list returned records each call."""
+    real = getattr(atomic_mod.tempfile, name)
     calls: list[str] = []
 
-    def after_the_other_jobs_cleanup(*args: Any, **kwargs: Any) -> tuple[int, str]:
+    def after_the_other_jobs_cleanup(*args: Any, **kwargs: Any) -> Any:
         if len(calls) < times:
             atomic_mod.remove_empty([folder])
-        calls.append("mkstemp")
-        return real_mkstemp(*args, **kwargs)
+        calls.append(name)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(atomic_mod.tempfile, "mkstemp", after_the_other_jobs_cleanup)
+    monkeypatch.setattr(atomic_mod.tempfile, name, after_the_other_jobs_cleanup)
     return calls
