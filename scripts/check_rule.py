@@ -130,6 +130,25 @@ def _dry_db(score: dict) -> str:
     return f"{score['psnr_y']:.2f} (worst photo {score['worst_psnr_y']:.2f})"
 
 
+def _rain_pair(sets: dict[str, dict], cand: str, other: str) -> tuple[RainGains, RainGains]:
+    """The candidate's and the other model's rain gains; fewer sets than the rules expect is said."""
+    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, other)
+    _count("rain light", len(cg.light))
+    _count("rain heavy", len(cg.heavy))
+    return cg, bg
+
+
+def _no_light_set_below_floor(cg: RainGains) -> Condition:
+    worst = cg.worst_light
+    return ("2. no light set more than 0.5 dB below its input", cg.light[worst] >= LIGHT_FLOOR,
+            f"worst {cg.light[worst]:+.2f} dB ({worst})")  # fmt: skip
+
+
+def _every_heavy_set_gains(cg: RainGains) -> Condition:
+    least = cg.least_heavy
+    return ("3. every heavy set gains", cg.heavy[least] > 0, f"smallest {cg.heavy[least]:+.2f} dB ({least})")
+
+
 def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
     """Each condition of the rain rule."""
     c, b = sets["clean"][cand], sets["clean"][bundled]
@@ -140,17 +159,13 @@ def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
         ("1. dry largest |shift| <= 0.5 and below the bundled model's",
          c_shift <= MAX_SHIFT and c_shift < b_shift, f"{c_shift:.2f} vs {b_shift:.2f} levels"),
     ]  # fmt: skip
-    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, bundled)
-    _count("rain light", len(cg.light))
-    _count("rain heavy", len(cg.heavy))
-    worst, least = cg.worst_light, cg.least_heavy
+    cg, bg = _rain_pair(sets, cand, bundled)
     return out + [
         ("2. fewer light sets below the input", cg.below < bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
         ("2. higher mean light gain", cg.light_mean > bg.light_mean,
          f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
-        ("2. no light set more than 0.5 dB below its input", cg.light[worst] >= LIGHT_FLOOR,
-         f"worst {cg.light[worst]:+.2f} dB ({worst})"),
-        ("3. every heavy set gains", cg.heavy[least] > 0, f"smallest {cg.heavy[least]:+.2f} dB ({least})"),
+        _no_light_set_below_floor(cg),
+        _every_heavy_set_gains(cg),
         ("3. mean heavy gain >= +3 dB", cg.heavy_mean >= HEAVY_MEAN,
          f"{cg.heavy_mean:+.2f} dB over {len(cg.heavy)} sets (bundled {bg.heavy_mean:+.2f})"),
     ]  # fmt: skip
@@ -205,17 +220,13 @@ def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[C
          f"{c['worst_psnr_y']:.2f} vs {b['worst_psnr_y']:.2f} dB"),
         ("1. dry largest |shift| <= 0.5", c_shift <= MAX_SHIFT, f"{c_shift:.2f} levels"),
     ]  # fmt: skip
-    cg, bg = RainGains.of(sets, cand), RainGains.of(sets, shipped)
-    _count("rain light", len(cg.light))
-    _count("rain heavy", len(cg.heavy))
-    worst, least = cg.worst_light, cg.least_heavy
+    cg, bg = _rain_pair(sets, cand, shipped)
     return out + [
         ("2. no more light sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
-        ("2. no light set more than 0.5 dB below its input", cg.light[worst] >= LIGHT_FLOOR,
-         f"worst {cg.light[worst]:+.2f} dB ({worst})"),
+        _no_light_set_below_floor(cg),
         ("2. mean light gain at least the shipped model's", cg.light_mean >= bg.light_mean,
          f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
-        ("3. every heavy set gains", cg.heavy[least] > 0, f"smallest {cg.heavy[least]:+.2f} dB ({least})"),
+        _every_heavy_set_gains(cg),
         ("3. higher mean heavy gain", cg.heavy_mean > bg.heavy_mean,
          f"{cg.heavy_mean:+.2f} vs {bg.heavy_mean:+.2f} dB over {len(cg.heavy)} sets"),
         ("4. higher mean gain over all sets", cg.mean > bg.mean,
