@@ -15,4 +15,4 @@ SNOW_STYLES: tuple[str, ...] = ("discs", "flakes", "streaks", "bokeh", "specks")
 #: Rain levels, named after RainSynLight25 (light) and RainSynComplex25 (heavy).
 RAIN_LEVELS: tuple[str, ...] = ("light", "heavy")
 #: The rain styles, in the order their seeds are numbered.
-RAIN_STYLES: tuple[str, ...] = ("lines", "wide", "crossing", "drizzle", "lens")
+RAIN_STYLES: tuple[str, ...] = ("lines", "wide", "crossing", "drizzle", "lens", "downpour")

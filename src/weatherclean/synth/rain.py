@@ -243,6 +243,24 @@ _STYLES: dict[str, _Style] = {
             },
             lens_radius=(4.0, 28.0),
         ),
+        _Style(
+            "downpour",
+            "a cloudburst: dense, long, sharp streaks in one or two winds over a strong haze",
+            (
+                _Layer("sheet", (30.0, 50.0, 80.0, 120.0), (0.6, 1.3), (0.3, 0.6), (0.45, 0.95), (12.0, 22.0), 12),
+                _Layer("near", (60.0, 100.0, 150.0), (1.2, 2.6), (0.4, 0.9), (0.50, 1.00), (16.0, 28.0), 10),
+            ),
+            {
+                "light": RainLevel((400.0, 25.0), (0.0, 2.0), (0.9, 1.3), 0.0, 0.0, _NO_VEIL, math.inf, 0.2),
+                "heavy": RainLevel((2400.0, 250.0), (1.0, 3.0), (0.9, 1.3), 0.05, 0.0, (0.9, 0.1, 0.45), 3.0, 0.2),
+            },
+            directions=(1, 2),
+            angle_sigma=15.0,
+            max_angle=40.0,
+            spread=(15.0, 40.0),
+            jitter=2.0,
+            jitter_max=5.0,
+        ),
     )
 }
 
