@@ -35,7 +35,7 @@ PICTURES: tuple[tuple[str, str, int], ...] = (("light", "chelsea", 11), ("heavy"
 #: Photos are shrunk to this width before the rain is added, so the streaks keep their real pixel size.
 WIDTH = 384
 #: The seed of each style's column in rain_styles.jpg.
-STYLE_SEEDS: dict[str, int] = {"lines": 3, "wide": 7, "crossing": 4, "drizzle": 3, "lens": 4}
+STYLE_SEEDS: dict[str, int] = {"lines": 3, "wide": 7, "crossing": 4, "drizzle": 3, "lens": 4, "downpour": 1}
 
 
 def main() -> None:
