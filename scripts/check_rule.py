@@ -125,7 +125,8 @@ def _count(kind: str, found: int, expected: int | None = None) -> None:
 def _rain_expected(sets: dict[str, dict], kind: str) -> int:
     """How many ``kind`` sets a rain rule expects for the styles the score file has: photos and clips,
     each style and mixed, at the level(s) counted, plus the real pairs. Round 6 added a sixth style, so
-    the count follows the file (27 sets for five styles, 31 for six) and a missing set is still said."""
+    the count follows the file (27 sets for five styles, 31 for six) and a missing set is still said;
+    a style missing altogether is not (the file names no styles but those it has)."""
     styles = {name.split()[1] for name in sets if name.startswith(("photo ", "clip "))}
     levels = 2 if kind == "rain all" else 1
     return 2 * len(styles) * levels + RAIN_PAIRED[kind]

@@ -12,7 +12,9 @@ held-out sets of docs/models.md (``runs/make_rain_sets.sh``; ``--data`` picks an
 ``data/rain/clip_{STYLE}_{LEVEL}`` (9-frame clips, memory carried frame to frame), then
 ``../shared/data/paired/{rain_heavy,rain_light,spa_real_vrgnet}``, then the dry held-out backgrounds
 (``data/snow/heldout_clean``): for those, the PSNR-Y of each output against its own input and the
-largest mean shift of one colour channel, in grey levels.
+largest mean shift of one colour channel, in grey levels (and their median, and how many reach 40 dB).
+Every picture's PSNR-Y is kept too (``pictures`` in the JSON), and the real pairs' are printed one by one:
+a set's mean can gain while one of its pictures ends below its input.
 
 Every set is scored with :func:`weatherclean.evaluation.evaluate.evaluate_rain`, the code behind
 ``weatherclean evaluate --task rain``, in fp32 on the CPU, so numbers do not depend on the machine's
@@ -55,10 +57,12 @@ def default_sets(data: Path) -> dict[str, Path]:
     return {name: folder for name, folder in sets.items() if folder.is_dir()}
 
 
-def score_set(folder: Path, restorers: dict[str, Restorer]) -> dict[str, float]:
+def score_set(folder: Path, restorers: dict[str, Restorer]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Mean PSNR-Y of the input and of each model over every frame of the set, run as ``evaluate`` runs it
-    (the restorer's tile overlap and precision)."""
+    (the restorer's tile overlap and precision), and each picture's PSNR-Y (label → frame → dB): a set's
+    mean can gain while one of its pictures ends below its input."""
     scores: dict[str, float] = {}
+    pictures: dict[str, dict[str, float]] = {}
     for label, r in restorers.items():
         result = evaluate_rain(
             folder, r.model, device=r.device, tile=r.tile, overlap=r.overlap, dtype=r.dtype, progress=False,
@@ -66,7 +70,21 @@ def score_set(folder: Path, restorers: dict[str, Restorer]) -> dict[str, float]:
         )  # fmt: skip
         for summary in result.summary():
             scores[summary.method if summary.method != result.input_method else "input"] = summary.psnr_y
-    return scores
+        for row in result.rows:
+            pictures.setdefault("input" if row.method == result.input_method else row.method, {})[row.name] = row.psnr_y
+    return scores, pictures
+
+
+def print_pictures(pictures: dict[str, dict[str, dict[str, float]]], labels: list[str]) -> None:
+    """Per picture of the real pairs: the input's PSNR-Y and each model's gain (models of a ``--with``
+    file written before pictures were recorded have none, and are left out)."""
+    shown = [m for m in labels if all(m in p for p in pictures.values())]
+    print("\n| real pair, picture | input | " + " | ".join(f"{m} (gain)" for m in shown) + " |")
+    print("|---|---|" + "---|" * len(shown))
+    for name, per_model in pictures.items():
+        for picture, before in per_model["input"].items():
+            cells = [f"{per_model[m][picture] - before:+.2f}" for m in shown]
+            print(f"| {name} {picture} | {before:.2f} | " + " | ".join(cells) + " |")
 
 
 def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, float]]:
@@ -100,10 +118,14 @@ def main() -> None:
     labels = earlier_labels + list(restorers)
 
     table: dict[str, dict] = {}
+    pictures: dict[str, dict[str, dict[str, float]]] = {}
+    earlier_pictures = json.loads(args.earlier.read_text()).get("pictures", {}) if args.earlier else {}
     print("| set | input | " + " | ".join(f"{m} (gain)" for m in labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for name, folder in sets.items():
-        row = merge_earlier(name, score_set(folder, restorers), earlier, earlier_labels)
+        scores, pictures[name] = score_set(folder, restorers)
+        pictures[name].update({m: p for m, p in earlier_pictures.get(name, {}).items() if m in earlier_labels})
+        row = merge_earlier(name, scores, earlier, earlier_labels)
         table[name] = row
         cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
         print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
@@ -112,11 +134,14 @@ def main() -> None:
     cells = []
     for m in labels:
         shift = "/".join(f"{s:+.2f}" for s in clean[m]["mean_shift_rgb"])
+        median = clean[m].get("median_psnr_y")  # absent from files written before it was recorded
+        at_40 = f", median {median:.2f}, {clean[m]['photos_at_40']} of {clean[m]['photos']} >= 40" if median else ""
         cells.append(
-            f"{clean[m]['psnr_y']:.2f} dB (worst {clean[m]['worst_psnr_y']:.2f}), shift {shift}, "
+            f"{clean[m]['psnr_y']:.2f} dB (worst {clean[m]['worst_psnr_y']:.2f}{at_40}), shift {shift}, "
             f"worst |shift| {clean[m]['worst_shift']:.2f}"
         )
     print("| dry photos | ∞ | " + " | ".join(cells) + " |")
+    print_pictures({k: v for k, v in pictures.items() if sets[k].parent.name == "paired"}, labels)
     print()
     summary = summarise(table, labels)
     for m, s in summary.items():
@@ -126,7 +151,7 @@ def main() -> None:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"sets": table, "summary": summary}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"sets": table, "summary": summary, "pictures": pictures}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,9 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
         result[label] = {
             "psnr_y": float(np.mean(values)),
             "worst_psnr_y": float(np.min(values)),
+            "median_psnr_y": float(np.median(values)),
+            "photos_at_40": int(sum(v >= 40.0 for v in values)),  # issue 12 and 13's pass-through bar
+            "photos": len(values),
             "mean_shift_rgb": [float(s) for s in mean_shift],
             "worst_shift": float(np.max(np.abs(shifts))),
         }

@@ -332,7 +332,8 @@ def _rain_motion(s0: np.ndarray, s1: np.ndarray) -> tuple[int, int, float, float
 
 @pytest.mark.parametrize("style", ["lines", "wide", "drizzle", "lens"])
 def test_rain_falls_coherently_along_the_wind(style: str) -> None:
-    """Every style with one wind: its streaks move down along the wind from frame to frame."""
+    """Every style with one wind: its streaks move down along the wind from frame to frame. (``crossing``
+    and ``downpour`` may draw two winds, and downpour's near drops fall up to 28 px a frame.)"""
     still = _clean(120, 150)
     for seed in range(6 if style == "lines" else 2):
         clip = synthesize_rain_clip(

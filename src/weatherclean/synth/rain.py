@@ -17,7 +17,9 @@ and a training sample draws one to three of them at random (:data:`RAIN_STYLES`)
 * ``crossing``: two or three wind directions at once, as in gusty rain and the heavy benchmark sets;
 * ``drizzle``: very many fine, short, faint drops, often in a mist;
 * ``lens``: drops on the lens (occluding discs showing a blurred, upside-down view of the scene) and
-  splashes where drops hit the ground, over sparse streaks.
+  splashes where drops hit the ground, over sparse streaks;
+* ``downpour``: a cloudburst, long sharp streaks in one or two winds, at the heavy level so dense that
+  they veil the scene (the look of the heavy benchmark pairs, added in rain round 6).
 
 Every style has a light and a heavy parameter table (:class:`RainLevel`); accumulation (a smooth veil of
 radiance, from a faint mist to a thick haze) is part of each table, so its strength varies by style too.
@@ -245,7 +247,7 @@ _STYLES: dict[str, _Style] = {
         ),
         _Style(
             "downpour",
-            "a cloudburst: dense, long, sharp streaks in one or two winds over a strong haze",
+            "a cloudburst: long, sharp, bright streaks in one or two winds, when heavy dense enough to veil the scene",
             (
                 _Layer("sheet", (30.0, 50.0, 80.0, 120.0), (0.6, 1.3), (0.3, 0.6), (0.45, 0.95), (12.0, 22.0), 12),
                 _Layer("near", (60.0, 100.0, 150.0), (1.2, 2.6), (0.4, 0.9), (0.50, 1.00), (16.0, 28.0), 10),
