@@ -4,6 +4,7 @@
     python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
     python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
     python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
+    python scripts/check_rule.py rain-pictures runs/scores/round7-rain.json --candidate r7
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
 
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
@@ -32,6 +33,10 @@ to its input as with the shipped model, largest |mean channel shift| <= 0.5; (2)
 below the input, none more than 0.5 dB below, a mean gain at least the shipped model's; (3) heavy sets:
 every one gains, a higher mean gain; (4) a higher mean gain over all sets.
 
+**rain-pictures**: rain round 7's rule (docs/models.md, "Round 7 (rain)"): rain-improve's, and (5) no
+picture of the real light pairs (``pictures`` in the JSON, "paired ... light") more than 0.5 dB below its
+input.
+
 **rain-capacity**: issue 13's capacity test (docs/models.md, "Capacity (rain)"): a wider configuration
 earns a registered name if its mean gain over all 27 sets is at least 0.25 dB above the light one's
 (trained the same way) and it has no more light sets below the input; it must also run >= 1 frame/s at
@@ -56,10 +61,15 @@ MAX_SHIFT = 0.5
 LIGHT_FLOOR = -0.5
 HEAVY_MEAN = 3.0
 HEAVY_EXTRA = "spa_real_vrgnet"  # real pairs with heavy rain ("paired spa_real_vrgnet", or its folder's name)
+#: The real rain pairs in ../shared/data/paired ("paired NAME" in the score files, or NAME with --sets).
+REAL_PAIRS = ("rain_heavy", "rain_light", "spa_real_vrgnet")
 #: How many sets each snow rule was written for; fewer (other --sets) is said out loud.
 EXPECTED = {"snow": 18, "snow S": 6}
 #: The real rain pairs every rain rule scores: one light set, two heavy ones.
 RAIN_PAIRED = {"rain light": 1, "rain heavy": 2, "rain all": 3}
+#: Entries of a score file's sets that are not sets: the dry photos, and each real pair's pictures (which
+#: ``main`` adds from the file's ``pictures``, for the rules that read pictures one by one).
+NOT_SETS = ("clean", "pictures")
 #: How much more a wider configuration must gain, on average, to earn a name (rain capacity test).
 CAPACITY_MARGIN = 0.25
 
@@ -70,7 +80,7 @@ def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
     def wanted(name: str) -> bool:
         return ("heavy" in name or name.endswith(HEAVY_EXTRA)) if heavy else "light" in name
 
-    return {k: row[label] - row["input"] for k, row in sets.items() if k != "clean" and wanted(k)}
+    return {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS and wanted(k)}
 
 
 Condition = tuple[str, bool, str]  # (name, holds, the numbers behind it)
@@ -86,7 +96,7 @@ class RainGains:
 
     @classmethod
     def of(cls, sets: dict[str, dict], label: str) -> RainGains:
-        every = {k: row[label] - row["input"] for k, row in sets.items() if k != "clean"}
+        every = {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS}
         return cls(gains(sets, label, heavy=False), gains(sets, label, heavy=True), every)
 
     @property
@@ -188,7 +198,7 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     """Each condition of the snow rule."""
     c, b = sets["clean"][cand], sets["clean"][bundled]
     c_shift, b_shift = _largest_shift(c), _largest_shift(b)
-    rows = {k: v for k, v in sets.items() if k != "clean"}
+    rows = {k: v for k, v in sets.items() if k not in NOT_SETS}
 
     def gain(label: str, key: str) -> float:
         return rows[key][label]["psnr_y"] - rows[key]["input"]["psnr_y"]
@@ -247,9 +257,28 @@ def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[C
     ]  # fmt: skip
 
 
+def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
+    """Rain round 7's rule (docs/models.md, "Round 7 (rain)"): round 5's, and no picture of the real light
+    pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
+    Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means."""
+    pictures = sets["pictures"]
+    light = {f"{name} {picture}": per_model[cand][picture] - before
+             for name, per_model in pictures.items() if "light" in name
+             for picture, before in per_model["input"].items()}  # fmt: skip
+    if not light:
+        return [*check_rain_improve(sets, cand, shipped), ("5. the real light pictures were scored", False, "none")]
+    worst = min(light, key=light.__getitem__)
+    return [
+        *check_rain_improve(sets, cand, shipped),
+        ("5. no real light picture more than 0.5 dB below its input", light[worst] >= LIGHT_FLOOR,
+         f"worst {light[worst]:+.2f} dB ({worst}, {len(light)} pictures)"),
+    ]  # fmt: skip
+
+
 RULES = {
     "rain": check_rain,
     "rain-improve": check_rain_improve,
+    "rain-pictures": check_rain_pictures,
     "snow": check_snow,
     "rain-capacity": check_rain_capacity,
 }
@@ -258,6 +287,7 @@ SHIPS = ("ships", "does not ship")
 VERDICTS = {
     "rain": SHIPS,
     "rain-improve": SHIPS,
+    "rain-pictures": SHIPS,
     "snow": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
 }
@@ -277,6 +307,8 @@ def main() -> None:
         sys.exit(2)
     data = json.loads(args.scores.read_text())
     sets = data.get("sets", data)  # the rain script nests the sets; the snow script does not
+    real = {k: v for k, v in data.get("pictures", {}).items() if k.split()[-1] in REAL_PAIRS}
+    sets = {**sets, "pictures": real}
     for label in (args.candidate, args.bundled):
         if label not in sets["clean"]:
             print(
