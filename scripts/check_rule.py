@@ -34,8 +34,8 @@ below the input, none more than 0.5 dB below, a mean gain at least the shipped m
 every one gains, a higher mean gain; (4) a higher mean gain over all sets.
 
 **rain-pictures**: rain round 7's rule (docs/models.md, "Round 7 (rain)"): rain-improve's, and (5) no
-picture of the real light pairs (``pictures`` in the JSON, "paired ... light") more than 0.5 dB below its
-input.
+picture of the real light pairs (``pictures`` in the JSON: "paired rain_light", or "rain_light" scored
+with ``--sets``) more than 0.5 dB below its input.
 
 **rain-capacity**: issue 13's capacity test (docs/models.md, "Capacity (rain)"): a wider configuration
 earns a registered name if its mean gain over all 27 sets is at least 0.25 dB above the light one's
@@ -67,8 +67,9 @@ REAL_PAIRS = ("rain_heavy", "rain_light", "spa_real_vrgnet")
 EXPECTED = {"snow": 18, "snow S": 6}
 #: The real rain pairs every rain rule scores: one light set, two heavy ones.
 RAIN_PAIRED = {"rain light": 1, "rain heavy": 2, "rain all": 3}
-#: Entries of a score file's sets that are not sets: the dry photos, and each real pair's pictures (which
-#: ``main`` adds from the file's ``pictures``, for the rules that read pictures one by one).
+#: Reserved names among a score file's sets that are not sets: the dry photos, and the real pairs'
+#: pictures one by one, which ``main`` adds from the file's ``pictures`` for every rule (only
+#: rain-pictures reads them). Every loop over the sets skips these.
 NOT_SETS = ("clean", "pictures")
 #: How much more a wider configuration must gain, on average, to earn a name (rain capacity test).
 CAPACITY_MARGIN = 0.25
@@ -258,15 +259,17 @@ def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[C
 
 
 def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
-    """Rain round 7's rule (docs/models.md, "Round 7 (rain)"): round 5's, and no picture of the real light
-    pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
-    Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means."""
-    pictures = sets["pictures"]
+    """Rain round 7's rule (docs/models.md, "Round 7 (rain)"): rain-improve's, and no picture of the real
+    light pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
+    Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means. A score file without
+    the candidate's pictures (written before they were recorded) cannot be judged: exit status 2."""
+    light_pairs = {name: per_model for name, per_model in sets["pictures"].items() if "light" in name}
+    if not light_pairs or any(cand not in per_model for per_model in light_pairs.values()):
+        print(f"error: no real light pictures for {cand!r}; score it again with score_rain_styles.py", file=sys.stderr)
+        sys.exit(2)
     light = {f"{name} {picture}": per_model[cand][picture] - before
-             for name, per_model in pictures.items() if "light" in name
+             for name, per_model in light_pairs.items()
              for picture, before in per_model["input"].items()}  # fmt: skip
-    if not light:
-        return [*check_rain_improve(sets, cand, shipped), ("5. the real light pictures were scored", False, "none")]
     worst = min(light, key=light.__getitem__)
     return [
         *check_rain_improve(sets, cand, shipped),
