@@ -65,8 +65,6 @@ HEAVY_EXTRA = "spa_real_vrgnet"  # real pairs with heavy rain ("paired spa_real_
 REAL_PAIRS = ("rain_heavy", "rain_light", "spa_real_vrgnet")
 #: How many sets each snow rule was written for; fewer (other --sets) is said out loud.
 EXPECTED = {"snow": 18, "snow S": 6}
-#: The real rain pairs every rain rule scores: one light set, two heavy ones.
-RAIN_PAIRED = {"rain light": 1, "rain heavy": 2, "rain all": 3}
 #: Reserved names among a score file's sets that are not sets: the dry photos, and the real pairs'
 #: pictures one by one, which ``main`` adds from the file's ``pictures`` for every rule (only
 #: rain-pictures reads them). Every loop over the sets skips these.
@@ -75,13 +73,14 @@ NOT_SETS = ("clean", "pictures")
 CAPACITY_MARGIN = 0.25
 
 
+def _is_rain_level(name: str, heavy: bool) -> bool:
+    """Whether a rain set (or real pair) counts as heavy rain, or as light rain, for the rules."""
+    return ("heavy" in name or name.endswith(HEAVY_EXTRA)) if heavy else "light" in name
+
+
 def gains(sets: dict[str, dict], label: str, heavy: bool) -> dict[str, float]:
     """Set name → the model's PSNR-Y gain over the input, for the light or the heavy sets."""
-
-    def wanted(name: str) -> bool:
-        return ("heavy" in name or name.endswith(HEAVY_EXTRA)) if heavy else "light" in name
-
-    return {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS and wanted(k)}
+    return {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS and _is_rain_level(k, heavy)}
 
 
 Condition = tuple[str, bool, str]  # (name, holds, the numbers behind it)
@@ -139,8 +138,9 @@ def _rain_expected(sets: dict[str, dict], kind: str) -> int:
     the count follows the file (27 sets for five styles, 31 for six) and a missing set is still said;
     a style missing altogether is not (the file names no styles but those it has)."""
     styles = {name.split()[1] for name in sets if name.startswith(("photo ", "clip "))}
-    levels = 2 if kind == "rain all" else 1
-    return 2 * len(styles) * levels + RAIN_PAIRED[kind]
+    if kind == "rain all":
+        return 4 * len(styles) + len(REAL_PAIRS)
+    return 2 * len(styles) + sum(_is_rain_level(pair, heavy=kind == "rain heavy") for pair in REAL_PAIRS)
 
 
 def _largest_shift(score: dict) -> float:
@@ -263,7 +263,7 @@ def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[
     light pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
     Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means. A score file without
     the candidate's pictures (written before they were recorded) cannot be judged: exit status 2."""
-    light_pairs = {name: per_model for name, per_model in sets["pictures"].items() if "light" in name}
+    light_pairs = {name: pair for name, pair in sets["pictures"].items() if _is_rain_level(name, heavy=False)}
     if not light_pairs or any(cand not in per_model for per_model in light_pairs.values()):
         print(f"error: no real light pictures for {cand!r}; score it again with score_rain_styles.py", file=sys.stderr)
         sys.exit(2)
