@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""What a rain model does to each picture of real rainy/clean pairs, and how much a global fix would give.
+
+    python scripts/rain_pair_probe.py j4rnet-light ../shared/data/paired/rain_heavy ../shared/data/paired/rain_light
+
+Each FOLDER holds ``rain/NAME`` and ``gt/NAME``. Per picture, PSNR-Y in dB against the clean picture:
+the input, the model as shipped (its pass-through gate on) and with the gate off, the share of the
+picture where the gate is open, how many grey levels the rain brightens the picture on average (rainy
+minus clean) and how many the ungated model takes off (rainy minus output), and an oracle: the single
+gain and offset that best map the rainy picture onto the clean one (least squares over every pixel
+and channel). The oracle is not a method, it needs the clean picture; it shows how much of a set's
+shortfall a global brightness and contrast correction alone would close (rain round 6's rule cites it).
+The model runs on the whole picture, one frame with empty memory, in fp32 on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weatherclean.data.images import read_rgb
+from weatherclean.evaluation.metrics import psnr
+from weatherclean.restore.restorer import load_restorer
+
+
+def _run(model: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's output for one picture (H×W×3 in [0, 1]) and its pass-through gate (H×W)."""
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float()
+    out, _ = model.step(t, None)
+    gate = model.gate(t, None)
+    return out.background[0].permute(1, 2, 0).clamp(0, 1).numpy(), gate[0, 0].numpy()
+
+
+def _affine_oracle(x: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """``a * x + b`` with the (a, b) that best fit ``clean`` in least squares, clipped to [0, 1]."""
+    design = np.stack([x.ravel(), np.ones(x.size)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(design, clean.ravel(), rcond=None)
+    return np.clip(a * x + b, 0.0, 1.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", help="a registered name or a model folder (a J4R-Net)")
+    parser.add_argument("folders", nargs="+", type=Path, help="folders with rain/ and gt/ pictures of the same names")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    model = load_restorer("rain", args.model, device="cpu", precision="fp32").model
+    gated = model.config
+    ungated = dataclasses.replace(gated, pass_through=0.0, veil_threshold=0.0)
+    print("| pair, picture | input | model | gate off | gate open | brightened | taken off | oracle |")
+    print("|---|---|---|---|---|---|---|---|")
+    for folder in args.folders:
+        for rainy_path in sorted((folder / "rain").iterdir()):
+            x, clean = read_rgb(rainy_path), read_rgb(folder / "gt" / rainy_path.name)
+            model.config = gated
+            out, gate = _run(model, x)
+            model.config = ungated
+            raw, _ = _run(model, x)
+            model.config = gated
+
+            def db(y: np.ndarray, clean: np.ndarray = clean) -> float:
+                return psnr(y, clean, y_channel=True)
+
+            print(
+                f"| {folder.name} {rainy_path.stem} | {db(x):.2f} | {db(out):.2f} | {db(raw):.2f} | "
+                f"{100 * gate.mean():.0f} % | {255 * (x - clean).mean():.1f} | {255 * (x - raw).mean():.1f} | "
+                f"{db(_affine_oracle(x, clean)):.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
