@@ -6,6 +6,7 @@
     python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
     python scripts/check_rule.py rain-pictures runs/scores/round7-rain.json --candidate r7
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
+    python scripts/check_rule.py snow-capacity runs/scores/capacity12.json --candidate cap12-deep --bundled cap12-light
 
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
 merges the bundled model's earlier run).
@@ -41,6 +42,10 @@ with ``--sets``) more than 0.5 dB below its input.
 earns a registered name if its mean gain over all 27 sets is at least 0.25 dB above the light one's
 (trained the same way) and it has no more light sets below the input; it must also run >= 1 frame/s at
 1280x720 in fp32 (``benchmarks/configurations.py --folder``), which this script does not judge.
+
+**snow-capacity**: issue 12's capacity test (docs/models.md, "Capacity (snow)"): the same two conditions
+over the 18 snow sets (light sets: S). A deeper configuration must also run at >= 0.71x the light one's
+fp32 throughput; a base configuration needs only the two conditions.
 
 It prints each condition with its numbers and exits 0 when all hold, 1 when one fails, 2 when it
 cannot tell (no such file or model label). Fewer sets than the rule was written for is a warning.
@@ -195,30 +200,75 @@ def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     ]  # fmt: skip
 
 
+@dataclass
+class SnowGains:
+    """One model's PSNR-Y gains over the input on the snow sets (``_S`` sets are the light ones)."""
+
+    every: dict[str, float]
+    dark: float  # mean new dark pixels per mille over the sets
+
+    @classmethod
+    def of(cls, sets: dict[str, dict], label: str) -> SnowGains:
+        rows = {k: v for k, v in sets.items() if k not in NOT_SETS}
+        every = {k: v[label]["psnr_y"] - v["input"]["psnr_y"] for k, v in rows.items()}
+        return cls(every, float(np.mean([v[label]["dark_permille"] for v in rows.values()])))
+
+    @property
+    def light(self) -> dict[str, float]:
+        return {k: g for k, g in self.every.items() if k.endswith("_S")}
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(list(self.every.values())))
+
+    @property
+    def light_mean(self) -> float:
+        return float(np.mean(list(self.light.values())))
+
+    @property
+    def below(self) -> int:
+        return sum(g < 0 for g in self.light.values())
+
+
+def _snow_pair(sets: dict[str, dict], cand: str, other: str) -> tuple[SnowGains, SnowGains]:
+    """Both models' snow gains, after saying out loud if there are fewer sets than the rules were written for."""
+    cg, og = SnowGains.of(sets, cand), SnowGains.of(sets, other)
+    _count("snow", len(cg.every))
+    _count("snow S", len(cg.light))
+    return cg, og
+
+
 def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
     """Each condition of the snow rule."""
     c, b = sets["clean"][cand], sets["clean"][bundled]
     c_shift, b_shift = _largest_shift(c), _largest_shift(b)
-    rows = {k: v for k, v in sets.items() if k not in NOT_SETS}
-
-    def gain(label: str, key: str) -> float:
-        return rows[key][label]["psnr_y"] - rows[key]["input"]["psnr_y"]
-
-    light = [k for k in rows if k.endswith("_S")]
-    _count("snow", len(rows))
-    _count("snow S", len(light))
-    c_below, b_below = (sum(gain(m, k) < 0 for k in light) for m in (cand, bundled))
-    c_s, b_s = (float(np.mean([gain(m, k) for k in light])) for m in (cand, bundled))
-    c_all, b_all = (float(np.mean([gain(m, k) for k in rows])) for m in (cand, bundled))
-    c_dark, b_dark = (float(np.mean([rows[k][m]["dark_permille"] for k in rows])) for m in (cand, bundled))
+    cg, bg = _snow_pair(sets, cand, bundled)
     return [
         ("1. higher snow-free PSNR-Y", c["psnr_y"] > b["psnr_y"], f"{_dry_db(c)} vs {_dry_db(b)} dB"),
         ("1. smaller largest |shift|", c_shift < b_shift, f"{c_shift:.2f} vs {b_shift:.2f} levels"),
-        ("2. no more S sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {len(light)}"),
-        ("2. higher mean S gain", c_s > b_s, f"{c_s:+.2f} vs {b_s:+.2f} dB"),
-        ("3. higher mean gain over all sets", c_all > b_all, f"{c_all:+.2f} vs {b_all:+.2f} dB over {len(rows)}"),
-        ("4. fewer new dark pixels", c_dark < b_dark, f"{c_dark:.2f} vs {b_dark:.2f} per mille"),
-    ]
+        ("2. no more S sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
+        ("2. higher mean S gain", cg.light_mean > bg.light_mean, f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
+        ("3. higher mean gain over all sets", cg.mean > bg.mean,
+         f"{cg.mean:+.2f} vs {bg.mean:+.2f} dB over {len(cg.every)}"),
+        ("4. fewer new dark pixels", cg.dark < bg.dark, f"{cg.dark:.2f} vs {bg.dark:.2f} per mille"),
+    ]  # fmt: skip
+
+
+def _capacity(cand: tuple[str, float, int], base: tuple[str, float, int], sets: int, light: int) -> list[Condition]:
+    """The two conditions both capacity tests share: (label, mean gain, light sets below the input) each."""
+    (_, c_mean, c_below), (name, b_mean, b_below) = cand, base
+    return [
+        (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {name}'s", c_mean >= b_mean + CAPACITY_MARGIN,
+         f"{c_mean:+.2f} vs {b_mean:+.2f} dB over {sets} (difference {c_mean - b_mean:+.2f})"),
+        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {light}"),
+    ]  # fmt: skip
+
+
+def check_snow_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Condition]:
+    """Each condition of issue 12's capacity test (docs/models.md, "Capacity (snow)"): a deeper, wider or
+    base configuration against the light one, trained the same way. The speed condition is a benchmark's."""
+    cg, bg = _snow_pair(sets, cand, base)
+    return _capacity((cand, cg.mean, cg.below), (base, bg.mean, bg.below), len(cg.every), len(cg.light))
 
 
 def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Condition]:
@@ -226,11 +276,7 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
     configuration against the light one, trained the same way. The speed condition is a benchmark's."""
     cg, bg = RainGains.of(sets, cand), RainGains.of(sets, base)
     _count("rain all", len(cg.every), _rain_expected(sets, "rain all"))
-    return [
-        (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {base}'s", cg.mean >= bg.mean + CAPACITY_MARGIN,
-         f"{cg.mean:+.2f} vs {bg.mean:+.2f} dB over {len(cg.every)} (difference {cg.mean - bg.mean:+.2f})"),
-        ("2. no more light sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
-    ]  # fmt: skip
+    return _capacity((cand, cg.mean, cg.below), (base, bg.mean, bg.below), len(cg.every), len(cg.light))
 
 
 def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
@@ -284,6 +330,7 @@ RULES = {
     "rain-pictures": check_rain_pictures,
     "snow": check_snow,
     "rain-capacity": check_rain_capacity,
+    "snow-capacity": check_snow_capacity,
 }
 #: What passing and failing mean, per rule.
 SHIPS = ("ships", "does not ship")
@@ -293,6 +340,7 @@ VERDICTS = {
     "rain-pictures": SHIPS,
     "snow": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
+    "snow-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
 }
 
 
