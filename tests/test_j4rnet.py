@@ -370,6 +370,34 @@ def test_train_cli_rain_styles(tmp_path: Path) -> None:
     for bad, message in (
         (["--style", "bokeh"], "unknown rain style 'bokeh'"),
         (["--style", "wide", "--exclude-style", "wide"], "leave no rain style"),
+        (["--style-weight", "downpour"], "write NAME=W"),
+        (["--style-weight", "downpour=-1"], "write NAME=W"),
+        (["--style-weight", "fog=1"], "--style-weight: unknown rain style 'fog'"),
+        (["--exclude-style", "lens", "--style-weight", "lens=2"], "--style-weight lens: not a style trained on"),
+        (["--style", "wide", "--style-weight", "wide=0"], "every rain style has weight 0"),
     ):
         result = runner.invoke(app, [*base, *bad, "--steps", "1", "-o", str(tmp_path / "bad")])
         assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
+
+
+def test_train_cli_style_weights(tmp_path: Path) -> None:
+    """`--style-weight downpour=0.25` trains on every style, downpour drawn a quarter as often, and the
+    model card's command repeats it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = write_clean(tmp_path / "clean", seed=3, n=2, size=48)
+    args = ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
+            "--steps", "1", "--style-weight", "Downpour=0.25", "--style-weight", "lens=0", "-q",
+            "-o", str(tmp_path / "r")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    settings = json.loads((tmp_path / "r" / "train_config.json").read_text())["extra"]
+    expected = {s: 0.25 if s == "downpour" else 1.0 for s in RAIN_STYLES if s != "lens"}
+    assert settings["style_weights"] == expected and settings["styles"] == list(expected)
+    card = (tmp_path / "r" / "model" / "README.md").read_text()
+    assert "--style-weight downpour=0.25" in card and "--style lens" not in card

@@ -181,6 +181,33 @@ def test_check_styles_names_the_allowed_ones() -> None:
         synthesize_rain(_clean(16, 16), np.random.default_rng(0), "light", styles=["fog"])
 
 
+def test_style_weights_set_how_often_each_style_is_drawn() -> None:
+    """A mapping of names to weights draws in proportion to the weights; weight 0 leaves a style out;
+    a plain list draws exactly as before weights existed (the same samples from the same seed)."""
+    from weatherclean.synth.common import pick_styles
+
+    weighted = check_styles({"downpour": 0.25, "lines": 1, "lens": 0})
+    assert weighted == {"lines": 1.0, "downpour": 0.25}  # RAIN_STYLES' order, weight 0 dropped
+    rng = np.random.default_rng(0)
+    singles = [p[0] for p in (pick_styles(rng, weighted) for _ in range(4000)) if len(p) == 1]
+    share = singles.count("downpour") / len(singles)  # 0.25 / 1.25 = 0.2 expected; 0.5 if drawn alike
+    assert 0.16 < share < 0.24, share
+    unweighted = [pick_styles(np.random.default_rng(seed), ("lines", "downpour")) for seed in range(200)]
+    alike = [pick_styles(np.random.default_rng(seed), check_styles(["lines", "downpour"])) for seed in range(200)]
+    assert unweighted == alike
+    assert 0.4 < sum("downpour" in p for p in unweighted) / 200 < 0.85
+    for bad, message in (
+        ({"lines": -1}, "not a number >= 0"),
+        ({"lines": float("nan")}, "not a number"),
+        ({"lines": 0}, "every rain style has weight 0"),
+        ({"fog": 1}, "unknown rain style 'fog'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            check_styles(bad)
+    sample = synthesize_rain(_clean(24, 24), np.random.default_rng(3), "heavy", styles={"wide": 1, "lines": 0})
+    assert sample.styles == ("wide",)
+
+
 def test_mixed_draws_one_to_three_styles_and_never_an_excluded_one() -> None:
     clean = _clean(32, 32)
     allowed = ("wide", "drizzle", "lens")

@@ -8,6 +8,7 @@ code as ``weatherclean models push``.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -21,6 +22,7 @@ from weatherclean.errors import ModelError, WeathercleanError
 if TYPE_CHECKING:
     from torch import nn
 
+    from weatherclean.synth.common import Styles
     from weatherclean.training.trainer import TrainConfig, TrainResult
 
 
@@ -68,6 +70,12 @@ def train_command(
     ),
     exclude_style: list[str] = typer.Option(
         [], "--exclude-style", help="Never synthesise this style (repeatable): the leave-one-style-out test."
+    ),
+    style_weight: list[str] = typer.Option(
+        [],
+        "--style-weight",
+        metavar="NAME=W",
+        help="Draw this style W times as often as the others (repeatable; default 1 each; 0 leaves it out).",
     ),
     lambda_colour: float = typer.Option(
         0.0,
@@ -146,7 +154,7 @@ def train_command(
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
     level = _level(task, level)
-    styles = _styles(task, style, exclude_style)
+    styles = _styles(task, style, exclude_style, style_weight)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -174,6 +182,7 @@ def train_command(
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
                "clean_fraction": clean_fraction, "styles": list(styles) if styles else None,
+               "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through},
     )  # fmt: skip
     samples = steps * batch_size * 64
@@ -319,13 +328,16 @@ def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet
         console.print(f"pushed {result.spec}", highlight=False, soft_wrap=True, markup=False)
 
 
-def _styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...] | None:
-    """The snow or rain styles to synthesise from ``--style``/``--exclude-style`` (None: all of them).
+def _styles(task: str, include: list[str], exclude: list[str], weights: list[str]) -> Styles | None:
+    """The snow or rain styles to synthesise from ``--style``/``--exclude-style``/``--style-weight``
+    (None: all of them, drawn alike).
 
     Each task has its own styles (docs/synthesis.md); names are checked against the task's list, so a
-    snow style given with ``--task rain`` is refused before any data is read.
+    snow style given with ``--task rain`` is refused before any data is read. With ``--style-weight``
+    the result maps every kept style to its weight (1 unless given), which is how a style that
+    dominates the mix (rain's ``downpour``) gets a smaller share without being left out.
     """
-    if not include and not exclude:
+    if not include and not exclude and not weights:
         return None
     include, exclude = [s.lower() for s in include], [s.lower() for s in exclude]  # as `synth --style`
     if task == "snow":
@@ -337,10 +349,37 @@ def _styles(task: str, include: list[str], exclude: list[str]) -> tuple[str, ...
         check_styles(exclude)
     except ValueError as exc:
         raise WeathercleanError(f"--style: {exc}") from None
+    try:
+        given = _style_weights(weights)
+        check_styles(list(given))
+    except ValueError as exc:
+        raise WeathercleanError(f"--style-weight: {exc}") from None
     kept = tuple(s for s in chosen if s not in exclude)
     if not kept:
         raise WeathercleanError(f"--style/--exclude-style leave no {task} style to train on")
-    return kept
+    if not given:
+        return kept
+    if unused := [name for name in given if name not in kept]:
+        raise WeathercleanError(f"--style-weight {unused[0]}: not a style trained on (see --style, --exclude-style)")
+    try:
+        return check_styles({name: given.get(name, 1.0) for name in kept})
+    except ValueError as exc:
+        raise WeathercleanError(f"--style-weight: {exc}") from None
+
+
+def _style_weights(options: list[str]) -> dict[str, float]:
+    """``["downpour=0.5"]`` → ``{"downpour": 0.5}``; a malformed option raises ValueError saying which."""
+    weights: dict[str, float] = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not sep or not name.strip() or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"weight {option!r}: write NAME=W with W a number >= 0, e.g. downpour=0.5")
+        weights[name.strip().lower()] = weight
+    return weights
 
 
 def _with_config(model: nn.Module, **changes: object) -> nn.Module:

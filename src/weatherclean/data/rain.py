@@ -41,6 +41,7 @@ from weatherclean.errors import DatasetError, InputError
 from weatherclean.io import media
 from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_image, natural_key
 from weatherclean.io.video import iter_frames
+from weatherclean.synth.common import StyleChoice
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
 
 __all__ = [
@@ -480,7 +481,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         augment: bool = True,
         motion: CameraMotion | str = "random",
         clean_fraction: float = 0.0,
-        styles: Sequence[str] | None = None,
+        styles: StyleChoice = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")

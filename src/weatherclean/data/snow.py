@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 from weatherclean.data.images import read_rgb
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io.media import is_visible_image
+from weatherclean.synth.common import StyleChoice
 from weatherclean.synth.snow import SNOW_LEVELS, SnowSample, check_styles, synthesize_snow
 
 __all__ = [
@@ -302,7 +303,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         augment: bool = True,
         haze: bool = True,
         clean_fraction: float = 0.0,
-        styles: Sequence[str] | None = None,
+        styles: StyleChoice = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")

@@ -237,6 +237,9 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
     option("--pass-through", extra.get("pass_through"))
     for style in extra.get("styles") or []:  # the styles the run drew from, after --exclude-style
         option("--style", style)
+    for style, weight in (extra.get("style_weights") or {}).items():
+        if weight != 1:
+            option("--style-weight", f"{style}={weight:g}")
     option("--level", extra.get("level"))
     if extra.get("clean_fraction"):
         option("--clean-fraction", extra["clean_fraction"])

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["check_style_names", "pick_styles", "smooth_field"]
+__all__ = ["StyleChoice", "Styles", "check_style_names", "pick_styles", "smooth_field"]
+
+#: The styles a sample is drawn from: names drawn alike, or names with relative weights (how often each is
+#: drawn; ``{"downpour": 0.5, "lines": 1}`` draws downpour about half as often as lines).
+Styles = tuple[str, ...] | Mapping[str, float]
+#: What a caller may pass: names, names with weights, or None (every style, drawn alike).
+StyleChoice = Sequence[str] | Mapping[str, float] | None
 
 
-def check_style_names(weather: str, styles: Sequence[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
-    """The allowed styles as a tuple without repeats (None or empty: all ``known``).
+def check_style_names(weather: str, styles: StyleChoice, known: tuple[str, ...]) -> Styles:
+    """The allowed styles as a tuple without repeats (None or empty: all ``known``), or, given a mapping of
+    names to weights, a dict of the names with a weight above 0, in ``known``'s order.
 
-    An unknown name raises ValueError naming it and the known ones, so the CLI can say it in one line.
+    An unknown name, or a weight that is negative or not a number, raises ValueError naming it, so the CLI
+    can say it in one line. Weights are kept apart from names (rather than always drawing with weights)
+    so that a plain list draws exactly the samples it drew before weights existed.
     """
     if isinstance(styles, str):  # one name, not a sequence of one-letter names
         styles = [styles]
@@ -22,19 +31,33 @@ def check_style_names(weather: str, styles: Sequence[str] | None, known: tuple[s
     unknown = [s for s in styles if s not in known]
     if unknown:
         raise ValueError(f"unknown {weather} style {unknown[0]!r}: use one of {', '.join(known)}")
-    return tuple(dict.fromkeys(styles))
+    if not isinstance(styles, Mapping):
+        return tuple(dict.fromkeys(styles))
+    for name, weight in styles.items():
+        if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"{weather} style {name!r}: weight {weight!r} is not a number >= 0")
+    weights = {name: float(styles[name]) for name in known if styles.get(name, 0) > 0}
+    if not weights:
+        raise ValueError(f"every {weather} style has weight 0: give at least one a weight above 0")
+    return weights
 
 
-def pick_styles(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:
+def pick_styles(rng: np.random.Generator, allowed: Styles) -> list[str]:
     """One style when only one is allowed; otherwise one to three of them (half the samples have one).
 
-    Real weather is rarely one renderer's look: a mixed sample layers up to three styles.
+    Real weather is rarely one renderer's look: a mixed sample layers up to three styles. With weights
+    (a mapping), each style is drawn with a chance in proportion to its weight, without repeats.
     """
-    if len(allowed) == 1:
-        return list(allowed)
-    count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
-    picked = rng.choice(len(allowed), size=count, replace=False)
-    return [allowed[int(i)] for i in sorted(picked)]
+    names = tuple(allowed)
+    if len(names) == 1:
+        return list(names)
+    count = min(len(names), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
+    if isinstance(allowed, Mapping):
+        weights = np.array([allowed[n] for n in names], dtype=np.float64)
+        picked = rng.choice(len(names), size=count, replace=False, p=weights / weights.sum())
+    else:
+        picked = rng.choice(len(names), size=count, replace=False)
+    return [names[int(i)] for i in sorted(picked)]
 
 
 def smooth_field(rng: np.random.Generator, h: int, w: int, channels: int, cell: float) -> np.ndarray:

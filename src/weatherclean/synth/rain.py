@@ -52,7 +52,6 @@ their cache key, so a result never depends on which images were made before it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -61,7 +60,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 from scipy.special import erf
 
-from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
+from weatherclean.synth.common import StyleChoice, Styles, check_style_names, pick_styles, smooth_field
 from weatherclean.synth.names import RAIN_LEVELS, RAIN_STYLES
 
 __all__ = [
@@ -281,8 +280,9 @@ _LENGTH_SPREAD = 1.2  # sigma, in length indices, of how an image weights its la
 _OCCLUDING_CORE = 0.6  # an occluding drop hides the background where its sprite exceeds this share of its peak
 
 
-def check_styles(styles: Sequence[str] | None) -> tuple[str, ...]:
-    """The allowed rain styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
+def check_styles(styles: StyleChoice) -> Styles:
+    """The allowed rain styles (None or empty: all of them; a mapping: names with weights, see
+    :func:`~weatherclean.synth.common.check_style_names`); an unknown name raises ValueError."""
     return check_style_names("rain", styles, RAIN_STYLES)
 
 
@@ -694,7 +694,7 @@ def _make_scene(
     w: int,
     light: np.ndarray,
     shifts: np.ndarray,
-    styles: tuple[str, ...] = RAIN_STYLES,
+    styles: Styles = RAIN_STYLES,
 ) -> _Scene:
     """Draw the rain for an h x w view seen for ``len(shifts)`` frames; ``shifts`` (Tx2, x and y) is
     how the camera moves the rain in the view, ``light`` the scene's mean colour (tints S and A), and
@@ -963,7 +963,7 @@ class RainMaps(NamedTuple):
     styles: tuple[str, ...]  # the styles drawn
 
 
-def rain_maps(clean: np.ndarray, rng: np.random.Generator, level: str, styles: Sequence[str] | None = None) -> RainMaps:
+def rain_maps(clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None) -> RainMaps:
     """Streak S, occlusion alpha, reliance A, the angle and the styles drawn for ``clean`` (HxWx3).
 
     The part of synthesis that does not composite, exposed so the CLI can round the maps to 8 bits
@@ -980,7 +980,7 @@ def rain_maps(clean: np.ndarray, rng: np.random.Generator, level: str, styles: S
 
 
 def rain_components(
-    clean: np.ndarray, rng: np.random.Generator, level: str, styles: Sequence[str] | None = None
+    clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Streak S (HxWx3), occlusion alpha (HxW), reliance A (HxWx3) and the angle for ``clean``: the
     first four fields of :func:`rain_maps`, for callers written before styles."""
@@ -989,7 +989,7 @@ def rain_components(
 
 
 def synthesize_rain(
-    clean: np.ndarray, rng: np.random.Generator, level: str | None = None, styles: Sequence[str] | None = None
+    clean: np.ndarray, rng: np.random.Generator, level: str | None = None, styles: StyleChoice = None
 ) -> RainSample:
     """Put synthetic rain on ``clean`` (HxWx3 float in [0, 1], or uint8).
 
@@ -1096,7 +1096,7 @@ def synthesize_rain_clip(
     size: tuple[int, int] | None = None,
     motion: CameraMotion | str = "random",
     camera_coupling: float = 0.5,
-    styles: Sequence[str] | None = None,
+    styles: StyleChoice = None,
 ) -> RainClip:
     """Make a rainy clip of ``frames`` frames from one still image (HxWx3 float in [0, 1], or uint8).
 

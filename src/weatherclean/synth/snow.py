@@ -33,7 +33,6 @@ own seeds derived from their cache key, so results do not depend on which images
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,7 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import erfc
 
-from weatherclean.synth.common import check_style_names, pick_styles, smooth_field
+from weatherclean.synth.common import StyleChoice, Styles, check_style_names, pick_styles, smooth_field
 from weatherclean.synth.names import SNOW_LEVELS, SNOW_STYLES
 
 __all__ = [
@@ -220,8 +219,9 @@ def apply_snow(clean: np.ndarray, mask: np.ndarray, aberration: np.ndarray) -> n
     return a * z + y * (1 - z)
 
 
-def check_styles(styles: Sequence[str] | None) -> tuple[str, ...]:
-    """The allowed snow styles as a tuple (None or empty: all of them); an unknown name raises ValueError."""
+def check_styles(styles: StyleChoice) -> Styles:
+    """The allowed snow styles (None or empty: all of them; a mapping: names with weights, see
+    :func:`~weatherclean.synth.common.check_style_names`); an unknown name raises ValueError."""
     return check_style_names("snow", styles, SNOW_STYLES)
 
 
@@ -430,7 +430,7 @@ def snow_mask_and_aberration(
     rng: np.random.Generator,
     level: str,
     haze: bool = True,
-    styles: Sequence[str] | None = None,
+    styles: StyleChoice = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The snow mask z (HxW) and colour a (HxWx3) for ``clean``; the part of synthesis that needs no maths
     on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves.
@@ -473,7 +473,7 @@ def synthesize_snow(
     rng: np.random.Generator,
     level: str | None = None,
     haze: bool = True,
-    styles: Sequence[str] | None = None,
+    styles: StyleChoice = None,
 ) -> SnowSample:
     """Put synthetic snow on ``clean`` (HxWx3 float in [0, 1]).
 

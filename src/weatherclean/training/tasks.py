@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from weatherclean.errors import DatasetError
+from weatherclean.synth.common import Styles
 from weatherclean.training.losses import DerainLoss, DesnowLoss
 
 T = TypeVar("T", bound=tuple)
@@ -45,7 +46,7 @@ class SnowTask:
     level: str | None = None
     haze: bool = True
     clean_fraction: float = 0.0  # share of synthetic samples without snow
-    styles: tuple[str, ...] | None = None  # snow styles to synthesise (None: all)
+    styles: Styles | None = None  # snow styles to synthesise, names or names with weights (None: all)
     seed: int = 0
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
@@ -93,7 +94,7 @@ class RainTask:
     level: str | None = None
     seed: int = 0
     clean_fraction: float = 0.0  # share of synthetic clips without rain
-    styles: tuple[str, ...] | None = None  # rain styles to synthesise (None: all)
+    styles: Styles | None = None  # rain styles to synthesise, names or names with weights (None: all)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
