@@ -92,17 +92,11 @@ Condition = tuple[str, bool, str]  # (name, holds, the numbers behind it)
 
 
 @dataclass
-class RainGains:
-    """One model's gains on the light and the heavy rain sets, and what the rain rules read from them."""
+class Gains:
+    """One model's PSNR-Y gains over the input, set by set, and what every rule reads from them."""
 
-    light: dict[str, float]
-    heavy: dict[str, float]
+    light: dict[str, float]  # the light sets (rain: "light"; snow: "_S")
     every: dict[str, float]  # every set, light, heavy and neither
-
-    @classmethod
-    def of(cls, sets: dict[str, dict], label: str) -> RainGains:
-        every = {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS}
-        return cls(gains(sets, label, heavy=False), gains(sets, label, heavy=True), every)
 
     @property
     def mean(self) -> float:
@@ -117,6 +111,18 @@ class RainGains:
     @property
     def light_mean(self) -> float:
         return float(np.mean(list(self.light.values())))
+
+
+@dataclass
+class RainGains(Gains):
+    """The rain rules also read the heavy sets."""
+
+    heavy: dict[str, float]
+
+    @classmethod
+    def of(cls, sets: dict[str, dict], label: str) -> RainGains:
+        every = {k: row[label] - row["input"] for k, row in sets.items() if k not in NOT_SETS}
+        return cls(light=gains(sets, label, heavy=False), every=every, heavy=gains(sets, label, heavy=True))
 
     @property
     def heavy_mean(self) -> float:
@@ -201,33 +207,17 @@ def check_rain(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
 
 
 @dataclass
-class SnowGains:
-    """One model's PSNR-Y gains over the input on the snow sets (``_S`` sets are the light ones)."""
+class SnowGains(Gains):
+    """The snow rules also read the new dark pixels."""
 
-    every: dict[str, float]
     dark: float  # mean new dark pixels per mille over the sets
 
     @classmethod
     def of(cls, sets: dict[str, dict], label: str) -> SnowGains:
         rows = {k: v for k, v in sets.items() if k not in NOT_SETS}
         every = {k: v[label]["psnr_y"] - v["input"]["psnr_y"] for k, v in rows.items()}
-        return cls(every, float(np.mean([v[label]["dark_permille"] for v in rows.values()])))
-
-    @property
-    def light(self) -> dict[str, float]:
-        return {k: g for k, g in self.every.items() if k.endswith("_S")}
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(list(self.every.values())))
-
-    @property
-    def light_mean(self) -> float:
-        return float(np.mean(list(self.light.values())))
-
-    @property
-    def below(self) -> int:
-        return sum(g < 0 for g in self.light.values())
+        light = {k: g for k, g in every.items() if k.endswith("_S")}
+        return cls(light=light, every=every, dark=float(np.mean([v[label]["dark_permille"] for v in rows.values()])))
 
 
 def _snow_pair(sets: dict[str, dict], cand: str, other: str) -> tuple[SnowGains, SnowGains]:
