@@ -74,7 +74,7 @@ EXPECTED = {"snow": 18, "snow S": 6}
 #: pictures one by one, which ``main`` adds from the file's ``pictures`` for every rule (only
 #: rain-pictures reads them). Every loop over the sets skips these.
 NOT_SETS = ("clean", "pictures")
-#: How much more a wider configuration must gain, on average, to earn a name (rain capacity test).
+#: How much more a larger configuration must gain, on average, to earn a name (the capacity tests).
 CAPACITY_MARGIN = 0.25
 
 
@@ -244,21 +244,21 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     ]  # fmt: skip
 
 
-def _capacity(cand: tuple[str, float, int], base: tuple[str, float, int], sets: int, light: int) -> list[Condition]:
-    """The two conditions both capacity tests share: (label, mean gain, light sets below the input) each."""
-    (_, c_mean, c_below), (name, b_mean, b_below) = cand, base
+def _capacity(cand: Gains, base: Gains, name: str, light: str) -> list[Condition]:
+    """The two conditions both capacity tests share; ``name`` is the base's label, ``light`` what the
+    task calls its light sets."""
     return [
-        (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {name}'s", c_mean >= b_mean + CAPACITY_MARGIN,
-         f"{c_mean:+.2f} vs {b_mean:+.2f} dB over {sets} (difference {c_mean - b_mean:+.2f})"),
-        ("2. no more light sets below the input", c_below <= b_below, f"{c_below} vs {b_below} of {light}"),
+        (f"1. mean gain over all sets >= {CAPACITY_MARGIN} dB above {name}'s", cand.mean >= base.mean + CAPACITY_MARGIN,
+         f"{cand.mean:+.2f} vs {base.mean:+.2f} dB over {len(cand.every)} (difference {cand.mean - base.mean:+.2f})"),
+        (f"2. no more {light} sets below the input", cand.below <= base.below,
+         f"{cand.below} vs {base.below} of {len(cand.light)}"),
     ]  # fmt: skip
 
 
 def check_snow_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Condition]:
     """Each condition of issue 12's capacity test (docs/models.md, "Capacity (snow)"): a deeper, wider or
     base configuration against the light one, trained the same way. The speed condition is a benchmark's."""
-    cg, bg = _snow_pair(sets, cand, base)
-    return _capacity((cand, cg.mean, cg.below), (base, bg.mean, bg.below), len(cg.every), len(cg.light))
+    return _capacity(*_snow_pair(sets, cand, base), base, "S")
 
 
 def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Condition]:
@@ -266,7 +266,7 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
     configuration against the light one, trained the same way. The speed condition is a benchmark's."""
     cg, bg = RainGains.of(sets, cand), RainGains.of(sets, base)
     _count("rain all", len(cg.every), _rain_expected(sets, "rain all"))
-    return _capacity((cand, cg.mean, cg.below), (base, bg.mean, bg.below), len(cg.every), len(cg.light))
+    return _capacity(cg, bg, base, "light")
 
 
 def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:

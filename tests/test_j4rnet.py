@@ -373,31 +373,47 @@ def test_train_cli_rain_styles(tmp_path: Path) -> None:
         (["--style-weight", "downpour"], "write NAME=W"),
         (["--style-weight", "downpour=-1"], "write NAME=W"),
         (["--style-weight", "fog=1"], "--style-weight: unknown rain style 'fog'"),
-        (["--exclude-style", "lens", "--style-weight", "lens=2"], "--style-weight lens: not a style trained on"),
-        (["--style", "wide", "--style-weight", "wide=0"], "every rain style has weight 0"),
+        (["--exclude-style", "lens", "--style-weight", "lens=2"], "--style-weight lens: that style is not trained"),
+        (["--style", "wide", "--style-weight", "wide=0"], "every style trained on has weight 0"),
+        (["--style-weight", "wide=1", "--style-weight", "WIDE=2"], "'wide' is given two weights"),
     ):
         result = runner.invoke(app, [*base, *bad, "--steps", "1", "-o", str(tmp_path / "bad")])
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "bad").exists()  # refused before anything was written
 
 
-def test_train_cli_style_weights(tmp_path: Path) -> None:
-    """`--style-weight downpour=0.25` trains on every style, downpour drawn a quarter as often, and the
-    model card's command repeats it."""
+def test_train_cli_style_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--style-weight downpour=0.25` trains on every style, downpour with a quarter of the chance, the data
+    draws with those weights, and the model card's command repeats them; weight 0 is `--exclude-style`."""
     import json
 
     from typer.testing import CliRunner
 
+    import weatherclean.data.rain as data_rain
     from weatherclean.cli import app
 
+    drawn_from: list[object] = []
+    real = data_rain.SyntheticRainDataset
+
+    def recording(*args: object, **kwargs: object) -> object:
+        drawn_from.append(kwargs["styles"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data_rain, "SyntheticRainDataset", recording)
     clean = write_clean(tmp_path / "clean", seed=3, n=2, size=48)
-    args = ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
-            "--steps", "1", "--style-weight", "Downpour=0.25", "--style-weight", "lens=0", "-q",
-            "-o", str(tmp_path / "r")]  # fmt: skip
+    base = ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
+            "--steps", "1", "-q"]  # fmt: skip
+    args = [*base, "--style-weight", "Downpour=0.25", "--style-weight", "lens=0", "-o", str(tmp_path / "r")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    settings = json.loads((tmp_path / "r" / "train_config.json").read_text())["extra"]
     expected = {s: 0.25 if s == "downpour" else 1.0 for s in RAIN_STYLES if s != "lens"}
+    assert drawn_from == [expected]
+    settings = json.loads((tmp_path / "r" / "train_config.json").read_text())["extra"]
     assert settings["style_weights"] == expected and settings["styles"] == list(expected)
     card = (tmp_path / "r" / "model" / "README.md").read_text()
     assert "--style-weight downpour=0.25" in card and "--style lens" not in card
+    result = CliRunner().invoke(app, [*base, "--style-weight", "lens=0", "-o", str(tmp_path / "same")])
+    assert result.exit_code == 0, result.output
+    assert drawn_from[-1] == tuple(expected)  # equal weights: the plain list, drawn as --exclude-style lens
+    card = (tmp_path / "same" / "model" / "README.md").read_text()
+    assert "--style-weight" not in card and "--style lens" not in card and "--style downpour" in card

@@ -182,30 +182,40 @@ def test_check_styles_names_the_allowed_ones() -> None:
 
 
 def test_style_weights_set_how_often_each_style_is_drawn() -> None:
-    """A mapping of names to weights draws in proportion to the weights; weight 0 leaves a style out;
-    a plain list draws exactly as before weights existed (the same samples from the same seed)."""
+    """A mapping of names to weights draws in proportion to the weights (a name left out weighs 1, weight 0
+    leaves a style out); a plain list draws exactly as before weights existed, and so do equal weights."""
     from weatherclean.synth.common import pick_styles
 
-    weighted = check_styles({"downpour": 0.25, "lines": 1, "lens": 0})
-    assert weighted == {"lines": 1.0, "downpour": 0.25}  # RAIN_STYLES' order, weight 0 dropped
+    only_two = {name: 0 for name in RAIN_STYLES} | {"downpour": 0.25, "lines": 1}
+    assert check_styles(only_two) == {"lines": 1.0, "downpour": 0.25}  # RAIN_STYLES' order, weight 0 dropped
+    assert check_styles({"downpour": np.float32(2)}) == {s: 0.5 for s in RAIN_STYLES} | {"downpour": 1.0}
+    assert check_styles({"lens": 0}) == tuple(s for s in RAIN_STYLES if s != "lens")  # equal: a plain tuple
     rng = np.random.default_rng(0)
-    singles = [p[0] for p in (pick_styles(rng, weighted) for _ in range(4000)) if len(p) == 1]
+    singles = [p[0] for p in (pick_styles(rng, check_styles(only_two)) for _ in range(4000)) if len(p) == 1]
     share = singles.count("downpour") / len(singles)  # 0.25 / 1.25 = 0.2 expected; 0.5 if drawn alike
     assert 0.16 < share < 0.24, share
-    unweighted = [pick_styles(np.random.default_rng(seed), ("lines", "downpour")) for seed in range(200)]
-    alike = [pick_styles(np.random.default_rng(seed), check_styles(["lines", "downpour"])) for seed in range(200)]
-    assert unweighted == alike
-    assert 0.4 < sum("downpour" in p for p in unweighted) / 200 < 0.85
+
+    def before_weights(rng: np.random.Generator, allowed: tuple[str, ...]) -> list[str]:  # the draw of 0.x
+        count = min(len(allowed), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
+        return [allowed[int(i)] for i in sorted(rng.choice(len(allowed), size=count, replace=False))]
+
+    for allowed in (["lines", "downpour"], list(RAIN_STYLES), {s: 0 for s in RAIN_STYLES} | {"wide": 3, "lines": 3}):
+        names = check_styles(allowed)
+        assert [pick_styles(np.random.default_rng(seed), names) for seed in range(100)] == [
+            before_weights(np.random.default_rng(seed), tuple(names)) for seed in range(100)
+        ]
     for bad, message in (
         ({"lines": -1}, "not a number >= 0"),
         ({"lines": float("nan")}, "not a number"),
-        ({"lines": 0}, "every rain style has weight 0"),
+        ({"lines": True}, "not a number"),
+        ({name: 0 for name in RAIN_STYLES}, "every rain style has weight 0"),
         ({"fog": 1}, "unknown rain style 'fog'"),
+        ({"lines": 1e300}, "too small beside the largest"),
     ):
         with pytest.raises(ValueError, match=message):
             check_styles(bad)
     sample = synthesize_rain(_clean(24, 24), np.random.default_rng(3), "heavy", styles={"wide": 1, "lines": 0})
-    assert sample.styles == ("wide",)
+    assert "lines" not in sample.styles
 
 
 def test_mixed_draws_one_to_three_styles_and_never_an_excluded_one() -> None:

@@ -142,6 +142,21 @@ def test_mixed_snow_draws_only_the_allowed_styles(monkeypatch: pytest.MonkeyPatc
     assert set(drawn) == set(SNOW_STYLES) and any(drawn.count(s) > 1 for s in SNOW_STYLES)
 
 
+def test_snow_style_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snow takes weights as rain does: a style at weight 0 is never drawn, one at 4 far more often."""
+    import weatherclean.synth.snow as snow
+
+    drawn: list[str] = []
+    real = snow._style_depths
+    monkeypatch.setattr(snow, "_style_depths", lambda rng, style, *a: drawn.append(style.name) or real(rng, style, *a))
+    weights = {"flakes": 0, "specks": 4}
+    assert check_styles(weights) == {s: 0.25 for s in SNOW_STYLES if s != "flakes"} | {"specks": 1.0}
+    for seed in range(40):
+        synthesize_snow(_clean(32, 32), np.random.default_rng(seed), "M", styles=weights)
+    others = max(drawn.count(s) for s in ("discs", "streaks", "bokeh"))  # about 30 against 12 here; 17 each alike
+    assert "flakes" not in drawn and drawn.count("specks") > 1.5 * others
+
+
 def test_unknown_style_is_refused() -> None:
     assert check_styles(None) == SNOW_STYLES
     with pytest.raises(ValueError, match="unknown snow style 'hail'"):

@@ -28,6 +28,8 @@ from weatherclean.synth.names import RAIN_LEVELS, RAIN_STYLES, SNOW_LEVELS, SNOW
 if TYPE_CHECKING:
     import numpy as np
 
+    from weatherclean.synth.common import StyleChoice
+
 #: Folders written under OUT_DIR; the first three are the Snow100K layout, ``aberration`` is ours.
 OUTPUT_FOLDERS: tuple[str, ...] = ("synthetic", "gt", "mask", "aberration")
 
@@ -72,7 +74,7 @@ def _name_for(path: Path, root: Path) -> str:
 
 
 def make_snow_pair(
-    clean: np.ndarray, rng: np.random.Generator, level: str, styles: tuple[str, ...] | None = None
+    clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None
 ) -> dict[str, np.ndarray]:
     """8-bit snowy/gt/mask/aberration arrays whose equation holds after quantisation.
 

@@ -75,7 +75,7 @@ def train_command(
         [],
         "--style-weight",
         metavar="NAME=W",
-        help="Draw this style W times as often as the others (repeatable; default 1 each; 0 leaves it out).",
+        help="Give this style W times the chance of the others at each draw (repeatable; default 1; 0 leaves it out).",
     ),
     lambda_colour: float = typer.Option(
         0.0,
@@ -360,9 +360,13 @@ def _styles(task: str, include: list[str], exclude: list[str], weights: list[str
     if not given:
         return kept
     if unused := [name for name in given if name not in kept]:
-        raise WeathercleanError(f"--style-weight {unused[0]}: not a style trained on (see --style, --exclude-style)")
-    try:
-        return check_styles({name: given.get(name, 1.0) for name in kept})
+        raise WeathercleanError(
+            f"--style-weight {unused[0]}: that style is not trained on; drop the weight or stop excluding it"
+        )
+    if not any(given.get(name, 1.0) > 0 for name in kept):
+        raise WeathercleanError("--style-weight: every style trained on has weight 0; give one a weight above 0")
+    try:  # every style not kept weighs 0, every kept one 1 unless given
+        return check_styles({name: given.get(name, 1.0) if name in kept else 0.0 for name in check_styles(None)})
     except ValueError as exc:
         raise WeathercleanError(f"--style-weight: {exc}") from None
 
@@ -376,9 +380,12 @@ def _style_weights(options: list[str]) -> dict[str, float]:
             weight = float(value)
         except ValueError:
             weight = math.nan
-        if not sep or not name.strip() or not math.isfinite(weight) or weight < 0:
+        name = name.strip().lower()
+        if not sep or not name or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"weight {option!r}: write NAME=W with W a number >= 0, e.g. downpour=0.5")
-        weights[name.strip().lower()] = weight
+        if name in weights:
+            raise ValueError(f"{name!r} is given two weights; give it one")
+        weights[name] = weight
     return weights
 
 

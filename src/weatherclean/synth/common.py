@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 __all__ = ["StyleChoice", "Styles", "check_style_names", "pick_styles", "smooth_field"]
 
-#: The styles a sample is drawn from: names drawn alike, or names with relative weights (how often each is
-#: drawn; ``{"downpour": 0.5, "lines": 1}`` draws downpour about half as often as lines).
+#: The styles a sample is drawn from: names drawn alike, or names with relative weights (the chance of
+#: each at every draw; ``{"downpour": 0.25}`` gives downpour a quarter of any other style's chance).
 Styles = tuple[str, ...] | Mapping[str, float]
-#: What a caller may pass: names, names with weights, or None (every style, drawn alike).
+#: What a caller may pass: names, names with weights (a name left out weighs 1), or None (all, alike).
 StyleChoice = Sequence[str] | Mapping[str, float] | None
+#: Weights further apart than this, relative to the largest, are refused: the smaller style would
+#: practically never be drawn, and numpy's draw fails on probabilities that round to 0.
+_SMALLEST_SHARE = 1e-6
 
 
 def check_style_names(weather: str, styles: StyleChoice, known: tuple[str, ...]) -> Styles:
     """The allowed styles as a tuple without repeats (None or empty: all ``known``), or, given a mapping of
-    names to weights, a dict of the names with a weight above 0, in ``known``'s order.
+    names to weights, a dict of the styles with a weight above 0 (a known name left out weighs 1), in
+    ``known``'s order, scaled so that the largest is 1.
 
     An unknown name, or a weight that is negative or not a number, raises ValueError naming it, so the CLI
     can say it in one line. Weights are kept apart from names (rather than always drawing with weights)
-    so that a plain list draws exactly the samples it drew before weights existed.
+    so that a plain list draws exactly the samples it drew before weights existed; for the same reason,
+    weights that are all equal come back as a plain tuple: the same draws as naming those styles.
     """
     if isinstance(styles, str):  # one name, not a sequence of one-letter names
         styles = [styles]
@@ -34,11 +40,17 @@ def check_style_names(weather: str, styles: StyleChoice, known: tuple[str, ...])
     if not isinstance(styles, Mapping):
         return tuple(dict.fromkeys(styles))
     for name, weight in styles.items():
-        if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < math.inf:
             raise ValueError(f"{weather} style {name!r}: weight {weight!r} is not a number >= 0")
-    weights = {name: float(styles[name]) for name in known if styles.get(name, 0) > 0}
-    if not weights:
+    given = {name: float(styles.get(name, 1.0)) for name in known}
+    largest = max(given.values())
+    if largest == 0:
         raise ValueError(f"every {weather} style has weight 0: give at least one a weight above 0")
+    weights = {name: w / largest for name, w in given.items() if w > 0}
+    if tiny := [name for name, w in weights.items() if w < _SMALLEST_SHARE]:
+        raise ValueError(f"{weather} style {tiny[0]!r}: weight too small beside the largest; use 0 to leave it out")
+    if len(set(weights.values())) == 1:
+        return tuple(weights)
     return weights
 
 
@@ -46,7 +58,8 @@ def pick_styles(rng: np.random.Generator, allowed: Styles) -> list[str]:
     """One style when only one is allowed; otherwise one to three of them (half the samples have one).
 
     Real weather is rarely one renderer's look: a mixed sample layers up to three styles. With weights
-    (a mapping), each style is drawn with a chance in proportion to its weight, without repeats.
+    (a mapping from :func:`check_style_names`), each style is drawn with a chance in proportion to its
+    weight, without repeats, so in samples of two or three styles the shares come out less far apart.
     """
     names = tuple(allowed)
     if len(names) == 1:
