@@ -37,6 +37,8 @@ SIZES = {
     "desnownet-paper": (128, 128),
     "desnownet-half": (192, 192),
     "desnownet-light": (1024, 1024),
+    "desnownet-deep": (1024, 1024),
+    "desnownet-base": (768, 768),
     "j4rnet-paper": (360, 640),
     "j4rnet-wide": (720, 1280),
     "j4rnet-light": (720, 1280),

@@ -28,6 +28,20 @@ def test_every_registered_config_runs_on_odd_sizes(name: str) -> None:
     assert torch.isfinite(out.y_hat).all()
 
 
+@pytest.mark.parametrize(
+    ("name", "parameters", "macs"),
+    [("desnownet-light", 758_676, 64_739), ("desnownet-deep", 955_580, 80_567), ("desnownet-base", 2_989_812, 218_301)],
+)
+def test_capacity_configurations_are_the_ones_measured(name: str, parameters: int, macs: int) -> None:
+    """The configurations registered by issue 12's capacity test (docs/models.md, "Capacity (snow)") are the
+    sizes it trained and timed: a change to a registered width would silently detach the docs' numbers."""
+    from weatherclean.models.desnownet import macs_per_pixel
+
+    model = create_model(name)
+    assert sum(p.numel() for p in model.parameters()) == parameters
+    assert round(macs_per_pixel(model)) == macs
+
+
 def test_recovery_formula_matches_hand_computed_values() -> None:
     x = torch.tensor([0.9, 0.5, 0.7, 0.3]).view(1, 1, 2, 2)
     z = torch.tensor([0.5, 0.0, 1.0, 0.25]).view(1, 1, 2, 2)

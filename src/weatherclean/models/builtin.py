@@ -59,6 +59,20 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
                     {"width": 0.125, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 16,
                      "pyramid_channels": 16},
                 ),
+                NamedConfiguration(
+                    "desnownet-deep",
+                    "desnownet-light with two blocks in the first two Inception stages and 20-channel heads "
+                    "(1.24x the compute, inside the CPU budget)",
+                    {"width": 0.125, "blocks": (2, 2, 1), "descriptor_stride": 4, "head_channels": 20,
+                     "pyramid_channels": 20},
+                ),
+                NamedConfiguration(
+                    "desnownet-base",
+                    "DesnowNet at 1/4 width with 32-channel heads, descriptor at stride 4 (3.4x the light "
+                    "compute)",
+                    {"width": 0.25, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 32,
+                     "pyramid_channels": 32},
+                ),
             ),
             default_model="desnownet-light",
         ),
