@@ -330,7 +330,7 @@ VERDICTS = {
     "rain-pictures": SHIPS,
     "snow": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
-    "snow-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
+    "snow-capacity": ("earns a registered name (a deeper one: if also fast enough)", "does not earn a registered name"),
 }
 
 
