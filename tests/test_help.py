@@ -56,3 +56,9 @@ def test_models_info_shows_no_empty_column() -> None:
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "dataset" in line and "metric" in line)
     assert "split" not in header  # the bundled card names no split
+
+
+def test_models_info_of_a_configuration_without_weights_says_so() -> None:
+    result = CliRunner().invoke(app, ["models", "info", "desnownet-base"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "scores: none (no trained weights)" in result.output and "no scores in model card" not in result.output

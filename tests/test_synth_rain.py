@@ -188,7 +188,7 @@ def test_style_weights_set_how_often_each_style_is_drawn() -> None:
 
     only_two = {name: 0 for name in RAIN_STYLES} | {"downpour": 0.25, "lines": 1}
     assert check_styles(only_two) == {"lines": 1.0, "downpour": 0.25}  # RAIN_STYLES' order, weight 0 dropped
-    assert check_styles({"downpour": np.float32(2)}) == {s: 0.5 for s in RAIN_STYLES} | {"downpour": 1.0}
+    assert check_styles({"downpour": np.float32(2)}) == {s: 1.0 for s in RAIN_STYLES} | {"downpour": 2.0}
     assert check_styles({"lens": 0}) == tuple(s for s in RAIN_STYLES if s != "lens")  # equal: a plain tuple
     rng = np.random.default_rng(0)
     singles = [p[0] for p in (pick_styles(rng, check_styles(only_two)) for _ in range(4000)) if len(p) == 1]
@@ -214,6 +214,8 @@ def test_style_weights_set_how_often_each_style_is_drawn() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             check_styles(bad)
+    huge = check_styles({s: 1e308 for s in RAIN_STYLES} | {"lens": 5e307})  # their sum would overflow
+    assert all(len(pick_styles(np.random.default_rng(seed), huge)) >= 1 for seed in range(20))
     sample = synthesize_rain(_clean(24, 24), np.random.default_rng(3), "heavy", styles={"wide": 1, "lines": 0})
     assert "lines" not in sample.styles
 

@@ -95,8 +95,8 @@ def info_command(
         table.add_row("multiply-adds per pixel", f"{info['macs_per_pixel']:,.0f}")
     table.add_row("config", json.dumps(info["config"]))
     console.print(table)
-    if not info["scores"]:
-        console.print("scores: no scores in model card")
+    if not info["scores"]:  # a configuration without weights has no model card at all
+        console.print("scores: no scores in model card" if source["folder"] else "scores: none (no trained weights)")
         return
     # Only the columns some score fills: cards that name no split would show an empty "split" column.
     rows = info["scores"]

@@ -361,7 +361,7 @@ def _styles(task: str, include: list[str], exclude: list[str], weights: list[str
         return kept
     if unused := [name for name in given if name not in kept]:
         raise WeathercleanError(
-            f"--style-weight {unused[0]}: that style is not trained on; drop the weight or stop excluding it"
+            f"--style-weight {unused[0]}: that style is not trained on (see --style, --exclude-style); drop the weight"
         )
     if not any(given.get(name, 1.0) > 0 for name in kept):
         raise WeathercleanError("--style-weight: every style trained on has weight 0; give one a weight above 0")

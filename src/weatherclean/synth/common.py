@@ -23,7 +23,7 @@ _SMALLEST_SHARE = 1e-6
 def check_style_names(weather: str, styles: StyleChoice, known: tuple[str, ...]) -> Styles:
     """The allowed styles as a tuple without repeats (None or empty: all ``known``), or, given a mapping of
     names to weights, a dict of the styles with a weight above 0 (a known name left out weighs 1), in
-    ``known``'s order, scaled so that the largest is 1.
+    ``known``'s order, as given (so a model card repeats what was typed).
 
     An unknown name, or a weight that is negative or not a number, raises ValueError naming it, so the CLI
     can say it in one line. Weights are kept apart from names (rather than always drawing with weights)
@@ -46,8 +46,8 @@ def check_style_names(weather: str, styles: StyleChoice, known: tuple[str, ...])
     largest = max(given.values())
     if largest == 0:
         raise ValueError(f"every {weather} style has weight 0: give at least one a weight above 0")
-    weights = {name: w / largest for name, w in given.items() if w > 0}
-    if tiny := [name for name, w in weights.items() if w < _SMALLEST_SHARE]:
+    weights = {name: w for name, w in given.items() if w > 0}
+    if tiny := [name for name, w in weights.items() if w / largest < _SMALLEST_SHARE]:
         raise ValueError(f"{weather} style {tiny[0]!r}: weight too small beside the largest; use 0 to leave it out")
     if len(set(weights.values())) == 1:
         return tuple(weights)
@@ -67,6 +67,7 @@ def pick_styles(rng: np.random.Generator, allowed: Styles) -> list[str]:
     count = min(len(names), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
     if isinstance(allowed, Mapping):
         weights = np.array([allowed[n] for n in names], dtype=np.float64)
+        weights /= weights.max()  # first, so that huge weights cannot overflow the sum
         picked = rng.choice(len(names), size=count, replace=False, p=weights / weights.sum())
     else:
         picked = rng.choice(len(names), size=count, replace=False)
