@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 9 candidate, started 2026-12-05 13:15 (session 9) so that it trains early; its rule is to be
+# Rain round 9 candidate, started 2026-12-05 13:06 (session 9) so that it trains early; its rule is to be
 # written before it is scored, on fresh sets (seed 9091). Resumable: rerun the same command.
 # Round 6's fine-tune redone from round 4's weights (runs/r13c-s2), with downpour given 0.3 of the other
 # styles' chance from the start (train --style-weight). Round 8 showed that down-weighting downpour in a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 5 candidate, started 2026-12-05 13:15 (session 9); its rule is to be written before it is
+# Snow round 5 candidate, started 2026-12-05 13:06 (session 9); its rule is to be written before it is
 # scored, on fresh sets. Resumable: rerun the same command.
 # desnownet-deep (registered by the snow capacity test) trained on from its capacity run (runs/cap12-deep,
 # 2500 steps from fresh weights) with the same recipe for 5000 more steps: the capacity test found the deeper
