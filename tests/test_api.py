@@ -213,3 +213,52 @@ def test_documented_examples_run(
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     for block in blocks:
         exec(compile(block, f"{doc} example", "exec"), {"__name__": "__example__"})  # noqa: S102
+
+
+def test_pass_through_replaces_the_models_gate_in_the_api_the_commands_and_ray_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pass_through`` (``--pass-through``): a higher threshold returns more pixels exactly as they were, 0
+    turns the gate off (and a rain model's veil term with it); the command and a Ray worker do the same."""
+    import weatherclean.restore
+    from weatherclean.batch.ray_engine import RestorerWorkers
+    from weatherclean.models import load_model
+    from weatherclean.synth.snow import synthesize_snow
+
+    rng = np.random.default_rng(11)
+    snowy = np.round(synthesize_snow(clean_image(rng, 72), rng, level="S").snowy * 255).astype(np.uint8)
+    unchanged = {}
+    for value in (None, 0.0, 0.45):
+        restorer = load_restorer("snow", device="cpu", precision="fp32", pass_through=value)
+        out = restorer.restore(snowy)
+        unchanged[value] = float((out == snowy).all(axis=2).mean())
+        if value is not None:
+            assert restorer.model.config.pass_through == value
+    assert unchanged[0.45] > unchanged[None] > unchanged[0.0]
+    Image.fromarray(snowy).save(tmp_path / "snowy.png")
+    code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "cli"), "-q",
+                                     "--device", "cpu", "--precision", "fp32", "--pass-through", "0.45")  # fmt: skip
+    assert code == 0, stderr
+    with Image.open(tmp_path / "cli" / "snowy.png") as im:
+        by_cli = np.asarray(im)
+    api = load_restorer("snow", device="cpu", precision="fp32", pass_through=0.45)
+    assert np.array_equal(by_cli, api.restore(snowy))
+    seen: dict[str, object] = {}
+
+    def spy(*args: object, **kwargs: object) -> Restorer:
+        seen.update(kwargs)
+        return load_restorer(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(weatherclean.restore, "load_restorer", spy)
+    RestorerWorkers("snow", device="cpu", precision="fp32", pass_through=0.45)(load_model("default"))
+    assert seen["pass_through"] == 0.45
+    rain = load_restorer("rain", device="cpu", pass_through=0)
+    assert rain.model.config.pass_through == 0 and rain.model.config.veil_threshold == 0
+    with pytest.raises(ModelError, match=r"--pass-through 0\.7: pass_through must be in"):
+        load_restorer("snow", device="cpu", pass_through=0.7)
+    with pytest.raises(ModelError, match="no pass-through gate"):
+        load_restorer("snow", model=_Inverter(), device="cpu", pass_through=0.1)
+    code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "bad"),
+                                     "--device", "cpu", "--pass-through", "0.7")  # fmt: skip
+    assert code == 2 and stderr.strip().count("\n") == 0 and "--pass-through 0.7" in stderr
+    assert not (tmp_path / "bad").exists()

@@ -138,6 +138,15 @@ Compile = Annotated[
         "(without one the run goes on uncompiled, with a note).",
     ),
 ]  # fmt: skip
+PassThrough = Annotated[
+    float | None,
+    typer.Option(
+        "--pass-through", min=0.0, metavar="T",
+        help="Weather evidence a pixel needs before the model may change it; below it a pixel comes back exactly as "
+        "it was. Higher leaves more alone (clean areas, light weather), lower removes more, 0 changes every pixel. "
+        "Default: the model's own (models info shows it).", show_default=False,
+    ),
+]  # fmt: skip
 Compare = Annotated[
     bool,
     typer.Option(
@@ -219,6 +228,7 @@ class PhotoCommand:
     threads: int | None = None
     compile: bool = False
     compare: bool = False
+    pass_through: float | None = None
     engine: str = "local"
     ray_address: str | None = None
     ray_actors: int | None = None
@@ -257,6 +267,7 @@ def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
     return load_restorer(
         task, model=provided_model(cmd.model, task, cmd.models), device=cmd.device, precision=cmd.precision,
         tile=cmd.tile, tile_overlap=cmd.tile_overlap, compile=cmd.compile, offline=cmd.offline or None,
+        pass_through=cmd.pass_through,
     )  # fmt: skip
 
 
@@ -380,7 +391,7 @@ def run_on_ray(
     workers = ray_engine.RestorerWorkers(
         task, device=cmd.device, precision=cmd.precision, tile=cmd.tile, tile_overlap=cmd.tile_overlap,
         compile=cmd.compile, threads=cmd.threads, quality=cmd.quality, image_format=image_format,
-        compare=cmd.compare, media=media,
+        compare=cmd.compare, media=media, pass_through=cmd.pass_through,
     )  # fmt: skip
     defaults = ray_engine.RayOptions()
     options = ray_engine.RayOptions(

@@ -46,6 +46,7 @@ def desnow_command(
     ray_cpus_per_actor: batch.RayCpus = None,
     ray_retries: batch.RayRetries = None,
     compare: batch.Compare = False,
+    pass_through: batch.PassThrough = None,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
@@ -56,8 +57,9 @@ def desnow_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare, engine=engine, ray_address=ray_address, ray_actors=ray_actors,
-        ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries, models=batch.model_provider(ctx.obj),
+        compile=compile, compare=compare, pass_through=pass_through, engine=engine, ray_address=ray_address,
+        ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
+        models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with batch.json_errors(json_out):
         batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from weatherclean.cli.batch import PassThrough
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError
 
@@ -120,6 +121,7 @@ def evaluate_command(
     tile: int | None = typer.Option(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
     ),
+    pass_through: PassThrough = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary table."),
 ) -> None:
     """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
@@ -140,7 +142,9 @@ def evaluate_command(
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
     net = provided_model(model, task.value, model_provider(ctx.obj))
-    restorer = load_restorer(task.value, model=net, device=device, precision=precision, tile=tile)
+    restorer = load_restorer(
+        task.value, model=net, device=device, precision=precision, tile=tile, pass_through=pass_through
+    )
     result = score(
         restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
         progress=not quiet,

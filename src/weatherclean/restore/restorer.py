@@ -191,6 +191,7 @@ def load_restorer(
     tile_overlap: int | None = None,
     compile: bool = False,
     offline: bool | None = None,
+    pass_through: float | None = None,
 ) -> Restorer:
     """Load the ``task``'s model (``"snow"`` or ``"rain"``) ready to restore pictures.
 
@@ -202,7 +203,8 @@ def load_restorer(
     ``auto``, ``fp32``, ``fp16`` or ``bf16`` (see ``--precision``). ``tile``: tile edge in pixels (None:
     from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. ``compile``
     runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
-    only the Hub cache (None follows ``HF_HUB_OFFLINE``).
+    only the Hub cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own
+    pass-through threshold (see :func:`set_pass_through`); None keeps it.
 
     A model for the other task, an unknown name and an unusable folder are one-line
     :class:`~weatherclean.errors.ModelError`\\ s.
@@ -223,6 +225,8 @@ def load_restorer(
         raise ModelError(
             f"'{type(net).__name__}' cannot restore pictures: it needs restore(), receptive_field and bytes_per_pixel"
         )
+    if pass_through is not None:
+        set_pass_through(net, pass_through)
     if isinstance(net, nn.Module):
         check_task(net, task)
         to_fast_layout(net, dev)
@@ -235,6 +239,31 @@ def load_restorer(
             f"show; use --tile {max(4 * overlap, 256)} or more"
         )
     return restorer
+
+
+def set_pass_through(net: object, value: float) -> None:
+    """Give ``net`` the pass-through threshold ``value`` (``--pass-through``): where the model's own weather
+    evidence stays below it, a pixel comes back exactly as it went in.
+
+    Why a user sets it: the threshold shipped with a model was tuned on synthetic weather; on their own
+    pictures a higher one leaves more alone (clean areas, light weather the model would make worse) and
+    removes less, a lower one removes more, and 0 turns the gate off. Every family that has the gate keeps
+    it in ``config.pass_through``, read at each call, so a new config is all it takes. With the gate off
+    a rain model's veil term, which only widens the gate, goes off too. A bad value or a model without
+    the gate is a one-line :class:`~weatherclean.errors.ModelError`.
+    """
+    from dataclasses import replace
+
+    config = getattr(net, "config", None)
+    if config is None or not hasattr(config, "pass_through"):
+        raise ModelError(f"--pass-through: the model ({type(net).__name__}) has no pass-through gate; leave it out")
+    changes: dict[str, float] = {"pass_through": value}
+    if value == 0 and getattr(config, "veil_threshold", 0):
+        changes["veil_threshold"] = 0.0
+    try:
+        net.config = replace(config, **changes)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"--pass-through {value:g}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------- conversions
