@@ -215,13 +215,11 @@ def test_documented_examples_run(
         exec(compile(block, f"{doc} example", "exec"), {"__name__": "__example__"})  # noqa: S102
 
 
-def test_pass_through_replaces_the_models_gate_in_the_api_the_commands_and_ray_workers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``pass_through`` (``--pass-through``): a higher threshold returns more pixels exactly as they were, 0
-    turns the gate off (and a rain model's veil term with it); the command and a Ray worker do the same."""
-    import weatherclean.restore
-    from weatherclean.batch.ray_engine import RestorerWorkers
+def test_pass_through_replaces_the_models_gate_in_a_copy_for_the_api_the_commands_and_ray(tmp_path: Path) -> None:
+    """``pass_through`` (``--pass-through``): a higher threshold leaves more pixels exactly as they were, 0
+    turns the gate off (and a rain model's veil term with it); the model given is not changed; the command
+    and the Ray driver's model do the same; bad values are one line before any work."""
+    from weatherclean.cli.batch import PhotoCommand, driver_model
     from weatherclean.models import load_model
     from weatherclean.synth.snow import synthesize_snow
 
@@ -230,35 +228,41 @@ def test_pass_through_replaces_the_models_gate_in_the_api_the_commands_and_ray_w
     unchanged = {}
     for value in (None, 0.0, 0.45):
         restorer = load_restorer("snow", device="cpu", precision="fp32", pass_through=value)
-        out = restorer.restore(snowy)
-        unchanged[value] = float((out == snowy).all(axis=2).mean())
+        unchanged[value] = float((restorer.restore(snowy) == snowy).all(axis=2).mean())
         if value is not None:
             assert restorer.model.config.pass_through == value
     assert unchanged[0.45] > unchanged[None] > unchanged[0.0]
+    mine = load_model("default")
+    own = mine.config.pass_through
+    assert load_restorer("snow", model=mine, device="cpu", pass_through=0.2).model.config.pass_through == 0.2
+    assert mine.config.pass_through == own  # a copy was changed, not the caller's model
+
     Image.fromarray(snowy).save(tmp_path / "snowy.png")
     code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "cli"), "-q",
                                      "--device", "cpu", "--precision", "fp32", "--pass-through", "0.45")  # fmt: skip
     assert code == 0, stderr
     with Image.open(tmp_path / "cli" / "snowy.png") as im:
-        by_cli = np.asarray(im)
-    api = load_restorer("snow", device="cpu", precision="fp32", pass_through=0.45)
-    assert np.array_equal(by_cli, api.restore(snowy))
-    seen: dict[str, object] = {}
+        assert np.array_equal(np.asarray(im), snowy)  # at 0.45 every pixel of this light snow passes through
+    ray_model = driver_model(PhotoCommand(paths=[], pass_through=0.45), "snow")
+    assert ray_model.config.pass_through == 0.45
 
-    def spy(*args: object, **kwargs: object) -> Restorer:
-        seen.update(kwargs)
-        return load_restorer(*args, **kwargs)  # type: ignore[arg-type]
+    frame = np.round(clean_image(np.random.default_rng(3), 64) * 255).astype(np.uint8)
+    own_rain, gate_off = (load_restorer("rain", device="cpu", pass_through=v) for v in (None, 0))
+    assert gate_off.model.config.pass_through == 0 and gate_off.model.config.veil_threshold == 0
+    assert gate_off.overlap < own_rain.overlap  # the gate's reach is no longer part of the tile overlap
+    assert not np.array_equal(gate_off.restore(frame), own_rain.restore(frame))
 
-    monkeypatch.setattr(weatherclean.restore, "load_restorer", spy)
-    RestorerWorkers("snow", device="cpu", precision="fp32", pass_through=0.45)(load_model("default"))
-    assert seen["pass_through"] == 0.45
-    rain = load_restorer("rain", device="cpu", pass_through=0)
-    assert rain.model.config.pass_through == 0 and rain.model.config.veil_threshold == 0
-    with pytest.raises(ModelError, match=r"--pass-through 0\.7: pass_through must be in"):
-        load_restorer("snow", device="cpu", pass_through=0.7)
+    for bad, words in ((0.7, r"--pass-through 0\.7: pass_through must be in"), ("x", "not a number")):
+        with pytest.raises(ModelError, match=words):
+            load_restorer("snow", device="cpu", pass_through=bad)  # type: ignore[arg-type]
     with pytest.raises(ModelError, match="no pass-through gate"):
         load_restorer("snow", model=_Inverter(), device="cpu", pass_through=0.1)
-    code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "bad"),
-                                     "--device", "cpu", "--pass-through", "0.7")  # fmt: skip
-    assert code == 2 and stderr.strip().count("\n") == 0 and "--pass-through 0.7" in stderr
+    with pytest.raises(ModelError, match="snow model"):  # the task is checked before the threshold
+        load_restorer("rain", model=mine, device="cpu", pass_through=0.7)
+    with pytest.raises(ModelError, match="pass_through must be in"):
+        driver_model(PhotoCommand(paths=[], pass_through=-1), "snow")
+    for value in ("0.7", "-1"):
+        code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "bad"),
+                                         "--device", "cpu", "--pass-through", value)  # fmt: skip
+        assert code == 2 and stderr.strip().count("\n") == 0 and f"--pass-through {float(value):g}" in stderr
     assert not (tmp_path / "bad").exists()

@@ -121,7 +121,6 @@ class RestorerWorkers:
     image_format: str | None = None
     compare: bool = False
     media: MediaOptions | None = None
-    pass_through: float | None = None
 
     def __call__(self, model: Any) -> Worker:
         import torch
@@ -132,7 +131,7 @@ class RestorerWorkers:
             torch.set_num_threads(self.threads)
         restorer = load_restorer(
             self.task, model=model, device=self.device, precision=self.precision, tile=self.tile,
-            tile_overlap=self.tile_overlap, compile=self.compile, pass_through=self.pass_through,
+            tile_overlap=self.tile_overlap, compile=self.compile,
         )  # fmt: skip
         handler = job_handler(
             Restoration(photo=restorer.restore_loaded, clip=restorer.new_clip),

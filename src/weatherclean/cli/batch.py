@@ -141,10 +141,10 @@ Compile = Annotated[
 PassThrough = Annotated[
     float | None,
     typer.Option(
-        "--pass-through", min=0.0, metavar="T",
-        help="Weather evidence a pixel needs before the model may change it; below it a pixel comes back exactly as "
-        "it was. Higher leaves more alone (clean areas, light weather), lower removes more, 0 changes every pixel. "
-        "Default: the model's own (models info shows it).", show_default=False,
+        "--pass-through", metavar="T",
+        help="Weather evidence a pixel needs before the model may change it; below it the model leaves the pixel as "
+        "it was (a JPEG output still re-encodes it). Higher leaves more alone and removes less, lower removes more, "
+        "0: every pixel is the model's output. Default: the model's own (models info shows it).", show_default=False,
     ),
 ]  # fmt: skip
 Compare = Annotated[
@@ -376,22 +376,31 @@ def check_engine(cmd: PhotoCommand) -> None:
         raise InputError(f"{', '.join(given)}: used only with --engine ray; add --engine ray or leave it out")
 
 
+def driver_model(cmd: PhotoCommand, task: str) -> Any:
+    """``--engine ray``'s model, loaded on the driver with ``--pass-through`` applied: a mistyped --model or a
+    bad threshold fails here, before any Ray worker starts, and the actors get the model as it will run."""
+    from weatherclean.models.registry import check_task, load_model
+    from weatherclean.restore import with_pass_through
+
+    model = provided_model(cmd.model, task, cmd.models)
+    if isinstance(model, str):
+        check_task(model, task)
+        model = load_model(model, device="cpu", task=task, offline=cmd.offline or None)
+    return model if cmd.pass_through is None else with_pass_through(model, cmd.pass_through)
+
+
 def run_on_ray(
     plan: Plan, cmd: PhotoCommand, *, task: str, image_format: str | None, media: MediaOptions | None, verb: str
 ) -> BatchSummary:
     """``--engine ray``: load the model here (so a mistyped --model fails at once and the workers need no Hub
     access), ship it to one actor per GPU or per CPUs, run the plan there (:mod:`weatherclean.batch.ray_engine`)."""
     from weatherclean.batch import ray_engine
-    from weatherclean.models.registry import check_task, load_model
 
-    model = provided_model(cmd.model, task, cmd.models)
-    if isinstance(model, str):
-        check_task(model, task)
-        model = load_model(model, device="cpu", task=task, offline=cmd.offline or None)
+    model = driver_model(cmd, task)
     workers = ray_engine.RestorerWorkers(
         task, device=cmd.device, precision=cmd.precision, tile=cmd.tile, tile_overlap=cmd.tile_overlap,
         compile=cmd.compile, threads=cmd.threads, quality=cmd.quality, image_format=image_format,
-        compare=cmd.compare, media=media, pass_through=cmd.pass_through,
+        compare=cmd.compare, media=media,
     )  # fmt: skip
     defaults = ray_engine.RayOptions()
     options = ray_engine.RayOptions(

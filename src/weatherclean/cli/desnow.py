@@ -40,13 +40,13 @@ def desnow_command(
     quiet: batch.Quiet = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
+    pass_through: batch.PassThrough = None,
     engine: batch.Engine = "local",
     ray_address: batch.RayAddress = None,
     ray_actors: batch.RayActors = None,
     ray_cpus_per_actor: batch.RayCpus = None,
     ray_retries: batch.RayRetries = None,
     compare: batch.Compare = False,
-    pass_through: batch.PassThrough = None,
 ) -> None:
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 

@@ -138,7 +138,8 @@ def evaluate_command(
     if not dataset.is_dir():
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
-    label = f"{family.title} ({Path(model).name or model})"
+    at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
+    label = f"{family.title} ({Path(model).name or model}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
     net = provided_model(model, task.value, model_provider(ctx.obj))

@@ -140,7 +140,7 @@ def train_command(
     """
     import torch  # here, not at the top: --help must not import PyTorch
 
-    from weatherclean.models.family import family_for_task, tasks
+    from weatherclean.models.family import family_for_task, tasks, with_config
     from weatherclean.models.hub import check_push_ready
     from weatherclean.models.registry import check_task, create_model, get_spec
     from weatherclean.training.tasks import RainTask, SnowTask
@@ -171,7 +171,7 @@ def train_command(
     else:
         model = create_model(arch)
     if pass_through is not None:
-        model = _with_config(model, pass_through=pass_through)
+        model = with_config(model, pass_through=pass_through)
     check_task(model, task)
     model.train()
     cfg = TrainConfig(
@@ -387,19 +387,6 @@ def _style_weights(options: list[str]) -> dict[str, float]:
             raise ValueError(f"{name!r} is given two weights; give it one")
         weights[name] = weight
     return weights
-
-
-def _with_config(model: nn.Module, **changes: object) -> nn.Module:
-    """The same weights in a model whose config has ``changes`` (e.g. DesnowNet's pass-through gate).
-
-    Rebuilt rather than edited in place, so that ``save_pretrained`` writes the new config.json.
-    """
-    from dataclasses import replace
-
-    config = replace(model.config, **changes)  # type: ignore[arg-type]
-    rebuilt = type(model)(config)
-    rebuilt.load_state_dict(model.state_dict())
-    return rebuilt
 
 
 def _level(task: str, level: str | None) -> str | None:

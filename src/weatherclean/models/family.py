@@ -175,6 +175,24 @@ def family_of_model(model: object) -> ModelFamily | None:
     return None
 
 
+def with_config(model: Any, **changes: object) -> Any:
+    """A new model with ``model``'s weights and its config with ``changes`` (e.g. the pass-through gate).
+
+    Rebuilt rather than edited in place: the caller's model stays as it was, a family that derives
+    anything from its config when built derives it again, and ``save_pretrained`` writes the new
+    ``config.json``. The copy is on ``model``'s device and in its train/eval mode. A value the config
+    refuses raises its ``ValueError``.
+    """
+    from dataclasses import replace
+
+    rebuilt = type(model)(replace(model.config, **changes))
+    rebuilt.load_state_dict(model.state_dict())
+    first = next(model.parameters(), None)
+    if first is not None:
+        rebuilt = rebuilt.to(first.device)
+    return rebuilt.train(model.training)
+
+
 def tasks() -> list[str]:
     """The tasks some family serves (``snow``, ``rain``), in registration order."""
     return list(dict.fromkeys(f.task for f in _load_builtins().values()))

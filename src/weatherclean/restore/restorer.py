@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from weatherclean.io.images import LoadedImage, SavedImage
 
-__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer"]
+__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through"]
 
 #: Tile overlap used when the model asks for less: below it seams can show whatever the model says.
 MIN_OVERLAP = 32
@@ -204,7 +204,7 @@ def load_restorer(
     from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. ``compile``
     runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
     only the Hub cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own
-    pass-through threshold (see :func:`set_pass_through`); None keeps it.
+    pass-through threshold in a copy of the model (see :func:`with_pass_through`); None keeps it.
 
     A model for the other task, an unknown name and an unusable folder are one-line
     :class:`~weatherclean.errors.ModelError`\\ s.
@@ -225,10 +225,11 @@ def load_restorer(
         raise ModelError(
             f"'{type(net).__name__}' cannot restore pictures: it needs restore(), receptive_field and bytes_per_pixel"
         )
-    if pass_through is not None:
-        set_pass_through(net, pass_through)
     if isinstance(net, nn.Module):
         check_task(net, task)
+    if pass_through is not None:
+        net = with_pass_through(net, pass_through)
+    if isinstance(net, nn.Module):
         to_fast_layout(net, dev)
     compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
     overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
@@ -241,27 +242,31 @@ def load_restorer(
     return restorer
 
 
-def set_pass_through(net: object, value: float) -> None:
-    """Give ``net`` the pass-through threshold ``value`` (``--pass-through``): where the model's own weather
-    evidence stays below it, a pixel comes back exactly as it went in.
+def with_pass_through(model: Any, value: float) -> Any:
+    """A copy of ``model`` with the pass-through threshold ``value`` (``--pass-through``): where the model's
+    own weather evidence stays below it, the model leaves a pixel as it was.
 
     Why a user sets it: the threshold shipped with a model was tuned on synthetic weather; on their own
-    pictures a higher one leaves more alone (clean areas, light weather the model would make worse) and
-    removes less, a lower one removes more, and 0 turns the gate off. Every family that has the gate keeps
-    it in ``config.pass_through``, read at each call, so a new config is all it takes. With the gate off
-    a rain model's veil term, which only widens the gate, goes off too. A bad value or a model without
-    the gate is a one-line :class:`~weatherclean.errors.ModelError`.
+    pictures a higher one leaves more alone and removes less, a lower one removes more, and 0 turns the
+    gate off (a rain model's veil term, which only widens the gate, goes off with it). Every family with
+    the gate keeps it in ``config.pass_through``; the copy is rebuilt from the new config
+    (:func:`~weatherclean.models.family.with_config`), so ``model`` itself is not changed. A value the
+    model refuses, or a model without the gate, is a one-line :class:`~weatherclean.errors.ModelError`.
     """
-    from dataclasses import replace
+    from weatherclean.models.family import with_config
 
-    config = getattr(net, "config", None)
-    if config is None or not hasattr(config, "pass_through"):
-        raise ModelError(f"--pass-through: the model ({type(net).__name__}) has no pass-through gate; leave it out")
-    changes: dict[str, float] = {"pass_through": value}
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"--pass-through {value!r}: not a number") from None
+    config = getattr(model, "config", None)
+    if not isinstance(model, nn.Module) or not hasattr(config, "pass_through"):
+        raise ModelError(f"--pass-through: the model ({type(model).__name__}) has no pass-through gate; leave it out")
+    changes = {"pass_through": value}
     if value == 0 and getattr(config, "veil_threshold", 0):
         changes["veil_threshold"] = 0.0
     try:
-        net.config = replace(config, **changes)  # type: ignore[attr-defined]
+        return with_config(model, **changes)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"--pass-through {value:g}: {exc}") from None
 
