@@ -256,6 +256,8 @@ def with_pass_through(model: Any, value: float) -> Any:
     from weatherclean.models.family import with_config
 
     try:
+        if isinstance(value, bool):
+            raise TypeError
         value = float(value)
     except (TypeError, ValueError):
         raise ModelError(f"--pass-through {value!r}: not a number") from None
