@@ -19,7 +19,6 @@ The model runs on the whole picture, one frame with empty memory, in fp32 on the
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 
 from weatherclean.data.images import read_rgb
 from weatherclean.evaluation.metrics import psnr
-from weatherclean.restore.restorer import load_restorer
+from weatherclean.restore.restorer import load_restorer, with_pass_through
 
 
 def _run(model: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,10 +49,9 @@ def _coarse_fine(y: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
     and the fine rest."""
     from scipy.ndimage import gaussian_filter
 
-    error = y - clean
+    error = 255 * (y - clean)
     coarse = gaussian_filter(error, sigma=(8, 8, 0))
-    rms = lambda e: 255 * float(np.sqrt((e**2).mean()))  # noqa: E731
-    return rms(coarse), rms(error - coarse)
+    return float(np.sqrt((coarse**2).mean())), float(np.sqrt(((error - coarse) ** 2).mean()))
 
 
 def main() -> None:
@@ -63,8 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     model = load_restorer("rain", args.model, device="cpu", precision="fp32").model
-    gated = model.config
-    ungated = dataclasses.replace(gated, pass_through=0.0, veil_threshold=0.0)
+    ungated = with_pass_through(model, 0.0)  # the gate off, veil term included
     print(
         "| pair, picture | input | model | gate off | gate open | brightened | taken off | oracle "
         "| coarse error, input → model | fine error, input → model |"
@@ -73,12 +70,8 @@ def main() -> None:
     for folder in args.folders:
         for rainy_path in sorted((folder / "rain").iterdir()):
             x, clean = read_rgb(rainy_path), read_rgb(folder / "gt" / rainy_path.name)
-            model.config = gated
             out, gate = _run(model, x)
-            model.config = ungated
-            raw, _ = _run(model, x)
-            model.config = gated
-
+            raw, _ = _run(ungated, x)
             (coarse_in, fine_in), (coarse_out, fine_out) = _coarse_fine(x, clean), _coarse_fine(out, clean)
 
             def db(y: np.ndarray, clean: np.ndarray = clean) -> float:

@@ -26,7 +26,6 @@ import json
 import re
 import sys
 from collections.abc import Container, Iterable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from weatherclean.data.images import list_images, read_rgb
 from weatherclean.data.snow import find_snow100k
 from weatherclean.evaluation.metrics import psnr
 from weatherclean.models import load_model
+from weatherclean.models.family import with_config
 from weatherclean.restore import Restorer, load_restorer
 from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES
 
@@ -43,39 +43,33 @@ ROOT = Path(__file__).resolve().parent.parent
 DARK = 16.0 / 255.0
 
 
-def parse_candidate(item: str) -> tuple[str, str, dict[str, float]]:
-    """``LABEL=MODEL[@T[/V]]`` → label, model name, config overrides: ``@T`` sets the gate threshold
-    ``pass_through`` (``@0`` turns the gate off, veil term included) and ``/V`` J4R-Net's
-    ``veil_threshold``, which is how thresholds are tuned without editing ``config.json``. A tail that is
-    not numbers stays part of the name (a Hub id ``owner/name@revision``). Also used by
-    ``score_rain_styles.py``."""
+def parse_candidate(item: str) -> tuple[str, str, float | None, float | None]:
+    """``LABEL=MODEL[@T[/V]]`` → label, model name, the gate threshold ``pass_through`` T and J4R-Net's
+    ``veil_threshold`` V (None where not given), which is how thresholds are tuned without editing
+    ``config.json``. A tail that is not numbers stays part of the name (a Hub id ``owner/name@revision``).
+    Also used by ``score_rain_styles.py``."""
     label, _, spec = item.partition("=")
     spec = spec or label
     name, _, tail = spec.rpartition("@")
     if not name or not re.fullmatch(r"[0-9.]+(/[0-9.]+)?", tail):
-        return label, spec, {}
+        return label, spec, None, None
     t, _, v = tail.partition("/")
-    overrides = {"pass_through": float(t)}
-    if v:
-        overrides["veil_threshold"] = float(v)
-    elif overrides["pass_through"] == 0:
-        overrides["veil_threshold"] = 0.0  # no gate, no veil term (a veil needs a gate)
-    return label, name, overrides
+    return label, name, float(t), float(v) if v else None
 
 
 def load_candidates(items: list[str], task: str = "snow") -> dict[str, Restorer]:
     """``LABEL=MODEL[@T[/V]]`` arguments (a registered name, a folder or a Hub id) as label → restorer on the
-    CPU, in fp32 so that scores compare across machines."""
+    CPU, in fp32 so that scores compare across machines. ``@T`` alone is ``--pass-through T`` (``@0`` turns
+    the gate off, veil term included); with ``/V`` both are set at once, since a veil term needs a gate."""
     models = {}
     for item in items:
-        label, name, overrides = parse_candidate(item)
+        label, name, t, v = parse_candidate(item)
         net = load_model(name, device="cpu", task=task)
-        known = {k: v for k, v in overrides.items() if hasattr(net.config, k)}
-        if "veil_threshold" in overrides and "veil_threshold" not in known and overrides["veil_threshold"] > 0:
+        if v is not None and hasattr(net.config, "veil_threshold"):
+            net, t = with_config(net, pass_through=t, veil_threshold=v), None
+        elif v:
             raise SystemExit(f"{item}: /V (veil threshold) is a J4R-Net setting; {name} has none")
-        if known:
-            net.config = replace(net.config, **known)
-        models[label] = load_restorer(task, model=net.eval(), device="cpu", precision="fp32")
+        models[label] = load_restorer(task, model=net, device="cpu", precision="fp32", pass_through=t)
     return models
 
 
