@@ -128,6 +128,27 @@ def test_dry_run_writes_nothing(tmp_path: Path, loads: StandIn) -> None:
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before and loads.calls == []
 
 
+def test_dry_run_checks_the_model_without_loading_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in --model fails the dry run as it would fail the run (exit 2, one line, nothing written); a
+    Hub id not in the cache cannot be checked offline and only gets a note."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    _rgb(tmp_path / "in" / "a.jpg")
+    cases = {
+        "no-such-model": "not a registered name",
+        "j4rnet-light": "is a rain model",
+        str(tmp_path / "missing"): "not found; check the path",
+        "desnownet-base": "no bundled weights",
+    }
+    for model, reason in cases.items():
+        code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", model)
+        assert code == 2 and reason in stderr and len(stderr.strip().splitlines()) == 1, (model, stderr)
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", "someone/desnow-x")
+    assert code == 0 and "would be desnowed" in stdout and "will download it" in stderr
+    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run")  # the bundled default
+    assert code == 0 and "would be desnowed" in stdout
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.jpg"]
+
+
 def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: StandIn) -> None:
     rng = np.random.default_rng(3)
     grey = (rng.random((16, 16)) * 255).astype(np.uint8)

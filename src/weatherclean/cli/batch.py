@@ -122,7 +122,9 @@ Shard = Annotated[
 Offline = Annotated[
     bool, typer.Option("--offline", help="Use only models already in the Hub cache (as HF_HUB_OFFLINE=1).")
 ]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; write nothing.")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be done; write nothing. Checks --model, loads no model.")
+]
 JsonOut = Annotated[
     bool,
     typer.Option(
@@ -294,17 +296,23 @@ def json_errors(json_out: bool) -> Iterator[None]:
         raise
 
 
-def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str) -> bool:
+def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool:
     """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did.
 
     An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
+    A dry run loads no model, but a mistyped ``--model`` fails it as it would fail the run (exit code 2),
+    unless a program supplies the models (``cmd.models``): it answers for them when the run asks.
     """
     from weatherclean.batch import print_plan, require_an_input
+    from weatherclean.models.registry import check_model_spec
 
     require_an_input(plan)
     if not cmd.dry_run:
         return False
+    note = check_model_spec(cmd.model, task) if cmd.models is None else None
     print_plan(plan, verb=verb, json_out=cmd.json_out, console=console)
+    if note and not cmd.json_out:
+        err_console.print(note)
     if plan.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
     return True
@@ -343,7 +351,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
         cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
         in_place=cmd.in_place, shard=shard,
     )  # fmt: skip
-    if dry_run_or_none(plan, cmd, verb):
+    if dry_run_or_none(plan, cmd, verb, task):
         return
     if cmd.engine == "ray":
         summary = run_on_ray(plan, cmd, task=task, image_format=formats.image, media=media, verb=verb)

@@ -59,6 +59,19 @@ def train_command(
     warmup: int = typer.Option(200, "--warmup", min=0, help="Linear warm-up steps."),
     lambda_z: float = typer.Option(3.0, "--lambda-z", help="Weight of the snow-mask loss (λ_z)."),
     lambda_w: float = typer.Option(5e-4, "--lambda-w", help="Weight decay λ_w·‖w‖²."),
+    lambda_detect: float = typer.Option(
+        1e-3, "--lambda-detect", min=0.0, help="rain: weight of the occlusion-detection loss (paper: 0.001)."
+    ),
+    lambda_rect: float = typer.Option(
+        1e-4, "--lambda-rect", min=0.0, help="rain: weight of the detail (rectification) loss (paper: 0.0001)."
+    ),
+    lambda_removal: float = typer.Option(
+        1e-4,
+        "--lambda-removal",
+        min=0.0,
+        help="rain: weight of the streak-removal loss on R-Net's streak map (paper: 0.0001); higher makes the "
+        "streak map, which the pass-through gate reads, follow the rain more closely.",
+    ),
     level: str | None = typer.Option(
         None, "--level", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
     ),
@@ -183,10 +196,14 @@ def train_command(
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
                "clean_fraction": clean_fraction, "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
-               "lambda_colour": lambda_colour, "pass_through": pass_through},
+               "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
+               "lambda_rect": lambda_rect, "lambda_removal": lambda_removal},
     )  # fmt: skip
     samples = steps * batch_size * 64
-    loss_fn = family.loss(lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour)
+    loss_fn = family.loss(
+        lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour, lambda_detect=lambda_detect,
+        lambda_rect=lambda_rect, lambda_removal=lambda_removal,
+    )  # fmt: skip
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(

@@ -232,6 +232,13 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--lambda-w", extra.get("lambda_w"))
         if extra.get("haze") is False:
             args.append("--no-haze")
+    if task == "rain":  # the paper's λs are the loss's defaults: only a changed one is part of the command
+        from weatherclean.training.losses import DerainLoss
+
+        paper = DerainLoss()
+        for key in ("lambda_detect", "lambda_rect", "lambda_removal"):
+            if extra.get(key) is not None and extra[key] != getattr(paper, key):
+                option("--" + key.replace("_", "-"), extra[key])
     if extra.get("lambda_colour"):
         option("--lambda-colour", extra["lambda_colour"])
     option("--pass-through", extra.get("pass_through"))

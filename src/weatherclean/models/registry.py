@@ -233,7 +233,7 @@ def locate_model(
         return ModelSource(name, "bundled", folder, registered=True)
     if Path(name).expanduser().exists():
         return ModelSource(name, "folder", Path(name).expanduser())
-    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+    if _looks_like_repo_id(name):
         repo_id, revision = hub.parse_repo_spec(name)
         folder = hub.download(name, offline=offline, force=force)
         return ModelSource(name, "hub", folder, repo_id=repo_id, revision=revision, commit=hub.snapshot_commit(folder))
@@ -244,6 +244,32 @@ def locate_model(
         f"model '{spec}' not found: not a registered name ({known}), not an existing folder, "
         "and not a Hub repo id (owner/name[@revision])"
     )
+
+
+def _looks_like_repo_id(name: str) -> bool:
+    """``owner/name[@revision]``: what :func:`locate_model` asks the Hub for when no folder has that name."""
+    return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+
+
+def check_model_spec(spec: str = "default", task: str = "snow") -> str | None:
+    """What ``--dry-run`` can check of ``--model`` without loading it or going online.
+
+    A registered name of the other task, an unknown name, a missing folder or a registered name without
+    weights raise the :class:`ModelError` the run would raise, so a typo shows before the real run. A Hub
+    model that is not in the local cache cannot be checked offline (only the download can tell whether
+    the repo exists): for it, a note saying the run will download it; otherwise None.
+    """
+    name = resolve_model_name(spec, task)
+    check_task(name, task)
+    try:
+        locate_model(name, task, offline=True)
+    except ModelError:
+        registered = _REGISTRY.get(name)
+        from_hub = registered.hub_spec is not None if registered is not None else _looks_like_repo_id(name)
+        if not from_hub or Path(name).expanduser().exists():
+            raise
+        return f"model '{spec}' is not in the local Hub cache: the run will download it"
+    return None
 
 
 def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
