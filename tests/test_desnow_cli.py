@@ -129,24 +129,37 @@ def test_dry_run_writes_nothing(tmp_path: Path, loads: StandIn) -> None:
 
 
 def test_dry_run_checks_the_model_without_loading_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A typo in --model fails the dry run as it would fail the run (exit 2, one line, nothing written); a
-    Hub id not in the cache cannot be checked offline and only gets a note."""
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    """What the run would refuse of --model fails the dry run the same way (exit 2, one line, nothing written),
+    and no model is loaded. Hub ids: tests/test_hub.py."""
+    import weatherclean.models.loading as loading
+    from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
+
+    def no_loading(folder: Path) -> None:
+        raise AssertionError(f"a dry run loaded {folder}")
+
+    monkeypatch.setattr(loading, "load_from_folder", no_loading)
+    monkeypatch.setattr("weatherclean.models.registry.load_from_folder", no_loading)
     _rgb(tmp_path / "in" / "a.jpg")
+    (tmp_path / "run").mkdir()  # a run folder, not its model/
+    J4RNet(J4RNetConfig(channels=8, hidden=8)).save_pretrained(tmp_path / "rain-model")
     cases = {
         "no-such-model": "not a registered name",
         "j4rnet-light": "is a rain model",
         str(tmp_path / "missing"): "not found; check the path",
+        str(tmp_path / "run"): "not a model folder",
+        str(tmp_path / "rain-model"): "is a rain model",
         "desnownet-base": "no bundled weights",
     }
     for model, reason in cases.items():
         code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", model)
         assert code == 2 and reason in stderr and len(stderr.strip().splitlines()) == 1, (model, stderr)
-    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", "someone/desnow-x")
-    assert code == 0 and "would be desnowed" in stdout and "will download it" in stderr
-    code, stdout, _ = _invoke(str(tmp_path / "in"), "--dry-run")  # the bundled default
-    assert code == 0 and "would be desnowed" in stdout
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.jpg"]
+    for args in ((), ("--model", "default-snow"), ("--json",)):  # the bundled default
+        code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", *args)
+        assert code == 0 and stderr == "" and ("would be desnowed" in stdout or json.loads(stdout)["notes"] == [])
+    # A program that supplies the models answers for them, but a name of the other task is refused first.
+    code, _, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", "j4rnet-light", models=StandIn(_Inverter))
+    assert code == 2 and "is a rain model" in stderr
+    assert sorted(p.name for p in (tmp_path / "in").rglob("*")) == ["a.jpg"]
 
 
 def test_greyscale_stays_grey_and_alpha_passes_through(tmp_path: Path, loads: StandIn) -> None:

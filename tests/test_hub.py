@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from huggingface_hub import constants
+from PIL import Image
 from typer.testing import CliRunner
 
 from hub_standin import StandinHub, pointed_at
@@ -252,6 +253,42 @@ def test_corrupted_cache_file_is_caught_without_network(hub: StandinHub, pinned:
     with pytest.raises(ModelError) as exc:
         load_model(PINNED_NAME)
     assert "corrupt: config.json" in _one_line(exc)
+    assert hub.requests == []
+
+
+def test_dry_run_checks_a_hub_model_from_the_cache_only(
+    hub: StandinHub, pinned: ModelSpec, tmp_path: Path, saved_model: tuple[Path, dict]
+) -> None:
+    """``desnow --dry-run`` never asks the Hub: an uncached model gets a note (also in --json) unless offline
+    mode is on, where the run would fail and so does the dry run; a malformed id and a corrupt cached file
+    fail it as they fail the run."""
+    from weatherclean.cli import app
+
+    Image.new("RGB", (16, 12), (40, 80, 120)).save(tmp_path / "a.png")
+
+    def dry_run(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, ["desnow", str(tmp_path / "a.png"), "--dry-run", *args])
+        return result.exit_code, result.stdout, result.stderr
+
+    hub.clear_requests()
+    code, stdout, stderr = dry_run("--model", PINNED_NAME)
+    assert code == 0 and "would be desnowed" in stdout and "will download it" in stderr
+    code, stdout, _ = dry_run("--model", "test/tiny", "--json")
+    assert code == 0 and "will download it" in json.loads(stdout)["notes"][0]
+    code, _, stderr = dry_run("--model", PINNED_NAME, "--offline")
+    assert code == 2 and "not in the local Hub cache" in stderr and "offline mode is on" in stderr
+    code, _, stderr = dry_run("--model", "test/tiny@")
+    assert code == 2 and "not a Hub repo id" in stderr
+    assert hub.requests == []
+    load_model(PINNED_NAME)  # now cached: checked offline, by its pins, with no note
+    hub.clear_requests()
+    code, _, stderr = dry_run("--model", PINNED_NAME, "--offline")
+    assert code == 0 and stderr == ""
+    snapshot = Path(constants.HF_HUB_CACHE) / "models--test--tiny" / "snapshots" / str(pinned.revision)
+    blob = (snapshot / "config.json").resolve()
+    blob.write_bytes(blob.read_bytes().replace(b'"width": 0.125', b'"width": 0.250'))
+    code, _, stderr = dry_run("--model", PINNED_NAME)
+    assert code == 2 and "corrupt: config.json" in stderr
     assert hub.requests == []
 
 

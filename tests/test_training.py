@@ -224,9 +224,11 @@ def test_train_cli_styles_and_pass_through(tmp_path: Path) -> None:
         assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_train_cli_rain_takes_the_paper_lambdas(tmp_path: Path) -> None:
-    """--lambda-removal (and its siblings) reach the loss: from the same seed the first step's parts are the
-    same, and the totals differ by exactly the changed weight times its term; the card records the change."""
+@pytest.mark.parametrize(("option", "term"), [("--lambda-detect", "detect"), ("--lambda-rect", "rect"),
+                                             ("--lambda-removal", "removal")])  # fmt: skip
+def test_train_cli_rain_takes_the_paper_lambdas(tmp_path: Path, option: str, term: str) -> None:
+    """Each of J4R-Net's loss weights reaches its own term: from the same seed the first step's parts are the
+    same, and the totals differ by exactly the changed weight times that term. The card records them."""
     from typer.testing import CliRunner
 
     from weatherclean.cli import app
@@ -237,16 +239,28 @@ def test_train_cli_rain_takes_the_paper_lambdas(tmp_path: Path) -> None:
         result = CliRunner().invoke(
             app,
             ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
-             "--steps", "1", "--log-every", "1", "--lambda-removal", weight, "--lambda-detect", "0.001", "-q",
-             "-o", str(tmp_path / weight)],
+             "--steps", "1", "--log-every", "1", option, weight, "-q", "-o", str(tmp_path / weight)],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         first[weight] = json.loads((tmp_path / weight / "train_log.jsonl").read_text().splitlines()[0])
-    removal = first["0"]["removal"]
-    assert removal > 0 and first["1000"]["removal"] == pytest.approx(removal)
-    assert first["1000"]["loss"] - first["0"]["loss"] == pytest.approx(1000 * removal, rel=1e-3)
+    value = first["0"][term]
+    assert value > 0 and first["1000"][term] == pytest.approx(value)
+    assert first["1000"]["loss"] - first["0"]["loss"] == pytest.approx(1000 * value, rel=1e-3)
     card = (tmp_path / "1000" / "model" / "README.md").read_text()
-    assert "--lambda-removal 1000" in card and "--lambda-detect" not in card  # the paper's value is left out
+    assert f"{option} 1000" in card and "--lambda-removal" in card and "the J4R-Net paper loss, λ_d = " in card
+
+
+def test_train_cli_refuses_the_other_tasks_loss_weights(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    for task, option in (("snow", "--lambda-removal"), ("rain", "--lambda-z")):
+        result = CliRunner().invoke(
+            app, ["train", "--task", task, "--clean", str(tmp_path), option, "0.5", "-o", str(tmp_path / "run")]
+        )
+        assert result.exit_code == 2 and f"{option}: only the" in result.output, result.output
+        assert not (tmp_path / "run").exists()
 
 
 def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> None:

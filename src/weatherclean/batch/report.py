@@ -8,6 +8,7 @@ the same wherever they are called from.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import typer
 from rich.console import Console
@@ -20,14 +21,16 @@ from weatherclean.batch.run import BatchSummary
 __all__ = ["print_plan", "print_summary"]
 
 
-def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console) -> None:
-    """``--dry-run``: every job, skip and known failure, as a table or JSON."""
+def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes: Sequence[str] = ()) -> None:
+    """``--dry-run``: every job, skip and known failure, as a table or JSON. ``notes`` (about the model, say)
+    are part of the JSON; the caller prints them after a table."""
     if json_out:
         data = {
             "jobs": [{"input": str(j.source), "output": str(j.output)} for j in plan.jobs],
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
             "other_shards": plan.other_shards,
+            "notes": list(notes),
             "dry_run": True,
         }
         typer.echo(json.dumps(data, indent=2))

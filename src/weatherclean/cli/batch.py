@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
 from weatherclean.errors import InputError, WeathercleanError
@@ -300,19 +301,24 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
     """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did.
 
     An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
-    A dry run loads no model, but a mistyped ``--model`` fails it as it would fail the run (exit code 2),
-    unless a program supplies the models (``cmd.models``): it answers for them when the run asks.
+    A dry run loads no model, but what the run would refuse of ``--model`` before any work fails it the
+    same way (exit code 2; :func:`~weatherclean.models.registry.check_model_spec`). When a program supplies
+    the models (``cmd.models``), only the task of a registered name is checked, as the run does first.
     """
     from weatherclean.batch import print_plan, require_an_input
-    from weatherclean.models.registry import check_model_spec
+    from weatherclean.models.registry import check_model_spec, check_task
 
     require_an_input(plan)
     if not cmd.dry_run:
         return False
-    note = check_model_spec(cmd.model, task) if cmd.models is None else None
-    print_plan(plan, verb=verb, json_out=cmd.json_out, console=console)
+    if cmd.models is None:
+        note = check_model_spec(cmd.model, task, offline=cmd.offline or None)
+    else:
+        note = None
+        check_task(cmd.model, task)
+    print_plan(plan, verb=verb, json_out=cmd.json_out, console=console, notes=[note] if note else [])
     if note and not cmd.json_out:
-        err_console.print(note)
+        err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if plan.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
     return True

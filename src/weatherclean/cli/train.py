@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from weatherclean.training.trainer import TrainConfig, TrainResult
 
 
+#: Each loss weight's option, the task whose loss reads it, and its default (the paper's value).
+LOSS_WEIGHTS = {
+    "--lambda-z": ("snow", 3.0), "--lambda-w": ("snow", 5e-4),
+    "--lambda-detect": ("rain", 1e-3), "--lambda-rect": ("rain", 1e-4), "--lambda-removal": ("rain", 1e-4),
+}  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
 
@@ -57,20 +64,28 @@ def train_command(
     ),
     lr: float = typer.Option(3e-4, "--lr", help="Peak learning rate (Adam), cosine-decayed to 5%."),
     warmup: int = typer.Option(200, "--warmup", min=0, help="Linear warm-up steps."),
-    lambda_z: float = typer.Option(3.0, "--lambda-z", help="Weight of the snow-mask loss (λ_z)."),
-    lambda_w: float = typer.Option(5e-4, "--lambda-w", help="Weight decay λ_w·‖w‖²."),
+    lambda_z: float = typer.Option(
+        LOSS_WEIGHTS["--lambda-z"][1], "--lambda-z", help="Weight of the snow-mask loss (λ_z)."
+    ),
+    lambda_w: float = typer.Option(LOSS_WEIGHTS["--lambda-w"][1], "--lambda-w", help="Weight decay λ_w·‖w‖²."),
     lambda_detect: float = typer.Option(
-        1e-3, "--lambda-detect", min=0.0, help="rain: weight of the occlusion-detection loss (paper: 0.001)."
+        LOSS_WEIGHTS["--lambda-detect"][1],
+        "--lambda-detect",
+        min=0.0,
+        help="rain: weight of the occlusion-detection loss (paper: 0.001).",
     ),
     lambda_rect: float = typer.Option(
-        1e-4, "--lambda-rect", min=0.0, help="rain: weight of the detail (rectification) loss (paper: 0.0001)."
+        LOSS_WEIGHTS["--lambda-rect"][1],
+        "--lambda-rect",
+        min=0.0,
+        help="rain: weight of the detail (rectification) loss (paper: 0.0001).",
     ),
     lambda_removal: float = typer.Option(
-        1e-4,
+        LOSS_WEIGHTS["--lambda-removal"][1],
         "--lambda-removal",
         min=0.0,
-        help="rain: weight of the streak-removal loss on R-Net's streak map (paper: 0.0001); higher makes the "
-        "streak map, which the pass-through gate reads, follow the rain more closely.",
+        help="rain: weight of the streak-removal loss on R-Net's streak map, which the pass-through gate reads "
+        "(paper: 0.0001, where the term hardly counts beside the joint loss).",
     ),
     level: str | None = typer.Option(
         None, "--level", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
@@ -168,6 +183,10 @@ def train_command(
         raise WeathercleanError(f"{dataset}: dataset folder not found")
     level = _level(task, level)
     styles = _styles(task, style, exclude_style, style_weight)
+    _refuse_other_loss_weights(
+        task, {"--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,
+               "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal},
+    )  # fmt: skip
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -404,6 +423,17 @@ def _style_weights(options: list[str]) -> dict[str, float]:
             raise ValueError(f"{name!r} is given two weights; give it one")
         weights[name] = weight
     return weights
+
+
+def _refuse_other_loss_weights(task: str, given: dict[str, float]) -> None:
+    """A loss weight changed for the task whose loss never reads it would be ignored without a word (and
+    recorded as if it counted): refuse it, as ``--push-private`` without ``--push-to-hub`` is refused."""
+    ignored = [
+        flag for flag, value in given.items() if LOSS_WEIGHTS[flag][0] != task and value != LOSS_WEIGHTS[flag][1]
+    ]
+    if ignored:
+        other = LOSS_WEIGHTS[ignored[0]][0]
+        raise WeathercleanError(f"{', '.join(ignored)}: only the {other} loss has it; leave it out for --task {task}")
 
 
 def _level(task: str, level: str | None) -> str | None:

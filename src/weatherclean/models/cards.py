@@ -194,6 +194,25 @@ def write_card(folder: Path, text: str) -> Path:
     return path
 
 
+#: J4R-Net's loss weights as ``train`` records them, with their symbols in the paper.
+RAIN_LOSS_WEIGHTS = {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}
+
+
+def _loss_row(task: str, extra: Mapping[str, Any]) -> str:
+    """The card's "loss" row: the paper's loss with the weights this run used (a run recorded before the
+    weights were options says only "the paper's loss"), and our brightness-and-colour term if it was on."""
+    if task == "snow":
+        names = {"lambda_z": "λ_z", "lambda_w": "λ_w"}
+        paper = "the DesnowNet paper loss"
+    else:
+        names, paper = RAIN_LOSS_WEIGHTS, "the J4R-Net paper loss"
+    weights = [f"{symbol} = {extra[key]:g}" for key, symbol in names.items() if isinstance(extra.get(key), int | float)]
+    row = f"{paper}, {', '.join(weights)}" if weights else "the paper's loss"
+    if extra.get("lambda_colour"):
+        row += f", plus our brightness-and-colour term, λ = {extra['lambda_colour']:g}"
+    return row
+
+
 def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = None) -> str:
     """The ``weatherclean train`` command line that makes this run, rebuilt from its ``TrainConfig`` dict.
 
@@ -232,13 +251,9 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--lambda-w", extra.get("lambda_w"))
         if extra.get("haze") is False:
             args.append("--no-haze")
-    if task == "rain":  # the paper's λs are the loss's defaults: only a changed one is part of the command
-        from weatherclean.training.losses import DerainLoss
-
-        paper = DerainLoss()
-        for key in ("lambda_detect", "lambda_rect", "lambda_removal"):
-            if extra.get(key) is not None and extra[key] != getattr(paper, key):
-                option("--" + key.replace("_", "-"), extra[key])
+    if task == "rain":
+        for key in RAIN_LOSS_WEIGHTS:
+            option("--" + key.replace("_", "-"), extra.get(key))
     if extra.get("lambda_colour"):
         option("--lambda-colour", extra["lambda_colour"])
     option("--pass-through", extra.get("pass_through"))
@@ -290,11 +305,7 @@ def _training_section(training: TrainingRecord, task: str) -> list[str]:
         crop += f", {extra.get('frames', 1)} frame(s) per clip"
     start = training.init_source or (f"`{extra['init']}`" if extra.get("init") else "random initialisation")
     arch = extra.get("arch")
-    loss = (
-        f"the DesnowNet paper loss, λ_z = {extra.get('lambda_z', '?'):g}, λ_w = {extra.get('lambda_w', '?'):g}"
-        if task == "snow" and isinstance(extra.get("lambda_z"), int | float)
-        else "the paper's loss"
-    )
+    loss = _loss_row(task, extra)
     final = training.final_loss
     rows = [
         ("architecture", f"`{arch}`" if arch and not extra.get("init") else "as the starting model"),

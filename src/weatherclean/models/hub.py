@@ -145,6 +145,14 @@ def download(
     return folder
 
 
+def cached_snapshot(spec: str, *, label: str | None = None) -> Path | None:
+    """The cached snapshot folder of ``spec`` holding the files a model needs, or ``None``; never touches the
+    network. ``--dry-run`` asks this before it says that a run will download a model; a malformed id raises
+    the :class:`ModelError` the run would."""
+    repo_id, revision = parse_repo_spec(spec)
+    return _from_cache(repo_id, revision, label or spec, REQUIRED_FILES)
+
+
 def verify_checksums(folder: Path, expected: Mapping[str, str], *, label: str) -> None:
     """Compare the sha256 of each pinned file with its pin; a mismatch is a corrupt (or tampered) download."""
     fix = f"delete {repo_cache_folder(folder)} or run `weatherclean models download {label} --force`, then try again"

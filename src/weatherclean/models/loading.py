@@ -17,18 +17,19 @@ from weatherclean.models.family import families, family_of
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["load_from_folder"]
+    from weatherclean.models.family import ModelFamily
+
+__all__ = ["load_from_folder", "read_folder"]
 
 #: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
 LEGACY_MODEL_TYPE = "desnownet"
 
 
-def load_from_folder(folder: Path) -> nn.Module:
-    """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
+def read_folder(folder: Path) -> tuple[ModelFamily, dict]:
+    """The family and config of a ``save_pretrained`` folder, loading no weights (what ``--dry-run`` checks).
 
-    This reads the same two files as ``PyTorchModelHubMixin.from_pretrained`` but picks the class from
-    ``model_type`` in config.json (the registered :class:`~weatherclean.models.family.ModelFamily`), so one
-    loader serves every model family.
+    A folder without the two files, an unreadable config or an unknown ``model_type`` is a one-line
+    :class:`ModelError`, the same one :func:`load_from_folder` raises.
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
     if not config_path.is_file() or not weights.is_file():
@@ -44,6 +45,18 @@ def load_from_folder(folder: Path) -> nn.Module:
     family = family_of(model_type) if isinstance(model_type, str) else None
     if family is None:
         raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
+    return family, config
+
+
+def load_from_folder(folder: Path) -> nn.Module:
+    """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
+
+    This reads the same two files as ``PyTorchModelHubMixin.from_pretrained`` but picks the class from
+    ``model_type`` in config.json (the registered :class:`~weatherclean.models.family.ModelFamily`), so one
+    loader serves every model family.
+    """
+    family, config = read_folder(folder)
+    config_path, weights = folder / "config.json", folder / "model.safetensors"
     try:
         model = family.model_class(**config)
     except (TypeError, ValueError) as exc:

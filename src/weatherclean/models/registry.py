@@ -23,7 +23,7 @@ from weatherclean.errors import ModelError
 from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family
-from weatherclean.models.loading import load_from_folder  # noqa: F401 (re-exported)
+from weatherclean.models.loading import load_from_folder, read_folder  # noqa: F401 (load_from_folder re-exported)
 
 if TYPE_CHECKING:  # the registry is listed without PyTorch (``models list``); models are built lazily
     import torch
@@ -251,25 +251,47 @@ def _looks_like_repo_id(name: str) -> bool:
     return name.count("/") == 1 and not name.startswith((".", "/", "~"))
 
 
-def check_model_spec(spec: str = "default", task: str = "snow") -> str | None:
+def check_model_spec(spec: str = "default", task: str = "snow", *, offline: bool | None = None) -> str | None:
     """What ``--dry-run`` can check of ``--model`` without loading it or going online.
 
-    A registered name of the other task, an unknown name, a missing folder or a registered name without
-    weights raise the :class:`ModelError` the run would raise, so a typo shows before the real run. A Hub
-    model that is not in the local cache cannot be checked offline (only the download can tell whether
-    the repo exists): for it, a note saying the run will download it; otherwise None.
+    Whatever the run would refuse before any work, this refuses with the same :class:`ModelError`: an unknown
+    name, a missing or incomplete folder, a registered name without weights, a malformed Hub id, a model of
+    the other task (by name, or by the ``model_type`` of a folder or a cached Hub download), a cached
+    download whose pinned checksums fail, and a Hub model missing from the cache in offline mode. Only
+    whether an uncached Hub repo exists needs the network, so for it this returns a note that the run will
+    download it; otherwise None.
     """
     name = resolve_model_name(spec, task)
     check_task(name, task)
-    try:
-        locate_model(name, task, offline=True)
-    except ModelError:
-        registered = _REGISTRY.get(name)
-        from_hub = registered.hub_spec is not None if registered is not None else _looks_like_repo_id(name)
-        if not from_hub or Path(name).expanduser().exists():
-            raise
-        return f"model '{spec}' is not in the local Hub cache: the run will download it"
+    registered = _REGISTRY.get(name)
+    from_hub = registered.hub_spec if registered is not None else None
+    if registered is None and not Path(name).expanduser().exists() and _looks_like_repo_id(name):
+        from_hub = name
+    if from_hub is None:  # bundled weights or a local folder: locating them never touches the network
+        source = locate_model(name, task, offline=True)
+        folder = source.folder
+    else:
+        if hub.cached_snapshot(from_hub, label=name) is None:
+            if hub.offline_mode(offline):
+                hub.download(from_hub, offline=True, name=name)  # raises the run's "not in the cache" error
+            folder_like = name.split("/")[0]
+            if registered is None and Path(folder_like).expanduser().is_dir():
+                return f"no folder '{name}' here: the run will look for Hub repo '{name}' and download it"
+            return f"model '{spec}' is not in the local Hub cache: the run will download it"
+        sha256 = registered.sha256 if registered is not None else None
+        folder = hub.download(from_hub, offline=True, sha256=sha256, name=name)  # cached: checks the pins
+    family, _ = read_folder(folder)
+    _refuse_other_task(name, family.task, task)
     return None
+
+
+def _refuse_other_task(label: str, other: str | None, task: str) -> None:
+    """:class:`ModelError` when a model labelled ``label`` serves ``other``, not ``task`` (None: unknown)."""
+    if other is not None and other != task:
+        raise ModelError(
+            f"'{label}' is a {other} model; use `weatherclean {family_for_task(other).command}` for it, or pick a "
+            f"{task} model (`weatherclean models list`)"
+        )
 
 
 def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
@@ -281,11 +303,7 @@ def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
     else:
         other = _REGISTRY[name_or_model].task if name_or_model in _REGISTRY else None
         label = str(name_or_model)
-    if other is not None and other != task:
-        raise ModelError(
-            f"'{label}' is a {other} model; use `weatherclean {family_for_task(other).command}` for it, or pick a "
-            f"{task} model (`weatherclean models list`)"
-        )
+    _refuse_other_task(label, other, task)
 
 
 def load_model(
