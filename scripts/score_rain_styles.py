@@ -114,12 +114,11 @@ def main() -> None:
     torch.set_grad_enabled(False)
     restorers = load_candidates(args.candidates, task="rain")
     sets = {p.name: p for p in args.sets} if args.sets is not None else default_sets(args.data)
-    earlier, earlier_labels = load_earlier(args.earlier, exclude=restorers, names=sets)
+    earlier, earlier_labels, earlier_pictures = load_earlier(args.earlier, exclude=restorers, names=sets)
     labels = earlier_labels + list(restorers)
 
     table: dict[str, dict] = {}
     pictures: dict[str, dict[str, dict[str, float]]] = {}
-    earlier_pictures = json.loads(args.earlier.read_text()).get("pictures", {}) if args.earlier else {}
     print("| set | input | " + " | ".join(f"{m} (gain)" for m in labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for name, folder in sets.items():

@@ -115,21 +115,24 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
     return result
 
 
-def load_earlier(path: Path | None, exclude: Container[str], names: Iterable[str]) -> tuple[dict[str, dict], list[str]]:
-    """An earlier ``--json`` run's sets and the labels of its models that are not run again (``--with``).
+def load_earlier(
+    path: Path | None, exclude: Container[str], names: Iterable[str]
+) -> tuple[dict[str, dict], list[str], dict[str, dict]]:
+    """An earlier ``--json`` run's sets, the labels of its models that are not run again (``--with``), and its
+    per-picture scores (``pictures``; empty for a file without them).
 
     Every set about to be scored (``names``) must be in it, checked before anything runs, so that a
     mismatch costs seconds, not a scoring run. The weather-free photos' columns are taken as they are:
     an unchanged input scores ∞ there, so no input score can tell two folders apart.
     """
     if path is None:
-        return {}, []
+        return {}, [], {}
     data = json.loads(path.read_text())
     sets = data.get("sets", data)  # the rain script nests the sets; this one does not
     missing = [n for n in names if n not in sets]
     if missing:
         sys.exit(f"error: {path} has no scores for {', '.join(missing)}; score them again with every model")
-    return sets, [m for m in sets.get("clean", {}) if m not in exclude]
+    return sets, [m for m in sets.get("clean", {}) if m not in exclude], data.get("pictures", {})
 
 
 def merge_earlier(name: str, row: dict, earlier: dict[str, dict], labels: list[str]) -> dict:
@@ -181,7 +184,7 @@ def main() -> None:
         for level in SNOW_LEVELS
         if (folder := args.data / f"test_{style}_{level}").is_dir()
     }
-    earlier, earlier_labels = load_earlier(args.earlier, exclude=models, names=[f"{s}_{lv}" for s, lv in sets])
+    earlier, earlier_labels, _ = load_earlier(args.earlier, exclude=models, names=[f"{s}_{lv}" for s, lv in sets])
 
     table: dict[str, dict] = {}
     labels = earlier_labels + list(models)
