@@ -312,7 +312,7 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
     if not cmd.dry_run:
         return False
     if cmd.models is None:
-        note = check_model_spec(cmd.model, task, offline=cmd.offline or None)
+        note = check_model_spec(cmd.model, task, offline=cmd.offline or None, pass_through=cmd.pass_through)
     else:
         note = None
         check_task(cmd.model, task)

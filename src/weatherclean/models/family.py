@@ -193,6 +193,34 @@ def with_config(model: Any, **changes: object) -> Any:
     return rebuilt.train(model.training)
 
 
+def pass_through_changes(config: Any, value: object, *, label: str) -> dict[str, float]:
+    """The config changes that ``--pass-through value`` makes to a model with ``config``, checked by the config
+    itself without building a model (``--dry-run`` checks a folder's config this way, before any weights).
+
+    A non-number (a bool included), a config without the gate, or a value the config refuses is a one-line
+    :class:`ModelError` naming the option. 0 also turns a rain model's veil term off: that term only widens
+    the gate, and a gate that is off has nothing to widen.
+    """
+    from dataclasses import replace
+
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ModelError(f"--pass-through {value!r}: not a number") from None
+    if not hasattr(config, "pass_through"):
+        raise ModelError(f"--pass-through: the model ({label}) has no pass-through gate; leave it out")
+    changes = {"pass_through": number}
+    if number == 0 and getattr(config, "veil_threshold", 0):
+        changes["veil_threshold"] = 0.0
+    try:
+        replace(config, **changes)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"--pass-through {number:g}: {exc}") from None
+    return changes
+
+
 def tasks() -> list[str]:
     """The tasks some family serves (``snow``, ``rain``), in registration order."""
     return list(dict.fromkeys(f.task for f in _load_builtins().values()))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from weatherclean.errors import ModelError
 from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
-from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family
+from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family, pass_through_changes
 from weatherclean.models.loading import load_from_folder, read_folder  # noqa: F401 (load_from_folder re-exported)
 
 if TYPE_CHECKING:  # the registry is listed without PyTorch (``models list``); models are built lazily
@@ -251,15 +251,18 @@ def _looks_like_repo_id(name: str) -> bool:
     return name.count("/") == 1 and not name.startswith((".", "/", "~"))
 
 
-def check_model_spec(spec: str = "default", task: str = "snow", *, offline: bool | None = None) -> str | None:
+def check_model_spec(
+    spec: str = "default", task: str = "snow", *, offline: bool | None = None, pass_through: float | None = None
+) -> str | None:
     """What ``--dry-run`` can check of ``--model`` without loading it or going online.
 
     Whatever the run would refuse before any work, this refuses with the same :class:`ModelError`: an unknown
     name, a missing or incomplete folder, a registered name without weights, a malformed Hub id, a model of
     the other task (by name, or by the ``model_type`` of a folder or a cached Hub download), a cached
-    download whose pinned checksums fail, and a Hub model missing from the cache in offline mode. Only
-    whether an uncached Hub repo exists needs the network, so for it this returns a note that the run will
-    download it; otherwise None.
+    download whose pinned checksums fail, a Hub model missing from the cache in offline mode, and a
+    ``pass_through`` its config refuses (checked on the config, no model built). Only whether an uncached
+    Hub repo exists needs the network, so for it this returns a note that the run will download it (and
+    ``pass_through`` waits for the run); otherwise None.
     """
     name = resolve_model_name(spec, task)
     check_task(name, task)
@@ -280,8 +283,14 @@ def check_model_spec(spec: str = "default", task: str = "snow", *, offline: bool
             return f"model '{spec}' is not in the local Hub cache: the run will download it"
         sha256 = registered.sha256 if registered is not None else None
         folder = hub.download(from_hub, offline=True, sha256=sha256, name=name)  # cached: checks the pins
-    family, _ = read_folder(folder)
+    family, config = read_folder(folder)
     _refuse_other_task(name, family.task, task)
+    if pass_through is not None:
+        try:
+            parsed = family.config_class(**config)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{folder / 'config.json'}: invalid model config ({exc})") from None
+        pass_through_changes(parsed, pass_through, label=name)
     return None
 
 

@@ -253,24 +253,12 @@ def with_pass_through(model: Any, value: float) -> Any:
     (:func:`~weatherclean.models.family.with_config`), so ``model`` itself is not changed. A value the
     model refuses, or a model without the gate, is a one-line :class:`~weatherclean.errors.ModelError`.
     """
-    from weatherclean.models.family import with_config
+    from weatherclean.models.family import pass_through_changes, with_config
 
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(f"--pass-through {value!r}: not a number") from None
     config = getattr(model, "config", None)
-    if not isinstance(model, nn.Module) or not hasattr(config, "pass_through"):
-        raise ModelError(f"--pass-through: the model ({type(model).__name__}) has no pass-through gate; leave it out")
-    changes = {"pass_through": value}
-    if value == 0 and getattr(config, "veil_threshold", 0):
-        changes["veil_threshold"] = 0.0
-    try:
-        return with_config(model, **changes)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"--pass-through {value:g}: {exc}") from None
+    if not isinstance(model, nn.Module):
+        config = None  # not a model: refused below as a model without the gate
+    return with_config(model, **pass_through_changes(config, value, label=type(model).__name__))
 
 
 # ---------------------------------------------------------------------------------------- conversions
