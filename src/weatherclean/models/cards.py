@@ -194,18 +194,18 @@ def write_card(folder: Path, text: str) -> Path:
     return path
 
 
-#: J4R-Net's loss weights as ``train`` records them, with their symbols in the paper.
-RAIN_LOSS_WEIGHTS = {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}
+#: Per task, its paper's loss and that loss's weights as ``train`` records them (``lambda_z`` is
+#: ``--lambda-z``), with their symbols in the paper.
+LOSS_WEIGHTS = {
+    "snow": ("the DesnowNet paper loss", {"lambda_z": "λ_z", "lambda_w": "λ_w"}),
+    "rain": ("the J4R-Net paper loss", {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}),
+}
 
 
 def _loss_row(task: str, extra: Mapping[str, Any]) -> str:
     """The card's "loss" row: the paper's loss with the weights this run used (a run recorded before the
     weights were options says only "the paper's loss"), and our brightness-and-colour term if it was on."""
-    if task == "snow":
-        names = {"lambda_z": "λ_z", "lambda_w": "λ_w"}
-        paper = "the DesnowNet paper loss"
-    else:
-        names, paper = RAIN_LOSS_WEIGHTS, "the J4R-Net paper loss"
+    paper, names = LOSS_WEIGHTS.get(task, ("the paper's loss", {}))
     weights = [f"{symbol} = {extra[key]:g}" for key, symbol in names.items() if isinstance(extra.get(key), int | float)]
     row = f"{paper}, {', '.join(weights)}" if weights else "the paper's loss"
     if extra.get("lambda_colour"):
@@ -246,14 +246,10 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--frames", extra.get("frames"))
     option("--lr", settings.get("lr"))
     option("--warmup", settings.get("warmup_steps"))
-    if task == "snow":
-        option("--lambda-z", extra.get("lambda_z"))
-        option("--lambda-w", extra.get("lambda_w"))
-        if extra.get("haze") is False:
-            args.append("--no-haze")
-    if task == "rain":
-        for key in RAIN_LOSS_WEIGHTS:
-            option("--" + key.replace("_", "-"), extra.get(key))
+    for key in LOSS_WEIGHTS.get(task, ("", {}))[1]:
+        option("--" + key.replace("_", "-"), extra.get(key))
+    if task == "snow" and extra.get("haze") is False:
+        args.append("--no-haze")
     if extra.get("lambda_colour"):
         option("--lambda-colour", extra["lambda_colour"])
     option("--pass-through", extra.get("pass_through"))

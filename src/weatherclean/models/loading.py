@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from weatherclean.errors import ModelError
 from weatherclean.models.family import families, family_of
@@ -25,11 +25,12 @@ __all__ = ["load_from_folder", "read_folder"]
 LEGACY_MODEL_TYPE = "desnownet"
 
 
-def read_folder(folder: Path) -> tuple[ModelFamily, dict]:
-    """The family and config of a ``save_pretrained`` folder, loading no weights (what ``--dry-run`` checks).
+def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
+    """The family and config (its ``config_class``, validated) of a ``save_pretrained`` folder, loading no
+    weights: what ``--dry-run`` checks, and the first half of :func:`load_from_folder`.
 
-    A folder without the two files, an unreadable config or an unknown ``model_type`` is a one-line
-    :class:`ModelError`, the same one :func:`load_from_folder` raises.
+    A folder without the two files, an unreadable config, an unknown ``model_type`` or a config its family
+    refuses is a one-line :class:`ModelError`.
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
     if not config_path.is_file() or not weights.is_file():
@@ -45,7 +46,14 @@ def read_folder(folder: Path) -> tuple[ModelFamily, dict]:
     family = family_of(model_type) if isinstance(model_type, str) else None
     if family is None:
         raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
-    return family, config
+    try:
+        return family, family.config_class(**config)
+    except (TypeError, ValueError) as exc:
+        raise _invalid_config(config_path, exc) from None
+
+
+def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
+    return ModelError(f"{config_path}: invalid model config ({exc})")
 
 
 def load_from_folder(folder: Path) -> nn.Module:
@@ -56,11 +64,11 @@ def load_from_folder(folder: Path) -> nn.Module:
     loader serves every model family.
     """
     family, config = read_folder(folder)
-    config_path, weights = folder / "config.json", folder / "model.safetensors"
-    try:
-        model = family.model_class(**config)
+    weights = folder / "model.safetensors"
+    try:  # the config is valid; a family may still refuse a combination only its model checks
+        model = family.model_class(config)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"{config_path}: invalid model config ({exc})") from None
+        raise _invalid_config(folder / "config.json", exc) from None
     from safetensors.torch import load_model as load_safetensors  # with PyTorch: only when a model loads
 
     try:
