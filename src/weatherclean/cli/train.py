@@ -126,6 +126,14 @@ def train_command(
         max=0.95,
         help="Share of synthetic samples with no weather at all, so the model learns to leave clean pictures alone.",
     ),  # fmt: skip
+    tone_fraction: float = typer.Option(
+        0.0,
+        "--tone-fraction",
+        min=0.0,
+        max=1.0,
+        help="Share of synthetic backgrounds made brighter, lifted or flatter before the weather is added, so the "
+        "model cannot take a bright or low-contrast scene for weather.",
+    ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -213,7 +221,8 @@ def train_command(
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
-               "clean_fraction": clean_fraction, "styles": list(styles) if styles else None,
+               "clean_fraction": clean_fraction, "tone_fraction": tone_fraction,
+               "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
                "lambda_rect": lambda_rect, "lambda_removal": lambda_removal},
@@ -228,13 +237,13 @@ def train_command(
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            loss_fn=loss_fn,
+            tone_fraction=tone_fraction, loss_fn=loss_fn,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            loss_fn=loss_fn,
+            tone_fraction=tone_fraction, loss_fn=loss_fn,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes

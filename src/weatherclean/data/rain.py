@@ -37,6 +37,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
+from weatherclean.data.tones import check_tone_fraction, maybe_retone
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io import media
 from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_image, natural_key
@@ -464,6 +465,10 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
     ``styles`` limits the rain styles drawn from (None: all; docs/synthesis.md), which is how a model is
     trained without one style to test it on that style (leave-one-style-out).
 
+    ``tone_fraction`` of the clean backgrounds are re-toned (brighter, lifted or flatter;
+    :mod:`weatherclean.data.tones`) before the rain is added, and the re-toned picture is the ground
+    truth: a model must not take brightness or low contrast for rain's accumulation.
+
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
     give a clip filmed from a larger patch with camera motion and coherently falling rain. The API is that
@@ -482,6 +487,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         motion: CameraMotion | str = "random",
         clean_fraction: float = 0.0,
         styles: StyleChoice = None,
+        tone_fraction: float = 0.0,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
@@ -490,6 +496,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         except ValueError as exc:
             raise DatasetError(str(exc)) from None
         check_clean_fraction(clean_fraction)
+        check_tone_fraction(tone_fraction)
         if level is not None and level not in RAIN_LEVELS:
             raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
         if crop < 8:
@@ -504,6 +511,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         self.augment = augment
         self.motion = motion
         self.clean_fraction = float(clean_fraction)
+        self.tone_fraction = float(tone_fraction)
         # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
         self._init_epoch()
@@ -558,6 +566,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             patch = self._patch(rng, image, self.crop)
             if self.augment:
                 patch = self._jitter(rng, patch)
+            patch = maybe_retone(rng, patch, self.tone_fraction)
             s = synthesize_rain(patch, rng, self.level, self.styles)
             arrays = (s.rainy[None], s.clean[None], s.streak[None], s.alpha[None], s.reliance[None])
         else:
@@ -565,6 +574,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             patch = self._patch(rng, image, int(round(self.crop * 1.75)))
             if self.augment:
                 patch = self._jitter(rng, patch)
+            patch = maybe_retone(rng, patch, self.tone_fraction)
             c = synthesize_rain_clip(
                 patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion, styles=self.styles
             )

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
+from weatherclean.data.tones import check_tone_fraction, maybe_retone
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io.media import is_visible_image
 from weatherclean.synth.common import StyleChoice
@@ -288,6 +289,9 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     them a model never sees a snow-free picture in training, and it learns to "remove" a little snow
     everywhere, which darkens and flattens lightly snowed or snow-free photos.
 
+    ``tone_fraction`` of the clean backgrounds are re-toned (brighter, lifted or flatter;
+    :mod:`weatherclean.data.tones`) before the snow is added, and the re-toned picture is the ground truth.
+
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
     jitter all change with (seed, epoch, index).
@@ -304,10 +308,12 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         haze: bool = True,
         clean_fraction: float = 0.0,
         styles: StyleChoice = None,
+        tone_fraction: float = 0.0,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
         check_clean_fraction(clean_fraction)
+        check_tone_fraction(tone_fraction)
         if level is not None and level not in SNOW_LEVELS:
             raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
         if crop < 8:
@@ -323,6 +329,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.augment = augment
         self.haze = haze
         self.clean_fraction = float(clean_fraction)
+        self.tone_fraction = float(tone_fraction)
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -390,6 +397,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         patch = self._crop(rng, image)
         if self.augment:
             patch = self._jitter(rng, patch)
+        patch = maybe_retone(rng, patch, self.tone_fraction)
         sample = synthesize_snow(patch, rng, self.level, self.haze, self.styles)
         if rng.random() < self.clean_fraction:  # a snow-free picture: the model must leave it alone
             sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)

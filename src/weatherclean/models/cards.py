@@ -261,6 +261,8 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
     option("--level", extra.get("level"))
     if extra.get("clean_fraction"):
         option("--clean-fraction", extra["clean_fraction"])
+    if extra.get("tone_fraction"):
+        option("--tone-fraction", extra["tone_fraction"])
     option("--seed", settings.get("seed"))
     if settings.get("device", "auto") != "auto":
         option("--device", settings.get("device"))

@@ -47,6 +47,7 @@ class SnowTask:
     haze: bool = True
     clean_fraction: float = 0.0  # share of synthetic samples without snow
     styles: Styles | None = None  # snow styles to synthesise, names or names with weights (None: all)
+    tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     seed: int = 0
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
@@ -68,7 +69,7 @@ class SnowTask:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
         return SyntheticSnowDataset(
             images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
-            haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles,
+            haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -95,6 +96,7 @@ class RainTask:
     seed: int = 0
     clean_fraction: float = 0.0  # share of synthetic clips without rain
     styles: Styles | None = None  # rain styles to synthesise, names or names with weights (None: all)
+    tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the rain (data.tones)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
@@ -112,7 +114,7 @@ class RainTask:
             raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
         return SyntheticRainDataset(
             images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
-            clean_fraction=self.clean_fraction, styles=self.styles,
+            clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:

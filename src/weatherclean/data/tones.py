@@ -1,0 +1,58 @@
+"""Re-toned backgrounds: bright, lifted and flat scenes that carry no weather.
+
+Why: heavy rain's accumulation brightens a picture and flattens its contrast, and a model trained on
+ordinary backgrounds learns the shortcut "bright and flat means rain": the rain model shipped in
+round 6 darkened dry photos by up to 23 grey levels once they were brighter or flatter than the
+training photos (a probe on the tuning photos, docs/models.md "Round 12 (rain)"). Re-toning a share
+of the clean backgrounds *before* the weather is added removes the shortcut: the re-toned picture is
+the ground truth, so brightness and flatness alone are never weather, and the model has to find
+rain in the streaks and snow in the flakes.
+
+Three tone changes, one drawn per picture, each a look real photos have:
+
+- *exposure*: brighter by 1.1-1.6x, clipped (over-exposed skies and snowfields);
+- *gamma*: shadows lifted by a gamma of 0.45-0.85 (phone pictures, HDR tone mapping);
+- *lift*: a scene haze, mixed towards a light grey of 0.6-1.0 by 10-40 % (mist, overcast distance),
+  tinted a little, as a veil of the weather would be, but here it is the scene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from weatherclean.errors import DatasetError
+
+#: The tone changes, in the order they are drawn.
+TONES = ("exposure", "gamma", "lift")
+
+
+def check_tone_fraction(value: float) -> None:
+    """``tone_fraction`` is a probability (1 allowed: every background re-toned)."""
+    if not 0.0 <= value <= 1.0:
+        raise DatasetError(f"tone fraction {value} must be between 0 and 1")
+
+
+def retone(rng: np.random.Generator, patch: np.ndarray, kind: str | None = None) -> np.ndarray:
+    """``patch`` (H x W x 3 float in [0, 1]) with one tone change, float32 in [0, 1]: ``kind`` (one of
+    :data:`TONES`), or one drawn at random."""
+    if kind is None:
+        kind = TONES[int(rng.integers(0, len(TONES)))]
+    elif kind not in TONES:
+        raise ValueError(f"unknown tone {kind!r}: use one of {', '.join(TONES)}")
+    if kind == "exposure":
+        out = patch * float(rng.uniform(1.1, 1.6))
+    elif kind == "gamma":
+        out = np.power(np.clip(patch, 0.0, 1.0), float(rng.uniform(0.45, 0.85)))
+    else:
+        share = float(rng.uniform(0.1, 0.4))
+        grey = float(rng.uniform(0.6, 1.0)) * (1.0 + rng.uniform(-0.04, 0.04, size=3))
+        out = (1.0 - share) * patch + share * grey
+    return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32)
+
+
+def maybe_retone(rng: np.random.Generator, patch: np.ndarray, fraction: float) -> np.ndarray:
+    """``patch`` re-toned with probability ``fraction``. With 0 no random number is drawn, so datasets
+    made before this option existed give the same samples for the same seed."""
+    if fraction <= 0.0 or rng.random() >= fraction:
+        return patch
+    return retone(rng, patch)
