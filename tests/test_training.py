@@ -272,11 +272,13 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
     result = CliRunner().invoke(
         app,
         ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
-         "--steps", "2", "--lambda-colour", "1", "--pass-through", "0.02", "-q", "-o", str(tmp_path / "rain")],
+         "--steps", "2", "--lambda-colour", "1", "--pass-through", "0.02", "--tone-fraction", "0.5", "-q",
+         "-o", str(tmp_path / "rain")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "rain" / "model" / "config.json").read_text())["pass_through"] == 0.02
+    assert json.loads((tmp_path / "rain" / "train_config.json").read_text())["extra"]["tone_fraction"] == 0.5
     log = [json.loads(line) for line in (tmp_path / "rain" / "train_log.jsonl").read_text().splitlines()]
     assert "colour" in log[-1]  # the term was in the loss
     card = (tmp_path / "rain" / "model" / "README.md").read_text()
-    assert "--lambda-colour 1" in card and "--pass-through 0.02" in card
+    assert "--lambda-colour 1" in card and "--pass-through 0.02" in card and "--tone-fraction 0.5" in card

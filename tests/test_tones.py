@@ -1,0 +1,77 @@
+"""Re-toned backgrounds (weatherclean.data.tones): brighter, lifted or hazy scenes that are the ground truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from weatherclean.data.rain import SyntheticRainDataset
+from weatherclean.data.snow import SyntheticSnowDataset
+from weatherclean.data.tones import TONES, check_tone_fraction, maybe_retone, retone
+from weatherclean.errors import DatasetError
+
+
+def _photo(seed: int = 0, side: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (0.1 + 0.6 * rng.random((side, side, 3))).astype(np.float32)
+
+
+@pytest.mark.parametrize("tone", TONES)
+def test_each_tone_brightens_or_flattens_and_stays_in_range(tone: str) -> None:
+    photo = _photo()
+    out = retone(np.random.default_rng(1), photo, tone)
+    assert out.shape == photo.shape and out.dtype == np.float32
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert float(out.mean()) > float(photo.mean()) + 0.02  # every tone makes the scene brighter on average
+    if tone == "gamma":
+        assert bool(np.all(out >= photo - 1e-6))  # shadows lifted, nothing darker
+    if tone == "lift":
+        assert float(out.std()) < 0.95 * float(photo.std())  # a haze flattens the contrast
+
+
+def test_unknown_tone_and_fraction_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown tone 'sepia'"):
+        retone(np.random.default_rng(0), _photo(), "sepia")
+    for bad in (-0.1, 1.5):
+        with pytest.raises(DatasetError, match="tone fraction"):
+            check_tone_fraction(bad)
+    check_tone_fraction(1.0)
+
+
+def test_fraction_zero_draws_nothing_so_earlier_runs_stay_reproducible() -> None:
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    photo = _photo()
+    assert maybe_retone(a, photo, 0.0) is photo
+    assert a.random() == b.random()
+    changed = sum(not np.array_equal(maybe_retone(a, photo, 0.5), photo) for _ in range(200))
+    assert 60 <= changed <= 140  # about half
+
+
+def test_rain_items_are_made_over_the_retoned_background() -> None:
+    """The re-toned picture is the ground truth, and the rain is added over it: with every background
+    re-toned the targets are brighter on average, and the dry items still come back unchanged."""
+    images = [_photo(seed) for seed in range(2)]
+    kwargs = {"frames": 1, "crop": 32, "length": 60, "level": "light", "seed": 3, "clean_fraction": 0.3}
+    plain = SyntheticRainDataset(images, **kwargs)
+    toned = SyntheticRainDataset(images, tone_fraction=1.0, **kwargs)
+    brightness = [float(torch.stack([ds[i]["clean"] for i in range(60)]).mean()) for ds in (plain, toned)]
+    assert brightness[1] > brightness[0] + 0.05
+    dry = [i for i in range(60) if torch.equal(toned[i]["rainy"], toned[i]["clean"])]
+    assert dry and all(float(toned[i]["streak"].abs().max()) == 0.0 for i in dry)
+    wet = [i for i in range(60) if i not in dry]
+    assert all(float((toned[i]["rainy"] - toned[i]["clean"]).abs().max()) > 0 for i in wet)
+
+
+def test_snow_items_keep_eq_1_over_the_retoned_background() -> None:
+    images = [_photo(seed, 80) for seed in range(2)]
+    plain = SyntheticSnowDataset(images, crop=32, length=40, level="M", seed=2, haze=False)
+    toned = SyntheticSnowDataset(images, crop=32, length=40, level="M", seed=2, haze=False, tone_fraction=1.0)
+    assert (
+        float(torch.stack([toned[i]["y"] for i in range(40)]).mean())
+        > float(torch.stack([plain[i]["y"] for i in range(40)]).mean()) + 0.05
+    )
+    for i in range(5):  # x = a z + y (1 - z), exactly, with the re-toned y
+        item = toned[i]
+        recon = item["a"] * item["z"] + item["y"] * (1 - item["z"])
+        assert torch.allclose(item["x"], recon, atol=1e-5)
