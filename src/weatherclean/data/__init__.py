@@ -1,5 +1,5 @@
 """Datasets and image helpers: Snow100K on disk, snow synthesised on the fly, rain video datasets, rain
-synthesised on the fly, and reading clean images, frames and videos."""
+synthesised on the fly, re-toned backgrounds, and reading clean images, frames and videos."""
 
 from weatherclean.data.images import IMAGE_SUFFIXES, SKIMAGE_SAMPLES, list_images, read_rgb, skimage_samples
 from weatherclean.data.rain import (
@@ -18,10 +18,12 @@ from weatherclean.data.rain import (
     read_video_frames,
 )
 from weatherclean.data.snow import Snow100KDataset, SnowTriple, SyntheticSnowDataset, find_snow100k
+from weatherclean.data.tones import TONES, retone
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "SKIMAGE_SAMPLES",
+    "TONES",
     "VIDEO_SUFFIXES",
     "PairedRainDataset",
     "RainClipPaths",
@@ -41,5 +43,6 @@ __all__ = [
     "natural_key",
     "read_rgb",
     "read_video_frames",
+    "retone",
     "skimage_samples",
 ]
