@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from weatherclean.data.rain import SyntheticRainDataset
 from weatherclean.data.snow import SyntheticSnowDataset
 from weatherclean.data.tones import TONES, check_tone_fraction, maybe_retone, retone
 from weatherclean.errors import DatasetError
+from weatherclean.synth.rain import apply_rain
+from weatherclean.training.tasks import RainTask, SnowTask
 
 
 def _photo(seed: int = 0, side: int = 64) -> np.ndarray:
@@ -18,12 +23,13 @@ def _photo(seed: int = 0, side: int = 64) -> np.ndarray:
 
 
 @pytest.mark.parametrize("tone", TONES)
-def test_each_tone_brightens_or_flattens_and_stays_in_range(tone: str) -> None:
-    photo = _photo()
-    out = retone(np.random.default_rng(1), photo, tone)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_tone_brightens_or_flattens_a_mid_grey_photo_and_stays_in_range(tone: str, seed: int) -> None:
+    photo = _photo()  # values 0.1-0.7: every tone brightens it on average (a haze darkens a brighter scene)
+    out = retone(np.random.default_rng(seed), photo, tone)
     assert out.shape == photo.shape and out.dtype == np.float32
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
-    assert float(out.mean()) > float(photo.mean()) + 0.02  # every tone makes the scene brighter on average
+    assert float(out.mean()) > float(photo.mean()) + 0.02
     if tone == "gamma":
         assert bool(np.all(out >= photo - 1e-6))  # shadows lifted, nothing darker
     if tone == "lift":
@@ -31,8 +37,10 @@ def test_each_tone_brightens_or_flattens_and_stays_in_range(tone: str) -> None:
 
 
 def test_unknown_tone_and_fraction_out_of_range_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown tone 'sepia'"):
+    with pytest.raises(DatasetError, match="unknown tone 'sepia'"):
         retone(np.random.default_rng(0), _photo(), "sepia")
+    with pytest.raises(DatasetError, match="float picture"):  # uint8 would wrap and clip to white
+        retone(np.random.default_rng(0), np.full((4, 4, 3), 200, np.uint8), "exposure")
     for bad in (-0.1, 1.5):
         with pytest.raises(DatasetError, match="tone fraction"):
             check_tone_fraction(bad)
@@ -48,19 +56,37 @@ def test_fraction_zero_draws_nothing_so_earlier_runs_stay_reproducible() -> None
     assert 60 <= changed <= 140  # about half
 
 
-def test_rain_items_are_made_over_the_retoned_background() -> None:
-    """The re-toned picture is the ground truth, and the rain is added over it: with every background
-    re-toned the targets are brighter on average, and the dry items still come back unchanged."""
+@pytest.mark.parametrize("frames", [1, 3])
+def test_rain_items_are_made_over_the_retoned_background(frames: int) -> None:
+    """The re-toned picture is the ground truth and the rain is added over it (the hybrid model exact):
+    with every background re-toned the targets are brighter on average, a clip's frames share one tone,
+    and the dry items come back unchanged."""
     images = [_photo(seed) for seed in range(2)]
-    kwargs = {"frames": 1, "crop": 32, "length": 60, "level": "light", "seed": 3, "clean_fraction": 0.3}
+    kwargs = {"frames": frames, "crop": 32, "length": 40, "level": "light", "seed": 3, "clean_fraction": 0.3}
     plain = SyntheticRainDataset(images, **kwargs)
     toned = SyntheticRainDataset(images, tone_fraction=1.0, **kwargs)
-    brightness = [float(torch.stack([ds[i]["clean"] for i in range(60)]).mean()) for ds in (plain, toned)]
+    brightness = [float(torch.stack([ds[i]["clean"] for i in range(40)]).mean()) for ds in (plain, toned)]
     assert brightness[1] > brightness[0] + 0.05
-    dry = [i for i in range(60) if torch.equal(toned[i]["rainy"], toned[i]["clean"])]
+    dry = [i for i in range(40) if torch.equal(toned[i]["rainy"], toned[i]["clean"])]
     assert dry and all(float(toned[i]["streak"].abs().max()) == 0.0 for i in dry)
-    wet = [i for i in range(60) if i not in dry]
-    assert all(float((toned[i]["rainy"] - toned[i]["clean"]).abs().max()) > 0 for i in wet)
+
+    def hwc(t: torch.Tensor) -> np.ndarray:
+        return t.permute(0, 2, 3, 1).numpy()
+
+    for i in [i for i in range(40) if i not in dry][:5]:
+        item = toned[i]
+        rainy = apply_rain(hwc(item["clean"]), hwc(item["streak"]), hwc(item["alpha"])[..., 0], hwc(item["reliance"]))
+        assert np.allclose(rainy, hwc(item["rainy"]), atol=1e-6)
+    if frames > 1:  # one tone per clip: the camera moves over one re-toned scene, so frame means stay close
+        means = toned[0]["clean"].mean(dim=(1, 2, 3))
+        assert float(means.max() - means.min()) < 0.05
+
+
+def test_both_training_tasks_pass_the_fraction_on(tmp_path: Path) -> None:
+    for seed in range(2):
+        Image.fromarray(np.round(_photo(seed) * 255).astype(np.uint8)).save(tmp_path / f"{seed}.png")
+    for task in (SnowTask(clean=[tmp_path], tone_fraction=0.3), RainTask(clean=[tmp_path], tone_fraction=0.3)):
+        assert task.build_dataset().tone_fraction == 0.3
 
 
 def test_snow_items_keep_eq_1_over_the_retoned_background() -> None:

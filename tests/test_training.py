@@ -282,3 +282,18 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
     assert "colour" in log[-1]  # the term was in the loss
     card = (tmp_path / "rain" / "model" / "README.md").read_text()
     assert "--lambda-colour 1" in card and "--pass-through 0.02" in card and "--tone-fraction 0.5" in card
+
+
+@pytest.mark.parametrize("option", ["--clean-fraction", "--tone-fraction"])
+def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path, option: str) -> None:
+    """--dataset pairs are used as they are: an option that shapes synthetic samples would do nothing
+    and be recorded in the card as if it had, so it is refused before anything is read."""
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    (tmp_path / "pairs").mkdir()
+    pairs, run = str(tmp_path / "pairs"), str(tmp_path / "run")
+    result = CliRunner().invoke(app, ["train", "--task", "rain", "--dataset", pairs, option, "0.3", "-o", run])
+    assert result.exit_code == 2 and f"{option}: only synthetic training data" in result.output, result.output
+    assert not (tmp_path / "run").exists()

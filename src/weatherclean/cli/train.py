@@ -131,8 +131,8 @@ def train_command(
         "--tone-fraction",
         min=0.0,
         max=1.0,
-        help="Share of synthetic backgrounds made brighter, lifted or flatter before the weather is added, so the "
-        "model cannot take a bright or low-contrast scene for weather.",
+        help="Share of synthetic backgrounds made brighter, lifted or hazy before the weather is added, so the "
+        "model cannot take a bright or low-contrast scene for weather (not with --dataset).",
     ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
@@ -195,6 +195,8 @@ def train_command(
         task, {"--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,
                "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal},
     )  # fmt: skip
+    if dataset is not None:
+        _refuse_synthesis_options({"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction})
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -443,6 +445,16 @@ def _refuse_other_loss_weights(task: str, given: dict[str, float]) -> None:
     if ignored:
         other = LOSS_WEIGHTS[ignored[0]][0]
         raise WeathercleanError(f"{', '.join(ignored)}: only the {other} loss has it; leave it out for --task {task}")
+
+
+def _refuse_synthesis_options(given: dict[str, float]) -> None:
+    """Options that shape synthesised samples do nothing to pairs read from ``--dataset``: refuse them
+    rather than train as if they counted (the card would record them)."""
+    used = [flag for flag, value in given.items() if value]
+    if used:
+        raise WeathercleanError(
+            f"{', '.join(used)}: only synthetic training data (--clean) has it; --dataset pairs are used as they are"
+        )
 
 
 def _level(task: str, level: str | None) -> str | None:

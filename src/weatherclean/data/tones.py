@@ -22,7 +22,7 @@ import numpy as np
 
 from weatherclean.errors import DatasetError
 
-#: The tone changes, in the order they are drawn.
+#: The tone changes; a random draw picks one by its index, so the order is part of every seed's samples.
 TONES = ("exposure", "gamma", "lift")
 
 
@@ -35,10 +35,12 @@ def check_tone_fraction(value: float) -> None:
 def retone(rng: np.random.Generator, patch: np.ndarray, kind: str | None = None) -> np.ndarray:
     """``patch`` (H x W x 3 float in [0, 1]) with one tone change, float32 in [0, 1]: ``kind`` (one of
     :data:`TONES`), or one drawn at random."""
+    if not np.issubdtype(patch.dtype, np.floating):  # uint8 times 1.3 would wrap, and clip to white
+        raise DatasetError(f"retone needs a float picture in [0, 1], got {patch.dtype}")
     if kind is None:
         kind = TONES[int(rng.integers(0, len(TONES)))]
     elif kind not in TONES:
-        raise ValueError(f"unknown tone {kind!r}: use one of {', '.join(TONES)}")
+        raise DatasetError(f"unknown tone {kind!r}: use one of {', '.join(TONES)}")
     if kind == "exposure":
         out = patch * float(rng.uniform(1.1, 1.6))
     elif kind == "gamma":
@@ -52,7 +54,9 @@ def retone(rng: np.random.Generator, patch: np.ndarray, kind: str | None = None)
 
 def maybe_retone(rng: np.random.Generator, patch: np.ndarray, fraction: float) -> np.ndarray:
     """``patch`` re-toned with probability ``fraction``. With 0 no random number is drawn, so datasets
-    made before this option existed give the same samples for the same seed."""
+    made before this option existed give the same samples for the same seed; any fraction above 0 takes
+    one more draw per item, so the weather drawn after it differs from a fraction-0 run's, for items
+    left as they are too."""
     if fraction <= 0.0 or rng.random() >= fraction:
         return patch
     return retone(rng, patch)

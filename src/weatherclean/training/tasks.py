@@ -47,8 +47,8 @@ class SnowTask:
     haze: bool = True
     clean_fraction: float = 0.0  # share of synthetic samples without snow
     styles: Styles | None = None  # snow styles to synthesise, names or names with weights (None: all)
-    tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     seed: int = 0
+    tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
 
