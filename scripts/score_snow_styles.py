@@ -94,8 +94,13 @@ def score_set(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, 
 def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
     """Photos without weather: PSNR-Y of each output against its input, and the mean channel shifts (also
     used by ``score_rain_styles.py``)."""
+    return score_unchanged([read_rgb(p) for p in list_images(folder)], models)
+
+
+def score_unchanged(images: list[np.ndarray], models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
+    """:func:`score_clean` on pictures already in hand (float in [0, 1]; ``tone_probe.py`` changes them
+    first): what each model should return unchanged, scored against itself."""
     result = {}
-    images = [read_rgb(p) for p in list_images(folder)]
     for label, net in models.items():
         values, shifts = [], []
         for image in images:

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from weatherclean.data.images import list_images, read_rgb
-from weatherclean.evaluation.metrics import psnr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score_snow_styles import load_candidates  # noqa: E402
+from score_snow_styles import load_candidates, score_unchanged  # noqa: E402
 
 #: The changes, each a function of a float picture in [0, 1].
 CHANGES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -46,16 +45,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for label, net in load_candidates(args.candidates, task=args.task).items():
         for name, change in CHANGES.items():
-            values, shifts = [], []
-            for photo in photos:
-                x = change(photo).astype(np.float32)
-                out = net.restore(x)
-                values.append(psnr(out, x, y_channel=True))
-                shifts.append(255.0 * (out.astype(np.float64) - x).reshape(-1, 3).mean(axis=0))
-            mean = np.mean(shifts, axis=0)
+            row = score_unchanged([change(photo).astype(np.float32) for photo in photos], {label: net})[label]
+            r, g, b = row["mean_shift_rgb"]
             print(
-                f"| {label} | {name} | {np.mean(values):.2f} | {np.min(values):.2f} | "
-                f"{mean[0]:+.2f} / {mean[1]:+.2f} / {mean[2]:+.2f} | {np.max(np.abs(shifts)):.2f} |",
+                f"| {label} | {name} | {row['psnr_y']:.2f} | {row['worst_psnr_y']:.2f} | "
+                f"{r:+.2f} / {g:+.2f} / {b:+.2f} | {row['worst_shift']:.2f} |",
                 flush=True,
             )
 
