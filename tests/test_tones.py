@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from weatherclean.data import tones
 from weatherclean.data.rain import SyntheticRainDataset
 from weatherclean.data.snow import SyntheticSnowDataset
-from weatherclean.data.tones import TONES, check_tone_fraction, maybe_retone, retone
+from weatherclean.data.tones import TONES, WEATHER_TONES, check_tone_fraction, maybe_retone, retone
 from weatherclean.errors import DatasetError
 from weatherclean.synth.rain import apply_rain
 from weatherclean.training.tasks import RainTask, SnowTask
@@ -101,3 +102,47 @@ def test_snow_items_keep_eq_1_over_the_retoned_background() -> None:
         item = toned[i]
         recon = item["a"] * item["z"] + item["y"] * (1 - item["z"])
         assert torch.allclose(item["x"], recon, atol=1e-5)
+
+
+def _spy_on_kinds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The ``kinds`` each re-toned item could be given, in item order."""
+    seen: list[tuple[str, ...]] = []
+    real = tones.retone
+
+    def spy(rng: np.random.Generator, patch: np.ndarray, kind: str | None = None, kinds=TONES) -> np.ndarray:
+        seen.append(tuple(kinds))
+        return real(rng, patch, kind, kinds)
+
+    monkeypatch.setattr(tones, "retone", spy)
+    return seen
+
+
+@pytest.mark.parametrize("task", ["rain", "rain-clip", "snow"])
+def test_tone_haze_dry_keeps_the_haze_off_backgrounds_that_get_weather(
+    monkeypatch: pytest.MonkeyPatch, task: str
+) -> None:
+    """With tone_haze="dry" an item with weather is re-toned only by exposure or gamma (a haze under it
+    would look like the accumulation it must remove), and a dry item by any of the three."""
+    seen = _spy_on_kinds(monkeypatch)
+    images = [_photo(seed, 80) for seed in range(2)]
+    common = {"crop": 24, "length": 60, "seed": 7, "clean_fraction": 0.5, "tone_fraction": 1.0, "tone_haze": "dry"}
+    if task == "snow":
+        items = [SyntheticSnowDataset(images, level="M", **common)[i] for i in range(60)]
+        dry = [bool(torch.equal(it["x"], it["y"]) and float(it["z"].max()) == 0.0) for it in items]
+    else:
+        ds = SyntheticRainDataset(images, frames=3 if task == "rain-clip" else 1, level="light", **common)
+        dry = [float(ds[i]["streak"].abs().max()) == 0.0 for i in range(60)]
+    assert len(seen) == 60 and 10 <= sum(dry) <= 50
+    assert all(kinds == (TONES if is_dry else WEATHER_TONES) for kinds, is_dry in zip(seen, dry, strict=True))
+
+
+def test_tone_haze_all_is_the_default_and_keeps_earlier_runs_samples() -> None:
+    images = [_photo(seed) for seed in range(2)]
+    common = {"frames": 1, "crop": 24, "length": 8, "level": "light", "seed": 3, "clean_fraction": 0.3,
+              "tone_fraction": 0.5}  # fmt: skip
+    default, explicit = SyntheticRainDataset(images, **common), SyntheticRainDataset(images, tone_haze="all", **common)
+    dry_first = SyntheticRainDataset(images, tone_haze="dry", **common)
+    assert all(torch.equal(default[i]["rainy"], explicit[i]["rainy"]) for i in range(8))
+    assert not all(torch.equal(default[i]["rainy"], dry_first[i]["rainy"]) for i in range(8))
+    with pytest.raises(DatasetError, match="unknown tone haze 'fog'"):
+        SyntheticRainDataset(images, tone_haze="fog", **common)

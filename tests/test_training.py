@@ -272,8 +272,8 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
     result = CliRunner().invoke(
         app,
         ["train", "--task", "rain", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
-         "--steps", "2", "--lambda-colour", "1", "--pass-through", "0.02", "--tone-fraction", "0.5", "-q",
-         "-o", str(tmp_path / "rain")],
+         "--steps", "2", "--lambda-colour", "1", "--pass-through", "0.02", "--tone-fraction", "0.5",
+         "--tone-haze", "dry", "-q", "-o", str(tmp_path / "rain")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "rain" / "model" / "config.json").read_text())["pass_through"] == 0.02
@@ -282,10 +282,12 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
     assert "colour" in log[-1]  # the term was in the loss
     card = (tmp_path / "rain" / "model" / "README.md").read_text()
     assert "--lambda-colour 1" in card and "--pass-through 0.02" in card and "--tone-fraction 0.5" in card
+    assert "--tone-haze dry" in card
 
 
-@pytest.mark.parametrize("option", ["--clean-fraction", "--tone-fraction"])
-def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path, option: str) -> None:
+@pytest.mark.parametrize(("option", "value"), [("--clean-fraction", "0.3"), ("--tone-fraction", "0.3"),
+                                               ("--tone-haze", "dry")])  # fmt: skip
+def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path, option: str, value: str) -> None:
     """--dataset pairs are used as they are: an option that shapes synthetic samples would do nothing
     and be recorded in the card as if it had, so it is refused before anything is read."""
     from typer.testing import CliRunner
@@ -294,6 +296,18 @@ def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path
 
     (tmp_path / "pairs").mkdir()
     pairs, run = str(tmp_path / "pairs"), str(tmp_path / "run")
-    result = CliRunner().invoke(app, ["train", "--task", "rain", "--dataset", pairs, option, "0.3", "-o", run])
+    result = CliRunner().invoke(app, ["train", "--task", "rain", "--dataset", pairs, option, value, "-o", run])
     assert result.exit_code == 2 and f"{option}: only synthetic training data" in result.output, result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_cli_refuses_an_unknown_tone_haze(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = write_clean(tmp_path / "clean", seed=4, n=1)
+    args = ["train", "--task", "rain", "--clean", str(clean), "--tone-haze", "fog", "-o", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "unknown tone haze 'fog'" in result.output, result.output
     assert not (tmp_path / "run").exists()

@@ -134,6 +134,12 @@ def train_command(
         help="Share of synthetic backgrounds made brighter, lifted or hazy before the weather is added, so the "
         "model cannot take a bright or low-contrast scene for weather (not with --dataset).",
     ),
+    tone_haze: str = typer.Option(
+        "all",
+        "--tone-haze",
+        help="With --tone-fraction: which re-toned backgrounds may get the haze tone, all or only those left "
+        "without weather (dry); a haze under the weather looks like its accumulation, which the model must remove.",
+    ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -176,6 +182,7 @@ def train_command(
     """
     import torch  # here, not at the top: --help must not import PyTorch
 
+    from weatherclean.data.tones import check_tone_haze
     from weatherclean.models.family import family_for_task, tasks, with_config
     from weatherclean.models.hub import check_push_ready
     from weatherclean.models.registry import check_task, create_model, get_spec
@@ -196,7 +203,10 @@ def train_command(
                "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal},
     )  # fmt: skip
     if dataset is not None:
-        _refuse_synthesis_options({"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction})
+        _refuse_synthesis_options(
+            {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all"}
+        )
+    check_tone_haze(tone_haze)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -223,7 +233,7 @@ def train_command(
         extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
-               "clean_fraction": clean_fraction, "tone_fraction": tone_fraction,
+               "clean_fraction": clean_fraction, "tone_fraction": tone_fraction, "tone_haze": tone_haze,
                "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
@@ -239,13 +249,13 @@ def train_command(
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, loss_fn=loss_fn,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, loss_fn=loss_fn,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes

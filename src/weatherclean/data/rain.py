@@ -37,7 +37,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
-from weatherclean.data.tones import check_tone_fraction, maybe_retone
+from weatherclean.data.tones import check_tone_fraction, check_tone_haze, draw_dry_first, maybe_retone, tone_kinds
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io import media
 from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_image, natural_key
@@ -467,7 +467,8 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
 
     ``tone_fraction`` of the clean backgrounds are re-toned (brighter, lifted or flatter;
     :mod:`weatherclean.data.tones`) before the rain is added, and the re-toned picture is the ground
-    truth: a model must not take brightness or low contrast for rain's accumulation.
+    truth: a model must not take brightness or low contrast for rain's accumulation. ``tone_haze="dry"``
+    keeps the haze tone off the backgrounds that get rain (:mod:`weatherclean.data.tones` says why).
 
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
@@ -488,6 +489,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         clean_fraction: float = 0.0,
         styles: StyleChoice = None,
         tone_fraction: float = 0.0,
+        tone_haze: str = "all",
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
@@ -497,6 +499,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             raise DatasetError(str(exc)) from None
         check_clean_fraction(clean_fraction)
         check_tone_fraction(tone_fraction)
+        check_tone_haze(tone_haze)
         if level is not None and level not in RAIN_LEVELS:
             raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
         if crop < 8:
@@ -512,6 +515,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         self.motion = motion
         self.clean_fraction = float(clean_fraction)
         self.tone_fraction = float(tone_fraction)
+        self.tone_haze = tone_haze
         # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
         self._init_epoch()
@@ -562,11 +566,13 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
+        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze)
+        kinds = tone_kinds(self.tone_haze, dry)
         if self.frames == 1:
             patch = self._patch(rng, image, self.crop)
             if self.augment:
                 patch = self._jitter(rng, patch)
-            patch = maybe_retone(rng, patch, self.tone_fraction)
+            patch = maybe_retone(rng, patch, self.tone_fraction, kinds)
             s = synthesize_rain(patch, rng, self.level, self.styles)
             arrays = (s.rainy[None], s.clean[None], s.streak[None], s.alpha[None], s.reliance[None])
         else:
@@ -574,12 +580,14 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             patch = self._patch(rng, image, int(round(self.crop * 1.75)))
             if self.augment:
                 patch = self._jitter(rng, patch)
-            patch = maybe_retone(rng, patch, self.tone_fraction)
+            patch = maybe_retone(rng, patch, self.tone_fraction, kinds)
             c = synthesize_rain_clip(
                 patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion, styles=self.styles
             )
             arrays = (c.rainy, c.clean, c.streak, c.alpha, c.reliance)
-        if rng.random() < self.clean_fraction:  # no rain at all: the model must return the frames as they are
+        if dry is None:
+            dry = bool(rng.random() < self.clean_fraction)
+        if dry:  # no rain at all: the model must return the frames as they are
             rainy, clean, streak, alpha, reliance = arrays
             arrays = (clean, clean, np.zeros_like(streak), np.zeros_like(alpha), np.zeros_like(reliance))
         keys = ("rainy", "clean", "streak", "alpha", "reliance")

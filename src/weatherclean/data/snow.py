@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
-from weatherclean.data.tones import check_tone_fraction, maybe_retone
+from weatherclean.data.tones import check_tone_fraction, check_tone_haze, draw_dry_first, maybe_retone, tone_kinds
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io.media import is_visible_image
 from weatherclean.synth.common import StyleChoice
@@ -290,7 +290,8 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     everywhere, which darkens and flattens lightly snowed or snow-free photos.
 
     ``tone_fraction`` of the clean backgrounds are re-toned (brighter, lifted or flatter;
-    :mod:`weatherclean.data.tones`) before the snow is added, and the re-toned picture is the ground truth.
+    :mod:`weatherclean.data.tones`) before the snow is added, and the re-toned picture is the ground truth;
+    ``tone_haze="dry"`` keeps the haze tone off the backgrounds that get snow.
 
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
@@ -309,11 +310,13 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         clean_fraction: float = 0.0,
         styles: StyleChoice = None,
         tone_fraction: float = 0.0,
+        tone_haze: str = "all",
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
         check_clean_fraction(clean_fraction)
         check_tone_fraction(tone_fraction)
+        check_tone_haze(tone_haze)
         if level is not None and level not in SNOW_LEVELS:
             raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
         if crop < 8:
@@ -330,6 +333,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.haze = haze
         self.clean_fraction = float(clean_fraction)
         self.tone_fraction = float(tone_fraction)
+        self.tone_haze = tone_haze
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -394,12 +398,15 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
+        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze)
         patch = self._crop(rng, image)
         if self.augment:
             patch = self._jitter(rng, patch)
-        patch = maybe_retone(rng, patch, self.tone_fraction)
+        patch = maybe_retone(rng, patch, self.tone_fraction, tone_kinds(self.tone_haze, dry))
         sample = synthesize_snow(patch, rng, self.level, self.haze, self.styles)
-        if rng.random() < self.clean_fraction:  # a snow-free picture: the model must leave it alone
+        if dry is None:
+            dry = bool(rng.random() < self.clean_fraction)
+        if dry:  # a snow-free picture: the model must leave it alone
             sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)
         return {
             "x": _to_chw(sample.snowy),

@@ -263,6 +263,8 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--clean-fraction", extra["clean_fraction"])
     if extra.get("tone_fraction"):
         option("--tone-fraction", extra["tone_fraction"])
+    if extra.get("tone_haze", "all") != "all":
+        option("--tone-haze", extra["tone_haze"])
     option("--seed", settings.get("seed"))
     if settings.get("device", "auto") != "auto":
         option("--device", settings.get("device"))
