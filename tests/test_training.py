@@ -301,7 +301,7 @@ def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path
     assert not (tmp_path / "run").exists()
 
 
-def test_train_cli_refuses_an_unknown_tone_haze(tmp_path: Path) -> None:
+def test_train_cli_refuses_an_unknown_or_idle_tone_haze(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from weatherclean.cli import app
@@ -310,4 +310,6 @@ def test_train_cli_refuses_an_unknown_tone_haze(tmp_path: Path) -> None:
     args = ["train", "--task", "rain", "--clean", str(clean), "--tone-haze", "fog", "-o", str(tmp_path / "run")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "unknown tone haze 'fog'" in result.output, result.output
+    result = CliRunner().invoke(app, [*args[:-4], "--tone-haze", "dry", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "needs --tone-fraction above 0" in result.output, result.output
     assert not (tmp_path / "run").exists()

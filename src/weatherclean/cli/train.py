@@ -207,6 +207,8 @@ def train_command(
             {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all"}
         )
     check_tone_haze(tone_haze)
+    if tone_haze != "all" and not tone_fraction:
+        raise WeathercleanError(f"--tone-haze {tone_haze} needs --tone-fraction above 0: no background is re-toned")
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
