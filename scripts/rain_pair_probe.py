@@ -14,6 +14,17 @@ Last, where the model's error lies: the RMS error against the clean picture (gre
 coarse part (a Gaussian blur of σ = 8 px: brightness and haze over areas) and of the fine rest
 (streaks, edges, texture), for the input and for the model as shipped.
 The model runs on the whole picture, one frame with empty memory, in fp32 on the CPU.
+
+With ``--stages N`` a second table says which part of J4R-Net makes the change, per picture and per
+horizontal band (N of them: sky, buildings and water of a street scene fall in different bands), with
+the gate off: on average over the band's pixels, in grey levels of Y (BT.601, 0-255 scale), how much
+the rain brightens it (rainy - clean), what each stage adds: R-Net's streak layer (-S), the
+occlusion fill (joint - (rainy - S)) and JRC-Net's residual (output - joint), and the output's error
+(output - clean), so that the three stages add up to output - rainy (before the output is clipped to
+[0, 1]). A band whose output error is far below 0 is over-darkened, and the stage with the large term
+is the one that did it.
+
+    python scripts/rain_pair_probe.py j4rnet-light ../shared/data/paired/rain_light --stages 6
 """
 
 from __future__ import annotations
@@ -54,10 +65,57 @@ def _coarse_fine(y: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt((coarse**2).mean())), float(np.sqrt(((error - coarse) ** 2).mean()))
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Y of BT.601 without its offset, 0-255 scale, for differences of pictures in [0, 1]."""
+    return rgb @ np.array([65.481, 128.553, 24.966])
+
+
+def _stages(model: torch.nn.Module, x: np.ndarray, clean: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pixel Y differences (grey levels) that say which stage of an ungated J4R-Net changes what:
+    the rain itself, R-Net's streak layer, the occlusion fill, JRC-Net's residual, the output's error."""
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float()
+    out, _ = model.step(t, None)
+
+    def hwc(v: torch.Tensor) -> np.ndarray:
+        return v[0].permute(1, 2, 0).double().numpy()
+
+    streak, filled, background = hwc(out.streak), hwc(out.filled), hwc(out.background)
+    alpha = out.alpha[0, 0].double().numpy()[..., None]
+    removed = x - streak
+    joint = (1 - alpha) * removed + alpha * filled
+    return {
+        "rain": _luma(x - clean),
+        "streak": -_luma(streak),
+        "fill": _luma(joint - removed),
+        "jrc": _luma(background - joint),
+        "error": _luma(np.clip(background, 0.0, 1.0) - clean),
+    }
+
+
+def _print_stages(model: torch.nn.Module, folders: list[Path], bands: int) -> None:
+    print("\n| pair, picture, rows | rainy − clean | R-Net: −S | C-Net fill | JRC-Net | output − clean |")
+    print("|---|---|---|---|---|---|")
+    for folder in folders:
+        for rainy_path in sorted((folder / "rain").iterdir()):
+            terms = _stages(model, read_rgb(rainy_path), read_rgb(folder / "gt" / rainy_path.name))
+            height = terms["rain"].shape[0]
+            edges = np.linspace(0, height, bands + 1).round().astype(int)
+            for top, bottom in [(0, height), *zip(edges[:-1], edges[1:], strict=True)]:
+                rows = "all" if (top, bottom) == (0, height) else f"{top}-{bottom}"
+                mean = {k: float(v[top:bottom].mean()) for k, v in terms.items()}
+                print(
+                    f"| {folder.name} {rainy_path.stem} {rows} | {mean['rain']:+.1f} | {mean['streak']:+.1f} | "
+                    f"{mean['fill']:+.1f} | {mean['jrc']:+.1f} | {mean['error']:+.1f} |"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", help="a registered name or a model folder (a J4R-Net)")
     parser.add_argument("folders", nargs="+", type=Path, help="folders with rain/ and gt/ pictures of the same names")
+    parser.add_argument(
+        "--stages", type=int, default=0, metavar="N", help="also the change per stage, per picture and in N bands"
+    )
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     model = load_restorer("rain", args.model, device="cpu", precision="fp32").model
@@ -83,6 +141,8 @@ def main() -> None:
                 f"{db(_affine_oracle(x, clean)):.2f} | {coarse_in:.1f} → {coarse_out:.1f} | "
                 f"{fine_in:.1f} → {fine_out:.1f} |"
             )
+    if args.stages > 0:
+        _print_stages(ungated, args.folders, args.stages)
 
 
 if __name__ == "__main__":
