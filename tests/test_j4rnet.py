@@ -12,7 +12,7 @@ import torch
 from synthetic import clean_image, write_clean
 from weatherclean.evaluation.metrics import psnr
 from weatherclean.models import create_model, list_models, load_model
-from weatherclean.models.j4rnet import FNet, J4RNet, J4RNetConfig, macs_per_pixel
+from weatherclean.models.j4rnet import FNet, J4RNet, J4RNetConfig, macs_per_pixel, smooth_veil
 from weatherclean.models.registry import load_from_folder
 from weatherclean.synth.rain import RAIN_STYLES, synthesize_rain
 from weatherclean.training.losses import DerainLoss, high_pass
@@ -199,6 +199,8 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
         {"occlusion_floor": 1.0},
         {"pass_through": -0.1},
         {"pass_through": 0.02, "veil_threshold": 0.6},
+        {"veil_cell": 6},
+        {"veil_cell": 66},
     ):
         with pytest.raises(ValueError):
             J4RNetConfig(**bad)  # type: ignore[arg-type]
@@ -294,6 +296,44 @@ def test_veil_threshold_opens_the_gate_where_the_network_removes_a_veil() -> Non
             assert float(gate.max()) == 0.0 and torch.equal(out, frame)
     with pytest.raises(ValueError, match="pass_through"):
         J4RNetConfig(veil_threshold=0.03)
+
+
+def test_smooth_veil_keeps_streak_detail_and_a_smooth_veil_and_evens_out_an_area_veil() -> None:
+    """A constant veil and fine detail (zero mean over every 16-px cell) come through unchanged. A veil
+    that stops at an edge keeps its level far from it, while over the tens of pixels beside the edge
+    its level moves towards the other side's: an area darkened much more than its surroundings (the
+    sunlit building of rain round 17) is evened out; the detail within 8 px of the edge stays."""
+    h, w = 128, 512
+    stripes = torch.zeros(1, 3, h, w)
+    stripes[..., ::4] = 0.06
+    stripes[..., 2::4] = -0.06  # streak-scale detail, zero mean over every 16-px cell
+    smooth = torch.full((1, 3, h, w), -0.1) + stripes
+    torch.testing.assert_close(smooth_veil(smooth, 64), smooth, rtol=0, atol=1e-5)
+    edge = torch.zeros(1, 3, h, w)
+    edge[..., :, : w // 2] = -0.2  # a veil over the left half only
+    out = smooth_veil(edge, 64)
+    torch.testing.assert_close(out[..., :, :128], edge[..., :, :128], rtol=0, atol=1e-5)  # far from the edge
+    torch.testing.assert_close(out[..., :, -128:], edge[..., :, -128:], rtol=0, atol=1e-5)
+    beside = out[..., :, w // 2 - 40 : w // 2 - 16]  # 16-40 px inside the veiled side
+    assert float(beside.max()) > -0.2 + 0.05  # a quarter of the step and more evened out
+    assert float(out.min()) >= -0.2 - 1e-5 and float(out.max()) <= 0.2  # nothing darker than the veil itself
+    assert smooth_veil(torch.zeros(1, 3, 37, 50), 16).shape == (1, 3, 37, 50)  # sizes not a multiple of the cell
+
+
+def test_veil_cell_smooths_jrc_nets_residual_at_inference_only() -> None:
+    torch.manual_seed(7)
+    state = _randomise(J4RNet(TINY)).state_dict()
+    plain, smoothed = _with(TINY, state), _with(TINY, state, veil_cell=16)
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        a, b = plain.step(x)[0], smoothed.step(x)[0]
+        torch.testing.assert_close(b.streak, a.streak)  # only JRC-Net's residual changes
+        residual = a.background - ((1 - a.alpha) * (x - a.streak) + a.alpha * a.filled)
+        expected = a.background - residual + smooth_veil(residual, 16)
+        torch.testing.assert_close(b.background, expected, rtol=0, atol=1e-5)
+        assert float((b.background - a.background).abs().max()) > 1e-4
+        # training optimises the network as it is: the smoothing is part of inference, like the gate
+        torch.testing.assert_close(smoothed.train().step(x)[0].background, plain.train().step(x)[0].background)
 
 
 def test_detail_mode_asks_r_net_only_for_the_streaks_detail() -> None:

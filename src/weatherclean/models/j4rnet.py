@@ -27,7 +27,7 @@ Our "no harm" options (issue 13, docs/models.md) are each off by default, so tha
 without them behave exactly as before: ``streak_mode="detail"`` makes the streak non-negative and free
 of any constant or smooth offset; ``occlusion_floor`` and ``clamp_fill`` stop C-Net's fill leaking into
 pixels nobody found occluded (the green stripe on real frames); ``pass_through > 0`` returns a pixel
-unchanged where the model finds no rain near it.
+unchanged where the model finds no rain near it; ``veil_cell > 0`` keeps the veil JRC-Net removes smooth.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
 
-__all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel"]
+__all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel", "smooth_veil"]
 
 #: Model-card and Hub tags of the family.
 TAGS = ("image-restoration", "deraining", "video", "j4rnet", "weatherclean")
@@ -81,6 +81,11 @@ class J4RNetConfig:
       network's own correction, averaged over ``gate_radius`` around a pixel, darkens the frame by more
       than this (in [0, 1] units; fully open at twice it): removing a veil darkens by tens of grey levels,
       while the few-level drift a network leaves on a dry photo stays under it.
+    * ``veil_cell`` (0: off; inference only): JRC-Net's residual keeps its detail finer than
+      ``veil_cell / 4`` pixels (streaks, edges), and its coarse part, the veil it takes off, is replaced by
+      its mean over ``veil_cell``-pixel cells, smoothed over 3 × 3 cells and upsampled bilinearly.
+      Rain's accumulation is a smooth veil; a residual that darkens a sunlit building twice as much as
+      the sky beside it has taken the scene for veil (rain round 17, docs/models.md).
     """
 
     model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone
@@ -99,6 +104,7 @@ class J4RNetConfig:
     pass_through: float = 0.0  # rain evidence below this returns the input pixel unchanged (0: off)
     gate_radius: int = 8  # pixels around detected rain that the pass-through gate keeps open
     veil_threshold: float = 0.0  # mean darkening that also opens the gate, for a veil (0: off)
+    veil_cell: int = 0  # pixels over which JRC-Net's coarse residual (the veil) is smoothed (0: off)
 
     def __post_init__(self) -> None:
         if self.model_type != "j4rnet":
@@ -123,6 +129,8 @@ class J4RNetConfig:
             raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
         if self.veil_threshold > 0 and self.pass_through == 0:
             raise ValueError("veil_threshold widens the pass-through gate: set pass_through > 0 as well")
+        if self.veil_cell != 0 and (self.veil_cell < 8 or self.veil_cell % 4):
+            raise ValueError(f"veil_cell must be 0 (off) or a multiple of 4 of at least 8, got {self.veil_cell}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,6 +179,30 @@ class FNet(nn.Module):
         r = F.relu(wr + ur + vr)
         candidate = torch.tanh(wh + self.u_h(r * h))
         return (1 - z) * h + z * candidate
+
+
+def smooth_veil(residual: torch.Tensor, cell: int) -> torch.Tensor:
+    """``residual`` (N×C×H×W) with its detail finer than ``cell / 4`` px kept and its coarse part replaced
+    by its mean over ``cell``-px cells, smoothed over 3 × 3 cells and upsampled bilinearly.
+
+    Why: JRC-Net's residual carries both the streak-scale repair and the removal of the veil, and the
+    veil of rain's accumulation is smooth. Cell means and a bilinear upsampling are cheap at 720p
+    (a Gaussian of σ ≈ 64 px is not), and the 3 × 3 smoothing keeps cell edges from showing. Edge cells
+    of a frame that is not a multiple of the cell size average only the pixels they have.
+    """
+    size = residual.shape[-2:]
+
+    def cell_means(x: torch.Tensor, side: int) -> torch.Tensor:
+        return F.avg_pool2d(x, side, ceil_mode=True, count_include_pad=False)
+
+    def up(x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+    work = residual.float()
+    fine = work - up(cell_means(work, cell // 4))
+    coarse = cell_means(work, cell)
+    coarse = F.avg_pool2d(F.pad(coarse, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return (fine + up(coarse)).to(residual.dtype)
 
 
 class J4ROutput(NamedTuple):
@@ -337,7 +369,10 @@ class J4RNet(
         joint = (1 - alpha) * removed + alpha * filled
         joint_folded, _ = self._fold(joint)
         jrc_in = torch.cat([joint_folded.to(f.dtype), h.to(f.dtype)], dim=1)
-        background = joint + self._unfold(self.jrc_head(self.jrc(jrc_in)), size, frame)
+        residual = self._unfold(self.jrc_head(self.jrc(jrc_in)), size, frame)
+        if cfg.veil_cell > 0 and not self.training:  # inference only, like the gate
+            residual = smooth_veil(residual, cfg.veil_cell)
+        background = joint + residual
         gate = None
         if cfg.pass_through > 0:
             assert detail is not None
