@@ -180,6 +180,10 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
     shipped = bundled.config
     assert (shipped.streak_mode, shipped.clamp_fill, shipped.occlusion_floor) == ("detail", True, 0.2)
     assert (shipped.pass_through, shipped.veil_threshold) == (0.03, 0.04)
+    # The rain default since round 17 opts in the same way, with the veil smoothed over 64-px cells.
+    wide = load_model("j4rnet-wide", task="rain").config
+    assert (wide.channels, wide.streak_mode, wide.clamp_fill, wide.occlusion_floor) == (64, "detail", True, 0.2)
+    assert (wide.pass_through, wide.veil_threshold, wide.veil_cell) == (0.03, 0.04, 64)
     # With every option off, the same weights run the paper's step bit for bit.
     cfg = dataclasses.replace(
         shipped, streak_mode="paper", clamp_fill=False, occlusion_floor=0.0, pass_through=0.0, veil_threshold=0.0
@@ -193,6 +197,8 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
     assert plain.receptive_field == 64  # tiles overlap as the paper's network needs
     gated = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02))
     assert gated.receptive_field == 64 + 4 * 2 + 4 * 3  # + the detail window and the gate's reach
+    smoothed = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02, veil_cell=64))
+    assert smoothed.receptive_field == gated.receptive_field + 2 * 64  # + the veil smoothing's two cells
     for bad in (
         {"streak_mode": "zero"},
         {"streak_window": 4},

@@ -98,7 +98,7 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
                      "rnet_blocks": 1, "cnet_blocks": 1, "jrc_blocks": 1},
                 ),
             ),
-            default_model="j4rnet-light",
+            default_model="j4rnet-wide",
         ),
     )
 }  # fmt: skip

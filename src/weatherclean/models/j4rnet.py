@@ -278,13 +278,16 @@ class J4RNet(
     @property
     def receptive_field(self) -> int:
         """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's), plus
-        what the no-harm options look at around a pixel: the detail window and the gate's dilation."""
+        what the no-harm options look at around a pixel: the detail window, the gate's dilation, and the
+        veil smoothing's reach (its cell, the 3 × 3 cells around it and the bilinear upsampling: two cells)."""
         c = self.config
         extra = 0
         if c.streak_mode == "detail" or c.pass_through > 0:
             extra += c.stride * (c.streak_window // 2)
         if c.pass_through > 0:
             extra += c.stride * (math.ceil(c.gate_radius / c.stride) + 1)
+        if c.veil_cell > 0:
+            extra += 2 * c.veil_cell
         return max(32, 16 * c.stride) + extra
 
     @property
