@@ -7,10 +7,10 @@ used (never ../shared), with the project's synthetic weather at fixed seeds. Out
 * ``docs/images/result_snow.jpg``: snowy | desnownet-light | clean, for scikit-image's chelsea (M snow).
   chelsea *was* among the snow model's training backgrounds (``--skimage-samples``, with other snow on
   other crops), so this shows what the model does, not how it generalises.
-* ``docs/images/result_rain.jpg``: rainy | the default rain model (j4rnet-wide) | clean, for scikit-image's coffee (heavy rain,
-  one photo: single-frame mode). coffee *was* among the rain model's training backgrounds (with other
-  rain on other crops), so this picture shows what the model does, not how it generalises; the
-  held-out numbers are in docs/models.md.
+* ``docs/images/result_rain.jpg``: rainy | the default rain model (j4rnet-wide) | clean, for scikit-image's
+  coffee (heavy rain, one photo: single-frame mode). coffee *was* among the rain model's training
+  backgrounds (with other rain on other crops), so this picture shows what the model does, not how it
+  generalises; the held-out numbers are in docs/models.md.
 * ``docs/images/result_video.jpg``: frames 1, 4, 7, 10 of a 10-frame rainy clip of scikit-image's
   rocket with a slow pan (light rain), above the same frames derained with the memory carried.
 """

@@ -81,6 +81,9 @@ def _stages(model: torch.nn.Module, x: np.ndarray, clean: np.ndarray) -> dict[st
 
     streak, filled, background = hwc(out.streak), hwc(out.filled), hwc(out.background)
     alpha = out.alpha[0, 0].double().numpy()[..., None]
+    floor = model.config.occlusion_floor  # as the model's own step uses it
+    if floor > 0:
+        alpha = np.clip((alpha - floor) / (1.0 - floor), 0.0, None)
     removed = x - streak
     joint = (1 - alpha) * removed + alpha * filled
     return {

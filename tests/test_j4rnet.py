@@ -198,7 +198,7 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
     gated = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02))
     assert gated.receptive_field == 64 + 4 * 2 + 4 * 3  # + the detail window and the gate's reach
     smoothed = J4RNet(dataclasses.replace(cfg, streak_mode="detail", pass_through=0.02, veil_cell=64))
-    assert smoothed.receptive_field == gated.receptive_field + 2 * 64  # + the veil smoothing's two cells
+    assert smoothed.receptive_field == gated.receptive_field + 160  # + the veil smoothing's 2.5 cells
     for bad in (
         {"streak_mode": "zero"},
         {"streak_window": 4},
@@ -207,6 +207,7 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
         {"pass_through": 0.02, "veil_threshold": 0.6},
         {"veil_cell": 6},
         {"veil_cell": 66},
+        {"veil_cell": 64.0},  # a float from a hand-edited config.json would fail inside the pooling
     ):
         with pytest.raises(ValueError):
             J4RNetConfig(**bad)  # type: ignore[arg-type]

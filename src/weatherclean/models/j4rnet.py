@@ -129,7 +129,7 @@ class J4RNetConfig:
             raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
         if self.veil_threshold > 0 and self.pass_through == 0:
             raise ValueError("veil_threshold widens the pass-through gate: set pass_through > 0 as well")
-        if self.veil_cell != 0 and (self.veil_cell < 8 or self.veil_cell % 4):
+        if not isinstance(self.veil_cell, int) or (self.veil_cell != 0 and (self.veil_cell < 8 or self.veil_cell % 4)):
             raise ValueError(f"veil_cell must be 0 (off) or a multiple of 4 of at least 8, got {self.veil_cell}")
 
     def to_dict(self) -> dict:
@@ -279,7 +279,8 @@ class J4RNet(
     def receptive_field(self) -> int:
         """Context in pixels, per side, that tiles should overlap by (the same rule as DesnowNet's), plus
         what the no-harm options look at around a pixel: the detail window, the gate's dilation, and the
-        veil smoothing's reach (its cell, the 3 × 3 cells around it and the bilinear upsampling: two cells)."""
+        veil smoothing's reach (a point's cell, the 3 × 3 cells around it and the bilinear upsampling: up to
+        2.5 cells away)."""
         c = self.config
         extra = 0
         if c.streak_mode == "detail" or c.pass_through > 0:
@@ -287,7 +288,7 @@ class J4RNet(
         if c.pass_through > 0:
             extra += c.stride * (math.ceil(c.gate_radius / c.stride) + 1)
         if c.veil_cell > 0:
-            extra += 2 * c.veil_cell
+            extra += 5 * c.veil_cell // 2
         return max(32, 16 * c.stride) + extra
 
     @property
