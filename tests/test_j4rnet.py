@@ -179,15 +179,16 @@ def test_no_harm_options_are_off_by_default_and_off_is_the_papers_step() -> None
     # that loses those keys would silently ship the ungated network. Round 6 tuned them to these.
     shipped = bundled.config
     assert (shipped.streak_mode, shipped.clamp_fill, shipped.occlusion_floor) == ("detail", True, 0.2)
-    assert (shipped.pass_through, shipped.veil_threshold) == (0.03, 0.04)
+    assert (shipped.pass_through, shipped.veil_threshold, shipped.veil_cell) == (0.03, 0.04, 64)  # round 18
     # The rain default since round 17 opts in the same way, with the veil smoothed over 64-px cells.
     wide = load_model("j4rnet-wide", task="rain").config
     assert (wide.channels, wide.streak_mode, wide.clamp_fill, wide.occlusion_floor) == (64, "detail", True, 0.2)
     assert (wide.pass_through, wide.veil_threshold, wide.veil_cell) == (0.03, 0.04, 64)
     # With every option off, the same weights run the paper's step bit for bit.
     cfg = dataclasses.replace(
-        shipped, streak_mode="paper", clamp_fill=False, occlusion_floor=0.0, pass_through=0.0, veil_threshold=0.0
-    )
+        shipped, streak_mode="paper", clamp_fill=False, occlusion_floor=0.0, pass_through=0.0, veil_threshold=0.0,
+        veil_cell=0,
+    )  # fmt: skip
     plain = J4RNet(cfg).eval()
     plain.load_state_dict(bundled.state_dict())
     x = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(3))
