@@ -16,7 +16,7 @@ import torch
 
 from weatherclean.models.family import RecurrentModel
 from weatherclean.restore.precision import GuardedPrecision
-from weatherclean.restore.tiling import choose_tile, run_tiled_array
+from weatherclean.restore.tiling import choose_tile, run_tiled_array, tile_align
 
 __all__ = ["RecurrentTiles"]
 
@@ -69,10 +69,12 @@ class RecurrentTiles:
         """
         if self.tile is None:
             bpp = self.model.bytes_per_pixel
-            self.tile = choose_tile(frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp)
+            self.tile = choose_tile(
+                frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp, align=tile_align(self.model)
+            )
         return run_tiled_array(
             self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True,
-            on_tile=self._tile_changed,
+            on_tile=self._tile_changed, align=tile_align(self.model),
         )  # fmt: skip
 
     def _tile_changed(self, tile: int) -> None:

@@ -31,7 +31,7 @@ from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
-from weatherclean.restore.tiling import run_tiled_array
+from weatherclean.restore.tiling import run_tiled_array, tile_align
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -89,8 +89,9 @@ class Restorer:
         # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
         bpp = self.model.bytes_per_pixel if self.device.type != "cuda" else None
         return run_tiled_array(
-            self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out
-        )
+            self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out,
+            align=tile_align(self.model),
+        )  # fmt: skip
 
     def restore_loaded(self, image: LoadedImage) -> np.ndarray:
         """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`.

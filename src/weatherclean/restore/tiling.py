@@ -31,7 +31,8 @@ import torch
 from weatherclean.errors import ModelError
 
 __all__ = [
-    "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_grid", "tile_span", "tile_starts", "ramp_weights",
+    "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
+    "ramp_weights",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
@@ -52,6 +53,8 @@ _CPU_FRACTION = 0.25
 #: 768-px tiles but 1.46 on 1024-px ones (bf16, 2-core reference machine), and a smaller tile wastes
 #: work on overlaps.
 _CPU_TILE_RANGE = (256, 768)
+#: On a CPU, the longest side run whole for a model with ``tile_align`` > 1 (1080p fits), memory allowing.
+_ALIGNED_WHOLE_MAX = 2048
 _PROBE = 128
 
 
@@ -89,10 +92,30 @@ def tile_span(length: int, tile: int, overlap: int) -> int:
     return min(tile, -(-need // TILE_MULTIPLE) * TILE_MULTIPLE)
 
 
-def tile_grid(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
-    """(tile length, start offsets) along one axis: :func:`tile_span`, then :func:`tile_starts`."""
+def tile_align(model: object) -> int:
+    """The multiple a model's tiles must start on (its ``tile_align``; 1 for models without one)."""
+    return int(getattr(model, "tile_align", 1) or 1)
+
+
+def tile_grid(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int, list[int]]:
+    """(tile length, start offsets) along one axis: :func:`tile_span`, then :func:`tile_starts`.
+
+    ``align > 1``: every start is a multiple of ``align``, for a model that works on a grid of that many
+    pixels counted from its input's corner (J4R-Net's ``veil_cell``): a tile then sees the same grid as
+    the whole image. The steps are rounded down to multiples of ``align`` (so overlaps only grow), and the
+    tiles are made longer, by less than ``align``, so that the last one, starting at a multiple too,
+    reaches the end; where the tile before it can reach the end within ``tile``, it does instead.
+    """
     span = tile_span(length, tile, overlap)
-    return span, tile_starts(length, span, overlap)
+    starts = tile_starts(length, span, overlap)
+    if align <= 1 or len(starts) == 1:
+        return span, starts
+    step = max((span - overlap) // align * align, align)
+    starts = list(range(0, length - span, step))
+    last = (length - span) // align * align
+    if last > starts[-1] and length - starts[-1] > tile:  # the tile before cannot reach the end within ``tile``
+        starts.append(last)
+    return length - starts[-1], starts
 
 
 def _ramp(n: int, overlap: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -140,13 +163,20 @@ def _available_ram() -> int:
 
 
 def choose_tile(
-    height: int, width: int, device: torch.device | str = "cpu", *, bytes_per_pixel: float | None = None
+    height: int,
+    width: int,
+    device: torch.device | str = "cpu",
+    *,
+    bytes_per_pixel: float | None = None,
+    align: int = 1,
 ) -> int:
     """Pick a square tile edge from free memory; returns ``max(height, width)`` if the whole image fits.
 
     CUDA uses ``torch.cuda.mem_get_info``; CPU/MPS use available RAM with a conservative fraction and
     keep the edge within 256–768 px, because on CPU a Linux OOM kills the process rather than raising an
-    error we could recover from, and larger tiles are no faster there.
+    error we could recover from, and larger tiles are no faster there. A model that works on a grid
+    (``align > 1``: J4R-Net's ``veil_cell``) runs whole images up to 2048 px on a side when the memory
+    allows, since its tiles differ a little from the whole image even when they start on the grid.
     """
     device = torch.device(device)
     bpp = float(bytes_per_pixel or DEFAULT_BYTES_PER_PIXEL)
@@ -156,7 +186,8 @@ def choose_tile(
     else:
         budget = _available_ram() * _CPU_FRACTION
     pixels = max(budget / bpp, 1.0)
-    whole_ok = device.type == "cuda" or max(height, width) <= _CPU_TILE_RANGE[1]
+    whole_max = _ALIGNED_WHOLE_MAX if align > 1 else _CPU_TILE_RANGE[1]
+    whole_ok = device.type == "cuda" or max(height, width) <= whole_max
     if height * width <= pixels and whole_ok:
         return max(height, width)
     tile = int(math.sqrt(pixels))
@@ -194,6 +225,8 @@ class _State:
     #: Call ``fn(crop, region)`` with the tile's (top, left, height, width) in the image, so a recurrent
     #: model can keep one memory per tile position across video frames.
     positional: bool = False
+    #: Tile starts are multiples of this (:func:`tile_grid`).
+    align: int = 1
 
 
 def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
@@ -252,8 +285,8 @@ def _process(
 
     tile = state.tile
     overlap = min(state.overlap, tile // 2)
-    span_y, ys = tile_grid(h, tile, overlap)
-    span_x, xs = tile_grid(w, tile, overlap)
+    span_y, ys = tile_grid(h, tile, overlap, state.align)
+    span_x, xs = tile_grid(w, tile, overlap, state.align)
     acc: torch.Tensor | None = None
     wsum = torch.zeros((h, w), dtype=torch.float32)
     for y0 in ys:
@@ -296,8 +329,8 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
 
     tile = state.tile
     overlap = min(state.overlap, tile // 2)
-    span_y, ys = tile_grid(h, tile, overlap)
-    span_x, xs = tile_grid(w, tile, overlap)
+    span_y, ys = tile_grid(h, tile, overlap, state.align)
+    span_x, xs = tile_grid(w, tile, overlap, state.align)
     acc: torch.Tensor | None = None  # C'×rows×W weighted sums of the band, rows from ``top``
     wsum: torch.Tensor | None = None
     top = 0
@@ -353,6 +386,7 @@ def _resolve_tile(
     tile: int | None,
     dev: torch.device,
     bytes_per_pixel: float | None,
+    align: int = 1,
 ) -> int:
     """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA)."""
     if tile is not None:
@@ -365,7 +399,7 @@ def _resolve_tile(
                 raise
             _free_cache(dev)
             bytes_per_pixel = None
-    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel)
+    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel, align=align)
 
 
 def _check_args(tile: int | None, overlap: int, positional: bool) -> None:
@@ -388,6 +422,7 @@ def run_tiled(
     bytes_per_pixel: float | None = None,
     positional: bool = False,
     on_tile: Callable[[int], None] | None = None,
+    align: int = 1,
 ) -> torch.Tensor:
     """Apply ``fn`` (1×C×h×w → 1×C'×h×w on ``device``) to a 1×C×H×W CPU image in blended tiles.
 
@@ -398,7 +433,8 @@ def run_tiled(
     Runs under ``torch.no_grad`` (not inference mode, so callers may modify the result in place);
     returns 1×C'×H×W float32 on CPU. With ``positional`` the call is ``fn(crop, (top, left, h, w))``.
     ``on_tile(size)`` is told the tile size the image finished with (smaller after an out-of-memory), so
-    a caller tiling many frames can start the next one there instead of failing again.
+    a caller tiling many frames can start the next one there instead of failing again. ``align``: tile
+    starts are multiples of it (a model's ``tile_align``; :func:`tile_grid`).
     """
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"run_tiled expects a 1×C×H×W tensor, got shape {tuple(image.shape)}")
@@ -420,8 +456,10 @@ def run_tiled(
         result[0][:, y0:y1] = rows
 
     with torch.no_grad():
-        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)
-        state = _State(tile=start, overlap=overlap, device=dev, out_channels=out_channels, positional=positional)
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align)
+        state = _State(
+            tile=start, overlap=overlap, device=dev, out_channels=out_channels, positional=positional, align=align
+        )
         _stream(fn, read, h, w, state, emit)
         if on_tile is not None:
             on_tile(state.tile)
@@ -448,6 +486,7 @@ def run_tiled_array(
     positional: bool = False,
     on_tile: Callable[[int], None] | None = None,
     out: np.ndarray | None = None,
+    align: int = 1,
 ) -> np.ndarray:
     """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
 
@@ -508,8 +547,8 @@ def run_tiled_array(
             out[y0:y1] = levels.permute(1, 2, 0).numpy()
 
     with torch.no_grad():
-        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel)
-        state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional)
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align)
+        state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional, align=align)
         _stream(fn, read, h, w, state, emit)
         if on_tile is not None:
             on_tile(state.tile)
