@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from weatherclean.data.images import read_rgb
-from weatherclean.evaluation.metrics import psnr
+from weatherclean.evaluation.metrics import psnr, rgb_to_y
 from weatherclean.restore.restorer import load_restorer, with_pass_through
 
 
@@ -65,11 +65,6 @@ def _coarse_fine(y: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt((coarse**2).mean())), float(np.sqrt(((error - coarse) ** 2).mean()))
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """Y of BT.601 without its offset, 0-255 scale, for differences of pictures in [0, 1]."""
-    return rgb @ np.array([65.481, 128.553, 24.966])
-
-
 def _stages(model: torch.nn.Module, x: np.ndarray, clean: np.ndarray) -> dict[str, np.ndarray]:
     """Per-pixel Y differences (grey levels) that say which stage of an ungated J4R-Net changes what:
     the rain itself, R-Net's streak layer, the occlusion fill, JRC-Net's residual, the output's error."""
@@ -79,19 +74,20 @@ def _stages(model: torch.nn.Module, x: np.ndarray, clean: np.ndarray) -> dict[st
     def hwc(v: torch.Tensor) -> np.ndarray:
         return v[0].permute(1, 2, 0).double().numpy()
 
-    streak, filled, background = hwc(out.streak), hwc(out.filled), hwc(out.background)
-    alpha = out.alpha[0, 0].double().numpy()[..., None]
-    floor = model.config.occlusion_floor  # as the model's own step uses it
-    if floor > 0:
-        alpha = np.clip((alpha - floor) / (1.0 - floor), 0.0, None)
-    removed = x - streak
-    joint = (1 - alpha) * removed + alpha * filled
+    alpha = hwc(model.occlusion(out.alpha_logits))  # as the model's own blend uses it
+    removed = x - hwc(out.streak)
+    joint = (1 - alpha) * removed + alpha * hwc(out.filled)
+    background = hwc(out.background)
+    y = {name: rgb_to_y(255.0 * picture) for name, picture in (
+        ("rainy", x), ("clean", clean), ("removed", removed), ("joint", joint), ("background", background),
+        ("output", np.clip(background, 0.0, 1.0)),
+    )}  # fmt: skip
     return {
-        "rain": _luma(x - clean),
-        "streak": -_luma(streak),
-        "fill": _luma(joint - removed),
-        "jrc": _luma(background - joint),
-        "error": _luma(np.clip(background, 0.0, 1.0) - clean),
+        "rain": y["rainy"] - y["clean"],
+        "streak": y["removed"] - y["rainy"],
+        "fill": y["joint"] - y["removed"],
+        "jrc": y["background"] - y["joint"],
+        "error": y["output"] - y["clean"],
     }
 
 

@@ -37,7 +37,14 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
-from weatherclean.data.tones import check_tone_fraction, check_tone_haze, draw_dry_first, maybe_retone, tone_kinds
+from weatherclean.data.tones import (
+    check_tone_fraction,
+    check_tone_haze,
+    draw_dry_first,
+    maybe_retone,
+    stays_dry,
+    tone_kinds,
+)
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io import media
 from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_image, natural_key
@@ -585,9 +592,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
                 patch, rng, self.level, self.frames, (self.crop, self.crop), self.motion, styles=self.styles
             )
             arrays = (c.rainy, c.clean, c.streak, c.alpha, c.reliance)
-        if dry is None:
-            dry = bool(rng.random() < self.clean_fraction)
-        if dry:  # no rain at all: the model must return the frames as they are
+        if stays_dry(rng, self.clean_fraction, dry):  # no rain at all: the model must return the frames as they are
             rainy, clean, streak, alpha, reliance = arrays
             arrays = (clean, clean, np.zeros_like(streak), np.zeros_like(alpha), np.zeros_like(reliance))
         keys = ("rainy", "clean", "streak", "alpha", "reliance")

@@ -23,7 +23,14 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
-from weatherclean.data.tones import check_tone_fraction, check_tone_haze, draw_dry_first, maybe_retone, tone_kinds
+from weatherclean.data.tones import (
+    check_tone_fraction,
+    check_tone_haze,
+    draw_dry_first,
+    maybe_retone,
+    stays_dry,
+    tone_kinds,
+)
 from weatherclean.errors import DatasetError, InputError
 from weatherclean.io.media import is_visible_image
 from weatherclean.synth.common import StyleChoice
@@ -404,9 +411,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
             patch = self._jitter(rng, patch)
         patch = maybe_retone(rng, patch, self.tone_fraction, tone_kinds(self.tone_haze, dry))
         sample = synthesize_snow(patch, rng, self.level, self.haze, self.styles)
-        if dry is None:
-            dry = bool(rng.random() < self.clean_fraction)
-        if dry:  # a snow-free picture: the model must leave it alone
+        if stays_dry(rng, self.clean_fraction, dry):  # a snow-free picture: the model must leave it alone
             sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)
         return {
             "x": _to_chw(sample.snowy),

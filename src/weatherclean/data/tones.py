@@ -62,6 +62,12 @@ def draw_dry_first(rng: np.random.Generator, clean_fraction: float, tone_haze: s
     return bool(rng.random() < clean_fraction) if tone_haze == "dry" else None
 
 
+def stays_dry(rng: np.random.Generator, clean_fraction: float, drawn: bool | None) -> bool:
+    """Whether an item stays without weather: as :func:`draw_dry_first` drew it, or drawn now, after the
+    weather (the order of the draws before ``tone_haze`` existed)."""
+    return drawn if drawn is not None else bool(rng.random() < clean_fraction)
+
+
 def retone(
     rng: np.random.Generator, patch: np.ndarray, kind: str | None = None, kinds: tuple[str, ...] = TONES
 ) -> np.ndarray:

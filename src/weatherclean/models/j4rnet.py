@@ -291,6 +291,15 @@ class J4RNet(
             extra += 5 * c.veil_cell // 2
         return max(32, 16 * c.stride) + extra
 
+    def occlusion(self, logits: torch.Tensor) -> torch.Tensor:
+        """α̂ as the joint blend uses it, from occlusion ``logits`` (N×2×H×W): the probability of class 1,
+        with ``occlusion_floor`` applied. :attr:`J4ROutput.alpha` is the raw probability."""
+        alpha = torch.softmax(logits, dim=1)[:, 1:2]
+        floor = self.config.occlusion_floor
+        if floor > 0:
+            alpha = ((alpha - floor) / (1.0 - floor)).clamp(min=0.0)
+        return alpha
+
     @property
     def tile_align(self) -> int:
         """Tiles must start on multiples of this: ``veil_cell`` counts its cells from the input's corner, so a
@@ -374,9 +383,7 @@ class J4RNet(
         filled = removed + self._unfold(self.cnet_head(self.cnet(torch.cat([f, h.to(f.dtype)], dim=1))), size, frame)
         if cfg.clamp_fill:
             filled = filled.clamp(0.0, 1.0)
-        alpha = torch.softmax(logits, dim=1)[:, 1:2]
-        if cfg.occlusion_floor > 0:
-            alpha = ((alpha - cfg.occlusion_floor) / (1.0 - cfg.occlusion_floor)).clamp(min=0.0)
+        alpha = self.occlusion(logits)
         joint = (1 - alpha) * removed + alpha * filled
         joint_folded, _ = self._fold(joint)
         jrc_in = torch.cat([joint_folded.to(f.dtype), h.to(f.dtype)], dim=1)

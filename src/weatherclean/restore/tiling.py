@@ -107,9 +107,8 @@ def tile_grid(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int
     reaches the end; where the tile before it can reach the end within ``tile``, it does instead.
     """
     span = tile_span(length, tile, overlap)
-    starts = tile_starts(length, span, overlap)
-    if align <= 1 or len(starts) == 1:
-        return span, starts
+    if align <= 1 or length <= span:
+        return span, tile_starts(length, span, overlap)
     step = max((span - overlap) // align * align, align)
     starts = list(range(0, length - span, step))
     last = (length - span) // align * align
