@@ -74,7 +74,7 @@ def _name_for(path: Path, root: Path) -> str:
 
 
 def make_snow_pair(
-    clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None
+    clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None, haze: bool = True
 ) -> dict[str, np.ndarray]:
     """8-bit snowy/gt/mask/aberration arrays whose equation holds after quantisation.
 
@@ -87,7 +87,7 @@ def make_snow_pair(
 
     y8 = _to_u8(clean)
     y = y8.astype(np.float32) / 255.0
-    mask, aberration = snow_mask_and_aberration(y, rng, level, styles=styles)
+    mask, aberration = snow_mask_and_aberration(y, rng, level, haze, styles)
     z8 = _to_u8(mask)
     a8 = _to_u8(aberration)
     x = apply_snow(y, z8.astype(np.float32) / 255.0, a8.astype(np.float32) / 255.0)
@@ -117,6 +117,12 @@ def snow_command(
         help=f"Snow style: {', '.join(SNOW_STYLES)}, or mixed (one to three of them per image, at random). "
         "docs/synthesis.md shows each.",
     ),
+    haze: bool = typer.Option(
+        True,
+        "--haze/--no-haze",
+        help="Include the veil of heavy snow. --no-haze draws the same flakes without it (same seed), to measure "
+        "what the veil costs.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and inputs give identical files."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N images (sorted by path)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
@@ -137,7 +143,7 @@ def snow_command(
 
     def make(rng: np.random.Generator, name: str, path: Path) -> str:
         image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level is Level.mixed else level.value
-        arrays = make_snow_pair(read_rgb(path), rng, image_level, styles)
+        arrays = make_snow_pair(read_rgb(path), rng, image_level, styles, haze)
         for folder, arr in arrays.items():
             buffer = io.BytesIO()
             Image.fromarray(arr).save(buffer, format="PNG", optimize=False)
@@ -151,6 +157,7 @@ def snow_command(
         "seed": seed,
         "level": level.value,
         "style": style.lower(),
+        "haze": haze,
         "clean_dir": str(clean_dir),
         "count": len(written),
         "levels": written,

@@ -63,6 +63,9 @@ class DesnowNetConfig:
     eps: float = 1e-3  # floor of (1 − ẑ) in the recovery formula where ẑ < 1
     pass_through: float = 0.0  # ẑ below this, around a pixel, returns the input pixel unchanged (0: off)
     gate_radius: int = 3  # how far (pixels) a detected flake opens the gate around it
+    veil_channels: int = 0  # width of the veil stage (0: none); see VeilStage
+    veil_stride: int = 8  # the veil stage works at 1/veil_stride of the resolution
+    veil_threshold: float = 0.0  # veil masks below this are left alone, fully removed from 2x it (0: all)
 
     def __post_init__(self) -> None:
         if self.model_type != "desnownet":
@@ -79,6 +82,15 @@ class DesnowNetConfig:
         if int(self.gate_radius) != self.gate_radius or self.gate_radius < 0:
             raise ValueError(f"gate_radius must be a whole number of pixels >= 0, got {self.gate_radius}")
         self.gate_radius = int(self.gate_radius)
+        for key in ("veil_channels", "veil_stride"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or int(value) != value or value < 0:
+                raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
+            setattr(self, key, int(value))
+        if self.veil_stride < 1 or self.veil_stride & (self.veil_stride - 1):
+            raise ValueError(f"veil_stride must be a power of two, got {self.veil_stride}")
+        if not 0.0 <= self.veil_threshold < 0.5:
+            raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -308,6 +320,63 @@ def snow_gate(z: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
     return ((dilated - threshold) / threshold).clamp(0.0, 1.0)
 
 
+#: Dilations of the veil stage's 3×3 convolutions, at 1/``veil_stride`` resolution: a reach of 16 cells.
+VEIL_DILATIONS = (1, 2, 4, 8, 1)
+
+
+class VeilStage(nn.Module):
+    """Heavy snow's veil: its mask z_v and colour a_v, estimated at 1/``stride`` of the resolution.
+
+    Why a stage of its own: in heavy snow most of the error is not the flakes but a smooth veil over the
+    whole picture (synthetic L sets: 62 % of the input's squared error is coarser than 33 px, a mean
+    brightening of 12 grey levels), and the descriptor, trained on small crops, cannot tell a veil from a
+    bright low-contrast scene; the shipped model takes off about 1.5 of those 12 levels. The veil is smooth
+    by nature, so a small network on the picture shrunk 8× sees 16 cells (128 px) around each point at a
+    cost of about 1 % of the light model's, and the veil is taken off by the image model itself
+    (``x_p = (x − a_v⊙z_v)/(1 − z_v)``, exact for synthetic snow: :func:`~weatherclean.synth.snow.snow_layers`)
+    before the flakes are. Trained alone (``weatherclean train --stage veil``), the rest of the model frozen.
+    """
+
+    def __init__(self, channels: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        layers: list[nn.Module] = []
+        cin = 3
+        for d in VEIL_DILATIONS:
+            layers.append(ConvAct(cin, channels, 3, dilation=d))
+            cin = channels
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Conv2d(channels, 4, 1)
+        nn.init.zeros_(self.out.weight)
+        with torch.no_grad():  # start with no veil (z_v ≈ 0.25 %) and white snow
+            self.out.bias.copy_(torch.tensor([-6.0, 2.0, 2.0, 2.0]))
+
+    @property
+    def reach(self) -> int:
+        """Pixels per side the veil at one point depends on: the dilated convolutions' reach in cells, the
+        pooled cell itself and the bilinear upsampling's neighbour."""
+        return self.stride * (sum(VEIL_DILATIONS) + 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_v N×1×H×W, a_v N×3×H×W) at the input's resolution; H and W multiples of ``stride``."""
+        low = F.avg_pool2d(x, self.stride) if self.stride > 1 else x
+        out = self.out(self.body(low)).to(x.dtype)
+        maps = torch.sigmoid(out)
+        if self.stride > 1:
+            maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return maps[:, :1], maps[:, 1:]
+
+
+def veil_gate(z: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The veil mask as removed: 0 below ``threshold``, ramping to the full mask at 2× it (0: all of it).
+
+    Why: a faint estimated veil is what the stage sees on snow-free hazy or bright pictures too; removing it
+    there would change pictures that have no snow (issue 12 asks ≥ 40 dB on them)."""
+    if threshold <= 0:
+        return z
+    return z * ((z - threshold) / threshold).clamp(0.0, 1.0)
+
+
 def recover(x: torch.Tensor, z: torch.Tensor, a: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Invert the snow model (paper eq. 5): y′ = (x − a⊙ẑ)/(1 − ẑ) where ẑ < 1, else x.
 
@@ -324,6 +393,7 @@ class DesnowOutput(NamedTuple):
     y_prime: torch.Tensor  # translucency-recovery estimate y′
     z_hat: torch.Tensor  # snow mask ẑ ∈ [0, 1], 1 channel
     a_hat: torch.Tensor  # aberration map a, 3 channels
+    veil: torch.Tensor | None = None  # the veil stage's mask ẑ_v before its threshold (None: no veil stage)
 
 
 class DesnowNet(
@@ -352,6 +422,7 @@ class DesnowNet(
         self.rg_descriptor = Descriptor(7, cfg)
         c = self.rg_descriptor.out_channels + (7 if cfg.descriptor_stride > 1 and cfg.head_skip else 0)
         self.residual_head = PyramidSum(c, 3, cfg.maxout_levels)
+        self.veil_stage = VeilStage(cfg.veil_channels, cfg.veil_stride) if cfg.veil_channels > 0 else None
         self._init_identity()
 
     def _init_identity(self) -> None:
@@ -377,7 +448,15 @@ class DesnowNet(
         0.22 / 0.10 grey levels (the weights shipped before reached 57.5 dB with 64 px). 24 px per step of
         descriptor stride (96 here) keeps the seam under a quarter of a grey level (tests/test_tiling.py).
         """
-        return max(32, 24 * self.config.descriptor_stride)
+        veil = self.veil_stage.reach if self.veil_stage is not None else 0
+        return max(32, 24 * self.config.descriptor_stride) + veil
+
+    @property
+    def tile_align(self) -> int:
+        """Tiles must start on multiples of this: the veil stage pools ``veil_stride``-px cells counted from
+        the input's corner, so a tile starting elsewhere would see other cells than the whole picture. 1
+        without a veil stage."""
+        return self.config.veil_stride if self.veil_stage is not None else 1
 
     @property
     def bytes_per_pixel(self) -> float | None:
@@ -390,13 +469,24 @@ class DesnowNet(
             f = torch.cat([f, inp.to(f.dtype)], dim=1)  # not promoted: bf16 features stay bf16 under autocast
         return f
 
+    def remove_veil(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` with the veil stage's veil taken off (above ``veil_threshold``), and the veil mask found
+        (None, and ``x`` itself, without a veil stage). H and W must be multiples of ``veil_stride``."""
+        if self.veil_stage is None:
+            return x, None
+        z_v, a_v = self.veil_stage(x)
+        return recover(x, veil_gate(z_v, self.config.veil_threshold), a_v, self.config.eps), z_v
+
     def forward(self, x: torch.Tensor) -> DesnowOutput:
         h, w = x.shape[-2:]
         s = self.config.descriptor_stride
+        if self.veil_stage is not None:
+            s = max(s, self.config.veil_stride)  # both powers of two: the larger is a multiple of the other
         ph, pw = (-h) % s, (-w) % s
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        x, veil = self.remove_veil(x)
         # Under autocast the convolutions run in bf16/fp16, but the maps are brought back to the input's
         # dtype before the recovery formula: its division by (1 − ẑ) would amplify half-precision error.
         f = self._features(self.tr_descriptor, x)
@@ -407,10 +497,12 @@ class DesnowNet(
         y_hat = y_prime + self.residual_head(f).to(x.dtype)
         if ph or pw:
             x, y_hat, y_prime, z, a = (t[..., :h, :w] for t in (x, y_hat, y_prime, z, a))
+            veil = veil[..., :h, :w] if veil is not None else None
         if self.config.pass_through > 0:
             # Gated after the crop: mask values in the mirrored padding must not open it for real pixels.
+            # Where the gate is shut the picture comes back with only its veil taken off.
             y_hat = x + snow_gate(z, self.config.pass_through, self.config.gate_radius) * (y_hat - x)
-        return DesnowOutput(y_hat, y_prime, z, a)
+        return DesnowOutput(y_hat, y_prime, z, a, veil)
 
     @torch.inference_mode()
     def restore(self, x: torch.Tensor) -> torch.Tensor:
@@ -419,6 +511,22 @@ class DesnowNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def add_veil_stage(model: DesnowNet, channels: int, stride: int = 8) -> DesnowNet:
+    """``model`` with a fresh, untrained veil stage of ``channels`` channels (its other weights kept), to be
+    trained by ``weatherclean train --stage veil``. Until trained, the stage finds no veil, so the model
+    restores as before."""
+    from dataclasses import replace
+
+    rebuilt = DesnowNet(replace(model.config, veil_channels=channels, veil_stride=stride))
+    missing, unexpected = rebuilt.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not key.startswith("veil_stage.") for key in missing):
+        raise ValueError(f"cannot add a veil stage: unexpected weights {unexpected}, missing {missing}")
+    first = next(model.parameters(), None)
+    if first is not None:
+        rebuilt = rebuilt.to(first.device)
+    return rebuilt.train(model.training)
 
 
 def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
@@ -486,10 +594,13 @@ __all__ = [
     "DesnowNetConfig",
     "DesnowOutput",
     "FAMILY",
+    "add_veil_stage",
     "PyramidMaxout",
     "PyramidSum",
     "bytes_per_pixel",
     "macs_per_pixel",
     "recover",
     "snow_gate",
+    "veil_gate",
+    "VeilStage",
 ]
