@@ -3,7 +3,6 @@
 
     python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
     python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
-    python scripts/check_rule.py snow-veil runs/scores/round6-snow.json --candidate r6
     python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
     python scripts/check_rule.py rain-pictures runs/scores/round7-rain.json --candidate r7
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
@@ -28,12 +27,6 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 2. S sets: no more below the input, and a higher mean gain;
 3. a higher mean PSNR-Y gain over all sets;
 4. fewer new dark pixels (mean dark per-mille over all sets).
-
-**snow-veil**: snow round 6's rule (docs/models.md, "Round 6 (snow)"), for the bundled model plus a veil
-stage: (1) snow-free photos: mean PSNR-Y >= 40 dB, mean and worst photo at most 0.5 dB below the bundled
-model's, largest |mean channel shift| <= 0.5; (2) S sets: no more below the input, mean S gain at most
-0.05 dB below the bundled model's; (3) mean L gain at least 0.5 dB above the bundled model's, and a higher
-mean gain over all sets; (4) new dark pixels at most 0.5 per mille above the bundled model's.
 
 **rain-improve**: rain round 5's rule (docs/models.md, "Round 5 (rain)"), for a candidate against a
 shipped model that already passes the no-harm rule: (1) dry photos: the worst photo at least as close
@@ -251,41 +244,6 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     ]  # fmt: skip
 
 
-#: Snow round 6's margins (docs/models.md "Round 6 (snow)"), written before scoring.
-VEIL_CLEAN_MARGIN = 0.5  # dB the snow-free photos (mean and worst) may lose against the bundled model
-VEIL_S_MARGIN = 0.05  # dB the mean S gain may lose
-VEIL_L_GAIN = 0.5  # dB the mean L gain must win
-VEIL_DARK_MARGIN = 0.5  # new dark pixels per mille the candidate may add
-
-
-def check_snow_veil(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
-    """Each condition of snow round 6's rule: the bundled model plus a stage that only acts on heavy snow.
-    Round 2's rule asks snow-free photos to come back *closer* to their input, which a stage that leaves
-    them exactly alone cannot do; this one asks them to stay within a margin, and asks heavy snow to gain."""
-    c, b = sets["clean"][cand], sets["clean"][bundled]
-    c_shift = _largest_shift(c)
-    cg, bg = _snow_pair(sets, cand, bundled)
-    heavy = [k for k in cg.every if k.endswith("_L")]
-    c_l, b_l = (float(np.mean([g.every[k] for k in heavy])) for g in (cg, bg))
-    return [
-        ("1. snow-free PSNR-Y >= 40 dB, at most 0.5 dB below the bundled model's",
-         c["psnr_y"] >= DRY_DB and c["psnr_y"] >= b["psnr_y"] - VEIL_CLEAN_MARGIN, f"{_dry_db(c)} vs {_dry_db(b)} dB"),
-        ("1. worst snow-free photo at most 0.5 dB below the bundled model's",
-         c["worst_psnr_y"] >= b["worst_psnr_y"] - VEIL_CLEAN_MARGIN,
-         f"{c['worst_psnr_y']:.2f} vs {b['worst_psnr_y']:.2f} dB"),
-        ("1. largest |shift| <= 0.5", c_shift <= MAX_SHIFT, f"{c_shift:.2f} levels"),
-        ("2. no more S sets below the input", cg.below <= bg.below, f"{cg.below} vs {bg.below} of {len(cg.light)}"),
-        ("2. mean S gain at most 0.05 dB below the bundled model's", cg.light_mean >= bg.light_mean - VEIL_S_MARGIN,
-         f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB"),
-        ("3. mean L gain >= 0.5 dB above the bundled model's", c_l >= b_l + VEIL_L_GAIN,
-         f"{c_l:+.2f} vs {b_l:+.2f} dB over {len(heavy)}"),
-        ("3. higher mean gain over all sets", cg.mean > bg.mean,
-         f"{cg.mean:+.2f} vs {bg.mean:+.2f} dB over {len(cg.every)}"),
-        ("4. new dark pixels at most 0.5 per mille above the bundled model's", cg.dark <= bg.dark + VEIL_DARK_MARGIN,
-         f"{cg.dark:.2f} vs {bg.dark:.2f} per mille"),
-    ]  # fmt: skip
-
-
 def _capacity(cand: Gains, base: Gains, name: str, light: str) -> list[Condition]:
     """The two conditions both capacity tests share; ``name`` is the base's label, ``light`` what the
     task calls its light sets."""
@@ -361,7 +319,6 @@ RULES = {
     "rain-improve": check_rain_improve,
     "rain-pictures": check_rain_pictures,
     "snow": check_snow,
-    "snow-veil": check_snow_veil,
     "rain-capacity": check_rain_capacity,
     "snow-capacity": check_snow_capacity,
 }
@@ -372,7 +329,6 @@ VERDICTS = {
     "rain-improve": SHIPS,
     "rain-pictures": SHIPS,
     "snow": SHIPS,
-    "snow-veil": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
     "snow-capacity": ("earns a registered name (a deeper one: if also fast enough)", "does not earn a registered name"),
 }

@@ -179,3 +179,52 @@ def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None
     assert load_from_folder(tmp_path / "old").config.pass_through == 0.0
     with pytest.raises(ValueError, match="pass_through"):
         DesnowNetConfig(pass_through=0.7)
+
+
+# --------------------------------------------------------------------------------------------------
+# The veil stage (snow round 6): a regression of heavy snow's veil, fitted, not bundled
+# --------------------------------------------------------------------------------------------------
+
+
+def _veiled(**changes: object) -> DesnowNet:
+    settings = {"width": 0.05, "blocks": (0, 0, 0), "descriptor_stride": 2, "head_channels": 4,
+                "pyramid_channels": 4, "veil": True, **changes}  # fmt: skip
+    return DesnowNet(DesnowNetConfig(**settings)).eval()
+
+
+def test_veil_stage_takes_off_exactly_the_veil_it_finds() -> None:
+    """x = a·z_v + x_p·(1 − z_v) comes back as x_p; an unfitted stage (zero coefficients) changes nothing."""
+    from weatherclean.models.desnownet import veil_gate
+
+    model = _veiled()
+    x = torch.rand(1, 3, 40, 48)
+    assert torch.equal(model.remove_veil(x), x)
+    with torch.no_grad():
+        model.veil_stage.coef[0] = 0.2  # a uniform veil of 0.2, whatever the picture
+        model.veil_stage.colour.fill_(0.9)
+    x_p = torch.rand(1, 3, 40, 48) * 0.8
+    torch.testing.assert_close(model.remove_veil(0.9 * 0.2 + x_p * 0.8), x_p, atol=1e-5, rtol=0)
+    assert model(torch.rand(1, 3, 37, 45)).y_hat.shape == (1, 3, 37, 45)  # padded to the cell, cropped back
+    z = torch.tensor([0.01, 0.02, 0.03, 0.04, 0.1])
+    assert veil_gate(z, 0.02).tolist() == pytest.approx([0.0, 0.0, 0.015, 0.04, 0.1])
+    assert torch.equal(veil_gate(z, 0.0), z)
+
+
+def test_veil_stage_tiles_on_its_cells_and_saves(tmp_path) -> None:
+    """Tiles start on multiples of the cell and overlap more; the stage survives save/load; a config
+    without it loads as before; bad settings are refused."""
+    from weatherclean.models.desnownet import VEIL_TILE_OVERLAP
+
+    model, plain = _veiled(), _veiled(veil=False)
+    assert model.tile_align == 8 and plain.tile_align == 1
+    assert model.receptive_field == plain.receptive_field + VEIL_TILE_OVERLAP
+    with torch.no_grad():
+        model.veil_stage.coef.normal_(0, 0.01)
+    model.save_pretrained(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["veil"] is True
+    loaded = load_from_folder(tmp_path / "m")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    for bad in ({"veil_stride": 6}, {"veil_stride": 0}, {"veil_threshold": 0.7}):
+        with pytest.raises(ValueError):
+            _veiled(**bad)

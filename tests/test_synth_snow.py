@@ -269,3 +269,26 @@ def test_cli_style_renders_one_style_and_refuses_unknown_ones(clean_dir: Path, t
     result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "x"), "--style", "hail"])
     assert result.exit_code == 2 and "hail" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+def test_synth_cli_no_haze_draws_the_same_flakes(tmp_path: Path) -> None:
+    """``synth snow --no-haze`` with the same seed: the same flakes, no veil (the probe's two sets)."""
+    from weatherclean.cli import app
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for i in range(3):
+        Image.fromarray(np.round(_clean(96, 128, seed=i) * 255).astype(np.uint8)).save(clean / f"c{i}.png")
+    runner = CliRunner()
+    for flag in ("--haze", "--no-haze"):
+        result = runner.invoke(app, ["synth", "snow", str(clean), str(tmp_path / flag), "--level", "L", "--seed", "5",
+                                     flag, "-q"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "--no-haze" / "synth.json").read_text())["haze"] is False
+    brighter = []
+    for i in range(3):
+        with_veil, without = (np.asarray(Image.open(tmp_path / f / "mask" / f"c{i}.png"), np.float32) for f in
+                              ("--haze", "--no-haze"))  # fmt: skip
+        assert (with_veil >= without - 1).all()  # the veil only adds to the mask
+        brighter.append(float((with_veil - without).mean()))
+    assert max(brighter) > 2.0  # and at level L at least one picture got one

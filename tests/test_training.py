@@ -313,3 +313,31 @@ def test_train_cli_refuses_an_unknown_or_idle_tone_haze(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args[:-4], "--tone-haze", "dry", "-o", str(tmp_path / "run")])
     assert result.exit_code == 2 and "needs --tone-fraction above 0" in result.output, result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_veil_stage_fit_takes_heavy_snows_veil_off(tmp_path: Path) -> None:
+    """The least-squares fit explains the veil on pictures it did not see, and the model it makes takes
+    the veil off held-out heavy snow (closer to the same flakes without the veil), other weights kept."""
+    from weatherclean.synth.snow import apply_snow, snow_mask_and_aberration
+    from weatherclean.training.veil import fit_veil, with_veil_stage
+
+    rng = np.random.default_rng(11)
+    fit = fit_veil([clean_image(rng, 192) for _ in range(40)], crop=192, seed=3)
+    assert fit.r2 > 0.2 and fit.heavy_mean > fit.none_mean, fit
+    start = _tiny_model()
+    model = with_veil_stage(start, fit).eval()
+    for key, value in start.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    before, after = [], []
+    while len(before) < 4:
+        y, seed = clean_image(rng, 192), int(rng.integers(0, 2**31))
+        z, a = snow_mask_and_aberration(y, np.random.default_rng(seed), "L")
+        z_p, _ = snow_mask_and_aberration(y, np.random.default_rng(seed), "L", haze=False)
+        if (z - z_p).mean() < 0.03:  # no veil drawn this time
+            continue
+        x, x_p = apply_snow(y, z, a), apply_snow(y, z_p, a)
+        with torch.no_grad():
+            cleared = model.remove_veil(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+        before.append(psnr(x, x_p))
+        after.append(psnr(cleared, x_p))
+    assert np.mean(after) > np.mean(before) + 1.0, (before, after)

@@ -140,18 +140,6 @@ def train_command(
         help="With --tone-fraction: which re-toned backgrounds may get the haze tone, all or only those left "
         "without weather (dry); a haze under the weather looks like its accumulation, which the model must remove.",
     ),
-    stage: str = typer.Option(
-        "all",
-        "--stage",
-        help="snow: all (the whole model) or veil (only the veil stage, which takes heavy snow's veil off before "
-        "the flakes; the rest of the model frozen; needs --crop a multiple of the stage's stride).",
-    ),
-    veil_channels: int = typer.Option(
-        0,
-        "--veil-channels",
-        min=0,
-        help="snow, with --stage veil: give a model without a veil stage a fresh one this wide (e.g. 24).",
-    ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -216,12 +204,7 @@ def train_command(
     )  # fmt: skip
     if dataset is not None:
         _refuse_synthesis_options(
-            {
-                "--clean-fraction": clean_fraction,
-                "--tone-fraction": tone_fraction,
-                "--tone-haze": tone_haze != "all",
-                "--stage veil": stage == "veil",
-            }
+            {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all"}
         )
     check_tone_haze(tone_haze)
     if tone_haze != "all" and not tone_fraction:
@@ -244,7 +227,6 @@ def train_command(
     if pass_through is not None:
         model = with_config(model, pass_through=pass_through)
     check_task(model, task)
-    model = _veil_stage_setup(model, task, stage, veil_channels, crop, haze)
     model.train()
     cfg = TrainConfig(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,
@@ -257,7 +239,7 @@ def train_command(
                "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
-               "lambda_rect": lambda_rect, "lambda_removal": lambda_removal, "stage": stage},
+               "lambda_rect": lambda_rect, "lambda_removal": lambda_removal},
     )  # fmt: skip
     samples = steps * batch_size * 64
     loss_fn = family.loss(
@@ -269,7 +251,7 @@ def train_command(
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn, stage=stage,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn,
         )  # fmt: skip
     else:
         job = RainTask(
@@ -475,39 +457,6 @@ def _refuse_other_loss_weights(task: str, given: dict[str, float]) -> None:
     if ignored:
         other = LOSS_WEIGHTS[ignored[0]][0]
         raise WeathercleanError(f"{', '.join(ignored)}: only the {other} loss has it; leave it out for --task {task}")
-
-
-STAGES = ("all", "veil")
-
-
-def _veil_stage_setup(model: nn.Module, task: str, stage: str, channels: int, crop: int, haze: bool) -> nn.Module:
-    """The model ``--stage``/``--veil-channels`` ask for, every parameter but the veil stage's frozen for
-    ``--stage veil``; a mistake is a one-line error before any data is read."""
-    if stage not in STAGES:
-        raise WeathercleanError(f"--stage {stage}: use {' or '.join(STAGES)}")
-    if stage == "all":
-        if channels:
-            raise WeathercleanError("--veil-channels only applies with --stage veil")
-        return model
-    if task != "snow":
-        raise WeathercleanError("--stage veil is for --task snow (DesnowNet's veil stage)")
-    if not haze:
-        raise WeathercleanError("--stage veil with --no-haze: the veil stage would never see a veil")
-    from weatherclean.models.desnownet import add_veil_stage
-
-    if getattr(model, "veil_stage", None) is None:
-        if not channels:
-            raise WeathercleanError("the model has no veil stage: add one with --veil-channels N (e.g. 24)")
-        model = add_veil_stage(model, channels)
-    elif channels and channels != model.config.veil_channels:
-        raise WeathercleanError(
-            f"--veil-channels {channels}: the model already has a veil stage of {model.config.veil_channels}"
-        )
-    if crop % model.config.veil_stride:
-        raise WeathercleanError(f"--crop {crop}: use a multiple of the veil stage's stride, {model.config.veil_stride}")
-    model.requires_grad_(False)
-    model.veil_stage.requires_grad_(True)
-    return model
 
 
 def _refuse_synthesis_options(given: dict[str, float]) -> None:

@@ -300,8 +300,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     :mod:`weatherclean.data.tones`) before the snow is added, and the re-toned picture is the ground truth;
     ``tone_haze="dry"`` keeps the haze tone off the backgrounds that get snow.
 
-    Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW), "veil": the veil's
-    share of the mask (1xHxW, :func:`~weatherclean.synth.snow.snow_layers`)}``, crop x crop.
+    Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
     jitter all change with (seed, epoch, index).
     """
@@ -413,12 +412,10 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         patch = maybe_retone(rng, patch, self.tone_fraction, tone_kinds(self.tone_haze, dry))
         sample = synthesize_snow(patch, rng, self.level, self.haze, self.styles)
         if stays_dry(rng, self.clean_fraction, dry):  # a snow-free picture: the model must leave it alone
-            none = np.zeros_like(sample.mask)
-            sample = SnowSample(patch, none, sample.aberration, none)
+            sample = SnowSample(patch, np.zeros_like(sample.mask), sample.aberration)
         return {
             "x": _to_chw(sample.snowy),
             "y": _to_chw(patch),
             "z": _to_chw(sample.mask),
             "a": _to_chw(sample.aberration),
-            "veil": _to_chw(sample.veil),
         }

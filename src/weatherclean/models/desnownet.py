@@ -63,8 +63,8 @@ class DesnowNetConfig:
     eps: float = 1e-3  # floor of (1 − ẑ) in the recovery formula where ẑ < 1
     pass_through: float = 0.0  # ẑ below this, around a pixel, returns the input pixel unchanged (0: off)
     gate_radius: int = 3  # how far (pixels) a detected flake opens the gate around it
-    veil_channels: int = 0  # width of the veil stage (0: none); see VeilStage
-    veil_stride: int = 8  # the veil stage works at 1/veil_stride of the resolution
+    veil: bool = False  # a veil stage takes heavy snow's veil off before the flakes (VeilStage)
+    veil_stride: int = 8  # the veil stage's cell, in pixels
     veil_threshold: float = 0.0  # veil masks below this are left alone, fully removed from 2x it (0: all)
 
     def __post_init__(self) -> None:
@@ -82,12 +82,10 @@ class DesnowNetConfig:
         if int(self.gate_radius) != self.gate_radius or self.gate_radius < 0:
             raise ValueError(f"gate_radius must be a whole number of pixels >= 0, got {self.gate_radius}")
         self.gate_radius = int(self.gate_radius)
-        for key in ("veil_channels", "veil_stride"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or int(value) != value or value < 0:
-                raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
-            setattr(self, key, int(value))
-        if self.veil_stride < 1 or self.veil_stride & (self.veil_stride - 1):
+        if isinstance(self.veil_stride, bool) or int(self.veil_stride) != self.veil_stride or self.veil_stride < 1:
+            raise ValueError(f"veil_stride must be a whole number of pixels >= 1, got {self.veil_stride!r}")
+        self.veil_stride = int(self.veil_stride)
+        if self.veil_stride & (self.veil_stride - 1):
             raise ValueError(f"veil_stride must be a power of two, got {self.veil_stride}")
         if not 0.0 <= self.veil_threshold < 0.5:
             raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
@@ -320,58 +318,76 @@ def snow_gate(z: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
     return ((dilated - threshold) / threshold).clamp(0.0, 1.0)
 
 
-#: Dilations of the veil stage's 3×3 convolutions, at 1/``veil_stride`` resolution: a reach of 16 cells.
-VEIL_DILATIONS = (1, 2, 4, 8, 1)
+#: Tile overlap, per side, that the veil stage adds to the flakes' (docs/models.md, snow round 7).
+VEIL_TILE_OVERLAP = 144
+#: Widths, in cells, of the neighbourhoods whose darkest value the veil stage reads.
+VEIL_DARK_REACH = (5, 17, 33, 65)
+#: Per-cell statistics the veil stage reads (see :func:`veil_features`).
+VEIL_FEATURES = 6 + len(VEIL_DARK_REACH)
+#: Terms of the stage's quadratic regression: a constant, the statistics and their pairwise products.
+VEIL_TERMS = 1 + VEIL_FEATURES + VEIL_FEATURES * (VEIL_FEATURES + 1) // 2
+
+
+def veil_features(x: torch.Tensor, cell: int) -> torch.Tensor:
+    """Per ``cell``-px cell of ``x`` (N×3×H×W, H and W multiples of ``cell``): its mean and darkest value per
+    channel, and the darkest value of the dark channel over :data:`VEIL_DARK_REACH` cells around it.
+
+    Why these: a veil lifts the darkest pixels of a picture towards the snow's colour everywhere at once
+    (the dark channel prior of haze removal), while flakes, bright and sparse, hardly move a cell's darkest
+    pixel; most snow-free photos have a nearly black pixel within a few hundred pixels."""
+    darkest = -F.max_pool2d(-x, cell) if cell > 1 else x
+    dark = darkest.amin(dim=1, keepdim=True)
+    floors = [-F.max_pool2d(-dark, k, stride=1, padding=k // 2) for k in VEIL_DARK_REACH]
+    return torch.cat([F.avg_pool2d(x, cell) if cell > 1 else x, darkest, *floors], dim=1)
+
+
+def veil_terms(features: torch.Tensor) -> torch.Tensor:
+    """The quadratic regression's terms (N×:data:`VEIL_TERMS`×h×w) of :func:`veil_features`' output."""
+    i, j = torch.triu_indices(VEIL_FEATURES, VEIL_FEATURES)
+    products = features[:, i] * features[:, j]
+    return torch.cat([torch.ones_like(features[:, :1]), features, products], dim=1)
 
 
 class VeilStage(nn.Module):
-    """Heavy snow's veil: its mask z_v and colour a_v, estimated at 1/``stride`` of the resolution.
+    """Heavy snow's veil: its mask z_v per cell, a quadratic regression on :func:`veil_features`, and one
+    snow colour; both fitted by least squares on synthetic snow (:func:`weatherclean.training.veil.fit_veil`).
 
-    Why a stage of its own: in heavy snow most of the error is not the flakes but a smooth veil over the
-    whole picture (synthetic L sets: 62 % of the input's squared error is coarser than 33 px, a mean
-    brightening of 12 grey levels), and the descriptor, trained on small crops, cannot tell a veil from a
-    bright low-contrast scene; the shipped model takes off about 1.5 of those 12 levels. The veil is smooth
-    by nature, so a small network on the picture shrunk 8× sees 16 cells (128 px) around each point at a
-    cost of about 1 % of the light model's, and the veil is taken off by the image model itself
-    (``x_p = (x − a_v⊙z_v)/(1 − z_v)``, exact for synthetic snow: :func:`~weatherclean.synth.snow.snow_layers`)
-    before the flakes are. Trained alone (``weatherclean train --stage veil``), the rest of the model frozen.
+    Why a stage of its own: in heavy snow most of the error is a smooth veil, not the flakes (synthetic L
+    sets: 62 % of the input's squared error is coarser than 33 px, a mean brightening of 12 grey levels,
+    ``scripts/snow_band_probe.py``), and the flakes' stages, trained on small crops where a veil looks like
+    a bright scene, take off about one of those levels. The veil is taken off by the image model itself,
+    ``x_p = (x − a⊙z_v)/(1 − z_v)``, exact for synthetic snow, before the flakes are. A regression, not a
+    network: a small network trained on the same statistics learned no more than their mean in a session's
+    CPU time (docs/models.md, snow round 6), while least squares on them explains about 60 % of the veil.
     """
 
-    def __init__(self, channels: int, stride: int) -> None:
+    def __init__(self, cell: int) -> None:
         super().__init__()
-        self.stride = stride
-        layers: list[nn.Module] = []
-        cin = 3
-        for d in VEIL_DILATIONS:
-            layers.append(ConvAct(cin, channels, 3, dilation=d))
-            cin = channels
-        self.body = nn.Sequential(*layers)
-        self.out = nn.Conv2d(channels, 4, 1)
-        nn.init.zeros_(self.out.weight)
-        with torch.no_grad():  # start with no veil (z_v ≈ 0.25 %) and white snow
-            self.out.bias.copy_(torch.tensor([-6.0, 2.0, 2.0, 2.0]))
+        self.cell = cell
+        self.coef = nn.Parameter(torch.zeros(VEIL_TERMS), requires_grad=False)  # zeros: no veil until fitted
+        self.colour = nn.Parameter(torch.full((3,), 0.85), requires_grad=False)
 
     @property
     def reach(self) -> int:
-        """Pixels per side the veil at one point depends on: the dilated convolutions' reach in cells, the
-        pooled cell itself and the bilinear upsampling's neighbour."""
-        return self.stride * (sum(VEIL_DILATIONS) + 2)
+        """Pixels per side the veil at one point depends on: the widest dark floor, the cell itself and the
+        bilinear upsampling's neighbour."""
+        return self.cell * (max(VEIL_DARK_REACH) // 2 + 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(z_v N×1×H×W, a_v N×3×H×W) at the input's resolution; H and W multiples of ``stride``."""
-        low = F.avg_pool2d(x, self.stride) if self.stride > 1 else x
-        out = self.out(self.body(low)).to(x.dtype)
-        maps = torch.sigmoid(out)
-        if self.stride > 1:
-            maps = F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return maps[:, :1], maps[:, 1:]
+        """(z_v N×1×H×W, a_v N×3×1×1); H and W multiples of ``cell``."""
+        work = x.float()
+        terms = veil_terms(veil_features(work, self.cell))
+        z = (terms * self.coef.view(1, -1, 1, 1)).sum(dim=1, keepdim=True).clamp(0.0, 0.5)
+        if self.cell > 1:
+            z = F.interpolate(z, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return z.to(x.dtype), self.colour.view(1, 3, 1, 1).to(x.dtype)
 
 
 def veil_gate(z: torch.Tensor, threshold: float) -> torch.Tensor:
     """The veil mask as removed: 0 below ``threshold``, ramping to the full mask at 2× it (0: all of it).
 
-    Why: a faint estimated veil is what the stage sees on snow-free hazy or bright pictures too; removing it
-    there would change pictures that have no snow (issue 12 asks ≥ 40 dB on them)."""
+    Why: the stage finds a faint veil on some snow-free pictures too (hazy or bright ones); taking it off
+    there would change pictures that have no snow, which issue 12 asks to come back unchanged."""
     if threshold <= 0:
         return z
     return z * ((z - threshold) / threshold).clamp(0.0, 1.0)
@@ -393,7 +409,6 @@ class DesnowOutput(NamedTuple):
     y_prime: torch.Tensor  # translucency-recovery estimate y′
     z_hat: torch.Tensor  # snow mask ẑ ∈ [0, 1], 1 channel
     a_hat: torch.Tensor  # aberration map a, 3 channels
-    veil: torch.Tensor | None = None  # the veil stage's mask ẑ_v before its threshold (None: no veil stage)
 
 
 class DesnowNet(
@@ -422,7 +437,7 @@ class DesnowNet(
         self.rg_descriptor = Descriptor(7, cfg)
         c = self.rg_descriptor.out_channels + (7 if cfg.descriptor_stride > 1 and cfg.head_skip else 0)
         self.residual_head = PyramidSum(c, 3, cfg.maxout_levels)
-        self.veil_stage = VeilStage(cfg.veil_channels, cfg.veil_stride) if cfg.veil_channels > 0 else None
+        self.veil_stage = VeilStage(cfg.veil_stride) if cfg.veil else None
         self._init_identity()
 
     def _init_identity(self) -> None:
@@ -448,14 +463,13 @@ class DesnowNet(
         0.22 / 0.10 grey levels (the weights shipped before reached 57.5 dB with 64 px). 24 px per step of
         descriptor stride (96 here) keeps the seam under a quarter of a grey level (tests/test_tiling.py).
         """
-        veil = self.veil_stage.reach if self.veil_stage is not None else 0
+        veil = VEIL_TILE_OVERLAP if self.veil_stage is not None else 0
         return max(32, 24 * self.config.descriptor_stride) + veil
 
     @property
     def tile_align(self) -> int:
-        """Tiles must start on multiples of this: the veil stage pools ``veil_stride``-px cells counted from
-        the input's corner, so a tile starting elsewhere would see other cells than the whole picture. 1
-        without a veil stage."""
+        """Tiles must start on multiples of this: the veil stage's cells count from the input's corner, so
+        a tile starting elsewhere would see other cells than the whole picture. 1 without a veil stage."""
         return self.config.veil_stride if self.veil_stage is not None else 1
 
     @property
@@ -469,13 +483,13 @@ class DesnowNet(
             f = torch.cat([f, inp.to(f.dtype)], dim=1)  # not promoted: bf16 features stay bf16 under autocast
         return f
 
-    def remove_veil(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``x`` with the veil stage's veil taken off (above ``veil_threshold``), and the veil mask found
-        (None, and ``x`` itself, without a veil stage). H and W must be multiples of ``veil_stride``."""
+    def remove_veil(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with the veil stage's veil taken off above ``veil_threshold`` (``x`` itself without a
+        stage). H and W must be multiples of ``veil_stride``."""
         if self.veil_stage is None:
-            return x, None
+            return x
         z_v, a_v = self.veil_stage(x)
-        return recover(x, veil_gate(z_v, self.config.veil_threshold), a_v, self.config.eps), z_v
+        return recover(x, veil_gate(z_v, self.config.veil_threshold), a_v, self.config.eps)
 
     def forward(self, x: torch.Tensor) -> DesnowOutput:
         h, w = x.shape[-2:]
@@ -486,7 +500,7 @@ class DesnowNet(
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        x, veil = self.remove_veil(x)
+        x = self.remove_veil(x)
         # Under autocast the convolutions run in bf16/fp16, but the maps are brought back to the input's
         # dtype before the recovery formula: its division by (1 − ẑ) would amplify half-precision error.
         f = self._features(self.tr_descriptor, x)
@@ -497,12 +511,11 @@ class DesnowNet(
         y_hat = y_prime + self.residual_head(f).to(x.dtype)
         if ph or pw:
             x, y_hat, y_prime, z, a = (t[..., :h, :w] for t in (x, y_hat, y_prime, z, a))
-            veil = veil[..., :h, :w] if veil is not None else None
         if self.config.pass_through > 0:
             # Gated after the crop: mask values in the mirrored padding must not open it for real pixels.
-            # Where the gate is shut the picture comes back with only its veil taken off.
+            # Where the gate is shut, a picture comes back with only its veil taken off.
             y_hat = x + snow_gate(z, self.config.pass_through, self.config.gate_radius) * (y_hat - x)
-        return DesnowOutput(y_hat, y_prime, z, a, veil)
+        return DesnowOutput(y_hat, y_prime, z, a)
 
     @torch.inference_mode()
     def restore(self, x: torch.Tensor) -> torch.Tensor:
@@ -511,22 +524,6 @@ class DesnowNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def add_veil_stage(model: DesnowNet, channels: int, stride: int = 8) -> DesnowNet:
-    """``model`` with a fresh, untrained veil stage of ``channels`` channels (its other weights kept), to be
-    trained by ``weatherclean train --stage veil``. Until trained, the stage finds no veil, so the model
-    restores as before."""
-    from dataclasses import replace
-
-    rebuilt = DesnowNet(replace(model.config, veil_channels=channels, veil_stride=stride))
-    missing, unexpected = rebuilt.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not key.startswith("veil_stage.") for key in missing):
-        raise ValueError(f"cannot add a veil stage: unexpected weights {unexpected}, missing {missing}")
-    first = next(model.parameters(), None)
-    if first is not None:
-        rebuilt = rebuilt.to(first.device)
-    return rebuilt.train(model.training)
 
 
 def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
@@ -594,13 +591,14 @@ __all__ = [
     "DesnowNetConfig",
     "DesnowOutput",
     "FAMILY",
-    "add_veil_stage",
     "PyramidMaxout",
     "PyramidSum",
     "bytes_per_pixel",
     "macs_per_pixel",
     "recover",
     "snow_gate",
+    "veil_features",
     "veil_gate",
+    "veil_terms",
     "VeilStage",
 ]

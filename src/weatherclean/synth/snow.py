@@ -50,7 +50,6 @@ __all__ = [
     "SnowSample",
     "apply_snow",
     "check_styles",
-    "snow_layers",
     "snow_mask_and_aberration",
     "synthesize_snow",
 ]
@@ -205,7 +204,6 @@ class SnowSample:
     snowy: np.ndarray  # HxWx3 float32 [0,1]
     mask: np.ndarray  # HxW float32 [0,1] (z)
     aberration: np.ndarray  # HxWx3 float32 [0,1] (a)
-    veil: np.ndarray | None = None  # HxW float32 [0,1]: the veil's share of z (z_v); None when not recorded
 
 
 def apply_snow(clean: np.ndarray, mask: np.ndarray, aberration: np.ndarray) -> np.ndarray:
@@ -434,28 +432,8 @@ def snow_mask_and_aberration(
     haze: bool = True,
     styles: StyleChoice = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The snow mask z (HxW) and colour a (HxWx3) for ``clean``: :func:`snow_layers` without the veil's
-    own share."""
-    mask, aberration, _veil = snow_layers(clean, rng, level, haze, styles)
-    return mask, aberration
-
-
-def snow_layers(
-    clean: np.ndarray,
-    rng: np.random.Generator,
-    level: str,
-    haze: bool = True,
-    styles: StyleChoice = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The snow mask z (HxW), colour a (HxWx3) and the veil's mask z_v (HxW) for ``clean``; the part of
-    synthesis that needs no maths on the clean pixels, exposed so callers can composite with
-    :func:`apply_snow` themselves.
-
-    The veil adds its depth to the particles', so ``1 − z = (1 − z_p)(1 − z_v)`` with z_p the particles'
-    mask, and with the same colour a the snowy picture is exactly the particles composited over the veiled
-    picture, or ``x = a⊙z_v + x_p⊙(1 − z_v)`` with ``x_p`` the particles alone over the clean picture. That
-    is what lets a veil stage be trained on its own (``DesnowNet``'s ``veil_channels``): its target
-    ``x_p = (x − a⊙z_v)/(1 − z_v)`` is exact.
+    """The snow mask z (HxW) and colour a (HxWx3) for ``clean``; the part of synthesis that needs no maths
+    on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves.
 
     ``styles`` limits the particle models drawn from (None: all of :data:`SNOW_STYLES`); with one name,
     every image has that style alone. ``haze=False`` leaves out the veil of heavy snow: a uniform veil
@@ -482,15 +460,12 @@ def snow_layers(
     colour = np.where(total[..., None] > 1e-6, colour_sum / np.maximum(total, 1e-6)[..., None], base[None, None, :])
     a = colour + (_vary_colour(rng, base, h, w) - base[None, None, :])
     prob, lo, hi = _STYLES[picked[-1]].veil[level]
-    veil_depth = np.zeros((h, w), dtype=np.float32)
     if haze and prob > 0 and rng.random() < prob:
         veil = float(rng.uniform(lo, hi))
-        veil_depth = veil * (1.0 + 0.5 * smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
-        total += veil_depth
+        total += veil * (1.0 + 0.5 * smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
     mask = (1.0 - np.exp(-np.maximum(total, 0.0))).astype(np.float32)
     np.clip(mask, 0.0, 1.0, out=mask)
-    veil_mask = np.clip(1.0 - np.exp(-np.maximum(veil_depth, 0.0)), 0.0, 1.0).astype(np.float32)
-    return mask, np.clip(a, 0.0, 1.0).astype(np.float32), veil_mask
+    return mask, np.clip(a, 0.0, 1.0).astype(np.float32)
 
 
 def synthesize_snow(
@@ -513,6 +488,6 @@ def synthesize_snow(
     if level not in SNOW_LEVELS:
         raise ValueError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)}")
     clean = clean.astype(np.float32, copy=False)
-    mask, aberration, veil = snow_layers(clean, rng, level, haze, styles)
+    mask, aberration = snow_mask_and_aberration(clean, rng, level, haze, styles)
     snowy = apply_snow(clean, mask, aberration)
-    return SnowSample(snowy=snowy, mask=mask, aberration=aberration, veil=veil)
+    return SnowSample(snowy=snowy, mask=mask, aberration=aberration)

@@ -76,10 +76,6 @@ class DesnowLoss:
     ) -> tuple[torch.Tensor, dict[str, float]]:
         y_hat, y_prime, z_hat = out[0].float(), out[1].float(), out[2].float()
         y, z = batch["y"], batch["z"]
-        if getattr(model, "veil_stage", None) is not None and "veil" in batch:
-            # The mask head sees the picture with the veil taken off: its target is the flakes' share of z,
-            # 1 − (1 − z)/(1 − z_v) (synth.snow.snow_layers).
-            z = 1.0 - (1.0 - z) / (1.0 - batch["veil"]).clamp_min(1e-3)
         l_yp = pyramid_loss(y_prime, y, self.levels)
         l_yh = pyramid_loss(y_hat, y, self.levels)
         # Snow100K items without a mask file get no mask supervision (their zeros would teach ẑ = 0).
@@ -168,29 +164,3 @@ class DerainLoss:
             total = total + self.lambda_colour * l_c
             parts["colour"] = l_c.item()
         return total, parts
-
-
-@dataclass
-class VeilLoss:
-    """The veil stage's objective (``weatherclean train --stage veil``), with the rest of DesnowNet frozen.
-
-    L1 between the picture with the estimated veil taken off and with the true one taken off (exact for
-    synthetic snow, :func:`~weatherclean.synth.snow.snow_layers`), plus ``lambda_mask`` × L1 between the
-    masks. Measured on the picture rather than on the mask alone, so an error in the veil's colour costs
-    what it costs the user; pictures without a veil (snow-free or light snow) teach the stage to find none.
-    """
-
-    lambda_mask: float = 1.0
-
-    def __call__(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        stage = getattr(model, "veil_stage", None)
-        if stage is None:
-            raise ValueError("this model has no veil stage (veil_channels 0)")
-        x, a, z_v = batch["x"], batch["a"], batch["veil"]
-        z_hat, a_hat = (t.float() for t in stage(x))
-        eps = model.config.eps
-        target = (x - a * z_v) / (1.0 - z_v).clamp_min(eps)
-        pred = (x - a_hat * z_hat) / (1.0 - z_hat).clamp_min(eps)
-        l_x = (pred - target).abs().mean()
-        l_z = (z_hat - z_v).abs().mean()
-        return l_x + self.lambda_mask * l_z, {"picture": l_x.item(), "veil": l_z.item()}

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.errors import DatasetError
 from weatherclean.synth.common import Styles
-from weatherclean.training.losses import DerainLoss, DesnowLoss, VeilLoss
+from weatherclean.training.losses import DerainLoss, DesnowLoss
 
 T = TypeVar("T", bound=tuple)
 
@@ -51,8 +51,6 @@ class SnowTask:
     tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     tone_haze: str = "all"  # "dry": the haze tone only on backgrounds left without snow (data.tones)
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
-    stage: str = "all"  # "veil": train the veil stage alone (VeilLoss), the rest of the model frozen
-    veil_loss: VeilLoss = field(default_factory=VeilLoss)
     name: str = "snow"
 
     @property
@@ -77,8 +75,6 @@ class SnowTask:
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        if self.stage == "veil":  # the veil stage alone: the flakes' stages are not even run
-            return self.veil_loss(getattr(model, "module", model), batch)
         out = model(batch["x"])
         with _loss_precision(batch["x"]):
             return self.loss_fn(model, _as_float(out), batch)
@@ -137,7 +133,7 @@ class RainTask:
 
 def _as_float(out: T) -> T:
     """A model's named outputs in fp32: under autocast they come out bf16/fp16, too coarse for a loss."""
-    return type(out)(*(t.float() if t is not None else None for t in out))  # type: ignore[call-arg]
+    return type(out)(*(t.float() for t in out))  # type: ignore[call-arg]
 
 
 def _loss_precision(x: torch.Tensor) -> contextlib.AbstractContextManager[object]:
