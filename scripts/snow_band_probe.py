@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from weatherclean.data.images import read_rgb
+from weatherclean.data.images import list_images, read_rgb
 from weatherclean.evaluation.metrics import rgb_to_y
 from weatherclean.models import load_model
 from weatherclean.models.family import with_config
@@ -47,12 +47,12 @@ def main() -> None:
     gated = load_model(args.model, device="cpu", task="snow").eval()
     ungated = with_config(gated, pass_through=0.0).eval()
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
-    for path in sorted((args.set / "synthetic").iterdir()):
+    for path in sorted(list_images(args.set / "synthetic")):
         x, gt = read_rgb(path), read_rgb(args.set / "gt" / path.name)
         xt = torch.from_numpy(x).permute(2, 0, 1)[None]
         free = ungated(xt)
         outputs = {"input": x, "y'": _hwc(free.y_prime), "ungated": _hwc(free.y_hat), "model": _hwc(gated(xt).y_hat)}
-        truth = np.squeeze(rgb_to_y(gt))
+        truth = np.squeeze(rgb_to_y(gt))  # Y of [0, 1] pictures: the scale cancels in PSNR and is undone below
         for label, out in outputs.items():
             error = (np.squeeze(rgb_to_y(out)) - truth).astype(np.float32)
             low = coarse(error, args.cell)

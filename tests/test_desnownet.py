@@ -203,8 +203,25 @@ def test_veil_stage_takes_off_exactly_the_veil_it_finds() -> None:
         model.veil_stage.coef[0] = 0.2  # a uniform veil of 0.2, whatever the picture
         model.veil_stage.colour.fill_(0.9)
     x_p = torch.rand(1, 3, 40, 48) * 0.8
-    torch.testing.assert_close(model.remove_veil(0.9 * 0.2 + x_p * 0.8), x_p, atol=1e-5, rtol=0)
-    assert model(torch.rand(1, 3, 37, 45)).y_hat.shape == (1, 3, 37, 45)  # padded to the cell, cropped back
+    veiled = 0.9 * 0.2 + x_p * 0.8
+    torch.testing.assert_close(model.remove_veil(veiled), x_p, atol=1e-5, rtol=0)
+    # Where the flakes' gate stays shut (no flakes found), the picture comes back with only its veil taken off.
+    gated = _veiled(pass_through=0.3)
+    gated.load_state_dict(model.state_dict())
+    with torch.no_grad():  # a mask head that finds no flakes anywhere
+        for conv in gated.mask_head.convs:
+            conv.weight.zero_()
+            conv.bias.fill_(-1.0)
+    torch.testing.assert_close(gated(veiled).y_hat, x_p, atol=1e-5, rtol=0)
+    # veil_floor: a veil below it is left alone, bit for bit.
+    floored = _veiled(veil_floor=0.3)
+    floored.load_state_dict(model.state_dict())
+    assert torch.equal(floored.remove_veil(veiled), veiled)
+    # Any size works: the model pads to the cell and crops back (the stage itself refuses a cut cell).
+    odd = torch.rand(1, 3, 37, 45)
+    assert model(odd).y_hat.shape == (1, 3, 37, 45)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        model.veil_stage(odd)
     z = torch.tensor([0.01, 0.02, 0.03, 0.04, 0.1])
     assert veil_gate(z, 0.02).tolist() == pytest.approx([0.0, 0.0, 0.015, 0.04, 0.1])
     assert torch.equal(veil_gate(z, 0.0), z)
@@ -213,11 +230,9 @@ def test_veil_stage_takes_off_exactly_the_veil_it_finds() -> None:
 def test_veil_stage_tiles_on_its_cells_and_saves(tmp_path) -> None:
     """Tiles start on multiples of the cell and overlap more; the stage survives save/load; a config
     without it loads as before; bad settings are refused."""
-    from weatherclean.models.desnownet import VEIL_TILE_OVERLAP
-
     model, plain = _veiled(), _veiled(veil=False)
     assert model.tile_align == 8 and plain.tile_align == 1
-    assert model.receptive_field == plain.receptive_field + VEIL_TILE_OVERLAP
+    assert model.receptive_field == plain.receptive_field + model.veil_stage.reach == plain.receptive_field + 272
     with torch.no_grad():
         model.veil_stage.coef.normal_(0, 0.01)
     model.save_pretrained(tmp_path / "m")
@@ -225,6 +240,13 @@ def test_veil_stage_tiles_on_its_cells_and_saves(tmp_path) -> None:
     loaded = load_from_folder(tmp_path / "m")
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)
-    for bad in ({"veil_stride": 6}, {"veil_stride": 0}, {"veil_threshold": 0.7}):
+    for bad in ({"veil_stride": 6}, {"veil_stride": 0}, {"veil_floor": 0.7}):
         with pytest.raises(ValueError):
             _veiled(**bad)
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    old = {k: v for k, v in saved.items() if not k.startswith("veil")}
+    old_model = DesnowNet(DesnowNetConfig(**{**old, "blocks": tuple(old["blocks"])}))
+    old_model.save_pretrained(tmp_path / "old2")
+    (tmp_path / "old2" / "config.json").write_text(json.dumps(old))  # as written before the veil stage existed
+    again = load_from_folder(tmp_path / "old2")
+    assert again.veil_stage is None and again.config.veil is False and again.tile_align == 1

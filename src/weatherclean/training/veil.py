@@ -32,7 +32,8 @@ class VeilFit:
 
     coef: np.ndarray
     colour: np.ndarray
-    r2: float  # on the held-back pictures' cells
+    cell: int  # the cell the statistics were taken over: the model's veil_stride
+    r2: float  # on the held-back pictures' cells (nan when they have no veil to explain)
     none_mean: float  # mean predicted veil where there is none (held back)
     heavy_mean: float  # mean predicted veil where it is over 0.05 (held back)
     heavy_true: float  # the true mean there
@@ -78,17 +79,25 @@ def fit_veil(
 ) -> VeilFit:
     """Fit the veil stage on ``images`` (clean training pictures, centre crops of at most ``crop`` px), with
     snow at a random level and style per picture; the last fifth of the pictures is held back to report R²."""
+    if len(images) < 2:
+        raise ValueError(f"fit_veil needs at least 2 pictures (one fifth is held back), got {len(images)}")
+    if crop < cell:
+        raise ValueError(f"crop {crop} is smaller than one cell ({cell} px)")
     terms, targets, colour = veil_samples(images, cell, crop, seed, snow_free)
-    split = max(1, int(0.8 * len(terms)))
+    if not any(t.any() for t in targets):
+        raise ValueError(f"no veil on any of the {len(images)} pictures: use more pictures or a lower snow_free")
+    split = min(len(terms) - 1, max(1, int(0.8 * len(terms))))
     a, b = np.concatenate(terms[:split]), np.concatenate(targets[:split])
     normal = a.T @ a
     normal += _RIDGE * np.trace(normal) / len(normal) * np.eye(len(normal))
     coef = np.linalg.solve(normal, a.T @ b)
-    held_a, held_b = (np.concatenate(terms[split:]), np.concatenate(targets[split:])) if split < len(terms) else (a, b)
+    held_a, held_b = np.concatenate(terms[split:]), np.concatenate(targets[split:])
     pred = np.clip(held_a @ coef, 0.0, 0.5)
+    spread = float(np.var(held_b))
     none, heavy = pred[held_b < 1e-4], held_b > 0.05
     return VeilFit(
-        coef=coef, colour=colour, r2=1.0 - float(np.mean((held_b - pred) ** 2) / max(np.var(held_b), 1e-12)),
+        coef=coef, colour=colour, cell=cell,
+        r2=1.0 - float(np.mean((held_b - pred) ** 2)) / spread if spread > 0 else float("nan"),
         none_mean=float(none.mean()) if none.size else 0.0,
         heavy_mean=float(pred[heavy].mean()) if heavy.any() else 0.0,
         heavy_true=float(held_b[heavy].mean()) if heavy.any() else 0.0, pictures=len(terms), cells=len(a),
@@ -97,7 +106,7 @@ def fit_veil(
 
 def with_veil_stage(model: DesnowNet, fit: VeilFit, threshold: float = 0.0) -> DesnowNet:
     """``model`` with a veil stage holding ``fit`` (every other weight kept), removing veils above ``threshold``."""
-    rebuilt = DesnowNet(replace(model.config, veil=True, veil_threshold=threshold))
+    rebuilt = DesnowNet(replace(model.config, veil=True, veil_stride=fit.cell, veil_floor=threshold))
     missing, unexpected = rebuilt.load_state_dict(model.state_dict(), strict=False)
     if unexpected or any(not key.startswith("veil_stage.") for key in missing):
         raise ValueError(f"cannot add a veil stage: unexpected weights {unexpected}, missing {missing}")
