@@ -363,11 +363,11 @@ class VeilStage(nn.Module):
     62 % of the input's squared error is coarser than 33 px, a mean brightening of 12 grey levels, about
     half of the error and 7 of the levels the veil's; ``scripts/snow_band_probe.py``), and the flakes'
     stages, trained on small crops where a veil looks like a bright scene, take off about one level. The
-    veil is taken off by the image model itself,
-    ``x_p = (x − a⊙z_v)/(1 − z_v)``, exact for synthetic snow, before the flakes are. A regression, not a
-    network: a small network trained on the same statistics learned no more than their mean in a session's
-    CPU time (docs/models.md, snow round 6), while least squares on them explains about two thirds of the
-    veil's variance (R² 0.65 on held-back pictures).
+    veil is taken off by the image model itself, ``x_p = (x − a⊙z_v)/(1 − z_v)``, exact for synthetic
+    snow, before the flakes are. A regression, not a network: a small network trained on the same
+    statistics learned no more than their mean in a session's CPU time (docs/models.md, snow round 6),
+    while least squares on them explains about two thirds of the veil's variance (R² 0.65 on held-back
+    pictures).
     """
 
     def __init__(self, cell: int) -> None:
