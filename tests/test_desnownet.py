@@ -250,3 +250,12 @@ def test_veil_stage_tiles_on_its_cells_and_saves(tmp_path) -> None:
     (tmp_path / "old2" / "config.json").write_text(json.dumps(old))  # as written before the veil stage existed
     again = load_from_folder(tmp_path / "old2")
     assert again.veil_stage is None and again.config.veil is False and again.tile_align == 1
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 65])
+def test_square_max_is_the_max_pool_it_replaces(k: int) -> None:
+    """The gate's dilation and the veil's dark floors, as two 1-D passes: bit for bit a k × k max-pool."""
+    from weatherclean.models.desnownet import square_max
+
+    x = torch.rand(2, 3, 37, 70)
+    assert torch.equal(square_max(x, k), torch.nn.functional.max_pool2d(x, k, stride=1, padding=k // 2))
