@@ -175,18 +175,19 @@ def family_of_model(model: object) -> ModelFamily | None:
     return None
 
 
-def with_config(model: Any, **changes: object) -> Any:
+def with_config(model: Any, *, weights: Mapping[str, Any] | None = None, **changes: object) -> Any:
     """A new model with ``model``'s weights and its config with ``changes`` (e.g. the pass-through gate).
 
     Rebuilt rather than edited in place: the caller's model stays as it was, a family that derives
     anything from its config when built derives it again, and ``save_pretrained`` writes the new
     ``config.json``. The copy is on ``model``'s device and in its train/eval mode. A value the config
-    refuses raises its ``ValueError``.
+    refuses raises its ``ValueError``. ``weights`` adds or replaces tensors by name, for a change that
+    gives the model new parameters (DesnowNet's veil stage); every parameter must still be accounted for.
     """
     from dataclasses import replace
 
     rebuilt = type(model)(replace(model.config, **changes))
-    rebuilt.load_state_dict(model.state_dict())
+    rebuilt.load_state_dict({**model.state_dict(), **(weights or {})})
     first = next(model.parameters(), None)
     if first is not None:
         rebuilt = rebuilt.to(first.device)

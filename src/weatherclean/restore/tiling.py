@@ -101,10 +101,11 @@ def tile_grid(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int
     """(tile length, start offsets) along one axis: :func:`tile_span`, then :func:`tile_starts`.
 
     ``align > 1``: every start is a multiple of ``align``, for a model that works on a grid of that many
-    pixels counted from its input's corner (J4R-Net's ``veil_cell``): a tile then sees the same grid as
-    the whole image. The steps are rounded down to multiples of ``align`` (so overlaps only grow), and the
-    tiles are made longer, by less than ``align``, so that the last one, starting at a multiple too,
-    reaches the end; where the tile before it can reach the end within ``tile``, it does instead.
+    pixels counted from its input's corner (J4R-Net's ``veil_cell``, DesnowNet's veil stage): a tile then
+    sees the same grid as the whole image. The steps are rounded down to multiples of ``align`` (so
+    overlaps only grow), and the tiles are made longer, by less than ``align``, so that the last one,
+    starting at a multiple too, reaches the end; where the tile before it can reach the end within
+    ``tile``, it does instead.
     """
     span = tile_span(length, tile, overlap)
     if align <= 1 or length <= span:
@@ -174,8 +175,9 @@ def choose_tile(
     CUDA uses ``torch.cuda.mem_get_info``; CPU/MPS use available RAM with a conservative fraction and
     keep the edge within 256–768 px, because on CPU a Linux OOM kills the process rather than raising an
     error we could recover from, and larger tiles are no faster there. A model that works on a grid
-    (``align > 1``: J4R-Net's ``veil_cell``) runs whole images up to 2048 px on a side when the memory
-    allows, since its tiles differ a little from the whole image even when they start on the grid.
+    (``align > 1``: J4R-Net's ``veil_cell``, DesnowNet's veil stage) runs whole images up to 2048 px on a
+    side when the memory allows, since its tiles differ a little from the whole image even when they
+    start on the grid.
     """
     device = torch.device(device)
     bpp = float(bytes_per_pixel or DEFAULT_BYTES_PER_PIXEL)

@@ -9,7 +9,7 @@ last), so the veil's own share of the mask is known exactly, z_v = 1 − (1 − 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from weatherclean.data.images import read_rgb
 from weatherclean.models.desnownet import DesnowNet, veil_features, veil_terms
+from weatherclean.models.family import with_config
 from weatherclean.synth.snow import SNOW_LEVELS, apply_snow, snow_mask_and_aberration
 
 __all__ = ["VeilFit", "fit_veil", "veil_samples", "with_veil_stage"]
@@ -106,11 +107,6 @@ def fit_veil(
 
 def with_veil_stage(model: DesnowNet, fit: VeilFit, threshold: float = 0.0) -> DesnowNet:
     """``model`` with a veil stage holding ``fit`` (every other weight kept), removing veils above ``threshold``."""
-    rebuilt = DesnowNet(replace(model.config, veil=True, veil_stride=fit.cell, veil_floor=threshold))
-    missing, unexpected = rebuilt.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not key.startswith("veil_stage.") for key in missing):
-        raise ValueError(f"cannot add a veil stage: unexpected weights {unexpected}, missing {missing}")
-    with torch.no_grad():
-        rebuilt.veil_stage.coef.copy_(torch.from_numpy(fit.coef).float())
-        rebuilt.veil_stage.colour.copy_(torch.from_numpy(np.asarray(fit.colour)).float())
-    return rebuilt.train(model.training)
+    stage = {"veil_stage.coef": torch.from_numpy(fit.coef).float(),
+             "veil_stage.colour": torch.from_numpy(np.asarray(fit.colour)).float()}  # fmt: skip
+    return with_config(model, weights=stage, veil=True, veil_stride=fit.cell, veil_floor=threshold)
