@@ -61,6 +61,18 @@ def to_fast_layout(model: torch.nn.Module, device: torch.device) -> torch.nn.Mod
     return model
 
 
+def like_layout(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``t`` in the memory layout of ``like``, a 4-D convolution weight or activation (channels-last or not).
+
+    Why: a convolution whose input and weights differ in layout reorders one of them on every call, and
+    tensors made by ``cat``, ``pixel_unshuffle`` or arithmetic on mixed layouts come out NCHW
+    (``benchmarks/desnow_paths.py`` times DesnowNet with and without this). A no-op when the layouts match.
+    """
+    if like.dim() == 4 and like.is_contiguous(memory_format=torch.channels_last) and not like.is_contiguous():
+        return t.contiguous(memory_format=torch.channels_last)
+    return t
+
+
 def to_standard_layout(model: torch.nn.Module) -> torch.nn.Module:
     """Back to contiguous (NCHW) weights, as saving and most tools expect."""
     return model.to(memory_format=torch.contiguous_format)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
@@ -257,11 +258,25 @@ class Descriptor(nn.Module):
         self.out_channels = c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = F.pixel_unshuffle(x, self.stride)
-        f = self.backbone(x)
+        f = self.folded_features(self.fold(x))
+        return F.pixel_shuffle(f, self.stride) if self.stride > 1 else f
+
+    def fold(self, x: torch.Tensor) -> torch.Tensor:
+        """The input folded by space-to-depth (``x`` itself at stride 1), in the layout of the first
+        convolution's weights (``pixel_unshuffle`` returns NCHW)."""
+        if self.stride == 1:
+            return x
+        first = next(m for m in self.backbone.modules() if isinstance(m, nn.Conv2d))
+        return like_layout(F.pixel_unshuffle(x, self.stride), first.weight)
+
+    def folded_features(self, folded: torch.Tensor) -> torch.Tensor:
+        """The features before the pixel shuffle: ``out_channels``·stride² channels at 1/stride resolution
+        (the ReLU after the shuffle is applied here: it commutes with the shuffle)."""
+        f = self.backbone(folded)
         f = torch.cat([b(f) for b in self.pyramid], dim=1)
-        return self.up(f)
+        if self.stride == 1:
+            return f
+        return F.relu(self.up[0](f))
 
 
 def _stacked_kernels(convs: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor]:
@@ -280,13 +295,34 @@ class PyramidMaxout(nn.Module):
         self.act = nn.PReLU(cout)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        # One convolution with every kernel zero-padded to the largest size is exactly the same maths
-        # as β separate convolutions but 2-3× faster on CPU, where convs with 1-3 outputs run poorly.
-        weight, bias = _stacked_kernels(self.convs)
-        out = F.conv2d(f, weight, bias, padding=len(self.convs) - 1)
-        b, _, h, w = out.shape
-        out = out.view(b, len(self.convs), -1, h, w).amax(dim=1)
-        return self.act(out)
+        return fused_maxout(f, self)[0]
+
+
+def fused_maxout(f: torch.Tensor, *heads: PyramidMaxout) -> list[torch.Tensor]:
+    """Several pyramid-maxout heads over the same features ``f``, as one convolution; one output per head.
+
+    Why one convolution: every kernel zero-padded to the largest size is exactly the same maths as β
+    separate convolutions per head, and on a CPU a full-resolution convolution with a few outputs costs
+    nearly as much as one with 16, so the mask head's 4 and the aberration head's 12 cost little more
+    together than either alone (``benchmarks/desnow_paths.py`` times the whole model with and without).
+    The maximum over levels is a chain of element-wise maxima, not ``amax`` over a reshaped axis, which
+    is strided in channels-last memory.
+    """
+    levels = len(heads[0].convs)
+    if any(len(h.convs) != levels for h in heads):
+        raise ValueError("fused_maxout needs heads with the same number of levels")
+    kernels = [_stacked_kernels(h.convs) for h in heads]
+    weight = like_layout(torch.cat([w for w, _ in kernels]), heads[0].convs[-1].weight)
+    out = F.conv2d(like_layout(f, weight), weight, torch.cat([b for _, b in kernels]), padding=levels - 1)
+    results, start = [], 0
+    for head in heads:
+        c = head.convs[0].out_channels
+        best = out[:, start : start + c]
+        for level in range(1, levels):
+            best = torch.maximum(best, out[:, start + level * c : start + (level + 1) * c])
+        results.append(head.act(best))
+        start += levels * c
+    return results
 
 
 class PyramidSum(nn.Module):
@@ -296,13 +332,50 @@ class PyramidSum(nn.Module):
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv2d(cin, cout, 2 * n + 1, padding=n) for n in range(levels))
 
-    def forward(self, f: torch.Tensor) -> torch.Tensor:
-        # A sum of convolutions is one convolution with the summed (zero-padded) kernels.
+    def forward(self, f: torch.Tensor, stride: int = 1) -> torch.Tensor:
+        """The residual of features ``f``; with ``stride`` > 1, ``f`` is the space-to-depth fold by ``stride``
+        of the full-resolution features, and the result is unfolded back to full resolution.
+
+        Why the folded form: on a CPU a 7×7 convolution with 3 outputs at full resolution uses the
+        hardware poorly, while the same kernel rearranged for the folded input (:func:`folded_kernel`:
+        3·s² outputs, 3×3 taps) runs as a large, efficient convolution; it counts about 3× the
+        multiply-adds, most of them on zero taps, and still takes less time (``benchmarks/desnow_paths.py``).
+        The same maths: a sum of convolutions is one convolution with the summed (zero-padded) kernels,
+        and folding rearranges that kernel exactly.
+        """
         weight, bias = _stacked_kernels(self.convs)
         n = len(self.convs)
-        weight = weight.view(n, -1, *weight.shape[1:]).sum(0)
+        weight = weight.reshape(n, -1, *weight.shape[1:]).sum(0)
         bias = bias.view(n, -1).sum(0)
-        return F.conv2d(f, weight, bias, padding=n - 1)
+        if stride > 1:
+            weight, bias = folded_kernel(weight, stride), bias.repeat_interleave(stride * stride)
+        weight = like_layout(weight, self.convs[-1].weight)
+        out = F.conv2d(like_layout(f, weight), weight, bias, padding=weight.shape[-1] // 2)
+        return F.pixel_shuffle(out, stride) if stride > 1 else out
+
+
+def folded_kernel(weight: torch.Tensor, stride: int) -> torch.Tensor:
+    """A k×k convolution kernel (``padding`` k // 2, odd k) rearranged for inputs and outputs folded by
+    ``pixel_unshuffle(stride)``: ``pixel_shuffle(conv(unshuffle(f), folded), s) == conv(f, weight)``.
+
+    Output phase p (0..s−1 along an axis) at cell Y reads input phase q at cell Y + u where the
+    full-resolution offset s·u + q − p is within the kernel's radius r, so cells u run over
+    −⌈r/s⌉..⌈r/s⌉; every other tap of the folded kernel is zero."""
+    o, c, k, _ = weight.shape
+    r, s = k // 2, stride
+    cells = -(-r // s)
+    p = torch.arange(s, device=weight.device).view(s, 1, 1)  # output phase
+    q = torch.arange(s, device=weight.device).view(1, s, 1)  # input phase
+    u = torch.arange(-cells, cells + 1, device=weight.device).view(1, 1, -1)
+    offset = s * u + q - p  # (s, s, 2·cells + 1): the full-resolution tap
+    inside = offset.abs() <= r
+    tap = (offset + r).clamp(0, k - 1)
+    w = 2 * cells + 1
+    rows = tap.view(s, 1, s, 1, w, 1).expand(s, s, s, s, w, w)
+    cols = tap.view(1, s, 1, s, 1, w).expand(s, s, s, s, w, w)
+    keep = (inside.view(s, 1, s, 1, w, 1) & inside.view(1, s, 1, s, 1, w)).to(weight.dtype)
+    folded = weight[:, :, rows, cols] * keep  # o, c, p_row, p_col, q_row, q_col, u_row, u_col
+    return folded.permute(0, 2, 3, 1, 4, 5, 6, 7).reshape(o * s * s, c * s * s, w, w)
 
 
 def snow_gate(z: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
@@ -319,12 +392,29 @@ def snow_gate(z: torch.Tensor, threshold: float, radius: int) -> torch.Tensor:
 
 def square_max(x: torch.Tensor, k: int) -> torch.Tensor:
     """The maximum over the k × k square around each point (k odd; borders see only what is inside): a
-    stride-1 max-pool, as two 1-D passes. Same result, and faster: the gate's 7 × 7 on a 1 MP mask takes
-    48 ms instead of 89 on a 2-core CPU, though in the whole light model (0.95 s there) the difference is
-    within the spread of runs (``benchmarks/gate_pool.py``); the veil stage's wider squares gain more."""
-    r = k // 2
-    rows = F.max_pool2d(x, (k, 1), stride=1, padding=(r, 0))
-    return F.max_pool2d(rows, (1, k), stride=1, padding=(0, r))
+    stride-1 max-pool, bit for bit, as running maxima along rows and then columns.
+
+    Why not ``max_pool2d``: on a one-channel map a CPU max-pool is slow; element-wise maxima of shifted
+    views, doubling the window each step, take a small fraction of its time (``python
+    benchmarks/desnow_paths.py`` times both on a 1 MP mask)."""
+    return _window_max(_window_max(x, k, -2), k, -1)
+
+
+def _window_max(x: torch.Tensor, k: int, dim: int) -> torch.Tensor:
+    """The maximum over the k points centred on each point along ``dim`` (-1 or -2), borders padded with −∞.
+
+    After step j, ``p[i]`` is the maximum of the padded ``x[i : i + 2^j]``; the window of k is then the
+    maximum of two overlapping power-of-two windows: log2(k) + 1 element-wise maxima in all."""
+    if k <= 1:
+        return x
+    r, size = k // 2, x.shape[dim]
+    p = F.pad(x, [0, 0] * (-1 - dim) + [r, r], value=float("-inf"))
+    span = 1
+    while 2 * span <= k:
+        length = p.shape[dim] - span
+        p = torch.maximum(p.narrow(dim, 0, length), p.narrow(dim, span, length))
+        span *= 2
+    return torch.maximum(p.narrow(dim, 0, size), p.narrow(dim, k - span, size))
 
 
 #: Widths, in cells, of the neighbourhoods whose darkest value the veil stage reads.
@@ -491,8 +581,21 @@ class DesnowNet(
     def _features(self, descriptor: Descriptor, inp: torch.Tensor) -> torch.Tensor:
         f = descriptor(inp)
         if self.config.descriptor_stride > 1 and self.config.head_skip:
-            f = torch.cat([f, inp.to(f.dtype)], dim=1)  # not promoted: bf16 features stay bf16 under autocast
+            f = _with_skip(f, inp)
         return f
+
+    def _residual(self, inp: torch.Tensor) -> torch.Tensor:
+        """The RG stage's residual r of ``[y′, ẑ, a]``. With a strided descriptor its head runs on the folded
+        features, never unfolding them (:meth:`PyramidSum.forward`); the same maths as ``_features`` then
+        the head at full resolution."""
+        descriptor, stride = self.rg_descriptor, self.config.descriptor_stride
+        if stride == 1:
+            return self.residual_head(self._features(descriptor, inp))
+        folded = descriptor.fold(inp)
+        f = descriptor.folded_features(folded)
+        if self.config.head_skip:
+            f = _with_skip(f, folded)
+        return self.residual_head(f, stride)
 
     def remove_veil(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` with the veil stage's veil taken off above ``veil_floor`` (``x`` itself without a
@@ -515,11 +618,10 @@ class DesnowNet(
         # Under autocast the convolutions run in bf16/fp16, but the maps are brought back to the input's
         # dtype before the recovery formula: its division by (1 − ẑ) would amplify half-precision error.
         f = self._features(self.tr_descriptor, x)
-        z = self.mask_head(f).to(x.dtype).clamp(0.0, 1.0)
-        a = self.aberration_head(f).to(x.dtype)
+        z, a = fused_maxout(f, self.mask_head, self.aberration_head)
+        z, a = z.to(x.dtype).clamp(0.0, 1.0), a.to(x.dtype)
         y_prime = recover(x, z, a, self.config.eps)
-        f = self._features(self.rg_descriptor, torch.cat([y_prime, z, a], dim=1))
-        y_hat = y_prime + self.residual_head(f).to(x.dtype)
+        y_hat = y_prime + self._residual(torch.cat([y_prime, z, a], dim=1)).to(x.dtype)
         if ph or pw:
             x, y_hat, y_prime, z, a = (t[..., :h, :w] for t in (x, y_hat, y_prime, z, a))
         if self.config.pass_through > 0:
@@ -535,6 +637,14 @@ class DesnowNet(
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _with_skip(f: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
+    """Features and the descriptor's own input side by side (``head_skip``), full resolution or folded.
+
+    ``inp`` is not promoted: bf16 features stay bf16 under autocast. It goes in the features' layout, so
+    that the concatenation, and the head after it, stay channels-last."""
+    return torch.cat([f, like_layout(inp.to(f.dtype), f)], dim=1)
 
 
 def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
@@ -555,18 +665,9 @@ def bytes_per_pixel(config: DesnowNetConfig) -> float | None:
     return 1300.0 * max(descriptor, heads)
 
 
-def _fused_head_macs(mod: nn.Module, inp: torch.Tensor) -> int:
-    """A pyramid head runs one fused convolution with every kernel padded to the largest (see forward)."""
-    convs = mod.convs  # type: ignore[attr-defined]
-    k = convs[-1].kernel_size[0]
-    outputs = sum(c.out_channels for c in convs) if isinstance(mod, PyramidMaxout) else convs[0].out_channels
-    b, cin, h, w = inp.shape
-    return b * h * w * cin * outputs * k * k
-
-
 def macs_per_pixel(model: nn.Module, size: int = 64) -> float:
-    """Multiply-adds per output pixel, counted by hooking every convolution on a ``size``² input."""
-    return count_macs(model, model, size, fused=((PyramidMaxout, PyramidSum), _fused_head_macs))
+    """Multiply-adds per output pixel of every convolution that runs on a ``size``² input (:func:`count_macs`)."""
+    return count_macs(model, model, size)
 
 
 def _loss(**options: object) -> object:
@@ -604,6 +705,9 @@ __all__ = [
     "FAMILY",
     "PyramidMaxout",
     "PyramidSum",
+    "folded_kernel",
+    "fused_maxout",
+    "square_max",
     "bytes_per_pixel",
     "macs_per_pixel",
     "recover",

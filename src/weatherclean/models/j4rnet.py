@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
@@ -331,10 +332,7 @@ class J4RNet(
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         y = F.pixel_unshuffle(x, s) if s > 1 else x
-        weight = self.extract[0].weight
-        if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous():
-            y = y.contiguous(memory_format=torch.channels_last)
-        return y, (h, w)
+        return like_layout(y, self.extract[0].weight), (h, w)
 
     def _unfold(self, y: torch.Tensor, size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
         """Back to full resolution, in ``like``'s dtype: under autocast the convolutions ran in bf16/fp16,
