@@ -89,8 +89,12 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--residual-head", action="store_true", help="only the residual head alone, both ways")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    if args.residual_head:
+        residual_head_alone(args.runs)
+        return
     dtype = resolve_precision(args.precision, torch.device("cpu"))
     model = load_model("desnownet-light", device="cpu", task="snow").eval().to(memory_format=torch.channels_last)
     torch.manual_seed(0)
@@ -131,6 +135,30 @@ def main() -> None:
         ("running maxima (now)", current["running-max dilation"]),
     ):
         print(f"| {name} | {1000 * _median_seconds(lambda way=way: way(mask, 7), args.runs):.1f} |")
+
+
+def residual_head_alone(runs: int) -> None:
+    """The residual head alone (23 inputs, 3 outputs, as in ``desnownet-light``) on a 512² picture, bf16
+    autocast where the CPU has native bf16, at full resolution and folded, for the strides and kernels a
+    configuration can have: the measurement behind ``PyramidSum.folding_pays``."""
+    dtype = resolve_precision("auto", torch.device("cpu"))
+    setting = f"residual head alone, 512x512, precision {dtype or 'fp32'}, median of {runs}"
+    print(f"machine: {machine_line('cpu')}; {setting}")
+    print()
+    print("| stride | kernel | folded multiply-adds (x full) | full resolution (ms) | folded (ms) | folds |")
+    print("|---|---|---|---|---|---|")
+    for stride, levels in ((2, 4), (4, 4), (8, 4), (4, 2), (4, 1), (4, 5)):
+        head = desnownet.PyramidSum(23, 3, levels).eval().to(memory_format=torch.channels_last)
+        f = torch.rand(1, 23, 512, 512).contiguous(memory_format=torch.channels_last)
+        folded = F.pixel_unshuffle(f, stride).contiguous(memory_format=torch.channels_last)
+        k = 2 * levels - 1
+        width = 2 * -(-(k // 2) // stride) + 1
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            full = _median_seconds(lambda head=head, f=f: head(f), runs)
+            fold = _median_seconds(lambda head=head, folded=folded, s=stride: head(folded, s), runs)
+        ratio = stride * stride * width * width / (k * k)
+        times = f"{1000 * full:.1f} | {1000 * fold:.1f}"
+        print(f"| {stride} | {k}x{k} | {ratio:.1f} | {times} | {head.folding_pays(stride)} |")
 
 
 def _median_seconds(fn: Callable[[], object], runs: int) -> float:

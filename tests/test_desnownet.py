@@ -271,24 +271,78 @@ def test_a_folded_kernel_is_the_same_convolution(k: int, stride: int) -> None:
     torch.testing.assert_close(torch.nn.functional.pixel_shuffle(out, stride), expected, atol=1e-4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("head_skip", [True, False])
-def test_the_residual_on_folded_features_is_the_full_resolution_one(head_skip: bool) -> None:
-    """The RG stage as it runs (its head on the descriptor's folded features) against the paper's order:
-    features unfolded to full resolution, the skip input beside them, then the head; the gradients too,
-    since training runs the folded form."""
+def _unfolded_residual(model: DesnowNet, inp: torch.Tensor) -> torch.Tensor:
+    """The RG stage in the paper's order, module by module: unshuffle, backbone, pyramid, the 1×1 conv,
+    pixel shuffle and ReLU to full resolution, the input beside them, then every level of the head."""
+    d, s = model.rg_descriptor, model.config.descriptor_stride
+    f = d.backbone(torch.nn.functional.pixel_unshuffle(inp, s) if s > 1 else inp)
+    f = d.up(torch.cat([b(f) for b in d.pyramid], dim=1))
+    if s > 1 and model.config.head_skip:
+        f = torch.cat([f, inp], dim=1)
+    return sum(conv(f) for conv in model.residual_head.convs)
+
+
+@pytest.mark.parametrize(
+    ("stride", "levels", "head_skip", "folds"),
+    [(4, 4, True, True), (4, 4, False, True), (2, 5, True, True), (8, 4, True, False), (4, 2, True, False)],
+)
+def test_the_residual_as_it_runs_is_the_paper_order(stride: int, levels: int, head_skip: bool, folds: bool) -> None:
+    """The RG stage as it runs (folded where that pays: a 9×9 kernel at stride 2 reaches two cells; stride
+    8, or a 3×3 kernel, stays at full resolution) against the module-by-module order, biases included,
+    batch of 2; the gradients too, since training runs the same path."""
     torch.manual_seed(4)
-    cfg = DesnowNetConfig(width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8,
-                          descriptor_stride=4, head_channels=8, head_skip=head_skip)  # fmt: skip
+    cfg = DesnowNetConfig(width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, maxout_levels=levels,
+                          descriptor_stride=stride, head_channels=8, head_skip=head_skip)  # fmt: skip
     model = DesnowNet(cfg)
+    assert model.residual_head.folding_pays(stride) is folds
     for conv in model.residual_head.convs:  # the identity start zeroes the head: give it weights
         torch.nn.init.normal_(conv.weight, std=0.05)
-    inp = torch.rand(1, 7, 32, 48, requires_grad=True)
-    full = model.residual_head(model._features(model.rg_descriptor, inp))
+        torch.nn.init.normal_(conv.bias, std=0.1)
+    inp = torch.rand(2, 7, 32, 48, requires_grad=True)
+    full = _unfolded_residual(model, inp)
     folded = model._residual(inp)
     torch.testing.assert_close(folded, full, atol=1e-5, rtol=0)
     (g_full,) = torch.autograd.grad(full.square().sum(), inp)
     (g_folded,) = torch.autograd.grad(folded.square().sum(), inp)
     torch.testing.assert_close(g_folded, g_full, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_fused_heads_are_each_head_on_its_own(grad: bool) -> None:
+    """Two heads with their own kernels and PReLU slopes as one convolution: each output is its own head's,
+    with and without gradients (the two take different maximum paths); at ties the gradient splits evenly
+    between levels, as ``amax`` split it before the fusion."""
+    from weatherclean.models.desnownet import fused_maxout
+
+    torch.manual_seed(5)
+    f = torch.rand(2, 5, 11, 13, requires_grad=grad)
+    first, second = PyramidMaxout(5, 1, 4), PyramidMaxout(5, 3, 4)
+    with torch.no_grad():
+        first.act.weight.fill_(0.1)
+        second.act.weight.copy_(torch.tensor([0.3, 0.6, 0.9]))
+    with torch.set_grad_enabled(grad):
+        z, a = fused_maxout(f, first, second)
+    for head, out in ((first, z), (second, a)):
+        expected = head.act(torch.stack([c(f) for c in head.convs]).amax(0))
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    tied = PyramidMaxout(5, 1, 4)
+    with torch.no_grad():
+        for conv in tied.convs:
+            conv.bias.fill_(-0.05)
+    fused_maxout(torch.zeros(1, 5, 3, 3), tied)[0].sum().backward()
+    assert [c.bias.grad.item() for c in tied.convs] == pytest.approx(
+        [9 * 0.25 / 4] * 4
+    )  # pixels x PReLU slope / levels
+
+
+def test_square_max_sends_a_ties_gradient_where_max_pool_did() -> None:
+    from weatherclean.models.desnownet import square_max
+
+    x = torch.tensor([[[[0.5, 0.5, 0.2, 0.5]]]], requires_grad=True)
+    square_max(x, 3).sum().backward()
+    y = x.detach().clone().requires_grad_(True)
+    torch.nn.functional.max_pool2d(y, 3, stride=1, padding=1).sum().backward()
+    assert torch.equal(x.grad, y.grad)
 
 
 @pytest.mark.parametrize("k", [1, 3, 7, 65])

@@ -68,7 +68,7 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
                 ),
                 NamedConfiguration(
                     "desnownet-base",
-                    "DesnowNet at 1/4 width with 32-channel heads, descriptor at stride 4 (3.4x the light "
+                    "DesnowNet at 1/4 width with 32-channel heads, descriptor at stride 4 (3.2x the light "
                     "compute)",
                     {"width": 0.25, "blocks": (1, 1, 1), "descriptor_stride": 4, "head_channels": 32,
                      "pyramid_channels": 32},

@@ -28,7 +28,10 @@ def count_macs(model: nn.Module, forward: Callable[[torch.Tensor], object], size
 
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+    # no_grad, not inference_mode: under inference_mode the counter sees aten.conv2d, which PyTorch
+    # releases older than late 2024 do not count (pyproject allows 2.2). No convolution: no "Global".
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
         forward(torch.zeros(1, 3, size, size, device=device))
-    flops = sum(n for op, n in counter.get_flop_counts()["Global"].items() if "convolution" in str(op))
+    counts = counter.get_flop_counts().get("Global", {})
+    flops = sum(n for op, n in counts.items() if "convolution" in str(op))
     return flops / 2 / float(size * size)  # the counter counts a multiply-add as two operations

@@ -302,11 +302,13 @@ def fused_maxout(f: torch.Tensor, *heads: PyramidMaxout) -> list[torch.Tensor]:
     """Several pyramid-maxout heads over the same features ``f``, as one convolution; one output per head.
 
     Why one convolution: every kernel zero-padded to the largest size is exactly the same maths as β
-    separate convolutions per head, and on a CPU a full-resolution convolution with a few outputs costs
-    nearly as much as one with 16, so the mask head's 4 and the aberration head's 12 cost little more
-    together than either alone (``benchmarks/desnow_paths.py`` times the whole model with and without).
-    The maximum over levels is a chain of element-wise maxima, not ``amax`` over a reshaped axis, which
-    is strided in channels-last memory.
+    separate convolutions per head, and on a CPU a full-resolution convolution with only a few outputs
+    uses the hardware poorly, so the mask head's 4 and the aberration head's 12 run better as one with
+    16 (``benchmarks/desnow_paths.py`` times the whole model with and without).
+    Without gradients the maximum over levels is a chain of element-wise maxima, faster than ``amax``
+    over a reshaped axis, which is strided in channels-last memory; with them it stays ``amax``, whose
+    gradient splits evenly between tied levels (a chain of ``maximum`` would favour the later ones), so
+    training is what it was.
     """
     levels = len(heads[0].convs)
     if any(len(h.convs) != levels for h in heads):
@@ -317,9 +319,13 @@ def fused_maxout(f: torch.Tensor, *heads: PyramidMaxout) -> list[torch.Tensor]:
     results, start = [], 0
     for head in heads:
         c = head.convs[0].out_channels
-        best = out[:, start : start + c]
-        for level in range(1, levels):
-            best = torch.maximum(best, out[:, start + level * c : start + (level + 1) * c])
+        mine = out[:, start : start + levels * c]
+        if mine.requires_grad:
+            best = mine.unflatten(1, (levels, c)).amax(dim=1)
+        else:
+            best = mine[:, :c]
+            for level in range(1, levels):
+                best = torch.maximum(best, mine[:, level * c : (level + 1) * c])
         results.append(head.act(best))
         start += levels * c
     return results
@@ -352,6 +358,18 @@ class PyramidSum(nn.Module):
         weight = like_layout(weight, self.convs[-1].weight)
         out = F.conv2d(like_layout(f, weight), weight, bias, padding=weight.shape[-1] // 2)
         return F.pixel_shuffle(out, stride) if stride > 1 else out
+
+    def folding_pays(self, stride: int) -> bool:
+        """Whether the model runs this head folded by ``stride``: when that costs at most 3× the
+        multiply-adds of the full-resolution kernel. On a 2-core CPU 2.0× (stride 2, 7×7) and 2.9× (stride 4,
+        7×7) ran faster than full resolution, and 11.8× (stride 8) slower (``python
+        benchmarks/desnow_paths.py --residual-head``, ``runs/bench_desnow_residual_r20.md``). Stride 1
+        never folds."""
+        if stride == 1:
+            return False
+        k = self.convs[-1].kernel_size[0]
+        width = 2 * -(-(k // 2) // stride) + 1
+        return stride * stride * width * width <= 3 * k * k
 
 
 def folded_kernel(weight: torch.Tensor, stride: int) -> torch.Tensor:
@@ -396,7 +414,13 @@ def square_max(x: torch.Tensor, k: int) -> torch.Tensor:
 
     Why not ``max_pool2d``: on a one-channel map a CPU max-pool is slow; element-wise maxima of shifted
     views, doubling the window each step, take a small fraction of its time (``python
-    benchmarks/desnow_paths.py`` times both on a 1 MP mask)."""
+    benchmarks/desnow_paths.py`` times both on a 1 MP mask). With gradients it stays two 1-D max-pools,
+    which send a tie's gradient to one point as before (the maxima would split it), so training is what
+    it was."""
+    if x.requires_grad:
+        r = k // 2
+        rows = F.max_pool2d(x, (k, 1), stride=1, padding=(r, 0))
+        return F.max_pool2d(rows, (1, k), stride=1, padding=(0, r))
     return _window_max(_window_max(x, k, -2), k, -1)
 
 
@@ -589,7 +613,7 @@ class DesnowNet(
         features, never unfolding them (:meth:`PyramidSum.forward`); the same maths as ``_features`` then
         the head at full resolution."""
         descriptor, stride = self.rg_descriptor, self.config.descriptor_stride
-        if stride == 1:
+        if not self.residual_head.folding_pays(stride):
             return self.residual_head(self._features(descriptor, inp))
         folded = descriptor.fold(inp)
         f = descriptor.folded_features(folded)
