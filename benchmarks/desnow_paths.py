@@ -152,7 +152,7 @@ def residual_head_alone(runs: int) -> None:
         f = torch.rand(1, 23, 512, 512).contiguous(memory_format=torch.channels_last)
         folded = F.pixel_unshuffle(f, stride).contiguous(memory_format=torch.channels_last)
         k = 2 * levels - 1
-        width = 2 * -(-(k // 2) // stride) + 1
+        width = desnownet.folded_width(k, stride)
         with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             full = _median_seconds(lambda head=head, f=f: head(f), runs)
             fold = _median_seconds(lambda head=head, folded=folded, s=stride: head(folded, s), runs)

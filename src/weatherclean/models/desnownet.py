@@ -368,8 +368,13 @@ class PyramidSum(nn.Module):
         if stride == 1:
             return False
         k = self.convs[-1].kernel_size[0]
-        width = 2 * -(-(k // 2) // stride) + 1
-        return stride * stride * width * width <= 3 * k * k
+        return stride * stride * folded_width(k, stride) ** 2 <= 3 * k * k
+
+
+def folded_width(kernel: int, stride: int) -> int:
+    """Taps per side of a ``kernel``-wide kernel folded by ``stride`` (:func:`folded_kernel`): the cells its
+    radius reaches on either side, and the centre one."""
+    return 2 * -(-(kernel // 2) // stride) + 1
 
 
 def folded_kernel(weight: torch.Tensor, stride: int) -> torch.Tensor:
@@ -380,15 +385,13 @@ def folded_kernel(weight: torch.Tensor, stride: int) -> torch.Tensor:
     full-resolution offset s·u + q − p is within the kernel's radius r, so cells u run over
     −⌈r/s⌉..⌈r/s⌉; every other tap of the folded kernel is zero."""
     o, c, k, _ = weight.shape
-    r, s = k // 2, stride
-    cells = -(-r // s)
+    r, s, w = k // 2, stride, folded_width(k, stride)
     p = torch.arange(s, device=weight.device).view(s, 1, 1)  # output phase
     q = torch.arange(s, device=weight.device).view(1, s, 1)  # input phase
-    u = torch.arange(-cells, cells + 1, device=weight.device).view(1, 1, -1)
-    offset = s * u + q - p  # (s, s, 2·cells + 1): the full-resolution tap
+    u = torch.arange(-(w // 2), w // 2 + 1, device=weight.device).view(1, 1, -1)
+    offset = s * u + q - p  # (s, s, w): the full-resolution tap
     inside = offset.abs() <= r
     tap = (offset + r).clamp(0, k - 1)
-    w = 2 * cells + 1
     rows = tap.view(s, 1, s, 1, w, 1).expand(s, s, s, s, w, w)
     cols = tap.view(1, s, 1, s, 1, w).expand(s, s, s, s, w, w)
     keep = (inside.view(s, 1, s, 1, w, 1) & inside.view(1, s, 1, s, 1, w)).to(weight.dtype)
@@ -730,6 +733,7 @@ __all__ = [
     "PyramidMaxout",
     "PyramidSum",
     "folded_kernel",
+    "folded_width",
     "fused_maxout",
     "square_max",
     "bytes_per_pixel",
