@@ -37,6 +37,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from run_all import machine_line
+from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.models import desnownet, load_model
 from weatherclean.restore.precision import resolve_precision
@@ -53,13 +54,6 @@ def separate_heads(f: torch.Tensor, *heads: desnownet.PyramidMaxout) -> list[tor
     return outputs
 
 
-def pooled_square_max(x: torch.Tensor, k: int) -> torch.Tensor:
-    """The dilation as it ran before: two 1-D max-pools."""
-    r = k // 2
-    rows = F.max_pool2d(x, (k, 1), stride=1, padding=(r, 0))
-    return F.max_pool2d(rows, (1, k), stride=1, padding=(0, r))
-
-
 def unmatched(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Layouts as they were before: nothing converted."""
     return t
@@ -74,7 +68,7 @@ def full_resolution_residual(model: desnownet.DesnowNet, inp: torch.Tensor) -> t
 OLD: dict[str, tuple[object, str, Callable[..., torch.Tensor]]] = {
     "fused heads": (desnownet, "fused_maxout", separate_heads),
     "matched layouts": (desnownet, "like_layout", unmatched),
-    "running-max dilation": (desnownet, "square_max", pooled_square_max),
+    "running-max dilation": (desnownet, "square_max", desnownet.pooled_square_max),
     "folded residual head": (desnownet.DesnowNet, "_residual", full_resolution_residual),
 }
 WAYS: dict[str, list[str]] = {  # a way → the rewrites it runs the old paths of
@@ -125,16 +119,16 @@ def main() -> None:
         print(f"| {name} | {seconds:.3f} | {args.size**2 / 1e6 / seconds:.2f} | {diff:.3f} |")
     print()
     mask = torch.rand(1, 1, 1024, 1024)
-    same = torch.equal(pooled_square_max(mask, 7), current["running-max dilation"](mask, 7))
+    same = torch.equal(desnownet.pooled_square_max(mask, 7), current["running-max dilation"](mask, 7))
     print(f"The gate's 7 x 7 dilation alone on a 1024 x 1024 mask (fp32, median of {args.runs}; identical: {same}):")
     print()
     print("| dilation | ms |")
     print("|---|---|")
     for name, way in (
-        ("two 1-D max-pools (before)", pooled_square_max),
+        ("two 1-D max-pools (before)", desnownet.pooled_square_max),
         ("running maxima (now)", current["running-max dilation"]),
     ):
-        print(f"| {name} | {1000 * _median_seconds(lambda way=way: way(mask, 7), args.runs):.1f} |")
+        print(f"| {name} | {1000 * median_seconds(lambda way=way: way(mask, 7), args.runs):.1f} |")
 
 
 def residual_head_alone(runs: int) -> None:
@@ -152,23 +146,11 @@ def residual_head_alone(runs: int) -> None:
         f = torch.rand(1, 23, 512, 512).contiguous(memory_format=torch.channels_last)
         folded = F.pixel_unshuffle(f, stride).contiguous(memory_format=torch.channels_last)
         k = 2 * levels - 1
-        width = desnownet.folded_width(k, stride)
         with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            full = _median_seconds(lambda head=head, f=f: head(f), runs)
-            fold = _median_seconds(lambda head=head, folded=folded, s=stride: head(folded, s), runs)
-        ratio = stride * stride * width * width / (k * k)
+            full = median_seconds(lambda head=head, f=f: head(f), runs)
+            fold = median_seconds(lambda head=head, folded=folded, s=stride: head(folded, s), runs)
         times = f"{1000 * full:.1f} | {1000 * fold:.1f}"
-        print(f"| {stride} | {k}x{k} | {ratio:.1f} | {times} | {head.folding_pays(stride)} |")
-
-
-def _median_seconds(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        print(f"| {stride} | {k}x{k} | {head.folding_cost(stride):.1f} | {times} | {head.folding_pays(stride)} |")
 
 
 if __name__ == "__main__":

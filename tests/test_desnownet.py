@@ -276,9 +276,11 @@ def _unfolded_residual(model: DesnowNet, inp: torch.Tensor) -> torch.Tensor:
     pixel shuffle and ReLU to full resolution, the input beside them, then every level of the head."""
     d, s = model.rg_descriptor, model.config.descriptor_stride
     f = d.backbone(torch.nn.functional.pixel_unshuffle(inp, s) if s > 1 else inp)
-    f = d.up(torch.cat([b(f) for b in d.pyramid], dim=1))
-    if s > 1 and model.config.head_skip:
-        f = torch.cat([f, inp], dim=1)
+    f = torch.cat([b(f) for b in d.pyramid], dim=1)
+    if s > 1:
+        f = torch.relu(torch.nn.functional.pixel_shuffle(d.up[0](f), s))
+        if model.config.head_skip:
+            f = torch.cat([f, inp], dim=1)
     return sum(conv(f) for conv in model.residual_head.convs)
 
 

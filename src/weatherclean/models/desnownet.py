@@ -235,8 +235,9 @@ class Descriptor(nn.Module):
     """D: backbone Φ followed by the dilation pyramid ``concat_n B_{2^n}(Φ(x))``, n = 0..γ.
 
     With ``stride > 1`` the input is folded by space-to-depth (lossless, so sub-pixel snow specks are
-    not lost), the descriptor runs at reduced resolution and a 1×1 conv + pixel shuffle brings
-    ``head_channels`` features back to full resolution.
+    not lost), the descriptor runs at reduced resolution and a 1×1 conv + ReLU + pixel shuffle brings
+    ``head_channels`` features back to full resolution (``up`` is the conv and the ReLU, run folded: the
+    ReLU commutes with the shuffle, and the residual head reads the folded features as they are).
     """
 
     def __init__(self, cin: int, cfg: DesnowNetConfig) -> None:
@@ -249,9 +250,7 @@ class Descriptor(nn.Module):
         c_out = pc * (cfg.dilation_levels + 1)
         if s > 1:
             hc = cfg.head_channels or 32
-            self.up: nn.Module = nn.Sequential(
-                nn.Conv2d(c_out, hc * s * s, 1), nn.PixelShuffle(s), nn.ReLU(inplace=True)
-            )
+            self.up: nn.Module = nn.Sequential(nn.Conv2d(c_out, hc * s * s, 1), nn.ReLU(inplace=True))
             c_out = hc
         else:
             self.up = nn.Identity()
@@ -270,13 +269,9 @@ class Descriptor(nn.Module):
         return like_layout(F.pixel_unshuffle(x, self.stride), first.weight)
 
     def folded_features(self, folded: torch.Tensor) -> torch.Tensor:
-        """The features before the pixel shuffle: ``out_channels``·stride² channels at 1/stride resolution
-        (the ReLU after the shuffle is applied here: it commutes with the shuffle)."""
+        """The features before the pixel shuffle: ``out_channels``·stride² channels at 1/stride resolution."""
         f = self.backbone(folded)
-        f = torch.cat([b(f) for b in self.pyramid], dim=1)
-        if self.stride == 1:
-            return f
-        return F.relu(self.up[0](f))
+        return self.up(torch.cat([b(f) for b in self.pyramid], dim=1))
 
 
 def _stacked_kernels(convs: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor]:
@@ -365,10 +360,12 @@ class PyramidSum(nn.Module):
         7×7) ran faster than full resolution, and 11.8× (stride 8) slower (``python
         benchmarks/desnow_paths.py --residual-head``, ``runs/bench_desnow_residual_r20.md``). Stride 1
         never folds."""
-        if stride == 1:
-            return False
+        return stride > 1 and self.folding_cost(stride) <= 3.0
+
+    def folding_cost(self, stride: int) -> float:
+        """Multiply-adds of the head folded by ``stride``, as a multiple of its full-resolution ones."""
         k = self.convs[-1].kernel_size[0]
-        return stride * stride * folded_width(k, stride) ** 2 <= 3 * k * k
+        return stride * stride * folded_width(k, stride) ** 2 / (k * k)
 
 
 def folded_width(kernel: int, stride: int) -> int:
@@ -421,10 +418,15 @@ def square_max(x: torch.Tensor, k: int) -> torch.Tensor:
     which send a tie's gradient to one point as before (the maxima would split it), so training is what
     it was."""
     if x.requires_grad:
-        r = k // 2
-        rows = F.max_pool2d(x, (k, 1), stride=1, padding=(r, 0))
-        return F.max_pool2d(rows, (1, k), stride=1, padding=(0, r))
+        return pooled_square_max(x, k)
     return _window_max(_window_max(x, k, -2), k, -1)
+
+
+def pooled_square_max(x: torch.Tensor, k: int) -> torch.Tensor:
+    """:func:`square_max` as two 1-D max-pools: its path under gradients, and the one it ran before."""
+    r = k // 2
+    rows = F.max_pool2d(x, (k, 1), stride=1, padding=(r, 0))
+    return F.max_pool2d(rows, (1, k), stride=1, padding=(0, r))
 
 
 def _window_max(x: torch.Tensor, k: int, dim: int) -> torch.Tensor:
@@ -734,6 +736,7 @@ __all__ = [
     "PyramidSum",
     "folded_kernel",
     "folded_width",
+    "pooled_square_max",
     "fused_maxout",
     "square_max",
     "bytes_per_pixel",
