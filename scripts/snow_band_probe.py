@@ -10,6 +10,11 @@ squared error in Y against the clean picture into a coarse part (the error avera
 pass-through gate and the model as shipped, and prints their means with the mean signed error in grey
 levels. Heavy synthetic snow carries a veil; ``synth snow --no-haze`` makes the same flakes without it,
 so the two sets side by side say what the veil costs.
+
+``--places`` splits the same squared error by where it is instead: on the snow's own pixels (the input
+differs from the clean picture by more than half a grey level in Y), near them (within ``--near`` px)
+and far from any. On light snow it separates what a model removes from what it changes in pixels
+with no snow at all.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ def coarse(error: np.ndarray, cell: int) -> np.ndarray:
     return F.avg_pool2d(F.pad(t, (cell,) * 4, mode="reflect"), 2 * cell + 1, stride=1)[0, 0].numpy()
 
 
+def places(snow: np.ndarray, near: int) -> dict[str, np.ndarray]:
+    """Boolean masks of the snow's pixels, of the others within ``near`` px of one, and of the rest."""
+    t = torch.from_numpy(snow.astype(np.float32))[None, None]
+    close = F.max_pool2d(t, 2 * near + 1, stride=1, padding=near)[0, 0].numpy() > 0
+    return {"snow": snow, "near": close & ~snow, "far": ~close}
+
+
 def _hwc(t: torch.Tensor) -> np.ndarray:
     return t.clamp(0, 1)[0].permute(1, 2, 0).numpy()
 
@@ -42,6 +54,8 @@ def main() -> None:
     parser.add_argument("model", help="a registered name, a folder or a Hub id")
     parser.add_argument("set", type=Path, help="a synthetic snow set (synthetic/, gt/)")
     parser.add_argument("--cell", type=int, default=16, help="half-width of the coarse box in pixels")
+    parser.add_argument("--places", action="store_true", help="split by distance to the snow instead")
+    parser.add_argument("--near", type=int, default=6, help="with --places: how far (px) 'near' reaches")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     gated = load_model(args.model, device="cpu", task="snow").eval()
@@ -53,15 +67,32 @@ def main() -> None:
         free = ungated(xt)
         outputs = {"input": x, "y'": _hwc(free.y_prime), "ungated": _hwc(free.y_hat), "model": _hwc(gated(xt).y_hat)}
         truth = np.squeeze(rgb_to_y(gt))  # Y of [0, 1] pictures: the scale cancels in PSNR and is undone below
+        where = places(np.abs(np.squeeze(rgb_to_y(x)) - truth) > 0.5 / 255, args.near) if args.places else None
         for label, out in outputs.items():
             error = (np.squeeze(rgb_to_y(out)) - truth).astype(np.float32)
+            if where is not None:  # each place's share of the picture's mean squared error, and of its pixels
+                square = error**2
+                parts = (np.mean(square), *(np.sum(square[m]) / square.size for m in where.values()),
+                         *(m.mean() for m in where.values()))  # fmt: skip
+                rows.setdefault(label, []).append(tuple(float(p) for p in parts))
+                continue
             low = coarse(error, args.cell)
             parts = (np.mean(error**2), np.mean(low**2), np.mean((error - low) ** 2), error.mean())
             rows.setdefault(label, []).append(tuple(float(p) for p in parts))
-    print(f"{args.set} ({len(rows['input'])} pictures), coarse = averaged over {2 * args.cell + 1} px; MSE x 1e4")
+    if args.places:
+        share = np.array(rows["input"])[:, 4:].mean(axis=0)
+        print(f"{args.set} ({len(rows['input'])} pictures), MSE x 1e4 by place: snow ({share[0]:.1%} of the pixels), "
+              f"near it, within {args.near} px ({share[1]:.1%}), far from it ({share[2]:.1%})")  # fmt: skip
+    else:
+        print(f"{args.set} ({len(rows['input'])} pictures), coarse = averaged over {2 * args.cell + 1} px; MSE x 1e4")
     for label, values in rows.items():
         v = np.array(values)
         psnr = float(np.mean(10 * np.log10(1.0 / np.maximum(v[:, 0], 1e-12))))
+        if args.places:
+            mse, on, near, far = (1e4 * v[:, i].mean() for i in range(4))
+            print(f"{label:8s} PSNR-Y {psnr:6.2f} dB  MSE {mse:7.2f} = snow {on:6.2f} + near {near:6.2f} "
+                  f"+ far {far:6.2f}")  # fmt: skip
+            continue
         mse, low, fine = (1e4 * v[:, i].mean() for i in range(3))
         print(f"{label:8s} PSNR-Y {psnr:6.2f} dB  MSE {mse:7.2f} = coarse {low:6.2f} + fine {fine:6.2f} (+ cross) "
               f"mean error {255 * v[:, 3].mean():+6.2f} levels")  # fmt: skip
