@@ -45,6 +45,20 @@ def places(snow: np.ndarray, near: int) -> dict[str, np.ndarray]:
     return {"snow": snow, "near": close & ~snow, "far": ~close}
 
 
+def band_parts(error: np.ndarray, cell: int) -> tuple[float, ...]:
+    """Mean squared error, its coarse and fine parts, and the mean signed error."""
+    low = coarse(error, cell)
+    return np.mean(error**2), np.mean(low**2), np.mean((error - low) ** 2), error.mean()
+
+
+def place_parts(error: np.ndarray, where: dict[str, np.ndarray]) -> tuple[float, ...]:
+    """Mean squared error, each place's share of it (summed over the place, per pixel of the picture), and
+    each place's share of the pixels."""
+    square = error**2
+    shares = tuple(np.sum(square[m]) / square.size for m in where.values())
+    return np.mean(square), *shares, *(m.mean() for m in where.values())
+
+
 def _hwc(t: torch.Tensor) -> np.ndarray:
     return t.clamp(0, 1)[0].permute(1, 2, 0).numpy()
 
@@ -60,7 +74,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     gated = load_model(args.model, device="cpu", task="snow").eval()
     ungated = with_config(gated, pass_through=0.0).eval()
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    rows: dict[str, list[tuple[float, ...]]] = {}
     for path in sorted(list_images(args.set / "synthetic")):
         x, gt = read_rgb(path), read_rgb(args.set / "gt" / path.name)
         xt = torch.from_numpy(x).permute(2, 0, 1)[None]
@@ -70,14 +84,7 @@ def main() -> None:
         where = places(np.abs(np.squeeze(rgb_to_y(x)) - truth) > 0.5 / 255, args.near) if args.places else None
         for label, out in outputs.items():
             error = (np.squeeze(rgb_to_y(out)) - truth).astype(np.float32)
-            if where is not None:  # each place's share of the picture's mean squared error, and of its pixels
-                square = error**2
-                parts = (np.mean(square), *(np.sum(square[m]) / square.size for m in where.values()),
-                         *(m.mean() for m in where.values()))  # fmt: skip
-                rows.setdefault(label, []).append(tuple(float(p) for p in parts))
-                continue
-            low = coarse(error, args.cell)
-            parts = (np.mean(error**2), np.mean(low**2), np.mean((error - low) ** 2), error.mean())
+            parts = place_parts(error, where) if where is not None else band_parts(error, args.cell)
             rows.setdefault(label, []).append(tuple(float(p) for p in parts))
     if args.places:
         share = np.array(rows["input"])[:, 4:].mean(axis=0)
@@ -88,14 +95,13 @@ def main() -> None:
     for label, values in rows.items():
         v = np.array(values)
         psnr = float(np.mean(10 * np.log10(1.0 / np.maximum(v[:, 0], 1e-12))))
+        mse, *split = (1e4 * v[:, i].mean() for i in range(4))
         if args.places:
-            mse, on, near, far = (1e4 * v[:, i].mean() for i in range(4))
-            print(f"{label:8s} PSNR-Y {psnr:6.2f} dB  MSE {mse:7.2f} = snow {on:6.2f} + near {near:6.2f} "
-                  f"+ far {far:6.2f}")  # fmt: skip
-            continue
-        mse, low, fine = (1e4 * v[:, i].mean() for i in range(3))
-        print(f"{label:8s} PSNR-Y {psnr:6.2f} dB  MSE {mse:7.2f} = coarse {low:6.2f} + fine {fine:6.2f} (+ cross) "
-              f"mean error {255 * v[:, 3].mean():+6.2f} levels")  # fmt: skip
+            tail = "= snow {:6.2f} + near {:6.2f} + far {:6.2f}".format(*split)
+        else:
+            tail = "= coarse {:6.2f} + fine {:6.2f} (+ cross) ".format(*split[:2])
+            tail += f"mean error {255 * v[:, 3].mean():+6.2f} levels"
+        print(f"{label:8s} PSNR-Y {psnr:6.2f} dB  MSE {mse:7.2f} {tail}")
 
 
 if __name__ == "__main__":
