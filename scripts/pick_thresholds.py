@@ -9,6 +9,14 @@ from training backgrounds). The rule (docs/models.md, "Round 2"): among the cand
 PSNR-Y against the input is >= 40 dB, whose largest |mean channel shift| is <= 0.5 grey levels and whose
 light-set gain is >= 0, the highest heavy-set gain; if none, among those with light gain >= 0, the
 highest weather-free PSNR-Y (ties: the higher heavy gain); if none, nothing.
+
+``--against LABEL`` is snow round 11's pick (runs/round11-snow-rule.txt), round 9's made mechanical:
+the reference LABEL (the shipped model, scored in the same run) is not a candidate; among the others
+whose weather-free PSNR-Y is at least the reference's, whose largest |mean channel shift| is no larger
+and whose light-set gain is >= 0, the highest heavy-set gain; if none, nothing.
+
+    python scripts/pick_thresholds.py runs/scores/round11-tune-snow.json --light mixed_S --heavy mixed_M \
+        --against bundled
 """
 
 from __future__ import annotations
@@ -52,18 +60,31 @@ def pick(numbers: dict[str, dict[str, float]]) -> str | None:
     return None
 
 
+def pick_against(numbers: dict[str, dict[str, float]], reference: str) -> str | None:
+    """``--against``: the highest heavy gain among the candidates at least as close to their weather-free
+    input as ``reference``, with no larger shift and light gain >= 0; None when there is none."""
+    ref = numbers[reference]
+    passing = [m for m, n in numbers.items()
+               if m != reference and n["clean_db"] >= ref["clean_db"] and n["shift"] <= ref["shift"]
+               and n["light_gain"] >= 0]  # fmt: skip
+    return max(passing, key=lambda m: numbers[m]["heavy_gain"]) if passing else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scores", type=Path)
     parser.add_argument("--light", required=True, help="the light tuning set's key in the JSON")
     parser.add_argument("--heavy", required=True, help="the heavy tuning set's key in the JSON")
+    parser.add_argument("--against", metavar="LABEL", help="pick against this reference model (see above)")
     args = parser.parse_args()
     numbers = tuning_numbers(json.loads(args.scores.read_text()), args.light, args.heavy)
     print("| candidate | clean PSNR-Y | max |shift| | light gain | heavy gain |")
     print("|---|---|---|---|---|")
     for label, n in numbers.items():
         print(f"| {label} | {n['clean_db']:.2f} | {n['shift']:.2f} | {n['light_gain']:+.2f} | {n['heavy_gain']:+.2f} |")
-    print(f"\npicked: {pick(numbers)}")
+    if args.against and args.against not in numbers:
+        raise SystemExit(f"--against {args.against}: no such label in {args.scores} ({', '.join(numbers)})")
+    print(f"\npicked: {pick_against(numbers, args.against) if args.against else pick(numbers)}")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,13 @@ def train_command(
         help="With --tone-fraction: which re-toned backgrounds may get the haze tone, all or only those left "
         "without weather (dry); a haze under the weather looks like its accumulation, which the model must remove.",
     ),
+    dry_crops: int = typer.Option(
+        1,
+        "--dry-crops",
+        min=1,
+        help="With --clean-fraction: crop each weather-free sample as the most detailed of this many random crops, "
+        "so the model learns to leave fine bright structure (lit windows, railings) alone (1: a plain random crop).",
+    ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -204,11 +211,14 @@ def train_command(
     )  # fmt: skip
     if dataset is not None:
         _refuse_synthesis_options(
-            {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all"}
-        )
+            {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all",
+             "--dry-crops": dry_crops > 1}
+        )  # fmt: skip
     check_tone_haze(tone_haze)
     if tone_haze != "all" and not tone_fraction:
         raise WeathercleanError(f"--tone-haze {tone_haze} needs --tone-fraction above 0: no background is re-toned")
+    if dry_crops > 1 and not clean_fraction:
+        raise WeathercleanError(f"--dry-crops {dry_crops} needs --clean-fraction above 0: no sample is left dry")
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -236,6 +246,7 @@ def train_command(
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
                "clean_fraction": clean_fraction, "tone_fraction": tone_fraction, "tone_haze": tone_haze,
+               "dry_crops": dry_crops,
                "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
@@ -251,13 +262,13 @@ def train_command(
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, tone_haze=tone_haze, loss_fn=loss_fn,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes

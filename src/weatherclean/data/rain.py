@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
+from weatherclean.data.negatives import check_dry_crops, detailed_crop
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.data.tones import (
     check_tone_fraction,
@@ -476,6 +477,8 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
     :mod:`weatherclean.data.tones`) before the rain is added, and the re-toned picture is the ground
     truth: a model must not take brightness or low contrast for rain's accumulation. ``tone_haze="dry"``
     keeps the haze tone off the backgrounds that get rain (:mod:`weatherclean.data.tones` says why).
+    ``dry_crops`` K > 1 takes each rain-free item's patch as the most detailed of K random patches (hard
+    negatives, :mod:`weatherclean.data.negatives`); rainy items are cropped as before.
 
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
@@ -497,6 +500,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         styles: StyleChoice = None,
         tone_fraction: float = 0.0,
         tone_haze: str = "all",
+        dry_crops: int = 1,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
@@ -507,6 +511,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         check_clean_fraction(clean_fraction)
         check_tone_fraction(tone_fraction)
         check_tone_haze(tone_haze)
+        check_dry_crops(dry_crops)
         if level is not None and level not in RAIN_LEVELS:
             raise DatasetError(f"unknown rain level {level!r}: use one of {', '.join(RAIN_LEVELS)} or None")
         if crop < 8:
@@ -523,6 +528,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         self.clean_fraction = float(clean_fraction)
         self.tone_fraction = float(tone_fraction)
         self.tone_haze = tone_haze
+        self.dry_crops = dry_crops
         # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
         self._init_epoch()
@@ -573,10 +579,11 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
-        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze)
+        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze, early=self.dry_crops > 1)
         kinds = tone_kinds(self.tone_haze, dry)
+        tries = self.dry_crops if dry else 1
         if self.frames == 1:
-            patch = self._patch(rng, image, self.crop)
+            patch = detailed_crop(lambda r: self._patch(r, image, self.crop), rng, tries)
             if self.augment:
                 patch = self._jitter(rng, patch)
             patch = maybe_retone(rng, patch, self.tone_fraction, kinds)
@@ -584,7 +591,8 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             arrays = (s.rainy[None], s.clean[None], s.streak[None], s.alpha[None], s.reliance[None])
         else:
             # Room for the camera to pan and shake at the patch's own scale: 3/8 of the crop on each side.
-            patch = self._patch(rng, image, int(round(self.crop * 1.75)))
+            side = int(round(self.crop * 1.75))
+            patch = detailed_crop(lambda r: self._patch(r, image, side), rng, tries)
             if self.augment:
                 patch = self._jitter(rng, patch)
             patch = maybe_retone(rng, patch, self.tone_fraction, kinds)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
+from weatherclean.data.negatives import check_dry_crops, detailed_crop
 from weatherclean.data.tones import (
     check_tone_fraction,
     check_tone_haze,
@@ -300,6 +301,9 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     :mod:`weatherclean.data.tones`) before the snow is added, and the re-toned picture is the ground truth;
     ``tone_haze="dry"`` keeps the haze tone off the backgrounds that get snow.
 
+    ``dry_crops`` K > 1 takes each snow-free item's crop as the most detailed of K random crops (hard
+    negatives, :mod:`weatherclean.data.negatives`); snowy items are cropped as before.
+
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
     jitter all change with (seed, epoch, index).
@@ -318,12 +322,14 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         styles: StyleChoice = None,
         tone_fraction: float = 0.0,
         tone_haze: str = "all",
+        dry_crops: int = 1,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
         check_clean_fraction(clean_fraction)
         check_tone_fraction(tone_fraction)
         check_tone_haze(tone_haze)
+        check_dry_crops(dry_crops)
         if level is not None and level not in SNOW_LEVELS:
             raise DatasetError(f"unknown snow level {level!r}: use one of {', '.join(SNOW_LEVELS)} or None")
         if crop < 8:
@@ -341,6 +347,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.clean_fraction = float(clean_fraction)
         self.tone_fraction = float(tone_fraction)
         self.tone_haze = tone_haze
+        self.dry_crops = dry_crops
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -405,8 +412,8 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
-        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze)
-        patch = self._crop(rng, image)
+        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze, early=self.dry_crops > 1)
+        patch = detailed_crop(lambda r: self._crop(r, image), rng, self.dry_crops if dry else 1)
         if self.augment:
             patch = self._jitter(rng, patch)
         patch = maybe_retone(rng, patch, self.tone_fraction, tone_kinds(self.tone_haze, dry))

@@ -55,11 +55,14 @@ def tone_kinds(tone_haze: str, dry: bool | None) -> tuple[str, ...]:
     return WEATHER_TONES if tone_haze == "dry" and dry is False else TONES
 
 
-def draw_dry_first(rng: np.random.Generator, clean_fraction: float, tone_haze: str) -> bool | None:
-    """Whether an item stays without weather, drawn *before* its tone when the tone depends on it
-    (``tone_haze="dry"``); None otherwise, and the datasets draw it after the weather as before, so
-    runs with ``"all"`` keep their samples for the same seed."""
-    return bool(rng.random() < clean_fraction) if tone_haze == "dry" else None
+def draw_dry_first(
+    rng: np.random.Generator, clean_fraction: float, tone_haze: str, *, early: bool = False
+) -> bool | None:
+    """Whether an item stays without weather, drawn *before* its tone and crop when either depends on it
+    (``tone_haze="dry"``, or ``early``: hard-negative crops, :mod:`weatherclean.data.negatives`); None
+    otherwise, and the datasets draw it after the weather as before, so runs with neither keep their
+    samples for the same seed."""
+    return bool(rng.random() < clean_fraction) if tone_haze == "dry" or early else None
 
 
 def stays_dry(rng: np.random.Generator, clean_fraction: float, drawn: bool | None) -> bool:

@@ -265,6 +265,8 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--tone-fraction", extra["tone_fraction"])
     if extra.get("tone_haze", "all") != "all":
         option("--tone-haze", extra["tone_haze"])
+    if extra.get("dry_crops", 1) > 1:
+        option("--dry-crops", extra["dry_crops"])
     option("--seed", settings.get("seed"))
     if settings.get("device", "auto") != "auto":
         option("--device", settings.get("device"))

@@ -50,6 +50,7 @@ class SnowTask:
     seed: int = 0
     tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     tone_haze: str = "all"  # "dry": the haze tone only on backgrounds left without snow (data.tones)
+    dry_crops: int = 1  # snow-free crops: the most detailed of this many (data.negatives)
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
 
@@ -71,7 +72,7 @@ class SnowTask:
         return SyntheticSnowDataset(
             images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
             haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
-            tone_haze=self.tone_haze,
+            tone_haze=self.tone_haze, dry_crops=self.dry_crops,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -100,6 +101,7 @@ class RainTask:
     styles: Styles | None = None  # rain styles to synthesise, names or names with weights (None: all)
     tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the rain (data.tones)
     tone_haze: str = "all"  # "dry": the haze tone only on backgrounds left without rain (data.tones)
+    dry_crops: int = 1  # rain-free crops: the most detailed of this many (data.negatives)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
@@ -118,7 +120,7 @@ class RainTask:
         return SyntheticRainDataset(
             images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
             clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
-            tone_haze=self.tone_haze,
+            tone_haze=self.tone_haze, dry_crops=self.dry_crops,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Rain round 20 candidate (runs/round20-rain-rule.txt). Resumable: rerun. The shipped j4rnet-wide weights, round 14's
+# recipe, and hard negatives: each rain-free sample is the most detailed of 4 random crops (--dry-crops 4); the
+# result gets j4rnet-wide's shipped config.json.
+set -euo pipefail
+[ -d runs/j4rnet-wide-r17 ] || cp -r src/weatherclean/weights/j4rnet-wide runs/j4rnet-wide-r17
+common=(--task rain --clean data/snow/train_clean --skimage-samples --clean-fraction 0.5 --dry-crops 4 --lambda-colour 8
+        --tone-fraction 0.3 --seed 20020 --workers 0 --threads 1 --checkpoint-every 200 -q)
+weatherclean train "${common[@]}" --init runs/j4rnet-wide-r17 --frames 1 --crop 96 --batch-size 8 --steps 2000 --lr 5e-5 --warmup 50 -o runs/r20-s1
+weatherclean train "${common[@]}" --init runs/r20-s1/model --frames 9 --crop 64 --batch-size 4 --steps 400 --lr 5e-5 --warmup 20 -o runs/r20-s2
+mkdir -p runs/r20/model
+cp runs/r20-s2/model/model.safetensors runs/r20/model/
+cp runs/j4rnet-wide-r17/config.json runs/r20/model/

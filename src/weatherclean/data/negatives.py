@@ -1,0 +1,60 @@
+"""Hard negatives: weather-free training crops taken where the picture has the most fine detail.
+
+Why: both bundled models change the most on weather-free photos full of small bright structure. The
+snow model's worst snow-free held-out photo (36.5 dB against its input) is a street of lit windows,
+which it darkens as if each were a flake; the rain model's worst dry photo (39.0 dB) is a house front
+whose shutters and window frames it treats as streaks (docs/models.md, "Round 11 (snow)"). A random
+crop of a training background is mostly sky, foliage or wall, so the weather-free samples that teach
+"leave this alone" rarely show such structure. With ``dry_crops`` K > 1 a dataset draws K candidate
+crops for each weather-free sample and keeps the one with the most fine detail; samples that get
+weather are cropped as before.
+
+The detail measure is the mean absolute difference between the luma and its 5 × 5 local mean: what a
+flake, a speck or a streak adds to a picture, and what a lit window or a shutter's slats have too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from weatherclean.errors import DatasetError
+
+#: Side of the local mean the detail measure compares each pixel with.
+DETAIL_WINDOW = 5
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def check_dry_crops(value: int) -> None:
+    """``dry_crops`` is a whole number of candidate crops, at least 1 (1: the ordinary random crop)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise DatasetError(f"dry crops {value!r} must be a whole number of at least 1")
+
+
+def fine_detail(patch: np.ndarray) -> float:
+    """Mean |luma − its 5 × 5 local mean| of an H × W × 3 float picture in [0, 1] (borders: edge values)."""
+    luma = patch.astype(np.float32, copy=False) @ _LUMA
+    r = DETAIL_WINDOW // 2
+    local = sliding_window_view(np.pad(luma, r, mode="edge"), (DETAIL_WINDOW, DETAIL_WINDOW)).mean(axis=(-2, -1))
+    return float(np.abs(luma - local).mean())
+
+
+def detailed_crop(
+    draw: Callable[[np.random.Generator], np.ndarray], rng: np.random.Generator, tries: int
+) -> np.ndarray:
+    """The crop with the most :func:`fine_detail` of ``tries`` made by ``draw(rng)`` (the first on ties).
+
+    With ``tries`` 1 this is ``draw(rng)``, with the same draws from ``rng``: a run without hard
+    negatives keeps its samples for the same seed."""
+    best = draw(rng)
+    if tries <= 1:
+        return best
+    best_detail = fine_detail(best)
+    for _ in range(tries - 1):
+        candidate = draw(rng)
+        detail = fine_detail(candidate)
+        if detail > best_detail:
+            best, best_detail = candidate, detail
+    return best

@@ -1,0 +1,107 @@
+"""Hard negatives (weatherclean.data.negatives): weather-free crops from the most detailed part of a picture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from weatherclean.data.negatives import detailed_crop, fine_detail
+from weatherclean.data.rain import SyntheticRainDataset
+from weatherclean.data.snow import SyntheticSnowDataset
+from weatherclean.errors import DatasetError
+
+
+def _half_busy(side: int = 160, seed: int = 0) -> np.ndarray:
+    """Left half a flat mid grey, right half fine bright dots on the same grey (lit windows, specks)."""
+    rng = np.random.default_rng(seed)
+    image = np.full((side, side, 3), 0.45, dtype=np.float32)
+    dots = rng.random((side, side // 2)) < 0.08
+    image[:, side // 2 :][dots] = 0.95
+    return image
+
+
+def test_fine_detail_ranks_dots_above_a_flat_field_and_a_smooth_ramp() -> None:
+    flat = np.full((32, 32, 3), 0.5, dtype=np.float32)
+    ramp = np.repeat(np.linspace(0.0, 1.0, 32, dtype=np.float32)[None, :, None], 32, axis=0).repeat(3, axis=2)
+    dots = _half_busy(32)
+    assert fine_detail(flat) == 0.0
+    assert fine_detail(ramp) < 0.005  # a steep smooth gradient hardly counts (only at the edge padding)
+    assert fine_detail(dots) > 0.02
+
+
+def test_detailed_crop_keeps_the_most_detailed_try_and_one_try_is_a_plain_draw() -> None:
+    image = _half_busy()
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        left = int(rng.integers(0, image.shape[1] - 32 + 1))
+        return image[:32, left : left + 32]
+
+    plain, chosen = [], []
+    for seed in range(40):
+        plain.append(fine_detail(detailed_crop(draw, np.random.default_rng(seed), 1)))
+        chosen.append(fine_detail(detailed_crop(draw, np.random.default_rng(seed), 4)))
+        rng = np.random.default_rng(seed)
+        assert np.array_equal(detailed_crop(draw, np.random.default_rng(seed), 1), draw(rng))
+    assert all(c >= p for c, p in zip(chosen, plain, strict=True))  # the first try is among the four
+    assert np.mean(chosen) > 1.3 * np.mean(plain)
+
+
+def _dry(item: dict[str, torch.Tensor], key: str) -> bool:
+    return float(item[key].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("task", ["snow", "rain", "rain-clip"])
+def test_dry_crops_make_weather_free_samples_more_detailed_and_leave_weather_samples_alone(task: str) -> None:
+    """With dry_crops 4 the weather-free items come from the busy half far more often; one item per index
+    either way, and dry_crops 1 is the dataset as it was (the same samples for the same seed)."""
+    images = [_half_busy(seed=s) for s in range(2)]
+    common = {"crop": 24, "length": 80, "seed": 5, "clean_fraction": 0.5}
+
+    def make(**extra: int) -> SyntheticSnowDataset | SyntheticRainDataset:
+        if task == "snow":
+            return SyntheticSnowDataset(images, level="S", **common, **extra)
+        return SyntheticRainDataset(images, frames=3 if task == "rain-clip" else 1, level="light", **common, **extra)
+
+    key, clean = ("z", "y") if task == "snow" else ("streak", "clean")
+    default, one, four = make(), make(dry_crops=1), make(dry_crops=4)
+    assert all(torch.equal(default[i][clean], one[i][clean]) for i in range(10))
+
+    def detail(ds: SyntheticSnowDataset | SyntheticRainDataset) -> tuple[float, int]:
+        items = [ds[i] for i in range(80)]
+        dry = [it[clean].reshape(-1, 3, *it[clean].shape[-2:])[0].permute(1, 2, 0).numpy() for it in items
+               if _dry(it, key)]  # fmt: skip
+        return float(np.mean([fine_detail(d) for d in dry])), len(dry)
+
+    (plain, n_plain), (hard, n_hard) = detail(one), detail(four)
+    assert 20 <= n_plain <= 60 and 20 <= n_hard <= 60
+    assert hard > 1.3 * plain
+
+
+def test_dry_crops_must_be_a_whole_number_of_at_least_one() -> None:
+    with pytest.raises(DatasetError, match="dry crops 0 must be"):
+        SyntheticSnowDataset([_half_busy()], crop=24, clean_fraction=0.5, dry_crops=0)
+
+
+def test_train_cli_takes_dry_crops_records_them_and_refuses_them_without_dry_samples(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    Image.fromarray((_half_busy(64) * 255).astype(np.uint8)).save(clean / "busy.png")
+    run = tmp_path / "run"
+    base = ["train", "--task", "snow", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
+            "--steps", "2", "-q", "-o", str(run)]  # fmt: skip
+    refused = CliRunner().invoke(app, [*base, "--dry-crops", "4"])
+    assert refused.exit_code == 2 and "needs --clean-fraction above 0" in refused.output, refused.output
+    assert not run.exists()
+    result = CliRunner().invoke(app, [*base, "--dry-crops", "4", "--clean-fraction", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "train_config.json").read_text())["extra"]["dry_crops"] == 4
+    assert "--dry-crops 4" in (run / "model" / "README.md").read_text()
