@@ -78,12 +78,12 @@ def main() -> None:
     parser.add_argument("--against", metavar="LABEL", help="pick against this reference model (see above)")
     args = parser.parse_args()
     numbers = tuning_numbers(json.loads(args.scores.read_text()), args.light, args.heavy)
+    if args.against and args.against not in numbers:
+        raise SystemExit(f"--against {args.against}: no such label in {args.scores} ({', '.join(numbers)})")
     print("| candidate | clean PSNR-Y | max |shift| | light gain | heavy gain |")
     print("|---|---|---|---|---|")
     for label, n in numbers.items():
         print(f"| {label} | {n['clean_db']:.2f} | {n['shift']:.2f} | {n['light_gain']:+.2f} | {n['heavy_gain']:+.2f} |")
-    if args.against and args.against not in numbers:
-        raise SystemExit(f"--against {args.against}: no such label in {args.scores} ({', '.join(numbers)})")
     print(f"\npicked: {pick_against(numbers, args.against) if args.against else pick(numbers)}")
 
 

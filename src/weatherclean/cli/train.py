@@ -145,7 +145,7 @@ def train_command(
         "--dry-crops",
         min=1,
         help="With --clean-fraction: crop each weather-free sample as the most detailed of this many random crops, "
-        "so the model learns to leave fine bright structure (lit windows, railings) alone (1: a plain random crop).",
+        "so the model sees detailed scenes (lit windows, shutters) left as they are (1: a plain random crop).",
     ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
