@@ -7,6 +7,12 @@ writes data/snow/train_clean/ (training backgrounds) and data/snow/heldout_clean
 `weatherclean synth snow` turns them into the held-out test sets). The split is fixed here, by name, so
 docs/models.md can say exactly which images were held out. The scikit-image samples named in
 EXAMPLE_SAMPLES are kept out of training too: the bundled example photos are made from them.
+
+    python scripts/prepare_snow_data.py ../shared/data/clean .devdata --max-side 512 --jpeg 90
+
+writes the same split smaller, for a lent GPU machine: every picture at most 512 px on its longest side,
+as JPEG at quality 90, into a folder git ignores, for the device call's ``carry`` (runs/gpu_base.sh
+says how it is used).
 """
 
 from __future__ import annotations
@@ -29,10 +35,23 @@ HELDOUT = (
 EXAMPLE_SAMPLES = {"chelsea", "coffee", "rocket"}
 
 
+def _write_small(picture: Image.Image, dest: Path, max_side: int, quality: int) -> None:
+    """``picture`` at most ``max_side`` px a side (0: as it is), as JPEG at ``quality`` (0: ``dest``'s format)."""
+    picture = picture.convert("RGB")
+    if max_side and max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    if quality:
+        picture.save(dest.with_suffix(".jpg"), quality=quality)
+    else:
+        picture.save(dest)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clean_root", type=Path, help="folder with clean images (searched recursively)")
     parser.add_argument("out", type=Path)
+    parser.add_argument("--max-side", type=int, default=0, help="shrink to at most this many pixels a side (0: keep)")
+    parser.add_argument("--jpeg", type=int, default=0, metavar="Q", help="write JPEG at quality Q (0: copy the files)")
     args = parser.parse_args()
 
     from weatherclean.data.images import list_images, skimage_samples
@@ -43,12 +62,19 @@ def main() -> None:
     counts = {"train": 0, "heldout": 0}
     for path in list_images(args.clean_root):
         dest = held if path.stem in HELDOUT else train
-        shutil.copy2(path, dest / path.name)
+        if args.max_side or args.jpeg:
+            _write_small(Image.open(path), dest / path.name, args.max_side, args.jpeg)
+        else:
+            shutil.copy2(path, dest / path.name)
         counts["heldout" if dest is held else "train"] += 1
     for name, arr in skimage_samples():
         if name in EXAMPLE_SAMPLES:
             continue
-        Image.fromarray(np.round(arr * 255).astype(np.uint8)).save(train / f"skimage_{name}.png")
+        picture = Image.fromarray(np.round(arr * 255).astype(np.uint8))
+        if args.max_side or args.jpeg:
+            _write_small(picture, train / f"skimage_{name}.png", args.max_side, args.jpeg)
+        else:
+            picture.save(train / f"skimage_{name}.png")
         counts["train"] += 1
     print(f"{counts['train']} training images in {train}, {counts['heldout']} held out in {held}")
 
