@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 #: Kodak24 19-24 and two CBSD68 photos (held out since 0.1.0), and since issue 12 two city scenes of
 #: Urban100 and two varied scenes of Sun-Hays 80, which none of the bundled models ever trained on.
@@ -35,15 +35,21 @@ HELDOUT = (
 EXAMPLE_SAMPLES = {"chelsea", "coffee", "rocket"}
 
 
+_WRITTEN: set[Path] = set()
+
+
 def _write_small(picture: Image.Image, dest: Path, max_side: int, quality: int) -> None:
-    """``picture`` at most ``max_side`` px a side (0: as it is), as JPEG at ``quality`` (0: ``dest``'s format)."""
-    picture = picture.convert("RGB")
+    """``picture`` upright (EXIF orientation applied), at most ``max_side`` px a side (0: as it is), as JPEG
+    at ``quality`` (0: ``dest``'s own format, JPEG at 95). Two pictures of one run that would land on one
+    name (``a.png`` and ``a.jpg`` with ``--jpeg``) stop it rather than one overwriting the other."""
+    picture = ImageOps.exif_transpose(picture).convert("RGB")
     if max_side and max(picture.size) > max_side:
         picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    if quality:
-        picture.save(dest.with_suffix(".jpg"), quality=quality)
-    else:
-        picture.save(dest)
+    dest = dest.with_suffix(".jpg") if quality else dest
+    if dest in _WRITTEN:
+        raise SystemExit(f"{dest}: two pictures would be written here; rename one of them")
+    _WRITTEN.add(dest)
+    picture.save(dest, quality=quality or 95)
 
 
 def main() -> None:
@@ -53,6 +59,8 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=0, help="shrink to at most this many pixels a side (0: keep)")
     parser.add_argument("--jpeg", type=int, default=0, metavar="Q", help="write JPEG at quality Q (0: copy the files)")
     args = parser.parse_args()
+    if args.max_side < 0 or not 0 <= args.jpeg <= 100:
+        parser.error("--max-side must be >= 0 and --jpeg between 0 and 100")
 
     from weatherclean.data.images import list_images, skimage_samples
 

@@ -35,9 +35,12 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=ROOT / "data/snow/heldout_clean")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    paths = list_images(args.photos)
+    if not paths:
+        raise SystemExit(f"{args.photos}: no pictures found")
     models = load_candidates(args.models, task=args.task)
     rows = []
-    for path in list_images(args.photos):
+    for path in paths:
         image = read_rgb(path)
         cells = []
         for net in models.values():
