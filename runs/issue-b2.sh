@@ -3,7 +3,10 @@
 # recipe, and hard negatives: each rain-free sample is the most detailed of 4 random crops (--dry-crops 4); the
 # result gets j4rnet-wide's shipped config.json.
 set -euo pipefail
-[ -d runs/j4rnet-wide-r17 ] || cp -r src/weatherclean/weights/j4rnet-wide runs/j4rnet-wide-r17
+if [ ! -f runs/j4rnet-wide-r17/model.safetensors ]; then  # the weights shipped when this ran, from git
+  mkdir -p runs/j4rnet-wide-r17
+  for f in README.md config.json model.safetensors; do git show 846fd24:src/weatherclean/weights/j4rnet-wide/$f > runs/j4rnet-wide-r17/$f; done
+fi
 common=(--task rain --clean data/snow/train_clean --skimage-samples --clean-fraction 0.5 --dry-crops 4 --lambda-colour 8
         --tone-fraction 0.3 --seed 20020 --workers 0 --threads 1 --checkpoint-every 200 -q)
 weatherclean train "${common[@]}" --init runs/j4rnet-wide-r17 --frames 1 --crop 96 --batch-size 8 --steps 2000 --lr 5e-5 --warmup 50 -o runs/r20-s1

@@ -2,7 +2,10 @@
 # Rain round 21: round 20's fine-tune (runs/issue-b2.sh) without --dry-crops, a control (runs/round21-rain-control-rule.txt).
 # Resumable: rerun.
 set -euo pipefail
-[ -d runs/j4rnet-wide-r17 ] || cp -r src/weatherclean/weights/j4rnet-wide runs/j4rnet-wide-r17
+if [ ! -f runs/j4rnet-wide-r17/model.safetensors ]; then  # the weights shipped when this ran, from git
+  mkdir -p runs/j4rnet-wide-r17
+  for f in README.md config.json model.safetensors; do git show 846fd24:src/weatherclean/weights/j4rnet-wide/$f > runs/j4rnet-wide-r17/$f; done
+fi
 common=(--task rain --clean data/snow/train_clean --skimage-samples --clean-fraction 0.5 --lambda-colour 8
         --tone-fraction 0.3 --seed 20020 --workers 0 --threads 1 --checkpoint-every 200 -q)
 weatherclean train "${common[@]}" --init runs/j4rnet-wide-r17 --frames 1 --crop 96 --batch-size 8 --steps 2000 --lr 5e-5 --warmup 50 -o runs/r21c-s1

@@ -2,7 +2,10 @@
 # Snow round 13 candidate (runs/round13-snow-rule.txt). Resumable: rerun. The shipped (round 11) weights, round 11's
 # fine-tune with harder negatives: each snow-free sample is the most detailed of 8 random crops (--dry-crops 8).
 set -euo pipefail
-[ -d runs/desnownet-light-r11 ] || cp -r src/weatherclean/weights/desnownet-light runs/desnownet-light-r11
+if [ ! -f runs/desnownet-light-r11/model.safetensors ]; then  # the weights shipped when this ran, from git
+  mkdir -p runs/desnownet-light-r11
+  for f in README.md config.json model.safetensors; do git show a7cb6ae:src/weatherclean/weights/desnownet-light/$f > runs/desnownet-light-r11/$f; done
+fi
 weatherclean train --task snow --clean data/snow/train_clean --skimage-samples --init runs/desnownet-light-r11 \
   --pass-through 0.02 --lambda-colour 4 --clean-fraction 0.35 --dry-crops 8 --no-haze --steps 1500 --batch-size 8 \
   --crop 96 --lr 1e-4 --warmup 50 --seed 13013 --workers 0 --threads 1 --checkpoint-every 100 -q -o runs/snow13
