@@ -35,10 +35,7 @@ HELDOUT = (
 EXAMPLE_SAMPLES = {"chelsea", "coffee", "rocket"}
 
 
-_WRITTEN: set[Path] = set()
-
-
-def _write_small(picture: Image.Image, dest: Path, max_side: int, quality: int) -> None:
+def _write_small(picture: Image.Image, dest: Path, max_side: int, quality: int, written: set[Path]) -> None:
     """``picture`` upright (EXIF orientation applied), at most ``max_side`` px a side (0: as it is), as JPEG
     at ``quality`` (0: ``dest``'s own format, JPEG at 95). Two pictures of one run that would land on one
     name (``a.png`` and ``a.jpg`` with ``--jpeg``) stop it rather than one overwriting the other."""
@@ -46,9 +43,9 @@ def _write_small(picture: Image.Image, dest: Path, max_side: int, quality: int) 
     if max_side and max(picture.size) > max_side:
         picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     dest = dest.with_suffix(".jpg") if quality else dest
-    if dest in _WRITTEN:
+    if dest in written:
         raise SystemExit(f"{dest}: two pictures would be written here; rename one of them")
-    _WRITTEN.add(dest)
+    written.add(dest)
     picture.save(dest, quality=quality or 95)
 
 
@@ -68,10 +65,11 @@ def main() -> None:
     for folder in (train, held):
         folder.mkdir(parents=True, exist_ok=True)
     counts = {"train": 0, "heldout": 0}
+    written: set[Path] = set()  # what this run wrote, so that two pictures never land on one name
     for path in list_images(args.clean_root):
         dest = held if path.stem in HELDOUT else train
         if args.max_side or args.jpeg:
-            _write_small(Image.open(path), dest / path.name, args.max_side, args.jpeg)
+            _write_small(Image.open(path), dest / path.name, args.max_side, args.jpeg, written)
         else:
             shutil.copy2(path, dest / path.name)
         counts["heldout" if dest is held else "train"] += 1
@@ -80,7 +78,7 @@ def main() -> None:
             continue
         picture = Image.fromarray(np.round(arr * 255).astype(np.uint8))
         if args.max_side or args.jpeg:
-            _write_small(picture, train / f"skimage_{name}.png", args.max_side, args.jpeg)
+            _write_small(picture, train / f"skimage_{name}.png", args.max_side, args.jpeg, written)
         else:
             picture.save(train / f"skimage_{name}.png")
         counts["train"] += 1

@@ -97,16 +97,19 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
     return score_unchanged([read_rgb(p) for p in list_images(folder)], models)
 
 
+def unchanged(net: Restorer, image: np.ndarray) -> tuple[float, np.ndarray]:
+    """What ``net`` does to a picture it should leave alone: the PSNR-Y of its output against the picture,
+    and the mean change per channel in grey levels (also used by ``unchanged_photos.py``)."""
+    out = net.restore(image)
+    return psnr(out, image, y_channel=True), 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
+
+
 def score_unchanged(images: list[np.ndarray], models: dict[str, Restorer]) -> dict[str, dict[str, float]]:
     """:func:`score_clean` on pictures already in hand (float in [0, 1]; ``tone_probe.py`` changes them
     first): what each model should return unchanged, scored against itself."""
     result = {}
     for label, net in models.items():
-        values, shifts = [], []
-        for image in images:
-            out = net.restore(image)
-            values.append(psnr(out, image, y_channel=True))
-            shifts.append(255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0))
+        values, shifts = zip(*(unchanged(net, image) for image in images), strict=True)
         mean_shift = np.mean(shifts, axis=0)
         result[label] = {
             "psnr_y": float(np.mean(values)),

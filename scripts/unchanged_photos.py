@@ -16,16 +16,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from score_snow_styles import load_candidates  # noqa: E402
+from score_snow_styles import load_candidates, unchanged  # noqa: E402
 
 from weatherclean.data.images import list_images, read_rgb  # noqa: E402
-from weatherclean.evaluation.metrics import psnr  # noqa: E402
 
 
 def main() -> None:
@@ -42,12 +40,7 @@ def main() -> None:
     rows = []
     for path in paths:
         image = read_rgb(path)
-        cells = []
-        for net in models.values():
-            out = net.restore(image)
-            shift = 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
-            cells.append((psnr(out, image, y_channel=True), shift))
-        rows.append((path.name, cells))
+        rows.append((path.name, [unchanged(net, image) for net in models.values()]))
     rows.sort(key=lambda row: row[1][0][0])
     print("| photo | " + " | ".join(f"{m}: PSNR-Y; mean shift R/G/B" for m in models) + " |")
     print("|---|" + "---|" * len(models))

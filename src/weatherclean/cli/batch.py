@@ -148,8 +148,7 @@ PassThrough = Annotated[
         help="Weather evidence a pixel needs before the model may change it; below it the model leaves the pixel as "
         "it was. Higher leaves more alone and removes less, lower removes more, 0: every pixel is the model's output. "
         "Default: the model's own (0.03 for desnownet-light and for j4rnet-wide; models info shows it). DesnowNet "
-        "takes 0 to below "
-        "0.5, J4R-Net 0 to below 1.", show_default=False,
+        "takes 0 to below 0.5, J4R-Net 0 to below 1.", show_default=False,
     ),
 ]  # fmt: skip
 Compare = Annotated[

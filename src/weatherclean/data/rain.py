@@ -579,9 +579,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             raise IndexError(index)
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
-        dry = draw_dry_first(
-            rng, self.clean_fraction, self.tone_haze, early=self.dry_crops > 1 and self.clean_fraction > 0
-        )
+        dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze, early=self.dry_crops > 1)
         kinds = tone_kinds(self.tone_haze, dry)
         tries = self.dry_crops if dry else 1
         if self.frames == 1:

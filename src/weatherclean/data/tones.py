@@ -59,10 +59,12 @@ def draw_dry_first(
     rng: np.random.Generator, clean_fraction: float, tone_haze: str, *, early: bool = False
 ) -> bool | None:
     """Whether an item stays without weather, drawn *before* its tone and crop when either depends on it
-    (``tone_haze="dry"``, or ``early``: hard-negative crops, :mod:`weatherclean.data.negatives`); None
-    otherwise, and the datasets draw it after the weather as before, so runs with neither keep their
-    samples for the same seed."""
-    return bool(rng.random() < clean_fraction) if tone_haze == "dry" or early else None
+    (``tone_haze="dry"``, or ``early``: hard-negative crops, :mod:`weatherclean.data.negatives`, which
+    depend on it only when some items stay dry); None otherwise, and the datasets draw it after the
+    weather as before, so runs with neither keep their samples for the same seed."""
+    if tone_haze == "dry" or (early and clean_fraction > 0):
+        return bool(rng.random() < clean_fraction)
+    return None
 
 
 def stays_dry(rng: np.random.Generator, clean_fraction: float, drawn: bool | None) -> bool:
