@@ -126,3 +126,90 @@ def test_train_cli_takes_dry_crops_records_them_and_refuses_them_without_dry_sam
     assert result.exit_code == 0, result.output
     assert json.loads((run / "train_config.json").read_text())["extra"]["dry_crops"] == 4
     assert "--dry-crops 4" in (run / "model" / "README.md").read_text()
+
+
+def _tiny_folder(path: Path) -> Path:
+    """A small DesnowNet with fixed random weights, saved as a model folder."""
+    from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
+
+    torch.manual_seed(3)
+    config = DesnowNetConfig(
+        width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
+    )
+    DesnowNet(config).save_pretrained(path)
+    return path
+
+
+def test_model_change_scores_what_the_frozen_model_does_and_travels_to_workers_without_weights(tmp_path: Path) -> None:
+    import pickle
+
+    from weatherclean.models.loading import load_from_folder
+    from weatherclean.training.mining import ModelChange
+
+    folder = _tiny_folder(tmp_path / "m")
+    score = ModelChange(folder)
+    patch = _half_busy(32)
+    model = load_from_folder(folder).eval()
+    x = torch.from_numpy(patch.transpose(2, 0, 1).copy())[None]
+    with torch.inference_mode():
+        change = ((model.restore(x) - x) * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1)
+    assert score(patch) == pytest.approx(float(change.square().mean()), rel=1e-5)
+    assert score(patch) > 0.0  # random weights change a picture
+    copy = pickle.loads(pickle.dumps(score))
+    assert copy._model is None and copy(patch) == pytest.approx(score(patch), rel=1e-6)
+
+
+def test_a_dry_score_replaces_the_detail_measure_and_sees_the_same_candidates(tmp_path: Path) -> None:
+    """detailed_crop with another score keeps that score's best of the same draws; the snow dataset
+    passes it on: with "least detail" as the score its dry items come out flatter than plain ones."""
+    image = _half_busy()
+
+    def draw(rng: np.random.Generator) -> np.ndarray:
+        left = int(rng.integers(0, image.shape[1] - 32 + 1))
+        return image[:32, left : left + 32]
+
+    def flatness(p: np.ndarray) -> float:
+        return -fine_detail(p)
+
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        candidates = [draw(rng) for _ in range(4)]
+        picked = detailed_crop(draw, np.random.default_rng(seed), 4, flatness)
+        assert fine_detail(picked) == min(fine_detail(c) for c in candidates)
+
+    def dry_detail(**kw: object) -> float:
+        ds = SyntheticSnowDataset([image], crop=24, length=400, seed=1, clean_fraction=0.5, **kw)  # type: ignore[arg-type]
+        items = [ds[i] for i in range(120)]
+        return float(np.mean([fine_detail(it["y"].permute(1, 2, 0).numpy()) for it in items if _dry(it, "z")]))
+
+    assert dry_detail(dry_crops=4, dry_score=flatness) < 0.7 * dry_detail(dry_crops=1)
+
+
+def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_cannot_work(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    Image.fromarray((_half_busy(64) * 255).astype(np.uint8)).save(clean / "busy.png")
+    init = _tiny_folder(tmp_path / "init")
+    run = tmp_path / "run"
+    base = ["train", "--task", "snow", "--clean", str(clean), "--crop", "16", "--batch-size", "2", "--workers", "0",
+            "--steps", "2", "-q", "-o", str(run), "--clean-fraction", "0.5"]  # fmt: skip
+    refusals = {
+        ("--dry-crops", "4", "--dry-pick", "change"): "needs --init",
+        ("--init", str(init), "--dry-pick", "change"): "needs --dry-crops 2 or more",
+        ("--init", str(init), "--dry-crops", "4", "--dry-pick", "most"): "use detail or change",
+    }
+    for extra, message in refusals.items():
+        refused = CliRunner().invoke(app, [*base, *extra])
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+    rain = CliRunner().invoke(app, [*base[:2], "rain", *base[3:], "--dry-crops", "4", "--dry-pick", "change",
+                                    "--init", "j4rnet-light"])  # fmt: skip
+    assert rain.exit_code == 2 and "is for --task snow" in rain.output, rain.output
+    assert not run.exists()
+    result = CliRunner().invoke(app, [*base, "--init", str(init), "--dry-crops", "4", "--dry-pick", "change"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "train_config.json").read_text())["extra"]["dry_pick"] == "change"
+    assert "--dry-crops 4 --dry-pick change" in (run / "model" / "README.md").read_text()

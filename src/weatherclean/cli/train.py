@@ -147,6 +147,12 @@ def train_command(
         help="With --clean-fraction: crop each weather-free sample as the most detailed of this many random crops, "
         "so the model sees detailed scenes (lit windows, shutters) left as they are (1: a plain random crop).",
     ),
+    dry_pick: str = typer.Option(
+        "detail",
+        "--dry-pick",
+        help="With --dry-crops (snow): pick the candidate with the most fine detail (detail), or the one the --init "
+        "model would change most (change: hard-negative mining against the starting weights).",
+    ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
@@ -192,7 +198,7 @@ def train_command(
     from weatherclean.data.tones import check_tone_haze
     from weatherclean.models.family import family_for_task, tasks, with_config
     from weatherclean.models.hub import check_push_ready
-    from weatherclean.models.registry import check_task, create_model, get_spec
+    from weatherclean.models.registry import check_task, create_model, get_spec, locate_model
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
 
@@ -219,6 +225,7 @@ def train_command(
         raise WeathercleanError(f"--tone-haze {tone_haze} needs --tone-fraction above 0: no background is re-toned")
     if dry_crops > 1 and not clean_fraction:
         raise WeathercleanError(f"--dry-crops {dry_crops} needs --clean-fraction above 0: no sample is left dry")
+    _check_dry_pick(dry_pick, dry_crops, task, init)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -246,7 +253,7 @@ def train_command(
                "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
                "clean_fraction": clean_fraction, "tone_fraction": tone_fraction, "tone_haze": tone_haze,
-               "dry_crops": dry_crops,
+               "dry_crops": dry_crops, "dry_pick": dry_pick,
                "styles": list(styles) if styles else None,
                "style_weights": dict(styles) if isinstance(styles, dict) else None,
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
@@ -263,6 +270,7 @@ def train_command(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
+            dry_pick=locate_model(init, task).folder if dry_pick == "change" and init else None,
         )  # fmt: skip
     else:
         job = RainTask(
@@ -363,6 +371,21 @@ def _from_run(path: str | Path, run: Path) -> str:
         return Path(os.path.relpath(target, run)).as_posix()
     except ValueError:
         return target.name
+
+
+def _check_dry_pick(dry_pick: str, dry_crops: int, task: str, init: str | None) -> None:
+    """``--dry-pick change`` mines snow-free crops against the starting weights: it needs candidates to pick
+    from, a starting model, and a single-picture model (snow)."""
+    if dry_pick not in ("detail", "change"):
+        raise WeathercleanError(f"--dry-pick {dry_pick}: use detail or change")
+    if dry_pick == "detail":
+        return
+    if dry_crops < 2:
+        raise WeathercleanError("--dry-pick change needs --dry-crops 2 or more: there is nothing to pick from")
+    if task != "snow":
+        raise WeathercleanError(f"--dry-pick change is for --task snow; --task {task} picks by detail")
+    if not init:
+        raise WeathercleanError("--dry-pick change needs --init: the crops are those the starting weights change most")
 
 
 def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None]:

@@ -13,6 +13,9 @@ The detail measure is the mean absolute difference between the luma and its 5 ×
 high wherever there is fine structure of any kind (flakes, streaks, windows, slats, and foliage too).
 Since a zoomed-out crop packs more structure into the same pixels, the chosen crops are on average a
 little more zoomed out than plain ones (the scale jitter of 0.5-1x).
+
+Any other rating of a crop can take the measure's place (``score``): the snow dataset takes the change a
+frozen model would make (:mod:`weatherclean.training.mining`, ``train --dry-pick change``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from weatherclean.errors import DatasetError
 #: Side of the local mean the detail measure compares each pixel with.
 DETAIL_WINDOW = 5
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+#: How a candidate crop is rated (higher: a harder negative): :func:`fine_detail`, or the change a frozen
+#: model would make (:class:`weatherclean.training.mining.ModelChange`).
+CropScore = Callable[[np.ndarray], float]
 
 
 def check_dry_crops(value: int) -> None:
@@ -44,19 +51,25 @@ def fine_detail(patch: np.ndarray) -> float:
 
 
 def detailed_crop(
-    draw: Callable[[np.random.Generator], np.ndarray], rng: np.random.Generator, tries: int
+    draw: Callable[[np.random.Generator], np.ndarray],
+    rng: np.random.Generator,
+    tries: int,
+    score: CropScore | None = None,
 ) -> np.ndarray:
-    """The crop with the most :func:`fine_detail` of ``tries`` made by ``draw(rng)`` (the first on ties).
+    """The crop with the highest ``score`` (default :func:`fine_detail`) of ``tries`` made by ``draw(rng)``
+    (the first on ties).
 
     With ``tries`` 1 this is ``draw(rng)``, with the same draws from ``rng``: a run without hard
-    negatives keeps its samples for the same seed."""
+    negatives keeps its samples for the same seed. The score never draws from ``rng``, so any score sees
+    the same candidates."""
     best = draw(rng)
     if tries <= 1:
         return best
-    best_detail = fine_detail(best)
+    score = score or fine_detail
+    best_score = score(best)
     for _ in range(tries - 1):
         candidate = draw(rng)
-        detail = fine_detail(candidate)
-        if detail > best_detail:
-            best, best_detail = candidate, detail
+        value = score(candidate)
+        if value > best_score:
+            best, best_score = candidate, value
     return best

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
-from weatherclean.data.negatives import check_dry_crops, detailed_crop
+from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
 from weatherclean.data.tones import (
     check_tone_fraction,
     check_tone_haze,
@@ -302,7 +302,9 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     ``tone_haze="dry"`` keeps the haze tone off the backgrounds that get snow.
 
     ``dry_crops`` K > 1 takes each snow-free item's crop as the most detailed of K random crops (hard
-    negatives, :mod:`weatherclean.data.negatives`); snowy items are cropped as before.
+    negatives, :mod:`weatherclean.data.negatives`); snowy items are cropped as before. ``dry_score``
+    replaces the detail measure that picks among them, e.g. with the change a frozen model would make
+    (:class:`weatherclean.training.mining.ModelChange`).
 
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
@@ -323,6 +325,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         tone_fraction: float = 0.0,
         tone_haze: str = "all",
         dry_crops: int = 1,
+        dry_score: CropScore | None = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticSnowDataset: no clean images given; pass image paths or arrays")
@@ -348,6 +351,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         self.tone_fraction = float(tone_fraction)
         self.tone_haze = tone_haze
         self.dry_crops = dry_crops
+        self.dry_score = dry_score
         # Loaded once: there are few clean images and decoding them per item would dominate the time.
         # Files are kept as uint8 (exact for 8-bit images, a quarter of the memory of float32).
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
@@ -413,7 +417,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
         rng = np.random.default_rng([self.seed, epoch, index])
         image = self.images[int(rng.integers(0, len(self.images)))]
         dry = draw_dry_first(rng, self.clean_fraction, self.tone_haze, early=self.dry_crops > 1)
-        patch = detailed_crop(lambda r: self._crop(r, image), rng, self.dry_crops if dry else 1)
+        patch = detailed_crop(lambda r: self._crop(r, image), rng, self.dry_crops if dry else 1, self.dry_score)
         if self.augment:
             patch = self._jitter(rng, patch)
         patch = maybe_retone(rng, patch, self.tone_fraction, tone_kinds(self.tone_haze, dry))

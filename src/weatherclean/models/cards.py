@@ -267,6 +267,8 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--tone-haze", extra["tone_haze"])
     if extra.get("dry_crops", 1) > 1:
         option("--dry-crops", extra["dry_crops"])
+    if extra.get("dry_pick", "detail") != "detail":
+        option("--dry-pick", extra["dry_pick"])
     option("--seed", settings.get("seed"))
     if settings.get("device", "auto") != "auto":
         option("--device", settings.get("device"))
