@@ -150,8 +150,8 @@ def train_command(
     dry_pick: str = typer.Option(
         "detail",
         "--dry-pick",
-        help="With --dry-crops (snow): pick the candidate with the most fine detail (detail), or the one the --init "
-        "model would change most (change: hard-negative mining against the starting weights).",
+        help="With --dry-crops: pick the candidate with the most fine detail (detail), or the one the --init model "
+        "would change most (change: hard-negative mining against the starting weights).",
     ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
@@ -225,7 +225,7 @@ def train_command(
         raise WeathercleanError(f"--tone-haze {tone_haze} needs --tone-fraction above 0: no background is re-toned")
     if dry_crops > 1 and not clean_fraction:
         raise WeathercleanError(f"--dry-crops {dry_crops} needs --clean-fraction above 0: no sample is left dry")
-    _check_dry_pick(dry_pick, dry_crops, task, init)
+    _check_dry_pick(dry_pick, dry_crops, init)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
         check_push_ready(push_to_hub)
     elif push_private:
@@ -264,19 +264,20 @@ def train_command(
         lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour, lambda_detect=lambda_detect,
         lambda_rect=lambda_rect, lambda_removal=lambda_removal,
     )  # fmt: skip
+    mined = locate_model(init, task).folder if dry_pick == "change" and init else None
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
-            dry_pick=locate_model(init, task).folder if dry_pick == "change" and init else None,
+            dry_pick=mined,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn, dry_pick=mined,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
@@ -373,17 +374,15 @@ def _from_run(path: str | Path, run: Path) -> str:
         return target.name
 
 
-def _check_dry_pick(dry_pick: str, dry_crops: int, task: str, init: str | None) -> None:
-    """``--dry-pick change`` mines snow-free crops against the starting weights: it needs candidates to pick
-    from, a starting model, and a single-picture model (snow)."""
+def _check_dry_pick(dry_pick: str, dry_crops: int, init: str | None) -> None:
+    """``--dry-pick change`` mines weather-free crops against the starting weights: it needs candidates to
+    pick from and a starting model."""
     if dry_pick not in ("detail", "change"):
         raise WeathercleanError(f"--dry-pick {dry_pick}: use detail or change")
     if dry_pick == "detail":
         return
     if dry_crops < 2:
         raise WeathercleanError("--dry-pick change needs --dry-crops 2 or more: there is nothing to pick from")
-    if task != "snow":
-        raise WeathercleanError(f"--dry-pick change is for --task snow; --task {task} picks by detail")
     if not init:
         raise WeathercleanError("--dry-pick change needs --init: the crops are those the starting weights change most")
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
-from weatherclean.data.negatives import check_dry_crops, detailed_crop
+from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
 from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.data.tones import (
     check_tone_fraction,
@@ -478,7 +478,9 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
     truth: a model must not take brightness or low contrast for rain's accumulation. ``tone_haze="dry"``
     keeps the haze tone off the backgrounds that get rain (:mod:`weatherclean.data.tones` says why).
     ``dry_crops`` K > 1 takes each rain-free item's patch as the most detailed of K random patches (hard
-    negatives, :mod:`weatherclean.data.negatives`); rainy items are cropped as before.
+    negatives, :mod:`weatherclean.data.negatives`); rainy items are cropped as before. ``dry_score``
+    replaces the detail measure that picks among them (the change a frozen model makes,
+    :class:`weatherclean.training.mining.ModelChange`; for clips, to the whole patch the clip is filmed from).
 
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames
@@ -501,6 +503,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         tone_fraction: float = 0.0,
         tone_haze: str = "all",
         dry_crops: int = 1,
+        dry_score: CropScore | None = None,
     ) -> None:
         if len(clean_images) == 0:
             raise DatasetError("SyntheticRainDataset: no clean images given; pass image paths or arrays")
@@ -529,6 +532,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         self.tone_fraction = float(tone_fraction)
         self.tone_haze = tone_haze
         self.dry_crops = dry_crops
+        self.dry_score = dry_score
         # Decoded once and kept as uint8: few images, and decoding per item would dominate the time.
         self.images: list[np.ndarray] = [self._load(item) for item in clean_images]
         self._init_epoch()
@@ -583,7 +587,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         kinds = tone_kinds(self.tone_haze, dry)
         tries = self.dry_crops if dry else 1
         if self.frames == 1:
-            patch = detailed_crop(lambda r: self._patch(r, image, self.crop), rng, tries)
+            patch = detailed_crop(lambda r: self._patch(r, image, self.crop), rng, tries, self.dry_score)
             if self.augment:
                 patch = self._jitter(rng, patch)
             patch = maybe_retone(rng, patch, self.tone_fraction, kinds)
@@ -592,7 +596,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
         else:
             # Room for the camera to pan and shake at the patch's own scale: 3/8 of the crop on each side.
             side = int(round(self.crop * 1.75))
-            patch = detailed_crop(lambda r: self._patch(r, image, side), rng, tries)
+            patch = detailed_crop(lambda r: self._patch(r, image, side), rng, tries, self.dry_score)
             if self.augment:
                 patch = self._jitter(rng, patch)
             patch = maybe_retone(rng, patch, self.tone_fraction, kinds)

@@ -8,7 +8,8 @@ that looks like snow, and on img_012 the harm comes from the translucency stage 
 Asking the model itself which candidate it would change most finds exactly those crops, whatever they
 look like: classic hard-negative mining, against the weights training starts from.
 
-The model is frozen (the ``--init`` weights), not the one being trained: the samples then depend only on
+The same works for rain: J4R-Net's ``restore`` is its single-frame path, and for a clip the rating is of
+the patch the clip is filmed from. The model is frozen (the ``--init`` weights), not the one being trained: the samples then depend only on
 (seed, epoch, index) and the starting weights, so a resumed run draws the same data, and data-loading
 workers need no weights from the training process.
 """
@@ -25,8 +26,8 @@ _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 class ModelChange:
-    """``score(patch)``: the mean squared luma change a frozen picture model makes to an H × W × 3 float
-    patch in [0, 1], its own pass-through gate included (what a user would get back).
+    """``score(patch)``: the mean squared luma change a frozen model's single-picture ``restore`` makes to an
+    H × W × 3 float patch in [0, 1], its own pass-through gate included (what a user would get back).
 
     Picklable for data-loading workers: it carries the model folder and loads the weights on first use
     in each process."""
