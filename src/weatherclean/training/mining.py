@@ -9,7 +9,9 @@ Asking the model itself which candidate it would change most finds exactly those
 look like: classic hard-negative mining, against the weights training starts from.
 
 The same works for rain: J4R-Net's ``restore`` is its single-frame path, and for a clip the rating is of
-the patch the clip is filmed from. The model is frozen (the ``--init`` weights), not the one being trained: the samples then depend only on
+the patch the clip is filmed from.
+
+The model is frozen (the ``--init`` weights), not the one being trained: the samples then depend only on
 (seed, epoch, index) and the starting weights, so a resumed run draws the same data, and data-loading
 workers need no weights from the training process.
 """
