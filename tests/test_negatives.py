@@ -211,7 +211,8 @@ def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_can
     assert json.loads((run / "train_config.json").read_text())["extra"]["dry_pick"] == "change"
     assert "--dry-crops 4 --dry-pick change" in (run / "model" / "README.md").read_text()
     rain = tmp_path / "rain"
-    mined = ["-o", str(rain), "--clean-fraction", "0.5", "--init", "j4rnet-light", "--dry-crops", "4", "--dry-pick", "change"]
+    mined = ["-o", str(rain), "--clean-fraction", "0.5", "--init", "j4rnet-light", "--dry-crops", "4",
+             "--dry-pick", "change"]  # fmt: skip
     result = CliRunner().invoke(app, [*base[:2], "rain", *base[3:-4], *mined])
     assert result.exit_code == 0, result.output
     assert json.loads((rain / "train_config.json").read_text())["extra"]["dry_pick"] == "change"
