@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Snow round 15 (runs/round15-snow-rule.txt) end to end: once the candidate has trained, tuning on training backgrounds
+# beside the shipped model and the mechanical pick (--against bundled); the shipped model and the pick on the fresh sets;
+# the rule as code; per snow-free photo. "desnownet-light" here means round
+# 11's weights, shipped when this ran (runs/desnownet-light-r11).
+set -euo pipefail
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+while [ ! -f runs/snow15/model/README.md ]; do sleep 30; done
+sleep 5
+c=(bundled=runs/desnownet-light-r11)
+for t in 0.03 0.04 0.05 0.06; do c+=("m-t${t#0.}=runs/snow15/model@$t"); done
+out=runs/scores/round15-tune-snow
+[ -f $out.json ] || python scripts/score_snow_styles.py "${c[@]}" --data data/snow_tune19 --styles mixed --json $out.json > $out.txt 2>&1
+grep -q '^picked: ' $out.txt || python scripts/pick_thresholds.py $out.json --light mixed_S --heavy mixed_M --against bundled >> $out.txt
+pick=$(sed -n 's/^picked: //p' $out.txt)
+if [[ -z $pick || $pick == None ]]; then echo "tuning picked nothing: nothing ships"; exit 0; fi
+t=0.${pick#m-t}
+echo "picked $pick = runs/snow15/model@$t"
+while [ ! -L data/snow25/heldout_clean ]; do sleep 30; done
+[ -f runs/scores/round15-snow.json ] || python scripts/score_snow_styles.py bundled=runs/desnownet-light-r11 \
+  "r15=runs/snow15/model@$t" --data data/snow25 --json runs/scores/round15-snow.json \
+  > runs/scores/round15-snow.txt 2>&1
+python scripts/check_rule.py snow runs/scores/round15-snow.json --candidate r15 > runs/scores/round15-snow-rule.txt || true
+python scripts/unchanged_photos.py snow round11=runs/desnownet-light-r11 "r15=runs/snow15/model@$t" \
+  --photos data/snow/heldout_clean > runs/scores/round15-snowfree-photos.txt
+cat runs/scores/round15-snow.txt runs/scores/round15-snow-rule.txt runs/scores/round15-snowfree-photos.txt
