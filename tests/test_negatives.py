@@ -132,11 +132,12 @@ def _tiny_folder(path: Path) -> Path:
     """A small DesnowNet with fixed random weights, saved as a model folder."""
     from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 
-    torch.manual_seed(3)
     config = DesnowNetConfig(
         width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
     )
-    DesnowNet(config).save_pretrained(path)
+    with torch.random.fork_rng():  # later tests keep their random state
+        torch.manual_seed(3)
+        DesnowNet(config).save_pretrained(path)
     return path
 
 
@@ -157,6 +158,26 @@ def test_model_change_scores_what_the_frozen_model_does_and_travels_to_workers_w
     assert score(patch) > 0.0  # random weights change a picture
     copy = pickle.loads(pickle.dumps(score))
     assert copy._model is None and copy(patch) == pytest.approx(score(patch), rel=1e-6)
+
+
+def test_model_change_rates_what_a_user_gets_back_with_the_gate_of_inference() -> None:
+    """J4R-Net's pass-through gate acts only in eval mode: the rating must be of the gated output."""
+    from weatherclean.models.registry import bundled_weights_dir, load_model
+    from weatherclean.training.mining import ModelChange
+
+    folder = bundled_weights_dir("j4rnet-light")
+    assert folder is not None
+    patch = _half_busy(48)
+    x = torch.from_numpy(patch.transpose(2, 0, 1).copy())[None]
+    model = load_model("j4rnet-light", task="rain")
+    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+    def change(m: torch.nn.Module) -> float:
+        return float((((m.restore(x) - x) * luma).sum(dim=1)).square().mean())
+
+    gated, ungated = change(model.eval()), change(model.train())
+    assert gated != pytest.approx(ungated, rel=1e-3)  # the case can tell the two apart
+    assert ModelChange(folder)(patch) == pytest.approx(gated, rel=1e-5)
 
 
 def test_a_dry_score_replaces_the_detail_measure_and_sees_the_same_candidates(tmp_path: Path) -> None:
@@ -185,10 +206,22 @@ def test_a_dry_score_replaces_the_detail_measure_and_sees_the_same_candidates(tm
     assert dry_detail(dry_crops=4, dry_score=flatness) < 0.7 * dry_detail(dry_crops=1)
 
 
-def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_cannot_work(tmp_path: Path) -> None:
+def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_cannot_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from weatherclean.cli import app
+    from weatherclean.training import mining
+
+    rated: list[Path] = []
+    rate = mining.ModelChange.__call__
+
+    def spy(self: mining.ModelChange, patch: np.ndarray) -> float:
+        rated.append(self.folder)
+        return rate(self, patch)
+
+    monkeypatch.setattr(mining.ModelChange, "__call__", spy)
 
     clean = tmp_path / "clean"
     clean.mkdir()
@@ -206,8 +239,10 @@ def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_can
         refused = CliRunner().invoke(app, [*base, *extra])
         assert refused.exit_code == 2 and message in refused.output, refused.output
     assert not run.exists()
-    result = CliRunner().invoke(app, [*base, "--init", str(init), "--dry-crops", "4", "--dry-pick", "change"])
+    result = CliRunner().invoke(app, [*base, "--init", str(init), "--dry-crops", "4", "--dry-pick", "change",
+                                      "--batch-size", "8"])  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert rated and set(rated) == {init}  # the crops were rated, by the --init weights
     assert json.loads((run / "train_config.json").read_text())["extra"]["dry_pick"] == "change"
     assert "--dry-crops 4 --dry-pick change" in (run / "model" / "README.md").read_text()
     rain = tmp_path / "rain"
@@ -216,6 +251,9 @@ def test_train_cli_mines_dry_crops_against_the_init_weights_and_refuses_what_can
     result = CliRunner().invoke(app, [*base[:2], "rain", *base[3:-4], *mined])
     assert result.exit_code == 0, result.output
     assert json.loads((rain / "train_config.json").read_text())["extra"]["dry_pick"] == "change"
+    dataset = CliRunner().invoke(app, ["train", "--task", "snow", "--dataset", str(clean), "--init", str(init),
+                                       "--dry-pick", "change", "-o", str(tmp_path / "pairs")])  # fmt: skip
+    assert dataset.exit_code == 2 and "--dry-pick" in dataset.output and "--dataset" in dataset.output, dataset.output
 
 
 def test_rain_items_take_the_dry_score_too() -> None:

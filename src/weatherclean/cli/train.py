@@ -150,8 +150,8 @@ def train_command(
     dry_pick: str = typer.Option(
         "detail",
         "--dry-pick",
-        help="With --dry-crops: pick the candidate with the most fine detail (detail), or the one the --init model "
-        "would change most (change: hard-negative mining against the starting weights).",
+        help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
+        "the --init weights would change most: hard-negative mining; one model pass per candidate).",
     ),
     seed: int = typer.Option(0, "--seed"),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
@@ -198,7 +198,7 @@ def train_command(
     from weatherclean.data.tones import check_tone_haze
     from weatherclean.models.family import family_for_task, tasks, with_config
     from weatherclean.models.hub import check_push_ready
-    from weatherclean.models.registry import check_task, create_model, get_spec, locate_model
+    from weatherclean.models.registry import check_task, create_model, get_spec
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, train
 
@@ -218,7 +218,7 @@ def train_command(
     if dataset is not None:
         _refuse_synthesis_options(
             {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all",
-             "--dry-crops": dry_crops > 1}
+             "--dry-crops": dry_crops > 1, "--dry-pick": dry_pick != "detail"}
         )  # fmt: skip
     check_tone_haze(tone_haze)
     if tone_haze != "all" and not tone_fraction:
@@ -236,9 +236,9 @@ def train_command(
     arch = arch or family.default_model
     get_spec(arch)  # an unknown --arch fails here, before any data is read
     check_task(init or arch, task)
-    base_model, init_source = None, None
+    base_model, init_source, init_folder = None, None, None
     if init:
-        model, base_model, init_source = _load_init(init, task)
+        model, base_model, init_source, init_folder = _load_init(init, task)
     else:
         model = create_model(arch)
     if pass_through is not None:
@@ -264,20 +264,20 @@ def train_command(
         lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour, lambda_detect=lambda_detect,
         lambda_rect=lambda_rect, lambda_removal=lambda_removal,
     )  # fmt: skip
-    mined = locate_model(init, task).folder if dry_pick == "change" and init else None
+    mined = init_folder if dry_pick == "change" else None  # the very weights loaded, not a second lookup
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
-            dry_pick=mined,
+            dry_model=mined,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
-            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn, dry_pick=mined,
+            tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn, dry_model=mined,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
@@ -387,17 +387,18 @@ def _check_dry_pick(dry_pick: str, dry_crops: int, init: str | None) -> None:
         raise WeathercleanError("--dry-pick change needs --init: the crops are those the starting weights change most")
 
 
-def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None]:
-    """The model to fine-tune, its Hub repo (the card's ``base_model``), and where it came from, in words."""
+def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None, Path]:
+    """The model to fine-tune, its Hub repo (the card's ``base_model``), where it came from, in words, and
+    the folder it was loaded from (``--dry-pick change`` mines against exactly these weights)."""
     from weatherclean.models.registry import load_from_folder, locate_model
 
     source = locate_model(init, task)
     model = load_from_folder(source.folder)
     if source.kind == "hub":
-        return model, source.repo_id, f"`{init}` (Hub repo {source.repo_id} at commit {source.commit})"
+        return model, source.repo_id, f"`{init}` (Hub repo {source.repo_id} at commit {source.commit})", source.folder
     # Never the folder's path: it is the training machine's (user name, mounts), and the card is published.
     where = "bundled with weatherclean" if source.kind == "bundled" else "a local model folder"
-    return model, None, f"`{init}` ({where})"
+    return model, None, f"`{init}` ({where})", source.folder
 
 
 def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet: bool) -> None:

@@ -14,8 +14,8 @@ high wherever there is fine structure of any kind (flakes, streaks, windows, sla
 Since a zoomed-out crop packs more structure into the same pixels, the chosen crops are on average a
 little more zoomed out than plain ones (the scale jitter of 0.5-1x).
 
-Any other rating of a crop can take the measure's place (``score``): the snow dataset takes the change a
-frozen model would make (:mod:`weatherclean.training.mining`, ``train --dry-pick change``).
+Any other rating of a crop can take the measure's place (``score``): both synthetic datasets take the
+change a frozen model would make (:mod:`weatherclean.training.mining`, ``train --dry-pick change``).
 """
 
 from __future__ import annotations

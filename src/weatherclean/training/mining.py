@@ -39,15 +39,19 @@ class ModelChange:
         self._model: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"folder": self.folder, "_model": None}
+        return {**self.__dict__, "_model": None}
 
     def _loaded(self) -> Any:
         if self._model is None:
+            from weatherclean.errors import ModelError
             from weatherclean.models.loading import load_from_folder
 
             model = load_from_folder(self.folder).eval()
             if not hasattr(model, "restore"):
-                raise TypeError(f"{self.folder}: the model has no single-picture restore(); mining needs one")
+                raise ModelError(
+                    f"{self.folder}: this model has no single-picture restore(), so no crop can be rated by its "
+                    "change; use --dry-pick detail"
+                )
             self._model = model
         return self._model
 

@@ -52,7 +52,7 @@ class SnowTask:
     tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the snow (data.tones)
     tone_haze: str = "all"  # "dry": the haze tone only on backgrounds left without snow (data.tones)
     dry_crops: int = 1  # snow-free crops: the most detailed of this many (data.negatives)
-    dry_pick: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
+    dry_model: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
     name: str = "snow"
 
@@ -75,7 +75,7 @@ class SnowTask:
             images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
             haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
             tone_haze=self.tone_haze, dry_crops=self.dry_crops,
-            dry_score=ModelChange(self.dry_pick) if self.dry_pick is not None else None,
+            dry_score=ModelChange(self.dry_model) if self.dry_model is not None else None,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -105,7 +105,7 @@ class RainTask:
     tone_fraction: float = 0.0  # share of synthetic backgrounds re-toned before the rain (data.tones)
     tone_haze: str = "all"  # "dry": the haze tone only on backgrounds left without rain (data.tones)
     dry_crops: int = 1  # rain-free crops: the most detailed of this many (data.negatives)
-    dry_pick: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
+    dry_model: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
     name: str = "rain"
 
@@ -125,7 +125,7 @@ class RainTask:
             images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
             clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
             tone_haze=self.tone_haze, dry_crops=self.dry_crops,
-            dry_score=ModelChange(self.dry_pick) if self.dry_pick is not None else None,
+            dry_score=ModelChange(self.dry_model) if self.dry_model is not None else None,
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
