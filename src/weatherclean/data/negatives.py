@@ -15,7 +15,7 @@ Since a zoomed-out crop packs more structure into the same pixels, the chosen cr
 little more zoomed out than plain ones (the scale jitter of 0.5-1x).
 
 Any other rating of a crop can take the measure's place (``score``): both synthetic datasets take the
-change a frozen model would make (:mod:`weatherclean.training.mining`, ``train --dry-pick change``).
+change a frozen model would make (``train --dry-pick change``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ DETAIL_WINDOW = 5
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 #: How a candidate crop is rated (higher: a harder negative): :func:`fine_detail`, or the change a frozen
-#: model would make (:class:`weatherclean.training.mining.ModelChange`).
+#: model would make (``train --dry-pick change``).
 CropScore = Callable[[np.ndarray], float]
 
 

@@ -479,8 +479,8 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
     keeps the haze tone off the backgrounds that get rain (:mod:`weatherclean.data.tones` says why).
     ``dry_crops`` K > 1 takes each rain-free item's patch as the most detailed of K random patches (hard
     negatives, :mod:`weatherclean.data.negatives`); rainy items are cropped as before. ``dry_score``
-    replaces the detail measure that picks among them (the change a frozen model makes,
-    :class:`weatherclean.training.mining.ModelChange`; for clips, to the whole patch the clip is filmed from).
+    replaces the detail measure that picks among them (the change a frozen model makes, ``train
+    --dry-pick change``; for clips, to the whole patch the clip is filmed from).
 
     Items: ``{"rainy", "clean", "streak", "reliance": T x 3 x crop x crop, "alpha": T x 1 x crop x crop}``.
     ``frames=1`` gives single-frame samples (a crop of a still, for J4R-Net's pre-training); more frames

@@ -304,7 +304,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
     ``dry_crops`` K > 1 takes each snow-free item's crop as the most detailed of K random crops (hard
     negatives, :mod:`weatherclean.data.negatives`); snowy items are cropped as before. ``dry_score``
     replaces the detail measure that picks among them, e.g. with the change a frozen model would make
-    (:class:`weatherclean.training.mining.ModelChange`).
+    (``train --dry-pick change``).
 
     Items: ``{"x": snowy, "y": clean, "a": snow colour (3xHxW), "z": mask (1xHxW)}``, crop x crop.
     ``length`` is the nominal epoch size; the data never repeats exactly because snow, crop and
