@@ -42,12 +42,18 @@ def check_dry_crops(value: int) -> None:
         raise DatasetError(f"dry crops {value!r} must be a whole number of at least 1")
 
 
+def luma(patch: np.ndarray) -> np.ndarray:
+    """The H × W luma (BT.601 weights, float32) of an H × W × 3 float picture: what both ratings of a
+    candidate crop, its detail and a model's change to it, are measured on."""
+    return patch.astype(np.float32, copy=False) @ _LUMA
+
+
 def fine_detail(patch: np.ndarray) -> float:
     """Mean |luma − its 5 × 5 local mean| of an H × W × 3 float picture in [0, 1] (borders: edge values)."""
-    luma = patch.astype(np.float32, copy=False) @ _LUMA
+    y = luma(patch)
     r = DETAIL_WINDOW // 2
-    local = sliding_window_view(np.pad(luma, r, mode="edge"), (DETAIL_WINDOW, DETAIL_WINDOW)).mean(axis=(-2, -1))
-    return float(np.abs(luma - local).mean())
+    local = sliding_window_view(np.pad(y, r, mode="edge"), (DETAIL_WINDOW, DETAIL_WINDOW)).mean(axis=(-2, -1))
+    return float(np.abs(y - local).mean())
 
 
 def detailed_crop(

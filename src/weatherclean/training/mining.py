@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+from weatherclean.data.negatives import CropScore, luma
+from weatherclean.errors import ModelError
 
 
 class ModelChange:
@@ -43,7 +44,6 @@ class ModelChange:
 
     def _loaded(self) -> Any:
         if self._model is None:
-            from weatherclean.errors import ModelError
             from weatherclean.models.loading import load_from_folder
 
             model = load_from_folder(self.folder).eval()
@@ -58,6 +58,11 @@ class ModelChange:
     def __call__(self, patch: np.ndarray) -> float:
         x = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1), dtype=np.float32))[None]
         with torch.inference_mode():
-            y = self._loaded().restore(x).float()
-        change = ((y - x) * _LUMA).sum(dim=1)
-        return float(change.square().mean())
+            restored = self._loaded().restore(x)[0].float().permute(1, 2, 0).numpy()
+        return float(np.square(luma(restored) - luma(patch)).mean())
+
+
+def dry_score(folder: Path | None) -> CropScore | None:
+    """The rating a task gives its dataset's weather-free candidates: the change the model in ``folder``
+    makes (``train --dry-pick change``), or None for the datasets' own detail measure."""
+    return ModelChange(folder) if folder is not None else None

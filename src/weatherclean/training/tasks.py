@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 from weatherclean.errors import DatasetError
 from weatherclean.synth.common import Styles
 from weatherclean.training.losses import DerainLoss, DesnowLoss
-from weatherclean.training.mining import ModelChange
+from weatherclean.training.mining import dry_score
 
 T = TypeVar("T", bound=tuple)
 
@@ -75,7 +75,7 @@ class SnowTask:
             images, crop=self.crop, length=self.samples, level=self.level, seed=self.seed, augment=True,
             haze=self.haze, clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
             tone_haze=self.tone_haze, dry_crops=self.dry_crops,
-            dry_score=ModelChange(self.dry_model) if self.dry_model is not None else None,
+            dry_score=dry_score(self.dry_model),
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -125,7 +125,7 @@ class RainTask:
             images, frames=self.frames, crop=self.crop, length=self.samples, level=self.level, seed=self.seed,
             clean_fraction=self.clean_fraction, styles=self.styles, tone_fraction=self.tone_fraction,
             tone_haze=self.tone_haze, dry_crops=self.dry_crops,
-            dry_score=ModelChange(self.dry_model) if self.dry_model is not None else None,
+            dry_score=dry_score(self.dry_model),
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
