@@ -184,6 +184,56 @@ def test_pass_through_is_saved_and_old_configs_load_without_it(tmp_path) -> None
 
 
 # --------------------------------------------------------------------------------------------------
+# Context (snow round 18): what the whole picture looks like, for the heads
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_model_grown_with_context_starts_as_the_model_it_grew_from(tmp_path) -> None:
+    """The excitation starts at zero, so the source's weights in a context model give the source's output; the
+    setting is saved, and configs written before it load without it."""
+    plain = _gated(0.0)
+    torch.manual_seed(5)
+    grown = DesnowNet(DesnowNetConfig(**{**plain.config.to_dict(), "context": True})).eval()
+    missing, unexpected = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert missing and all(".context." in k for k in missing) and not unexpected
+    x = torch.rand(2, 3, 37, 53)
+    with torch.no_grad():
+        assert torch.equal(grown(x).y_hat, plain(x).y_hat)
+    grown.save_pretrained(tmp_path / "grown")
+    assert json.loads((tmp_path / "grown" / "config.json").read_text())["context"] is True
+    assert load_from_folder(tmp_path / "grown").tr_descriptor.context is not None
+    assert plain.tr_descriptor.context is None and plain.rg_descriptor.context is None
+
+
+def test_context_learns_what_only_the_whole_picture_shows() -> None:
+    """Features to be doubled in "heavy" pictures (mean 0.6) and kept in "light" ones (mean 0.4): per point
+    the two overlap, so only the picture's mean tells them apart. The context module learns it."""
+    from weatherclean.models.desnownet import Context
+
+    torch.manual_seed(0)
+    context = Context(4, hidden=8)
+    optimiser = torch.optim.Adam(context.parameters(), lr=1e-2)
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        heavy = (torch.rand(16, 1, 1, 1) < 0.5).float()
+        f = (0.4 + 0.2 * heavy) + 0.3 * torch.randn(16, 4, 12, 12)
+        return f, f * (1.0 + heavy)
+
+    f, target = batch()
+    before = torch.nn.functional.mse_loss(context(f), target).item()
+    for _ in range(300):
+        f, target = batch()
+        loss = torch.nn.functional.mse_loss(context(f), target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    f, target = batch()
+    with torch.no_grad():
+        after = torch.nn.functional.mse_loss(context(f), target).item()
+    assert after < 0.1 * before, (before, after)
+
+
+# --------------------------------------------------------------------------------------------------
 # The veil stage (snow round 6): a regression of heavy snow's veil, fitted, not bundled
 # --------------------------------------------------------------------------------------------------
 

@@ -282,11 +282,17 @@ class Context(nn.Module):
     from a squeeze-and-excitation pooling): the heads then see how snowy the whole picture or tile is.
 
     Why: the same local pattern needs a different answer in light and heavy snow. On the shipped model's
-    tuning sets, pixels it darkened by 4–6 grey levels should have darkened by 2.8 in light snow and by 16.6
-    in heavy snow (docs/models.md, "Round 18 (snow)"): a network that sees only a neighbourhood must
-    split the difference, removing too much from light snow and snow-free photos and too little from heavy
-    snow. The excitation starts at zero, so a model grown from trained weights starts as exactly that model.
+    tuning sets, pixels it darkened by 4–6 grey levels should have darkened by 3.3 in light snow and by 19.1
+    in heavy snow (``scripts/calibration_probe.py``, docs/models.md "Round 18 (snow)"): a network that
+    sees only a neighbourhood must split the difference, removing too much from light snow and snow-free
+    photos and too little from heavy snow. The excitation starts at zero, so a model grown from trained
+    weights starts as exactly that model. In tiles, each tile is its own picture (scripts/tile_agreement.py
+    measures what that changes).
     """
+
+    #: Learning-rate multiple in training (``training.trainer.param_groups``): starting at zero inside trained
+    #: weights, it has further to go than they do.
+    lr_scale = 10.0
 
     def __init__(self, channels: int, hidden: int = 32) -> None:
         super().__init__()
