@@ -344,3 +344,20 @@ def test_veil_stage_fit_takes_heavy_snows_veil_off(tmp_path: Path) -> None:
         before.append(psnr(x, x_p))
         after.append(psnr(cleared, x_p))
     assert np.mean(after) > np.mean(before) + 1.0, (before, after)
+
+
+def test_parts_with_an_lr_scale_learn_faster_and_others_as_before() -> None:
+    """DesnowNet's context starts at zero inside trained weights: its parameters get their own, larger rate;
+    a model without such a part keeps a single group at the given rate."""
+    from weatherclean.models import DesnowNet, DesnowNetConfig
+    from weatherclean.models.desnownet import Context
+    from weatherclean.training.trainer import param_groups
+
+    settings = {"width": 0.05, "blocks": (0, 0, 0), "descriptor_stride": 2, "head_channels": 4, "pyramid_channels": 4}
+    plain = DesnowNet(DesnowNetConfig(**settings))
+    assert [(g["lr"], len(g["params"])) for g in param_groups(plain, 1e-4)] == [(1e-4, len(list(plain.parameters())))]
+    grown = DesnowNet(DesnowNetConfig(**settings, context=True))
+    groups = param_groups(grown, 1e-4)
+    assert [g["lr"] for g in groups] == [1e-4, pytest.approx(1e-4 * Context.lr_scale)]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in grown.tr_descriptor.context.parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(grown.parameters()))
