@@ -59,8 +59,11 @@ def test_missing_split_gt_and_empty_folders_are_clear_errors(tmp_path: Path) -> 
     with pytest.raises(DatasetError, match=r"x\.jpg.*ground truth"):
         find_snow100k(tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="no 'synthetic' folder"):
+    with pytest.raises(DatasetError, match="no 'synthetic' folder found;"):
         find_snow100k(tmp_path / "empty")
+    (tmp_path / "rainy" / "rain").mkdir(parents=True)  # a rain set given to a snow command
+    with pytest.raises(DatasetError, match="no 'synthetic' folder found .*add --task rain"):
+        find_snow100k(tmp_path / "rainy")
     with pytest.raises(DatasetError, match="no such folder"):
         find_snow100k(tmp_path / "absent")
     _img(tmp_path / "nogt" / "synthetic" / "y.png")

@@ -97,8 +97,11 @@ def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, lo
     assert "truncated" in reasons["cut.jpg"] and "folder" in reasons["x.jpg"]
     assert all("\n" not in r for r in reasons.values())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.jpg"]  # no partial files
-    code, stdout, _ = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out2"), models=loads)
-    assert code == 1 and "failed" in stdout
+    code, stdout, stderr = _invoke(str(src / "*.jpg"), "-o", str(tmp_path / "out2"), models=loads)
+    assert code == 1 and "1 done, 0 skipped, 4 failed" in stdout
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 4 and all(line.count(str(src)) == 1 for line in errors)  # one line, the file once
+    assert f"written to {tmp_path / 'out2' / 'good.jpg'}" in stdout  # where the one output went
 
 
 def test_unwritable_output_fails_before_any_work(tmp_path: Path, loads: StandIn) -> None:

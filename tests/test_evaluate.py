@@ -204,7 +204,7 @@ def test_cli_prints_table_and_writes_report(cli: typer.Typer, snow_root: Path, t
     res = CliRunner().invoke(cli, [*args, "--device", "cpu", "--limit", "2", "--quiet"], terminal_width=200,
                              obj=stand_in)  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert INPUT_METHOD in res.output and MEDIAN in res.output and "DesnowNet (default)" in res.output
+    assert INPUT_METHOD in res.output and MEDIAN in res.output and "DesnowNet (desnownet-light)" in res.output
     assert stand_in.calls == ["default:snow"]
     data = json.loads(report.read_text())
     assert len(data["images"]) == 2 * 3

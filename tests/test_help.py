@@ -34,7 +34,10 @@ def test_no_type_tags_or_braces_on_any_page(command: list[str]) -> None:
 def test_each_command_speaks_of_its_own_inputs_and_outputs() -> None:
     flat = " ".join(_help("derain").split())
     assert "Usage: weatherclean derain [OPTIONS] PATHS..." in flat
-    assert "PATHS... Videos (mp4, mov, mkv, webm, avi), photos" in flat
+    from weatherclean.io.media import VIDEO_CONTAINERS
+
+    read = ", ".join(suffix.lstrip(".") for suffix in VIDEO_CONTAINERS)  # every container derain reads
+    assert f"PATHS... Videos ({read}), photos" in flat
     assert "'clips_derained/'" in flat and "desnowed" not in flat
     assert "Replace each input video or photo" in flat and "Redo videos, photos and clips" in flat
     assert "--output -o DIR" in flat and "--tile PX" in flat and "--crf 0-51" in flat

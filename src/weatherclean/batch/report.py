@@ -8,14 +8,16 @@ the same wherever they are called from.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import Plan
+from weatherclean.batch.jobs import Plan, Record
 from weatherclean.batch.run import BatchSummary
 
 __all__ = ["print_plan", "print_summary"]
@@ -54,33 +56,64 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes
 def print_summary(
     summary: BatchSummary, *, json_out: bool, quiet: bool, console: Console, err_console: Console
 ) -> None:
-    """The end of a run: a table of what was noted, skipped and failed, then the totals line.
+    """The end of a run: one ``error: FILE: reason`` line per failure on ``err_console``, a table of what was
+    noted and skipped, then the totals line with where the outputs went.
 
-    ``quiet`` leaves out the table; notes and failures then go to ``err_console``, one line each.
+    Failures always go to the error stream, one line each, so that a script or a log reading stderr sees
+    every one, whatever else is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
+    too, one line each.
     """
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
+    for rec in summary.failed:
+        err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     totals = (
         f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
         f"[red]{len(summary.failed)} failed[/] in {summary.seconds:.1f} s"
     )
     if summary.other_shards:
         totals += f" ({summary.other_shards} in other shards)"
-    if not quiet and (summary.skipped or summary.failed or summary.notes):
+    where = output_places(summary)
+    if where:
+        totals += f"; written to {escape(where)}"
+    if not quiet and (summary.skipped or summary.notes):
         table = Table(show_header=True, header_style="bold")
         table.add_column("status")
         table.add_column("file")
         table.add_column("reason")
-        for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped),
-                                ("[red]failed[/]", summary.failed)):  # fmt: skip
+        for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
             for rec in records:
                 table.add_row(status, escape(str(rec.path)), escape(rec.reason))
         console.print(table)
     elif quiet:
         for rec in summary.notes:
-            err_console.print(f"[cyan]note:[/] {escape(f'{rec.path}: {rec.reason}')}", highlight=False, soft_wrap=True)
-        for rec in summary.failed:
-            message = rec.reason if rec.path.name in rec.reason else f"{rec.path}: {rec.reason}"
-            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    console.print(totals, highlight=False)
+            err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+    console.print(totals, highlight=False, soft_wrap=True)
+
+
+def _one_line(rec: Record) -> str:
+    """``FILE: reason``, without the file twice where the reason already starts with it."""
+    return rec.reason if rec.reason.startswith(str(rec.path)) else f"{rec.path}: {rec.reason}"
+
+
+def output_places(summary: BatchSummary, most: int = 3) -> str:
+    """Where a run wrote: the folders of its outputs, the most common first (``most`` at most, then a
+    count); a file's own name when there is only one output. Empty when nothing was done.
+
+    Why: outputs go next to their inputs unless ``-o`` says otherwise, and a user who did not pass ``-o``
+    should not have to guess where to look."""
+    if len(summary.done) == 1:
+        return _shown(summary.done[0].output)
+    folders = Counter(_shown(job.output.parent) for job in summary.done)
+    names = [name for name, _ in folders.most_common(most)]
+    rest = len(folders) - len(names)
+    return ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (as a user typed it), else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -101,7 +101,7 @@ Format = Annotated[
     str | None,
     typer.Option(
         "--format", metavar="FORMAT",
-        help="Output format: jpeg, png, tiff, webp, avif (heic with the heif extra). Default: as input.",
+        help="Output format: jpeg, png, tiff, webp, avif, bmp, ppm (heic with the heif extra). Default: as input.",
         show_default=False,
     ),
 ]  # fmt: skip

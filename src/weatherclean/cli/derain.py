@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
 Paths = Annotated[
     list[str],
     typer.Argument(
-        help="Videos (mp4, mov, mkv, webm, avi), photos, folders of them (searched recursively) or quoted glob "
+        help="Videos (mp4, m4v, mov, mkv, webm, avi, mpg, mpeg, ts, wmv, flv), photos, folders of them (searched "
+        "recursively) or quoted glob "
         "patterns like 'trips/**/*.mp4'. With --frames, each folder of images is one clip.",
         show_default=False,
     ),
@@ -100,7 +101,8 @@ def derain_command(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="Photos: jpeg, png, tiff, webp, avif. Videos: mp4, mkv, mov, webm, avi. Default: as input.",
+            help="Photos: jpeg, png, tiff, webp, avif, bmp, ppm (heic with the heif extra). Videos: mp4, mkv, mov, "
+            "webm, avi. Default: as input.",
             show_default=False,
         ),
     ] = None,  # fmt: skip
@@ -133,7 +135,7 @@ def derain_command(
         ),
     ] = False,  # fmt: skip
 ) -> None:
-    """Remove rain from videos (mp4, mov, mkv, webm, avi), folders of frames (--frames) and photos.
+    """Remove rain from videos (mp4, mov, mkv, webm, avi and more), folders of frames (--frames) and photos.
 
     Videos keep their length, frame timing, rotation, audio and subtitles. Exit code 0 when every file
     was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C; the

@@ -114,9 +114,12 @@ def evaluate_command(
     baseline: list[BaselineName] = typer.Option(
         [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     precision: str = typer.Option(
-        "fp32", "--precision", help="fp32 (scores comparable across machines), or auto, bf16, fp16 as in desnow/derain."
+        "fp32",
+        "--precision",
+        metavar="PRECISION",
+        help="fp32 (scores comparable across machines), or auto, bf16, fp16 as in desnow/derain.",
     ),
     tile: int | None = typer.Option(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
@@ -126,7 +129,9 @@ def evaluate_command(
 ) -> None:
     """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
 
-    --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips.
+    --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
+    0 when the scores are printed, 2 when the dataset, the model or an option cannot be used, 130 when
+    interrupted (Ctrl-C).
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, render_clip_table, render_summary, write_report
@@ -139,7 +144,8 @@ def evaluate_command(
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
     at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
-    label = f"{family.title} ({Path(model).name or model}{at})"
+    name = family.default_model if model == "default" else Path(model).name or model  # a report names the model
+    label = f"{family.title} ({name}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
     net = provided_model(model, task.value, model_provider(ctx.obj))

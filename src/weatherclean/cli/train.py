@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 @cli_errors
 def train_command(
-    task: str = typer.Option("snow", "--task", help="snow (DesnowNet) or rain (J4R-Net)."),
+    task: str = typer.Option("snow", "--task", metavar="snow|rain", help="snow (DesnowNet) or rain (J4R-Net)."),
     dataset: Path | None = typer.Option(
         None, "--dataset", help="snow: a Snow100K-layout folder. rain: rain/ + gt/ pairs or clips (RainSyn, NTURain)."
     ),
@@ -153,22 +153,30 @@ def train_command(
         help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
         "the --init weights would change most: hard-negative mining; one model pass per candidate).",
     ),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the data and the run: the same seed, the same run."),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     amp: bool | None = typer.Option(
         None,
         "--amp/--no-amp",
         help="Mixed precision, bf16 autocast (default: on with CUDA; on a CPU only when asked, where the CPU has "
         "native bf16).",
     ),
-    checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1),
+    checkpoint_every: int = typer.Option(
+        250,
+        "--checkpoint-every",
+        min=1,
+        help="Steps between checkpoints (OUTPUT/checkpoint.pt; a rerun resumes).",
+    ),
     log_every: int = typer.Option(
         10, "--log-every", min=1, help="Steps per line of OUTPUT/train_log.jsonl (each the mean over those steps)."
     ),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUTPUT/checkpoint.pt if present."),
     time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue)."
+        None,
+        "--time-limit",
+        metavar="MINUTES",
+        help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue).",
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: PyTorch's)."),
     push_to_hub: str | None = typer.Option(
@@ -178,7 +186,7 @@ def train_command(
         "needs HF_TOKEN or `hf auth login`.",
     ),
     push_private: bool = typer.Option(False, "--push-private", help="With --push-to-hub: create the repo private."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no messages; only errors."),
 ) -> None:
     """Train DesnowNet or J4R-Net with its paper's loss; the result in OUTPUT/model loads with --model.
 

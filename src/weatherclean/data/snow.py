@@ -123,7 +123,8 @@ def find_snow100k(root: Path | str, split: str | None = None) -> list[SnowTriple
             raise DatasetError(f"unknown Snow100K split {split!r}: use one of {', '.join(SNOW_LEVELS)}")
     folders = _candidate_folders(root)
     if not folders:
-        raise DatasetError(f"{root}: no 'synthetic' folder found; {_LAYOUT_HELP}")
+        hint = " (it holds rain/ and gt/: for rain, add --task rain)" if (root / "rain").is_dir() else ""
+        raise DatasetError(f"{root}: no 'synthetic' folder found{hint}; {_LAYOUT_HELP}")
     if split is not None:
         available = sorted({s for f in folders if (s := _split_of(f.resolve())) is not None})
         folders = [f for f in folders if _split_of(f.resolve()) == split]

@@ -157,8 +157,11 @@ def _open_input(path: Path) -> Iterator[Any]:
         raise InputError(f"{path}: permission denied; check the file's permissions") from None
     except av.error.EOFError:
         raise InputError(f"{path}: no frames; the file ends right after its header (empty or cut short)") from None
+    except av.error.InvalidDataError:
+        raise InputError(f"{path}: not a video (unrecognised file contents); it may be corrupt") from None
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable video ({one_line(exc)}); it may be truncated or corrupt") from None
+        reason = getattr(exc, "strerror", None) or one_line(exc)  # FFmpeg's words, without its errno and path
+        raise InputError(f"{path}: not a readable video ({reason}); it may be truncated or corrupt") from None
     try:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream (audio only?); nothing to derain")
