@@ -22,8 +22,8 @@ while [ ! -L data/snow28/heldout_clean ]; do sleep 30; done
   > runs/scores/round18-snow.txt 2>&1
 python scripts/check_rule.py snow runs/scores/round18-snow.json --candidate r18 > runs/scores/round18-snow-rule.txt || true
 python scripts/tile_agreement.py snow bundled=runs/desnownet-light-r11 "r18=runs/snow18/model@$t" \
-  --folder data/snow28/test_mixed_M/synthetic --tile 256 > runs/scores/round18-tiles.txt
+  --folder data/snow28/test_mixed_M/synthetic --tile 256 > runs/scores/round18-snow-tiles.txt
 python scripts/unchanged_photos.py snow round11=runs/desnownet-light-r11 "r18=runs/snow18/model@$t" \
   "r14=runs/snow14/model@$t" --photos data/snow/heldout_clean > runs/scores/round18-snowfree-photos.txt
-cat runs/scores/round18-snow.txt runs/scores/round18-snow-rule.txt runs/scores/round18-tiles.txt \
+cat runs/scores/round18-snow.txt runs/scores/round18-snow-rule.txt runs/scores/round18-snow-tiles.txt \
   runs/scores/round18-snowfree-photos.txt

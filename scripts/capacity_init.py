@@ -17,7 +17,7 @@ the source's weights share is copied, and only the new ones are fresh. Where the
 (DesnowNet's ``context``), the grown model computes exactly what the source did, so a fine-tune of it
 measures what the new part adds, not a restart:
 
-    python scripts/capacity_init.py src/weatherclean/weights/desnownet-light -o runs/ctx18-init \
+    python scripts/capacity_init.py src/weatherclean/weights/desnownet-light -o runs/ctx18-init \\
         --set context=true --keep-weights
 """
 
@@ -44,7 +44,7 @@ def _value(text: str) -> object:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("source", type=Path, help="a model folder whose config.json is the starting point")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="the new (untrained) model folder")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the new model folder")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change one setting")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fresh weights")
     parser.add_argument(
@@ -68,22 +68,25 @@ def main() -> None:
         model = family.model_class(**config)
     except (TypeError, ValueError) as exc:
         parser.error(f"{args.source}: with those --set values: {exc}")
-    kept = _keep_weights(model, args.source) if args.keep_weights else 0
+    kept, left = _keep_weights(model, args.source) if args.keep_weights else (0, [])
+    if left:  # a grown model that does not compute what its source did must not pass for one
+        parser.error(f"{args.source}: {len(left)} of its weights do not fit the new configuration ({left[0]}, ...)")
     model.save_pretrained(args.output)
     count = sum(p.numel() for p in model.parameters())
     state = f"{kept:,} of them from {args.source}" if args.keep_weights else "untrained"
     print(f"{args.output}: {config['model_type']}, {count:,} parameters, {state}")
 
 
-def _keep_weights(model: torch.nn.Module, source: Path) -> int:
-    """Copy ``source``'s weights into ``model`` wherever name and shape match; the number of values copied."""
+def _keep_weights(model: torch.nn.Module, source: Path) -> tuple[int, list[str]]:
+    """Copy ``source``'s weights into ``model`` wherever name and shape match: the number of values copied and
+    the names of the source's weights that found no place (another width, a part the new model lacks)."""
     from safetensors.torch import load_file
 
     weights = load_file(source / "model.safetensors")
     state = model.state_dict()
     shared = {k: v for k, v in weights.items() if k in state and state[k].shape == v.shape}
     model.load_state_dict(shared, strict=False)
-    return sum(v.numel() for v in shared.values())
+    return sum(v.numel() for v in shared.values()), sorted(set(weights) - set(shared))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,16 @@ def test_bad_files_fail_one_line_each_and_the_batch_continues(tmp_path: Path, lo
     assert f"written to {tmp_path / 'out2' / 'good.jpg'}" in stdout  # where the one output went
 
 
+def test_a_failure_names_its_file_once_however_it_was_typed(tmp_path: Path, loads: StandIn, monkeypatch) -> None:
+    """An absolute path inside the working folder is shown relative in the record but absolute in the reason."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "text.jpg").write_text("hello, I am text\n")
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = _invoke(str(tmp_path / "in" / "text.jpg"), "-o", "out", models=loads)
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1 and errors[0].count("text.jpg") == 1, errors
+
+
 def test_unwritable_output_fails_before_any_work(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     blocker = tmp_path / "somefile"

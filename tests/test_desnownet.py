@@ -203,6 +203,18 @@ def test_a_model_grown_with_context_starts_as_the_model_it_grew_from(tmp_path) -
     assert json.loads((tmp_path / "grown" / "config.json").read_text())["context"] is True
     assert load_from_folder(tmp_path / "grown").tr_descriptor.context is not None
     assert plain.tr_descriptor.context is None and plain.rg_descriptor.context is None
+    plain.save_pretrained(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["context"]  # as written before snow round 18
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    assert load_from_folder(tmp_path / "old").tr_descriptor.context is None
+    with pytest.raises(ValueError, match="context must be true or false"):
+        DesnowNetConfig(context="False")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # runs, and in the features' layout
+        torch.nn.init.normal_(grown.tr_descriptor.context.excite.weight, std=0.01)
+        f = torch.rand(1, 128, 8, 8).to(memory_format=torch.channels_last).bfloat16()  # 8 channels × 4²
+        g = grown.tr_descriptor.context(f)
+        assert g.dtype == torch.bfloat16 and g.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_context_learns_what_only_the_whole_picture_shows() -> None:

@@ -57,10 +57,10 @@ def print_summary(
     summary: BatchSummary, *, json_out: bool, quiet: bool, console: Console, err_console: Console
 ) -> None:
     """The end of a run: one ``error: FILE: reason`` line per failure on ``err_console``, a table of what was
-    noted and skipped, then the totals line with where the outputs went.
+    noted and skipped, then the totals line with where the outputs went; with ``json_out``, the JSON alone.
 
-    Failures always go to the error stream, one line each, so that a script or a log reading stderr sees
-    every one, whatever else is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
+    Failures go to the error stream, one line each, so that a script or a log reading stderr sees every one
+    whether or not the table is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
     too, one line each.
     """
     if json_out:
@@ -93,8 +93,10 @@ def print_summary(
 
 
 def _one_line(rec: Record) -> str:
-    """``FILE: reason``, without the file twice where the reason already starts with it."""
-    return rec.reason if rec.reason.startswith(str(rec.path)) else f"{rec.path}: {rec.reason}"
+    """``FILE: reason``, without the file twice where the reason already starts with it (as the path the user
+    typed, which may be spelled otherwise than the record's)."""
+    head = rec.reason.split(": ", 1)[0]
+    return rec.reason if Path(head).name == rec.path.name else f"{rec.path}: {rec.reason}"
 
 
 def output_places(summary: BatchSummary, most: int = 3) -> str:

@@ -130,12 +130,13 @@ def evaluate_command(
     """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
-    0 when the scores are printed, 2 when the dataset, the model or an option cannot be used, 130 when
-    interrupted (Ctrl-C).
+    0 when every pair was scored, 1 when some could not be (left out of the means), 2 when the dataset, the
+    model or an option cannot be used, 130 when interrupted (Ctrl-C).
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, render_clip_table, render_summary, write_report
     from weatherclean.models.family import family_for_task
+    from weatherclean.models.registry import resolve_model_name
     from weatherclean.restore import load_restorer
 
     if report is not None:
@@ -144,7 +145,7 @@ def evaluate_command(
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
     at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
-    name = family.default_model if model == "default" else Path(model).name or model  # a report names the model
+    name = Path(resolve_model_name(model, task.value)).name or model  # a report names the model, not "default"
     label = f"{family.title} ({name}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load

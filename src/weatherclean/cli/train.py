@@ -153,7 +153,7 @@ def train_command(
         help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
         "the --init weights would change most: hard-negative mining; one model pass per candidate).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the data and the run: the same seed, the same run."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the crops, the synthetic weather and fresh weights."),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     amp: bool | None = typer.Option(

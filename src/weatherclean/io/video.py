@@ -158,7 +158,9 @@ def _open_input(path: Path) -> Iterator[Any]:
     except av.error.EOFError:
         raise InputError(f"{path}: no frames; the file ends right after its header (empty or cut short)") from None
     except av.error.InvalidDataError:
-        raise InputError(f"{path}: not a video (unrecognised file contents); it may be corrupt") from None
+        raise InputError(
+            f"{path}: not a readable video (unrecognised contents); it may be truncated, corrupt or not a video"
+        ) from None
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or one_line(exc)  # FFmpeg's words, without its errno and path
         raise InputError(f"{path}: not a readable video ({reason}); it may be truncated or corrupt") from None

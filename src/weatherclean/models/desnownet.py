@@ -91,6 +91,8 @@ class DesnowNetConfig:
             raise ValueError(f"veil_stride must be a power of two, got {self.veil_stride}")
         if not 0.0 <= self.veil_floor < 0.5:
             raise ValueError(f"veil_floor must be in [0, 0.5), got {self.veil_floor}")
+        if not isinstance(self.context, bool):
+            raise ValueError(f"context must be true or false, got {self.context!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -302,9 +304,15 @@ class Context(nn.Module):
         nn.init.zeros_(self.excite.bias)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        pooled = f.mean(dim=(-2, -1))
-        scale, shift = self.excite(torch.relu(self.squeeze(pooled))).to(f.dtype).chunk(2, dim=1)
-        return f * (1.0 + scale[..., None, None]) + shift[..., None, None]
+        """f·(1 + scale) + shift, with scale and shift from f's mean over the picture.
+
+        The pooling and the two layers run in the weights' precision even under autocast, and the scale is
+        applied as f + f·scale: in bf16, 1 + scale would round every scale below 1/256 to nothing."""
+        pooled = f.mean(dim=(-2, -1), dtype=torch.float32).to(self.squeeze.weight.dtype)
+        with torch.autocast(f.device.type, enabled=False):
+            scale, shift = self.excite(torch.relu(self.squeeze(pooled))).chunk(2, dim=1)
+        scale, shift = scale.to(f.dtype)[..., None, None], shift.to(f.dtype)[..., None, None]
+        return torch.addcmul(f + shift, f, scale)
 
 
 def _stacked_kernels(convs: nn.ModuleList) -> tuple[torch.Tensor, torch.Tensor]:
@@ -625,6 +633,8 @@ class DesnowNet(
         32 / 64 / 96 / 128 px of overlap give 46.9 / 49.3 / 54.0 / 59.0 dB and a seam of 0.37 / 0.32 /
         0.22 / 0.10 grey levels (the weights shipped before reached 57.5 dB with 64 px). 24 px per step of
         descriptor stride (96 here) keeps the seam under a quarter of a grey level (tests/test_tiling.py).
+        With ``context`` the features are also scaled by their mean over the whole tile, which no overlap
+        makes equal between tiles; ``scripts/tile_agreement.py`` measures how far tiles then differ.
         """
         veil = self.veil_stage.reach if self.veil_stage is not None else 0
         return max(32, 24 * self.config.descriptor_stride) + veil
