@@ -289,7 +289,9 @@ class Context(nn.Module):
     sees only a neighbourhood must split the difference, removing too much from light snow and snow-free
     photos and too little from heavy snow. The excitation starts at zero, so a model grown from trained
     weights starts as exactly that model. In tiles, each tile is its own picture (scripts/tile_agreement.py
-    measures what that changes).
+    measures what that changes). Not yet useful: fine-tuned on 96-px crops (snow rounds 18 and 19) it
+    learned one scale for every picture, its hidden units dark, and such crops show little of the level
+    (``scripts/level_probe.py``); docs/models.md "Round 19 (snow)" says what a next attempt needs.
     """
 
     #: Learning-rate multiple in training (``training.trainer.param_groups``): starting at zero inside trained
