@@ -94,6 +94,11 @@ def test_mismatched_checkpoint_is_an_error(tmp_path) -> None:
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="does not match"):
         load_from_folder(tmp_path / "m")
+    config["head_channels"] = 16
+    config["setting_from_the_future"] = 1  # a newer release's setting
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="setting_from_the_future.*newer weatherclean: pip install -U"):
+        load_from_folder(tmp_path / "m")
 
 
 def test_unknown_model_names_give_clear_errors(tmp_path) -> None:

@@ -361,3 +361,20 @@ def test_parts_with_an_lr_scale_learn_faster_and_others_as_before() -> None:
     assert [g["lr"] for g in groups] == [1e-4, pytest.approx(1e-4 * Context.lr_scale)]
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in grown.tr_descriptor.context.parameters()}
     assert sum(len(g["params"]) for g in groups) == len(list(grown.parameters()))
+
+
+def test_a_checkpoint_from_before_a_part_got_its_own_rate_says_so(tmp_path: Path, monkeypatch) -> None:
+    """A run checkpointed while the context shared the model's rate cannot resume with its own rate: the error
+    names that cause, not a damaged file (snow round 18's runs were checkpointed so)."""
+    from weatherclean.models import DesnowNetConfig
+    from weatherclean.models.desnownet import Context
+
+    clean = write_clean(tmp_path / "clean", seed=3, n=2)
+    task = SnowTask(clean=[clean], crop=24, samples=1000, seed=0)
+    cfg = TrainConfig(output=str(tmp_path / "r"), steps=2, batch_size=2, workers=0, progress=False)
+    settings = {**TINY.to_dict(), "context": True}
+    monkeypatch.setattr(Context, "lr_scale", None)
+    train(DesnowNet(DesnowNetConfig(**settings)), task, cfg)
+    monkeypatch.setattr(Context, "lr_scale", 10.0)
+    with pytest.raises(Exception, match="grouped the learning rates otherwise.*--no-resume"):
+        train(DesnowNet(DesnowNetConfig(**settings)), task, cfg)

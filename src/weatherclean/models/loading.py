@@ -53,7 +53,12 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
 
 
 def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
-    return ModelError(f"{config_path}: invalid model config ({exc})")
+    """A config the model class refuses; a setting it does not know most likely comes from a newer release
+    (each adds settings, such as DesnowNet's ``context``), so say how to get one."""
+    hint = ""
+    if isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc):
+        hint = "; it may have been saved by a newer weatherclean: pip install -U weatherclean"
+    return ModelError(f"{config_path}: invalid model config ({exc}){hint}")
 
 
 def load_from_folder(folder: Path) -> nn.Module:

@@ -311,9 +311,12 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             scheduler.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])
         except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
+            cause = "it was made with another --arch/--init or is damaged"
+            if "parameter group" in str(exc):  # the model's parts with their own rate (lr_scale) changed since
+                cause = "its optimiser grouped the learning rates otherwise (made before a part got its own rate)"
             raise WeathercleanError(
-                f"{ckpt_path}: cannot resume from this checkpoint ({one_line(exc)}); it was made with another "
-                "--arch/--init or is damaged. Use --no-resume or a new --output to start over"
+                f"{ckpt_path}: cannot resume from this checkpoint ({one_line(exc)}); {cause}. "
+                "Use --no-resume or a new --output to start over"
             ) from None
         start_step, history = state["step"], state.get("history", [])
         if state.get("steps_total") not in (None, cfg.steps):
