@@ -39,7 +39,9 @@ EDGES = np.array([0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256
 
 
 def luma(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma in grey levels."""
+    """BT.601 luma in grey levels, in float64: :func:`weatherclean.data.negatives.luma` has the same weights
+    in float32, which moves a few pixels across the bins' edges (runs/scores/round18-calibration-probe*.txt
+    were made with this one)."""
     return 255.0 * (0.299 * image[..., 0] + 0.587 * image[..., 1] + 0.114 * image[..., 2])
 
 

@@ -34,7 +34,7 @@ def pooled(model: torch.nn.Module, picture: np.ndarray) -> np.ndarray:
     h, w = (n - n % d.stride for n in picture.shape[:2])
     x = torch.from_numpy(np.ascontiguousarray(picture[:h, :w])).permute(2, 0, 1)[None].float()
     with torch.inference_mode():
-        f = d.up(torch.cat([b(d.backbone(d.fold(x))) for b in d.pyramid], dim=1))
+        f = d.local_features(d.fold(x))
         return torch.cat([f.mean(dim=(-2, -1)), f.std(dim=(-2, -1))], dim=1)[0].numpy()
 
 

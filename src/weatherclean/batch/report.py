@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import Plan, Record
+from weatherclean.batch.jobs import Plan, Record, display
 from weatherclean.batch.run import BatchSummary
 
 __all__ = ["print_plan", "print_summary"]
@@ -106,16 +106,8 @@ def output_places(summary: BatchSummary, most: int = 3) -> str:
     Why: outputs go next to their inputs unless ``-o`` says otherwise, and a user who did not pass ``-o``
     should not have to guess where to look."""
     if len(summary.done) == 1:
-        return _shown(summary.done[0].output)
-    folders = Counter(_shown(job.output.parent) for job in summary.done)
+        return str(display(summary.done[0].output))
+    folders = Counter(str(display(job.output.parent)) for job in summary.done)
     names = [name for name, _ in folders.most_common(most)]
     rest = len(folders) - len(names)
     return ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working folder when it is inside it (as a user typed it), else as it is."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -274,9 +274,14 @@ class Descriptor(nn.Module):
 
     def folded_features(self, folded: torch.Tensor) -> torch.Tensor:
         """The features before the pixel shuffle: ``out_channels``·stride² channels at 1/stride resolution."""
-        f = self.backbone(folded)
-        f = self.up(torch.cat([b(f) for b in self.pyramid], dim=1))
+        f = self.local_features(folded)
         return self.context(f) if self.context is not None else f
+
+    def local_features(self, folded: torch.Tensor) -> torch.Tensor:
+        """:meth:`folded_features` without the context: what each point's neighbourhood gives, and what the
+        context pools over the picture (``scripts/level_probe.py`` reads it)."""
+        f = self.backbone(folded)
+        return self.up(torch.cat([b(f) for b in self.pyramid], dim=1))
 
 
 class Context(nn.Module):
