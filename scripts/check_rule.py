@@ -3,6 +3,7 @@
 
     python scripts/check_rule.py rain runs/scores/round4-rain.json --candidate r4
     python scripts/check_rule.py snow runs/scores/round3-snow.json --candidate r3
+    python scripts/check_rule.py snow-pooled runs/scores/round20-snow.json --candidate r20
     python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
     python scripts/check_rule.py rain-pictures runs/scores/round7-rain.json --candidate r7
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
@@ -27,6 +28,10 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 2. S sets: no more below the input, and a higher mean gain;
 3. a higher mean PSNR-Y gain over all sets;
 4. fewer new dark pixels (mean dark per-mille over all sets).
+
+**snow-pooled**: snow round 20's rule: the snow rule, with condition 1 read on the pooled snow-free
+PSNR-Y (one PSNR of the mean squared change over all photos; a picture gate returns photos bit for bit,
+and their ∞ dB make the mean of per-photo PSNRs ∞) and the worst photo at least the bundled model's.
 
 **rain-improve**: rain round 5's rule (docs/models.md, "Round 5 (rain)"), for a candidate against a
 shipped model that already passes the no-harm rule: (1) dry photos: the worst photo at least as close
@@ -244,6 +249,25 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
     ]  # fmt: skip
 
 
+def check_snow_pooled(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
+    """Snow round 20's rule (docs/models.md, "Round 20 (snow)"): the snow rule with its first condition read
+    on the pooled snow-free PSNR-Y (one PSNR of the mean squared change over all photos), and the worst
+    photo at least the bundled model's. A picture gate returns some photos bit for bit, which makes the
+    mean of per-photo PSNRs ∞ whatever the others score; the pooled figure stays finite and still counts
+    every photo's change."""
+    c, b = sets["clean"][cand], sets["clean"][bundled]
+    if "pooled_psnr_y" not in c or "pooled_psnr_y" not in b:
+        raise SystemExit("error: the scores have no pooled_psnr_y: score them again with score_snow_styles.py")
+    pooled = [
+        ("1. higher pooled snow-free PSNR-Y", c["pooled_psnr_y"] > b["pooled_psnr_y"],
+         f"{c['pooled_psnr_y']:.2f} vs {b['pooled_psnr_y']:.2f} dB ({c.get('unchanged', 0)} vs "
+         f"{b.get('unchanged', 0)} photos unchanged)"),
+        ("1. worst snow-free photo at least the bundled model's", c["worst_psnr_y"] >= b["worst_psnr_y"],
+         f"{c['worst_psnr_y']:.2f} vs {b['worst_psnr_y']:.2f} dB"),
+    ]  # fmt: skip
+    return pooled + check_snow(sets, cand, bundled)[1:]
+
+
 def _capacity(cand: Gains, base: Gains, name: str, light: str) -> list[Condition]:
     """The two conditions both capacity tests share; ``name`` is the base's label, ``light`` what the
     task calls its light sets."""
@@ -319,6 +343,7 @@ RULES = {
     "rain-improve": check_rain_improve,
     "rain-pictures": check_rain_pictures,
     "snow": check_snow,
+    "snow-pooled": check_snow_pooled,
     "rain-capacity": check_rain_capacity,
     "snow-capacity": check_snow_capacity,
 }
@@ -329,6 +354,7 @@ VERDICTS = {
     "rain-improve": SHIPS,
     "rain-pictures": SHIPS,
     "snow": SHIPS,
+    "snow-pooled": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
     "snow-capacity": ("earns a registered name (a deeper one: if also fast enough)", "does not earn a registered name"),
 }

@@ -111,8 +111,13 @@ def score_unchanged(images: list[np.ndarray], models: dict[str, Restorer]) -> di
     for label, net in models.items():
         values, shifts = zip(*(unchanged(net, image) for image in images), strict=True)
         mean_shift = np.mean(shifts, axis=0)
+        # One PSNR of the mean squared change over all photos: finite when some photos come back unchanged
+        # (infinite dB each, e.g. under a picture gate), where the mean of per-photo PSNRs is not.
+        pooled = -10.0 * np.log10(max(float(np.mean([10.0 ** (-v / 10.0) for v in values])), 1e-30))
         result[label] = {
             "psnr_y": float(np.mean(values)),
+            "pooled_psnr_y": float(pooled),
+            "unchanged": int(sum(np.isinf(v) for v in values)),
             "worst_psnr_y": float(np.min(values)),
             "median_psnr_y": float(np.median(values)),
             "photos_at_40": int(sum(v >= 40.0 for v in values)),  # issue 12 and 13's pass-through bar

@@ -50,6 +50,9 @@ class DesnowNetConfig:
     ``width`` scales every Inception-V4 channel count (1.0 = paper, 0.5 = the half-width ports).
     ``dilation_levels`` is the paper's γ: the dilation pyramid has γ+1 branches with dilations 2^0..2^γ.
     ``maxout_levels`` is β: the heads use kernels 1, 3, ..., 2β−1.
+    ``picture_gate`` is read by the restorer, not the network: a picture in which the model darkens fewer
+    than this share of pixels by 24 grey levels or more comes back unchanged, and one with twice that
+    share or more gets the whole correction (:mod:`weatherclean.restore.picture_gate`).
     """
 
     model_type: str = "desnownet"  # lets the loader pick the class from config.json alone
@@ -68,6 +71,7 @@ class DesnowNetConfig:
     veil_stride: int = 8  # the veil stage's cell, in pixels
     veil_floor: float = 0.0  # veil masks below this are left alone, fully removed from 2x it (0: all)
     context: bool = False  # the mask and colour heads also read what the whole picture (or tile) looks like
+    picture_gate: float = 0.0  # fewer strongly darkened pixels than this share: the picture is left alone (0: off)
 
     def __post_init__(self) -> None:
         if self.model_type != "desnownet":
@@ -91,6 +95,8 @@ class DesnowNetConfig:
             raise ValueError(f"veil_stride must be a power of two, got {self.veil_stride}")
         if not 0.0 <= self.veil_floor < 0.5:
             raise ValueError(f"veil_floor must be in [0, 0.5), got {self.veil_floor}")
+        if not 0.0 <= self.picture_gate < 0.5:
+            raise ValueError(f"picture_gate must be a share of pixels in [0, 0.5), got {self.picture_gate}")
         if not isinstance(self.context, bool):
             raise ValueError(f"context must be true or false, got {self.context!r}")
 

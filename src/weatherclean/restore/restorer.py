@@ -28,6 +28,7 @@ from weatherclean.devices import resolve_device, to_fast_layout
 from weatherclean.errors import ModelError, OutputError
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
 from weatherclean.restore.compiled import CompiledCall, compile_model
+from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
@@ -85,20 +86,29 @@ class Restorer:
 
     def restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array` returns
-        them (float32 for float input, else the input's integer type), written into ``out`` when given."""
+        them (float32 for float input, else the input's integer type), written into ``out`` when given.
+
+        A model with a picture gate (``config.picture_gate``, :mod:`~weatherclean.restore.picture_gate`)
+        compares its whole output with ``pixels`` once the tiles are put together, so ``out`` may not be
+        ``pixels`` itself then: a separate array is used instead."""
+        floor = gate_of(self.model)
+        if floor > 0 and out is not None and np.shares_memory(out, pixels):
+            out = None
         # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
         bpp = self.model.bytes_per_pixel if self.device.type != "cuda" else None
-        return run_tiled_array(
+        result = run_tiled_array(
             self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out,
             align=tile_align(self.model),
         )  # fmt: skip
+        return apply_picture_gate(pixels, result, floor) if floor > 0 else result
 
     def restore_loaded(self, image: LoadedImage) -> np.ndarray:
         """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`.
 
         The result is written over ``image.pixels`` when they are a writable float32 array, because a
         decoded photo is a copy that nothing reads again (the writer needs only its shape and metadata):
-        that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder.
+        that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder. A model with
+        a picture gate needs the input until the end, so it gets a separate output array.
         """
         pixels = image.pixels
         reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
