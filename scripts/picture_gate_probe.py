@@ -5,9 +5,9 @@ and the strength each gate floor leaves the model's correction (snow round 20, d
     python scripts/picture_gate_probe.py desnownet-light ../shared/data/real/snow_photos/images \\
         --floors 0.0002 0.0003 0.0004 0.0006 0.0008 0.001
 
-The model runs with its own gate off (fp32, CPU, the whole picture, as the scores); its output is then
-compared with the input as :mod:`weatherclean.restore.picture_gate` does (luma darkened by 24 grey levels
-or more). Strength 1 keeps the whole correction, 0 returns the photo unchanged. Why: a gate that turns the
+The model runs with its own gate off (fp32, CPU, tiled as a user's run would tile it); its joined output
+is then compared with the input as :mod:`weatherclean.restore.picture_gate` does (luma darkened by 24
+grey levels or more). Strength 1 keeps the whole correction, 0 returns the photo unchanged. Why: a gate that turns the
 model off on real snowy photos would make the tool do nothing where users need it, which synthetic
 scores cannot show.
 """

@@ -57,6 +57,7 @@ def main() -> None:
                 result = evaluate_snow(
                     folder, restorer.guard, device=cpu, overlap=restorer.overlap,
                     baselines=dict([BASELINES["median"]]) if i == 0 else {}, model_label=label, progress=False,
+                    finish=restorer.finish,
                 )  # fmt: skip
             else:
                 result = evaluate_rain(

@@ -10,8 +10,16 @@ import pytest
 import torch
 
 from weatherclean import load_restorer
+from weatherclean.evaluation.evaluate import evaluate_snow
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
-from weatherclean.restore.picture_gate import STRONG_CHANGE, apply_picture_gate, gate_of, gate_strength, strong_share
+from weatherclean.restore.picture_gate import (
+    STRONG_CHANGE,
+    apply_picture_gate,
+    blend,
+    gate_of,
+    gate_strength,
+    strong_share,
+)
 
 
 @dataclass
@@ -61,6 +69,31 @@ def test_share_counts_strong_darkening_only_the_same_for_every_pixel_type() -> N
     assert strong_share(before[..., :1], after[..., :1]) == pytest.approx(0.03)  # grey
 
 
+def test_share_reads_luma_not_one_channel() -> None:
+    """Pure blue darkened by 0.8 changes luma by 0.8 x 0.114 (under 24 levels); pure green by 0.8 x 0.587."""
+    before = np.zeros((1, 2, 3), dtype=np.float32)
+    before[0, 0, 2] = before[0, 1, 1] = 1.0
+    after = before.copy()
+    after[0, 0, 2] = after[0, 1, 1] = 0.2
+    assert strong_share(before, after) == pytest.approx(0.5)
+
+
+def test_a_blend_rounds_to_the_nearest_level_and_reaches_every_row() -> None:
+    """Rows past the first chunk of 512 are blended too, and 149.5 rounds to 150 rather than truncating."""
+    before = np.full((600, 2, 3), 200, dtype=np.uint8)
+    after = np.full_like(before, 99)
+    result = blend(before, after, 0.5)
+    assert (result == 150).all()
+
+
+def test_a_blend_into_another_pixel_type_rescales_the_input() -> None:
+    """The tiling engine may write a uint8 picture's result as float32 or uint16: the input is rescaled."""
+    before = np.full((4, 4, 3), 128, dtype=np.uint8)
+    assert np.allclose(blend(before, np.zeros((4, 4, 3), np.float32), 0.0), 128 / 255)
+    assert (blend(before, np.zeros((4, 4, 3), np.uint16), 0.0) == 32896).all()
+    assert np.allclose(blend(before.astype(np.float32) / 255, np.zeros((4, 4, 3), np.uint8), 0.0), 128)
+
+
 def test_apply_returns_the_input_bit_for_bit_below_the_floor_and_the_output_above() -> None:
     before = np.full((20, 20, 3), 200, dtype=np.uint8)
     after = before.copy()
@@ -103,6 +136,34 @@ def test_a_decoded_photo_is_gated_against_its_own_pixels() -> None:
     restorer = load_restorer("snow", model=_DarkenBright(0.001), device="cpu", precision="fp32")
     result = restorer.restore_loaded(_Loaded(picture.copy()))  # type: ignore[arg-type]
     assert np.array_equal(result, picture)
+
+
+def test_restoring_into_the_input_array_gates_against_the_input() -> None:
+    picture = _picture(bright=5)
+    expected = picture.copy()
+    restorer = load_restorer("snow", model=_DarkenBright(0.001), device="cpu", precision="fp32")
+    restorer.restore_array(picture, out=picture)
+    assert np.array_equal(picture, expected)  # below the floor: written back unchanged, into ``out``
+    snowy = _picture(bright=50)
+    ungated = load_restorer("snow", model=_DarkenBright(0.0), device="cpu", precision="fp32").restore(snowy)
+    restorer.restore_array(snowy, out=snowy)
+    np.testing.assert_array_equal(snowy, ungated)
+
+
+def test_evaluate_scores_what_desnow_writes(tmp_path) -> None:
+    """``evaluate`` joins the tiles itself; with the restorer's finish the gate is scored too."""
+    from PIL import Image
+
+    root = tmp_path / "Snow100K-S"
+    for sub in ("gt", "synthetic"):
+        (root / sub).mkdir(parents=True)
+        Image.fromarray((_picture(bright=5) * 255).astype(np.uint8)).save(root / sub / "a.png")
+    restorer = load_restorer("snow", model=_DarkenBright(0.001), device="cpu", precision="fp32")
+    gated = evaluate_snow(root, restorer.guard, progress=False, finish=restorer.finish)
+    ungated = evaluate_snow(root, restorer.guard, progress=False)
+    assert gated.rows[-1].method == ungated.rows[-1].method == "model"
+    assert gated.rows[-1].psnr_y == float("inf")  # the picture came back as it went in
+    assert ungated.rows[-1].psnr_y < 45
 
 
 def test_desnownet_carries_its_gate_in_its_config(tmp_path) -> None:

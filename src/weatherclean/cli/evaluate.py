@@ -60,7 +60,7 @@ def _score_snow(
     chosen = {BASELINES[b][0]: BASELINES[b][1] for b in baselines}
     return evaluate_snow(
         dataset, restorer.guard, split=split, limit=limit, device=restorer.device, tile=restorer.tile,
-        overlap=restorer.overlap, baselines=chosen, model_label=label, progress=progress,
+        overlap=restorer.overlap, baselines=chosen, model_label=label, progress=progress, finish=restorer.finish,
     )  # fmt: skip
 
 

@@ -51,6 +51,8 @@ INPUT_METHOD = "input (snowy)"
 
 #: A baseline takes one HxWx3 float32 image in [0, 1] and returns its restoration, same shape.
 Baseline = Callable[[np.ndarray], np.ndarray]
+#: What a restorer does to a whole picture once its tiles are joined: (input, restored) → restored.
+Finish = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 _METRIC_FIELDS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
 
@@ -192,12 +194,15 @@ def _run_model(
     device: str | torch.device,
     tile: int | None,
     overlap: int,
+    finish: Finish | None = None,
 ) -> tuple[np.ndarray, float]:
     from weatherclean.restore.tiling import run_tiled_array
 
     start = time.perf_counter()
     try:
         out = run_tiled_array(restore, image, tile=tile, overlap=overlap, device=device)
+        if finish is not None:
+            out = finish(image, out)
     except ModelError as exc:
         raise ModelError(f"{name}: {exc}") from None
     seconds = time.perf_counter() - start
@@ -216,8 +221,13 @@ def evaluate_snow(
     baselines: Mapping[str, Baseline] | None = None,
     model_label: str = "model",
     progress: bool = True,
+    finish: Finish | None = None,
 ) -> EvaluationResult:
     """Score ``restore`` (Bx3xHxW → Bx3xHxW in [0, 1]) on Snow100K-style pairs, plus the baselines.
+
+    ``finish(image, restored)`` is applied to each whole restored picture after its tiles are joined
+    (:meth:`~weatherclean.restore.Restorer.finish`: a model's picture gate), so that what is scored is
+    what ``desnow`` writes.
 
     ``restore`` may be ``None`` to score only the input and the ``baselines`` (label → function on an
     HxWx3 image). ``limit`` takes the first N pairs in the dataset's (sorted) order so that repeated
@@ -249,7 +259,7 @@ def evaluate_snow(
         task = bar.add_task("evaluating", total=len(pairs))
         for pair in pairs:
             try:
-                rows = _evaluate_one(pair, read_rgb, restore, baselines, device, tile, overlap, model_label)
+                rows = _evaluate_one(pair, read_rgb, restore, baselines, device, tile, overlap, model_label, finish)
             except (InputError, DatasetError, ValueError) as exc:
                 # One bad pair must not cost the scores of the others; all of a pair's rows or none.
                 result.failed.append((str(pair.name), str(exc)))
@@ -269,6 +279,7 @@ def _evaluate_one(
     tile: int | None,
     overlap: int,
     model_label: str,
+    finish: Finish | None = None,
 ) -> list[ImageScore]:
     snowy = read_rgb(pair.synthetic)
     gt = read_rgb(pair.gt)
@@ -288,7 +299,7 @@ def _evaluate_one(
         rows.append(score_pair(name, label, restored, gt, seconds))
     if restore is not None:
         restored, seconds = _run_model(
-            restore, snowy, name=str(pair.synthetic), device=device, tile=tile, overlap=overlap
+            restore, snowy, name=str(pair.synthetic), device=device, tile=tile, overlap=overlap, finish=finish
         )
         rows.append(score_pair(name, model_label, restored, gt, seconds))
     return rows

@@ -8,7 +8,8 @@ changed strongly. So the share of pixels whose luma the model darkens by at leas
 :data:`STRONG_CHANGE` tells, for the whole picture at once, whether the model found weather it is sure
 of. Below the model's ``config.picture_gate`` the picture is returned as it came; from twice it, the
 model's output is returned as it is; in between, the two are blended linearly. The share is measured on
-the whole picture after its tiles are put together, so a tiled photo gets the same answer as a whole one.
+the whole picture after its tiles are put together: one decision per picture, however it was tiled (a
+video's frames are pictures of their own, each decided alone).
 
 A model opts in through ``config.picture_gate`` (0 or missing: off); this module knows no model family.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STRONG_CHANGE", "apply_picture_gate", "gate_of", "gate_strength", "strong_share"]
+__all__ = ["STRONG_CHANGE", "apply_picture_gate", "blend", "gate_of", "gate_strength", "strong_share"]
 
 #: How much darker (luma, as a fraction of full scale: 24 grey levels of 255) a pixel must come out to
 #: count as a change the model is sure of.
@@ -49,7 +50,7 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
 
 def strong_share(before: np.ndarray, after: np.ndarray) -> float:
     """The share of pixels whose luma ``after`` is at least :data:`STRONG_CHANGE` darker than ``before``
-    (H×W×C arrays of the same shape and dtype)."""
+    (H×W×C arrays of the same shape; each may be uint8, uint16 or float in [0, 1])."""
     if before.shape != after.shape:
         raise ValueError(f"the picture is {before.shape}, its restored version {after.shape}")
     strong = 0
@@ -67,19 +68,34 @@ def gate_strength(share: float, floor: float) -> float:
     return float(np.clip((share - floor) / floor, 0.0, 1.0))
 
 
+def blend(before: np.ndarray, after: np.ndarray, strength: float) -> np.ndarray:
+    """``before + strength * (after - before)``, written into ``after`` (returned), in ``after``'s pixel type:
+    ``before`` is rescaled when the two types differ (uint8 into a uint16 or float output), integers are
+    rounded and floats clipped to [0, 1], as the tiling engine writes them. Strength 1 leaves ``after`` as
+    it is; strength 0 writes ``before`` over it (bit for bit when the types match)."""
+    if strength >= 1.0:
+        return after
+    if strength <= 0.0 and before.dtype == after.dtype:
+        if after.dtype.kind == "f":
+            np.clip(before, 0, 1, out=after)
+        else:
+            np.copyto(after, before)
+        return after
+    integer = np.issubdtype(after.dtype, np.integer)
+    top_value = _scale(after)
+    factor = np.float32(top_value / _scale(before))
+    for first in range(0, before.shape[0], _ROWS):
+        rows = slice(first, first + _ROWS)
+        start = before[rows].astype(np.float32)
+        if factor != 1:
+            start *= factor
+        if strength > 0.0:
+            start += np.float32(strength) * (after[rows].astype(np.float32) - start)
+        after[rows] = np.clip(np.rint(start) if integer else start, 0, top_value)
+    return after
+
+
 def apply_picture_gate(before: np.ndarray, after: np.ndarray, floor: float) -> np.ndarray:
     """``after`` (the model's output for ``before``) with the picture gate at ``floor`` applied, written into
     ``after`` itself, which is returned. ``before`` must not share memory with ``after``."""
-    strength = gate_strength(strong_share(before, after), floor)
-    if strength >= 1.0:
-        return after
-    if strength <= 0.0:
-        after[...] = before
-        return after
-    integer = np.issubdtype(after.dtype, np.integer)
-    for top in range(0, before.shape[0], _ROWS):
-        rows = slice(top, top + _ROWS)
-        start = before[rows].astype(np.float32)
-        blended = start + np.float32(strength) * (after[rows].astype(np.float32) - start)
-        after[rows] = np.rint(blended) if integer else blended
-    return after
+    return blend(before, after, gate_strength(strong_share(before, after), floor))

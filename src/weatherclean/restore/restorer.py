@@ -88,18 +88,24 @@ class Restorer:
         """H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array` returns
         them (float32 for float input, else the input's integer type), written into ``out`` when given.
 
-        A model with a picture gate (``config.picture_gate``, :mod:`~weatherclean.restore.picture_gate`)
-        compares its whole output with ``pixels`` once the tiles are put together, so ``out`` may not be
-        ``pixels`` itself then: a separate array is used instead."""
-        floor = gate_of(self.model)
-        if floor > 0 and out is not None and np.shares_memory(out, pixels):
-            out = None
+        A model with a picture gate (``config.picture_gate``) then compares the whole output with the
+        input (:meth:`finish`); when ``out`` is ``pixels`` itself, the input is copied first for that."""
+        before = pixels
+        if out is not None and gate_of(self.model) > 0 and np.may_share_memory(out, pixels):
+            before = pixels.copy()
         # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
         bpp = self.model.bytes_per_pixel if self.device.type != "cuda" else None
         result = run_tiled_array(
             self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out,
             align=tile_align(self.model),
         )  # fmt: skip
+        return self.finish(before, result)
+
+    def finish(self, pixels: np.ndarray, result: np.ndarray) -> np.ndarray:
+        """What happens to a whole picture once its tiles are joined: the model's picture gate
+        (:mod:`~weatherclean.restore.picture_gate`; nothing for a model without one), written into
+        ``result``. ``evaluate`` calls it too, so what it scores is what ``desnow`` writes."""
+        floor = gate_of(self.model)
         return apply_picture_gate(pixels, result, floor) if floor > 0 else result
 
     def restore_loaded(self, image: LoadedImage) -> np.ndarray:
@@ -107,8 +113,8 @@ class Restorer:
 
         The result is written over ``image.pixels`` when they are a writable float32 array, because a
         decoded photo is a copy that nothing reads again (the writer needs only its shape and metadata):
-        that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder. A model with
-        a picture gate needs the input until the end, so it gets a separate output array.
+        that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder, except for a
+        model with a picture gate, which keeps a copy of the input to compare with.
         """
         pixels = image.pixels
         reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
@@ -157,7 +163,8 @@ class Restorer:
 
         Frames take the forms :meth:`restore` takes and come back in the same form. J4R-Net's memory is
         carried from each frame to the next (a new call is a new clip); a snow model restores each frame
-        alone. Frames of one clip must all have the same size.
+        alone. Frames of one clip must all have the same size. A snow model's picture gate decides frame by
+        frame, so a clip whose snow sits near its floor can switch between corrected and unchanged frames.
         """
         clip = self.new_clip()
         size: tuple[int, ...] | None = None
