@@ -6,6 +6,7 @@
     python scripts/check_rule.py snow-pooled runs/scores/round20-snow.json --candidate r20
     python scripts/check_rule.py rain-improve runs/scores/round5-rain.json --candidate r5
     python scripts/check_rule.py rain-pictures runs/scores/round7-rain.json --candidate r7
+    python scripts/check_rule.py rain-dry-target runs/scores/round23-rain.json --candidate r23
     python scripts/check_rule.py rain-capacity runs/scores/capacity13.json --candidate cap-wide --bundled cap-light
     python scripts/check_rule.py snow-capacity runs/scores/capacity12.json --candidate cap12-deep --bundled cap12-light
 
@@ -32,6 +33,11 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 **snow-pooled**: snow round 20's rule: the snow rule, with condition 1 read on the pooled snow-free
 PSNR-Y (one PSNR of the mean squared change over all photos; a picture gate returns photos bit for bit,
 and their ∞ dB make the mean of per-photo PSNRs ∞) and the worst photo at least the bundled model's.
+
+**rain-dry-target**: rain round 23's rule: every dry photo >= 40 dB with the largest |mean channel shift|
+<= 0.5; no light set below the input, Rain100L >= +1 dB, no real light picture more than 0.5 dB below
+its input; every heavy set gains; the mean light gain, the mean heavy gain, JORDER-E's gain and the mean
+over all sets each within 0.25 dB of the shipped model's.
 
 **rain-improve**: rain round 5's rule (docs/models.md, "Round 5 (rain)"), for a candidate against a
 shipped model that already passes the no-harm rule: (1) dry photos: the worst photo at least as close
@@ -81,6 +87,10 @@ EXPECTED = {"snow": 18, "snow S": 6}
 NOT_SETS = ("clean", "pictures")
 #: The snow rule's condition on the mean of per-photo PSNRs, which snow-pooled replaces.
 SNOW_FREE_MEAN = "1. higher snow-free PSNR-Y"
+#: How much removal rain round 23's rule lets a candidate give up to meet the dry-photo target, in dB.
+TRADE_DB = 0.25
+#: The real pairs' set names in a rain score file: JORDER-E heavy rain and Rain100L light rain.
+JORDER_E, RAIN100L = "paired rain_heavy", "paired rain_light"
 #: How much more a larger configuration must gain, on average, to earn a name (the capacity tests).
 CAPACITY_MARGIN = 0.25
 
@@ -325,6 +335,11 @@ def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[
     light pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
     Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means. A score file without
     the candidate's pictures (written before they were recorded) cannot be judged: exit status 2."""
+    return [*check_rain_improve(sets, cand, shipped), _real_light_pictures(sets, cand, "5.")]
+
+
+def _real_light_pictures(sets: dict[str, dict], cand: str, number: str) -> Condition:
+    """No picture of the real light pairs more than 0.5 dB below its input (rain round 7's condition 5)."""
     light_pairs = {name: pair for name, pair in sets["pictures"].items() if _is_rain_level(name, heavy=False)}
     if not light_pairs or any(cand not in per_model for per_model in light_pairs.values()):
         print(f"error: no real light pictures for {cand!r}; score it again with score_rain_styles.py", file=sys.stderr)
@@ -333,10 +348,37 @@ def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[
              for name, per_model in light_pairs.items()
              for picture, before in per_model["input"].items()}  # fmt: skip
     worst = min(light, key=light.__getitem__)
+    return (f"{number} no real light picture more than 0.5 dB below its input", light[worst] >= LIGHT_FLOOR,
+            f"worst {light[worst]:+.2f} dB ({worst}, {len(light)} pictures)")  # fmt: skip
+
+
+def check_rain_dry_target(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
+    """Rain round 23's rule (docs/models.md, "Round 23 (rain)"): a candidate that meets issue 13's dry-photo
+    target on every photo, and its light-rain targets, may give up at most :data:`TRADE_DB` of the shipped
+    model's removal (mean light gain, mean heavy gain, JORDER-E, mean over all sets). Why: the shipped model misses the
+    no-harm target on one dry photo, and every fine-tune that met it removed 0.4-0.8 dB less rain; issue 13
+    puts no harm first, and a loss under a quarter of a dB is not one a user sees."""
+    c = sets["clean"][cand]
+    cg, bg = _rain_pair(sets, cand, shipped)
+    if JORDER_E not in cg.heavy or RAIN100L not in cg.light:
+        raise SystemExit(f"error: the scores lack {JORDER_E!r} or {RAIN100L!r}: score the real pairs too")
+    trade = f"within {TRADE_DB} dB of the shipped model's"
     return [
-        *check_rain_improve(sets, cand, shipped),
-        ("5. no real light picture more than 0.5 dB below its input", light[worst] >= LIGHT_FLOOR,
-         f"worst {light[worst]:+.2f} dB ({worst}, {len(light)} pictures)"),
+        ("1. every dry photo >= 40 dB", c["worst_psnr_y"] >= DRY_DB,
+         f"worst {c['worst_psnr_y']:.2f} dB, {c['photos_at_40']} of {c['photos']} at >= 40"),
+        ("1. dry largest |shift| <= 0.5", _largest_shift(c) <= MAX_SHIFT, f"{_largest_shift(c):.2f} levels"),
+        ("2. no light set below the input", cg.below == 0, f"{cg.below} of {len(cg.light)}"),
+        ("2. Rain100L gains >= +1 dB", cg.light[RAIN100L] >= 1.0, f"{cg.light[RAIN100L]:+.2f} dB"),
+        (f"2. mean light gain {trade}", cg.light_mean >= bg.light_mean - TRADE_DB,
+         f"{cg.light_mean:+.2f} vs {bg.light_mean:+.2f} dB over {len(cg.light)} sets"),
+        _real_light_pictures(sets, cand, "2."),
+        _every_heavy_set_gains(cg),
+        (f"3. mean heavy gain {trade}", cg.heavy_mean >= bg.heavy_mean - TRADE_DB,
+         f"{cg.heavy_mean:+.2f} vs {bg.heavy_mean:+.2f} dB over {len(cg.heavy)} sets"),
+        (f"3. JORDER-E gain {trade}", cg.heavy[JORDER_E] >= bg.heavy[JORDER_E] - TRADE_DB,
+         f"{cg.heavy[JORDER_E]:+.2f} vs {bg.heavy[JORDER_E]:+.2f} dB"),
+        (f"4. mean gain over all sets {trade}", cg.mean >= bg.mean - TRADE_DB,
+         f"{cg.mean:+.2f} vs {bg.mean:+.2f} dB over {len(cg.every)}"),
     ]  # fmt: skip
 
 
@@ -344,6 +386,7 @@ RULES = {
     "rain": check_rain,
     "rain-improve": check_rain_improve,
     "rain-pictures": check_rain_pictures,
+    "rain-dry-target": check_rain_dry_target,
     "snow": check_snow,
     "snow-pooled": check_snow_pooled,
     "rain-capacity": check_rain_capacity,
@@ -355,6 +398,7 @@ VERDICTS = {
     "rain": SHIPS,
     "rain-improve": SHIPS,
     "rain-pictures": SHIPS,
+    "rain-dry-target": SHIPS,
     "snow": SHIPS,
     "snow-pooled": SHIPS,
     "rain-capacity": ("earns a registered name if it is fast enough", "does not earn a registered name"),
