@@ -41,13 +41,15 @@ def make_video(
     container: str | None = None,
     seed: int = 0,
     container_options: dict[str, str] | None = None,
+    audio_rate: int = 48000,
 ) -> list[int]:
     """A small test video made with PyAV; returns the frame timestamps in milliseconds.
 
     ``vfr`` makes every third frame last 100 ms instead of 40 ms, like a phone clip whose frame rate
     drops in the dark; ``audio`` names the audio encoder (None: no audio); ``rotation`` writes a
     display matrix, as phones do for portrait clips; ``container_options`` go to the muxer
-    (``{"movflags": "faststart"}`` puts an MP4's index first, as cameras and web uploads do).
+    (``{"movflags": "faststart"}`` puts an MP4's index first, as cameras and web uploads do);
+    ``audio_rate`` is the sound's sample rate (44100 is a CD's, and a phone's in many apps).
     """
     from fractions import Fraction
 
@@ -63,7 +65,7 @@ def make_video(
         video.time_base = video.codec_context.time_base = Fraction(1, 1000)
         if rotation:
             video.set_display_rotation(rotation)
-        sound = out.add_stream(audio, rate=48000) if audio else None
+        sound = out.add_stream(audio, rate=audio_rate) if audio else None
         pts = 0
         for i in range(frames):
             picture = av.VideoFrame.from_ndarray((rng.random((h, w, 3)) * 255).astype(np.uint8), format="rgb24")
@@ -73,10 +75,10 @@ def make_video(
             pts += 100 if vfr and i % 3 == 0 else 40
         out.mux(video.encode(None))
         if sound is not None:
-            t = np.arange(48 * pts) / 48000
+            t = np.arange(audio_rate * pts // 1000) / audio_rate
             samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             chunk = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 48000, 0
+            chunk.sample_rate, chunk.pts = audio_rate, 0
             out.mux(sound.encode(chunk))
             out.mux(sound.encode(None))
     return stamps

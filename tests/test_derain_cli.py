@@ -169,6 +169,23 @@ def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, c
     assert _streams(tmp_path / "avi" / "opus.avi")["audio"] == ["aac"]
 
 
+def test_audio_at_rates_and_in_codecs_the_output_cannot_hold_is_reencoded(tmp_path: Path, counter: StandIn) -> None:
+    """Opus takes 48 kHz but not a CD's 44.1: resampled, said in the note. PCM from Matroska into MP4 fails
+    only at the trailer, after the whole clip, when its layout is unset: it becomes AAC before."""
+    make_video(tmp_path / "cd.mp4", frames=3, audio_rate=44100)
+    make_video(tmp_path / "pcm.mkv", audio="pcm_s16le", container="matroska", frames=3)
+    code, stdout, stderr = _invoke(str(tmp_path / "cd.mp4"), "-o", str(tmp_path / "webm"), "--format", "webm",
+                                   "--json", models=counter)  # fmt: skip
+    assert code == 0, stderr
+    assert "resampled from 44100 to 48000 Hz" in json.loads(stdout)["notes"][0]["note"]
+    assert _streams(tmp_path / "webm" / "cd.webm")["audio"] == ["opus"]
+    code, stdout, stderr = _invoke(str(tmp_path / "pcm.mkv"), "-o", str(tmp_path / "mp4"), "--format", "mp4",
+                                   "--json", models=counter)  # fmt: skip
+    assert code == 0, stderr
+    assert "pcm_s16le cannot be stored in mp4; re-encoded as aac" in json.loads(stdout)["notes"][0]["note"]
+    assert _streams(tmp_path / "mp4" / "pcm.mp4")["audio"] == ["aac"]
+
+
 @pytest.mark.parametrize(("size", "full_range"), [((720, 1280), False), ((48, 64), True)])
 def test_colours_survive_hd_and_full_range_clips(tmp_path: Path, size: tuple[int, int], full_range: bool) -> None:
     """An HD clip with no colour tags is BT.709 to every player, and a phone's full-range clip is full range:

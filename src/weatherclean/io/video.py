@@ -59,8 +59,12 @@ _DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
 _FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
 #: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
-#: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have.
-_REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"})}
+#: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have; PCM in MP4 needs a channel
+#: layout that Matroska and AVI often leave unset (the trailer then fails, after the whole clip), and few
+#: players read PCM from MP4 at all, so it becomes AAC there.
+_PCM = frozenset({"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le",
+                  "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8", "pcm_s8"})  # fmt: skip
+_REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"}), "mp4": _PCM}
 #: Marks the name of a video that decoded only in part (``a.mp4`` → ``a.partial.mp4``), see :func:`partial_path`.
 PARTIAL_TAG = ".partial"
 
@@ -519,12 +523,20 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
 
 
 def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
-    """An encoder for audio stream ``s`` in the codec ``fmt`` takes (Opus for WebM, else AAC or MP2)."""
+    """An encoder for audio stream ``s`` in the codec ``fmt`` takes (Opus for WebM, else AAC or MP2), at the
+    input's sample rate where the codec takes it (Opus takes 48 kHz but not 44.1: the nearest rate above);
+    PyAV resamples the decoded frames to the encoder's rate, format and layout."""
+    av = _av()
     codec = _FALLBACK_AUDIO.get(fmt, "aac")
-    enc = out.add_stream(codec, rate=s.codec_context.sample_rate or 48000)
-    with contextlib.suppress(Exception):
-        enc.layout = s.codec_context.layout
-    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}")
+    rate = s.codec_context.sample_rate or 48000
+    rates = sorted(av.codec.Codec(codec, "w").audio_rates or ())
+    encode_rate = rate if not rates or rate in rates else next((r for r in rates if r > rate), rates[-1])
+    enc = out.add_stream(codec, rate=encode_rate)
+    layout = s.codec_context.layout
+    with contextlib.suppress(Exception):  # an unset layout ("2 channels") becomes the usual one for the count
+        enc.layout = av.AudioLayout(layout.nb_channels) if layout.name.endswith("channels") else layout
+    resampled = f", resampled from {rate} to {encode_rate} Hz" if encode_rate != rate else ""
+    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}{resampled}")
     return enc
 
 
