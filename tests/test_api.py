@@ -103,6 +103,8 @@ def test_alpha_passes_through_and_pil_images_keep_their_mode() -> None:
     [
         (np.zeros((8, 8, 3), np.int32), "uint8, uint16 or float"),
         (np.zeros((8, 8, 5), np.uint8), "H×W×3"),
+        (np.full((8, 8, 3), 200.0, np.float32), "for 0-255 values pass uint8, or divide by 255"),
+        (np.full((8, 8, 3), np.nan, np.float32), "NaN"),
         (Image.new("CMYK", (8, 8)), "convert('RGB')"),
         ([[0.5]], "NumPy array or a PIL image"),
     ],
@@ -125,6 +127,31 @@ def test_restore_clip_carries_memory_for_rain_and_not_for_snow() -> None:
     assert [float(f.mean()) for f in snow.restore_clip(frames)] == pytest.approx([0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match="frame 1"):
         list(rain.restore_clip([frames[0], frames[0][:10]]))
+    with pytest.raises(TypeError, match="for one picture use restore"):
+        list(rain.restore_clip(frames[0]))  # one frame, whose rows would otherwise be taken for frames
+    assert len(list(snow.restore_clip(np.stack(frames)))) == 3  # an N×H×W×3 array is a clip
+
+
+def test_floats_a_little_outside_zero_to_one_are_accepted() -> None:
+    """Rounding in a user's own processing leaves values like 1.000001: not an error."""
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    assert restorer.restore(np.full((8, 8, 3), 1.005, np.float32)).shape == (8, 8, 3)
+
+
+def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_in(tmp_path: Path) -> None:
+    from weatherclean.errors import OutputError
+
+    rgb = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    saved = restorer.restore_file(tmp_path / "a.png", tmp_path / "out.jpg")
+    assert saved.format == "JPEG" and (tmp_path / "out.jpg").read_bytes()[:2] == b"\xff\xd8"
+    assert restorer.restore_file(tmp_path / "a.png", tmp_path / "out.bin", format="tiff").format == "TIFF"
+    assert any("CMYK" in note for note in restorer.restore_file(tmp_path / "cmyk.jpg", tmp_path / "c.jpg").notes)
+    with pytest.raises(OutputError, match="ending names PNG"):
+        restorer.restore_file(tmp_path / "a.png", tmp_path / "wrong.png", format="jpeg")
+    assert not (tmp_path / "wrong.png").exists()
 
 
 def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:

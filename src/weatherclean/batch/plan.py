@@ -108,7 +108,8 @@ def plan_jobs(
 
     _add_jobs(plan, [(f.path, planned_output(f)) for f in mine], in_place=in_place, overwrite=overwrite)
     if check_writable:
-        check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
+        hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
+        check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir, hint=hint)
     return plan
 
 

@@ -123,14 +123,19 @@ class Restorer:
     def restore_file(
         self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95
     ) -> SavedImage:
-        """Restore the photo ``src`` into ``dst`` as ``desnow``/``derain`` write photos: same format (or
-        ``format``), bit depth, alpha and metadata (EXIF, GPS, ICC, XMP), written atomically.
+        """Restore the photo ``src`` into ``dst`` as ``desnow``/``derain`` write photos: bit depth, alpha and
+        metadata (EXIF, GPS, ICC, XMP) kept, written atomically, in the format ``dst``'s ending names
+        (``.jpg``, ``.png``, ...), else ``format``, else the input's. The returned
+        :class:`~weatherclean.io.images.SavedImage`'s ``notes`` say what was converted on the way in (CMYK,
+        a palette, a misnamed file) and what the output could not keep, as the commands' summaries do.
 
         Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
-        :class:`~weatherclean.errors.OutputError` for an unwritable output, each one line naming the file.
+        :class:`~weatherclean.errors.OutputError` for an unwritable output or a ``format`` that ``dst``'s
+        ending contradicts, each one line naming the file.
         """
         from weatherclean.io.images import load_image, save_image
 
+        format = _output_format(Path(dst), format)
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
@@ -141,7 +146,9 @@ class Restorer:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{dest.parent}: cannot create output folder ({exc.strerror or exc})") from None
-        return save_image(dest, result, image, format=format, quality=quality)
+        saved = save_image(dest, result, image, format=format, quality=quality)
+        saved.notes[:0] = getattr(image, "notes", [])
+        return saved
 
     # ------------------------------------------------------------------------------------------ clips
 
@@ -166,6 +173,11 @@ class Restorer:
         alone. Frames of one clip must all have the same size. A snow model's picture gate decides frame by
         frame, so a clip whose snow sits near its floor can switch between corrected and unchanged frames.
         """
+        if isinstance(frames, np.ndarray) and frames.ndim < 4:
+            raise TypeError(
+                f"restore_clip takes frames (a list, a generator or an N×H×W×3 array), got one {frames.shape} "
+                "array; for one picture use restore()"
+            )
         clip = self.new_clip()
         size: tuple[int, ...] | None = None
         try:
@@ -260,6 +272,19 @@ def load_restorer(
     return restorer
 
 
+def _output_format(dst: Path, format: str | None) -> str | None:
+    """The format :meth:`Restorer.restore_file` writes: the one ``dst``'s ending names, when it names one;
+    ``format`` must then agree with it. A PNG written under ``out.jpg`` is a file other programs misread."""
+    from weatherclean.io.images.formats import format_of_suffix, normalise_format
+
+    named = format_of_suffix(dst.suffix)  # None for an ending that names no image format (".out")
+    if format is None or named is None:
+        return named or format
+    if normalise_format(format) != named:
+        raise OutputError(f"{dst}: its ending names {named}, but format={format!r}; rename it or leave format out")
+    return format
+
+
 def with_pass_through(model: Any, value: float) -> Any:
     """A copy of ``model`` with the pass-through threshold ``value`` (``--pass-through``): where the model's
     own weather evidence stays below it, the model leaves a pixel as it was.
@@ -297,14 +322,31 @@ def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np
     dtype = arr.dtype
     if not (dtype in (np.uint8, np.uint16) or np.issubdtype(dtype, np.floating)):
         raise ValueError(f"pixels must be uint8, uint16 or float in [0, 1], got {dtype}")
+    if np.issubdtype(dtype, np.floating) and arr.size:
+        _check_float_range(arr)
     if arr.ndim == 2:
         return arr[..., None], lambda out: _as_dtype(out[..., 0], dtype)
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or min(arr.shape[:2]) == 0:
-        raise ValueError(f"expected an H×W or H×W×3 picture (H×W×4 with alpha), got shape {arr.shape}")
+        raise ValueError(f"expected an H×W, H×W×1 or H×W×3 picture (H×W×2 or H×W×4 with alpha), got shape {arr.shape}")
     if arr.shape[2] in (1, 3):
         return arr, lambda out: _as_dtype(out, dtype)
     alpha = arr[..., -1:]  # RGBA or grey + alpha: the model sees the colour, alpha comes back unchanged
     return arr[..., :-1], lambda out: np.concatenate([_as_dtype(out, dtype), alpha], axis=2)
+
+
+#: How far float pixels may stray outside [0, 1] (rounding in a user's own processing) before they are refused.
+_FLOAT_SLACK = 0.01
+
+
+def _check_float_range(arr: np.ndarray) -> None:
+    """Refuse float pixels that are not in [0, 1]: 0-255 floats (what OpenCV or a cast from uint8 gives) would
+    come back mostly white, and NaN would come back as NaN, both without a word."""
+    low, high = float(np.min(arr)), float(np.max(arr))
+    if np.isnan(low) or np.isnan(high):
+        raise ValueError("float pixels contain NaN; they must be numbers in [0, 1]")
+    if low < -_FLOAT_SLACK or high > 1 + _FLOAT_SLACK:
+        hint = "; for 0-255 values pass uint8, or divide by 255" if high <= 255 + _FLOAT_SLACK else ""
+        raise ValueError(f"float pixels must be in [0, 1], got values from {low:g} to {high:g}{hint}")
 
 
 def _as_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:

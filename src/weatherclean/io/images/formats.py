@@ -67,6 +67,12 @@ def normalise_format(name: str) -> str:
     return fmt
 
 
+def format_of_suffix(suffix: str) -> str | None:
+    """The format a file ending names (``".JPG"`` → ``"JPEG"``), None when it names none; whether this
+    installation can write it is :func:`normalise_format`'s question."""
+    return _FORMAT_ALIASES.get(suffix.strip().lower().lstrip(".")) if suffix else None
+
+
 def suffix_for_format(fmt: str) -> str:
     """File ending for a format (Pillow name or user spelling), e.g. ``"JPEG"`` → ``".jpg"``."""
     key = fmt.strip().lstrip(".")
