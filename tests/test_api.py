@@ -166,6 +166,8 @@ def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:
         load_restorer("snow", model="j4rnet-light", device="cpu")
     with pytest.raises(ModelError, match="snow model.*desnow"):
         load_restorer("rain", model=model, device="cpu")
+    with pytest.raises(ModelError, match=re.escape(f"'{tmp_path / 'm'}' is a snow model") + ".*evaluate --task snow"):
+        load_restorer("rain", model=tmp_path / "m", device="cpu")  # named by its folder, not its class
     with pytest.raises(ModelError, match="unknown task 'fog'"):
         load_restorer("fog", device="cpu")
     with pytest.raises(ModelError, match="needs restore"):

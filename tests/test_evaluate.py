@@ -216,6 +216,7 @@ def test_cli_prints_table_and_writes_report(cli: typer.Typer, snow_root: Path, t
         (["--task", "rain"], "no rainy/clean pairs"),
         (["--report", "scores.txt"], "csv or"),
         (["--split", "X"], "split"),
+        (["--report", str(Path(__file__)) + "/scores.csv"], "choose another --report FILE"),  # its folder is a file
     ],
 )
 def test_cli_errors_are_one_line(cli: typer.Typer, snow_root: Path, extra: list[str], message: str) -> None:

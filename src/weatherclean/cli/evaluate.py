@@ -140,7 +140,11 @@ def evaluate_command(
     from weatherclean.restore import load_restorer
 
     if report is not None:
+        from weatherclean.batch import check_writable_folders
+
         check_report_path(report)
+        # Before the evaluation, which can take hours, not after it.
+        check_writable_folders([report.resolve().parent], hint="choose another --report FILE")
     if not dataset.is_dir():
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)

@@ -81,7 +81,7 @@ def info_command(
     table.add_row("model", info["name"])
     if info["description"]:
         table.add_row("description", info["description"])
-    table.add_row("source", _describe_source(source))
+    table.add_row("source", _describe_source(source, info["name"]))
     if source["folder"]:
         table.add_row("folder", source["folder"])
     if source["kind"] == "hub":
@@ -209,9 +209,11 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
     }
 
 
-def _describe_source(source: dict[str, Any]) -> str:
+def _describe_source(source: dict[str, Any], name: str) -> str:
     if source["kind"] == "untrained":
-        return "no weights ship with weatherclean: train them with `weatherclean train --arch ...`"
+        from weatherclean.models.registry import get_spec, train_hint
+
+        return f"no weights ship with weatherclean: {train_hint(get_spec(name))}"
     if source["kind"] == "bundled":
         return "bundled with weatherclean"
     if source["kind"] == "folder":

@@ -199,6 +199,15 @@ def describe_weights(spec: ModelSpec) -> str:
     return "bundled" if bundled_weights_dir(spec.name) else "train your own"
 
 
+def train_hint(spec: ModelSpec) -> str:
+    """How to get weights for a registered configuration that ships none: a command to copy."""
+    out = f"runs/{spec.name}"
+    return (
+        f"train them with `weatherclean train --task {spec.task} --arch {spec.name} --clean PHOTOS -o {out}` "
+        f"(PHOTOS: a folder of clean pictures), then use `--model {out}/model`"
+    )
+
+
 def locate_model(
     spec: str = "default", task: str = "snow", *, offline: bool | None = None, force: bool = False
 ) -> ModelSource:
@@ -226,10 +235,7 @@ def locate_model(
             )
         folder = bundled_weights_dir(name)
         if folder is None:
-            raise ModelError(
-                f"model '{name}' has no bundled weights; train one with `weatherclean train --arch "
-                f"{name} ...` and pass its output folder to --model"
-            )
+            raise ModelError(f"model '{name}' has no bundled weights; {train_hint(registered)}")
         return ModelSource(name, "bundled", folder, registered=True)
     if Path(name).expanduser().exists():
         return ModelSource(name, "folder", Path(name).expanduser())
@@ -294,17 +300,18 @@ def _refuse_other_task(label: str, other: str | None, task: str) -> None:
     """:class:`ModelError` when a model labelled ``label`` serves ``other``, not ``task`` (None: unknown)."""
     if other is not None and other != task:
         raise ModelError(
-            f"'{label}' is a {other} model; use `weatherclean {family_for_task(other).command}` for it, or pick a "
-            f"{task} model (`weatherclean models list`)"
+            f"'{label}' is a {other} model; use it with `weatherclean {family_for_task(other).command}` (or "
+            f"`evaluate --task {other}`), or pick a {task} model (`weatherclean models list`)"
         )
 
 
-def check_task(name_or_model: str | nn.Module | None, task: str) -> None:
-    """Raise :class:`ModelError` when a registered name or a loaded model belongs to the other task."""
+def check_task(name_or_model: str | nn.Module | None, task: str, *, label: str | None = None) -> None:
+    """Raise :class:`ModelError` when a registered name or a loaded model belongs to the other task; ``label``
+    names a loaded model in the message (the folder it came from) instead of its class."""
     if name_or_model is not None and not isinstance(name_or_model, str):  # a loaded model
         family = family_of_model(name_or_model)
         other = family.task if family is not None else None
-        label = type(name_or_model).__name__
+        label = label or type(name_or_model).__name__
     else:
         other = _REGISTRY[name_or_model].task if name_or_model in _REGISTRY else None
         label = str(name_or_model)

@@ -245,6 +245,7 @@ def load_restorer(
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     dtype = resolve_precision(precision, dev)
     net: object
+    name: str | None = None
     if isinstance(model, str | os.PathLike):
         name = os.fspath(model)
         check_task(name, task)  # a registered name of the other task fails before its weights download
@@ -256,7 +257,7 @@ def load_restorer(
             f"'{type(net).__name__}' cannot restore pictures: it needs restore(), receptive_field and bytes_per_pixel"
         )
     if isinstance(net, nn.Module):
-        check_task(net, task)
+        check_task(net, task, label=name)
     if pass_through is not None:
         net = with_pass_through(net, pass_through)
     if isinstance(net, nn.Module):
