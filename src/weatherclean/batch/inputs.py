@@ -101,6 +101,16 @@ class _Expander:
             self.found.skipped.append(Record(display(path), _skip_reason(path, self.kind)))
 
     def given_file(self, path: Path, _text: str) -> None:
+        """A file named on the command line. One named without an ending is taken by its content when it
+        holds a photo the command reads (a folder walk still goes by names: it cannot open every file)."""
+        if not path.suffix and not self.accept(path) and path.is_file():
+            from weatherclean.io.images.formats import SUPPORTED_FORMATS, suffix_for_format
+            from weatherclean.io.media import sniff
+
+            ending = suffix_for_format(found) if (found := sniff(path)) in SUPPORTED_FORMATS else None
+            if ending is not None and self.accept(path.with_suffix(ending)):
+                self.found.files.append(Found(path, None))
+                return
         self.file(path)
 
     def folder(self, path: Path, _text: str = "") -> None:

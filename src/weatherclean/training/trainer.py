@@ -360,7 +360,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     step, last_loss, running = start_step, float(history[-1]["loss"]) if history else float("nan"), []
     model.train()
     with progress:
-        bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=float("nan"))
+        bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=last_loss)
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
             with torch.autocast(device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
