@@ -118,6 +118,7 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
     that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped)."""
     seen_sources: set[Path] = set()
     by_output: dict[Path, Path] = {}
+    collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     all_sources = {src.resolve() for src, _ in candidates}
     for src, dest in candidates:
         real = src.resolve()
@@ -128,7 +129,10 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
             plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
             continue
         dest = dest.resolve() if dest.exists() else dest
-        _refuse_collision(src, real, dest, all_sources, by_output)
+        clash = _collision(src, real, dest, all_sources, by_output)
+        if clash is not None:
+            collisions.append((dest, clash))
+            continue
         by_output[dest] = src
         if dest.exists() and not overwrite:
             plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
@@ -136,21 +140,25 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
         if dest.is_dir():
             raise InputError(f"{display(dest)}: output path is a folder; remove it or choose another -o DIR")
         plan.jobs.append(Job(src, dest, kind=job_kind(src)))
+    if collisions:
+        first, more = collisions[0][1], [str(display(dest)) for dest, _ in collisions[1:]]
+        also = f" (and {len(more)} more output(s) the same way: {', '.join(more)})" if more else ""
+        raise InputError(first + also)
 
 
-def _refuse_collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> None:
-    """Raise :class:`InputError` when ``dest`` is an input, or another input's output already."""
+def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> str | None:
+    """Why ``dest`` cannot be written (it is an input, or another input's output already), or None."""
     if dest in all_sources or dest == real:
-        raise InputError(f"{display(dest)}: output would overwrite an input photo; pass another -o DIR")
+        return f"{display(dest)}: output would overwrite an input photo; pass another -o DIR"
     other = by_output.get(dest)
     if other is None:
-        return
+        return None
     why = (
         "their names differ only in the extension, which --format makes the same"
         if other.stem == src.stem and other.parent == src.parent
         else "give each input its own -o folder, or pass their common parent folder instead"
     )
-    raise InputError(f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}")
+    return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
 
 
 def plan_clips(
