@@ -144,7 +144,7 @@ def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None
         ["train", "--task", "snow", "--skimage-samples", "--arch", "j4rnet-light", "-o", str(tmp_path / "s")],
     ):
         result = runner.invoke(app, args)
-        assert result.exit_code == 2 and "model; use `weatherclean" in result.output, (args, result.output)
+        assert result.exit_code == 2 and "model; use it with `weatherclean" in result.output, (args, result.output)
 
 
 # --------------------------------------------------------------------------------------------------
