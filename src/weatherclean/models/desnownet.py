@@ -42,6 +42,17 @@ _RED_B = (192, 192, 256, 256, 320, 320)
 _BLOCK_C = (256, 384, 256, 384, 448, 512, 256, 256)
 
 
+#: Pictures smaller than this on a side are padded to it (their edge pixels repeated) before the network:
+#: below it the network's context is mostly padding, and a flat 4×4 picture came back 60 levels darker.
+MIN_SIDE = 32
+
+
+def _padded_side(n: int, stride: int) -> int:
+    """The side a picture's side ``n`` is padded to: at least :data:`MIN_SIDE`, a multiple of ``stride``."""
+    n = max(n, MIN_SIDE)
+    return n + (-n) % stride
+
+
 @dataclass
 class DesnowNetConfig:
     """Everything that shapes a DesnowNet; saved as ``config.json`` next to the weights.
@@ -695,7 +706,7 @@ class DesnowNet(
         s = self.config.descriptor_stride
         if self.veil_stage is not None:
             s = max(s, self.config.veil_stride)  # both powers of two: the larger is a multiple of the other
-        ph, pw = (-h) % s, (-w) % s
+        ph, pw = (_padded_side(n, s) - n for n in (h, w))
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
