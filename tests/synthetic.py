@@ -42,6 +42,7 @@ def make_video(
     seed: int = 0,
     container_options: dict[str, str] | None = None,
     audio_rate: int = 48000,
+    audio_layout: str | None = None,
 ) -> list[int]:
     """A small test video made with PyAV; returns the frame timestamps in milliseconds.
 
@@ -49,7 +50,8 @@ def make_video(
     drops in the dark; ``audio`` names the audio encoder (None: no audio); ``rotation`` writes a
     display matrix, as phones do for portrait clips; ``container_options`` go to the muxer
     (``{"movflags": "faststart"}`` puts an MP4's index first, as cameras and web uploads do);
-    ``audio_rate`` is the sound's sample rate (44100 is a CD's, and a phone's in many apps).
+    ``audio_rate`` is the sound's sample rate (44100 is a CD's, and a phone's in many apps) and
+    ``audio_layout`` its channels (``"5.1"``: a film's; None: the encoder's default, from a mono tone).
     """
     from fractions import Fraction
 
@@ -66,6 +68,8 @@ def make_video(
         if rotation:
             video.set_display_rotation(rotation)
         sound = out.add_stream(audio, rate=audio_rate) if audio else None
+        if sound is not None and audio_layout is not None:
+            sound.layout = audio_layout
         pts = 0
         for i in range(frames):
             picture = av.VideoFrame.from_ndarray((rng.random((h, w, 3)) * 255).astype(np.uint8), format="rgb24")
@@ -76,8 +80,10 @@ def make_video(
         out.mux(video.encode(None))
         if sound is not None:
             t = np.arange(audio_rate * pts // 1000) / audio_rate
-            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-            chunk = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+            layout = audio_layout or "mono"
+            channels = av.AudioLayout(layout).nb_channels
+            samples = np.repeat((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], channels, axis=0)
+            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
             chunk.sample_rate, chunk.pts = audio_rate, 0
             out.mux(sound.encode(chunk))
             out.mux(sound.encode(None))

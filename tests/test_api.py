@@ -130,12 +130,16 @@ def test_restore_clip_carries_memory_for_rain_and_not_for_snow() -> None:
     with pytest.raises(TypeError, match="for one picture use restore"):
         list(rain.restore_clip(frames[0]))  # one frame, whose rows would otherwise be taken for frames
     assert len(list(snow.restore_clip(np.stack(frames)))) == 3  # an N×H×W×3 array is a clip
+    assert len(list(snow.restore_clip(np.zeros((3, 20, 30), np.uint8)))) == 3  # and an N×H×W stack of grey
 
 
-def test_floats_a_little_outside_zero_to_one_are_accepted() -> None:
-    """Rounding in a user's own processing leaves values like 1.000001: not an error."""
+def test_floats_a_little_outside_zero_to_one_are_clipped_not_refused() -> None:
+    """Sharpening or a cubic resize leaves a few hundredths either side of [0, 1]: not an error."""
     restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
-    assert restorer.restore(np.full((8, 8, 3), 1.005, np.float32)).shape == (8, 8, 3)
+    picture = np.full((8, 8, 3), 1.03, np.float32)
+    picture[0] = -0.03
+    out = restorer.restore(picture)
+    assert out.shape == (8, 8, 3) and out.min() >= 0 and out.max() <= 1
 
 
 def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_in(tmp_path: Path) -> None:
@@ -151,7 +155,9 @@ def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_i
     assert any("CMYK" in note for note in restorer.restore_file(tmp_path / "cmyk.jpg", tmp_path / "c.jpg").notes)
     with pytest.raises(OutputError, match="ending names PNG"):
         restorer.restore_file(tmp_path / "a.png", tmp_path / "wrong.png", format="jpeg")
-    assert not (tmp_path / "wrong.png").exists()
+    with pytest.raises(OutputError, match=r"wrong\.gif: weatherclean does not write \.gif pictures"):
+        restorer.restore_file(tmp_path / "a.png", tmp_path / "wrong.gif")  # it would have held a PNG
+    assert not (tmp_path / "wrong.png").exists() and not (tmp_path / "wrong.gif").exists()
 
 
 def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:

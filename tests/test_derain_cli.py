@@ -173,7 +173,8 @@ def test_audio_at_rates_and_in_codecs_the_output_cannot_hold_is_reencoded(tmp_pa
     """Opus takes 48 kHz but not a CD's 44.1: resampled, said in the note. PCM from Matroska into MP4 fails
     only at the trailer, after the whole clip, when its layout is unset: it becomes AAC before."""
     make_video(tmp_path / "cd.mp4", frames=3, audio_rate=44100)
-    make_video(tmp_path / "pcm.mkv", audio="pcm_s16le", container="matroska", frames=3)
+    make_video(tmp_path / "pcm.mkv", audio="pcm_s16le", container="matroska", frames=3, audio_layout="mono")
+    make_video(tmp_path / "film.mkv", audio="pcm_s16le", container="matroska", frames=3, audio_layout="5.1")
     code, stdout, stderr = _invoke(str(tmp_path / "cd.mp4"), "-o", str(tmp_path / "webm"), "--format", "webm",
                                    "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
@@ -184,6 +185,17 @@ def test_audio_at_rates_and_in_codecs_the_output_cannot_hold_is_reencoded(tmp_pa
     assert code == 0, stderr
     assert "pcm_s16le cannot be stored in mp4; re-encoded as aac" in json.loads(stdout)["notes"][0]["note"]
     assert _streams(tmp_path / "mp4" / "pcm.mp4")["audio"] == ["aac"]
+    assert _channels(tmp_path / "mp4" / "pcm.mp4") == 1  # mono stays mono (not the encoder's stereo)
+    for fmt, channels in (("mp4", 6), ("webm", 6), ("mkv", 6)):  # AAC and Opus keep 5.1; Matroska copies
+        code, stdout, stderr = _invoke(str(tmp_path / "film.mkv"), "-o", str(tmp_path / f"film-{fmt}"),
+                                       "--format", fmt, models=counter)  # fmt: skip
+        assert code == 0, stderr
+        assert _channels(next((tmp_path / f"film-{fmt}").iterdir())) == channels, fmt
+
+
+def _channels(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return container.streams.audio[0].codec_context.layout.nb_channels
 
 
 @pytest.mark.parametrize(("size", "full_range"), [((720, 1280), False), ((48, 64), True)])

@@ -138,12 +138,14 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
             plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
             continue
         if dest.is_dir():
-            raise InputError(f"{display(dest)}: output path is a folder; remove it or choose another -o DIR")
+            collisions.append((dest, f"{display(dest)}: output path is a folder; remove it or choose another -o DIR"))
+            continue
         plan.jobs.append(Job(src, dest, kind=job_kind(src)))
     if collisions:
-        first, more = collisions[0][1], [str(display(dest)) for dest, _ in collisions[1:]]
-        also = f" (and {len(more)} more output(s) the same way: {', '.join(more)})" if more else ""
-        raise InputError(first + also)
+        first = collisions[0][0]
+        more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
+        also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
+        raise InputError(collisions[0][1] + also)
 
 
 def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> str | None:

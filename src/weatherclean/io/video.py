@@ -58,6 +58,8 @@ VIDEO_FORMATS: dict[str, str] = {"mp4": ".mp4", "mov": ".mov", "mkv": ".mkv", "w
 _DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
 _FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
+#: Channels an audio encoder takes at most (others: 8); more are downmixed, with a note.
+_MAX_CHANNELS = {"mp2": 2}
 #: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
 #: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have; PCM in MP4 needs a channel
 #: layout that Matroska and AVI often leave unset (the trailer then fails, after the whole clip), and few
@@ -532,11 +534,18 @@ def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
     rates = sorted(av.codec.Codec(codec, "w").audio_rates or ())
     encode_rate = rate if not rates or rate in rates else next((r for r in rates if r > rate), rates[-1])
     enc = out.add_stream(codec, rate=encode_rate)
-    layout = s.codec_context.layout
-    with contextlib.suppress(Exception):  # an unset layout ("2 channels") becomes the usual one for the count
-        enc.layout = av.AudioLayout(layout.nb_channels) if layout.name.endswith("channels") else layout
-    resampled = f", resampled from {rate} to {encode_rate} Hz" if encode_rate != rate else ""
-    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}{resampled}")
+    # The usual layout for the channel count ("6c" is 5.1): an unset one ("2 channels", common in
+    # Matroska and AVI) or a variant the encoder refuses ("5.1(side)" for Opus) would fail it or, left to
+    # the encoder's default, silently become stereo.
+    channels = s.codec_context.layout.nb_channels or 2
+    most = _MAX_CHANNELS.get(codec, 8)
+    changes = [f"resampled from {rate} to {encode_rate} Hz"] if encode_rate != rate else []
+    if channels > most:
+        changes.append(f"downmixed from {channels} channels to {most}")
+        channels = most
+    enc.layout = av.AudioLayout(f"{channels}c")
+    done = "".join(f", {c}" for c in changes)
+    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}{done}")
     return enc
 
 

@@ -173,11 +173,15 @@ class Restorer:
         alone. Frames of one clip must all have the same size. A snow model's picture gate decides frame by
         frame, so a clip whose snow sits near its floor can switch between corrected and unchanged frames.
         """
-        if isinstance(frames, np.ndarray) and frames.ndim < 4:
+        if isinstance(frames, np.ndarray) and (frames.ndim < 3 or (frames.ndim == 3 and frames.shape[-1] <= 4)):
             raise TypeError(
-                f"restore_clip takes frames (a list, a generator or an N×H×W×3 array), got one {frames.shape} "
+                f"restore_clip takes frames (a list, a generator or an N×H×W(×3) array), got one {frames.shape} "
                 "array; for one picture use restore()"
             )
+        return self._clip_frames(frames)
+
+    def _clip_frames(self, frames: Iterable[Picture]) -> Iterator[Picture]:
+        """:meth:`restore_clip`'s generator (a separate one, so that a wrong argument fails at the call)."""
         clip = self.new_clip()
         size: tuple[int, ...] | None = None
         try:
@@ -276,14 +280,20 @@ def load_restorer(
 def _output_format(dst: Path, format: str | None) -> str | None:
     """The format :meth:`Restorer.restore_file` writes: the one ``dst``'s ending names, when it names one;
     ``format`` must then agree with it. A PNG written under ``out.jpg`` is a file other programs misread."""
+    from PIL import Image
+
     from weatherclean.io.images.formats import format_of_suffix, normalise_format
 
-    named = format_of_suffix(dst.suffix)  # None for an ending that names no image format (".out")
-    if format is None or named is None:
-        return named or format
-    if normalise_format(format) != named:
-        raise OutputError(f"{dst}: its ending names {named}, but format={format!r}; rename it or leave format out")
-    return format
+    named = format_of_suffix(dst.suffix)  # None for an ending that names no format weatherclean writes
+    if named is None and dst.suffix.lower() in Image.registered_extensions():
+        raise OutputError(f"{dst}: weatherclean does not write {dst.suffix} pictures; use .jpg, .png, .tif or .webp")
+    try:  # here, before the picture is restored: a HEIC ending without the extra, an unknown format
+        chosen = normalise_format(named or format) if (named or format) else None
+        if named is not None and format is not None and normalise_format(format) != named:
+            raise OutputError(f"its ending names {named}, but format={format!r}; rename it or leave format out")
+    except OutputError as exc:
+        raise OutputError(f"{dst}: {exc}") from None
+    return chosen
 
 
 def with_pass_through(model: Any, value: float) -> Any:
@@ -335,18 +345,19 @@ def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np
     return arr[..., :-1], lambda out: np.concatenate([_as_dtype(out, dtype), alpha], axis=2)
 
 
-#: How far float pixels may stray outside [0, 1] (rounding in a user's own processing) before they are refused.
-_FLOAT_SLACK = 0.01
+#: Float pixels outside [low, high] are on another scale, not [0, 1] with overshoot: sharpening or a cubic
+#: resize leaves a few hundredths either side, which the engine clips as it always did.
+_FLOAT_RANGE = (-0.5, 1.5)
 
 
 def _check_float_range(arr: np.ndarray) -> None:
-    """Refuse float pixels that are not in [0, 1]: 0-255 floats (what OpenCV or a cast from uint8 gives) would
-    come back mostly white, and NaN would come back as NaN, both without a word."""
+    """Refuse float pixels that are clearly not on the [0, 1] scale, or NaN: 0-255 floats (what OpenCV or a
+    cast from uint8 gives) would come back mostly white, and NaN as NaN, both without a word."""
     low, high = float(np.min(arr)), float(np.max(arr))
     if np.isnan(low) or np.isnan(high):
         raise ValueError("float pixels contain NaN; they must be numbers in [0, 1]")
-    if low < -_FLOAT_SLACK or high > 1 + _FLOAT_SLACK:
-        hint = "; for 0-255 values pass uint8, or divide by 255" if high <= 255 + _FLOAT_SLACK else ""
+    if low < _FLOAT_RANGE[0] or high > _FLOAT_RANGE[1]:
+        hint = "; for 0-255 values pass uint8, or divide by 255" if 2 < high <= 256 else ""
         raise ValueError(f"float pixels must be in [0, 1], got values from {low:g} to {high:g}{hint}")
 
 
