@@ -188,13 +188,18 @@ def test_ctrl_c_lists_what_is_left_and_a_rerun_resumes(tmp_path: Path) -> None:
     assert _names(rerun) == ["b.png", "c.png"] and [r.path.name for r in rerun.skipped] == ["a.png"]
 
 
+_GIF = "GIF images are not supported; convert to PNG, JPEG or TIFF first"
+
+
 def test_a_photo_named_without_an_ending_is_taken_by_its_content_when_named(tmp_path: Path) -> None:
     """Named on the command line, a PNG called 'scan' is a photo; a text file called 'README' is not, and a
     folder walk still goes by names."""
     (tmp_path / "in").mkdir()
     Image.fromarray(np.full((6, 8, 3), 100, np.uint8)).save(tmp_path / "in" / "scan", format="PNG")
     (tmp_path / "in" / "README").write_text("not a picture")
-    plan = plan_jobs([str(tmp_path / "in" / "scan"), str(tmp_path / "in" / "README")], str(tmp_path / "out"))
+    Image.new("RGB", (4, 4)).save(tmp_path / "in" / "anim", format="GIF")
+    given = [str(tmp_path / "in" / name) for name in ("scan", "README", "anim")]
+    plan = plan_jobs(given, str(tmp_path / "out"))
     assert _names(plan) == ["scan"]
-    assert [r.reason for r in plan.skipped] == ["not an image file (by name)"]
+    assert [r.reason for r in plan.skipped] == ["not an image file (by name)", _GIF]
     assert _names(plan_jobs([str(tmp_path / "in")], str(tmp_path / "out"))) == []

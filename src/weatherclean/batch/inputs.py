@@ -107,9 +107,13 @@ class _Expander:
             from weatherclean.io.images.formats import SUPPORTED_FORMATS, suffix_for_format
             from weatherclean.io.media import sniff
 
-            ending = suffix_for_format(found) if (found := sniff(path)) in SUPPORTED_FORMATS else None
+            found = sniff(path)
+            ending = suffix_for_format(found) if found in SUPPORTED_FORMATS else {"GIF": ".gif"}.get(found or "")
             if ending is not None and self.accept(path.with_suffix(ending)):
                 self.found.files.append(Found(path, None))
+                return
+            if ending is not None:  # what it holds, rather than "by name", which says nothing here
+                self.found.skipped.append(Record(display(path), _skip_reason(path.with_suffix(ending), self.kind)))
                 return
         self.file(path)
 
