@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from weatherclean.restore.tiling import full_scale
+
 __all__ = ["STRONG_CHANGE", "apply_picture_gate", "blend", "gate_of", "gate_strength", "strong_share"]
 
 #: How much darker (luma, as a fraction of full scale: 24 grey levels of 255) a pixel must come out to
@@ -38,8 +40,9 @@ def gate_of(model: Any) -> float:
 
 
 def _scale(pixels: np.ndarray) -> float:
-    """Full scale of ``pixels``' dtype: 255 for uint8, 65535 for uint16, 1 for float."""
-    return float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
+    """Full scale of ``pixels``' dtype, as the tiling engine reads it: 255 for uint8, 65535 for uint16, 1 for
+    float."""
+    return full_scale(pixels.dtype) or 1.0
 
 
 def _luma(pixels: np.ndarray) -> np.ndarray:

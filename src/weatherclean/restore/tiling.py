@@ -32,7 +32,7 @@ from weatherclean.errors import ModelError
 
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
-    "ramp_weights",
+    "ramp_weights", "full_scale",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
@@ -467,7 +467,7 @@ def run_tiled(
     return result[0].unsqueeze(0).contiguous()
 
 
-def _full_scale(dtype: np.dtype) -> float | None:
+def full_scale(dtype: np.dtype) -> float | None:
     """What 1.0 is in an integer pixel type (255 for uint8, 65535 for uint16); None for float pixels."""
     if np.issubdtype(dtype, np.floating):
         return None
@@ -511,12 +511,12 @@ def run_tiled_array(
     _check_args(tile, overlap, positional)
     h, w, channels = pixels.shape
     grey = channels == 1
-    in_scale = _full_scale(pixels.dtype)
+    in_scale = full_scale(pixels.dtype)
     if out is None:
         out = np.empty((h, w, channels), dtype=np.float32 if in_scale is None else pixels.dtype)
     elif out.shape != pixels.shape or out.dtype not in (np.float32, np.uint8, np.uint16):
         raise ValueError(f"out must be float32, uint8 or uint16 of shape {pixels.shape}, got {out.dtype} {out.shape}")
-    out_scale = _full_scale(out.dtype)
+    out_scale = full_scale(out.dtype)
     dev = torch.device(device)
 
     def read(y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
