@@ -16,11 +16,10 @@ desnow``). Run by hand on an otherwise idle machine; it is not a test.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 from run_all import machine_line
+from timing import median_seconds  # benchmarks/timing.py, beside this script
 
 from weatherclean.restore.picture_gate import apply_picture_gate, strong_share
 
@@ -44,22 +43,13 @@ def main() -> None:
         s = strong_share(b, a)
         scratch = np.empty_like(a)
         for outcome, floor in (("whole correction", s / 4), ("unchanged", s * 2), ("blend", s / 1.5)):
-            seconds = gate_seconds(b, a, scratch, floor, args.runs)
+            # The gate writes over the model's output, so a fresh copy of it goes in before each run, untimed.
+            seconds = median_seconds(
+                lambda b=b, out=scratch, floor=floor: apply_picture_gate(b, out, floor), args.runs,
+                setup=lambda a=a, out=scratch: np.copyto(out, a),
+            )  # fmt: skip
             name = np.dtype(dtype).name
             print(f"| {name} | {outcome} | {seconds:.3f} | {width * height / 1e6 / seconds:.0f} |", flush=True)
-
-
-def gate_seconds(before: np.ndarray, after: np.ndarray, scratch: np.ndarray, floor: float, runs: int) -> float:
-    """Median time of the gate alone: the model's output is copied into ``scratch`` before each run, untimed,
-    since the gate writes over it."""
-    times = []
-    for run in range(runs + 1):
-        np.copyto(scratch, after)
-        start = time.perf_counter()
-        apply_picture_gate(before, scratch, floor)
-        if run:  # the first run warms up
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 if __name__ == "__main__":
