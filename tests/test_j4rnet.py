@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from synthetic import clean_image, write_clean
 from weatherclean.evaluation.metrics import psnr
@@ -41,9 +42,9 @@ def test_untrained_model_returns_its_input() -> None:
 def test_memory_carries_information_forward_and_forward_is_stepwise() -> None:
     torch.manual_seed(0)
     model = _randomise(J4RNet(TINY)).eval()
-    clip = torch.rand(1, 4, 3, 16, 24)
+    clip = torch.rand(1, 4, 3, 32, 40)
     other_first = clip.clone()
-    other_first[:, 0] = torch.rand(3, 16, 24)
+    other_first[:, 0] = torch.rand(3, 32, 40)
     with torch.no_grad():
         out, h = model(clip)
         out2, _ = model(other_first)
@@ -51,12 +52,27 @@ def test_memory_carries_information_forward_and_forward_is_stepwise() -> None:
         for t in range(4):
             step_out, state = model.step(clip[:, t], state)
             assert torch.allclose(step_out.background, out.background[:, t], atol=1e-6)
-    assert out.background.shape == (1, 4, 3, 16, 24) and out.alpha_logits.shape == (1, 4, 2, 16, 24)
-    assert h.shape == (1, TINY.hidden, 8, 12)
+    assert out.background.shape == (1, 4, 3, 32, 40) and out.alpha_logits.shape == (1, 4, 2, 32, 40)
+    assert h.shape == (1, TINY.hidden, 16, 20)
     # frame 3 is the same in both clips, yet its output differs: it remembers frame 0
     assert not torch.allclose(out.background[:, 3], out2.background[:, 3], atol=1e-5)
     single = model.restore(clip[:, 3])  # photos: H = 0, no leak from anything before
     assert torch.allclose(single, model.step(clip[:, 3])[0].background.clamp(0, 1))
+
+
+def test_a_frame_under_32_px_is_padded_and_its_outputs_cropped() -> None:
+    """Small frames run padded to 32 px a side (edges repeated), so the memory has the padded size, every
+    output the frame's, and stepping a clip of them matches running it whole."""
+    torch.manual_seed(0)
+    model = _randomise(J4RNet(TINY)).eval()
+    clip = torch.rand(1, 3, 3, 5, 7)
+    with torch.no_grad():
+        out, h = model(clip)
+        padded = F.pad(clip[:, 0], (0, 25, 0, 27), mode="replicate")
+        first = model.step(padded)[0].background[..., :5, :7]
+    assert out.background.shape == (1, 3, 3, 5, 7) and out.alpha_logits.shape == (1, 3, 2, 5, 7)
+    assert h.shape == (1, TINY.hidden, 16, 16) == model.init_state(clip[:, 0]).shape
+    assert torch.allclose(out.background[:, 0], first, atol=1e-6)
 
 
 def test_fnet_gates_follow_the_paper() -> None:

@@ -29,6 +29,7 @@ from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
+from weatherclean.models.padding import padded_side
 
 #: Model-card and Hub tags of the family.
 TAGS = ("image-restoration", "desnowing", "desnownet", "weatherclean")
@@ -40,17 +41,6 @@ _RED_A = (384, 192, 224, 256)  # k, l, m, n
 _BLOCK_B = (384, 192, 224, 256, 192, 192, 224, 224, 256, 128)
 _RED_B = (192, 192, 256, 256, 320, 320)
 _BLOCK_C = (256, 384, 256, 384, 448, 512, 256, 256)
-
-
-#: Pictures smaller than this on a side are padded to it (their edge pixels repeated) before the network:
-#: below it the network's context is mostly padding, and a flat 4×4 picture came back 60 levels darker.
-MIN_SIDE = 32
-
-
-def _padded_side(n: int, stride: int) -> int:
-    """The side a picture's side ``n`` is padded to: at least :data:`MIN_SIDE`, a multiple of ``stride``."""
-    n = max(n, MIN_SIDE)
-    return n + (-n) % stride
 
 
 @dataclass
@@ -706,7 +696,7 @@ class DesnowNet(
         s = self.config.descriptor_stride
         if self.veil_stage is not None:
             s = max(s, self.config.veil_stride)  # both powers of two: the larger is a multiple of the other
-        ph, pw = (_padded_side(n, s) - n for n in (h, w))
+        ph, pw = (padded_side(n, s) - n for n in (h, w))
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)

@@ -45,6 +45,7 @@ from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
+from weatherclean.models.padding import MIN_SIDE, padded_side
 
 __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel", "smooth_veil"]
 
@@ -317,6 +318,7 @@ class J4RNet(
         """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode."""
         n, _, h, w = frame.shape
         s = self.config.stride
+        h, w = padded_side(h), padded_side(w)  # as :meth:`_step` pads a small frame
         return frame.new_zeros(n, self.config.hidden, -(-h // s), -(-w // s))
 
     def _fold(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -365,7 +367,16 @@ class J4RNet(
         self, frame: torch.Tensor, state: torch.Tensor | None
     ) -> tuple[J4ROutput, torch.Tensor, torch.Tensor | None]:
         """:meth:`step` and the pass-through gate (None when off). With the no-harm options off, the
-        operations and their order are those of the paper's network, so old weights give the same bits."""
+        operations and their order are those of the paper's network, so old weights give the same bits.
+
+        A frame under :data:`~weatherclean.models.padding.MIN_SIDE` px a side is padded to it by repeating its
+        edges, and every output cropped back: a flat grey 16×16 picture came back 9 levels darker."""
+        h, w = frame.shape[-2:]
+        if min(h, w) < MIN_SIDE:
+            pad = (0, padded_side(w) - w, 0, padded_side(h) - h)
+            out, state, gate = self._step(F.pad(frame, pad, mode="replicate"), state)
+            crop = J4ROutput(*(t[..., :h, :w] for t in out))
+            return crop, state, None if gate is None else gate[..., :h, :w]
         cfg = self.config
         folded, size = self._fold(frame)
         h_prev = self.init_state(frame) if state is None else state
