@@ -112,9 +112,8 @@ def photo_handler(
             notes.append(f"had {photo.links - 1} other hard link(s); they still show the original picture")
         if before is not None:
             after = pictures.thumbnail(result, pictures.MAX_SIDE)
-            orientation = pictures.exif_orientation(image.exif)
             notes += compare_note(
-                lambda: pictures.write_side_by_side(before, after, job.output, orientation=orientation)
+                lambda: pictures.write_side_by_side(before, after, job.output, orientation=image.orientation)
             )
         return notes
 
@@ -155,12 +154,15 @@ def video_handler(
         # Without --allow-partial a partial result is a failure, so it must not take the output's name (a
         # rerun would skip it as done) nor replace the input (--in-place): it goes to NAME.partial.mp4.
         marked = None if allow_partial else partial_path(job.output)
+        # upright: the model sees frames as a player shows them (rain falls down the shown picture), and so
+        # does the sampler, whose strip then needs no turning.
         result = process_video(
-            job.source, job.output, process, options=options, on_frame=progress.update, partial_dest=marked
-        )
+            job.source, job.output, process, options=options, on_frame=progress.update, partial_dest=marked,
+            upright=True,
+        )  # fmt: skip
         notes = [*result.notes, *clip.notes]
         if sampler is not None:
-            notes += compare_note(lambda: pictures.write_strip(sampler, result.path, rotation=result.rotation))
+            notes += compare_note(lambda: pictures.write_strip(sampler, result.path))
         if result.partial and not allow_partial:
             raise InputError(
                 f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "

@@ -28,7 +28,7 @@ from weatherclean.errors import InputError, OutputError, one_line
 from weatherclean.io.atomic import atomic_write, missing_folders, remove_empty
 
 __all__ = [
-    "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet", "exif_orientation",
+    "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet",
     "frame_strip", "is_compare_path", "pair_files", "picture_format", "preview", "rows_that_fit", "save_picture",
     "side_by_side", "thumbnail", "upright", "write_side_by_side", "write_strip",
 ]  # fmt: skip
@@ -120,19 +120,6 @@ def upright(image: Image.Image, *, orientation: int = 1, rotation: int = 0) -> I
     if turns:
         image = image.rotate(90 * turns, expand=True)
     return image
-
-
-def exif_orientation(exif: bytes | None) -> int:
-    """The orientation tag of an EXIF block (1 when there is none or it cannot be read)."""
-    if not exif:
-        return 1
-    try:
-        data = Image.Exif()
-        data.load(exif)
-        value = int(data.get(0x0112, 1))
-    except Exception:  # noqa: BLE001 - a preview must never fail a photo over its EXIF
-        return 1
-    return value if value in range(1, 9) else 1
 
 
 def side_by_side(before: Image.Image, after: Image.Image) -> Image.Image:
@@ -245,7 +232,7 @@ def preview(path: Path, side: int = SHEET_SIDE) -> Image.Image:
     from weatherclean.io.images import load_image
 
     photo = load_image(path)
-    return upright(thumbnail(photo.pixels, side), orientation=exif_orientation(photo.exif))
+    return upright(thumbnail(photo.pixels, side), orientation=photo.orientation)
 
 
 def _video_preview(path: Path, side: int) -> Image.Image:

@@ -31,6 +31,7 @@ import numpy as np
 from weatherclean.errors import InputError, OutputError, folder_not_file, one_line
 from weatherclean.io.atomic import atomic_path
 from weatherclean.io.media import VIDEO_CONTAINERS, VIDEO_SUFFIXES, is_video_path
+from weatherclean.io.orientation import rotation_stored, rotation_upright
 from weatherclean.pipelining import pipeline_enabled
 
 __all__ = [
@@ -363,8 +364,13 @@ def process_video(
     options: VideoOptions | None = None,
     on_frame: Callable[[int, int | None], None] | None = None,
     partial_dest: str | os.PathLike[str] | None = None,
+    upright: bool = False,
 ) -> VideoResult:
     """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
+
+    With ``upright``, ``process`` sees each frame as a player shows it (the display rotation applied) and
+    its result is turned back before encoding, so the output keeps the input's layout and rotation: rain
+    falls down the shown picture, and a phone's portrait clip is stored on its side.
 
     ``process`` receives frames in presentation order (H×W×3 RGB, uint8, or uint16 above 8 bits) and
     must return the same shape, as integers of the same type or floats in [0, 1]; it may keep state
@@ -386,6 +392,8 @@ def process_video(
     av = _av()
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
     result = VideoResult(path=dst, rotation=rotation)
+    if upright and rotation % 360:
+        process = _turned(process, rotation)
 
     def final() -> Path:
         return Path(partial_dest) if partial_dest is not None and result.partial else dst
@@ -399,6 +407,15 @@ def process_video(
             raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
     result.path = final()
     return result
+
+
+def _turned(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``process`` applied to frames shown upright under ``rotation``, its results turned back as stored."""
+
+    def turned(frame: np.ndarray) -> np.ndarray:
+        return rotation_stored(np.asarray(process(rotation_upright(frame, rotation))), rotation)
+
+    return turned
 
 
 def _transcode(

@@ -115,10 +115,16 @@ class Restorer:
         decoded photo is a copy that nothing reads again (the writer needs only its shape and metadata):
         that saves a whole float32 image (288 MB at 24 megapixels) on the way to the encoder, except for a
         model with a picture gate, which keeps a copy of the input to compare with.
+
+        A photo whose EXIF orientation turns it (a portrait photo stored on its side) is restored the way a
+        viewer shows it and turned back, so the result is again as stored: rain falls down the displayed
+        picture, and stored sideways it was left in.
         """
-        pixels = image.pixels
+        from weatherclean.io.orientation import to_stored, to_upright
+
+        pixels = to_upright(image.pixels, image.orientation)
         reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
-        return self.restore_array(pixels, out=pixels if reusable else None)
+        return to_stored(self.restore_array(pixels, out=pixels if reusable else None), image.orientation)
 
     def restore_file(
         self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95

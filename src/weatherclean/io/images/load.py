@@ -25,7 +25,8 @@ from weatherclean.io.images import opener
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.records import LoadedImage
-from weatherclean.io.images.tiff import as_stored, read_tiff_grey_alpha16, tiff_metadata
+from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
+from weatherclean.io.orientation import exif_orientation, to_stored
 
 __all__ = ["load_image"]
 
@@ -323,13 +324,13 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         _decode_wide(p, out)
     assert out.pixels is not None
     pixels, alpha, meta = out.pixels, out.alpha, out.meta
-    if meta.orientation != 1:
-        pixels = as_stored(pixels, meta.orientation)
-        alpha = None if alpha is None else as_stored(alpha, meta.orientation)
+    if meta.orientation != 1:  # Pillow turned a TIFF upright on load: back to as stored
+        pixels = to_stored(pixels, meta.orientation)
+        alpha = None if alpha is None else to_stored(alpha, meta.orientation)
     return LoadedImage(
         path=p, pixels=np.ascontiguousarray(pixels), bit_depth=out.depth, format=out.fmt, mode=out.mode,
         alpha=alpha, exif=meta.exif, icc_profile=meta.icc, xmp=meta.xmp, extra=meta.extra, notes=meta.notes,
-        frames=out.frames,
+        frames=out.frames, orientation=meta.orientation if meta.orientation != 1 else exif_orientation(meta.exif),
     )  # fmt: skip
 
 

@@ -21,7 +21,8 @@ class LoadedImage:
     :func:`save_image` (JPEG subsampling, DPI, PNG text chunks, WebP losslessness, ...). ``notes`` are
     one-line, non-fatal things the user should be told (conversions, dropped pages) – the batch runner
     prints them next to the photo. ``frames`` is how many frames/pages the file had (only the first is
-    processed).
+    processed). ``orientation`` is the EXIF orientation (1–8; 1 when there is none): ``pixels`` are as
+    stored, and a viewer turns them by it.
     """
 
     path: Path
@@ -36,6 +37,7 @@ class LoadedImage:
     extra: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     frames: int = 1
+    orientation: int = 1
 
     @property
     def height(self) -> int:

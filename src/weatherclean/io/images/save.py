@@ -27,6 +27,7 @@ from weatherclean.io.images.formats import FORMAT_NAME, normalise_format
 from weatherclean.io.images.png16 import encode_png16
 from weatherclean.io.images.records import LoadedImage, SavedImage
 from weatherclean.io.images.tiff import encode_tiff, tiff_compression
+from weatherclean.io.orientation import to_upright
 
 __all__ = ["save_image"]
 
@@ -211,6 +212,10 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: int) -> tu
     """Encode to bytes in memory, so the file system only ever sees a complete file."""
     notes: list[str] = []
     planes, depth = _planes(pixels, like, fmt, notes)
+    if like.orientation != 1 and fmt not in _HOLDS_METADATA:
+        # The tag that turns the picture upright in a viewer is lost with the EXIF: turn the pixels instead.
+        planes = to_upright(planes, like.orientation)
+        notes.append(f"turned upright: {FORMAT_NAME[fmt]} cannot store the EXIF orientation")
     arr = _to_uint(planes, depth)
     exif = _exif(like, fmt, arr, notes)
     text = like.extra.get("text") or {}

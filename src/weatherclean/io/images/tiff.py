@@ -4,7 +4,7 @@ TIFF output always goes through :func:`encode_tiff` so that EXIF sub-IFDs (Exif,
 entry with their original types and values, which neither Pillow's nor libtiff's TIFF writer does; its
 16-bit grey+alpha files, which Pillow cannot open, are read back by :func:`read_tiff_grey_alpha16`. A
 TIFF's metadata is read raw from its first IFD (:func:`tiff_metadata`), and pixels are kept as stored
-(:func:`as_stored`), like every other format.
+(:func:`~weatherclean.io.orientation.to_stored`), like every other format.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from weatherclean.io.images.records import LoadedImage
 
 __all__ = [
     "TIFF_LAYOUT_TAGS",
-    "as_stored",
     "encode_tiff",
     "read_tiff_grey_alpha16",
     "tiff_compression",
@@ -71,20 +70,6 @@ def tiff_metadata(path: Path, notes: list[str]) -> tuple[bytes | None, bytes | N
         notes.append("Photoshop data (layers, resources) not kept; only the flattened image is processed")
     keep = {t: v for t, v in ifd0.items() if t not in TIFF_LAYOUT_TAGS | _TIFF_SEPARATE_TAGS | _PHOTOSHOP_TAGS}
     return exif_blob(e, keep), icc or None, xmp or None, orientation
-
-
-def as_stored(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo the EXIF rotation Pillow applies to TIFFs on load: we process pixels as stored, like JPEGs.
-
-    Pillow turns stored pixels into displayed ones with the transpose for ``orientation``; this is the
-    inverse (flips and transposes are their own inverses; the two quarter turns swap).
-    """
-    undo = {
-        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-        5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, 1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
-        8: lambda a: np.rot90(a, -1),
-    }.get(orientation)  # fmt: skip
-    return np.ascontiguousarray(undo(arr)) if undo else arr
 
 
 def _ifd_values(ifd: Ifd, e: str, tag: int, default: tuple[int, ...] = ()) -> tuple[int, ...]:

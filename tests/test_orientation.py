@@ -1,0 +1,115 @@
+"""The model sees pictures the way a viewer shows them: EXIF-rotated photos and rotated videos are turned
+upright for it and back for the file, which keeps its layout and its orientation tag or rotation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from synthetic import StandIn, invoke_command, make_video
+from weatherclean.cli import derain, desnow
+from weatherclean.io.orientation import exif_orientation, rotation_stored, rotation_upright, to_stored, to_upright
+
+TOP = 8  # rows the stand-in blacks out at the top of what it is shown
+
+
+class _BlacksOutTheTop(torch.nn.Module):
+    """Stands in for either model: blacks out the top rows of the picture it is shown, so a test can see
+    which way up that picture was."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.clone()
+        y[..., :TOP, :] = 0.0
+        return y
+
+
+def _stored_sideways(path: Path, orientation: int, size: tuple[int, int] = (40, 64)) -> np.ndarray:
+    """A mid-grey PNG of ``size`` (H, W) stored with EXIF ``orientation``; returns its pixels."""
+    pixels = np.full((*size, 3), 160, np.uint8)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, exif=exif.tobytes())
+    return pixels
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_turns_round_trip_and_match_what_a_viewer_shows(orientation: int) -> None:
+    from PIL import ImageOps
+
+    stored = (np.random.default_rng(orientation).random((5, 7, 3)) * 255).astype(np.uint8)
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.info["exif"] = exif.tobytes()
+    shown = np.asarray(ImageOps.exif_transpose(image))
+    assert np.array_equal(to_upright(stored, orientation), shown)
+    assert np.array_equal(to_stored(to_upright(stored, orientation), orientation), stored)
+    assert exif_orientation(exif.tobytes()) == orientation
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270, -90])
+def test_video_turns_round_trip(rotation: int) -> None:
+    frame = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    turned = rotation_upright(frame, rotation)
+    assert turned.shape == ((7, 5, 3) if rotation % 180 else (5, 7, 3))
+    assert np.array_equal(rotation_stored(turned, rotation), frame)
+
+
+@pytest.mark.parametrize("command", [desnow, derain])
+def test_a_photo_stored_on_its_side_is_restored_upright_and_keeps_its_tag(tmp_path: Path, command: object) -> None:
+    """Orientation 6: stored 40×64, shown 64×40 turned clockwise. The stand-in's top rows, upright, are
+    the first stored columns; the output keeps the stored layout and the tag, so a viewer shows it the
+    same way up as the input."""
+    _stored_sideways(tmp_path / "in" / "portrait.png", 6)
+    name = command.__name__.rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+    code, _, stderr = invoke_command(
+        command, name, str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu",
+        models=StandIn(_BlacksOutTheTop),
+    )  # fmt: skip
+    assert code == 0, stderr
+    with Image.open(tmp_path / "out" / "portrait.png") as out:
+        assert out.getexif().get(0x0112) == 6
+        stored = np.asarray(out.convert("RGB")).astype(int)
+    assert stored.shape == (40, 64, 3)
+    assert (stored[:, :TOP] == 0).all() and (stored[:, TOP:] == 160).all()
+
+
+def test_a_format_without_exif_gets_upright_pixels(tmp_path: Path) -> None:
+    """BMP cannot keep the orientation tag, so the pixels are turned instead, with a note."""
+    _stored_sideways(tmp_path / "in" / "portrait.png", 6)
+    code, stdout, stderr = invoke_command(
+        desnow, "desnow", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "bmp", "--device", "cpu",
+        models=StandIn(_BlacksOutTheTop),
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "turned upright" in stdout + stderr
+    shown = np.asarray(Image.open(tmp_path / "out" / "portrait.bmp").convert("RGB")).astype(int)
+    assert shown.shape == (64, 40, 3)  # as a viewer showed the input
+    assert (shown[:TOP] == 0).all() and (shown[TOP:] == 160).all()
+
+
+def test_a_rotated_video_is_restored_as_a_player_shows_it(tmp_path: Path) -> None:
+    """A display rotation of 90° (counter-clockwise): shown upright, the stand-in's top rows are the last
+    stored columns. The output keeps the stored size and the rotation."""
+    make_video(tmp_path / "in" / "clip.mp4", frames=4, size=(48, 64), audio=None, vfr=False, rotation=90)
+    code, _, stderr = invoke_command(
+        derain, "derain", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--device", "cpu",
+        models=StandIn(_BlacksOutTheTop),
+    )  # fmt: skip
+    assert code == 0, stderr
+    with av.open(str(tmp_path / "out" / "clip.mp4")) as c:
+        frames = list(c.decode(video=0))
+    assert frames[0].rotation == 90
+    stored = frames[-1].to_ndarray(format="rgb24").astype(float)
+    assert stored.shape == (48, 64, 3)
+    assert stored[:, -TOP + 2 :].mean() < 20 < 60 < stored[:, : -TOP - 2].mean()
