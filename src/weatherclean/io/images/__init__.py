@@ -2,7 +2,8 @@
 
 A restored photo must look, in every viewer, like the input minus the snow: same orientation (we
 write pixels *as stored* and keep the EXIF orientation tag, so viewers rotate output as they rotated
-input; the model sees them upright, :mod:`weatherclean.io.orientation`), same colour profile, same capture metadata (EXIF incl. GPS, XMP), same bit depth, same alpha.
+input; the model sees them upright, :mod:`weatherclean.io.orientation`), same colour profile, same
+capture metadata (EXIF incl. GPS, XMP), same bit depth, same alpha.
 The EXIF thumbnail still shows the snowy original, so it is rebuilt from the output (or removed).
 Anything that cannot be kept is reported as a one-line note instead of being lost silently. Writes are
 atomic: a crash or full disk never leaves a half-written photo behind.

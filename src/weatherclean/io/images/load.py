@@ -291,6 +291,11 @@ def _decode_wide(p: Path, out: _Decoded) -> None:
         raw = read_wide(p, out.wide or "")
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
+    if raw is None and out.wide == "planar":
+        raise InputError(
+            f"{p}: a compressed 16-bit TIFF stored plane by plane (PlanarConfiguration 2) is not supported; "
+            "re-save it interleaved (chunky) or as 16-bit PNG"
+        )
     if raw is None:
         raise InputError(f"{p}: unsupported 16-bit colour layout; convert it to 8-bit or 16-bit PNG")
     scaled = unit_float(raw, 65535.0)

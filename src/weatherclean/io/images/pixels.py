@@ -62,16 +62,25 @@ def read_wide(path: Path, kind: str) -> np.ndarray | None:
     """16-bit samples that Pillow cannot hold, as uint16 H×W×C; None if the trick does not apply.
 
     ``"colour"``: decode the high bytes, then the low bytes via the byte-swapped raw mode.
+    ``"planar"`` (a TIFF stored plane by plane, PlanarConfiguration 2): Pillow reads each plane as 8-bit
+    (garbage); the same trick with each plane's 16-bit raw mode in the file's byte order. Uncompressed
+    planes only: libtiff decodes compressed ones, and their low bytes come back as the high bytes.
     ``"grey_alpha"`` (PNG colour type 4): Pillow widens it to 8-bit RGBA, so decode the same 4 bytes per
     pixel as plain 8-bit RGBA instead – PNG unfiltering/de-interlacing only depend on the pixel size.
     """
     with open_image(path) as im:
-        raws = [_rawmode(t) for t in im.tile]
+        tiles = list(im.tile)
+        raws = [_rawmode(t) for t in tiles]
+        order = "B" if getattr(getattr(im, "tag_v2", None), "_endian", "<") == ">" else "L"
     if not raws or any(r is None for r in raws):
         return None
     if kind == "grey_alpha":
         b = _decode_with(path, ["RGBA"] * len(raws)).astype(np.uint16)
         return np.stack([(b[..., 0] << 8) | b[..., 1], (b[..., 2] << 8) | b[..., 3]], axis=-1)
+    if kind == "planar":
+        if any(getattr(t, "codec_name", t[0]) != "raw" or len(r or "") != 1 for t, r in zip(tiles, raws, strict=True)):
+            return None  # compressed planes go through libtiff, whose low bytes come back wrong
+        raws = [f"{r};16{order}" for r in raws if r]
     swapped = [_swap_rawmode(r) for r in raws if r]
     if any(s is None for s in swapped):
         return None
@@ -87,6 +96,10 @@ def wide_kind(im: Image.Image) -> str | None:
     raws = [_rawmode(t) or "" for t in im.tile]
     if not raws:
         return None
+    tags = getattr(im, "tag_v2", None)
+    planar = im.format == "TIFF" and tags is not None and tags.get(284) == 2 and im.mode in ("RGB", "RGBA")
+    if planar and 16 in tuple(tags.get(258) or ()):
+        return "planar"
     if im.mode in ("RGB", "RGBA") and all(";16" in r and not r.startswith("LA") for r in raws):
         return "colour"
     if im.format == "PNG" and all(r == "LA;16B" for r in raws):
