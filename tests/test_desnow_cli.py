@@ -249,6 +249,25 @@ def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, load
     assert not (tmp_path / "photos_desnowed").exists()
 
 
+def test_in_place_refuses_files_it_cannot_write_back_whole(tmp_path: Path, loads: StandIn) -> None:
+    """Only the first page of a multi-page TIFF or an animation is processed, and CMYK is written as RGB:
+    in place, the other pages and the CMYK data were lost for good with exit 0 and a note."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    pages = [Image.new("RGB", (16, 16), c) for c in ("red", "green", "blue")]
+    pages[0].save(folder / "scan.tif", save_all=True, append_images=pages[1:])
+    pages[0].save(folder / "anim.webp", save_all=True, append_images=pages[1:], duration=100)
+    Image.new("CMYK", (16, 16), (10, 20, 30, 40)).save(folder / "cmyk.jpg")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    _rgb(folder / "plain.png")
+    code, stdout, stderr = _invoke(str(folder), "--in-place", models=loads)
+    assert code == 1, stderr
+    assert "1 done, 0 skipped, 3 failed" in stdout
+    assert "scan.tif: --in-place would lose pages 2–3" in stderr and "anim.webp: --in-place would lose frames" in stderr
+    assert "cmyk.jpg: --in-place would lose its CMYK colours; use -o DIR" in stderr
+    assert all((folder / name).read_bytes() == data for name, data in before.items())
+
+
 def test_format_changes_suffix_and_collisions_are_checked_after(tmp_path: Path, loads: StandIn) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     _rgb(tmp_path / "in" / "b.jpeg")

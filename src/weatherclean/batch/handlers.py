@@ -65,6 +65,24 @@ class StagedHandler:
         return self.encode(job, self.compute(job, self.decode(job)))
 
 
+#: Modes whose conversion to RGB cannot be undone, so that writing the result over the input loses them.
+_CONVERTED_MODES = {"CMYK": "its CMYK colours", "LAB": "its Lab colours", "YCbCr": "its YCbCr samples",
+                    "HSV": "its HSV samples"}  # fmt: skip
+
+
+def in_place_loss(image: LoadedImage) -> str | None:
+    """What replacing ``image``'s file with its restored first page would lose, or None.
+
+    Only the first page or frame of a multi-page TIFF or an animation is processed, and CMYK (or Lab...)
+    is written as RGB: fine beside the original, but in place the other pages and the colour model
+    would be gone for good, with only a note to say so.
+    """
+    if image.frames > 1:
+        what = "pages" if image.format == "TIFF" else "frames"
+        return f"{what} 2–{image.frames} (only the first is processed)"
+    return _CONVERTED_MODES.get(image.mode)
+
+
 @dataclass
 class _Photo:
     """One photo between the stages: the decoded image, its before-thumbnail, then the restored pixels."""
@@ -91,6 +109,9 @@ def photo_handler(
     def decode(job: Job) -> _Photo:
         links = os.stat(job.source).st_nlink if job.replaces_input else 1
         image = load_image(job.source)
+        lost = in_place_loss(image) if job.replaces_input else None
+        if lost:
+            raise InputError(f"{job.source}: --in-place would lose {lost}; use -o DIR to keep the original")
         before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
         return _Photo(image, links, before)
 
