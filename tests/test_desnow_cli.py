@@ -249,6 +249,23 @@ def test_in_place_replaces_the_real_file_and_refuses_output(tmp_path: Path, load
     assert not (tmp_path / "photos_desnowed").exists()
 
 
+def test_linked_folders_are_walked_once_and_a_linked_photo_keeps_its_own_place(tmp_path: Path, loads: StandIn) -> None:
+    """A folder linked in (a year kept on another disk) was skipped without a word; a link to a photo in
+    the same tree (an album cover) took the photo's place, which never reached the mirrored tree."""
+    library = tmp_path / "L"
+    _rgb(library / "album" / "photo.png")
+    _rgb(tmp_path / "store" / "2019" / "old.png", seed=2)
+    (library / "2019").symlink_to(tmp_path / "store" / "2019")
+    (library / "cover.png").symlink_to(library / "album" / "photo.png")
+    (library / "album" / "loop").symlink_to(library)  # a link to a folder above: must not loop
+    code, stdout, stderr = _invoke(str(library), "--json", models=loads)
+    assert code == 0, stderr
+    written = sorted(str(p.relative_to(tmp_path / "L_desnowed")) for p in (tmp_path / "L_desnowed").rglob("*.png"))
+    assert written == ["2019/old.png", "album/photo.png"]
+    (skipped,) = json.loads(stdout)["skipped"]
+    assert skipped["path"].endswith("cover.png") and skipped["reason"].startswith("a link to")
+
+
 def test_in_place_refuses_files_it_cannot_write_back_whole(tmp_path: Path, loads: StandIn) -> None:
     """Only the first page of a multi-page TIFF or an animation is processed, and CMYK is written as RGB:
     in place, the other pages and the CMYK data were lost for good with exit 0 and a note."""

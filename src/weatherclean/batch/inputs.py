@@ -203,17 +203,22 @@ def _walk(
 ) -> Iterable[Path]:
     """All files under ``folder`` (sorted, no hidden files), not descending into output folders.
 
+    Symbolic links to folders are followed (a year's photos kept on another disk and linked in were left
+    out without a word), each real folder once, so a link to a folder above it cannot loop.
+
     Sub-folders that ``named_like_file`` says are named like an input (``x.jpg``, ``clip.mp4``) and that
     hold no file are appended to ``misnamed``: nothing else would show them, and a user who sees
     ``x.jpg`` in a file manager expects it to be a photo.
     """
-    for root, dirs, files in os.walk(folder):
+    visited = {folder.resolve()}
+    for root, dirs, files in os.walk(folder, followlinks=True):
         root_path = Path(root)
         dirs[:] = sorted(
             d
             for d in dirs
             if not d.startswith(".") and not is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
         )
+        dirs[:] = [d for d in dirs if _first_visit((root_path / d).resolve(), visited)]
         if named_like_file is not None and misnamed is not None:
             for d in dirs:
                 sub = root_path / d
@@ -222,6 +227,15 @@ def _walk(
         for name in sorted(files):
             if not name.startswith(".") and not _ours(name):
                 yield root_path / name
+
+
+def _first_visit(real: Path, visited: set[Path]) -> bool:
+    """Whether the real folder ``real`` is new to this walk (and note it): folders reached twice through
+    links are walked once."""
+    if real in visited:
+        return False
+    visited.add(real)
+    return True
 
 
 def _ours(name: str) -> bool:

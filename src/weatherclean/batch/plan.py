@@ -116,15 +116,18 @@ def plan_jobs(
 def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool, overwrite: bool) -> None:
     """Turn (source, planned output) pairs into jobs: each input once, collisions refused, and an output
     that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped)."""
-    seen_sources: set[Path] = set()
     by_output: dict[Path, Path] = {}
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
-    all_sources = {src.resolve() for src, _ in candidates}
+    chosen = _one_path_per_file(candidates)
+    all_sources = set(chosen)
     for src, dest in candidates:
         real = src.resolve()
-        if real in seen_sources:
-            continue  # the same input reached twice (folder and file): do it once
-        seen_sources.add(real)
+        if chosen[real] != src:  # the same file reached twice: done once, under its own name
+            if src.is_symlink() and not chosen[real].is_symlink():
+                plan.skipped.append(
+                    Record(display(src), f"a link to {display(chosen[real])}, which is done under its own name")
+                )
+            continue
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
             continue
@@ -146,6 +149,18 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
         more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
         also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
         raise InputError(collisions[0][1] + also)
+
+
+def _one_path_per_file(candidates: list[tuple[Path, Path]]) -> dict[Path, Path]:
+    """Each real file → the path it is done under: the first reached, unless a later one is the file
+    itself rather than a symbolic link to it (an album cover linked to a photo must not take the
+    photo's place in the mirrored tree)."""
+    chosen: dict[Path, Path] = {}
+    for src, _ in candidates:
+        real = src.resolve()
+        if real not in chosen or (chosen[real].is_symlink() and not src.is_symlink()):
+            chosen[real] = src
+    return chosen
 
 
 def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> str | None:
