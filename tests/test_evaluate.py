@@ -282,3 +282,34 @@ def test_evaluate_rain_scores_clips_in_order_with_baseline(tmp_path: Path) -> No
     model_row = next(v for k, v in rows.items() if k.startswith("J4R-Net"))
     assert model_row["count"] == 8 and model_row["psnr_y"] == pytest.approx(rows["input (rainy)"]["psnr_y"], abs=0.05)
     assert "per clip" in result.output and "c0" in result.output
+
+
+def test_a_picture_without_ground_truth_is_left_out_and_reported(
+    cli: typer.Typer, snow_root: Path, tmp_path: Path
+) -> None:
+    """A missing gt file stopped the whole run with exit 2 and no scores; an unreadable pair is left out
+    with exit 1. Both are now the same: the others are scored, and the run says which one was not."""
+    import shutil
+
+    root = shutil.copytree(snow_root, tmp_path / "data")
+    orphan = sorted((root / "gt").iterdir())[0]
+    orphan.unlink()
+    result = evaluate_snow(root, identity, progress=False)
+    assert [(Path(path).name, "no ground truth" in why) for path, why in result.failed] == [(orphan.name, True)]
+    assert result.image_count == len(NAMES) - 1
+    args = ["evaluate", "--dataset", str(root), "--device", "cpu", "-q"]
+    res = CliRunner().invoke(cli, args, obj=StandIn(_FakeModel))
+    assert res.exit_code == 1, res.output
+    assert "no ground truth" in res.output and "left out of the means" in res.output
+
+
+def test_a_rain_picture_without_ground_truth_is_left_out(tmp_path: Path) -> None:
+    from weatherclean.evaluation.evaluate import evaluate_rain
+
+    rng = np.random.default_rng(2)
+    for name in ("a", "b"):
+        _save(tmp_path / "rain" / f"{name}.png", rng.random((16, 16, 3)))
+    _save(tmp_path / "gt" / "a.png", rng.random((16, 16, 3)))
+    result = evaluate_rain(tmp_path, model=None, progress=False)
+    assert [Path(path).name for path, _ in result.failed] == ["b.png"]
+    assert result.image_count == 1

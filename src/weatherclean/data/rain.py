@@ -37,7 +37,7 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_rgb
 from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
-from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
+from weatherclean.data.snow import Unpaired, _EpochMixin, _pad_to, check_clean_fraction, unpaired
 from weatherclean.data.tones import (
     check_tone_fraction,
     check_tone_haze,
@@ -236,7 +236,9 @@ def _group_name(folder: Path, root: Path, many: bool) -> str | None:
     return rel.replace("/", "_") if rel != "." else folder.name
 
 
-def find_rainsyn(root: Path | str, split: str | None = None, level: str | None = None) -> list[RainClipPaths]:
+def find_rainsyn(
+    root: Path | str, split: str | None = None, level: str | None = None, *, missing: Unpaired | None = None
+) -> list[RainClipPaths]:
     """Clips of RainSynLight25/RainSynComplex25 under ``root`` (the dataset root, a ``video_rain_*``
     folder, a ``train``/``test`` folder, or its ``input`` folder). ``split`` ("train"/"test") and
     ``level`` ("light"/"heavy") filter by the folder names. When the tree holds several such folders,
@@ -265,9 +267,9 @@ def find_rainsyn(root: Path | str, split: str | None = None, level: str | None =
         for clip_dir in _subdirs(input_dir):
             gt_clip = _child(gt_dir, clip_dir.name.lower())
             if gt_clip is None:
-                raise DatasetError(
-                    f"{clip_dir}: no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
-                )
+                why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
+                unpaired(missing, clip_dir, why)
+                continue
             rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
             f_res = folder.resolve()
@@ -286,7 +288,7 @@ def find_rainsyn(root: Path | str, split: str | None = None, level: str | None =
 _NTU_RAIN = re.compile(r"(.+?)[_-]rain", flags=re.IGNORECASE)
 
 
-def find_nturain(root: Path | str) -> list[RainClipPaths]:
+def find_nturain(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
     """NTURain clips under ``root``: every ``CLIP_Rain`` folder paired with ``CLIP_GT`` beside it (searched
     recursively, so ``train``/``test`` nesting works). Names are prefixed with the split when there are
     clips in more than one folder."""
@@ -304,7 +306,8 @@ def find_nturain(root: Path | str) -> list[RainClipPaths]:
             clip = match.group(1)
             gt = next((g for g in dirnames if g.lower() in (f"{clip}_gt".lower(), f"{clip}-gt".lower())), None)
             if gt is None:
-                raise DatasetError(f"{here / d}: no ground truth folder {clip}_GT beside it; {_NTURAIN_HELP}")
+                unpaired(missing, here / d, f"no ground truth folder {clip}_GT beside it; {_NTURAIN_HELP}")
+                continue
             pairs.append((here / d, here / gt, clip))
         # Clip folders hold frames, not more clips.
         dirnames[:] = [d for d in dirnames if not _NTU_RAIN.fullmatch(d) and not re.search(r"[_-]gt$", d, re.I)]
@@ -344,7 +347,7 @@ def _maps_for(folder: Path, name: str, count: int, single: Path | None) -> dict[
     return out
 
 
-def find_rain_pairs(root: Path | str) -> list[RainClipPaths]:
+def find_rain_pairs(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
     """Clips and images in ``{rain,gt}`` layout under ``root`` (itself, its ``rain`` folder, or any folder
     above one): ``rain/CLIP/`` folders are clips paired with ``gt/CLIP/``; images directly in ``rain/`` are
     one-frame clips paired with ``gt/`` by stem. The streak/alpha/reliance maps that ``synth rain``
@@ -366,14 +369,16 @@ def find_rain_pairs(root: Path | str) -> list[RainClipPaths]:
         for image in sorted((p for p in rain_dir.iterdir() if is_visible_image(p)), key=lambda p: natural_key(p.name)):
             gt = gts.get(image.stem)
             if gt is None:
-                raise DatasetError(f"{image}: no ground truth '{image.stem}.*' in {gt_dir}; {_PAIRS_HELP}")
+                unpaired(missing, image, f"no ground truth '{image.stem}.*' in {gt_dir}; {_PAIRS_HELP}")
+                continue
             maps = _maps_for(folder, image.stem, 1, image)
             name = f"{group}_{image.stem}" if group else image.stem
             clips.append(RainClipPaths(name, (image,), (gt,), **maps, layout="pairs"))
         for clip_dir in _subdirs(rain_dir):
             gt_clip = gt_dir / clip_dir.name
             if not gt_clip.is_dir():
-                raise DatasetError(f"{clip_dir}: no ground truth folder {gt_clip}; {_PAIRS_HELP}")
+                unpaired(missing, clip_dir, f"no ground truth folder {gt_clip}; {_PAIRS_HELP}")
+                continue
             rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
             maps = _maps_for(folder, clip_dir.name, len(rainy), None)
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
@@ -408,9 +413,11 @@ def find_frame_folders(root: Path | str) -> list[RainClipPaths]:
     return clips
 
 
-def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
+def find_rain_clips(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
     """Clips under ``root`` in whichever layout it has: RainSyn, NTURain, ``{rain,gt}``, else frame folders
-    without ground truth. Raises :class:`DatasetError` when the folder holds none of these."""
+    without ground truth. Raises :class:`DatasetError` when the folder holds none of these. An input
+    without its ground truth is an error too, or a row in ``missing`` when given
+    (:func:`~weatherclean.data.snow.unpaired`)."""
     root = Path(root)
     if root.is_file():
         kind = "a video file; read it with iter_video_frames" if is_video_path(root) else "a file"
@@ -418,12 +425,12 @@ def find_rain_clips(root: Path | str) -> list[RainClipPaths]:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")
     if root.name.lower() in ("input", "processed") or _folders_with(root, "input", "processed"):
-        return find_rainsyn(root)
+        return find_rainsyn(root, missing=missing)
     if root.name.lower() == "rain" or _folders_with(root, "rain", "gt"):
-        return find_rain_pairs(root)
+        return find_rain_pairs(root, missing=missing)
     for _, dirnames, _ in os.walk(root):
         if any(_NTU_RAIN.fullmatch(d) for d in dirnames):
-            return find_nturain(root)
+            return find_nturain(root, missing=missing)
     try:
         return find_frame_folders(root)
     except DatasetError:

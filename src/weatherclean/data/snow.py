@@ -70,6 +70,18 @@ def _images_by_stem(folder: Path) -> dict[str, Path]:
     return found
 
 
+#: Where a dataset finder records inputs without ground truth, as (input, reason), instead of raising.
+Unpaired = list[tuple[Path, str]]
+
+
+def unpaired(sink: Unpaired | None, path: Path, reason: str) -> None:
+    """An input without its ground truth: :class:`DatasetError` for training, which needs every pair, or
+    a row in ``sink`` for ``evaluate``, which scores the others and reports it (exit code 1)."""
+    if sink is None:
+        raise DatasetError(f"{path}: {reason}")
+    sink.append((path, reason))
+
+
 def _child(folder: Path, name: str) -> Path | None:
     """``folder/name`` matched without regard to case (Snow100K mirrors differ: gt vs GT)."""
     exact = folder / name
@@ -106,13 +118,14 @@ def _candidate_folders(root: Path) -> list[Path]:
     return found
 
 
-def find_snow100k(root: Path | str, split: str | None = None) -> list[SnowTriple]:
+def find_snow100k(root: Path | str, split: str | None = None, *, missing: Unpaired | None = None) -> list[SnowTriple]:
     """Find Snow100K (synthetic, gt, mask) triples under ``root``, matched by file stem.
 
     ``root`` may be the folder holding ``synthetic``/``gt``/``mask``, any folder above it, or the
     ``synthetic`` folder itself. ``split`` ("S", "M" or "L") keeps only ``Snow100K-<split>``. When
     several folders are found (all three test splits), names are prefixed with the folder so they stay
-    unique, e.g. ``Snow100K-S_beautiful_smile_00003``.
+    unique, e.g. ``Snow100K-S_beautiful_smile_00003``. An image without its ground truth is an error,
+    or a row in ``missing`` when given (see :func:`unpaired`).
     """
     root = Path(root)
     if not root.is_dir():
@@ -147,12 +160,15 @@ def find_snow100k(root: Path | str, split: str | None = None) -> list[SnowTriple
         for stem, path in snowy.items():
             gt = gts.get(stem)
             if gt is None:
-                raise DatasetError(
-                    f"{path}: no ground truth '{stem}.*' in {gt_dir}; every synthetic image needs a gt "
-                    "image with the same name"
+                why = (
+                    f"no ground truth '{stem}.*' in {gt_dir}; every synthetic image needs a gt image with the same name"
                 )
+                unpaired(missing, path, why)
+                continue
             name = f"{group}_{stem}" if group else stem
             triples.append(SnowTriple(path, gt, masks.get(stem), name, folder_split))
+    if not triples and missing:
+        raise DatasetError(f"{root}: no synthetic image has its ground truth (e.g. {missing[0][1]})")
     if not triples:
         raise DatasetError(f"{root}: 'synthetic' folder(s) hold no images; {_LAYOUT_HELP}")
     return triples

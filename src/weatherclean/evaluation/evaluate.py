@@ -239,7 +239,8 @@ def evaluate_snow(
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
     split = split.upper() if split else None
-    pairs = list(find_snow100k(Path(dataset_root), split=split))
+    missing: list[tuple[Path, str]] = []  # left out of the means and reported, as unreadable pairs are
+    pairs = list(find_snow100k(Path(dataset_root), split=split, missing=missing))
     if limit is not None:
         pairs = pairs[:limit]
     if not pairs:
@@ -250,6 +251,7 @@ def evaluate_snow(
         )
     baselines = dict(baselines or {})
     result = EvaluationResult(task="snow", dataset=str(dataset_root), split=split)
+    result.failed += [(str(path), why) for path, why in missing]
     result.methods.append(INPUT_METHOD)
     result.methods.extend(baselines)
     if restore is not None:
@@ -349,12 +351,14 @@ def evaluate_rain(
     from weatherclean.data.rain import find_rain_clips
     from weatherclean.restore.recurrent import RecurrentTiles
 
-    clips = [c for c in find_rain_clips(Path(dataset_root)) if c.has_gt]
+    missing: list[tuple[Path, str]] = []  # left out of the means and reported, as unreadable clips are
+    clips = [c for c in find_rain_clips(Path(dataset_root), missing=missing) if c.has_gt]
     if limit is not None:
         clips = clips[:limit]
     if not clips:
         raise DatasetError(f"{dataset_root}: no rainy/clean pairs found; point --dataset at rain/ + gt/ or clips")
     result = EvaluationResult(task="rain", dataset=str(dataset_root), input_method=RAIN_INPUT_METHOD)
+    result.failed += [(str(path), why) for path, why in missing]
     result.methods.append(RAIN_INPUT_METHOD)
     dev = torch.device(device)
     with _progress(progress) as bar:
