@@ -107,6 +107,21 @@ def test_walks_never_read_outputs_or_our_own_files(tmp_path: Path) -> None:
     assert plan.skipped == [Record(photos / "notes.txt", "not an image file (by name)")]
 
 
+def test_camera_video_endings_are_videos_and_skips_say_what_a_video_needs(tmp_path: Path) -> None:
+    """AVCHD (.MTS, .m2ts) and .3gp clips were skipped as "not an image or video file (by name)"; a video
+    given to desnow, or a video named without an ending, said nothing of why."""
+    folder = tmp_path / "cam"
+    _touch(folder / "00001.MTS", folder / "00002.m2ts", folder / "old.3gp")
+    assert _names(plan_media([folder], tag="derained")) == ["00001.MTS", "00002.m2ts", "old.3gp"]
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\0\0\0\x18ftypisom" + bytes(16))
+    assert plan_jobs([clip]).skipped == [Record(clip, "a video; this command restores photos only")]
+    bare = tmp_path / "dashcam"
+    bare.write_bytes(clip.read_bytes())
+    (record,) = plan_media([bare], tag="derained").skipped
+    assert record.reason == "a video without a file ending; rename it (e.g. dashcam.mp4) to process it"
+
+
 def test_bad_arguments_are_one_line_errors(tmp_path: Path) -> None:
     assert parse_shard("3/8") == (3, 8)
     for bad in ("0/2", "3/2", "2", "a/b", "1/"):

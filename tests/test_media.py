@@ -169,7 +169,7 @@ def test_one_video_decoder_for_io_and_data(tmp_path: Path) -> None:
         next(iter_video_frames(tmp_path / "dir.mp4"))
 
 
-@pytest.mark.parametrize("suffix", [".ts", ".flv", ".wmv", ".mpg"])
+@pytest.mark.parametrize("suffix", [".ts", ".flv", ".wmv", ".mpg", ".mts", ".m2ts", ".3gp"])
 def test_every_listed_video_suffix_can_be_read_and_written(tmp_path: Path, suffix: str) -> None:
     from weatherclean.io.video import VideoOptions, check_encoder, process_video
 

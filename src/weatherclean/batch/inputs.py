@@ -115,6 +115,9 @@ class _Expander:
             if ending is not None:  # what it holds, rather than "by name", which says nothing here
                 self.found.skipped.append(Record(display(path), _skip_reason(path.with_suffix(ending), self.kind)))
                 return
+            if found == "video":  # the output's container is picked by its ending, which this name lacks
+                self.found.skipped.append(Record(display(path), _video_skip_reason(path, self.kind)))
+                return
         self.file(path)
 
     def folder(self, path: Path, _text: str = "") -> None:
@@ -171,7 +174,17 @@ def _skip_reason(path: Path, kind: str) -> str:
     name = _UNSUPPORTED_IMAGES.get(path.suffix.lower())
     if name:
         return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
+    if is_video_path(path) and "video" not in kind:
+        return _video_skip_reason(path, kind)
     return f"not {kind} (by name)"
+
+
+def _video_skip_reason(path: Path, kind: str) -> str:
+    """Why a video is skipped: a command for photos only, or a video without a file ending, whose output
+    container nothing names."""
+    if "video" not in kind:
+        return "a video; this command restores photos only"
+    return f"a video without a file ending; rename it (e.g. {path.name}.mp4) to process it"
 
 
 def _kind_by_name(path: Path) -> str:

@@ -34,9 +34,9 @@ def register(app: typer.Typer) -> None:
 Paths = Annotated[
     list[str],
     typer.Argument(
-        help="Videos (mp4, m4v, mov, mkv, webm, avi, mpg, mpeg, ts, wmv, flv), photos, folders of them (searched "
-        "recursively) or quoted glob "
-        "patterns like 'trips/**/*.mp4'. With --frames, each folder of images is one clip.",
+        help="Videos (mp4, m4v, mov, mkv, webm, avi, mpg, mpeg, ts, wmv, flv, mts, m2ts, 3gp), photos, folders of "
+        "them (searched recursively) or quoted glob patterns like 'trips/**/*.mp4'. With --frames, each folder "
+        "of images is one clip.",
         show_default=False,
     ),
 ]
