@@ -341,6 +341,8 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     assert code == 0 and summary["counts"]["done"] == 1
     assert any(f"{n} of 15 frames" in note["note"] for note in summary["notes"])
     assert len(_streams(tmp_path / "out" / "cut.mp4")["levels"]) == n  # --allow-partial: the output's name
+    assert not marked.exists()  # the earlier run's partial result is superseded, not left beside it
+    assert any("removed cut.partial.mp4" in note["note"] for note in summary["notes"])
     # A container that records no frame count (Matroska): M is estimated from the stream's duration.
     make_video(tmp_path / "whole.mkv", frames=15, audio=None, container="matroska", vfr=False)
     data = (tmp_path / "whole.mkv").read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -404,6 +405,36 @@ def test_disk_full_leaves_no_partial_file_and_stops(
     monkeypatch.setattr(atomic.os, "fsync", real_fsync)  # space freed: the rerun does everything
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=loads)
     assert code == 0 and json.loads(stdout)["counts"]["done"] == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM handler on Windows")
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+    """``docker stop`` or a scheduler's pre-emption sends SIGTERM: it used to kill the run on the spot,
+    with no summary and a hidden ``*.part`` file left for good. Now it stops like Ctrl-C."""
+    import os
+    import signal
+
+    from weatherclean.cli import interrupt_on_sigterm
+
+    for i, name in enumerate(("a.png", "b.png")):
+        _rgb(tmp_path / "in" / name, seed=i, size=(20 + 2 * i, 28))
+
+    class _Terminated(_Inverter):
+        def restore(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[-2] == 22:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return 1.0 - x
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        interrupt_on_sigterm()
+        args = (str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+        code, stdout, _ = _invoke(*args, models=StandIn(_Terminated))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert code == 130
+    assert json.loads(stdout)["counts"]["done"] == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]  # nothing half-written, nothing hidden
 
 
 def test_in_place_keeps_permissions_and_notes_hard_links(tmp_path: Path, loads: StandIn) -> None:

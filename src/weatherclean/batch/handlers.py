@@ -182,6 +182,10 @@ def video_handler(
             upright=True,
         )  # fmt: skip
         notes = [*result.notes, *clip.notes]
+        stale = partial_path(job.output)
+        if result.path != stale and stale.is_file():  # an earlier run's partial result, now superseded
+            stale.unlink()
+            notes.append(f"removed {stale.name}, an earlier run's partial result")
         if sampler is not None:
             notes += compare_note(lambda: pictures.write_strip(sampler, result.path))
         if result.partial and not allow_partial:

@@ -6,6 +6,10 @@ Each sub-command lives in its own module with a ``register(app)`` function, so a
 
 from __future__ import annotations
 
+import signal
+import sys
+from types import FrameType
+
 import typer
 
 from weatherclean import __version__
@@ -44,5 +48,18 @@ compare.register(app)
 models.register(app)
 
 
+def interrupt_on_sigterm() -> None:
+    """Handle SIGTERM (``docker stop``, systemd, a batch scheduler's pre-emption) as Ctrl-C: the run stops
+    at the next safe point, removes its temporary files, prints its summary and exits with 130, and a
+    rerun resumes. Without this a terminated run left hidden ``*.part`` files that no run removed."""
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if sys.platform != "win32":
+        signal.signal(signal.SIGTERM, handle)
+
+
 def main() -> None:
+    interrupt_on_sigterm()
     app()

@@ -138,7 +138,7 @@ def derain_command(
     """Remove rain from videos (mp4, mov, mkv, webm, avi and more), folders of frames (--frames) and photos.
 
     Videos keep their length, frame timing, rotation, audio and subtitles. Exit code 0 when every file
-    was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C; the
+    was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C or SIGTERM; the
     same command resumes).
     """
     cmd = batch.PhotoCommand(

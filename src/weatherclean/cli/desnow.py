@@ -51,7 +51,7 @@ def desnow_command(
     """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
 
     Exit code 0 when every photo was done or skipped, 1 when any failed, 2 when nothing could run, 130 when
-    interrupted (Ctrl-C; the same command resumes).
+    interrupted (Ctrl-C or SIGTERM; the same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,

@@ -131,7 +131,7 @@ def evaluate_command(
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
     0 when every pair was scored, 1 when some could not be (left out of the means), 2 when the dataset, the
-    model or an option cannot be used, 130 when interrupted (Ctrl-C).
+    model or an option cannot be used, 130 when interrupted (Ctrl-C or SIGTERM).
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, render_clip_table, render_summary, write_report
