@@ -158,6 +158,19 @@ def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_i
     with pytest.raises(OutputError, match=r"wrong\.gif: weatherclean does not write \.gif pictures"):
         restorer.restore_file(tmp_path / "a.png", tmp_path / "wrong.gif")  # it would have held a PNG
     assert not (tmp_path / "wrong.png").exists() and not (tmp_path / "wrong.gif").exists()
+    before = (tmp_path / "a.png").read_bytes()
+    with pytest.raises(OutputError, match=r"a\.png: would overwrite its input"):
+        restorer.restore_file(tmp_path / "a.png", tmp_path / "." / "a.png")  # the commands refuse it too
+    assert (tmp_path / "a.png").read_bytes() == before
+    with pytest.raises(OutputError, match="quality must be between 1 and 100, got 0"):
+        restorer.restore_file(tmp_path / "a.png", tmp_path / "q.jpg", quality=0)  # as --quality
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(0, None), (10, None), (63, None), (256, -1)])
+def test_a_tile_the_engine_cannot_use_is_refused_when_loading(tile: int, overlap: int | None) -> None:
+    """tile=0 failed only at the first picture, and tile=10 took 38 s on a 300×200 one."""
+    with pytest.raises(ValueError, match="tile"):
+        load_restorer("snow", model=_Inverter(), device="cpu", tile=tile, tile_overlap=overlap)
 
 
 def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:

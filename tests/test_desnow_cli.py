@@ -437,6 +437,21 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]  # nothing half-written, nothing hidden
 
 
+def test_an_ascii_console_gets_escapes_not_a_traceback(tmp_path: Path) -> None:
+    """On an ASCII console (an old Windows one) a name like Zürich.png crashed the printout."""
+    import os
+    import subprocess
+
+    _rgb(tmp_path / "in" / "Zürich.png")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    run = subprocess.run(
+        [sys.executable, "-m", "weatherclean", "desnow", "in", "--dry-run"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, encoding="ascii", errors="strict", timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Z\\xfcrich.png" in run.stdout and "Traceback" not in run.stderr
+
+
 def test_in_place_keeps_permissions_and_notes_hard_links(tmp_path: Path, loads: StandIn) -> None:
     import os
 

@@ -60,6 +60,17 @@ def interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handle)
 
 
+def print_anything() -> None:
+    """Write what the terminal's encoding cannot show as escapes rather than fail: on an ASCII console (an
+    old Windows one, ``PYTHONIOENCODING=ascii``) a file name like ``Zürich.jpg`` crashed the summary
+    with a traceback after all the work was done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     interrupt_on_sigterm()
+    print_anything()
     app()

@@ -39,10 +39,12 @@ if TYPE_CHECKING:
 
     from weatherclean.io.images import LoadedImage, SavedImage
 
-__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through"]
+__all__ = ["MIN_OVERLAP", "MIN_TILE", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through"]
 
 #: Tile overlap used when the model asks for less: below it seams can show whatever the model says.
 MIN_OVERLAP = 32
+#: The smallest tile edge (``--tile``'s floor too): smaller tiles are mostly overlap and crawl.
+MIN_TILE = 64
 
 Picture = TypeVar("Picture", np.ndarray, "Image.Image")
 
@@ -142,6 +144,10 @@ class Restorer:
         from weatherclean.io.images import load_image, save_image
 
         format = _output_format(Path(dst), format)
+        if Path(dst).resolve() == Path(src).resolve():
+            raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
+        if not 1 <= quality <= 100:
+            raise OutputError(f"{dst}: quality must be between 1 and 100, got {quality}")
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
@@ -252,6 +258,10 @@ def load_restorer(
     from weatherclean.models.registry import check_task, load_model
 
     family_for_task(task)  # an unknown task fails before anything loads
+    if tile is not None and tile < MIN_TILE:  # 0 failed only at the first picture, 10 took 38 s on a small one
+        raise ValueError(f"tile must be at least {MIN_TILE} px (or None: from free memory), got {tile}")
+    if tile_overlap is not None and tile_overlap < 0:
+        raise ValueError(f"tile_overlap must not be negative, got {tile_overlap}")
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     dtype = resolve_precision(precision, dev)
     net: object
