@@ -210,6 +210,18 @@ def test_rerun_of_recursive_glob_skips_outputs_and_done_files(
     assert not (trip / "desnowed" / "desnowed").exists()
 
 
+def test_a_recursive_glob_mirrors_the_tree_below_its_literal_start_in_o(tmp_path: Path) -> None:
+    """Two cards' IMG_0001.JPG: every match went straight into -o, and the batch was refused as colliding."""
+    for card in ("100CANON", "101CANON"):
+        _rgb(tmp_path / "lib" / "DCIM" / card / "IMG_0001.JPG")
+    plan = plan_jobs([str(tmp_path / "lib" / "**" / "*.JPG")], tmp_path / "out")
+    assert sorted(j.output.relative_to(tmp_path / "out").as_posix() for j in plan.jobs) == [
+        "DCIM/100CANON/IMG_0001.JPG", "DCIM/101CANON/IMG_0001.JPG",
+    ]  # fmt: skip
+    without_o = plan_jobs([str(tmp_path / "lib" / "**" / "*.JPG")])  # each beside itself, as before
+    assert {j.output.parent.name for j in without_o.jobs} == {"desnowed"}
+
+
 def test_glob_skips_matches_under_the_output_folder(tmp_path: Path) -> None:
     _rgb(tmp_path / "in" / "a.jpg")
     _rgb(tmp_path / "in" / "results" / "a.jpg")  # an earlier run's -o folder inside the input tree

@@ -45,10 +45,14 @@ class Found:
     """A file to consider, and the folder it was found in (None: given by name or matched by a pattern).
 
     The folder decides where the output goes: its tree is mirrored (:func:`~weatherclean.batch.outputs.destination`).
+    ``pattern_base`` is the literal start of the pattern that matched the file (``lib`` for
+    ``lib/**/*.jpg``): under ``-o DIR`` the tree below it is mirrored, so two cards' ``IMG_0001.JPG`` in
+    ``DCIM/100CANON`` and ``DCIM/101CANON`` do not collide; without ``-o`` each goes beside itself.
     """
 
     path: Path
     folder: Path | None = None
+    pattern_base: Path | None = None
 
 
 @dataclass
@@ -93,10 +97,10 @@ class _Expander:
         self.skip_dirs = {out_root} if out_root is not None else set()
         self.found = Inputs()
 
-    def file(self, path: Path, folder: Path | None = None) -> None:
+    def file(self, path: Path, folder: Path | None = None, *, pattern_base: Path | None = None) -> None:
         """A file given, matched or walked: an input if ``accept`` takes it, else a skip with the reason."""
         if self.accept(path):
-            self.found.files.append(Found(path, folder))
+            self.found.files.append(Found(path, folder, pattern_base))
         else:
             self.found.skipped.append(Record(display(path), _skip_reason(path, self.kind)))
 
@@ -151,7 +155,7 @@ class _Expander:
             if mp.is_dir():
                 self.folder(mp)
             else:
-                self.file(mp)
+                self.file(mp, pattern_base=Path(*parts[:base_parts]))
 
     def partial(self, path: Path, _text: str) -> None:
         self.found.skipped.append(Record(display(path), _PARTIAL_INPUT))

@@ -50,12 +50,17 @@ def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") 
     return source.parent / tag / source.name
 
 
-def destination(source: Path, folder: Path | None, *, out_root: Path | None, tag: str) -> Path:
-    """Where ``source`` (found in ``folder``, or given by itself when None) goes, before ``--format``."""
+def destination(
+    source: Path, folder: Path | None, *, out_root: Path | None, tag: str, pattern_base: Path | None = None
+) -> Path:
+    """Where ``source`` (found in ``folder``, or given by itself when None) goes, before ``--format``;
+    one a pattern matched mirrors the tree below the pattern's literal start (``pattern_base``) in ``-o``."""
     if out_root is None:
         return default_output(source, folder=folder, tag=tag)
     if folder is not None:
         return out_root / _relative_in(source, folder)
+    if pattern_base is not None:
+        return out_root / _relative_in(source, pattern_base)
     return out_root / source.name
 
 

@@ -101,7 +101,8 @@ def plan_jobs(
 
     def planned_output(f: Found) -> Path:
         if not in_place:
-            return rename(destination(f.path, f.folder, out_root=out_root, tag=tag), format)
+            dest = destination(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
+            return rename(dest, format)
         if rename(f.path, format) != f.path:
             raise InputError(f"--in-place cannot change a photo's format ({display(f.path)}); use -o DIR with --format")
         return f.path
