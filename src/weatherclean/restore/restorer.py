@@ -124,9 +124,10 @@ class Restorer:
         """
         from weatherclean.io.orientation import to_stored, to_upright
 
-        pixels = to_upright(image.pixels, image.orientation)
+        orientation = getattr(image, "orientation", 1)  # a record of the caller's own may not say
+        pixels = to_upright(image.pixels, orientation)
         reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
-        return to_stored(self.restore_array(pixels, out=pixels if reusable else None), image.orientation)
+        return to_stored(self.restore_array(pixels, out=pixels if reusable else None), orientation)
 
     def restore_file(
         self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95
