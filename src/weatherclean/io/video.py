@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import os
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,10 @@ _MAX_CHANNELS = {"mp2": 2}
 _PCM = frozenset({"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le",
                   "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8", "pcm_s8"})  # fmt: skip
 _REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"}), "mp4": _PCM}
+#: Muxer options by container. AVI: FFmpeg's default shifts every stream once a packet comes before zero
+#: (AAC's encoder delay, -1024 samples), after the first video frame has gone out at slot 0, so the video
+#: lost its second slot and drifted a frame; AVI's audio has no timestamps to shift anyway.
+_MUXER_OPTIONS: dict[str, dict[str, str]] = {"avi": {"avoid_negative_ts": "disabled"}}
 #: Marks the name of a video that decoded only in part (``a.mp4`` → ``a.partial.mp4``), see :func:`partial_path`.
 PARTIAL_TAG = ".partial"
 
@@ -284,6 +290,49 @@ class _Colour:
     def range(self) -> int:
         return 2 if self.full_range else 1  # ColorRange.JPEG / MPEG
 
+    def limited(self) -> _Colour:
+        """The same colours in limited (MPEG) range: what an output that cannot mark full range must hold."""
+        return replace(self, full_range=False)
+
+
+@dataclass(frozen=True)
+class _Carries:
+    """Which picture tags an encoder and container keep, as a player reading the file back sees them."""
+
+    full_range: bool
+    aspect: bool
+
+
+@functools.cache
+def _carries(fmt: str, codec: str) -> _Carries:
+    """Write two tiny frames tagged full range with 12:11 pixels into memory and read the tags back.
+
+    Where a tag lives differs by codec and container (H.264's VUI in any container, Matroska's Colour
+    element for any codec, nothing at all for MPEG-4 Part 2 in AVI or MP4, nor pixel shape for VP9 in
+    WebM), so asking FFmpeg beats a table that goes stale. An untagged full-range output is shown with
+    crushed blacks and blown whites, so what cannot be tagged is converted instead (see :class:`_Colour`).
+    """
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream(codec, rate=25)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+            stream.codec_context.color_range = 2
+            stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
+            _configure(stream, codec, VideoOptions(), fmt)
+            for i in range(2):
+                frame = av.VideoFrame(16, 16, "yuv420p")
+                frame.pts, frame.time_base = i, Fraction(1, 25)
+                probe.mux(stream.encode(frame))
+            probe.mux(stream.encode(None))
+        buf.seek(0)
+        with av.open(buf, "r") as back:
+            ctx = back.streams.video[0].codec_context
+            return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11))
+    except (av.error.FFmpegError, ValueError, StopIteration):
+        return _Carries(False, False)  # the real encoder will fail with its own message
+
 
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
     """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
@@ -439,7 +488,8 @@ def _transcode(
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
     total = vin.frames or None
-    with av.open(str(tmp), "w", format=fmt) as out:
+    with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
+        out.metadata.update(_recording_metadata(inp.metadata))
         video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
@@ -457,10 +507,13 @@ class _VideoOut:
     #: The output time base: the input's, or 1/rate for AVI (see :attr:`cfr`).
     time_base: Fraction
     colour: _Colour
-    #: Constant frame rate: AVI has no timestamps of its own, only a rate, so frames are numbered 0, 1, 2...
+    #: Constant frame rate: AVI has no timestamps of its own, only a rate, so frames take the slot of
+    #: their time (0, 1, 2... at ``rate``; a skipped slot is an empty index entry, as a DVR writes).
     cfr: bool
     #: Whether the input has more than 8 bits, so frames are decoded to uint16 RGB.
     wide: bool
+    #: How frames are encoded: :attr:`colour`, in limited range where the output cannot mark full range.
+    written: _Colour
 
 
 def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation: int, notes: list[str]) -> _VideoOut:
@@ -472,7 +525,9 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     """
     av = _av()
     codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
-    rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
+    cfr = fmt == "avi"
+    rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
     try:
         vout = out.add_stream(codec, rate=rate)
     except (av.error.FFmpegError, ValueError) as exc:
@@ -486,19 +541,48 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
     if wide:
         notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
-    # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
-    cfr = fmt == "avi"
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
     vout.time_base = out_tb
     vout.codec_context.time_base = out_tb
     if cfr and rotation:
         notes.append(f"AVI cannot store the {rotation}° rotation; the clip will show unrotated")
     colour = _Colour.of(vin.codec_context, h)
-    _tag_colour(vout.codec_context, colour, notes)
+    carries = _carries(fmt, codec)
+    written = colour if carries.full_range or not colour.full_range else colour.limited()
+    if written != colour:
+        notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
+    _tag_colour(vout.codec_context, written, notes)
+    _keep_aspect(vout, vin, carries, f"{codec} in {fmt}", notes)
+    vout.metadata.update(_recording_metadata(vin.metadata))
     _configure(vout, codec, opts, fmt)
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
-    return _VideoOut(vout, rate, out_tb, colour, cfr, wide)
+    return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written)
+
+
+def _slot_rate(vin: Any) -> Fraction:
+    """The frame rate of constant-rate (AVI) output: the finest grid the input's timestamps lie on (FFmpeg's
+    guess, e.g. 60 for a clip with frames 1/60 s and 1/30 s apart) when it is a plausible rate above the
+    average, so every frame keeps its time; else the average rate (a constant-rate clip's own)."""
+    average = vin.average_rate or vin.guessed_rate or Fraction(25)
+    grid = vin.guessed_rate
+    return Fraction(grid) if grid and average < grid <= _MAX_SLOT_RATE else Fraction(average)
+
+
+#: The highest frame rate AVI output takes to keep variable-rate timing (a grid finer than this is a guess
+#: from jittery timestamps, and would fill the index with empty entries).
+_MAX_SLOT_RATE = 120
+
+
+def _keep_aspect(vout: Any, vin: Any, carries: _Carries, encoder: str, notes: list[str]) -> None:
+    """Keep non-square pixels (anamorphic SD, 12:11 PAL, DV): without the tag the clip shows stretched."""
+    sar = vin.codec_context.sample_aspect_ratio
+    if not sar or sar == 1:
+        return
+    vout.codec_context.sample_aspect_ratio = sar
+    if not carries.aspect:
+        notes.append(f"pixel aspect ratio {sar.numerator}:{sar.denominator} cannot be stored by {encoder}; "
+                     "the clip will show stretched")  # fmt: skip
 
 
 def _tag_colour(ctx: Any, colour: _Colour, notes: list[str]) -> None:
@@ -522,23 +606,125 @@ class _SideStreams:
 
 
 def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
-    """Add an output stream for each audio and subtitle stream, copied when ``fmt`` can hold it as it is.
+    """Add an output stream for every input stream but the video, copied when ``fmt`` can hold it as it is,
+    with its language and title.
 
-    Copying keeps the sound bit for bit (other tools re-encode or drop it); audio the muxer refuses is
-    re-encoded and subtitles it refuses are dropped, each with a note, never silently.
+    Copying keeps the sound bit for bit (other tools re-encode or drop it), and a dash cam's GPS track
+    with it; audio the muxer refuses is re-encoded, and any other stream the output cannot carry (a
+    second camera's video, subtitles or data the container refuses) is dropped with a note naming it,
+    never silently.
     """
     side = _SideStreams()
+    video = inp.streams.video[0].index
     for s in inp.streams:
-        if s.type not in ("audio", "subtitle"):
+        if s.index == video:
             continue
-        if _muxer_accepts(fmt, s):
-            side.copies[s.index] = out.add_stream_from_template(s)
+        if s.type in _COPIED_TYPES and _can_copy(fmt, s):
+            kept = side.copies[s.index] = out.add_stream_from_template(s)
         elif s.type == "audio":
-            side.reencode[s.index] = (s, _add_audio_encoder(out, s, fmt, notes))
+            kept = _add_audio_encoder(out, s, fmt, notes)
+            side.reencode[s.index] = (s, kept)
         else:
-            name = s.codec_context.name if s.codec_context else "subtitle"
-            notes.append(f"{name} subtitles cannot be stored in {fmt}; dropped")
+            notes.append(_dropped(inp, s, fmt))
+            continue
+        kept.metadata.update(_recording_metadata(s.metadata))
     return side
+
+
+#: Streams copied packet for packet when the output container takes them.
+_COPIED_TYPES = frozenset({"audio", "subtitle", "data"})
+#: Containers that carry data tracks (GPS, telemetry) with their codec tag; others lose what they are
+#: (AVI writes an "unknown" stream) or refuse them.
+_DATA_CONTAINERS = frozenset({"mp4", "mov"})
+
+
+def _can_copy(fmt: str, s: Any) -> bool:
+    """Whether stream ``s`` can go into ``fmt`` packet for packet."""
+    if s.type == "data":
+        return fmt in _DATA_CONTAINERS and _data_reads_back(fmt, s)
+    return _muxer_accepts(fmt, s)
+
+
+def _data_reads_back(fmt: str, template: Any) -> bool:
+    """Whether a data stream like ``template`` written into ``fmt`` (in memory) reads back as one.
+
+    A header alone proves too little here: timed ID3 from a TS passes it and makes an MP4 that no longer
+    opens, which would cost the whole clip.
+    """
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream_from_template(template)
+            packet = av.Packet(bytes(16))
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 1000)
+            probe.mux(packet)
+        buf.seek(0)
+        with av.open(buf, "r") as back:
+            return [s.type for s in back.streams] == ["data"]
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+def _dropped(inp: Any, s: Any, fmt: str) -> str:
+    """The note for a stream the output does not carry, naming it (codec, size) and why."""
+    name = getattr(s, "name", None) or s.type
+    if s.type == "video":
+        ctx = s.codec_context
+        if s.disposition & _av().stream.Disposition.attached_pic:
+            return f"cover picture ({name}) dropped"
+        nth = [v.index for v in inp.streams.video].index(s.index)
+        which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
+        size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
+        return f"{which} video stream ({name}{size}) dropped: only the first is processed"
+    if s.type == "subtitle":
+        return f"{name} subtitles cannot be stored in {fmt}; dropped"
+    if s.type == "data":
+        handler = (s.metadata or {}).get("handler_name")
+        return f"data stream ({name}{f', {handler}' if handler else ''}) cannot be stored in {fmt}; dropped"
+    return f"{s.type} stream ({name}) dropped: only video, audio, subtitles and data are copied"
+
+
+_ORDINALS = ("first", "second", "third", "fourth")
+
+#: Metadata that describes the file as written rather than the recording, so it is not copied: the brands,
+#: the writing application and QuickTime's vendor code (the muxer writes its own), durations and
+#: Matroska's statistics (stale once the video is re-encoded), the old rotation tag (the display matrix
+#: carries rotation), and a timecode (QuickTime makes a track of it, refused at some frame rates).
+_WRITER_KEYS = frozenset({
+    "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "vendor_id", "duration",
+    "bps", "number_of_frames", "number_of_bytes", "rotate", "timecode",
+})  # fmt: skip
+#: QuickTime's language-tagged copy of a key ("location-eng" beside "location"), and Matroska's ("BPS-eng").
+_LANGUAGE_SUFFIX = re.compile(r"^(.+)-[a-z]{3}$")
+
+
+def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    """The tags that describe the recording (when and where: ``creation_time``, ``location``; title, make,
+    model, comment; a stream's language and title), to be written on the output as they were read.
+
+    MP4 and MOV read a track's title back as ``name``; it goes out as ``title``, the key muxers write.
+    """
+    tags = dict(metadata or {})
+    kept: dict[str, str] = {}
+    for key, value in tags.items():
+        suffixed = _LANGUAGE_SUFFIX.match(key)
+        base = suffixed.group(1) if suffixed else key
+        if base.lower() in _WRITER_KEYS or base.lower().startswith("_statistics"):
+            continue
+        if suffixed and tags.get(base) == value:
+            continue  # the same value under its plain key
+        kept["title" if key == "name" and "title" not in tags else key] = value
+    return kept
+
+
+def _muxer_options(fmt: str, inp: Any) -> dict[str, str]:
+    """Options for the output muxer: :data:`_MUXER_OPTIONS`, and for MP4/MOV an iPhone's QuickTime keys
+    (``com.apple.quicktime.location.ISO6709``, ``...make``) kept as such: FFmpeg writes them only on request."""
+    options = dict(_MUXER_OPTIONS.get(fmt, {}))
+    if fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in inp.metadata or {}):
+        options["movflags"] = "use_metadata_tags"
+    return options
 
 
 def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
@@ -562,7 +748,11 @@ def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
         channels = most
     enc.layout = av.AudioLayout(f"{channels}c")
     done = "".join(f", {c}" for c in changes)
-    notes.append(f"audio {s.codec_context.name} cannot be stored in {fmt}; re-encoded as {codec}{done}")
+    name = s.codec_context.name
+    if fmt == "mp4" and name in _PCM:  # MP4 can hold PCM (the input may be one): players are what refuse it
+        notes.append(f"audio {name} re-encoded as {codec}{done}: few players play PCM from mp4")
+    else:
+        notes.append(f"audio {name} cannot be stored in {fmt}; re-encoded as {codec}{done}")
     return enc
 
 
@@ -595,6 +785,14 @@ class _Transcoder:
         self.health = _Health()
         self.frames_in = 0
         self.last_pts: int | None = None
+        #: AVI output: the first frame's input timestamp (slot 0), and the frames that had to leave their
+        #: own slot (taken by the frame before) with the most any moved, in seconds.
+        self.first_pts: int | None = None
+        self.moved, self.most_moved = 0, 0.0
+        #: Re-encoded audio: the next frame's timestamp (in samples), by input stream index.
+        self._audio_next: dict[int, int] = {}
+        #: AVI output: how long the sound starts before zero (an encoder delay that AVI plays, late), seconds.
+        self.sound_late = 0.0
         #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
         self._encoders: dict[str, Callable[[tuple[Any, ...]], None]] = {
             "copy": self._mux_copy, "audio": self._encode_audio, "video": self._encode_video, "flush": self._flush,
@@ -672,13 +870,30 @@ class _Transcoder:
             self.on_frame(self.frames_in, self.total)
 
     def _output_pts(self, pts: int | None) -> int:
-        """The frame's output timestamp: its own (variable frame rate stays in sync), the frame number for
-        AVI, or one frame after the last when it has none or comes out of order (muxers refuse both)."""
+        """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, or one
+        frame after the last when it has none or comes out of order (muxers refuse both)."""
         if self.video.cfr:
-            return self.frames_in
+            return self._slot(pts)
         if pts is None or (self.last_pts is not None and pts <= self.last_pts):
             return self.last_pts + self.frame_ticks if self.last_pts is not None else 0
         return pts
+
+    def _slot(self, pts: int | None) -> int:
+        """AVI: the frame's slot at the output rate, counted from the first frame. Slots left out stay empty
+        index entries, which players show as the frame before (how DVRs store dropped frames), so the clip
+        keeps its length and its sync with the sound instead of closing up. A frame whose slot is taken
+        moves to the next free one (counted for the note in :func:`_record_outcome`)."""
+        following = 0 if self.last_pts is None else self.last_pts + 1
+        if pts is None or not self.vin.time_base:
+            return following
+        if self.first_pts is None:
+            self.first_pts = pts
+        exact = float((pts - self.first_pts) * self.vin.time_base * self.video.rate)
+        slot = max(round(exact), following)
+        if slot - exact > 0.5:
+            self.moved += 1
+            self.most_moved = max(self.most_moved, (slot - exact) / float(self.video.rate))
+        return slot
 
     def encode(self, item: tuple[Any, ...]) -> None:
         """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
@@ -688,17 +903,38 @@ class _Transcoder:
         """Mux an audio or subtitle packet as it came, retargeted at its output stream."""
         packet = item[1]
         packet.stream = self.side.copies[packet.stream.index]
-        self.out.mux(packet)
+        self._mux_sound([packet])
+
+    def _mux_sound(self, packets: list[Any]) -> None:
+        """Mux audio (or subtitle) packets; for AVI, note how far the sound starts before zero: AVI has no
+        edit list to skip an encoder's delay (AAC's 1024 samples), so players start the sound that much late."""
+        for packet in packets:
+            if self.video.cfr and packet.pts is not None and packet.pts < 0 and packet.time_base:
+                self.sound_late = max(self.sound_late, -float(packet.pts * packet.time_base))
+        self.out.mux(packets)
 
     def _encode_audio(self, item: tuple[Any, ...]) -> None:
-        """Re-encode one decoded audio frame; its timestamp, in the input's time base, is not carried over."""
-        frame = item[2]
-        frame.pts = None
-        self.out.mux(self.side.reencode[item[1]][1].encode(frame))
+        """Re-encode one decoded audio frame, timed in samples from where the input's sound starts.
+
+        A timestamp must reach the encoder: without one, AAC's priming (1024 samples the encoder puts first)
+        counts as sound, and everything after it plays late (128 ms at 8 kHz). With one, the first packet
+        starts before zero and the muxer's edit list skips the priming. Frames follow on sample for sample
+        from the first one's time (PyAV's frame queue refuses a timestamp off by the rounding of a
+        millisecond time base).
+        """
+        idx, frame = item[1], item[2]
+        rate = frame.sample_rate
+        start = self._audio_next.get(idx)
+        if start is None:
+            known = frame.pts is not None and frame.time_base is not None
+            start = round(frame.pts * frame.time_base * rate) if known else 0
+        frame.pts, frame.time_base = start, Fraction(1, rate)
+        self._audio_next[idx] = start + frame.samples
+        self._mux_sound(self.side.reencode[idx][1].encode(frame))
 
     def _encode_video(self, item: tuple[Any, ...]) -> None:
         """Encode one restored frame, converted back with the input's colour matrix and range."""
-        new = _rgb_to_frame(item[1], self.video.stream.pix_fmt, self.video.colour)
+        new = _rgb_to_frame(item[1], self.video.stream.pix_fmt, self.video.written)
         new.pts, new.time_base = item[2], self.video.time_base
         self.dts.mux(self.out, self.video.stream.encode(new))
 
@@ -706,7 +942,7 @@ class _Transcoder:
         """The encoders' delayed packets, once every frame has been sent."""
         self.dts.mux(self.out, self.video.stream.encode(None))
         for _dec, enc in self.side.reencode.values():
-            self.out.mux(enc.encode(None))
+            self._mux_sound(enc.encode(None))
 
 
 def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp: Any, total: int | None) -> None:
@@ -720,11 +956,24 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     # Packets, not frames: a whole clip with an edit list (an `ffmpeg -ss ... -c copy` trim) records every
     # sample, and the decoder drops those before the edit's start by design, so N < M proves no damage.
     # A file is partial when a packet was damaged, or when fewer packets came than the count recorded.
-    result.partial = health.damaged > 0 or health.packets < result.expected - slack
+    # AVI's count is of index entries, and a frame the recorder dropped is an empty one (how DVRs store
+    # variable frame rate): there the packets' slot numbers (their dts) show how far the file was read.
+    read = health.packets
+    if inp.format.name == "avi" and health.last_dts is not None:
+        read = max(read, health.last_dts + 1)
+    result.partial = health.damaged > 0 or read < result.expected - slack
     if result.partial:
         result.notes.append(
             f"{result.shortfall()} could be decoded (the file is truncated or damaged); all of them were kept"
         )
+    if transcoder.moved:
+        result.notes.append(
+            f"AVI holds a constant frame rate ({float(transcoder.video.rate):g} fps): {transcoder.moved} frames "
+            f"shown up to {transcoder.most_moved * 1000:.0f} ms late"
+        )
+    if transcoder.sound_late >= 0.001:
+        result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
+                            f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
 
 
 def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
@@ -921,12 +1170,16 @@ class _Health:
         self.damaged = 0
         #: The latest presentation time of a decoded video frame (stream time base), for the expected count.
         self.last_pts: int | None = None
+        #: The latest decode time of a video packet with data: in AVI, its slot in the index.
+        self.last_dts: int | None = None
 
     def decode_video(self, packet: Any, src: Path) -> list[Any]:
         """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
         av = _av()
         if packet.size:
             self.packets += 1
+            if packet.dts is not None:
+                self.last_dts = packet.dts if self.last_dts is None else max(packet.dts, self.last_dts)
             if packet.is_corrupt:
                 self.damaged += 1
                 return []

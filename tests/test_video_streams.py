@@ -1,0 +1,219 @@
+"""What a video keeps besides its pictures: colour range, tags, extra streams, pixel shape and timing.
+
+Dash-cam, DVR and IP-camera files are where these go wrong: full-range MJPEG in AVI, GPS tracks and a
+rear camera in MP4, dropped frames stored as gaps in an AVI index, 8 kHz PCM sound. Each test makes its
+own small clip with PyAV and reads the output back as a player would.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from weatherclean.io.video import process_video
+
+_PATCHES = [(20, 20, 20), (235, 235, 235), (128, 128, 128), (200, 40, 40)]
+
+
+def _identity(frame: np.ndarray) -> np.ndarray:
+    return frame
+
+
+def _mjpeg_avi(path: Path, stamps: list[int]) -> None:
+    """An IP camera's clip: full-range MJPEG (yuvj420p) in AVI, one frame per 1/25 s slot in ``stamps``;
+    slots left out are empty index entries, as a DVR writes dropped frames."""
+    img = np.zeros((48, 64, 3), np.uint8)
+    for i, colour in enumerate(_PATCHES):
+        img[:, i * 16 : (i + 1) * 16] = colour
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("mjpeg", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuvj420p"
+        for pts in stamps:
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+
+
+def _patches(path: Path) -> np.ndarray:
+    """The four patches of the first frame, as a player shows them (the file's own range tag)."""
+    with av.open(str(path)) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    return np.array([rgb[24, i * 16 + 8] for i in range(4)], int)
+
+
+def _times(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [round(float(f.pts * f.time_base), 3) for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4", ".mkv"])
+def test_full_range_camera_video_keeps_its_blacks_and_whites(tmp_path: Path, suffix: str) -> None:
+    """MPEG-4 Part 2 in AVI cannot mark full range: converted to limited range (it came out as (0, 4, 0)
+    for (18, 20, 18) when written full and read limited); H.264 in MP4/MKV is tagged full range."""
+    _mjpeg_avi(tmp_path / "cam.avi", list(range(3)))
+    result = process_video(tmp_path / "cam.avi", tmp_path / f"out{suffix}", _identity)
+    got, want = _patches(tmp_path / f"out{suffix}"), _patches(tmp_path / "cam.avi")
+    assert np.abs(got - want).max() <= 4, (got, want)
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        tagged_full = int(c.streams.video[0].codec_context.color_range) == 2
+    assert tagged_full == (suffix != ".avi")
+    assert any("stored as limited range" in n for n in result.notes) == (suffix == ".avi")
+
+
+def _tagged_mp4(path: Path) -> None:
+    with av.open(str(path), "w") as out:
+        out.metadata.update({"title": "Cam 3 north gate", "creation_time": "2024-01-02T03:04:05.000000Z",
+                             "location": "+52.3700+004.8900/", "comment": "gate"})  # fmt: skip
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        a.metadata.update({"language": "fra", "title": "street mic"})
+        for i in range(3):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 40, np.uint8), format="rgb24")))
+        out.mux(v.encode(None))
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 4096), np.float32), format="fltp", layout="mono")
+        sound.sample_rate, sound.pts = 48000, 0
+        out.mux(a.encode(sound))
+        out.mux(a.encode(None))
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
+def test_when_where_and_track_tags_are_kept(tmp_path: Path, suffix: str) -> None:
+    _tagged_mp4(tmp_path / "cam.mp4")
+    process_video(tmp_path / "cam.mp4", tmp_path / f"out{suffix}", _identity)
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        tags = {k.lower(): v for k, v in c.metadata.items()}
+        audio = {k.lower(): v for k, v in c.streams.audio[0].metadata.items()}
+    assert tags["creation_time"] == "2024-01-02T03:04:05.000000Z"
+    assert tags["location"] == "+52.3700+004.8900/"  # ©xyz in MP4/MOV, LOCATION in Matroska
+    assert tags["title"] == "Cam 3 north gate" and tags["comment"] == "gate"
+    assert audio.get("title", audio.get("name")) == "street mic"  # MP4/MOV read a track title as "name"
+    assert audio["language"] == "fra"
+    assert "lavf" in tags.get("encoder", "lavf").lower()  # the writer is ours, not copied from the input
+
+
+def _dual_camera(path: Path) -> None:
+    """A dash cam's file: front camera, a smaller rear camera, a GPS track ("GoPro MET" data)."""
+    with av.open(str(path), "w") as out:
+        front, rear = out.add_stream("libx264", rate=25), out.add_stream("libx264", rate=25)
+        front.width, front.height, front.pix_fmt = 64, 48, "yuv420p"
+        rear.width, rear.height, rear.pix_fmt = 32, 16, "yuv420p"
+        gps = out.add_data_stream("bin_data")
+        for i in range(4):
+            out.mux(front.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")))
+            out.mux(rear.encode(av.VideoFrame.from_ndarray(np.full((16, 32, 3), i, np.uint8), format="rgb24")))
+        out.mux(front.encode(None))
+        out.mux(rear.encode(None))
+        for j in range(3):
+            packet = av.Packet(b"GPS,52.1,4.3,%d" % j)
+            packet.stream, packet.pts, packet.dts, packet.time_base = gps, j * 40, j * 40, Fraction(1, 1000)
+            out.mux(packet)
+
+
+def _data_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux() if p.size and p.stream.type == "data"]
+
+
+def test_extra_streams_are_copied_or_named_in_a_note(tmp_path: Path) -> None:
+    _dual_camera(tmp_path / "dual.mp4")
+    result = process_video(tmp_path / "dual.mp4", tmp_path / "out.mp4", _identity)
+    assert result.notes == ["second video stream (h264, 32x16) dropped: only the first is processed"]
+    assert _data_packets(tmp_path / "out.mp4") == _data_packets(tmp_path / "dual.mp4") != []  # GPS copied as is
+    result = process_video(tmp_path / "dual.mp4", tmp_path / "out.mkv", _identity)
+    assert result.notes[1] == "data stream (bin_data, GoPro MET) cannot be stored in matroska; dropped"
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_non_square_pixels_are_kept(tmp_path: Path, suffix: str) -> None:
+    with av.open(str(tmp_path / "pal.mp4"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.sample_aspect_ratio = Fraction(12, 11)
+        for i in range(2):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")))
+        out.mux(v.encode(None))
+    process_video(tmp_path / "pal.mp4", tmp_path / f"out{suffix}", _identity)
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.streams.video[0].codec_context.sample_aspect_ratio == Fraction(12, 11)
+
+
+def test_dropped_frames_in_an_avi_index_are_no_damage_and_keep_their_time(tmp_path: Path) -> None:
+    """A DVR's AVI counts 22 slots for 12 frames: it was "only 12 of 22 frames ... truncated or damaged",
+    and AVI output closed the gaps up (0, 0.04, ... 0.44 s), drifting from the sound."""
+    slots = [0, 1, 2, 5, 6, 7, 10, 11, 12, 13, 20, 21]
+    _mjpeg_avi(tmp_path / "dvr.avi", slots)
+    for suffix in (".avi", ".mp4"):
+        result = process_video(tmp_path / "dvr.avi", tmp_path / f"out{suffix}", _identity)
+        assert not result.partial and result.frames == 12
+        assert _times(tmp_path / f"out{suffix}") == [round(s * 0.04, 3) for s in slots]
+    with open(tmp_path / "dvr.avi", "rb") as whole:  # a copy cut short still counts as partial
+        data = whole.read()
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])
+    assert process_video(tmp_path / "cut.avi", tmp_path / "cut-out.avi", _identity).partial
+
+
+def test_avi_output_keeps_variable_frame_rate_timing(tmp_path: Path) -> None:
+    """Frames 1/60 s and 1/30 s apart: AVI output runs at 60 fps with empty slots between, so every frame
+    keeps its time (it was renumbered at the 22 fps average: 0.167 s came out at 0.225 s)."""
+    stamps = [0, 3000, 6000, 12000, 13500, 15000, 30000, 33000]
+    tb = Fraction(1, 90000)
+    with av.open(str(tmp_path / "vfr.mp4"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.time_base = v.codec_context.time_base = tb
+        for i, pts in enumerate(stamps):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, tb
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    result = process_video(tmp_path / "vfr.mp4", tmp_path / "out.avi", _identity)
+    assert _times(tmp_path / "out.avi") == _times(tmp_path / "vfr.mp4")
+    assert result.notes == []
+
+
+def test_avi_output_with_aac_sound_keeps_every_frame_slot(tmp_path: Path) -> None:
+    """AAC's encoder delay (a packet before zero) made FFmpeg shift the video a slot after its first frame."""
+    _tagged_mp4(tmp_path / "cam.mp4")
+    result = process_video(tmp_path / "cam.mp4", tmp_path / "out.avi", _identity)
+    assert _times(tmp_path / "out.avi") == [0.0, 0.04, 0.08]
+    assert "the sound starts 21 ms late" in " ".join(result.notes)
+
+
+def _click(path: Path) -> float:
+    """When the loudest sound starts, in seconds."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+        rate = c.streams.audio[0].codec_context.sample_rate
+    start = float(frames[0].pts * frames[0].time_base)
+    x = np.abs(np.concatenate([f.to_ndarray().reshape(-1).astype(float) for f in frames]))
+    return start + int(np.argmax(x > x.max() / 2)) / rate
+
+
+def test_pcm_sound_reencoded_to_aac_stays_in_sync(tmp_path: Path) -> None:
+    """8 kHz PCM from a camera's MP4 becomes AAC: the click at 0.400 s came out at 0.528 s (AAC's 1024
+    priming samples played as sound), and the note said PCM "cannot be stored in mp4" of an MP4 holding it."""
+    with av.open(str(tmp_path / "cam.mp4"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=8000)
+        a.layout = "mono"
+        for i in range(25):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")))
+        out.mux(v.encode(None))
+        sound = np.zeros(8000, np.int16)
+        sound[3200:3280] = 20000
+        for t in range(0, 8000, 1000):
+            chunk = av.AudioFrame.from_ndarray(sound[None, t : t + 1000].copy(), format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = 8000, t
+            out.mux(a.encode(chunk))
+    result = process_video(tmp_path / "cam.mp4", tmp_path / "out.mp4", _identity)
+    assert abs(_click(tmp_path / "cam.mp4") - 0.4) < 0.001
+    assert abs(_click(tmp_path / "out.mp4") - 0.4) < 0.005
+    assert result.notes == ["audio pcm_s16le re-encoded as aac: few players play PCM from mp4"]
