@@ -217,3 +217,33 @@ def test_pcm_sound_reencoded_to_aac_stays_in_sync(tmp_path: Path) -> None:
     assert abs(_click(tmp_path / "cam.mp4") - 0.4) < 0.001
     assert abs(_click(tmp_path / "out.mp4") - 0.4) < 0.005
     assert result.notes == ["audio pcm_s16le re-encoded as aac: few players play PCM from mp4"]
+
+
+def test_the_video_path_neither_darkens_nor_brightens(tmp_path: Path) -> None:
+    """swscale's default conversion back to RGB truncates: a clip passed through unchanged came back about
+    one grey level darker ((18, 20, 18) as (16, 18, 15)), and two levels after a second pass."""
+    y, x = np.mgrid[0:96, 0:128]
+    picture = np.stack([x * 2, y * 2 + 20, np.full_like(x, 60)], axis=-1).astype(np.uint8)
+    picture[:, :32] = (18, 20, 18)  # a dark patch, where truncation shows most
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25, options={"crf": "0"})  # lossless: only the conversions remain
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv444p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    seen: list[np.ndarray] = []
+
+    def keep(frame: np.ndarray) -> np.ndarray:
+        seen.append(frame)
+        return frame
+
+    process_video(tmp_path / "in.mkv", tmp_path / "once.mkv", keep)
+    process_video(tmp_path / "once.mkv", tmp_path / "twice.mkv", _identity)
+    assert abs(float(seen[0].astype(float).mean() - picture.mean())) < 0.2  # what the model is given
+    exact = av.video.reformatter.Interpolation
+    flags = exact.BILINEAR | exact.ACCURATE_RND | exact.FULL_CHR_H_INT  # read back without the bias itself
+    with av.open(str(tmp_path / "twice.mkv")) as c:
+        back = next(c.decode(video=0)).to_ndarray(format="rgb24", interpolation=flags)
+    assert abs(float(back.astype(float).mean() - picture.mean())) < 0.4

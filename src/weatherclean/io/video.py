@@ -334,10 +334,24 @@ def _carries(fmt: str, codec: str) -> _Carries:
         return _Carries(False, False)  # the real encoder will fail with its own message
 
 
+@functools.cache
+def _exact() -> Any:
+    """swscale's flags for conversions that round to nearest and interpolate chroma per pixel.
+
+    Its default truncates on the way back to RGB: every pass through the video path darkened by about one
+    grey level ((18, 20, 18) came back (16, 18, 15)), and a clip processed twice by two. With these the
+    round trip's mean shift is under 0.05 levels, for about 3 ms more per 720p frame.
+    """
+    interpolation = _av().video.reformatter.Interpolation
+    return interpolation.BILINEAR | interpolation.ACCURATE_RND | interpolation.FULL_CHR_H_INT
+
+
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
     """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
     fmt = "rgb48le" if wide else "rgb24"
-    return frame.to_ndarray(format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range)
+    return frame.to_ndarray(
+        format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_exact()
+    )
 
 
 def _to_rgb24(rgb: np.ndarray) -> np.ndarray:
@@ -353,8 +367,9 @@ def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     av = _av()
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
     return frame.reformat(
-        format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range
-    )
+        format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range,
+        interpolation=_exact(),
+    )  # fmt: skip
 
 
 def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
