@@ -108,6 +108,46 @@ def test_unknown_model_names_give_clear_errors(tmp_path) -> None:
         load_model(str(tmp_path))
 
 
+def test_weights_that_are_not_whole_are_one_line_errors(tmp_path) -> None:
+    """A Hub repo cloned without git-lfs holds pointer files; a copy cut short holds part of the weights.
+    Every command touching such a folder died with a safetensors traceback ("header too large")."""
+    import shutil
+
+    from weatherclean.models.registry import bundled_weights_dir
+
+    bundled = bundled_weights_dir("desnownet-light")
+    assert bundled is not None
+    data = (bundled / "model.safetensors").read_bytes()
+    cases = {
+        "lfs": (b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 3\n", "git lfs pull"),
+        "head": (data[:1000], "not a whole safetensors file"),
+        "tail": (data[:-5000], "damaged or truncated weights"),
+        "text": (b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!", "header is not JSON"),
+    }
+    for name, (content, message) in cases.items():
+        folder = shutil.copytree(bundled, tmp_path / name)
+        (folder / "model.safetensors").write_bytes(content)
+        with pytest.raises(ModelError, match=message) as caught:
+            load_model(str(folder))
+        assert "\n" not in str(caught.value) and "model.safetensors" in str(caught.value), name
+
+
+@pytest.mark.parametrize("name", ["desnownet-light", "j4rnet-light"])
+def test_saved_weights_are_as_readable_as_the_rest_of_the_folder(tmp_path, name: str) -> None:
+    """safetensors 0.8 writes 0600: teammates who could read config.json could not load the model."""
+    import os
+
+    from weatherclean.models import create_model
+
+    umask = os.umask(0o022)
+    try:
+        create_model(name).save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "m").iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"] == 0o644, modes
+
+
 def test_strided_config_pads_and_crops() -> None:
     model = DesnowNet(
         DesnowNetConfig(width=0.05, blocks=(0, 0, 0), descriptor_stride=8, head_channels=4, pyramid_channels=4)

@@ -8,6 +8,8 @@ without importing the registry back: no import circle.
 from __future__ import annotations
 
 import json
+import os
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from weatherclean.models.family import ModelFamily
 
-__all__ = ["load_from_folder", "read_folder"]
+__all__ = ["check_weights_file", "load_from_folder", "read_folder", "readable_by_others"]
 
 #: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
 LEGACY_MODEL_TYPE = "desnownet"
@@ -38,6 +40,7 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
             f"{folder}: not a model folder (expected config.json and model.safetensors, "
             "as written by `weatherclean train` or save_pretrained)"
         )
+    check_weights_file(weights)
     try:
         config = json.loads(config_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -50,6 +53,48 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
         return family, family.config_class(**config)
     except (TypeError, ValueError) as exc:
         raise _invalid_config(config_path, exc) from None
+
+
+#: How a git-LFS pointer file starts: what a Hub repo cloned without git-lfs holds instead of its weights.
+_LFS_POINTER = b"version https://git-lfs"
+#: A safetensors header larger than this is not one (the format caps it at 100 MB).
+_MAX_HEADER = 100_000_000
+
+
+def check_weights_file(weights: Path) -> None:
+    """A one-line :class:`ModelError` unless ``weights`` starts like a whole safetensors file: an 8-byte
+    header length, that much JSON, and data behind it. Reads the header only (kilobytes).
+
+    Why: a repo cloned without git-lfs holds 130-byte pointer files, and a copy cut short holds part of
+    one; safetensors then fails deep in its reader ("header too large"), which came out as a traceback
+    from every command that touched the folder.
+    """
+    try:
+        with open(weights, "rb") as fh:
+            head = fh.read(8)
+            size = weights.stat().st_size
+            if head.startswith(_LFS_POINTER[:8]) and (head + fh.read(len(_LFS_POINTER) - 8)).startswith(_LFS_POINTER):
+                raise ModelError(
+                    f"{weights}: a git-LFS pointer, not the weights; run `git lfs pull` in that repository, or "
+                    "fetch the model with `weatherclean models download`"
+                )
+            (length,) = struct.unpack("<Q", head) if len(head) == 8 else (-1,)
+            if not 0 < length <= min(_MAX_HEADER, size - 8):
+                raise ModelError(f"{weights}: not a whole safetensors file (truncated or damaged); copy it again")
+            json.loads(fh.read(length))
+    except OSError as exc:
+        raise ModelError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"{weights}: not a safetensors file (its header is not JSON); copy it again") from None
+
+
+def readable_by_others(path: Path) -> None:
+    """Give ``path`` the permissions of a file created under the process's umask (0644 under the usual
+    022), like the config.json and model card beside it: safetensors 0.8 writes its files 0600, so a
+    model trained on a shared machine could not be loaded by the teammates who can read its folder."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
 
 
 def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
@@ -74,11 +119,23 @@ def load_from_folder(folder: Path) -> nn.Module:
         model = family.model_class(config)
     except (TypeError, ValueError) as exc:
         raise _invalid_config(folder / "config.json", exc) from None
+    from safetensors import SafetensorError
     from safetensors.torch import load_model as load_safetensors  # with PyTorch: only when a model loads
 
     try:
         load_safetensors(model, str(weights), strict=True)
+    except SafetensorError as exc:  # data cut short behind a whole header
+        raise ModelError(f"{weights}: damaged or truncated weights ({exc}); copy them again") from None
     except (RuntimeError, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"{folder}: checkpoint does not match its config ({first[:200]})") from None
+        raise ModelError(f"{folder}: checkpoint does not match its config ({_first_reason(exc)})") from None
     return model
+
+
+def _first_reason(exc: Exception) -> str:
+    """The first informative line of a loading error: PyTorch's starts with a bare "Error(s) in loading
+    state_dict for DesnowNet:" and names the keys on the lines after it."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    reason = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+    return reason[:200]
