@@ -313,3 +313,17 @@ def test_a_rain_picture_without_ground_truth_is_left_out(tmp_path: Path) -> None
     result = evaluate_rain(tmp_path, model=None, progress=False)
     assert [Path(path).name for path, _ in result.failed] == ["b.png"]
     assert result.image_count == 1
+
+
+def test_a_report_names_the_run_and_says_what_was_scored(cli: typer.Typer, snow_root: Path, tmp_path: Path) -> None:
+    """Every trained model lives in RUN/model: two runs' tables both said "DesnowNet (model)", and the JSON
+    report said nothing of the model, device or precision."""
+    (tmp_path / "run7" / "model").mkdir(parents=True)
+    report = tmp_path / "r.json"
+    args = ["evaluate", "--dataset", str(snow_root), "--model", str(tmp_path / "run7" / "model"), "--device", "cpu"]
+    res = CliRunner().invoke(cli, [*args, "--report", str(report), "-q"], obj=StandIn(_FakeModel), terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "DesnowNet (run7/model)" in res.output
+    model = json.loads(report.read_text())["model"]
+    assert model["resolved"] == str(tmp_path / "run7" / "model") and model["device"] == "cpu"
+    assert model["precision"] == "fp32" and model["weatherclean"]

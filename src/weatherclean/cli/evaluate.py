@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from weatherclean import __version__
 from weatherclean.cli.batch import PassThrough
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError
@@ -29,6 +30,16 @@ class Task(StrEnum):
 
 class BaselineName(StrEnum):
     median = "median"
+
+
+def _short_name(resolved: str, given: str) -> str:
+    """How the table names a model: a registered name or Hub id as it is, a folder by its name, and a
+    folder named ``model`` (what ``train`` writes in every run) with its run's name, ``r22/model``:
+    "DesnowNet (model)" told two runs' reports apart by nothing."""
+    path = Path(resolved)
+    if not path.is_dir():
+        return resolved or given
+    return f"{path.resolve().parent.name}/{path.name}" if path.name == "model" else path.name or given
 
 
 def _check_snow(dataset: Path, split: str | None) -> None:
@@ -149,8 +160,8 @@ def evaluate_command(
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
     at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
-    name = Path(resolve_model_name(model, task.value)).name or model  # a report names the model, not "default"
-    label = f"{family.title} ({name}{at})"
+    resolved = resolve_model_name(model, task.value)
+    label = f"{family.title} ({_short_name(resolved, model)}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
     net = provided_model(model, task.value, model_provider(ctx.obj))
@@ -161,6 +172,11 @@ def evaluate_command(
         restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
         progress=not quiet,
     )  # fmt: skip
+    result.model = {
+        "given": model, "resolved": str(resolved), "pass_through": pass_through, "device": str(restorer.device),
+        "precision": str(restorer.dtype).removeprefix("torch.") if restorer.dtype is not None else "fp32",
+        "weatherclean": __version__,
+    }  # fmt: skip
     clips = result.clip_means()
     if task is Task.rain and any("/" in row.name for row in result.rows):
         console.print(render_clip_table(result, clips))

@@ -108,6 +108,8 @@ class EvaluationResult:
     input_method: str = INPUT_METHOD
     #: (image, reason) for pairs that could not be scored; they are left out of every mean.
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: What was scored, for a report read later: the model as given and as found, device, precision...
+    model: dict[str, Any] = field(default_factory=dict)
 
     def add(self, row: ImageScore) -> None:
         """Record a score, remembering the method order of first appearance (input, baselines, model)."""
@@ -149,6 +151,7 @@ class EvaluationResult:
             "dataset": self.dataset,
             "split": self.split,
             "input_method": self.input_method,
+            "model": self.model,
             "conventions": self.conventions,
             "summary": [_json_safe(asdict(s)) for s in self.summary()],
             "images": [_json_safe(asdict(r)) for r in self.rows],
