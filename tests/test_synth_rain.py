@@ -578,3 +578,20 @@ def test_cli_unknown_style_is_a_one_line_error(clean_dir: Path, tmp_path: Path) 
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "sleet" in result.output and "drizzle" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_clips_from_one_pixel_wide_photos_and_a_negative_seed(tmp_path: Path) -> None:
+    """A 1-px side left the camera's path no room (NaN moves) and crashed the whole batch with a traceback;
+    --seed -1 was a traceback too, after the output folders were made."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for name, shape in (("thin", (1, 60)), ("tall", (60, 1)), ("dot", (1, 1)), ("ok", (30, 40))):
+        Image.fromarray((rng.random((*shape, 3)) * 255).astype(np.uint8)).save(folder / f"{name}.png")
+    result = _run(str(folder), str(tmp_path / "out"), "--clips", "--frames", "2", "-q")
+    assert result.exit_code == 0, result.output
+    clips = {p.name: sorted(q.name for q in p.iterdir()) for p in (tmp_path / "out" / "rain").iterdir()}
+    assert clips == dict.fromkeys(("dot", "ok", "tall", "thin"), ["00001.png", "00002.png"])
+    result = _run(str(folder), str(tmp_path / "bad"), "--seed", "-1")
+    assert result.exit_code == 2 and "--seed" in result.output
+    assert not (tmp_path / "bad").exists()

@@ -123,7 +123,7 @@ def snow_command(
         help="Include the veil of heavy snow. --no-haze draws the same flakes without it (same seed), to measure "
         "what the veil costs.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and inputs give identical files."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed; the same seed and inputs give identical files."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N images (sorted by path)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary line."),
 ) -> None:
@@ -380,7 +380,7 @@ def rain_command(
         help=f"Rain style: {', '.join(RAIN_STYLES)}, or mixed (one to three of them per image, at random). "
         "docs/synthesis.md shows each.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed and inputs give identical files."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed; the same seed and inputs give identical files."),
     clips: bool = typer.Option(
         False, "--clips", help="Make a clip per photo (camera motion, falling rain) instead of one rainy image."
     ),

@@ -1118,6 +1118,9 @@ def synthesize_rain_clip(
     h, w = int(size[0]), int(size[1])
     if h < 1 or w < 1:
         raise ValueError(f"clip frames need a positive size, got {size}")
+    if min(image.shape[:2]) < 2:  # the camera's path needs room to look into; 1 px left it none (NaN moves)
+        grow = [(0, max(0, 2 - n)) for n in image.shape[:2]] + [(0, 0)] * (image.ndim - 2)
+        image = np.pad(image, grow, mode="edge")
     if isinstance(motion, str):
         if motion == "random":
             motion = CameraMotion.random(rng)
