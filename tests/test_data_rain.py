@@ -177,6 +177,10 @@ def test_unrecognised_layouts_and_bad_clips_are_one_line_errors(tmp_path: Path) 
     clip = RainClipPaths("x", (tmp_path / "odd" / "1.png",), (tmp_path / "odd" / "2.png",))
     with pytest.raises(DatasetError, match="aligned"):
         clip.read_frame(0)
+    for sub in ("synthetic", "gt", "mask", "aberration"):  # a snow set was read as four clips without gt
+        _img(tmp_path / "snowset" / sub / "a.png")
+    with pytest.raises(DatasetError, match="a snow dataset .*use --task snow"):
+        find_rain_clips(tmp_path / "snowset")
 
 
 def test_video_frames_are_read_with_pyav(tmp_path: Path) -> None:

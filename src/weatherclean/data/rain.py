@@ -431,6 +431,8 @@ def find_rain_clips(root: Path | str, *, missing: Unpaired | None = None) -> lis
     for _, dirnames, _ in os.walk(root):
         if any(_NTU_RAIN.fullmatch(d) for d in dirnames):
             return find_nturain(root, missing=missing)
+    if _child(root, "synthetic") is not None and _child(root, "gt") is not None:  # not four clips without gt
+        raise DatasetError(f"{root}: a snow dataset (synthetic/ and gt/ images); for snow, use --task snow")
     try:
         return find_frame_folders(root)
     except DatasetError:
