@@ -213,7 +213,7 @@ def test_cli_prints_table_and_writes_report(cli: typer.Typer, snow_root: Path, t
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--task", "rain"], "no rainy/clean pairs"),
+        (["--task", "rain"], "a snow dataset (synthetic/ and gt/ images); for snow, use --task snow"),
         (["--report", "scores.txt"], "csv or"),
         (["--split", "X"], "split"),
         (["--report", str(Path(__file__)) + "/scores.csv"], "choose another --report FILE"),  # its folder is a file
