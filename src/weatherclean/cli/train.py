@@ -49,7 +49,13 @@ def train_command(
     skimage_samples: bool = typer.Option(False, "--skimage-samples", help="Also train on scikit-image samples."),
     arch: str | None = typer.Option(None, "--arch", help="Registered configuration (default: the task default)."),
     init: str | None = typer.Option(None, "--init", help="Start from these weights (name, folder or Hub id)."),
-    output: Path = typer.Option(Path("runs/snow"), "--output", "-o", help="Run folder: checkpoint, log, final model/."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        show_default="runs/TASK",
+        help="Run folder: checkpoint, log, final model/ (runs/snow or runs/rain, after --task).",
+    ),
     steps: int = typer.Option(20_000, "--steps", min=1, help="Optimiser steps in total (resume keeps counting)."),
     batch_size: int = typer.Option(
         8,
@@ -62,12 +68,12 @@ def train_command(
     frames: int = typer.Option(
         1, "--frames", min=1, help="rain: frames per clip. 1 = stage 1 (single-frame path); 9 = stage 2 (recurrent)."
     ),
-    lr: float = typer.Option(3e-4, "--lr", help="Peak learning rate (Adam), cosine-decayed to 5%."),
+    lr: float = typer.Option(3e-4, "--lr", help="Peak learning rate (Adam), cosine-decayed to 5%; above 0."),
     warmup: int = typer.Option(200, "--warmup", min=0, help="Linear warm-up steps."),
     lambda_z: float = typer.Option(
-        LOSS_WEIGHTS["--lambda-z"][1], "--lambda-z", help="Weight of the snow-mask loss (λ_z)."
+        LOSS_WEIGHTS["--lambda-z"][1], "--lambda-z", min=0.0, help="Weight of the snow-mask loss (λ_z)."
     ),
-    lambda_w: float = typer.Option(LOSS_WEIGHTS["--lambda-w"][1], "--lambda-w", help="Weight decay λ_w·‖w‖²."),
+    lambda_w: float = typer.Option(LOSS_WEIGHTS["--lambda-w"][1], "--lambda-w", min=0.0, help="Weight decay λ_w·‖w‖²."),
     lambda_detect: float = typer.Option(
         LOSS_WEIGHTS["--lambda-detect"][1],
         "--lambda-detect",
@@ -153,7 +159,7 @@ def train_command(
         help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
         "the --init weights would change most: hard-negative mining; one model pass per candidate).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the crops, the synthetic weather and fresh weights."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the crops, the synthetic weather and fresh weights."),
     workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
     amp: bool | None = typer.Option(
@@ -171,14 +177,20 @@ def train_command(
     log_every: int = typer.Option(
         10, "--log-every", min=1, help="Steps per line of OUTPUT/train_log.jsonl (each the mean over those steps)."
     ),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUTPUT/checkpoint.pt if present."),
+    resume: bool = typer.Option(
+        True,
+        "--resume/--no-resume",
+        help="Continue from OUTPUT/checkpoint.pt if present, with the same options (others are refused). "
+        "--no-resume starts over and moves the earlier run into OUTPUT/previous/.",
+    ),
     time_limit: float | None = typer.Option(
         None,
         "--time-limit",
         metavar="MINUTES",
+        min=0.0,
         help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue).",
     ),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads for PyTorch (default: PyTorch's)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads for PyTorch (default: PyTorch's)."),
     push_to_hub: str | None = typer.Option(
         None,
         "--push-to-hub",
@@ -204,19 +216,34 @@ def train_command(
     import torch  # here, not at the top: --help must not import PyTorch
 
     from weatherclean.data.tones import check_tone_haze
-    from weatherclean.models.family import family_for_task, tasks, with_config
-    from weatherclean.models.hub import check_push_ready
-    from weatherclean.models.registry import check_task, create_model, get_spec
+    from weatherclean.models.family import family_for_task, tasks
+    from weatherclean.models.registry import check_task, get_spec
     from weatherclean.training.tasks import RainTask, SnowTask
-    from weatherclean.training.trainer import TrainConfig, train
+    from weatherclean.training.trainer import TrainConfig, refuse_changed_run, train
 
     if task not in tasks():
         raise WeathercleanError(f"--task {task}: use {' or '.join(tasks())}")
     family = family_for_task(task)
+    output = output or Path("runs") / task
+    _check_numbers(
+        {"--lr": lr, "--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,
+         "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal, "--lambda-colour": lambda_colour,
+         "--pass-through": pass_through, "--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction,
+         "--time-limit": time_limit}
+    )  # fmt: skip
+    if lr <= 0:
+        raise WeathercleanError(f"--lr {lr:g}: the learning rate must be above 0")
     if dataset is None and not clean and not skimage_samples:
         raise WeathercleanError("no training data: pass --dataset DIR or --clean DIR (or --skimage-samples)")
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
+    if frames != 1 and task != "rain":
+        raise WeathercleanError(f"--frames {frames}: only rain trains on clips; leave it out for --task {task}")
+    if init and arch:
+        raise WeathercleanError(
+            f"--arch {arch} with --init {init}: the starting weights decide the architecture; leave out --arch "
+            f"to fine-tune {init}, or --init to train {arch} from scratch"
+        )
     level = _level(task, level)
     styles = _styles(task, style, exclude_style, style_weight)
     _refuse_other_loss_weights(
@@ -235,24 +262,13 @@ def train_command(
         raise WeathercleanError(f"--dry-crops {dry_crops} needs --clean-fraction above 0: no sample is left dry")
     _check_dry_pick(dry_pick, dry_crops, init)
     if push_to_hub:  # a typo in the repo id, offline mode or a missing login must not cost a training run
-        check_push_ready(push_to_hub)
+        _check_push_ready(push_to_hub, output)
     elif push_private:
         raise WeathercleanError("--push-private only applies with --push-to-hub owner/name")
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed)  # parameter initialisation
-    arch = arch or family.default_model
-    get_spec(arch)  # an unknown --arch fails here, before any data is read
+    if not init:
+        arch = arch or family.default_model
+        get_spec(arch)  # an unknown --arch fails here, before any data is read
     check_task(init or arch, task)
-    base_model, init_source, init_folder = None, None, None
-    if init:
-        model, base_model, init_source, init_folder = _load_init(init, task)
-    else:
-        model = create_model(arch)
-    if pass_through is not None:
-        model = with_config(model, pass_through=pass_through)
-    check_task(model, task)
-    model.train()
     cfg = TrainConfig(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,
         workers=workers, device=device, amp=amp, checkpoint_every=checkpoint_every, log_every=log_every, resume=resume,
@@ -267,6 +283,19 @@ def train_command(
                "lambda_colour": lambda_colour, "pass_through": pass_through, "lambda_detect": lambda_detect,
                "lambda_rect": lambda_rect, "lambda_removal": lambda_removal},
     )  # fmt: skip
+    refuse_changed_run(cfg)  # before any weights are fetched or data read; train() checks again
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)  # parameter initialisation
+    base_model, init_source, init_folder = None, None, None
+    if init:
+        model, base_model, init_source, init_folder = _load_init(init, task)
+    else:
+        model = _fresh_model(str(arch))
+    if pass_through is not None:
+        model = _with_pass_through(model, pass_through, label=init or str(arch))
+    check_task(model, task)
+    model.train()
     samples = steps * batch_size * 64
     loss_fn = family.loss(
         lambda_z=lambda_z, lambda_w=lambda_w, lambda_colour=lambda_colour, lambda_detect=lambda_detect,
@@ -313,7 +342,7 @@ def train_command(
             Path(str(result.final_dir)),
             push_to_hub,
             private=push_private,
-            arch=init or arch,
+            arch=init or str(arch),
             steps=result.steps,
             quiet=quiet,
         )
@@ -395,6 +424,76 @@ def _check_dry_pick(dry_pick: str, dry_crops: int, init: str | None) -> None:
         raise WeathercleanError("--dry-pick change needs --init: the crops are those the starting weights change most")
 
 
+def _check_numbers(values: dict[str, float | None]) -> None:
+    """Refuse NaN and infinity in a number option (a range check lets NaN through: every comparison with it is
+    false), which would otherwise fail deep inside training, or never stop it (``--time-limit nan``)."""
+    for flag, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise WeathercleanError(f"{flag} {value}: not a finite number")
+
+
+#: What ``hub`` suggests for a missing or rejected token, and what ``train`` can do instead: it has no
+#: ``--token`` (a token on the command line would land in the shell history and the process list for hours).
+_TOKEN_ADVICE = (
+    (", set HF_TOKEN, or pass --token (a token with write access)", " or set HF_TOKEN to a token with write access"),
+    (", set HF_TOKEN, or pass --token", " or set HF_TOKEN"),
+    ("set HF_TOKEN / pass --token with", "set HF_TOKEN to"),
+)
+
+
+def _for_train(message: str, run: Path, repo: str) -> str:
+    """A Hub error's advice as it applies to ``train``: no ``--token``, but a login, ``HF_TOKEN``, or pushing
+    the finished model later with ``weatherclean models push`` (which takes --token)."""
+    if "--token" not in message:
+        return message
+    for hub_advice, train_advice in _TOKEN_ADVICE:
+        message = message.replace(hub_advice, train_advice)
+    return (
+        f"{message}; or train without --push-to-hub and push {run / 'model'} afterwards with "
+        f"`weatherclean models push {run / 'model'} {repo}`"
+    )
+
+
+def _check_push_ready(repo: str, run: Path) -> None:
+    """:func:`~weatherclean.models.hub.check_push_ready`, with advice that works for ``train``."""
+    from weatherclean.models.hub import check_push_ready
+
+    try:
+        check_push_ready(repo)
+    except ModelError as exc:
+        raise ModelError(_for_train(str(exc), run, repo.partition("@")[0])) from None
+
+
+def _fresh_model(arch: str) -> nn.Module:
+    """An untrained model of the registered configuration ``arch``, with the config ``models info`` shows.
+
+    A name that ships weights is shown, and run, with its ``config.json``, which holds our no-harm settings
+    (``pass_through``; for J4R-Net also ``streak_mode``, ``clamp_fill``, ``occlusion_floor`` and the
+    inference-only veil settings) beside the architecture the registry builds; training from scratch takes
+    all of them, so ``--arch NAME`` trains, and saves, the model that ``NAME`` names. ``--pass-through``
+    still overrides the gate. Other names build as registered.
+    """
+    from weatherclean.models.family import get_family
+    from weatherclean.models.registry import bundled_weights_dir, create_model
+
+    folder = bundled_weights_dir(arch)
+    if folder is None:
+        return create_model(arch)
+    config = json.loads((folder / "config.json").read_text())  # never the weights: they may be an LFS pointer
+    family = get_family(config.pop("model_type"))
+    return family.build(config)
+
+
+def _with_pass_through(model: nn.Module, value: float, *, label: str) -> nn.Module:
+    """``model`` with ``--pass-through value``, checked by its config (0 also turns a rain veil term off, which
+    only widens the gate), as ``desnow``/``derain --pass-through`` do: a refusal is one line, not a traceback."""
+    from weatherclean.models.family import pass_through_changes, with_config
+
+    config = getattr(model, "config", None)
+    changes = pass_through_changes(config, value, label=label)
+    return with_config(model, **changes)
+
+
 def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None, Path]:
     """The model to fine-tune, its Hub repo (the card's ``base_model``), where it came from, in words, and
     the folder it was loaded from (``--dry-pick change`` mines against exactly these weights)."""
@@ -411,18 +510,27 @@ def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None,
 
 def _push(final: Path, repo: str, *, private: bool, arch: str, steps: int, quiet: bool) -> None:
     """Publish the finished model; on failure, say that it is saved and how to push it later."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
     from weatherclean.cli.models import print_push_result
     from weatherclean.models.hub import push_folder
 
+    bars_were_off = are_progress_bars_disabled()
+    if quiet:  # -q promises no progress bar: huggingface_hub's upload bar included
+        disable_progress_bars()
     try:
         result = push_folder(
             final, repo, private=private, commit_message=f"Train {arch} for {steps} steps with weatherclean"
         )
     except ModelError as exc:
+        message = str(exc).replace("pass --token", "pass --token to `weatherclean models push`")
         raise ModelError(
-            f"{exc} (the trained model is saved in {final}; push it later with "
+            f"{message} (the trained model is saved in {final}; push it later with "
             f"`weatherclean models push {final} {repo}`)"
         ) from None
+    finally:
+        if quiet and not bars_were_off:
+            enable_progress_bars()
     if not quiet:
         print_push_result(result)
     else:

@@ -246,6 +246,144 @@ def _pickle_reason(exc: BaseException) -> str:
     return one_line(inner if inner.strip() else exc, 120)
 
 
+CONFIG_NAME = "train_config.json"
+#: Where a fresh start moves the run it replaces (see :func:`_set_aside_earlier_run`).
+PREVIOUS_DIR = "previous"
+
+#: ``TrainConfig`` fields that change neither the weights nor the data a run draws: where and how fast it is
+#: computed (device, precision, processes, data workers) and how it reports and checkpoints. They stay free
+#: to change when a run resumes; every other field, and every ``extra`` setting, must stay as it was.
+FREE_SETTINGS = frozenset(
+    {"output", "workers", "device", "amp", "checkpoint_every", "log_every", "resume", "progress",
+     "time_limit_minutes", "stop_after"}
+)  # fmt: skip
+
+#: The ``weatherclean train`` option of a setting whose name is not its option's (``warmup_steps`` is
+#: ``--warmup``); settings without an option (``min_lr_ratio``, ``grad_clip``) are named as they are.
+_OPTION_OF = {"warmup_steps": "--warmup", "styles": "--style", "style_weights": "--style-weight",
+              "min_lr_ratio": "min_lr_ratio", "grad_clip": "grad_clip"}  # fmt: skip
+
+
+def changed_settings(cfg: TrainConfig, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{setting: (saved value, value now)}`` for each setting that changes the result and differs from
+    ``saved`` (a run's ``train_config.json``); ``extra`` settings are compared one by one, by their own name.
+
+    Why: a resumed run continues the weights, optimiser and data stream of the checkpoint, so a changed
+    ``--lr`` or ``--crop`` silently trains a mix of two runs, and ``train_config.json`` and the model card
+    would then claim the whole run used the new values. A setting the saved file lacks (written by an older
+    release) is not compared; with ``init`` set the starting weights decide the architecture, so ``arch``
+    is not compared either (older releases recorded the task default there).
+    """
+    now = json.loads(json.dumps(asdict(cfg), default=str))  # as the file holds it: lists, strings
+    flat_saved = {k: v for k, v in saved.items() if k not in ("extra", *FREE_SETTINGS)}
+    flat_now = {k: v for k, v in now.items() if k not in ("extra", *FREE_SETTINGS)}
+    extra_saved, extra_now = saved.get("extra") or {}, now.get("extra") or {}
+    if extra_saved.get("init") or extra_now.get("init"):
+        extra_saved = {k: v for k, v in extra_saved.items() if k != "arch"}
+        extra_now = {k: v for k, v in extra_now.items() if k != "arch"}
+    flat_saved.update(extra_saved)
+    flat_now.update(extra_now)
+    return {
+        key: (flat_saved[key], flat_now[key])
+        for key in flat_now
+        if key in flat_saved and not _same_setting(flat_saved[key], flat_now[key])
+    }
+
+
+def _same_setting(saved: Any, now: Any) -> bool:
+    """Equal values, or two spellings of one path (``photos`` and ``./photos``, relative and absolute):
+    the same folder given another way is the same data."""
+    if saved == now:
+        return True
+    if isinstance(saved, list) and isinstance(now, list):
+        return len(saved) == len(now) and all(_same_setting(a, b) for a, b in zip(saved, now, strict=True))
+    if isinstance(saved, str) and isinstance(now, str):
+        try:
+            return Path(saved).expanduser().resolve() == Path(now).expanduser().resolve()
+        except (OSError, RuntimeError):
+            return False
+    return False
+
+
+def as_options(key: str, value: Any) -> str:
+    """A setting as the ``weatherclean train`` options that give it: ``crop, 96`` → ``--crop 96``,
+    ``styles`` → ``--style a --style b``, ``haze, False`` → ``--no-haze``, ``init, None`` → ``no --init``."""
+    flag = _OPTION_OF.get(key, "--" + key.replace("_", "-"))
+    if isinstance(value, bool):
+        return flag if value else (f"--no-{flag[2:]}" if key == "haze" else f"no {flag}")
+    if value is None or value == [] or value == {}:
+        return f"no {flag}"
+    if isinstance(value, dict):
+        return " ".join(f"{flag} {k}={_number(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(f"{flag} {_number(v)}" for v in value)
+    return f"{flag} {_number(value)}"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def refuse_changed_run(cfg: TrainConfig) -> None:
+    """Refuse, in one line, to resume (or re-run) the run in ``cfg.output`` with other result settings.
+
+    Applies only where the run would resume: ``cfg.resume`` and a checkpoint present. A rain run pointed at
+    a folder holding a snow run (or the reverse) is named as such, rather than as a model that does not fit.
+    """
+    out = Path(cfg.output)
+    if not cfg.resume or not (out / CHECKPOINT_NAME).is_file() or not (out / CONFIG_NAME).is_file():
+        return
+    try:
+        saved = json.loads((out / CONFIG_NAME).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeathercleanError(
+            f"{out / CONFIG_NAME}: cannot read this run's settings ({one_line(exc)}), so it cannot be resumed "
+            "safely; pass --no-resume (or another -o) to start over"
+        ) from None
+    if not isinstance(saved, dict):
+        raise WeathercleanError(f"{out / CONFIG_NAME}: not a run's settings; pass --no-resume (or another -o)")
+    changed = changed_settings(cfg, saved)
+    if "task" in changed:
+        extra = saved.get("extra") or {}
+        made = extra.get("init") or extra.get("arch") or "?"
+        raise WeathercleanError(
+            f"{out} holds a {changed['task'][0]} run ({made}); use another -o for a {changed['task'][1]} run"
+        )
+    if changed:
+        was = " ".join(as_options(key, old) for key, (old, _) in changed.items())
+        now = " ".join(as_options(key, new) for key, (_, new) in changed.items())
+        raise WeathercleanError(
+            f"{out}: this run was made with {was}, not {now}; rerun with the same options to resume, or pass "
+            "--no-resume (or another -o) to start over"
+        )
+
+
+def _set_aside_earlier_run(out: Path) -> Path | None:
+    """On a fresh start, move an earlier run in ``out`` (its ``model/``, checkpoint, log and settings) into
+    ``out/previous/`` (replacing an earlier one there) and return that folder; None when there was none.
+
+    Why: the new run rewrites the log and settings at once but writes ``model/`` only when it finishes, so
+    the old model would sit there for hours looking like this run's, and an interrupted new run would
+    leave the old checkpoint under the new settings, which the next rerun would resume. Moved, not deleted:
+    ``--no-resume`` by mistake must not cost a finished model, and ``previous/`` is a whole run folder.
+    """
+    names = (FINAL_DIR, CHECKPOINT_NAME, LOG_NAME, CONFIG_NAME)
+    if not (out / FINAL_DIR).exists() and not (out / CHECKPOINT_NAME).exists():
+        return None
+    previous = out / PREVIOUS_DIR
+    if previous.is_dir() and not previous.is_symlink():
+        import shutil
+
+        shutil.rmtree(previous)
+    elif previous.exists() or previous.is_symlink():
+        previous.unlink()
+    previous.mkdir()
+    for name in names:
+        if (out / name).exists():
+            (out / name).rename(previous / name)
+    return previous
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -303,7 +441,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     per_rank = _per_rank_batch(cfg.batch_size, ddp)
     if ddp.main:
         out.mkdir(parents=True, exist_ok=True)
-    state = _shared_checkpoint(ckpt_path, cfg.resume, ddp)
+    state = _shared_checkpoint(ckpt_path, cfg, ddp)
     if state is not None:
         try:
             model.load_state_dict(state["model"])
@@ -325,10 +463,12 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
                 "use the same --steps to resume, or --no-resume / a new --output to start over"
             )
     if ddp.main:
+        if state is None and (previous := _set_aside_earlier_run(out)) is not None:
+            _say(cfg, f"starting over: the earlier run in {out} is now in {previous}")
         # The log holds exactly the steps the model has seen: rewritten from the checkpoint's history
         # on resume (dropping steps logged after it), emptied on a fresh start.
         (out / LOG_NAME).write_text("".join(json.dumps(rec) + "\n" for rec in history))
-        (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
+        (out / CONFIG_NAME).write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
 
     train_model: nn.Module = model
     if ddp.world > 1:
@@ -448,17 +588,19 @@ def _autocast_choice(amp: bool | None, device: torch.device) -> tuple[bool, torc
     return False, torch.float32
 
 
-def _shared_checkpoint(path: Path, resume: bool, ddp: _Dist) -> dict[str, Any] | None:
+def _shared_checkpoint(path: Path, cfg: TrainConfig, ddp: _Dist) -> dict[str, Any] | None:
     """The checkpoint to resume from (None: start afresh), read by rank 0 and sent to every other process.
 
     Only rank 0 writes the run folder, so on several machines without a shared filesystem the others may
     not see it; and every process must start at the same step, or they would wait on each other forever.
-    A checkpoint that cannot be read is an error on every process, with rank 0's message.
+    A checkpoint that cannot be read, or a run made with other settings, is an error on every process, with
+    rank 0's message.
     """
     state: dict[str, Any] | None = None
     error: str | None = None
-    if ddp.main and resume and path.is_file():
+    if ddp.main and cfg.resume and path.is_file():
         try:
+            refuse_changed_run(cfg)
             state = _load_checkpoint(path)
         except WeathercleanError as exc:
             if ddp.world == 1:

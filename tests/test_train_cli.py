@@ -1,0 +1,256 @@
+"""`weatherclean train` as a user runs it: resuming only the same run, starting over, the architecture a run
+trains, option checks, the default run folder and the push advice (the tester's training report)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from synthetic import write_clean
+from weatherclean.cli import app
+from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
+from weatherclean.models.registry import ModelSpec, bundled_weights_dir, register_model, unregister_model
+
+TINY = DesnowNetConfig(
+    width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
+)
+TINY_ARCH = "tiny-train-cli-test"
+
+
+@pytest.fixture
+def tiny_arch() -> Iterator[str]:
+    """A registered tiny architecture, so a run takes well under a second."""
+    register_model(ModelSpec(TINY_ARCH, "snow", "tiny DesnowNet for tests", lambda: DesnowNet(TINY)), replace=True)
+    try:
+        yield TINY_ARCH
+    finally:
+        unregister_model(TINY_ARCH)
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Path:
+    return write_clean(tmp_path / "clean", seed=1, n=2, size=32)
+
+
+def _train(*args: str) -> SimpleNamespace:
+    """Run ``weatherclean train ARGS``; a traceback (any exception but the CLI's own exit) fails the test."""
+    result = CliRunner().invoke(app, ["train", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return SimpleNamespace(code=result.exit_code, out=result.output, err=result.stderr)
+
+
+def _snow(clean: Path, run: Path, arch: str, *extra: str) -> list[str]:
+    return [
+        "--task", "snow", "--clean", str(clean), "--arch", arch, "-o", str(run), "--steps", "3", "--batch-size", "1",
+        "--crop", "24", "--warmup", "1", "--workers", "0", "--threads", "1", "-q", *extra,
+    ]  # fmt: skip
+
+
+def _error_line(result: SimpleNamespace) -> str:
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.err
+    return lines[0]
+
+
+# -- 1. a run resumes only with the options it was made with ---------------------------------------------------
+
+
+def test_resuming_with_other_options_is_refused_and_free_options_stay_free(
+    tmp_path: Path, clean: Path, tiny_arch: str
+) -> None:
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch, "--time-limit", "0")).code == 0  # stops after step 1
+    settings, log = (run / "train_config.json").read_bytes(), (run / "train_log.jsonl").read_bytes()
+    changed = _train(*_snow(clean, run, tiny_arch, "--lr", "0.001", "--crop", "32", "--seed", "5", "--no-haze"))
+    assert changed.code == 2
+    message = _error_line(changed)
+    assert f"{run}: this run was made with --lr 0.0003 --seed 0 --crop 24 --haze, not --lr 0.001 --seed 5 " in message
+    assert "--crop 32 --no-haze; rerun with the same options to resume, or pass --no-resume" in message
+    assert (run / "train_config.json").read_bytes() == settings and (run / "train_log.jsonl").read_bytes() == log
+    assert not (run / "model").exists()
+    # what only changes how the run is computed or reported stays free: it resumes and finishes
+    free = _train(*_snow(clean, run, tiny_arch, "--checkpoint-every", "7", "--log-every", "2", "--device", "cpu"))
+    assert free.code == 0, free.out
+    card = (run / "model" / "README.md").read_text()
+    assert "--crop 24 --lr 0.0003" in card and "--seed 0" in card
+
+
+def test_a_finished_run_rerun_with_other_options_keeps_its_card(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0
+    card = (run / "model" / "README.md").read_bytes()
+    for extra, named in ((["--crop", "16"], "--crop 24, not --crop 16"), (["--steps", "5"], "--steps 3, not --steps 5"),
+                         (["--clean-fraction", "0.5"], "--clean-fraction 0, not --clean-fraction 0.5"),
+                         (["--pass-through", "0.02"], "no --pass-through, not --pass-through 0.02")):  # fmt: skip
+        refused = _train(*_snow(clean, run, tiny_arch, *extra))
+        assert refused.code == 2 and named in _error_line(refused)
+    assert (run / "model" / "README.md").read_bytes() == card
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0  # the same command still writes the same model
+
+
+def test_the_same_data_folder_given_another_way_is_the_same_run(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _train(*_snow(Path("clean"), Path("run"), tiny_arch, "--time-limit", "0")).code == 0
+    resumed = _train(*_snow(clean.resolve(), tmp_path / "run", tiny_arch))
+    assert resumed.code == 0, resumed.err
+    assert (tmp_path / "run" / "model").is_dir()
+
+
+def test_the_trainer_refuses_to_resume_another_run(tmp_path: Path, clean: Path) -> None:
+    """The library's train() checks too, naming the options as the command line spells them."""
+    import dataclasses
+
+    from weatherclean.errors import WeathercleanError
+    from weatherclean.training.tasks import SnowTask
+    from weatherclean.training.trainer import TrainConfig, train
+
+    task = SnowTask(clean=[clean], crop=24, samples=100, seed=0)
+    cfg = TrainConfig(output=str(tmp_path / "r"), steps=3, batch_size=1, workers=0, progress=False, stop_after=1,
+                      extra={"crop": 24})  # fmt: skip
+    train(DesnowNet(TINY), task, cfg)
+    for change, named in (({"seed": 3}, "--seed 0, not --seed 3"), ({"warmup_steps": 5}, "--warmup 200, not"),
+                          ({"extra": {"crop": 32}}, "--crop 24, not --crop 32")):  # fmt: skip
+        with pytest.raises(WeathercleanError, match=named):
+            train(DesnowNet(TINY), task, dataclasses.replace(cfg, **change))
+    train(DesnowNet(TINY), task, dataclasses.replace(cfg, workers=1, log_every=1, stop_after=None))  # free
+
+
+def test_no_resume_moves_the_earlier_run_aside(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
+    """While the new run trains, no model/ of the old run sits beside its log looking current; the old run is
+    kept whole in previous/, and an interrupted new run resumes its own checkpoint, not the old one."""
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0
+    old_model = (run / "model" / "model.safetensors").read_bytes()
+    new = _snow(clean, run, tiny_arch, "--crop", "32", "--seed", "2")
+    assert _train(*new, "--no-resume", "--time-limit", "0").code == 0
+    assert not (run / "model").exists()
+    assert (run / "previous" / "model" / "model.safetensors").read_bytes() == old_model
+    assert json.loads((run / "previous" / "train_config.json").read_text())["extra"]["crop"] == 24
+    assert json.loads((run / "train_config.json").read_text())["extra"]["crop"] == 32
+    resumed = _train(*new)
+    assert resumed.code == 0, resumed.err
+    assert "--crop 32" in (run / "model" / "README.md").read_text()
+
+
+# -- 2. --init decides the architecture ---------------------------------------------------------------------------
+
+
+def test_init_with_arch_is_refused_and_init_alone_records_no_arch(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
+    assert _train(*_snow(clean, tmp_path / "a", tiny_arch)).code == 0
+    start = str(tmp_path / "a" / "model")
+    args = ["--task", "snow", "--clean", str(clean), "--init", start, "-o", str(tmp_path / "b"), "--steps", "1",
+            "--batch-size", "1", "--crop", "24", "--workers", "0", "-q"]  # fmt: skip
+    refused = _train(*args, "--arch", "desnownet-deep")
+    assert refused.code == 2 and "--arch desnownet-deep with --init" in _error_line(refused)
+    assert not (tmp_path / "b").exists()
+    assert _train(*args).code == 0  # the default --arch is not taken for a given one
+    assert json.loads((tmp_path / "b" / "train_config.json").read_text())["extra"]["arch"] is None
+    assert "| architecture | as the starting model |" in (tmp_path / "b" / "model" / "README.md").read_text()
+
+
+# -- 3. --arch NAME trains the configuration `models info NAME` shows ----------------------------------------------
+
+
+@pytest.mark.parametrize(("task", "arch"), [("snow", "desnownet-light"), ("rain", "j4rnet-wide")])
+def test_arch_from_scratch_trains_the_named_models_config(tmp_path: Path, clean: Path, task: str, arch: str) -> None:
+    """The no-harm settings of a name that ships weights (its config.json, what `models info` shows) are
+    trained and saved, including J4R-Net's inference-only ones, so the trained folder acts like the name."""
+    folder = bundled_weights_dir(arch)
+    assert folder is not None
+    shown = json.loads((folder / "config.json").read_text())
+    args = ["--task", task, "--clean", str(clean), "--arch", arch, "--steps", "1", "--batch-size", "1",
+            "--crop", "16", "--workers", "0", "-q"]  # fmt: skip
+    assert _train(*args, "-o", str(tmp_path / "run")).code == 0
+    trained = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert {k: trained.get(k) for k in shown} == {k: v for k, v in shown.items()}
+    assert shown["pass_through"] > 0  # the gate is on in both
+    off = _train(*args, "--pass-through", "0", "-o", str(tmp_path / "off"))  # still the override; also its veil
+    assert off.code == 0, off.err
+    config = json.loads((tmp_path / "off" / "model" / "config.json").read_text())
+    assert config["pass_through"] == 0 and not config.get("veil_threshold")
+
+
+# -- 4. option checks: one line, exit code 2, nothing written ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--seed", "-1"], ["--lr", "-1"], ["--lr", "0"], ["--lr", "nan"], ["--time-limit", "-1"], ["--lambda-z", "-1"],
+     ["--lambda-w", "nan"], ["--lambda-colour", "inf"], ["--frames", "3"], ["--threads", "0"],
+     ["--pass-through", "nan"]],
+    ids=lambda bad: " ".join(bad),
+)  # fmt: skip
+def test_bad_values_are_refused_before_anything_is_written(
+    tmp_path: Path, clean: Path, tiny_arch: str, bad: list[str]
+) -> None:
+    result = _train(*_snow(clean, tmp_path / "run", tiny_arch, *bad))
+    assert result.code == 2, result.out
+    assert "Traceback" not in result.out and bad[0] in result.out
+    assert not (tmp_path / "run").exists()
+
+
+# -- 5. the push advice fits train ---------------------------------------------------------------------------------
+
+
+def test_push_without_a_login_says_what_works_for_train(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub
+
+    import weatherclean.models.hub as hub
+
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    monkeypatch.setattr(hub, "offline_mode", lambda: False)
+    result = _train(*_snow(clean, tmp_path / "run", tiny_arch, "--push-to-hub", "me/x"))
+    assert result.code == 2
+    message = _error_line(result)
+    assert "not logged in" in message and "--token" not in message and "HF_TOKEN" in message
+    assert f"weatherclean models push {tmp_path / 'run' / 'model'} me/x" in message
+    assert not (tmp_path / "run").exists()
+
+
+def test_quiet_push_shows_no_upload_progress_bar(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    import weatherclean.models.hub as hub
+
+    bars_off_during_push = []
+
+    def push_folder(folder: Path, repo: str, **_: object) -> SimpleNamespace:
+        bars_off_during_push.append(are_progress_bars_disabled())
+        return SimpleNamespace(spec=f"{repo}@{'0' * 40}")
+
+    monkeypatch.setattr(hub, "check_push_ready", lambda repo: None)
+    monkeypatch.setattr(hub, "push_folder", push_folder)
+    before = are_progress_bars_disabled()
+    result = _train(*_snow(clean, tmp_path / "run", tiny_arch, "--push-to-hub", "me/x"))
+    assert result.code == 0, result.err
+    assert bars_off_during_push == [True] and are_progress_bars_disabled() == before
+
+
+# -- 6. the default run folder follows --task; another task's run is named as such ---------------------------------
+
+
+def test_default_run_folder_follows_the_task_and_another_tasks_run_is_named(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rain = ["--task", "rain", "--clean", str(clean), "--arch", "j4rnet-light", "--steps", "1", "--batch-size", "1",
+            "--crop", "16", "--workers", "0", "-q"]  # fmt: skip
+    assert _train(*rain).code == 0
+    assert (tmp_path / "runs" / "rain" / "model").is_dir() and not (tmp_path / "runs" / "snow").exists()
+    snow = _train(*_snow(clean, Path("runs/rain"), tiny_arch))
+    assert snow.code == 2
+    assert _error_line(snow) == "error: runs/rain holds a rain run (j4rnet-light); use another -o for a snow run"
+    help_text = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output
+    assert "runs/TASK" in help_text
