@@ -96,6 +96,9 @@ def test_alpha_passes_through_and_pil_images_keep_their_mode() -> None:
         colour = before if before.ndim == 2 else before[..., : 3 if mode.startswith("RGB") else 1]
         got = after if after.ndim == 2 else after[..., : colour.shape[-1]]
         assert np.array_equal(got, full - colour), mode
+    big_endian = Image.frombytes("I;16B", (7, 5), np.arange(35, dtype=">u2").tobytes())  # a TIFF from a Mac
+    restored = restorer.restore(big_endian)
+    assert restored.mode == "I;16" and np.array_equal(np.asarray(restored), 65535 - np.arange(35).reshape(5, 7))
 
 
 @pytest.mark.parametrize(

@@ -48,8 +48,9 @@ MIN_TILE = 64
 
 Picture = TypeVar("Picture", np.ndarray, "Image.Image")
 
-#: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged.
-_PIL_MODES = ("RGB", "L", "I;16", "RGBA", "LA")
+#: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged. 16-bit grey in
+#: either byte order (a big-endian TIFF opens as I;16B) comes back as native I;16, the same values.
+_PIL_MODES = ("RGB", "L", "I;16", "I;16B", "I;16L", "RGBA", "LA")
 
 
 @dataclass(eq=False)
@@ -390,7 +391,9 @@ def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], I
             f"PIL mode {image.mode} is not supported: use {', '.join(_PIL_MODES)} (e.g. image.convert('RGB'))"
         )
     mode, info = image.mode, dict(image.info)
-    pixels, rebuild = _split_array(np.asarray(image))
+    arr = np.asarray(image)
+    pixels, rebuild = _split_array(arr.astype(arr.dtype.newbyteorder("=")) if arr.dtype.byteorder == ">" else arr)
+    mode = "I;16" if mode.startswith("I;16") else mode
 
     def back(out: np.ndarray) -> Image.Image:
         made = Image.fromarray(np.ascontiguousarray(rebuild(out)))  # the mode follows from shape and dtype
