@@ -247,3 +247,15 @@ def test_the_video_path_neither_darkens_nor_brightens(tmp_path: Path) -> None:
     with av.open(str(tmp_path / "twice.mkv")) as c:
         back = next(c.decode(video=0)).to_ndarray(format="rgb24", interpolation=flags)
     assert abs(float(back.astype(float).mean() - picture.mean())) < 0.4
+
+
+def test_what_an_output_keeps_is_read_back_reliably_for_mpeg_ts() -> None:
+    """A 2 KB MPEG-TS in memory was often not recognised when read back unnamed, so the probe said "cannot
+    keep full range or pixel shape" at random, and .ts/.mts outputs got false notes and a needless
+    conversion to limited range."""
+    from weatherclean.io.video import _carries
+
+    for _ in range(6):
+        _carries.cache_clear()
+        kept = _carries("mpegts", "libx264")
+        assert kept.full_range and kept.aspect

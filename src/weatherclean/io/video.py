@@ -303,9 +303,13 @@ class _Carries:
     aspect: bool
 
 
+#: The side of the probe's frames: small, but above every encoder's minimum (hardware encoders refuse 16).
+_PROBE_SIDE = 256
+
+
 @functools.cache
 def _carries(fmt: str, codec: str) -> _Carries:
-    """Write two tiny frames tagged full range with 12:11 pixels into memory and read the tags back.
+    """Write two small frames tagged full range with 12:11 pixels into memory and read the tags back.
 
     Where a tag lives differs by codec and container (H.264's VUI in any container, Matroska's Colour
     element for any codec, nothing at all for MPEG-4 Part 2 in AVI or MP4, nor pixel shape for VP9 in
@@ -317,17 +321,17 @@ def _carries(fmt: str, codec: str) -> _Carries:
     try:
         with av.open(buf, "w", format=fmt) as probe:
             stream = probe.add_stream(codec, rate=25)
-            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+            stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, "yuv420p"
             stream.codec_context.color_range = 2
             stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
             _configure(stream, codec, VideoOptions(), fmt)
             for i in range(2):
-                frame = av.VideoFrame(16, 16, "yuv420p")
+                frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
                 frame.pts, frame.time_base = i, Fraction(1, 25)
                 probe.mux(stream.encode(frame))
             probe.mux(stream.encode(None))
         buf.seek(0)
-        with av.open(buf, "r") as back:
+        with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
             ctx = back.streams.video[0].codec_context
             return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11))
     except (av.error.FFmpegError, ValueError, StopIteration):
@@ -335,22 +339,26 @@ def _carries(fmt: str, codec: str) -> _Carries:
 
 
 @functools.cache
-def _exact() -> Any:
-    """swscale's flags for conversions that round to nearest and interpolate chroma per pixel.
+def _rounding(decode: bool) -> Any:
+    """swscale's flags for the conversions each way: round to nearest, and on the way back to RGB
+    interpolate chroma for every pixel.
 
-    Its default truncates on the way back to RGB: every pass through the video path darkened by about one
+    Its defaults truncate on the way back to RGB: every pass through the video path darkened by about one
     grey level ((18, 20, 18) came back (16, 18, 15)), and a clip processed twice by two. With these the
-    round trip's mean shift is under 0.05 levels, for about 3 ms more per 720p frame.
+    round trip's mean shift is under 0.05 levels and chroma edges come back closer (``benchmarks/
+    video_colour.py`` times both; the decode side costs a few ms more per 1080p frame). Per-pixel chroma
+    does nothing on the way to YUV, so that side only rounds.
     """
     interpolation = _av().video.reformatter.Interpolation
-    return interpolation.BILINEAR | interpolation.ACCURATE_RND | interpolation.FULL_CHR_H_INT
+    flags = interpolation.BILINEAR | interpolation.ACCURATE_RND
+    return flags | interpolation.FULL_CHR_H_INT if decode else flags
 
 
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
     """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
     fmt = "rgb48le" if wide else "rgb24"
     return frame.to_ndarray(
-        format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_exact()
+        format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_rounding(True)
     )
 
 
@@ -368,7 +376,7 @@ def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
     return frame.reformat(
         format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range,
-        interpolation=_exact(),
+        interpolation=_rounding(False),
     )  # fmt: skip
 
 
@@ -675,7 +683,7 @@ def _data_reads_back(fmt: str, template: Any) -> bool:
             packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 1000)
             probe.mux(packet)
         buf.seek(0)
-        with av.open(buf, "r") as back:
+        with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
             return [s.type for s in back.streams] == ["data"]
     except (av.error.FFmpegError, ValueError, NotImplementedError):
         return False
