@@ -125,19 +125,24 @@ def test_the_trainer_refuses_to_resume_another_run(tmp_path: Path, clean: Path) 
 
 def test_no_resume_moves_the_earlier_run_aside(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
     """While the new run trains, no model/ of the old run sits beside its log looking current; the old run is
-    kept whole in previous/, and an interrupted new run resumes its own checkpoint, not the old one."""
+    kept whole in a previous-* folder of its own (a second --no-resume must not delete the first one's), and
+    an interrupted new run resumes its own checkpoint, not the old one."""
     run = tmp_path / "run"
     assert _train(*_snow(clean, run, tiny_arch)).code == 0
     old_model = (run / "model" / "model.safetensors").read_bytes()
     new = _snow(clean, run, tiny_arch, "--crop", "32", "--seed", "2")
     assert _train(*new, "--no-resume", "--time-limit", "0").code == 0
     assert not (run / "model").exists()
-    assert (run / "previous" / "model" / "model.safetensors").read_bytes() == old_model
-    assert json.loads((run / "previous" / "train_config.json").read_text())["extra"]["crop"] == 24
+    (previous,) = run.glob("previous-*")
+    assert (previous / "model" / "model.safetensors").read_bytes() == old_model
+    assert json.loads((previous / "train_config.json").read_text())["extra"]["crop"] == 24
     assert json.loads((run / "train_config.json").read_text())["extra"]["crop"] == 32
     resumed = _train(*new)
     assert resumed.code == 0, resumed.err
     assert "--crop 32" in (run / "model" / "README.md").read_text()
+    assert _train(*new, "--no-resume", "--time-limit", "0").code == 0  # again: both earlier runs are kept
+    kept = sorted(run.glob("previous-*"))
+    assert len(kept) == 2 and (previous / "model" / "model.safetensors").read_bytes() == old_model
 
 
 # -- 2. --init decides the architecture ---------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def train_command(
         True,
         "--resume/--no-resume",
         help="Continue from OUTPUT/checkpoint.pt if present, with the same options (others are refused). "
-        "--no-resume starts over and moves the earlier run into OUTPUT/previous/.",
+        "--no-resume starts over and moves the earlier run into OUTPUT/previous-DATE-TIME/.",
     ),
     time_limit: float | None = typer.Option(
         None,

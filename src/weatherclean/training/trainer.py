@@ -247,7 +247,8 @@ def _pickle_reason(exc: BaseException) -> str:
 
 
 CONFIG_NAME = "train_config.json"
-#: Where a fresh start moves the run it replaces (see :func:`_set_aside_earlier_run`).
+#: Where a fresh start moves the run it replaces, with the time: ``previous-20261206-174301``
+#: (see :func:`_set_aside_earlier_run`).
 PREVIOUS_DIR = "previous"
 
 #: ``TrainConfig`` fields that change neither the weights nor the data a run draws: where and how fast it is
@@ -359,24 +360,24 @@ def refuse_changed_run(cfg: TrainConfig) -> None:
 
 
 def _set_aside_earlier_run(out: Path) -> Path | None:
-    """On a fresh start, move an earlier run in ``out`` (its ``model/``, checkpoint, log and settings) into
-    ``out/previous/`` (replacing an earlier one there) and return that folder; None when there was none.
+    """On a fresh start, move an earlier run in ``out`` (its ``model/``, checkpoint, log and settings) into a
+    new ``out/previous-YYYYMMDD-HHMMSS/`` and return that folder; None when there was none.
 
     Why: the new run rewrites the log and settings at once but writes ``model/`` only when it finishes, so
     the old model would sit there for hours looking like this run's, and an interrupted new run would
-    leave the old checkpoint under the new settings, which the next rerun would resume. Moved, not deleted:
-    ``--no-resume`` by mistake must not cost a finished model, and ``previous/`` is a whole run folder.
+    leave the old checkpoint under the new settings, which the next rerun would resume. Moved, never
+    deleted, each into a folder of its own: ``--no-resume`` by mistake, twice, must not cost a finished
+    model, and each ``previous-*`` folder is a whole run folder.
     """
     names = (FINAL_DIR, CHECKPOINT_NAME, LOG_NAME, CONFIG_NAME)
     if not (out / FINAL_DIR).exists() and not (out / CHECKPOINT_NAME).exists():
         return None
-    previous = out / PREVIOUS_DIR
-    if previous.is_dir() and not previous.is_symlink():
-        import shutil
-
-        shutil.rmtree(previous)
-    elif previous.exists() or previous.is_symlink():
-        previous.unlink()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    previous = out / f"{PREVIOUS_DIR}-{stamp}"
+    for n in range(2, 1000):
+        if not previous.exists() and not previous.is_symlink():
+            break
+        previous = out / f"{PREVIOUS_DIR}-{stamp}-{n}"
     previous.mkdir()
     for name in names:
         if (out / name).exists():
