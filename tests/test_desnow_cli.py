@@ -271,6 +271,9 @@ def test_linked_folders_are_walked_once_and_a_linked_photo_keeps_its_own_place(t
     (library / "2019").symlink_to(tmp_path / "store" / "2019")
     (library / "cover.png").symlink_to(library / "album" / "photo.png")
     (library / "album" / "loop").symlink_to(library)  # a link to a folder above: must not loop
+    (library / "a_shortcut").symlink_to(library / "album")  # inside the tree, sorted first: "album" wins
+    _rgb(tmp_path / "elsewhere" / "private.png", seed=3)
+    (library / "up").symlink_to(tmp_path)  # above the tree: its photos are not the library's
     code, stdout, stderr = _invoke(str(library), "--json", models=loads)
     assert code == 0, stderr
     written = sorted(str(p.relative_to(tmp_path / "L_desnowed")) for p in (tmp_path / "L_desnowed").rglob("*.png"))

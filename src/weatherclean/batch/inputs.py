@@ -220,14 +220,16 @@ def _walk(
 ) -> Iterable[Path]:
     """All files under ``folder`` (sorted, no hidden files), not descending into output folders.
 
-    Symbolic links to folders are followed (a year's photos kept on another disk and linked in were left
-    out without a word), each real folder once, so a link to a folder above it cannot loop.
+    Symbolic links to folders outside the tree are followed (a year's photos kept on another disk and
+    linked in were left out without a word). A link to a folder inside the tree is not (that folder is
+    walked under its own name), nor one to a folder above it, which would walk, and with ``--in-place``
+    rewrite, photos outside the folder the user gave, or loop: a link to ``~`` must not mean the home folder.
 
     Sub-folders that ``named_like_file`` says are named like an input (``x.jpg``, ``clip.mp4``) and that
     hold no file are appended to ``misnamed``: nothing else would show them, and a user who sees
     ``x.jpg`` in a file manager expects it to be a photo.
     """
-    visited = {folder.resolve()}
+    trees = [folder.resolve()]  # the walk's own tree, then each linked-in one: walked once each
     for root, dirs, files in os.walk(folder, followlinks=True):
         root_path = Path(root)
         dirs[:] = sorted(
@@ -235,7 +237,7 @@ def _walk(
             for d in dirs
             if not d.startswith(".") and not is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
         )
-        dirs[:] = [d for d in dirs if _first_visit((root_path / d).resolve(), visited)]
+        dirs[:] = [d for d in dirs if not (root_path / d).is_symlink() or _link_into_new_tree(root_path / d, trees)]
         if named_like_file is not None and misnamed is not None:
             for d in dirs:
                 sub = root_path / d
@@ -246,12 +248,13 @@ def _walk(
                 yield root_path / name
 
 
-def _first_visit(real: Path, visited: set[Path]) -> bool:
-    """Whether the real folder ``real`` is new to this walk (and note it): folders reached twice through
-    links are walked once."""
-    if real in visited:
+def _link_into_new_tree(link: Path, trees: list[Path]) -> bool:
+    """Whether the linked folder ``link`` leads to a tree of its own, not inside or above one already
+    walked (and note it): only such a link brings photos the walk would not otherwise see."""
+    real = link.resolve()
+    if any(under(real, tree) or under(tree, real) for tree in trees):
         return False
-    visited.add(real)
+    trees.append(real)
     return True
 
 
