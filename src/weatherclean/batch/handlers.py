@@ -27,6 +27,7 @@ from weatherclean.io import compare as pictures
 from weatherclean.io.atomic import make_beside
 from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.media import list_frames
+from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.video import VideoOptions, partial_path, process_video
 from weatherclean.restore.protocols import ClipRestorer
 
@@ -219,14 +220,16 @@ def clip_handler(
             progress.start(len(names), f"  frames of {job.source.name}")
             for i, frame_path in enumerate(names, start=1):
                 image = load_image(frame_path)
-                if size is not None and image.pixels.shape[:2] != size:
-                    raise InputError(f"{frame_path}: frame size {image.pixels.shape[:2]} differs from {size}")
-                size = image.pixels.shape[:2]
-                restored = clip(image.pixels)  # a new array: the frame itself is left as decoded
+                shown = to_upright(image.pixels, image.orientation)  # rain falls down the shown frame
+                if size is not None and shown.shape[:2] != size:
+                    raise InputError(f"{frame_path}: frame size {shown.shape[:2]} differs from {size}")
+                size = shown.shape[:2]
+                restored = clip(shown)  # a new array: the frame itself is left as decoded
                 if sampler is not None:
-                    sampler.offer(image.pixels, restored)
+                    sampler.offer(shown, restored)
                 dest = output_suffix(work / frame_path.name, image_format)
-                saved = save_image(dest, restored, image, format=image_format, quality=quality)
+                stored = to_stored(restored, image.orientation)
+                saved = save_image(dest, stored, image, format=image_format, quality=quality)
                 notes.extend(getattr(saved, "notes", ()))
                 progress.update(i, len(names))
             replace_folder(work, job.output)

@@ -49,10 +49,13 @@ def to_upright(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(turn(arr)) if turn else arr
 
 
-def to_stored(arr: np.ndarray, orientation: int) -> np.ndarray:
-    """The inverse of :func:`to_upright`: displayed pixels back as stored under ``orientation``."""
+def to_stored(arr: np.ndarray, orientation: int, *, view: bool = False) -> np.ndarray:
+    """The inverse of :func:`to_upright`: displayed pixels back as stored under ``orientation``, in C order,
+    or with ``view`` a strided view of ``arr`` (no copy: for writing straight into a stored-shaped array)."""
     turn = _STORED.get(orientation)
-    return np.ascontiguousarray(turn(arr)) if turn else arr
+    if turn is None:
+        return arr
+    return turn(arr) if view else np.ascontiguousarray(turn(arr))
 
 
 def rotation_upright(arr: np.ndarray, rotation: int) -> np.ndarray:

@@ -126,9 +126,17 @@ class Restorer:
         from weatherclean.io.orientation import to_stored, to_upright
 
         orientation = getattr(image, "orientation", 1)  # a record of the caller's own may not say
-        pixels = to_upright(image.pixels, orientation)
-        reusable = pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
-        return to_stored(self.restore_array(pixels, out=pixels if reusable else None), orientation)
+        stored = image.pixels
+        pixels = to_upright(stored, orientation)  # a copy when it turns anything
+        result = self.restore_array(pixels, out=pixels if _reusable(pixels) else None)
+        if pixels is stored:
+            return result
+        # Turned back into the decoded array, not a third copy: 2 float pictures at the peak, not 3.
+        back = to_stored(result, orientation, view=True)
+        if _reusable(stored) and stored.shape == back.shape:
+            np.copyto(stored, back)
+            return stored
+        return np.ascontiguousarray(back)
 
     def restore_file(
         self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95
@@ -377,6 +385,11 @@ def _check_float_range(arr: np.ndarray) -> None:
     if low < _FLOAT_RANGE[0] or high > _FLOAT_RANGE[1]:
         hint = "; for 0-255 values pass uint8, or divide by 255" if 2 < high <= 256 else ""
         raise ValueError(f"float pixels must be in [0, 1], got values from {low:g} to {high:g}{hint}")
+
+
+def _reusable(pixels: np.ndarray) -> bool:
+    """Whether a decoded picture's array can take the result in place (float32, writable, C order)."""
+    return pixels.dtype == np.float32 and pixels.flags.writeable and pixels.flags.c_contiguous
 
 
 def _as_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
