@@ -558,7 +558,7 @@ def test_saved_image_is_path_like(tmp_path: Path) -> None:
     loaded = load_image(tmp_path / "a.png")
     saved = save_image(tmp_path / "b.png", loaded.pixels, loaded)
     assert Path(saved) == tmp_path / "b.png"
-    with pytest.raises(OutputError, match="quality must be between 0 and 100"):
+    with pytest.raises(OutputError, match="quality must be between 1 and 100"):
         save_image(tmp_path / "c.jpg", loaded.pixels, loaded, format="jpeg", quality=101)
 
 

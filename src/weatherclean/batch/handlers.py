@@ -185,8 +185,11 @@ def video_handler(
         notes = [*result.notes, *clip.notes]
         stale = partial_path(job.output)
         if result.path != stale and stale.is_file():  # an earlier run's partial result, now superseded
-            stale.unlink()
-            notes.append(f"removed {stale.name}, an earlier run's partial result")
+            try:
+                stale.unlink()
+                notes.append(f"removed {stale.name}, an earlier run's partial result")
+            except OSError as exc:  # the video itself is done; a leftover is worth a note, not a failure
+                notes.append(f"could not remove {stale.name}, an earlier run's partial result ({exc.strerror})")
         if sampler is not None:
             notes += compare_note(lambda: pictures.write_strip(sampler, result.path))
         if result.partial and not allow_partial:

@@ -174,7 +174,7 @@ def evaluate_command(
     )  # fmt: skip
     result.model = {
         "given": model, "resolved": str(resolved), "pass_through": pass_through, "device": str(restorer.device),
-        "precision": str(restorer.dtype).removeprefix("torch.") if restorer.dtype is not None else "fp32",
+        "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
         "weatherclean": __version__,
     }  # fmt: skip
     clips = result.clip_means()

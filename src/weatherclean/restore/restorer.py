@@ -154,7 +154,7 @@ class Restorer:
         from weatherclean.io.images import load_image, save_image
 
         format = _output_format(Path(dst), format)
-        if Path(dst).resolve() == Path(src).resolve():
+        if Path(dst).resolve() == Path(src).resolve() or _same_file(src, dst):  # a hard link, a case-blind disk
             raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
         if not 1 <= quality <= 100:
             raise OutputError(f"{dst}: quality must be between 1 and 100, got {quality}")
@@ -385,6 +385,13 @@ def _check_float_range(arr: np.ndarray) -> None:
     if low < _FLOAT_RANGE[0] or high > _FLOAT_RANGE[1]:
         hint = "; for 0-255 values pass uint8, or divide by 255" if 2 < high <= 256 else ""
         raise ValueError(f"float pixels must be in [0, 1], got values from {low:g} to {high:g}{hint}")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either one missing: not the same file
+        return False
 
 
 def _reusable(pixels: np.ndarray) -> bool:

@@ -249,8 +249,8 @@ def save_image(
         fmt = normalise_format(wanted)
     except OutputError as exc:
         raise OutputError(f"{dest}: {exc}") from None
-    if not 0 <= quality <= 100:
-        raise OutputError(f"{dest}: quality must be between 0 and 100, got {quality}")
+    if not 1 <= quality <= 100:  # as --quality and restore_file
+        raise OutputError(f"{dest}: quality must be between 1 and 100, got {quality}")
     try:
         data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, quality)
     except (OSError, ValueError, RuntimeError) as exc:
