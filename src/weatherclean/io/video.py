@@ -586,10 +586,13 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
 def _slot_rate(vin: Any) -> Fraction:
     """The frame rate of constant-rate (AVI) output: the finest grid the input's timestamps lie on (FFmpeg's
     guess, e.g. 60 for a clip with frames 1/60 s and 1/30 s apart) when it is a plausible rate above the
-    average, so every frame keeps its time; else the average rate (a constant-rate clip's own)."""
+    average, so every frame keeps its time; else the average rate (a constant-rate clip's own). A guess of
+    exactly twice the average is an interlaced clip's field rate (AVCHD's 50 for 25 frames a second), not
+    a finer grid: it would leave every other slot empty."""
     average = vin.average_rate or vin.guessed_rate or Fraction(25)
     grid = vin.guessed_rate
-    return Fraction(grid) if grid and average < grid <= _MAX_SLOT_RATE else Fraction(average)
+    finer = grid and average < grid <= _MAX_SLOT_RATE and grid != 2 * average
+    return Fraction(grid) if finer else Fraction(average)
 
 
 #: The highest frame rate AVI output takes to keep variable-rate timing (a grid finer than this is a guess
