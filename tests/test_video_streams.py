@@ -159,6 +159,24 @@ def test_dropped_frames_in_an_avi_index_are_no_damage_and_keep_their_time(tmp_pa
     assert process_video(tmp_path / "cut.avi", tmp_path / "cut-out.avi", _identity).partial
 
 
+def test_an_avi_on_a_millisecond_grid_is_whole(tmp_path: Path) -> None:
+    """FFmpeg writes AVI from a 1/1000 s time base as 40 index slots a frame at 25 fps: 12 frames made 480
+    slots, and the last frame's 39 empty ones after it read as "only 12 of 480 frames ... damaged"."""
+    with av.open(str(tmp_path / "ms.avi"), "w") as out:
+        v = out.add_stream("mjpeg", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuvj420p"
+        v.time_base = Fraction(1, 1000)
+        for i in range(12):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i * 40, Fraction(1, 1000)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    with av.open(str(tmp_path / "ms.avi")) as c:
+        assert c.streams.video[0].frames > 12  # the index counts slots, not frames
+    result = process_video(tmp_path / "ms.avi", tmp_path / "out.mp4", _identity)
+    assert not result.partial and result.frames == 12
+
+
 def test_avi_output_keeps_variable_frame_rate_timing(tmp_path: Path) -> None:
     """Frames 1/60 s and 1/30 s apart: AVI output runs at 60 fps with empty slots between, so every frame
     keeps its time (it was renumbered at the 22 fps average: 0.167 s came out at 0.225 s)."""

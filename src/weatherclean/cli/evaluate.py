@@ -116,7 +116,9 @@ def evaluate_command(
         show_default=False,
     ),
     task: Task = typer.Option(Task.snow, "--task", help="snow (DesnowNet) or rain (J4R-Net, clips in order)."),
-    model: str = typer.Option("default", "--model", help="Registered model name or a saved model folder."),
+    model: str = typer.Option(
+        "default", "--model", help="Registered model name, a saved model folder, or a Hub repo owner/name[@revision]."
+    ),
     split: str | None = typer.Option(None, "--split", help="Snow100K split S, M or L (default: all found)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs (rain: clips)."),
     report: Path | None = typer.Option(

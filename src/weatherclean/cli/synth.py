@@ -138,7 +138,7 @@ def snow_command(
         styles = None if style.lower() == "mixed" else check_styles([style.lower()])
     except ValueError as exc:
         raise InputError(f"--style {style}: {exc}") from None
-    names = _list_inputs(clean_dir, out_dir, limit, note_others=False, output_name="{}.png")
+    names = _list_inputs(clean_dir, out_dir, limit, note_others=True, output_name="{}.png")
     _make_folders(out_dir, OUTPUT_FOLDERS)
 
     def make(rng: np.random.Generator, name: str, path: Path) -> str:

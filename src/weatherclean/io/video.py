@@ -986,7 +986,7 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     # variable frame rate): there the packets' slot numbers (their dts) show how far the file was read.
     read = health.packets
     if inp.format.name == "avi" and health.last_dts is not None:
-        read = max(read, health.last_dts + 1)
+        read = max(read, health.last_dts + (health.step or 1))
     result.partial = health.damaged > 0 or read < result.expected - slack
     if result.partial:
         result.notes.append(
@@ -1198,6 +1198,9 @@ class _Health:
         self.last_pts: int | None = None
         #: The latest decode time of a video packet with data: in AVI, its slot in the index.
         self.last_dts: int | None = None
+        #: The smallest step between two packets' decode times: in AVI, how many index slots a frame takes
+        #: (1 on a frame-rate grid; 40 for 25 fps written on a 1/1000 s grid, whose last frame ends 40 on).
+        self.step: int | None = None
 
     def decode_video(self, packet: Any, src: Path) -> list[Any]:
         """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
@@ -1205,6 +1208,9 @@ class _Health:
         if packet.size:
             self.packets += 1
             if packet.dts is not None:
+                if self.last_dts is not None and packet.dts > self.last_dts:
+                    gap = packet.dts - self.last_dts
+                    self.step = gap if self.step is None else min(self.step, gap)
                 self.last_dts = packet.dts if self.last_dts is None else max(packet.dts, self.last_dts)
             if packet.is_corrupt:
                 self.damaged += 1
