@@ -286,7 +286,8 @@ def test_train_cli_rain_takes_the_colour_term_and_the_gate(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("option", "value"), [("--clean-fraction", "0.3"), ("--tone-fraction", "0.3"),
-                                               ("--tone-haze", "dry"), ("--dry-crops", "4")])  # fmt: skip
+                                               ("--tone-haze", "dry"), ("--dry-crops", "4"), ("--level", "heavy"),
+                                               ("--style", "lines")])  # fmt: skip
 def test_train_cli_refuses_synthesis_options_with_pairs_from_disk(tmp_path: Path, option: str, value: str) -> None:
     """--dataset pairs are used as they are: an option that shapes synthetic samples would do nothing
     and be recorded in the card as if it had, so it is refused before anything is read."""

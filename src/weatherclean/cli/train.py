@@ -253,7 +253,8 @@ def train_command(
     if dataset is not None:
         _refuse_synthesis_options(
             {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all",
-             "--dry-crops": dry_crops > 1, "--dry-pick": dry_pick != "detail"}
+             "--dry-crops": dry_crops > 1, "--dry-pick": dry_pick != "detail", "--level": level is not None,
+             "--style": bool(style), "--exclude-style": bool(exclude_style), "--style-weight": bool(style_weight)}
         )  # fmt: skip
     check_tone_haze(tone_haze)
     if tone_haze != "all" and not tone_fraction:
