@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,27 @@ def invoke_command(module: object, name: str, *args: str, models: StandIn | None
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def tiny_desnownet_config() -> Any:
+    """The smallest DesnowNet that still trains: a run of a few steps takes well under a second."""
+    from weatherclean.models.desnownet import DesnowNetConfig
+
+    return DesnowNetConfig(
+        width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
+    )
+
+
+@contextlib.contextmanager
+def registered_tiny_snow(name: str) -> Iterator[str]:
+    """:func:`tiny_desnownet_config` registered as the architecture ``name`` while the block runs, so that
+    ``train --arch name`` is quick; unregistered afterwards."""
+    from weatherclean.models.desnownet import DesnowNet
+    from weatherclean.models.registry import ModelSpec, register_model, unregister_model
+
+    spec = ModelSpec(name, "snow", "tiny DesnowNet for tests", lambda: DesnowNet(tiny_desnownet_config()))
+    register_model(spec, replace=True)
+    try:
+        yield name
+    finally:
+        unregister_model(name)

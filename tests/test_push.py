@@ -21,11 +21,11 @@ from huggingface_hub import constants
 from typer.testing import CliRunner
 
 from hub_standin import StandinHub, pointed_at
-from synthetic import write_clean
+from synthetic import registered_tiny_snow, tiny_desnownet_config, write_clean
 from weatherclean.cli import app
 from weatherclean.errors import ModelError
 from weatherclean.models import cards
-from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
+from weatherclean.models.desnownet import DesnowNet
 from weatherclean.models.hub import check_push_folder, push_folder
 from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
 from weatherclean.models.registry import (
@@ -40,9 +40,7 @@ from weatherclean.models.registry import (
 # huggingface_hub's own LFS upload passes a file as `data=`, which httpx2 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
-TINY = DesnowNetConfig(
-    width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
-)
+TINY = tiny_desnownet_config()
 TINY_ARCH = "tiny-push-test"
 TOKEN = "hf_test_write_token"  # the stand-in's user "test" may write to test/*
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -102,11 +100,8 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinHub]
 @pytest.fixture
 def tiny_arch() -> Iterator[str]:
     """A registered tiny architecture, so `train --arch` runs in a second."""
-    register_model(ModelSpec(TINY_ARCH, "snow", "tiny DesnowNet for tests", lambda: DesnowNet(TINY)), replace=True)
-    try:
-        yield TINY_ARCH
-    finally:
-        unregister_model(TINY_ARCH)
+    with registered_tiny_snow(TINY_ARCH) as name:
+        yield name
 
 
 # -- push, load back, push again -----------------------------------------------------------------------------

@@ -11,25 +11,20 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from synthetic import write_clean
+from synthetic import registered_tiny_snow, tiny_desnownet_config, write_clean
 from weatherclean.cli import app
-from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
-from weatherclean.models.registry import ModelSpec, bundled_weights_dir, register_model, unregister_model
+from weatherclean.models.desnownet import DesnowNet
+from weatherclean.models.registry import bundled_weights_dir
 
-TINY = DesnowNetConfig(
-    width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
-)
+TINY = tiny_desnownet_config()
 TINY_ARCH = "tiny-train-cli-test"
 
 
 @pytest.fixture
 def tiny_arch() -> Iterator[str]:
     """A registered tiny architecture, so a run takes well under a second."""
-    register_model(ModelSpec(TINY_ARCH, "snow", "tiny DesnowNet for tests", lambda: DesnowNet(TINY)), replace=True)
-    try:
-        yield TINY_ARCH
-    finally:
-        unregister_model(TINY_ARCH)
+    with registered_tiny_snow(TINY_ARCH) as name:
+        yield name
 
 
 @pytest.fixture
