@@ -92,9 +92,22 @@ def readable_by_others(path: Path) -> None:
     """Give ``path`` the permissions of a file created under the process's umask (0644 under the usual
     022), like the config.json and model card beside it: safetensors 0.8 writes its files 0600, so a
     model trained on a shared machine could not be loaded by the teammates who can read its folder."""
+    path.chmod(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    """The process's umask, read where the system shows it (Linux) rather than by setting it: setting it
+    to read it races with other threads creating files meanwhile."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     umask = os.umask(0)
     os.umask(umask)
-    path.chmod(0o666 & ~umask)
+    return umask
 
 
 def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
