@@ -277,3 +277,31 @@ def test_what_an_output_keeps_is_read_back_reliably_for_mpeg_ts() -> None:
         _carries.cache_clear()
         kept = _carries("mpegts", "libx264")
         assert kept.full_range and kept.aspect
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv422p10le", "yuv444p10le"])
+def test_video_above_8_bits_keeps_its_colours(tmp_path: Path, pix_fmt: str) -> None:
+    """swscale's per-pixel chroma path returns garbage when converting 4:2:0 above 8 bits to 16-bit RGB:
+    every 10-bit phone or camera clip came out with wrong colours (a gradient 30-110 levels off)."""
+    y, x = np.mgrid[0:48, 0:64]
+    picture = np.stack([x * 3, y * 4 + 20, np.full_like(x, 60)], axis=-1).astype(np.uint8)
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        v = out.add_stream("ffv1", rate=25)  # lossless: what comes back is the conversions alone
+        v.width, v.height, v.pix_fmt = 64, 48, pix_fmt
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(picture.astype(np.uint16) * 257, format="rgb48le")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    seen: list[np.ndarray] = []
+
+    def keep(frame: np.ndarray) -> np.ndarray:
+        seen.append(frame)
+        return frame
+
+    process_video(tmp_path / "in.mkv", tmp_path / "out.mkv", keep)
+    assert seen[0].dtype == np.uint16
+    assert np.abs(seen[0].astype(float) / 257 - picture).mean() < 1.5  # what the model is given
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        back = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(float)
+    assert np.abs(back - picture).mean() < 3

@@ -339,26 +339,28 @@ def _carries(fmt: str, codec: str) -> _Carries:
 
 
 @functools.cache
-def _rounding(decode: bool) -> Any:
-    """swscale's flags for the conversions each way: round to nearest, and on the way back to RGB
+def _rounding(decode: bool, wide: bool = False) -> Any:
+    """swscale's flags for the conversions each way: round to nearest, and on the way back to 8-bit RGB
     interpolate chroma for every pixel.
 
-    Its defaults truncate on the way back to RGB: every pass through the video path darkened by about one
-    grey level ((18, 20, 18) came back (16, 18, 15)), and a clip processed twice by two. With these the
-    round trip's mean shift is under 0.05 levels and chroma edges come back closer (``benchmarks/
+    Its defaults truncate on the way back to 8-bit RGB: every pass through the video path darkened by about
+    one grey level ((18, 20, 18) came back (16, 18, 15)), and a clip processed twice by two. With these
+    the round trip's mean shift is under 0.05 levels and chroma edges come back closer (``benchmarks/
     video_colour.py`` times both; the decode side costs a few ms more per 1080p frame). Per-pixel chroma
-    does nothing on the way to YUV, so that side only rounds.
+    does nothing on the way to YUV, so that side only rounds; and on the way to 16-bit RGB (``wide``,
+    video above 8 bits) swscale's per-pixel chroma path returns garbage from 4:2:0 (a grey gradient came
+    back 30-110 levels off), while rounding alone is already unbiased there.
     """
     interpolation = _av().video.reformatter.Interpolation
     flags = interpolation.BILINEAR | interpolation.ACCURATE_RND
-    return flags | interpolation.FULL_CHR_H_INT if decode else flags
+    return flags | interpolation.FULL_CHR_H_INT if decode and not wide else flags
 
 
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
     """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
     fmt = "rgb48le" if wide else "rgb24"
     return frame.to_ndarray(
-        format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_rounding(True)
+        format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_rounding(True, wide)
     )
 
 
