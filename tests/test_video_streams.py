@@ -305,3 +305,46 @@ def test_video_above_8_bits_keeps_its_colours(tmp_path: Path, pix_fmt: str) -> N
     with av.open(str(tmp_path / "out.mkv")) as c:
         back = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(float)
     assert np.abs(back - picture).mean() < 3
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_chapters_and_stream_flags_are_kept(tmp_path: Path, suffix: str) -> None:
+    """Chapters were dropped without a word (MP4's chapter track was even called a data stream that
+    "cannot be stored"), and every stream flag was reset: a forced subtitle stopped showing by itself."""
+    src = tmp_path / f"in{suffix}"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("aac", rate=48000)
+        sound.disposition = av.stream.Disposition.default
+        out.set_chapters([
+            {"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {"title": "Intro"}},
+            {"id": 2, "start": 200, "end": 400, "time_base": Fraction(1, 1000), "metadata": {"title": "Rain"}},
+        ])  # fmt: skip
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 19200), np.float32), format="fltp", layout="mono")
+        samples.sample_rate, samples.pts = 48000, 0
+        out.mux(sound.encode(samples))
+        out.mux(sound.encode(None))
+    result = process_video(src, tmp_path / f"out{suffix}", _identity)
+    assert not any("data stream" in note for note in result.notes), result.notes
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert [ch["metadata"].get("title") for ch in c.chapters()] == ["Intro", "Rain"]
+        assert c.streams.audio[0].disposition & av.stream.Disposition.default
+
+
+def test_a_web_ready_mp4_stays_web_ready(tmp_path: Path) -> None:
+    """An MP4 with its index first (faststart: it plays while it downloads) came back with it at the end."""
+    from synthetic import make_video
+    from weatherclean.io.video import _index_first
+
+    make_video(tmp_path / "web.mp4", frames=4, audio=None, container_options={"movflags": "faststart"})
+    make_video(tmp_path / "plain.mp4", frames=4, audio=None)
+    assert _index_first(tmp_path / "web.mp4") and not _index_first(tmp_path / "plain.mp4")
+    for name in ("web", "plain"):
+        process_video(tmp_path / f"{name}.mp4", tmp_path / f"out-{name}.mp4", _identity)
+    assert _index_first(tmp_path / "out-web.mp4") and not _index_first(tmp_path / "out-plain.mp4")

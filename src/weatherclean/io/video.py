@@ -515,6 +515,7 @@ def _transcode(
     total = vin.frames or None
     with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
         out.metadata.update(_recording_metadata(inp.metadata))
+        _keep_chapters(inp, out, result.notes)
         video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
@@ -579,6 +580,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     _tag_colour(vout.codec_context, written, notes)
     _keep_aspect(vout, vin, carries, f"{codec} in {fmt}", notes)
     vout.metadata.update(_recording_metadata(vin.metadata))
+    _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
@@ -645,7 +647,7 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
     side = _SideStreams()
     video = inp.streams.video[0].index
     for s in inp.streams:
-        if s.index == video:
+        if s.index == video or getattr(s, "discard", 0) >= _DISCARD_ALL:  # MP4's chapter text: see _keep_chapters
             continue
         if s.type in _COPIED_TYPES and _can_copy(fmt, s):
             kept = side.copies[s.index] = out.add_stream_from_template(s)
@@ -656,7 +658,30 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
             notes.append(_dropped(inp, s, fmt))
             continue
         kept.metadata.update(_recording_metadata(s.metadata))
+        _keep_disposition(kept, s)
     return side
+
+
+#: FFmpeg's AVDISCARD_ALL: how its MP4/MOV reader marks a chapter track, which is not a stream to copy.
+_DISCARD_ALL = 48
+
+
+def _keep_disposition(kept: Any, s: Any) -> None:
+    """The stream's flags (default, forced, hearing impaired...): a forced subtitle must stay forced, or
+    players stop showing it on their own."""
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        kept.disposition = s.disposition
+
+
+def _keep_chapters(inp: Any, out: Any, notes: list[str]) -> None:
+    """Copy the chapters (before the header is written); a container that cannot hold them gets a note."""
+    chapters = inp.chapters() if hasattr(inp, "chapters") else []
+    if not chapters:
+        return
+    try:
+        out.set_chapters(chapters)
+    except (ValueError, TypeError, _av().error.FFmpegError) as exc:
+        notes.append(f"{len(chapters)} chapters dropped ({one_line(exc)})")
 
 
 #: Streams copied packet for packet when the output container takes them.
@@ -748,11 +773,40 @@ def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
 
 def _muxer_options(fmt: str, inp: Any) -> dict[str, str]:
     """Options for the output muxer: :data:`_MUXER_OPTIONS`, and for MP4/MOV an iPhone's QuickTime keys
-    (``com.apple.quicktime.location.ISO6709``, ``...make``) kept as such: FFmpeg writes them only on request."""
+    (``com.apple.quicktime.location.ISO6709``, ``...make``) kept as such: FFmpeg writes them only on request;
+    and an index at the front (``faststart``) when the input had one: a web-ready clip, which starts
+    playing before it has downloaded, came back with its index at the end."""
     options = dict(_MUXER_OPTIONS.get(fmt, {}))
-    if fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in inp.metadata or {}):
-        options["movflags"] = "use_metadata_tags"
+    if fmt in ("mp4", "mov"):
+        flags = [flag for flag, wanted in (
+            ("use_metadata_tags", any(k.startswith("com.apple.quicktime.") for k in inp.metadata or {})),
+            ("faststart", _index_first(Path(inp.name))),
+        ) if wanted]  # fmt: skip
+        if flags:
+            options["movflags"] = "+".join(flags)
     return options
+
+
+def _index_first(path: Path) -> bool:
+    """Whether an MP4/MOV file's index (``moov``) comes before its media data (``mdat``): its top-level
+    boxes read from the start, a few bytes each. False for anything else."""
+    try:
+        with open(path, "rb") as fh:
+            for _ in range(64):  # ftyp, free, wide, moov, mdat...: the first few boxes decide
+                head = fh.read(8)
+                if len(head) < 8:
+                    return False
+                size, kind = int.from_bytes(head[:4], "big"), head[4:]
+                if kind == b"moov" or kind == b"mdat":
+                    return kind == b"moov"
+                if size == 1:
+                    size = int.from_bytes(fh.read(8), "big") - 8
+                if size < 8:
+                    return False
+                fh.seek(size - 8, os.SEEK_CUR)
+    except OSError:
+        return False
+    return False
 
 
 def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
