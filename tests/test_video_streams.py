@@ -348,3 +348,25 @@ def test_a_web_ready_mp4_stays_web_ready(tmp_path: Path) -> None:
     for name in ("web", "plain"):
         process_video(tmp_path / f"{name}.mp4", tmp_path / f"out-{name}.mp4", _identity)
     assert _index_first(tmp_path / "out-web.mp4") and not _index_first(tmp_path / "out-plain.mp4")
+
+
+def test_interlaced_video_stays_interlaced(tmp_path: Path) -> None:
+    """1080i broadcast and AVCHD came back flagged progressive: players stop deinterlacing, and every
+    motion shows combing."""
+    with av.open(str(tmp_path / "i.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.options = {"x264-params": "tff=1", "flags": "+ildct+ilme"}
+        for i in range(4):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    for suffix in (".mkv", ".avi"):
+        result = process_video(tmp_path / "i.mkv", tmp_path / f"out{suffix}", _identity)
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            interlaced = [f.interlaced_frame for f in c.decode(video=0)]
+        if suffix == ".mkv":
+            assert all(interlaced) and len(interlaced) == 4
+        else:  # MPEG-4 Part 2, AVI's default, writes it progressive: said, not silent
+            assert any("interlaced video written progressive by mpeg4" in note for note in result.notes)

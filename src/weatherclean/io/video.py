@@ -582,6 +582,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     vout.metadata.update(_recording_metadata(vin.metadata))
     _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
+    _keep_interlacing(vout, vin, codec, notes)
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written)
@@ -602,6 +603,29 @@ def _slot_rate(vin: Any) -> Fraction:
 #: The highest frame rate AVI output takes to keep variable-rate timing (a grid finer than this is a guess
 #: from jittery timestamps, and would fill the index with empty entries).
 _MAX_SLOT_RATE = 120
+
+
+#: FFmpeg's field orders (AVFieldOrder) of interlaced video, and whether the top field comes first.
+_FIELD_ORDERS = {2: True, 3: False, 4: True, 5: False, "tt": True, "bb": False, "tb": True, "bt": False}
+
+
+def _keep_interlacing(vout: Any, vin: Any, codec: str, notes: list[str]) -> None:
+    """Encode interlaced input (1080i broadcast, AVCHD) interlaced, in its field order: written as
+    progressive, players stop deinterlacing it and every motion shows combing. H.264 can; other encoders
+    here get a note."""
+    top_first = _FIELD_ORDERS.get(vin.codec_context.field_order)
+    if top_first is None:
+        return
+    if codec != "libx264":
+        notes.append(
+            f"interlaced video written progressive by {codec}; players will show combing (--codec libx264 keeps it)"
+        )
+        return
+    options = dict(vout.options)
+    field = "tff=1" if top_first else "bff=1"
+    options["x264-params"] = f"{options['x264-params']}:{field}" if options.get("x264-params") else field
+    options["flags"] = "+ildct+ilme"
+    vout.options = options
 
 
 def _keep_aspect(vout: Any, vin: Any, carries: _Carries, encoder: str, notes: list[str]) -> None:
