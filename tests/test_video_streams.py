@@ -370,3 +370,23 @@ def test_interlaced_video_stays_interlaced(tmp_path: Path) -> None:
             assert all(interlaced) and len(interlaced) == 4
         else:  # MPEG-4 Part 2, AVI's default, writes it progressive: said, not silent
             assert any("interlaced video written progressive by mpeg4" in note for note in result.notes)
+
+
+def test_a_short_clip_over_longer_sound_is_whole(tmp_path: Path) -> None:
+    """A 3-frame title card over 2 s of narration in MKV: the reader gives the video the file's length, so
+    it read as "only 3 of about 50 frames" (exit 1, a .partial file)."""
+    with av.open(str(tmp_path / "card.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("aac", rate=48000)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 96000), np.float32), format="fltp", layout="mono")
+        samples.sample_rate, samples.pts = 48000, 0
+        out.mux(sound.encode(samples))
+        out.mux(sound.encode(None))
+    result = process_video(tmp_path / "card.mkv", tmp_path / "out.mkv", _identity)
+    assert not result.partial and result.frames == 3

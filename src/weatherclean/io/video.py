@@ -1106,15 +1106,18 @@ def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, hea
 
 
 def _stream_seconds(vin: Any, inp: Any) -> float | None:
-    """How long the video stream lasts: its own duration, Matroska's DURATION tag, or (when the video is
-    the file's only stream) the container's duration; None when nothing says."""
-    if vin.duration and vin.time_base:
-        return float(vin.duration * vin.time_base)
+    """How long the video stream lasts: Matroska's DURATION tag for the track, its own duration, or (when
+    the video is the file's only stream) the container's duration; None when nothing says.
+
+    The tag first: Matroska's reader gives every stream the file's duration, so a 3-frame title card
+    over 2 s of narration read as "only 1 of about 61 frames"; the tag is the track's own."""
     tag = (vin.metadata or {}).get("DURATION") or (vin.metadata or {}).get("duration")
     if tag:
         with contextlib.suppress(ValueError):
             hours, minutes, seconds = tag.split(":")
             return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if vin.duration and vin.time_base:
+        return float(vin.duration * vin.time_base)
     if len(inp.streams) == 1 and inp.duration:
         return inp.duration / 1_000_000
     return None
