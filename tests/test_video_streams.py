@@ -23,6 +23,32 @@ def _identity(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
+def _mux_frames(out: av.container.OutputContainer, stream: av.VideoStream, picture: np.ndarray, count: int) -> None:
+    """``count`` copies of ``picture`` (uint8 RGB, or uint16 for more than 8 bits) at 25 frames a second,
+    then the encoder's delayed packets."""
+    for i in range(count):
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb48le" if picture.dtype == np.uint16 else "rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, 25)
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
+
+
+def _mux_silence(out: av.container.OutputContainer, sound: av.AudioStream, samples: int) -> None:
+    """``samples`` of mono silence at 48 kHz from time 0, then the encoder's delayed packets."""
+    silence = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
+    silence.sample_rate, silence.pts = 48000, 0
+    out.mux(sound.encode(silence))
+    out.mux(sound.encode(None))
+
+
+class _Seen(list):
+    """A ``process`` that passes frames through and keeps what it was given."""
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.append(frame)
+        return frame
+
+
 def _mjpeg_avi(path: Path, stamps: list[int]) -> None:
     """An IP camera's clip: full-range MJPEG (yuvj420p) in AVI, one frame per 1/25 s slot in ``stamps``;
     slots left out are empty index entries, as a DVR writes dropped frames."""
@@ -246,18 +272,9 @@ def test_the_video_path_neither_darkens_nor_brightens(tmp_path: Path) -> None:
     with av.open(str(tmp_path / "in.mkv"), "w") as out:
         v = out.add_stream("libx264", rate=25, options={"crf": "0"})  # lossless: only the conversions remain
         v.width, v.height, v.pix_fmt = 128, 96, "yuv444p"
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(frame))
-        out.mux(v.encode(None))
-    seen: list[np.ndarray] = []
-
-    def keep(frame: np.ndarray) -> np.ndarray:
-        seen.append(frame)
-        return frame
-
-    process_video(tmp_path / "in.mkv", tmp_path / "once.mkv", keep)
+        _mux_frames(out, v, picture, 3)
+    seen = _Seen()
+    process_video(tmp_path / "in.mkv", tmp_path / "once.mkv", seen)
     process_video(tmp_path / "once.mkv", tmp_path / "twice.mkv", _identity)
     assert abs(float(seen[0].astype(float).mean() - picture.mean())) < 0.2  # what the model is given
     exact = av.video.reformatter.Interpolation
@@ -288,18 +305,9 @@ def test_video_above_8_bits_keeps_its_colours(tmp_path: Path, pix_fmt: str) -> N
     with av.open(str(tmp_path / "in.mkv"), "w") as out:
         v = out.add_stream("ffv1", rate=25)  # lossless: what comes back is the conversions alone
         v.width, v.height, v.pix_fmt = 64, 48, pix_fmt
-        for i in range(2):
-            frame = av.VideoFrame.from_ndarray(picture.astype(np.uint16) * 257, format="rgb48le")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(frame))
-        out.mux(v.encode(None))
-    seen: list[np.ndarray] = []
-
-    def keep(frame: np.ndarray) -> np.ndarray:
-        seen.append(frame)
-        return frame
-
-    process_video(tmp_path / "in.mkv", tmp_path / "out.mkv", keep)
+        _mux_frames(out, v, picture.astype(np.uint16) * 257, 2)
+    seen = _Seen()
+    process_video(tmp_path / "in.mkv", tmp_path / "out.mkv", seen)
     assert seen[0].dtype == np.uint16
     assert np.abs(seen[0].astype(float) / 257 - picture).mean() < 1.5  # what the model is given
     with av.open(str(tmp_path / "out.mkv")) as c:
@@ -321,15 +329,8 @@ def test_chapters_and_stream_flags_are_kept(tmp_path: Path, suffix: str) -> None
             {"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {"title": "Intro"}},
             {"id": 2, "start": 200, "end": 400, "time_base": Fraction(1, 1000), "metadata": {"title": "Rain"}},
         ])  # fmt: skip
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(frame))
-        out.mux(v.encode(None))
-        samples = av.AudioFrame.from_ndarray(np.zeros((1, 19200), np.float32), format="fltp", layout="mono")
-        samples.sample_rate, samples.pts = 48000, 0
-        out.mux(sound.encode(samples))
-        out.mux(sound.encode(None))
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 10)
+        _mux_silence(out, sound, 19200)
     result = process_video(src, tmp_path / f"out{suffix}", _identity)
     assert not any("data stream" in note for note in result.notes), result.notes
     with av.open(str(tmp_path / f"out{suffix}")) as c:
@@ -357,11 +358,7 @@ def test_interlaced_video_stays_interlaced(tmp_path: Path) -> None:
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         v.options = {"x264-params": "tff=1", "flags": "+ildct+ilme"}
-        for i in range(4):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(frame))
-        out.mux(v.encode(None))
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 4)
     for suffix in (".mkv", ".avi"):
         result = process_video(tmp_path / "i.mkv", tmp_path / f"out{suffix}", _identity)
         with av.open(str(tmp_path / f"out{suffix}")) as c:
@@ -379,14 +376,7 @@ def test_a_short_clip_over_longer_sound_is_whole(tmp_path: Path) -> None:
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         sound = out.add_stream("aac", rate=48000)
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, 25)
-            out.mux(v.encode(frame))
-        out.mux(v.encode(None))
-        samples = av.AudioFrame.from_ndarray(np.zeros((1, 96000), np.float32), format="fltp", layout="mono")
-        samples.sample_rate, samples.pts = 48000, 0
-        out.mux(sound.encode(samples))
-        out.mux(sound.encode(None))
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 3)
+        _mux_silence(out, sound, 96000)
     result = process_video(tmp_path / "card.mkv", tmp_path / "out.mkv", _identity)
     assert not result.partial and result.frames == 3
