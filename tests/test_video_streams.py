@@ -380,3 +380,20 @@ def test_a_short_clip_over_longer_sound_is_whole(tmp_path: Path) -> None:
         _mux_silence(out, sound, 96000)
     result = process_video(tmp_path / "card.mkv", tmp_path / "out.mkv", _identity)
     assert not result.partial and result.frames == 3
+
+
+def test_avi_output_says_when_sound_and_picture_lose_their_offset(tmp_path: Path) -> None:
+    """AVI starts every stream at zero: sound starting 1 s after the picture came out 1 s early, unsaid."""
+    with av.open(str(tmp_path / "late.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        sound = out.add_stream("aac", rate=48000)
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 50)
+        silence = av.AudioFrame.from_ndarray(np.zeros((1, 48000), np.float32), format="fltp", layout="mono")
+        silence.sample_rate, silence.pts = 48000, 48000  # from 1 s on
+        out.mux(sound.encode(silence))
+        out.mux(sound.encode(None))
+    notes = process_video(tmp_path / "late.mkv", tmp_path / "out.avi", _identity).notes
+    assert any(note.startswith("AVI cannot keep the sound starting") for note in notes), notes
+    kept = process_video(tmp_path / "late.mkv", tmp_path / "o.mkv", _identity).notes  # Matroska keeps it
+    assert not any("cannot keep" in note for note in kept)

@@ -1080,6 +1080,21 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     if transcoder.sound_late >= 0.001:
         result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
                             f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
+    offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
+    if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
+        which = "sound" if offset > 0 else "picture"
+        result.notes.append(
+            f"AVI cannot keep the {which} starting {abs(offset) * 1000:.0f} ms after the other: both start together"
+        )
+
+
+def _sound_offset(vin: Any, inp: Any) -> float | None:
+    """How many seconds the first sound starts after the picture (negative: before); None without sound.
+    AVI output starts both at zero, so an offset larger than a frame is lost there."""
+    sound = next((s for s in inp.streams.audio if s.start_time is not None and s.time_base), None)
+    if sound is None or vin.start_time is None or not vin.time_base:
+        return None
+    return float(sound.start_time * sound.time_base - vin.start_time * vin.time_base)
 
 
 def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
