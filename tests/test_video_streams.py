@@ -397,3 +397,23 @@ def test_avi_output_says_when_sound_and_picture_lose_their_offset(tmp_path: Path
     assert any(note.startswith("AVI cannot keep the sound starting") for note in notes), notes
     kept = process_video(tmp_path / "late.mkv", tmp_path / "o.mkv", _identity).notes  # Matroska keeps it
     assert not any("cannot keep" in note for note in kept)
+
+
+@pytest.mark.parametrize(("pix_fmt", "codec", "kept", "note"), [
+    ("yuv444p", "libx264", "yuv444p", None),
+    ("yuv444p", "libvpx-vp9", "yuv420p", "4:4:4 chroma written as 4:2:0 by libvpx-vp9"),
+    ("yuv422p", "libx264", "yuv420p", "4:2:2 chroma written as 4:2:0 by libx264"),
+])  # fmt: skip
+def test_full_chroma_is_kept_or_said(tmp_path: Path, pix_fmt: str, codec: str, kept: str, note: str | None) -> None:
+    """4:4:4 and 4:2:2 input became 4:2:0 without a word: colour edges soften. H.264 keeps 4:4:4."""
+    from weatherclean.io.video import VideoOptions
+
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, pix_fmt
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 2)
+    suffix = ".webm" if codec == "libvpx-vp9" else ".mkv"
+    result = process_video(tmp_path / "in.mkv", tmp_path / f"out{suffix}", _identity, options=VideoOptions(codec=codec))
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == kept
+    assert (note in result.notes) if note else not any("chroma" in n for n in result.notes), result.notes

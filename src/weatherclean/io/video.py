@@ -258,6 +258,14 @@ def _muxer_accepts(fmt: str, template: Any) -> bool:
         return False
 
 
+def _chroma_of(pix_fmt: str) -> str | None:
+    """A YUV pixel format's chroma sampling ("4:4:4", "4:2:2", "4:2:0"), None for others (RGB, grey)."""
+    for tag, chroma in (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1")):
+        if pix_fmt.startswith(("yuv", "yuvj")) and tag in pix_fmt:
+            return chroma
+    return None
+
+
 def _high_bit_depth(pix_fmt: str) -> bool:
     return any(tag in pix_fmt for tag in ("p10", "p12", "p14", "p16", "48", "64"))
 
@@ -561,9 +569,13 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     w, h = vin.codec_context.width, vin.codec_context.height
     vout.width, vout.height = w, h
     odd = bool(w % 2 or h % 2)
-    vout.pix_fmt = "yuv444p" if odd and codec in ("libx264", "libx265") else "yuv420p"
-    if odd and vout.pix_fmt == "yuv444p":
+    chroma = _chroma_of(str(vin.codec_context.pix_fmt or ""))
+    full = codec in ("libx264", "libx265") and (odd or chroma == "4:4:4")  # 4:4:4 input stays 4:4:4
+    vout.pix_fmt = "yuv444p" if full else "yuv420p"
+    if odd and full:
         notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
+    elif chroma in ("4:4:4", "4:2:2") and not full:
+        notes.append(f"{chroma} chroma written as 4:2:0 by {codec}")
     wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
     if wide:
         notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
