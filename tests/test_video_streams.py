@@ -417,3 +417,18 @@ def test_full_chroma_is_kept_or_said(tmp_path: Path, pix_fmt: str, codec: str, k
     with av.open(str(tmp_path / f"out{suffix}")) as c:
         assert c.streams.video[0].codec_context.pix_fmt == kept
     assert (note in result.notes) if note else not any("chroma" in n for n in result.notes), result.notes
+
+
+def test_avi_output_keeps_the_recording_day_and_names_the_tags_it_drops(tmp_path: Path) -> None:
+    """AVI's tag list has no creation time or location: both vanished without a word."""
+    with av.open(str(tmp_path / "in.mp4"), "w") as out:
+        out.metadata.update({"creation_time": "2024-01-02T03:04:05.000000Z", "location": "+52.37+004.89/",
+                             "title": "Dash"})  # fmt: skip
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 2)
+    result = process_video(tmp_path / "in.mp4", tmp_path / "out.avi", _identity)
+    with av.open(str(tmp_path / "out.avi")) as c:
+        tags = dict(c.metadata)
+    assert tags["title"] == "Dash" and tags["date"] == "2024-01-02"
+    assert "AVI cannot store the tags location; dropped" in result.notes

@@ -522,7 +522,7 @@ def _transcode(
     vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
     total = vin.frames or None
     with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
-        out.metadata.update(_recording_metadata(inp.metadata))
+        out.metadata.update(_container_tags(fmt, _recording_metadata(inp.metadata), result.notes))
         _keep_chapters(inp, out, result.notes)
         video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
         side = _add_side_streams(inp, out, fmt, result.notes)
@@ -786,6 +786,25 @@ _WRITER_KEYS = frozenset({
 })  # fmt: skip
 #: QuickTime's language-tagged copy of a key ("location-eng" beside "location"), and Matroska's ("BPS-eng").
 _LANGUAGE_SUFFIX = re.compile(r"^(.+)-[a-z]{3}$")
+
+
+#: The file tags AVI's RIFF INFO list holds (FFmpeg's names); it drops every other tag without a word.
+_AVI_TAGS = frozenset({"title", "artist", "comment", "copyright", "date", "genre", "language", "album",
+                       "track", "subject", "encoded_by", "keywords", "product", "composer", "source"})  # fmt: skip
+
+
+def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
+    recording day goes there; the tags it cannot hold (a location, the camera) are named in a note."""
+    if fmt != "avi":
+        return tags
+    kept = {k: v for k, v in tags.items() if k in _AVI_TAGS}
+    if "creation_time" in tags and "date" not in kept:
+        kept["date"] = tags["creation_time"][:10]  # ISO 8601: the day
+    dropped = sorted(k for k in tags if k not in _AVI_TAGS and k != "creation_time")
+    if dropped:
+        notes.append(f"AVI cannot store the tags {', '.join(dropped)}; dropped")
+    return kept
 
 
 def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
