@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from weatherclean.errors import InputError, OutputError, one_line
 from weatherclean.io.atomic import atomic_write, missing_folders, remove_empty
+from weatherclean.io.orientation import rotation_upright, to_upright
 
 __all__ = [
     "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet",
@@ -44,12 +45,6 @@ SHEET_SIDE = 320
 _GAP = 8
 _BACKGROUND = (255, 255, 255)
 _INK = (20, 20, 20)
-#: EXIF orientation → the Pillow transpose that shows the picture upright (as ``ImageOps.exif_transpose``).
-_ORIENT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}  # fmt: skip
 
 
 def compare_path(output: Path) -> Path:
@@ -113,13 +108,11 @@ def thumbnail(pixels: np.ndarray, side: int) -> Image.Image:
 
 def upright(image: Image.Image, *, orientation: int = 1, rotation: int = 0) -> Image.Image:
     """``image`` as a viewer shows it: EXIF ``orientation`` (photos) or ``rotation`` in degrees
-    counter-clockwise (a video's display matrix, as PyAV reports it)."""
-    if orientation in _ORIENT:
-        image = image.transpose(_ORIENT[orientation])
-    turns = (rotation // 90) % 4
-    if turns:
-        image = image.rotate(90 * turns, expand=True)
-    return image
+    counter-clockwise (a video's display matrix, as PyAV reports it), by the turns the model's input gets
+    (:mod:`weatherclean.io.orientation`), so a preview and what the model saw are the same way up."""
+    pixels = np.asarray(image)
+    turned = rotation_upright(to_upright(pixels, orientation), rotation)
+    return image if turned is pixels else Image.fromarray(turned)
 
 
 def side_by_side(before: Image.Image, after: Image.Image) -> Image.Image:
@@ -354,9 +347,10 @@ def write_side_by_side(before: Image.Image, after: Image.Image, output: Path, *,
     return path
 
 
-def write_strip(sampler: FrameSampler, output: Path, *, rotation: int = 0) -> Path:
-    """Save the frame strip of a video or clip beside its ``output``; returns where."""
-    pairs = [(i, upright(b, rotation=rotation), upright(a, rotation=rotation)) for i, b, a in sampler.pairs()]
+def write_strip(sampler: FrameSampler, output: Path) -> Path:
+    """Save the frame strip of a video or clip beside its ``output``; returns where. The sampler holds
+    frames as the model saw them, upright already."""
+    pairs = sampler.pairs()
     path = compare_path(output)
     save_picture(frame_strip(pairs), path)
     return path
