@@ -18,7 +18,6 @@ learned pixel-shuffle upsampling brings the features back to full resolution bef
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -30,7 +29,7 @@ from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
-from weatherclean.models.loading import readable_by_others
+from weatherclean.models.loading import ReadableWeights
 from weatherclean.models.padding import padded_side
 
 #: Model-card and Hub tags of the family.
@@ -600,6 +599,7 @@ class DesnowOutput(NamedTuple):
 
 class DesnowNet(
     nn.Module,
+    ReadableWeights,
     PyTorchModelHubMixin,
     library_name="weatherclean",
     tags=list(TAGS[:3]),
@@ -722,11 +722,6 @@ class DesnowNet(
     def restore(self, x: torch.Tensor) -> torch.Tensor:
         """ŷ clamped to [0, 1]: what users see."""
         return self.forward(x).y_hat.clamp(0.0, 1.0)
-
-    def _save_pretrained(self, save_directory: Path) -> None:
-        """The mixin's weights, readable by whoever may read the folder (see :func:`readable_by_others`)."""
-        super()._save_pretrained(save_directory)
-        readable_by_others(save_directory / "model.safetensors")
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

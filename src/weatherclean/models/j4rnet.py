@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -46,7 +45,7 @@ from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
 from weatherclean.models.family import ModelFamily, loss_from_options, register_family
-from weatherclean.models.loading import readable_by_others
+from weatherclean.models.loading import ReadableWeights
 from weatherclean.models.padding import MIN_SIDE, padded_side
 
 __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "macs_per_pixel", "smooth_veil"]
@@ -225,6 +224,7 @@ class J4ROutput(NamedTuple):
 
 class J4RNet(
     nn.Module,
+    ReadableWeights,
     PyTorchModelHubMixin,
     library_name="weatherclean",
     tags=list(TAGS[:4]),
@@ -486,11 +486,6 @@ class J4RNet(
         """Derain one photo (N×3×H×W) with no memory (H = 0): the single-frame path, clamped to [0, 1]."""
         out, _ = self.step(x)
         return out.background.clamp(0, 1)
-
-    def _save_pretrained(self, save_directory: Path) -> None:
-        """The mixin's weights, readable by whoever may read the folder (see :func:`readable_by_others`)."""
-        super()._save_pretrained(save_directory)
-        readable_by_others(save_directory / "model.safetensors")
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

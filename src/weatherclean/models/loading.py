@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from weatherclean.models.family import ModelFamily
 
-__all__ = ["check_weights_file", "load_from_folder", "read_folder", "readable_by_others"]
+__all__ = ["ReadableWeights", "check_weights_file", "load_from_folder", "read_folder", "readable_by_others"]
 
 #: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
 LEGACY_MODEL_TYPE = "desnownet"
@@ -93,6 +93,15 @@ def readable_by_others(path: Path) -> None:
     022), like the config.json and model card beside it: safetensors 0.8 writes its files 0600, so a
     model trained on a shared machine could not be loaded by the teammates who can read its folder."""
     path.chmod(0o666 & ~_umask())
+
+
+class ReadableWeights:
+    """For a model class, between ``nn.Module`` and ``PyTorchModelHubMixin``: its ``save_pretrained``
+    leaves the weights readable by whoever may read the folder (:func:`readable_by_others`)."""
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        super()._save_pretrained(save_directory)  # type: ignore[misc]  # the Hub mixin's, next in the MRO
+        readable_by_others(save_directory / "model.safetensors")
 
 
 def _umask() -> int:
