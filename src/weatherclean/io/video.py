@@ -260,10 +260,13 @@ def _muxer_accepts(fmt: str, template: Any) -> bool:
 
 def _chroma_of(pix_fmt: str) -> str | None:
     """A YUV pixel format's chroma sampling ("4:4:4", "4:2:2", "4:2:0"), None for others (RGB, grey)."""
-    for tag, chroma in (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1")):
-        if pix_fmt.startswith(("yuv", "yuvj")) and tag in pix_fmt:
-            return chroma
-    return None
+    if not pix_fmt.startswith("yuv"):  # yuvj* (full range) too
+        return None
+    return next((chroma for tag, chroma in _CHROMA if tag in pix_fmt), None)
+
+
+#: Pixel-format tags of chroma sampling, and how they are written.
+_CHROMA = (("444", "4:4:4"), ("422", "4:2:2"), ("420", "4:2:0"), ("411", "4:1:1"))
 
 
 def _high_bit_depth(pix_fmt: str) -> bool:

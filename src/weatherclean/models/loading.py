@@ -71,16 +71,16 @@ def check_weights_file(weights: Path) -> None:
     """
     try:
         with open(weights, "rb") as fh:
-            head = fh.read(8)
-            size = weights.stat().st_size
-            if head.startswith(_LFS_POINTER[:8]) and (head + fh.read(len(_LFS_POINTER) - 8)).startswith(_LFS_POINTER):
+            start = fh.read(len(_LFS_POINTER))
+            if start == _LFS_POINTER:
                 raise ModelError(
                     f"{weights}: a git-LFS pointer, not the weights; run `git lfs pull` in that repository, or "
                     "fetch the model with `weatherclean models download`"
                 )
-            (length,) = struct.unpack("<Q", head) if len(head) == 8 else (-1,)
-            if not 0 < length <= min(_MAX_HEADER, size - 8):
+            (length,) = struct.unpack("<Q", start[:8]) if len(start) >= 8 else (-1,)
+            if not 0 < length <= min(_MAX_HEADER, weights.stat().st_size - 8):
                 raise ModelError(f"{weights}: not a whole safetensors file (truncated or damaged); copy it again")
+            fh.seek(8)
             json.loads(fh.read(length))
     except OSError as exc:
         raise ModelError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
