@@ -218,6 +218,7 @@ def train_command(
     from weatherclean.data.tones import check_tone_haze
     from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.registry import check_task, get_spec
+    from weatherclean.restore.restorer import with_pass_through
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import TrainConfig, refuse_changed_run, train
 
@@ -294,7 +295,7 @@ def train_command(
     else:
         model = _fresh_model(str(arch))
     if pass_through is not None:
-        model = _with_pass_through(model, pass_through, label=init or str(arch))
+        model = with_pass_through(model, pass_through, label=init or str(arch))
     check_task(model, task)
     model.train()
     samples = steps * batch_size * 64
@@ -483,16 +484,6 @@ def _fresh_model(arch: str) -> nn.Module:
     config = json.loads((folder / "config.json").read_text())  # never the weights: they may be an LFS pointer
     family = get_family(config.pop("model_type"))
     return family.build(config)
-
-
-def _with_pass_through(model: nn.Module, value: float, *, label: str) -> nn.Module:
-    """``model`` with ``--pass-through value``, checked by its config (0 also turns a rain veil term off, which
-    only widens the gate), as ``desnow``/``derain --pass-through`` do: a refusal is one line, not a traceback."""
-    from weatherclean.models.family import pass_through_changes, with_config
-
-    config = getattr(model, "config", None)
-    changes = pass_through_changes(config, value, label=label)
-    return with_config(model, **changes)
 
 
 def _load_init(init: str, task: str) -> tuple[nn.Module, str | None, str | None, Path]:

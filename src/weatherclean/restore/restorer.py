@@ -322,7 +322,7 @@ def _output_format(dst: Path, format: str | None) -> str | None:
     return chosen
 
 
-def with_pass_through(model: Any, value: float) -> Any:
+def with_pass_through(model: Any, value: float, *, label: str | None = None) -> Any:
     """A copy of ``model`` with the pass-through threshold ``value`` (``--pass-through``): where the model's
     own weather evidence stays below it, the model leaves a pixel as it was.
 
@@ -331,14 +331,15 @@ def with_pass_through(model: Any, value: float) -> Any:
     gate off (a rain model's veil term, which only widens the gate, goes off with it). Every family with
     the gate keeps it in ``config.pass_through``; the copy is rebuilt from the new config
     (:func:`~weatherclean.models.family.with_config`), so ``model`` itself is not changed. A value the
-    model refuses, or a model without the gate, is a one-line :class:`~weatherclean.errors.ModelError`.
+    model refuses, or a model without the gate, is a one-line :class:`~weatherclean.errors.ModelError`
+    naming the model as ``label`` (default: its class).
     """
     from weatherclean.models.family import pass_through_changes, with_config
 
     config = getattr(model, "config", None)
     if not isinstance(model, nn.Module):
         config = None  # not a model: refused below as a model without the gate
-    return with_config(model, **pass_through_changes(config, value, label=type(model).__name__))
+    return with_config(model, **pass_through_changes(config, value, label=label or type(model).__name__))
 
 
 # ---------------------------------------------------------------------------------------- conversions
