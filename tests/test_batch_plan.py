@@ -63,6 +63,19 @@ def test_a_folder_with_a_shard_splits_it_and_resumes(tmp_path: Path, monkeypatch
     assert _names(plan_jobs(["in"], "out", shard=(2, 4), overwrite=True)) == _names(shards[1])
 
 
+def test_a_file_reached_by_two_paths_is_done_by_one_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards hash paths as walked; a link beside each photo must not let two shards do the same photo."""
+    monkeypatch.chdir(tmp_path)
+    _touch(*(Path("in/photos") / f"p{i:02d}.jpg" for i in range(24)))
+    Path("in/album").mkdir()
+    for i in range(24):
+        os.symlink(f"../photos/p{i:02d}.jpg", f"in/album/cover{i:02d}.jpg")
+    shards = [plan_jobs(["in"], "out", shard=(k, 4)) for k in range(1, 5)]
+    done = [job.source.resolve() for plan in shards for job in plan.jobs]
+    assert len(done) == len(set(done)) == 24
+    assert all(job.source.parent.name == "photos" for plan in shards for job in plan.jobs)
+
+
 def test_a_collision_is_refused_before_any_work(tmp_path: Path) -> None:
     _touch(tmp_path / "in" / "a.jpg", tmp_path / "in" / "a.png", tmp_path / "in" / "b.jpg")
     assert len(plan_jobs([tmp_path / "in"], tmp_path / "out")) == 3  # different names: no collision

@@ -345,3 +345,37 @@ def test_a_compressed_16bit_planar_tiff_is_refused_in_one_line(tmp_path: Path) -
     _planar_tiff(tmp_path / "scan.tif", np.full((3, 6, 9), 30000, np.uint16), deflate=True)
     with pytest.raises(InputError, match=r"scan\.tif: a compressed 16-bit TIFF stored plane by plane .* re-save"):
         load_image(tmp_path / "scan.tif")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_the_umask_is_read_without_being_changed(umask: int) -> None:
+    """Outputs get the permissions the user's umask allows; reading it must not set it, because setting
+    it to read it races with the batch's other threads creating files at that moment."""
+    import os
+
+    from weatherclean.io.atomic import process_umask
+
+    before = os.umask(umask)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            if os.path.exists("/proc/self/status"):  # where the system shows it, it must not be set at all
+                mp.setattr(os, "umask", lambda _mask: pytest.fail("os.umask was called to read the umask"))
+            assert process_umask() == umask
+    finally:
+        os.umask(before)
+
+
+def test_a_finished_frames_folder_gets_the_users_permissions(tmp_path: Path) -> None:
+    """mkdtemp makes 0700 folders: a clip's frames folder must end with what the umask allows, like a photo."""
+    import os
+    import tempfile
+
+    from weatherclean.batch.handlers import replace_folder
+
+    before = os.umask(0o027)
+    try:
+        work = Path(tempfile.mkdtemp(dir=tmp_path))
+        replace_folder(work, tmp_path / "frames")
+    finally:
+        os.umask(before)
+    assert (tmp_path / "frames").stat().st_mode & 0o777 == 0o750

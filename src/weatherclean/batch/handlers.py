@@ -24,7 +24,7 @@ from weatherclean.batch.outputs import make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
-from weatherclean.io.atomic import make_beside
+from weatherclean.io.atomic import make_beside, process_umask
 from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
@@ -254,9 +254,7 @@ def replace_folder(new: Path, dest: Path) -> None:
     """
     if dest.is_dir() and any(p.is_dir() for p in dest.iterdir()):
         raise OutputError(f"{dest}: holds other folders, so it is not replaced; move it away or choose another -o")
-    umask = os.umask(0)
-    os.umask(umask)
-    mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~umask
+    mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~process_umask()
     os.chmod(new, mode)  # mkdtemp makes 0700 folders
     old: Path | None = None
     try:

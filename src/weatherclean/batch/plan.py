@@ -14,6 +14,8 @@ what would happen. The steps, each its own function:
 Sharding assigns each input to a shard by a hash of its path *as walked from the command line*, before
 anything is skipped, so N processes given the same inputs split the batch without overlap, a rerun of
 any shard sees the same inputs, and inputs added later land in some shard without moving the others.
+A file reached by two paths (a link beside the file) goes by the one path it is done under, so one
+shard does it. Not resolved paths: those differ between machines that mount the photos elsewhere.
 
 :func:`plan_clips` plans ``--frames`` (each folder of frames is one clip), and :func:`plan_batch` is the
 one call a command makes: photos only (desnow), or photos, videos and clips (derain, :class:`MediaOptions`).
@@ -95,7 +97,8 @@ def plan_jobs(
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root)
     plan = Plan(skipped=found.skipped, failed=found.failed)
-    mine = [f for f in found.files if in_shard(f.path, shard)]
+    chosen = _one_path_per_file([f.path for f in found.files])  # a file reached twice: one shard does it
+    mine = [f for f in found.files if in_shard(chosen[f.path.resolve()], shard)]
     plan.other_shards = len(found.files) - len(mine)
     rename = suffix_for or output_suffix
 
@@ -119,7 +122,7 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
     that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped)."""
     by_output: dict[Path, Path] = {}
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
-    chosen = _one_path_per_file(candidates)
+    chosen = _one_path_per_file([src for src, _ in candidates])
     all_sources = set(chosen)
     for src, dest in candidates:
         real = src.resolve()
@@ -152,12 +155,12 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
         raise InputError(collisions[0][1] + also)
 
 
-def _one_path_per_file(candidates: list[tuple[Path, Path]]) -> dict[Path, Path]:
+def _one_path_per_file(paths: list[Path]) -> dict[Path, Path]:
     """Each real file → the path it is done under: the first reached, unless a later one is the file
     itself rather than a symbolic link to it (an album cover linked to a photo must not take the
     photo's place in the mirrored tree)."""
     chosen: dict[Path, Path] = {}
-    for src, _ in candidates:
+    for src in paths:
         real = src.resolve()
         if real not in chosen or (chosen[real].is_symlink() and not src.is_symlink()):
             chosen[real] = src

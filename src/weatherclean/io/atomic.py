@@ -76,13 +76,26 @@ def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
     try:
         st = os.stat(dest)
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~process_umask())
         return
     os.chmod(tmp, st.st_mode & 0o7777)
     with contextlib.suppress(OSError):  # only root may give a file away; others keep their own files
         os.chown(tmp, st.st_uid, st.st_gid)
+
+
+def process_umask() -> int:
+    """The process's umask, read where the system shows it (Linux) rather than by setting it: setting it
+    to read it races with other threads creating files meanwhile (a batch writes from several)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 #: A temporary file this old was left by a run that was killed (SIGKILL, power cut), not one in progress.

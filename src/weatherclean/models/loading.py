@@ -8,12 +8,12 @@ without importing the registry back: no import circle.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weatherclean.errors import ModelError
+from weatherclean.io.atomic import process_umask
 from weatherclean.models.family import families, family_of
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def readable_by_others(path: Path) -> None:
     """Give ``path`` the permissions of a file created under the process's umask (0644 under the usual
     022), like the config.json and model card beside it: safetensors 0.8 writes its files 0600, so a
     model trained on a shared machine could not be loaded by the teammates who can read its folder."""
-    path.chmod(0o666 & ~_umask())
+    path.chmod(0o666 & ~process_umask())
 
 
 class ReadableWeights:
@@ -102,21 +102,6 @@ class ReadableWeights:
     def _save_pretrained(self, save_directory: Path) -> None:
         super()._save_pretrained(save_directory)  # type: ignore[misc]  # the Hub mixin's, next in the MRO
         readable_by_others(save_directory / "model.safetensors")
-
-
-def _umask() -> int:
-    """The process's umask, read where the system shows it (Linux) rather than by setting it: setting it
-    to read it races with other threads creating files meanwhile."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
