@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 4 candidate (2026-12-05 05:09; docs/models.md "Round 4 (snow)"). Resumable: rerun the same command.
+# Snow round 4 candidate (2026-12-05 05:09; docs/model-history.md "Round 4 (snow)"). Resumable: rerun the same command.
 # Round 3's candidate (runs/snow12c) left snow-free photos and light snow alone better but removed less
 # M/L snow; back towards removal: 30 % snow-free crops and the paper's lambda_z 3.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 5 candidate (2026-12-05 session 5; rule in docs/models.md "Round 5 (rain)"). Resumable: rerun the same command.
+# Rain round 5 candidate (2026-12-05 session 5; rule in docs/model-history.md "Round 5 (rain)"). Resumable: rerun the same command.
 # The shipped j4rnet-light widened to 64 channels with the same outputs (scripts/widen_j4rnet.py), then round 4's
 # no-harm fine-tune (runs/issue-c.sh) on the wider model: half the crops dry, lambda-colour 8, 96-px crops.
 set -euo pipefail

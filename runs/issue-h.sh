@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 6 candidate (2026-12-05 session 6; rule in docs/models.md "Round 6 (rain)"). Resumable: rerun the same command.
+# Rain round 6 candidate (2026-12-05 session 6; rule in docs/model-history.md "Round 6 (rain)"). Resumable: rerun the same command.
 # The shipped j4rnet-light (runs/r13c-s2) fine-tuned with round 4's no-harm recipe (half the crops dry,
 # lambda-colour 8, 96-px crops) on all six styles: the new "downpour" style (dense long streaks over a
 # strong haze) is the only change of data. Shorter than round 4: 4000 + 700 steps.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 7 candidate (2026-12-05 session 6; rule in docs/models.md "Round 7 (rain)"). Resumable: rerun the same command.
+# Rain round 7 candidate (2026-12-05 session 6; rule in docs/model-history.md "Round 7 (rain)"). Resumable: rerun the same command.
 # Round 6's leave-downpour-out twin (better than the shipped model on 11 of 12 non-downpour heavy sets, and
 # harmless on Rain100L's bright picture) fine-tuned briefly on all six styles, so downpour is a smaller share
 # of the whole fine-tune: 1500 single-frame steps then 300 clip steps, same recipe otherwise.

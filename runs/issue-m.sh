@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 10 candidate, started 2026-12-05 (session 10); its rule (docs/models.md "Round 10 (rain)") is
+# Rain round 10 candidate, started 2026-12-05 (session 10); its rule (docs/model-history.md "Round 10 (rain)") is
 # written before anything of it is scored. Resumable: rerun the same command.
 # Round 5's wider candidate (runs/r13d-s2: the round-4 weights widened to 64 channels, then round 4's
 # fine-tune) fine-tuned with round 6's recipe (half the crops dry, lambda-colour 8, 4000 + 700 steps) without

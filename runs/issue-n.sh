@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 11 candidate (docs/models.md "Round 11 (rain)", rule written before scoring). Resumable: rerun.
+# Rain round 11 candidate (docs/model-history.md "Round 11 (rain)", rule written before scoring). Resumable: rerun.
 # Round 10's candidate (runs/r13i-s2: the wider model fine-tuned without downpour) given a small dose of
 # downpour in a short fine-tune: 0.1 of the other styles' chance (rounds 8 and 9 used 0.3 and lost the bright
 # Rain100L picture), 1000 single-frame + 300 clip steps.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 12 candidate (docs/models.md "Round 12 (rain)", rule written before training and scoring).
+# Rain round 12 candidate (docs/model-history.md "Round 12 (rain)", rule written before training and scoring).
 # Resumable: rerun. The shipped model (round 6) fine-tuned with round 6's recipe on all six styles, with 30 % of
 # the clean backgrounds re-toned (brighter, gamma-lifted or hazy; weatherclean.data.tones) before the rain is
 # added, so that brightness and low contrast alone are never rain.

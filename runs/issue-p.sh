@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 13 candidate (docs/models.md "Round 13 (rain)", rule written before training and scoring).
+# Rain round 13 candidate (docs/model-history.md "Round 13 (rain)", rule written before training and scoring).
 # Resumable: rerun. Round 12's candidate (runs/r13k-s2: the shipped model fine-tuned with 30 % of its backgrounds
 # re-toned) trained on with half of them re-toned, 2000 single-frame + 400 clip steps, round 6's recipe otherwise.
 set -euo pipefail

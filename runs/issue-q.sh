@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 14 candidate (docs/models.md "Round 14 (rain)", rule written before training and scoring).
+# Rain round 14 candidate (docs/model-history.md "Round 14 (rain)", rule written before training and scoring).
 # Resumable: rerun. The shipped model (round 6) widened to 64 channels with the same outputs
 # (scripts/widen_j4rnet.py), then round 12's recipe (30 % of the backgrounds re-toned, all six styles, half the
 # crops dry, lambda-colour 8): 3000 single-frame + 500 clip steps.

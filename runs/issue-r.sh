@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 15 candidate (docs/models.md "Round 15 (rain)", rule written before training and scoring).
+# Rain round 15 candidate (docs/model-history.md "Round 15 (rain)", rule written before training and scoring).
 # Resumable: rerun. Round 14's candidate (runs/r13m-s2: the shipped model widened to 64 channels, 30 % of the
 # backgrounds re-toned) trained on with half of them re-toned, as round 13 did for the light model: 2000
 # single-frame + 400 clip steps.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 16 candidate r16a (docs/models.md "Round 16 (rain)", rule written before training and scoring).
+# Rain round 16 candidate r16a (docs/model-history.md "Round 16 (rain)", rule written before training and scoring).
 # Resumable: rerun. Round 15's candidate (runs/r13n-s2, 64 channels) trained on with half the backgrounds
 # re-toned and the haze tone only on crops left dry (--tone-haze dry): 3000 single-frame + 500 clip steps.
 set -euo pipefail

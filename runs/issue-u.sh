@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kept as it ran. Its --stage veil and --veil-channels were removed with the learned veil stage in a560482
-# (docs/models.md "Round 6 (snow)"), so it no longer runs.
-# Snow round 6 (docs/models.md "Round 6 (snow)"): a veil stage added to the shipped desnownet-light and trained
+# (docs/model-history.md "Round 6 (snow)"), so it no longer runs.
+# Snow round 6 (docs/model-history.md "Round 6 (snow)"): a veil stage added to the shipped desnownet-light and trained
 # alone, the rest frozen. Resumable: rerun the same command.
 set -euo pipefail
 weatherclean train --task snow --clean data/snow/train_clean --skimage-samples --init desnownet-light \

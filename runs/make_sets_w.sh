@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 6 (docs/models.md "Round 6 (snow)"): tuning sets from TRAINING backgrounds (data/rain/tune_clean;
+# Snow round 6 (docs/model-history.md "Round 6 (snow)"): tuning sets from TRAINING backgrounds (data/rain/tune_clean;
 # seeds 99, 97, 96 as earlier rounds' tune_S/tune_M, and L) and fresh held-out sets (seed 19191, never used
 # before) from the 12 held-out backgrounds. Resumable: a set whose synth.json exists is kept.
 set -euo pipefail

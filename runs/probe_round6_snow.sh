@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 6's probe (docs/models.md "Round 6 (snow)"): where heavy snow's error lives, on sets made from
+# Snow round 6's probe (docs/model-history.md "Round 6 (snow)"): where heavy snow's error lives, on sets made from
 # TRAINING backgrounds (data/rain/tune_clean), with and without the veil (same seed, same flakes).
 set -euo pipefail
 for L in S M L; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 10 (docs/models.md "Round 10 (rain)") end to end, as runs/round9.sh: the shipped model on the fresh
+# Rain round 10 (docs/model-history.md "Round 10 (rain)") end to end, as runs/round9.sh: the shipped model on the fresh
 # sets; then tuning on training backgrounds, the mechanical pick, held-out scoring and the rule.
 set -euo pipefail
 while [ ! -d data/rain10/clip_mixed_heavy ] || [ ! -f data/rain10/clip_mixed_heavy/synth.json ]; do sleep 30; done

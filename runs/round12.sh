@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 12 (docs/models.md "Round 12 (rain)") end to end, as runs/round11.sh: the shipped model on the fresh
+# Rain round 12 (docs/model-history.md "Round 12 (rain)") end to end, as runs/round11.sh: the shipped model on the fresh
 # sets; then tuning on training backgrounds, the mechanical pick, held-out scoring and the rule.
 set -euo pipefail
 while [ ! -d data/rain12/clip_mixed_heavy ] || [ ! -f data/rain12/clip_mixed_heavy/synth.json ]; do sleep 30; done

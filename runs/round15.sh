@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 15 (docs/models.md "Round 15 (rain)") end to end, as runs/round14.sh: the shipped model on the fresh
+# Rain round 15 (docs/model-history.md "Round 15 (rain)") end to end, as runs/round14.sh: the shipped model on the fresh
 # sets; then tuning on training backgrounds, the mechanical pick, held-out scoring and the rule.
 set -euo pipefail
 while [ ! -d data/rain15/clip_mixed_heavy ] || [ ! -f data/rain15/clip_mixed_heavy/synth.json ]; do sleep 30; done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 16 (docs/models.md "Round 16 (rain)") end to end, as runs/round15.sh for two candidates: the shipped
+# Rain round 16 (docs/model-history.md "Round 16 (rain)") end to end, as runs/round15.sh for two candidates: the shipped
 # model on the fresh sets; then for each candidate tuning on training backgrounds and the mechanical pick; both
 # picked candidates on the held-out sets; the rule for each.
 set -euo pipefail

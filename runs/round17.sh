@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 17 (docs/models.md "Round 17 (rain)") end to end, as runs/round16.sh: no training; two candidates with
+# Rain round 17 (docs/model-history.md "Round 17 (rain)") end to end, as runs/round16.sh: no training; two candidates with
 # veil_cell 64 (runs/r17l/model: the shipped j4rnet-light weights; runs/r17w/model: round 14's wide candidate
 # runs/r13m-s2), each its source's weights and config.json with "veil_cell": 64 added. For each: tuning on training
 # backgrounds and the mechanical pick; then the shipped model and both picked candidates on the fresh sets; the rule.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 18 (docs/models.md "Round 18 (rain)"): runs/r17l/model (j4rnet-light's weights with veil_cell 64) at round
+# Rain round 18 (docs/model-history.md "Round 18 (rain)"): runs/r17l/model (j4rnet-light's weights with veil_cell 64) at round
 # 17's tuning pick for it, and j4rnet-light as it ships, on fresh sets (seed 18181); the rule.
 set -euo pipefail
 while [ ! -d data/rain18/bright_clean ]; do sleep 30; done

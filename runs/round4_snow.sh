@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 4 (docs/models.md "Round 4 (snow)") end to end: the bundled model on the fresh sets, then
+# Snow round 4 (docs/model-history.md "Round 4 (snow)") end to end: the bundled model on the fresh sets, then
 # (once the candidate has trained) tuning, the mechanical pick, held-out scoring and the rule as code.
 set -euo pipefail
 while [ ! -L data/snow5/heldout_clean ]; do sleep 30; done

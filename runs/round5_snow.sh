@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 5 (docs/models.md "Round 5 (snow)") end to end, as runs/round4_snow.sh: the bundled model on the
+# Snow round 5 (docs/model-history.md "Round 5 (snow)") end to end, as runs/round4_snow.sh: the bundled model on the
 # fresh sets, then (once the candidate has trained) tuning, the mechanical pick, held-out scoring and the rule.
 set -euo pipefail
 while [ ! -L data/snow9/heldout_clean ]; do sleep 30; done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round 6, after the learned veil stage failed to learn (docs/models.md "Round 6 (snow)"): the veil stage as a
+# Snow round 6, after the learned veil stage failed to learn (docs/model-history.md "Round 6 (snow)"): the veil stage as a
 # least-squares regression, fitted on the training backgrounds, measured on the TUNING sets only (training
 # backgrounds; runs/make_sets_w.sh tune-only). Never scored on held-out sets: it fails the no-harm conditions here.
 # The config field was first named veil_threshold (as scored here, runs/scores/round6-veil-tune.*); renamed

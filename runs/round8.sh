@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rain round 8 (docs/models.md "Round 8 (rain)") end to end: the shipped model on the fresh sets while the
+# Rain round 8 (docs/model-history.md "Round 8 (rain)") end to end: the shipped model on the fresh sets while the
 # candidate trains; then tuning on training backgrounds, the mechanical pick, held-out scoring and the rule.
 set -euo pipefail
 while [ ! -d data/rain8/clip_mixed_heavy ] || pgrep -f make_sets_i.sh >/dev/null; do sleep 30; done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Snow round-4 tuning (docs/models.md "Round 4 (snow)"), training backgrounds only.
+# Snow round-4 tuning (docs/model-history.md "Round 4 (snow)"), training backgrounds only.
 set -euo pipefail
 c=()
 for t in 0.01 0.02 0.03 0.04; do c+=("d-t${t#0.}=runs/snow12d/model@$t"); done

@@ -16,7 +16,7 @@ darkens), which is what the bins read.
 Why: a model whose answer depends only on a neighbourhood gives the same d for the same local pattern,
 whatever the level. Where E[t | d] differs by level for the same d, no threshold or strength applied to
 the model's output can be right for all levels; the model needs to know how snowy the picture is (snow
-round 18, docs/models.md). ``--per-set N`` reads the first N pictures of each set (all by default).
+round 18, docs/model-history.md). ``--per-set N`` reads the first N pictures of each set (all by default).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote with ``--json`` (``--with``
 merges the bundled model's earlier run).
 
-**rain**: issue 13's no-harm-first rule (docs/models.md, "Round 3 (rain): the rule, written before
+**rain**: issue 13's no-harm-first rule (docs/model-history.md, "Round 3 (rain): the rule, written before
 scoring"; round 4 keeps it): the candidate replaces the bundled model if, and only if,
 
 1. dry photos: PSNR-Y against the input >= 40 dB and largest |mean channel shift| <= 0.5 grey levels,
@@ -23,7 +23,7 @@ scoring"; round 4 keeps it): the candidate replaces the bundled model if, and on
 3. heavy sets (every set named "heavy", and paired spa_real_vrgnet): every one gains more than 0 dB and
    their mean gain is >= +3 dB.
 
-**snow**: issue 12's relative rule (docs/models.md, "Round 2"; snow round 3 keeps it): if, and only if,
+**snow**: issue 12's relative rule (docs/model-history.md, "Round 2"; snow round 3 keeps it): if, and only if,
 
 1. snow-free photos: higher PSNR-Y against the input and a smaller largest |mean channel shift|;
 2. S sets: no more below the input, and a higher mean gain;
@@ -39,13 +39,13 @@ and their ∞ dB make the mean of per-photo PSNRs ∞) and the worst photo at le
 its input; every heavy set gains; the mean light gain, the mean heavy gain, JORDER-E's gain and the mean
 over all sets each within 0.25 dB of the shipped model's.
 
-**rain-improve**: rain round 5's rule (docs/models.md, "Round 5 (rain)"), for a candidate against a
+**rain-improve**: rain round 5's rule (docs/model-history.md, "Round 5 (rain)"), for a candidate against a
 shipped model that already passes the no-harm rule: (1) dry photos: the worst photo at least as close
 to its input as with the shipped model, largest |mean channel shift| <= 0.5; (2) light sets: no more
 below the input, none more than 0.5 dB below, a mean gain at least the shipped model's; (3) heavy sets:
 every one gains, a higher mean gain; (4) a higher mean gain over all sets.
 
-**rain-pictures**: rain round 7's rule (docs/models.md, "Round 7 (rain)"): rain-improve's, and (5) no
+**rain-pictures**: rain round 7's rule (docs/model-history.md, "Round 7 (rain)"): rain-improve's, and (5) no
 picture of the real light pairs (``pictures`` in the JSON: "paired rain_light", or "rain_light" scored
 with ``--sets``) more than 0.5 dB below its input.
 
@@ -262,7 +262,7 @@ def check_snow(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition
 
 
 def check_snow_pooled(sets: dict[str, dict], cand: str, bundled: str) -> list[Condition]:
-    """Snow round 20's rule (docs/models.md, "Round 20 (snow)"): the snow rule with its first condition read
+    """Snow round 20's rule (docs/model-history.md, "Round 20 (snow)"): the snow rule with its first condition read
     on the pooled snow-free PSNR-Y (one PSNR of the mean squared change over all photos), and the worst
     photo at least the bundled model's. A picture gate returns some photos bit for bit, which makes the
     mean of per-photo PSNRs ∞ whatever the others score; the pooled figure stays finite and still counts
@@ -306,7 +306,7 @@ def check_rain_capacity(sets: dict[str, dict], cand: str, base: str) -> list[Con
 
 
 def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
-    """Each condition of rain round 5's rule (docs/models.md, "Round 5 (rain)"): a candidate against a
+    """Each condition of rain round 5's rule (docs/model-history.md, "Round 5 (rain)"): a candidate against a
     shipped model that already passes the no-harm rule. The dry photos' mean PSNR-Y is ∞ once one photo
     comes back bit for bit, so the worst photo is compared instead."""
     c, b = sets["clean"][cand], sets["clean"][shipped]
@@ -331,7 +331,7 @@ def check_rain_improve(sets: dict[str, dict], cand: str, shipped: str) -> list[C
 
 
 def check_rain_pictures(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
-    """Rain round 7's rule (docs/models.md, "Round 7 (rain)"): rain-improve's, and no picture of the real
+    """Rain round 7's rule (docs/model-history.md, "Round 7 (rain)"): rain-improve's, and no picture of the real
     light pairs more than 0.5 dB below its input. Round 6's shipped model passed on set means while one
     Rain100L picture ended 1.6 dB below its input; a user sees pictures, not means. A score file without
     the candidate's pictures (written before they were recorded) cannot be judged: exit status 2."""
@@ -353,7 +353,7 @@ def _real_light_pictures(sets: dict[str, dict], cand: str, number: str) -> Condi
 
 
 def check_rain_dry_target(sets: dict[str, dict], cand: str, shipped: str) -> list[Condition]:
-    """Rain round 23's rule (docs/models.md, "Round 23 (rain)"): a candidate that meets issue 13's dry-photo
+    """Rain round 23's rule (docs/model-history.md, "Round 23 (rain)"): a candidate that meets issue 13's dry-photo
     target on every photo, and its light-rain targets, may give up at most :data:`TRADE_DB` of the shipped
     model's removal (mean light gain, mean heavy gain, JORDER-E, mean over all sets). Why: the shipped model misses the
     no-harm target on one dry photo, and every fine-tune that met it removed 0.4-0.8 dB less rain; issue 13

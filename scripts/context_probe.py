@@ -8,7 +8,7 @@ snow-free ``DATA/heldout_clean`` runs whole through the model (fp32, CPU) while 
 excitation: per level, the mean over pictures and channels of the scale (the features are multiplied by
 1 + scale), of its absolute value and of the shift's absolute value, and how far the per-channel scales
 of light and heavy snow lie apart. Why: a context that scales every picture alike, or by nearly nothing,
-has not learned what it was added for, whatever the scores say (snow rounds 18 and 19, docs/models.md).
+has not learned what it was added for, whatever the scores say (snow rounds 18 and 19, docs/model-history.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How hard are the snow-free training samples a dry-crop pick chooses? (docs/models.md, snow round 14)
+"""How hard are the snow-free training samples a dry-crop pick chooses? (docs/model-history.md, snow round 14)
 
 Draws items from ``SyntheticSnowDataset`` over training backgrounds three ways: plain random crops,
 ``--dry-crops K`` by detail, and ``--dry-crops K --dry-pick change`` against MODEL, and reports for each

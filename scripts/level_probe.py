@@ -11,7 +11,7 @@ pooled values are standardised, and a ridge regression fitted on three quarters 
 the level of the other quarter. Printed: the correlation of prediction and level on that quarter.
 
 Why: a picture-level context can only correct for the snow level if the level can be read from what it
-pools, at the crop size it trains on (snow rounds 18 and 19, docs/models.md).
+pools, at the crop size it trains on (snow rounds 18 and 19, docs/model-history.md).
 """
 
 from __future__ import annotations

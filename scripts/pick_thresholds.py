@@ -5,7 +5,7 @@
     python scripts/pick_thresholds.py runs/scores/round2-tune-snow.json --light mixed_S --heavy mixed_M
 
 The JSON is what ``score_rain_styles.py`` or ``score_snow_styles.py`` wrote for the tuning sets (made
-from training backgrounds). The rule (docs/models.md, "Round 2"): among the candidates whose weather-free
+from training backgrounds). The rule (docs/model-history.md, "Round 2"): among the candidates whose weather-free
 PSNR-Y against the input is >= 40 dB, whose largest |mean channel shift| is <= 0.5 grey levels and whose
 light-set gain is >= 0, the highest heavy-set gain; if none, among those with light gain >= 0, the
 highest weather-free PSNR-Y (ties: the higher heavy gain); if none, nothing.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What a picture gate would do to each photo of a folder: the share of pixels the model darkens strongly,
-and the strength each gate floor leaves the model's correction (snow round 20, docs/models.md).
+and the strength each gate floor leaves the model's correction (snow round 20, docs/model-history.md).
 
     python scripts/picture_gate_probe.py desnownet-light ../shared/data/real/snow_photos/images \\
         --floors 0.0002 0.0003 0.0004 0.0006 0.0008 0.001

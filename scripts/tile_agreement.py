@@ -9,7 +9,7 @@ tiling engine's default overlap, the model's receptive field), fp32 on the CPU; 
 worst PSNR-Y of the tiled output against the whole one, and the largest mean channel difference in grey
 levels. Why: a model whose answer depends on the whole picture (DesnowNet's ``context``) sees each tile as
 a picture of its own, so large photos, which ``desnow`` tiles, can come out otherwise than small ones; snow
-round 18's rule asks for at least 45 dB at 256-px tiles (docs/models.md). ``tiled_vs_whole.py`` does the same
+round 18's rule asks for at least 45 dB at 256-px tiles (docs/model-history.md). ``tiled_vs_whole.py`` does the same
 for rain models on generated frames of given sizes in derain's 768-px tiles.
 """
 

@@ -3,7 +3,7 @@
 Why: heavy rain's accumulation brightens a picture and flattens its contrast, and a model trained on
 ordinary backgrounds learns the shortcut "bright and flat means rain": the rain model shipped in
 round 6 darkened dry photos by up to 23 grey levels once they were brighter or flatter than the
-training photos (a probe on the tuning photos, docs/models.md "Round 12 (rain)"). Re-toning a share
+training photos (a probe on the tuning photos, docs/model-history.md "Round 12 (rain)"). Re-toning a share
 of the clean backgrounds *before* the weather is added removes the shortcut: the re-toned picture is
 the ground truth, so brightness and flatness alone are never weather, and the model has to find
 rain in the streaks and snow in the flakes.

@@ -298,13 +298,13 @@ class Context(nn.Module):
 
     Why: the same local pattern needs a different answer in light and heavy snow. On the shipped model's
     tuning sets, pixels it darkened by 4–6 grey levels should have darkened by 3.3 in light snow and by 19.1
-    in heavy snow (``scripts/calibration_probe.py``, docs/models.md "Round 18 (snow)"): a network that
+    in heavy snow (``scripts/calibration_probe.py``, docs/model-history.md "Round 18 (snow)"): a network that
     sees only a neighbourhood must split the difference, removing too much from light snow and snow-free
     photos and too little from heavy snow. The excitation starts at zero, so a model grown from trained
     weights starts as exactly that model. In tiles, each tile is its own picture (scripts/tile_agreement.py
     measures what that changes). Not yet useful: fine-tuned on 96-px crops (snow rounds 18 and 19) it
     learned one scale for every picture, its hidden units dark, and such crops show little of the level
-    (``scripts/level_probe.py``); docs/models.md "Round 19 (snow)" says what a next attempt needs.
+    (``scripts/level_probe.py``); docs/model-history.md "Round 19 (snow)" says what a next attempt needs.
     """
 
     #: Learning-rate multiple in training (``training.trainer.param_groups``): starting at zero inside trained
@@ -542,7 +542,7 @@ class VeilStage(nn.Module):
     stages, trained on small crops where a veil looks like a bright scene, take off about one level. The
     veil is taken off by the image model itself, ``x_p = (x − a⊙z_v)/(1 − z_v)``, exact for synthetic
     snow, before the flakes are. A regression, not a network: a small network trained on the same
-    statistics learned no more than their mean in a session's CPU time (docs/models.md, snow round 6),
+    statistics learned no more than their mean in a session's CPU time (docs/model-history.md, snow round 6),
     while least squares on them explains about two thirds of the veil's variance (R² 0.65 on held-back
     pictures).
     """

@@ -88,7 +88,7 @@ class J4RNetConfig:
       ``veil_cell / 4`` pixels (streaks, edges), and its coarse part, the veil it takes off, is replaced by
       its mean over ``veil_cell``-pixel cells, smoothed over 3 × 3 cells and upsampled bilinearly.
       Rain's accumulation is a smooth veil; a residual that darkens a sunlit building twice as much as
-      the sky beside it has taken the scene for veil (rain round 17, docs/models.md).
+      the sky beside it has taken the scene for veil (rain round 17, docs/model-history.md).
     """
 
     model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone

@@ -410,7 +410,7 @@ def param_groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
 
     Why: a part that starts at zero inside trained weights (DesnowNet's ``Context``) must travel further than
     the weights around it, which a fine-tune's small rate keeps close to where they were; at the same rate
-    it hardly moved in 1500 steps (docs/models.md, "Round 18 (snow)")."""
+    it hardly moved in 1500 steps (docs/model-history.md, "Round 18 (snow)")."""
     scale_of: dict[int, float] = {}
     for module in model.modules():
         scale = getattr(module, "lr_scale", None)
