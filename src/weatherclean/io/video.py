@@ -301,6 +301,10 @@ class _Colour:
     def range(self) -> int:
         return 2 if self.full_range else 1  # ColorRange.JPEG / MPEG
 
+    def tags(self) -> dict[str, int]:
+        """The colour tags written on the output, by name (FFmpeg's codes; 2: unspecified)."""
+        return {"primaries": self.primaries, "transfer": self.transfer, "matrix": self.tag_space}
+
     def limited(self) -> _Colour:
         """The same colours in limited (MPEG) range: what an output that cannot mark full range must hold."""
         return replace(self, full_range=False)
@@ -312,6 +316,13 @@ class _Carries:
 
     full_range: bool
     aspect: bool
+    #: Which colour tags read back ("primaries", "transfer", "matrix"): MPEG-4 Part 2 in AVI keeps none.
+    colour: frozenset[str] = frozenset()
+
+
+#: The colour tags the probe writes (BT.2020 primaries, BT.2020 10-bit transfer, BT.2020 matrix): none is
+#: anyone's default, so a tag read back was stored, not assumed.
+_PROBE_COLOUR = {"primaries": 9, "transfer": 14, "matrix": 9}
 
 
 #: The side of the probe's frames: small, but above every encoder's minimum (hardware encoders refuse 16).
@@ -320,7 +331,7 @@ _PROBE_SIDE = 256
 
 @functools.cache
 def _carries(fmt: str, codec: str) -> _Carries:
-    """Write two small frames tagged full range with 12:11 pixels into memory and read the tags back.
+    """Write two small frames tagged full range, BT.2020 and 12:11 pixels into memory and read the tags back.
 
     Where a tag lives differs by codec and container (H.264's VUI in any container, Matroska's Colour
     element for any codec, nothing at all for MPEG-4 Part 2 in AVI or MP4, nor pixel shape for VP9 in
@@ -335,6 +346,7 @@ def _carries(fmt: str, codec: str) -> _Carries:
             stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, "yuv420p"
             stream.codec_context.color_range = 2
             stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
+            _set_colour_tags(stream.codec_context, _PROBE_COLOUR)
             _configure(stream, codec, VideoOptions(), fmt)
             for i in range(2):
                 frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
@@ -344,7 +356,8 @@ def _carries(fmt: str, codec: str) -> _Carries:
         buf.seek(0)
         with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
             ctx = back.streams.video[0].codec_context
-            return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11))
+            colour = frozenset(k for k, v in _colour_tags(ctx).items() if v == _PROBE_COLOUR[k])
+            return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11), colour)
     except (av.error.FFmpegError, ValueError, StopIteration):
         return _Carries(False, False)  # the real encoder will fail with its own message
 
@@ -528,6 +541,7 @@ def _transcode(
         out.metadata.update(_container_tags(fmt, _recording_metadata(inp.metadata), result.notes))
         _keep_chapters(inp, out, result.notes)
         video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
+        _keep_timecode(inp, out, video, fmt, result.notes)
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
         transcoder.run()
@@ -593,8 +607,9 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     if written != colour:
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
     _tag_colour(vout.codec_context, written, notes)
+    _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
     _keep_aspect(vout, vin, carries, f"{codec} in {fmt}", notes)
-    vout.metadata.update(_recording_metadata(vin.metadata))
+    vout.metadata.update(_stream_tags(fmt, vin, notes))
     _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
     _keep_interlacing(vout, vin, codec, notes)
@@ -657,11 +672,54 @@ def _keep_aspect(vout: Any, vin: Any, carries: _Carries, encoder: str, notes: li
 def _tag_colour(ctx: Any, colour: _Colour, notes: list[str]) -> None:
     """Tag the encoder with the input's colour matrix, range, primaries and transfer, so players show
     the output as they showed the input; HDR is kept as a tag only, and said so in a note."""
-    ctx.colorspace, ctx.color_range = colour.tag_space, colour.range
-    ctx.color_primaries, ctx.color_trc = colour.primaries, colour.transfer
+    ctx.color_range = colour.range
+    _set_colour_tags(ctx, colour.tags())
     if colour.transfer in _HDR_TRANSFERS:
         notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
                      "highlights may look flat")  # fmt: skip
+
+
+def _colour_tags(ctx: Any) -> dict[str, int]:
+    """A codec context's colour tags by name (2: unspecified)."""
+    return {"primaries": int(ctx.color_primaries or 2), "transfer": int(ctx.color_trc or 2),
+            "matrix": int(ctx.colorspace or 2)}  # fmt: skip
+
+
+def _set_colour_tags(ctx: Any, tags: dict[str, int]) -> None:
+    ctx.color_primaries, ctx.color_trc, ctx.colorspace = tags["primaries"], tags["transfer"], tags["matrix"]
+
+
+#: What players take untagged video for (FFmpeg's codes), by whether it is HD (720 lines or more): BT.709
+#: primaries and matrix for HD, BT.601's (625 or 525 lines) below; the BT.709 transfer curve, which BT.601's
+#: and BT.2020's are. A tag among these is lost harmlessly where the output cannot store it.
+_UNTAGGED = {
+    True: {"primaries": frozenset({1}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({1})},
+    False: {"primaries": frozenset({5, 6}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({5, 6})},
+}
+#: FFmpeg's names of the colour matrices that are written (see :data:`_MATRIX`).
+_MATRIX_NAMES = {1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020nc", 10: "bt2020c"}
+
+
+def _colour_name(kind: str, code: int) -> str:
+    """A colour tag as FFmpeg (and ffprobe) names it: ``bt2020``, ``smpte2084``, ``bt2020nc``."""
+    reformatter = _av().video.reformatter
+    try:
+        if kind == "matrix":
+            return _MATRIX_NAMES[code]
+        enum = reformatter.ColorPrimaries if kind == "primaries" else reformatter.ColorTrc
+        return enum(code).name.lower().replace("_", "-")
+    except (KeyError, ValueError):
+        return str(code)
+
+
+def _say_lost_colour(colour: _Colour, height: int, carries: _Carries, encoder: str, notes: list[str]) -> None:
+    """Name the colour tags the output cannot store (MPEG-4 Part 2 in AVI stores none) where they are not
+    what players take untagged video for: BT.2020 or BT.709 colours in SD then show off-colour."""
+    assumed = _UNTAGGED[height >= 720]
+    lost = [f"{kind} {_colour_name(kind, code)}" for kind, code in colour.tags().items()
+            if code != 2 and code not in assumed[kind] and kind not in carries.colour]  # fmt: skip
+    if lost:
+        notes.append(f"colour tags ({', '.join(lost)}) cannot be stored by {encoder}; the clip will show off-colour")
 
 
 @dataclass
@@ -688,6 +746,8 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
     for s in inp.streams:
         if s.index == video or getattr(s, "discard", 0) >= _DISCARD_ALL:  # MP4's chapter text: see _keep_chapters
             continue
+        if _is_timecode_track(s):  # QuickTime's tmcd track: see _keep_timecode
+            continue
         if s.type in _COPIED_TYPES and _can_copy(fmt, s):
             kept = side.copies[s.index] = out.add_stream_from_template(s)
         elif s.type == "audio":
@@ -696,7 +756,7 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
         else:
             notes.append(_dropped(inp, s, fmt))
             continue
-        kept.metadata.update(_recording_metadata(s.metadata))
+        kept.metadata.update(_stream_tags(fmt, s, notes))
         _keep_disposition(kept, s)
     return side
 
@@ -782,7 +842,8 @@ _ORDINALS = ("first", "second", "third", "fourth")
 #: Metadata that describes the file as written rather than the recording, so it is not copied: the brands,
 #: the writing application and QuickTime's vendor code (the muxer writes its own), durations and
 #: Matroska's statistics (stale once the video is re-encoded), the old rotation tag (the display matrix
-#: carries rotation), and a timecode (QuickTime makes a track of it, refused at some frame rates).
+#: carries rotation), and a timecode (QuickTime makes a track of it, refused at some frame rates: it goes
+#: its own way, see :func:`_keep_timecode`).
 _WRITER_KEYS = frozenset({
     "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "vendor_id", "duration",
     "bps", "number_of_frames", "number_of_bytes", "rotate", "timecode",
@@ -827,6 +888,124 @@ def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
             continue  # the same value under its plain key
         kept["title" if key == "name" and "title" not in tags else key] = value
     return kept
+
+
+#: The QuickTime family, whose muxer stores a language only as a code it knows (see :func:`_language_kept`).
+_QUICKTIME = frozenset({"mp4", "mov", "3gp"})
+#: Containers whose FFmpeg muxer makes a timecode (tmcd) track of a video stream's "timecode" tag (3GP's
+#: does not).
+_TIMECODE_TRACKS = frozenset({"mp4", "mov"})
+#: Containers that keep a timecode as a tag (TIMECODE), where FFmpeg's Matroska writer puts it.
+_TIMECODE_TAGS = frozenset({"matroska", "webm"})
+
+
+def _tag(metadata: dict[str, str] | None, key: str) -> str | None:
+    """A tag's value whatever its case (Matroska's are upper case), None when absent or empty."""
+    return next((v for k, v in (metadata or {}).items() if k.lower() == key and v), None)
+
+
+def _is_timecode_track(s: Any) -> bool:
+    """QuickTime's timecode (tmcd) track, which FFmpeg reads as a data stream tagged with its timecode."""
+    return s.type == "data" and _tag(s.metadata, "timecode") is not None
+
+
+def _source_timecode(inp: Any) -> tuple[str, bool] | None:
+    """The clip's start timecode (``01:00:00:00``; ``;`` before the frames when drop-frame) and whether it
+    is the file's (Matroska's global tag, MXF's) rather than the video's (QuickTime's tmcd track, whose
+    timecode FFmpeg also puts on the video stream)."""
+    for s in [inp.streams.video[0], *(s for s in inp.streams if _is_timecode_track(s))]:
+        if timecode := _tag(s.metadata, "timecode"):
+            return timecode, False
+    timecode = _tag(inp.metadata, "timecode")
+    return (timecode, True) if timecode else None
+
+
+def _keep_timecode(inp: Any, out: Any, video: _VideoOut, fmt: str, notes: list[str]) -> None:
+    """Keep a camera's start timecode: as a timecode track in MP4/MOV (FFmpeg writes one from the video
+    stream's tag) where the muxer takes it at this frame rate, as a tag in Matroska, where it was (on the
+    video or on the file); elsewhere, or where refused, a note names it."""
+    found = _source_timecode(inp)
+    if found is None:
+        return
+    timecode, of_file = found
+    if fmt in _TIMECODE_TAGS:
+        (out if of_file else video.stream).metadata["timecode"] = timecode
+    elif fmt in _TIMECODE_TRACKS and _timecode_kept(fmt, video.rate, timecode):
+        video.stream.metadata["timecode"] = timecode
+    elif fmt in _TIMECODE_TRACKS:
+        notes.append(f"the timecode {timecode} cannot be stored in {fmt} at {float(video.rate):g} fps; dropped")
+    else:
+        notes.append(f"the timecode {timecode} cannot be stored in {fmt}; dropped")
+
+
+@functools.cache
+def _timecode_kept(fmt: str, rate: Fraction, timecode: str) -> bool:
+    """Whether ``fmt``'s muxer makes a timecode track of ``timecode`` at ``rate``: write a header into memory
+    and read it back. It refuses a header above 255 fps, and leaves the track out, without an error, for a
+    drop-frame timecode at a rate that does not round to a multiple of 30, or one it cannot parse."""
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream("mpeg4", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+            stream.metadata["timecode"] = timecode
+            probe.start_encoding()
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:  # as the muxer spells it: "01:00:00:0" at 7 fps
+            return any(_tag(s.metadata, "timecode") for s in back.streams)
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+#: ISO 639-2's two codes for the languages that have two: terminology (T, from the language's own name:
+#: "deu") and bibliographic (B, from its English name: "ger"), each way.
+_T_TO_B = {"sqi": "alb", "hye": "arm", "eus": "baq", "mya": "bur", "zho": "chi", "ces": "cze", "nld": "dut",
+           "fra": "fre", "kat": "geo", "deu": "ger", "ell": "gre", "isl": "ice", "mkd": "mac", "mri": "mao",
+           "msa": "may", "fas": "per", "ron": "rum", "slk": "slo", "bod": "tib", "cym": "wel"}  # fmt: skip
+_OTHER_CODE = {**_T_TO_B, **{b: t for t, b in _T_TO_B.items()}}
+#: Languages that mean no language, never worth a note.
+_NO_LANGUAGE = frozenset({"und", "zxx"})
+
+
+def _stream_tags(fmt: str, s: Any, notes: list[str]) -> dict[str, str]:
+    """A stream's :func:`_recording_metadata` as ``fmt`` can hold them: in MOV, a language under the other
+    of its two ISO 639-2 codes where the muxer knows only that one; a language it cannot store is named."""
+    tags = _recording_metadata(s.metadata)
+    code = tags.get("language")
+    if fmt not in _QUICKTIME or not code or code in _NO_LANGUAGE or _language_kept(fmt, code):
+        return tags
+    other = _OTHER_CODE.get(code.lower())
+    if other is not None and _language_kept(fmt, other):
+        tags["language"] = other
+    else:
+        hint = " (--format mp4 keeps it)" if fmt == "mov" and _language_kept("mp4", code) else ""
+        notes.append(f"{s.type} language {code} cannot be stored in {fmt}; dropped{hint}")
+    return tags
+
+
+@functools.cache
+def _language_kept(fmt: str, code: str) -> bool:
+    """Whether ``fmt`` stores language ``code``: write a track with one sample into memory, read it back.
+
+    MP4 stores any three-letter code; MOV only those of QuickTime's old language table, which for some
+    languages is the T code ("fra", "ces") and for others the B code ("ger", "chi"): "deu" came back empty.
+    """
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream("aac", rate=48000)  # the audio all three take (3GP refuses PCM)
+            stream.layout = "mono"
+            stream.metadata["language"] = code
+            packet = av.Packet(bytes(16))
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 48000)
+            probe.mux(packet)
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:
+            return _tag(back.streams[0].metadata, "language") == code
+    except (av.error.FFmpegError, ValueError, NotImplementedError, IndexError):
+        return False
 
 
 def _muxer_options(fmt: str, inp: Any) -> dict[str, str]:

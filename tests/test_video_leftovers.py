@@ -1,0 +1,166 @@
+"""What a camera clip kept or lost on the video path: its start timecode, colour tags in AVI, stream
+languages in MOV, and H.264 with B-frames into AVI. Each test makes its own small clip with PyAV."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from weatherclean.io.video import process_video
+
+
+def _identity(frame: np.ndarray) -> np.ndarray:
+    return frame
+
+
+def _picture(i: int) -> np.ndarray:
+    """Frame ``i`` of a small clip: a bright box moving right over grey, and a bottom band whose level
+    counts the frames, so each frame is told from the others."""
+    img = np.full((48, 64, 3), 40, np.uint8)
+    img[8:24, i * 4 : i * 4 + 16] = 220
+    img[36:, :] = 20 + i * 16
+    return img
+
+
+def _clip(path: Path, count: int = 3, *, rate: int = 25, file_tags: dict[str, str] | None = None,
+          video_tags: dict[str, str] | None = None, languages: tuple[str, ...] = (),
+          colour: tuple[int, int, int] | None = None, options: dict[str, str] | None = None) -> None:  # fmt: skip
+    """A 64×48 H.264 clip at ``rate`` fps with tags on the file and the video, mono AAC tracks in ``languages``
+    and the colour tags (primaries, transfer, matrix) ``colour``."""
+    with av.open(str(path), "w") as out:
+        out.metadata.update(file_tags or {})
+        v = out.add_stream("libx264", rate=rate)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.options = options or {}
+        v.metadata.update(video_tags or {})
+        if colour is not None:
+            ctx = v.codec_context
+            ctx.color_primaries, ctx.color_trc, ctx.colorspace = colour
+        sounds = []
+        for language in languages:
+            a = out.add_stream("aac", rate=48000)
+            a.layout = "mono"
+            a.metadata["language"] = language
+            sounds.append(a)
+        for i in range(count):
+            frame = av.VideoFrame.from_ndarray(_picture(i), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, rate)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        for a in sounds:
+            silence = av.AudioFrame.from_ndarray(np.zeros((1, 2048), np.float32), format="fltp", layout="mono")
+            silence.sample_rate, silence.pts = 48000, 0
+            out.mux(a.encode(silence))
+            out.mux(a.encode(None))
+
+
+def _timecodes(path: Path) -> dict[str, str | None]:
+    """Where a file's timecode reads back: on the file, on the video stream, on a tmcd (data) track."""
+
+    def tag(metadata: dict[str, str]) -> str | None:
+        return next((v for k, v in metadata.items() if k.lower() == "timecode"), None)
+
+    with av.open(str(path)) as c:
+        data = [tag(s.metadata) for s in c.streams if s.type == "data"]
+        return {"file": tag(c.metadata), "video": tag(c.streams.video[0].metadata), "track": next(iter(data), None)}
+
+
+@pytest.mark.parametrize(("source", "suffix", "want"), [
+    (".mov", ".mov", {"file": None, "video": "01:00:00:00", "track": "01:00:00:00"}),
+    (".mov", ".mp4", {"file": None, "video": "01:00:00:00", "track": "01:00:00:00"}),
+    (".mov", ".mkv", {"file": None, "video": "01:00:00:00", "track": None}),
+    (".mkv", ".mov", {"file": None, "video": "01:00:00:00", "track": "01:00:00:00"}),
+    (".mkv", ".mkv", {"file": "01:00:00:00", "video": None, "track": None}),
+])  # fmt: skip
+def test_a_camera_timecode_is_kept(tmp_path: Path, source: str, suffix: str, want: dict[str, str | None]) -> None:
+    """A camera MOV's tmcd track (the timecode on the video), or a Matroska file's TIMECODE tag, came out
+    with no timecode at all, and the tmcd track was called "a data stream" in a note. MP4/MOV make a
+    timecode track of it again, Matroska keeps it as a tag where it was."""
+    on_file = source == ".mkv"
+    tag = {"timecode": "01:00:00:00"}
+    _clip(tmp_path / f"cam{source}", file_tags=tag if on_file else None, video_tags=None if on_file else tag)
+    assert _timecodes(tmp_path / f"cam{source}")["track" if source == ".mov" else "file"] == "01:00:00:00"
+    result = process_video(tmp_path / f"cam{source}", tmp_path / f"out{suffix}", _identity)
+    assert result.notes == []
+    assert _timecodes(tmp_path / f"out{suffix}") == want
+
+
+def test_a_timecode_is_kept_at_a_high_frame_rate(tmp_path: Path) -> None:
+    """At 120 fps the muxer spells the timecode with three frame digits: still the same timecode, kept."""
+    _clip(tmp_path / "fast.mkv", rate=120, file_tags={"timecode": "01:00:00:00"})
+    assert process_video(tmp_path / "fast.mkv", tmp_path / "out.mov", _identity).notes == []
+    assert _timecodes(tmp_path / "out.mov")["track"] == "01:00:00:000"
+
+
+def test_a_timecode_the_output_cannot_hold_is_named(tmp_path: Path) -> None:
+    """AVI has no timecode, and QuickTime's muxer leaves a drop-frame timecode out at 25 fps: a note names
+    the timecode (not "a data stream"), and the clip is still written."""
+    _clip(tmp_path / "cam.mov", video_tags={"timecode": "10:20:30:12"})
+    notes = process_video(tmp_path / "cam.mov", tmp_path / "out.avi", _identity).notes
+    assert notes == ["the timecode 10:20:30:12 cannot be stored in avi; dropped"]
+    _clip(tmp_path / "drop.mkv", file_tags={"timecode": "01:00:00;00"})
+    result = process_video(tmp_path / "drop.mkv", tmp_path / "out.mov", _identity)
+    assert result.notes == ["the timecode 01:00:00;00 cannot be stored in mov at 25 fps; dropped"]
+    assert result.frames == 3 and _timecodes(tmp_path / "out.mov")["video"] is None
+
+
+def _colour_tags(path: Path) -> tuple[int, int, int]:
+    with av.open(str(path)) as c:
+        ctx = c.streams.video[0].codec_context
+        return int(ctx.color_primaries), int(ctx.color_trc), int(ctx.colorspace)
+
+
+def test_avi_output_names_the_colour_tags_it_cannot_store(tmp_path: Path) -> None:
+    """MPEG-4 Part 2 in AVI stores no colour tags: BT.2020 colours came out untagged, shown as BT.601 by
+    players, without a word. Tags that are what players assume anyway (BT.601 for SD) need no note."""
+    _clip(tmp_path / "wide.mp4", colour=(9, 1, 9))  # BT.2020 primaries and matrix, BT.709 transfer
+    notes = process_video(tmp_path / "wide.mp4", tmp_path / "out.avi", _identity).notes
+    lost = "colour tags (primaries bt2020, matrix bt2020nc) cannot be stored by mpeg4 in avi"
+    assert notes == [f"{lost}; the clip will show off-colour"]
+    assert _colour_tags(tmp_path / "out.avi") == (2, 2, 2)  # what the note is about: nothing left
+    assert process_video(tmp_path / "wide.mp4", tmp_path / "out.mkv", _identity).notes == []
+    assert _colour_tags(tmp_path / "out.mkv") == (9, 1, 9)
+    _clip(tmp_path / "sd.mp4", colour=(6, 6, 6))  # BT.601 525-line: what an untagged SD clip is taken for
+    assert process_video(tmp_path / "sd.mp4", tmp_path / "sd.avi", _identity).notes == []
+
+
+def _languages(path: Path) -> list[str | None]:
+    with av.open(str(path)) as c:
+        return [s.metadata.get("language") for s in c.streams.audio]
+
+
+def test_stream_languages_survive_mov(tmp_path: Path) -> None:
+    """FFmpeg's MOV muxer stores a language only as a code of QuickTime's old table, which has "ger" and
+    "chi" (ISO 639-2/B) but "fra" (T): a "deu" track came back with no language. It now goes under its
+    other code; MP4 takes ISO 639-2/T codes as they are; a language MOV cannot store is named."""
+    _clip(tmp_path / "talk.mkv", languages=("deu", "fra", "zho", "fre", "swe"))
+    result = process_video(tmp_path / "talk.mkv", tmp_path / "out.mov", _identity)
+    assert _languages(tmp_path / "out.mov") == ["ger", "fra", "chi", "fra", None]
+    assert result.notes == ["audio language swe cannot be stored in mov; dropped (--format mp4 keeps it)"]
+    assert process_video(tmp_path / "talk.mkv", tmp_path / "out.mp4", _identity).notes == []
+    assert _languages(tmp_path / "out.mp4") == ["deu", "fra", "zho", "fre", "swe"]
+
+
+def _decoded(path: Path) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as c:
+        return [(round(float(f.pts * f.time_base), 3), f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+
+
+def test_h264_with_b_frames_into_avi_keeps_every_frame_in_place(tmp_path: Path) -> None:
+    """Checks the report "H.264 with B-frames into AVI stutters after the first frame": from an MP4 coded
+    with B-frames (decoded out of order, with negative decode times), every frame comes out of the AVI
+    once, at its own time, in its own order."""
+    _clip(tmp_path / "b.mp4", count=10, options={"bf": "3"})
+    with av.open(str(tmp_path / "b.mp4")) as c:
+        assert any(p.pts != p.dts for p in c.demux(video=0) if p.size)  # really reordered
+    result = process_video(tmp_path / "b.mp4", tmp_path / "out.avi", _identity)
+    source, output = _decoded(tmp_path / "b.mp4"), _decoded(tmp_path / "out.avi")
+    assert result.frames == len(output) == len(source) == 10 and result.notes == []
+    assert [t for t, _ in output] == [t for t, _ in source] == [i / 25 for i in range(10)]
+    for i, (_, frame) in enumerate(output):  # each frame nearest its own source frame, and close to it
+        errors = [np.abs(frame.astype(int) - s.astype(int)).mean() for _, s in source]
+        assert int(np.argmin(errors)) == i and errors[i] < 3, (i, errors)
