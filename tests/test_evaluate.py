@@ -208,6 +208,12 @@ def test_cli_prints_table_and_writes_report(cli: typer.Typer, snow_root: Path, t
     assert stand_in.calls == ["default:snow"]
     data = json.loads(report.read_text())
     assert len(data["images"]) == 2 * 3
+    again = CliRunner().invoke(cli, [*args, "--device", "cpu", "--limit", "1", "--quiet"], obj=StandIn(_FakeModel))
+    assert again.exit_code == 2 and "--overwrite" in again.output  # an earlier evaluation's scores are kept
+    assert json.loads(report.read_text()) == data
+    again = CliRunner().invoke(cli, [*args, "--device", "cpu", "--limit", "1", "--quiet", "--overwrite"],
+                               obj=StandIn(_FakeModel))  # fmt: skip
+    assert again.exit_code == 0 and len(json.loads(report.read_text())["images"]) == 1 * 3
 
 
 @pytest.mark.parametrize(
@@ -272,9 +278,9 @@ def test_evaluate_rain_scores_clips_in_order_with_baseline(tmp_path: Path) -> No
                                     "--frames", "4", "--crop", "40", "--seed", "3", "-q"])  # fmt: skip
     assert made.exit_code == 0, made.output
     J4RNet(J4RNetConfig(channels=8, hidden=8, stride=2)).save_pretrained(tmp_path / "m")  # identity at init
-    result = CliRunner().invoke(app, ["evaluate", "--task", "rain", "--dataset", str(tmp_path / "clips"), "--model",
-                                      str(tmp_path / "m"), "--baseline", "median", "--report",
-                                      str(tmp_path / "r.json"), "-q"])  # fmt: skip
+    args = ["evaluate", "--task", "rain", "--dataset", str(tmp_path / "clips"), "--model", str(tmp_path / "m"),
+            "--baseline", "median", "--report", str(tmp_path / "r.json")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
     rows = {s["method"]: s for s in report["summary"]}
@@ -282,6 +288,8 @@ def test_evaluate_rain_scores_clips_in_order_with_baseline(tmp_path: Path) -> No
     model_row = next(v for k, v in rows.items() if k.startswith("J4R-Net"))
     assert model_row["count"] == 8 and model_row["psnr_y"] == pytest.approx(rows["input (rainy)"]["psnr_y"], abs=0.05)
     assert "per clip" in result.output and "c0" in result.output
+    quiet = CliRunner().invoke(app, [*args, "--overwrite", "-q"])  # only the summary table, as --help says
+    assert quiet.exit_code == 0 and "per clip" not in quiet.output and "input (rainy)" in quiet.output
 
 
 def test_a_picture_without_ground_truth_is_left_out_and_reported(

@@ -331,6 +331,7 @@ def test_cli_download_prints_the_cache_path(hub: StandinHub, pinned: ModelSpec) 
     )
     bundled = runner.invoke(app, ["models", "download", "default"])
     assert bundled.exit_code == 0 and "nothing to download" in bundled.stdout
+    assert (Path(bundled.stdout.strip().splitlines()[-1]) / "model.safetensors").is_file()  # `tail -n 1` too
 
 
 def test_cli_info_json(hub: StandinHub, pinned: ModelSpec, saved_model: tuple[Path, dict]) -> None:
@@ -355,6 +356,30 @@ def test_cli_info_json(hub: StandinHub, pinned: ModelSpec, saved_model: tuple[Pa
     }
     text = runner.invoke(app, ["models", "info", PINNED_NAME, "--offline"])
     assert text.exit_code == 0 and "PSNR" in text.stdout and "30.5" in text.stdout
+
+
+def test_cli_download_and_info_of_a_local_folder(saved_model: tuple[Path, dict]) -> None:
+    """A folder is a model too: its last line is its folder, and its task is its family's."""
+    from weatherclean.cli import app
+
+    runner = CliRunner()
+    folder = str(saved_model[0])
+    download = runner.invoke(app, ["models", "download", folder])
+    assert download.exit_code == 0 and Path(download.stdout.strip().splitlines()[-1]) == saved_model[0].resolve()
+    info = runner.invoke(app, ["models", "info", folder, "--json"])
+    assert info.exit_code == 0 and json.loads(info.stdout)["task"] == "snow"
+
+
+@pytest.mark.parametrize("args", [["models", "info", "test/nope", "--json", "--offline"],
+                                  ["models", "push", "no-such-folder", "someone/x", "--json"]])  # fmt: skip
+def test_cli_json_errors_reach_stdout(args: list[str]) -> None:
+    """A script reading stdout of --json must never get nothing: an error is a JSON object there too."""
+    from weatherclean.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["ok"] is False and error["exit_code"] == 2 and error["error"]
 
 
 def test_cli_errors_are_one_line_with_exit_code_2(hub: StandinHub) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import time
@@ -134,11 +135,13 @@ def test_push_then_load_the_exact_commit_back(
 
 
 def test_pushing_again_makes_a_new_commit_only_when_files_change(
-    hub: StandinHub, folder: Path, saved: tuple[Path, dict[str, torch.Tensor]]
+    hub: StandinHub, folder: Path, saved: tuple[Path, dict[str, torch.Tensor]], caplog: pytest.LogCaptureFixture
 ) -> None:
     first = push_folder(folder, "test/tiny-push")
-    same = push_folder(folder, "test/tiny-push")
+    with caplog.at_level(logging.INFO):
+        same = push_folder(folder, "test/tiny-push")
     assert not same.changed and same.commit == first.commit and len(hub.commits) == 1
+    assert not [r for r in caplog.records if r.name.startswith("huggingface_hub")]  # the result says it once
 
     new_weights = _tiny_folder(folder, seed=1)
     second = push_folder(folder, "test/tiny-push", commit_message="retrained")

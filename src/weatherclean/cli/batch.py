@@ -9,9 +9,7 @@ API) → restore each photo → print the summary and pick the exit code (0 all 
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE, console, err_console
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
+from weatherclean.errors import InputError
 from weatherclean.restore.options import PRECISIONS
 
 # Building the CLI (``--help``, ``--version``) must not import PyTorch, PyAV or the image stack: the batch
@@ -280,21 +278,6 @@ def restorer_notes(restorer: Restorer) -> list[Record]:
     from weatherclean.batch import Record
 
     return [Record(Path(f"({restorer.device.type})"), reason) for reason in restorer.notes]
-
-
-@contextlib.contextmanager
-def json_errors(json_out: bool) -> Iterator[None]:
-    """With ``--json``, an error that stops the whole command (exit code 2: no input exists, a missing model,
-    an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``.
-
-    A script reading stdout must never get nothing: the one-line message still goes to stderr as always.
-    """
-    try:
-        yield
-    except WeathercleanError as exc:
-        if json_out:
-            typer.echo(json.dumps({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
-        raise
 
 
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
+import json
 import os
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -60,6 +62,21 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail("interrupted; rerun the same command to resume", code=EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def json_errors(json_out: bool) -> Iterator[None]:
+    """With ``--json``, an error that stops the whole command (exit code 2: no input exists, a missing model,
+    an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``.
+
+    A script reading stdout must never get nothing: the one-line message still goes to stderr as always.
+    """
+    try:
+        yield
+    except WeathercleanError as exc:
+        if json_out:
+            typer.echo(json.dumps({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
+        raise
 
 
 class TidyGroup(TyperGroup):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from weatherclean.cli import batch
-from weatherclean.cli.common import cli_errors
+from weatherclean.cli.common import cli_errors, json_errors
 
 if TYPE_CHECKING:  # imported when the command runs: --help must not import PyAV or the batch machinery
     from weatherclean.io.video import VideoOptions
@@ -151,7 +151,7 @@ def derain_command(
     )  # fmt: skip
     from weatherclean.io.video import VideoOptions
 
-    with batch.json_errors(json_out):
+    with json_errors(json_out):
         run_derain(
             cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial
         )

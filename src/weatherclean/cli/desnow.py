@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from weatherclean.cli import batch
-from weatherclean.cli.common import cli_errors
+from weatherclean.cli.common import cli_errors, json_errors
 
 TAG = "desnowed"
 
@@ -61,5 +61,5 @@ def desnow_command(
         ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),
     )  # fmt: skip
-    with batch.json_errors(json_out):
+    with json_errors(json_out):
         batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")

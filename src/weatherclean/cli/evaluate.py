@@ -16,7 +16,7 @@ from rich.markup import escape
 from weatherclean import __version__
 from weatherclean.cli.batch import PassThrough
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
-from weatherclean.errors import InputError
+from weatherclean.errors import InputError, OutputError
 
 if TYPE_CHECKING:
     from weatherclean.evaluation.evaluate import EvaluationResult
@@ -124,6 +124,7 @@ def evaluate_command(
     report: Path | None = typer.Option(
         None, "--report", help="Write per-image scores to FILE.csv or FILE.json.", show_default=False
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --report FILE if it exists."),
     baseline: list[BaselineName] = typer.Option(
         [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
     ),
@@ -138,7 +139,9 @@ def evaluate_command(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
     ),
     pass_through: PassThrough = None,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary table."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar; only the summary table (rain: no table per clip)."
+    ),
 ) -> None:
     """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
 
@@ -156,6 +159,8 @@ def evaluate_command(
         from weatherclean.batch import check_writable_folders
 
         check_report_path(report)
+        if report.exists() and not overwrite:  # an earlier evaluation's scores, as compare keeps its sheets
+            raise OutputError(f"{report}: exists; pass --overwrite to replace it, or choose another --report FILE")
         # Before the evaluation, which can take hours, not after it.
         check_writable_folders([report.resolve().parent], hint="choose another --report FILE")
     if not dataset.is_dir():
@@ -180,7 +185,7 @@ def evaluate_command(
         "weatherclean": __version__,
     }  # fmt: skip
     clips = result.clip_means()
-    if task is Task.rain and any("/" in row.name for row in result.rows):
+    if task is Task.rain and not quiet and any("/" in row.name for row in result.rows):
         console.print(render_clip_table(result, clips))
     console.print(render_summary(result))
     if report is not None:

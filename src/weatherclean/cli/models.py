@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from weatherclean.cli.common import cli_errors, console
+from weatherclean.cli.common import cli_errors, console, json_errors
 
 if TYPE_CHECKING:
     from weatherclean.models.hub import PushResult
@@ -50,18 +50,16 @@ def download_command(
 
     source = locate_model(name, force=force)
     if source.kind == "bundled":
-        console.print(
-            f"{source.name}: weights ship with weatherclean ({source.folder}); nothing to download", soft_wrap=True
-        )
-        return
-    if source.kind == "folder":
+        console.print(f"{source.name}: weights ship with weatherclean; nothing to download", soft_wrap=True)
+    elif source.kind == "folder":
         console.print(f"{source.name}: a local model folder; nothing to download", soft_wrap=True)
-        return
-    console.print(f"{source.name}: {source.repo_id} at commit {source.commit}", highlight=False, soft_wrap=True)
-    if source.sha256:
-        console.print(f"sha256 verified: {', '.join(sorted(source.sha256))}", highlight=False, soft_wrap=True)
-    # Printed on its own line and never wrapped, so scripts can take it with `tail -n 1`.
-    console.print(str(source.folder), highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{source.name}: {source.repo_id} at commit {source.commit}", highlight=False, soft_wrap=True)
+        if source.sha256:
+            console.print(f"sha256 verified: {', '.join(sorted(source.sha256))}", highlight=False, soft_wrap=True)
+    # Whatever the source, the folder comes last, on its own line and never wrapped, so that scripts can
+    # take it with `tail -n 1` (docs/hub.md checks the weights that way).
+    console.print(str(source.folder), highlight=False, soft_wrap=True, markup=False)
 
 
 @models_app.command("info")
@@ -72,7 +70,8 @@ def info_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for scripts."),
 ) -> None:
     """Configuration, size, source and scores of a model (scores come from its model card)."""
-    info = model_info(name, offline=offline or None)
+    with json_errors(as_json):
+        info = model_info(name, offline=offline or None)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -138,15 +137,16 @@ def push_command(
     """
     from weatherclean.models.hub import push_folder
 
-    result = push_folder(
-        folder,
-        repo,
-        revision=revision,
-        private=private,
-        token=token,
-        commit_message=commit_message,
-        write_card=write_card,
-    )
+    with json_errors(as_json):
+        result = push_folder(
+            folder,
+            repo,
+            revision=revision,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+            write_card=write_card,
+        )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -173,6 +173,7 @@ def print_push_result(result: PushResult) -> None:
 
 def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
     """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output)."""
+    from weatherclean.models.family import family_of_model
     from weatherclean.models.registry import (
         bundled_weights_dir,
         card_scores,
@@ -195,10 +196,11 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
     source = locate_model(name, offline=offline)
     model = load_from_folder(source.folder)
     spec = get_spec(source.name) if source.registered else None
+    family = family_of_model(model)  # a folder or Hub model's task is its family's, as the commands take it
     weights = Path(source.folder) / "model.safetensors"
     return {
         "name": source.name,
-        "task": spec.task if spec is not None else None,
+        "task": spec.task if spec is not None else (family.task if family is not None else None),
         "description": spec.description if spec is not None else None,
         "source": source.to_dict(),
         "parameters": sum(p.numel() for p in model.parameters()),

@@ -25,13 +25,14 @@ it reports the commit and the sha256 of each file: what a registered :class:`Mod
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -486,6 +487,19 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     return config
 
 
+@contextlib.contextmanager
+def _hub_says_only_errors() -> Iterator[None]:
+    """huggingface_hub's own log lines at ERROR only, for a while: its warnings repeat what the push's
+    result says in its own words, on stderr, beside a --json report."""
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)
+
+
 def push_folder(
     folder: Path,
     repo: str,
@@ -526,7 +540,8 @@ def push_folder(
             api.create_branch(repo_id, branch=branch, exist_ok=True)
         before = api.model_info(repo_id, revision=branch)
         operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name in files]
-        info = api.create_commit(repo_id, operations, commit_message=message, revision=branch)
+        with _hub_says_only_errors():  # "No files have been modified...": the result says "already up to date"
+            info = api.create_commit(repo_id, operations, commit_message=message, revision=branch)
     except Exception as exc:
         raise _push_error(exc, repo_id, branch, folder) from None
     if private and before.private is False:
