@@ -24,6 +24,7 @@ import av
 from inputs import make_clip  # benchmarks/inputs.py, beside this script: the clips run_all times
 
 from weatherclean.io import video
+from weatherclean.io.video.colour import _Colour, _frame_to_rgb, _rgb_to_frame
 
 PRESETS = ("medium", "faster", "veryfast", "superfast")
 FRAMES = 100
@@ -44,8 +45,8 @@ def main() -> None:
             with av.open(str(clip)) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"  # as derain decodes
-                colour = video._Colour.of(stream.codec_context, height)
-                frames = [video._frame_to_rgb(f, False, colour) for f in container.decode(stream)]
+                colour = _Colour.of(stream.codec_context, height)
+                frames = [_frame_to_rgb(f, False, colour) for f in container.decode(stream)]
             n = len(frames)
             print(f"| {width}×{height} | decode + RGB | {1000 * (_cpu() - cpu) / n:.1f} | "
                   f"{1000 * (time.perf_counter() - wall) / n:.1f} |")  # fmt: skip
@@ -56,7 +57,7 @@ def main() -> None:
                     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
                     stream.options = video.encoder_options("libx264", video.VideoOptions(preset=preset), "mp4")
                     for i, rgb in enumerate(frames):
-                        frame = video._rgb_to_frame(rgb, "yuv420p", colour)
+                        frame = _rgb_to_frame(rgb, "yuv420p", colour)
                         frame.pts, frame.time_base = i, Fraction(1, 25)
                         out.mux(stream.encode(frame))
                     out.mux(stream.encode(None))

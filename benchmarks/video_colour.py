@@ -5,7 +5,7 @@
     python benchmarks/video_colour.py --runs 15
 
 Times the two conversions every derained frame goes through (YUV 4:2:0 → RGB after decoding, RGB →
-YUV 4:2:0 before encoding) with swscale's default flags and with the ones ``io/video.py`` uses (round to
+YUV 4:2:0 before encoding) with swscale's default flags and with the ones ``io/video/colour.py`` uses (round to
 nearest; per-pixel chroma on the way back to RGB), on a smooth synthetic frame, and prints each one's mean
 shift and RMSE over a round trip. Compare the times with the model's own per frame (``benchmarks/run_all.py
 --only derain``). Run by hand on an otherwise idle machine; it is not a test.
@@ -21,7 +21,7 @@ from run_all import machine_line
 from scipy.ndimage import gaussian_filter
 from timing import median_seconds  # benchmarks/timing.py, beside this script
 
-from weatherclean.io.video import _rounding
+from weatherclean.io.video.colour import _rounding
 
 SIZES = ((1280, 720), (1920, 1080))
 

@@ -17,7 +17,7 @@ import av
 import numpy as np
 import pytest
 
-import weatherclean.io.video as video
+import weatherclean.io.video.transcoder as transcoder
 from synthetic import make_video
 from weatherclean.errors import DiskFullError, InputError, OutputError
 from weatherclean.io.video import process_video
@@ -42,7 +42,7 @@ def test_decode_and_encode_run_beside_the_model(tmp_path: Path, monkeypatch: pyt
     threads: dict[str, set[str]] = {"decode": set(), "model": set(), "encode": set()}
     decoded: list[int] = []
     ahead: list[int] = []
-    to_rgb, to_frame = video._frame_to_rgb, video._rgb_to_frame
+    to_rgb, to_frame = transcoder._frame_to_rgb, transcoder._rgb_to_frame
 
     def spy_decode(*args: object) -> np.ndarray:
         threads["decode"].add(threading.current_thread().name)
@@ -59,8 +59,8 @@ def test_decode_and_encode_run_beside_the_model(tmp_path: Path, monkeypatch: pyt
         ahead.append(len(decoded) - len(ahead) - 1)
         return frame
 
-    monkeypatch.setattr(video, "_frame_to_rgb", spy_decode)
-    monkeypatch.setattr(video, "_rgb_to_frame", spy_encode)
+    monkeypatch.setattr(transcoder, "_frame_to_rgb", spy_decode)
+    monkeypatch.setattr(transcoder, "_rgb_to_frame", spy_encode)
     result = process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", slow_model)
     assert result.frames == 16
     assert threads == {"decode": {"weatherclean-decode"}, "model": {"MainThread"}, "encode": {"weatherclean-encode"}}
@@ -73,7 +73,7 @@ def test_decode_and_encode_run_beside_the_model(tmp_path: Path, monkeypatch: pyt
 def test_an_encoder_failure_reaches_the_caller_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_video(tmp_path / "in.mp4", frames=12)
     calls: list[int] = []
-    to_frame = video._rgb_to_frame
+    to_frame = transcoder._rgb_to_frame
 
     def full_disk(*args: object) -> object:
         calls.append(1)
@@ -81,13 +81,13 @@ def test_an_encoder_failure_reaches_the_caller_unchanged(tmp_path: Path, monkeyp
             raise OSError(errno.ENOSPC, "No space left on device")
         return to_frame(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(video, "_rgb_to_frame", full_disk)
+    monkeypatch.setattr(transcoder, "_rgb_to_frame", full_disk)
     with pytest.raises(DiskFullError, match="disk full"):  # what a full disk always became, threads or not
         process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", lambda f: f)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
     assert not _workers()
 
-    monkeypatch.setattr(video, "_rgb_to_frame", lambda *a: (_ for _ in ()).throw(OutputError("out.mp4: boom")))
+    monkeypatch.setattr(transcoder, "_rgb_to_frame", lambda *a: (_ for _ in ()).throw(OutputError("out.mp4: boom")))
     with pytest.raises(OutputError, match="^out.mp4: boom$"):
         process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", lambda f: f)
     assert not _workers()
@@ -95,7 +95,7 @@ def test_an_encoder_failure_reaches_the_caller_unchanged(tmp_path: Path, monkeyp
 
 def test_a_decoder_failure_reaches_the_caller_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_video(tmp_path / "in.mp4", frames=12)
-    to_rgb = video._frame_to_rgb
+    to_rgb = transcoder._frame_to_rgb
     seen: list[int] = []
 
     def corrupt(*args: object) -> np.ndarray:
@@ -104,7 +104,7 @@ def test_a_decoder_failure_reaches_the_caller_unchanged(tmp_path: Path, monkeypa
             raise InputError("in.mp4: cannot decode (Invalid data found when processing input)")
         return to_rgb(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(video, "_frame_to_rgb", corrupt)
+    monkeypatch.setattr(transcoder, "_frame_to_rgb", corrupt)
     with pytest.raises(InputError, match=r"^in.mp4: cannot decode \(Invalid data"):
         process_video(tmp_path / "in.mp4", tmp_path / "out.mp4", lambda f: f)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

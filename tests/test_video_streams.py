@@ -288,7 +288,7 @@ def test_what_an_output_keeps_is_read_back_reliably_for_mpeg_ts() -> None:
     """A 2 KB MPEG-TS in memory was often not recognised when read back unnamed, so the probe said "cannot
     keep full range or pixel shape" at random, and .ts/.mts outputs got false notes and a needless
     conversion to limited range."""
-    from weatherclean.io.video import _carries
+    from weatherclean.io.video.carries import _carries
 
     for _ in range(6):
         _carries.cache_clear()
@@ -341,7 +341,7 @@ def test_chapters_and_stream_flags_are_kept(tmp_path: Path, suffix: str) -> None
 def test_a_web_ready_mp4_stays_web_ready(tmp_path: Path) -> None:
     """An MP4 with its index first (faststart: it plays while it downloads) came back with it at the end."""
     from synthetic import make_video
-    from weatherclean.io.video import _index_first
+    from weatherclean.io.video.containers import _index_first
 
     make_video(tmp_path / "web.mp4", frames=4, audio=None, container_options={"movflags": "faststart"})
     make_video(tmp_path / "plain.mp4", frames=4, audio=None)

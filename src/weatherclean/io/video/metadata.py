@@ -1,0 +1,147 @@
+"""What the output keeps of the input's metadata, the timecode aside (:mod:`.timecode`): the tags of the
+recording (when, where, which camera; not those that describe the file as written), as far as each
+container holds them; stream languages (MOV's two ISO 639-2 codes); stream dispositions; chapters.
+
+A tag that cannot be kept is named in a note. Where a muxer's rules are not written down, a tiny file
+written into memory and read back answers (:func:`_language_kept`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import re
+from fractions import Fraction
+from typing import Any
+
+from weatherclean.errors import one_line
+from weatherclean.io.video.pyav import _av
+
+
+def _keep_disposition(kept: Any, s: Any) -> None:
+    """The stream's flags (default, forced, hearing impaired...): a forced subtitle must stay forced, or
+    players stop showing it on their own."""
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        kept.disposition = s.disposition
+
+
+def _keep_chapters(inp: Any, out: Any, notes: list[str]) -> None:
+    """Copy the chapters (before the header is written); a container that cannot hold them gets a note."""
+    chapters = inp.chapters() if hasattr(inp, "chapters") else []
+    if not chapters:
+        return
+    try:
+        out.set_chapters(chapters)
+    except (ValueError, TypeError, _av().error.FFmpegError) as exc:
+        notes.append(f"{len(chapters)} chapters dropped ({one_line(exc)})")
+
+
+#: Metadata that describes the file as written rather than the recording, so it is not copied: the brands,
+#: the writing application and QuickTime's vendor code (the muxer writes its own), durations and
+#: Matroska's statistics (stale once the video is re-encoded), the old rotation tag (the display matrix
+#: carries rotation), and a timecode (QuickTime makes a track of it, refused at some frame rates: it goes
+#: its own way, see :func:`.timecode._keep_timecode`).
+_WRITER_KEYS = frozenset({
+    "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "vendor_id", "duration",
+    "bps", "number_of_frames", "number_of_bytes", "rotate", "timecode",
+})  # fmt: skip
+#: QuickTime's language-tagged copy of a key ("location-eng" beside "location"), and Matroska's ("BPS-eng").
+_LANGUAGE_SUFFIX = re.compile(r"^(.+)-[a-z]{3}$")
+
+
+#: The file tags AVI's RIFF INFO list holds (FFmpeg's names); it drops every other tag without a word.
+_AVI_TAGS = frozenset({"title", "artist", "comment", "copyright", "date", "genre", "language", "album",
+                       "track", "subject", "encoded_by", "keywords", "product", "composer", "source"})  # fmt: skip
+
+
+def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
+    recording day goes there; the tags it cannot hold (a location, the camera) are named in a note."""
+    if fmt != "avi":
+        return tags
+    kept = {k: v for k, v in tags.items() if k in _AVI_TAGS}
+    if "creation_time" in tags and "date" not in kept:
+        kept["date"] = tags["creation_time"][:10]  # ISO 8601: the day
+    dropped = sorted(k for k in tags if k not in _AVI_TAGS and k != "creation_time")
+    if dropped:
+        notes.append(f"AVI cannot store the tags {', '.join(dropped)}; dropped")
+    return kept
+
+
+def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    """The tags that describe the recording (when and where: ``creation_time``, ``location``; title, make,
+    model, comment; a stream's language and title), to be written on the output as they were read.
+
+    MP4 and MOV read a track's title back as ``name``; it goes out as ``title``, the key muxers write.
+    """
+    tags = dict(metadata or {})
+    kept: dict[str, str] = {}
+    for key, value in tags.items():
+        suffixed = _LANGUAGE_SUFFIX.match(key)
+        base = suffixed.group(1) if suffixed else key
+        if base.lower() in _WRITER_KEYS or base.lower().startswith("_statistics"):
+            continue
+        if suffixed and tags.get(base) == value:
+            continue  # the same value under its plain key
+        kept["title" if key == "name" and "title" not in tags else key] = value
+    return kept
+
+
+#: The QuickTime family, whose muxer stores a language only as a code it knows (see :func:`_language_kept`).
+_QUICKTIME = frozenset({"mp4", "mov", "3gp"})
+
+
+def _tag(metadata: dict[str, str] | None, key: str) -> str | None:
+    """A tag's value whatever its case (Matroska's are upper case), None when absent or empty."""
+    return next((v for k, v in (metadata or {}).items() if k.lower() == key and v), None)
+
+
+#: ISO 639-2's two codes for the languages that have two: terminology (T, from the language's own name:
+#: "deu") and bibliographic (B, from its English name: "ger"), each way.
+_T_TO_B = {"sqi": "alb", "hye": "arm", "eus": "baq", "mya": "bur", "zho": "chi", "ces": "cze", "nld": "dut",
+           "fra": "fre", "kat": "geo", "deu": "ger", "ell": "gre", "isl": "ice", "mkd": "mac", "mri": "mao",
+           "msa": "may", "fas": "per", "ron": "rum", "slk": "slo", "bod": "tib", "cym": "wel"}  # fmt: skip
+_OTHER_CODE = {**_T_TO_B, **{b: t for t, b in _T_TO_B.items()}}
+#: Languages that mean no language, never worth a note.
+_NO_LANGUAGE = frozenset({"und", "zxx"})
+
+
+def _stream_tags(fmt: str, s: Any, notes: list[str]) -> dict[str, str]:
+    """A stream's :func:`_recording_metadata` as ``fmt`` can hold them: in MOV, a language under the other
+    of its two ISO 639-2 codes where the muxer knows only that one; a language it cannot store is named."""
+    tags = _recording_metadata(s.metadata)
+    code = tags.get("language")
+    if fmt not in _QUICKTIME or not code or code in _NO_LANGUAGE or _language_kept(fmt, code):
+        return tags
+    other = _OTHER_CODE.get(code.lower())
+    if other is not None and _language_kept(fmt, other):
+        tags["language"] = other
+    else:
+        hint = " (--format mp4 keeps it)" if fmt == "mov" and _language_kept("mp4", code) else ""
+        notes.append(f"{s.type} language {code} cannot be stored in {fmt}; dropped{hint}")
+    return tags
+
+
+@functools.cache
+def _language_kept(fmt: str, code: str) -> bool:
+    """Whether ``fmt`` stores language ``code``: write a track with one sample into memory, read it back.
+
+    MP4 stores any three-letter code; MOV only those of QuickTime's old language table, which for some
+    languages is the T code ("fra", "ces") and for others the B code ("ger", "chi"): "deu" came back empty.
+    """
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream("aac", rate=48000)  # the audio all three take (3GP refuses PCM)
+            stream.layout = "mono"
+            stream.metadata["language"] = code
+            packet = av.Packet(bytes(16))
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 48000)
+            probe.mux(packet)
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:
+            return _tag(back.streams[0].metadata, "language") == code
+    except (av.error.FFmpegError, ValueError, NotImplementedError, IndexError):
+        return False

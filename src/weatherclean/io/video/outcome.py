@@ -1,0 +1,130 @@
+"""What a clip's run came to: :class:`VideoResult`, and how it is judged once the transcoder is done:
+the frames the input should have held (recorded by the container, or estimated from the stream's
+length), damage and whether the output is partial, and notes on what AVI's timing could not keep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weatherclean.io.video.reading import _Health
+from weatherclean.io.video.transcoder import _Transcoder
+
+
+@dataclass
+class VideoResult:
+    """The outcome of :func:`process_video`: frames written (always all that were decoded), and notes.
+
+    ``expected`` is how many frames the input should have held (see :func:`_expected_frames`), and
+    ``partial`` says that the file is damaged (a video packet could not be read, or fewer came than the
+    container counts): the output then holds every frame that could be decoded, and the caller decides
+    whether that counts as done (``--allow-partial``). ``frames`` below ``expected`` alone is no damage:
+    an edit list hides some samples of a whole file from every player.
+    """
+
+    path: Path
+    frames: int = 0
+    notes: list[str] = field(default_factory=list)
+    expected: int | None = None
+    #: ``expected`` is the duration times the frame rate, not a count the container recorded.
+    estimated: bool = False
+    #: Video packets that were cut short or could not be decoded (or 1 for a demuxer that gave up).
+    damaged: int = 0
+    partial: bool = False
+    #: The display rotation kept on the output (degrees counter-clockwise, as PyAV reports it).
+    rotation: int = 0
+
+    def shortfall(self) -> str:
+        """The "N of M frames" of messages, with "about" when M is an estimate."""
+        about = "about " if self.estimated else ""
+        return f"{self.frames} of {about}{self.expected} frames"
+
+
+def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp: Any, total: int | None) -> None:
+    """Fill in frames, damage and the expected count, and decide whether the input was only partly read."""
+    health = transcoder.health
+    result.frames = transcoder.frames_in
+    result.damaged = health.damaged
+    result.expected, result.estimated = _expected_frames(total, vin, inp, transcoder.frames_in, health)
+    # A recorded count may exceed the packets by one (AVI indexes often count an empty chunk as a frame).
+    slack = 1 if not result.estimated else 0
+    # Packets, not frames: a whole clip with an edit list (an `ffmpeg -ss ... -c copy` trim) records every
+    # sample, and the decoder drops those before the edit's start by design, so N < M proves no damage.
+    # A file is partial when a packet was damaged, or when fewer packets came than the count recorded.
+    # AVI's count is of index entries, and a frame the recorder dropped is an empty one (how DVRs store
+    # variable frame rate): there the packets' slot numbers (their dts) show how far the file was read.
+    read = health.packets
+    if inp.format.name == "avi" and health.last_dts is not None:
+        read = max(read, health.last_dts + (health.step or 1))
+    result.partial = health.damaged > 0 or read < result.expected - slack
+    if result.partial:
+        result.notes.append(
+            f"{result.shortfall()} could be decoded (the file is truncated or damaged); all of them were kept"
+        )
+    if transcoder.moved:
+        result.notes.append(
+            f"AVI holds a constant frame rate ({float(transcoder.video.rate):g} fps): {transcoder.moved} frames "
+            f"shown up to {transcoder.most_moved * 1000:.0f} ms late"
+        )
+    if transcoder.sound_late >= 0.001:
+        result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
+                            f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
+    offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
+    if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
+        which = "sound" if offset > 0 else "picture"
+        result.notes.append(
+            f"AVI cannot keep the {which} starting {abs(offset) * 1000:.0f} ms after the other: both start together"
+        )
+
+
+def _sound_offset(vin: Any, inp: Any) -> float | None:
+    """How many seconds the first sound starts after the picture (negative: before); None without sound.
+    AVI output starts both at zero, so an offset larger than a frame is lost there."""
+    sound = next((s for s in inp.streams.audio if s.start_time is not None and s.time_base), None)
+    if sound is None or vin.start_time is None or not vin.time_base:
+        return None
+    return float(sound.start_time * sound.time_base - vin.start_time * vin.time_base)
+
+
+def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, health: _Health) -> tuple[int, bool]:
+    """(M, estimated): how many frames the input should hold, for "N of M frames".
+
+    M is the frame count the container records (``recorded``, read before decoding: MP4, MOV and AVI
+    record one; it counts samples, so frames an edit list hides are in it). MKV and WebM record none; then M
+    is an estimate: the frames decoded plus the time the video stream says it lasts beyond the last
+    decoded frame, times the frame rate (so a cut-off clip shows its loss, and a whole one, variable
+    frame rate included, gives M = N). Where damaged packets cost frames, M is at least the frames
+    decoded plus those packets.
+    """
+    if recorded:
+        return int(recorded), False
+    floor = decoded + health.damaged
+    rate = vin.average_rate or vin.guessed_rate
+    length = _stream_seconds(vin, inp)
+    if length is None or not rate or health.last_pts is None or not vin.time_base:
+        return floor, True
+    interval = 1 / float(rate)
+    gap = length - (float(health.last_pts * vin.time_base) + interval)
+    missing = round(gap / interval) if gap > 1.5 * interval else 0
+    return max(floor, decoded + missing), True
+
+
+def _stream_seconds(vin: Any, inp: Any) -> float | None:
+    """How long the video stream lasts: Matroska's DURATION tag for the track, its own duration, or (when
+    the video is the file's only stream) the container's duration; None when nothing says.
+
+    The tag first: Matroska's reader gives every stream the file's duration, so a 3-frame title card
+    over 2 s of narration read as "only 1 of about 61 frames"; the tag is the track's own."""
+    tag = (vin.metadata or {}).get("DURATION") or (vin.metadata or {}).get("duration")
+    if tag:
+        with contextlib.suppress(ValueError):
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if vin.duration and vin.time_base:
+        return float(vin.duration * vin.time_base)
+    if len(inp.streams) == 1 and inp.duration:
+        return inp.duration / 1_000_000
+    return None

@@ -1,0 +1,123 @@
+"""The one call that rewrites a video, :func:`process_video`: read the rotation, set up every output
+stream, run the transcoder and judge the outcome, writing under a hidden temporary name that is renamed
+into place when complete.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weatherclean.errors import InputError, OutputError, one_line
+from weatherclean.io.atomic import atomic_path
+from weatherclean.io.media import VIDEO_SUFFIXES
+from weatherclean.io.orientation import rotation_stored, rotation_upright
+from weatherclean.io.video.containers import CONTAINERS, _muxer_options
+from weatherclean.io.video.encoder import VideoOptions
+from weatherclean.io.video.metadata import _container_tags, _keep_chapters, _recording_metadata
+from weatherclean.io.video.outcome import VideoResult, _record_outcome
+from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.reading import _open_input, probe_video
+from weatherclean.io.video.side_streams import _add_side_streams
+from weatherclean.io.video.timecode import _keep_timecode
+from weatherclean.io.video.transcoder import _Transcoder
+from weatherclean.io.video.video_stream import _add_video_stream
+
+
+def process_video(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    process: Callable[[np.ndarray], np.ndarray],
+    *,
+    options: VideoOptions | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None,
+    partial_dest: str | os.PathLike[str] | None = None,
+    upright: bool = False,
+) -> VideoResult:
+    """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
+
+    With ``upright``, ``process`` sees each frame as a player shows it (the display rotation applied) and
+    its result is turned back before encoding, so the output keeps the input's layout and rotation: rain
+    falls down the shown picture, and a phone's portrait clip is stored on its side.
+
+    ``process`` receives frames in presentation order (H×W×3 RGB, uint8, or uint16 above 8 bits) and
+    must return the same shape, as integers of the same type or floats in [0, 1]; it may keep state
+    between calls (J4R-Net carries its memory). Audio and subtitle streams are
+    copied without re-encoding when the output container can hold them (else audio is re-encoded, with
+    a note, and subtitles are dropped, with a note). ``on_frame(done, total)`` reports progress; total is
+    the container's frame count or None. A damaged file is decoded past its bad packets: every frame
+    that decodes is processed and written, and the result says ``partial`` with "N of M frames"; such a
+    result goes to ``partial_dest`` instead of ``dest`` when one is given (in the same folder, e.g.
+    :func:`partial_path`), and ``result.path`` says where it went. Raises :class:`InputError` for
+    unusable input and :class:`OutputError` when writing fails; nothing is left under ``dest`` or beside
+    it on failure.
+    """
+    src, dst = Path(source), Path(dest)
+    opts = options or VideoOptions()
+    fmt = CONTAINERS.get(dst.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
+    av = _av()
+    rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
+    result = VideoResult(path=dst, rotation=rotation)
+    if upright and rotation % 360:
+        process = _turned(process, rotation)
+
+    def final() -> Path:
+        return Path(partial_dest) if partial_dest is not None and result.partial else dst
+
+    with atomic_path(dst, final=final) as tmp, _open_input(src) as inp:
+        try:
+            _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
+        except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
+    result.path = final()
+    return result
+
+
+def _turned(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``process`` applied to frames shown upright under ``rotation``, its results turned back as stored."""
+
+    def turned(frame: np.ndarray) -> np.ndarray:
+        return rotation_stored(np.asarray(process(rotation_upright(frame, rotation))), rotation)
+
+    return turned
+
+
+def _transcode(
+    inp: Any,
+    tmp: Path,
+    fmt: str,
+    process: Callable[[np.ndarray], np.ndarray],
+    opts: VideoOptions,
+    on_frame: Callable[[int, int | None], None] | None,
+    result: VideoResult,
+    src: Path,
+    rotation: int,
+) -> None:
+    """Write ``inp`` to ``tmp`` with every video frame passed through ``process``, and fill in ``result``.
+
+    The steps live apart so each can be read on its own: the output streams are all set up first
+    (:func:`_add_video_stream`, :func:`_add_side_streams`; muxing the first packet writes the header),
+    then :class:`_Transcoder` runs decode → process → encode, and :func:`_record_outcome` judges the input.
+    """
+    av = _av()
+    vin = inp.streams.video[0]
+    vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
+    total = vin.frames or None
+    with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
+        out.metadata.update(_container_tags(fmt, _recording_metadata(inp.metadata), result.notes))
+        _keep_chapters(inp, out, result.notes)
+        video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
+        _keep_timecode(inp, out, video, fmt, result.notes)
+        side = _add_side_streams(inp, out, fmt, result.notes)
+        transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
+        transcoder.run()
+    _record_outcome(result, transcoder, vin, inp, total)

@@ -1,0 +1,183 @@
+"""Reading a video: opening it (a one-line :class:`InputError` for whatever cannot be used),
+:func:`probe_video` (size, rate, rotation and streams, without decoding the whole file), :func:`iter_frames`
+(the one frame reader, also for training and evaluation), and :class:`_Health`, which decodes around
+damaged packets and counts them for "N of M frames".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weatherclean.errors import InputError, folder_not_file, one_line
+from weatherclean.io.video.colour import _Colour, _frame_to_rgb, _high_bit_depth
+from weatherclean.io.video.pyav import _av
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe_video` learns from the container without decoding the whole file."""
+
+    path: Path
+    width: int
+    height: int
+    frames: int | None  # from the container; None when it does not say (never relied upon)
+    fps: float | None
+    duration: float | None
+    rotation: int
+    pix_fmt: str
+    audio_streams: int
+    subtitle_streams: int
+
+
+@contextlib.contextmanager
+def _open_input(path: Path) -> Iterator[Any]:
+    av = _av()
+    if path.is_dir():
+        raise InputError(f"{path}: {folder_not_file('a video file')}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    if size == 0:
+        raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")
+    try:
+        container = av.open(str(path), "r")
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    except av.error.EOFError:
+        raise InputError(f"{path}: no frames; the file ends right after its header (empty or cut short)") from None
+    except av.error.InvalidDataError:
+        raise InputError(
+            f"{path}: not a readable video (unrecognised contents); it may be truncated, corrupt or not a video"
+        ) from None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or one_line(exc)  # FFmpeg's words, without its errno and path
+        raise InputError(f"{path}: not a readable video ({reason}); it may be truncated or corrupt") from None
+    try:
+        if not container.streams.video:
+            raise InputError(f"{path}: has no video stream (audio only?); nothing to derain")
+        yield container
+    finally:
+        container.close()
+
+
+def _rotation(stream: Any, frame: Any | None = None) -> int:
+    """Display rotation in degrees (counter-clockwise, as PyAV reports it), 0 when none is recorded."""
+    value = getattr(frame, "rotation", None) if frame is not None else None
+    return int(round(value or 0)) % 360
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Size, frame count (if known), rate, duration, rotation and other streams of a video file."""
+    p = Path(path)
+    with _open_input(p) as container:
+        v = container.streams.video[0]
+        rotation = _rotation(v)
+        with contextlib.suppress(Exception):  # the first frame carries the display matrix in recent FFmpeg
+            for frame in container.decode(v):
+                rotation = _rotation(v, frame) or rotation
+                break
+        duration = float(v.duration * v.time_base) if v.duration and v.time_base else None
+        if duration is None and container.duration:
+            duration = container.duration / 1_000_000
+        return VideoInfo(
+            path=p, width=v.codec_context.width, height=v.codec_context.height, frames=v.frames or None,
+            fps=float(v.average_rate) if v.average_rate else None, duration=duration, rotation=rotation,
+            pix_fmt=str(v.codec_context.pix_fmt or ""), audio_streams=len(container.streams.audio),
+            subtitle_streams=len(container.streams.subtitles),
+        )  # fmt: skip
+
+
+def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """The frames of a video as :func:`process_video` hands them over: H×W×3 RGB uint8 (uint16 above 8
+    bits), as stored, in presentation order, read with the clip's own colour matrix and range.
+
+    The one video decoder: training and evaluation (``weatherclean.data``) read clips through it, so a
+    model learns on the colours it will later be given. Damaged packets are skipped, as in derain; a
+    file that cannot be opened is a one-line :class:`InputError`.
+    """
+    src = Path(path)
+    av = _av()
+    with _open_input(src) as inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
+        colour = _Colour.of(vin.codec_context, vin.codec_context.height)
+        health, count = _Health(), 0
+        try:
+            for packet in inp.demux(vin):
+                for frame in health.decode_video(packet, src):
+                    if max_frames is not None and count >= max_frames:
+                        return
+                    count += 1
+                    yield _frame_to_rgb(frame, wide, colour)
+        except av.error.FFmpegError as exc:
+            if count == 0:
+                raise InputError(f"{src}: cannot decode ({one_line(exc)}); the file may be truncated") from None
+            for frame in health.drain(vin):  # the demuxer gave up: the frames still in the decoder
+                if max_frames is None or count < max_frames:
+                    count += 1
+                    yield _frame_to_rgb(frame, wide, colour)
+
+
+class _Health:
+    """Counts the video packets read and the damaged ones, and decodes around the damage."""
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.damaged = 0
+        #: The latest presentation time of a decoded video frame (stream time base), for the expected count.
+        self.last_pts: int | None = None
+        #: The latest decode time of a video packet with data: in AVI, its slot in the index.
+        self.last_dts: int | None = None
+        #: The smallest step between two packets' decode times: in AVI, how many index slots a frame takes
+        #: (1 on a frame-rate grid; 40 for 25 fps written on a 1/1000 s grid, whose last frame ends 40 on).
+        self.step: int | None = None
+
+    def decode_video(self, packet: Any, src: Path) -> list[Any]:
+        """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
+        av = _av()
+        if packet.size:
+            self.packets += 1
+            if packet.dts is not None:
+                if self.last_dts is not None and packet.dts > self.last_dts:
+                    gap = packet.dts - self.last_dts
+                    self.step = gap if self.step is None else min(self.step, gap)
+                self.last_dts = packet.dts if self.last_dts is None else max(packet.dts, self.last_dts)
+            if packet.is_corrupt:
+                self.damaged += 1
+                return []
+        try:
+            return list(packet.decode())
+        except av.error.InvalidDataError:
+            self.damaged += 1
+            return []
+        except av.error.FFmpegError as exc:
+            raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
+
+    def drain(self, stream: Any) -> list[Any]:
+        """The frames still inside the decoder, after the demuxer stopped early (a drain that fails
+        keeps none: the file is already known to be damaged)."""
+        av = _av()
+        try:
+            return list(stream.codec_context.decode(None))
+        except av.error.FFmpegError:
+            return []
+
+
+def _safe_decode(packet: Any, src: Path) -> list[Any]:
+    """Decode one packet; a corrupt packet mid-stream costs its frames, not the whole video."""
+    av = _av()
+    try:
+        return list(packet.decode())
+    except av.error.InvalidDataError:
+        return []
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None

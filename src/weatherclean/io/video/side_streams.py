@@ -1,0 +1,170 @@
+"""Every input stream but the video: audio, subtitles and data tracks copied packet for packet where the
+output container takes them (:func:`_can_copy` asks FFmpeg), audio re-encoded where it refuses them
+(:func:`_add_audio_encoder`), and anything else dropped with a note naming it (:func:`_dropped`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
+from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.timecode import _is_timecode_track
+
+#: What an audio stream is re-encoded to when the output container cannot hold it as it is.
+_FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
+#: Channels an audio encoder takes at most (others: 8); more are downmixed, with a note.
+_MAX_CHANNELS = {"mp2": 2}
+#: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
+#: stream (.mpg) needs ADTS framing, which MP4 and Matroska AAC does not have; PCM in MP4 needs a channel
+#: layout that Matroska and AVI often leave unset (the trailer then fails, after the whole clip), and few
+#: players read PCM from MP4 at all, so it becomes AAC there.
+_PCM = frozenset({"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be", "pcm_f32le",
+                  "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8", "pcm_s8"})  # fmt: skip
+_REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"}), "mp4": _PCM}
+
+
+def _muxer_accepts(fmt: str, template: Any) -> bool:
+    """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
+    av = _av()
+    if template.type == "audio" and template.codec_context.name in _REFUSED_AUDIO.get(fmt, frozenset()):
+        return False
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+            probe.add_stream_from_template(template)
+            probe.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+@dataclass
+class _SideStreams:
+    """Where the input's audio and subtitle packets go, by input stream index."""
+
+    #: Copied packet for packet: input index → output stream.
+    copies: dict[int, Any] = field(default_factory=dict)
+    #: Audio the container cannot hold as it is: input index → (decoder stream, encoder stream).
+    reencode: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
+    """Add an output stream for every input stream but the video, copied when ``fmt`` can hold it as it is,
+    with its language and title.
+
+    Copying keeps the sound bit for bit (other tools re-encode or drop it), and a dash cam's GPS track
+    with it; audio the muxer refuses is re-encoded, and any other stream the output cannot carry (a
+    second camera's video, subtitles or data the container refuses) is dropped with a note naming it,
+    never silently.
+    """
+    side = _SideStreams()
+    video = inp.streams.video[0].index
+    for s in inp.streams:
+        if s.index == video or getattr(s, "discard", 0) >= _DISCARD_ALL:  # MP4's chapter text: see _keep_chapters
+            continue
+        if _is_timecode_track(s):  # QuickTime's tmcd track: see _keep_timecode
+            continue
+        if s.type in _COPIED_TYPES and _can_copy(fmt, s):
+            kept = side.copies[s.index] = out.add_stream_from_template(s)
+        elif s.type == "audio":
+            kept = _add_audio_encoder(out, s, fmt, notes)
+            side.reencode[s.index] = (s, kept)
+        else:
+            notes.append(_dropped(inp, s, fmt))
+            continue
+        kept.metadata.update(_stream_tags(fmt, s, notes))
+        _keep_disposition(kept, s)
+    return side
+
+
+#: FFmpeg's AVDISCARD_ALL: how its MP4/MOV reader marks a chapter track, which is not a stream to copy.
+_DISCARD_ALL = 48
+
+
+#: Streams copied packet for packet when the output container takes them.
+_COPIED_TYPES = frozenset({"audio", "subtitle", "data"})
+#: Containers that carry data tracks (GPS, telemetry) with their codec tag; others lose what they are
+#: (AVI writes an "unknown" stream) or refuse them.
+_DATA_CONTAINERS = frozenset({"mp4", "mov"})
+
+
+def _can_copy(fmt: str, s: Any) -> bool:
+    """Whether stream ``s`` can go into ``fmt`` packet for packet."""
+    if s.type == "data":
+        return fmt in _DATA_CONTAINERS and _data_reads_back(fmt, s)
+    return _muxer_accepts(fmt, s)
+
+
+def _data_reads_back(fmt: str, template: Any) -> bool:
+    """Whether a data stream like ``template`` written into ``fmt`` (in memory) reads back as one.
+
+    A header alone proves too little here: timed ID3 from a TS passes it and makes an MP4 that no longer
+    opens, which would cost the whole clip.
+    """
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream_from_template(template)
+            packet = av.Packet(bytes(16))
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 1000)
+            probe.mux(packet)
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
+            return [s.type for s in back.streams] == ["data"]
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
+def _dropped(inp: Any, s: Any, fmt: str) -> str:
+    """The note for a stream the output does not carry, naming it (codec, size) and why."""
+    name = getattr(s, "name", None) or s.type
+    if s.type == "video":
+        ctx = s.codec_context
+        if s.disposition & _av().stream.Disposition.attached_pic:
+            return f"cover picture ({name}) dropped"
+        nth = [v.index for v in inp.streams.video].index(s.index)
+        which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
+        size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
+        return f"{which} video stream ({name}{size}) dropped: only the first is processed"
+    if s.type == "subtitle":
+        return f"{name} subtitles cannot be stored in {fmt}; dropped"
+    if s.type == "data":
+        handler = (s.metadata or {}).get("handler_name")
+        return f"data stream ({name}{f', {handler}' if handler else ''}) cannot be stored in {fmt}; dropped"
+    return f"{s.type} stream ({name}) dropped: only video, audio, subtitles and data are copied"
+
+
+_ORDINALS = ("first", "second", "third", "fourth")
+
+
+def _add_audio_encoder(out: Any, s: Any, fmt: str, notes: list[str]) -> Any:
+    """An encoder for audio stream ``s`` in the codec ``fmt`` takes (Opus for WebM, else AAC or MP2), at the
+    input's sample rate where the codec takes it (Opus takes 48 kHz but not 44.1: the nearest rate above);
+    PyAV resamples the decoded frames to the encoder's rate, format and layout."""
+    av = _av()
+    codec = _FALLBACK_AUDIO.get(fmt, "aac")
+    rate = s.codec_context.sample_rate or 48000
+    rates = sorted(av.codec.Codec(codec, "w").audio_rates or ())
+    encode_rate = rate if not rates or rate in rates else next((r for r in rates if r > rate), rates[-1])
+    enc = out.add_stream(codec, rate=encode_rate)
+    # The usual layout for the channel count ("6c" is 5.1): an unset one ("2 channels", common in
+    # Matroska and AVI) or a variant the encoder refuses ("5.1(side)" for Opus) would fail it or, left to
+    # the encoder's default, silently become stereo.
+    channels = s.codec_context.layout.nb_channels or 2
+    most = _MAX_CHANNELS.get(codec, 8)
+    changes = [f"resampled from {rate} to {encode_rate} Hz"] if encode_rate != rate else []
+    if channels > most:
+        changes.append(f"downmixed from {channels} channels to {most}")
+        channels = most
+    enc.layout = av.AudioLayout(f"{channels}c")
+    done = "".join(f", {c}" for c in changes)
+    name = s.codec_context.name
+    if fmt == "mp4" and name in _PCM:  # MP4 can hold PCM (the input may be one): players are what refuse it
+        notes.append(f"audio {name} re-encoded as {codec}{done}: few players play PCM from mp4")
+    else:
+        notes.append(f"audio {name} cannot be stored in {fmt}; re-encoded as {codec}{done}")
+    return enc

@@ -1,0 +1,77 @@
+"""A camera's start timecode: found on the video stream, on a QuickTime timecode (tmcd) track or on the
+file, and kept as a timecode track in MP4/MOV or a tag in Matroska, or named in a note.
+
+It is written on the output's video stream once that is set up (:mod:`.video_stream`); the side streams
+leave the tmcd track to it (:func:`_is_timecode_track`).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from fractions import Fraction
+from typing import Any
+
+from weatherclean.io.video.metadata import _tag
+from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.video_stream import _VideoOut
+
+#: Containers whose FFmpeg muxer makes a timecode (tmcd) track of a video stream's "timecode" tag (3GP's
+#: does not).
+_TIMECODE_TRACKS = frozenset({"mp4", "mov"})
+#: Containers that keep a timecode as a tag (TIMECODE), where FFmpeg's Matroska writer puts it.
+_TIMECODE_TAGS = frozenset({"matroska", "webm"})
+
+
+def _is_timecode_track(s: Any) -> bool:
+    """QuickTime's timecode (tmcd) track, which FFmpeg reads as a data stream tagged with its timecode."""
+    return s.type == "data" and _tag(s.metadata, "timecode") is not None
+
+
+def _source_timecode(inp: Any) -> tuple[str, bool] | None:
+    """The clip's start timecode (``01:00:00:00``; ``;`` before the frames when drop-frame) and whether it
+    is the file's (Matroska's global tag, MXF's) rather than the video's (QuickTime's tmcd track, whose
+    timecode FFmpeg also puts on the video stream)."""
+    for s in [inp.streams.video[0], *(s for s in inp.streams if _is_timecode_track(s))]:
+        if timecode := _tag(s.metadata, "timecode"):
+            return timecode, False
+    timecode = _tag(inp.metadata, "timecode")
+    return (timecode, True) if timecode else None
+
+
+def _keep_timecode(inp: Any, out: Any, video: _VideoOut, fmt: str, notes: list[str]) -> None:
+    """Keep a camera's start timecode: as a timecode track in MP4/MOV (FFmpeg writes one from the video
+    stream's tag) where the muxer takes it at this frame rate, as a tag in Matroska, where it was (on the
+    video or on the file); elsewhere, or where refused, a note names it."""
+    found = _source_timecode(inp)
+    if found is None:
+        return
+    timecode, of_file = found
+    if fmt in _TIMECODE_TAGS:
+        (out if of_file else video.stream).metadata["timecode"] = timecode
+    elif fmt in _TIMECODE_TRACKS and _timecode_kept(fmt, video.rate, timecode):
+        video.stream.metadata["timecode"] = timecode
+    elif fmt in _TIMECODE_TRACKS:
+        notes.append(f"the timecode {timecode} cannot be stored in {fmt} at {float(video.rate):g} fps; dropped")
+    else:
+        notes.append(f"the timecode {timecode} cannot be stored in {fmt}; dropped")
+
+
+@functools.cache
+def _timecode_kept(fmt: str, rate: Fraction, timecode: str) -> bool:
+    """Whether ``fmt``'s muxer makes a timecode track of ``timecode`` at ``rate``: write a header into memory
+    and read it back. It refuses a header above 255 fps, and leaves the track out, without an error, for a
+    drop-frame timecode at a rate that does not round to a multiple of 30, or one it cannot parse."""
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as probe:
+            stream = probe.add_stream("mpeg4", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+            stream.metadata["timecode"] = timecode
+            probe.start_encoding()
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:  # as the muxer spells it: "01:00:00:0" at 7 fps
+            return any(_tag(s.metadata, "timecode") for s in back.streams)
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False

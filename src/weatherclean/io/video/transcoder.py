@@ -1,0 +1,240 @@
+"""Decode → process → encode for one clip, over output streams already set up.
+
+:class:`_Transcoder` routes each packet (copied, re-encoded audio, or video decoded to RGB), runs the
+caller's ``process`` on every frame, gives frames their output timestamps (AVI's slots included) and
+muxes, threaded by :class:`.pipeline._Pipeline` or in turn; :class:`_DtsGuard` repairs a decode
+timestamp an encoder got wrong.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weatherclean.errors import InputError, OutputError
+from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
+from weatherclean.io.video.pipeline import _Pipeline
+from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.reading import _Health, _safe_decode
+from weatherclean.io.video.side_streams import _SideStreams
+from weatherclean.io.video.video_stream import _VideoOut
+from weatherclean.pipelining import pipeline_enabled
+
+
+class _Transcoder:
+    """Decode → process → encode for one clip, over output streams already set up.
+
+    Three steps, each a method: :meth:`decode` (demux order, video frames already RGB), :meth:`handle`
+    (the model, on the calling thread) and :meth:`encode` (the one thread that muxes). :meth:`run` chains
+    them through a :class:`_Pipeline` so the codecs overlap the model, or in turn on one thread when
+    ``WEATHERCLEAN_PIPELINE=0``; the muxing order, and so the output bytes, is the same either way.
+    """
+
+    def __init__(
+        self,
+        inp: Any,
+        out: Any,
+        video: _VideoOut,
+        side: _SideStreams,
+        process: Callable[[np.ndarray], np.ndarray],
+        on_frame: Callable[[int, int | None], None] | None,
+        total: int | None,
+        src: Path,
+    ) -> None:
+        self.inp, self.out, self.video, self.side = inp, out, video, side
+        self.process, self.on_frame, self.total, self.src = process, on_frame, total, src
+        self.vin = inp.streams.video[0]
+        rate = video.rate
+        self.frame_ticks = max(1, round(1 / (rate * self.vin.time_base))) if self.vin.time_base else 1
+        self.dts = _DtsGuard(max(1, round(1 / (rate * video.time_base))))
+        self.health = _Health()
+        self.frames_in = 0
+        self.last_pts: int | None = None
+        #: AVI output: the first frame's input timestamp (slot 0), and the frames that had to leave their
+        #: own slot (taken by the frame before) with the most any moved, in seconds.
+        self.first_pts: int | None = None
+        self.moved, self.most_moved = 0, 0.0
+        #: Re-encoded audio: the next frame's timestamp (in samples), by input stream index.
+        self._audio_next: dict[int, int] = {}
+        #: AVI output: how long the sound starts before zero (an encoder delay that AVI plays, late), seconds.
+        self.sound_late = 0.0
+        #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
+        self._encoders: dict[str, Callable[[tuple[Any, ...]], None]] = {
+            "copy": self._mux_copy, "audio": self._encode_audio, "video": self._encode_video, "flush": self._flush,
+        }  # fmt: skip
+
+    def run(self) -> None:
+        """Every item decoded, handled and encoded, then the encoders flushed; no frame at all is an error."""
+        if pipeline_enabled():
+            with _Pipeline(self.decode, self.encode) as pipe:
+                for item in pipe.items():
+                    self.handle(item, pipe.send)
+                self._require_frames()
+                pipe.send(("flush",))
+                pipe.finish()
+        else:  # WEATHERCLEAN_PIPELINE=0: decode, model and encode in turn, on this thread
+            self.decode(lambda item: self.handle(item, self.encode))
+            self._require_frames()
+            self.encode(("flush",))
+
+    def _require_frames(self) -> None:
+        """Checked before the flush: an output with no video frame is no video, so nothing is written."""
+        if self.frames_in == 0:
+            raise InputError(f"{self.src}: no frames could be decoded; the file is empty or corrupt")
+
+    def decode(self, put: Callable[[tuple[Any, ...]], None]) -> None:
+        """Demux and decode in demux order; the main thread sees video frames already as RGB.
+
+        Damage costs only the frames it touches: a packet cut short (the demuxer flags it corrupt) is
+        never given to the decoder, because with frame threading one bad packet made the final drain
+        drop every frame still in flight (a truncated clip lost 2 of its last 3 decodable frames),
+        and a packet that fails to decode is skipped. A demuxer that gives up mid-file ends the input
+        there, and the decoders are still drained, so the frames before it are kept.
+        """
+        av = _av()
+        try:
+            for packet in self.inp.demux():
+                self._demux_one(packet, put)
+        except av.error.FFmpegError as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self.health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
+            for frame in self.health.drain(self.vin):
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+
+    def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
+        """Route one packet: copied streams as packets, re-encoded audio and the video as frames; packets
+        of streams the output does not carry (a second video, data tracks) go nowhere."""
+        idx = packet.stream.index
+        if idx in self.side.copies:
+            if packet.dts is not None:  # else a demuxer flush marker, not data
+                put(("copy", packet))
+        elif idx in self.side.reencode:
+            for frame in _safe_decode(packet, self.src):
+                put(("audio", idx, frame))
+        elif idx == self.vin.index:
+            for frame in self.health.decode_video(packet, self.src):
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+
+    def handle(self, item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
+        """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
+        if item[0] != "video":
+            send(item)
+            return
+        _, rgb, pts = item
+        if pts is not None:
+            self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
+        restored = np.asarray(self.process(rgb))
+        if restored.shape != rgb.shape:
+            raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
+        pts = self._output_pts(pts)
+        self.last_pts = pts
+        send(("video", restored, pts))
+        self.frames_in += 1
+        if self.on_frame is not None:
+            self.on_frame(self.frames_in, self.total)
+
+    def _output_pts(self, pts: int | None) -> int:
+        """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, or one
+        frame after the last when it has none or comes out of order (muxers refuse both)."""
+        if self.video.cfr:
+            return self._slot(pts)
+        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
+            return self.last_pts + self.frame_ticks if self.last_pts is not None else 0
+        return pts
+
+    def _slot(self, pts: int | None) -> int:
+        """AVI: the frame's slot at the output rate, counted from the first frame. Slots left out stay empty
+        index entries, which players show as the frame before (how DVRs store dropped frames), so the clip
+        keeps its length and its sync with the sound instead of closing up. A frame whose slot is taken
+        moves to the next free one (counted for the note in :func:`.outcome._record_outcome`)."""
+        following = 0 if self.last_pts is None else self.last_pts + 1
+        if pts is None or not self.vin.time_base:
+            return following
+        if self.first_pts is None:
+            self.first_pts = pts
+        exact = float((pts - self.first_pts) * self.vin.time_base * self.video.rate)
+        slot = max(round(exact), following)
+        if slot - exact > 0.5:
+            self.moved += 1
+            self.most_moved = max(self.most_moved, (slot - exact) / float(self.video.rate))
+        return slot
+
+    def encode(self, item: tuple[Any, ...]) -> None:
+        """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
+        self._encoders[item[0]](item)
+
+    def _mux_copy(self, item: tuple[Any, ...]) -> None:
+        """Mux an audio or subtitle packet as it came, retargeted at its output stream."""
+        packet = item[1]
+        packet.stream = self.side.copies[packet.stream.index]
+        self._mux_sound([packet])
+
+    def _mux_sound(self, packets: list[Any]) -> None:
+        """Mux audio (or subtitle) packets; for AVI, note how far the sound starts before zero: AVI has no
+        edit list to skip an encoder's delay (AAC's 1024 samples), so players start the sound that much late."""
+        for packet in packets:
+            if self.video.cfr and packet.pts is not None and packet.pts < 0 and packet.time_base:
+                self.sound_late = max(self.sound_late, -float(packet.pts * packet.time_base))
+        self.out.mux(packets)
+
+    def _encode_audio(self, item: tuple[Any, ...]) -> None:
+        """Re-encode one decoded audio frame, timed in samples from where the input's sound starts.
+
+        A timestamp must reach the encoder: without one, AAC's priming (1024 samples the encoder puts first)
+        counts as sound, and everything after it plays late (128 ms at 8 kHz). With one, the first packet
+        starts before zero and the muxer's edit list skips the priming. Frames follow on sample for sample
+        from the first one's time (PyAV's frame queue refuses a timestamp off by the rounding of a
+        millisecond time base).
+        """
+        idx, frame = item[1], item[2]
+        rate = frame.sample_rate
+        start = self._audio_next.get(idx)
+        if start is None:
+            known = frame.pts is not None and frame.time_base is not None
+            start = round(frame.pts * frame.time_base * rate) if known else 0
+        frame.pts, frame.time_base = start, Fraction(1, rate)
+        self._audio_next[idx] = start + frame.samples
+        self._mux_sound(self.side.reencode[idx][1].encode(frame))
+
+    def _encode_video(self, item: tuple[Any, ...]) -> None:
+        """Encode one restored frame, converted back with the input's colour matrix and range."""
+        new = _rgb_to_frame(item[1], self.video.stream.pix_fmt, self.video.written)
+        new.pts, new.time_base = item[2], self.video.time_base
+        self.dts.mux(self.out, self.video.stream.encode(new))
+
+    def _flush(self, item: tuple[Any, ...]) -> None:
+        """The encoders' delayed packets, once every frame has been sent."""
+        self.dts.mux(self.out, self.video.stream.encode(None))
+        for _dec, enc in self.side.reencode.values():
+            self._mux_sound(enc.encode(None))
+
+
+class _DtsGuard:
+    """Muxes encoder packets, repairing a decode timestamp the encoder got wrong.
+
+    libx265 sometimes hands out an absurd dts for the first packet of a very short stream (seen: −8.7e15),
+    which the MP4 muxer rejects. A dts must be at most the pts, a few frames below it at most, and
+    increasing; an implausible one is replaced by the nearest value that keeps those rules.
+    """
+
+    def __init__(self, frame_ticks: int) -> None:
+        self.frame_ticks = frame_ticks
+        self.last: int | None = None
+
+    def mux(self, out: Any, packets: list[Any]) -> None:
+        for packet in packets:
+            if packet.pts is not None and packet.dts is not None:
+                reorder = 16 * self.frame_ticks  # far more than any encoder's B-frame delay
+                if not packet.pts - reorder <= packet.dts <= packet.pts:
+                    packet.dts = packet.pts - 2 * self.frame_ticks if self.last is None else self.last + 1
+                if self.last is not None and packet.dts <= self.last:
+                    packet.dts = self.last + 1
+                packet.dts = min(packet.dts, packet.pts)
+                self.last = packet.dts
+            out.mux(packet)
