@@ -1,5 +1,6 @@
 """What a camera clip kept or lost on the video path: its start timecode, colour tags in AVI, stream
-languages in MOV, and H.264 with B-frames into AVI. Each test makes its own small clip with PyAV."""
+languages in MOV, H.264 with B-frames into AVI, a gap in re-encoded sound, and the software tag. Each test
+makes its own small clip with PyAV."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from weatherclean.io.video import process_video
+from weatherclean.io.video.metadata import _recording_metadata
 
 
 def _identity(frame: np.ndarray) -> np.ndarray:
@@ -164,3 +166,93 @@ def test_h264_with_b_frames_into_avi_keeps_every_frame_in_place(tmp_path: Path) 
     for i, (_, frame) in enumerate(output):  # each frame nearest its own source frame, and close to it
         errors = [np.abs(frame.astype(int) - s.astype(int)).mean() for _, s in source]
         assert int(np.argmin(errors)) == i and errors[i] < 3, (i, errors)
+
+
+def _clicks(path: Path) -> list[float]:
+    """When each click in a file's sound starts, in seconds, its samples played one after the other from
+    the first one's time (as the sample count times an encoder's output)."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(audio=0))
+        rate = c.streams.audio[0].codec_context.sample_rate
+    start = float(frames[0].pts * frames[0].time_base)
+    x = np.abs(np.concatenate([f.to_ndarray()[0].astype(float) for f in frames]))
+    loud = x > x.max() / 2
+    onsets = np.flatnonzero(loud[1:] & ~loud[:-1]) + 1
+    return [start + int(i) / rate for i in onsets if not loud[max(0, i - rate // 20) : i].any()]
+
+
+def test_a_gap_in_reencoded_sound_stays_a_gap(tmp_path: Path) -> None:
+    """A recorder that drops audio packets leaves a gap in their timestamps. Re-encoded (PCM into MP4
+    becomes AAC), the sound was timed by its sample count: the gap closed up, and the click after it at
+    1.400 s came out at 0.900 s, out of sync with the picture. Silence now fills the gap."""
+    with av.open(str(tmp_path / "dvr.mkv"), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=8000)
+        a.layout = "mono"
+        for i in range(50):
+            frame = av.VideoFrame.from_ndarray(_picture(i % 10), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        sound = np.zeros(16000, np.int16)
+        sound[2400:2480] = sound[11200:11280] = 20000  # clicks at 0.300 and 1.400 s
+        for t in [*range(0, 6400, 800), *range(10400, 16000, 800)]:  # 0.1 s a packet, none from 0.8 to 1.3 s
+            chunk = av.AudioFrame.from_ndarray(sound[None, t : t + 800].copy(), format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = 8000, t, Fraction(1, 8000)
+            out.mux(a.encode(chunk))
+    assert np.allclose(_clicks(tmp_path / "dvr.mkv"), [0.3, 0.9], atol=0.001)  # only the timestamps hold the gap
+    with av.open(str(tmp_path / "dvr.mkv")) as c:
+        assert [round(float(p.pts * p.time_base), 3) for p in c.demux(audio=0) if p.size][7:9] == [0.7, 1.3]
+    result = process_video(tmp_path / "dvr.mkv", tmp_path / "out.mp4", _identity)
+    assert result.notes == ["audio pcm_s16le re-encoded as aac: few players play PCM from mp4"]
+    clicks = _clicks(tmp_path / "out.mp4")
+    assert len(clicks) == 2 and abs(clicks[0] - 0.3) < 0.03 and abs(clicks[1] - 1.4) < 0.03, clicks
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        sound = c.streams.audio[0]
+        assert float((sound.start_time + sound.duration) * sound.time_base) == pytest.approx(2.0, abs=0.03)
+
+
+def _avi(path: Path, tags: dict[str, str] | None = None) -> None:
+    """A 2-frame AVI as a DVR writes it, with ``tags`` (FFmpeg's RIFF names: ``ISFT`` is the software)."""
+    with av.open(str(path), "w") as out:
+        out.metadata.update(tags or {})
+        v = out.add_stream("mpeg4", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(_picture(i), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+
+
+def _software(path: Path) -> str | None:
+    with av.open(str(path)) as c:
+        return next((v for k, v in c.metadata.items() if k.lower() == "software"), None)
+
+
+def test_ffmpegs_own_software_tag_is_not_copied(tmp_path: Path) -> None:
+    """AVI's software tag (RIFF ISFT) names the program that wrote the file, Lavf for FFmpeg: AVI to AVI
+    said "AVI cannot store the tags software; dropped" of it, and AVI to MKV copied it as the source's."""
+    _avi(tmp_path / "in.avi")
+    writer = _software(tmp_path / "in.avi")
+    assert writer is not None and writer.startswith("Lavf")
+    assert process_video(tmp_path / "in.avi", tmp_path / "out.avi", _identity).notes == []
+    assert _software(tmp_path / "out.avi") == writer  # the muxer's own
+    assert process_video(tmp_path / "in.avi", tmp_path / "out.mkv", _identity).notes == []
+    assert _software(tmp_path / "out.mkv") is None
+    assert process_video(tmp_path / "in.avi", tmp_path / "out.mp4", _identity).notes == []
+    for software in (writer, "Lavc62.28.102 libx264", "HandBrake 1.7.0"):  # FFmpeg, or the encoder tag again
+        tags = {"software": software, "encoder": "HandBrake 1.7.0", "title": "Gate"}
+        assert _recording_metadata(tags) == {"title": "Gate"}
+        assert _recording_metadata({k.upper(): v for k, v in tags.items()}) == {"TITLE": "Gate"}
+
+
+def test_a_cameras_software_tag_is_kept(tmp_path: Path) -> None:
+    """A DVR puts its firmware in the software tag: that describes the recording, and is kept."""
+    _avi(tmp_path / "in.avi", {"ISFT": "DVR-7 FW 2.1.3"})
+    assert _software(tmp_path / "in.avi") == "DVR-7 FW 2.1.3"
+    for suffix in (".avi", ".mkv"):
+        assert process_video(tmp_path / "in.avi", tmp_path / f"out{suffix}", _identity).notes == []
+        assert _software(tmp_path / f"out{suffix}") == "DVR-7 FW 2.1.3"
+    assert _recording_metadata({"software": "DVR-7 FW 2.1.3"}) == {"software": "DVR-7 FW 2.1.3"}

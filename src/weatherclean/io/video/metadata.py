@@ -46,6 +46,10 @@ _WRITER_KEYS = frozenset({
     "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "vendor_id", "duration",
     "bps", "number_of_frames", "number_of_bytes", "rotate", "timecode",
 })  # fmt: skip
+#: How FFmpeg names itself as a file's writer ("Lavf62.12.102", a stream's "Lavc62.28.102 libx264"). A
+#: ``software`` tag (AVI's ISFT, a Matroska SOFTWARE tag) that starts so is the writer, not copied; any other
+#: is a camera's firmware or the recorder's program, and kept.
+_FFMPEG_WRITERS = ("Lavf", "Lavc")
 #: QuickTime's language-tagged copy of a key ("location-eng" beside "location"), and Matroska's ("BPS-eng").
 _LANGUAGE_SUFFIX = re.compile(r"^(.+)-[a-z]{3}$")
 
@@ -57,13 +61,17 @@ _AVI_TAGS = frozenset({"title", "artist", "comment", "copyright", "date", "genre
 
 def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[str, str]:
     """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
-    recording day goes there; the tags it cannot hold (a location, the camera) are named in a note."""
+    recording day goes there, and a camera's ``software`` tag (its firmware) in ISFT, where it was; the tags
+    it cannot hold (a location, the camera) are named in a note."""
     if fmt != "avi":
         return tags
     kept = {k: v for k, v in tags.items() if k in _AVI_TAGS}
     if "creation_time" in tags and "date" not in kept:
         kept["date"] = tags["creation_time"][:10]  # ISO 8601: the day
-    dropped = sorted(k for k in tags if k not in _AVI_TAGS and k != "creation_time")
+    software = _tag(tags, "software")  # a camera's firmware (FFmpeg's own name is never in ``tags``)
+    if software is not None:  # under its RIFF name: as "software", the muxer's own name took its place
+        kept["ISFT"] = software
+    dropped = sorted(k for k in tags if k not in _AVI_TAGS and k != "creation_time" and k.lower() != "software")
     if dropped:
         notes.append(f"AVI cannot store the tags {', '.join(dropped)}; dropped")
     return kept
@@ -82,6 +90,8 @@ def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
         base = suffixed.group(1) if suffixed else key
         if base.lower() in _WRITER_KEYS or base.lower().startswith("_statistics"):
             continue
+        if base.lower() == "software" and (value.startswith(_FFMPEG_WRITERS) or value == _tag(tags, "encoder")):
+            continue  # the program that wrote the file (FFmpeg, or whatever wrote the encoder tag too)
         if suffixed and tags.get(base) == value:
             continue  # the same value under its plain key
         kept["title" if key == "name" and "title" not in tags else key] = value

@@ -9,7 +9,7 @@ timestamp an encoder got wrong.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -190,14 +190,22 @@ class _Transcoder:
         counts as sound, and everything after it plays late (128 ms at 8 kHz). With one, the first packet
         starts before zero and the muxer's edit list skips the priming. Frames follow on sample for sample
         from the first one's time (PyAV's frame queue refuses a timestamp off by the rounding of a
-        millisecond time base).
+        millisecond time base), so the encoder's output is timed by its sample count alone: a gap in the
+        input's sound (a recorder that dropped audio packets) would close up, and all after it play early.
+        A frame that starts :data:`_GAP_SECONDS` or more after the sound so far ends gets silence before
+        it, as FFmpeg's ``aresample=async`` pads; one that starts early (an overlap) follows on as it is.
         """
         idx, frame = item[1], item[2]
         rate = frame.sample_rate
+        known = frame.pts is not None and frame.time_base is not None
+        at = round(frame.pts * frame.time_base * rate) if known else None
         start = self._audio_next.get(idx)
         if start is None:
-            known = frame.pts is not None and frame.time_base is not None
-            start = round(frame.pts * frame.time_base * rate) if known else 0
+            start = at if at is not None else 0
+        elif at is not None and at - start >= max(1, round(_GAP_SECONDS * rate)):
+            for silence in _silence(frame, start, at - start):
+                self._mux_sound(self.side.reencode[idx][1].encode(silence))
+            start = at
         frame.pts, frame.time_base = start, Fraction(1, rate)
         self._audio_next[idx] = start + frame.samples
         self._mux_sound(self.side.reencode[idx][1].encode(frame))
@@ -213,6 +221,28 @@ class _Transcoder:
         self.dts.mux(self.out, self.video.stream.encode(None))
         for _dec, enc in self.side.reencode.values():
             self._mux_sound(enc.encode(None))
+
+
+#: A gap in the input's sound from which silence fills it (:meth:`_Transcoder._encode_audio`), seconds: far
+#: above a millisecond time base's rounding, and below what a viewer hears as out of sync (about 45 ms).
+_GAP_SECONDS = 0.02
+#: Silence goes to the encoder a second at most at a time, so a long gap never sits in memory whole.
+_SILENCE_CHUNK_SECONDS = 1
+
+
+def _silence(like: Any, pts: int, samples: int) -> Iterator[Any]:
+    """``samples`` of silence from ``pts`` (in samples), in frames of ``like``'s format, layout and rate: what
+    the encoder's resampler was set up for. Unsigned 8-bit samples are silent at 128, all others at 0."""
+    av = _av()
+    fmt, rate = like.format, like.sample_rate
+    quiet = bytes([128 if fmt.name.startswith("u8") else 0])
+    step = max(1, rate * _SILENCE_CHUNK_SECONDS)
+    for offset in range(0, samples, step):
+        frame = av.AudioFrame(format=fmt.name, layout=like.layout, samples=min(step, samples - offset))
+        for plane in frame.planes:
+            plane.update(quiet * plane.buffer_size)
+        frame.sample_rate, frame.pts, frame.time_base = rate, pts + offset, Fraction(1, rate)
+        yield frame
 
 
 class _DtsGuard:
