@@ -7,6 +7,8 @@ derain do, and a format that works in one works in the other.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,9 @@ import numpy as np
 from weatherclean.errors import InputError
 from weatherclean.io.images import load_image
 from weatherclean.io.media import IMAGE_SUFFIXES, is_visible_image
+from weatherclean.io.orientation import to_upright
 
-__all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples"]
+__all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples", "walk_files"]
 
 #: scikit-image samples that are natural colour photos and ship inside the package (no download).
 #: Microscopy, astronomy and synthetic test patterns are left out: snow never falls on them.
@@ -29,27 +32,46 @@ SKIMAGE_SAMPLES: tuple[str, ...] = (
 )
 
 
+def walk_files(folder: Path | str, *, skip_folder: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Every visible file under ``folder`` (recursively), as desnow walks a folder: hidden files and hidden
+    folders (``.thumbnails/``, ``.git/``: names starting with a dot) are never entered, nor links to
+    folders; ``skip_folder(path)``, when given, leaves out a sub-folder and everything in it. Unordered.
+    """
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base = Path(dirpath)
+        dirnames[:] = [
+            d for d in dirnames if not d.startswith(".") and (skip_folder is None or not skip_folder(base / d))
+        ]
+        yield from (base / name for name in filenames if not name.startswith("."))
+
+
 def list_images(folder: Path | str, recursive: bool = True) -> list[Path]:
     """Image files under ``folder``, sorted so every run (and every worker) sees the same order.
 
-    Hidden files (``.DS_Store``, ``._x.jpg`` from macOS) are skipped because they are never pictures.
+    Hidden files (``.DS_Store``, ``._x.jpg`` from macOS) are skipped because they are never pictures, and
+    hidden folders (``.thumbnails/``) are not searched, as desnow does not search them.
     """
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{root}: not a folder; pass a folder that contains images")
-    pattern = "**/*" if recursive else "*"
-    return sorted(p for p in root.glob(pattern) if is_visible_image(p))
+    found = walk_files(root) if recursive else root.iterdir()
+    return sorted(p for p in found if is_visible_image(p))
 
 
-def read_rgb(path: Path | str) -> np.ndarray:
+def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
     """Read an image as HxWx3 float32 in [0, 1], through the one image reader the CLI uses.
 
     Greyscale is repeated to three channels; 16-bit files keep their 16 bits of precision; transparency
-    is dropped (composited on nothing), since the models work on opaque photos. Pixels are as stored
-    (no EXIF rotation), the same for the rainy and the clean picture of a pair. Raises
-    :class:`InputError` with a one-line reason that names the file.
+    is dropped (composited on nothing), since the models work on opaque photos.
+
+    Pixels are as stored by default (no EXIF rotation): the rainy and the clean picture of a pair are
+    then read alike whatever tags each carries (a pair must never be turned on one side only). With
+    ``upright`` a photo is turned as a viewer shows it (EXIF orientation, :mod:`weatherclean.io.orientation`):
+    for a single clean photo that weather is drawn on, so that rain and snow fall down a phone's portrait
+    photo and not across it. Raises :class:`InputError` with a one-line reason that names the file.
     """
-    pixels = load_image(path).pixels
+    loaded = load_image(path)
+    pixels = to_upright(loaded.pixels, loaded.orientation) if upright else loaded.pixels
     return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 

@@ -1,0 +1,367 @@
+"""``synth snow`` and ``synth rain`` as a new user meets them: OUT_DIR holds one run, Ctrl-C resumes, photos
+are used upright, hidden folders and earlier outputs are not read, and bad options fail before any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+
+def _app() -> typer.Typer:
+    from weatherclean.cli import synth
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    synth.register(app)
+    return app
+
+
+def _photo(path: Path, h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack([xx / w, yy / h, 0.5 + 0.3 * np.sin(xx / 3.0)], axis=-1) * 0.8 + 0.1 * rng.random((h, w, 3))
+    pixels = np.round(np.clip(base, 0, 1) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return pixels
+
+
+@pytest.fixture()
+def clean(tmp_path: Path) -> Path:
+    folder = tmp_path / "clean"
+    for i, name in enumerate(("a.png", "b.png", "sub/c.png")):
+        _photo(folder / name, seed=i)
+    return folder
+
+
+def _run(*args: str | Path):
+    return CliRunner().invoke(_app(), ["synth", *map(str, args)])
+
+
+def _listing(out: Path) -> dict[str, list[str]]:
+    """Every folder of OUT_DIR and what is in it (hidden names included: no temporaries may be left)."""
+    return {p.name: sorted(q.name for q in p.iterdir()) for p in sorted(out.iterdir()) if p.is_dir()}
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------------------------------
+# OUT_DIR holds one run
+# --------------------------------------------------------------------------------------------------
+
+
+def test_snow_refuses_an_earlier_run_and_overwrite_leaves_only_the_new_one(clean: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _run("snow", clean, out, "--level", "M", "--seed", "1", "-q").exit_code == 0
+    before = _files(out)
+    again = _run("snow", clean, out, "--level", "L", "--seed", "5", "-q")
+    assert again.exit_code == 2 and "Traceback" not in again.output
+    assert "--level M" in again.output and "--overwrite" in again.output
+    assert _files(out) == before  # nothing touched
+    forced = _run("snow", clean, out, "--level", "S", "--seed", "9", "--limit", "1", "-q", "--overwrite")
+    assert forced.exit_code == 0, forced.output
+    assert _listing(out) == dict.fromkeys(("aberration", "gt", "mask", "synthetic"), ["a.png"])
+    meta = json.loads((out / "synth.json").read_text())
+    assert meta["count"] == 1 and meta["level"] == "S" and meta["levels"] == {"a": "S"}
+
+
+def test_rain_run_with_other_photos_is_refused_and_overwrite_removes_the_old_items(clean: Path, tmp_path: Path) -> None:
+    out, other = tmp_path / "out", tmp_path / "other"
+    _photo(other / "z.png", seed=5)
+    assert _run("rain", clean, out, "-q").exit_code == 0
+    refused = _run("rain", other, out, "-q")
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+    assert _run("rain", other, out, "-q", "--overwrite").exit_code == 0
+    assert _listing(out) == dict.fromkeys(("alpha", "gt", "rain", "reliance", "streak"), ["z.png"])
+    assert set(json.loads((out / "synth.json").read_text())["items"]) == {"z"}
+
+
+def test_rain_overwrite_of_stills_with_clips_leaves_no_stills(clean: Path, tmp_path: Path) -> None:
+    from weatherclean.data.rain import find_rain_clips
+
+    out = tmp_path / "out"
+    assert _run("rain", clean, out, "-q").exit_code == 0
+    result = _run("rain", clean, out, "--clips", "--frames", "2", "--crop", "16", "-q", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert _listing(out) == dict.fromkeys(("alpha", "gt", "rain", "reliance", "streak"), ["a", "b", "sub_c"])
+    assert [(c.name, len(c)) for c in find_rain_clips(out)] == [("a", 2), ("b", 2), ("sub_c", 2)]
+
+
+def test_overwrite_touches_only_what_synth_wrote(clean: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _run("snow", clean, out, "-q").exit_code == 0
+    (out / "README.md").write_text("my notes")
+    (out / "gt" / "notes.txt").write_text("mine too")
+    assert _run("snow", clean, out, "--seed", "3", "--limit", "1", "-q", "--overwrite").exit_code == 0
+    assert (out / "README.md").read_text() == "my notes" and (out / "gt" / "notes.txt").is_file()
+    # A picture that no synth.json lists is not synth's to remove, even with --overwrite.
+    _photo(out / "synthetic" / "holiday.png")
+    result = _run("snow", clean, out, "--seed", "4", "-q", "--overwrite")
+    assert result.exit_code == 2 and "synthetic/holiday.png" in result.output
+    assert (out / "synthetic" / "holiday.png").is_file() and json.loads((out / "synth.json").read_text())["seed"] == 3
+
+
+# --------------------------------------------------------------------------------------------------
+# Ctrl-C: whole items only, and the same command resumes
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "stop_at"),
+    [(("snow",), 6), (("rain", "--clips", "--frames", "2", "--crop", "16"), 17)],
+    ids=["snow", "rain-clips"],
+)
+def test_interrupted_run_keeps_whole_items_and_resumes_to_the_same_files(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], stop_at: int
+) -> None:
+    """Ctrl-C inside the second item (snow: its second file; a clip: its fourth folder) leaves the first item
+    whole and nothing of the second; the same command then makes exactly what one uninterrupted run makes."""
+    from weatherclean.cli import synth
+
+    command, *options = args
+    assert _run(command, clean, tmp_path / "whole", *options, "-q").exit_code == 0
+    real, calls = synth._png, []
+
+    def interrupted(arr: np.ndarray) -> bytes:
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise KeyboardInterrupt
+        return real(arr)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(synth, "_png", interrupted)
+    stopped = _run(command, clean, out, *options, "-q")
+    assert stopped.exit_code == 130 and "rerun the same command to resume" in stopped.output
+    folders = _listing(out)
+    assert all(names == [names[0]] and names[0].startswith("a") for names in folders.values()), folders
+    assert not (out / "synth.json").exists() and (out / "synth.progress.jsonl").is_file()
+    monkeypatch.setattr(synth, "_png", real)
+    resumed = _run(command, clean, out, *options, "-q")
+    assert resumed.exit_code == 0 and "kept 1" in resumed.output, resumed.output
+    assert _files(out) == _files(tmp_path / "whole")
+
+
+def test_interrupted_overwrite_says_how_to_resume(clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from weatherclean.cli import synth
+
+    out = tmp_path / "out"
+    assert _run("snow", clean, out, "-q").exit_code == 0
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "make_snow_pair", stop)
+    result = _run("snow", clean, out, "--seed", "2", "-q", "--overwrite")
+    assert result.exit_code == 130 and "without --overwrite to resume" in result.output
+
+
+def test_a_full_disk_stops_the_run_and_the_same_command_resumes(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weatherclean.cli import synth
+    from weatherclean.errors import DiskFullError
+
+    real, calls = synth._png, []
+
+    def full(arr: np.ndarray) -> bytes:
+        calls.append(1)
+        if len(calls) == 6:
+            raise DiskFullError(
+                "out/gt/b.png: disk full (No space left on device); nothing was written under this name"
+            )
+        return real(arr)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(synth, "_png", full)
+    result = _run("snow", clean, out, "-q")
+    assert result.exit_code == 2 and "disk full" in result.output and result.output.count("error:") == 1
+    assert all(names == ["a.png"] for names in _listing(out).values())
+    monkeypatch.setattr(synth, "_png", real)
+    assert _run("snow", clean, out, "-q").exit_code == 0 and json.loads((out / "synth.json").read_text())["count"] == 3
+
+
+def test_ctrl_c_while_an_item_is_moved_into_place_waits_for_it() -> None:
+    from weatherclean.cli.synth import _interrupt_after
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt), _interrupt_after():
+        os.kill(os.getpid(), signal.SIGINT)
+        finished.append("renames")
+    assert finished == ["renames"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --------------------------------------------------------------------------------------------------
+# What is read as a clean photo, and how
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_second_synth_inside_clean_dir_does_not_read_the_first_ones_output(clean: Path) -> None:
+    assert _run("snow", clean, clean / "test_M", "--level", "M", "-q").exit_code == 0
+    second = _run("snow", clean, clean / "test_L", "--level", "L", "-q")
+    assert second.exit_code == 0, second.output
+    assert "skipped 1 folder(s)" in second.output and "test_M" in second.output
+    assert sorted(p.name for p in (clean / "test_L" / "synthetic").iterdir()) == ["a.png", "b.png", "sub_c.png"]
+    as_clean = _run("rain", clean / "test_M", clean.parent / "r")
+    assert as_clean.exit_code == 2 and "output of an earlier synth" in as_clean.output
+
+
+def test_hidden_folders_are_not_searched(tmp_path: Path) -> None:
+    from weatherclean.data.images import list_images
+
+    _photo(tmp_path / "hid" / ".thumbnails" / "t1.png")
+    _photo(tmp_path / "hid" / "b.png")
+    assert [p.name for p in list_images(tmp_path / "hid")] == ["b.png"]
+    result = _run("snow", tmp_path / "hid", tmp_path / "out", "-q")
+    assert result.exit_code == 0, result.output
+    assert os.listdir(tmp_path / "out" / "synthetic") == ["b.png"]
+
+
+@pytest.mark.parametrize("command", ["snow", "rain"])
+def test_exif_rotated_photos_are_used_upright(tmp_path: Path, command: str) -> None:
+    """A phone portrait stored on its side (Orientation 6): weather falls down the picture a viewer shows,
+    and the outputs are that upright picture, with no tag to turn them again."""
+    from weatherclean.data.images import read_rgb
+
+    stored = np.random.default_rng(1).integers(0, 256, (16, 28, 3), dtype=np.uint8)
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    (tmp_path / "clean").mkdir()
+    image.save(tmp_path / "clean" / "portrait.png", exif=exif.tobytes())
+    upright = np.rot90(stored, -1)  # what a viewer shows: 28 high, 16 wide
+    assert read_rgb(tmp_path / "clean" / "portrait.png").shape == stored.shape  # pairs: read as stored
+    assert _run(command, tmp_path / "clean", tmp_path / "out", "-q").exit_code == 0
+    gt = Image.open(tmp_path / "out" / "gt" / "portrait.png")
+    assert gt.getexif().get(0x0112) is None
+    np.testing.assert_array_equal(np.asarray(gt), upright)
+
+
+# --------------------------------------------------------------------------------------------------
+# Refused before any work
+# --------------------------------------------------------------------------------------------------
+
+
+def test_sizes_that_cannot_fit_are_refused_before_any_work(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weatherclean.cli import synth
+
+    result = _run("rain", clean, tmp_path / "o", "--size", "100000x100000")
+    assert result.exit_code == 2 and "megapixels" in result.output and "Traceback" not in result.output
+    monkeypatch.setattr(synth, "_physical_memory", lambda: 2**30)
+    result = _run("rain", clean, tmp_path / "o", "--clips", "--crop", "2000", "--frames", "100")
+    assert result.exit_code == 2 and "--frames 100" in result.output and "GiB" in result.output
+    assert not (tmp_path / "o").exists()
+    # Without --size, each photo is checked as it is read: a clip too long for memory fails alone.
+    result = _run("rain", clean, tmp_path / "o", "--clips", "--frames", "100000", "-q")
+    assert result.exit_code == 1 and "a.png: a clip of 100000 frames" in result.output
+    assert "3 failed" in result.output and "Traceback" not in result.output
+
+
+def test_out_of_memory_is_a_one_line_error_naming_the_photo(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weatherclean.cli import synth
+
+    real = synth.make_snow_pair
+
+    def short_of_memory(clean_image: np.ndarray, *args: object, **kwargs: object) -> dict[str, np.ndarray]:
+        if clean_image.shape[:2] == (24, 32) and not hasattr(short_of_memory, "done"):
+            short_of_memory.done = True  # type: ignore[attr-defined]
+            raise MemoryError("Unable to allocate 11.2 TiB for an array with shape (1000000, 1000000, 3)")
+        return real(clean_image, *args, **kwargs)
+
+    monkeypatch.setattr(synth, "make_snow_pair", short_of_memory)
+    result = _run("snow", clean, tmp_path / "o", "-q")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "a.png: not enough memory" in result.output and "1 failed" in result.output
+    assert sorted(os.listdir(tmp_path / "o" / "gt")) == ["b.png", "sub_c.png"]
+
+
+def test_read_only_out_dir_is_found_before_any_work(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from weatherclean.cli import synth
+
+    out = tmp_path / "locked"
+    out.mkdir()
+    out.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make the OS say what it says to a user
+        real = tempfile.mkstemp
+
+        def refused(*args: object, dir: object = None, **kwargs: object) -> tuple[int, str]:  # noqa: A002
+            if dir is not None and Path(str(dir)) == out.resolve():
+                raise PermissionError(13, "Permission denied", str(dir))
+            return real(*args, dir=dir, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(tempfile, "mkstemp", refused)
+    made = []
+    monkeypatch.setattr(synth, "make_snow_pair", lambda *a, **k: made.append(1))
+    try:
+        result = _run("snow", clean, out)
+    finally:
+        out.chmod(0o755)
+    assert result.exit_code == 2 and "not writable" in result.output and str(out.name) in result.output
+    assert made == [] and os.listdir(out) == []
+
+
+def test_file_in_the_way_is_named(clean: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o3"
+    out.mkdir()
+    (out / "rain").write_text("")
+    result = _run("rain", clean, out)
+    assert result.exit_code == 2 and "o3/rain is a file" in result.output
+
+
+def test_style_is_repeatable_and_draws_only_those_given(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weatherclean.synth.snow as snow
+
+    drawn: list[str] = []
+    real = snow._style_depths
+    monkeypatch.setattr(snow, "_style_depths", lambda rng, style, *a: drawn.append(style.name) or real(rng, style, *a))
+    result = _run("snow", clean, tmp_path / "s", "--style", "discs", "--style", "bokeh", "-q")
+    assert result.exit_code == 0 and "style discs,bokeh" in result.output
+    assert json.loads((tmp_path / "s" / "synth.json").read_text())["style"] == "discs,bokeh"
+    assert drawn and set(drawn) <= {"discs", "bokeh"}
+    result = _run("rain", clean, tmp_path / "r", "--style", "lens", "--style", "drizzle", "-q")
+    assert result.exit_code == 0
+    items = json.loads((tmp_path / "r" / "synth.json").read_text())["items"].values()
+    assert all(set(item["styles"]) <= {"lens", "drizzle"} for item in items)
+    result = _run("snow", clean, tmp_path / "m", "--style", "mixed", "--style", "discs")
+    assert result.exit_code == 2 and "mixed" in result.output and not (tmp_path / "m").exists()
+
+
+def test_smaller_mistakes_say_what_is_wrong(clean: Path, tmp_path: Path) -> None:
+    result = _run("rain", clean, tmp_path / "o", "--frames", "4")
+    assert result.exit_code == 2 and "--clips" in result.output and not (tmp_path / "o").exists()
+    result = _run("snow", clean, clean)
+    assert result.exit_code == 2 and "OUT_DIR is CLEAN_DIR" in result.output
+    result = _run("snow", tmp_path / "nonexist", tmp_path / "o")
+    assert result.exit_code == 2 and "nonexist: not found" in result.output
+
+
+def test_pictures_too_small_to_score_are_named(tmp_path: Path) -> None:
+    _photo(tmp_path / "clean" / "dot.png", 1, 1)
+    _photo(tmp_path / "clean" / "thin.png", 3, 20)
+    _photo(tmp_path / "clean" / "ok.png", 16, 16)
+    result = _run("snow", tmp_path / "clean", tmp_path / "o", "-q")
+    assert result.exit_code == 0, result.output
+    assert "2 item(s) are smaller than 11x11" in result.output and "dot" in result.output
