@@ -162,3 +162,19 @@ def test_clean_fraction_gives_snow_free_items_with_an_empty_mask() -> None:
     assert not any(torch.equal(plain[i]["x"], plain[i]["y"]) for i in range(50))
     with pytest.raises(DatasetError, match="clean fraction"):
         SyntheticSnowDataset(images, crop=32, clean_fraction=1.0)
+
+
+@pytest.mark.parametrize("task", ["snow", "rain"])
+def test_training_backgrounds_are_used_upright(tmp_path: Path, task: str) -> None:
+    """A phone portrait stored on its side (EXIF orientation 6) is a portrait background: training draws
+    its weather on the picture a viewer sees, as synth does, not across the stored one."""
+    from PIL import Image
+
+    from weatherclean.data.rain import SyntheticRainDataset
+    from weatherclean.data.snow import SyntheticSnowDataset
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 24), (90, 120, 150)).save(tmp_path / "portrait.jpg", exif=exif.tobytes())
+    dataset = SyntheticSnowDataset if task == "snow" else SyntheticRainDataset
+    assert dataset._load(tmp_path / "portrait.jpg").shape == (40, 24, 3)

@@ -162,9 +162,11 @@ class RainClipPaths:
         return rainy, clean
 
 
-def _read(path: Path) -> np.ndarray:
+def _read(path: Path, *, upright: bool = False) -> np.ndarray:
+    """A picture as float RGB; ``upright`` turns a lone clean background by its EXIF orientation (pairs stay
+    as stored on both sides, so they keep matching)."""
     try:
-        return read_rgb(path)
+        return read_rgb(path, upright=upright)
     except InputError as exc:
         raise DatasetError(str(exc)) from None
 
@@ -554,7 +556,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             if item.dtype == np.uint8:
                 return item
             return np.round(np.clip(item.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
-        return np.round(_read(Path(item)) * 255.0).astype(np.uint8)
+        return np.round(_read(Path(item), upright=True) * 255.0).astype(np.uint8)
 
     def __len__(self) -> int:
         return self.length

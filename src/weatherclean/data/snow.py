@@ -384,7 +384,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
                 return arr
             return np.clip(arr.astype(np.float32), 0.0, 1.0)
         try:
-            rgb = read_rgb(item)
+            rgb = read_rgb(item, upright=True)  # a clean background alone: the weather falls down the view
         except InputError as exc:
             raise DatasetError(str(exc)) from None
         return np.round(rgb * 255.0).astype(np.uint8)

@@ -58,7 +58,7 @@ def veil_samples(
     rng = np.random.default_rng(seed)
     terms, targets, colours = [], [], np.zeros(4)
     for item in images:
-        y = _centre_crop(read_rgb(item) if not isinstance(item, np.ndarray) else item, crop, cell)
+        y = _centre_crop(read_rgb(item, upright=True) if not isinstance(item, np.ndarray) else item, crop, cell)
         level, draw = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))], int(rng.integers(0, 2**31))
         if rng.random() < snow_free:
             x, z_v = y, np.zeros(y.shape[:2], np.float32)
