@@ -289,6 +289,35 @@ def test_j4rnet_veil_cell_tiles_like_the_whole_frame_only_on_its_grid() -> None:
         assert float(stat(np.abs(off_grid - whole))) > 3 * float(stat(np.abs(aligned - whole)))
 
 
+@pytest.mark.parametrize("shape", [(150, 200), (150, 130), (700, 1100)])
+@pytest.mark.parametrize("positional", [False, True])
+def test_aligned_tiles_longer_than_the_tile_go_through_whole(shape: tuple[int, int], positional: bool) -> None:
+    """An aligned grid lengthens its tiles by less than ``align`` (200 px in 128-px tiles on a 64-px grid:
+    136-px tiles); each such tile was tiled again, which made the same tile, until a RecursionError, so
+    J4R-Net (``veil_cell`` 64) failed on every picture larger than its tile: ``derain --tile 128``, and
+    automatic 512-px tiles on photos over 2048 px on a CPU."""
+    seen: list[tuple[int, int]] = []
+
+    def identity(x: torch.Tensor, *region: object) -> torch.Tensor:
+        seen.append((x.shape[-2], x.shape[-1]))
+        return x.clone()
+
+    x = np.random.default_rng(0).random((*shape, 3)).astype(np.float32)
+    out = run_tiled_array(identity, x, tile=128, overlap=64, align=64, positional=positional)
+    np.testing.assert_allclose(out, x, atol=1e-6)
+    assert max(max(s) for s in seen) < 128 + 64
+
+
+def test_j4rnet_runs_pictures_larger_than_its_tile() -> None:
+    """The reproduction: the bundled derain model with 128-px tiles on a 150×200 picture."""
+    from weatherclean.restore import load_restorer
+
+    x = np.random.default_rng(1).random((150, 200, 3)).astype(np.float32)
+    restorer = load_restorer("rain", device="cpu", precision="fp32", tile=128)
+    assert restorer.restore(x).shape == x.shape
+    assert len(list(restorer.restore_clip([x, x]))) == 2
+
+
 def test_a_model_on_a_grid_runs_frames_up_to_2048_px_whole_on_a_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tiling, "_available_ram", lambda: 64 * 1024**3)
     assert choose_tile(1080, 1920, "cpu", bytes_per_pixel=800) == 768  # other models: 768-px tiles

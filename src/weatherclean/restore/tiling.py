@@ -229,6 +229,12 @@ class _State:
     #: Tile starts are multiples of this (:func:`tile_grid`).
     align: int = 1
 
+    def fits(self, h: int, w: int) -> bool:
+        """Whether an h×w picture or tile goes through the model whole at the current tile size: up to
+        ``tile`` a side, or up to ``align - 1`` more, which is how much :func:`tile_grid` lengthens its tiles
+        so that aligned starts reach the end (a grid tile re-tiled for that was re-tiled forever)."""
+        return max(h, w) < self.tile + self.align
+
 
 def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
     """Run ``fn`` on one CPU crop on the device; validate and bring the result back as CPU float32.
@@ -275,7 +281,7 @@ def _process(
     because every tile's output is an honest estimate of the same region, the outer blend stays valid.
     """
     _, _, h, w = image.shape
-    if h <= state.tile and w <= state.tile:
+    if state.fits(h, w):
         try:
             return _call(fn, image, state, origin)
         except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
@@ -315,7 +321,7 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
     accumulated in float32 in the same order as a whole-image accumulator would, and divided by the same
     weight sum, so the output is bit-identical to that simpler (and image-sized) scheme.
     """
-    if h <= state.tile and w <= state.tile:
+    if state.fits(h, w):
         out = None
         try:
             out = _call(fn, read(0, h, 0, w), state, (0, 0))
