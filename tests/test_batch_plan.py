@@ -48,7 +48,7 @@ def _names(plan: Plan) -> list[str]:
 
 
 def test_a_folder_with_a_shard_splits_it_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # inputs as typed: shards hash the path as walked
+    monkeypatch.chdir(tmp_path)
     _touch(*(Path("in") / f"p{i:02d}.jpg" for i in range(30)))
     shards = [plan_jobs(["in"], "out", shard=(k, 4)) for k in range(1, 5)]
     assert sorted(n for plan in shards for n in _names(plan)) == [f"p{i:02d}.jpg" for i in range(30)]
@@ -61,6 +61,35 @@ def test_a_folder_with_a_shard_splits_it_and_resumes(tmp_path: Path, monkeypatch
     assert again.skipped == [Record(Path("in") / done.source.name, f"output exists: out/{done.source.name} "
                                     "(use --overwrite to redo)")]  # fmt: skip
     assert _names(plan_jobs(["in"], "out", shard=(2, 4), overwrite=True)) == _names(shards[1])
+
+
+def test_shards_split_alike_however_the_folder_is_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One task given ``photos`` and another ``/abs/photos`` split the batch differently: some photos were
+    done twice and others by no one, without a word."""
+    monkeypatch.chdir(tmp_path)
+    _touch(*(Path("photos/sub") / f"p{i:02d}.jpg" for i in range(30)))
+    typed = ["photos", "./photos/", str(tmp_path / "photos")]
+    splits = [[sorted(_names(plan_jobs([t], "out", shard=(k, 3)))) for k in range(1, 4)] for t in typed]
+    assert splits[0] == splits[1] == splits[2]
+    assert sorted(n for names in splits[0] for n in names) == [f"p{i:02d}.jpg" for i in range(30)]
+    monkeypatch.chdir(tmp_path / "photos")  # the folder itself, as "."
+    assert [sorted(_names(plan_jobs(["."], "../out", shard=(k, 3)))) for k in range(1, 4)] == splits[0]
+
+
+def test_a_skipped_or_failed_file_is_reported_by_its_own_shard_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every task of an array reported the same bad entries, so one bad file made every task exit 1."""
+    monkeypatch.chdir(tmp_path)
+    _touch(*(Path("in") / f"p{i:02d}.jpg" for i in range(6)), *(Path("in") / f"n{i}.txt" for i in range(6)))
+    for i in range(6):
+        (tmp_path / "in" / f"empty{i}.jpg").mkdir()  # a folder named like a photo: a failure
+    plans = [plan_jobs(["in", "missing"], "out", shard=(k, 3)) for k in range(1, 4)]
+    skipped = [r.path.name for plan in plans for r in plan.skipped]
+    failed = [r.path.name for plan in plans for r in plan.failed if r.path.name != "missing"]
+    assert sorted(skipped) == [f"n{i}.txt" for i in range(6)]
+    assert sorted(failed) == [f"empty{i}.jpg" for i in range(6)]
+    assert all(any(r.path.name == "missing" for r in plan.failed) for plan in plans)  # the command line's own
 
 
 def test_a_file_reached_by_two_paths_is_done_by_one_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,14 +54,44 @@ class Found:
     folder: Path | None = None
     pattern_base: Path | None = None
 
+    @property
+    def shard_key(self) -> str:
+        """What ``--shard`` hashes: the path below the folder or pattern it was found by (see :func:`shard_key`)."""
+        return shard_key(self.path, self.folder or self.pattern_base or self.path.parent)
+
+
+def shard_key(path: Path, root: Path) -> str:
+    """``path`` as its shard knows it: the name of the folder it was found under (``root``, the folder given,
+    a pattern's literal start, or the folder of a file given by name), then the way down from there.
+
+    Not the path as typed: one process given ``photos`` and another ``/data/photos`` or ``./photos/`` must
+    split a batch the same way, or photos are done twice and others by no one. Not the resolved path
+    either: machines that mount the photos at different places must agree too."""
+    try:
+        below = path.relative_to(root).as_posix()
+    except ValueError:
+        below = path.name
+    return f"{root.resolve().name}/{below}"
+
 
 @dataclass
 class Inputs:
-    """What the inputs expand to: ``files`` in order, plus paths passed over (``skipped``) or ``failed``."""
+    """What the inputs expand to: ``files`` in order, plus paths passed over (``skipped``) or ``failed``.
+
+    ``keys`` gives the shard key (:func:`shard_key`) of each skipped or failed record that belongs to one
+    file or folder found, so that each shard reports only its own; a record without one (an input that
+    does not exist, a pattern that matched nothing) concerns the command line, and every shard reports it.
+    """
 
     files: list[Found] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
     failed: list[Record] = field(default_factory=list)
+    keys: dict[Record, str] = field(default_factory=dict)
+
+    def note(self, into: list[Record], record: Record, path: Path, root: Path) -> None:
+        """Add a skipped or failed ``record`` about ``path``, found under ``root``, with its shard key."""
+        into.append(record)
+        self.keys[record] = shard_key(path, root)
 
 
 def expand_inputs(
@@ -102,7 +132,8 @@ class _Expander:
         if self.accept(path):
             self.found.files.append(Found(path, folder, pattern_base))
         else:
-            self.found.skipped.append(Record(display(path), _skip_reason(path, self.kind)))
+            record = Record(display(path), _skip_reason(path, self.kind))
+            self.found.note(self.found.skipped, record, path, folder or pattern_base or path.parent)
 
     def given_file(self, path: Path, _text: str) -> None:
         """A file named on the command line. One named without an ending is taken by its content when it
@@ -117,10 +148,12 @@ class _Expander:
                 self.found.files.append(Found(path, None))
                 return
             if ending is not None:  # what it holds, rather than "by name", which says nothing here
-                self.found.skipped.append(Record(display(path), _skip_reason(path.with_suffix(ending), self.kind)))
+                record = Record(display(path), _skip_reason(path.with_suffix(ending), self.kind))
+                self.found.note(self.found.skipped, record, path, path.parent)
                 return
             if found == "video":  # the output's container is picked by its ending, which this name lacks
-                self.found.skipped.append(Record(display(path), _video_skip_reason(path, self.kind)))
+                record = Record(display(path), _video_skip_reason(path, self.kind))
+                self.found.note(self.found.skipped, record, path, path.parent)
                 return
         self.file(path)
 
@@ -134,11 +167,11 @@ class _Expander:
             self.file(f, path)
         if seen == 0 and self.accept(Path(path.name)):
             misnamed.insert(0, path)
-        self.found.failed += [
-            Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files") for d in misnamed
-        ]
+        for d in misnamed:
+            record = Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files")
+            self.found.note(self.found.failed, record, d, path if d != path else path.parent)
         if seen == 0 and not misnamed:
-            self.found.skipped.append(Record(display(path), "empty folder: nothing to do"))
+            self.found.note(self.found.skipped, Record(display(path), "empty folder: nothing to do"), path, path.parent)
 
     def pattern(self, _path: Path, text: str) -> None:
         """A glob pattern (quoted, so the shell left it): its matches, less earlier outputs of ours."""
@@ -158,7 +191,7 @@ class _Expander:
                 self.file(mp, pattern_base=Path(*parts[:base_parts]))
 
     def partial(self, path: Path, _text: str) -> None:
-        self.found.skipped.append(Record(display(path), _PARTIAL_INPUT))
+        self.found.note(self.found.skipped, Record(display(path), _PARTIAL_INPUT), path, path.parent)
 
     def missing(self, path: Path, _text: str) -> None:
         self.found.failed.append(Record(path, NOT_FOUND))

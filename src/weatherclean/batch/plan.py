@@ -11,11 +11,13 @@ what would happen. The steps, each its own function:
 4. refuse collisions and skip outputs that exist (resume), :func:`_add_jobs`;
 5. check that the output folders can be written.
 
-Sharding assigns each input to a shard by a hash of its path *as walked from the command line*, before
-anything is skipped, so N processes given the same inputs split the batch without overlap, a rerun of
-any shard sees the same inputs, and inputs added later land in some shard without moving the others.
-A file reached by two paths (a link beside the file) goes by the one path it is done under, so one
-shard does it. Not resolved paths: those differ between machines that mount the photos elsewhere.
+Sharding assigns each input to a shard by a hash of its path below the folder it was found in, with
+that folder's name (:func:`~weatherclean.batch.inputs.shard_key`: ``photos``, ``./photos/`` and
+``/data/photos`` split alike), before anything is skipped, so N processes given the same inputs split
+the batch without overlap, a rerun of any shard sees the same inputs, and inputs added later land in
+some shard without moving the others. A file reached by two paths (a link beside the file) goes by the
+one path it is done under, so one shard does it. A skipped or failed file is reported by its own shard
+only. Not resolved paths: those differ between machines that mount the photos elsewhere.
 
 :func:`plan_clips` plans ``--frames`` (each folder of frames is one clip), and :func:`plan_batch` is the
 one call a command makes: photos only (desnow), or photos, videos and clips (derain, :class:`MediaOptions`).
@@ -63,9 +65,11 @@ def _shard_of(key: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
-    """Whether ``path`` (as walked, not resolved) belongs to shard ``(K, N)``; everything does without one."""
-    return shard is None or _shard_of(path.as_posix(), shard[1]) == shard[0]
+def in_shard(key: str | Path, shard: tuple[int, int] | None) -> bool:
+    """Whether the input with this shard key (:func:`~weatherclean.batch.inputs.shard_key`; a path: as
+    walked) belongs to shard ``(K, N)``; everything does without one."""
+    text = key.as_posix() if isinstance(key, Path) else key
+    return shard is None or _shard_of(text, shard[1]) == shard[0]
 
 
 def plan_jobs(
@@ -96,9 +100,14 @@ def plan_jobs(
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root)
-    plan = Plan(skipped=found.skipped, failed=found.failed)
+
+    def ours(record: Record) -> bool:  # a record of another shard's file is that shard's to report
+        return record not in found.keys or in_shard(found.keys[record], shard)
+
+    plan = Plan(skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)])
+    keys = {f.path: f.shard_key for f in found.files}
     chosen = _one_path_per_file([f.path for f in found.files])  # a file reached twice: one shard does it
-    mine = [f for f in found.files if in_shard(chosen[f.path.resolve()], shard)]
+    mine = [f for f in found.files if in_shard(keys[chosen[f.path.resolve()]], shard)]
     plan.other_shards = len(found.files) - len(mine)
     rename = suffix_for or output_suffix
 
