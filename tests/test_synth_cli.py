@@ -130,11 +130,11 @@ def test_interrupted_run_keeps_whole_items_and_resumes_to_the_same_files(
 ) -> None:
     """Ctrl-C inside the second item (snow: its second file; a clip: its fourth folder) leaves the first item
     whole and nothing of the second; the same command then makes exactly what one uninterrupted run makes."""
-    from weatherclean.cli import synth
+    from weatherclean.synth.dataset import write
 
     command, *options = args
     assert _run(command, clean, tmp_path / "whole", *options, "-q").exit_code == 0
-    real, calls = synth._png, []
+    real, calls = write._png, []
 
     def interrupted(arr: np.ndarray) -> bytes:
         calls.append(1)
@@ -143,20 +143,20 @@ def test_interrupted_run_keeps_whole_items_and_resumes_to_the_same_files(
         return real(arr)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(synth, "_png", interrupted)
+    monkeypatch.setattr(write, "_png", interrupted)
     stopped = _run(command, clean, out, *options, "-q")
     assert stopped.exit_code == 130 and "rerun the same command to resume" in stopped.output
     folders = _listing(out)
     assert all(names == [names[0]] and names[0].startswith("a") for names in folders.values()), folders
     assert not (out / "synth.json").exists() and (out / "synth.progress.jsonl").is_file()
-    monkeypatch.setattr(synth, "_png", real)
+    monkeypatch.setattr(write, "_png", real)
     resumed = _run(command, clean, out, *options, "-q")
     assert resumed.exit_code == 0 and "kept 1" in resumed.output, resumed.output
     assert _files(out) == _files(tmp_path / "whole")
 
 
 def test_interrupted_overwrite_says_how_to_resume(clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from weatherclean.cli import synth
+    from weatherclean.synth.dataset import items
 
     out = tmp_path / "out"
     assert _run("snow", clean, out, "-q").exit_code == 0
@@ -164,7 +164,7 @@ def test_interrupted_overwrite_says_how_to_resume(clean: Path, tmp_path: Path, m
     def stop(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(synth, "make_snow_pair", stop)
+    monkeypatch.setattr(items, "make_snow_pair", stop)
     result = _run("snow", clean, out, "--seed", "2", "-q", "--overwrite")
     assert result.exit_code == 130 and "without --overwrite to resume" in result.output
 
@@ -172,10 +172,10 @@ def test_interrupted_overwrite_says_how_to_resume(clean: Path, tmp_path: Path, m
 def test_a_full_disk_stops_the_run_and_the_same_command_resumes(
     clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from weatherclean.cli import synth
     from weatherclean.errors import DiskFullError
+    from weatherclean.synth.dataset import write
 
-    real, calls = synth._png, []
+    real, calls = write._png, []
 
     def full(arr: np.ndarray) -> bytes:
         calls.append(1)
@@ -186,16 +186,16 @@ def test_a_full_disk_stops_the_run_and_the_same_command_resumes(
         return real(arr)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(synth, "_png", full)
+    monkeypatch.setattr(write, "_png", full)
     result = _run("snow", clean, out, "-q")
     assert result.exit_code == 2 and "disk full" in result.output and result.output.count("error:") == 1
     assert all(names == ["a.png"] for names in _listing(out).values())
-    monkeypatch.setattr(synth, "_png", real)
+    monkeypatch.setattr(write, "_png", real)
     assert _run("snow", clean, out, "-q").exit_code == 0 and json.loads((out / "synth.json").read_text())["count"] == 3
 
 
 def test_ctrl_c_while_an_item_is_moved_into_place_waits_for_it() -> None:
-    from weatherclean.cli.synth import _interrupt_after
+    from weatherclean.synth.dataset.write import _interrupt_after
 
     finished = []
     with pytest.raises(KeyboardInterrupt), _interrupt_after():
@@ -258,11 +258,11 @@ def test_exif_rotated_photos_are_used_upright(tmp_path: Path, command: str) -> N
 def test_sizes_that_cannot_fit_are_refused_before_any_work(
     clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from weatherclean.cli import synth
+    from weatherclean.synth.dataset import inputs
 
     result = _run("rain", clean, tmp_path / "o", "--size", "100000x100000")
     assert result.exit_code == 2 and "megapixels" in result.output and "Traceback" not in result.output
-    monkeypatch.setattr(synth, "_physical_memory", lambda: 2**30)
+    monkeypatch.setattr(inputs, "_physical_memory", lambda: 2**30)
     result = _run("rain", clean, tmp_path / "o", "--clips", "--crop", "2000", "--frames", "100")
     assert result.exit_code == 2 and "--frames 100" in result.output and "GiB" in result.output
     assert not (tmp_path / "o").exists()
@@ -275,9 +275,9 @@ def test_sizes_that_cannot_fit_are_refused_before_any_work(
 def test_out_of_memory_is_a_one_line_error_naming_the_photo(
     clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from weatherclean.cli import synth
+    from weatherclean.synth.dataset import items
 
-    real = synth.make_snow_pair
+    real = items.make_snow_pair
 
     def short_of_memory(clean_image: np.ndarray, *args: object, **kwargs: object) -> dict[str, np.ndarray]:
         if clean_image.shape[:2] == (24, 32) and not hasattr(short_of_memory, "done"):
@@ -285,7 +285,7 @@ def test_out_of_memory_is_a_one_line_error_naming_the_photo(
             raise MemoryError("Unable to allocate 11.2 TiB for an array with shape (1000000, 1000000, 3)")
         return real(clean_image, *args, **kwargs)
 
-    monkeypatch.setattr(synth, "make_snow_pair", short_of_memory)
+    monkeypatch.setattr(items, "make_snow_pair", short_of_memory)
     result = _run("snow", clean, tmp_path / "o", "-q")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "a.png: not enough memory" in result.output and "1 failed" in result.output
@@ -297,7 +297,7 @@ def test_read_only_out_dir_is_found_before_any_work(
 ) -> None:
     import tempfile
 
-    from weatherclean.cli import synth
+    from weatherclean.synth.dataset import items
 
     out = tmp_path / "locked"
     out.mkdir()
@@ -312,7 +312,7 @@ def test_read_only_out_dir_is_found_before_any_work(
 
         monkeypatch.setattr(tempfile, "mkstemp", refused)
     made = []
-    monkeypatch.setattr(synth, "make_snow_pair", lambda *a, **k: made.append(1))
+    monkeypatch.setattr(items, "make_snow_pair", lambda *a, **k: made.append(1))
     try:
         result = _run("snow", clean, out)
     finally:

@@ -1,0 +1,364 @@
+"""OUT_DIR holds one run: its record, and what a new run does with it (resume, refuse, or start over).
+
+A finished run leaves ``synth.json`` beside its folders; an unfinished one leaves ``synth.progress.jsonl``
+instead: the run's options on its first line, then one line per item as it is finished (:class:`Journal`).
+Before any work, :func:`plan_run` reads whichever is there and decides: the same command with the same
+options and photos resumes (the items already whole are kept); anything else is refused, unless
+``overwrite``, which removes the earlier run's outputs first: only those its record names, in synth's own
+folders, so a picture synth did not write is never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from weatherclean.errors import InputError, OutputError
+
+__all__ = [
+    "PROGRESS_NAME", "RAIN", "RAIN_FOLDERS", "RECORD_NAME", "SNOW", "SNOW_FOLDERS", "SYNTH_FOLDERS", "TEMP_PREFIX",
+    "BadRecord", "Journal", "Kind", "Plan", "Record", "clear_for_run", "holds_run", "is_clip_folder", "plan_run",
+    "read_record", "remove_entry", "remove_item", "write_record",
+]  # fmt: skip
+
+#: Folders written under OUT_DIR by ``synth snow``; the first three are the Snow100K layout, ``aberration``
+#: is ours.
+SNOW_FOLDERS: tuple[str, ...] = ("synthetic", "gt", "mask", "aberration")
+#: Folders written under OUT_DIR by ``synth rain``: O, B, S, alpha and A of the hybrid rain model.
+RAIN_FOLDERS: tuple[str, ...] = ("rain", "gt", "streak", "alpha", "reliance")
+#: Every folder either command writes: an earlier run of the other command is an earlier run too.
+SYNTH_FOLDERS: tuple[str, ...] = tuple(dict.fromkeys(SNOW_FOLDERS + RAIN_FOLDERS))
+#: What a finished run leaves beside its folders, and what an unfinished one leaves instead.
+RECORD_NAME = "synth.json"
+PROGRESS_NAME = "synth.progress.jsonl"
+#: How the temporaries of an item being written start (hidden, so no reader lists them).
+TEMP_PREFIX = ".synth-"
+FRAME_NAME = re.compile(r"\d{5}\.png")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What one command writes: its folders (the weather picture's first) and how synth.json lists items."""
+
+    command: str
+    folders: tuple[str, ...]
+    items_key: str
+    clips: bool = False
+
+    @property
+    def generator(self) -> str:
+        return f"weatherclean {self.command}"
+
+    def entry(self, name: str) -> str:
+        """An item's name in each of its folders: a file, or a clip's folder."""
+        return name if self.clips else f"{name}.png"
+
+    def with_clips(self, clips: bool) -> Kind:
+        return replace(self, clips=clips)
+
+
+SNOW = Kind("synth snow", SNOW_FOLDERS, "levels")
+RAIN = Kind("synth rain", RAIN_FOLDERS, "items")
+
+
+def _kind_of(generator: object) -> Kind | None:
+    return {SNOW.generator: SNOW, RAIN.generator: RAIN}.get(generator) if isinstance(generator, str) else None
+
+
+def holds_run(folder: Path) -> bool:
+    """Whether ``folder`` is the OUT_DIR of a synth run (finished or not)."""
+    return (folder / RECORD_NAME).is_file() or (folder / PROGRESS_NAME).is_file()
+
+
+@dataclass
+class Record:
+    """An earlier run in OUT_DIR: its synth.json (finished) or synth.progress.jsonl (interrupted)."""
+
+    path: Path
+    finished: bool
+    meta: dict[str, Any]
+    done: dict[str, Any]  # item name → what synth.json says of it
+    inputs: dict[str, str] | None  # every item name of that run → its photo below CLEAN_DIR, in order
+
+    @property
+    def kind(self) -> Kind | None:
+        return _kind_of(self.meta.get("generator"))
+
+    @property
+    def names(self) -> set[str]:
+        return set(self.done) | set(self.inputs or ())
+
+    @property
+    def state(self) -> str:
+        return "finished" if self.finished else "interrupted"
+
+
+class BadRecord(Exception):
+    """A synth.json (or progress file) that is not a synth run's."""
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def read_record(out_dir: Path) -> Record | None:
+    """The earlier run in ``out_dir``, None when there is none; :class:`BadRecord` when its record is not one."""
+    progress, record = out_dir / PROGRESS_NAME, out_dir / RECORD_NAME
+    for path, finished in ((progress, False), (record, True)):  # both: the run was ending; progress is whole
+        if not path.is_file():
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise BadRecord(f"{path}: cannot read it ({exc.strerror or exc})") from None
+        meta = _json_object("\n".join(lines) if finished else (lines[0] if lines else ""))
+        if meta is None or _kind_of(meta.get("generator")) is None:
+            raise BadRecord(f"{path}: not a record of a synth run")
+        if finished:
+            listed = meta.get(_kind_of(meta.get("generator")).items_key)  # type: ignore[union-attr]
+            done = dict(listed) if isinstance(listed, dict) else {}
+        else:  # one line per finished item; a line cut short by a crash is no item
+            done = {}
+            for line in lines[1:]:
+                item = _json_object(line)
+                if item is not None and isinstance(item.get("name"), str):
+                    done[item["name"]] = item.get("meta")
+        inputs = meta.get("inputs")
+        if not (isinstance(inputs, dict) and all(isinstance(v, str) for v in inputs.values())):
+            inputs = None
+        return Record(path, finished, meta, done, inputs)
+    return None
+
+
+class Journal:
+    """synth.progress.jsonl: the run's options (first line), then one line per item as it is finished."""
+
+    def __init__(self, path: Path, header: dict[str, Any], kept: dict[str, Any]) -> None:
+        from weatherclean.io.atomic import atomic_write
+
+        lines = [json.dumps(header)] + [json.dumps({"name": n, "meta": m}) for n, m in kept.items()]
+        atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"))
+        self.path = path
+        self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def add(self, name: str, meta: Any) -> None:
+        self._fh.write(json.dumps({"name": name, "meta": meta}) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def write_record(out_dir: Path, meta: dict[str, Any]) -> None:
+    """Write synth.json, in place of the progress file: the run is finished."""
+    from weatherclean.io.atomic import atomic_write
+
+    atomic_write(out_dir / RECORD_NAME, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    (out_dir / PROGRESS_NAME).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# What OUT_DIR holds, and the plan: resume, refuse, or remove the earlier run's outputs
+# --------------------------------------------------------------------------------------------------
+
+
+def is_clip_folder(folder: Path) -> bool:
+    """A folder that holds nothing but frames (``00001.png``...) and hidden files: what synth writes."""
+    try:
+        return all((FRAME_NAME.fullmatch(p.name) or p.name.startswith(".")) and p.is_file() for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _entries(out_dir: Path) -> list[Path]:
+    """The pictures and folders in synth's folders of OUT_DIR: what an evaluation would read."""
+    from weatherclean.io.media import is_visible_image
+
+    found = []
+    for folder in SYNTH_FOLDERS:
+        if (out_dir / folder).is_dir():
+            found += [p for p in (out_dir / folder).iterdir() if not p.name.startswith(".") and
+                      (p.is_dir() or is_visible_image(p))]  # fmt: skip
+    return sorted(found)
+
+
+def _entry_is(entry: Path, names: set[str] | dict[str, Any], folders: tuple[str, ...], clips: bool | None) -> bool:
+    """Whether ``entry`` is one of ``names``' outputs in ``folders``: NAME.png, or a clip folder NAME
+    (``clips`` None: either)."""
+    if entry.parent.name not in folders:
+        return False
+    if entry.is_dir():
+        return clips is not False and entry.name in names and is_clip_folder(entry)
+    return clips is not True and entry.suffix == ".png" and entry.name[: -len(".png")] in names
+
+
+def _option_text(key: str, value: Any) -> str:
+    """An option as the user typed it, for "made with --level M, not --level L"."""
+    if key == "frames" and value == 1:
+        return ""  # no clips: --clips says it
+    if value is None and key != "size":
+        return f"no {key} recorded"
+    if key == "version":
+        return f"weatherclean {value}"
+    if key == "haze":
+        return "--haze" if value else "--no-haze"
+    if key == "clips":
+        return "--clips" if value else "no --clips"
+    if key == "size":
+        return f"--size {value[0]}x{value[1]}" if isinstance(value, list) and len(value) == 2 else "no --size"
+    return f"--{key} {value}"
+
+
+def _not_resumable(record: Record, kind: Kind, options: dict[str, Any], inputs: dict[str, str]) -> str | None:
+    """Why this run cannot carry on from ``record`` (None: it can)."""
+    if record.kind is None or record.kind.command != kind.command:
+        return f"holds a {record.state} {str(record.meta.get('generator')).removeprefix('weatherclean ')} run"
+    changed = [key for key, value in options.items() if record.meta.get(key) != value]
+    if changed:
+        was = " ".join(filter(None, (_option_text(key, record.meta.get(key)) for key in changed)))
+        now = " ".join(filter(None, (_option_text(key, options[key]) for key in changed)))
+        return f"holds a {record.state} {kind.command} run made with {was}, not {now}"
+    if record.inputs is None:
+        return f"holds a {record.state} {kind.command} run whose {record.path.name} does not list its photos"
+    old = {name: (i, src) for i, (name, src) in enumerate(record.inputs.items())}
+    new = {name: (i, src) for i, (name, src) in enumerate(inputs.items())}
+    for name in record.done:
+        if name not in new:
+            return f"holds a {record.state} {kind.command} run with items this run would not make (e.g. {name})"
+        if old.get(name) != new[name]:
+            return f"holds a {record.state} {kind.command} run made from another list of photos (e.g. {name})"
+    return None
+
+
+@dataclass
+class Plan:
+    kept: dict[str, Any]  # items of an interrupted (or finished) run of the same command, kept as they are
+    remove: list[Path]  # earlier outputs to remove before any work
+
+
+def plan_run(out_dir: Path, kind: Kind, options: dict[str, Any], inputs: dict[str, str], overwrite: bool) -> Plan:
+    """Resume, start over, or refuse (before any work): OUT_DIR must come to hold this run and nothing else."""
+    try:
+        record, problem = read_record(out_dir), None
+    except BadRecord as exc:
+        record, problem = None, str(exc)
+    names = set(inputs)
+    entries = _entries(out_dir)
+    recorded = [e for e in entries if record is not None and _entry_is(e, record.names, _folders(record), None)]
+    mine = [e for e in entries if e not in recorded and _entry_is(e, names, kind.folders, kind.clips)]
+    foreign = [e for e in entries if e not in recorded and e not in mine]
+    if foreign:
+        raise InputError(
+            f"{out_dir}: holds {len(foreign)} picture(s) or folder(s) that no {RECORD_NAME} there lists (e.g. "
+            f"{foreign[0].relative_to(out_dir).as_posix()}); synth replaces only its own outputs: move them away or "
+            "choose another OUT_DIR"
+        )
+    if record is None:
+        if problem is not None and not overwrite:
+            raise InputError(f"{problem}; pass --overwrite to replace it, or choose another OUT_DIR")
+        if mine and not overwrite:
+            raise InputError(
+                f"{out_dir}: already holds {len(mine)} output(s) of an earlier run "
+                f"(e.g. {mine[0].relative_to(out_dir).as_posix()}); pass --overwrite to replace them or choose "
+                "another OUT_DIR"
+            )
+        return Plan({}, mine)
+    if overwrite:
+        return Plan({}, recorded + mine)
+    why = _not_resumable(record, kind, options, inputs)
+    if why is not None:
+        again = "rerun with the same options to resume, or " if not record.finished else ""
+        raise InputError(f"{out_dir}: {why}; {again}pass --overwrite to replace it, or choose another OUT_DIR")
+    if mine:
+        raise InputError(
+            f"{out_dir}: holds {len(mine)} output(s) that its {record.path.name} does not list "
+            f"(e.g. {mine[0].relative_to(out_dir).as_posix()}); pass --overwrite to start over"
+        )
+    kept = {n: m for n, m in record.done.items() if _complete(out_dir, kind, n)}
+    leftovers = [e for e in recorded if not _entry_is(e, names, kind.folders, kind.clips)]
+    return Plan(kept, leftovers)
+
+
+def _folders(record: Record) -> tuple[str, ...]:
+    kind = record.kind
+    return kind.folders if kind is not None else SYNTH_FOLDERS
+
+
+def _complete(out_dir: Path, kind: Kind, name: str) -> bool:
+    """Whether every file (or clip folder) of an item is there."""
+    for folder in kind.folders:
+        path = out_dir / folder / kind.entry(name)
+        whole = path.is_dir() and any(path.iterdir()) if kind.clips else path.is_file()
+        if not whole:
+            return False
+    return True
+
+
+def clear_for_run(out_dir: Path, kind: Kind, plan: Plan) -> None:
+    """Check that OUT_DIR can be written, remove what ``plan`` says (and temporaries a killed run left), and
+    make the command's folders."""
+    _check_writable(out_dir, kind)
+    try:
+        for entry in plan.remove:
+            remove_entry(entry)
+        _remove_temporaries(out_dir, kind)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot remove the earlier run's outputs ({exc.strerror or exc})") from None
+    _make_folders(out_dir, kind.folders)
+
+
+def remove_entry(entry: Path) -> None:
+    """Remove one earlier output: a picture, or a clip folder's frames and then the folder."""
+    if entry.is_dir() and not entry.is_symlink():
+        for frame in entry.iterdir():
+            if (FRAME_NAME.fullmatch(frame.name) or frame.name.startswith(".")) and not frame.is_dir():
+                frame.unlink()
+        entry.rmdir()  # fails, keeping it, if anything else is in it
+    else:
+        entry.unlink(missing_ok=True)
+
+
+def remove_item(out_dir: Path, kind: Kind, name: str) -> None:
+    """Leave nothing under a failed item's name (an earlier run's files included): OUT_DIR holds one run."""
+    for folder in kind.folders:
+        path = out_dir / folder / kind.entry(name)
+        if path.is_dir() == kind.clips and (path.exists() or path.is_symlink()):
+            with contextlib.suppress(OSError):
+                remove_entry(path)
+
+
+def _remove_temporaries(out_dir: Path, kind: Kind) -> None:
+    """Temporary clip folders a killed run left (Ctrl-C removes its own)."""
+    for folder in kind.folders:
+        with contextlib.suppress(OSError):
+            for tmp in (out_dir / folder).glob(f"{TEMP_PREFIX}*.part"):
+                if tmp.is_dir() and not tmp.is_symlink():
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_writable(out_dir: Path, kind: Kind) -> None:
+    from weatherclean.batch.outputs import check_writable_folders
+
+    resolved = out_dir.resolve()
+    check_writable_folders(
+        [resolved, *(resolved / folder for folder in kind.folders)], given=out_dir, hint="choose another OUT_DIR"
+    )
+
+
+def _make_folders(out_dir: Path, folders: tuple[str, ...]) -> None:
+    for folder in folders:
+        try:
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{out_dir / folder}: cannot create output folder ({exc.strerror or exc})") from None
