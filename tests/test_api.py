@@ -165,8 +165,9 @@ def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_i
     with pytest.raises(OutputError, match=r"a\.png: would overwrite its input"):
         restorer.restore_file(tmp_path / "a.png", tmp_path / "." / "a.png")  # the commands refuse it too
     assert (tmp_path / "a.png").read_bytes() == before
-    with pytest.raises(OutputError, match="quality must be between 1 and 100, got 0"):
-        restorer.restore_file(tmp_path / "a.png", tmp_path / "q.jpg", quality=0)  # as --quality
+    for quality in (0, "high", 90.5):  # "high" and 90.5 were a TypeError from deep inside
+        with pytest.raises(OutputError, match=f"quality must be a whole number from 1 to 100, got {quality!r}"):
+            restorer.restore_file(tmp_path / "a.png", tmp_path / "q.jpg", quality=quality)  # as --quality
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [(0, None), (10, None), (63, None), (256, -1)])
@@ -174,6 +175,22 @@ def test_a_tile_the_engine_cannot_use_is_refused_when_loading(tile: int, overlap
     """tile=0 failed only at the first picture, and tile=10 took 38 s on a 300×200 one."""
     with pytest.raises(ValueError, match="tile"):
         load_restorer("snow", model=_Inverter(), device="cpu", tile=tile, tile_overlap=overlap)
+
+
+@pytest.mark.parametrize(("tile", "overlap"), [(64.5, None), ("128", None), (True, None), (256, 5.5)])
+def test_a_tile_that_is_not_a_whole_number_is_refused_when_loading(tile: object, overlap: object) -> None:
+    """tile=64.5 was accepted and failed at the first picture with a TypeError from the tiling engine."""
+    with pytest.raises(TypeError, match="whole number of pixels"):
+        load_restorer("snow", model=_Inverter(), device="cpu", tile=tile, tile_overlap=overlap)  # type: ignore[arg-type]
+
+
+def test_big_endian_arrays_are_restored_like_native_ones() -> None:
+    """NumPy reads a big-endian 16-bit TIFF as ">u2"; the same picture as a PIL I;16B image was taken."""
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    native = (np.random.default_rng(2).random((12, 10, 3)) * 65535).astype(np.uint16)
+    out = restorer.restore(native.astype(">u2"))
+    assert out.dtype == np.dtype(">u2")
+    np.testing.assert_array_equal(out, restorer.restore(native))
 
 
 def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ writer as the commands, metadata included.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class Restorer:
         (``.jpg``, ``.png``, ...), else ``format``, else the input's. The returned
         :class:`~weatherclean.io.images.SavedImage`'s ``notes`` say what was converted on the way in (CMYK,
         a palette, a misnamed file) and what the output could not keep, as the commands' summaries do.
+        An existing ``dst`` other than ``src`` is replaced, as ``PIL.Image.save`` replaces a file.
 
         Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
         :class:`~weatherclean.errors.OutputError` for an unwritable output or a ``format`` that ``dst``'s
@@ -156,8 +158,8 @@ class Restorer:
         format = _output_format(Path(dst), format)
         if Path(dst).resolve() == Path(src).resolve() or _same_file(src, dst):  # a hard link, a case-blind disk
             raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
-        if not 1 <= quality <= 100:
-            raise OutputError(f"{dst}: quality must be between 1 and 100, got {quality}")
+        if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100:
+            raise OutputError(f"{dst}: quality must be a whole number from 1 to 100, got {quality!r}")
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
@@ -268,6 +270,9 @@ def load_restorer(
     from weatherclean.models.registry import check_task, load_model
 
     family_for_task(task)  # an unknown task fails before anything loads
+    for label, value in (("tile", tile), ("tile_overlap", tile_overlap)):  # 64.5 failed only at the first picture
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise TypeError(f"{label} must be a whole number of pixels (or None), got {value!r}")
     if tile is not None and tile < MIN_TILE:  # 0 failed only at the first picture, 10 took 38 s on a small one
         raise ValueError(f"tile must be at least {MIN_TILE} px (or None: from free memory), got {tile}")
     if tile_overlap is not None and tile_overlap < 0:
@@ -357,8 +362,10 @@ def _split(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
 
 
 def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    dtype = arr.dtype
-    if not (dtype in (np.uint8, np.uint16) or np.issubdtype(dtype, np.floating)):
+    dtype = arr.dtype  # what comes back, byte order included
+    if not dtype.isnative:  # NumPy's view of a big-endian 16-bit TIFF (">u2"): the same values
+        arr = arr.astype(dtype.newbyteorder("="))
+    if not (arr.dtype in (np.uint8, np.uint16) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"pixels must be uint8, uint16 or float in [0, 1], got {dtype}")
     if np.issubdtype(dtype, np.floating) and arr.size:
         _check_float_range(arr)
