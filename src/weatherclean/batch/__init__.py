@@ -4,7 +4,8 @@ Where things are:
 
 - :mod:`~weatherclean.batch.inputs`: files, folders (recursive) and glob patterns → the files to consider;
 - :mod:`~weatherclean.batch.outputs`: the output-naming rule (``photos/`` → ``photos_desnowed/``,
-  ``-o DIR``, ``--format``) and the check that output folders can be written;
+  ``-o DIR``, ``--format``); the check that output folders can be written is
+  :func:`weatherclean.io.folders.check_writable_folders`, handed on from here;
 - :mod:`~weatherclean.batch.plan`: ``--shard K/N``, collisions, resume (existing outputs are skipped),
   ``--frames`` clips, and :func:`plan_batch`, the one call a command makes;
 - :mod:`~weatherclean.batch.handlers`: doing one job by its kind (photo, video, frames);

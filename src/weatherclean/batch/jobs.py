@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weatherclean.io.folders import display
 from weatherclean.io.video import is_video_path
 
 __all__ = ["NOT_FOUND", "NO_MATCH", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "display", "job_kind"]
@@ -75,14 +76,6 @@ class Plan:
 def job_kind(source: Path) -> str:
     """The kind of a file job, by its name: a video container (``clip.mp4``) or else a photo."""
     return "video" if is_video_path(source) else "photo"
-
-
-def display(path: Path) -> Path:
-    """Paths relative to the working directory when possible: shorter messages, same meaning."""
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
 
 
 class FrameProgress:

@@ -69,8 +69,8 @@ def compare_command(
     Exit code 0 when every file on the sheet could be read (pairs left off it are counted at its foot), 1
     when some file could not be read (the sheet is still written), 2 when nothing could run.
     """
-    from weatherclean.batch.outputs import check_writable_folders  # the image stack: only when a sheet is made
-    from weatherclean.io import compare as pictures
+    from weatherclean.io import compare as pictures  # the image stack: only when a sheet is made
+    from weatherclean.io.folders import check_writable_folders
 
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")

@@ -156,7 +156,7 @@ def evaluate_command(
     from weatherclean.restore import load_restorer
 
     if report is not None:
-        from weatherclean.batch import check_writable_folders
+        from weatherclean.io.folders import check_writable_folders
 
         check_report_path(report)
         if report.exists() and not overwrite:  # an earlier evaluation's scores, as compare keeps its sheets

@@ -1,22 +1,20 @@
 """Listing and reading clean images: the few helpers every data path needs.
 
-Which files are images, and how they are decoded, is io's business (:mod:`weatherclean.io.media`,
-:func:`weatherclean.io.images.load_image`): training and evaluation read pictures exactly as desnow and
-derain do, and a format that works in one works in the other.
+Which files are images, how a folder is walked (:mod:`weatherclean.io.media`) and how a picture is decoded
+(:func:`weatherclean.io.images.read_rgb`) is io's business: training and evaluation read pictures exactly as
+desnow and derain do, and a format that works in one works in the other. ``read_rgb`` and ``walk_files`` are
+importable from here too.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from weatherclean.errors import InputError
-from weatherclean.io.images import load_image
-from weatherclean.io.media import IMAGE_SUFFIXES, is_visible_image
-from weatherclean.io.orientation import to_upright
+from weatherclean.io.images import read_rgb
+from weatherclean.io.media import IMAGE_SUFFIXES, is_visible_image, walk_files
 
 __all__ = ["IMAGE_SUFFIXES", "SKIMAGE_SAMPLES", "list_images", "read_rgb", "skimage_samples", "walk_files"]
 
@@ -32,19 +30,6 @@ SKIMAGE_SAMPLES: tuple[str, ...] = (
 )
 
 
-def walk_files(folder: Path | str, *, skip_folder: Callable[[Path], bool] | None = None) -> Iterator[Path]:
-    """Every visible file under ``folder`` (recursively), as desnow walks a folder: hidden files and hidden
-    folders (``.thumbnails/``, ``.git/``: names starting with a dot) are never entered, nor links to
-    folders; ``skip_folder(path)``, when given, leaves out a sub-folder and everything in it. Unordered.
-    """
-    for dirpath, dirnames, filenames in os.walk(folder):
-        base = Path(dirpath)
-        dirnames[:] = [
-            d for d in dirnames if not d.startswith(".") and (skip_folder is None or not skip_folder(base / d))
-        ]
-        yield from (base / name for name in filenames if not name.startswith("."))
-
-
 def list_images(folder: Path | str, recursive: bool = True) -> list[Path]:
     """Image files under ``folder``, sorted so every run (and every worker) sees the same order.
 
@@ -56,23 +41,6 @@ def list_images(folder: Path | str, recursive: bool = True) -> list[Path]:
         raise InputError(f"{root}: not a folder; pass a folder that contains images")
     found = walk_files(root) if recursive else root.iterdir()
     return sorted(p for p in found if is_visible_image(p))
-
-
-def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
-    """Read an image as HxWx3 float32 in [0, 1], through the one image reader the CLI uses.
-
-    Greyscale is repeated to three channels; 16-bit files keep their 16 bits of precision; transparency
-    is dropped (composited on nothing), since the models work on opaque photos.
-
-    Pixels are as stored by default (no EXIF rotation): the rainy and the clean picture of a pair are
-    then read alike whatever tags each carries (a pair must never be turned on one side only). With
-    ``upright`` a photo is turned as a viewer shows it (EXIF orientation, :mod:`weatherclean.io.orientation`):
-    for a single clean photo that weather is drawn on, so that rain and snow fall down a phone's portrait
-    photo and not across it. Raises :class:`InputError` with a one-line reason that names the file.
-    """
-    loaded = load_image(path)
-    pixels = to_upright(loaded.pixels, loaded.orientation) if upright else loaded.pixels
-    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
 def skimage_samples() -> list[tuple[str, np.ndarray]]:

@@ -1,7 +1,8 @@
 """Image files in and out, keeping metadata, bit depth and alpha.
 
 The names below are imported on first use (PEP 562), so that :mod:`.atomic` can be imported without
-Pillow: the model loader uses it to give saved weights the user's permissions.
+Pillow: the model loader uses it to give saved weights the user's permissions. :mod:`.folders` (is an
+output folder writable?) needs no Pillow either.
 """
 
 from __future__ import annotations

@@ -8,13 +8,16 @@ that says how to get it, never a silent skip), and every image suffix can be wri
 
 This module is a leaf: it imports nothing from weatherclean, so io/images, io/video and data/ can all
 depend on it. The readers themselves are :func:`weatherclean.io.images.load_image` (photos) and
-:func:`weatherclean.io.video.iter_frames` (video frames); data/ wraps them to float32 in [0, 1].
+:func:`weatherclean.io.video.iter_frames` (video frames); :func:`weatherclean.io.images.read_rgb` and data/
+give them as float32 in [0, 1]. :func:`walk_files` is the walk itself: hidden files and folders are never read.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "natural_key",
     "read_head",
     "sniff",
+    "walk_files",
 ]
 
 #: File name endings read as photos (lower case; matching ignores case). HEIC/HEIF are always listed so
@@ -68,6 +72,19 @@ def is_visible_image(path: Path) -> bool:
     """A file with an image suffix whose name does not start with a dot: what every folder walk takes as a
     picture (dot files are editors' and macOS's side files, ``._IMG_1.jpg`` and the like)."""
     return not path.name.startswith(".") and is_image_path(path) and path.is_file()
+
+
+def walk_files(folder: Path | str, *, skip_folder: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Every visible file under ``folder`` (recursively), as desnow walks a folder: hidden files and hidden
+    folders (``.thumbnails/``, ``.git/``: names starting with a dot) are never entered, nor links to
+    folders; ``skip_folder(path)``, when given, leaves out a sub-folder and everything in it. Unordered.
+    """
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base = Path(dirpath)
+        dirnames[:] = [
+            d for d in dirnames if not d.startswith(".") and (skip_folder is None or not skip_folder(base / d))
+        ]
+        yield from (base / name for name in filenames if not name.startswith("."))
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:

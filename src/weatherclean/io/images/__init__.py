@@ -10,7 +10,8 @@ atomic: a crash or full disk never leaves a half-written photo behind.
 
 One module per concern:
 
-* ``load``: :func:`load_image`, with one small metadata reader per format; ``opener``: Pillow under our
+* ``load``: :func:`load_image`, with one small metadata reader per format, and :func:`read_rgb` (three
+  float32 channels, for synthesis, training and evaluation); ``opener``: Pillow under our
   decompression-bomb limit, and one-line reasons; ``pixels``: every Pillow mode, and 16-bit colour
   Pillow cannot hold, as float32.
 * ``save``: :func:`save_image`, with one writer per format in a table.
@@ -27,7 +28,7 @@ Which file names are photos at all is :mod:`weatherclean.io.media`'s one list.
 from weatherclean.errors import OutputError
 from weatherclean.io.images.exif import strip_exif_thumbnail
 from weatherclean.io.images.formats import OUTPUT_FORMATS, normalise_format, suffix_for_format
-from weatherclean.io.images.load import load_image
+from weatherclean.io.images.load import load_image, read_rgb
 from weatherclean.io.images.opener import MAX_PIXELS
 from weatherclean.io.images.records import LoadedImage, SavedImage
 from weatherclean.io.images.save import save_image
@@ -45,6 +46,7 @@ __all__ = [
     "is_image_path",
     "load_image",
     "normalise_format",
+    "read_rgb",
     "save_image",
     "strip_exif_thumbnail",
     "suffix_for_format",

@@ -2,7 +2,8 @@
 
 Each format's own details (JPEG subsampling, PNG text, TIFF compression, WebP losslessness, ...) are
 read by one small function in :data:`_FORMAT_META`; everything else is shared. Every failure is one
-line that names the file and says what to do.
+line that names the file and says what to do. :func:`read_rgb` is the same reader for pictures that are
+only looked at (synthesis, training, evaluation): three float32 channels, optionally turned upright.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.records import LoadedImage
 from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
-from weatherclean.io.orientation import exif_orientation, to_stored
+from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
-__all__ = ["load_image"]
+__all__ = ["load_image", "read_rgb"]
 
 
 @dataclass
@@ -337,6 +338,23 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         alpha=alpha, exif=meta.exif, icc_profile=meta.icc, xmp=meta.xmp, extra=meta.extra, notes=meta.notes,
         frames=out.frames, orientation=meta.orientation if meta.orientation != 1 else exif_orientation(meta.exif),
     )  # fmt: skip
+
+
+def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
+    """Read an image as HxWx3 float32 in [0, 1], through :func:`load_image`, the one reader the CLI uses.
+
+    Greyscale is repeated to three channels; 16-bit files keep their 16 bits of precision; transparency
+    is dropped (composited on nothing), since the models work on opaque photos.
+
+    Pixels are as stored by default (no EXIF rotation): the rainy and the clean picture of a pair are
+    then read alike whatever tags each carries (a pair must never be turned on one side only). With
+    ``upright`` a photo is turned as a viewer shows it (EXIF orientation, :mod:`weatherclean.io.orientation`):
+    for a single clean photo that weather is drawn on, so that rain and snow fall down a phone's portrait
+    photo and not across it. Raises :class:`InputError` with a one-line reason that names the file.
+    """
+    loaded = load_image(path)
+    pixels = to_upright(loaded.pixels, loaded.orientation) if upright else loaded.pixels
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
 def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:

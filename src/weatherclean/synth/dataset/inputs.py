@@ -90,8 +90,7 @@ def list_inputs(
     folder that holds an earlier synth output (a ``synth.json``), nor a hidden folder (``.thumbnails/``).
     What was passed over is told to ``note``.
     """
-    from weatherclean.data.images import walk_files
-    from weatherclean.io.media import is_visible_image
+    from weatherclean.io.media import is_visible_image, walk_files
 
     if not clean_dir.exists():
         raise InputError(f"{clean_dir}: not found; pass a folder of clean photos")

@@ -77,7 +77,7 @@ def make_rain_arrays(
 def snow_maker(level: str, styles: Sequence[str] | None, haze: bool) -> Maker:
     """Each item: the photo (upright) under snow of ``level`` (``mixed``: S, M or L drawn per item); synth.json
     keeps the level."""
-    from weatherclean.data.images import read_rgb
+    from weatherclean.io.images import read_rgb
 
     def make(rng: np.random.Generator, path: Path) -> tuple[dict[str, np.ndarray], str]:
         image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level == "mixed" else level
@@ -97,7 +97,7 @@ def rain_maker(
     synth.json keeps the level, the styles drawn and the angle of the rain."""
     import numpy as np
 
-    from weatherclean.data.images import read_rgb
+    from weatherclean.io.images import read_rgb
     from weatherclean.synth.rain import rain_maps, synthesize_rain_clip
 
     def make(rng: np.random.Generator, path: Path) -> tuple[dict[str, np.ndarray], dict[str, object]]:

@@ -348,7 +348,7 @@ def _remove_temporaries(out_dir: Path, kind: Kind) -> None:
 
 
 def _check_writable(out_dir: Path, kind: Kind) -> None:
-    from weatherclean.batch.outputs import check_writable_folders
+    from weatherclean.io.folders import check_writable_folders
 
     resolved = out_dir.resolve()
     check_writable_folders(
