@@ -92,6 +92,31 @@ def test_a_skipped_or_failed_file_is_reported_by_its_own_shard_only(
     assert all(any(r.path.name == "missing" for r in plan.failed) for plan in plans)  # the command line's own
 
 
+def test_frames_clips_and_their_bad_entries_are_split_by_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--frames: each clip, and each bad entry, belongs to one shard whatever way the folder is typed, and a
+    link to the folder of clips splits like the folder (the shard is named by the link, not its target)."""
+    monkeypatch.chdir(tmp_path)
+    for c in range(12):
+        _touch(*(Path("clips") / f"c{c:02d}" / f"{i:05d}.png" for i in range(2)), Path("clips") / f"c{c:02d}" / "n.txt")
+    (tmp_path / "clips" / "bad.jpg").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink("../clips", "elsewhere/clips")  # another machine's mount: "clips" links to the real folder
+
+    def split(given: str) -> list[tuple[list[str], list[str], list[str]]]:
+        plans = [plan_clips([given], tmp_path / "out" / given.strip("/."), tag="derained", shard=(k, 3))
+                 for k in range(1, 4)]  # fmt: skip
+        return [(sorted(j.source.name for j in p.jobs), sorted(r.path.parent.name for r in p.skipped),
+                 [r.path.name for r in p.failed]) for p in plans]  # fmt: skip
+
+    shards = split("clips")
+    assert shards == split("./clips/") == split(str(tmp_path / "clips"))
+    assert sorted(n for jobs, _, _ in shards for n in jobs) == [f"c{c:02d}" for c in range(12)]
+    assert sorted(n for _, skipped, _ in shards for n in skipped) == [f"c{c:02d}" for c in range(12)]  # n.txt
+    assert sum(failed == ["bad.jpg"] for _, _, failed in shards) == 1
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert [jobs for jobs, _, _ in split("clips")] == [jobs for jobs, _, _ in shards]
+
+
 def test_a_file_reached_by_two_paths_is_done_by_one_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Shards hash paths as walked; a link beside each photo must not let two shards do the same photo."""
     monkeypatch.chdir(tmp_path)

@@ -71,7 +71,7 @@ def shard_key(path: Path, root: Path) -> str:
         below = path.relative_to(root).as_posix()
     except ValueError:
         below = path.name
-    return f"{root.resolve().name}/{below}"
+    return f"{Path(os.path.abspath(root)).name}/{below}"  # ".." and "./x/" named, no link followed
 
 
 @dataclass

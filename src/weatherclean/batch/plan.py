@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weatherclean.batch.inputs import Found, expand_inputs
+from weatherclean.batch.inputs import Found, expand_inputs, shard_key
 from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, job_kind
 from weatherclean.batch.outputs import OutputFormat, check_writable_folders, destination, output_suffix
 from weatherclean.errors import InputError
@@ -82,6 +82,7 @@ def plan_jobs(
     in_place: bool = False,
     format: str | None = None,
     shard: tuple[int, int] | None = None,
+    shard_files: bool = True,
     accept: Callable[[Path], bool] = is_image_path,
     kind: str = "an image file",
     suffix_for: SuffixFor | None = None,
@@ -94,7 +95,8 @@ def plan_jobs(
     :class:`OutputError` if an output folder cannot be written. ``format`` (a Pillow format name such as
     ``"PNG"``) changes output suffixes, as ``suffix_for(dest, format)`` says (default:
     :func:`~weatherclean.batch.outputs.output_suffix`); ``shard=(K, N)`` keeps only the K-th of N
-    deterministic parts of the batch.
+    deterministic parts of the batch (with ``shard_files`` False only of the skipped and failed files:
+    ``--frames`` shards whole clips, :func:`plan_clips`).
     """
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
@@ -105,9 +107,11 @@ def plan_jobs(
         return record not in found.keys or in_shard(found.keys[record], shard)
 
     plan = Plan(skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)])
+    real = {f.path: f.path.resolve() for f in found.files}  # once per file: slow on network file systems
     keys = {f.path: f.shard_key for f in found.files}
-    chosen = _one_path_per_file([f.path for f in found.files])  # a file reached twice: one shard does it
-    mine = [f for f in found.files if in_shard(keys[chosen[f.path.resolve()]], shard)]
+    chosen = _one_path_per_file([f.path for f in found.files], real)  # a file reached twice: one shard does it
+    in_mine = (lambda f: in_shard(keys[chosen[real[f.path]]], shard)) if shard_files else (lambda f: True)
+    mine = [f for f in found.files if in_mine(f)]
     plan.other_shards = len(found.files) - len(mine)
     rename = suffix_for or output_suffix
 
@@ -119,22 +123,25 @@ def plan_jobs(
             raise InputError(f"--in-place cannot change a photo's format ({display(f.path)}); use -o DIR with --format")
         return f.path
 
-    _add_jobs(plan, [(f.path, planned_output(f)) for f in mine], in_place=in_place, overwrite=overwrite)
+    _add_jobs(plan, [(f.path, planned_output(f)) for f in mine], real, in_place=in_place, overwrite=overwrite)
     if check_writable:
         hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
         check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir, hint=hint)
     return plan
 
 
-def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool, overwrite: bool) -> None:
+def _add_jobs(
+    plan: Plan, candidates: list[tuple[Path, Path]], resolved: dict[Path, Path], *, in_place: bool, overwrite: bool
+) -> None:
     """Turn (source, planned output) pairs into jobs: each input once, collisions refused, and an output
-    that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped)."""
+    that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped). ``resolved``
+    maps each source to its real path."""
     by_output: dict[Path, Path] = {}
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
-    chosen = _one_path_per_file([src for src, _ in candidates])
+    chosen = _one_path_per_file([src for src, _ in candidates], resolved)
     all_sources = set(chosen)
     for src, dest in candidates:
-        real = src.resolve()
+        real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
             if src.is_symlink() and not chosen[real].is_symlink():
                 plan.skipped.append(
@@ -164,13 +171,13 @@ def _add_jobs(plan: Plan, candidates: list[tuple[Path, Path]], *, in_place: bool
         raise InputError(collisions[0][1] + also)
 
 
-def _one_path_per_file(paths: list[Path]) -> dict[Path, Path]:
+def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
     """Each real file → the path it is done under: the first reached, unless a later one is the file
     itself rather than a symbolic link to it (an album cover linked to a photo must not take the
     photo's place in the mirrored tree)."""
     chosen: dict[Path, Path] = {}
     for src in paths:
-        real = src.resolve()
+        real = resolved[src]
         if real not in chosen or (chosen[real].is_symlink() and not src.is_symlink()):
             chosen[real] = src
     return chosen
@@ -210,11 +217,12 @@ def plan_clips(
     bad = [Record(display(Path(i)), "--frames takes folders of frames, not files") for i in inputs
            if Path(i).is_file()]  # fmt: skip
     folders = [i for i in inputs if not Path(i).is_file()]
-    frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False)
+    frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False, shard=shard,
+                       shard_files=False)  # fmt: skip
     plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad])
     clips = _clip_outputs(frames.jobs, Path(output_dir).resolve() if output_dir is not None else None)
     for folder, out in clips.items():
-        if not in_shard(folder, shard):
+        if not in_shard(_clip_key(folder, folders), shard):
             plan.other_shards += 1
         elif out.exists() and not overwrite:
             plan.skipped.append(Record(display(folder), f"output exists: {display(out)} (use --overwrite to redo)"))
@@ -222,6 +230,16 @@ def plan_clips(
             plan.jobs.append(Job(folder, out, kind="frames"))
     check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
+
+
+def _clip_key(folder: Path, given: Sequence[str | os.PathLike[str]]) -> str:
+    """A clip folder's shard key: its way down from the folder given that holds it (itself, when given)."""
+    for root in map(Path, given):
+        if folder == root:
+            return shard_key(folder, folder.parent)
+        if root in folder.parents:
+            return shard_key(folder, root)
+    return shard_key(folder, folder.parent)
 
 
 def _clip_outputs(frame_jobs: list[Job], out_root: Path | None) -> dict[Path, Path]:
