@@ -107,7 +107,7 @@ def plan_jobs(
         return record not in found.keys or in_shard(found.keys[record], shard)
 
     plan = Plan(skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)])
-    real = {f.path: f.path.resolve() for f in found.files}  # once per file: slow on network file systems
+    real = _real_paths([f.path for f in found.files])
     keys = {f.path: f.shard_key for f in found.files}
     chosen = _one_path_per_file([f.path for f in found.files], real)  # a file reached twice: one shard does it
     in_mine = (lambda f: in_shard(keys[chosen[real[f.path]]], shard)) if shard_files else (lambda f: True)
@@ -169,6 +169,23 @@ def _add_jobs(
         more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
         also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
         raise InputError(collisions[0][1] + also)
+
+
+def _real_paths(paths: list[Path]) -> dict[Path, Path]:
+    """Each path → the real file it names. Each folder is resolved once, and a file is looked at only to
+    see whether it is a link itself: resolving 20,000 photos one by one took as long as the rest of the
+    planning, and more on a network file system."""
+    folders: dict[Path, Path] = {}
+    real: dict[Path, Path] = {}
+    for path in paths:
+        if path.is_symlink():
+            real[path] = path.resolve()
+            continue
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        real[path] = folder / path.name
+    return real
 
 
 def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
