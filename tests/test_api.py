@@ -187,10 +187,11 @@ def test_a_tile_that_is_not_a_whole_number_is_refused_when_loading(tile: object,
 def test_big_endian_arrays_are_restored_like_native_ones() -> None:
     """NumPy reads a big-endian 16-bit TIFF as ">u2"; the same picture as a PIL I;16B image was taken."""
     restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
-    native = (np.random.default_rng(2).random((12, 10, 3)) * 65535).astype(np.uint16)
-    out = restorer.restore(native.astype(">u2"))
-    assert out.dtype == np.dtype(">u2")
-    np.testing.assert_array_equal(out, restorer.restore(native))
+    for channels in (3, 4, 2):  # with alpha too, which comes back as it went in
+        native = (np.random.default_rng(2).random((12, 10, channels)) * 65535).astype(np.uint16)
+        out = restorer.restore(native.astype(">u2"))
+        assert out.dtype == np.dtype(">u2")
+        np.testing.assert_array_equal(out, restorer.restore(native))
 
 
 def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:

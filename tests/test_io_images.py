@@ -366,7 +366,8 @@ def test_the_umask_is_read_without_being_changed(umask: int) -> None:
 
 
 def test_a_finished_frames_folder_gets_the_users_permissions(tmp_path: Path) -> None:
-    """mkdtemp makes 0700 folders: a clip's frames folder must end with what the umask allows, like a photo."""
+    """mkdtemp makes 0700 folders: a clip's frames folder must end with what the umask allows, like a photo.
+    (That the umask is read without being set, the race, is the test above; this one guards the mode.)"""
     import os
     import tempfile
 

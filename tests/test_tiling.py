@@ -325,3 +325,8 @@ def test_a_model_on_a_grid_runs_frames_up_to_2048_px_whole_on_a_cpu(monkeypatch:
     assert choose_tile(2160, 3840, "cpu", bytes_per_pixel=800, align=64) == 768  # 4K: aligned tiles
     monkeypatch.setattr(tiling, "_available_ram", lambda: 1024**3)  # memory still decides
     assert choose_tile(1080, 1920, "cpu", bytes_per_pixel=800, align=64) < 1920
+    for ram in (1024**3, 2 * 1024**3):  # the longest tile of an aligned grid stays within the budget
+        monkeypatch.setattr(tiling, "_available_ram", lambda ram=ram: ram)
+        budget = ram * tiling._CPU_FRACTION / 800
+        tile = choose_tile(4000, 6000, "cpu", bytes_per_pixel=800, align=64)
+        assert (tile + 63) ** 2 <= budget or tile == tiling._CPU_TILE_RANGE[0]

@@ -25,14 +25,13 @@ it reports the commit and the sha256 of each file: what a registered :class:`Mod
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -487,17 +486,15 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     return config
 
 
-@contextlib.contextmanager
-def _hub_says_only_errors() -> Iterator[None]:
-    """huggingface_hub's own log lines at ERROR only, for a while: its warnings repeat what the push's
-    result says in its own words, on stderr, beside a --json report."""
-    hub_logger = logging.getLogger("huggingface_hub")
-    level = hub_logger.level
-    hub_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        hub_logger.setLevel(level)
+class _WithoutNoChangeNotice(logging.Filter):
+    """Drops huggingface_hub's "No files have been modified since last commit" warning: a push's result
+    says "already up to date" in its own words, and the warning would stand beside a --json report."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No files have been modified" not in record.getMessage()
+
+
+_NO_CHANGE_FILTER = _WithoutNoChangeNotice()
 
 
 def push_folder(
@@ -540,8 +537,12 @@ def push_folder(
             api.create_branch(repo_id, branch=branch, exist_ok=True)
         before = api.model_info(repo_id, revision=branch)
         operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name in files]
-        with _hub_says_only_errors():  # "No files have been modified...": the result says "already up to date"
+        hub_api_logger = logging.getLogger("huggingface_hub.hf_api")  # where the Hub logs that warning
+        hub_api_logger.addFilter(_NO_CHANGE_FILTER)  # only that record: retries and the rest still show
+        try:
             info = api.create_commit(repo_id, operations, commit_message=message, revision=branch)
+        finally:
+            hub_api_logger.removeFilter(_NO_CHANGE_FILTER)
     except Exception as exc:
         raise _push_error(exc, repo_id, branch, folder) from None
     if private and before.private is False:

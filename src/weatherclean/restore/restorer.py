@@ -376,7 +376,7 @@ def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np
     if arr.shape[2] in (1, 3):
         return arr, lambda out: _as_dtype(out, dtype)
     alpha = arr[..., -1:]  # RGBA or grey + alpha: the model sees the colour, alpha comes back unchanged
-    return arr[..., :-1], lambda out: np.concatenate([_as_dtype(out, dtype), alpha], axis=2)
+    return arr[..., :-1], lambda out: _as_dtype(np.concatenate([_as_dtype(out, arr.dtype), alpha], axis=2), dtype)
 
 
 #: Float pixels outside [low, high] are on another scale, not [0, 1] with overshoot: sharpening or a cubic

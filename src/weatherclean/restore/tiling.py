@@ -191,7 +191,7 @@ def choose_tile(
     whole_ok = device.type == "cuda" or max(height, width) <= whole_max
     if height * width <= pixels and whole_ok:
         return max(height, width)
-    tile = int(math.sqrt(pixels))
+    tile = int(math.sqrt(pixels)) - (align - 1)  # an aligned grid's tiles are up to align - 1 px longer
     if device.type != "cuda":
         tile = min(max(tile, _CPU_TILE_RANGE[0]), _CPU_TILE_RANGE[1])
     tile = max(MIN_TILE, tile // 16 * 16)
