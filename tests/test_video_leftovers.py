@@ -11,8 +11,9 @@ import av
 import numpy as np
 import pytest
 
-from weatherclean.io.video import process_video
+from weatherclean.io.video import process_video, transcoder
 from weatherclean.io.video.metadata import _recording_metadata
+from weatherclean.io.video.outcome import _jump_note
 
 
 def _identity(frame: np.ndarray) -> np.ndarray:
@@ -147,6 +148,19 @@ def test_stream_languages_survive_mov(tmp_path: Path) -> None:
     assert _languages(tmp_path / "out.mp4") == ["deu", "fra", "zho", "fre", "swe"]
 
 
+def test_upper_case_languages_survive_mov(tmp_path: Path) -> None:
+    """A language tagged in upper case ("DEU", as some tools write it) was probed as given: QuickTime's muxers
+    store only lower-case codes, so MOV dropped "DEU" (its other code found it) but "ENG" with a note, and
+    MP4 dropped "ENG" and wrote "FRA" as "fre". ISO 639-2 codes are lower case: each goes out so."""
+    _clip(tmp_path / "talk.mkv", languages=("DEU", "ENG", "Fra", "SWE"))
+    result = process_video(tmp_path / "talk.mkv", tmp_path / "out.mov", _identity)
+    assert _languages(tmp_path / "out.mov") == ["ger", "eng", "fra", None]
+    assert result.notes == ["audio language swe cannot be stored in mov; dropped (--format mp4 keeps it)"]
+    for suffix in (".mp4", ".mkv"):
+        assert process_video(tmp_path / "talk.mkv", tmp_path / f"out{suffix}", _identity).notes == []
+        assert _languages(tmp_path / f"out{suffix}") == ["deu", "eng", "fra", "swe"]
+
+
 def _decoded(path: Path) -> list[tuple[float, np.ndarray]]:
     with av.open(str(path)) as c:
         return [(round(float(f.pts * f.time_base), 3), f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
@@ -181,11 +195,15 @@ def _clicks(path: Path) -> list[float]:
     return [start + int(i) / rate for i in onsets if not loud[max(0, i - rate // 20) : i].any()]
 
 
-def test_a_gap_in_reencoded_sound_stays_a_gap(tmp_path: Path) -> None:
-    """A recorder that drops audio packets leaves a gap in their timestamps. Re-encoded (PCM into MP4
-    becomes AAC), the sound was timed by its sample count: the gap closed up, and the click after it at
-    1.400 s came out at 0.900 s, out of sync with the picture. Silence now fills the gap."""
-    with av.open(str(tmp_path / "dvr.mkv"), "w") as out:
+#: Where each 0.1 s packet of a recorder's sound starts in it, in samples at 8 kHz.
+_PACKETS = range(0, 16000, 800)
+
+
+def _dvr(path: Path, stamps: dict[int, int]) -> None:
+    """A 2 s MKV as a surveillance recorder writes it: 25 fps H.264, and 8 kHz PCM with clicks at 0.300 and
+    1.400 s into its sound, in 0.1 s packets: the one starting at sample ``t`` stamped ``stamps[t]``
+    (samples), those not in ``stamps`` left out."""
+    with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         a = out.add_stream("pcm_s16le", rate=8000)
@@ -197,20 +215,67 @@ def test_a_gap_in_reencoded_sound_stays_a_gap(tmp_path: Path) -> None:
         out.mux(v.encode(None))
         sound = np.zeros(16000, np.int16)
         sound[2400:2480] = sound[11200:11280] = 20000  # clicks at 0.300 and 1.400 s
-        for t in [*range(0, 6400, 800), *range(10400, 16000, 800)]:  # 0.1 s a packet, none from 0.8 to 1.3 s
+        for t, pts in stamps.items():
             chunk = av.AudioFrame.from_ndarray(sound[None, t : t + 800].copy(), format="s16", layout="mono")
-            chunk.sample_rate, chunk.pts, chunk.time_base = 8000, t, Fraction(1, 8000)
+            chunk.sample_rate, chunk.pts, chunk.time_base = 8000, pts, Fraction(1, 8000)
             out.mux(a.encode(chunk))
+
+
+def _sound_end(path: Path) -> float:
+    with av.open(str(path)) as c:
+        sound = c.streams.audio[0]
+        return float((sound.start_time + sound.duration) * sound.time_base)
+
+
+_PCM_NOTE = "audio pcm_s16le re-encoded as aac: few players play PCM from mp4"
+
+
+def test_a_gap_in_reencoded_sound_stays_a_gap(tmp_path: Path) -> None:
+    """A recorder that drops audio packets leaves a gap in their timestamps. Re-encoded (PCM into MP4
+    becomes AAC), the sound was timed by its sample count: the gap closed up, and the click after it at
+    1.400 s came out at 0.900 s, out of sync with the picture. Silence now fills the gap."""
+    _dvr(tmp_path / "dvr.mkv", {t: t for t in _PACKETS if not 6400 <= t < 10400})  # none from 0.8 to 1.3 s
     assert np.allclose(_clicks(tmp_path / "dvr.mkv"), [0.3, 0.9], atol=0.001)  # only the timestamps hold the gap
     with av.open(str(tmp_path / "dvr.mkv")) as c:
         assert [round(float(p.pts * p.time_base), 3) for p in c.demux(audio=0) if p.size][7:9] == [0.7, 1.3]
     result = process_video(tmp_path / "dvr.mkv", tmp_path / "out.mp4", _identity)
-    assert result.notes == ["audio pcm_s16le re-encoded as aac: few players play PCM from mp4"]
+    assert result.notes == [_PCM_NOTE]
     clicks = _clicks(tmp_path / "out.mp4")
     assert len(clicks) == 2 and abs(clicks[0] - 0.3) < 0.03 and abs(clicks[1] - 1.4) < 0.03, clicks
-    with av.open(str(tmp_path / "out.mp4")) as c:
-        sound = c.streams.audio[0]
-        assert float((sound.start_time + sound.duration) * sound.time_base) == pytest.approx(2.0, abs=0.03)
+    assert _sound_end(tmp_path / "out.mp4") == pytest.approx(2.0, abs=0.03)
+
+
+def test_a_jump_in_the_sounds_clock_is_not_filled(tmp_path: Path) -> None:
+    """A recorder whose clock jumps an hour ahead at 0.8 s: the gap fill made an hour of silence after 2 s of
+    video (12 s to encode). A gap that ends beyond the video's end is no gap: the sound after it follows on,
+    as before the gap fill, with a note, and the sound stays as long as the video."""
+    hour = 3600 * 8000
+    _dvr(tmp_path / "clock.mkv", {t: t + (hour if t >= 6400 else 0) for t in _PACKETS})
+    with av.open(str(tmp_path / "clock.mkv")) as c:
+        assert [round(float(p.pts * p.time_base), 3) for p in c.demux(audio=0) if p.size][7:9] == [0.7, 3600.8]
+    result = process_video(tmp_path / "clock.mkv", tmp_path / "out.mp4", _identity)
+    jump = "audio timestamps jump by 1:00:00 at 0.8 s; the sound after it follows on without the gap"
+    assert result.notes == [_PCM_NOTE, jump]
+    assert _sound_end(tmp_path / "out.mp4") == pytest.approx(2.0, abs=0.03)
+    clicks = _clicks(tmp_path / "out.mp4")
+    assert len(clicks) == 2 and abs(clicks[0] - 0.3) < 0.03 and abs(clicks[1] - 1.4) < 0.03, clicks
+
+
+def test_without_the_videos_end_only_a_short_gap_is_filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the input does not say where its video ends, silence fills a gap of 10 s at most: the 0.5 s
+    dropout still, a 15 s jump not (its sound follows on, with a note)."""
+    monkeypatch.setattr(transcoder, "_video_end", lambda vin: None)
+    _dvr(tmp_path / "drop.mkv", {t: t for t in _PACKETS if not 6400 <= t < 10400})
+    assert process_video(tmp_path / "drop.mkv", tmp_path / "drop.mp4", _identity).notes == [_PCM_NOTE]
+    assert np.allclose(_clicks(tmp_path / "drop.mp4"), [0.3, 1.4], atol=0.03)
+    _dvr(tmp_path / "jump.mkv", {t: t + (15 * 8000 if t >= 6400 else 0) for t in _PACKETS})
+    jump = "audio timestamps jump by 15.0 s at 0.8 s; the sound after it follows on without the gap"
+    assert process_video(tmp_path / "jump.mkv", tmp_path / "jump.mp4", _identity).notes == [_PCM_NOTE, jump]
+    assert _sound_end(tmp_path / "jump.mp4") == pytest.approx(2.0, abs=0.03)
+    assert _jump_note("audio stream 2", [(0.8, 3600.0), (1.5, 75.2)]) == (
+        "audio stream 2 timestamps jump 2 times, first by 1:00:00 at 0.8 s; the sound after each follows on "
+        "without the gap"
+    )
 
 
 def _avi(path: Path, tags: dict[str, str] | None = None) -> None:

@@ -119,9 +119,14 @@ _NO_LANGUAGE = frozenset({"und", "zxx"})
 
 def _stream_tags(fmt: str, s: Any, notes: list[str]) -> dict[str, str]:
     """A stream's :func:`_recording_metadata` as ``fmt`` can hold them: in MOV, a language under the other
-    of its two ISO 639-2 codes where the muxer knows only that one; a language it cannot store is named."""
+    of its two ISO 639-2 codes where the muxer knows only that one; a language it cannot store is named.
+
+    A three-letter code goes out in lower case, as ISO 639-2 spells it: QuickTime's muxers store no other
+    ("DEU" came back empty from MOV and MP4, "ENG" too), and Matroska's readers look codes up as given."""
     tags = _recording_metadata(s.metadata)
     code = tags.get("language")
+    if code and len(code) == 3 and code.isascii() and code.isalpha():
+        code = tags["language"] = code.lower()
     if fmt not in _QUICKTIME or not code or code in _NO_LANGUAGE or _language_kept(fmt, code):
         return tags
     other = _OTHER_CODE.get(code.lower())

@@ -5,12 +5,11 @@ length), damage and whether the output is partial, and notes on what AVI's timin
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weatherclean.io.video.reading import _Health
+from weatherclean.io.video.reading import _Health, _tagged_seconds
 from weatherclean.io.video.transcoder import _Transcoder
 
 
@@ -72,12 +71,34 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     if transcoder.sound_late >= 0.001:
         result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
                             f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
+    audio = [s.index for s in inp.streams.audio]
+    for idx, jumps in sorted(transcoder.audio_jumps.items()):
+        name = "audio" if len(audio) == 1 else f"audio stream {audio.index(idx) + 1}"
+        result.notes.append(_jump_note(name, jumps))
     offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
     if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
         which = "sound" if offset > 0 else "picture"
         result.notes.append(
             f"AVI cannot keep the {which} starting {abs(offset) * 1000:.0f} ms after the other: both start together"
         )
+
+
+def _jump_note(name: str, jumps: list[tuple[float, float]]) -> str:
+    """The note for re-encoded sound whose timestamps jump further than a gap could (a recorder's clock
+    set forward): ``jumps`` are (where the sound follows on, how far it jumped), in seconds."""
+    at, by = jumps[0]
+    if len(jumps) == 1:
+        return f"{name} timestamps jump by {_clock(by)} at {_clock(at)}; the sound after it follows on without the gap"
+    return (f"{name} timestamps jump {len(jumps)} times, first by {_clock(by)} at {_clock(at)}; the sound after "
+            f"each follows on without the gap")  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    """A time in a note: "0.8 s" under a minute, else "1:00:00"."""
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def _sound_offset(vin: Any, inp: Any) -> float | None:
@@ -118,11 +139,9 @@ def _stream_seconds(vin: Any, inp: Any) -> float | None:
 
     The tag first: Matroska's reader gives every stream the file's duration, so a 3-frame title card
     over 2 s of narration read as "only 1 of about 61 frames"; the tag is the track's own."""
-    tag = (vin.metadata or {}).get("DURATION") or (vin.metadata or {}).get("duration")
-    if tag:
-        with contextlib.suppress(ValueError):
-            hours, minutes, seconds = tag.split(":")
-            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    tagged = _tagged_seconds(vin)
+    if tagged is not None:
+        return tagged
     if vin.duration and vin.time_base:
         return float(vin.duration * vin.time_base)
     if len(inp.streams) == 1 and inp.duration:

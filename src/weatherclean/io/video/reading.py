@@ -181,3 +181,15 @@ def _safe_decode(packet: Any, src: Path) -> list[Any]:
         return []
     except av.error.FFmpegError as exc:
         raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
+
+
+def _tagged_seconds(stream: Any) -> float | None:
+    """A track's length from Matroska's DURATION tag (``00:00:02.000000000``; FFmpeg's muxer writes the
+    track's end there, from zero), None without one: the track's own, where Matroska's reader gives every
+    stream the file's duration."""
+    tag = (stream.metadata or {}).get("DURATION") or (stream.metadata or {}).get("duration")
+    if tag:
+        with contextlib.suppress(ValueError):
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return None

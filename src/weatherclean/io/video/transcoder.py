@@ -20,7 +20,7 @@ from weatherclean.errors import InputError, OutputError
 from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
-from weatherclean.io.video.reading import _Health, _safe_decode
+from weatherclean.io.video.reading import _Health, _safe_decode, _tagged_seconds
 from weatherclean.io.video.side_streams import _SideStreams
 from weatherclean.io.video.video_stream import _VideoOut
 from weatherclean.pipelining import pipeline_enabled
@@ -61,6 +61,13 @@ class _Transcoder:
         self.moved, self.most_moved = 0, 0.0
         #: Re-encoded audio: the next frame's timestamp (in samples), by input stream index.
         self._audio_next: dict[int, int] = {}
+        #: Re-encoded audio: the samples taken off every timestamp after a jump that closed up, by input stream.
+        self._audio_skipped: dict[int, int] = {}
+        #: Re-encoded audio: the jumps too far to be gaps, as (where the sound follows on, how far it jumped)
+        #: in seconds, by input stream index (named in a note by :func:`.outcome._record_outcome`).
+        self.audio_jumps: dict[int, list[tuple[float, float]]] = {}
+        #: Where the input's video ends, in seconds, if the file says: silence never fills sound beyond it.
+        self.video_end = _video_end(self.vin)
         #: AVI output: how long the sound starts before zero (an encoder delay that AVI plays, late), seconds.
         self.sound_late = 0.0
         #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
@@ -194,21 +201,37 @@ class _Transcoder:
         input's sound (a recorder that dropped audio packets) would close up, and all after it play early.
         A frame that starts :data:`_GAP_SECONDS` or more after the sound so far ends gets silence before
         it, as FFmpeg's ``aresample=async`` pads; one that starts early (an overlap) follows on as it is.
+
+        Only a gap that could be one is filled (:meth:`_fills`): a recorder's clock that jumps an hour ahead
+        made an hour of silence after 2 s of video. The sound after a jump follows on, as before the gap
+        fill, and so does all that comes after it (its timestamps less the jump); the jump is kept for a note.
         """
         idx, frame = item[1], item[2]
         rate = frame.sample_rate
         known = frame.pts is not None and frame.time_base is not None
-        at = round(frame.pts * frame.time_base * rate) if known else None
+        at = round(frame.pts * frame.time_base * rate) - self._audio_skipped.get(idx, 0) if known else None
         start = self._audio_next.get(idx)
         if start is None:
             start = at if at is not None else 0
         elif at is not None and at - start >= max(1, round(_GAP_SECONDS * rate)):
-            for silence in _silence(frame, start, at - start):
-                self._mux_sound(self.side.reencode[idx][1].encode(silence))
-            start = at
+            if self._fills(start, at, rate):
+                for silence in _silence(frame, start, at - start):
+                    self._mux_sound(self.side.reencode[idx][1].encode(silence))
+                start = at
+            else:
+                self._audio_skipped[idx] = self._audio_skipped.get(idx, 0) + at - start
+                self.audio_jumps.setdefault(idx, []).append((start / rate, (at - start) / rate))
         frame.pts, frame.time_base = start, Fraction(1, rate)
         self._audio_next[idx] = start + frame.samples
         self._mux_sound(self.side.reencode[idx][1].encode(frame))
+
+    def _fills(self, start: int, at: int, rate: int) -> bool:
+        """Whether silence fills the sound from ``start`` to ``at`` (in samples): only up to the video's end
+        where the file says where that is (then no gap is longer than the video), else only a gap of
+        :data:`_MAX_GAP_SECONDS` at most."""
+        if self.video_end is not None:
+            return at <= self.video_end * rate
+        return at - start <= _MAX_GAP_SECONDS * rate
 
     def _encode_video(self, item: tuple[Any, ...]) -> None:
         """Encode one restored frame, converted back with the input's colour matrix and range."""
@@ -226,8 +249,23 @@ class _Transcoder:
 #: A gap in the input's sound from which silence fills it (:meth:`_Transcoder._encode_audio`), seconds: far
 #: above a millisecond time base's rounding, and below what a viewer hears as out of sync (about 45 ms).
 _GAP_SECONDS = 0.02
+#: The longest gap silence fills where the input does not say where its video ends, seconds: longer than a
+#: recorder's dropout of a few packets, far shorter than a clock that jumps (or is reset) by hours.
+_MAX_GAP_SECONDS = 10
 #: Silence goes to the encoder a second at most at a time, so a long gap never sits in memory whole.
 _SILENCE_CHUNK_SECONDS = 1
+
+
+def _video_end(vin: Any) -> float | None:
+    """Where video stream ``vin`` ends, in seconds of the input's time: Matroska's DURATION tag for the
+    track (FFmpeg's muxer writes the end there, from zero), or the stream's start plus its duration; None
+    when neither says. Not the container's duration: that is the longest stream's, the sound's included."""
+    tagged = _tagged_seconds(vin)
+    if tagged is not None:
+        return tagged
+    if vin.duration and vin.time_base:
+        return float(((vin.start_time or 0) + vin.duration) * vin.time_base)
+    return None
 
 
 def _silence(like: Any, pts: int, samples: int) -> Iterator[Any]:
