@@ -149,7 +149,8 @@ def test_ctrl_c_in_the_model_leaves_no_partial_output_and_the_rerun_resumes(
     )  # fmt: skip
     summary = json.loads(stdout)
     assert code == 130 and [Path(d["input"]).name for d in summary["done"]] == ["p0.png"]
-    assert [Path(f["path"]).name for f in summary["failed"]] == ["p1.png", "p2.png", "p3.png"]
+    assert summary["interrupted"] is True and summary["failed"] == [] and summary["ok"] is False
+    assert [Path(f["path"]).name for f in summary["not_done"]] == ["p1.png", "p2.png", "p3.png"]  # p1: mid-way
     assert sorted(p.name for p in out.rglob("*")) == ["p0.png"]  # nothing partial, no temporary file
     code, stdout, _ = invoke_command(
         desnow, "desnow", str(tmp_path / "p*.png"), "-o", str(out), "--json", "--device", "cpu",

@@ -264,7 +264,7 @@ def test_ctrl_c_lists_what_is_left_and_a_rerun_resumes(tmp_path: Path) -> None:
         return []
 
     summary = run_jobs(plan_jobs([tmp_path / "in"], tmp_path / "out"), stop_at_b, progress=False)
-    assert summary.interrupted and [r.path.name for r in summary.failed] == ["b.png", "c.png"]
+    assert summary.interrupted and not summary.failed and [r.path.name for r in summary.not_done] == ["b.png", "c.png"]
     assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]
     rerun = plan_jobs([tmp_path / "in"], tmp_path / "out")
     assert _names(rerun) == ["b.png", "c.png"] and [r.path.name for r in rerun.skipped] == ["a.png"]

@@ -496,7 +496,8 @@ def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path) -> None:
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=stand_in)
     assert code == 130
     summary = json.loads(stdout)
-    assert summary["counts"]["done"] == 1 and all("rerun" in f["reason"] for f in summary["failed"])
+    assert summary["counts"]["done"] == 1 and summary["interrupted"] and not summary["failed"]
+    assert sorted(Path(f["path"]).name for f in summary["not_done"]) == ["b.png", "c.png"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=stand_in)
     assert code == 0 and json.loads(stdout)["counts"] == {"done": 2, "skipped": 1, "failed": 0}

@@ -23,10 +23,13 @@ free of PyTorch for a driver that only plans.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,14 +234,45 @@ def _connect(ray: ModuleType, options: RayOptions) -> bool:
 
     common: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     try:
-        if address is not None:
-            ray.init(address=address, **common)
-        else:
-            ray.init(num_cpus=options.local_cpus, include_dashboard=False, **common)
+        with _program_keeps_sigterm(ray):
+            if address is not None:
+                ray.init(address=address, **common)
+            else:
+                ray.init(num_cpus=options.local_cpus, include_dashboard=False, **common)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise RayError(f"cannot start {where}: {one_line(exc)}") from None
     return True
+
+
+@contextlib.contextmanager
+def _program_keeps_sigterm(ray: ModuleType) -> Iterator[None]:
+    """Around ``ray.init``: put the program's own SIGTERM handler back once Ray has replaced it.
+
+    ``ray.init`` installs a SIGTERM handler that exits at once (status 15: no summary, no ``--json``), and
+    Ray's C++ core adds one that dumps a stack ("*** SIGTERM received at ..."). The CLI turns SIGTERM (a
+    Slurm time limit, ``docker stop``, Kubernetes) into Ctrl-C, so that the run stops cleanly and says so;
+    under Ray too, then. A SIGTERM that arrives while ``ray.init`` runs makes Ray's handler exit there: the
+    program's handler is then called as if it had been in force (the CLI's raises ``KeyboardInterrupt``),
+    after Ray is shut down again. A program without a SIGTERM handler of its own (the default action) keeps
+    Ray's, which stops Ray's processes before exiting.
+    """
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if on_main_thread and hasattr(signal, "SIGTERM") else None
+    if previous is None or previous is signal.SIG_DFL:  # None: not set from Python, cannot be put back
+        yield
+        return
+    try:
+        yield
+    except SystemExit:  # only Ray's SIGTERM handlers exit during ray.init
+        signal.signal(signal.SIGTERM, previous)
+        if ray.is_initialized():
+            ray.shutdown()
+        if callable(previous):
+            previous(signal.SIGTERM, None)  # the CLI's raises KeyboardInterrupt: an interrupted run
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _ray_messages_on_stderr() -> None:
@@ -403,7 +437,8 @@ def run_on_ray(
     for result in results.per_job:
         if result is not None:
             summary.add(result)
-    summary.failed += results.not_done
+    summary.failed += results.lost
+    summary.not_done += results.not_done
     summary.notes += list(dict.fromkeys(results.worker_notes))
     summary.interrupted = results.interrupted
     summary.seconds = time.perf_counter() - start
@@ -413,6 +448,9 @@ def run_on_ray(
 @dataclass
 class _Results:
     per_job: list[BatchSummary | None]
+    #: Jobs never run because every worker was lost: failures (exit code 1).
+    lost: list[Record] = field(default_factory=list)
+    #: Jobs Ctrl-C left without an outcome (:attr:`BatchSummary.not_done`).
     not_done: list[Record] = field(default_factory=list)
     worker_notes: list[Record] = field(default_factory=list)
     interrupted: bool = False
@@ -453,7 +491,7 @@ def _run_jobs(
                     if not any(results.per_job):
                         raise RayError(f"no Ray worker could start: {pool.start_error or 'all were lost'}")
                     reason = "not started: every Ray worker was lost; rerun the same command to resume"
-                    results.not_done += [Record(display(j.source), reason) for _, j in reversed(queue)]
+                    results.lost += [Record(display(j.source), reason) for _, j in reversed(queue)]
                     break
                 while queue and pool.capacity > 0:
                     pool.submit(*queue.pop())

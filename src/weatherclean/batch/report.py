@@ -61,7 +61,8 @@ def print_summary(
 
     Failures go to the error stream, one line each, so that a script or a log reading stderr sees every one
     whether or not the table is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
-    too, one line each.
+    too, one line each. The files an interrupted run did not do are not failures and get no line each (a
+    batch of 100 000 stopped early would print 100 000): the totals line counts them and says how to resume.
     """
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
@@ -70,10 +71,16 @@ def print_summary(
         err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     totals = (
         f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
-        f"[red]{len(summary.failed)} failed[/] in {summary.seconds:.1f} s"
+        f"[red]{len(summary.failed)} failed[/]"
     )
+    if summary.interrupted:
+        totals += f", [magenta]{len(summary.not_done)} not done[/]: interrupted after {summary.seconds:.1f} s"
+    else:
+        totals += f" in {summary.seconds:.1f} s"
     if summary.other_shards:
         totals += f" ({summary.other_shards} in other shards)"
+    if summary.interrupted:
+        totals += "; rerun the same command to resume"
     where = output_places(summary)
     if where:
         totals += f"; written to {escape(where)}"

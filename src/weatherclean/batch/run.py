@@ -1,9 +1,12 @@
 """Running a plan: each job through its handler, with a progress bar, into a :class:`BatchSummary`.
 
-Running keeps going past a bad input: one corrupt photo must not cost the other 999. Only Ctrl-C stops
-a batch early, and a full disk, after which every later job would fail the same way after its compute;
-either way the jobs not done are listed, and rerunning the same command resumes (finished outputs are
-skipped by the plan). A failed job leaves no empty output folder behind.
+Running keeps going past a bad input: one corrupt photo must not cost the other 999. Only Ctrl-C (or
+SIGTERM, which the CLI turns into Ctrl-C) stops a batch early, and a full disk, after which every later
+job would fail the same way after its compute. After Ctrl-C the jobs left without an outcome (not
+started, or stopped part-way, whose partial output is never under the final name) are counted as not
+done, apart from the failures; after a full disk they are listed as failed. Either way rerunning the
+same command resumes (finished outputs are skipped by the plan). A failed job leaves no empty output
+folder behind.
 
 Photos are pipelined (:class:`Pipeline`): worker threads decode the next photos and encode and write
 finished ones while the model computes on the main thread, with bounded queues, so memory holds a few
@@ -72,7 +75,8 @@ class Pipeline:
 
 @dataclass
 class BatchSummary:
-    """Outcome of a batch; ``ok`` is False when anything failed (the CLI then exits with 1)."""
+    """Outcome of a batch; ``ok`` is False when anything failed or the batch was interrupted (the CLI then exits
+    with 1, or 130 when interrupted)."""
 
     done: list[Job] = field(default_factory=list)
     skipped: list[Record] = field(default_factory=list)
@@ -81,12 +85,15 @@ class BatchSummary:
     notes: list[Record] = field(default_factory=list)
     other_shards: int = 0
     seconds: float = 0.0
-    #: Ctrl-C stopped the batch; the jobs not done are listed as failed with a note to rerun.
+    #: Ctrl-C (or SIGTERM) stopped the batch; the jobs it left without an outcome are in :attr:`not_done`.
     interrupted: bool = False
+    #: Jobs an interrupted batch did not do: not started, or stopped part-way (no output is left under their
+    #: name). Not failures: rerunning the same command does them.
+    not_done: list[Record] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.interrupted
 
     @classmethod
     def from_plan(cls, jobs: Plan | Sequence[Job]) -> BatchSummary:
@@ -105,17 +112,21 @@ class BatchSummary:
         self.skipped += other.skipped
         self.failed += other.failed
         self.notes += other.notes
+        self.not_done += other.not_done
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form for ``--json``."""
+        """Plain JSON-ready form for ``--json``: ``failed`` holds real failures only; the inputs an interrupted
+        run did not do are ``not_done`` (their number is its length), with ``interrupted`` true."""
         return {
             "done": [{"input": str(j.source), "output": str(j.output)} for j in self.done],
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in self.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in self.failed],
+            "not_done": [{"path": str(r.path)} for r in self.not_done],
             "notes": [{"path": str(r.path), "note": r.reason} for r in self.notes],
             "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
             "other_shards": self.other_shards,
             "seconds": round(self.seconds, 3),
+            "interrupted": self.interrupted,
             "ok": self.ok,
         }
 
@@ -184,7 +195,7 @@ def run_jobs(
                 if not _run_one(job, handler, frames, summary, overwrite=overwrite):
                     # Ctrl-C leaves this job unfinished; a full disk has recorded it as failed already
                     rest = job_list[index:] if summary.interrupted else job_list[index + 1 :]
-                    summary.failed.extend(_not_done(rest, summary))
+                    _record_not_done(rest, summary)
                     break
                 advance()
         else:
@@ -248,17 +259,19 @@ def _settle(
     return True
 
 
-#: What a job that Ctrl-C left without an outcome is reported as (the local and the Ray runner).
+#: The reason of a job that Ctrl-C left without an outcome, in :attr:`BatchSummary.not_done` (the local and the
+#: Ray runner).
 INTERRUPTED = "not started or not finished: interrupted; rerun the same command to resume"
 
 
-def _not_done(rest: list[Job], summary: BatchSummary) -> list[Record]:
-    """The records of the jobs a stopped batch leaves without an outcome (Ctrl-C, a full disk)."""
+def _record_not_done(rest: list[Job], summary: BatchSummary) -> None:
+    """Record the jobs a stopped batch leaves without an outcome: not done after Ctrl-C (not failures, and not
+    one line each: a batch of 100 000 stopped early would print 100 000), failed after a full disk."""
     if summary.interrupted:
-        reason = INTERRUPTED
+        summary.not_done.extend(Record(display(j.source), INTERRUPTED) for j in rest)
     else:
         reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
-    return [Record(display(j.source), reason) for j in rest]
+        summary.failed.extend(Record(display(j.source), reason) for j in rest)
 
 
 def _raise(exc: BaseException) -> Callable[[], list[str]]:
@@ -324,7 +337,7 @@ class _Pipelined:
             for folders in self.cleanup:
                 remove_empty(folders)
         if self.stopped:
-            self.summary.failed.extend(_not_done(self.jobs[self.recorded :], self.summary))
+            _record_not_done(self.jobs[self.recorded :], self.summary)
 
     def _walk(self) -> None:
         for index, job in enumerate(self.jobs):

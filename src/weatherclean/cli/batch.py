@@ -127,7 +127,9 @@ DryRun = Annotated[
 JsonOut = Annotated[
     bool,
     typer.Option(
-        "--json", help="Print a machine-readable JSON summary on stdout (an error object when nothing could run)."
+        "--json",
+        help="Print a machine-readable JSON summary on stdout (an error object when nothing could run, or when "
+        "interrupted before there is a summary).",
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]

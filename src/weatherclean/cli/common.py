@@ -41,6 +41,8 @@ EXIT_USAGE = 2
 EXIT_SOME_FAILED = 1
 #: Exit code after Ctrl-C (128 + SIGINT, as shells report it); a rerun resumes.
 EXIT_INTERRUPTED = 130
+#: The message of a command interrupted before it had a summary to print (loading the model, say).
+INTERRUPTED_MESSAGE = "interrupted; rerun the same command to resume"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -59,7 +61,7 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
         except WeathercleanError as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt:
-            raise fail("interrupted; rerun the same command to resume", code=EXIT_INTERRUPTED) from None
+            raise fail(INTERRUPTED_MESSAGE, code=EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -67,15 +69,23 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
 @contextlib.contextmanager
 def json_errors(json_out: bool) -> Iterator[None]:
     """With ``--json``, an error that stops the whole command (exit code 2: no input exists, a missing model,
-    an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``.
+    an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``; so is
+    Ctrl-C or SIGTERM that comes before the command has a summary to print (while it plans or loads the
+    model), as ``{"ok": false, "interrupted": true, "error": ..., "exit_code": 130}``.
 
-    A script reading stdout must never get nothing: the one-line message still goes to stderr as always.
+    A script reading stdout must never get nothing (``--json > run.json`` under Slurm): the one-line message
+    still goes to stderr as always.
     """
     try:
         yield
     except WeathercleanError as exc:
         if json_out:
             typer.echo(json.dumps({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
+        raise
+    except KeyboardInterrupt:
+        if json_out:
+            answer = {"ok": False, "interrupted": True, "error": INTERRUPTED_MESSAGE, "exit_code": EXIT_INTERRUPTED}
+            typer.echo(json.dumps(answer, indent=2))
         raise
 
 

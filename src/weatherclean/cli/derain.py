@@ -149,9 +149,9 @@ def derain_command(
         ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),
     )  # fmt: skip
-    from weatherclean.io.video import VideoOptions
+    with json_errors(json_out):  # from the first import on: an interruption there still answers in JSON
+        from weatherclean.io.video import VideoOptions
 
-    with json_errors(json_out):
         run_derain(
             cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial
         )
