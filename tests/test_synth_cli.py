@@ -115,6 +115,88 @@ def test_overwrite_touches_only_what_synth_wrote(clean: Path, tmp_path: Path) ->
     assert (out / "synthetic" / "holiday.png").is_file() and json.loads((out / "synth.json").read_text())["seed"] == 3
 
 
+@pytest.mark.parametrize("command", ["snow", "rain"])
+def test_a_gt_folder_linked_to_the_photos_is_refused_and_the_photos_stay(
+    clean: Path, tmp_path: Path, command: str
+) -> None:
+    """``ds/gt`` a link to CLEAN_DIR (a common dataset layout): synth would have taken the photos for an earlier
+    run's outputs, and --overwrite deleted them all. Refused before any work, in one line naming the folder."""
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "gt").symlink_to(clean, target_is_directory=True)
+    photos = _files(clean)
+    for extra in ((), ("--overwrite",)):
+        result = _run(command, clean, out, "-q", *extra)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "gt" in lines[0] and "symbolic link" in lines[0], result.output
+        assert _files(clean) == photos and os.listdir(out) == ["gt"]
+
+
+def test_pictures_no_record_lists_are_kept_even_with_overwrite(clean: Path, tmp_path: Path) -> None:
+    """Pictures named like this run's outputs in synth's folders, with no synth.json or progress file: nothing
+    says synth wrote them, so they are never removed; the refusal names a few of them."""
+    out = tmp_path / "out"
+    for folder, name in (("gt", "a"), ("gt", "b"), ("synthetic", "a"), ("synthetic", "sub_c")):
+        _photo(out / folder / f"{name}.png", seed=7)
+    (out / "notes.txt").write_text("mine")
+    before = _files(out)
+    for extra in ((), ("--overwrite",)):
+        result = _run("snow", clean, out, "-q", *extra)
+        assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
+        assert "gt/a.png, gt/b.png" in result.output and "even with --overwrite" in result.output
+        assert _files(out) == before  # nothing removed, nothing written (no progress file either)
+
+
+def test_a_listed_item_replaced_by_a_link_out_is_not_followed(clean: Path, tmp_path: Path) -> None:
+    out, mine = tmp_path / "out", tmp_path / "mine.png"
+    assert _run("snow", clean, out, "-q").exit_code == 0
+    _photo(mine, seed=9)
+    photo = mine.read_bytes()
+    (out / "gt" / "a.png").unlink()
+    (out / "gt" / "a.png").symlink_to(mine)
+    record, listing = (out / "synth.json").read_bytes(), _listing(out)
+    result = _run("snow", clean, out, "--seed", "3", "-q", "--overwrite")
+    assert result.exit_code == 2 and result.output.count("error:") == 1, result.output
+    assert "gt/a.png is a symbolic link" in result.output
+    assert (out / "gt" / "a.png").is_symlink() and mine.read_bytes() == photo
+    assert (out / "synth.json").read_bytes() == record and _listing(out) == listing  # refused before any work
+
+
+def test_remove_entry_removes_only_what_lies_in_out_dirs_own_folders(tmp_path: Path) -> None:
+    """The last guard, whatever a plan says: a picture reached through a linked folder, or a link pointing out of
+    synth's folder, is refused and left as it is (nor does a failed item's cleanup take it)."""
+    from weatherclean.errors import OutputError
+    from weatherclean.synth.dataset.record import SNOW, remove_entry, remove_item
+
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    _photo(photos / "a.png")
+    _photo(photos / "b.png")
+    (out / "synthetic").mkdir(parents=True)
+    (out / "gt").symlink_to(photos, target_is_directory=True)
+    (out / "synthetic" / "b.png").symlink_to(photos / "b.png")
+    before = _files(photos)
+    for entry in (out / "gt" / "a.png", out / "synthetic" / "b.png"):
+        with pytest.raises(OutputError, match="symbolic link"):
+            remove_entry(out, entry)
+    remove_item(out, SNOW, "a")
+    remove_item(out, SNOW, "b")
+    assert _files(photos) == before and (out / "synthetic" / "b.png").is_symlink()
+
+
+def test_a_synth_folder_that_is_clean_dir_or_holds_it_is_refused(tmp_path: Path) -> None:
+    from weatherclean.errors import InputError
+    from weatherclean.synth.dataset.record import check_folders
+
+    out = tmp_path / "ds"
+    _photo(out / "gt" / "photos" / "a.png")
+    for clean_dir in (out / "gt", out / "gt" / "photos"):
+        with pytest.raises(InputError, match="gt: is CLEAN_DIR"):
+            check_folders(out, clean_dir)
+    check_folders(tmp_path / "elsewhere" / "ds", out / "gt")  # OUT_DIR's own folders, apart from the photos
+    check_folders(out / "gt" / "photos" / "test_M", out / "gt" / "photos")  # OUT_DIR inside CLEAN_DIR is fine
+
+
 # --------------------------------------------------------------------------------------------------
 # Ctrl-C: whole items only, and the same command resumes
 # --------------------------------------------------------------------------------------------------
@@ -192,6 +274,74 @@ def test_a_full_disk_stops_the_run_and_the_same_command_resumes(
     assert all(names == ["a.png"] for names in _listing(out).values())
     monkeypatch.setattr(write, "_png", real)
     assert _run("snow", clean, out, "-q").exit_code == 0 and json.loads((out / "synth.json").read_text())["count"] == 3
+
+
+def test_a_full_disk_while_recording_an_item_stops_the_run(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC from the progress journal stops the run (exit 2, resumable), as a full disk does anywhere else,
+    instead of failing every later item."""
+    import errno
+
+    from weatherclean.synth.dataset import record
+
+    class FullJournal:
+        def __init__(self, fh: object) -> None:
+            self.fh, self.lines = fh, 0
+
+        def write(self, text: str) -> int:
+            self.lines += 1
+            if self.lines == 2:  # the second item's line
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.fh.write(text)  # type: ignore[attr-defined]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.fh, name)
+
+    real_init = record.Journal.__init__
+
+    def init(self: record.Journal, *args: object) -> None:
+        real_init(self, *args)  # type: ignore[arg-type]
+        self._fh = FullJournal(self._fh)  # type: ignore[assignment]
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(record.Journal, "__init__", init)
+    result = _run("snow", clean, out, "-q")
+    assert result.exit_code == 2 and "disk full" in result.output and result.output.count("error:") == 1, result.output
+    assert all(names == ["a.png"] for names in _listing(out).values())
+    monkeypatch.setattr(record.Journal, "__init__", real_init)
+    resumed = _run("snow", clean, out, "-q")
+    assert resumed.exit_code == 0 and "kept 1" in resumed.output, resumed.output
+    assert json.loads((out / "synth.json").read_text())["count"] == 3
+
+
+@pytest.mark.parametrize("call", ["mkdtemp", "replace"])
+def test_a_full_quota_while_making_a_clip_folder_stops_the_run(
+    clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """EDQUOT while a clip's temporary folder is made, or moved into place, stops the run (exit 2, resumable)."""
+    import errno
+    import tempfile
+
+    module = tempfile if call == "mkdtemp" else os
+    real, calls = getattr(module, call), []
+
+    def full(*args: object, **kwargs: object) -> object:
+        if call == "replace" and not Path(str(args[0])).is_dir():  # only the clip folders' renames count
+            return real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 7:  # the second clip's second folder
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        return real(*args, **kwargs)
+
+    out, options = tmp_path / "out", ("--clips", "--frames", "2", "--crop", "16", "-q")
+    monkeypatch.setattr(module, call, full)
+    result = _run("rain", clean, out, *options)
+    assert result.exit_code == 2 and "disk full" in result.output and result.output.count("error:") == 1, result.output
+    assert _listing(out) == dict.fromkeys(("alpha", "gt", "rain", "reliance", "streak"), ["a"])
+    monkeypatch.setattr(module, call, real)
+    resumed = _run("rain", clean, out, *options)
+    assert resumed.exit_code == 0 and "kept 1" in resumed.output, resumed.output
 
 
 def test_ctrl_c_while_an_item_is_moved_into_place_waits_for_it() -> None:

@@ -6,6 +6,8 @@ catches ``WeathercleanError`` and prints ``error: <message>`` without a tracebac
 
 from __future__ import annotations
 
+import errno
+
 
 class WeathercleanError(Exception):
     """Base class for errors a user can act on. The message says what went wrong and what to do."""
@@ -29,6 +31,11 @@ class OutputError(WeathercleanError):
 
 class DiskFullError(OutputError):
     """The output disk is full: every later write would fail too, so a batch stops instead of going on."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk, or the user's quota, is full (a :class:`DiskFullError` is due)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:

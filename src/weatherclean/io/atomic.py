@@ -7,7 +7,6 @@ so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import os
 import tempfile
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from weatherclean.errors import DiskFullError, OutputError
+from weatherclean.errors import DiskFullError, OutputError, is_disk_full
 
 T = TypeVar("T")
 
@@ -144,7 +143,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
         os.replace(tmp, dest)
         tmp = None
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if is_disk_full(exc):
             raise DiskFullError(f"{dest}: disk full ({exc.strerror}); nothing was written under this name") from None
         raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
     finally:

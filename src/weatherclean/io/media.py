@@ -75,9 +75,13 @@ def is_visible_image(path: Path) -> bool:
 
 
 def walk_files(folder: Path | str, *, skip_folder: Callable[[Path], bool] | None = None) -> Iterator[Path]:
-    """Every visible file under ``folder`` (recursively), as desnow walks a folder: hidden files and hidden
-    folders (``.thumbnails/``, ``.git/``: names starting with a dot) are never entered, nor links to
-    folders; ``skip_folder(path)``, when given, leaves out a sub-folder and everything in it. Unordered.
+    """Every visible file under ``folder`` (recursively): hidden files and hidden folders (``.thumbnails/``,
+    ``.git/``: names starting with a dot) are never entered, and a link to a folder is never followed,
+    wherever it points (a link to a file is listed; ``folder`` itself may be a link); ``skip_folder(path)``,
+    when given, leaves out a sub-folder and everything in it. Unordered.
+
+    This is not desnow's walk (``weatherclean.batch.inputs._walk``), which follows links to folders outside
+    the tree it walks: files that only such a link reaches are listed there and not here.
     """
     for dirpath, dirnames, filenames in os.walk(folder):
         base = Path(dirpath)

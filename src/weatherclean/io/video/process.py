@@ -5,7 +5,6 @@ into place when complete.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import InputError, OutputError, one_line
+from weatherclean.errors import InputError, OutputError, is_disk_full, one_line
 from weatherclean.io.atomic import atomic_path
 from weatherclean.io.media import VIDEO_SUFFIXES
 from weatherclean.io.orientation import rotation_stored, rotation_upright
@@ -75,7 +74,7 @@ def process_video(
         try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if is_disk_full(exc):
                 raise
             raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
     result.path = final()

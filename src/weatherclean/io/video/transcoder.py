@@ -8,7 +8,6 @@ timestamp an encoder got wrong.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import InputError, OutputError
+from weatherclean.errors import InputError, OutputError, is_disk_full
 from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
@@ -108,7 +107,7 @@ class _Transcoder:
             for packet in self.inp.demux():
                 self._demux_one(packet, put)
         except av.error.FFmpegError as exc:
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if is_disk_full(exc):
                 raise
             self.health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
             for frame in self.health.drain(self.vin):

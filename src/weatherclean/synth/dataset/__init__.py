@@ -5,7 +5,9 @@ and prints what it reports; any script can make the same dataset with the same c
 
 - **One run per OUT_DIR.** Its record says which command and options made it and from which photos: the
   same command resumes it, any other run is refused before any work, and ``overwrite`` first removes the
-  earlier run's outputs (only those its record names, in synth's own folders).
+  earlier run's outputs (only those its record names, in synth's own folders). Without a record nothing is
+  removed, ``overwrite`` or not; a synth folder that is a symbolic link (``gt`` linked to the photos) is
+  refused, and no removal follows a link out of OUT_DIR's own folders.
 - **Whole items.** An item (a picture's set of files, or a clip's folders) is written to hidden temporaries
   and moved into place together, the weather picture last, so a reader never sees half an item.
 - **Resume.** ``synth.progress.jsonl`` records the run's options and each finished item while it runs; the

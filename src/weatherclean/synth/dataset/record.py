@@ -5,7 +5,10 @@ instead: the run's options on its first line, then one line per item as it is fi
 Before any work, :func:`plan_run` reads whichever is there and decides: the same command with the same
 options and photos resumes (the items already whole are kept); anything else is refused, unless
 ``overwrite``, which removes the earlier run's outputs first: only those its record names, in synth's own
-folders, so a picture synth did not write is never deleted.
+folders, so a picture synth did not write is never deleted. Without a record nothing is ever removed (a
+folder of pictures named like this run's outputs is refused, ``overwrite`` or not), a synth folder that is a
+symbolic link (``gt`` linked to the photos) is refused, and nothing is removed that does not lie in one of
+OUT_DIR's own synth folders (:func:`remove_entry` does not follow a link out of it).
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from weatherclean.errors import InputError, OutputError
+from weatherclean.errors import DiskFullError, InputError, OutputError, is_disk_full
 
 __all__ = [
     "PROGRESS_NAME", "RAIN", "RAIN_FOLDERS", "RECORD_NAME", "SNOW", "SNOW_FOLDERS", "SYNTH_FOLDERS", "TEMP_PREFIX",
-    "BadRecord", "Journal", "Kind", "Plan", "Record", "clear_for_run", "holds_run", "is_clip_folder", "plan_run",
-    "read_record", "remove_entry", "remove_item", "write_record",
+    "BadRecord", "Journal", "Kind", "Plan", "Record", "check_folders", "clear_for_run", "holds_run",
+    "is_clip_folder", "plan_run", "read_record", "remove_entry", "remove_item", "write_record",
 ]  # fmt: skip
 
 #: Folders written under OUT_DIR by ``synth snow``; the first three are the Snow100K layout, ``aberration``
@@ -152,9 +155,19 @@ class Journal:
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def add(self, name: str, meta: Any) -> None:
-        self._fh.write(json.dumps({"name": name, "meta": meta}) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        """Record one finished item; a full disk is :class:`~weatherclean.errors.DiskFullError` (the run
+        stops; a line cut short is no item, so the rerun makes it again)."""
+        try:
+            self._fh.write(json.dumps({"name": name, "meta": meta}) + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(
+                    f"{self.path}: disk full ({exc.strerror or exc}); free some space and rerun the same command "
+                    "to resume"
+                ) from None
+            raise
 
     def close(self) -> None:
         self._fh.close()
@@ -247,35 +260,77 @@ class Plan:
     remove: list[Path]  # earlier outputs to remove before any work
 
 
-def plan_run(out_dir: Path, kind: Kind, options: dict[str, Any], inputs: dict[str, str], overwrite: bool) -> Plan:
-    """Resume, start over, or refuse (before any work): OUT_DIR must come to hold this run and nothing else."""
+def check_folders(out_dir: Path, clean_dir: Path) -> None:
+    """Refuse, before any work, an OUT_DIR whose synth folders are not its own: one that is a symbolic link
+    (``gt`` linked to the photos is a common dataset layout: synth would write into, and ``overwrite`` remove
+    from, the folder it points to), or one that is CLEAN_DIR, holds it, or lies inside it other than by OUT_DIR
+    lying there (which is fine: CLEAN_DIR's walk leaves OUT_DIR out)."""
+    out_resolved, clean_resolved = out_dir.resolve(), clean_dir.resolve()
+    for name in SYNTH_FOLDERS:
+        folder = out_dir / name
+        if folder.is_symlink():
+            try:
+                target = f" (to {os.readlink(folder)})"
+            except OSError:
+                target = ""
+            raise InputError(
+                f"{folder}: is a symbolic link{target}; synth writes, and with --overwrite removes, only in folders of "
+                "its own: replace the link with a folder, or choose another OUT_DIR"
+            )
+        resolved = Path(os.path.realpath(folder))
+        if resolved == clean_resolved or resolved in clean_resolved.parents:
+            raise InputError(
+                f"{folder}: is CLEAN_DIR ({clean_dir}) or holds it; synth would write over the photos: choose "
+                "another OUT_DIR"
+            )
+        if clean_resolved in resolved.parents and clean_resolved not in out_resolved.parents:
+            raise InputError(
+                f"{folder}: lies inside CLEAN_DIR ({clean_dir}); synth would write among the photos: choose another "
+                "OUT_DIR"
+            )
+
+
+def _examples(entries: list[Path], out_dir: Path, count: int = 3) -> str:
+    """A few entries, as the user finds them below OUT_DIR (``gt/a.png, gt/b.png, gt/c.png``)."""
+    return ", ".join(e.relative_to(out_dir).as_posix() for e in entries[:count])
+
+
+def plan_run(
+    out_dir: Path, clean_dir: Path, kind: Kind, options: dict[str, Any], inputs: dict[str, str], overwrite: bool
+) -> Plan:
+    """Resume, start over, or refuse (before any work): OUT_DIR must come to hold this run and nothing else.
+
+    Only what a record (synth.json, or the progress file) lists is ever removed: without one, a picture or
+    folder in synth's folders is refused, ``overwrite`` or not."""
+    check_folders(out_dir, clean_dir)
     try:
         record, problem = read_record(out_dir), None
     except BadRecord as exc:
         record, problem = None, str(exc)
     names = set(inputs)
     entries = _entries(out_dir)
-    recorded = [e for e in entries if record is not None and _entry_is(e, record.names, _folders(record), None)]
+    if record is None:
+        if entries:
+            raise InputError(
+                f"{out_dir}: holds {len(entries)} picture(s) or folder(s) in synth's folders (e.g. "
+                f"{_examples(entries, out_dir)}) and no record of a synth run ({RECORD_NAME} or {PROGRESS_NAME}) that "
+                "lists them; synth removes only what its record lists, not these, even with --overwrite: move them "
+                "away or choose another OUT_DIR"
+            )
+        if problem is not None and not overwrite:
+            raise InputError(f"{problem}; pass --overwrite to replace it, or choose another OUT_DIR")
+        return Plan({}, [])
+    recorded = [e for e in entries if _entry_is(e, record.names, _folders(record), None)]
     mine = [e for e in entries if e not in recorded and _entry_is(e, names, kind.folders, kind.clips)]
     foreign = [e for e in entries if e not in recorded and e not in mine]
     if foreign:
         raise InputError(
             f"{out_dir}: holds {len(foreign)} picture(s) or folder(s) that no {RECORD_NAME} there lists (e.g. "
-            f"{foreign[0].relative_to(out_dir).as_posix()}); synth replaces only its own outputs: move them away or "
-            "choose another OUT_DIR"
+            f"{_examples(foreign, out_dir)}); synth replaces only its own outputs: move them away or choose another "
+            "OUT_DIR"
         )
-    if record is None:
-        if problem is not None and not overwrite:
-            raise InputError(f"{problem}; pass --overwrite to replace it, or choose another OUT_DIR")
-        if mine and not overwrite:
-            raise InputError(
-                f"{out_dir}: already holds {len(mine)} output(s) of an earlier run "
-                f"(e.g. {mine[0].relative_to(out_dir).as_posix()}); pass --overwrite to replace them or choose "
-                "another OUT_DIR"
-            )
-        return Plan({}, mine)
     if overwrite:
-        return Plan({}, recorded + mine)
+        return _checked(out_dir, Plan({}, recorded + mine))
     why = _not_resumable(record, kind, options, inputs)
     if why is not None:
         again = "rerun with the same options to resume, or " if not record.finished else ""
@@ -287,7 +342,34 @@ def plan_run(out_dir: Path, kind: Kind, options: dict[str, Any], inputs: dict[st
         )
     kept = {n: m for n, m in record.done.items() if _complete(out_dir, kind, n)}
     leftovers = [e for e in recorded if not _entry_is(e, names, kind.folders, kind.clips)]
-    return Plan(kept, leftovers)
+    return _checked(out_dir, Plan(kept, leftovers))
+
+
+def _checked(out_dir: Path, plan: Plan) -> Plan:
+    """``plan``, refused before any work if it would remove anything that is not synth's own (a link out)."""
+    for entry in plan.remove:
+        why = _not_own(out_dir, entry)
+        if why is not None:
+            raise InputError(
+                f"{out_dir}: {why}; synth removes only what it wrote there: move it away or choose another OUT_DIR"
+            )
+    return plan
+
+
+def _not_own(out_dir: Path, entry: Path) -> str | None:
+    """Why ``entry`` is not synth's to remove (None: it is): it must lie in one of synth's folders of OUT_DIR,
+    that folder not a link, and a link there must point into the same folder (it is not followed out)."""
+    folder = entry.parent
+    shown = entry.relative_to(out_dir).as_posix() if entry.is_relative_to(out_dir) else str(entry)
+    if folder.name not in SYNTH_FOLDERS or folder.parent != out_dir:
+        return f"{shown} is not in one of synth's folders"
+    if folder.is_symlink():
+        return f"{folder.name} is a symbolic link"
+    home = Path(os.path.realpath(out_dir)) / folder.name
+    target = Path(os.path.realpath(entry))
+    if Path(os.path.realpath(folder)) != home or target.parent != home:
+        return f"{shown} is a symbolic link to {target}, outside {folder.name}/"
+    return None
 
 
 def _folders(record: Record) -> tuple[str, ...]:
@@ -311,15 +393,21 @@ def clear_for_run(out_dir: Path, kind: Kind, plan: Plan) -> None:
     _check_writable(out_dir, kind)
     try:
         for entry in plan.remove:
-            remove_entry(entry)
+            remove_entry(out_dir, entry)
         _remove_temporaries(out_dir, kind)
     except OSError as exc:
         raise OutputError(f"{out_dir}: cannot remove the earlier run's outputs ({exc.strerror or exc})") from None
     _make_folders(out_dir, kind.folders)
 
 
-def remove_entry(entry: Path) -> None:
-    """Remove one earlier output: a picture, or a clip folder's frames and then the folder."""
+def remove_entry(out_dir: Path, entry: Path) -> None:
+    """Remove one earlier output: a picture, or a clip folder's frames and then the folder.
+
+    :class:`~weatherclean.errors.OutputError`, removing nothing, unless ``entry`` lies in one of OUT_DIR's own
+    synth folders (a link is never followed out of it)."""
+    why = _not_own(out_dir, entry)
+    if why is not None:
+        raise OutputError(f"{out_dir}: {why}; synth removes only what it wrote there: move it away")
     if entry.is_dir() and not entry.is_symlink():
         for frame in entry.iterdir():
             if (FRAME_NAME.fullmatch(frame.name) or frame.name.startswith(".")) and not frame.is_dir():
@@ -334,8 +422,8 @@ def remove_item(out_dir: Path, kind: Kind, name: str) -> None:
     for folder in kind.folders:
         path = out_dir / folder / kind.entry(name)
         if path.is_dir() == kind.clips and (path.exists() or path.is_symlink()):
-            with contextlib.suppress(OSError):
-                remove_entry(path)
+            with contextlib.suppress(OSError, OutputError):  # what is not synth's own stays
+                remove_entry(out_dir, path)
 
 
 def _remove_temporaries(out_dir: Path, kind: Kind) -> None:
@@ -343,7 +431,7 @@ def _remove_temporaries(out_dir: Path, kind: Kind) -> None:
     for folder in kind.folders:
         with contextlib.suppress(OSError):
             for tmp in (out_dir / folder).glob(f"{TEMP_PREFIX}*.part"):
-                if tmp.is_dir() and not tmp.is_symlink():
+                if tmp.is_dir() and not tmp.is_symlink() and _not_own(out_dir, tmp) is None:
                     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from weatherclean import __version__
-from weatherclean.errors import DiskFullError, OutputError, WeathercleanError
+from weatherclean.errors import DiskFullError, OutputError, WeathercleanError, is_disk_full
 from weatherclean.synth.dataset.inputs import list_inputs
 from weatherclean.synth.dataset.items import Maker, rain_maker, snow_maker
 from weatherclean.synth.dataset.record import (
@@ -181,7 +181,7 @@ def _write(
     score."""
     inputs = {name: path.relative_to(clean_dir).as_posix() for name, path in names.items()}
     header = {**options, "clean_dir": str(clean_dir), "inputs": inputs}
-    outcome = _run_items(kind, out_dir, names, header, options, make, overwrite=overwrite, report=report)
+    outcome = _run_items(kind, clean_dir, out_dir, names, header, options, make, overwrite=overwrite, report=report)
     write_record(out_dir, {
         **options,
         "clean_dir": str(clean_dir),
@@ -201,6 +201,7 @@ def _write(
 
 def _run_items(
     kind: Kind,
+    clean_dir: Path,
     out_dir: Path,
     names: dict[str, Path],
     header: dict[str, Any],
@@ -214,7 +215,7 @@ def _run_items(
     item not yet made, whole, in order."""
     import numpy as np
 
-    plan = plan_run(out_dir, kind, options, header["inputs"], overwrite)
+    plan = plan_run(out_dir, clean_dir, kind, options, header["inputs"], overwrite)
     clear_for_run(out_dir, kind, plan)
     journal = Journal(out_dir / PROGRESS_NAME, header, plan.kept)
     try:
@@ -281,6 +282,13 @@ def _interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _write_error(dest: Path, exc: OSError) -> OutputError:
+    """The one-line error for ``exc`` while writing ``dest``: :class:`DiskFullError` for a full disk or quota."""
+    if is_disk_full(exc):
+        return DiskFullError(f"{dest}: disk full ({exc.strerror or exc}); nothing was written under this name")
+    return OutputError(f"{dest}: cannot write ({exc.strerror or exc})")
+
+
 @contextlib.contextmanager
 def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray]) -> Iterator[Callable[[], None]]:
     """Write one item to hidden temporaries beside its destinations, and yield ``commit``, which moves them
@@ -315,13 +323,19 @@ def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray])
                     if dest.is_symlink() or (dest.exists() and not (dest.is_dir() and is_clip_folder(dest))):
                         raise OutputError(f"{dest}: something that synth did not write is in the way; move it away")
                     if dest.exists():  # an earlier run's clip (a resumed item): it may have had more frames
-                        remove_entry(dest)
-                    os.replace(temps.pop(folder), dest)
+                        remove_entry(out_dir, dest)
+                    os.replace(temps[folder], dest)
+                    del temps[folder]  # moved; one that failed is removed below, with those not yet moved
                 except OSError as exc:
-                    raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+                    raise _write_error(dest, exc) from None
 
         yield commit
-    except OSError as exc:
+    except OSError as exc:  # mkdtemp, chmod: a full disk stops the run, as atomic_write's DiskFullError does
+        if is_disk_full(exc):
+            raise DiskFullError(
+                f"{out_dir}: disk full ({exc.strerror or exc}) while writing {name}; nothing was written under "
+                "this name"
+            ) from None
         raise OutputError(f"{out_dir}: cannot write {name} ({exc.strerror or exc})") from None
     finally:
         for tmp in temps.values():
