@@ -149,3 +149,19 @@ def registered_tiny_snow(name: str) -> Iterator[str]:
         yield name
     finally:
         unregister_model(name)
+
+
+def synth_app() -> Any:
+    """A Typer app with only ``synth`` registered (a root callback keeps ``synth`` a sub-command)."""
+    import typer
+
+    from weatherclean.cli import synth
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    synth.register(app)
+    return app

@@ -10,22 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-
-def _app() -> typer.Typer:
-    from weatherclean.cli import synth
-
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root."""
-
-    synth.register(app)
-    return app
+from synthetic import synth_app
 
 
 def _photo(path: Path, h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
@@ -47,7 +35,7 @@ def clean(tmp_path: Path) -> Path:
 
 
 def _run(*args: str | Path):
-    return CliRunner().invoke(_app(), ["synth", *map(str, args)])
+    return CliRunner().invoke(synth_app(), ["synth", *map(str, args)])
 
 
 def _listing(out: Path) -> dict[str, list[str]]:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from PIL import Image
 from typer.testing import CliRunner
 
 import weatherclean.synth.rain as rain
+from synthetic import synth_app
 from weatherclean.synth.rain import (
     RAIN_LEVELS,
     RAIN_STYLES,
@@ -418,19 +418,6 @@ def test_occluding_rain_persists_across_frames() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _app() -> typer.Typer:
-    from weatherclean.cli import synth
-
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root."""
-
-    synth.register(app)
-    return app
-
-
 @pytest.fixture()
 def clean_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "clean"
@@ -446,7 +433,7 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _run(*args: str):
-    return CliRunner().invoke(_app(), ["synth", "rain", *args])
+    return CliRunner().invoke(synth_app(), ["synth", "rain", *args])
 
 
 def test_cli_writes_images_that_satisfy_the_model(clean_dir: Path, tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from PIL import Image
 from typer.testing import CliRunner
 
+from synthetic import synth_app
 from weatherclean.synth.snow import SNOW_LEVELS, SNOW_STYLES, SnowSample, apply_snow, check_styles, synthesize_snow
 
 
@@ -168,19 +168,6 @@ def test_unknown_style_is_refused() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _app() -> typer.Typer:
-    from weatherclean.cli import synth
-
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root."""
-
-    synth.register(app)
-    return app
-
-
 @pytest.fixture()
 def clean_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "clean"
@@ -196,7 +183,7 @@ def _read(path: Path) -> np.ndarray:
 
 def test_cli_writes_snow100k_layout_that_satisfies_the_equation(clean_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(_app(), ["synth", "snow", str(clean_dir), str(out), "--level", "L", "-q"])
+    result = CliRunner().invoke(synth_app(), ["synth", "snow", str(clean_dir), str(out), "--level", "L", "-q"])
     assert result.exit_code == 0, result.output
     assert "wrote 2" in result.output
     for name in ("one", "nested_two"):
@@ -214,7 +201,9 @@ def test_cli_writes_snow100k_layout_that_satisfies_the_equation(clean_dir: Path,
 def test_cli_is_reproducible_and_seed_dependent(clean_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     for out, seed in (("a", "3"), ("b", "3"), ("c", "4")):
-        result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(tmp_path / out), "--seed", seed, "-q"])
+        result = runner.invoke(
+            synth_app(), ["synth", "snow", str(clean_dir), str(tmp_path / out), "--seed", seed, "-q"]
+        )
         assert result.exit_code == 0, result.output
     same = (tmp_path / "a/synthetic/one.png").read_bytes() == (tmp_path / "b/synthetic/one.png").read_bytes()
     diff = (tmp_path / "a/synthetic/one.png").read_bytes() != (tmp_path / "c/synthetic/one.png").read_bytes()
@@ -223,14 +212,16 @@ def test_cli_is_reproducible_and_seed_dependent(clean_dir: Path, tmp_path: Path)
 
 def test_cli_skips_bad_files_and_exits_1(clean_dir: Path, tmp_path: Path) -> None:
     (clean_dir / "broken.png").write_bytes(b"not a png")
-    result = CliRunner().invoke(_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "o"), "-q", "--limit", "5"])
+    result = CliRunner().invoke(
+        synth_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "o"), "-q", "--limit", "5"]
+    )
     assert result.exit_code == 1
     assert "broken.png" in result.output and "1 failed" in result.output
     assert (tmp_path / "o/synthetic/one.png").is_file()
 
 
 def test_cli_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(_app(), ["synth", "snow", str(tmp_path / "nope"), str(tmp_path / "o")])
+    result = CliRunner().invoke(synth_app(), ["synth", "snow", str(tmp_path / "nope"), str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output
 
@@ -242,7 +233,7 @@ def test_cli_refuses_name_clashes_before_any_work(clean_dir: Path, tmp_path: Pat
     first = sorted(clash.glob("*.png"))[0]
     Image.open(first).convert("RGB").save(first.with_suffix(".jpg"))  # a.png and a.jpg → both a.png
     out = tmp_path / "out"
-    result = CliRunner().invoke(_app(), ["synth", "snow", str(clash), str(out), "-q"])
+    result = CliRunner().invoke(synth_app(), ["synth", "snow", str(clash), str(out), "-q"])
     assert result.exit_code == 2 and "would both be written" in result.output
     assert not (out / "synthetic").exists() or not any((out / "synthetic").iterdir())
 
@@ -250,7 +241,7 @@ def test_cli_refuses_name_clashes_before_any_work(clean_dir: Path, tmp_path: Pat
 def test_cli_never_reads_its_own_outputs_inside_the_clean_folder(clean_dir: Path, tmp_path: Path) -> None:
     clean, count = clean_dir, 2  # one.png and nested/two.jpg
     for _ in range(2):  # the second run would see the first run's PNGs if OUT_DIR were not excluded
-        result = CliRunner().invoke(_app(), ["synth", "snow", str(clean), str(clean / "snow"), "-q"])
+        result = CliRunner().invoke(synth_app(), ["synth", "snow", str(clean), str(clean / "snow"), "-q"])
         assert result.exit_code == 0, result.output
     assert len(list((clean / "snow" / "synthetic").glob("*.png"))) == count
 
@@ -260,13 +251,13 @@ def test_cli_style_renders_one_style_and_refuses_unknown_ones(clean_dir: Path, t
     outs = {}
     for style in ("bokeh", "streaks"):
         out = tmp_path / style
-        result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(out), "--style", style, "-q"])
+        result = runner.invoke(synth_app(), ["synth", "snow", str(clean_dir), str(out), "--style", style, "-q"])
         assert result.exit_code == 0, result.output
         assert f"style {style}" in result.output
         assert json.loads((out / "synth.json").read_text())["style"] == style
         outs[style] = (out / "mask" / "one.png").read_bytes()
     assert outs["bokeh"] != outs["streaks"]
-    result = runner.invoke(_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "x"), "--style", "hail"])
+    result = runner.invoke(synth_app(), ["synth", "snow", str(clean_dir), str(tmp_path / "x"), "--style", "hail"])
     assert result.exit_code == 2 and "hail" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x").exists()  # refused before anything was written
 
