@@ -1,7 +1,9 @@
-"""Output folders: the check that every one can be written before any work, and paths as messages name them.
+"""Files and folders checked before any work: output folders that must be writable, an input file that must
+be there, and paths as messages name them.
 
 Every command that writes (desnow, derain, compare, evaluate, synth) checks its output folders here first, so
-a folder that cannot be made or written fails in one line before a picture is read. Like :mod:`.atomic`, this
+a folder that cannot be made or written fails in one line before a picture is read; the photo and video
+readers check each input file here before their decoders see it. Like :mod:`.atomic`, this
 module needs neither NumPy nor Pillow.
 """
 
@@ -13,9 +15,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from weatherclean.errors import OutputError
+from weatherclean.errors import InputError, OutputError, folder_not_file
 
-__all__ = ["check_writable_folders", "display", "under"]
+__all__ = ["check_input_file", "check_writable_folders", "display", "under"]
 
 
 def display(path: Path) -> Path:
@@ -94,3 +96,19 @@ def _file_system_type(path: Path) -> str | None:
         if under(target, mount) and len(mount.parts) > best:
             best, kind = len(mount.parts), fields[2]
     return kind
+
+
+def check_input_file(path: Path, kind: str) -> None:
+    """Refuse a folder, a missing or unreadable file and an empty one in one line naming ``path``, before a
+    decoder sees it (Pillow and FFmpeg say less clearly what is wrong). ``kind`` names what was expected
+    (``an image file``, ``a video file``) for a folder given in its place."""
+    if path.is_dir():
+        raise InputError(f"{path}: {folder_not_file(kind)}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from weatherclean.errors import InputError, WeathercleanError, folder_not_file
+from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io import media
+from weatherclean.io.folders import check_input_file
 from weatherclean.io.images import opener
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
@@ -185,16 +186,7 @@ def _frames_note(fmt: str, n: int) -> str:
 
 def _check_file(p: Path) -> None:
     """Refuse folders, missing and empty files, and HEIC without the extra, before Pillow sees them."""
-    if p.is_dir():
-        raise InputError(f"{p}: {folder_not_file('an image file')}")
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    if size == 0:
-        raise InputError(f"{p}: empty file (0 bytes); re-copy it from the source")
+    check_input_file(p, "an image file")
     if p.suffix.lower() in (".heic", ".heif") and not media.heif_ready():
         raise InputError(f"{p}: HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}")
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from weatherclean.errors import InputError, folder_not_file, one_line
+from weatherclean.errors import InputError, one_line
+from weatherclean.io.folders import check_input_file
 from weatherclean.io.video.colour import _Colour, _frame_to_rgb, _high_bit_depth
 from weatherclean.io.video.pyav import _av
 
@@ -39,14 +40,7 @@ class VideoInfo:
 @contextlib.contextmanager
 def _open_input(path: Path) -> Iterator[Any]:
     av = _av()
-    if path.is_dir():
-        raise InputError(f"{path}: {folder_not_file('a video file')}")
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    if size == 0:
-        raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")
+    check_input_file(path, "a video file")
     try:
         container = av.open(str(path), "r")
     except PermissionError:
