@@ -97,6 +97,14 @@ def process_umask() -> int:
     return umask
 
 
+def write_error(dest: Path, exc: OSError) -> OutputError:
+    """The one-line error for ``exc`` while writing ``dest``: :class:`DiskFullError` for a full disk or quota,
+    which stops a batch (every later write would fail too)."""
+    if is_disk_full(exc):
+        return DiskFullError(f"{dest}: disk full ({exc.strerror or exc}); nothing was written under this name")
+    return OutputError(f"{dest}: cannot write ({exc.strerror or exc})")
+
+
 #: A temporary file this old was left by a run that was killed (SIGKILL, power cut), not one in progress.
 STALE_SECONDS = 600
 
@@ -143,9 +151,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
         os.replace(tmp, dest)
         tmp = None
     except OSError as exc:
-        if is_disk_full(exc):
-            raise DiskFullError(f"{dest}: disk full ({exc.strerror}); nothing was written under this name") from None
-        raise OutputError(f"{dest}: cannot write ({exc.strerror or exc})") from None
+        raise write_error(dest, exc) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

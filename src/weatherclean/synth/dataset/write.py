@@ -282,13 +282,6 @@ def _interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _write_error(dest: Path, exc: OSError) -> OutputError:
-    """The one-line error for ``exc`` while writing ``dest``: :class:`DiskFullError` for a full disk or quota."""
-    if is_disk_full(exc):
-        return DiskFullError(f"{dest}: disk full ({exc.strerror or exc}); nothing was written under this name")
-    return OutputError(f"{dest}: cannot write ({exc.strerror or exc})")
-
-
 @contextlib.contextmanager
 def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray]) -> Iterator[Callable[[], None]]:
     """Write one item to hidden temporaries beside its destinations, and yield ``commit``, which moves them
@@ -297,7 +290,7 @@ def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray])
     A picture is ``folder/NAME.png``; a clip (``kind.clips``) is ``folder/NAME/00001.png``..., whose folder is
     made whole under a temporary name and renamed, so a reader never sees a clip with some of its frames.
     """
-    from weatherclean.io.atomic import atomic_path, atomic_write, make_beside, process_umask
+    from weatherclean.io.atomic import atomic_path, atomic_write, make_beside, process_umask, write_error
 
     if not kind.clips:
         with contextlib.ExitStack() as stack:
@@ -327,7 +320,7 @@ def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray])
                     os.replace(temps[folder], dest)
                     del temps[folder]  # moved; one that failed is removed below, with those not yet moved
                 except OSError as exc:
-                    raise _write_error(dest, exc) from None
+                    raise write_error(dest, exc) from None
 
         yield commit
     except OSError as exc:  # mkdtemp, chmod: a full disk stops the run, as atomic_write's DiskFullError does
