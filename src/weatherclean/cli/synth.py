@@ -57,18 +57,18 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _parse_styles(given: list[str], weather: str, known: tuple[str, ...]) -> tuple[list[str] | None, str]:
-    """``--style`` values as the names to draw from (None: all) and the label synth.json keeps.
+def _parse_styles(given: list[str], weather: str, known: tuple[str, ...]) -> list[str] | None:
+    """``--style`` values as the names to draw from (None: all).
 
     Several names are drawn as ``train --style`` draws them: one to three of them per item."""
     names = list(dict.fromkeys(s.strip().lower() for s in given))
     if not names or names == ["mixed"]:
-        return None, "mixed"
+        return None
     if "mixed" in names:
         raise InputError("--style mixed draws from every style; give it alone, or name the styles to draw from")
     if unknown := [n for n in names if n not in known]:
         raise InputError(f"--style {unknown[0]}: unknown {weather} style {unknown[0]!r}: use one of {', '.join(known)}")
-    return names, ",".join(names)
+    return names
 
 
 def _parse_size(size: str | None, crop: int | None) -> tuple[int, int] | None:
@@ -192,9 +192,9 @@ def snow_command(
     Exit code 0 when every photo was made, 1 when any failed (the others are kept), 2 when nothing could run,
     130 when interrupted (Ctrl-C; the same command resumes).
     """
-    from weatherclean.synth.dataset import write_snow_dataset
+    from weatherclean.synth.dataset import style_label, write_snow_dataset
 
-    styles, style_label = _parse_styles(style, "snow", SNOW_STYLES)
+    styles = _parse_styles(style, "snow", SNOW_STYLES)
     printer = _Printer("synth snow", quiet)
     try:
         outcome = write_snow_dataset(clean_dir, out_dir, level=level.value, styles=styles, haze=haze, seed=seed,
@@ -202,7 +202,7 @@ def snow_command(
     except KeyboardInterrupt:
         raise printer.interrupted(overwrite) from None
     _summarise(outcome, lambda n: f"wrote {n} snowy image(s) to {out_dir} (level {level.value}, style "
-               f"{style_label}, seed {seed})")  # fmt: skip
+               f"{style_label(styles)}, seed {seed})")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
@@ -268,9 +268,9 @@ def rain_command(
     Exit code 0 when every photo was made, 1 when any failed (the others are kept), 2 when nothing could run,
     130 when interrupted (Ctrl-C; the same command resumes).
     """
-    from weatherclean.synth.dataset import check_view, write_rain_dataset
+    from weatherclean.synth.dataset import check_view, style_label, write_rain_dataset
 
-    styles, style_label = _parse_styles(style, "rain", RAIN_STYLES)
+    styles = _parse_styles(style, "rain", RAIN_STYLES)
     if frames is not None and not clips:
         raise InputError("--frames is the length of a clip: add --clips, or leave --frames out")
     frame_count = (frames or 9) if clips else 1
@@ -285,5 +285,5 @@ def rain_command(
     except KeyboardInterrupt:
         raise printer.interrupted(overwrite) from None
     what = f"rainy clip(s) of {frame_count} frames" if clips else "rainy image(s)"
-    _summarise(outcome, lambda n: f"wrote {n} {what} to {out_dir} (level {level.value}, style {style_label}, "
+    _summarise(outcome, lambda n: f"wrote {n} {what} to {out_dir} (level {level.value}, style {style_label(styles)}, "
                f"seed {seed})")  # fmt: skip

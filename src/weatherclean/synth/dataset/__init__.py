@@ -29,10 +29,17 @@ are imported inside the functions that use them, so that reading a record stays 
 from weatherclean.synth.dataset.inputs import BYTES_PER_PIXEL, MAX_FRAME_PIXELS, check_view
 from weatherclean.synth.dataset.items import make_rain_arrays, make_snow_pair
 from weatherclean.synth.dataset.record import PROGRESS_NAME, RAIN_FOLDERS, RECORD_NAME, SNOW_FOLDERS, read_record
-from weatherclean.synth.dataset.write import SSIM_SIDE, Outcome, Reporter, write_rain_dataset, write_snow_dataset
+from weatherclean.synth.dataset.write import (
+    SSIM_SIDE,
+    Outcome,
+    Reporter,
+    style_label,
+    write_rain_dataset,
+    write_snow_dataset,
+)  # fmt: skip
 
 __all__ = [
     "BYTES_PER_PIXEL", "MAX_FRAME_PIXELS", "PROGRESS_NAME", "RAIN_FOLDERS", "RECORD_NAME", "SNOW_FOLDERS", "SSIM_SIDE",
-    "Outcome", "Reporter", "check_view", "make_rain_arrays", "make_snow_pair", "read_record", "write_rain_dataset",
-    "write_snow_dataset",
+    "Outcome", "Reporter", "check_view", "make_rain_arrays", "make_snow_pair", "read_record", "style_label",
+    "write_rain_dataset", "write_snow_dataset",
 ]  # fmt: skip

@@ -43,7 +43,7 @@ from weatherclean.synth.dataset.record import (
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["SSIM_SIDE", "Outcome", "Reporter", "write_rain_dataset", "write_snow_dataset"]
+__all__ = ["SSIM_SIDE", "Outcome", "Reporter", "style_label", "write_rain_dataset", "write_snow_dataset"]
 
 #: The smallest side ``evaluate`` can score: SSIM's 11x11 window.
 SSIM_SIDE = 11
@@ -120,7 +120,7 @@ def write_snow_dataset(
     report = report or _Silent()
     names = list_inputs(clean_dir, out_dir, limit, output_name="{}.png", note=report.note)
     options = {"generator": SNOW.generator, "version": __version__, "seed": seed, "level": level,
-               "style": _style_label(styles), "haze": haze}  # fmt: skip
+               "style": style_label(styles), "haze": haze}  # fmt: skip
     return _write(SNOW, clean_dir, out_dir, names, options, snow_maker(level, styles, haze),
                   "x = a*z + y*(1-z); x=synthetic, y=gt, z=mask, a=aberration", overwrite=overwrite,
                   report=report)  # fmt: skip
@@ -152,7 +152,7 @@ def write_rain_dataset(
     names = list_inputs(clean_dir, out_dir, limit, output_name="{}", note=report.note)
     kind = RAIN.with_clips(clips)
     options = {"generator": kind.generator, "version": __version__, "seed": seed, "level": level,
-               "style": _style_label(styles), "clips": clips, "frames": frame_count,
+               "style": style_label(styles), "clips": clips, "frames": frame_count,
                "size": list(size) if size is not None else None}  # fmt: skip
     make = rain_maker(level, styles, clips=clips, frames=frame_count, view=size)
     return _write(kind, clean_dir, out_dir, names, options, make,
@@ -160,7 +160,7 @@ def write_rain_dataset(
                   overwrite=overwrite, report=report)  # fmt: skip
 
 
-def _style_label(styles: Sequence[str] | None) -> str:
+def style_label(styles: Sequence[str] | None) -> str:
     """The styles as synth.json keeps them: ``mixed`` for all, else the names joined by commas."""
     return ",".join(styles) if styles else "mixed"
 
