@@ -9,13 +9,13 @@ which is why it stands apart from :mod:`.colour`.
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from weatherclean.io.video.colour import _Colour, _colour_name, _colour_tags, _set_colour_tags
 from weatherclean.io.video.encoder import VideoOptions, _configure
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _av, _round_trip
 
 
 @dataclass(frozen=True)
@@ -47,27 +47,26 @@ def _carries(fmt: str, codec: str) -> _Carries:
     crushed blacks and blown whites, so what cannot be tagged is converted instead (see :class:`_Colour`).
     """
     av = _av()
-    buf = io.BytesIO()
-    try:
-        with av.open(buf, "w", format=fmt) as probe:
-            stream = probe.add_stream(codec, rate=25)
-            stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, "yuv420p"
-            stream.codec_context.color_range = 2
-            stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
-            _set_colour_tags(stream.codec_context, _PROBE_COLOUR)
-            _configure(stream, codec, VideoOptions(), fmt)
-            for i in range(2):
-                frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
-                frame.pts, frame.time_base = i, Fraction(1, 25)
-                probe.mux(stream.encode(frame))
-            probe.mux(stream.encode(None))
-        buf.seek(0)
-        with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
-            ctx = back.streams.video[0].codec_context
-            colour = frozenset(k for k, v in _colour_tags(ctx).items() if v == _PROBE_COLOUR[k])
-            return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11), colour)
-    except (av.error.FFmpegError, ValueError, StopIteration):
-        return _Carries(False, False)  # the real encoder will fail with its own message
+
+    def write(probe: Any) -> None:
+        stream = probe.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, "yuv420p"
+        stream.codec_context.color_range = 2
+        stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
+        _set_colour_tags(stream.codec_context, _PROBE_COLOUR)
+        _configure(stream, codec, VideoOptions(), fmt)
+        for i in range(2):
+            frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            probe.mux(stream.encode(frame))
+        probe.mux(stream.encode(None))
+
+    def read(back: Any) -> _Carries:
+        ctx = back.streams.video[0].codec_context
+        colour = frozenset(k for k, v in _colour_tags(ctx).items() if v == _PROBE_COLOUR[k])
+        return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11), colour)
+
+    return _round_trip(fmt, write, read, _Carries(False, False))  # refused: the real encoder says why itself
 
 
 #: What players take untagged video for (FFmpeg's codes), by whether it is HD (720 lines or more): BT.709

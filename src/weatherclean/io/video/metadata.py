@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import re
-from fractions import Fraction
 from typing import Any
 
 from weatherclean.errors import one_line
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _av, _mux_one_packet, _round_trip
 
 
 def _keep_disposition(kept: Any, s: Any) -> None:
@@ -145,18 +143,11 @@ def _language_kept(fmt: str, code: str) -> bool:
     MP4 stores any three-letter code; MOV only those of QuickTime's old language table, which for some
     languages is the T code ("fra", "ces") and for others the B code ("ger", "chi"): "deu" came back empty.
     """
-    av = _av()
-    buf = io.BytesIO()
-    try:
-        with av.open(buf, "w", format=fmt) as probe:
-            stream = probe.add_stream("aac", rate=48000)  # the audio all three take (3GP refuses PCM)
-            stream.layout = "mono"
-            stream.metadata["language"] = code
-            packet = av.Packet(bytes(16))
-            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 48000)
-            probe.mux(packet)
-        buf.seek(0)
-        with av.open(buf, "r", format=fmt) as back:
-            return _tag(back.streams[0].metadata, "language") == code
-    except (av.error.FFmpegError, ValueError, NotImplementedError, IndexError):
-        return False
+
+    def write(probe: Any) -> None:
+        stream = probe.add_stream("aac", rate=48000)  # the audio all three take (3GP refuses PCM)
+        stream.layout = "mono"
+        stream.metadata["language"] = code
+        _mux_one_packet(probe, stream, 48000)
+
+    return _round_trip(fmt, write, lambda back: _tag(back.streams[0].metadata, "language") == code, False)

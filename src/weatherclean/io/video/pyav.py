@@ -6,10 +6,39 @@ what a partial output is named. Loading FFmpeg's libraries is left to the first 
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def _av() -> Any:
     import av
 
     return av
+
+
+def _round_trip(fmt: str, write: Callable[[Any], None], read: Callable[[Any], T], refused: T) -> T:
+    """Write a tiny file of container ``fmt`` into memory (``write`` fills the open container), open it again
+    and return what ``read`` finds in it; ``refused`` when FFmpeg refuses either side. This is how the probes
+    ask FFmpeg what a container keeps (colour tags, a timecode, a language, a data track), rather than tables
+    that go stale."""
+    av = _av()
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=fmt) as out:
+            write(out)
+        buf.seek(0)
+        with av.open(buf, "r", format=fmt) as back:  # format given: a tiny MPEG-TS is not always told by content
+            return read(back)
+    except (av.error.FFmpegError, ValueError, NotImplementedError, StopIteration, IndexError):
+        return refused
+
+
+def _mux_one_packet(container: Any, stream: Any, rate: int) -> None:
+    """Mux one packet of 16 zero bytes at time 0 into ``stream``, with a time base of 1/``rate``."""
+    packet = _av().Packet(bytes(16))
+    packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, rate)
+    container.mux(packet)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _av, _mux_one_packet, _round_trip
 from weatherclean.io.video.timecode import _is_timecode_track
 
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
@@ -104,19 +103,11 @@ def _data_reads_back(fmt: str, template: Any) -> bool:
     A header alone proves too little here: timed ID3 from a TS passes it and makes an MP4 that no longer
     opens, which would cost the whole clip.
     """
-    av = _av()
-    buf = io.BytesIO()
-    try:
-        with av.open(buf, "w", format=fmt) as probe:
-            stream = probe.add_stream_from_template(template)
-            packet = av.Packet(bytes(16))
-            packet.stream, packet.pts, packet.dts, packet.time_base = stream, 0, 0, Fraction(1, 1000)
-            probe.mux(packet)
-        buf.seek(0)
-        with av.open(buf, "r", format=fmt) as back:  # a tiny MPEG-TS is not always told by its content
-            return [s.type for s in back.streams] == ["data"]
-    except (av.error.FFmpegError, ValueError, NotImplementedError):
-        return False
+
+    def write(probe: Any) -> None:
+        _mux_one_packet(probe, probe.add_stream_from_template(template), 1000)
+
+    return _round_trip(fmt, write, lambda back: [s.type for s in back.streams] == ["data"], False)
 
 
 def _dropped(inp: Any, s: Any, fmt: str) -> str:

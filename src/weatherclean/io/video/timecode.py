@@ -8,12 +8,11 @@ leave the tmcd track to it (:func:`_is_timecode_track`).
 from __future__ import annotations
 
 import functools
-import io
 from fractions import Fraction
 from typing import Any
 
 from weatherclean.io.video.metadata import _tag
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _round_trip
 from weatherclean.io.video.video_stream import _VideoOut
 
 #: Containers whose FFmpeg muxer makes a timecode (tmcd) track of a video stream's "timecode" tag (3GP's
@@ -62,16 +61,12 @@ def _timecode_kept(fmt: str, rate: Fraction, timecode: str) -> bool:
     """Whether ``fmt``'s muxer makes a timecode track of ``timecode`` at ``rate``: write a header into memory
     and read it back. It refuses a header above 255 fps, and leaves the track out, without an error, for a
     drop-frame timecode at a rate that does not round to a multiple of 30, or one it cannot parse."""
-    av = _av()
-    buf = io.BytesIO()
-    try:
-        with av.open(buf, "w", format=fmt) as probe:
-            stream = probe.add_stream("mpeg4", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
-            stream.metadata["timecode"] = timecode
-            probe.start_encoding()
-        buf.seek(0)
-        with av.open(buf, "r", format=fmt) as back:  # as the muxer spells it: "01:00:00:0" at 7 fps
-            return any(_tag(s.metadata, "timecode") for s in back.streams)
-    except (av.error.FFmpegError, ValueError, NotImplementedError):
-        return False
+
+    def write(probe: Any) -> None:
+        stream = probe.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        stream.metadata["timecode"] = timecode
+        probe.start_encoding()
+
+    # Any timecode read back counts: the muxer spells it its own way ("01:00:00:0" at 7 fps).
+    return _round_trip(fmt, write, lambda back: any(_tag(s.metadata, "timecode") for s in back.streams), False)
