@@ -168,7 +168,7 @@ def test_workers_that_cannot_start_are_one_line_and_exit_2(tmp_path: Path, local
         pytest.skip("the workers' error here is a missing GPU")
     code, _, stderr = invoke_command(desnow, "desnow", str(photos), "--engine", "ray", "--device", "cuda")
     assert code == 2
-    assert stderr.count("\n") == 1 and "no Ray worker could start: --device cuda: CUDA is not available" in stderr
+    assert stderr.count("\n") == 1 and "no Ray worker could start: device 'cuda': CUDA is not available" in stderr
     assert not (tmp_path / "in_desnowed").exists()
 
 

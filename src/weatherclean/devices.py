@@ -1,4 +1,9 @@
-"""Device selection: CUDA, then Apple MPS, then CPU, unless the user names one."""
+"""Device selection: CUDA, then Apple MPS, then CPU, unless the user names one.
+
+Errors here reach Python callers (``load_restorer(device=...)``) and the CLI, which prints them as they
+are, so each names the value as the library takes it and the CLI option in parentheses:
+``device 'cuda': ...; use device='cpu' (--device cpu)``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     """Turn ``auto``/``cpu``/``cuda``/``cuda:1``/``mps`` into a usable :class:`torch.device`.
 
     Asking for a device that is not there is an error rather than a silent CPU fallback, because a
-    user who typed ``--device cuda`` expects the GPU and would otherwise wait hours without knowing.
+    user who typed ``--device cuda`` (or passed ``device="cuda"``) expects the GPU and would otherwise
+    wait hours without knowing.
     """
     if name is None or name == "auto":
         if torch.cuda.is_available():
@@ -27,15 +33,21 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise WeathercleanError(
-                f"--device {name}: CUDA is not available in this PyTorch build or on this machine; "
-                "use --device cpu, or install a CUDA build of PyTorch (see README)"
+                f"device '{name}': CUDA is not available in this PyTorch build or on this machine; "
+                "use device='cpu' (--device cpu), or install a CUDA build of PyTorch (see README)"
             )
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise WeathercleanError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise WeathercleanError(
+                f"device '{name}': only {count} CUDA device(s) found; use device='cuda' (--device cuda) "
+                f"or an index below {count}"
+            )
     if device.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise WeathercleanError(f"--device {name}: Apple MPS is not available on this machine")
+            raise WeathercleanError(
+                f"device '{name}': Apple MPS is not available on this machine; use device='cpu' (--device cpu)"
+            )
     return device
 
 

@@ -60,7 +60,11 @@ def _cpu_flags() -> set[str]:
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``--precision`` on ``device``; ``None`` means plain fp32."""
+    """The autocast dtype for ``precision=`` / ``--precision`` on ``device``; ``None`` means plain fp32.
+
+    Its errors reach Python callers and the CLI alike, so they name the value as the library takes it and
+    the CLI option in parentheses.
+    """
     if name not in PRECISIONS:
         raise WeathercleanError(f"unknown precision '{name}': use {', '.join(PRECISIONS)}")
     if name == "fp32":
@@ -76,7 +80,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
             if name == "bf16"
             else ("fp16 is slower than fp32 on a CPU")
         )
-        raise WeathercleanError(f"--precision {name}: {why}; use --precision fp32 or auto")
+        raise WeathercleanError(f"precision '{name}': {why}; use precision='fp32' or 'auto' (--precision fp32 or auto)")
     if name == "auto":
         return torch.float16 if device.type == "cuda" else None
     return _DTYPES[name]

@@ -40,7 +40,8 @@ ReadTile = Callable[[int, int, int, int], torch.Tensor]
 #: ``emit(top, bottom, rows)``: rows [top, bottom) of the result are final; ``rows`` is C'×(bottom-top)×W.
 EmitRows = Callable[[int, int, torch.Tensor], None]
 
-#: Smallest tile the out-of-memory fallback goes down to before giving up.
+#: Smallest tile the out-of-memory fallback goes down to before giving up (on a model's grid, the smallest
+#: that keeps aligned tiles overlapping: ``_State.smallest``, 96 px on a 64-px grid).
 MIN_TILE = 64
 #: Assumed activation memory per pixel when nothing better is known (a full-width DesnowNet at full
 #: resolution keeps ~1.5k float32 channels alive plus concatenation copies).
@@ -105,7 +106,9 @@ def tile_grid(length: int, tile: int, overlap: int, align: int = 1) -> tuple[int
     sees the same grid as the whole image. The steps are rounded down to multiples of ``align`` (so
     overlaps only grow), and the tiles are made longer, by less than ``align``, so that the last one,
     starting at a multiple too, reaches the end; where the tile before it can reach the end within
-    ``tile``, it does instead.
+    ``tile``, it does instead. Neighbours overlap by at least ``overlap`` when ``tile - overlap >= align``;
+    a shorter tile's step is rounded *up* to ``align``, and the tiling engine never asks for one
+    (``_State.grid_tile``).
     """
     span = tile_span(length, tile, overlap)
     if align <= 1 or length <= span:
@@ -229,11 +232,41 @@ class _State:
     #: Tile starts are multiples of this (:func:`tile_grid`).
     align: int = 1
 
+    @property
+    def grid_tile(self) -> int:
+        """The tile the grid is laid with: ``tile``, lengthened where needed for aligned tiles to overlap.
+
+        Aligned starts step by at least ``align``, so neighbouring tiles overlap by only ``tile - align``: a
+        64-px tile on a 64-px grid overlapped by 0 to 63 px and left pixels that no tile weighted (NaN in
+        the output). A tile is lengthened to ``align`` plus the overlap it would have had (half the tile,
+        at most ``overlap`` and :data:`MIN_TILE` / 2); a tile that leaves that much already stays as it is.
+        """
+        if self.align <= 1:
+            return self.tile
+        return max(self.tile, self.align + min(self.overlap, self.tile // 2, MIN_TILE // 2))
+
+    @property
+    def grid_overlap(self) -> int:
+        """The overlap of the grid: ``overlap``, at most half the tile, and on an aligned grid at most
+        ``grid_tile - align`` (what an aligned step leaves; :func:`tile_grid` keeps at least that)."""
+        tile = self.grid_tile
+        overlap = min(self.overlap, tile // 2)
+        return min(overlap, tile - self.align) if self.align > 1 else overlap
+
+    @property
+    def smallest(self) -> int:
+        """The smallest tile the out-of-memory fallback goes down to: :data:`MIN_TILE`, or on an aligned grid
+        the smallest that keeps ``min(overlap, MIN_TILE // 2)`` of overlap between aligned tiles (96 px on a
+        64-px grid); such a grid's pieces are up to ``align - 1`` px longer still."""
+        if self.align <= 1:
+            return MIN_TILE
+        return max(MIN_TILE, self.align + min(self.overlap, MIN_TILE // 2))
+
     def fits(self, h: int, w: int) -> bool:
         """Whether an h×w picture or tile goes through the model whole at the current tile size: up to
-        ``tile`` a side, or up to ``align - 1`` more, which is how much :func:`tile_grid` lengthens its tiles
-        so that aligned starts reach the end (a grid tile re-tiled for that was re-tiled forever)."""
-        return max(h, w) < self.tile + self.align
+        ``grid_tile`` a side, or up to ``align - 1`` more, which is how much :func:`tile_grid` lengthens its
+        tiles so that aligned starts reach the end (a grid tile re-tiled for that was re-tiled forever)."""
+        return max(h, w) < self.grid_tile + self.align
 
 
 def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, origin: tuple[int, int]) -> torch.Tensor:
@@ -258,18 +291,25 @@ def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, or
 
 
 def _halve_tile(state: _State, h: int, w: int) -> None:
-    """After an out-of-memory error on an h×w piece: free the cache and halve the tile, down to MIN_TILE.
+    """After an out-of-memory error on an h×w piece: free the cache and halve the tile, down to ``state.smallest``.
 
-    The exception must already be deleted by the caller, or its traceback keeps the failed tensors alive.
+    The new tile always cuts this piece into smaller ones: an aligned grid's pieces are up to ``align - 1``
+    px longer than its tile, so the tile is also kept at least ``align`` below the piece (on a 64-px grid,
+    halving alone retried a 126-px piece whole, with 64-px tiles, and failed the same way again). Below
+    ``state.smallest`` aligned tiles would no longer overlap; once even that tile would run the piece
+    whole, the error says so. The exception must already be deleted by the caller, or its traceback keeps
+    the failed tensors alive.
     """
     _free_cache(state.device)
-    current = min(state.tile, max(h, w))
-    if current <= MIN_TILE:
+    piece = max(h, w)
+    smallest = state.smallest
+    if piece < smallest + state.align:  # the smallest tiles would hand the model this very piece again
         raise ModelError(
-            f"out of memory on {state.device} even with {MIN_TILE}-px tiles; close other programs "
-            "using the device, or run with --device cpu"
+            f"out of memory on {state.device} even with {smallest}-px tiles; close other programs "
+            "using the device, or run on the CPU (device='cpu', --device cpu)"
         ) from None
-    state.tile = max(MIN_TILE, current // 2)
+    current = min(state.grid_tile, piece)
+    state.tile = max(smallest, min(current // 2, piece - state.align))
 
 
 def _process(
@@ -290,8 +330,7 @@ def _process(
             del exc
             _halve_tile(state, h, w)
 
-    tile = state.tile
-    overlap = min(state.overlap, tile // 2)
+    tile, overlap = state.grid_tile, state.grid_overlap
     span_y, ys = tile_grid(h, tile, overlap, state.align)
     span_x, xs = tile_grid(w, tile, overlap, state.align)
     acc: torch.Tensor | None = None
@@ -334,8 +373,7 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
             emit(0, h, out[0])
             return
 
-    tile = state.tile
-    overlap = min(state.overlap, tile // 2)
+    tile, overlap = state.grid_tile, state.grid_overlap
     span_y, ys = tile_grid(h, tile, overlap, state.align)
     span_x, xs = tile_grid(w, tile, overlap, state.align)
     acc: torch.Tensor | None = None  # C'×rows×W weighted sums of the band, rows from ``top``
@@ -436,7 +474,8 @@ def run_tiled(
     ``tile=None`` picks the tile from free memory (see :func:`choose_tile`; on CUDA the memory per pixel
     is measured on a 128-px crop unless ``bytes_per_pixel`` is given) and runs the whole image at once
     when it fits. ``overlap`` should be at least the model's ``receptive_field``; it is capped at half
-    the tile. On out-of-memory the failing tile is re-run with half the tile size, down to 64 px.
+    the tile. On out-of-memory the failing tile is re-run with half the tile size, down to 64 px (96 px on
+    a 64-px grid: aligned tiles need ``align`` plus their overlap).
     Runs under ``torch.no_grad`` (not inference mode, so callers may modify the result in place);
     returns 1×C'×H×W float32 on CPU. With ``positional`` the call is ``fn(crop, (top, left, h, w))``.
     ``on_tile(size)`` is told the tile size the image finished with (smaller after an out-of-memory), so
