@@ -22,9 +22,11 @@ from weatherclean.errors import folder_not_file
 from weatherclean.io.compare import COMPARE_SUFFIX
 from weatherclean.io.video import is_partial_path, is_video_path
 
-__all__ = ["Found", "Inputs", "expand_inputs"]
+__all__ = ["Found", "Inputs", "expand_inputs", "one_per_path"]
 
 _GLOB_CHARS = frozenset("*?[")
+#: How the skip reason of a file judged by its name alone ends (``not an image file (by name)``).
+_BY_NAME = " (by name)"
 
 #: Image formats people try that weatherclean cannot write back faithfully: say so instead of "not an image".
 _UNSUPPORTED_IMAGES = {
@@ -115,8 +117,25 @@ def expand_inputs(
         rule(expander, path, text)
     found = expander.found
     # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
-    found.skipped, found.failed = list(dict.fromkeys(found.skipped)), list(dict.fromkeys(found.failed))
+    found.skipped, found.failed = one_per_path(found.skipped), list(dict.fromkeys(found.failed))
     return found
+
+
+def one_per_path(records: list[Record]) -> list[Record]:
+    """One record per path, in the order first reached. A file reached twice (in a folder given and by its
+    own name: ``derain upper upper/noext``; or by derain's walk and by ``--frames``' walk of the same
+    folder) was listed twice, with two reasons. A guess "by name" gives way to a reason found otherwise
+    (the file was opened: "a video without a file ending; rename it..."), which says what to do; else the
+    first stands."""
+    best: dict[Path, Record] = {}
+    for record in records:
+        if record.path not in best or (_by_name(best[record.path]) and not _by_name(record)):
+            best[record.path] = record
+    return list(best.values())
+
+
+def _by_name(record: Record) -> bool:
+    return record.reason.endswith(_BY_NAME)
 
 
 class _Expander:
@@ -213,7 +232,7 @@ def _skip_reason(path: Path, kind: str) -> str:
         return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
     if is_video_path(path) and "video" not in kind:
         return _video_skip_reason(path, kind)
-    return f"not {kind} (by name)"
+    return f"not {kind}{_BY_NAME}"
 
 
 def _video_skip_reason(path: Path, kind: str) -> str:

@@ -7,6 +7,7 @@ importing each other.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,10 @@ from typing import Any
 from weatherclean.io.folders import display
 from weatherclean.io.video import is_video_path
 
-__all__ = ["NOT_FOUND", "NO_MATCH", "FrameProgress", "Job", "JobHandler", "Plan", "Record", "display", "job_kind"]
+__all__ = [
+    "NOT_FOUND", "NO_MATCH", "FrameProgress", "Job", "JobHandler", "OutputNames", "Plan", "Record", "display",
+    "job_kind",
+]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
 NOT_FOUND = "file or folder not found"
@@ -54,6 +58,8 @@ class Plan:
     failed: list[Record] = field(default_factory=list)
     #: Inputs that belong to other shards (counted, not listed: with N shards that is most of them).
     other_shards: int = 0
+    #: The ``-o`` folder as the user typed it (None without one): outputs are shown under it (:class:`OutputNames`).
+    output_dir: Path | None = None
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -71,6 +77,36 @@ class Plan:
             return []
         unique = list(dict.fromkeys(self.failed))
         return unique if unique and all(r.reason in (NOT_FOUND, NO_MATCH) for r in unique) else []
+
+
+class OutputNames:
+    """How a summary, a ``--dry-run`` plan and ``--json`` show where each output went: as the user's own paths
+    were typed, the way inputs are shown.
+
+    Jobs hold resolved output paths (the writers need them, and Ray workers run elsewhere), and ``--json``
+    printed those: ``"input": "in/clip.mov"`` beside ``"output": "/tmp/.../out2/clip.mov"``, while the text
+    summary said ``out2``. An output under the ``-o`` folder is shown under ``-o`` as typed (``out2/clip.mov``,
+    ``../out/clip.mov``, ``/data/out/clip.mov``); one beside its input (no ``-o``) is absolute when the input
+    was typed absolute, else relative to the working folder, as the input is.
+    """
+
+    def __init__(self, output_dir: str | os.PathLike[str] | None) -> None:
+        self.given = Path(output_dir) if output_dir is not None else None
+        self.root = self.given.resolve() if self.given is not None else None
+
+    def __call__(self, job: Job) -> Path:
+        """Where ``job``'s output is shown to be."""
+        if self.given is not None and self.root is not None:
+            try:
+                return self.given / job.output.relative_to(self.root)
+            except ValueError:
+                pass
+        if job.source.is_absolute() or not job.output.is_absolute():
+            return job.output
+        try:
+            return Path(os.path.relpath(job.output))
+        except ValueError:  # another drive than the working folder's (Windows): no relative path exists
+            return job.output
 
 
 def job_kind(source: Path) -> str:

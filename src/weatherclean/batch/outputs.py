@@ -19,13 +19,42 @@ from pathlib import Path
 
 from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io.folders import check_writable_folders, display, under
-from weatherclean.io.images import OutputError, normalise_format, suffix_for_format
+from weatherclean.io.images import OutputError, is_image_path, normalise_format, suffix_for_format
 from weatherclean.io.video import VIDEO_FORMATS, is_video_path
 
 __all__ = [
-    "OutputFormat", "check_writable_folders", "default_output", "destination", "is_output_folder", "make_parent",
-    "output_suffix", "under",
+    "OutputFormat", "check_output_folder", "check_writable_folders", "default_output", "destination",
+    "is_output_folder", "make_parent", "output_suffix", "under",
 ]  # fmt: skip
+
+
+def check_output_folder(
+    folder: str | os.PathLike[str] | None,
+    *,
+    option: str = "-o",
+    what: str = "an output folder",
+    hint: str | None = None,
+) -> None:
+    """Refuse an ``-o`` that does not exist yet and is named like a photo or a video (``-o clean.mp4``).
+
+    Why: ``-o`` names a folder, and a new one is made under the name given; a user who meant a file got a
+    folder ``clean.mp4/`` holding ``clip.mp4``, reported as ``written to clean.mp4/clip.mp4``, which looks
+    like a video in a file manager and is not one. A folder of that name that already exists is the
+    user's own doing and keeps working. ``option`` and ``what`` name the option and what it takes in the
+    message, and ``hint`` says what to do instead (default: desnow's and derain's advice; train's ``-o``
+    is its run folder).
+    """
+    if folder is None:
+        return
+    path = Path(folder)
+    if path.exists() or not (is_image_path(path) or is_video_path(path)):
+        return
+    if hint is None:
+        hint = "give a folder name (each output keeps its input's name inside it), or make the folder first if "
+        hint += "that is really its name"
+        if is_image_path(path):  # the one way to choose an output's file name; videos have none
+            hint += "; to name one output photo yourself, use Restorer.restore_file in the Python API (docs/api.md)"
+    raise InputError(f"{option} {path}: {option} names {what}, not a file; {hint}")
 
 
 def is_output_folder(name: str, tag: str) -> bool:

@@ -31,9 +31,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weatherclean.batch.inputs import Found, expand_inputs, shard_key
+from weatherclean.batch.inputs import Found, expand_inputs, one_per_path, shard_key
 from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, job_kind
-from weatherclean.batch.outputs import OutputFormat, check_writable_folders, destination, output_suffix
+from weatherclean.batch.outputs import (
+    OutputFormat,
+    check_output_folder,
+    check_writable_folders,
+    destination,
+    output_suffix,
+)
 from weatherclean.errors import InputError
 from weatherclean.io.images import is_image_path
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
@@ -106,7 +112,10 @@ def plan_jobs(
     def ours(record: Record) -> bool:  # a record of another shard's file is that shard's to report
         return record not in found.keys or in_shard(found.keys[record], shard)
 
-    plan = Plan(skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)])
+    plan = Plan(
+        skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)],
+        output_dir=Path(output_dir) if output_dir is not None else None,
+    )  # fmt: skip
     real = _real_paths([f.path for f in found.files])
     keys = {f.path: f.shard_key for f in found.files}
     chosen = _one_path_per_file([f.path for f in found.files], real)  # a file reached twice: one shard does it
@@ -236,7 +245,7 @@ def plan_clips(
     folders = [i for i in inputs if not Path(i).is_file()]
     frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False, shard=shard,
                        shard_files=False)  # fmt: skip
-    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad])
+    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir)
     clips = _clip_outputs(frames.jobs, Path(output_dir).resolve() if output_dir is not None else None)
     for folder, out in clips.items():
         if not in_shard(_clip_key(folder, folders), shard):
@@ -341,7 +350,8 @@ def _add_clips(
         for p in inputs if Path(p).is_file() and is_image_path(Path(p))
     ]  # fmt: skip
     plan.jobs += clips.jobs
-    plan.skipped += [r for r in clips.skipped if not is_video_path(r.path)]  # videos are jobs
+    # Videos are jobs, not skips; a file both walks reached (a text file beside the frames) is listed once.
+    plan.skipped = one_per_path([*plan.skipped, *(r for r in clips.skipped if not is_video_path(r.path))])
     plan.failed += clips.failed
     plan.other_shards += clips.other_shards
     plan.failed = list(dict.fromkeys(plan.failed))  # a missing path was tried as a file and as a clip
@@ -358,7 +368,12 @@ def plan_batch(
     in_place: bool = False,
     shard: tuple[int, int] | None = None,
 ) -> Plan:
-    """The plan of a command: photos only when ``media`` is None (desnow), else :func:`plan_media` (derain)."""
+    """The plan of a command: photos only when ``media`` is None (desnow), else :func:`plan_media` (derain).
+
+    An ``output_dir`` that does not exist and is named like a photo or video is refused first
+    (:func:`~weatherclean.batch.outputs.check_output_folder`): it would become a folder that looks like a file.
+    """
+    check_output_folder(output_dir)
     if media is None:
         return plan_jobs(
             inputs, output_dir, tag=tag, overwrite=overwrite, in_place=in_place, format=formats.image, shard=shard

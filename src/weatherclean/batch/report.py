@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import Plan, Record, display
+from weatherclean.batch.jobs import OutputNames, Plan, Record
 from weatherclean.batch.run import BatchSummary
 
 __all__ = ["print_plan", "print_summary"]
@@ -26,9 +26,10 @@ __all__ = ["print_plan", "print_summary"]
 def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes: Sequence[str] = ()) -> None:
     """``--dry-run``: every job, skip and known failure, as a table or JSON. ``notes`` (about the model, say)
     are part of the JSON; the caller prints them after a table."""
+    shown = OutputNames(plan.output_dir)  # outputs as the user's paths were typed, as the inputs are
     if json_out:
         data = {
-            "jobs": [{"input": str(j.source), "output": str(j.output)} for j in plan.jobs],
+            "jobs": [{"input": str(j.source), "output": str(shown(j))} for j in plan.jobs],
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
             "other_shards": plan.other_shards,
@@ -42,7 +43,7 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes
     table.add_column("output / note")
     for job in plan.jobs:
         table.add_row(
-            escape(str(job.source)), escape(str(job.output)) + (" (replaced in place)" if job.replaces_input else "")
+            escape(str(job.source)), escape(str(shown(job))) + (" (replaced in place)" if job.replaces_input else "")
         )
     for rec in plan.skipped:
         table.add_row(escape(str(rec.path)), f"[yellow]skip:[/] {escape(rec.reason)}")
@@ -112,9 +113,10 @@ def output_places(summary: BatchSummary, most: int = 3) -> str:
 
     Why: outputs go next to their inputs unless ``-o`` says otherwise, and a user who did not pass ``-o``
     should not have to guess where to look."""
+    shown = OutputNames(summary.output_dir)  # as the user's paths were typed, as in --json
     if len(summary.done) == 1:
-        return str(display(summary.done[0].output))
-    folders = Counter(str(display(job.output.parent)) for job in summary.done)
+        return str(shown(summary.done[0]))
+    folders = Counter(str(shown(job).parent) for job in summary.done)
     names = [name for name, _ in folders.most_common(most)]
     rest = len(folders) - len(names)
     return ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")

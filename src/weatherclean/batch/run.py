@@ -34,7 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
-from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, Plan, Record, display
+from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, OutputNames, Plan, Record, display
 from weatherclean.errors import DiskFullError, WeathercleanError
 from weatherclean.io.atomic import missing_folders, remove_empty
 from weatherclean.io.images import LoadedImage
@@ -90,6 +90,8 @@ class BatchSummary:
     #: Jobs an interrupted batch did not do: not started, or stopped part-way (no output is left under their
     #: name). Not failures: rerunning the same command does them.
     not_done: list[Record] = field(default_factory=list)
+    #: The ``-o`` folder as typed (the plan's): outputs are shown under it (:class:`~.jobs.OutputNames`).
+    output_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,7 +103,7 @@ class BatchSummary:
         listed before the run's own) and how many files other shards have."""
         summary = cls()
         if isinstance(jobs, Plan):
-            summary.other_shards = jobs.other_shards
+            summary.other_shards, summary.output_dir = jobs.other_shards, jobs.output_dir
             summary.skipped.extend(jobs.skipped)
             summary.failed.extend(jobs.failed)
         return summary
@@ -116,9 +118,11 @@ class BatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for ``--json``: ``failed`` holds real failures only; the inputs an interrupted
-        run did not do are ``not_done`` (their number is its length), with ``interrupted`` true."""
+        run did not do are ``not_done`` (their number is its length), with ``interrupted`` true. Outputs are
+        shown as the user's paths were typed, as inputs are (:class:`~weatherclean.batch.jobs.OutputNames`)."""
+        shown = OutputNames(self.output_dir)
         return {
-            "done": [{"input": str(j.source), "output": str(j.output)} for j in self.done],
+            "done": [{"input": str(j.source), "output": str(shown(j))} for j in self.done],
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in self.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in self.failed],
             "not_done": [{"path": str(r.path)} for r in self.not_done],

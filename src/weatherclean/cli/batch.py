@@ -199,12 +199,13 @@ RayRetries = Annotated[
         "Default: 2.", show_default=False,
     ),
 ]  # fmt: skip
+#: ``--threads``, one definition for every command that runs a model (desnow, derain, evaluate, train).
 Threads = Annotated[
     int | None,
     typer.Option(
         "--threads", min=1, metavar="N",
-        help="CPU threads for the model. Default: PyTorch's (one per core). Lower it when running several jobs side "
-        "by side (e.g. --shard) on one machine.", show_default=False,
+        help="CPU threads for PyTorch. Default: PyTorch's (one per core). Lower it when running several jobs side by "
+        "side on one machine.", show_default=False,
     ),
 ]  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import inspect
 import json
 import os
 import typing
@@ -108,15 +109,34 @@ class TidyGroup(TyperGroup):
 
 
 def tidy_command(command: Any) -> None:
-    """Give each parameter a plain metavar (``PATHS...``, ``DIR``, ``N``, ``TEXT``, ``snow|rain``) and no
-    type tag or range tag; flags show nothing. A metavar set by the command itself is kept. Ranges
+    """Let the command's help text flow (:func:`flowing_help`), and give each parameter a plain metavar
+    (``PATHS...``, ``DIR``, ``N``, ``TEXT``, ``snow|rain``) and no type tag or range tag; flags show
+    nothing. A metavar set by the command itself is kept. Ranges
     are still enforced, and an out-of-range value's error states them. ``--help``, made only when a
     page is shown, is tidied then."""
+    if isinstance(getattr(command, "help", None), str):
+        command.help = flowing_help(command.help)
     for param in getattr(command, "params", []):
         _tidy_param(param)
     make_help = getattr(command, "get_help_option", None)
     if make_help is not None:
         command.get_help_option = lambda ctx: _tidy_param(make_help(ctx))
+
+
+def flowing_help(text: str) -> str:
+    """A command's help (its docstring) with each paragraph's lines joined, for the help page to wrap.
+
+    Typer's Rich help keeps a docstring's single line breaks as they are in the source, so a page wider or
+    narrower than the source's 120 columns broke sentences mid-line ("...Exit code 0 when every file" and then
+    "was done or skipped..." on a line of its own). Paragraphs (split by a blank line) are joined into one line
+    each; one whose lines are indented, or that starts with Click's ``\\b``, is left as written: examples and
+    commands to copy (train's), one a line.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") or any(line[:1].isspace() for line in p.splitlines()) else " ".join(p.split("\n"))
+        for p in paragraphs
+    )
 
 
 def _tidy_param(param: Any) -> Any:

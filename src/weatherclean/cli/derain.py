@@ -64,7 +64,7 @@ Crf = Annotated[
 Codec = Annotated[
     str | None,
     typer.Option("--codec", metavar="ENCODER", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
-                 "Default: H.264 (VP9 for WebM, MPEG-4 for AVI).",
+                 "Default: H.264 (VP9 for WebM, MPEG-4 for AVI, WMV8 for WMV).",
                  show_default=False),
 ]  # fmt: skip
 AllowPartial = Annotated[

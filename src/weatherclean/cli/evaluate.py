@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from weatherclean import __version__
-from weatherclean.cli.batch import PassThrough
+from weatherclean.cli.batch import PassThrough, Threads
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, OutputError
 
@@ -139,6 +139,7 @@ def evaluate_command(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
     ),
     pass_through: PassThrough = None,
+    threads: Threads = None,
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress bar; only the summary table (rain: no table per clip)."
     ),
@@ -171,6 +172,10 @@ def evaluate_command(
     label = f"{family.title} ({_short_name(resolved, model)}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     net = provided_model(model, task.value, model_provider(ctx.obj))
     restorer = load_restorer(
         task.value, model=net, device=device, precision=precision, tile=tile, pass_through=pass_through

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from weatherclean.cli.batch import Threads
 from weatherclean.cli.common import cli_errors, console, err_console
 from weatherclean.errors import ModelError, WeathercleanError
 
@@ -190,7 +191,7 @@ def train_command(
         min=0.0,
         help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue).",
     ),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads for PyTorch (default: PyTorch's)."),
+    threads: Threads = None,
     push_to_hub: str | None = typer.Option(
         None,
         "--push-to-hub",
@@ -215,6 +216,7 @@ def train_command(
     """
     import torch  # here, not at the top: --help must not import PyTorch
 
+    from weatherclean.batch.outputs import check_output_folder
     from weatherclean.data.tones import check_tone_haze
     from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.registry import check_task, get_spec
@@ -225,6 +227,8 @@ def train_command(
     if task not in tasks():
         raise WeathercleanError(f"--task {task}: use {' or '.join(tasks())}")
     family = family_for_task(task)
+    check_output_folder(output, what="the run folder", hint="give the run a folder name (the model is written to "
+                        "OUTPUT/model), or make the folder first if that is really its name")  # fmt: skip
     output = output or Path("runs") / task
     _check_numbers(
         {"--lr": lr, "--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,

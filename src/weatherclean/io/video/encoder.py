@@ -1,7 +1,7 @@
 """The video encoder: which codec (:data:`_DEFAULT_CODEC` by container), the user's choices
 (:class:`VideoOptions`), the FFmpeg options they become (:func:`encoder_options`), and
-:func:`check_encoder`, which opens it once on a tiny frame so a bad ``--codec`` or ``--preset`` is one
-error before any work.
+:func:`check_encoder`, which writes a few tiny frames into memory and reads them back, so a bad ``--codec``
+or ``--preset``, or a codec whose frames the container mistimes, is one error before any work.
 
 :func:`_configure` serves the real encoder (:mod:`.video_stream`) and the probe of what it keeps
 (:mod:`.carries`) alike, so what the probe learns holds for the file then written.
@@ -9,7 +9,6 @@ error before any work.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -18,11 +17,21 @@ import numpy as np
 
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.containers import CONTAINERS
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _av, _round_trip
 
-#: The video codec used when none is asked for: H.264, except VP9 for WebM (which holds only VP8/VP9/AV1)
-#: and MPEG-4 Part 2 for AVI, whose index has no timestamps: H.264 read back from AVI comes out a frame late.
-_DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4"}
+#: The video codec used when none is asked for: H.264, except VP9 for WebM (which holds only VP8/VP9/AV1),
+#: MPEG-4 Part 2 for AVI, whose index has no timestamps: H.264 read back from AVI comes out a frame late, and
+#: WMV8 for WMV (ASF), which keeps one timestamp a frame as well: H.264 read back from it came out with its
+#: frames' times shuffled (0.04, 0.16, 0.12, 0.2, 0.08 s for frames 0.04 s apart) and the last one repeated.
+_DEFAULT_CODEC = {"webm": "libvpx-vp9", "avi": "mpeg4", "asf": "wmv2"}
+#: The default where the frame width is odd and the default codec refuses it: WMV8 takes only even widths,
+#: Microsoft's MPEG-4 v3, which Windows plays too, any.
+_ODD_WIDTH_CODEC = {"asf": "msmpeg4"}
+#: Encoders of the MPEG-4 Part 2 family, whose quality is a fixed quantiser (see :func:`encoder_options`).
+_QUANTISER_CODECS = frozenset({"mpeg4", "wmv2", "msmpeg4", "msmpeg4v2"})
+#: Frames the encoder probe writes: enough for a B-frame encoder to reorder (x264's medium preset) and for a
+#: container that mistimes them to show it.
+_PROBE_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,13 @@ class VideoOptions:
     codec: str | None = None
     crf: int = 18
     preset: str = "medium"
+
+
+def _default_codec(fmt: str, width: int = 64) -> str:
+    """The video encoder for container ``fmt`` when ``--codec`` is not given, for frames ``width`` pixels wide."""
+    if width % 2 and fmt in _ODD_WIDTH_CODEC:
+        return _ODD_WIDTH_CODEC[fmt]
+    return _DEFAULT_CODEC.get(fmt, "libx264")
 
 
 def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
@@ -45,7 +61,7 @@ def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
         return options
     if codec == "libvpx-vp9":
         return {"crf": str(min(63, opts.crf + 13)), "b": "0", "row-mt": "1"}
-    if codec == "mpeg4":  # a fixed quantiser from the CRF: 18 → 3, visually lossless for MPEG-4 Part 2
+    if codec in _QUANTISER_CODECS:  # a fixed quantiser from the CRF: 18 → 3, visually lossless for MPEG-4 Part 2
         q = str(max(2, min(31, round(opts.crf / 6))))
         return {"bf": "0", "qmin": q, "qmax": q}
     return {}
@@ -59,24 +75,80 @@ def _configure(stream: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
 
 
 def check_encoder(opts: VideoOptions, suffix: str) -> None:
-    """Open the encoder once on a tiny frame, so a bad --codec or --preset is one error before any work."""
+    """Open the encoder once on a few tiny frames, so a bad --codec or --preset is one error before any work.
+
+    The frames are read back too (:func:`~.pyav._round_trip`): a container that cannot keep the codec's frame
+    times is refused here, rather than after a whole clip was derained into a file that plays wrong: H.264 in
+    WMV came back shuffled, and H.264 in AVI a frame late (see :func:`_mistimed`).
+    """
     av = _av()
     fmt = CONTAINERS.get(suffix.lower(), "mp4")
-    codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
+    codec = opts.codec or _default_codec(fmt)
     if codec not in av.codecs_available:
         raise OutputError(f"--codec {codec}: no such video encoder in this FFmpeg; try libx264, libx265 or libvpx-vp9")
-    try:
-        with av.open(io.BytesIO(), "w", format=fmt) as probe:
-            stream = probe.add_stream(codec, rate=25)
-            stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-            _configure(stream, codec, opts, fmt)
-            for i in range(4):  # a one-frame x265 stream can come out with a garbage dts; real clips do not
-                frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
-                frame.pts, frame.time_base = i, Fraction(1, 25)  # HEVC in MP4 refuses frames without one
-                probe.mux(stream.encode(frame))
-            probe.mux(stream.encode(None))
-    except (av.error.FFmpegError, ValueError) as exc:
+    refused: list[BaseException] = []  # the encoder's own refusal; one of the reader's is left to the real run
+
+    def write(probe: Any) -> None:
+        try:
+            _write_probe(probe, codec, opts, fmt)
+        except (av.error.FFmpegError, ValueError) as exc:
+            refused.append(exc)
+            raise
+
+    problem = _round_trip(fmt, write, _mistimed, None)
+    if refused:
         raise OutputError(
             f"cannot encode {codec} into {suffix} with --preset {opts.preset} --crf {opts.crf} "
-            f"({one_line(exc)}); check --codec/--preset, or --format for the container"
-        ) from None
+            f"({_reason(refused[0])}); check --codec/--preset, or --format for the container"
+        )
+    if problem is not None:
+        default = _default_codec(fmt)
+        instead = f"use the default ({default}) or --format mp4" if codec != default else "use --format mp4"
+        raise OutputError(f"--codec {codec} cannot be written into {suffix}: {problem}; {instead}")
+
+
+def _write_probe(probe: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
+    """Encode :data:`_PROBE_FRAMES` black 64×64 frames at 25 fps, 0 s first, into the open container ``probe``,
+    set up as the real stream is, and close it (its trailer is written here, so a refusal there is the
+    encoder's too)."""
+    av = _av()
+    stream = probe.add_stream(codec, rate=25)
+    stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    if fmt != "avi":  # as the real stream: the input's time base (1/1000 in WMV and Matroska); AVI's is 1/rate
+        stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+    _configure(stream, codec, opts, fmt)
+    for i in range(_PROBE_FRAMES):  # a one-frame x265 stream can come out with a garbage dts; real clips do not
+        frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, 25)  # HEVC in MP4 refuses frames without one
+        probe.mux(stream.encode(frame))
+    probe.mux(stream.encode(None))
+    probe.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """Why FFmpeg refused the encoder, in its own words but without the call that failed: a bad --preset
+    read "Invalid argument: 'avcodec_open2(...)' returned 22", with every option quoted and escaped."""
+    strerror = getattr(exc, "strerror", None)
+    return strerror if isinstance(strerror, str) and strerror else one_line(exc)
+
+
+def _mistimed(back: Any) -> str | None:
+    """What is wrong with the times of the probe's frames read back from the container ``back``, or None.
+
+    Out of order, or two frames at one time: H.264 in WMV (ASF keeps one timestamp a frame, which B-frames'
+    reordering needs more of). Shifted: the first frame not at the start of the stream, though it was written
+    first at 0 s: H.264 in AVI, whose index holds no timestamps, read back a frame late (0.04 s, 0.08 s ...
+    for 0 s, 0.04 s ...), so the video came a frame after its sound. A container that moves the whole file
+    (MPEG-TS and FLV start it at the first frame's time, 0.08 s after x264's reordering delay, and the sound
+    with it) keeps the frames where they were against the start, and is not shifted. Frames without a
+    timestamp (MPEG program streams give only some frames one) are left out.
+    """
+    video = back.streams.video[0]
+    times = [f.pts * f.time_base for f in back.decode(video) if f.pts is not None]
+    if any(a >= b for a, b in zip(times, times[1:], strict=False)):
+        return "its frames would play out of order (the container keeps one timestamp a frame)"
+    start = video.start_time * video.time_base if video.start_time is not None else Fraction(0)
+    if times and times[0] != start:
+        late = float(times[0] - start)
+        return f"its frames would come back shifted, {abs(late):g} s {'late' if late > 0 else 'early'}"
+    return None

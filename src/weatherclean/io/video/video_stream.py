@@ -13,7 +13,7 @@ from typing import Any
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour
 from weatherclean.io.video.colour import _chroma_of, _Colour, _high_bit_depth, _tag_colour
-from weatherclean.io.video.encoder import _DEFAULT_CODEC, VideoOptions, _configure
+from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av
 
@@ -45,7 +45,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     of rotation) becomes a note rather than a silent change.
     """
     av = _av()
-    codec = opts.codec or _DEFAULT_CODEC.get(fmt, "libx264")
+    codec = opts.codec or _default_codec(fmt, vin.codec_context.width)
     # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
     cfr = fmt == "avi"
     rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
