@@ -62,7 +62,7 @@ class J4RNetConfig:
     release); ``*_blocks`` count residual blocks in R-Net, C-Net and JRC-Net; ``dnet_layers`` is the
     depth of D-Net (the gates read its 4th layer, or its last if shallower).
 
-    The last six fields are our "no harm" options (issue 13; docs/models.md). Their defaults are the
+    The last seven fields are our "no harm" options (issue 13; docs/models.md). Their defaults are the
     paper's network, so a ``config.json`` written before they existed loads to the same model:
 
     * ``streak_mode``: ``"paper"`` takes R-Net's output as the streak Ŝ. ``"detail"`` takes the positive
@@ -89,6 +89,13 @@ class J4RNetConfig:
       its mean over ``veil_cell``-pixel cells, smoothed over 3 × 3 cells and upsampled bilinearly.
       Rain's accumulation is a smooth veil; a residual that darkens a sunlit building twice as much as
       the sky beside it has taken the scene for veil (rain round 17, docs/model-history.md).
+    * ``self_ensemble`` (off; inference only): every step runs the frame and its 180° turn through the
+      network as one batch of two and returns the mean of the two outputs, the second turned back; in a
+      clip each keeps its own memory (the state carries both). Twice the compute. Why: the network's
+      mistakes on a frame and on its turn are partly independent while the rain is the same, so the mean
+      removes more rain and changes dry pictures less (rain round 24, docs/model-history.md). The frame is
+      padded to whole ``veil_cell`` cells (and strides) first, so the turned copy smooths its veil on the
+      same cell grid as the frame and tiles on that grid agree with the whole frame.
     """
 
     model_type: str = "j4rnet"  # lets the loader pick the class from config.json alone
@@ -108,6 +115,7 @@ class J4RNetConfig:
     gate_radius: int = 8  # pixels around detected rain that the pass-through gate keeps open
     veil_threshold: float = 0.0  # mean darkening that also opens the gate, for a veil (0: off)
     veil_cell: int = 0  # pixels over which JRC-Net's coarse residual (the veil) is smoothed (0: off)
+    self_ensemble: bool = False  # at inference, the mean of the outputs for the frame and its 180° turn
 
     def __post_init__(self) -> None:
         if self.model_type != "j4rnet":
@@ -134,6 +142,8 @@ class J4RNetConfig:
             raise ValueError("veil_threshold widens the pass-through gate: set pass_through > 0 as well")
         if not isinstance(self.veil_cell, int) or (self.veil_cell != 0 and (self.veil_cell < 8 or self.veil_cell % 4)):
             raise ValueError(f"veil_cell must be 0 (off) or a multiple of 4 of at least 8, got {self.veil_cell}")
+        if not isinstance(self.self_ensemble, bool):
+            raise ValueError(f"self_ensemble must be true or false, got {self.self_ensemble!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -355,8 +365,26 @@ class J4RNet(
         concatenation would promote it to float32 and cost a copy in and out of every convolution.
         The memory itself and the per-pixel blending stay at the frame's precision.
         """
+        if self.config.self_ensemble and not self.training:
+            return self._ensemble_step(frame, state)
         out, h, _ = self._step(frame, state)
         return out, h
+
+    def _ensemble_step(self, frame: torch.Tensor, state: torch.Tensor | None) -> tuple[J4ROutput, torch.Tensor]:
+        """:meth:`step` with ``self_ensemble``: the frame and its 180° turn as one batch of 2N, each output the
+        mean of the two, the second turned back; the memory is the batch's (2N), so each copy keeps its own.
+
+        Both copies are first padded (repeating the edges) to whole ``veil_cell`` cells and strides, so the
+        turned copy's cells, counted from its own corner, lie on the frame's grid.
+        """
+        n = frame.shape[0]
+        h, w = frame.shape[-2:]
+        unit = math.lcm(self.config.stride, max(self.config.veil_cell, 1))
+        pad = (0, (-w) % unit, 0, (-h) % unit)
+        padded = F.pad(frame, pad, mode="replicate") if any(pad) else frame
+        out, memory, _ = self._step(torch.cat([padded, padded.flip(-2, -1)]), state)
+        mean = J4ROutput(*(((t[:n] + t[n:].flip(-2, -1)) / 2)[..., :h, :w] for t in out))
+        return mean, memory
 
     @torch.no_grad()
     def gate(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
@@ -510,7 +538,8 @@ def bytes_per_pixel(config: J4RNetConfig) -> float:
     stride-1 configurations scale it by their channels × stride².
     """
     c = config
-    return 600.0 * max(c.channels, c.hidden) / 48 * 16 / c.stride**2
+    copies = 2 if c.self_ensemble else 1  # the frame and its turn, as one batch
+    return copies * 600.0 * max(c.channels, c.hidden) / 48 * 16 / c.stride**2
 
 
 def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
