@@ -3,6 +3,7 @@
 
     runs/make_tune35.sh
     python scripts/ensemble_probe.py data/tune35 > runs/scores/ensemble-probe-tune35.txt
+    python scripts/ensemble_probe.py data/tune35 --rain-pairs > runs/scores/ensemble-pairs-tune35.txt
 
 - **Flip self-ensemble**: the mean of the model's outputs for the picture and its mirror images, each
   mirrored back (``h2``: as is and left-right; ``v4``: also upside down and both). Training mirrors and
@@ -42,6 +43,8 @@ FLIPS: dict[str, Flip] = {
     "hv": lambda a: a[::-1, ::-1],
 }
 ENSEMBLES = {"plain": ("id",), "h2": ("id", "h"), "v4": ("id", "h", "v", "hv")}
+#: ``--rain-pairs``: every two-member ensemble (the picture and one mirror image), beside the plain model and v4.
+PAIRS = {"plain": ("id",), "h": ("id", "h"), "v": ("id", "v"), "hv": ("id", "hv"), "v4": ("id", "h", "v", "hv")}
 
 
 def outputs(net: Restorer, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -62,10 +65,45 @@ def score_set(folder: Path, task: str, net: Restorer) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
+def mean_of(outs: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray:
+    """The ensemble of ``keys``: the mean of those outputs, clipped to [0, 1]."""
+    return np.clip(np.mean([outs[k] for k in keys], axis=0), 0, 1)
+
+
+def rain_pairs(root: Path) -> None:
+    """Which mirror image to pair the picture with (rain round 24's pick): each pair's gain on the rain sets,
+    and the worst and median PSNR-Y against the input of the rain-free photos."""
+    net = load_restorer("rain", device="cpu", precision="fp32")
+    print("rain: gain over the input in dB, per two-member ensemble ('hv': the 180-degree turn)")
+    print("| set | " + " | ".join(PAIRS) + " |\n|---|" + "---|" * len(PAIRS))
+    for folder in sorted(root.glob("rain_*")):
+        scores: dict[str, list[float]] = {k: [] for k in ("input", *PAIRS)}
+        for weathered, clean in pairs(folder, "rain"):
+            x, gt = read_rgb(weathered), read_rgb(clean)
+            outs = outputs(net, x)
+            scores["input"].append(psnr(x, gt, y_channel=True))
+            for name, keys in PAIRS.items():
+                scores[name].append(psnr(mean_of(outs, keys), gt, y_channel=True))
+        base = float(np.mean(scores["input"]))
+        print(f"| {folder.name} | " + " | ".join(f"{np.mean(scores[k]) - base:+.2f}" for k in PAIRS) + " |", flush=True)
+    dry: dict[str, list[float]] = {k: [] for k in PAIRS}
+    for f in sorted((root / "clean").iterdir()):
+        x = read_rgb(f)
+        outs = outputs(net, x)
+        for name, keys in PAIRS.items():
+            dry[name].append(psnr(mean_of(outs, keys), x, y_channel=True))
+    print("| rain-free photos, worst / median dB against the input | "
+          + " | ".join(f"{min(v):.2f} / {np.median(v):.2f}" for v in dry.values()) + " |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", type=Path, help="folder made by runs/make_tune35.sh")
+    parser.add_argument("--rain-pairs", action="store_true", help="only the rain model's two-member ensembles")
     args = parser.parse_args()
+    if args.rain_pairs:
+        rain_pairs(args.root)
+        return
     for task in ("snow", "rain"):
         net = load_restorer(task, device="cpu", precision="fp32")
         print(f"\n{task}: PSNR-Y of the input in dB, then each output's gain over it")
