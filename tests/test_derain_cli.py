@@ -160,8 +160,10 @@ def test_odd_sizes_ten_bit_and_audio_the_container_cannot_hold(tmp_path: Path, c
                                    str(tmp_path / "out"), "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
     notes = " ".join(n["note"] for n in json.loads(stdout)["notes"])
-    assert "odd frame size" in notes and "10" in notes
+    assert "odd frame size" in notes and "bits" not in notes  # 10-bit video is written at 10 bits, no note
     assert _streams(tmp_path / "out" / "odd.mp4")["size"] == (47, 63)
+    with av.open(str(tmp_path / "out" / "deep.mkv")) as deep:
+        assert (deep.streams.video[0].codec_context.name, deep.streams.video[0].format.name) == ("hevc", "yuv420p10le")
     code, stdout, stderr = _invoke(str(tmp_path / "opus.mkv"), "-o", str(tmp_path / "avi"), "--format", "avi",
                                    "--json", models=counter)  # fmt: skip
     assert code == 0, stderr

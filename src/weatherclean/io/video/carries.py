@@ -55,7 +55,7 @@ def _carries(fmt: str, codec: str) -> _Carries:
         stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
         _set_colour_tags(stream.codec_context, _PROBE_COLOUR)
         _configure(stream, codec, VideoOptions(), fmt)
-        for i in range(2):
+        for i in range(4):  # x265 gives a 2-frame stream a garbage dts, which MP4 and MOV refuse (0 of 15 probes)
             frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
             frame.pts, frame.time_base = i, Fraction(1, 25)
             probe.mux(stream.encode(frame))

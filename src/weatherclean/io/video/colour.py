@@ -4,7 +4,9 @@
 and :func:`_rgb_to_frame` convert every frame with them, rounding as :func:`_rounding` sets (swscale's
 defaults darkened each pass by about a grey level); :func:`_tag_colour` writes the same tags on the
 output, so players show it as they showed the input. Chroma sampling and bit depth
-(:func:`_chroma_of`, :func:`_high_bit_depth`) decide what a decoded frame holds.
+(:func:`_chroma_of`, :func:`_high_bit_depth`) decide what a decoded frame holds. Video above 8 bits is
+read as 16-bit RGB and written back at 10 bits (:func:`_rgb_to_wide_frame`) to the nearest code, correcting
+swscale's 16-bit scale both ways (:func:`_decode_gain`, :func:`_encode_gain`).
 """
 
 from __future__ import annotations
@@ -89,11 +91,127 @@ def _rounding(decode: bool, wide: bool = False) -> Any:
 
 
 def _frame_to_rgb(frame: Any, wide: bool, colour: _Colour) -> np.ndarray:
-    """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits."""
+    """A decoded frame as H×W×3 RGB: uint8, or uint16 when the video has more than 8 bits.
+
+    Above 8 bits swscale's 16-bit RGB falls short of full scale (see :func:`_decode_gain`); it is scaled
+    back up, so the model sees the clip's own levels and :func:`_rgb_to_frame` can write them back exactly.
+    """
     fmt = "rgb48le" if wide else "rgb24"
-    return frame.to_ndarray(
+    source = _unsited(frame) if wide else frame
+    rgb = source.to_ndarray(
         format=fmt, src_colorspace=colour.matrix, src_color_range=colour.range, interpolation=_rounding(True, wide)
     )
+    gain = _decode_gain(frame.format.name, colour.full_range) if wide else 1.0
+    return rgb if gain == 1.0 else _scaled(rgb, gain)
+
+
+def _unsited(frame: Any) -> Any:
+    """A decoded frame of subsampled chroma (4:2:0, 4:2:2) copied into a new frame, which carries no chroma
+    location; others as they are.
+
+    swscale places chroma where the frame says (H.264 and HEVC: left, co-sited with the even columns), but a
+    frame made from RGB says nothing, and is written centred: every pass through the video moved colour
+    half a pixel sideways, which on a colour ramp came back 2 10-bit levels off (PyAV cannot set a frame's
+    chroma location). Read centred too, the round trip is exact; what the model sees is off by a quarter of
+    a chroma sample at most, far under what it can tell.
+    """
+    name = frame.format.name
+    if not name.startswith("yuv") or "444" in name or not frame.format.is_planar:
+        return frame
+    fresh = _av().VideoFrame(frame.width, frame.height, name)
+    for src, dst in zip(frame.planes, fresh.planes, strict=True):
+        rows = np.frombuffer(src, np.uint8).reshape(src.height, src.line_size)
+        width = min(src.line_size, dst.line_size)
+        np.frombuffer(dst, np.uint8).reshape(dst.height, dst.line_size)[:, :width] = rows[:, :width]
+    return fresh
+
+
+def _scaled(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """16-bit ``rgb`` times ``gain`` (within 1 %), to the nearest level and kept within 16 bits; in 32-bit
+    integers with 15 fractional bits, within a level of the exact product."""
+    k = round(gain * 32768)
+    product = rgb.astype(np.uint32)
+    product *= k
+    product += 16384
+    product >>= 15
+    return np.minimum(product, 65535).astype(np.uint16)
+
+
+def _bits(pix_fmt: str) -> int:
+    """The bits per sample of a pixel format (8 for yuv420p, 10 for yuv420p10le), 8 for one FFmpeg lacks."""
+    try:
+        return max(c.bits for c in _av().video.format.VideoFormat(pix_fmt).components)
+    except (ValueError, TypeError):
+        return 8
+
+
+def _yuv_levels(bits: int, full: bool) -> tuple[int, int, int]:
+    """Black, white and neutral-chroma codes of YUV at ``bits`` per sample (ITU-T H.273): limited range is
+    8-bit's 16-235 shifted up, full range 0 to 2^bits - 1."""
+    if full:
+        return 0, (1 << bits) - 1, 1 << (bits - 1)
+    return 16 << (bits - 8), 235 << (bits - 8), 1 << (bits - 1)
+
+
+@functools.cache
+def _decode_gain(pix_fmt: str, full: bool) -> float:
+    """What swscale's 16-bit RGB from YUV above 8 bits must be multiplied by to reach the exact levels.
+
+    Measured, not assumed, once per format and range: a mid grey of ``pix_fmt`` converted as
+    :func:`_frame_to_rgb` does. FFmpeg 8's swscale maps limited-range white to 65283 of 65535 (0.4 % short:
+    10-bit video read up to 4 levels dark) and full-range 10-bit code c to c × 64 rather than c × 65535 / 1023.
+    The model saw such clips that much dark, their 8-bit output lost a level at white (254), and 10-bit
+    output through its way back (:func:`_encode_gain`), which errs the other way, drifted 1.5 levels a pass
+    in full range. 1.0 for formats it cannot measure (not planar YUV of 16-bit samples) and for a
+    measurement that is not a small correction.
+    """
+    av = _av()
+    try:
+        fmt = av.video.format.VideoFormat(pix_fmt)
+    except (ValueError, TypeError):
+        return 1.0
+    bits = _bits(pix_fmt)
+    if not (pix_fmt.startswith("yuv") and fmt.is_planar and pix_fmt.endswith("le") and 8 < bits <= 16):
+        return 1.0
+    black, white, neutral = _yuv_levels(bits, full)
+    grey = (black + white) // 2
+    frame = av.VideoFrame(16, 16, pix_fmt)
+    for i, plane in enumerate(frame.planes):
+        code = grey if i == 0 else neutral if i < 3 else (1 << bits) - 1  # a fourth plane is alpha: opaque
+        plane.update(np.full(plane.buffer_size // 2, code, np.uint16).tobytes())
+    rgb = frame.to_ndarray(format="rgb48le", src_colorspace=1, src_color_range=2 if full else 1,
+                           interpolation=_rounding(True, True))  # fmt: skip
+    return _gain((grey - black) / (white - black) * 65535, float(rgb.mean()))
+
+
+@functools.cache
+def _encode_gain(pix_fmt: str, full: bool) -> float:
+    """What 16-bit RGB must be multiplied by before swscale converts it to ``pix_fmt`` (16-bit YUV) so the
+    YUV comes out exact: FFmpeg 8's swscale reads 16-bit RGB as though white were 65280, so 10-bit video
+    written from it came out up to 4 levels too bright (mean +1.7). Measured as :func:`_decode_gain` is."""
+    av = _av()
+    grey = np.full((16, 16, 3), 32768, np.uint16)
+    frame = av.VideoFrame.from_ndarray(grey, format="rgb48le").reformat(
+        format=pix_fmt, src_colorspace=1, dst_colorspace=1, dst_color_range=2 if full else 1,
+        interpolation=_rounding(False),
+    )  # fmt: skip
+    black, white, _ = _yuv_levels(16, full)
+    measured = float(_plane(frame, 0).mean())
+    return _gain(32768 / 65535 * (white - black), measured - black)
+
+
+def _gain(want: float, got: float) -> float:
+    """``want / got`` where that is a correction of under 1 %, else 1.0 (a measurement gone wrong)."""
+    gain = want / got if got > 0 else 1.0
+    return gain if abs(gain - 1.0) < 0.01 else 1.0
+
+
+def _plane(frame: Any, index: int) -> np.ndarray:
+    """Plane ``index`` of a frame of 16-bit samples, as a uint16 array without its line padding (a view, which
+    writes into the frame)."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, np.uint16).reshape(plane.height, plane.line_size // 2)
+    return rows[:, : plane.width]
 
 
 def _to_rgb24(rgb: np.ndarray) -> np.ndarray:
@@ -105,7 +223,20 @@ def _to_rgb24(rgb: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def _to_rgb48(rgb: np.ndarray) -> np.ndarray:
+    """Any pixels the caller returned (uint8, uint16 or float in [0, 1]) as 16-bit RGB."""
+    if rgb.dtype == np.uint16:
+        return rgb
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.uint16) * 257
+    return np.rint(np.clip(rgb, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
 def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
+    """The model's RGB as a frame of the encoder's ``pix_fmt``, in the clip's matrix and range: from 8-bit RGB
+    for an 8-bit format, from 16-bit RGB for one above 8 bits (:func:`_rgb_to_wide_frame`)."""
+    if _bits(pix_fmt) > 8:
+        return _rgb_to_wide_frame(_to_rgb48(np.asarray(rgb)), pix_fmt, colour)
     av = _av()
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
     return frame.reformat(
@@ -114,14 +245,62 @@ def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     )  # fmt: skip
 
 
-def _tag_colour(ctx: Any, colour: _Colour, notes: list[str]) -> None:
+def _rgb_to_wide_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
+    """16-bit RGB as a frame of ``pix_fmt`` (10 or 12 bits, planar YUV), to the nearest code.
+
+    swscale converts to the 16-bit YUV of the same chroma (from RGB scaled by :func:`_encode_gain`), which is
+    exact to a few hundredths of a 10-bit level; the last step to ``pix_fmt`` is done here, because
+    swscale's own rounds full-range chroma half a level low (neutral grey written 511, not 512).
+    """
+    av = _av()
+    bits = _bits(pix_fmt)
+    deep = _sixteen_bit(pix_fmt)
+    gain = _encode_gain(deep, colour.full_range)
+    scaled = rgb if gain == 1.0 else _scaled(rgb, gain)
+    yuv = av.VideoFrame.from_ndarray(np.ascontiguousarray(scaled), format="rgb48le").reformat(
+        format=deep, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range,
+        interpolation=_rounding(False),
+    )  # fmt: skip
+    out = av.VideoFrame(yuv.width, yuv.height, pix_fmt)
+    for i in range(len(out.planes)):
+        _plane(out, i)[:] = _narrowed(_plane(yuv, i), bits, colour.full_range, chroma=i > 0)
+    return out
+
+
+def _sixteen_bit(pix_fmt: str) -> str:
+    """The 16-bit format of ``pix_fmt``'s chroma (yuv420p10le → yuv420p16le)."""
+    chroma = next((tag for tag, _ in _CHROMA if tag in pix_fmt), "420")
+    return f"yuv{chroma}p16le"
+
+
+def _narrowed(plane: np.ndarray, bits: int, full: bool, chroma: bool) -> np.ndarray:
+    """A plane of 16-bit YUV as ``bits``-bit codes, to the nearest. Limited range scales by a power of two
+    (10-bit 64-940 is 16-bit 4096-60160 shifted); full range by (2^bits - 1) / 65535 about neutral chroma."""
+    top = (1 << bits) - 1
+    if not full:
+        shift = 16 - bits
+        return np.minimum((plane.astype(np.uint32) + (1 << (shift - 1))) >> shift, top).astype(np.uint16)
+    values = plane.astype(np.float32)
+    if chroma:
+        codes = (values - 32768) * np.float32(top / 65535) + np.float32(1 << (bits - 1))
+    else:
+        codes = values * np.float32(top / 65535)
+    return np.clip(np.rint(codes), 0, top).astype(np.uint16)
+
+
+def _tag_colour(ctx: Any, colour: _Colour, notes: list[str], bits: int = 8) -> None:
     """Tag the encoder with the input's colour matrix, range, primaries and transfer, so players show
-    the output as they showed the input; HDR is kept as a tag only, and said so in a note."""
+    the output as they showed the input. HDR encoded at ``bits`` 8 gets a note that its highlights may
+    look flat; at 10, PQ (HDR10) gets one naming what is not copied: the static metadata that comes
+    beside the tags (mastering display, light levels). HLG needs none."""
     ctx.color_range = colour.range
     _set_colour_tags(ctx, colour.tags())
-    if colour.transfer in _HDR_TRANSFERS:
-        notes.append(f"HDR ({_HDR_TRANSFERS[colour.transfer]}) video: processed and encoded as 8-bit; "
-                     "highlights may look flat")  # fmt: skip
+    hdr = _HDR_TRANSFERS.get(colour.transfer)
+    if hdr and bits <= 8:
+        notes.append(f"HDR ({hdr}) video: processed and encoded as 8-bit; highlights may look flat")
+    elif hdr == "PQ":
+        notes.append("HDR (PQ) video: encoded at 10 bits with its colour tags, but without its mastering-display "
+                     "and light-level metadata; players tone-map it by their own defaults")  # fmt: skip
 
 
 def _colour_tags(ctx: Any) -> dict[str, int]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour
-from weatherclean.io.video.colour import _chroma_of, _Colour, _high_bit_depth, _tag_colour
+from weatherclean.io.video.colour import _bits, _chroma_of, _Colour, _high_bit_depth, _tag_colour
 from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av
@@ -43,29 +43,22 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     Every stream must exist before the first packet is muxed (that writes the header), so this runs
     before any decoding; what the output cannot keep (odd sizes in 4:2:0, more than 8 bits, AVI's lack
     of rotation) becomes a note rather than a silent change.
+
+    Video above 8 bits is encoded at 10 where the encoder can (:func:`_deep_format`); where no codec was
+    asked for and the container's default is H.264, as 10-bit HEVC (libx265, tagged ``hvc1`` in MP4 and
+    MOV by :func:`~.encoder._configure`), which phones, Apple players and hardware decoders play, as they
+    do not H.264's High 10. Without libx265 it stays 8-bit H.264, with a note.
     """
-    av = _av()
-    codec = opts.codec or _default_codec(fmt, vin.codec_context.width)
+    in_fmt = str(vin.codec_context.pix_fmt or "")
+    wide = _high_bit_depth(in_fmt)
+    codec, eight_bit_why = _choose_codec(fmt, opts, vin.codec_context.width, wide)
     # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
     cfr = fmt == "avi"
     rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
-    try:
-        vout = out.add_stream(codec, rate=rate)
-    except (av.error.FFmpegError, ValueError) as exc:
-        raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
+    vout, codec, eight_bit_why = _new_stream(out, codec, rate, fmt, opts, eight_bit_why)
     w, h = vin.codec_context.width, vin.codec_context.height
     vout.width, vout.height = w, h
-    odd = bool(w % 2 or h % 2)
-    chroma = _chroma_of(str(vin.codec_context.pix_fmt or ""))
-    full = codec in ("libx264", "libx265") and (odd or chroma == "4:4:4")  # 4:4:4 input stays 4:4:4
-    vout.pix_fmt = "yuv444p" if full else "yuv420p"
-    if odd and full:
-        notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
-    elif chroma in ("4:4:4", "4:2:2") and not full:
-        notes.append(f"{chroma} chroma written as 4:2:0 by {codec}")
-    wide = _high_bit_depth(str(vin.codec_context.pix_fmt or ""))
-    if wide:
-        notes.append(f"{vin.codec_context.pix_fmt} video: processed at 16 bits, encoded at 8 bits")
+    bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes)
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
     vout.time_base = out_tb
     vout.codec_context.time_base = out_tb
@@ -76,7 +69,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     written = colour if carries.full_range or not colour.full_range else colour.limited()
     if written != colour:
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
-    _tag_colour(vout.codec_context, written, notes)
+    _tag_colour(vout.codec_context, written, notes, bits)
     _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
     _keep_aspect(vout, vin, carries, f"{codec} in {fmt}", notes)
     vout.metadata.update(_stream_tags(fmt, vin, notes))
@@ -86,6 +79,78 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written)
+
+
+def _choose_codec(fmt: str, opts: VideoOptions, width: int, wide: bool) -> tuple[str, str | None]:
+    """The encoder for container ``fmt``, and why video above 8 bits (``wide``) is encoded at 8 where that is
+    already known. No ``--codec`` and a default of H.264 picks 10-bit HEVC for ``wide`` video: H.264's High 10
+    plays almost nowhere (not in QuickTime, Safari or most hardware decoders), HEVC wherever the phone clip
+    it mostly comes from did. Without libx265 it stays H.264 at 8 bits, as before."""
+    codec = opts.codec or _default_codec(fmt, width)
+    if not (wide and opts.codec is None and codec == "libx264"):
+        return codec, None
+    if _deep_format("libx265", "yuv420p10le"):
+        return "libx265", None
+    return codec, "libx265, for 10-bit HEVC, is not in this FFmpeg; --codec libx264 writes 10-bit H.264"
+
+
+def _new_stream(out: Any, codec: str, rate: Fraction, fmt: str, opts: VideoOptions,
+                eight_bit_why: str | None) -> tuple[Any, str, str | None]:  # fmt: skip
+    """``out``'s video stream for ``codec``, with the codec and the reason for 8 bits then in force: HEVC
+    picked for depth (:func:`_choose_codec`) gives way to 8-bit H.264 where the container cannot hold it
+    (3GP). An encoder that was asked for and is refused is a one-line error."""
+    av = _av()
+    try:
+        return out.add_stream(codec, rate=rate), codec, eight_bit_why
+    except (av.error.FFmpegError, ValueError) as exc:
+        if codec != "libx265" or opts.codec is not None:
+            raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
+    return out.add_stream("libx264", rate=rate), "libx264", f"{fmt} cannot hold HEVC"
+
+
+def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | None, notes: list[str]) -> int:
+    """Set the stream's pixel format from the input's ``in_fmt`` and return its bits per sample.
+
+    Chroma as before: 4:4:4 input (and odd sizes, which 4:2:0 cannot hold) stays 4:4:4 with H.264 and HEVC,
+    others are written 4:2:0. Depth: 10 bits for input above 8 where the encoder has a 10-bit format
+    (:func:`_deep_format`) and nothing ruled it out (``eight_bit_why``), else 8. Each loss is a note.
+    """
+    w, h = vout.width, vout.height
+    odd = bool(w % 2 or h % 2)
+    chroma = _chroma_of(in_fmt)
+    full = codec in ("libx264", "libx265") and (odd or chroma == "4:4:4")  # 4:4:4 input stays 4:4:4
+    wide = _high_bit_depth(in_fmt)
+    deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
+    vout.pix_fmt = deep or ("yuv444p" if full else "yuv420p")
+    written = _chroma_of(vout.pix_fmt) or "4:2:0"
+    if odd and full:
+        notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
+    elif chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
+        notes.append(f"{chroma} chroma written as {written} by {codec}")
+    bits = _bits(vout.pix_fmt)
+    if wide and bits < _bits(in_fmt):
+        why = eight_bit_why or (None if deep else f"{codec} offers no 10-bit YUV format here")
+        notes.append(f"{in_fmt} video: processed at 16 bits, encoded at {bits} bits" + (f" ({why})" if why else ""))
+    return bits
+
+
+#: Chroma samplings by how much colour they hold: a note says when the output holds less than the input.
+_CHROMA_RANK = {"4:4:4": 3, "4:2:2": 2, "4:2:0": 1}
+
+
+def _deep_format(codec: str, wanted: str) -> str | None:
+    """The 10-bit format that encoder ``codec`` takes for ``wanted`` (yuv420p10le or yuv444p10le): that one,
+    else the nearest that holds at least its chroma (ProRes takes only 4:2:2 and 4:4:4); None where the
+    encoder has none in this FFmpeg (MPEG-4 Part 2, VP9 built without high bit depth) or is missing.
+
+    Ten bits, not more, even from 12-bit input: 12-bit HEVC or H.264 plays almost nowhere.
+    """
+    try:
+        formats = {f.name for f in _av().Codec(codec, "w").video_formats or ()}
+    except (ValueError, TypeError):  # no such encoder: add_stream says so
+        return None
+    order = ("yuv444p10le",) if wanted == "yuv444p10le" else ("yuv420p10le", "yuv422p10le", "yuv444p10le")
+    return next((name for name in order if name in formats), None)
 
 
 def _slot_rate(vin: Any) -> Fraction:
