@@ -118,7 +118,20 @@ def expand_inputs(
     found = expander.found
     # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
     found.skipped, found.failed = one_per_path(found.skipped), list(dict.fromkeys(found.failed))
+    found.files = _one_per_file(found.files)
     return found
+
+
+def _one_per_file(files: list[Found]) -> list[Found]:
+    """Each path once, as first reached: a photo named twice (``desnow a.jpg a.jpg``) or named beside the
+    folder holding it (``desnow holiday holiday/astro.jpg``) is one file, done once, as usage.md says.
+    Kept twice, both copies planned the same output and the run was refused as a name clash. (Paths that
+    differ but name the same file, ``a.jpg`` and ``./x/../a.jpg`` or a link, are left to the planner,
+    which knows real paths.)"""
+    first: dict[Path, Found] = {}
+    for f in files:
+        first.setdefault(f.path, f)
+    return list(first.values())
 
 
 def one_per_path(records: list[Record]) -> list[Record]:

@@ -17,8 +17,8 @@ from weatherclean.io.folders import display
 from weatherclean.io.video import is_video_path
 
 __all__ = [
-    "NOT_FOUND", "NO_MATCH", "FrameProgress", "Job", "JobHandler", "OutputNames", "Plan", "Record", "display",
-    "job_kind",
+    "NOT_FOUND", "NO_MATCH", "DeviceNote", "FrameProgress", "Job", "JobHandler", "OutputNames", "Plan", "Record",
+    "display", "job_kind",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
@@ -47,6 +47,22 @@ class Record:
 
     path: Path
     reason: str
+
+
+@dataclass(frozen=True)
+class DeviceNote(Record):
+    """A note about the device a run used, not about a file (a tile too small for the overlap, a
+    precision fallback). Its ``path`` reads ``(cpu)``, as ``--json`` has always given it; the summary
+    says ``(device: cpu)`` instead, since ``note: (cpu): --tile 64 ...`` read like a file named ``(cpu)``."""
+
+    @classmethod
+    def on(cls, device: str, reason: str) -> DeviceNote:
+        """The note ``reason`` about ``device`` (``"cpu"``, ``"cuda"``)."""
+        return cls(Path(f"({device})"), reason)
+
+    @property
+    def device(self) -> str:
+        return self.path.name.strip("()")
 
 
 @dataclass

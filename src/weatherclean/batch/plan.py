@@ -149,6 +149,7 @@ def _add_jobs(
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     chosen = _one_path_per_file([src for src, _ in candidates], resolved)
     all_sources = set(chosen)
+    planned: set[Path] = set()  # real files planned: a path given twice is one file, done once
     for src, dest in candidates:
         real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
@@ -157,6 +158,9 @@ def _add_jobs(
                     Record(display(src), f"a link to {display(chosen[real])}, which is done under its own name")
                 )
             continue
+        if real in planned:  # the very same path again (expand_inputs lists each once; other callers may not)
+            continue
+        planned.add(real)
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
             continue
@@ -216,12 +220,21 @@ def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_out
     other = by_output.get(dest)
     if other is None:
         return None
-    why = (
-        "their names differ only in the extension, which --format makes the same"
-        if other.stem == src.stem and other.parent == src.parent
-        else "give each input its own -o folder, or pass their common parent folder instead"
-    )
+    why = _clash_reason(other, src)
     return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
+
+
+def _clash_reason(first: Path, second: Path) -> str:
+    """Why two different files share an output, in words that fit the case: the reason told must be the
+    one that holds (one photo named twice was once told its names "differ only in the extension, which
+    --format makes the same", with no --format given). Without --format an output keeps its input's name,
+    so only files of the same name in different folders can meet; with it, ``a.jpg`` and ``a.png`` too."""
+    if first.parent == second.parent and first.stem == second.stem and first.suffix != second.suffix:
+        return "their names differ only in the extension, which --format makes the same"
+    where = "the same name in different folders"
+    if first.name != second.name:
+        where += ", once --format gives them the same extension"
+    return f"give each input its own -o folder, or pass their common parent folder instead ({where})"
 
 
 def plan_clips(

@@ -31,11 +31,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weatherclean.batch.handlers import Restoration, job_handler
-from weatherclean.batch.jobs import Job, JobHandler, Plan, Record, display
+from weatherclean.batch.jobs import DeviceNote, Job, JobHandler, Plan, Record, display
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
 from weatherclean.errors import WeathercleanError, one_line
@@ -142,7 +141,7 @@ class RestorerWorkers:
         )  # fmt: skip
 
         def notes() -> list[Record]:
-            return [Record(Path(f"({restorer.device.type})"), reason) for reason in restorer.notes]
+            return [DeviceNote.on(restorer.device.type, reason) for reason in restorer.notes]
 
         return Worker(handler, notes)
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import OutputNames, Plan, Record
+from weatherclean.batch.jobs import DeviceNote, OutputNames, Plan, Record
 from weatherclean.batch.run import BatchSummary
 
 __all__ = ["print_plan", "print_summary"]
@@ -84,7 +84,7 @@ def print_summary(
         totals += "; rerun the same command to resume"
     where = output_places(summary)
     if where:
-        totals += f"; written to {escape(where)}"
+        totals += f"; written {escape(where)}"
     if not quiet and (summary.skipped or summary.notes):
         table = Table(show_header=True, header_style="bold")
         table.add_column("status")
@@ -92,7 +92,8 @@ def print_summary(
         table.add_column("reason")
         for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
             for rec in records:
-                table.add_row(status, escape(str(rec.path)), escape(rec.reason))
+                where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else str(rec.path)
+                table.add_row(status, escape(where), escape(rec.reason))
         console.print(table)
     elif quiet:
         for rec in summary.notes:
@@ -102,21 +103,39 @@ def print_summary(
 
 def _one_line(rec: Record) -> str:
     """``FILE: reason``, without the file twice where the reason already starts with it (as the path the user
-    typed, which may be spelled otherwise than the record's)."""
+    typed, which may be spelled otherwise than the record's). A note about the device names it after the
+    reason, ``(device: cpu)``, as no file is concerned."""
+    if isinstance(rec, DeviceNote):
+        return f"{rec.reason} (device: {rec.device})"
     head = rec.reason.split(": ", 1)[0]
     return rec.reason if Path(head).name == rec.path.name else f"{rec.path}: {rec.reason}"
 
 
 def output_places(summary: BatchSummary, most: int = 3) -> str:
-    """Where a run wrote: the folders of its outputs, the most common first (``most`` at most, then a
-    count); a file's own name when there is only one output. Empty when nothing was done.
+    """Where a run wrote, to follow "written ": ``to`` a file's own name when there is only one output, ``to``
+    the one folder of them all, ``under FOLDER/`` when they fill a tree (``-o out`` with a sub-folder
+    ``d``), else the folders, the most used first (``most`` at most, then a count). Empty when nothing was done.
 
     Why: outputs go next to their inputs unless ``-o`` says otherwise, and a user who did not pass ``-o``
-    should not have to guess where to look."""
+    should not have to guess where to look. A tree is named once, by its top: listing each folder of it
+    read ``written to cleanrec, cleanrec/d``, as if the run had written to two unrelated places."""
     shown = OutputNames(summary.output_dir)  # as the user's paths were typed, as in --json
     if len(summary.done) == 1:
-        return str(shown(summary.done[0]))
-    folders = Counter(str(shown(job).parent) for job in summary.done)
-    names = [name for name, _ in folders.most_common(most)]
-    rest = len(folders) - len(names)
-    return ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")
+        return f"to {shown(summary.done[0])}"
+    if not summary.done:
+        return ""
+    folders = [shown(job).parent for job in summary.done]
+    tops = set(folders) | ({summary.output_dir} if summary.output_dir is not None else set())
+    trees = Counter(_top(folder, tops) for folder in folders)
+    if len(trees) == 1:
+        (top,) = trees
+        return f"to {top}" if all(f == top for f in folders) else f"under {top}/"
+    deeper = {top for top in trees if any(f != top and top in f.parents for f in folders)}
+    names = [f"{top} (and subfolders)" if top in deeper else str(top) for top, _ in trees.most_common(most)]
+    rest = len(trees) - len(names)
+    return "to " + ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")
+
+
+def _top(folder: Path, tops: set[Path]) -> Path:
+    """The highest of ``tops`` that holds ``folder`` (itself when none does)."""
+    return next((p for p in reversed(folder.parents) if p in tops), folder)

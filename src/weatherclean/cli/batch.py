@@ -278,9 +278,9 @@ def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
 
 def restorer_notes(restorer: Restorer) -> list[Record]:
     """The restorer's notes as summary rows, under the device they concern."""
-    from weatherclean.batch import Record
+    from weatherclean.batch.jobs import DeviceNote
 
-    return [Record(Path(f"({restorer.device.type})"), reason) for reason in restorer.notes]
+    return [DeviceNote.on(restorer.device.type, reason) for reason in restorer.notes]
 
 
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool:

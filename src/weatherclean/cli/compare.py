@@ -72,6 +72,7 @@ def compare_command(
     from weatherclean.io import compare as pictures  # the image stack: only when a sheet is made
     from weatherclean.io.folders import check_writable_folders
 
+    pictures.check_pair(before, after)  # the inputs first: a sheet left from before must not hide a typo
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
     if output.is_dir():

@@ -29,7 +29,7 @@ from weatherclean.io.atomic import atomic_write, missing_folders, remove_empty
 from weatherclean.io.orientation import rotation_upright, to_upright
 
 __all__ = [
-    "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "compare_path", "contact_sheet",
+    "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "check_pair", "compare_path", "contact_sheet",
     "frame_strip", "is_compare_path", "pair_files", "picture_format", "preview", "rows_that_fit", "save_picture",
     "side_by_side", "thumbnail", "upright", "write_side_by_side", "write_strip",
 ]  # fmt: skip
@@ -254,6 +254,18 @@ def _video_preview(path: Path, side: int) -> Image.Image:
     return upright(thumbnail(rgb, side), rotation=rotation)
 
 
+def check_pair(before: Path, after: Path) -> None:
+    """Raise :class:`InputError` unless ``before`` and ``after`` both exist and are two folders or two files.
+
+    Its own step so that ``compare`` checks its inputs before its output: a missing BEFORE was reported
+    as "sheet.compare.jpg: exists" when an earlier sheet was there, which hid the real mistake."""
+    for path in (before, after):
+        if not path.exists():
+            raise InputError(f"{path}: file or folder not found")
+    if (before.is_file() or after.is_file()) and not (before.is_file() and after.is_file()):
+        raise InputError(f"{before}, {after}: give two folders, or two files")
+
+
 def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]], list[str], list[str]]:
     """Photos and videos of ``before`` matched with their results in ``after``, by path inside each folder.
 
@@ -263,12 +275,8 @@ def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]],
     folder lies inside the other (``dir/desnowed/``), the inner folder's files are left out of the outer
     one. Two files pair up as they are. Raises :class:`InputError` for a path that does not exist.
     """
-    for path in (before, after):
-        if not path.exists():
-            raise InputError(f"{path}: file or folder not found")
-    if before.is_file() or after.is_file():
-        if not (before.is_file() and after.is_file()):
-            raise InputError(f"{before}, {after}: give two folders, or two files")
+    check_pair(before, after)
+    if before.is_file():
         return [(before.name, before, after)], [], []
     mine, theirs = _media(before, skip=after), _media(after, skip=before)
     pairs: list[tuple[str, Path, Path]] = []

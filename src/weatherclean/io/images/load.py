@@ -27,7 +27,7 @@ from weatherclean.io.images import opener
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.records import LoadedImage
-from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
+from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_compression_name, tiff_metadata
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
 __all__ = ["load_image", "read_rgb"]
@@ -357,10 +357,12 @@ def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
             return None
         notes: list[str] = []
         exif, icc, xmp, _ = tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
+        extra: dict[str, Any] = {"compression": tiff_compression_name(p)}  # so the output keeps it
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     scaled = unit_float(raw, 65535.0)
     return LoadedImage(
         path=p, pixels=np.ascontiguousarray(scaled[..., :1]), bit_depth=16, format="TIFF", mode="LA;16",
-        alpha=np.ascontiguousarray(scaled[..., 1]), exif=exif, icc_profile=icc, xmp=xmp, notes=notes,
+        alpha=np.ascontiguousarray(scaled[..., 1]), exif=exif, icc_profile=icc, xmp=xmp, extra=extra,
+        notes=notes,
     )  # fmt: skip

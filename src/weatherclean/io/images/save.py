@@ -173,7 +173,9 @@ def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
 def _write_tiff(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
     compression, why = tiff_compression(like)
     if compression in ("lzw", "packbits") and arr.shape[2] == 2 and arr.dtype == np.uint16:
-        compression = "deflate"  # 16-bit grey+alpha is read by our own reader, which knows Deflate
+        # 16-bit grey+alpha is read back by our own reader, which knows Deflate only: said, not done silently
+        why = f"TIFF {compression} compression not kept for 16-bit grey+alpha: written with Deflate (lossless)"
+        compression = "deflate"
     t.notes += [why] if why else []
     return encode_tiff(arr, like, t.exif, compression)
 

@@ -29,6 +29,7 @@ __all__ = [
     "encode_tiff",
     "read_tiff_grey_alpha16",
     "tiff_compression",
+    "tiff_compression_name",
     "tiff_metadata",
 ]
 
@@ -128,6 +129,22 @@ def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> np.ndarray | None:
     if photometric == 0:  # WhiteIsZero
         arr[..., 0] = 65535 - arr[..., 0]
     return arr
+
+
+def tiff_compression_name(path: Path) -> str:
+    """The compression of a TIFF's first IFD by Pillow's name (``"tiff_adobe_deflate"``), for a file that
+    Pillow never opens (16-bit grey+alpha, :func:`read_tiff_grey_alpha16`): Pillow's reader records it in
+    ``LoadedImage.extra`` for the files it opens, and :func:`tiff_compression` keeps what is recorded there.
+    Without it a Deflate file came back uncompressed, with no note, against formats.md's promise."""
+    from PIL.TiffImagePlugin import COMPRESSION_INFO
+
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        head = tiff_head(bytes(buf[:8]))
+        if head is None:
+            return "raw"
+        ifd = parse_ifd(buf, *head)
+    (code,) = _ifd_values(ifd, head[0], 259, (1,))[:1] or (1,)
+    return COMPRESSION_INFO.get(code, f"code {code}")
 
 
 # --------------------------------------------------------------------------------------------- writing
