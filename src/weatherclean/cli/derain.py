@@ -121,6 +121,7 @@ def derain_command(
     threads: batch.Threads = None,
     compile: batch.Compile = False,
     pass_through: batch.PassThrough = None,
+    self_ensemble: batch.SelfEnsemble = None,
     engine: batch.Engine = "local",
     ray_address: batch.RayAddress = None,
     ray_actors: batch.RayActors = None,
@@ -145,8 +146,8 @@ def derain_command(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
         shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
-        compile=compile, compare=compare, pass_through=pass_through, engine=engine, ray_address=ray_address,
-        ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
+        compile=compile, compare=compare, pass_through=pass_through, self_ensemble=self_ensemble, engine=engine,
+        ray_address=ray_address, ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),
     )  # fmt: skip
     with json_errors(json_out):  # from the first import on: an interruption there still answers in JSON

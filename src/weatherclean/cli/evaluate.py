@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from weatherclean import __version__
-from weatherclean.cli.batch import PassThrough, Threads
+from weatherclean.cli.batch import PassThrough, SelfEnsemble, Threads
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, OutputError
 
@@ -139,6 +139,7 @@ def evaluate_command(
         None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
     ),
     pass_through: PassThrough = None,
+    self_ensemble: SelfEnsemble = None,
     threads: Threads = None,
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress bar; only the summary table (rain: no table per clip)."
@@ -168,6 +169,8 @@ def evaluate_command(
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
     at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
+    if self_ensemble is not None:
+        at += " @ self-ensemble" if self_ensemble else " @ no self-ensemble"
     resolved = resolve_model_name(model, task.value)
     label = f"{family.title} ({_short_name(resolved, model)}{at})"
     check_dataset, score = _TASKS[task]
@@ -178,14 +181,21 @@ def evaluate_command(
         torch.set_num_threads(threads)
     net = provided_model(model, task.value, model_provider(ctx.obj))
     restorer = load_restorer(
-        task.value, model=net, device=device, precision=precision, tile=tile, pass_through=pass_through
+        task.value,
+        model=net,
+        device=device,
+        precision=precision,
+        tile=tile,
+        pass_through=pass_through,
+        self_ensemble=self_ensemble,
     )
     result = score(
         restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
         progress=not quiet,
     )  # fmt: skip
     result.model = {
-        "given": model, "resolved": str(resolved), "pass_through": pass_through, "device": str(restorer.device),
+        "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": self_ensemble,
+        "device": str(restorer.device),
         "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
         "weatherclean": __version__,
     }  # fmt: skip

@@ -42,6 +42,7 @@ __all__ = [
     "family_of_model",
     "get_family",
     "register_family",
+    "self_ensemble_changes",
     "tasks",
 ]
 
@@ -220,6 +221,19 @@ def pass_through_changes(config: Any, value: object, *, label: str) -> dict[str,
     except (TypeError, ValueError) as exc:
         raise ModelError(f"--pass-through {number:g}: {exc}") from None
     return changes
+
+
+def self_ensemble_changes(config: Any, on: object, *, label: str) -> dict[str, bool]:
+    """The config change that ``--self-ensemble`` / ``--no-self-ensemble`` makes to a model with ``config``.
+
+    A model whose family has no self-ensemble setting (DesnowNet) is a one-line :class:`ModelError` naming
+    the option, rather than a flag that silently does nothing.
+    """
+    if not isinstance(on, bool):
+        raise ModelError(f"--self-ensemble {on!r}: true or false")
+    if not hasattr(config, "self_ensemble"):
+        raise ModelError(f"--self-ensemble: the model ({label}) has no self-ensemble setting; leave it out")
+    return {"self_ensemble": on}
 
 
 def tasks() -> list[str]:

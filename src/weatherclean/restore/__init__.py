@@ -16,9 +16,15 @@ from weatherclean._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from weatherclean.restore.protocols import ClipRestorer
-    from weatherclean.restore.restorer import MIN_OVERLAP, Restorer, load_restorer, with_pass_through
+    from weatherclean.restore.restorer import (
+        MIN_OVERLAP,
+        Restorer,
+        load_restorer,
+        with_pass_through,
+        with_self_ensemble,
+    )
 
-__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through"]
+__all__ = ["MIN_OVERLAP", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through", "with_self_ensemble"]
 
 
 __getattr__, __dir__ = lazy_exports(

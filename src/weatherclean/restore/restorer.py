@@ -250,6 +250,7 @@ def load_restorer(
     compile: bool = False,
     offline: bool | None = None,
     pass_through: float | None = None,
+    self_ensemble: bool | None = None,
 ) -> Restorer:
     """Load the ``task``'s model (``"snow"`` or ``"rain"``) ready to restore pictures.
 
@@ -263,6 +264,8 @@ def load_restorer(
     runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
     only the Hub cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own
     pass-through threshold in a copy of the model (see :func:`with_pass_through`); None keeps it.
+    ``self_ensemble`` turns a J4R-Net's self-ensemble on or off in a copy (see :func:`with_self_ensemble`);
+    None keeps the model's own.
 
     A model for the other task, an unknown name and an unusable folder are one-line
     :class:`~weatherclean.errors.ModelError`\\ s.
@@ -295,6 +298,8 @@ def load_restorer(
         check_task(net, task, label=name)
     if pass_through is not None:
         net = with_pass_through(net, pass_through)
+    if self_ensemble is not None:
+        net = with_self_ensemble(net, self_ensemble)
     if isinstance(net, nn.Module):
         to_fast_layout(net, dev)
     compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
@@ -345,6 +350,20 @@ def with_pass_through(model: Any, value: float, *, label: str | None = None) -> 
     if not isinstance(model, nn.Module):
         config = None  # not a model: refused below as a model without the gate
     return with_config(model, **pass_through_changes(config, value, label=label or type(model).__name__))
+
+
+def with_self_ensemble(model: Any, on: bool, *, label: str | None = None) -> Any:
+    """A copy of ``model`` with its self-ensemble on or off (``--self-ensemble`` / ``--no-self-ensemble``).
+
+    Why a user sets it: with it, every frame and its 180° turn go through the network and the output is
+    their mean, which removes a little more rain and changes dry pictures less (rain round 24,
+    docs/model-history.md) at twice the compute; off, the model runs at full speed. A model without the
+    setting (DesnowNet) is a one-line :class:`~weatherclean.errors.ModelError` naming ``label``.
+    """
+    from weatherclean.models.family import self_ensemble_changes, with_config
+
+    config = getattr(model, "config", None) if isinstance(model, nn.Module) else None
+    return with_config(model, **self_ensemble_changes(config, on, label=label or type(model).__name__))
 
 
 # ---------------------------------------------------------------------------------------- conversions
