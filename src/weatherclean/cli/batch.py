@@ -146,8 +146,8 @@ SelfEnsemble = Annotated[
     typer.Option(
         "--self-ensemble/--no-self-ensemble",
         help="Run each frame and its 180° turn through the model and keep their mean: a little more rain "
-        "removed and dry pictures changed less, at twice the time. Default: the model's own (models info shows "
-        "it). J4R-Net models only.", show_default=False,
+        "removed and dry pictures changed less, at twice the time. Default: the model's own (on for j4rnet-wide; "
+        "models info shows it). --no-self-ensemble for full speed. J4R-Net models only.", show_default=False,
     ),
 ]  # fmt: skip
 PassThrough = Annotated[

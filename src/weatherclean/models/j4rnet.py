@@ -543,8 +543,14 @@ def bytes_per_pixel(config: J4RNetConfig) -> float:
 
 
 def macs_per_pixel(model: J4RNet, size: int = 64) -> float:
-    """Multiply-adds per input pixel of one recurrent step, counted from the convolutions actually run."""
-    return count_macs(model, model.step, size)
+    """Multiply-adds per input pixel of one recurrent step, counted from the convolutions actually run, in
+    eval mode: as inference runs it (``self_ensemble`` doubles it, and acts only there)."""
+    training = model.training
+    model.eval()
+    try:
+        return count_macs(model, model.step, size)
+    finally:
+        model.train(training)
 
 
 def _loss(**options: object) -> object:
