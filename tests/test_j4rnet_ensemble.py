@@ -83,3 +83,18 @@ def test_a_tiled_frame_agrees_with_the_whole_frame() -> None:
     whole = load_restorer("rain", ensemble, device="cpu", precision="fp32").restore(frame)
     tiled = load_restorer("rain", ensemble, device="cpu", precision="fp32", tile=128).restore(frame)
     assert float(np.abs(whole - tiled).max()) < 1 / 255  # 0.68 levels; 1.97 without the padding to whole cells
+
+
+def test_init_state_and_gate_follow_the_ensemble() -> None:
+    """``init_state`` gives the memory ``step`` takes (both copies), and ``gate`` the mean of both copies' gates."""
+    plain, ensemble = _pair(8)
+    frame = torch.rand(2, 3, 40, 50, generator=torch.Generator().manual_seed(9))
+    h, w = frame.shape[-2:]
+    with torch.no_grad():
+        out, memory = ensemble.step(frame, ensemble.init_state(frame))
+        torch.testing.assert_close(out.background, ensemble.step(frame)[0].background)
+        assert ensemble.init_state(frame).shape == memory.shape
+        padded = F.pad(frame, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
+        expected = ((plain.gate(padded) + _turn(plain.gate(_turn(padded)))) / 2)[..., :h, :w]
+        torch.testing.assert_close(ensemble.gate(frame), expected)
+        ensemble.gate(frame, memory)  # the memory of a step is the gate's too

@@ -47,10 +47,11 @@ def test_load_restorer_turns_it_on_and_off_in_a_copy() -> None:
 
 
 def test_a_model_without_it_says_so_in_one_line() -> None:
-    with pytest.raises(ModelError, match=r"--self-ensemble: the model \(DesnowNet\) has no self-ensemble setting"):
+    expected = r"self_ensemble=True \(--self-ensemble\): the model DesnowNet has no self-ensemble setting"
+    with pytest.raises(ModelError, match=expected):
         with_self_ensemble(create_model("desnownet-light"), True)
-    with pytest.raises(ModelError, match="no self-ensemble setting"):
-        load_restorer("snow", create_model("desnownet-light"), device="cpu", self_ensemble=True)
+    with pytest.raises(ModelError, match=r"self_ensemble=False \(--no-self-ensemble\): the model 'desnownet-light'"):
+        load_restorer("snow", "desnownet-light", device="cpu", self_ensemble=False)
 
 
 def test_derain_and_evaluate_take_it(tmp_path: Path) -> None:
@@ -75,4 +76,9 @@ def test_derain_and_evaluate_take_it(tmp_path: Path) -> None:
         "--device", "cpu", "-q",
     )  # fmt: skip
     assert code == 0, stderr
-    assert "@ self-ensemble" in stdout
+    assert "@ self-ensemble" in stdout  # what ran, in the table
+    code, stdout, stderr = invoke_command(
+        evaluate, "evaluate", "--task", "rain", "--dataset", str(pairs), "--model", model, "--device", "cpu", "-q"
+    )
+    assert code == 0, stderr
+    assert "self-ensemble" not in stdout  # this folder's config has it off

@@ -169,10 +169,7 @@ def evaluate_command(
         raise InputError(f"{dataset}: dataset folder not found")
     family = family_for_task(task.value)
     at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
-    if self_ensemble is not None:
-        at += " @ self-ensemble" if self_ensemble else " @ no self-ensemble"
     resolved = resolve_model_name(model, task.value)
-    label = f"{family.title} ({_short_name(resolved, model)}{at})"
     check_dataset, score = _TASKS[task]
     check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
     if threads:
@@ -189,12 +186,15 @@ def evaluate_command(
         pass_through=pass_through,
         self_ensemble=self_ensemble,
     )
+    # What ran, not what was typed: the rain default has it on by its config, so a score file says so.
+    ensembled = bool(getattr(getattr(restorer.model, "config", None), "self_ensemble", False))
+    label = f"{family.title} ({_short_name(resolved, model)}{at}{' @ self-ensemble' if ensembled else ''})"
     result = score(
         restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
         progress=not quiet,
     )  # fmt: skip
     result.model = {
-        "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": self_ensemble,
+        "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": ensembled,
         "device": str(restorer.device),
         "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
         "weatherclean": __version__,

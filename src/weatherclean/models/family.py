@@ -230,9 +230,10 @@ def self_ensemble_changes(config: Any, on: object, *, label: str) -> dict[str, b
     the option, rather than a flag that silently does nothing.
     """
     if not isinstance(on, bool):
-        raise ModelError(f"--self-ensemble {on!r}: true or false")
+        raise ModelError(f"self_ensemble={on!r}: True or False (--self-ensemble / --no-self-ensemble)")
     if not hasattr(config, "self_ensemble"):
-        raise ModelError(f"--self-ensemble: the model ({label}) has no self-ensemble setting; leave it out")
+        flag = "--self-ensemble" if on else "--no-self-ensemble"
+        raise ModelError(f"self_ensemble={on} ({flag}): the model {label} has no self-ensemble setting; leave it out")
     return {"self_ensemble": on}
 
 

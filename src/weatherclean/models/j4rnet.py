@@ -326,8 +326,19 @@ class J4RNet(
         """Memory one recurrent step needs per pixel, for the tile choice: :func:`bytes_per_pixel` of the config."""
         return bytes_per_pixel(self.config)
 
+    @property
+    def _ensembling(self) -> bool:
+        """Whether :meth:`step` runs the self-ensemble now: with ``self_ensemble``, outside training."""
+        return self.config.self_ensemble and not self.training
+
     def init_state(self, frame: torch.Tensor) -> torch.Tensor:
-        """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode."""
+        """The zero memory for a clip starting with ``frame`` (N×3×H×W): single-frame mode. With the
+        self-ensemble running, the memory of both copies (2N, of the frame padded to whole cells), the
+        shape :meth:`step` takes and returns."""
+        return self._zero_state(self._ensemble_input(frame) if self._ensembling else frame)
+
+    def _zero_state(self, frame: torch.Tensor) -> torch.Tensor:
+        """The zero memory for a batch ``frame`` as :meth:`_step` runs it."""
         n, _, h, w = frame.shape
         s = self.config.stride
         h, w = padded_side(h), padded_side(w)  # as :meth:`_step` pads a small frame
@@ -365,31 +376,43 @@ class J4RNet(
         concatenation would promote it to float32 and cost a copy in and out of every convolution.
         The memory itself and the per-pixel blending stay at the frame's precision.
         """
-        if self.config.self_ensemble and not self.training:
+        if self._ensembling:
             return self._ensemble_step(frame, state)
         out, h, _ = self._step(frame, state)
         return out, h
 
     def _ensemble_step(self, frame: torch.Tensor, state: torch.Tensor | None) -> tuple[J4ROutput, torch.Tensor]:
         """:meth:`step` with ``self_ensemble``: the frame and its 180° turn as one batch of 2N, each output the
-        mean of the two, the second turned back; the memory is the batch's (2N), so each copy keeps its own.
+        mean of the two, the second turned back; the memory is the batch's (2N), so each copy keeps its own."""
+        out, memory, _ = self._step(self._ensemble_input(frame), state)
+        return J4ROutput(*(self._ensemble_mean(t, frame) for t in out)), memory
 
-        Both copies are first padded (repeating the edges) to whole ``veil_cell`` cells and strides, so the
-        turned copy's cells, counted from its own corner, lie on the frame's grid.
+    def _ensemble_input(self, frame: torch.Tensor) -> torch.Tensor:
+        """The batch the self-ensemble runs: ``frame`` (N×3×H×W), then its 180° turn.
+
+        Both are first padded (repeating the edges) to whole ``veil_cell`` cells and strides, so the turned
+        copy's cells, counted from its own corner, lie on the frame's grid.
         """
-        n = frame.shape[0]
         h, w = frame.shape[-2:]
         unit = math.lcm(self.config.stride, max(self.config.veil_cell, 1))
         pad = (0, (-w) % unit, 0, (-h) % unit)
         padded = F.pad(frame, pad, mode="replicate") if any(pad) else frame
-        out, memory, _ = self._step(torch.cat([padded, padded.flip(-2, -1)]), state)
-        mean = J4ROutput(*(((t[:n] + t[n:].flip(-2, -1)) / 2)[..., :h, :w] for t in out))
-        return mean, memory
+        return torch.cat([padded, padded.flip(-2, -1)])
+
+    @staticmethod
+    def _ensemble_mean(t: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        """The mean of an ensemble output ``t`` (2N×C×H'×W') over its two copies, the second turned back,
+        cropped to ``frame``'s size."""
+        n = frame.shape[0]
+        return ((t[:n] + t[n:].flip(-2, -1)) / 2)[..., : frame.shape[-2], : frame.shape[-1]]
 
     @torch.no_grad()
     def gate(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:
         """The pass-through gate for ``frame`` (N×1×H×W in [0, 1]): 0 where the output is the input pixel
         unchanged, 1 where it is the model's full correction. All ones when ``pass_through`` is off."""
+        if self._ensembling:  # the gate of each copy, averaged as their outputs are
+            _, _, g = self._step(self._ensemble_input(frame), state)
+            return torch.ones_like(frame[:, :1]) if g is None else self._ensemble_mean(g, frame)
         _, _, g = self._step(frame, state)
         return torch.ones_like(frame[:, :1]) if g is None else g
 
@@ -409,7 +432,7 @@ class J4RNet(
             return crop, state, None if gate is None else gate[..., :h, :w]
         cfg = self.config
         folded, size = self._fold(frame)
-        h_prev = self.init_state(frame) if state is None else state
+        h_prev = self._zero_state(frame) if state is None else state
         f = self.extract(folded)
         fd = self.dnet(torch.cat([f, h_prev.to(f.dtype)], dim=1))
         logits_low = self.dnet_head(fd)

@@ -40,7 +40,15 @@ if TYPE_CHECKING:
 
     from weatherclean.io.images import LoadedImage, SavedImage
 
-__all__ = ["MIN_OVERLAP", "MIN_TILE", "ClipRestorer", "Restorer", "load_restorer", "with_pass_through"]
+__all__ = [
+    "MIN_OVERLAP",
+    "MIN_TILE",
+    "ClipRestorer",
+    "Restorer",
+    "load_restorer",
+    "with_pass_through",
+    "with_self_ensemble",
+]
 
 #: Tile overlap used when the model asks for less: below it seams can show whatever the model says.
 MIN_OVERLAP = 32
@@ -299,7 +307,7 @@ def load_restorer(
     if pass_through is not None:
         net = with_pass_through(net, pass_through)
     if self_ensemble is not None:
-        net = with_self_ensemble(net, self_ensemble)
+        net = with_self_ensemble(net, self_ensemble, label=name)
     if isinstance(net, nn.Module):
         to_fast_layout(net, dev)
     compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
@@ -363,7 +371,7 @@ def with_self_ensemble(model: Any, on: bool, *, label: str | None = None) -> Any
     from weatherclean.models.family import self_ensemble_changes, with_config
 
     config = getattr(model, "config", None) if isinstance(model, nn.Module) else None
-    return with_config(model, **self_ensemble_changes(config, on, label=label or type(model).__name__))
+    return with_config(model, **self_ensemble_changes(config, on, label=repr(label) if label else type(model).__name__))
 
 
 # ---------------------------------------------------------------------------------------- conversions
