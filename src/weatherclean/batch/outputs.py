@@ -40,11 +40,12 @@ def check_output_folder(
     Why: ``-o`` names a folder, and a new one is made under the name given; a user who meant a file got a
     folder ``clean.mp4/`` holding ``clip.mp4``, reported as ``written to clean.mp4/clip.mp4``, which looks
     like a video in a file manager and is not one. A folder of that name that already exists is the
-    user's own doing and keeps working. ``option`` and ``what`` name the option and what it takes in the
-    message, and ``hint`` says what to do instead (default: desnow's and derain's advice; train's ``-o``
-    is its run folder).
+    user's own doing and keeps working, and so does one given as a string ending in a separator
+    (``-o clean.jpg/``): the slash asks for a folder plainly. ``Path()`` drops that slash, so only the raw
+    string shows it. ``option`` and ``what`` name the option and what it takes in the message, and ``hint``
+    says what to do instead (default: desnow's and derain's advice; train's ``-o`` is its run folder).
     """
-    if folder is None:
+    if folder is None or _ends_in_separator(folder):
         return
     path = Path(folder)
     if path.exists() or not (is_image_path(path) or is_video_path(path)):
@@ -55,6 +56,12 @@ def check_output_folder(
         if is_image_path(path):  # the one way to choose an output's file name; videos have none
             hint += "; to name one output photo yourself, use Restorer.restore_file in the Python API (docs/api.md)"
     raise InputError(f"{option} {path}: {option} names {what}, not a file; {hint}")
+
+
+def _ends_in_separator(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder``, as given, ends in a path separator (``/``, or ``os.sep``/``os.altsep``)."""
+    raw = os.fspath(folder)
+    return isinstance(raw, str) and raw.endswith(tuple({"/", os.sep, os.altsep or "/"}))
 
 
 def is_output_folder(name: str, tag: str) -> bool:

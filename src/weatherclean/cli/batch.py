@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -47,7 +46,7 @@ def output_option(tag: str, folder: str, file: str) -> Any:
     """The ``-o`` option of a command whose default outputs are tagged ``tag`` (its help names its own
     folders: ``photos_desnowed/`` under desnow, ``clips_derained/`` under derain)."""
     return Annotated[
-        Path | None,
+        str | None,  # as typed: a trailing "/" says "a folder" (Path would drop it; check_output_folder reads it)
         typer.Option(
             "-o", "--output", metavar="DIR",
             help=f"Output folder; each input folder's tree is mirrored inside it. Default: a folder '{folder}/' goes "
@@ -224,7 +223,7 @@ class PhotoCommand:
     """One invocation's choices, gathered so commands pass one object instead of fifteen arguments."""
 
     paths: list[str]
-    output: Path | None = None
+    output: str | None = None
     model: str = "default"
     device: str = "auto"
     precision: str = "auto"

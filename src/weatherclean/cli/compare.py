@@ -72,7 +72,14 @@ def compare_command(
     from weatherclean.io import compare as pictures  # the image stack: only when a sheet is made
     from weatherclean.io.folders import check_writable_folders
 
-    pictures.check_pair(before, after)  # the inputs first: a sheet left from before must not hide a typo
+    # The inputs first: a sheet left from before must not hide a typo in BEFORE or AFTER. pair_files checks
+    # them itself (check_pair, for API users too) before it walks the folders, so that is the one check.
+    pairs, only_before, only_after = pictures.pair_files(before, after)
+    if not pairs:
+        raise InputError(
+            f"{after}: holds no result for any photo or video of {before} (files pair up by their path inside "
+            "each folder, any extension)"
+        )
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
     if output.is_dir():
@@ -80,12 +87,6 @@ def compare_command(
     if output.exists() and not overwrite:
         raise OutputError(f"{output}: exists; pass --overwrite to replace it, or choose another -o FILE")
     check_writable_folders([output.parent.resolve()], given=output.parent, hint="choose another -o FILE")
-    pairs, only_before, only_after = pictures.pair_files(before, after)
-    if not pairs:
-        raise InputError(
-            f"{after}: holds no result for any photo or video of {before} (files pair up by their path inside "
-            "each folder, any extension)"
-        )
     room = pictures.rows_that_fit(output)
     shown = pairs[: min(limit, room)]
     rows, failed = [], []

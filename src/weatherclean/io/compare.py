@@ -257,8 +257,9 @@ def _video_preview(path: Path, side: int) -> Image.Image:
 def check_pair(before: Path, after: Path) -> None:
     """Raise :class:`InputError` unless ``before`` and ``after`` both exist and are two folders or two files.
 
-    Its own step so that ``compare`` checks its inputs before its output: a missing BEFORE was reported
-    as "sheet.compare.jpg: exists" when an earlier sheet was there, which hid the real mistake."""
+    :func:`pair_files` runs it first, so API callers get one clear error, and so does ``compare``, which
+    pairs before it checks its output: a missing BEFORE was reported as "sheet.compare.jpg: exists" when an
+    earlier sheet was there, which hid the real mistake."""
     for path in (before, after):
         if not path.exists():
             raise InputError(f"{path}: file or folder not found")
@@ -273,7 +274,8 @@ def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]],
     only in ``after``). The extension does not count (``--format`` changes it), unless two files differ
     only in it, and then the same extension pairs first. Hidden files, comparison pictures and, when one
     folder lies inside the other (``dir/desnowed/``), the inner folder's files are left out of the outer
-    one. Two files pair up as they are. Raises :class:`InputError` for a path that does not exist.
+    one. Two files pair up as they are. Raises :class:`InputError` (:func:`check_pair`) for a path that does
+    not exist, or for a folder given with a file, before anything is walked.
     """
     check_pair(before, after)
     if before.is_file():

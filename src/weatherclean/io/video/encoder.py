@@ -80,6 +80,15 @@ def check_encoder(opts: VideoOptions, suffix: str) -> None:
     The frames are read back too (:func:`~.pyav._round_trip`): a container that cannot keep the codec's frame
     times is refused here, rather than after a whole clip was derained into a file that plays wrong: H.264 in
     WMV came back shuffled, and H.264 in AVI a frame late (see :func:`_mistimed`).
+
+    What it covers, precisely: one encoder per output suffix, ``--codec`` or else the container's default for
+    an even width (:func:`_default_codec`), on 8 frames of 64×64 8-bit ``yuv420p``, with the user's
+    ``--preset`` and ``--crf``. Two encoders a clip may switch to at run time are not tried, as the planner
+    does not open the inputs to know: video above 8 bits without ``--codec`` into MP4, MOV, MKV or MPEG-TS
+    is written as 10-bit HEVC (libx265, :func:`~.video_stream._choose_codec`), and a frame of odd width into
+    WMV with Microsoft's MPEG-4 v3 (``msmpeg4``, :data:`_ODD_WIDTH_CODEC`). x265 takes the same presets and
+    CRF range as x264, and MPEG-4 v3 is timed in ASF as WMV8 is, so neither is expected to fail; one that
+    did would fail that clip alone, with a one-line error, and the batch would go on.
     """
     av = _av()
     fmt = CONTAINERS.get(suffix.lower(), "mp4")

@@ -45,9 +45,10 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     of rotation) becomes a note rather than a silent change.
 
     Video above 8 bits is encoded at 10 where the encoder can (:func:`_deep_format`); where no codec was
-    asked for and the container's default is H.264, as 10-bit HEVC (libx265, tagged ``hvc1`` in MP4 and
-    MOV by :func:`~.encoder._configure`), which phones, Apple players and hardware decoders play, as they
-    do not H.264's High 10. Without libx265 it stays 8-bit H.264, with a note.
+    asked for and the container is MP4, MOV, Matroska or MPEG-TS (:data:`_HEVC_CONTAINERS`), as 10-bit HEVC
+    (libx265, tagged ``hvc1`` in MP4 and MOV by :func:`~.encoder._configure`), which phones, Apple players
+    and hardware decoders play, as they do not H.264's High 10. Into FLV, MPEG-PS and 3GP, or without
+    libx265, it stays 8-bit H.264, with a note saying why.
     """
     in_fmt = str(vin.codec_context.pix_fmt or "")
     wide = _high_bit_depth(in_fmt)
@@ -55,7 +56,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
     cfr = fmt == "avi"
     rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
-    vout, codec, eight_bit_why = _new_stream(out, codec, rate, fmt, opts, eight_bit_why)
+    vout = _new_stream(out, codec, rate)
     w, h = vin.codec_context.width, vin.codec_context.height
     vout.width, vout.height = w, h
     bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes)
@@ -81,31 +82,40 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written)
 
 
+#: Containers whose H.264 default gives way to 10-bit HEVC for video above 8 bits (:func:`_choose_codec`):
+#: those that hold HEVC as a matter of course (FFmpeg's muxer names, as in :data:`~.containers.CONTAINERS`).
+_HEVC_CONTAINERS = frozenset({"mp4", "mov", "matroska", "mpegts"})
+#: Why the others whose default is H.264 keep it, at 8 bits, for video above 8 bits (the note's reason).
+_NO_HEVC_WHY = {
+    "flv": "HEVC in FLV is 'enhanced FLV', which older players cannot read; --codec libx265 writes it",
+    "mpeg": "HEVC in an MPEG program stream is non-standard; --format mp4 or mkv keeps 10 bits",
+    "3gp": "3gp cannot hold HEVC",
+}
+
+
 def _choose_codec(fmt: str, opts: VideoOptions, width: int, wide: bool) -> tuple[str, str | None]:
     """The encoder for container ``fmt``, and why video above 8 bits (``wide``) is encoded at 8 where that is
-    already known. No ``--codec`` and a default of H.264 picks 10-bit HEVC for ``wide`` video: H.264's High 10
-    plays almost nowhere (not in QuickTime, Safari or most hardware decoders), HEVC wherever the phone clip
-    it mostly comes from did. Without libx265 it stays H.264 at 8 bits, as before."""
+    already known. No ``--codec`` and a default of H.264 picks 10-bit HEVC for ``wide`` video in
+    :data:`_HEVC_CONTAINERS`: H.264's High 10 plays almost nowhere (not in QuickTime, Safari or most hardware
+    decoders), HEVC wherever the phone clip it mostly comes from did. Elsewhere (FLV, MPEG-PS, 3GP:
+    :data:`_NO_HEVC_WHY`), or without libx265, it stays H.264 at 8 bits, as before."""
     codec = opts.codec or _default_codec(fmt, width)
     if not (wide and opts.codec is None and codec == "libx264"):
         return codec, None
+    if fmt not in _HEVC_CONTAINERS:
+        return codec, _NO_HEVC_WHY.get(fmt, f"{fmt} is not a usual container for HEVC")
     if _deep_format("libx265", "yuv420p10le"):
         return "libx265", None
     return codec, "libx265, for 10-bit HEVC, is not in this FFmpeg; --codec libx264 writes 10-bit H.264"
 
 
-def _new_stream(out: Any, codec: str, rate: Fraction, fmt: str, opts: VideoOptions,
-                eight_bit_why: str | None) -> tuple[Any, str, str | None]:  # fmt: skip
-    """``out``'s video stream for ``codec``, with the codec and the reason for 8 bits then in force: HEVC
-    picked for depth (:func:`_choose_codec`) gives way to 8-bit H.264 where the container cannot hold it
-    (3GP). An encoder that was asked for and is refused is a one-line error."""
+def _new_stream(out: Any, codec: str, rate: Fraction) -> Any:
+    """``out``'s video stream for ``codec``; an encoder that is refused is a one-line error."""
     av = _av()
     try:
-        return out.add_stream(codec, rate=rate), codec, eight_bit_why
+        return out.add_stream(codec, rate=rate)
     except (av.error.FFmpegError, ValueError) as exc:
-        if codec != "libx265" or opts.codec is not None:
-            raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
-    return out.add_stream("libx264", rate=rate), "libx264", f"{fmt} cannot hold HEVC"
+        raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
 
 
 def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | None, notes: list[str]) -> int:
