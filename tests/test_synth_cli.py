@@ -335,13 +335,18 @@ def test_a_full_quota_while_making_a_clip_folder_stops_the_run(
 def test_ctrl_c_while_an_item_is_moved_into_place_waits_for_it() -> None:
     from weatherclean.synth.dataset.write import _interrupt_after
 
+    # Python's own Ctrl-C handler, as in a terminal: a test run started in the background by a shell inherits
+    # SIGINT ignored, and _interrupt_after rightly leaves an ignored or foreign handler alone.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     finished = []
-    with pytest.raises(KeyboardInterrupt), _interrupt_after():
-        # raise_signal, not os.kill: kill may hand the signal to another of the process's threads (torch's,
-        # Ray's), and Python then runs the handler a moment later, possibly after the block (a flaky failure)
-        signal.raise_signal(signal.SIGINT)
-        finished.append("renames")
-    assert finished == ["renames"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    try:
+        with pytest.raises(KeyboardInterrupt), _interrupt_after():
+            # raise_signal, not os.kill: kill may hand the signal to another of the process's threads
+            signal.raise_signal(signal.SIGINT)
+            finished.append("renames")
+        assert finished == ["renames"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # --------------------------------------------------------------------------------------------------
