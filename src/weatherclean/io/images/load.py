@@ -27,7 +27,7 @@ from weatherclean.io.images import opener
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.records import LoadedImage
-from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_compression_name, tiff_metadata
+from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
 __all__ = ["load_image", "read_rgb"]
@@ -352,12 +352,13 @@ def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
 def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
     """The one TIFF layout Pillow cannot identify that we must read: 16-bit grey+alpha."""
     try:
-        raw = read_tiff_grey_alpha16(p, opener.MAX_PIXELS)
-        if raw is None:
+        read = read_tiff_grey_alpha16(p, opener.MAX_PIXELS)
+        if read is None:
             return None
+        raw, compression = read
         notes: list[str] = []
         exif, icc, xmp, _ = tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
-        extra: dict[str, Any] = {"compression": tiff_compression_name(p)}  # so the output keeps it
+        extra: dict[str, Any] = {"compression": compression}  # so the output keeps it
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     scaled = unit_float(raw, 65535.0)

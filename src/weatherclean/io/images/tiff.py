@@ -29,7 +29,6 @@ __all__ = [
     "encode_tiff",
     "read_tiff_grey_alpha16",
     "tiff_compression",
-    "tiff_compression_name",
     "tiff_metadata",
 ]
 
@@ -99,12 +98,18 @@ def _grey_alpha16_layout(ifd: Ifd, e: str, max_pixels: int) -> tuple[int, int, i
     return (w, h, compression, photometric, predictor) if supported else None
 
 
-def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> np.ndarray | None:
-    """16-bit grey+alpha TIFF, which Pillow cannot open (it is what we write for 16-bit LA input).
+def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> tuple[np.ndarray, str] | None:
+    """16-bit grey+alpha TIFF, which Pillow cannot open (it is what we write for 16-bit LA input), and its
+    compression by Pillow's name (``"tiff_adobe_deflate"``).
 
     Handles the layouts our writer and common tools produce: strips, chunky, uncompressed or deflate,
-    with or without horizontal prediction. Anything else returns None (and the caller reports it).
+    with or without horizontal prediction. Anything else returns None (and the caller reports it). The
+    compression is returned because Pillow's reader records it in ``LoadedImage.extra`` for the files it
+    opens, and :func:`tiff_compression` keeps what is recorded there: without it a Deflate file of this
+    layout came back uncompressed, with no note, against formats.md's promise.
     """
+    from PIL.TiffImagePlugin import COMPRESSION_INFO
+
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         head = tiff_head(bytes(buf[:8]))
         if head is None:
@@ -128,23 +133,7 @@ def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> np.ndarray | None:
         arr = np.cumsum(arr, axis=1, dtype=np.uint16)  # undo horizontal differencing (wraps mod 2**16)
     if photometric == 0:  # WhiteIsZero
         arr[..., 0] = 65535 - arr[..., 0]
-    return arr
-
-
-def tiff_compression_name(path: Path) -> str:
-    """The compression of a TIFF's first IFD by Pillow's name (``"tiff_adobe_deflate"``), for a file that
-    Pillow never opens (16-bit grey+alpha, :func:`read_tiff_grey_alpha16`): Pillow's reader records it in
-    ``LoadedImage.extra`` for the files it opens, and :func:`tiff_compression` keeps what is recorded there.
-    Without it a Deflate file came back uncompressed, with no note, against formats.md's promise."""
-    from PIL.TiffImagePlugin import COMPRESSION_INFO
-
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        head = tiff_head(bytes(buf[:8]))
-        if head is None:
-            return "raw"
-        ifd = parse_ifd(buf, *head)
-    (code,) = _ifd_values(ifd, head[0], 259, (1,))[:1] or (1,)
-    return COMPRESSION_INFO.get(code, f"code {code}")
+    return arr, COMPRESSION_INFO[compression]  # 1, 8 or 32946: the layouts decoded above
 
 
 # --------------------------------------------------------------------------------------------- writing
