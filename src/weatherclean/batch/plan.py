@@ -149,7 +149,6 @@ def _add_jobs(
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     chosen = _one_path_per_file([src for src, _ in candidates], resolved)
     all_sources = set(chosen)
-    planned: set[Path] = set()  # real files planned: a path given twice is one file, done once
     for src, dest in candidates:
         real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
@@ -158,9 +157,6 @@ def _add_jobs(
                     Record(display(src), f"a link to {display(chosen[real])}, which is done under its own name")
                 )
             continue
-        if real in planned:  # the very same path again (expand_inputs lists each once; other callers may not)
-            continue
-        planned.add(real)
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
             continue
