@@ -41,6 +41,7 @@ from weatherclean.batch.outputs import (
     output_suffix,
 )
 from weatherclean.errors import InputError
+from weatherclean.io.atomic import remove_stale_parts
 from weatherclean.io.images import is_image_path
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
 
@@ -168,6 +169,7 @@ def _add_jobs(
         by_output[dest] = src
         if dest.exists() and not overwrite:
             plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
+            remove_stale_parts(dest)
             continue
         if dest.is_dir():
             collisions.append((dest, f"{display(dest)}: output path is a folder; remove it or choose another -o DIR"))

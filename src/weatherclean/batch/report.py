@@ -58,18 +58,19 @@ def print_summary(
     summary: BatchSummary, *, json_out: bool, quiet: bool, console: Console, err_console: Console
 ) -> None:
     """The end of a run: one ``error: FILE: reason`` line per failure on ``err_console``, a table of what was
-    noted and skipped, then the totals line with where the outputs went; with ``json_out``, the JSON alone.
+    noted and skipped, then the totals line with where the outputs went; with ``json_out``, the JSON on
+    stdout takes the place of the table and the totals, and the error lines stay.
 
     Failures go to the error stream, one line each, so that a script or a log reading stderr sees every one
     whether or not the table is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
     too, one line each. The files an interrupted run did not do are not failures and get no line each (a
     batch of 100 000 stopped early would print 100 000): the totals line counts them and says how to resume.
     """
+    for rec in summary.failed:
+        err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
-    for rec in summary.failed:
-        err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     totals = (
         f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
         f"[red]{len(summary.failed)} failed[/]"

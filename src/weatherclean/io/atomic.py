@@ -109,8 +109,10 @@ def write_error(dest: Path, exc: OSError) -> OutputError:
 STALE_SECONDS = 600
 
 
-def _remove_stale_parts(dest: Path) -> None:
-    """Delete ``.NAME.*.part`` files that a killed run left beside ``dest`` (Ctrl-C cleans up by itself)."""
+def remove_stale_parts(dest: Path) -> None:
+    """Delete ``.NAME.*.part`` files that a killed run left beside ``dest`` (Ctrl-C cleans up by itself):
+    before each write, and when a rerun skips ``dest`` as done, so a file finished after the kill does not
+    keep its hidden leftover for ever."""
     now = time.time()
     with contextlib.suppress(OSError):
         for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
@@ -131,7 +133,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     asked for (a video that decoded in part) must not put it under the name a rerun takes as done.
     """
     dest = Path(dest)
-    _remove_stale_parts(dest)
+    remove_stale_parts(dest)
     tmp: Path | None = None
     try:
         fd, name = make_beside(

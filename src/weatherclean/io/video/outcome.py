@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weatherclean.io.video.reading import _Health, _tagged_seconds
+from weatherclean.io.video.reading import _ends_mid_packet, _Health, _video_end
 from weatherclean.io.video.transcoder import _Transcoder
 
 
@@ -45,6 +45,8 @@ class VideoResult:
 def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp: Any, total: int | None) -> None:
     """Fill in frames, damage and the expected count, and decide whether the input was only partly read."""
     health = transcoder.health
+    if _ends_mid_packet(transcoder.src, inp):
+        health.damaged += 1  # its last frame is cut off, though FFmpeg hands over what it has of it
     result.frames = transcoder.frames_in
     result.damaged = health.damaged
     result.expected, result.estimated = _expected_frames(total, vin, inp, transcoder.frames_in, health)
@@ -68,6 +70,15 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
             f"AVI holds a constant frame rate ({float(transcoder.video.rate):g} fps): {transcoder.moved} frames "
             f"shown up to {transcoder.most_moved * 1000:.0f} ms late"
         )
+    if transcoder.resized:
+        sizes = ", ".join(f"{w}×{h} from frame {first + 1}" for (w, h), first in transcoder.resized.items())
+        stream = transcoder.video.stream
+        clip = f"{stream.width}×{stream.height}"
+        result.notes.append(f"the picture size changes mid-clip ({sizes}): {transcoder.resized_count} frame(s) were "
+                            f"derained at their own size, then scaled to the clip's {clip}")  # fmt: skip
+    if transcoder.retimed:
+        result.notes.append(f"{transcoder.retimed} frame(s) stamped no later than the frame before: each is "
+                            "shown 1 ms after it, and no other frame moved")  # fmt: skip
     if transcoder.sound_late >= 0.001:
         result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
                             f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
@@ -115,8 +126,8 @@ def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, hea
 
     M is the frame count the container records (``recorded``, read before decoding: MP4, MOV and AVI
     record one; it counts samples, so frames an edit list hides are in it). MKV and WebM record none; then M
-    is an estimate: the frames decoded plus the time the video stream says it lasts beyond the last
-    decoded frame, times the frame rate (so a cut-off clip shows its loss, and a whole one, variable
+    is an estimate: the frames decoded plus the time from the last decoded frame to where the video stream
+    says it ends, times the frame rate (so a cut-off clip shows its loss, and a whole one, variable
     frame rate included, gives M = N). Where damaged packets cost frames, M is at least the frames
     decoded plus those packets.
     """
@@ -124,26 +135,10 @@ def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, hea
         return int(recorded), False
     floor = decoded + health.damaged
     rate = vin.average_rate or vin.guessed_rate
-    length = _stream_seconds(vin, inp)
-    if length is None or not rate or health.last_pts is None or not vin.time_base:
+    end = _video_end(vin, inp)
+    if end is None or not rate or health.last_pts is None or not vin.time_base:
         return floor, True
     interval = 1 / float(rate)
-    gap = length - (float(health.last_pts * vin.time_base) + interval)
+    gap = end - (float(health.last_pts * vin.time_base) + interval)
     missing = round(gap / interval) if gap > 1.5 * interval else 0
     return max(floor, decoded + missing), True
-
-
-def _stream_seconds(vin: Any, inp: Any) -> float | None:
-    """How long the video stream lasts: Matroska's DURATION tag for the track, its own duration, or (when
-    the video is the file's only stream) the container's duration; None when nothing says.
-
-    The tag first: Matroska's reader gives every stream the file's duration, so a 3-frame title card
-    over 2 s of narration read as "only 1 of about 61 frames"; the tag is the track's own."""
-    tagged = _tagged_seconds(vin)
-    if tagged is not None:
-        return tagged
-    if vin.duration and vin.time_base:
-        return float(vin.duration * vin.time_base)
-    if len(inp.streams) == 1 and inp.duration:
-        return inp.duration / 1_000_000
-    return None

@@ -7,6 +7,7 @@ damaged packets and counts them for "N of M frames".
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,9 +123,17 @@ def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> 
 
 
 class _Health:
-    """Counts the video packets read and the damaged ones, and decodes around the damage."""
+    """Counts the video packets read and the damaged ones, and decodes around the damage.
 
-    def __init__(self) -> None:
+    With ``reorder`` (AVI, whose index stores no presentation times) it also times the frames:
+    FFmpeg stamps AVI packets in decode order, so H.264 with B-frames came out of the decoder with
+    its times shuffled (0.04, 0.16, 0.12, ...), and the output's frames moved with them. Every frame the
+    decoder hands out is the earliest in display order not yet handed out, and every packet it needs
+    has been fed by then, so its time is the smallest packet time fed and not yet given to a frame
+    (:meth:`time_of`): the times of a stream without B-frames come out as they were.
+    """
+
+    def __init__(self, reorder: bool = False) -> None:
         self.packets = 0
         self.damaged = 0
         #: The latest presentation time of a decoded video frame (stream time base), for the expected count.
@@ -134,10 +143,13 @@ class _Health:
         #: The smallest step between two packets' decode times: in AVI, how many index slots a frame takes
         #: (1 on a frame-rate grid; 40 for 25 fps written on a 1/1000 s grid, whose last frame ends 40 on).
         self.step: int | None = None
+        #: With ``reorder``: the times of the packets fed to the decoder whose frames have not come out yet.
+        self._pending: list[int] | None = [] if reorder else None
 
     def decode_video(self, packet: Any, src: Path) -> list[Any]:
         """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
         av = _av()
+        fed: int | None = None
         if packet.size:
             self.packets += 1
             if packet.dts is not None:
@@ -148,13 +160,27 @@ class _Health:
             if packet.is_corrupt:
                 self.damaged += 1
                 return []
+            if self._pending is not None and packet.pts is not None:
+                fed = packet.pts
+                heapq.heappush(self._pending, fed)
         try:
             return list(packet.decode())
         except av.error.InvalidDataError:
             self.damaged += 1
+            if fed is not None and self._pending is not None:  # its frame is lost: so is its time
+                self._pending.remove(fed)
+                heapq.heapify(self._pending)
             return []
         except av.error.FFmpegError as exc:
             raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
+
+    def time_of(self, frame: Any) -> int | None:
+        """The presentation time of a frame just decoded: its own, or with ``reorder`` the earliest time
+        of the packets still owed a frame (the frame's own when none is: the decoder never outputs more
+        frames than it was fed packets, but a demuxer without times feeds none)."""
+        if self._pending:
+            return heapq.heappop(self._pending)
+        return frame.pts
 
     def drain(self, stream: Any) -> list[Any]:
         """The frames still inside the decoder, after the demuxer stopped early (a drain that fails
@@ -187,3 +213,41 @@ def _tagged_seconds(stream: Any) -> float | None:
             hours, minutes, seconds = tag.split(":")
             return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     return None
+
+
+def _video_end(vin: Any, inp: Any | None = None) -> float | None:
+    """Where video stream ``vin`` ends, in seconds of the input's time: Matroska's DURATION tag for the
+    track (FFmpeg's muxer writes the end there, from zero), or the stream's start plus its duration; then,
+    given the file ``inp`` whose only stream the video is, the file's start plus its duration; None when
+    nothing says. Not the container's duration otherwise: that is the longest stream's, the sound's included.
+
+    An end, not a length: a stream's duration counts from its own start, which an MPEG-TS recorder's clock
+    puts anywhere (just before its 33-bit wrap, FFmpeg reads it as negative), so a length compared with
+    the last frame's time took a whole clip for one cut short.
+    """
+    tagged = _tagged_seconds(vin)
+    if tagged is not None:
+        return tagged
+    if vin.duration and vin.time_base:
+        return float(((vin.start_time or 0) + vin.duration) * vin.time_base)
+    if inp is not None and len(inp.streams) == 1 and inp.duration:
+        return ((inp.start_time or 0) + inp.duration) / 1_000_000
+    return None
+
+
+#: The sizes of an MPEG transport stream's packets: plain, with Blu-ray's 4-byte timecode (.m2ts, .mts),
+#: and with 16 bytes of error correction.
+_TS_PACKET_SIZES = (188, 192, 204)
+
+
+def _ends_mid_packet(path: Path, container: Any) -> bool:
+    """Whether an MPEG-TS file stops inside a transport packet: cut short (a recorder that lost power, a
+    copy that stopped), since a whole one is whole packets. A transport stream records no length, so this
+    is the one sign of a cut that FFmpeg does not report; a cut on a packet's edge leaves none at all."""
+    if container.format.name != "mpegts":
+        return False
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return all(size % packet for packet in _TS_PACKET_SIZES)

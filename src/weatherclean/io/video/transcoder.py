@@ -19,7 +19,7 @@ from weatherclean.errors import InputError, OutputError, is_disk_full
 from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
-from weatherclean.io.video.reading import _Health, _safe_decode, _tagged_seconds
+from weatherclean.io.video.reading import _Health, _safe_decode, _video_end
 from weatherclean.io.video.side_streams import _SideStreams
 from weatherclean.io.video.video_stream import _VideoOut
 from weatherclean.pipelining import pipeline_enabled
@@ -50,8 +50,18 @@ class _Transcoder:
         self.vin = inp.streams.video[0]
         rate = video.rate
         self.frame_ticks = max(1, round(1 / (rate * self.vin.time_base))) if self.vin.time_base else 1
+        #: How far a frame whose time repeats (or goes back) is moved after the one before: a millisecond, the
+        #: finest step every output container keeps apart (Matroska and WebM count in milliseconds).
+        self.nudge_ticks = max(1, round(Fraction(1, 1000) / self.vin.time_base)) if self.vin.time_base else 1
+        #: Frames of another size than the output's: each size, by the (0-based) index of its first frame.
+        self.resized: dict[tuple[int, int], int] = {}
+        self.resized_count = 0
+        #: Frames whose time repeated or went back, moved :attr:`nudge_ticks` after the frame before.
+        self.retimed = 0
         self.dts = _DtsGuard(max(1, round(1 / (rate * video.time_base))))
-        self.health = _Health()
+        # AVI stores no presentation times, and FFmpeg stamps its packets in decode order: with B-frames
+        # the frames must be timed again (:class:`_Health`).
+        self.health = _Health(reorder=inp.format.name == "avi" and bool(self.vin.codec_context.has_b_frames))
         self.frames_in = 0
         self.last_pts: int | None = None
         #: AVI output: the first frame's input timestamp (slot 0), and the frames that had to leave their
@@ -111,7 +121,7 @@ class _Transcoder:
                 raise
             self.health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
             for frame in self.health.drain(self.vin):
-                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), self.health.time_of(frame)))
 
     def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
         """Route one packet: copied streams as packets, re-encoded audio and the video as frames; packets
@@ -125,7 +135,7 @@ class _Transcoder:
                 put(("audio", idx, frame))
         elif idx == self.vin.index:
             for frame in self.health.decode_video(packet, self.src):
-                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), frame.pts))
+                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), self.health.time_of(frame)))
 
     def handle(self, item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
         """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
@@ -135,6 +145,7 @@ class _Transcoder:
         _, rgb, pts = item
         if pts is not None:
             self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
+        self._check_size(rgb)
         restored = np.asarray(self.process(rgb))
         if restored.shape != rgb.shape:
             raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
@@ -145,13 +156,29 @@ class _Transcoder:
         if self.on_frame is not None:
             self.on_frame(self.frames_in, self.total)
 
+    def _check_size(self, rgb: np.ndarray) -> None:
+        """Count frames of another size than the clip's (an IP camera that switched profile mid-recording):
+        the encoder scales them to the clip's size, which a note must say (:func:`.outcome._record_outcome`)."""
+        size = (rgb.shape[1], rgb.shape[0])
+        if size != (self.video.stream.width, self.video.stream.height):
+            self.resized.setdefault(size, self.frames_in)
+            self.resized_count += 1
+
     def _output_pts(self, pts: int | None) -> int:
-        """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, or one
-        frame after the last when it has none or comes out of order (muxers refuse both)."""
+        """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, one
+        frame after the last when it has none, or a millisecond after the last when it repeats or goes back
+        (muxers refuse both). A whole frame's step there made every later frame late by it, the picture
+        drifting behind the sound with each repeat (a camera that stamps two frames alike); a millisecond
+        moves only the frame itself, and the count goes into a note."""
         if self.video.cfr:
             return self._slot(pts)
-        if pts is None or (self.last_pts is not None and pts <= self.last_pts):
-            return self.last_pts + self.frame_ticks if self.last_pts is not None else 0
+        if self.last_pts is None:
+            return 0 if pts is None else pts
+        if pts is None:
+            return self.last_pts + self.frame_ticks
+        if pts <= self.last_pts:
+            self.retimed += 1
+            return self.last_pts + self.nudge_ticks
         return pts
 
     def _slot(self, pts: int | None) -> int:
@@ -253,18 +280,6 @@ _GAP_SECONDS = 0.02
 _MAX_GAP_SECONDS = 10
 #: Silence goes to the encoder a second at most at a time, so a long gap never sits in memory whole.
 _SILENCE_CHUNK_SECONDS = 1
-
-
-def _video_end(vin: Any) -> float | None:
-    """Where video stream ``vin`` ends, in seconds of the input's time: Matroska's DURATION tag for the
-    track (FFmpeg's muxer writes the end there, from zero), or the stream's start plus its duration; None
-    when neither says. Not the container's duration: that is the longest stream's, the sound's included."""
-    tagged = _tagged_seconds(vin)
-    if tagged is not None:
-        return tagged
-    if vin.duration and vin.time_base:
-        return float(((vin.start_time or 0) + vin.duration) * vin.time_base)
-    return None
 
 
 def _silence(like: Any, pts: int, samples: int) -> Iterator[Any]:
