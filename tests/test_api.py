@@ -321,17 +321,176 @@ def test_pass_through_replaces_the_models_gate_in_a_copy_for_the_api_the_command
     assert gate_off.overlap < own_rain.overlap  # the gate's reach is no longer part of the tile overlap
     assert not np.array_equal(gate_off.restore(frame), own_rain.restore(frame))
 
-    for bad, words in ((0.7, r"--pass-through 0\.7: pass_through must be in"), ("x", "not a number")):
+    for bad, words in ((0.7, r"^pass_through=0\.7 \(--pass-through 0\.7\): must be in \[0, 0\.5\)"),
+                       ("x", r"^pass_through='x' \(--pass-through\): not a number")):  # fmt: skip
         with pytest.raises(ModelError, match=words):
             load_restorer("snow", device="cpu", pass_through=bad)  # type: ignore[arg-type]
-    with pytest.raises(ModelError, match="no pass-through gate"):
+    with pytest.raises(ModelError, match=r"^pass_through=0\.1 \(--pass-through\): .*no pass-through gate"):
         load_restorer("snow", model=_Inverter(), device="cpu", pass_through=0.1)
     with pytest.raises(ModelError, match="snow model"):  # the task is checked before the threshold
         load_restorer("rain", model=mine, device="cpu", pass_through=0.7)
-    with pytest.raises(ModelError, match="pass_through must be in"):
+    with pytest.raises(ModelError, match=r"pass_through=-1 \(--pass-through -1\): must be in"):
         driver_model(PhotoCommand(paths=[], pass_through=-1), "snow")
     for value in ("0.7", "-1"):
         code, _, stderr = invoke_command(desnow, "desnow", str(tmp_path / "snowy.png"), "-o", str(tmp_path / "bad"),
                                          "--device", "cpu", "--pass-through", value)  # fmt: skip
         assert code == 2 and stderr.strip().count("\n") == 0 and f"--pass-through {float(value):g}" in stderr
     assert not (tmp_path / "bad").exists()
+
+
+# ------------------------------------------------------------------------------------------ tester's findings
+
+
+def test_the_errors_are_exported_from_the_package_without_torch() -> None:
+    """``except weatherclean.ModelError`` must work, and must not import PyTorch to do so."""
+    import weatherclean
+    import weatherclean.errors
+
+    for name in ("WeathercleanError", "ModelError", "InputError", "OutputError", "DatasetError", "DiskFullError"):
+        assert getattr(weatherclean, name) is getattr(weatherclean.errors, name) and name in weatherclean.__all__
+        assert issubclass(getattr(weatherclean, name), weatherclean.WeathercleanError)
+    code = "import sys, weatherclean as w; w.ModelError, w.InputError, w.OutputError; assert 'torch' not in sys.modules"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_restore_file_names_the_parameter_for_what_is_not_a_path(tmp_path: Path) -> None:
+    """``restore_file(None, ...)`` and a ``BytesIO`` were a TypeError from inside pathlib."""
+    import io
+
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    Image.fromarray(_rgb8(0)).save(tmp_path / "a.png")
+    buffer = io.BytesIO((tmp_path / "a.png").read_bytes())
+    for src, dst, words in (
+        (None, tmp_path / "x.png", "src must be a file path (str or os.PathLike), got NoneType"),
+        (buffer, tmp_path / "x.png", "src must be a file path (str or os.PathLike), got BytesIO; for a picture in "
+         "memory use PIL.Image.open() and restore()"),
+        (tmp_path / "a.png", None, "dst must be a file path (str or os.PathLike), got NoneType"),
+    ):  # fmt: skip
+        with pytest.raises(TypeError, match=f"^restore_file: {re.escape(words)}$"):
+            restorer.restore_file(src, dst)  # type: ignore[arg-type]
+    assert not (tmp_path / "x.png").exists()
+
+
+class _ReturnsArray:
+    """A duck-typed model (not an nn.Module) whose ``restore`` returns a NumPy array, not a tensor."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def restore(self, x: torch.Tensor) -> np.ndarray:
+        return x.float().numpy()
+
+
+class _StepsWrong(_Counter):
+    """A recurrent model whose ``step`` returns the picture alone, without its state."""
+
+    def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return x
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_model_that_returns_no_tensor_is_a_type_error_that_names_it(
+    precision: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In bf16 it was "isfinite(): argument 'input' must be Tensor", nine frames down in restore/precision.py;
+    in fp32 a ModelError about the tile's spatial size."""
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")  # CPU autocast stands in for native bf16 here
+    restorer = load_restorer("snow", model=_ReturnsArray(), device="cpu", precision=precision)
+    with pytest.raises(TypeError, match=r"^_ReturnsArray\.restore\(\) returned ndarray, not a torch\.Tensor; it must"):
+        restorer.restore(_rgb8(1))
+    rain = load_restorer("rain", model=_StepsWrong(), device="cpu", precision=precision, tile=64)
+    with pytest.raises(TypeError, match=r"^_StepsWrong\.step\(\) returned Tensor; it must return \(output, state\)"):
+        list(rain.restore_clip([_rgb8(2)]))
+
+
+@pytest.mark.parametrize(
+    ("frames", "words"),
+    [
+        ("clip.mp4", "not the file name 'clip.mp4': the Python API restores frames; for a video file use the "
+                     "command `weatherclean derain clip.mp4`"),
+        (Path("in/clip.mp4"), "not the file name 'in/clip.mp4'"),
+        (b"\x00\x00\x00\x18ftypmp42", "not bytes"),
+        (None, "got NoneType"),
+        (5, "got int"),
+        (Image.new("RGB", (8, 8)), "got one PIL image; for one picture use restore()"),
+        (np.zeros((8, 8, 3), np.uint8), "got one (8, 8, 3) array; for one picture use restore()"),
+    ],
+    ids=["str", "path", "bytes", "none", "int", "pil", "array"],
+)  # fmt: skip
+def test_restore_clip_refuses_what_is_not_a_clip_at_the_call(frames: object, words: str) -> None:
+    """``restore_clip("clip.mp4")``, ``(None)``, ``(5)`` and ``(pil_image)`` were taken and failed at ``next()``."""
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    with pytest.raises(TypeError, match=re.escape(words)) as caught:
+        restorer.restore_clip(frames)  # type: ignore[arg-type]  # no next(): the call itself must fail
+    assert str(caught.value).startswith("restore_clip takes frames (a list, a generator or an N×H×W(×3) array)")
+    grey = restorer.restore_clip(np.zeros((3, 10, 12), np.uint8))  # (3, H, W): three grey frames, as documented
+    assert [f.shape for f in grey] == [(10, 12)] * 3
+
+
+def test_repr_is_one_short_line_saying_what_runs_where() -> None:
+    """``repr(restorer)`` printed the whole network: 42,894 characters for the default snow model."""
+    snow = repr(load_restorer("snow", device="cpu", precision="fp32", tile=128))
+    assert snow == (
+        "Restorer(task='snow', model='desnownet-light' (DesnowNet), device='cpu', precision='fp32', tile=128, "
+        "overlap=96)"
+    )
+    rain = repr(load_restorer("rain", device="cpu", precision="fp32", self_ensemble=False))
+    assert rain.startswith("Restorer(task='rain', model='j4rnet-wide' (J4RNet), device='cpu', precision='fp32'")
+    assert rain.endswith(", self_ensemble=False)") and "\n" not in rain and len(rain) < 160
+    assert repr(load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")) == (
+        "Restorer(task='snow', model=_Inverter, device='cpu', precision='fp32', tile=None, overlap=32)"
+    )
+
+
+def test_the_commands_entry_points_check_pixels_as_restore_does() -> None:
+    """``restore_array`` skipped restore()'s checks (0-255 floats silently clipped white, float64 in and float32
+    out): it is private now, and what the commands use (restore_loaded, new_clip, finish) checks its pixels."""
+    assert not hasattr(Restorer, "restore_array") and hasattr(Restorer, "_restore_array")
+    scale255 = np.full((8, 8, 3), 200.0, np.float32)
+    snow = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    rain = load_restorer("rain", model=_Counter(), device="cpu", precision="fp32", tile=64)
+    calls = {
+        "restore_loaded": lambda pixels: snow.restore_loaded(SimpleNamespace(pixels=pixels)),  # type: ignore[arg-type]
+        "snow clip": lambda pixels: snow.new_clip()(pixels),
+        "rain clip": lambda pixels: rain.new_clip()(pixels),
+        "finish": lambda pixels: snow.finish(pixels, np.zeros((8, 8, 3), np.float32)),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match="for 0-255 values pass uint8, or divide by 255"):
+            call(scale255.copy())
+        with pytest.raises(ValueError, match="NaN"):
+            call(np.full((8, 8, 3), np.nan, np.float32))
+        with pytest.raises(ValueError, match=r"must be H×W×1 or H×W×3 .*got shape \(8, 8\)"):
+            call(np.zeros((8, 8), np.uint8))
+        with pytest.raises(TypeError, match="must be a NumPy array"):
+            call([[0.5]])
+        assert call(np.full((8, 8, 3), 0.25, np.float32)).shape == (8, 8, 3), name
+    for clip in (snow.new_clip(), rain.new_clip()):  # a clip's frames come back in their dtype, as restore()'s do
+        assert clip(np.full((8, 8, 3), 0.5)).dtype == np.float64 and clip(_rgb8(3, (8, 8))).dtype == np.uint8
+    with pytest.raises(TypeError, match="restore_loaded takes a decoded photo"):
+        snow.restore_loaded(_rgb8(4))  # type: ignore[arg-type]
+
+
+def test_messages_name_the_python_value_first_and_the_option_in_parentheses() -> None:
+    """The API's notes and errors spoke only in options (``--tile 64 ... use --tile 4000``) and suggested the
+    wrong fix for an overlap the user asked for; a wrong-task model named only the command; PIL's P with
+    transparency and PA were told to convert('RGB'), which drops their alpha."""
+    asked = load_restorer("snow", model=_Inverter(), device="cpu", tile=64, tile_overlap=1000).notes
+    assert asked == [
+        "tile_overlap=1000 (--tile-overlap) is more than tile=64 (--tile) leaves room for (32 px); seams may show; "
+        "use tile_overlap=32 or less (--tile-overlap 32), or a larger tile"
+    ]
+    model_own = load_restorer("snow", device="cpu", tile=64).notes
+    assert model_own == [
+        "tile=64 (--tile) leaves room for only 32 px of overlap, and the model needs 96 px; seams may show; use "
+        "tile=384 or more (--tile 384)"
+    ]
+    with pytest.raises(ModelError, match=re.escape("use it with load_restorer('rain', ...) (`weatherclean derain`")):
+        load_restorer("snow", model="j4rnet-light", device="cpu")
+    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    palette = Image.new("P", (8, 8))
+    palette.info["transparency"] = 0
+    for image, target in ((palette, "RGBA"), (Image.new("PA", (8, 8)), "RGBA"), (Image.new("P", (8, 8)), "RGB")):
+        with pytest.raises(ValueError, match=re.escape(f"(here image.convert('{target}')")):
+            restorer.restore(image)

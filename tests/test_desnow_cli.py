@@ -168,7 +168,7 @@ def test_dry_run_checks_the_model_without_loading_it(tmp_path: Path, monkeypatch
         code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--model", model)
         assert code == 2 and reason in stderr and len(stderr.strip().splitlines()) == 1, (model, stderr)
     code, _, stderr = _invoke(str(tmp_path / "in"), "--dry-run", "--pass-through", "0.7")  # DesnowNet: [0, 0.5)
-    assert code == 2 and "--pass-through 0.7: pass_through must be in [0, 0.5)" in stderr
+    assert code == 2 and "pass_through=0.7 (--pass-through 0.7): must be in [0, 0.5)" in stderr
     for args in ((), ("--model", "default-snow"), ("--json",)):  # the bundled default
         code, stdout, stderr = _invoke(str(tmp_path / "in"), "--dry-run", *args)
         assert code == 0 and stderr == "" and ("would be desnowed" in stdout or json.loads(stdout)["notes"] == [])

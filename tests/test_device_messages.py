@@ -92,3 +92,27 @@ def test_the_cli_prints_the_same_one_line_with_the_option_to_use(
     assert " ".join(stderr.split()).startswith(expected)
     assert "(--device cpu)" in stderr or "(--precision fp32 or auto)" in stderr
     assert not (tmp_path / "a_desnowed.jpg").exists()
+
+
+def test_a_torch_device_gets_the_checks_and_the_one_line_of_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_restorer`` skipped the checks for a ``torch.device``: ``torch.device("cuda")`` on a CPU-only build
+    failed with an AssertionError deep in ``Module.to``, ``"mps"`` with a RuntimeError, and ``"meta"`` was taken
+    and failed with NotImplementedError at the first picture."""
+    from weatherclean import load_restorer
+
+    _no_cuda(monkeypatch)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    for name in ("cuda", "cuda:1", "mps"):
+        assert _message(resolve_device, torch.device(name)) == _message(resolve_device, name)
+        with pytest.raises(WeathercleanError, match=rf"^device '{name}': .*use device='cpu' \(--device cpu\)"):
+            load_restorer("snow", device=torch.device(name))
+    for meta in ("meta", torch.device("meta")):  # PyTorch knows it; nothing here runs on it
+        message = _message(load_restorer, "snow", "default", meta)
+        assert message == (
+            "device 'meta': weatherclean runs on cpu, cuda or mps, not meta; use device='cpu' (--device cpu)"
+        )
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(TypeError, match=r"^device must be a str .* or a torch\.device, got 5$"):
+        resolve_device(5)  # type: ignore[arg-type]  # torch.device(5) would have been cuda:5

@@ -218,6 +218,59 @@ def test_no_network_falls_back_to_a_cached_branch(
     assert "using the cached 'test/tiny'" in caplog.text
 
 
+def test_a_path_is_always_a_folder_and_never_asked_of_the_hub(
+    hub: StandinHub, saved_model: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``load_restorer("snow", Path("runs/mine"))``, a missing folder, was looked up on the Hub and, offline,
+    reported as "cannot reach the Hub ... check your connection"."""
+    import shutil
+
+    from weatherclean import load_restorer
+
+    monkeypatch.chdir(tmp_path)
+    hub.clear_requests()
+    for path in (Path("runs/mine"), Path("test/tiny"), Path("desnownet-light")):  # a Hub id, a registered name
+        for offline in (None, True):
+            with pytest.raises(ModelError) as exc:
+                load_restorer("snow", path, device="cpu", offline=offline)
+            assert _one_line(exc) == (
+                f"model folder '{path}' not found; check the path (a trained run keeps it in RUN/model)"
+            )
+    assert hub.requests == []
+    shutil.copytree(saved_model[0], tmp_path / "runs" / "mine")
+    for given in (Path("runs/mine"), "runs/mine"):  # a folder that exists is the folder, however it is named
+        _assert_same_weights(load_restorer("snow", given, device="cpu", precision="fp32").model, saved_model[1])
+    assert hub.requests == []
+
+
+def test_a_str_that_is_no_folder_is_asked_of_the_hub_and_its_error_says_no_folder_either(
+    hub: StandinHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``"runs/mine"`` is a Hub id too, so it is still looked up there; a failure now also says no such local
+    folder exists, so that a mistyped path is recognisable, in the run and in ``--dry-run`` alike."""
+    from weatherclean import load_restorer
+    from weatherclean.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    start = "'runs/mine' is neither a local model folder (check the path) nor loadable from the Hub: "
+    with pytest.raises(ModelError) as exc:
+        load_restorer("snow", "runs/mine", device="cpu")
+    assert _one_line(exc).startswith(start + "Hub repo 'runs/mine' not found")  # the stand-in has no such repo
+    with pytest.raises(ModelError) as exc:
+        load_restorer("snow", "runs/mine", device="cpu", offline=True)
+    assert _one_line(exc).startswith(start) and "not in the local Hub cache" in _one_line(exc)
+    Image.new("RGB", (16, 12)).save(tmp_path / "a.png")
+    result = CliRunner().invoke(app, ["desnow", "a.png", "--dry-run", "--offline", "--model", "runs/mine"])
+    assert result.exit_code == 2 and " ".join(result.stderr.split()).startswith(f"error: {start}"), result.stderr
+    hub.stop()
+    with pytest.raises(ModelError) as exc:
+        load_restorer("snow", "runs/mine", device="cpu")
+    assert _one_line(exc).startswith(start + "cannot reach the Hub") and "check your connection" in _one_line(exc)
+    with pytest.raises(ModelError) as exc:
+        load_model("test/tiny")  # a real repo id with no network: the same words, and still the Hub's advice
+    assert _one_line(exc).startswith("'test/tiny' is neither a local model folder") and hub.url in _one_line(exc)
+
+
 # -- registered, pinned models -----------------------------------------------------------------------------
 
 

@@ -160,7 +160,9 @@ def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None
         ["train", "--task", "snow", "--skimage-samples", "--arch", "j4rnet-light", "-o", str(tmp_path / "s")],
     ):
         result = runner.invoke(app, args)
-        assert result.exit_code == 2 and "model; use it with `weatherclean" in result.output, (args, result.output)
+        output = " ".join(result.output.split())  # the one-line message, as the console may wrap it
+        assert result.exit_code == 2 and "model; use it with load_restorer(" in output, (args, output)
+        assert "(`weatherclean " in output, (args, output)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -142,11 +142,11 @@ def test_restoring_into_the_input_array_gates_against_the_input() -> None:
     picture = _picture(bright=5)
     expected = picture.copy()
     restorer = load_restorer("snow", model=_DarkenBright(0.001), device="cpu", precision="fp32")
-    restorer.restore_array(picture, out=picture)
+    restorer._restore_array(picture, out=picture)  # the in-place path restore_loaded takes
     assert np.array_equal(picture, expected)  # below the floor: written back unchanged, into ``out``
     snowy = _picture(bright=50)
     ungated = load_restorer("snow", model=_DarkenBright(0.0), device="cpu", precision="fp32").restore(snowy)
-    restorer.restore_array(snowy, out=snowy)
+    restorer._restore_array(snowy, out=snowy)
     np.testing.assert_array_equal(snowy, ungated)
 
 

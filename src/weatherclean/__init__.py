@@ -2,7 +2,9 @@
 
 ``from weatherclean import load_restorer`` is the Python API (docs/api.md). It is loaded on first use,
 not on ``import weatherclean``: the command line imports this package first, and ``weatherclean
---version`` must not pay for importing PyTorch.
+--version`` must not pay for importing PyTorch. The errors it raises (``WeathercleanError`` and its
+subclasses, from :mod:`weatherclean.errors`) are imported at once: that module needs nothing but the
+standard library, and a caller's ``except weatherclean.ModelError`` must not load a model stack.
 """
 
 from __future__ import annotations
@@ -10,10 +12,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from weatherclean._lazy import lazy_exports
+from weatherclean.errors import (
+    DatasetError,
+    DiskFullError,
+    InputError,
+    ModelError,
+    OutputError,
+    WeathercleanError,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["Restorer", "__version__", "load_restorer"]
+__all__ = [
+    "DatasetError",
+    "DiskFullError",
+    "InputError",
+    "ModelError",
+    "OutputError",
+    "Restorer",
+    "WeathercleanError",
+    "__version__",
+    "load_restorer",
+]
 
 if TYPE_CHECKING:
     from weatherclean.restore.restorer import Restorer, load_restorer

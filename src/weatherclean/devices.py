@@ -11,13 +11,18 @@ import torch
 
 from weatherclean.errors import WeathercleanError
 
+#: Device types weatherclean runs on; PyTorch knows more (``meta``, ``xpu``, ...), on which nothing here is tested.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
 
-def resolve_device(name: str | None = "auto") -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda``/``cuda:1``/``mps`` into a usable :class:`torch.device`.
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """Turn ``auto``/``cpu``/``cuda``/``cuda:1``/``mps``, or a :class:`torch.device`, into a usable device.
 
     Asking for a device that is not there is an error rather than a silent CPU fallback, because a
     user who typed ``--device cuda`` (or passed ``device="cuda"``) expects the GPU and would otherwise
-    wait hours without knowing.
+    wait hours without knowing. A :class:`torch.device` gets the same checks as its name: unchecked,
+    ``torch.device("cuda")`` on a CPU-only build failed with an AssertionError deep in ``Module.to``, and
+    ``torch.device("meta")`` only at the first picture.
     """
     if name is None or name == "auto":
         if torch.cuda.is_available():
@@ -26,10 +31,22 @@ def resolve_device(name: str | None = "auto") -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise WeathercleanError(f"unknown device '{name}': use auto, cpu, cuda, cuda:N or mps") from exc
+    if isinstance(name, torch.device):
+        device = name
+    elif isinstance(name, str):
+        try:
+            device = torch.device(name)
+        except RuntimeError as exc:
+            raise WeathercleanError(f"unknown device '{name}': use auto, cpu, cuda, cuda:N or mps") from exc
+    else:
+        raise TypeError(
+            f"device must be a str ('auto', 'cpu', 'cuda', 'cuda:N', 'mps') or a torch.device, got {name!r}"
+        )
+    if device.type not in DEVICE_TYPES:
+        raise WeathercleanError(
+            f"device '{name}': weatherclean runs on cpu, cuda or mps, not {device.type}; "
+            "use device='cpu' (--device cpu)"
+        )
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise WeathercleanError(

@@ -200,8 +200,9 @@ def pass_through_changes(config: Any, value: object, *, label: str) -> dict[str,
     itself without building a model (``--dry-run`` checks a folder's config this way, before any weights).
 
     A non-number (a bool included), a config without the gate, or a value the config refuses is a one-line
-    :class:`ModelError` naming the option. 0 also turns a rain model's veil term off: that term only widens
-    the gate, and a gate that is off has nothing to widen.
+    :class:`ModelError` naming the value as ``load_restorer(pass_through=...)`` takes it and the option in
+    parentheses (Python callers and the commands share these messages). 0 also turns a rain model's veil
+    term off: that term only widens the gate, and a gate that is off has nothing to widen.
     """
     from dataclasses import replace
 
@@ -210,16 +211,19 @@ def pass_through_changes(config: Any, value: object, *, label: str) -> dict[str,
             raise TypeError
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ModelError(f"--pass-through {value!r}: not a number") from None
+        raise ModelError(f"pass_through={value!r} (--pass-through): not a number") from None
     if not hasattr(config, "pass_through"):
-        raise ModelError(f"--pass-through: the model ({label}) has no pass-through gate; leave it out")
+        raise ModelError(
+            f"pass_through={number:g} (--pass-through): the model ({label}) has no pass-through gate; leave it out"
+        )
     changes = {"pass_through": number}
     if number == 0 and getattr(config, "veil_threshold", 0):
         changes["veil_threshold"] = 0.0
     try:
         replace(config, **changes)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"--pass-through {number:g}: {exc}") from None
+        reason = str(exc).removeprefix("pass_through ")  # "must be in [0, 0.5), got 0.7": the value is named first
+        raise ModelError(f"pass_through={number:g} (--pass-through {number:g}): {reason}") from None
     return changes
 
 

@@ -11,8 +11,10 @@ A model is named in one of four ways, tried in this order:
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -209,13 +211,26 @@ def train_hint(spec: ModelSpec) -> str:
 
 
 def locate_model(
-    spec: str = "default", task: str = "snow", *, offline: bool | None = None, force: bool = False
+    spec: str | os.PathLike[str] = "default", task: str = "snow", *, offline: bool | None = None, force: bool = False
 ) -> ModelSource:
     """Find (downloading if needed) the folder of a model named any of the four ways; load nothing.
 
     ``offline``: ``True`` uses the Hub cache only, ``None`` follows ``HF_HUB_OFFLINE``. ``force`` downloads
     Hub files again even if cached (it repairs a corrupt cache entry).
+
+    A :class:`~pathlib.Path` (any ``os.PathLike``) is always a folder: whoever made one meant a path, so it
+    is never taken for a registered name or looked up on the Hub (``Path("runs/mine")``, missing, was
+    asked of the Hub and, offline, reported as a connection problem). A ``str`` shaped like a Hub id that
+    is no local folder either is looked up on the Hub, and its error says that no such folder exists,
+    so that a mistyped path is recognisable.
     """
+    if isinstance(spec, os.PathLike):
+        folder = Path(spec).expanduser()
+        if not folder.exists():
+            raise ModelError(
+                f"model folder '{os.fspath(spec)}' not found; check the path (a trained run keeps it in RUN/model)"
+            )
+        return ModelSource(os.fspath(spec), "folder", folder)
     name = resolve_model_name(spec, task)
     if name in _REGISTRY:
         registered = _REGISTRY[name]
@@ -240,8 +255,9 @@ def locate_model(
     if Path(name).expanduser().exists():
         return ModelSource(name, "folder", Path(name).expanduser())
     if _looks_like_repo_id(name):
-        repo_id, revision = hub.parse_repo_spec(name)
-        folder = hub.download(name, offline=offline, force=force)
+        with _no_folder_either(name):
+            repo_id, revision = hub.parse_repo_spec(name)
+            folder = hub.download(name, offline=offline, force=force)
         return ModelSource(name, "hub", folder, repo_id=repo_id, revision=revision, commit=hub.snapshot_commit(folder))
     if "/" in name or "\\" in name:
         raise ModelError(f"model folder '{spec}' not found; check the path (a trained run keeps it in RUN/model)")
@@ -255,6 +271,19 @@ def locate_model(
 def _looks_like_repo_id(name: str) -> bool:
     """``owner/name[@revision]``: what :func:`locate_model` asks the Hub for when no folder has that name."""
     return name.count("/") == 1 and not name.startswith((".", "/", "~"))
+
+
+@contextlib.contextmanager
+def _no_folder_either(name: str) -> Iterator[None]:
+    """Around the Hub lookup of an unregistered ``name`` that no local folder has: a failure also says that
+    there is no such folder, since ``runs/mine`` is a Hub id and a path alike and a user who meant the path
+    would otherwise read only about the Hub ("check your connection")."""
+    try:
+        yield
+    except ModelError as exc:
+        raise ModelError(
+            f"'{name}' is neither a local model folder (check the path) nor loadable from the Hub: {exc}"
+        ) from None
 
 
 def check_model_spec(
@@ -280,9 +309,11 @@ def check_model_spec(
         source = locate_model(name, task, offline=True)
         folder = source.folder
     else:
-        if hub.cached_snapshot(from_hub, label=name) is None:
-            if hub.offline_mode(offline):
+        with _no_folder_either(name) if registered is None else contextlib.nullcontext():
+            cached = hub.cached_snapshot(from_hub, label=name)
+            if cached is None and hub.offline_mode(offline):
                 hub.download(from_hub, offline=True, name=name)  # raises the run's "not in the cache" error
+        if cached is None:
             folder_like = name.split("/")[0]
             if registered is None and Path(folder_like).expanduser().is_dir():
                 return f"no folder '{name}' here: the run will look for Hub repo '{name}' and download it"
@@ -300,8 +331,9 @@ def _refuse_other_task(label: str, other: str | None, task: str) -> None:
     """:class:`ModelError` when a model labelled ``label`` serves ``other``, not ``task`` (None: unknown)."""
     if other is not None and other != task:
         raise ModelError(
-            f"'{label}' is a {other} model; use it with `weatherclean {family_for_task(other).command}` (or "
-            f"`evaluate --task {other}`), or pick a {task} model (`weatherclean models list`)"
+            f"'{label}' is a {other} model; use it with load_restorer('{other}', ...) (`weatherclean "
+            f"{family_for_task(other).command}`, `evaluate --task {other}`), or pick a {task} model "
+            "(`weatherclean models list`)"
         )
 
 
@@ -319,13 +351,14 @@ def check_task(name_or_model: str | nn.Module | None, task: str, *, label: str |
 
 
 def load_model(
-    spec: str = "default",
+    spec: str | os.PathLike[str] = "default",
     device: torch.device | str = "cpu",
     task: str = "snow",
     *,
     offline: bool | None = None,
 ) -> nn.Module:
-    """Get a ready-to-run model (eval mode, on ``device``) from a name, a folder or a Hub repo id.
+    """Get a ready-to-run model (eval mode, on ``device``) from a name, a folder or a Hub repo id (a
+    :class:`~pathlib.Path` is always a folder, see :func:`locate_model`).
 
     ``offline=True`` (``--offline``) never touches the network and uses the Hub cache only; ``None`` follows
     ``HF_HUB_OFFLINE``.

@@ -101,13 +101,16 @@ class GuardedPrecision:
 
     The fallback is sticky: once one tile needed fp32, every later call uses fp32, because the same
     overflow will recur on similar content and paying for two passes per tile would be slower than fp32.
-    ``fallbacks`` records why it happened, for the run's notes.
+    ``fallbacks`` records why it happened, for the run's notes. ``label`` names ``fn`` (``"MyModel.restore()"``)
+    in the ``TypeError`` for a result that is not a tensor: a model of the caller's own that returns, say, a
+    NumPy array otherwise failed inside ``torch.isfinite``, nine frames down.
     """
 
     fn: Callable[..., Any]
     device: torch.device
     dtype: torch.dtype | None
     fallbacks: list[str] = field(default_factory=list)
+    label: str = "the model"
 
     @property
     def active(self) -> bool:
@@ -117,9 +120,9 @@ class GuardedPrecision:
     def __call__(self, x: torch.Tensor, *args: Any) -> Any:
         """``fn(x, *args)``; when ``fn`` returns a tuple (a recurrent step), its first item is checked."""
         if self.dtype is None:
-            return self.fn(x, *args)
+            return self._tensor(self.fn(x, *args))
         with torch.autocast(device_type=self.device.type, dtype=self.dtype):
-            out = self.fn(x, *args)
+            out = self._tensor(self.fn(x, *args))
         picture = out[0] if isinstance(out, tuple) else out
         reason = looks_broken(picture, x)
         states = [t for t in out[1:] if isinstance(t, torch.Tensor)] if isinstance(out, tuple) else []
@@ -130,6 +133,16 @@ class GuardedPrecision:
         self.fallbacks.append(f"{_name(self.dtype)} gave {reason}; recomputed in fp32 and stayed in fp32")
         self.dtype = None
         return self.fn(x, *args)
+
+    def _tensor(self, out: Any) -> Any:
+        """``out``, once its picture (the first item of a tuple) is known to be a tensor."""
+        picture = out[0] if isinstance(out, tuple) and out else out
+        if not isinstance(picture, torch.Tensor):
+            raise TypeError(
+                f"{self.label} returned {type(picture).__name__}, not a torch.Tensor; it must return the restored "
+                "1×C×H×W tensor"
+            )
+        return out
 
 
 def _name(dtype: torch.dtype) -> str:

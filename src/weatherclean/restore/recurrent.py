@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from weatherclean.models.family import RecurrentModel
+from weatherclean.restore.pixels import engine_pixels
 from weatherclean.restore.precision import GuardedPrecision
 from weatherclean.restore.tiling import choose_tile, run_tiled_array, tile_align
 
@@ -28,7 +29,8 @@ class RecurrentTiles:
 
     Make one per clip: a new clip must not inherit the memory of the previous one. ``tile`` None picks
     a tile size from free memory for the first frame and keeps it for the whole clip (tile positions
-    must not change between frames).
+    must not change between frames). ``check`` (on unless the frames were checked already) checks each
+    frame as :meth:`~weatherclean.restore.Restorer.restore` checks a picture.
     """
 
     def __init__(
@@ -39,18 +41,26 @@ class RecurrentTiles:
         dtype: torch.dtype | None = None,
         tile: int | None = None,
         overlap: int | None = None,
+        check: bool = True,
     ) -> None:
         self.model = model
+        self.check = check
         self.device = device
         self.tile = tile
         self.overlap = overlap if overlap is not None else int(model.receptive_field)
         self.states: dict[Region, torch.Tensor] = {}
-        self.guard = GuardedPrecision(self._step, device, dtype)
+        self.guard = GuardedPrecision(self._step, device, dtype, label=f"{type(model).__name__}.step()")
         self.shrunk = False
 
     def _step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        out, h = self.model.step(x, state)
-        return out.background.clamp(0, 1), h
+        stepped = self.model.step(x, state)
+        pair = isinstance(stepped, tuple) and len(stepped) == 2
+        if not pair or not isinstance(getattr(stepped[0], "background", None), torch.Tensor):  # not AttributeError
+            raise TypeError(
+                f"{type(self.model).__name__}.step() returned {type(stepped).__name__}; it must return (output, "
+                "state), the output's .background the restored 1×C×H×W tensor"
+            )
+        return stepped[0].background.clamp(0, 1), stepped[1]
 
     def _tile_fn(self) -> Callable[[torch.Tensor, Region], torch.Tensor]:
         def fn(x: torch.Tensor, region: Region) -> torch.Tensor:
@@ -67,6 +77,13 @@ class RecurrentTiles:
 
         ``frame`` is H×W×C, float in [0, 1] or uint8/uint16 as decoded (see :func:`run_tiled_array`).
         """
+        if not self.check:
+            return self._restore(frame)
+        out = self._restore(engine_pixels(frame, "frame"))
+        return out if out.dtype == frame.dtype else out.astype(frame.dtype)  # float64 in, float64 out
+
+    def _restore(self, frame: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` on a frame already checked."""
         if self.tile is None:
             bpp = self.model.bytes_per_pixel
             self.tile = choose_tile(

@@ -30,6 +30,7 @@ from weatherclean.errors import ModelError, OutputError
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
 from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
+from weatherclean.restore.pixels import check_dtype, engine_pixels
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
@@ -60,6 +61,9 @@ Picture = TypeVar("Picture", np.ndarray, "Image.Image")
 #: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged. 16-bit grey in
 #: either byte order (a big-endian TIFF opens as I;16B) comes back as native I;16, the same values.
 _PIL_MODES = ("RGB", "L", "I;16", "I;16B", "I;16L", "RGBA", "LA")
+#: The mode to suggest for a PIL mode that is not taken: one that keeps what the picture has (a palette
+#: with transparency converted to RGB loses its alpha; RGB is the answer for the rest, CMYK included).
+_CONVERT_TO = {"PA": "RGBA", "RGBa": "RGBA", "La": "LA", "1": "L"}
 
 
 @dataclass(eq=False)
@@ -78,11 +82,34 @@ class Restorer:
     overlap: int = MIN_OVERLAP
     task: str | None = None
     compiled: CompiledCall | None = None
+    #: The model as it was named to :func:`load_restorer` (a registered name, ``default`` resolved; a folder;
+    #: a Hub id), None for a model object: what :func:`repr` shows beside the model's class.
+    name: str | None = None
     guard: GuardedPrecision = field(init=False)
     _notes: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.guard = GuardedPrecision(self.model.restore, self.device, self.dtype)
+        label = f"{type(self.model).__name__}.restore()"
+        self.guard = GuardedPrecision(self.model.restore, self.device, self.dtype, label=label)
+
+    def __repr__(self) -> str:
+        """One short line: what was loaded and how it runs. The dataclass's own repr printed the whole network
+        (42,894 characters for the default snow model), which buried all of this in a notebook."""
+        model = type(self.model).__name__
+        parts = [
+            f"task={self.task!r}",
+            f"model={self.name!r} ({model})" if self.name else f"model={model}",
+            f"device='{self.device}'",
+            f"precision='{_PRECISION_NAMES.get(self.dtype, str(self.dtype))}'",
+            f"tile={self.tile}",
+            f"overlap={self.overlap}",
+        ]
+        ensemble = getattr(getattr(self.model, "config", None), "self_ensemble", None)
+        if isinstance(ensemble, bool):
+            parts.append(f"self_ensemble={ensemble}")
+        if self.compiled is not None:
+            parts.append("compile=True")
+        return f"Restorer({', '.join(parts)})"
 
     # ------------------------------------------------------------------------------------------ pictures
 
@@ -94,14 +121,16 @@ class Restorer:
         I;16, RGBA or LA. Float results are clipped to [0, 1]; integer results are rounded.
         """
         pixels, rebuild = _split(image)
-        return rebuild(self.restore_array(pixels))
+        return rebuild(self._restore_array(pixels))
 
-    def restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
-        """H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array` returns
-        them (float32 for float input, else the input's integer type), written into ``out`` when given.
+    def _restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """Checked H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array`
+        returns them (float32 for float input, else the input's integer type), written into ``out`` when given.
 
-        A model with a picture gate (``config.picture_gate``) then compares the whole output with the
-        input (:meth:`finish`); when ``out`` is ``pixels`` itself, the input is copied first for that."""
+        Private: it trusts its caller to have checked the pixels (:func:`_split`, :func:`engine_pixels`), so
+        0-255 floats would be clipped white here without a word. A model with a picture gate
+        (``config.picture_gate``) then compares the whole output with the input; when ``out`` is ``pixels``
+        itself, the input is copied first for that."""
         before = pixels
         if out is not None and gate_of(self.model) > 0 and np.may_share_memory(out, pixels):
             before = pixels.copy()
@@ -111,17 +140,31 @@ class Restorer:
             self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out,
             align=tile_align(self.model),
         )  # fmt: skip
-        return self.finish(before, result)
+        return self._gate(before, result)
 
     def finish(self, pixels: np.ndarray, result: np.ndarray) -> np.ndarray:
         """What happens to a whole picture once its tiles are joined: the model's picture gate
         (:mod:`~weatherclean.restore.picture_gate`; nothing for a model without one), written into
-        ``result``. ``evaluate`` calls it too, so what it scores is what ``desnow`` writes."""
+        ``result``. ``evaluate`` calls it after its own tiling, so what it scores is what ``desnow`` writes.
+
+        ``pixels`` (the input) and ``result`` (the model's output for it) are H×W×C arrays of one shape,
+        checked as :meth:`restore` checks a picture: the gate compares brightness, which 0-255 floats
+        would turn into nonsense."""
+        pixels, result = engine_pixels(pixels, "pixels"), engine_pixels(result, "result")
+        if result.shape != pixels.shape:
+            raise ValueError(f"result is {result.shape}, pixels {pixels.shape}; they must be one picture's")
+        return self._gate(pixels, result)
+
+    def _gate(self, pixels: np.ndarray, result: np.ndarray) -> np.ndarray:
+        """:meth:`finish` on pixels already checked."""
         floor = gate_of(self.model)
         return apply_picture_gate(pixels, result, floor) if floor > 0 else result
 
     def restore_loaded(self, image: LoadedImage) -> np.ndarray:
-        """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`.
+        """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`:
+        the commands' way to restore a photo, as :func:`~weatherclean.io.images.load_image` hands it over.
+        ``image.pixels`` are checked as :meth:`restore` checks a picture (H×W×1 or H×W×3, uint8, uint16 or
+        float in [0, 1]).
 
         The result is written over ``image.pixels`` when they are a writable float32 array, because a
         decoded photo is a copy that nothing reads again (the writer needs only its shape and metadata):
@@ -134,10 +177,15 @@ class Restorer:
         """
         from weatherclean.io.orientation import to_stored, to_upright
 
+        if not hasattr(image, "pixels"):
+            raise TypeError(
+                f"restore_loaded takes a decoded photo (weatherclean.io.images.load_image), got "
+                f"{type(image).__name__}; for an array or a PIL image use restore()"
+            )
         orientation = getattr(image, "orientation", 1)  # a record of the caller's own may not say
-        stored = image.pixels
+        stored = engine_pixels(image.pixels, "image.pixels")
         pixels = to_upright(stored, orientation)  # a copy when it turns anything
-        result = self.restore_array(pixels, out=pixels if _reusable(pixels) else None)
+        result = self._restore_array(pixels, out=pixels if _reusable(pixels) else None)
         if pixels is stored:
             return result
         # Turned back into the decoded array, not a third copy: 2 float pictures at the peak, not 3.
@@ -163,6 +211,7 @@ class Restorer:
         """
         from weatherclean.io.images import load_image, save_image
 
+        src, dst = _file_path(src, "src"), _file_path(dst, "dst")
         format = _output_format(Path(dst), format)
         if Path(dst).resolve() == Path(src).resolve() or _same_file(src, dst):  # a hard link, a case-blind disk
             raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
@@ -190,12 +239,20 @@ class Restorer:
         return isinstance(self.model, RecurrentModel)
 
     def new_clip(self) -> ClipRestorer:
-        """A fresh restorer for one clip: a recurrent model starts with empty memory (clips never share
-        it), one memory per tile position; any other model restores each frame alone."""
+        """A fresh restorer for one clip, called with each frame in turn: what the commands run videos and
+        ``--frames`` folders with (:meth:`restore_clip` is the same, over an iterable of frames in any form
+        :meth:`restore` takes). A recurrent model starts with empty memory (clips never share it), one memory
+        per tile position; any other model restores each frame alone. Frames are H×W×1 or H×W×3 arrays of
+        uint8, uint16 or float in [0, 1], checked as :meth:`restore` checks a picture, and come back in
+        their dtype."""
+        return self._new_clip(check=True)
+
+    def _new_clip(self, *, check: bool) -> ClipRestorer:
+        """:meth:`new_clip`; ``check=False`` for frames already checked (:meth:`restore_clip`'s)."""
         if isinstance(self.model, RecurrentModel):
             model, device, dtype = self.model, self.device, self.dtype
-            return RecurrentTiles(model, device=device, dtype=dtype, tile=self.tile, overlap=self.overlap)
-        return _FrameByFrame(self.restore_array)
+            return RecurrentTiles(model, device=device, dtype=dtype, tile=self.tile, overlap=self.overlap, check=check)
+        return _FrameByFrame(self._restore_array, check=check)
 
     def restore_clip(self, frames: Iterable[Picture]) -> Iterator[Picture]:
         """Restore a clip's frames in order, lazily: each restored frame is yielded before the next is read.
@@ -204,17 +261,19 @@ class Restorer:
         carried from each frame to the next (a new call is a new clip); a snow model restores each frame
         alone. Frames of one clip must all have the same size. A snow model's picture gate decides frame by
         frame, so a clip whose snow sits near its floor can switch between corrected and unchanged frames.
-        """
-        if isinstance(frames, np.ndarray) and (frames.ndim < 3 or (frames.ndim == 3 and frames.shape[-1] <= 4)):
-            raise TypeError(
-                f"restore_clip takes frames (a list, a generator or an N×H×W(×3) array), got one {frames.shape} "
-                "array; for one picture use restore()"
-            )
-        return self._clip_frames(frames)
 
-    def _clip_frames(self, frames: Iterable[Picture]) -> Iterator[Picture]:
+        An array is split along its first axis: N×H×W×3 (or ×4, ×2 with alpha) is N colour frames and N×H×W
+        is N grey frames, so a (3, H, W) array is three grey frames, not one channels-first picture (use
+        ``np.moveaxis(a, 0, -1)`` for that). One picture (H×W, or H×W×C with C ≤ 4), a PIL image, a file
+        name and anything that is not iterable are a ``TypeError`` here, at the call: this API restores
+        frames, and ``weatherclean derain`` reads video files.
+        """
+        _check_clip_argument(frames)
+        return self._clip_frames(iter(frames))
+
+    def _clip_frames(self, frames: Iterator[Picture]) -> Iterator[Picture]:
         """:meth:`restore_clip`'s generator (a separate one, so that a wrong argument fails at the call)."""
-        clip = self.new_clip()
+        clip = self._new_clip(check=False)  # _split checks each frame
         size: tuple[int, ...] | None = None
         try:
             for number, frame in enumerate(frames):
@@ -238,13 +297,46 @@ class Restorer:
 
 @dataclass
 class _FrameByFrame:
-    """A clip restorer for models without memory: every frame is a photo of its own."""
+    """A clip restorer for models without memory: every frame is a photo of its own. ``check``: frames are
+    checked (:func:`engine_pixels`) and come back in their dtype; off for frames checked already."""
 
     restore: Callable[[np.ndarray], np.ndarray]
     notes: list[str] = field(default_factory=list)
+    check: bool = True
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        return self.restore(frame)
+        if not self.check:
+            return self.restore(frame)
+        out = self.restore(engine_pixels(frame, "frame"))
+        return out if out.dtype == frame.dtype else out.astype(frame.dtype)
+
+
+def _check_clip_argument(frames: object) -> None:
+    """Refuse, at the call, what :meth:`Restorer.restore_clip` could only fail on at the first ``next()``: one
+    picture, a file name, or something that is not iterable at all."""
+    from PIL import Image
+
+    shape = "a list, a generator or an N×H×W(×3) array"
+    if isinstance(frames, str | os.PathLike):
+        raise TypeError(
+            f"restore_clip takes frames ({shape}), not the file name {os.fspath(frames)!r}: the Python API "
+            f"restores frames; for a video file use the command `weatherclean derain {os.fspath(frames)}`"
+        )
+    if isinstance(frames, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"restore_clip takes frames ({shape}), not bytes: decode them first (PIL, PyAV), or for a video "
+            "file use the command `weatherclean derain`"
+        )
+    if isinstance(frames, Image.Image):
+        raise TypeError(f"restore_clip takes frames ({shape}), got one PIL image; for one picture use restore()")
+    if isinstance(frames, np.ndarray) and (frames.ndim < 3 or (frames.ndim == 3 and frames.shape[-1] <= 4)):
+        raise TypeError(
+            f"restore_clip takes frames ({shape}), got one {frames.shape} array; for one picture use restore()"
+        )
+    try:
+        iter(frames)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"restore_clip takes frames ({shape}), got {type(frames).__name__}") from None
 
 
 def load_restorer(
@@ -265,8 +357,10 @@ def load_restorer(
     ``model``: ``"default"``, a registered name (``desnownet-light``), a model folder, a Hub repo
     ``owner/name[@revision]``, or a model object (anything with ``restore``, ``receptive_field`` and
     ``bytes_per_pixel``, :class:`~weatherclean.models.family.RestorationModel`; ``step`` too for memory
-    across frames), moved to the device and put in eval mode when it is an ``nn.Module``. ``device``:
-    ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``. ``precision``:
+    across frames), moved to the device and put in eval mode when it is an ``nn.Module``. A
+    :class:`~pathlib.Path` is always a folder (never looked up on the Hub); a ``str`` that names no
+    registered model and no folder is looked up on the Hub. ``device``: ``auto`` (CUDA, then MPS, then
+    CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``, or a :class:`torch.device` (checked alike). ``precision``:
     ``auto``, ``fp32``, ``fp16`` or ``bf16`` (see ``--precision``). ``tile``: tile edge in pixels (None:
     from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. ``compile``
     runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
@@ -276,9 +370,11 @@ def load_restorer(
     None keeps the model's own.
 
     A model for the other task, an unknown name and an unusable folder are one-line
-    :class:`~weatherclean.errors.ModelError`\\ s.
+    :class:`~weatherclean.errors.ModelError`\\ s; a device that is not there a
+    :class:`~weatherclean.errors.WeathercleanError`; a ``tile`` or ``tile_overlap`` of the wrong type or
+    size a ``TypeError`` or ``ValueError``.
     """
-    from weatherclean.models.registry import check_task, load_model
+    from weatherclean.models.registry import check_task, load_model, resolve_model_name
 
     family_for_task(task)  # an unknown task fails before anything loads
     for label, value in (("tile", tile), ("tile_overlap", tile_overlap)):  # 64.5 failed only at the first picture
@@ -288,14 +384,17 @@ def load_restorer(
         raise ValueError(f"tile must be at least {MIN_TILE} px (or None: from free memory), got {tile}")
     if tile_overlap is not None and tile_overlap < 0:
         raise ValueError(f"tile_overlap must not be negative, got {tile_overlap}")
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    dev = resolve_device(device)  # a torch.device too: torch.device("cuda") on a CPU-only build, "meta"
     dtype = resolve_precision(precision, dev)
     net: object
     name: str | None = None
-    if isinstance(model, str | os.PathLike):
+    if isinstance(model, str):
+        name = resolve_model_name(model, task)  # "default" shown as the model it is
+        check_task(model, task)  # a registered name of the other task fails before its weights download
+        net = load_model(model, device=dev, task=task, offline=offline)
+    elif isinstance(model, os.PathLike):  # always a folder: never a registered name, never the Hub
         name = os.fspath(model)
-        check_task(name, task)  # a registered name of the other task fails before its weights download
-        net = load_model(name, device=dev, task=task, offline=offline)
+        net = load_model(model, device=dev, task=task, offline=offline)
     else:
         net = model.to(dev).eval() if isinstance(model, nn.Module) else model
     if not isinstance(net, RestorationModel):
@@ -312,13 +411,28 @@ def load_restorer(
         to_fast_layout(net, dev)
     compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
     overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    restorer = Restorer(net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled)
+    restorer = Restorer(net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled, name=name)
     if tile is not None and overlap > tile // 2:
-        restorer._notes.append(
-            f"--tile {tile} leaves room for only {tile // 2} px of overlap (asked: {overlap}); seams may "
-            f"show; use --tile {max(4 * overlap, 256)} or more"
-        )
+        restorer._notes.append(_overlap_note(tile, overlap, asked=tile_overlap is not None))
     return restorer
+
+
+def _overlap_note(tile: int, overlap: int, *, asked: bool) -> str:
+    """The note for a tile too small for its overlap (the engine caps the overlap at half the tile). Named
+    as the Python values with the options in parentheses, as the device errors are, since the commands
+    print it too; the fix it suggests is the one for the value the user chose: a smaller ``tile_overlap``
+    they asked for, or a larger tile when the overlap is the model's own."""
+    room = tile // 2
+    if asked:
+        return (
+            f"tile_overlap={overlap} (--tile-overlap) is more than tile={tile} (--tile) leaves room for ({room} px); "
+            f"seams may show; use tile_overlap={room} or less (--tile-overlap {room}), or a larger tile"
+        )
+    larger = max(4 * overlap, 256)
+    return (
+        f"tile={tile} (--tile) leaves room for only {room} px of overlap, and the model needs {overlap} px; seams "
+        f"may show; use tile={larger} or more (--tile {larger})"
+    )
 
 
 def _output_format(dst: Path, format: str | None) -> str | None:
@@ -377,6 +491,17 @@ def with_self_ensemble(model: Any, on: bool, *, label: str | None = None) -> Any
 # ---------------------------------------------------------------------------------------- conversions
 
 
+def _file_path(value: object, parameter: str) -> str | os.PathLike[str]:
+    """``value`` when it is a file name (str or ``os.PathLike``); else a one-line ``TypeError`` naming
+    ``parameter``, rather than pathlib's own from deep inside (``None``, a ``BytesIO``)."""
+    if isinstance(value, str | os.PathLike):
+        return value
+    hint = "; for a picture in memory use PIL.Image.open() and restore()" if hasattr(value, "read") else ""
+    raise TypeError(
+        f"restore_file: {parameter} must be a file path (str or os.PathLike), got {type(value).__name__}{hint}"
+    )
+
+
 def _split(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
     """``image`` as H×W×C pixels (C = 1 or 3) the engine takes, and how to turn a result back into its form."""
     if isinstance(image, np.ndarray):
@@ -390,12 +515,7 @@ def _split(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
 
 def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     dtype = arr.dtype  # what comes back, byte order included
-    if not dtype.isnative:  # NumPy's view of a big-endian 16-bit TIFF (">u2"): the same values
-        arr = arr.astype(dtype.newbyteorder("="))
-    if not (arr.dtype in (np.uint8, np.uint16) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"pixels must be uint8, uint16 or float in [0, 1], got {dtype}")
-    if np.issubdtype(dtype, np.floating) and arr.size:
-        _check_float_range(arr)
+    arr = check_dtype(arr)
     if arr.ndim == 2:
         return arr[..., None], lambda out: _as_dtype(out[..., 0], dtype)
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or min(arr.shape[:2]) == 0:
@@ -406,20 +526,8 @@ def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np
     return arr[..., :-1], lambda out: _as_dtype(np.concatenate([_as_dtype(out, arr.dtype), alpha], axis=2), dtype)
 
 
-#: Float pixels outside [low, high] are on another scale, not [0, 1] with overshoot: sharpening or a cubic
-#: resize leaves a few hundredths either side, which the engine clips as it always did.
-_FLOAT_RANGE = (-0.5, 1.5)
-
-
-def _check_float_range(arr: np.ndarray) -> None:
-    """Refuse float pixels that are clearly not on the [0, 1] scale, or NaN: 0-255 floats (what OpenCV or a
-    cast from uint8 gives) would come back mostly white, and NaN as NaN, both without a word."""
-    low, high = float(np.min(arr)), float(np.max(arr))
-    if np.isnan(low) or np.isnan(high):
-        raise ValueError("float pixels contain NaN; they must be numbers in [0, 1]")
-    if low < _FLOAT_RANGE[0] or high > _FLOAT_RANGE[1]:
-        hint = "; for 0-255 values pass uint8, or divide by 255" if 2 < high <= 256 else ""
-        raise ValueError(f"float pixels must be in [0, 1], got values from {low:g} to {high:g}{hint}")
+#: How :func:`repr` names a :class:`Restorer`'s precision, as ``precision=`` takes it.
+_PRECISION_NAMES: dict[torch.dtype | None, str] = {None: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
 
 
 def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -442,8 +550,11 @@ def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], I
     from PIL import Image
 
     if image.mode not in _PIL_MODES:
+        target = "RGBA" if image.mode == "P" and "transparency" in image.info else _CONVERT_TO.get(image.mode, "RGB")
+        keeps = ", which keeps its transparency" if target in ("RGBA", "LA") else ""
         raise ValueError(
-            f"PIL mode {image.mode} is not supported: use {', '.join(_PIL_MODES)} (e.g. image.convert('RGB'))"
+            f"PIL mode {image.mode} is not supported: use {', '.join(_PIL_MODES)} "
+            f"(here image.convert('{target}'){keeps})"
         )
     mode, info = image.mode, dict(image.info)
     arr = np.asarray(image)
