@@ -335,3 +335,74 @@ def test_a_report_names_the_run_and_says_what_was_scored(cli: typer.Typer, snow_
     model = json.loads(report.read_text())["model"]
     assert model["resolved"] == str(tmp_path / "run7" / "model") and model["device"] == "cpu"
     assert model["precision"] == "fp32" and model["weatherclean"]
+
+
+def test_a_clip_with_fewer_ground_truth_frames_is_left_out_and_the_others_scored(tmp_path: Path) -> None:
+    """One clip whose gt folder held fewer frames stopped the whole evaluation with exit code 2."""
+    from weatherclean.evaluation.evaluate import evaluate_rain
+    from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
+
+    rng = np.random.default_rng(5)
+    for clip, rainy, clean in (("short", 3, 2), ("whole", 2, 2)):
+        for i in range(rainy):
+            _save(tmp_path / "data" / "rain" / clip / f"{i:03d}.png", rng.random((16, 16, 3)))
+        for i in range(clean):
+            _save(tmp_path / "data" / "gt" / clip / f"{i:03d}.png", rng.random((16, 16, 3)))
+    result = evaluate_rain(tmp_path / "data", model=None, progress=False)
+    assert [(Path(path).name, "3 rainy frames but 2 ground-truth frames" in why) for path, why in result.failed] == [
+        ("short", True)
+    ]
+    assert result.image_count == 2  # the two frames of the whole clip
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    evaluate_cli.register(app)
+    J4RNet(J4RNetConfig(channels=8, hidden=8, stride=2)).save_pretrained(tmp_path / "m")
+    args = ["evaluate", "--task", "rain", "--dataset", str(tmp_path / "data"), "--model", str(tmp_path / "m"), "-q"]
+    res = CliRunner().invoke(app, args, terminal_width=200)
+    assert res.exit_code == 1, res.output
+    assert "3 rainy frames but 2 ground-truth frames" in res.output and "1 clip(s) or image pair(s)" in res.output
+
+
+def test_a_second_model_is_refused(cli: typer.Typer, snow_root: Path) -> None:
+    """The parser kept the last --model and dropped the first without a word."""
+    stand_in = StandIn(_FakeModel)
+    args = ["evaluate", "--dataset", str(snow_root), "--model", "a", "--model", "b", "-q"]
+    res = CliRunner().invoke(cli, args, obj=stand_in, terminal_width=200)
+    assert res.exit_code == 2 and "error: --model given 2 times (a, b): evaluate scores one model" in res.output
+    assert stand_in.calls == []
+
+
+def test_a_run_folder_given_as_the_model_names_the_folder_to_pass(
+    cli: typer.Typer, snow_root: Path, tmp_path: Path
+) -> None:
+    """`--model RUN` said only "not a model folder": it names RUN/model, or says the run has not finished."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "train_config.json").write_text("{}")
+    args = ["evaluate", "--dataset", str(snow_root), "--model", str(run), "--device", "cpu", "-q"]
+    res = CliRunner().invoke(cli, args, terminal_width=300)
+    assert res.exit_code == 2 and "not finished" in res.output and "run its train command again" in res.output
+    (run / "model").mkdir()
+    (run / "model" / "config.json").write_text("{}")
+    res = CliRunner().invoke(cli, args, terminal_width=300)
+    assert res.exit_code == 2, res.output
+    assert f"a training run folder, not a model folder; its model is {run / 'model'}: pass that" in res.output
+
+
+def test_a_set_where_no_clip_has_its_ground_truth_says_so(tmp_path: Path) -> None:
+    """Not that the folder holds no clips: it holds one, without its ground truth."""
+    from weatherclean.data.rain import find_rain_clips
+    from weatherclean.errors import DatasetError
+
+    rng = np.random.default_rng(6)
+    for i in range(3):
+        _save(tmp_path / "rain" / "short" / f"{i}.png", rng.random((8, 8, 3)))
+    _save(tmp_path / "gt" / "short" / "0.png", rng.random((8, 8, 3)))
+    with pytest.raises(DatasetError, match="no rainy picture or clip has its ground truth .e.g. 3 rainy frames"):
+        find_rain_clips(tmp_path, missing=[])
+    with pytest.raises(DatasetError, match="short: 3 rainy frames but 1 ground-truth frames"):  # training: every pair
+        find_rain_clips(tmp_path)

@@ -154,15 +154,20 @@ def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None
         (tmp_path / sub).mkdir()
         Image.new("RGB", (8, 8)).save(tmp_path / sub / "a.png")
     runner = CliRunner()
-    for args in (
-        ["evaluate", "--task", "rain", "--dataset", str(tmp_path), "--model", "desnownet-light"],
-        ["train", "--task", "rain", "--skimage-samples", "--init", "desnownet-light", "-o", str(tmp_path / "r")],
-        ["train", "--task", "snow", "--skimage-samples", "--arch", "j4rnet-light", "-o", str(tmp_path / "s")],
-    ):
+    for args, advice in (
+        (["evaluate", "--task", "rain", "--dataset", str(tmp_path), "--model", "desnownet-light"],
+         "model; use it with load_restorer("),
+        # train's advice is train's: the other --task, or a model of this task
+        (["train", "--task", "rain", "--skimage-samples", "--init", "desnownet-light", "-o", str(tmp_path / "r")],
+         "--init desnownet-light: a snow model; to fine-tune it, use --task snow, or pick a rain model for --init"),
+        (["train", "--task", "snow", "--skimage-samples", "--arch", "j4rnet-light", "-o", str(tmp_path / "s")],
+         "--arch j4rnet-light: a rain configuration; to train it, use --task rain, or pick a snow configuration"),
+    ):  # fmt: skip
         result = runner.invoke(app, args)
         output = " ".join(result.output.split())  # the one-line message, as the console may wrap it
-        assert result.exit_code == 2 and "model; use it with load_restorer(" in output, (args, output)
+        assert result.exit_code == 2 and advice in output, (args, output)
         assert "(`weatherclean " in output, (args, output)
+        assert args[0] != "train" or "load_restorer" not in output, (args, output)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -510,3 +510,14 @@ def test_pictures_too_small_to_score_are_named(tmp_path: Path) -> None:
     result = _run("snow", tmp_path / "clean", tmp_path / "o", "-q")
     assert result.exit_code == 0, result.output
     assert "2 item(s) are smaller than 11x11" in result.output and "dot" in result.output
+
+
+def test_an_unknown_level_is_named_as_the_help_writes_the_levels(clean: Path, tmp_path: Path) -> None:
+    """The parser's case-insensitive choice listed 's', 'm', 'l' while the help and the docs say S|M|L."""
+    bad = _run("snow", clean, tmp_path / "out", "--level", "Q", "-q")
+    assert bad.exit_code == 2 and "error: --level Q: use S, M, L or mixed" in bad.output, bad.output
+    assert "'s'" not in bad.output and not (tmp_path / "out").exists()
+    rain = _run("rain", clean, tmp_path / "out", "--level", "drizzly", "-q")
+    assert rain.exit_code == 2 and "error: --level drizzly: use light, heavy or mixed" in rain.output
+    made = _run("snow", clean, tmp_path / "out", "--level", "m", "--limit", "1", "-q")  # any case, as before
+    assert made.exit_code == 0 and "(level M," in made.output, made.output

@@ -254,3 +254,200 @@ def test_default_run_folder_follows_the_task_and_another_tasks_run_is_named(
     assert _error_line(snow) == "error: runs/rain holds a rain run (j4rnet-light); use another -o for a snow run"
     help_text = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output
     assert "runs/TASK" in help_text
+
+
+# -- 7. the tester's workflow findings ----------------------------------------------------------------------------
+
+
+def _tiny(run: Path, arch: str, *data: str) -> list[str]:
+    """``train`` on the tiny architecture with any data options (``_snow`` always passes --clean)."""
+    return [
+        "--task", "snow", *data, "--arch", arch, "-o", str(run), "--steps", "3", "--batch-size", "1", "--crop", "24",
+        "--warmup", "1", "--workers", "0", "--threads", "1", "-q",
+    ]  # fmt: skip
+
+
+#: A run of one tiny step, for a command that should be refused (without the check it would train).
+_SHORT = ("--steps", "1", "--batch-size", "1", "--crop", "16", "--workers", "0", "--threads", "1", "-q")
+
+
+def _pairs(root: Path, *, sizes: tuple[int, int] = (32, 32), missing_gt: bool = False) -> Path:
+    """A Snow100K-layout folder with one pair: ``sizes`` are the snowy and the gt picture's widths (two sizes:
+    found only when the pair is first read); ``missing_gt`` leaves the gt out (found when the folder is listed)."""
+    from PIL import Image
+
+    for sub in ("synthetic", "gt"):
+        (root / sub).mkdir(parents=True)
+    Image.new("RGB", (sizes[0], 32), (90, 120, 150)).save(root / "synthetic" / "a.png")
+    if not missing_gt:
+        Image.new("RGB", (sizes[1], 32), (80, 110, 140)).save(root / "gt" / "a.png")
+    return root
+
+
+def test_a_data_folder_is_the_folder_the_run_started_from(
+    tmp_path: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--clean photos` recorded as typed was compared from today's working folder: the same folder named
+    from inside the run (`../photos`) was refused, and another folder's `photos` was taken for it and trained
+    on, rewriting the run's settings."""
+    a, b = tmp_path / "pA", tmp_path / "pB"
+    write_clean(a / "photos", seed=1, n=2, size=32)
+    write_clean(b / "photos", seed=2, n=2, size=32)
+    monkeypatch.chdir(a)
+    assert _train(*_snow(Path("photos"), Path("run"), tiny_arch, "--time-limit", "0")).code == 0
+    settings = (a / "run" / "train_config.json").read_bytes()
+    assert json.loads(settings)["extra"]["clean"] == [str((a / "photos").resolve())]
+    monkeypatch.chdir(b)  # another folder, by the same relative name
+    other = _train(*_snow(Path("photos"), Path("../pA/run"), tiny_arch))
+    assert other.code == 2 and "--clean" in _error_line(other) and str(b.resolve() / "photos") in other.err
+    assert (a / "run" / "train_config.json").read_bytes() == settings and not (a / "run" / "model").exists()
+    monkeypatch.chdir(a / "run")  # the same folder, named from inside the run
+    same = _train(*_snow(Path("../photos"), Path("."), tiny_arch))
+    assert same.code == 0, same.err
+    assert json.loads((a / "run" / "train_config.json").read_text())["extra"] == json.loads(settings)["extra"]
+    assert "--clean ../photos" in (a / "run" / "model" / "README.md").read_text()
+
+
+def test_a_resumed_run_keeps_the_data_paths_it_recorded(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run recorded with a relative path (as earlier releases wrote them) resumes with the folder given
+    another way, and its settings keep the path as recorded."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch, "--time-limit", "0")).code == 0
+    settings = json.loads((run / "train_config.json").read_text())
+    settings["extra"]["clean"] = ["clean"]  # relative to the folder it was typed in, as before
+    (run / "train_config.json").write_text(json.dumps(settings))
+    assert _train(*_snow(clean.resolve(), run, tiny_arch, "--time-limit", "0")).code == 0
+    assert json.loads((run / "train_config.json").read_text())["extra"]["clean"] == ["clean"]
+
+
+@pytest.mark.parametrize("task", ["snow", "rain"])
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [(["--clean", "CLEAN"], "--dataset with --clean: a run trains on --dataset pairs or on weather synthesised"),
+     (["--skimage-samples"], "--dataset with --skimage-samples"),
+     (["--no-haze"], "--no-haze: only")],
+    ids=["clean", "skimage", "no-haze"],
+)  # fmt: skip
+def test_dataset_with_photo_options_is_refused(
+    tmp_path: Path, clean: Path, task: str, extra: list[str], named: str
+) -> None:
+    """They were ignored, yet the model card listed them as training data."""
+    args = ["--task", task, "--dataset", str(_pairs(tmp_path / "pairs")), "-o", str(tmp_path / "run"), *_SHORT]
+    result = _train(*args, *[str(clean) if e == "CLEAN" else e for e in extra])
+    assert result.code == 2 and named in _error_line(result)
+    assert not (tmp_path / "run").exists()
+
+
+def test_no_haze_is_refused_for_rain(tmp_path: Path, clean: Path) -> None:
+    result = _train("--task", "rain", "--clean", str(clean), "--no-haze", "-o", str(tmp_path / "run"), *_SHORT)
+    assert result.code == 2 and "--no-haze: only synthetic snow has a veil" in _error_line(result)
+
+
+def test_clean_photos_leave_out_an_earlier_synth_output(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
+    """`synth snow photos photos/snowy` leaves snowy pictures and masks inside the photos: synth passes over
+    such a folder, and now train does too, with the same note; the synth output itself is refused."""
+    from weatherclean.training.tasks import SnowTask
+
+    made = CliRunner().invoke(app, ["synth", "snow", str(clean), str(clean / "snowy"), "-q"])
+    assert made.exit_code == 0, made.output
+    notes: list[str] = []
+    images = SnowTask(clean=[clean], note=notes.append).clean_images()
+    assert sorted(Path(str(p)).name for p in images) == ["c0.png", "c1.png"]
+    assert notes == [f"skipped 1 folder(s) in {clean} that hold an earlier synth output (synth.json; e.g. snowy): "
+                     "they are not clean photos"]  # fmt: skip
+    shown = _train(*[a for a in _snow(clean, tmp_path / "run", tiny_arch) if a != "-q"])
+    assert shown.code == 0 and "note: skipped 1 folder(s)" in shown.err, shown.err
+    refused = _train(*_snow(clean / "snowy", tmp_path / "r2", tiny_arch))
+    assert refused.code == 2 and "holds synth.json: it is the output of an earlier synth" in _error_line(refused)
+    assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/x", "/proc/run"])
+def test_a_run_folder_that_cannot_be_made_is_refused_before_any_work(
+    tmp_path: Path, clean: Path, tiny_arch: str, where: str
+) -> None:
+    if where.startswith("/proc") and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    (tmp_path / "afile").write_text("mine")
+    run = Path(where) if where.startswith("/") else tmp_path / where
+    result = _train(*_snow(clean, run, tiny_arch))  # a traceback (FileExistsError, ...) would raise here
+    assert result.code == 2
+    assert _error_line(result).startswith(f"error: {run}: ") and "choose another -o" in result.err
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("bad", ["missing gt", "two sizes"])
+def test_no_resume_with_bad_data_leaves_the_earlier_run_where_it_was(
+    tmp_path: Path, clean: Path, tiny_arch: str, bad: str
+) -> None:
+    """The earlier run was moved into previous-*/ before the data was read: a command that then failed left
+    the run folder without its model. A pair of two sizes is found only when first read, in the first step."""
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    pairs = _pairs(tmp_path / "pairs", sizes=(32, 40), missing_gt=bad == "missing gt")
+    result = _train(*_tiny(run, tiny_arch, "--dataset", str(pairs)), "--no-resume")
+    assert result.code == 2 and ("no ground truth" if bad == "missing gt" else "differs from its gt") in result.err
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert not list(run.glob("previous-*"))
+
+
+def test_a_train_that_fails_on_its_data_makes_no_run_folder(tmp_path: Path, clean: Path, tiny_arch: str) -> None:
+    """It left a folder holding only train_config.json and an empty log. An unreadable photo is still refused
+    (the card names the folder), with what to do about it."""
+    run = tmp_path / "run"
+    for data, said in (
+        (["--dataset", str(_pairs(tmp_path / "pairs", missing_gt=True))], "no ground truth"),
+        (["--dataset", str(_pairs(tmp_path / "pairs2", sizes=(32, 40)))], "differs from its gt"),
+        (["--clean", str(tmp_path / "nowhere")], "--clean folder not found"),
+    ):
+        result = _train(*_tiny(run, tiny_arch, *data))
+        assert result.code == 2 and said in _error_line(result)
+        assert not run.exists(), data
+    (clean / "broken.jpg").write_bytes(b"not a photo")
+    result = _train(*_snow(clean, run, tiny_arch))
+    assert result.code == 2 and not run.exists()
+    assert f"{clean / 'broken.jpg'}: not an image" in _error_line(result) and "fix or remove this photo" in result.err
+
+
+def test_the_same_command_on_a_finished_run_leaves_its_model_and_card(
+    tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun (a script run again from its top) wrote the model and the card again, losing what a user had
+    added to the card; now it says the run has finished and touches nothing. A card still the placeholder
+    save_pretrained writes (a run stopped just before its card) is written."""
+    import weatherclean.models.hub as hub
+
+    run = tmp_path / "run"
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0
+    card = run / "model" / "README.md"
+    card.write_text(card.read_text() + "\nMy scores: 30 dB.\n")
+    before = {p.relative_to(run): (p.read_bytes(), p.stat().st_mtime_ns) for p in run.rglob("*") if p.is_file()}
+    again = _train(*[a for a in _snow(clean, run, tiny_arch) if a != "-q"])
+    assert again.code == 0 and f"{run} has finished already (3 steps)" in again.out, again.out
+    assert {p.relative_to(run): (p.read_bytes(), p.stat().st_mtime_ns) for p in run.rglob("*") if p.is_file()} == before
+    pushed: list[tuple[Path, str]] = []
+    monkeypatch.setattr(hub, "check_push_ready", lambda repo: None)
+    monkeypatch.setattr(hub, "push_folder", lambda folder, repo, **_: pushed.append((folder, repo))
+                        or SimpleNamespace(spec=f"{repo}@{'0' * 40}"))  # fmt: skip
+    assert _train(*_snow(clean, run, tiny_arch, "--push-to-hub", "me/x")).code == 0
+    assert pushed == [(run / "model", "me/x")] and "My scores: 30 dB." in card.read_text()  # as it is
+    card.write_text("This model has been pushed to the Hub using the [PytorchModelHubMixin](...) integration")
+    assert _train(*_snow(clean, run, tiny_arch)).code == 0
+    assert "weatherclean train --task snow" in card.read_text()
+
+
+def test_init_of_the_other_task_gets_advice_for_train(tmp_path: Path, clean: Path) -> None:
+    """A rain model folder given to a snow run said to use it with load_restorer('rain', ...)."""
+    from weatherclean.models.j4rnet import J4RNet, J4RNetConfig
+
+    J4RNet(J4RNetConfig(channels=8, hidden=8, stride=2)).save_pretrained(tmp_path / "rainy")
+    result = _train("--task", "snow", "--clean", str(clean), "--init", str(tmp_path / "rainy"), "-o",
+                    str(tmp_path / "run"), *_SHORT)  # fmt: skip
+    assert result.code == 2
+    line = _error_line(result)
+    assert f"--init {tmp_path / 'rainy'}: a rain model; to fine-tune it, use --task rain, or pick a snow model" in line
+    assert "load_restorer" not in line and not (tmp_path / "run").exists()

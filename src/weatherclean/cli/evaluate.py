@@ -42,6 +42,21 @@ def _short_name(resolved: str, given: str) -> str:
     return f"{path.resolve().parent.name}/{path.name}" if path.name == "model" else path.name or given
 
 
+def _one_model(given: list[str]) -> str:
+    """The one ``--model`` to score (``default`` when none is given).
+
+    Why refuse a second: the option parser kept the last one given and dropped the others without a word, so
+    ``--model A --model B`` printed a table of B alone that read like a comparison. Scoring several models in
+    one run would also need one report per model; one run per model keeps each table and report whole.
+    """
+    if len(given) > 1:
+        raise InputError(
+            f"--model given {len(given)} times ({', '.join(given)}): evaluate scores one model; run it once per "
+            "model (with its own --report FILE)"
+        )
+    return given[0] if given else "default"
+
+
 def _check_snow(dataset: Path, split: str | None) -> None:
     from weatherclean.data.snow import find_snow100k
 
@@ -116,8 +131,13 @@ def evaluate_command(
         show_default=False,
     ),
     task: Task = typer.Option(Task.snow, "--task", help="snow (DesnowNet) or rain (J4R-Net, clips in order)."),
-    model: str = typer.Option(
-        "default", "--model", help="Registered model name, a saved model folder, or a Hub repo owner/name[@revision]."
+    models: list[str] = typer.Option(
+        [],
+        "--model",
+        metavar="MODEL",
+        show_default=False,
+        help="Registered model name, a saved model folder, or a Hub repo owner/name\\[@revision]; one per run "
+        "(default: the task's default model).",
     ),
     split: str | None = typer.Option(None, "--split", help="Snow100K split S, M or L (default: all found)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs (rain: clips)."),
@@ -157,6 +177,7 @@ def evaluate_command(
     from weatherclean.models.registry import resolve_model_name
     from weatherclean.restore import load_restorer
 
+    model = _one_model(models)
     if report is not None:
         from weatherclean.io.folders import check_writable_folders
 
@@ -210,5 +231,6 @@ def evaluate_command(
     for name, reason in result.failed:
         err_console.print(f"[bold red]error:[/] {escape(f'{name}: {reason}')}", highlight=False, soft_wrap=True)
     if result.failed:
-        err_console.print(f"{len(result.failed)} image pair(s) could not be scored and are left out of the means")
+        what = "clip(s) or image pair(s)" if task is Task.rain else "image pair(s)"
+        err_console.print(f"{len(result.failed)} {what} could not be scored and are left out of the means")
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -55,6 +55,22 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------------------------------
 # Options, checked before any work; what a run reports, printed
 # --------------------------------------------------------------------------------------------------
+
+
+LevelT = TypeVar("LevelT", Level, RainLevelChoice)
+
+
+def _parse_level(given: str, levels: type[LevelT]) -> LevelT:
+    """``--level`` in any case (``s`` is ``S``), as the member of ``levels`` it names.
+
+    Why not the option parser's case-insensitive choice: its error listed the levels folded to lower case
+    ("'Q' is not one of 's', 'm', 'l', 'mixed'") while the help and the docs write S, M, L.
+    """
+    for level in levels:
+        if given.strip().casefold() == level.value.casefold():
+            return level
+    names = [level.value for level in levels]
+    raise InputError(f"--level {given}: use {', '.join(names[:-1])} or {names[-1]}")
 
 
 def _parse_styles(given: list[str], weather: str, known: tuple[str, ...]) -> list[str] | None:
@@ -156,10 +172,10 @@ def snow_command(
         help="Output folder: {synthetic,gt,mask,aberration}/NAME.png and synth.json.",
         show_default=False,
     ),
-    level: Level = typer.Option(
-        Level.mixed,
+    level_given: str = typer.Option(
+        Level.mixed.value,
         "--level",
-        case_sensitive=False,
+        metavar="|".join(Level),
         help="Snow100K-like density: S (light), M, L (heavy) or mixed (random per image).",
     ),
     style: list[str] = typer.Option(
@@ -194,6 +210,7 @@ def snow_command(
     """
     from weatherclean.synth.dataset import style_label, write_snow_dataset
 
+    level = _parse_level(level_given, Level)
     styles = _parse_styles(style, "snow", SNOW_STYLES)
     printer = _Printer("synth snow", quiet)
     try:
@@ -224,10 +241,10 @@ def rain_command(
         help="Output folder: {rain,gt,streak,alpha,reliance}/NAME.png (or NAME/00001.png... with --clips).",
         show_default=False,
     ),
-    level: RainLevelChoice = typer.Option(
-        RainLevelChoice.mixed,
+    level_given: str = typer.Option(
+        RainLevelChoice.mixed.value,
         "--level",
-        case_sensitive=False,
+        metavar="|".join(RainLevelChoice),
         help="light (like RainSynLight25), heavy (like RainSynComplex25) or mixed (random per image).",
     ),
     style: list[str] = typer.Option(
@@ -270,6 +287,7 @@ def rain_command(
     """
     from weatherclean.synth.dataset import check_view, style_label, write_rain_dataset
 
+    level = _parse_level(level_given, RainLevelChoice)
     styles = _parse_styles(style, "rain", RAIN_STYLES)
     if frames is not None and not clips:
         raise InputError("--frames is the length of a clip: add --clips, or leave --frames out")

@@ -218,11 +218,18 @@ def train_command(
 
     from weatherclean.batch.outputs import check_output_folder
     from weatherclean.data.tones import check_tone_haze
+    from weatherclean.io.folders import check_writable_folders
     from weatherclean.models.family import family_for_task, tasks
-    from weatherclean.models.registry import check_task, get_spec
+    from weatherclean.models.registry import get_spec
     from weatherclean.restore.restorer import with_pass_through
     from weatherclean.training.tasks import RainTask, SnowTask
-    from weatherclean.training.trainer import TrainConfig, refuse_changed_run, train
+    from weatherclean.training.trainer import (
+        TrainConfig,
+        finished_model,
+        recorded_config,
+        refuse_changed_run,
+        train,
+    )
 
     if task not in tasks():
         raise WeathercleanError(f"--task {task}: use {' or '.join(tasks())}")
@@ -230,6 +237,8 @@ def train_command(
     check_output_folder(output, what="the run folder", hint="give the run a folder name (the model is written to "
                         "OUTPUT/model), or make the folder first if that is really its name")  # fmt: skip
     output = output or Path("runs") / task
+    # A file in the way, a folder below a file, /proc: refused now, not after the model and data are loaded.
+    check_writable_folders([output.resolve()], given=output, hint="choose another -o for the run folder")
     _check_numbers(
         {"--lr": lr, "--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,
          "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal, "--lambda-colour": lambda_colour,
@@ -242,6 +251,9 @@ def train_command(
         raise WeathercleanError("no training data: pass --dataset DIR or --clean DIR (or --skimage-samples)")
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
+    for folder in clean:
+        if not folder.exists():
+            raise WeathercleanError(f"{folder}: --clean folder not found; pass a folder of clean photos")
     if frames != 1 and task != "rain":
         raise WeathercleanError(f"--frames {frames}: only rain trains on clips; leave it out for --task {task}")
     if init and arch:
@@ -255,11 +267,15 @@ def train_command(
         task, {"--lambda-z": lambda_z, "--lambda-w": lambda_w, "--lambda-detect": lambda_detect,
                "--lambda-rect": lambda_rect, "--lambda-removal": lambda_removal},
     )  # fmt: skip
+    if not haze and task != "snow":
+        raise WeathercleanError(f"--no-haze: only synthetic snow has a veil; leave it out for --task {task}")
     if dataset is not None:
+        _refuse_two_sources(clean, skimage_samples)
         _refuse_synthesis_options(
-            {"--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction, "--tone-haze": tone_haze != "all",
-             "--dry-crops": dry_crops > 1, "--dry-pick": dry_pick != "detail", "--level": level is not None,
-             "--style": bool(style), "--exclude-style": bool(exclude_style), "--style-weight": bool(style_weight)}
+            {"--no-haze": not haze, "--clean-fraction": clean_fraction, "--tone-fraction": tone_fraction,
+             "--tone-haze": tone_haze != "all", "--dry-crops": dry_crops > 1, "--dry-pick": dry_pick != "detail",
+             "--level": level is not None, "--style": bool(style), "--exclude-style": bool(exclude_style),
+             "--style-weight": bool(style_weight)}
         )  # fmt: skip
     check_tone_haze(tone_haze)
     if tone_haze != "all" and not tone_fraction:
@@ -274,13 +290,14 @@ def train_command(
     if not init:
         arch = arch or family.default_model
         get_spec(arch)  # an unknown --arch fails here, before any data is read
-    check_task(init or arch, task)
+    _check_task("--init" if init else "--arch", init or str(arch), task)
     cfg = TrainConfig(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,
         workers=workers, device=device, amp=amp, checkpoint_every=checkpoint_every, log_every=log_every, resume=resume,
         progress=not quiet, time_limit_minutes=time_limit,
-        extra={"task": task, "arch": arch, "init": init, "dataset": str(dataset) if dataset else None,
-               "clean": [str(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
+        extra={"task": task, "arch": arch, "init": _init_record(init, task),
+               "dataset": _folder_record(dataset) if dataset else None,
+               "clean": [_folder_record(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,
                "clean_fraction": clean_fraction, "tone_fraction": tone_fraction, "tone_haze": tone_haze,
                "dry_crops": dry_crops, "dry_pick": dry_pick,
@@ -290,6 +307,10 @@ def train_command(
                "lambda_rect": lambda_rect, "lambda_removal": lambda_removal},
     )  # fmt: skip
     refuse_changed_run(cfg)  # before any weights are fetched or data read; train() checks again
+    cfg = recorded_config(cfg)  # a resumed run keeps the data paths it recorded (the card is made from them)
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and (final := finished_model(cfg)) and _has_own_card(final):
+        _already_finished(final, output, steps, push_to_hub, push_private, init or str(arch), quiet)
+        return
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)  # parameter initialisation
@@ -300,7 +321,7 @@ def train_command(
         model = _fresh_model(str(arch))
     if pass_through is not None:
         model = with_pass_through(model, pass_through, label=init or str(arch))
-    check_task(model, task)
+    _check_task("--init" if init else "--arch", init or str(arch), task, model)
     model.train()
     samples = steps * batch_size * 64
     loss_fn = family.loss(
@@ -308,22 +329,27 @@ def train_command(
         lambda_rect=lambda_rect, lambda_removal=lambda_removal,
     )  # fmt: skip
     mined = init_folder if dry_pick == "change" else None  # the very weights loaded, not a second lookup
+    note = None if quiet or int(os.environ.get("RANK", "0")) != 0 else _note  # one process says it
     job: SnowTask | RainTask
     if task == "snow":
         job = SnowTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, crop=crop, samples=samples,
             level=level, haze=haze, seed=seed, clean_fraction=clean_fraction, styles=styles,
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn,
-            dry_model=mined,
+            dry_model=mined, note=note,
         )  # fmt: skip
     else:
         job = RainTask(
             dataset=dataset, clean=list(clean), include_skimage=skimage_samples, frames=frames, crop=crop,
             samples=samples, level=level, seed=seed, clean_fraction=clean_fraction, styles=styles,
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn, dry_model=mined,
+            note=note,
         )  # fmt: skip
     result = train(model, job, cfg)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
+        return
+    if result.already_finished and result.final_dir is not None and _has_own_card(result.final_dir):
+        _already_finished(result.final_dir, output, steps, push_to_hub, push_private, init or str(arch), quiet)
         return
     if result.final_dir is None:
         if push_to_hub:
@@ -352,6 +378,87 @@ def train_command(
             steps=result.steps,
             quiet=quiet,
         )
+
+
+def _folder_record(folder: Path) -> str:
+    """How the run records a data folder: its real absolute path.
+
+    Why: a relative path means nothing without the folder it was typed in, so a rerun from inside the run
+    folder (``--clean ../photos -o .``) was refused as other data, and one from elsewhere that named
+    another folder by the same relative path was taken for the same data. The absolute path is compared
+    with the folder a rerun names, however that is typed; the model card still shows it relative to the run
+    folder (:func:`_from_run`), so no published card holds the machine's paths.
+    """
+    return str(folder.expanduser().resolve())
+
+
+def _init_record(init: str | None, task: str) -> str | None:
+    """How the run records ``--init``: a local model folder like a data folder (:func:`_folder_record`); a
+    registered name or a Hub id as given, which names the same weights from any folder."""
+    from weatherclean.models.registry import list_models, resolve_model_name
+
+    if not init or resolve_model_name(init, task) in {spec.name for spec in list_models()}:
+        return init
+    folder = Path(init).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else init
+
+
+def _check_task(flag: str, value: str, task: str, model: nn.Module | None = None) -> None:
+    """Refuse a model or configuration of the other task, with advice that fits ``train``: use that task's
+    ``--task``, or pick a model of this one (the registry's own advice is for running a model, not training it).
+    Without ``model``, ``value`` is checked as a name (registered names only)."""
+    from weatherclean.models.family import family_of_model
+    from weatherclean.models.registry import check_task, get_spec
+
+    try:
+        check_task(model if model is not None else value, task)
+    except ModelError:
+        family = family_of_model(model) if model is not None else None
+        other = family.task if family is not None else get_spec(value).task
+        what, use = ("configuration", "train it") if flag == "--arch" else ("model", "fine-tune it")
+        raise ModelError(
+            f"{flag} {value}: a {other} {what}; to {use}, use --task {other}, or pick a {task} {what} for {flag} "
+            "(`weatherclean models list`)"
+        ) from None
+
+
+def _note(message: str) -> None:
+    """A note on what the run passes over (an earlier synth output among the clean photos), on stderr."""
+    err_console.print(f"note: {message}", highlight=False, soft_wrap=True, markup=False)
+
+
+#: A sentence of the card ``save_pretrained`` writes before ``train`` replaces it with its own.
+_MIXIN_CARD_MARK = "PytorchModelHubMixin"
+
+
+def _has_own_card(final: Path) -> bool:
+    """Whether ``OUTPUT/model/README.md`` is the card ``train`` wrote (perhaps added to since), not the
+    placeholder ``save_pretrained`` leaves when a run stops between saving the model and writing its card."""
+    try:
+        return _MIXIN_CARD_MARK not in (final / "README.md").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _already_finished(
+    final: Path, output: Path, steps: int, push_to_hub: str | None, private: bool, arch: str, quiet: bool
+) -> None:
+    """A finished run run again: its model and card are left as they are, and ``--push-to-hub`` publishes
+    them as they are, as ``weatherclean models push`` would.
+
+    Why: rerunning a script from its top reruns every finished step; writing the model and its card again
+    lost what a user had added to the card (scores, notes) for nothing, since the weights are the same.
+    """
+    if not quiet:
+        console.print(
+            f"{output} has finished already ({steps} steps): {final} and its card are left as they are (use "
+            f"--model {final}; --no-resume or another -o trains again)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    if push_to_hub:
+        _push(final, push_to_hub, private=private, arch=arch, steps=steps, quiet=quiet)
 
 
 def _write_card(
@@ -603,6 +710,21 @@ def _refuse_other_loss_weights(task: str, given: dict[str, float]) -> None:
     if ignored:
         other = LOSS_WEIGHTS[ignored[0]][0]
         raise WeathercleanError(f"{', '.join(ignored)}: only the {other} loss has it; leave it out for --task {task}")
+
+
+def _refuse_two_sources(clean: list[Path], skimage_samples: bool) -> None:
+    """With ``--dataset``, refuse the clean photos of synthetic training (``--clean``, ``--skimage-samples``).
+
+    Why: a run trains on one source, the pairs when ``--dataset`` is given, so the photos were never read,
+    yet the model card listed them as training data beside the pairs. Training on both at once is not
+    supported."""
+    given = [flag for flag, on in (("--clean", bool(clean)), ("--skimage-samples", skimage_samples)) if on]
+    if given:
+        flags = " and ".join(given)
+        raise WeathercleanError(
+            f"--dataset with {flags}: a run trains on --dataset pairs or on weather synthesised over clean photos "
+            f"({flags}), not both; leave out {flags} to train on the pairs, or --dataset to train on the photos"
+        )
 
 
 def _refuse_synthesis_options(given: dict[str, float]) -> None:

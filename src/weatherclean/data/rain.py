@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from weatherclean.data.images import read_rgb
+from weatherclean.data.images import read_clean_photo, read_rgb
 from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
 from weatherclean.data.snow import Unpaired, _EpochMixin, _pad_to, check_clean_fraction, unpaired
 from weatherclean.data.tones import (
@@ -162,26 +162,43 @@ class RainClipPaths:
         return rainy, clean
 
 
-def _read(path: Path, *, upright: bool = False) -> np.ndarray:
-    """A picture as float RGB; ``upright`` turns a lone clean background by its EXIF orientation (pairs stay
-    as stored on both sides, so they keep matching)."""
+def _read(path: Path) -> np.ndarray:
+    """A frame of a pair as float RGB, as stored: both sides stay unturned, so they keep matching (a lone
+    clean background is read upright, by :func:`~weatherclean.data.images.read_clean_photo`)."""
     try:
-        return read_rgb(path, upright=upright)
+        return read_rgb(path)
     except InputError as exc:
         raise DatasetError(str(exc)) from None
 
 
-def _pair_frames(clip: str, rainy_dir: Path, clean_dir: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
-    """Rainy and clean frames of one clip, paired by file stem when the names agree, else by order."""
+def _refuse_all_unpaired(root: Path, clips: list[RainClipPaths], missing: Unpaired | None) -> None:
+    """Where every rainy picture or clip under ``root`` lacks its ground truth, say so (with the first reason),
+    rather than that the folder holds nothing: ``evaluate`` would have nothing to score."""
+    if not clips and missing:
+        raise DatasetError(f"{root}: no rainy picture or clip has its ground truth (e.g. {missing[0][1]})")
+
+
+def _pair_frames(
+    clip: str, rainy_dir: Path, clean_dir: Path, missing: Unpaired | None = None
+) -> tuple[tuple[Path, ...], tuple[Path, ...]] | None:
+    """Rainy and clean frames of one clip, paired by file stem when the names agree, else by order.
+
+    A clip whose ground truth has another number of frames is a clip without its ground truth: an error for
+    training, which needs every pair, or a row in ``missing`` for ``evaluate``, which scores the other clips
+    and names this one (see :func:`~weatherclean.data.snow.unpaired`); then None.
+    """
     rainy = list_frames(rainy_dir)
     clean = list_frames(clean_dir)
     if not rainy:
         raise DatasetError(f"{rainy_dir}: clip {clip} holds no frames")
     if len(rainy) != len(clean):
-        raise DatasetError(
-            f"clip {clip}: {len(rainy)} rainy frames in {rainy_dir} but {len(clean)} ground-truth frames in "
-            f"{clean_dir}; every rainy frame needs its clean frame"
+        unpaired(
+            missing,
+            rainy_dir,
+            f"{len(rainy)} rainy frames but {len(clean)} ground-truth frames in {clean_dir}; every rainy frame "
+            "needs its clean frame",
         )
+        return None
     by_stem = {p.stem: p for p in clean}
     if all(p.stem in by_stem for p in rainy):
         return tuple(rainy), tuple(by_stem[p.stem] for p in rainy)
@@ -272,12 +289,16 @@ def find_rainsyn(
                 why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
                 unpaired(missing, clip_dir, why)
                 continue
-            rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
+            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing)
+            if paired is None:
+                continue
+            rainy, clean = paired
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
             f_res = folder.resolve()
             clips.append(
                 RainClipPaths(name, rainy, clean, layout="rainsyn", split=_split_of(f_res), level=_level_of(f_res))
             )
+    _refuse_all_unpaired(root, clips, missing)
     if not clips:
         raise DatasetError(f"{root}: the 'input' folder(s) hold no clip folders; {_RAINSYN_HELP}")
     return clips
@@ -318,10 +339,14 @@ def find_nturain(root: Path | str, *, missing: Unpaired | None = None) -> list[R
     parents = {p[0].parent for p in pairs}
     clips = []
     for rain_dir, gt_dir, clip in pairs:
-        rainy, clean = _pair_frames(clip, rain_dir, gt_dir)
+        paired = _pair_frames(clip, rain_dir, gt_dir, missing)
+        if paired is None:
+            continue
+        rainy, clean = paired
         group = _group_name(rain_dir.parent, root, len(parents) > 1)
         name = f"{group}_{clip}" if group else clip
         clips.append(RainClipPaths(name, rainy, clean, layout="nturain", split=_split_of(rain_dir.parent.resolve())))
+    _refuse_all_unpaired(root, clips, missing)
     return clips
 
 
@@ -381,10 +406,14 @@ def find_rain_pairs(root: Path | str, *, missing: Unpaired | None = None) -> lis
             if not gt_clip.is_dir():
                 unpaired(missing, clip_dir, f"no ground truth folder {gt_clip}; {_PAIRS_HELP}")
                 continue
-            rainy, clean = _pair_frames(clip_dir.name, clip_dir, gt_clip)
+            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing)
+            if paired is None:
+                continue
+            rainy, clean = paired
             maps = _maps_for(folder, clip_dir.name, len(rainy), None)
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
             clips.append(RainClipPaths(name, rainy, clean, **maps, layout="pairs"))
+    _refuse_all_unpaired(root, clips, missing)
     if not clips:
         raise DatasetError(f"{root}: the 'rain' folder(s) hold no images or clip folders; {_PAIRS_HELP}")
     return clips
@@ -556,7 +585,7 @@ class SyntheticRainDataset(_EpochMixin, Dataset):
             if item.dtype == np.uint8:
                 return item
             return np.round(np.clip(item.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
-        return np.round(_read(Path(item), upright=True) * 255.0).astype(np.uint8)
+        return np.round(read_clean_photo(item) * 255.0).astype(np.uint8)
 
     def __len__(self) -> int:
         return self.length

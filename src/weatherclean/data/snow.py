@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from weatherclean.data.images import read_rgb
+from weatherclean.data.images import read_clean_photo, read_rgb
 from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
 from weatherclean.data.tones import (
     check_tone_fraction,
@@ -383,10 +383,7 @@ class SyntheticSnowDataset(_EpochMixin, Dataset):
             if arr.dtype == np.uint8:
                 return arr
             return np.clip(arr.astype(np.float32), 0.0, 1.0)
-        try:
-            rgb = read_rgb(item, upright=True)  # a clean background alone: the weather falls down the view
-        except InputError as exc:
-            raise DatasetError(str(exc)) from None
+        rgb = read_clean_photo(item)  # upright: a clean background alone, the weather falls down the view
         return np.round(rgb * 255.0).astype(np.uint8)
 
     def __len__(self) -> int:

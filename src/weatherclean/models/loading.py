@@ -36,10 +36,7 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
     if not config_path.is_file() or not weights.is_file():
-        raise ModelError(
-            f"{folder}: not a model folder (expected config.json and model.safetensors, "
-            "as written by `weatherclean train` or save_pretrained)"
-        )
+        raise ModelError(_not_a_model_folder(folder))
     check_weights_file(weights)
     try:
         config = json.loads(config_path.read_text())
@@ -53,6 +50,31 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
         return family, family.config_class(**config)
     except (TypeError, ValueError) as exc:
         raise _invalid_config(config_path, exc) from None
+
+
+#: What a ``weatherclean train`` run folder holds beside (or, while it trains, instead of) its ``model/``.
+_RUN_FILES = ("train_config.json", "checkpoint.pt")
+
+
+def _not_a_model_folder(folder: Path) -> str:
+    """Why ``folder`` is not a model folder, and what to pass instead.
+
+    A training run's folder (``-o`` of ``train``) is the likeliest mistake: its model is in ``RUN/model``,
+    which exists only once the run has finished, so the message names that folder, or says the run has not
+    finished and how to finish it.
+    """
+    if any((folder / name).is_file() for name in _RUN_FILES):
+        final = folder / "model"
+        if (final / "config.json").is_file():
+            return f"{folder}: a training run folder, not a model folder; its model is {final}: pass that"
+        return (
+            f"{folder}: a training run folder whose run has not finished (it has no model/ yet); run its train "
+            f"command again to continue, then pass {final}"
+        )
+    return (
+        f"{folder}: not a model folder (expected config.json and model.safetensors, "
+        "as written by `weatherclean train` or save_pretrained)"
+    )
 
 
 #: How a git-LFS pointer file starts: what a Hub repo cloned without git-lfs holds instead of its weights.

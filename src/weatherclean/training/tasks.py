@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -20,13 +21,19 @@ from weatherclean.training.mining import dry_score
 T = TypeVar("T", bound=tuple)
 
 
-def _clean_images(folders: list[Path], include_skimage: bool) -> list[Path | np.ndarray]:
-    """Clean training backgrounds: every image in ``folders`` plus, optionally, scikit-image's samples."""
-    from weatherclean.data.images import list_images, skimage_samples
+def _clean_images(
+    folders: list[Path], include_skimage: bool, note: Callable[[str], None] | None = None
+) -> list[Path | np.ndarray]:
+    """Clean training backgrounds: every photo in ``folders`` (a photo given by itself too) plus, optionally,
+    scikit-image's samples. Folders are read as ``synth`` reads CLEAN_DIR (:func:`list_clean_photos`), so an
+    earlier synth output among the photos is passed over, with a note, not trained on as clean."""
+    from weatherclean.data.images import list_clean_photos, skimage_samples
 
     images: list[Path | np.ndarray] = []
     for folder in folders:
-        found = list_images(folder) if Path(folder).is_dir() else [Path(folder)]
+        if not Path(folder).exists():
+            raise DatasetError(f"{folder}: not found; pass a folder of clean photos")
+        found = list_clean_photos(folder, note) if Path(folder).is_dir() else [Path(folder)]
         if not found:
             raise DatasetError(f"{folder}: no images found (looked for PNG/JPEG/TIFF/WebP files)")
         images.extend(found)
@@ -54,6 +61,7 @@ class SnowTask:
     dry_crops: int = 1  # snow-free crops: the most detailed of this many (data.negatives)
     dry_model: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
     loss_fn: DesnowLoss = field(default_factory=DesnowLoss)
+    note: Callable[[str], None] | None = None  # told what the clean folders held that is not trained on
     name: str = "snow"
 
     @property
@@ -61,7 +69,7 @@ class SnowTask:
         return self.dataset is not None
 
     def clean_images(self) -> list[Path | np.ndarray]:
-        return _clean_images(self.clean, self.include_skimage)
+        return _clean_images(self.clean, self.include_skimage, self.note)
 
     def build_dataset(self) -> Dataset:
         from weatherclean.data.snow import Snow100KDataset, SyntheticSnowDataset
@@ -107,6 +115,7 @@ class RainTask:
     dry_crops: int = 1  # rain-free crops: the most detailed of this many (data.negatives)
     dry_model: Path | None = None  # pick them by the change this model folder makes instead (training.mining)
     loss_fn: DerainLoss = field(default_factory=DerainLoss)
+    note: Callable[[str], None] | None = None  # told what the clean folders held that is not trained on
     name: str = "rain"
 
     @property
@@ -118,7 +127,7 @@ class RainTask:
 
         if self.dataset is not None:
             return PairedRainDataset(self.dataset, frames=self.frames, crop=self.crop, augment=True, seed=self.seed)
-        images = _clean_images(self.clean, self.include_skimage)
+        images = _clean_images(self.clean, self.include_skimage, self.note)
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
         return SyntheticRainDataset(

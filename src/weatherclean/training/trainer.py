@@ -19,6 +19,7 @@ processes. Rank 0 alone reads the checkpoint (and sends it to the others) and wr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -325,15 +326,12 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def refuse_changed_run(cfg: TrainConfig) -> None:
-    """Refuse, in one line, to resume (or re-run) the run in ``cfg.output`` with other result settings.
-
-    Applies only where the run would resume: ``cfg.resume`` and a checkpoint present. A rain run pointed at
-    a folder holding a snow run (or the reverse) is named as such, rather than as a model that does not fit.
-    """
+def _saved_settings(cfg: TrainConfig) -> dict[str, Any] | None:
+    """The ``train_config.json`` of the run ``cfg`` would resume; None where it would start afresh (no
+    ``cfg.resume``, no checkpoint) or the run has no settings file (an older release's)."""
     out = Path(cfg.output)
     if not cfg.resume or not (out / CHECKPOINT_NAME).is_file() or not (out / CONFIG_NAME).is_file():
-        return
+        return None
     try:
         saved = json.loads((out / CONFIG_NAME).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -343,6 +341,66 @@ def refuse_changed_run(cfg: TrainConfig) -> None:
         ) from None
     if not isinstance(saved, dict):
         raise WeathercleanError(f"{out / CONFIG_NAME}: not a run's settings; pass --no-resume (or another -o)")
+    return saved
+
+
+def recorded_config(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with each setting spelled as the run it resumes recorded it, where the two spellings name the
+    same thing (a data folder given relative now and absolute then, or through a link).
+
+    Why: the recorded spelling is the one that is known to name the folder the run trained on; rewriting it
+    with today's would make ``train_config.json`` and the model card depend on the folder the rerun was
+    typed in (``--clean ../photos`` from inside the run folder). Settings that differ in substance never get
+    here: :func:`refuse_changed_run` refuses them first.
+    """
+    saved = _saved_settings(cfg)
+    if saved is None or not isinstance(saved.get("extra"), dict):
+        return cfg
+    now = json.loads(json.dumps(cfg.extra, default=str))  # as the file holds it: lists, strings
+    extra = dict(cfg.extra)
+    for key, value in saved["extra"].items():
+        if key in now and now[key] != value and _same_setting(value, now[key]):
+            extra[key] = value
+    return dataclasses.replace(cfg, extra=extra)
+
+
+def holds_final_model(output: str | Path) -> bool:
+    """Whether ``OUTPUT/model`` holds a whole saved model: its config, its weights and its card.
+
+    ``save_pretrained`` writes the weights, then the config, then a card (the command replaces that one with
+    its own), so a card beside the other two means the final save finished.
+    """
+    final = Path(output) / FINAL_DIR
+    return all((final / name).is_file() for name in ("config.json", "model.safetensors", "README.md"))
+
+
+def finished_model(cfg: TrainConfig) -> Path | None:
+    """``OUTPUT/model`` when the run ``cfg`` would resume has already finished: its checkpoint holds every
+    one of ``cfg.steps`` and the final model was saved from it; None otherwise. Reads the checkpoint.
+
+    Why: the same command run again (a script rerun from its top) must leave a finished model, and a card a
+    user has added to, as they are, rather than save the model and write its card again.
+    """
+    out = Path(cfg.output)
+    if not cfg.resume or not (out / CHECKPOINT_NAME).is_file() or not holds_final_model(out):
+        return None
+    refuse_changed_run(cfg)
+    state = _load_checkpoint(out / CHECKPOINT_NAME)
+    if state.get("steps_total") not in (None, cfg.steps) or state["step"] < cfg.steps:
+        return None
+    return out / FINAL_DIR
+
+
+def refuse_changed_run(cfg: TrainConfig) -> None:
+    """Refuse, in one line, to resume (or re-run) the run in ``cfg.output`` with other result settings.
+
+    Applies only where the run would resume: ``cfg.resume`` and a checkpoint present. A rain run pointed at
+    a folder holding a snow run (or the reverse) is named as such, rather than as a model that does not fit.
+    """
+    out = Path(cfg.output)
+    saved = _saved_settings(cfg)
+    if saved is None:
+        return
     changed = changed_settings(cfg, saved)
     if "task" in changed:
         extra = saved.get("extra") or {}
@@ -385,6 +443,51 @@ def _set_aside_earlier_run(out: Path) -> Path | None:
     return previous
 
 
+@dataclass
+class _NewRun:
+    """What a fresh start did to OUTPUT before its first checkpoint, so that a failure can undo it."""
+
+    out: Path
+    created: bool  # OUTPUT did not exist before
+    previous: Path | None  # where the earlier run in OUTPUT was set aside (None: there was none)
+    checkpointed: bool = False
+
+
+@contextlib.contextmanager
+def _undone_if_it_fails(run: _NewRun | None) -> Iterator[None]:
+    """Around the training loop of a fresh start: if it stops by an error or Ctrl-C before its first checkpoint,
+    remove its log and settings, put the earlier run it set aside back, and remove OUTPUT if this call made it.
+
+    Why: such a run has nothing to resume (the data can fail only when a pair is first read, a size
+    mismatch in ``--dataset``), and a folder holding its settings beside no checkpoint, or an earlier
+    finished run moved into ``previous-*`` for nothing, would look like a run that is not there. What an
+    earlier run made is only ever moved back, never removed.
+    """
+    try:
+        yield
+    except BaseException:
+        if run is not None and not run.checkpointed:
+            _undo_new_run(run)
+        raise
+
+
+def _undo_new_run(run: _NewRun) -> None:
+    """See :func:`_undone_if_it_fails`; a file that cannot be moved or removed is left where it is."""
+    for name in (LOG_NAME, CONFIG_NAME):
+        with contextlib.suppress(OSError):
+            (run.out / name).unlink(missing_ok=True)
+    if run.previous is not None:
+        for entry in sorted(run.previous.iterdir()):
+            if not (run.out / entry.name).exists():
+                with contextlib.suppress(OSError):
+                    entry.rename(run.out / entry.name)
+        with contextlib.suppress(OSError):
+            run.previous.rmdir()  # only when all of it went back
+    if run.created:
+        with contextlib.suppress(OSError):
+            run.out.rmdir()  # only when empty
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -398,6 +501,7 @@ class TrainResult:
     last_loss: float
     seconds: float
     history: list[dict[str, float]]
+    already_finished: bool = False  # the run had finished before this call, which left OUTPUT/model as it was
 
 
 def _worker_init(_: int) -> None:
@@ -425,7 +529,10 @@ def param_groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
 def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     """Train ``model`` on ``task``; resume from ``OUTPUT/checkpoint.pt`` when present (and allowed).
 
-    The final weights go to ``OUTPUT/model`` via ``save_pretrained`` so they load with ``--model``.
+    The final weights go to ``OUTPUT/model`` via ``save_pretrained`` so they load with ``--model``. A run that
+    has finished already is left as it is (``already_finished`` in the result). The task's data is read, and
+    so checked, before anything in OUTPUT is written or moved: a run that cannot start leaves an earlier run
+    where it was, and no run folder of its own.
     """
     out = Path(cfg.output)
     ddp, device = _init_distributed(cfg.device)
@@ -440,8 +547,6 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     start_step, history = 0, []
     ckpt_path = out / CHECKPOINT_NAME
     per_rank = _per_rank_batch(cfg.batch_size, ddp)
-    if ddp.main:
-        out.mkdir(parents=True, exist_ok=True)
     state = _shared_checkpoint(ckpt_path, cfg, ddp)
     if state is not None:
         try:
@@ -463,13 +568,26 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
                 f"{ckpt_path}: checkpoint was made for --steps {state['steps_total']}, not {cfg.steps}; "
                 "use the same --steps to resume, or --no-resume / a new --output to start over"
             )
+    if _all_ranks_agree(ddp.main and start_step >= cfg.steps and holds_final_model(out), ddp, device, want=any):
+        if ddp.world > 1:
+            dist.destroy_process_group()
+        last = float(history[-1]["loss"]) if history else float("nan")
+        return TrainResult(out / FINAL_DIR, start_step, last, 0.0, history, already_finished=True)
+    dataset = EpochView(task.build_dataset(), cfg.seed) if _finite(task) else task.build_dataset()
+    new_run: _NewRun | None = None  # what a fresh start did to OUTPUT, undone if it fails before a checkpoint
     if ddp.main:
-        if state is None and (previous := _set_aside_earlier_run(out)) is not None:
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        previous = _set_aside_earlier_run(out) if state is None else None
+        if previous is not None:
             _say(cfg, f"starting over: the earlier run in {out} is now in {previous}")
+        if state is None:
+            new_run = _NewRun(out, created, previous)
         # The log holds exactly the steps the model has seen: rewritten from the checkpoint's history
         # on resume (dropping steps logged after it), emptied on a fresh start.
         (out / LOG_NAME).write_text("".join(json.dumps(rec) + "\n" for rec in history))
-        (out / CONFIG_NAME).write_text(json.dumps(asdict(cfg), indent=2, default=str) + "\n")
+        recorded = recorded_config(cfg) if state is not None else cfg
+        (out / CONFIG_NAME).write_text(json.dumps(asdict(recorded), indent=2, default=str) + "\n")
 
     train_model: nn.Module = model
     if ddp.world > 1:
@@ -481,7 +599,6 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
         )
     if start_step >= cfg.steps and ddp.main:
         _say(cfg, f"{ckpt_path} already holds all {cfg.steps} steps; writing the final model")
-    dataset = EpochView(task.build_dataset(), cfg.seed) if _finite(task) else task.build_dataset()
     sampler = GlobalIndexSampler(start_step, cfg.steps, per_rank, ddp.rank, ddp.world)
     loader = DataLoader(
         dataset,
@@ -500,7 +617,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     # a finished run that is run again reports the loss it ended with, not NaN
     step, last_loss, running = start_step, float(history[-1]["loss"]) if history else float("nan"), []
     model.train()
-    with progress:
+    with progress, _undone_if_it_fails(new_run):
         bar = progress.add_task("training", total=cfg.steps, completed=start_step, loss=last_loss)
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
@@ -554,6 +671,8 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
                     },
                     ckpt_path,
                 )
+                if new_run is not None:
+                    new_run.checkpointed = True
             if stop:
                 break
     final = out / FINAL_DIR

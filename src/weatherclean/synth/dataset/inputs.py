@@ -81,6 +81,47 @@ def _name_for(path: Path, root: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix().replace("/", "_")
 
 
+def find_clean_photos(
+    clean_dir: Path, note: Callable[[str], None] | None = None, *, also_skip: Path | None = None
+) -> tuple[list[Path], list[Path]]:
+    """(the photos, the other files) under ``clean_dir``, each sorted: the one rule for what counts as a
+    clean photo, for ``synth`` and ``train --clean`` alike. Hidden files and folders are left out, and so is
+    every folder that holds an earlier synth output (a ``synth.json``, or an unfinished run's progress file;
+    told to ``note``): its snowy pictures, masks and streak maps are not clean backgrounds. ``also_skip`` is a
+    folder (resolved) never searched: synth's own OUT_DIR inside CLEAN_DIR. ``clean_dir`` itself holding a
+    synth output is refused in one line."""
+    from weatherclean.io.media import is_visible_image, walk_files
+
+    if holds_run(clean_dir):
+        raise InputError(
+            f"{clean_dir}: holds {RECORD_NAME}: it is the output of an earlier synth, not a folder of clean photos; "
+            "pass the folder of photos it was made from"
+        )
+    earlier: list[Path] = []
+
+    def skip_folder(folder: Path) -> bool:
+        if also_skip is not None and folder.resolve() == also_skip:
+            return True
+        if holds_run(folder):
+            earlier.append(folder)
+            return True
+        return False
+
+    images: list[Path] = []
+    others: list[Path] = []
+    for path in walk_files(clean_dir, skip_folder=skip_folder):
+        if is_visible_image(path):
+            images.append(path)
+        elif path.is_file():
+            others.append(path)
+    if earlier and note is not None:
+        note(
+            f"skipped {len(earlier)} folder(s) in {clean_dir} that hold an earlier synth output ({RECORD_NAME}; "
+            f"e.g. {min(earlier).relative_to(clean_dir).as_posix()}): they are not clean photos"
+        )
+    return sorted(images), sorted(others)
+
+
 def list_inputs(
     clean_dir: Path, out_dir: Path, limit: int | None, *, output_name: str, note: Callable[[str], None]
 ) -> dict[str, Path]:
@@ -90,8 +131,6 @@ def list_inputs(
     folder that holds an earlier synth output (a ``synth.json``), nor a hidden folder (``.thumbnails/``).
     What was passed over is told to ``note``.
     """
-    from weatherclean.io.media import is_visible_image, walk_files
-
     if not clean_dir.exists():
         raise InputError(f"{clean_dir}: not found; pass a folder of clean photos")
     if not clean_dir.is_dir():
@@ -106,35 +145,9 @@ def list_inputs(
             f"{out_dir}: OUT_DIR holds CLEAN_DIR ({clean_dir}); write the dataset to a folder outside it (one "
             "inside CLEAN_DIR is fine)"
         )
-    if holds_run(clean_dir):
-        raise InputError(
-            f"{clean_dir}: holds {RECORD_NAME}: it is the output of an earlier synth, not a folder of clean photos"
-        )
-    earlier: list[Path] = []
-
-    def skip_folder(folder: Path) -> bool:
-        if folder.resolve() == out_resolved:
-            return True
-        if holds_run(folder):
-            earlier.append(folder)
-            return True
-        return False
-
-    images: list[Path] = []
-    others: list[Path] = []
-    for path in walk_files(clean_dir, skip_folder=skip_folder):
-        if is_visible_image(path):
-            images.append(path)
-        elif path.is_file():
-            others.append(path)
-    images.sort()
+    images, others = find_clean_photos(clean_dir, note, also_skip=out_resolved)
     if others:
         note(f"skipped {len(others)} non-image file(s) in {clean_dir} (e.g. {min(others).name})")
-    if earlier:
-        note(
-            f"skipped {len(earlier)} folder(s) in {clean_dir} that hold an earlier synth output ({RECORD_NAME}; "
-            f"e.g. {min(earlier).relative_to(clean_dir).as_posix()}): they are not clean photos"
-        )
     if not images:
         raise InputError(f"{clean_dir}: no images found (looked for .png, .jpg, .tif, ... recursively)")
     if limit is not None:
