@@ -172,3 +172,26 @@ def test_json_keeps_the_error_lines_on_stderr(tmp_path: Path) -> None:
                                           "--json", "--model", "j4rnet-light")  # fmt: skip
     assert code == 1 and json.loads(stdout)["counts"]["failed"] == 1
     assert stderr.startswith("error: ") and "empty.mkv" in stderr and stderr.count("\n") == 1
+
+
+def test_the_compare_strip_shows_anamorphic_video_in_its_shown_shape(tmp_path: Path) -> None:
+    """1440×1080 HDV and other anamorphic video: the strip showed the stored 4:3 shape, not the 16:9 a
+    player shows."""
+    from weatherclean.io.compare import FrameSampler, write_strip
+
+    src = tmp_path / "hdv.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        v.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i in range(2):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(_picture(i), format="rgb24")))
+        out.mux(v.encode(None))
+    sampler = FrameSampler()
+    result = process_video(src, tmp_path / "out.mp4", lambda f: sampler.offer(f, f) or f)
+    assert result.pixel_aspect == pytest.approx(4 / 3) and result.shown_aspect() == pytest.approx(4 / 3)
+    from PIL import Image
+
+    square = Image.open(write_strip(sampler, tmp_path / "square.mp4"))
+    shown = Image.open(write_strip(sampler, tmp_path / "shown.mp4", pixel_aspect=result.shown_aspect()))
+    assert shown.width == square.width and shown.height < square.height  # 16:9 frames within the same side

@@ -191,7 +191,8 @@ def video_handler(
             except OSError as exc:  # the video itself is done; a leftover is worth a note, not a failure
                 notes.append(f"could not remove {stale.name}, an earlier run's partial result ({exc.strerror})")
         if sampler is not None:
-            notes += compare_note(lambda: pictures.write_strip(sampler, result.path))
+            aspect = result.shown_aspect()
+            notes += compare_note(lambda: pictures.write_strip(sampler, result.path, pixel_aspect=aspect))
         if result.partial and not allow_partial:
             raise InputError(
                 f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "

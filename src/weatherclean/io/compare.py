@@ -357,13 +357,24 @@ def write_side_by_side(before: Image.Image, after: Image.Image, output: Path, *,
     return path
 
 
-def write_strip(sampler: FrameSampler, output: Path) -> Path:
+def write_strip(sampler: FrameSampler, output: Path, *, pixel_aspect: float = 1.0) -> Path:
     """Save the frame strip of a video or clip beside its ``output``; returns where. The sampler holds
-    frames as the model saw them, upright already."""
+    frames as the model saw them, upright already; ``pixel_aspect`` (a shown pixel's width over its
+    height) gives anamorphic video its shown shape, as a player does (1440×1080 at 4:3 shows 16:9)."""
     pairs = sampler.pairs()
+    if abs(pixel_aspect - 1.0) > 1e-3:
+        pairs = [(n, _shown(before, pixel_aspect), _shown(after, pixel_aspect)) for n, before, after in pairs]
     path = compare_path(output)
     save_picture(frame_strip(pairs), path)
     return path
+
+
+def _shown(picture: Image.Image, pixel_aspect: float) -> Image.Image:
+    """A thumbnail of non-square pixels as shown: widened (or made taller), then fitted back within its
+    longest side."""
+    w, h = picture.width * pixel_aspect, float(picture.height)
+    fit = max(picture.width, picture.height) / max(w, h)
+    return picture.resize((max(1, round(w * fit)), max(1, round(h * fit))), Image.LANCZOS)
 
 
 def _grid(

@@ -35,6 +35,13 @@ class VideoResult:
     partial: bool = False
     #: The display rotation kept on the output (degrees counter-clockwise, as PyAV reports it).
     rotation: int = 0
+    #: How much wider than tall one stored pixel is shown (anamorphic video: 4:3 for 1440×1080 shown as
+    #: 16:9); 1 for square pixels.
+    pixel_aspect: float = 1.0
+
+    def shown_aspect(self) -> float:
+        """:attr:`pixel_aspect` for the frame as shown: a quarter turn swaps a pixel's width and height."""
+        return self.pixel_aspect if self.rotation % 180 == 0 else 1.0 / self.pixel_aspect
 
     def shortfall(self) -> str:
         """The "N of M frames" of messages, with "about" when M is an estimate."""

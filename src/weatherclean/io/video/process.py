@@ -120,3 +120,5 @@ def _transcode(
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
         transcoder.run()
     _record_outcome(result, transcoder, vin, inp, total)
+    sar = vin.codec_context.sample_aspect_ratio
+    result.pixel_aspect = float(sar) if sar else 1.0
