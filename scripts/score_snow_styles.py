@@ -97,10 +97,11 @@ def score_clean(folder: Path, models: dict[str, Restorer]) -> dict[str, dict[str
     return score_unchanged([read_rgb(p) for p in list_images(folder)], models)
 
 
-def unchanged(net: Restorer, image: np.ndarray) -> tuple[float, np.ndarray]:
+def unchanged(net: Restorer, image: np.ndarray, out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """What ``net`` does to a picture it should leave alone: the PSNR-Y of its output against the picture,
-    and the mean change per channel in grey levels (also used by ``unchanged_photos.py``)."""
-    out = net.restore(image)
+    and the mean change per channel in grey levels (also used by ``unchanged_photos.py``, which passes
+    the ``out`` it has already computed)."""
+    out = net.restore(image) if out is None else out
     return psnr(out, image, y_channel=True), 255.0 * (out.astype(np.float64) - image).reshape(-1, 3).mean(axis=0)
 
 

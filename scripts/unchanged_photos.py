@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from score_snow_styles import load_candidates, unchanged  # noqa: E402
 
 from weatherclean.data.images import list_images, read_rgb  # noqa: E402
+from weatherclean.restore import Restorer  # noqa: E402
 
 
 def main() -> None:
@@ -55,12 +56,13 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(cells_text for _, cells_text in cells) + " |")
 
 
-def _cells(net: object, image: np.ndarray, changed: float | None) -> tuple[float, str]:
+def _cells(net: Restorer, image: np.ndarray, changed: float | None) -> tuple[float, str]:
     """(PSNR-Y, the table cell) for one model on one photo."""
-    db, s = unchanged(net, image)
+    out = net.restore(image)
+    db, s = unchanged(net, image, out)
     text = f"{db:.2f} dB; {s[0]:+.2f}/{s[1]:+.2f}/{s[2]:+.2f}"
     if changed is not None:
-        delta = 255.0 * (net.restore(image).astype(np.float64) - image)
+        delta = 255.0 * (out.astype(np.float64) - image)
         where = np.abs(delta).max(axis=2) > changed
         mean = delta[where].mean(axis=0) if where.any() else np.zeros(3)
         text += f"; {100 * where.mean():.2f} % ({mean[0]:+.1f}/{mean[1]:+.1f}/{mean[2]:+.1f})"

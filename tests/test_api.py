@@ -441,6 +441,10 @@ def test_repr_is_one_short_line_saying_what_runs_where() -> None:
     assert repr(load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")) == (
         "Restorer(task='snow', model=_Inverter, device='cpu', precision='fp32', tile=None, overlap=32)"
     )
+    fell_back = load_restorer("snow", model=_Inverter(), device="cpu", precision="bf16")
+    assert "precision='bf16'" in repr(fell_back)
+    fell_back.guard.dtype = None  # what a bf16 result that was not finite leaves: fp32 from then on
+    assert "precision='fp32'" in repr(fell_back)
 
 
 def test_the_commands_entry_points_check_pixels_as_restore_does() -> None:
@@ -486,7 +490,12 @@ def test_messages_name_the_python_value_first_and_the_option_in_parentheses() ->
         "tile=64 (--tile) leaves room for only 32 px of overlap, and the model needs 96 px; seams may show; use "
         "tile=384 or more (--tile 384)"
     ]
-    with pytest.raises(ModelError, match=re.escape("use it with load_restorer('rain', ...) (`weatherclean derain`")):
+    with pytest.raises(
+        ModelError,
+        match=re.escape(
+            "use it with `weatherclean derain` or `evaluate --task rain` (load_restorer('rain', ...) in Python)"
+        ),
+    ):
         load_restorer("snow", model="j4rnet-light", device="cpu")
     restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
     palette = Image.new("P", (8, 8))

@@ -156,7 +156,7 @@ def test_models_of_the_other_task_are_refused_everywhere(tmp_path: Path) -> None
     runner = CliRunner()
     for args, advice in (
         (["evaluate", "--task", "rain", "--dataset", str(tmp_path), "--model", "desnownet-light"],
-         "model; use it with load_restorer("),
+         "model; use it with `weatherclean desnow` or `evaluate --task snow` (load_restorer('snow', ...) in Python)"),
         # train's advice is train's: the other --task, or a model of this task
         (["train", "--task", "rain", "--skimage-samples", "--init", "desnownet-light", "-o", str(tmp_path / "r")],
          "--init desnownet-light: a snow model; to fine-tune it, use --task snow, or pick a rain model for --init"),

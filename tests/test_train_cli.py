@@ -308,6 +308,26 @@ def test_a_data_folder_is_the_folder_the_run_started_from(
     assert "--clean ../photos" in (a / "run" / "model" / "README.md").read_text()
 
 
+def test_a_run_moved_with_its_data_resumes(tmp_path: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project copied to another machine or mount: the recorded absolute data folder no longer exists, and
+    the same command there was refused as other data; where the folder sits seen from the run decides."""
+    import shutil
+
+    a, b = tmp_path / "machineA" / "proj", tmp_path / "machineB" / "proj"
+    write_clean(a / "photos", seed=1, n=2, size=32)
+    monkeypatch.chdir(a)
+    assert _train(*_snow(Path("photos"), Path("run"), tiny_arch, "--time-limit", "0")).code == 0
+    shutil.copytree(a, b)
+    shutil.rmtree(a)
+    monkeypatch.chdir(b)
+    moved = _train(*_snow(Path("photos"), Path("run"), tiny_arch, "--time-limit", "0"))
+    assert moved.code == 0, moved.err
+    extra = json.loads((b / "run" / "train_config.json").read_text())["extra"]
+    assert extra["clean"] == [str((b / "photos").resolve())] and extra["run_folder"] == str((b / "run").resolve())
+    write_clean(b / "other", seed=2, n=2, size=32)  # a folder elsewhere is still other data
+    assert _train(*_snow(Path("other"), Path("run"), tiny_arch, "--time-limit", "0")).code == 2
+
+
 def test_a_resumed_run_keeps_the_data_paths_it_recorded(
     tmp_path: Path, clean: Path, tiny_arch: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

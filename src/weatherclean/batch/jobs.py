@@ -76,6 +76,9 @@ class Plan:
     other_shards: int = 0
     #: The ``-o`` folder as the user typed it (None without one): outputs are shown under it (:class:`OutputNames`).
     output_dir: Path | None = None
+    #: Outputs skipped because they exist: a run (not a dry run) removes a killed run's leftovers beside
+    #: them (:func:`~weatherclean.io.atomic.remove_stale_parts_beside`).
+    done: list[Path] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.jobs)

@@ -41,7 +41,6 @@ from weatherclean.batch.outputs import (
     output_suffix,
 )
 from weatherclean.errors import InputError
-from weatherclean.io.atomic import remove_stale_parts
 from weatherclean.io.images import is_image_path
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
 
@@ -169,7 +168,7 @@ def _add_jobs(
         by_output[dest] = src
         if dest.exists() and not overwrite:
             plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
-            remove_stale_parts(dest)
+            plan.done.append(dest)
             continue
         if dest.is_dir():
             collisions.append((dest, f"{display(dest)}: output path is a folder; remove it or choose another -o DIR"))
@@ -263,6 +262,7 @@ def plan_clips(
             plan.other_shards += 1
         elif out.exists() and not overwrite:
             plan.skipped.append(Record(display(folder), f"output exists: {display(out)} (use --overwrite to redo)"))
+            plan.done.append(out)
         else:
             plan.jobs.append(Job(folder, out, kind="frames"))
     check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
@@ -361,6 +361,7 @@ def _add_clips(
         for p in inputs if Path(p).is_file() and is_image_path(Path(p))
     ]  # fmt: skip
     plan.jobs += clips.jobs
+    plan.done += clips.done
     # Videos are jobs, not skips; a file both walks reached (a text file beside the frames) is listed once.
     plan.skipped = one_per_path([*plan.skipped, *(r for r in clips.skipped if not is_video_path(r.path))])
     plan.failed += clips.failed

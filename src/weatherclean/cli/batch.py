@@ -344,6 +344,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     Photos only without ``media`` (desnow); with it videos too, or folders of frames (derain).
     """
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
+    from weatherclean.io.atomic import remove_stale_parts_beside
 
     check_engine(cmd)
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
@@ -354,6 +355,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     )  # fmt: skip
     if dry_run_or_none(plan, cmd, verb, task):
         return
+    remove_stale_parts_beside(plan.done)
     if cmd.engine == "ray":
         summary = run_on_ray(plan, cmd, task=task, image_format=formats.image, media=media, verb=verb)
         finish(summary, cmd, [])  # the actors' notes are in the summary already

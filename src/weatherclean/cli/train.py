@@ -224,6 +224,7 @@ def train_command(
     from weatherclean.restore.restorer import with_pass_through
     from weatherclean.training.tasks import RainTask, SnowTask
     from weatherclean.training.trainer import (
+        RUN_FOLDER,
         TrainConfig,
         finished_model,
         recorded_config,
@@ -295,7 +296,7 @@ def train_command(
         output=str(output), steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup, seed=seed,
         workers=workers, device=device, amp=amp, checkpoint_every=checkpoint_every, log_every=log_every, resume=resume,
         progress=not quiet, time_limit_minutes=time_limit,
-        extra={"task": task, "arch": arch, "init": _init_record(init, task),
+        extra={"task": task, "arch": arch, "init": _init_record(init, task), RUN_FOLDER: _folder_record(output),
                "dataset": _folder_record(dataset) if dataset else None,
                "clean": [_folder_record(c) for c in clean], "skimage_samples": skimage_samples, "crop": crop,
                "frames": frames, "lambda_z": lambda_z, "lambda_w": lambda_w, "level": level, "haze": haze,

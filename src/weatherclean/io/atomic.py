@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -110,15 +111,45 @@ STALE_SECONDS = 600
 
 
 def remove_stale_parts(dest: Path) -> None:
-    """Delete ``.NAME.*.part`` files that a killed run left beside ``dest`` (Ctrl-C cleans up by itself):
-    before each write, and when a rerun skips ``dest`` as done, so a file finished after the kill does not
-    keep its hidden leftover for ever."""
+    """Delete ``.NAME.*.part`` files (and ``--frames`` work folders) that a killed run left beside ``dest``
+    (Ctrl-C cleans up by itself), before each write to ``dest``."""
     now = time.time()
     with contextlib.suppress(OSError):
         for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
-            with contextlib.suppress(OSError):
-                if now - stale.stat().st_mtime > STALE_SECONDS:
-                    stale.unlink()
+            _remove_if_stale(stale, now)
+
+
+def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
+    """:func:`remove_stale_parts` for many outputs, one scan of each folder: what a rerun does for the
+    outputs it skips as done, since none of them is written again and a file finished after a kill would
+    otherwise keep its hidden leftover for ever. One glob per output made a rerun of a batch of thousands
+    quadratic in the folder's size (35 s to plan 8,000 outputs)."""
+    by_folder: dict[Path, set[str]] = {}
+    for output in outputs:
+        by_folder.setdefault(output.parent, set()).add(output.name)
+    now = time.time()
+    for folder, names in by_folder.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            # mkstemp's random part holds no dot: ".NAME.x1y2z3.part" names NAME
+            if name.startswith(".") and name.endswith(".part") and name[1:-5].rpartition(".")[0] in names:
+                _remove_if_stale(Path(entry.path), now)
+
+
+def _remove_if_stale(path: Path, now: float) -> None:
+    """Remove a temporary file or work folder not touched for :data:`STALE_SECONDS` (younger, another run may
+    be writing it now); one that cannot be removed stays."""
+    with contextlib.suppress(OSError):
+        if now - path.lstat().st_mtime <= STALE_SECONDS:
+            return
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
 
 
 @contextlib.contextmanager

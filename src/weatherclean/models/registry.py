@@ -331,8 +331,8 @@ def _refuse_other_task(label: str, other: str | None, task: str) -> None:
     """:class:`ModelError` when a model labelled ``label`` serves ``other``, not ``task`` (None: unknown)."""
     if other is not None and other != task:
         raise ModelError(
-            f"'{label}' is a {other} model; use it with load_restorer('{other}', ...) (`weatherclean "
-            f"{family_for_task(other).command}`, `evaluate --task {other}`), or pick a {task} model "
+            f"'{label}' is a {other} model; use it with `weatherclean {family_for_task(other).command}` or "
+            f"`evaluate --task {other}` (load_restorer('{other}', ...) in Python), or pick a {task} model "
             "(`weatherclean models list`)"
         )
 

@@ -100,7 +100,7 @@ class Restorer:
             f"task={self.task!r}",
             f"model={self.name!r} ({model})" if self.name else f"model={model}",
             f"device='{self.device}'",
-            f"precision='{_PRECISION_NAMES.get(self.dtype, str(self.dtype))}'",
+            f"precision='{_PRECISION_NAMES.get(self.guard.dtype, str(self.guard.dtype))}'",  # after any fp32 fallback
             f"tile={self.tile}",
             f"overlap={self.overlap}",
         ]

@@ -283,26 +283,40 @@ def changed_settings(cfg: TrainConfig, saved: dict[str, Any]) -> dict[str, tuple
     if extra_saved.get("init") or extra_now.get("init"):
         extra_saved = {k: v for k, v in extra_saved.items() if k != "arch"}
         extra_now = {k: v for k, v in extra_now.items() if k != "arch"}
-    flat_saved.update(extra_saved)
-    flat_now.update(extra_now)
+    runs = (extra_saved.get(RUN_FOLDER), extra_now.get(RUN_FOLDER))
+    flat_saved.update({k: v for k, v in extra_saved.items() if k != RUN_FOLDER})
+    flat_now.update({k: v for k, v in extra_now.items() if k != RUN_FOLDER})
     return {
         key: (flat_saved[key], flat_now[key])
         for key in flat_now
-        if key in flat_saved and not _same_setting(flat_saved[key], flat_now[key])
+        if key in flat_saved and not _same_setting(flat_saved[key], flat_now[key], runs)
     }
 
 
-def _same_setting(saved: Any, now: Any) -> bool:
+#: The ``extra`` key under which a run records where its folder was (absolute): not a setting, never compared,
+#: but what lets a run that has moved (another machine, another mount) find its data folders again.
+RUN_FOLDER = "run_folder"
+
+
+def _same_setting(saved: Any, now: Any, runs: tuple[Any, Any] = (None, None)) -> bool:
     """Equal values, or two spellings of one path (``photos`` and ``./photos``, relative and absolute):
-    the same folder given another way is the same data."""
+    the same folder given another way is the same data. A recorded absolute path that no longer exists
+    (the run and its data moved together, to another machine or mount) is the same folder when it sits
+    where the folder named now does, seen from the run folder then and now (``runs``)."""
     if saved == now:
         return True
     if isinstance(saved, list) and isinstance(now, list):
-        return len(saved) == len(now) and all(_same_setting(a, b) for a, b in zip(saved, now, strict=True))
+        return len(saved) == len(now) and all(_same_setting(a, b, runs) for a, b in zip(saved, now, strict=True))
     if isinstance(saved, str) and isinstance(now, str):
         try:
-            return Path(saved).expanduser().resolve() == Path(now).expanduser().resolve()
-        except (OSError, RuntimeError):
+            if Path(saved).expanduser().resolve() == Path(now).expanduser().resolve():
+                return True
+            then, here = runs
+            if not (isinstance(then, str) and isinstance(here, str)) or Path(saved).exists():
+                return False
+            moved = Path(os.path.relpath(saved, then))
+            return moved == Path(os.path.relpath(Path(now).expanduser().resolve(), Path(here).resolve()))
+        except (OSError, RuntimeError, ValueError):
             return False
     return False
 
@@ -358,8 +372,8 @@ def recorded_config(cfg: TrainConfig) -> TrainConfig:
         return cfg
     now = json.loads(json.dumps(cfg.extra, default=str))  # as the file holds it: lists, strings
     extra = dict(cfg.extra)
-    for key, value in saved["extra"].items():
-        if key in now and now[key] != value and _same_setting(value, now[key]):
+    for key, value in saved["extra"].items():  # a run that moved records where its data is now
+        if key != RUN_FOLDER and key in now and now[key] != value and _same_setting(value, now[key]):
             extra[key] = value
     return dataclasses.replace(cfg, extra=extra)
 

@@ -52,7 +52,7 @@ class VideoResult:
 def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp: Any, total: int | None) -> None:
     """Fill in frames, damage and the expected count, and decide whether the input was only partly read."""
     health = transcoder.health
-    if _ends_mid_packet(transcoder.src, inp):
+    if not health.damaged and _ends_mid_packet(transcoder.src, inp):
         health.damaged += 1  # its last frame is cut off, though FFmpeg hands over what it has of it
     result.frames = transcoder.frames_in
     result.damaged = health.damaged
@@ -84,8 +84,14 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         result.notes.append(f"the picture size changes mid-clip ({sizes}): {transcoder.resized_count} frame(s) were "
                             f"derained at their own size, then scaled to the clip's {clip}")  # fmt: skip
     if transcoder.retimed:
-        result.notes.append(f"{transcoder.retimed} frame(s) stamped no later than the frame before: each is "
-                            "shown 1 ms after it, and no other frame moved")  # fmt: skip
+        step = float(transcoder.nudge_ticks * transcoder.vin.time_base) * 1000
+        result.notes.append(f"{transcoder.retimed} frame(s) stamped with the time of the frame before: each is "
+                            f"shown {step:.3g} ms after it")  # fmt: skip
+    if transcoder.clock_jumps:
+        at, by = transcoder.clock_jumps[0]
+        more = f" ({len(transcoder.clock_jumps)} times)" if len(transcoder.clock_jumps) > 1 else ""
+        result.notes.append(f"the video's timestamps go back by {_clock(by)} at {_clock(at)}{more}; the frames "
+                            "after it follow on, keeping their spacing")  # fmt: skip
     if transcoder.sound_late >= 0.001:
         result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
                             f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip

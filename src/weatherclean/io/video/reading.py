@@ -7,7 +7,6 @@ damaged packets and counts them for "N of M frames".
 from __future__ import annotations
 
 import contextlib
-import heapq
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,12 +124,9 @@ def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> 
 class _Health:
     """Counts the video packets read and the damaged ones, and decodes around the damage.
 
-    With ``reorder`` (AVI, whose index stores no presentation times) it also times the frames:
-    FFmpeg stamps AVI packets in decode order, so H.264 with B-frames came out of the decoder with
-    its times shuffled (0.04, 0.16, 0.12, ...), and the output's frames moved with them. Every frame the
-    decoder hands out is the earliest in display order not yet handed out, and every packet it needs
-    has been fed by then, so its time is the smallest packet time fed and not yet given to a frame
-    (:meth:`time_of`): the times of a stream without B-frames come out as they were.
+    With ``reorder`` (AVI with B-frames) it also times the frames (:meth:`time_of`): AVI's index stores
+    no presentation times, and FFmpeg stamps its packets in decode order, so H.264 with B-frames came out
+    of the decoder with its times shuffled (0.04, 0.16, 0.12, ...) and the output's frames moved with them.
     """
 
     def __init__(self, reorder: bool = False) -> None:
@@ -143,13 +139,15 @@ class _Health:
         #: The smallest step between two packets' decode times: in AVI, how many index slots a frame takes
         #: (1 on a frame-rate grid; 40 for 25 fps written on a 1/1000 s grid, whose last frame ends 40 on).
         self.step: int | None = None
-        #: With ``reorder``: the times of the packets fed to the decoder whose frames have not come out yet.
-        self._pending: list[int] | None = [] if reorder else None
+        self.reorder = reorder
+        #: With ``reorder``: how far the decoder's output lags its input (the first frame's decode time less
+        #: its own), and the last time given, for the frames a flush hands out without a decode time.
+        self._delay: int | None = None
+        self._last_time: int | None = None
 
     def decode_video(self, packet: Any, src: Path) -> list[Any]:
         """The frames of one video packet; a corrupt or undecodable packet is counted and skipped."""
         av = _av()
-        fed: int | None = None
         if packet.size:
             self.packets += 1
             if packet.dts is not None:
@@ -160,27 +158,33 @@ class _Health:
             if packet.is_corrupt:
                 self.damaged += 1
                 return []
-            if self._pending is not None and packet.pts is not None:
-                fed = packet.pts
-                heapq.heappush(self._pending, fed)
         try:
             return list(packet.decode())
         except av.error.InvalidDataError:
             self.damaged += 1
-            if fed is not None and self._pending is not None:  # its frame is lost: so is its time
-                self._pending.remove(fed)
-                heapq.heapify(self._pending)
             return []
         except av.error.FFmpegError as exc:
             raise InputError(f"{src}: cannot decode ({one_line(exc)})") from None
 
     def time_of(self, frame: Any) -> int | None:
-        """The presentation time of a frame just decoded: its own, or with ``reorder`` the earliest time
-        of the packets still owed a frame (the frame's own when none is: the decoder never outputs more
-        frames than it was fed packets, but a demuxer without times feeds none)."""
-        if self._pending:
-            return heapq.heappop(self._pending)
-        return frame.pts
+        """The presentation time of a frame just decoded: its own, or with ``reorder`` the decode time of
+        the packet that brought it out, less the decoder's lag, as FFmpeg's players time such a file.
+
+        Frames come out in display order, one per packet fed once the decoder's lag is filled, so those
+        decode times run in order on the frame grid; a frame the decoder drops (a placeholder packet for a
+        dropped frame, a damaged one, the frames before a clip's first keyframe) leaves its slot empty
+        rather than moving every later frame, as an earliest-time-owed rule did. The frames a flush
+        hands out carry no decode time and follow on, a slot apart."""
+        if not self.reorder:
+            return frame.pts
+        if frame.dts is None:
+            time = frame.pts if self._last_time is None else self._last_time + (self.step or 1)
+        else:
+            if self._delay is None:
+                self._delay = frame.dts - frame.pts if frame.pts is not None else 0
+            time = frame.dts - self._delay
+        self._last_time = time
+        return time
 
     def drain(self, stream: Any) -> list[Any]:
         """The frames still inside the decoder, after the demuxer stopped early (a drain that fails
@@ -241,13 +245,25 @@ _TS_PACKET_SIZES = (188, 192, 204)
 
 
 def _ends_mid_packet(path: Path, container: Any) -> bool:
-    """Whether an MPEG-TS file stops inside a transport packet: cut short (a recorder that lost power, a
-    copy that stopped), since a whole one is whole packets. A transport stream records no length, so this
-    is the one sign of a cut that FFmpeg does not report; a cut on a packet's edge leaves none at all."""
+    """Whether an MPEG-TS file stops inside one of its video stream's transport packets: cut short (a
+    recorder that lost power, a copy that stopped), since a whole file is whole packets. A transport
+    stream records no length, so this is the one sign of a cut that FFmpeg may not report (where the muxer
+    left the video's packet lengths out, as FFmpeg's own does); a cut on a packet's edge leaves none at all,
+    and one inside a sound or table packet costs no frame."""
     if container.format.name != "mpegts":
         return False
     try:
         size = path.stat().st_size
+        with path.open("rb") as f:
+            for packet in _TS_PACKET_SIZES:
+                cut = size % packet
+                if not cut:
+                    return False  # whole packets of this size
+                # the incomplete packet's header: 0x47, then the PID (after Blu-ray's 4-byte timecode)
+                f.seek(size - cut + (4 if packet == 192 else 0))
+                head = f.read(3)
+                if len(head) == 3 and head[0] == 0x47:
+                    return ((head[1] & 0x1F) << 8 | head[2]) == container.streams.video[0].id
     except OSError:
         return False
-    return all(size % packet for packet in _TS_PACKET_SIZES)
+    return False

@@ -8,6 +8,7 @@ timestamp an encoder got wrong.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -50,13 +51,20 @@ class _Transcoder:
         self.vin = inp.streams.video[0]
         rate = video.rate
         self.frame_ticks = max(1, round(1 / (rate * self.vin.time_base))) if self.vin.time_base else 1
-        #: How far a frame whose time repeats (or goes back) is moved after the one before: a millisecond, the
-        #: finest step every output container keeps apart (Matroska and WebM count in milliseconds).
-        self.nudge_ticks = max(1, round(Fraction(1, 1000) / self.vin.time_base)) if self.vin.time_base else 1
+        #: How far a frame whose time repeats (or steps back by less than a frame) is moved after the one
+        #: before: at least a millisecond, the finest step every output container keeps apart (Matroska and
+        #: WebM count in milliseconds; rounded up, so two frames never round to one millisecond); one tick of
+        #: an input time base coarser than that.
+        self.nudge_ticks = max(1, math.ceil(Fraction(1, 1000) / self.vin.time_base)) if self.vin.time_base else 1
+        #: Where the video's clock went back by a frame or more (a recorder's clock reset, two clips joined),
+        #: as (where the frames follow on, how far it went back) in seconds; and the ticks added to every
+        #: frame since, so that what follows keeps its own spacing, a frame after the one before.
+        self.clock_jumps: list[tuple[float, float]] = []
+        self._shift = 0
         #: Frames of another size than the output's: each size, by the (0-based) index of its first frame.
         self.resized: dict[tuple[int, int], int] = {}
         self.resized_count = 0
-        #: Frames whose time repeated or went back, moved :attr:`nudge_ticks` after the frame before.
+        #: Frames whose time repeated or stepped back, moved :attr:`nudge_ticks` after the frame before.
         self.retimed = 0
         self.dts = _DtsGuard(max(1, round(1 / (rate * video.time_base))))
         # AVI stores no presentation times, and FFmpeg stamps its packets in decode order: with B-frames
@@ -166,20 +174,28 @@ class _Transcoder:
 
     def _output_pts(self, pts: int | None) -> int:
         """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, one
-        frame after the last when it has none, or a millisecond after the last when it repeats or goes back
-        (muxers refuse both). A whole frame's step there made every later frame late by it, the picture
-        drifting behind the sound with each repeat (a camera that stamps two frames alike); a millisecond
-        moves only the frame itself, and the count goes into a note."""
+        frame after the last when it has none, and where it is no later than the last (muxers refuse that):
+        - a repeat, or a step back by less than a frame (a camera that stamps two frames alike): a millisecond
+          after the last. A whole frame's step there made every later frame late by it, the picture drifting
+          behind the sound with each repeat; this moves only the frame itself, counted for a note.
+        - a clock that goes back further (a recorder's reset, two clips joined): a frame after the last, and
+          every later frame by as much, so that they keep their own spacing; each jump goes into a note."""
         if self.video.cfr:
             return self._slot(pts)
         if self.last_pts is None:
             return 0 if pts is None else pts
         if pts is None:
             return self.last_pts + self.frame_ticks
-        if pts <= self.last_pts:
+        pts += self._shift
+        if pts > self.last_pts:
+            return pts
+        if self.last_pts - pts < self.frame_ticks:  # a repeat: only this frame moves
             self.retimed += 1
             return self.last_pts + self.nudge_ticks
-        return pts
+        following = self.last_pts + self.frame_ticks
+        self._shift += following - pts
+        self.clock_jumps.append((float(following * self.vin.time_base), float((following - pts) * self.vin.time_base)))
+        return following
 
     def _slot(self, pts: int | None) -> int:
         """AVI: the frame's slot at the output rate, counted from the first frame. Slots left out stay empty
