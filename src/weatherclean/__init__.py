@@ -3,8 +3,8 @@
 ``from weatherclean import load_restorer`` is the Python API (docs/api.md). It is loaded on first use,
 not on ``import weatherclean``: the command line imports this package first, and ``weatherclean
 --version`` must not pay for importing PyTorch. The errors it raises (``WeathercleanError`` and its
-subclasses, from :mod:`weatherclean.errors`) are imported at once: that module needs nothing but the
-standard library, and a caller's ``except weatherclean.ModelError`` must not load a model stack.
+subclasses) come from :mod:`weatherclean.errors`, which needs nothing but the standard library, so a
+caller's ``except weatherclean.ModelError`` never loads a model stack.
 """
 
 from __future__ import annotations
@@ -12,34 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from weatherclean._lazy import lazy_exports
-from weatherclean.errors import (
-    DatasetError,
-    DiskFullError,
-    InputError,
-    ModelError,
-    OutputError,
-    WeathercleanError,
-)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DatasetError",
-    "DiskFullError",
-    "InputError",
-    "ModelError",
-    "OutputError",
-    "Restorer",
-    "WeathercleanError",
-    "__version__",
-    "load_restorer",
-]
+_ERRORS = ("DatasetError", "DiskFullError", "InputError", "ModelError", "OutputError", "WeathercleanError")
+__all__ = [*_ERRORS, "Restorer", "__version__", "load_restorer"]
 
 if TYPE_CHECKING:
+    from weatherclean.errors import DatasetError, DiskFullError, InputError, ModelError, OutputError, WeathercleanError  # noqa: F401
     from weatherclean.restore.restorer import Restorer, load_restorer
 
 #: Public names loaded lazily, and the module each comes from.
 _LAZY = {"Restorer": "weatherclean.restore.restorer", "load_restorer": "weatherclean.restore.restorer"}
-
+_LAZY.update(dict.fromkeys(_ERRORS, "weatherclean.errors"))
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
