@@ -387,8 +387,10 @@ def _folder_record(folder: Path) -> str:
     Why: a relative path means nothing without the folder it was typed in, so a rerun from inside the run
     folder (``--clean ../photos -o .``) was refused as other data, and one from elsewhere that named
     another folder by the same relative path was taken for the same data. The absolute path is compared
-    with the folder a rerun names, however that is typed; the model card still shows it relative to the run
-    folder (:func:`_from_run`), so no published card holds the machine's paths.
+    with the folder a rerun names, however that is typed; with the run folder recorded the same way
+    (``RUN_FOLDER``), a run moved with its data matches by where the data sat seen from the run. The model
+    card still shows it relative to the run folder (:func:`_from_run`), so no published card holds the
+    machine's paths.
     """
     return str(folder.expanduser().resolve())
 
