@@ -24,7 +24,7 @@ from weatherclean.batch.outputs import make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
-from weatherclean.io.atomic import make_beside, process_umask
+from weatherclean.io.atomic import make_beside, process_umask, temp_prefix
 from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
@@ -214,7 +214,7 @@ def clip_handler(
         if not names:
             raise InputError(f"{job.source}: no frames in this folder")
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        prefix = f".{job.output.name}."
+        prefix = temp_prefix(job.output.name)
         work = Path(make_beside(job.output.parent, lambda at: tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=at)))
         clip = new_clip()
         sampler = pictures.FrameSampler() if compare else None

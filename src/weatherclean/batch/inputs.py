@@ -194,15 +194,22 @@ class _Expander:
         each folder named like an input (``x.jpg``, ``clip.mp4``) that holds no file, itself included."""
         seen = 0
         misnamed: list[Path] = []
-        for f in _walk(path, self.skip_dirs, self.tag, named_like_file=self.accept, misnamed=misnamed):
+        unreadable: list[tuple[Path, str]] = []
+        walk = _walk(
+            path, self.skip_dirs, self.tag, named_like_file=self.accept, misnamed=misnamed, unreadable=unreadable
+        )
+        for f in walk:
             seen += 1
             self.file(f, path)
-        if seen == 0 and self.accept(Path(path.name)):
+        for d, why in unreadable:  # its photos cannot even be listed: a failure, never an "empty folder"
+            record = Record(display(d), f"{why}; this folder's files cannot be listed (check its permissions)")
+            self.found.note(self.found.failed, record, d, path if d != path else path.parent)
+        if seen == 0 and not unreadable and self.accept(Path(path.name)):
             misnamed.insert(0, path)
         for d in misnamed:
             record = Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files")
             self.found.note(self.found.failed, record, d, path if d != path else path.parent)
-        if seen == 0 and not misnamed:
+        if seen == 0 and not misnamed and not unreadable:
             self.found.note(self.found.skipped, Record(display(path), "empty folder: nothing to do"), path, path.parent)
 
     def pattern(self, _path: Path, text: str) -> None:
@@ -282,6 +289,7 @@ def _walk(
     *,
     named_like_file: Callable[[Path], bool] | None = None,
     misnamed: list[Path] | None = None,
+    unreadable: list[tuple[Path, str]] | None = None,
 ) -> Iterable[Path]:
     """All files under ``folder`` (sorted, no hidden files), not descending into output folders.
 
@@ -293,9 +301,18 @@ def _walk(
     Sub-folders that ``named_like_file`` says are named like an input (``x.jpg``, ``clip.mp4``) and that
     hold no file are appended to ``misnamed``: nothing else would show them, and a user who sees
     ``x.jpg`` in a file manager expects it to be a photo.
+
+    A folder that cannot be listed (no read permission: another user's folder on a NAS) is appended to
+    ``unreadable`` with the reason: ``os.walk`` passes over it without a word, and the run said it had
+    done everything.
     """
     trees = [folder.resolve()]  # the walk's own tree, then each linked-in one: walked once each
-    for root, dirs, files in os.walk(folder, followlinks=True):
+
+    def refused(exc: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append((Path(exc.filename or folder), (exc.strerror or str(exc)).lower()))
+
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=refused):
         root_path = Path(root)
         dirs[:] = sorted(
             d

@@ -188,7 +188,7 @@ def _real_paths(paths: list[Path]) -> dict[Path, Path]:
     folders: dict[Path, Path] = {}
     real: dict[Path, Path] = {}
     for path in paths:
-        if path.is_symlink():
+        if _is_link(path):
             real[path] = path.resolve()
             continue
         folder = folders.get(path.parent)
@@ -198,6 +198,16 @@ def _real_paths(paths: list[Path]) -> dict[Path, Path]:
     return real
 
 
+def _is_link(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link; False where its folder may be listed but not entered (read
+    permission without execute: ``chmod -R 644``), which made ``is_symlink`` raise and the whole batch end
+    in a traceback. Such a file then fails alone when it is read, with "permission denied"."""
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False
+
+
 def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
     """Each real file → the path it is done under: the first reached, unless a later one is the file
     itself rather than a symbolic link to it (an album cover linked to a photo must not take the
@@ -205,7 +215,7 @@ def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Pa
     chosen: dict[Path, Path] = {}
     for src in paths:
         real = resolved[src]
-        if real not in chosen or (chosen[real].is_symlink() and not src.is_symlink()):
+        if real not in chosen or (_is_link(chosen[real]) and not _is_link(src)):
             chosen[real] = src
     return chosen
 

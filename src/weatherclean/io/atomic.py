@@ -110,6 +110,23 @@ def write_error(dest: Path, exc: OSError) -> OutputError:
 STALE_SECONDS = 600
 
 
+#: The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+
+
+def temp_prefix(name: str) -> str:
+    """``.NAME.``, the start of a temporary file's name beside ``NAME`` (``mkstemp`` adds 8 characters and
+    ``.part``): cut to fit :data:`NAME_MAX` bytes, since a photo named with 241 to 255 bytes (80 CJK
+    characters) was read and desnowed, and then its temporary file could not be made ("File name too
+    long"). A cut name is not matched by :func:`remove_stale_parts`, so a killed run's leftover of such
+    a file stays."""
+    room = NAME_MAX - len(".") - len(".") - 8 - len(".part")
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        name = encoded[:room].decode("utf-8", "ignore") or os.fsdecode(encoded[:room])
+    return f".{name}."
+
+
 def remove_stale_parts(dest: Path) -> None:
     """Delete ``.NAME.*.part`` files (and ``--frames`` work folders) that a killed run left beside ``dest``
     (Ctrl-C cleans up by itself), before each write to ``dest``."""
@@ -168,7 +185,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     tmp: Path | None = None
     try:
         fd, name = make_beside(
-            dest.parent, lambda folder: tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=folder)
+            dest.parent, lambda folder: tempfile.mkstemp(prefix=temp_prefix(dest.name), suffix=".part", dir=folder)
         )
         os.close(fd)
         tmp = Path(name)

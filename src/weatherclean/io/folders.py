@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -102,13 +103,16 @@ def check_input_file(path: Path, kind: str) -> None:
     """Refuse a folder, a missing or unreadable file and an empty one in one line naming ``path``, before a
     decoder sees it (Pillow and FFmpeg say less clearly what is wrong). ``kind`` names what was expected
     (``an image file``, ``a video file``) for a folder given in its place."""
-    if path.is_dir():
-        raise InputError(f"{path}: {folder_not_file(kind)}")
     try:
-        size = path.stat().st_size
+        st = path.stat()  # one look, which can fail itself: a folder listed but not entered (chmod 644)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (check the permissions of the file and its folder)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: {folder_not_file(kind)}")
+    size = st.st_size
     if size == 0:
         raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")

@@ -1,0 +1,68 @@
+"""What a photographer running desnow over a large NAS library found: a folder the run may not list was
+passed over without a word (exit 0), a folder listed but not entered (``chmod -R 644``) ended the batch in a
+traceback, and a photo named with 241-255 bytes could never be written (its temporary name was too long).
+This machine's tests run as root, which ignores permissions, so the refusals are made by patching."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthetic import invoke_command
+from weatherclean.cli import desnow
+
+
+def _photo(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(path)
+
+
+def test_a_folder_that_cannot_be_listed_fails_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _photo(tmp_path / "lib" / "ok" / "a.jpg")
+    _photo(tmp_path / "lib" / "locked" / "b.jpg")
+    scandir = os.scandir
+
+    def refuse(path: object = ".") -> object:
+        if os.fspath(path).endswith("locked"):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
+    assert code == 1 and "1 done" in stdout and "1 failed" in stdout
+    assert "locked: permission denied; this folder's files cannot be listed (check its permissions)" in stderr
+
+
+def test_a_folder_listed_but_not_entered_fails_its_files_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _photo(tmp_path / "lib" / "a.jpg")
+    _photo(tmp_path / "lib" / "noexec" / "c.jpg")
+    lstat, stat = Path.lstat, Path.stat
+
+    def refuse_lstat(self: Path) -> os.stat_result:
+        if self.parent.name == "noexec" and self.parent.parent.name == "lib":
+            raise PermissionError(13, "Permission denied", str(self))
+        return lstat(self)
+
+    def refuse_stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if self.parent.name == "noexec" and self.parent.parent.name == "lib":
+            raise PermissionError(13, "Permission denied", str(self))
+        return stat(self, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "lstat", refuse_lstat)
+    monkeypatch.setattr(Path, "stat", refuse_stat)
+    code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
+    assert code == 1 and "1 done" in stdout, stderr
+    assert "c.jpg: permission denied (check the permissions of the file and its folder)" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_photo_with_a_name_of_255_bytes_is_written(tmp_path: Path) -> None:
+    name = "雪" * 83 + ".jpg"  # 253 bytes
+    _photo(tmp_path / "lib" / name)
+    code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
+    assert code == 0, stderr
+    assert (tmp_path / "out" / name).is_file() and not [p for p in (tmp_path / "out").iterdir() if p.name != name]
