@@ -46,9 +46,13 @@ def download_command(
     force: bool = typer.Option(False, "--force", help="Download again even if cached (repairs a corrupt download)."),
 ) -> None:
     """Fetch a model into the Hugging Face Hub cache, so it later works offline (--offline, HF_HUB_OFFLINE)."""
-    from weatherclean.models.registry import locate_model
+    from weatherclean.models.registry import load_from_folder, locate_model
 
     source = locate_model(name, force=force)
+    # What `models info` checks: the folder loads. A local path that is no model folder (a JPEG, a folder of
+    # photos, truncated weights), or a Hub repo whose weights are damaged or whose model_type is unknown,
+    # was reported as ready (exit 0), and the first run that used it failed instead.
+    load_from_folder(source.folder)
     if source.kind == "bundled":
         console.print(f"{source.name}: weights ship with weatherclean; nothing to download", soft_wrap=True)
     elif source.kind == "folder":
@@ -77,6 +81,9 @@ def info_command(
         return
     source = info["source"]
     table = Table(show_header=False)
+    table.add_column(no_wrap=True)
+    # Folded, never cut with "…": the folder and cache paths are there to be copied whole.
+    table.add_column(overflow="fold")
     table.add_row("model", info["name"])
     if info["description"]:
         table.add_row("description", info["description"])

@@ -25,6 +25,7 @@ it reports the commit and the sha256 of each file: what a registered :class:`Mod
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -48,6 +49,28 @@ OPTIONAL_FILES: tuple[str, ...] = ("README.md",)
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
+
+
+def check_hub_endpoint() -> None:
+    """A one-line :class:`ModelError` when ``HF_ENDPOINT`` is not a URL huggingface_hub can import with.
+
+    Why: huggingface_hub parses ``HF_ENDPOINT`` when it is first imported, and a malformed one
+    (``http://[::1``) raised a ``ValueError`` traceback from every command that loads a model. Once
+    huggingface_hub is imported the value has been accepted, so nothing is checked then.
+    """
+    if "huggingface_hub.constants" in sys.modules:
+        return
+    endpoint = os.environ.get("HF_ENDPOINT")
+    if not endpoint:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(endpoint.rstrip("/")).hostname  # noqa: B018  # what huggingface_hub's import does
+    except ValueError as exc:
+        raise ModelError(
+            f"HF_ENDPOINT={endpoint!r} is not a valid URL ({exc}); fix it (e.g. https://huggingface.co) or unset it"
+        ) from None
 
 
 def is_commit(revision: str | None) -> bool:
@@ -76,6 +99,7 @@ def offline_mode(offline: bool | None = None) -> bool:
     """
     if offline is not None:
         return offline
+    check_hub_endpoint()
     from huggingface_hub import constants
 
     env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
@@ -169,6 +193,7 @@ def verify_checksums(folder: Path, expected: Mapping[str, str], *, label: str) -
 
 
 def _cache_root() -> str:
+    check_hub_endpoint()
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
@@ -176,6 +201,7 @@ def _cache_root() -> str:
 
 def _from_cache(repo_id: str, revision: str | None, label: str, needed: tuple[str, ...]) -> Path | None:
     """The cached snapshot folder with all ``needed`` files, or ``None``; never touches the network."""
+    check_hub_endpoint()
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
@@ -187,11 +213,17 @@ def _from_cache(repo_id: str, revision: str | None, label: str, needed: tuple[st
         return None
     except HFValidationError as exc:
         raise ModelError(f"'{label}' is not a valid Hub repo id or revision ({_first_line(exc)})") from None
+    except OSError as exc:
+        error = _cache_write_error(exc)
+        if error is None:
+            raise
+        raise error from None
     return paths[0].parent
 
 
 def _from_hub(repo_id: str, revision: str | None, label: str, needed: tuple[str, ...], *, force: bool) -> Path:
     """Resolve the revision with one API call, then download the files of that exact commit."""
+    check_hub_endpoint()
     from huggingface_hub import HfApi, constants, hf_hub_download
 
     try:
@@ -332,12 +364,37 @@ def _hub_error(
             f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)}) and '{label}' is not in the local "
             "Hub cache; check your connection (and HF_ENDPOINT / HTTPS_PROXY), then try again"
         )
+    cache_error = _cache_write_error(exc)
+    if cache_error is not None:
+        return cache_error
     if isinstance(exc, OSError) and "consistency check failed" in str(exc).lower():
         return ModelError(
             f"download of '{label}' is corrupt (the file size is wrong: {_first_line(exc)}); run "
             f"`weatherclean models download {label} --force`"
         )
     return exc
+
+
+#: What an OSError from the Hub cache means when it cannot be written: no permission, a read-only disk, or
+#: HF_HUB_CACHE (or a folder in it) being a file.
+_CACHE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST})
+
+
+def _cache_write_error(exc: BaseException) -> ModelError | None:
+    """The one-line error for a Hub cache that cannot be written, or None when ``exc`` is something else.
+
+    Why: huggingface_hub creates its lock and blob folders in the cache before a download, and a read-only
+    ``HF_HUB_CACHE`` (or one that is a file) ended in a PermissionError / NotADirectoryError traceback.
+    """
+    if not isinstance(exc, OSError) or exc.errno not in _CACHE_ERRNOS or _is_network_error(exc):
+        return None
+    root = _cache_root()
+    why = exc.strerror or type(exc).__name__
+    where = f": {exc.filename}" if exc.filename else ""
+    return ModelError(
+        f"cannot write the Hub cache {root} ({why}{where}); fix its permissions, or set HF_HUB_CACHE to a "
+        "folder you can write"
+    )
 
 
 # -- publishing ----------------------------------------------------------------------------------------------
@@ -412,6 +469,7 @@ def parse_push_target(repo: str, revision: str | None = None) -> tuple[str, str]
 
     A push goes to a branch: a commit hash names a past state and cannot take a new commit.
     """
+    check_hub_endpoint()
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     repo_id, at = parse_repo_spec(repo)
@@ -456,7 +514,7 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
     from weatherclean.models.loading import load_from_folder
 
     if not folder.is_dir():
-        raise ModelError(f"{folder}: model folder not found (a trained run keeps it in RUN/model)")
+        raise ModelError(_no_push_folder(folder))
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise ModelError(
@@ -467,6 +525,12 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
         config = json.loads((folder / "config.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{folder / 'config.json'}: cannot read the model config ({exc})") from None
+    if isinstance(config, dict) and "model_type" not in config:
+        # it loads (as a DesnowNet, the only family saved before model_type existed), but the Hub copy must say
+        raise ModelError(
+            f'{folder / "config.json"}: no model_type; add "model_type": "desnownet" to it (folders saved '
+            "before model_type existed are DesnowNets), then push again"
+        )
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if model_type not in families():
         raise ModelError(
@@ -484,6 +548,24 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
         cards.write_card(folder, text)
     cards.check_card(folder)
     return config
+
+
+def _no_push_folder(folder: Path) -> str:
+    """Why ``folder`` (not a folder) cannot be pushed, and what to pass instead: a file is named as one, and a
+    registered name with shipped weights gets the folder ``models info`` shows for it."""
+    if folder.is_file():
+        return f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
+    from weatherclean.models.registry import _REGISTRY, bundled_weights_dir
+
+    if str(folder) in _REGISTRY:
+        bundled = bundled_weights_dir(str(folder))
+        if bundled is not None:
+            return (
+                f"'{folder}' is a registered model name, not a folder; its folder is {bundled} (as `weatherclean "
+                "models info` shows): pass that"
+            )
+        return f"'{folder}' is a registered model name, not a folder, and ships no weights to push; pass a model folder"
+    return f"{folder}: model folder not found (a trained run keeps it in RUN/model)"
 
 
 class _WithoutNoChangeNotice(logging.Filter):
@@ -514,6 +596,7 @@ def push_folder(
     same files again makes no new commit. Every failure is a one-line :class:`ModelError` naming the folder
     or repo and what to do; nothing touches the network before the local checks pass.
     """
+    check_hub_endpoint()
     from huggingface_hub import CommitOperationAdd, HfApi
 
     from weatherclean import __version__

@@ -35,6 +35,10 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
     refuses is a one-line :class:`ModelError`.
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
+    if folder.is_file():
+        raise ModelError(
+            f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
+        )
     if not config_path.is_file() or not weights.is_file():
         raise ModelError(_not_a_model_folder(folder))
     check_weights_file(weights)
@@ -101,13 +105,18 @@ def check_weights_file(weights: Path) -> None:
                 )
             (length,) = struct.unpack("<Q", start[:8]) if len(start) >= 8 else (-1,)
             if not 0 < length <= min(_MAX_HEADER, weights.stat().st_size - 8):
-                raise ModelError(f"{weights}: not a whole safetensors file (truncated or damaged); copy it again")
+                raise ModelError(
+                    f"{weights}: not a whole safetensors file (truncated or damaged); "
+                    f"{fetch_again_hint(weights.parent, 'it')}"
+                )
             fh.seek(8)
             json.loads(fh.read(length))
     except OSError as exc:
         raise ModelError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelError(f"{weights}: not a safetensors file (its header is not JSON); copy it again") from None
+        raise ModelError(
+            f"{weights}: not a safetensors file (its header is not JSON); {fetch_again_hint(weights.parent, 'it')}"
+        ) from None
 
 
 def readable_by_others(path: Path) -> None:
@@ -154,10 +163,94 @@ def load_from_folder(folder: Path) -> nn.Module:
     try:
         load_safetensors(model, str(weights), strict=True)
     except SafetensorError as exc:  # data cut short behind a whole header
-        raise ModelError(f"{weights}: damaged or truncated weights ({exc}); copy them again") from None
+        raise ModelError(f"{weights}: damaged or truncated weights ({exc}); {fetch_again_hint(folder)}") from None
     except (RuntimeError, ValueError, OSError) as exc:
-        raise ModelError(f"{folder}: checkpoint does not match its config ({_first_reason(exc)})") from None
+        raise ModelError(f"{folder}: {_mismatch(model, weights, config, exc)}") from None
+    _refuse_non_finite(model, weights, folder)
     return model
+
+
+def fetch_again_hint(folder: Path, files: str = "them") -> str:
+    """What to do about damaged files in ``folder``: a Hub cache snapshot is fetched again with ``models download
+    --force`` (copying a file into the cache by hand would not fix its blob); any other folder is copied again."""
+    repo_id = hub_cache_repo_id(folder)
+    if repo_id is not None:
+        return f"run `weatherclean models download {repo_id} --force`"
+    return f"copy {files} again"
+
+
+def hub_cache_repo_id(folder: Path) -> str | None:
+    """``owner/name`` when ``folder`` is a snapshot in the Hub cache (``models--owner--name/snapshots/<commit>``),
+    else None. Hub repo ids cannot contain ``--``, so the cache folder's name splits back unambiguously."""
+    repo = folder.parent.parent.name
+    if folder.parent.name != "snapshots" or not repo.startswith("models--"):
+        return None
+    parts = repo[len("models--") :].split("--")
+    return "/".join(parts) if len(parts) == 2 and all(parts) else None
+
+
+def _refuse_non_finite(model: nn.Module, weights: Path, folder: Path) -> None:
+    """A one-line :class:`ModelError` when any weight is NaN or infinite.
+
+    Why: such a model (a diverged training run, or data damaged behind an intact header) returns NaN for
+    every picture, which an 8-bit writer turns into black; every file of a run would fail, so it is refused
+    once, at load, before any work. Checking costs a pass over the parameters (milliseconds).
+    """
+    import torch
+
+    bad = [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if bad:
+        raise ModelError(
+            f"{weights}: {len(bad)} weight tensor(s) hold NaN or infinite values (e.g. {bad[0]}): damaged, or from "
+            f"a diverged training run; retrain the model (from an earlier checkpoint) or {fetch_again_hint(folder)}"
+        )
+
+
+def _mismatch(model: nn.Module, weights: Path, config: Any, exc: Exception) -> str:
+    """Why the weights do not fit the config, summarised: counts of missing, unexpected and reshaped tensors
+    with one example, and what to do.
+
+    Why: PyTorch's own message lists every key and was cut mid-word at any length a one-line error allows,
+    which hid the likeliest cause (a config.json copied from other weights).
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(weights), "pt") as fh:  # the header only: names and shapes, no data
+            in_file = {key: tuple(fh.get_slice(key).get_shape()) for key in fh.keys()}  # noqa: SIM118
+    except Exception:  # noqa: BLE001  # the summary is a courtesy; fall back to PyTorch's first line
+        return f"checkpoint does not match its config ({_first_reason(exc)})"
+    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
+    missing = [k for k in expected if k not in in_file]
+    unexpected = [k for k in in_file if k not in expected]
+    reshaped = [k for k in expected if k in in_file and in_file[k] != expected[k]]
+    if not (missing or unexpected or reshaped):
+        return f"checkpoint does not match its config ({_first_reason(exc)})"
+    counts = [
+        f"{len(found)} {what}"
+        for found, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
+        if found
+    ]
+    if reshaped:
+        key = reshaped[0]
+        example = f"{key}: {_shape(in_file[key])} in the file, {_shape(expected[key])} in the config"
+    else:
+        example = f"{'missing' if missing else 'unexpected'}: {(missing or unexpected)[0]}"
+    model_type = getattr(config, "model_type", None) or type(model).__name__
+    return (
+        "checkpoint does not match its config: the weights do not fit config.json: "
+        f"{', '.join(counts)} (e.g. {example}); the config may belong to other "
+        f"weights (model_type {model_type!r}): put the config.json saved with these weights beside them, or "
+        "train again"
+    )
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape) or "scalar"
 
 
 def _first_reason(exc: Exception) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from weatherclean.errors import WeathercleanError
+from weatherclean.errors import ModelError, WeathercleanError
 from weatherclean.restore.options import PRECISIONS
 
 __all__ = ["PRECISIONS", "GuardedPrecision", "cpu_has_native_bf16", "looks_broken", "resolve_precision"]
@@ -120,7 +120,7 @@ class GuardedPrecision:
     def __call__(self, x: torch.Tensor, *args: Any) -> Any:
         """``fn(x, *args)``; when ``fn`` returns a tuple (a recurrent step), its first item is checked."""
         if self.dtype is None:
-            return self._tensor(self.fn(x, *args))
+            return self._finite(self._tensor(self.fn(x, *args)))
         with torch.autocast(device_type=self.device.type, dtype=self.dtype):
             out = self._tensor(self.fn(x, *args))
         picture = out[0] if isinstance(out, tuple) else out
@@ -132,7 +132,22 @@ class GuardedPrecision:
             return (picture.float(), *out[1:]) if isinstance(out, tuple) else out.float()
         self.fallbacks.append(f"{_name(self.dtype)} gave {reason}; recomputed in fp32 and stayed in fp32")
         self.dtype = None
-        return self.fn(x, *args)
+        return self._finite(self._tensor(self.fn(x, *args)))
+
+    def _finite(self, out: Any) -> Any:
+        """``out``, once its picture is known to be finite: an fp32 result with NaN or inf has no fallback left.
+
+        Why: an 8-bit writer clips NaN to black, so a model whose weights are NaN (a diverged training run,
+        or weights damaged behind an intact header) wrote black pictures and the run reported success. Only
+        non-finite values count here, not a black result: a black input legitimately gives a black output.
+        """
+        picture = out[0] if isinstance(out, tuple) else out
+        if not bool(torch.isfinite(picture).all()):
+            raise ModelError(
+                f"{self.label} gave NaN or infinite values in fp32: the model's weights give NaN/inf (damaged, or "
+                "from a diverged training run); retrain the model or download it again"
+            )
+        return out
 
     def _tensor(self, out: Any) -> Any:
         """``out``, once its picture (the first item of a tuple) is known to be a tensor."""
