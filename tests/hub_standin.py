@@ -612,3 +612,16 @@ def _make_handler(hub: StandinHub) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
     return Handler
+
+
+@contextmanager
+def serving(home: Path, monkeypatch: Any) -> Iterator[StandinHub]:
+    """A running stand-in Hub with huggingface_hub pointed at it (:func:`pointed_at`, its home under ``home``),
+    stopped afterwards; the test fails if a request escaped to anything else. Add repos inside the block."""
+    standin = StandinHub().start()
+    try:
+        with pointed_at(standin, home, monkeypatch) as escaped:
+            yield standin
+    finally:
+        standin.stop()
+    assert not escaped, escaped

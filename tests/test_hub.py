@@ -18,7 +18,7 @@ from huggingface_hub import constants
 from PIL import Image
 from typer.testing import CliRunner
 
-from hub_standin import StandinHub, pointed_at
+from hub_standin import StandinHub, serving
 from weatherclean.errors import ModelError
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 from weatherclean.models.registry import ModelSpec, describe_weights, load_model, register_model, unregister_model
@@ -73,16 +73,12 @@ def hub(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saved_model: tuple[Path, dict[str, torch.Tensor]]
 ) -> Iterator[StandinHub]:
     """A running stand-in Hub with ``test/tiny`` and ``test/no-weights``, and huggingface_hub pointed at it."""
-    standin = StandinHub().start()
-    standin.add_repo("test/tiny", saved_model[0])
-    standin.add_repo("test/no-weights", files={"config.json": b'{"model_type": "desnownet"}', "README.md": b"# x\n"})
-
-    try:
-        with pointed_at(standin, tmp_path / "hf", monkeypatch) as escaped:
-            yield standin
-    finally:
-        standin.stop()
-    assert not escaped, escaped
+    with serving(tmp_path / "hf", monkeypatch) as standin:
+        standin.add_repo("test/tiny", saved_model[0])
+        standin.add_repo(
+            "test/no-weights", files={"config.json": b'{"model_type": "desnownet"}', "README.md": b"# x\n"}
+        )
+        yield standin
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from hub_standin import StandinHub, pointed_at
+from hub_standin import StandinHub, serving
 from weatherclean.errors import ModelError
 from weatherclean.models.desnownet import DesnowNet, DesnowNetConfig
 from weatherclean.models.loading import load_from_folder
@@ -112,19 +112,14 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinHub]
     """A stand-in Hub with ``test/tiny``, ``test/garbage`` (weights not safetensors) and ``test/alien``
     (an unknown model_type)."""
     good = _save(tmp_path / "good")
-    standin = StandinHub().start()
-    standin.add_repo("test/tiny", good)
-    standin.add_repo("test/garbage", files={"config.json": (good / "config.json").read_bytes(),
-                                            "model.safetensors": b"\x00" * 64})  # fmt: skip
     alien = json.loads((good / "config.json").read_text()) | {"model_type": "alien"}
-    standin.add_repo("test/alien", files={"config.json": json.dumps(alien).encode(),
-                                          "model.safetensors": (good / "model.safetensors").read_bytes()})  # fmt: skip
-    try:
-        with pointed_at(standin, tmp_path / "hf", monkeypatch) as escaped:
-            yield standin
-    finally:
-        standin.stop()
-    assert not escaped, escaped
+    with serving(tmp_path / "hf", monkeypatch) as standin:
+        standin.add_repo("test/tiny", good)
+        standin.add_repo("test/garbage", files={"config.json": (good / "config.json").read_bytes(),
+                                                "model.safetensors": b"\x00" * 64})  # fmt: skip
+        weights = (good / "model.safetensors").read_bytes()
+        standin.add_repo("test/alien", files={"config.json": json.dumps(alien).encode(), "model.safetensors": weights})
+        yield standin
 
 
 def test_unwritable_hub_cache_is_one_line_exit_2(hub: StandinHub, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
@@ -211,9 +206,12 @@ def test_push_says_what_a_file_a_name_and_a_config_without_model_type_need(tmp_p
     with pytest.raises(ModelError, match="a file, not a model folder"):
         check_push_folder(tmp_path / "a.jpg")
     bundled = [s.name for s in list_models() if bundled_weights_dir(s.name) is not None]
-    if bundled:
-        with pytest.raises(ModelError, match="registered model name, not a folder; its folder is"):
-            check_push_folder(Path(bundled[0]))
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    result = CliRunner().invoke(app, ["models", "push", bundled[0], "someone/x"])
+    assert result.exit_code == 2 and "registered model name, not a folder; its folder is" in result.output
     folder = _save(tmp_path / "legacy")
     config = json.loads((folder / "config.json").read_text())
     del config["model_type"]

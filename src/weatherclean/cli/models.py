@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from weatherclean.cli.common import cli_errors, console, json_errors
+from weatherclean.errors import ModelError
 
 if TYPE_CHECKING:
     from weatherclean.models.hub import PushResult
@@ -145,6 +146,7 @@ def push_command(
     from weatherclean.models.hub import push_folder
 
     with json_errors(as_json):
+        _refuse_registered_name(folder)
         result = push_folder(
             folder,
             repo,
@@ -245,3 +247,18 @@ def _command(task: str | None) -> str:
     from weatherclean.models.family import family_for_task
 
     return family_for_task(task or "snow").command
+
+
+def _refuse_registered_name(folder: Path) -> None:
+    """A registered model's name given to ``push`` where a folder is wanted: say which folder it stands for
+    (the one ``models info`` shows), or that it ships no weights to push."""
+    from weatherclean.models.registry import bundled_weights_dir, list_models
+
+    if folder.exists() or str(folder) not in {spec.name for spec in list_models()}:
+        return
+    bundled = bundled_weights_dir(str(folder))
+    if bundled is None:
+        raise ModelError(f"'{folder}' is a registered model name, not a folder, and ships no weights to push; pass a "
+                         "model folder")  # fmt: skip
+    raise ModelError(f"'{folder}' is a registered model name, not a folder; its folder is {bundled} (as `weatherclean "
+                     "models info` shows): pass that")  # fmt: skip

@@ -139,7 +139,7 @@ def _load_builtins() -> dict[str, ModelFamily]:
         # The model modules import huggingface_hub, whose import fails on a malformed HF_ENDPOINT: say so in
         # one line, before the flag is set (a lazy import: this module imports nothing of weatherclean's at
         # load, so that every model module can import it without a cycle).
-        from weatherclean.models.hub import check_hub_endpoint
+        from weatherclean.models.endpoint import check_hub_endpoint
 
         check_hub_endpoint()
         _BUILTINS_LOADED = True  # first: the modules call register_family while they are imported

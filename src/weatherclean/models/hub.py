@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from weatherclean.errors import ModelError
+from weatherclean.models.endpoint import check_hub_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -49,28 +50,6 @@ OPTIONAL_FILES: tuple[str, ...] = ("README.md",)
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
-
-
-def check_hub_endpoint() -> None:
-    """A one-line :class:`ModelError` when ``HF_ENDPOINT`` is not a URL huggingface_hub can import with.
-
-    Why: huggingface_hub parses ``HF_ENDPOINT`` when it is first imported, and a malformed one
-    (``http://[::1``) raised a ``ValueError`` traceback from every command that loads a model. Once
-    huggingface_hub is imported the value has been accepted, so nothing is checked then.
-    """
-    if "huggingface_hub.constants" in sys.modules:
-        return
-    endpoint = os.environ.get("HF_ENDPOINT")
-    if not endpoint:
-        return
-    from urllib.parse import urlsplit
-
-    try:
-        urlsplit(endpoint.rstrip("/")).hostname  # noqa: B018  # what huggingface_hub's import does
-    except ValueError as exc:
-        raise ModelError(
-            f"HF_ENDPOINT={endpoint!r} is not a valid URL ({exc}); fix it (e.g. https://huggingface.co) or unset it"
-        ) from None
 
 
 def is_commit(revision: str | None) -> bool:
@@ -551,20 +530,10 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
 
 
 def _no_push_folder(folder: Path) -> str:
-    """Why ``folder`` (not a folder) cannot be pushed, and what to pass instead: a file is named as one, and a
-    registered name with shipped weights gets the folder ``models info`` shows for it."""
+    """Why ``folder`` (not a folder) cannot be pushed, and what to pass instead (a file is named as one; the
+    command says which folder a registered model's name stands for, :func:`registered_name_hint`)."""
     if folder.is_file():
         return f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
-    from weatherclean.models.registry import _REGISTRY, bundled_weights_dir
-
-    if str(folder) in _REGISTRY:
-        bundled = bundled_weights_dir(str(folder))
-        if bundled is not None:
-            return (
-                f"'{folder}' is a registered model name, not a folder; its folder is {bundled} (as `weatherclean "
-                "models info` shows): pass that"
-            )
-        return f"'{folder}' is a registered model name, not a folder, and ships no weights to push; pass a model folder"
     return f"{folder}: model folder not found (a trained run keeps it in RUN/model)"
 
 
