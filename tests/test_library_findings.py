@@ -40,7 +40,8 @@ def test_a_folder_that_cannot_be_listed_fails_by_name(tmp_path: Path, monkeypatc
 def test_a_folder_listed_but_not_entered_fails_its_files_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _photo(tmp_path / "lib" / "a.jpg")
     _photo(tmp_path / "lib" / "noexec" / "c.jpg")
-    lstat, stat = Path.lstat, Path.stat
+    _photo(tmp_path / "lib" / "noexec" / "sub" / "e.jpg")  # chmod -R 644 reaches sub-folders too
+    lstat, stat, scandir = Path.lstat, Path.stat, os.scandir
 
     def refuse_lstat(self: Path) -> os.stat_result:
         if self.parent.name == "noexec" and self.parent.parent.name == "lib":
@@ -52,12 +53,37 @@ def test_a_folder_listed_but_not_entered_fails_its_files_alone(tmp_path: Path, m
             raise PermissionError(13, "Permission denied", str(self))
         return stat(self, follow_symlinks=follow_symlinks)
 
+    def refuse_scandir(path: object = ".") -> object:  # the sub-folder cannot be entered, so not listed
+        if os.fspath(path).endswith(os.path.join("noexec", "sub")):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
+        return scandir(path)  # type: ignore[arg-type]
+
     monkeypatch.setattr(Path, "lstat", refuse_lstat)
     monkeypatch.setattr(Path, "stat", refuse_stat)
+    monkeypatch.setattr(os, "scandir", refuse_scandir)
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
     assert code == 1 and "1 done" in stdout, stderr
     assert "c.jpg: permission denied (check the permissions of the file and its folder)" in stderr
+    assert "sub: permission denied; this folder's files cannot be listed" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_folder_named_like_a_photo_that_cannot_be_listed_fails_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It also failed as "a folder, not an image file; it holds no files", which it may well not be."""
+    _photo(tmp_path / "lib" / "a.jpg")
+    _photo(tmp_path / "lib" / "x.jpg" / "b.jpg")
+    scandir = os.scandir
+
+    def refuse(path: object = ".") -> object:
+        if os.fspath(path).endswith("x.jpg"):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
+    assert code == 1 and "1 failed" in stdout and "holds no files" not in stderr, stderr
 
 
 def test_a_photo_with_a_name_of_255_bytes_is_written(tmp_path: Path) -> None:

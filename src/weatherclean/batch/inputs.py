@@ -319,15 +319,29 @@ def _walk(
             for d in dirs
             if not d.startswith(".") and not is_output_folder(d, tag) and (root_path / d).resolve() not in skip_dirs
         )
-        dirs[:] = [d for d in dirs if not (root_path / d).is_symlink() or _link_into_new_tree(root_path / d, trees)]
+        dirs[:] = [d for d in dirs if not is_link(root_path / d) or _link_into_new_tree(root_path / d, trees)]
         if named_like_file is not None and misnamed is not None:
             for d in dirs:
                 sub = root_path / d
-                if named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag)), None) is None:
+                refused: list[tuple[Path, str]] = []  # a folder that cannot be listed is reported as that
+                empty = (
+                    named_like_file(sub) and next(iter(_walk(sub, skip_dirs, tag, unreadable=refused)), None) is None
+                )
+                if empty and not refused:
                     misnamed.append(sub)
         for name in sorted(files):
             if not name.startswith(".") and not _ours(name):
                 yield root_path / name
+
+
+def is_link(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link; False where its folder may be listed but not entered (read
+    permission without execute: ``chmod -R 644``), which made ``is_symlink`` raise and the whole batch end
+    in a traceback. Such a file then fails alone when it is read, with "permission denied"."""
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False
 
 
 def _link_into_new_tree(link: Path, trees: list[Path]) -> bool:

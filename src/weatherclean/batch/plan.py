@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weatherclean.batch.inputs import Found, expand_inputs, one_per_path, shard_key
+from weatherclean.batch.inputs import Found, expand_inputs, is_link, one_per_path, shard_key
 from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, job_kind
 from weatherclean.batch.outputs import (
     OutputFormat,
@@ -188,7 +188,7 @@ def _real_paths(paths: list[Path]) -> dict[Path, Path]:
     folders: dict[Path, Path] = {}
     real: dict[Path, Path] = {}
     for path in paths:
-        if _is_link(path):
+        if is_link(path):
             real[path] = path.resolve()
             continue
         folder = folders.get(path.parent)
@@ -198,16 +198,6 @@ def _real_paths(paths: list[Path]) -> dict[Path, Path]:
     return real
 
 
-def _is_link(path: Path) -> bool:
-    """Whether ``path`` is a symbolic link; False where its folder may be listed but not entered (read
-    permission without execute: ``chmod -R 644``), which made ``is_symlink`` raise and the whole batch end
-    in a traceback. Such a file then fails alone when it is read, with "permission denied"."""
-    try:
-        return path.is_symlink()
-    except OSError:
-        return False
-
-
 def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
     """Each real file → the path it is done under: the first reached, unless a later one is the file
     itself rather than a symbolic link to it (an album cover linked to a photo must not take the
@@ -215,7 +205,7 @@ def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Pa
     chosen: dict[Path, Path] = {}
     for src in paths:
         real = resolved[src]
-        if real not in chosen or (_is_link(chosen[real]) and not _is_link(src)):
+        if real not in chosen or (is_link(chosen[real]) and not is_link(src)):
             chosen[real] = src
     return chosen
 

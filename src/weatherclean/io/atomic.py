@@ -118,8 +118,8 @@ def temp_prefix(name: str) -> str:
     """``.NAME.``, the start of a temporary file's name beside ``NAME`` (``mkstemp`` adds 8 characters and
     ``.part``): cut to fit :data:`NAME_MAX` bytes, since a photo named with 241 to 255 bytes (80 CJK
     characters) was read and desnowed, and then its temporary file could not be made ("File name too
-    long"). A cut name is not matched by :func:`remove_stale_parts`, so a killed run's leftover of such
-    a file stays."""
+    long"). The cleanups match leftovers by this prefix too, so a killed run's leftover of such a file
+    goes as any other."""
     room = NAME_MAX - len(".") - len(".") - 8 - len(".part")
     encoded = os.fsencode(name)
     if len(encoded) > room:
@@ -132,7 +132,7 @@ def remove_stale_parts(dest: Path) -> None:
     (Ctrl-C cleans up by itself), before each write to ``dest``."""
     now = time.time()
     with contextlib.suppress(OSError):
-        for stale in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        for stale in dest.parent.glob(f"{glob.escape(temp_prefix(dest.name))}*.part"):
             _remove_if_stale(stale, now)
 
 
@@ -143,7 +143,7 @@ def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
     quadratic in the folder's size (35 s to plan 8,000 outputs)."""
     by_folder: dict[Path, set[str]] = {}
     for output in outputs:
-        by_folder.setdefault(output.parent, set()).add(output.name)
+        by_folder.setdefault(output.parent, set()).add(temp_prefix(output.name)[1:-1])  # a long name, cut
     now = time.time()
     for folder, names in by_folder.items():
         try:
