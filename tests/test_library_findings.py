@@ -21,17 +21,22 @@ def _photo(path: Path) -> None:
     Image.fromarray(np.full((24, 24, 3), 90, np.uint8)).save(path)
 
 
-def test_a_folder_that_cannot_be_listed_fails_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _photo(tmp_path / "lib" / "ok" / "a.jpg")
-    _photo(tmp_path / "lib" / "locked" / "b.jpg")
+def _refuse_listing(monkeypatch: pytest.MonkeyPatch, ending: str) -> None:
+    """Listing a folder whose path ends with ``ending`` is refused, as for a user without read permission."""
     scandir = os.scandir
 
     def refuse(path: object = ".") -> object:
-        if os.fspath(path).endswith("locked"):  # type: ignore[call-overload]
+        if os.fspath(path).endswith(ending):  # type: ignore[call-overload]
             raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
         return scandir(path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "scandir", refuse)
+
+
+def test_a_folder_that_cannot_be_listed_fails_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _photo(tmp_path / "lib" / "ok" / "a.jpg")
+    _photo(tmp_path / "lib" / "locked" / "b.jpg")
+    _refuse_listing(monkeypatch, "locked")
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
     assert code == 1 and "1 done" in stdout and "1 failed" in stdout
     assert "locked: permission denied; this folder's files cannot be listed (check its permissions)" in stderr
@@ -41,7 +46,7 @@ def test_a_folder_listed_but_not_entered_fails_its_files_alone(tmp_path: Path, m
     _photo(tmp_path / "lib" / "a.jpg")
     _photo(tmp_path / "lib" / "noexec" / "c.jpg")
     _photo(tmp_path / "lib" / "noexec" / "sub" / "e.jpg")  # chmod -R 644 reaches sub-folders too
-    lstat, stat, scandir = Path.lstat, Path.stat, os.scandir
+    lstat, stat = Path.lstat, Path.stat
 
     def refuse_lstat(self: Path) -> os.stat_result:
         if self.parent.name == "noexec" and self.parent.parent.name == "lib":
@@ -53,14 +58,9 @@ def test_a_folder_listed_but_not_entered_fails_its_files_alone(tmp_path: Path, m
             raise PermissionError(13, "Permission denied", str(self))
         return stat(self, follow_symlinks=follow_symlinks)
 
-    def refuse_scandir(path: object = ".") -> object:  # the sub-folder cannot be entered, so not listed
-        if os.fspath(path).endswith(os.path.join("noexec", "sub")):  # type: ignore[call-overload]
-            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
-        return scandir(path)  # type: ignore[arg-type]
-
     monkeypatch.setattr(Path, "lstat", refuse_lstat)
     monkeypatch.setattr(Path, "stat", refuse_stat)
-    monkeypatch.setattr(os, "scandir", refuse_scandir)
+    _refuse_listing(monkeypatch, os.path.join("noexec", "sub"))  # the sub-folder cannot be entered, so not listed
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
     assert code == 1 and "1 done" in stdout, stderr
     assert "c.jpg: permission denied (check the permissions of the file and its folder)" in stderr
@@ -74,14 +74,7 @@ def test_a_folder_named_like_a_photo_that_cannot_be_listed_fails_once(
     """It also failed as "a folder, not an image file; it holds no files", which it may well not be."""
     _photo(tmp_path / "lib" / "a.jpg")
     _photo(tmp_path / "lib" / "x.jpg" / "b.jpg")
-    scandir = os.scandir
-
-    def refuse(path: object = ".") -> object:
-        if os.fspath(path).endswith("x.jpg"):  # type: ignore[call-overload]
-            raise PermissionError(13, "Permission denied", os.fspath(path))  # type: ignore[call-overload]
-        return scandir(path)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "scandir", refuse)
+    _refuse_listing(monkeypatch, "x.jpg")
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
     assert code == 1 and "1 failed" in stdout and "holds no files" not in stderr, stderr
 
