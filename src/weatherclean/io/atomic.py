@@ -7,7 +7,6 @@ so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import tempfile
@@ -129,11 +128,8 @@ def temp_prefix(name: str) -> str:
 
 def remove_stale_parts(dest: Path) -> None:
     """Delete ``.NAME.*.part`` files (and ``--frames`` work folders) that a killed run left beside ``dest``
-    (Ctrl-C cleans up by itself), before each write to ``dest``."""
-    now = time.time()
-    with contextlib.suppress(OSError):
-        for stale in dest.parent.glob(f"{glob.escape(temp_prefix(dest.name))}*.part"):
-            _remove_if_stale(stale, now)
+    (Ctrl-C cleans up by itself), before each write to ``dest``: :func:`remove_stale_parts_beside` for one."""
+    remove_stale_parts_beside([dest])
 
 
 def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:

@@ -530,10 +530,12 @@ def check_push_folder(folder: Path, *, write_card: bool = False, repo_id: str | 
 
 
 def _no_push_folder(folder: Path) -> str:
-    """Why ``folder`` (not a folder) cannot be pushed, and what to pass instead (a file is named as one; the
-    command says which folder a registered model's name stands for, :func:`registered_name_hint`)."""
+    """Why ``folder`` (not a folder) cannot be pushed, and what to pass instead (a file is named as one, as
+    everywhere a model folder is read; the command names the folder a registered model's name stands for)."""
+    from weatherclean.models.loading import not_a_model_folder
+
     if folder.is_file():
-        return f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
+        return not_a_model_folder(folder)
     return f"{folder}: model folder not found (a trained run keeps it in RUN/model)"
 
 

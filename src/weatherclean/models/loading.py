@@ -35,12 +35,8 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
     refuses is a one-line :class:`ModelError`.
     """
     config_path, weights = folder / "config.json", folder / "model.safetensors"
-    if folder.is_file():
-        raise ModelError(
-            f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
-        )
     if not config_path.is_file() or not weights.is_file():
-        raise ModelError(_not_a_model_folder(folder))
+        raise ModelError(not_a_model_folder(folder))
     check_weights_file(weights)
     try:
         config = json.loads(config_path.read_text())
@@ -60,13 +56,15 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
 _RUN_FILES = ("train_config.json", "checkpoint.pt")
 
 
-def _not_a_model_folder(folder: Path) -> str:
+def not_a_model_folder(folder: Path) -> str:
     """Why ``folder`` is not a model folder, and what to pass instead.
 
-    A training run's folder (``-o`` of ``train``) is the likeliest mistake: its model is in ``RUN/model``,
-    which exists only once the run has finished, so the message names that folder, or says the run has not
-    finished and how to finish it.
+    A file is named as one. A training run's folder (``-o`` of ``train``) is the likeliest mistake: its
+    model is in ``RUN/model``, which exists only once the run has finished, so the message names that
+    folder, or says the run has not finished and how to finish it.
     """
+    if folder.is_file():
+        return f"{folder}: a file, not a model folder; pass the folder that holds config.json and model.safetensors"
     if any((folder / name).is_file() for name in _RUN_FILES):
         final = folder / "model"
         if (final / "config.json").is_file():

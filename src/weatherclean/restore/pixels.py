@@ -9,9 +9,11 @@ come in rather than clipped to a white picture without a word.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["FLOAT_RANGE", "check_dtype", "check_float_range", "engine_pixels"]
+__all__ = ["FLOAT_RANGE", "check_dtype", "check_float_range", "engine_pixels", "restore_frame"]
 
 #: Float pixels outside [low, high] are on another scale, not [0, 1] with overshoot: sharpening or a cubic
 #: resize leaves a few hundredths either side, which the engine clips as it always did.
@@ -53,3 +55,14 @@ def engine_pixels(pixels: object, what: str) -> np.ndarray:
             f"{what} must be H×W×1 or H×W×3 (alpha apart; restore() takes H×W and alpha too), got shape {pixels.shape}"
         )
     return check_dtype(pixels)
+
+
+def restore_frame(restore: Callable[[np.ndarray], np.ndarray], frame: np.ndarray, *, check: bool) -> np.ndarray:
+    """``restore(frame)`` for the clip restorers of :meth:`~weatherclean.restore.Restorer.new_clip`: with
+    ``check``, the frame is checked as :func:`engine_pixels` checks it and the result comes back in its dtype
+    (float64 in, float64 out); without, frames already checked (:meth:`Restorer.restore_clip`'s) pass as they
+    are."""
+    if not check:
+        return restore(frame)
+    out = restore(engine_pixels(frame, "frame"))
+    return out if out.dtype == frame.dtype else out.astype(frame.dtype)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from weatherclean.models.family import RecurrentModel
-from weatherclean.restore.pixels import engine_pixels
+from weatherclean.restore.pixels import restore_frame
 from weatherclean.restore.precision import GuardedPrecision
 from weatherclean.restore.tiling import choose_tile, run_tiled_array, tile_align
 
@@ -77,10 +77,7 @@ class RecurrentTiles:
 
         ``frame`` is H×W×C, float in [0, 1] or uint8/uint16 as decoded (see :func:`run_tiled_array`).
         """
-        if not self.check:
-            return self._restore(frame)
-        out = self._restore(engine_pixels(frame, "frame"))
-        return out if out.dtype == frame.dtype else out.astype(frame.dtype)  # float64 in, float64 out
+        return restore_frame(self._restore, frame, check=self.check)
 
     def _restore(self, frame: np.ndarray) -> np.ndarray:
         """:meth:`__call__` on a frame already checked."""

@@ -30,7 +30,7 @@ from weatherclean.errors import ModelError, OutputError
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
 from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
-from weatherclean.restore.pixels import check_dtype, engine_pixels
+from weatherclean.restore.pixels import check_dtype, engine_pixels, restore_frame
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
@@ -297,18 +297,15 @@ class Restorer:
 
 @dataclass
 class _FrameByFrame:
-    """A clip restorer for models without memory: every frame is a photo of its own. ``check``: frames are
-    checked (:func:`engine_pixels`) and come back in their dtype; off for frames checked already."""
+    """A clip restorer for models without memory: every frame is a photo of its own. ``check``: see
+    :func:`~weatherclean.restore.pixels.restore_frame`."""
 
     restore: Callable[[np.ndarray], np.ndarray]
     notes: list[str] = field(default_factory=list)
     check: bool = True
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        if not self.check:
-            return self.restore(frame)
-        out = self.restore(engine_pixels(frame, "frame"))
-        return out if out.dtype == frame.dtype else out.astype(frame.dtype)
+        return restore_frame(self.restore, frame, check=self.check)
 
 
 def _check_clip_argument(frames: object) -> None:
