@@ -33,9 +33,10 @@ from weatherclean.errors import InputError
 
 
 def _touch(*paths: Path) -> None:
+    """Files that exist and hold something (an empty output counts as not done)."""
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
+        path.write_bytes(b"x")
 
 
 def _photo(path: Path, value: int = 100) -> None:
@@ -268,6 +269,28 @@ def test_ctrl_c_lists_what_is_left_and_a_rerun_resumes(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "out")) == ["a.png"]
     rerun = plan_jobs([tmp_path / "in"], tmp_path / "out")
     assert _names(rerun) == ["b.png", "c.png"] and [r.path.name for r in rerun.skipped] == ["a.png"]
+
+
+def test_an_empty_file_at_an_output_path_is_redone_not_skipped(tmp_path: Path) -> None:
+    """weatherclean never leaves an empty output (it renames whole files into place), so an empty one is
+    another program's (a copy that ran out of space, a sync placeholder) and must not pass as done."""
+    _photo(tmp_path / "in" / "a.png", 100)
+    _photo(tmp_path / "in" / "b.png", 50)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").write_bytes(b"")
+    _photo(tmp_path / "out" / "b.png", 7)  # a real output: skipped
+    plan = plan_jobs([tmp_path / "in"], tmp_path / "out")
+    assert _names(plan) == ["a.png"] and [r.path.name for r in plan.skipped] == ["b.png"]
+    (tmp_path / "out" / "b.png").write_bytes(b"")  # emptied after planning, before its turn: done now
+    plan.jobs.append(Job(tmp_path / "in" / "b.png", tmp_path / "out" / "b.png"))
+
+    def invert(image: object) -> np.ndarray:
+        return 1.0 - image.pixels  # type: ignore[attr-defined]
+
+    summary = run_jobs(plan, job_handler(Restoration(photo=invert)), progress=False)
+    assert [j.source.name for j in summary.done] == ["a.png", "b.png"]
+    assert np.asarray(Image.open(tmp_path / "out" / "a.png")).max() == 155
+    assert np.asarray(Image.open(tmp_path / "out" / "b.png")).max() == 205
 
 
 _GIF = "GIF images are not supported; convert to PNG, JPEG or TIFF first"

@@ -8,6 +8,7 @@ importing each other.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from weatherclean.io.video import is_video_path
 
 __all__ = [
     "NOT_FOUND", "NO_MATCH", "DeviceNote", "FrameProgress", "Job", "JobHandler", "OutputNames", "Plan", "Record",
-    "display", "job_kind",
+    "display", "is_done", "job_kind",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
@@ -126,6 +127,20 @@ class OutputNames:
             return Path(os.path.relpath(job.output))
         except ValueError:  # another drive than the working folder's (Windows): no relative path exists
             return job.output
+
+
+def is_done(output: Path) -> bool:
+    """Whether an output counts as done, so a rerun skips it: it exists, and a file holds something.
+
+    weatherclean writes every output under a temporary name and renames it into place whole, so it never
+    leaves an empty file; an empty one is another program's (a copy that ran out of space, a sync client's
+    placeholder, a ``touch``) and is redone rather than trusted as a finished photo or video.
+    """
+    try:
+        info = output.stat()
+    except OSError:  # not there (or a dangling link): not done
+        return False
+    return not stat.S_ISREG(info.st_mode) or info.st_size > 0
 
 
 def job_kind(source: Path) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weatherclean.batch.inputs import Found, expand_inputs, is_link, one_per_path, shard_key
-from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, job_kind
+from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, is_done, job_kind
 from weatherclean.batch.outputs import (
     OutputFormat,
     check_output_folder,
@@ -166,7 +166,7 @@ def _add_jobs(
             collisions.append((dest, clash))
             continue
         by_output[dest] = src
-        if dest.exists() and not overwrite:
+        if is_done(dest) and not overwrite:
             plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
             plan.done.append(dest)
             continue
@@ -260,7 +260,7 @@ def plan_clips(
     for folder, out in clips.items():
         if not in_shard(_clip_key(folder, folders), shard):
             plan.other_shards += 1
-        elif out.exists() and not overwrite:
+        elif is_done(out) and not overwrite:
             plan.skipped.append(Record(display(folder), f"output exists: {display(out)} (use --overwrite to redo)"))
             plan.done.append(out)
         else:

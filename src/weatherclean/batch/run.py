@@ -34,7 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
-from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, OutputNames, Plan, Record, display
+from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, OutputNames, Plan, Record, display, is_done
 from weatherclean.errors import DiskFullError, WeathercleanError
 from weatherclean.io.atomic import missing_folders, remove_empty
 from weatherclean.io.images import LoadedImage
@@ -210,7 +210,7 @@ def run_jobs(
 
 def _appeared(job: Job, overwrite: bool) -> Record | None:
     """The skip of a job whose output appeared since planning (another process, a rerun beside this one)."""
-    if not job.replaces_input and job.output.exists() and not overwrite:
+    if not job.replaces_input and is_done(job.output) and not overwrite:
         return Record(display(job.source), f"output exists: {display(job.output)}")
     return None
 

@@ -222,7 +222,7 @@ def train_command(
     from weatherclean.models.family import family_for_task, tasks
     from weatherclean.models.registry import get_spec
     from weatherclean.restore.restorer import with_pass_through
-    from weatherclean.training.tasks import RainTask, SnowTask
+    from weatherclean.training.tasks import RainTask, SnowTask, check_clean_sources
     from weatherclean.training.trainer import (
         RUN_FOLDER,
         TrainConfig,
@@ -252,9 +252,7 @@ def train_command(
         raise WeathercleanError("no training data: pass --dataset DIR or --clean DIR (or --skimage-samples)")
     if dataset is not None and not dataset.is_dir():
         raise WeathercleanError(f"{dataset}: dataset folder not found")
-    for folder in clean:
-        if not folder.exists():
-            raise WeathercleanError(f"{folder}: --clean folder not found; pass a folder of clean photos")
+    check_clean_sources(clean)
     if frames != 1 and task != "rain":
         raise WeathercleanError(f"--frames {frames}: only rain trains on clips; leave it out for --task {task}")
     if init and arch:

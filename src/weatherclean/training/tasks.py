@@ -21,6 +21,14 @@ from weatherclean.training.mining import dry_score
 T = TypeVar("T", bound=tuple)
 
 
+def check_clean_sources(folders: list[Path]) -> None:
+    """Refuse a clean-photo source that does not exist, by name. ``train`` calls it before it touches the run
+    folder or loads a model, and the tasks call it again for library callers, so both say the same thing."""
+    for folder in folders:
+        if not Path(folder).exists():
+            raise DatasetError(f"{folder}: --clean folder not found; pass a folder of clean photos")
+
+
 def _clean_images(
     folders: list[Path], include_skimage: bool, note: Callable[[str], None] | None = None
 ) -> list[Path | np.ndarray]:
@@ -29,10 +37,9 @@ def _clean_images(
     earlier synth output among the photos is passed over, with a note, not trained on as clean."""
     from weatherclean.data.images import list_clean_photos, skimage_samples
 
+    check_clean_sources(folders)
     images: list[Path | np.ndarray] = []
     for folder in folders:
-        if not Path(folder).exists():
-            raise DatasetError(f"{folder}: not found; pass a folder of clean photos")
         found = list_clean_photos(folder, note) if Path(folder).is_dir() else [Path(folder)]
         if not found:
             raise DatasetError(f"{folder}: no images found (looked for PNG/JPEG/TIFF/WebP files)")
