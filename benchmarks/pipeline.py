@@ -7,7 +7,7 @@
     python benchmarks/pipeline.py --device cuda        # the same on a GPU
 
 Each measurement is a fresh interpreter (``--one ...``) that runs the command's own function
-(``run_photo_command``, ``run_derain``) and times it, model load included (the same in both modes).
+(``run_photo_command``, ``run_media_command``) and times it, model load included (the same in both modes).
 The two modes alternate (on, off, on, off, ...) so that a machine whose load drifts (training jobs in
 the background) biases neither; the median of each is reported. Also called by ``run_all.py``
 (its ``pipeline`` part).
@@ -53,7 +53,7 @@ def make_photos(folder: Path, count: int) -> float:
 
 def one(kind: str, source: Path, device: str) -> dict[str, Any]:
     """In a child: run the command's function once on ``source``; seconds and what it wrote."""
-    from weatherclean.cli import batch, derain
+    from weatherclean.cli import batch
     from weatherclean.io.video import VideoOptions
 
     out = Path(tempfile.mkdtemp(prefix="wc-bench-pipe-"))
@@ -62,7 +62,7 @@ def one(kind: str, source: Path, device: str) -> dict[str, Any]:
     if kind == "photos":
         batch.run_photo_command(cmd, task="snow", tag="desnowed", verb="desnow")
     else:
-        derain.run_derain(cmd, frames=False, video=VideoOptions())
+        batch.run_media_command(cmd, task="rain", tag="derained", verb="derain", frames=False, video=VideoOptions())
     seconds = time.perf_counter() - start
     written = sum(1 for p in out.rglob("*") if p.is_file())
     shutil.rmtree(out, ignore_errors=True)

@@ -189,7 +189,7 @@ def _audio_packets(path: Path) -> int:
 
 def one_derain_file(args: argparse.Namespace) -> dict[str, Any]:
     """End to end: the ``derain`` command's function on a clip (decode + model + encode, audio copied)."""
-    from weatherclean.cli import batch, derain
+    from weatherclean.cli import batch
     from weatherclean.io.video import VideoOptions, probe_video
 
     src = Path(args.input)
@@ -199,7 +199,9 @@ def one_derain_file(args: argparse.Namespace) -> dict[str, Any]:
     def run(path: Path) -> float:
         cmd = batch.PhotoCommand(paths=[str(path)], output=out, device=args.device, quiet=True, overwrite=True)
         start = time.perf_counter()
-        derain.run_derain(cmd, frames=False, video=VideoOptions(preset=args.preset))
+        batch.run_media_command(
+            cmd, task="rain", tag="derained", verb="derain", frames=False, video=VideoOptions(preset=args.preset)
+        )
         return time.perf_counter() - start
 
     if args.warmup:

@@ -408,7 +408,7 @@ def test_a_model_that_returns_no_tensor_is_a_type_error_that_names_it(
     ("frames", "words"),
     [
         ("clip.mp4", "not the file name 'clip.mp4': the Python API restores frames; for a video file use the "
-                     "command `weatherclean derain clip.mp4`"),
+                     "command `weatherclean desnow clip.mp4` (snow) or `weatherclean derain clip.mp4` (rain)"),
         (Path("in/clip.mp4"), "not the file name 'in/clip.mp4'"),
         (b"\x00\x00\x00\x18ftypmp42", "not bytes"),
         (None, "got NoneType"),

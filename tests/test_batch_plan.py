@@ -183,7 +183,7 @@ def test_camera_video_endings_are_videos_and_skips_say_what_a_video_needs(tmp_pa
     assert _names(plan_media([folder], tag="derained")) == ["00001.MTS", "00002.m2ts", "old.3gp"]
     clip = tmp_path / "clip.mp4"
     clip.write_bytes(b"\0\0\0\x18ftypisom" + bytes(16))
-    assert plan_jobs([clip]).skipped == [Record(clip, "a video; this command restores photos only")]
+    assert plan_jobs([clip]).skipped == [Record(clip, "a video; this plan takes photos only (plan_media plans videos)")]
     bare = tmp_path / "dashcam"
     bare.write_bytes(clip.read_bytes())
     (record,) = plan_media([bare], tag="derained").skipped

@@ -600,3 +600,48 @@ def test_a_bmp_photo_is_desnowed_into_a_bmp(tmp_path: Path, loads: StandIn) -> N
         str(tmp_path / "in" / "a.bmp"), "-o", str(tmp_path / "png"), "--format", "bmp", models=loads
     )
     assert code == 0 and (tmp_path / "png" / "a.bmp").is_file(), stderr
+
+
+class _Flat(torch.nn.Module):
+    """Stands in for DesnowNet on video: every frame comes out a flat grey of 0.2, whatever came before it."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x, 0.2)
+
+
+def test_videos_are_desnowed_frame_by_frame_keeping_timing_rotation_and_audio(tmp_path: Path) -> None:
+    """A snowy dash-cam clip got "a video; this command restores photos only": desnow now runs videos as derain
+    does, each frame alone (DesnowNet has no memory), with the clip's timing, rotation and sound kept."""
+    import av
+
+    from synthetic import make_video
+
+    stamps = make_video(tmp_path / "in" / "clip.mp4", frames=9, rotation=90)
+    _rgb(tmp_path / "in" / "photo.png")
+    flat = StandIn(_Flat)
+    code, stdout, stderr = _invoke(str(tmp_path / "in"), "--json", "--compare", models=flat)
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0} and flat.calls == ["default:snow"]
+    out = tmp_path / "in_desnowed"
+    with av.open(str(out / "clip.mp4")) as clip:
+        frames = list(clip.decode(clip.streams.video[0]))
+        assert [round(float(f.pts * f.time_base) * 1000) for f in frames] == stamps
+        assert frames[0].rotation == 90 and [s.codec_context.name for s in clip.streams.audio] == ["aac"]
+        levels = [float(f.to_ndarray(format="rgb24").mean()) / 255 for f in frames]
+    assert np.allclose(levels, 0.2, atol=0.02)  # every frame through the model, none carried over
+    assert (out / "clip.mp4.compare.jpg").is_file() and (out / "photo.png").is_file()
+    code, _, stderr = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "frames"), "--frames", models=flat)
+    assert code == 0, stderr
+    assert np.allclose(np.asarray(Image.open(tmp_path / "frames" / "in" / "photo.png")) / 255, 0.2, atol=0.01)
+
+
+def test_the_bundled_snow_model_runs_a_video(tmp_path: Path) -> None:
+    from synthetic import make_video
+
+    make_video(tmp_path / "clip.mp4", frames=3, size=(64, 96), audio=None)
+    code, stdout, stderr = _invoke(str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["counts"]["done"] == 1 and (tmp_path / "out" / "clip.mp4").stat().st_size > 0

@@ -39,10 +39,11 @@ def test_each_command_speaks_of_its_own_inputs_and_outputs() -> None:
     read = ", ".join(suffix.lstrip(".") for suffix in VIDEO_CONTAINERS)  # every container derain reads
     assert f"PATHS... Videos ({read}), photos" in flat
     assert "'clips_derained/'" in flat and "desnowed" not in flat
-    assert "Replace each input video or photo" in flat and "Redo videos, photos and clips" in flat
+    assert "Replace each input photo or video" in flat and "Redo photos, videos and clips" in flat
     assert "--output -o DIR" in flat and "--tile PX" in flat and "--crf 0-51" in flat
     flat = " ".join(_help("desnow").split())
     assert "'photos_desnowed/'" in flat and "derained" not in flat and "--quality 1-100" in flat
+    assert f"PATHS... Videos ({read}), photos" in flat and "--crf 0-51" in flat and "--frames" in flat
 
 
 @pytest.mark.parametrize("command", ["desnow", "derain"])

@@ -183,7 +183,7 @@ def test_a_size_change_mid_clip_gets_a_note(tmp_path: Path) -> None:
     seen: list[tuple[int, ...]] = []
     result = process_video(src, tmp_path / "out.mp4", lambda f: seen.append(f.shape) or f)
     assert seen[0] == (48, 64, 3) and seen[-1] == (32, 48, 3)  # each derained at its own size
-    assert ("the picture size changes mid-clip (48×32 from frame 7): 6 frame(s) were derained at their own "
+    assert ("the picture size changes mid-clip (48×32 from frame 7): 6 frame(s) were restored at their own "
             "size, then scaled to the clip's 64×48") in result.notes  # fmt: skip
 
 

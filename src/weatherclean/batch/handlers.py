@@ -196,7 +196,7 @@ def video_handler(
         if result.partial and not allow_partial:
             raise InputError(
                 f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
-                f"derained into {result.path}; --allow-partial counts such videos as done"
+                f"restored into {result.path}; --allow-partial counts such videos as done"
             )
         return notes
 

@@ -36,10 +36,8 @@ _UNSUPPORTED_IMAGES = {
     ".orf": "raw (ORF)", ".rw2": "raw (RW2)",
 }  # fmt: skip
 
-#: The skip reason of a ``*.partial.mp4`` given by name: a failed derain's frames, kept to look at.
-_PARTIAL_INPUT = (
-    "a partial result of derain (a video that decoded in part), never read as an input; rename it to use it"
-)
+#: The skip reason of a ``*.partial.mp4`` given by name: a failed video's restored frames, kept to look at.
+_PARTIAL_INPUT = "a partial result (a video that decoded in part), never read as an input; rename it to use it"
 
 
 @dataclass(frozen=True)
@@ -256,10 +254,10 @@ def _skip_reason(path: Path, kind: str) -> str:
 
 
 def _video_skip_reason(path: Path, kind: str) -> str:
-    """Why a video is skipped: a command for photos only, or a video without a file ending, whose output
-    container nothing names."""
+    """Why a video is skipped: a plan for photos only (:func:`~weatherclean.batch.plan.plan_jobs`), or a video
+    without a file ending, whose output container nothing names."""
     if "video" not in kind:
-        return "a video; this command restores photos only"
+        return "a video; this plan takes photos only (plan_media plans videos)"
     return f"a video without a file ending; rename it (e.g. {path.name}.mp4) to process it"
 
 

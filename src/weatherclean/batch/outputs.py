@@ -133,7 +133,7 @@ class OutputFormat:
 
     @classmethod
     def parse(cls, name: str | None, *, videos: bool = False) -> OutputFormat:
-        """Read ``--format``; with ``videos`` (derain) a container name (mp4, mkv, ...) is a video format."""
+        """Read ``--format``; with ``videos`` (desnow, derain) a container name (mp4, mkv, ...) is a video format."""
         if not videos:
             return cls(image=normalise_format(name) if name else None)
         if name is None:

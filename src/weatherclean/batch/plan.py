@@ -20,7 +20,8 @@ one path it is done under, so one shard does it. A skipped or failed file is rep
 only. Not resolved paths: those differ between machines that mount the photos elsewhere.
 
 :func:`plan_clips` plans ``--frames`` (each folder of frames is one clip), and :func:`plan_batch` is the
-one call a command makes: photos only (desnow), or photos, videos and clips (derain, :class:`MediaOptions`).
+one call a command makes: photos only, or photos, videos and clips (:class:`MediaOptions`; what ``desnow`` and
+``derain`` plan).
 """
 
 from __future__ import annotations
@@ -300,7 +301,7 @@ def _clip_outputs(frame_jobs: list[Job], out_root: Path | None) -> dict[Path, Pa
 
 @dataclass(frozen=True)
 class MediaOptions:
-    """What a batch of videos adds to one of photos (derain): the encoder, what a partly decoded video
+    """What a batch of videos adds to one of photos (``desnow``, ``derain``): the encoder, what a partly decoded video
     counts as, and ``frames``: each folder of images is one clip (``--frames``) rather than photos."""
 
     frames: bool = False
@@ -380,7 +381,7 @@ def plan_batch(
     in_place: bool = False,
     shard: tuple[int, int] | None = None,
 ) -> Plan:
-    """The plan of a command: photos only when ``media`` is None (desnow), else :func:`plan_media` (derain).
+    """The plan of a command: photos only when ``media`` is None, else :func:`plan_media` (``desnow``, ``derain``).
 
     An ``output_dir`` that does not exist and is named like a photo or video is refused first
     (:func:`~weatherclean.batch.outputs.check_output_folder`): it would become a folder that looks like a file.

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
 from weatherclean.errors import InputError
+from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.restore.options import PRECISIONS
 
 # Building the CLI (``--help``, ``--version``) must not import PyTorch, PyAV or the image stack: the batch
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from weatherclean.batch import BatchSummary, MediaOptions, Plan, Record, Restoration
+    from weatherclean.io.video import VideoOptions
     from weatherclean.restore import Restorer
 
 #: What a program that embeds the CLI (or a test) may pass as Click's ``obj`` (``CliRunner.invoke(app,
@@ -36,7 +38,9 @@ ModelProvider = Callable[[str, str], "nn.Module"]
 Paths = Annotated[
     list[str],
     typer.Argument(
-        help="Photos, folders (searched recursively) or quoted glob patterns like 'trip/**/*.jpg'.",
+        help=f"Videos ({', '.join(suffix.lstrip('.') for suffix in VIDEO_CONTAINERS)}), photos, folders of them "
+        "(searched recursively) or quoted glob patterns like 'trip/**/*.jpg'. With --frames, each folder of images "
+        "is one clip.",
         show_default=False,
     ),
 ]
@@ -98,7 +102,8 @@ Format = Annotated[
     str | None,
     typer.Option(
         "--format", metavar="FORMAT",
-        help="Output format: jpeg, png, tiff, webp, avif, bmp, ppm (heic with the heif extra). Default: as input.",
+        help="Photos: jpeg, png, tiff, webp, avif, bmp, ppm (heic with the heif extra). Videos: mp4, mkv, mov, webm, "
+        "avi. Default: as input.",
         show_default=False,
     ),
 ]  # fmt: skip
@@ -106,9 +111,47 @@ Quality = Annotated[
     int, typer.Option("--quality", min=1, max=100, metavar="1-100", help="JPEG/WebP/AVIF quality of the outputs.")
 ]
 InPlace = Annotated[
-    bool, typer.Option("--in-place", help="Replace each input photo with its result (atomically). Cannot undo.")
+    bool,
+    typer.Option(
+        "--in-place", help="Replace each input photo or video with its result (atomically). Cannot undo. "
+        "Not with --frames.",
+    ),
+]  # fmt: skip
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Redo photos, videos and clips (--frames) whose output already exists.")
 ]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Redo photos whose output already exists.")]
+Frames = Annotated[
+    bool,
+    typer.Option(
+        "--frames", help="Treat each folder of images as one clip (natural order) and write a folder of frames."
+    ),
+]
+Crf = Annotated[
+    int,
+    typer.Option("--crf", min=0, max=51, metavar="0-51", help="Video quality: lower is better and bigger (x264 CRF)."),
+]
+Codec = Annotated[
+    str | None,
+    typer.Option("--codec", metavar="ENCODER", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
+                 "Default: H.264 (VP9 for WebM, MPEG-4 for AVI, WMV8 for WMV).",
+                 show_default=False),
+]  # fmt: skip
+AllowPartial = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done, written "
+        "under its output name (or over the input with --in-place). Without this it counts as failed (exit code 1) "
+        "and its decodable frames are restored into NAME.partial.mp4 beside the output, never read as an input.",
+    ),
+]  # fmt: skip
+Preset = Annotated[
+    str,
+    typer.Option(
+        "--preset", metavar="PRESET",
+        help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' leaves more of "
+        "the CPU to the model (docs/performance.md).",
+    ),
+]  # fmt: skip
 Shard = Annotated[
     str | None,
     typer.Option(
@@ -162,8 +205,8 @@ PassThrough = Annotated[
 Compare = Annotated[
     bool,
     typer.Option(
-        "--compare", help="Also write a before | after picture beside each output (a.jpg → a.jpg.compare.jpg), to "
-        "look at before trusting the results.",
+        "--compare", help="Also write, beside each output, a before | after picture (photos) or a strip of frames "
+        "before and after (videos, --frames clips): a.jpg → a.jpg.compare.jpg, a.mp4 → a.mp4.compare.jpg.",
     ),
 ]  # fmt: skip
 Engine = Annotated[
@@ -338,10 +381,23 @@ def restoration(restorer: Restorer) -> Restoration:
     return Restoration(photo=restorer.restore_loaded, clip=restorer.new_clip)
 
 
+def run_media_command(
+    cmd: PhotoCommand, *, task: str, tag: str, verb: str, frames: bool, video: VideoOptions, allow_partial: bool = False
+) -> None:
+    """What ``desnow`` and ``derain`` run: :func:`run_photo_command` over photos, videos and (``frames``) folders
+    of frames as clips. A video that decodes only in part is written with every frame that decoded;
+    ``allow_partial`` says whether it then counts as done (with a note) or as failed."""
+    from weatherclean.batch import MediaOptions
+
+    media = MediaOptions(frames=frames, video=video, allow_partial=allow_partial)
+    run_photo_command(cmd, task=task, tag=tag, verb=verb, media=media)
+
+
 def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, media: MediaOptions | None = None) -> None:
     """Plan, run the ``task``'s model over every input, report; raises ``typer.Exit`` for a non-zero code.
 
-    Photos only without ``media`` (desnow); with it videos too, or folders of frames (derain).
+    Photos only without ``media``; with it videos too, or folders of frames (the commands'
+    :func:`run_media_command`).
     """
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
     from weatherclean.io.atomic import remove_stale_parts_beside

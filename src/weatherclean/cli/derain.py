@@ -4,26 +4,22 @@ Videos go through J4R-Net frame after frame with its memory carried forward (one
 position), and come back with the same length, timestamps, rotation, audio and subtitles. Photos are
 independent pictures (single-frame mode, H = 0), so a folder of unrelated rainy photos never leaks one
 photo into the next; ``--frames`` instead treats each folder of images as one clip. Everything else
-(where outputs go, skipping, bad files, the summary, exit codes) is shared with ``desnow``.
+(the options, where outputs go, skipping, bad files, the summary, exit codes) is shared with ``desnow``.
 
-The command only declares its options; the work is in :mod:`weatherclean.batch` (planning videos and
-``--frames`` clips: ``batch/plan.py``; doing them: ``batch/handlers.py``), called through
-:func:`weatherclean.cli.batch.run_photo_command` like ``desnow``.
+The command only declares itself; the options and the run are in :mod:`weatherclean.cli.batch`
+(:func:`~weatherclean.cli.batch.run_media_command`), the work in :mod:`weatherclean.batch` (planning
+videos and ``--frames`` clips: ``batch/plan.py``; doing them: ``batch/handlers.py``).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from weatherclean.cli import batch
 from weatherclean.cli.common import cli_errors, json_errors
 
-if TYPE_CHECKING:  # imported when the command runs: --help must not import PyAV or the batch machinery
-    from weatherclean.io.video import VideoOptions
-
 TAG = "derained"
+Output = batch.output_option(TAG, "clips", "a.mp4")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,88 +27,25 @@ def register(app: typer.Typer) -> None:
     app.command("derain")(derain_command)
 
 
-Paths = Annotated[
-    list[str],
-    typer.Argument(
-        help="Videos (mp4, m4v, mov, mkv, webm, avi, mpg, mpeg, ts, wmv, flv, mts, m2ts, 3gp), photos, folders of "
-        "them (searched recursively) or quoted glob patterns like 'trips/**/*.mp4'. With --frames, each folder "
-        "of images is one clip.",
-        show_default=False,
-    ),
-]
-Output = batch.output_option("derained", "clips", "a.mp4")
-InPlace = Annotated[
-    bool,
-    typer.Option(
-        "--in-place", help="Replace each input video or photo with its result (atomically). Cannot undo. "
-        "Not with --frames.",
-    ),
-]  # fmt: skip
-Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Redo videos, photos and clips (--frames) whose output already exists.")
-]
-Frames = Annotated[
-    bool,
-    typer.Option(
-        "--frames", help="Treat each folder of images as one clip (natural order) and write a folder of frames."
-    ),
-]
-Crf = Annotated[
-    int,
-    typer.Option("--crf", min=0, max=51, metavar="0-51", help="Video quality: lower is better and bigger (x264 CRF)."),
-]
-Codec = Annotated[
-    str | None,
-    typer.Option("--codec", metavar="ENCODER", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
-                 "Default: H.264 (VP9 for WebM, MPEG-4 for AVI, WMV8 for WMV).",
-                 show_default=False),
-]  # fmt: skip
-AllowPartial = Annotated[
-    bool,
-    typer.Option(
-        "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done, written "
-        "under its output name (or over the input with --in-place). Without this it counts as failed (exit code 1) "
-        "and its decodable frames are derained into NAME.partial.mp4 beside the output, never read as an input.",
-    ),
-]  # fmt: skip
-Preset = Annotated[
-    str,
-    typer.Option(
-        "--preset", metavar="PRESET",
-        help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' leaves more of "
-        "the CPU to the model (docs/performance.md).",
-    ),
-]  # fmt: skip
-
-
 @cli_errors
 def derain_command(
     ctx: typer.Context,
-    paths: Paths,
+    paths: batch.Paths,
     output: Output = None,
     model: batch.ModelName = "default",
     device: batch.Device = "auto",
     precision: batch.Precision = "auto",
     tile: batch.Tile = None,
     tile_overlap: batch.TileOverlap = None,
-    frames: Frames = False,
-    format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            metavar="FORMAT",
-            help="Photos: jpeg, png, tiff, webp, avif, bmp, ppm (heic with the heif extra). Videos: mp4, mkv, mov, "
-            "webm, avi. Default: as input.",
-            show_default=False,
-        ),
-    ] = None,  # fmt: skip
+    frames: batch.Frames = False,
+    format: batch.Format = None,
     quality: batch.Quality = 95,
-    crf: Crf = 18,
-    codec: Codec = None,
-    preset: Preset = "medium",
-    allow_partial: AllowPartial = False,
-    in_place: InPlace = False,
-    overwrite: Overwrite = False,
+    crf: batch.Crf = 18,
+    codec: batch.Codec = None,
+    preset: batch.Preset = "medium",
+    allow_partial: batch.AllowPartial = False,
+    in_place: batch.InPlace = False,
+    overwrite: batch.Overwrite = False,
     shard: batch.Shard = None,
     offline: batch.Offline = False,
     dry_run: batch.DryRun = False,
@@ -127,14 +60,7 @@ def derain_command(
     ray_actors: batch.RayActors = None,
     ray_cpus_per_actor: batch.RayCpus = None,
     ray_retries: batch.RayRetries = None,
-    compare: Annotated[
-        bool,
-        typer.Option(
-            "--compare",
-            help="Also write, beside each output, a before | after picture (photos) or a strip of frames "
-            "before and after (videos, --frames clips): a.mp4 → a.mp4.compare.jpg.",
-        ),
-    ] = False,  # fmt: skip
+    compare: batch.Compare = False,
 ) -> None:
     """Remove rain from videos (mp4, mov, mkv, webm, avi and more), folders of frames (--frames) and photos.
 
@@ -153,18 +79,7 @@ def derain_command(
     with json_errors(json_out):  # from the first import on: an interruption there still answers in JSON
         from weatherclean.io.video import VideoOptions
 
-        run_derain(
-            cmd, frames=frames, video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial
-        )
-
-
-def run_derain(cmd: batch.PhotoCommand, *, frames: bool, video: VideoOptions, allow_partial: bool = False) -> None:
-    """Plan, load J4R-Net, run every video, clip and photo, report (raises ``typer.Exit`` when non-zero).
-
-    A video that decodes only in part is written with every frame that decoded; ``allow_partial`` says
-    whether it then counts as done (with a note) or as failed.
-    """
-    from weatherclean.batch import MediaOptions
-
-    media = MediaOptions(frames=frames, video=video, allow_partial=allow_partial)
-    batch.run_photo_command(cmd, task="rain", tag=TAG, verb="derain", media=media)
+        batch.run_media_command(
+            cmd, task="rain", tag=TAG, verb="derain", frames=frames,
+            video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial,
+        )  # fmt: skip

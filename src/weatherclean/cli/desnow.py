@@ -1,6 +1,9 @@
-"""``weatherclean desnow``: remove snow from photos, files and folders alike.
+"""``weatherclean desnow``: remove snow from photos, videos and folders of frames.
 
-The command only declares itself; :mod:`weatherclean.cli.batch` holds the options and the loop it
+DesnowNet has no memory, so a video is restored frame by frame, each frame as a photo of its own, and
+comes back as ``derain``'s do: the same length, timestamps, rotation, audio and subtitles.
+
+The command only declares itself; :mod:`weatherclean.cli.batch` holds the options and the run it
 shares with ``derain`` (plan, tiled model with guarded precision, summary, exit code).
 """
 
@@ -29,8 +32,13 @@ def desnow_command(
     precision: batch.Precision = "auto",
     tile: batch.Tile = None,
     tile_overlap: batch.TileOverlap = None,
+    frames: batch.Frames = False,
     format: batch.Format = None,
     quality: batch.Quality = 95,
+    crf: batch.Crf = 18,
+    codec: batch.Codec = None,
+    preset: batch.Preset = "medium",
+    allow_partial: batch.AllowPartial = False,
     in_place: batch.InPlace = False,
     overwrite: batch.Overwrite = False,
     shard: batch.Shard = None,
@@ -48,10 +56,11 @@ def desnow_command(
     ray_retries: batch.RayRetries = None,
     compare: batch.Compare = False,
 ) -> None:
-    """Remove snow from photos; keeps format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP).
+    """Remove snow from photos, videos (frame by frame) and folders of frames (--frames).
 
-    Exit code 0 when every photo was done or skipped, 1 when any failed, 2 when nothing could run, 130 when
-    interrupted (Ctrl-C or SIGTERM; the same command resumes).
+    Photos keep format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP); videos keep their length, frame
+    timing, rotation, audio and subtitles. Exit code 0 when every file was done or skipped, 1 when any failed, 2
+    when nothing could run, 130 when interrupted (Ctrl-C or SIGTERM; the same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
@@ -61,5 +70,10 @@ def desnow_command(
         ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),
     )  # fmt: skip
-    with json_errors(json_out):
-        batch.run_photo_command(cmd, task="snow", tag=TAG, verb="desnow")
+    with json_errors(json_out):  # from the first import on: an interruption there still answers in JSON
+        from weatherclean.io.video import VideoOptions
+
+        batch.run_media_command(
+            cmd, task="snow", tag=TAG, verb="desnow", frames=frames,
+            video=VideoOptions(codec=codec, crf=crf, preset=preset), allow_partial=allow_partial,
+        )  # fmt: skip

@@ -4,7 +4,7 @@ Three pictures, all JPEG (or PNG/WebP for a sheet named so), written atomically:
 
 - :func:`side_by_side`: one photo, before | after (``desnow``/``derain --compare``);
 - :func:`frame_strip`: a video or a clip of frames, a few frames spread over its length, before above
-  after (``derain --compare``); :class:`FrameSampler` picks them while the video streams by, without
+  after (``desnow``/``derain --compare``); :class:`FrameSampler` picks them while the video streams by, without
   knowing its length and without decoding it twice;
 - :func:`contact_sheet`: many pairs, one row each, with the file's name (``weatherclean compare``).
 
@@ -310,7 +310,7 @@ def _media(folder: Path, *, skip: Path) -> dict[Path, Path]:
             path = root_path / name
             if name.startswith(".") or is_compare_path(path) or not (is_image_path(path) or is_video_path(path)):
                 continue
-            if is_partial_path(path):  # a failed derain's frames (``a.partial.mp4``), never a result to show
+            if is_partial_path(path):  # a failed video's frames (``a.partial.mp4``), never a result to show
                 continue
             found[path.relative_to(folder)] = path
     return found

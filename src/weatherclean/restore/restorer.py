@@ -266,7 +266,7 @@ class Restorer:
         is N grey frames, so a (3, H, W) array is three grey frames, not one channels-first picture (use
         ``np.moveaxis(a, 0, -1)`` for that). One picture (H×W, or H×W×C with C ≤ 4), a PIL image, a file
         name and anything that is not iterable are a ``TypeError`` here, at the call: this API restores
-        frames, and ``weatherclean derain`` reads video files.
+        frames, and ``weatherclean desnow`` and ``derain`` read video files.
         """
         _check_clip_argument(frames)
         return self._clip_frames(iter(frames))
@@ -317,12 +317,13 @@ def _check_clip_argument(frames: object) -> None:
     if isinstance(frames, str | os.PathLike):
         raise TypeError(
             f"restore_clip takes frames ({shape}), not the file name {os.fspath(frames)!r}: the Python API "
-            f"restores frames; for a video file use the command `weatherclean derain {os.fspath(frames)}`"
+            f"restores frames; for a video file use the command `weatherclean desnow {os.fspath(frames)}` (snow) or "
+            f"`weatherclean derain {os.fspath(frames)}` (rain)"
         )
     if isinstance(frames, bytes | bytearray | memoryview):
         raise TypeError(
             f"restore_clip takes frames ({shape}), not bytes: decode them first (PIL, PyAV), or for a video "
-            "file use the command `weatherclean derain`"
+            "file use the command `weatherclean desnow` or `weatherclean derain`"
         )
     if isinstance(frames, Image.Image):
         raise TypeError(f"restore_clip takes frames ({shape}), got one PIL image; for one picture use restore()")

@@ -196,7 +196,7 @@ _UNREADABLE: dict[str, str] = {
     "HEIF": f"HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}",
     "AVIF": "AVIF needs Pillow built with AVIF support: pip install -U pillow",
     "TIFF": "unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF",
-    "video": "a video, not a photo; `weatherclean derain` reads videos",
+    "video": "a video, not a photo; `weatherclean desnow` and `derain` read videos",
 }
 
 

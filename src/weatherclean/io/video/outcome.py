@@ -82,7 +82,7 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         stream = transcoder.video.stream
         clip = f"{stream.width}×{stream.height}"
         result.notes.append(f"the picture size changes mid-clip ({sizes}): {transcoder.resized_count} frame(s) were "
-                            f"derained at their own size, then scaled to the clip's {clip}")  # fmt: skip
+                            f"restored at their own size, then scaled to the clip's {clip}")  # fmt: skip
     if transcoder.retimed:
         step = float(transcoder.nudge_ticks * transcoder.vin.time_base) * 1000
         result.notes.append(f"{transcoder.retimed} frame(s) stamped with the time of the frame before: each is "

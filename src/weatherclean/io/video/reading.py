@@ -56,7 +56,7 @@ def _open_input(path: Path) -> Iterator[Any]:
         raise InputError(f"{path}: not a readable video ({reason}); it may be truncated or corrupt") from None
     try:
         if not container.streams.video:
-            raise InputError(f"{path}: has no video stream (audio only?); nothing to derain")
+            raise InputError(f"{path}: has no video stream (audio only?); nothing to restore")
         yield container
     finally:
         container.close()
