@@ -20,7 +20,11 @@ from weatherclean.errors import ModelError
 if TYPE_CHECKING:
     from weatherclean.models.hub import PushResult
 
-models_app = typer.Typer(help="List, download, inspect and publish models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, download, inspect and publish models. Exit code 0 on success, 2 when the command could not do what "
+    "was asked (an unknown model, no network, a folder that is not a model: the message says which).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

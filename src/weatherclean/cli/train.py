@@ -48,8 +48,12 @@ def train_command(
         [], "--clean", help="Folder(s) of clean images: snow or rain is synthesised on the fly."
     ),
     skimage_samples: bool = typer.Option(False, "--skimage-samples", help="Also train on scikit-image samples."),
-    arch: str | None = typer.Option(None, "--arch", help="Registered configuration (default: the task default)."),
-    init: str | None = typer.Option(None, "--init", help="Start from these weights (name, folder or Hub id)."),
+    arch: str | None = typer.Option(
+        None, "--arch", metavar="NAME", help="Registered configuration (default: the task default; `models list`)."
+    ),
+    init: str | None = typer.Option(
+        None, "--init", metavar="MODEL", help="Start from these weights (name, folder or Hub id)."
+    ),
     output: Path | None = typer.Option(
         None,
         "--output",
@@ -95,7 +99,7 @@ def train_command(
         "(paper: 0.0001, where the term hardly counts beside the joint loss).",
     ),
     level: str | None = typer.Option(
-        None, "--level", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
+        None, "--level", metavar="LEVEL", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
     ),
     haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
     style: list[str] = typer.Option(
@@ -121,6 +125,7 @@ def train_command(
     pass_through: float | None = typer.Option(
         None,
         "--pass-through",
+        metavar="T",
         min=0.0,
         max=0.49,
         help="Return pixels unchanged where the model finds no weather: its snow mask, or for rain its streak and "
@@ -144,6 +149,7 @@ def train_command(
     tone_haze: str = typer.Option(
         "all",
         "--tone-haze",
+        metavar="all|dry",
         help="With --tone-fraction: which re-toned backgrounds may get the haze tone, all or only those left "
         "without weather (dry); a haze under the weather looks like its accumulation, which the model must remove.",
     ),
@@ -157,6 +163,7 @@ def train_command(
     dry_pick: str = typer.Option(
         "detail",
         "--dry-pick",
+        metavar="detail|change",
         help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
         "the --init weights would change most: hard-negative mining; one model pass per candidate).",
     ),
@@ -195,6 +202,7 @@ def train_command(
     push_to_hub: str | None = typer.Option(
         None,
         "--push-to-hub",
+        metavar="OWNER/NAME",
         help="When the run finishes, publish OUTPUT/model to this Hub repo (owner/name\\[@branch]); "
         "needs HF_TOKEN or `hf auth login`.",
     ),
@@ -211,6 +219,9 @@ def train_command(
       weatherclean train --task snow --clean photos/clean -o runs/mine --push-to-hub someone/desnownet-mine\n
     OUTPUT/model/README.md is a model card that records the run.
     Interrupt at any time: the same command resumes from the last checkpoint.
+    Exit code 0 when the run finished or stopped at --time-limit (rerun to continue), 2 when it could not run or
+    stopped on an error (bad options, unreadable data, a failed push: the message says which), 130 when interrupted
+    (the same command resumes).
     Several GPUs, one process each (--batch-size stays the global batch; several machines: docs/usage.md):\n
       torchrun --standalone --nproc-per-node 4 -m weatherclean train ...\n
     """
@@ -363,10 +374,12 @@ def train_command(
     _write_card(
         result, cfg, model, name=output.name, push_to_hub=push_to_hub, base_model=base_model, init_source=init_source
     )
-    if not quiet:
+    if not quiet:  # the loss the log's last line and the model card give (a mean over the last logged steps), not
+        # one step's, which jumps from batch to batch and disagreed with both
+        loss = float(result.history[-1]["loss"]) if result.history else result.last_loss
         console.print(
-            f"trained {result.steps} steps in {result.seconds / 60:.1f} min, last loss {result.last_loss:.4g}; "
-            f"model saved to [bold]{result.final_dir}[/] (use --model {result.final_dir})"
+            f"trained {result.steps} steps in {result.seconds / 60:.1f} min, final loss {loss:.4g} (mean over the "
+            f"last logged steps); model saved to [bold]{result.final_dir}[/] (use --model {result.final_dir})"
         )
     if push_to_hub:
         _push(
