@@ -35,6 +35,11 @@ SETS = {
 }
 
 
+def _db(value: float | None) -> str:
+    """A PSNR mean in the table; None is a set whose every picture was exact (PSNR = inf)."""
+    return "inf" if value is None else f"{value:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=("snow", "rain"))
@@ -70,17 +75,19 @@ def main() -> None:
                 write_report(result, args.reports / f"{label}_{folder.name}.csv")
             base = summary[0].psnr_y
             for s in summary if i == 0 else summary[1:]:
-                if s.method == label:
-                    gains[label].append(s.psnr_y - base)
-                rows.append((s, s.psnr_y - base))
+                gain = None if s.psnr_y is None or base is None else s.psnr_y - base
+                if s.method == label and gain is not None:
+                    gains[label].append(gain)
+                rows.append((s, gain))
         for s, gain in rows:
-            cells = f"{s.psnr_rgb:.2f} | {s.ssim_rgb:.4f} | {s.psnr_y:.2f} | {s.ssim_y:.4f}"
-            shown = "" if s.method == rows[0][0].method else f"{gain:+.2f}"
+            cells = f"{_db(s.psnr_rgb)} | {s.ssim_rgb:.4f} | {_db(s.psnr_y)} | {s.ssim_y:.4f}"
+            shown = "" if s.method == rows[0][0].method else "n/a" if gain is None else f"{gain:+.2f}"
             print(f"| {set_name} | {s.method} | {cells} | {shown} |")
     print()
     for label, values in gains.items():
         each = ", ".join(f"{v:+.2f}" for v in values)
-        print(f"{label}: mean gain (Y) {np.mean(values):+.3f} dB over {len(values)} sets ({each})")
+        mean = f"{np.mean(values):+.3f} dB" if values else "n/a"
+        print(f"{label}: mean gain (Y) {mean} over {len(values)} sets ({each})")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -43,6 +44,16 @@ from score_snow_styles import add_with_option, load_candidates, load_earlier, me
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRED = ("rain_heavy", "rain_light", "spa_real_vrgnet")
+
+
+def _db(value: float) -> str:
+    """A PSNR in a table: ``inf`` for a set or picture restored exactly."""
+    return "inf" if math.isinf(value) else f"{value:.2f}"
+
+
+def _gain(value: float, base: float) -> str:
+    """A gain over the input in a table; ``n/a`` where either side is infinite (no number says it)."""
+    return f"{value - base:+.2f}" if math.isfinite(value) and math.isfinite(base) else "n/a"
 
 
 def default_sets(data: Path) -> dict[str, Path]:
@@ -69,7 +80,9 @@ def score_set(folder: Path, restorers: dict[str, Restorer]) -> tuple[dict[str, f
             model_label=label,
         )  # fmt: skip
         for summary in result.summary():
-            scores[summary.method if summary.method != result.input_method else "input"] = summary.psnr_y
+            # A mean of None: every picture exact. Kept as inf, as the files written before this said it.
+            psnr_y = math.inf if summary.psnr_y is None else summary.psnr_y
+            scores[summary.method if summary.method != result.input_method else "input"] = psnr_y
         for row in result.rows:
             pictures.setdefault("input" if row.method == result.input_method else row.method, {})[row.name] = row.psnr_y
     return scores, pictures
@@ -83,15 +96,17 @@ def print_pictures(pictures: dict[str, dict[str, dict[str, float]]], labels: lis
     print("|---|---|" + "---|" * len(shown))
     for name, per_model in pictures.items():
         for picture, before in per_model["input"].items():
-            cells = [f"{per_model[m][picture] - before:+.2f}" for m in shown]
-            print(f"| {name} {picture} | {before:.2f} | " + " | ".join(cells) + " |")
+            cells = [_gain(per_model[m][picture], before) for m in shown]
+            print(f"| {name} {picture} | {_db(before)} | " + " | ".join(cells) + " |")
 
 
 def summarise(table: dict[str, dict], labels: list[str]) -> dict[str, dict[str, float]]:
-    """Per model: mean gain over all sets, over light sets, and how many light sets end below the input."""
+    """Per model: mean gain over all sets, over light sets, and how many light sets end below the input (a set
+    whose input or output is exact, PSNR = inf, has no gain to count)."""
     out = {}
     for m in labels:
         gains = {k: row[m] - row["input"] for k, row in table.items() if k != "clean"}
+        gains = {k: g for k, g in gains.items() if math.isfinite(g)}
         light = {k: g for k, g in gains.items() if "light" in k}
         out[m] = {
             "mean_gain": float(np.mean(list(gains.values()))) if gains else float("nan"),
@@ -126,8 +141,8 @@ def main() -> None:
         pictures[name].update({m: p for m, p in earlier_pictures.get(name, {}).items() if m in earlier_labels})
         row = merge_earlier(name, scores, earlier, earlier_labels)
         table[name] = row
-        cells = [f"{row[m]:.2f} ({row[m] - row['input']:+.2f})" for m in labels]
-        print(f"| {name} | {row['input']:.2f} | " + " | ".join(cells) + " |", flush=True)
+        cells = [f"{_db(row[m])} ({_gain(row[m], row['input'])})" for m in labels]
+        print(f"| {name} | {_db(row['input'])} | " + " | ".join(cells) + " |", flush=True)
     clean = merge_earlier("clean", score_clean(args.clean, restorers), earlier, earlier_labels)
     table["clean"] = clean
     cells = []

@@ -140,7 +140,7 @@ def test_reports_have_one_row_per_image_and_method(snow_root: Path, tmp_path: Pa
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(NAMES) * 3
     assert {(r["name"], r["method"]) for r in rows} == {(n, m) for n in NAMES for m in result.methods}
-    assert list(rows[0]) == ["name", "method", "psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y", "seconds"]
+    assert list(rows[0]) == ["name", "method", "psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y", "seconds", "split", "set"]
     assert float(rows[0]["psnr_rgb"]) == pytest.approx(result.rows[0].psnr_rgb, abs=1e-6)
 
     data = json.loads(write_report(result, tmp_path / "r.json").read_text())
@@ -155,8 +155,8 @@ def test_reports_have_one_row_per_image_and_method(snow_root: Path, tmp_path: Pa
 def test_report_infinity_and_bad_suffix(tmp_path: Path) -> None:
     result = _result_with_inf()
     data = json.loads(write_report(result, tmp_path / "r.json").read_text())  # strict JSON, no Infinity
-    assert data["images"][0]["psnr_rgb"] == "inf"
-    assert data["summary"][1]["psnr_rgb"] == "inf"  # a mean with one exact restoration is inf
+    assert data["images"][0]["psnr_rgb"] is None  # JSON has no infinity: an exact pair is null
+    assert data["summary"][1]["psnr_rgb"] == 30.0 and data["summary"][1]["infinite_rgb"] == 1  # left out of the mean
     rows = list(csv.DictReader((write_report(result, tmp_path / "r.csv")).open()))
     assert float(rows[0]["psnr_rgb"]) == math.inf
     with pytest.raises(InputError, match=r"\.csv or \*\.json"):
@@ -240,11 +240,11 @@ def test_a_bad_pair_is_reported_and_the_others_still_scored(snow_root: Path, tmp
     victim = sorted((root / "synthetic").iterdir())[0]
     victim.write_bytes(b"not an image")
     result = evaluate_snow(root, identity, progress=False)
-    assert [name for name, _ in result.failed] == [victim.stem]
+    assert [name for name, _ in result.failed] == [str(victim)]  # every failure names its input's path
     assert "not an image" in result.failed[0][1] or victim.name in result.failed[0][1]
     assert victim.stem not in {row.name for row in result.rows}
     assert result.image_count == len(list((root / "gt").iterdir())) - 1
-    assert result.to_dict()["failed"][0]["image"] == victim.stem
+    assert result.to_dict()["failed"][0]["image"] == str(victim)
 
 
 def test_temporal_median_removes_brief_rain_on_a_static_scene() -> None:

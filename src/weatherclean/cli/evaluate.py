@@ -15,11 +15,11 @@ from rich.markup import escape
 
 from weatherclean import __version__
 from weatherclean.cli.batch import PassThrough, SelfEnsemble, Threads
-from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
+from weatherclean.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, cli_errors, console, err_console, json_errors
 from weatherclean.errors import InputError, OutputError
 
 if TYPE_CHECKING:
-    from weatherclean.evaluation.evaluate import EvaluationResult
+    from weatherclean.evaluation.evaluate import EvaluationResult, Scan
     from weatherclean.restore import Restorer
 
 
@@ -57,63 +57,85 @@ def _one_model(given: list[str]) -> str:
     return given[0] if given else "default"
 
 
-def _check_snow(dataset: Path, split: str | None) -> None:
-    from weatherclean.data.snow import find_snow100k
+def _read_snow(dataset: Path, split: str | None) -> Scan:
+    from weatherclean.evaluation.evaluate import scan_snow
 
-    find_snow100k(dataset, split=split, missing=[])  # pairs without ground truth are reported by the run
+    return scan_snow(dataset, split)  # pairs without ground truth are reported by the run
 
 
-def _check_rain(dataset: Path, _split: str | None) -> None:
-    from weatherclean.data.rain import find_rain_clips
+def _read_rain(dataset: Path, split: str | None) -> Scan:
+    from weatherclean.evaluation.evaluate import scan_rain
 
-    if not any(c.has_gt for c in find_rain_clips(dataset, missing=[])):
-        raise InputError(f"{dataset}: no rainy/clean pairs found; pass rain/ + gt/ folders or clips with gt")
+    return scan_rain(dataset, split)
 
 
 def _score_snow(
-    restorer: Restorer,
-    dataset: Path,
+    restorer: Restorer | None,
+    scan: Scan,
     *,
-    split: str | None,
     limit: int | None,
     baselines: list[str],
-    label: str,
+    label: str | None,
     progress: bool,
+    outputs: Path | None,
 ) -> EvaluationResult:
     """Snow100K-style scoring of each image alone, with the restorer's guard (its precision and fallback)."""
     from weatherclean.evaluation.evaluate import BASELINES, evaluate_snow
 
     chosen = {BASELINES[b][0]: BASELINES[b][1] for b in baselines}
+    run = {} if restorer is None else {
+        "device": restorer.device, "tile": restorer.tile, "overlap": restorer.overlap, "finish": restorer.finish
+    }  # fmt: skip
     return evaluate_snow(
-        dataset, restorer.guard, split=split, limit=limit, device=restorer.device, tile=restorer.tile,
-        overlap=restorer.overlap, baselines=chosen, model_label=label, progress=progress, finish=restorer.finish,
+        scan.root, restorer.guard if restorer else None, split=scan.split, limit=limit, baselines=chosen,
+        model_label=label, progress=progress, outputs=outputs, scan=scan, **run,
     )  # fmt: skip
 
 
 def _score_rain(
-    restorer: Restorer,
-    dataset: Path,
+    restorer: Restorer | None,
+    scan: Scan,
     *,
-    split: str | None,
     limit: int | None,
     baselines: list[str],
-    label: str,
+    label: str | None,
     progress: bool,
+    outputs: Path | None,
 ) -> EvaluationResult:
     """Clips in order, with J4R-Net's memory carried from frame to frame."""
     from weatherclean.evaluation.evaluate import evaluate_rain
 
+    run = {} if restorer is None else {
+        "device": restorer.device, "tile": restorer.tile, "overlap": restorer.overlap, "dtype": restorer.dtype
+    }  # fmt: skip
     return evaluate_rain(
-        dataset, restorer.model, limit=limit, device=restorer.device, tile=restorer.tile, overlap=restorer.overlap,
-        baseline=bool(baselines), model_label=label, progress=progress, dtype=restorer.dtype,
+        scan.root, restorer.model if restorer else None, split=scan.split, limit=limit, baseline=bool(baselines),
+        model_label=label, progress=progress, outputs=outputs, scan=scan, **run,
     )  # fmt: skip
 
 
-#: Per task: check the dataset folder (before the model loads), then score the model on it.
-_TASKS: dict[Task, tuple[Callable[[Path, str | None], None], Callable[..., EvaluationResult]]] = {
-    Task.snow: (_check_snow, _score_snow),
-    Task.rain: (_check_rain, _score_rain),
+#: Per task: read the dataset folder once (before the model loads, so a bad folder or split fails fast), then
+#: score the model on what was read.
+_TASKS: dict[Task, tuple[Callable[[Path, str | None], Scan], Callable[..., EvaluationResult]]] = {
+    Task.snow: (_read_snow, _score_snow),
+    Task.rain: (_read_rain, _score_rain),
 }
+
+
+def _refuse_model_options(given: dict[str, bool]) -> None:
+    """``--outputs`` scores pictures restored already: options that only say how to run a model would be
+    ignored, and a table that looks like it honoured them is worse than an error."""
+    wrong = [option for option, present in given.items() if present]
+    if wrong:
+        raise InputError(
+            f"--outputs scores pictures already restored, so options for running a model cannot apply: "
+            f"{', '.join(wrong)}; leave them out, or run evaluate once with --model and once with --outputs"
+        )
+
+
+def _print_notes(notes: list[str]) -> None:
+    for text in notes:
+        err_console.print(f"[cyan]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -127,7 +149,8 @@ def evaluate_command(
     dataset: Path = typer.Option(
         ...,
         "--dataset",
-        help="snow: a Snow100K test set or split. rain: rain/ + gt/ pairs, or clips (RainSyn, NTURain, synth rain).",
+        help="snow: a Snow100K test set or split, or CSD (Snow/ + Gt/). rain: paired pictures (rain/ + gt/, "
+        "Rain100L/H, input/ + target/ ...) or clips (RainSyn, NTURain, synth rain).",
         show_default=False,
     ),
     task: Task = typer.Option(Task.snow, "--task", help="snow (DesnowNet) or rain (J4R-Net, clips in order)."),
@@ -139,7 +162,20 @@ def evaluate_command(
         help="Registered model name, a saved model folder, or a Hub repo owner/name\\[@revision]; one per run "
         "(default: the task's default model).",
     ),
-    split: str | None = typer.Option(None, "--split", help="Snow100K split S, M or L (default: all found)."),
+    outputs: Path | None = typer.Option(
+        None,
+        "--outputs",
+        metavar="DIR",
+        show_default=False,
+        help="Score the restored pictures in DIR (another method's results, desnow/derain outputs) instead of "
+        "running a model: DIR mirrors --dataset (DIR/synthetic/x.png) or holds them by name (DIR/x.png).",
+    ),
+    split: str | None = typer.Option(
+        None,
+        "--split",
+        help="One split: Snow100K S, M or L; train or test (CSD, RainSyn, NTURain). Default: all found, each "
+        "also apart.",
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N image pairs (rain: clips)."),
     report: Path | None = typer.Option(
         None, "--report", help="Write per-image scores to FILE.csv or FILE.json.", show_default=False
@@ -161,75 +197,138 @@ def evaluate_command(
     pass_through: PassThrough = None,
     self_ensemble: SelfEnsemble = None,
     threads: Threads = None,
+    json_out: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the report (what --report FILE.json writes, with ok and exit_code) on stdout instead of the "
+        "tables; an error object when the command cannot run.",
+    ),
     quiet: bool = typer.Option(
-        False, "--quiet", "-q", help="No progress bar; only the summary table (rain: no table per clip)."
+        False, "--quiet", "-q", help="No progress bar; only the summary tables (rain: no table per clip)."
     ),
 ) -> None:
-    """Score a model against ground truth (PSNR/SSIM on RGB and Y, 8-bit), next to the degraded input.
+    """Score a model, or pictures restored already (--outputs), against ground truth (PSNR/SSIM on RGB and Y,
+    8-bit), next to the degraded input.
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
     0 when every pair was scored, 1 when some could not be (left out of the means), 2 when the dataset, the
-    model or an option cannot be used, 130 when interrupted (Ctrl-C or SIGTERM).
+    model or an option cannot be used or no pair could be scored, 130 when interrupted (Ctrl-C or SIGTERM).
     """
     from weatherclean.cli.batch import model_provider, provided_model
-    from weatherclean.evaluation.evaluate import check_report_path, render_clip_table, render_summary, write_report
+    from weatherclean.evaluation.evaluate import check_report_path, outputs_label
     from weatherclean.models.family import family_for_task
     from weatherclean.models.registry import resolve_model_name
     from weatherclean.restore import load_restorer
 
-    model = _one_model(models)
-    if report is not None:
-        from weatherclean.io.folders import check_writable_folders
+    with json_errors(json_out):  # --json answers in JSON even when the command cannot run
+        if outputs is not None:
+            _refuse_model_options(
+                {
+                    "--model": bool(models), "--tile": tile is not None, "--pass-through": pass_through is not None,
+                    "--self-ensemble/--no-self-ensemble": self_ensemble is not None, "--precision": precision != "fp32",
+                }
+            )  # fmt: skip
+        model = _one_model(models)
+        if report is not None:
+            from weatherclean.io.folders import check_writable_folders
 
-        check_report_path(report)
-        if report.exists() and not overwrite:  # an earlier evaluation's scores, as compare keeps its sheets
-            raise OutputError(f"{report}: exists; pass --overwrite to replace it, or choose another --report FILE")
-        # Before the evaluation, which can take hours, not after it.
-        check_writable_folders([report.resolve().parent], hint="choose another --report FILE")
-    if not dataset.is_dir():
-        raise InputError(f"{dataset}: dataset folder not found")
-    family = family_for_task(task.value)
-    at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
-    resolved = resolve_model_name(model, task.value)
-    check_dataset, score = _TASKS[task]
-    check_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
-    if threads:
-        import torch
+            check_report_path(report)
+            if report.exists() and not overwrite:  # an earlier evaluation's scores, as compare keeps its sheets
+                raise OutputError(f"{report}: exists; pass --overwrite to replace it, or choose another --report FILE")
+            # Before the evaluation, which can take hours, not after it.
+            check_writable_folders([report.resolve().parent], hint="choose another --report FILE")
+        if not dataset.is_dir():
+            raise InputError(f"{dataset}: dataset folder not found")
+        if outputs is not None and not outputs.is_dir():
+            raise InputError(f"{outputs}: --outputs folder not found; give the folder of restored pictures to score")
+        read_dataset, score = _TASKS[task]
+        scan = read_dataset(dataset, split)  # fail on a bad folder or split before a slow model load
+        if threads:
+            import torch
 
-        torch.set_num_threads(threads)
-    net = provided_model(model, task.value, model_provider(ctx.obj))
-    restorer = load_restorer(
-        task.value,
-        model=net,
-        device=device,
-        precision=precision,
-        tile=tile,
-        pass_through=pass_through,
-        self_ensemble=self_ensemble,
+            torch.set_num_threads(threads)
+        restorer: Restorer | None = None
+        if outputs is None:
+            family = family_for_task(task.value)
+            at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
+            resolved = resolve_model_name(model, task.value)
+            net = provided_model(model, task.value, model_provider(ctx.obj))
+            restorer = load_restorer(
+                task.value,
+                model=net,
+                device=device,
+                precision=precision,
+                tile=tile,
+                pass_through=pass_through,
+                self_ensemble=self_ensemble,
+            )
+            # What ran, not what was typed: the rain default has it on by its config, so a score file says so.
+            ensembled = bool(getattr(getattr(restorer.model, "config", None), "self_ensemble", False))
+            label = f"{family.title} ({_short_name(resolved, model)}{at}{' @ self-ensemble' if ensembled else ''})"
+            block = {
+                "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": ensembled,
+                "device": str(restorer.device),
+                "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
+                # The tile moves scores slightly where a picture is larger than one tile: --tile as given (None:
+                # chosen from free memory, so it depends on the machine), and below the sizes the run used.
+                "tile": restorer.tile, "overlap": restorer.overlap,
+            }  # fmt: skip
+        else:
+            label = outputs_label(outputs)
+            block = {"outputs": str(outputs)}
+        result = score(
+            restorer, scan, limit=limit, baselines=[b.value for b in baseline], label=label,
+            progress=not quiet and not json_out, outputs=outputs,
+        )  # fmt: skip
+        if restorer is not None:
+            block["tiles_used"] = result.model.get("tiles_used", [])
+            for text in restorer.notes:  # e.g. a --tile too small for the model's overlap, an fp32 fallback
+                result.note(text)
+        result.model = {**block, "weatherclean": __version__}
+        _finish(result, task, report, quiet=quiet, json_out=json_out)
+
+
+def _finish(result: EvaluationResult, task: Task, report: Path | None, *, quiet: bool, json_out: bool) -> None:
+    """Print the tables (or the JSON), write the report, then the notes and failures, and exit with the code
+    that says how it went: 1 when some pairs could not be scored, 2 when none could."""
+    from weatherclean.evaluation.evaluate import (
+        render_clip_table,
+        render_set_table,
+        render_split_table,
+        render_summary,
+        write_report,
     )
-    # What ran, not what was typed: the rain default has it on by its config, so a score file says so.
-    ensembled = bool(getattr(getattr(restorer.model, "config", None), "self_ensemble", False))
-    label = f"{family.title} ({_short_name(resolved, model)}{at}{' @ self-ensemble' if ensembled else ''})"
-    result = score(
-        restorer, dataset, split=split, limit=limit, baselines=[b.value for b in baseline], label=label,
-        progress=not quiet,
-    )  # fmt: skip
-    result.model = {
-        "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": ensembled,
-        "device": str(restorer.device),
-        "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
-        "weatherclean": __version__,
-    }  # fmt: skip
-    clips = result.clip_means()
-    if task is Task.rain and not quiet and any("/" in row.name for row in result.rows):
-        console.print(render_clip_table(result, clips))
-    console.print(render_summary(result))
-    if report is not None:
+
+    if not result.rows:
+        # Nothing scored is a dataset that cannot be used (2), not a partial result (1) that a script would read.
+        code, error = 2, f"{result.dataset}: none of its pairs could be scored (reasons above); no report written"
+    else:
+        code, error = (1 if result.failed else 0), None
+    if json_out:
+        import json
+
+        answer = {**result.to_dict(), "ok": code == 0, "exit_code": code}
+        if error:
+            answer["error"] = error
+        typer.echo(json.dumps(answer, indent=2, allow_nan=False))
+    elif result.rows:
+        if task is Task.rain and not quiet and any("/" in row.name for row in result.rows):
+            console.print(render_clip_table(result))
+        if result.split_summaries():
+            console.print(render_split_table(result))
+        if result.set_summaries():
+            console.print(render_set_table(result))
+        console.print(render_summary(result))
+    if report is not None and result.rows:
         written = write_report(result, report)
-        if not quiet:
+        if not quiet and not json_out:
             err_console.print(f"wrote {written}", highlight=False)
+    _print_notes(result.notes)
     for name, reason in result.failed:
         err_console.print(f"[bold red]error:[/] {escape(f'{name}: {reason}')}", highlight=False, soft_wrap=True)
+    if error:
+        err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
     if result.failed:
         what = "clip(s) or image pair(s)" if task is Task.rain else "image pair(s)"
         err_console.print(f"{len(result.failed)} {what} could not be scored and are left out of the means")

@@ -13,7 +13,11 @@ Layouts understood (folder names match without regard to case):
 * NTURain: ``CLIP_Rain/`` with ``CLIP_GT/`` beside it, frames ``00001.jpg``...; :func:`find_nturain` also
   finds them nested under ``train``/``test`` folders.
 * ``weatherclean synth rain``: ``{rain,gt,streak,alpha,reliance}/CLIP/00001.png`` (``--clips``) or
-  ``{rain,gt,...}/NAME.png``, which is also the layout of paired image sets; :func:`find_rain_pairs`.
+  ``{rain,gt,...}/NAME.png``, which is also the layout of paired image sets; :func:`find_rain_pairs`, which
+  also reads the public single-image benchmarks as distributed (:data:`PAIR_FOLDERS`, :data:`STEM_RULES`):
+  Rain100L/H's ``rain-001.png`` + ``norain-001.png`` (in one folder, in ``rain/`` + ``norain/``, or PReNet's
+  ``rainy/`` with the ground truths beside it), JORDER's ``rain/X2/norain-1x2.png`` + ``norain/norain-1.png``,
+  Restormer/MPRNet's ``input/`` + ``target/`` and SPA-style ``N_rain.png`` + ``N_gt.png``.
 * A folder of frames without ground truth (one clip), or a folder of such folders; :func:`find_frame_folders`.
 * Video files, read with the decoder ``derain`` uses; :func:`iter_video_frames`.
 
@@ -37,7 +41,20 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_clean_photo, read_rgb
 from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
-from weatherclean.data.snow import Unpaired, _EpochMixin, _pad_to, check_clean_fraction, unpaired
+from weatherclean.data.pairing import (
+    SPLIT_FOLDERS,
+    Inventory,
+    Notes,
+    Unpaired,
+    add_note,
+    group_names,
+    images_by_stem,
+    pick_input,
+    pick_partner,
+    split_folder,
+    unpaired,
+)
+from weatherclean.data.snow import _EpochMixin, _pad_to, check_clean_fraction
 from weatherclean.data.tones import (
     check_tone_fraction,
     check_tone_haze,
@@ -52,8 +69,10 @@ from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path, is_visible_imag
 from weatherclean.io.video import iter_frames
 from weatherclean.synth.common import StyleChoice
 from weatherclean.synth.rain import RAIN_LEVELS, CameraMotion, check_styles, synthesize_rain, synthesize_rain_clip
+from weatherclean.synth.snow import SNOW_LEVELS
 
 __all__ = [
+    "PAIRED_HELP",
     "VIDEO_SUFFIXES",
     "PairedRainDataset",
     "RainClipPaths",
@@ -75,12 +94,24 @@ _RAINSYN_HELP = (
 )
 _NTURAIN_HELP = "expected NTURain layout: CLIP_Rain/ folders of frames with CLIP_GT/ folders beside them"
 _PAIRS_HELP = (
-    "expected <root>/rain/NAME.png with <root>/gt/NAME.png, or clips as <root>/rain/CLIP/00001.png with "
-    "<root>/gt/CLIP/00001.png (the layout `weatherclean synth rain` writes)"
+    "expected <root>/rain/NAME.png with <root>/gt/NAME.png (also rain/ or rainy/ with norain/, input/ with "
+    "target/ or gt/; names may be rain-N with norain-N, or N_rain with N_gt or N_clean), rain-N.png with "
+    "norain-N.png in one folder or rainy/rain-N.png with norain-N.png beside it (Rain100L/H), or clips as "
+    "<root>/rain/CLIP/00001.png with <root>/gt/CLIP/00001.png (the layout `weatherclean synth rain` writes)"
+)
+#: Said once (a note) where pictures have no ground truth, rather than after every one of them.
+_NAMING_NOTE = (
+    "a rainy picture's ground truth is found by name, never by order: the same file stem, or rain-N with norain-N, "
+    "or N_rain with N_gt or N_clean (docs/usage.md lists the layouts)"
+)
+#: What ``evaluate`` needs, for a folder whose pictures have no ground truth at all.
+PAIRED_HELP = (
+    "give paired pictures (rain/ + gt/, Rain100L/H, input/ + target/...) or clips with ground truth (RainSyn, "
+    "NTURain, synth rain --clips); docs/usage.md lists the layouts"
 )
 _ANY_HELP = (
     "use a RainSynLight25/Complex25 folder (video_rain_*/{train,test}/{input,processed}), an NTURain folder "
-    "(CLIP_Rain with CLIP_GT), a {rain,gt} folder, or a folder of frames"
+    "(CLIP_Rain with CLIP_GT), paired pictures (rain/ + gt/, Rain100L/H, input/ + target/), or a folder of frames"
 )
 
 
@@ -120,12 +151,29 @@ class RainClipPaths:
     streak: tuple[Path, ...] | None = None
     alpha: tuple[Path, ...] | None = None
     reliance: tuple[Path, ...] | None = None
-    layout: str = "frames"  # "rainsyn", "nturain", "pairs" ({rain,gt} folders) or "frames"
-    split: str | None = None  # "train" / "test" when the folders say so
+    layout: str = "frames"  # "rainsyn", "nturain", "pairs" (find_rain_pairs: {rain,gt}, Rain100L/H...) or "frames"
+    split: str | None = None  # "train" / "test" when the folders at or below the dataset root say so
     level: str | None = None  # "light" / "heavy" when the folders say so
+    #: The set (source folder) it comes from, as its name's prefix says; None when the dataset holds one set.
+    group: str | None = None
 
     def __len__(self) -> int:
         return len(self.rainy)
+
+    @property
+    def location(self) -> Path:
+        """Where the clip is on disk, to name it in a failure: a still's file, a clip's folder of frames."""
+        return self.rainy[0] if len(self) == 1 else self.rainy[0].parent
+
+    def frame_key(self, index: int) -> str:
+        """Frame ``index``'s name in its folder, as restored copies are named: ``x`` for a still (``derain`` writes
+        ``OUT/x.png``), ``CLIP/00001`` for a clip frame (``OUT/CLIP/00001.png``)."""
+        frame = self.rainy[index]
+        return frame.stem if len(self) == 1 else f"{frame.parent.name}/{frame.stem}"
+
+    def frame_name(self, index: int) -> str:
+        """Frame ``index``'s row name in a score table: the clip's name for a still, ``clip/frame`` otherwise."""
+        return self.name if len(self) == 1 else f"{self.name}/{self.rainy[index].stem}"
 
     @property
     def has_gt(self) -> bool:
@@ -172,20 +220,24 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _refuse_all_unpaired(root: Path, clips: list[RainClipPaths], missing: Unpaired | None) -> None:
-    """Where every rainy picture or clip under ``root`` lacks its ground truth, say so (with the first reason),
-    rather than that the folder holds nothing: ``evaluate`` would have nothing to score."""
+    """Where every rainy picture or clip under ``root`` lacks its ground truth, say so (with the first reason,
+    and once the layouts), rather than that the folder holds nothing: ``evaluate`` would have nothing to score."""
     if not clips and missing:
-        raise DatasetError(f"{root}: no rainy picture or clip has its ground truth (e.g. {missing[0][1]})")
+        raise DatasetError(
+            f"{root}: no rainy picture or clip has its ground truth (e.g. {missing[0][1]}); docs/usage.md lists the "
+            "layouts read"
+        )
 
 
 def _pair_frames(
-    clip: str, rainy_dir: Path, clean_dir: Path, missing: Unpaired | None = None
+    clip: str, rainy_dir: Path, clean_dir: Path, missing: Unpaired | None = None, notes: Notes | None = None
 ) -> tuple[tuple[Path, ...], tuple[Path, ...]] | None:
     """Rainy and clean frames of one clip, paired by file stem when the names agree, else by order.
 
     A clip whose ground truth has another number of frames is a clip without its ground truth: an error for
     training, which needs every pair, or a row in ``missing`` for ``evaluate``, which scores the other clips
-    and names this one (see :func:`~weatherclean.data.snow.unpaired`); then None.
+    and names this one (see :func:`~weatherclean.data.snow.unpaired`); then None. Order pairing where some
+    names do agree (rainy 1, 2, 3 against clean 2, 3, 4) is most likely a shifted clip, so ``notes`` says so.
     """
     rainy = list_frames(rainy_dir)
     clean = list_frames(clean_dir)
@@ -200,8 +252,17 @@ def _pair_frames(
         )
         return None
     by_stem = {p.stem: p for p in clean}
-    if all(p.stem in by_stem for p in rainy):
+    agree = sum(p.stem in by_stem for p in rainy)
+    if agree == len(rainy):
         return tuple(rainy), tuple(by_stem[p.stem] for p in rainy)
+    if agree:
+        shifted = next(f"{r.name} with {c.name}" for r, c in zip(rainy, clean, strict=True) if r.stem != c.stem)
+        add_note(
+            notes,
+            f"{rainy_dir}: clip {clip}: only {agree} of its {len(rainy)} frame names have a ground-truth frame of the "
+            f"same name in {clean_dir}, so its frames were paired by order (e.g. {shifted}); check that the clip's "
+            "frames line up",
+        )
     return tuple(rainy), tuple(clean)
 
 
@@ -223,13 +284,6 @@ def _level_of(path: Path) -> str | None:
     return None
 
 
-def _split_of(path: Path) -> str | None:
-    for part in reversed(path.parts):
-        if part.lower() in ("train", "test", "val", "training", "testing"):
-            return {"training": "train", "testing": "test"}.get(part.lower(), part.lower())
-    return None
-
-
 def _folders_with(root: Path, first: str, second: str) -> list[Path]:
     """Folders under ``root`` (itself included) that hold both sub-folders ``first`` and ``second``;
     the search does not descend into those two."""
@@ -243,37 +297,51 @@ def _folders_with(root: Path, first: str, second: str) -> list[Path]:
     return found
 
 
-def _group_name(folder: Path, root: Path, many: bool) -> str | None:
-    """A prefix that keeps clip names unique across folders (e.g. ``heavy_test``)."""
-    if not many:
-        return None
-    parts = [_level_of(folder.resolve()), _split_of(folder.resolve())]
-    prefix = "_".join(p for p in parts if p)
-    if prefix:
-        return prefix
-    rel = folder.relative_to(root).as_posix()
-    return rel.replace("/", "_") if rel != "." else folder.name
+def _label(folder: Path, root: Path) -> str:
+    """What the folders say about a set: its level and split (``heavy_test``), the first part of its clips'
+    names when the dataset holds several sets (:func:`~weatherclean.data.pairing.group_names`)."""
+    return "_".join(p for p in (_level_of(folder.resolve()), split_folder(folder, root)) if p)
+
+
+def _rainsyn_root(root: Path) -> Path:
+    """The RainSyn folder to search: ``root``, or its parent when ``root`` is an ``input``/``processed`` folder."""
+    return root.parent if root.name.lower() in ("input", "processed") else root
 
 
 def find_rainsyn(
-    root: Path | str, split: str | None = None, level: str | None = None, *, missing: Unpaired | None = None
+    root: Path | str,
+    split: str | None = None,
+    level: str | None = None,
+    *,
+    missing: Unpaired | None = None,
+    notes: Notes | None = None,
 ) -> list[RainClipPaths]:
     """Clips of RainSynLight25/RainSynComplex25 under ``root`` (the dataset root, a ``video_rain_*``
     folder, a ``train``/``test`` folder, or its ``input`` folder). ``split`` ("train"/"test") and
-    ``level`` ("light"/"heavy") filter by the folder names. When the tree holds several such folders,
-    clip names are prefixed with their level and split (``heavy_test_a1``), filtered or not, so they stay
-    unique and stable."""
+    ``level`` ("light"/"heavy") filter by the folder names (a split only by folders at or below ``root``).
+    When the tree holds several such folders, clip names are prefixed with their level and split
+    (``heavy_test_a1``), filtered or not, so they stay unique and stable."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_RAINSYN_HELP}")
-    if root.name.lower() in ("input", "processed"):
-        root = root.parent
-    folders = _folders_with(root, "input", "processed")
+    root = _rainsyn_root(root)
+    return _rainsyn_clips(root, _folders_with(root, "input", "processed"), split, level, missing, notes)
+
+
+def _rainsyn_clips(
+    root: Path,
+    folders: list[Path],
+    split: str | None,
+    level: str | None,
+    missing: Unpaired | None,
+    notes: Notes | None,
+) -> list[RainClipPaths]:
+    """The clips of the RainSyn ``folders`` found under ``root`` (see :func:`find_rainsyn`)."""
     if not folders:
         raise DatasetError(f"{root}: no folder with 'input' and 'processed' sub-folders; {_RAINSYN_HELP}")
-    many = len(folders) > 1  # decided before filtering, so a clip's name does not depend on the filter
+    groups = group_names(folders, root, lambda f: _label(f, root))  # before filtering: names do not depend on it
     if split is not None:
-        folders = [f for f in folders if _split_of(f.resolve()) == split.lower()]
+        folders = [f for f in folders if split_folder(f, root) == split.lower()]
     if level is not None:
         folders = [f for f in folders if _level_of(f.resolve()) == level.lower()]
     if not folders:
@@ -282,22 +350,20 @@ def find_rainsyn(
     for folder in folders:
         input_dir, gt_dir = _child(folder, "input"), _child(folder, "processed")
         assert input_dir is not None and gt_dir is not None
-        group = _group_name(folder, root, many)
+        group = groups[folder]
         for clip_dir in _subdirs(input_dir):
             gt_clip = _child(gt_dir, clip_dir.name.lower())
             if gt_clip is None:
                 why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
                 unpaired(missing, clip_dir, why)
                 continue
-            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing)
+            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing, notes)
             if paired is None:
                 continue
             rainy, clean = paired
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
-            f_res = folder.resolve()
-            clips.append(
-                RainClipPaths(name, rainy, clean, layout="rainsyn", split=_split_of(f_res), level=_level_of(f_res))
-            )
+            where = {"split": split_folder(folder, root), "level": _level_of(folder.resolve()), "group": group}
+            clips.append(RainClipPaths(name, rainy, clean, layout="rainsyn", **where))
     _refuse_all_unpaired(root, clips, missing)
     if not clips:
         raise DatasetError(f"{root}: the 'input' folder(s) hold no clip folders; {_RAINSYN_HELP}")
@@ -311,7 +377,9 @@ def find_rainsyn(
 _NTU_RAIN = re.compile(r"(.+?)[_-]rain", flags=re.IGNORECASE)
 
 
-def find_nturain(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
+def find_nturain(
+    root: Path | str, *, missing: Unpaired | None = None, notes: Notes | None = None
+) -> list[RainClipPaths]:
     """NTURain clips under ``root``: every ``CLIP_Rain`` folder paired with ``CLIP_GT`` beside it (searched
     recursively, so ``train``/``test`` nesting works). Names are prefixed with the split when there are
     clips in more than one folder."""
@@ -336,16 +404,18 @@ def find_nturain(root: Path | str, *, missing: Unpaired | None = None) -> list[R
         dirnames[:] = [d for d in dirnames if not _NTU_RAIN.fullmatch(d) and not re.search(r"[_-]gt$", d, re.I)]
     if not pairs:
         raise DatasetError(f"{root}: no CLIP_Rain folders found; {_NTURAIN_HELP}")
-    parents = {p[0].parent for p in pairs}
+    parents = sorted({p[0].parent for p in pairs}, key=lambda f: natural_key(f.as_posix()))
+    groups = group_names(parents, root, lambda f: _label(f, root))
     clips = []
     for rain_dir, gt_dir, clip in pairs:
-        paired = _pair_frames(clip, rain_dir, gt_dir, missing)
+        paired = _pair_frames(clip, rain_dir, gt_dir, missing, notes)
         if paired is None:
             continue
         rainy, clean = paired
-        group = _group_name(rain_dir.parent, root, len(parents) > 1)
+        group = groups[rain_dir.parent]
         name = f"{group}_{clip}" if group else clip
-        clips.append(RainClipPaths(name, rainy, clean, layout="nturain", split=_split_of(rain_dir.parent.resolve())))
+        where = {"split": split_folder(rain_dir.parent, root), "group": group}
+        clips.append(RainClipPaths(name, rainy, clean, layout="nturain", **where))
     _refuse_all_unpaired(root, clips, missing)
     return clips
 
@@ -374,48 +444,270 @@ def _maps_for(folder: Path, name: str, count: int, single: Path | None) -> dict[
     return out
 
 
-def find_rain_pairs(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
-    """Clips and images in ``{rain,gt}`` layout under ``root`` (itself, its ``rain`` folder, or any folder
-    above one): ``rain/CLIP/`` folders are clips paired with ``gt/CLIP/``; images directly in ``rain/`` are
-    one-frame clips paired with ``gt/`` by stem. The streak/alpha/reliance maps that ``synth rain``
-    writes beside them are attached when present."""
+#: Sibling folders of paired sets, (rainy, ground truth), tried in this order; names match without regard to
+#: case. Restormer's and MPRNet's test sets (Rain100L/H, Test100, Test1200, Test2800) use input/ + target/.
+PAIR_FOLDERS: tuple[tuple[str, str], ...] = (
+    ("rain", "gt"),  # synth rain, ../shared/data/paired
+    ("rain", "norain"),  # Rain100L/H as JORDER released them
+    ("rainy", "gt"),
+    ("rainy", "norain"),
+    ("input", "target"),  # Restormer / MPRNet
+    ("input", "gt"),
+)
+#: A rainy folder whose ground truths lie beside it, named as :data:`STEM_RULES` say (PReNet's Rain100L/H:
+#: ``rainy/rain-001.png`` with ``norain-001.png`` next to the folder).
+BESIDE_FOLDERS = ("rainy", "rain")
+
+
+@dataclass(frozen=True)
+class StemRule:
+    """How a rainy picture's stem names its ground truth's: ``rainy`` must match the whole stem, and each
+    ``clean`` template (filled with the match's groups) is a ground-truth stem to look for, in order."""
+
+    name: str
+    rainy: re.Pattern[str]
+    clean: tuple[str, ...]
+
+    def clean_stems(self, stem: str) -> list[str]:
+        m = self.rainy.fullmatch(stem)
+        return [template.format(**m.groupdict()) for template in self.clean] if m else []
+
+
+#: The naming rules of public benchmarks, tried after "the same stem". Pairing is always by one of these
+#: rules, never by order: a still paired with the wrong ground truth would be scored without a word.
+STEM_RULES: tuple[StemRule, ...] = (
+    StemRule("rain-N with norain-N", re.compile(r"rain(?P<sep>[-_])(?P<key>.+)", re.I), ("norain{sep}{key}",)),
+    StemRule(
+        "N_rain with N_gt or N_clean",
+        re.compile(r"(?P<key>.+?)(?P<sep>[-_])rain", re.I),
+        ("{key}{sep}gt", "{key}{sep}clean"),
+    ),
+)
+#: Ground-truth stems under :data:`STEM_RULES`, which tell them from rainy ones in a folder that holds both.
+_CLEAN_NAME = re.compile(r"norain[-_].+|.+[-_](gt|clean)", re.I)
+#: JORDER's rainy sub-folder ``rain/X2/``, whose ``norain-1x2.png`` is the rainy version of ``norain/norain-1.png``.
+_JORDER_FOLDER = re.compile(r"x(\d+)", re.I)
+
+
+def _is_rainy_name(stem: str) -> bool:
+    """Whether a file stem names a rainy picture by a :data:`STEM_RULES` rule (``rain-001``, ``1_rain``): how the
+    rainy pictures are told from the ground truths where both share a folder (Rain100L/H as distributed)."""
+    return any(rule.rainy.fullmatch(stem) for rule in STEM_RULES)
+
+
+@dataclass(frozen=True)
+class _PairSource:
+    """One paired set: where its rainy pictures (and clip folders) and its ground truths are.
+
+    ``named`` sets share a folder between rainy and clean pictures, so the names tell them apart: only
+    :data:`STEM_RULES` names count there (a file called ``x.png`` is neither). ``unused`` are more ground-truth
+    folders beside the rainy one (``rain/`` with ``gt/`` and ``norain/``), of which only ``clean`` is read."""
+
+    folder: Path
+    rainy: Path
+    clean: Path
+    named: bool = False
+    unused: tuple[Path, ...] = ()
+
+    def own_folders(self) -> set[Path]:
+        """The set's own sub-folders (rainy, ground truth, unused ground truths, maps), which hold its pictures and
+        clips rather than more sets; every other sub-folder of ``folder`` may hold a set of its own."""
+        own = {self.rainy, self.clean, *self.unused} - {self.folder}
+        return own | {m for kind in _MAPS if (m := _child(self.folder, kind)) is not None}
+
+
+def _pair_source(folder: Path) -> _PairSource | None:
+    """The paired layout ``folder`` holds, if any: :data:`PAIR_FOLDERS`, then a :data:`BESIDE_FOLDERS` folder
+    with ground-truth names beside it, then rainy and ground-truth names side by side in ``folder`` itself."""
+    subdirs = {d.name.lower(): d for d in _subdirs(folder)}
+    for rainy, clean in PAIR_FOLDERS:
+        if rainy in subdirs and clean in subdirs:
+            unused = tuple(subdirs[c] for r, c in PAIR_FOLDERS if r == rainy and c != clean and c in subdirs)
+            return _PairSource(folder, subdirs[rainy], subdirs[clean], unused=unused)
+    pictures = [p for p in folder.iterdir() if is_visible_image(p)]
+    if not any(_CLEAN_NAME.fullmatch(p.stem) for p in pictures):
+        return None
+    beside = next((subdirs[name] for name in BESIDE_FOLDERS if name in subdirs), None)
+    if beside is not None:
+        return _PairSource(folder, beside, folder, named=True)
+    if any(_is_rainy_name(p.stem) for p in pictures):
+        return _PairSource(folder, folder, folder, named=True)
+    return None
+
+
+def _pair_sources(root: Path) -> list[_PairSource]:
+    """Every paired set under ``root`` (itself included), in natural order. The search goes on below a set's
+    folder, but not into the set's own folders (:meth:`_PairSource.own_folders`), so a set kept inside another
+    one's folder (``A/{rain,gt}`` with ``A/more/{rain,gt}``, Rain100L's pictures with a ``Rain100H/`` folder beside
+    them) is found too, as it was before the public layouts were read."""
+    found: list[_PairSource] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
+        source = _pair_source(Path(dirpath))
+        if source is not None:
+            found.append(source)
+            own = source.own_folders()
+            dirnames[:] = [d for d in dirnames if Path(dirpath, d) not in own]
+    return found
+
+
+def _pair_root(root: Path) -> Path:
+    """``root``, or its parent when ``root`` is the rainy folder of a set (``--dataset Rain100L/rainy``)."""
+    if _pair_source(root) is None and root.parent != root:
+        parent = _pair_source(root.parent)
+        if parent is not None and parent.rainy == root:
+            return root.parent
+    return root
+
+
+def _clean_candidates(stem: str) -> list[str]:
+    """Ground-truth stems for a rainy stem, in the order they are tried: the same stem, then :data:`STEM_RULES`."""
+    out = [stem]
+    for rule in STEM_RULES:
+        out += [c for c in rule.clean_stems(stem) if c not in out]
+    return out
+
+
+def _pair_stills(
+    images: list[Path],
+    clean: dict[str, list[Path]],
+    clean_dir: Path,
+    *,
+    strip: str | None,
+    missing: Unpaired | None,
+    notes: Notes | None,
+) -> list[tuple[Path, Path]]:
+    """(rainy, clean) pictures paired by name: the same stem or a :data:`STEM_RULES` rule, looked up exactly and
+    then without regard to case. ``strip`` is a suffix taken off each rainy stem first (JORDER's ``x2``). A picture
+    without its ground truth is named with the names looked for; how names pair is said once, in ``notes``."""
+    by_lower = {stem.lower(): group for stem, group in reversed(list(clean.items()))}
+    pairs: list[tuple[Path, Path]] = []
+    for group in sorted(images_by_stem(images).values(), key=lambda g: natural_key(g[0].name)):
+        image = pick_input(group, notes)
+        stem = image.stem
+        if strip is not None:
+            if not stem.lower().endswith(strip) or len(stem) == len(strip):
+                why = f"its name does not end in '{strip}', as the others in {image.parent} do; rename it NAME{strip}"
+                unpaired(missing, image, why)
+                continue
+            stem = stem[: -len(strip)]
+        tried = _clean_candidates(stem)
+        found: list[Path] | None = None
+        for candidate in tried:
+            found = clean.get(candidate) or by_lower.get(candidate.lower())
+            if found:
+                break
+        if not found:
+            names = " or ".join(f"'{c}.*'" for c in tried)
+            unpaired(missing, image, f"no ground truth {names} in {clean_dir}; add it, or move the picture out")
+            add_note(notes, f"{clean_dir}: {_NAMING_NOTE}")
+            continue
+        pairs.append((image, pick_partner(found, image, notes)))
+    return pairs
+
+
+def _source_clips(
+    source: _PairSource, root: Path, group: str | None, missing: Unpaired | None, notes: Notes | None
+) -> list[RainClipPaths]:
+    """The clips and one-frame clips of one paired set, their names prefixed with ``group`` when given."""
+    split = split_folder(source.folder, root)
+    where = {"layout": "pairs", "split": split, "group": group}
+
+    def named(stem: str) -> str:
+        return f"{group}_{stem}" if group else stem
+
+    if source.unused:
+        left = ", ".join(f"{p.name}/" for p in source.unused)
+        add_note(
+            notes,
+            f"{source.folder}: holds several ground-truth folders beside {source.rainy.name}/; used "
+            f"{source.clean.name}/ and left out {left}; move the one not meant out of the set",
+        )
+    pictures = [p for p in source.rainy.iterdir() if is_visible_image(p)]
+    if source.named:
+        clean_pics = [p for p in source.clean.iterdir() if is_visible_image(p) and _CLEAN_NAME.fullmatch(p.stem)]
+        rainy_pics = [p for p in pictures if _is_rainy_name(p.stem) and not _CLEAN_NAME.fullmatch(p.stem)]
+        known = {*rainy_pics, *clean_pics}
+        other = [p for p in sorted(pictures) if p not in known]
+        if other:
+            add_note(
+                notes,
+                f"{source.rainy}: left out {len(other)} picture(s) named neither as rainy nor as ground truth "
+                f"(e.g. {other[0].name}); in this layout a rainy picture is rain-N or N_rain, its ground truth "
+                "norain-N, N_gt or N_clean",
+            )
+        pictures = rainy_pics
+    else:
+        clean_pics = [p for p in source.clean.iterdir() if is_visible_image(p)]
+    clean = images_by_stem(clean_pics)
+    clips: list[RainClipPaths] = []
+    for image, gt in _pair_stills(pictures, clean, source.clean, strip=None, missing=missing, notes=notes):
+        maps = _maps_for(source.folder, image.stem, 1, image)
+        clips.append(RainClipPaths(named(image.stem), (image,), (gt,), **maps, **where))
+    if source.named:
+        return clips
+    for clip_dir in _subdirs(source.rainy):
+        gt_clip = _child(source.clean, clip_dir.name.lower())
+        jorder = _JORDER_FOLDER.fullmatch(clip_dir.name)
+        if gt_clip is None and jorder is not None:  # JORDER: rain/X2/NAMEx2.png with norain/NAME.png
+            strip = f"x{jorder.group(1)}"
+            stills = [p for p in clip_dir.iterdir() if is_visible_image(p)]
+            for image, gt in _pair_stills(stills, clean, source.clean, strip=strip, missing=missing, notes=notes):
+                clips.append(RainClipPaths(named(image.stem), (image,), (gt,), **where))
+            continue
+        if gt_clip is None:
+            why = f"no ground truth folder {source.clean / clip_dir.name}; every clip needs its clean frames"
+            unpaired(missing, clip_dir, why)
+            continue
+        paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing, notes)
+        if paired is None:
+            continue
+        rainy, frames = paired
+        maps = _maps_for(source.folder, clip_dir.name, len(rainy), None)
+        clips.append(RainClipPaths(named(clip_dir.name), rainy, frames, **maps, **where))
+    return clips
+
+
+def find_rain_pairs(
+    root: Path | str, *, missing: Unpaired | None = None, notes: Notes | None = None
+) -> list[RainClipPaths]:
+    """Paired stills and clips under ``root`` (the set's folder, its rainy folder, or any folder above sets).
+
+    Layouts (:data:`PAIR_FOLDERS`): ``rain/`` + ``gt/`` as ``synth rain`` writes them (``rain/CLIP/`` folders
+    are clips paired with ``gt/CLIP/``; the streak/alpha/reliance maps beside them are attached when
+    present), ``rain/`` or ``rainy/`` + ``norain/``, ``input/`` + ``target/`` or ``gt/``; a ``rainy/`` (or
+    ``rain/``) folder with its ground truths beside it (PReNet); rainy and ground-truth pictures in one
+    folder (Rain100L/H as distributed); JORDER's ``rain/X2/NAMEx2.png`` with ``norain/NAME.png``. Every set
+    under ``root`` is read, also one inside another's folder; with several, names are prefixed with the set
+    (:func:`~weatherclean.data.pairing.group_names`: ``Rain100H_rain-001``, ``test_Rain100H_1``).
+
+    Stills are paired by name, never by order: the same stem, or a :data:`STEM_RULES` rule (``rain-001`` with
+    ``norain-001``, ``1_rain`` with ``1_gt`` or ``1_clean``). A picture without its ground truth is an error,
+    or a row in ``missing`` when given; two files of one stem are resolved with a line in ``notes``.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_PAIRS_HELP}")
-    if root.name.lower() == "rain" and _child(root.parent, "gt") is not None:
-        root = root.parent
-    folders = _folders_with(root, "rain", "gt")
-    if not folders:
-        raise DatasetError(f"{root}: no folder with 'rain' and 'gt' sub-folders; {_PAIRS_HELP}")
+    root = _pair_root(root)
+    return _pairs_clips(root, _pair_sources(root), missing, notes)
+
+
+def _pairs_clips(
+    root: Path, sources: list[_PairSource], missing: Unpaired | None, notes: Notes | None
+) -> list[RainClipPaths]:
+    """The clips of the paired ``sources`` found under ``root`` (see :func:`find_rain_pairs`)."""
+    if not sources:
+        raise DatasetError(
+            f"{root}: no paired rain pictures found (no folder with 'rain' and 'gt' sub-folders, nor another "
+            f"layout below); {_PAIRS_HELP}"
+        )
+    groups = group_names([s.folder for s in sources], root, lambda f: _label(f, root))
     clips: list[RainClipPaths] = []
-    for folder in folders:
-        rain_dir, gt_dir = _child(folder, "rain"), _child(folder, "gt")
-        assert rain_dir is not None and gt_dir is not None
-        group = _group_name(folder, root, len(folders) > 1)
-        gts = {p.stem: p for p in gt_dir.iterdir() if is_visible_image(p)}
-        for image in sorted((p for p in rain_dir.iterdir() if is_visible_image(p)), key=lambda p: natural_key(p.name)):
-            gt = gts.get(image.stem)
-            if gt is None:
-                unpaired(missing, image, f"no ground truth '{image.stem}.*' in {gt_dir}; {_PAIRS_HELP}")
-                continue
-            maps = _maps_for(folder, image.stem, 1, image)
-            name = f"{group}_{image.stem}" if group else image.stem
-            clips.append(RainClipPaths(name, (image,), (gt,), **maps, layout="pairs"))
-        for clip_dir in _subdirs(rain_dir):
-            gt_clip = gt_dir / clip_dir.name
-            if not gt_clip.is_dir():
-                unpaired(missing, clip_dir, f"no ground truth folder {gt_clip}; {_PAIRS_HELP}")
-                continue
-            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing)
-            if paired is None:
-                continue
-            rainy, clean = paired
-            maps = _maps_for(folder, clip_dir.name, len(rainy), None)
-            name = f"{group}_{clip_dir.name}" if group else clip_dir.name
-            clips.append(RainClipPaths(name, rainy, clean, **maps, layout="pairs"))
+    for source in sources:
+        clips += _source_clips(source, root, groups[source.folder], missing, notes)
     _refuse_all_unpaired(root, clips, missing)
     if not clips:
-        raise DatasetError(f"{root}: the 'rain' folder(s) hold no images or clip folders; {_PAIRS_HELP}")
+        raise DatasetError(f"{root}: the rainy folder(s) hold no images or clip folders; {_PAIRS_HELP}")
     return clips
 
 
@@ -444,30 +736,109 @@ def find_frame_folders(root: Path | str) -> list[RainClipPaths]:
     return clips
 
 
-def find_rain_clips(root: Path | str, *, missing: Unpaired | None = None) -> list[RainClipPaths]:
-    """Clips under ``root`` in whichever layout it has: RainSyn, NTURain, ``{rain,gt}``, else frame folders
-    without ground truth. Raises :class:`DatasetError` when the folder holds none of these. An input
-    without its ground truth is an error too, or a row in ``missing`` when given
-    (:func:`~weatherclean.data.snow.unpaired`)."""
-    root = Path(root)
+def _rainsyn_folders(root: Path) -> list[Path]:
+    """The RainSyn ``input`` + ``processed`` folders under ``root`` (``root`` may be one of those two), found in one
+    walk whose result :func:`_find_any` hands on, rather than walking the tree again to read them."""
+    base = _rainsyn_root(root)
+    if base is not root:
+        return [base] if _child(base, "input") is not None and _child(base, "processed") is not None else []
+    return _folders_with(root, "input", "processed")
+
+
+def _find_any(root: Path, missing: Unpaired | None, notes: Notes | None) -> tuple[list[RainClipPaths], Path]:
+    """Clips in whichever layout ``root`` holds (see :func:`find_rain_clips`), and the dataset's root as the
+    finder took it (the set, where ``root`` is its rainy or ``input`` folder), below which splits are read."""
     if root.is_file():
         kind = "a video file; read it with iter_video_frames" if is_video_path(root) else "a file"
         raise DatasetError(f"{root}: is {kind}, not a dataset folder; {_ANY_HELP}")
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")
-    if root.name.lower() in ("input", "processed") or _folders_with(root, "input", "processed"):
-        return find_rainsyn(root, missing=missing)
-    if root.name.lower() == "rain" or _folders_with(root, "rain", "gt"):
-        return find_rain_pairs(root, missing=missing)
+    rainsyn = _rainsyn_folders(root)
+    if rainsyn:
+        base = _rainsyn_root(root)
+        return _rainsyn_clips(base, rainsyn, None, None, missing, notes), base
+    base = _pair_root(root)
+    sources = _pair_sources(base)
+    if sources:
+        return _pairs_clips(base, sources, missing, notes), base
     for _, dirnames, _ in os.walk(root):
         if any(_NTU_RAIN.fullmatch(d) for d in dirnames):
-            return find_nturain(root, missing=missing)
-    if _child(root, "synthetic") is not None and _child(root, "gt") is not None:  # not four clips without gt
-        raise DatasetError(f"{root}: a snow dataset (synthetic/ and gt/ images); for snow, use --task snow")
+            return find_nturain(root, missing=missing, notes=notes), root
+    snowy = _child(root, "synthetic") or _child(root, "snow")
+    if snowy is not None and _child(root, "gt") is not None:  # not four clips without gt
+        raise DatasetError(f"{root}: a snow dataset ({snowy.name}/ and gt/ images); for snow, use --task snow")
     try:
-        return find_frame_folders(root)
+        return find_frame_folders(root), root
     except DatasetError:
         raise DatasetError(f"{root}: no rain dataset or frames found; {_ANY_HELP}") from None
+
+
+def _pick_split(
+    root: Path, clips: list[RainClipPaths], missing: Unpaired, split: str
+) -> tuple[list[RainClipPaths], Unpaired]:
+    """The clips (and unpaired inputs) of one split. A set without train/test folders has nothing to pick,
+    which is an error rather than the whole set: ``evaluate --split test`` must never score training clips."""
+    want = SPLIT_FOLDERS.get(split.lower(), split.lower())
+    have = sorted({c.split for c in clips if c.split} | {s for p, _ in missing if (s := split_folder(p, root))})
+    snow = " (S, M and L are Snow100K's splits: for snow, use --task snow)" if split.upper() in SNOW_LEVELS else ""
+    if not have:
+        raise DatasetError(
+            f"{root}: --split {split}: this rain set has no train/test folders, so there is no split to pick{snow}; "
+            "leave --split out (for rain it picks the train or test clips of RainSyn, NTURain or a set kept in "
+            "train/ and test/ folders)"
+        )
+    if want not in have:
+        raise DatasetError(
+            f"{root}: no '{want}' clips (splits found: {', '.join(have)}){snow}; pass one of those to --split"
+        )
+    keep = [c for c in clips if c.split == want]
+    return keep, [(p, why) for p, why in missing if split_folder(p, root) == want]
+
+
+def _take_stock(inventory: Inventory, clips: list[RainClipPaths], missing: Unpaired) -> None:
+    """Record every input found, paired or not, before a split is picked (see :class:`Inventory`)."""
+    inventory.many = inventory.many or any(c.group is not None for c in clips)
+    for clip in clips:
+        inventory.keys.extend(clip.frame_key(i) for i in range(len(clip)))
+    for path, _ in missing:
+        if path.is_dir():  # a clip without its ground truth: its frames
+            inventory.keys.extend(f"{path.name}/{frame.stem}" for frame in list_frames(path))
+        else:
+            inventory.keys.append(path.stem)
+
+
+def find_rain_clips(
+    root: Path | str,
+    split: str | None = None,
+    *,
+    missing: Unpaired | None = None,
+    notes: Notes | None = None,
+    inventory: Inventory | None = None,
+) -> list[RainClipPaths]:
+    """Clips under ``root`` in whichever layout it has: RainSyn, paired pictures or clips
+    (:func:`find_rain_pairs`), NTURain, else frame folders without ground truth. Raises :class:`DatasetError`
+    when the folder holds none of these. An input without its ground truth is an error too, or a row in
+    ``missing`` when given (:func:`~weatherclean.data.pairing.unpaired`); ``notes`` gets what pairing had to
+    decide (two files of one name, clip frames paired by order although some names agree).
+
+    ``split`` ("train", "test") keeps the clips under a folder of that name at or below ``root`` (RainSyn,
+    NTURain, or paired sets in ``train/`` and ``test/``); a set without such folders is then an error, not
+    silently the whole set. ``inventory`` receives every input found, before the split is picked (what
+    ``evaluate --outputs`` needs)."""
+    root = Path(root)
+    found: Unpaired = []
+    try:
+        clips, base = _find_any(root, found if missing is not None else None, notes)
+        if inventory is not None:
+            _take_stock(inventory, clips, found)
+        if split is not None:
+            clips, found = _pick_split(base, clips, found, split)
+    finally:  # a set where nothing pairs is refused, and the caller still learns which inputs had no partner
+        if missing is not None:
+            missing.extend(found)
+    if missing is not None:
+        _refuse_all_unpaired(root, clips, found)
+    return clips
 
 
 def iter_video_frames(path: Path | str, max_frames: int | None = None) -> Iterator[np.ndarray]:

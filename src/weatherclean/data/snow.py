@@ -24,6 +24,19 @@ from torch.utils.data import Dataset
 
 from weatherclean.data.images import read_clean_photo, read_rgb
 from weatherclean.data.negatives import CropScore, check_dry_crops, detailed_crop
+from weatherclean.data.pairing import (
+    SPLIT_FOLDERS,
+    Inventory,
+    Notes,
+    Unpaired,
+    group_names,
+    images_by_stem,
+    pick_input,
+    pick_partner,
+    pictures_in,
+    split_folder,
+    unpaired,
+)
 from weatherclean.data.tones import (
     check_tone_fraction,
     check_tone_haze,
@@ -47,8 +60,11 @@ __all__ = [
 _LAYOUT_HELP = (
     "expected Snow100K layout: <root>/synthetic/NAME.jpg with <root>/gt/NAME.jpg (and optional "
     "<root>/mask/NAME.jpg), e.g. Snow100K-training/all/... or a test tarball with "
-    ".../test/Snow100K-{S,M,L}/{synthetic,gt,mask}"
+    ".../test/Snow100K-{S,M,L}/{synthetic,gt,mask}; or CSD's <root>/Snow/NAME.tif with <root>/Gt/NAME.tif "
+    "(and optional Mask/), e.g. CSD/Test"
 )
+#: Splits ``find_snow100k`` can pick: Snow100K's test splits by letter, or a ``train``/``test`` folder (CSD).
+SNOW_SPLITS = (*SNOW_LEVELS, "train", "test")
 
 
 @dataclass(frozen=True)
@@ -59,27 +75,9 @@ class SnowTriple:
     gt: Path
     mask: Path | None
     name: str
-    split: str | None = None  # "S"/"M"/"L" when the folder says so (Snow100K-S, ...)
-
-
-def _images_by_stem(folder: Path) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        if is_visible_image(entry):
-            found.setdefault(entry.stem, entry)
-    return found
-
-
-#: Where a dataset finder records inputs without ground truth, as (input, reason), instead of raising.
-Unpaired = list[tuple[Path, str]]
-
-
-def unpaired(sink: Unpaired | None, path: Path, reason: str) -> None:
-    """An input without its ground truth: :class:`DatasetError` for training, which needs every pair, or
-    a row in ``sink`` for ``evaluate``, which scores the others and reports it (exit code 1)."""
-    if sink is None:
-        raise DatasetError(f"{path}: {reason}")
-    sink.append((path, reason))
+    split: str | None = None  # "S"/"M"/"L" when the folder says so (Snow100K-S, ...), "train"/"test" (CSD)
+    #: The set (source folder) it comes from, as its name's prefix says; None when the dataset holds one set.
+    group: str | None = None
 
 
 def _child(folder: Path, name: str) -> Path | None:
@@ -93,84 +91,137 @@ def _child(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _split_of(path: Path) -> str | None:
-    """The Snow100K split a folder belongs to, read from the nearest ``Snow100K-X`` ancestor."""
-    for part in reversed(path.parts):
+def _split_of(folder: Path, root: Path) -> str | None:
+    """The split a set folder belongs to: the nearest ``Snow100K-X`` folder's letter (a name only this dataset
+    uses, so it counts wherever it is in the path, as the test tarball nests it), else the nearest ``train``/``test``
+    folder at or below the dataset ``root`` (CSD's ``Train``/``Test``; see :func:`split_folder`)."""
+    for part in reversed(folder.resolve().parts):
         m = re.fullmatch(r"snow100k[-_ ]?([sml])", part, flags=re.IGNORECASE)
         if m:
             return m.group(1).upper()
-    return None
+    return split_folder(folder, root)
+
+
+def _holds_pictures(folder: Path) -> bool:
+    return any(is_visible_image(p) for p in folder.iterdir())
+
+
+def _input_folder(folder: Path) -> Path | None:
+    """The snowy-input sub-folder of a dataset folder: Snow100K's ``synthetic``, or CSD's ``Snow`` when a ``Gt``
+    folder is beside it and it holds pictures itself: a ``snow/`` folder of sets (``snow/Snow100K-S/...``) with
+    an unrelated ``gt/`` beside it is a folder to search, not CSD."""
+    synthetic = _child(folder, "synthetic")
+    if synthetic is not None:
+        return synthetic
+    snow = _child(folder, "snow")
+    if snow is None or _child(folder, "gt") is None:
+        return None
+    return snow if _holds_pictures(snow) else None
 
 
 def _candidate_folders(root: Path) -> list[Path]:
-    """Folders holding a ``synthetic`` sub-folder, searched recursively (test tarballs nest deeply)."""
-    if root.name.lower() == "synthetic":
+    """Folders holding a ``synthetic`` (or CSD ``Snow`` + ``Gt``) sub-folder, searched recursively (test
+    tarballs nest deeply): ``root`` itself when it is a set, else every set below it. A set's own input, gt and
+    mask folders are not searched (they hold its pictures); its other sub-folders are."""
+    if root.name.lower() in ("synthetic", "snow") and _input_folder(root.parent) == root:
         return [root.parent]
-    if _child(root, "synthetic") is not None:
+    if _input_folder(root) is not None:
         return [root]
     found: list[Path] = []
     for dirpath, dirnames, _ in os.walk(root):
         dirnames.sort()
-        if any(d.lower() == "synthetic" for d in dirnames):
-            found.append(Path(dirpath))
-            # Do not descend into synthetic/gt/mask themselves: they only hold images.
-            dirnames[:] = [d for d in dirnames if d.lower() not in ("synthetic", "gt", "mask")]
+        here = Path(dirpath)
+        source = _input_folder(here)
+        if source is not None:
+            found.append(here)
+            own = {source.name.lower(), "gt", "mask"}
+            dirnames[:] = [d for d in dirnames if d.lower() not in own]
     return found
 
 
-def find_snow100k(root: Path | str, split: str | None = None, *, missing: Unpaired | None = None) -> list[SnowTriple]:
+def find_snow100k(
+    root: Path | str,
+    split: str | None = None,
+    *,
+    missing: Unpaired | None = None,
+    notes: Notes | None = None,
+    inventory: Inventory | None = None,
+) -> list[SnowTriple]:
     """Find Snow100K (synthetic, gt, mask) triples under ``root``, matched by file stem.
 
     ``root`` may be the folder holding ``synthetic``/``gt``/``mask``, any folder above it, or the
-    ``synthetic`` folder itself. ``split`` ("S", "M" or "L") keeps only ``Snow100K-<split>``. When
-    several folders are found (all three test splits), names are prefixed with the folder so they stay
-    unique, e.g. ``Snow100K-S_beautiful_smile_00003``. An image without its ground truth is an error,
-    or a row in ``missing`` when given (see :func:`unpaired`).
+    ``synthetic`` folder itself; CSD's ``Snow``/``Gt``/``Mask`` folders are read the same way. ``split``
+    ("S", "M" or "L") keeps only ``Snow100K-<split>``; "train" or "test" keeps the folders under a
+    ``train``/``test`` folder at or below ``root`` (CSD's ``Train``/``Test``). When several folders are found (all
+    three test splits), names are prefixed with the folder so they stay unique, e.g.
+    ``Snow100K-S_beautiful_smile_00003`` (:func:`group_names`).
+    An image without its ground truth is an error, or a row in ``missing`` when given (see :func:`unpaired`).
+    Two files of one stem (``x.png``, ``x.jpg``) are resolved as :func:`pick_input` and :func:`pick_partner`
+    say, with a line in ``notes`` when given. ``inventory`` receives the name of every input of every folder
+    found, before the split is picked (what ``evaluate --outputs`` needs).
     """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_LAYOUT_HELP}")
     if split is not None:
-        split = split.upper()
-        if split not in SNOW_LEVELS:
-            raise DatasetError(f"unknown Snow100K split {split!r}: use one of {', '.join(SNOW_LEVELS)}")
+        split = split.upper() if split.upper() in SNOW_LEVELS else SPLIT_FOLDERS.get(split.lower(), split)
+        if split not in SNOW_SPLITS:
+            raise DatasetError(
+                f"unknown snow split {split!r}: use one of {', '.join(SNOW_LEVELS)} (Snow100K) or train, test (CSD)"
+            )
     folders = _candidate_folders(root)
     if not folders:
-        hint = " (it holds rain/ and gt/: for rain, add --task rain)" if (root / "rain").is_dir() else ""
+        rainy = any(_child(root, name) is not None for name in ("rain", "rainy", "norain"))
+        hint = " (it holds rain pictures: for rain, add --task rain)" if rainy else ""
         raise DatasetError(f"{root}: no 'synthetic' folder found{hint}; {_LAYOUT_HELP}")
+    base = root.parent if folders == [root.parent] else root  # given the input folder itself: its set is the root
+    if inventory is not None:
+        inventory.many = inventory.many or len(folders) > 1
+        for folder in folders:
+            source = _input_folder(folder)
+            assert source is not None
+            inventory.keys.extend(p.stem for p in pictures_in(source))
     if split is not None:
-        available = sorted({s for f in folders if (s := _split_of(f.resolve())) is not None})
-        folders = [f for f in folders if _split_of(f.resolve()) == split]
+        available = sorted({s for f in folders if (s := _split_of(f, base)) is not None})
+        folders = [f for f in folders if _split_of(f, base) == split]
         if not folders:
-            have = ", ".join(available) if available else "none named Snow100K-S/M/L"
-            raise DatasetError(f"{root}: no Snow100K-{split} folder found (splits found: {have})")
+            have = ", ".join(available) if available else "none named Snow100K-S/M/L, train or test"
+            what = f"Snow100K-{split}" if split in SNOW_LEVELS else f"'{split}'"
+            raise DatasetError(f"{root}: no {what} folder found (splits found: {have})")
+    groups = group_names(folders, base, lambda f: f.name)
     triples: list[SnowTriple] = []
     for folder in folders:
-        synthetic_dir = _child(folder, "synthetic")
+        synthetic_dir = _input_folder(folder)
         gt_dir = _child(folder, "gt")
         assert synthetic_dir is not None
         if gt_dir is None:
-            raise DatasetError(f"{folder}: has 'synthetic' but no 'gt' folder next to it; {_LAYOUT_HELP}")
+            raise DatasetError(
+                f"{folder}: has '{synthetic_dir.name}' but no 'gt' folder next to it; add gt/ with the clean pictures"
+            )
         mask_dir = _child(folder, "mask")
-        snowy = _images_by_stem(synthetic_dir)
-        gts = _images_by_stem(gt_dir)
-        masks = _images_by_stem(mask_dir) if mask_dir is not None else {}
-        group = folder.name if len(folders) > 1 else None
-        folder_split = _split_of(folder.resolve())
-        for stem, path in snowy.items():
+        snowy = images_by_stem(pictures_in(synthetic_dir))
+        gts = images_by_stem(pictures_in(gt_dir))
+        masks = images_by_stem(pictures_in(mask_dir)) if mask_dir is not None else {}
+        group = groups[folder]
+        folder_split = _split_of(folder, base)
+        for stem, paths in snowy.items():
+            path = pick_input(paths, notes)
             gt = gts.get(stem)
             if gt is None:
                 why = (
-                    f"no ground truth '{stem}.*' in {gt_dir}; every synthetic image needs a gt image with the same name"
+                    f"no ground truth '{stem}.*' in {gt_dir}; every {synthetic_dir.name} image needs a gt image with "
+                    "the same name"
                 )
                 unpaired(missing, path, why)
                 continue
             name = f"{group}_{stem}" if group else stem
-            triples.append(SnowTriple(path, gt, masks.get(stem), name, folder_split))
+            mask = pick_partner(masks[stem], path, None) if stem in masks else None
+            triples.append(SnowTriple(path, pick_partner(gt, path, notes), mask, name, folder_split, group))
     if not triples and missing:
         raise DatasetError(f"{root}: no synthetic image has its ground truth (e.g. {missing[0][1]})")
     if not triples:
-        raise DatasetError(f"{root}: 'synthetic' folder(s) hold no images; {_LAYOUT_HELP}")
+        where = ", ".join(str(_input_folder(f)) for f in folders[:3])
+        raise DatasetError(f"{root}: the input folder(s) hold no images ({where}); {_LAYOUT_HELP}")
     return triples
 
 

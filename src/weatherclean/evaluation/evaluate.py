@@ -13,11 +13,13 @@ import csv
 import io
 import json
 import math
+import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -27,8 +29,13 @@ from rich.table import Table
 from scipy.ndimage import median_filter as _ndimage_median
 
 from weatherclean.errors import DatasetError, InputError, ModelError, OutputError
-from weatherclean.evaluation.metrics import CONVENTIONS, psnr, ssim
+from weatherclean.evaluation.metrics import CAPTION, CONVENTIONS, psnr, ssim
 from weatherclean.io.atomic import atomic_write
+
+if TYPE_CHECKING:  # the dataset modules are imported when a dataset is read, not with this module
+    from weatherclean.data.pairing import Inventory, Notes, Unpaired
+    from weatherclean.data.rain import RainClipPaths
+    from weatherclean.data.snow import SnowTriple
 
 __all__ = [
     "INPUT_METHOD",
@@ -40,10 +47,16 @@ __all__ = [
     "score_pair",
     "evaluate_snow",
     "evaluate_rain",
+    "OutputFiles",
+    "Scan",
+    "scan_rain",
+    "scan_snow",
     "temporal_median",
     "write_report",
     "render_summary",
     "render_clip_table",
+    "render_set_table",
+    "render_split_table",
 ]
 
 #: Method label of the "do nothing" row: the degraded input scored against the ground truth.
@@ -83,15 +96,34 @@ class ImageScore:
 
 @dataclass(frozen=True)
 class MethodSummary:
-    """Means over the images of one method; PSNR is ``inf`` if any image was restored exactly."""
+    """Means over the images of one method.
+
+    A pair restored exactly (or an input equal to its ground truth, as in a dry control set) has an infinite
+    PSNR, which would make the mean infinite and hide every other image: PSNR means leave such images out,
+    ``infinite_rgb`` and ``infinite_y`` say how many for each (an image can be exact on Y alone), and a PSNR mean
+    is None when all of them were exact. SSIM means keep them all. Two rows' PSNR means can therefore cover
+    different images (the input's leaves out its exact pairs, a model's does not), which the table marks.
+    """
 
     method: str
     count: int
-    psnr_rgb: float
+    psnr_rgb: float | None
     ssim_rgb: float
-    psnr_y: float
+    psnr_y: float | None
     ssim_y: float
     seconds: float
+    infinite_rgb: int = 0
+    infinite_y: int = 0
+
+
+#: Order of split names in tables: Snow100K's by size, then the others by name.
+_SPLIT_ORDER = {"S": 0, "M": 1, "L": 2}
+
+
+def _psnr_mean(values: list[float]) -> tuple[float | None, int]:
+    """The mean of the finite PSNRs (None when there are none) and how many were infinite."""
+    finite = [v for v in values if math.isfinite(v)]
+    return (float(np.mean(finite, dtype=np.float64)) if finite else None), len(values) - len(finite)
 
 
 @dataclass
@@ -106,47 +138,122 @@ class EvaluationResult:
     conventions: str = CONVENTIONS
     #: Label of the do-nothing row, e.g. "input (rainy)" for a rain evaluation; always listed first.
     input_method: str = INPUT_METHOD
-    #: (image, reason) for pairs that could not be scored; they are left out of every mean.
+    #: (input, reason) for pairs that could not be scored, the input always as its path (a picture, or a
+    #: clip's folder); they are left out of every mean.
     failed: list[tuple[str, str]] = field(default_factory=list)
     #: What was scored, for a report read later: the model as given and as found, device, precision...
     model: dict[str, Any] = field(default_factory=dict)
+    #: What a reader of the scores should know: how files were paired, identical pairs, model notes.
+    notes: list[str] = field(default_factory=list)
+    #: The split (Snow100K-S/M/L, train/test) of each scored row name, where the dataset's folders say it.
+    splits: dict[str, str] = field(default_factory=dict)
+    #: The set (source folder, e.g. ``test_Rain100H``) of each scored row name, where the dataset holds several.
+    sets: dict[str, str] = field(default_factory=dict)
 
-    def add(self, row: ImageScore) -> None:
-        """Record a score, remembering the method order of first appearance (input, baselines, model)."""
+    def add(self, row: ImageScore, split: str | None = None, group: str | None = None) -> None:
+        """Record a score, remembering the method order of first appearance (input, baselines, model), and the
+        split and set its picture belongs to (for the per-split and per-set tables)."""
         if row.method not in self.methods:
             self.methods.append(row.method)
         self.rows.append(row)
+        if split is not None:
+            self.splits[row.name] = split
+        if group is not None:
+            self.sets[row.name] = group
+
+    def fail(self, path: Path | str, reason: str) -> None:
+        """Record a pair that could not be scored under its input's path, whatever went wrong, so that every
+        ``failed`` entry names the same kind of thing; a reason that starts with that path does not repeat it."""
+        where = str(path)
+        self.failed.append((where, reason.removeprefix(f"{where}: ")))
+
+    def note(self, text: str) -> None:
+        """Add a note for the reader, once: the same pairing decision can be met for many pictures, and a note
+        repeated for each would bury the others."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     @property
     def image_count(self) -> int:
         return len({row.name for row in self.rows})
 
-    def summary(self) -> list[MethodSummary]:
-        """Mean scores per method: the input row first, then ``methods`` order (empty methods left out)."""
+    def summary(self, split: str | None = None, *, group: str | None = None) -> list[MethodSummary]:
+        """Mean scores per method (of one ``split`` or set ``group`` when given): the input row first, then
+        ``methods`` order (empty methods left out). Infinite PSNRs are left out of the PSNR means
+        (:class:`MethodSummary`)."""
         out: list[MethodSummary] = []
         order = [m for m in self.methods if m == self.input_method] + [
             m for m in self.methods if m != self.input_method
         ]
+        chosen = [
+            r
+            for r in self.rows
+            if (split is None or self.splits.get(r.name) == split) and (group is None or self.sets.get(r.name) == group)
+        ]
         for method in order:
-            rows = [row for row in self.rows if row.method == method]
+            rows = [row for row in chosen if row.method == method]
             if not rows:
                 continue
-            means = {f: float(np.mean([getattr(r, f) for r in rows], dtype=np.float64)) for f in _METRIC_FIELDS}
-            seconds = float(np.mean([r.seconds for r in rows], dtype=np.float64))
-            out.append(MethodSummary(method=method, count=len(rows), seconds=seconds, **means))
+            psnr_rgb, infinite_rgb = _psnr_mean([r.psnr_rgb for r in rows])
+            psnr_y, infinite_y = _psnr_mean([r.psnr_y for r in rows])
+            out.append(
+                MethodSummary(
+                    method=method,
+                    count=len(rows),
+                    psnr_rgb=psnr_rgb,
+                    ssim_rgb=float(np.mean([r.ssim_rgb for r in rows], dtype=np.float64)),
+                    psnr_y=psnr_y,
+                    ssim_y=float(np.mean([r.ssim_y for r in rows], dtype=np.float64)),
+                    seconds=float(np.mean([r.seconds for r in rows], dtype=np.float64)),
+                    infinite_rgb=infinite_rgb,
+                    infinite_y=infinite_y,
+                )
+            )
         return out
 
+    def split_names(self) -> list[str]:
+        """The splits the scored rows come from, in table order (S, M, L, then by name)."""
+        return sorted(set(self.splits.values()), key=lambda s: (_SPLIT_ORDER.get(s, 3), s))
+
+    def split_summaries(self) -> dict[str, list[MethodSummary]]:
+        """:meth:`summary` per split, when the rows come from more than one (a Snow100K root with S, M and L, a
+        RainSyn root with train and test); empty otherwise, since the summary is then that one split's."""
+        names = self.split_names()
+        return {name: self.summary(name) for name in names} if len(names) > 1 else {}
+
+    def set_names(self) -> list[str]:
+        """The sets the scored rows come from, in the order they were scored."""
+        return list(dict.fromkeys(self.sets[r.name] for r in self.rows if r.name in self.sets))
+
+    def set_summaries(self) -> dict[str, list[MethodSummary]]:
+        """:meth:`summary` per set, when the rows come from more than one (Restormer's ``test/{Rain100H,Rain100L,
+        Test100}``), as papers report each benchmark apart; empty when there is one, or when the sets are exactly
+        the splits (Snow100K-S, -M, -L), which the per-split table gives already."""
+        names = self.set_names()
+        pairs = {(self.sets.get(r.name), self.splits.get(r.name)) for r in self.rows}
+        same = len(pairs) == len(names) == len(self.split_names()) and all(s for _, s in pairs)
+        return {} if len(names) < 2 or same else {name: self.summary(group=name) for name in names}
+
     def clip_means(self) -> dict[str, dict[str, float]]:
-        """Per clip (the part of a row name before ``/``) and method: mean PSNR on Y, for clip tables."""
+        """Per clip (the part of a row name before ``/``) and method: mean PSNR on Y over the frames whose PSNR
+        is finite, for clip tables."""
         sums: dict[str, dict[str, list[float]]] = {}
         for row in self.rows:
             clip = row.name.split("/")[0]
-            sums.setdefault(clip, {}).setdefault(row.method, []).append(row.psnr_y)
-        return {clip: {m: float(np.mean(v)) for m, v in per.items()} for clip, per in sums.items()}
+            values = sums.setdefault(clip, {}).setdefault(row.method, [])
+            if math.isfinite(row.psnr_y):
+                values.append(row.psnr_y)
+        return {clip: {m: float(np.mean(v)) if v else math.inf for m, v in per.items()} for clip, per in sums.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form; infinite PSNR becomes the string ``"inf"`` because JSON has no infinity."""
-        return {
+        """JSON-ready form. JSON has no infinity, so an infinite PSNR (an exact pair) is null; ``infinite_rgb`` and
+        ``infinite_y`` in a summary row count them."""
+        images = [_json_safe(asdict(r)) for r in self.rows]
+        if self.splits:
+            images = [{**image, "split": self.splits.get(image["name"])} for image in images]
+        if self.sets:
+            images = [{**image, "set": self.sets.get(image["name"])} for image in images]
+        out: dict[str, Any] = {
             "task": self.task,
             "dataset": self.dataset,
             "split": self.split,
@@ -154,13 +261,65 @@ class EvaluationResult:
             "model": self.model,
             "conventions": self.conventions,
             "summary": [_json_safe(asdict(s)) for s in self.summary()],
-            "images": [_json_safe(asdict(r)) for r in self.rows],
-            "failed": [{"image": name, "reason": reason} for name, reason in self.failed],
         }
+        by_split = self.split_summaries()
+        if by_split:
+            out["by_split"] = {name: [_json_safe(asdict(s)) for s in rows] for name, rows in by_split.items()}
+        by_set = self.set_summaries()
+        if by_set:
+            out["by_set"] = {name: [_json_safe(asdict(s)) for s in rows] for name, rows in by_set.items()}
+        out["images"] = images
+        out["failed"] = [{"image": name, "reason": reason} for name, reason in self.failed]
+        out["notes"] = list(self.notes)
+        return out
 
 
 def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (("inf" if v > 0 else "-inf") if isinstance(v, float) and math.isinf(v) else v) for k, v in d.items()}
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _conclude(result: EvaluationResult) -> EvaluationResult:
+    """The notes a finished evaluation owes its reader: splits or sets scored together, pictures that belong to
+    no split, and exact pairs left out of the PSNR means (how many, per row and metric)."""
+    names = result.split_names()
+    if result.split is None and len(names) > 1:
+        result.note(
+            f"{result.dataset}: holds {len(names)} splits ({', '.join(names)}); the summary is over all of them, "
+            f"the per-split table gives each apart ('by_split' in a JSON report); pass --split {names[0]} (or "
+            "another) to score one alone"
+        )
+        apart = len({r.name for r in result.rows if r.name not in result.splits})
+        if apart:
+            result.note(
+                f"{result.dataset}: {apart} picture(s) lie in no split folder; they count in the summary but in no "
+                "per-split row"
+            )
+    sets = result.set_summaries()
+    if sets:
+        result.note(
+            f"{result.dataset}: holds {len(sets)} sets ({', '.join(sets)}); the summary pools them, the per-set table "
+            "gives each apart ('by_set' in a JSON report; row names start with the set); point --dataset at one "
+            "set's folder to score it alone"
+        )
+    for s in result.summary():
+        if not s.infinite_y:  # an identical picture has an identical Y too, so infinite_y >= infinite_rgb
+            continue
+        exact = []
+        if s.infinite_rgb:
+            exact.append(f"{s.infinite_rgb} of {s.count} picture(s) are identical to their ground truth")
+        if s.infinite_y > s.infinite_rgb:
+            exact.append(f"{s.infinite_y - s.infinite_rgb} of {s.count} have an identical Y only")
+        left = s.count - s.infinite_y
+        cover = (
+            f"which then cover other pictures than a row without (the table marks it: {left}/{s.count})"
+            if left
+            else "so its PSNR Y mean is inf"
+        )
+        result.note(
+            f"{s.method}: {', '.join(exact)} (PSNR = inf); left out of that row's PSNR means, {cover}; null in a JSON "
+            "report, inf in a CSV one; SSIM means keep them"
+        )
+    return result
 
 
 def score_pair(name: str, method: str, restored: np.ndarray, gt: np.ndarray, seconds: float = 0.0) -> ImageScore:
@@ -198,18 +357,252 @@ def _run_model(
     tile: int | None,
     overlap: int,
     finish: Finish | None = None,
+    on_tile: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     from weatherclean.restore.tiling import run_tiled_array
 
     start = time.perf_counter()
     try:
-        out = run_tiled_array(restore, image, tile=tile, overlap=overlap, device=device)
+        out = run_tiled_array(restore, image, tile=tile, overlap=overlap, device=device, on_tile=on_tile)
         if finish is not None:
             out = finish(image, out)
     except ModelError as exc:
         raise ModelError(f"{name}: {exc}") from None
     seconds = time.perf_counter() - start
     return out, seconds
+
+
+# ------------------------------------------------------------------------------------- pictures on disk
+
+#: PIL modes without colour: a ground truth in one of these beside a colour input is worth a note.
+_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def _is_grey_file(path: Path) -> bool | None:
+    """Whether the file stores one grey channel (its header only; None when Pillow cannot tell)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.mode in _GREY_MODES
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def _check_colour(result: EvaluationResult, name: str, source: Path, gt: Path) -> None:
+    """Note a grey ground truth beside a colour input. It is scored (grey copied to R, G and B, as every reader
+    here does), since its Y scores are sound; but its RGB scores count the input's colour as error, and a
+    dataset that pairs them is most likely broken, which the mean alone would never show."""
+    if _is_grey_file(gt) and _is_grey_file(source) is False:
+        result.note(
+            f"{name}: the ground truth {gt} is greyscale but the input {source} is in colour; scored with the grey "
+            "copied to R, G and B, so its RGB scores count the colour as error (Y is comparable); check the pair"
+        )
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Scan(Generic[T]):
+    """A dataset as its finder read it, once: the CLI reads it to refuse a bad folder or split before a slow model
+    load, and hands it to the evaluation, which scores these pairs without walking the tree again."""
+
+    #: ``--dataset`` as given: where mirrored outputs are looked up, and what the report names.
+    root: Path
+    #: The split picked, as the finder names it (``S``, ``M``, ``L``, ``train``, ``test``); None: all of them.
+    split: str | None
+    #: The pairs to score (:class:`~weatherclean.data.snow.SnowTriple`, or
+    #: :class:`~weatherclean.data.rain.RainClipPaths` with ground truth).
+    items: list[T]
+    #: Inputs without their ground truth, (input, reason): reported and left out of the means.
+    missing: Unpaired
+    #: What pairing had to decide, for the report's notes.
+    notes: Notes
+    #: Every input of the dataset, before the split was picked (for ``--outputs``).
+    inventory: Inventory
+
+
+def _snow_split(split: str | None) -> str | None:
+    """``--split`` as :func:`~weatherclean.data.snow.find_snow100k` reads it: S/M/L by letter, train/test by name."""
+    from weatherclean.data.pairing import SPLIT_FOLDERS
+    from weatherclean.synth.snow import SNOW_LEVELS
+
+    if not split:
+        return None
+    return split.upper() if split.upper() in SNOW_LEVELS else SPLIT_FOLDERS.get(split.lower(), split)
+
+
+def scan_snow(dataset_root: Path, split: str | None = None) -> Scan[SnowTriple]:
+    """Read a Snow100K or CSD folder for scoring (see :func:`~weatherclean.data.snow.find_snow100k`); a folder
+    where nothing can be paired raises :class:`DatasetError`."""
+    from weatherclean.data.pairing import Inventory
+    from weatherclean.data.snow import find_snow100k
+
+    split = _snow_split(split)
+    missing: Unpaired = []
+    notes: Notes = []
+    inventory = Inventory()
+    items = find_snow100k(Path(dataset_root), split, missing=missing, notes=notes, inventory=inventory)
+    return Scan(Path(dataset_root), split, items, missing, notes, inventory)
+
+
+def scan_rain(dataset_root: Path, split: str | None = None) -> Scan[RainClipPaths]:
+    """Read a rain folder for scoring (any layout :func:`~weatherclean.data.rain.find_rain_clips` reads); a folder
+    where nothing can be paired, or whose frames have no ground truth at all, raises :class:`DatasetError`."""
+    from weatherclean.data.pairing import SPLIT_FOLDERS, Inventory
+    from weatherclean.data.rain import PAIRED_HELP, find_rain_clips
+
+    missing: Unpaired = []
+    notes: Notes = []
+    inventory = Inventory()
+    found = find_rain_clips(Path(dataset_root), split, missing=missing, notes=notes, inventory=inventory)
+    clips = [c for c in found if c.has_gt]
+    if not clips:
+        raise DatasetError(f"{dataset_root}: no picture has a ground truth, nothing to score; {PAIRED_HELP}")
+    split_name = SPLIT_FOLDERS.get(split.lower(), split.lower()) if split else None
+    return Scan(Path(dataset_root), split_name, clips, missing, notes, inventory)
+
+
+class OutputFiles:
+    """Pictures restored elsewhere (another method's released results, ``desnow``/``derain`` outputs), found for
+    each input of a dataset so that ``evaluate --outputs`` scores them without running a model.
+
+    The output of an input is looked for, in order: at the input's path relative to the dataset root
+    (``OUT/synthetic/x.*`` for ``DATA/synthetic/x.jpg``: a mirror of the dataset), then by the input's name
+    in its folder (``OUT/x.*``; for a clip frame ``OUT/CLIP/00001.*``: what ``desnow DATA/synthetic -o OUT``
+    writes). Any picture type matches (an output need not keep the input's). The second rule is skipped where a
+    name could be another input's: one that several inputs of the dataset share (scored now or not: a split or
+    ``--limit`` leaves them in the ``inventory``), or any name, when the dataset holds several sets (Snow100K-S
+    and -M, Rain100H and Rain100L), whose inputs then need the mirror. Nothing is ever paired by order.
+    """
+
+    def __init__(self, folder: Path, dataset_root: Path, inventory: Inventory) -> None:
+        from weatherclean.io.media import is_visible_image
+
+        self.folder = Path(folder)
+        self.root = Path(dataset_root)
+        self.files: dict[str, list[Path]] = {}
+        for dirpath, dirnames, filenames in os.walk(self.folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for filename in sorted(filenames):
+                path = Path(dirpath, filename)
+                if is_visible_image(path):
+                    key = path.relative_to(self.folder).with_suffix("").as_posix()
+                    self.files.setdefault(key, []).append(path)
+        self.shared = {key for key, n in Counter(inventory.keys).items() if n > 1}
+        self.many = inventory.many
+
+    def find(self, source: Path, flat_key: str, notes: list[str] | None = None) -> Path:
+        """The output of input ``source`` (whose name in its folder is ``flat_key``); :class:`DatasetError`
+        naming where it was looked for when there is none."""
+        from weatherclean.data.pairing import pick_partner
+
+        keys: list[str] = []
+        if source.is_relative_to(self.root):
+            keys.append(source.relative_to(self.root).with_suffix("").as_posix())
+        by_name = not self.many and flat_key not in self.shared
+        if by_name and flat_key not in keys:
+            keys.append(flat_key)
+        for key in keys:
+            if key in self.files:
+                return pick_partner(self.files[key], source, notes, role="output")
+        looked = " or ".join(f"{self.folder / k}.*" for k in keys)
+        if not by_name and notes is not None:
+            self._mirror_only(flat_key, notes)
+        raise DatasetError(f"{source}: no restored picture for it in --outputs (looked for {looked})")
+
+    def _mirror_only(self, flat_key: str, notes: list[str]) -> None:
+        """Say once, not after every input without its output, why only the mirror of ``--dataset`` was looked in."""
+        head = f"{self.folder}: the outputs of some inputs were looked up only as a mirror of --dataset"
+        if any(n.startswith(head) for n in notes):
+            return
+        why = "it holds several sets" if self.many else f"several of its inputs share a name, e.g. {flat_key}"
+        notes.append(f"{head} ({self.folder}/PATH/NAME.*), not by name alone, which could be another input's ({why})")
+
+
+def _read_output(
+    outputs: OutputFiles, source: Path, flat_key: str, gt_path: Path, gt: np.ndarray, notes: list[str]
+) -> np.ndarray:
+    """An output picture for ``source``, checked against its ground truth's size, and refused where it is the
+    dataset's own input or ground truth (an ``--outputs`` folder that holds the dataset's pictures)."""
+    from weatherclean.data.images import read_rgb
+
+    path = outputs.find(source, flat_key, notes)
+    if path.resolve() in (source.resolve(), gt_path.resolve()):
+        side = "input itself" if path.resolve() == source.resolve() else "ground truth"
+        raise DatasetError(
+            f"{source}: its output {path} is its {side}; give --outputs the folder the restored pictures were "
+            "written to"
+        )
+    try:
+        out = read_rgb(path)
+    except InputError as exc:
+        raise DatasetError(f"{source}: its output {exc}") from None
+    if out.shape != gt.shape:
+        raise DatasetError(
+            f"{source}: its output {path} is {out.shape[1]}x{out.shape[0]} but the ground truth is "
+            f"{gt.shape[1]}x{gt.shape[0]}; an output must keep its input's size"
+        )
+    return out
+
+
+def _picture_folders(pairs: list[tuple[tuple[Path, ...], tuple[Path, ...]]]) -> dict[Path, tuple[str, bool]]:
+    """The folders holding a dataset's inputs or ground truths (resolved), each with what it holds and whether it
+    holds that side alone (``gt/``, ``processed/``), or the other side too (Rain100L's one folder, PReNet's set
+    folder with ``rainy/`` in it, NTURain's folder of ``CLIP_Rain`` and ``CLIP_GT``). A clip's folder and the one
+    above it (``gt/CLIP`` and ``gt/``) both count."""
+    found: dict[Path, tuple[set[str], bool]] = {}
+    for inputs, gts in pairs:
+        for side, own, other in (("input", inputs, gts), ("ground-truth", gts, inputs)):
+            folder = own[0].parent
+            for f in (folder, folder.parent) if len(own) > 1 else (folder,):
+                sides, alone = found.get(f, (set(), True))
+                found[f] = (sides | {side}, alone and not other[0].is_relative_to(f))
+    return {f.resolve(): (" and ".join(sorted(sides, reverse=True)), alone) for f, (sides, alone) in found.items()}
+
+
+def _check_outputs(outputs: Path, dataset_root: Path, pairs: list[tuple[tuple[Path, ...], tuple[Path, ...]]]) -> Path:
+    """Refuse an ``--outputs`` folder that holds the dataset's own pictures rather than restored ones: the dataset
+    folder itself, a folder of its inputs or ground truths, or a folder inside one of those that holds one side
+    alone (``DATA/gt/walk``). Scoring ground truths as outputs gives PSNR = inf and SSIM 1.0, and scoring inputs
+    repeats the input row, both with exit code 0: numbers that look like a result."""
+    outputs = Path(outputs)
+    if not outputs.is_dir():
+        raise InputError(f"{outputs}: --outputs folder not found; give the folder of restored pictures to score")
+    if outputs.resolve() == Path(dataset_root).resolve():
+        raise InputError(
+            f"{outputs}: --outputs is the --dataset folder itself, whose pictures are the inputs; give the folder "
+            "the restored pictures were written to"
+        )
+    out = outputs.resolve()
+    for folder, (holds, alone) in _picture_folders(pairs).items():
+        if out == folder or (alone and out.is_relative_to(folder)):
+            where = "" if out == folder else f"inside {folder}, "
+            raise InputError(
+                f"{outputs}: --outputs is {where}a folder of the dataset's {holds} pictures; give the folder the "
+                "restored pictures were written to"
+            )
+    return outputs
+
+
+def outputs_label(outputs: Path) -> str:
+    """The table row of scored outputs: ``outputs (FOLDER)``."""
+    return f"outputs ({Path(outputs).resolve().name})"
+
+
+def _start(task: str, scan: Scan[Any], input_method: str) -> EvaluationResult:
+    """A result for ``scan``, with its unpaired inputs as failures and its pairing notes."""
+    result = EvaluationResult(task=task, dataset=str(scan.root), split=scan.split, input_method=input_method)
+    for path, why in scan.missing:
+        result.fail(path, why)
+    for text in scan.notes:
+        result.note(text)
+    result.methods.append(input_method)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ snow
 
 
 def evaluate_snow(
@@ -222,9 +615,11 @@ def evaluate_snow(
     tile: int | None = None,
     overlap: int = 32,
     baselines: Mapping[str, Baseline] | None = None,
-    model_label: str = "model",
+    model_label: str | None = None,
     progress: bool = True,
     finish: Finish | None = None,
+    outputs: Path | None = None,
+    scan: Scan[SnowTriple] | None = None,
 ) -> EvaluationResult:
     """Score ``restore`` (Bx3xHxW → Bx3xHxW in [0, 1]) on Snow100K-style pairs, plus the baselines.
 
@@ -233,82 +628,104 @@ def evaluate_snow(
     what ``desnow`` writes.
 
     ``restore`` may be ``None`` to score only the input and the ``baselines`` (label → function on an
-    HxWx3 image). ``limit`` takes the first N pairs in the dataset's (sorted) order so that repeated
-    quick runs compare the same images.
+    HxWx3 image). ``outputs`` (with ``restore`` None) scores pictures already restored, found as
+    :class:`OutputFiles` says, in a row labelled ``model_label`` (default ``outputs (FOLDER)``). ``limit``
+    takes the first N pairs in the dataset's (sorted) order so that repeated quick runs compare the same images.
+    ``scan`` is the dataset as :func:`scan_snow` read it for ``dataset_root`` and ``split`` (the CLI reads it
+    before loading the model); by default it is read here.
     """
-    from weatherclean.data.images import read_rgb
-    from weatherclean.data.snow import find_snow100k
-
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
-    split = split.upper() if split else None
-    missing: list[tuple[Path, str]] = []  # left out of the means and reported, as unreadable pairs are
-    pairs = list(find_snow100k(Path(dataset_root), split=split, missing=missing))
-    if limit is not None:
-        pairs = pairs[:limit]
-    if not pairs:
-        raise DatasetError(
-            f"{dataset_root}: no image pairs found"
-            + (f" for split {split}" if split else "")
-            + "; point --dataset at a Snow100K folder (with synthetic/ and gt/ images)"
-        )
+    if restore is not None and outputs is not None:
+        raise InputError("give a model to run or --outputs to score, not both")
+    scan = scan if scan is not None else scan_snow(Path(dataset_root), split)
+    pairs = scan.items[:limit] if limit is not None else list(scan.items)
+    found = None
+    if outputs is not None:
+        sides = [((t.synthetic,), (t.gt,)) for t in scan.items]
+        found = OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+    label = model_label or (outputs_label(outputs) if outputs is not None else "model")
     baselines = dict(baselines or {})
-    result = EvaluationResult(task="snow", dataset=str(dataset_root), split=split)
-    result.failed += [(str(path), why) for path, why in missing]
-    result.methods.append(INPUT_METHOD)
+    result = _start("snow", scan, INPUT_METHOD)
     result.methods.extend(baselines)
-    if restore is not None:
-        result.methods.append(model_label)
+    if restore is not None or outputs is not None:
+        result.methods.append(label)
+    run = _SnowRun(restore, baselines, device, tile, overlap, label, finish, found)
 
     with _progress(progress) as bar:
         task = bar.add_task("evaluating", total=len(pairs))
         for pair in pairs:
             try:
-                rows = _evaluate_one(pair, read_rgb, restore, baselines, device, tile, overlap, model_label, finish)
+                rows = run.score(pair, result)
             except (InputError, DatasetError, ValueError) as exc:
                 # One bad pair must not cost the scores of the others; all of a pair's rows or none.
-                result.failed.append((str(pair.name), str(exc)))
+                result.fail(pair.synthetic, str(exc))
             else:
                 for row in rows:
-                    result.add(row)
+                    result.add(row, pair.split, pair.group)
             bar.advance(task)
-    return result
-
-
-def _evaluate_one(
-    pair: Any,
-    read_rgb: Callable[[Path], np.ndarray],
-    restore: Callable[[torch.Tensor], torch.Tensor] | None,
-    baselines: Mapping[str, Baseline],
-    device: str | torch.device,
-    tile: int | None,
-    overlap: int,
-    model_label: str,
-    finish: Finish | None = None,
-) -> list[ImageScore]:
-    snowy = read_rgb(pair.synthetic)
-    gt = read_rgb(pair.gt)
-    if snowy.shape != gt.shape:
-        raise DatasetError(
-            f"{pair.synthetic}: size {snowy.shape[1]}x{snowy.shape[0]} differs from its ground truth "
-            f"{pair.gt} ({gt.shape[1]}x{gt.shape[0]}); the dataset pairs are mismatched, re-extract it"
-        )
-    name = str(pair.name)
-    rows = [score_pair(name, INPUT_METHOD, snowy, gt)]
-    for label, fn in baselines.items():
-        start = time.perf_counter()
-        restored = np.asarray(fn(snowy), dtype=np.float32)
-        seconds = time.perf_counter() - start
-        if restored.shape != snowy.shape:
-            raise InputError(f"baseline '{label}' changed the size of {pair.synthetic}; it must keep it")
-        rows.append(score_pair(name, label, restored, gt, seconds))
     if restore is not None:
-        restored, seconds = _run_model(
-            restore, snowy, name=str(pair.synthetic), device=device, tile=tile, overlap=overlap, finish=finish
-        )
-        rows.append(score_pair(name, model_label, restored, gt, seconds))
-    return rows
+        result.model["tiles_used"] = sorted(run.tiles)
+    return _conclude(result)
 
+
+def _tiled(tile: int, image: np.ndarray, tiles: set[int]) -> None:
+    """Remember ``tile`` where it split the picture: the engine reports the picture's own size for one that ran
+    whole, which says nothing about tiling (an empty set: every picture ran whole)."""
+    if tile < max(image.shape[:2]):
+        tiles.add(tile)
+
+
+@dataclass
+class _SnowRun:
+    """What scores one Snow100K pair: the input row, the baselines, then the model or the given outputs."""
+
+    restore: Callable[[torch.Tensor], torch.Tensor] | None
+    baselines: Mapping[str, Baseline]
+    device: str | torch.device
+    tile: int | None
+    overlap: int
+    label: str
+    finish: Finish | None
+    outputs: OutputFiles | None
+    #: The tile sizes that split a picture (see :func:`_tiled`), for the report's model block.
+    tiles: set[int] = field(default_factory=set)
+
+    def score(self, pair: SnowTriple, result: EvaluationResult) -> list[ImageScore]:
+        """Every row of one pair (input, baselines, model or output), or an exception and none: a pair is scored
+        whole or left out whole, so every method's mean covers the same pairs. Notes go to ``result``."""
+        from weatherclean.data.images import read_rgb
+
+        snowy = read_rgb(pair.synthetic)
+        gt = read_rgb(pair.gt)
+        if snowy.shape != gt.shape:
+            raise DatasetError(
+                f"{pair.synthetic}: size {snowy.shape[1]}x{snowy.shape[0]} differs from its ground truth "
+                f"{pair.gt} ({gt.shape[1]}x{gt.shape[0]}); the dataset pairs are mismatched, re-extract it"
+            )
+        name = pair.name
+        rows = [score_pair(name, INPUT_METHOD, snowy, gt)]
+        for label, fn in self.baselines.items():
+            start = time.perf_counter()
+            restored = np.asarray(fn(snowy), dtype=np.float32)
+            seconds = time.perf_counter() - start
+            if restored.shape != snowy.shape:
+                raise InputError(f"baseline '{label}' changed the size of {pair.synthetic}; it must keep it")
+            rows.append(score_pair(name, label, restored, gt, seconds))
+        if self.outputs is not None:
+            restored = _read_output(self.outputs, pair.synthetic, pair.synthetic.stem, pair.gt, gt, result.notes)
+            rows.append(score_pair(name, self.label, restored, gt))
+        elif self.restore is not None:
+            restored, seconds = _run_model(
+                self.restore, snowy, name=str(pair.synthetic), device=self.device, tile=self.tile,
+                overlap=self.overlap, finish=self.finish, on_tile=lambda t: _tiled(t, snowy, self.tiles),
+            )  # fmt: skip
+            rows.append(score_pair(name, self.label, restored, gt, seconds))
+        _check_colour(result, name, pair.synthetic, pair.gt)
+        return rows
+
+
+# ------------------------------------------------------------------------------------------------ rain
 
 RAIN_INPUT_METHOD = "input (rainy)"
 #: Frames on each side of the temporal-median baseline's window (5 frames in all).
@@ -333,92 +750,112 @@ def evaluate_rain(
     dataset_root: Path,
     model: torch.nn.Module | None,
     *,
+    split: str | None = None,
     limit: int | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
     overlap: int = 32,
     baseline: bool = False,
-    model_label: str = "model",
+    model_label: str | None = None,
     progress: bool = True,
     dtype: torch.dtype | None = None,
+    outputs: Path | None = None,
+    scan: Scan[RainClipPaths] | None = None,
 ) -> EvaluationResult:
     """Score a recurrent rain model clip by clip (frames in order, memory carried), plus baselines.
 
     Any layout :func:`~weatherclean.data.rain.find_rain_clips` reads works: clips (RainSyn, NTURain,
-    ``synth rain --clips``) and single pairs (``rain/`` + ``gt/``, where every "clip" is one frame and
-    the model runs in single-frame mode). Rows are per frame, named ``clip/frame``; :meth:`clip_means`
-    gives per-clip means. ``baseline`` adds the temporal median for clips of 3+ frames and the 3×3
-    median filter for single images. ``limit`` keeps the first N clips. ``dtype`` runs the model under
-    autocast, guarded as in ``derain``.
+    ``synth rain --clips``) and single pairs (``rain/`` + ``gt/``, Rain100L/H, ``input/`` + ``target/``, where
+    every "clip" is one frame and the model runs in single-frame mode). ``split`` ("train"/"test") keeps one
+    split of a set that has them and is refused for one that has not. Rows are per frame, named
+    ``clip/frame``; :meth:`clip_means` gives per-clip means. ``baseline`` adds the temporal median for clips
+    of 3+ frames and the 3×3 median filter for single images. ``limit`` keeps the first N clips. ``dtype``
+    runs the model under autocast, guarded as in ``derain``. ``outputs`` (with ``model`` None) scores pictures
+    already restored, found as :class:`OutputFiles` says. ``scan`` is the dataset as :func:`scan_rain` read it
+    for ``dataset_root`` and ``split`` (the CLI reads it before loading the model); by default it is read here.
     """
-    from weatherclean.data.rain import find_rain_clips
     from weatherclean.restore.recurrent import RecurrentTiles
 
-    missing: list[tuple[Path, str]] = []  # left out of the means and reported, as unreadable clips are
-    clips = [c for c in find_rain_clips(Path(dataset_root), missing=missing) if c.has_gt]
-    if limit is not None:
-        clips = clips[:limit]
-    if not clips:
-        raise DatasetError(f"{dataset_root}: no rainy/clean pairs found; point --dataset at rain/ + gt/ or clips")
-    result = EvaluationResult(task="rain", dataset=str(dataset_root), input_method=RAIN_INPUT_METHOD)
-    result.failed += [(str(path), why) for path, why in missing]
-    result.methods.append(RAIN_INPUT_METHOD)
+    if model is not None and outputs is not None:
+        raise InputError("give a model to run or --outputs to score, not both")
+    scan = scan if scan is not None else scan_rain(Path(dataset_root), split)
+    clips = scan.items[:limit] if limit is not None else list(scan.items)
+    found = None
+    if outputs is not None:
+        sides = [(c.rainy, c.clean) for c in scan.items if c.clean is not None]
+        found = OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+    label = model_label or (outputs_label(outputs) if outputs is not None else "model")
+    result = _start("rain", scan, RAIN_INPUT_METHOD)
     dev = torch.device(device)
+    tiles: set[int] = set()
     with _progress(progress) as bar:
         task = bar.add_task("evaluating", total=sum(len(c) for c in clips))
         for clip in clips:
             try:
                 rainy, clean = clip.read()
-                assert clean is not None
-                rows = [
-                    score_pair(_frame_name(clip, i), RAIN_INPUT_METHOD, rainy[i], clean[i]) for i in range(len(clip))
-                ]
+                assert clean is not None and clip.clean is not None
+                _check_colour(result, clip.name, clip.rainy[0], clip.clean[0])
+                frames = range(len(clip))
+                rows = [score_pair(clip.frame_name(i), RAIN_INPUT_METHOD, rainy[i], clean[i]) for i in frames]
                 if baseline:
                     start = time.perf_counter()
                     if len(clip) >= 3:
-                        label, restored = f"temporal median ({2 * TEMPORAL_RADIUS + 1} frames)", temporal_median(rainy)
+                        base, restored = f"temporal median ({2 * TEMPORAL_RADIUS + 1} frames)", temporal_median(rainy)
                     else:
-                        label, restored = BASELINES["median"][0], np.stack([median_filter(f) for f in rainy])
+                        base, restored = BASELINES["median"][0], np.stack([median_filter(f) for f in rainy])
                     per = (time.perf_counter() - start) / len(clip)
-                    rows += [
-                        score_pair(_frame_name(clip, i), label, restored[i], clean[i], per) for i in range(len(clip))
-                    ]
-                if model is not None:
+                    rows += [score_pair(clip.frame_name(i), base, restored[i], clean[i], per) for i in frames]
+                if found is not None:
+                    for i in frames:
+                        out = _read_output(
+                            found, clip.rainy[i], clip.frame_key(i), clip.clean[i], clean[i], result.notes
+                        )
+                        rows.append(score_pair(clip.frame_name(i), label, out, clean[i]))
+                    bar.advance(task, len(clip))
+                elif model is not None:
                     runner = RecurrentTiles(model, device=dev, dtype=dtype, tile=tile, overlap=overlap)
-                    for i in range(len(clip)):
+                    for i in frames:
                         start = time.perf_counter()
                         out = runner(rainy[i])
                         seconds = time.perf_counter() - start
-                        rows.append(score_pair(_frame_name(clip, i), model_label, out, clean[i], seconds))
+                        rows.append(score_pair(clip.frame_name(i), label, out, clean[i], seconds))
                         bar.advance(task)
+                    if runner.tile is not None:
+                        _tiled(runner.tile, rainy[0], tiles)
+                    for text in runner.notes:
+                        result.note(f"{clip.name}: {text}")
                 else:
                     bar.advance(task, len(clip))
             except (InputError, DatasetError, ValueError, OSError) as exc:
-                result.failed.append((clip.name, str(exc)))
+                result.fail(clip.location, str(exc))
                 continue
             for row in rows:
-                result.add(row)
-    return result
-
-
-def _frame_name(clip: Any, index: int) -> str:
-    return clip.name if len(clip) == 1 else f"{clip.name}/{Path(clip.rainy[index]).stem}"
+                result.add(row, clip.split, clip.group)
+    if model is not None:
+        result.model["tiles_used"] = sorted(tiles)
+    return _conclude(result)
 
 
 # ----------------------------------------------------------------------------------------------- reports
 
 
 def _csv_text(result: EvaluationResult) -> str:
+    """One line per image and method, with the image's split and set (empty where the dataset has none), so a
+    spreadsheet can group the rows as the per-split and per-set tables do; last, so the columns that were there
+    before keep their places."""
     buf = io.StringIO()
-    fields = ["name", "method", *_METRIC_FIELDS, "seconds"]
+    fields = ["name", "method", *_METRIC_FIELDS, "seconds", "split", "set"]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in result.rows:
-        writer.writerow({k: _fmt_csv(v) for k, v in asdict(row).items()})
+        where = {"split": result.splits.get(row.name, ""), "set": result.sets.get(row.name, "")}
+        writer.writerow({**where, **{k: _fmt_csv(v) for k, v in asdict(row).items()}})
     return buf.getvalue()
 
 
 def _fmt_csv(value: Any) -> Any:
+    """Six decimals; an infinite PSNR (an exact pair) as ``inf``, which csv readers, pandas included, take as a
+    float, and which a spreadsheet shows as what it is."""
     if isinstance(value, float):
         return "inf" if math.isinf(value) else f"{value:.6f}"
     return value
@@ -453,35 +890,64 @@ def write_report(result: EvaluationResult, path: Path) -> Path:
     return path
 
 
-def _fmt(value: float, digits: int) -> str:
-    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int) -> str:
+    """A table cell; a PSNR mean of None (every image exact) and an infinite PSNR show as ``inf``."""
+    return "inf" if value is None or math.isinf(value) else f"{value:.{digits}f}"
+
+
+def _psnr_cell(mean: float | None, infinite: int, count: int) -> str:
+    """A PSNR mean, marked ``23.72 (2/6)`` where it covers only some of the row's pictures (the others were exact,
+    PSNR = inf): the rows' means may then be over different pictures, which a bare number would hide."""
+    return _fmt(mean, 2) if mean is None or not infinite else f"{mean:.2f} ({count - infinite}/{count})"
+
+
+def _summary_cells(s: MethodSummary, input_method: str) -> list[str]:
+    # The input is not restored at all, and outputs scored from disk (--outputs) were not timed here.
+    seconds = "-" if s.method == input_method or s.seconds == 0.0 else f"{s.seconds:.3f}"
+    psnr_rgb = _psnr_cell(s.psnr_rgb, s.infinite_rgb, s.count)
+    psnr_y = _psnr_cell(s.psnr_y, s.infinite_y, s.count)
+    return [psnr_rgb, _fmt(s.ssim_rgb, 4), psnr_y, _fmt(s.ssim_y, 4), str(s.count), seconds]
+
+
+_SUMMARY_HEADERS = ("PSNR RGB", "SSIM RGB", "PSNR Y", "SSIM Y", "images", "sec/img")
 
 
 def render_summary(result: EvaluationResult, *, title: str | None = None) -> Table:
     """Paper-style table: one row per method, input first, so the gain over doing nothing is visible."""
     task_name = {"snow": "Desnowing", "rain": "Deraining"}.get(result.task, result.task)
     split = f" (split {result.split})" if result.split else ""
-    table = Table(
-        title=title or f"{task_name} on {result.dataset}{split}",
-        caption=(
-            "Images quantised to 8 bit; Y = BT.601 luma as MATLAB rgb2ycbcr; "
-            "SSIM with Gaussian 11×11 window, σ=1.5 (Wang et al. 2004)"
-        ),
-    )
+    table = Table(title=title or f"{task_name} on {result.dataset}{split}", caption=CAPTION)
     table.add_column("method", overflow="fold")  # long labels wrap; the numbers never get cut off
-    for header in ("PSNR RGB", "SSIM RGB", "PSNR Y", "SSIM Y", "images", "sec/img"):
+    for header in _SUMMARY_HEADERS:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header.split()[0]) + 2)
     for s in result.summary():
-        table.add_row(
-            s.method,
-            _fmt(s.psnr_rgb, 2),
-            _fmt(s.ssim_rgb, 4),
-            _fmt(s.psnr_y, 2),
-            _fmt(s.ssim_y, 4),
-            str(s.count),
-            "-" if s.method == result.input_method else f"{s.seconds:.3f}",
-        )
+        table.add_row(s.method, *_summary_cells(s, result.input_method))
     return table
+
+
+def _grouped_table(result: EvaluationResult, what: str, groups: dict[str, list[MethodSummary]]) -> Table:
+    """A summary per group (split or set), the group's name on its first row."""
+    table = Table(title=f"per {what}")
+    table.add_column(what)
+    table.add_column("method", overflow="fold")
+    for header in _SUMMARY_HEADERS:
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header.split()[0]) + 2)
+    for name, rows in groups.items():
+        for i, s in enumerate(rows):
+            table.add_row(name if i == 0 else "", s.method, *_summary_cells(s, result.input_method))
+    return table
+
+
+def render_split_table(result: EvaluationResult) -> Table:
+    """The summary of each split apart (Snow100K-S/M/L, train/test), as papers report them; empty when the
+    rows come from one split only."""
+    return _grouped_table(result, "split", result.split_summaries())
+
+
+def render_set_table(result: EvaluationResult) -> Table:
+    """The summary of each set apart (Restormer's Rain100H, Rain100L and Test100 under one ``test`` folder), as
+    papers report each benchmark; empty when the rows come from one set, or the sets are the splits."""
+    return _grouped_table(result, "set", result.set_summaries())
 
 
 def render_clip_table(result: EvaluationResult, clips: dict[str, dict[str, float]] | None = None) -> Table:

@@ -8,10 +8,12 @@ We follow the de-facto standard of BasicSR / MATLAB:
   * 255)`` and clipped to ``[0, 255]``, so the score is the score of the PNG actually written to disk
   (and an output of 1.03 counts as 255, as it would in the file). ``uint8`` inputs are used as they are.
   Pass ``quantize=False`` to skip the rounding (values are still scaled to 0..255 and clipped).
-* **Y channel** (``y_channel=True``) is the BT.601 luma of MATLAB's ``rgb2ycbcr``:
+* **Y channel** (``y_channel=True``) is the BT.601 luma of MATLAB's ``rgb2ycbcr`` formula:
   ``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` with R, G, B the quantised image in ``[0, 1]``, so Y lies
-  in ``[16, 235]``. Like BasicSR, Y is *not* rounded again; the peak value for PSNR and the ``L`` of the
-  SSIM constants stay 255.
+  in ``[16, 235]``. Like BasicSR's ``calculate_psnr``/``calculate_ssim`` with ``test_y_channel=True``, Y is
+  kept as a float; MATLAB's ``rgb2ycbcr`` on a *uint8* image rounds Y to integers, which the MATLAB
+  scripts of several derain papers use, and which gives scores up to ~0.03 dB / 0.002 SSIM apart. The peak
+  value for PSNR and the ``L`` of the SSIM constants stay 255 for Y as for RGB.
 * **PSNR** = ``10 log10(255² / MSE)`` with the MSE over all pixels and channels, accumulated in float64;
   identical images give ``inf``.
 * **SSIM** per Wang et al. 2004: 11×11 Gaussian window with σ = 1.5, ``K1 = 0.01``, ``K2 = 0.03``,
@@ -34,12 +36,24 @@ import numpy as np
 import torch
 from scipy.ndimage import correlate1d
 
-__all__ = ["psnr", "ssim", "rgb_to_y", "seam_excess", "to_uint8_scale", "CONVENTIONS"]
+__all__ = ["psnr", "ssim", "rgb_to_y", "seam_excess", "to_uint8_scale", "CAPTION", "CONVENTIONS"]
 
-#: One line for report captions and JSON files, so a reader knows how the numbers were made.
+#: How the numbers were made, in full, for JSON reports: enough to reproduce them with another tool.
 CONVENTIONS = (
-    "8-bit quantised images; Y = BT.601 luma as MATLAB rgb2ycbcr (16-235); "
-    "SSIM: Gaussian 11x11 window, sigma=1.5, K1=0.01, K2=0.03, valid filtering, RGB = mean over channels"
+    "images quantised to 8 bit (round, clip to 0-255); data range 255 for RGB and for Y; no border crop; "
+    "Y = BT.601 luma 16 + (65.481 R + 128.553 G + 24.966 B)/255 kept as float, not rounded (as BasicSR "
+    "calculate_psnr/calculate_ssim with crop_border=0, test_y_channel=True; MATLAB rgb2ycbcr on uint8 rounds "
+    "Y); PSNR = 10 log10(255^2/MSE), MSE over all pixels and channels; SSIM (Wang et al. 2004): Gaussian "
+    "11x11 window, sigma=1.5, K1=0.01, K2=0.03, population statistics, valid filtering (as skimage "
+    "structural_similarity with gaussian_weights=True, use_sample_covariance=False, data_range=255), "
+    "SSIM RGB = mean over the 3 channels; means are of per-image values (clips: over all frames); an "
+    "infinite PSNR (an exact pair) is left out of the PSNR means"
+)
+#: The same in a line short enough for a table's caption.
+CAPTION = (
+    "Images quantised to 8 bit, data range 255, no border crop; Y = BT.601 luma as float (BasicSR "
+    "test_y_channel, not MATLAB's rounded uint8 Y); SSIM with Gaussian 11×11 window, σ=1.5 (Wang et al. 2004, "
+    "as skimage), RGB = mean over channels; means of per-image values"
 )
 
 _SSIM_SIGMA = 1.5
@@ -87,9 +101,10 @@ def to_uint8_scale(image: Any, *, data_range: float = 1.0, quantize: bool = True
 
 
 def rgb_to_y(image_255: np.ndarray) -> np.ndarray:
-    """MATLAB ``rgb2ycbcr`` luma (HxWx3 on 0..255 → HxWx1 in [16, 235]): the Y that papers report on.
+    """BT.601 luma by MATLAB ``rgb2ycbcr``'s formula (HxWx3 on 0..255 → HxWx1 in [16, 235]): the Y papers report on.
 
-    Not rounded to integers, as in BasicSR, whose numbers most recent tables copy.
+    Not rounded to integers, as in BasicSR (``test_y_channel=True``), whose numbers most recent tables copy;
+    MATLAB's ``rgb2ycbcr`` on a uint8 image would round it.
     """
     if image_255.shape[-1] != 3:
         raise ValueError(f"the Y channel needs an RGB image with 3 channels, got {image_255.shape[-1]}")

@@ -1,0 +1,162 @@
+"""How the dataset finders pair files, shared by :mod:`weatherclean.data.snow` and :mod:`weatherclean.data.rain`.
+
+A benchmark is only as trustworthy as its pairing: every rule here picks by name, says in a note what it had to
+decide, and keeps row names unique, so that ``evaluate`` never scores a picture against another's ground truth or
+pools two sets under one name without a word. This module imports nothing from the finders (no import cycle).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weatherclean.errors import DatasetError
+from weatherclean.io.media import is_visible_image
+
+__all__ = [
+    "SPLIT_FOLDERS",
+    "Inventory",
+    "Notes",
+    "Unpaired",
+    "add_note",
+    "group_names",
+    "images_by_stem",
+    "pick_input",
+    "pick_partner",
+    "pictures_in",
+    "split_folder",
+    "unpaired",
+]
+
+#: Folder names that mean a split, whatever the dataset: how RainSyn, NTURain and CSD name theirs.
+SPLIT_FOLDERS = {"train": "train", "training": "train", "test": "test", "testing": "test", "val": "val"}
+
+#: Where a dataset finder records inputs without ground truth, as (input, reason), instead of raising.
+Unpaired = list[tuple[Path, str]]
+#: Where a dataset finder records what the user should know about how it paired files (None: nobody asks).
+Notes = list[str]
+
+
+@dataclass
+class Inventory:
+    """Every input a finder saw, before a split or a limit was applied: what ``evaluate --outputs`` needs to know
+    whether an input's name alone can find its output (it cannot where another input of the dataset, scored now
+    or not, has that name, or where the dataset holds several sets)."""
+
+    #: Each input's name in its folder, as :class:`~weatherclean.evaluation.OutputFiles` looks it up: ``x`` for a
+    #: picture, ``CLIP/00001`` for a clip frame.
+    keys: list[str] = field(default_factory=list)
+    #: The dataset holds more than one set (source folder): a name may then be another set's.
+    many: bool = False
+
+
+def unpaired(sink: Unpaired | None, path: Path, reason: str) -> None:
+    """An input without its ground truth: :class:`DatasetError` for training, which needs every pair, or
+    a row in ``sink`` for ``evaluate``, which scores the others and reports it (exit code 1)."""
+    if sink is None:
+        raise DatasetError(f"{path}: {reason}")
+    sink.append((path, reason))
+
+
+def add_note(sink: Notes | None, text: str) -> None:
+    """Record a note once (training passes no sink: it pairs the same way, silently)."""
+    if sink is not None and text not in sink:
+        sink.append(text)
+
+
+def pictures_in(folder: Path) -> list[Path]:
+    """The pictures directly inside ``folder`` (hidden files and other files left out), in name order."""
+    return sorted((p for p in folder.iterdir() if is_visible_image(p)), key=lambda p: p.name)
+
+
+def images_by_stem(pictures: Iterable[Path]) -> dict[str, list[Path]]:
+    """``pictures`` grouped by file stem, each group in name order.
+
+    A group of two (``x.png`` and ``x.jpg``) is a name that pairs ambiguously: the callers pick one with
+    :func:`pick_partner` or :func:`pick_input` and say which in a note, instead of keeping whichever file
+    the folder listed first without a word."""
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(pictures, key=lambda p: p.name):
+        found.setdefault(entry.stem, []).append(entry)
+    return found
+
+
+def pick_input(group: list[Path], notes: Notes | None) -> Path:
+    """One input of a stem that several files share (``x.jpg``, ``x.png``): the first by name, the others named
+    in a note as left out, since both would be scored under the one name ``x``."""
+    if len(group) > 1:
+        names = ", ".join(p.name for p in group)
+        others = ", ".join(p.name for p in group[1:])
+        add_note(
+            notes,
+            f"{group[0].parent}: {len(group)} pictures are named '{group[0].stem}' ({names}); used {group[0].name} "
+            f"and left out {others}; rename one to score both",
+        )
+    return group[0]
+
+
+def pick_partner(group: list[Path], partner: Path, notes: Notes | None, role: str = "ground truth") -> Path:
+    """The ground truth (or other ``role``) of ``partner`` among files sharing one stem: the one of the same type
+    (``x.png`` for ``x.png``), else the first by name; a note names the stem and the file used."""
+    if len(group) == 1:
+        return group[0]
+    same = [p for p in group if p.suffix.lower() == partner.suffix.lower()]
+    chosen = same[0] if same else group[0]
+    why = "the same file type" if same else "none has its file type, so the first by name"
+    add_note(
+        notes,
+        f"{chosen.parent}: {len(group)} pictures are named '{chosen.stem}' ({', '.join(p.name for p in group)}); "
+        f"used {chosen.name} as the {role} of {partner} ({why})",
+    )
+    return chosen
+
+
+def _own_name(root: Path) -> str:
+    """``root``'s own folder name, also for ``.`` or ``..`` (made absolute without following links, so a link
+    named ``test`` still counts as ``test``)."""
+    return Path(os.path.abspath(root)).name
+
+
+def split_folder(path: Path, root: Path) -> str | None:
+    """The split (``train``, ``test``, ``val``) ``path`` belongs to: the nearest folder of such a name, from the
+    dataset ``root``'s own name down to ``path``.
+
+    Folders above the root say nothing about the dataset: a set kept in ``/home/test/data`` is not a test split,
+    and ``--split test`` must not pick it for its owner's name."""
+    below = path.relative_to(root).parts if path.is_relative_to(root) else ()
+    for part in reversed((_own_name(root), *below)):
+        if part.lower() in SPLIT_FOLDERS:
+            return SPLIT_FOLDERS[part.lower()]
+    return None
+
+
+def _relative_parts(folder: Path, root: Path) -> tuple[str, ...]:
+    return folder.relative_to(root).parts if folder.is_relative_to(root) and folder != root else ()
+
+
+def group_names(folders: Sequence[Path], root: Path, label: Callable[[Path], str | None]) -> dict[Path, str | None]:
+    """A row-name prefix per source folder of one dataset, so that names stay unique across its sets.
+
+    One folder needs none (None). Otherwise each folder's ``label`` is used (``heavy_test`` for RainSyn, a
+    Snow100K split's folder name) where no other folder has it; where several share it (Restormer's
+    ``test/{Rain100H,Rain100L,Test100}`` are all ``test``), the folder's path below ``root`` is added, without the
+    parts the label already says (``test_Rain100H``). Decided over every folder found, before any split is
+    picked, so a row keeps its name whichever part of the dataset is scored."""
+    if len(folders) < 2:
+        return {folder: None for folder in folders}
+    labels = {folder: label(folder) or "" for folder in folders}
+    counts = Counter(labels.values())
+
+    def by_path(folder: Path) -> str:
+        said = {word.lower() for word in labels[folder].split("_") if word}
+        parts = [p for p in _relative_parts(folder, root) if SPLIT_FOLDERS.get(p.lower(), p.lower()) not in said]
+        words = [labels[folder], *parts] if labels[folder] else parts
+        return "_".join(words) if words else _own_name(folder)
+
+    names = {f: labels[f] if labels[f] and counts[labels[f]] == 1 else by_path(f) for f in folders}
+    if len(set(names.values())) < len(names):  # a label equal to another's path: every folder by its whole path
+        names = {f: "_".join(_relative_parts(f, root)) or _own_name(f) for f in folders}
+    return names
