@@ -163,3 +163,34 @@ def test_compare_checks_its_inputs_before_its_output(tmp_path: Path, monkeypatch
     result = CliRunner().invoke(app, ["compare", "nothere/", "after"])
     assert result.exit_code == 2 and "nothere: file or folder not found" in result.output, result.output
     assert Path("sheet.compare.jpg").read_bytes() == b"an earlier sheet"
+
+
+# ------------------------------------------------------------------------------ a second docs pass
+
+
+def test_a_video_format_it_only_reads_names_the_video_formats_it_writes(tmp_path: Path) -> None:
+    """``--format flv`` (a container weatherclean reads) was told to use png: the photo list only."""
+    _photo(tmp_path / "a.jpg")
+    code, _, stderr = _desnow(str(tmp_path / "a.jpg"), "--format", "flv")
+    flat = " ".join(stderr.split())
+    assert code == 2 and f"for videos use {', '.join(list(VIDEO_FORMATS)[:-1])} or avi, for photos jpeg" in flat
+
+
+def test_a_format_that_fits_only_some_inputs_gets_a_note(tmp_path: Path) -> None:
+    """``--format mp4`` over photos wrote them in their own format without a word (also in ``--dry-run``)."""
+    _photo(tmp_path / "in" / "a.png")
+    code, stdout, _ = _desnow(str(tmp_path / "in"), "--format", "mp4", "--json")
+    summary = json.loads(stdout)
+    assert code == 0 and (tmp_path / "in_desnowed" / "a.png").is_file()
+    assert {"path": "--format mp4", "note": "applies to videos only; the 1 photo(s) among the inputs keep their own "
+            "format"} in summary["notes"]  # fmt: skip
+    code, stdout, _ = _desnow(str(tmp_path / "in"), "--format", "mp4", "--json", "--dry-run", "--overwrite")
+    assert code == 0 and any(n.startswith("--format mp4: applies to videos") for n in json.loads(stdout)["notes"])
+
+
+def test_a_folder_of_earlier_results_only_is_not_called_empty(tmp_path: Path) -> None:
+    (tmp_path / "left").mkdir()
+    (tmp_path / "left" / "clip.partial.mp4").write_bytes(b"\x00" * 16)
+    code, stdout, _ = _desnow(str(tmp_path / "left"), "--json")
+    (record,) = json.loads(stdout)["skipped"]
+    assert code == 0 and "holds only results of earlier runs" in record["reason"]

@@ -85,3 +85,24 @@ def test_a_photo_with_a_name_of_255_bytes_is_written(tmp_path: Path) -> None:
     code, stdout, stderr = invoke_command(desnow, "desnow", str(tmp_path / "lib"), "-o", str(tmp_path / "out"))
     assert code == 0, stderr
     assert (tmp_path / "out" / name).is_file() and not [p for p in (tmp_path / "out").iterdir() if p.name != name]
+
+
+def test_an_output_folder_under_a_folder_that_cannot_be_searched_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o locked/o`` under a folder without search permission ended in a traceback: ``Path.exists`` raises
+    there (Python 3.11). The check walks up to ``locked`` instead, whose write probe says why (as root, which
+    the tests run as, the probe passes: what matters is that nothing raises)."""
+    from weatherclean.io.folders import check_writable_folders
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_stat = os.stat
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if str(path).startswith(str(locked) + os.sep):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    check_writable_folders([locked / "o"], given=locked / "o")

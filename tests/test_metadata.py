@@ -450,7 +450,7 @@ def test_notes_for_what_the_target_cannot_hold(tmp_path: Path) -> None:
     write_input(tmp_path / "a.png", "PNG", rgba=True)
     loaded = load_image(tmp_path / "a.png")
     assert save_image(tmp_path / "a.jpg", loaded.pixels, loaded, format="jpg").notes == [
-        "alpha dropped: JPEG has no alpha"
+        "alpha dropped: JPEG has no alpha; transparent areas flattened onto white"
     ]
     src16 = tmp_path / "w.png"
     src16.write_bytes(_png16(np.full((4, 5, 3), 0x1234, dtype=np.uint16)))
@@ -558,7 +558,7 @@ def test_saved_image_is_path_like(tmp_path: Path) -> None:
     loaded = load_image(tmp_path / "a.png")
     saved = save_image(tmp_path / "b.png", loaded.pixels, loaded)
     assert Path(saved) == tmp_path / "b.png"
-    with pytest.raises(OutputError, match="quality must be between 1 and 100"):
+    with pytest.raises(OutputError, match="quality must be a whole number from 1 to 100 or 'keep', got 101"):
         save_image(tmp_path / "c.jpg", loaded.pixels, loaded, format="jpeg", quality=101)
 
 

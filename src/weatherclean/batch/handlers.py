@@ -15,17 +15,25 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
 
 from weatherclean.batch.jobs import FrameProgress, Job, JobHandler
-from weatherclean.batch.outputs import make_parent, output_suffix
+from weatherclean.batch.outputs import foreign_files, foreign_reason, make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
-from weatherclean.io.atomic import make_beside, process_umask, temp_prefix
-from weatherclean.io.images import LoadedImage, load_image, save_image
+from weatherclean.io.atomic import (
+    copy_mode,
+    input_mode,
+    keep_setgid,
+    make_beside,
+    new_files_like,
+    process_umask,
+    temp_prefix,
+)
+from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.video import VideoOptions, partial_path, process_video
@@ -66,22 +74,43 @@ class StagedHandler:
         return self.encode(job, self.compute(job, self.decode(job)))
 
 
-#: Modes whose conversion to RGB cannot be undone, so that writing the result over the input loses them.
+#: Modes whose conversion cannot be undone, so that writing the result over the input loses them: CMYK (or Lab...)
+#: is written as RGB, a palette picture as RGB (about 3 to 4 times the file), a 1-bit scan as 8-bit greyscale.
 _CONVERTED_MODES = {"CMYK": "its CMYK colours", "LAB": "its Lab colours", "YCbCr": "its YCbCr samples",
-                    "HSV": "its HSV samples"}  # fmt: skip
+                    "HSV": "its HSV samples", "P": "its palette (it would be written as RGB, several times larger)",
+                    "PA": "its palette (it would be written as RGBA, several times larger)",
+                    "1": "its 1-bit depth (it would be written as 8-bit greyscale, several times larger)"}  # fmt: skip
+#: A palette picture with transparency (a ``tRNS`` chunk) is written with its alpha: as RGBA, not RGB.
+_CONVERTED_MODES["P+alpha"] = _CONVERTED_MODES["PA"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _like_input(write: Callable[Concatenate[Job, _P], _R]) -> Callable[Concatenate[Job, _P], _R]:
+    """``write`` with every new file it makes taking the permissions of the job's input less the umask, as
+    ``cp`` gives (:func:`~weatherclean.io.atomic.new_files_like`): a private 0600 photo gets a 0600 output,
+    not a world-readable one. A file replaced (``--in-place``, ``--overwrite``) keeps its own permissions."""
+
+    def wrapped(job: Job, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with new_files_like(job.source):  # its bits read now, as the job starts: the input may move meanwhile
+            return write(job, *args, **kwargs)
+
+    return wrapped
 
 
 def in_place_loss(image: LoadedImage) -> str | None:
     """What replacing ``image``'s file with its restored first page would lose, or None.
 
-    Only the first page or frame of a multi-page TIFF or an animation is processed, and CMYK (or Lab...)
-    is written as RGB: fine beside the original, but in place the other pages and the colour model
-    would be gone for good, with only a note to say so.
+    Only the first page or frame of a multi-page TIFF or an animation is processed, CMYK (or Lab...) and
+    palette pictures are written as RGB, and 1-bit ones as 8-bit greyscale: fine beside the original, but in
+    place the other pages, the colour model or the small file would be gone for good, with only a note to say so.
     """
     if image.frames > 1:
         what = "pages" if image.format == "TIFF" else "frames"
         return f"{what} 2–{image.frames} (only the first is processed)"
-    return _CONVERTED_MODES.get(image.mode)
+    mode = "P+alpha" if image.mode == "P" and image.alpha is not None else image.mode
+    return _CONVERTED_MODES.get(mode)
 
 
 @dataclass
@@ -91,13 +120,15 @@ class _Photo:
     image: LoadedImage
     links: int
     before: np.ndarray | None
+    #: The input's permission bits, read as it was decoded (:func:`~weatherclean.io.atomic.input_mode`).
+    mode: int
     result: np.ndarray | None = None
 
 
 def photo_handler(
     process: Callable[[LoadedImage], np.ndarray],
     *,
-    quality: int = 95,
+    quality: Quality = 95,
     format: str | None = None,
     compare: bool = False,
 ) -> StagedHandler:
@@ -114,7 +145,7 @@ def photo_handler(
         if lost:
             raise InputError(f"{job.source}: --in-place would lose {lost}; use -o DIR to keep the original")
         before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
-        return _Photo(image, links, before)
+        return _Photo(image, links, before, input_mode(job.source))
 
     def compute(job: Job, photo: _Photo) -> _Photo:
         shape = photo.image.pixels.shape
@@ -125,9 +156,14 @@ def photo_handler(
         return photo
 
     def encode(job: Job, photo: _Photo) -> list[str]:
-        image, result, before = photo.image, photo.result, photo.before
+        result, before = photo.result, photo.before
         assert result is not None
-        make_parent(job.output)
+        make_parent(job.output, like=job.source, mirrored=job.mirrored)
+        with new_files_like(photo.mode):  # the output (and its --compare picture) as private as the photo
+            return write_output(job, photo, result, before)
+
+    def write_output(job: Job, photo: _Photo, result: np.ndarray, before: np.ndarray | None) -> list[str]:
+        image = photo.image
         saved = save_image(job.output, result, image, format=format, quality=quality)
         notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
         if photo.links > 1:
@@ -162,7 +198,7 @@ def video_handler(
     """
 
     def handle(job: Job, progress: FrameProgress) -> list[str]:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        make_parent(job.output, like=job.source, mirrored=job.mirrored)
         clip = new_clip()
         sampler = pictures.FrameSampler() if compare else None
 
@@ -200,11 +236,15 @@ def video_handler(
             )
         return notes
 
-    return handle
+    return _like_input(handle)
 
 
 def clip_handler(
-    new_clip: Callable[[], ClipRestorer], *, quality: int = 95, image_format: str | None = None, compare: bool = False
+    new_clip: Callable[[], ClipRestorer],
+    *,
+    quality: Quality = 95,
+    image_format: str | None = None,
+    compare: bool = False,
 ) -> JobHandler:
     """The handler for ``--frames``: a folder of frames in (natural order), a folder of frames out; the
     output folder appears complete or not at all."""
@@ -213,7 +253,8 @@ def clip_handler(
         names = list_frames(job.source)
         if not names:
             raise InputError(f"{job.source}: no frames in this folder")
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        folder_mode = input_mode(job.source)  # read as the job starts: the clip may be moved meanwhile
+        make_parent(job.output, like=job.source, mirrored=job.mirrored)
         prefix = temp_prefix(job.output.name)
         work = Path(make_beside(job.output.parent, lambda at: tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=at)))
         clip = new_clip()
@@ -234,48 +275,104 @@ def clip_handler(
                 dest = output_suffix(work / frame_path.name, image_format)
                 stored = to_stored(restored, image.orientation)
                 saved = save_image(dest, stored, image, format=image_format, quality=quality)
+                with contextlib.suppress(OSError):  # its frame's permissions, as cp -r; the work folder is 0700
+                    os.chmod(dest, copy_mode(frame_path))
                 notes.extend(getattr(saved, "notes", ()))
                 progress.update(i, len(names))
-            replace_folder(work, job.output)
+            notes += replace_folder(work, job.output, like=folder_mode)
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
         if sampler is not None:
-            notes += compare_note(lambda: pictures.write_strip(sampler, job.output))
+            with new_files_like(names[0]):
+                notes += compare_note(lambda: pictures.write_strip(sampler, job.output))
         return [*dict.fromkeys(notes), *clip.notes]
 
     return handle
 
 
-def replace_folder(new: Path, dest: Path) -> None:
-    """Move a finished folder into place; an older output folder (``--overwrite``) goes only afterwards.
+def replace_folder(new: Path, dest: Path, *, like: Path | int | None = None) -> list[str]:
+    """Move a finished folder into place; an older output folder (``--overwrite``, ``update``) goes only afterwards.
+    Returns notes for the summary (a replaced folder that could not be removed whole).
 
-    Only a folder of frames is ever replaced: one that holds sub-folders is not a clip output of ours
-    (it may be a folder the user made), so it is refused rather than deleted.
+    Only a clip's own output folder is ever replaced: one that holds anything but the frame outputs ``new`` holds
+    (under any ``--format``; :func:`~weatherclean.batch.outputs.foreign_files`), sub-folders included, may be
+    a folder the user made, and is refused rather than deleted. The planner skips such a folder already; this is
+    the last look, just before the rename, and the folder is looked at once more after it is moved aside (a file
+    dropped in between the look and the rename would otherwise be deleted with it): it is then put back and the
+    job fails. The folder moved aside is removed file by file, its own frames only (:func:`_remove_replaced`),
+    never as a tree. The new folder keeps the permissions of the one it replaces; a new one takes those of
+    ``like`` (the input clip's folder, or its bits read when the job started) less the umask, as ``cp -r`` does,
+    else what ``mkdir`` gives; either way it keeps the set-group-ID bit a team folder gave it.
     """
-    if dest.is_dir() and any(p.is_dir() for p in dest.iterdir()):
-        raise OutputError(f"{dest}: holds other folders, so it is not replaced; move it away or choose another -o")
-    mode = dest.stat().st_mode & 0o7777 if dest.exists() else 0o777 & ~process_umask()
-    os.chmod(new, mode)  # mkdtemp makes 0700 folders
+    own = os.listdir(new)
+    if os.path.lexists(dest):
+        why = foreign_reason(dest, own)
+        if why is not None:
+            raise OutputError(f"{dest}: {why}")
+    if dest.exists():
+        mode = dest.stat().st_mode & 0o7777
+    else:
+        mode = copy_mode(like, folder=True) if like is not None else 0o777 & ~process_umask()
+    os.chmod(new, keep_setgid(new, mode))  # mkdtemp makes 0700 folders; one in a set-group-ID folder inherits it
     old: Path | None = None
     try:
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
             os.replace(dest, old)
+            why = foreign_reason(old, own)  # anything dropped in since the look above came along
+            if why is not None:
+                _put_back(old, dest, why)
         os.replace(new, dest)
     except OSError as exc:
         if old is not None and not dest.exists():
             with contextlib.suppress(OSError):
                 os.replace(old, dest)
         raise OutputError(f"{dest}: cannot move the finished frames into place ({exc.strerror or exc})") from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return _remove_replaced(old, dest, own) if old is not None else []
+
+
+def _put_back(old: Path, dest: Path, why: str) -> NoReturn:
+    """Put the output folder moved aside to ``old`` back at ``dest`` (something not the clip's appeared in it) and
+    fail the job with ``why``; one that cannot be put back stays at ``old``, and the message says where."""
+    try:
+        os.replace(old, dest)
+    except OSError as exc:
+        raise OutputError(
+            f"{dest}: {why}; it was moved aside to {old.name} and could not be put back ({exc.strerror or exc}): "
+            f"rename it back yourself"
+        ) from None
+    raise OutputError(f"{dest}: {why}")
+
+
+def _remove_replaced(old: Path, dest: Path, own: list[str]) -> list[str]:
+    """Remove the output folder that ``dest`` replaced, moved aside to ``old``: each of the clip's own files by
+    name (:func:`~weatherclean.batch.outputs.foreign_files`), then the folder, if empty. Never as a tree: a file
+    dropped in after the last look (or by a program that held the folder open) stays, with a note saying where.
+    """
+    try:
+        entries = os.listdir(old)
+        foreign = set(foreign_files(old, own))
+    except OSError:
+        entries, foreign = [], set()
+    for name in entries:
+        if name not in foreign and f"{name}/" not in foreign:
+            with contextlib.suppress(OSError):
+                os.unlink(old / name)
+    try:
+        os.rmdir(old)
+    except FileNotFoundError:
+        return []
+    except OSError:
+        kept = f"the output folder it replaced was kept as {old.name} beside {dest.name}: it still holds files "
+        return [kept + "(dropped in as it was replaced?) that are not this clip's frames; look at them, then remove it"]
+    return []
 
 
 def job_handler(
     restoration: Restoration,
     *,
-    quality: int = 95,
+    quality: Quality = 95,
     image_format: str | None = None,
     compare: bool = False,
     media: MediaOptions | None = None,

@@ -10,6 +10,7 @@ outputs, so rerunning a command never takes earlier results as inputs.
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -22,9 +23,13 @@ from weatherclean.errors import folder_not_file
 from weatherclean.io.compare import COMPARE_SUFFIX
 from weatherclean.io.video import is_partial_path, is_video_path
 
-__all__ = ["Found", "Inputs", "expand_inputs", "one_per_path"]
+__all__ = [
+    "GLOB_CHARS", "Found", "Inputs", "expand_inputs", "files_under", "one_per_path", "safe_is_dir", "safe_is_file",
+    "unreachable",
+]  # fmt: skip
 
-_GLOB_CHARS = frozenset("*?[")
+#: The characters that make an input a glob pattern (when no file of that name exists).
+GLOB_CHARS = frozenset("*?[")
 #: How the skip reason of a file judged by its name alone ends (``not an image file (by name)``).
 _BY_NAME = " (by name)"
 
@@ -111,7 +116,11 @@ def expand_inputs(
     for item in inputs:
         text = os.fspath(item)
         path = Path(text).expanduser()
-        rule = next(rule for applies, rule in _RULES if applies(path, text))
+        try:
+            rule = next(rule for applies, rule in _RULES if applies(path, text))
+        except OSError as exc:  # a folder above it cannot be entered: what it is cannot even be told
+            expander.found.failed.append(Record(path, unreachable(exc)))
+            continue
         rule(expander, path, text)
     found = expander.found
     # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
@@ -208,7 +217,10 @@ class _Expander:
             record = Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files")
             self.found.note(self.found.failed, record, d, path if d != path else path.parent)
         if seen == 0 and not misnamed and not unreadable:
-            self.found.note(self.found.skipped, Record(display(path), "empty folder: nothing to do"), path, path.parent)
+            why = "empty folder: nothing to do"
+            if _holds_ours(path, self.tag):  # not empty to the eye: say what its files are
+                why = "nothing to do: it holds only results of earlier runs (--compare pictures, partial videos)"
+            self.found.note(self.found.skipped, Record(display(path), why), path, path.parent)
 
     def pattern(self, _path: Path, text: str) -> None:
         """A glob pattern (quoted, so the shell left it): its matches, less earlier outputs of ours."""
@@ -217,12 +229,12 @@ class _Expander:
         if not matches:
             self.found.failed.append(Record(Path(text), NO_MATCH))
         parts = Path(pattern).parts  # the leading ones without wildcards are the pattern's literal prefix
-        base_parts = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), len(parts))
+        base_parts = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
         for m in matches:
             mp = Path(m)
             if _in_output_tree(mp, base_parts, self.out_root, self.tag) or _ours(mp.name):
                 continue  # an earlier run's output, comparison picture or partial video, as walks skip them
-            if mp.is_dir():
+            if safe_is_dir(mp):
                 self.folder(mp)
             else:
                 self.file(mp, pattern_base=Path(*parts[:base_parts]))
@@ -239,7 +251,7 @@ _RULES: tuple[tuple[Callable[[Path, str], bool], Callable[[_Expander, Path, str]
     (lambda path, _text: path.is_dir(), _Expander.folder),
     (lambda path, _text: is_partial_path(path) and path.exists(), _Expander.partial),
     (lambda path, _text: path.exists() or path.is_symlink(), _Expander.given_file),
-    (lambda _path, text: bool(_GLOB_CHARS & set(text)), _Expander.pattern),
+    (lambda _path, text: bool(GLOB_CHARS & set(text)), _Expander.pattern),
     (lambda _path, _text: True, _Expander.missing),
 )
 
@@ -271,7 +283,7 @@ def _in_output_tree(match: Path, base_parts: int, out_root: Path | None, tag: st
     outputs: the folder walk's rule applied to the folders the wildcards matched (not to the
     pattern's literal prefix, which the user typed), or under the ``-o`` root when that root lies
     below the literal prefix."""
-    parts = match.parts[base_parts:] if match.is_dir() else match.parts[base_parts:-1]
+    parts = match.parts[base_parts:] if safe_is_dir(match) else match.parts[base_parts:-1]
     if any(is_output_folder(d, tag) for d in parts):
         return True
     if out_root is None:
@@ -332,6 +344,35 @@ def _walk(
                 yield root_path / name
 
 
+def unreachable(exc: OSError) -> str:
+    """The one-line reason of an input that cannot even be looked at (``stat`` fails): for "permission denied", a
+    folder above it that cannot be entered (``chmod 600``, another user's folder on a NAS).
+
+    Why: Python 3.11's ``Path.is_dir`` raises on that error, and the whole batch ended in a traceback."""
+    why = (exc.strerror or str(exc)).lower()
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{why} (a folder above it cannot be entered; check its permissions)"
+    return f"cannot be looked at ({why})"
+
+
+def safe_is_dir(path: Path) -> bool:
+    """``path.is_dir()``, False where it cannot be looked at (see :func:`unreachable`): such a path then fails
+    alone, with its reason, when it is read."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def safe_is_file(path: Path) -> bool:
+    """``path.is_file()``, False where it cannot be looked at (see :func:`unreachable`): :func:`expand_inputs`
+    then says why, as it does for any input it cannot look at."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def is_link(path: Path) -> bool:
     """Whether ``path`` is a symbolic link; False where its folder may be listed but not entered (read
     permission without execute: ``chmod -R 644``), which made ``is_symlink`` raise and the whole batch end
@@ -350,6 +391,23 @@ def _link_into_new_tree(link: Path, trees: list[Path]) -> bool:
         return False
     trees.append(real)
     return True
+
+
+def files_under(folder: Path, *, accept: Callable[[Path], bool], tag: str) -> list[Path]:
+    """The files a walk of ``folder`` takes as inputs (those ``accept`` takes), in the walk's order: what a run
+    over ``folder`` would read."""
+    return [path for path in _walk(folder, set(), tag) if accept(path)]
+
+
+def _holds_ours(folder: Path, tag: str) -> bool:
+    """Whether ``folder`` (in which the walk found nothing to do) holds files of ours (:func:`_ours`) or an output
+    folder (``TAG``, ``*_TAG``: results of earlier runs too). Output folders and hidden ones are not entered: they
+    may hold thousands of files, and looking through them all took as long as the walk itself."""
+    for _root, dirs, files in os.walk(folder):
+        if any(is_output_folder(d, tag) for d in dirs) or any(_ours(name) for name in files):
+            return True
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return False
 
 
 def _ours(name: str) -> bool:

@@ -7,24 +7,35 @@ importing each other.
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from weatherclean.io.folders import display
+from weatherclean.io.media import list_frames
 from weatherclean.io.video import is_video_path
 
 __all__ = [
-    "NOT_FOUND", "NO_MATCH", "DeviceNote", "FrameProgress", "Job", "JobHandler", "OutputNames", "Plan", "Record",
-    "display", "is_done", "job_kind",
+    "CHANGED", "NOT_FOUND", "NO_MATCH", "OUT_OF_DATE_HEAD", "OUT_OF_DATE_TAIL", "DeviceNote", "FrameProgress", "Job",
+    "JobHandler", "OutputNames", "OutputState", "Plan", "Record", "Replacement", "display", "exists_reason",
+    "is_done", "job_kind", "job_sources", "modified_ns", "output_state", "stat_or_none",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
 NOT_FOUND = "file or folder not found"
 NO_MATCH = "no files match this pattern"
+#: The note of a job whose output was older than its input, redone because the caller asked (``update``).
+CHANGED = "input changed since its output was written; redone"
+#: The skip reason of a job whose output is older than its input (:attr:`OutputState.OUT_OF_DATE`), without
+#: ``update``: head, the output's path, tail (:func:`exists_reason`).
+OUT_OF_DATE_HEAD = "output exists but is older than its input (changed since?)"
+OUT_OF_DATE_TAIL = "--update redoes such outputs, --overwrite redoes all"
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,12 @@ class Job:
     #: ``--in-place``: the output *is* the input (its real path), so "output exists" means nothing.
     replaces_input: bool = False
     kind: str = "photo"
+    #: A note the summary gives this job once it is done: :data:`CHANGED` for an out-of-date output redone
+    #: (``update``).
+    note: str | None = None
+    #: How many of the output's folders, from its own up, mirror the input's (``out/2019`` and ``out`` for
+    #: ``priv/2019/a.jpg``): made new, they take those folders' permissions (:func:`~.outputs.make_parent`).
+    mirrored: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,8 @@ class Plan:
     #: Outputs skipped because they exist: a run (not a dry run) removes a killed run's leftovers beside
     #: them (:func:`~weatherclean.io.atomic.remove_stale_parts_beside`).
     done: list[Path] = field(default_factory=list)
+    #: Notes about the run as a whole, not one file (an ``-o`` inside an input folder); the summary starts with them.
+    notes: list[Record] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -129,18 +148,130 @@ class OutputNames:
             return job.output
 
 
-def is_done(output: Path) -> bool:
+class Replacement(NamedTuple):
+    """Which existing outputs a run may replace, as the plan was told (``--overwrite``, ``--update``): every one
+    (``overwrite``), or those older than their input (``update``); neither, none. The runners take it whole to
+    look at each output again just before its job (:func:`~weatherclean.batch.run.run_jobs`), so the two cannot
+    be passed in the wrong order."""
+
+    overwrite: bool = False
+    update: bool = False
+
+
+def is_done(output: Path, info: os.stat_result | None = None) -> bool:
     """Whether an output counts as done, so a rerun skips it: it exists, and a file holds something.
 
     weatherclean writes every output under a temporary name and renames it into place whole, so it never
     leaves an empty file; an empty one is another program's (a copy that ran out of space, a sync client's
-    placeholder, a ``touch``) and is redone rather than trusted as a finished photo or video.
+    placeholder, a ``touch``) and is redone rather than trusted as a finished photo or video. ``info`` is the
+    output's ``stat`` when the caller has it already (planning looks at each existing output once).
     """
-    try:
-        info = output.stat()
-    except OSError:  # not there (or a dangling link): not done
+    if info is None:
+        info = stat_or_none(output)
+    if info is None:  # not there (or a dangling link): not done
         return False
     return not stat.S_ISREG(info.st_mode) or info.st_size > 0
+
+
+def stat_or_none(path: Path) -> os.stat_result | None:
+    """``path``'s ``stat`` (through links), or None when there is nothing to look at (missing, a dangling link,
+    a folder that cannot be searched): the one look planning and resume take at an existing output."""
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+#: How far past the clock a file's modification time may lie and still be believed (a file server's clock a
+#: little ahead of ours). Further, it is a wrong date (a camera's clock, a time zone taken twice), not an edit.
+FUTURE_SLACK_NS = 60 * 1_000_000_000
+#: How much newer than its output an input must be to count as changed since, as ``rsync --modify-window``:
+#: FAT and exFAT (memory cards, many USB disks) keep times to 2 s, and a file server's clock may differ a little.
+MODIFY_WINDOW_NS = 2 * 1_000_000_000
+
+
+class OutputState(enum.Enum):
+    """What a rerun finds at a job's output path (:func:`output_state`)."""
+
+    #: Nothing, or an empty file (:func:`is_done`): the job is done as new.
+    MISSING = "missing"
+    #: An output not older than its input: skipped, as done.
+    DONE = "done"
+    #: An output older than its input (by more than :data:`MODIFY_WINDOW_NS`): the input may have changed since,
+    #: or the file is not this input's output at all (a same-named photo from another card, another day's run,
+    #: a copy). Kept unless the caller asked for ``update`` (or ``overwrite``).
+    OUT_OF_DATE = "out of date"
+    #: An output whose age against its input cannot be judged (it or an input is dated in the future): kept.
+    UNKNOWN = "unknown"
+
+
+def output_state(
+    output: Path, sources: Callable[[], Iterable[Path]], info: os.stat_result | None = None
+) -> OutputState:
+    """What lies at ``output``, judged against ``sources()`` (its input; a clip's frames), as ``make`` judges a
+    target, with ``rsync``'s caution: the output is out of date when a source was modified more than
+    :data:`MODIFY_WINDOW_NS` after it. ``sources`` is called only for an output that exists, so planning a first
+    run of 20,000 photos looks at no input's time; ``info`` is the output's ``stat`` when the caller has it.
+
+    A source's time is the later of its own and, for a symbolic link, the link's (``make -L``): a link pointed at
+    another photo is a changed input even though both photos are old. A date beyond now (plus
+    :data:`FUTURE_SLACK_NS`), on the output or on a source, is a wrong clock (a camera's, a server's), not an
+    edit: the output is :attr:`OutputState.UNKNOWN`, kept as done rather than redone on every rerun. A source
+    that cannot be read is passed over here: the job that reads it says why. The rule assumes that the inputs and
+    outputs are dated by one clock (one machine, or servers whose clocks agree).
+    """
+    if info is None:
+        info = stat_or_none(output)
+    if info is None or not is_done(output, info):
+        return OutputState.MISSING
+    latest = time.time_ns() + FUTURE_SLACK_NS
+    written = info.st_mtime_ns
+    if written > latest:
+        return OutputState.UNKNOWN
+    future = False
+    for source in sources():
+        changed = modified_ns(source)
+        if changed is None:
+            continue
+        if changed > latest:
+            future = True
+        elif changed > written + MODIFY_WINDOW_NS:
+            return OutputState.OUT_OF_DATE
+    return OutputState.UNKNOWN if future else OutputState.DONE
+
+
+def modified_ns(path: Path) -> int | None:
+    """When ``path`` last changed: its modification time, or its link's when that is later (``make -L``), or
+    None when neither can be read."""
+    times = []
+    for look in (os.lstat, os.stat):
+        with contextlib.suppress(OSError):
+            times.append(look(path).st_mtime_ns)
+    return max(times) if times else None
+
+
+def job_sources(job: Job) -> list[Path]:
+    """What ``job``'s output is made from, for :func:`output_state`: its input file, or a clip's frames.
+
+    A clip (``--frames``) is judged by its frames, not by its folder's own time: browsing a folder adds
+    hidden files to it (``.DS_Store``, ``Thumbs.db``) and would make whole clips look changed.
+    """
+    if job.kind != "frames":
+        return [job.source]
+    try:
+        return list_frames(job.source)
+    except OSError:  # the folder is gone or unreadable: the job says so when it runs
+        return []
+
+
+def exists_reason(output: Path, state: OutputState) -> str:
+    """Why a job whose output exists is skipped (``state`` is not :attr:`OutputState.MISSING`), on one line."""
+    if state is OutputState.OUT_OF_DATE:
+        return f"{OUT_OF_DATE_HEAD}: {display(output)}; {OUT_OF_DATE_TAIL}"
+    reason = f"output exists: {display(output)} (use --overwrite to redo"
+    if state is OutputState.UNKNOWN:
+        reason += "; it or its input is dated in the future, so whether the input changed since cannot be told"
+    return reason + ")"
 
 
 def job_kind(source: Path) -> str:

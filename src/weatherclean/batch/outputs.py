@@ -14,17 +14,24 @@ The check that every output folder can be written before any work is io's
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.io.atomic import make_folders
 from weatherclean.io.folders import check_writable_folders, display, under
 from weatherclean.io.images import OutputError, is_image_path, normalise_format, suffix_for_format
+from weatherclean.io.images.formats import PHOTO_FORMATS_TEXT
+from weatherclean.io.media import JPEG_SUFFIXES
 from weatherclean.io.video import VIDEO_FORMATS, is_video_path
 
 __all__ = [
     "OutputFormat", "check_output_folder", "check_writable_folders", "default_output", "destination",
-    "is_output_folder", "make_parent", "output_suffix", "under",
+    "foreign_files", "foreign_reason", "is_output_folder", "make_parent", "mirrored_folders", "output_suffix",
+    "placement", "under",
 ]  # fmt: skip
 
 
@@ -48,7 +55,7 @@ def check_output_folder(
     if folder is None or _ends_in_separator(folder):
         return
     path = Path(folder)
-    if path.exists() or not (is_image_path(path) or is_video_path(path)):
+    if not (is_image_path(path) or is_video_path(path)) or _exists(path):
         return
     if hint is None:
         hint = "give a folder name (each output keeps its input's name inside it), or make the folder first if "
@@ -56,6 +63,15 @@ def check_output_folder(
         if is_image_path(path):  # the one way to choose an output's file name; videos have none
             hint += "; to name one output photo yourself, use Restorer.restore_file in the Python API (docs/api.md)"
     raise InputError(f"{option} {path}: {option} names {what}, not a file; {hint}")
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, and True where it cannot be looked at (a folder above it cannot be entered): then it is
+    not refused here; the check of the output folders says why it cannot be written, rather than a traceback."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def _ends_in_separator(folder: str | os.PathLike[str]) -> bool:
@@ -72,13 +88,39 @@ def is_output_folder(name: str, tag: str) -> bool:
 def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") -> Path:
     """Where a file goes without ``-o``: beside the input tree, never inside it (see the module docstring)."""
     if folder is not None:
-        given, folder = folder, folder.resolve()
-        rel = _relative_in(source, given)
-        if folder.parent == folder:
-            raise InputError(f"{folder}: cannot put outputs next to the file-system root; pass -o DIR")
-        return folder.parent / f"{folder.name}_{tag}" / rel
+        return _beside(folder, tag) / _relative_in(source, folder)
     source = source.resolve()
     return source.parent / tag / source.name
+
+
+def _beside(folder: Path, tag: str) -> Path:
+    """The output folder of the input folder ``folder`` without ``-o``: its sibling ``NAME_TAG``."""
+    resolved = folder.resolve()
+    if resolved.parent == resolved:
+        raise InputError(f"{resolved}: cannot put outputs next to the file-system root; pass -o DIR")
+    return resolved.parent / f"{resolved.name}_{tag}"
+
+
+class Placement(NamedTuple):
+    """Where an input's output goes (:func:`destination`) and how many of its folders mirror the input tree
+    (:func:`mirrored_folders`)."""
+
+    output: Path
+    mirrored: int
+
+
+def placement(
+    source: Path, folder: Path | None, *, out_root: Path | None, tag: str, pattern_base: Path | None = None
+) -> Placement:
+    """:func:`destination` and :func:`mirrored_folders` at once, from one look at ``source``'s way down from the
+    folder it was found in (or the pattern's literal start): what planning asks of each of thousands of files."""
+    root = folder if folder is not None else pattern_base if out_root is not None else None
+    if root is None:  # a file given by name (or matched by a pattern, without -o): its folder mirrors none
+        alone = out_root / source.name if out_root is not None else default_output(source, folder=None, tag=tag)
+        return Placement(alone, 0)
+    rel = _relative_in(source, root)
+    base = out_root if out_root is not None else _beside(root, tag)
+    return Placement(base / rel, len(rel.parts))
 
 
 def destination(
@@ -86,13 +128,96 @@ def destination(
 ) -> Path:
     """Where ``source`` (found in ``folder``, or given by itself when None) goes, before ``--format``;
     one a pattern matched mirrors the tree below the pattern's literal start (``pattern_base``) in ``-o``."""
-    if out_root is None:
-        return default_output(source, folder=folder, tag=tag)
-    if folder is not None:
-        return out_root / _relative_in(source, folder)
-    if pattern_base is not None:
-        return out_root / _relative_in(source, pattern_base)
-    return out_root / source.name
+    return placement(source, folder, out_root=out_root, tag=tag, pattern_base=pattern_base).output
+
+
+def mirrored_folders(
+    source: Path, folder: Path | None, *, out_root: Path | None, pattern_base: Path | None = None
+) -> int:
+    """How many of the folders ``source``'s output goes in (:func:`destination`), from its own up, mirror a
+    folder of the input tree: ``priv/2019/a.jpg`` → ``out/2019/a.jpg`` mirrors ``priv/2019`` and ``priv``, 2.
+    A file given by its name (or matched by a pattern, without ``-o``) lands in a folder that mirrors none: 0."""
+    root = folder if folder is not None else pattern_base if out_root is not None else None
+    return 0 if root is None else len(_relative_in(source, root).parts)
+
+
+#: Files a file manager or an OS adds to any folder it shows: never the user's work, so they do not keep a clip's
+#: output folder from being replaced.
+_FOLDER_LITTER = frozenset({".ds_store", "thumbs.db", "desktop.ini", ".directory"})
+
+
+def foreign_files(folder: Path, own: Iterable[str]) -> list[str]:
+    """The entries of an existing ``--frames`` output folder that are not a clip's own frame outputs, by name
+    (sub-folders end in ``/``); [] when every entry is one. ``own`` names the outputs its frames make.
+
+    Why: replacing a clip's output folder removes the folder as a whole, so a folder the user made under that
+    name (``keep/c1/`` holding ``holiday.jpg`` and ``notes.txt``) would be deleted with it. A frame output
+    written by an earlier run with another ``--format`` (``0001.jpg`` for ``0001.png``) is the clip's own, but
+    only when no other file shares its stem: a run writes one format, so ``0001.tif`` beside ``0001.jpg`` is the
+    user's. So is a file manager's litter (``.DS_Store``, ``Thumbs.db``) and a Mac's ``._`` companion of an
+    own file. A ``folder`` that is not a folder (a file, a link) is foreign as a whole. Raises :class:`OSError`
+    when the folder cannot be read (:func:`foreign_reason` says so).
+    """
+    if folder.is_symlink() or not folder.is_dir():
+        return [folder.name]
+    names = set(own)
+    stems = {Path(name).stem for name in names}
+    with os.scandir(folder) as scan:
+        entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in scan]
+    shared = Counter(Path(name).stem for name, is_dir in entries if not is_dir and not name.startswith("._"))
+
+    def is_own(entry: str) -> bool:
+        name = entry.removeprefix("._")
+        if name in names or entry.lower() in _FOLDER_LITTER:
+            return True
+        stem = Path(name).stem
+        return stem in stems and shared[stem] <= 1 and is_image_path(Path(name))
+
+    return sorted(name + "/" if is_dir else name for name, is_dir in entries if is_dir or not is_own(name))
+
+
+def foreign_reason(folder: Path, own: Iterable[str]) -> str | None:
+    """Why the existing clip output folder ``folder`` is never replaced, from its verb on (``holds files that are
+    not this clip's frames (a.jpg, notes.txt and 2 more), so ...``), or None when it holds only ``own`` frame
+    outputs (:func:`foreign_files`): the planner's skip and the handler's last look before the rename.
+
+    A folder that cannot be read (``--overwrite`` over another user's folder) is never replaced either: what it
+    holds cannot be told. Frames left from an earlier version of the clip (re-extracted with fewer frames) are
+    not this clip's frames either, and no ``--overwrite`` may delete them for the user; the reason says what to
+    remove.
+    """
+    own = list(own)
+    try:
+        foreign = foreign_files(folder, own)
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+        return (
+            f"cannot be read ({why}), so whether it holds only this clip's frames cannot be told and it is never "
+            "replaced; make it readable, remove it or choose another -o"
+        )
+    if not foreign:
+        return None
+    listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    hint = (
+        " (frames from an earlier version of the clip? remove them or the folder)" if _like_frames(foreign, own) else ""
+    )
+    return (
+        f"holds files that are not this clip's frames ({listed}), so it is never replaced; move them away{hint} or "
+        "choose another -o"
+    )
+
+
+def _like_frames(foreign: list[str], own: list[str]) -> bool:
+    """Whether some of ``foreign`` are named as the clip's frames are but for their number (``0101.jpg`` beside
+    ``0001.jpg``...``0100.jpg``, ``frame_0101.png`` beside ``frame_0001.png``): left from an earlier version of the
+    clip, re-extracted with fewer frames, rather than the user's ``holiday.jpg``."""
+    prefixes = {Path(name).stem.rstrip("0123456789") for name in own}
+    return any(
+        is_image_path(Path(name))
+        and Path(name).stem[-1:].isdigit()
+        and Path(name).stem.rstrip("0123456789") in prefixes
+        for name in foreign
+    )
 
 
 def _relative_in(path: Path, folder: Path) -> Path:
@@ -110,13 +235,14 @@ def _relative_in(path: Path, folder: Path) -> Path:
 
 
 def output_suffix(dest: Path, fmt: str | None) -> Path:
-    """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg stays)."""
+    """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg, a.jfif stay)."""
     if fmt is None:
         return dest
     try:
         same = normalise_format(dest.suffix.lstrip(".")) == fmt
     except WeathercleanError:
         same = False
+    same = same or (fmt == "JPEG" and dest.suffix.lower() in JPEG_SUFFIXES)  # endings --format does not spell
     return dest if same else dest.with_suffix(suffix_for_format(fmt))
 
 
@@ -141,7 +267,13 @@ class OutputFormat:
         key = name.lower().lstrip(".")
         if key in VIDEO_FORMATS:
             return cls(video=VIDEO_FORMATS[key])
-        return cls(image=normalise_format(name))
+        try:
+            return cls(image=normalise_format(name))
+        except OutputError:  # a container it reads but does not write (flv, ts): name both lists, not photos only
+            videos = ", ".join(list(VIDEO_FORMATS)[:-1]) + f" or {list(VIDEO_FORMATS)[-1]}"
+            raise OutputError(
+                f"unknown output format '{name}'; for videos use {videos}, for photos {PHOTO_FORMATS_TEXT}"
+            ) from None
 
     def rename(self, dest: Path) -> Path:
         """``dest`` with the suffix of the format it will be written in."""
@@ -150,10 +282,14 @@ class OutputFormat:
         return output_suffix(dest, self.image)
 
 
-def make_parent(path: Path) -> None:
-    """Create the folder ``path`` goes in; a failure is one line naming the folder and the reason."""
+def make_parent(path: Path, *, like: Path | None = None, mirrored: int = 0) -> None:
+    """Create the folder ``path`` goes in; a failure is one line naming the folder and the reason.
+
+    ``like`` is the input whose folder that folder mirrors, and ``mirrored`` how many output folders, from
+    ``path``'s up, mirror ``like``'s (:attr:`~weatherclean.batch.jobs.Job.mirrored`): those that are new take
+    their input folder's permissions less the umask (:func:`~weatherclean.io.atomic.make_folders`)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent, like.parent if like is not None else None, mirrored=mirrored)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OutputError(f"{path.parent}: cannot create output folder ({reason})") from None

@@ -8,7 +8,9 @@ what would happen. The steps, each its own function:
 1. expand the inputs into files (:func:`weatherclean.batch.inputs.expand_inputs`);
 2. keep this shard's files (``--shard K/N``, :func:`in_shard`);
 3. name each output (:mod:`weatherclean.batch.outputs`, the output-naming rule);
-4. refuse collisions and skip outputs that exist (resume), :func:`_add_jobs`;
+4. refuse collisions and skip outputs that exist (resume), :func:`_add_jobs`: an existing output is never
+   replaced unless the caller asks, ``overwrite`` for all of them, ``update`` for those older than their input
+   (a photo edited since), as ``cp -u`` (:func:`_resume`);
 5. check that the output folders can be written.
 
 Sharding assigns each input to a shard by a hash of its path below the folder it was found in, with
@@ -28,21 +30,49 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from weatherclean.batch.inputs import Found, expand_inputs, is_link, one_per_path, shard_key
-from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, Job, Plan, Record, display, is_done, job_kind
+from weatherclean.batch.inputs import (
+    GLOB_CHARS,
+    Found,
+    expand_inputs,
+    files_under,
+    is_link,
+    one_per_path,
+    safe_is_dir,
+    safe_is_file,
+    shard_key,
+)
+from weatherclean.batch.jobs import (
+    CHANGED,
+    NO_MATCH,
+    NOT_FOUND,
+    Job,
+    OutputState,
+    Plan,
+    Record,
+    display,
+    exists_reason,
+    job_kind,
+    output_state,
+    stat_or_none,
+)
 from weatherclean.batch.outputs import (
     OutputFormat,
     check_output_folder,
     check_writable_folders,
-    destination,
+    foreign_files,
+    foreign_reason,
+    is_output_folder,
     output_suffix,
+    placement,
 )
 from weatherclean.errors import InputError
-from weatherclean.io.images import is_image_path
+from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
 
 __all__ = [
@@ -85,11 +115,13 @@ def plan_jobs(
     *,
     tag: str = "desnowed",
     overwrite: bool = False,
+    update: bool = False,
     check_writable: bool = True,
     in_place: bool = False,
     format: str | None = None,
     shard: tuple[int, int] | None = None,
     shard_files: bool = True,
+    list_inside: bool = True,
     accept: Callable[[Path], bool] = is_image_path,
     kind: str = "an image file",
     suffix_for: SuffixFor | None = None,
@@ -97,25 +129,32 @@ def plan_jobs(
     """Expand files, folders (recursively) and globs into jobs and check them before any work.
 
     Files ``accept`` does not take are skipped with a note (``kind`` names what it takes); existing
-    outputs are skipped unless ``overwrite``; missing paths fail. Raises :class:`InputError` if two
-    inputs would write the same output or an output would replace an input (unless ``in_place``), and
-    :class:`OutputError` if an output folder cannot be written. ``format`` (a Pillow format name such as
-    ``"PNG"``) changes output suffixes, as ``suffix_for(dest, format)`` says (default:
+    outputs are skipped unless ``overwrite`` (all redone) or ``update`` (those older than their input redone,
+    with a note; :func:`_resume`); missing paths fail; an ``-o`` inside a folder given gets a note, and the
+    files already in it a skip each (:func:`_inside_output`). Raises
+    :class:`InputError` if two inputs would write the same output or an output would replace an input
+    (unless ``in_place``), and :class:`OutputError` if an output folder cannot be written. ``format`` (a
+    Pillow format name such as ``"PNG"``) changes output suffixes, as ``suffix_for(dest, format)`` says (default:
     :func:`~weatherclean.batch.outputs.output_suffix`); ``shard=(K, N)`` keeps only the K-th of N
     deterministic parts of the batch (with ``shard_files`` False only of the skipped and failed files:
-    ``--frames`` shards whole clips, :func:`plan_clips`).
+    ``--frames`` shards whole clips, :func:`plan_clips`). With ``list_inside`` False the files already in an
+    ``-o`` inside an input folder are left for the caller to list (:func:`plan_clips`, whose outputs are folders).
     """
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
+    if in_place and update:  # accepted without a word, it read as if in-place runs skipped photos done already
+        raise InputError("--in-place outputs are their inputs, so none is out of date: leave out --update")
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root)
 
     def ours(record: Record) -> bool:  # a record of another shard's file is that shard's to report
         return record not in found.keys or in_shard(found.keys[record], shard)
 
+    shown_out = Path(output_dir) if output_dir is not None else None
+    inside = _input_holding(inputs, out_root, tag=tag)
     plan = Plan(
         skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)],
-        output_dir=Path(output_dir) if output_dir is not None else None,
+        output_dir=shown_out, notes=_inside_note(inside, shown_out),
     )  # fmt: skip
     real = _real_paths([f.path for f in found.files])
     keys = {f.path: f.shard_key for f in found.files}
@@ -125,32 +164,52 @@ def plan_jobs(
     plan.other_shards = len(found.files) - len(mine)
     rename = suffix_for or output_suffix
 
-    def planned_output(f: Found) -> Path:
+    def planned(f: Found) -> _Candidate:
         if not in_place:
-            dest = destination(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
-            return rename(dest, format)
+            dest, mirrored = placement(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
+            return _Candidate(f.path, rename(dest, format), mirrored)
         if rename(f.path, format) != f.path:
             raise InputError(f"--in-place cannot change a photo's format ({display(f.path)}); use -o DIR with --format")
-        return f.path
+        return _Candidate(f.path, f.path)
 
-    _add_jobs(plan, [(f.path, planned_output(f)) for f in mine], real, in_place=in_place, overwrite=overwrite)
+    _add_jobs(plan, [planned(f) for f in mine], real, in_place=in_place, overwrite=overwrite, update=update)
+    if list_inside and inside is not None and out_root is not None and shown_out is not None:
+        # every file's output, other shards' too: theirs are this run's outputs, not files that were there before
+        outputs = {planned(f).output for f in found.files} | {j.output for j in plan.jobs} | set(plan.done)
+        plan.skipped += _inside_output(out_root, shown_out, outputs, accept=accept, tag=tag, shard=shard)
     if check_writable:
         hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
         check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir, hint=hint)
     return plan
 
 
+class _Candidate(NamedTuple):
+    """An input found and where its output would go (before collisions and resume are judged)."""
+
+    source: Path
+    output: Path
+    #: :attr:`Job.mirrored <weatherclean.batch.jobs.Job.mirrored>`.
+    mirrored: int = 0
+
+
 def _add_jobs(
-    plan: Plan, candidates: list[tuple[Path, Path]], resolved: dict[Path, Path], *, in_place: bool, overwrite: bool
+    plan: Plan,
+    candidates: list[_Candidate],
+    resolved: dict[Path, Path],
+    *,
+    in_place: bool,
+    overwrite: bool,
+    update: bool = False,
 ) -> None:
-    """Turn (source, planned output) pairs into jobs: each input once, collisions refused, and an output
-    that exists skipped unless ``overwrite`` (so a rerun resumes where the last one stopped). ``resolved``
-    maps each source to its real path."""
+    """Turn candidates into jobs: each input once, collisions refused, and an output that exists skipped
+    unless ``overwrite`` or (when older than its input) ``update``, so a rerun resumes where the last one
+    stopped and replaces nothing it was not asked to (:func:`_resume`). ``resolved`` maps each source to its
+    real path."""
     by_output: dict[Path, Path] = {}
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
-    chosen = _one_path_per_file([src for src, _ in candidates], resolved)
+    chosen = _one_path_per_file([c.source for c in candidates], resolved)
     all_sources = set(chosen)
-    for src, dest in candidates:
+    for src, dest, mirrored in candidates:
         real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
             if src.is_symlink() and not chosen[real].is_symlink():
@@ -161,25 +220,133 @@ def _add_jobs(
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
             continue
-        dest = dest.resolve() if dest.exists() else dest
+        info = stat_or_none(dest)  # the one look at an existing output (Path.resolve would look again)
+        dest = Path(os.path.realpath(dest)) if info is not None else dest
         clash = _collision(src, real, dest, all_sources, by_output)
         if clash is not None:
             collisions.append((dest, clash))
             continue
         by_output[dest] = src
-        if is_done(dest) and not overwrite:
-            plan.skipped.append(Record(display(src), f"output exists: {display(dest)} (use --overwrite to redo)"))
+        # a folder in the way is never out of date: it is skipped as before (or refused with --overwrite)
+        is_file = info is not None and stat.S_ISREG(info.st_mode)
+        resume = _resume(dest, info, lambda s=src, f=is_file: [s] if f else [], overwrite=overwrite, update=update)
+        if resume.skip is not None:
+            plan.skipped.append(Record(display(src), resume.skip))
             plan.done.append(dest)
             continue
-        if dest.is_dir():
+        if info is not None and stat.S_ISDIR(info.st_mode):
             collisions.append((dest, f"{display(dest)}: output path is a folder; remove it or choose another -o DIR"))
             continue
-        plan.jobs.append(Job(src, dest, kind=job_kind(src)))
+        plan.jobs.append(Job(src, dest, kind=job_kind(src), note=resume.note, mirrored=mirrored))
     if collisions:
         first = collisions[0][0]
         more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
         also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
         raise InputError(collisions[0][1] + also)
+
+
+class _Resume(NamedTuple):
+    """What a rerun does with an output (:func:`_resume`): skip it (``skip``: the reason), or do it, with
+    ``note`` when it replaces an out-of-date output."""
+
+    skip: str | None = None
+    note: str | None = None
+
+
+def _resume(
+    output: Path,
+    info: os.stat_result | None,
+    sources: Callable[[], Iterable[Path]],
+    *,
+    overwrite: bool,
+    update: bool,
+) -> _Resume:
+    """Whether a job is done, skipped or redone, by what lies at its output (``info``: its ``stat``, or None).
+
+    Nothing there (or an empty file): done as new. Otherwise the output is never replaced unless the caller
+    asks: ``overwrite`` redoes every output; ``update`` redoes one older than its input (by more than the
+    modify window, :func:`~weatherclean.batch.jobs.output_state`), with the note
+    :data:`~weatherclean.batch.jobs.CHANGED`, as ``cp -u`` and ``rsync -u`` do. Why not by default, as ``make``
+    would: a file at an output's path is not always this input's output (a photo of another card with the same
+    camera name, another day's run into the same ``-o``, a hand-retouched result, a copy whose dates ``cp -r``
+    made new), and replacing it loses the user's file; an older output is skipped with a reason saying so.
+    ``sources`` (its input; a clip's frames) is called only for an output that exists.
+    """
+    if overwrite:
+        return _Resume()
+    state = output_state(output, sources, info)
+    if state is OutputState.MISSING:
+        return _Resume()
+    if state is OutputState.OUT_OF_DATE and update:
+        return _Resume(note=CHANGED)
+    return _Resume(skip=exists_reason(output, state))
+
+
+def _input_holding(inputs: Sequence[str | os.PathLike[str]], out_root: Path | None, *, tag: str) -> Path | None:
+    """The first input folder given (or glob pattern's literal start: ``s1`` for ``'s1/**/*.jpg'``) that holds
+    the ``-o`` folder where a walk would enter it, as typed; None when there is none.
+
+    An ``-o`` that a walk never enters anyway (hidden, or named like an output folder, ``*_desnowed``) does not
+    count, and an ``-o`` equal to a folder given is the planner's to refuse (its outputs would overwrite the
+    inputs)."""
+    if out_root is None:
+        return None
+    for item in inputs:
+        text = os.fspath(item)
+        given = Path(text).expanduser()
+        if not os.path.lexists(given) and GLOB_CHARS & set(text):
+            parts = given.parts
+            literal = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+            given = Path(*parts[:literal]) if literal else Path(".")
+        if not safe_is_dir(given):  # one that cannot be looked at fails alone (expand_inputs says why)
+            continue
+        folder = given.resolve()
+        if folder == out_root or folder not in out_root.parents:
+            continue
+        below = out_root.relative_to(folder).parts
+        if any(part.startswith(".") or is_output_folder(part, tag) for part in below):
+            continue
+        return given
+    return None
+
+
+def _inside_note(given: Path | None, output_dir: Path | None) -> list[Record]:
+    """The note of an ``-o`` inside the input folder ``given`` (:func:`_input_holding`), else [].
+
+    This run never reads its own ``-o`` (the walk leaves it out), but a later run over that folder without
+    this ``-o`` would take the outputs as inputs and process them again. It is not refused: a results folder
+    kept beside the photos can be what a user wants."""
+    if given is None or output_dir is None:
+        return []
+    reason = f"this -o folder is inside the input folder {given}: a later run over {given} without -o {output_dir} "
+    return [Record(output_dir, reason + "would take these outputs as inputs")]
+
+
+#: The skip reason of a file that was in the ``-o`` folder before the run (:func:`_inside_output`).
+INSIDE_OUTPUT = "inside the -o folder; not read as inputs"
+
+
+def _inside_output(
+    out_root: Path,
+    output_dir: Path,
+    outputs: set[Path],
+    *,
+    accept: Callable[[Path], bool],
+    tag: str,
+    shard: tuple[int, int] | None,
+) -> list[Record]:
+    """A skip for each file in the ``-o`` folder (which lies in an input folder) that the walk of that input
+    folder would have taken as an input, but that is none of this run's outputs (``outputs``, done or to do).
+
+    Why: the walk never enters its own ``-o``, so photos that were there already (``desnow s1 -o s1/sub`` with
+    ``s1/sub`` holding photos) were neither processed nor listed. Each is listed by one shard only.
+    """
+    records = []
+    for path in files_under(out_root, accept=accept, tag=tag):
+        if path in outputs or not in_shard(shard_key(path, out_root), shard):
+            continue
+        records.append(Record(output_dir / path.relative_to(out_root), INSIDE_OUTPUT))
+    return records
 
 
 def _real_paths(paths: list[Path]) -> dict[Path, Path]:
@@ -241,7 +408,9 @@ def plan_clips(
     *,
     tag: str,
     overwrite: bool = False,
+    update: bool = False,
     shard: tuple[int, int] | None = None,
+    format: str | None = None,
 ) -> Plan:
     """``--frames``: every folder that directly holds frames is one clip, written as a folder of frames.
 
@@ -249,25 +418,70 @@ def plan_clips(
     safety checks), then grouped by folder: a job's ``source`` is the clip folder, its ``output`` the
     output folder, its ``kind`` ``"frames"``. A clip given directly with ``-o DIR`` goes to
     ``DIR/<clip name>``, never to DIR itself: a clip's output folder is replaced as a whole, and the
-    folder a user names must never be. A clip whose output folder exists is skipped unless ``overwrite``.
+    folder a user names must never be. A clip whose output folder exists is skipped unless ``overwrite``, or
+    ``update`` and one of its frames is newer than that folder (whose time is that of its last frame written;
+    :func:`_resume`). Even then, an output folder that holds anything but the clip's own frame outputs is
+    skipped with a reason, never replaced: it is the user's (:func:`~weatherclean.batch.outputs.foreign_files`).
+    ``format`` (a Pillow format name, ``--format``'s for pictures) is what the frames are written as: it names a
+    clip's own files in its output folder.
     """
     bad = [Record(display(Path(i)), "--frames takes folders of frames, not files") for i in inputs
-           if Path(i).is_file()]  # fmt: skip
-    folders = [i for i in inputs if not Path(i).is_file()]
+           if safe_is_file(Path(i))]  # fmt: skip
+    folders = [i for i in inputs if not safe_is_file(Path(i))]
     frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False, shard=shard,
-                       shard_files=False)  # fmt: skip
-    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir)
-    clips = _clip_outputs(frames.jobs, Path(output_dir).resolve() if output_dir is not None else None)
+                       shard_files=False, list_inside=False)  # fmt: skip
+    plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir, notes=frames.notes)
+    out_root = Path(output_dir).resolve() if output_dir is not None else None
+    clips = _clip_outputs(frames.jobs, out_root)
+    frames_of: dict[Path, list[Job]] = {}
+    for job in frames.jobs:
+        frames_of.setdefault(job.source.parent, []).append(job)
+    names_of = {folder: [output_suffix(Path(j.output.name), format).name for j in own]  # its frame outputs' names
+                for folder, own in frames_of.items()}  # fmt: skip
     for folder, out in clips.items():
         if not in_shard(_clip_key(folder, folders), shard):
             plan.other_shards += 1
-        elif is_done(out) and not overwrite:
-            plan.skipped.append(Record(display(folder), f"output exists: {display(out)} (use --overwrite to redo)"))
+            continue
+        own = frames_of[folder]
+        info = stat_or_none(out)
+        resume = _resume(out, info, _frames_of(own), overwrite=overwrite, update=update)
+        if resume.skip is None and info is not None:  # an existing folder would be replaced: is it the clip's?
+            why = foreign_reason(out, names_of[folder])
+            if why is not None:
+                resume = _Resume(skip=f"output folder {display(out)} {why}")
+        if resume.skip is not None:
+            plan.skipped.append(Record(display(folder), resume.skip))
             plan.done.append(out)
-        else:
-            plan.jobs.append(Job(folder, out, kind="frames"))
+        else:  # the folders above the clip's output mirror those above its frames' outputs, less one
+            plan.jobs.append(Job(folder, out, kind="frames", note=resume.note, mirrored=max(0, own[0].mirrored - 1)))
+    inside = _input_holding(folders, out_root, tag=tag)
+    if inside is not None and out_root is not None and plan.output_dir is not None:
+        ours = _clip_files(clips, names_of)
+        plan.skipped += _inside_output(out_root, plan.output_dir, ours, accept=is_image_path, tag=tag, shard=shard)
     check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir)
     return plan
+
+
+def _clip_files(clips: dict[Path, Path], names_of: dict[Path, list[str]]) -> set[Path]:
+    """The files in the clips' output folders (``clips``: clip folder → output folder) that are their own frame
+    outputs (``names_of``: by name; under any ``--format``, :func:`~weatherclean.batch.outputs.foreign_files`):
+    every clip's, other shards' too, so that an ``-o`` inside an input folder lists none of them as files that were
+    there before (:func:`_inside_output`)."""
+    ours: set[Path] = set()
+    for folder, out in clips.items():
+        try:
+            names = os.listdir(out)
+            foreign = set(foreign_files(out, names_of[folder]))
+        except OSError:  # not there yet (a first run), or unreadable: nothing in it is this run's
+            continue
+        ours.update(out / name for name in names if name not in foreign)
+    return ours
+
+
+def _frames_of(own: list[Job]) -> Callable[[], list[Path]]:
+    """A clip's sources for :func:`_resume`: its frames (the inputs of ``own``, its frame jobs), read only when its
+    output folder exists; the folder is judged against them, not against its input folder's own time."""
+    return lambda: [j.source for j in own]
 
 
 def _clip_key(folder: Path, given: Sequence[str | os.PathLike[str]]) -> str:
@@ -322,6 +536,7 @@ def plan_media(
     media: MediaOptions = MediaOptions(),
     formats: OutputFormat = OutputFormat(),
     overwrite: bool = False,
+    update: bool = False,
     in_place: bool = False,
     shard: tuple[int, int] | None = None,
 ) -> Plan:
@@ -333,15 +548,34 @@ def plan_media(
     if media.frames and in_place:
         raise InputError("--in-place cannot be used with --frames; write the frames to -o DIR")
     plan = plan_jobs(
-        inputs, output_dir, tag=tag, overwrite=overwrite, in_place=in_place, shard=shard,
+        inputs, output_dir, tag=tag, overwrite=overwrite, update=update, in_place=in_place, shard=shard,
         accept=is_video_path if media.frames else _photo_or_video, kind="an image or video file",
         suffix_for=lambda dest, _fmt: formats.rename(dest),
     )  # fmt: skip
     if media.frames:
-        _add_clips(plan, inputs, output_dir, tag=tag, overwrite=overwrite, shard=shard)
+        _add_clips(
+            plan, inputs, output_dir, tag=tag, overwrite=overwrite, update=update, shard=shard, format=formats.image
+        )
+    plan.notes += _unused_format_notes(plan.jobs, formats)
     for suffix in sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)}):
         check_encoder(media.video, suffix)
     return plan
+
+
+def _unused_format_notes(jobs: Sequence[Job], formats: OutputFormat) -> list[Record]:
+    """A note when ``--format`` names a video container and photos are among the jobs, or a photo format and
+    videos are: those keep their own format, which the run used to do without a word."""
+    if formats.video and not formats.image:
+        name, kind, applies = formats.video, "photo", "videos"
+    elif formats.image and not formats.video:
+        name, kind, applies = suffix_for_format(formats.image), "video", "photos"
+    else:
+        return []
+    count = sum(1 for j in jobs if j.kind == kind)
+    if not count:
+        return []
+    reason = f"applies to {applies} only; the {count} {kind}(s) among the inputs keep their own format"
+    return [Record(Path(f"--format {name.lstrip('.')}"), reason)]
 
 
 def _add_clips(
@@ -351,18 +585,22 @@ def _add_clips(
     *,
     tag: str,
     overwrite: bool,
+    update: bool,
     shard: tuple[int, int] | None,
+    format: str | None = None,
 ) -> None:
-    """``--frames``: add the clips among ``inputs`` to ``plan``, whose jobs are the videos only."""
-    folders = [p for p in inputs if not Path(p).is_file()]
-    clips = plan_clips(folders, output_dir, tag=tag, overwrite=overwrite, shard=shard)
+    """``--frames``: add the clips among ``inputs`` to ``plan``, whose jobs are the videos only; ``format`` is the
+    frames' (``--format``'s for pictures, :func:`plan_clips`)."""
+    folders = [p for p in inputs if not safe_is_file(Path(p))]
+    clips = plan_clips(folders, output_dir, tag=tag, overwrite=overwrite, update=update, shard=shard, format=format)
     plan.skipped = [r for r in plan.skipped if not is_image_path(r.path)]  # frames of clips, not skips
     plan.failed += [
         Record(Path(p), "--frames takes folders of frames (and videos), not single images")
-        for p in inputs if Path(p).is_file() and is_image_path(Path(p))
+        for p in inputs if safe_is_file(Path(p)) and is_image_path(Path(p))
     ]  # fmt: skip
     plan.jobs += clips.jobs
     plan.done += clips.done
+    plan.notes = list(dict.fromkeys([*plan.notes, *clips.notes]))  # the -o note of both walks, once
     # Videos are jobs, not skips; a file both walks reached (a text file beside the frames) is listed once.
     plan.skipped = one_per_path([*plan.skipped, *(r for r in clips.skipped if not is_video_path(r.path))])
     plan.failed += clips.failed
@@ -378,10 +616,15 @@ def plan_batch(
     formats: OutputFormat = OutputFormat(),
     media: MediaOptions | None = None,
     overwrite: bool = False,
+    update: bool = False,
     in_place: bool = False,
     shard: tuple[int, int] | None = None,
 ) -> Plan:
     """The plan of a command: photos only when ``media`` is None, else :func:`plan_media` (``desnow``, ``derain``).
+
+    An existing output is skipped unless ``overwrite`` (every one is redone) or ``update`` (one older than its
+    input is redone, with a note): ``--overwrite`` and ``--update``. The runner must be given the same two
+    (:func:`~weatherclean.batch.run.run_jobs`), since it looks again just before each job.
 
     An ``output_dir`` that does not exist and is named like a photo or video is refused first
     (:func:`~weatherclean.batch.outputs.check_output_folder`): it would become a folder that looks like a file.
@@ -389,11 +632,13 @@ def plan_batch(
     check_output_folder(output_dir)
     if media is None:
         return plan_jobs(
-            inputs, output_dir, tag=tag, overwrite=overwrite, in_place=in_place, format=formats.image, shard=shard
-        )
+            inputs, output_dir, tag=tag, overwrite=overwrite, update=update, in_place=in_place, format=formats.image,
+            shard=shard,
+        )  # fmt: skip
     return plan_media(
-        inputs, output_dir, tag=tag, media=media, formats=formats, overwrite=overwrite, in_place=in_place, shard=shard
-    )
+        inputs, output_dir, tag=tag, media=media, formats=formats, overwrite=overwrite, update=update,
+        in_place=in_place, shard=shard,
+    )  # fmt: skip
 
 
 def require_an_input(plan: Plan) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weatherclean.batch.handlers import Restoration, job_handler
-from weatherclean.batch.jobs import DeviceNote, Job, JobHandler, Plan, Record, display
+from weatherclean.batch.jobs import DeviceNote, Job, JobHandler, Plan, Record, Replacement, display
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
 from weatherclean.errors import WeathercleanError, one_line
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from rich.console import Console
+
+    from weatherclean.io.images import Quality
 
 __all__ = [
     "RAY_HINT", "RayOptions", "RestorerWorkers", "Worker", "check_reachable", "import_ray", "run_on_ray",
@@ -119,7 +121,7 @@ class RestorerWorkers:
     tile_overlap: int | None = None
     compile: bool = False
     threads: int | None = None
-    quality: int = 95
+    quality: Quality = 95  # 1-100 or "keep"
     image_format: str | None = None
     compare: bool = False
     media: MediaOptions | None = None
@@ -155,9 +157,9 @@ class _JobActor:
     gone by then. The driver holds the reference until the batch ends.
     """
 
-    def __init__(self, make_worker: WorkerFactory, overwrite: bool) -> None:
+    def __init__(self, make_worker: WorkerFactory, overwrite: bool, update: bool = False) -> None:
         self._make_worker = make_worker
-        self._overwrite = overwrite
+        self._overwrite, self._update = overwrite, update  # the plan's: checked again just before each job
         self._worker: Worker | None = None
         #: The last jobs' summaries by plan index, for :meth:`recent` (enough to cover what can be queued).
         self._recent: dict[int, BatchSummary] = {}
@@ -177,7 +179,9 @@ class _JobActor:
     def run(self, index: int, job: Job, shipped: list[Any]) -> BatchSummary:
         worker = self._built(shipped)
         # one job has nothing to overlap: no pipeline threads (the same bytes and summary, see batch/run.py)
-        summary = run_jobs([job], worker.handler, overwrite=self._overwrite, progress=False, pipeline=False)
+        summary = run_jobs(
+            [job], worker.handler, overwrite=self._overwrite, update=self._update, progress=False, pipeline=False
+        )
         self._recent[index] = summary
         while len(self._recent) > 2 * QUEUE_PER_ACTOR:
             del self._recent[next(iter(self._recent))]
@@ -409,6 +413,7 @@ def run_on_ray(
     *,
     options: RayOptions = RayOptions(),
     overwrite: bool = False,
+    update: bool = False,
     progress: bool = True,
     description: str = "processing",
     console: Console | None = None,
@@ -418,6 +423,8 @@ def run_on_ray(
     ``shipped`` (the model) goes to the object store once and reaches every actor from there. Raises
     :class:`RayError` when Ray is missing, the cluster cannot be reached, or no actor could start.
     Ctrl-C cancels the jobs in flight and returns a summary marked interrupted, as a local run does.
+    ``overwrite`` and ``update`` are the plan's: each actor looks at a job's output again just before it, as
+    :func:`~weatherclean.batch.run.run_jobs` does.
     """
     ray = import_ray()
     summary = BatchSummary.from_plan(plan)
@@ -429,7 +436,8 @@ def run_on_ray(
     _ray_messages_on_stderr()
     started = _connect(ray, options)
     try:
-        results = _run_jobs(ray, jobs, make_worker, shipped, options, overwrite, progress, description, console)
+        replace = Replacement(overwrite, update)
+        results = _run_jobs(ray, jobs, make_worker, shipped, options, replace, progress, description, console)
     finally:
         if started:
             ray.shutdown()
@@ -461,19 +469,20 @@ def _run_jobs(
     make_worker: WorkerFactory,
     shipped: Any,
     options: RayOptions,
-    overwrite: bool,
+    replace: Replacement,
     progress: bool,
     description: str,
     console: Console | None,
 ) -> _Results:
-    """Start the actors, feed them the jobs, collect each job's summary by its index in the plan."""
+    """Start the actors, feed them the jobs, collect each job's summary by its index in the plan. ``replace`` is
+    what existing outputs may be replaced, for each actor's look at a job's output just before it runs."""
     count, gpus = _actor_count(ray, options, len(jobs))
     actor_class = ray.remote(
         num_cpus=options.cpus_per_actor, num_gpus=gpus, max_restarts=options.restarts,
         max_task_retries=options.retries,
     )(_JobActor)  # fmt: skip
     model_ref = ray.put(shipped)
-    pool = _Pool(ray, [actor_class.remote(make_worker, overwrite) for _ in range(count)], [model_ref])
+    pool = _Pool(ray, [actor_class.remote(make_worker, *replace) for _ in range(count)], [model_ref])
     results = _Results(per_job=[None] * len(jobs))
     queue = list(enumerate(jobs))
     queue.reverse()  # popped from the end: plan order

@@ -25,15 +25,20 @@ __all__ = ["print_plan", "print_summary"]
 
 def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes: Sequence[str] = ()) -> None:
     """``--dry-run``: every job, skip and known failure, as a table or JSON. ``notes`` (about the model, say)
-    are part of the JSON; the caller prints them after a table."""
+    are part of the JSON; the caller prints them after a table. The plan's own notes (an ``-o`` inside an
+    input folder, a ``--format`` that fits only some inputs) and a job's (an out-of-date output redone) are
+    shown as the run would give them."""
     shown = OutputNames(plan.output_dir)  # outputs as the user's paths were typed, as the inputs are
     if json_out:
         data = {
-            "jobs": [{"input": str(j.source), "output": str(shown(j))} for j in plan.jobs],
+            "jobs": [
+                {"input": str(j.source), "output": str(shown(j)), **({"note": j.note} if j.note else {})}
+                for j in plan.jobs
+            ],  # fmt: skip
             "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
             "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
             "other_shards": plan.other_shards,
-            "notes": list(notes),
+            "notes": [*(f"{r.path}: {r.reason}" for r in plan.notes), *notes],
             "dry_run": True,
         }
         typer.echo(json.dumps(data, indent=2))
@@ -41,10 +46,11 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes
     table = Table(title=f"dry run: {len(plan.jobs)} file(s) would be {verb}ed", show_lines=False)
     table.add_column("input")
     table.add_column("output / note")
+    for rec in plan.notes:
+        table.add_row(escape(str(rec.path)), f"[cyan]note:[/] {escape(rec.reason)}")
     for job in plan.jobs:
-        table.add_row(
-            escape(str(job.source)), escape(str(shown(job))) + (" (replaced in place)" if job.replaces_input else "")
-        )
+        after = " (replaced in place)" if job.replaces_input else f" ({job.note})" if job.note else ""
+        table.add_row(escape(str(job.source)), escape(str(shown(job)) + after))
     for rec in plan.skipped:
         table.add_row(escape(str(rec.path)), f"[yellow]skip:[/] {escape(rec.reason)}")
     for rec in plan.failed:

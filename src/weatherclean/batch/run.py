@@ -34,10 +34,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
-from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, OutputNames, Plan, Record, display, is_done
+from weatherclean.batch.jobs import (
+    FrameProgress,
+    Job,
+    JobHandler,
+    OutputNames,
+    OutputState,
+    Plan,
+    Record,
+    Replacement,
+    display,
+    exists_reason,
+    job_sources,
+    output_state,
+)
 from weatherclean.errors import DiskFullError, WeathercleanError
 from weatherclean.io.atomic import missing_folders, remove_empty
-from weatherclean.io.images import LoadedImage
+from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.pipelining import pipeline_enabled
 
 __all__ = ["BatchSummary", "Pipeline", "run_batch", "run_jobs"]
@@ -99,13 +112,14 @@ class BatchSummary:
 
     @classmethod
     def from_plan(cls, jobs: Plan | Sequence[Job]) -> BatchSummary:
-        """An empty summary that starts with what the plan already knows: its skips, its failures (both
-        listed before the run's own) and how many files other shards have."""
+        """An empty summary that starts with what the plan already knows: its skips, its failures and its notes
+        about the run as a whole (all listed before the run's own) and how many files other shards have."""
         summary = cls()
         if isinstance(jobs, Plan):
             summary.other_shards, summary.output_dir = jobs.other_shards, jobs.output_dir
             summary.skipped.extend(jobs.skipped)
             summary.failed.extend(jobs.failed)
+            summary.notes.extend(jobs.notes)
         return summary
 
     def add(self, other: BatchSummary) -> None:
@@ -139,9 +153,10 @@ def run_batch(
     jobs: Plan | Sequence[Job],
     process: Callable[[LoadedImage], np.ndarray],
     *,
-    quality: int = 95,
+    quality: Quality = 95,
     format: str | None = None,
     overwrite: bool = False,
+    update: bool = False,
     progress: bool = True,
     description: str = "processing",
     console: Console | None = None,
@@ -152,12 +167,12 @@ def run_batch(
 
     ``process`` gets the decoded photo and returns H×W×C float pixels (same C as ``pixels``); the
     result is saved with the input's format (or ``format``), bit depth and metadata. ``compare`` adds a
-    before | after picture beside each output.
+    before | after picture beside each output. ``overwrite`` and ``update`` are the plan's (:func:`run_jobs`).
     """
     handler = photo_handler(process, quality=quality, format=format, compare=compare)
     return run_jobs(
-        jobs, handler, overwrite=overwrite, progress=progress, description=description, console=console,
-        pipeline=pipeline,
+        jobs, handler, overwrite=overwrite, update=update, progress=progress, description=description,
+        console=console, pipeline=pipeline,
     )  # fmt: skip
 
 
@@ -166,6 +181,7 @@ def run_jobs(
     handler: JobHandler,
     *,
     overwrite: bool = False,
+    update: bool = False,
     progress: bool = True,
     description: str = "processing",
     console: Console | None = None,
@@ -177,6 +193,10 @@ def run_jobs(
     progress bar goes to ``console`` (default: stderr) and disappears at the end. Jobs whose handler has
     stages (:class:`~weatherclean.batch.handlers.StagedHandler`: photos) are pipelined as ``pipeline``
     says (True: :meth:`Pipeline.for_machine`; False: one job at a time); others run whole, in order.
+
+    ``overwrite`` and ``update`` must be what the plan was made with (:func:`~weatherclean.batch.plan.plan_batch`):
+    just before each job the output is looked at again (:func:`_appeared`), and one that exists by then is
+    skipped unless they say to replace it.
     """
     summary = BatchSummary.from_plan(jobs)
     job_list = list(jobs)
@@ -196,28 +216,43 @@ def run_jobs(
         if chosen is None:
             for index, job in enumerate(job_list):
                 announce(job)
-                if not _run_one(job, handler, frames, summary, overwrite=overwrite):
+                if not _run_one(job, handler, frames, summary, overwrite=overwrite, update=update):
                     # Ctrl-C leaves this job unfinished; a full disk has recorded it as failed already
                     rest = job_list[index:] if summary.interrupted else job_list[index + 1 :]
                     _record_not_done(rest, summary)
                     break
                 advance()
         else:
-            _Pipelined(job_list, handler, frames, summary, chosen, overwrite, announce, advance).run()
+            replace = Replacement(overwrite, update)
+            _Pipelined(job_list, handler, frames, summary, chosen, replace, announce, advance).run()
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _appeared(job: Job, overwrite: bool) -> Record | None:
-    """The skip of a job whose output appeared since planning (another process, a rerun beside this one)."""
-    if not job.replaces_input and is_done(job.output) and not overwrite:
+def _appeared(job: Job, overwrite: bool, update: bool = False) -> Record | None:
+    """The skip of a job whose output exists just before it runs, or None to run it.
+
+    The plan skipped every output that existed then; one that exists now appeared since (another process, a
+    rerun beside this one), or is one the plan found older than its input and was asked to redo (``update``).
+    Each is judged as the plan judges (:func:`~weatherclean.batch.plan._resume`): never replaced unless
+    ``overwrite``, or ``update`` and it is (still) older than its input. The Ray engine's actors run each job
+    through here too, so both engines judge alike.
+    """
+    if job.replaces_input or overwrite:
+        return None
+    state = output_state(job.output, lambda: job_sources(job))
+    if state is OutputState.MISSING or (update and state is OutputState.OUT_OF_DATE):
+        return None
+    if state is OutputState.DONE:  # written since the plan was made
         return Record(display(job.source), f"output exists: {display(job.output)}")
-    return None
+    return Record(display(job.source), exists_reason(job.output, state))
 
 
-def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, summary: BatchSummary, *, overwrite: bool) -> bool:
+def _run_one(
+    job: Job, handler: JobHandler, frames: FrameProgress, summary: BatchSummary, *, overwrite: bool, update: bool
+) -> bool:
     """Do one job and record what happened; False when the batch must stop (Ctrl-C, a full disk)."""
-    skip = _appeared(job, overwrite)
+    skip = _appeared(job, overwrite, update)
     if skip is not None:
         summary.skipped.append(skip)
         return True
@@ -258,7 +293,8 @@ def _settle(
         reason = f"{job.source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
         summary.failed.append(Record(display(job.source), reason))
     else:
-        summary.notes.extend(Record(display(job.source), note) for note in dict.fromkeys(notes))
+        said = [job.note, *notes] if job.note else notes  # the plan's note on this job (redone: input changed)
+        summary.notes.extend(Record(display(job.source), note) for note in dict.fromkeys(said))
         summary.done.append(job)
     return True
 
@@ -314,12 +350,13 @@ class _Pipelined:
         frames: FrameProgress,
         summary: BatchSummary,
         pipeline: Pipeline,
-        overwrite: bool,
+        replace: Replacement,
         announce: Callable[[Job], None],
         advance: Callable[[], None],
     ) -> None:
         self.jobs, self.handler, self.frames, self.summary = job_list, handler, frames, summary
-        self.pipeline, self.overwrite, self.announce, self.advance = pipeline, overwrite, announce, advance
+        self.pipeline, self.announce, self.advance = pipeline, announce, advance
+        self.overwrite, self.update = replace  # run_jobs's: what existing outputs may be replaced
         self.decoding: dict[int, Future[Any]] = {}
         self.next_decode = 0
         self.pending: deque[_Pending] = deque()
@@ -351,14 +388,17 @@ class _Pipelined:
             if stages is None:  # a video or a clip: whole, once every earlier outcome is recorded
                 if not self._collect(0):
                     return
-                if not _run_one(job, self.handler, self.frames, self.summary, overwrite=self.overwrite):
+                done = _run_one(
+                    job, self.handler, self.frames, self.summary, overwrite=self.overwrite, update=self.update
+                )
+                if not done:
                     self.stopped = True
                     self.recorded += 0 if self.summary.interrupted else 1  # a full disk recorded it
                     return
                 self.recorded += 1
                 self.advance()
                 continue
-            skip = _appeared(job, self.overwrite)
+            skip = _appeared(job, self.overwrite, self.update)
             if skip is not None:
                 self._drop_decode(index)
                 self.pending.append(_Pending(job, skip=skip))
@@ -385,7 +425,7 @@ class _Pipelined:
             if stages is None:
                 if self.next_decode > index:  # photos past a video wait until it is done
                     return
-            elif _appeared(job, self.overwrite) is None:
+            elif _appeared(job, self.overwrite, self.update) is None:
                 self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
             self.next_decode += 1
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -107,9 +107,32 @@ Format = Annotated[
         show_default=False,
     ),
 ]  # fmt: skip
+
+
+def parse_quality(value: object) -> int | Literal["keep"]:
+    """``--quality``: a whole number 1-100, or ``keep`` (a JPEG written as JPEG keeps its own quantisation
+    tables). Anything else is one line, exit 2, as Click reports any bad option value, in the words of
+    :func:`weatherclean.io.images.save.check_quality`. Checked here, not by the image writer, so ``--help``
+    and a mistyped option need no image stack."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+        return value  # the default
+    text = str(value).strip()
+    if text.lower() == "keep":
+        return "keep"
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= 100:  # not "²", a digit int() refuses
+        return int(text)
+    raise typer.BadParameter(f"quality must be a whole number from 1 to 100 or 'keep', got {text!r}")
+
+
+# Any: Typer takes no ``int | str`` annotation; parse_quality gives an int 1-100 or "keep".
 Quality = Annotated[
-    int, typer.Option("--quality", min=1, max=100, metavar="1-100", help="JPEG/WebP/AVIF quality of the outputs.")
-]
+    Any,
+    typer.Option(
+        "--quality", parser=parse_quality, metavar="1-100|keep",
+        help="JPEG/WebP/AVIF/HEIC quality of the outputs. keep: a JPEG written as JPEG keeps its own quality "
+        "(quantisation tables and subsampling); other photos get 95.",
+    ),
+]  # fmt: skip
 InPlace = Annotated[
     bool,
     typer.Option(
@@ -120,6 +143,13 @@ InPlace = Annotated[
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Redo photos, videos and clips (--frames) whose output already exists.")
 ]
+Update = Annotated[
+    bool,
+    typer.Option(
+        "--update", help="Redo the outputs older than their input (by more than 2 s: an input edited since), as cp -u "
+        "does; without it they are skipped with a note. --overwrite redoes all.",
+    ),
+]  # fmt: skip
 Frames = Annotated[
     bool,
     typer.Option(
@@ -141,7 +171,8 @@ AllowPartial = Annotated[
     typer.Option(
         "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done, written "
         "under its output name (or over the input with --in-place). Without this it counts as failed (exit code 1) "
-        "and its decodable frames are restored into NAME.partial.mp4 beside the output, never read as an input.",
+        "and its decodable frames are restored into NAME.partial.EXT (clip.partial.mp4) beside the output, never "
+        "read as an input.",
     ),
 ]  # fmt: skip
 Preset = Annotated[
@@ -273,9 +304,10 @@ class PhotoCommand:
     tile: int | None = None
     tile_overlap: int | None = None
     format: str | None = None
-    quality: int = 95
+    quality: int | str = 95  # 1-100 or "keep" (parse_quality)
     in_place: bool = False
     overwrite: bool = False
+    update: bool = False
     shard: str | None = None
     offline: bool = False
     dry_run: bool = False
@@ -406,7 +438,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
     plan = plan_batch(
-        cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
+        cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite, update=cmd.update,
         in_place=cmd.in_place, shard=shard,
     )  # fmt: skip
     if dry_run_or_none(plan, cmd, verb, task):
@@ -421,7 +453,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
         restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
     show = not (cmd.quiet or cmd.json_out)
-    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, progress=show, description=verb)
+    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, update=cmd.update, progress=show, description=verb)
     finish(summary, cmd, restorer_notes(restorer))
 
 
@@ -481,5 +513,12 @@ def run_on_ray(
     )  # fmt: skip
     show = not (cmd.quiet or cmd.json_out)
     return ray_engine.run_on_ray(
-        plan, workers, model, options=options, overwrite=cmd.overwrite, progress=show, description=verb
+        plan,
+        workers,
+        model,
+        options=options,
+        overwrite=cmd.overwrite,
+        update=cmd.update,
+        progress=show,
+        description=verb,
     )

@@ -46,6 +46,7 @@ def derain_command(
     allow_partial: batch.AllowPartial = False,
     in_place: batch.InPlace = False,
     overwrite: batch.Overwrite = False,
+    update: batch.Update = False,
     shard: batch.Shard = None,
     offline: batch.Offline = False,
     dry_run: batch.DryRun = False,
@@ -71,7 +72,7 @@ def derain_command(
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
-        shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
+        update=update, shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
         compile=compile, compare=compare, pass_through=pass_through, self_ensemble=self_ensemble, engine=engine,
         ray_address=ray_address, ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),

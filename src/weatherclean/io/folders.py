@@ -64,9 +64,11 @@ def check_writable_folders(
 
 
 def _nearest_existing(folder: Path) -> Path:
-    """``folder`` or its nearest ancestor that exists: where a new output folder would be made."""
+    """``folder`` or its nearest ancestor that exists: where a new output folder would be made. ``os.path.exists``,
+    not ``Path.exists``: under a folder that cannot be searched the latter raises (Python 3.11), and the
+    search must go on up to that folder, whose write probe then says "permission denied"."""
     probe = folder
-    while not probe.exists() and probe.parent != probe:
+    while not os.path.exists(probe) and probe.parent != probe:
         probe = probe.parent
     return probe
 

@@ -24,6 +24,7 @@ __all__ = [
     "HEIF_BRANDS",
     "HEIF_EXTRA_HINT",
     "IMAGE_SUFFIXES",
+    "JPEG_SUFFIXES",
     "VIDEO_CONTAINERS",
     "VIDEO_SUFFIXES",
     "heif_ready",
@@ -38,10 +39,13 @@ __all__ = [
     "walk_files",
 ]
 
+#: File name endings of JPEG files (lower case). ``.jfif`` is how Windows and Chrome save many pictures from
+#: the web, and was skipped as "not an image" even when named; ``.jpe`` and ``.jif`` are older spellings.
+JPEG_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".jif"})
 #: File name endings read as photos (lower case; matching ignores case). HEIC/HEIF are always listed so
 #: that, without the optional extra, they fail with a hint instead of being skipped.
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".ppm", ".pgm"}
+IMAGE_SUFFIXES: frozenset[str] = JPEG_SUFFIXES | frozenset(
+    {".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".ppm", ".pgm"}
 )
 #: File name endings read as videos, and the FFmpeg muxer that writes each (an output keeps its input's
 #: container unless ``--format`` says otherwise, so every container read must be writable too).

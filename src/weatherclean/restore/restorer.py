@@ -39,7 +39,7 @@ from weatherclean.restore.tiling import run_tiled_array, tile_align
 if TYPE_CHECKING:
     from PIL import Image
 
-    from weatherclean.io.images import LoadedImage, SavedImage
+    from weatherclean.io.images import LoadedImage, Quality, SavedImage
 
 __all__ = [
     "MIN_OVERLAP",
@@ -196,13 +196,20 @@ class Restorer:
         return np.ascontiguousarray(back)
 
     def restore_file(
-        self, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, format: str | None = None, quality: int = 95
+        self,
+        src: str | os.PathLike[str],
+        dst: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        quality: Quality = 95,
     ) -> SavedImage:
         """Restore the photo ``src`` into ``dst`` as ``desnow``/``derain`` write photos: bit depth, alpha and
         metadata (EXIF, GPS, ICC, XMP) kept, written atomically, in the format ``dst``'s ending names
         (``.jpg``, ``.png``, ...), else ``format``, else the input's. The returned
         :class:`~weatherclean.io.images.SavedImage`'s ``notes`` say what was converted on the way in (CMYK,
         a palette, a misnamed file) and what the output could not keep, as the commands' summaries do.
+        ``quality`` is 1-100, or ``"keep"`` (as ``--quality keep``): a JPEG written as JPEG keeps its own
+        quantisation tables and subsampling; other photos get 95.
         An existing ``dst`` other than ``src`` is replaced, as ``PIL.Image.save`` replaces a file.
 
         Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
@@ -210,13 +217,16 @@ class Restorer:
         ending contradicts, each one line naming the file.
         """
         from weatherclean.io.images import load_image, save_image
+        from weatherclean.io.images.save import check_quality
 
         src, dst = _file_path(src, "src"), _file_path(dst, "dst")
         format = _output_format(Path(dst), format)
         if Path(dst).resolve() == Path(src).resolve() or _same_file(src, dst):  # a hard link, a case-blind disk
             raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
-        if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100:
-            raise OutputError(f"{dst}: quality must be a whole number from 1 to 100, got {quality!r}")
+        try:
+            check_quality(quality)  # before the model runs: save_image would refuse it only afterwards
+        except ValueError as exc:
+            raise OutputError(f"{dst}: {exc}") from None
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)

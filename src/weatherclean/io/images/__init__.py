@@ -18,6 +18,9 @@ One module per concern:
 * ``exif``: EXIF IFDs copied entry by entry, and the EXIF thumbnail rewrite.
 * ``tiff``: our own TIFF writer (EXIF sub-IFDs kept) and 16-bit grey+alpha TIFF reader.
 * ``png16``: a 16-bit PNG writer (Pillow writes 8-bit colour only).
+* ``pngchunks``: PNG colour chunks (cICP, mDCV, cLLI, gAMA, cHRM, sRGB, sBIT), bKGD, tIME and how each
+  text was stored, which Pillow does not write back; ``jpegsegments``: JPEG IPTC (APP13) and extended
+  XMP, which Pillow does not write, and the APPn segments a note names.
 * ``formats``: ``--format`` names, suffixes and display names; ``records``: :class:`LoadedImage`,
   :class:`SavedImage`.
 
@@ -31,7 +34,7 @@ from weatherclean.io.images.formats import OUTPUT_FORMATS, normalise_format, suf
 from weatherclean.io.images.load import load_image, read_rgb
 from weatherclean.io.images.opener import MAX_PIXELS
 from weatherclean.io.images.records import LoadedImage, SavedImage
-from weatherclean.io.images.save import save_image
+from weatherclean.io.images.save import Quality, save_image
 from weatherclean.io.images.tiff import tiff_compression
 from weatherclean.io.media import HEIF_EXTRA_HINT, IMAGE_SUFFIXES, is_image_path
 
@@ -42,6 +45,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "LoadedImage",
     "OutputError",
+    "Quality",
     "SavedImage",
     "is_image_path",
     "load_image",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,11 @@ EXIF_PREFIX = b"Exif\x00\x00"
 #: A JPEG APP1 segment holds at most this many bytes after its length field.
 _JPEG_MAX_APP1 = 65533
 _THUMB_NOTE = "EXIF thumbnail removed (it showed the original)"
+_THUMB_TOO_BIG_NOTE = (
+    "EXIF thumbnail removed (it showed the original): with a new one the EXIF block would be over JPEG's 64 KB limit"
+)
+#: Thumbnails tried in turn, (longest side, JPEG quality): the first whose EXIF block fits is used.
+_THUMB_TRIES = ((160, 80), (160, 50), (160, 25), (120, 25), (80, 20), (48, 15))
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 _SUB_IFD_TAGS = frozenset({34665, 34853, 40965})  # Exif, GPS, Interoperability
 
@@ -219,15 +225,31 @@ def _has_thumbnail(exif: bytes) -> bool:
     return found is not None and found[2] != 0
 
 
-def _thumbnail_jpeg(arr: np.ndarray) -> bytes:
-    """A ~160 px JPEG of the output (as stored, like the main image; the orientation tag covers both)."""
+def _thumbnail_of(arr: np.ndarray) -> Image.Image:
+    """An RGB picture of ``arr`` (H×W×C, 8 or 16 bits, C = 1..4) at most 160 px a side, as a viewer shows it:
+    transparent areas flattened onto white, as the JPEG output is, not the colour hidden under them (often
+    junk, or what a cut-out removed). Scaled before flattening: Pillow weighs RGBA by alpha when resizing."""
     a8 = (arr >> 8).astype(np.uint8) if arr.dtype == np.uint16 else arr
-    colour = a8[..., :3] if a8.shape[2] >= 3 else np.repeat(a8[..., :1], 3, axis=2)
-    im = Image.fromarray(np.ascontiguousarray(colour), "RGB")
+    im = Image.fromarray(np.ascontiguousarray(a8[..., 0] if a8.shape[2] == 1 else a8))  # L, LA, RGB or RGBA
     im.thumbnail((160, 160), reducing_gap=2.0)
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=80)
-    return buf.getvalue()
+    if im.mode in ("LA", "RGBA"):
+        im = im.convert("RGBA")
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _thumbnails(arr: np.ndarray) -> Iterator[bytes]:
+    """JPEG thumbnails of the output (as stored, like the main image; the orientation tag covers both), best
+    first: ~160 px at quality 80, then smaller files, for EXIF blocks that leave little room in a JPEG APP1."""
+    full = _thumbnail_of(arr)
+    for side, quality in _THUMB_TRIES:
+        im = full if side == 160 else full.copy()
+        im.thumbnail((side, side))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality)
+        yield buf.getvalue()
 
 
 def _refresh_exif_thumbnail(exif: bytes, thumb: bytes) -> bytes | None:
@@ -259,11 +281,20 @@ def _refresh_exif_thumbnail(exif: bytes, thumb: bytes) -> bytes | None:
 
 
 def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[bytes | None, list[str]]:
-    """The input EXIF with a thumbnail of the output (JPEG/PNG/WebP), or without one (other formats)."""
+    """The input EXIF with a thumbnail of the output (JPEG/PNG/WebP), or without one (other formats).
+
+    JPEG holds EXIF in one 64 KB APP1 segment. A block with a large maker note may have fitted with the
+    camera's tiny thumbnail and not with ours, so smaller thumbnails are tried before none; when none fits,
+    the note says that this is why, not that the old one showed the original (which any thumbnail fixes).
+    """
     if not exif or not _has_thumbnail(exif):
         return exif, []
-    if fmt in ("JPEG", "PNG", "WEBP"):
-        refreshed = _refresh_exif_thumbnail(exif, _thumbnail_jpeg(arr))
-        if refreshed is not None and (fmt != "JPEG" or len(EXIF_PREFIX + tiff_part(refreshed)) <= _JPEG_MAX_APP1):
+    if fmt not in ("JPEG", "PNG", "WEBP"):
+        return strip_exif_thumbnail(exif), [_THUMB_NOTE]
+    for thumb in _thumbnails(arr):
+        refreshed = _refresh_exif_thumbnail(exif, thumb)
+        if refreshed is None:  # the old thumbnail could not be cut out cleanly
+            return strip_exif_thumbnail(exif), [_THUMB_NOTE]
+        if fmt != "JPEG" or len(EXIF_PREFIX + tiff_part(refreshed)) <= _JPEG_MAX_APP1:
             return refreshed, []
-    return strip_exif_thumbnail(exif), [_THUMB_NOTE]
+    return strip_exif_thumbnail(exif), [_THUMB_TOO_BIG_NOTE]

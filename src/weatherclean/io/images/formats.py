@@ -16,6 +16,7 @@ from weatherclean.io import media
 __all__ = [
     "FORMAT_NAME",
     "OUTPUT_FORMATS",
+    "PHOTO_FORMATS_TEXT",
     "SUPPORTED_FORMATS",
     "avif_available",
     "normalise_format",
@@ -23,9 +24,9 @@ __all__ = [
 ]
 
 #: Names users type for ``--format`` → Pillow format name.
-_FORMAT_ALIASES = {"jpeg": "JPEG", "jpg": "JPEG", "jpe": "JPEG", "png": "PNG", "tiff": "TIFF", "tif": "TIFF",
-                   "webp": "WEBP", "avif": "AVIF", "heic": "HEIF", "heif": "HEIF", "bmp": "BMP", "ppm": "PPM",
-                   "pgm": "PPM"}  # fmt: skip
+_FORMAT_ALIASES = {"jpeg": "JPEG", "jpg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "jif": "JPEG", "png": "PNG",
+                   "tiff": "TIFF", "tif": "TIFF", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF", "heif": "HEIF",
+                   "bmp": "BMP", "ppm": "PPM", "pgm": "PPM"}  # fmt: skip
 _FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic",
                   "BMP": ".bmp", "PPM": ".ppm"}  # fmt: skip
 #: Pillow's format name → the name people know, for messages.
@@ -33,7 +34,8 @@ FORMAT_NAME = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WebP", "AV
                "BMP": "BMP", "PPM": "PPM"}  # fmt: skip
 #: Formats :func:`weatherclean.io.images.load_image` reads (Pillow's names; MPO is read as JPEG).
 SUPPORTED_FORMATS = tuple(_FORMAT_SUFFIX)
-_KNOWN = "jpeg, png, tiff, webp, avif, heic, bmp or ppm"
+#: The photo formats ``--format`` takes, as its messages name them.
+PHOTO_FORMATS_TEXT = "jpeg, png, tiff, webp, avif, heic, bmp or ppm"
 
 
 def avif_available() -> bool:
@@ -59,7 +61,7 @@ def normalise_format(name: str) -> str:
     key = name.strip().lower().lstrip(".")
     fmt = _FORMAT_ALIASES.get(key)
     if fmt is None:
-        raise OutputError(f"unknown output format '{name}'; use {_KNOWN}")
+        raise OutputError(f"unknown output format '{name}'; use {PHOTO_FORMATS_TEXT}")
     if fmt == "AVIF" and not avif_available():
         raise OutputError(f"{key} output needs Pillow built with AVIF support: pip install -U pillow")
     if fmt == "HEIF" and not (media.heif_ready() and "HEIF" in Image.SAVE):
@@ -78,5 +80,5 @@ def suffix_for_format(fmt: str) -> str:
     key = fmt.strip().lstrip(".")
     pillow = key.upper() if key.upper() in _FORMAT_SUFFIX else _FORMAT_ALIASES.get(key.lower())
     if pillow is None:
-        raise OutputError(f"unknown output format '{fmt}'; use {_KNOWN}")
+        raise OutputError(f"unknown output format '{fmt}'; use {PHOTO_FORMATS_TEXT}")
     return _FORMAT_SUFFIX[pillow]

@@ -23,9 +23,10 @@ from PIL import Image
 from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io import media
 from weatherclean.io.folders import check_input_file
-from weatherclean.io.images import opener
+from weatherclean.io.images import jpegsegments, opener
 from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
+from weatherclean.io.images.pngchunks import read_png_chunks
 from weatherclean.io.images.records import LoadedImage
 from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
@@ -124,14 +125,33 @@ def _jpeg_meta(im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> 
 
     with contextlib.suppress(Exception):
         meta.extra["subsampling"] = JpegImagePlugin.get_sampling(im)
+    with contextlib.suppress(Exception):  # for --quality keep: the input's own quantisation tables
+        meta.extra["qtables"] = {int(k): list(v) for k, v in im.quantization.items()}  # type: ignore[attr-defined]
+        # and which one each component used (SOF: id, h, v, table), as table ids need not follow components
+        meta.extra["qtable_of_component"] = [int(layer[3]) for layer in im.layer]  # type: ignore[attr-defined]
     meta.extra["progressive"] = bool(info.get("progressive") or info.get("progression"))
     if info.get("comment"):
         meta.extra["comment"] = info["comment"]
-    if any(marker == "APP13" for marker, _ in getattr(im, "applist", [])):
-        meta.notes.append("IPTC/Photoshop block (APP13) not kept; XMP and EXIF are")
+    applist: list[tuple[str, bytes]] = list(getattr(im, "applist", []))
+    photoshop = jpegsegments.photoshop_block(applist)
+    if photoshop is None:
+        meta.notes.append("IPTC/Photoshop block (APP13) not kept; XMP and EXIF are")  # not a block we can read
+    elif photoshop[0] or photoshop[1]:
+        meta.extra["photoshop"], meta.extra["photoshop_thumbnail"] = photoshop
+    if extensions := jpegsegments.xmp_extensions(applist):
+        meta.extra["xmp_extension"] = extensions
+    if unkept := jpegsegments.unkept_segments(applist):
+        meta.notes.append(f"JPEG segments not kept: {', '.join(unkept)}")
 
 
-def _png_meta(im: Image.Image, _p: Path, _info: dict[str, Any], meta: _Meta) -> None:
+def _png_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    meta.extra.update(read_png_chunks(p))  # colour chunks and how each text was stored, for the PNG writers
+    ihdr = meta.extra.get("png_ihdr")
+    if "transparency" in info and ihdr and ihdr[1] in (0, 2):
+        # A grey or RGB picture's tRNS makes one exact colour transparent. Restoration changes exact colours:
+        # kept, it would punch holes wherever a restored pixel happened to land on that colour, and none where
+        # the transparent ones moved off it. (A palette's tRNS becomes an alpha channel, and stays.)
+        meta.notes.append("PNG transparent colour (tRNS) dropped: restored colours no longer match it exactly")
     text = dict(getattr(im, "text", None) or {})
     text.pop("XML:com.adobe.xmp", None)
     raw_exif = text.pop("Raw profile type exif", None)

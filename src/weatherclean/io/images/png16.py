@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import zlib
 
 import numpy as np
 
 from weatherclean.io.images.exif import tiff_part
+from weatherclean.io.images.pngchunks import colour_chunks, text_chunks
 from weatherclean.io.images.records import LoadedImage
 
 __all__ = ["encode_png16"]
@@ -36,23 +36,25 @@ def _paeth_rows(arr: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full((h, 1), 4, dtype=np.uint8), filtered], axis=1)
 
 
-def _metadata_chunks(like: LoadedImage, exif: bytes | None) -> list[bytes]:
-    """ICC, resolution, EXIF, XMP and text chunks, in the order Pillow writes them."""
+def _metadata_chunks(like: LoadedImage, exif: bytes | None, channels: int) -> list[bytes]:
+    """ICC, colour, resolution, background, EXIF, XMP and text chunks, in the order Pillow writes them (colour
+    chunks before the image data, bKGD after where a palette would be, as PNG asks)."""
     out = []
     if like.icc_profile:
         out.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(like.icc_profile)))
+    colour = colour_chunks(like.extra, channels, 16, bool(like.icc_profile))
+    out += [_png_chunk(cid, data) for cid, data in colour if cid != b"bKGD"]
     dpi = like.extra.get("dpi")
     if dpi:
         ppm = [round(float(d) / 0.0254) for d in dpi]
         out.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    out += [_png_chunk(cid, data) for cid, data in colour if cid == b"bKGD"]
     if exif:
         out.append(_png_chunk(b"eXIf", tiff_part(exif)))
     if like.xmp:
         out.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + like.xmp))
-    for key, value in (like.extra.get("text") or {}).items():
-        with contextlib.suppress(UnicodeEncodeError):
-            keyword = key.encode("latin-1")[:79]
-            out.append(_png_chunk(b"iTXt", keyword + b"\x00\x00\x00\x00\x00" + str(value).encode()))
+    texts = text_chunks(like.extra.get("text") or {}, like.extra.get("png_text"))
+    out += [_png_chunk(cid, data) for cid, data in texts]
     return out
 
 
@@ -61,7 +63,7 @@ def encode_png16(arr: np.ndarray, like: LoadedImage, exif: bytes | None) -> byte
     h, w, c = arr.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     out = [b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))]
-    out += _metadata_chunks(like, exif)
+    out += _metadata_chunks(like, exif, c)
     out.append(_png_chunk(b"IDAT", zlib.compress(_paeth_rows(arr).tobytes(), 6)))
     out.append(_png_chunk(b"IEND", b""))
     return b"".join(out)

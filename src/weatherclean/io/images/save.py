@@ -8,14 +8,15 @@ the format's own options. Whatever a format cannot keep is a one-line note in :c
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import io
+import numbers
 import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -24,15 +25,41 @@ from weatherclean.errors import OutputError
 from weatherclean.io.atomic import atomic_write
 from weatherclean.io.images.exif import EXIF_PREFIX, exif_for_output, tiff_part
 from weatherclean.io.images.formats import FORMAT_NAME, normalise_format
+from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
 from weatherclean.io.images.png16 import encode_png16
+from weatherclean.io.images.pngchunks import (
+    HDR_CHUNKS,
+    colour_chunks,
+    insert_after_ihdr,
+    lost_colour_note,
+    text_chunks,
+)
 from weatherclean.io.images.records import LoadedImage, SavedImage
 from weatherclean.io.images.tiff import encode_tiff, tiff_compression
 from weatherclean.io.orientation import to_upright
 
-__all__ = ["save_image"]
+__all__ = ["DEFAULT_QUALITY", "Quality", "check_quality", "save_image"]
 
+#: ``quality=``: 1-100, or ``"keep"``: a JPEG written as JPEG keeps its own quantisation tables.
+Quality = int | Literal["keep"]
+#: The quality of lossy outputs unless told otherwise, and what ``"keep"`` means where there is nothing to keep.
+DEFAULT_QUALITY = 95
+
+#: The IJG (libjpeg) luminance table that a quality scales (ITU T.81 Annex K), and what each quality makes of
+#: it (libjpeg's scaling, baseline: entries 1-255), summed: to tell how fine a JPEG's own tables are.
+_IJG_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+_IJG_LUMA_SUM = {
+    q: sum(min(255, max(1, (b * (5000 // q if q < 50 else 200 - 2 * q) + 50) // 100)) for b in _IJG_LUMA)
+    for q in range(1, 101)
+}
 #: Values converted per step by :func:`_to_uint`: float temporaries stay a few MB, not a picture's size.
 _ROWS_VALUES = 1 << 20
+#: The most XMP one JPEG APP1 segment holds: 65533 bytes after the length, less the XMP namespace header.
+_JPEG_MAX_XMP = 65533 - len(b"http://ns.adobe.com/xap/1.0/\x00")
 #: Formats that hold EXIF, ICC and XMP; BMP and PPM hold none of them, and say so in a note.
 _HOLDS_METADATA = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"})
 #: Formats whose output has no alpha channel (a BMP's fourth byte is ignored by most readers).
@@ -48,6 +75,8 @@ class _Target:
     exif: bytes | None
     text: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: The input JPEG's quantisation tables, for ``quality="keep"`` (JPEG to JPEG only).
+    qtables: list[list[int]] | None = None
 
     @property
     def name(self) -> str:
@@ -80,7 +109,17 @@ def _planes(pixels: np.ndarray, like: LoadedImage, fmt: str, notes: list[str]) -
         raise ValueError(f"pixels must be H×W×1 or H×W×3, got {pixels.shape}")
     alpha = like.alpha
     if alpha is not None and fmt in _NO_ALPHA:
-        notes.append(f"alpha dropped: {name} has no alpha")
+        if alpha.shape == pixels.shape[:2] and bool((alpha < 1.0).any()):
+            # Dropping alpha alone would show whatever colour hides under transparent pixels (often junk, or
+            # the picture's edges before a cut-out); flattening onto white is what viewers and converters show.
+            a = alpha[..., None]
+            flat = pixels * a  # the one full-size temporary (pixels may be the caller's own array)
+            flat += 1.0
+            flat -= a  # colour·a + 1·(1 − a)
+            pixels = flat
+            notes.append(f"alpha dropped: {name} has no alpha; transparent areas flattened onto white")
+        else:
+            notes.append(f"alpha dropped: {name} has no alpha")
         alpha = None
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} does not match pixels {pixels.shape[:2]}")
@@ -110,14 +149,22 @@ def _exif(like: LoadedImage, fmt: str, arr: np.ndarray, notes: list[str]) -> byt
     return exif
 
 
+def _icc_fits(like: LoadedImage, channels: int) -> bool:
+    """Whether the input's ICC profile can describe the output: not a grey profile on colour pixels."""
+    return bool(like.icc_profile) and not (like.icc_profile[16:20] == b"GRAY" and channels >= 3)  # type: ignore[index]
+
+
 def _metadata_params(arr: np.ndarray, like: LoadedImage, t: _Target) -> dict[str, Any]:
     """Pillow's save options for ICC, DPI, XMP and EXIF (the formats in :data:`_HOLDS_METADATA`)."""
     params: dict[str, Any] = {}
-    if like.icc_profile and like.icc_profile[16:20] == b"GRAY" and arr.shape[2] >= 3:
+    if like.icc_profile and not _icc_fits(like, arr.shape[2]):
         t.notes.append(f"greyscale ICC profile dropped: it cannot describe the RGB {t.name} output")
     elif like.icc_profile:
         params["icc_profile"] = like.icc_profile
-    if like.xmp and t.fmt != "PNG":
+    if like.xmp and t.fmt == "JPEG" and len(like.xmp) > _JPEG_MAX_XMP:
+        # Pillow refuses the whole picture; spreading it over extended XMP segments is not done (yet)
+        t.notes.append(f"XMP ({round(len(like.xmp) / 1024)} KB) is over JPEG's 64 KB segment; dropped")
+    elif like.xmp and t.fmt != "PNG":
         params["xmp"] = like.xmp
     if t.exif:  # JPEG stores the "Exif\0\0" marker prefix, the others the bare TIFF structure
         params["exif"] = EXIF_PREFIX + tiff_part(t.exif) if t.fmt == "JPEG" else tiff_part(t.exif)
@@ -145,7 +192,9 @@ def _pillow(arr: np.ndarray, like: LoadedImage, t: _Target, params: dict[str, An
 
 
 def _write_jpeg(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
-    params: dict[str, Any] = {"quality": t.quality, "optimize": True}
+    # With the input's own tables (quality "keep") no quality is given: Pillow then uses them as they are.
+    params: dict[str, Any] = {"qtables": t.qtables} if t.qtables else {"quality": t.quality}
+    params["optimize"] = True
     sub = like.extra.get("subsampling")
     if isinstance(sub, int) and sub >= 0 and like.format == "JPEG":
         params["subsampling"] = sub
@@ -153,7 +202,11 @@ def _write_jpeg(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
         params["progressive"] = True
     if like.extra.get("comment") and like.format == "JPEG":
         params["comment"] = like.extra["comment"]
-    return _pillow(arr, like, t, params)
+    data = _pillow(arr, like, t, params)
+    # Pillow writes no APP13 and no extended XMP: they go in after its metadata segments (jpegsegments).
+    segments = app13_segments(like.extra.get("photoshop") or b"")
+    segments += [(0xE1, ext) for ext in like.extra.get("xmp_extension") or ()]
+    return insert_segments(data, segments)
 
 
 def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
@@ -162,12 +215,18 @@ def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
-    for key, value in t.text.items():
-        with contextlib.suppress(Exception):
-            info.add_itxt(key, str(value))
+    # Pillow places each chunk where PNG wants it (colour chunks before the image data, no sRGB beside iCCP);
+    # the PNG 3rd edition's it leaves out, so they go in after IHDR, as the 16-bit writer puts them too.
+    colour = colour_chunks(like.extra, arr.shape[2], 8, _icc_fits(like, arr.shape[2]))
+    hdr = [(cid, data) for cid, data in colour if cid.decode() in HDR_CHUNKS]
+    for cid, data in colour:
+        if cid.decode() not in HDR_CHUNKS:
+            info.add(cid, data)
+    for cid, data in text_chunks(t.text, like.extra.get("png_text")):
+        info.add(cid, data)
     if like.xmp:
         info.add_itxt("XML:com.adobe.xmp", like.xmp.decode("utf-8", "replace"))
-    return _pillow(arr, like, t, {"pnginfo": info, "optimize": False, "compress_level": 6})
+    return insert_after_ihdr(_pillow(arr, like, t, {"pnginfo": info, "optimize": False, "compress_level": 6}), hdr)
 
 
 def _write_tiff(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
@@ -210,7 +269,88 @@ _WRITERS: dict[str, Callable[[np.ndarray, LoadedImage, _Target], bytes]] = {
 }
 
 
-def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: int) -> tuple[bytes, list[str]]:
+def _text_note(text: dict[str, Any], name: str) -> str:
+    """``PNG text (Title, Author, Description and 1 more) cannot be stored in JPEG; dropped``."""
+    keys = list(text)
+    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+    return f"PNG text ({', '.join(keys[:3])}{more}) cannot be stored in {name}; dropped"
+
+
+def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list[str]) -> LoadedImage:
+    """Notes for what only a JPEG output keeps (APP13, extended XMP) and PNG colour chunks elsewhere; and
+    ``like`` with its XMP no longer pointing at an extended XMP that is not written."""
+    name = FORMAT_NAME[fmt]
+    extra = like.extra
+    if extra.get("photoshop_thumbnail") and (fmt == "JPEG" or not extra.get("photoshop")):
+        notes.append("Photoshop thumbnail in the IPTC block (APP13) removed (it showed the original)")
+    if fmt != "JPEG" and extra.get("photoshop"):
+        notes.append(f"IPTC/Photoshop block (APP13) cannot be stored in {name}; dropped")
+    extensions = extra.get("xmp_extension")
+    if fmt != "JPEG" and extensions:
+        size = sum(len(ext) for ext in extensions)
+        notes.append(f"extended XMP ({max(1, round(size / 1024))} KB) cannot be stored in {name}; dropped")
+        if like.xmp:
+            like = dataclasses.replace(like, xmp=without_extended_xmp_pointer(like.xmp))
+    if fmt != "PNG":
+        note = lost_colour_note(extra, name, icc_kept=fmt in _HOLDS_METADATA and _icc_fits(like, channels))
+        notes += [note] if note else []
+    return like
+
+
+def _component_tables(extra: dict[str, Any], channels: int) -> list[list[int]] | None:
+    """The input JPEG's quantisation tables in component order, as Pillow's encoder takes them.
+
+    Pillow gives component i the i-th table of ``qtables`` (and the last table to any component beyond), but
+    a JPEG's table ids need not follow its components (Cb and Cr share table 1, or a writer numbered them
+    otherwise), so each component gets the table its SOF named. Components at the end that repeat the table
+    before them are left to Pillow's "last table" rule, so the usual layout is written with the input's own
+    tables. Without that record (an older load), tables go by id, the usual layout.
+    """
+    tables: dict[int, list[int]] = extra.get("qtables") or {}
+    if not 0 < len(tables) < 5:
+        return None
+    used = extra.get("qtable_of_component") or []
+    if not used or not all(tq in tables for tq in used):
+        return [list(tables[key]) for key in sorted(tables)]
+    used = list(used[: max(1, channels)])
+    while len(used) > 1 and used[-1] == used[-2]:  # [0, 1, 1] → tables 0 and 1, as the input had them
+        used.pop()
+    return [list(tables[tq]) for tq in used]
+
+
+def _coarser_note(extra: dict[str, Any], quality: int) -> str | None:
+    """The note for a JPEG re-encoded with tables clearly coarser than its own (a quality-100 master at the
+    default 95, say): its luminance table sums to under 0.8× the one ``quality`` gives. The input's quality
+    is estimated as the IJG quality whose luminance table sum is nearest to its own."""
+    tables: dict[int, list[int]] = extra.get("qtables") or {}
+    used = extra.get("qtable_of_component") or []
+    if not tables:
+        return None
+    luma = tables.get(used[0] if used else min(tables))  # the first component's: Y, or the grey
+    if not luma or len(luma) != 64:
+        return None
+    own = sum(luma)
+    if own >= 0.8 * _IJG_LUMA_SUM[quality]:
+        return None
+    about = min(_IJG_LUMA_SUM, key=lambda q: (abs(_IJG_LUMA_SUM[q] - own), -q))
+    return f"re-encoded at quality {quality}, coarser than the input's (about q{about}); --quality keep keeps its own"
+
+
+def _jpeg_tables(
+    like: LoadedImage, fmt: str, quality: Quality, channels: int, notes: list[str]
+) -> tuple[int, list[list[int]] | None]:
+    """(quality, quantisation tables): ``"keep"`` re-encodes a JPEG with its own tables, so it neither
+    loses quality nor grows; anything else written with ``"keep"`` gets :data:`DEFAULT_QUALITY`. A number
+    that makes a JPEG's tables clearly coarser is said in a note, with the way to keep them."""
+    jpeg_to_jpeg = fmt == "JPEG" and like.format == "JPEG"
+    if quality != "keep":
+        note = _coarser_note(like.extra, int(quality)) if jpeg_to_jpeg else None
+        notes += [note] if note else []
+        return int(quality), None
+    return DEFAULT_QUALITY, _component_tables(like.extra, channels) if jpeg_to_jpeg else None
+
+
+def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: Quality) -> tuple[bytes, list[str]]:
     """Encode to bytes in memory, so the file system only ever sees a complete file."""
     notes: list[str] = []
     planes, depth = _planes(pixels, like, fmt, notes)
@@ -222,9 +362,24 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: int) -> tu
     exif = _exif(like, fmt, arr, notes)
     text = like.extra.get("text") or {}
     if text and fmt != "PNG":
-        notes.append(f"PNG text ({', '.join(list(text)[:3])}) cannot be stored in {FORMAT_NAME[fmt]}; dropped")
-    target = _Target(fmt, quality, exif, text, notes)
+        notes.append(_text_note(text, FORMAT_NAME[fmt]))
+    like = _input_format_extras(like, fmt, arr.shape[2], notes)
+    value, qtables = _jpeg_tables(like, fmt, quality, arr.shape[2], notes)
+    target = _Target(fmt, value, exif, text, notes, qtables)
     return _WRITERS[fmt](arr, like, target), notes
+
+
+def check_quality(quality: object) -> Quality:
+    """``quality`` as :func:`save_image` takes it: a whole number 1-100, or ``"keep"`` in any case.
+
+    Raises :class:`ValueError` with the one message that :func:`save_image` and ``restore_file`` give (after
+    the file's name); ``--quality`` says the same in its own parser, which must not import the image stack.
+    """
+    if isinstance(quality, str) and quality.strip().lower() == "keep":
+        return "keep"
+    if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must be a whole number from 1 to 100 or 'keep', got {quality!r}")
+    return int(quality)
 
 
 def save_image(
@@ -233,14 +388,16 @@ def save_image(
     like: LoadedImage,
     *,
     format: str | None = None,
-    quality: int = 95,
+    quality: Quality = DEFAULT_QUALITY,
 ) -> SavedImage:
     """Write ``pixels`` (H×W×C float in [0, 1]) atomically, in ``like``'s format, depth and metadata.
 
     The file appears under its final name complete or not at all: we encode in memory, write a hidden
     temporary file in the same folder, fsync it and ``os.replace`` it into place. Alpha, ICC, XMP and
     EXIF (with a thumbnail of the *output*) come from ``like``. ``format`` (``"png"``, ``"JPEG"``, ...)
-    converts; the returned :class:`SavedImage` lists what the target could not keep. Raises
+    converts; the returned :class:`SavedImage` lists what the target could not keep. ``quality`` is 1-100,
+    or ``"keep"``: a JPEG written as JPEG is re-encoded with its own quantisation tables and subsampling
+    (neither worse nor bigger); other inputs and outputs get :data:`DEFAULT_QUALITY`. Raises
     :class:`OutputError`.
     """
     dest = Path(path)
@@ -251,10 +408,12 @@ def save_image(
         fmt = normalise_format(wanted)
     except OutputError as exc:
         raise OutputError(f"{dest}: {exc}") from None
-    if not 1 <= quality <= 100:  # as --quality and restore_file
-        raise OutputError(f"{dest}: quality must be between 1 and 100, got {quality}")
     try:
-        data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, quality)
+        checked = check_quality(quality)
+    except ValueError as exc:  # as --quality and restore_file
+        raise OutputError(f"{dest}: {exc}") from None
+    try:
+        data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, checked)
     except (OSError, ValueError, RuntimeError) as exc:
         raise OutputError(f"{dest}: cannot encode {FORMAT_NAME[fmt]} ({exc})") from None
     atomic_write(dest, data)

@@ -1,0 +1,183 @@
+"""JPEG segments Pillow reads but does not write: IPTC (APP13), extended XMP, and the rest, named in a note.
+
+Pillow writes EXIF, XMP, ICC and the comment; everything else in the input's APPn segments was lost. Two of
+them matter to photographers and stay true after restoration, so they are copied into the encoded output:
+
+* APP13, the Photoshop resource block: agencies keep the IPTC caption, credit, copyright and keywords
+  there (resource 0x0404). Its thumbnail resources (0x0409, 0x040C) still show the snowy original, so
+  those alone are dropped, with a note, as the EXIF thumbnail is rebuilt. Its EXIF copies (0x0422,
+  0x0423) can hold an IFD1 thumbnail of the original too: it is cut out as from the EXIF itself, and a
+  copy that cannot be read (so may still show it) is dropped.
+* Extended XMP (APP1 ``http://ns.adobe.com/xmp/extension/``): the part of an XMP packet too big for one
+  segment, such as a phone's depth map or Photo Sphere data. It describes the scene, not the pixels'
+  snow, and the main packet names it by a GUID, so it is copied as it was.
+
+Other APPn segments (vendor data such as APP12 "Ducky") are named in a note; APP14 "Adobe" is written by
+the encoder itself where the output needs it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable
+
+from weatherclean.io.images.exif import strip_exif_thumbnail, tiff_head, tiff_part
+
+__all__ = [
+    "PHOTOSHOP_HEADER",
+    "XMP_EXTENSION_HEADER",
+    "app13_segments",
+    "insert_segments",
+    "photoshop_block",
+    "unkept_segments",
+    "without_extended_xmp_pointer",
+    "xmp_extensions",
+]
+
+PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
+XMP_EXTENSION_HEADER = b"http://ns.adobe.com/xmp/extension/\x00"
+#: Bytes a JPEG segment holds after its two length bytes.
+_MAX_SEGMENT = 65533
+#: Photoshop image resources that hold a thumbnail of the picture (Photoshop 4.0 and 5.0+ formats).
+_THUMBNAIL_RESOURCES = frozenset({0x0409, 0x040C})
+#: Photoshop image resources that hold a copy of the EXIF ("EXIF data 1" and "3"), IFD1 thumbnail and all.
+_EXIF_RESOURCES = frozenset({0x0422, 0x0423})
+#: Resource signatures besides "8BIM" that some writers use (as ExifTool reads them).
+_SIGNATURES = frozenset({b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa"})
+#: APPn payloads that the output keeps (or rewrites) by their leading signature, per marker.
+_KEPT_APP = {
+    "APP0": None,  # JFIF is written anew; a JFXX thumbnail shows the original and is rightly gone
+    "APP1": (b"Exif\x00", b"http://ns.adobe.com/xap/1.0/\x00", XMP_EXTENSION_HEADER),
+    "APP2": (b"ICC_PROFILE\x00", b"MPF\x00"),  # MPF: the other pictures, dropped with their own note
+    "APP13": None,  # handled by photoshop_block
+    "APP14": None,  # Adobe: written by the encoder where the output needs it
+}
+_XMP_POINTER = re.compile(
+    rb"\s+[\w.-]+:HasExtendedXMP\s*=\s*(\"[^\"]*\"|'[^']*')"
+    rb"|<([\w.-]+):HasExtendedXMP\b[^>]*>[^<]*</\2:HasExtendedXMP>"
+    rb"|<[\w.-]+:HasExtendedXMP\b[^>]*/>"
+)
+
+
+def _resources(stream: bytes) -> list[tuple[int, bytes, bytes]] | None:
+    """(resource id, header, data) of each image resource in a Photoshop block, where the header is the
+    signature, id and name: ``header + size + data`` (+ a pad byte) rebuilds it. None when it does not parse."""
+    out: list[tuple[int, bytes, bytes]] = []
+    pos = 0
+    while pos < len(stream):
+        if stream[pos : pos + 4] not in _SIGNATURES or pos + 7 > len(stream):
+            if not stream[pos:].strip(b"\x00"):
+                break  # zero padding at the end of the block
+            return None
+        (rid,) = struct.unpack_from(">H", stream, pos + 4)
+        name_len = stream[pos + 6]
+        size_at = pos + 6 + name_len + 1 + ((name_len + 1) & 1)  # Pascal name, padded to an even length
+        if size_at + 4 > len(stream):
+            return None
+        (size,) = struct.unpack_from(">I", stream, size_at)
+        end = size_at + 4 + size
+        if end > len(stream):
+            return None
+        out.append((rid, stream[pos:size_at], stream[size_at + 4 : end]))
+        if size & 1 and stream[end : end + 1] == b"\x00":
+            end += 1  # the pad byte after odd-sized data (some writers leave it out)
+        pos = end
+    return out
+
+
+def _resource(header: bytes, data: bytes) -> bytes:
+    """One image resource again: header, size, data, and a pad byte after odd-sized data."""
+    return header + struct.pack(">I", len(data)) + data + b"\x00" * (len(data) & 1)
+
+
+def _without_thumbnail(rid: int, header: bytes, data: bytes) -> tuple[bytes | None, bool]:
+    """(the resource as the output keeps it, or None to drop it; whether a picture of the original went)."""
+    if header[:4] != b"8BIM":
+        return _resource(header, data), False
+    if rid in _THUMBNAIL_RESOURCES:
+        return None, True
+    if rid in _EXIF_RESOURCES:
+        tiff = tiff_part(data)
+        if len(tiff) < 8 or tiff_head(tiff) is None:
+            return None, True  # an EXIF copy we cannot read might still show the original
+        stripped = strip_exif_thumbnail(data)
+        return _resource(header, stripped), stripped != data
+    return _resource(header, data), False
+
+
+def photoshop_block(applist: Iterable[tuple[str, bytes]]) -> tuple[bytes, bool] | None:
+    """(the APP13 resource stream without pictures of the original, whether one was removed); None when an
+    APP13 block is there but cannot be parsed (then it is not kept, as before). ``(b"", False)`` when none.
+    Thumbnail resources are dropped, EXIF copies lose their IFD1 thumbnail; every other resource is kept."""
+    parts = [data for marker, data in applist if marker == "APP13"]
+    if not parts:
+        return b"", False
+    if not all(part.startswith(PHOTOSHOP_HEADER) for part in parts):
+        return None
+    resources = _resources(b"".join(part[len(PHOTOSHOP_HEADER) :] for part in parts))
+    if resources is None:
+        return None
+    kept, removed = [], False
+    for rid, header, data in resources:
+        raw, gone = _without_thumbnail(rid, header, data)
+        kept += [raw] if raw is not None else []
+        removed = removed or gone
+    return b"".join(kept), removed
+
+
+def app13_segments(stream: bytes) -> list[tuple[int, bytes]]:
+    """APP13 segments holding ``stream``; a block too big for one is split, each part with the header, as
+    Photoshop splits it and readers join it."""
+    room = _MAX_SEGMENT - len(PHOTOSHOP_HEADER)
+    return [(0xED, PHOTOSHOP_HEADER + stream[i : i + room]) for i in range(0, len(stream), room)]
+
+
+def xmp_extensions(applist: Iterable[tuple[str, bytes]]) -> list[bytes]:
+    """The extended-XMP APP1 payloads, header included, in file order."""
+    return [data for marker, data in applist if marker == "APP1" and data.startswith(XMP_EXTENSION_HEADER)]
+
+
+def without_extended_xmp_pointer(xmp: bytes) -> bytes:
+    """The main XMP packet without ``xmpNote:HasExtendedXMP``, for an output that lost the extension: a
+    reader would otherwise look for a GUID whose data is gone."""
+    return _XMP_POINTER.sub(b"", xmp)
+
+
+def _label(marker: str, data: bytes) -> str:
+    """``APP12 (Ducky)``: the marker and the payload's leading name, when it has a readable one."""
+    name = re.match(rb"[\x20-\x7e]{2,32}", data[:33])
+    return f"{marker} ({name.group().decode().strip()})" if name and name.group().strip() else marker
+
+
+def unkept_segments(applist: Iterable[tuple[str, bytes]]) -> list[str]:
+    """The APPn segments the output does not carry, as ``APP3``, ``APP12 (Ducky)``; each named once."""
+    out: list[str] = []
+    for marker, data in applist:
+        if not marker.startswith("APP"):
+            continue  # COM: the comment, kept by the writer
+        if marker in _KEPT_APP:
+            known = _KEPT_APP[marker]
+            if known is None or data.startswith(known):
+                continue
+        label = _label(marker, data)
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def insert_segments(jpeg: bytes, segments: list[tuple[int, bytes]]) -> bytes:
+    """``jpeg`` with ``segments`` ((marker, payload) pairs) placed after its leading APPn and COM segments,
+    where readers look for metadata; the encoded picture itself is untouched."""
+    if not segments:
+        return jpeg
+    if jpeg[:2] != b"\xff\xd8":
+        raise ValueError("encoder output is not a JPEG")
+    pos = 2
+    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF and (0xE0 <= jpeg[pos + 1] <= 0xEF or jpeg[pos + 1] == 0xFE):
+        (length,) = struct.unpack_from(">H", jpeg, pos + 2)
+        pos += 2 + length
+    new = b"".join(b"\xff" + bytes([marker]) + struct.pack(">H", len(data) + 2) + data for marker, data in segments)
+    if any(len(data) > _MAX_SEGMENT for _, data in segments):
+        raise ValueError("a metadata segment is over 64 KB")
+    return jpeg[:pos] + new + jpeg[pos:]
