@@ -229,6 +229,17 @@ def _refuse_all_unpaired(root: Path, clips: list[RainClipPaths], missing: Unpair
         )
 
 
+def _clip_frames(
+    clip_dir: Path, gt_clip: Path | None, why: str, missing: Unpaired | None, notes: Notes | None
+) -> tuple[tuple[Path, ...], tuple[Path, ...]] | None:
+    """A clip's rainy and clean frames, paired (:func:`_pair_frames`); None when its ground-truth folder
+    ``gt_clip`` is missing (the clip is then named as unpaired, for ``why``) or its frames do not pair."""
+    if gt_clip is None:
+        unpaired(missing, clip_dir, why)
+        return None
+    return _pair_frames(clip_dir.name, clip_dir, gt_clip, missing, notes)
+
+
 def _pair_frames(
     clip: str, rainy_dir: Path, clean_dir: Path, missing: Unpaired | None = None, notes: Notes | None = None
 ) -> tuple[tuple[Path, ...], tuple[Path, ...]] | None:
@@ -352,12 +363,8 @@ def _rainsyn_clips(
         assert input_dir is not None and gt_dir is not None
         group = groups[folder]
         for clip_dir in _subdirs(input_dir):
-            gt_clip = _child(gt_dir, clip_dir.name.lower())
-            if gt_clip is None:
-                why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
-                unpaired(missing, clip_dir, why)
-                continue
-            paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing, notes)
+            why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
+            paired = _clip_frames(clip_dir, _child(gt_dir, clip_dir.name.lower()), why, missing, notes)
             if paired is None:
                 continue
             rainy, clean = paired
@@ -655,11 +662,8 @@ def _source_clips(
             for image, gt in _pair_stills(stills, clean, source.clean, strip=strip, missing=missing, notes=notes):
                 clips.append(RainClipPaths(named(image.stem), (image,), (gt,), **where))
             continue
-        if gt_clip is None:
-            why = f"no ground truth folder {source.clean / clip_dir.name}; every clip needs its clean frames"
-            unpaired(missing, clip_dir, why)
-            continue
-        paired = _pair_frames(clip_dir.name, clip_dir, gt_clip, missing, notes)
+        why = f"no ground truth folder {source.clean / clip_dir.name}; every clip needs its clean frames"
+        paired = _clip_frames(clip_dir, gt_clip, why, missing, notes)
         if paired is None:
             continue
         rainy, frames = paired

@@ -562,6 +562,16 @@ def _picture_folders(pairs: list[tuple[tuple[Path, ...], tuple[Path, ...]]]) -> 
     return {f.resolve(): (" and ".join(sorted(sides, reverse=True)), alone) for f, (sides, alone) in found.items()}
 
 
+def _outputs_of(
+    outputs: Path | None, scan: Scan[Any], sides: list[tuple[tuple[Path, ...], tuple[Path, ...]]]
+) -> OutputFiles | None:
+    """``--outputs``' pictures for a dataset as ``scan`` read it (None without ``--outputs``): the folder is
+    checked against every input's and ground truth's (``sides``) before anything is scored."""
+    if outputs is None:
+        return None
+    return OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+
+
 def _check_outputs(outputs: Path, dataset_root: Path, pairs: list[tuple[tuple[Path, ...], tuple[Path, ...]]]) -> Path:
     """Refuse an ``--outputs`` folder that holds the dataset's own pictures rather than restored ones: the dataset
     folder itself, a folder of its inputs or ground truths, or a folder inside one of those that holds one side
@@ -640,10 +650,7 @@ def evaluate_snow(
         raise InputError("give a model to run or --outputs to score, not both")
     scan = scan if scan is not None else scan_snow(Path(dataset_root), split)
     pairs = scan.items[:limit] if limit is not None else list(scan.items)
-    found = None
-    if outputs is not None:
-        sides = [((t.synthetic,), (t.gt,)) for t in scan.items]
-        found = OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+    found = _outputs_of(outputs, scan, [((t.synthetic,), (t.gt,)) for t in scan.items])
     label = model_label or (outputs_label(outputs) if outputs is not None else "model")
     baselines = dict(baselines or {})
     result = _start("snow", scan, INPUT_METHOD)
@@ -780,10 +787,7 @@ def evaluate_rain(
         raise InputError("give a model to run or --outputs to score, not both")
     scan = scan if scan is not None else scan_rain(Path(dataset_root), split)
     clips = scan.items[:limit] if limit is not None else list(scan.items)
-    found = None
-    if outputs is not None:
-        sides = [(c.rainy, c.clean) for c in scan.items if c.clean is not None]
-        found = OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+    found = _outputs_of(outputs, scan, [(c.rainy, c.clean) for c in scan.items if c.clean is not None])
     label = model_label or (outputs_label(outputs) if outputs is not None else "model")
     result = _start("rain", scan, RAIN_INPUT_METHOD)
     dev = torch.device(device)
