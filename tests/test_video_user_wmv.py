@@ -47,5 +47,5 @@ def test_a_bad_preset_is_one_plain_line_without_ffmpegs_call() -> None:
     with pytest.raises(OutputError) as caught:
         check_encoder(VideoOptions(preset="bogus"), ".mp4")
     message = str(caught.value)
-    assert message.startswith("cannot encode libx264 into .mp4 with --preset bogus --crf 18 (Invalid argument);")
+    assert message.startswith("--preset bogus: no such preset; use one of ultrafast,")  # refused before FFmpeg
     assert "avcodec_open2" not in message and "\\'" not in message

@@ -267,7 +267,7 @@ def clip_handler(
                 image = load_image(frame_path)
                 shown = to_upright(image.pixels, image.orientation)  # rain falls down the shown frame
                 if size is not None and shown.shape[:2] != size:
-                    raise InputError(f"{frame_path}: frame size {shown.shape[:2]} differs from {size}")
+                    raise InputError(_size_mismatch(frame_path, shown.shape[:2], names[0], size))
                 size = shown.shape[:2]
                 restored = clip(shown)  # a new array: the frame itself is left as decoded
                 if sampler is not None:
@@ -289,6 +289,21 @@ def clip_handler(
         return [*dict.fromkeys(notes), *clip.notes]
 
     return handle
+
+
+def _size_mismatch(frame: Path, size: tuple[int, ...], first: Path, clip: tuple[int, ...]) -> str:
+    """The one line for a ``--frames`` clip whose frame ``frame`` (``size``: height, width as shown) is not the
+    size of its first frame ``first`` (``clip``). In W×H, as every other message gives sizes (it read "frame
+    size (60, 80) differs from (120, 160)"), and with what to do.
+
+    Why the clip fails rather than the frame being restored at its own size: a clip's frames are one sequence
+    (a rain model carries its memory from frame to frame, at one size), and an output folder with one frame of
+    another size is rarely what the user meant: most often a stray thumbnail or a frame of another clip."""
+    (h, w), (ch, cw) = size[:2], clip[:2]
+    return (
+        f"{frame}: frame is {w}×{h}, but the clip's frames are {cw}×{ch} (as {first.name}); a clip's frames must "
+        "all be one size: resize or remove this one, or move it to a folder of its own"
+    )
 
 
 def replace_folder(new: Path, dest: Path, *, like: Path | int | None = None) -> list[str]:

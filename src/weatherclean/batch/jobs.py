@@ -99,6 +99,10 @@ class Plan:
     done: list[Path] = field(default_factory=list)
     #: Notes about the run as a whole, not one file (an ``-o`` inside an input folder); the summary starts with them.
     notes: list[Record] = field(default_factory=list)
+    #: Where every input found would be written, as (input, output), other shards' included and before resume and
+    #: collisions are judged: ``--frames`` refuses a video whose output would land in a clip's output folder, which
+    #: is replaced as a whole, in every shard alike (:func:`~weatherclean.batch.plan.plan_media`).
+    planned: list[tuple[Path, Path]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.jobs)

@@ -73,7 +73,7 @@ from weatherclean.batch.outputs import (
 )
 from weatherclean.errors import InputError
 from weatherclean.io.images import is_image_path, suffix_for_format
-from weatherclean.io.video import VideoOptions, check_encoder, is_video_path
+from weatherclean.io.video import VideoOptions, check_encoder, is_video_path, preset_note
 
 __all__ = [
     "NOT_FOUND", "NO_MATCH", "Job", "MediaOptions", "Plan", "Record", "in_shard", "parse_shard", "plan_batch",
@@ -169,10 +169,16 @@ def plan_jobs(
             dest, mirrored = placement(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
             return _Candidate(f.path, rename(dest, format), mirrored)
         if rename(f.path, format) != f.path:
-            raise InputError(f"--in-place cannot change a photo's format ({display(f.path)}); use -o DIR with --format")
+            what = job_kind(f.path)  # "photo" or "video": a phone clip was called a photo
+            shown = display(f.path)
+            raise InputError(f"--in-place cannot change a {what}'s format ({shown}); use -o DIR with --format")
         return _Candidate(f.path, f.path)
 
-    _add_jobs(plan, [planned(f) for f in mine], real, in_place=in_place, overwrite=overwrite, update=update)
+    candidates = [planned(f) for f in mine]
+    plan.planned = [(c.source, c.output) for c in candidates]
+    if not in_place and len(mine) < len(found.files):  # other shards' outputs: every shard must judge alike
+        plan.planned += [(f.path, planned(f).output) for f in found.files if not in_mine(f)]
+    _add_jobs(plan, candidates, real, in_place=in_place, overwrite=overwrite, update=update)
     if list_inside and inside is not None and out_root is not None and shown_out is not None:
         # every file's output, other shards' too: theirs are this run's outputs, not files that were there before
         outputs = {planned(f).output for f in found.files} | {j.output for j in plan.jobs} | set(plan.done)
@@ -381,7 +387,7 @@ def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Pa
 def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> str | None:
     """Why ``dest`` cannot be written (it is an input, or another input's output already), or None."""
     if dest in all_sources or dest == real:
-        return f"{display(dest)}: output would overwrite an input photo; pass another -o DIR"
+        return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
     other = by_output.get(dest)
     if other is None:
         return None
@@ -433,6 +439,7 @@ def plan_clips(
     plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir, notes=frames.notes)
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     clips = _clip_outputs(frames.jobs, out_root)
+    plan.planned = list(clips.items())  # every shard's: a video of any shard must not land in one (_add_clips)
     frames_of: dict[Path, list[Job]] = {}
     for job in frames.jobs:
         frames_of.setdefault(job.source.parent, []).append(job)
@@ -557,25 +564,38 @@ def plan_media(
             plan, inputs, output_dir, tag=tag, overwrite=overwrite, update=update, shard=shard, format=formats.image
         )
     plan.notes += _unused_format_notes(plan.jobs, formats)
-    for suffix in sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)}):
+    suffixes = sorted({j.output.suffix for j in plan.jobs if is_video_path(j.output)})
+    for suffix in suffixes:
         check_encoder(media.video, suffix)
+    ignored = preset_note(media.video, suffixes)
+    if ignored is not None:
+        plan.notes.append(Record(Path(f"--preset {media.video.preset}"), ignored))
     return plan
 
 
 def _unused_format_notes(jobs: Sequence[Job], formats: OutputFormat) -> list[Record]:
-    """A note when ``--format`` names a video container and photos are among the jobs, or a photo format and
-    videos are: those keep their own format, which the run used to do without a word."""
+    """A note when ``--format`` names a video container and photos or ``--frames`` clips are among the jobs, or a
+    photo format and videos are: those keep their own format, which the run used to do without a word
+    (``--frames --format mp4`` wrote PNG frames and said nothing, where a user expected a clip or a refusal).
+    A note, not a refusal, as for photos: the same command over a folder of videos and frames is meant."""
     if formats.video and not formats.image:
-        name, kind, applies = formats.video, "photo", "videos"
+        name, applies = formats.video, "videos"
+        counts = {"photo(s)": _count(jobs, "photo"), "folder(s) of frames (--frames)": _count(jobs, "frames")}
     elif formats.image and not formats.video:
-        name, kind, applies = suffix_for_format(formats.image), "video", "photos"
+        name, applies = suffix_for_format(formats.image), "photos"
+        counts = {"video(s)": _count(jobs, "video")}
     else:
         return []
-    count = sum(1 for j in jobs if j.kind == kind)
-    if not count:
+    listed = [f"{count} {what}" for what, count in counts.items() if count]
+    if not listed:
         return []
-    reason = f"applies to {applies} only; the {count} {kind}(s) among the inputs keep their own format"
+    reason = f"applies to {applies} only; the {' and '.join(listed)} among the inputs keep their own format"
     return [Record(Path(f"--format {name.lstrip('.')}"), reason)]
+
+
+def _count(jobs: Sequence[Job], kind: str) -> int:
+    """How many of ``jobs`` are of ``kind`` (``"photo"``, ``"video"``, ``"frames"``)."""
+    return sum(1 for j in jobs if j.kind == kind)
 
 
 def _add_clips(
@@ -593,6 +613,7 @@ def _add_clips(
     frames' (``--format``'s for pictures, :func:`plan_clips`)."""
     folders = [p for p in inputs if not safe_is_file(Path(p))]
     clips = plan_clips(folders, output_dir, tag=tag, overwrite=overwrite, update=update, shard=shard, format=format)
+    _refuse_outputs_in_clips(plan.planned, clips.planned)
     plan.skipped = [r for r in plan.skipped if not is_image_path(r.path)]  # frames of clips, not skips
     plan.failed += [
         Record(Path(p), "--frames takes folders of frames (and videos), not single images")
@@ -606,6 +627,38 @@ def _add_clips(
     plan.failed += clips.failed
     plan.other_shards += clips.other_shards
     plan.failed = list(dict.fromkeys(plan.failed))  # a missing path was tried as a file and as a clip
+
+
+def _refuse_outputs_in_clips(videos: Sequence[tuple[Path, Path]], clips: Sequence[tuple[Path, Path]]) -> None:
+    """Raise :class:`InputError` when a video's output would land inside a clip's output folder (``videos`` and
+    ``clips``: (input, output) pairs, every shard's).
+
+    A dash-cam card folder often holds a clip and the frames extracted from it (``card/clipA/dash.mp4`` beside
+    ``card/clipA/0001.png``): the mirrored tree puts the video at ``out/clipA/dash.mp4``, inside the clip's output
+    folder ``out/clipA``. That folder is written whole and moved into place, and never replaced while it holds
+    files that are not the clip's frames, so the clip was skipped as "output exists" (with ``--overwrite``: as
+    holding a foreign ``dash.mp4``) with exit 0, and no rerun could ever do it. Putting the video elsewhere would
+    break the rule that outputs mirror the inputs, and a user would have to hunt for it; so this is the clash of
+    two inputs on one output name that the docs promise to report before any work, each case at once.
+    """
+    if not videos or not clips:
+        return
+    folders = {Path(os.path.realpath(out)): (clip, out) for clip, out in clips}
+    clashes: list[str] = []
+    for video, output in videos:
+        parent = Path(os.path.realpath(output.parent))
+        owner = next((folders[p] for p in (parent, *parent.parents) if p in folders), None)
+        if owner is None:
+            continue
+        clip, folder = owner
+        clashes.append(
+            f"{display(output)}: the output of {display(video)} would land in {display(folder)}, the output folder "
+            f"of the clip {display(clip)}, which --frames writes and replaces as a whole; move the video out of the "
+            "clip's folder, or run it on its own with another -o"
+        )
+    if clashes:
+        more = f" (and {len(clashes) - 1} more video(s) inside clip folders)" if len(clashes) > 1 else ""
+        raise InputError(clashes[0] + more)
 
 
 def plan_batch(

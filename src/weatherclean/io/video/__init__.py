@@ -15,7 +15,7 @@ One module per concern, each importing only those listed before it:
 
 * ``pyav``: PyAV, imported on first use; ``containers``: suffixes and their containers, ``--format``
   names, muxer options, the ``.partial`` name.
-* ``encoder``: :class:`VideoOptions`, the codec and its options, :func:`check_encoder`.
+* ``encoder``: :class:`VideoOptions`, the codec and its options, :func:`check_encoder`, :func:`preset_note`.
 * ``colour``: YUV ↔ RGB for every frame, colour tags; ``carries``: which tags an encoder in a container keeps.
 * ``reading``: opening a video, :func:`probe_video`, :func:`iter_frames`, decoding around damage.
 * ``metadata``: recording tags, stream languages, dispositions, chapters.
@@ -31,7 +31,7 @@ from weatherclean.io.media import VIDEO_SUFFIXES, is_video_path
 from weatherclean.io.video.containers import CONTAINERS, is_partial_path, partial_path
 from weatherclean.io.video.containers import PARTIAL_TAG as PARTIAL_TAG
 from weatherclean.io.video.containers import VIDEO_FORMATS as VIDEO_FORMATS
-from weatherclean.io.video.encoder import VideoOptions, check_encoder, encoder_options
+from weatherclean.io.video.encoder import VideoOptions, check_encoder, encoder_options, preset_note
 from weatherclean.io.video.outcome import VideoResult
 from weatherclean.io.video.process import process_video
 from weatherclean.io.video.reading import VideoInfo, iter_frames, probe_video
@@ -48,6 +48,7 @@ __all__ = [
     "is_video_path",
     "iter_frames",
     "partial_path",
+    "preset_note",
     "probe_video",
     "process_video",
 ]

@@ -32,6 +32,15 @@ _QUANTISER_CODECS = frozenset({"mpeg4", "wmv2", "msmpeg4", "msmpeg4v2"})
 #: Frames the encoder probe writes: enough for a B-frame encoder to reorder (x264's medium preset) and for a
 #: container that mistimes them to show it.
 _PROBE_FRAMES = 8
+#: ``--preset``'s names: x264's, which x265 takes too. They are given to those two encoders only
+#: (:func:`encoder_options`); VP9, MPEG-4 Part 2 and WMV have no such setting.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+#: ``--preset`` when none is given.
+DEFAULT_PRESET = "medium"
+#: The encoders ``--preset`` applies to.
+_PRESET_CODECS = frozenset({"libx264", "libx265"})
+#: Encoders suggested when ``--codec`` cannot be written into a container, each tried there first.
+_SUGGESTED_CODECS = ("libx264", "libx265", "libvpx-vp9", "mpeg4")
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class VideoOptions:
 
     codec: str | None = None
     crf: int = 18
-    preset: str = "medium"
+    preset: str = DEFAULT_PRESET
 
 
 def _default_codec(fmt: str, width: int = 64) -> str:
@@ -74,7 +83,7 @@ def _configure(stream: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
         stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC
 
 
-def check_encoder(opts: VideoOptions, suffix: str) -> None:
+def check_encoder(opts: VideoOptions, suffix: str, *, suggest: bool = True) -> None:
     """Open the encoder once on a few tiny frames, so a bad --codec or --preset is one error before any work.
 
     The frames are read back too (:func:`~.pyav._round_trip`): a container that cannot keep the codec's frame
@@ -89,8 +98,12 @@ def check_encoder(opts: VideoOptions, suffix: str) -> None:
     WMV with Microsoft's MPEG-4 v3 (``msmpeg4``, :data:`_ODD_WIDTH_CODEC`). x265 takes the same presets and
     CRF range as x264, and MPEG-4 v3 is timed in ASF as WMV8 is, so neither is expected to fail; one that
     did would fail that clip alone, with a one-line error, and the batch would go on.
+
+    An encoder FFmpeg refuses is told in one line with what is likely wrong (:func:`_refusal`); with ``suggest``
+    it names the encoders that do work in that container, each tried the same way.
     """
     av = _av()
+    check_preset(opts.preset)
     fmt = CONTAINERS.get(suffix.lower(), "mp4")
     codec = opts.codec or _default_codec(fmt)
     if codec not in av.codecs_available:
@@ -106,14 +119,85 @@ def check_encoder(opts: VideoOptions, suffix: str) -> None:
 
     problem = _round_trip(fmt, write, _mistimed, None)
     if refused:
-        raise OutputError(
-            f"cannot encode {codec} into {suffix} with --preset {opts.preset} --crf {opts.crf} "
-            f"({_reason(refused[0])}); check --codec/--preset, or --format for the container"
-        )
+        raise OutputError(_refusal(codec, suffix, opts, refused[0], suggest=suggest))
     if problem is not None:
         default = _default_codec(fmt)
         instead = f"use the default ({default}) or --format mp4" if codec != default else "use --format mp4"
         raise OutputError(f"--codec {codec} cannot be written into {suffix}: {problem}; {instead}")
+
+
+def check_preset(preset: str) -> None:
+    """Refuse a ``--preset`` that is not one of :data:`PRESETS`, whatever the encoder: ``--preset ludicrous`` was
+    refused by x264 (MP4) but passed without a word into WebM and AVI, whose encoders take no preset."""
+    if preset not in PRESETS:
+        raise OutputError(f"--preset {preset}: no such preset; use one of {', '.join(PRESETS)}")
+
+
+def preset_note(opts: VideoOptions, suffixes: list[str]) -> str | None:
+    """A note when ``--preset`` (other than the default) is given and an output suffix's encoder takes none: VP9
+    (WebM), MPEG-4 Part 2 (AVI) and WMV have no preset, and a user who followed the docs' ``--preset veryfast``
+    tip for a slow machine got no speed-up and no word. None when the preset applies to every output.
+
+    ``--preset medium`` given by hand cannot be told from the default, and changes nothing, so it gets none.
+    """
+    if opts.preset == DEFAULT_PRESET:
+        return None
+    ignored = {}
+    for suffix in suffixes:
+        codec = opts.codec or _default_codec(CONTAINERS.get(suffix.lower(), "mp4"))
+        if codec not in _PRESET_CODECS:
+            ignored.setdefault(codec, []).append(suffix)
+    if not ignored:
+        return None
+    where = ", ".join(f"{codec} ({', '.join(found)})" for codec, found in ignored.items())
+    return f"applies to libx264 and libx265 only; ignored for {where}, which take no preset (--crf still applies)"
+
+
+def _refusal(codec: str, suffix: str, opts: VideoOptions, exc: BaseException, *, suggest: bool) -> str:
+    """The one line for an encoder that FFmpeg refused on the probe: what is likely wrong, and what works.
+
+    ``--codec mjpeg`` into MP4 read "cannot encode mjpeg into .mp4 with --preset medium --crf 18 (Invalid
+    argument)", though MJPEG takes neither option: what it refuses is the limited-range ``yuv420p`` frames
+    written (it wants full-range ``yuvj420p``), as PNG refuses anything but RGB. So the options are named only
+    for an encoder that takes them, else its pixel formats; and the encoders that do work in that container are
+    listed, each tried there first (only now, on the way to an error)."""
+    fmt = CONTAINERS.get(suffix.lower(), "mp4")
+    reason = _reason(exc)
+    taken = [f"--{key} {getattr(opts, key)}" for key in ("preset", "crf") if key in encoder_options(codec, opts, fmt)]
+    if taken and "does not support" not in reason:  # the container's refusal names the codec; options are not it
+        likely = f"with {' '.join(taken)} ({reason}); check --codec and those options, or --format for the container"
+    elif taken:
+        likely = f"({reason})"
+    else:
+        likely = f"({reason}); {codec} takes no --preset or --crf"
+        formats = _pixel_formats(codec)
+        if formats and "does not support" not in reason:
+            frames = "limited-range yuv420p" if "yuv420p" in formats else "yuv420p"
+            likely += f", so most likely it refuses the {frames} frames written (it takes {formats})"
+    working = [c for c in _SUGGESTED_CODECS if suggest and c != codec and _encodes(c, suffix, opts)]
+    listed = ", ".join(working[:-1]) + f" or {working[-1]}" if len(working) > 1 else "".join(working)
+    instead = f"use --codec {listed}, or leave out --codec" if working else "leave out --codec"
+    return f"cannot encode {codec} into {suffix} {likely}; {instead}"
+
+
+def _pixel_formats(codec: str) -> str:
+    """The pixel formats ``codec`` encodes, the first few named ("" when FFmpeg does not say)."""
+    try:
+        names = [f.name for f in (_av().codec.Codec(codec, "w").video_formats or ())]
+    except Exception:  # noqa: BLE001 - a hint only: an FFmpeg that cannot say leaves it out
+        return ""
+    return ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+
+
+def _encodes(codec: str, suffix: str, opts: VideoOptions) -> bool:
+    """Whether ``codec`` passes :func:`check_encoder` into ``suffix`` with the user's ``--crf`` and ``--preset``."""
+    if codec not in _av().codecs_available:
+        return False
+    try:
+        check_encoder(VideoOptions(codec=codec, crf=opts.crf, preset=opts.preset), suffix, suggest=False)
+    except OutputError:
+        return False
+    return True
 
 
 def _write_probe(probe: Any, codec: str, opts: VideoOptions, fmt: str) -> None:

@@ -60,7 +60,15 @@ _AVI_TAGS = frozenset({"title", "artist", "comment", "copyright", "date", "genre
 def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[str, str]:
     """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
     recording day goes there, and a camera's ``software`` tag (its firmware) in ISFT, where it was; the tags
-    it cannot hold (a location, the camera) are named in a note."""
+    it cannot hold (a location, the camera) are named in a note. MP4 and 3GP drop some of the recording's
+    tags too (:func:`_quicktime_dropped`), also with a note."""
+    if fmt in _TAGS_READ_BACK:
+        dropped = _quicktime_dropped(fmt, tags)
+        if dropped:
+            mov = fmt != "mov" and all(_tag_kept("mov", k, tags[k]) for k in dropped)
+            hint = " (--format mov keeps them)" if mov else ""
+            notes.append(f"{fmt.upper()} cannot store the tags {', '.join(dropped)}; dropped{hint}")
+        return tags
     if fmt != "avi":
         return tags
     kept = {k: v for k, v in tags.items() if k in _AVI_TAGS}
@@ -73,6 +81,48 @@ def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[st
     if dropped:
         notes.append(f"AVI cannot store the tags {', '.join(dropped)}; dropped")
     return kept
+
+
+#: The containers whose file tags FFmpeg reads back as it writes them, so that :func:`_tag_kept` can tell. Not 3GP:
+#: its muxer writes a title and a comment (``titl``, ``dscp``) that its demuxer does not read back.
+_TAGS_READ_BACK = frozenset({"mp4", "mov"})
+#: The recording's tags that the docs promise to keep: each one an output container drops is named in a note.
+#: Not every tag: an Android phone's ``com.android.version`` is dropped by MP4 as well, on every clip, and is
+#: not the user's.
+_PROMISED_TAGS = frozenset({"creation_time", "location", "title", "make", "model", "comment"})
+
+
+def _quicktime_dropped(fmt: str, tags: dict[str, str]) -> list[str]:
+    """The :data:`_PROMISED_TAGS` among ``tags`` that the QuickTime-family muxer ``fmt`` does not write, sorted.
+
+    FFmpeg's MP4 muxer writes iTunes-style tags, which have no camera make or model (MOV writes ``©mak`` and
+    ``©mod``): a dash cam's MOV converted to MP4 lost both without a word, where AVI said so. Its
+    ``use_metadata_tags`` flag would keep them as QuickTime keys, but then it writes *every* tag that way, the
+    title and comment included, which iTunes-style readers (Windows Explorer, music players) no longer show: so
+    that flag stays for an iPhone's own keys (:func:`.containers._muxer_options`, where nothing is dropped), and
+    the loss is told instead. Asked of the muxer by a tiny file, not a table (:func:`_tag_kept`).
+    """
+    if any(k.startswith("com.apple.quicktime.") for k in tags):
+        return []  # written with use_metadata_tags: every tag is kept as a QuickTime key
+    return sorted(k for k, v in tags.items() if k.lower() in _PROMISED_TAGS and not _tag_kept(fmt, k, v))
+
+
+@functools.cache
+def _tag_kept(fmt: str, key: str, value: str) -> bool:
+    """Whether the muxer ``fmt`` writes the file tag ``key`` = ``value`` (read back under that key, or its
+    language-tagged copy ``key-eng``): a tiny file written into memory and read back."""
+
+    def write(probe: Any) -> None:
+        probe.metadata[key] = value
+        stream = probe.add_stream("aac", rate=48000)  # the audio all three take (3GP refuses PCM)
+        stream.layout = "mono"
+        _mux_one_packet(probe, stream, 48000)
+
+    def read(back: Any) -> bool:
+        return any(k.lower() == key.lower() or _LANGUAGE_SUFFIX.sub(r"\1", k).lower() == key.lower() and v
+                   for k, v in back.metadata.items())  # fmt: skip
+
+    return _round_trip(fmt, write, read, True)  # a probe FFmpeg refuses: no note rather than a wrong one
 
 
 def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
