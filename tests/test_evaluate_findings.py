@@ -742,3 +742,103 @@ def test_the_pairing_helpers_live_in_one_module_both_finders_use() -> None:
     assert snow.SPLIT_FOLDERS is pairing.SPLIT_FOLDERS and rain.pick_partner is pairing.pick_partner
     imports = [line for line in Path(pairing.__file__).read_text().splitlines() if line.startswith(("from", "import"))]
     assert not [line for line in imports if "data.rain" in line or "data.snow" in line or "data import" in line]
+
+
+# ------------------------------------------------------------- review: kinds, training notes, unreadable folders
+
+
+def _nturain(root: Path) -> None:
+    for f in ("1.png", "2.png"):
+        _pair(root / "a1_Rain" / f, root / "a1_GT" / f, seed=7)
+
+
+def test_a_root_with_two_kinds_of_rain_dataset_is_refused(tmp_path: Path, rain_model: Path) -> None:
+    """An NTURain root that also held a Rain100L copy was read as Rain100L alone; RainSyn beside pairs as RainSyn
+    alone (exit 0), although every set below --dataset is said to be read."""
+    _nturain(tmp_path / "ntu")
+    _layout(tmp_path / "ntu", "rain100_flat")
+    _rainsyn(tmp_path / "mix", "test", ["c"])
+    _layout(tmp_path / "mix" / "Rain100L", "rain100_flat")
+    for root, kinds in ((tmp_path / "ntu", "paired pictures.*NTURain"), (tmp_path / "mix", "RainSyn.*paired")):
+        with pytest.raises(DatasetError, match=f"more than one kind of dataset .{kinds}.*point --dataset at one"):
+            find_rain_clips(root)
+        with pytest.raises(DatasetError, match="more than one kind"):
+            PairedRainDataset(root)
+        code, _, err = _run("--task", "rain", "--dataset", str(root), "--model", str(rain_model), "-q")
+        assert code == 2 and "more than one kind of dataset" in err
+
+
+def test_one_kind_of_rain_dataset_is_read_as_before(tmp_path: Path) -> None:
+    """Clip or set folders whose names end in _rain are not NTURain where they have no CLIP_GT beside them."""
+    _nturain(tmp_path / "ntu")
+    assert [c.name for c in find_rain_clips(tmp_path / "ntu")] == ["a1"]
+    for f in ("1.png", "2.png"):
+        _pair(tmp_path / "synth" / "rain" / "city_rain" / f, tmp_path / "synth" / "gt" / "city_rain" / f, seed=3)
+    _layout(tmp_path / "sets" / "light_rain", "rain_norain")
+    assert [c.name for c in find_rain_clips(tmp_path / "synth")] == ["city_rain"]
+    assert len(find_rain_clips(tmp_path / "sets")) == 3
+
+
+def test_a_root_with_snow100k_and_csd_is_refused(tmp_path: Path) -> None:
+    """Both were read, so `train --task snow` on such a root trained on CSD/Test too."""
+    _snow_set(tmp_path / "Snow100K-training" / "all", ["a"])
+    _pair(tmp_path / "CSD" / "Test" / "Snow" / "b.tif", tmp_path / "CSD" / "Test" / "Gt" / "b.tif", 1)
+    with pytest.raises(DatasetError, match="more than one kind of dataset .Snow100K in .*; CSD in .*point --dataset"):
+        find_snow100k(tmp_path)
+    assert [t.name for t in find_snow100k(tmp_path / "CSD")] == ["b"]
+
+
+def test_training_notes_name_the_sets_and_a_test_split(tmp_path: Path) -> None:
+    """`train --dataset` said nothing of the sets it found (an old rain/ + gt/ root that also holds
+    samples/rain-1.png + norain-1.png trains on both) nor of a test split it trains on."""
+    from weatherclean.training.tasks import RainTask, SnowTask
+
+    _pair(tmp_path / "old" / "rain" / "x.png", tmp_path / "old" / "gt" / "x.png", 1)
+    _layout(tmp_path / "old" / "samples", "rain100_flat")
+    notes: list[str] = []
+    RainTask(dataset=tmp_path / "old", note=notes.append).build_dataset()
+    assert any("training on 2 sets" in n and "samples (3)" in n for n in notes), notes
+    assert not any("test split" in n for n in notes)
+    _layout(tmp_path / "split" / "test", "input_target")
+    notes = []
+    RainTask(dataset=tmp_path / "split", note=notes.append).build_dataset()
+    assert any("training on a test split" in n for n in notes), notes
+    _snow_set(tmp_path / "snow" / "test" / "Snow100K-S", ["a"])
+    notes = []
+    SnowTask(dataset=tmp_path / "snow", note=notes.append).build_dataset()
+    assert any("training on a test split" in n for n in notes), notes
+
+
+def test_an_unreadable_folder_is_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreadable gt/ gave a PermissionError traceback; an unreadable set folder was skipped by os.walk
+    without a word (the rest trained or scored, exit 0). Tests run as root, so the denial is simulated."""
+    import os
+
+    _layout(tmp_path / "A", "rain_norain")
+    _layout(tmp_path / "B", "rain_norain")
+    _snow_set(tmp_path / "snow" / "S", ["a"])
+    real_iterdir, real_scandir = Path.iterdir, os.scandir
+    deny = {tmp_path / "A" / "norain", tmp_path / "snow" / "S" / "gt"}
+
+    def iterdir(self: Path):  # noqa: ANN202 - Path.iterdir's own signature
+        if self in deny:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(DatasetError, match=f"{tmp_path / 'A' / 'norain'}: cannot be read .permission denied"):
+        find_rain_clips(tmp_path / "A")
+    with pytest.raises(DatasetError, match="S/gt: cannot be read .permission denied"):
+        find_snow100k(tmp_path / "snow")
+    monkeypatch.setattr(Path, "iterdir", real_iterdir)
+
+    def scandir(path: object = "."):  # noqa: ANN202 - os.scandir's own signature
+        if Path(os.fsdecode(path)).name in ("B", "S"):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(DatasetError, match=f"{tmp_path / 'B'}: cannot be read .permission denied"):
+        find_rain_clips(tmp_path)
+    with pytest.raises(DatasetError, match="S: cannot be read .permission denied.*move it out of --dataset"):
+        find_snow100k(tmp_path / "snow")

@@ -471,3 +471,16 @@ def test_init_of_the_other_task_gets_advice_for_train(tmp_path: Path, clean: Pat
     line = _error_line(result)
     assert f"--init {tmp_path / 'rainy'}: a rain model; to fine-tune it, use --task rain, or pick a snow model" in line
     assert "load_restorer" not in line and not (tmp_path / "run").exists()
+
+
+def test_train_names_the_sets_it_found_unless_quiet(tmp_path: Path, tiny_arch: str) -> None:
+    """The finders' notes never reached the console in training: two sets, or a test split, trained on silently."""
+    data = tmp_path / "data"
+    _pairs(data / "test" / "Snow100K-S")
+    _pairs(data / "test" / "Snow100K-M")
+    loud = [a for a in _tiny(tmp_path / "run", tiny_arch, "--dataset", str(data)) if a != "-q"]
+    result = _train(*loud)
+    assert result.code == 0, result.err
+    assert "training on 2 sets" in result.err and "training on a test split" in result.err
+    quiet = _train(*_tiny(tmp_path / "run2", tiny_arch, "--dataset", str(data)))
+    assert quiet.code == 0 and "note:" not in quiet.err

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,10 @@ __all__ = [
     "Unpaired",
     "add_note",
     "group_names",
+    "note_training_sets",
+    "one_kind",
+    "readable",
+    "refuse_unreadable",
     "images_by_stem",
     "pick_input",
     "pick_partner",
@@ -65,6 +70,55 @@ def add_note(sink: Notes | None, text: str) -> None:
     """Record a note once (training passes no sink: it pairs the same way, silently)."""
     if sink is not None and text not in sink:
         sink.append(text)
+
+
+def refuse_unreadable(error: OSError) -> None:
+    """``os.walk``'s ``onerror``: a folder of the dataset that cannot be listed is refused, not skipped. Left to
+    itself ``os.walk`` skips it without a word, and a set missing from the data would train or score as if the
+    dataset were whole (exit 0)."""
+    raise DatasetError(_unreadable(error)) from None
+
+
+def _unreadable(error: OSError) -> str:
+    reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or type(error).__name__)
+    return f"{error.filename}: cannot be read ({reason}); make it readable, or move it out of --dataset"
+
+
+@contextmanager
+def readable() -> Iterator[None]:
+    """Turns an ``OSError`` met while a finder lists the dataset's folders (an unreadable ``gt/``) into a one-line
+    :class:`DatasetError` naming the folder, instead of a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise DatasetError(_unreadable(error)) from None
+
+
+def one_kind(root: Path, kinds: dict[str, list[Path]]) -> None:
+    """Refuse a ``--dataset`` that holds more than one kind of dataset (RainSyn and paired pictures, Snow100K and
+    CSD). A finder reads one kind, so the others would be left out without a word (an NTURain root with a
+    Rain100L copy trained on the stills alone), or a test set read into training; which one was meant only the
+    user knows. ``kinds`` maps each kind's name to the folders found of it."""
+    found = {kind: folders for kind, folders in kinds.items() if folders}
+    if len(found) > 1:
+        said = "; ".join(f"{kind} in {folders[0]}" for kind, folders in found.items())
+        raise DatasetError(f"{root}: holds more than one kind of dataset ({said}); point --dataset at one of them")
+
+
+def note_training_sets(notes: Notes | None, root: Path, groups: Sequence[str | None], tests: Sequence[Path]) -> None:
+    """What ``train --dataset`` is about to train on, in ``notes``: the sets found when there are several (a set
+    the user did not know was there, ``samples/rain-1.png`` beside ``rain/`` + ``gt/``, is trained on too), and
+    the inputs under a test split (``tests``). Neither is refused (it may be meant), but neither is silent."""
+    counts = Counter(groups)
+    if len(counts) > 1:
+        sets = ", ".join(f"{group} ({n})" for group, n in counts.items())
+        add_note(notes, f"{root}: training on {len(counts)} sets (inputs per set): {sets}")
+    if tests:
+        add_note(
+            notes,
+            f"{root}: training on a test split too ({len(tests)} input(s), e.g. {tests[0]}); if that is not meant, "
+            "point --dataset at the training set",
+        )
 
 
 def pictures_in(folder: Path) -> list[Path]:

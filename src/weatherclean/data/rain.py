@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +49,12 @@ from weatherclean.data.pairing import (
     add_note,
     group_names,
     images_by_stem,
+    note_training_sets,
+    one_kind,
     pick_input,
     pick_partner,
+    readable,
+    refuse_unreadable,
     split_folder,
     unpaired,
 )
@@ -299,7 +303,7 @@ def _folders_with(root: Path, first: str, second: str) -> list[Path]:
     """Folders under ``root`` (itself included) that hold both sub-folders ``first`` and ``second``;
     the search does not descend into those two."""
     found: list[Path] = []
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         dirnames.sort(key=natural_key)
         names = {d.lower() for d in dirnames}
         if first in names and second in names:
@@ -319,6 +323,7 @@ def _rainsyn_root(root: Path) -> Path:
     return root.parent if root.name.lower() in ("input", "processed") else root
 
 
+@readable()
 def find_rainsyn(
     root: Path | str,
     split: str | None = None,
@@ -384,6 +389,7 @@ def _rainsyn_clips(
 _NTU_RAIN = re.compile(r"(.+?)[_-]rain", flags=re.IGNORECASE)
 
 
+@readable()
 def find_nturain(
     root: Path | str, *, missing: Unpaired | None = None, notes: Notes | None = None
 ) -> list[RainClipPaths]:
@@ -394,7 +400,7 @@ def find_nturain(
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_NTURAIN_HELP}")
     pairs: list[tuple[Path, Path, str]] = []
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         dirnames.sort(key=natural_key)
         here = Path(dirpath)
         for d in dirnames:
@@ -548,7 +554,7 @@ def _pair_sources(root: Path) -> list[_PairSource]:
     one's folder (``A/{rain,gt}`` with ``A/more/{rain,gt}``, Rain100L's pictures with a ``Rain100H/`` folder beside
     them) is found too, as it was before the public layouts were read."""
     found: list[_PairSource] = []
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
         source = _pair_source(Path(dirpath))
         if source is not None:
@@ -654,7 +660,7 @@ def _source_clips(
     if source.named:
         return clips
     for clip_dir in _subdirs(source.rainy):
-        gt_clip = _child(source.clean, clip_dir.name.lower())
+        gt_clip = _child(source.clean, clip_dir.name) or _child(source.clean, clip_dir.name.lower())
         jorder = _JORDER_FOLDER.fullmatch(clip_dir.name)
         if gt_clip is None and jorder is not None:  # JORDER: rain/X2/NAMEx2.png with norain/NAME.png
             strip = f"x{jorder.group(1)}"
@@ -672,6 +678,7 @@ def _source_clips(
     return clips
 
 
+@readable()
 def find_rain_pairs(
     root: Path | str, *, missing: Unpaired | None = None, notes: Notes | None = None
 ) -> list[RainClipPaths]:
@@ -720,6 +727,7 @@ def _pairs_clips(
 # --------------------------------------------------------------------------------------------------
 
 
+@readable()
 def find_frame_folders(root: Path | str) -> list[RainClipPaths]:
     """Clips without ground truth: ``root`` itself when it holds frames, else each sub-folder (searched
     recursively) that holds frames. Frames are in natural order, so ``2.png`` comes before ``10.png``."""
@@ -727,7 +735,7 @@ def find_frame_folders(root: Path | str) -> list[RainClipPaths]:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; pass a folder of frames")
     clips: list[RainClipPaths] = []
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         dirnames.sort(key=natural_key)
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         frames = list_frames(dirpath)
@@ -749,6 +757,42 @@ def _rainsyn_folders(root: Path) -> list[Path]:
     return _folders_with(root, "input", "processed")
 
 
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    return any(path.is_relative_to(folder) for folder in folders)
+
+
+def _nturain_clips(root: Path, skip: set[Path]) -> list[Path]:
+    """The NTURain ``CLIP_Rain`` folders under ``root`` that have their ``CLIP_GT`` beside them, not searching
+    ``skip`` (other kinds' picture folders). Stricter than :func:`find_nturain`'s search (the partner is required,
+    and a paired set's own folder is not a clip), so a set of pictures named ``light_rain/`` is not NTURain."""
+    clips: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
+        here = Path(dirpath)
+        dirnames[:] = sorted((d for d in dirnames if here / d not in skip), key=natural_key)
+        names = {d.lower() for d in dirnames}
+        for d in dirnames:
+            match = _NTU_RAIN.fullmatch(d)
+            if match and {f"{match.group(1)}_gt".lower(), f"{match.group(1)}-gt".lower()} & names:
+                clips.append(here / d)
+        dirnames[:] = [d for d in dirnames if not _NTU_RAIN.fullmatch(d) and not re.search(r"[_-]gt$", d, re.I)]
+    return clips
+
+
+def _one_rain_kind(root: Path, rainsyn: list[Path], sources: list[_PairSource]) -> list[_PairSource]:
+    """The paired ``sources`` that are sets of their own (not pictures inside a RainSyn or NTURain clip), after
+    refusing a ``root`` that holds more than one kind of rain dataset (:func:`~weatherclean.data.pairing.one_kind`
+    says why)."""
+    rainsyn_own = {c for f in rainsyn for name in ("input", "processed") if (c := _child(f, name)) is not None}
+    sources = [s for s in sources if not _inside(s.folder, rainsyn_own)]
+    skip = rainsyn_own | {own for s in sources for own in s.own_folders()}
+    nturain = _nturain_clips(root, skip)
+    gt_dirs = {c.parent / g.name for c in nturain for g in _subdirs(c.parent) if re.search(r"[_-]gt$", g.name, re.I)}
+    sources = [s for s in sources if not _inside(s.folder, {*nturain, *gt_dirs})]
+    kinds = {"RainSyn": rainsyn, "paired pictures": [s.folder for s in sources], "NTURain": [c.parent for c in nturain]}
+    one_kind(root, kinds)
+    return sources
+
+
 def _find_any(root: Path, missing: Unpaired | None, notes: Notes | None) -> tuple[list[RainClipPaths], Path]:
     """Clips in whichever layout ``root`` holds (see :func:`find_rain_clips`), and the dataset's root as the
     finder took it (the set, where ``root`` is its rainy or ``input`` folder), below which splits are read."""
@@ -758,14 +802,15 @@ def _find_any(root: Path, missing: Unpaired | None, notes: Notes | None) -> tupl
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; {_ANY_HELP}")
     rainsyn = _rainsyn_folders(root)
+    base = _pair_root(root)
+    sources = _pair_sources(base)
+    sources = _one_rain_kind(root, rainsyn, sources)
     if rainsyn:
         base = _rainsyn_root(root)
         return _rainsyn_clips(base, rainsyn, None, None, missing, notes), base
-    base = _pair_root(root)
-    sources = _pair_sources(base)
     if sources:
         return _pairs_clips(base, sources, missing, notes), base
-    for _, dirnames, _ in os.walk(root):
+    for _, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         if any(_NTU_RAIN.fullmatch(d) for d in dirnames):
             return find_nturain(root, missing=missing, notes=notes), root
     snowy = _child(root, "synthetic") or _child(root, "snow")
@@ -811,6 +856,7 @@ def _take_stock(inventory: Inventory, clips: list[RainClipPaths], missing: Unpai
             inventory.keys.append(path.stem)
 
 
+@readable()
 def find_rain_clips(
     root: Path | str,
     split: str | None = None,
@@ -1045,8 +1091,13 @@ class PairedRainDataset(_EpochMixin, Dataset):
         augment: bool = False,
         seed: int = 0,
         stride: int | None = None,
+        notes: Notes | None = None,
     ) -> None:
-        self.clips = list(root) if not isinstance(root, str | Path) else find_rain_clips(root)
+        self.clips = list(root) if not isinstance(root, str | Path) else find_rain_clips(root, notes=notes)
+        if isinstance(root, str | Path):
+            note_training_sets(
+                notes, Path(root), [c.group for c in self.clips], [c.location for c in self.clips if c.split == "test"]
+            )
         missing = [c.name for c in self.clips if not c.has_gt]
         if missing:
             raise DatasetError(

@@ -31,9 +31,13 @@ from weatherclean.data.pairing import (
     Unpaired,
     group_names,
     images_by_stem,
+    note_training_sets,
+    one_kind,
     pick_input,
     pick_partner,
     pictures_in,
+    readable,
+    refuse_unreadable,
     split_folder,
     unpaired,
 )
@@ -63,6 +67,8 @@ _LAYOUT_HELP = (
     ".../test/Snow100K-{S,M,L}/{synthetic,gt,mask}; or CSD's <root>/Snow/NAME.tif with <root>/Gt/NAME.tif "
     "(and optional Mask/), e.g. CSD/Test"
 )
+#: Splits that are test sets: Snow100K's S/M/L (its test tarball), and a ``test`` folder (CSD's ``Test``).
+_TEST_SPLITS = (*SNOW_LEVELS, "test")
 #: Splits ``find_snow100k`` can pick: Snow100K's test splits by letter, or a ``train``/``test`` folder (CSD).
 SNOW_SPLITS = (*SNOW_LEVELS, "train", "test")
 
@@ -128,7 +134,7 @@ def _candidate_folders(root: Path) -> list[Path]:
     if _input_folder(root) is not None:
         return [root]
     found: list[Path] = []
-    for dirpath, dirnames, _ in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root, onerror=refuse_unreadable):
         dirnames.sort()
         here = Path(dirpath)
         source = _input_folder(here)
@@ -139,6 +145,7 @@ def _candidate_folders(root: Path) -> list[Path]:
     return found
 
 
+@readable()
 def find_snow100k(
     root: Path | str,
     split: str | None = None,
@@ -175,6 +182,8 @@ def find_snow100k(
         hint = " (it holds rain pictures: for rain, add --task rain)" if rainy else ""
         raise DatasetError(f"{root}: no 'synthetic' folder found{hint}; {_LAYOUT_HELP}")
     base = root.parent if folders == [root.parent] else root  # given the input folder itself: its set is the root
+    csd = [f for f in folders if _child(f, "synthetic") is None]
+    one_kind(root, {"Snow100K": [f for f in folders if f not in csd], "CSD": csd})
     if inventory is not None:
         inventory.many = inventory.many or len(folders) > 1
         for folder in folders:
@@ -291,8 +300,11 @@ class Snow100KDataset(_EpochMixin, Dataset):
         augment: bool = False,
         split: str | None = None,
         seed: int = 0,
+        notes: Notes | None = None,
     ) -> None:
-        self.triples = find_snow100k(root, split=split)
+        self.triples = find_snow100k(root, split=split, notes=notes)
+        tests = [t.synthetic for t in self.triples if t.split in _TEST_SPLITS]
+        note_training_sets(notes, Path(root), [t.group for t in self.triples], tests)
         self.crop = crop
         self.augment = augment
         self.seed = int(seed)

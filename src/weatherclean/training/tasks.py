@@ -82,7 +82,10 @@ class SnowTask:
         from weatherclean.data.snow import Snow100KDataset, SyntheticSnowDataset
 
         if self.dataset is not None:
-            return Snow100KDataset(self.dataset, crop=self.crop, augment=True, seed=self.seed)
+            notes: list[str] = []
+            found = Snow100KDataset(self.dataset, crop=self.crop, augment=True, seed=self.seed, notes=notes)
+            _tell(notes, self.note)
+            return found
         images = self.clean_images()
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (Snow100K layout) or --clean DIR")
@@ -133,7 +136,12 @@ class RainTask:
         from weatherclean.data.rain import PairedRainDataset, SyntheticRainDataset
 
         if self.dataset is not None:
-            return PairedRainDataset(self.dataset, frames=self.frames, crop=self.crop, augment=True, seed=self.seed)
+            notes: list[str] = []
+            found = PairedRainDataset(
+                self.dataset, frames=self.frames, crop=self.crop, augment=True, seed=self.seed, notes=notes
+            )
+            _tell(notes, self.note)
+            return found
         images = _clean_images(self.clean, self.include_skimage, self.note)
         if not images:
             raise DatasetError("no training data: pass --dataset DIR (rain/ + gt/ pairs or clips) or --clean DIR")
@@ -152,6 +160,14 @@ class RainTask:
             batch = {**batch, "streak": target(batch["streak"])}
         with _loss_precision(batch["rainy"]):
             return self.loss_fn(_as_float(out), batch)
+
+
+def _tell(notes: list[str], note: Callable[[str], None] | None) -> None:
+    """Hand the dataset finders' notes (the sets found, a test split trained on, how names paired) to ``note``:
+    training pairs by the same rules as ``evaluate``, and what it had to decide must not stay silent there."""
+    if note is not None:
+        for text in notes:
+            note(text)
 
 
 def _as_float(out: T) -> T:
