@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
@@ -89,6 +90,17 @@ def make_video(
             out.mux(sound.encode(chunk))
             out.mux(sound.encode(None))
     return stamps
+
+
+class Inverter(torch.nn.Module):
+    """Stands in for a snow or rain model: an obvious, checkable change (1 − x), each picture or frame alone,
+    and a small receptive field, so a test sees that the model ran and on which pixels."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return 1.0 - x
 
 
 class StandIn:

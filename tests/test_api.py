@@ -14,23 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from synthetic import clean_image, invoke_command
+from synthetic import Inverter, clean_image, invoke_command
 from weatherclean import Restorer, load_restorer
 from weatherclean.cli import derain, desnow
 from weatherclean.errors import ModelError
 from weatherclean.models import RecurrentModel, RestorationModel
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class _Inverter(torch.nn.Module):
-    """A snow stand-in: 1 − x, obvious in every dtype."""
-
-    receptive_field = 4
-    bytes_per_pixel = None
-
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.0 - x
 
 
 class _Counter(torch.nn.Module):
@@ -72,7 +62,7 @@ def test_import_weatherclean_does_not_import_torch() -> None:
     ids=["uint8", "grey-uint8", "uint16", "float32", "float64-grey"],
 )
 def test_arrays_come_back_in_their_type_size_and_dtype(image: np.ndarray) -> None:
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     out = restorer.restore(image)
     assert isinstance(out, np.ndarray) and out.shape == image.shape and out.dtype == image.dtype
     full = float(np.iinfo(image.dtype).max) if image.dtype.kind == "u" else 1.0
@@ -81,7 +71,7 @@ def test_arrays_come_back_in_their_type_size_and_dtype(image: np.ndarray) -> Non
 
 
 def test_alpha_passes_through_and_pil_images_keep_their_mode() -> None:
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     rgba = np.dstack([_rgb8(5), np.full((40, 56), 77, np.uint8)])
     out = restorer.restore(rgba)
     assert np.array_equal(out[..., 3], rgba[..., 3]) and np.array_equal(out[..., :3], 255 - rgba[..., :3])
@@ -113,7 +103,7 @@ def test_alpha_passes_through_and_pil_images_keep_their_mode() -> None:
     ],
 )
 def test_unusable_pictures_say_what_is_accepted(image: object, words: str) -> None:
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     with pytest.raises((ValueError, TypeError), match=re.escape(words)):
         restorer.restore(image)  # type: ignore[type-var]
 
@@ -125,7 +115,7 @@ def test_restore_clip_carries_memory_for_rain_and_not_for_snow() -> None:
     assert [float(f.mean()) for f in rain.restore_clip(frames)] == pytest.approx([0.1, 0.2, 0.3])
     assert [float(f.mean()) for f in rain.restore_clip(frames)] == pytest.approx([0.1, 0.2, 0.3])  # a new clip
     assert float(rain.restore(frames[0]).mean()) == pytest.approx(0.1)  # a photo has no memory
-    snow = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    snow = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     assert not snow.recurrent and isinstance(snow.model, RestorationModel)
     assert [float(f.mean()) for f in snow.restore_clip(frames)] == pytest.approx([0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match="frame 1"):
@@ -138,7 +128,7 @@ def test_restore_clip_carries_memory_for_rain_and_not_for_snow() -> None:
 
 def test_floats_a_little_outside_zero_to_one_are_clipped_not_refused() -> None:
     """Sharpening or a cubic resize leaves a few hundredths either side of [0, 1]: not an error."""
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     picture = np.full((8, 8, 3), 1.03, np.float32)
     picture[0] = -0.03
     out = restorer.restore(picture)
@@ -151,7 +141,7 @@ def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_i
     rgb = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)
     Image.fromarray(rgb).save(tmp_path / "a.png")
     Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     saved = restorer.restore_file(tmp_path / "a.png", tmp_path / "out.jpg")
     assert saved.format == "JPEG" and (tmp_path / "out.jpg").read_bytes()[:2] == b"\xff\xd8"
     assert restorer.restore_file(tmp_path / "a.png", tmp_path / "out.bin", format="tiff").format == "TIFF"
@@ -175,19 +165,19 @@ def test_restore_file_writes_the_format_its_name_says_and_the_notes_of_the_way_i
 def test_a_tile_the_engine_cannot_use_is_refused_when_loading(tile: int, overlap: int | None) -> None:
     """tile=0 failed only at the first picture, and tile=10 took 38 s on a 300×200 one."""
     with pytest.raises(ValueError, match="tile"):
-        load_restorer("snow", model=_Inverter(), device="cpu", tile=tile, tile_overlap=overlap)
+        load_restorer("snow", model=Inverter(), device="cpu", tile=tile, tile_overlap=overlap)
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [(64.5, None), ("128", None), (True, None), (256, 5.5)])
 def test_a_tile_that_is_not_a_whole_number_is_refused_when_loading(tile: object, overlap: object) -> None:
     """tile=64.5 was accepted and failed at the first picture with a TypeError from the tiling engine."""
     with pytest.raises(TypeError, match="whole number of pixels"):
-        load_restorer("snow", model=_Inverter(), device="cpu", tile=tile, tile_overlap=overlap)  # type: ignore[arg-type]
+        load_restorer("snow", model=Inverter(), device="cpu", tile=tile, tile_overlap=overlap)  # type: ignore[arg-type]
 
 
 def test_big_endian_arrays_are_restored_like_native_ones() -> None:
     """NumPy reads a big-endian 16-bit TIFF as ">u2"; the same picture as a PIL I;16B image was taken."""
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     for channels in (3, 4, 2):  # with alpha too, which comes back as it went in
         native = (np.random.default_rng(2).random((12, 10, channels)) * 65535).astype(np.uint16)
         out = restorer.restore(native.astype(">u2"))
@@ -213,7 +203,7 @@ def test_models_by_object_and_folder_and_the_errors(tmp_path: Path) -> None:
         load_restorer("fog", device="cpu")
     with pytest.raises(ModelError, match="needs restore"):
         load_restorer("snow", model=torch.nn.Identity(), device="cpu")
-    small = load_restorer("snow", model=_Inverter(), device="cpu", tile=64, tile_overlap=48)
+    small = load_restorer("snow", model=Inverter(), device="cpu", tile=64, tile_overlap=48)
     assert any("seams may show" in note for note in small.notes)
 
 
@@ -327,7 +317,7 @@ def test_pass_through_replaces_the_models_gate_in_a_copy_for_the_api_the_command
         with pytest.raises(ModelError, match=words):
             load_restorer("snow", device="cpu", pass_through=bad)  # type: ignore[arg-type]
     with pytest.raises(ModelError, match=r"^pass_through=0\.1 \(--pass-through\): .*no pass-through gate"):
-        load_restorer("snow", model=_Inverter(), device="cpu", pass_through=0.1)
+        load_restorer("snow", model=Inverter(), device="cpu", pass_through=0.1)
     with pytest.raises(ModelError, match="snow model"):  # the task is checked before the threshold
         load_restorer("rain", model=mine, device="cpu", pass_through=0.7)
     with pytest.raises(ModelError, match=r"pass_through=-1 \(--pass-through -1\): must be in"):
@@ -359,7 +349,7 @@ def test_restore_file_names_the_parameter_for_what_is_not_a_path(tmp_path: Path)
     """``restore_file(None, ...)`` and a ``BytesIO`` were a TypeError from inside pathlib."""
     import io
 
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     Image.fromarray(_rgb8(0)).save(tmp_path / "a.png")
     buffer = io.BytesIO((tmp_path / "a.png").read_bytes())
     for src, dst, words in (
@@ -421,7 +411,7 @@ def test_a_model_that_returns_no_tensor_is_a_type_error_that_names_it(
 )  # fmt: skip
 def test_restore_clip_refuses_what_is_not_a_clip_at_the_call(frames: object, words: str) -> None:
     """``restore_clip("clip.mp4")``, ``(None)``, ``(5)`` and ``(pil_image)`` were taken and failed at ``next()``."""
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     with pytest.raises(TypeError, match=re.escape(words)) as caught:
         restorer.restore_clip(frames)  # type: ignore[arg-type]  # no next(): the call itself must fail
     assert str(caught.value).startswith("restore_clip takes frames (a list, a generator or an N×H×W(×3) array)")
@@ -439,10 +429,10 @@ def test_repr_is_one_short_line_saying_what_runs_where() -> None:
     rain = repr(load_restorer("rain", device="cpu", precision="fp32", self_ensemble=False))
     assert rain.startswith("Restorer(task='rain', model='j4rnet-wide' (J4RNet), device='cpu', precision='fp32'")
     assert rain.endswith(", self_ensemble=False)") and "\n" not in rain and len(rain) < 160
-    assert repr(load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")) == (
-        "Restorer(task='snow', model=_Inverter, device='cpu', precision='fp32', tile=None, overlap=32)"
+    assert repr(load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")) == (
+        "Restorer(task='snow', model=Inverter, device='cpu', precision='fp32', tile=None, overlap=32)"
     )
-    fell_back = load_restorer("snow", model=_Inverter(), device="cpu", precision="bf16")
+    fell_back = load_restorer("snow", model=Inverter(), device="cpu", precision="bf16")
     assert "precision='bf16'" in repr(fell_back)
     fell_back.guard.dtype = None  # what a bf16 result that was not finite leaves: fp32 from then on
     assert "precision='fp32'" in repr(fell_back)
@@ -453,7 +443,7 @@ def test_the_commands_entry_points_check_pixels_as_restore_does() -> None:
     out): it is private now, and what the commands use (restore_loaded, new_clip, finish) checks its pixels."""
     assert not hasattr(Restorer, "restore_array") and hasattr(Restorer, "_restore_array")
     scale255 = np.full((8, 8, 3), 200.0, np.float32)
-    snow = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    snow = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     rain = load_restorer("rain", model=_Counter(), device="cpu", precision="fp32", tile=64)
     calls = {
         "restore_loaded": lambda pixels: snow.restore_loaded(SimpleNamespace(pixels=pixels)),  # type: ignore[arg-type]
@@ -481,7 +471,7 @@ def test_messages_name_the_python_value_first_and_the_option_in_parentheses() ->
     """The API's notes and errors spoke only in options (``--tile 64 ... use --tile 4000``) and suggested the
     wrong fix for an overlap the user asked for; a wrong-task model named only the command; PIL's P with
     transparency and PA were told to convert('RGB'), which drops their alpha."""
-    asked = load_restorer("snow", model=_Inverter(), device="cpu", tile=64, tile_overlap=1000).notes
+    asked = load_restorer("snow", model=Inverter(), device="cpu", tile=64, tile_overlap=1000).notes
     assert asked == [
         "tile_overlap=1000 (--tile-overlap) is more than tile=64 (--tile) leaves room for (32 px); seams may show; "
         "use tile_overlap=32 or less (--tile-overlap 32), or a larger tile"
@@ -498,7 +488,7 @@ def test_messages_name_the_python_value_first_and_the_option_in_parentheses() ->
         ),
     ):
         load_restorer("snow", model="j4rnet-light", device="cpu")
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     palette = Image.new("P", (8, 8))
     palette.info["transparency"] = 0
     for image, target in ((palette, "RGBA"), (Image.new("PA", (8, 8)), "RGBA"), (Image.new("P", (8, 8)), "RGB")):

@@ -24,10 +24,9 @@ from unittest.mock import ANY
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from synthetic import StandIn, invoke_command, make_video
+from synthetic import Inverter, StandIn, invoke_command, make_video
 from weatherclean.batch import (
     JobHandler,
     MediaOptions,
@@ -52,19 +51,9 @@ _USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
 _INSIDE = "this -o folder is inside the input folder s1: a later run over s1 without -o s1/sub would take these outputs as inputs"  # noqa: E501
 
 
-class _Inverter(torch.nn.Module):
-    """Stands in for DesnowNet: an obvious, checkable change (1 − x)."""
-
-    receptive_field = 4
-    bytes_per_pixel = None
-
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.0 - x
-
-
 @pytest.fixture
 def loads() -> StandIn:
-    return StandIn(_Inverter)
+    return StandIn(Inverter)
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from synthetic import StandIn, invoke_command
+from synthetic import Inverter, StandIn, invoke_command
 from weatherclean.batch import plan_jobs
 from weatherclean.cli import app, desnow
 from weatherclean.errors import InputError
@@ -24,18 +23,8 @@ from weatherclean.io.video import VIDEO_FORMATS
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-class _Inverter(torch.nn.Module):
-    """A stand-in model: an obvious change (1 − x) and a small receptive field."""
-
-    receptive_field = 4
-    bytes_per_pixel = None
-
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.0 - x
-
-
 def _desnow(*args: str) -> tuple[int, str, str]:
-    return invoke_command(desnow, "desnow", *args, "--device", "cpu", models=StandIn(_Inverter))
+    return invoke_command(desnow, "desnow", *args, "--device", "cpu", models=StandIn(Inverter))
 
 
 def _photo(path: Path, seed: int = 0) -> Path:

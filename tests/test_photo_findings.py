@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import piexif
 import pytest
-import torch
 from PIL import Image, ImageCms, JpegImagePlugin
 
-from synthetic import StandIn, invoke_command
+from synthetic import Inverter, StandIn, invoke_command
 from weatherclean import load_restorer
 from weatherclean.cli import desnow
 from weatherclean.errors import OutputError
@@ -33,16 +32,6 @@ SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 GAMMA_18 = struct.pack(">I", 55556)  # gamma 1/1.8: an old Mac export
 SRGB_CHRM = struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
 P3_CHRM = struct.pack(">8I", 31270, 32900, 68000, 32000, 26500, 69000, 15000, 6000)
-
-
-class _Inverter(torch.nn.Module):
-    """A snow stand-in: 1 − x."""
-
-    receptive_field = 4
-    bytes_per_pixel = None
-
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.0 - x
 
 
 def _pixels(channels: int = 3, size: tuple[int, int] = (48, 64)) -> np.ndarray:
@@ -411,7 +400,7 @@ def test_quality_keep_reencodes_with_the_inputs_own_tables(tmp_path: Path, quali
 def test_restore_file_takes_keep_and_still_refuses_nonsense(tmp_path: Path) -> None:
     src = tmp_path / "in.jpg"
     Image.fromarray(_pixels()).save(src, quality=100)
-    restorer = load_restorer("snow", model=_Inverter(), device="cpu", precision="fp32")
+    restorer = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32")
     restorer.restore_file(src, tmp_path / "out.jpg", quality="keep")
     with Image.open(src) as a, Image.open(tmp_path / "out.jpg") as b:
         assert b.quantization == a.quantization  # type: ignore[attr-defined]
@@ -424,7 +413,7 @@ def test_quality_option_takes_keep_and_refuses_anything_else_in_one_line(tmp_pat
     src = tmp_path / "in" / "a.jpg"
     src.parent.mkdir()
     Image.fromarray(_pixels()).save(src, quality=98, subsampling=0)
-    loads = StandIn(_Inverter)
+    loads = StandIn(Inverter)
     code, stdout, stderr = invoke_command(
         desnow, "desnow", str(src.parent), "-o", str(tmp_path / "out"), "--quality", "keep", "--device", "cpu",
         models=loads,

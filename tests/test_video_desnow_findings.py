@@ -9,27 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from synthetic import StandIn, invoke_command, make_video
+from synthetic import Inverter, StandIn, invoke_command, make_video
 from weatherclean.cli import desnow
-
-
-class _Inverter(torch.nn.Module):
-    """Stands in for DesnowNet: 1 − x, each frame alone."""
-
-    receptive_field = 4
-    bytes_per_pixel = None
-
-    def restore(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.0 - x
 
 
 @pytest.fixture
 def loads() -> StandIn:
     """The stand-in model, with the loads asked for in ``calls`` (none: refused before any work)."""
-    return StandIn(_Inverter)
+    return StandIn(Inverter)
 
 
 def _invoke(*args: str, models: StandIn) -> tuple[int, str, str]:
