@@ -13,6 +13,7 @@ from PIL import Image
 
 from synthetic import Inverter, StandIn, invoke_command, make_video
 from weatherclean.cli import desnow
+from weatherclean.io.images import OutputError
 
 
 @pytest.fixture
@@ -150,5 +151,21 @@ def test_an_encoder_refused_by_a_container_says_what_is_likely_wrong_and_what_wo
     make_video(tmp_path / "a.mp4", frames=2, audio=None)
     code, _, stderr = _invoke(str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o"), "--codec", "mjpeg", models=loads)
     error = " ".join(stderr.split())
-    assert code == 2 and "--preset medium" not in error and "mjpeg takes no --preset or --crf" in error, error
+    assert code == 2 and "--preset medium" not in error and "--crf 18" not in error, error
     assert "limited-range yuv420p" in error and "use --codec libx264" in error and loads.calls == []
+
+
+def test_the_preset_check_leaves_alone_what_x264_takes_and_encoders_that_take_none(
+    tmp_path: Path, loads: StandIn
+) -> None:
+    """A review found the new check refused ``--preset VeryFast`` and ``--preset 2`` (x264 takes both) and a
+    hardware encoder's own presets (``h264_nvenc --preset p5``), which x264's list does not name."""
+    from weatherclean.io.video import VideoOptions, check_encoder
+    from weatherclean.io.video.encoder import check_preset
+
+    for preset in ("VeryFast", "2", "slow"):
+        check_preset(preset, "libx264")
+        check_encoder(VideoOptions(preset=preset), ".mp4")
+    with pytest.raises(OutputError, match="--preset ludicrous: no such preset"):
+        check_preset("ludicrous", "libx264")
+    check_preset("p5", "h264_nvenc")  # its own presets: not x264's to judge

@@ -39,6 +39,11 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 DEFAULT_PRESET = "medium"
 #: The encoders ``--preset`` applies to.
 _PRESET_CODECS = frozenset({"libx264", "libx265"})
+#: Encoders whose ``--preset`` is checked against x264's names: those given it, and the software encoders this app
+#: picks for WebM, AVI and WMV, which take none.
+_PRESET_CHECKED = _PRESET_CODECS | _QUANTISER_CODECS | {"libvpx-vp9"}
+#: Name endings of FFmpeg's hardware encoders, which fail on a machine without their device or driver.
+_HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox", "_v4l2m2m", "_mf", "_omx")
 #: Encoders suggested when ``--codec`` cannot be written into a container, each tried there first.
 _SUGGESTED_CODECS = ("libx264", "libx265", "libvpx-vp9", "mpeg4")
 
@@ -103,11 +108,11 @@ def check_encoder(opts: VideoOptions, suffix: str, *, suggest: bool = True) -> N
     it names the encoders that do work in that container, each tried the same way.
     """
     av = _av()
-    check_preset(opts.preset)
     fmt = CONTAINERS.get(suffix.lower(), "mp4")
     codec = opts.codec or _default_codec(fmt)
     if codec not in av.codecs_available:
         raise OutputError(f"--codec {codec}: no such video encoder in this FFmpeg; try libx264, libx265 or libvpx-vp9")
+    check_preset(opts.preset, codec)
     refused: list[BaseException] = []  # the encoder's own refusal; one of the reader's is left to the real run
 
     def write(probe: Any) -> None:
@@ -126,10 +131,15 @@ def check_encoder(opts: VideoOptions, suffix: str, *, suggest: bool = True) -> N
         raise OutputError(f"--codec {codec} cannot be written into {suffix}: {problem}; {instead}")
 
 
-def check_preset(preset: str) -> None:
-    """Refuse a ``--preset`` that is not one of :data:`PRESETS`, whatever the encoder: ``--preset ludicrous`` was
-    refused by x264 (MP4) but passed without a word into WebM and AVI, whose encoders take no preset."""
-    if preset not in PRESETS:
+def check_preset(preset: str, codec: str) -> None:
+    """Refuse a ``--preset`` that x264 and x265 do not know, in one line naming the ones they do (FFmpeg's own
+    refusal is a paragraph), for those encoders and for the software ones that take no preset (VP9, MPEG-4
+    Part 2, WMV), where ``--preset ludicrous`` passed without a word while MP4 refused it. Any other encoder
+    (``h264_nvenc``, whose presets are ``p1``-``p7``) is left alone: this app gives it no preset, and
+    :func:`preset_note` says so. As x264 does, any case is taken, and x264's numbers 0-9."""
+    if codec not in _PRESET_CHECKED:
+        return
+    if preset.lower() not in PRESETS and not (preset.isascii() and preset.isdigit() and int(preset) <= 9):
         raise OutputError(f"--preset {preset}: no such preset; use one of {', '.join(PRESETS)}")
 
 
@@ -150,7 +160,9 @@ def preset_note(opts: VideoOptions, suffixes: list[str]) -> str | None:
     if not ignored:
         return None
     where = ", ".join(f"{codec} ({', '.join(found)})" for codec, found in ignored.items())
-    return f"applies to libx264 and libx265 only; ignored for {where}, which take no preset (--crf still applies)"
+    crf = [codec for codec in ignored if "crf" in encoder_options(codec, opts, "mp4") or codec in _QUANTISER_CODECS]
+    also = f" (--crf still applies to {', '.join(crf)})" if crf else ""
+    return f"applies to libx264 and libx265 only; ignored for {where}{also}"
 
 
 def _refusal(codec: str, suffix: str, opts: VideoOptions, exc: BaseException, *, suggest: bool) -> str:
@@ -168,12 +180,13 @@ def _refusal(codec: str, suffix: str, opts: VideoOptions, exc: BaseException, *,
         likely = f"with {' '.join(taken)} ({reason}); check --codec and those options, or --format for the container"
     elif taken:
         likely = f"({reason})"
+    elif codec.endswith(_HARDWARE_SUFFIXES):
+        likely = f"({reason}); a hardware encoder needs its device and driver on this machine"
     else:
-        likely = f"({reason}); {codec} takes no --preset or --crf"
+        likely = f"({reason})"
         formats = _pixel_formats(codec)
-        if formats and "does not support" not in reason:
-            frames = "limited-range yuv420p" if "yuv420p" in formats else "yuv420p"
-            likely += f", so most likely it refuses the {frames} frames written (it takes {formats})"
+        if formats and "yuvj" in formats and "Invalid argument" in reason:  # a full-range-only encoder (MJPEG)
+            likely += f"; most likely it refuses the limited-range yuv420p frames written (it takes {formats})"
     working = [c for c in _SUGGESTED_CODECS if suggest and c != codec and _encodes(c, suffix, opts)]
     listed = ", ".join(working[:-1]) + f" or {working[-1]}" if len(working) > 1 else "".join(working)
     instead = f"use --codec {listed}, or leave out --codec" if working else "leave out --codec"
