@@ -606,3 +606,52 @@ def test_xmp_too_big_for_a_jpeg_segment_is_dropped_with_a_note_not_the_picture(t
     _roundtrip(src, tmp_path / "big_out.png")  # PNG holds it
     with Image.open(tmp_path / "big_out.png") as im:
         assert im.info["XML:com.adobe.xmp"].encode() == xmp
+
+
+# ------------------------------------------------------------------------------ a second review's findings
+
+
+def test_the_coarser_note_waits_for_two_quality_steps(tmp_path: Path) -> None:
+    """One IJG step near the top changes the table sum by about 20 %, so every q96 camera JPEG got the note."""
+    src = tmp_path / "q96.jpg"
+    Image.fromarray(_pixels()).save(src, quality=96)
+    assert _roundtrip(src, tmp_path / "out.jpg") == []
+
+
+def test_an_exif_copy_that_is_no_exif_is_dropped_without_a_thumbnail_note(tmp_path: Path) -> None:
+    src = tmp_path / "ps.jpg"
+    block = _resource(0x0404, IPTC) + _resource(0x0422, b"") + _resource(0x0423, b"garbage!!")
+    _photo_jpeg(src, [(0xED, b"Photoshop 3.0\x00" + block)])
+    assert _roundtrip(src, tmp_path / "out.jpg") == []
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert set(im.info["photoshop"]) == {0x0404}
+
+
+def test_quality_keep_on_a_cmyk_jpeg_says_it_cannot(tmp_path: Path) -> None:
+    """A CMYK JPEG's four tables were put on the YCbCr output's chroma (K's table, bigger files)."""
+    src = tmp_path / "cmyk.jpg"
+    Image.fromarray(_pixels(4), "CMYK").save(src, quality=90)
+    notes = _roundtrip(src, tmp_path / "out.jpg", quality="keep")
+    assert "--quality keep: a CMYK JPEG's tables do not fit an RGB one; written at 95" in notes
+
+
+def test_a_damaged_chunk_length_is_never_read_into_memory(tmp_path: Path) -> None:
+    from weatherclean.io.images.pngchunks import read_png_chunks
+
+    png = _with_chunks(_png(Image.fromarray(_pixels())), [_chunk(b"gAMA", struct.pack(">I", 45455))])
+    bad = png[:8] + png[8:33] + struct.pack(">I", 0x7FFFFFF0) + b"cICP" + b"\x00" * 8
+    (tmp_path / "bad.png").write_bytes(bad)
+    assert read_png_chunks(tmp_path / "bad.png")["png_chunks"] == {}  # skipped, not a 2 GB read
+    (tmp_path / "ok.png").write_bytes(png)
+    assert read_png_chunks(tmp_path / "ok.png")["png_chunks"] == {"gAMA": struct.pack(">I", 45455)}
+
+
+def test_a_16_bit_png_drops_a_grey_profile_on_colour_as_the_8_bit_writer_does(tmp_path: Path) -> None:
+    grey = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    grey = grey[:16] + b"GRAY" + grey[20:]
+    icc = _chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(grey))
+    src = tmp_path / "w.png"
+    src.write_bytes(_png16((np.arange(48 * 64 * 3).reshape(48, 64, 3) * 7 % 65536).astype(np.uint16), [icc]))
+    notes = _roundtrip(src, tmp_path / "out.png")
+    assert "greyscale ICC profile dropped: it cannot describe the RGB PNG output" in notes
+    assert "iCCP" not in [name for name, _ in _chunks(tmp_path / "out.png")]

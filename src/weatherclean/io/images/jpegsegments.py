@@ -100,7 +100,7 @@ def _without_thumbnail(rid: int, header: bytes, data: bytes) -> tuple[bytes | No
     if rid in _EXIF_RESOURCES:
         tiff = tiff_part(data)
         if len(tiff) < 8 or tiff_head(tiff) is None:
-            return None, True  # an EXIF copy we cannot read might still show the original
+            return None, False  # not an EXIF structure: dropped, but no reader could find a picture in it
         stripped = strip_exif_thumbnail(data)
         return _resource(header, stripped), stripped != data
     return _resource(header, data), False

@@ -9,7 +9,7 @@ import numpy as np
 
 from weatherclean.io.images.exif import tiff_part
 from weatherclean.io.images.pngchunks import colour_chunks, text_chunks
-from weatherclean.io.images.records import LoadedImage
+from weatherclean.io.images.records import LoadedImage, icc_fits
 
 __all__ = ["encode_png16"]
 
@@ -40,9 +40,10 @@ def _metadata_chunks(like: LoadedImage, exif: bytes | None, channels: int) -> li
     """ICC, colour, resolution, background, EXIF, XMP and text chunks, in the order Pillow writes them (colour
     chunks before the image data, bKGD after where a palette would be, as PNG asks)."""
     out = []
-    if like.icc_profile:
-        out.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(like.icc_profile)))
-    colour = colour_chunks(like.extra, channels, 16, bool(like.icc_profile))
+    fits = icc_fits(like, channels)
+    if fits:
+        out.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(like.icc_profile)))  # type: ignore[arg-type]
+    colour = colour_chunks(like.extra, channels, 16, fits)
     out += [_png_chunk(cid, data) for cid, data in colour if cid != b"bKGD"]
     dpi = like.extra.get("dpi")
     if dpi:

@@ -37,6 +37,8 @@ HDR_CHUNKS = {"cICP": 4, "mDCV": 24, "cLLI": 8}
 #: Chunks kept byte for byte, with the length each must have; sBIT, bKGD and tIME are decided apart.
 _KEPT_AS_IS = {**HDR_CHUNKS, "sRGB": 1, "gAMA": 4, "cHRM": 32}
 _WANTED = frozenset({"IHDR", *_KEPT_AS_IS, "sBIT", "bKGD", "tIME", "tEXt", "zTXt", "iTXt"})
+#: The longest each fixed-size chunk can be, so a damaged length (4 GB) is never read into memory.
+_LONGEST = {**_KEPT_AS_IS, "IHDR": 13, "sBIT": 4, "bKGD": 6, "tIME": 7}
 #: Text chunk bytes read to learn how a text was stored (keyword, flags, language, translated keyword).
 _TEXT_HEAD = 4096
 #: PNG colour type → bytes of its sBIT chunk: one per channel, and three for a palette (whose entries are RGB).
@@ -97,7 +99,7 @@ def read_png_chunks(path: Path) -> dict[str, Any]:
             name = kind.decode("latin-1")
             if name == "IEND":
                 break
-            if name not in _WANTED:
+            if name not in _WANTED or length > _LONGEST.get(name, length):  # a length no such chunk has: skipped
                 fh.seek(length + 4, 1)
                 continue
             data = fh.read(min(length, _TEXT_HEAD) if name in ("tEXt", "zTXt", "iTXt") else length)

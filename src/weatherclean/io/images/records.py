@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LoadedImage", "SavedImage"]
+__all__ = ["LoadedImage", "SavedImage", "icc_fits"]
 
 
 @dataclass
@@ -66,3 +66,9 @@ class SavedImage:
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)
+
+
+def icc_fits(like: LoadedImage, channels: int) -> bool:
+    """Whether the input's ICC profile can describe an output of ``channels``: not a grey profile on colour
+    pixels, which decoders refuse or misread. Both PNG writers and the other formats ask the same."""
+    return bool(like.icc_profile) and not (like.icc_profile[16:20] == b"GRAY" and channels >= 3)  # type: ignore[index]

@@ -34,7 +34,7 @@ from weatherclean.io.images.pngchunks import (
     lost_colour_note,
     text_chunks,
 )
-from weatherclean.io.images.records import LoadedImage, SavedImage
+from weatherclean.io.images.records import LoadedImage, SavedImage, icc_fits
 from weatherclean.io.images.tiff import encode_tiff, tiff_compression
 from weatherclean.io.orientation import to_upright
 
@@ -149,15 +149,10 @@ def _exif(like: LoadedImage, fmt: str, arr: np.ndarray, notes: list[str]) -> byt
     return exif
 
 
-def _icc_fits(like: LoadedImage, channels: int) -> bool:
-    """Whether the input's ICC profile can describe the output: not a grey profile on colour pixels."""
-    return bool(like.icc_profile) and not (like.icc_profile[16:20] == b"GRAY" and channels >= 3)  # type: ignore[index]
-
-
 def _metadata_params(arr: np.ndarray, like: LoadedImage, t: _Target) -> dict[str, Any]:
     """Pillow's save options for ICC, DPI, XMP and EXIF (the formats in :data:`_HOLDS_METADATA`)."""
     params: dict[str, Any] = {}
-    if like.icc_profile and not _icc_fits(like, arr.shape[2]):
+    if like.icc_profile and not icc_fits(like, arr.shape[2]):
         t.notes.append(f"greyscale ICC profile dropped: it cannot describe the RGB {t.name} output")
     elif like.icc_profile:
         params["icc_profile"] = like.icc_profile
@@ -211,13 +206,15 @@ def _write_jpeg(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
 
 def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
     if arr.dtype == np.uint16:
+        if like.icc_profile and not icc_fits(like, arr.shape[2]):
+            t.notes.append(f"greyscale ICC profile dropped: it cannot describe the RGB {t.name} output")
         return encode_png16(arr, like, t.exif)
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     # Pillow places each chunk where PNG wants it (colour chunks before the image data, no sRGB beside iCCP);
     # the PNG 3rd edition's it leaves out, so they go in after IHDR, as the 16-bit writer puts them too.
-    colour = colour_chunks(like.extra, arr.shape[2], 8, _icc_fits(like, arr.shape[2]))
+    colour = colour_chunks(like.extra, arr.shape[2], 8, icc_fits(like, arr.shape[2]))
     hdr = [(cid, data) for cid, data in colour if cid.decode() in HDR_CHUNKS]
     for cid, data in colour:
         if cid.decode() not in HDR_CHUNKS:
@@ -292,7 +289,7 @@ def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list
         if like.xmp:
             like = dataclasses.replace(like, xmp=without_extended_xmp_pointer(like.xmp))
     if fmt != "PNG":
-        note = lost_colour_note(extra, name, icc_kept=fmt in _HOLDS_METADATA and _icc_fits(like, channels))
+        note = lost_colour_note(extra, name, icc_kept=fmt in _HOLDS_METADATA and icc_fits(like, channels))
         notes += [note] if note else []
     return like
 
@@ -330,9 +327,9 @@ def _coarser_note(extra: dict[str, Any], quality: int) -> str | None:
     if not luma or len(luma) != 64:
         return None
     own = sum(luma)
-    if own >= 0.8 * _IJG_LUMA_SUM[quality]:
-        return None
     about = min(_IJG_LUMA_SUM, key=lambda q: (abs(_IJG_LUMA_SUM[q] - own), -q))
+    if own >= 0.8 * _IJG_LUMA_SUM[quality] or about < quality + 2:  # one IJG step near the top is ~20 %
+        return None
     return f"re-encoded at quality {quality}, coarser than the input's (about q{about}); --quality keep keeps its own"
 
 
@@ -347,6 +344,9 @@ def _jpeg_tables(
         note = _coarser_note(like.extra, int(quality)) if jpeg_to_jpeg else None
         notes += [note] if note else []
         return int(quality), None
+    if jpeg_to_jpeg and len(like.extra.get("qtable_of_component") or []) > 3:  # CMYK/YCCK: K's tables on chroma
+        notes.append(f"--quality keep: a {like.mode} JPEG's tables do not fit an RGB one; written at {DEFAULT_QUALITY}")
+        return DEFAULT_QUALITY, None
     return DEFAULT_QUALITY, _component_tables(like.extra, channels) if jpeg_to_jpeg else None
 
 
