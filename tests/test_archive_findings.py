@@ -893,3 +893,18 @@ def test_the_docs_say_how_update_meets_fat_disks_and_the_library(tmp_path: Path)
     api = " ".join((_USAGE.parent / "api.md").read_text(encoding="utf-8").split())
     assert "unless given `overwrite=True` (redo all) or `update=True`" in api
     assert "`run_batch` and `weatherclean.batch.ray_engine.run_on_ray` take the same `overwrite=` and `update=`" in api
+
+
+def test_restore_file_gives_its_output_the_inputs_permissions_as_the_commands_do(tmp_path: Path) -> None:
+    """``Restorer.restore_file`` wrote a private 0600 photo's result as 0644, where ``desnow`` wrote 0600."""
+    from weatherclean import load_restorer
+
+    src = tmp_path / "private.png"
+    _rgb(src)
+    src.chmod(0o600)
+    old = os.umask(0o022)
+    try:
+        load_restorer("snow", model=Inverter(), device="cpu").restore_file(src, tmp_path / "out.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o600

@@ -216,6 +216,7 @@ class Restorer:
         :class:`~weatherclean.errors.OutputError` for an unwritable output or a ``format`` that ``dst``'s
         ending contradicts, each one line naming the file.
         """
+        from weatherclean.io.atomic import input_mode, new_files_like
         from weatherclean.io.images import load_image, save_image
         from weatherclean.io.images.save import check_quality
 
@@ -227,6 +228,7 @@ class Restorer:
             check_quality(quality)  # before the model runs: save_image would refuse it only afterwards
         except ValueError as exc:
             raise OutputError(f"{dst}: {exc}") from None
+        mode = input_mode(src)  # the commands' rule: the output's permissions are the input's, read when it starts
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
@@ -237,7 +239,8 @@ class Restorer:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{dest.parent}: cannot create output folder ({exc.strerror or exc})") from None
-        saved = save_image(dest, result, image, format=format, quality=quality)
+        with new_files_like(mode):
+            saved = save_image(dest, result, image, format=format, quality=quality)
         saved.notes[:0] = getattr(image, "notes", [])
         return saved
 
