@@ -111,17 +111,14 @@ Format = Annotated[
 
 def parse_quality(value: object) -> int | Literal["keep"]:
     """``--quality``: a whole number 1-100, or ``keep`` (a JPEG written as JPEG keeps its own quantisation
-    tables). Anything else is one line, exit 2, as Click reports any bad option value, in the words of
-    :func:`weatherclean.io.images.save.check_quality`. Checked here, not by the image writer, so ``--help``
-    and a mistyped option need no image stack."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
-        return value  # the default
-    text = str(value).strip()
-    if text.lower() == "keep":
-        return "keep"
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= 100:  # not "²", a digit int() refuses
-        return int(text)
-    raise typer.BadParameter(f"quality must be a whole number from 1 to 100 or 'keep', got {text!r}")
+    tables), by :func:`weatherclean.io.quality.check_quality`, which needs no image stack, so ``--help`` and a
+    mistyped option stay light. Anything else is one line, exit 2, as Click reports any bad option value."""
+    from weatherclean.io.quality import check_quality
+
+    try:
+        return check_quality(value) if isinstance(value, int) else check_quality(value, typed=str(value))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 # Any: Typer takes no ``int | str`` annotation; parse_quality gives an int 1-100 or "keep".

@@ -218,7 +218,7 @@ class Restorer:
         """
         from weatherclean.io.atomic import input_mode, new_files_like
         from weatherclean.io.images import load_image, save_image
-        from weatherclean.io.images.save import check_quality
+        from weatherclean.io.quality import check_quality
 
         src, dst = _file_path(src, "src"), _file_path(dst, "dst")
         format = _output_format(Path(dst), format)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import numbers
 import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -37,13 +36,10 @@ from weatherclean.io.images.pngchunks import (
 from weatherclean.io.images.records import LoadedImage, SavedImage, icc_fits
 from weatherclean.io.images.tiff import encode_tiff, tiff_compression
 from weatherclean.io.orientation import to_upright
+from weatherclean.io.quality import DEFAULT_QUALITY, Quality, check_quality
 
 __all__ = ["DEFAULT_QUALITY", "Quality", "check_quality", "save_image"]
 
-#: ``quality=``: 1-100, or ``"keep"``: a JPEG written as JPEG keeps its own quantisation tables.
-Quality = int | Literal["keep"]
-#: The quality of lossy outputs unless told otherwise, and what ``"keep"`` means where there is nothing to keep.
-DEFAULT_QUALITY = 95
 
 #: The IJG (libjpeg) luminance table that a quality scales (ITU T.81 Annex K), and what each quality makes of
 #: it (libjpeg's scaling, baseline: entries 1-255), summed: to tell how fine a JPEG's own tables are.
@@ -367,19 +363,6 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: Quality) -
     value, qtables = _jpeg_tables(like, fmt, quality, arr.shape[2], notes)
     target = _Target(fmt, value, exif, text, notes, qtables)
     return _WRITERS[fmt](arr, like, target), notes
-
-
-def check_quality(quality: object) -> Quality:
-    """``quality`` as :func:`save_image` takes it: a whole number 1-100, or ``"keep"`` in any case.
-
-    Raises :class:`ValueError` with the one message that :func:`save_image` and ``restore_file`` give (after
-    the file's name); ``--quality`` says the same in its own parser, which must not import the image stack.
-    """
-    if isinstance(quality, str) and quality.strip().lower() == "keep":
-        return "keep"
-    if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= int(quality) <= 100:
-        raise ValueError(f"quality must be a whole number from 1 to 100 or 'keep', got {quality!r}")
-    return int(quality)
 
 
 def save_image(
