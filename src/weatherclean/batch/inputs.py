@@ -358,27 +358,26 @@ def unreachable(exc: OSError) -> str:
 def safe_is_dir(path: Path) -> bool:
     """``path.is_dir()``, False where it cannot be looked at (see :func:`unreachable`): such a path then fails
     alone, with its reason, when it is read."""
-    try:
-        return path.is_dir()
-    except OSError:
-        return False
+    return _or_false(path.is_dir)
 
 
 def safe_is_file(path: Path) -> bool:
     """``path.is_file()``, False where it cannot be looked at (see :func:`unreachable`): :func:`expand_inputs`
     then says why, as it does for any input it cannot look at."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
+    return _or_false(path.is_file)
 
 
 def is_link(path: Path) -> bool:
     """Whether ``path`` is a symbolic link; False where its folder may be listed but not entered (read
     permission without execute: ``chmod -R 644``), which made ``is_symlink`` raise and the whole batch end
     in a traceback. Such a file then fails alone when it is read, with "permission denied"."""
+    return _or_false(path.is_symlink)
+
+
+def _or_false(test: Callable[[], bool]) -> bool:
+    """``test()``, or False where the path cannot be looked at (the ``OSError`` Python 3.11 raises for it)."""
     try:
-        return path.is_symlink()
+        return test()
     except OSError:
         return False
 
