@@ -115,6 +115,26 @@ def test_a_rotated_video_is_restored_as_a_player_shows_it(tmp_path: Path) -> Non
     assert stored[:, -TOP + 2 :].mean() < 20 < 60 < stored[:, : -TOP - 2].mean()
 
 
+@pytest.mark.parametrize("rotation", [90, 270, 180])
+def test_a_rotated_video_written_as_avi_is_stored_upright(tmp_path: Path, rotation: int) -> None:
+    """AVI cannot store a display rotation: a phone's portrait clip converted to AVI came out on its side.
+    Its frames are now written turned upright, at the size the clip is shown at, with a note."""
+    make_video(tmp_path / "in" / "clip.mp4", frames=4, size=(48, 64), audio=None, vfr=False, rotation=rotation)
+    code, stdout, stderr = invoke_command(
+        derain, "derain", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--format", "avi", "--device", "cpu",
+        models=StandIn(_BlacksOutTheTop),
+    )  # fmt: skip
+    assert code == 0, stderr
+    said = " ".join((stdout + stderr).replace("│", " ").split())  # the notes' table wraps in a narrow terminal
+    assert f"AVI cannot store the {rotation}° rotation;" in said and "turned upright" in said
+    with av.open(str(tmp_path / "out" / "clip.avi")) as c:
+        frames = list(c.decode(video=0))
+    assert len(frames) == 4 and frames[0].rotation == 0
+    shown = frames[-1].to_ndarray(format="rgb24").astype(float)
+    assert shown.shape == ((64, 48, 3) if rotation % 180 else (48, 64, 3))
+    assert shown[: TOP - 2].mean() < 20 < 60 < shown[TOP + 2 :].mean()  # the stand-in's black band is on top
+
+
 def test_a_turned_photo_is_restored_into_its_own_decoded_array(tmp_path: Path) -> None:
     """The turned-back result goes into the decoded array, as for an upright photo: a third float copy of
     a 24-MP portrait photo is 288 MB more at the peak."""

@@ -122,3 +122,6 @@ def _transcode(
     _record_outcome(result, transcoder, vin, inp, total)
     sar = vin.codec_context.sample_aspect_ratio
     result.pixel_aspect = float(sar) if sar else 1.0
+    if video.turn:  # written upright (AVI): no rotation on the output, and a quarter turn swaps the pixel's sides
+        result.rotation = 0
+        result.pixel_aspect = 1.0 / result.pixel_aspect if video.turn % 180 else result.pixel_aspect

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from weatherclean.errors import InputError, OutputError, is_disk_full
+from weatherclean.io.orientation import rotation_upright
 from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
@@ -168,7 +169,7 @@ class _Transcoder:
         """Count frames of another size than the clip's (an IP camera that switched profile mid-recording):
         the encoder scales them to the clip's size, which a note must say (:func:`.outcome._record_outcome`)."""
         size = (rgb.shape[1], rgb.shape[0])
-        if size != (self.video.stream.width, self.video.stream.height):
+        if size != self.video.stored_size():
             self.resized.setdefault(size, self.frames_in)
             self.resized_count += 1
 
@@ -276,8 +277,10 @@ class _Transcoder:
         return at - start <= _MAX_GAP_SECONDS * rate
 
     def _encode_video(self, item: tuple[Any, ...]) -> None:
-        """Encode one restored frame, converted back with the input's colour matrix and range."""
-        new = _rgb_to_frame(item[1], self.video.stream.pix_fmt, self.video.written)
+        """Encode one restored frame, converted back with the input's colour matrix and range (and turned
+        upright where the output cannot store the rotation)."""
+        rgb = rotation_upright(item[1], self.video.turn) if self.video.turn else item[1]
+        new = _rgb_to_frame(rgb, self.video.stream.pix_fmt, self.video.written)
         new.pts, new.time_base = item[2], self.video.time_base
         self.dts.mux(self.out, self.video.stream.encode(new))
 

@@ -35,6 +35,14 @@ class _VideoOut:
     wide: bool
     #: How frames are encoded: :attr:`colour`, in limited range where the output cannot mark full range.
     written: _Colour
+    #: The display rotation the frames are turned by before encoding (degrees counter-clockwise), where the
+    #: output cannot store it (AVI): a phone's portrait clip is then written upright, not shown on its side.
+    turn: int = 0
+
+    def stored_size(self) -> tuple[int, int]:
+        """Width and height of the frames the transcoder receives, before :attr:`turn`."""
+        w, h = self.stream.width, self.stream.height
+        return (h, w) if self.turn % 180 else (w, h)
 
 
 def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation: int, notes: list[str]) -> _VideoOut:
@@ -42,7 +50,8 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
 
     Every stream must exist before the first packet is muxed (that writes the header), so this runs
     before any decoding; what the output cannot keep (odd sizes in 4:2:0, more than 8 bits, AVI's lack
-    of rotation) becomes a note rather than a silent change.
+    of rotation) becomes a note rather than a silent change. AVI cannot store a rotation, so there the frames
+    are written turned upright (:attr:`_VideoOut.turn`): the output is the size the clip is shown at.
 
     Video above 8 bits is encoded at 10 where the encoder can (:func:`_deep_format`); where no codec was
     asked for and the container is MP4, MOV, Matroska or MPEG-TS (:data:`_HEVC_CONTAINERS`), as 10-bit HEVC
@@ -57,14 +66,17 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     cfr = fmt == "avi"
     rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
     vout = _new_stream(out, codec, rate)
+    turn = rotation % 360 if cfr else 0
     w, h = vin.codec_context.width, vin.codec_context.height
+    if turn % 180:
+        w, h = h, w
     vout.width, vout.height = w, h
     bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes)
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
     vout.time_base = out_tb
     vout.codec_context.time_base = out_tb
-    if cfr and rotation:
-        notes.append(f"AVI cannot store the {rotation}° rotation; the clip will show unrotated")
+    if turn:
+        notes.append(f"AVI cannot store the {rotation}° rotation; frames written turned upright")
     colour = _Colour.of(vin.codec_context, h)
     carries = _carries(fmt, codec)
     written = colour if carries.full_range or not colour.full_range else colour.limited()
@@ -72,14 +84,14 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
     _tag_colour(vout.codec_context, written, notes, bits)
     _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
-    _keep_aspect(vout, vin, carries, f"{codec} in {fmt}", notes)
+    _keep_aspect(vout, vin, turn, carries, f"{codec} in {fmt}", notes)
     vout.metadata.update(_stream_tags(fmt, vin, notes))
     _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
     _keep_interlacing(vout, vin, codec, notes)
-    if rotation and not cfr:
+    if rotation and not turn:
         vout.set_display_rotation(rotation)
-    return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written)
+    return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn)
 
 
 #: Containers whose H.264 default gives way to 10-bit HEVC for video above 8 bits (:func:`_choose_codec`):
@@ -203,11 +215,14 @@ def _keep_interlacing(vout: Any, vin: Any, codec: str, notes: list[str]) -> None
     vout.options = options
 
 
-def _keep_aspect(vout: Any, vin: Any, carries: _Carries, encoder: str, notes: list[str]) -> None:
-    """Keep non-square pixels (anamorphic SD, 12:11 PAL, DV): without the tag the clip shows stretched."""
+def _keep_aspect(vout: Any, vin: Any, turn: int, carries: _Carries, encoder: str, notes: list[str]) -> None:
+    """Keep non-square pixels (anamorphic SD, 12:11 PAL, DV): without the tag the clip shows stretched.
+    Frames turned a quarter (``turn``) swap a pixel's width and height."""
     sar = vin.codec_context.sample_aspect_ratio
     if not sar or sar == 1:
         return
+    if turn % 180:
+        sar = 1 / sar
     vout.codec_context.sample_aspect_ratio = sar
     if not carries.aspect:
         notes.append(f"pixel aspect ratio {sar.numerator}:{sar.denominator} cannot be stored by {encoder}; "
