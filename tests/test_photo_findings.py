@@ -608,6 +608,52 @@ def test_xmp_too_big_for_a_jpeg_segment_is_dropped_with_a_note_not_the_picture(t
         assert im.info["XML:com.adobe.xmp"].encode() == xmp
 
 
+def _exif_of(size_maker_note: int, size_comment: int) -> bytes:
+    """EXIF as a camera raw converter writes it into a PNG or TIFF: orientation, camera, date, GPS, and a
+    maker note and a user comment of the given sizes."""
+    rng = np.random.default_rng(3)
+    return piexif.dump({
+        "0th": {piexif.ImageIFD.Orientation: 6, piexif.ImageIFD.Make: b"Canon", piexif.ImageIFD.Model: b"EOS R5"},
+        "Exif": {
+            piexif.ExifIFD.DateTimeOriginal: b"2026:01:02 03:04:05",
+            piexif.ExifIFD.MakerNote: rng.integers(0, 256, size_maker_note, dtype=np.uint8).tobytes(),
+            piexif.ExifIFD.UserComment: b"ASCII\x00\x00\x00" + b"c" * size_comment,
+        },
+        "GPS": {piexif.GPSIFD.GPSLatitudeRef: b"N", piexif.GPSIFD.GPSLatitude: ((47, 1), (30, 1), (0, 1))},
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("maker_note", "comment", "note"),
+    [
+        (90000, 10, "dropped MakerNote (88 KB)"),
+        (3000, 70000, "dropped MakerNote (3 KB), UserComment (68 KB)"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_exif_too_big_for_a_jpeg_loses_its_largest_values_not_the_picture(
+    tmp_path: Path, suffix: str, maker_note: int, comment: int, note: str
+) -> None:
+    """A PNG or TIFF with a 90 KB maker note could not be converted to JPEG: Pillow refused the picture
+    ("EXIF data is too long"). The largest values go, the maker note first; orientation, camera, date and
+    GPS stay, each with its exact bytes."""
+    src = tmp_path / f"big{suffix}"
+    Image.fromarray(_pixels()).save(src, exif=_exif_of(maker_note, comment))
+    notes = _roundtrip(src, tmp_path / "big.jpg", format="jpeg")
+    assert f"EXIF is over JPEG's 64 KB segment: {note}; the rest kept" in notes, notes
+    with Image.open(tmp_path / "big.jpg") as im:
+        kept = piexif.load(im.info["exif"])
+    assert kept["0th"][piexif.ImageIFD.Orientation] == 6 and kept["0th"][piexif.ImageIFD.Model] == b"EOS R5"
+    assert kept["Exif"][piexif.ExifIFD.DateTimeOriginal] == b"2026:01:02 03:04:05"
+    assert kept["GPS"][piexif.GPSIFD.GPSLatitude] == ((47, 1), (30, 1), (0, 1))
+    assert piexif.ExifIFD.MakerNote not in kept["Exif"]
+    assert (piexif.ExifIFD.UserComment in kept["Exif"]) == (comment < 1000)
+    _roundtrip(src, tmp_path / "big_out.png", format="png")  # PNG holds it whole
+    with Image.open(tmp_path / "big_out.png") as im:
+        im.load()  # eXIf may follow the pixels
+        assert len(piexif.load(im.info["exif"])["Exif"][piexif.ExifIFD.MakerNote]) == maker_note
+
+
 # ------------------------------------------------------------------------------ a second review's findings
 
 

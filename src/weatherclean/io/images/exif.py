@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 
 __all__ = [
     "EXIF_PREFIX",
@@ -287,6 +287,15 @@ def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byte
     camera's tiny thumbnail and not with ours, so smaller thumbnails are tried before none; when none fits,
     the note says that this is why, not that the old one showed the original (which any thumbnail fixes).
     """
+    exif, notes = _with_thumbnail(exif, fmt, arr)
+    if exif and fmt == "JPEG" and not _fits_jpeg(exif):
+        exif, dropped = fit_jpeg_exif(exif)
+        notes.append(dropped)
+    return exif, notes
+
+
+def _with_thumbnail(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[bytes | None, list[str]]:
+    """:func:`exif_for_output`'s thumbnail step: a new one where it fits, else none, with a note."""
     if not exif or not _has_thumbnail(exif):
         return exif, []
     if fmt not in ("JPEG", "PNG", "WEBP"):
@@ -295,6 +304,70 @@ def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byte
         refreshed = _refresh_exif_thumbnail(exif, thumb)
         if refreshed is None:  # the old thumbnail could not be cut out cleanly
             return strip_exif_thumbnail(exif), [_THUMB_NOTE]
-        if fmt != "JPEG" or len(EXIF_PREFIX + tiff_part(refreshed)) <= _JPEG_MAX_APP1:
+        if fmt != "JPEG" or _fits_jpeg(refreshed):
             return refreshed, []
     return strip_exif_thumbnail(exif), [_THUMB_TOO_BIG_NOTE]
+
+
+def _fits_jpeg(exif: bytes) -> bool:
+    return len(EXIF_PREFIX + tiff_part(exif)) <= _JPEG_MAX_APP1
+
+
+# ------------------------------------------------------------------------ EXIF over JPEG's 64 KB
+
+
+#: Where each tag's name is looked up for the note, by the IFD that holds it.
+_TAG_NAMES = {0: ExifTags.TAGS, 34665: ExifTags.TAGS, 34853: ExifTags.GPSTAGS, 40965: ExifTags.TAGS}
+
+
+def fit_jpeg_exif(exif: bytes) -> tuple[bytes | None, str]:
+    """EXIF that fits JPEG's one 64 KB APP1 segment, and a note naming what was dropped for it.
+
+    A PNG, TIFF or WebP may carry EXIF of any size (a camera's 90 KB maker note, a long user comment);
+    Pillow refuses to write such a block into a JPEG, which failed the whole picture. Dropping the whole
+    block would lose the orientation, the date and the GPS position, so the largest values go first, the
+    maker note before any (it is the usual culprit, and its absolute offsets would not survive the block
+    being rebuilt anyway), until the rest fits. The block is rebuilt entry by entry (:func:`serialise_ifd`),
+    every kept value with its exact type and bytes; the thumbnail is gone by then (:func:`exif_for_output`).
+    """
+    found = exif_ifd0(exif)
+    if found is None:
+        return None, f"EXIF ({_size(len(exif))}) is over JPEG's 64 KB segment and not readable; dropped"
+    e, ifd0 = found
+    leaves = sorted(_leaves(ifd0, 0), key=lambda leaf: (leaf[1] != _MAKER_NOTE, -len(leaf[0][leaf[1]][2])))
+    dropped: list[str] = []
+    blob = exif_blob(e, ifd0)
+    for holder, tag, where in leaves:
+        if blob is not None and _fits_jpeg(blob):
+            break
+        dropped.append(f"{_TAG_NAMES[where].get(tag, f'tag 0x{tag:04X}')} ({_size(len(holder.pop(tag)[2]))})")
+        blob = exif_blob(e, _pruned(ifd0))
+    return blob, f"EXIF is over JPEG's 64 KB segment: dropped {', '.join(dropped)}; the rest kept"
+
+
+_MAKER_NOTE = 0x927C
+
+
+def _leaves(ifd: Ifd, where: int) -> Iterator[tuple[Ifd, int, int]]:
+    """(holding IFD, tag, the pointer tag of the holding IFD, 0 for IFD0) for every value under ``ifd``."""
+    for tag, (_typ, _count, payload) in list(ifd.items()):
+        if isinstance(payload, dict):
+            yield from _leaves(payload, tag)
+        else:
+            yield ifd, tag, where
+
+
+def _pruned(ifd: Ifd) -> Ifd:
+    """``ifd`` without sub-IFDs left empty."""
+    kept: Ifd = {}
+    for tag, (typ, count, payload) in ifd.items():
+        if isinstance(payload, dict):
+            payload = _pruned(payload)
+            if not payload:
+                continue
+        kept[tag] = (typ, count, payload)
+    return kept
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
