@@ -1,6 +1,7 @@
 """Every input stream but the video: audio, subtitles and data tracks copied packet for packet where the
 output container takes them (:func:`_can_copy` asks FFmpeg), audio re-encoded where it refuses them
-(:func:`_add_audio_encoder`), and anything else dropped with a note naming it (:func:`_dropped`).
+(:func:`_add_audio_encoder`), text subtitles converted (:mod:`.subtitles`), and anything else dropped
+with a note naming it (:func:`_dropped`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av, _mux_one_packet, _round_trip
+from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted
 from weatherclean.io.video.timecode import _is_timecode_track
 
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
@@ -48,6 +50,8 @@ class _SideStreams:
     copies: dict[int, Any] = field(default_factory=dict)
     #: Audio the container cannot hold as it is: input index → (decoder stream, encoder stream).
     reencode: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    #: Text subtitles the container cannot hold as they are, converted: input index → the conversion.
+    subtitles: dict[int, _Converted] = field(default_factory=dict)
 
 
 def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
@@ -71,6 +75,9 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
         elif s.type == "audio":
             kept = _add_audio_encoder(out, s, fmt, notes)
             side.reencode[s.index] = (s, kept)
+        elif s.type == "subtitle" and (converted := _add_subtitle_encoder(out, s, fmt, notes)) is not None:
+            kept = converted.stream
+            side.subtitles[s.index] = converted
         else:
             notes.append(_dropped(inp, s, fmt))
             continue

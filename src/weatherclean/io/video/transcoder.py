@@ -23,6 +23,7 @@ from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _Health, _safe_decode, _video_end
 from weatherclean.io.video.side_streams import _SideStreams
+from weatherclean.io.video.subtitles import _cues
 from weatherclean.io.video.video_stream import _VideoOut
 from weatherclean.pipelining import pipeline_enabled
 
@@ -91,6 +92,7 @@ class _Transcoder:
         #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
         self._encoders: dict[str, Callable[[tuple[Any, ...]], None]] = {
             "copy": self._mux_copy, "audio": self._encode_audio, "video": self._encode_video, "flush": self._flush,
+            "subtitle": self._convert_subtitle,
         }  # fmt: skip
 
     def run(self) -> None:
@@ -142,6 +144,9 @@ class _Transcoder:
         elif idx in self.side.reencode:
             for frame in _safe_decode(packet, self.src):
                 put(("audio", idx, frame))
+        elif idx in self.side.subtitles:
+            if packet.dts is not None:
+                put(("subtitle", packet))
         elif idx == self.vin.index:
             for frame in self.health.decode_video(packet, self.src):
                 put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), self.health.time_of(frame)))
@@ -224,6 +229,11 @@ class _Transcoder:
         packet = item[1]
         packet.stream = self.side.copies[packet.stream.index]
         self._mux_sound([packet])
+
+    def _convert_subtitle(self, item: tuple[Any, ...]) -> None:
+        """Mux a subtitle cue converted to the output's text format (:mod:`.subtitles`), at its own time."""
+        packet = item[1]
+        self.out.mux(_cues(self.side.subtitles[packet.stream.index], packet))
 
     def _mux_sound(self, packets: list[Any]) -> None:
         """Mux audio (or subtitle) packets; for AVI, note how far the sound starts before zero: AVI has no
