@@ -521,3 +521,22 @@ def test_an_unknown_level_is_named_as_the_help_writes_the_levels(clean: Path, tm
     assert rain.exit_code == 2 and "error: --level drizzly: use light, heavy or mixed" in rain.output
     made = _run("snow", clean, tmp_path / "out", "--level", "m", "--limit", "1", "-q")  # any case, as before
     assert made.exit_code == 0 and "(level M," in made.output, made.output
+
+
+def test_snow_records_each_images_level_styles_and_veil(clean: Path, tmp_path: Path) -> None:
+    """synth.json said which level each snowy image got but not which styles or veil (rain's says its
+    styles): a mixed set could not be split by style afterwards. ``levels`` stays as it was for its readers."""
+    from weatherclean.synth.names import SNOW_STYLES
+
+    out = tmp_path / "out"
+    assert _run("snow", clean, out, "--level", "mixed", "--seed", "3", "--limit", "1", "-q").exit_code == 0
+    assert _run("snow", clean, out, "--level", "mixed", "--seed", "3", "-q").exit_code == 0  # resumes the first
+    meta = json.loads((out / "synth.json").read_text())
+    items = meta["items"]
+    assert sorted(items) == ["a", "b", "sub_c"] and meta["levels"] == {n: i["level"] for n, i in items.items()}
+    assert all(i["styles"] and set(i["styles"]) <= set(SNOW_STYLES) for i in items.values()), items
+    assert all(i["veil"] is None or 0 < i["veil"] < 1 for i in items.values()), items
+    one = tmp_path / "one"
+    assert _run("snow", clean, one, "--level", "L", "--style", "specks", "--no-haze", "-q").exit_code == 0
+    assert {i["veil"] for i in json.loads((one / "synth.json").read_text())["items"].values()} == {None}
+    assert all(i["styles"] == ["specks"] for i in json.loads((one / "synth.json").read_text())["items"].values())

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
@@ -431,9 +432,14 @@ def snow_mask_and_aberration(
     level: str,
     haze: bool = True,
     styles: StyleChoice = None,
+    drawn: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The snow mask z (HxW) and colour a (HxWx3) for ``clean``; the part of synthesis that needs no maths
     on the clean pixels, exposed so callers can composite with :func:`apply_snow` themselves.
+
+    ``drawn``, when given, is filled with what was drawn: ``styles`` (the particle models, in drawing
+    order) and ``veil`` (the veil's strength, None without one), which ``synth snow`` keeps per image in
+    synth.json. Filling it draws nothing more, so the pictures are those made without it.
 
     ``styles`` limits the particle models drawn from (None: all of :data:`SNOW_STYLES`); with one name,
     every image has that style alone. ``haze=False`` leaves out the veil of heavy snow: a uniform veil
@@ -460,9 +466,12 @@ def snow_mask_and_aberration(
     colour = np.where(total[..., None] > 1e-6, colour_sum / np.maximum(total, 1e-6)[..., None], base[None, None, :])
     a = colour + (_vary_colour(rng, base, h, w) - base[None, None, :])
     prob, lo, hi = _STYLES[picked[-1]].veil[level]
+    veil: float | None = None
     if haze and prob > 0 and rng.random() < prob:
         veil = float(rng.uniform(lo, hi))
         total += veil * (1.0 + 0.5 * smooth_field(rng, h, w, 1, cell=float(rng.uniform(150, 400)))[..., 0])
+    if drawn is not None:
+        drawn.update(styles=list(picked), veil=veil)
     mask = (1.0 - np.exp(-np.maximum(total, 0.0))).astype(np.float32)
     np.clip(mask, 0.0, 1.0, out=mask)
     return mask, np.clip(a, 0.0, 1.0).astype(np.float32)

@@ -33,12 +33,18 @@ def _to_u8(arr: np.ndarray) -> np.ndarray:
 
 
 def make_snow_pair(
-    clean: np.ndarray, rng: np.random.Generator, level: str, styles: StyleChoice = None, haze: bool = True
+    clean: np.ndarray,
+    rng: np.random.Generator,
+    level: str,
+    styles: StyleChoice = None,
+    haze: bool = True,
+    drawn: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """8-bit snowy/gt/mask/aberration arrays whose equation holds after quantisation.
 
     z, a and y are rounded to 8 bits *first* and x is composited from the rounded values, so the files
     on disk satisfy ``x = a*z + y*(1-z)`` to within half a grey level (the rounding of x itself).
+    ``drawn`` is filled with the styles and veil drawn (:func:`~weatherclean.synth.snow.snow_mask_and_aberration`).
     """
     import numpy as np
 
@@ -46,7 +52,7 @@ def make_snow_pair(
 
     y8 = _to_u8(clean)
     y = y8.astype(np.float32) / 255.0
-    mask, aberration = snow_mask_and_aberration(y, rng, level, haze, styles)
+    mask, aberration = snow_mask_and_aberration(y, rng, level, haze, styles, drawn)
     z8 = _to_u8(mask)
     a8 = _to_u8(aberration)
     x = apply_snow(y, z8.astype(np.float32) / 255.0, a8.astype(np.float32) / 255.0)
@@ -76,15 +82,17 @@ def make_rain_arrays(
 
 def snow_maker(level: str, styles: Sequence[str] | None, haze: bool) -> Maker:
     """Each item: the photo (upright) under snow of ``level`` (``mixed``: S, M or L drawn per item); synth.json
-    keeps the level."""
+    keeps the level, the styles drawn and the veil's strength (None: no veil)."""
     from weatherclean.io.images import read_rgb
 
-    def make(rng: np.random.Generator, path: Path) -> tuple[dict[str, np.ndarray], str]:
+    def make(rng: np.random.Generator, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         image_level = SNOW_LEVELS[int(rng.integers(0, len(SNOW_LEVELS)))] if level == "mixed" else level
         clean = read_rgb(path, upright=True)
         h, w = clean.shape[:2]
         check_fits(path, 1, (h, w), h * w * BYTES_PER_PIXEL, "use a smaller copy of the photo")
-        return make_snow_pair(clean, rng, image_level, styles, haze), image_level
+        drawn: dict[str, Any] = {}
+        arrays = make_snow_pair(clean, rng, image_level, styles, haze, drawn)
+        return arrays, {"level": image_level, **drawn}
 
     return make
 

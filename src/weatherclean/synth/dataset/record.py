@@ -130,6 +130,9 @@ def read_record(out_dir: Path) -> Record | None:
         if finished:
             listed = meta.get(_kind_of(meta.get("generator")).items_key)  # type: ignore[union-attr]
             done = dict(listed) if isinstance(listed, dict) else {}
+            detail = meta.get("items")  # snow's per-item styles and veil, beside its "levels"
+            if isinstance(detail, dict):
+                done.update({name: value for name, value in detail.items() if name in done})
         else:  # one line per finished item; a line cut short by a crash is no item
             done = {}
             for line in lines[1:]:

@@ -186,7 +186,7 @@ def _write(
         **options,
         "clean_dir": str(clean_dir),
         "count": len(outcome.items),
-        kind.items_key: outcome.items,
+        **_listed(kind, outcome.items),
         "failed": outcome.failed,
         "inputs": inputs,
         "model": model,
@@ -197,6 +197,16 @@ def _write(
             f"{outcome.small[0]}): evaluate cannot score them (SSIM needs {SSIM_SIDE}x{SSIM_SIDE})"
         )
     return outcome
+
+
+def _listed(kind: Kind, items: dict[str, Any]) -> dict[str, Any]:
+    """How synth.json lists the items: rain's ``items`` (name → level, styles, angle); snow's ``levels``
+    (name → level, as before the styles were recorded, so readers of it keep working) and ``items`` (name →
+    level, styles and veil; items resumed from a run that recorded only the level are left out)."""
+    if kind.items_key != "levels":
+        return {kind.items_key: items}
+    levels = {name: meta.get("level") if isinstance(meta, dict) else meta for name, meta in items.items()}
+    return {"levels": levels, "items": {name: meta for name, meta in items.items() if isinstance(meta, dict)}}
 
 
 def _run_items(
