@@ -135,6 +135,45 @@ def test_a_rotated_video_written_as_avi_is_stored_upright(tmp_path: Path, rotati
     assert shown[: TOP - 2].mean() < 20 < 60 < shown[TOP + 2 :].mean()  # the stand-in's black band is on top
 
 
+def test_an_untagged_sd_clip_turned_into_avi_keeps_its_colours(tmp_path: Path) -> None:
+    """Untagged video is read as BT.601 below 720 rows and BT.709 from 720 on. A 736×400 portrait clip turned
+    upright into AVI is 736 rows tall: it was read as BT.709 (red 200, 40, 40 came to the model as 213, 55,
+    37). It is read by its own height and written as players will read the output's."""
+    from fractions import Fraction
+
+    from weatherclean.io.video import process_video
+    from weatherclean.io.video.colour import _Colour, _frame_to_rgb
+
+    src = tmp_path / "sd.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 736, 400, "yuv420p"
+        v.set_display_rotation(90)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((400, 736, 3), (200, 40, 40), np.uint8), format="rgb24")
+            frame = frame.reformat(format="yuv420p", src_colorspace=5, dst_colorspace=5)  # BT.601, untagged
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    seen: list[np.ndarray] = []
+    process_video(src, tmp_path / "sd.avi", lambda f: seen.append(f) or f, upright=True)
+    assert np.abs(seen[0].reshape(-1, 3).mean(axis=0) - (200, 40, 40)).max() < 3
+    with av.open(str(tmp_path / "sd.avi")) as c:
+        frame = next(c.decode(video=0))
+        shown = _frame_to_rgb(frame, False, _Colour.of(c.streams.video[0].codec_context, frame.height))
+    assert frame.height == 736 and np.abs(shown.reshape(-1, 3).mean(axis=0) - (200, 40, 40)).max() < 3
+
+
+def test_a_rotation_avi_cannot_turn_by_quarters_is_left_with_a_note(tmp_path: Path) -> None:
+    make_video(tmp_path / "in" / "clip.mp4", frames=3, size=(48, 64), audio=None, vfr=False, rotation=45)
+    from weatherclean.io.video import process_video
+
+    result = process_video(tmp_path / "in" / "clip.mp4", tmp_path / "clip.avi", lambda f: f, upright=True)
+    assert "AVI cannot store the 45° rotation; the clip will show unrotated" in result.notes
+    with av.open(str(tmp_path / "clip.avi")) as c:
+        assert next(c.decode(video=0)).to_ndarray(format="rgb24").shape == (48, 64, 3)
+
+
 def test_a_turned_photo_is_restored_into_its_own_decoded_array(tmp_path: Path) -> None:
     """The turned-back result goes into the decoded array, as for an upright photo: a third float copy of
     a 24-MP portrait photo is 288 MB more at the peak."""

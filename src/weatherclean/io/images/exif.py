@@ -7,6 +7,7 @@ BYTE, rationals were reduced), which is why this is not done with ImageFileDirec
 
 The EXIF thumbnail still shows the snowy original after restoration, so it is rebuilt from the output
 (JPEG, PNG, WebP) or removed, always without moving any other byte: maker notes use absolute offsets.
+The one exception is EXIF too big for a JPEG (:func:`fit_jpeg_exif`), rebuilt without its largest values.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "entry",
     "exif_blob",
     "exif_for_output",
+    "fit_jpeg_exif",
     "exif_ifd0",
     "parse_ifd",
     "serialise_ifd",
@@ -283,30 +285,40 @@ def _refresh_exif_thumbnail(exif: bytes, thumb: bytes) -> bytes | None:
 def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[bytes | None, list[str]]:
     """The input EXIF with a thumbnail of the output (JPEG/PNG/WebP), or without one (other formats).
 
-    JPEG holds EXIF in one 64 KB APP1 segment. A block with a large maker note may have fitted with the
-    camera's tiny thumbnail and not with ours, so smaller thumbnails are tried before none; when none fits,
-    the note says that this is why, not that the old one showed the original (which any thumbnail fixes).
+    JPEG holds EXIF in one 64 KB APP1 segment. A block over it even without its thumbnail (a raw converter's
+    maker note) is fitted first (:func:`fit_jpeg_exif`), and the thumbnail is then made for what is left. A
+    block with a large maker note may have fitted with the camera's tiny thumbnail and not with ours, so
+    smaller thumbnails are tried before none; when none fits, the note says that this is why, not that the
+    old one showed the original (which any thumbnail fixes).
     """
-    exif, notes = _with_thumbnail(exif, fmt, arr)
-    if exif and fmt == "JPEG" and not _fits_jpeg(exif):
-        exif, dropped = fit_jpeg_exif(exif)
-        notes.append(dropped)
-    return exif, notes
-
-
-def _with_thumbnail(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[bytes | None, list[str]]:
-    """:func:`exif_for_output`'s thumbnail step: a new one where it fits, else none, with a note."""
-    if not exif or not _has_thumbnail(exif):
+    if not exif:
         return exif, []
+    notes: list[str] = []
+    thumbnail = _has_thumbnail(exif)
+    if fmt == "JPEG" and not _fits_jpeg(strip_exif_thumbnail(exif) if thumbnail else exif):
+        exif, dropped = fit_jpeg_exif(exif)  # rebuilt from IFD0: the thumbnail is gone
+        notes.append(dropped)
+        if exif is None or not thumbnail:
+            return exif, notes
+    return _with_thumbnail(exif, fmt, arr, thumbnail, notes)
+
+
+def _with_thumbnail(
+    exif: bytes, fmt: str, arr: np.ndarray, thumbnail: bool, notes: list[str]
+) -> tuple[bytes | None, list[str]]:
+    """:func:`exif_for_output`'s thumbnail step, where the input had one (``thumbnail``): a new one where it
+    fits, else none, with a note."""
+    if not thumbnail:
+        return exif, notes
     if fmt not in ("JPEG", "PNG", "WEBP"):
-        return strip_exif_thumbnail(exif), [_THUMB_NOTE]
+        return strip_exif_thumbnail(exif), [*notes, _THUMB_NOTE]
     for thumb in _thumbnails(arr):
         refreshed = _refresh_exif_thumbnail(exif, thumb)
         if refreshed is None:  # the old thumbnail could not be cut out cleanly
-            return strip_exif_thumbnail(exif), [_THUMB_NOTE]
+            return strip_exif_thumbnail(exif), [*notes, _THUMB_NOTE]
         if fmt != "JPEG" or _fits_jpeg(refreshed):
-            return refreshed, []
-    return strip_exif_thumbnail(exif), [_THUMB_TOO_BIG_NOTE]
+            return refreshed, notes
+    return strip_exif_thumbnail(exif), [*notes, _THUMB_TOO_BIG_NOTE]
 
 
 def _fits_jpeg(exif: bytes) -> bool:
@@ -316,8 +328,14 @@ def _fits_jpeg(exif: bytes) -> bool:
 # ------------------------------------------------------------------------ EXIF over JPEG's 64 KB
 
 
-#: Where each tag's name is looked up for the note, by the IFD that holds it.
-_TAG_NAMES = {0: ExifTags.TAGS, 34665: ExifTags.TAGS, 34853: ExifTags.GPSTAGS, 40965: ExifTags.TAGS}
+_EXIF_IFD, _GPS_IFD, _INTEROP_IFD = sorted(_SUB_IFD_TAGS)
+#: Where each tag's name is looked up for the note, by the pointer tag of the IFD that holds it (0: IFD0).
+_TAG_NAMES = {0: ExifTags.TAGS, _EXIF_IFD: ExifTags.TAGS, _GPS_IFD: ExifTags.GPSTAGS, _INTEROP_IFD: ExifTags.TAGS}
+_MAKER_NOTE = 0x927C
+#: Never dropped to fit: without it the photo shows on its side.
+_ORIENTATION = 0x0112
+#: Dropped values named in the note; the rest are counted.
+_NAMED = 5
 
 
 def fit_jpeg_exif(exif: bytes) -> tuple[bytes | None, str]:
@@ -327,25 +345,31 @@ def fit_jpeg_exif(exif: bytes) -> tuple[bytes | None, str]:
     Pillow refuses to write such a block into a JPEG, which failed the whole picture. Dropping the whole
     block would lose the orientation, the date and the GPS position, so the largest values go first, the
     maker note before any (it is the usual culprit, and its absolute offsets would not survive the block
-    being rebuilt anyway), until the rest fits. The block is rebuilt entry by entry (:func:`serialise_ifd`),
-    every kept value with its exact type and bytes; the thumbnail is gone by then (:func:`exif_for_output`).
+    being rebuilt anyway), until the rest fits; the orientation is never dropped. The block is rebuilt
+    entry by entry (:func:`serialise_ifd`), every kept value with its exact type and bytes, once per pass
+    over what an entry costs (not once per entry: a damaged block can hold thousands). The thumbnail (IFD1)
+    is not carried: :func:`exif_for_output` makes a new one for what is left.
     """
     found = exif_ifd0(exif)
     if found is None:
         return None, f"EXIF ({_size(len(exif))}) is over JPEG's 64 KB segment and not readable; dropped"
     e, ifd0 = found
-    leaves = sorted(_leaves(ifd0, 0), key=lambda leaf: (leaf[1] != _MAKER_NOTE, -len(leaf[0][leaf[1]][2])))
+    leaves = [leaf for leaf in _leaves(ifd0, 0) if not (leaf[2] == 0 and leaf[1] == _ORIENTATION)]
+    leaves.sort(key=lambda leaf: (leaf[1] != _MAKER_NOTE, -len(leaf[0][leaf[1]][2])))
     dropped: list[str] = []
     blob = exif_blob(e, ifd0)
-    for holder, tag, where in leaves:
-        if blob is not None and _fits_jpeg(blob):
-            break
-        dropped.append(f"{_TAG_NAMES[where].get(tag, f'tag 0x{tag:04X}')} ({_size(len(holder.pop(tag)[2]))})")
+    while leaves and (blob is None or not _fits_jpeg(blob)):
+        over = len(EXIF_PREFIX + tiff_part(blob or b"")) - _JPEG_MAX_APP1
+        while leaves and over > 0:  # an entry costs its 12 bytes and its value where that is not inline
+            holder, tag, where = leaves.pop(0)
+            value = holder.pop(tag)[2]
+            over -= 12 + (len(value) + len(value) % 2 if len(value) > 4 else 0)
+            dropped.append(f"{_TAG_NAMES[where].get(tag, f'tag 0x{tag:04X}')} ({_size(len(value))})")
         blob = exif_blob(e, _pruned(ifd0))
-    return blob, f"EXIF is over JPEG's 64 KB segment: dropped {', '.join(dropped)}; the rest kept"
-
-
-_MAKER_NOTE = 0x927C
+    named = ", ".join(dropped[:_NAMED]) + (f" and {len(dropped) - _NAMED} more values" if len(dropped) > _NAMED else "")
+    named = named or "its unreadable entries"  # all that went were entries the reader skips (a damaged IFD)
+    rest = "; the rest kept" if blob is not None else "; nothing else was left"
+    return blob, f"EXIF is over JPEG's 64 KB segment: dropped {named}{rest}"
 
 
 def _leaves(ifd: Ifd, where: int) -> Iterator[tuple[Ifd, int, int]]:

@@ -120,6 +120,8 @@ def _transcode(
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
         transcoder.run()
     _record_outcome(result, transcoder, vin, inp, total)
+    for converted in side.subtitles.values():  # cues a conversion had to leave out
+        result.notes += converted.notes()
     sar = vin.codec_context.sample_aspect_ratio
     result.pixel_aspect = float(sar) if sar else 1.0
     if video.turn:  # written upright (AVI): no rotation on the output, and a quarter turn swaps the pixel's sides

@@ -37,6 +37,20 @@ def _round_trip(fmt: str, write: Callable[[Any], None], read: Callable[[Any], T]
         return refused
 
 
+def _header_accepted(fmt: str, add: Callable[[Any], Any]) -> bool:
+    """Whether container ``fmt`` takes the stream ``add`` puts into it: a header written into memory. Enough
+    where the muxer refuses at the header; where it takes a header and then writes what no reader reads
+    back (a subtitle track in MPEG-TS), :func:`_round_trip` asks more."""
+    av = _av()
+    try:
+        with av.open(io.BytesIO(), "w", format=fmt) as probe:
+            add(probe)
+            probe.start_encoding()
+        return True
+    except (av.error.FFmpegError, ValueError, NotImplementedError):
+        return False
+
+
 def _mux_one_packet(container: Any, stream: Any, rate: int) -> None:
     """Mux one packet of 16 zero bytes at time 0 into ``stream``, with a time base of 1/``rate``."""
     packet = _av().Packet(bytes(16))

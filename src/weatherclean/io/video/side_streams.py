@@ -6,12 +6,11 @@ with a note naming it (:func:`_dropped`).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
-from weatherclean.io.video.pyav import _av, _mux_one_packet, _round_trip
+from weatherclean.io.video.pyav import _av, _header_accepted, _mux_one_packet, _round_trip
 from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted
 from weatherclean.io.video.timecode import _is_timecode_track
 
@@ -30,16 +29,9 @@ _REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"}), "mp4": 
 
 def _muxer_accepts(fmt: str, template: Any) -> bool:
     """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
-    av = _av()
     if template.type == "audio" and template.codec_context.name in _REFUSED_AUDIO.get(fmt, frozenset()):
         return False
-    try:
-        with av.open(io.BytesIO(), "w", format=fmt) as probe:
-            probe.add_stream_from_template(template)
-            probe.start_encoding()
-        return True
-    except (av.error.FFmpegError, ValueError, NotImplementedError):
-        return False
+    return _header_accepted(fmt, lambda probe: probe.add_stream_from_template(template))
 
 
 @dataclass
@@ -101,6 +93,8 @@ def _can_copy(fmt: str, s: Any) -> bool:
     """Whether stream ``s`` can go into ``fmt`` packet for packet."""
     if s.type == "data":
         return fmt in _DATA_CONTAINERS and _data_reads_back(fmt, s)
+    if s.type == "subtitle":
+        return _muxer_accepts(fmt, s) and _reads_back_as(fmt, s, ("subtitle", s.codec_context.name))
     return _muxer_accepts(fmt, s)
 
 
@@ -110,11 +104,22 @@ def _data_reads_back(fmt: str, template: Any) -> bool:
     A header alone proves too little here: timed ID3 from a TS passes it and makes an MP4 that no longer
     opens, which would cost the whole clip.
     """
+    return _reads_back_as(fmt, template, ("data", None))
+
+
+def _reads_back_as(fmt: str, template: Any, expected: tuple[str, str | None]) -> bool:
+    """Whether a stream like ``template`` written into ``fmt`` (in memory) reads back as the one stream
+    ``expected`` (type, and codec where not None). Subtitles need it: MPEG-TS takes SRT's header and writes
+    an unlabelled data stream, MPEG-PS one that reads back as DVD subtitles."""
 
     def write(probe: Any) -> None:
         _mux_one_packet(probe, probe.add_stream_from_template(template), 1000)
 
-    return _round_trip(fmt, write, lambda back: [s.type for s in back.streams] == ["data"], False)
+    def read(back: Any) -> bool:
+        found = [(s.type, getattr(s.codec_context, "name", None) if expected[1] else None) for s in back.streams]
+        return found == [expected]
+
+    return _round_trip(fmt, write, read, False)
 
 
 def _dropped(inp: Any, s: Any, fmt: str) -> str:

@@ -23,7 +23,6 @@ from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _Health, _safe_decode, _video_end
 from weatherclean.io.video.side_streams import _SideStreams
-from weatherclean.io.video.subtitles import _cues
 from weatherclean.io.video.video_stream import _VideoOut
 from weatherclean.pipelining import pipeline_enabled
 
@@ -233,7 +232,7 @@ class _Transcoder:
     def _convert_subtitle(self, item: tuple[Any, ...]) -> None:
         """Mux a subtitle cue converted to the output's text format (:mod:`.subtitles`), at its own time."""
         packet = item[1]
-        self.out.mux(_cues(self.side.subtitles[packet.stream.index], packet))
+        self.out.mux(self.side.subtitles[packet.stream.index].cue(packet))
 
     def _mux_sound(self, packets: list[Any]) -> None:
         """Mux audio (or subtitle) packets; for AVI, note how far the sound starts before zero: AVI has no
@@ -299,6 +298,8 @@ class _Transcoder:
         self.dts.mux(self.out, self.video.stream.encode(None))
         for _dec, enc in self.side.reencode.values():
             self._mux_sound(enc.encode(None))
+        for converted in self.side.subtitles.values():
+            self.out.mux(converted.flush())
 
 
 #: A gap in the input's sound from which silence fills it (:meth:`_Transcoder._encode_audio`), seconds: far

@@ -66,8 +66,9 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     cfr = fmt == "avi"
     rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
     vout = _new_stream(out, codec, rate)
-    turn = rotation % 360 if cfr else 0
-    w, h = vin.codec_context.width, vin.codec_context.height
+    turn = rotation % 360 if cfr and rotation % 90 == 0 else 0  # AVI: quarter turns written upright
+    in_h = vin.codec_context.height
+    w, h = vin.codec_context.width, in_h
     if turn % 180:
         w, h = h, w
     vout.width, vout.height = w, h
@@ -75,12 +76,14 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
     vout.time_base = out_tb
     vout.codec_context.time_base = out_tb
-    if turn:
-        notes.append(f"AVI cannot store the {rotation}° rotation; frames written turned upright")
-    colour = _Colour.of(vin.codec_context, h)
+    if cfr and rotation % 360:
+        done = "frames written turned upright" if turn else "the clip will show unrotated"
+        notes.append(f"AVI cannot store the {rotation}° rotation; {done}")
+    colour = _Colour.of(vin.codec_context, in_h)  # how to read the input: untagged SD is BT.601, HD BT.709
+    shown = _Colour.of(vin.codec_context, h)  # how players read the output: a turn can move it across 720
     carries = _carries(fmt, codec)
-    written = colour if carries.full_range or not colour.full_range else colour.limited()
-    if written != colour:
+    written = shown if carries.full_range or not shown.full_range else shown.limited()
+    if written.full_range != colour.full_range:
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
     _tag_colour(vout.codec_context, written, notes, bits)
     _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
@@ -89,7 +92,7 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
     _keep_interlacing(vout, vin, codec, notes)
-    if rotation and not turn:
+    if rotation and not cfr:
         vout.set_display_rotation(rotation)
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn)
 
