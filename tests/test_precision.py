@@ -18,12 +18,24 @@ def test_cpu_without_native_bf16_runs_fp32_and_refuses_half(monkeypatch: pytest.
     assert resolve_precision("fp32", CPU) is None
     assert resolve_precision("auto", torch.device("cuda")) is torch.float16  # no GPU needed to decide
     assert resolve_precision("bf16", torch.device("cuda")) is torch.bfloat16
+    with pytest.raises(WeathercleanError, match="bf16 is turned off by WEATHERCLEAN_CPU_BF16=0"):
+        resolve_precision("bf16", CPU)  # it said "this CPU has no native bf16" of a CPU that has it
+    monkeypatch.delenv("WEATHERCLEAN_CPU_BF16")
+    monkeypatch.setattr("weatherclean.restore.precision._cpu_flags", set)
     with pytest.raises(WeathercleanError, match="no native bf16"):
         resolve_precision("bf16", CPU)
     with pytest.raises(WeathercleanError, match="fp16 is slower"):
         resolve_precision("fp16", CPU)
     with pytest.raises(WeathercleanError, match="unknown precision"):
         resolve_precision("fp8", CPU)
+
+
+@pytest.mark.parametrize("value", ["off", "false", "yes", "2"])
+def test_an_unknown_bf16_override_is_an_error_not_ignored(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """``WEATHERCLEAN_CPU_BF16=off`` was silently ignored: bf16 stayed on where the user meant it off."""
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", value)
+    with pytest.raises(WeathercleanError, match=f"WEATHERCLEAN_CPU_BF16='{value}': use 0 .* or 1"):
+        resolve_precision("auto", CPU)
 
 
 def test_cpu_with_native_bf16_uses_it_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,16 +35,27 @@ _BLACK_IN = 8.0 / 255.0
 def cpu_has_native_bf16() -> bool:
     """Whether oneDNN runs bf16 convolutions natively on this CPU (AVX512-BF16 or AMX), not emulated.
 
-    ``WEATHERCLEAN_CPU_BF16=0`` turns it off (``=1`` forces it on), for comparing or working around a CPU.
+    ``WEATHERCLEAN_CPU_BF16=0`` turns it off (``=1`` forces it on), for comparing or working around a CPU;
+    any other value is a one-line error rather than silently ignored (``=false``, ``=off`` read as "on").
     """
-    forced = os.environ.get("WEATHERCLEAN_CPU_BF16")
-    if forced in ("0", "1"):
-        return forced == "1"
+    forced = _forced_bf16()
+    if forced is not None:
+        return forced
     try:
         supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
     return supported and bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def _forced_bf16() -> bool | None:
+    """``WEATHERCLEAN_CPU_BF16`` as set (0 or 1), None when unset or empty."""
+    forced = os.environ.get("WEATHERCLEAN_CPU_BF16", "").strip()
+    if forced in ("", "0", "1"):
+        return None if not forced else forced == "1"
+    raise WeathercleanError(
+        f"WEATHERCLEAN_CPU_BF16={forced!r}: use 0 (no bf16 on this CPU) or 1 (native bf16), or unset it"
+    )
 
 
 def _cpu_flags() -> set[str]:
@@ -77,8 +88,10 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
             return torch.bfloat16
         why = (
             "this CPU has no native bf16 (AVX512-BF16 or AMX), so it would be slower"
+            if name == "bf16" and _forced_bf16() is None
+            else "bf16 is turned off by WEATHERCLEAN_CPU_BF16=0"
             if name == "bf16"
-            else ("fp16 is slower than fp32 on a CPU")
+            else "fp16 is slower than fp32 on a CPU"
         )
         raise WeathercleanError(f"precision '{name}': {why}; use precision='fp32' or 'auto' (--precision fp32 or auto)")
     if name == "auto":
