@@ -166,6 +166,17 @@ def test_the_output_naming_rule(tmp_path: Path) -> None:
     assert default_output(photos / "a.jpg", folder=None, tag="x") == photos / "x" / "a.jpg"
 
 
+def test_a_linked_file_named_by_itself_goes_beside_the_link(tmp_path: Path) -> None:
+    """``desnow inbox/cover.jpg``, a link to ``../photos/p1.jpg``, wrote ``photos/desnowed/p1.jpg``: into the
+    link target's folder (an archive, another user's tree) under the target's name. Walking ``inbox`` or
+    passing ``-o`` used the link's name; so does naming the file now."""
+    _touch(tmp_path / "photos" / "p1.jpg")
+    (tmp_path / "inbox").mkdir()
+    os.symlink("../photos/p1.jpg", tmp_path / "inbox" / "cover.jpg")
+    plan = plan_jobs([tmp_path / "inbox" / "cover.jpg"])
+    assert [j.output for j in plan.jobs] == [tmp_path / "inbox" / "desnowed" / "cover.jpg"]
+
+
 def test_walks_never_read_outputs_or_our_own_files(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     _touch(photos / "a.jpg", photos / "desnowed" / "old.jpg", photos / "x_desnowed" / "old.jpg")
@@ -308,3 +319,17 @@ def test_a_photo_named_without_an_ending_is_taken_by_its_content_when_named(tmp_
     assert _names(plan) == ["scan"]
     assert [r.reason for r in plan.skipped] == ["not an image file (by name)", _GIF]
     assert _names(plan_jobs([str(tmp_path / "in")], str(tmp_path / "out"))) == []
+
+
+def test_clips_given_side_by_side_each_get_their_own_folder(tmp_path: Path) -> None:
+    """``--frames x/clipA y/clipB -o out`` was refused as a clash on ``out/0000.png``, though each clip goes to a
+    folder of its name in ``-o``: the frames of a folder given now go there too, so only clips of one name clash."""
+    _touch(*(tmp_path / clip / f"{i:04}.png" for clip in ("x/clipA", "y/clipB") for i in range(2)))
+    plan = plan_clips([tmp_path / "x" / "clipA", tmp_path / "y" / "clipB"], tmp_path / "out", tag="derained")
+    assert sorted((j.source, j.output, j.mirrored) for j in plan.jobs) == [
+        (tmp_path / "x" / "clipA", tmp_path / "out" / "clipA", 0),
+        (tmp_path / "y" / "clipB", tmp_path / "out" / "clipB", 0),
+    ]
+    _touch(tmp_path / "z" / "clipA" / "0000.png")
+    with pytest.raises(InputError, match=r"out/clipA: both clips .*x/clipA and .*z/clipA would be written here; give"):
+        plan_clips([tmp_path / "x" / "clipA", tmp_path / "z" / "clipA"], tmp_path / "out", tag="derained")

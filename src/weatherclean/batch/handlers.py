@@ -34,6 +34,7 @@ from weatherclean.io.atomic import (
     temp_prefix,
 )
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
+from weatherclean.io.images.formats import frame_unit
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.video import VideoOptions, partial_path, process_video
@@ -102,13 +103,29 @@ def _like_input(write: Callable[Concatenate[Job, _P], _R]) -> Callable[Concatena
 def in_place_loss(image: LoadedImage) -> str | None:
     """What replacing ``image``'s file with its restored first page would lose, or None.
 
-    Only the first page or frame of a multi-page TIFF or an animation is processed, CMYK (or Lab...) and
-    palette pictures are written as RGB, and 1-bit ones as 8-bit greyscale: fine beside the original, but in
-    place the other pages, the colour model or the small file would be gone for good, with only a note to say so.
+    Only the first page or frame of a multi-page TIFF or an animation is processed (and of a JPEG with a gain
+    map behind it), CMYK (or Lab...) and palette pictures are written as RGB, and 1-bit ones as 8-bit greyscale,
+    a 10-bit AVIF is read at 8 bits, a HEIC's auxiliary images (a gain map, mattes) and depth map are not
+    written, a HEIC or AVIF motion photo's video is not kept, nor a JPEG's when its XMP names one that was not
+    found: fine beside the original, but in place the other pages, the colour model, the small file, the bits,
+    those images or the video would be gone for good, with only a note to say so. (A 10-bit HEIC keeps its
+    bits, and a JPEG keeps the bytes after its picture, a motion photo's video among them.)
     """
-    if image.frames > 1:
-        what = "pages" if image.format == "TIFF" else "frames"
-        return f"{what} 2–{image.frames} (only the first is processed)"
+    trailer = image.extra.get("trailer")
+    frames = max(image.frames, 1 + getattr(trailer, "pictures", 0))  # a gain map behind the picture
+    if frames > 1:
+        unit = frame_unit(image.format)[1]
+        which = f"{unit} 2" if frames == 2 else f"{unit}s 2–{frames}"
+        return f"{which} (only the first is processed)"
+    if image.extra.get("motion_lost"):
+        return "its motion photo video (kept for JPEG motion photos only)"
+    if getattr(trailer, "video_missing", False):
+        return "its motion photo video (its XMP names one, but it was not found after the picture)"
+    if auxiliary := image.extra.get("heif_auxiliary"):
+        return f"its {', '.join(auxiliary)} (weatherclean cannot write auxiliary images)"
+    bits = image.extra.get("bits")
+    if isinstance(bits, int) and bits > image.bit_depth:  # a 10-bit AVIF, which Pillow reads at 8 bits
+        return f"its {bits}-bit depth (it is read and written at {image.bit_depth} bits)"
     mode = "P+alpha" if image.mode == "P" and image.alpha is not None else image.mode
     return _CONVERTED_MODES.get(mode)
 

@@ -24,12 +24,12 @@ from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io.atomic import make_folders
 from weatherclean.io.folders import check_writable_folders, display, under
 from weatherclean.io.images import OutputError, is_image_path, normalise_format, suffix_for_format
-from weatherclean.io.images.formats import PHOTO_FORMATS_TEXT
+from weatherclean.io.images.formats import PHOTO_FORMATS_TEXT, format_of_suffix
 from weatherclean.io.media import JPEG_SUFFIXES
 from weatherclean.io.video import VIDEO_FORMATS, is_video_path
 
 __all__ = [
-    "OutputFormat", "check_output_folder", "check_writable_folders", "default_output", "destination",
+    "WRITTEN_AS", "OutputFormat", "check_output_folder", "check_writable_folders", "default_output", "destination",
     "foreign_files", "foreign_reason", "is_output_folder", "make_parent", "mirrored_folders", "output_suffix",
     "placement", "under",
 ]  # fmt: skip
@@ -86,10 +86,12 @@ def is_output_folder(name: str, tag: str) -> bool:
 
 
 def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") -> Path:
-    """Where a file goes without ``-o``: beside the input tree, never inside it (see the module docstring)."""
+    """Where a file goes without ``-o``: beside the input tree, never inside it (see the module docstring).
+    A file named by itself goes beside the name given: a link ``inbox/cover.jpg`` to ``../photos/p1.jpg``
+    writes ``inbox/desnowed/cover.jpg`` (as walking ``inbox`` does), not into the link target's folder."""
     if folder is not None:
         return _beside(folder, tag) / _relative_in(source, folder)
-    source = source.resolve()
+    source = Path(os.path.abspath(source))  # absolute, links kept: the name the user gave
     return source.parent / tag / source.name
 
 
@@ -234,8 +236,15 @@ def _relative_in(path: Path, folder: Path) -> Path:
         raise InputError(f"{display(path)}: not inside {display(folder)}") from None
 
 
+#: Photo endings that are read but not written: the format each is written as instead (its suffix with it). An
+#: MPO's other pictures are dropped (with a note), so what is written is a plain JPEG, and named so.
+WRITTEN_AS = {".mpo": "JPEG"}
+
+
 def output_suffix(dest: Path, fmt: str | None) -> Path:
-    """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg, a.jfif stay)."""
+    """Give ``dest`` the suffix of ``fmt`` unless its suffix already means that format (a.jpeg, a.jfif stay);
+    without ``fmt``, the suffix of the format a read-only ending is written as (``x.MPO`` → ``x.jpg``)."""
+    fmt = fmt or WRITTEN_AS.get(dest.suffix.lower())
     if fmt is None:
         return dest
     try:
@@ -269,7 +278,10 @@ class OutputFormat:
             return cls(video=VIDEO_FORMATS[key])
         try:
             return cls(image=normalise_format(name))
-        except OutputError:  # a container it reads but does not write (flv, ts): name both lists, not photos only
+        except OutputError:
+            if format_of_suffix(name) is not None:  # a photo format this installation cannot write: say how to get it
+                raise
+            # a container it reads but does not write (flv, ts): name both lists, not photos only
             videos = ", ".join(list(VIDEO_FORMATS)[:-1]) + f" or {list(VIDEO_FORMATS)[-1]}"
             raise OutputError(
                 f"unknown output format '{name}'; for videos use {videos}, for photos {PHOTO_FORMATS_TEXT}"

@@ -62,6 +62,7 @@ from weatherclean.batch.jobs import (
     stat_or_none,
 )
 from weatherclean.batch.outputs import (
+    WRITTEN_AS,
     OutputFormat,
     check_output_folder,
     check_writable_folders,
@@ -125,6 +126,7 @@ def plan_jobs(
     accept: Callable[[Path], bool] = is_image_path,
     kind: str = "an image file",
     suffix_for: SuffixFor | None = None,
+    nest_given: bool = False,
 ) -> Plan:
     """Expand files, folders (recursively) and globs into jobs and check them before any work.
 
@@ -139,6 +141,13 @@ def plan_jobs(
     deterministic parts of the batch (with ``shard_files`` False only of the skipped and failed files:
     ``--frames`` shards whole clips, :func:`plan_clips`). With ``list_inside`` False the files already in an
     ``-o`` inside an input folder are left for the caller to list (:func:`plan_clips`, whose outputs are folders).
+    With ``nest_given`` (``--frames``) and ``-o``, the files directly in a folder given go to a folder of its name in
+    the ``-o`` (``clipA/0001.png`` → ``DIR/clipA/0001.png``), as its clip's output does: two clips given
+    side by side would otherwise both write ``DIR/0001.png``.
+
+    With ``in_place`` an input that would be written under another name without ``--format`` asking it (an MPO,
+    written as a JPEG of its first picture) fails alone, as the other files that ``--in-place`` cannot write back
+    do; ``--format`` with ``in_place`` is refused as a whole.
     """
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
@@ -167,14 +176,23 @@ def plan_jobs(
     def planned(f: Found) -> _Candidate:
         if not in_place:
             dest, mirrored = placement(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
+            if nest_given and out_root is not None and f.folder is not None and f.path.parent == f.folder:
+                dest = out_root / f.folder.resolve().name / dest.name
             return _Candidate(f.path, rename(dest, format), mirrored)
-        if rename(f.path, format) != f.path:
+        renamed = rename(f.path, format)
+        if renamed not in (f.path, output_suffix(f.path, None)):  # not an MPO's own .jpg: a --format asked for
             what = job_kind(f.path)  # "photo" or "video": a phone clip was called a photo
-            shown = display(f.path)
-            raise InputError(f"--in-place cannot change a {what}'s format ({shown}); use -o DIR with --format")
-        return _Candidate(f.path, f.path)
+            raise InputError(
+                f"--in-place cannot change a {what}'s format ({display(f.path)}); use -o DIR with --format"
+            )
+        return _Candidate(f.path, f.path if renamed == f.path else renamed)
 
     candidates = [planned(f) for f in mine]
+    if nest_given and out_root is not None:
+        _one_clip_per_folder(candidates)
+    if in_place:  # an MPO: it cannot be written back under its own name, so it fails alone
+        plan.failed += [_in_place_renamed(c) for c in candidates if c.output != c.source]
+        candidates = [c for c in candidates if c.output == c.source]
     plan.planned = [(c.source, c.output) for c in candidates]
     if not in_place and len(mine) < len(found.files):  # other shards' outputs: every shard must judge alike
         plan.planned += [(f.path, planned(f).output) for f in found.files if not in_mine(f)]
@@ -187,6 +205,35 @@ def plan_jobs(
         hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
         check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir, hint=hint)
     return plan
+
+
+def _one_clip_per_folder(candidates: list[_Candidate]) -> None:
+    """``--frames``: raise :class:`InputError` when the frames of two folders would land in one output folder (loose
+    frames beside a clip of their folder's name, two clips of one name given), before their frames are compared
+    one by one: the clash is of clips, and is told so."""
+    owners: dict[Path, Path] = {}
+    for candidate in candidates:
+        out, folder = candidate.output.parent, candidate.source.parent
+        owner = owners.setdefault(out, folder)
+        if owner == folder:
+            continue
+        if owner in folder.parents or folder in owner.parents:
+            why = "give the loose frames their own folder, or run the clips with different -o folders"
+        else:
+            why = "give each clip its own -o folder, or pass their common parent folder instead"
+        raise InputError(
+            f"{display(out)}: both clips {display(owner)} and {display(folder)} would be written here; {why}"
+        )
+
+
+def _in_place_renamed(candidate: _Candidate) -> Record:
+    """The failure of an input ``--in-place`` cannot write back under its own name (an MPO), with the name it
+    would get; the other files of the batch go on."""
+    return Record(
+        display(candidate.source),
+        f"--in-place would lose the pictures after its first: an MPO is written as a JPEG of its first picture "
+        f"({candidate.output.name}); use -o DIR to keep the original",
+    )
 
 
 class _Candidate(NamedTuple):
@@ -211,7 +258,7 @@ def _add_jobs(
     unless ``overwrite`` or (when older than its input) ``update``, so a rerun resumes where the last one
     stopped and replaces nothing it was not asked to (:func:`_resume`). ``resolved`` maps each source to its
     real path."""
-    by_output: dict[Path, Path] = {}
+    by_output: dict[str, list[tuple[Path, Path]]] = {}  # by _fold(output): the (output, input) pairs so far
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     chosen = _one_path_per_file([c.source for c in candidates], resolved)
     all_sources = set(chosen)
@@ -232,7 +279,7 @@ def _add_jobs(
         if clash is not None:
             collisions.append((dest, clash))
             continue
-        by_output[dest] = src
+        by_output.setdefault(_fold(dest), []).append((dest, src))
         # a folder in the way is never out of date: it is skipped as before (or refused with --overwrite)
         is_file = info is not None and stat.S_ISREG(info.st_mode)
         resume = _resume(dest, info, lambda s=src, f=is_file: [s] if f else [], overwrite=overwrite, update=update)
@@ -384,27 +431,65 @@ def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Pa
     return chosen
 
 
-def _collision(src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[Path, Path]) -> str | None:
-    """Why ``dest`` cannot be written (it is an input, or another input's output already), or None."""
+def _fold(path: Path) -> str:
+    """``path`` as a file system that ignores case sees it (macOS, Windows, exFAT and FAT cards): two outputs whose
+    names differ only in case (``IMG_1001.jpg``, ``IMG_1001.JPG``) are one file there, so one would replace or be
+    skipped as the other. Outputs are compared so on every system: a batch is often copied to such a disk."""
+    return os.path.normcase(path).casefold()
+
+
+def _collision(
+    src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[str, list[tuple[Path, Path]]]
+) -> str | None:
+    """Why ``dest`` cannot be written (it is an input, or another input's output already, in any case), or None.
+
+    Outputs that differ only in case clash only when their inputs do not: ``a.jpg`` and ``A.jpg`` (or the folders
+    ``trip`` and ``Trip``) side by side can only be on a disk that tells case apart, and their outputs mirror
+    them as they are; ``IMG_1.HEIC`` and ``IMG_1.JPG`` written as JPEG, or two folders given whose trees meet in
+    the ``-o``, would become one file on a disk that does not."""
     if dest in all_sources or dest == real:
         return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
-    other = by_output.get(dest)
-    if other is None:
+    taken = by_output.get(_fold(dest), [])
+    other = next((source for output, source in taken if output == dest), None)
+    if other is not None:
+        why = _clash_reason(other, src)
+        return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
+    first, other = next(((o, s) for o, s in taken if _fold(s) != _fold(src)), (None, None))
+    if first is None or other is None:
         return None
-    why = _clash_reason(other, src)
-    return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
+    return (
+        f"{display(dest)}: both {display(other)} and {display(src)} would be written here, as {display(first)} and "
+        f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
+        f"{_case_reason(first, dest, other, src)}"
+    )
+
+
+def _case_reason(first: Path, second: Path, first_input: Path, second_input: Path) -> str:
+    """What to do about the outputs ``first`` and ``second`` whose paths differ only in case: where the folders
+    above differ (``out/trip`` and ``out/Trip``, from two folders given), rename one of them; where the names do,
+    as :func:`_clash_reason` says for names."""
+    a, b = next(((x, y) for x, y in zip(first.parts, second.parts, strict=False) if x != y), (first.name, second.name))
+    if (a, b) != (first.name, second.name):
+        return f"rename one of the folders {a} and {b}, or give each input its own -o folder"
+    return _clash_reason(first_input, second_input)
 
 
 def _clash_reason(first: Path, second: Path) -> str:
     """Why two different files share an output, in words that fit the case: the reason told must be the
     one that holds (one photo named twice was once told its names "differ only in the extension, which
-    --format makes the same", with no --format given). Without --format an output keeps its input's name,
-    so only files of the same name in different folders can meet; with it, ``a.jpg`` and ``a.png`` too."""
-    if first.parent == second.parent and first.stem == second.stem and first.suffix != second.suffix:
+    --format makes the same", with no --format given). Without --format an output keeps its input's name
+    (but an ``.mpo``, written as ``.jpg``), so only files of the same name (or but for case) in different folders
+    can meet; with it, ``a.jpg`` and ``a.png`` too. (Names in one folder that differ only in case do not clash:
+    :func:`_collision`.)"""
+    if first.parent == second.parent and first.stem.casefold() == second.stem.casefold():
+        if any(p.suffix.lower() in WRITTEN_AS for p in (first, second)):
+            return "their names differ only in the extension, and an MPO is written as JPEG (.jpg)"
         return "their names differ only in the extension, which --format makes the same"
     where = "the same name in different folders"
     if first.name != second.name:
-        where += ", once --format gives them the same extension"
+        where = "names that differ only in case, in different folders"
+    if first.name.casefold() != second.name.casefold():
+        where = "the same name in different folders, once --format gives them the same extension"
     return f"give each input its own -o folder, or pass their common parent folder instead ({where})"
 
 
@@ -435,7 +520,7 @@ def plan_clips(
            if safe_is_file(Path(i))]  # fmt: skip
     folders = [i for i in inputs if not safe_is_file(Path(i))]
     frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False, shard=shard,
-                       shard_files=False, list_inside=False)  # fmt: skip
+                       shard_files=False, list_inside=False, nest_given=True)  # fmt: skip
     plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir, notes=frames.notes)
     out_root = Path(output_dir).resolve() if output_dir is not None else None
     clips = _clip_outputs(frames.jobs, out_root)

@@ -4,7 +4,8 @@ Folder walks (desnow, derain, ``--frames`` clips, training data) and the readers
 picture is: when two lists disagreed, ``derain --frames`` found clip folders with one and listed their
 frames with the other, so a ``.bmp`` frame failed a whole clip and ``.heic`` frames vanished without a
 word. Every suffix here can be read (HEIC/HEIF with the ``heif`` extra, and without it a one-line error
-that says how to get it, never a silent skip), and every image suffix can be written back as it came.
+that says how to get it, never a silent skip), and every image suffix can be written back as it came, but for
+``.mpo``: a multi-picture JPEG comes back as the JPEG of its first picture (``weatherclean.batch.outputs``).
 
 This module is a leaf: it imports nothing from weatherclean, so io/images, io/video and data/ can all
 depend on it. The readers themselves are :func:`weatherclean.io.images.load_image` (photos) and
@@ -43,9 +44,10 @@ __all__ = [
 #: the web, and was skipped as "not an image" even when named; ``.jpe`` and ``.jif`` are older spellings.
 JPEG_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".jif"})
 #: File name endings read as photos (lower case; matching ignores case). HEIC/HEIF are always listed so
-#: that, without the optional extra, they fail with a hint instead of being skipped.
+#: that, without the optional extra, they fail with a hint instead of being skipped. ``.mpo`` is a multi-picture
+#: JPEG (3D cameras' stereo pairs): read as the JPEG of its first picture, as a phone JPEG with a gain map is.
 IMAGE_SUFFIXES: frozenset[str] = JPEG_SUFFIXES | frozenset(
-    {".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".ppm", ".pgm"}
+    {".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".ppm", ".pgm", ".mpo"}
 )
 #: File name endings read as videos, and the FFmpeg muxer that writes each (an output keeps its input's
 #: container unless ``--format`` says otherwise, so every container read must be writable too).

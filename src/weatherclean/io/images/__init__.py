@@ -21,6 +21,11 @@ One module per concern:
 * ``pngchunks``: PNG colour chunks (cICP, mDCV, cLLI, gAMA, cHRM, sRGB, sBIT), bKGD, tIME and how each
   text was stored, which Pillow does not write back; ``jpegsegments``: JPEG IPTC (APP13) and extended
   XMP, which Pillow does not write, and the APPn segments a note names.
+* ``heif``: 10/12-bit HEIC decoded and written at its own depth, and the auxiliary images it cannot write;
+  ``nclx``: colour given by code points (Display P3, PQ, HLG: a HEIC's or AVIF's nclx, a PNG's cICP) and a
+  HEIC's HDR properties; ``carryover``: what of those, and of what follows a JPEG's picture, an output keeps.
+* ``trailer``: what follows a JPEG's picture (a gain map, a motion photo's video, Samsung's data), copied
+  unchanged after a JPEG output; ``motion``: a motion photo's video found, and its XMP.
 * ``formats``: ``--format`` names, suffixes and display names; ``records``: :class:`LoadedImage`,
   :class:`SavedImage`.
 

@@ -19,6 +19,7 @@ __all__ = [
     "PHOTO_FORMATS_TEXT",
     "SUPPORTED_FORMATS",
     "avif_available",
+    "frame_unit",
     "normalise_format",
     "suffix_for_format",
 ]
@@ -36,6 +37,18 @@ FORMAT_NAME = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WebP", "AV
 SUPPORTED_FORMATS = tuple(_FORMAT_SUFFIX)
 #: The photo formats ``--format`` takes, as its messages name them.
 PHOTO_FORMATS_TEXT = "jpeg, png, tiff, webp, avif, heic, bmp or ppm"
+
+
+#: A file of several pictures, by format: what it is called, and what one of its pictures is (the load note
+#: "multi-page TIFF: only page 1 of 3 processed" and --in-place's "would lose pages 2–3" say the same).
+_MULTI_PICTURE = {"TIFF": ("multi-page TIFF", "page"), "JPEG": ("multi-picture JPEG", "picture"),
+                  "HEIF": ("HEIC with several images", "image")}  # fmt: skip
+
+
+def frame_unit(fmt: str) -> tuple[str, str]:
+    """(what a file of several pictures in ``fmt`` is called, what one of them is): ``("multi-page TIFF",
+    "page")``; any other format is an animation of frames."""
+    return _MULTI_PICTURE.get(fmt, (f"animated {FORMAT_NAME.get(fmt, fmt)}", "frame"))
 
 
 def avif_available() -> bool:

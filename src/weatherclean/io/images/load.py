@@ -24,11 +24,15 @@ from weatherclean.errors import InputError, WeathercleanError
 from weatherclean.io import media
 from weatherclean.io.folders import check_input_file
 from weatherclean.io.images import jpegsegments, opener
-from weatherclean.io.images.formats import FORMAT_NAME, SUPPORTED_FORMATS, avif_available, normalise_format
+from weatherclean.io.images.formats import SUPPORTED_FORMATS, avif_available, frame_unit, normalise_format
+from weatherclean.io.images.heif import auxiliary_names, read_deep_heif
+from weatherclean.io.images.motion import HEIF_MOTION_NOTE, has_heif_motion_video
+from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_properties, nclx_of
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.pngchunks import read_png_chunks
 from weatherclean.io.images.records import LoadedImage
 from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
+from weatherclean.io.images.trailer import find_trailer
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
 __all__ = ["load_image", "read_rgb"]
@@ -89,38 +93,13 @@ def _webp_lossless(path: Path) -> bool:
 
 def _avif_bit_depth(path: Path) -> int:
     """Bits per channel from the AVIF ``pixi`` box (Pillow decodes AVIF to 8 bits whatever it holds)."""
-    with open(path, "rb") as fh:
-        buf = fh.read(1 << 16)
-
-    def walk(start: int, end: int) -> int:
-        pos = start
-        while pos + 8 <= end:
-            size, typ = struct.unpack_from(">I4s", buf, pos)
-            hdr = 8
-            if size == 1 and pos + 16 <= end:
-                (size,) = struct.unpack_from(">Q", buf, pos + 8)
-                hdr = 16
-            elif size == 0:
-                size = end - pos
-            if size < hdr:
-                return 8
-            if typ == b"pixi" and pos + hdr + 5 < len(buf):
-                channels = buf[pos + hdr + 4]
-                return max(buf[pos + hdr + 5 : pos + hdr + 5 + channels] or b"\x08")
-            if typ in (b"meta", b"iprp", b"ipco"):
-                found = walk(pos + hdr + (4 if typ == b"meta" else 0), min(pos + size, end))
-                if found != 8:
-                    return found
-            pos += size
-        return 8
-
-    return walk(0, len(buf))
+    return avif_properties(path)[0]
 
 
 # ------------------------------------------------------------------------------ per-format metadata
 
 
-def _jpeg_meta(im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> None:
+def _jpeg_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
     from PIL import JpegImagePlugin
 
     with contextlib.suppress(Exception):
@@ -142,6 +121,10 @@ def _jpeg_meta(im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> 
         meta.extra["xmp_extension"] = extensions
     if unkept := jpegsegments.unkept_segments(applist):
         meta.notes.append(f"JPEG segments not kept: {', '.join(unkept)}")
+    if (trailer := find_trailer(p, meta.xmp)) is not None:  # what follows the picture: a gain map, a motion photo
+        meta.extra["trailer"] = trailer
+        if trailer.pictures and int(getattr(im, "n_frames", 1) or 1) == 1:  # a gain map without MPF: said as for MPO
+            meta.notes.append(_frames_note("JPEG", 1 + trailer.pictures))
 
 
 def _png_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
@@ -172,14 +155,36 @@ def _webp_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) ->
     meta.extra["lossless"] = _webp_lossless(p)
 
 
+def _heif_motion(p: Path, meta: _Meta) -> None:
+    """A HEIC or AVIF motion photo: its video is not kept, so say so (and ``--in-place`` refuses it)."""
+    if has_heif_motion_video(p, meta.xmp):
+        meta.extra["motion_lost"] = True
+        meta.notes.append(HEIF_MOTION_NOTE)
+
+
 def _avif_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
-    if (bits := _avif_bit_depth(p)) > 8:
+    _heif_motion(p, meta)
+    bits, nclx = avif_properties(p)
+    if bits > 8:
         meta.notes.append(f"{bits}-bit AVIF read as 8-bit (Pillow decodes AVIF at 8 bits)")
+        meta.extra["bits"] = bits  # so --in-place refuses it: the file would lose those bits for good
+    if nclx is not None:  # the colour space Pillow neither reports nor writes (weatherclean.io.images.nclx)
+        meta.extra["nclx"] = nclx
 
 
-def _heif_meta(_im: Image.Image, _p: Path, info: dict[str, Any], meta: _Meta) -> None:
-    if int(info.get("bit_depth") or 8) > 8:
-        meta.notes.append(f"{info['bit_depth']}-bit HEIC read as 8-bit")
+def _heif_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    _heif_motion(p, meta)
+    if (nclx := nclx_of(info.get("nclx_profile"))) is not None:
+        meta.extra["nclx"] = nclx
+    if hdr := {key: info[key] for key in HDR_PROPERTIES if info.get(key) is not None}:  # 0 is a valid luminance
+        meta.extra["heif_hdr"] = hdr
+    if auxiliary := auxiliary_names(info):  # pillow-heif cannot write them: said, and --in-place refuses the file
+        meta.extra["heif_auxiliary"] = auxiliary
+        meta.notes.append(f"HEIC {_listed(auxiliary)} not kept: weatherclean cannot write auxiliary images; dropped")
+    if (bits := int(info.get("bit_depth") or 8)) > 8:
+        meta.extra["bits"] = bits  # decoded at its own depth (_decode_wide), and written back at it
+    if info.get("chroma") in (420, 422, 444):
+        meta.extra["chroma"] = int(info["chroma"])  # its chroma subsampling, kept HEIC → HEIC as a JPEG's is
 
 
 #: Format details kept for :func:`save_image` or told to the user. BMP and PPM have none beyond the DPI.
@@ -198,10 +203,13 @@ _FORMAT_META: dict[str, Callable[[Image.Image, Path, dict[str, Any], _Meta], Non
 
 def _frames_note(fmt: str, n: int) -> str:
     """Only the first frame is processed (the API is one picture per file); say so instead of hiding it."""
-    kinds = {"TIFF": ("multi-page TIFF", "page"), "JPEG": ("multi-picture JPEG", "picture"),
-             "HEIF": ("HEIC with several images", "image")}  # fmt: skip
-    what, unit = kinds.get(fmt, (f"animated {FORMAT_NAME.get(fmt, fmt)}", "frame"))
+    what, unit = frame_unit(fmt)
     return f"{what}: only {unit} 1 of {n} processed; other {unit}s dropped"
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _check_file(p: Path) -> None:
@@ -272,6 +280,10 @@ def _metadata(p: Path, im: Image.Image, fmt: str, notes: list[str]) -> _Meta:
 
 @dataclass
 class _Decoded:
+    """A file opened with Pillow: its pixels, unless they are above what Pillow holds, which ``wide`` (16-bit PNG
+    and TIFF, :func:`read_wide`'s kind) or ``deep_heif`` (a 10- or 12-bit HEIC, :func:`read_deep_heif`) says are
+    decoded apart. ``mode`` is the mode Pillow gives the file (``RGB`` for 16-bit colour too: ``depth`` says)."""
+
     fmt: str
     frames: int
     mode: str
@@ -280,6 +292,7 @@ class _Decoded:
     pixels: np.ndarray | None = None
     alpha: np.ndarray | None = None
     depth: int = 8
+    deep_heif: bool = False
 
 
 def _decode(p: Path, im: Image.Image) -> _Decoded:
@@ -289,13 +302,28 @@ def _decode(p: Path, im: Image.Image) -> _Decoded:
         fmt, frames = _format_of(p, im, notes)
         mode = im.mode
         wide = wide_kind(im) if fmt in ("PNG", "TIFF") else None
+        # 10/12 bits: pillow-heif's own API, not Pillow's 8-bit plugin (weatherclean.io.images.heif)
+        deep_heif = fmt == "HEIF" and int(im.info.get("bit_depth") or 8) > 8
         meta = _metadata(p, im, fmt, notes)
-        with opener.pillow_pixel_limit():
-            im.load()
-        out = _Decoded(fmt, frames, mode, meta, wide)
-        if not wide:
+        if not deep_heif:  # a deep HEIC is decoded once, by _decode_deep_heif
+            with opener.pillow_pixel_limit():
+                im.load()
+        out = _Decoded(fmt, frames, mode, meta, wide, deep_heif=deep_heif)
+        if not wide and not deep_heif:
             out.pixels, out.alpha, out.depth, meta.icc = to_float(im, meta.icc, notes)
     return out
+
+
+def _decode_deep_heif(p: Path, out: _Decoded) -> None:
+    """Fill in a 10/12-bit HEIC's pixels at 16 bits (:func:`read_deep_heif`): alpha, when there is one, last."""
+    try:
+        pixels, bits = read_deep_heif(p)
+    except (OSError, ValueError, RuntimeError, EOFError) as exc:
+        raise InputError(f"{p}: {opener.reason(exc)}") from None
+    colour = 1 if pixels.shape[2] in (1, 2) else 3
+    out.pixels = np.ascontiguousarray(pixels[..., :colour])
+    out.alpha = np.ascontiguousarray(pixels[..., colour]) if pixels.shape[2] > colour else None
+    out.depth = 16 if bits > 8 else 8
 
 
 def _decode_wide(p: Path, out: _Decoded) -> None:
@@ -338,7 +366,9 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     except MemoryError:
         raise InputError(f"{p}: not enough memory to decode this image") from None
-    if out.wide:
+    if out.deep_heif:
+        _decode_deep_heif(p, out)
+    elif out.wide:
         _decode_wide(p, out)
     assert out.pixels is not None
     pixels, alpha, meta = out.pixels, out.alpha, out.meta

@@ -9,7 +9,7 @@ a user would see.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,20 @@ from PIL import Image
 from weatherclean.errors import InputError
 from weatherclean.io.images.opener import open_image, pillow_pixel_limit
 
-__all__ = ["read_wide", "to_float", "unit_float", "wide_kind"]
+__all__ = ["read_wide", "row_blocks", "to_float", "unit_float", "wide_kind"]
+
+#: Values converted per step by :func:`row_blocks`' users: their wider temporaries stay a few MB.
+_BLOCK_VALUES = 1 << 20
+
+
+def row_blocks(arr: np.ndarray) -> Iterator[slice]:
+    """Slices of ``arr``'s rows, about a million values each: a conversion done a block at a time keeps its float
+    or 32-bit temporaries a few MB, where on a whole 24-megapixel picture they would add up to hundreds of MB at
+    the moment memory peaks."""
+    per_row = max(1, arr[0].size if arr.shape[0] else 1)
+    rows = max(1, _BLOCK_VALUES // per_row)
+    for y in range(0, arr.shape[0], rows):
+        yield slice(y, y + rows)
 
 
 def _swap_rawmode(rawmode: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,17 +182,20 @@ def colour_chunks(extra: dict[str, Any], channels: int, depth: int, icc: bool) -
     return out
 
 
-def lost_colour_note(extra: dict[str, Any], name: str, icc_kept: bool) -> str | None:
+def lost_colour_note(
+    extra: dict[str, Any], name: str, icc_kept: bool, held: Collection[str] = frozenset()
+) -> str | None:
     """The note for a PNG whose colour chunks are written where they cannot go (any format but PNG).
 
-    cICP, mDCV and cLLI always count: cICP overrides every other colour chunk and the ICC profile, and the
-    HDR picture they describe is shown as plain SDR without them. gAMA/cHRM count only when they change how
+    cICP, mDCV and cLLI always count, but for those the output says its own way (``held``: a HEIC's nclx and HDR
+    properties, an AVIF's nclx): cICP overrides every other colour chunk and the ICC profile, and the HDR
+    picture they describe is shown as plain SDR without them. gAMA/cHRM count only when they change how
     the picture looks: not beside an sRGB chunk (which overrides them), not when they say sRGB anyway (gamma
     1/2.2, BT.709 primaries: what viewers assume of an untagged picture), and not when the output keeps an
     ICC profile (``icc_kept``), which overrides them too.
     """
     found: dict[str, bytes] = extra.get("png_chunks") or {}
-    parts = [chunk for chunk, size in HDR_CHUNKS.items() if len(found.get(chunk) or b"") == size]
+    parts = [chunk for chunk, size in HDR_CHUNKS.items() if len(found.get(chunk) or b"") == size and chunk not in held]
     gama = found.get("gAMA")
     if gama is not None and len(gama) == 4 and "sRGB" not in found and not icc_kept:
         (value,) = struct.unpack(">I", gama)

@@ -17,7 +17,10 @@ class LoadedImage:
     """Pixels plus everything needed to write the result back "the same" as the input.
 
     ``pixels`` is float32 H×W×C in [0, 1] with C = 3 (colour) or 1 (greyscale); ``alpha`` is H×W float32
-    in [0, 1] or None; ``bit_depth`` is 8 or 16 per channel; ``extra`` holds format details used by
+    in [0, 1] or None; ``bit_depth`` is 8 or 16 per channel (a 10- or 12-bit HEIC's pixels are 16-bit, its own
+    depth in ``extra["bits"]``); ``mode`` is the mode Pillow gives the file, whatever its depth (``RGB`` for a
+    16-bit PNG or a 10-bit HEIC too), or ``LA;16`` for the 16-bit grey+alpha Pillow cannot open; ``extra`` holds
+    format details used by
     :func:`save_image` (JPEG subsampling, DPI, PNG text chunks, WebP losslessness, ...). ``notes`` are
     one-line, non-fatal things the user should be told (conversions, dropped pages) – the batch runner
     prints them next to the photo. ``frames`` is how many frames/pages the file had (only the first is

@@ -22,17 +22,14 @@ from PIL import Image
 
 from weatherclean.errors import OutputError
 from weatherclean.io.atomic import atomic_write
+from weatherclean.io.images.carryover import avif_tagged, carry_over, heic_colour, write_with_trailer
 from weatherclean.io.images.exif import EXIF_PREFIX, exif_for_output, tiff_part
 from weatherclean.io.images.formats import FORMAT_NAME, normalise_format
+from weatherclean.io.images.heif import encode_heif
 from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
+from weatherclean.io.images.pixels import row_blocks
 from weatherclean.io.images.png16 import encode_png16
-from weatherclean.io.images.pngchunks import (
-    HDR_CHUNKS,
-    colour_chunks,
-    insert_after_ihdr,
-    lost_colour_note,
-    text_chunks,
-)
+from weatherclean.io.images.pngchunks import HDR_CHUNKS, colour_chunks, insert_after_ihdr, text_chunks
 from weatherclean.io.images.records import LoadedImage, SavedImage, icc_fits
 from weatherclean.io.images.tiff import encode_tiff, tiff_compression
 from weatherclean.io.orientation import to_upright
@@ -52,14 +49,17 @@ _IJG_LUMA_SUM = {
     q: sum(min(255, max(1, (b * (5000 // q if q < 50 else 200 - 2 * q) + 50) // 100)) for b in _IJG_LUMA)
     for q in range(1, 101)
 }
-#: Values converted per step by :func:`_to_uint`: float temporaries stay a few MB, not a picture's size.
-_ROWS_VALUES = 1 << 20
 #: The most XMP one JPEG APP1 segment holds: 65533 bytes after the length, less the XMP namespace header.
 _JPEG_MAX_XMP = 65533 - len(b"http://ns.adobe.com/xap/1.0/\x00")
 #: Formats that hold EXIF, ICC and XMP; BMP and PPM hold none of them, and say so in a note.
 _HOLDS_METADATA = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"})
 #: Formats whose output has no alpha channel (a BMP's fourth byte is ignored by most readers).
 _NO_ALPHA = frozenset({"JPEG", "BMP", "PPM"})
+#: Formats written above 8 bits: 16-bit PNG and TIFF, and HEIC at 10 or 12 bits (:mod:`.heif`).
+_DEEP = frozenset({"PNG", "TIFF", "HEIF"})
+#: The depth a HEIC is written at from 16-bit pixels that were not a HEIC's own 10 or 12 bits: Main 10, which
+#: every HEVC decoder that reads deep HEIC takes.
+_HEIF_BITS = 10
 
 
 @dataclass
@@ -87,12 +87,11 @@ def _to_uint(arr: np.ndarray, depth: int) -> np.ndarray:
     """
     scale = 65535.0 if depth == 16 else 255.0
     out = np.empty(arr.shape, dtype=np.uint16 if depth == 16 else np.uint8)
-    rows = max(1, _ROWS_VALUES // max(1, arr[0].size if arr.shape[0] else 1))
-    for y in range(0, arr.shape[0], rows):
-        block = np.nan_to_num(arr[y : y + rows], nan=0.0)  # a float copy of these rows only
+    for rows in row_blocks(arr):
+        block = np.nan_to_num(arr[rows], nan=0.0)  # a float copy of these rows only
         np.clip(block, 0.0, 1.0, out=block)
         block *= scale
-        out[y : y + rows] = np.rint(block, out=block)
+        out[rows] = np.rint(block, out=block)
     return out
 
 
@@ -119,10 +118,13 @@ def _planes(pixels: np.ndarray, like: LoadedImage, fmt: str, notes: list[str]) -
         alpha = None
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ValueError(f"alpha {alpha.shape} does not match pixels {pixels.shape[:2]}")
-    depth = 16 if like.bit_depth == 16 and fmt in ("PNG", "TIFF") else 8
+    depth = 16 if like.bit_depth == 16 and fmt in _DEEP else 8
+    bits = _source_bits(like)
     if like.bit_depth == 16 and depth == 8:
-        why = "cannot hold 16 bits" if fmt in ("JPEG", "WEBP", "BMP") else "output is 8-bit here"
-        notes.append(f"16-bit written as 8-bit because {name} {why}")
+        why = f"cannot hold {bits} bits" if fmt in ("JPEG", "WEBP", "BMP") else "output is 8-bit here"
+        notes.append(f"{bits}-bit written as 8-bit because {name} {why}")
+    elif fmt == "HEIF" and depth == 16 and _heif_bits(like) < bits:
+        notes.append(f"{bits}-bit written as {_heif_bits(like)}-bit because HEIC is written at {_HEIF_BITS} bits here")
     if pixels.shape[2] == 1 and (fmt == "WEBP" or (alpha is not None and fmt in ("AVIF", "HEIF"))):
         pixels = np.repeat(pixels, 3, axis=2)
         if alpha is None:
@@ -130,6 +132,19 @@ def _planes(pixels: np.ndarray, like: LoadedImage, fmt: str, notes: list[str]) -
         else:
             notes.append(f"greyscale+alpha written as RGBA: {name} has no grey+alpha mode")
     return (pixels if alpha is None else np.concatenate([pixels, alpha[..., None]], axis=2)), depth
+
+
+def _source_bits(like: LoadedImage) -> int:
+    """Bits per channel of the input as its file held them: a 10/12-bit HEIC's own (``extra["bits"]``; its
+    pixels come as 16-bit), else its bit depth."""
+    bits = like.extra.get("bits")
+    return int(bits) if isinstance(bits, int) and 8 < bits < like.bit_depth else like.bit_depth
+
+
+def _heif_bits(like: LoadedImage) -> int:
+    """The depth a HEIC output of 16-bit pixels is written at: a 10- or 12-bit HEIC's own, else 10."""
+    bits = _source_bits(like)
+    return bits if like.format == "HEIF" and bits in (10, 12) else _HEIF_BITS
 
 
 def _exif(like: LoadedImage, fmt: str, arr: np.ndarray, notes: list[str]) -> bytes | None:
@@ -239,9 +254,17 @@ def _write_webp(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
     return _pillow(arr, like, t, params)
 
 
-def _write_lossy_still(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
-    """AVIF and HEIC: only the quality to choose."""
-    return _pillow(arr, like, t, {"quality": t.quality})
+def _write_avif(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
+    """AVIF through Pillow, whose encoder tags every picture sRGB: a picture the input's code points describe
+    (Display P3, BT.2020 PQ) gets their primaries and transfer in the box written (:func:`.carryover.avif_tagged`)."""
+    return avif_tagged(_pillow(arr, like, t, {"quality": t.quality}), like, t.notes)
+
+
+def _write_heic(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
+    """HEIC through pillow-heif's own API (:func:`.heif.encode_heif`): 16-bit pixels at 10 or 12 bits, and the
+    input's colours, HDR properties and chroma subsampling (:func:`.carryover.heic_colour`)."""
+    params = {**_metadata_params(arr, like, t), "quality": t.quality, **heic_colour(like)}
+    return encode_heif(arr, _heif_bits(like), params)
 
 
 def _write_plain(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
@@ -255,8 +278,8 @@ _WRITERS: dict[str, Callable[[np.ndarray, LoadedImage, _Target], bytes]] = {
     "PNG": _write_png,
     "TIFF": _write_tiff,
     "WEBP": _write_webp,
-    "AVIF": _write_lossy_still,
-    "HEIF": _write_lossy_still,
+    "AVIF": _write_avif,
+    "HEIF": _write_heic,
     "BMP": _write_plain,
     "PPM": _write_plain,
 }
@@ -270,8 +293,9 @@ def _text_note(text: dict[str, Any], name: str) -> str:
 
 
 def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list[str]) -> LoadedImage:
-    """Notes for what only a JPEG output keeps (APP13, extended XMP) and PNG colour chunks elsewhere; and
-    ``like`` with its XMP no longer pointing at an extended XMP that is not written."""
+    """Notes for what only a JPEG output keeps (APP13, extended XMP), and ``like`` with its XMP no longer pointing
+    at an extended XMP that is not written; then what the output carries over of the input's colours and of what
+    follows a JPEG's picture, or says it cannot (:func:`.carryover.carry_over`)."""
     name = FORMAT_NAME[fmt]
     extra = like.extra
     if extra.get("photoshop_thumbnail") and (fmt == "JPEG" or not extra.get("photoshop")):
@@ -284,10 +308,7 @@ def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list
         notes.append(f"extended XMP ({max(1, round(size / 1024))} KB) cannot be stored in {name}; dropped")
         if like.xmp:
             like = dataclasses.replace(like, xmp=without_extended_xmp_pointer(like.xmp))
-    if fmt != "PNG":
-        note = lost_colour_note(extra, name, icc_kept=fmt in _HOLDS_METADATA and icc_fits(like, channels))
-        notes += [note] if note else []
-    return like
+    return carry_over(like, fmt, fmt in _HOLDS_METADATA and icc_fits(like, channels), notes)
 
 
 def _component_tables(extra: dict[str, Any], channels: int) -> list[list[int]] | None:
@@ -399,5 +420,6 @@ def save_image(
         data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, checked)
     except (OSError, ValueError, RuntimeError) as exc:
         raise OutputError(f"{dest}: cannot encode {FORMAT_NAME[fmt]} ({exc})") from None
-    atomic_write(dest, data)
+    if fmt != "JPEG" or not write_with_trailer(dest, data, like):
+        atomic_write(dest, data)
     return SavedImage(path=dest, format=fmt, notes=notes)

@@ -1,0 +1,168 @@
+"""What an output carries over from its input beside the pixels and the usual metadata: the colours that code
+points describe (a HEIC's or AVIF's ``nclx``, a PNG's ``cICP``) with their HDR properties, and what follows a
+JPEG's picture (:mod:`.trailer`).
+
+Each is kept where the output can hold it, said the other format's way where that format has one (nclx as PNG
+cICP and back, a HEIC's HDR properties as PNG mDCV and cLLI and back), and named in a note where it cannot be:
+
+* HEIC output keeps a HEIC's nclx and HDR properties as they were, and takes a PNG's cICP (as nclx) and its mDCV
+  and cLLI (:func:`heic_colour`);
+* AVIF output gets the primaries and transfer of the input's nclx or cICP in the box Pillow wrote
+  (:func:`avif_tagged`);
+* PNG output gets a HEIC's or AVIF's nclx as cICP and a HEIC's HDR properties as mDCV and cLLI;
+* a JPEG output keeps the bytes after the input's pictures, as they were (:func:`write_with_trailer`); other
+  formats drop them, and the XMP that points at them.
+
+save.py's writers call in here; everything here is about the input, so it lives apart from the encoders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from weatherclean.io.atomic import atomic_path
+from weatherclean.io.images.formats import FORMAT_NAME
+from weatherclean.io.images.motion import without_directory, without_dropped_items, without_motion_xmp
+from weatherclean.io.images.nclx import HDR_PROPERTIES, Nclx, hdr_from_png, lost_note, png_chunks, with_nclx_tags
+from weatherclean.io.images.pngchunks import lost_colour_note
+from weatherclean.io.images.records import LoadedImage
+from weatherclean.io.images.trailer import Trailer, copy_trailer, trailer_notes
+
+__all__ = ["avif_tagged", "carry_over", "heic_colour", "write_with_trailer"]
+
+
+def _code_points(like: LoadedImage) -> Nclx | None:
+    """The input's colours as code points: a HEIC's or AVIF's nclx, or a PNG's cICP, or None."""
+    nclx = like.extra.get("nclx")
+    if isinstance(nclx, Nclx):
+        return nclx
+    return Nclx.from_cicp((like.extra.get("png_chunks") or {}).get("cICP")) if like.format == "PNG" else None
+
+
+def _described(like: LoadedImage) -> Nclx | None:
+    """The input's code points when they are what describes the picture's colours: not plain sRGB, and (but for
+    a PNG's cICP, which PNG readers take over it) no ICC profile beside them, which readers take instead."""
+    nclx = _code_points(like)
+    if nclx is None or nclx.is_srgb or (like.icc_profile and like.format != "PNG"):
+        return None
+    return nclx
+
+
+def _label(like: LoadedImage) -> str:
+    """What a note calls the input's code points: ``cICP`` in a PNG, ``nclx`` in a HEIC or AVIF."""
+    return "cICP" if like.format == "PNG" else "nclx"
+
+
+def _hdr(like: LoadedImage) -> dict[str, Any]:
+    """The input's HDR properties by pillow-heif's names: a HEIC's own, or a PNG's mDCV and cLLI as the same."""
+    if like.format == "PNG":
+        return hdr_from_png(like.extra.get("png_chunks") or {})
+    return dict(like.extra.get("heif_hdr") or {})
+
+
+def heic_colour(like: LoadedImage) -> dict[str, Any]:
+    """pillow-heif's save options for the input's colours: its code points (a HEIC's or AVIF's nclx as it was,
+    so the matrix and range the encoder codes with too; a PNG's cICP as a HEIC is coded with it), its HDR
+    properties, and a HEIC's chroma subsampling (kept as a JPEG's is: a 4:4:4 picture stays sharp in colour)."""
+    params = _hdr(like)
+    nclx = _code_points(like)
+    if nclx is not None and like.format == "PNG":
+        nclx = nclx.for_coding()
+    if nclx is not None:
+        params["nclx_profile"] = nclx.profile()
+    chroma = like.extra.get("chroma") if like.format == "HEIF" else None
+    if nclx is not None and nclx.matrix == 0:
+        chroma = 444  # RGB coded as is (identity matrix): red and blue would be subsampled as chroma
+    if chroma:
+        params["chroma"] = chroma
+    return params
+
+
+def avif_tagged(avif: bytes, like: LoadedImage, notes: list[str]) -> bytes:
+    """``avif`` (as Pillow wrote it, tagged sRGB) with the primaries and transfer the input's code points describe
+    (Display P3, BT.2020 PQ), or as it was with a note when it has no colour box to set them in."""
+    nclx = _described(like)
+    if nclx is None:
+        return avif
+    tagged = with_nclx_tags(avif, nclx)
+    if tagged is None:
+        notes.append(lost_note(FORMAT_NAME[like.format], [f"{_label(like)}: {nclx.describe()}"], "AVIF", nclx))
+    return tagged or avif
+
+
+def _png_held(like: LoadedImage, fmt: str) -> frozenset[str]:
+    """The HDR chunks of a PNG input (cICP, mDCV, cLLI) that an output in ``fmt`` says its own way: HEIC all of
+    them (nclx and HDR properties, :func:`heic_colour`), AVIF cICP's colours (:func:`avif_tagged`)."""
+    if like.format != "PNG" or fmt not in ("HEIF", "AVIF"):
+        return frozenset()
+    chunks = like.extra.get("png_chunks") or {}
+    held = {"cICP"} if Nclx.from_cicp(chunks.get("cICP")) is not None else set()
+    if fmt == "HEIF":
+        held |= {chunk for key in hdr_from_png(chunks) if (chunk := HDR_PROPERTIES[key][0])}
+    return frozenset(held)
+
+
+def _colour_description(like: LoadedImage, fmt: str, notes: list[str]) -> LoadedImage:
+    """A HEIC's or AVIF's nclx colour and HEIC HDR properties in an output of another format: PNG gets them as
+    cICP, mDCV and cLLI (added to ``like``'s PNG chunks), AVIF its nclx (:func:`avif_tagged`); what the output
+    cannot hold is named in a note."""
+    if like.format not in ("HEIF", "AVIF") or fmt == "HEIF":
+        return like
+    nclx, hdr = _described(like), _hdr(like)
+    if nclx is None and not hdr:
+        return like
+    held = png_chunks(nclx, hdr) if fmt == "PNG" else {}
+    lost = nclx if nclx is not None and "cICP" not in held and fmt != "AVIF" else None  # AVIF: avif_tagged
+    parts = [f"nclx: {lost.describe()}"] if lost is not None else []
+    parts += [what for key, (chunk, what) in HDR_PROPERTIES.items() if key in hdr and chunk not in held]
+    if parts:
+        notes.append(lost_note(FORMAT_NAME[like.format], parts, FORMAT_NAME[fmt], lost))
+    if not held:
+        return like
+    chunks = {**(like.extra.get("png_chunks") or {}), **held}
+    return dataclasses.replace(like, extra={**like.extra, "png_chunks": chunks})
+
+
+def _after_the_picture(like: LoadedImage, fmt: str, notes: list[str]) -> LoadedImage:
+    """What follows a JPEG's picture (:mod:`.trailer`): a JPEG output carries it on (:func:`write_with_trailer`),
+    less the XMP directory entries of the pictures it no longer holds and the motion photo tags of a video that
+    was not found; any other output cannot, so it is named in a note, and the XMP that points at it goes."""
+    trailer = like.extra.get("trailer")
+    xmp = like.xmp
+    if not isinstance(trailer, Trailer):
+        if like.extra.get("motion_lost") and xmp:  # a HEIC's or AVIF's video, noted on load
+            xmp = without_directory(without_motion_xmp(xmp))
+    elif fmt == "JPEG":
+        notes += trailer_notes(trailer, None)
+        xmp = without_dropped_items(xmp, trailer.pictures) if xmp else xmp
+        xmp = without_motion_xmp(xmp) if xmp and trailer.video_missing else xmp
+    else:
+        notes += trailer_notes(trailer, FORMAT_NAME[fmt])
+        xmp = without_directory(without_motion_xmp(xmp)) if xmp else xmp
+    return like if xmp == like.xmp else dataclasses.replace(like, xmp=xmp)
+
+
+def carry_over(like: LoadedImage, fmt: str, icc_kept: bool, notes: list[str]) -> LoadedImage:
+    """``like`` as an output in ``fmt`` carries it over (see the module docstring), with a note for each thing
+    the output cannot hold; ``icc_kept`` says whether the output keeps the input's ICC profile."""
+    if fmt != "PNG":
+        note = lost_colour_note(like.extra, FORMAT_NAME[fmt], icc_kept, _png_held(like, fmt))
+        notes += [note] if note else []
+    like = _colour_description(like, fmt, notes)
+    return _after_the_picture(like, fmt, notes)
+
+
+def write_with_trailer(dest: Path, jpeg: bytes, like: LoadedImage) -> bool:
+    """Write ``jpeg`` and then the bytes after the input's pictures (``like.extra["trailer"]``), copied from the
+    input in blocks (never whole in memory), as one atomic file; False, writing nothing, when there are none.
+    With ``--in-place`` the input is read to the end before it is replaced, and a trailer that cannot be copied
+    leaves it as it was."""
+    trailer = like.extra.get("trailer")
+    if not isinstance(trailer, Trailer) or not trailer.kept:
+        return False
+    with atomic_path(dest) as tmp, open(tmp, "wb") as fh:
+        fh.write(jpeg)
+        copy_trailer(like.path, trailer, fh)
+    return True
