@@ -91,11 +91,6 @@ def _webp_lossless(path: Path) -> bool:
             fh.seek(size + (size & 1), os.SEEK_CUR)
 
 
-def _avif_bit_depth(path: Path) -> int:
-    """Bits per channel from the AVIF ``pixi`` box (Pillow decodes AVIF to 8 bits whatever it holds)."""
-    return avif_properties(path)[0]
-
-
 # ------------------------------------------------------------------------------ per-format metadata
 
 
