@@ -32,6 +32,7 @@ from weatherclean.errors import InputError, OutputError
 from weatherclean.io import media
 from weatherclean.io.images import load_image, save_image
 from weatherclean.io.images import trailer as trailer_module
+from weatherclean.io.images.formats import size_text
 from weatherclean.io.images.trailer import jpeg_end
 
 #: A stand-in for a phone's MP4: an ``ftyp`` box and a ``mdat`` box of bytes that are no picture.
@@ -210,7 +211,7 @@ def test_bytes_after_the_picture_that_are_no_video_are_kept_in_jpeg_and_named_el
         like = load_image(src)
         saved = save_image(tmp_path / f"out_{name}", 1.0 - like.pixels, like)
         assert _trailer_of(saved.path) == after  # right after the new picture's end, byte for byte
-        size = f"{max(1, round(len(after) / 1000))} KB"
+        size = size_text(len(after))
         assert saved.notes == [f"{size} of data after the picture kept as they were (not restored)"]
         png = save_image(tmp_path / f"{name}.png", like.pixels, like, format="png")
         assert png.notes == [f"{size} of data after the JPEG picture cannot be stored in PNG; dropped"]
@@ -263,7 +264,7 @@ def test_a_motion_photo_whose_video_is_not_found_says_so_and_loses_its_tags(tmp_
     saved = save_image(tmp_path / "out.jpg", like.pixels, like)
     assert saved.notes == [
         "motion photo: its XMP names a video that was not found after the picture; its motion photo tags dropped",
-        "1 KB of data after the picture kept as they were (not restored)",
+        "100 bytes of data after the picture kept as they were (not restored)",
     ]
     out = saved.path.read_bytes()
     assert b"MicroVideo" not in out and out.endswith(bytes(100))
@@ -545,7 +546,9 @@ def test_outputs_whose_names_differ_only_in_case_clash(tmp_path: Path) -> None:
     out = tmp_path / "clash_desnowed"
     assert f"both {folder}/IMG_1001.HEIC and {folder}/IMG_1001.JPG would be written here, as " in said
     assert f"as {out}/IMG_1001.jpg and {out}/IMG_1001.JPG: paths that differ only in case, one file on macOS" in said
-    assert said.endswith("their names differ only in the extension, which --format makes the same")
+    assert said.endswith(
+        "their names differ only in the extension, which --format makes the same; rename one, or leave out --format"
+    )
 
 
 def test_inputs_that_differ_only_in_case_keep_their_outputs_apart(tmp_path: Path) -> None:
@@ -605,8 +608,8 @@ def test_in_place_fails_an_mpo_alone_and_does_the_rest(tmp_path: Path) -> None:
     report = json.loads(stdout)
     assert report["counts"]["done"] == 1 and (folder / "y.jpg").read_bytes() != _jpeg()
     assert [(Path(f["path"]).name, f["reason"]) for f in report["failed"]] == [
-        ("x.mpo", "--in-place would lose the pictures after its first: an MPO is written as a JPEG of its first "
-         "picture (x.jpg); use -o DIR to keep the original")
+        ("x.mpo", "--in-place cannot write it back under its own name: an MPO is written as a JPEG of its first "
+         "picture, under a new name (x.jpg); use -o DIR to keep the original")
     ]  # fmt: skip
     assert (folder / "x.mpo").read_bytes() == before and not (folder / "x.jpg").exists()
 
@@ -627,3 +630,97 @@ def test_format_heic_without_the_extra_gives_the_install_hint(tmp_path: Path, mo
     code, stdout, stderr = _invoke(str(tmp_path / "a.jpg"), "--format", "heic", "--dry-run")
     assert code == 2
     assert stderr.strip() == "error: heic output needs the optional extra: pip install 'weatherclean[heif]'"
+
+
+# ------------------------------------------------------------- a review of the above: AVIF aux, Fuji pairs, sizes
+
+
+def _avif_with_depth(path: Path) -> None:
+    """An AVIF whose alpha is declared a depth map (``auxC`` type ``...auxiliary:depth``), as a phone's depth map."""
+    from weatherclean.io.images.formats import avif_available
+
+    if not avif_available():
+        pytest.skip("Pillow without AVIF")
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 56, 4)).astype(np.uint8)).save(buf, "AVIF")
+    path.write_bytes(buf.getvalue().replace(b"auxiliary:alpha", b"auxiliary:depth"))  # same length
+
+
+def test_an_avif_depth_map_is_noted_and_in_place_refuses_that_file_alone(tmp_path: Path) -> None:
+    """A HEIC's auxiliary images were noted and refused ``--in-place``; an AVIF's were lost without a word."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    _avif_with_depth(folder / "depth.avif")
+    (folder / "y.jpg").write_bytes(_jpeg())
+    like = load_image(folder / "depth.avif")
+    assert like.notes == ["AVIF depth map not kept: weatherclean cannot write auxiliary images; dropped"]
+    assert in_place_loss(like) == "its depth map (weatherclean cannot write auxiliary images)"
+    before = (folder / "depth.avif").read_bytes()
+    code, stdout, stderr = _invoke(str(folder), "--in-place", "--json")
+    assert code == 1, stdout + stderr
+    report = json.loads(stdout)
+    assert report["counts"]["done"] == 1 and [Path(f["path"]).name for f in report["failed"]] == ["depth.avif"]
+    assert (folder / "depth.avif").read_bytes() == before
+    plain = io.BytesIO()
+    Image.fromarray(_pixels()).convert("RGBA").save(plain, "AVIF")
+    (folder / "alpha.avif").write_bytes(plain.getvalue())  # its alpha is an auxiliary image too, and is kept
+    assert load_image(folder / "alpha.avif").notes == []
+
+
+def test_a_fuji_3d_pair_does_the_jpeg_and_skips_the_mpo_alone(tmp_path: Path) -> None:
+    """``DSCF0001.MPO`` beside ``DSCF0001.JPG`` refused the whole folder (exit 2), with ``--format png`` too, where
+    the reason given (an MPO is written as JPEG) was false."""
+    folder = tmp_path / "fuji"
+    folder.mkdir()
+    _mpo(folder / "DSCF0001.MPO")
+    (folder / "DSCF0001.JPG").write_bytes(_jpeg())
+    (folder / "DSCF0002.JPG").write_bytes(_jpeg(seed=2))
+    for extra, suffix, why in (
+        ((), ".jpg", "an MPO is written as a .jpg"),
+        (("--format", "png"), ".png", "--format gives both the same extension"),
+    ):
+        out = tmp_path / f"out_{suffix[1:]}"
+        code, stdout, stderr = _invoke(str(folder), "-o", str(out), "--json", *extra)
+        assert code == 0, stdout + stderr
+        report = json.loads(stdout)
+        assert report["counts"]["done"] == 2
+        assert [(Path(r["path"]).name, r["reason"]) for r in report["skipped"]] == [
+            ("DSCF0001.MPO", f"its output DSCF0001{suffix} would be DSCF0001.JPG's ({why}); rename one of them, or "
+             "do it alone with another -o DIR")
+        ]  # fmt: skip
+        names = sorted(p.name for p in out.iterdir())
+        assert names == (["DSCF0001.JPG", "DSCF0002.JPG"] if suffix == ".jpg" else ["DSCF0001.png", "DSCF0002.png"])
+
+
+def test_in_place_drops_stale_motion_tags_when_nothing_follows_the_picture(tmp_path: Path) -> None:
+    """A JPEG whose XMP says motion photo with nothing after its picture (as earlier weatherclean versions wrote
+    them) was refused ``--in-place``, though nothing could be lost."""
+    src = tmp_path / "MVIMG_3.jpg"
+    src.write_bytes(_jpeg(MICROVIDEO_XMP))
+    assert in_place_loss(load_image(src)) is None
+    code, stdout, stderr = _invoke(str(src), "--in-place", "--json")
+    assert code == 0, stdout + stderr
+    assert [n["note"] for n in json.loads(stdout)["notes"]] == [
+        "motion photo: its XMP names a video that was not found after the picture; its motion photo tags dropped"
+    ]
+    assert b"MicroVideo" not in src.read_bytes()
+
+
+def test_a_one_picture_mpo_in_place_is_told_of_its_new_name_not_of_lost_pictures(tmp_path: Path) -> None:
+    _mpo(tmp_path / "one.mpo", pictures=1)
+    code, stdout, stderr = _invoke(str(tmp_path), "--in-place", "--json")
+    assert code == 1, stdout + stderr
+    reason = json.loads(stdout)["failed"][0]["reason"]
+    assert "pictures after its first" not in reason and "under a new name (one.jpg)" in reason
+
+
+def test_sizes_in_notes_are_in_bytes_kb_mb_or_gb() -> None:
+    """104 bytes were shown as "1 KB", and 2 GB as "2147.3 MB"; each note had its own formatter."""
+    assert [size_text(n) for n in (1, 104, 3032, 5 << 20, 2 << 30)] == ["1 byte", "104 bytes", "3 KB", "5.0 MB",
+                                                                      "2.0 GB"]  # fmt: skip
+    fake = trailer_module.Trailer(start=10, size=10 + 104)
+    assert trailer_module.trailer_notes(fake, None) == ["104 bytes of data after the picture kept as they were (not "
+                                                        "restored)"]  # fmt: skip
+    assert trailer_module.trailer_notes(trailer_module.Trailer(0, 2 << 30, video=2 << 30), "PNG") == [
+        "motion photo video (2.0 GB) cannot be stored in PNG; dropped"
+    ]

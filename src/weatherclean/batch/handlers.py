@@ -105,11 +105,13 @@ def in_place_loss(image: LoadedImage) -> str | None:
 
     Only the first page or frame of a multi-page TIFF or an animation is processed (and of a JPEG with a gain
     map behind it), CMYK (or Lab...) and palette pictures are written as RGB, and 1-bit ones as 8-bit greyscale,
-    a 10-bit AVIF is read at 8 bits, a HEIC's auxiliary images (a gain map, mattes) and depth map are not
-    written, a HEIC or AVIF motion photo's video is not kept, nor a JPEG's when its XMP names one that was not
-    found: fine beside the original, but in place the other pages, the colour model, the small file, the bits,
-    those images or the video would be gone for good, with only a note to say so. (A 10-bit HEIC keeps its
-    bits, and a JPEG keeps the bytes after its picture, a motion photo's video among them.)
+    a 10-bit AVIF is read at 8 bits, a HEIC's or AVIF's auxiliary images (a gain map, mattes, a depth map) are
+    not written, a HEIC or AVIF motion photo's video is not kept, nor a JPEG's when its XMP names one that was
+    not found in the bytes after its picture (its tags are dropped): fine beside the original, but in place the
+    other pages, the colour model, the small file, the bits, those images or the video would be gone for good,
+    with only a note to say so. (A 10-bit HEIC keeps its bits, and a JPEG keeps the bytes after its picture, a
+    motion photo's video among them. A JPEG whose XMP names a video but with nothing after its picture, as
+    earlier weatherclean versions wrote them, has nothing to lose: its stale motion tags are dropped, noted.)
     """
     trailer = image.extra.get("trailer")
     frames = max(image.frames, 1 + getattr(trailer, "pictures", 0))  # a gain map behind the picture
@@ -119,7 +121,7 @@ def in_place_loss(image: LoadedImage) -> str | None:
         return f"{which} (only the first is processed)"
     if image.extra.get("motion_lost"):
         return "its motion photo video (kept for JPEG motion photos only)"
-    if getattr(trailer, "video_missing", False):
+    if getattr(trailer, "video_missing", False) and trailer.kept:  # nothing after the picture: nothing to lose
         return "its motion photo video (its XMP names one, but it was not found after the picture)"
     if auxiliary := image.extra.get("heif_auxiliary"):
         return f"its {', '.join(auxiliary)} (weatherclean cannot write auxiliary images)"

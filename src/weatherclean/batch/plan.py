@@ -188,14 +188,20 @@ def plan_jobs(
         return _Candidate(f.path, f.path if renamed == f.path else renamed)
 
     candidates = [planned(f) for f in mine]
+    others = [planned(f) for f in found.files if not in_mine(f)] if not in_place else []
     if nest_given and out_root is not None:
         _one_clip_per_folder(candidates)
     if in_place:  # an MPO: it cannot be written back under its own name, so it fails alone
         plan.failed += [_in_place_renamed(c) for c in candidates if c.output != c.source]
         candidates = [c for c in candidates if c.output == c.source]
+    else:  # an MPO whose output a photo beside it takes (a Fuji 3D pair): skipped alone, the photo done
+        taken = _taken_by_a_photo_beside(candidates + others)
+        plan.skipped += [Record(display(c.source), taken[c.source]) for c in candidates if c.source in taken]
+        candidates = [c for c in candidates if c.source not in taken]
+        others = [c for c in others if c.source not in taken]
     plan.planned = [(c.source, c.output) for c in candidates]
     if not in_place and len(mine) < len(found.files):  # other shards' outputs: every shard must judge alike
-        plan.planned += [(f.path, planned(f).output) for f in found.files if not in_mine(f)]
+        plan.planned += [(c.source, c.output) for c in others]
     _add_jobs(plan, candidates, real, in_place=in_place, overwrite=overwrite, update=update)
     if list_inside and inside is not None and out_root is not None and shown_out is not None:
         # every file's output, other shards' too: theirs are this run's outputs, not files that were there before
@@ -226,13 +232,37 @@ def _one_clip_per_folder(candidates: list[_Candidate]) -> None:
         )
 
 
+def _taken_by_a_photo_beside(candidates: list[_Candidate]) -> dict[Path, str]:
+    """The MPOs (inputs written under another suffix than their own, :data:`WRITTEN_AS`) whose output is that of
+    a photo of the same name in the same folder (``DSCF0001.MPO`` beside ``DSCF0001.JPG``, as Fuji 3D cameras
+    write them), each with why it is skipped: the photo is done, and the MPO alone is left, not the whole batch
+    refused. Where a ``--format`` gives both the same extension, the reason says that instead."""
+    photos: dict[str, tuple[Path, Path]] = {}  # by _fold(output): (the photo, its output)
+    for source, output, _ in candidates:
+        if source.suffix.lower() not in WRITTEN_AS:
+            photos.setdefault(_fold(output), (source, output))
+    taken: dict[Path, str] = {}
+    for source, output, _ in candidates:
+        other, its = photos.get(_fold(output), (None, None)) if source.suffix.lower() in WRITTEN_AS else (None, None)
+        if other is None or other.parent != source.parent or other.stem.casefold() != source.stem.casefold():
+            continue
+        formatted = its is not None and its.name != other.name  # the photo's name changed too: by --format
+        why = "--format gives both the same extension" if formatted else "an MPO is written as a .jpg"
+        taken[source] = (
+            f"its output {output.name} would be {other.name}'s ({why}); rename one of them, or do it alone with "
+            f"another -o DIR"
+        )
+    return taken
+
+
 def _in_place_renamed(candidate: _Candidate) -> Record:
     """The failure of an input ``--in-place`` cannot write back under its own name (an MPO), with the name it
-    would get; the other files of the batch go on."""
+    would get; the other files of the batch go on. Planning does not open the file, so the reason is the new
+    name, true of an MPO of one picture too (not "the pictures after its first")."""
     return Record(
         display(candidate.source),
-        f"--in-place would lose the pictures after its first: an MPO is written as a JPEG of its first picture "
-        f"({candidate.output.name}); use -o DIR to keep the original",
+        f"--in-place cannot write it back under its own name: an MPO is written as a JPEG of its first picture, "
+        f"under a new name ({candidate.output.name}); use -o DIR to keep the original",
     )
 
 
@@ -483,8 +513,10 @@ def _clash_reason(first: Path, second: Path) -> str:
     :func:`_collision`.)"""
     if first.parent == second.parent and first.stem.casefold() == second.stem.casefold():
         if any(p.suffix.lower() in WRITTEN_AS for p in (first, second)):
-            return "their names differ only in the extension, and an MPO is written as JPEG (.jpg)"
-        return "their names differ only in the extension, which --format makes the same"
+            return "their names differ only in the extension, and an MPO is written as JPEG (.jpg); rename one"
+        return (
+            "their names differ only in the extension, which --format makes the same; rename one, or leave out --format"
+        )
     where = "the same name in different folders"
     if first.name != second.name:
         where = "names that differ only in case, in different folders"

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image
 
+from weatherclean.io.images.formats import size_text
+
 __all__ = [
     "EXIF_PREFIX",
     "Ifd",
@@ -352,7 +354,7 @@ def fit_jpeg_exif(exif: bytes) -> tuple[bytes | None, str]:
     """
     found = exif_ifd0(exif)
     if found is None:
-        return None, f"EXIF ({_size(len(exif))}) is over JPEG's 64 KB segment and not readable; dropped"
+        return None, f"EXIF ({size_text(len(exif))}) is over JPEG's 64 KB segment and not readable; dropped"
     e, ifd0 = found
     leaves = [leaf for leaf in _leaves(ifd0, 0) if not (leaf[2] == 0 and leaf[1] == _ORIENTATION)]
     leaves.sort(key=lambda leaf: (leaf[1] != _MAKER_NOTE, -len(leaf[0][leaf[1]][2])))
@@ -364,7 +366,7 @@ def fit_jpeg_exif(exif: bytes) -> tuple[bytes | None, str]:
             holder, tag, where = leaves.pop(0)
             value = holder.pop(tag)[2]
             over -= 12 + (len(value) + len(value) % 2 if len(value) > 4 else 0)
-            dropped.append(f"{_TAG_NAMES[where].get(tag, f'tag 0x{tag:04X}')} ({_size(len(value))})")
+            dropped.append(f"{_TAG_NAMES[where].get(tag, f'tag 0x{tag:04X}')} ({size_text(len(value))})")
         blob = exif_blob(e, _pruned(ifd0))
     named = ", ".join(dropped[:_NAMED]) + (f" and {len(dropped) - _NAMED} more values" if len(dropped) > _NAMED else "")
     named = named or "its unreadable entries"  # all that went were entries the reader skips (a damaged IFD)
@@ -391,7 +393,3 @@ def _pruned(ifd: Ifd) -> Ifd:
                 continue
         kept[tag] = (typ, count, payload)
     return kept
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"

@@ -21,6 +21,7 @@ __all__ = [
     "avif_available",
     "frame_unit",
     "normalise_format",
+    "size_text",
     "suffix_for_format",
 ]
 
@@ -95,3 +96,15 @@ def suffix_for_format(fmt: str) -> str:
     if pillow is None:
         raise OutputError(f"unknown output format '{fmt}'; use {PHOTO_FORMATS_TEXT}")
     return _FORMAT_SUFFIX[pillow]
+
+
+def size_text(count: int) -> str:
+    """A size as every note gives it: ``104 bytes``, ``3 KB``, ``12.4 MB``, ``2.0 GB`` (of 1024: a JPEG segment's
+    64 KB is 65,535 bytes)."""
+    if count < 1024:
+        return "1 byte" if count == 1 else f"{count} bytes"
+    if round(count / 1024) < 1024:
+        return f"{round(count / 1024)} KB"
+    if round(count / (1 << 20), 1) < 1024:
+        return f"{count / (1 << 20):.1f} MB"
+    return f"{count / (1 << 30):.1f} GB"

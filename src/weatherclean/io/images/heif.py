@@ -23,7 +23,7 @@ import numpy as np
 
 from weatherclean.io.images.pixels import row_blocks
 
-__all__ = ["auxiliary_names", "encode_heif", "read_deep_heif"]
+__all__ = ["auxiliary_name", "auxiliary_names", "encode_heif", "read_deep_heif"]
 
 #: pillow-heif's modes by channels, at 8 and at 16 bits (grey+alpha is written as RGBA, see save._planes).
 _MODES = {8: {1: "L", 3: "RGB", 4: "RGBA"}, 16: {1: "L;16", 3: "RGB;16", 4: "RGBA;16"}}
@@ -31,7 +31,8 @@ _MODES = {8: {1: "L", 3: "RGB", 4: "RGBA"}, 16: {1: "L;16", 3: "RGB;16", 4: "RGB
 #: ``urn:com:apple:photo:2020:aux:hdrgainmap``); others by that part itself.
 _AUXILIARY = {"hdrgainmap": "HDR gain map", "portraiteffectsmatte": "portrait matte", "semanticskinmatte": "skin matte",
               "semantichairmatte": "hair matte", "semanticteethmatte": "teeth matte",
-              "semanticglassesmatte": "glasses matte", "semanticskymatte": "sky matte"}  # fmt: skip
+              "semanticglassesmatte": "glasses matte", "semanticskymatte": "sky matte", "depth": "depth map",
+              "tmap": "HDR gain map"}  # fmt: skip
 
 
 def read_deep_heif(path: Path) -> tuple[np.ndarray, int]:
@@ -79,10 +80,15 @@ def encode_heif(arr: np.ndarray, bits: int, params: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+def auxiliary_name(kind: object) -> str:
+    """What a note calls the auxiliary image of type ``kind`` (a HEIC's or an AVIF's URN; ``tmap``: a gain map)."""
+    return _AUXILIARY.get(str(kind).rsplit(":", 1)[-1], f"auxiliary image {kind}")
+
+
 def auxiliary_names(info: dict[str, Any]) -> list[str]:
     """What the primary picture of a HEIC holds beside it that pillow-heif cannot write (its Pillow plugin's
     ``info``: ``aux``, auxiliary images by type, and ``depth_images``), as a note names them, once each."""
-    names = [_AUXILIARY.get(str(kind).rsplit(":", 1)[-1], f"auxiliary image {kind}") for kind in info.get("aux") or {}]
+    names = [auxiliary_name(kind) for kind in info.get("aux") or {}]
     if info.get("depth_images"):
         names.append("depth map")
     return list(dict.fromkeys(names))

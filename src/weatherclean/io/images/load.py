@@ -25,9 +25,9 @@ from weatherclean.io import media
 from weatherclean.io.folders import check_input_file
 from weatherclean.io.images import jpegsegments, opener
 from weatherclean.io.images.formats import SUPPORTED_FORMATS, avif_available, frame_unit, normalise_format
-from weatherclean.io.images.heif import auxiliary_names, read_deep_heif
+from weatherclean.io.images.heif import auxiliary_name, auxiliary_names, read_deep_heif
 from weatherclean.io.images.motion import HEIF_MOTION_NOTE, has_heif_motion_video
-from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_properties, nclx_of
+from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_auxiliary_types, avif_properties, nclx_of
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.pngchunks import read_png_chunks
 from weatherclean.io.images.records import LoadedImage
@@ -165,6 +165,15 @@ def _avif_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) ->
         meta.extra["bits"] = bits  # so --in-place refuses it: the file would lose those bits for good
     if nclx is not None:  # the colour space Pillow neither reports nor writes (weatherclean.io.images.nclx)
         meta.extra["nclx"] = nclx
+    _auxiliary("AVIF", list(dict.fromkeys(map(auxiliary_name, avif_auxiliary_types(p)))), meta)
+
+
+def _auxiliary(name: str, auxiliary: list[str], meta: _Meta) -> None:
+    """A HEIC's or AVIF's auxiliary images (a depth map, a gain map, mattes): no writer here keeps them, so a note
+    says so, and ``--in-place`` refuses the file (:func:`~weatherclean.batch.handlers.in_place_loss`)."""
+    if auxiliary:
+        meta.extra["heif_auxiliary"] = auxiliary
+        meta.notes.append(f"{name} {_listed(auxiliary)} not kept: weatherclean cannot write auxiliary images; dropped")
 
 
 def _heif_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
@@ -173,9 +182,7 @@ def _heif_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> 
         meta.extra["nclx"] = nclx
     if hdr := {key: info[key] for key in HDR_PROPERTIES if info.get(key) is not None}:  # 0 is a valid luminance
         meta.extra["heif_hdr"] = hdr
-    if auxiliary := auxiliary_names(info):  # pillow-heif cannot write them: said, and --in-place refuses the file
-        meta.extra["heif_auxiliary"] = auxiliary
-        meta.notes.append(f"HEIC {_listed(auxiliary)} not kept: weatherclean cannot write auxiliary images; dropped")
+    _auxiliary("HEIC", auxiliary_names(info), meta)  # pillow-heif cannot write them
     if (bits := int(info.get("bit_depth") or 8)) > 8:
         meta.extra["bits"] = bits  # decoded at its own depth (_decode_wide), and written back at it
     if info.get("chroma") in (420, 422, 444):

@@ -34,6 +34,7 @@ __all__ = [
     "HDR_PROPERTIES",
     "PROFILE_KEYS",
     "Nclx",
+    "avif_auxiliary_types",
     "avif_properties",
     "hdr_from_png",
     "lost_note",
@@ -238,6 +239,50 @@ def avif_properties(path: Path) -> tuple[int, Nclx | None]:
         elif kind == b"colr" and nclx is None:
             nclx = _nclx_box(buf, start, end)
     return bits, nclx
+
+
+#: Auxiliary image types that are an AVIF's alpha channel, which Pillow reads and writes with the picture.
+_ALPHA_TYPES = frozenset({"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha", "urn:mpeg:hevc:2015:auxid:1"})
+
+
+def _item_types(buf: bytes, inside: list[tuple[bytes, int, int]]) -> list[bytes]:
+    """The item types (``av01``, ``tmap``, ...) of the ``infe`` entries of version 2 or 3 in ``iinf``."""
+    iinf = _child(inside, b"iinf")
+    if iinf is None:
+        return []
+    skip = 4 + (2 if buf[iinf[0]] == 0 else 4)  # full box, then the entry count
+    out = []
+    for kind, start, end in _boxes(buf, iinf[0] + skip, iinf[1]):
+        version = buf[start] if start < end else 0
+        at = start + 4 + (2 if version == 2 else 4) + 2  # item id, protection index
+        if kind == b"infe" and version in (2, 3) and at + 4 <= end:
+            out.append(buf[at : at + 4])
+    return out
+
+
+def avif_auxiliary_types(path: Path) -> list[str]:
+    """The auxiliary images of an AVIF beside its picture and alpha (a depth map, a gain map), by type: the
+    URN of each ``auxC`` property, and ``tmap`` for a gain map item (ISO 21496-1). Pillow reads neither and
+    cannot write them, so a note names them and ``--in-place`` refuses the file. Empty when there are none
+    or the file does not say."""
+    try:
+        with open(path, "rb") as fh:
+            buf = fh.read(_HEAD)
+        meta = _child(_boxes(buf, 0, len(buf)), b"meta")
+        if meta is None:
+            return []
+        inside = _boxes(buf, meta[0] + 4, meta[1])
+        out = ["tmap"] if b"tmap" in _item_types(buf, inside) else []
+        iprp = _child(inside, b"iprp")
+        ipco = _child(_boxes(buf, *iprp), b"ipco") if iprp is not None else None
+        for kind, start, end in _boxes(buf, *ipco) if ipco is not None else []:
+            if kind == b"auxC" and start + 4 < end:
+                urn = buf[start + 4 : end].split(b"\0", 1)[0].decode("ascii", "replace")
+                if urn not in _ALPHA_TYPES:
+                    out.append(urn)
+    except (OSError, struct.error, IndexError):
+        return []
+    return list(dict.fromkeys(out))
 
 
 def with_nclx_tags(avif: bytes, nclx: Nclx) -> bytes | None:

@@ -24,7 +24,7 @@ from weatherclean.errors import OutputError
 from weatherclean.io.atomic import atomic_write
 from weatherclean.io.images.carryover import avif_tagged, carry_over, heic_colour, write_with_trailer
 from weatherclean.io.images.exif import EXIF_PREFIX, exif_for_output, tiff_part
-from weatherclean.io.images.formats import FORMAT_NAME, normalise_format
+from weatherclean.io.images.formats import FORMAT_NAME, normalise_format, size_text
 from weatherclean.io.images.heif import encode_heif
 from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
 from weatherclean.io.images.pixels import row_blocks
@@ -169,7 +169,7 @@ def _metadata_params(arr: np.ndarray, like: LoadedImage, t: _Target) -> dict[str
         params["icc_profile"] = like.icc_profile
     if like.xmp and t.fmt == "JPEG" and len(like.xmp) > _JPEG_MAX_XMP:
         # Pillow refuses the whole picture; spreading it over extended XMP segments is not done (yet)
-        t.notes.append(f"XMP ({round(len(like.xmp) / 1024)} KB) is over JPEG's 64 KB segment; dropped")
+        t.notes.append(f"XMP ({size_text(len(like.xmp))}) is over JPEG's 64 KB segment; dropped")
     elif like.xmp and t.fmt != "PNG":
         params["xmp"] = like.xmp
     if t.exif:  # JPEG stores the "Exif\0\0" marker prefix, the others the bare TIFF structure
@@ -305,7 +305,7 @@ def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list
     extensions = extra.get("xmp_extension")
     if fmt != "JPEG" and extensions:
         size = sum(len(ext) for ext in extensions)
-        notes.append(f"extended XMP ({max(1, round(size / 1024))} KB) cannot be stored in {name}; dropped")
+        notes.append(f"extended XMP ({size_text(size)}) cannot be stored in {name}; dropped")
         if like.xmp:
             like = dataclasses.replace(like, xmp=without_extended_xmp_pointer(like.xmp))
     return carry_over(like, fmt, fmt in _HOLDS_METADATA and icc_fits(like, channels), notes)

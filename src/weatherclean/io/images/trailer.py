@@ -6,9 +6,11 @@ motion photos an MP4 (:mod:`.motion`), Samsung's Live Focus the un-blurred origi
 trailer, Dynamic Depth a depth image, Ultra HDR a gain map (another JPEG). All of it was dropped without a word,
 and ``--in-place`` destroyed it. Now :func:`find_trailer` finds where the pictures end, and what follows them:
 
-* more JPEG pictures right behind the main one (a gain map) are dropped with the other pictures of a
-  multi-picture JPEG (noted, and ``--in-place`` refuses the file);
-* every byte after the last picture is appended unchanged after a JPEG output (:func:`copy_trailer`). Every
+* more JPEG pictures right behind the main one (an Ultra HDR gain map, and a Dynamic Depth map stored as a
+  JPEG there) are pictures 2, 3... of a multi-picture JPEG: dropped with them (noted, and ``--in-place``
+  refuses the file), not kept;
+* every byte after the last picture (a video, Samsung's SEF data, a depth map that is not a JPEG right behind
+  the pictures) is appended unchanged after a JPEG output (:func:`copy_trailer`). Every
   offset these formats store is counted from the end of the file (Google's ``MicroVideoOffset`` and
   ``Item:Length``, Samsung's SEF directory), or from the end of the primary picture onwards, so all of them
   stay valid: nothing is rewritten. A note says what was kept, as it was (not restored). An output in another
@@ -29,6 +31,7 @@ from typing import BinaryIO
 
 from weatherclean.errors import InputError, OutputError
 from weatherclean.io.images import motion
+from weatherclean.io.images.formats import size_text
 
 __all__ = ["Trailer", "copy_trailer", "find_trailer", "jpeg_end", "trailer_notes"]
 
@@ -193,11 +196,6 @@ def copy_trailer(source: Path, trailer: Trailer, out: BinaryIO) -> None:
         raise OutputError(f"{source}: permission denied; {why}") from None
 
 
-def _size(count: int) -> str:
-    """``332 KB`` or ``12.4 MB``: a size as a note gives it."""
-    return f"{count / 1e6:.1f} MB" if count >= 1_000_000 else f"{max(1, round(count / 1000))} KB"
-
-
 def trailer_notes(trailer: Trailer, name: str | None) -> list[str]:
     """The notes of an output that keeps the trailer (``name`` None: a JPEG) or cannot (``name``: its format).
     The pictures dropped are told on load, with the other pictures of a multi-picture JPEG."""
@@ -208,12 +206,12 @@ def trailer_notes(trailer: Trailer, name: str | None) -> list[str]:
     other = trailer.other if not trailer.video or trailer.other >= _WORTH_NAMING else 0
     if name is None:
         if trailer.video:
-            notes.append(f"motion photo: its video ({_size(trailer.video)}) kept as it was, not restored")
+            notes.append(f"motion photo: its video ({size_text(trailer.video)}) kept as it was, not restored")
         if other:
-            notes.append(f"{_size(other)} of data after the picture kept as they were (not restored)")
+            notes.append(f"{size_text(other)} of data after the picture kept as they were (not restored)")
         return notes
     if trailer.video:
-        notes.append(f"motion photo video ({_size(trailer.video)}) cannot be stored in {name}; dropped")
+        notes.append(f"motion photo video ({size_text(trailer.video)}) cannot be stored in {name}; dropped")
     if other:
-        notes.append(f"{_size(other)} of data after the JPEG picture cannot be stored in {name}; dropped")
+        notes.append(f"{size_text(other)} of data after the JPEG picture cannot be stored in {name}; dropped")
     return notes
