@@ -239,11 +239,10 @@ def test_a_folder_at_an_output_path_is_kept(tmp_path: Path) -> None:
     (tmp_path / "out" / "a.png").mkdir(parents=True)
     (tmp_path / "out" / "a.png" / "mine.txt").write_text("keep")
     _dated(tmp_path / "out" / "a.png", 300)
-    for update in (False, True):
-        plan = plan_jobs([tmp_path / "in"], tmp_path / "out", update=update)
-        assert not plan.jobs and plan.skipped[0].reason.startswith("output exists")
-    with pytest.raises(InputError, match="output path is a folder"):
-        plan_jobs([tmp_path / "in"], tmp_path / "out", overwrite=True)
+    for options in ({}, {"update": True}, {"overwrite": True}):  # that file fails; the folder is never touched
+        plan = plan_jobs([tmp_path / "in"], tmp_path / "out", **options)
+        assert not plan.jobs and "output path is a folder" in plan.failed[0].reason
+    assert (tmp_path / "out" / "a.png" / "mine.txt").read_text() == "keep"
 
 
 @pytest.mark.parametrize("pipeline", [True, False])
@@ -311,7 +310,7 @@ def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> 
     os.chmod(src / "p1.jpg", 0o600)
     os.chmod(src / "p2.jpg", 0o600)
     plan = plan_jobs([src], out, update=True)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         kept = run_on_ray(plan, _inverting_worker, None, options=RayOptions(actors=1), progress=False)

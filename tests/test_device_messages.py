@@ -55,7 +55,7 @@ def test_missing_mps_names_the_argument_and_the_option(monkeypatch: pytest.Monke
 
 def test_refused_precision_names_the_argument_and_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "0")
-    for name, why in (("bf16", "no native bf16"), ("fp16", "fp16 is slower than fp32")):
+    for name, why in (("bf16", "turned off by WEATHERCLEAN_CPU_BF16=0"), ("fp16", "fp16 is slower than fp32")):
         message = _message(resolve_precision, name, torch.device("cpu"))
         assert message.startswith(f"precision '{name}': ") and why in message
         assert message.endswith("use precision='fp32' or 'auto' (--precision fp32 or auto)")

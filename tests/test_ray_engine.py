@@ -31,7 +31,7 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
     """One local Ray with 2 CPUs for every test here; the commands find it already running and keep it."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors have no tests/ on their path
     yield ray
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])

@@ -73,6 +73,7 @@ from weatherclean.batch.outputs import (
     placement,
 )
 from weatherclean.errors import InputError
+from weatherclean.io.atomic import folder_in_the_way
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path, preset_note
 
@@ -310,15 +311,14 @@ def _add_jobs(
             collisions.append((dest, clash))
             continue
         by_output.setdefault(_fold(dest), []).append((dest, src))
-        # a folder in the way is never out of date: it is skipped as before (or refused with --overwrite)
+        if info is not None and stat.S_ISDIR(info.st_mode):  # never done, and never in the way of the others
+            plan.failed.append(Record(display(src), folder_in_the_way(display(dest))))
+            continue
         is_file = info is not None and stat.S_ISREG(info.st_mode)
         resume = _resume(dest, info, lambda s=src, f=is_file: [s] if f else [], overwrite=overwrite, update=update)
         if resume.skip is not None:
             plan.skipped.append(Record(display(src), resume.skip))
             plan.done.append(dest)
-            continue
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            collisions.append((dest, f"{display(dest)}: output path is a folder; remove it or choose another -o DIR"))
             continue
         plan.jobs.append(Job(src, dest, kind=job_kind(src), note=resume.note, mirrored=mirrored))
     if collisions:

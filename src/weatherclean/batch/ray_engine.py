@@ -9,12 +9,19 @@ atomic writes, same "output appeared since planning" skip, same one-line reasons
 ``--frames`` clip is one job, so its recurrent memory stays in one actor.
 
 Paths travel, not pixels: inputs and outputs must be on storage every node sees under the same path
-(NFS, Lustre, or an object store mounted with s3fs, mountpoint-s3 or gcsfuse; see docs/scale.md).
+(NFS, Lustre, or an object store mounted with s3fs, mountpoint-s3 or gcsfuse; see docs/scale.md). A
+relative path is the driver's: the actor joins it to the driver's working folder before the job runs, and
+gives the summary back with the paths as typed.
 
 A worker process that dies (out of memory, a crashing decoder, a lost node) is restarted by Ray and its
 jobs are retried (``max_task_retries``); a job that kills its worker on every try fails alone, with a
 one-line reason, and the batch goes on. The driver merges what the actors return in plan order, so the
 summary, ``--json`` and exit codes read exactly like a local run's.
+
+Nothing is waited for without end: an actor no node can hold is refused before any starts, one that finds
+no room is given up after ``start_timeout``, and a cluster that goes away mid-run leaves the files not done
+failed with one reason. Ray ends its driver process outright when the Ray node under it stops, so where this
+run connects to Ray itself (Linux) the driver is a child process that reports each result to the command.
 
 Ray is optional (``pip install 'weatherclean[ray]'``) and imported only here, only when asked for.
 The actor side (:class:`RestorerWorkers`) imports the model pipeline lazily, so that this module stays
@@ -24,14 +31,21 @@ free of PyTorch for a driver that only plans.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import pickle
+import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from weatherclean.batch.handlers import Restoration, job_handler
 from weatherclean.batch.jobs import DeviceNote, Job, JobHandler, Plan, Record, Replacement, display
@@ -47,7 +61,7 @@ if TYPE_CHECKING:
     from weatherclean.io.images import Quality
 
 __all__ = [
-    "RAY_HINT", "RayOptions", "RestorerWorkers", "Worker", "check_reachable", "import_ray", "run_on_ray",
+    "RAY_HINT", "RayOptions", "RestorerWorkers", "Worker", "check_reachable", "check_token", "import_ray", "run_on_ray",
 ]  # fmt: skip
 
 #: What to do when Ray is missing: one line, the CLI's exit code 2.
@@ -67,6 +81,21 @@ QUEUE_PER_ACTOR = 1
 #: temporary file, which a later run removes once it is stale (:mod:`weatherclean.io.atomic`).
 CANCEL_GRACE_S = 10.0
 
+#: Seconds an actor may take to start, or to come back after its worker died, while no file is running: an
+#: actor the cluster has no room for (its CPUs taken by other jobs) would otherwise be waited for forever.
+#: Generous: a cold node imports PyTorch and builds the model first.
+START_TIMEOUT_S = 600.0
+
+#: Seconds the token probe of ``--ray-address HOST:PORT`` may take (:func:`check_token`): it starts Python.
+TOKEN_PROBE_TIMEOUT_S = 15.0
+
+#: Where Ray looks for the token of a cluster with token authentication, as the messages name it.
+TOKEN_PLACES = "RAY_AUTH_TOKEN, a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token"
+
+#: The reason of a file left without a result because this run's Ray driver ended: Ray ends it when the
+#: cluster, or the Ray node it runs on, goes away (``ray stop``, a lost head).
+CLUSTER_GONE = "not done: the Ray cluster went away ({how}); rerun the same command to resume"
+
 
 class RayError(WeathercleanError):
     """Ray is missing, the cluster cannot be reached, or no worker could start (the CLI's exit code 2)."""
@@ -77,10 +106,11 @@ class RayOptions:
     """How to reach Ray and how many actors to run.
 
     ``address`` None uses ``RAY_ADDRESS`` when set, else starts a local Ray for the run (``local_cpus``
-    CPUs, default all); a program that called ``ray.init`` itself keeps its connection. ``actors`` None
-    is one per GPU when the cluster has GPUs and ``gpus`` allows them, else one per ``cpus_per_actor``
-    CPUs. ``retries`` is how often a job is retried after its worker died (``max_task_retries``);
-    ``restarts`` how often one actor is restarted before it is given up (``max_restarts``).
+    CPUs, default all), even where a cluster started with ``ray start`` runs on the machine; a program that
+    called ``ray.init`` itself keeps its connection. ``actors`` None is one per GPU when the cluster has GPUs
+    and ``gpus`` allows them, else one per ``cpus_per_actor`` CPUs. ``retries`` is how often a job is retried
+    after its worker died (``max_task_retries``); ``restarts`` how often one actor is restarted before it is
+    given up (``max_restarts``); ``start_timeout`` how long actors may take to start while no file runs.
     """
 
     address: str | None = None
@@ -91,6 +121,7 @@ class RayOptions:
     local_cpus: int | None = None
     retries: int = 2
     restarts: int = 8
+    start_timeout: float = START_TIMEOUT_S
 
 
 @dataclass
@@ -155,11 +186,18 @@ class _JobActor:
     nothing once the worker is built), rather than to the constructor: a restarted actor re-runs its
     constructor, and Ray warns at every start that constructor arguments in the object store may be
     gone by then. The driver holds the reference until the batch ends.
+
+    ``cwd`` is the driver's working folder: a job's relative paths are made absolute against it before the
+    job runs (a worker's own folder is wherever ``ray start`` ran on its node), and the summary comes back
+    with the paths as the driver's user typed them (:func:`_absolute`, :func:`_as_typed`).
     """
 
-    def __init__(self, make_worker: WorkerFactory, overwrite: bool, update: bool = False) -> None:
+    def __init__(
+        self, make_worker: WorkerFactory, overwrite: bool, update: bool = False, cwd: str | None = None
+    ) -> None:
         self._make_worker = make_worker
         self._overwrite, self._update = overwrite, update  # the plan's: checked again just before each job
+        self._cwd = Path(cwd) if cwd is not None else Path.cwd()
         self._worker: Worker | None = None
         #: The last jobs' summaries by plan index, for :meth:`recent` (enough to cover what can be queued).
         self._recent: dict[int, BatchSummary] = {}
@@ -178,10 +216,12 @@ class _JobActor:
 
     def run(self, index: int, job: Job, shipped: list[Any]) -> BatchSummary:
         worker = self._built(shipped)
+        sent = _absolute(job, self._cwd)
         # one job has nothing to overlap: no pipeline threads (the same bytes and summary, see batch/run.py)
         summary = run_jobs(
-            [job], worker.handler, overwrite=self._overwrite, update=self._update, progress=False, pipeline=False
+            [sent], worker.handler, overwrite=self._overwrite, update=self._update, progress=False, pipeline=False
         )
+        summary = _as_typed(summary, sent, job, self._cwd)
         self._recent[index] = summary
         while len(self._recent) > 2 * QUEUE_PER_ACTOR:
             del self._recent[next(iter(self._recent))]
@@ -194,6 +234,63 @@ class _JobActor:
 
     def notes(self) -> list[Record]:
         return self._worker.notes() if self._worker is not None else []
+
+
+def _absolute(job: Job, cwd: Path) -> Job:
+    """``job`` with relative paths joined to the driver's working folder ``cwd``, as a worker must open them.
+
+    A worker's own folder is wherever ``ray start`` ran on its node, so ``photos/p0.jpg`` read there is another
+    file, or none. Joined, not resolved, as the driver's own ``open`` would take them: a linked photo keeps its
+    name (whose extension picks its reader) and ``..`` after a link goes where the kernel takes it.
+    """
+    source = job.source if job.source.is_absolute() else cwd / job.source
+    output = job.output if job.output.is_absolute() else cwd / job.output
+    if (source, output) == (job.source, job.output):
+        return job
+    return dataclasses.replace(job, source=source, output=output)
+
+
+def _shown(path: Path, cwd: Path) -> Path:
+    """``path`` as :func:`~weatherclean.batch.jobs.display` shows it from the folder ``cwd``."""
+    try:
+        return path.relative_to(cwd)
+    except ValueError:
+        return path
+
+
+def _as_typed(summary: BatchSummary, sent: Job, typed: Job, cwd: Path) -> BatchSummary:
+    """A summary of ``sent`` (``typed`` made absolute by :func:`_absolute`), as a local run from ``cwd`` gives it.
+
+    Run in the actor, where the summary names ``sent``'s absolute input and shows paths from the worker's own
+    folder (``/home/ray`` in a KubeRay pod: ``/home/ray/data/a.jpg`` was shown as ``data/a.jpg``): the records
+    and their reasons get the paths the user typed back, so that the summary, ``--json`` and every error line
+    read as a local run's.
+    """
+    names = {str(sent.source): str(typed.source), str(display(sent.output)): str(_shown(typed.output, cwd))}
+    path = _shown(typed.source, cwd)
+    worker_path = display(sent.source)
+
+    def retyped(records: list[Record]) -> list[Record]:
+        return [r if isinstance(r, DeviceNote) else retyped_one(r) for r in records]  # a device's note names no file
+
+    def retyped_one(record: Record) -> Record:
+        shown = path if record.path == worker_path else record.path
+        return dataclasses.replace(record, path=shown, reason=_renamed(record.reason, names))
+
+    return dataclasses.replace(
+        summary, done=[typed if j == sent else j for j in summary.done], skipped=retyped(summary.skipped),
+        failed=retyped(summary.failed), notes=retyped(summary.notes), not_done=retyped(summary.not_done),
+    )  # fmt: skip
+
+
+def _renamed(text: str, names: dict[str, str]) -> str:
+    """``text`` with each path of ``names`` replaced by its value, in one pass, where the path ends (at a
+    separator, a colon, a space, a bracket or the end): ``/d/in`` must not rename ``/d/in_desnowed``."""
+    olds = sorted((old for old, new in names.items() if old != new), key=len, reverse=True)
+    if not olds:
+        return text
+    pattern = re.compile("(?:" + "|".join(map(re.escape, olds)) + r""")(?=$|[/\\:;,)'"\s])""")
+    return pattern.sub(lambda match: names[match.group(0)], text)
 
 
 def import_ray() -> ModuleType:
@@ -227,24 +324,90 @@ def check_reachable(address: str | None, timeout: float = CONNECT_TIMEOUT_S) -> 
         raise RayError(f"Ray cluster at {address} cannot be reached ({why}); is it running (ray status)?") from None
 
 
+#: Run in a child Python by :func:`check_token`: exit status 4 when this run is in token mode without a token,
+#: 3 when the cluster refuses the token (or its absence), 0 when it lets the client in. Ray 2.60's client raises
+#: at once there, where ``ray.init`` retries for 20 s with a log line a second; any other outcome (an older Ray,
+#: a proxy) leaves it to ``ray.init``.
+_TOKEN_PROBE = """
+import sys
+from ray._private.authentication.authentication_token_setup import ensure_token_if_auth_enabled
+from ray._raylet import GcsClient
+from ray.exceptions import AuthenticationError
+try:
+    ensure_token_if_auth_enabled(None, create_token_if_missing=False)
+except AuthenticationError:
+    sys.exit(4)
+try:
+    GcsClient(address=sys.argv[1])
+except AuthenticationError:
+    sys.exit(3)
+"""
+
+
+def _token_mode() -> bool:
+    """Whether this run sends a token: Ray does for ``RAY_AUTH_MODE=token`` (and, found by ``auto``, on its own)."""
+    return os.environ.get("RAY_AUTH_MODE", "").strip().lower() == "token"
+
+
+def _token_error(address: str | None, *, found: bool = True) -> str:
+    """The one line for a cluster that refused this run's token, or ``found`` False: token mode, no token here."""
+    where = f"the Ray cluster at {address}" if address else "the Ray cluster"
+    get = f"the cluster's token (`ray get-auth-token` on its head prints it) in {TOKEN_PLACES}; see docs/scale.md"
+    if not found:
+        return f"RAY_AUTH_MODE=token but no Ray token was found: put {get}"
+    if _token_mode():
+        return f"{where} rejected this run's token: put {get}"
+    return f"{where} uses token authentication and this run sent no token: set RAY_AUTH_MODE=token and put {get}"
+
+
+def check_token(address: str | None, timeout: float = TOKEN_PROBE_TIMEOUT_S) -> None:
+    """Raise :class:`RayError` at once when the cluster at ``address`` (``HOST:PORT``) refuses this run's token.
+
+    ``ray start --head`` turns on Ray's token authentication, and ``ray.init`` sends the token for an address
+    only with ``RAY_AUTH_MODE=token`` (``auto`` finds it by itself): without it, it retried for 20 s with a log
+    line a second, then said "Failed to connect". The probe runs in a child Python (whose Ray may print or
+    abort as it likes), bounded by ``timeout``; without a clear answer, ``ray.init`` decides as before.
+    """
+    if address is None or address in ("auto", "local") or "://" in address:
+        return
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _TOKEN_PROBE, address], capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if probe.returncode in (3, 4):
+        raise RayError(_token_error(address, found=probe.returncode == 3))
+
+
 def _connect(ray: ModuleType, options: RayOptions) -> bool:
-    """Connect to the cluster or start a local Ray; True when this run started it (and must shut it down)."""
+    """Connect to the cluster or start a local Ray; True when this run started it (and must shut it down).
+
+    Without an address the local Ray is asked for by name (``address="local"``): a bare ``ray.init`` joins a
+    cluster that ``ray start`` runs on the machine instead, refusing ``num_cpus`` ("When connecting to an
+    existing cluster, num_cpus and num_gpus must not be provided"), and its workers read relative paths from
+    where that cluster was started.
+    """
     address = cluster_address(options)
-    check_reachable(address)
     if ray.is_initialized():  # a program that called ray.init itself keeps its connection
         return False
     import logging
 
     common: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
+    refused = getattr(getattr(ray, "exceptions", None), "AuthenticationError", None)  # Ray 2.60: token auth
     try:
         with _program_keeps_sigterm(ray):
             if address is not None:
                 ray.init(address=address, **common)
             else:
-                ray.init(num_cpus=options.local_cpus, include_dashboard=False, **common)
+                ray.init(address="local", num_cpus=options.local_cpus, include_dashboard=False, **common)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise RayError(f"cannot start {where}: {one_line(exc)}") from None
+    except Exception as exc:
+        if refused is None or not isinstance(exc, refused):
+            raise
+        raise RayError(_token_error(address, found="no authentication token was found" not in str(exc))) from None
     return True
 
 
@@ -309,6 +472,32 @@ def _actor_count(ray: ModuleType, options: RayOptions, jobs: int) -> tuple[int, 
     return max(1, min(count, jobs)), per_gpu
 
 
+def _fit_problem(nodes: Sequence[dict[str, Any]], cpus: float, gpus: float) -> str | None:
+    """Why no live node of the cluster (``ray.nodes()``) can hold one actor of ``cpus`` CPUs and ``gpus`` GPUs, or
+    None when one can. Ray would keep such an actor pending without a word, and the run would wait forever.
+
+    Judged on the nodes up now: an autoscaling cluster must have one such node up before the run.
+    """
+    sizes = [
+        (float(n.get("Resources", {}).get("CPU", 0)), float(n.get("Resources", {}).get("GPU", 0)))
+        for n in nodes
+        if n.get("Alive", n.get("alive", False))
+    ]  # fmt: skip
+    if any(cpu >= cpus and gpu >= gpus for cpu, gpu in sizes):
+        return None
+    want = f"{cpus:g} CPU{'' if cpus == 1 else 's'}"
+    if not sizes:
+        return f"the Ray cluster has no live node to run an actor of {want}; is it running (ray status)?"
+    gpu_nodes = [cpu for cpu, gpu in sizes if gpu >= gpus]
+    if gpus and gpu_nodes:
+        return (
+            f"no GPU node of the Ray cluster has {want} (the largest has {max(gpu_nodes):g}); lower "
+            "--ray-cpus-per-actor, or run on CPUs with --device cpu"
+        )
+    largest = max(cpu for cpu, _ in sizes)
+    return f"no node of the Ray cluster has {want} (the largest has {largest:g}); lower --ray-cpus-per-actor"
+
+
 def _death_reason(job: Job, exc: BaseException, tries: int) -> Record:
     """The one-line failure of a job whose worker died on every try."""
     return Record(
@@ -327,15 +516,28 @@ def _creation_error(exc: BaseException) -> str:
 
 
 class _Pool:
-    """The actors and their queues: jobs go to the actor with the fewest queued, results come back as done."""
+    """The actors and their queues: jobs go to the actor with the fewest queued, results come back as done.
 
-    def __init__(self, ray: ModuleType, actors: list[Any], shipped: list[Any]) -> None:
+    An actor is waited for at most ``start_timeout`` seconds to start (or restart) while no job runs: one the
+    cluster has no room for stays pending in Ray without a word, and the run would wait forever.
+    """
+
+    def __init__(self, ray: ModuleType, actors: list[Any], shipped: list[Any], start_timeout: float) -> None:
         self.ray = ray
         self.shipped = shipped
-        self.starting: dict[Any, Any] = {actor.ready.remote(shipped): actor for actor in actors}
+        self.start_timeout = start_timeout
+        self.starting: dict[Any, Any] = {}  # ready ref → actor
+        self.asked: dict[Any, float] = {}  # ready ref → when it was asked (time.monotonic)
         self.ready: dict[Any, int] = {}  # actor → jobs queued on it
         self.running: dict[Any, tuple[int, Any]] = {}  # result ref → (job index, actor)
         self.start_error: str | None = None
+        for actor in actors:
+            self._ask_ready(actor)
+
+    def _ask_ready(self, actor: Any) -> None:
+        ref = actor.ready.remote(self.shipped)
+        self.starting[ref] = actor
+        self.asked[ref] = time.monotonic()
 
     @property
     def capacity(self) -> int:
@@ -348,13 +550,19 @@ class _Pool:
 
     def wait(self) -> list[Any]:
         """Block until something finishes; the job refs that did. Actors that became ready join the pool;
-        actors that could not start (or restart) leave it, their reason kept in :attr:`start_error`."""
+        actors that could not start (or restart), or not within :attr:`start_timeout` while no job ran, leave
+        it, their reason kept in :attr:`start_error`."""
         refs = [*self.starting, *self.running]
-        done, _ = self.ray.wait(refs, num_returns=1, timeout=None)
+        now = time.monotonic()
+        timeout = None if self.running else max(0.0, min(self.asked.values(), default=now) + self.start_timeout - now)
+        done, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        if not done:
+            self._give_up_late()
         finished: list[Any] = []
         for ref in done:
             if ref in self.starting:
                 actor = self.starting.pop(ref)
+                del self.asked[ref]
                 try:
                     self.ray.get(ref)
                 except self.ray.exceptions.RayError as exc:
@@ -366,6 +574,18 @@ class _Pool:
                 finished.append(ref)
         return finished
 
+    def _give_up_late(self) -> None:
+        """Kill the actors asked :attr:`start_timeout` ago that have not started (their place goes back)."""
+        now = time.monotonic()
+        for ref in [ref for ref, asked in self.asked.items() if now - asked >= self.start_timeout]:
+            actor = self.starting.pop(ref)
+            del self.asked[ref]
+            self.ray.kill(actor, no_restart=True)
+            self.start_error = (
+                f"none started within {self.start_timeout:g} s: the cluster has no room for one now (`ray status` "
+                "shows what is in use); free some, or lower --ray-cpus-per-actor or --ray-actors"
+            )
+
     def release(self, ref: Any, *, worker_died: bool) -> int:
         """Forget a finished job ref; its plan index. An actor whose worker died on every try of the job
         leaves the pool until it answers again: restarted, it rejoins; out of restarts, it is gone."""
@@ -374,7 +594,7 @@ class _Pool:
             self.ready[actor] -= 1
             if worker_died:
                 del self.ready[actor]
-                self.starting[actor.ready.remote(self.shipped)] = actor
+                self._ask_ready(actor)
         return index
 
     @property
@@ -421,26 +641,41 @@ def run_on_ray(
     """Run the jobs of ``plan`` on Ray actors, each built by ``make_worker(shipped)``; the summary of a local run.
 
     ``shipped`` (the model) goes to the object store once and reaches every actor from there. Raises
-    :class:`RayError` when Ray is missing, the cluster cannot be reached, or no actor could start.
-    Ctrl-C cancels the jobs in flight and returns a summary marked interrupted, as a local run does.
-    ``overwrite`` and ``update`` are the plan's: each actor looks at a job's output again just before it, as
-    :func:`~weatherclean.batch.run.run_jobs` does.
+    :class:`RayError` when Ray is missing, the cluster cannot be reached or refuses the token, no node has room
+    for an actor, or no actor could start. Ctrl-C cancels the jobs in flight and returns a summary marked
+    interrupted, as a local run does. ``overwrite`` and ``update`` are the plan's: each actor looks at a job's
+    output again just before it, as :func:`~weatherclean.batch.run.run_jobs` does.
+
+    Where this run connects to Ray itself (on Linux, from the main thread), the Ray driver runs in a child
+    process (:func:`_drive_apart`): Ray ends its driver at once when the cluster, or the node it runs on, goes
+    away, and this process then still reports what was done, with the rest failed as :data:`CLUSTER_GONE`.
     """
     ray = import_ray()
     summary = BatchSummary.from_plan(plan)
     jobs = list(plan)
     start = time.perf_counter()
+    address = cluster_address(options)
+    check_reachable(address)
     if not jobs:  # everything done or skipped: no cluster needed (but the address must still be good)
-        check_reachable(cluster_address(options))
         return summary
-    _ray_messages_on_stderr()
-    started = _connect(ray, options)
-    try:
-        replace = Replacement(overwrite, update)
-        results = _run_jobs(ray, jobs, make_worker, shipped, options, replace, progress, description, console)
-    finally:
-        if started:
-            ray.shutdown()
+    if not ray.is_initialized():
+        check_token(address)
+    replace = Replacement(overwrite, update)
+
+    def drive(results: _Results, connected: Callable[[], None]) -> _Results:
+        _ray_messages_on_stderr()
+        started = _connect(ray, options)
+        connected()
+        try:
+            return _run_jobs(ray, jobs, make_worker, shipped, options, replace, progress, description, console, results)
+        finally:
+            if started:
+                ray.shutdown()
+
+    if _driver_apart(ray):
+        results = _drive_apart(drive, jobs, disconnect=lambda: ray.is_initialized() and ray.shutdown())
+    else:
+        results = drive(_Results(per_job=[None] * len(jobs)), lambda: None)
     for result in results.per_job:
         if result is not None:
             summary.add(result)
@@ -455,12 +690,20 @@ def run_on_ray(
 @dataclass
 class _Results:
     per_job: list[BatchSummary | None]
-    #: Jobs never run because every worker was lost: failures (exit code 1).
+    #: Jobs never run because every worker was lost, or the cluster went away: failures (exit code 1).
     lost: list[Record] = field(default_factory=list)
     #: Jobs Ctrl-C left without an outcome (:attr:`BatchSummary.not_done`).
     not_done: list[Record] = field(default_factory=list)
     worker_notes: list[Record] = field(default_factory=list)
     interrupted: bool = False
+    #: Told each job's summary as it comes back: a driver in a child process sends it on to its parent at once.
+    on_result: Callable[[int, BatchSummary], None] | None = field(default=None, repr=False, compare=False)
+
+    def put(self, index: int, summary: BatchSummary) -> None:
+        """Record the summary of the job at plan index ``index``."""
+        self.per_job[index] = summary
+        if self.on_result is not None:
+            self.on_result(index, summary)
 
 
 def _run_jobs(
@@ -473,17 +716,23 @@ def _run_jobs(
     progress: bool,
     description: str,
     console: Console | None,
+    results: _Results,
 ) -> _Results:
-    """Start the actors, feed them the jobs, collect each job's summary by its index in the plan. ``replace`` is
-    what existing outputs may be replaced, for each actor's look at a job's output just before it runs."""
+    """Start the actors, feed them the jobs, collect each job's summary by its index in the plan into ``results``.
+    ``replace`` is what existing outputs may be replaced, for each actor's look at a job's output just before it
+    runs. An actor that no node has room for is refused before anything starts (:func:`_fit_problem`)."""
     count, gpus = _actor_count(ray, options, len(jobs))
+    problem = _fit_problem(ray.nodes(), options.cpus_per_actor, gpus)
+    if problem is not None:
+        raise RayError(problem)
     actor_class = ray.remote(
         num_cpus=options.cpus_per_actor, num_gpus=gpus, max_restarts=options.restarts,
         max_task_retries=options.retries,
     )(_JobActor)  # fmt: skip
     model_ref = ray.put(shipped)
-    pool = _Pool(ray, [actor_class.remote(make_worker, *replace) for _ in range(count)], [model_ref])
-    results = _Results(per_job=[None] * len(jobs))
+    cwd = str(Path.cwd())  # the workers' relative paths are the driver's (_absolute)
+    actors = [actor_class.remote(make_worker, *replace, cwd) for _ in range(count)]
+    pool = _Pool(ray, actors, [model_ref], options.start_timeout)
     queue = list(enumerate(jobs))
     queue.reverse()  # popped from the end: plan order
     bar = progress_bar(progress, console)
@@ -496,6 +745,7 @@ def _run_jobs(
             task = bar.add_task(f"{description} on {count} Ray actor(s)", total=len(jobs))
             while queue or pool.running:
                 if not pool.alive and not pool.running:  # nobody left to run the rest
+                    _raise_if_gone(ray)
                     if not any(results.per_job):
                         raise RayError(f"no Ray worker could start: {pool.start_error or 'all were lost'}")
                     reason = "not started: every Ray worker was lost; rerun the same command to resume"
@@ -508,12 +758,17 @@ def _run_jobs(
                         bar.advance(task)
         results.worker_notes = _worker_notes(ray, pool)
         pool.stop()
+    except _ClusterGone as gone:
+        left = sorted({*(index for index, _ in pool.running.values()), *(i for i, _ in queue)})
+        results.lost += [Record(display(jobs[i].source), CLUSTER_GONE.format(how=gone.how)) for i in left]
+        with contextlib.suppress(Exception):  # what can still be stopped
+            pool.stop()
     except KeyboardInterrupt:
         finished = pool.interrupt()
         for ref, (index, _) in list(pool.running.items()):
             summary = finished.get(index)
             if summary is not None and not summary.interrupted:
-                results.per_job[index] = summary
+                results.put(index, summary)
                 del pool.running[ref]
         results.interrupted = True
         running = sorted(index for index, _ in pool.running.values())
@@ -527,22 +782,273 @@ def _collect(ray: ModuleType, pool: _Pool, ref: Any, jobs: list[Job], results: _
     try:
         summary: BatchSummary = ray.get(ref)
     except ray.exceptions.RayActorError as exc:
+        _raise_if_gone(ray)  # not this file's doing: the cluster, or the node under this driver, stopped
         index = pool.release(ref, worker_died=True)
-        results.per_job[index] = BatchSummary(failed=[_death_reason(jobs[index], exc, options.retries + 1)])
+        results.put(index, BatchSummary(failed=[_death_reason(jobs[index], exc, options.retries + 1)]))
         return True
     except ray.exceptions.TaskCancelledError:
         pool.release(ref, worker_died=False)
         return False
-    results.per_job[pool.release(ref, worker_died=False)] = summary
+    results.put(pool.release(ref, worker_died=False), summary)
     return True
 
 
+class _ClusterGone(Exception):
+    """The cluster's head, or the Ray node under this driver, stopped answering: the batch cannot go on."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
+def _raise_if_gone(ray: ModuleType) -> None:
+    """Raise :class:`_ClusterGone` when the cluster's head, or the Ray node this driver runs on, does not take a
+    connection. Asked when a worker dies: ``ray stop`` takes every worker with it, and Ray reports each as a
+    worker that died on every try (a file that crashed it), or ends the driver itself (:func:`_drive_apart`)."""
+    for what, address in _cluster_places(ray):
+        try:
+            check_reachable(address, timeout=2.0)
+        except RayError:
+            raise _ClusterGone(f"{what} at {address} stopped answering") from None
+
+
+def _cluster_places(ray: ModuleType) -> list[tuple[str, str]]:
+    """The addresses that answer while the cluster is up: its head, and the Ray node under this driver (read
+    from Ray's driver state; left out where this Ray version keeps it elsewhere)."""
+    places: list[tuple[str, str]] = []
+    with contextlib.suppress(Exception):
+        places.append(("its head", str(ray.get_runtime_context().gcs_address)))
+    with contextlib.suppress(Exception):
+        node = ray._private.worker.global_worker.node
+        places.append(("the Ray node this command runs on", f"{node.node_ip_address}:{int(node.node_manager_port)}"))
+    return places
+
+
 def _worker_notes(ray: ModuleType, pool: _Pool) -> list[Record]:
-    """Every live actor's notes (precision fallbacks, ...), once each."""
+    """Every live actor's notes (precision fallbacks, ...), once each; an actor that does not answer within
+    :data:`CANCEL_GRACE_S` (its node gone) has none."""
     notes: list[Record] = []
     for actor in pool.ready:
         try:
-            notes += ray.get(actor.notes.remote())
+            notes += ray.get(actor.notes.remote(), timeout=CANCEL_GRACE_S)
         except ray.exceptions.RayError:
             continue
     return notes
+
+
+# The driver in a child process. Ray ends its driver process at once, from its C++ core, when the Ray node
+# it runs on stops (``ray stop``, a lost head): no exception, no ``finally``, no summary. The parent, which
+# never connects to Ray, hears each job's summary as it comes back and reports what was done either way.
+
+#: The driver's work: it fills the results given (telling each job's as it comes back), calls the second
+#: argument once connected, and returns them.
+_Drive = Callable[["_Results", Callable[[], None]], "_Results"]
+
+#: Seconds the parent waits for a child that has sent its results to exit (it disconnects from Ray) before
+#: it is killed.
+CHILD_EXIT_S = 30.0
+
+
+def _driver_apart(ray: ModuleType) -> bool:
+    """Whether to run the Ray driver in a child process: where this run connects to Ray itself, from the main
+    thread (signals are relayed), on Linux (``fork`` with PyTorch loaded is safe there, not on macOS), and with
+    no GPU in use in this process (CUDA does not survive ``fork``)."""
+    torch = sys.modules.get("torch")
+    return (
+        sys.platform.startswith("linux")
+        and not ray.is_initialized()
+        and threading.current_thread() is threading.main_thread()
+        and not (torch is not None and torch.cuda.is_initialized())
+    )
+
+
+def _drive_apart(drive: _Drive, jobs: Sequence[Job], disconnect: Callable[[], Any] = lambda: None) -> _Results:
+    """``drive`` run in a forked child that reports each job's summary as it comes back; its results, or, when the
+    child ended without them, what it reported with the rest failed as :data:`CLUSTER_GONE`.
+
+    Ctrl-C and SIGTERM reach the child once, through this process (:class:`_Relay`): the child ignores its own,
+    so that one from the terminal or from Slurm (which signals both) is not taken twice.
+    """
+    import multiprocessing
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    parent = os.getpid()
+    with _Relay() as relay:
+        # SIGUSR1 held across the fork: one relayed before the child has its handler waits for it
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            reader.close()
+            _child(drive, writer, parent, len(jobs), disconnect, held)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        writer.close()
+        relay.started(pid)
+        connected, received, last = _receive(reader)
+    reader.close()
+    status = _reap(pid, CHILD_EXIT_S if last is not None else None)
+    if last is not None and last[0] == "end":
+        return last[1]
+    if last is not None:  # ("raise", exception)
+        raise KeyboardInterrupt if relay.stopped and isinstance(last[1], (KeyboardInterrupt, SystemExit)) else last[1]
+    if not connected:
+        raise RayError(f"Ray ended this run before it connected ({_ended(status)}); see Ray's message above")
+    return _left_by(jobs, received, status, interrupted=relay.stopped)
+
+
+def _child(
+    drive: _Drive, writer: Any, parent: int, count: int, disconnect: Callable[[], Any], held: set[signal.Signals]
+) -> NoReturn:
+    """The child's life: drive, send the outcome, disconnect, exit without running the parent's cleanup.
+    ``held`` is the signal mask to go back to once the child's handlers are in place."""
+    code = 0
+
+    def send(*message: Any) -> None:
+        with contextlib.suppress(OSError):  # the parent is gone: its death signal stops the batch
+            writer.send(message)
+
+    try:
+        _child_signals(parent, held)
+        results = _Results(per_job=[None] * count, on_result=lambda index, summary: send("job", index, summary))
+        results = drive(results, lambda: send("connected"))
+        send("end", dataclasses.replace(results, on_result=None))
+    except BaseException as exc:
+        code = 1
+        if not isinstance(exc, (WeathercleanError, KeyboardInterrupt, SystemExit)):
+            traceback.print_exc()  # a bug: its traceback where it happened
+        send("raise", _portable(exc))
+    finally:
+        with contextlib.suppress(BaseException):
+            writer.close()
+        with contextlib.suppress(BaseException):
+            disconnect()
+        os._exit(code)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc``, or a RuntimeError that says what it was when it does not pickle."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {one_line(exc)} (in the Ray driver process)")
+    return exc
+
+
+def _child_signals(parent: int, held: set[signal.Signals]) -> None:
+    """In the child: SIGUSR1 (the parent's relay of Ctrl-C or SIGTERM, or the parent's death) is Ctrl-C, once;
+    SIGINT and SIGTERM are left to the parent. Handlers, not SIG_IGN: the processes Ray starts get defaults.
+    Then the signal mask goes back to ``held``, and a SIGUSR1 sent meanwhile arrives."""
+    fired: list[bool] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if not fired:
+            fired.append(True)
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGUSR1, stop)
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGUSR1)  # PR_SET_PDEATHSIG: the parent killed, the child stops
+    if os.getppid() != parent:  # it died before that
+        os.kill(os.getpid(), signal.SIGUSR1)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _Relay:
+    """While a child drives: Ctrl-C or SIGTERM here is sent on to it once, as SIGUSR1 (:attr:`stopped` says one
+    came). The program's own handlers are back afterwards. In force from before the fork, so that none is lost:
+    one that comes first is sent as soon as the child is :meth:`started`."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self._pid: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Relay:
+        self._previous = {signum: signal.signal(signum, self._relay) for signum in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+    def started(self, pid: int) -> None:
+        """The child is ``pid``: a stop that came before goes to it now."""
+        self._pid = pid
+        if self.stopped:
+            self._send()
+
+    def _relay(self, signum: int, frame: Any) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._send()
+
+    def _send(self) -> None:
+        if self._pid is not None and self._pid != os.getpid():  # never from the child, before its own handlers
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGUSR1)
+
+
+def _receive(reader: Any) -> tuple[bool, dict[int, BatchSummary], tuple[Any, ...] | None]:
+    """Read the child's messages, ``("connected",)``, ``("job", index, summary)`` and, last, ``("end", results)``
+    or ``("raise", exception)``, until that last one or the child's end: whether it connected, the summaries
+    it sent by plan index, and its last message (None when it ended without one)."""
+    connected = False
+    received: dict[int, BatchSummary] = {}
+    while True:
+        try:
+            message = reader.recv()
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, IndexError):
+            # a child gone, or a message cut short (a signal in the middle of its send): as if it ended here
+            return connected, received, None
+        if message[0] == "connected":
+            connected = True
+        elif message[0] == "job":
+            received[message[1]] = message[2]
+        else:
+            return connected, received, message
+
+
+def _reap(pid: int, timeout: float | None) -> int:
+    """The child's wait status, once it has exited; killed after ``timeout`` seconds (None: no limit)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        if done:
+            return status
+        if deadline is not None and time.monotonic() > deadline:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = None
+        else:
+            time.sleep(0.05)
+
+
+def _ended(status: int) -> str:
+    """How a child process ended, from its wait status: ``exit status 1``, ``killed by signal 9``."""
+    code = os.waitstatus_to_exitcode(status)
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+
+
+def _left_by(jobs: Sequence[Job], received: dict[int, BatchSummary], status: int, *, interrupted: bool) -> _Results:
+    """The results of a driver that ended without its own: the summaries it sent, and each job it did not report
+    failed as :data:`CLUSTER_GONE` (exit code 1; a rerun resumes), or not done when a stop was asked for."""
+    results = _Results(per_job=[received.get(index) for index in range(len(jobs))])
+    left = [Record(display(job.source), INTERRUPTED) for i, job in enumerate(jobs) if i not in received]
+    if interrupted:
+        results.interrupted = True
+        results.not_done = left
+    else:
+        how = f"Ray ended this run's driver, {_ended(status)}"
+        results.lost = [Record(r.path, CLUSTER_GONE.format(how=how)) for r in left]
+    return results

@@ -23,12 +23,24 @@ from weatherclean.batch.run import BatchSummary
 __all__ = ["print_plan", "print_summary"]
 
 
-def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes: Sequence[str] = ()) -> None:
+def print_plan(
+    plan: Plan,
+    *,
+    verb: str,
+    json_out: bool,
+    console: Console,
+    notes: Sequence[str] = (),
+    err_console: Console | None = None,
+) -> None:
     """``--dry-run``: every job, skip and known failure, as a table or JSON. ``notes`` (about the model, say)
     are part of the JSON; the caller prints them after a table. The plan's own notes (an ``-o`` inside an
     input folder, a ``--format`` that fits only some inputs) and a job's (an out-of-date output redone) are
-    shown as the run would give them."""
+    shown as the run would give them. Each known failure also gets its ``error: FILE: reason`` line on
+    ``err_console``, as in a run, and the JSON its ``ok`` and ``exit_code`` (1 when a failure is known), as a
+    run's summary has them: a script that reads either finds them where the run puts them."""
     shown = OutputNames(plan.output_dir)  # outputs as the user's paths were typed, as the inputs are
+    if err_console is not None:
+        _print_failures(plan.failed, err_console)
     if json_out:
         data = {
             "jobs": [
@@ -40,12 +52,14 @@ def print_plan(plan: Plan, *, verb: str, json_out: bool, console: Console, notes
             "other_shards": plan.other_shards,
             "notes": [*(f"{r.path}: {r.reason}" for r in plan.notes), *notes],
             "dry_run": True,
+            "ok": not plan.failed,
+            "exit_code": 1 if plan.failed else 0,
         }
         typer.echo(json.dumps(data, indent=2))
         return
     table = Table(title=f"dry run: {len(plan.jobs)} file(s) would be {verb}ed", show_lines=False)
-    table.add_column("input")
-    table.add_column("output / note")
+    table.add_column("input", overflow="fold")
+    table.add_column("output / note", overflow="fold")
     for rec in plan.notes:
         table.add_row(escape(str(rec.path)), f"[cyan]note:[/] {escape(rec.reason)}")
     for job in plan.jobs:
@@ -72,8 +86,7 @@ def print_summary(
     too, one line each. The files an interrupted run did not do are not failures and get no line each (a
     batch of 100 000 stopped early would print 100 000): the totals line counts them and says how to resume.
     """
-    for rec in summary.failed:
-        err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+    _print_failures(summary.failed, err_console)
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -94,9 +107,9 @@ def print_summary(
         totals += f"; written {escape(where)}"
     if not quiet and (summary.skipped or summary.notes):
         table = Table(show_header=True, header_style="bold")
-        table.add_column("status")
-        table.add_column("file")
-        table.add_column("reason")
+        table.add_column("status", overflow="fold")
+        table.add_column("file", overflow="fold")  # a file name is never cut short ("mi…"): folded
+        table.add_column("reason", overflow="fold")
         for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
             for rec in records:
                 where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else str(rec.path)
@@ -106,6 +119,12 @@ def print_summary(
         for rec in summary.notes:
             err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     console.print(totals, highlight=False, soft_wrap=True)
+
+
+def _print_failures(failed: Sequence[Record], err_console: Console) -> None:
+    """One ``error: FILE: reason`` line per failure, on the error stream."""
+    for rec in failed:
+        err_console.print(f"[bold red]error:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
 
 
 def _one_line(rec: Record) -> str:

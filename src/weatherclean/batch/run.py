@@ -6,7 +6,10 @@ job would fail the same way after its compute. After Ctrl-C the jobs left withou
 started, or stopped part-way, whose partial output is never under the final name) are counted as not
 done, apart from the failures; after a full disk they are listed as failed. Either way rerunning the
 same command resumes (finished outputs are skipped by the plan). A failed job leaves no empty output
-folder behind.
+folder behind. Ctrl-C ends in a summary wherever it lands once the batch has started: each job's outcome is
+filled into one slot as it is known, and the summary is made from the slots at the end, with further
+interruptions held while the writes in flight finish. An output that appears while its job runs (another run
+beside this one) is kept and the job skipped, unless the run was asked to replace outputs.
 
 Photos are pipelined (:class:`Pipeline`): worker threads decode the next photos and encode and write
 finished ones while the model computes on the main thread, with bounded queues, so memory holds a few
@@ -20,6 +23,7 @@ overlaps decoding and encoding inside each video.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,6 +39,7 @@ from rich.text import Text
 
 from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
 from weatherclean.batch.jobs import (
+    CHANGED,
     FrameProgress,
     Job,
     JobHandler,
@@ -48,8 +53,8 @@ from weatherclean.batch.jobs import (
     job_sources,
     output_state,
 )
-from weatherclean.errors import DiskFullError, WeathercleanError
-from weatherclean.io.atomic import missing_folders, remove_empty
+from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError, block_for_report, interrupts_held
+from weatherclean.io.atomic import folder_in_the_way, keep_existing, missing_folders, remove_empty
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.pipelining import pipeline_enabled
 
@@ -190,47 +195,117 @@ def run_jobs(
     """Run ``handler`` on each job; a failing job is recorded with its one-line reason and the batch goes on.
 
     A plan's known skips and failures come first in the summary, then the run's in job order. The
-    progress bar goes to ``console`` (default: stderr) and disappears at the end. Jobs whose handler has
-    stages (:class:`~weatherclean.batch.handlers.StagedHandler`: photos) are pipelined as ``pipeline``
-    says (True: :meth:`Pipeline.for_machine`; False: one job at a time); others run whole, in order.
+    progress bar goes to ``console`` (default: stderr) when it is a terminal, and disappears at the end. Jobs
+    whose handler has stages (:class:`~weatherclean.batch.handlers.StagedHandler`: photos) are pipelined as
+    ``pipeline`` says (True: :meth:`Pipeline.for_machine`; False: one job at a time); others run whole, in order.
 
     ``overwrite`` and ``update`` must be what the plan was made with (:func:`~weatherclean.batch.plan.plan_batch`):
     just before each job the output is looked at again (:func:`_appeared`), and one that exists by then is
-    skipped unless they say to replace it.
+    skipped unless they say to replace it; one that appears while the job runs is kept too
+    (:func:`~weatherclean.io.atomic.keep_existing`), and the job is skipped.
+
+    Ctrl-C (or SIGTERM, as the CLI raises it) anywhere once the batch has started ends in a summary marked
+    interrupted: each job's outcome is one slot, filled in one step as it is known, and the summary is made from
+    the slots only after the writes in flight are done, with further interruptions held (:func:`_wrap_up`).
     """
     summary = BatchSummary.from_plan(jobs)
-    job_list = list(jobs)
     start = time.perf_counter()
-    bar = progress_bar(progress, console)
-    frames = FrameProgress(bar)
-    chosen = Pipeline.for_machine() if pipeline is True else pipeline or None
-    with bar:
-        task = bar.add_task(description, total=len(job_list))
+    job_list = list(jobs)
+    outcomes: list[_Outcome | None] = [None] * len(job_list)
+    runner: _Runner | None = None
+    interrupted = False
+    try:
+        runner = _runner(job_list, handler, outcomes, Replacement(overwrite, update), pipeline)
+        with progress_bar(progress, console) as bar:
+            runner.run(bar, description)
+    except KeyboardInterrupt:
+        interrupted = True
+    except BaseException:  # a bug: its traceback goes up, after the threads are stopped
+        if runner is not None:
+            runner.close()
+        raise
+    return _wrap_up(summary, job_list, outcomes, runner, interrupted=interrupted, start=start)
 
-        def announce(job: Job) -> None:
-            bar.update(task, description=f"{description} {job.source.name}")
 
-        def advance() -> None:
-            bar.advance(task)
+def _wrap_up(
+    summary: BatchSummary,
+    job_list: list[Job],
+    outcomes: list[_Outcome | None],
+    runner: _Runner | None,
+    *,
+    interrupted: bool,
+    start: float,
+) -> BatchSummary:
+    """The batch's summary, once the writes in flight are done and recorded (:meth:`_Runner.finish`), with
+    Ctrl-C and SIGTERM held meanwhile (:func:`~weatherclean.errors.interrupts_held`): they cannot make it faster
+    (a write in flight finishes either way) and must not lose what was done.
 
-        if chosen is None:
-            for index, job in enumerate(job_list):
-                announce(job)
-                if not _run_one(job, handler, frames, summary, overwrite=overwrite, update=update):
-                    # Ctrl-C leaves this job unfinished; a full disk has recorded it as failed already
-                    rest = job_list[index:] if summary.interrupted else job_list[index + 1 :]
-                    _record_not_done(rest, summary)
-                    break
-                advance()
-        else:
-            replace = Replacement(overwrite, update)
-            _Pipelined(job_list, handler, frames, summary, chosen, replace, announce, advance).run()
-    summary.seconds = time.perf_counter() - start
+    An interruption that lands before the hold takes effect only starts this again: the summary is made anew from
+    the slots each time, so nothing is counted twice."""
+    made: BatchSummary | None = None
+    while made is None:
+        try:
+            with interrupts_held():
+                if runner is not None:
+                    runner.finish()
+                    runner.recover()
+                made = _summarised(summary, job_list, outcomes, interrupted=interrupted)
+                made.seconds = time.perf_counter() - start
+                block_for_report()  # the CLI's: none lands before its summary is printed
+        except KeyboardInterrupt:
+            interrupted = True
+    return made
+
+
+def _summarised(
+    plan: BatchSummary, job_list: list[Job], outcomes: list[_Outcome | None], *, interrupted: bool
+) -> BatchSummary:
+    """``plan`` (the plan's part of the summary) with every job's outcome added in job order, as a new summary.
+
+    The jobs without an outcome are not done after Ctrl-C (not failures, and not one line each: a batch of
+    100 000 stopped early would print 100 000), and failed after a full disk. A batch whose every job has an
+    outcome is complete, even if a signal came as it ended."""
+    summary = BatchSummary(
+        skipped=list(plan.skipped), failed=list(plan.failed), notes=list(plan.notes),
+        other_shards=plan.other_shards, output_dir=plan.output_dir,
+    )  # fmt: skip
+    rest = [job for job, outcome in zip(job_list, outcomes, strict=True) if outcome is None]
+    for outcome in outcomes:
+        if outcome is not None:
+            outcome.add_to(summary)
+    summary.interrupted = interrupted and bool(rest)
+    if summary.interrupted:
+        summary.not_done = [Record(display(j.source), INTERRUPTED) for j in rest]
+    else:  # only a full disk stops a batch short without Ctrl-C
+        summary.failed += [Record(display(j.source), DISK_FULL_REST) for j in rest]
     return summary
 
 
-def _appeared(job: Job, overwrite: bool, update: bool = False) -> Record | None:
-    """The skip of a job whose output exists just before it runs, or None to run it.
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of one job: done (with its notes), skipped or failed; ``stop`` when the batch must stop
+    after it (a full disk: every later write would fail the same way, after its compute)."""
+
+    done: Job | None = None
+    notes: tuple[Record, ...] = ()
+    skip: Record | None = None
+    failure: Record | None = None
+    stop: bool = False
+
+    def add_to(self, summary: BatchSummary) -> None:
+        """Record this outcome in ``summary``."""
+        summary.notes.extend(self.notes)
+        if self.done is not None:
+            summary.done.append(self.done)
+        if self.skip is not None:
+            summary.skipped.append(self.skip)
+        if self.failure is not None:
+            summary.failed.append(self.failure)
+
+
+def _appeared(job: Job, replace: Replacement) -> _Outcome | None:
+    """The outcome of a job whose output exists just before it runs (a skip; a failure for a folder where a file
+    goes), or None to run it.
 
     The plan skipped every output that existed then; one that exists now appeared since (another process, a
     rerun beside this one), or is one the plan found older than its input and was asked to redo (``update``).
@@ -238,39 +313,49 @@ def _appeared(job: Job, overwrite: bool, update: bool = False) -> Record | None:
     ``overwrite``, or ``update`` and it is (still) older than its input. The Ray engine's actors run each job
     through here too, so both engines judge alike.
     """
-    if job.replaces_input or overwrite:
+    if job.replaces_input:
+        return None
+    if job.kind != "frames" and job.output.is_dir():
+        return _Outcome(failure=Record(display(job.source), folder_in_the_way(display(job.output))))
+    if replace.overwrite:
         return None
     state = output_state(job.output, lambda: job_sources(job))
-    if state is OutputState.MISSING or (update and state is OutputState.OUT_OF_DATE):
+    if state is OutputState.MISSING or (replace.update and state is OutputState.OUT_OF_DATE):
         return None
     if state is OutputState.DONE:  # written since the plan was made
-        return Record(display(job.source), f"output exists: {display(job.output)}")
-    return Record(display(job.source), exists_reason(job.output, state))
+        return _Outcome(skip=Record(display(job.source), f"output exists: {display(job.output)}"))
+    return _Outcome(skip=Record(display(job.source), exists_reason(job.output, state)))
 
 
-def _run_one(
-    job: Job, handler: JobHandler, frames: FrameProgress, summary: BatchSummary, *, overwrite: bool, update: bool
-) -> bool:
-    """Do one job and record what happened; False when the batch must stop (Ctrl-C, a full disk)."""
-    skip = _appeared(job, overwrite, update)
-    if skip is not None:
-        summary.skipped.append(skip)
-        return True
+def _kept(job: Job, replace: Replacement) -> Path | None:
+    """The output that ``job`` must not replace if a file appears there while it runs
+    (:func:`~weatherclean.io.atomic.keep_existing`), or None when the job was asked to replace it: ``--in-place``,
+    ``--overwrite``, or ``--update`` for an output the plan found older than its input. A ``--frames`` clip's
+    folder is replaced by its handler, which looks at it itself."""
+    asked = job.replaces_input or replace.overwrite or (replace.update and job.note == CHANGED)
+    return None if asked or job.kind == "frames" else job.output
+
+
+def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Replacement) -> _Outcome:
+    """Do one job; its outcome. Ctrl-C goes up (the job is then not done, and leaves no output)."""
+    early = _appeared(job, replace)
+    if early is not None:
+        return early
     new_folders = missing_folders(job.output.parent)
     try:
-        # a job that failed leaves no empty output folder behind
-        return _settle(job, lambda: handler(job, frames), summary, on_error=lambda: remove_empty(new_folders))
+        with keep_existing(_kept(job, replace)):
+            # a job that failed leaves no empty output folder behind
+            return _settle(job, lambda: handler(job, frames), on_error=lambda: remove_empty(new_folders))
     finally:
         frames.finish()
 
 
-def _settle(
-    job: Job, call: Callable[[], Sequence[str]], summary: BatchSummary, on_error: Callable[[], None] | None = None
-) -> bool:
-    """Get one job's notes from ``call`` and record the outcome; False when the batch must stop (Ctrl-C, a
-    full disk). ``on_error`` runs first when ``call`` raises anything.
+def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], None] | None = None) -> _Outcome:
+    """Get one job's notes from ``call`` and say what became of it. ``on_error`` runs first when ``call`` raises
+    anything; Ctrl-C then goes up.
 
-    A failure this file alone causes becomes its one-line reason; anything else is a bug and goes up.
+    A failure this file alone causes becomes its one-line reason; anything else is a bug and goes up. An output
+    that appeared while the job ran is kept, and the job skipped (:class:`~weatherclean.errors.OutputAppeared`).
     """
     try:
         try:
@@ -279,39 +364,43 @@ def _settle(
             if on_error is not None:
                 on_error()
             raise
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        return False
     except DiskFullError as exc:
-        summary.failed.append(Record(display(job.source), str(exc)))
-        return False
+        return _Outcome(failure=Record(display(job.source), str(exc)), stop=True)
+    except OutputAppeared as exc:
+        return _Outcome(skip=Record(display(job.source), appeared_reason(exc.path)))
     except WeathercleanError as exc:
-        summary.failed.append(Record(display(job.source), str(exc)))
+        return _Outcome(failure=Record(display(job.source), str(exc)))
     except MemoryError:
-        summary.failed.append(Record(display(job.source), f"{job.source}: out of memory; try a smaller --tile"))
+        return _Outcome(failure=Record(display(job.source), f"{job.source}: out of memory; try a smaller --tile"))
     except (RuntimeError, ValueError, OSError) as exc:
         reason = f"{job.source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        summary.failed.append(Record(display(job.source), reason))
-    else:
-        said = [job.note, *notes] if job.note else notes  # the plan's note on this job (redone: input changed)
-        summary.notes.extend(Record(display(job.source), note) for note in dict.fromkeys(said))
-        summary.done.append(job)
-    return True
+        return _Outcome(failure=Record(display(job.source), reason))
+    said = [job.note, *notes] if job.note else notes  # the plan's note on this job (redone: input changed)
+    return _Outcome(done=job, notes=tuple(Record(display(job.source), note) for note in dict.fromkeys(said)))
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What is at ``path``, as far as telling a newly written file goes: a regular file's device, inode, time and
+    size (the size last), or None for nothing, a folder or anything else."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def appeared_reason(output: Path) -> str:
+    """The skip reason of a job whose output appeared while it ran, and was kept (:func:`_settle`)."""
+    return f"output appeared meanwhile (another run?): {display(output)}; kept, not replaced (--overwrite redoes it)"
 
 
 #: The reason of a job that Ctrl-C left without an outcome, in :attr:`BatchSummary.not_done` (the local and the
 #: Ray runner).
 INTERRUPTED = "not started or not finished: interrupted; rerun the same command to resume"
-
-
-def _record_not_done(rest: list[Job], summary: BatchSummary) -> None:
-    """Record the jobs a stopped batch leaves without an outcome: not done after Ctrl-C (not failures, and not
-    one line each: a batch of 100 000 stopped early would print 100 000), failed after a full disk."""
-    if summary.interrupted:
-        summary.not_done.extend(Record(display(j.source), INTERRUPTED) for j in rest)
-    else:
-        reason = "not started: the output disk is full; free space and rerun (finished files are skipped)"
-        summary.failed.extend(Record(display(j.source), reason) for j in rest)
+#: The reason of each job a full disk left without an outcome.
+DISK_FULL_REST = "not started: the output disk is full; free space and rerun (finished files are skipped)"
 
 
 def _raise(exc: BaseException) -> Callable[[], list[str]]:
@@ -323,17 +412,92 @@ def _raise(exc: BaseException) -> Callable[[], list[str]]:
     return call
 
 
+class _Runner:
+    """Runs a batch's jobs, filling ``outcomes`` (one slot per job, in plan order) as each is known.
+
+    :meth:`run` walks the jobs with the progress bar shown (Ctrl-C goes up from anywhere in it); :meth:`finish`
+    records what is still in flight and stops the runner's threads, and is called whatever happened, with
+    interruptions held, possibly more than once; :meth:`close` only stops the threads (after a bug)."""
+
+    def __init__(
+        self, job_list: list[Job], handler: JobHandler, outcomes: list[_Outcome | None], replace: Replacement
+    ) -> None:
+        self.jobs, self.handler, self.outcomes, self.replace = job_list, handler, outcomes, replace
+        self.advance: Callable[[], None] = lambda: None
+        #: What was at each started job's output when it started (:func:`_identity`), for :meth:`recover`.
+        self.started: dict[int, tuple[int, ...] | None] = {}
+
+    def start(self, index: int) -> None:
+        """Note what is at job ``index``'s output as it starts (:meth:`recover`)."""
+        self.started[index] = _identity(self.jobs[index].output)
+
+    def recover(self) -> None:
+        """Record as done each started job left without an outcome whose output is now a file it was not when the
+        job started: an interruption that landed after the job's commit (the rename), before its slot was filled
+        (one job at a time, videos, the writer's ``submit``). A rerun skips such an output as existing, so without
+        this it was never listed as done. Its notes are lost; the file is the job's, whole (writes are atomic)."""
+        for index, before in self.started.items():
+            job = self.jobs[index]
+            if self.outcomes[index] is not None or job.kind == "frames":
+                continue
+            now = _identity(job.output)
+            if now is not None and now != before and now[-1] > 0:
+                self.outcomes[index] = _Outcome(done=job)
+
+    def run(self, bar: Any, description: str) -> None:
+        """Walk the jobs with ``bar`` counting them and naming each as it starts."""
+        task = bar.add_task(description, total=len(self.jobs))
+        self.advance = lambda: bar.advance(task)
+
+        def announce(job: Job) -> None:
+            bar.update(task, description=f"{description} {job.source.name}")
+
+        self.walk(FrameProgress(bar), announce)
+
+    def walk(self, frames: FrameProgress, announce: Callable[[Job], None]) -> None:
+        """Each job in turn, whole, until one says stop (a full disk)."""
+        for index, job in enumerate(self.jobs):
+            announce(job)
+            self.start(index)
+            outcome = _run_one(job, self.handler, frames, self.replace)
+            self.outcomes[index] = outcome
+            if outcome.stop:
+                return
+            self.advance()
+
+    def finish(self) -> None:
+        """Nothing is in flight once :meth:`walk` has ended, or been stopped."""
+
+    def close(self) -> None:
+        """No threads to stop."""
+
+
+def _runner(
+    job_list: list[Job],
+    handler: JobHandler,
+    outcomes: list[_Outcome | None],
+    replace: Replacement,
+    pipeline: Pipeline | bool,
+) -> _Runner:
+    """The runner ``pipeline`` asks for (:func:`run_jobs`)."""
+    chosen = Pipeline.for_machine() if pipeline is True else pipeline or None
+    if chosen is None:
+        return _Runner(job_list, handler, outcomes, replace)
+    return _Pipelined(job_list, handler, outcomes, replace, chosen)
+
+
 @dataclass
 class _Pending:
     """A job whose outcome is recorded once every job before it is: its write, or what is already known."""
 
+    index: int
     job: Job
     write: Future[Callable[[], list[str]]] | None = None
     known: Callable[[], list[str]] | None = None
-    skip: Record | None = None
+    outcome: _Outcome | None = None
 
 
-class _Pipelined:
+class _Pipelined(_Runner):
     """Runs a batch with photos decoded ahead and written behind the model (see :class:`Pipeline`).
 
     The main thread walks the jobs in order: it takes the job's decoded photo (decoded in a worker, or
@@ -347,74 +511,64 @@ class _Pipelined:
         self,
         job_list: list[Job],
         handler: JobHandler,
-        frames: FrameProgress,
-        summary: BatchSummary,
-        pipeline: Pipeline,
+        outcomes: list[_Outcome | None],
         replace: Replacement,
-        announce: Callable[[Job], None],
-        advance: Callable[[], None],
+        pipeline: Pipeline,
     ) -> None:
-        self.jobs, self.handler, self.frames, self.summary = job_list, handler, frames, summary
-        self.pipeline, self.announce, self.advance = pipeline, announce, advance
-        self.overwrite, self.update = replace  # run_jobs's: what existing outputs may be replaced
+        super().__init__(job_list, handler, outcomes, replace)
+        self.pipeline = pipeline
         self.decoding: dict[int, Future[Any]] = {}
         self.next_decode = 0
         self.pending: deque[_Pending] = deque()
-        self.recorded = 0  # jobs whose outcome is in the summary (always a prefix of the job list)
-        self.stopped = False
+        self.stopped = False  # a full disk: the writes in flight are recorded, nothing more is started
         self.cleanup: list[list[Path]] = []  # new folders of failed writes (list.append is thread-safe)
         self.decoders = ThreadPoolExecutor(pipeline.decoders, thread_name_prefix="weatherclean-decode")
         self.writers = ThreadPoolExecutor(pipeline.writers, thread_name_prefix="weatherclean-write")
 
-    def run(self) -> None:
-        try:
-            self._walk()
-            self._collect(0)
-        finally:
-            # Writes in flight finish (each is atomic: complete, or nothing under the output's name);
-            # decodes not started are dropped. Then the failed writes' empty new folders go.
-            self.decoders.shutdown(wait=True, cancel_futures=True)
-            self.writers.shutdown(wait=True)
-            for folders in self.cleanup:
-                remove_empty(folders)
-        if self.stopped:
-            _record_not_done(self.jobs[self.recorded :], self.summary)
-
-    def _walk(self) -> None:
+    def walk(self, frames: FrameProgress, announce: Callable[[Job], None]) -> None:
         for index, job in enumerate(self.jobs):
-            self.announce(job)
+            announce(job)
             self._decode_ahead(index)
             stages = stages_of(self.handler, job)
             if stages is None:  # a video or a clip: whole, once every earlier outcome is recorded
                 if not self._collect(0):
                     return
-                done = _run_one(
-                    job, self.handler, self.frames, self.summary, overwrite=self.overwrite, update=self.update
-                )
-                if not done:
+                self.start(index)
+                outcome = _run_one(job, self.handler, frames, self.replace)
+                self.outcomes[index] = outcome
+                if outcome.stop:
                     self.stopped = True
-                    self.recorded += 0 if self.summary.interrupted else 1  # a full disk recorded it
                     return
-                self.recorded += 1
                 self.advance()
                 continue
-            skip = _appeared(job, self.overwrite, self.update)
-            if skip is not None:
+            early = _appeared(job, self.replace)
+            if early is not None:
                 self._drop_decode(index)
-                self.pending.append(_Pending(job, skip=skip))
+                self.pending.append(_Pending(index, job, outcome=early))
                 continue
             try:
                 value = stages.compute(job, self._decoded(index, stages, job))
-            except KeyboardInterrupt:  # Ctrl-C lands here, in the model, almost always
-                self.summary.interrupted = self.stopped = True
-                self._collect(0)  # the photos before this one are being written: record them
-                return
             except Exception as exc:  # noqa: BLE001 - settled (classified) in job order, like a write's
-                self.pending.append(_Pending(job, known=_raise(exc)))
+                self.pending.append(_Pending(index, job, known=_raise(exc)))
                 continue
             if not self._collect(self.pipeline.writers - 1):  # room for one more write
                 return
-            self.pending.append(_Pending(job, write=self.writers.submit(self._write, stages, job, value)))
+            self.start(index)
+            self.pending.append(_Pending(index, job, write=self.writers.submit(self._write, stages, job, value)))
+
+    def finish(self) -> None:
+        """Record the writes in flight (each is atomic: complete, or nothing under the output's name), then stop
+        the threads: decodes not started are dropped, and the failed writes' empty new folders go."""
+        try:
+            self._collect(0)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.decoders.shutdown(wait=True, cancel_futures=True)
+        self.writers.shutdown(wait=True)
+        for folders in self.cleanup:
+            remove_empty(folders)
 
     def _decode_ahead(self, index: int) -> None:
         """Start decoding the staged jobs from ``index`` up to ``ahead`` past it, stopping at a video."""
@@ -425,7 +579,7 @@ class _Pipelined:
             if stages is None:
                 if self.next_decode > index:  # photos past a video wait until it is done
                     return
-            elif _appeared(job, self.overwrite, self.update) is None:
+            elif _appeared(job, self.replace) is None:
                 self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
             self.next_decode += 1
 
@@ -442,32 +596,29 @@ class _Pipelined:
         """In a writer thread: encode and write one job; returns its notes, or its error, as a call."""
         new_folders = missing_folders(job.output.parent)
         try:
-            notes = stages.encode(job, value)
+            with keep_existing(_kept(job, self.replace)):
+                notes = stages.encode(job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
             self.cleanup.append(new_folders)
             return _raise(exc)
         return lambda: notes
 
     def _collect(self, keep: int) -> bool:
-        """Record outcomes in job order until at most ``keep`` jobs are pending; False once the batch must
-        stop (Ctrl-C while waiting, a full disk). After a stop the rest are still recorded as they come:
-        their writes ran, and what they did is the truth."""
+        """Record outcomes in job order until at most ``keep`` jobs are pending; False once the batch must stop
+        (a full disk). After a stop the rest are still recorded as they come (their writes ran, and what they
+        did is the truth). Ctrl-C while waiting goes up with the entry still pending: recording it again later
+        (from :meth:`finish`) fills the same slot with the same outcome."""
         while len(self.pending) > keep:
             entry = self.pending[0]
-            if entry.skip is not None:
-                self.summary.skipped.append(entry.skip)
-                ok = True
-            else:
+            outcome = entry.outcome
+            if outcome is None:
                 write, known = entry.write, entry.known
                 call = known if write is None else (lambda w=write: w.result()())  # type: ignore[misc]
-                ok = _settle(entry.job, call, self.summary)  # type: ignore[arg-type]
-                if not ok and self.summary.interrupted:
-                    self.stopped = True  # Ctrl-C while waiting for this write: it is not recorded
-                    return False
+                outcome = _settle(entry.job, call)  # type: ignore[arg-type]
+            self.outcomes[entry.index] = outcome
             self.pending.popleft()
-            self.recorded += 1
             self.advance()
-            if not ok:
+            if outcome.stop:
                 self.stopped = True
                 keep = 0  # a full disk: record the writes already in flight, then stop
         return not self.stopped
@@ -505,8 +656,13 @@ class _RateColumn(ProgressColumn):
 
 def progress_bar(enabled: bool, console: Console | None) -> Any:
     """The files bar (and, for videos and clips, a frames bar with its rate) on stderr, or a silent
-    stand-in when hidden; the Ray engine shows the same bar (its actors' frames are not shown)."""
-    if not enabled:
+    stand-in when hidden; the Ray engine shows the same bar (its actors' frames are not shown).
+
+    Hidden too when ``console`` is not an interactive terminal (a log, cron, a pipe, ``2>/dev/full``): Rich
+    draws nothing there until the bar stops, and then writes one blank line, which cron mailed after every run,
+    and which, written to a closed or full stderr, failed a run whose every file was done."""
+    console = console or Console(stderr=True)
+    if not enabled or not console.is_interactive:
         return _NoProgress()
     return Progress(
         TextColumn("{task.description}"),
@@ -514,6 +670,6 @@ def progress_bar(enabled: bool, console: Console | None) -> Any:
         MofNCompleteColumn(),
         _RateColumn(),
         TimeRemainingColumn(),
-        console=console or Console(stderr=True),
+        console=console,
         transient=True,
     )

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
-from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console
-from weatherclean.errors import InputError
+from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console, report_outcome
+from weatherclean.errors import InputError, carry_interrupts
 from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.restore.options import PRECISIONS
 
@@ -180,10 +180,27 @@ Preset = Annotated[
         "the CPU to the model (docs/performance.md).",
     ),
 ]  # fmt: skip
+
+
+def check_shard(value: str | None) -> str | None:
+    """``--shard``, checked by the option parser as every other option value is (one line on stderr, exit code 2,
+    before the command starts; docs/usage.md), not later by the command, which also answered it in JSON on
+    stdout under ``--json``; the value stays as typed."""
+    if value is None:
+        return None
+    from weatherclean.batch.plan import parse_shard
+
+    try:
+        parse_shard(value)
+    except InputError:
+        raise typer.BadParameter(f"'{value}': expected K/N with 1 ≤ K ≤ N, e.g. 2/8") from None
+    return value
+
+
 Shard = Annotated[
     str | None,
     typer.Option(
-        "--shard", metavar="K/N",
+        "--shard", metavar="K/N", callback=check_shard,
         help="Do only the K-th of N deterministic parts, e.g. one per machine or GPU in a job array.",
         show_default=False,
     ),
@@ -383,24 +400,35 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
     else:
         note = None
         check_task(cmd.model, task)
-    print_plan(plan, verb=verb, json_out=cmd.json_out, console=console, notes=[note] if note else [])
-    if note and not cmd.json_out:
-        err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
-    if plan.failed:
-        raise typer.Exit(EXIT_SOME_FAILED)
+
+    def show() -> None:
+        notes = [note] if note else []
+        print_plan(plan, verb=verb, json_out=cmd.json_out, console=console, notes=notes, err_console=err_console)
+        if note and not cmd.json_out:
+            err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+    report_outcome(EXIT_SOME_FAILED if plan.failed else 0, show)
     return True
 
 
-def finish(summary: BatchSummary, cmd: PhotoCommand, notes: list[Record]) -> None:
-    """Print the summary, with the model's ``notes`` at the end, and exit with 1 if anything failed."""
+def finish(summary: BatchSummary, cmd: PhotoCommand, notes: Callable[[], list[Record]] = list) -> None:
+    """Print the summary, with the model's ``notes()`` at the end, and exit with 1 if anything failed, 130 if
+    interrupted (:func:`~weatherclean.cli.common.report_outcome`: neither a signal nor a failing stdout or stderr
+    changes that code)."""
     from weatherclean.batch import print_summary
 
-    summary.notes.extend(notes)
-    print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
+    def show() -> None:
+        summary.notes.extend(notes())
+        print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
+
+    report_outcome(outcome_code(summary), show)
+
+
+def outcome_code(summary: BatchSummary) -> int:
+    """The exit code a batch's summary stands for: 130 interrupted, 1 a file failed, else 0."""
     if summary.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if not summary.ok:
-        raise typer.Exit(EXIT_SOME_FAILED)
+        return EXIT_INTERRUPTED
+    return 0 if summary.ok else EXIT_SOME_FAILED
 
 
 def restoration(restorer: Restorer) -> Restoration:
@@ -443,15 +471,19 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     remove_stale_parts_beside(plan.done)
     if cmd.engine == "ray":
         summary = run_on_ray(plan, cmd, task=task, image_format=formats.image, media=media, verb=verb)
-        finish(summary, cmd, [])  # the actors' notes are in the summary already
+        finish(summary, cmd)  # the actors' notes are in the summary already
         return
     restorer = restorer_for(cmd, task)
     handler = job_handler(
         restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
     show = not (cmd.quiet or cmd.json_out)
-    summary = run_jobs(plan, handler, overwrite=cmd.overwrite, update=cmd.update, progress=show, description=verb)
-    finish(summary, cmd, restorer_notes(restorer))
+    with carry_interrupts():  # no interruption between the batch's wrap-up and its printed summary
+        summary = run_jobs(
+            plan, handler, overwrite=cmd.overwrite, update=cmd.update, progress=show, description=verb,
+            console=err_console,
+        )  # fmt: skip
+        finish(summary, cmd, lambda: restorer_notes(restorer))
 
 
 def check_engine(cmd: PhotoCommand) -> None:
@@ -518,4 +550,5 @@ def run_on_ray(
         update=cmd.update,
         progress=show,
         description=verb,
+        console=err_console,
     )

@@ -1,13 +1,19 @@
-"""Small pieces every CLI command shares: the error wrapper and the consoles."""
+"""Small pieces every CLI command shares: the error wrapper, the consoles, and how a command's outcome is
+printed and becomes the exit code whatever happens to the streams and signals meanwhile."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import enum
+import errno
 import functools
 import inspect
 import json
 import os
+import signal
+import sys
+import threading
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,19 +24,87 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from weatherclean.errors import WeathercleanError
+from weatherclean.errors import INTERRUPTS, WeathercleanError, interrupts_blocked, interrupts_held
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class _ForgivingStream:
+    """A standard stream (``fd`` 1 or 2) as a console writes to it: looked up at each write (as Rich does, so that
+    a test runner that swaps ``sys.stdout`` is followed, and past Rich's live display, which stands in for both
+    while a progress bar runs), and never failing.
+
+    Why: with stderr closed or full (``2>&-``, ``2>/dev/full``, a log disk that filled up) a write of a note or an
+    error line raised, and a run whose every file was done exited 1 with no summary; a closed stdout
+    (``| head -1``) made Rich exit 1 (``SystemExit``, "a file failed"), a full one printed a traceback. What
+    cannot be written is lost, and the exit code stays the command's: stdout's loss is said once on stderr
+    (:func:`stdout_lost`), stderr's cannot be. In the ``weatherclean`` process the failed stream is then pointed
+    at the null device, so that Python's flush at exit does not fail in turn (which makes the exit code 120).
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.lost: object = None  # the stream that failed: nothing more is tried on it
+
+    def _stream(self) -> Any:
+        stream = sys.stdout if self.fd == 1 else sys.stderr
+        return getattr(stream, "rich_proxied_file", stream)  # writing to the stand-in would come back here
+
+    def write(self, text: str) -> int:
+        stream = self._stream()
+        if stream is not None and stream is not self.lost:
+            try:
+                stream.write(text)
+            except (OSError, ValueError) as exc:  # ValueError: a closed file
+                self._failed(stream, exc)
+        return len(text)
+
+    def flush(self) -> None:
+        stream = self._stream()
+        if stream is not None and stream is not self.lost:
+            try:
+                stream.flush()
+            except (OSError, ValueError) as exc:
+                self._failed(stream, exc)
+
+    def _failed(self, stream: object, exc: Exception) -> None:
+        self.lost = stream
+        if self.fd == 1:
+            stdout_lost(exc if isinstance(exc, OSError) else OSError(errno.EBADF, str(exc)))
+        else:
+            _lost_stream(2)
+
+    def isatty(self) -> bool:
+        try:
+            stream = self._stream()
+            return stream is not None and stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        stream = self._stream()
+        if stream is None:
+            raise OSError(errno.EBADF, "closed at start")
+        return stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream(), "encoding", None) or "utf-8"
+
+
 def _console(stderr: bool = False) -> Console:
     """A console; when piped or logged (not a terminal, no COLUMNS), 120 columns instead of Rich's 80,
-    so that result tables in log files and CI output are not squeezed or cut."""
-    probe = Console(stderr=stderr)
+    so that result tables in log files and CI output are not squeezed or cut. Its writes never fail
+    (:class:`_ForgivingStream`)."""
+
+    def make(**options: Any) -> Console:
+        return Console(file=_ForgivingStream(2 if stderr else 1), **options)
+
+    probe = make()
     if probe.is_terminal or "COLUMNS" in os.environ:
         return probe
-    return Console(stderr=stderr, width=120)
+    return make(width=120)
 
 
 console = _console()
@@ -44,6 +118,123 @@ EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
 #: The message of a command interrupted before it had a summary to print (loading the model, say).
 INTERRUPTED_MESSAGE = "interrupted; rerun the same command to resume"
+
+
+class _Process:
+    """Whether this process is the ``weatherclean`` command (:func:`own_process`, called by
+    :func:`weatherclean.cli.main`), whose signals and standard streams are then the command's to set, and the exit
+    code once a command has decided it. Under a test runner or a program embedding the CLI neither is touched."""
+
+    owned = False
+    outcome: int | None = None
+
+
+def own_process() -> None:
+    """Set up the process as the ``weatherclean`` command: standard streams that were closed at start are opened
+    on the null device, and a signal during the interpreter's teardown is ignored once the outcome is decided.
+
+    Why the streams: with stderr closed (``2>&-``) the first file the run opened took its number, 2, and
+    anything a library writes to "stderr" (FFmpeg, PyTorch) would have gone into that file, an output photo
+    perhaps. Why the teardown: the summary was printed and the code decided, and a SIGTERM in the 0.6 s that
+    Python and PyTorch take to tear down after it killed the process with 143 (:func:`exit_on_interrupt` covers
+    the time before; this, the time after Python stops running handlers, which only an ignored signal survives).
+    """
+    _Process.owned = True
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    atexit.register(_ignore_late_interrupts)
+
+
+def _ignore_late_interrupts() -> None:
+    """At exit, once the outcome is decided: Ctrl-C and SIGTERM are ignored while Python tears down
+    (:func:`own_process`)."""
+    if _Process.outcome is not None and threading.current_thread() is threading.main_thread():
+        for signum in INTERRUPTS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
+def exit_on_interrupt(code: int) -> None:
+    """From now on, in the ``weatherclean`` process, Ctrl-C or SIGTERM ends it at once with ``code``, the outcome
+    the command has decided and printed, rather than with 130 or 143 and a summary that says otherwise."""
+    _Process.outcome = code
+    if not _Process.owned or threading.current_thread() is not threading.main_thread():
+        return
+
+    def leave(_signum: int, _frame: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.flush()
+        os._exit(code)
+
+    for signum in INTERRUPTS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored at start (nohup, ``cmd &``): it stays so
+            signal.signal(signum, leave)
+
+
+def report_outcome(code: int, show: Callable[[], None]) -> None:
+    """Print a command's outcome with ``show``, then end the command with ``code`` (``typer.Exit`` unless 0).
+
+    While ``show`` prints, Ctrl-C and SIGTERM are blocked (:func:`~weatherclean.errors.interrupts_blocked`, where the
+    system allows) and held (:func:`~weatherclean.errors.interrupts_held`): one that cut the summary short replaced
+    it with a second answer (a JSON error object after half a summary), exited 143, or (a Python handler running
+    during a write to a full pipe) truncated it with exit code 0. One that came meanwhile is noted when printing
+    ends, and the command ends with ``code``; afterwards they end the process with ``code``
+    (:func:`exit_on_interrupt`). A standard output that
+    cannot take the summary does not change ``code`` either (:func:`stdout_lost`): the code says what became of
+    the files, and those are done.
+    """
+    shown = False
+    while not shown:
+        try:
+            with interrupts_held(), interrupts_blocked():
+                _print_outcome(show)
+                shown = True
+        except KeyboardInterrupt:  # came before the hold took effect: the outcome stands all the same
+            continue
+    exit_on_interrupt(code)
+    if code:
+        raise typer.Exit(code)
+
+
+def _print_outcome(show: Callable[[], None]) -> None:
+    """``show``, and stdout flushed, with a failure to write stdout handled (:func:`stdout_lost`)."""
+    try:
+        show()
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:
+        stdout_lost(exc)
+
+
+def stdout_lost(exc: OSError) -> None:
+    """Standard output could not take what the command printed: a closed pipe (``| head -1``, ``| true``) says
+    nothing, as Unix tools do; anything else (``> /dev/full``, a full disk) gets one line on stderr. The exit code
+    stays the command's. In the ``weatherclean`` process stdout is then pointed at the null device, so that
+    Python's flush at exit does not fail (exit code 120, "Exception ignored")."""
+    _lost_stream(1)
+    if exc.errno != errno.EPIPE:
+        reason = exc.strerror or str(exc)
+        err_console.print(
+            f"[bold red]error:[/] {escape(f'standard output: {reason}; the summary could not be written')}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+
+
+def _lost_stream(fd: int) -> None:
+    """In the ``weatherclean`` process, point the failed standard stream ``fd`` (1, 2) at the null device."""
+    if not _Process.owned:
+        return
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -81,13 +272,22 @@ def json_errors(json_out: bool) -> Iterator[None]:
         yield
     except WeathercleanError as exc:
         if json_out:
-            typer.echo(json.dumps({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE}, indent=2))
+            _echo_json({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE})
         raise
     except KeyboardInterrupt:
         if json_out:
-            answer = {"ok": False, "interrupted": True, "error": INTERRUPTED_MESSAGE, "exit_code": EXIT_INTERRUPTED}
-            typer.echo(json.dumps(answer, indent=2))
+            _echo_json({"ok": False, "interrupted": True, "error": INTERRUPTED_MESSAGE, "exit_code": EXIT_INTERRUPTED})
         raise
+
+
+def _echo_json(answer: dict[str, Any]) -> None:
+    """``answer`` as JSON on stdout; a stdout that cannot take it is handled as :func:`stdout_lost` says."""
+    try:
+        typer.echo(json.dumps(answer, indent=2))
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as exc:
+        stdout_lost(exc)
 
 
 class TidyGroup(TyperGroup):

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from weatherclean import __version__
 from weatherclean.cli.batch import PassThrough, SelfEnsemble, Threads
-from weatherclean.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, cli_errors, console, err_console, json_errors
+from weatherclean.cli.common import cli_errors, console, err_console, json_errors, report_outcome
 from weatherclean.errors import InputError, OutputError
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ def evaluate_command(
             block = {"outputs": str(outputs)}
         result = score(
             restorer, scan, limit=limit, baselines=[b.value for b in baseline], label=label,
-            progress=not quiet and not json_out, outputs=outputs,
+            progress=not quiet and not json_out and err_console.is_interactive, outputs=outputs,
         )  # fmt: skip
         if restorer is not None:
             block["tiles_used"] = result.model.get("tiles_used", [])
@@ -290,20 +290,26 @@ def evaluate_command(
 
 def _finish(result: EvaluationResult, task: Task, report: Path | None, *, quiet: bool, json_out: bool) -> None:
     """Print the tables (or the JSON), write the report, then the notes and failures, and exit with the code
-    that says how it went: 1 when some pairs could not be scored, 2 when none could."""
-    from weatherclean.evaluation.evaluate import (
-        render_clip_table,
-        render_set_table,
-        render_split_table,
-        render_summary,
-        write_report,
-    )
-
+    that says how it went: 1 when some pairs could not be scored, 2 when none could
+    (:func:`~weatherclean.cli.common.report_outcome`: a signal or a failing stdout does not change it)."""
     if not result.rows:
         # Nothing scored is a dataset that cannot be used (2), not a partial result (1) that a script would read.
         code, error = 2, f"{result.dataset}: none of its pairs could be scored (reasons above); no report written"
     else:
         code, error = (1 if result.failed else 0), None
+    report = report if result.rows else None
+    report_outcome(code, lambda: _show(result, task, report, quiet=quiet, json_out=json_out, code=code, error=error))
+
+
+def _show(
+    result: EvaluationResult, task: Task, report: Path | None, *, quiet: bool, json_out: bool, code: int,
+    error: str | None,
+) -> None:  # fmt: skip
+    """What :func:`_finish` prints for the outcome ``code`` (with ``error`` when nothing was scored), with the
+    ``report`` written after the tables (or the JSON): a report that cannot be written (a full disk) raises its
+    one-line error (exit code 2) once the results are on the screen, not instead of them."""
+    from weatherclean.evaluation.evaluate import render_clip_table, render_set_table, render_split_table, render_summary
+
     if json_out:
         import json
 
@@ -319,7 +325,9 @@ def _finish(result: EvaluationResult, task: Task, report: Path | None, *, quiet:
         if result.set_summaries():
             console.print(render_set_table(result))
         console.print(render_summary(result))
-    if report is not None and result.rows:
+    if report is not None:
+        from weatherclean.evaluation.evaluate import write_report
+
         written = write_report(result, report)
         if not quiet and not json_out:
             err_console.print(f"wrote {written}", highlight=False)
@@ -328,8 +336,6 @@ def _finish(result: EvaluationResult, task: Task, report: Path | None, *, quiet:
         err_console.print(f"[bold red]error:[/] {escape(f'{name}: {reason}')}", highlight=False, soft_wrap=True)
     if error:
         err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE)
-    if result.failed:
+    elif result.failed:
         what = "clip(s) or image pair(s)" if task is Task.rain else "image pair(s)"
         err_console.print(f"{len(result.failed)} {what} could not be scored and are left out of the means")
-        raise typer.Exit(EXIT_SOME_FAILED)

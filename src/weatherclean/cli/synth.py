@@ -102,7 +102,8 @@ def _parse_size(size: str | None, crop: int | None) -> tuple[int, int] | None:
 
 class _Printer:
     """The run's reports (:class:`weatherclean.synth.dataset.Reporter`) on the terminal: notes and errors on
-    stderr, and a progress bar unless ``--quiet``."""
+    stderr, and a progress bar unless ``--quiet`` or stderr is not a terminal (off one, Rich's bar draws nothing
+    and leaves a blank line behind, which cron mails)."""
 
     def __init__(self, command: str, quiet: bool) -> None:
         self.command, self.quiet = command, quiet
@@ -119,7 +120,7 @@ class _Printer:
         self.started = True
         self._bar = Progress(
             TextColumn(self.command), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err_console, disable=self.quiet, transient=True,
+            console=err_console, disable=self.quiet or not err_console.is_interactive, transient=True,
         )  # fmt: skip
         self._bar.start()
         self._task = self._bar.add_task("synth", total=total, completed=done)

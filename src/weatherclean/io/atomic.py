@@ -1,13 +1,16 @@
 """Atomic file writes: every output of weatherclean (pictures, reports, checkpoints) goes through here.
 
 A temporary file in the destination folder is written, flushed to disk and renamed over the final name,
-so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written file under that name.
+so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written file under that name. A
+batch job that must not replace a file appearing at its output meanwhile links the temporary file there
+instead, which fails if the name is taken (:func:`keep_existing`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
 import shutil
 import stat
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from weatherclean.errors import DiskFullError, OutputError, is_disk_full
+from weatherclean.errors import DiskFullError, OutputAppeared, OutputError, is_disk_full
 
 T = TypeVar("T")
 
@@ -214,10 +217,82 @@ def process_umask() -> int:
 
 def write_error(dest: Path, exc: OSError) -> OutputError:
     """The one-line error for ``exc`` while writing ``dest``: :class:`DiskFullError` for a full disk or quota,
-    which stops a batch (every later write would fail too)."""
+    which stops a batch (every later write would fail too), and the planner's words for a folder in the way."""
     if is_disk_full(exc):
         return DiskFullError(f"{dest}: disk full ({exc.strerror or exc}); nothing was written under this name")
+    if exc.errno == errno.EISDIR:
+        return OutputError(folder_in_the_way(dest))
     return OutputError(f"{dest}: cannot write ({exc.strerror or exc})")
+
+
+def folder_in_the_way(dest: Path) -> str:
+    """The one line for a folder at the path where a file output goes (``mkdir out/p0.jpg``): the job fails, as
+    it cannot be written, rather than being skipped as done."""
+    return f"{dest}: output path is a folder; remove it or choose another -o DIR"
+
+
+#: The output path that an atomic write in this context must not replace if a file appears there meanwhile
+#: (:func:`keep_existing`); None: replace as ``os.replace`` does.
+_KEEP: contextvars.ContextVar[str | None] = contextvars.ContextVar("weatherclean_keep_existing", default=None)
+
+
+@contextlib.contextmanager
+def keep_existing(dest: str | os.PathLike[str] | None) -> Iterator[None]:
+    """While the block runs (in this thread), an atomic write to ``dest`` does not replace a file that appeared
+    there meanwhile: it raises :class:`~weatherclean.errors.OutputAppeared` and leaves that file as it is. Other
+    files (a ``--compare`` picture, a partial video) are written as usual. None: no output is kept.
+
+    Why: two runs over the same photos at once (an overlapping cron job) both found every output missing,
+    both processed nearly every file, and the second one's rename replaced outputs the first had just written,
+    against the rule that a run never replaces a non-empty file it was not asked to. The batch sets this around
+    each job not asked to replace its output (``--overwrite``, ``--update``, ``--in-place`` are).
+    """
+    token = _KEEP.set(None if dest is None else os.path.abspath(dest))
+    try:
+        yield
+    finally:
+        _KEEP.reset(token)
+
+
+#: ``os.link`` errors that are the write's own (the disk or file system is in trouble, or the folder went), raised as
+#: they are. Any other link error (EPERM on FAT/exFAT and some FUSE systems, EINVAL that CPython makes of Windows'
+#: ERROR_INVALID_FUNCTION on FAT/exFAT and ERROR_NOT_SUPPORTED on SMB shares, EXDEV, EMLINK, ...) says the file
+#: system cannot make a hard link here: the commit then renames, as before. EEXIST means the name is taken.
+_LINK_FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOENT}
+
+
+def _commit(tmp: Path, dest: Path) -> None:
+    """Put the finished ``tmp`` at ``dest``: renamed over it, or, where ``dest`` is kept (:func:`keep_existing`),
+    linked there only if nothing is there yet, which the file system decides in one step, as it does a rename."""
+    if _KEEP.get() != os.path.abspath(dest):
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        if _is_taken(dest):
+            raise OutputAppeared(dest) from None
+        os.replace(tmp, dest)  # an empty file or a dangling link: never an output (the plan redoes those)
+        return
+    except OSError as exc:
+        if exc.errno in _LINK_FATAL:
+            raise
+        os.replace(tmp, dest)
+        return
+    with contextlib.suppress(OSError):  # the output is in place; a leftover link goes as a killed run's would
+        os.unlink(tmp)
+
+
+def _is_taken(dest: Path) -> bool:
+    """Whether what lies at ``dest`` is someone's file or folder: not nothing, an empty file or a dangling link,
+    which a run redoes (weatherclean never writes an empty file). A folder raises the folder's one line."""
+    try:
+        info = os.stat(dest)
+    except OSError:
+        return False
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(folder_in_the_way(dest))
+    return info.st_size > 0 or not stat.S_ISREG(info.st_mode)
 
 
 #: A temporary file this old was left by a run that was killed (SIGKILL, power cut), not one in progress.
@@ -285,11 +360,12 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     """A hidden temporary path beside ``dest`` to write to; renamed over ``dest`` only if the block ends.
 
     For writers that need a file name rather than bytes (video muxers). On success the file is
-    fsynced, given ``dest``'s permissions (see :func:`keep_attributes`) and renamed into place; on any
-    exception it is removed. A full disk becomes :class:`DiskFullError`, other OS errors
-    :class:`OutputError`. ``final``, called when the block has ended, may name another file in the same
-    folder to rename to instead: a writer that learns only at the end that its result is not the one
-    asked for (a video that decoded in part) must not put it under the name a rerun takes as done.
+    fsynced, given ``dest``'s permissions (see :func:`keep_attributes`) and renamed into place (linked, where
+    :func:`keep_existing` keeps ``dest``); on any exception it is removed. A full disk becomes
+    :class:`DiskFullError`, other OS errors :class:`OutputError`. ``final``, called when the block has ended,
+    may name another file in the same folder to rename to instead: a writer that learns only at the end that
+    its result is not the one asked for (a video that decoded in part) must not put it under the name a rerun
+    takes as done.
     """
     dest = Path(dest)
     remove_stale_parts(dest)
@@ -309,7 +385,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
         if final is not None:
             dest = final()
         keep_attributes(tmp, dest)
-        os.replace(tmp, dest)
+        _commit(tmp, dest)
         tmp = None
     except OSError as exc:
         raise write_error(dest, exc) from None
