@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -86,9 +87,9 @@ def names_video(xmp: bytes | None) -> bool:
     return xmp is not None and _FLAG.search(xmp) is not None
 
 
-def _mp4_length(fh: BinaryIO, start: int, end: int) -> int:
-    """How many bytes from ``start`` are an MP4: its top-level boxes, read from their headers up to the first
-    that is not one (Samsung's SEF trailer after the video) or runs past ``end``."""
+def _box_heads(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """(position, size, type) of the ISO-BMFF boxes from ``start`` to ``end``, read from their headers alone
+    (a 64-bit size where the 32-bit one is 1, "to the end" where it is 0), until one too small to be a box."""
     pos = start
     while pos + 8 <= end:
         fh.seek(pos)
@@ -98,10 +99,21 @@ def _mp4_length(fh: BinaryIO, start: int, end: int) -> int:
             (box,) = struct.unpack(">Q", head[8:16])
         elif box == 0:
             box = end - pos
-        if box < 8 or pos + box > end or not _BOX_TYPE.fullmatch(kind):
-            break
+        if box < 8:
+            return
+        yield pos, box, kind
         pos += box
-    return pos - start
+
+
+def _mp4_length(fh: BinaryIO, start: int, end: int) -> int:
+    """How many bytes from ``start`` are an MP4: its top-level boxes, read from their headers up to the first
+    that is not one (Samsung's SEF trailer after the video) or runs past ``end``."""
+    length = 0
+    for pos, box, kind in _box_heads(fh, start, end):
+        if pos + box > end or not _BOX_TYPE.fullmatch(kind):
+            break
+        length = pos + box - start
+    return length
 
 
 def _is_mp4_at(fh: BinaryIO, pos: int) -> bool:
@@ -153,21 +165,7 @@ HEIF_MOTION_NOTE = "motion photo video not kept (weatherclean keeps it for JPEG 
 
 def _top_level(fh: BinaryIO, size: int) -> list[bytes]:
     """The types of an ISO-BMFF file's top-level boxes, in order, read from their headers alone."""
-    kinds: list[bytes] = []
-    pos = 0
-    while pos + 8 <= size:
-        fh.seek(pos)
-        head = fh.read(16)
-        box, kind = struct.unpack(">I4s", head[:8])
-        if box == 1 and len(head) == 16:
-            (box,) = struct.unpack(">Q", head[8:16])
-        elif box == 0:
-            box = size - pos
-        if box < 8:
-            break
-        kinds.append(kind)
-        pos += box
-    return kinds
+    return [kind for _pos, _box, kind in _box_heads(fh, 0, size)]
 
 
 def has_heif_motion_video(path: Path, xmp: bytes | None) -> bool:
