@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import pickle
 import re
 import signal
 import socket
@@ -41,17 +40,17 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
+from weatherclean.batch.driver_apart import CLUSTER_GONE, RayError, _drive_apart, _Results
 from weatherclean.batch.handlers import Restoration, job_handler
 from weatherclean.batch.jobs import DeviceNote, Job, JobHandler, Plan, Record, Replacement, display
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
-from weatherclean.errors import WeathercleanError, one_line
+from weatherclean.errors import one_line
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -91,14 +90,6 @@ TOKEN_PROBE_TIMEOUT_S = 15.0
 
 #: Where Ray looks for the token of a cluster with token authentication, as the messages name it.
 TOKEN_PLACES = "RAY_AUTH_TOKEN, a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token"
-
-#: The reason of a file left without a result because this run's Ray driver ended: Ray ends it when the
-#: cluster, or the Ray node it runs on, goes away (``ray stop``, a lost head).
-CLUSTER_GONE = "not done: the Ray cluster went away ({how}); rerun the same command to resume"
-
-
-class RayError(WeathercleanError):
-    """Ray is missing, the cluster cannot be reached, or no worker could start (the CLI's exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -687,25 +678,6 @@ def run_on_ray(
     return summary
 
 
-@dataclass
-class _Results:
-    per_job: list[BatchSummary | None]
-    #: Jobs never run because every worker was lost, or the cluster went away: failures (exit code 1).
-    lost: list[Record] = field(default_factory=list)
-    #: Jobs Ctrl-C left without an outcome (:attr:`BatchSummary.not_done`).
-    not_done: list[Record] = field(default_factory=list)
-    worker_notes: list[Record] = field(default_factory=list)
-    interrupted: bool = False
-    #: Told each job's summary as it comes back: a driver in a child process sends it on to its parent at once.
-    on_result: Callable[[int, BatchSummary], None] | None = field(default=None, repr=False, compare=False)
-
-    def put(self, index: int, summary: BatchSummary) -> None:
-        """Record the summary of the job at plan index ``index``."""
-        self.per_job[index] = summary
-        if self.on_result is not None:
-            self.on_result(index, summary)
-
-
 def _run_jobs(
     ray: ModuleType,
     jobs: list[Job],
@@ -836,19 +808,6 @@ def _worker_notes(ray: ModuleType, pool: _Pool) -> list[Record]:
     return notes
 
 
-# The driver in a child process. Ray ends its driver process at once, from its C++ core, when the Ray node
-# it runs on stops (``ray stop``, a lost head): no exception, no ``finally``, no summary. The parent, which
-# never connects to Ray, hears each job's summary as it comes back and reports what was done either way.
-
-#: The driver's work: it fills the results given (telling each job's as it comes back), calls the second
-#: argument once connected, and returns them.
-_Drive = Callable[["_Results", Callable[[], None]], "_Results"]
-
-#: Seconds the parent waits for a child that has sent its results to exit (it disconnects from Ray) before
-#: it is killed.
-CHILD_EXIT_S = 30.0
-
-
 def _driver_apart(ray: ModuleType) -> bool:
     """Whether to run the Ray driver in a child process: where this run connects to Ray itself, from the main
     thread (signals are relayed), on Linux (``fork`` with PyTorch loaded is safe there, not on macOS), and with
@@ -860,195 +819,3 @@ def _driver_apart(ray: ModuleType) -> bool:
         and threading.current_thread() is threading.main_thread()
         and not (torch is not None and torch.cuda.is_initialized())
     )
-
-
-def _drive_apart(drive: _Drive, jobs: Sequence[Job], disconnect: Callable[[], Any] = lambda: None) -> _Results:
-    """``drive`` run in a forked child that reports each job's summary as it comes back; its results, or, when the
-    child ended without them, what it reported with the rest failed as :data:`CLUSTER_GONE`.
-
-    Ctrl-C and SIGTERM reach the child once, through this process (:class:`_Relay`): the child ignores its own,
-    so that one from the terminal or from Slurm (which signals both) is not taken twice.
-    """
-    import multiprocessing
-
-    reader, writer = multiprocessing.Pipe(duplex=False)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    parent = os.getpid()
-    with _Relay() as relay:
-        # SIGUSR1 held across the fork: one relayed before the child has its handler waits for it
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            reader.close()
-            _child(drive, writer, parent, len(jobs), disconnect, held)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        writer.close()
-        relay.started(pid)
-        connected, received, last = _receive(reader)
-    reader.close()
-    status = _reap(pid, CHILD_EXIT_S if last is not None else None)
-    if last is not None and last[0] == "end":
-        return last[1]
-    if last is not None:  # ("raise", exception)
-        raise KeyboardInterrupt if relay.stopped and isinstance(last[1], (KeyboardInterrupt, SystemExit)) else last[1]
-    if not connected:
-        raise RayError(f"Ray ended this run before it connected ({_ended(status)}); see Ray's message above")
-    return _left_by(jobs, received, status, interrupted=relay.stopped)
-
-
-def _child(
-    drive: _Drive, writer: Any, parent: int, count: int, disconnect: Callable[[], Any], held: set[signal.Signals]
-) -> NoReturn:
-    """The child's life: drive, send the outcome, disconnect, exit without running the parent's cleanup.
-    ``held`` is the signal mask to go back to once the child's handlers are in place."""
-    code = 0
-
-    def send(*message: Any) -> None:
-        with contextlib.suppress(OSError):  # the parent is gone: its death signal stops the batch
-            writer.send(message)
-
-    try:
-        _child_signals(parent, held)
-        results = _Results(per_job=[None] * count, on_result=lambda index, summary: send("job", index, summary))
-        results = drive(results, lambda: send("connected"))
-        send("end", dataclasses.replace(results, on_result=None))
-    except BaseException as exc:
-        code = 1
-        if not isinstance(exc, (WeathercleanError, KeyboardInterrupt, SystemExit)):
-            traceback.print_exc()  # a bug: its traceback where it happened
-        send("raise", _portable(exc))
-    finally:
-        with contextlib.suppress(BaseException):
-            writer.close()
-        with contextlib.suppress(BaseException):
-            disconnect()
-        os._exit(code)
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc``, or a RuntimeError that says what it was when it does not pickle."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {one_line(exc)} (in the Ray driver process)")
-    return exc
-
-
-def _child_signals(parent: int, held: set[signal.Signals]) -> None:
-    """In the child: SIGUSR1 (the parent's relay of Ctrl-C or SIGTERM, or the parent's death) is Ctrl-C, once;
-    SIGINT and SIGTERM are left to the parent. Handlers, not SIG_IGN: the processes Ray starts get defaults.
-    Then the signal mask goes back to ``held``, and a SIGUSR1 sent meanwhile arrives."""
-    fired: list[bool] = []
-
-    def stop(signum: int, frame: Any) -> None:
-        if not fired:
-            fired.append(True)
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGUSR1, stop)
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGUSR1)  # PR_SET_PDEATHSIG: the parent killed, the child stops
-    if os.getppid() != parent:  # it died before that
-        os.kill(os.getpid(), signal.SIGUSR1)
-    signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-class _Relay:
-    """While a child drives: Ctrl-C or SIGTERM here is sent on to it once, as SIGUSR1 (:attr:`stopped` says one
-    came). The program's own handlers are back afterwards. In force from before the fork, so that none is lost:
-    one that comes first is sent as soon as the child is :meth:`started`."""
-
-    def __init__(self) -> None:
-        self.stopped = False
-        self._pid: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Relay:
-        self._previous = {signum: signal.signal(signum, self._relay) for signum in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-
-    def started(self, pid: int) -> None:
-        """The child is ``pid``: a stop that came before goes to it now."""
-        self._pid = pid
-        if self.stopped:
-            self._send()
-
-    def _relay(self, signum: int, frame: Any) -> None:
-        if not self.stopped:
-            self.stopped = True
-            self._send()
-
-    def _send(self) -> None:
-        if self._pid is not None and self._pid != os.getpid():  # never from the child, before its own handlers
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGUSR1)
-
-
-def _receive(reader: Any) -> tuple[bool, dict[int, BatchSummary], tuple[Any, ...] | None]:
-    """Read the child's messages, ``("connected",)``, ``("job", index, summary)`` and, last, ``("end", results)``
-    or ``("raise", exception)``, until that last one or the child's end: whether it connected, the summaries
-    it sent by plan index, and its last message (None when it ended without one)."""
-    connected = False
-    received: dict[int, BatchSummary] = {}
-    while True:
-        try:
-            message = reader.recv()
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, IndexError):
-            # a child gone, or a message cut short (a signal in the middle of its send): as if it ended here
-            return connected, received, None
-        if message[0] == "connected":
-            connected = True
-        elif message[0] == "job":
-            received[message[1]] = message[2]
-        else:
-            return connected, received, message
-
-
-def _reap(pid: int, timeout: float | None) -> int:
-    """The child's wait status, once it has exited; killed after ``timeout`` seconds (None: no limit)."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        try:
-            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-        if done:
-            return status
-        if deadline is not None and time.monotonic() > deadline:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            deadline = None
-        else:
-            time.sleep(0.05)
-
-
-def _ended(status: int) -> str:
-    """How a child process ended, from its wait status: ``exit status 1``, ``killed by signal 9``."""
-    code = os.waitstatus_to_exitcode(status)
-    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-
-
-def _left_by(jobs: Sequence[Job], received: dict[int, BatchSummary], status: int, *, interrupted: bool) -> _Results:
-    """The results of a driver that ended without its own: the summaries it sent, and each job it did not report
-    failed as :data:`CLUSTER_GONE` (exit code 1; a rerun resumes), or not done when a stop was asked for."""
-    results = _Results(per_job=[received.get(index) for index in range(len(jobs))])
-    left = [Record(display(job.source), INTERRUPTED) for i, job in enumerate(jobs) if i not in received]
-    if interrupted:
-        results.interrupted = True
-        results.not_done = left
-    else:
-        how = f"Ray ended this run's driver, {_ended(status)}"
-        results.lost = [Record(r.path, CLUSTER_GONE.format(how=how)) for r in left]
-    return results
