@@ -542,17 +542,17 @@ def test_heic_roundtrip_when_the_extra_is_installed(tmp_path: Path) -> None:
 
 
 def test_avif_high_bit_depth_is_detected(tmp_path: Path) -> None:
-    from weatherclean.io.images.nclx import avif_properties
+    from weatherclean.io.images.nclx import avif_facts
 
     buf = io.BytesIO()
     Image.fromarray(_pixels()).save(buf, "AVIF")
     data = bytearray(buf.getvalue())
     (tmp_path / "a8.avif").write_bytes(data)
-    assert avif_properties(tmp_path / "a8.avif")[0] == 8
+    assert avif_facts(tmp_path / "a8.avif").bits == 8
     at = data.find(b"pixi") + 4 + 4  # after the box type and the full-box version/flags
     data[at + 1 : at + 1 + data[at]] = bytes([10] * data[at])
     (tmp_path / "a10.avif").write_bytes(data)
-    assert avif_properties(tmp_path / "a10.avif")[0] == 10
+    assert avif_facts(tmp_path / "a10.avif").bits == 10
 
 
 def test_saved_image_is_path_like(tmp_path: Path) -> None:

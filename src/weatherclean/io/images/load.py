@@ -27,7 +27,7 @@ from weatherclean.io.images import jpegsegments, opener
 from weatherclean.io.images.formats import SUPPORTED_FORMATS, avif_available, frame_unit, normalise_format
 from weatherclean.io.images.heif import auxiliary_name, auxiliary_names, read_deep_heif
 from weatherclean.io.images.motion import HEIF_MOTION_NOTE, has_heif_motion_video
-from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_auxiliary_types, avif_properties, nclx_of
+from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_facts, nclx_of
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.pngchunks import read_png_chunks
 from weatherclean.io.images.records import LoadedImage
@@ -159,13 +159,13 @@ def _heif_motion(p: Path, meta: _Meta) -> None:
 
 def _avif_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
     _heif_motion(p, meta)
-    bits, nclx = avif_properties(p)
-    if bits > 8:
-        meta.notes.append(f"{bits}-bit AVIF read as 8-bit (Pillow decodes AVIF at 8 bits)")
-        meta.extra["bits"] = bits  # so --in-place refuses it: the file would lose those bits for good
-    if nclx is not None:  # the colour space Pillow neither reports nor writes (weatherclean.io.images.nclx)
-        meta.extra["nclx"] = nclx
-    _auxiliary("AVIF", list(dict.fromkeys(map(auxiliary_name, avif_auxiliary_types(p)))), meta)
+    facts = avif_facts(p)
+    if facts.bits > 8:
+        meta.notes.append(f"{facts.bits}-bit AVIF read as 8-bit (Pillow decodes AVIF at 8 bits)")
+        meta.extra["bits"] = facts.bits  # so --in-place refuses it: the file would lose those bits for good
+    if facts.nclx is not None:  # the colour space Pillow neither reports nor writes (weatherclean.io.images.nclx)
+        meta.extra["nclx"] = facts.nclx
+    _auxiliary("AVIF", list(dict.fromkeys(map(auxiliary_name, facts.auxiliary))), meta)
 
 
 def _auxiliary(name: str, auxiliary: list[str], meta: _Meta) -> None:

@@ -34,8 +34,8 @@ __all__ = [
     "HDR_PROPERTIES",
     "PROFILE_KEYS",
     "Nclx",
-    "avif_auxiliary_types",
-    "avif_properties",
+    "AvifFacts",
+    "avif_facts",
     "hdr_from_png",
     "lost_note",
     "nclx_of",
@@ -190,21 +190,30 @@ def _associations(buf: bytes, start: int, end: int) -> dict[int, list[int]]:
     return out
 
 
+#: The boxes inside an AVIF's ``meta``, inside its ``iprp`` and inside its ``ipco`` (every item's properties).
+_ItemBoxes = tuple[list[tuple[bytes, int, int]], list[tuple[bytes, int, int]], list[tuple[bytes, int, int]]]
+
+
+def _item_boxes(buf: bytes) -> _ItemBoxes | None:
+    """The boxes inside ``meta``, ``iprp`` and ``ipco`` (empty where one is missing), None without ``meta``: the
+    walk every question about an AVIF's items starts with."""
+    meta = _child(_boxes(buf, 0, len(buf)), b"meta")
+    if meta is None:
+        return None
+    inside = _boxes(buf, meta[0] + 4, meta[1])  # meta is a full box: version and flags first
+    iprp = _child(inside, b"iprp")
+    parts = _boxes(buf, *iprp) if iprp is not None else []
+    ipco = _child(parts, b"ipco")
+    return inside, parts, _boxes(buf, *ipco) if ipco is not None else []
+
+
 def _primary_properties(buf: bytes) -> list[tuple[bytes, int, int]]:
     """The property boxes (``pixi``, ``colr``, ...) of the primary item, or all of them when the file does not
     say which are whose."""
-    meta = _child(_boxes(buf, 0, len(buf)), b"meta")
-    if meta is None:
+    found = _item_boxes(buf)
+    if found is None or not found[2]:
         return []
-    inside = _boxes(buf, meta[0] + 4, meta[1])  # meta is a full box: version and flags first
-    iprp = _child(inside, b"iprp")
-    if iprp is None:
-        return []
-    parts = _boxes(buf, *iprp)
-    ipco = _child(parts, b"ipco")
-    if ipco is None:
-        return []
-    properties = _boxes(buf, *ipco)
+    inside, parts, properties = found
     ipma, primary = _child(parts, b"ipma"), _primary_id(buf, inside)
     try:
         indices = _associations(buf, *ipma).get(primary or -1) if ipma is not None else None
@@ -222,14 +231,34 @@ def _nclx_box(buf: bytes, start: int, end: int) -> Nclx | None:
     return Nclx(primaries, transfer, matrix, bool(buf[start + 10] & 0x80))
 
 
-def avif_properties(path: Path) -> tuple[int, Nclx | None]:
-    """(bits per channel, nclx colour) of an AVIF's primary item, from its ``pixi`` and ``colr`` boxes: Pillow
-    decodes AVIF at 8 bits and reports neither. (8, None) when the file does not say."""
+@dataclass(frozen=True)
+class AvifFacts:
+    """What Pillow does not say of an AVIF: its bits per channel, its nclx colour, and its auxiliary images
+    beside the picture and alpha (a depth map, a gain map), by type."""
+
+    bits: int = 8
+    nclx: Nclx | None = None
+    auxiliary: tuple[str, ...] = ()
+
+
+def avif_facts(path: Path) -> AvifFacts:
+    """:class:`AvifFacts` of the AVIF at ``path``, from one read of its first :data:`_HEAD` bytes; what the file
+    does not say (or says in damaged boxes) keeps its default."""
     try:
         with open(path, "rb") as fh:
             buf = fh.read(_HEAD)
+    except OSError:
+        return AvifFacts()
+    bits, nclx = _depth_and_colour(buf)
+    return AvifFacts(bits, nclx, tuple(_auxiliary_types(buf)))
+
+
+def _depth_and_colour(buf: bytes) -> tuple[int, Nclx | None]:
+    """(bits per channel, nclx colour) of an AVIF's primary item, from its ``pixi`` and ``colr`` boxes: Pillow
+    decodes AVIF at 8 bits and reports neither. (8, None) when the file does not say."""
+    try:
         properties = _primary_properties(buf)
-    except (OSError, struct.error, IndexError):
+    except (struct.error, IndexError):
         return 8, None
     bits, nclx = 8, None
     for kind, start, end in properties:
@@ -260,27 +289,23 @@ def _item_types(buf: bytes, inside: list[tuple[bytes, int, int]]) -> list[bytes]
     return out
 
 
-def avif_auxiliary_types(path: Path) -> list[str]:
+def _auxiliary_types(buf: bytes) -> list[str]:
     """The auxiliary images of an AVIF beside its picture and alpha (a depth map, a gain map), by type: the
     URN of each ``auxC`` property, and ``tmap`` for a gain map item (ISO 21496-1). Pillow reads neither and
     cannot write them, so a note names them and ``--in-place`` refuses the file. Empty when there are none
     or the file does not say."""
     try:
-        with open(path, "rb") as fh:
-            buf = fh.read(_HEAD)
-        meta = _child(_boxes(buf, 0, len(buf)), b"meta")
-        if meta is None:
+        found = _item_boxes(buf)
+        if found is None:
             return []
-        inside = _boxes(buf, meta[0] + 4, meta[1])
+        inside, _parts, properties = found
         out = ["tmap"] if b"tmap" in _item_types(buf, inside) else []
-        iprp = _child(inside, b"iprp")
-        ipco = _child(_boxes(buf, *iprp), b"ipco") if iprp is not None else None
-        for kind, start, end in _boxes(buf, *ipco) if ipco is not None else []:
+        for kind, start, end in properties:
             if kind == b"auxC" and start + 4 < end:
                 urn = buf[start + 4 : end].split(b"\0", 1)[0].decode("ascii", "replace")
                 if urn not in _ALPHA_TYPES:
                     out.append(urn)
-    except (OSError, struct.error, IndexError):
+    except (struct.error, IndexError):
         return []
     return list(dict.fromkeys(out))
 
