@@ -66,6 +66,16 @@ class Record:
     path: Path
     reason: str
 
+    @property
+    def why(self) -> str:
+        """The reason without the file it may start with (``in/b.jpg: not an image`` gives ``not an image``).
+
+        Why: a reader's error names its file, as it must when raised alone, and ``--json`` and the summary's
+        table give the path in a field of its own; a script reading ``reason`` got the path twice. The file
+        is recognised by its name, since the reason spells it as the user typed it."""
+        head, sep, rest = self.reason.partition(": ")
+        return rest if sep and rest and Path(head).name == self.path.name else self.reason
+
 
 @dataclass(frozen=True)
 class DeviceNote(Record):

@@ -47,8 +47,8 @@ def print_plan(
                 {"input": str(j.source), "output": str(shown(j)), **({"note": j.note} if j.note else {})}
                 for j in plan.jobs
             ],  # fmt: skip
-            "skipped": [{"path": str(r.path), "reason": r.reason} for r in plan.skipped],
-            "failed": [{"path": str(r.path), "reason": r.reason} for r in plan.failed],
+            "skipped": [{"path": str(r.path), "reason": r.why} for r in plan.skipped],
+            "failed": [{"path": str(r.path), "reason": r.why} for r in plan.failed],
             "other_shards": plan.other_shards,
             "notes": [*(f"{r.path}: {r.reason}" for r in plan.notes), *notes],
             "dry_run": True,
@@ -113,7 +113,7 @@ def print_summary(
         for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
             for rec in records:
                 where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else str(rec.path)
-                table.add_row(status, escape(where), escape(rec.reason))
+                table.add_row(status, escape(where), escape(rec.why))
         console.print(table)
     elif quiet:
         for rec in summary.notes:
@@ -133,8 +133,7 @@ def _one_line(rec: Record) -> str:
     reason, ``(device: cpu)``, as no file is concerned."""
     if isinstance(rec, DeviceNote):
         return f"{rec.reason} (device: {rec.device})"
-    head = rec.reason.split(": ", 1)[0]
-    return rec.reason if Path(head).name == rec.path.name else f"{rec.path}: {rec.reason}"
+    return rec.reason if rec.why != rec.reason else f"{rec.path}: {rec.reason}"
 
 
 def output_places(summary: BatchSummary, most: int = 3) -> str:

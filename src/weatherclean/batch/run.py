@@ -53,7 +53,8 @@ from weatherclean.batch.jobs import (
     job_sources,
     output_state,
 )
-from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError, block_for_report, interrupts_held
+from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError
+from weatherclean.interrupts import block_for_report, interrupts_held
 from weatherclean.io.atomic import folder_in_the_way, keep_existing, missing_folders, remove_empty
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.pipelining import pipeline_enabled

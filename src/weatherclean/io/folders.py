@@ -22,9 +22,15 @@ __all__ = ["check_input_file", "check_writable_folders", "display", "under"]
 
 
 def display(path: Path) -> Path:
-    """Paths relative to the working directory when possible: shorter messages, same meaning."""
+    """Paths relative to the working directory when possible: shorter messages, same meaning.
+
+    Not when the working directory is the file system's root (a cron job, a container): ``/tmp/a.jpg``
+    shown as ``tmp/a.jpg`` reads as a different file to anyone not in ``/``."""
+    cwd = Path.cwd()
+    if cwd == Path(cwd.anchor):
+        return path
     try:
-        return path.relative_to(Path.cwd())
+        return path.relative_to(cwd)
     except ValueError:
         return path
 
