@@ -143,10 +143,10 @@ class BatchSummary:
         shown = OutputNames(self.output_dir)
         return {
             "done": [{"input": str(j.source), "output": str(shown(j))} for j in self.done],
-            "skipped": [{"path": str(r.path), "reason": r.reason} for r in self.skipped],
-            "failed": [{"path": str(r.path), "reason": r.reason} for r in self.failed],
+            "skipped": [{"path": str(r.path), "reason": r.why} for r in self.skipped],
+            "failed": [{"path": str(r.path), "reason": r.why} for r in self.failed],
             "not_done": [{"path": str(r.path)} for r in self.not_done],
-            "notes": [{"path": str(r.path), "note": r.reason} for r in self.notes],
+            "notes": [{"path": str(r.path), "note": r.why} for r in self.notes],
             "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
             "other_shards": self.other_shards,
             "seconds": round(self.seconds, 3),
@@ -238,7 +238,7 @@ def _wrap_up(
     start: float,
 ) -> BatchSummary:
     """The batch's summary, once the writes in flight are done and recorded (:meth:`_Runner.finish`), with
-    Ctrl-C and SIGTERM held meanwhile (:func:`~weatherclean.errors.interrupts_held`): they cannot make it faster
+    Ctrl-C and SIGTERM held meanwhile (:func:`~weatherclean.interrupts.interrupts_held`): they cannot make it faster
     (a write in flight finishes either way) and must not lose what was done.
 
     An interruption that lands before the hold takes effect only starts this again: the summary is made anew from

@@ -17,7 +17,8 @@ import typer
 from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console, report_outcome
-from weatherclean.errors import InputError, carry_interrupts
+from weatherclean.errors import InputError
+from weatherclean.interrupts import carry_interrupts
 from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.restore.options import PRECISIONS
 
@@ -492,7 +493,7 @@ def check_engine(cmd: PhotoCommand) -> None:
         raise InputError(f"--engine '{cmd.engine}': expected local or ray")
     if cmd.engine == "ray":
         if not cmd.dry_run:
-            from weatherclean.batch.ray_engine import import_ray
+            from weatherclean.batch.ray_connect import import_ray
 
             import_ray()
         return

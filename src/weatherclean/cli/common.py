@@ -24,7 +24,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from weatherclean.errors import INTERRUPTS, WeathercleanError, interrupts_blocked, interrupts_held
+from weatherclean.errors import WeathercleanError
+from weatherclean.interrupts import INTERRUPTS, interrupts_blocked, interrupts_held
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -181,11 +182,11 @@ def exit_on_interrupt(code: int) -> None:
 def report_outcome(code: int, show: Callable[[], None]) -> None:
     """Print a command's outcome with ``show``, then end the command with ``code`` (``typer.Exit`` unless 0).
 
-    While ``show`` prints, Ctrl-C and SIGTERM are blocked (:func:`~weatherclean.errors.interrupts_blocked`, where the
-    system allows) and held (:func:`~weatherclean.errors.interrupts_held`): one that cut the summary short replaced
-    it with a second answer (a JSON error object after half a summary), exited 143, or (a Python handler running
-    during a write to a full pipe) truncated it with exit code 0. One that came meanwhile is noted when printing
-    ends, and the command ends with ``code``; afterwards they end the process with ``code``
+    While ``show`` prints, Ctrl-C and SIGTERM are blocked (:func:`~weatherclean.interrupts.interrupts_blocked`,
+    where the system allows) and held (:func:`~weatherclean.interrupts.interrupts_held`): one that cut the summary
+    short replaced it with a second answer (a JSON error object after half a summary), exited 143, or (a Python
+    handler running during a write to a full pipe) truncated it with exit code 0. One that came meanwhile is
+    noted when printing ends, and the command ends with ``code``; afterwards they end the process with ``code``
     (:func:`exit_on_interrupt`). A standard output that
     cannot take the summary does not change ``code`` either (:func:`stdout_lost`): the code says what became of
     the files, and those are done.
