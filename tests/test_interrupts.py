@@ -171,10 +171,10 @@ class _FakeRay:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM handler on Windows")
 def test_the_cli_keeps_its_sigterm_handler_after_ray_init(sigterm_as_ctrl_c: None) -> None:
-    from weatherclean.batch import ray_engine
+    from weatherclean.batch import ray_connect
 
     ours = signal.getsignal(signal.SIGTERM)
-    assert ray_engine._connect(_FakeRay(), ray_engine.RayOptions()) is True  # type: ignore[arg-type]
+    assert ray_connect.connect(_FakeRay(), None, None) is True  # type: ignore[arg-type]
     assert signal.getsignal(signal.SIGTERM) is ours
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGTERM)
@@ -183,12 +183,12 @@ def test_the_cli_keeps_its_sigterm_handler_after_ray_init(sigterm_as_ctrl_c: Non
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM handler on Windows")
 def test_sigterm_during_ray_init_is_an_interruption(sigterm_as_ctrl_c: None) -> None:
-    from weatherclean.batch import ray_engine
+    from weatherclean.batch import ray_connect
 
     ours = signal.getsignal(signal.SIGTERM)
     fake = _FakeRay(terminated=True)
     with pytest.raises(KeyboardInterrupt):
-        ray_engine._connect(fake, ray_engine.RayOptions())  # type: ignore[arg-type]
+        ray_connect.connect(fake, None, None)  # type: ignore[arg-type]
     assert fake.stopped and signal.getsignal(signal.SIGTERM) is ours
 
 
@@ -259,12 +259,12 @@ def _read(path: Path) -> bytes:
 
 def test_an_address_that_does_not_answer_at_all_is_refused_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A black-holed address: the connection itself times out (no network used: the connect is a stand-in)."""
-    from weatherclean.batch import ray_engine
+    from weatherclean.batch import ray_connect
 
     def black_hole(address: tuple[str, int], timeout: float) -> socket.socket:
         time.sleep(min(timeout, 0.1))
         raise TimeoutError("timed out")
 
-    monkeypatch.setattr(ray_engine.socket, "create_connection", black_hole)
-    with pytest.raises(ray_engine.RayError, match=r"10.255.255.1:6379 cannot be reached \(no answer in 5 s\)"):
-        ray_engine.check_reachable("10.255.255.1:6379")
+    monkeypatch.setattr(ray_connect.socket, "create_connection", black_hole)
+    with pytest.raises(ray_connect.RayError, match=r"10.255.255.1:6379 cannot be reached \(no answer in 5 s\)"):
+        ray_connect.check_reachable("10.255.255.1:6379")

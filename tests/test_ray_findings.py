@@ -32,7 +32,7 @@ from PIL import Image
 
 import weatherclean
 from synthetic import invoke_command
-from weatherclean.batch import ray_engine
+from weatherclean.batch import ray_connect, ray_engine
 from weatherclean.batch.handlers import Restoration, job_handler
 from weatherclean.batch.jobs import Job, Record
 from weatherclean.batch.ray_engine import RayError, RayOptions, Worker
@@ -109,7 +109,7 @@ def test_without_an_address_the_run_starts_its_own_ray(monkeypatch: pytest.Monke
     """``ray.init()`` with no address joins a cluster that ``ray start`` runs on the machine (and refuses
     ``num_cpus`` there); docs/scale.md promises a local Ray started for the run."""
     fake = _FakeRay()
-    assert ray_engine._connect(fake, RayOptions(local_cpus=2)) is True  # type: ignore[arg-type]
+    assert ray_connect.connect(fake, None, 2) is True  # type: ignore[arg-type]
     [init] = fake.inits
     assert init["address"] == "local" and init["num_cpus"] == 2
 
@@ -189,7 +189,7 @@ def test_an_actor_the_cluster_has_no_room_for_is_given_up(tmp_path: Path) -> Non
 
 def _stand_in_driver(monkeypatch: pytest.MonkeyPatch, run: Any) -> None:
     """No Ray at all: the engine "connects" to nothing and ``run(jobs, results)`` plays the driver's part."""
-    monkeypatch.setattr(ray_engine, "_connect", lambda _ray, _options: False)
+    monkeypatch.setattr(ray_engine, "connect", lambda _ray, _address, _cpus: False)
     monkeypatch.setattr(ray_engine, "_run_jobs", lambda *args: run(args[1], args[-1]))
 
 
