@@ -272,6 +272,72 @@ def test_ctrl_c_reaches_a_driver_apart_once(tmp_path: Path, monkeypatch: pytest.
     assert signal.getsignal(signal.SIGINT) is handler  # the command's own handler is back
 
 
+def test_a_second_ctrl_c_ends_the_grace_at_once() -> None:
+    """The first Ctrl-C gives the files in flight ten seconds; a second must end that wait and kill the actors,
+    with the finished files still reported, not leave the command without a summary."""
+    fake = _FakeRay()
+
+    def impatient(refs: list[Any], *, num_returns: int, timeout: float | None) -> Any:
+        raise KeyboardInterrupt  # the second Ctrl-C, during the grace
+
+    fake.wait = impatient  # type: ignore[method-assign]
+    fake.cancel = lambda ref: None  # type: ignore[attr-defined]
+
+    class _Actor:
+        recent = SimpleNamespace(remote=lambda: object())
+
+    actor = _Actor()
+    pool = ray_engine._Pool(fake, [], [], start_timeout=1.0)  # type: ignore[arg-type]
+    pool.ready = {actor: 1}
+    assert pool.interrupt() == {}
+    assert fake.killed == [actor]
+
+
+@linux_only
+def test_a_third_ctrl_c_ends_a_stuck_driver_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver stuck inside Ray (here: one that takes every stop and goes on) no longer holds the command: the
+    second Ctrl-C reaches it too, and the third ends it; the command reports what it heard and exits 130."""
+    photos = tmp_path / "photos"
+    for name in ("p0", "p1", "p2"):
+        _photo(photos / f"{name}.jpg", (24, 16), "blue")
+    started, stops = tmp_path / "started", tmp_path / "stops"
+    command = os.getpid()
+
+    def one_then_stuck(jobs: list[Job], results: Any) -> Any:
+        assert os.getpid() != command, "the Ray driver is the command's own process"
+        results.put(0, BatchSummary(done=[jobs[0]]))
+        started.write_text(str(os.getpid()))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                time.sleep(0.05)
+            except KeyboardInterrupt:
+                with stops.open("a") as told:
+                    told.write("x")
+        return results
+
+    def three_presses() -> None:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(3):
+            time.sleep(0.3)
+            os.kill(command, signal.SIGINT)
+
+    _stand_in_driver(monkeypatch, one_then_stuck)
+    threading.Thread(target=three_presses, daemon=True).start()
+    begun = time.monotonic()
+    code, stdout, stderr = invoke_command(
+        desnow, "desnow", str(photos), "-o", str(tmp_path / "out"), "--engine", "ray", "--device", "cpu", "--json"
+    )
+    assert code == 130, stderr
+    assert time.monotonic() - begun < 15  # not the driver's 20 s
+    data = json.loads(stdout)
+    assert data["interrupted"] is True and data["failed"] == [] and len(data["not_done"]) == 2
+    assert [Path(r["input"]).name for r in data["done"]] == ["p0.jpg"]
+    assert stops.read_text() == "xx"  # the first two relayed, the third ended it
+
+
 # --- end to end, on a cluster started as the engineer started theirs
 
 

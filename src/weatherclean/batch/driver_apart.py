@@ -95,7 +95,9 @@ def _drive_apart(drive: _Drive, jobs: Sequence[Job], disconnect: Callable[[], An
     if last is not None and last[0] == "end":
         return last[1]
     if last is not None:  # ("raise", exception)
-        raise KeyboardInterrupt if relay.stopped and isinstance(last[1], (KeyboardInterrupt, SystemExit)) else last[1]
+        if relay.stopped and isinstance(last[1], (KeyboardInterrupt, SystemExit)):  # stopped where it could not
+            return _left_by(jobs, received, status, interrupted=True)  # say more: what came back is known
+        raise last[1]
     if not connected:
         raise RayError(f"Ray ended this run before it connected ({_ended(status)}); see Ray's message above")
     return _left_by(jobs, received, status, interrupted=relay.stopped)
@@ -140,15 +142,13 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _child_signals(parent: int, held: set[signal.Signals]) -> None:
-    """In the child: SIGUSR1 (the parent's relay of Ctrl-C or SIGTERM, or the parent's death) is Ctrl-C, once;
-    SIGINT and SIGTERM are left to the parent. Handlers, not SIG_IGN: the processes Ray starts get defaults.
-    Then the signal mask goes back to ``held``, and a SIGUSR1 sent meanwhile arrives."""
-    fired: list[bool] = []
+    """In the child: SIGUSR1 (the parent's relay of Ctrl-C or SIGTERM, or the parent's death) is Ctrl-C, each
+    time; SIGINT and SIGTERM are left to the parent, which relays each once. Handlers, not SIG_IGN: the
+    processes Ray starts get defaults. Then the signal mask goes back to ``held``, and a SIGUSR1 sent meanwhile
+    arrives."""
 
     def stop(signum: int, frame: Any) -> None:
-        if not fired:
-            fired.append(True)
-            raise KeyboardInterrupt
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGUSR1, stop)
     signal.signal(signal.SIGINT, lambda signum, frame: None)
@@ -163,12 +163,19 @@ def _child_signals(parent: int, held: set[signal.Signals]) -> None:
 
 
 class _Relay:
-    """While a child drives: Ctrl-C or SIGTERM here is sent on to it once, as SIGUSR1 (:attr:`stopped` says one
-    came). The program's own handlers are back afterwards. In force from before the fork, so that none is lost:
-    one that comes first is sent as soon as the child is :meth:`started`."""
+    """While a child drives: each Ctrl-C or SIGTERM here is sent on to it, as SIGUSR1 (:attr:`stopped` says one
+    came): the first stops the batch, the second ends the grace given to files in flight
+    (:meth:`.ray_engine._Pool.interrupt`). A third kills the child, which no longer answers (stuck inside
+    Ray): what it reported stands and the rest is not done. The program's own handlers are back afterwards.
+    In force from before the fork, so that none is lost: one that comes first is sent as soon as the child is
+    :meth:`started`."""
+
+    #: The stop that kills the child instead of relaying.
+    KILL_AT = 3
 
     def __init__(self) -> None:
         self.stopped = False
+        self.presses = 0
         self._pid: int | None = None
         self._previous: dict[int, Any] = {}
 
@@ -187,14 +194,14 @@ class _Relay:
             self._send()
 
     def _relay(self, signum: int, frame: Any) -> None:
-        if not self.stopped:
-            self.stopped = True
-            self._send()
+        self.stopped = True
+        self.presses += 1
+        self._send()
 
     def _send(self) -> None:
         if self._pid is not None and self._pid != os.getpid():  # never from the child, before its own handlers
             with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGUSR1)
+                os.kill(self._pid, signal.SIGKILL if self.presses >= self.KILL_AT else signal.SIGUSR1)
 
 
 def _receive(reader: Any) -> tuple[bool, dict[int, BatchSummary], tuple[Any, ...] | None]:

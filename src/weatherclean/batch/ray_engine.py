@@ -58,6 +58,7 @@ from weatherclean.batch.ray_connect import (
 )
 from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
 from weatherclean.errors import one_line
+from weatherclean.interrupts import interrupts_held
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -431,18 +432,26 @@ class _Pool:
     def interrupt(self) -> dict[int, BatchSummary]:
         """Ctrl-C: cancel the jobs not started, give the running ones :data:`CANCEL_GRACE_S` to finish, then kill
         the actors; the summaries of the jobs that finished (their references are cancelled, so each actor
-        is asked for its recent results, a call that waits behind the job it runs)."""
+        is asked for its recent results, a call that waits behind the job it runs).
+
+        A second Ctrl-C during that grace ends it at once: the actors are killed, and the jobs whose results had
+        not come back are not done (a rerun resumes them). Someone who presses it twice wants the run to stop,
+        not to wait ten seconds more; before, the second one left the command without a summary."""
         for ref in [*self.starting, *self.running]:
             self.ray.cancel(ref)
-        asks = [actor.recent.remote() for actor in self.ready]
-        done, _ = self.ray.wait(asks, num_returns=len(asks), timeout=CANCEL_GRACE_S) if asks else ([], [])
         finished: dict[int, BatchSummary] = {}
-        for ref in done:
-            try:
-                finished.update(self.ray.get(ref))
-            except self.ray.exceptions.RayError:
-                continue
-        self.stop()
+        try:
+            asks = [actor.recent.remote() for actor in self.ready]
+            done, _ = self.ray.wait(asks, num_returns=len(asks), timeout=CANCEL_GRACE_S) if asks else ([], [])
+            for ref in done:
+                try:
+                    finished.update(self.ray.get(ref))
+                except self.ray.exceptions.RayError:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        with interrupts_held():  # a third one must not leave the actors running
+            self.stop()
         return finished
 
 
