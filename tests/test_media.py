@@ -188,5 +188,5 @@ def test_a_video_named_like_a_photo_is_told_apart_by_its_content(tmp_path: Path)
 
     make_video(tmp_path / "clip.mp4", frames=2, audio=None)
     (tmp_path / "clip.mp4").rename(tmp_path / "holiday.jpg")
-    with pytest.raises(InputError, match=r"holiday\.jpg: a video, not a photo; `weatherclean desnow` and `derain`"):
+    with pytest.raises(InputError, match=r"holiday\.jpg: holds a video, not a photo; give it a video ending"):
         load_image(tmp_path / "holiday.jpg")

@@ -33,6 +33,7 @@ __all__ = [
     "parse_ifd",
     "serialise_ifd",
     "strip_exif_thumbnail",
+    "swap_ifd",
     "tiff_head",
     "tiff_part",
 ]
@@ -53,67 +54,206 @@ _SUB_IFD_TAGS = frozenset({34665, 34853, 40965})  # Exif, GPS, Interoperability
 Ifd = dict[int, tuple[int, int, Any]]
 
 
-def parse_ifd(buf: Any, e: str, offset: int, depth: int = 0) -> Ifd:
-    """Read an IFD from ``buf`` (bytes or mmap) as raw entries; corrupt entries are skipped, not fatal."""
+#: BigTIFF's 8-byte types (LONG8, SLONG8, IFD8) → the classic type that holds the same value when it fits 32 bits.
+_BIG_TYPES = {16: (4, "Q", "I"), 17: (9, "q", "i"), 18: (13, "Q", "I")}
+
+
+def _classic(e: str, typ: int, count: int, payload: bytes) -> tuple[int, bytes] | None:
+    """A BigTIFF value as a classic TIFF one: LONG8/SLONG8/IFD8 as LONG/SLONG/IFD when every value fits 32 bits
+    (None when one does not), anything else as it was. The parsed IFD then carries into classic TIFF, EXIF and
+    BigTIFF alike, and the readers of layout tags (strip offsets) need to know one set of types."""
+    if typ not in _BIG_TYPES:
+        return typ, payload
+    classic, wide, narrow = _BIG_TYPES[typ]
+    values = struct.unpack(e + wide * count, payload)
+    try:
+        return classic, struct.pack(e + narrow * count, *values)
+    except struct.error:
+        return None
+
+
+def parse_ifd(
+    buf: Any,
+    e: str,
+    offset: int,
+    depth: int = 0,
+    *,
+    big: bool = False,
+    dropped: list[tuple[int, int]] | None = None,
+    where: int = 0,
+) -> Ifd:
+    """Read an IFD from ``buf`` (bytes or mmap) as raw entries; corrupt entries are skipped, not fatal.
+
+    ``big``: a BigTIFF's IFD (8-byte counts and offsets, 20-byte entries); its 8-byte integer values come back
+    as the classic types when they fit (:func:`_classic`), so what is parsed can be written as classic TIFF or
+    EXIF, which have no such types. A value that does not fit is left out, and ``dropped`` (when given) gets
+    ``(where, tag)`` so the caller can say so; ``where`` is the pointer tag of this IFD (0 for IFD0). Sub-IFD
+    pointers (Exif, GPS, Interoperability) are followed first: libtiff writes them as LONG8 or IFD8 after the
+    image data, so past 4 GB in a big file, and narrowing them first lost those directories without a word.
+    Such a pointer comes back as LONG, the type the EXIF standard gives it (an IFD8 became IFD, type 13, in the
+    EXIF of a JPEG, PNG or WebP output); a classic TIFF's IFD-typed pointer stays IFD, as it was.
+    """
     entries: Ifd = {}
-    if offset < 8 or offset + 2 > len(buf):
+    count_size, entry_size, inline, off_code = (8, 20, 8, "Q") if big else (2, 12, 4, "I")
+    if offset < 8 or offset + count_size > len(buf):
         return entries
-    (n,) = struct.unpack_from(e + "H", buf, offset)
-    if n > 4096 or offset + 2 + 12 * n > len(buf):
+    (n,) = struct.unpack_from(e + ("Q" if big else "H"), buf, offset)
+    if n > 4096 or offset + count_size + entry_size * n > len(buf):
         return entries
     for i in range(n):
-        pos = offset + 2 + 12 * i
-        tag, typ, count = struct.unpack_from(e + "HHI", buf, pos)
-        size = _TYPE_SIZES.get(typ)
+        pos = offset + count_size + entry_size * i
+        tag, typ = struct.unpack_from(e + "HH", buf, pos)
+        (count,) = struct.unpack_from(e + off_code, buf, pos + 4)
+        value_at = pos + 4 + inline
+        size = _TYPE_SIZES.get(typ) or (8 if big and typ in _BIG_TYPES else None)
         if size is None:
             continue
+        if tag in _SUB_IFD_TAGS and count == 1 and typ in (4, 13, 16, 18):
+            if depth < 3:  # the pointer is inline (one value); kept as LONG, or as IFD where it was one
+                (sub,) = struct.unpack_from(e + ("Q" if size == 8 else "I"), buf, value_at)
+                nested = parse_ifd(buf, e, sub, depth + 1, big=big, dropped=dropped, where=tag)
+                entries[tag] = (13 if typ == 13 else 4, 1, nested)  # IFD8 → LONG, the type EXIF gives it
+            continue
         nbytes = size * count
-        if nbytes <= 4:
-            payload = bytes(buf[pos + 8 : pos + 8 + nbytes])
+        if nbytes <= inline:
+            payload = bytes(buf[value_at : value_at + nbytes])
         else:
-            (off,) = struct.unpack_from(e + "I", buf, pos + 8)
+            (off,) = struct.unpack_from(e + off_code, buf, value_at)
             if off + nbytes > len(buf):
                 continue
             payload = bytes(buf[off : off + nbytes])
-        if tag in _SUB_IFD_TAGS and typ in (4, 13) and count == 1:
-            if depth < 3:
-                (sub,) = struct.unpack_from(e + "I", payload)
-                entries[tag] = (typ, 1, parse_ifd(buf, e, sub, depth + 1))
+        classic = _classic(e, typ, count, payload)
+        if classic is None:
+            if dropped is not None:
+                dropped.append((where, tag))
             continue
-        entries[tag] = (typ, count, payload)
+        entries[tag] = (classic[0], count, classic[1])
     return entries
 
 
-def serialise_ifd(entries: Ifd, e: str, offset: int, next_ifd: int = 0) -> bytes:
-    """An IFD placed at ``offset`` followed by its out-of-line values and sub-IFDs (word aligned)."""
+def serialise_ifd(entries: Ifd, e: str, offset: int, next_ifd: int = 0, *, big: bool = False) -> bytes:
+    """An IFD placed at ``offset`` followed by its out-of-line values and sub-IFDs (word aligned).
+
+    ``big``: as a BigTIFF's IFD, its sub-IFDs too (8-byte counts and offsets). A sub-IFD pointer keeps its
+    LONG or IFD type while the offset fits 32 bits, and is LONG8 beyond: Pillow reads no IFD8, which libtiff
+    writes. Values keep their types: a strip table that needs 8-byte offsets comes as LONG8.
+    """
+    count_code, off_code, inline = ("Q", "Q", 8) if big else ("H", "I", 4)
     tags = sorted(entries)
-    base = offset + 2 + 12 * len(tags) + 4
-    head = bytearray(struct.pack(e + "H", len(tags)))
+    base = offset + (8 + 20 * len(tags) if big else 2 + 12 * len(tags)) + inline
+    head = bytearray(struct.pack(e + count_code, len(tags)))
     aux = bytearray()
     for tag in tags:
         typ, count, payload = entries[tag]
         if isinstance(payload, dict):
             aux += b"\x00" * (len(aux) % 2)
             sub_offset = base + len(aux)
-            aux += serialise_ifd(payload, e, sub_offset)
-            head += struct.pack(e + "HHI", tag, typ, 1) + struct.pack(e + "I", sub_offset)
-        elif len(payload) <= 4:
-            head += struct.pack(e + "HHI", tag, typ, count) + payload.ljust(4, b"\x00")
+            aux += serialise_ifd(payload, e, sub_offset, big=big)
+            if big and sub_offset > 0xFFFFFFFF:
+                typ = 16  # LONG8: what every BigTIFF reader takes for a far pointer (Pillow knows no IFD8)
+            elif big:
+                typ = typ if typ in (4, 13) else 4
+            head += struct.pack(e + "HH" + off_code, tag, typ, 1) + struct.pack(e + off_code, sub_offset)
+        elif len(payload) <= inline:
+            head += struct.pack(e + "HH" + off_code, tag, typ, count) + payload.ljust(inline, b"\x00")
         else:
             aux += b"\x00" * (len(aux) % 2)
-            head += struct.pack(e + "HHI", tag, typ, count) + struct.pack(e + "I", base + len(aux))
+            head += struct.pack(e + "HH" + off_code, tag, typ, count) + struct.pack(e + off_code, base + len(aux))
             aux += payload
-    head += struct.pack(e + "I", next_ifd)
+    head += struct.pack(e + off_code, next_ifd)
     return bytes(head + aux)
 
 
 def entry(e: str, typ: int, values: tuple[Any, ...] | bytes) -> tuple[int, int, bytes]:
-    """Pack values as a raw IFD entry: SHORT/LONG ints, RATIONAL (num, den) pairs, BYTE/UNDEFINED bytes."""
+    """Pack values as a raw IFD entry: SHORT/LONG/LONG8 ints, RATIONAL (num, den) pairs, BYTE/UNDEFINED bytes."""
     if isinstance(values, bytes):
         return typ, len(values), values
     if typ == 5:
         return typ, len(values), b"".join(struct.pack(e + "II", n, d) for n, d in values)
-    return typ, len(values), struct.pack(e + ("H" if typ == 3 else "I") * len(values), *values)
+    code = {3: "H", 16: "Q"}.get(typ, "I")
+    return typ, len(values), struct.pack(e + code * len(values), *values)
+
+
+#: Each type's value layout for a byte-order change (struct code of one unit; sign does not matter to a swap):
+#: rationals are two LONGs, FLOAT and DOUBLE are swapped as 4- and 8-byte units. BYTE, ASCII, SBYTE and
+#: UNDEFINED (a maker note, an ICC profile) are bytes and stay as they are.
+_SWAP_UNITS = {3: "H", 8: "H", 4: "I", 9: "I", 13: "I", 5: "I", 10: "I", 11: "I", 12: "Q", 16: "Q", 17: "Q", 18: "Q"}
+#: IFD0 tags whose value is a byte stream whatever type it is declared with, copied as it is by :func:`swap_ifd`:
+#: IPTC-NAA (Photoshop writes it as LONG, and every IPTC reader takes its bytes), Photoshop's resources and
+#: layers, XMP and the ICC profile. Swapped as LONGs, a Mac Photoshop TIFF's IPTC came out scrambled.
+_BYTE_STREAM_TAGS = frozenset({33723, 34377, 37724, 700, 34675})
+#: UNDEFINED Exif-IFD values with a fixed layout that starts with two SHORTs (columns, rows) in the file's byte
+#: order: CFAPattern, OECF, SpatialFrequencyResponse, DeviceSettingDescription (:func:`_swap_structure`).
+_EXIF_STRUCTURES = frozenset({0xA302, 0x8828, 0xA20C, 0xA40B})
+_EXIF_POINTER = 34665
+
+
+def swap_ifd(entries: Ifd, src: str, dst: str) -> Ifd:
+    """``entries`` (sub-IFDs too) with their values in byte order ``dst`` instead of ``src``.
+
+    For a BigTIFF written from big-endian EXIF: Pillow reads no big-endian BigTIFF (nor, through it, does
+    weatherclean), so such a file is written little-endian with every number converted. What is converted: every
+    numeric value by its type; the byte streams of :data:`_BYTE_STREAM_TAGS` (IPTC-NAA typed LONG too) not at all;
+    and the Exif fields whose layout the standard fixes (:data:`_EXIF_STRUCTURES`) field by field, where their
+    length matches that layout (else as they are). Every other UNDEFINED value is copied byte for byte: a maker
+    note whose vendor format follows the file's byte order (many do; some carry their own) may then be misread, as
+    when one is copied at new offsets (see formats.md)."""
+    if src == dst:
+        return entries
+    return _swap(entries, src, dst, 0)
+
+
+def _swap(entries: Ifd, src: str, dst: str, where: int) -> Ifd:
+    """:func:`swap_ifd` of the IFD that pointer tag ``where`` leads to (0: IFD0)."""
+    out: Ifd = {}
+    for tag, (typ, count, payload) in entries.items():
+        if isinstance(payload, dict):
+            out[tag] = (typ, count, _swap(payload, src, dst, tag))
+            continue
+        if where == 0 and tag in _BYTE_STREAM_TAGS:
+            pass
+        elif where == _EXIF_POINTER and typ == 7 and tag in _EXIF_STRUCTURES:
+            payload = _swap_structure(tag, payload, src, dst) or payload
+        elif (unit := _SWAP_UNITS.get(typ)) is not None:
+            payload = _swap_units(payload, src, dst, unit)
+        out[tag] = (typ, count, payload)
+    return out
+
+
+def _swap_units(payload: bytes, src: str, dst: str, unit: str) -> bytes:
+    """``payload`` read as whole ``unit`` values in ``src`` order, written in ``dst`` (a ragged tail as it was)."""
+    n = len(payload) // struct.calcsize(unit)
+    done = n * struct.calcsize(unit)
+    return struct.pack(dst + unit * n, *struct.unpack_from(src + unit * n, payload)) + payload[done:]
+
+
+def _swap_structure(tag: int, payload: bytes, src: str, dst: str) -> bytes | None:
+    """A fixed-layout Exif value (as Exif 2.32 lays it out) in byte order ``dst``; None when ``payload`` does not
+    have that layout exactly in byte order ``src`` (the caller then copies it as it is: converting what we cannot
+    parse would only scramble it).
+
+    All four start with two SHORTs, columns and rows. CFAPattern: columns × rows bytes. OECF and
+    SpatialFrequencyResponse: ``columns`` NUL-terminated ASCII names, then columns × rows (S)RATIONALs.
+    DeviceSettingDescription: NUL-terminated UCS-2 strings, in the file's byte order as the rest.
+    """
+    if len(payload) < 4:
+        return None
+    cols, rows = struct.unpack_from(src + "HH", payload)
+    head, body = struct.pack(dst + "HH", cols, rows), payload[4:]
+    if tag == 0xA302:
+        return head + body if len(body) == cols * rows else None
+    if tag == 0xA40B:
+        return head + _swap_units(body, src, dst, "H") if body and len(body) % 2 == 0 and body[-2:] == b"\0\0" else None
+    names_end = 0
+    for _ in range(cols):
+        nul = body.find(b"\x00", names_end)
+        if nul < 0:
+            return None
+        names_end = nul + 1
+    values = body[names_end:]
+    if len(values) != 8 * cols * rows:
+        return None
+    return head + body[:names_end] + _swap_units(values, src, dst, "I")
 
 
 def tiff_head(blob: bytes) -> tuple[str, int] | None:

@@ -29,6 +29,7 @@ __all__ = [
     "XMP_EXTENSION_HEADER",
     "app13_segments",
     "insert_segments",
+    "iptc_records",
     "photoshop_block",
     "unkept_segments",
     "without_extended_xmp_pointer",
@@ -124,6 +125,15 @@ def photoshop_block(applist: Iterable[tuple[str, bytes]]) -> tuple[bytes, bool] 
         kept += [raw] if raw is not None else []
         removed = removed or gone
     return b"".join(kept), removed
+
+
+def iptc_records(stream: bytes) -> bytes | None:
+    """The IPTC records (IIM datasets) of a Photoshop resource stream: its resource 0x0404, or None. A TIFF
+    keeps them in its IPTC-NAA tag (33723), where readers look for a TIFF's IPTC."""
+    for rid, header, data in _resources(stream) or ():
+        if rid == 0x0404 and header[:4] == b"8BIM" and data:
+            return data
+    return None
 
 
 def app13_segments(stream: bytes) -> list[tuple[int, bytes]]:

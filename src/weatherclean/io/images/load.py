@@ -31,7 +31,13 @@ from weatherclean.io.images.nclx import HDR_PROPERTIES, avif_facts, nclx_of
 from weatherclean.io.images.pixels import read_wide, to_float, unit_float, wide_kind
 from weatherclean.io.images.pngchunks import read_png_chunks
 from weatherclean.io.images.records import LoadedImage
-from weatherclean.io.images.tiff import read_tiff_grey_alpha16, tiff_metadata
+from weatherclean.io.images.tiff import (
+    TiffMetadata,
+    read_tiff_grey_alpha16,
+    tiff_file_head,
+    tiff_metadata,
+    unreadable_samples,
+)
 from weatherclean.io.images.trailer import find_trailer
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
@@ -94,11 +100,26 @@ def _webp_lossless(path: Path) -> bool:
 # ------------------------------------------------------------------------------ per-format metadata
 
 
-def _jpeg_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
+def _jpeg_sampling(im: Image.Image) -> int:
+    """Pillow's subsampling code (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0, -1 = other) of a JPEG, CMYK and YCCK too.
+
+    Pillow reports -1 for any four-component JPEG, so a CMYK master saved at full colour resolution (every
+    component 1×1) came back as 4:2:0 RGB; its first three components tell how finely its colour was kept.
+    """
     from PIL import JpegImagePlugin
 
+    layers = getattr(im, "layer", None) or []
+    if len(layers) != 4:
+        return JpegImagePlugin.get_sampling(im)
+    factors = [tuple(layer[1:3]) for layer in layers[:3]]
+    if len(set(factors)) == 1:  # every colour component sampled alike: nothing subsampled
+        return 0
+    return JpegImagePlugin.samplings.get(factors[0] + factors[1] + factors[2], -1)
+
+
+def _jpeg_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
     with contextlib.suppress(Exception):
-        meta.extra["subsampling"] = JpegImagePlugin.get_sampling(im)
+        meta.extra["subsampling"] = _jpeg_sampling(im)
     with contextlib.suppress(Exception):  # for --quality keep: the input's own quantisation tables
         meta.extra["qtables"] = {int(k): list(v) for k, v in im.quantization.items()}  # type: ignore[attr-defined]
         # and which one each component used (SOF: id, h, v, table), as table ids need not follow components
@@ -141,9 +162,22 @@ def _png_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> No
 
 
 def _tiff_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
-    meta.exif, tiff_icc, tiff_xmp, meta.orientation = tiff_metadata(p, meta.notes)
-    meta.icc, meta.xmp = meta.icc or tiff_icc, meta.xmp or tiff_xmp
+    tiff = tiff_metadata(p, meta.notes)
+    if tiff.unreadable:  # signed or float samples Pillow opened anyway: a wrong picture, or a wrong reason
+        raise InputError(f"{p}: {tiff.unreadable}")
+    meta.exif, meta.orientation = tiff.exif, tiff.orientation
+    meta.icc, meta.xmp = meta.icc or tiff.icc, meta.xmp or tiff.xmp
+    meta.extra.update(_tiff_extra(tiff))
     meta.extra["compression"] = str(info.get("compression") or "raw")
+
+
+def _tiff_extra(tiff: TiffMetadata) -> dict[str, Any]:
+    """What a TIFF output needs to know of a TIFF input: that it was BigTIFF (so the output is again), and its
+    Photoshop resources, kept as a JPEG's APP13 is (``photoshop``, ``photoshop_thumbnail``)."""
+    extra: dict[str, Any] = {"bigtiff": True} if tiff.big else {}
+    if tiff.photoshop or tiff.photoshop_thumbnail:
+        extra["photoshop"], extra["photoshop_thumbnail"] = tiff.photoshop or b"", tiff.photoshop_thumbnail
+    return extra
 
 
 def _webp_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
@@ -226,7 +260,8 @@ _UNREADABLE: dict[str, str] = {
     "HEIF": f"HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}",
     "AVIF": "AVIF needs Pillow built with AVIF support: pip install -U pillow",
     "TIFF": "unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF",
-    "video": "a video, not a photo; `weatherclean desnow` and `derain` read videos",
+    # named like a photo (a photo's ending is what sent it here): renamed, the commands read it as a video
+    "video": "holds a video, not a photo; give it a video ending (such as .mp4) and the commands read it as one",
 }
 
 
@@ -235,7 +270,13 @@ def _not_pillow(p: Path) -> LoadedImage:
     fallback = _load_tiff_grey_alpha16(p)
     if fallback is not None:
         return fallback
+    samples = unreadable_samples(p)  # a float or signed TIFF (BigTIFF too): say what to change
+    if samples is not None:
+        raise InputError(f"{p}: {samples}")
     kind = media.sniff(p)
+    if kind is None:
+        with open(p, "rb") as fh:
+            kind = "TIFF" if tiff_file_head(fh.read(16)) is not None else None  # a BigTIFF Pillow cannot read
     if kind is None and p.suffix.lower() == ".avif":
         kind = "AVIF"
     if (kind == "HEIF" and media.heif_ready()) or (kind == "AVIF" and avif_available()):
@@ -409,8 +450,9 @@ def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
             return None
         raw, compression = read
         notes: list[str] = []
-        exif, icc, xmp, _ = tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
-        extra: dict[str, Any] = {"compression": compression}  # so the output keeps it
+        tiff = tiff_metadata(p, notes)  # raw decoding: pixels are already as stored
+        exif, icc, xmp = tiff.exif, tiff.icc, tiff.xmp
+        extra: dict[str, Any] = {"compression": compression, **_tiff_extra(tiff)}  # so the output keeps them
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     scaled = unit_float(raw, 65535.0)

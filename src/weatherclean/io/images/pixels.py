@@ -19,7 +19,12 @@ from PIL import Image
 from weatherclean.errors import InputError
 from weatherclean.io.images.opener import open_image, pillow_pixel_limit
 
-__all__ = ["read_wide", "row_blocks", "to_float", "unit_float", "wide_kind"]
+__all__ = ["RESAVE_HINT", "read_wide", "row_blocks", "to_float", "unit_float", "wide_kind"]
+
+#: What to do with samples weatherclean cannot read (float, signed, deeper than 16 bits): 16 bits hold what a print
+#: or an edit needs, and every tool can convert to them (a float master's values above 1.0 are clipped by such a
+#: conversion, as they would be here). One wording for every such refusal, whichever reader meets the file.
+RESAVE_HINT = "re-save it as a 16-bit integer TIFF or PNG and run again"
 
 #: Values converted per step by :func:`row_blocks`' users: their wider temporaries stay a few MB.
 _BLOCK_VALUES = 1 << 20
@@ -178,10 +183,12 @@ _CONVERT: dict[str, Callable[[Image.Image, bytes | None, list[str]], tuple[Image
 
 
 def _integer_grey(im: Image.Image) -> np.ndarray:
-    """16-bit (``I;16*``) or 32-bit integer (``I``) greyscale as H×W×1 float; values above 16 bits refused."""
+    """16-bit (``I;16*``) or 32-bit integer (``I``) greyscale as H×W×1 float; values beyond 16 bits refused, in
+    the words a 32-bit TIFF that Pillow cannot open is refused with (:func:`~.tiff.unreadable_samples`)."""
     arr = np.asarray(im)
     if im.mode == "I" and arr.size and (arr.min() < 0 or arr.max() > 65535):
-        raise InputError(f"{im.filename}: 32-bit integer images are not supported; convert to 16-bit")  # type: ignore[attr-defined]
+        name = getattr(im, "filename", "image")
+        raise InputError(f"{name}: 32-bit integer samples are not supported; {RESAVE_HINT}")
     return unit_float(arr, 65535.0)[..., None]
 
 
@@ -193,7 +200,9 @@ def to_float(
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         return _integer_grey(im), None, 16, icc
     if mode == "F":
-        raise InputError(f"{getattr(im, 'filename', 'image')}: floating-point images are not supported")
+        raise InputError(
+            f"{getattr(im, 'filename', 'image')}: 32-bit floating-point samples are not supported; {RESAVE_HINT}"
+        )
     convert = _CONVERT.get(mode)
     if convert is not None:
         im, icc = convert(im, icc, notes)

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 
 from weatherclean.io.images.exif import tiff_part
-from weatherclean.io.images.pngchunks import colour_chunks, text_chunks
+from weatherclean.io.images.pngchunks import colour_chunks, iccp_chunk, text_chunks
 from weatherclean.io.images.records import LoadedImage, icc_fits
 
 __all__ = ["encode_png16"]
@@ -42,7 +42,7 @@ def _metadata_chunks(like: LoadedImage, exif: bytes | None, channels: int) -> li
     out = []
     fits = icc_fits(like, channels)
     if fits:
-        out.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(like.icc_profile)))  # type: ignore[arg-type]
+        out.append(_png_chunk(*iccp_chunk(like.icc_profile, like.extra)))  # type: ignore[arg-type]
     colour = colour_chunks(like.extra, channels, 16, fits)
     out += [_png_chunk(cid, data) for cid, data in colour if cid != b"bKGD"]
     dpi = like.extra.get("dpi")

@@ -26,6 +26,7 @@ __all__ = [
     "HDR_CHUNKS",
     "PngText",
     "colour_chunks",
+    "iccp_chunk",
     "insert_after_ihdr",
     "lost_colour_note",
     "read_png_chunks",
@@ -37,11 +38,15 @@ __all__ = [
 HDR_CHUNKS = {"cICP": 4, "mDCV": 24, "cLLI": 8}
 #: Chunks kept byte for byte, with the length each must have; sBIT, bKGD and tIME are decided apart.
 _KEPT_AS_IS = {**HDR_CHUNKS, "sRGB": 1, "gAMA": 4, "cHRM": 32}
-_WANTED = frozenset({"IHDR", *_KEPT_AS_IS, "sBIT", "bKGD", "tIME", "tEXt", "zTXt", "iTXt"})
+_WANTED = frozenset({"IHDR", *_KEPT_AS_IS, "sBIT", "bKGD", "tIME", "tEXt", "zTXt", "iTXt", "iCCP"})
 #: The longest each fixed-size chunk can be, so a damaged length (4 GB) is never read into memory.
 _LONGEST = {**_KEPT_AS_IS, "IHDR": 13, "sBIT": 4, "bKGD": 6, "tIME": 7}
 #: Text chunk bytes read to learn how a text was stored (keyword, flags, language, translated keyword).
 _TEXT_HEAD = 4096
+#: iCCP bytes read for its profile name (a keyword of 1-79 bytes and its NUL); the profile is Pillow's to read.
+_ICCP_HEAD = 80
+#: The profile name Pillow gives every iCCP chunk, used where the input had none of its own.
+_ICC_NAME = b"ICC Profile"
 #: PNG colour type → bytes of its sBIT chunk: one per channel, and three for a palette (whose entries are RGB).
 _SBIT_BYTES = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
 #: Channels → PNG colour type of what the writers produce (never a palette).
@@ -83,12 +88,14 @@ def read_png_chunks(path: Path) -> dict[str, Any]:
     """The extras :func:`colour_chunks` and :func:`text_chunks` need, from one walk over the file's chunks.
 
     ``png_ihdr``: (bit depth, colour type); ``png_chunks``: raw cICP, mDCV, cLLI, gAMA, cHRM, sRGB, sBIT,
-    bKGD, tIME data; ``png_text``: keyword → :class:`PngText`. Image data is skipped, not read. A damaged
+    bKGD, tIME data; ``png_text``: keyword → :class:`PngText`; ``png_icc_name``: the iCCP profile's name, which
+    Pillow neither reads nor writes (it names every profile "ICC Profile"). Image data is skipped, not read. A damaged
     chunk list ends the walk: Pillow has decoded the pixels already, and what was found so far is still right.
     """
     chunks: dict[str, bytes] = {}
     texts: dict[str, PngText] = {}
     ihdr: tuple[int, int] | None = None
+    extra: dict[str, Any] = {}
     with open(path, "rb") as fh:
         if fh.read(8) != b"\x89PNG\r\n\x1a\n":
             return {}
@@ -103,9 +110,14 @@ def read_png_chunks(path: Path) -> dict[str, Any]:
             if name not in _WANTED or length > _LONGEST.get(name, length):  # a length no such chunk has: skipped
                 fh.seek(length + 4, 1)
                 continue
-            data = fh.read(min(length, _TEXT_HEAD) if name in ("tEXt", "zTXt", "iTXt") else length)
+            head_only = {"tEXt": _TEXT_HEAD, "zTXt": _TEXT_HEAD, "iTXt": _TEXT_HEAD, "iCCP": _ICCP_HEAD}
+            data = fh.read(min(length, head_only.get(name, length)))
             fh.seek(length - len(data) + 4, 1)
-            if name == "IHDR" and len(data) == 13:
+            if name == "iCCP":
+                profile_name = data.partition(b"\x00")[0]
+                if 0 < len(profile_name) < 80 and "png_icc_name" not in extra:
+                    extra["png_icc_name"] = profile_name
+            elif name == "IHDR" and len(data) == 13:
                 ihdr = (data[8], data[9])
             elif name in ("tEXt", "zTXt", "iTXt"):
                 found = _text_how(name, data)
@@ -113,7 +125,7 @@ def read_png_chunks(path: Path) -> dict[str, Any]:
                     texts[found[0]] = found[1]
             elif name != "IHDR" and name not in chunks:  # the first one counts, as in every decoder
                 chunks[name] = data
-    return {"png_ihdr": ihdr, "png_chunks": chunks, "png_text": texts}
+    return {"png_ihdr": ihdr, "png_chunks": chunks, "png_text": texts, **extra}
 
 
 def _rescaled(samples: tuple[int, ...], depth_in: int, depth_out: int) -> tuple[int, ...]:
@@ -212,6 +224,15 @@ def lost_colour_note(
         f"PNG colour information ({', '.join(parts)}) cannot be stored in {name}; dropped, so colour-managed "
         "viewers may show the picture lighter, darker or in other colours"
     )
+
+
+def iccp_chunk(icc: bytes, extra: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The iCCP chunk of ``icc`` under the input PNG's own profile name (``extra["png_icc_name"]``), or Pillow's
+    "ICC Profile" for a profile from another format: both PNG writers name it alike, and a PNG keeps its name."""
+    name = extra.get("png_icc_name") or _ICC_NAME
+    if not isinstance(name, bytes) or not 0 < len(name) < 80 or b"\x00" in name:
+        name = _ICC_NAME
+    return b"iCCP", name + b"\x00\x00" + zlib.compress(icc)
 
 
 def insert_after_ihdr(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:

@@ -23,15 +23,15 @@ from PIL import Image
 from weatherclean.errors import OutputError
 from weatherclean.io.atomic import atomic_write
 from weatherclean.io.images.carryover import avif_tagged, carry_over, heic_colour, write_with_trailer
-from weatherclean.io.images.exif import EXIF_PREFIX, exif_for_output, tiff_part
+from weatherclean.io.images.exif import EXIF_PREFIX, Ifd, exif_for_output, tiff_part
 from weatherclean.io.images.formats import FORMAT_NAME, normalise_format, size_text
 from weatherclean.io.images.heif import encode_heif
 from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
 from weatherclean.io.images.pixels import row_blocks
 from weatherclean.io.images.png16 import encode_png16
-from weatherclean.io.images.pngchunks import HDR_CHUNKS, colour_chunks, insert_after_ihdr, text_chunks
+from weatherclean.io.images.pngchunks import HDR_CHUNKS, colour_chunks, iccp_chunk, insert_after_ihdr, text_chunks
 from weatherclean.io.images.records import LoadedImage, SavedImage, icc_fits
-from weatherclean.io.images.tiff import encode_tiff, tiff_compression
+from weatherclean.io.images.tiff import encode_tiff, photoshop_entries, text_entries, tiff_compression, tiff_file_head
 from weatherclean.io.orientation import to_upright
 from weatherclean.io.quality import DEFAULT_QUALITY, Quality, check_quality
 
@@ -53,6 +53,8 @@ _IJG_LUMA_SUM = {
 _JPEG_MAX_XMP = 65533 - len(b"http://ns.adobe.com/xap/1.0/\x00")
 #: Formats that hold EXIF, ICC and XMP; BMP and PPM hold none of them, and say so in a note.
 _HOLDS_METADATA = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"})
+#: Formats that keep a JPEG's Photoshop resources (APP13): JPEG as APP13, TIFF in its IPTC-NAA and Photoshop tags.
+_HOLDS_APP13 = frozenset({"JPEG", "TIFF"})
 #: Formats whose output has no alpha channel (a BMP's fourth byte is ignored by most readers).
 _NO_ALPHA = frozenset({"JPEG", "BMP", "PPM"})
 #: Formats written above 8 bits: 16-bit PNG and TIFF, and HEIC at 10 or 12 bits (:mod:`.heif`).
@@ -73,6 +75,8 @@ class _Target:
     notes: list[str] = field(default_factory=list)
     #: The input JPEG's quantisation tables, for ``quality="keep"`` (JPEG to JPEG only).
     qtables: list[list[int]] | None = None
+    #: A PNG input's text that TIFF tags hold, for a TIFF output (:func:`.tiff.text_entries`).
+    tiff_text: Ifd = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -225,8 +229,12 @@ def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
     info = PngInfo()
     # Pillow places each chunk where PNG wants it (colour chunks before the image data, no sRGB beside iCCP);
     # the PNG 3rd edition's it leaves out, so they go in after IHDR, as the 16-bit writer puts them too.
-    colour = colour_chunks(like.extra, arr.shape[2], 8, icc_fits(like, arr.shape[2]))
+    fits = icc_fits(like, arr.shape[2])
+    colour = colour_chunks(like.extra, arr.shape[2], 8, fits)
     hdr = [(cid, data) for cid, data in colour if cid.decode() in HDR_CHUNKS]
+    # iCCP goes in as the 16-bit writer writes it, under the input's own profile name (Pillow names every one
+    # "ICC Profile"); Pillow is told to write none (_metadata_params dropped a grey profile on colour already)
+    hdr = [iccp_chunk(like.icc_profile, like.extra), *hdr] if fits and like.icc_profile else hdr
     for cid, data in colour:
         if cid.decode() not in HDR_CHUNKS:
             info.add(cid, data)
@@ -234,7 +242,8 @@ def _write_png(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
         info.add(cid, data)
     if like.xmp:
         info.add_itxt("XML:com.adobe.xmp", like.xmp.decode("utf-8", "replace"))
-    return insert_after_ihdr(_pillow(arr, like, t, {"pnginfo": info, "optimize": False, "compress_level": 6}), hdr)
+    params = {"pnginfo": info, "optimize": False, "compress_level": 6, "icc_profile": None}
+    return insert_after_ihdr(_pillow(arr, like, t, params), hdr)
 
 
 def _write_tiff(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
@@ -244,7 +253,13 @@ def _write_tiff(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
         why = f"TIFF {compression} compression not kept for 16-bit grey+alpha: written with Deflate (lossless)"
         compression = "deflate"
     t.notes += [why] if why else []
-    return encode_tiff(arr, like, t.exif, compression)
+    # a JPEG's IPTC and Photoshop resources, and a PNG's text, have TIFF tags of their own
+    extra = {**photoshop_entries(like.extra.get("photoshop") or b""), **t.tiff_text}
+    data = encode_tiff(arr, like, t.exif, compression, extra=extra)
+    head = tiff_file_head(data[:16])
+    if head is not None and head[2] and not like.extra.get("bigtiff"):
+        t.notes.append("written as BigTIFF: the file is over classic TIFF's 4 GB")
+    return data
 
 
 def _write_webp(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
@@ -293,15 +308,19 @@ def _text_note(text: dict[str, Any], name: str) -> str:
 
 
 def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list[str]) -> LoadedImage:
-    """Notes for what only a JPEG output keeps (APP13, extended XMP), and ``like`` with its XMP no longer pointing
-    at an extended XMP that is not written; then what the output carries over of the input's colours and of what
-    follows a JPEG's picture, or says it cannot (:func:`.carryover.carry_over`)."""
+    """Notes for what only a JPEG output keeps (extended XMP; APP13, which a TIFF keeps in tags of its own), and
+    ``like`` with its XMP no longer pointing at an extended XMP that is not written; then what the output carries
+    over of the input's colours and of what follows a JPEG's picture, or says it cannot
+    (:func:`.carryover.carry_over`)."""
     name = FORMAT_NAME[fmt]
     extra = like.extra
-    if extra.get("photoshop_thumbnail") and (fmt == "JPEG" or not extra.get("photoshop")):
-        notes.append("Photoshop thumbnail in the IPTC block (APP13) removed (it showed the original)")
-    if fmt != "JPEG" and extra.get("photoshop"):
-        notes.append(f"IPTC/Photoshop block (APP13) cannot be stored in {name}; dropped")
+    # a TIFF's Photoshop resources are kept as a JPEG's APP13 is, and named as the TIFF holds them
+    block = "the Photoshop resources (TIFF tag 34377)" if like.format == "TIFF" else "the IPTC block (APP13)"
+    if extra.get("photoshop_thumbnail") and (fmt in _HOLDS_APP13 or not extra.get("photoshop")):
+        notes.append(f"Photoshop thumbnail in {block} removed (it showed the original)")
+    if fmt not in _HOLDS_APP13 and extra.get("photoshop"):
+        what = "Photoshop resources (TIFF tag 34377)" if like.format == "TIFF" else "IPTC/Photoshop block (APP13)"
+        notes.append(f"{what} cannot be stored in {name}; dropped")
     extensions = extra.get("xmp_extension")
     if fmt != "JPEG" and extensions:
         size = sum(len(ext) for ext in extensions)
@@ -378,11 +397,16 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: Quality) -
     arr = _to_uint(planes, depth)
     exif = _exif(like, fmt, arr, notes)
     text = like.extra.get("text") or {}
-    if text and fmt != "PNG":
+    tiff_text: Ifd = {}
+    if text and fmt == "TIFF":  # Description, Author, Copyright and Software have TIFF tags
+        tiff_text, rest, differ = text_entries(text, exif)
+        notes += [_text_note({key: text[key] for key in rest}, FORMAT_NAME[fmt])] if rest else []
+        notes += differ
+    elif text and fmt != "PNG":
         notes.append(_text_note(text, FORMAT_NAME[fmt]))
     like = _input_format_extras(like, fmt, arr.shape[2], notes)
     value, qtables = _jpeg_tables(like, fmt, quality, arr.shape[2], notes)
-    target = _Target(fmt, value, exif, text, notes, qtables)
+    target = _Target(fmt, value, exif, text, notes, qtables, tiff_text)
     return _WRITERS[fmt](arr, like, target), notes
 
 

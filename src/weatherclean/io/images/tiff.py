@@ -4,7 +4,9 @@ TIFF output always goes through :func:`encode_tiff` so that EXIF sub-IFDs (Exif,
 entry with their original types and values, which neither Pillow's nor libtiff's TIFF writer does; its
 16-bit grey+alpha files, which Pillow cannot open, are read back by :func:`read_tiff_grey_alpha16`. A
 TIFF's metadata is read raw from its first IFD (:func:`tiff_metadata`), and pixels are kept as stored
-(:func:`~weatherclean.io.orientation.to_stored`), like every other format.
+(:func:`~weatherclean.io.orientation.to_stored`), like every other format. BigTIFF (8-byte offsets, for files over
+classic TIFF's 4 GB) is read the same way, and a BigTIFF input is written back as BigTIFF (little-endian,
+which is the byte order Pillow reads).
 """
 
 from __future__ import annotations
@@ -14,22 +16,41 @@ import io
 import mmap
 import struct
 import zlib
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, features
+from PIL import ExifTags, Image, features
 
 from weatherclean.errors import InputError
-from weatherclean.io.images.exif import Ifd, entry, exif_blob, exif_ifd0, parse_ifd, serialise_ifd, tiff_head
+from weatherclean.io.images.exif import (
+    Ifd,
+    entry,
+    exif_blob,
+    exif_ifd0,
+    parse_ifd,
+    serialise_ifd,
+    swap_ifd,
+    tiff_head,
+)
+from weatherclean.io.images.jpegsegments import PHOTOSHOP_HEADER, iptc_records, photoshop_block
+from weatherclean.io.images.pixels import RESAVE_HINT
 from weatherclean.io.images.records import LoadedImage
 
 __all__ = [
+    "PNG_TEXT_TAGS",
     "TIFF_LAYOUT_TAGS",
+    "TiffMetadata",
     "encode_tiff",
+    "photoshop_entries",
     "read_tiff_grey_alpha16",
+    "text_entries",
     "tiff_compression",
+    "tiff_file_head",
     "tiff_metadata",
+    "unreadable_samples",
 ]
 
 #: IFD0 tags that describe pixel layout/encoding: our TIFF writer sets its own, and they mean nothing
@@ -39,37 +60,141 @@ TIFF_LAYOUT_TAGS = frozenset(
      290, 291, 292, 293, 297, 317, 320, 321, 322, 323, 324, 325, 330, 332, 333, 334, 336, 338, 339, 340,
      341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 532}
 )  # fmt: skip
-#: Carried in their own fields (ICC, XMP) or deliberately dropped (Photoshop resources hold a preview
-#: of the original; layer data no longer matches the processed pixels).
+#: Carried in their own fields (ICC, XMP), not in the EXIF blob.
 _TIFF_SEPARATE_TAGS = frozenset({700, 34675})
+#: Photoshop's resources (carried apart, less their thumbnails of the original: :func:`_photoshop_resources`) and
+#: layers (dropped: they no longer match the processed pixels).
 _PHOTOSHOP_TAGS = frozenset({34377, 37724})
 #: TIFF compressions kept from the input (Pillow's name → our writer's), and each one's TIFF code. Others
 #: (JPEG-in-TIFF, CCITT fax) are written with Deflate, with a note; files from other formats get Deflate.
 _TIFF_KEPT = {"raw": "none", "tiff_lzw": "lzw", "packbits": "packbits", "tiff_adobe_deflate": "deflate",
               "tiff_deflate": "deflate"}  # fmt: skip
 _TIFF_CODES = {"none": 1, "lzw": 5, "deflate": 8, "packbits": 32773}
+#: The largest classic TIFF: its offsets are 4 bytes. A bigger output is written as BigTIFF.
+_CLASSIC_MAX = 0xFFFFFFFF
+#: How near :data:`_CLASSIC_MAX` the image data and metadata values may come before the whole IFD is measured: more
+#: than an IFD's entries, strip table and padding can add (a 4 GB picture's strip table is about 1 MB).
+_NEAR_LIMIT = 64 << 20
 
 
 # --------------------------------------------------------------------------------------------- reading
 
 
-def tiff_metadata(path: Path, notes: list[str]) -> tuple[bytes | None, bytes | None, bytes | None, int]:
-    """(EXIF, ICC, XMP, orientation) of a TIFF's first IFD, copied raw so every tag keeps type and bytes."""
+def tiff_file_head(blob: bytes) -> tuple[str, int, bool] | None:
+    """(byte order, IFD0 offset, whether it is BigTIFF) of a TIFF file from its first 16 bytes; None for
+    anything else. :func:`~weatherclean.io.images.exif.tiff_head` knows classic TIFF only, as EXIF is."""
+    head = tiff_head(blob[:8])
+    if head is not None:
+        return head[0], head[1], False
+    e = {b"II+\x00": "<", b"MM\x00+": ">"}.get(blob[:4])
+    if e is None or len(blob) < 16:
+        return None
+    size, zero, ifd0 = struct.unpack_from(e + "HHQ", blob, 4)
+    return (e, ifd0, True) if (size, zero) == (8, 0) else None
+
+
+@dataclass(frozen=True)
+class TiffMetadata:
+    """What a TIFF's first IFD says beside its pixels: the metadata tags as an EXIF blob (raw, every tag with its
+    type and bytes), the ICC profile and XMP, the orientation, whether the file is BigTIFF, its Photoshop
+    resources (34377) less their thumbnails and whether one went (as a JPEG's APP13 is kept, so written back
+    as the JPEG output's APP13 or the TIFF output's 34377), and why its samples cannot be read, if they cannot
+    (:func:`unreadable_samples`)."""
+
+    exif: bytes | None = None
+    icc: bytes | None = None
+    xmp: bytes | None = None
+    orientation: int = 1
+    big: bool = False
+    photoshop: bytes | None = None
+    photoshop_thumbnail: bool = False
+    unreadable: str | None = None
+
+
+_PHOTOSHOP_NOTE = "Photoshop data (layers, resources) not kept; only the flattened image is processed"
+
+
+def tiff_metadata(path: Path, notes: list[str]) -> TiffMetadata:
+    """The metadata of a TIFF's (or BigTIFF's) first IFD, copied raw so every tag keeps type and bytes.
+
+    A BigTIFF's values come as classic types (:func:`~weatherclean.io.images.exif.parse_ifd`), so they fit the
+    EXIF blob every other format writes; before BigTIFF was read here, its Artist, Copyright, description and
+    IPTC were lost without a word. A value that EXIF cannot hold (an 8-byte integer over 4 G) is named in a note.
+    """
+    dropped: list[tuple[int, int]] = []
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        head = tiff_head(bytes(buf[:8]))
+        head = tiff_file_head(bytes(buf[:16]))
         if head is None:
-            return None, None, None, 1
-        ifd0 = parse_ifd(buf, *head)
-    e = head[0]
+            return TiffMetadata()
+        e, offset, big = head
+        ifd0 = parse_ifd(buf, e, offset, big=big, dropped=dropped)
     icc = ifd0[34675][2] if 34675 in ifd0 else None
     xmp = ifd0[700][2] if 700 in ifd0 else None
     orientation = 1
     if 274 in ifd0 and ifd0[274][0] == 3 and ifd0[274][1] == 1:
         (orientation,) = struct.unpack(e + "H", ifd0[274][2])
-    if any(t in ifd0 for t in _PHOTOSHOP_TAGS):
-        notes.append("Photoshop data (layers, resources) not kept; only the flattened image is processed")
-    keep = {t: v for t, v in ifd0.items() if t not in TIFF_LAYOUT_TAGS | _TIFF_SEPARATE_TAGS | _PHOTOSHOP_TAGS}
-    return exif_blob(e, keep), icc or None, xmp or None, orientation
+    photoshop, thumbnail = _photoshop_resources(ifd0, notes)
+    unkept = TIFF_LAYOUT_TAGS | _TIFF_SEPARATE_TAGS | _PHOTOSHOP_TAGS
+    if any(where or tag not in unkept for where, tag in dropped):
+        names = ", ".join(
+            (ExifTags.GPSTAGS if where == 34853 else ExifTags.TAGS).get(tag, f"tag {tag}")
+            for where, tag in dropped
+            if where or tag not in unkept
+        )
+        notes.append(f"TIFF {names} not kept: an 8-byte value over 4 G, which EXIF cannot hold")
+    keep = {t: v for t, v in ifd0.items() if t not in unkept}
+    return TiffMetadata(
+        exif_blob(e, keep), icc or None, xmp or None, orientation, big, photoshop, thumbnail, _samples(ifd0, e)
+    )
+
+
+def _photoshop_resources(ifd0: Ifd, notes: list[str]) -> tuple[bytes | None, bool]:
+    """A TIFF's Photoshop resources (34377) as a JPEG's APP13 is kept: thumbnails out (they show the original), the
+    rest (IPTC, resolution, print settings) kept, with whether a thumbnail went. Not with layers (37724): their
+    resources describe layers that are not written; a note says so. A JPEG's TIFF output holds its APP13 there,
+    which was dropped when that TIFF was processed again."""
+    if 37724 in ifd0 or (34377 in ifd0 and ifd0[34377][0] not in (1, 7)):
+        notes.append(_PHOTOSHOP_NOTE)
+        return None, False
+    if 34377 not in ifd0:
+        return None, False
+    found = photoshop_block([("APP13", PHOTOSHOP_HEADER + ifd0[34377][2])])
+    if found is None:
+        notes.append(_PHOTOSHOP_NOTE)
+        return None, False
+    return found[0] or None, found[1]
+
+
+def unreadable_samples(path: Path) -> str | None:
+    """Why a TIFF that Pillow cannot open cannot be read, when it is its samples' kind: ``32-bit floating-point
+    samples are not supported; ...``, signed or deeper than 16 bits; None otherwise (or when the file cannot be
+    parsed), for the caller's general message. A float master used to get "unsupported TIFF layout", which did not
+    say what to change, and unsigned 32-bit grey got that or other words by byte order (Pillow opens only a
+    little-endian one, refused in :func:`~.pixels.to_float` when its values go beyond 16 bits)."""
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            head = tiff_file_head(bytes(buf[:16]))
+            if head is None:
+                return None
+            e, offset, big = head
+            ifd = parse_ifd(buf, e, offset, big=big)
+    except (OSError, ValueError, struct.error):
+        return None
+    bits = max(_ifd_values(ifd, e, 258, (1,)) or (1,))
+    return _samples(ifd, e) or (f"{bits}-bit integer samples are not supported; {RESAVE_HINT}" if bits > 16 else None)
+
+
+def _samples(ifd: Ifd, e: str) -> str | None:
+    """:func:`unreadable_samples` of a parsed IFD. Also asked of files Pillow opens (:func:`tiff_metadata`): it
+    reads signed 8-bit samples as unsigned (a wrong picture, without a word) and refuses signed 16-bit grey as
+    "32-bit integer", which is not what the file holds."""
+    kinds = set(_ifd_values(ifd, e, 339, (1,)))
+    bits = "/".join(str(b) for b in sorted(set(_ifd_values(ifd, e, 258, (1,)))))
+    if 3 in kinds:
+        return f"{bits}-bit floating-point samples are not supported; {RESAVE_HINT}"
+    if 2 in kinds:
+        return f"signed {bits}-bit integer samples are not supported; {RESAVE_HINT}"
+    return None
 
 
 def _ifd_values(ifd: Ifd, e: str, tag: int, default: tuple[int, ...] = ()) -> tuple[int, ...]:
@@ -111,11 +236,11 @@ def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> tuple[np.ndarray, str
     from PIL.TiffImagePlugin import COMPRESSION_INFO
 
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        head = tiff_head(bytes(buf[:8]))
+        head = tiff_file_head(bytes(buf[:16]))
         if head is None:
             return None
         e = head[0]
-        ifd = parse_ifd(buf, *head)
+        ifd = parse_ifd(buf, e, head[1], big=head[2])
         layout = _grey_alpha16_layout(ifd, e, max_pixels)
         offsets, counts = _ifd_values(ifd, e, 273), _ifd_values(ifd, e, 279)
         if layout is None or not offsets or len(offsets) != len(counts):
@@ -212,19 +337,73 @@ def _metadata_entries(like: LoadedImage, exif: bytes | None, e: str) -> Ifd:
     return entries
 
 
+def photoshop_entries(stream: bytes) -> Ifd:
+    """A JPEG's Photoshop resources (APP13, thumbnails already out) as TIFF keeps them: the IPTC records
+    (resource 0x0404) in IPTC-NAA (33723), where IPTC readers look in a TIFF and where a TIFF input's IPTC
+    comes from, and the whole resource block in Photoshop's own tag (34377), as Photoshop saves a TIFF."""
+    if not stream:
+        return {}
+    entries: Ifd = {34377: entry("<", 1, stream)}
+    iptc = iptc_records(stream)
+    if iptc:
+        entries[33723] = entry("<", 7, iptc)
+    return entries
+
+
+#: PNG text keywords (PNG spec, 11.3.4.2) that mean what a TIFF tag means, and that tag: written there for a
+#: PNG input's TIFF output. Title (a caption), Creation Time (free-form, not TIFF's date format), Source
+#: (a device, where TIFF has Make and Model apart) and the rest have no exact TIFF tag, and are named in a note.
+PNG_TEXT_TAGS = {"Description": 270, "Author": 315, "Copyright": 33432, "Software": 305}
+
+
+def _ascii(value: str) -> bytes:
+    """A TIFF ASCII value: UTF-8 (as ExifTool writes one that is not plain ASCII, and as the Metadata Working
+    Group asks readers to take one), NUL-terminated. Readers that decode these tags as Latin-1 (Pillow) show
+    such text garbled; formats.md says so."""
+    return value.encode("utf-8") + b"\x00"
+
+
+def text_entries(text: dict[str, Any], exif: bytes | None) -> tuple[Ifd, list[str], list[str]]:
+    """(IFD0 entries for the PNG text that a TIFF tag holds (:data:`PNG_TEXT_TAGS`), the keywords that no TIFF tag
+    holds, notes for those the EXIF contradicts).
+
+    A text whose tag the EXIF already holds with another value is not written (the EXIF is copied as it was), and
+    its note says so: ``PNG text (Author) differs from the EXIF's Artist; the EXIF's value kept``. The same value
+    is simply there once.
+    """
+    parsed = exif_ifd0(exif) if exif else None
+    held = parsed[1] if parsed else {}
+    entries: Ifd = {}
+    rest: list[str] = []
+    notes: list[str] = []
+    for key, value in text.items():
+        tag = PNG_TEXT_TAGS.get(str(key))
+        if tag is None or not str(value):
+            rest.append(str(key))
+            continue
+        raw = _ascii(str(value))
+        if tag in held and held[tag][2].rstrip(b"\x00") != raw.rstrip(b"\x00"):
+            notes.append(f"PNG text ({key}) differs from the EXIF's {ExifTags.TAGS[tag]}; the EXIF's value kept")
+            continue
+        entries[tag] = entry("<", 2, raw)
+    return entries, rest, notes
+
+
 def _layout_entries(e: str, shape: tuple[int, ...], bits: int, compression: str, strips: list[bytes],
-                    rows: int) -> Ifd:  # fmt: skip
-    """The IFD0 entries that describe our strips: size, depth, compression, photometric, strip table."""
+                    rows: int, first: int, big: bool) -> Ifd:  # fmt: skip
+    """The IFD0 entries that describe our strips (the first at byte ``first``): size, depth, compression,
+    photometric, strip table (LONG8 in a BigTIFF, as libtiff writes it, so strips can lie past 4 GB)."""
     h, w, c = shape
-    offsets, pos = [], 8
+    offsets, pos = [], first
     for s in strips:
         offsets.append(pos)
         pos += len(s)
+    table = 16 if big else 4
     entries: Ifd = {
         256: entry(e, 4, (w,)), 257: entry(e, 4, (h,)), 258: entry(e, 3, (bits,) * c),
         259: entry(e, 3, (_TIFF_CODES[compression],)), 262: entry(e, 3, (1 if c <= 2 else 2,)),
-        273: entry(e, 4, tuple(offsets)), 277: entry(e, 3, (c,)), 278: entry(e, 4, (rows,)),
-        279: entry(e, 4, tuple(len(s) for s in strips)), 284: entry(e, 3, (1,)),
+        273: entry(e, table, tuple(offsets)), 277: entry(e, 3, (c,)), 278: entry(e, 4, (rows,)),
+        279: entry(e, table, tuple(len(s) for s in strips)), 284: entry(e, 3, (1,)),
     }  # fmt: skip
     if compression in ("deflate", "lzw"):
         entries[317] = entry(e, 3, (2,))
@@ -233,26 +412,69 @@ def _layout_entries(e: str, shape: tuple[int, ...], bits: int, compression: str,
     return entries
 
 
-def encode_tiff(arr: np.ndarray, like: LoadedImage, exif: bytes | None, compression: str = "deflate") -> bytes:
+def _value_bytes(entries: Ifd) -> int:
+    """The bytes of every value in ``entries``, sub-IFDs' too: what metadata adds to a file, less its entries."""
+    return sum(_value_bytes(v) if isinstance(v, dict) else len(v) for _typ, _count, v in entries.values())
+
+
+def encode_tiff(
+    arr: np.ndarray,
+    like: LoadedImage,
+    exif: bytes | None,
+    compression: str = "deflate",
+    *,
+    extra: Ifd | None = None,
+    big: bool | None = None,
+) -> bytes:
     """TIFF (8 or 16 bit, grey/RGB, ± alpha) carrying EXIF IFD0 tags and sub-IFDs entry by entry.
 
-    The file uses the EXIF blob's byte order so raw entries can be copied without re-encoding values.
-    Layout: header, strips, then IFD0 with its values and the Exif/GPS sub-IFDs. ``compression`` is
-    ``deflate``, ``lzw`` (both with horizontal prediction), ``packbits`` or ``none``.
+    A classic TIFF uses the EXIF blob's byte order so raw entries are copied without re-encoding values; a
+    BigTIFF is always little-endian, its values converted (:func:`~weatherclean.io.images.exif.swap_ifd`), since
+    Pillow (and so weatherclean) cannot read a big-endian one back. Layout: header, strips, then IFD0 with its
+    values and the Exif/GPS sub-IFDs. ``compression`` is ``deflate``, ``lzw`` (both with horizontal prediction),
+    ``packbits`` or ``none``. ``extra``: IFD0 entries the input held outside its EXIF (a JPEG's IPTC, a PNG's
+    text), each written where the EXIF has none of its tag (their values are bytes, the same in either byte
+    order). ``big``: BigTIFF; by default when the input was (``like.extra["bigtiff"]``) or when the file would
+    not fit classic TIFF's 4 GB.
     """
     h, w, c = arr.shape
     parsed = exif_ifd0(exif) if exif else None
     e = parsed[0] if parsed else "<"
+    entries = _metadata_entries(like, exif, e)
+    for tag, value in (extra or {}).items():
+        entries.setdefault(tag, value)
     predict = compression in ("deflate", "lzw")
     diff = arr.copy() if predict else arr
     if predict:
         diff[:, 1:] -= arr[:, :-1]  # horizontal predictor (TIFF Predictor=2): unsigned wrap-around is intended
-    data = diff.astype(e + ("u2" if arr.dtype == np.uint16 else "u1"), copy=False)
-    row_bytes = w * c * data.itemsize
-    rows, strips = _tiff_strips(np.ascontiguousarray(data).view(np.uint8).reshape(h, row_bytes), compression)
-    pos = 8 + sum(len(s) for s in strips)
+    itemsize = 2 if arr.dtype == np.uint16 else 1
+
+    def strips_in(order: str) -> tuple[int, list[bytes]]:
+        data = diff.astype(order + ("u2" if itemsize == 2 else "u1"), copy=False)
+        return _tiff_strips(np.ascontiguousarray(data).view(np.uint8).reshape(h, w * c * itemsize), compression)
+
+    auto = big is None
+    big = bool(like.extra.get("bigtiff")) if big is None else big
+    if big:
+        entries, e = swap_ifd(entries, e, "<"), "<"
+    rows, strips = strips_in(e)
+    size = sum(len(s) for s in strips)
+    if auto and not big and size + _value_bytes(entries) > _CLASSIC_MAX - _NEAR_LIMIT:
+        # near classic TIFF's limit, image data or metadata (a huge maker note or Photoshop block): measure it all
+        probe = {**entries, **_layout_entries(e, arr.shape, 8, compression, strips, rows, 0, True)}
+        big = 8 + size + 1 + len(serialise_ifd(probe, e, 0)) > _CLASSIC_MAX
+        if big and e == ">":  # little-endian after all; 8-bit strips are the same bytes in either order
+            entries, e = swap_ifd(entries, e, "<"), "<"
+            if itemsize == 2:
+                strips = []  # let the big-endian strips go before the little-endian ones are made: not both at once
+                rows, strips = strips_in(e)
+    first = 16 if big else 8
+    pos = first + sum(len(s) for s in strips)
     ifd_offset = pos + (pos & 1)
-    entries = _metadata_entries(like, exif, e)
-    entries.update(_layout_entries(e, arr.shape, data.itemsize * 8, compression, strips, rows))
-    header = (b"II*\x00" if e == "<" else b"MM\x00*") + struct.pack(e + "I", ifd_offset)
-    return header + b"".join(strips) + b"\x00" * (ifd_offset - pos) + serialise_ifd(entries, e, ifd_offset)
+    ifd = {**entries, **_layout_entries(e, arr.shape, itemsize * 8, compression, strips, rows, first, big)}
+    if big:
+        header = b"II+\x00" + struct.pack("<HHQ", 8, 0, ifd_offset)
+    else:
+        header = (b"II*\x00" if e == "<" else b"MM\x00*") + struct.pack(e + "I", ifd_offset)
+    pad = b"\x00" * (ifd_offset - pos)
+    return header + b"".join(strips) + pad + serialise_ifd(ifd, e, ifd_offset, big=big)
