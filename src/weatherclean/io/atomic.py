@@ -3,7 +3,10 @@
 A temporary file in the destination folder is written, flushed to disk and renamed over the final name,
 so an interrupted run (Ctrl-C, a full disk, a crash) never leaves a half-written file under that name. A
 batch job that must not replace a file appearing at its output meanwhile links the temporary file there
-instead, which fails if the name is taken (:func:`keep_existing`).
+instead, which fails if the name is taken (:func:`keep_existing`). A device, FIFO or socket at the output's
+path is never replaced (:func:`refuse_special`); a link to a file is written through by the callers that
+resolve it (:func:`write_target`), except another user's link in a sticky, world-writable folder such as ``/tmp``
+(:func:`follow_output_link`), which is never followed, wherever it lies on the path.
 """
 
 from __future__ import annotations
@@ -145,14 +148,21 @@ def make_folders(folder: Path, like: str | os.PathLike[str] | None = None, *, mi
 
     A new folder in a set-group-ID folder keeps the set-group-ID bit the system gave it (:func:`keep_setgid`):
     in a team's ``chmod 2770`` folder, outputs must belong to the team's group, or its members are locked out.
+
+    Before it makes any, the links on the way are checked as an output's are (:func:`follow_output_link`): another
+    user's link in ``/tmp``, made since the job was planned (``/tmp/job42 -> /etc``), must not get a folder made
+    through it.
     """
+    missing = missing_folders(folder)
+    if missing:
+        follow_output_link(folder)
     models: dict[Path, Path] = {}
     if like is not None:
         here, there = folder, Path(os.path.abspath(like))
         for _ in range(mirrored):
             models[here] = there
             here, there = here.parent, there.parent
-    for new in reversed(missing_folders(folder)):
+    for new in reversed(missing):
         model = models.get(new)
         try:
             if model is None:
@@ -173,8 +183,9 @@ def keep_setgid(folder: str | os.PathLike[str], mode: int) -> int:
     return mode | (os.lstat(folder).st_mode & stat.S_ISGID)
 
 
-def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
-    """Give the file about to replace ``dest`` the permissions (and, where allowed, the owner) of ``dest``.
+def keep_attributes(tmp: int | str | os.PathLike[str], dest: Path) -> None:
+    """Give the file about to replace ``dest`` (its path, or an open descriptor of it) the permissions (and, where
+    allowed, the owner) of ``dest``.
 
     A replaced photo (``--in-place``, ``--overwrite``) must not become readable by others just because it
     was rewritten: private pictures carry GPS. Nor must it stay readable by others when its input no longer
@@ -196,8 +207,9 @@ def keep_attributes(tmp: str | os.PathLike[str], dest: Path) -> None:
     if like is not None:
         mode &= like | 0o400
     os.chmod(tmp, mode)
-    with contextlib.suppress(OSError):  # only root may give a file away; others keep their own files
-        os.chown(tmp, st.st_uid, st.st_gid)
+    if hasattr(os, "chown"):  # not on Windows
+        with contextlib.suppress(OSError):  # only root may give a file away; others keep their own files
+            os.chown(tmp, st.st_uid, st.st_gid)
 
 
 def process_umask() -> int:
@@ -225,10 +237,209 @@ def write_error(dest: Path, exc: OSError) -> OutputError:
     return OutputError(f"{dest}: cannot write ({exc.strerror or exc})")
 
 
-def folder_in_the_way(dest: Path) -> str:
+#: What a folder in the way tells the user to do by default: the commands' words (``-o DIR``); the Python API,
+#: which has no ``-o``, passes its own (:func:`write_target`).
+CHOOSE_ANOTHER_DIR = "choose another -o DIR"
+
+
+def folder_in_the_way(dest: Path | str, choose: str = CHOOSE_ANOTHER_DIR) -> str:
     """The one line for a folder at the path where a file output goes (``mkdir out/p0.jpg``): the job fails, as
-    it cannot be written, rather than being skipped as done."""
-    return f"{dest}: output path is a folder; remove it or choose another -o DIR"
+    it cannot be written, rather than being skipped as done. ``choose`` is the way out in the caller's terms."""
+    return f"{dest}: output path is a folder; remove it or {choose}"
+
+
+#: ``stat`` tests for what may lie at a path and is no file, folder or link, in words (:func:`special_kind`).
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a ``stat`` mode that is not a regular file, a folder or a symbolic link is, in words (``a FIFO``, ``a
+    character device``, ``a special file`` for the rarer kinds); None for those three.
+
+    One table for the readers, which refuse such an input (:mod:`weatherclean.io.folders`), and the writers, which
+    never replace such an output (:func:`refuse_special`), so that both name a thing alike."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+        return None
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+#: What a device, FIFO or socket at an output's path tells the user to do by default (:func:`refuse_special`).
+CHOOSE_ANOTHER_PATH = "choose another output path"
+
+
+def refuse_special(
+    dest: str | os.PathLike[str], *, label: str | None = None, choose: str = CHOOSE_ANOTHER_PATH
+) -> None:
+    """Raise a one-line :class:`OutputError` when ``dest`` is (or links to) a device, a FIFO or a socket. ``label``
+    names it in the message (``DST → TARGET`` for a link's target, :func:`write_target`); default ``dest``.
+    ``choose`` ends it: the way out in the caller's terms (``choose another dst`` in the Python API).
+
+    The message says what is wrong about the output (``out/a.png: output path is not a regular file (a FIFO)``),
+    as :func:`folder_in_the_way` does: a batch gives the reason beside its input's name, and "in/a.png: not a
+    regular file (a FIFO)" said that of the input, which was a plain photo.
+
+    Why: an atomic write renames a new file over the old name, and a rename replaces whatever the name is. As
+    root, ``restore_file("in.png", "/dev/full")`` and ``--overwrite`` over a FIFO at an output's path replaced
+    the device node or pipe itself with a PNG (other programs then wrote into a plain file, or /dev/full was
+    gone). ``open`` would at least have written into the device; neither is what anyone asks of a picture
+    output, so it is refused before the temporary file is made, and again just before the rename. A link to
+    such a thing is refused too: replacing the user's link would be no better. Missing paths, files and
+    folders pass (a folder has its own line, :func:`folder_in_the_way`)."""
+    try:
+        mode = os.stat(dest).st_mode
+    except (OSError, ValueError):  # missing, a dangling link, a name the system refuses: the write says why
+        return
+    kind = special_kind(mode)
+    if kind is None:
+        return
+    if label is None:
+        label = os.fspath(dest)
+        if os.path.islink(dest):
+            label = f"{label} → {os.path.realpath(dest)}"
+    raise OutputError(f"{label}: output path is not a regular file ({kind}); {choose}")
+
+
+#: The most symbolic links one path may pass through, as Linux's ``MAXSYMLINKS``: it refuses more (``ELOOP``).
+MAX_LINKS = 40
+
+#: Permission bits that make a folder shared, as ``/tmp`` is: anyone may add a name, only its owner remove it.
+_SHARED = stat.S_ISVTX | stat.S_IWOTH
+
+
+def follow_output_link(
+    dest: str | os.PathLike[str],
+    *,
+    choose: str = CHOOSE_ANOTHER_DIR,
+    output: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Where a write to ``dest`` lands: the real path of what exists there, through any symbolic links (as
+    ``os.path.realpath``, which the commands' planner and :func:`write_target` use it for), or ``dest`` as given
+    when nothing exists there (a missing path, a link to nothing: the write makes, or replaces, that name).
+
+    A link is followed only if it is the process's own (its owner is ``os.geteuid()``), or its folder is not both
+    sticky and world-writable, or the link's owner owns that folder too. Any other link is refused with a one-line
+    :class:`OutputError` (``choose`` is the way out, in the caller's terms), as are more than :data:`MAX_LINKS`
+    links in a row (a loop, or a chain that long) and a NUL character, which no file name holds. ``output`` is the
+    output the messages name when ``dest`` is its folder (:func:`atomic_path` checks the folder); default ``dest``.
+
+    Why: an atomic write never opens the output through the link: it renames a new file over the path found here.
+    So ``realpath`` let any user's link in ``/tmp`` (``/tmp/out.png -> /etc/passwd``) make a root or service process
+    replace the file it pointed to. The owner rule is that of Linux's ``fs.protected_symlinks``, applied more
+    strictly than the kernel applies it: the kernel checks only the last component of a path it opens, and only when
+    that setting is on; this checks every link on the way (``/tmp/dir -> /etc`` in ``/tmp/dir/out.png``), whatever
+    the setting says. It protects only sticky, world-writable folders: another user's link in a folder of theirs
+    (a root service writing ``/home/alice/out.png``) is followed, as the kernel follows it, since that user could
+    as well have put any file there.
+
+    The answer holds when it is given: a link made afterwards is not seen. So :func:`atomic_path` asks again just
+    before it makes its temporary file, and checks just before the rename that the folder is still the one it
+    checked (see there for the window that remains).
+
+    On Windows there is no such owner rule to follow (files have no ``st_uid`` there): links are followed as
+    ``os.path.realpath`` follows them, and only loops it reports are refused by the write."""
+    given = os.fspath(dest)
+    real = _resolve(given, choose, given if output is None else os.fspath(output))
+    return Path(given) if real is None else Path(real)
+
+
+def _resolve(given: str, choose: str, named: str) -> str | None:
+    """:func:`follow_output_link`'s walk: the real path of ``given``, or None when something on the way is missing
+    (or cannot be looked at); messages name ``named``."""
+    if "\0" in given:  # os.lstat would raise ValueError ("embedded null byte"): a traceback, not a reason
+        shown = named.replace("\0", "\\0")
+        raise OutputError(f"{shown}: output path holds a NUL character, which no file name can; {choose}")
+    if os.name == "nt":
+        return os.path.realpath(given) if os.path.exists(given) else None
+    pending = given.split("/")[::-1]  # the components still to walk, the next one last
+    try:
+        real = "/" if given.startswith("/") else os.getcwd()
+    except OSError:  # the working folder was removed: the write says so
+        return None
+    links = 0
+    folder = True  # whether ``real`` is a folder: after a file, ``..`` or a name is "not a directory", as the kernel
+    while pending:
+        name = pending.pop()
+        if name in ("", "."):
+            continue
+        if not folder:  # ``notes.txt/../x`` was taken for ``x``: the kernel answers ENOTDIR, and the write says so
+            return None
+        if name == "..":
+            real = os.path.dirname(real)  # of a path free of links: the folder the kernel goes up to
+            continue
+        here = os.path.join(real, name)
+        try:
+            info = os.lstat(here)
+        except OSError:  # nothing there (or not reachable): the write makes it, or says why it cannot
+            return None
+        if not stat.S_ISLNK(info.st_mode):
+            real = here
+            folder = stat.S_ISDIR(info.st_mode)
+            continue
+        links += 1
+        if links > MAX_LINKS:
+            too_many = f"too many levels of symbolic links (a loop, or more than {MAX_LINKS})"
+            raise OutputError(f"{named}: {too_many}; {choose}")
+        if not _may_follow(info, real):
+            which = "output path" if here == os.path.abspath(named) else here
+            raise OutputError(
+                f"{named}: {which} is a symbolic link owned by another user in a shared folder (sticky, "
+                f"world-writable); not followed; {choose}"
+            )
+        try:
+            target = os.readlink(here)
+        except OSError:
+            return None
+        if target.startswith("/"):
+            real = "/"
+        pending.extend(target.split("/")[::-1])
+    return real
+
+
+def _may_follow(link: os.stat_result, folder: str) -> bool:
+    """Whether :func:`follow_output_link` follows the link whose ``lstat`` is ``link``, in the folder ``folder``: the
+    owner rule of Linux's ``fs.protected_symlinks``. A folder that cannot be looked at counts as shared."""
+    if not hasattr(os, "geteuid") or link.st_uid == os.geteuid():
+        return True
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return False
+    return info.st_mode & _SHARED != _SHARED or info.st_uid == link.st_uid
+
+
+def through_link(dest: str | os.PathLike[str], target: Path) -> str:
+    """How a message names an output written at ``target`` for ``dest``: ``DST → TARGET`` where a link led there
+    (the user named one path, and the error is about another), else ``dest`` as given."""
+    given = os.fspath(dest)
+    return given if os.path.abspath(given) == os.fspath(target) or Path(given) == target else f"{given} → {target}"
+
+
+def write_target(dest: Path, *, choose: str = CHOOSE_ANOTHER_DIR) -> Path:
+    """The path a write to ``dest`` puts its file at: ``dest``, or for a link to an existing file, that file's
+    real path, so the file is replaced and the link kept (as ``cp`` and a shell's ``>`` write through a link,
+    and as the batch planner resolves an output that exists). A link to nothing is replaced, as the planner
+    does. Refuses, as one-line :class:`OutputError`\\ s in ``choose``'s words, another user's link in a sticky,
+    world-writable folder and too many links in a row (:func:`follow_output_link`), a folder and a device, FIFO or
+    socket (:func:`refuse_special`), each named ``DST → TARGET`` when a link led there, so that a caller can check
+    before it does any work. What it finds may change before the write: :func:`atomic_path` checks again."""
+    target = follow_output_link(dest, choose=choose)
+    label = through_link(dest, target)
+    refuse_special(target, label=label, choose=choose)
+    try:
+        info = os.stat(target)
+    except (OSError, ValueError):
+        return target
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(folder_in_the_way(label, choose))
+    return target
 
 
 #: The output path that an atomic write in this context must not replace if a file appears there meanwhile
@@ -263,31 +474,55 @@ _LINK_FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOENT}
 
 def _commit(tmp: Path, dest: Path) -> None:
     """Put the finished ``tmp`` at ``dest``: renamed over it, or, where ``dest`` is kept (:func:`keep_existing`),
-    linked there only if nothing is there yet, which the file system decides in one step, as it does a rename."""
+    linked there only if nothing is there yet, which the file system decides in one step, as it does a rename.
+    A device, FIFO or socket that appeared at ``dest`` since the write began is never renamed over
+    (:func:`refuse_special`); where ``dest`` is kept, it is a file that appeared (:class:`OutputAppeared`).
+
+    ``tmp`` lies in the real folder :func:`atomic_path` checked, and the new name is made there too (``dest``
+    names the output in messages and for :func:`keep_existing`), once the folder is checked again
+    (:func:`_same_folder`)."""
+    target = tmp.parent / dest.name
+    _same_folder(tmp, dest)
     if _KEEP.get() != os.path.abspath(dest):
-        os.replace(tmp, dest)
+        refuse_special(target, label=os.fspath(dest))
+        os.replace(tmp, target)
         return
     try:
-        os.link(tmp, dest)
+        os.link(tmp, target)
     except FileExistsError:
-        if _is_taken(dest):
+        if _is_taken(target, dest):
             raise OutputAppeared(dest) from None
-        os.replace(tmp, dest)  # an empty file or a dangling link: never an output (the plan redoes those)
+        os.replace(tmp, target)  # an empty file or a dangling link: never an output (the plan redoes those)
         return
     except OSError as exc:
         if exc.errno in _LINK_FATAL:
             raise
-        os.replace(tmp, dest)
+        refuse_special(target, label=os.fspath(dest))
+        os.replace(tmp, target)
         return
     with contextlib.suppress(OSError):  # the output is in place; a leftover link goes as a killed run's would
         os.unlink(tmp)
 
 
-def _is_taken(dest: Path) -> bool:
-    """Whether what lies at ``dest`` is someone's file or folder: not nothing, an empty file or a dangling link,
-    which a run redoes (weatherclean never writes an empty file). A folder raises the folder's one line."""
+def _same_folder(tmp: Path, dest: Path) -> None:
+    """Raise a one-line :class:`OutputError` unless the path of ``tmp``'s folder, walked again now, still leads to
+    that folder through links :func:`follow_output_link` follows: just before the rename, not only before the model
+    ran and before ``tmp`` was made, since the write may have taken minutes (a video)."""
+    folder = _resolve(os.fspath(tmp.parent), CHOOSE_ANOTHER_PATH, os.fspath(dest))
+    if folder is None or Path(folder) != tmp.parent:
+        now = "is gone" if folder is None else f"now leads to {folder}"
+        raise OutputError(
+            f"{dest}: its folder {tmp.parent} {now} (replaced while the output was written); nothing was written "
+            f"under this name; check that folder and try again"
+        )
+
+
+def _is_taken(target: Path, dest: Path) -> bool:
+    """Whether what lies at ``target`` (``dest``'s place in its real folder) is someone's file or folder: not
+    nothing, an empty file or a dangling link, which a run redoes (weatherclean never writes an empty file). A
+    folder raises the folder's one line, naming ``dest``."""
     try:
-        info = os.stat(dest)
+        info = os.stat(target)
     except OSError:
         return False
     if stat.S_ISDIR(info.st_mode):
@@ -366,25 +601,40 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     may name another file in the same folder to rename to instead: a writer that learns only at the end that
     its result is not the one asked for (a video that decoded in part) must not put it under the name a rerun
     takes as done.
+
+    The links on the way to ``dest``'s folder are checked (:func:`follow_output_link`) just before the temporary
+    file is made, which goes into the real folder found rather than through the path as given, and again just
+    before the rename. Why: the callers check before the model runs, and a path that did not exist yet then
+    (``/tmp/job42/out.png``) may meanwhile have got another user's link (``/tmp/job42 -> /etc``), which the
+    rename would have gone through. What remains is a window of microseconds between each check and the step
+    after it, in which the kernel walks the path again; and a folder on the real path that another user owns
+    (one they made under the name in ``/tmp`` first) is theirs to change, as its links are theirs to make.
+    Closing that would take every write through folder descriptors (``openat``), which the writers (PIL,
+    FFmpeg) do not take. The checks cost a walk of the path twice per file, microseconds beside its ``fsync``.
     """
     dest = Path(dest)
-    remove_stale_parts(dest)
+    refuse_special(dest)  # before a temporary file, or a video, is made for nothing
     tmp: Path | None = None
     try:
-        fd, name = make_beside(
-            dest.parent, lambda folder: tempfile.mkstemp(prefix=temp_prefix(dest.name), suffix=".part", dir=folder)
-        )
+        fd, name = make_beside(dest.parent, lambda folder: _make_temporary(folder, dest))
         os.close(fd)
         tmp = Path(name)
+        remove_stale_parts(tmp.parent / dest.name)
         yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         if final is not None:
             dest = final()
-        keep_attributes(tmp, dest)
+        try:  # the file itself, not a link put in its place, is flushed and given its permissions
+            fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            _same_folder(tmp, dest)  # gone because its folder was replaced: say so
+            raise
+        try:
+            os.fsync(fd)
+            # through the descriptor where POSIX allows it; on Windows a read-only handle cannot set attributes
+            by_fd = os.chmod in os.supports_fd and os.name != "nt"
+            keep_attributes(fd if by_fd else tmp, tmp.parent / dest.name)
+        finally:
+            os.close(fd)
         _commit(tmp, dest)
         tmp = None
     except OSError as exc:
@@ -394,11 +644,23 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
             with contextlib.suppress(OSError):
                 tmp.unlink()
     with contextlib.suppress(OSError):  # make the rename itself durable; not all systems allow this
-        dfd = os.open(dest.parent, os.O_RDONLY)
+        dfd = os.open(Path(name).parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _make_temporary(folder: Path, dest: Path) -> tuple[int, str]:
+    """``mkstemp`` for ``dest`` in the real path of ``folder``, its links checked just now (:func:`atomic_path`). A
+    folder missing on the way is "No such file", for :func:`make_beside` to make, unless another job made it
+    meanwhile: never a temporary file made through a path whose links were not checked."""
+    real = _resolve(os.fspath(folder), CHOOSE_ANOTHER_PATH, os.fspath(dest))
+    if real is None and os.path.lexists(folder):  # made meanwhile: look again
+        real = _resolve(os.fspath(folder), CHOOSE_ANOTHER_PATH, os.fspath(dest))
+    if real is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(folder))
+    return tempfile.mkstemp(prefix=temp_prefix(dest.name), suffix=".part", dir=real)
 
 
 def atomic_write(dest: Path, data: bytes) -> None:

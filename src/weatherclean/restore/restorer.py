@@ -14,32 +14,34 @@ writer as the commands, metadata included.
 
 from __future__ import annotations
 
+import io
 import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from weatherclean.devices import resolve_device, to_fast_layout
-from weatherclean.errors import ModelError, OutputError
+from weatherclean.errors import DiskFullError, InputError, ModelError, OutputError
+
+# At run time, not only for type checkers, so that typing.get_type_hints() resolves the public methods' hints
+# (LoadedImage, Quality, SavedImage): torch, imported above, costs 1.2 s; these ~50 ms more.
+from weatherclean.io.images import LoadedImage, SavedImage
+from weatherclean.io.quality import Quality
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
 from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
-from weatherclean.restore.pixels import check_dtype, engine_pixels, restore_frame
+from weatherclean.restore.pixels import FLOAT_RANGE, check_dtype, engine_pixels, restore_frame
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
 from weatherclean.restore.tiling import run_tiled_array, tile_align
-
-if TYPE_CHECKING:
-    from PIL import Image
-
-    from weatherclean.io.images import LoadedImage, Quality, SavedImage
 
 __all__ = [
     "MIN_OVERLAP",
@@ -56,7 +58,7 @@ MIN_OVERLAP = 32
 #: The smallest tile edge (``--tile``'s floor too): smaller tiles are mostly overlap and crawl.
 MIN_TILE = 64
 
-Picture = TypeVar("Picture", np.ndarray, "Image.Image")
+Picture = TypeVar("Picture", np.ndarray, Image.Image)
 
 #: PIL modes :meth:`Restorer.restore` takes; alpha (RGBA, LA) passes through unchanged. 16-bit grey in
 #: either byte order (a big-endian TIFF opens as I;16B) comes back as native I;16, the same values.
@@ -71,8 +73,10 @@ class Restorer:
     """A model with its device, precision, tiling and compile choices; make one with :func:`load_restorer`.
 
     ``dtype`` is the autocast precision (None: fp32); ``tile`` None picks the tile size from free memory
-    per picture; ``overlap`` is how far tiles overlap. One precision guard serves every picture, so once
-    a tile needed fp32 the rest of the run stays in fp32 (:attr:`notes` says when that happened).
+    per picture; ``overlap`` is how far tiles overlap as asked (or the model's receptive field): each tile
+    uses at most half its edge of it, and :attr:`notes` say when a fixed ``tile`` leaves less. One precision
+    guard serves every picture, so once a tile needed fp32 the rest of the run stays in fp32 (:attr:`notes`
+    says when that happened).
     """
 
     model: RestorationModel
@@ -87,6 +91,8 @@ class Restorer:
     name: str | None = None
     guard: GuardedPrecision = field(init=False)
     _notes: list[str] = field(default_factory=list, init=False, repr=False)
+    #: Output folders (absolute) that :meth:`restore_file` found writable: tried once, not before every picture.
+    _writable: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         label = f"{type(self.model).__name__}.restore()"
@@ -118,9 +124,13 @@ class Restorer:
 
         ``image`` is a NumPy array H×W×3 or H×W (also H×W×1, and H×W×4 or H×W×2 whose last channel is
         alpha, passed through) of uint8, uint16 or float in [0, 1]; or a PIL image in mode RGB, L,
-        I;16, RGBA or LA. Float results are clipped to [0, 1]; integer results are rounded.
+        I;16, RGBA or LA. Float results are clipped to [0, 1]; integer results are rounded. A PIL image comes
+        back with the input's ``info``, its EXIF with a thumbnail of the result rather than of the input.
+
+        A file name, bytes or an open file are a ``TypeError`` saying what to use instead (``restore_file``,
+        ``PIL.Image.open``): this call restores pixels in memory.
         """
-        pixels, rebuild = _split(image)
+        pixels, rebuild = _split(image, "restore")
         return rebuild(self._restore_array(pixels))
 
     def _restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -210,37 +220,69 @@ class Restorer:
         a palette, a misnamed file) and what the output could not keep, as the commands' summaries do.
         ``quality`` is 1-100, or ``"keep"`` (as ``--quality keep``): a JPEG written as JPEG keeps its own
         quantisation tables and subsampling; other photos get 95.
-        An existing ``dst`` other than ``src`` is replaced, as ``PIL.Image.save`` replaces a file.
+        An existing file at ``dst`` other than ``src`` is replaced (atomically); a link to a file is written
+        through (the file it points to is replaced, the link kept), as the commands write their outputs.
+
+        Another user's symbolic link in a sticky, world-writable folder such as ``/tmp`` is never followed, wherever
+        it lies on ``dst``'s path (:func:`~weatherclean.io.atomic.follow_output_link`); it is looked for before the
+        model runs and again just before the file is written. Links elsewhere are followed, as the kernel follows
+        them: a root service writing ``/home/alice/out.png`` writes through Alice's link there.
 
         Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
-        :class:`~weatherclean.errors.OutputError` for an unwritable output or a ``format`` that ``dst``'s
-        ending contradicts, each one line naming the file.
+        :class:`~weatherclean.errors.OutputError` for an unwritable output, a ``format`` that ``dst``'s ending, or
+        the ending of the file a link at ``dst`` points to, contradicts, too many links in a row (a loop), a NUL
+        character in ``dst``, and a ``dst`` that is a folder or not a file at all (a device, a FIFO, a socket: a
+        rename would replace it), each one line naming the file (``DST → TARGET`` through a link), before the
+        model runs. The output folder is tried first (a probe file made and removed there), once per restorer
+        and folder: a service looping over one folder does not add a file and a deletion per picture (each an
+        object on a bucket mounted with s3fs or gcsfuse, an event for folder watchers).
         """
-        from weatherclean.io.atomic import input_mode, new_files_like
+        from weatherclean.io.atomic import follow_output_link, input_mode, new_files_like, through_link, write_target
+        from weatherclean.io.folders import check_writable_folders
         from weatherclean.io.images import load_image, save_image
         from weatherclean.io.quality import check_quality
 
         src, dst = _file_path(src, "src"), _file_path(dst, "dst")
+        if "\0" in os.fspath(src):  # os.stat would raise ValueError ("embedded null byte"), a traceback
+            shown = os.fspath(src).replace("\0", "\\0")
+            raise InputError(f"{shown}: holds a NUL character, which no file name can; check src")
         format = _output_format(Path(dst), format)
-        if Path(dst).resolve() == Path(src).resolve() or _same_file(src, dst):  # a hard link, a case-blind disk
+        dest = write_target(Path(dst), choose=_CHOOSE_DST)  # through a link; never over a device or FIFO
+        # realpath, not Path.resolve: it never raises (a loop of links raised RuntimeError); write_target refuses one
+        if os.path.realpath(dst) == os.path.realpath(src) or _same_file(src, dst):  # a hard link, a case-blind disk
             raise OutputError(f"{dst}: would overwrite its input {src}; write the result elsewhere")
         try:
             check_quality(quality)  # before the model runs: save_image would refuse it only afterwards
         except ValueError as exc:
             raise OutputError(f"{dst}: {exc}") from None
+        linked = through_link(dst, dest) != os.fspath(dst)  # a link led elsewhere: errors are about its target
+        if linked:
+            format = _format_behind_link(dst, dest, format)
+        folder = os.path.abspath(dest.parent)
+        if folder not in self._writable:
+            try:  # as the commands do: a read-only folder failed only after the model had run
+                check_writable_folders([dest.parent], hint=_CHOOSE_DST)
+            except OutputError as exc:
+                raise _through(exc, dst, dest) if linked else exc from None
+            self._writable.add(folder)
         mode = input_mode(src)  # the commands' rule: the output's permissions are the input's, read when it starts
         image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
         if result.shape[:2] != shape[:2]:
             raise OutputError(f"{src}: processing changed the size {shape} → {result.shape}")
-        dest = Path(dst)
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{dest.parent}: cannot create output folder ({exc.strerror or exc})") from None
-        with new_files_like(mode):
-            saved = save_image(dest, result, image, format=format, quality=quality)
+            try:
+                follow_output_link(dest.parent, choose=_CHOOSE_DST, output=dest)  # a link made while the model ran
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"{dest.parent}: cannot create output folder ({exc.strerror or exc})") from None
+            with new_files_like(mode):
+                saved = save_image(dest, result, image, format=format, quality=quality)
+        except OutputError as exc:
+            self._writable.discard(folder)  # what was tried is no longer so: try again before the next model run
+            raise _through(exc, dst, dest) if linked else exc from None
+        saved.path = Path(dst)  # as the caller named it, not the file behind a link
         saved.notes[:0] = getattr(image, "notes", [])
         return saved
 
@@ -290,7 +332,12 @@ class Restorer:
         size: tuple[int, ...] | None = None
         try:
             for number, frame in enumerate(frames):
-                pixels, rebuild = _split(frame)
+                try:  # which frame: the 500th of a clip may be the odd one
+                    pixels, rebuild = _split(frame, "restore_clip")
+                except TypeError as exc:  # the documented classes, not type(exc): a subclass may take other arguments
+                    raise TypeError(f"frame {number}: {exc}") from exc
+                except ValueError as exc:
+                    raise ValueError(f"frame {number}: {exc}") from exc
                 if size is not None and pixels.shape[:2] != size:
                     raise ValueError(f"frame {number} is {pixels.shape[:2]}, the clip's first frame {size}")
                 size = pixels.shape[:2]
@@ -324,20 +371,10 @@ class _FrameByFrame:
 def _check_clip_argument(frames: object) -> None:
     """Refuse, at the call, what :meth:`Restorer.restore_clip` could only fail on at the first ``next()``: one
     picture, a file name, or something that is not iterable at all."""
-    from PIL import Image
-
     shape = "a list, a generator or an N×H×W(×3) array"
-    if isinstance(frames, str | os.PathLike):
-        raise TypeError(
-            f"restore_clip takes frames ({shape}), not the file name {os.fspath(frames)!r}: the Python API "
-            f"restores frames; for a video file use the command `weatherclean desnow {os.fspath(frames)}` (snow) or "
-            f"`weatherclean derain {os.fspath(frames)}` (rain)"
-        )
-    if isinstance(frames, bytes | bytearray | memoryview):
-        raise TypeError(
-            f"restore_clip takes frames ({shape}), not bytes: decode them first (PIL, PyAV), or for a video "
-            "file use the command `weatherclean desnow` or `weatherclean derain`"
-        )
+    mistake = _not_pixels(frames, f"restore_clip takes frames ({shape})", "clip")
+    if mistake is not None:
+        raise mistake
     if isinstance(frames, Image.Image):
         raise TypeError(f"restore_clip takes frames ({shape}), got one PIL image; for one picture use restore()")
     if isinstance(frames, np.ndarray) and (frames.ndim < 3 or (frames.ndim == 3 and frames.shape[-1] <= 4)):
@@ -352,7 +389,7 @@ def _check_clip_argument(frames: object) -> None:
 
 def load_restorer(
     task: str,
-    model: str | os.PathLike[str] | RestorationModel = "default",
+    model: str | os.PathLike[str] | RestorationModel | None = "default",
     device: str | torch.device = "auto",
     precision: str = "auto",
     tile: int | None = None,
@@ -365,7 +402,7 @@ def load_restorer(
 ) -> Restorer:
     """Load the ``task``'s model (``"snow"`` or ``"rain"``) ready to restore pictures.
 
-    ``model``: ``"default"``, a registered name (``desnownet-light``), a model folder, a Hub repo
+    ``model``: ``"default"`` (or None), a registered name (``desnownet-light``), a model folder, a Hub repo
     ``owner/name[@revision]``, or a model object (anything with ``restore``, ``receptive_field`` and
     ``bytes_per_pixel``, :class:`~weatherclean.models.family.RestorationModel`; ``step`` too for memory
     across frames), moved to the device and put in eval mode when it is an ``nn.Module``. A
@@ -373,14 +410,16 @@ def load_restorer(
     registered model and no folder is looked up on the Hub. ``device``: ``auto`` (CUDA, then MPS, then
     CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``, or a :class:`torch.device` (checked alike). ``precision``:
     ``auto``, ``fp32``, ``fp16`` or ``bf16`` (see ``--precision``). ``tile``: tile edge in pixels (None:
-    from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. ``compile``
-    runs the model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses
-    only the Hub cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own
-    pass-through threshold in a copy of the model (see :func:`with_pass_through`); None keeps it.
+    from free memory); ``tile_overlap`` None is the model's receptive field, at least 32. Each tile uses at
+    most half its edge of it; :attr:`Restorer.overlap` keeps the value asked for (with ``tile=None`` the tile,
+    and so what fits, is known only per picture), and a note says when a ``tile`` leaves less. ``compile`` runs the
+    model through ``torch.compile`` (falls back to eager mode, with a note). ``offline`` uses only the Hub
+    cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own pass-through threshold
+    in a copy of the model (see :func:`with_pass_through`); None keeps it.
     ``self_ensemble`` turns a J4R-Net's self-ensemble on or off in a copy (see :func:`with_self_ensemble`);
     None keeps the model's own.
 
-    A model for the other task, an unknown name and an unusable folder are one-line
+    A model for the other task, an unknown name, an empty one (``""``) and an unusable folder are one-line
     :class:`~weatherclean.errors.ModelError`\\ s; a device that is not there a
     :class:`~weatherclean.errors.WeathercleanError`; a ``tile`` or ``tile_overlap`` of the wrong type or
     size a ``TypeError`` or ``ValueError``.
@@ -395,6 +434,13 @@ def load_restorer(
         raise ValueError(f"tile must be at least {MIN_TILE} px (or None: from free memory), got {tile}")
     if tile_overlap is not None and tile_overlap < 0:
         raise ValueError(f"tile_overlap must not be negative, got {tile_overlap}")
+    if model is None:  # as tile=None and tile_overlap=None: the usual choice; it read "'NoneType' cannot restore"
+        model = "default"
+    if isinstance(model, str | os.PathLike) and not os.fspath(model).strip():  # "" was taken as the folder "."
+        raise ModelError(
+            f"model {os.fspath(model)!r} is empty: name one ('default', a registered name from `weatherclean models "
+            "list`, a model folder or a Hub repo owner/name)"
+        )
     dev = resolve_device(device)  # a torch.device too: torch.device("cuda") on a CPU-only build, "meta"
     dtype = resolve_precision(precision, dev)
     net: object
@@ -449,8 +495,6 @@ def _overlap_note(tile: int, overlap: int, *, asked: bool) -> str:
 def _output_format(dst: Path, format: str | None) -> str | None:
     """The format :meth:`Restorer.restore_file` writes: the one ``dst``'s ending names, when it names one;
     ``format`` must then agree with it. A PNG written under ``out.jpg`` is a file other programs misread."""
-    from PIL import Image
-
     from weatherclean.io.images.formats import format_of_suffix, normalise_format
 
     named = format_of_suffix(dst.suffix)  # None for an ending that names no format weatherclean writes
@@ -463,6 +507,39 @@ def _output_format(dst: Path, format: str | None) -> str | None:
     except OutputError as exc:
         raise OutputError(f"{dst}: {exc}") from None
     return chosen
+
+
+#: How :meth:`Restorer.restore_file`'s errors end: its way out, in its own terms (the commands say ``-o DIR``).
+_CHOOSE_DST = "choose another dst"
+
+
+def _format_behind_link(dst: str | os.PathLike[str], target: Path, format: str | None) -> str | None:
+    """The format :meth:`Restorer.restore_file` writes through a link at ``dst`` to ``target``: ``format`` (what
+    ``dst``'s ending or the caller chose), which the target's ending must not contradict, or else the one that
+    ending names. ``named.png -> real.jpg`` put PNG bytes into ``real.jpg``, which other programs misread."""
+    from weatherclean.io.images.formats import format_of_suffix
+
+    behind = format_of_suffix(target.suffix)
+    if behind is None or format is None:
+        return format or behind
+    if behind != format:
+        by_name = format_of_suffix(Path(dst).suffix) is not None
+        chosen = f"the link's name {Path(dst).name!r} names" if by_name else f"format={format!r} asks for"
+        fix = "rename the link or its target" if by_name else "leave format out"
+        raise OutputError(f"{os.fspath(dst)} → {target}: its ending names {behind}, but {chosen} {format}; {fix}")
+    return format
+
+
+def _through(exc: OutputError, dst: str | os.PathLike[str], target: Path) -> OutputError:
+    """``exc``, about ``target``, naming it ``DST → TARGET``: the user named the link at ``dst``, and "…/ro/t.png:
+    cannot write" did not say which of their outputs that was. Error classes that carry more than a message
+    (:class:`~weatherclean.errors.OutputAppeared`) come back as they are."""
+    if type(exc) not in (OutputError, DiskFullError):
+        return exc
+    message, given = str(exc), os.fspath(dst)
+    if message.startswith(f"{target}:"):
+        return type(exc)(f"{given} → {message}")
+    return type(exc)(f"{given} → {target}: {message}")
 
 
 def with_pass_through(model: Any, value: float, *, label: str | None = None) -> Any:
@@ -507,21 +584,63 @@ def _file_path(value: object, parameter: str) -> str | os.PathLike[str]:
     ``parameter``, rather than pathlib's own from deep inside (``None``, a ``BytesIO``)."""
     if isinstance(value, str | os.PathLike):
         return value
-    hint = "; for a picture in memory use PIL.Image.open() and restore()" if hasattr(value, "read") else ""
+    hint = "; for a picture in memory use PIL.Image.open() and restore()" if _is_open_file(value) else ""
     raise TypeError(
         f"restore_file: {parameter} must be a file path (str or os.PathLike), got {type(value).__name__}{hint}"
     )
 
 
-def _split(image: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
-    """``image`` as H×W×C pixels (C = 1 or 3) the engine takes, and how to turn a result back into its form."""
+def _split(image: Any, call: str) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    """``image`` as H×W×C pixels (C = 1 or 3) the engine takes, and how to turn a result back into its form.
+    ``call`` (``restore``, ``restore_clip``) names the method in the ``TypeError`` for what is not a picture."""
     if isinstance(image, np.ndarray):
         return _split_array(image)
-    from PIL import Image
-
     if isinstance(image, Image.Image):
         return _split_pil(image)
-    raise TypeError(f"expected a NumPy array or a PIL image, got {type(image).__name__}")
+    clip = call == "restore_clip"
+    takes = f"{call} takes {'frames as NumPy arrays or PIL images' if clip else 'a NumPy array or a PIL image'}"
+    mistake = _not_pixels(image, takes, "frame" if clip else "picture")
+    raise mistake or TypeError(f"expected a NumPy array or a PIL image, got {type(image).__name__}")
+
+
+def _not_pixels(value: object, takes: str, kind: Literal["picture", "frame", "clip"]) -> TypeError | None:
+    """The ``TypeError`` for a file name, bytes or an open file handed over where pixels are taken, pointing to
+    what reads files; None for anything else. ``takes`` begins the message (``restore takes a NumPy array or a
+    PIL image``); ``kind`` is what was expected: one ``picture`` (:meth:`Restorer.restore`: ``restore_file`` or
+    ``PIL.Image.open``), a ``frame`` of a clip (open each one), or a whole ``clip`` (a video file is the
+    commands' work). Shared, so that the two methods point the same way: a bare "expected a NumPy array, got
+    str" left a backend developer to guess that files go through ``restore_file``."""
+    commands = "the command `weatherclean desnow` (snow) or `weatherclean derain` (rain)"
+    if isinstance(value, str | os.PathLike):
+        name = os.fsdecode(value)
+        if kind == "clip":
+            use = f"for a video file use the command `weatherclean desnow {name}` (snow) or "
+            use += f"`weatherclean derain {name}` (rain)"
+        elif kind == "frame":
+            use = "open each frame file first: restore_clip(PIL.Image.open(name) for name in names)"
+        else:
+            use = f"for a photo file use restore_file({name!r}, dst), or restore(PIL.Image.open({name!r}))"
+        restores = "frames" if kind == "clip" else "pictures in memory"
+        return TypeError(f"{takes}, not the file name {name!r}: the Python API restores {restores}; {use}")
+    if isinstance(value, bytes | bytearray | memoryview):
+        if kind == "clip":
+            return TypeError(f"{takes}, not bytes: decode them first (PIL, PyAV), or for a video file use {commands}")
+        return TypeError(f"{takes}, not bytes: decode them first, e.g. PIL.Image.open(io.BytesIO(data))")
+    if _is_open_file(value):
+        what = f"an open file ({type(value).__name__})"
+        if kind == "clip":
+            return TypeError(f"{takes}, not {what}: decode its frames first (PyAV), or for a video file use {commands}")
+        return TypeError(f"{takes}, not {what}: decode it first, e.g. PIL.Image.open(f)")
+    return None
+
+
+def _is_open_file(value: object) -> bool:
+    """Whether ``value`` is an open file (or a file-like object: ``read`` and ``seek``, as ``PIL.Image.open``
+    takes), for the hints that point it to ``PIL.Image.open``. Not merely something with ``read``: a model, a
+    record or a reader object of the caller's own may have one and is no file."""
+    if isinstance(value, io.IOBase):
+        return True
+    return callable(getattr(value, "read", None)) and callable(getattr(value, "seek", None))
 
 
 def _split_array(arr: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
@@ -558,15 +677,9 @@ def _as_dtype(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], Image.Image]]:
-    from PIL import Image
-
     if image.mode not in _PIL_MODES:
-        target = "RGBA" if image.mode == "P" and "transparency" in image.info else _CONVERT_TO.get(image.mode, "RGB")
-        keeps = ", which keeps its transparency" if target in ("RGBA", "LA") else ""
-        raise ValueError(
-            f"PIL mode {image.mode} is not supported: use {', '.join(_PIL_MODES)} "
-            f"(here image.convert('{target}'){keeps})"
-        )
+        modes = ", ".join(_PIL_MODES)
+        raise ValueError(f"PIL mode {image.mode} is not supported: use {modes} ({_convert_hint(image)})")
     mode, info = image.mode, dict(image.info)
     arr = np.asarray(image)
     pixels, rebuild = _split_array(arr.astype(arr.dtype.newbyteorder("=")) if arr.dtype.byteorder == ">" else arr)
@@ -577,6 +690,83 @@ def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], I
         if made.mode != mode:  # a Pillow that names 16-bit grey "I" rather than "I;16"
             made = made.convert(mode)
         made.info.update(info)  # DPI, ICC profile, EXIF bytes as PIL read them
+        if "exif" in info:
+            _exif_of_result(made, image.format)
         return made
 
     return pixels, back
+
+
+def _convert_hint(image: Image.Image) -> str:
+    """How to hand over a picture of a PIL mode :meth:`Restorer.restore` does not take, keeping its values.
+
+    Integer (``I``) and float (``F``) pictures hold numbers that ``convert('RGB')`` clips: 16-bit values in
+    mode I all came out white (255), and a 0-1 float picture all black. So they are pointed to a form that
+    keeps them, chosen by their range: 8-bit values as L, 16-bit as I;16 (Pillow clips to 0-65535 there), and
+    floats as a NumPy array (``restore`` returns one of the same dtype; ``Image.fromarray`` makes it mode F
+    again)."""
+    mode = image.mode
+    if mode == "I":
+        low, high = image.getextrema() if image.width and image.height else (0, 0)
+        if low >= 0 and high <= 255:
+            return "here image.convert('L'): its values are 0-255"
+        clipped = "" if low >= 0 and high <= 65535 else f"; its values {low} to {high} are clipped to 0-65535"
+        return f"here image.convert('I;16'), which keeps 16-bit values (convert('RGB') clips them at 255){clipped}"
+    if mode == "F":
+        return _float_hint(np.asarray(image))
+    target = "RGBA" if mode == "P" and "transparency" in image.info else _CONVERT_TO.get(mode, "RGB")
+    keeps = ", which keeps its transparency" if target in ("RGBA", "LA") else ""
+    return f"here image.convert('{target}'){keeps}"
+
+
+def _float_hint(values: np.ndarray) -> str:
+    """:func:`_convert_hint` for a mode F picture's ``values``: the scale to bring them to [0, 1], and what to do
+    about NaN (or infinite) values, which ``restore`` refuses whatever the scale: "its values are nan to nan"
+    said nothing of that."""
+    finite = np.isfinite(values)
+    low, high = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 0.0)
+    if FLOAT_RANGE[0] <= low and high <= FLOAT_RANGE[1]:
+        scale = ""
+    elif low >= 0 and high <= 256:
+        scale = " / 255"
+    else:
+        scale = f" scaled to [0, 1] (its values are {low:g} to {high:g})"
+    hint = f"here np.asarray(image){scale}, float pixels in [0, 1]; the result is a float32 array"
+    if not finite.all():
+        hint += "; NaN and infinite values are not accepted: replace them first, e.g. np.nan_to_num(a, nan=0.0)"
+    return hint
+
+
+def _exif_of_result(made: Image.Image, source_format: str | None) -> None:
+    """Give the restored ``made`` its input's EXIF with a thumbnail of the result, as :meth:`Restorer.restore_file`
+    writes it (:func:`~weatherclean.io.images.exif.exif_for_output`): a PIL image copied its input's
+    ``info["exif"]``, whose thumbnail still showed the snowy picture, which a viewer then shows. The block is
+    sized for JPEG (its 64 KB) when the input was a JPEG, where it is most likely saved again. An EXIF block too
+    damaged to rewrite is kept as it was: the picture matters more than its thumbnail.
+
+    ``info["exif"]`` may be bytes (what ``Image.open`` reads) or a ``PIL.Image.Exif`` a caller put there (its
+    ``tobytes()``, which starts ``Exif\\0\\0`` as the bytes do, is what is rebuilt); anything else is left as it
+    was, and so is an ``Exif`` with nothing to change, in its own type."""
+    import struct
+
+    from weatherclean.io.images.exif import exif_for_output
+
+    given = made.info["exif"]
+    try:
+        if isinstance(given, Image.Exif):
+            data = given.tobytes()
+        elif isinstance(given, bytes | bytearray):
+            data = bytes(given)
+        else:
+            return
+        arr = np.asarray(made)
+        exif, _notes = exif_for_output(data, "JPEG" if source_format == "JPEG" else "PNG",
+                                       arr[..., None] if arr.ndim == 2 else arr)  # fmt: skip
+    except (ValueError, TypeError, KeyError, struct.error, IndexError, OSError):  # a block Pillow cannot write either
+        return
+    if exif == data:
+        return
+    if exif:
+        made.info["exif"] = exif
+    else:
+        made.info.pop("exif", None)
