@@ -15,11 +15,11 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
 
-from weatherclean.batch.jobs import FrameProgress, Job, JobHandler
+from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, Plan, Record, display
 from weatherclean.batch.outputs import foreign_files, foreign_reason, make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
@@ -40,9 +40,12 @@ from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.video import VideoOptions, partial_path, process_video
 from weatherclean.restore.protocols import ClipRestorer
 
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
 __all__ = [
-    "Restoration", "StagedHandler", "clip_handler", "compare_note", "job_handler", "photo_handler",
-    "stages_of", "video_handler",
+    "PartialVideoError", "Restoration", "StagedHandler", "clip_handler", "compare_note", "fail_in_place_losses",
+    "job_handler", "photo_handler", "stages_of", "video_handler",
 ]  # fmt: skip
 
 
@@ -132,13 +135,58 @@ def in_place_loss(image: LoadedImage) -> str | None:
     return _CONVERTED_MODES.get(mode)
 
 
+def fail_in_place_losses(plan: Plan) -> None:
+    """``--dry-run --in-place``: move to ``plan.failed`` each photo job that the run would refuse, with the run's
+    reason: a picture that cannot be read, or one whose file ``--in-place`` would lose something of
+    (:func:`in_place_loss`: other pages, CMYK, a palette, a motion photo's video).
+
+    Why: a dry run's exit code is the run's ("1 when an input is already known to fail"), and an archivist checks
+    ``--in-place`` there first; it said every multi-page, CMYK and palette master would be done, and the run then
+    refused them. Each photo is decoded for this, as the run does (no model runs): it takes the time reading
+    them takes. Videos are judged when they are read, as before."""
+    keep: list[Job] = []
+    for job in plan.jobs:
+        if not job.replaces_input or job.kind != "photo":
+            keep.append(job)
+            continue
+        try:
+            lost = in_place_loss(load_image(job.source))
+        except WeathercleanError as exc:
+            plan.failed.append(Record(display(job.source), str(exc)))
+            continue
+        if lost:
+            plan.failed.append(Record(display(job.source), _refusal(lost)))
+        else:
+            keep.append(job)
+    plan.jobs[:] = keep
+
+
+def _links_left(job: Job) -> int:
+    """How many hard links of ``job``'s input keep showing the original once it is replaced in place: as planned
+    (:attr:`~weatherclean.batch.jobs.Job.other_links`), else its link count now, less itself; 0 beside the input."""
+    if not job.replaces_input:
+        return 0
+    return job.other_links if job.other_links is not None else os.stat(job.source).st_nlink - 1
+
+
+def _refusal(lost: str) -> str:
+    return f"--in-place would lose {lost}; use -o DIR to keep the original"
+
+
+def _comparison(image: LoadedImage, pixels: np.ndarray) -> PILImage:
+    """The ``--compare`` picture of ``pixels`` (the photo's, or its result), as a viewer shows the photo: through its
+    ICC profile and over white where it is transparent, as the ``compare`` command's sheets show it."""
+    return pictures.thumbnail(pixels, pictures.MAX_SIDE, alpha=image.alpha, icc=image.icc_profile)
+
+
 @dataclass
 class _Photo:
     """One photo between the stages: the decoded image, its before-thumbnail, then the restored pixels."""
 
     image: LoadedImage
-    links: int
-    before: np.ndarray | None
+    #: Hard links of an input replaced in place that the batch does not replace (:func:`_links_left`).
+    other_links: int
+    before: PILImage | None
     #: The input's permission bits, read as it was decoded (:func:`~weatherclean.io.atomic.input_mode`).
     mode: int
     result: np.ndarray | None = None
@@ -158,13 +206,13 @@ def photo_handler(
     """
 
     def decode(job: Job) -> _Photo:
-        links = os.stat(job.source).st_nlink if job.replaces_input else 1
+        others = _links_left(job)
         image = load_image(job.source)
         lost = in_place_loss(image) if job.replaces_input else None
         if lost:
-            raise InputError(f"{job.source}: --in-place would lose {lost}; use -o DIR to keep the original")
-        before = pictures.thumbnail(image.pixels, pictures.MAX_SIDE) if compare else None
-        return _Photo(image, links, before, input_mode(job.source))
+            raise InputError(f"{job.source}: {_refusal(lost)}")
+        before = _comparison(image, image.pixels) if compare else None
+        return _Photo(image, others, before, input_mode(job.source))
 
     def compute(job: Job, photo: _Photo) -> _Photo:
         shape = photo.image.pixels.shape
@@ -181,14 +229,14 @@ def photo_handler(
         with new_files_like(photo.mode):  # the output (and its --compare picture) as private as the photo
             return write_output(job, photo, result, before)
 
-    def write_output(job: Job, photo: _Photo, result: np.ndarray, before: np.ndarray | None) -> list[str]:
+    def write_output(job: Job, photo: _Photo, result: np.ndarray, before: PILImage | None) -> list[str]:
         image = photo.image
         saved = save_image(job.output, result, image, format=format, quality=quality)
         notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
-        if photo.links > 1:
-            notes.append(f"had {photo.links - 1} other hard link(s); they still show the original picture")
+        if photo.other_links:
+            notes.append(f"had {photo.other_links} other hard link(s); they still show the original picture")
         if before is not None:
-            after = pictures.thumbnail(result, pictures.MAX_SIDE)
+            after = _comparison(image, result)
             notes += compare_note(
                 lambda: pictures.write_side_by_side(before, after, job.output, orientation=image.orientation)
             )
@@ -204,6 +252,24 @@ def compare_note(write: Callable[[], object]) -> list[str]:
     except (WeathercleanError, OSError, ValueError) as exc:
         return [f"comparison picture not written ({one_line(exc)})"]
     return []
+
+
+class PartialVideoError(InputError):
+    """A video that decoded only in part, run without ``--allow-partial``: a failure whose restored frames were
+    kept under the ``.partial`` name :attr:`partial` (the real path), with the run's :attr:`notes`.
+
+    Why not a plain message: a script reading ``--json`` needs the file it can look at in a field of its own
+    (the summary shows it as the user's paths were typed, :class:`~weatherclean.batch.run.PartialFailure`), and
+    the notes say what the written frames went through (a clock reset, frames put back in order), which a
+    failure alone lost."""
+
+    def __init__(self, message: str, partial: Path, notes: list[str]) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.notes = notes
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (a Ray actor's), with its three arguments
+        return (type(self), (str(self), self.partial, self.notes))
 
 
 def video_handler(
@@ -249,10 +315,12 @@ def video_handler(
             aspect = result.shown_aspect()
             notes += compare_note(lambda: pictures.write_strip(sampler, result.path, pixel_aspect=aspect))
         if result.partial and not allow_partial:
-            raise InputError(
-                f"{job.source}: only {result.shortfall()} could be decoded (truncated or damaged file); those were "
-                f"restored into {result.path}; --allow-partial counts such videos as done"
-            )
+            damage = f"{result.shortfall()} could be decoded"  # the reason says it: not a note as well
+            raise PartialVideoError(
+                f"{job.source}: only {damage} (truncated or damaged file); those were restored into {result.path}; "
+                "--allow-partial counts such videos as done",
+                result.path, [note for note in notes if not note.startswith(damage)],
+            )  # fmt: skip
         return notes
 
     return _like_input(handle)

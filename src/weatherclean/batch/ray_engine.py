@@ -56,7 +56,7 @@ from weatherclean.batch.ray_connect import (
     import_ray,
     ray_messages_on_stderr,
 )
-from weatherclean.batch.run import INTERRUPTED, BatchSummary, progress_bar, run_jobs
+from weatherclean.batch.run import INTERRUPTED, BatchSummary, PartialFailure, progress_bar, run_jobs
 from weatherclean.errors import one_line
 from weatherclean.interrupts import interrupts_held
 
@@ -261,7 +261,12 @@ def _as_typed(summary: BatchSummary, sent: Job, typed: Job, cwd: Path) -> BatchS
 
     def retyped_one(record: Record) -> Record:
         shown = path if record.path == worker_path else record.path
-        return dataclasses.replace(record, path=shown, reason=_renamed(record.reason, names))
+        record = dataclasses.replace(record, path=shown, reason=_renamed(record.reason, names))
+        if isinstance(record, PartialFailure) and record.source == sent.source:
+            # Its ``.partial`` file is shown from the source as typed (:meth:`PartialFailure.as_typed`): the
+            # worker's absolute source showed it absolute in ``--json`` where a local run shows it relative.
+            record = dataclasses.replace(record, source=typed.source)
+        return record
 
     return dataclasses.replace(
         summary, done=[typed if j == sent else j for j in summary.done], skipped=retyped(summary.skipped),

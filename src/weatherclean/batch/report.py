@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import DeviceNote, OutputNames, Plan, Record
+from weatherclean.batch.jobs import OUT_OF_DATE_HEAD, DeviceNote, OutputNames, Plan, Record
 from weatherclean.batch.run import BatchSummary
+from weatherclean.io.folders import printable
+from weatherclean.io.folders import shown as shown_path
 
 __all__ = ["print_plan", "print_summary"]
 
@@ -61,14 +63,14 @@ def print_plan(
     table.add_column("input", overflow="fold")
     table.add_column("output / note", overflow="fold")
     for rec in plan.notes:
-        table.add_row(escape(str(rec.path)), f"[cyan]note:[/] {escape(rec.reason)}")
+        table.add_row(escape(shown_path(rec.path)), f"[cyan]note:[/] {escape(printable(rec.why))}")
     for job in plan.jobs:
         after = " (replaced in place)" if job.replaces_input else f" ({job.note})" if job.note else ""
-        table.add_row(escape(str(job.source)), escape(str(shown(job)) + after))
+        table.add_row(escape(shown_path(job.source)), escape(shown_path(shown(job)) + after))
     for rec in plan.skipped:
-        table.add_row(escape(str(rec.path)), f"[yellow]skip:[/] {escape(rec.reason)}")
+        table.add_row(escape(shown_path(rec.path)), f"[yellow]skip:[/] {escape(printable(rec.why))}")
     for rec in plan.failed:
-        table.add_row(escape(str(rec.path)), f"[red]error:[/] {escape(rec.reason)}")
+        table.add_row(escape(shown_path(rec.path)), f"[red]error:[/] {escape(printable(rec.why))}")
     console.print(table)
     if plan.other_shards:
         console.print(f"{plan.other_shards} file(s) belong to other shards", highlight=False)
@@ -82,11 +84,14 @@ def print_summary(
     stdout takes the place of the table and the totals, and the error lines stay.
 
     Failures go to the error stream, one line each, so that a script or a log reading stderr sees every one
-    whether or not the table is printed. ``quiet`` leaves out the table; notes then go to ``err_console``
-    too, one line each. The files an interrupted run did not do are not failures and get no line each (a
-    batch of 100 000 stopped early would print 100 000): the totals line counts them and says how to resume.
+    whether or not the table is printed; a video kept in part (``NAME.partial.mp4``) is named there, as typed,
+    and the totals count such files, which "written to" leaves out. ``quiet`` leaves out the table; notes then
+    go to ``err_console`` too, one line each, and so do skips of outputs older than their inputs (a photo
+    edited since: cron's ``--quiet`` run would otherwise never say it is not redone). The files an interrupted
+    run did not do are not failures and get no line each (a batch of 100 000 stopped early would print
+    100 000): the totals line counts them and says how to resume.
     """
-    _print_failures(summary.failed, err_console)
+    _print_failures(summary.failures_shown(), err_console)
     if json_out:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
@@ -105,6 +110,8 @@ def print_summary(
     where = output_places(summary)
     if where:
         totals += f"; written {escape(where)}"
+    if kept := summary.partial_outputs():  # files in the output folder that "written to" did not name
+        totals += f"; {kept} partial output{'' if kept == 1 else 's'} kept (see errors)"
     if not quiet and (summary.skipped or summary.notes):
         table = Table(show_header=True, header_style="bold")
         table.add_column("status", overflow="fold")
@@ -112,12 +119,15 @@ def print_summary(
         table.add_column("reason", overflow="fold")
         for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
             for rec in records:
-                where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else str(rec.path)
-                table.add_row(status, escape(where), escape(rec.why))
+                where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else shown_path(rec.path)
+                table.add_row(status, escape(where), escape(printable(rec.why)))
         console.print(table)
     elif quiet:
         for rec in summary.notes:
             err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+        for rec in summary.skipped:  # an input edited since its output: the one skip a quiet run must still tell
+            if rec.reason.startswith(OUT_OF_DATE_HEAD):
+                err_console.print(f"[yellow]skip:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     console.print(totals, highlight=False, soft_wrap=True)
 
 
@@ -128,12 +138,12 @@ def _print_failures(failed: Sequence[Record], err_console: Console) -> None:
 
 
 def _one_line(rec: Record) -> str:
-    """``FILE: reason``, without the file twice where the reason already starts with it (as the path the user
-    typed, which may be spelled otherwise than the record's). A note about the device names it after the
-    reason, ``(device: cpu)``, as no file is concerned."""
+    """``FILE: reason``, the file named once, as every human-facing line names it (:func:`~weatherclean.io.folders.
+    shown`: a name with a newline or an undecodable byte quoted, so the line stays one line). A note about the
+    device names it after the reason, ``(device: cpu)``, as no file is concerned."""
     if isinstance(rec, DeviceNote):
-        return f"{rec.reason} (device: {rec.device})"
-    return rec.reason if rec.why != rec.reason else f"{rec.path}: {rec.reason}"
+        return f"{printable(rec.reason)} (device: {rec.device})"
+    return f"{shown_path(rec.path)}: {printable(rec.why)}"
 
 
 def output_places(summary: BatchSummary, most: int = 3) -> str:
@@ -146,7 +156,7 @@ def output_places(summary: BatchSummary, most: int = 3) -> str:
     read ``written to cleanrec, cleanrec/d``, as if the run had written to two unrelated places."""
     shown = OutputNames(summary.output_dir)  # as the user's paths were typed, as in --json
     if len(summary.done) == 1:
-        return f"to {shown(summary.done[0])}"
+        return f"to {shown_path(shown(summary.done[0]))}"
     if not summary.done:
         return ""
     folders = [shown(job).parent for job in summary.done]
@@ -154,9 +164,9 @@ def output_places(summary: BatchSummary, most: int = 3) -> str:
     trees = Counter(_top(folder, tops) for folder in folders)
     if len(trees) == 1:
         (top,) = trees
-        return f"to {top}" if all(f == top for f in folders) else f"under {top}/"
+        return f"to {shown_path(top)}" if all(f == top for f in folders) else f"under {shown_path(top)}/"
     deeper = {top for top in trees if any(f != top and top in f.parents for f in folders)}
-    names = [f"{top} (and subfolders)" if top in deeper else str(top) for top, _ in trees.most_common(most)]
+    names = [shown_path(top) + (" (and subfolders)" if top in deeper else "") for top, _ in trees.most_common(most)]
     rest = len(trees) - len(names)
     return "to " + ", ".join(names) + (f" and {rest} other folder(s)" if rest else "")
 

@@ -22,6 +22,7 @@ overlaps decoding and encoding inside each video.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import time
@@ -37,7 +38,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from weatherclean.batch.handlers import StagedHandler, photo_handler, stages_of
+from weatherclean.batch.handlers import PartialVideoError, StagedHandler, photo_handler, stages_of
 from weatherclean.batch.jobs import (
     CHANGED,
     FrameProgress,
@@ -92,6 +93,24 @@ class Pipeline:
         return cls() if cpus <= 4 else cls(decoders=2, ahead=2, writers=2)
 
 
+@dataclass(frozen=True)
+class PartialFailure(Record):
+    """A video that failed for decoding only in part, its restored frames kept at ``partial`` (the real path;
+    :class:`~weatherclean.batch.handlers.PartialVideoError`); ``source`` is the job's input as it holds it.
+
+    Why a record of its own: ``--json`` gives the kept file in a field (``"partial"``), and both it and the
+    reason show that path as the user's paths were typed (:meth:`as_typed`), as outputs are; the reason alone
+    named it, resolved (``/home/me/jout/a.partial.mp4`` beside ``"output": "jout/b.mp4"``)."""
+
+    partial: Path = Path()
+    source: Path = Path()
+
+    def as_typed(self, names: OutputNames) -> PartialFailure:
+        """This failure with :attr:`partial` (in it, and in the reason) shown as ``names`` shows outputs."""
+        shown = names(Job(self.source, self.partial))
+        return dataclasses.replace(self, reason=self.reason.replace(str(self.partial), str(shown)), partial=shown)
+
+
 @dataclass
 class BatchSummary:
     """Outcome of a batch; ``ok`` is False when anything failed or the batch was interrupted (the CLI then exits
@@ -136,6 +155,15 @@ class BatchSummary:
         self.notes += other.notes
         self.not_done += other.not_done
 
+    def failures_shown(self) -> list[Record]:
+        """:attr:`failed`, each kept partial video's path as the user's paths were typed (:class:`PartialFailure`)."""
+        names = OutputNames(self.output_dir)
+        return [r.as_typed(names) if isinstance(r, PartialFailure) else r for r in self.failed]
+
+    def partial_outputs(self) -> int:
+        """How many failed videos left their decoded frames in a ``.partial`` file."""
+        return sum(isinstance(r, PartialFailure) for r in self.failed)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for ``--json``: ``failed`` holds real failures only; the inputs an interrupted
         run did not do are ``not_done`` (their number is its length), with ``interrupted`` true. Outputs are
@@ -144,7 +172,7 @@ class BatchSummary:
         return {
             "done": [{"input": str(j.source), "output": str(shown(j))} for j in self.done],
             "skipped": [{"path": str(r.path), "reason": r.why} for r in self.skipped],
-            "failed": [{"path": str(r.path), "reason": r.why} for r in self.failed],
+            "failed": [_failure_dict(r) for r in self.failures_shown()],
             "not_done": [{"path": str(r.path)} for r in self.not_done],
             "notes": [{"path": str(r.path), "note": r.why} for r in self.notes],
             "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
@@ -153,6 +181,12 @@ class BatchSummary:
             "interrupted": self.interrupted,
             "ok": self.ok,
         }
+
+
+def _failure_dict(record: Record) -> dict[str, str]:
+    """One failure in ``--json``: its path and reason, and the ``.partial`` file kept for it, if any."""
+    kept = {"partial": str(record.partial)} if isinstance(record, PartialFailure) else {}
+    return {"path": str(record.path), "reason": record.why, **kept}
 
 
 def run_batch(
@@ -316,7 +350,11 @@ def _appeared(job: Job, replace: Replacement) -> _Outcome | None:
     """
     if job.replaces_input:
         return None
-    if job.kind != "frames" and job.output.is_dir():
+    try:
+        in_the_way = job.kind != "frames" and job.output.is_dir()
+    except OSError:  # a name too long, a folder that cannot be entered: the job's own write says so, for it alone
+        return None
+    if in_the_way:
         return _Outcome(failure=Record(display(job.source), folder_in_the_way(display(job.output))))
     if replace.overwrite:
         return None
@@ -369,6 +407,9 @@ def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], 
         return _Outcome(failure=Record(display(job.source), str(exc)), stop=True)
     except OutputAppeared as exc:
         return _Outcome(skip=Record(display(job.source), appeared_reason(exc.path)))
+    except PartialVideoError as exc:  # a failure, with the notes on the frames it kept
+        failure = PartialFailure(display(job.source), str(exc), partial=exc.partial, source=job.source)
+        return _Outcome(failure=failure, notes=tuple(Record(display(job.source), n) for n in dict.fromkeys(exc.notes)))
     except WeathercleanError as exc:
         return _Outcome(failure=Record(display(job.source), str(exc)))
     except MemoryError:

@@ -21,6 +21,9 @@ One module per concern, each importing only those listed before it:
 * ``metadata``: recording tags, stream languages, dispositions, chapters.
 * ``video_stream``: the output's video stream; ``timecode``: the start timecode; ``side_streams``: audio,
   subtitle and data streams, copied or re-encoded.
+* ``order``: decoded frames back in time order, told from a clock that goes back (damaged H.264 with
+  B-frames decodes a few frames late); ``clock``: where the video's clock goes back as its packets are read
+  (and the frame each seam of joined recordings cost), and copied packets moved by the video's offset there.
 * ``pipeline``: the decode and encode threads; ``transcoder``: decode → process → encode for one clip;
   ``outcome``: :class:`VideoResult`, frames expected, damage; ``process``: :func:`process_video`.
 """

@@ -67,7 +67,14 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     read = health.packets
     if inp.format.name == "avi" and health.last_dts is not None:
         read = max(read, health.last_dts + (health.step or 1))
-    result.partial = health.damaged > 0 or read < result.expected - slack
+    # A packet lost at the seam of joined recordings (one at most per seam, each one of the damaged packets
+    # counted, found as they were read: .clock._VideoReading) is the join's, not the file's damage.
+    seams = len(transcoder.seam_losses)
+    damage = health.damaged - seams
+    result.partial = damage > 0 or read < result.expected - slack
+    if seams and not damage:
+        result.notes.append(f"{seams} frame(s) lost where recordings were joined (FFmpeg flags the packet at a "
+                            "seam as damaged); the clip is otherwise whole")  # fmt: skip
     if result.partial:
         result.notes.append(
             f"{result.shortfall()} could be decoded (the file is truncated or damaged); all of them were kept"
@@ -87,6 +94,13 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         step = float(transcoder.nudge_ticks * transcoder.vin.time_base) * 1000
         result.notes.append(f"{transcoder.retimed} frame(s) stamped with the time of the frame before: each is "
                             f"shown {step:.3g} ms after it")  # fmt: skip
+    order = transcoder.order
+    if order.reordered:
+        result.notes.append(f"{order.reordered} frame(s) came out of the decoder out of time order "
+                            "(a damaged stream's decoder does that); each was put back at its own time")  # fmt: skip
+    if order.dropped:
+        result.notes.append(f"{order.dropped} frame(s) came out of the decoder too late to take their "
+                            "place in time (a damaged stream's decoder does that); dropped")  # fmt: skip
     if transcoder.clock_jumps:
         at, by = transcoder.clock_jumps[0]
         more = f" ({len(transcoder.clock_jumps)} times)" if len(transcoder.clock_jumps) > 1 else ""
@@ -99,6 +113,15 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
     for idx, jumps in sorted(transcoder.audio_jumps.items()):
         name = "audio" if len(audio) == 1 else f"audio stream {audio.index(idx) + 1}"
         result.notes.append(_jump_note(name, jumps))
+    for idx, jumps in sorted(transcoder.copy_jumps.items()):
+        kind = inp.streams[idx].type
+        same = [s.index for s in inp.streams if s.type == kind]
+        what = "audio" if kind == "audio" else f"{kind} stream"  # "the data's timestamps" read as the bytes'
+        name = f"the {what}" if len(same) == 1 else f"{kind} stream {same.index(idx) + 1}"
+        at, by = jumps[0]
+        more = f" ({len(jumps)} times)" if len(jumps) > 1 else ""
+        result.notes.append(f"{name}'s timestamps go back by {_clock(by)} at {_clock(at)}{more} while the "
+                            "picture's do not; what follows comes after its last packet, as it was spaced")  # fmt: skip
     offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
     if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
         which = "sound" if offset > 0 else "picture"

@@ -90,8 +90,10 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
 
 
 def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """The frames of a video as :func:`process_video` hands them over: H×W×3 RGB uint8 (uint16 above 8
-    bits), as stored, in presentation order, read with the clip's own colour matrix and range.
+    """The frames of a video as the decoder gives them: H×W×3 RGB uint8 (uint16 above 8 bits), as stored,
+    read with the clip's own colour matrix and range, as :func:`process_video` reads them. In presentation
+    order for a whole file; after damage a decoder can give a few out of order, which :func:`process_video`
+    puts back (:class:`.order._FrameOrder`) and this reader, for training clips, does not.
 
     The one video decoder: training and evaluation (``weatherclean.data``) read clips through it, so a
     model learns on the colours it will later be given. Damaged packets are skipped, as in derain; a

@@ -84,15 +84,21 @@ _DISCARD_ALL = 48
 
 #: Streams copied packet for packet when the output container takes them.
 _COPIED_TYPES = frozenset({"audio", "subtitle", "data"})
-#: Containers that carry data tracks (GPS, telemetry) with their codec tag; others lose what they are
-#: (AVI writes an "unknown" stream) or refuse them.
+#: Containers that carry data tracks (GPS, telemetry) with their codec tag, which FFmpeg reads back as a data
+#: stream of no codec it names (the handler tag says what it is). Into others a data stream is copied where it
+#: reads back as its own codec (:func:`_data_reads_back`): MPEG-TS keeps KLV, timed ID3 and SMPTE 2038; AVI
+#: writes an "unknown" stream, Matroska, WebM, FLV and MPEG-PS refuse them.
 _DATA_CONTAINERS = frozenset({"mp4", "mov"})
+#: Data codecs that carry no name of their own (an MP4's GPS or telemetry track reads back as ``bin_data``): into
+#: MP4 and MOV these are copied when they read back as data at all. A named one (KLV) must come back named: KLV
+#: from a TS into MOV read back as a nameless track, one packet short, with no note.
+_UNLABELLED = frozenset({None, "", "none", "bin_data"})
 
 
 def _can_copy(fmt: str, s: Any) -> bool:
     """Whether stream ``s`` can go into ``fmt`` packet for packet."""
     if s.type == "data":
-        return fmt in _DATA_CONTAINERS and _data_reads_back(fmt, s)
+        return _data_reads_back(fmt, s)
     if s.type == "subtitle":
         return _muxer_accepts(fmt, s) and _reads_back_as(fmt, s, ("subtitle", s.codec_context.name))
     return _muxer_accepts(fmt, s)
@@ -102,9 +108,15 @@ def _data_reads_back(fmt: str, template: Any) -> bool:
     """Whether a data stream like ``template`` written into ``fmt`` (in memory) reads back as one.
 
     A header alone proves too little here: timed ID3 from a TS passes it and makes an MP4 that no longer
-    opens, which would cost the whole clip.
+    opens, which would cost the whole clip. Unless it is a nameless track going into MP4 or MOV
+    (:data:`_DATA_CONTAINERS`, :data:`_UNLABELLED`), it must come back as its own codec: a drone's KLV
+    metadata stays KLV from TS to TS (it was dropped, with a note that TS could not hold what the input, a TS,
+    held), where SCTE-35 cues come back as unlabelled ``bin_data``, and KLV into MOV as a nameless track.
     """
-    return _reads_back_as(fmt, template, ("data", None))
+    codec = getattr(template, "name", None)
+    if fmt in _DATA_CONTAINERS and codec in _UNLABELLED:  # a camera's own track (GoPro's GPS): kept as before
+        return _reads_back_as(fmt, template, ("data", None))
+    return bool(codec) and _reads_back_as(fmt, template, ("data", codec))
 
 
 def _reads_back_as(fmt: str, template: Any, expected: tuple[str, str | None]) -> bool:
@@ -116,10 +128,15 @@ def _reads_back_as(fmt: str, template: Any, expected: tuple[str, str | None]) ->
         _mux_one_packet(probe, probe.add_stream_from_template(template), 1000)
 
     def read(back: Any) -> bool:
-        found = [(s.type, getattr(s.codec_context, "name", None) if expected[1] else None) for s in back.streams]
+        found = [(s.type, _codec_name(s) if expected[1] else None) for s in back.streams]
         return found == [expected]
 
     return _round_trip(fmt, write, read, False)
+
+
+def _codec_name(s: Any) -> str | None:
+    """Stream ``s``'s codec: its decoder's name, or for a data stream (which has no decoder) the codec's."""
+    return getattr(s.codec_context, "name", None) or getattr(s, "name", None)
 
 
 def _dropped(inp: Any, s: Any, fmt: str) -> str:
@@ -137,7 +154,10 @@ def _dropped(inp: Any, s: Any, fmt: str) -> str:
         return f"{name} subtitles cannot be stored in {fmt}; dropped"
     if s.type == "data":
         handler = (s.metadata or {}).get("handler_name")
-        return f"data stream ({name}{f', {handler}' if handler else ''}) cannot be stored in {fmt}; dropped"
+        what = f"data stream ({name}{f', {handler}' if handler else ''})"
+        if _header_accepted(fmt, lambda probe: probe.add_stream_from_template(s)):  # the muxer takes it, but it
+            return f"{what} dropped: {fmt} would not keep it as it is"  # reads back as another stream, or none
+        return f"{what} cannot be stored in {fmt}; dropped"
     return f"{s.type} stream ({name}) dropped: only video, audio, subtitles and data are copied"
 
 

@@ -18,7 +18,9 @@ import numpy as np
 
 from weatherclean.errors import InputError, OutputError, is_disk_full
 from weatherclean.io.orientation import rotation_upright
+from weatherclean.io.video.clock import _LAG_PACKETS, _Mark, _SharedClock, _VideoReading
 from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
+from weatherclean.io.video.order import _FrameOrder
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _Health, _safe_decode, _video_end
@@ -61,6 +63,10 @@ class _Transcoder:
         #: as (where the frames follow on, how far it went back) in seconds; and the ticks added to every
         #: frame since, so that what follows keeps its own spacing, a frame after the one before.
         self.clock_jumps: list[tuple[float, float]] = []
+        #: The video's packets as read: where their decode times go back, and the damaged packet each such seam
+        #: cost (its :attr:`.clock._VideoReading.seam_losses`), on the reading side, in reading order.
+        self.reading = _VideoReading()
+        self._resets_matched = 0  # the read steps back already matched with a frame that went back
         self._shift = 0
         #: Frames of another size than the output's: each size, by the (0-based) index of its first frame.
         self.resized: dict[tuple[int, int], int] = {}
@@ -71,11 +77,18 @@ class _Transcoder:
         # AVI stores no presentation times, and FFmpeg stamps its packets in decode order: with B-frames
         # the frames must be timed again (:class:`_Health`).
         self.health = _Health(reorder=inp.format.name == "avi" and bool(self.vin.codec_context.has_b_frames))
+        #: Decoded frames put back in time order, and those too late for their place dropped (:mod:`.order`).
+        self.order = _FrameOrder(self.frame_ticks)
         self.frames_in = 0
         self.last_pts: int | None = None
         #: AVI output: the first frame's input timestamp (slot 0), and the frames that had to leave their
         #: own slot (taken by the frame before) with the most any moved, in seconds.
-        self.first_pts: int | None = None
+        self.first_pts: Fraction | int | None = None
+        #: AVI output: the very first frame's input timestamp. The copied streams keep their input times, and slot
+        #: ``s`` lies at this time plus ``s`` frames on their timeline: each clock jump's offset counts from it
+        #: (from :attr:`first_pts`, which moves at each jump, a third recording's sound took the second's offset).
+        self._origin: int | None = None
+        self._own_last: int | None = None  # the last frame's own time (ticks of the input's time base)
         self.moved, self.most_moved = 0, 0.0
         #: Re-encoded audio: the next frame's timestamp (in samples), by input stream index.
         self._audio_next: dict[int, int] = {}
@@ -86,8 +99,17 @@ class _Transcoder:
         self.audio_jumps: dict[int, list[tuple[float, float]]] = {}
         #: Where the input's video ends, in seconds, if the file says: silence never fills sound beyond it.
         self.video_end = _video_end(self.vin)
+        #: Copied packets: the last muxed, by output stream (:meth:`_mux_copy`): the output's time base, its decode
+        #: time there (moved or not), and its own in seconds.
+        self._copy_dts: dict[int, tuple[Fraction, int, Fraction]] = {}
         #: AVI output: how long the sound starts before zero (an encoder delay that AVI plays, late), seconds.
         self.sound_late = 0.0
+        #: Copied streams' times where a clock goes back, moved by the offset the video's frames take; the
+        #: packets it let go when the video went back (sent after that frame); and the jumps of a stream whose
+        #: clock went back alone, by input stream index (named in a note by :func:`.outcome._record_outcome`).
+        self.clock = _SharedClock()
+        self._released: list[Any] = []
+        self.copy_jumps = self.clock.jumps
         #: What :meth:`encode` does with each kind of item, instead of a ladder of ifs.
         self._encoders: dict[str, Callable[[tuple[Any, ...]], None]] = {
             "copy": self._mux_copy, "audio": self._encode_audio, "video": self._encode_video, "flush": self._flush,
@@ -101,17 +123,39 @@ class _Transcoder:
                 for item in pipe.items():
                     self.handle(item, pipe.send)
                 self._require_frames()
+                for packet in self.clock.finish():
+                    pipe.send(("copy", packet))
                 pipe.send(("flush",))
                 pipe.finish()
         else:  # WEATHERCLEAN_PIPELINE=0: decode, model and encode in turn, on this thread
-            self.decode(lambda item: self.handle(item, self.encode))
+            try:
+                self.decode(self._handle_here)
+            except _EncodeFailed as failed:  # a muxer's error, not the input's: as with the pipeline
+                raise failed.error from None
             self._require_frames()
+            for packet in self.clock.finish():
+                self.encode(("copy", packet))
             self.encode(("flush",))
+
+    @property
+    def seam_losses(self) -> list[int]:
+        """The damaged packets counted as the seams' of joined recordings (by their number in reading order)."""
+        return self.reading.seam_losses
 
     def _require_frames(self) -> None:
         """Checked before the flush: an output with no video frame is no video, so nothing is written."""
         if self.frames_in == 0:
             raise InputError(f"{self.src}: no frames could be decoded; the file is empty or corrupt")
+
+    def _handle_here(self, item: tuple[Any, ...]) -> None:
+        """WEATHERCLEAN_PIPELINE=0: one item handled and encoded inside :meth:`decode`'s demux loop. An FFmpeg
+        error of the encoder or muxer goes out wrapped, so that the loop does not take it for a demuxer that
+        cannot go on (counted as damage, the decoders drained, and what the muxer refused muxed again)."""
+        av = _av()
+        try:
+            self.handle(item, self.encode)
+        except av.error.FFmpegError as exc:
+            raise _EncodeFailed(exc) from exc
 
     def decode(self, put: Callable[[tuple[Any, ...]], None]) -> None:
         """Demux and decode in demux order; the main thread sees video frames already as RGB.
@@ -131,15 +175,22 @@ class _Transcoder:
                 raise
             self.health.damaged += 1  # the demuxer cannot go on: keep what came before, drain the decoders
             for frame in self.health.drain(self.vin):
-                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), self.health.time_of(frame)))
+                self._put_video(self.order.push(self.health.time_of(frame), frame), put)
+        self._put_video(self.order.flush(), put)
+
+    def _put_video(self, frames: list[tuple[int | None, Any]], put: Callable[[tuple[Any, ...]], None]) -> None:
+        """Send decoded frames on, in the order :class:`_FrameOrder` gave them, as RGB with their times."""
+        for pts, frame in frames:
+            put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), pts, self.reading.mark()))
 
     def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
-        """Route one packet: copied streams as packets, re-encoded audio and the video as frames; packets
-        of streams the output does not carry (a second video, data tracks) go nowhere."""
+        """Route one packet: copied streams as packets (with where the video is read to), re-encoded audio and
+        the video as frames; packets of streams the output does not carry (a second video, data tracks) go
+        nowhere."""
         idx = packet.stream.index
         if idx in self.side.copies:
             if packet.dts is not None:  # else a demuxer flush marker, not data
-                put(("copy", packet))
+                put(("copy", packet, self.reading.mark()))
         elif idx in self.side.reencode:
             for frame in _safe_decode(packet, self.src):
                 put(("audio", idx, frame))
@@ -147,24 +198,43 @@ class _Transcoder:
             if packet.dts is not None:
                 put(("subtitle", packet))
         elif idx == self.vin.index:
-            for frame in self.health.decode_video(packet, self.src):
-                put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), self.health.time_of(frame)))
+            damaged = self.health.damaged
+            frames = self.health.decode_video(packet, self.src)
+            if packet.size:
+                self.reading.read(packet, self.health.damaged > damaged)
+            for frame in frames:
+                self._put_video(self.order.push(self.health.time_of(frame), frame), put)
 
     def handle(self, item: tuple[Any, ...], send: Callable[[tuple[Any, ...]], None]) -> None:
-        """Restore one decoded video frame and send it on; audio and subtitles go on in demux order."""
+        """Restore one decoded video frame and send it on; audio and subtitles go on in demux order, copied
+        packets moved on where their clock goes back (:class:`.clock._SharedClock`, here, in the order the
+        video's frames come: its offset is theirs; each told where the video was read to when it was)."""
+        if item[0] == "copy":
+            for packet in self.clock.copied(item[1], item[2]):
+                send(("copy", packet))
+            return
         if item[0] != "video":
             send(item)
             return
-        _, rgb, pts = item
+        _, rgb, pts, mark = item
+        self._released += self.clock.read_to(mark)
         if pts is not None:
             self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
         self._check_size(rgb)
         restored = np.asarray(self.process(rgb))
         if restored.shape != rgb.shape:
             raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
-        pts = self._output_pts(pts)
+        pts = self._output_pts(pts, mark)
         self.last_pts = pts
         send(("video", restored, pts))
+        if self.vin.time_base and not self.video.cfr:
+            self.clock.reach(Fraction(pts + self.frame_ticks) * self.vin.time_base)
+        elif self.vin.time_base and self._origin is not None:  # AVI: the slot's end, on the copied streams' clock
+            self.clock.reach(self._origin * self.vin.time_base + Fraction(pts + 1) / self.video.rate)
+        # Taken before they are sent: where sending fails, none goes twice.
+        released, self._released = self._released, []
+        for packet in released:
+            send(("copy", packet))
         self.frames_in += 1
         if self.on_frame is not None:
             self.on_frame(self.frames_in, self.total)
@@ -177,41 +247,68 @@ class _Transcoder:
             self.resized.setdefault(size, self.frames_in)
             self.resized_count += 1
 
-    def _output_pts(self, pts: int | None) -> int:
+    def _output_pts(self, pts: int | None, mark: _Mark | None = None) -> int:
         """The frame's output timestamp: its own (variable frame rate stays in sync), its slot for AVI, one
         frame after the last when it has none, and where it is no later than the last (muxers refuse that):
         - a repeat, or a step back by less than a frame (a camera that stamps two frames alike): a millisecond
           after the last. A whole frame's step there made every later frame late by it, the picture drifting
           behind the sound with each repeat; this moves only the frame itself, counted for a note.
-        - a clock that goes back further (a recorder's reset, two clips joined): a frame after the last, and
-          every later frame by as much, so that they keep their own spacing; each jump goes into a note."""
+        - a clock that goes back further (a recorder's reset, two clips joined): a frame after the last (and
+          after the copied streams' last packets end, and as far after it as they start before it), and every
+          later frame, and every copied packet, by as much, so that they keep their own spacing and the sound
+          stays with the picture (:class:`.clock._SharedClock`); each jump goes into a note. ``mark``: where the
+          video was read to when the frame came out of the decoder."""
         if self.video.cfr:
-            return self._slot(pts)
+            return self._slot(pts, mark)
         if self.last_pts is None:
             return 0 if pts is None else pts
         if pts is None:
             return self.last_pts + self.frame_ticks
-        pts += self._shift
+        own, pts = pts, pts + self._shift
         if pts > self.last_pts:
             return pts
         if self.last_pts - pts < self.frame_ticks:  # a repeat: only this frame moves
             self.retimed += 1
             return self.last_pts + self.nudge_ticks
         following = self.last_pts + self.frame_ticks
-        self._shift += following - pts
+        seam, last = self._seam_time(mark), self.last_pts - self._shift
+        if seam is not None and last < seam <= last + _SEAM_SLOTS * self.frame_ticks:
+            # the frame lost at the seam was the first recording's last: it keeps its slot, picture and sound together
+            following = max(following, seam + self._shift + self.frame_ticks)
+        if self.vin.time_base:
+            following = max(following, self.clock.start_for(own, self.vin.time_base))
+            self._released += self.clock.start_epoch(Fraction(following - own) * self.vin.time_base, mark)
+        self._shift = following - own
         self.clock_jumps.append((float(following * self.vin.time_base), float((following - pts) * self.vin.time_base)))
         return following
 
-    def _slot(self, pts: int | None) -> int:
+    def _seam_time(self, mark: _Mark | None) -> int | None:
+        """The time of the damaged packet at the seam where the video goes back now (the frame that goes back
+        came out of the decoder with the video read to ``mark``), or None: that of the earliest step back read
+        (:class:`.clock._VideoReading`) not yet matched with a frame, skipping those whose frames never came
+        (:data:`.clock._LAG_PACKETS` read since: dropped as damage)."""
+        resets = self.reading.resets
+        while mark is not None and self._resets_matched < mark.resets:
+            reads, seam = resets[self._resets_matched]
+            self._resets_matched += 1
+            if mark.reads - reads < _LAG_PACKETS:
+                return seam
+        return None
+
+    def _slot(self, pts: int | None, mark: _Mark | None = None) -> int:
         """AVI: the frame's slot at the output rate, counted from the first frame. Slots left out stay empty
         index entries, which players show as the frame before (how DVRs store dropped frames), so the clip
         keeps its length and its sync with the sound instead of closing up. A frame whose slot is taken
-        moves to the next free one (counted for the note in :func:`.outcome._record_outcome`)."""
+        moves to the next free one (counted for the note in :func:`.outcome._record_outcome`); where the
+        clock goes back a frame or more, the slots count on from there (:meth:`_slots_from`)."""
         following = 0 if self.last_pts is None else self.last_pts + 1
         if pts is None or not self.vin.time_base:
             return following
         if self.first_pts is None:
-            self.first_pts = pts
+            self.first_pts = self._origin = pts
+        elif self._own_last is not None and self._own_last - pts >= self.frame_ticks:
+            self._slots_from(pts, following, mark)
+        self._own_last = pts
         exact = float((pts - self.first_pts) * self.vin.time_base * self.video.rate)
         slot = max(round(exact), following)
         if slot - exact > 0.5:
@@ -219,14 +316,60 @@ class _Transcoder:
             self.most_moved = max(self.most_moved, (slot - exact) / float(self.video.rate))
         return slot
 
+    def _slots_from(self, pts: int, following: int, mark: _Mark | None) -> None:
+        """AVI: the clock goes back at ``pts`` (a recorder's reset, recordings joined): it takes slot
+        ``following`` (the seam's lost frame keeping its own first, as in :meth:`_output_pts`) and the frames
+        after it count on from there, keeping their spacing; copied streams move on by as much, and the jump
+        goes into the note. Counted from the first frame, every later frame had to leave its slot ("10 frames
+        shown up to 1000 ms late") and the sound, left behind, was named as going back alone.
+
+        As in :meth:`_output_pts`, the new timeline starts where every stream so far ends
+        (:meth:`.clock._SharedClock.start_for`), here at the nearest free slot: moved by the video's offset alone,
+        the second recording's first MP2 packet (at 2.000 s) overlapped the first's last (1.992 s, 24 ms long),
+        both fell in one tick of AVI's sound time base (an MP2 frame), and the muxer refused the whole clip
+        ("Invalid argument"). The nearest slot, not the next: AVI's sound has no times of its own, its packets
+        play one after another, so the second recording's sound starts where the first's ends whatever its
+        timestamps; a slot after that end put the picture up to a frame behind it (92 ms at 10 fps with 36 ms
+        MP2 frames), the nearest puts it within half a frame. (A packet that still overlaps the one before
+        follows it: :meth:`_mux_copy`.)"""
+        assert self.first_pts is not None and self._own_last is not None and self._origin is not None
+        base, rate = self.vin.time_base, self.video.rate
+        seam = self._seam_time(mark)
+        if seam is not None and self._own_last < seam <= self._own_last + _SEAM_SLOTS * self.frame_ticks:
+            following = max(following, round((seam - self.first_pts) * base * rate) + 1)
+        start = self.clock.start_for(pts, base)  # (slot s lies at the origin plus s frames on the streams' clock)
+        following = max(following, round((start - self._origin) * base * rate))
+        first = pts - Fraction(following) / (rate * base)  # (ticks, not whole: the slot's own time)
+        self.clock_jumps.append((float(following / rate), float((self.first_pts - first) * base)))
+        self._released += self.clock.start_epoch((self._origin - first) * base, mark)
+        self.first_pts = first
+
     def encode(self, item: tuple[Any, ...]) -> None:
         """Encode and mux one item, in the order the main thread handed them over (one muxer thread)."""
         self._encoders[item[0]](item)
 
     def _mux_copy(self, item: tuple[Any, ...]) -> None:
-        """Mux an audio or subtitle packet as it came, retargeted at its output stream."""
+        """Mux an audio or subtitle packet as it came, retargeted at its output stream.
+
+        One whose decode time, in the output's time base, is not after the one before moves just after it:
+        AVI counts MP2 sound in whole frames (24 ms at 48 kHz), so two packets apart in the input's 90 kHz
+        can round to one tick there, and the muxer refuses the whole clip ("Invalid argument"). Only such a
+        packet is touched: the others go as they came, byte for byte, and so do two at the same time in the
+        input (cues may share one), for the muxer to judge as before. (The output's time base is the muxer's
+        once its header is written, at the first packet: until then a base that changes starts afresh.)"""
         packet = item[1]
-        packet.stream = self.side.copies[packet.stream.index]
+        packet.stream = out = self.side.copies[packet.stream.index]
+        if packet.dts is not None and packet.time_base:
+            base, exact = out.time_base, Fraction(packet.dts) * packet.time_base
+            at = _rescale(packet.dts, packet.time_base, base)
+            last = self._copy_dts.get(out.index)
+            if last is not None and last[0] == base and at <= last[1] and exact > last[2]:
+                step = last[1] + 1 - at
+                pts = None if packet.pts is None else _rescale(packet.pts, packet.time_base, base) + step
+                duration = _rescale(packet.duration, packet.time_base, base) if packet.duration else 0
+                packet.time_base, packet.dts, packet.pts, packet.duration = base, at + step, pts, duration
+                at += step
+            self._copy_dts[out.index] = (base, at, exact)
         self._mux_sound([packet])
 
     def _convert_subtitle(self, item: tuple[Any, ...]) -> None:
@@ -302,6 +445,24 @@ class _Transcoder:
             self.out.mux(converted.flush())
 
 
+class _EncodeFailed(Exception):
+    """An encoder's or muxer's FFmpeg error, carried out of :meth:`_Transcoder.decode` unchanged."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _rescale(ticks: int, base: Fraction, to: Fraction) -> int:
+    """``ticks`` of ``base`` in ticks of ``to``, rounded as FFmpeg rescales a packet (to nearest, halves away
+    from zero)."""
+    exact = Fraction(ticks) * base / to
+    return math.floor(exact + Fraction(1, 2)) if exact >= 0 else -math.floor(-exact + Fraction(1, 2))
+
+
+#: How many frames after the last frame shown before a clock goes back the frame lost at the seam (the first
+#: recording's last, flagged by FFmpeg) may lie and keep its slot: a B-frame pyramid's reorder depth.
+_SEAM_SLOTS = 4
 #: A gap in the input's sound from which silence fills it (:meth:`_Transcoder._encode_audio`), seconds: far
 #: above a millisecond time base's rounding, and below what a viewer hears as out of sync (about 45 ms).
 _GAP_SECONDS = 0.02
