@@ -17,19 +17,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from weatherclean.io.folders import display
+from weatherclean.io.folders import display, real_path
 from weatherclean.io.media import list_frames
 from weatherclean.io.video import is_video_path
 
 __all__ = [
-    "CHANGED", "NOT_FOUND", "NO_MATCH", "OUT_OF_DATE_HEAD", "OUT_OF_DATE_TAIL", "DeviceNote", "FrameProgress", "Job",
-    "JobHandler", "OutputNames", "OutputState", "Plan", "Record", "Replacement", "display", "exists_reason",
+    "CHANGED", "NOT_FOUND", "NO_MATCH", "OUT_OF_DATE_HEAD", "OUT_OF_DATE_TAIL", "STDIN", "DeviceNote", "FrameProgress",
+    "Job", "JobHandler", "OutputNames", "OutputState", "Plan", "Record", "Replacement", "display", "exists_reason",
     "is_done", "job_kind", "job_sources", "modified_ns", "output_state", "stat_or_none",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
 NOT_FOUND = "file or folder not found"
 NO_MATCH = "no files match this pattern"
+#: The reason of ``-`` given as an input (Unix tools read standard input there), of ``/dev/stdin`` and of
+#: ``/dev/fd/N`` (a shell's process substitution ``<(...)`` is one): weatherclean reads named files only, and
+#: writes each output beside its input's name.
+STDIN = (
+    "a pipe or open file descriptor (standard input, /dev/stdin, /dev/fd/N, <(...)) is not read; save it to a file "
+    "first and give that file's name"
+)
 #: The note of a job whose output was older than its input, redone because the caller asked (``update``).
 CHANGED = "input changed since its output was written; redone"
 #: The skip reason of a job whose output is older than its input (:attr:`OutputState.OUT_OF_DATE`), without
@@ -57,6 +64,11 @@ class Job:
     #: How many of the output's folders, from its own up, mirror the input's (``out/2019`` and ``out`` for
     #: ``priv/2019/a.jpg``): made new, they take those folders' permissions (:func:`~.outputs.make_parent`).
     mirrored: int = 0
+    #: ``--in-place``: how many hard links of the input lie outside this batch, from the ``stat`` taken when it was
+    #: planned; they keep showing the original picture, which a note says. None: not planned so (a job made by
+    #: hand), read when the job starts. Counted at planning, not then: a link of the same file that the batch
+    #: replaced already has left the count, so a count taken when the job starts was short by it.
+    other_links: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ class Plan:
         if self.jobs or self.skipped or self.other_shards:
             return []
         unique = list(dict.fromkeys(self.failed))
-        return unique if unique and all(r.reason in (NOT_FOUND, NO_MATCH) for r in unique) else []
+        return unique if unique and all(r.reason in (NOT_FOUND, NO_MATCH, STDIN) for r in unique) else []
 
 
 class OutputNames:
@@ -145,7 +157,7 @@ class OutputNames:
 
     def __init__(self, output_dir: str | os.PathLike[str] | None) -> None:
         self.given = Path(output_dir) if output_dir is not None else None
-        self.root = self.given.resolve() if self.given is not None else None
+        self.root = real_path(self.given) if self.given is not None else None
 
     def __call__(self, job: Job) -> Path:
         """Where ``job``'s output is shown to be."""

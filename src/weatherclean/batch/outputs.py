@@ -13,6 +13,7 @@ The check that every output folder can be written before any work is io's
 
 from __future__ import annotations
 
+import errno
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from weatherclean.errors import InputError, WeathercleanError
-from weatherclean.io.atomic import make_folders
-from weatherclean.io.folders import check_writable_folders, display, under
+from weatherclean.io.atomic import follow_output_link, make_folders
+from weatherclean.io.folders import check_writable_folders, display, name_over_limit, real_path, under
 from weatherclean.io.images import OutputError, is_image_path, normalise_format, suffix_for_format
 from weatherclean.io.images.formats import PHOTO_FORMATS_TEXT, format_of_suffix
 from weatherclean.io.media import JPEG_SUFFIXES
@@ -30,8 +31,8 @@ from weatherclean.io.video import VIDEO_FORMATS, is_video_path
 
 __all__ = [
     "WRITTEN_AS", "OutputFormat", "check_output_folder", "check_writable_folders", "default_output", "destination",
-    "foreign_files", "foreign_reason", "is_output_folder", "make_parent", "mirrored_folders", "output_suffix",
-    "placement", "under",
+    "foreign_files", "foreign_reason", "is_output_folder", "make_parent", "mirrored_folders", "output_root",
+    "output_suffix", "placement", "under",
 ]  # fmt: skip
 
 
@@ -51,10 +52,25 @@ def check_output_folder(
     (``-o clean.jpg/``): the slash asks for a folder plainly. ``Path()`` drops that slash, so only the raw
     string shows it. ``option`` and ``what`` name the option and what it takes in the message, and ``hint``
     says what to do instead (default: desnow's and derain's advice; train's ``-o`` is its run folder).
+
+    ``-o -`` is refused too (Unix tools write standard output there; a folder named ``-`` was made), unless a
+    folder of that name exists, and so is an ``-o`` in a symbolic link loop, itself or a folder above it.
     """
-    if folder is None or _ends_in_separator(folder):
+    if folder is None:
         return
     path = Path(folder)
+    if os.fspath(folder) == "-" and not _exists(path):  # "write to standard output", as Unix tools read it
+        raise InputError(
+            f"{option} -: {option} names {what}; outputs are files, never written to standard output (to use a "
+            "folder named '-', give it as ./-)"
+        )
+    if _looped(path):  # the -o itself, or a folder above it (-o loop/sub): one line now, not a failure per file
+        raise InputError(
+            f"{option} {path}: symbolic link loop (the path or a folder above it); give {what} that exists, or a new "
+            "name"
+        )
+    if _ends_in_separator(folder):
+        return
     if not (is_image_path(path) or is_video_path(path)) or _exists(path):
         return
     if hint is None:
@@ -63,6 +79,16 @@ def check_output_folder(
         if is_image_path(path):  # the one way to choose an output's file name; videos have none
             hint += "; to name one output photo yourself, use Restorer.restore_file in the Python API (docs/api.md)"
     raise InputError(f"{option} {path}: {option} names {what}, not a file; {hint}")
+
+
+def _looped(path: Path) -> bool:
+    """Whether following ``path`` never ends: it is a link loop (``ln -s out out``), or a folder above it is
+    (``-o loop/sub``). ``Path.resolve()`` raised on the first; the second failed each file of the batch."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _exists(path: Path) -> bool:
@@ -95,12 +121,48 @@ def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") 
     return source.parent / tag / source.name
 
 
-def _beside(folder: Path, tag: str) -> Path:
-    """The output folder of the input folder ``folder`` without ``-o``: its sibling ``NAME_TAG``."""
-    resolved = folder.resolve()
+def output_root(output_dir: str | os.PathLike[str]) -> Path:
+    """``-o DIR`` as the real, absolute folder the outputs go under, its links followed as a write would follow
+    them: another user's link in a shared folder (``-o /tmp/job42``, ``/tmp/job42 -> /etc``) is refused, for the
+    whole run, before any work (:func:`~weatherclean.io.atomic.follow_output_link`). Resolved with ``realpath``,
+    the outputs' paths held no link left for the writes' own checks to see, and the run wrote into its target.
+    The part of the path that does not exist yet is joined to the real folder above it."""
+    path, rest = Path(output_dir), []
+    while True:
+        try:
+            real = follow_output_link(path, choose="choose another -o DIR")
+        except OutputError as exc:
+            raise InputError(str(exc)) from None
+        if real.is_absolute() and os.path.lexists(real):
+            return real_path(real.joinpath(*reversed(rest))) if rest else real
+        if path.parent == path:
+            return real_path(Path(output_dir))
+        rest.append(path.name)
+        path = path.parent
+
+
+def _beside(folder: Path, tag: str, cache: dict[tuple[Path, str], Path] | None = None) -> Path:
+    """The output folder of the input folder ``folder`` without ``-o``: its sibling ``NAME_TAG``. ``cache``, when
+    given, keeps it per folder: planning asks it of each of thousands of files found in one folder, and each ask
+    resolved the folder's links and asked its file system for its name limit again."""
+    if cache is not None and (folder, tag) in cache:
+        return cache[folder, tag]
+    resolved = real_path(folder)
     if resolved.parent == resolved:
         raise InputError(f"{resolved}: cannot put outputs next to the file-system root; pass -o DIR")
-    return resolved.parent / f"{resolved.name}_{tag}"
+    name = f"{resolved.name}_{tag}"
+    over = name_over_limit(name, resolved.parent)
+    if over is not None:  # found at planning, before any work, rather than a traceback from the first job
+        raise InputError(f"{display(folder)}: its output folder's name (its own + _{tag}) would be {over}; use -o DIR")
+    beside = resolved.parent / name
+    if os.path.islink(beside):  # another user's link there (``/tmp/photos_desnowed -> /etc``): refused before any work
+        try:
+            follow_output_link(beside, choose="choose another output folder with -o DIR")
+        except OutputError as exc:
+            raise InputError(str(exc)) from None
+    if cache is not None:
+        cache[folder, tag] = beside
+    return beside
 
 
 class Placement(NamedTuple):
@@ -112,16 +174,23 @@ class Placement(NamedTuple):
 
 
 def placement(
-    source: Path, folder: Path | None, *, out_root: Path | None, tag: str, pattern_base: Path | None = None
+    source: Path,
+    folder: Path | None,
+    *,
+    out_root: Path | None,
+    tag: str,
+    pattern_base: Path | None = None,
+    beside: dict[tuple[Path, str], Path] | None = None,
 ) -> Placement:
     """:func:`destination` and :func:`mirrored_folders` at once, from one look at ``source``'s way down from the
-    folder it was found in (or the pattern's literal start): what planning asks of each of thousands of files."""
+    folder it was found in (or the pattern's literal start): what planning asks of each of thousands of files.
+    ``beside`` (a dict the caller keeps for one plan) remembers each input folder's default output folder."""
     root = folder if folder is not None else pattern_base if out_root is not None else None
     if root is None:  # a file given by name (or matched by a pattern, without -o): its folder mirrors none
         alone = out_root / source.name if out_root is not None else default_output(source, folder=None, tag=tag)
         return Placement(alone, 0)
     rel = _relative_in(source, root)
-    base = out_root if out_root is not None else _beside(root, tag)
+    base = out_root if out_root is not None else _beside(root, tag, beside)
     return Placement(base / rel, len(rel.parts))
 
 
@@ -231,7 +300,7 @@ def _relative_in(path: Path, folder: Path) -> Path:
         except ValueError:
             pass
     try:
-        return path.resolve().relative_to(folder.resolve())
+        return real_path(path).relative_to(real_path(folder))
     except ValueError:
         raise InputError(f"{display(path)}: not inside {display(folder)}") from None
 

@@ -43,6 +43,7 @@ from weatherclean.batch.inputs import (
     files_under,
     is_link,
     one_per_path,
+    real_path,
     safe_is_dir,
     safe_is_file,
     shard_key,
@@ -69,11 +70,13 @@ from weatherclean.batch.outputs import (
     foreign_files,
     foreign_reason,
     is_output_folder,
+    output_root,
     output_suffix,
     placement,
 )
-from weatherclean.errors import InputError
-from weatherclean.io.atomic import folder_in_the_way
+from weatherclean.errors import InputError, OutputError
+from weatherclean.io.atomic import folder_in_the_way, follow_output_link, refuse_special, special_kind, through_link
+from weatherclean.io.folders import name_over_limit, path_max
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path, preset_note
 
@@ -128,6 +131,7 @@ def plan_jobs(
     kind: str = "an image file",
     suffix_for: SuffixFor | None = None,
     nest_given: bool = False,
+    look: bool = True,
 ) -> Plan:
     """Expand files, folders (recursively) and globs into jobs and check them before any work.
 
@@ -149,13 +153,22 @@ def plan_jobs(
     With ``in_place`` an input that would be written under another name without ``--format`` asking it (an MPO,
     written as a JPEG of its first picture) fails alone, as the other files that ``--in-place`` cannot write back
     do; ``--format`` with ``in_place`` is refused as a whole.
+
+    With ``look`` (all but ``--frames``' own walk, whose clips read their frames themselves) each input is looked at
+    once, and what that tells fails it alone here, in a ``--dry-run`` too (:func:`~.inputs.expand_inputs`): a link
+    loop, a FIFO or device always; a broken link or an empty file when its job would run (its output is not there
+    yet, or ``overwrite`` or ``update`` redoes it), else it is skipped as done, as any input whose output exists.
+    A photo saved under a video's name (``photo.mp4`` holding a JPEG) is done as a photo, under its own name, with
+    a note. An output whose name would be longer than its file system takes (a 251-byte ``.jpg`` name given
+    ``--format webp``) fails alone too (:func:`_too_long`), rather than ending the batch in a traceback when its
+    job starts.
     """
     if in_place and output_dir is not None:
         raise InputError("--in-place replaces the inputs, so it cannot be combined with -o/--output")
     if in_place and update:  # accepted without a word, it read as if in-place runs skipped photos done already
         raise InputError("--in-place outputs are their inputs, so none is out of date: leave out --update")
-    out_root = Path(output_dir).resolve() if output_dir is not None else None
-    found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root)
+    out_root = output_root(output_dir) if output_dir is not None else None
+    found = expand_inputs(inputs, accept=accept, kind=kind, tag=tag, out_root=out_root, look=look)
 
     def ours(record: Record) -> bool:  # a record of another shard's file is that shard's to report
         return record not in found.keys or in_shard(found.keys[record], shard)
@@ -164,7 +177,7 @@ def plan_jobs(
     inside = _input_holding(inputs, out_root, tag=tag)
     plan = Plan(
         skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)],
-        output_dir=shown_out, notes=_inside_note(inside, shown_out),
+        output_dir=shown_out, notes=[*_inside_note(inside, shown_out), *found.notes],
     )  # fmt: skip
     real = _real_paths([f.path for f in found.files])
     keys = {f.path: f.shard_key for f in found.files}
@@ -172,17 +185,28 @@ def plan_jobs(
     in_mine = (lambda f: in_shard(keys[chosen[real[f.path]]], shard)) if shard_files else (lambda f: True)
     mine = [f for f in found.files if in_mine(f)]
     plan.other_shards = len(found.files) - len(mine)
-    rename = suffix_for or output_suffix
+    by_suffix = suffix_for or output_suffix
+
+    def rename(f: Found, dest: Path) -> Path:  # a photo named like a video takes --format's photo format
+        return output_suffix(dest, format) if f.content else by_suffix(dest, format)
+
+    beside: dict[tuple[Path, str], Path] = {}  # each input folder's default output folder, looked up once
+    formatted: set[Path] = set()  # the inputs whose output name --format changed
 
     def planned(f: Found) -> _Candidate:
         if not in_place:
-            dest, mirrored = placement(f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base)
+            dest, mirrored = placement(
+                f.path, f.folder, out_root=out_root, tag=tag, pattern_base=f.pattern_base, beside=beside
+            )
             if nest_given and out_root is not None and f.folder is not None and f.path.parent == f.folder:
-                dest = out_root / f.folder.resolve().name / dest.name
-            return _Candidate(f.path, rename(dest, format), mirrored)
-        renamed = rename(f.path, format)
+                dest = out_root / real_path(f.folder).name / dest.name
+            renamed = rename(f, dest)
+            if renamed != output_suffix(dest, None):
+                formatted.add(f.path)
+            return _Candidate(f.path, renamed, mirrored)
+        renamed = rename(f, f.path)
         if renamed not in (f.path, output_suffix(f.path, None)):  # not an MPO's own .jpg: a --format asked for
-            what = job_kind(f.path)  # "photo" or "video": a phone clip was called a photo
+            what = "photo" if f.content else job_kind(f.path)  # "photo" or "video": a phone clip was called a photo
             raise InputError(
                 f"--in-place cannot change a {what}'s format ({display(f.path)}); use -o DIR with --format"
             )
@@ -190,6 +214,14 @@ def plan_jobs(
 
     candidates = [planned(f) for f in mine]
     others = [planned(f) for f in found.files if not in_mine(f)] if not in_place else []
+    if not in_place:  # a name too long for its file system: that file fails alone, here rather than when written
+        long = {
+            c.source: why
+            for c in candidates
+            if (why := _too_long(c.output, formatted=c.source in formatted)) is not None
+        }
+        plan.failed += [Record(display(source), why) for source, why in long.items()]
+        candidates = [c for c in candidates if c.source not in long]
     if nest_given and out_root is not None:
         _one_clip_per_folder(candidates)
     if in_place:  # an MPO: it cannot be written back under its own name, so it fails alone
@@ -203,7 +235,8 @@ def plan_jobs(
     plan.planned = [(c.source, c.output) for c in candidates]
     if not in_place and len(mine) < len(found.files):  # other shards' outputs: every shard must judge alike
         plan.planned += [(c.source, c.output) for c in others]
-    _add_jobs(plan, candidates, real, in_place=in_place, overwrite=overwrite, update=update)
+    facts = {f.path: f for f in found.files}
+    _add_jobs(plan, candidates, real, in_place=in_place, overwrite=overwrite, update=update, facts=facts)
     if list_inside and inside is not None and out_root is not None and shown_out is not None:
         # every file's output, other shards' too: theirs are this run's outputs, not files that were there before
         outputs = {planned(f).output for f in found.files} | {j.output for j in plan.jobs} | set(plan.done)
@@ -284,15 +317,22 @@ def _add_jobs(
     in_place: bool,
     overwrite: bool,
     update: bool = False,
+    facts: dict[Path, Found] | None = None,
 ) -> None:
     """Turn candidates into jobs: each input once, collisions refused, and an output that exists skipped
     unless ``overwrite`` or (when older than its input) ``update``, so a rerun resumes where the last one
     stopped and replaces nothing it was not asked to (:func:`_resume`). ``resolved`` maps each source to its
-    real path."""
+    real path; ``facts`` each source to what the expansion found of it (its inode, the photo a file named
+    like a video holds, a problem), which decides a job's kind and its ``--in-place`` hard links
+    (:func:`_links_outside`). An input with a problem that does not block a rerun (an empty file, a broken link:
+    :attr:`~weatherclean.batch.inputs.Found.problem`) fails here when its job would run, and is skipped as done as
+    before when its output is there: a complete run's rerun, nightly from cron, keeps exit code 0."""
+    facts = facts or {}
     by_output: dict[str, list[tuple[Path, Path]]] = {}  # by _fold(output): the (output, input) pairs so far
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     chosen = _one_path_per_file([c.source for c in candidates], resolved)
     all_sources = set(chosen)
+    linked = _links_outside([facts.get(src) for src in chosen.values()], list(chosen)) if in_place else {}
     for src, dest, mirrored in candidates:
         real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
@@ -301,31 +341,102 @@ def _add_jobs(
                     Record(display(src), f"a link to {display(chosen[real])}, which is done under its own name")
                 )
             continue
+        fact = facts.get(src)
+        problem = fact.problem if fact is not None else None  # an empty file, a broken link: fails if it would run
+        kind, note = _kind_of(src, dest, fact)
+        if in_place and problem is not None:
+            plan.failed.append(Record(display(src), problem))
+            continue
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
-            plan.jobs.append(Job(src, real, replaces_input=True, kind=job_kind(src)))
+            plan.jobs.append(Job(src, real, replaces_input=True, kind=kind, note=note, other_links=linked.get(real, 0)))
             continue
         info = stat_or_none(dest)  # the one look at an existing output (Path.resolve would look again)
-        dest = Path(os.path.realpath(dest)) if info is not None else dest
+        if info is not None:  # written through a link, never through another user's in /tmp; never over a FIFO
+            try:
+                target = follow_output_link(display(dest))  # as typed: a refusal names the path the user knows
+                if special_kind(info.st_mode) is not None:  # the stat taken already: the message only when needed
+                    refuse_special(target, label=through_link(display(dest), target))
+            except OutputError as exc:
+                plan.failed.append(Record(display(src), f"{display(src)}: {exc}"))  # the output named after it
+                continue
+            dest = target
         clash = _collision(src, real, dest, all_sources, by_output)
         if clash is not None:
             collisions.append((dest, clash))
             continue
         by_output.setdefault(_fold(dest), []).append((dest, src))
         if info is not None and stat.S_ISDIR(info.st_mode):  # never done, and never in the way of the others
-            plan.failed.append(Record(display(src), folder_in_the_way(display(dest))))
+            plan.failed.append(Record(display(src), f"{display(src)}: {folder_in_the_way(display(dest))}"))
             continue
         is_file = info is not None and stat.S_ISREG(info.st_mode)
         resume = _resume(dest, info, lambda s=src, f=is_file: [s] if f else [], overwrite=overwrite, update=update)
-        if resume.skip is not None:
+        if resume.skip is not None:  # done already: an input emptied or a broken link since is no reason to fail
             plan.skipped.append(Record(display(src), resume.skip))
             plan.done.append(dest)
             continue
-        plan.jobs.append(Job(src, dest, kind=job_kind(src), note=resume.note, mirrored=mirrored))
+        if problem is not None:
+            plan.failed.append(Record(display(src), problem))
+            continue
+        note = resume.note or note  # "redone: input changed" is the one the runner acts on (--update)
+        plan.jobs.append(Job(src, dest, kind=kind, note=note, mirrored=mirrored))
     if collisions:
         first = collisions[0][0]
         more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
         also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
         raise InputError(collisions[0][1] + also)
+
+
+def _kind_of(source: Path, output: Path, found: Found | None) -> tuple[str, str | None]:
+    """A file job's kind (``"photo"``, ``"video"``) and the note it gets for it: a photo saved under a video's name
+    (``photo.mp4`` holding a JPEG, :attr:`~weatherclean.batch.inputs.Found.content`) is a photo, and is told so, as a
+    PNG named ``.jpg`` is; by the name it was a one-frame H.264 video, its EXIF lost (with ``--in-place`` too)."""
+    content = found.content if found is not None else None
+    if content is None:
+        return job_kind(source), None
+    note = f"named {source.suffix} but holds a {content} image, not a video: done as a photo"
+    if output.suffix == source.suffix:
+        note += f", written as {content} under the same name"
+    return "photo", note
+
+
+def _links_outside(found: list[Found | None], reals: list[Path]) -> dict[Path, int]:
+    """``--in-place``: for each real file (``reals``, one per input file, beside what was ``found`` of it) with hard
+    links, how many of them this batch does not replace (:attr:`~weatherclean.batch.jobs.Job.other_links`), from
+    the ``stat`` each input got when found (:attr:`~weatherclean.batch.inputs.Found.inode`): its link count less
+    the inputs of the same device and inode. Files without other links are left out (none outside).
+
+    Why not do such a file once, as a symbolic link is: replacing one link leaves the others showing the original
+    picture; each link given is the user's to have desnowed, and is."""
+    by_inode: dict[tuple[int, int], list[Path]] = {}
+    links: dict[tuple[int, int], int] = {}
+    for f, real in zip(found, reals, strict=True):
+        if f is not None and f.inode is not None:
+            dev, ino, count = f.inode
+            by_inode.setdefault((dev, ino), []).append(real)
+            links[dev, ino] = count
+    return {real: links[key] - len(group) for key, group in by_inode.items() for real in group}
+
+
+def _too_long(output: Path, *, formatted: bool = False) -> str | None:
+    """Why ``output`` cannot be written under its name, or None: the name is longer than its file system takes
+    (:func:`~weatherclean.io.folders.name_over_limit`: ``PC_NAME_MAX``, 255 bytes on Linux where it does not say, 255
+    UTF-16 units on Windows and macOS: a 251-byte ``.jpg`` name written as ``.webp``), or the whole path longer than
+    the system takes (:func:`~weatherclean.io.folders.path_max`; not checked where the system does not say). Its
+    folders are the input's, which exist, or the ``NAME_TAG`` one, which
+    :func:`~weatherclean.batch.outputs.default_output` checks; the hidden names a write goes through first are kept
+    short enough by the writer. ``formatted``: the name is the one ``--format`` gives, so leaving that out is a way
+    out too (said only then: with no ``--format`` given, the advice to leave it out made no sense)."""
+    over = name_over_limit(output.name, output.parent)
+    if over is not None:
+        hint = ", or leave out --format" if formatted else ""
+        return f"output name would be {over}; rename the input shorter{hint}"
+    whole, limit = len(os.fsencode(os.path.abspath(output))), path_max()
+    if limit is not None and whole >= limit:
+        return (
+            f"output path would be {whole} bytes, over the system's {limit - 1}-byte limit; use a shorter -o DIR "
+            "or move the input higher up"
+        )
+    return None
 
 
 class _Resume(NamedTuple):
@@ -383,7 +494,7 @@ def _input_holding(inputs: Sequence[str | os.PathLike[str]], out_root: Path | No
             given = Path(*parts[:literal]) if literal else Path(".")
         if not safe_is_dir(given):  # one that cannot be looked at fails alone (expand_inputs says why)
             continue
-        folder = given.resolve()
+        folder = real_path(given)
         if folder == out_root or folder not in out_root.parents:
             continue
         below = out_root.relative_to(folder).parts
@@ -440,11 +551,11 @@ def _real_paths(paths: list[Path]) -> dict[Path, Path]:
     real: dict[Path, Path] = {}
     for path in paths:
         if is_link(path):
-            real[path] = path.resolve()
+            real[path] = real_path(path)  # never raises: a link loop fails alone when found (expand_inputs)
             continue
         folder = folders.get(path.parent)
         if folder is None:
-            folder = folders[path.parent] = path.parent.resolve()
+            folder = folders[path.parent] = real_path(path.parent)
         real[path] = folder / path.name
     return real
 
@@ -552,9 +663,9 @@ def plan_clips(
            if safe_is_file(Path(i))]  # fmt: skip
     folders = [i for i in inputs if not safe_is_file(Path(i))]
     frames = plan_jobs(folders, output_dir, tag=tag, overwrite=True, check_writable=False, shard=shard,
-                       shard_files=False, list_inside=False, nest_given=True)  # fmt: skip
+                       shard_files=False, list_inside=False, nest_given=True, look=False)  # fmt: skip
     plan = Plan(skipped=frames.skipped, failed=[*frames.failed, *bad], output_dir=frames.output_dir, notes=frames.notes)
-    out_root = Path(output_dir).resolve() if output_dir is not None else None
+    out_root = output_root(output_dir) if output_dir is not None else None
     clips = _clip_outputs(frames.jobs, out_root)
     plan.planned = list(clips.items())  # every shard's: a video of any shard must not land in one (_add_clips)
     frames_of: dict[Path, list[Job]] = {}
@@ -623,8 +734,8 @@ def _clip_outputs(frame_jobs: list[Job], out_root: Path | None) -> dict[Path, Pa
     clips: dict[Path, Path] = {}
     for job in frame_jobs:
         out = job.output.parent
-        if out_root is not None and out.resolve() == out_root:
-            out = out / job.source.parent.resolve().name
+        if out_root is not None and real_path(out) == out_root:
+            out = out / real_path(job.source.parent).name
         clips.setdefault(job.source.parent, out)
     owners: dict[Path, Path] = {}
     for folder, out in clips.items():
@@ -674,7 +785,7 @@ def plan_media(
     plan = plan_jobs(
         inputs, output_dir, tag=tag, overwrite=overwrite, update=update, in_place=in_place, shard=shard,
         accept=is_video_path if media.frames else _photo_or_video, kind="an image or video file",
-        suffix_for=lambda dest, _fmt: formats.rename(dest),
+        suffix_for=lambda dest, _fmt: formats.rename(dest), format=formats.image,
     )  # fmt: skip
     if media.frames:
         _add_clips(

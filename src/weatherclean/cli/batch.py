@@ -128,7 +128,8 @@ Quality = Annotated[
     typer.Option(
         "--quality", parser=parse_quality, metavar="1-100|keep",
         help="JPEG/WebP/AVIF/HEIC quality of the outputs. keep: a JPEG written as JPEG keeps its own quality "
-        "(quantisation tables and subsampling); other photos get 95.",
+        "(quantisation tables and subsampling); other photos get 95. Default: 95, or keep with --in-place.",
+        show_default=False,
     ),
 ]  # fmt: skip
 InPlace = Annotated[
@@ -220,7 +221,14 @@ JsonOut = Annotated[
         "interrupted before there is a summary).",
     ),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar; only totals, notes and failures.")]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No progress bar; only totals, notes, failures and skips of outputs older than their input.",
+    ),
+]
 Compile = Annotated[
     bool,
     typer.Option(
@@ -319,7 +327,8 @@ class PhotoCommand:
     tile: int | None = None
     tile_overlap: int | None = None
     format: str | None = None
-    quality: int | str = 95  # 1-100 or "keep" (parse_quality)
+    #: 1-100 or "keep" (parse_quality); None, not given: "keep" with --in-place, else 95 (see __post_init__).
+    quality: int | str | None = None
     in_place: bool = False
     overwrite: bool = False
     update: bool = False
@@ -339,6 +348,13 @@ class PhotoCommand:
     ray_cpus_per_actor: float | None = None
     ray_retries: int | None = None
     models: ModelProvider | None = None  # the context's obj, when a program embedding the CLI supplies models
+
+    def __post_init__(self) -> None:
+        """``--in-place`` without ``--quality`` writes a JPEG with its own quantisation tables (``keep``): the
+        original is replaced, so re-encoding a q98 master at 95 would lose quality for good, where beside the
+        input (``-o``) a smaller file at 95 is the better default."""
+        if self.quality is None:
+            object.__setattr__(self, "quality", "keep" if self.in_place else 95)
 
 
 def model_provider(obj: object) -> ModelProvider | None:
@@ -383,7 +399,8 @@ def restorer_notes(restorer: Restorer) -> list[Record]:
 
 
 def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool:
-    """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did.
+    """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did. With
+    ``--in-place``, each photo is read to say which the run would refuse to replace.
 
     An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
     A dry run loads no model, but what the run would refuse of ``--model`` before any work fails it the
@@ -401,6 +418,13 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
     else:
         note = None
         check_task(cmd.model, task)
+    if cmd.in_place:  # after --model's check (a typo must not wait for every photo): what the run would refuse
+        from weatherclean.batch.handlers import fail_in_place_losses
+
+        photos = sum(job.kind == "photo" for job in plan.jobs)
+        if photos and not cmd.quiet:
+            err_console.print(f"reading {photos} photo(s) to see what --in-place would lose...", highlight=False)
+        fail_in_place_losses(plan)
 
     def show() -> None:
         notes = [note] if note else []

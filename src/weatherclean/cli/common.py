@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 
 from weatherclean.errors import WeathercleanError
 from weatherclean.interrupts import INTERRUPTS, interrupts_blocked, interrupts_held
+from weatherclean.io.folders import printable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -239,8 +240,10 @@ def _lost_stream(fd: int) -> None:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print a one-line error and return the ``typer.Exit`` to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print a one-line error and return the ``typer.Exit`` to raise. A file name in ``message`` that holds a
+    newline, another control character or bytes that are not UTF-8 is shown with escapes
+    (:func:`~weatherclean.io.folders.printable`): the line stays one line, and says which bytes the name holds."""
+    err_console.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -34,7 +34,7 @@ def desnow_command(
     tile_overlap: batch.TileOverlap = None,
     frames: batch.Frames = False,
     format: batch.Format = None,
-    quality: batch.Quality = 95,
+    quality: batch.Quality = None,
     crf: batch.Crf = 18,
     codec: batch.Codec = None,
     preset: batch.Preset = "medium",

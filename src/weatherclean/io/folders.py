@@ -10,15 +10,29 @@ module needs neither NumPy nor Pillow.
 from __future__ import annotations
 
 import errno
+import functools
 import os
+import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from weatherclean.errors import InputError, OutputError, folder_not_file
+from weatherclean.io.atomic import NAME_MAX, special_kind
 
-__all__ = ["check_input_file", "check_writable_folders", "display", "under"]
+__all__ = [
+    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "input_problem", "name_limit",
+    "name_over_limit", "name_size", "path_max", "printable", "real_path", "shown", "too_long", "under",
+]  # fmt: skip
+
+#: Whether file systems count a name's length in UTF-16 code units, not bytes: NTFS (Windows), APFS and HFS+
+#: (macOS) take 255 of them, so a name of 90 CJK characters (270 UTF-8 bytes) is fine there. Also wherever
+#: ``os.pathconf`` is missing, which is Windows. Elsewhere (Linux, the BSDs) the limit is in bytes.
+UTF16_NAMES = sys.platform in ("win32", "darwin") or not hasattr(os, "pathconf")
+#: The reason of an input that is a symbolic link loop (``ln -s self.jpg self.jpg``).
+LINK_LOOP = "symbolic link loop"
 
 
 def display(path: Path) -> Path:
@@ -33,6 +47,71 @@ def display(path: Path) -> Path:
         return path.relative_to(cwd)
     except ValueError:
         return path
+
+
+def real_path(path: Path) -> Path:
+    """``path`` absolute with every symbolic link followed, as ``Path.resolve()`` gives it, but never raising.
+
+    Why: on Python 3.11 ``Path.resolve()`` raises ``RuntimeError`` on a symbolic link loop (``ln -s self.jpg
+    self.jpg``), and one such file in a folder ended the whole batch in a traceback; ``os.path.realpath`` leaves
+    the loop's last link as it is, and the file then fails alone when it is looked at (:func:`input_problem`)."""
+    return Path(os.path.realpath(path))
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that would not show as itself, or would garble the line, written as a
+    backslash escape: control characters (``\\n``, ``\\t``, ``\\x1b``), the line and paragraph separators, the
+    bidirectional overrides and isolates (``\\u202e`` would show the rest of the line reversed), and the bytes of a
+    name that is not valid UTF-8 (Python's surrogateescape keeps them as ``\\udcXX``), shown as ``\\xXX``, the
+    byte itself (:data:`_HIDDEN`).
+
+    Why: a file name may hold any byte but ``/`` and NUL. Printed as it is, a newline in a name split an
+    ``error: FILE: reason`` line in two, and an undecodable byte came out as ``\\udcfe`` or a replacement
+    character. Everything else is left as it is, as ``ls`` shows it: an ideographic space, a no-break space, the
+    zero-width joiner of an emoji sequence (``str.isprintable`` says no to those, and they were escaped), a
+    backslash (so Windows paths read as they are). For a whole path that must also read back unambiguously, use
+    :func:`shown`."""
+    if text.isprintable() or _HIDDEN.search(text) is None:
+        return text
+    return _HIDDEN.sub(lambda match: _escape(match.group()), text)
+
+
+def shown(path: Path | str) -> str:
+    """A path as every human-facing line shows it: as it is unless it holds a character :func:`printable`
+    escapes, else quoted the way ``ls`` and ``bash`` do, ``$'bad\\xfe.jpg'`` (each such character an escape),
+    which is faithful, one line, and pastes into a shell as the very same name.
+
+    ``--json`` keeps the name itself (:mod:`json` writes an undecodable byte as ``\\udcXX``, and
+    ``os.fsencode`` gives the bytes back), so scripts get the file's real name; docs/usage.md says so."""
+    text = str(path)
+    if text.isprintable() or _HIDDEN.search(text) is None:
+        return text
+    body = _QUOTED.sub(lambda match: _QUOTES.get(match.group()) or _escape(match.group()), text)
+    return f"$'{body}'"
+
+
+#: The characters :func:`printable` and :func:`shown` escape: control characters (Unicode's Cc), the line and
+#: paragraph separators (U+2028, U+2029), the bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+#: U+2066..U+2069), and lone surrogates (a name's bytes that are not UTF-8, as surrogateescape decodes them).
+_HIDDEN_CLASS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_HIDDEN = re.compile(f"[{_HIDDEN_CLASS}]")
+#: What :func:`shown` writes as an escape inside ``$'...'``: the hidden characters, and the backslash and the quote.
+_QUOTED = re.compile(rf"[\\'{_HIDDEN_CLASS}]")
+_QUOTES = {"\\": "\\\\", "'": "\\'"}
+#: The short escapes that a shell's ``$'...'`` and Python both read.
+_SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}
+
+
+def _escape(ch: str) -> str:
+    """One hidden character (:data:`_HIDDEN`) as an escape: an undecodable byte (a lone surrogate U+DC80..U+DCFF)
+    as ``\\xXX``, a control character by its short name or as ``\\xXX``, anything else as the ``\\xXX`` of each of
+    its UTF-8 bytes (what ``$'...'`` reads back into the same name)."""
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    return "".join(f"\\x{byte:02x}" for byte in ch.encode("utf-8", "surrogatepass"))
 
 
 def under(path: Path, root: Path) -> bool:
@@ -57,7 +136,7 @@ def check_writable_folders(
             continue
         checked.add(probe)
         name = display(folder)
-        if given is not None and under(folder, Path(given).resolve()):
+        if given is not None and under(folder, real_path(Path(given))):
             name = Path(given)
         if not probe.is_dir():
             raise OutputError(f"{name}: cannot create output folder because {display(probe)} is a file; {hint}")
@@ -96,7 +175,7 @@ def _file_system_type(path: Path) -> str | None:
         lines = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    target, best, kind = path.resolve(), -1, None
+    target, best, kind = real_path(path), -1, None
     for line in lines:
         fields = line.split()
         if len(fields) < 3:
@@ -108,19 +187,131 @@ def _file_system_type(path: Path) -> str | None:
 
 
 def check_input_file(path: Path, kind: str) -> None:
-    """Refuse a folder, a missing or unreadable file and an empty one in one line naming ``path``, before a
-    decoder sees it (Pillow and FFmpeg say less clearly what is wrong). ``kind`` names what was expected
-    (``an image file``, ``a video file``) for a folder given in its place."""
-    try:
-        st = path.stat()  # one look, which can fail itself: a folder listed but not entered (chmod 644)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied (check the permissions of the file and its folder)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
+    """Refuse a folder, a missing or unreadable file, one that is not a regular file (a FIFO, a device) and an
+    empty one in one line naming ``path``, before a decoder sees it (Pillow and FFmpeg say less clearly what is
+    wrong). ``kind`` names what was expected (``an image file``, ``a video file``) for a folder given in its
+    place. The reasons are :func:`input_problem`'s, which the planner gives too, so a ``--dry-run`` and a run
+    say the same."""
+    info, problem = input_problem(path)
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: {folder_not_file(kind)}")
-    size = st.st_size
-    if size == 0:
-        raise InputError(f"{path}: empty file (0 bytes); re-copy it from the source")
+    if problem is not None:
+        raise InputError(f"{path}: {problem}")
+
+
+def input_problem(path: Path) -> tuple[os.stat_result | None, str | None]:
+    """One ``stat`` of an input (through links) and, when that alone shows it cannot be read, why: a broken
+    symbolic link (to what), a link loop, not a regular file (a FIFO, a socket, a device: each read as
+    "0 bytes" before), an empty file, a path that cannot be looked at. A folder has no problem here (the
+    callers say what a folder is in their place). Nothing is opened, so planning 20,000 files stays quick.
+
+    Returns the ``stat`` (None when it failed) and the reason (None when the file may be read)."""
+    try:
+        info = Path(path).stat()
+    except OSError as exc:
+        return None, _unstatable(path, exc)
+    if stat.S_ISDIR(info.st_mode):
+        return info, None
+    if not stat.S_ISREG(info.st_mode):
+        kind = special_kind(info.st_mode) or "a special file"
+        return info, (
+            f"not a regular file ({kind}); photos and videos are read from files only: save what it gives to a "
+            "file first"
+        )
+    if info.st_size == 0:
+        return info, "empty file (0 bytes); re-copy it from the source"
+    return info, None
+
+
+def _unstatable(path: Path, exc: OSError) -> str:
+    """Why ``stat`` of the input ``path`` failed with ``exc``, in words that fit (a dangling link is there to
+    ``ls``, so "file not found" read as a mistake)."""
+    if exc.errno == errno.ELOOP:
+        return LINK_LOOP
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "broken symbolic link"
+        return f"broken symbolic link to {target}"
+    if exc.errno == errno.ENOENT:
+        return "file not found"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (check the permissions of the file and its folder)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return too_long(path)
+    return f"cannot read ({(exc.strerror or str(exc)).lower()})"
+
+
+def too_long(path: Path) -> str:
+    """The reason of a path that the system refuses as too long (``ENAMETOOLONG``): which limit it passes, and what
+    to do. Not "check its permissions", which is the advice for the other reasons a folder cannot be listed.
+
+    The advice for a whole path names ``-o DIR``: without it each output lies beside its input, and is checked by
+    its absolute path (:func:`path_max`), so changing folder alone would not do."""
+    longest = max((name_size(part) for part in path.parts), default=0)
+    if longest > NAME_MAX:
+        return f"file name too long (a name of {longest} {_units()[0]}; file systems take at most {NAME_MAX})"
+    size, limit = len(os.fsencode(path)), path_max()
+    most = f"; the system takes at most {limit - 1}" if limit is not None else ""
+    return (
+        f"path too long ({size} bytes{most}): run from a folder nearer to it (cd there and give the rest of the "
+        "path) with a short -o DIR, or move it higher up"
+    )
+
+
+def name_size(name: str) -> int:
+    """The length of the file name ``name`` as file systems count it against their limit (:func:`name_limit`):
+    UTF-16 code units on Windows and macOS (:data:`UTF16_NAMES`), bytes elsewhere."""
+    if UTF16_NAMES:
+        return len(name.encode("utf-16-le", "surrogatepass")) // 2
+    return len(os.fsencode(name))
+
+
+def _units() -> tuple[str, str]:
+    """What :func:`name_size` counts, in words: a count of them, and a limit in them (``"bytes"``, ``"byte"``)."""
+    return ("UTF-16 units", "unit") if UTF16_NAMES else ("bytes", "byte")
+
+
+def name_over_limit(name: str, folder: Path) -> str | None:
+    """Why the name ``name`` cannot be made in ``folder`` (``"264 bytes, over the file system's 255-byte limit"``),
+    or None when it fits: :func:`name_size` against :func:`name_limit`. A name up to 143 (eCryptfs' limit, the
+    shortest in use) fits everywhere, and the file system is not asked."""
+    size = name_size(name)
+    if size <= 143:
+        return None
+    limit = name_limit(folder)
+    if size <= limit:
+        return None
+    many, one = _units()
+    return f"{size} {many}, over the file system's {limit}-{one} limit"
+
+
+def name_limit(folder: Path) -> int:
+    """The longest file name that the file system holding ``folder`` takes, in :func:`name_size`'s unit
+    (``os.pathconf``'s ``PC_NAME_MAX``; :data:`NAME_MAX` where it does not say, as on Windows, where NTFS takes 255
+    UTF-16 units). ``folder`` need not exist yet: its nearest ancestor that does is asked, the folder a new one
+    would be made in."""
+    return _name_limit_of(os.fspath(_nearest_existing(Path(os.path.abspath(folder)))))
+
+
+@functools.lru_cache(maxsize=256)
+def _name_limit_of(folder: str) -> int:
+    """:func:`name_limit` of an existing folder, looked up once per folder: planning asks it of each output."""
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or the folder went away
+        return NAME_MAX
+    return limit if limit > 0 else NAME_MAX
+
+
+@functools.cache
+def path_max() -> int | None:
+    """The longest path, in bytes with its closing NUL, that a system call takes (``PATH_MAX``: 4096 on Linux,
+    1024 on macOS), as ``os.pathconf('/', 'PC_PATH_MAX')`` says; None where it does not (Windows, whose limit
+    depends on the system's settings): a path is then not checked, and the write itself says."""
+    try:
+        limit = os.pathconf("/", "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return limit if limit > 0 else None

@@ -153,23 +153,17 @@ def sniff(path: Path | str) -> str | None:
     ``"PNG"``, ``"TIFF"``, ``"WEBP"``, ``"BMP"``, ``"PPM"``, ``"GIF"``, ``"AVIF"``, ``"HEIF"``), ``"video"``
     for a container, or None. Names lie (a HEIC saved as ``.jpg``); content does not.
     """
-    head = read_head(Path(path), 16)
+    head = read_head(Path(path), 189)  # 16 tell most kinds; an MPEG-TS needs its second packet's sync byte
     if head[4:8] == b"ftyp":
         return _ftyp(head)
     if head[:4] == b"RIFF":
         return {b"WEBP": "WEBP", b"AVI ": "video"}.get(head[8:12])
-    if head[:1] == b"\x47" and _mpegts(Path(path)):
+    if head[:1] == b"\x47" and len(head) == 189 and head[188] == 0x47:  # MPEG-TS: 188-byte packets, each 0x47
         return "video"
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
     return _netpbm(head)
-
-
-def _mpegts(path: Path) -> bool:
-    """MPEG-TS: 188-byte packets that each start with the sync byte 0x47."""
-    head = read_head(path, 189)
-    return len(head) == 189 and head[188] == 0x47
 
 
 @functools.cache
