@@ -223,15 +223,20 @@ def test_a_driver_that_ray_ends_still_gets_its_summary(tmp_path: Path, monkeypat
     assert stderr.count("\n") == 2 and "Traceback" not in stderr  # one line per file not done
 
 
+def _driver_apart_setup(tmp_path: Path) -> tuple[Path, Path, Path, int]:
+    """Three photos, and the files a stand-in driver in its child writes: when it started (its pid) and the stops it
+    took; with the command's own pid, which the driver must not be."""
+    photos = tmp_path / "photos"
+    for name in ("p0", "p1", "p2"):
+        _photo(photos / f"{name}.jpg", (24, 16), "blue")
+    return photos, tmp_path / "started", tmp_path / "stops", os.getpid()
+
+
 @linux_only
 def test_ctrl_c_reaches_a_driver_apart_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C from a terminal reaches every process of the command: the driver in its child must stop once (the
     command relays it), say what it finished, and the command exit with 130 as a local run."""
-    photos = tmp_path / "photos"
-    for name in ("p0", "p1", "p2"):
-        _photo(photos / f"{name}.jpg", (24, 16), "blue")
-    started, stops = tmp_path / "started", tmp_path / "stops"
-    command = os.getpid()
+    photos, started, stops, command = _driver_apart_setup(tmp_path)
 
     def one_then_wait(jobs: list[Job], results: Any) -> Any:
         assert os.getpid() != command, "the Ray driver is the command's own process"
@@ -297,11 +302,7 @@ def test_a_second_ctrl_c_ends_the_grace_at_once() -> None:
 def test_a_third_ctrl_c_ends_a_stuck_driver_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A driver stuck inside Ray (here: one that takes every stop and goes on) no longer holds the command: the
     second Ctrl-C reaches it too, and the third ends it; the command reports what it heard and exits 130."""
-    photos = tmp_path / "photos"
-    for name in ("p0", "p1", "p2"):
-        _photo(photos / f"{name}.jpg", (24, 16), "blue")
-    started, stops = tmp_path / "started", tmp_path / "stops"
-    command = os.getpid()
+    photos, started, stops, command = _driver_apart_setup(tmp_path)
 
     def one_then_stuck(jobs: list[Job], results: Any) -> Any:
         assert os.getpid() != command, "the Ray driver is the command's own process"
