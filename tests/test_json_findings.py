@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +231,25 @@ def test_a_path_through_a_file_is_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="Not a directory"):
         atomic_write(tmp_path / "notes.txt" / ".." / "out.bin", b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write scanned its whole folder for a killed run's ``.NAME.*.part``: quadratic in the folder's size."""
+    from weatherclean.io import atomic
+
+    old = time.time() - 2 * atomic.STALE_SECONDS
+    for name in ("a.png", "b.png"):
+        left = tmp_path / f".{name}.x1y2z3.part"
+        left.write_bytes(b"half")
+        os.utime(left, (old, old))
+    scans: list[str] = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(atomic.os, "scandir", lambda path: scans.append(str(path)) or real_scandir(path))
+    for i in range(20):
+        atomic.atomic_write(tmp_path / f"p{i}.png", b"x")
+    atomic.atomic_write(tmp_path / "a.png", b"x")
+    atomic.atomic_write(tmp_path / "b.png", b"x")
+    assert scans.count(str(tmp_path)) == 1, scans
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

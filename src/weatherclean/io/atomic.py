@@ -18,6 +18,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -553,8 +554,42 @@ def temp_prefix(name: str) -> str:
 
 def remove_stale_parts(dest: Path) -> None:
     """Delete ``.NAME.*.part`` files (and ``--frames`` work folders) that a killed run left beside ``dest``
-    (Ctrl-C cleans up by itself), before each write to ``dest``: :func:`remove_stale_parts_beside` for one."""
-    remove_stale_parts_beside([dest])
+    (Ctrl-C cleans up by itself), before each write to ``dest``.
+
+    The folder is scanned once and its leftovers indexed by the output they name (:data:`_LEFTOVERS`), then
+    looked up at each write: a scan per write made a batch quadratic in its folder's size (of 6.7 s for 4,000
+    tiny photos, 3.7 s went to scanning). The index is made again once it is :data:`STALE_SECONDS` old, so a
+    process that runs for days still finds what runs killed meanwhile left; a leftover is only ever removed
+    once it is that old, so nothing a scan missed was due yet."""
+    folder, key, now = dest.parent, temp_prefix(dest.name)[1:-1], time.time()
+    with _LEFTOVERS_LOCK:
+        scanned, found = _LEFTOVERS.get(folder, (0.0, {}))
+        if now - scanned > STALE_SECONDS:
+            found = _leftovers_in(folder)
+            _LEFTOVERS[folder] = (now, found)
+        paths = found.pop(key, [])
+    for path in paths:
+        _remove_if_stale(Path(path), now)
+
+
+#: Each folder written to: when it was scanned, and its leftovers (``.NAME.*.part``) by the ``NAME`` they name
+#: (cut as :func:`temp_prefix` cuts it), each entry dropped once looked at (:func:`remove_stale_parts`).
+_LEFTOVERS: dict[Path, tuple[float, dict[str, list[str]]]] = {}
+_LEFTOVERS_LOCK = threading.Lock()  # the pipeline's writer threads write side by side
+
+
+def _leftovers_in(folder: Path) -> dict[str, list[str]]:
+    """``folder``'s hidden temporary files and work folders, by the output name they stand for."""
+    found: dict[str, list[str]] = {}
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return found
+    for entry in entries:
+        name = entry.name  # mkstemp's random part holds no dot: ".NAME.x1y2z3.part" names NAME
+        if name.startswith(".") and name.endswith(".part"):
+            found.setdefault(name[1:-5].rpartition(".")[0], []).append(entry.path)
+    return found
 
 
 def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
@@ -567,15 +602,10 @@ def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
         by_folder.setdefault(output.parent, set()).add(temp_prefix(output.name)[1:-1])  # a long name, cut
     now = time.time()
     for folder, names in by_folder.items():
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            # mkstemp's random part holds no dot: ".NAME.x1y2z3.part" names NAME
-            if name.startswith(".") and name.endswith(".part") and name[1:-5].rpartition(".")[0] in names:
-                _remove_if_stale(Path(entry.path), now)
+        for name, paths in _leftovers_in(folder).items():
+            if name in names:
+                for path in paths:
+                    _remove_if_stale(Path(path), now)
 
 
 def _remove_if_stale(path: Path, now: float) -> None:
