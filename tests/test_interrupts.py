@@ -268,3 +268,28 @@ def test_an_address_that_does_not_answer_at_all_is_refused_in_time(monkeypatch: 
     monkeypatch.setattr(ray_connect.socket, "create_connection", black_hole)
     with pytest.raises(ray_connect.RayError, match=r"10.255.255.1:6379 cannot be reached \(no answer in 5 s\)"):
         ray_connect.check_reachable("10.255.255.1:6379")
+
+
+def test_a_carry_in_a_thread_or_inside_another_leaves_the_outer_batchs_own() -> None:
+    """``main([...])`` called from a thread replaced the main thread's carry (its signals then unblocked, and its
+    Ctrl-C handler left as the thread's); a batch run inside another's ended the outer one's protection."""
+    import threading
+
+    from weatherclean import interrupts
+
+    handler = signal.getsignal(signal.SIGINT)
+    with interrupts.carry_interrupts():
+        outer = interrupts._carry
+
+        def worker() -> None:
+            with interrupts.carry_interrupts():
+                pass
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert interrupts._carry is outer
+        with interrupts.carry_interrupts():
+            assert interrupts._carry is not outer
+        assert interrupts._carry is outer
+    assert interrupts._carry is None and signal.getsignal(signal.SIGINT) is handler

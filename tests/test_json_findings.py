@@ -253,3 +253,13 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
     atomic.atomic_write(tmp_path / "b.png", b"x")
     assert scans.count(str(tmp_path)) == 1, scans
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    # one too young to remove stays in the index, and goes once it is due, without a new scan
+    young = tmp_path / ".c.png.x1y2z3.part"
+    young.write_bytes(b"half")
+    monkeypatch.setitem(atomic._LEFTOVERS, tmp_path, (time.time(), {"c.png": [str(young)]}))
+    atomic.atomic_write(tmp_path / "c.png", b"x")
+    assert young.exists()
+    due = time.time() - 2 * atomic.STALE_SECONDS
+    os.utime(young, (due, due))
+    atomic.atomic_write(tmp_path / "c.png", b"y")
+    assert not young.exists() and scans.count(str(tmp_path)) == 1

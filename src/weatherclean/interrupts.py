@@ -130,11 +130,15 @@ def carry_interrupts() -> Iterator[None]:
     blocked until the summary is printed (:func:`block_for_report`). If the block ends otherwise (an error before
     the report), they are unblocked here, and one that came is delivered then."""
     global _carry
-    carry = _carry = _Carry()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread's handlers note signals:
+        yield  # nothing to carry here (``main([...])`` called from a thread), and the main thread's batch keeps its own
+        return
+    outer, carry = _carry, _Carry()
+    _carry = carry
     try:
         yield
     finally:
-        _carry = None
+        _carry = outer  # a batch run inside another's (a program's own batch around main([...])) gives it back
         for signum, handler in carry.handlers.items():
             if signal.getsignal(signum) == carry.note:  # else the report put its own in (exit_on_interrupt)
                 signal.signal(signum, handler)

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from weatherclean.batch.jobs import Job, Record, display
 from weatherclean.batch.run import INTERRUPTED, BatchSummary
 from weatherclean.errors import WeathercleanError, one_line
+from weatherclean.interrupts import interrupts_held
 
 
 class RayError(WeathercleanError):
@@ -91,7 +92,11 @@ def _drive_apart(drive: _Drive, jobs: Sequence[Job], disconnect: Callable[[], An
         relay.started(pid)
         connected, received, last = _receive(reader)
     reader.close()
-    status = _reap(pid, CHILD_EXIT_S if last is not None else None)
+    if last is not None:  # the results are in: a Ctrl-C while the child disconnects from Ray (30 s at most)
+        with interrupts_held():  # must not lose them
+            status = _reap(pid, CHILD_EXIT_S)
+    else:
+        status = _reap(pid, None)
     if last is not None and last[0] == "end":
         return last[1]
     if last is not None:  # ("raise", exception)

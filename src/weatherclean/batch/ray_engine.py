@@ -442,10 +442,10 @@ class _Pool:
         A second Ctrl-C during that grace ends it at once: the actors are killed, and the jobs whose results had
         not come back are not done (a rerun resumes them). Someone who presses it twice wants the run to stop,
         not to wait ten seconds more; before, the second one left the command without a summary."""
-        for ref in [*self.starting, *self.running]:
-            self.ray.cancel(ref)
         finished: dict[int, BatchSummary] = {}
         try:
+            for ref in [*self.starting, *self.running]:
+                self.ray.cancel(ref)
             asks = [actor.recent.remote() for actor in self.ready]
             done, _ = self.ray.wait(asks, num_returns=len(asks), timeout=CANCEL_GRACE_S) if asks else ([], [])
             for ref in done:
@@ -455,7 +455,8 @@ class _Pool:
                     continue
         except KeyboardInterrupt:
             pass
-        with interrupts_held():  # a third one must not leave the actors running
+        with interrupts_held():  # a third one must not leave the actors running (in this process; a driver apart
+            # gets its stops as SIGUSR1, and a third is a SIGKILL from the command)
             self.stop()
         return finished
 

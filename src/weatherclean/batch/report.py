@@ -52,7 +52,7 @@ def print_plan(
             "skipped": [{"path": str(r.path), "reason": r.why} for r in plan.skipped],
             "failed": [{"path": str(r.path), "reason": r.why} for r in plan.failed],
             "other_shards": plan.other_shards,
-            "notes": [*(f"{r.path}: {r.reason}" for r in plan.notes), *notes],
+            "notes": [*(f"{r.path}: {r.why}" for r in plan.notes), *notes],
             "dry_run": True,
             "ok": not plan.failed,
             "exit_code": 1 if plan.failed else 0,

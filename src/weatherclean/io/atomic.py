@@ -559,23 +559,31 @@ def remove_stale_parts(dest: Path) -> None:
     The folder is scanned once and its leftovers indexed by the output they name (:data:`_LEFTOVERS`), then
     looked up at each write: a scan per write made a batch quadratic in its folder's size (of 6.7 s for 4,000
     tiny photos, 3.7 s went to scanning). The index is made again once it is :data:`STALE_SECONDS` old, so a
-    process that runs for days still finds what runs killed meanwhile left; a leftover is only ever removed
-    once it is that old, so nothing a scan missed was due yet."""
+    process that runs for days still finds what runs killed meanwhile left: a leftover is only removed once its
+    time is that old, and one written after the scan was not due then (a leftover moved in with an old time,
+    ``cp -p``, waits for the next scan)."""
     folder, key, now = dest.parent, temp_prefix(dest.name)[1:-1], time.time()
     with _LEFTOVERS_LOCK:
         scanned, found = _LEFTOVERS.get(folder, (0.0, {}))
         if now - scanned > STALE_SECONDS:
             found = _leftovers_in(folder)
+            if len(_LEFTOVERS) >= _LEFTOVERS_KEPT:  # a service writing a new folder per job: forget the old scans
+                for old in [f for f, (when, _) in _LEFTOVERS.items() if now - when > STALE_SECONDS]:
+                    del _LEFTOVERS[old]
             _LEFTOVERS[folder] = (now, found)
         paths = found.pop(key, [])
-    for path in paths:
-        _remove_if_stale(Path(path), now)
+    young = [path for path in paths if not _remove_if_stale(Path(path), now)]
+    if young:  # not due yet: looked at again by a later write of the same output
+        with _LEFTOVERS_LOCK:
+            found.setdefault(key, []).extend(young)
 
 
 #: Each folder written to: when it was scanned, and its leftovers (``.NAME.*.part``) by the ``NAME`` they name
 #: (cut as :func:`temp_prefix` cuts it), each entry dropped once looked at (:func:`remove_stale_parts`).
 _LEFTOVERS: dict[Path, tuple[float, dict[str, list[str]]]] = {}
 _LEFTOVERS_LOCK = threading.Lock()  # the pipeline's writer threads write side by side
+#: Folders indexed before scans older than :data:`STALE_SECONDS` are dropped (a long-lived service).
+_LEFTOVERS_KEPT = 256
 
 
 def _leftovers_in(folder: Path) -> dict[str, list[str]]:
@@ -608,16 +616,17 @@ def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
                     _remove_if_stale(Path(path), now)
 
 
-def _remove_if_stale(path: Path, now: float) -> None:
+def _remove_if_stale(path: Path, now: float) -> bool:
     """Remove a temporary file or work folder not touched for :data:`STALE_SECONDS` (younger, another run may
-    be writing it now); one that cannot be removed stays."""
+    be writing it now); one that cannot be removed stays. False for one too young to remove."""
     with contextlib.suppress(OSError):
         if now - path.lstat().st_mtime <= STALE_SECONDS:
-            return
+            return False
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink()
+    return True
 
 
 @contextlib.contextmanager
