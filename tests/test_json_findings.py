@@ -263,3 +263,38 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
     os.utime(young, (due, due))
     atomic.atomic_write(tmp_path / "c.png", b"y")
     assert not young.exists() and scans.count(str(tmp_path)) == 1
+
+
+def test_in_place_over_a_library_with_one_read_only_folder_does_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read-only album (an archive, another user's folder on a NAS) stopped the whole ``--in-place`` run before
+    any work; its photos now fail with the reason, and the rest are done. None writable still stops it (exit 2)."""
+    from weatherclean.io import folders as folders_module
+
+    monkeypatch.chdir(tmp_path)
+    for album in ("lib/ok", "lib/ro"):
+        Path(album).mkdir(parents=True)
+        Image.new("RGB", (40, 32), (120, 130, 140)).save(f"{album}/a.png")
+    before = Path("lib/ro/a.png").read_bytes()
+    real_mkstemp = folders_module.tempfile.mkstemp
+    refused = {str(Path("lib/ro").resolve())}
+
+    def mkstemp(*args: object, dir: object = None, **kwargs: object) -> tuple[int, str]:
+        if str(dir) in refused:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(folders_module.tempfile, "mkstemp", mkstemp)
+    code, stdout, _ = invoke_command(
+        desnow, "desnow", "lib", "--in-place", "--json", "--device", "cpu", models=StandIn(Inverter)
+    )
+    data = json.loads(stdout)
+    assert code == 1, data
+    assert [Path(d["input"]).as_posix() for d in data["done"]] == ["lib/ok/a.png"]
+    assert [Path(f["path"]).as_posix() for f in data["failed"]] == ["lib/ro/a.png"]
+    assert "permission denied" in data["failed"][0]["reason"].lower()
+    assert Path("lib/ro/a.png").read_bytes() == before
+    refused.add(str(Path("lib/ok").resolve()))
+    code, _, stderr = invoke_command(desnow, "desnow", "lib", "--in-place", "--device", "cpu", models=StandIn(Inverter))
+    assert code == 2 and stderr.count("\n") == 1, stderr

@@ -74,7 +74,7 @@ from weatherclean.batch.outputs import (
     output_suffix,
     placement,
 )
-from weatherclean.errors import InputError, OutputError
+from weatherclean.errors import InputError, OutputError, WeathercleanError
 from weatherclean.io.atomic import folder_in_the_way, follow_output_link, refuse_special, special_kind, through_link
 from weatherclean.io.folders import name_over_limit, path_max
 from weatherclean.io.images import is_image_path, suffix_for_format
@@ -243,8 +243,32 @@ def plan_jobs(
         plan.skipped += _inside_output(out_root, shown_out, outputs, accept=accept, tag=tag, shard=shard)
     if check_writable:
         hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
-        check_writable_folders({j.output.parent for j in plan.jobs}, given=output_dir, hint=hint)
+        folders = {j.output.parent for j in plan.jobs}
+        if in_place and len(folders) > 1:
+            _fail_unwritable_folders(plan, folders, hint)
+        else:
+            check_writable_folders(folders, given=output_dir, hint=hint)
     return plan
+
+
+def _fail_unwritable_folders(plan: Plan, folders: set[Path], hint: str) -> None:
+    """``--in-place`` over several folders: the photos of one that cannot be written fail, with its reason, and the
+    others are done; only when none can be written does the run stop before any work (exit code 2).
+
+    Why: a library with one read-only folder (an archive, another user's album on a NAS) stopped the whole run,
+    where with ``-o`` the folders are the run's own and one refusing is the run's problem."""
+    refused: dict[Path, str] = {}
+    for folder in sorted(folders):
+        try:
+            check_writable_folders([folder], hint=hint)
+        except WeathercleanError as exc:
+            if len(refused) + 1 == len(folders):
+                raise
+            refused[folder] = str(exc)
+    if refused:
+        plan.failed += [Record(display(j.source), refused[j.output.parent]) for j in plan.jobs
+                        if j.output.parent in refused]  # fmt: skip
+        plan.jobs[:] = [j for j in plan.jobs if j.output.parent not in refused]
 
 
 def _one_clip_per_folder(candidates: list[_Candidate]) -> None:
