@@ -298,3 +298,28 @@ def test_in_place_over_a_library_with_one_read_only_folder_does_the_rest(
     refused.add(str(Path("lib/ok").resolve()))
     code, _, stderr = invoke_command(desnow, "desnow", "lib", "--in-place", "--device", "cpu", models=StandIn(Inverter))
     assert code == 2 and stderr.count("\n") == 1, stderr
+
+
+def test_a_card_workflow_protected_photos_raw_files_and_a_quiet_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ski photographer's card: a photo locked with the camera's Protect (``0444``) was replaced by ``--in-place``
+    (a rename needs only the folder); a Pentax ``.PEF`` was "not an image or video file" where a ``.CR2`` was named
+    raw; ``--dry-run -q`` printed the whole plan."""
+    monkeypatch.chdir(tmp_path)
+    Path("card").mkdir()
+    for name in ("a.jpg", "locked.jpg"):
+        Image.new("RGB", (40, 32), (120, 130, 140)).save(f"card/{name}")
+    Path("card/IMG_1.PEF").write_bytes(b"raw")
+    os.chmod("card/locked.jpg", 0o444)
+    before = Path("card/locked.jpg").read_bytes()
+    code, stdout, _ = invoke_command(desnow, "desnow", "card", "--in-place", "--dry-run", "-q", "--device", "cpu")
+    assert code == 1 and stdout.strip().splitlines()[-1] == "dry run: 1 file(s) would be desnowed, 1 skipped, 1 failing"
+    code, stdout, _ = invoke_command(
+        desnow, "desnow", "card", "--in-place", "--json", "--device", "cpu", models=StandIn(Inverter)
+    )
+    data = json.loads(stdout)
+    assert code == 1 and [Path(d["input"]).name for d in data["done"]] == ["a.jpg"]
+    assert data["failed"][0]["reason"].startswith("read-only (write-protected) file, left as it is by --in-place")
+    assert data["skipped"][0]["reason"].startswith("raw (PEF) images are not supported")
+    assert Path("card/locked.jpg").read_bytes() == before

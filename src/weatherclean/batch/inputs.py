@@ -40,8 +40,10 @@ _BY_NAME = " (by name)"
 _UNSUPPORTED_IMAGES = {
     ".gif": "GIF", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL", ".tga": "TGA",
     ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
-    ".cr2": "raw (CR2)", ".cr3": "raw (CR3)", ".nef": "raw (NEF)", ".arw": "raw (ARW)", ".raf": "raw (RAF)",
-    ".orf": "raw (ORF)", ".rw2": "raw (RW2)",
+    **{f".{raw}": f"raw ({raw.upper()})" for raw in (  # camera raw files, by the makers' endings
+        "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "orf", "rw2", "rwl", "pef", "srw", "x3f",
+        "3fr", "fff", "iiq", "erf", "mrw", "kdc", "dcr", "mef", "mos",
+    )},
 }  # fmt: skip
 
 #: The skip reason of a ``*.partial.mp4`` given by name: a failed video's restored frames, kept to look at.

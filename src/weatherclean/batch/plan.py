@@ -251,6 +251,16 @@ def plan_jobs(
     return plan
 
 
+def _write_protected(path: Path) -> str | None:
+    """Why ``--in-place`` leaves ``path`` alone, or None: a file no one may write (``0444``; a camera's "Protect",
+    which is FAT's read-only flag). A rename replaces it all the same (it needs only the folder to be writable),
+    and did, keeping ``0444``: the photo still looked protected."""
+    info = stat_or_none(path)
+    if info is None or not stat.S_ISREG(info.st_mode) or info.st_mode & 0o222:
+        return None
+    return "read-only (write-protected) file, left as it is by --in-place; make it writable (chmod u+w) to replace it"
+
+
 def _fail_unwritable_folders(plan: Plan, folders: set[Path], hint: str) -> None:
     """``--in-place`` over several folders: the photos of one that cannot be written fail, with its reason, and the
     others are done; only when none can be written does the run stop before any work (exit code 2).
@@ -370,6 +380,9 @@ def _add_jobs(
         kind, note = _kind_of(src, dest, fact)
         if in_place and problem is not None:
             plan.failed.append(Record(display(src), problem))
+            continue
+        if in_place and (locked := _write_protected(real)):
+            plan.failed.append(Record(display(src), locked))
             continue
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=kind, note=note, other_links=linked.get(real, 0)))

@@ -33,8 +33,11 @@ def print_plan(
     console: Console,
     notes: Sequence[str] = (),
     err_console: Console | None = None,
+    quiet: bool = False,
 ) -> None:
-    """``--dry-run``: every job, skip and known failure, as a table or JSON. ``notes`` (about the model, say)
+    """``--dry-run``: every job, skip and known failure, as a table or JSON (``quiet``: one line of totals, after
+    the failures' error lines and the notes, as a quiet run prints; the table of a 3,000-photo card was 3,000
+    rows). ``notes`` (about the model, say)
     are part of the JSON; the caller prints them after a table. The plan's own notes (an ``-o`` inside an
     input folder, a ``--format`` that fits only some inputs) and a job's (an out-of-date output redone) are
     shown as the run would give them. Each known failure also gets its ``error: FILE: reason`` line on
@@ -59,7 +62,13 @@ def print_plan(
         }
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table(title=f"dry run: {len(plan.jobs)} file(s) would be {verb}ed", show_lines=False)
+    title = f"dry run: {len(plan.jobs)} file(s) would be {verb}ed"
+    if quiet:
+        for rec in plan.notes:
+            (err_console or console).print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+        console.print(f"{title}, {len(plan.skipped)} skipped, {len(plan.failed)} failing", highlight=False)
+        return
+    table = Table(title=title, show_lines=False)
     table.add_column("input", overflow="fold")
     table.add_column("output / note", overflow="fold")
     for rec in plan.notes:

@@ -428,7 +428,10 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
 
     def show() -> None:
         notes = [note] if note else []
-        print_plan(plan, verb=verb, json_out=cmd.json_out, console=console, notes=notes, err_console=err_console)
+        print_plan(
+            plan, verb=verb, json_out=cmd.json_out, console=console, notes=notes, err_console=err_console,
+            quiet=cmd.quiet,
+        )  # fmt: skip
         if note and not cmd.json_out:
             err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
