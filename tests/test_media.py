@@ -27,7 +27,7 @@ def test_io_and_data_share_one_list_of_image_and_video_suffixes() -> None:
     assert {".mp4", ".mkv", ".ts", ".wmv"} <= media.VIDEO_SUFFIXES
     assert not media.IMAGE_SUFFIXES & media.VIDEO_SUFFIXES
     assert media.is_image_path(Path("A.BMP")) and media.is_video_path(Path("clip.MTS"))
-    assert media.is_video_path(Path("clip.MXF")) is False
+    assert media.is_video_path(Path("clip.R3D")) is False
     assert media.is_video_path(Path("clip.Ts"))
 
 

@@ -301,7 +301,7 @@ def video_handler(
         # does the sampler, whose strip then needs no turning.
         result = process_video(
             job.source, job.output, process, options=options, on_frame=progress.update, partial_dest=marked,
-            upright=True,
+            upright=True, replaces_input=job.replaces_input,
         )  # fmt: skip
         notes = [*result.notes, *clip.notes]
         stale = partial_path(job.output)

@@ -55,6 +55,7 @@ VIDEO_CONTAINERS: dict[str, str] = {
     ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
     ".mpg": "mpeg", ".mpeg": "mpeg", ".ts": "mpegts", ".wmv": "asf", ".flv": "flv",
     ".mts": "mpegts", ".m2ts": "mpegts", ".3gp": "3gp",  # AVCHD camcorders and older phones
+    ".mxf": "mxf",  # broadcast and post-production (DNxHR, XDCAM): read, and written back as MXF
 }  # fmt: skip
 VIDEO_SUFFIXES: frozenset[str] = frozenset(VIDEO_CONTAINERS)
 #: What to tell people who feed us HEIC without pillow-heif installed (the ``heif`` extra in pyproject).

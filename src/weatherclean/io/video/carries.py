@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from weatherclean.io.video.colour import _Colour, _colour_name, _colour_tags, _set_colour_tags
-from weatherclean.io.video.encoder import VideoOptions, _configure
+from weatherclean.io.video.encoder import VideoOptions, _configure, encoder_format
 from weatherclean.io.video.pyav import _av, _round_trip
 
 
@@ -50,13 +50,14 @@ def _carries(fmt: str, codec: str) -> _Carries:
 
     def write(probe: Any) -> None:
         stream = probe.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, "yuv420p"
+        pix_fmt = encoder_format(codec, "yuv420p")  # one it takes: ProRes and DNxHR refuse 4:2:0, and tags went unseen
+        stream.width, stream.height, stream.pix_fmt = _PROBE_SIDE, _PROBE_SIDE, pix_fmt
         stream.codec_context.color_range = 2
         stream.codec_context.sample_aspect_ratio = Fraction(12, 11)
         _set_colour_tags(stream.codec_context, _PROBE_COLOUR)
         _configure(stream, codec, VideoOptions(), fmt)
         for i in range(4):  # x265 gives a 2-frame stream a garbage dts, which MP4 and MOV refuse (0 of 15 probes)
-            frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, "yuv420p")
+            frame = av.VideoFrame(_PROBE_SIDE, _PROBE_SIDE, pix_fmt)
             frame.pts, frame.time_base = i, Fraction(1, 25)
             probe.mux(stream.encode(frame))
         probe.mux(stream.encode(None))

@@ -44,6 +44,18 @@ _PRESET_CODECS = frozenset({"libx264", "libx265"})
 _PRESET_CHECKED = _PRESET_CODECS | _QUANTISER_CODECS | {"libvpx-vp9"}
 #: Name endings of FFmpeg's hardware encoders, which fail on a machine without their device or driver.
 _HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox", "_v4l2m2m", "_mf", "_omx")
+#: DNxHR profile by pixel format: FFmpeg's default profile is DNxHD's, which takes only a few broadcast frame
+#: sizes and bit rates, so ``--codec dnxhd`` failed on every other clip.
+#: The smallest frame FFmpeg's DNxHR encoder opens for (width, height).
+_DNXHR_MIN = (256, 120)
+_DNXHR_PROFILES = {
+    "yuv422p": "dnxhr_hq",
+    "yuv422p10le": "dnxhr_hqx",
+    "yuv444p10le": "dnxhr_444",
+    "gbrp10le": "dnxhr_444",
+}
+#: Frame size of the encoder probe, 64×64 unless the encoder takes none that small (DNxHR: 256×120 at least).
+_PROBE_SIZES = {"dnxhd": (256, 144)}
 #: Encoders suggested when ``--codec`` cannot be written into a container, each tried there first.
 _SUGGESTED_CODECS = ("libx264", "libx265", "libvpx-vp9", "mpeg4")
 
@@ -70,7 +82,7 @@ def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
         options = {"crf": str(opts.crf), "preset": opts.preset}
         if codec == "libx265":
             options["x265-params"] = "log-level=error"  # x265 prints ~20 info lines per file otherwise
-        if fmt == "avi":
+        if fmt in ("avi", "mxf"):  # AVI has no timestamps; MXF one a frame, fewer than B-frames' reordering needs
             options["bf"] = "0"
         return options
     if codec == "libvpx-vp9":
@@ -83,7 +95,15 @@ def encoder_options(codec: str, opts: VideoOptions, fmt: str) -> dict[str, str]:
 
 def _configure(stream: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
     """Encoder options and codec tag, the same for the real encoder and :func:`check_encoder`'s probe."""
-    stream.options = encoder_options(codec, opts, fmt)
+    options = encoder_options(codec, opts, fmt)
+    if codec == "dnxhd":  # DNxHR, the resolution-independent profiles, by the stream's pixel format (set before)
+        if stream.width < _DNXHR_MIN[0] or stream.height < _DNXHR_MIN[1]:  # else FFmpeg's "avcodec_open2 ... 22"
+            raise OutputError(
+                f"--codec dnxhd: DNxHR takes frames of {_DNXHR_MIN[0]}×{_DNXHR_MIN[1]} and up, this clip's are "
+                f"{stream.width}×{stream.height}; use another --codec (prores_ks takes any size)"
+            )
+        options["profile"] = _DNXHR_PROFILES.get(str(stream.pix_fmt), "dnxhr_hq")
+    stream.options = options
     if codec == "libx265" and fmt in ("mp4", "mov"):
         stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC
 
@@ -193,6 +213,32 @@ def _refusal(codec: str, suffix: str, opts: VideoOptions, exc: BaseException, *,
     return f"cannot encode {codec} into {suffix} {likely}; {instead}"
 
 
+def encoder_format(codec: str, wanted: str) -> str:
+    """``wanted`` if encoder ``codec`` takes it, else the first format it lists without alpha that holds at least
+    ``wanted``'s chroma and bits, else its first; ``wanted`` where FFmpeg does not say (the encoder then decides).
+
+    Why: ProRes takes only 4:2:2 and 4:4:4 at 10 bits and DNxHR starts at 8-bit 4:2:2, so a 4:2:0 frame is refused
+    ("Invalid argument"): a supported mezzanine encoder must get a format it takes, in the probe and the run alike.
+    """
+    av = _av()
+    try:
+        formats = [f for f in av.Codec(codec, "w").video_formats or ()]
+    except (ValueError, TypeError):  # no such encoder: the caller says so
+        return wanted
+    if not formats or wanted in {f.name for f in formats}:
+        return wanted
+    want = av.video.format.VideoFormat(wanted)
+    bits, sub = max(c.bits for c in want.components), (want.chroma_width(64), want.chroma_height(64))
+
+    def holds(f: Any) -> bool:
+        if any(c.is_alpha for c in f.components) or not f.name.startswith("yuv"):
+            return False
+        deep_enough = max(c.bits for c in f.components) >= bits
+        return deep_enough and f.chroma_width(64) >= sub[0] and f.chroma_height(64) >= sub[1]
+
+    return next((f.name for f in formats if holds(f)), formats[0].name)
+
+
 def _pixel_formats(codec: str) -> str:
     """The pixel formats ``codec`` encodes, the first few named ("" when FFmpeg does not say)."""
     try:
@@ -219,12 +265,13 @@ def _write_probe(probe: Any, codec: str, opts: VideoOptions, fmt: str) -> None:
     encoder's too)."""
     av = _av()
     stream = probe.add_stream(codec, rate=25)
-    stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    width, height = _PROBE_SIZES.get(codec, (64, 64))
+    stream.width, stream.height, stream.pix_fmt = width, height, encoder_format(codec, "yuv420p")
     if fmt != "avi":  # as the real stream: the input's time base (1/1000 in WMV and Matroska); AVI's is 1/rate
         stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
     _configure(stream, codec, opts, fmt)
     for i in range(_PROBE_FRAMES):  # a one-frame x265 stream can come out with a garbage dts; real clips do not
-        frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")
         frame.pts, frame.time_base = i, Fraction(1, 25)  # HEVC in MP4 refuses frames without one
         probe.mux(stream.encode(frame))
     probe.mux(stream.encode(None))
@@ -249,6 +296,8 @@ def _mistimed(back: Any) -> str | None:
     with it) keeps the frames where they were against the start, and is not shifted. Frames without a
     timestamp (MPEG program streams give only some frames one) are left out.
     """
+    if not back.streams.video:  # written, but read back as data (ProRes in MPEG-TS): a file without a picture
+        return "it reads back with no video stream (the container does not carry this codec as video)"
     video = back.streams.video[0]
     times = [f.pts * f.time_base for f in back.decode(video) if f.pts is not None]
     if any(a >= b for a, b in zip(times, times[1:], strict=False)):

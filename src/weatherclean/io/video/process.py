@@ -25,7 +25,7 @@ from weatherclean.io.video.reading import _open_input, probe_video
 from weatherclean.io.video.side_streams import _add_side_streams
 from weatherclean.io.video.timecode import _keep_timecode
 from weatherclean.io.video.transcoder import _Transcoder
-from weatherclean.io.video.video_stream import _add_video_stream
+from weatherclean.io.video.video_stream import _add_video_stream, in_place_loss
 
 
 def process_video(
@@ -37,6 +37,7 @@ def process_video(
     on_frame: Callable[[int, int | None], None] | None = None,
     partial_dest: str | os.PathLike[str] | None = None,
     upright: bool = False,
+    replaces_input: bool = False,
 ) -> VideoResult:
     """Decode ``source`` frame by frame, pass each through ``process``, encode to ``dest`` atomically.
 
@@ -55,6 +56,10 @@ def process_video(
     :func:`partial_path`), and ``result.path`` says where it went. Raises :class:`InputError` for
     unusable input and :class:`OutputError` when writing fails; nothing is left under ``dest`` or beside
     it on failure.
+
+    ``replaces_input`` says the result will replace ``source`` (``--in-place``): a clip that would lose what
+    cannot be had back (an alpha matte, an intra-frame or lossless master, its 4:2:2 or 4:4:4 chroma:
+    :func:`~.video_stream.in_place_loss`) is then refused with an :class:`InputError` before any work.
     """
     src, dst = Path(source), Path(dest)
     opts = options or VideoOptions()
@@ -63,6 +68,11 @@ def process_video(
         raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
     av = _av()
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
+    if replaces_input:
+        with _open_input(src) as inp:
+            lost = in_place_loss(inp.streams.video[0], fmt, opts)
+        if lost:
+            raise InputError(f"{src}: --in-place would lose {lost}; use -o DIR to keep the original")
     result = VideoResult(path=dst, rotation=rotation)
     if upright and rotation % 360:
         process = _turned(process, rotation)

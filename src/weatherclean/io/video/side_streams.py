@@ -15,7 +15,7 @@ from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted
 from weatherclean.io.video.timecode import _is_timecode_track
 
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
-_FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2"}
+_FALLBACK_AUDIO = {"webm": "libopus", "mpeg": "mp2", "mxf": "pcm_s24le"}
 #: Channels an audio encoder takes at most (others: 8); more are downmixed, with a note.
 _MAX_CHANNELS = {"mp2": 2}
 #: Audio a container's header takes but whose packets its muxer then refuses: AAC in an MPEG program
@@ -27,10 +27,18 @@ _PCM = frozenset({"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le
 _REFUSED_AUDIO: dict[str, frozenset[str]] = {"mpeg": frozenset({"aac"}), "mp4": _PCM}
 
 
+#: Audio a container takes, where its header cannot be tried without a video stream: MXF's muxer refuses any
+#: header whose first stream is not the one video stream, so every sound was re-encoded (as AAC, which MXF
+#: cannot hold either, and the clip failed); it holds 16- and 24-bit PCM.
+_ACCEPTED_AUDIO: dict[str, frozenset[str]] = {"mxf": frozenset({"pcm_s16le", "pcm_s24le"})}
+
+
 def _muxer_accepts(fmt: str, template: Any) -> bool:
     """Whether container ``fmt`` can hold ``template``'s codec: try writing a header into memory."""
     if template.type == "audio" and template.codec_context.name in _REFUSED_AUDIO.get(fmt, frozenset()):
         return False
+    if fmt in _ACCEPTED_AUDIO and template.type == "audio":
+        return template.codec_context.name in _ACCEPTED_AUDIO[fmt]
     return _header_accepted(fmt, lambda probe: probe.add_stream_from_template(template))
 
 

@@ -19,7 +19,7 @@ from weatherclean.io.video.video_stream import _VideoOut
 #: does not).
 _TIMECODE_TRACKS = frozenset({"mp4", "mov"})
 #: Containers that keep a timecode as a tag (TIMECODE), where FFmpeg's Matroska writer puts it.
-_TIMECODE_TAGS = frozenset({"matroska", "webm"})
+_TIMECODE_TAGS = frozenset({"matroska", "webm", "mxf"})  # MXF keeps it as a tag too (read back as one)
 
 
 def _is_timecode_track(s: Any) -> bool:

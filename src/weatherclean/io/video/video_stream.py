@@ -13,7 +13,7 @@ from typing import Any
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour
 from weatherclean.io.video.colour import _bits, _chroma_of, _Colour, _high_bit_depth, _tag_colour
-from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec
+from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec, encoder_format
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av
 
@@ -143,11 +143,13 @@ def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | N
     w, h = vout.width, vout.height
     odd = bool(w % 2 or h % 2)
     chroma = _chroma_of(in_fmt)
-    full = codec in ("libx264", "libx265") and (odd or chroma == "4:4:4")  # 4:4:4 input stays 4:4:4
+    full = _full_chroma(codec, in_fmt, w, h)
     wide = _high_bit_depth(in_fmt)
     deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
-    vout.pix_fmt = deep or ("yuv444p" if full else "yuv420p")
+    vout.pix_fmt = _output_format(codec, in_fmt, w, h, eight_bit_why)
     written = _chroma_of(vout.pix_fmt) or "4:2:0"
+    if _has_alpha(in_fmt):  # frames reach the model as RGB: no encoder here is given a matte to keep
+        notes.append(f"alpha channel (matte) dropped: {codec} output keeps no transparency ({in_fmt} input)")
     if odd and full:
         notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
     elif chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
@@ -161,6 +163,43 @@ def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | N
 
 #: Chroma samplings by how much colour they hold: a note says when the output holds less than the input.
 _CHROMA_RANK = {"4:4:4": 3, "4:2:2": 2, "4:2:0": 1}
+
+
+def _full_chroma(codec: str, in_fmt: str, width: int, height: int) -> bool:
+    """Whether the clip is written 4:4:4: 4:4:4 input by H.264, HEVC or a mezzanine encoder that takes 4:4:4 (ProRes
+    4444, DNxHR 444: a 4444 master was written as 4:2:2 by ``--codec prores_ks``), and odd sizes by H.264 or HEVC,
+    which 4:2:0 cannot hold. Delivery encoders (VP9) keep 4:2:0, which every player plays."""
+    if codec in ("libx264", "libx265"):
+        return bool(width % 2 or height % 2) or _chroma_of(in_fmt) == "4:4:4"
+    return _chroma_of(in_fmt) == "4:4:4" and _mezzanine_444(codec)
+
+
+def _mezzanine_444(codec: str) -> bool:
+    """Whether encoder ``codec`` takes 4:4:4 and no 4:2:0 at all (ProRes, DNxHR): a master's encoder."""
+    try:
+        names = [f.name for f in _av().Codec(codec, "w").video_formats or ()]
+    except (ValueError, TypeError):
+        return False
+    return any(n.startswith("yuv444") for n in names) and not any(n.startswith("yuv420") for n in names)
+
+
+def _output_format(codec: str, in_fmt: str, width: int, height: int, eight_bit_why: str | None) -> str:
+    """The pixel format ``codec`` encodes ``in_fmt`` frames in (see :func:`_set_pixel_format`), one the encoder
+    takes: ProRes and DNxHR take no 4:2:0 at all, and were handed yuv420p for 8-bit input, which they refuse;
+    such an encoder gets its first format that holds at least the chroma and bits chosen (:func:`encoder_format`).
+    """
+    full = _full_chroma(codec, in_fmt, width, height)
+    wide = _high_bit_depth(in_fmt)
+    deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
+    return encoder_format(codec, deep or ("yuv444p" if full else "yuv420p"))
+
+
+def _has_alpha(pix_fmt: str) -> bool:
+    """Whether frames in ``pix_fmt`` carry an alpha channel (ProRes 4444's ``yuva444p12le``, ``rgba``...)."""
+    try:
+        return any(c.is_alpha for c in _av().video.format.VideoFormat(pix_fmt).components)
+    except (ValueError, TypeError):  # a format this FFmpeg does not know: it decoded none of it either
+        return False
 
 
 def _deep_format(codec: str, wanted: str) -> str | None:
@@ -230,3 +269,69 @@ def _keep_aspect(vout: Any, vin: Any, turn: int, carries: _Carries, encoder: str
     if not carries.aspect:
         notes.append(f"pixel aspect ratio {sar.numerator}:{sar.denominator} cannot be stored by {encoder}; "
                      "the clip will show stretched")  # fmt: skip
+
+
+#: AVCodecDescriptor's property bits: every frame a keyframe, lossy compression, lossless compression.
+_INTRA_ONLY, _LOSSY, _LOSSLESS = 1, 2, 4
+#: Intra-frame mezzanine codecs an editor masters in, by FFmpeg's name, and how a note names them. Other
+#: intra-only lossy codecs (MJPEG from dashcams and old cameras) are camera originals, not masters: left out.
+_MASTER_NAMES = {
+    "prores": "ProRes", "dnxhd": "DNxHD", "cfhd": "CineForm", "ffv1": "FFV1", "huffyuv": "HuffYUV",
+    "ffvhuff": "HuffYUV", "utvideo": "Ut Video", "magicyuv": "MagicYUV", "rawvideo": "uncompressed",
+    "v210": "uncompressed 10-bit (v210)", "v410": "uncompressed (v410)", "r210": "uncompressed (r210)",
+}  # fmt: skip
+#: FFmpeg's ProRes profile names as Apple names them.
+_PRORES_PROFILES = {"Proxy": "422 Proxy", "LT": "422 LT", "Standard": "422", "HQ": "422 HQ"}
+#: How the refusal names the codec a master would be re-encoded as.
+_CODEC_NAMES = {"hevc": "HEVC", "h264": "H.264", "vp9": "VP9", "mpeg4": "MPEG-4 Part 2", "wmv2": "WMV8",
+                "prores": "ProRes", "dnxhd": "DNxHD/DNxHR"}  # fmt: skip
+
+
+def _family(codec: Any) -> str:
+    """FFmpeg's codec name of an encoder or decoder (``prores_ks`` and ``prores_aw`` are both ``prores``)."""
+    return str(getattr(codec, "canonical_name", None) or codec.name)
+
+
+def _master(ctx: Any) -> str | None:
+    """How a refusal names the intra-frame or lossless master ``ctx`` decodes ("ProRes 422", "DNxHR HQX",
+    "FFV1 lossless"), or None for a delivery codec (H.264, HEVC, VP9, MJPEG...)."""
+    family = _family(ctx.codec)
+    props = int(getattr(ctx.codec, "properties", 0) or 0)
+    lossless = bool(props & _LOSSLESS) and not props & _LOSSY
+    if family not in _MASTER_NAMES and not lossless:
+        return None
+    name = _MASTER_NAMES.get(family, family)
+    profile = str(ctx.profile or "")
+    if family == "prores" and profile:
+        name = f"ProRes {_PRORES_PROFILES.get(profile, profile)}"
+    elif family == "dnxhd" and profile.upper().startswith("DNXHR"):
+        name = "DNxHR" + profile[5:]
+    return f"{name} lossless" if lossless and family in ("ffv1", "huffyuv", "ffvhuff", "utvideo", "magicyuv") else name
+
+
+def in_place_loss(vin: Any, fmt: str, opts: VideoOptions) -> str | None:
+    """What writing ``vin``'s clip over its own file (``--in-place``) into container ``fmt`` would lose, or None.
+
+    Why: beside the original a note is enough, but in place an editor's master is gone for good. Refused: an alpha
+    channel (frames reach the model as RGB, so no output keeps a matte); an intra-frame or lossless master (ProRes,
+    DNxHD/DNxHR, FFV1, HuffYUV, uncompressed...) re-encoded by another codec family, lossy and long-GOP; and chroma
+    written thinner than it was read (4:2:2 as 4:2:0). Decided as :func:`_add_video_stream` decides, before any work.
+    """
+    ctx = vin.codec_context
+    in_fmt = str(ctx.pix_fmt or "")
+    codec, eight_bit_why = _choose_codec(fmt, opts, ctx.width, _high_bit_depth(in_fmt))
+    if _has_alpha(in_fmt):
+        return "its alpha channel (matte; the output codec keeps no transparency)"
+    master = _master(ctx)
+    try:
+        out_family = _family(_av().Codec(codec, "w"))
+    except (ValueError, TypeError):  # no such encoder: the run says so
+        out_family = codec
+    if master and out_family != _family(ctx.codec):
+        return f"its {master} master (re-encoded as {_CODEC_NAMES.get(out_family, codec)})"
+    chroma = _chroma_of(in_fmt)
+    written = _chroma_of(_output_format(codec, in_fmt, ctx.width, ctx.height, eight_bit_why)) or "4:2:0"
+    camera_jpeg = ctx.codec.name == "mjpeg"  # a dash cam's or webcam's 4:2:2 MJPEG: an original, not a master
+    if not camera_jpeg and chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
+        return f"its {chroma} chroma (written as {written} by {codec})"
+    return None
