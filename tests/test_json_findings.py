@@ -128,6 +128,8 @@ def test_quiet_still_says_an_output_is_older_than_its_input(tmp_path: Path, monk
     assert code == 0
     assert [line.split(":", 2)[:2] for line in stderr.splitlines()] == [["skip", " in/a.jpg"]], stderr
     assert "older than its input" in stderr and "b.jpg" not in stderr
+    code, _, stderr = invoke_command(desnow, *args, "--dry-run", models=StandIn(Inverter))  # a quiet dry run too
+    assert code == 0 and "skip: in/a.jpg: output exists but is older than its input" in stderr, stderr
 
 
 def test_in_place_keeps_a_jpegs_own_quality_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

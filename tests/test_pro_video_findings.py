@@ -178,5 +178,7 @@ def test_an_mxf_keeps_its_timecode_and_prores_into_ts_is_refused(tmp_path: Path)
     assert not any("timecode" in note for note in result.notes), result.notes
     with av.open(str(tmp_path / "out.mxf")) as c:
         assert c.metadata.get("timecode", c.streams.video[0].metadata.get("timecode")) == start
-    with pytest.raises(OutputError, match="reads back with no video stream"):
-        check_encoder(VideoOptions(codec="prores_ks"), ".ts")
+    for suffix in (".ts", ".mpg"):  # MPEG-PS reads them back as a video no decoder opens
+        for codec in ("prores_ks", "dnxhd"):
+            with pytest.raises(OutputError, match="reads back with no video stream"):
+                check_encoder(VideoOptions(codec=codec), suffix)

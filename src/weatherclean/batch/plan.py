@@ -258,7 +258,10 @@ def _write_protected(path: Path) -> str | None:
     info = stat_or_none(path)
     if info is None or not stat.S_ISREG(info.st_mode) or info.st_mode & 0o222:
         return None
-    return "read-only (write-protected) file, left as it is by --in-place; make it writable (chmod u+w) to replace it"
+    return (
+        "read-only (write-protected) file, left as it is by --in-place; make it writable (chmod u+w; on Windows, "
+        "clear Read-only) to replace it"
+    )
 
 
 def _fail_unwritable_folders(plan: Plan, folders: set[Path], hint: str) -> None:
@@ -372,7 +375,7 @@ def _add_jobs(
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
             if src.is_symlink() and not chosen[real].is_symlink():
                 plan.skipped.append(
-                    Record(display(src), f"a link to {display(chosen[real])}, which is done under its own name")
+                    Record(display(src), f"a link to {display(chosen[real])}, which is handled under its own name")
                 )
             continue
         fact = facts.get(src)

@@ -66,6 +66,7 @@ def print_plan(
     if quiet:
         for rec in plan.notes:
             (err_console or console).print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+        _print_out_of_date(plan.skipped, err_console or console)
         console.print(f"{title}, {len(plan.skipped)} skipped, {len(plan.failed)} failing", highlight=False)
         return
     table = Table(title=title, show_lines=False)
@@ -134,10 +135,16 @@ def print_summary(
     elif quiet:
         for rec in summary.notes:
             err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
-        for rec in summary.skipped:  # an input edited since its output: the one skip a quiet run must still tell
-            if rec.reason.startswith(OUT_OF_DATE_HEAD):
-                err_console.print(f"[yellow]skip:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
+        _print_out_of_date(summary.skipped, err_console)
     console.print(totals, highlight=False, soft_wrap=True)
+
+
+def _print_out_of_date(skipped: Sequence[Record], err_console: Console) -> None:
+    """The skips of outputs older than their inputs (a photo edited since), one line each: the one kind of skip a
+    quiet run, or a quiet dry run, must still tell."""
+    for rec in skipped:
+        if rec.reason.startswith(OUT_OF_DATE_HEAD):
+            err_console.print(f"[yellow]skip:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
 
 
 def _print_failures(failed: Sequence[Record], err_console: Console) -> None:

@@ -64,6 +64,8 @@ def _carries(fmt: str, codec: str) -> _Carries:
 
     def read(back: Any) -> _Carries:
         ctx = back.streams.video[0].codec_context
+        if ctx is None:  # read back with no decoder (DNxHR in MPEG-PS): nothing kept; the encoder check refuses it
+            return _Carries(False, False)
         colour = frozenset(k for k, v in _colour_tags(ctx).items() if v == _PROBE_COLOUR[k])
         return _Carries(int(ctx.color_range or 0) == 2, ctx.sample_aspect_ratio == Fraction(12, 11), colour)
 

@@ -296,7 +296,8 @@ def _mistimed(back: Any) -> str | None:
     with it) keeps the frames where they were against the start, and is not shifted. Frames without a
     timestamp (MPEG program streams give only some frames one) are left out.
     """
-    if not back.streams.video:  # written, but read back as data (ProRes in MPEG-TS): a file without a picture
+    if not back.streams.video or back.streams.video[0].codec_context is None:  # read back as data (ProRes in
+        # MPEG-TS), or as a video no decoder opens (ProRes or DNxHR in MPEG-PS): a file without a picture
         return "it reads back with no video stream (the container does not carry this codec as video)"
     video = back.streams.video[0]
     times = [f.pts * f.time_base for f in back.decode(video) if f.pts is not None]
