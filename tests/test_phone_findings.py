@@ -30,7 +30,7 @@ from weatherclean.batch.outputs import output_suffix
 from weatherclean.cli import desnow
 from weatherclean.errors import InputError, OutputError
 from weatherclean.io import media
-from weatherclean.io.images import load_image, save_image
+from weatherclean.io.images import LoadedImage, load_image, save_image
 from weatherclean.io.images import trailer as trailer_module
 from weatherclean.io.images.formats import size_text
 from weatherclean.io.images.trailer import jpeg_end
@@ -347,6 +347,16 @@ def _ten_bit_ramp() -> np.ndarray:
     return np.stack([codes, codes[::-1], np.roll(codes, 40, axis=1)], axis=-1) << 6
 
 
+def _p3_is_cicp_in_png_and_dropped_from(like: LoadedImage, tmp_path: Path, kind: str, fmt: str, name: str) -> None:
+    """A Display P3 ``like`` (its out.png written already) has its code points as PNG's cICP, and ``fmt``, which has
+    no place for them, drops them with the note that says so."""
+    assert _png_chunk(tmp_path / "out.png", b"cICP") == bytes((12, 13, 0, 1))
+    assert save_image(tmp_path / f"out.{fmt}", like.pixels, like, format=fmt).notes == [
+        f"{kind} colour information (nclx: Display P3) cannot be stored in {name}; dropped, so colour-managed "
+        "viewers may show the picture in other colours"
+    ]
+
+
 def test_heic_nclx_is_kept_in_heic_as_cicp_in_png_and_named_elsewhere(tmp_path: Path) -> None:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.from_bytes("RGB", (56, 40), _pixels().tobytes()).save(tmp_path / "p3.heic", quality=90, nclx_profile=P3)
@@ -356,12 +366,7 @@ def test_heic_nclx_is_kept_in_heic_as_cicp_in_png_and_named_elsewhere(tmp_path: 
     nclx = pillow_heif.open_heif(tmp_path / "out.heic").info["nclx_profile"]
     assert {k: nclx[k] for k in P3} == P3
     assert save_image(tmp_path / "out.png", like.pixels, like, format="png").notes == []
-    assert _png_chunk(tmp_path / "out.png", b"cICP") == bytes((12, 13, 0, 1))
-    saved = save_image(tmp_path / "out.jpg", like.pixels, like, format="jpeg")
-    assert saved.notes == [
-        "HEIC colour information (nclx: Display P3) cannot be stored in JPEG; dropped, so colour-managed viewers "
-        "may show the picture in other colours"
-    ]
+    _p3_is_cicp_in_png_and_dropped_from(like, tmp_path, "HEIC", "jpeg", "JPEG")
 
 
 def test_ten_bit_pq_heic_keeps_its_bits_colour_and_light_levels(tmp_path: Path) -> None:
@@ -524,12 +529,7 @@ def test_avif_nclx_is_kept_in_avif_and_as_cicp_in_png(tmp_path: Path) -> None:
     assert struct.unpack(">HH", data[at : at + 4]) == (12, 13)  # Pillow wrote 1/13: set to the input's
     assert load_image(saved.path).pixels.shape == like.pixels.shape
     save_image(tmp_path / "out.png", like.pixels, like, format="png")
-    assert _png_chunk(tmp_path / "out.png", b"cICP") == bytes((12, 13, 0, 1))
-    webp = save_image(tmp_path / "out.webp", like.pixels, like, format="webp")
-    assert webp.notes == [
-        "AVIF colour information (nclx: Display P3) cannot be stored in WebP; dropped, so colour-managed viewers "
-        "may show the picture in other colours"
-    ]
+    _p3_is_cicp_in_png_and_dropped_from(like, tmp_path, "AVIF", "webp", "WebP")
 
 
 # ---------------------------------------------------------------------------- 3. names that differ in case
