@@ -278,8 +278,9 @@ CHOOSE_ANOTHER_PATH = "choose another output path"
 
 def refuse_special(
     dest: str | os.PathLike[str], *, label: str | None = None, choose: str = CHOOSE_ANOTHER_PATH
-) -> None:
-    """Raise a one-line :class:`OutputError` when ``dest`` is (or links to) a device, a FIFO or a socket. ``label``
+) -> os.stat_result | None:
+    """Raise a one-line :class:`OutputError` when ``dest`` is (or links to) a device, a FIFO or a socket, else give
+    back its ``stat`` (None where there is nothing to look at), for a caller that asks more of it. ``label``
     names it in the message (``DST → TARGET`` for a link's target, :func:`write_target`); default ``dest``.
     ``choose`` ends it: the way out in the caller's terms (``choose another dst`` in the Python API).
 
@@ -295,12 +296,12 @@ def refuse_special(
     such a thing is refused too: replacing the user's link would be no better. Missing paths, files and
     folders pass (a folder has its own line, :func:`folder_in_the_way`)."""
     try:
-        mode = os.stat(dest).st_mode
+        info = os.stat(dest)
     except (OSError, ValueError):  # missing, a dangling link, a name the system refuses: the write says why
-        return
-    kind = special_kind(mode)
+        return None
+    kind = special_kind(info.st_mode)
     if kind is None:
-        return
+        return info
     if label is None:
         label = os.fspath(dest)
         if os.path.islink(dest):
@@ -433,12 +434,8 @@ def write_target(dest: Path, *, choose: str = CHOOSE_ANOTHER_DIR) -> Path:
     before it does any work. What it finds may change before the write: :func:`atomic_path` checks again."""
     target = follow_output_link(dest, choose=choose)
     label = through_link(dest, target)
-    refuse_special(target, label=label, choose=choose)
-    try:
-        info = os.stat(target)
-    except (OSError, ValueError):
-        return target
-    if stat.S_ISDIR(info.st_mode):
+    info = refuse_special(target, label=label, choose=choose)
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise OutputError(folder_in_the_way(label, choose))
     return target
 

@@ -213,10 +213,9 @@ def input_problem(path: Path) -> tuple[os.stat_result | None, str | None]:
     if stat.S_ISDIR(info.st_mode):
         return info, None
     if not stat.S_ISREG(info.st_mode):
-        kind = special_kind(info.st_mode) or "a special file"
         return info, (
-            f"not a regular file ({kind}); photos and videos are read from files only: save what it gives to a "
-            "file first"
+            f"not a regular file ({special_kind(info.st_mode)}); photos and videos are read from files only: save "
+            "what it gives to a file first"
         )
     if info.st_size == 0:
         return info, "empty file (0 bytes); re-copy it from the source"

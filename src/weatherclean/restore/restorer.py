@@ -686,12 +686,13 @@ def _split_pil(image: Image.Image) -> tuple[np.ndarray, Callable[[np.ndarray], I
     mode = "I;16" if mode.startswith("I;16") else mode
 
     def back(out: np.ndarray) -> Image.Image:
-        made = Image.fromarray(np.ascontiguousarray(rebuild(out)))  # the mode follows from shape and dtype
-        if made.mode != mode:  # a Pillow that names 16-bit grey "I" rather than "I;16"
+        rebuilt = np.ascontiguousarray(rebuild(out))
+        made = Image.fromarray(rebuilt)  # the mode follows from shape and dtype
+        if made.mode != mode:  # a Pillow that names 16-bit grey "I" rather than "I;16" (the values are the same)
             made = made.convert(mode)
         made.info.update(info)  # DPI, ICC profile, EXIF bytes as PIL read them
         if "exif" in info:
-            _exif_of_result(made, image.format)
+            _exif_of_result(made, image.format, rebuilt)
         return made
 
     return pixels, back
@@ -737,8 +738,9 @@ def _float_hint(values: np.ndarray) -> str:
     return hint
 
 
-def _exif_of_result(made: Image.Image, source_format: str | None) -> None:
-    """Give the restored ``made`` its input's EXIF with a thumbnail of the result, as :meth:`Restorer.restore_file`
+def _exif_of_result(made: Image.Image, source_format: str | None, pixels: np.ndarray) -> None:
+    """Give the restored ``made`` (whose values are ``pixels``: not copied out of it again) its input's EXIF with a
+    thumbnail of the result, as :meth:`Restorer.restore_file`
     writes it (:func:`~weatherclean.io.images.exif.exif_for_output`): a PIL image copied its input's
     ``info["exif"]``, whose thumbnail still showed the snowy picture, which a viewer then shows. The block is
     sized for JPEG (its 64 KB) when the input was a JPEG, where it is most likely saved again. An EXIF block too
@@ -759,9 +761,8 @@ def _exif_of_result(made: Image.Image, source_format: str | None) -> None:
             data = bytes(given)
         else:
             return
-        arr = np.asarray(made)
         exif, _notes = exif_for_output(data, "JPEG" if source_format == "JPEG" else "PNG",
-                                       arr[..., None] if arr.ndim == 2 else arr)  # fmt: skip
+                                       pixels[..., None] if pixels.ndim == 2 else pixels)  # fmt: skip
     except (ValueError, TypeError, KeyError, struct.error, IndexError, OSError):  # a block Pillow cannot write either
         return
     if exif == data:
