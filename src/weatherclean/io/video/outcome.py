@@ -102,10 +102,8 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         result.notes.append(f"{order.dropped} frame(s) came out of the decoder too late to take their "
                             "place in time (a damaged stream's decoder does that); dropped")  # fmt: skip
     if transcoder.clock_jumps:
-        at, by = transcoder.clock_jumps[0]
-        more = f" ({len(transcoder.clock_jumps)} times)" if len(transcoder.clock_jumps) > 1 else ""
-        result.notes.append(f"the video's timestamps go back by {_clock(by)} at {_clock(at)}{more}; the frames "
-                            "after it follow on, keeping their spacing")  # fmt: skip
+        went = _went_back("the video's", transcoder.clock_jumps)
+        result.notes.append(f"{went}; the frames after it follow on, keeping their spacing")
     if transcoder.sound_late >= 0.001:
         result.notes.append(f"AVI cannot skip the audio encoder's delay: the sound starts "
                             f"{transcoder.sound_late * 1000:.0f} ms late")  # fmt: skip
@@ -118,16 +116,22 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         same = [s.index for s in inp.streams if s.type == kind]
         what = "audio" if kind == "audio" else f"{kind} stream"  # "the data's timestamps" read as the bytes'
         name = f"the {what}" if len(same) == 1 else f"{kind} stream {same.index(idx) + 1}"
-        at, by = jumps[0]
-        more = f" ({len(jumps)} times)" if len(jumps) > 1 else ""
-        result.notes.append(f"{name}'s timestamps go back by {_clock(by)} at {_clock(at)}{more} while the "
-                            "picture's do not; what follows comes after its last packet, as it was spaced")  # fmt: skip
+        went = _went_back(name + "'s", jumps)
+        result.notes.append(f"{went} while the picture's do not; what follows comes after its last packet, as it was "
+                            "spaced")  # fmt: skip
     offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
     if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
         which = "sound" if offset > 0 else "picture"
         result.notes.append(
             f"AVI cannot keep the {which} starting {abs(offset) * 1000:.0f} ms after the other: both start together"
         )
+
+
+def _went_back(whose: str, jumps: list[tuple[float, float]]) -> str:
+    """``WHOSE timestamps go back by BY at AT`` for the first of ``jumps`` (at, by), with how many there were."""
+    at, by = jumps[0]
+    more = f" ({len(jumps)} times)" if len(jumps) > 1 else ""
+    return f"{whose} timestamps go back by {_clock(by)} at {_clock(at)}{more}"
 
 
 def _jump_note(name: str, jumps: list[tuple[float, float]]) -> str:

@@ -68,11 +68,6 @@ def process_video(
         raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
     av = _av()
     rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
-    if replaces_input:
-        with _open_input(src) as inp:
-            lost = in_place_loss(inp.streams.video[0], fmt, opts)
-        if lost:
-            raise InputError(f"{src}: --in-place would lose {lost}; use -o DIR to keep the original")
     result = VideoResult(path=dst, rotation=rotation)
     if upright and rotation % 360:
         process = _turned(process, rotation)
@@ -81,6 +76,9 @@ def process_video(
         return Path(partial_dest) if partial_dest is not None and result.partial else dst
 
     with atomic_path(dst, final=final) as tmp, _open_input(src) as inp:
+        # before any frame, on the input the run reads (its temporary output is removed with the refusal)
+        if replaces_input and (lost := in_place_loss(inp.streams.video[0], fmt, opts)):
+            raise InputError(f"{src}: --in-place would lose {lost}; use -o DIR to keep the original")
         try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback

@@ -271,8 +271,8 @@ class _Transcoder:
             self.retimed += 1
             return self.last_pts + self.nudge_ticks
         following = self.last_pts + self.frame_ticks
-        seam, last = self._seam_time(mark), self.last_pts - self._shift
-        if seam is not None and last < seam <= last + _SEAM_SLOTS * self.frame_ticks:
+        seam = self._seam_after(mark, self.last_pts - self._shift)
+        if seam is not None:
             # the frame lost at the seam was the first recording's last: it keeps its slot, picture and sound together
             following = max(following, seam + self._shift + self.frame_ticks)
         if self.vin.time_base:
@@ -281,6 +281,12 @@ class _Transcoder:
         self._shift = following - own
         self.clock_jumps.append((float(following * self.vin.time_base), float((following - pts) * self.vin.time_base)))
         return following
+
+    def _seam_after(self, mark: Any, last: int) -> int | None:
+        """The time of the frame lost at a seam (:meth:`_seam_time`) when it lies in the slots just after ``last``,
+        the first recording's last frame shown, where it keeps its slot; else None."""
+        seam = self._seam_time(mark)
+        return seam if seam is not None and last < seam <= last + _SEAM_SLOTS * self.frame_ticks else None
 
     def _seam_time(self, mark: _Mark | None) -> int | None:
         """The time of the damaged packet at the seam where the video goes back now (the frame that goes back
@@ -334,8 +340,8 @@ class _Transcoder:
         follows it: :meth:`_mux_copy`.)"""
         assert self.first_pts is not None and self._own_last is not None and self._origin is not None
         base, rate = self.vin.time_base, self.video.rate
-        seam = self._seam_time(mark)
-        if seam is not None and self._own_last < seam <= self._own_last + _SEAM_SLOTS * self.frame_ticks:
+        seam = self._seam_after(mark, self._own_last)
+        if seam is not None:
             following = max(following, round((seam - self.first_pts) * base * rate) + 1)
         start = self.clock.start_for(pts, base)  # (slot s lies at the origin plus s frames on the streams' clock)
         following = max(following, round((start - self._origin) * base * rate))

@@ -143,10 +143,8 @@ def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | N
     w, h = vout.width, vout.height
     odd = bool(w % 2 or h % 2)
     chroma = _chroma_of(in_fmt)
-    full = _full_chroma(codec, in_fmt, w, h)
     wide = _high_bit_depth(in_fmt)
-    deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
-    vout.pix_fmt = _output_format(codec, in_fmt, w, h, eight_bit_why)
+    full, deep, vout.pix_fmt = _format_choice(codec, in_fmt, w, h, eight_bit_why)
     written = _chroma_of(vout.pix_fmt) or "4:2:0"
     if _has_alpha(in_fmt):  # frames reach the model as RGB: no encoder here is given a matte to keep
         notes.append(f"alpha channel (matte) dropped: {codec} output keeps no transparency ({in_fmt} input)")
@@ -183,15 +181,18 @@ def _mezzanine_444(codec: str) -> bool:
     return any(n.startswith("yuv444") for n in names) and not any(n.startswith("yuv420") for n in names)
 
 
-def _output_format(codec: str, in_fmt: str, width: int, height: int, eight_bit_why: str | None) -> str:
-    """The pixel format ``codec`` encodes ``in_fmt`` frames in (see :func:`_set_pixel_format`), one the encoder
-    takes: ProRes and DNxHR take no 4:2:0 at all, and were handed yuv420p for 8-bit input, which they refuse;
-    such an encoder gets its first format that holds at least the chroma and bits chosen (:func:`encoder_format`).
-    """
+def _format_choice(
+    codec: str, in_fmt: str, width: int, height: int, eight_bit_why: str | None
+) -> tuple[bool, str | None, str]:
+    """Whether ``codec`` writes ``in_fmt`` frames in 4:4:4, its 10-bit format for them (None: 8 bits), and the pixel
+    format it encodes them in (see :func:`_set_pixel_format`), one the encoder takes: ProRes and DNxHR take no
+    4:2:0 at all, and were handed yuv420p for 8-bit input, which they refuse; such an encoder gets its first
+    format that holds at least the chroma and bits chosen (:func:`encoder_format`). One place for the run and
+    :func:`in_place_loss`, which must decide alike."""
     full = _full_chroma(codec, in_fmt, width, height)
     wide = _high_bit_depth(in_fmt)
     deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
-    return encoder_format(codec, deep or ("yuv444p" if full else "yuv420p"))
+    return full, deep, encoder_format(codec, deep or ("yuv444p" if full else "yuv420p"))
 
 
 def _has_alpha(pix_fmt: str) -> bool:
@@ -330,7 +331,7 @@ def in_place_loss(vin: Any, fmt: str, opts: VideoOptions) -> str | None:
     if master and out_family != _family(ctx.codec):
         return f"its {master} master (re-encoded as {_CODEC_NAMES.get(out_family, codec)})"
     chroma = _chroma_of(in_fmt)
-    written = _chroma_of(_output_format(codec, in_fmt, ctx.width, ctx.height, eight_bit_why)) or "4:2:0"
+    written = _chroma_of(_format_choice(codec, in_fmt, ctx.width, ctx.height, eight_bit_why)[2]) or "4:2:0"
     camera_jpeg = ctx.codec.name == "mjpeg"  # a dash cam's or webcam's 4:2:2 MJPEG: an original, not a master
     if not camera_jpeg and chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
         return f"its {chroma} chroma (written as {written} by {codec})"
