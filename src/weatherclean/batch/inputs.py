@@ -28,7 +28,7 @@ from weatherclean.io.video import is_partial_path, is_video_path
 
 __all__ = [
     "GLOB_CHARS", "Found", "Inputs", "expand_inputs", "files_under", "one_per_path", "real_path", "safe_is_dir",
-    "safe_is_file", "unreachable",
+    "safe_is_file", "unreachable", "write_protected",
 ]  # fmt: skip
 
 #: The characters that make an input a glob pattern (when no file of that name exists).
@@ -72,6 +72,8 @@ class Found:
     folder: Path | None = None
     pattern_base: Path | None = None
     inode: tuple[int, int, int] | None = field(default=None, compare=False, repr=False)
+    #: Whether the file is write-protected (:func:`write_protected`), from the same ``stat``; None: not looked at.
+    read_only: bool | None = field(default=None, compare=False, repr=False)
     content: str | None = None
     problem: str | None = field(default=None, compare=False)
 
@@ -79,6 +81,12 @@ class Found:
     def shard_key(self) -> str:
         """What ``--shard`` hashes: the path below the folder or pattern it was found by (see :func:`shard_key`)."""
         return shard_key(self.path, self.folder or self.pattern_base or self.path.parent)
+
+
+def write_protected(info: os.stat_result | None) -> bool:
+    """Whether the file ``info`` describes is one no one may write (``0444``; a camera's "Protect", which is FAT's
+    read-only flag), which ``--in-place`` leaves alone (:func:`~weatherclean.batch.plan.plan_jobs`)."""
+    return info is not None and stat.S_ISREG(info.st_mode) and not info.st_mode & 0o222
 
 
 def shard_key(path: Path, root: Path) -> str:
@@ -296,19 +304,24 @@ class _Expander:
             return
         content = _photo_inside(path) if problem is None and self.look and is_video_path(path) else None
         inode = (info.st_dev, info.st_ino, info.st_nlink) if info is not None and info.st_nlink > 1 else None
-        self.found.files.append(Found(path, folder, pattern_base, inode=inode, content=content, problem=problem))
+        locked = write_protected(info) if info is not None else None
+        self.found.files.append(
+            Found(path, folder, pattern_base, inode=inode, read_only=locked, content=content, problem=problem)
+        )
 
     def given_file(self, path: Path, _text: str) -> None:
         """A file named on the command line. One named without an ending is taken by its content when it
         holds a photo the command reads (a folder walk still goes by names: it cannot open every file). One
         without an ending that is no regular file (``/dev/stdin``, a FIFO) fails with what it is, rather than
         being skipped "by name"."""
-        if not path.suffix and not self.accept(path) and self.look:
-            info, problem = input_problem(path)
-            if problem is not None and not problem.startswith("empty file"):
-                self.found.note(self.found.failed, Record(display(path), problem), path, path.parent)
-                return
-        if not path.suffix and not self.accept(path) and path.is_file():
+        if path.suffix or self.accept(path):
+            self.file(path)
+            return
+        info, problem = input_problem(path) if self.look else (None, None)
+        if problem is not None and not problem.startswith("empty file"):
+            self.found.note(self.found.failed, Record(display(path), problem), path, path.parent)
+            return
+        if stat.S_ISREG(info.st_mode) if info is not None else path.is_file():
             from weatherclean.io.images.formats import SUPPORTED_FORMATS, suffix_for_format
             from weatherclean.io.media import sniff
 

@@ -47,6 +47,7 @@ from weatherclean.batch.inputs import (
     safe_is_dir,
     safe_is_file,
     shard_key,
+    write_protected,
 )
 from weatherclean.batch.jobs import (
     CHANGED,
@@ -210,10 +211,11 @@ def plan_jobs(
             raise InputError(
                 f"--in-place cannot change a {what}'s format ({display(f.path)}); use -o DIR with --format"
             )
-        return _Candidate(f.path, f.path if renamed == f.path else renamed)
+        return _Candidate(f.path, renamed)
 
     candidates = [planned(f) for f in mine]
     others = [planned(f) for f in found.files if not in_mine(f)] if not in_place else []
+    every = candidates + others  # each file's output, before any is set aside: what an -o inside an input holds
     if not in_place:  # a name too long for its file system: that file fails alone, here rather than when written
         long = {
             c.source: why
@@ -239,7 +241,7 @@ def plan_jobs(
     _add_jobs(plan, candidates, real, in_place=in_place, overwrite=overwrite, update=update, facts=facts)
     if list_inside and inside is not None and out_root is not None and shown_out is not None:
         # every file's output, other shards' too: theirs are this run's outputs, not files that were there before
-        outputs = {planned(f).output for f in found.files} | {j.output for j in plan.jobs} | set(plan.done)
+        outputs = {c.output for c in every} | {j.output for j in plan.jobs} | set(plan.done)
         plan.skipped += _inside_output(out_root, shown_out, outputs, accept=accept, tag=tag, shard=shard)
     if check_writable:
         hint = "make it writable, or leave out --in-place and use -o DIR" if in_place else "choose another -o DIR"
@@ -251,17 +253,13 @@ def plan_jobs(
     return plan
 
 
-def _write_protected(path: Path) -> str | None:
-    """Why ``--in-place`` leaves ``path`` alone, or None: a file no one may write (``0444``; a camera's "Protect",
-    which is FAT's read-only flag). A rename replaces it all the same (it needs only the folder to be writable),
-    and did, keeping ``0444``: the photo still looked protected."""
-    info = stat_or_none(path)
-    if info is None or not stat.S_ISREG(info.st_mode) or info.st_mode & 0o222:
-        return None
-    return (
-        "read-only (write-protected) file, left as it is by --in-place; make it writable (chmod u+w; on Windows, "
-        "clear Read-only) to replace it"
-    )
+#: Why ``--in-place`` leaves a write-protected file alone (:func:`~weatherclean.batch.inputs.write_protected`): a
+#: rename replaces it all the same (it needs only the folder to be writable), and did, keeping ``0444``: the
+#: photo still looked protected.
+WRITE_PROTECTED = (
+    "read-only (write-protected) file, left as it is by --in-place; make it writable (chmod u+w; on Windows, "
+    "clear Read-only) to replace it"
+)
 
 
 def _fail_unwritable_folders(plan: Plan, folders: set[Path], hint: str) -> None:
@@ -384,8 +382,9 @@ def _add_jobs(
         if in_place and problem is not None:
             plan.failed.append(Record(display(src), problem))
             continue
-        if in_place and (locked := _write_protected(real)):
-            plan.failed.append(Record(display(src), locked))
+        if in_place and (fact.read_only if fact is not None and fact.read_only is not None
+                         else write_protected(stat_or_none(real))):  # fmt: skip
+            plan.failed.append(Record(display(src), WRITE_PROTECTED))
             continue
         if in_place:  # write to the real file, so a symlinked photo is updated rather than replaced by a copy
             plan.jobs.append(Job(src, real, replaces_input=True, kind=kind, note=note, other_links=linked.get(real, 0)))
