@@ -64,9 +64,7 @@ def print_plan(
         return
     title = f"dry run: {len(plan.jobs)} file(s) would be {verb}ed"
     if quiet:
-        for rec in plan.notes:
-            (err_console or console).print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
-        _print_out_of_date(plan.skipped, err_console or console)
+        _print_quiet_lines(plan.notes, plan.skipped, err_console or console)
         console.print(f"{title}, {len(plan.skipped)} skipped, {len(plan.failed)} failing", highlight=False)
         return
     table = Table(title=title, show_lines=False)
@@ -133,15 +131,15 @@ def print_summary(
                 table.add_row(status, escape(where), escape(printable(rec.why)))
         console.print(table)
     elif quiet:
-        for rec in summary.notes:
-            err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
-        _print_out_of_date(summary.skipped, err_console)
+        _print_quiet_lines(summary.notes, summary.skipped, err_console)
     console.print(totals, highlight=False, soft_wrap=True)
 
 
-def _print_out_of_date(skipped: Sequence[Record], err_console: Console) -> None:
-    """The skips of outputs older than their inputs (a photo edited since), one line each: the one kind of skip a
-    quiet run, or a quiet dry run, must still tell."""
+def _print_quiet_lines(notes: Sequence[Record], skipped: Sequence[Record], err_console: Console) -> None:
+    """What a quiet run (or a quiet dry run) still tells, one line each: its notes, and the skips of outputs older
+    than their inputs (a photo edited since), the one kind of skip it must not hide."""
+    for rec in notes:
+        err_console.print(f"[cyan]note:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
     for rec in skipped:
         if rec.reason.startswith(OUT_OF_DATE_HEAD):
             err_console.print(f"[yellow]skip:[/] {escape(_one_line(rec))}", highlight=False, soft_wrap=True)
