@@ -98,10 +98,13 @@ def test_in_place_keeps_master_in_its_own_codec_and_delivery_clips(tmp_path: Pat
     process_video(h264, h264, _same, replaces_input=True)
 
 
-def test_in_place_refuses_422_chroma_written_as_420(tmp_path: Path) -> None:
+def test_in_place_takes_422_chroma_that_libx264_keeps(tmp_path: Path) -> None:
+    """Since libx264 writes 4:2:2 (High 4:2:2), a 4:2:2 H.264 clip keeps its chroma and may be replaced; what
+    would still become 4:2:0 (AVI's mpeg4) is refused in tests/test_video_422_hdr.py."""
     src = _clip(tmp_path / "c.mp4", "libx264", "yuv422p")
-    with pytest.raises(InputError, match=r"--in-place would lose its 4:2:2 chroma \(written as 4:2:0 by libx264\)"):
-        process_video(src, src, _same, replaces_input=True)
+    process_video(src, src, _same, replaces_input=True)
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv422p"
 
 
 @pytest.mark.parametrize("codec", ["prores_ks", "prores", "prores_aw", "dnxhd"])

@@ -402,10 +402,11 @@ def test_avi_output_says_when_sound_and_picture_lose_their_offset(tmp_path: Path
 @pytest.mark.parametrize(("pix_fmt", "codec", "kept", "note"), [
     ("yuv444p", "libx264", "yuv444p", None),
     ("yuv444p", "libvpx-vp9", "yuv420p", "4:4:4 chroma written as 4:2:0 by libvpx-vp9"),
-    ("yuv422p", "libx264", "yuv420p", "4:2:2 chroma written as 4:2:0 by libx264"),
+    ("yuv422p", "libx264", "yuv422p", None),
+    ("yuv422p", "libvpx-vp9", "yuv420p", "4:2:2 chroma written as 4:2:0 by libvpx-vp9"),
 ])  # fmt: skip
 def test_full_chroma_is_kept_or_said(tmp_path: Path, pix_fmt: str, codec: str, kept: str, note: str | None) -> None:
-    """4:4:4 and 4:2:2 input became 4:2:0 without a word: colour edges soften. H.264 keeps 4:4:4."""
+    """4:4:4 and 4:2:2 input became 4:2:0 without a word: colour edges soften. H.264 keeps 4:4:4 and 4:2:2."""
     from weatherclean.io.video import VideoOptions
 
     with av.open(str(tmp_path / "in.mkv"), "w") as out:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from weatherclean._lazy import lazy_exports
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _ERRORS = ("DatasetError", "DiskFullError", "InputError", "ModelError", "OutputError", "WeathercleanError")
 __all__ = [*_ERRORS, "Restorer", "__version__", "load_restorer"]

@@ -37,7 +37,8 @@ from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.images.formats import frame_unit
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
-from weatherclean.io.video import VideoOptions, partial_path, process_video
+from weatherclean.io.sidecars import clear_listings, copy_sidecars, proxies_of
+from weatherclean.io.video import VideoOptions, in_place_refusal, partial_path, process_video
 from weatherclean.restore.protocols import ClipRestorer
 
 if TYPE_CHECKING:
@@ -135,22 +136,31 @@ def in_place_loss(image: LoadedImage) -> str | None:
     return _CONVERTED_MODES.get(mode)
 
 
-def fail_in_place_losses(plan: Plan) -> None:
-    """``--dry-run --in-place``: move to ``plan.failed`` each photo job that the run would refuse, with the run's
-    reason: a picture that cannot be read, or one whose file ``--in-place`` would lose something of
-    (:func:`in_place_loss`: other pages, CMYK, a palette, a motion photo's video).
+def fail_in_place_losses(plan: Plan, video: VideoOptions | None = None) -> None:
+    """``--dry-run --in-place``: move to ``plan.failed`` each photo and video job that the run would refuse, with
+    the run's reason: a file that cannot be read, or one whose file ``--in-place`` would lose something of: for a
+    photo (:func:`in_place_loss`) other pages, CMYK, a palette, a motion photo's video; for a video
+    (:func:`weatherclean.io.video.in_place_refusal`, the run's own test, with ``video``: the run's ``--codec``,
+    which decides it; None: the default encoders) an alpha matte, an intra-frame or lossless master, its 4:2:2 or
+    4:4:4 chroma, its bit depth where the encoder would cut it (a 12-bit clip written at 10 bits by libx265, 10-bit
+    into FLV), or a second video stream (a dual-lens or front-and-rear camera's:
+    only the first is processed, the others dropped).
 
     Why: a dry run's exit code is the run's ("1 when an input is already known to fail"), and an archivist checks
     ``--in-place`` there first; it said every multi-page, CMYK and palette master would be done, and the run then
-    refused them. Each photo is decoded for this, as the run does (no model runs): it takes the time reading
-    them takes. Videos are judged when they are read, as before."""
+    refused them; an editor's ProRes 4444 masters were said to be done too. Each photo is decoded for this, as the
+    run does (no model runs): it takes the time reading them takes. A video is only opened (its headers read, no
+    frame decoded), which is all the run's own check looks at."""
     keep: list[Job] = []
     for job in plan.jobs:
-        if not job.replaces_input or job.kind != "photo":
+        if not job.replaces_input or job.kind not in ("photo", "video"):
             keep.append(job)
             continue
         try:
-            lost = in_place_loss(load_image(job.source))
+            if job.kind == "photo":
+                lost = in_place_loss(load_image(job.source))
+            else:
+                lost = in_place_refusal(job.source, job.output, video or VideoOptions())
         except WeathercleanError as exc:
             plan.failed.append(Record(display(job.source), str(exc)))
             continue
@@ -199,11 +209,18 @@ def photo_handler(
     format: str | None = None,
     compare: bool = False,
 ) -> StagedHandler:
-    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input.
+    """The handler for photos: decode with metadata, ``process`` the pixels, save like the input, and copy the
+    input's XMP sidecars beside the output (:func:`~weatherclean.io.sidecars.copy_sidecars`): a photographer's
+    ratings, keywords and edits live there, and an output without them came back bare into the catalogue.
 
     ``compare`` also writes a before | after picture beside each output (:mod:`weatherclean.io.compare`).
     Its "before" is taken ahead of ``process``, which may write the result over the decoded pixels.
+
+    Made once per batch (:func:`job_handler`, :func:`~weatherclean.batch.run.run_batch`): the folder listings the
+    sidecars are found through are emptied here (:func:`~weatherclean.io.sidecars.clear_listings`), so each batch
+    lists each folder once, as it is then, and a process that runs batch after batch never works from an old one.
     """
+    clear_listings()
 
     def decode(job: Job) -> _Photo:
         others = _links_left(job)
@@ -233,6 +250,8 @@ def photo_handler(
         image = photo.image
         saved = save_image(job.output, result, image, format=format, quality=quality)
         notes = [*getattr(image, "notes", ()), *getattr(saved, "notes", ())]
+        if not job.replaces_input:  # in place, the input's sidecars stand beside the output already
+            notes += copy_sidecars(job.source, job.output)  # notes at most: the photo is done
         if photo.other_links:
             notes.append(f"had {photo.other_links} other hard link(s); they still show the original picture")
         if before is not None:
@@ -304,6 +323,8 @@ def video_handler(
             upright=True, replaces_input=job.replaces_input,
         )  # fmt: skip
         notes = [*result.notes, *clip.notes]
+        if result.path == job.output:  # finished under its own name (not a .partial.mp4 kept to look at)
+            notes += _video_companions(job)
         stale = partial_path(job.output)
         if result.path != stale and stale.is_file():  # an earlier run's partial result, now superseded
             try:
@@ -324,6 +345,22 @@ def video_handler(
         return notes
 
     return _like_input(handle)
+
+
+def _video_companions(job: Job) -> list[str]:
+    """What a finished video job does with the files beside its input: beside an output elsewhere, its sidecars
+    are copied (a DJI drone's flight log ``DJI_0001.SRT``, an ``.xmp``: :func:`~weatherclean.io.sidecars.copy_sidecars`,
+    notes at most); in place they stay as they are, and a note names the proxies and thumbnails a camera wrote beside
+    it (a GoPro's ``.LRV`` and ``.THM``, a DJI's ``.LRF``), which still show the original clip: a phone app or an
+    editor that plays the proxy shows the rain the clip no longer has."""
+    if not job.replaces_input:
+        return copy_sidecars(job.source, job.output, video=True)
+    proxies = proxies_of(job.source)  # never raises: a folder that cannot be listed has none
+    if not proxies:
+        return []
+    names = ", ".join(p.name for p in proxies)
+    return [f"{names} beside it still show{'s' if len(proxies) == 1 else ''} the original clip (a camera's proxy "
+            "or thumbnail, not processed); delete them, or let the camera's app make them again"]  # fmt: skip
 
 
 def clip_handler(

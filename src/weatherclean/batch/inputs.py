@@ -5,7 +5,10 @@ Nothing is named or sharded here (:mod:`weatherclean.batch.plan` does that); thi
 files, in a stable order, and records what it passes over and why: files that are not inputs, empty
 folders, folders named like files, patterns that match nothing, paths that do not exist. Walks never
 enter output folders (``TAG``, ``*_TAG``, the ``-o`` folder) nor read files weatherclean writes beside its
-outputs, so rerunning a command never takes earlier results as inputs.
+outputs, so rerunning a command never takes earlier results as inputs. They pass over XMP sidecars (a photo's
+metadata, copied beside its output: :mod:`weatherclean.io.sidecars`), with one note for those no photo or video
+found takes, and list no video's subtitle file (``DJI_0001.SRT``, copied with it) as skipped
+(:func:`_settle_sidecars`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,26 @@ from weatherclean.batch.outputs import is_output_folder, under
 from weatherclean.errors import folder_not_file
 from weatherclean.io.compare import COMPARE_SUFFIX
 from weatherclean.io.folders import LINK_LOOP, input_problem, real_path, too_long
+from weatherclean.io.media import is_image_path
+from weatherclean.io.sidecars import (
+    RAW_SUFFIXES,
+    SUBTITLE_SUFFIX,
+    claimed_by,
+    clear_listings,
+    clip_of_proxy,
+    is_picture_name,
+    is_sidecar,
+    name_key,
+    names_in,
+    names_with_stem,
+)
 from weatherclean.io.video import is_partial_path, is_video_path
 
 __all__ = [
-    "GLOB_CHARS", "Found", "Inputs", "expand_inputs", "files_under", "one_per_path", "real_path", "safe_is_dir",
-    "safe_is_file", "unreachable", "write_protected",
+    "CAMERA_FILES", "EMPTY_FOLDER", "GLOB_CHARS", "NOTHING_TO_DO_HEAD", "ONLY_OURS", "ONLY_SIDECARS",
+    "ONLY_SIDECARS_MATCHED", "PARTIAL_INPUT",
+    "Found", "Inputs", "camera_file_reason", "expand_inputs", "files_under", "nameless_video_reason", "one_per_path",
+    "real_path", "safe_is_dir", "safe_is_file", "unreachable", "write_protected",
 ]  # fmt: skip
 
 #: The characters that make an input a glob pattern (when no file of that name exists).
@@ -39,15 +57,45 @@ _BY_NAME = " (by name)"
 #: Image formats people try that weatherclean cannot write back faithfully: say so instead of "not an image".
 _UNSUPPORTED_IMAGES = {
     ".gif": "GIF", ".ico": "ICO", ".psd": "Photoshop", ".jp2": "JPEG 2000", ".jxl": "JPEG XL", ".tga": "TGA",
-    ".pbm": "PBM", ".pnm": "PNM", ".dng": "raw (DNG)",
-    **{f".{raw}": f"raw ({raw.upper()})" for raw in (  # camera raw files, by the makers' endings
-        "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "raf", "orf", "rw2", "rwl", "pef", "srw", "x3f",
-        "3fr", "fff", "iiq", "erf", "mrw", "kdc", "dcr", "mef", "mos",
-    )},
+    ".pbm": "PBM", ".pnm": "PNM",
+    **{raw: f"raw ({raw[1:].upper()})" for raw in sorted(RAW_SUFFIXES)},  # camera raw files, by the makers' endings
 }  # fmt: skip
 
-#: The skip reason of a ``*.partial.mp4`` given by name: a failed video's restored frames, kept to look at.
-_PARTIAL_INPUT = "a partial result (a video that decoded in part), never read as an input; rename it to use it"
+#: The skip reason of an XMP sidecar given by name (walks and patterns pass over sidecars: :func:`_settle_sidecars`).
+#: Not "it is copied beside its photo's output": it is not under ``--in-place``, nor when its photo is not among the
+#: inputs, nor an Adobe sidecar whose stem a raw shares.
+_SIDECAR_INPUT = (
+    "an XMP sidecar (photo metadata, not a picture), never processed itself; give its photo, whose own sidecars are "
+    "copied beside its output (not with --in-place, where they stay as they are)"
+)
+#: What the files action cameras and drones write beside a clip are, rather than "not an image or video file", by
+#: ending (:func:`camera_file_reason`).
+CAMERA_FILES = {
+    ".lrv": "a GoPro low-resolution proxy (LRV)",
+    ".lrf": "a DJI low-resolution proxy (LRF)",
+    ".thm": "a camera's thumbnail (THM)",
+}
+_INSTA360 = {
+    ".insv": "an Insta360 360° video (.insv), not supported; export it to MP4 (Insta360 Studio) first",
+    ".insp": "an Insta360 360° photo (.insp), not supported; export it to JPEG (Insta360 Studio) first",
+}
+#: The skip reason of a ``*.partial.mp4`` given by name: a failed video's restored frames, kept to look at. Public,
+#: as are the folder reasons below, so that the summary never folds them by their very words
+#: (:data:`weatherclean.batch.report.NEVER_FOLDED`): each names an input the user gave that does nothing.
+PARTIAL_INPUT = "a partial result (a video that decoded in part), never read as an input; rename it to use it"
+#: The skip reason of a folder given (or matched) that holds no file at all.
+EMPTY_FOLDER = "empty folder: nothing to do"
+#: How the skip reason of a folder that holds files, none of them an input, starts (:data:`ONLY_SIDECARS`,
+#: :data:`ONLY_OURS`).
+NOTHING_TO_DO_HEAD = "nothing to do: "
+#: A folder holding XMP sidecars and nothing else.
+ONLY_SIDECARS = f"{NOTHING_TO_DO_HEAD}it holds only XMP sidecars (photo metadata), no photos"
+#: A quoted pattern whose matches are all XMP sidecars (``'card/*.xmp'``).
+ONLY_SIDECARS_MATCHED = (
+    f"{NOTHING_TO_DO_HEAD}it matches only XMP sidecars (photo metadata); give the photos, whose sidecars go with them"
+)
+#: A folder holding only what earlier runs wrote.
+ONLY_OURS = f"{NOTHING_TO_DO_HEAD}it holds only results of earlier runs (--compare pictures, partial videos)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +198,7 @@ def expand_inputs(
     with wildcards that is also a file's or folder's is that file or folder, and gets a note when, as a pattern, it
     would have matched other paths too.
     """
+    clear_listings()  # each plan lists its folders as they are now (a server plans batch after batch)
     expander = _Expander(accept, kind, tag, out_root, look=look)
     literal = _LiteralNames(inputs, tag)
     for item in inputs:
@@ -170,6 +219,7 @@ def expand_inputs(
     # A recursive glob ('in/**') reaches a folder both as a match and inside its parent: one row each.
     found.skipped, found.failed = one_per_path(found.skipped), list(dict.fromkeys(found.failed))
     found.files = _one_per_file(found.files)
+    _settle_sidecars(expander)
     # A file taken by its content when given by name (``scan``, no ending) was also skipped "by name" by the walk of
     # its folder given beside it: it is one file, done, and listed once (usage.md), not done and skipped.
     if found.skipped:  # only files given by name are taken so; display() of each of 20,000 walked took 0.3 s
@@ -290,13 +340,20 @@ class _Expander:
         self.accept, self.kind, self.tag, self.out_root, self.look = accept, kind, tag, out_root, look
         self.skip_dirs = {out_root} if out_root is not None else set()
         self.found = Inputs()
+        #: XMP sidecars walks and patterns passed over, and the skipped rows of subtitle files (``.SRT``), with their
+        #: paths: settled once every input is found (:func:`_settle_sidecars`).
+        self.sidecars: list[Path] = []
+        self.subtitles: list[tuple[Path, Record]] = []
 
     def file(self, path: Path, folder: Path | None = None, *, pattern_base: Path | None = None) -> None:
         """A file given, matched or walked: an input if ``accept`` takes it (and, with ``look``, it can be read:
         else a failure with the reason), else a skip with the reason."""
         root = folder or pattern_base or path.parent
         if not self.accept(path):
-            self.found.note(self.found.skipped, Record(display(path), _skip_reason(path, self.kind)), path, root)
+            record = Record(display(path), _skip_reason(path, self.kind))
+            self.found.note(self.found.skipped, record, path, root)
+            if path.suffix.lower() == SUBTITLE_SUFFIX:
+                self.subtitles.append((path, record))
             return
         info, problem = input_problem(path) if self.look else (None, None)
         if problem is not None and _blocks(info, problem):
@@ -343,13 +400,17 @@ class _Expander:
     def folder(self, path: Path, _text: str = "") -> None:
         """A folder, given or matched by a glob (the same either way): every file under it, with a row for
         each folder named like an input (``x.jpg``, ``clip.mp4``) that holds no file, itself included."""
-        seen = 0
+        seen = sidecars = 0
         misnamed: list[Path] = []
         unreadable: list[tuple[Path, str]] = []
         walk = _walk(
             path, self.skip_dirs, self.tag, named_like_file=self.accept, misnamed=misnamed, unreadable=unreadable
         )
         for f in walk:
+            if is_sidecar(f):  # a photo's metadata, copied with it (weatherclean.io.sidecars): not worth a row each
+                sidecars += 1
+                self.sidecars.append(f)
+                continue
             seen += 1
             self.file(f, path)
         for d, why in unreadable:  # its photos cannot even be listed: a failure, never an "empty folder"
@@ -361,9 +422,11 @@ class _Expander:
             record = Record(display(d), f"{folder_not_file(_kind_by_name(d))}; it holds no files")
             self.found.note(self.found.failed, record, d, path if d != path else path.parent)
         if seen == 0 and not misnamed and not unreadable:
-            why = "empty folder: nothing to do"
-            if _holds_ours(path, self.tag):  # not empty to the eye: say what its files are
-                why = "nothing to do: it holds only results of earlier runs (--compare pictures, partial videos)"
+            why = EMPTY_FOLDER
+            if sidecars:
+                why = ONLY_SIDECARS
+            elif _holds_ours(path, self.tag):  # not empty to the eye: say what its files are
+                why = ONLY_OURS
             self.found.note(self.found.skipped, Record(display(path), why), path, path.parent)
 
     def pattern(self, _path: Path, text: str) -> None:
@@ -374,17 +437,25 @@ class _Expander:
             self.found.failed.append(Record(Path(text), NO_MATCH))
         parts = Path(pattern).parts  # the leading ones without wildcards are the pattern's literal prefix
         base_parts = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+        if matches and all(is_sidecar(Path(m)) and not safe_is_dir(Path(m)) for m in matches):
+            # said once for the pattern (a sidecar given by name gets its own row): "0 done" and nothing else
+            # left the user guessing
+            self.found.skipped.append(Record(Path(text), ONLY_SIDECARS_MATCHED))
+            return
         for m in matches:
             mp = Path(m)
             if _in_output_tree(mp, base_parts, self.out_root, self.tag) or _ours(mp.name):
-                continue  # an earlier run's output, comparison picture or partial video, as walks skip them
+                continue  # an earlier run's output, comparison picture or partial video: as walks skip them
+            if is_sidecar(mp) and not safe_is_dir(mp):  # as walks pass over them
+                self.sidecars.append(mp)
+                continue
             if safe_is_dir(mp):
                 self.folder(mp)
             else:
                 self.file(mp, pattern_base=Path(*parts[:base_parts]))
 
     def partial(self, path: Path, _text: str) -> None:
-        self.found.note(self.found.skipped, Record(display(path), _PARTIAL_INPUT), path, path.parent)
+        self.found.note(self.found.skipped, Record(display(path), PARTIAL_INPUT), path, path.parent)
 
     def missing(self, path: Path, _text: str) -> None:
         self.found.failed.append(Record(path, NOT_FOUND))
@@ -401,6 +472,13 @@ _RULES: tuple[tuple[Callable[[Path, str], bool], Callable[[_Expander, Path, str]
 
 
 def _skip_reason(path: Path, kind: str) -> str:
+    if is_sidecar(path):
+        return _SIDECAR_INPUT
+    suffix = path.suffix.lower()
+    if suffix in _INSTA360:
+        return _INSTA360[suffix]
+    if suffix in CAMERA_FILES:
+        return camera_file_reason(suffix, clip_of_proxy(path))
     name = _UNSUPPORTED_IMAGES.get(path.suffix.lower())
     if name:
         return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
@@ -409,12 +487,90 @@ def _skip_reason(path: Path, kind: str) -> str:
     return f"not {kind}{_BY_NAME}"
 
 
+def camera_file_reason(suffix: str, clip: str | None) -> str:
+    """The skip reason of a camera's proxy or thumbnail ending in ``suffix`` (a key of :data:`CAMERA_FILES`, lower
+    case), naming the ``clip`` it lies beside when there is one: ``a DJI low-resolution proxy (LRF) of
+    DJI_0001.MP4; not processed``. Public so that the summary folds these by the same words
+    (:mod:`weatherclean.batch.report`): each names its own clip, and a 200-clip card is 200 such rows."""
+    return f"{CAMERA_FILES[suffix]}{f' of {clip}' if clip else ''}; not processed"
+
+
+def _settle_sidecars(expander: _Expander) -> None:
+    """Once every input is found: drop the skipped rows of subtitle files that a video found takes
+    (``DJI_0001.SRT``, a drone's flight log, copied beside its output), and add one note naming the XMP sidecars
+    walks and patterns passed over that name no picture in their folder.
+
+    Why: passed over without a word, a sidecar spelt unlike its photo was neither copied nor mentioned (it used to
+    be a skipped row). A sidecar counts as matched when a picture in its folder has its name or stem
+    (:func:`_names_a_picture`), whether or not this run takes that picture: one skipped as done, another shard's,
+    a raw's, one that failed at planning (a FIFO), or one a quoted pattern of sidecars did not match. The note is
+    for the sidecars of nothing: a deleted photo's, or one named unlike its photo."""
+    found = expander.found
+    if not expander.sidecars and not expander.subtitles:
+        return
+    key = os.path.abspath
+    if expander.subtitles:
+        claimed = {
+            key(p)
+            for f in found.files
+            if is_video_path(f.path) and f.content is None
+            for p in claimed_by(f.path, video=True)
+        }
+        taken = {record for path, record in expander.subtitles if key(path) in claimed}
+        if taken:
+            found.skipped = [r for r in found.skipped if r not in taken]
+    left = [p for p in dict.fromkeys(expander.sidecars) if not _names_a_picture(p)]
+    if left:
+        found.notes.append(_unmatched_note(left))
+
+
+def _names_a_picture(sidecar: Path) -> bool:
+    """Whether a picture in ``sidecar``'s folder (:func:`~weatherclean.io.sidecars.is_picture_name`) takes it, or a
+    raw (or another picture this tool does not read) it belongs to: ``IMG_0001.JPG.xmp`` by its full name;
+    ``IMG_0001.xmp`` by its stem when one picture has that stem, or a raw does (it is the raw's: Lightroom keeps a
+    JPEG's own in the JPEG). Not when two pictures it could both be (``IMG_0001.JPG`` and ``IMG_0001.png``) share
+    the stem: it goes to neither, so the note names it. Case and Unicode form ignored; looked up in the folder's
+    listing by key, not by walking it (5,000 sidecars in a folder of 10,000 names took three minutes to plan)."""
+    base = sidecar.name[: -len(sidecar.suffix)]
+    if any(is_picture_name(n) for n in names_in(sidecar.parent).get(name_key(base), ())):
+        return True
+    sharing = [n for n in names_with_stem(sidecar.parent, base) if is_picture_name(n)]
+    return len(sharing) == 1 or any(not (is_image_path(Path(n)) or is_video_path(Path(n))) for n in sharing)
+
+
+#: How many unmatched sidecars the note names before "…".
+_NAMED = 5
+
+
+def _unmatched_note(left: list[Path]) -> Record:
+    """The one note of the XMP sidecars ``left`` (no photo or video found takes them), about their common folder."""
+    try:
+        common = Path(os.path.commonpath([os.fspath(p.parent) for p in left]))
+    except ValueError:  # absolute and relative paths mixed: about the first one's folder
+        common = left[0].parent
+    names = [os.path.relpath(p, common) for p in left[:_NAMED]] + (["…"] if len(left) > _NAMED else [])
+    n = len(left)
+    what = f"{n} XMP sidecar{'s' if n > 1 else ''} matched no photo or video and {'were' if n > 1 else 'was'}"
+    return Record(
+        display(common),
+        f"{what} not copied: {', '.join(names)} (a deleted photo's, a darktable duplicate's, or one named unlike its "
+        "photo: name it IMG.JPG.xmp or IMG.xmp after its photo)",
+    )
+
+
 def _video_skip_reason(path: Path, kind: str) -> str:
     """Why a video is skipped: a plan for photos only (:func:`~weatherclean.batch.plan.plan_jobs`), or a video
     without a file ending, whose output container nothing names."""
     if "video" not in kind:
         return "a video; this plan takes photos only (plan_media plans videos)"
-    return f"a video without a file ending; rename it (e.g. {path.name}.mp4) to process it"
+    return nameless_video_reason(path.name)
+
+
+def nameless_video_reason(name: str) -> str:
+    """The skip reason of a video named ``name`` without a file ending (``scan``, found a video by its content):
+    the output's container is picked by its ending. Public so that the summary folds these by the same words
+    (:mod:`weatherclean.batch.report`), each naming its own file."""
+    return f"a video without a file ending; rename it (e.g. {name}.mp4) to process it"
 
 
 def _kind_by_name(path: Path) -> str:

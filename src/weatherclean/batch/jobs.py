@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from weatherclean.io.folders import display, real_path
+from weatherclean.io.images.capture import Capture, capture_of
 from weatherclean.io.media import list_frames
 from weatherclean.io.video import is_video_path
 
 __all__ = [
     "CHANGED", "NOT_FOUND", "NO_MATCH", "OUT_OF_DATE_HEAD", "OUT_OF_DATE_TAIL", "STDIN", "DeviceNote", "FrameProgress",
     "Job", "JobHandler", "OutputNames", "OutputState", "Plan", "Record", "Replacement", "display", "exists_reason",
-    "is_done", "job_kind", "job_sources", "modified_ns", "output_state", "stat_or_none",
+    "Verdict", "is_done", "job_kind", "job_sources", "judge_output", "link_reason", "modified_ns",
+    "other_photo", "output_state", "stat_or_none",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
@@ -290,6 +293,12 @@ def job_sources(job: Job) -> list[Path]:
         return []
 
 
+def link_reason(target: Path) -> str:
+    """The skip reason of a link to a file the batch handles under its own name (``target``, as shown): one row per
+    link, folded in the summary by these words (:mod:`weatherclean.batch.report`), so built in one place."""
+    return f"a link to {target}, which is handled under its own name"
+
+
 def exists_reason(output: Path, state: OutputState) -> str:
     """Why a job whose output exists is skipped (``state`` is not :attr:`OutputState.MISSING`), on one line."""
     if state is OutputState.OUT_OF_DATE:
@@ -298,6 +307,134 @@ def exists_reason(output: Path, state: OutputState) -> str:
     if state is OutputState.UNKNOWN:
         reason += "; it or its input is dated in the future, so whether the input changed since cannot be told"
     return reason + ")"
+
+
+def other_photo(output: Path, source: Path) -> str | None:
+    """Why the photo at ``output`` was not made from ``source`` (one line, naming the output, what differs and what
+    to do), or None when it may have been, by the EXIF capture identity of both
+    (:func:`~weatherclean.io.images.capture.capture_of`).
+
+    Why: outputs keep their input's EXIF, and a second memory card into the same ``-o`` maps its ``IMG_0001.JPG``
+    onto the output of the first card's ``IMG_0001.JPG``; without this, it was skipped as done (exit code 0, the
+    photo never processed), or replaced by ``--update`` when the new card's file was newer (the first card's
+    result lost). Only what both files hold is compared, in this order. Another camera body (BodySerialNumber) is
+    another photo, whatever else is equal. Another ImageUniqueID is another card's photo, or the input given a new
+    ID by an editor since: no file tells which, so it fails (nothing is lost), saying both. An equal ID excuses a
+    capture time that differs (times are shifted afterwards: ``exiftool -AllDates+=1``, a time zone fixed,
+    Lightroom's Edit Capture Time), but only an ID that looks unique (:func:`_unique_id`): some phones write their
+    model or firmware code there (``F16QLHF01VB``), equal on all their shots. Else another capture time (its
+    fraction of a second counted where both hold one) is another card's photo or the input's time shifted since,
+    which no file can tell apart: it fails too, saying both. An output without EXIF (a PNG, a BMP, an edited or
+    stripped file) is judged by its dates alone.
+    """
+    if is_video_path(source) or is_video_path(output):  # a video holds no EXIF (see docs/usage.md on reruns)
+        return None
+    ours = capture_of(source)
+    theirs = capture_of(output) if ours is not None else None
+    if ours is None or theirs is None:
+        return None
+    where = f"output {display(output)}"
+    if ours.serial is not None and theirs.serial is not None and ours.serial != theirs.serial:
+        return (
+            f"{where} was shot by another camera (serial {_shown(theirs.serial)}) than this input (serial "
+            f"{_shown(ours.serial)}): another card's or folder's same-named photo; --overwrite replaces it, or give "
+            "another -o DIR"
+        )
+    if ours.unique_id is not None and theirs.unique_id is not None:
+        if ours.unique_id != theirs.unique_id:
+            return (
+                f"{where} has another image ID ({_shown(theirs.unique_id)}) than this input "
+                f"({_shown(ours.unique_id)}): another card's same-named photo, or an editor gave the input a new "
+                "image ID since; --overwrite redoes it, or give another -o DIR"
+            )
+        if _unique_id(ours.unique_id):  # the same shot, whatever its times say
+            return None
+    if ours.taken is None or theirs.taken is None:
+        return None
+    both_subsec = ours.subsec is not None and theirs.subsec is not None
+    mine, other = _moment(ours, both_subsec), _moment(theirs, both_subsec)
+    if mine == other:
+        return None
+    return (
+        f"{where} has another capture time ({_shown(other)}) than this input ({_shown(mine)}): another card's "
+        "same-named photo, or the input's capture time was changed since; --overwrite redoes it, or give another "
+        "-o DIR"
+    )
+
+
+#: An ImageUniqueID that names one shot: 32 hex digits (EXIF's own form, a 128-bit number) or a UUID's
+#: 8-4-4-4-12 form, which phones write. Anything else (a model or firmware code such as ``F16QLHF01VB``, which a
+#: phone writes on every shot) tells no two shots apart.
+_UNIQUE_ID = re.compile(rb"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def _unique_id(value: bytes) -> bool:
+    """Whether the ImageUniqueID ``value`` looks like one that names a single shot (:data:`_UNIQUE_ID`), and is not
+    all zeros (a placeholder some writers leave)."""
+    return _UNIQUE_ID.fullmatch(value) is not None and bool(value.strip(b"0-"))
+
+
+def _moment(capture: Capture, subsec: bool) -> bytes:
+    """When ``capture`` was taken (``2024:01:05 10:00:00``), with its fraction of a second (``.25``) if ``subsec``."""
+    taken = capture.taken or b""
+    return taken + b"." + capture.subsec if subsec and capture.subsec is not None else taken
+
+
+def _shown(value: bytes) -> str:
+    """An EXIF value for a message: its text, a byte that is not UTF-8 as ``\\xNN``."""
+    return value.decode("utf-8", "backslashreplace")
+
+
+class Verdict(NamedTuple):
+    """What a run does with a job by what lies at its output (:func:`judge_output`): do it (``skip`` and ``fail``
+    None; ``note`` when it redoes an out-of-date output), skip it (``skip``: why), or fail it (``fail``: why)."""
+
+    state: OutputState | None = None
+    skip: str | None = None
+    fail: str | None = None
+    note: str | None = None
+
+
+def judge_output(
+    output: Path,
+    sources: Callable[[], Iterable[Path]],
+    replace: Replacement,
+    info: os.stat_result | None = None,
+    *,
+    photo: Path | None = None,
+) -> Verdict:
+    """Whether a job is done, skipped, failed or redone by what lies at ``output`` (``info``: its ``stat``, when the
+    caller has it): the one rule of the planner (:func:`~weatherclean.batch.plan.plan_jobs`, ``plan_clips``) and of
+    the runner, which looks again before the model runs (:func:`~weatherclean.batch.run._appeared`).
+
+    Nothing there (or an empty file): done as new. Otherwise the output is never replaced unless the caller
+    asks: ``overwrite`` redoes every output, without looking at it; ``update`` redoes one older than its input
+    (:func:`output_state`, by more than :data:`MODIFY_WINDOW_NS`), with the note :data:`CHANGED`, as ``cp -u`` and
+    ``rsync -u`` do. Why not by default, as ``make`` would: a file at an output's path is not always this input's
+    output (a photo of another card with the same camera name, another day's run into the same ``-o``, a
+    hand-retouched result, a copy whose dates ``cp -r`` made new), and replacing it loses the user's file; an older
+    output is skipped with a reason saying so.
+
+    ``photo`` is the job's input when the job is a photo (None for a video or a ``--frames`` clip, judged by dates
+    alone): before an existing output file is taken as its (skipped as done, kept, or redone by ``update``), its
+    EXIF capture identity is compared with the input's (:func:`other_photo`), and one made from another photo, or
+    with another capture time, fails the job, with or without ``update``. ``sources`` (its input; a clip's frames)
+    is called only for an output that exists.
+    """
+    if replace.overwrite:
+        return Verdict()
+    if info is None:
+        info = stat_or_none(output)
+    state = output_state(output, sources, info)
+    if state is OutputState.MISSING:
+        return Verdict(state)
+    if photo is not None and info is not None and stat.S_ISREG(info.st_mode):
+        clash = other_photo(output, photo)
+        if clash is not None:
+            return Verdict(state, fail=clash)
+    if state is OutputState.OUT_OF_DATE and replace.update:
+        return Verdict(state, note=CHANGED)
+    return Verdict(state, skip=exists_reason(output, state))
 
 
 def job_kind(source: Path) -> str:

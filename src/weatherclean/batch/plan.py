@@ -10,7 +10,7 @@ what would happen. The steps, each its own function:
 3. name each output (:mod:`weatherclean.batch.outputs`, the output-naming rule);
 4. refuse collisions and skip outputs that exist (resume), :func:`_add_jobs`: an existing output is never
    replaced unless the caller asks, ``overwrite`` for all of them, ``update`` for those older than their input
-   (a photo edited since), as ``cp -u`` (:func:`_resume`);
+   (a photo edited since), as ``cp -u`` (:func:`judge_output`);
 5. check that the output folders can be written.
 
 Sharding assigns each input to a shard by a hash of its path below the folder it was found in, with
@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -50,17 +50,17 @@ from weatherclean.batch.inputs import (
     write_protected,
 )
 from weatherclean.batch.jobs import (
-    CHANGED,
     NO_MATCH,
     NOT_FOUND,
     Job,
-    OutputState,
     Plan,
     Record,
+    Replacement,
+    Verdict,
     display,
-    exists_reason,
     job_kind,
-    output_state,
+    judge_output,
+    link_reason,
     stat_or_none,
 )
 from weatherclean.batch.outputs import (
@@ -79,6 +79,7 @@ from weatherclean.errors import InputError, OutputError, WeathercleanError
 from weatherclean.io.atomic import folder_in_the_way, follow_output_link, refuse_special, special_kind, through_link
 from weatherclean.io.folders import name_over_limit, path_max
 from weatherclean.io.images import is_image_path, suffix_for_format
+from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path, preset_note
 
 __all__ = [
@@ -138,7 +139,7 @@ def plan_jobs(
 
     Files ``accept`` does not take are skipped with a note (``kind`` names what it takes); existing
     outputs are skipped unless ``overwrite`` (all redone) or ``update`` (those older than their input redone,
-    with a note; :func:`_resume`); missing paths fail; an ``-o`` inside a folder given gets a note, and the
+    with a note; :func:`judge_output`); missing paths fail; an ``-o`` inside a folder given gets a note, and the
     files already in it a skip each (:func:`_inside_output`). Raises
     :class:`InputError` if two inputs would write the same output or an output would replace an input
     (unless ``in_place``), and :class:`OutputError` if an output folder cannot be written. ``format`` (a
@@ -153,7 +154,8 @@ def plan_jobs(
 
     With ``in_place`` an input that would be written under another name without ``--format`` asking it (an MPO,
     written as a JPEG of its first picture) fails alone, as the other files that ``--in-place`` cannot write back
-    do; ``--format`` with ``in_place`` is refused as a whole.
+    do; a ``--format`` that would change a file's format is refused as a whole with ``in_place``, and one naming
+    its own format (``--format mp4`` for ``DJI_0001.MP4``, ``jpg`` for ``IMG.JPEG``) keeps the file's name.
 
     With ``look`` (all but ``--frames``' own walk, whose clips read their frames themselves) each input is looked at
     once, and what that tells fails it alone here, in a ``--dry-run`` too (:func:`~.inputs.expand_inputs`): a link
@@ -206,6 +208,8 @@ def plan_jobs(
                 formatted.add(f.path)
             return _Candidate(f.path, renamed, mirrored)
         renamed = rename(f, f.path)
+        if _same_container(renamed, f.path):  # --format mp4 for DJI_0001.MP4: its own format, its name kept
+            renamed = f.path
         if renamed not in (f.path, output_suffix(f.path, None)):  # not an MPO's own .jpg: a --format asked for
             what = "photo" if f.content else job_kind(f.path)  # "photo" or "video": a phone clip was called a photo
             raise InputError(
@@ -356,13 +360,14 @@ def _add_jobs(
 ) -> None:
     """Turn candidates into jobs: each input once, collisions refused, and an output that exists skipped
     unless ``overwrite`` or (when older than its input) ``update``, so a rerun resumes where the last one
-    stopped and replaces nothing it was not asked to (:func:`_resume`). ``resolved`` maps each source to its
+    stopped and replaces nothing it was not asked to (:func:`judge_output`). ``resolved`` maps each source to its
     real path; ``facts`` each source to what the expansion found of it (its inode, the photo a file named
     like a video holds, a problem), which decides a job's kind and its ``--in-place`` hard links
     (:func:`_links_outside`). An input with a problem that does not block a rerun (an empty file, a broken link:
     :attr:`~weatherclean.batch.inputs.Found.problem`) fails here when its job would run, and is skipped as done as
     before when its output is there: a complete run's rerun, nightly from cron, keeps exit code 0."""
     facts = facts or {}
+    replace = Replacement(overwrite=overwrite, update=update)
     by_output: dict[str, list[tuple[Path, Path]]] = {}  # by _fold(output): the (output, input) pairs so far
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
     chosen = _one_path_per_file([c.source for c in candidates], resolved)
@@ -372,9 +377,7 @@ def _add_jobs(
         real = resolved[src]
         if chosen[real] != src:  # the same file reached twice: done once, under its own name
             if src.is_symlink() and not chosen[real].is_symlink():
-                plan.skipped.append(
-                    Record(display(src), f"a link to {display(chosen[real])}, which is handled under its own name")
-                )
+                plan.skipped.append(Record(display(src), link_reason(display(chosen[real]))))
             continue
         fact = facts.get(src)
         problem = fact.problem if fact is not None else None  # an empty file, a broken link: fails if it would run
@@ -408,15 +411,20 @@ def _add_jobs(
             plan.failed.append(Record(display(src), f"{display(src)}: {folder_in_the_way(display(dest))}"))
             continue
         is_file = info is not None and stat.S_ISREG(info.st_mode)
-        resume = _resume(dest, info, lambda s=src, f=is_file: [s] if f else [], overwrite=overwrite, update=update)
-        if resume.skip is not None:  # done already: an input emptied or a broken link since is no reason to fail
-            plan.skipped.append(Record(display(src), resume.skip))
+        verdict = judge_output(
+            dest, lambda s=src, f=is_file: [s] if f else [], replace, info, photo=src if kind == "photo" else None
+        )
+        if verdict.fail is not None:  # another photo's output (another card's IMG_0001.JPG): never taken as this one's
+            plan.failed.append(Record(display(src), verdict.fail))
+            continue
+        if verdict.skip is not None:  # done already: an input emptied or a broken link since is no reason to fail
+            plan.skipped.append(Record(display(src), verdict.skip))
             plan.done.append(dest)
             continue
         if problem is not None:
             plan.failed.append(Record(display(src), problem))
             continue
-        note = resume.note or note  # "redone: input changed" is the one the runner acts on (--update)
+        note = verdict.note or note  # "redone: input changed" is the one the runner acts on (--update)
         plan.jobs.append(Job(src, dest, kind=kind, note=note, mirrored=mirrored))
     if collisions:
         first = collisions[0][0]
@@ -456,6 +464,18 @@ def _links_outside(found: list[Found | None], reals: list[Path]) -> dict[Path, i
     return {real: links[key] - len(group) for key, group in by_inode.items() for real in group}
 
 
+def _same_container(renamed: Path, source: Path) -> bool:
+    """Whether ``renamed`` (a video's name as ``--format`` gives it) is ``source``'s own container under another
+    spelling: ``DJI_0001.MP4`` and ``--format mp4`` (``.mp4``), ``clip.m4v`` and ``mp4``, written by the same FFmpeg
+    muxer. ``--in-place`` then keeps the file's name: only the suffix's case or spelling differed, and it was
+    refused as a change of format. (A photo's own format under ``--format``, ``IMG.JPG`` with ``jpg`` or ``jpeg``,
+    keeps its name already: :func:`~weatherclean.batch.outputs.output_suffix`.)"""
+    if renamed == source or renamed.with_suffix("") != source.with_suffix(""):
+        return False
+    muxer = VIDEO_CONTAINERS.get(renamed.suffix.lower())
+    return muxer is not None and muxer == VIDEO_CONTAINERS.get(source.suffix.lower())
+
+
 def _too_long(output: Path, *, formatted: bool = False) -> str | None:
     """Why ``output`` cannot be written under its name, or None: the name is longer than its file system takes
     (:func:`~weatherclean.io.folders.name_over_limit`: ``PC_NAME_MAX``, 255 bytes on Linux where it does not say, 255
@@ -476,43 +496,6 @@ def _too_long(output: Path, *, formatted: bool = False) -> str | None:
             "or move the input higher up"
         )
     return None
-
-
-class _Resume(NamedTuple):
-    """What a rerun does with an output (:func:`_resume`): skip it (``skip``: the reason), or do it, with
-    ``note`` when it replaces an out-of-date output."""
-
-    skip: str | None = None
-    note: str | None = None
-
-
-def _resume(
-    output: Path,
-    info: os.stat_result | None,
-    sources: Callable[[], Iterable[Path]],
-    *,
-    overwrite: bool,
-    update: bool,
-) -> _Resume:
-    """Whether a job is done, skipped or redone, by what lies at its output (``info``: its ``stat``, or None).
-
-    Nothing there (or an empty file): done as new. Otherwise the output is never replaced unless the caller
-    asks: ``overwrite`` redoes every output; ``update`` redoes one older than its input (by more than the
-    modify window, :func:`~weatherclean.batch.jobs.output_state`), with the note
-    :data:`~weatherclean.batch.jobs.CHANGED`, as ``cp -u`` and ``rsync -u`` do. Why not by default, as ``make``
-    would: a file at an output's path is not always this input's output (a photo of another card with the same
-    camera name, another day's run into the same ``-o``, a hand-retouched result, a copy whose dates ``cp -r``
-    made new), and replacing it loses the user's file; an older output is skipped with a reason saying so.
-    ``sources`` (its input; a clip's frames) is called only for an output that exists.
-    """
-    if overwrite:
-        return _Resume()
-    state = output_state(output, sources, info)
-    if state is OutputState.MISSING:
-        return _Resume()
-    if state is OutputState.OUT_OF_DATE and update:
-        return _Resume(note=CHANGED)
-    return _Resume(skip=exists_reason(output, state))
 
 
 def _input_holding(inputs: Sequence[str | os.PathLike[str]], out_root: Path | None, *, tag: str) -> Path | None:
@@ -693,7 +676,7 @@ def plan_clips(
     ``DIR/<clip name>``, never to DIR itself: a clip's output folder is replaced as a whole, and the
     folder a user names must never be. A clip whose output folder exists is skipped unless ``overwrite``, or
     ``update`` and one of its frames is newer than that folder (whose time is that of its last frame written;
-    :func:`_resume`). Even then, an output folder that holds anything but the clip's own frame outputs is
+    :func:`judge_output`). Even then, an output folder that holds anything but the clip's own frame outputs is
     skipped with a reason, never replaced: it is the user's (:func:`~weatherclean.batch.outputs.foreign_files`).
     ``format`` (a Pillow format name, ``--format``'s for pictures) is what the frames are written as: it names a
     clip's own files in its output folder.
@@ -710,6 +693,7 @@ def plan_clips(
     frames_of: dict[Path, list[Job]] = {}
     for job in frames.jobs:
         frames_of.setdefault(job.source.parent, []).append(job)
+    replace = Replacement(overwrite=overwrite, update=update)
     names_of = {folder: [output_suffix(Path(j.output.name), format).name for j in own]  # its frame outputs' names
                 for folder, own in frames_of.items()}  # fmt: skip
     for folder, out in clips.items():
@@ -718,16 +702,16 @@ def plan_clips(
             continue
         own = frames_of[folder]
         info = stat_or_none(out)
-        resume = _resume(out, info, _frames_of(own), overwrite=overwrite, update=update)
-        if resume.skip is None and info is not None:  # an existing folder would be replaced: is it the clip's?
+        verdict = judge_output(out, _frames_of(own), replace, info)  # a folder of frames: judged by their dates
+        if verdict.skip is None and info is not None:  # an existing folder would be replaced: is it the clip's?
             why = foreign_reason(out, names_of[folder])
             if why is not None:
-                resume = _Resume(skip=f"output folder {display(out)} {why}")
-        if resume.skip is not None:
-            plan.skipped.append(Record(display(folder), resume.skip))
+                verdict = Verdict(verdict.state, skip=f"output folder {display(out)} {why}")
+        if verdict.skip is not None:
+            plan.skipped.append(Record(display(folder), verdict.skip))
             plan.done.append(out)
         else:  # the folders above the clip's output mirror those above its frames' outputs, less one
-            plan.jobs.append(Job(folder, out, kind="frames", note=resume.note, mirrored=max(0, own[0].mirrored - 1)))
+            plan.jobs.append(Job(folder, out, kind="frames", note=verdict.note, mirrored=max(0, own[0].mirrored - 1)))
     inside = _input_holding(folders, out_root, tag=tag)
     if inside is not None and out_root is not None and plan.output_dir is not None:
         ours = _clip_files(clips, names_of)
@@ -753,7 +737,7 @@ def _clip_files(clips: dict[Path, Path], names_of: dict[Path, list[str]]) -> set
 
 
 def _frames_of(own: list[Job]) -> Callable[[], list[Path]]:
-    """A clip's sources for :func:`_resume`: its frames (the inputs of ``own``, its frame jobs), read only when its
+    """A clip's sources for :func:`judge_output`: its frames (the inputs of ``own``, its frame jobs), read only when its
     output folder exists; the folder is judged against them, not against its input folder's own time."""
     return lambda: [j.source for j in own]
 

@@ -236,14 +236,6 @@ def _absolute(job: Job, cwd: Path) -> Job:
     return dataclasses.replace(job, source=source, output=output)
 
 
-def _shown(path: Path, cwd: Path) -> Path:
-    """``path`` as :func:`~weatherclean.batch.jobs.display` shows it from the folder ``cwd``."""
-    try:
-        return path.relative_to(cwd)
-    except ValueError:
-        return path
-
-
 def _as_typed(summary: BatchSummary, sent: Job, typed: Job, cwd: Path) -> BatchSummary:
     """A summary of ``sent`` (``typed`` made absolute by :func:`_absolute`), as a local run from ``cwd`` gives it.
 
@@ -252,8 +244,8 @@ def _as_typed(summary: BatchSummary, sent: Job, typed: Job, cwd: Path) -> BatchS
     and their reasons get the paths the user typed back, so that the summary, ``--json`` and every error line
     read as a local run's.
     """
-    names = {str(sent.source): str(typed.source), str(display(sent.output)): str(_shown(typed.output, cwd))}
-    path = _shown(typed.source, cwd)
+    names = {str(sent.source): str(typed.source), str(display(sent.output)): str(display(typed.output, cwd))}
+    path = display(typed.source, cwd)
     worker_path = display(sent.source)
 
     def retyped(records: list[Record]) -> list[Record]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import typer
@@ -17,12 +19,96 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weatherclean.batch.jobs import OUT_OF_DATE_HEAD, DeviceNote, OutputNames, Plan, Record
-from weatherclean.batch.run import BatchSummary
+from weatherclean.batch.inputs import (
+    CAMERA_FILES,
+    EMPTY_FOLDER,
+    NOTHING_TO_DO_HEAD,
+    PARTIAL_INPUT,
+    camera_file_reason,
+    nameless_video_reason,
+)
+from weatherclean.batch.jobs import (
+    OUT_OF_DATE_HEAD,
+    DeviceNote,
+    OutputNames,
+    OutputState,
+    Plan,
+    Record,
+    display,
+    exists_reason,
+    link_reason,
+)
+from weatherclean.batch.run import BatchSummary, appeared_reason
 from weatherclean.io.folders import printable
 from weatherclean.io.folders import shown as shown_path
+from weatherclean.tables import print_table
 
-__all__ = ["print_plan", "print_summary"]
+__all__ = ["FOLD_OVER", "FOLD_SHOWN", "NEVER_FOLDED", "print_plan", "print_summary"]
+
+#: More skips than this of one kind and the table lists only :data:`FOLD_SHOWN` of them, then one line with the
+#: count: a rerun over a 300-photo burst printed 300 "output exists" rows, a RAW+JPEG card one "raw (CR2) images are
+#: not supported" row per photo on every run, a Google Takeout folder one "not an image or video file (by name)" row
+#: per .json, and the failures and notes that matter scrolled away. ``--verbose`` lists each; ``--json`` always does.
+FOLD_OVER = 10
+#: How many skips of a folded kind the table still lists, as examples, before its "… and N more" line.
+FOLD_SHOWN = 3
+
+#: Skips never folded, however many, by how their reasons start: an output older than its input (the input was
+#: edited since: the one skip a user may need to act on, which a quiet run prints too), a partial result given as an
+#: input, and an empty folder (or one holding nothing to do), each given by name: the user typed each, and it does
+#: nothing. Failures are never folded either: the dry-run table lists each, and the summary gives each its own
+#: ``error:`` line. Each is the constant its module writes the reason with, so a rewording keeps it listed.
+#:
+#: A link to a file handled under its own name (a "selects" folder of links beside the card it points into) is
+#: folded like any other skip: its target is done, under the target's name, and nothing is asked of the user; 300
+#: such rows on every run buried the rest.
+NEVER_FOLDED = (OUT_OF_DATE_HEAD, PARTIAL_INPUT, EMPTY_FOLDER, NOTHING_TO_DO_HEAD)
+
+#: Stands for the path or name a reason names, in the reasons built by :func:`_templates`.
+_SENTINEL = "@@weatherclean-name@@"
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """The one row standing for the skips of one kind left out of the table: ``count`` of them, and why."""
+
+    count: int
+    reason: str
+
+
+@cache
+def _templates() -> tuple[tuple[str, str, str], ...]:
+    """The skip reasons that name a path or a file of their own, each as (head, tail, the text that stands for
+    them all), built by the functions that write them, so a reworded reason still folds.
+
+    An output path is left out with the ``: `` before it: ``output exists: out/p02.jpg (use --overwrite to redo)``
+    gives ``output exists (use --overwrite to redo)``. The run's own "output exists: PATH" (written since the plan
+    was made) has no builder of its own: it is the head of :func:`exists_reason` and the path alone, and folds with
+    the done ones. A file's name (a nameless video's, the clip beside a camera's proxy, a link's target) becomes
+    ``…``: ``a DJI low-resolution proxy (LRF) of …; not processed``. The longest tail is tried first, so that a bare
+    head never takes a longer reason."""
+    mark = str(display(Path(_SENTINEL)))
+    done = exists_reason(Path(_SENTINEL), OutputState.DONE)
+    outputs = [done, exists_reason(Path(_SENTINEL), OutputState.UNKNOWN), appeared_reason(Path(_SENTINEL))]
+    named = [
+        nameless_video_reason(_SENTINEL),
+        *(camera_file_reason(suffix, _SENTINEL) for suffix in CAMERA_FILES),
+        link_reason(Path(_SENTINEL)),
+    ]
+    templates = []
+    for reason in outputs:
+        head, _, tail = reason.partition(mark)
+        templates.append((head, tail, _without_path(head, tail)))
+    templates.append((done.partition(mark)[0], "", templates[0][2]))
+    for reason in named:
+        head, _, tail = reason.partition(_SENTINEL)
+        templates.append((head, tail, f"{head}…{tail}"))
+    return tuple(sorted(templates, key=lambda t: -len(t[1])))
+
+
+def _without_path(head: str, tail: str) -> str:
+    """``head`` and ``tail`` of a reason joined where its path was, less the ``: `` that led to the path."""
+    return head.rstrip().removesuffix(":") + tail
 
 
 def print_plan(
@@ -34,12 +120,14 @@ def print_plan(
     notes: Sequence[str] = (),
     err_console: Console | None = None,
     quiet: bool = False,
+    verbose: bool = False,
 ) -> None:
     """``--dry-run``: every job, skip and known failure, as a table or JSON (``quiet``: one line of totals, after
     the failures' error lines and the notes, as a quiet run prints; the table of a 3,000-photo card was 3,000
-    rows). ``notes`` (about the model, say)
-    are part of the JSON; the caller prints them after a table. The plan's own notes (an ``-o`` inside an
-    input folder, a ``--format`` that fits only some inputs) and a job's (an out-of-date output redone) are
+    rows). Many skips of one kind are folded as in the summary (:func:`print_summary`) unless ``verbose``, and
+    failures never; the JSON lists each. ``notes`` (about the model, say) are part of the JSON; the caller prints
+    them after a table. The plan's own notes (an ``-o`` inside an input folder, a ``--format`` that fits only some
+    inputs) and a job's (an out-of-date output redone) are
     shown as the run would give them. Each known failure also gets its ``error: FILE: reason`` line on
     ``err_console``, as in a run, and the JSON its ``ok`` and ``exit_code`` (1 when a failure is known), as a
     run's summary has them: a script that reads either finds them where the run puts them."""
@@ -75,21 +163,38 @@ def print_plan(
     for job in plan.jobs:
         after = " (replaced in place)" if job.replaces_input else f" ({job.note})" if job.note else ""
         table.add_row(escape(shown_path(job.source)), escape(shown_path(shown(job)) + after))
-    for rec in plan.skipped:
-        table.add_row(escape(shown_path(rec.path)), f"[yellow]skip:[/] {escape(printable(rec.why))}")
+    for rec in _folded(plan.skipped, verbose):
+        if isinstance(rec, _Folded):
+            table.add_row(_more(rec), f"[yellow]skip:[/] {escape(printable(rec.reason))}")
+        else:
+            table.add_row(escape(shown_path(rec.path)), f"[yellow]skip:[/] {escape(printable(rec.why))}")
     for rec in plan.failed:
         table.add_row(escape(shown_path(rec.path)), f"[red]error:[/] {escape(printable(rec.why))}")
-    console.print(table)
+    _print_table(console, table)
     if plan.other_shards:
         console.print(f"{plan.other_shards} file(s) belong to other shards", highlight=False)
 
 
 def print_summary(
-    summary: BatchSummary, *, json_out: bool, quiet: bool, console: Console, err_console: Console
+    summary: BatchSummary,
+    *,
+    json_out: bool,
+    quiet: bool,
+    console: Console,
+    err_console: Console,
+    verbose: bool = False,
 ) -> None:
     """The end of a run: one ``error: FILE: reason`` line per failure on ``err_console``, a table of what was
     noted and skipped, then the totals line with where the outputs went; with ``json_out``, the JSON on
     stdout takes the place of the table and the totals, and the error lines stay.
+
+    More than :data:`FOLD_OVER` skips of one kind (:func:`_fold_key`: "output exists" on a rerun, "raw (CR2)
+    images are not supported" on a RAW+JPEG card, "not an image or video file (by name)" beside each photo of a
+    Takeout folder) are folded unless ``verbose``: the table lists :data:`FOLD_SHOWN` of them and then one
+    ``… and N more`` row with the reason they share, so that the notes and the skips a user may act on are not
+    buried under 300 rows saying the same. The kinds of :data:`NEVER_FOLDED` (an output older than its input, an
+    empty folder or a partial result given by name) are listed each, and failures are never folded (they are not
+    in the table: each has its line on stderr). The totals line and ``--json`` count and list every file.
 
     Failures go to the error stream, one line each, so that a script or a log reading stderr sees every one
     whether or not the table is printed; a video kept in part (``NAME.partial.mp4``) is named there, as typed,
@@ -125,14 +230,72 @@ def print_summary(
         table.add_column("status", overflow="fold")
         table.add_column("file", overflow="fold")  # a file name is never cut short ("mi…"): folded
         table.add_column("reason", overflow="fold")
-        for status, records in (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", summary.skipped)):
+        rows = (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", _folded(summary.skipped, verbose)))
+        for status, records in rows:
             for rec in records:
+                if isinstance(rec, _Folded):
+                    table.add_row(status, _more(rec), escape(printable(rec.reason)))
+                    continue
                 where = f"(device: {rec.device})" if isinstance(rec, DeviceNote) else shown_path(rec.path)
                 table.add_row(status, escape(where), escape(printable(rec.why)))
-        console.print(table)
+        _print_table(console, table)
     elif quiet:
         _print_quiet_lines(summary.notes, summary.skipped, err_console)
     console.print(totals, highlight=False, soft_wrap=True)
+
+
+def _print_table(console: Console, table: Table) -> None:
+    """``table`` laid out for the console's width and terminal (:func:`weatherclean.tables.print_table`: plain
+    under ``TERM=dumb``, and names escaped before the widths are computed where the output's encoding cannot show
+    them, ``PYTHONIOENCODING=ascii``, so that the columns stay aligned)."""
+    print_table(console, table, fold=False)  # every column folds: Rich keeps each name whole in its column
+
+
+def _fold_key(rec: Record) -> str | None:
+    """The kind of skip ``rec`` is, for folding: its reason as a row prints it (:func:`~weatherclean.io.folders.
+    printable`: a control character in a name is escaped, and the folded row prints this text), with the path or
+    name it holds of its own left out (:func:`_templates`: an "output exists" skip's output, a nameless video's name,
+    the clip a camera's proxy lies beside, a link's target). So the skips of one kind group together (each "output
+    exists", each "raw (CR2) images are not supported", apart from "raw (NEF) ..."). None for a skip never folded
+    (:data:`NEVER_FOLDED`).
+
+    Only these builders' reasons hold a name: any other reason is its own key, as it is (a name searched for in
+    every reason replaced the words "it" or "file" in reasons of files so named, and cost 9 s for 100 000 skips)."""
+    why = printable(rec.why)
+    if why.startswith(NEVER_FOLDED):
+        return None
+    for head, tail, text in _templates():
+        if why.startswith(head) and why.endswith(tail) and len(why) > len(head) + len(tail):
+            return text
+    return why
+
+
+def _folded(skipped: Sequence[Record], verbose: bool) -> list[Record | _Folded]:
+    """``skipped`` as the table lists them: each kind (:func:`_fold_key`) with more than :data:`FOLD_OVER` skips
+    (unless ``verbose``) cut to its first :data:`FOLD_SHOWN`, followed at once by one :class:`_Folded` row counting
+    the rest, with the reason they share; the other skips as they are, in their order."""
+    if verbose or len(skipped) <= FOLD_OVER:
+        return list(skipped)
+    keys = [_fold_key(rec) for rec in skipped]
+    counts = Counter(key for key in keys if key is not None)
+    folding = {key for key, n in counts.items() if n > FOLD_OVER}
+    rows: list[Record | _Folded] = []
+    listed: Counter[str] = Counter()
+    for rec, key in zip(skipped, keys, strict=True):
+        if key not in folding:
+            rows.append(rec)
+            continue
+        listed[key] += 1
+        if listed[key] <= FOLD_SHOWN:
+            rows.append(rec)
+        if listed[key] == FOLD_SHOWN:
+            rows.append(_Folded(counts[key] - FOLD_SHOWN, f"{key}; --verbose lists each"))
+    return rows
+
+
+def _more(row: _Folded) -> str:
+    """The file column of a folded row."""
+    return f"… and {row.count} more"
 
 
 def _print_quiet_lines(notes: Sequence[Record], skipped: Sequence[Record], err_console: Console) -> None:

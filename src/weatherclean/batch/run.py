@@ -9,7 +9,8 @@ same command resumes (finished outputs are skipped by the plan). A failed job le
 folder behind. Ctrl-C ends in a summary wherever it lands once the batch has started: each job's outcome is
 filled into one slot as it is known, and the summary is made from the slots at the end, with further
 interruptions held while the writes in flight finish. An output that appears while its job runs (another run
-beside this one) is kept and the job skipped, unless the run was asked to replace outputs.
+beside this one) is kept and the job skipped, unless ``--overwrite`` asked to replace every output: ``--update``
+replaces only the output it judged older than its input, and made from it, just before the model.
 
 Photos are pipelined (:class:`Pipeline`): worker threads decode the next photos and encode and write
 finished ones while the model computes on the main thread, with bounded queues, so memory holds a few
@@ -40,7 +41,6 @@ from rich.text import Text
 
 from weatherclean.batch.handlers import PartialVideoError, StagedHandler, photo_handler, stages_of
 from weatherclean.batch.jobs import (
-    CHANGED,
     FrameProgress,
     Job,
     JobHandler,
@@ -50,13 +50,20 @@ from weatherclean.batch.jobs import (
     Record,
     Replacement,
     display,
-    exists_reason,
     job_sources,
-    output_state,
+    judge_output,
+    stat_or_none,
 )
 from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError
 from weatherclean.interrupts import block_for_report, interrupts_held
-from weatherclean.io.atomic import folder_in_the_way, keep_existing, missing_folders, remove_empty
+from weatherclean.io.atomic import (
+    file_identity,
+    folder_in_the_way,
+    identity_at,
+    keep_existing,
+    missing_folders,
+    remove_empty,
+)
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.pipelining import pipeline_enabled
 
@@ -338,51 +345,73 @@ class _Outcome:
             summary.failed.append(self.failure)
 
 
-def _appeared(job: Job, replace: Replacement) -> _Outcome | None:
-    """The outcome of a job whose output exists just before it runs (a skip; a failure for a folder where a file
-    goes), or None to run it.
+@dataclass(frozen=True)
+class _Look:
+    """One look at a job's output before its model runs (:func:`_appeared`): its ``outcome`` (None: run it), and
+    what it judged there (:func:`~weatherclean.io.atomic.file_identity`; None: nothing), which the
+    job's write may replace and no other (:func:`_kept`), and which tells whether a later look is still valid."""
+
+    outcome: _Outcome | None = None
+    seen: tuple[int, int, int] | None = None
+
+
+def _seen(output: Path) -> tuple[int, int, int] | None:
+    """What lies at ``output`` now (:func:`~weatherclean.io.atomic.identity_at`), or None for nothing: the one
+    ``stat`` a staged job takes before its model, to know whether its earlier look (:func:`_appeared`) still
+    holds."""
+    return identity_at(output)
+
+
+def _appeared(job: Job, replace: Replacement) -> _Look:
+    """Look at a job's output just before it runs: its outcome if the output exists (a skip; a failure for a folder
+    where a file goes, or for another photo's output), or None to run it; and the file it judged.
 
     The plan skipped every output that existed then; one that exists now appeared since (another process, a
     rerun beside this one), or is one the plan found older than its input and was asked to redo (``update``).
-    Each is judged as the plan judges (:func:`~weatherclean.batch.plan._resume`): never replaced unless
-    ``overwrite``, or ``update`` and it is (still) older than its input. The Ray engine's actors run each job
-    through here too, so both engines judge alike.
+    Each is judged as the plan judges, by the same rule (:func:`~weatherclean.batch.jobs.judge_output`): never
+    replaced unless ``overwrite``, or ``update`` and it is (still) older than its input and made from this input
+    (one made from another photo, by its EXIF, fails the job). The Ray engine's actors run each job through here
+    too, so both engines judge alike. One ``stat`` of the output, and for one that exists the EXIF of it and of
+    its input (a photo's).
     """
     if job.replaces_input:
-        return None
-    try:
-        in_the_way = job.kind != "frames" and job.output.is_dir()
-    except OSError:  # a name too long, a folder that cannot be entered: the job's own write says so, for it alone
-        return None
-    if in_the_way:
-        return _Outcome(failure=Record(display(job.source), folder_in_the_way(display(job.output))))
-    if replace.overwrite:
-        return None
-    state = output_state(job.output, lambda: job_sources(job))
-    if state is OutputState.MISSING or (replace.update and state is OutputState.OUT_OF_DATE):
-        return None
-    if state is OutputState.DONE:  # written since the plan was made
-        return _Outcome(skip=Record(display(job.source), f"output exists: {display(job.output)}"))
-    return _Outcome(skip=Record(display(job.source), exists_reason(job.output, state)))
+        return _Look()
+    info = stat_or_none(job.output)  # nothing there (the common case: a first run) needs no judging
+    if info is None:
+        return _Look()
+    seen = file_identity(info)
+    if job.kind != "frames" and stat.S_ISDIR(info.st_mode):
+        return _Look(_Outcome(failure=Record(display(job.source), folder_in_the_way(display(job.output)))))
+    photo = job.source if job.kind == "photo" else None
+    verdict = judge_output(job.output, lambda: job_sources(job), replace, info, photo=photo)
+    if verdict.fail is not None:  # another photo's output (another card's IMG_0001.JPG): --update never replaces it
+        return _Look(_Outcome(failure=Record(display(job.source), verdict.fail)), seen)
+    if verdict.skip is None:
+        return _Look(None, seen)
+    if verdict.state is OutputState.DONE:  # written since the plan was made
+        return _Look(_Outcome(skip=Record(display(job.source), f"output exists: {display(job.output)}")), seen)
+    return _Look(_Outcome(skip=Record(display(job.source), verdict.skip)), seen)
 
 
-def _kept(job: Job, replace: Replacement) -> Path | None:
-    """The output that ``job`` must not replace if a file appears there while it runs
-    (:func:`~weatherclean.io.atomic.keep_existing`), or None when the job was asked to replace it: ``--in-place``,
-    ``--overwrite``, or ``--update`` for an output the plan found older than its input. A ``--frames`` clip's
-    folder is replaced by its handler, which looks at it itself."""
-    asked = job.replaces_input or replace.overwrite or (replace.update and job.note == CHANGED)
-    return None if asked or job.kind == "frames" else job.output
+def _kept(job: Job, replace: Replacement, look: _Look) -> tuple[Path | None, tuple[int, int, int] | None]:
+    """What ``job``'s write must keep (:func:`~weatherclean.io.atomic.keep_existing`): its output, unless the job
+    was asked to replace whatever is there (``--in-place``, ``--overwrite``; a ``--frames`` clip's folder is
+    replaced by its handler, which looks at it itself), and the file ``look`` judged it may replace, the one an
+    ``--update`` job redoes. Any other file found there at the write (another run's, written since the look) is
+    kept, and the job skipped (before, ``--update`` replaced it unguarded)."""
+    if job.replaces_input or replace.overwrite or job.kind == "frames":
+        return None, None
+    return job.output, look.seen
 
 
 def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Replacement) -> _Outcome:
     """Do one job; its outcome. Ctrl-C goes up (the job is then not done, and leaves no output)."""
-    early = _appeared(job, replace)
-    if early is not None:
-        return early
+    look = _appeared(job, replace)
+    if look.outcome is not None:
+        return look.outcome
     new_folders = missing_folders(job.output.parent)
     try:
-        with keep_existing(_kept(job, replace)):
+        with keep_existing(*_kept(job, replace, look)):
             # a job that failed leaves no empty output folder behind
             return _settle(job, lambda: handler(job, frames), on_error=lambda: remove_empty(new_folders))
     finally:
@@ -560,6 +589,12 @@ class _Pipelined(_Runner):
         super().__init__(job_list, handler, outcomes, replace)
         self.pipeline = pipeline
         self.decoding: dict[int, Future[Any]] = {}
+        #: Each staged job's look at its output (:func:`_appeared`), taken when its decode is started (up to
+        #: ``ahead`` jobs before its model). It reads the EXIF of the output and the input (another card's photo),
+        #: so just before the model only one ``stat`` checks that the same file is there (:func:`_seen`): if it
+        #: changed (another run wrote it meanwhile), the output is judged again. The write then replaces only the
+        #: file judged (:func:`_kept`).
+        self.looked: dict[int, _Look] = {}
         self.next_decode = 0
         self.pending: deque[_Pending] = deque()
         self.stopped = False  # a full disk: the writes in flight are recorded, nothing more is started
@@ -583,10 +618,10 @@ class _Pipelined(_Runner):
                     return
                 self.advance()
                 continue
-            early = _appeared(job, self.replace)
-            if early is not None:
+            look = self._look(index, job)
+            if look.outcome is not None:
                 self._drop_decode(index)
-                self.pending.append(_Pending(index, job, outcome=early))
+                self.pending.append(_Pending(index, job, outcome=look.outcome))
                 continue
             try:
                 value = stages.compute(job, self._decoded(index, stages, job))
@@ -596,7 +631,7 @@ class _Pipelined(_Runner):
             if not self._collect(self.pipeline.writers - 1):  # room for one more write
                 return
             self.start(index)
-            self.pending.append(_Pending(index, job, write=self.writers.submit(self._write, stages, job, value)))
+            self.pending.append(_Pending(index, job, write=self.writers.submit(self._write, stages, job, value, look)))
 
     def finish(self) -> None:
         """Record the writes in flight (each is atomic: complete, or nothing under the output's name), then stop
@@ -621,9 +656,19 @@ class _Pipelined(_Runner):
             if stages is None:
                 if self.next_decode > index:  # photos past a video wait until it is done
                     return
-            elif _appeared(job, self.replace) is None:
-                self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
+            else:
+                look = self.looked[self.next_decode] = _appeared(job, self.replace)
+                if look.outcome is None:
+                    self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
             self.next_decode += 1
+
+    def _look(self, index: int, job: Job) -> _Look:
+        """Job ``index``'s look at its output just before its model: the one taken when its decode started, if
+        the same file (or nothing) is still there by one ``stat``; else a new one (:func:`_appeared`)."""
+        look = self.looked.pop(index, None)
+        if look is None or (not job.replaces_input and _seen(job.output) != look.seen):
+            return _appeared(job, self.replace)
+        return look
 
     def _decoded(self, index: int, stages: StagedHandler, job: Job) -> Any:
         future = self.decoding.pop(index, None)
@@ -634,11 +679,12 @@ class _Pipelined(_Runner):
         if future is not None:
             future.cancel()
 
-    def _write(self, stages: StagedHandler, job: Job, value: Any) -> Callable[[], list[str]]:
-        """In a writer thread: encode and write one job; returns its notes, or its error, as a call."""
+    def _write(self, stages: StagedHandler, job: Job, value: Any, look: _Look) -> Callable[[], list[str]]:
+        """In a writer thread: encode and write one job, replacing no output but the one ``look`` judged; returns
+        its notes, or its error, as a call."""
         new_folders = missing_folders(job.output.parent)
         try:
-            with keep_existing(_kept(job, self.replace)):
+            with keep_existing(*_kept(job, self.replace, look)):
                 notes = stages.encode(job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
             self.cleanup.append(new_folders)

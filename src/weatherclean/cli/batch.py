@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.markup import escape
 
-from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, console, err_console, report_outcome
+from weatherclean.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_SOME_FAILED,
+    console,
+    draws_progress,
+    err_console,
+    report_outcome,
+)
 from weatherclean.errors import InputError
 from weatherclean.interrupts import carry_interrupts
 from weatherclean.io.media import VIDEO_CONTAINERS
@@ -35,6 +42,25 @@ if TYPE_CHECKING:
 #: args, obj=...)``) to supply the models itself: called with the ``--model`` value and the task, it
 #: returns the model to run in its place. The commands pass it on as ``PhotoCommand.models``.
 ModelProvider = Callable[[str, str], "nn.Module"]
+
+#: The help panels of desnow and derain (evaluate uses the model ones too), by what a user scans for: where the
+#: outputs go and what is redone stay under "Options"; the model and what it runs on, the video encoder, and the
+#: Ray cluster each get a panel. Each panel is a table of its own, sized by its own longest names, so a long
+#: name squeezes only its panel: in one table ``--self-ensemble/--no-self-ensemble`` and ``--ray-cpus-per-actor``
+#: left derain's help 18 characters of description at 80 columns. For the same reason a ``--x/--no-x`` flag, whose
+#: second name takes a column of its own, is kept apart from long single names with a value (at 60 columns
+#: ``--ray-cpus-per-actor`` beside ``local|ray`` came out "--ray-cpus-per-ac…").
+MODEL_PANEL = "Model and device"
+#: ``--self-ensemble/--no-self-ensemble`` alone: its two names fill a panel's name columns by themselves.
+ENSEMBLE_PANEL = "Rain models (J4R-Net)"
+VIDEO_PANEL = "Videos"
+#: ``--engine`` (first: it picks local or Ray, its default local) and ``--ray-address``; not "Ray cluster (--engine
+#: ray)", a title that read as if ``--engine`` itself applied only with ``--engine ray``.
+RAY_PANEL = "Ray cluster"
+#: ``--ray-actors``, ``--ray-cpus-per-actor``, ``--ray-retries``: long names with a short value (N), apart from
+#: ``--engine local|ray`` and ``--ray-address HOST:PORT``, whose wide values left the names too little room. These
+#: apply only with ``--engine ray``, and the title says so.
+RAY_WORKERS_PANEL = "Ray workers (with --engine ray)"
 
 Paths = Annotated[
     list[str],
@@ -66,12 +92,19 @@ Output = output_option("desnowed", "photos", "a.jpg")
 ModelName = Annotated[
     str,
     typer.Option(
-        "--model", metavar="NAME", help="Registered name, a saved model folder, or a Hub repo owner/name\\[@revision]."
+        "--model",
+        metavar="NAME",
+        help="Registered name, a saved model folder, or a Hub repo owner/name\\[@revision].",
+        rich_help_panel=MODEL_PANEL,
     ),
 ]
 Device = Annotated[
-    str, typer.Option("--device", metavar="DEVICE", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")
-]
+    str,
+    typer.Option(
+        "--device", metavar="DEVICE", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.",
+        rich_help_panel=MODEL_PANEL,
+    ),
+]  # fmt: skip
 Precision = Annotated[
     str,
     typer.Option(
@@ -79,6 +112,7 @@ Precision = Annotated[
         metavar="PRECISION",
         help=f"{', '.join(PRECISIONS)}. auto: fp16 on CUDA, bf16 on CPUs with native bf16 (AMX, AVX512-BF16), else "
         "fp32; each tile is checked and redone in fp32 on NaN/black.",
+        rich_help_panel=MODEL_PANEL,
     ),
 ]
 Tile = Annotated[
@@ -89,6 +123,7 @@ Tile = Annotated[
         metavar="PX",
         help="Tile edge in pixels, at least 64. Default: from free memory.",
         show_default=False,
+        rich_help_panel=MODEL_PANEL,
     ),
 ]
 TileOverlap = Annotated[
@@ -96,7 +131,7 @@ TileOverlap = Annotated[
     typer.Option(
         "--tile-overlap", min=0, metavar="PX",
         help="Tile overlap in pixels. Default: the model's receptive field (≥ 32).",
-        show_default=False,
+        show_default=False, rich_help_panel=MODEL_PANEL,
     ),
 ]  # fmt: skip
 Format = Annotated[
@@ -152,18 +187,27 @@ Update = Annotated[
 Frames = Annotated[
     bool,
     typer.Option(
-        "--frames", help="Treat each folder of images as one clip (natural order) and write a folder of frames."
+        "--frames",
+        help="Treat each folder of images as one clip (natural order) and write a folder of frames.",
+        rich_help_panel=VIDEO_PANEL,
     ),
 ]
 Crf = Annotated[
     int,
-    typer.Option("--crf", min=0, max=51, metavar="0-51", help="Video quality: lower is better and bigger (x264 CRF)."),
+    typer.Option(
+        "--crf",
+        min=0,
+        max=51,
+        metavar="0-51",
+        help="Video quality: lower is better and bigger (x264 CRF).",
+        rich_help_panel=VIDEO_PANEL,
+    ),
 ]
 Codec = Annotated[
     str | None,
     typer.Option("--codec", metavar="ENCODER", help="Video encoder, e.g. libx264, libx265, libvpx-vp9. "
                  "Default: H.264 (VP9 for WebM, MPEG-4 for AVI, WMV8 for WMV).",
-                 show_default=False),
+                 show_default=False, rich_help_panel=VIDEO_PANEL),
 ]  # fmt: skip
 AllowPartial = Annotated[
     bool,
@@ -171,7 +215,7 @@ AllowPartial = Annotated[
         "--allow-partial", help="Count a video that decodes only in part (truncated or damaged) as done, written "
         "under its output name (or over the input with --in-place). Without this it counts as failed (exit code 1) "
         "and its decodable frames are restored into NAME.partial.EXT (clip.partial.mp4) beside the output, never "
-        "read as an input.",
+        "read as an input.", rich_help_panel=VIDEO_PANEL,
     ),
 ]  # fmt: skip
 Preset = Annotated[
@@ -179,7 +223,7 @@ Preset = Annotated[
     typer.Option(
         "--preset", metavar="PRESET",
         help="Encoder speed/size trade-off (x264/x265 preset). On a 2- or 4-core machine 'veryfast' leaves more of "
-        "the CPU to the model (docs/performance.md).",
+        "the CPU to the model (docs/performance.md).", rich_help_panel=VIDEO_PANEL,
     ),
 ]  # fmt: skip
 
@@ -208,7 +252,10 @@ Shard = Annotated[
     ),
 ]  # fmt: skip
 Offline = Annotated[
-    bool, typer.Option("--offline", help="Use only models already in the Hub cache (as HF_HUB_OFFLINE=1).")
+    bool,
+    typer.Option(
+        "--offline", help="Use only models already in the Hub cache (as HF_HUB_OFFLINE=1).", rich_help_panel=MODEL_PANEL
+    ),
 ]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Show what would be done; write nothing. Checks --model, loads no model.")
@@ -229,12 +276,25 @@ Quiet = Annotated[
         help="No progress bar; only totals, notes, failures and skips of outputs older than their input.",
     ),
 ]
+#: The numbers --verbose's help gives: :data:`weatherclean.batch.report.FOLD_OVER` and ``FOLD_SHOWN``, copied since
+#: importing the report here would load NumPy and the image stack for ``--help`` (0.2 s); tests/test_report_help.py
+#: checks that they agree.
+_FOLD_OVER, _FOLD_SHOWN = 10, 3
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v",
+        help="List every skipped file in the summary (and the --dry-run table); without it, more than "
+        f"{_FOLD_OVER} skips for one reason (outputs that exist, raw files) show as {_FOLD_SHOWN} and a count. "
+        "Not with --quiet.",
+    ),
+]  # fmt: skip
 Compile = Annotated[
     bool,
     typer.Option(
         "--compile", help="Compile the model with torch.compile: derain 1.3–1.5× faster on a CPU (desnow ~1.05×), "
         "after a compile of 10–50 s per picture size. For long videos; needs a C++ compiler "
-        "(without one the run goes on uncompiled, with a note).",
+        "(without one the run goes on uncompiled, with a note).", rich_help_panel=MODEL_PANEL,
     ),
 ]  # fmt: skip
 SelfEnsemble = Annotated[
@@ -244,6 +304,7 @@ SelfEnsemble = Annotated[
         help="Run each frame and its 180° turn through the model and keep their mean: a little more rain "
         "removed and dry pictures changed less, at twice the time. Default: the model's own (on for j4rnet-wide; "
         "models info shows it). --no-self-ensemble for full speed. J4R-Net models only.", show_default=False,
+        rich_help_panel=ENSEMBLE_PANEL,
     ),
 ]  # fmt: skip
 PassThrough = Annotated[
@@ -253,7 +314,7 @@ PassThrough = Annotated[
         help="Weather evidence a pixel needs before the model may change it; below it the model leaves the pixel as "
         "it was. Higher leaves more alone and removes less, lower removes more, 0: every pixel is the model's output. "
         "Default: the model's own (0.03 for desnownet-light and for j4rnet-wide; models info shows it). DesnowNet "
-        "takes 0 to below 0.5, J4R-Net 0 to below 1.", show_default=False,
+        "takes 0 to below 0.5, J4R-Net 0 to below 1.", show_default=False, rich_help_panel=MODEL_PANEL,
     ),
 ]  # fmt: skip
 Compare = Annotated[
@@ -269,7 +330,7 @@ Engine = Annotated[
         "--engine", metavar="local|ray",
         help="local: this process. ray: spread the files over a Ray cluster, one model per GPU (or per "
         "--ray-cpus-per-actor CPUs); inputs and outputs must be on storage every node sees (docs/scale.md). "
-        "Needs pip install 'weatherclean\\[ray]'.",
+        "Needs pip install 'weatherclean\\[ray]'.", rich_help_panel=RAY_PANEL,
     ),
 ]  # fmt: skip
 RayAddress = Annotated[
@@ -277,7 +338,7 @@ RayAddress = Annotated[
     typer.Option(
         "--ray-address", metavar="HOST:PORT",
         help="The Ray cluster to use (as RAY_ADDRESS, which is read when this is not given). Default: a local Ray "
-        "started for the run.", show_default=False,
+        "started for the run.", show_default=False, rich_help_panel=RAY_PANEL,
     ),
 ]  # fmt: skip
 RayActors = Annotated[
@@ -285,7 +346,7 @@ RayActors = Annotated[
     typer.Option(
         "--ray-actors", min=1, metavar="N",
         help="Ray actors (model copies) to run. Default: one per GPU, else one per --ray-cpus-per-actor CPUs.",
-        show_default=False,
+        show_default=False, rich_help_panel=RAY_WORKERS_PANEL,
     ),
 ]  # fmt: skip
 RayCpus = Annotated[
@@ -293,7 +354,7 @@ RayCpus = Annotated[
     typer.Option(
         "--ray-cpus-per-actor", min=0.01, metavar="N",
         help="CPUs each Ray actor reserves (its PyTorch threads, unless --threads says otherwise). Default: 1.",
-        show_default=False,
+        show_default=False, rich_help_panel=RAY_WORKERS_PANEL,
     ),
 ]  # fmt: skip
 RayRetries = Annotated[
@@ -301,18 +362,25 @@ RayRetries = Annotated[
     typer.Option(
         "--ray-retries", min=0, metavar="N",
         help="Times a file is retried on a restarted Ray worker after its worker died (a crash, a lost node). "
-        "Default: 2.", show_default=False,
+        "Default: 2.", show_default=False, rich_help_panel=RAY_WORKERS_PANEL,
     ),
 ]  # fmt: skip
-#: ``--threads``, one definition for every command that runs a model (desnow, derain, evaluate, train).
-Threads = Annotated[
-    int | None,
-    typer.Option(
-        "--threads", min=1, metavar="N",
-        help="CPU threads for PyTorch. Default: PyTorch's (one per core). Lower it when running several jobs side by "
-        "side on one machine.", show_default=False,
-    ),
-]  # fmt: skip
+
+
+def threads_option(panel: str) -> Any:
+    """``--threads``, one definition for every command that runs a model, shown in ``panel``: beside the model
+    and device in desnow, derain and evaluate (:data:`Threads`), with the hardware in train."""
+    return Annotated[
+        int | None,
+        typer.Option(
+            "--threads", min=1, metavar="N",
+            help="CPU threads for PyTorch. Default: PyTorch's (one per core). Lower it when running several jobs side "
+            "by side on one machine.", show_default=False, rich_help_panel=panel,
+        ),
+    ]  # fmt: skip
+
+
+Threads = threads_option(MODEL_PANEL)
 
 
 @dataclass(frozen=True)
@@ -337,6 +405,8 @@ class PhotoCommand:
     dry_run: bool = False
     json_out: bool = False
     quiet: bool = False
+    #: Every skip listed in the summary and the --dry-run table, none folded into a count.
+    verbose: bool = False
     threads: int | None = None
     compile: bool = False
     compare: bool = False
@@ -398,9 +468,10 @@ def restorer_notes(restorer: Restorer) -> list[Record]:
     return [DeviceNote.on(restorer.device.type, reason) for reason in restorer.notes]
 
 
-def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool:
+def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str, media: MediaOptions | None = None) -> bool:
     """Print the plan for ``--dry-run`` (exit 1 if some input is already known to fail); True if it did. With
-    ``--in-place``, each photo is read to say which the run would refuse to replace.
+    ``--in-place``, each photo is read, and each video opened, to say which the run would refuse to replace;
+    a video is judged with ``media``'s encoder settings (``--codec`` decides whether a master keeps its codec).
 
     An input list of which nothing exists stops here first, with exit code 2 (see :func:`require_an_input`).
     A dry run loads no model, but what the run would refuse of ``--model`` before any work fails it the
@@ -421,16 +492,16 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str) -> bool
     if cmd.in_place:  # after --model's check (a typo must not wait for every photo): what the run would refuse
         from weatherclean.batch.handlers import fail_in_place_losses
 
-        photos = sum(job.kind == "photo" for job in plan.jobs)
-        if photos and not cmd.quiet:
-            err_console.print(f"reading {photos} photo(s) to see what --in-place would lose...", highlight=False)
-        fail_in_place_losses(plan)
+        files = sum(job.kind in ("photo", "video") for job in plan.jobs)
+        if files and not cmd.quiet:
+            err_console.print(f"reading {files} file(s) to see what --in-place would lose...", highlight=False)
+        fail_in_place_losses(plan, media.video if media else None)
 
     def show() -> None:
         notes = [note] if note else []
         print_plan(
             plan, verb=verb, json_out=cmd.json_out, console=console, notes=notes, err_console=err_console,
-            quiet=cmd.quiet,
+            quiet=cmd.quiet, verbose=cmd.verbose,
         )  # fmt: skip
         if note and not cmd.json_out:
             err_console.print(f"[cyan]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
@@ -447,7 +518,10 @@ def finish(summary: BatchSummary, cmd: PhotoCommand, notes: Callable[[], list[Re
 
     def show() -> None:
         summary.notes.extend(notes())
-        print_summary(summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console)
+        print_summary(
+            summary, json_out=cmd.json_out, quiet=cmd.quiet, console=console, err_console=err_console,
+            verbose=cmd.verbose,
+        )  # fmt: skip
 
     report_outcome(outcome_code(summary), show)
 
@@ -487,6 +561,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
     from weatherclean.io.atomic import remove_stale_parts_beside
 
+    refuse_quiet_with_verbose(cmd)
     check_engine(cmd)
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
@@ -494,7 +569,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
         cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite, update=cmd.update,
         in_place=cmd.in_place, shard=shard,
     )  # fmt: skip
-    if dry_run_or_none(plan, cmd, verb, task):
+    if dry_run_or_none(plan, cmd, verb, task, media):
         return
     remove_stale_parts_beside(plan.done)
     if cmd.engine == "ray":
@@ -505,13 +580,20 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     handler = job_handler(
         restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
     )
-    show = not (cmd.quiet or cmd.json_out)
+    show = not (cmd.quiet or cmd.json_out) and draws_progress()  # a real terminal: not FORCE_COLOR's log
     with carry_interrupts():  # no interruption between the batch's wrap-up and its printed summary
         summary = run_jobs(
             plan, handler, overwrite=cmd.overwrite, update=cmd.update, progress=show, description=verb,
             console=err_console,
         )  # fmt: skip
         finish(summary, cmd, lambda: restorer_notes(restorer))
+
+
+def refuse_quiet_with_verbose(cmd: PhotoCommand) -> None:
+    """Refuse ``--quiet`` with ``--verbose``, before planning: one says list no skips, the other list every one,
+    and which was meant cannot be told (a script's ``-q`` with a user's ``-v`` added by hand)."""
+    if cmd.quiet and cmd.verbose:
+        raise InputError("--quiet and --verbose: use one of them (--quiet prints no table, --verbose every row of it)")
 
 
 def check_engine(cmd: PhotoCommand) -> None:
@@ -568,7 +650,7 @@ def run_on_ray(
         cpus_per_actor=cmd.ray_cpus_per_actor or defaults.cpus_per_actor,
         retries=defaults.retries if cmd.ray_retries is None else cmd.ray_retries,
     )  # fmt: skip
-    show = not (cmd.quiet or cmd.json_out)
+    show = not (cmd.quiet or cmd.json_out) and draws_progress()  # a real terminal: not FORCE_COLOR's log
     return ray_engine.run_on_ray(
         plan,
         workers,

@@ -112,6 +112,27 @@ def _console(stderr: bool = False) -> Console:
 console = _console()
 err_console = _console(stderr=True)
 
+
+def draws_progress(target: Console | None = None) -> bool:
+    """Whether an animated progress bar may be drawn on ``target`` (default: :data:`err_console`): only when its
+    stream really is a terminal, and not a dumb one (``TERM=dumb``). ``TTY_INTERACTIVE=0`` or ``1`` decides, as
+    Rich reads it.
+
+    Why not Rich's own test: ``FORCE_COLOR=1`` or ``TTY_COMPATIBLE=1``, set in CI to keep the colours, made Rich
+    take a log for a terminal, and the bar's redraws filled the log (about 1 KB a second). Those settings still
+    give colours; the bar needs a screen that redraws."""
+    forced = os.environ.get("TTY_INTERACTIVE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    from weatherclean.tables import plain_terminal
+
+    stream = (target or err_console).file
+    try:
+        return bool(stream.isatty()) and not plain_terminal()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 #: Exit code for "the command could not run at all" (bad arguments, missing model, ...).
 EXIT_USAGE = 2
 #: Exit code for "the command ran but at least one file failed".
@@ -120,6 +141,8 @@ EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
 #: The message of a command interrupted before it had a summary to print (loading the model, say).
 INTERRUPTED_MESSAGE = "interrupted; rerun the same command to resume"
+#: The message of a command that keeps nothing to resume from (``evaluate``: its scores are written at the end).
+INTERRUPTED_NOTHING_KEPT = "interrupted; nothing was written (scores are kept only at the end): rerun to start over"
 
 
 class _Process:
@@ -146,11 +169,18 @@ def own_process() -> None:
         try:
             os.fstat(fd)
         except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
+            _point_at_null(fd)
     atexit.register(_ignore_late_interrupts)
+
+
+def _point_at_null(fd: int) -> None:
+    """Point the standard stream ``fd`` (0, 1, 2) at the null device, opened for reading and writing: stdin then
+    reads nothing, stdout and stderr write nowhere. Used for a stream closed at start (:func:`own_process`; the
+    device may then open as ``fd`` itself) and for one that failed (:func:`_lost_stream`)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
 
 
 def _ignore_late_interrupts() -> None:
@@ -234,9 +264,7 @@ def _lost_stream(fd: int) -> None:
     if not _Process.owned:
         return
     with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, fd)
-        os.close(null)
+        _point_at_null(fd)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -249,21 +277,30 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn :class:`WeathercleanError` into a one-line message and exit code 2, never a traceback."""
+    return interrupted_says(INTERRUPTED_MESSAGE)(func)
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except WeathercleanError as exc:
-            raise fail(str(exc)) from None
-        except KeyboardInterrupt:
-            raise fail(INTERRUPTED_MESSAGE, code=EXIT_INTERRUPTED) from None
 
-    return wrapper
+def interrupted_says(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """:func:`cli_errors` for a command whose Ctrl-C (exit code 130) says ``message``: a command that keeps
+    nothing to resume from must not tell the user a rerun resumes (:data:`INTERRUPTED_NOTHING_KEPT`)."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return func(*args, **kwargs)
+            except WeathercleanError as exc:
+                raise fail(str(exc)) from None
+            except KeyboardInterrupt:
+                raise fail(message, code=EXIT_INTERRUPTED) from None
+
+        return wrapper
+
+    return decorate
 
 
 @contextlib.contextmanager
-def json_errors(json_out: bool) -> Iterator[None]:
+def json_errors(json_out: bool, interrupted: str = INTERRUPTED_MESSAGE) -> Iterator[None]:
     """With ``--json``, an error that stops the whole command (exit code 2: no input exists, a missing model,
     an unwritable -o) is also printed on stdout, as ``{"ok": false, "error": ..., "exit_code": 2}``; so is
     Ctrl-C or SIGTERM that comes before the command has a summary to print (while it plans or loads the
@@ -280,7 +317,7 @@ def json_errors(json_out: bool) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         if json_out:
-            _echo_json({"ok": False, "interrupted": True, "error": INTERRUPTED_MESSAGE, "exit_code": EXIT_INTERRUPTED})
+            _echo_json({"ok": False, "interrupted": True, "error": interrupted, "exit_code": EXIT_INTERRUPTED})
         raise
 
 
@@ -311,6 +348,46 @@ class TidyGroup(TyperGroup):
             for sub in getattr(command, "commands", {}).values():  # a sub-group's commands (models ...)
                 tidy_command(sub)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:  # every sub-command's options are parsed in here
+        with one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """The copy of Click's error class a Typer that vendors Click (0.29+) raises, and Click's own where something
+    imported it already (an older Typer, which runs on it). Nothing is imported here: this Typer does not require
+    Click, and importing it on every ``--help`` cost about 21 ms and failed where it is not installed."""
+    vendored = getattr(getattr(getattr(typer, "_click", None), "exceptions", None), "ClickException", None)
+    click = sys.modules.get("click")
+    found = [vendored, getattr(click, "ClickException", None)]
+    return tuple({error for error in found if isinstance(error, type)})
+
+
+@contextlib.contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """An option error (unknown option, bad value, missing argument) as the usage line and one line
+    ``error: MESSAGE; see 'COMMAND --help'``, exit code 2, as the command's own errors are printed.
+
+    Why: Typer drew it in a box titled "Error" (``╭─ Error ─╮``), without the ``error:`` that every other error
+    line starts with: ``grep '^error:'`` over a CI log missed it, and a screen reader read the box's border."""
+    try:
+        yield
+    except _click_errors() as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help page was the answer
+            raise
+        ctx = getattr(exc, "ctx", None)
+        message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+        if ctx is not None:
+            err_console.print(ctx.get_usage(), markup=False, highlight=False, soft_wrap=True)
+            if ctx.command.get_help_option(ctx) is not None:
+                message = f"{message.rstrip('.')}; see '{ctx.command_path} {ctx.help_option_names[0]}'"
+        err_console.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(getattr(exc, "exit_code", EXIT_USAGE)) from None
+
 
 def tidy_command(command: Any) -> None:
     """Let the command's help text flow (:func:`flowing_help`), and give each parameter a plain metavar
@@ -320,11 +397,46 @@ def tidy_command(command: Any) -> None:
     page is shown, is tidied then."""
     if isinstance(getattr(command, "help", None), str):
         command.help = flowing_help(command.help)
+    if _plain_help():
+        _plain_page(command)
     for param in getattr(command, "params", []):
         _tidy_param(param)
     make_help = getattr(command, "get_help_option", None)
     if make_help is not None:
         command.get_help_option = lambda ctx: _tidy_param(make_help(ctx))
+    parse = getattr(command, "parse_args", None)
+    if parse is not None:
+        command.parse_args = functools.partial(_parse_with_context, parse)
+
+
+def _parse_with_context(parse: Callable[[Any, list[str]], Any], ctx: Any, args: list[str]) -> Any:
+    """A command's own ``parse_args``, with its context on the error it raises: Click leaves it off some ("Option
+    '--format' requires an argument."), and :func:`one_line_usage_errors` needs it for the usage line and the
+    ``see 'weatherclean desnow --help'`` its other option errors end with."""
+    try:
+        return parse(ctx, args)
+    except _click_errors() as exc:
+        if getattr(exc, "ctx", None) is None:
+            exc.ctx = ctx  # type: ignore[attr-defined]
+        raise
+
+
+def _plain_help() -> bool:
+    """Whether help pages are printed as Click's plain text: under ``TERM=dumb`` (:func:`weatherclean.tables.
+    plain_terminal`), where a screen reader read the panels' box borders, as it did the tables'."""
+    from weatherclean.tables import plain_terminal
+
+    return plain_terminal()
+
+
+def _plain_page(command: Any) -> None:
+    """``command``'s help page as plain text (Click's own layout), its Rich escapes (``owner/name\\[@revision]``)
+    read as the brackets they stand for."""
+    if hasattr(command, "rich_markup_mode"):
+        command.rich_markup_mode = None
+    for param in getattr(command, "params", []):
+        if isinstance(getattr(param, "help", None), str):
+            param.help = param.help.replace("\\[", "[")
 
 
 def flowing_help(text: str) -> str:

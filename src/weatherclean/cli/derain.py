@@ -52,6 +52,7 @@ def derain_command(
     dry_run: batch.DryRun = False,
     json_out: batch.JsonOut = False,
     quiet: batch.Quiet = False,
+    verbose: batch.Verbose = False,
     threads: batch.Threads = None,
     compile: batch.Compile = False,
     pass_through: batch.PassThrough = None,
@@ -72,7 +73,8 @@ def derain_command(
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,
         tile_overlap=tile_overlap, format=format, quality=quality, in_place=in_place, overwrite=overwrite,
-        update=update, shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet, threads=threads,
+        update=update, shard=shard, offline=offline, dry_run=dry_run, json_out=json_out, quiet=quiet,
+        verbose=verbose, threads=threads,
         compile=compile, compare=compare, pass_through=pass_through, self_ensemble=self_ensemble, engine=engine,
         ray_address=ray_address, ray_actors=ray_actors, ray_cpus_per_actor=ray_cpus_per_actor, ray_retries=ray_retries,
         models=batch.model_provider(ctx.obj),

@@ -14,9 +14,18 @@ import typer
 from rich.markup import escape
 
 from weatherclean import __version__
-from weatherclean.cli.batch import PassThrough, SelfEnsemble, Threads
-from weatherclean.cli.common import cli_errors, console, err_console, json_errors, report_outcome
+from weatherclean.cli.batch import MODEL_PANEL, PassThrough, SelfEnsemble, Threads
+from weatherclean.cli.common import (
+    INTERRUPTED_NOTHING_KEPT,
+    console,
+    draws_progress,
+    err_console,
+    interrupted_says,
+    json_errors,
+    report_outcome,
+)
 from weatherclean.errors import InputError, OutputError
+from weatherclean.tables import print_table
 
 if TYPE_CHECKING:
     from weatherclean.evaluation.evaluate import EvaluationResult, Scan
@@ -88,7 +97,7 @@ def _score_snow(
     }  # fmt: skip
     return evaluate_snow(
         scan.root, restorer.guard if restorer else None, split=scan.split, limit=limit, baselines=chosen,
-        model_label=label, progress=progress, outputs=outputs, scan=scan, **run,
+        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan, **run,
     )  # fmt: skip
 
 
@@ -110,7 +119,7 @@ def _score_rain(
     }  # fmt: skip
     return evaluate_rain(
         scan.root, restorer.model if restorer else None, split=scan.split, limit=limit, baseline=bool(baselines),
-        model_label=label, progress=progress, outputs=outputs, scan=scan, **run,
+        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan, **run,
     )  # fmt: skip
 
 
@@ -143,7 +152,7 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
 
 
-@cli_errors
+@interrupted_says(INTERRUPTED_NOTHING_KEPT)  # the scores are written at the end: nothing to resume from
 def evaluate_command(
     ctx: typer.Context,
     dataset: Path = typer.Option(
@@ -161,6 +170,7 @@ def evaluate_command(
         show_default=False,
         help="Registered model name, a saved model folder, or a Hub repo owner/name\\[@revision]; one per run "
         "(default: the task's default model).",
+        rich_help_panel=MODEL_PANEL,
     ),
     outputs: Path | None = typer.Option(
         None,
@@ -184,15 +194,22 @@ def evaluate_command(
     baseline: list[BaselineName] = typer.Option(
         [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
     ),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    device: str = typer.Option(
+        "auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=MODEL_PANEL
+    ),
     precision: str = typer.Option(
         "fp32",
         "--precision",
         metavar="PRECISION",
         help="fp32 (scores comparable across machines), or auto, bf16, fp16 as in desnow/derain.",
+        rich_help_panel=MODEL_PANEL,
     ),
     tile: int | None = typer.Option(
-        None, "--tile", min=64, help="Tile size in pixels (default: chosen from free memory)."
+        None,
+        "--tile",
+        min=64,
+        help="Tile size in pixels (default: chosen from free memory).",
+        rich_help_panel=MODEL_PANEL,
     ),
     pass_through: PassThrough = None,
     self_ensemble: SelfEnsemble = None,
@@ -212,7 +229,8 @@ def evaluate_command(
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
     0 when every pair was scored, 1 when some could not be (left out of the means), 2 when the dataset, the
-    model or an option cannot be used or no pair could be scored, 130 when interrupted (Ctrl-C or SIGTERM).
+    model or an option cannot be used or no pair could be scored, 130 when interrupted (Ctrl-C or SIGTERM;
+    nothing is written then).
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, outputs_label
@@ -220,7 +238,7 @@ def evaluate_command(
     from weatherclean.models.registry import resolve_model_name
     from weatherclean.restore import load_restorer
 
-    with json_errors(json_out):  # --json answers in JSON even when the command cannot run
+    with json_errors(json_out, INTERRUPTED_NOTHING_KEPT):  # --json answers in JSON even when the command cannot run
         if outputs is not None:
             _refuse_model_options(
                 {
@@ -278,7 +296,7 @@ def evaluate_command(
             block = {"outputs": str(outputs)}
         result = score(
             restorer, scan, limit=limit, baselines=[b.value for b in baseline], label=label,
-            progress=not quiet and not json_out and err_console.is_interactive, outputs=outputs,
+            progress=not quiet and not json_out and draws_progress(), outputs=outputs,
         )  # fmt: skip
         if restorer is not None:
             block["tiles_used"] = result.model.get("tiles_used", [])
@@ -319,12 +337,12 @@ def _show(
         typer.echo(json.dumps(answer, indent=2, allow_nan=False))
     elif result.rows:
         if task is Task.rain and not quiet and any("/" in row.name for row in result.rows):
-            console.print(render_clip_table(result))
+            print_table(console, render_clip_table(result))
         if result.split_summaries():
-            console.print(render_split_table(result))
+            print_table(console, render_split_table(result))
         if result.set_summaries():
-            console.print(render_set_table(result))
-        console.print(render_summary(result))
+            print_table(console, render_set_table(result))
+        print_table(console, render_summary(result))
     if report is not None:
         from weatherclean.evaluation.evaluate import write_report
 

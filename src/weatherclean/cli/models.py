@@ -16,6 +16,7 @@ from rich.table import Table
 
 from weatherclean.cli.common import cli_errors, console, json_errors
 from weatherclean.errors import ModelError
+from weatherclean.tables import print_table
 
 if TYPE_CHECKING:
     from weatherclean.models.hub import PushResult
@@ -33,15 +34,41 @@ def register(app: typer.Typer) -> None:
 
 @models_app.command("list")
 @cli_errors
-def list_command() -> None:
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for scripts."),
+) -> None:
     """Registered models, their task, and where their weights come from."""
-    from weatherclean.models.registry import DEFAULT_MODELS, describe_weights, list_models
-
+    models = list_models_data()
+    if as_json:
+        typer.echo(json.dumps({"models": models}, indent=2))
+        return
     table = Table("name", "task", "weights", "description")
-    for spec in list_models():
-        default = " (default)" if DEFAULT_MODELS.get(spec.task) == spec.name else ""
-        table.add_row(spec.name + default, spec.task, describe_weights(spec), spec.description)
-    console.print(table)
+    table.columns[0].no_wrap = True  # a name is never cut: the desnownet-… names differ only at their ends
+    for row in models:
+        default = " (default)" if row["default"] else ""
+        table.add_row(row["name"] + default, row["task"], row["weights"], row["description"])
+    print_table(console, table)
+
+
+def list_models_data() -> list[dict[str, Any]]:
+    """What ``models list`` shows, as JSON-able data (its ``--json``): for each registered model its ``name``,
+    ``task`` (snow, rain), whether it is its task's ``default``, ``weights`` (bundled, on the Hub, or train your
+    own, as the table says it), ``bundled`` (weights ship with weatherclean), ``repo_id`` (its Hub repo, or null)
+    and ``description``."""
+    from weatherclean.models.registry import DEFAULT_MODELS, bundled_weights_dir, describe_weights, list_models
+
+    return [
+        {
+            "name": spec.name,
+            "task": spec.task,
+            "default": DEFAULT_MODELS.get(spec.task) == spec.name,
+            "weights": describe_weights(spec),
+            "bundled": bundled_weights_dir(spec.name) is not None,
+            "repo_id": spec.repo_id,
+            "description": spec.description,
+        }  # fmt: skip
+        for spec in list_models()
+    ]
 
 
 @models_app.command("download")
@@ -103,9 +130,9 @@ def info_command(
     if info["size_mb"] is not None:
         table.add_row("size on disk", f"{info['size_mb']:.2f} MB (model.safetensors)")
     if info["macs_per_pixel"] is not None:
-        table.add_row("multiply-adds per pixel", f"{info['macs_per_pixel']:,.0f}")
+        table.add_row("multiply-adds/pixel", f"{info['macs_per_pixel']:,.0f}")
     table.add_row("config", json.dumps(info["config"]))
-    console.print(table)
+    print_table(console, table)
     if not info["scores"]:  # a configuration without weights has no model card at all
         console.print("scores: no scores in model card" if source["folder"] else "scores: none (no trained weights)")
         return
@@ -115,7 +142,7 @@ def info_command(
     scores = Table(*columns, title="scores (model card)")
     for row in info["scores"]:
         scores.add_row(*(str(row[k]) if row.get(k) is not None else "" for k in columns))
-    console.print(scores)
+    print_table(console, scores)
 
 
 @models_app.command("push")

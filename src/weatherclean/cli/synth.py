@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from weatherclean.cli.common import EXIT_INTERRUPTED, EXIT_SOME_FAILED, cli_errors, console, err_console, fail
+from weatherclean.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_SOME_FAILED,
+    cli_errors,
+    console,
+    draws_progress,
+    err_console,
+    fail,
+)
 from weatherclean.errors import InputError
 from weatherclean.synth.names import RAIN_STYLES, SNOW_STYLES
 
@@ -120,7 +128,7 @@ class _Printer:
         self.started = True
         self._bar = Progress(
             TextColumn(self.command), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err_console, disable=self.quiet or not err_console.is_interactive, transient=True,
+            console=err_console, disable=self.quiet or not draws_progress(), transient=True,
         )  # fmt: skip
         self._bar.start()
         self._task = self._bar.add_task("synth", total=total, completed=done)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from weatherclean.cli.batch import Threads
-from weatherclean.cli.common import cli_errors, console, err_console
+from weatherclean.cli.batch import threads_option
+from weatherclean.cli.common import cli_errors, console, draws_progress, err_console
 from weatherclean.errors import ModelError, WeathercleanError
 
 if TYPE_CHECKING:
@@ -32,6 +32,19 @@ LOSS_WEIGHTS = {
     "--lambda-z": ("snow", 3.0), "--lambda-w": ("snow", 5e-4),
     "--lambda-detect": ("rain", 1e-3), "--lambda-rect": ("rain", 1e-4), "--lambda-removal": ("rain", 1e-4),
 }  # fmt: skip
+
+
+#: Help panels, each a table of its own: in one table the ``--x/--no-x`` flags' second names took a column that
+#: left the descriptions 18 characters at 80 columns, cut with "…"; grouped, each panel keeps its own widths. A
+#: ``--x/--no-x`` flag is kept apart from long single names with a value: ``--resume/--no-resume`` beside
+#: ``--checkpoint-every N`` and ``--time-limit MINUTES`` came out "--checkpoint-…" at 60 columns.
+WEATHER_PANEL = "Synthetic weather"
+DRY_PANEL = "Weather-free and re-toned samples"
+HARDWARE_PANEL = "Hardware"
+LOG_PANEL = "Checkpoints and logs"
+RESUME_PANEL = "Stopping and resuming"
+#: ``--threads`` as desnow, derain and evaluate have it, shown with the hardware.
+Threads = threads_option(HARDWARE_PANEL)
 
 
 def register(app: typer.Typer) -> None:
@@ -99,22 +112,33 @@ def train_command(
         "(paper: 0.0001, where the term hardly counts beside the joint loss).",
     ),
     level: str | None = typer.Option(
-        None, "--level", metavar="LEVEL", help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default)."
+        None,
+        "--level",
+        metavar="LEVEL",
+        help="Synthetic level: snow S, M, L; rain light, heavy; or mixed (default).",
+        rich_help_panel=WEATHER_PANEL,
     ),
-    haze: bool = typer.Option(True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow."),
+    haze: bool = typer.Option(
+        True, "--haze/--no-haze", help="Include the veil of heavy synthetic snow.", rich_help_panel=WEATHER_PANEL
+    ),
     style: list[str] = typer.Option(
         [],
         "--style",
         help="Synthesise only this style (repeatable; default: all). See `synth snow --help`, `synth rain --help`.",
+        rich_help_panel=WEATHER_PANEL,
     ),
     exclude_style: list[str] = typer.Option(
-        [], "--exclude-style", help="Never synthesise this style (repeatable): the leave-one-style-out test."
+        [],
+        "--exclude-style",
+        help="Never synthesise this style (repeatable): the leave-one-style-out test.",
+        rich_help_panel=WEATHER_PANEL,
     ),
     style_weight: list[str] = typer.Option(
         [],
         "--style-weight",
         metavar="NAME=W",
         help="Give this style W times the chance of the others at each draw (repeatable; default 1; 0 leaves it out).",
+        rich_help_panel=WEATHER_PANEL,
     ),
     lambda_colour: float = typer.Option(
         0.0,
@@ -137,6 +161,7 @@ def train_command(
         min=0.0,
         max=0.95,
         help="Share of synthetic samples with no weather at all, so the model learns to leave clean pictures alone.",
+        rich_help_panel=DRY_PANEL,
     ),  # fmt: skip
     tone_fraction: float = typer.Option(
         0.0,
@@ -145,6 +170,7 @@ def train_command(
         max=1.0,
         help="Share of synthetic backgrounds made brighter, lifted or hazy before the weather is added, so the "
         "model cannot take a bright or low-contrast scene for weather (not with --dataset).",
+        rich_help_panel=DRY_PANEL,
     ),
     tone_haze: str = typer.Option(
         "all",
@@ -152,6 +178,7 @@ def train_command(
         metavar="all|dry",
         help="With --tone-fraction: which re-toned backgrounds may get the haze tone, all or only those left "
         "without weather (dry); a haze under the weather looks like its accumulation, which the model must remove.",
+        rich_help_panel=DRY_PANEL,
     ),
     dry_crops: int = typer.Option(
         1,
@@ -159,6 +186,7 @@ def train_command(
         min=1,
         help="With --clean-fraction: crop each weather-free sample as the most detailed of this many random crops, "
         "so the model sees detailed scenes (lit windows, shutters) left as they are (1: a plain random crop).",
+        rich_help_panel=DRY_PANEL,
     ),
     dry_pick: str = typer.Option(
         "detail",
@@ -166,30 +194,40 @@ def train_command(
         metavar="detail|change",
         help="With --dry-crops: how to pick among the candidates: detail (the most fine detail) or change (the one "
         "the --init weights would change most: hard-negative mining; one model pass per candidate).",
+        rich_help_panel=DRY_PANEL,
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the crops, the synthetic weather and fresh weights."),
-    workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes."),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps."),
+    workers: int = typer.Option(2, "--workers", min=0, help="Data-loading processes.", rich_help_panel=HARDWARE_PANEL),
+    device: str = typer.Option(
+        "auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=HARDWARE_PANEL
+    ),
     amp: bool | None = typer.Option(
         None,
         "--amp/--no-amp",
         help="Mixed precision, bf16 autocast (default: on with CUDA; on a CPU only when asked, where the CPU has "
         "native bf16).",
+        rich_help_panel=HARDWARE_PANEL,
     ),
     checkpoint_every: int = typer.Option(
         250,
         "--checkpoint-every",
         min=1,
         help="Steps between checkpoints (OUTPUT/checkpoint.pt; a rerun resumes).",
+        rich_help_panel=LOG_PANEL,
     ),
     log_every: int = typer.Option(
-        10, "--log-every", min=1, help="Steps per line of OUTPUT/train_log.jsonl (each the mean over those steps)."
+        10,
+        "--log-every",
+        min=1,
+        help="Steps per line of OUTPUT/train_log.jsonl (each the mean over those steps).",
+        rich_help_panel=LOG_PANEL,
     ),
     resume: bool = typer.Option(
         True,
         "--resume/--no-resume",
         help="Continue from OUTPUT/checkpoint.pt if present, with the same options (others are refused). "
         "--no-resume starts over and moves the earlier run into OUTPUT/previous-DATE-TIME/.",
+        rich_help_panel=RESUME_PANEL,
     ),
     time_limit: float | None = typer.Option(
         None,
@@ -197,6 +235,7 @@ def train_command(
         metavar="MINUTES",
         min=0.0,
         help="Minutes to train in this invocation; then checkpoint and stop (rerun to continue).",
+        rich_help_panel=RESUME_PANEL,
     ),
     threads: Threads = None,
     push_to_hub: str | None = typer.Option(
@@ -207,7 +246,9 @@ def train_command(
         "needs HF_TOKEN or `hf auth login`.",
     ),
     push_private: bool = typer.Option(False, "--push-private", help="With --push-to-hub: create the repo private."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no messages; only errors."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar and no messages; only errors.", rich_help_panel=LOG_PANEL
+    ),
 ) -> None:
     """Train DesnowNet or J4R-Net with its paper's loss; the result in OUTPUT/model loads with --model.
 
@@ -355,7 +396,7 @@ def train_command(
             tone_fraction=tone_fraction, tone_haze=tone_haze, dry_crops=dry_crops, loss_fn=loss_fn, dry_model=mined,
             note=note,
         )  # fmt: skip
-    result = train(model, job, cfg)
+    result = train(model, job, cfg, console=err_console, bar=draws_progress())
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
         return
     if result.already_finished and result.final_dir is not None and _has_own_card(result.final_dir):

@@ -335,14 +335,16 @@ def score_pair(name: str, method: str, restored: np.ndarray, gt: np.ndarray, sec
     )
 
 
-def _progress(enabled: bool) -> Progress:
-    # stderr, so that a report or table on stdout stays clean when piped.
+def _progress(enabled: bool, console: Console | None = None) -> Progress:
+    """The bar on ``console``: the caller's (the CLI's, whose writes never fail: a full or closed stderr costs
+    the bar, not the scores), else a console on stderr, so that a report or table on stdout stays clean when
+    piped."""
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console if console is not None else Console(stderr=True),
         transient=True,
         disable=not enabled,
     )
@@ -627,6 +629,7 @@ def evaluate_snow(
     baselines: Mapping[str, Baseline] | None = None,
     model_label: str | None = None,
     progress: bool = True,
+    console: Console | None = None,
     finish: Finish | None = None,
     outputs: Path | None = None,
     scan: Scan[SnowTriple] | None = None,
@@ -642,7 +645,8 @@ def evaluate_snow(
     :class:`OutputFiles` says, in a row labelled ``model_label`` (default ``outputs (FOLDER)``). ``limit``
     takes the first N pairs in the dataset's (sorted) order so that repeated quick runs compare the same images.
     ``scan`` is the dataset as :func:`scan_snow` read it for ``dataset_root`` and ``split`` (the CLI reads it
-    before loading the model); by default it is read here.
+    before loading the model); by default it is read here. The ``progress`` bar goes to ``console`` (default: a
+    console on stderr).
     """
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
@@ -659,7 +663,7 @@ def evaluate_snow(
         result.methods.append(label)
     run = _SnowRun(restore, baselines, device, tile, overlap, label, finish, found)
 
-    with _progress(progress) as bar:
+    with _progress(progress, console) as bar:
         task = bar.add_task("evaluating", total=len(pairs))
         for pair in pairs:
             try:
@@ -765,6 +769,7 @@ def evaluate_rain(
     baseline: bool = False,
     model_label: str | None = None,
     progress: bool = True,
+    console: Console | None = None,
     dtype: torch.dtype | None = None,
     outputs: Path | None = None,
     scan: Scan[RainClipPaths] | None = None,
@@ -780,6 +785,7 @@ def evaluate_rain(
     runs the model under autocast, guarded as in ``derain``. ``outputs`` (with ``model`` None) scores pictures
     already restored, found as :class:`OutputFiles` says. ``scan`` is the dataset as :func:`scan_rain` read it
     for ``dataset_root`` and ``split`` (the CLI reads it before loading the model); by default it is read here.
+    The ``progress`` bar goes to ``console`` (default: a console on stderr).
     """
     from weatherclean.restore.recurrent import RecurrentTiles
 
@@ -792,7 +798,7 @@ def evaluate_rain(
     result = _start("rain", scan, RAIN_INPUT_METHOD)
     dev = torch.device(device)
     tiles: set[int] = set()
-    with _progress(progress) as bar:
+    with _progress(progress, console) as bar:
         task = bar.add_task("evaluating", total=sum(len(c) for c in clips))
         for clip in clips:
             try:

@@ -440,23 +440,49 @@ def write_target(dest: Path, *, choose: str = CHOOSE_ANOTHER_DIR) -> Path:
     return target
 
 
-#: The output path that an atomic write in this context must not replace if a file appears there meanwhile
-#: (:func:`keep_existing`); None: replace as ``os.replace`` does.
-_KEEP: contextvars.ContextVar[str | None] = contextvars.ContextVar("weatherclean_keep_existing", default=None)
+#: The output path that an atomic write in this context must not replace if a file appears there meanwhile, and the
+#: identity of the file there that it may replace (:func:`keep_existing`); None: replace as ``os.replace`` does.
+_KEEP: contextvars.ContextVar[tuple[str, tuple[int, int, int] | None] | None] = contextvars.ContextVar(
+    "weatherclean_keep_existing", default=None
+)
+
+
+def file_identity(info: os.stat_result) -> tuple[int, int, int]:
+    """Which file a ``stat`` saw, as far as telling it from one written since goes: its modification time (ns),
+    status-change time (ns) and size. The judged file of :func:`keep_existing`, and what a runner compares before
+    the model runs.
+
+    Not the inode: FAT and exFAT cards and SMB mounts without server inode numbers make one up each time a file is
+    read into memory again, so an unchanged output could look replaced (and an ``--update`` job be skipped as
+    "appeared meanwhile"). Any file written or renamed into place since gets a new status-change time."""
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+
+
+def identity_at(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """:func:`file_identity` of what lies at ``path``, or None when nothing can be looked at there."""
+    try:
+        return file_identity(os.stat(path))
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
-def keep_existing(dest: str | os.PathLike[str] | None) -> Iterator[None]:
+def keep_existing(dest: str | os.PathLike[str] | None, judged: tuple[int, int, int] | None = None) -> Iterator[None]:
     """While the block runs (in this thread), an atomic write to ``dest`` does not replace a file that appeared
     there meanwhile: it raises :class:`~weatherclean.errors.OutputAppeared` and leaves that file as it is. Other
-    files (a ``--compare`` picture, a partial video) are written as usual. None: no output is kept.
+    files (a ``--compare`` picture, a partial video) are written as usual. None: no output is kept. ``judged``
+    (:func:`file_identity`) is the file at ``dest`` the caller judged it may replace (``--update``, an output
+    older than its input and made from it): that file is replaced, any other found there instead is kept.
 
     Why: two runs over the same photos at once (an overlapping cron job) both found every output missing,
     both processed nearly every file, and the second one's rename replaced outputs the first had just written,
-    against the rule that a run never replaces a non-empty file it was not asked to. The batch sets this around
-    each job not asked to replace its output (``--overwrite``, ``--update``, ``--in-place`` are).
+    against the rule that a run never replaces a non-empty file it was not asked to. And ``--update`` judges an
+    output (by its dates and its EXIF) before the model runs, seconds before the write: another run's output
+    written there meanwhile (another card's photo) was replaced unguarded. The batch sets this around each job not
+    asked to replace every output (``--overwrite`` and ``--in-place`` are). The file at ``dest`` is looked at once
+    more just before the rename, so a file written in that instant can still be replaced.
     """
-    token = _KEEP.set(None if dest is None else os.path.abspath(dest))
+    token = _KEEP.set(None if dest is None else (os.path.abspath(dest), judged))
     try:
         yield
     finally:
@@ -481,8 +507,9 @@ def _commit(tmp: Path, dest: Path) -> None:
     (:func:`_same_folder`)."""
     target = tmp.parent / dest.name
     _same_folder(tmp, dest)
-    if _KEEP.get() != os.path.abspath(dest):
-        refuse_special(target, label=os.fspath(dest))
+    kept = _KEEP.get()
+    if kept is None or kept[0] != os.path.abspath(dest) or (kept[1] is not None and identity_at(target) == kept[1]):
+        refuse_special(target, label=os.fspath(dest))  # not kept, or still the file judged replaceable
         os.replace(tmp, target)
         return
     try:

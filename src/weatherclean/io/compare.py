@@ -472,11 +472,70 @@ def _grid(
     return grid
 
 
+#: Fonts with wide coverage (Latin with accents, Greek, Cyrillic; CJK and Arabic in some), tried in order: a file
+#: name is drawn in the first one found. Pillow's own font has ASCII and little else.
+_FONT_FILES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",  # Debian, Ubuntu
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",  # Fedora, Arch
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",  # macOS
+    "/Library/Fonts/Arial Unicode.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "C:/Windows/Fonts/segoeui.ttf",  # Windows
+    "C:/Windows/Fonts/arial.ttf",
+)
+
+
+@functools.cache
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """A font of ``size`` pixels: the first of :data:`_FONT_FILES` on this machine, else Pillow's own.
+
+    Why not Pillow's alone: it has no glyph for é, ü, ß, nor any CJK, Arabic or emoji, and drew each such
+    character of a file name as a box: "Zürich.jpg" and "Zérich.jpg" were told apart by nothing. What no font
+    found has a glyph for is written as an escape (:func:`_drawable`)."""
+    for name in _FONT_FILES:
+        if os.path.isfile(name):
+            try:
+                return ImageFont.truetype(name, size)
+            except (OSError, ValueError):
+                continue
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError, ImportError):  # Pillow without FreeType: the small bitmap font
         return ImageFont.load_default()
+
+
+def _glyph_key(font: ImageFont.FreeTypeFont, char: str) -> tuple[tuple[int, int], bytes]:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def _has_glyph(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, char: str) -> bool:
+    """Whether ``font`` draws ``char`` as itself, not as its "missing" box (.notdef): told by comparing the
+    character's mask with that of a code point no font has. ASCII is taken as drawn by any font."""
+    if char.isascii():
+        return True
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return False  # the bitmap font has Latin-1 at most, and draws nothing or a box for the rest
+    return _glyph_key(font, char) != _missing_key(font)
+
+
+@functools.cache
+def _missing_key(font: ImageFont.FreeTypeFont) -> tuple[tuple[int, int], bytes]:
+    """The mask of ``font``'s "missing" box, rendered once per font: a private-use code point of the last plane."""
+    return _glyph_key(font, "\U0010fffd")
+
+
+def _drawable(text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> str:
+    """``text`` with each character ``font`` has no glyph for written as an escape (``\\u00e9``), so that two
+    names that differ only there still differ on the sheet."""
+    return "".join(
+        char if _has_glyph(font, char) else (f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
+        for char in text
+    )
 
 
 def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
@@ -485,9 +544,12 @@ def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: int) -> str:
-    """``text`` cut from the left with "…" so it fits ``width`` (a long path keeps its file name)."""
+    """``text`` cut from the left with "…" so it fits ``width`` (a long path keeps its file name); a character the
+    font cannot draw is an escape (:func:`_drawable`)."""
+    text = _drawable(text, font)
     if draw.textlength(text, font=font) <= width:
         return text
-    while text and draw.textlength("…" + text, font=font) > width:
+    ellipsis = "…" if _has_glyph(font, "…") else "..."
+    while text and draw.textlength(ellipsis + text, font=font) > width:
         text = text[1:]
-    return "…" + text
+    return ellipsis + text

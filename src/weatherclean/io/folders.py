@@ -35,12 +35,14 @@ UTF16_NAMES = sys.platform in ("win32", "darwin") or not hasattr(os, "pathconf")
 LINK_LOOP = "symbolic link loop"
 
 
-def display(path: Path) -> Path:
-    """Paths relative to the working directory when possible: shorter messages, same meaning.
+def display(path: Path, cwd: Path | None = None) -> Path:
+    """Paths relative to the working directory (``cwd``, default the process's) when possible: shorter
+    messages, same meaning.
 
     Not when the working directory is the file system's root (a cron job, a container): ``/tmp/a.jpg``
-    shown as ``tmp/a.jpg`` reads as a different file to anyone not in ``/``."""
-    cwd = Path.cwd()
+    shown as ``tmp/a.jpg`` reads as a different file to anyone not in ``/``. ``cwd`` is given where the
+    paths are shown for another process's folder (a Ray worker's summary, shown as the user's run)."""
+    cwd = Path.cwd() if cwd is None else cwd
     if cwd == Path(cwd.anchor):
         return path
     try:

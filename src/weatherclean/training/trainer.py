@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -41,6 +41,9 @@ from weatherclean.devices import resolve_device, to_fast_layout, to_standard_lay
 from weatherclean.errors import WeathercleanError, one_line
 from weatherclean.io.atomic import atomic_write
 from weatherclean.restore.precision import cpu_has_native_bf16
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FINAL_DIR = "model"
@@ -540,13 +543,19 @@ def param_groups(model: nn.Module, lr: float) -> list[dict[str, Any]]:
     return [{"params": params, "lr": lr * scale} for scale, params in sorted(groups.items())]
 
 
-def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
+def train(
+    model: nn.Module, task: Task, cfg: TrainConfig, *, console: Console | None = None, bar: bool | None = None
+) -> TrainResult:
     """Train ``model`` on ``task``; resume from ``OUTPUT/checkpoint.pt`` when present (and allowed).
 
     The final weights go to ``OUTPUT/model`` via ``save_pretrained`` so they load with ``--model``. A run that
     has finished already is left as it is (``already_finished`` in the result). The task's data is read, and
     so checked, before anything in OUTPUT is written or moved: a run that cannot start leaves an earlier run
     where it was, and no run folder of its own.
+
+    Messages and the progress bar go to ``console`` (default: a console on stderr); ``bar`` False keeps the bar
+    off while the messages stay (the CLI's choice where stderr is not a terminal: a log that FORCE_COLOR makes
+    Rich take for one would fill with the bar's redraws).
     """
     out = Path(cfg.output)
     ddp, device = _init_distributed(cfg.device)
@@ -594,7 +603,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
         out.mkdir(parents=True, exist_ok=True)
         previous = _set_aside_earlier_run(out) if state is None else None
         if previous is not None:
-            _say(cfg, f"starting over: the earlier run in {out} is now in {previous}")
+            _say(cfg, f"starting over: the earlier run in {out} is now in {previous}", console)
         if state is None:
             new_run = _NewRun(out, created, previous)
         # The log holds exactly the steps the model has seen: rewritten from the checkpoint's history
@@ -612,7 +621,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     if start_step >= cfg.steps and ddp.main:
-        _say(cfg, f"{ckpt_path} already holds all {cfg.steps} steps; writing the final model")
+        _say(cfg, f"{ckpt_path} already holds all {cfg.steps} steps; writing the final model", console)
     sampler = GlobalIndexSampler(start_step, cfg.steps, per_rank, ddp.rank, ddp.world)
     loader = DataLoader(
         dataset,
@@ -626,7 +635,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
         prefetch_factor=4 if cfg.workers else None,
     )
 
-    progress = _make_progress(cfg.progress and ddp.main)
+    progress = _make_progress(cfg.progress and ddp.main and (bar is None or bar), console)
     t0 = time.perf_counter()
     # a finished run that is run again reports the loss it ended with, not NaN
     step, last_loss, running = start_step, float(history[-1]["loss"]) if history else float("nan"), []
@@ -692,7 +701,7 @@ def train(model: nn.Module, task: Task, cfg: TrainConfig) -> TrainResult:
     final = out / FINAL_DIR
     if step < cfg.steps:  # stopped early on purpose: the checkpoint holds the state, no final model yet
         if ddp.main:
-            _say(cfg, f"stopped at step {step} of {cfg.steps}; run the same command again to continue")
+            _say(cfg, f"stopped at step {step} of {cfg.steps}; run the same command again to continue", console)
         if ddp.world > 1:
             dist.destroy_process_group()
         return TrainResult(None, step, last_loss, time.perf_counter() - t0, history)
@@ -770,18 +779,22 @@ def _all_ranks_agree(flag: bool, ddp: _Dist, device: torch.device, want: Any) ->
     return bool(t.item())
 
 
-def _say(cfg: TrainConfig, message: str) -> None:
+def _say(cfg: TrainConfig, message: str, console: Console | None) -> None:
+    """A message on ``console`` (the CLI's, whose writes never fail; else a console on stderr)."""
     if cfg.progress:
         from rich.console import Console
 
-        Console(stderr=True).print(message)
+        (console if console is not None else Console(stderr=True)).print(message, highlight=False, soft_wrap=True)
 
 
 def _finite(task: Task) -> bool:
     return bool(getattr(task, "finite", False))
 
 
-def _make_progress(enabled: bool) -> Any:
+def _make_progress(enabled: bool, console: Console | None = None) -> Any:
+    """The training bar, on ``console`` (default: a console on stderr; the bar never goes to stdout, where a
+    script may read the run's output)."""
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -798,5 +811,6 @@ def _make_progress(enabled: bool) -> Any:
         TextColumn("loss {task.fields[loss]:.4g}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        console=console if console is not None else Console(stderr=True),
         disable=not enabled,
     )

@@ -11,7 +11,8 @@ cICP and back, a HEIC's HDR properties as PNG mDCV and cLLI and back), and named
   (:func:`avif_tagged`);
 * PNG output gets a HEIC's or AVIF's nclx as cICP and a HEIC's HDR properties as mDCV and cLLI;
 * a JPEG output keeps the bytes after the input's pictures, as they were (:func:`write_with_trailer`); other
-  formats drop them, and the XMP that points at them.
+  formats drop them, and the XMP that points at them;
+* the XMP's ``xmpMM:InstanceID`` is made new (:func:`_new_instance`): the output is another saved instance.
 
 save.py's writers call in here; everything here is about the input, so it lives apart from the encoders.
 """
@@ -19,6 +20,8 @@ save.py's writers call in here; everything here is about the input, so it lives 
 from __future__ import annotations
 
 import dataclasses
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +147,32 @@ def _after_the_picture(like: LoadedImage, fmt: str, notes: list[str]) -> LoadedI
     return like if xmp == like.xmp else dataclasses.replace(like, xmp=xmp)
 
 
+#: ``xmpMM:InstanceID`` as an attribute (``xmpMM:InstanceID="xmp.iid:..."``) or as an element, its value in group 2.
+_INSTANCE_ID = re.compile(
+    rb"""(xmpMM:InstanceID\s*=\s*["'])([^"'<>]*)(["'])|(<xmpMM:InstanceID>)([^<]*)(</xmpMM:InstanceID>)"""
+)
+
+
+def _new_instance(like: LoadedImage) -> LoadedImage:
+    """``like`` with a fresh ``xmpMM:InstanceID`` in its XMP, where it has one; DocumentID and the rest as they were.
+
+    Why: XMP's media management says each save of a document gets a new InstanceID, and asset managers
+    (Lightroom, Bridge, digiKam, Photo Mechanic) tell versions of a picture apart by it. The restored output kept
+    the input's, so it claimed to be the very file it was restored from. The DocumentID stays: it is the same
+    picture, and a catalogue that groups a photo with its versions goes by it."""
+    if not like.xmp or b"InstanceID" not in like.xmp:
+        return like
+
+    def fresh(match: re.Match[bytes]) -> bytes:
+        value = f"xmp.iid:{uuid.uuid4()}".encode()
+        if match.group(1) is not None:
+            return match.group(1) + value + match.group(3)
+        return match.group(4) + value + match.group(6)
+
+    xmp = _INSTANCE_ID.sub(fresh, like.xmp)
+    return like if xmp == like.xmp else dataclasses.replace(like, xmp=xmp)
+
+
 def carry_over(like: LoadedImage, fmt: str, icc_kept: bool, notes: list[str]) -> LoadedImage:
     """``like`` as an output in ``fmt`` carries it over (see the module docstring), with a note for each thing
     the output cannot hold; ``icc_kept`` says whether the output keeps the input's ICC profile."""
@@ -151,7 +180,7 @@ def carry_over(like: LoadedImage, fmt: str, icc_kept: bool, notes: list[str]) ->
         note = lost_colour_note(like.extra, FORMAT_NAME[fmt], icc_kept, _png_held(like, fmt))
         notes += [note] if note else []
     like = _colour_description(like, fmt, notes)
-    return _after_the_picture(like, fmt, notes)
+    return _new_instance(_after_the_picture(like, fmt, notes))
 
 
 def write_with_trailer(dest: Path, jpeg: bytes, like: LoadedImage) -> bool:

@@ -14,13 +14,18 @@ them matter to photographers and stay true after restoration, so they are copied
 
 Other APPn segments (vendor data such as APP12 "Ducky") are named in a note; APP14 "Adobe" is written by
 the encoder itself where the output needs it.
+
+A JPEG file's structure is walked here too (:func:`jpeg_segments`): where its pictures end
+(:func:`~weatherclean.io.images.trailer.jpeg_end`), and its EXIF for a rerun's capture identity
+(:func:`~weatherclean.io.images.capture.file_exif`).
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from weatherclean.io.images.exif import strip_exif_thumbnail, tiff_head, tiff_part
 
@@ -30,6 +35,7 @@ __all__ = [
     "app13_segments",
     "insert_segments",
     "iptc_records",
+    "jpeg_segments",
     "photoshop_block",
     "unkept_segments",
     "without_extended_xmp_pointer",
@@ -54,6 +60,20 @@ _KEPT_APP = {
     "APP13": None,  # handled by photoshop_block
     "APP14": None,  # Adobe: written by the encoder where the output needs it
 }
+#: Bytes read at a time while searching compressed data for the next marker.
+_BLOCK = 1 << 20
+#: Bytes read at a time while looking for the next marker between segments (it is most often the next byte).
+_SMALL = 1 << 12
+#: The next marker as libjpeg (and so Pillow) finds it between segments: bytes other than 0xFF skipped, then fill
+#: 0xFFs, then the marker's code; 0xFF 0x00 is no marker and is skipped too. Phone JPEGs with junk bytes between
+#: segments decode fine, and their ends must be found as well. The last 0xFF of a run is matched alone: a pattern
+#: that matched the whole run would try it again from each of its bytes (a block of fill would take hours).
+_MARKER = re.compile(rb"\xff([^\x00\xff])")
+#: The same inside compressed data, where the restart markers (0xD0-0xD7) belong to the scan.
+_MARKER_IN_SCAN = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
+#: Markers that stand alone, without a length: TEM, the restart markers and a stray SOI.
+_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
+_EOI, _SOS = 0xD9, 0xDA
 _XMP_POINTER = re.compile(
     rb"\s+[\w.-]+:HasExtendedXMP\s*=\s*(\"[^\"]*\"|'[^']*')"
     rb"|<([\w.-]+):HasExtendedXMP\b[^>]*>[^<]*</\2:HasExtendedXMP>"
@@ -191,3 +211,50 @@ def insert_segments(jpeg: bytes, segments: list[tuple[int, bytes]]) -> bytes:
     if any(len(data) > _MAX_SEGMENT for _, data in segments):
         raise ValueError("a metadata segment is over 64 KB")
     return jpeg[:pos] + new + jpeg[pos:]
+
+
+def _next_marker(fh: BinaryIO, pos: int, pattern: re.Pattern[bytes], block: int) -> tuple[int, int] | None:
+    """(where the marker's code ends, the code) of the first marker from ``pos``, or None at the end of the file."""
+    while True:
+        fh.seek(pos)
+        data = fh.read(block)
+        found = pattern.search(data)
+        if found is not None:
+            return pos + found.end(), found.group(1)[0]
+        if len(data) < block:
+            return None
+        pos += len(data) - 1  # a 0xFF at the very end pairs with the next block's first byte (more 0xFF are fill)
+
+
+def jpeg_segments(fh: BinaryIO, start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(marker code, where its payload starts, the payload's length) of each marker of the JPEG that starts at
+    ``start`` in the file ``fh``, in file order, up to its EOI (yielded, with a length of 0, as are markers that
+    stand alone); none when it is not a JPEG, and the walk just ends where the file is cut short. Segments are
+    skipped by their lengths, as libjpeg reads them (junk and fill bytes between them skipped), and compressed
+    data searched for the next marker, so only the picture's own bytes are read: what follows it (a video of tens
+    of MB) is not. The walker of a JPEG file as a reader meets it (:func:`~.trailer.jpeg_end`, the EXIF reader of
+    reruns); :func:`insert_segments` walks only the encoder's own fresh output, in memory, which holds no fill or
+    junk bytes. ``fh`` may be read between two steps."""
+    fh.seek(start)
+    if fh.read(2) != b"\xff\xd8":
+        return
+    pos, pattern, block = start + 2, _MARKER, _SMALL
+    while True:
+        found = _next_marker(fh, pos, pattern, block)
+        if found is None:
+            return
+        pos, marker = found
+        if marker == _EOI or marker in _STANDALONE:
+            yield marker, pos, 0
+            if marker == _EOI:
+                return
+            continue
+        fh.seek(pos)
+        length = fh.read(2)
+        if len(length) < 2:
+            return
+        size = struct.unpack(">H", length)[0]
+        yield marker, pos + 2, max(size - 2, 0)
+        pos += size
+        # after a start of scan, its compressed data runs up to the next marker
+        pattern, block = (_MARKER_IN_SCAN, _BLOCK) if marker == _SOS else (_MARKER, _SMALL)

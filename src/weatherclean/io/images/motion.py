@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import re
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from weatherclean.io.images.bmff import box_heads
 
 __all__ = [
     "HEIF_MOTION_NOTE",
@@ -87,29 +88,11 @@ def names_video(xmp: bytes | None) -> bool:
     return xmp is not None and _FLAG.search(xmp) is not None
 
 
-def _box_heads(fh: BinaryIO, start: int, end: int) -> Iterator[tuple[int, int, bytes]]:
-    """(position, size, type) of the ISO-BMFF boxes from ``start`` to ``end``, read from their headers alone
-    (a 64-bit size where the 32-bit one is 1, "to the end" where it is 0), until one too small to be a box."""
-    pos = start
-    while pos + 8 <= end:
-        fh.seek(pos)
-        head = fh.read(16)
-        box, kind = struct.unpack(">I4s", head[:8])
-        if box == 1 and len(head) == 16:
-            (box,) = struct.unpack(">Q", head[8:16])
-        elif box == 0:
-            box = end - pos
-        if box < 8:
-            return
-        yield pos, box, kind
-        pos += box
-
-
 def _mp4_length(fh: BinaryIO, start: int, end: int) -> int:
     """How many bytes from ``start`` are an MP4: its top-level boxes, read from their headers up to the first
     that is not one (Samsung's SEF trailer after the video) or runs past ``end``."""
     length = 0
-    for pos, box, kind in _box_heads(fh, start, end):
+    for pos, box, kind, _head in box_heads(fh, start, end):
         if pos + box > end or not _BOX_TYPE.fullmatch(kind):
             break
         length = pos + box - start
@@ -165,7 +148,7 @@ HEIF_MOTION_NOTE = "motion photo video not kept (weatherclean keeps it for JPEG 
 
 def _top_level(fh: BinaryIO, size: int) -> list[bytes]:
     """The types of an ISO-BMFF file's top-level boxes, in order, read from their headers alone."""
-    return [kind for _pos, _box, kind in _box_heads(fh, 0, size)]
+    return [kind for _pos, _box, kind, _head in box_heads(fh, 0, size)]
 
 
 def has_heif_motion_video(path: Path, xmp: bytes | None) -> bool:

@@ -24,11 +24,14 @@ named.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from weatherclean.io.images.bmff import box_heads
 
 __all__ = [
     "HDR_PROPERTIES",
@@ -136,19 +139,10 @@ def nclx_of(profile: Any) -> Nclx | None:
 def _boxes(buf: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """(type, payload start, box end) of each ISO-BMFF box from ``start`` to ``end``; a damaged one ends the list."""
     out = []
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", buf, pos)
-        head = 8
-        if size == 1 and pos + 16 <= end:
-            (size,) = struct.unpack_from(">Q", buf, pos + 8)
-            head = 16
-        elif size == 0:
-            size = end - pos
+    for pos, size, kind, head in box_heads(io.BytesIO(buf), start, end):
         if size < head or pos + size > end:
             break
         out.append((kind, pos + head, pos + size))
-        pos += size
     return out
 
 

@@ -8,6 +8,7 @@ a user would see.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,17 +133,26 @@ def unit_float(arr: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _srgb_profile() -> tuple[Any, bytes]:
+    """littlecms's sRGB profile and its bytes, made once: a folder of CMYK scans built and serialised it per photo."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.createProfile("sRGB")
+    return srgb, ImageCms.ImageCmsProfile(srgb).tobytes()
+
+
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None, notes: list[str]) -> tuple[Image.Image, bytes | None]:
     """CMYK → RGB through the embedded profile when there is one (colour-accurate), else naively."""
     if icc:
         try:
             from PIL import ImageCms
 
-            srgb = ImageCms.createProfile("sRGB")
+            srgb, srgb_bytes = _srgb_profile()
             rgb = ImageCms.profileToProfile(im, io.BytesIO(icc), srgb, outputMode="RGB")
             if rgb is not None:
                 notes.append("CMYK converted to RGB via its ICC profile; written as RGB with an sRGB profile")
-                return rgb, ImageCms.ImageCmsProfile(srgb).tobytes()
+                return rgb, srgb_bytes
         except (ImportError, OSError, ValueError, TypeError):
             pass  # littlecms missing or a broken profile: fall through to the plain conversion
         notes.append("CMYK converted to RGB for processing; written as RGB (the CMYK ICC profile was dropped)")

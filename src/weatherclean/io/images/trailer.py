@@ -23,8 +23,6 @@ searched for the next marker), and the trailer is copied from the input in block
 from __future__ import annotations
 
 import os
-import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,23 +30,14 @@ from typing import BinaryIO
 from weatherclean.errors import InputError, OutputError
 from weatherclean.io.images import motion
 from weatherclean.io.images.formats import size_text
+from weatherclean.io.images.jpegsegments import jpeg_segments
 
 __all__ = ["Trailer", "copy_trailer", "find_trailer", "jpeg_end", "trailer_notes"]
 
-#: Bytes read at a time while searching compressed data for its end, or copying the trailer.
+#: Bytes read at a time while copying the trailer.
 _BLOCK = 1 << 20
-#: Bytes read at a time while looking for the next marker between segments (it is most often the next byte).
-_SMALL = 1 << 12
-#: The next marker as libjpeg (and so Pillow) finds it between segments: bytes other than 0xFF skipped, then fill
-#: 0xFFs, then the marker's code; 0xFF 0x00 is no marker and is skipped too. Phone JPEGs with junk bytes between
-#: segments decode fine, and their ends must be found as well. The last 0xFF of a run is matched alone: a pattern
-#: that matched the whole run would try it again from each of its bytes (a block of fill would take hours).
-_MARKER = re.compile(rb"\xff([^\x00\xff])")
-#: The same inside compressed data, where the restart markers (0xD0-0xD7) belong to the scan.
-_MARKER_IN_SCAN = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
-#: Markers that stand alone, without a length: TEM, the restart markers and a stray SOI.
-_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
-_EOI, _SOS = 0xD9, 0xDA
+#: The marker that ends a JPEG picture.
+_EOI = 0xD9
 #: Bytes of the trailer compared again before copying it: the input must still be the file that was read.
 _SIGNATURE = 64
 #: Bytes of other data beside a motion photo's video that a note names: less is Samsung's marker, timestamps
@@ -89,44 +78,13 @@ class Trailer:
         return "its motion photo video" if self.video else "the data after its picture"
 
 
-def _next_marker(fh: BinaryIO, pos: int, pattern: re.Pattern[bytes], block: int) -> tuple[int, int] | None:
-    """(where the marker's code ends, the code) of the first marker from ``pos``, or None at the end of the file."""
-    while True:
-        fh.seek(pos)
-        data = fh.read(block)
-        found = pattern.search(data)
-        if found is not None:
-            return pos + found.end(), found.group(1)[0]
-        if len(data) < block:
-            return None
-        pos += len(data) - 1  # a 0xFF at the very end pairs with the next block's first byte (more 0xFF are fill)
-
-
 def jpeg_end(fh: BinaryIO, start: int) -> int | None:
     """Where the JPEG that starts at ``start`` ends (just after its EOI), or None when it is not one or is cut
-    short. Segments are skipped by their lengths, as libjpeg reads them (junk and fill bytes between them
-    skipped), and compressed data searched for the next marker, so only the picture's own bytes are read: what
-    follows it (a video of tens of MB) is not."""
-    fh.seek(start)
-    if fh.read(2) != b"\xff\xd8":
-        return None
-    pos, pattern, block = start + 2, _MARKER, _SMALL
-    while True:
-        found = _next_marker(fh, pos, pattern, block)
-        if found is None:
-            return None
-        pos, marker = found
+    short; its markers walked by :func:`~.jpegsegments.jpeg_segments`."""
+    for marker, pos, _ in jpeg_segments(fh, start):
         if marker == _EOI:
             return pos
-        if marker in _STANDALONE:
-            continue
-        fh.seek(pos)
-        length = fh.read(2)
-        if len(length) < 2:
-            return None
-        pos += struct.unpack(">H", length)[0]
-        # after a start of scan, its compressed data runs up to the next marker
-        pattern, block = (_MARKER_IN_SCAN, _BLOCK) if marker == _SOS else (_MARKER, _SMALL)
+    return None
 
 
 def _pictures_end(fh: BinaryIO, size: int) -> tuple[int, int]:

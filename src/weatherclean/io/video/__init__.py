@@ -25,7 +25,8 @@ One module per concern, each importing only those listed before it:
   B-frames decodes a few frames late); ``clock``: where the video's clock goes back as its packets are read
   (and the frame each seam of joined recordings cost), and copied packets moved by the video's offset there.
 * ``pipeline``: the decode and encode threads; ``transcoder``: decode → process → encode for one clip;
-  ``outcome``: :class:`VideoResult`, frames expected, damage; ``process``: :func:`process_video`.
+  ``outcome``: :class:`VideoResult`, frames expected, damage; ``process``: :func:`process_video`, and
+  :func:`in_place_refusal`, what ``--in-place`` would lose.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from weatherclean.io.video.containers import PARTIAL_TAG as PARTIAL_TAG
 from weatherclean.io.video.containers import VIDEO_FORMATS as VIDEO_FORMATS
 from weatherclean.io.video.encoder import VideoOptions, check_encoder, encoder_options, preset_note
 from weatherclean.io.video.outcome import VideoResult
-from weatherclean.io.video.process import process_video
+from weatherclean.io.video.process import in_place_refusal, process_video
 from weatherclean.io.video.reading import VideoInfo, iter_frames, probe_video
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "VideoResult",
     "check_encoder",
     "encoder_options",
+    "in_place_refusal",
     "is_partial_path",
     "is_video_path",
     "iter_frames",

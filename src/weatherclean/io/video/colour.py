@@ -13,8 +13,10 @@ swscale's 16-bit scale both ways (:func:`_decode_gain`, :func:`_encode_gain`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from fractions import Fraction
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -294,19 +296,152 @@ def _narrowed(plane: np.ndarray, bits: int, full: bool, chroma: bool) -> np.ndar
     return np.clip(np.rint(codes), 0, top).astype(np.uint16)
 
 
-def _tag_colour(ctx: Any, colour: _Colour, notes: list[str], bits: int = 8) -> None:
+def _tag_colour(ctx: Any, colour: _Colour, notes: list[str], bits: int = 8, static_note: str | None = None) -> None:
     """Tag the encoder with the input's colour matrix, range, primaries and transfer, so players show
     the output as they showed the input. HDR encoded at ``bits`` 8 gets a note that its highlights may
-    look flat; at 10, PQ (HDR10) gets one naming what is not copied: the static metadata that comes
-    beside the tags (mastering display, light levels). HLG needs none."""
+    look flat; at 10, PQ (HDR10) gets ``static_note`` (:func:`_static_note`) where the static metadata that comes
+    beside the tags (mastering display, light levels) is not written. HLG needs none."""
     ctx.color_range = colour.range
     _set_colour_tags(ctx, colour.tags())
     hdr = _HDR_TRANSFERS.get(colour.transfer)
     if hdr and bits <= 8:
         notes.append(f"HDR ({hdr}) video: processed and encoded as 8-bit; highlights may look flat")
-    elif hdr == "PQ":
-        notes.append("HDR (PQ) video: encoded at 10 bits with its colour tags, but without its mastering-display "
-                     "and light-level metadata; players tone-map it by their own defaults")  # fmt: skip
+    elif hdr == "PQ" and static_note:
+        notes.append(static_note)
+
+
+class _StaticSyntax(NamedTuple):
+    """How an encoder takes HDR10's static metadata: its ``*-params`` option, the keys in it for the mastering
+    display and the content light levels, and how it writes a mastering display's values."""
+
+    option: str
+    display_key: str
+    light_key: str
+    display: Callable[[tuple[Fraction, ...]], str]
+
+
+def _in_units(display: tuple[Fraction, ...]) -> str:
+    """A mastering display in x265's and x264's syntax: HEVC's SEI units, chromaticities in 1/50000 and luminance in
+    1/10000 cd/m², as integers, green first:
+    ``G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)``."""
+    units = [_CHROMA_UNIT] * 8 + [_LUMINANCE_UNIT] * 2
+    rx, ry, gx, gy, bx, by, wx, wy, low, high = (round(v * unit) for v, unit in zip(display, units, strict=True))
+    return f"G({gx},{gy})B({bx},{by})R({rx},{ry})WP({wx},{wy})L({high},{low})"
+
+
+def _in_decimals(display: tuple[Fraction, ...]) -> str:
+    """A mastering display in SVT-AV1's syntax: the same order, chromaticities and cd/m² as decimals
+    (``G(0.265,0.69)B(...)R(...)WP(...)L(1000,0.0001)``); SVT-AV1 rounds them to AV1's own units."""
+    rx, ry, gx, gy, bx, by, wx, wy, low, high = (f"{float(v):.6f}".rstrip("0").rstrip(".") for v in display)
+    return f"G({gx},{gy})B({bx},{by})R({rx},{ry})WP({wx},{wy})L({high},{low})"
+
+
+#: The encoders that write HDR10's static metadata in the stream (HEVC's and H.264's SEI messages, AV1's metadata
+#: OBUs), where every player and muxer reads it, and how each takes it.
+_STATIC_PARAMS = {
+    "libx265": _StaticSyntax("x265-params", "master-display", "max-cll", _in_units),
+    "libx264": _StaticSyntax("x264-params", "mastering-display", "cll", _in_units),
+    "libsvtav1": _StaticSyntax("svtav1-params", "mastering-display", "content-light", _in_decimals),
+}
+
+
+@dataclass(frozen=True)
+class _HdrStatic:
+    """HDR10's static metadata as the input's first frame carries it (FFmpeg puts there what the stream's SEI
+    messages or AV1 metadata say, and what of the container's it passes on to frames); None for what the clip
+    has not. Kept as exact values, so each encoder gets them in its own syntax (:data:`_STATIC_PARAMS`)."""
+
+    #: The mastering display: red, green, blue and white point chromaticities (x, y each), then its minimum
+    #: and maximum luminance in cd/m².
+    display: tuple[Fraction, ...] | None = None
+    #: The content light levels: MaxCLL and MaxFALL, in cd/m².
+    light: tuple[int, int] | None = None
+    #: The input has a mastering display without its primaries or luminance, which no encoder can be given.
+    incomplete: bool = False
+    #: Why the first frame's side data could not be read ("a kind of side data this PyAV does not know"), so
+    #: whether the clip has any of it is not known; None where it was read.
+    unread: str | None = None
+
+    def params(self, codec: str) -> dict[str, str]:
+        """``*-params`` entries that make ``codec`` write this metadata; {} for an encoder that cannot."""
+        syntax = _STATIC_PARAMS.get(codec)
+        if syntax is None or self.unread:
+            return {}
+        entries = {}
+        if self.display:
+            entries[syntax.display_key] = syntax.display(self.display)
+        if self.light:
+            entries[syntax.light_key] = f"{self.light[0]},{self.light[1]}"
+        return entries
+
+    def missing(self, codec: str) -> str | None:
+        """What of it ``codec``'s output goes without, as the note says it ("its mastering-display and light-level
+        metadata (prores_ks cannot write them)"); None for nothing."""
+        parts = []
+        if codec not in _STATIC_PARAMS:
+            held = [name for name, value in (("mastering-display", self.display), ("light-level", self.light)) if value]
+            if held:
+                parts.append(
+                    f"its {' and '.join(held)} metadata ({codec} cannot write {'them' if len(held) > 1 else 'it'})"
+                )
+        if self.incomplete:
+            parts.append("its mastering-display metadata (incomplete in the input, so not written)")
+        return " and ".join(parts) or None
+
+
+def _static_note(static: _HdrStatic | None, codec: str) -> str | None:
+    """The note for a PQ (HDR10) clip encoded at 10 bits by ``codec`` whose static metadata is not all written, or
+    None. ``static`` None: the input's first frames did not decode; :attr:`_HdrStatic.unread`: its side data could
+    not be read. Either way whether it had any is not known, and the note says so rather than naming a loss."""
+    unread = "first frame undecodable" if static is None else static.unread
+    if unread:
+        return ("HDR (PQ) video: encoded at 10 bits with its colour tags, but its mastering-display and light-level "
+                f"metadata, if any, could not be read ({unread}); players tone-map it by their own "
+                "defaults")  # fmt: skip
+    assert static is not None
+    missing = static.missing(codec)
+    if missing is None:
+        return None
+    return (f"HDR (PQ) video: encoded at 10 bits with its colour tags, but without {missing}; players tone-map it "
+            "by their own defaults")  # fmt: skip
+
+
+#: Chromaticity and luminance units of HEVC's mastering-display SEI message (and x265's syntax): 1/50000,
+#: and 1/10000 cd/m².
+_CHROMA_UNIT, _LUMINANCE_UNIT = 50000, 10000
+#: Sizes of FFmpeg's AVMasteringDisplayMetadata (10 rationals of two ints, then two int flags) and
+#: AVContentLightMetadata (two unsigned ints), as a frame's side data holds them.
+_DISPLAY_BYTES, _LIGHT_BYTES = 88, 8
+
+
+def _hdr_static(frame: Any) -> _HdrStatic:
+    """The HDR10 static metadata on a decoded ``frame``'s side data (PyAV gives its raw bytes: FFmpeg's
+    AVMasteringDisplayMetadata, 3 primaries R, G, B, white point and min and max luminance as rationals, then
+    two flags; AVContentLightMetadata, MaxCLL and MaxFALL as unsigned ints).
+
+    PyAV builds the whole list at once, naming each entry's type by its own enum, which lags FFmpeg's: one kind it
+    does not know (FFmpeg 8's EXIF, type 31, on an MJPEG frame with an APP1 segment) raises ``ValueError`` for
+    the frame. That is :attr:`_HdrStatic.unread`, a note at most, not the clip's failure."""
+    display: tuple[Fraction, ...] | None = None
+    light: tuple[int, int] | None = None
+    incomplete = False
+    try:
+        entries = list(frame.side_data)
+    except ValueError:  # "31 is not a valid Type"
+        return _HdrStatic(unread="its first frame carries side data this PyAV cannot read")
+    for data in entries:
+        name = data.type.name
+        if name == "MASTERING_DISPLAY_METADATA":
+            ints = np.frombuffer(bytes(data)[:_DISPLAY_BYTES], dtype=np.int32)
+            values, has_primaries, has_luminance = ints[:20].reshape(10, 2).tolist(), ints[20], ints[21]
+            if has_primaries and has_luminance and all(d for _, d in values):
+                display = tuple(Fraction(n, d) for n, d in values)
+            else:  # an encoder takes all of it or none: a guess for the missing half would misstate the grade
+                incomplete = True
+        elif name == "CONTENT_LIGHT_LEVEL":
+            max_cll, max_fall = np.frombuffer(bytes(data)[:_LIGHT_BYTES], dtype=np.uint32).tolist()
+            light = (max_cll, max_fall)
+    return _HdrStatic(display, light, incomplete)
 
 
 def _colour_tags(ctx: Any) -> dict[str, int]:

@@ -41,7 +41,8 @@ def _keep_chapters(inp: Any, out: Any, notes: list[str]) -> None:
 #: carries rotation), and a timecode (QuickTime makes a track of it, refused at some frame rates: it goes
 #: its own way, see :func:`.timecode._keep_timecode`).
 _WRITER_KEYS = frozenset({
-    "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "vendor_id", "duration",
+    "major_brand", "minor_version", "compatible_brands", "encoder", "encoding_tool", "original_encoder", "vendor_id",
+    "duration",
     "bps", "number_of_frames", "number_of_bytes", "rotate", "timecode",
 })  # fmt: skip
 #: How FFmpeg names itself as a file's writer ("Lavf62.12.102", a stream's "Lavc62.28.102 libx264"). A
@@ -61,7 +62,13 @@ def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[st
     """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
     recording day goes there, and a camera's ``software`` tag (its firmware) in ISFT, where it was; the tags
     it cannot hold (a location, the camera) are named in a note. MP4 and 3GP drop some of the recording's
-    tags too (:func:`_quicktime_dropped`), also with a note."""
+    tags too (:func:`_quicktime_dropped`), also with a note. The camera's writer tag, where ``tags`` came from
+    :func:`_recording_metadata` with one (:attr:`_RecordingTags.writer`), goes where the container keeps it,
+    or is named in a note (:func:`_keep_writer`)."""
+    writer = getattr(tags, "writer", None)
+    tags = dict(tags)
+    if writer is not None:
+        _keep_writer(fmt, writer, tags, notes)
     if fmt in _TAGS_READ_BACK:
         dropped = _quicktime_dropped(fmt, tags)
         if dropped:
@@ -125,14 +132,100 @@ def _tag_kept(fmt: str, key: str, value: str) -> bool:
     return _round_trip(fmt, write, read, True)  # a probe FFmpeg refuses: no note rather than a wrong one
 
 
-def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+class _RecordingTags(dict[str, str]):
+    """The tags of :func:`_recording_metadata`, and aside, :attr:`writer`: the camera's own writer tag, which
+    cannot go out under its own key (the muxer writes its own there) and so is placed by :func:`_container_tags`.
+    """
+
+    writer: str | None = None
+
+
+def _source_writer(tags: dict[str, str]) -> str | None:
+    """The camera that wrote the input, where its writer tag names one: a drone names itself in the file's
+    ``encoder`` tag ("DJIMavic3Pro1"; DJI's MP4s carry no make or model); a file that weatherclean wrote keeps it
+    under one of :data:`_WRITER_KEYS_OUT`, beside FFmpeg's own ``encoder``. None for a program's name
+    (:func:`_names_camera`): FFmpeg's, or an editor's or transcoder's, which the output's own replaces as
+    before, since that program did not write the output."""
+    for key in (*_WRITER_KEYS_OUT, "encoder"):
+        value = _tag(tags, key)
+        if value is not None and _names_camera(value):
+            return value
+    return None
+
+
+#: Writer tags that name a camera: the makers whose drones and action cameras sign the file's ``encoder`` tag
+#: with their model ("DJIMavic3Pro1", "DJI FC3582"), since their files carry no make or model. An allow-list,
+#: not a guess at what looks like a program: a guess both dropped camera firmware strings with a version number
+#: ("HERO11 Black v2.10") and carried editors missing from a list of programs ("CapCut" went out as the MP4's
+#: encoding tool, claiming CapCut wrote it; GoPro's Quik app is an editor too). Any other writer tag is
+#: replaced by the output's own, as it was.
+_CAMERA = re.compile(
+    r"^(?:dji|gopro(?! ?quik)|hero\d|insta360|osmo|autel|parrot|anafi|skydio|yuneec|hubsan|fimi|potensic|akaso|sjcam|"
+    r"garmin virb|ricoh theta|kandao|qoocam)",
+    re.IGNORECASE,
+)
+
+
+def _names_camera(value: str) -> bool:
+    """Whether a writer tag names a camera (:data:`_CAMERA`): only then is it worth carrying over, where a program's
+    name would falsely claim that program wrote the output, and a note on every editor's clip would be noise."""
+    return bool(_CAMERA.match(value.strip()))
+
+
+#: The keys a camera's writer tag may go out under, in order: MP4's muxer writes ``encoding_tool`` as ``©too``
+#: (read back as ``encoder``) in place of its own name, FLV and ASF as a tag of that name; Matroska puts that key
+#: in its WritingApp, which FFmpeg does not read back, but keeps a tag of its own name (``ORIGINAL_ENCODER``).
+#: MOV's writes only its own name (``©swr``), MPEG-TS no file tags: there a note names it (:func:`_writer_key`).
+_WRITER_KEYS_OUT = ("encoding_tool", "original_encoder")
+#: Why a container keeps no camera's writer tag, by FFmpeg's muxer name, for the note (else none is given).
+_WRITER_DROPPED_WHY = {"mov": "MOV keeps only its writer's own name", "mpegts": "MPEG-TS keeps no file tags"}
+#: Containers by the name a user knows them by, for the note.
+_CONTAINER_NAMES = {"mov": "MOV", "mp4": "MP4", "matroska": "Matroska", "webm": "WebM", "mpegts": "MPEG-TS",
+                    "avi": "AVI", "flv": "FLV", "3gp": "3GP", "asf": "ASF", "mpeg": "MPEG-PS"}  # fmt: skip
+
+
+def _keep_writer(fmt: str, writer: str, tags: dict[str, str], notes: list[str]) -> None:
+    """Put the input's camera writer tag (a drone's name, :func:`_source_writer`) into ``tags`` where ``fmt`` keeps
+    it, else name it in a note: FFmpeg replaced it with its own ("Lavf62...") without a word, and with it the only
+    record of which drone shot the clip."""
+    key = _writer_key(fmt, writer)
+    if key is not None:
+        tags[key] = writer
+        return
+    why = _WRITER_DROPPED_WHY.get(fmt)
+    name = _CONTAINER_NAMES.get(fmt, fmt)
+    notes.append(f"the encoder tag {writer} (the camera that recorded it) cannot be stored in {name}; dropped"
+                 + (f" ({why})" if why else ""))  # fmt: skip
+
+
+@functools.cache
+def _writer_key(fmt: str, writer: str) -> str | None:
+    """The first of :data:`_WRITER_KEYS_OUT` under which ``fmt`` keeps ``writer``, read back by
+    :func:`_source_writer` (MP4: as ``encoder``, from ``©too``), or None: tiny files written into memory and read
+    back."""
+
+    def kept(key: str) -> bool:
+        def write(probe: Any) -> None:
+            probe.metadata[key] = writer
+            stream = probe.add_stream("libopus" if fmt == "webm" else "aac", rate=48000)  # (WebM takes no AAC)
+            stream.layout = "mono"
+            _mux_one_packet(probe, stream, 48000)
+
+        return _round_trip(fmt, write, lambda back: _source_writer(back.metadata) == writer, False)
+
+    return next((key for key in _WRITER_KEYS_OUT if kept(key)), None)
+
+
+def _recording_metadata(metadata: dict[str, str] | None) -> _RecordingTags:
     """The tags that describe the recording (when and where: ``creation_time``, ``location``; title, make,
-    model, comment; a stream's language and title), to be written on the output as they were read.
+    model, comment; a stream's language and title), to be written on the output as they were read; the
+    camera's writer tag aside (:attr:`_RecordingTags.writer`).
 
     MP4 and MOV read a track's title back as ``name``; it goes out as ``title``, the key muxers write.
     """
     tags = dict(metadata or {})
-    kept: dict[str, str] = {}
+    kept = _RecordingTags()
+    kept.writer = _source_writer(tags)
     for key, value in tags.items():
         suffixed = _LANGUAGE_SUFFIX.match(key)
         base = suffixed.group(1) if suffixed else key

@@ -16,13 +16,14 @@ from weatherclean.errors import InputError, OutputError, is_disk_full, one_line
 from weatherclean.io.atomic import atomic_path
 from weatherclean.io.media import VIDEO_SUFFIXES
 from weatherclean.io.orientation import rotation_stored, rotation_upright
+from weatherclean.io.video.colour import _HdrStatic
 from weatherclean.io.video.containers import CONTAINERS, _muxer_options
 from weatherclean.io.video.encoder import VideoOptions
 from weatherclean.io.video.metadata import _container_tags, _keep_chapters, _recording_metadata
 from weatherclean.io.video.outcome import VideoResult, _record_outcome
 from weatherclean.io.video.pyav import _av
-from weatherclean.io.video.reading import _open_input, probe_video
-from weatherclean.io.video.side_streams import _add_side_streams
+from weatherclean.io.video.reading import _open_input, _probe
+from weatherclean.io.video.side_streams import _DISCARD_ALL, _ORDINALS, _add_side_streams
 from weatherclean.io.video.timecode import _keep_timecode
 from weatherclean.io.video.transcoder import _Transcoder
 from weatherclean.io.video.video_stream import _add_video_stream, in_place_loss
@@ -58,8 +59,9 @@ def process_video(
     it on failure.
 
     ``replaces_input`` says the result will replace ``source`` (``--in-place``): a clip that would lose what
-    cannot be had back (an alpha matte, an intra-frame or lossless master, its 4:2:2 or 4:4:4 chroma:
-    :func:`~.video_stream.in_place_loss`) is then refused with an :class:`InputError` before any work.
+    cannot be had back (an alpha matte, an intra-frame or lossless master, its 4:2:2 or 4:4:4 chroma, its bits,
+    a second camera's video stream: :func:`in_place_refusal`) is then refused with an :class:`InputError` before
+    any work; and 4:2:2 chroma, which H.264 and HEVC otherwise write as 4:2:0 from a master, is kept.
     """
     src, dst = Path(source), Path(dest)
     opts = options or VideoOptions()
@@ -67,7 +69,9 @@ def process_video(
     if fmt is None:
         raise OutputError(f"{dst}: unknown video container; use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
     av = _av()
-    rotation = probe_video(src).rotation  # read from the first frame, before the output has any stream
+    # read from the first frame, before the output has any stream: the encoder takes the HDR10 metadata as options
+    info, static = _probe(src)
+    rotation = info.rotation
     result = VideoResult(path=dst, rotation=rotation)
     if upright and rotation % 360:
         process = _turned(process, rotation)
@@ -77,16 +81,63 @@ def process_video(
 
     with atomic_path(dst, final=final) as tmp, _open_input(src) as inp:
         # before any frame, on the input the run reads (its temporary output is removed with the refusal)
-        if replaces_input and (lost := in_place_loss(inp.streams.video[0], fmt, opts)):
+        if replaces_input and (lost := _in_place_lost(inp, fmt, opts)):
             raise InputError(f"{src}: --in-place would lose {lost}; use -o DIR to keep the original")
         try:
-            _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation)
+            _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation, static, replaces_input)
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
             if is_disk_full(exc):
                 raise
             raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
     result.path = final()
     return result
+
+
+def in_place_refusal(src: Path, dest: Path, options: VideoOptions) -> str | None:
+    """What writing video ``src`` as ``dest`` in its place (``--in-place``) would lose, or None where nothing: the
+    reason :func:`process_video` with ``replaces_input`` refuses it for, as in "--in-place would lose {reason}; use
+    -o DIR to keep the original" ("its ProRes 422 master (re-encoded as HEVC)", "its second video stream (h264,
+    96x96)"). From the container's headers alone, decided as the run decides it, by the same code
+    (:func:`_in_place_lost`): the output's container by ``dest``'s ending (None for one of no container: the run
+    says so as it writes), the encoder ``options`` give. For a dry run, which must refuse what the run would.
+
+    Raises the run's :class:`InputError` for a file that cannot be opened as a video.
+    """
+    fmt = CONTAINERS.get(Path(dest).suffix.lower())
+    if fmt is None:
+        return None
+    with _open_input(Path(src)) as inp:
+        return _in_place_lost(inp, fmt, options)
+
+
+def _in_place_lost(inp: Any, fmt: str, opts: VideoOptions) -> str | None:
+    """What the open input ``inp`` written in place into container ``fmt`` would lose: its first video stream's
+    loss (:func:`~.video_stream.in_place_loss`), else its other cameras (:func:`_other_cameras`)."""
+    return in_place_loss(inp.streams.video[0], fmt, opts) or _other_cameras(inp)
+
+
+def _other_cameras(inp: Any) -> str | None:
+    """The video streams after the first that the run drops ("its second video stream (h264, 96x96)"), or None.
+
+    Why refused in place: only the first video stream is processed, and the others cannot be copied beside it,
+    so a dual-lens 360 camera's or a front-and-rear dash cam's second picture is gone once the file is replaced
+    (with ``-o`` it is a note). A cover picture (an attached picture: a still, not a camera) is not counted: it is
+    dropped with its own note, in place too, as before; nor a stream the demuxer is told to skip (MP4's chapter
+    text, see :func:`~.metadata._keep_chapters`).
+    """
+    attached = _av().stream.Disposition.attached_pic
+    first = inp.streams.video[0].index
+    names = []
+    for nth, s in enumerate(inp.streams.video):
+        if s.index == first or s.disposition & attached or getattr(s, "discard", 0) >= _DISCARD_ALL:
+            continue
+        ctx = s.codec_context
+        size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
+        which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
+        names.append(f"{which} video stream ({getattr(s, 'name', None) or 'video'}{size})")
+    if not names:
+        return None
+    return "its " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
 
 
 def _turned(process: Callable[[np.ndarray], np.ndarray], rotation: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -108,6 +159,8 @@ def _transcode(
     result: VideoResult,
     src: Path,
     rotation: int,
+    static: _HdrStatic | None,
+    replaces_input: bool,
 ) -> None:
     """Write ``inp`` to ``tmp`` with every video frame passed through ``process``, and fill in ``result``.
 
@@ -122,7 +175,7 @@ def _transcode(
     with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
         out.metadata.update(_container_tags(fmt, _recording_metadata(inp.metadata), result.notes))
         _keep_chapters(inp, out, result.notes)
-        video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes)
+        video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes, static, replaces_input)
         _keep_timecode(inp, out, video, fmt, result.notes)
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)

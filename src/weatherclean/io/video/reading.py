@@ -17,7 +17,14 @@ import numpy as np
 
 from weatherclean.errors import InputError, one_line
 from weatherclean.io.folders import check_input_file
-from weatherclean.io.video.colour import _Colour, _frame_to_rgb, _high_bit_depth
+from weatherclean.io.video.colour import (
+    _HDR_TRANSFERS,
+    _Colour,
+    _frame_to_rgb,
+    _hdr_static,
+    _HdrStatic,
+    _high_bit_depth,
+)
 from weatherclean.io.video.pyav import _av
 
 
@@ -70,23 +77,58 @@ def _rotation(stream: Any, frame: Any | None = None) -> int:
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Size, frame count (if known), rate, duration, rotation and other streams of a video file."""
-    p = Path(path)
+    return _probe(Path(path))[0]
+
+
+def _probe(p: Path) -> tuple[VideoInfo, _HdrStatic | None]:
+    """:func:`probe_video`'s facts, and the HDR10 static metadata (mastering display, light levels) its first
+    frame carries: None where no frame decodes in the first :data:`_FIRST_PACKETS`, and none at all (read from no
+    side data) for a clip whose transfer is not PQ, which has none to carry. Both come from one decoded
+    frame (:func:`_first_frame`), before the run's output has any stream: the encoder takes them as options,
+    set before its header is written."""
     with _open_input(p) as container:
         v = container.streams.video[0]
-        rotation = _rotation(v)
-        with contextlib.suppress(Exception):  # the first frame carries the display matrix in recent FFmpeg
-            for frame in container.decode(v):
-                rotation = _rotation(v, frame) or rotation
-                break
+        frame = _first_frame(container, v)
+        rotation = _rotation(v, frame)  # the first frame carries the display matrix in recent FFmpeg
         duration = float(v.duration * v.time_base) if v.duration and v.time_base else None
         if duration is None and container.duration:
             duration = container.duration / 1_000_000
-        return VideoInfo(
+        info = VideoInfo(
             path=p, width=v.codec_context.width, height=v.codec_context.height, frames=v.frames or None,
             fps=float(v.average_rate) if v.average_rate else None, duration=duration, rotation=rotation,
             pix_fmt=str(v.codec_context.pix_fmt or ""), audio_streams=len(container.streams.audio),
             subtitle_streams=len(container.streams.subtitles),
         )  # fmt: skip
+        # only a PQ (HDR10) clip has static metadata to carry: no other clip's side data is read
+        pq = _HDR_TRANSFERS.get(int(v.codec_context.color_trc or 0)) == "PQ"
+        return info, _hdr_static(frame) if frame is not None and pq else (None if pq else _HdrStatic())
+
+
+#: How many of its packets :func:`_first_frame` reads for a frame that decodes: past a damaged first keyframe
+#: to the next where keyframes come often (every second or two, as cameras and phones write them), and well
+#: past any decoder's reordering delay (B-frames).
+_FIRST_PACKETS = 64
+
+
+def _first_frame(container: Any, stream: Any) -> Any | None:
+    """The first frame of ``stream`` that decodes, or None: each packet that fails to decode (a damaged first
+    keyframe) is skipped, and the reading stops at the first frame or after :data:`_FIRST_PACKETS` packets.
+    What the first frame carries (rotation, HDR10 metadata) is then not lost to one bad packet, as it was when
+    the first decode error ended the reading."""
+    av = _av()
+    try:
+        for count, packet in enumerate(container.demux(stream), 1):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:  # this packet's damage: the next one may decode
+                frames = []
+            if frames:
+                return frames[0]
+            if count >= _FIRST_PACKETS:
+                break
+        return next(iter(stream.codec_context.decode(None)), None)  # what the decoder still holds
+    except av.error.FFmpegError:  # the demuxer gave up, or the drain failed: no frame to be had
+        return None
 
 
 def iter_frames(path: str | os.PathLike[str], max_frames: int | None = None) -> Iterator[np.ndarray]:

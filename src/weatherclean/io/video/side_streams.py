@@ -11,7 +11,7 @@ from typing import Any
 
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av, _header_accepted, _mux_one_packet, _round_trip
-from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted
+from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted, _drops_cue_ends
 from weatherclean.io.video.timecode import _is_timecode_track
 
 #: What an audio stream is re-encoded to when the output container cannot hold it as it is.
@@ -52,6 +52,9 @@ class _SideStreams:
     reencode: dict[int, tuple[Any, Any]] = field(default_factory=dict)
     #: Text subtitles the container cannot hold as they are, converted: input index → the conversion.
     subtitles: dict[int, _Converted] = field(default_factory=dict)
+    #: Copied ``mov_text`` streams whose empty samples (cue ends) are not copied: the muxer writes its own
+    #: (:func:`.subtitles._drops_cue_ends`). Input indices, each also in :attr:`copies`.
+    cue_ends: set[int] = field(default_factory=set)
 
 
 def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
@@ -72,6 +75,8 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
             continue
         if s.type in _COPIED_TYPES and _can_copy(fmt, s):
             kept = side.copies[s.index] = out.add_stream_from_template(s)
+            if _drops_cue_ends(s, fmt):  # the muxer writes its own empty samples
+                side.cue_ends.add(s.index)
         elif s.type == "audio":
             kept = _add_audio_encoder(out, s, fmt, notes)
             side.reencode[s.index] = (s, kept)

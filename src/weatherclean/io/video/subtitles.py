@@ -119,6 +119,23 @@ class _Converted:
         return [cue]
 
 
+def _is_cue_end(packet: Any) -> bool:
+    """Whether a ``mov_text`` sample shows no text (its 16-bit text length is 0): the end of the cue before it."""
+    return packet.size < 2 or bytes(packet)[:2] == b"\x00\x00"
+
+
+def _drops_cue_ends(s: Any, fmt: str) -> bool:
+    """Whether subtitle stream ``s``, copied into ``fmt``, goes without its empty samples (:func:`_is_cue_end`):
+    ``mov_text`` into the QuickTime family (MP4, MOV, 3GP).
+
+    ``mov_text`` stores a cue's end as an empty sample, and the QuickTime muxer writes one itself wherever a cue
+    ends before the next begins. Copying the input's as well made two at each such end, so a drone's telemetry
+    track grew at every pass (19, 28, 37 samples for 10 cues, the cues unchanged); left to the muxer, a second pass
+    writes what the first did. The cues themselves go as copies do (:meth:`.transcoder._Transcoder._mux_copy`),
+    byte for byte, through the clock that moves them with the video where recordings were joined."""
+    return s.type == "subtitle" and s.codec_context.name == "mov_text" and _ENCODER.get(fmt) == "mov_text"
+
+
 @dataclass
 class _Pieces:
     """Cues cut where any cue starts or ends, so that no two overlap, each piece with the text of every

@@ -8,11 +8,12 @@ leave the tmcd track to it (:func:`_is_timecode_track`).
 from __future__ import annotations
 
 import functools
+import io
 from fractions import Fraction
 from typing import Any
 
 from weatherclean.io.video.metadata import _tag
-from weatherclean.io.video.pyav import _round_trip
+from weatherclean.io.video.pyav import _av, _round_trip
 from weatherclean.io.video.video_stream import _VideoOut
 
 #: Containers whose FFmpeg muxer makes a timecode (tmcd) track of a video stream's "timecode" tag (3GP's
@@ -48,7 +49,9 @@ def _keep_timecode(inp: Any, out: Any, video: _VideoOut, fmt: str, notes: list[s
     timecode, of_file = found
     if fmt in _TIMECODE_TAGS:
         (out if of_file else video.stream).metadata["timecode"] = timecode
-    elif fmt in _TIMECODE_TRACKS and _timecode_kept(fmt, video.rate, timecode):
+    elif fmt in _TIMECODE_TRACKS and _timecode_kept(
+        fmt, video.stream.codec_context.name, video.rate, video.time_base, timecode
+    ):
         video.stream.metadata["timecode"] = timecode
     elif fmt in _TIMECODE_TRACKS:
         notes.append(f"the timecode {timecode} cannot be stored in {fmt} at {float(video.rate):g} fps; dropped")
@@ -57,14 +60,23 @@ def _keep_timecode(inp: Any, out: Any, video: _VideoOut, fmt: str, notes: list[s
 
 
 @functools.cache
-def _timecode_kept(fmt: str, rate: Fraction, timecode: str) -> bool:
-    """Whether ``fmt``'s muxer makes a timecode track of ``timecode`` at ``rate``: write a header into memory
-    and read it back. It refuses a header above 255 fps, and leaves the track out, without an error, for a
-    drop-frame timecode at a rate that does not round to a multiple of 30, or one it cannot parse."""
+def _timecode_kept(fmt: str, codec: str, rate: Fraction, time_base: Fraction, timecode: str) -> bool:
+    """Whether ``fmt``'s muxer makes a timecode track of ``timecode`` for a ``codec`` stream at ``rate``: write a
+    header into memory and read it back. It refuses a header above 255 fps, and leaves the track out, without an
+    error, for a drop-frame timecode at a rate that does not round to a multiple of 30, or one it cannot parse.
+
+    The probe's stream is a copy of an unopened ``codec`` stream, so no encoder is opened: what is asked is what
+    the muxer stores, not what an encoder takes. It was an MPEG-4 Part 2 encoder, which refuses a time base whose
+    denominator is over 65535, so a drone's 119.88 fps (120000/1001) or a VFR clip's average rate (25.8551 fps)
+    had its timecode dropped with a note, where the muxer keeps it with the run's libx264."""
+    av = _av()
 
     def write(probe: Any) -> None:
-        stream = probe.add_stream("mpeg4", rate=rate)
+        with av.open(io.BytesIO(), "w", format=fmt) as model:  # never started: its stream is only a template
+            stream = probe.add_stream_from_template(model.add_stream(codec, rate=rate))
         stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        stream.codec_context.framerate = rate  # the stream's average rate, which the muxer reads
+        stream.time_base = stream.codec_context.time_base = time_base
         stream.metadata["timecode"] = timecode
         probe.start_encoding()
 

@@ -25,6 +25,7 @@ from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _Health, _safe_decode, _video_end
 from weatherclean.io.video.side_streams import _SideStreams
+from weatherclean.io.video.subtitles import _is_cue_end
 from weatherclean.io.video.video_stream import _VideoOut
 from weatherclean.pipelining import pipeline_enabled
 
@@ -186,10 +187,13 @@ class _Transcoder:
     def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
         """Route one packet: copied streams as packets (with where the video is read to), re-encoded audio and
         the video as frames; packets of streams the output does not carry (a second video, data tracks) go
-        nowhere."""
+        nowhere, nor do a copied ``mov_text`` track's empty samples, which the muxer writes itself
+        (:attr:`.side_streams._SideStreams.cue_ends`)."""
         idx = packet.stream.index
         if idx in self.side.copies:
-            if packet.dts is not None:  # else a demuxer flush marker, not data
+            if packet.dts is None:  # a demuxer flush marker, not data
+                return
+            if idx not in self.side.cue_ends or not _is_cue_end(packet):
                 put(("copy", packet, self.reading.mark()))
         elif idx in self.side.reencode:
             for frame in _safe_decode(packet, self.src):

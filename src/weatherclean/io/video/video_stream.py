@@ -12,7 +12,17 @@ from typing import Any
 
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour
-from weatherclean.io.video.colour import _bits, _chroma_of, _Colour, _high_bit_depth, _tag_colour
+from weatherclean.io.video.colour import (
+    _HDR_TRANSFERS,
+    _STATIC_PARAMS,
+    _bits,
+    _chroma_of,
+    _Colour,
+    _HdrStatic,
+    _high_bit_depth,
+    _static_note,
+    _tag_colour,
+)
 from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec, encoder_format
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
 from weatherclean.io.video.pyav import _av
@@ -45,7 +55,20 @@ class _VideoOut:
         return (h, w) if self.turn % 180 else (w, h)
 
 
-def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation: int, notes: list[str]) -> _VideoOut:
+#: HDR10 static metadata of a clip that has none.
+_NO_STATIC = _HdrStatic()
+
+
+def _add_video_stream(
+    out: Any,
+    vin: Any,
+    fmt: str,
+    opts: VideoOptions,
+    rotation: int,
+    notes: list[str],
+    static: _HdrStatic | None = _NO_STATIC,
+    replaces_input: bool = False,
+) -> _VideoOut:
     """Add the encoder stream for ``vin``'s frames: same size, rate, timestamps, colour and rotation.
 
     Every stream must exist before the first packet is muxed (that writes the header), so this runs
@@ -58,6 +81,11 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     (libx265, tagged ``hvc1`` in MP4 and MOV by :func:`~.encoder._configure`), which phones, Apple players
     and hardware decoders play, as they do not H.264's High 10. Into FLV, MPEG-PS and 3GP, or without
     libx265, it stays 8-bit H.264, with a note saying why.
+
+    ``static`` is the input's HDR10 static metadata, read from its first frame with the rotation
+    (:func:`~.reading._probe`; None where that frame did not decode), written again for a PQ clip where the encoder
+    can (:func:`_carry_static`). ``replaces_input`` (``--in-place``) keeps 4:2:2 and 4:4:4 chroma, as a codec named
+    in ``opts`` does (:func:`_written_chroma`).
     """
     in_fmt = str(vin.codec_context.pix_fmt or "")
     wide = _high_bit_depth(in_fmt)
@@ -72,7 +100,9 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     if turn % 180:
         w, h = h, w
     vout.width, vout.height = w, h
-    bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes)
+    decoder = _family(vin.codec_context.codec)
+    keep_chroma = replaces_input or opts.codec is not None  # in place, or the codec the user asked for
+    bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes, decoder, keep_chroma)
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
     vout.time_base = out_tb
     vout.codec_context.time_base = out_tb
@@ -85,16 +115,33 @@ def _add_video_stream(out: Any, vin: Any, fmt: str, opts: VideoOptions, rotation
     written = shown if carries.full_range or not shown.full_range else shown.limited()
     if written.full_range != colour.full_range:
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
-    _tag_colour(vout.codec_context, written, notes, bits)
+    pq = _HDR_TRANSFERS.get(written.transfer) == "PQ"
+    _tag_colour(vout.codec_context, written, notes, bits, _static_note(static, codec) if pq else None)
     _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
     _keep_aspect(vout, vin, turn, carries, f"{codec} in {fmt}", notes)
     vout.metadata.update(_stream_tags(fmt, vin, notes))
     _keep_disposition(vout, vin)
     _configure(vout, codec, opts, fmt)
     _keep_interlacing(vout, vin, codec, notes)
+    if pq and static is not None:
+        _carry_static(vout, codec, static)
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn)
+
+
+def _carry_static(vout: Any, codec: str, static: _HdrStatic) -> None:
+    """Have x265, x264 or SVT-AV1 write the input's HDR10 static metadata (SEI messages, AV1 metadata OBUs): without
+    it an HDR10 player tone-maps by its own guess of the mastering display, and a grade made on a 1000-nit monitor
+    shows darker or clipped. Other encoders cannot, and :func:`~.colour._static_note`'s note says so."""
+    params = static.params(codec)
+    if not params:
+        return
+    key = _STATIC_PARAMS[codec].option
+    options = dict(vout.options)
+    extra = ":".join(f"{name}={value}" for name, value in params.items())
+    options[key] = f"{options[key]}:{extra}" if options.get(key) else extra
+    vout.options = options
 
 
 #: Containers whose H.264 default gives way to 10-bit HEVC for video above 8 bits (:func:`_choose_codec`):
@@ -133,25 +180,47 @@ def _new_stream(out: Any, codec: str, rate: Fraction) -> Any:
         raise OutputError(f"video codec '{codec}' is not available ({one_line(exc)})") from None
 
 
-def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | None, notes: list[str]) -> int:
+def _set_pixel_format(
+    vout: Any,
+    codec: str,
+    in_fmt: str,
+    eight_bit_why: str | None,
+    notes: list[str],
+    decoder: str = "",
+    keep_chroma: bool = False,
+) -> int:
     """Set the stream's pixel format from the input's ``in_fmt`` and return its bits per sample.
 
-    Chroma as before: 4:4:4 input (and odd sizes, which 4:2:0 cannot hold) stays 4:4:4 with H.264 and HEVC,
-    others are written 4:2:0. Depth: 10 bits for input above 8 where the encoder has a 10-bit format
-    (:func:`_deep_format`) and nothing ruled it out (``eight_bit_why``), else 8. Each loss is a note.
+    Chroma (:func:`_written_chroma`): H.264 and HEVC keep 4:2:2 and 4:4:4 from H.264 or HEVC input, in place or
+    when named (``keep_chroma``), and write odd sizes, which 4:2:0 cannot hold, as 4:4:4; else 4:2:0, with a note
+    that says how to keep it (:func:`_keep_hint`). Others write 4:2:0, or the least their encoder takes. Depth: 10
+    bits for input above 8 where the encoder has a 10-bit format (:func:`_deep_format`) and nothing ruled it out
+    (``eight_bit_why``), else 8. Each loss is a note.
     """
     w, h = vout.width, vout.height
     odd = bool(w % 2 or h % 2)
     chroma = _chroma_of(in_fmt)
     wide = _high_bit_depth(in_fmt)
-    full, deep, vout.pix_fmt = _format_choice(codec, in_fmt, w, h, eight_bit_why)
+    kept, deep, vout.pix_fmt = _format_choice(codec, in_fmt, w, h, eight_bit_why, decoder, keep_chroma)
     written = _chroma_of(vout.pix_fmt) or "4:2:0"
     if _has_alpha(in_fmt):  # frames reach the model as RGB: no encoder here is given a matte to keep
         notes.append(f"alpha channel (matte) dropped: {codec} output keeps no transparency ({in_fmt} input)")
-    if odd and full:
+    if odd and kept == "444":
         notes.append(f"odd frame size {w}×{h}: encoded as 4:4:4, which some players cannot show")
+    elif (
+        chroma in ("4:2:2", "4:4:4")
+        and written == chroma
+        and codec in _ANY_CHROMA_CODECS
+        and (decoder not in _SAME_CHROMA_DECODERS)
+    ):
+        # kept only because it was asked for (in place, or the codec named): say what it costs, as it is a change
+        # of playability from the master's own (a note, since --codec libx264 is often set for playability)
+        notes.append(f"{chroma} chroma kept ({_FAMILY_NAMES[codec]} {chroma}), which plays in fewer players than 4:2:0 "
+                     "(no browser, no phone's hardware decoder)")  # fmt: skip
     elif chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
-        notes.append(f"{chroma} chroma written as {written} by {codec}")
+        # written 4:2:0 by choice, for players: say how to keep it (not MJPEG's: JPEG's sampling, no master's)
+        chosen = codec in _ANY_CHROMA_CODECS and decoder not in _JPEG_CHROMA_DECODERS
+        notes.append(f"{chroma} chroma written as {written} by {codec}" + (_keep_hint(codec, chroma) if chosen else ""))
     bits = _bits(vout.pix_fmt)
     if wide and bits < _bits(in_fmt):
         why = eight_bit_why or (None if deep else f"{codec} offers no 10-bit YUV format here")
@@ -163,13 +232,54 @@ def _set_pixel_format(vout: Any, codec: str, in_fmt: str, eight_bit_why: str | N
 _CHROMA_RANK = {"4:4:4": 3, "4:2:2": 2, "4:2:0": 1}
 
 
-def _full_chroma(codec: str, in_fmt: str, width: int, height: int) -> bool:
-    """Whether the clip is written 4:4:4: 4:4:4 input by H.264, HEVC or a mezzanine encoder that takes 4:4:4 (ProRes
-    4444, DNxHR 444: a 4444 master was written as 4:2:2 by ``--codec prores_ks``), and odd sizes by H.264 or HEVC,
-    which 4:2:0 cannot hold. Delivery encoders (VP9) keep 4:2:0, which every player plays."""
-    if codec in ("libx264", "libx265"):
-        return bool(width % 2 or height % 2) or _chroma_of(in_fmt) == "4:4:4"
-    return _chroma_of(in_fmt) == "4:4:4" and _mezzanine_444(codec)
+#: Encoders that write every chroma sampling a clip comes in (4:2:0, 4:2:2, 4:4:4), at 8 and 10 bits: x264 as
+#: High 4:2:2 / High 4:4:4, x265 as its Main 4:2:2 10 / Main 4:4:4 range extensions.
+_ANY_CHROMA_CODECS = frozenset({"libx264", "libx265"})
+#: Decoders whose 4:2:2 and 4:4:4 clips H.264 and HEVC write as they came beside the input: a camera's own H.264
+#: or HEVC, which plays where the original does. Any other such clip (a ProRes 422 or 4444 master, DNxHR, FFV1,
+#: XDCAM's MPEG-2 4:2:2) is written 4:2:0, which every player plays: H.264 High 4:2:2 / High 4:4:4 and HEVC's
+#: 4:2:2 and 4:4:4 range extensions play in no browser, nor phones' hardware decoders, and H.264 beyond 4:2:0 not in
+#: QuickTime, so a delivery file made from a master would play almost nowhere. In place, or with the codec named
+#: (``--codec libx264``), the clip keeps its chroma all the same (:func:`_written_chroma`).
+_SAME_CHROMA_DECODERS = frozenset({"h264", "hevc"})
+#: Decoders whose 4:2:2 or 4:4:4 is JPEG's own sampling, not a production choice: a dash cam's or webcam's MJPEG
+#: (``yuvj422p``). Their clips are written 4:2:0, in place and with the codec named too (in place not refused: an
+#: original, not a master), and their note gives no advice on keeping it.
+_JPEG_CHROMA_DECODERS = frozenset({"mjpeg"})
+#: What players know H.264's and HEVC's encoders as, for :func:`_keep_hint`.
+_FAMILY_NAMES = {"libx264": "H.264", "libx265": "HEVC"}
+
+
+def _keep_hint(codec: str, chroma: str) -> str:
+    """What the note on ``chroma`` (4:2:2 or 4:4:4) written as 4:2:0 by H.264's or HEVC's ``codec`` adds: what the user
+    can do to keep it. ProRes only in .mov or .mkv (FFmpeg's MP4 muxer takes no ProRes); the codec named keeps it
+    in its own family (:func:`_written_chroma`), at the cost of the players."""
+    return (f", which every player plays; to keep {chroma}: --codec prores_ks (in .mov or .mkv), or --codec {codec} "
+            f"to keep it in {_FAMILY_NAMES.get(codec, codec)}")  # fmt: skip
+
+
+def _written_chroma(
+    codec: str, in_fmt: str, width: int, height: int, decoder: str = "", keep_chroma: bool = False
+) -> str:
+    """The chroma sampling ``codec`` writes ``in_fmt`` frames in, as a pixel-format tag: "444", "422" or "420".
+
+    H.264 and HEVC write odd sizes, which 4:2:0 cannot hold, as 4:4:4. They keep 4:2:2 and 4:4:4 where that costs
+    no playability or the user asked for it: from H.264 or HEVC input (:data:`_SAME_CHROMA_DECODERS`), and with
+    ``keep_chroma`` (``--in-place``, which would otherwise refuse the clip, or the codec named with ``--codec``:
+    H.264 or HEVC asked for, with the chroma it can hold, and a note on what that costs). Other 4:2:2 and 4:4:4 (a
+    master's) is written 4:2:0, with a
+    note saying how to keep it, and MJPEG's (JPEG's own sampling) always. A mezzanine encoder that takes 4:4:4
+    keeps 4:4:4 (ProRes 4444, DNxHR 444: a 4444 master was written as 4:2:2 by ``--codec prores_ks``), and is
+    lifted from 4:2:0 to what it takes by :func:`encoder_format`. Delivery encoders (VP9) write 4:2:0, which every
+    player plays."""
+    chroma = _chroma_of(in_fmt)
+    if codec in _ANY_CHROMA_CODECS:
+        if width % 2 or height % 2:
+            return "444"
+        if chroma not in ("4:2:2", "4:4:4") or decoder in _JPEG_CHROMA_DECODERS:
+            return "420"
+        return chroma.replace(":", "") if decoder in _SAME_CHROMA_DECODERS or keep_chroma else "420"
+    return "444" if chroma == "4:4:4" and _mezzanine_444(codec) else "420"
 
 
 def _mezzanine_444(codec: str) -> bool:
@@ -182,17 +292,25 @@ def _mezzanine_444(codec: str) -> bool:
 
 
 def _format_choice(
-    codec: str, in_fmt: str, width: int, height: int, eight_bit_why: str | None
-) -> tuple[bool, str | None, str]:
-    """Whether ``codec`` writes ``in_fmt`` frames in 4:4:4, its 10-bit format for them (None: 8 bits), and the pixel
-    format it encodes them in (see :func:`_set_pixel_format`), one the encoder takes: ProRes and DNxHR take no
-    4:2:0 at all, and were handed yuv420p for 8-bit input, which they refuse; such an encoder gets its first
-    format that holds at least the chroma and bits chosen (:func:`encoder_format`). One place for the run and
-    :func:`in_place_loss`, which must decide alike."""
-    full = _full_chroma(codec, in_fmt, width, height)
+    codec: str,
+    in_fmt: str,
+    width: int,
+    height: int,
+    eight_bit_why: str | None,
+    decoder: str = "",
+    keep_chroma: bool = False,
+) -> tuple[str, str | None, str]:
+    """The chroma ``codec`` writes ``in_fmt`` frames in ("444", "422", "420": :func:`_written_chroma`), its 10-bit
+    format for them (None: 8 bits), and the pixel format it encodes them in (see :func:`_set_pixel_format`), one
+    the encoder takes: ProRes and DNxHR take no 4:2:0 at all, and were handed yuv420p for 8-bit input, which
+    they refuse; such an encoder gets its first format that holds at least the chroma and bits chosen
+    (:func:`encoder_format`). One place for the run and :func:`in_place_loss`, which must decide alike.
+    ``decoder`` is the input's decoder (FFmpeg's name) and ``keep_chroma`` says ``--in-place`` or a codec named:
+    both decide whether 4:2:2 and 4:4:4 are kept."""
+    chroma = _written_chroma(codec, in_fmt, width, height, decoder, keep_chroma)
     wide = _high_bit_depth(in_fmt)
-    deep = _deep_format(codec, "yuv444p10le" if full else "yuv420p10le") if wide and not eight_bit_why else None
-    return full, deep, encoder_format(codec, deep or ("yuv444p" if full else "yuv420p"))
+    deep = _deep_format(codec, f"yuv{chroma}p10le") if wide and not eight_bit_why else None
+    return chroma, deep, encoder_format(codec, deep or f"yuv{chroma}p")
 
 
 def _has_alpha(pix_fmt: str) -> bool:
@@ -204,8 +322,8 @@ def _has_alpha(pix_fmt: str) -> bool:
 
 
 def _deep_format(codec: str, wanted: str) -> str | None:
-    """The 10-bit format that encoder ``codec`` takes for ``wanted`` (yuv420p10le or yuv444p10le): that one,
-    else the nearest that holds at least its chroma (ProRes takes only 4:2:2 and 4:4:4); None where the
+    """The 10-bit format that encoder ``codec`` takes for ``wanted`` (yuv420p10le, yuv422p10le or yuv444p10le):
+    that one, else the nearest that holds at least its chroma (ProRes takes only 4:2:2 and 4:4:4); None where the
     encoder has none in this FFmpeg (MPEG-4 Part 2, VP9 built without high bit depth) or is missing.
 
     Ten bits, not more, even from 12-bit input: 12-bit HEVC or H.264 plays almost nowhere.
@@ -214,7 +332,8 @@ def _deep_format(codec: str, wanted: str) -> str | None:
         formats = {f.name for f in _av().Codec(codec, "w").video_formats or ()}
     except (ValueError, TypeError):  # no such encoder: add_stream says so
         return None
-    order = ("yuv444p10le",) if wanted == "yuv444p10le" else ("yuv420p10le", "yuv422p10le", "yuv444p10le")
+    order = ("yuv420p10le", "yuv422p10le", "yuv444p10le")
+    order = order[order.index(wanted) :] if wanted in order else order
     return next((name for name in order if name in formats), None)
 
 
@@ -315,8 +434,15 @@ def in_place_loss(vin: Any, fmt: str, opts: VideoOptions) -> str | None:
 
     Why: beside the original a note is enough, but in place an editor's master is gone for good. Refused: an alpha
     channel (frames reach the model as RGB, so no output keeps a matte); an intra-frame or lossless master (ProRes,
-    DNxHD/DNxHR, FFV1, HuffYUV, uncompressed...) re-encoded by another codec family, lossy and long-GOP; and chroma
-    written thinner than it was read (4:2:2 as 4:2:0). Decided as :func:`_add_video_stream` decides, before any work.
+    DNxHD/DNxHR, FFV1, HuffYUV, uncompressed...) re-encoded by another codec family, lossy and long-GOP; chroma
+    written thinner than it was read (4:2:2 as 4:2:0 by VP9 or MPEG-4 Part 2; H.264 and HEVC keep it in place);
+    and fewer bits than were read (12-bit video at 10, 10-bit at 8 into FLV or by an encoder without 10 bits).
+    Decided as :func:`_add_video_stream` decides, before any work. A second camera's video stream is the
+    caller's to check (:func:`~.process.in_place_refusal`): this judges one stream.
+
+    A ProRes master re-encoded as ProRes is not held to its depth: FFmpeg decodes every ProRes 4444 at 12 bits,
+    whatever depth it was made from (the stream does not say), and its ProRes encoders write 10 bits at most, so
+    the same-family re-encode that keeps such a master (``--codec prores_ks``) would always be refused.
     """
     ctx = vin.codec_context
     in_fmt = str(ctx.pix_fmt or "")
@@ -331,8 +457,14 @@ def in_place_loss(vin: Any, fmt: str, opts: VideoOptions) -> str | None:
     if master and out_family != _family(ctx.codec):
         return f"its {master} master (re-encoded as {_CODEC_NAMES.get(out_family, codec)})"
     chroma = _chroma_of(in_fmt)
-    written = _chroma_of(_format_choice(codec, in_fmt, ctx.width, ctx.height, eight_bit_why)[2]) or "4:2:0"
-    camera_jpeg = ctx.codec.name == "mjpeg"  # a dash cam's or webcam's 4:2:2 MJPEG: an original, not a master
+    decoder = _family(ctx.codec)
+    pix_fmt = _format_choice(codec, in_fmt, ctx.width, ctx.height, eight_bit_why, decoder, keep_chroma=True)[2]
+    written = _chroma_of(pix_fmt) or "4:2:0"
+    camera_jpeg = decoder in _JPEG_CHROMA_DECODERS  # a dash cam's or webcam's 4:2:2 MJPEG: an original, not a master
     if not camera_jpeg and chroma in _CHROMA_RANK and _CHROMA_RANK[chroma] > _CHROMA_RANK[written]:
         return f"its {chroma} chroma (written as {written} by {codec})"
+    bits, out_bits = _bits(in_fmt), _bits(pix_fmt)
+    if out_bits < bits and decoder != "prores":  # FFmpeg decodes all ProRes 4444 at 12 bits: see the docstring
+        why = f"; {eight_bit_why}" if eight_bit_why else ""
+        return f"its {bits}-bit depth (written at {out_bits} bits by {codec}{why})"
     return None
