@@ -7,6 +7,9 @@ are, so each names the value as the library takes it and the CLI option in paren
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 
 from weatherclean.errors import WeathercleanError
@@ -105,3 +108,112 @@ def like_layout(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def to_standard_layout(model: torch.nn.Module) -> torch.nn.Module:
     """Back to contiguous (NCHW) weights, as saving and most tools expect."""
     return model.to(memory_format=torch.contiguous_format)
+
+
+#: Where the cgroup file system is mounted (v2 files at its root or under the process's own cgroup; v1's under
+#: ``memory/``). A constant, so that a test can point it at a folder of its own.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The process's own cgroup (``0::/system.slice/x.service`` on cgroup v2).
+SELF_CGROUP = Path("/proc/self/cgroup")
+#: Where ``MemAvailable`` is read.
+MEMINFO = Path("/proc/meminfo")
+#: What :func:`available_memory` assumes when the system says nothing: a modest laptop's free RAM.
+_GUESS = 2 * 1024**3
+#: A cgroup v1 limit at or above this is "no limit" (the kernel writes 2**63 rounded down to a page).
+_V1_UNLIMITED = 1 << 60
+
+
+def available_memory() -> int:
+    """Bytes of RAM this process could still get now: the smaller of the system's ``MemAvailable`` and the room
+    left under the process's cgroup limit (``docker run --memory``, systemd's ``MemoryMax``, a batch scheduler's
+    job limit), falling back to a 2 GiB guess.
+
+    Why the cgroup: inside a 4 GB container on a 64 GB host, MemAvailable says 60 GB, and a tile or a photo
+    decoded ahead chosen from it gets the process OOM-killed without a word. The tile choice
+    (:func:`weatherclean.restore.tiling.choose_tile`) and the batch pipeline (:mod:`weatherclean.batch.run`) both ask
+    here, so they agree on what is there.
+    """
+    system = _meminfo_available()
+    room = _cgroup_room()
+    known = [b for b in (system, room) if b is not None]
+    return max(min(known), 0) if known else _GUESS
+
+
+def _meminfo_available() -> int | None:
+    """``MemAvailable`` from /proc/meminfo (Linux), else the free pages ``sysconf`` reports, else None."""
+    try:
+        with open(MEMINFO, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _read_bytes(path: Path) -> int | None:
+    """A cgroup file's one number, or None where it is missing, unreadable or ``max`` (no limit)."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _own_cgroup(prefix: str = "0::") -> Path | None:
+    """The process's cgroup path under its hierarchy, from the line of /proc/self/cgroup that starts with ``prefix``
+    (``0::`` for v2; a v1 line reads ``4:memory:/docker/abc``)."""
+    try:
+        lines = SELF_CGROUP.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        if prefix == "0::" and line.startswith(prefix):
+            return Path(line[3:].strip().lstrip("/"))
+        parts = line.split(":", 2)
+        if prefix != "0::" and len(parts) == 3 and prefix in parts[1].split(","):
+            return Path(parts[2].strip().lstrip("/"))
+    return None
+
+
+def _levels(root: Path, own: Path | None) -> list[Path]:
+    """``root / own`` and each folder above it up to ``root`` (only ``root`` when ``own`` is unknown)."""
+    levels = [root / own, *(root / p for p in own.parents)] if own is not None else []
+    return list(dict.fromkeys([*levels, root]))
+
+
+def _cgroup_room() -> int | None:
+    """The room left under the tightest memory limit of the process's cgroup and those above it (limit − usage),
+    or None where no limit is set. cgroup v2: ``memory.max`` and ``memory.current``, from the process's own group
+    up to the root (a container sees its group as the root); v1: ``memory.limit_in_bytes`` and
+    ``memory.usage_in_bytes`` under ``memory/``, likewise."""
+    rooms: list[int] = []
+    for folder in _levels(CGROUP_ROOT, _own_cgroup()):
+        limit = _read_bytes(folder / "memory.max")
+        if limit is not None:
+            used = (_read_bytes(folder / "memory.current") or 0) - _stat_value(folder, "inactive_file")
+            rooms.append(limit - max(used, 0))
+    for folder in _levels(CGROUP_ROOT / "memory", _own_cgroup("memory")):
+        limit = _read_bytes(folder / "memory.limit_in_bytes")
+        if limit is not None and limit < _V1_UNLIMITED:
+            used = (_read_bytes(folder / "memory.usage_in_bytes") or 0) - _stat_value(folder, "total_inactive_file")
+            rooms.append(limit - max(used, 0))
+    return min(rooms) if rooms else None
+
+
+def _stat_value(folder: Path, key: str) -> int:
+    """One counter of a cgroup's ``memory.stat`` (0 where it is not there): the page cache the kernel drops before
+    it kills anything (``inactive_file``), which the usage counts. Not taken off, a container that had read and
+    written a few GB of photos looked full (docker stats, cAdvisor and Kubernetes take it off too)."""
+    try:
+        with open(folder / "memory.stat", encoding="ascii") as fh:
+            for line in fh:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0

@@ -35,6 +35,7 @@ from weatherclean.io.atomic import (
 )
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.images.formats import frame_unit
+from weatherclean.io.images.tiff import extra_channels_text
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.sidecars import clear_listings, copy_sidecars, proxies_of
@@ -116,6 +117,9 @@ def in_place_loss(image: LoadedImage) -> str | None:
     with only a note to say so. (A 10-bit HEIC keeps its bits, and a JPEG keeps the bytes after its picture, a
     motion photo's video among them. A JPEG whose XMP names a video but with nothing after its picture, as
     earlier weatherclean versions wrote them, has nothing to lose: its stale motion tags are dropped, noted.)
+    A TIFF's extra channel that is not its transparency (Photoshop's saved selection "Alpha 1") and its
+    Photoshop layers (tag 37724) are not written either: in place they went with only a note, or none. (Its
+    Photoshop resources alone, tag 34377, are kept, so they refuse nothing.)
     """
     trailer = image.extra.get("trailer")
     frames = max(image.frames, 1 + getattr(trailer, "pictures", 0))  # a gain map behind the picture
@@ -129,6 +133,10 @@ def in_place_loss(image: LoadedImage) -> str | None:
         return "its motion photo video (its XMP names one, but it was not found after the picture)"
     if auxiliary := image.extra.get("heif_auxiliary"):
         return f"its {', '.join(auxiliary)} (weatherclean cannot write auxiliary images)"
+    if image.extra.get("photoshop_layers"):
+        return "its Photoshop layers (TIFF tag 37724)"
+    if channels := image.extra.get("extra_channels"):
+        return f"its {extra_channels_text(tuple(channels))}"
     bits = image.extra.get("bits")
     if isinstance(bits, int) and bits > image.bit_depth:  # a 10-bit AVIF, which Pillow reads at 8 bits
         return f"its {bits}-bit depth (it is read and written at {image.bit_depth} bits)"

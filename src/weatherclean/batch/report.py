@@ -214,12 +214,16 @@ def print_summary(
     )
     if summary.interrupted:
         totals += f", [magenta]{len(summary.not_done)} not done[/]: interrupted after {summary.seconds:.1f} s"
+    elif summary.not_done:  # the run stopped itself (the output disk is full): its failure line says why
+        totals += f", [magenta]{len(summary.not_done)} not done[/] in {summary.seconds:.1f} s"
     else:
         totals += f" in {summary.seconds:.1f} s"
     if summary.other_shards:
         totals += f" ({summary.other_shards} in other shards)"
     if summary.interrupted:
         totals += "; rerun the same command to resume"
+    elif summary.not_done:
+        totals += "; they were not started (the error above says why): rerun the same command once it is mended"
     where = output_places(summary)
     if where:
         totals += f"; written {escape(where)}"

@@ -4,8 +4,9 @@ Running keeps going past a bad input: one corrupt photo must not cost the other 
 SIGTERM, which the CLI turns into Ctrl-C) stops a batch early, and a full disk, after which every later
 job would fail the same way after its compute. After Ctrl-C the jobs left without an outcome (not
 started, or stopped part-way, whose partial output is never under the final name) are counted as not
-done, apart from the failures; after a full disk they are listed as failed. Either way rerunning the
-same command resumes (finished outputs are skipped by the plan). A failed job leaves no empty output
+done, apart from the failures; after a full disk too (the write that found it full is the one failure). An
+output disk already full (under :data:`FULL_DISK_BYTES` free) stops the batch before any work. Either way
+rerunning the same command resumes (finished outputs are skipped by the plan). A failed job leaves no empty output
 folder behind. Ctrl-C ends in a summary wherever it lands once the batch has started: each job's outcome is
 filled into one slot as it is known, and the summary is made from the slots at the end, with further
 interruptions held while the writes in flight finish. An output that appears while its job runs (another run
@@ -14,8 +15,11 @@ replaces only the output it judged older than its input, and made from it, just 
 
 Photos are pipelined (:class:`Pipeline`): worker threads decode the next photos and encode and write
 finished ones while the model computes on the main thread, with bounded queues, so memory holds a few
-photos at most. The summary, its order, resume, atomic writes and Ctrl-C are the same as one job at a
-time, and so are the output bytes (each stage does exactly what the sequential handler does).
+photos at most; and only photos that fit comfortably beside the one computed (:meth:`_Pipelined.fits`: the pixel
+count from the file's header, against the memory available, as the tile choice reads it) are decoded ahead or
+left being written while the next is computed: a folder of 70-megapixel photos on a 4 GB laptop runs one at a
+time, as with ``WEATHERCLEAN_PIPELINE=0``. The summary, its order, resume, atomic writes and Ctrl-C are the
+same as one job at a time, and so are the output bytes (each stage does exactly what the sequential handler does).
 ``WEATHERCLEAN_PIPELINE=0`` runs one job at a time, every stage in turn, to measure the difference.
 Videos and ``--frames`` clips run whole on the main thread: :func:`weatherclean.io.video.process_video`
 overlaps decoding and encoding inside each video.
@@ -65,9 +69,23 @@ from weatherclean.io.atomic import (
     remove_empty,
 )
 from weatherclean.io.images import LoadedImage, Quality
+from weatherclean.io.images.opener import header_pixels
 from weatherclean.pipelining import pipeline_enabled
 
 __all__ = ["BatchSummary", "Pipeline", "run_batch", "run_jobs"]
+
+#: Bytes per pixel a photo holds while it waits, decoded, for the model (float32 colour, its alpha).
+AHEAD_BYTES_PER_PIXEL = 16
+#: Bytes per pixel a finished photo holds while it is encoded and written beside the next one's model: the
+#: decoded photo with the result written over it, the integer copy and Pillow's, the encoded file (measured:
+#: three 12-megapixel JPEGs pipelined peaked 0.41 GiB above one at a time).
+WRITING_BYTES_PER_PIXEL = 30
+#: The part of the available memory that photos held beside the one computed may take: the model's tiles and the
+#: photo computed need the rest, and on a CPU running out kills the process.
+OVERLAP_FRACTION = 0.25
+#: An output disk with less free than this is full: the batch stops before any work (a photo's output is
+#: rarely under a megabyte, so nothing would be written).
+FULL_DISK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,8 @@ class Pipeline:
     """How far a batch of photos runs around the model: at most ``ahead`` decoded photos waiting for it
     (read by ``decoders`` threads) and at most ``writers`` results being encoded and written at a time.
 
-    Memory is bounded by ``ahead + 1 + writers`` photos, against 1 one job at a time.
+    Memory is bounded by ``ahead + 1 + writers`` photos, against 1 one job at a time; a photo too big to hold
+    comfortably beside the one computed is neither decoded ahead nor left writing behind (:meth:`_Pipelined.fits`).
     """
 
     decoders: int = 1
@@ -130,7 +149,8 @@ class BatchSummary:
     notes: list[Record] = field(default_factory=list)
     other_shards: int = 0
     seconds: float = 0.0
-    #: Ctrl-C (or SIGTERM) stopped the batch; the jobs it left without an outcome are in :attr:`not_done`.
+    #: Ctrl-C (or SIGTERM) stopped the batch; the jobs it left without an outcome are in :attr:`not_done` (as are
+    #: those a full output disk left unstarted, without this flag).
     interrupted: bool = False
     #: Jobs an interrupted batch did not do: not started, or stopped part-way (no output is left under their
     #: name). Not failures: rerunning the same command does them.
@@ -173,7 +193,8 @@ class BatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for ``--json``: ``failed`` holds real failures only; the inputs an interrupted
-        run did not do are ``not_done`` (their number is its length), with ``interrupted`` true. Outputs are
+        run did not do, or that a full output disk left unstarted, are ``not_done`` (their number is its length),
+        ``interrupted`` true only after Ctrl-C or SIGTERM. Outputs are
         shown as the user's paths were typed, as inputs are (:class:`~weatherclean.batch.jobs.OutputNames`)."""
         shown = OutputNames(self.output_dir)
         return {
@@ -256,6 +277,10 @@ def run_jobs(
     outcomes: list[_Outcome | None] = [None] * len(job_list)
     runner: _Runner | None = None
     interrupted = False
+    full = _full_disk(job_list)
+    if full is not None:  # before any work: every job is not done, and the disk is the one failure
+        summary.failed.append(full)
+        return _wrap_up(summary, job_list, outcomes, None, interrupted=False, start=start)
     try:
         runner = _runner(job_list, handler, outcomes, Replacement(overwrite, update), pipeline)
         with progress_bar(progress, console) as bar:
@@ -267,6 +292,53 @@ def run_jobs(
             runner.close()
         raise
     return _wrap_up(summary, job_list, outcomes, runner, interrupted=interrupted, start=start)
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Bytes free to this user on ``folder``'s disk (``statvfs``), or None where it cannot be told: a disk that
+    reports no size at all (FUSE file systems without statfs), or a read-only one (squashfs, ISO 9660 report 0
+    free), whose folders' own write checks say why they fail, folder by folder. Root may also write the blocks
+    ext4 keeps for it (``f_bfree``, not ``f_bavail``), as most containers run."""
+    try:
+        info = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    if info.f_blocks == 0 or info.f_flag & getattr(os, "ST_RDONLY", 1):
+        return None
+    blocks = info.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else info.f_bavail
+    return blocks * info.f_frsize
+
+
+def _full_disk(job_list: Sequence[Job]) -> Record | None:
+    """The failure of a batch whose output disk is already full (under :data:`FULL_DISK_BYTES` free), found before
+    any work, or None. One ``statvfs`` per output folder (the nearest that exists), one per disk.
+
+    Why up front: with 0 bytes free the first photo was computed (minutes for a big one) before its write found
+    the disk full."""
+    seen: set[Path] = set()
+    disks: set[int] = set()
+    for job in job_list:
+        named = folder = job.output.parent
+        if folder in seen:
+            continue
+        seen.add(folder)
+        while not folder.exists() and folder.parent != folder:  # an -o not made yet: its disk is its parent's
+            folder = folder.parent
+        try:
+            disk = folder.stat().st_dev
+        except OSError:
+            continue
+        if disk in disks:
+            continue
+        disks.add(disk)
+        free = _free_bytes(folder)
+        if free is not None and free < FULL_DISK_BYTES:
+            return Record(
+                display(named),
+                f"{display(named)}: the output disk is full ({free} bytes free); nothing was started: free space "
+                "and rerun the same command",
+            )
+    return None
 
 
 def _wrap_up(
@@ -304,9 +376,9 @@ def _summarised(
 ) -> BatchSummary:
     """``plan`` (the plan's part of the summary) with every job's outcome added in job order, as a new summary.
 
-    The jobs without an outcome are not done after Ctrl-C (not failures, and not one line each: a batch of
-    100 000 stopped early would print 100 000), and failed after a full disk. A batch whose every job has an
-    outcome is complete, even if a signal came as it ended."""
+    The jobs without an outcome are not done (not failures, and not one line each: a batch of 100 000 stopped
+    early would print 100 000), after Ctrl-C or a full disk; the write that found the disk full is the failure. A
+    batch whose every job has an outcome is complete, even if a signal came as it ended."""
     summary = BatchSummary(
         skipped=list(plan.skipped), failed=list(plan.failed), notes=list(plan.notes),
         other_shards=plan.other_shards, output_dir=plan.output_dir,
@@ -319,7 +391,7 @@ def _summarised(
     if summary.interrupted:
         summary.not_done = [Record(display(j.source), INTERRUPTED) for j in rest]
     else:  # only a full disk stops a batch short without Ctrl-C
-        summary.failed += [Record(display(j.source), DISK_FULL_REST) for j in rest]
+        summary.not_done = [Record(display(j.source), DISK_FULL_REST) for j in rest]
     return summary
 
 
@@ -410,12 +482,45 @@ def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Repl
     if look.outcome is not None:
         return look.outcome
     new_folders = missing_folders(job.output.parent)
+    stages = stages_of(handler, job)
+    work = (lambda: handler(job, frames)) if stages is None else (lambda: _in_stages(stages, job))
     try:
         with keep_existing(*_kept(job, replace, look)):
             # a job that failed leaves no empty output folder behind
-            return _settle(job, lambda: handler(job, frames), on_error=lambda: remove_empty(new_folders))
+            return _settle(job, work, on_error=lambda: remove_empty(new_folders))
     finally:
         frames.finish()
+
+
+class _OutOfMemory(Exception):
+    """A ``MemoryError`` in one stage of a photo's job (:data:`_MEMORY_ADVICE`'s keys), so that its reason names
+    the stage: "try a smaller --tile" after a photo computed for minutes ran out while being written was untrue."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+#: What running out of memory in each stage of a photo means, and what to do (after "FILE: ").
+_MEMORY_ADVICE = {
+    "decode": "not enough memory to decode this image; close other programs and rerun (finished files are skipped)",
+    "restore": "out of memory while restoring; try a smaller --tile (e.g. --tile 256), or close other programs",
+    "encode": "not enough memory to encode the output; close other programs and rerun (finished files are skipped)",
+}
+
+
+def _staged(stage: str, call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)``, its ``MemoryError`` named with ``stage`` (:class:`_OutOfMemory`)."""
+    try:
+        return call(*args)
+    except MemoryError:
+        raise _OutOfMemory(stage) from None
+
+
+def _in_stages(stages: StagedHandler, job: Job) -> list[str]:
+    """A staged job run whole, as :class:`~weatherclean.batch.handlers.StagedHandler` runs it, each stage named."""
+    decoded = _staged("decode", stages.decode, job)
+    return _staged("encode", stages.encode, job, _staged("restore", stages.compute, job, decoded))
 
 
 def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], None] | None = None) -> _Outcome:
@@ -439,8 +544,11 @@ def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], 
     except PartialVideoError as exc:  # a failure, with the notes on the frames it kept
         failure = PartialFailure(display(job.source), str(exc), partial=exc.partial, source=job.source)
         return _Outcome(failure=failure, notes=tuple(Record(display(job.source), n) for n in dict.fromkeys(exc.notes)))
-    except WeathercleanError as exc:
-        return _Outcome(failure=Record(display(job.source), str(exc)))
+    except WeathercleanError as exc:  # a picture refused for memory names no file (restore.tiling.check_room)
+        reason = f"{job.source}: {exc}" if getattr(exc, "names_no_file", False) else str(exc)
+        return _Outcome(failure=Record(display(job.source), reason))
+    except _OutOfMemory as exc:
+        return _Outcome(failure=Record(display(job.source), f"{job.source}: {_MEMORY_ADVICE[exc.stage]}"))
     except MemoryError:
         return _Outcome(failure=Record(display(job.source), f"{job.source}: out of memory; try a smaller --tile"))
     except (RuntimeError, ValueError, OSError) as exc:
@@ -470,7 +578,7 @@ def appeared_reason(output: Path) -> str:
 #: The reason of a job that Ctrl-C left without an outcome, in :attr:`BatchSummary.not_done` (the local and the
 #: Ray runner).
 INTERRUPTED = "not started or not finished: interrupted; rerun the same command to resume"
-#: The reason of each job a full disk left without an outcome.
+#: The reason of each job a full disk left without an outcome (in :attr:`BatchSummary.not_done`).
 DISK_FULL_REST = "not started: the output disk is full; free space and rerun (finished files are skipped)"
 
 
@@ -599,6 +707,7 @@ class _Pipelined(_Runner):
         self.pending: deque[_Pending] = deque()
         self.stopped = False  # a full disk: the writes in flight are recorded, nothing more is started
         self.cleanup: list[list[Path]] = []  # new folders of failed writes (list.append is thread-safe)
+        self.pixels: dict[int, int | None] = {}  # each job's pixel count, from its file's header (:meth:`fits`)
         self.decoders = ThreadPoolExecutor(pipeline.decoders, thread_name_prefix="weatherclean-decode")
         self.writers = ThreadPoolExecutor(pipeline.writers, thread_name_prefix="weatherclean-write")
 
@@ -624,7 +733,7 @@ class _Pipelined(_Runner):
                 self.pending.append(_Pending(index, job, outcome=look.outcome))
                 continue
             try:
-                value = stages.compute(job, self._decoded(index, stages, job))
+                value = _staged("restore", stages.compute, job, self._decoded(index, stages, job))
             except Exception as exc:  # noqa: BLE001 - settled (classified) in job order, like a write's
                 self.pending.append(_Pending(index, job, known=_raise(exc)))
                 continue
@@ -632,6 +741,8 @@ class _Pipelined(_Runner):
                 return
             self.start(index)
             self.pending.append(_Pending(index, job, write=self.writers.submit(self._write, stages, job, value, look)))
+            if not self.fits(index, WRITING_BYTES_PER_PIXEL) and not self._collect(0):  # written before the next
+                return
 
     def finish(self) -> None:
         """Record the writes in flight (each is atomic: complete, or nothing under the output's name), then stop
@@ -647,8 +758,27 @@ class _Pipelined(_Runner):
         for folders in self.cleanup:
             remove_empty(folders)
 
+    def fits(self, index: int, bytes_per_pixel: float) -> bool:
+        """Whether job ``index``'s photo, at ``bytes_per_pixel``, fits comfortably (:data:`OVERLAP_FRACTION`) in the
+        memory available now (:func:`weatherclean.devices.available_memory`, as the tile choice reads it) beside
+        the one computed. Its pixel count comes from the file's header (:func:`~.opener.header_pixels`), read once;
+        a file whose header tells nothing is taken to fit (it fails at its decode anyway).
+
+        Why: a decoded photo waiting, or a finished one being written, beside the one computed doubled the peak
+        memory of a folder of big photos (three 70-megapixel JPEGs: 3.7 GiB against 1.8 for one), for no speed on
+        a small machine; small photos keep the overlap."""
+        if index not in self.pixels:
+            self.pixels[index] = header_pixels(self.jobs[index].source)
+        pixels = self.pixels[index]
+        if pixels is None:
+            return True
+        from weatherclean import devices  # torch is loaded by now (the model); not at the batch's import
+
+        return pixels * bytes_per_pixel <= devices.available_memory() * OVERLAP_FRACTION
+
     def _decode_ahead(self, index: int) -> None:
-        """Start decoding the staged jobs from ``index`` up to ``ahead`` past it, stopping at a video."""
+        """Start decoding the staged jobs from ``index`` up to ``ahead`` past it, stopping at a video, and at a photo
+        too big to hold waiting (:meth:`fits`): that one is decoded when its turn comes."""
         self.next_decode = max(self.next_decode, index)
         while self.next_decode < len(self.jobs) and self.next_decode <= index + self.pipeline.ahead:
             job = self.jobs[self.next_decode]
@@ -657,9 +787,11 @@ class _Pipelined(_Runner):
                 if self.next_decode > index:  # photos past a video wait until it is done
                     return
             else:
+                if self.next_decode > index and not self.fits(self.next_decode, AHEAD_BYTES_PER_PIXEL):
+                    return
                 look = self.looked[self.next_decode] = _appeared(job, self.replace)
                 if look.outcome is None:
-                    self.decoding[self.next_decode] = self.decoders.submit(stages.decode, job)
+                    self.decoding[self.next_decode] = self.decoders.submit(_staged, "decode", stages.decode, job)
             self.next_decode += 1
 
     def _look(self, index: int, job: Job) -> _Look:
@@ -672,7 +804,7 @@ class _Pipelined(_Runner):
 
     def _decoded(self, index: int, stages: StagedHandler, job: Job) -> Any:
         future = self.decoding.pop(index, None)
-        return stages.decode(job) if future is None else future.result()
+        return _staged("decode", stages.decode, job) if future is None else future.result()
 
     def _drop_decode(self, index: int) -> None:
         future = self.decoding.pop(index, None)
@@ -685,7 +817,7 @@ class _Pipelined(_Runner):
         new_folders = missing_folders(job.output.parent)
         try:
             with keep_existing(*_kept(job, self.replace, look)):
-                notes = stages.encode(job, value)
+                notes = _staged("encode", stages.encode, job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
             self.cleanup.append(new_folders)
             return _raise(exc)

@@ -196,13 +196,14 @@ def keep_attributes(tmp: int | str | os.PathLike[str], dest: Path) -> None:
     permissions less the umask (:func:`new_files_like`, as ``cp`` does), or else what the user's umask
     allows, as ``open`` would give it (mkstemp alone makes 0600 files). The file's dates are not copied: it
     gets the time it is written, so a backup tool sees it changed, and a rerun can tell an input edited since
-    (docs/usage.md).
+    (docs/usage.md). The replaced file's user extended attributes are copied (:func:`_copy_user_xattrs`).
     """
     try:
         st = os.stat(dest)
     except OSError:
         os.chmod(tmp, new_file_mode())
         return
+    _copy_user_xattrs(dest, tmp)  # first: a user may set them only on a file they may write, which 0444 is not
     mode = st.st_mode & 0o7777
     like = _LIKE.get()
     if like is not None:
@@ -211,6 +212,26 @@ def keep_attributes(tmp: int | str | os.PathLike[str], dest: Path) -> None:
     if hasattr(os, "chown"):  # not on Windows
         with contextlib.suppress(OSError):  # only root may give a file away; others keep their own files
             os.chown(tmp, st.st_uid, st.st_gid)
+
+
+def _copy_user_xattrs(source: Path, tmp: int | str | os.PathLike[str]) -> None:
+    """Copy ``source``'s ``user.*`` extended attributes onto ``tmp`` (a path or an open descriptor), where Python
+    offers them (``os.listxattr``: Linux only); silently nothing where the system or file system has none.
+
+    Why: ``--in-place`` replaced a photo with a new file without them, so the tags and labels a file manager or
+    a tagging tool keeps there (``user.xdg.tags``, ``user.xdg.comment``, ...) were gone. Only the ``user``
+    namespace: ``security.*`` (an SELinux label) and ``trusted.*`` belong to the system and the new file gets its
+    own. macOS keeps Finder tags and labels in extended attributes too, but Python has no API for them there
+    (``os.listxattr`` exists on Linux only), so there they are not kept (docs/usage.md says so)."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = [name for name in os.listxattr(source) if name.startswith("user.")]
+    except OSError:  # no xattr support on this file system, or the file went meanwhile
+        return
+    for name in names:
+        with contextlib.suppress(OSError):  # one that cannot be read or set (too big, a quota) is left out
+            os.setxattr(tmp, name, os.getxattr(source, name))
 
 
 def process_umask() -> int:

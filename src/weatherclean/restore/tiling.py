@@ -21,18 +21,18 @@ Desnow uses it now; derain and evaluation call the same function, so a fix here 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from weatherclean.errors import ModelError
+from weatherclean.devices import available_memory
+from weatherclean.errors import ModelError, WeathercleanError
 
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
-    "ramp_weights", "full_scale",
+    "ramp_weights", "full_scale", "NotEnoughMemory", "check_room", "picture_reserve",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
@@ -151,18 +151,65 @@ def ramp_weights(start: int, size: int, length: int, overlap: int) -> torch.Tens
 
 
 def _available_ram() -> int:
-    """Bytes of RAM the OS could give us now (MemAvailable), falling back to a modest 2 GiB guess."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 2 * 1024**3
+    """Bytes of RAM this process could get now: :func:`weatherclean.devices.available_memory` (MemAvailable, and
+    the room under a cgroup limit: a container's ``--memory``, systemd's ``MemoryMax``)."""
+    return available_memory()
+
+
+#: Bytes per pixel a picture still needs beside its tiles once they are done: encoding it (a uint8/uint16 copy of
+#: the float pixels, Pillow's own copy, the encoded file in memory). Its decoded pixels are already taken (so
+#: already out of what is available), and its output too when restored in place; otherwise that comes on top.
+AFTER_BYTES_PER_PIXEL = 8
+
+
+class NotEnoughMemory(WeathercleanError):
+    """A picture that cannot be restored in the memory available even with the smallest tile: refused before any
+    work, since on a CPU running out of memory gets the process killed (no error, no summary) rather than
+    raising."""
+
+    #: The message names no file (the engine has pixels, not a path): the batch runner puts the file first.
+    names_no_file = True
+
+
+def picture_reserve(height: int, width: int, channels: int, *, output_bytes: int = 0) -> int:
+    """Bytes a ``height``×``width`` picture still needs beside its tiles: ``output_bytes`` (an output array not
+    yet written, 0 when restoring in place) and its encoding (:data:`AFTER_BYTES_PER_PIXEL` per pixel)."""
+    return output_bytes + height * width * AFTER_BYTES_PER_PIXEL * max(1, channels) // 3
+
+
+def check_room(
+    height: int,
+    width: int,
+    device: torch.device | str,
+    *,
+    bytes_per_pixel: float | None,
+    reserve: int,
+    available: int | None = None,
+) -> None:
+    """Raise :class:`NotEnoughMemory` when ``reserve`` (the picture's own bytes still to come) plus the smallest
+    tile the CPU engine runs (:data:`_CPU_TILE_RANGE`, at the model's ``bytes_per_pixel``; none counted when the
+    model gives none: the generous default would refuse what runs) cannot fit in the memory available.
+
+    On CUDA the tiles are on the device and only the picture's own bytes are counted (host RAM)."""
+    available = _available_ram() if available is None else available
+    side = min(_CPU_TILE_RANGE[0], max(height, width))
+    tiles = 0.0 if torch.device(device).type == "cuda" or not bytes_per_pixel else side * side * bytes_per_pixel
+    needed = reserve + tiles
+    if needed > available:
+        raise NotEnoughMemory(
+            f"needs about {_gb(needed)} for this {_megapixels(height * width)}-megapixel picture, {_gb(available)} "
+            "available; close other programs (or raise the container's memory limit), or downscale it"
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    """A pixel count in megapixels as a photographer says it: "70", "0.3"."""
+    return f"{pixels / 1e6:.0f}" if pixels >= 10_000_000 else f"{pixels / 1e6:.1f}"
+
+
+def _gb(n: float) -> str:
+    """Bytes as a person reads them: "2.4 GB", "350 MB"."""
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{max(n, 0) / 1e6:.0f} MB"
 
 
 def choose_tile(
@@ -172,8 +219,13 @@ def choose_tile(
     *,
     bytes_per_pixel: float | None = None,
     align: int = 1,
+    reserve: float = 0.0,
 ) -> int:
     """Pick a square tile edge from free memory; returns ``max(height, width)`` if the whole image fits.
+
+    ``reserve``: bytes of host memory the picture itself still needs beside its tiles (:func:`picture_reserve`:
+    its output, its encoding), taken off the available RAM first, so that a 70-megapixel photo gets a tile that
+    fits beside it, not one chosen as if the photo took nothing.
 
     CUDA uses ``torch.cuda.mem_get_info``; CPU/MPS use available RAM with a conservative fraction and
     keep the edge within 256–768 px, because on CPU a Linux OOM kills the process rather than raising an
@@ -188,7 +240,7 @@ def choose_tile(
         free, _total = torch.cuda.mem_get_info(device)
         budget = free * _CUDA_FRACTION
     else:
-        budget = _available_ram() * _CPU_FRACTION
+        budget = max(_available_ram() - reserve, 0) * _CPU_FRACTION
     pixels = max(budget / bpp, 1.0)
     whole_max = _ALIGNED_WHOLE_MAX if align > 1 else _CPU_TILE_RANGE[1]
     whole_ok = device.type == "cuda" or max(height, width) <= whole_max
@@ -432,8 +484,9 @@ def _resolve_tile(
     dev: torch.device,
     bytes_per_pixel: float | None,
     align: int = 1,
+    reserve: int = 0,
 ) -> int:
-    """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA)."""
+    """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA) less ``reserve``."""
     if tile is not None:
         return tile
     if dev.type == "cuda" and bytes_per_pixel is None:
@@ -444,7 +497,7 @@ def _resolve_tile(
                 raise
             _free_cache(dev)
             bytes_per_pixel = None
-    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel, align=align)
+    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel, align=align, reserve=reserve)
 
 
 def _check_args(tile: int | None, overlap: int, positional: bool) -> None:
@@ -557,6 +610,13 @@ def run_tiled_array(
     h, w, channels = pixels.shape
     grey = channels == 1
     in_scale = full_scale(pixels.dtype)
+    # The picture's own bytes still to come (its output, unless written over the input; its encoding), counted
+    # before any work: a photo that cannot fit even with the smallest tile fails here, in one line, rather than
+    # getting the process killed part-way (a CPU out of memory rarely raises).
+    in_place = out is not None and np.may_share_memory(out, pixels)
+    out_size = 4 if (in_scale is None and out is None) else (out.dtype.itemsize if out is not None else pixels.itemsize)
+    reserve = picture_reserve(h, w, channels, output_bytes=0 if in_place else h * w * channels * out_size)
+    check_room(h, w, device, bytes_per_pixel=bytes_per_pixel, reserve=reserve)
     if out is None:
         out = np.empty((h, w, channels), dtype=np.float32 if in_scale is None else pixels.dtype)
     elif out.shape != pixels.shape or out.dtype not in (np.float32, np.uint8, np.uint16):
@@ -593,7 +653,7 @@ def run_tiled_array(
             out[y0:y1] = levels.permute(1, 2, 0).numpy()
 
     with torch.no_grad():
-        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align)
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align, reserve)
         state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional, align=align)
         _stream(fn, read, h, w, state, emit)
         if on_tile is not None:

@@ -36,6 +36,7 @@ from weatherclean.io.images.tiff import (
     read_tiff_grey_alpha16,
     tiff_file_head,
     tiff_metadata,
+    unopenable_tiff,
     unreadable_samples,
 )
 from weatherclean.io.images.trailer import find_trailer
@@ -165,6 +166,8 @@ def _tiff_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> 
     tiff = tiff_metadata(p, meta.notes)
     if tiff.unreadable:  # signed or float samples Pillow opened anyway: a wrong picture, or a wrong reason
         raise InputError(f"{p}: {tiff.unreadable}")
+    if tiff.truncated:  # before libtiff reads past the end (and prints its own errors on stderr)
+        raise InputError(f"{p}: {tiff.truncated}")
     meta.exif, meta.orientation = tiff.exif, tiff.orientation
     meta.icc, meta.xmp = meta.icc or tiff.icc, meta.xmp or tiff.xmp
     meta.extra.update(_tiff_extra(tiff))
@@ -173,10 +176,16 @@ def _tiff_meta(_im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> 
 
 def _tiff_extra(tiff: TiffMetadata) -> dict[str, Any]:
     """What a TIFF output needs to know of a TIFF input: that it was BigTIFF (so the output is again), and its
-    Photoshop resources, kept as a JPEG's APP13 is (``photoshop``, ``photoshop_thumbnail``)."""
+    Photoshop resources, kept as a JPEG's APP13 is (``photoshop``, ``photoshop_thumbnail``); and what ``--in-place``
+    must not lose (:func:`~weatherclean.batch.handlers.in_place_loss`): its extra channels (``extra_channels``, the
+    ExtraSamples values of a saved selection) and its Photoshop layers (``photoshop_layers``)."""
     extra: dict[str, Any] = {"bigtiff": True} if tiff.big else {}
     if tiff.photoshop or tiff.photoshop_thumbnail:
         extra["photoshop"], extra["photoshop_thumbnail"] = tiff.photoshop or b"", tiff.photoshop_thumbnail
+    if tiff.extra_channels:
+        extra["extra_channels"] = tiff.extra_channels
+    if tiff.photoshop_layers:
+        extra["photoshop_layers"] = True
     return extra
 
 
@@ -255,8 +264,13 @@ def _check_file(p: Path) -> None:
         raise InputError(f"{p}: HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}")
 
 
+#: The formats to give instead of one that is not supported.
+_USE_INSTEAD = "use JPEG, PNG, TIFF, WebP, AVIF, HEIC or BMP"
+
 #: Why a file Pillow does not recognise cannot be read, by what its first bytes say it is.
 _UNREADABLE: dict[str, str] = {
+    # Pillow opens 8-bit RGB PSDs only (refused by _format_of, in these words); a 16-bit one was "not an image"
+    "PSD": f"PSD images are not supported; {_USE_INSTEAD}",
     "HEIF": f"HEIC/HEIF photos need the optional extra: {media.HEIF_EXTRA_HINT}",
     "AVIF": "AVIF needs Pillow built with AVIF support: pip install -U pillow",
     "TIFF": "unsupported TIFF layout; re-save it as PNG or as a plain 8/16-bit TIFF",
@@ -270,13 +284,15 @@ def _not_pillow(p: Path) -> LoadedImage:
     fallback = _load_tiff_grey_alpha16(p)
     if fallback is not None:
         return fallback
-    samples = unreadable_samples(p)  # a float or signed TIFF (BigTIFF too): say what to change
+    samples = unreadable_samples(p) or unopenable_tiff(p)  # a float TIFF, a cut-short one: say what to do
     if samples is not None:
         raise InputError(f"{p}: {samples}")
     kind = media.sniff(p)
     if kind is None:
         with open(p, "rb") as fh:
-            kind = "TIFF" if tiff_file_head(fh.read(16)) is not None else None  # a BigTIFF Pillow cannot read
+            head = fh.read(16)
+        kind = "TIFF" if tiff_file_head(head) is not None else None  # a BigTIFF Pillow cannot read
+        kind = "PSD" if head.startswith(b"8BPS") else kind  # Photoshop's own format (PSB too), at any depth
     if kind is None and p.suffix.lower() == ".avif":
         kind = "AVIF"
     if (kind == "HEIF" and media.heif_ready()) or (kind == "AVIF" and avif_available()):
@@ -291,7 +307,7 @@ def _format_of(p: Path, im: Image.Image, notes: list[str]) -> tuple[str, int]:
         fmt = "JPEG"
     if fmt not in SUPPORTED_FORMATS:
         what = fmt or "unknown"
-        raise InputError(f"{p}: {what} images are not supported; use JPEG, PNG, TIFF, WebP, AVIF, HEIC or BMP")
+        raise InputError(f"{p}: {what} images are not supported; {_USE_INSTEAD}")
     frames = int(getattr(im, "n_frames", 1) or 1)
     if frames > 1:
         notes.append(_frames_note(fmt, frames))
@@ -390,25 +406,53 @@ def _decode_wide(p: Path, out: _Decoded) -> None:
 
 
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
-    """Decode a photo as stored (no EXIF rotation) with its metadata; :class:`InputError` if unusable."""
-    p = Path(path)
+    """Decode a photo as stored (no EXIF rotation) with its metadata; :class:`InputError` if unusable.
+
+    Pillow's warnings raised meanwhile ("Corrupt EXIF data", "Truncated File Read") are not shown
+    (:func:`~weatherclean.io.images.opener.pillow_quiet`): what matters of them is in the one-line error or the
+    notes, and a warning printed first on stderr, with a path into Pillow, was what a program showing stderr's first
+    line (a photo editor's external-editor hook) showed. libtiff's own messages go to the C stderr, out of Python's
+    reach; a file cut short is refused before libtiff reads it.
+    """
+    with opener.pillow_quiet():
+        return _load(Path(path))
+
+
+def _load(p: Path) -> LoadedImage:
+    """:func:`load_image`, its warnings hidden."""
     _check_file(p)
     try:
         im: Image.Image | None = opener.open_or_explain(p)
     except opener.NotPillow:
         im = None
-    if im is None:
-        return _not_pillow(p)
+    try:
+        if im is None:
+            return _not_pillow(p)
+    except MemoryError:
+        raise InputError(f"{p}: {NO_MEMORY}") from None
     try:
         out = _decode(p, im)
     except WeathercleanError:
         raise
     except Image.DecompressionBombError as exc:
-        raise InputError(f"{p}: over the {opener.MAX_PIXELS // 1_000_000} MP safety limit ({exc})") from None
+        raise InputError(f"{p}: over the {opener.max_pixels() / 1e6:.0f} MP safety limit ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     except MemoryError:
-        raise InputError(f"{p}: not enough memory to decode this image") from None
+        raise InputError(f"{p}: {NO_MEMORY}") from None
+    try:  # the 16-bit and deep-HEIC paths, and the turn back to as stored, allocate whole pictures too
+        return _finish(p, out)
+    except MemoryError:
+        raise InputError(f"{p}: {NO_MEMORY}") from None
+
+
+#: The reason of a photo that ran out of memory while it was decoded (whichever path decoded it).
+NO_MEMORY = "not enough memory to decode this image; close other programs and rerun"
+
+
+def _finish(p: Path, out: _Decoded) -> LoadedImage:
+    """A decoded file's :class:`LoadedImage`: its 16-bit or deep-HEIC pixels read (:func:`_decode_wide`,
+    :func:`_decode_deep_heif`), as stored."""
     if out.deep_heif:
         _decode_deep_heif(p, out)
     elif out.wide:
@@ -445,7 +489,7 @@ def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
 def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
     """The one TIFF layout Pillow cannot identify that we must read: 16-bit grey+alpha."""
     try:
-        read = read_tiff_grey_alpha16(p, opener.MAX_PIXELS)
+        read = read_tiff_grey_alpha16(p, opener.max_pixels())
         if read is None:
             return None
         raw, compression = read
@@ -456,8 +500,11 @@ def _load_tiff_grey_alpha16(p: Path) -> LoadedImage | None:
     except (OSError, ValueError, struct.error, zlib.error) as exc:
         raise InputError(f"{p}: {opener.reason(exc)}") from None
     scaled = unit_float(raw, 65535.0)
+    # a second sample that is no transparency (ExtraSamples 0: a saved selection) is dropped, noted (tiff_metadata),
+    # not made the picture's alpha: that made the selection's outside transparent in the output
+    selection = bool(tiff.extra_channels)
     return LoadedImage(
-        path=p, pixels=np.ascontiguousarray(scaled[..., :1]), bit_depth=16, format="TIFF", mode="LA;16",
-        alpha=np.ascontiguousarray(scaled[..., 1]), exif=exif, icc_profile=icc, xmp=xmp, extra=extra,
-        notes=notes,
+        path=p, pixels=np.ascontiguousarray(scaled[..., :1]), bit_depth=16, format="TIFF",
+        mode="I;16" if selection else "LA;16", alpha=None if selection else np.ascontiguousarray(scaled[..., 1]),
+        exif=exif, icc_profile=icc, xmp=xmp, extra=extra, notes=notes,
     )  # fmt: skip

@@ -442,8 +442,39 @@ def save_image(
         raise OutputError(f"{dest}: {exc}") from None
     try:
         data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, checked)
+    except MemoryError:
+        raise OutputError(f"{dest}: {_no_memory(fmt)}") from None
     except (OSError, ValueError, RuntimeError) as exc:
-        raise OutputError(f"{dest}: cannot encode {FORMAT_NAME[fmt]} ({exc})") from None
+        raise OutputError(f"{dest}: {_encode_failure(fmt, exc, np.shape(pixels))}") from None
     if fmt != "JPEG" or not write_with_trailer(dest, data, like):
         atomic_write(dest, data)
     return SavedImage(path=dest, format=fmt, notes=notes)
+
+
+#: The longest side a JPEG holds (libjpeg's JPEG_MAX_DIMENSION).
+_JPEG_MAX_SIDE = 65500
+
+
+def _no_memory(fmt: str) -> str:
+    """The reason of an output that ran out of memory while encoded: the stage, and what helps."""
+    return f"not enough memory to encode the {FORMAT_NAME[fmt]} output; close other programs and rerun"
+
+
+def _encode_failure(fmt: str, exc: BaseException, shape: tuple[int, ...]) -> str:
+    """The reason an encoder failed, in words a user can act on.
+
+    Pillow reports a codec that ran out of memory as ``out of memory error when writing image file``, and any
+    libjpeg failure, "Insufficient memory" among them, as ``broken data stream when writing image file`` (libjpeg's
+    own words go to stderr): an encoder is handed whole pixels, so for a JPEG within its size limit memory is the
+    one likely cause; over it (65 500 px a side) the format is."""
+    text = " ".join(str(exc).split())
+    if "out of memory" in text.lower() or "insufficient memory" in text.lower():
+        return _no_memory(fmt)
+    if fmt == "JPEG" and "broken data stream" in text:
+        if max(shape[:2], default=0) > _JPEG_MAX_SIDE:
+            return (
+                f"cannot encode JPEG: it holds at most {_JPEG_MAX_SIDE} px a side, this picture is "
+                f"{shape[1]}×{shape[0]}; write PNG or TIFF (--format png)"
+            )
+        return f"{_no_memory(fmt)} (the JPEG encoder failed: {text})"
+    return f"cannot encode {FORMAT_NAME[fmt]} ({text})"

@@ -44,12 +44,14 @@ __all__ = [
     "TIFF_LAYOUT_TAGS",
     "TiffMetadata",
     "encode_tiff",
+    "extra_channels_text",
     "photoshop_entries",
     "read_tiff_grey_alpha16",
     "text_entries",
     "tiff_compression",
     "tiff_file_head",
     "tiff_metadata",
+    "unopenable_tiff",
     "unreadable_samples",
 ]
 
@@ -99,7 +101,11 @@ class TiffMetadata:
     type and bytes), the ICC profile and XMP, the orientation, whether the file is BigTIFF, its Photoshop
     resources (34377) less their thumbnails and whether one went (as a JPEG's APP13 is kept, so written back
     as the JPEG output's APP13 or the TIFF output's 34377), and why its samples cannot be read, if they cannot
-    (:func:`unreadable_samples`)."""
+    (:func:`unreadable_samples`). Also what no reader here keeps, so that a note says so and ``--in-place`` refuses
+    the file (:func:`~weatherclean.batch.handlers.in_place_loss`): ``extra_channels``, the ExtraSamples (338)
+    values of channels that are not its transparency (a saved selection, :func:`_extra_channels`), and
+    ``photoshop_layers``, whether it holds Photoshop layers (37724); and ``truncated``, the reason when its image
+    data runs past the end of the file, or its tag directory cannot be read (:func:`_damaged`)."""
 
     exif: bytes | None = None
     icc: bytes | None = None
@@ -109,6 +115,9 @@ class TiffMetadata:
     photoshop: bytes | None = None
     photoshop_thumbnail: bool = False
     unreadable: str | None = None
+    extra_channels: tuple[int, ...] = ()
+    photoshop_layers: bool = False
+    truncated: str | None = None
 
 
 _PHOTOSHOP_NOTE = "Photoshop data (layers, resources) not kept; only the flattened image is processed"
@@ -128,6 +137,7 @@ def tiff_metadata(path: Path, notes: list[str]) -> TiffMetadata:
             return TiffMetadata()
         e, offset, big = head
         ifd0 = parse_ifd(buf, e, offset, big=big, dropped=dropped)
+        truncated = _damaged(ifd0, e, offset, len(buf))
     icc = ifd0[34675][2] if 34675 in ifd0 else None
     xmp = ifd0[700][2] if 700 in ifd0 else None
     orientation = 1
@@ -143,9 +153,92 @@ def tiff_metadata(path: Path, notes: list[str]) -> TiffMetadata:
         )
         notes.append(f"TIFF {names} not kept: an 8-byte value over 4 G, which EXIF cannot hold")
     keep = {t: v for t, v in ifd0.items() if t not in unkept}
+    extra = _extra_channels(ifd0, e)
+    if extra:
+        notes.append(f"{extra_channels_text(extra)} dropped: weatherclean keeps colour and transparency only")
     return TiffMetadata(
-        exif_blob(e, keep), icc or None, xmp or None, orientation, big, photoshop, thumbnail, _samples(ifd0, e)
-    )
+        exif_blob(e, keep), icc or None, xmp or None, orientation, big, photoshop, thumbnail, _samples(ifd0, e),
+        extra, 37724 in ifd0, truncated,
+    )  # fmt: skip
+
+
+def _extra_channels(ifd: Ifd, e: str) -> tuple[int, ...]:
+    """The ExtraSamples (338) values of the channels that no reader here keeps: every one but a first that is
+    transparency (1: associated, 2: unassociated alpha), which Pillow (and our 16-bit reader) reads as alpha.
+
+    Why: Photoshop saves a selection ("Alpha 1" in its Channels panel) as an extra channel of kind 0
+    (unspecified); Pillow opens such a file as plain RGB, and the channel was gone without a word, also in place.
+    A file without the tag (four samples, read as RGBA) has no such channel to tell of."""
+    values = _ifd_values(ifd, e, 338)
+    # a first extra channel of a value outside the standard's 0-2 (999 from some writers) is read as alpha too
+    return tuple(v for i, v in enumerate(values) if i or v == 0)
+
+
+def extra_channels_text(values: tuple[int, ...]) -> str:
+    """``extra channel (ExtraSamples 0, e.g. a saved selection)``: :func:`_extra_channels`'s values, for notes and
+    refusals."""
+    kinds = ", ".join(str(v) for v in values)
+    what = "extra channel" if len(values) == 1 else f"{len(values)} extra channels"
+    return f"{what} (ExtraSamples {kinds}, e.g. a saved selection)"
+
+
+def _damaged(ifd: Ifd, e: str, offset: int, size: int) -> str | None:
+    """Why a TIFF of ``size`` bytes, its first tag directory at ``offset``, parsed as ``ifd``, is cut short or
+    damaged: that directory past its end or unreadable (an empty ``ifd``), or a strip (or tile) starting past its
+    last byte; None for a whole file.
+
+    Why: such a file (a copy cut short, a card pulled out mid-write) got "unsupported TIFF layout", which sends
+    the user to re-save a file that is merely incomplete, or libtiff's "decoder error -2", which says nothing.
+    Asked before any pixel is decoded, so libtiff does not print its own read errors on stderr either."""
+    if not ifd:
+        where = "past its end" if offset >= size else "cut short or unreadable"
+        return f"truncated or damaged file (its tag directory at byte {offset} is {where}); {DAMAGED_HINT}"
+    offsets = _ifd_values(ifd, e, 273) or _ifd_values(ifd, e, 324)
+    counts = _ifd_values(ifd, e, 279) or _ifd_values(ifd, e, 325)
+    if not offsets or len(offsets) != len(counts):
+        return None
+    # A strip that starts past the end is missing; one that merely runs past it is not proof (writers pad the last
+    # strip's byte count, and libtiff reads only what it needs): such a file is decoded, and a decode that then
+    # fails reads as damaged too (opener.reason).
+    missing = [o for o in offsets if o >= size]
+    if not missing:
+        return None
+    end = max(o + c for o, c in zip(offsets, counts, strict=True))
+    return f"truncated or damaged file (its image data runs to byte {end}, the file ends at {size}); {DAMAGED_HINT}"
+
+
+#: What to do with a file that is cut short or damaged: nothing in its layout is at fault.
+DAMAGED_HINT = "re-copy it from the source"
+
+
+def unopenable_tiff(path: Path) -> str | None:
+    """Why a TIFF that Pillow cannot open cannot be read, when the file says so itself: cut short (its tag
+    directory, or its image data, past its end: :func:`_damaged`) or holding an extra channel beside its
+    transparency (RGB + alpha + a saved selection, ExtraSamples 2, 0, which Pillow has no 16-bit layout for);
+    None otherwise (or for a file that is no TIFF), for the caller's general "unsupported TIFF layout".
+
+    Why: both were "unsupported TIFF layout; re-save it ...", which does not say what to change."""
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            head = tiff_file_head(bytes(buf[:16]))
+            if head is None:
+                return None
+            e, offset, big = head
+            size = len(buf)
+            ifd = parse_ifd(buf, e, offset, big=big)
+    except (OSError, ValueError, struct.error):
+        return None
+    damaged = _damaged(ifd, e, offset, size)
+    if damaged:
+        return damaged
+    extra = _extra_channels(ifd, e)
+    if extra:
+        beside = " beside its transparency" if _ifd_values(ifd, e, 338)[0] in (1, 2) else ""
+        return (
+            f"unsupported TIFF layout: its {extra_channels_text(extra)}{beside}; re-save a copy without that "
+            "channel (Photoshop: delete it in the Channels panel)"
+        )
+    return None
 
 
 def _photoshop_resources(ifd0: Ifd, notes: list[str]) -> tuple[bytes | None, bool]:
