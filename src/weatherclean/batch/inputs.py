@@ -446,10 +446,11 @@ class _Expander:
             mp = Path(m)
             if _in_output_tree(mp, base_parts, self.out_root, self.tag) or _ours(mp.name):
                 continue  # an earlier run's output, comparison picture or partial video: as walks skip them
-            if is_sidecar(mp) and not safe_is_dir(mp):  # as walks pass over them
+            is_dir = safe_is_dir(mp)
+            if is_sidecar(mp) and not is_dir:  # as walks pass over them
                 self.sidecars.append(mp)
                 continue
-            if safe_is_dir(mp):
+            if is_dir:
                 self.folder(mp)
             else:
                 self.file(mp, pattern_base=Path(*parts[:base_parts]))
@@ -479,7 +480,7 @@ def _skip_reason(path: Path, kind: str) -> str:
         return _INSTA360[suffix]
     if suffix in CAMERA_FILES:
         return camera_file_reason(suffix, clip_of_proxy(path))
-    name = _UNSUPPORTED_IMAGES.get(path.suffix.lower())
+    name = _UNSUPPORTED_IMAGES.get(suffix)
     if name:
         return f"{name} images are not supported; convert to PNG, JPEG or TIFF first"
     if is_video_path(path) and "video" not in kind:

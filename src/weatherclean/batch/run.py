@@ -322,8 +322,8 @@ def _full_disk(job_list: Sequence[Job]) -> Record | None:
         if folder in seen:
             continue
         seen.add(folder)
-        while not folder.exists() and folder.parent != folder:  # an -o not made yet: its disk is its parent's
-            folder = folder.parent
+        missing = missing_folders(folder)  # an -o not made yet: its disk is its nearest existing parent's
+        folder = missing[-1].parent if missing else folder
         try:
             disk = folder.stat().st_dev
         except OSError:
@@ -425,13 +425,6 @@ class _Look:
 
     outcome: _Outcome | None = None
     seen: tuple[int, int, int] | None = None
-
-
-def _seen(output: Path) -> tuple[int, int, int] | None:
-    """What lies at ``output`` now (:func:`~weatherclean.io.atomic.identity_at`), or None for nothing: the one
-    ``stat`` a staged job takes before its model, to know whether its earlier look (:func:`_appeared`) still
-    holds."""
-    return identity_at(output)
 
 
 def _appeared(job: Job, replace: Replacement) -> _Look:
@@ -699,9 +692,9 @@ class _Pipelined(_Runner):
         self.decoding: dict[int, Future[Any]] = {}
         #: Each staged job's look at its output (:func:`_appeared`), taken when its decode is started (up to
         #: ``ahead`` jobs before its model). It reads the EXIF of the output and the input (another card's photo),
-        #: so just before the model only one ``stat`` checks that the same file is there (:func:`_seen`): if it
-        #: changed (another run wrote it meanwhile), the output is judged again. The write then replaces only the
-        #: file judged (:func:`_kept`).
+        #: so just before the model only one ``stat`` checks that the same file is there
+        #: (:func:`~weatherclean.io.atomic.identity_at`): if it changed (another run wrote it meanwhile), the output
+        #: is judged again. The write then replaces only the file judged (:func:`_kept`).
         self.looked: dict[int, _Look] = {}
         self.next_decode = 0
         self.pending: deque[_Pending] = deque()
@@ -798,7 +791,7 @@ class _Pipelined(_Runner):
         """Job ``index``'s look at its output just before its model: the one taken when its decode started, if
         the same file (or nothing) is still there by one ``stat``; else a new one (:func:`_appeared`)."""
         look = self.looked.pop(index, None)
-        if look is None or (not job.replaces_input and _seen(job.output) != look.seen):
+        if look is None or (not job.replaces_input and identity_at(job.output) != look.seen):
             return _appeared(job, self.replace)
         return look
 

@@ -220,6 +220,7 @@ def choose_tile(
     bytes_per_pixel: float | None = None,
     align: int = 1,
     reserve: float = 0.0,
+    available: int | None = None,
 ) -> int:
     """Pick a square tile edge from free memory; returns ``max(height, width)`` if the whole image fits.
 
@@ -240,7 +241,7 @@ def choose_tile(
         free, _total = torch.cuda.mem_get_info(device)
         budget = free * _CUDA_FRACTION
     else:
-        budget = max(_available_ram() - reserve, 0) * _CPU_FRACTION
+        budget = max((_available_ram() if available is None else available) - reserve, 0) * _CPU_FRACTION
     pixels = max(budget / bpp, 1.0)
     whole_max = _ALIGNED_WHOLE_MAX if align > 1 else _CPU_TILE_RANGE[1]
     whole_ok = device.type == "cuda" or max(height, width) <= whole_max
@@ -485,8 +486,10 @@ def _resolve_tile(
     bytes_per_pixel: float | None,
     align: int = 1,
     reserve: int = 0,
+    available: int | None = None,
 ) -> int:
-    """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA) less ``reserve``."""
+    """The tile to start with: the caller's, or one chosen from free memory (measured on CUDA; ``available``: the
+    host memory already read) less ``reserve``."""
     if tile is not None:
         return tile
     if dev.type == "cuda" and bytes_per_pixel is None:
@@ -497,7 +500,7 @@ def _resolve_tile(
                 raise
             _free_cache(dev)
             bytes_per_pixel = None
-    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel, align=align, reserve=reserve)
+    return choose_tile(h, w, dev, bytes_per_pixel=bytes_per_pixel, align=align, reserve=reserve, available=available)
 
 
 def _check_args(tile: int | None, overlap: int, positional: bool) -> None:
@@ -614,11 +617,12 @@ def run_tiled_array(
     # before any work: a photo that cannot fit even with the smallest tile fails here, in one line, rather than
     # getting the process killed part-way (a CPU out of memory rarely raises).
     in_place = out is not None and np.may_share_memory(out, pixels)
-    out_size = 4 if (in_scale is None and out is None) else (out.dtype.itemsize if out is not None else pixels.itemsize)
-    reserve = picture_reserve(h, w, channels, output_bytes=0 if in_place else h * w * channels * out_size)
-    check_room(h, w, device, bytes_per_pixel=bytes_per_pixel, reserve=reserve)
+    out_dtype = out.dtype if out is not None else np.dtype(np.float32 if in_scale is None else pixels.dtype)
+    reserve = picture_reserve(h, w, channels, output_bytes=0 if in_place else h * w * channels * out_dtype.itemsize)
+    available = _available_ram()  # read once: the refusal and the tile choice agree on one reading
+    check_room(h, w, device, bytes_per_pixel=bytes_per_pixel, reserve=reserve, available=available)
     if out is None:
-        out = np.empty((h, w, channels), dtype=np.float32 if in_scale is None else pixels.dtype)
+        out = np.empty((h, w, channels), dtype=out_dtype)
     elif out.shape != pixels.shape or out.dtype not in (np.float32, np.uint8, np.uint16):
         raise ValueError(f"out must be float32, uint8 or uint16 of shape {pixels.shape}, got {out.dtype} {out.shape}")
     out_scale = full_scale(out.dtype)
@@ -653,7 +657,7 @@ def run_tiled_array(
             out[y0:y1] = levels.permute(1, 2, 0).numpy()
 
     with torch.no_grad():
-        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align, reserve)
+        start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align, reserve, available)
         state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional, align=align)
         _stream(fn, read, h, w, state, emit)
         if on_tile is not None:

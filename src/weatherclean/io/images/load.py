@@ -425,22 +425,17 @@ def _load(p: Path) -> LoadedImage:
         im: Image.Image | None = opener.open_or_explain(p)
     except opener.NotPillow:
         im = None
-    try:
+    try:  # every path allocates whole pictures: ours for 16-bit and deep HEIC, Pillow's, the turn back to as stored
         if im is None:
             return _not_pillow(p)
-    except MemoryError:
-        raise InputError(f"{p}: {NO_MEMORY}") from None
-    try:
-        out = _decode(p, im)
-    except WeathercleanError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"{p}: over the {opener.max_pixels() / 1e6:.0f} MP safety limit ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError) as exc:
-        raise InputError(f"{p}: {opener.reason(exc)}") from None
-    except MemoryError:
-        raise InputError(f"{p}: {NO_MEMORY}") from None
-    try:  # the 16-bit and deep-HEIC paths, and the turn back to as stored, allocate whole pictures too
+        try:
+            out = _decode(p, im)
+        except WeathercleanError:
+            raise
+        except Image.DecompressionBombError as exc:
+            raise InputError(f"{p}: over the {opener.max_pixels() / 1e6:.0f} MP safety limit ({exc})") from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError) as exc:
+            raise InputError(f"{p}: {opener.reason(exc)}") from None
         return _finish(p, out)
     except MemoryError:
         raise InputError(f"{p}: {NO_MEMORY}") from None

@@ -306,7 +306,7 @@ def _tag_colour(ctx: Any, colour: _Colour, notes: list[str], bits: int = 8, stat
     hdr = _HDR_TRANSFERS.get(colour.transfer)
     if hdr and bits <= 8:
         notes.append(f"HDR ({hdr}) video: processed and encoded as 8-bit; highlights may look flat")
-    elif hdr == "PQ" and static_note:
+    elif static_note:  # given for PQ clips only (video_stream)
         notes.append(static_note)
 
 
@@ -365,7 +365,7 @@ class _HdrStatic:
     def params(self, codec: str) -> dict[str, str]:
         """``*-params`` entries that make ``codec`` write this metadata; {} for an encoder that cannot."""
         syntax = _STATIC_PARAMS.get(codec)
-        if syntax is None or self.unread:
+        if syntax is None:  # (an unread instance holds no values either: its entries come out empty below)
             return {}
         entries = {}
         if self.display:

@@ -58,14 +58,13 @@ _AVI_TAGS = frozenset({"title", "artist", "comment", "copyright", "date", "genre
                        "track", "subject", "encoded_by", "keywords", "product", "composer", "source"})  # fmt: skip
 
 
-def _container_tags(fmt: str, tags: dict[str, str], notes: list[str]) -> dict[str, str]:
+def _container_tags(fmt: str, tags: dict[str, str], notes: list[str], writer: str | None = None) -> dict[str, str]:
     """``tags`` as the output container can hold them. AVI keeps a date but no creation time, so the
     recording day goes there, and a camera's ``software`` tag (its firmware) in ISFT, where it was; the tags
     it cannot hold (a location, the camera) are named in a note. MP4 and 3GP drop some of the recording's
-    tags too (:func:`_quicktime_dropped`), also with a note. The camera's writer tag, where ``tags`` came from
-    :func:`_recording_metadata` with one (:attr:`_RecordingTags.writer`), goes where the container keeps it,
-    or is named in a note (:func:`_keep_writer`)."""
-    writer = getattr(tags, "writer", None)
+    tags too (:func:`_quicktime_dropped`), also with a note. ``writer``, the camera's own writer tag
+    (:func:`_source_writer`), which cannot go out under its own key (the muxer writes its own there), goes where the
+    container keeps it, or is named in a note (:func:`_keep_writer`)."""
     tags = dict(tags)
     if writer is not None:
         _keep_writer(fmt, writer, tags, notes)
@@ -130,14 +129,6 @@ def _tag_kept(fmt: str, key: str, value: str) -> bool:
                    for k, v in back.metadata.items())  # fmt: skip
 
     return _round_trip(fmt, write, read, True)  # a probe FFmpeg refuses: no note rather than a wrong one
-
-
-class _RecordingTags(dict[str, str]):
-    """The tags of :func:`_recording_metadata`, and aside, :attr:`writer`: the camera's own writer tag, which
-    cannot go out under its own key (the muxer writes its own there) and so is placed by :func:`_container_tags`.
-    """
-
-    writer: str | None = None
 
 
 def _source_writer(tags: dict[str, str]) -> str | None:
@@ -216,16 +207,15 @@ def _writer_key(fmt: str, writer: str) -> str | None:
     return next((key for key in _WRITER_KEYS_OUT if kept(key)), None)
 
 
-def _recording_metadata(metadata: dict[str, str] | None) -> _RecordingTags:
+def _recording_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
     """The tags that describe the recording (when and where: ``creation_time``, ``location``; title, make,
-    model, comment; a stream's language and title), to be written on the output as they were read; the
-    camera's writer tag aside (:attr:`_RecordingTags.writer`).
+    model, comment; a stream's language and title), to be written on the output as they were read; not the
+    writer tags (the camera's is placed by :func:`_container_tags`).
 
     MP4 and MOV read a track's title back as ``name``; it goes out as ``title``, the key muxers write.
     """
     tags = dict(metadata or {})
-    kept = _RecordingTags()
-    kept.writer = _source_writer(tags)
+    kept: dict[str, str] = {}
     for key, value in tags.items():
         suffixed = _LANGUAGE_SUFFIX.match(key)
         base = suffixed.group(1) if suffixed else key

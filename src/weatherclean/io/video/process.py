@@ -19,11 +19,11 @@ from weatherclean.io.orientation import rotation_stored, rotation_upright
 from weatherclean.io.video.colour import _HdrStatic
 from weatherclean.io.video.containers import CONTAINERS, _muxer_options
 from weatherclean.io.video.encoder import VideoOptions
-from weatherclean.io.video.metadata import _container_tags, _keep_chapters, _recording_metadata
+from weatherclean.io.video.metadata import _container_tags, _keep_chapters, _recording_metadata, _source_writer
 from weatherclean.io.video.outcome import VideoResult, _record_outcome
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _open_input, _probe
-from weatherclean.io.video.side_streams import _DISCARD_ALL, _ORDINALS, _add_side_streams
+from weatherclean.io.video.side_streams import _DISCARD_ALL, _add_side_streams, video_stream_name
 from weatherclean.io.video.timecode import _keep_timecode
 from weatherclean.io.video.transcoder import _Transcoder
 from weatherclean.io.video.video_stream import _add_video_stream, in_place_loss
@@ -128,13 +128,10 @@ def _other_cameras(inp: Any) -> str | None:
     attached = _av().stream.Disposition.attached_pic
     first = inp.streams.video[0].index
     names = []
-    for nth, s in enumerate(inp.streams.video):
+    for s in inp.streams.video:
         if s.index == first or s.disposition & attached or getattr(s, "discard", 0) >= _DISCARD_ALL:
             continue
-        ctx = s.codec_context
-        size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
-        which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
-        names.append(f"{which} video stream ({getattr(s, 'name', None) or 'video'}{size})")
+        names.append(video_stream_name(inp, s))
     if not names:
         return None
     return "its " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
@@ -173,7 +170,9 @@ def _transcode(
     vin.thread_type = "AUTO"  # frame- and slice-threaded decoding
     total = vin.frames or None
     with av.open(str(tmp), "w", format=fmt, options=_muxer_options(fmt, inp)) as out:
-        out.metadata.update(_container_tags(fmt, _recording_metadata(inp.metadata), result.notes))
+        out.metadata.update(
+            _container_tags(fmt, _recording_metadata(inp.metadata), result.notes, _source_writer(inp.metadata))
+        )
         _keep_chapters(inp, out, result.notes)
         video = _add_video_stream(out, vin, fmt, opts, rotation, result.notes, static, replaces_input)
         _keep_timecode(inp, out, video, fmt, result.notes)

@@ -152,17 +152,22 @@ def _codec_name(s: Any) -> str | None:
     return getattr(s.codec_context, "name", None) or getattr(s, "name", None)
 
 
+def video_stream_name(inp: Any, s: Any) -> str:
+    """A video stream after the first as notes and refusals name it: "second video stream (h264, 96x96)"."""
+    nth = [v.index for v in inp.streams.video].index(s.index)
+    which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
+    ctx = s.codec_context
+    size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
+    return f"{which} video stream ({getattr(s, 'name', None) or s.type}{size})"
+
+
 def _dropped(inp: Any, s: Any, fmt: str) -> str:
     """The note for a stream the output does not carry, naming it (codec, size) and why."""
     name = getattr(s, "name", None) or s.type
     if s.type == "video":
-        ctx = s.codec_context
         if s.disposition & _av().stream.Disposition.attached_pic:
             return f"cover picture ({name}) dropped"
-        nth = [v.index for v in inp.streams.video].index(s.index)
-        which = _ORDINALS[nth] if nth < len(_ORDINALS) else f"video stream {nth + 1}"
-        size = f", {ctx.width}x{ctx.height}" if ctx is not None else ""
-        return f"{which} video stream ({name}{size}) dropped: only the first is processed"
+        return f"{video_stream_name(inp, s)} dropped: only the first is processed"
     if s.type == "subtitle":
         return f"{name} subtitles cannot be stored in {fmt}; dropped"
     if s.type == "data":

@@ -55,10 +55,6 @@ class _VideoOut:
         return (h, w) if self.turn % 180 else (w, h)
 
 
-#: HDR10 static metadata of a clip that has none.
-_NO_STATIC = _HdrStatic()
-
-
 def _add_video_stream(
     out: Any,
     vin: Any,
@@ -66,8 +62,8 @@ def _add_video_stream(
     opts: VideoOptions,
     rotation: int,
     notes: list[str],
-    static: _HdrStatic | None = _NO_STATIC,
-    replaces_input: bool = False,
+    static: _HdrStatic | None,
+    replaces_input: bool,
 ) -> _VideoOut:
     """Add the encoder stream for ``vin``'s frames: same size, rate, timestamps, colour and rotation.
 
@@ -186,8 +182,8 @@ def _set_pixel_format(
     in_fmt: str,
     eight_bit_why: str | None,
     notes: list[str],
-    decoder: str = "",
-    keep_chroma: bool = False,
+    decoder: str,
+    keep_chroma: bool,
 ) -> int:
     """Set the stream's pixel format from the input's ``in_fmt`` and return its bits per sample.
 
@@ -258,9 +254,7 @@ def _keep_hint(codec: str, chroma: str) -> str:
             f"to keep it in {_FAMILY_NAMES.get(codec, codec)}")  # fmt: skip
 
 
-def _written_chroma(
-    codec: str, in_fmt: str, width: int, height: int, decoder: str = "", keep_chroma: bool = False
-) -> str:
+def _written_chroma(codec: str, in_fmt: str, width: int, height: int, decoder: str, keep_chroma: bool) -> str:
     """The chroma sampling ``codec`` writes ``in_fmt`` frames in, as a pixel-format tag: "444", "422" or "420".
 
     H.264 and HEVC write odd sizes, which 4:2:0 cannot hold, as 4:4:4. They keep 4:2:2 and 4:4:4 where that costs
@@ -297,8 +291,8 @@ def _format_choice(
     width: int,
     height: int,
     eight_bit_why: str | None,
-    decoder: str = "",
-    keep_chroma: bool = False,
+    decoder: str,
+    keep_chroma: bool,
 ) -> tuple[str, str | None, str]:
     """The chroma ``codec`` writes ``in_fmt`` frames in ("444", "422", "420": :func:`_written_chroma`), its 10-bit
     format for them (None: 8 bits), and the pixel format it encodes them in (see :func:`_set_pixel_format`), one
