@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
 __all__ = [
-    "PartialVideoError", "Restoration", "StagedHandler", "clip_handler", "compare_note", "fail_in_place_losses",
-    "job_handler", "photo_handler", "stages_of", "video_handler",
+    "OutOfMemory", "PartialVideoError", "Restoration", "StagedHandler", "clip_handler", "compare_note",
+    "fail_in_place_losses", "job_handler", "photo_handler", "staged", "stages_of", "video_handler",
 ]  # fmt: skip
 
 
@@ -77,7 +77,29 @@ class StagedHandler:
     encode: Callable[[Job, Any], list[str]]
 
     def __call__(self, job: Job, _frames: FrameProgress) -> list[str]:
-        return self.encode(job, self.compute(job, self.decode(job)))
+        decoded = staged("decode", self.decode, job)
+        return staged("encode", self.encode, job, staged("restore", self.compute, job, decoded))
+
+
+class OutOfMemory(MemoryError):
+    """A ``MemoryError`` in one stage of a photo's job (``decode``, ``restore``, ``encode``), so that its reason
+    names the stage: "try a smaller --tile" after a photo computed for minutes ran out while being written was
+    untrue. Still a ``MemoryError`` to whoever catches those."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+
+
+def staged(stage: str, call: Callable[..., _R], *args: Any) -> _R:
+    """``call(*args)``, its ``MemoryError`` named with ``stage`` (:class:`OutOfMemory`): one place for the runners
+    that overlap the stages and for :class:`StagedHandler` run whole (one job at a time, a Ray actor)."""
+    try:
+        return call(*args)
+    except OutOfMemory:
+        raise
+    except MemoryError:
+        raise OutOfMemory(stage) from None
 
 
 #: Modes whose conversion cannot be undone, so that writing the result over the input loses them: CMYK (or Lab...)

@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from weatherclean.batch.handlers import PartialVideoError, StagedHandler, photo_handler, stages_of
+from weatherclean.batch.handlers import OutOfMemory, PartialVideoError, StagedHandler, photo_handler, staged, stages_of
 from weatherclean.batch.jobs import (
     FrameProgress,
     Job,
@@ -475,23 +475,13 @@ def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Repl
     if look.outcome is not None:
         return look.outcome
     new_folders = missing_folders(job.output.parent)
-    stages = stages_of(handler, job)
-    work = (lambda: handler(job, frames)) if stages is None else (lambda: _in_stages(stages, job))
     try:
         with keep_existing(*_kept(job, replace, look)):
-            # a job that failed leaves no empty output folder behind
-            return _settle(job, work, on_error=lambda: remove_empty(new_folders))
+            # a job that failed leaves no empty output folder behind; a staged handler names the stage that ran
+            # out of memory (handlers.staged)
+            return _settle(job, lambda: handler(job, frames), on_error=lambda: remove_empty(new_folders))
     finally:
         frames.finish()
-
-
-class _OutOfMemory(Exception):
-    """A ``MemoryError`` in one stage of a photo's job (:data:`_MEMORY_ADVICE`'s keys), so that its reason names
-    the stage: "try a smaller --tile" after a photo computed for minutes ran out while being written was untrue."""
-
-    def __init__(self, stage: str) -> None:
-        super().__init__(stage)
-        self.stage = stage
 
 
 #: What running out of memory in each stage of a photo means, and what to do (after "FILE: ").
@@ -500,20 +490,6 @@ _MEMORY_ADVICE = {
     "restore": "out of memory while restoring; try a smaller --tile (e.g. --tile 256), or close other programs",
     "encode": "not enough memory to encode the output; close other programs and rerun (finished files are skipped)",
 }
-
-
-def _staged(stage: str, call: Callable[..., Any], *args: Any) -> Any:
-    """``call(*args)``, its ``MemoryError`` named with ``stage`` (:class:`_OutOfMemory`)."""
-    try:
-        return call(*args)
-    except MemoryError:
-        raise _OutOfMemory(stage) from None
-
-
-def _in_stages(stages: StagedHandler, job: Job) -> list[str]:
-    """A staged job run whole, as :class:`~weatherclean.batch.handlers.StagedHandler` runs it, each stage named."""
-    decoded = _staged("decode", stages.decode, job)
-    return _staged("encode", stages.encode, job, _staged("restore", stages.compute, job, decoded))
 
 
 def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], None] | None = None) -> _Outcome:
@@ -540,7 +516,7 @@ def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], 
     except WeathercleanError as exc:  # a picture refused for memory names no file (restore.tiling.check_room)
         reason = f"{job.source}: {exc}" if getattr(exc, "names_no_file", False) else str(exc)
         return _Outcome(failure=Record(display(job.source), reason))
-    except _OutOfMemory as exc:
+    except OutOfMemory as exc:
         return _Outcome(failure=Record(display(job.source), f"{job.source}: {_MEMORY_ADVICE[exc.stage]}"))
     except MemoryError:
         return _Outcome(failure=Record(display(job.source), f"{job.source}: out of memory; try a smaller --tile"))
@@ -726,7 +702,7 @@ class _Pipelined(_Runner):
                 self.pending.append(_Pending(index, job, outcome=look.outcome))
                 continue
             try:
-                value = _staged("restore", stages.compute, job, self._decoded(index, stages, job))
+                value = staged("restore", stages.compute, job, self._decoded(index, stages, job))
             except Exception as exc:  # noqa: BLE001 - settled (classified) in job order, like a write's
                 self.pending.append(_Pending(index, job, known=_raise(exc)))
                 continue
@@ -784,7 +760,7 @@ class _Pipelined(_Runner):
                     return
                 look = self.looked[self.next_decode] = _appeared(job, self.replace)
                 if look.outcome is None:
-                    self.decoding[self.next_decode] = self.decoders.submit(_staged, "decode", stages.decode, job)
+                    self.decoding[self.next_decode] = self.decoders.submit(staged, "decode", stages.decode, job)
             self.next_decode += 1
 
     def _look(self, index: int, job: Job) -> _Look:
@@ -797,7 +773,7 @@ class _Pipelined(_Runner):
 
     def _decoded(self, index: int, stages: StagedHandler, job: Job) -> Any:
         future = self.decoding.pop(index, None)
-        return _staged("decode", stages.decode, job) if future is None else future.result()
+        return staged("decode", stages.decode, job) if future is None else future.result()
 
     def _drop_decode(self, index: int) -> None:
         future = self.decoding.pop(index, None)
@@ -810,7 +786,7 @@ class _Pipelined(_Runner):
         new_folders = missing_folders(job.output.parent)
         try:
             with keep_existing(*_kept(job, self.replace, look)):
-                notes = _staged("encode", stages.encode, job, value)
+                notes = staged("encode", stages.encode, job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
             self.cleanup.append(new_folders)
             return _raise(exc)
