@@ -243,7 +243,7 @@ def test_another_users_link_in_a_sticky_folder_is_not_followed(
     """``write_target`` followed any link with realpath and renamed over its target, so another user's
     ``/tmp/out.png -> /etc/passwd`` made a root or service process replace that file: the kernel's
     ``fs.protected_symlinks`` never saw it, since nothing was opened through the link."""
-    from weatherclean.io.atomic import follow_output_link
+    from weatherclean.io.output_links import follow_output_link
 
     tmp_path = Path(os.path.realpath(tmp_path))
     _png(tmp_path / "in.png")
@@ -360,7 +360,7 @@ def test_a_link_target_whose_ending_names_another_format_is_refused(tmp_path: Pa
 
 
 def test_special_kind_is_the_one_table_of_what_is_not_a_file() -> None:
-    from weatherclean.io.atomic import special_kind
+    from weatherclean.io.output_links import special_kind
 
     assert special_kind(stat.S_IFIFO | 0o644) == "a FIFO"
     assert special_kind(stat.S_IFCHR | 0o644) == "a character device"
@@ -437,7 +437,8 @@ def test_atomic_writes_check_the_folder_again_before_the_temporary_file_and_the_
 ) -> None:
     """The batch and every writer go through ``atomic_path``: a link that appeared after the planner looked (before
     the temporary file is made, or while a video was written) must not take the file elsewhere."""
-    from weatherclean.io.atomic import atomic_path, make_folders
+    from weatherclean.io.atomic import atomic_path
+    from weatherclean.io.permissions import make_folders
 
     shared, etc = _shared_tree(tmp_path)
     _symlink(shared / "job42", os.fspath(etc))
@@ -551,7 +552,7 @@ def test_smaller_findings_of_the_second_review(tmp_path: Path, restorer: Restore
     """41 distinct links read "a loop"; a FIFO's message ended "choose another output path" where the others say
     "choose another dst"; a NUL in ``dst`` or ``src`` was a bare ValueError ("embedded null byte")."""
     from weatherclean.errors import InputError
-    from weatherclean.io.atomic import follow_output_link, refuse_special
+    from weatherclean.io.output_links import follow_output_link, refuse_special
 
     _png(tmp_path / "in.png")
     with pytest.raises(OutputError, match=r"^o\\0\.png: output path holds a NUL character, .*; choose another dst$"):

@@ -44,8 +44,9 @@ from weatherclean.batch.plan import INSIDE_OUTPUT
 from weatherclean.batch.ray_engine import Worker
 from weatherclean.cli import desnow
 from weatherclean.errors import InputError
-from weatherclean.io.atomic import atomic_write, copy_mode, new_file_mode, new_files_like
+from weatherclean.io.atomic import atomic_write
 from weatherclean.io.media import is_image_path
+from weatherclean.io.permissions import copy_mode, new_file_mode, new_files_like
 
 _USAGE = Path(__file__).resolve().parents[1] / "docs" / "usage.md"
 _INSIDE = "this -o folder is inside the input folder s1: a later run over s1 without -o s1/sub would take these outputs as inputs"  # noqa: E501

@@ -15,6 +15,7 @@ from weatherclean.errors import InputError
 from weatherclean.io import atomic as atomic_mod
 from weatherclean.io import images as images_mod
 from weatherclean.io import load_image, save_image, strip_exif_thumbnail
+from weatherclean.io.permissions import remove_empty
 
 ICC = b"\x00" * 128 + b"not-a-real-icc-but-opaque-bytes"
 
@@ -187,7 +188,8 @@ def test_a_killed_runs_leftover_part_file_is_removed_on_the_next_write(tmp_path:
     import os
     import time
 
-    from weatherclean.io.atomic import STALE_SECONDS, atomic_write
+    from weatherclean.io.atomic import atomic_write
+    from weatherclean.io.leftovers import STALE_SECONDS
 
     old = tmp_path / ".a.png.x1y2z3.part"
     old.write_bytes(b"half a picture")
@@ -286,7 +288,7 @@ def _after_cleanup(monkeypatch: pytest.MonkeyPatch, name: str, folder: Path, *, 
 
     def after_the_other_jobs_cleanup(*args: Any, **kwargs: Any) -> Any:
         if len(calls) < times:
-            atomic_mod.remove_empty([folder])
+            remove_empty([folder])
         calls.append(name)
         return real(*args, **kwargs)
 
@@ -353,7 +355,7 @@ def test_the_umask_is_read_without_being_changed(umask: int) -> None:
     it to read it races with the batch's other threads creating files at that moment."""
     import os
 
-    from weatherclean.io.atomic import process_umask
+    from weatherclean.io.permissions import process_umask
 
     before = os.umask(umask)
     try:

@@ -239,9 +239,9 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each write scanned its whole folder for a killed run's ``.NAME.*.part``: quadratic in the folder's size."""
-    from weatherclean.io import atomic
+    from weatherclean.io import atomic, leftovers
 
-    old = time.time() - 2 * atomic.STALE_SECONDS
+    old = time.time() - 2 * leftovers.STALE_SECONDS
     for name in ("a.png", "b.png"):
         left = tmp_path / f".{name}.x1y2z3.part"
         left.write_bytes(b"half")
@@ -258,10 +258,10 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
     # one too young to remove stays in the index, and goes once it is due, without a new scan
     young = tmp_path / ".c.png.x1y2z3.part"
     young.write_bytes(b"half")
-    monkeypatch.setitem(atomic._LEFTOVERS, tmp_path, (time.time(), {"c.png": [str(young)]}))
+    monkeypatch.setitem(leftovers._LEFTOVERS, tmp_path, (time.time(), {"c.png": [str(young)]}))
     atomic.atomic_write(tmp_path / "c.png", b"x")
     assert young.exists()
-    due = time.time() - 2 * atomic.STALE_SECONDS
+    due = time.time() - 2 * leftovers.STALE_SECONDS
     os.utime(young, (due, due))
     atomic.atomic_write(tmp_path / "c.png", b"y")
     assert not young.exists() and scans.count(str(tmp_path)) == 1

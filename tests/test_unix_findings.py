@@ -25,7 +25,7 @@ from weatherclean.batch.outputs import _beside
 from weatherclean.batch.plan import plan_batch, plan_jobs
 from weatherclean.cli import desnow
 from weatherclean.errors import InputError
-from weatherclean.io import atomic, folders
+from weatherclean.io import folders, leftovers
 from weatherclean.io.folders import check_input_file, printable, shown
 from weatherclean.io.media import is_image_path
 
@@ -428,7 +428,7 @@ def test_a_too_long_name_without_format_is_not_told_to_leave_out_format(
     ]
     plan = plan_jobs(["W"], "out", check_writable=False, format="WEBP")
     assert plan.failed[0].reason.endswith("rename the input shorter, or leave out --format")
-    assert folders.NAME_MAX == atomic.NAME_MAX and "NAME_MAX = " not in inspect.getsource(folders)
+    assert folders.NAME_MAX == leftovers.NAME_MAX and "NAME_MAX = " not in inspect.getsource(folders)
     read, write = os.pipe()
     try:
         found = expand_inputs([f"/dev/fd/{read}"], accept=is_image_path, kind="an image file", tag="desnowed")

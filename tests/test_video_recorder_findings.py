@@ -194,7 +194,7 @@ def test_a_rerun_that_skips_a_done_output_removes_a_killed_runs_leftover(tmp_pat
     from PIL import Image
 
     from weatherclean.cli import desnow
-    from weatherclean.io.atomic import STALE_SECONDS
+    from weatherclean.io.leftovers import STALE_SECONDS
 
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()

@@ -24,20 +24,14 @@ from weatherclean.batch.outputs import foreign_files, foreign_reason, make_paren
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
 from weatherclean.io import compare as pictures
-from weatherclean.io.atomic import (
-    copy_mode,
-    input_mode,
-    keep_setgid,
-    make_beside,
-    new_files_like,
-    process_umask,
-    temp_prefix,
-)
+from weatherclean.io.atomic import make_beside
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.images.formats import frame_unit
 from weatherclean.io.images.tiff import extra_channels_text
+from weatherclean.io.leftovers import temp_prefix
 from weatherclean.io.media import list_frames
 from weatherclean.io.orientation import to_stored, to_upright
+from weatherclean.io.permissions import copy_mode, input_mode, keep_setgid, new_files_like, process_umask
 from weatherclean.io.sidecars import clear_listings, copy_sidecars, proxies_of
 from weatherclean.io.video import VideoOptions, in_place_refusal, partial_path, process_video
 from weatherclean.restore.protocols import ClipRestorer
@@ -117,7 +111,7 @@ _R = TypeVar("_R")
 
 def _like_input(write: Callable[Concatenate[Job, _P], _R]) -> Callable[Concatenate[Job, _P], _R]:
     """``write`` with every new file it makes taking the permissions of the job's input less the umask, as
-    ``cp`` gives (:func:`~weatherclean.io.atomic.new_files_like`): a private 0600 photo gets a 0600 output,
+    ``cp`` gives (:func:`~weatherclean.io.permissions.new_files_like`): a private 0600 photo gets a 0600 output,
     not a world-readable one. A file replaced (``--in-place``, ``--overwrite``) keeps its own permissions."""
 
     def wrapped(job: Job, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -227,7 +221,7 @@ class _Photo:
     #: Hard links of an input replaced in place that the batch does not replace (:func:`_links_left`).
     other_links: int
     before: PILImage | None
-    #: The input's permission bits, read as it was decoded (:func:`~weatherclean.io.atomic.input_mode`).
+    #: The input's permission bits, read as it was decoded (:func:`~weatherclean.io.permissions.input_mode`).
     mode: int
     result: np.ndarray | None = None
 

@@ -120,7 +120,7 @@ class Plan:
     #: The ``-o`` folder as the user typed it (None without one): outputs are shown under it (:class:`OutputNames`).
     output_dir: Path | None = None
     #: Outputs skipped because they exist: a run (not a dry run) removes a killed run's leftovers beside
-    #: them (:func:`~weatherclean.io.atomic.remove_stale_parts_beside`).
+    #: them (:func:`~weatherclean.io.leftovers.remove_stale_parts_beside`).
     done: list[Path] = field(default_factory=list)
     #: Notes about the run as a whole, not one file (an ``-o`` inside an input folder); the summary starts with them.
     notes: list[Record] = field(default_factory=list)

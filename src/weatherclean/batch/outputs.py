@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from weatherclean.errors import InputError, WeathercleanError
-from weatherclean.io.atomic import follow_output_link, make_folders
 from weatherclean.io.folders import check_writable_folders, display, name_over_limit, real_path, under
 from weatherclean.io.images import OutputError, is_image_path, normalise_format, suffix_for_format
 from weatherclean.io.images.formats import PHOTO_FORMATS_TEXT, format_of_suffix
 from weatherclean.io.media import JPEG_SUFFIXES
+from weatherclean.io.output_links import follow_output_link
+from weatherclean.io.permissions import make_folders
 from weatherclean.io.video import VIDEO_FORMATS, is_video_path
 
 __all__ = [
@@ -124,7 +125,7 @@ def default_output(source: Path, *, folder: Path | None, tag: str = "desnowed") 
 def output_root(output_dir: str | os.PathLike[str]) -> Path:
     """``-o DIR`` as the real, absolute folder the outputs go under, its links followed as a write would follow
     them: another user's link in a shared folder (``-o /tmp/job42``, ``/tmp/job42 -> /etc``) is refused, for the
-    whole run, before any work (:func:`~weatherclean.io.atomic.follow_output_link`). Resolved with ``realpath``,
+    whole run, before any work (:func:`~weatherclean.io.output_links.follow_output_link`). Resolved with ``realpath``,
     the outputs' paths held no link left for the writes' own checks to see, and the run wrote into its target.
     The part of the path that does not exist yet is joined to the real folder above it."""
     path, rest = Path(output_dir), []
@@ -368,7 +369,7 @@ def make_parent(path: Path, *, like: Path | None = None, mirrored: int = 0) -> N
 
     ``like`` is the input whose folder that folder mirrors, and ``mirrored`` how many output folders, from
     ``path``'s up, mirror ``like``'s (:attr:`~weatherclean.batch.jobs.Job.mirrored`): those that are new take
-    their input folder's permissions less the umask (:func:`~weatherclean.io.atomic.make_folders`)."""
+    their input folder's permissions less the umask (:func:`~weatherclean.io.permissions.make_folders`)."""
     try:
         make_folders(path.parent, like.parent if like is not None else None, mirrored=mirrored)
     except OSError as exc:

@@ -76,10 +76,16 @@ from weatherclean.batch.outputs import (
     placement,
 )
 from weatherclean.errors import InputError, OutputError, WeathercleanError
-from weatherclean.io.atomic import folder_in_the_way, follow_output_link, refuse_special, special_kind, through_link
 from weatherclean.io.folders import name_over_limit, path_max
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.media import VIDEO_CONTAINERS
+from weatherclean.io.output_links import (
+    folder_in_the_way,
+    follow_output_link,
+    refuse_special,
+    special_kind,
+    through_link,
+)
 from weatherclean.io.video import VideoOptions, check_encoder, is_video_path, preset_note
 
 __all__ = [

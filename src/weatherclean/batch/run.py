@@ -60,16 +60,11 @@ from weatherclean.batch.jobs import (
 )
 from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError
 from weatherclean.interrupts import block_for_report, interrupts_held
-from weatherclean.io.atomic import (
-    file_identity,
-    folder_in_the_way,
-    identity_at,
-    keep_existing,
-    missing_folders,
-    remove_empty,
-)
+from weatherclean.io.atomic import file_identity, identity_at, keep_existing
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.io.images.opener import header_pixels
+from weatherclean.io.output_links import folder_in_the_way
+from weatherclean.io.permissions import missing_folders, remove_empty
 from weatherclean.pipelining import pipeline_enabled
 
 __all__ = ["BatchSummary", "Pipeline", "run_batch", "run_jobs"]

@@ -559,7 +559,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     :func:`run_media_command`).
     """
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
-    from weatherclean.io.atomic import remove_stale_parts_beside
+    from weatherclean.io.leftovers import remove_stale_parts_beside
 
     refuse_quiet_with_verbose(cmd)
     check_engine(cmd)

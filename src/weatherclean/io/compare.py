@@ -29,8 +29,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from weatherclean.errors import InputError, OutputError, one_line
-from weatherclean.io.atomic import atomic_write, missing_folders, remove_empty
+from weatherclean.io.atomic import atomic_write
 from weatherclean.io.orientation import rotation_upright, to_upright
+from weatherclean.io.permissions import missing_folders, remove_empty
 
 __all__ = [
     "COMPARE_SUFFIX", "MAX_HEIGHT", "MAX_SIDE", "FrameSampler", "check_pair", "compare_path", "contact_sheet",

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from weatherclean.errors import InputError, OutputError, folder_not_file
-from weatherclean.io.atomic import NAME_MAX, special_kind
+from weatherclean.io.leftovers import NAME_MAX
+from weatherclean.io.output_links import special_kind
 
 __all__ = [
     "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "input_problem", "name_limit",

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weatherclean.errors import OutputAppeared, WeathercleanError
-from weatherclean.io.atomic import atomic_write, keep_existing, new_files_like, special_kind
+from weatherclean.io.atomic import atomic_write, keep_existing
 from weatherclean.io.folders import input_problem, name_over_limit, too_long
 from weatherclean.io.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_video_path
+from weatherclean.io.output_links import special_kind
+from weatherclean.io.permissions import new_files_like
 
 __all__ = [
     "MOST_SIDECAR_BYTES", "OTHER_PICTURE_SUFFIXES", "RAW_SUFFIXES", "SIDECAR_SUFFIX", "SUBTITLE_SUFFIX", "Sidecar",

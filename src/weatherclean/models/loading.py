@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weatherclean.errors import ModelError
-from weatherclean.io.atomic import process_umask
+from weatherclean.io.permissions import process_umask
 from weatherclean.models.family import families, family_of
 
 if TYPE_CHECKING:

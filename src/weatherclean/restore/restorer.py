@@ -224,9 +224,9 @@ class Restorer:
         through (the file it points to is replaced, the link kept), as the commands write their outputs.
 
         Another user's symbolic link in a sticky, world-writable folder such as ``/tmp`` is never followed, wherever
-        it lies on ``dst``'s path (:func:`~weatherclean.io.atomic.follow_output_link`); it is looked for before the
-        model runs and again just before the file is written. Links elsewhere are followed, as the kernel follows
-        them: a root service writing ``/home/alice/out.png`` writes through Alice's link there.
+        it lies on ``dst``'s path (:func:`~weatherclean.io.output_links.follow_output_link`); it is looked for before
+        the model runs and again just before the file is written. Links elsewhere are followed, as the kernel
+        follows them: a root service writing ``/home/alice/out.png`` writes through Alice's link there.
 
         Raises :class:`~weatherclean.errors.InputError` for an unreadable input and
         :class:`~weatherclean.errors.OutputError` for an unwritable output, a ``format`` that ``dst``'s ending, or
@@ -237,9 +237,10 @@ class Restorer:
         and folder: a service looping over one folder does not add a file and a deletion per picture (each an
         object on a bucket mounted with s3fs or gcsfuse, an event for folder watchers).
         """
-        from weatherclean.io.atomic import follow_output_link, input_mode, new_files_like, through_link, write_target
         from weatherclean.io.folders import check_writable_folders
         from weatherclean.io.images import load_image, save_image
+        from weatherclean.io.output_links import follow_output_link, through_link, write_target
+        from weatherclean.io.permissions import input_mode, new_files_like
         from weatherclean.io.quality import check_quality
 
         src, dst = _file_path(src, "src"), _file_path(dst, "dst")

@@ -300,7 +300,8 @@ def _staged(out_dir: Path, kind: Kind, name: str, arrays: dict[str, np.ndarray])
     A picture is ``folder/NAME.png``; a clip (``kind.clips``) is ``folder/NAME/00001.png``..., whose folder is
     made whole under a temporary name and renamed, so a reader never sees a clip with some of its frames.
     """
-    from weatherclean.io.atomic import atomic_path, atomic_write, make_beside, process_umask, write_error
+    from weatherclean.io.atomic import atomic_path, atomic_write, make_beside, write_error
+    from weatherclean.io.permissions import process_umask
 
     if not kind.clips:
         with contextlib.ExitStack() as stack:
