@@ -211,6 +211,21 @@ def _damaged(ifd: Ifd, e: str, offset: int, size: int) -> str | None:
 DAMAGED_HINT = "re-copy it from the source"
 
 
+def _first_ifd(path: Path) -> tuple[Ifd, str, int, int] | None:
+    """A TIFF's first tag directory, parsed from the file (its byte order, the directory's offset and the file's
+    size with it), or None for a file that cannot be read or is no TIFF: what the checks of a TIFF that Pillow
+    cannot open (:func:`unopenable_tiff`, :func:`unreadable_samples`) each look at."""
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            head = tiff_file_head(bytes(buf[:16]))
+            if head is None:
+                return None
+            e, offset, big = head
+            return parse_ifd(buf, e, offset, big=big), e, offset, len(buf)
+    except (OSError, ValueError, struct.error):
+        return None
+
+
 def unopenable_tiff(path: Path) -> str | None:
     """Why a TIFF that Pillow cannot open cannot be read, when the file says so itself: cut short (its tag
     directory, or its image data, past its end: :func:`_damaged`) or holding an extra channel beside its
@@ -218,16 +233,10 @@ def unopenable_tiff(path: Path) -> str | None:
     None otherwise (or for a file that is no TIFF), for the caller's general "unsupported TIFF layout".
 
     Why: both were "unsupported TIFF layout; re-save it ...", which does not say what to change."""
-    try:
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            head = tiff_file_head(bytes(buf[:16]))
-            if head is None:
-                return None
-            e, offset, big = head
-            size = len(buf)
-            ifd = parse_ifd(buf, e, offset, big=big)
-    except (OSError, ValueError, struct.error):
+    first = _first_ifd(path)
+    if first is None:
         return None
+    ifd, e, offset, size = first
     damaged = _damaged(ifd, e, offset, size)
     if damaged:
         return damaged
@@ -264,15 +273,10 @@ def unreadable_samples(path: Path) -> str | None:
     parsed), for the caller's general message. A float master used to get "unsupported TIFF layout", which did not
     say what to change, and unsigned 32-bit grey got that or other words by byte order (Pillow opens only a
     little-endian one, refused in :func:`~.pixels.to_float` when its values go beyond 16 bits)."""
-    try:
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            head = tiff_file_head(bytes(buf[:16]))
-            if head is None:
-                return None
-            e, offset, big = head
-            ifd = parse_ifd(buf, e, offset, big=big)
-    except (OSError, ValueError, struct.error):
+    first = _first_ifd(path)
+    if first is None:
         return None
+    ifd, e, _offset, _size = first
     bits = max(_ifd_values(ifd, e, 258, (1,)) or (1,))
     return _samples(ifd, e) or (f"{bits}-bit integer samples are not supported; {RESAVE_HINT}" if bits > 16 else None)
 
