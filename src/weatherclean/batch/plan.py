@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from weatherclean.batch.collisions import case_folded, collision_reason, one_path_per_file, real_paths
 from weatherclean.batch.inputs import (
     GLOB_CHARS,
     Found,
     expand_inputs,
     files_under,
-    is_link,
     one_per_path,
     real_path,
     safe_is_dir,
@@ -188,9 +188,9 @@ def plan_jobs(
         skipped=[r for r in found.skipped if ours(r)], failed=[r for r in found.failed if ours(r)],
         output_dir=shown_out, notes=[*_inside_note(inside, shown_out), *found.notes],
     )  # fmt: skip
-    real = _real_paths([f.path for f in found.files])
+    real = real_paths([f.path for f in found.files])
     keys = {f.path: f.shard_key for f in found.files}
-    chosen = _one_path_per_file([f.path for f in found.files], real)  # a file reached twice: one shard does it
+    chosen = one_path_per_file([f.path for f in found.files], real)  # a file reached twice: one shard does it
     in_mine = (lambda f: in_shard(keys[chosen[real[f.path]]], shard)) if shard_files else (lambda f: True)
     mine = [f for f in found.files if in_mine(f)]
     plan.other_shards = len(found.files) - len(mine)
@@ -316,13 +316,15 @@ def _taken_by_a_photo_beside(candidates: list[_Candidate]) -> dict[Path, str]:
     a photo of the same name in the same folder (``DSCF0001.MPO`` beside ``DSCF0001.JPG``, as Fuji 3D cameras
     write them), each with why it is skipped: the photo is done, and the MPO alone is left, not the whole batch
     refused. Where a ``--format`` gives both the same extension, the reason says that instead."""
-    photos: dict[str, tuple[Path, Path]] = {}  # by _fold(output): (the photo, its output)
+    photos: dict[str, tuple[Path, Path]] = {}  # by case_folded(output): (the photo, its output)
     for source, output, _ in candidates:
         if source.suffix.lower() not in WRITTEN_AS:
-            photos.setdefault(_fold(output), (source, output))
+            photos.setdefault(case_folded(output), (source, output))
     taken: dict[Path, str] = {}
     for source, output, _ in candidates:
-        other, its = photos.get(_fold(output), (None, None)) if source.suffix.lower() in WRITTEN_AS else (None, None)
+        other, its = (
+            photos.get(case_folded(output), (None, None)) if source.suffix.lower() in WRITTEN_AS else (None, None)
+        )
         if other is None or other.parent != source.parent or other.stem.casefold() != source.stem.casefold():
             continue
         formatted = its is not None and its.name != other.name  # the photo's name changed too: by --format
@@ -374,9 +376,9 @@ def _add_jobs(
     before when its output is there: a complete run's rerun, nightly from cron, keeps exit code 0."""
     facts = facts or {}
     replace = Replacement(overwrite=overwrite, update=update)
-    by_output: dict[str, list[tuple[Path, Path]]] = {}  # by _fold(output): the (output, input) pairs so far
+    by_output: dict[str, list[tuple[Path, Path]]] = {}  # by case_folded(output): the (output, input) pairs so far
     collisions: list[tuple[Path, str]] = []  # all of them at once: fixing one per run is tedious
-    chosen = _one_path_per_file([c.source for c in candidates], resolved)
+    chosen = one_path_per_file([c.source for c in candidates], resolved)
     all_sources = set(chosen)
     linked = _links_outside([facts.get(src) for src in chosen.values()], list(chosen)) if in_place else {}
     for src, dest, mirrored in candidates:
@@ -408,11 +410,11 @@ def _add_jobs(
                 plan.failed.append(Record(display(src), f"{display(src)}: {exc}"))  # the output named after it
                 continue
             dest = target
-        clash = _collision(src, real, dest, all_sources, by_output)
+        clash = collision_reason(src, real, dest, all_sources, by_output)
         if clash is not None:
             collisions.append((dest, clash))
             continue
-        by_output.setdefault(_fold(dest), []).append((dest, src))
+        by_output.setdefault(case_folded(dest), []).append((dest, src))
         if info is not None and stat.S_ISDIR(info.st_mode):  # never done, and never in the way of the others
             plan.failed.append(Record(display(src), f"{display(src)}: {folder_in_the_way(display(dest))}"))
             continue
@@ -569,99 +571,6 @@ def _inside_output(
             continue
         records.append(Record(output_dir / path.relative_to(out_root), INSIDE_OUTPUT))
     return records
-
-
-def _real_paths(paths: list[Path]) -> dict[Path, Path]:
-    """Each path → the real file it names. Each folder is resolved once, and a file is looked at only to
-    see whether it is a link itself: resolving 20,000 photos one by one took as long as the rest of the
-    planning, and more on a network file system."""
-    folders: dict[Path, Path] = {}
-    real: dict[Path, Path] = {}
-    for path in paths:
-        if is_link(path):
-            real[path] = real_path(path)  # never raises: a link loop fails alone when found (expand_inputs)
-            continue
-        folder = folders.get(path.parent)
-        if folder is None:
-            folder = folders[path.parent] = real_path(path.parent)
-        real[path] = folder / path.name
-    return real
-
-
-def _one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
-    """Each real file → the path it is done under: the first reached, unless a later one is the file
-    itself rather than a symbolic link to it (an album cover linked to a photo must not take the
-    photo's place in the mirrored tree)."""
-    chosen: dict[Path, Path] = {}
-    for src in paths:
-        real = resolved[src]
-        if real not in chosen or (is_link(chosen[real]) and not is_link(src)):
-            chosen[real] = src
-    return chosen
-
-
-def _fold(path: Path) -> str:
-    """``path`` as a file system that ignores case sees it (macOS, Windows, exFAT and FAT cards): two outputs whose
-    names differ only in case (``IMG_1001.jpg``, ``IMG_1001.JPG``) are one file there, so one would replace or be
-    skipped as the other. Outputs are compared so on every system: a batch is often copied to such a disk."""
-    return os.path.normcase(path).casefold()
-
-
-def _collision(
-    src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[str, list[tuple[Path, Path]]]
-) -> str | None:
-    """Why ``dest`` cannot be written (it is an input, or another input's output already, in any case), or None.
-
-    Outputs that differ only in case clash only when their inputs do not: ``a.jpg`` and ``A.jpg`` (or the folders
-    ``trip`` and ``Trip``) side by side can only be on a disk that tells case apart, and their outputs mirror
-    them as they are; ``IMG_1.HEIC`` and ``IMG_1.JPG`` written as JPEG, or two folders given whose trees meet in
-    the ``-o``, would become one file on a disk that does not."""
-    if dest in all_sources or dest == real:
-        return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
-    taken = by_output.get(_fold(dest), [])
-    other = next((source for output, source in taken if output == dest), None)
-    if other is not None:
-        why = _clash_reason(other, src)
-        return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
-    first, other = next(((o, s) for o, s in taken if _fold(s) != _fold(src)), (None, None))
-    if first is None or other is None:
-        return None
-    return (
-        f"{display(dest)}: both {display(other)} and {display(src)} would be written here, as {display(first)} and "
-        f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
-        f"{_case_reason(first, dest, other, src)}"
-    )
-
-
-def _case_reason(first: Path, second: Path, first_input: Path, second_input: Path) -> str:
-    """What to do about the outputs ``first`` and ``second`` whose paths differ only in case: where the folders
-    above differ (``out/trip`` and ``out/Trip``, from two folders given), rename one of them; where the names do,
-    as :func:`_clash_reason` says for names."""
-    a, b = next(((x, y) for x, y in zip(first.parts, second.parts, strict=False) if x != y), (first.name, second.name))
-    if (a, b) != (first.name, second.name):
-        return f"rename one of the folders {a} and {b}, or give each input its own -o folder"
-    return _clash_reason(first_input, second_input)
-
-
-def _clash_reason(first: Path, second: Path) -> str:
-    """Why two different files share an output, in words that fit the case: the reason told must be the
-    one that holds (one photo named twice was once told its names "differ only in the extension, which
-    --format makes the same", with no --format given). Without --format an output keeps its input's name
-    (but an ``.mpo``, written as ``.jpg``), so only files of the same name (or but for case) in different folders
-    can meet; with it, ``a.jpg`` and ``a.png`` too. (Names in one folder that differ only in case do not clash:
-    :func:`_collision`.)"""
-    if first.parent == second.parent and first.stem.casefold() == second.stem.casefold():
-        if any(p.suffix.lower() in WRITTEN_AS for p in (first, second)):
-            return "their names differ only in the extension, and an MPO is written as JPEG (.jpg); rename one"
-        return (
-            "their names differ only in the extension, which --format makes the same; rename one, or leave out --format"
-        )
-    where = "the same name in different folders"
-    if first.name != second.name:
-        where = "names that differ only in case, in different folders"
-    if first.name.casefold() != second.name.casefold():
-        where = "the same name in different folders, once --format gives them the same extension"
-    return f"give each input its own -o folder, or pass their common parent folder instead ({where})"
 
 
 def plan_clips(

@@ -1,0 +1,109 @@
+"""Which outputs a batch cannot write as planned: an output that is an input, or that two inputs would share,
+also where their paths differ only in case (one file on macOS, Windows and exFAT disks), with the reason that
+holds and what to do; and which path each real file is done under when it is reached twice (a link beside it).
+Split from :mod:`weatherclean.batch.plan`, which asks here for every output it places.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from weatherclean.batch.inputs import is_link, real_path
+from weatherclean.batch.jobs import display, job_kind
+from weatherclean.batch.outputs import WRITTEN_AS
+
+__all__ = ["case_folded", "collision_reason", "one_path_per_file", "real_paths"]
+
+
+def real_paths(paths: list[Path]) -> dict[Path, Path]:
+    """Each path → the real file it names. Each folder is resolved once, and a file is looked at only to
+    see whether it is a link itself: resolving 20,000 photos one by one took as long as the rest of the
+    planning, and more on a network file system."""
+    folders: dict[Path, Path] = {}
+    real: dict[Path, Path] = {}
+    for path in paths:
+        if is_link(path):
+            real[path] = real_path(path)  # never raises: a link loop fails alone when found (expand_inputs)
+            continue
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = real_path(path.parent)
+        real[path] = folder / path.name
+    return real
+
+
+def one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
+    """Each real file → the path it is done under: the first reached, unless a later one is the file
+    itself rather than a symbolic link to it (an album cover linked to a photo must not take the
+    photo's place in the mirrored tree)."""
+    chosen: dict[Path, Path] = {}
+    for src in paths:
+        real = resolved[src]
+        if real not in chosen or (is_link(chosen[real]) and not is_link(src)):
+            chosen[real] = src
+    return chosen
+
+
+def case_folded(path: Path) -> str:
+    """``path`` as a file system that ignores case sees it (macOS, Windows, exFAT and FAT cards): two outputs whose
+    names differ only in case (``IMG_1001.jpg``, ``IMG_1001.JPG``) are one file there, so one would replace or be
+    skipped as the other. Outputs are compared so on every system: a batch is often copied to such a disk."""
+    return os.path.normcase(path).casefold()
+
+
+def collision_reason(
+    src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[str, list[tuple[Path, Path]]]
+) -> str | None:
+    """Why ``dest`` cannot be written (it is an input, or another input's output already, in any case), or None.
+
+    Outputs that differ only in case clash only when their inputs do not: ``a.jpg`` and ``A.jpg`` (or the folders
+    ``trip`` and ``Trip``) side by side can only be on a disk that tells case apart, and their outputs mirror
+    them as they are; ``IMG_1.HEIC`` and ``IMG_1.JPG`` written as JPEG, or two folders given whose trees meet in
+    the ``-o``, would become one file on a disk that does not."""
+    if dest in all_sources or dest == real:
+        return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
+    taken = by_output.get(case_folded(dest), [])
+    other = next((source for output, source in taken if output == dest), None)
+    if other is not None:
+        why = _clash_reason(other, src)
+        return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
+    first, other = next(((o, s) for o, s in taken if case_folded(s) != case_folded(src)), (None, None))
+    if first is None or other is None:
+        return None
+    return (
+        f"{display(dest)}: both {display(other)} and {display(src)} would be written here, as {display(first)} and "
+        f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
+        f"{_case_reason(first, dest, other, src)}"
+    )
+
+
+def _case_reason(first: Path, second: Path, first_input: Path, second_input: Path) -> str:
+    """What to do about the outputs ``first`` and ``second`` whose paths differ only in case: where the folders
+    above differ (``out/trip`` and ``out/Trip``, from two folders given), rename one of them; where the names do,
+    as :func:`_clash_reason` says for names."""
+    a, b = next(((x, y) for x, y in zip(first.parts, second.parts, strict=False) if x != y), (first.name, second.name))
+    if (a, b) != (first.name, second.name):
+        return f"rename one of the folders {a} and {b}, or give each input its own -o folder"
+    return _clash_reason(first_input, second_input)
+
+
+def _clash_reason(first: Path, second: Path) -> str:
+    """Why two different files share an output, in words that fit the case: the reason told must be the
+    one that holds (one photo named twice was once told its names "differ only in the extension, which
+    --format makes the same", with no --format given). Without --format an output keeps its input's name
+    (but an ``.mpo``, written as ``.jpg``), so only files of the same name (or but for case) in different folders
+    can meet; with it, ``a.jpg`` and ``a.png`` too. (Names in one folder that differ only in case do not clash:
+    :func:`collision_reason`.)"""
+    if first.parent == second.parent and first.stem.casefold() == second.stem.casefold():
+        if any(p.suffix.lower() in WRITTEN_AS for p in (first, second)):
+            return "their names differ only in the extension, and an MPO is written as JPEG (.jpg); rename one"
+        return (
+            "their names differ only in the extension, which --format makes the same; rename one, or leave out --format"
+        )
+    where = "the same name in different folders"
+    if first.name != second.name:
+        where = "names that differ only in case, in different folders"
+    if first.name.casefold() != second.name.casefold():
+        where = "the same name in different folders, once --format gives them the same extension"
+    return f"give each input its own -o folder, or pass their common parent folder instead ({where})"
