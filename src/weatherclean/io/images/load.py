@@ -36,8 +36,7 @@ from weatherclean.io.images.tiff import (
     read_tiff_grey_alpha16,
     tiff_file_head,
     tiff_metadata,
-    unopenable_tiff,
-    unreadable_samples,
+    unreadable_tiff,
 )
 from weatherclean.io.images.trailer import find_trailer
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
@@ -284,7 +283,7 @@ def _not_pillow(p: Path) -> LoadedImage:
     fallback = _load_tiff_grey_alpha16(p)
     if fallback is not None:
         return fallback
-    samples = unreadable_samples(p) or unopenable_tiff(p)  # a float TIFF, a cut-short one: say what to do
+    samples = unreadable_tiff(p)  # a float TIFF, a cut-short one: say what to do
     if samples is not None:
         raise InputError(f"{p}: {samples}")
     kind = media.sniff(p)

@@ -194,7 +194,7 @@ _CONVERT: dict[str, Callable[[Image.Image, bytes | None, list[str]], tuple[Image
 
 def _integer_grey(im: Image.Image) -> np.ndarray:
     """16-bit (``I;16*``) or 32-bit integer (``I``) greyscale as H×W×1 float; values beyond 16 bits refused, in
-    the words a 32-bit TIFF that Pillow cannot open is refused with (:func:`~.tiff.unreadable_samples`)."""
+    the words a 32-bit TIFF that Pillow cannot open is refused with (:func:`~.tiff.unreadable_tiff`)."""
     arr = np.asarray(im)
     if im.mode == "I" and arr.size and (arr.min() < 0 or arr.max() > 65535):
         name = getattr(im, "filename", "image")

@@ -51,8 +51,7 @@ __all__ = [
     "tiff_compression",
     "tiff_file_head",
     "tiff_metadata",
-    "unopenable_tiff",
-    "unreadable_samples",
+    "unreadable_tiff",
 ]
 
 #: IFD0 tags that describe pixel layout/encoding: our TIFF writer sets its own, and they mean nothing
@@ -101,7 +100,7 @@ class TiffMetadata:
     type and bytes), the ICC profile and XMP, the orientation, whether the file is BigTIFF, its Photoshop
     resources (34377) less their thumbnails and whether one went (as a JPEG's APP13 is kept, so written back
     as the JPEG output's APP13 or the TIFF output's 34377), and why its samples cannot be read, if they cannot
-    (:func:`unreadable_samples`). Also what no reader here keeps, so that a note says so and ``--in-place`` refuses
+    (:func:`_unreadable_samples`). Also what no reader here keeps, so that a note says so and ``--in-place`` refuses
     the file (:func:`~weatherclean.batch.handlers.in_place_loss`): ``extra_channels``, the ExtraSamples (338)
     values of channels that are not its transparency (a saved selection, :func:`_extra_channels`), and
     ``photoshop_layers``, whether it holds Photoshop layers (37724); and ``truncated``, the reason when its image
@@ -213,8 +212,7 @@ DAMAGED_HINT = "re-copy it from the source"
 
 def _first_ifd(path: Path) -> tuple[Ifd, str, int, int] | None:
     """A TIFF's first tag directory, parsed from the file (its byte order, the directory's offset and the file's
-    size with it), or None for a file that cannot be read or is no TIFF: what the checks of a TIFF that Pillow
-    cannot open (:func:`unopenable_tiff`, :func:`unreadable_samples`) each look at."""
+    size with it), or None for a file that cannot be read or is no TIFF: what :func:`unreadable_tiff` looks at."""
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             head = tiff_file_head(bytes(buf[:16]))
@@ -226,17 +224,24 @@ def _first_ifd(path: Path) -> tuple[Ifd, str, int, int] | None:
         return None
 
 
-def unopenable_tiff(path: Path) -> str | None:
-    """Why a TIFF that Pillow cannot open cannot be read, when the file says so itself: cut short (its tag
-    directory, or its image data, past its end: :func:`_damaged`) or holding an extra channel beside its
-    transparency (RGB + alpha + a saved selection, ExtraSamples 2, 0, which Pillow has no 16-bit layout for);
-    None otherwise (or for a file that is no TIFF), for the caller's general "unsupported TIFF layout".
+def unreadable_tiff(path: Path) -> str | None:
+    """Why a TIFF that Pillow cannot open cannot be read, when the file says so itself, from its first tag directory
+    parsed once: its samples' kind (:func:`_unreadable_samples`), else cut short or an extra channel beside its
+    transparency (:func:`_unopenable_layout`); None otherwise (or for a file that is no TIFF), for the caller's
+    general "unsupported TIFF layout".
 
-    Why: both were "unsupported TIFF layout; re-save it ...", which does not say what to change."""
+    Why: each was "unsupported TIFF layout; re-save it ...", which does not say what to change."""
     first = _first_ifd(path)
     if first is None:
         return None
     ifd, e, offset, size = first
+    return _unreadable_samples(ifd, e) or _unopenable_layout(ifd, e, offset, size)
+
+
+def _unopenable_layout(ifd: Ifd, e: str, offset: int, size: int) -> str | None:
+    """A TIFF cut short (its tag directory, or its image data, past its end: :func:`_damaged`) or holding an extra
+    channel beside its transparency (RGB + alpha + a saved selection, ExtraSamples 2, 0, which Pillow has no 16-bit
+    layout for); None otherwise."""
     damaged = _damaged(ifd, e, offset, size)
     if damaged:
         return damaged
@@ -267,24 +272,19 @@ def _photoshop_resources(ifd0: Ifd, notes: list[str]) -> tuple[bytes | None, boo
     return found[0] or None, found[1]
 
 
-def unreadable_samples(path: Path) -> str | None:
-    """Why a TIFF that Pillow cannot open cannot be read, when it is its samples' kind: ``32-bit floating-point
-    samples are not supported; ...``, signed or deeper than 16 bits; None otherwise (or when the file cannot be
-    parsed), for the caller's general message. A float master used to get "unsupported TIFF layout", which did not
-    say what to change, and unsigned 32-bit grey got that or other words by byte order (Pillow opens only a
+def _unreadable_samples(ifd: Ifd, e: str) -> str | None:
+    """A TIFF's samples' kind that no reader here takes: ``32-bit floating-point samples are not supported; ...``,
+    signed or deeper than 16 bits; None otherwise. A float master used to get "unsupported TIFF layout", which did
+    not say what to change, and unsigned 32-bit grey got that or other words by byte order (Pillow opens only a
     little-endian one, refused in :func:`~.pixels.to_float` when its values go beyond 16 bits)."""
-    first = _first_ifd(path)
-    if first is None:
-        return None
-    ifd, e, _offset, _size = first
     bits = max(_ifd_values(ifd, e, 258, (1,)) or (1,))
     return _samples(ifd, e) or (f"{bits}-bit integer samples are not supported; {RESAVE_HINT}" if bits > 16 else None)
 
 
 def _samples(ifd: Ifd, e: str) -> str | None:
-    """:func:`unreadable_samples` of a parsed IFD. Also asked of files Pillow opens (:func:`tiff_metadata`): it
-    reads signed 8-bit samples as unsigned (a wrong picture, without a word) and refuses signed 16-bit grey as
-    "32-bit integer", which is not what the file holds."""
+    """What :func:`_unreadable_samples` says of signed and floating-point samples. Also asked of files Pillow opens
+    (:func:`tiff_metadata`): it reads signed 8-bit samples as unsigned (a wrong picture, without a word) and refuses
+    signed 16-bit grey as "32-bit integer", which is not what the file holds."""
     kinds = set(_ifd_values(ifd, e, 339, (1,)))
     bits = "/".join(str(b) for b in sorted(set(_ifd_values(ifd, e, 258, (1,)))))
     if 3 in kinds:
