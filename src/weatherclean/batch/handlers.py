@@ -27,6 +27,7 @@ from weatherclean.io import compare as pictures
 from weatherclean.io.atomic import make_beside
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.images.formats import frame_unit
+from weatherclean.io.images.opener import limit_refusal
 from weatherclean.io.images.tiff import extra_channels_text
 from weatherclean.io.leftovers import temp_prefix
 from weatherclean.io.media import list_frames
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OutOfMemory", "PartialVideoError", "Restoration", "StagedHandler", "clip_handler", "compare_note",
-    "fail_in_place_losses", "job_handler", "photo_handler", "staged", "stages_of", "video_handler",
+    "fail_in_place_losses", "fail_over_limit", "job_handler", "photo_handler", "staged", "stages_of", "video_handler",
 ]  # fmt: skip
 
 
@@ -190,6 +191,20 @@ def fail_in_place_losses(plan: Plan, video: VideoOptions | None = None) -> None:
             continue
         if lost:
             plan.failed.append(Record(display(job.source), _refusal(lost)))
+        else:
+            keep.append(job)
+    plan.jobs[:] = keep
+
+
+def fail_over_limit(plan: Plan) -> None:
+    """``--dry-run``: move to ``plan.failed`` each photo job over the decompression-bomb limit, with the run's reason
+    (:func:`~weatherclean.io.images.opener.limit_refusal`, from the header: no pixel is decoded). Why: the dry run
+    said such a photo would be done, with exit code 0, and the run then failed it."""
+    keep: list[Job] = []
+    for job in plan.jobs:
+        refused = limit_refusal(job.source) if job.kind == "photo" else None
+        if refused:
+            plan.failed.append(Record(display(job.source), refused))
         else:
             keep.append(job)
     plan.jobs[:] = keep

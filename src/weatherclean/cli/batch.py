@@ -489,9 +489,10 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str, media: 
     else:
         note = None
         check_task(cmd.model, task)
-    if cmd.in_place:  # after --model's check (a typo must not wait for every photo): what the run would refuse
-        from weatherclean.batch.handlers import fail_in_place_losses
+    from weatherclean.batch.handlers import fail_in_place_losses, fail_over_limit
 
+    fail_over_limit(plan)  # after --model's check: a typo must not wait for every photo's header
+    if cmd.in_place:  # what the run would refuse
         files = sum(job.kind in ("photo", "video") for job in plan.jobs)
         if files and not cmd.quiet:
             err_console.print(f"reading {files} file(s) to see what --in-place would lose...", highlight=False)

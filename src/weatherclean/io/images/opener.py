@@ -23,8 +23,8 @@ from weatherclean.errors import InputError
 from weatherclean.io import media
 
 __all__ = [
-    "MAX_PIXELS", "MAX_MEGAPIXELS_ENV", "NotPillow", "header_pixels", "max_pixels", "open_image", "open_or_explain",
-    "over_limit", "pillow_pixel_limit", "pillow_quiet", "reason",
+    "MAX_PIXELS", "MAX_MEGAPIXELS_ENV", "NotPillow", "header_pixels", "limit_refusal", "max_pixels", "open_image",
+    "open_or_explain", "over_limit", "pillow_pixel_limit", "pillow_quiet", "reason",
 ]  # fmt: skip
 
 #: The largest picture we decode by default, in pixels (see the module docstring).
@@ -134,10 +134,29 @@ def over_limit(path: Path, width: int, height: int) -> str | None:
 def _refusal(path: Path, pixels: int, size: str = "") -> str:
     """The one line of a picture of ``pixels`` refused by the limit, with what raises it for a trusted file."""
     return (
-        f"{path}: image is {size}{pixels / 1e6:.0f} megapixels, over the {max_pixels() / 1e6:.0f} MP safety limit "
-        f"(decompression-bomb guard); downscale or split it, or, if you trust the file and have the memory, raise "
-        f"the limit: {MAX_MEGAPIXELS_ENV}={-(-pixels // 1_000_000)}"
+        f"{path}: image is {size}{_megapixels(pixels)} megapixels, over the {_megapixels(max_pixels())} MP safety "
+        f"limit (decompression-bomb guard); downscale or split it, or, if you trust the file and have the memory, "
+        f"raise the limit: {MAX_MEGAPIXELS_ENV}={-(-pixels // 1_000_000)}"
     )
+
+
+def limit_refusal(path: Path) -> str | None:
+    """Why the run would refuse ``path`` for its size (:func:`open_image`'s reason), from its header alone, or None
+    where it is under the limit or Pillow cannot tell: for ``--dry-run``, which decodes nothing yet must not call a
+    photo done that the run then refuses."""
+    try:
+        open_image(path).close()
+    except InputError as exc:  # over the limit, or the limit's variable is not a number
+        return str(exc)
+    except Exception:  # noqa: BLE001 - anything else is the decode's to report, in the run
+        return None
+    return None
+
+
+def _megapixels(pixels: int) -> str:
+    """``pixels`` in megapixels as a message shows them: whole numbers, and two figures below 10 (a limit set to
+    0.5 MP read "0 MP")."""
+    return f"{pixels / 1e6:.0f}" if pixels >= 9_500_000 else f"{pixels / 1e6:.2g}"
 
 
 def header_pixels(path: Path) -> int | None:
