@@ -41,9 +41,15 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:
-    """An exception's message on one line (whitespace collapsed, cut at ``limit``), for notes and errors;
-    the type's name when the message is empty."""
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:limit]
+    """An exception's message on one line (whitespace collapsed, at most ``limit`` characters), for notes and
+    errors; the type's name when the message is empty. A longer message loses its middle, not its end: most
+    begin with a path and end with the reason ("…/IMG.jpg.compare.jpg: cannot write (File name too long)"),
+    and a cut end kept the path and lost the why."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2
+    return f"{text[: limit - 1 - tail]}…{text[len(text) - tail :]}"
 
 
 def folder_not_file(kind: str) -> str:
