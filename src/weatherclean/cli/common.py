@@ -381,6 +381,8 @@ def one_line_usage_errors() -> Iterator[None]:
             raise
         ctx = getattr(exc, "ctx", None)
         message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+        if hint := getattr(exc, "hint", None):  # :func:`_parse_with_context`'s, for a file named like an option
+            message = f"{message.rstrip('.')}; {hint}"
         if ctx is not None:
             err_console.print(ctx.get_usage(), markup=False, highlight=False, soft_wrap=True)
             if ctx.command.get_help_option(ctx) is not None:
@@ -413,12 +415,26 @@ def _parse_with_context(parse: Callable[[Any, list[str]], Any], ctx: Any, args: 
     """A command's own ``parse_args``, with its context on the error it raises: Click leaves it off some ("Option
     '--format' requires an argument."), and :func:`one_line_usage_errors` needs it for the usage line and the
     ``see 'weatherclean desnow --help'`` its other option errors end with."""
+    given = list(args)  # Click's parser consumes the list it is handed
     try:
         return parse(ctx, args)
     except _click_errors() as exc:
         if getattr(exc, "ctx", None) is None:
             exc.ctx = ctx  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoSuchOption" and (named := _file_like_option(given)):
+            exc.hint = f"to name the file {named}, write ./{named} or put -- before the file names"  # type: ignore[attr-defined]
         raise
+
+
+def _file_like_option(args: list[str]) -> str | None:
+    """The first of ``args`` that looks like an option but is an existing file or folder (``-lead.jpg``): Click
+    said only "No such option: -l", and the user saw no reason their photo was taken for options."""
+    for arg in args:
+        if arg == "--":
+            return None
+        if arg.startswith("-") and len(arg) > 1 and os.path.lexists(arg):
+            return arg
+    return None
 
 
 def _plain_help() -> bool:
