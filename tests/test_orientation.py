@@ -136,9 +136,9 @@ def test_a_rotated_video_written_as_avi_is_stored_upright(tmp_path: Path, rotati
 
 
 def test_an_untagged_sd_clip_turned_into_avi_keeps_its_colours(tmp_path: Path) -> None:
-    """Untagged video is read as BT.601 below 720 rows and BT.709 from 720 on. A 736×400 portrait clip turned
-    upright into AVI is 736 rows tall: it was read as BT.709 (red 200, 40, 40 came to the model as 213, 55,
-    37). It is read by its own height and written as players will read the output's."""
+    """Untagged video is read as players read it: BT.709 from 1280 columns or above 576 rows, else BT.601. A
+    736×400 portrait clip turned upright into AVI is 736 rows tall: it was read as BT.709 (red 200, 40, 40 came
+    to the model as 213, 55, 37). It is read by its own size and written as players will read the output's."""
     from fractions import Fraction
 
     from weatherclean.io.video import process_video

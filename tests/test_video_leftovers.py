@@ -123,7 +123,10 @@ def test_avi_output_names_the_colour_tags_it_cannot_store(tmp_path: Path) -> Non
     _clip(tmp_path / "wide.mp4", colour=(9, 1, 9))  # BT.2020 primaries and matrix, BT.709 transfer
     notes = process_video(tmp_path / "wide.mp4", tmp_path / "out.avi", _identity).notes
     lost = "colour tags (primaries bt2020, matrix bt2020nc) cannot be stored by mpeg4 in avi"
-    assert notes == [f"{lost}; the clip will show off-colour"]
+    assert notes == [
+        f"{lost}; encoded with the BT.601 matrix players assume for untagged SD video, but the clip will show "
+        "off-colour (primaries bt2020 not converted)"
+    ]
     assert _colour_tags(tmp_path / "out.avi") == (2, 2, 2)  # what the note is about: nothing left
     assert process_video(tmp_path / "wide.mp4", tmp_path / "out.mkv", _identity).notes == []
     assert _colour_tags(tmp_path / "out.mkv") == (9, 1, 9)

@@ -1,5 +1,6 @@
-"""What an encoder in a container keeps of the picture's tags (full range, pixel aspect, colour tags),
-and the note that names the colour tags an output loses (:func:`_say_lost_colour`).
+"""What an encoder in a container keeps of the picture's tags (full range, pixel aspect, colour tags), the
+matrix to encode with where it keeps none (:func:`_untagged_matrix`), and the note that names the colour tags
+an output loses (:func:`_say_lost_colour`).
 
 :func:`_carries` finds out by writing two small frames into memory and reading them back, once per codec
 and container: a table would go stale. It encodes with the encoder's own settings (:mod:`.encoder`),
@@ -9,11 +10,18 @@ which is why it stands apart from :mod:`.colour`.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from weatherclean.io.video.colour import _Colour, _colour_name, _colour_tags, _set_colour_tags
+from weatherclean.io.video.colour import (
+    _MATRIX,
+    _Colour,
+    _colour_name,
+    _colour_tags,
+    _players_assume_hd,
+    _set_colour_tags,
+)
 from weatherclean.io.video.encoder import VideoOptions, _configure, encoder_format
 from weatherclean.io.video.pyav import _av, _round_trip
 
@@ -72,20 +80,55 @@ def _carries(fmt: str, codec: str) -> _Carries:
     return _round_trip(fmt, write, read, _Carries(False, False))  # refused: the real encoder says why itself
 
 
-#: What players take untagged video for (FFmpeg's codes), by whether it is HD (720 lines or more): BT.709
-#: primaries and matrix for HD, BT.601's (625 or 525 lines) below; the BT.709 transfer curve, which BT.601's
-#: and BT.2020's are. A tag among these is lost harmlessly where the output cannot store it.
+#: What players take untagged video for (FFmpeg's codes), by whether they take it for HD (:func:`_players_assume_hd`,
+#: mpv's rule: 1280 wide or more than 576 lines): BT.709's matrix for HD, BT.601's (625 or 525 lines) below (VLC and
+#: Kodi draw the line elsewhere between the standard sizes, where they agree); the BT.709 transfer curve, which
+#: BT.601's and BT.2020's are. A tag among these is lost harmlessly where the output cannot store it. BT.709
+#: primaries in SD too: they are BT.601 625-line's but for green's x (0.30 for 0.29), what mpv assumes at SD sizes
+#: other than 480 and 576 lines, and what players without colour management (most) show any SDR clip in.
 _UNTAGGED = {
     True: {"primaries": frozenset({1}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({1})},
-    False: {"primaries": frozenset({5, 6}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({5, 6})},
+    False: {"primaries": frozenset({1, 5, 6}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({5, 6})},
 }
+#: The matrix a player decodes untagged video with, by whether it is HD (FFmpeg's code), and its name in a note.
+_UNTAGGED_MATRIX = {True: (1, "BT.709"), False: (6, "BT.601")}
 
 
-def _say_lost_colour(colour: _Colour, height: int, carries: _Carries, encoder: str, notes: list[str]) -> None:
-    """Name the colour tags the output cannot store (MPEG-4 Part 2 in AVI stores none) where they are not
-    what players take untagged video for: BT.2020 or BT.709 colours in SD then show off-colour."""
-    assumed = _UNTAGGED[height >= 720]
-    lost = [f"{kind} {_colour_name(kind, code)}" for kind, code in colour.tags().items()
-            if code != 2 and code not in assumed[kind] and kind not in carries.colour]  # fmt: skip
-    if lost:
-        notes.append(f"colour tags ({', '.join(lost)}) cannot be stored by {encoder}; the clip will show off-colour")
+def _untagged_matrix(colour: _Colour, width: int, height: int, carries: _Carries) -> _Colour:
+    """``colour`` to encode with where the output cannot store the matrix tag (MPEG-4 Part 2 in AVI): the matrix
+    players decode untagged video of ``width`` × ``height`` with (:data:`_UNTAGGED`), where the clip's is another.
+
+    The frames are RGB by then, so the matrix is free to choose: a BT.709 SD clip written with its own matrix
+    and no tag was decoded as BT.601, colours off by up to 28 levels. As full range is converted to limited
+    where it cannot be marked. Primaries and transfer are not a matrix's to convert (:func:`_say_lost_colour`)."""
+    hd = _players_assume_hd(width, height)
+    if "matrix" in carries.colour or colour.tag_space in _UNTAGGED[hd]["matrix"]:
+        return colour
+    space = _UNTAGGED_MATRIX[hd][0]
+    return replace(colour, matrix=_MATRIX[space], tag_space=space)
+
+
+def _say_lost_colour(
+    clip: _Colour, written: _Colour, size: tuple[int, int], carries: _Carries, encoder: str, notes: list[str]
+) -> None:
+    """Name the clip's colour tags the output cannot store (MPEG-4 Part 2 in AVI stores none) where they are not
+    what players take untagged video for, and what was done: a matrix converted to the one players assume
+    (:func:`_untagged_matrix`) keeps the colours; BT.2020 primaries or an HDR transfer cannot be converted so,
+    and the clip shows off-colour. ``size``: the output's width and height, as players size it."""
+    hd = _players_assume_hd(*size)
+    assumed = _UNTAGGED[hd]
+    lost = {kind: f"{kind} {_colour_name(kind, code)}" for kind, code in clip.tags().items()
+            if code != 2 and code not in assumed[kind] and kind not in carries.colour}  # fmt: skip
+    if not lost:
+        return
+    said = f"colour tags ({', '.join(lost.values())}) cannot be stored by {encoder}"
+    uncorrected = [name for kind, name in lost.items() if kind != "matrix"]
+    if written.tag_space == clip.tag_space:
+        notes.append(f"{said}; the clip will show off-colour")
+        return
+    matrix, kind = _UNTAGGED_MATRIX[hd][1], "HD" if hd else "SD"
+    converted = f"encoded with the {matrix} matrix players assume for untagged {kind} video"
+    if uncorrected:
+        notes.append(f"{said}; {converted}, but the clip will show off-colour ({', '.join(uncorrected)} not converted)")
+    else:
+        notes.append(f"{said}; {converted}, so its colours are kept")

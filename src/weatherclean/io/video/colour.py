@@ -7,7 +7,10 @@ output, so players show it as they showed the input. Chroma sampling and bit dep
 (:func:`_chroma_of`, :func:`_high_bit_depth`) decide what a decoded frame holds; subsampled chroma is read
 centred, where it is written (:func:`_unsited`), so a pass leaves colour where it was. Video above 8 bits is
 read as 16-bit RGB and written back at 10 bits (:func:`_rgb_to_wide_frame`) to the nearest code, correcting
-swscale's 16-bit scale both ways (:func:`_decode_gain`, :func:`_encode_gain`).
+swscale's 16-bit scale both ways (:func:`_decode_gain`, :func:`_encode_gain`). Limited-range luma beyond
+reference black and white (super-whites, sub-blacks, HLG's headroom), which RGB cannot hold, goes round the
+model with the frame and back into the output where the model left the pixel alone (:func:`_excess_of`,
+:func:`_give_back`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ def _high_bit_depth(pix_fmt: str) -> bool:
     return any(tag in pix_fmt for tag in ("p10", "p12", "p14", "p16", "48", "64"))
 
 
+def _players_assume_hd(width: int, height: int) -> bool:
+    """Whether players decode untagged video of ``width`` × ``height`` (as shown) as HD, with BT.709's matrix rather
+    than BT.601's: mpv's rule, 1280 wide or more than 576 lines. VLC's is more than 576 lines, Kodi's more than 1024
+    wide or 600 lines or more. They agree at the standard sizes (720×480, 720×576, 1280×720, 1920×1080) and differ
+    between them (1280×544: mpv and Kodi HD, VLC SD). A rule of 720 lines took a 480×640 portrait clip, turned
+    upright, for SD, which all three show as HD."""
+    return width >= 1280 or height > 576
+
+
 #: FFmpeg's AVColorSpace → swscale's matrix (PyAV's ``Colorspace``): BT.709, FCC, BT.601 (two codes),
 #: SMPTE 240M, BT.2020 (two codes).
 _MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
@@ -55,10 +67,12 @@ class _Colour:
     transfer: int
 
     @classmethod
-    def of(cls, ctx: Any, first_height: int) -> _Colour:
+    def of(cls, ctx: Any, height: int, width: int | None = None) -> _Colour:
+        """The colour of the frames ``ctx`` decodes, read as players read them where the clip has no matrix tag: by
+        its size, ``width`` × ``height`` as shown (``width`` None: the context's), :func:`_players_assume_hd`."""
         space = int(ctx.colorspace or 2)
         if space not in _MATRIX:  # unspecified: what players assume, HD as BT.709 and SD as BT.601
-            space = 1 if first_height >= 720 else 6
+            space = 1 if _players_assume_hd(int(ctx.width if width is None else width), height) else 6
         full = int(ctx.color_range or 0) == 2 or str(ctx.pix_fmt or "").startswith("yuvj")
         return cls(_MATRIX[space], full, space, int(ctx.color_primaries or 2), int(ctx.color_trc or 2))
 
@@ -222,6 +236,176 @@ def _plane(frame: Any, index: int) -> np.ndarray:
     return rows[:, : plane.width]
 
 
+class _Excess(NamedTuple):
+    """One frame's luma beyond limited range's black and white, and the RGB the model was given there
+    (:func:`_excess_of`), carried with the frame through the pipeline to :func:`_give_back`.
+
+    Compact, since a few frames wait in the pipeline's queues: sparse, flat int32 positions with int16 excess and
+    8-bit RGB (9 bytes a sample), where few samples are beyond; dense planes (5 bytes a pixel: int16 excess, 0 where
+    within range, and 8-bit RGB) past :data:`_DENSE_SHARE` of them. (Rows and columns as int64 with int32 values
+    took 20 bytes a sample: 166 MB for a 4K frame all beyond, with about ten such frames alive.)"""
+
+    #: Height and width of the frame read (the model's input), before any turn the writer applies.
+    shape: tuple[int, int]
+    #: Flat positions in that frame (int32), or None for a dense :attr:`excess`.
+    where: np.ndarray | None
+    #: Codes beyond white (positive) or below black (negative), at :attr:`bits` per sample (int16): one a position,
+    #: or a plane of the frame's shape with 0 within range.
+    excess: np.ndarray
+    #: The model's input RGB at those positions, to 8 bits (uint8, N×3 or H×W×3): where the model's output is still
+    #: this, it left the pixel alone.
+    rgb: np.ndarray
+    bits: int
+
+
+#: Past this share of a frame's samples beyond black and white, :class:`_Excess` holds dense planes (5 bytes a
+#: pixel) rather than sparse samples (9 bytes each): about where the two take as long (measured by hand at 1280×720),
+#: well before sparse costs more memory (past 5/9).
+_DENSE_SHARE = 1 / 3
+#: How far (in 8-bit RGB levels, the largest of the three) the model's output may be from its input at a sample
+#: beyond black and white and still count as left alone, so that the sample gets all its excess back (a float
+#: model's rounding); from :data:`_CHANGED_LEVELS` on it gets none, and in between a share.
+_ALONE_LEVELS, _CHANGED_LEVELS = 1.0, 3.0
+
+
+def _excess_of(frame: Any, rgb: np.ndarray) -> _Excess | None:
+    """What limited-range ``frame``'s luma holds beyond black and white (super-whites, sub-blacks, HLG's headroom),
+    with ``rgb`` there (the RGB read from it, as the model gets it); None for nothing, or a format without a plain
+    luma plane (:func:`_luma`).
+
+    RGB has no room for such codes: the model sees them at white and black and they came back clipped, a clip
+    without snow losing its highlights without a word. :func:`_give_back` adds them back to the written frame.
+    ``rgb`` is copied at those samples now, before the model runs: a model may change its input in place. A frame
+    within range costs two reductions of its luma."""
+    luma = _luma(frame)
+    if luma is None:
+        return None
+    bits = _bits(frame.format.name)
+    black, white, _ = _yuv_levels(bits, False)
+    if luma.min() >= black and luma.max() <= white:
+        return None
+    beyond = np.flatnonzero((luma < black) | (luma > white)).astype(np.int32)  # flat: 2-D np.nonzero took 4x longer
+    values = luma.reshape(-1)[beyond].astype(np.int32)
+    excess = (values - np.clip(values, black, white)).astype(np.int16)
+    if beyond.size <= _DENSE_SHARE * luma.size:
+        return _Excess(luma.shape, beyond, excess, _eight_bit(np.take(rgb.reshape(-1, 3), beyond, axis=0)), bits)
+    plane = np.zeros(luma.shape, np.int16)
+    plane.reshape(-1)[beyond] = excess
+    was = _eight_bit(rgb)
+    return _Excess(luma.shape, None, plane, was.copy() if was is rgb else was, bits)
+
+
+def _eight_bit(rgb: np.ndarray) -> np.ndarray:
+    """RGB as read (uint8, or uint16 above 8 bits) at 8 bits, to the nearest level: enough to tell a pixel the model
+    left alone (:data:`_ALONE_LEVELS`), at half a wide sample's bytes."""
+    return rgb if rgb.dtype == np.uint8 else ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def _levels(rgb: np.ndarray) -> np.ndarray:
+    """Samples of the model's output (uint8, uint16 or float in [0, 1], as :func:`_to_rgb24` takes them) in 8-bit
+    levels, as float32."""
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.float32)
+    if rgb.dtype == np.uint16:
+        return rgb.astype(np.float32) / np.float32(257)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32) * np.float32(255)
+
+
+def _give_back(frame: Any, rgb: np.ndarray, excess: _Excess, turn: int = 0) -> None:
+    """Add ``excess`` to ``frame``'s luma (written from the model's output ``rgb``, turned upright by ``turn``
+    degrees as the writer turns it: :attr:`.video_stream._VideoOut.turn`), scaled to the frame's bits, where the
+    model left the pixel alone.
+
+    Only there: a super-white snowflake the model paints over with the bright sky behind it (RGB 220) must not come
+    back. Weighed by how near white the model left the pixel, it did (93 % of its excess: luma 220 + 19, a ghost);
+    weighed by how far the output's RGB is from the input's at that pixel (:data:`_ALONE_LEVELS`,
+    :data:`_CHANGED_LEVELS`) it comes back at 220 and a highlight left alone comes back exactly. Frames of another
+    size than the one read (scaled on the way) get nothing: nothing lines up."""
+    luma = _luma(frame, writable=True)
+    if luma is None:
+        return
+    turns = (turn // 90) % 4
+    if excess.where is None:  # dense: the planes, turned as the frame was (np.rot90, as rotation_upright), whole
+        extra, was = np.rot90(excess.excess, turns), np.rot90(excess.rgb, turns)
+        if luma.shape != extra.shape or rgb.shape[:2] != extra.shape:
+            return
+        luma[:] = _with_excess(luma, extra, excess.bits, _kept(rgb, was), _bits(frame.format.name))
+        return
+    (height, width), (rows, cols) = excess.shape, np.divmod(excess.where, np.int32(excess.shape[1]))
+    if turns == 1:
+        rows, cols, height, width = width - 1 - cols, rows, width, height
+    elif turns == 2:
+        rows, cols = height - 1 - rows, width - 1 - cols
+    elif turns == 3:
+        rows, cols, height, width = cols, height - 1 - rows, width, height
+    if luma.shape != (height, width) or rgb.shape[:2] != (height, width):
+        return
+    kept = _kept(np.take(rgb.reshape(-1, 3), rows * width + cols, axis=0), excess.rgb)  # take: 5x fancy indexing's
+    luma[rows, cols] = _with_excess(luma[rows, cols], excess.excess, excess.bits, kept, _bits(frame.format.name))
+
+
+def _kept(out: np.ndarray, was: np.ndarray) -> np.ndarray:
+    """The share of its excess each sample gets back (float32, 0 to 1): all where the model's output ``out`` is
+    within :data:`_ALONE_LEVELS` of the 8-bit RGB it was given (``was``) in each of red, green and blue, none from
+    :data:`_CHANGED_LEVELS` on."""
+    diff = np.abs(out.astype(np.int16) - was) if out.dtype == np.uint8 else np.abs(_levels(out) - was)
+    change = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2]).astype(np.float32)
+    span = np.float32(_CHANGED_LEVELS - _ALONE_LEVELS)
+    return np.clip((np.float32(_CHANGED_LEVELS) - change) / span, 0, 1)
+
+
+def _with_excess(now: np.ndarray, extra: np.ndarray, bits: int, kept: np.ndarray, out_bits: int) -> np.ndarray:
+    """Luma codes ``now`` (at ``out_bits``) with ``kept`` of ``extra`` (codes at ``bits``) added, to the nearest and
+    within the format's codes."""
+    scale = np.float32(2.0 ** (out_bits - bits))
+    codes = np.rint(now.astype(np.float32) + extra.astype(np.float32) * scale * kept)
+    return np.clip(codes, 0, (1 << out_bits) - 1).astype(now.dtype)
+
+
+#: Packed YUV (webcams' raw YUYV) and the planar format its luma is read from: swscale copies luma between the
+#: two as it is, codes beyond black and white included.
+_PACKED_LUMA = {"yuyv422": "yuv422p", "uyvy422": "yuv422p", "yvyu422": "yuv422p"}
+
+
+def _luma(frame: Any, writable: bool = False) -> np.ndarray | None:
+    """``frame``'s luma plane as codes (uint8, or uint16 above 8 bits) without its line padding: a view that
+    writes into the frame, or for packed YUV (``writable`` False only) a copy from its planar twin. None for
+    formats without a plain luma plane (RGB, P010's high-bit samples, full range)."""
+    name = frame.format.name
+    if not writable and name in _PACKED_LUMA:
+        frame, name = frame.reformat(format=_PACKED_LUMA[name]), _PACKED_LUMA[name]
+    plain = (name.startswith("yuv") and not name.startswith("yuvj")) or name in ("nv12", "nv21", "nv16", "nv24")
+    if not plain or not frame.format.is_planar:
+        return None
+    wide = _bits(name) > 8
+    if wide and not name.endswith("le"):
+        return None
+    plane = frame.planes[0]
+    size = 2 if wide else 1
+    rows = np.frombuffer(plane, np.uint16 if wide else np.uint8).reshape(plane.height, plane.line_size // size)
+    return rows[:, : plane.width]
+
+
+def _carries_headroom(colour: _Colour, written: _Colour, in_fmt: str, out_fmt: str) -> bool:
+    """Whether a clip read with ``colour`` from ``in_fmt`` frames and written with ``written`` in ``out_fmt`` carries
+    its luma beyond black and white round the model (:func:`_excess_of`, :func:`_give_back`): limited range both ways,
+    read from a format with a plain luma plane and written to one whose luma plane takes it (:func:`_luma`). Others
+    (P010, grey, full range) clip it, as before."""
+    if colour.full_range or written.full_range:
+        return False
+    return _has_luma(in_fmt) and _has_luma(out_fmt, writable=True)
+
+
+def _has_luma(pix_fmt: str, writable: bool = False) -> bool:
+    """Whether :func:`_luma` reads (or with ``writable``, writes) the luma of frames in ``pix_fmt``: a blank frame
+    of it, asked, so that the answer is the one each frame will get."""
+    try:
+        frame = _av().VideoFrame(16, 16, pix_fmt)
+    except (ValueError, TypeError):
+        return False
+    return _luma(frame, writable) is not None
+
+
 def _to_rgb24(rgb: np.ndarray) -> np.ndarray:
     """Any pixels the caller returned (uint8, uint16 or float in [0, 1]) as the encoder's 8-bit RGB."""
     if rgb.dtype == np.uint8:
@@ -242,11 +426,11 @@ def _to_rgb48(rgb: np.ndarray) -> np.ndarray:
 
 def _rgb_to_frame(rgb: np.ndarray, pix_fmt: str, colour: _Colour) -> Any:
     """The model's RGB as a frame of the encoder's ``pix_fmt``, in the clip's matrix and range: from 8-bit RGB
-    for an 8-bit format, from 16-bit RGB for one above 8 bits (:func:`_rgb_to_wide_frame`)."""
+    for an 8-bit format, from 16-bit RGB for one above 8 bits (:func:`_rgb_to_wide_frame`). The luma the clip held
+    beyond black and white is the caller's to give back (:func:`_give_back`)."""
     if _bits(pix_fmt) > 8:
         return _rgb_to_wide_frame(_to_rgb48(np.asarray(rgb)), pix_fmt, colour)
-    av = _av()
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
+    frame = _av().VideoFrame.from_ndarray(np.ascontiguousarray(_to_rgb24(rgb)), format="rgb24")
     return frame.reformat(
         format=pix_fmt, src_colorspace=colour.matrix, dst_colorspace=colour.matrix, dst_color_range=colour.range,
         interpolation=_rounding(False),

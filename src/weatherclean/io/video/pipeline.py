@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 #: Frames (or other items) that may wait between threads: enough to ride out a slow frame, small
-#: enough that 1280×720 frames cost ~11 MB at most (uint8; twice that above 8 bits).
+#: enough that 1280×720 frames cost ~11 MB at most (uint8; twice that above 8 bits), plus, for a limited-range
+#: clip with samples beyond black or white, up to 5 bytes a pixel of the excess each frame carries (io.video.colour).
 _QUEUE_FRAMES = 4
 #: How often a blocked thread looks up to see whether the others have failed or stopped (seconds).
 _POLL = 0.05

@@ -19,7 +19,7 @@ import numpy as np
 from weatherclean.errors import InputError, OutputError, is_disk_full
 from weatherclean.io.orientation import rotation_upright
 from weatherclean.io.video.clock import _LAG_PACKETS, _Mark, _SharedClock, _VideoReading
-from weatherclean.io.video.colour import _frame_to_rgb, _rgb_to_frame
+from weatherclean.io.video.colour import _excess_of, _frame_to_rgb, _give_back, _rgb_to_frame
 from weatherclean.io.video.order import _FrameOrder
 from weatherclean.io.video.pipeline import _Pipeline
 from weatherclean.io.video.pyav import _av
@@ -180,9 +180,13 @@ class _Transcoder:
         self._put_video(self.order.flush(), put)
 
     def _put_video(self, frames: list[tuple[int | None, Any]], put: Callable[[tuple[Any, ...]], None]) -> None:
-        """Send decoded frames on, in the order :class:`_FrameOrder` gave them, as RGB with their times."""
+        """Send decoded frames on, in the order :class:`_FrameOrder` gave them, as RGB with their times, and what
+        their luma holds beyond black and white (:func:`.colour._excess_of`), which RGB cannot: it travels in the
+        item, so it stays with its own frame whatever frames are dropped or not written on the way."""
         for pts, frame in frames:
-            put(("video", _frame_to_rgb(frame, self.video.wide, self.video.colour), pts, self.reading.mark()))
+            rgb = _frame_to_rgb(frame, self.video.wide, self.video.colour)
+            excess = _excess_of(frame, rgb) if self.video.headroom else None
+            put(("video", rgb, pts, self.reading.mark(), excess))
 
     def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
         """Route one packet: copied streams as packets (with where the video is read to), re-encoded audio and
@@ -220,7 +224,7 @@ class _Transcoder:
         if item[0] != "video":
             send(item)
             return
-        _, rgb, pts, mark = item
+        _, rgb, pts, mark, excess = item
         self._released += self.clock.read_to(mark)
         if pts is not None:
             self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
@@ -230,7 +234,7 @@ class _Transcoder:
             raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
         pts = self._output_pts(pts, mark)
         self.last_pts = pts
-        send(("video", restored, pts))
+        send(("video", restored, pts, excess))
         if self.vin.time_base and not self.video.cfr:
             self.clock.reach(Fraction(pts + self.frame_ticks) * self.vin.time_base)
         elif self.vin.time_base and self._origin is not None:  # AVI: the slot's end, on the copied streams' clock
@@ -440,9 +444,12 @@ class _Transcoder:
 
     def _encode_video(self, item: tuple[Any, ...]) -> None:
         """Encode one restored frame, converted back with the input's colour matrix and range (and turned
-        upright where the output cannot store the rotation)."""
+        upright where the output cannot store the rotation), with the luma its input held beyond black and white
+        given back where the model left the pixel alone (:func:`.colour._give_back`)."""
         rgb = rotation_upright(item[1], self.video.turn) if self.video.turn else item[1]
         new = _rgb_to_frame(rgb, self.video.stream.pix_fmt, self.video.written)
+        if item[3] is not None:
+            _give_back(new, rgb, item[3], self.video.turn)
         new.pts, new.time_base = item[2], self.video.time_base
         self.dts.mux(self.out, self.video.stream.encode(new))
 

@@ -11,11 +11,12 @@ from fractions import Fraction
 from typing import Any
 
 from weatherclean.errors import OutputError, one_line
-from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour
+from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour, _untagged_matrix
 from weatherclean.io.video.colour import (
     _HDR_TRANSFERS,
     _STATIC_PARAMS,
     _bits,
+    _carries_headroom,
     _chroma_of,
     _Colour,
     _HdrStatic,
@@ -48,6 +49,9 @@ class _VideoOut:
     #: The display rotation the frames are turned by before encoding (degrees counter-clockwise), where the
     #: output cannot store it (AVI): a phone's portrait clip is then written upright, not shown on its side.
     turn: int = 0
+    #: Whether each frame's luma beyond black and white goes round the model with it and back into the output
+    #: (:func:`~.colour._carries_headroom`): limited range, with a plain luma plane both ways.
+    headroom: bool = False
 
     def stored_size(self) -> tuple[int, int]:
         """Width and height of the frames the transcoder receives, before :attr:`turn`."""
@@ -106,14 +110,15 @@ def _add_video_stream(
         done = "frames written turned upright" if turn else "the clip will show unrotated"
         notes.append(f"AVI cannot store the {rotation}° rotation; {done}")
     colour = _Colour.of(vin.codec_context, in_h)  # how to read the input: untagged SD is BT.601, HD BT.709
-    shown = _Colour.of(vin.codec_context, h)  # how players read the output: a turn can move it across 720
+    shown = _Colour.of(vin.codec_context, h, w)  # how players read the output: a turn can move it across SD's line
     carries = _carries(fmt, codec)
     written = shown if carries.full_range or not shown.full_range else shown.limited()
     if written.full_range != colour.full_range:
         notes.append(f"full-range video stored as limited range ({codec} in {fmt} cannot mark full range)")
+    clip, written = written, _untagged_matrix(written, w, h, carries)  # players' matrix where its tag is not stored
     pq = _HDR_TRANSFERS.get(written.transfer) == "PQ"
     _tag_colour(vout.codec_context, written, notes, bits, _static_note(static, codec) if pq else None)
-    _say_lost_colour(written, h, carries, f"{codec} in {fmt}", notes)
+    _say_lost_colour(clip, written, (w, h), carries, f"{codec} in {fmt}", notes)
     _keep_aspect(vout, vin, turn, carries, f"{codec} in {fmt}", notes)
     vout.metadata.update(_stream_tags(fmt, vin, notes))
     _keep_disposition(vout, vin)
@@ -123,7 +128,8 @@ def _add_video_stream(
         _carry_static(vout, codec, static)
     if rotation and not cfr:
         vout.set_display_rotation(rotation)
-    return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn)
+    headroom = _carries_headroom(colour, written, in_fmt, vout.pix_fmt)  # super-whites round the model
+    return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn, headroom)
 
 
 def _carry_static(vout: Any, codec: str, static: _HdrStatic) -> None:
