@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
 from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
+from weatherclean.io.folders import printable, shown
 
 #: Names shown in a note before "and N more".
 _LISTED = 5
@@ -77,44 +78,57 @@ def compare_command(
     pairs, only_before, only_after = pictures.pair_files(before, after)
     if not pairs:
         raise InputError(
-            f"{after}: holds no result for any photo or video of {before} (files pair up by their path inside "
-            "each folder, any extension)"
+            f"{shown(after)}: holds no result for any photo or video of {before} (files pair up by their path "
+            "inside each folder, any extension)"
         )
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
-        raise OutputError(f"{output}: the sheet is a picture; name it .jpg, .png or .webp")
+        raise OutputError(f"{shown(output)}: the sheet is a picture; name it .jpg, .png or .webp")
     if output.is_dir():
-        raise OutputError(f"{output}: {folder_not_file('a picture file')}; give the sheet a file name")
+        raise OutputError(f"{shown(output)}: {folder_not_file('a picture file')}; give the sheet a file name")
     if output.exists() and not overwrite:
-        raise OutputError(f"{output}: exists; pass --overwrite to replace it, or choose another -o FILE")
+        raise OutputError(f"{shown(output)}: exists; pass --overwrite to replace it, or choose another -o FILE")
     check_writable_folders([output.parent.resolve()], given=output.parent, hint="choose another -o FILE")
     room = pictures.rows_that_fit(output)
-    shown = pairs[: min(limit, room)]
+    on_sheet = pairs[: min(limit, room)]
     rows, failed = [], []
-    for name, original, result in shown:
+    for name, original, result in on_sheet:
         previews = []
         for path in (original, result):
             try:
                 previews.append(pictures.preview(path))
             except WeathercleanError as exc:
-                failed.append(str(exc))
+                failed.append(_error_line(path, str(exc)))
                 previews.append(None)
         rows.append((name, previews[0], previews[1]))
-    more = len(pairs) - len(shown)
+    more = len(pairs) - len(on_sheet)
     foot = ""
-    if more and len(shown) < limit:  # the format, not --limit, cut the sheet short
+    if more and len(on_sheet) < limit:  # the format, not --limit, cut the sheet short
         foot = f"{more} more pair(s) not shown (a {output.suffix} sheet holds at most {room} rows)"
     elif more:
         foot = f"{more} more pair(s) not shown (--limit {limit})"
     pictures.save_picture(pictures.contact_sheet(rows, note=foot), output)
     for where, names in ((before, only_before), (after, only_after)):
         if names:
-            listed = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+            listed = ", ".join(shown(n) for n in names[:_LISTED])
+            listed += f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
             err_console.print(
-                f"[cyan]note:[/] {len(names)} file(s) only in {escape(str(where))}: {escape(listed)}",
+                f"[cyan]note:[/] {len(names)} file(s) only in {escape(shown(where))}: {escape(listed)}",
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
-    for reason in failed:
-        err_console.print(f"[bold red]error:[/] {escape(reason)}", highlight=False, soft_wrap=True)
-    console.print(f"{escape(str(output))}: {len(shown)} pair(s){f'; {foot}' if foot else ''}", highlight=False)
+    for line in failed:
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    console.print(f"{escape(shown(output))}: {len(on_sheet)} pair(s){f'; {foot}' if foot else ''}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _error_line(path: Path, message: str) -> str:
+    """The line ``error:`` prints for a file that could not be read: its path as desnow's error lines show it
+    (:func:`~weatherclean.io.folders.shown`, quoted ``$'...'`` where it holds a newline, an escape sequence or bytes
+    that are not UTF-8), then the reason, escaped (:func:`~weatherclean.io.folders.printable`). Why: the readers'
+    messages name the path as it is, and printed raw a name's escape sequence reached the terminal, a newline
+    split the line, and an undecodable byte showed as ``\\udcXX``."""
+    head = f"{path}: "
+    if not message.startswith(head):
+        return printable(message)
+    return f"{shown(path)}: {printable(message[len(head) :])}"

@@ -25,6 +25,7 @@ from weatherclean.cli.common import (
     report_outcome,
 )
 from weatherclean.errors import InputError, OutputError
+from weatherclean.io.folders import printable, shown
 from weatherclean.tables import print_table
 
 if TYPE_CHECKING:
@@ -143,8 +144,10 @@ def _refuse_model_options(given: dict[str, bool]) -> None:
 
 
 def _print_notes(notes: list[str]) -> None:
+    """Each note on one line, a name in it escaped as desnow's notes are (:func:`~weatherclean.io.folders.printable`):
+    notes name the dataset's files, and a name's newline or escape sequence reached the terminal as it was."""
     for text in notes:
-        err_console.print(f"[cyan]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[cyan]note:[/] {escape(printable(text))}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -348,12 +351,14 @@ def _show(
 
         written = write_report(result, report)
         if not quiet and not json_out:
-            err_console.print(f"wrote {written}", highlight=False)
+            err_console.print(f"wrote {escape(shown(written))}", highlight=False)
     _print_notes(result.notes)
+    # As desnow's error lines: the path shown (quoted where it must be), the reason escaped.
     for name, reason in result.failed:
-        err_console.print(f"[bold red]error:[/] {escape(f'{name}: {reason}')}", highlight=False, soft_wrap=True)
+        line = f"{shown(name)}: {printable(reason)}"
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if error:
-        err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(printable(error))}", highlight=False, soft_wrap=True)
     elif result.failed:
         what = "clip(s) or image pair(s)" if task is Task.rain else "image pair(s)"
         err_console.print(f"{len(result.failed)} {what} could not be scored and are left out of the means")

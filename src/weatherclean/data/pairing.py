@@ -8,22 +8,28 @@ pools two sets under one name without a word. This module imports nothing from t
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from weatherclean.errors import DatasetError
+from weatherclean.io.folders import nfc
 from weatherclean.io.media import is_visible_image
 
 __all__ = [
     "SPLIT_FOLDERS",
     "Inventory",
     "Notes",
+    "Spellings",
+    "StemGroups",
     "Unpaired",
     "add_note",
+    "ambiguous_spelling",
     "group_names",
+    "note_respelled",
     "note_training_sets",
     "one_kind",
     "readable",
@@ -32,6 +38,7 @@ __all__ = [
     "pick_input",
     "pick_partner",
     "pictures_in",
+    "spelled",
     "split_folder",
     "unpaired",
 ]
@@ -126,13 +133,108 @@ def pictures_in(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if is_visible_image(p)), key=lambda p: p.name)
 
 
-def images_by_stem(pictures: Iterable[Path]) -> dict[str, list[Path]]:
+class Spellings:
+    """Names by their NFC form (:func:`~weatherclean.io.folders.nfc`), after ``fold`` (``str.lower`` where names
+    already match without regard to case), to find a partner whose name is written in another Unicode normalisation.
+
+    Why: a dataset copied through macOS may hold ``café.png`` with ``e`` + a combining accent (NFD) on one side and
+    with ``é`` (NFC) on the other; the two look identical but are different names, so the picture had "no ground
+    truth 'café.*'". A partner is looked up here only after the exact name (as the caller matches it) found none, so
+    an exact match always wins, and a name that two partners share in their NFC form pairs with neither (which one
+    is meant, only the names could say)."""
+
+    def __init__(self, names: Iterable[str], fold: Callable[[str], str] | None = None) -> None:
+        self._fold = fold
+        self._by: dict[str, list[str]] = {}
+        for name in names:
+            group = self._by.setdefault(self._key(name), [])
+            if name not in group:
+                group.append(name)
+
+    def _key(self, name: str) -> str:
+        return self._fold(nfc(name)) if self._fold is not None else nfc(name)
+
+    def find(self, name: str) -> tuple[str | None, list[str]]:
+        """The one other name that reads as ``name`` in NFC, and ``[]``; or None and the names that do, where there
+        are several (ambiguous: the caller pairs none, :func:`ambiguous_spelling` says why), or none."""
+        others = [other for other in self._by.get(self._key(name), []) if other != name]
+        return (others[0], []) if len(others) == 1 else (None, others)
+
+
+class StemGroups(dict[str, list[Path]]):
+    """:func:`images_by_stem`'s groups of pictures by exact stem, which can also find a stem written in another
+    Unicode normalisation (:meth:`respelled`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._spellings: dict[Callable[[str], str] | None, Spellings] = {}
+
+    def respelled(
+        self, stem: str, fold: Callable[[str], str] | None = None, taken: Container[str] = ()
+    ) -> tuple[list[Path] | None, str | None]:
+        """The group whose stem is ``stem`` in another Unicode normalisation (:class:`Spellings`), for a stem the
+        caller found no group of: (that group, None); (None, why) where several groups' stems are (none is used),
+        or where the one is in ``taken``, the stems another input has as its own exact name (two inputs that look
+        the same would both be scored against it); (None, None) where none is. The index is made on the first
+        look (one listing per folder, not per stem)."""
+        if fold not in self._spellings:
+            self._spellings[fold] = Spellings(self, fold)
+        found, rivals = self._spellings[fold].find(stem)
+        if found is not None and found in taken:
+            names = ", ".join(spelled(p.name) for p in self[found])
+            return None, (
+                f"{names} there has its name in another Unicode normalisation, but is the ground truth of another "
+                "input, whose name matches it as it is; rename one of the two inputs, or remove the one that is a copy"
+            )
+        if found is not None:
+            return self[found], None
+        if rivals:
+            return None, ambiguous_spelling([p.name for rival in rivals for p in self[rival]])
+        return None, None
+
+
+def spelled(name: str) -> str:
+    """``name`` with the Unicode normalisation it is written in, ``café.png (NFD)``: two such names look identical,
+    and a line naming both must tell them apart."""
+    if unicodedata.is_normalized("NFC", name):
+        return f"{name} (NFC)"
+    return f"{name} (NFD)" if unicodedata.is_normalized("NFD", name) else f"{name} (neither NFC nor NFD)"
+
+
+def ambiguous_spelling(names: Sequence[str], what: str = "files") -> str:
+    """Why a picture (or clip) is left without its partner where several ``names`` (``what``: files, folders) are
+    its name written in other Unicode normalisations: which they are, and what to do."""
+    listed = ", ".join(spelled(name) for name in names)
+    return (
+        f"{len(names)} {what} there have its name written in other Unicode normalisations ({listed}), so none is "
+        "used; rename the right one to match its name exactly"
+    )
+
+
+def note_respelled(
+    notes: Notes | None, folder: Path, paired: Sequence[tuple[Path, Path]], what: str = "picture(s)"
+) -> None:
+    """One note for the pictures (or clips: ``what``) paired with a ground truth in ``folder`` whose name is
+    written in another Unicode normalisation (``paired``: (input, ground truth)), the first as example: each such
+    pair is a decision that the exact names did not make, so it is said, not taken silently."""
+    if paired:
+        picture, partner = paired[0]
+        add_note(
+            notes,
+            f"{folder}: paired {len(paired)} {what} with a ground truth whose name is written in another Unicode "
+            f"normalisation (as a copy through macOS may leave it), e.g. {spelled(picture.name)} with "
+            f"{spelled(partner.name)}",
+        )
+
+
+def images_by_stem(pictures: Iterable[Path]) -> StemGroups:
     """``pictures`` grouped by file stem, each group in name order.
 
     A group of two (``x.png`` and ``x.jpg``) is a name that pairs ambiguously: the callers pick one with
     :func:`pick_partner` or :func:`pick_input` and say which in a note, instead of keeping whichever file
-    the folder listed first without a word."""
-    found: dict[str, list[Path]] = {}
+    the folder listed first without a word. A stem not found as it is may be found in another Unicode
+    normalisation (:meth:`StemGroups.respelled`)."""
+    found = StemGroups()
     for entry in sorted(pictures, key=lambda p: p.name):
         found.setdefault(entry.stem, []).append(entry)
     return found

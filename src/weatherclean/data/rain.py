@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,16 +46,21 @@ from weatherclean.data.pairing import (
     SPLIT_FOLDERS,
     Inventory,
     Notes,
+    Spellings,
+    StemGroups,
     Unpaired,
     add_note,
+    ambiguous_spelling,
     group_names,
     images_by_stem,
+    note_respelled,
     note_training_sets,
     one_kind,
     pick_input,
     pick_partner,
     readable,
     refuse_unreadable,
+    spelled,
     split_folder,
     unpaired,
 )
@@ -142,6 +148,16 @@ def _child(folder: Path, name: str) -> Path | None:
         if entry.is_dir() and entry.name.lower() == name:
             return entry
     return None
+
+
+def _respelled_folder(folder: Path, name: str) -> tuple[Path | None, str | None]:
+    """For a clip folder ``name`` that ``folder`` holds neither as it is nor in another case: the one sub-folder
+    whose name is ``name`` written in another Unicode normalisation, without regard to case (a copy through macOS,
+    :class:`~weatherclean.data.pairing.Spellings`), and None; else None and why none is used where several are."""
+    found, rivals = Spellings((p.name for p in _subdirs(folder)), str.lower).find(name)
+    if found is not None:
+        return folder / found, None
+    return None, ambiguous_spelling(rivals, "folders") if rivals else None
 
 
 @dataclass(frozen=True)
@@ -267,9 +283,10 @@ def _pair_frames(
         )
         return None
     by_stem = {p.stem: p for p in clean}
-    agree = sum(p.stem in by_stem for p in rainy)
+    partner = _frame_partners([p.stem for p in rainy], by_stem)
+    agree = sum(p.stem in partner for p in rainy)
     if agree == len(rainy):
-        return tuple(rainy), tuple(by_stem[p.stem] for p in rainy)
+        return tuple(rainy), tuple(by_stem[partner[p.stem]] for p in rainy)
     if agree:
         shifted = next(f"{r.name} with {c.name}" for r, c in zip(rainy, clean, strict=True) if r.stem != c.stem)
         add_note(
@@ -279,6 +296,22 @@ def _pair_frames(
             "frames line up",
         )
     return tuple(rainy), tuple(clean)
+
+
+def _frame_partners(stems: list[str], clean: Mapping[str, Path]) -> dict[str, str]:
+    """Each rainy frame's stem (of ``stems``) with the clean frame stem of the same name: as it is, else written in
+    another Unicode normalisation (a copy through macOS) where one clean frame is and no rainy frame has that name
+    as it is; frames with neither are left out.
+
+    Why the second: such a clip was paired by order, and names in the two normalisations need not sort alike
+    (``é`` after ``z`` in NFC, before it in NFD), so frames were matched with other frames' ground truths."""
+    partner = {stem: stem for stem in stems if stem in clean}
+    if len(partner) < len(stems):
+        spellings = Spellings(name for name in clean if name not in partner)
+        found = {stem: spellings.find(stem)[0] for stem in stems if stem not in partner}
+        taken = Counter(found.values())
+        partner.update({stem: name for stem, name in found.items() if name is not None and taken[name] == 1})
+    return partner
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,15 +400,25 @@ def _rainsyn_clips(
         input_dir, gt_dir = _child(folder, "input"), _child(folder, "processed")
         assert input_dir is not None and gt_dir is not None
         group = groups[folder]
+        respelled: list[tuple[Path, Path]] = []
         for clip_dir in _subdirs(input_dir):
-            why = f"no ground truth {gt_dir / clip_dir.name}; every input clip needs a processed clip"
-            paired = _clip_frames(clip_dir, _child(gt_dir, clip_dir.name.lower()), why, missing, notes)
+            gt_clip = _child(gt_dir, clip_dir.name.lower())
+            ambiguous: str | None = None
+            by_spelling = False
+            if gt_clip is None:  # a copy through macOS: the name in another Unicode normalisation (NFD, NFC)
+                gt_clip, ambiguous = _respelled_folder(gt_dir, clip_dir.name)
+                by_spelling = gt_clip is not None
+            why = f"no ground truth {gt_dir / clip_dir.name}; {ambiguous or 'every input clip needs a processed clip'}"
+            paired = _clip_frames(clip_dir, gt_clip, why, missing, notes)
             if paired is None:
                 continue
             rainy, clean = paired
             name = f"{group}_{clip_dir.name}" if group else clip_dir.name
             where = {"split": split_folder(folder, root), "level": _level_of(folder.resolve()), "group": group}
             clips.append(RainClipPaths(name, rainy, clean, layout="rainsyn", **where))
+            if by_spelling and gt_clip is not None:
+                respelled.append((clip_dir, gt_clip))
+        note_respelled(notes, gt_dir, respelled, "clip(s)")
     _refuse_all_unpaired(root, clips, missing)
     if not clips:
         raise DatasetError(f"{root}: the 'input' folder(s) hold no clip folders; {_RAINSYN_HELP}")
@@ -409,8 +452,18 @@ def find_nturain(
                 continue
             clip = match.group(1)
             gt = next((g for g in dirnames if g.lower() in (f"{clip}_gt".lower(), f"{clip}-gt".lower())), None)
+            ambiguous: str | None = None
+            if gt is None:  # a copy through macOS: the name in another Unicode normalisation (NFD, NFC)
+                gt, ambiguous = _nturain_respelled(clip, dirnames)
+                if gt is not None:
+                    add_note(
+                        notes,
+                        f"{here}: paired the clip {spelled(d)} with {spelled(gt)}, whose name is written in another "
+                        "Unicode normalisation (as a copy through macOS may leave it)",
+                    )
             if gt is None:
-                unpaired(missing, here / d, f"no ground truth folder {clip}_GT beside it; {_NTURAIN_HELP}")
+                why = ambiguous or _NTURAIN_HELP
+                unpaired(missing, here / d, f"no ground truth folder {clip}_GT beside it; {why}")
                 continue
             pairs.append((here / d, here / gt, clip))
         # Clip folders hold frames, not more clips.
@@ -431,6 +484,17 @@ def find_nturain(
         clips.append(RainClipPaths(name, rainy, clean, layout="nturain", **where))
     _refuse_all_unpaired(root, clips, missing)
     return clips
+
+
+def _nturain_respelled(clip: str, dirnames: list[str]) -> tuple[str | None, str | None]:
+    """``CLIP_GT`` (or ``CLIP-GT``) among ``dirnames`` written in another Unicode normalisation, for a clip whose
+    ground-truth folder is not there as it is: (its name, None); (None, why) where several are; (None, None)."""
+    spellings = Spellings(dirnames, str.lower)
+    for wanted in (f"{clip}_GT", f"{clip}-GT"):
+        found, rivals = spellings.find(wanted)
+        if found is not None or rivals:
+            return found, ambiguous_spelling(rivals, "folders") if rivals else None
+    return None, None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -581,9 +645,16 @@ def _clean_candidates(stem: str) -> list[str]:
     return out
 
 
+def _stripped(stem: str, strip: str | None) -> str:
+    """``stem`` without JORDER's ``strip`` suffix (``x2``) where it ends in it, else as it is."""
+    if strip is not None and stem.lower().endswith(strip) and len(stem) > len(strip):
+        return stem[: -len(strip)]
+    return stem
+
+
 def _pair_stills(
     images: list[Path],
-    clean: dict[str, list[Path]],
+    clean: StemGroups,
     clean_dir: Path,
     *,
     strip: str | None,
@@ -591,11 +662,23 @@ def _pair_stills(
     notes: Notes | None,
 ) -> list[tuple[Path, Path]]:
     """(rainy, clean) pictures paired by name: the same stem or a :data:`STEM_RULES` rule, looked up exactly and
-    then without regard to case. ``strip`` is a suffix taken off each rainy stem first (JORDER's ``x2``). A picture
-    without its ground truth is named with the names looked for; how names pair is said once, in ``notes``."""
+    then without regard to case, and only then, each name in that order, written in another Unicode normalisation
+    (:meth:`~weatherclean.data.pairing.StemGroups.respelled`: a copy through macOS; a name two ground truths have
+    in their NFC form pairs with neither). ``strip`` is a suffix taken off each rainy stem first (JORDER's ``x2``).
+    A picture without its ground truth is named with the names looked for; how names pair is said once, in
+    ``notes``."""
     by_lower = {stem.lower(): group for stem, group in reversed(list(clean.items()))}
     pairs: list[tuple[Path, Path]] = []
-    for group in sorted(images_by_stem(images).values(), key=lambda g: natural_key(g[0].name)):
+    respelled: list[tuple[Path, Path]] = []
+    groups = images_by_stem(images)
+
+    def by_name(candidates: list[str]) -> list[Path] | None:
+        """The ground truths of the first of ``candidates`` that names one, exactly or in another case."""
+        return next((g for c in candidates if (g := clean.get(c) or by_lower.get(c.lower()))), None)
+
+    # The ground truths some input has by name: never another input's as well, by a name in another normalisation.
+    taken = {g[0].stem for stem in groups if (g := by_name(_clean_candidates(_stripped(stem, strip))))}
+    for group in sorted(groups.values(), key=lambda g: natural_key(g[0].name)):
         image = pick_input(group, notes)
         stem = image.stem
         if strip is not None:
@@ -605,17 +688,24 @@ def _pair_stills(
                 continue
             stem = stem[: -len(strip)]
         tried = _clean_candidates(stem)
-        found: list[Path] | None = None
-        for candidate in tried:
-            found = clean.get(candidate) or by_lower.get(candidate.lower())
-            if found:
-                break
+        found = by_name(tried)
+        ambiguous: str | None = None
+        respelling = not found
+        if respelling:  # a copy through macOS: a name in another Unicode normalisation (NFD, NFC)
+            for candidate in tried:
+                found, ambiguous = clean.respelled(candidate, str.lower, taken)
+                if found or ambiguous:
+                    break
         if not found:
             names = " or ".join(f"'{c}.*'" for c in tried)
-            unpaired(missing, image, f"no ground truth {names} in {clean_dir}; add it, or move the picture out")
+            why = ambiguous or "add it, or move the picture out"
+            unpaired(missing, image, f"no ground truth {names} in {clean_dir}; {why}")
             add_note(notes, f"{clean_dir}: {_NAMING_NOTE}")
             continue
         pairs.append((image, pick_partner(found, image, notes)))
+        if respelling:
+            respelled.append(pairs[-1])
+    note_respelled(notes, clean_dir, respelled)
     return pairs
 
 
@@ -659,8 +749,14 @@ def _source_clips(
         clips.append(RainClipPaths(named(image.stem), (image,), (gt,), **maps, **where))
     if source.named:
         return clips
+    respelled: list[tuple[Path, Path]] = []
     for clip_dir in _subdirs(source.rainy):
         gt_clip = _child(source.clean, clip_dir.name) or _child(source.clean, clip_dir.name.lower())
+        ambiguous: str | None = None
+        by_spelling = False
+        if gt_clip is None:  # a copy through macOS: the name in another Unicode normalisation (NFD, NFC)
+            gt_clip, ambiguous = _respelled_folder(source.clean, clip_dir.name)
+            by_spelling = gt_clip is not None
         jorder = _JORDER_FOLDER.fullmatch(clip_dir.name)
         if gt_clip is None and jorder is not None:  # JORDER: rain/X2/NAMEx2.png with norain/NAME.png
             strip = f"x{jorder.group(1)}"
@@ -668,13 +764,18 @@ def _source_clips(
             for image, gt in _pair_stills(stills, clean, source.clean, strip=strip, missing=missing, notes=notes):
                 clips.append(RainClipPaths(named(image.stem), (image,), (gt,), **where))
             continue
-        why = f"no ground truth folder {source.clean / clip_dir.name}; every clip needs its clean frames"
+        why = f"no ground truth folder {source.clean / clip_dir.name}; " + (
+            ambiguous or "every clip needs its clean frames"
+        )
         paired = _clip_frames(clip_dir, gt_clip, why, missing, notes)
         if paired is None:
             continue
         rainy, frames = paired
         maps = _maps_for(source.folder, clip_dir.name, len(rainy), None)
         clips.append(RainClipPaths(named(clip_dir.name), rainy, frames, **maps, **where))
+        if by_spelling and gt_clip is not None:
+            respelled.append((clip_dir, gt_clip))
+    note_respelled(notes, source.clean, respelled, "clip(s)")
     return clips
 
 

@@ -31,6 +31,7 @@ from weatherclean.data.pairing import (
     Unpaired,
     group_names,
     images_by_stem,
+    note_respelled,
     note_training_sets,
     one_kind,
     pick_input,
@@ -210,22 +211,29 @@ def find_snow100k(
         mask_dir = _child(folder, "mask")
         snowy = images_by_stem(pictures_in(synthetic_dir))
         gts = images_by_stem(pictures_in(gt_dir))
-        masks = images_by_stem(pictures_in(mask_dir)) if mask_dir is not None else {}
+        masks = images_by_stem(pictures_in(mask_dir)) if mask_dir is not None else None
         group = groups[folder]
         folder_split = _split_of(folder, base)
+        respelled: list[tuple[Path, Path]] = []
         for stem, paths in snowy.items():
             path = pick_input(paths, notes)
-            gt = gts.get(stem)
+            gt, ambiguous = gts.get(stem), None
+            if gt is None:  # a copy through macOS: the same name in another Unicode normalisation (NFD, NFC)
+                gt, ambiguous = gts.respelled(stem, taken=snowy)
             if gt is None:
-                why = (
-                    f"no ground truth '{stem}.*' in {gt_dir}; every {synthetic_dir.name} image needs a gt image with "
-                    "the same name"
+                why = f"no ground truth '{stem}.*' in {gt_dir}; " + (
+                    ambiguous or f"every {synthetic_dir.name} image needs a gt image with the same name"
                 )
                 unpaired(missing, path, why)
                 continue
             name = f"{group}_{stem}" if group else stem
-            mask = pick_partner(masks[stem], path, None) if stem in masks else None
-            triples.append(SnowTriple(path, pick_partner(gt, path, notes), mask, name, folder_split, group))
+            mask_group = (masks.get(stem) or masks.respelled(stem, taken=snowy)[0]) if masks else None
+            mask = pick_partner(mask_group, path, None) if mask_group else None
+            chosen = pick_partner(gt, path, notes)
+            if stem not in gts:
+                respelled.append((path, chosen))
+            triples.append(SnowTriple(path, chosen, mask, name, folder_split, group))
+        note_respelled(notes, gt_dir, respelled)
     if not triples and missing:
         raise DatasetError(f"{root}: no synthetic image has its ground truth (e.g. {missing[0][1]})")
     if not triples:

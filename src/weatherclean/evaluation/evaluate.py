@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from scipy.ndimage import median_filter as _ndimage_median
@@ -31,6 +32,7 @@ from scipy.ndimage import median_filter as _ndimage_median
 from weatherclean.errors import DatasetError, InputError, ModelError, OutputError
 from weatherclean.evaluation.metrics import CAPTION, CONVENTIONS, psnr, ssim
 from weatherclean.io.atomic import atomic_write
+from weatherclean.io.folders import printable, shown
 
 if TYPE_CHECKING:  # the dataset modules are imported when a dataset is read, not with this module
     from weatherclean.data.pairing import Inventory, Notes, Unpaired
@@ -852,15 +854,39 @@ def evaluate_rain(
 def _csv_text(result: EvaluationResult) -> str:
     """One line per image and method, with the image's split and set (empty where the dataset has none), so a
     spreadsheet can group the rows as the per-split and per-set tables do; last, so the columns that were there
-    before keep their places."""
+    before keep their places.
+
+    The file is UTF-8. Each name is written as it is, as the JSON report has it, so the two join on it; only a name
+    that UTF-8 cannot write (or one with a carriage return) is written as the terminal shows it (:func:`_csv_name`):
+    its bytes that are not UTF-8 made the write fail with a traceback after the whole evaluation."""
     buf = io.StringIO()
     fields = ["name", "method", *_METRIC_FIELDS, "seconds", "split", "set"]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in result.rows:
-        where = {"split": result.splits.get(row.name, ""), "set": result.sets.get(row.name, "")}
-        writer.writerow({**where, **{k: _fmt_csv(v) for k, v in asdict(row).items()}})
+        where = {"split": _csv_name(result.splits.get(row.name, "")), "set": _csv_name(result.sets.get(row.name, ""))}
+        cells = {k: _fmt_csv(v) for k, v in asdict(row).items()}
+        writer.writerow({**cells, **where, "name": _csv_name(row.name), "method": _csv_name(row.method, printable)})
     return buf.getvalue()
+
+
+def _csv_name(name: str, escaped: Callable[[str], str] = shown) -> str:
+    """A name (a row's, a split's, a set's, or a method's label, which may name a folder) as a CSV report writes
+    it: as it is, a tab, a newline or U+202E included (csv quotes what it must, and a reader gets back the name the
+    JSON report holds, so the two join on it); ``escaped(name)`` only where that cannot work, by default as the
+    terminal shows a path (:func:`shown`, ``$'caf\\xe9'``; a method's label is given :func:`printable`).
+
+    Where it cannot: a name with bytes that are not UTF-8 (each a lone surrogate ``\\udcXX`` here), which made the
+    write fail with ``UnicodeEncodeError`` after the whole evaluation, and a name with a carriage return, which
+    this writer (rows end in ``\\n``) does not quote, so a CSV reader split the row there. Such a name differs
+    from the JSON report's, which keeps ``\\udcXX`` (``os.fsencode`` of it gives the file's bytes)."""
+    if "\r" in name:
+        return escaped(name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return escaped(name)
+    return name
 
 
 def _fmt_csv(value: Any) -> Any:
@@ -926,13 +952,27 @@ def render_summary(result: EvaluationResult, *, title: str | None = None) -> Tab
     """Paper-style table: one row per method, input first, so the gain over doing nothing is visible."""
     task_name = {"snow": "Desnowing", "rain": "Deraining"}.get(result.task, result.task)
     split = f" (split {result.split})" if result.split else ""
-    table = Table(title=title or f"{task_name} on {result.dataset}{split}", caption=CAPTION)
+    where = escape(shown(result.dataset))
+    table = Table(title=title or f"{task_name} on {where}{escape(printable(split))}", caption=CAPTION)
     table.add_column("method", overflow="fold")  # long labels wrap; the numbers never get cut off
     for header in _SUMMARY_HEADERS:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header.split()[0]) + 2)
     for s in result.summary():
-        table.add_row(s.method, *_summary_cells(s, result.input_method))
+        table.add_row(_label(s.method), *_summary_cells(s, result.input_method))
     return table
+
+
+def _label(text: str) -> str:
+    """A method's label as a table cell: escaped (:func:`~weatherclean.io.folders.printable`) and as plain text, not
+    Rich markup. Why: ``outputs (FOLDER)`` names a folder, and a folder name's escape sequence or ``[red]`` reached
+    the terminal or was read as markup."""
+    return escape(printable(text))
+
+
+def _name_cell(name: str) -> str:
+    """A clip's, a set's or a split's name as a table cell: as the terminal shows a path
+    (:func:`~weatherclean.io.folders.shown`), and as plain text, not Rich markup."""
+    return escape(shown(name))
 
 
 def _grouped_table(result: EvaluationResult, what: str, groups: dict[str, list[MethodSummary]]) -> Table:
@@ -944,7 +984,7 @@ def _grouped_table(result: EvaluationResult, what: str, groups: dict[str, list[M
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header.split()[0]) + 2)
     for name, rows in groups.items():
         for i, s in enumerate(rows):
-            table.add_row(name if i == 0 else "", s.method, *_summary_cells(s, result.input_method))
+            table.add_row(_name_cell(name) if i == 0 else "", _label(s.method), *_summary_cells(s, result.input_method))
     return table
 
 
@@ -967,7 +1007,7 @@ def render_clip_table(result: EvaluationResult, clips: dict[str, dict[str, float
     table = Table(title="per clip: mean PSNR (Y), dB", show_lines=False)
     table.add_column("clip")
     for method in methods:
-        table.add_column(method, justify="right")
+        table.add_column(_label(method), justify="right")
     for clip, per in clips.items():
-        table.add_row(clip, *(_fmt(per[m], 2) if m in per else "" for m in methods))
+        table.add_row(_name_cell(clip), *(_fmt(per[m], 2) if m in per else "" for m in methods))
     return table

@@ -30,6 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from weatherclean.errors import InputError, OutputError, one_line
 from weatherclean.io.atomic import atomic_write
+from weatherclean.io.folders import nfc, printable, shown
 from weatherclean.io.orientation import rotation_upright, to_upright
 from weatherclean.io.permissions import missing_folders, remove_empty
 
@@ -206,7 +207,14 @@ def rows_that_fit(path: Path, *, note: bool = True) -> int:
 
 
 def contact_sheet(rows: Sequence[tuple[str, Image.Image | None, Image.Image | None]], *, note: str = "") -> Image.Image:
-    """One row per pair: its name above, before | after (a picture that could not be read is a grey box)."""
+    """One row per pair: its name above, before | after (a picture that could not be read is a grey box).
+
+    Each name is drawn as the terminal shows it (:func:`~weatherclean.io.folders.shown`): a name with a newline, a
+    tab, a bidirectional override or bytes that are not UTF-8 is drawn quoted with escapes, ``$'caf\\xe9.jpg'``.
+    Why: drawn as it was, a newline crashed Pillow ("can't measure length of multiline text") and no sheet was
+    written, U+202E drew the name reversed, a tab drew a box, and ``caf\\xe9.jpg`` and ``caf\\xe8.jpg`` were
+    both drawn ``caf?.jpg`` with a replacement character; now two names that differ are drawn differently, as the
+    notes name them."""
     if not rows:
         raise ValueError("no pairs to show")
     font = _font(14)
@@ -217,7 +225,7 @@ def contact_sheet(rows: Sequence[tuple[str, Image.Image | None, Image.Image | No
         line = _text_height(font) + _GAP
         block = Image.new("RGB", (width, height + line + _GAP), _BACKGROUND)
         draw = ImageDraw.Draw(block)
-        draw.text((_GAP, _GAP // 2), _fit(draw, name, font, width - 2 * _GAP), fill=_INK, font=font)
+        draw.text((_GAP, _GAP // 2), _fit(draw, shown(name), font, width - 2 * _GAP), fill=_INK, font=font)
         for i, picture in enumerate((before, after)):
             x = _GAP + i * (SHEET_SIDE + _GAP)
             if picture is None:
@@ -290,8 +298,8 @@ def preview(path: Path, side: int = SHEET_SIDE) -> Image.Image:
     from weatherclean.io.images import load_image
 
     photo = load_image(path)
-    shown = thumbnail(photo.pixels, side, alpha=photo.alpha, icc=photo.icc_profile)
-    return upright(shown, orientation=photo.orientation)
+    picture = thumbnail(photo.pixels, side, alpha=photo.alpha, icc=photo.icc_profile)
+    return upright(picture, orientation=photo.orientation)
 
 
 def _video_preview(path: Path, side: int) -> Image.Image:
@@ -316,7 +324,10 @@ def _video_preview(path: Path, side: int) -> Image.Image:
             rgb = chosen.to_ndarray(format="rgb24")
             rotation = int(round(getattr(chosen, "rotation", 0) or 0))
     except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: not a readable video ({one_line(exc, 120)})") from None
+        # FFmpeg's words without its errno and the path as PyAV quotes it (``'cv/b/v\\udce9\\n.mp4'``, raw), as
+        # weatherclean.io.video.reading says it: the path is named once, at the head, where compare shows it.
+        reason = exc.strerror or one_line(exc, 120)
+        raise InputError(f"{path}: not a readable video ({reason})") from None
     return upright(thumbnail(rgb, side), rotation=rotation)
 
 
@@ -338,25 +349,37 @@ def pair_files(before: Path, after: Path) -> tuple[list[tuple[str, Path, Path]],
 
     Returns (pairs as ``(name, before file, after file)`` sorted by name, names only in ``before``, names
     only in ``after``). The extension does not count (``--format`` changes it), unless two files differ
-    only in it, and then the same extension pairs first. Hidden files, comparison pictures and, when one
-    folder lies inside the other (``dir/desnowed/``), the inner folder's files are left out of the outer
-    one. Two files pair up as they are. Raises :class:`InputError` (:func:`check_pair`) for a path that does
-    not exist, or for a folder given with a file, before anything is walked.
+    only in it, and then the same extension pairs first. A path written in another Unicode normalisation
+    (``café`` as ``e`` + a combining accent, as a copy through macOS writes it) pairs too, after every exact
+    match: the two look the same, and "only in BEFORE: café.jpg" beside "only in AFTER: café.jpg" read as a
+    bug. Hidden files, comparison pictures and, when one folder lies inside the other (``dir/desnowed/``), the
+    inner folder's files are left out of the outer one. Two files pair up as they are. Raises
+    :class:`InputError` (:func:`check_pair`) for a path that does not exist, or for a folder given with a file,
+    before anything is walked.
     """
     check_pair(before, after)
     if before.is_file():
         return [(before.name, before, after)], [], []
     mine, theirs = _media(before, skip=after), _media(after, skip=before)
-    pairs: list[tuple[str, Path, Path]] = []
+    partner: dict[Path, Path] = {}
     used: set[Path] = set()
-    for rel, path in sorted(mine.items()):
-        key = rel.with_suffix("")
-        candidates = sorted((r for r in theirs if r.with_suffix("") == key and r not in used), key=lambda r: r != rel)
-        if candidates:
-            used.add(candidates[0])
-            pairs.append((rel.as_posix(), path, theirs[candidates[0]]))
-    matched = {p[0] for p in pairs}
-    only_before = [rel.as_posix() for rel in sorted(mine) if rel.as_posix() not in matched]
+    for key in (lambda r: r.with_suffix("").as_posix(), lambda r: nfc(r.with_suffix("").as_posix())):
+        by_key: dict[str, list[Path]] = {}
+        for r in sorted(theirs):
+            by_key.setdefault(key(r), []).append(r)
+        for rel in sorted(mine):
+            if rel in partner:
+                continue
+            # The same extension first, in both passes: in the second, no path equals ``rel`` (its spelling differs).
+            same_type = nfc(rel.suffix)
+            candidates = sorted(
+                (r for r in by_key.get(key(rel), []) if r not in used), key=lambda r: nfc(r.suffix) != same_type
+            )
+            if candidates:
+                used.add(candidates[0])
+                partner[rel] = candidates[0]
+    pairs = [(rel.as_posix(), mine[rel], theirs[partner[rel]]) for rel in sorted(partner)]
+    only_before = [rel.as_posix() for rel in sorted(mine) if rel not in partner]
     only_after = [rel.as_posix() for rel in sorted(theirs) if rel not in used]
     return pairs, only_before, only_after
 
@@ -546,8 +569,9 @@ def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: int) -> str:
     """``text`` cut from the left with "…" so it fits ``width`` (a long path keeps its file name); a character the
-    font cannot draw is an escape (:func:`_drawable`)."""
-    text = _drawable(text, font)
+    font cannot draw is an escape (:func:`_drawable`), and so is one that would break the line or turn it round
+    (:func:`~weatherclean.io.folders.printable`: Pillow refuses to measure a newline)."""
+    text = _drawable(printable(text), font)
     if draw.textlength(text, font=font) <= width:
         return text
     ellipsis = "…" if _has_glyph(font, "…") else "..."

@@ -16,6 +16,7 @@ import re
 import stat
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from weatherclean.io.output_links import special_kind
 
 __all__ = [
     "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "input_problem", "name_limit",
-    "name_over_limit", "name_size", "path_max", "printable", "real_path", "shown", "too_long", "under",
+    "name_over_limit", "name_size", "nfc", "path_max", "printable", "real_path", "shown", "too_long", "under",
 ]  # fmt: skip
 
 #: Whether file systems count a name's length in UTF-16 code units, not bytes: NTFS (Windows), APFS and HFS+
@@ -107,14 +108,31 @@ _SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b
 
 def _escape(ch: str) -> str:
     """One hidden character (:data:`_HIDDEN`) as an escape: an undecodable byte (a lone surrogate U+DC80..U+DCFF)
-    as ``\\xXX``, a control character by its short name or as ``\\xXX``, anything else as the ``\\xXX`` of each of
-    its UTF-8 bytes (what ``$'...'`` reads back into the same name)."""
+    as ``\\xXX``, a control character by its short name, anything else as the ``\\xXX`` of each of its bytes in the
+    file system's encoding (``os.fsencode``: what ``$'...'`` reads back into the same name).
+
+    Why the file system's encoding, not UTF-8: under a Latin-1 locale the name's bytes were decoded as Latin-1, so
+    the C1 control U+0081 is the byte 0x81 on disk; its UTF-8 bytes ``\\xc2\\x81`` named another file. A character
+    that encoding cannot write (none that a file name decoded in it holds) is ``\\uXXXX``, which bash's ``$'...'``
+    and Python both read."""
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:
         return f"\\x{code - 0xDC00:02x}"
     if ch in _SHORT_ESCAPES:
         return _SHORT_ESCAPES[ch]
-    return "".join(f"\\x{byte:02x}" for byte in ch.encode("utf-8", "surrogatepass"))
+    try:
+        encoded = os.fsencode(ch)
+    except UnicodeError:
+        return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return "".join(f"\\x{byte:02x}" for byte in encoded)
+
+
+def nfc(name: str) -> str:
+    """``name`` in Unicode's composed form (NFC): how names that look the same are compared when they are not the
+    same string. Why: a Mac's disk, or a copy through one, may hand back ``café`` as ``e`` + a combining accent
+    (NFD) where the name was typed with ``é`` (NFC); the two look identical but are different names to Python and
+    to Linux. One function, so that sidecars, ``compare`` and the dataset readers agree on what "the same" is."""
+    return unicodedata.normalize("NFC", name)
 
 
 def under(path: Path, root: Path) -> bool:

@@ -22,13 +22,12 @@ import os
 import stat
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from weatherclean.errors import OutputAppeared, WeathercleanError
 from weatherclean.io.atomic import atomic_write, keep_existing
-from weatherclean.io.folders import input_problem, name_over_limit, too_long
+from weatherclean.io.folders import input_problem, name_over_limit, nfc, too_long
 from weatherclean.io.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_video_path
 from weatherclean.io.output_links import special_kind
 from weatherclean.io.permissions import new_files_like
@@ -76,11 +75,7 @@ def is_picture_name(name: str | Path) -> bool:
 def name_key(name: str) -> str:
     """How names are compared: NFC-normalised and casefolded (a Mac's disk may hand back ``e`` + a combining
     accent where the photo's name was typed with ``é``; the cards and disks photos live on ignore case)."""
-    return unicodedata.normalize("NFC", name).casefold()
-
-
-def _nfc(name: str) -> str:
-    return unicodedata.normalize("NFC", name)
+    return nfc(name).casefold()
 
 
 @dataclass(frozen=True)
@@ -194,16 +189,16 @@ def _matches(source: Path, *, video: bool) -> list[tuple[list[str], bool]]:
     the raw's develop settings and ratings, not the JPEG's (Lightroom keeps a JPEG's in the JPEG itself); copied
     beside the JPEG's output it would put another picture's edits on it."""
     listing = _listing(source.parent)
-    own = _nfc(source.name)
+    own = nfc(source.name)
     found: list[tuple[list[str], bool]] = []
-    rivals = [n for n in listing.names.get(name_key(source.name), ()) if _nfc(n) != own]
+    rivals = [n for n in listing.names.get(name_key(source.name), ()) if nfc(n) != own]
     full = listing.names.get(name_key(source.name + SIDECAR_SUFFIX), [])
     if rivals:
-        full = [n for n in full if _nfc(n[: -len(SIDECAR_SUFFIX)]) == own]
+        full = [n for n in full if nfc(n[: -len(SIDECAR_SUFFIX)]) == own]
     if full:
         found.append((full, True))
     if source.suffix:  # without an ending the stem is the full name: looked at above
-        others = [n for n in listing.stems.get(name_key(source.stem), ()) if _nfc(n) != own and is_picture_name(n)]
+        others = [n for n in listing.stems.get(name_key(source.stem), ()) if nfc(n) != own and is_picture_name(n)]
         for ending in _endings(video):
             # an Adobe sidecar is any picture's; an SRT only a video's (a still exported under the clip's name
             # does not make the flight log ambiguous)
