@@ -30,6 +30,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted([*namespace, *sources])
+        return sorted({*namespace, *sources})  # a name already loaded is in both: listed once
 
     return __getattr__, __dir__

@@ -279,6 +279,7 @@ def train_command(
         RUN_FOLDER,
         TrainConfig,
         finished_model,
+        has_own_card,
         recorded_config,
         refuse_changed_run,
         train,
@@ -359,7 +360,7 @@ def train_command(
     )  # fmt: skip
     refuse_changed_run(cfg)  # before any weights are fetched or data read; train() checks again
     cfg = recorded_config(cfg)  # a resumed run keeps the data paths it recorded (the card is made from them)
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and (final := finished_model(cfg)) and _has_own_card(final):
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 and (final := finished_model(cfg)) and has_own_card(final):
         _already_finished(final, output, steps, push_to_hub, push_private, init or str(arch), quiet)
         return
     if threads:
@@ -399,7 +400,7 @@ def train_command(
     result = train(model, job, cfg, console=err_console, bar=draws_progress())
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 alone writes and publishes
         return
-    if result.already_finished and result.final_dir is not None and _has_own_card(result.final_dir):
+    if result.already_finished and result.final_dir is not None and has_own_card(result.final_dir):
         _already_finished(result.final_dir, output, steps, push_to_hub, push_private, init or str(arch), quiet)
         return
     if result.final_dir is None:
@@ -480,19 +481,6 @@ def _check_task(flag: str, value: str, task: str, model: nn.Module | None = None
 def _note(message: str) -> None:
     """A note on what the run passes over (an earlier synth output among the clean photos), on stderr."""
     err_console.print(f"note: {message}", highlight=False, soft_wrap=True, markup=False)
-
-
-#: A sentence of the card ``save_pretrained`` writes before ``train`` replaces it with its own.
-_MIXIN_CARD_MARK = "PytorchModelHubMixin"
-
-
-def _has_own_card(final: Path) -> bool:
-    """Whether ``OUTPUT/model/README.md`` is the card ``train`` wrote (perhaps added to since), not the
-    placeholder ``save_pretrained`` leaves when a run stops between saving the model and writing its card."""
-    try:
-        return _MIXIN_CARD_MARK not in (final / "README.md").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
 
 
 def _already_finished(

@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -37,10 +38,12 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from weatherclean import __version__
 from weatherclean.devices import resolve_device, to_fast_layout, to_standard_layout
 from weatherclean.errors import WeathercleanError, one_line
 from weatherclean.io.atomic import atomic_write
 from weatherclean.restore.precision import cpu_has_native_bf16
+from weatherclean.versions import same_release
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -343,6 +346,35 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+#: The key of ``train_config.json`` that names the weatherclean release that wrote it (0.1.0 wrote none).
+VERSION_KEY = "weatherclean_version"
+
+#: The ``extra`` settings that only 0.2.0's ``weatherclean train`` records, each written by every 0.2.0
+#: development snapshot since its first (``frames``, with rain training) or by later ones: a run without a
+#: version that holds any of them was made by a 0.2.0 development snapshot (before runs recorded their version).
+#: A positive list, not "anything 0.1.0 did not write": a key added by hand, or by a tool, proves nothing.
+_EXTRA_SINCE_0_1_0 = frozenset(
+    {"frames", RUN_FOLDER, "clean_fraction", "tone_fraction", "tone_haze", "dry_crops", "dry_pick", "styles",
+     "style_weights", "lambda_colour", "pass_through", "lambda_detect", "lambda_rect", "lambda_removal"}
+)  # fmt: skip
+
+#: How a run whose release cannot be told is named: no version recorded and no setting only 0.2.0 writes.
+EARLIER_RELEASE = "an earlier weatherclean (no version recorded: 0.1.0, or a 0.2.0 development snapshot)"
+
+
+def run_version(saved: dict[str, Any]) -> str | None:
+    """The weatherclean that wrote a run's settings (``saved``, its ``train_config.json``): the version recorded,
+    ``0.2.0.dev0`` for a 0.2.0 development snapshot's run (no version, but settings only 0.2.0 writes), and None
+    where it cannot be told (no version, no such setting: most likely 0.1.0's, but nothing says so)."""
+    version = saved.get(VERSION_KEY)
+    if isinstance(version, str) and version.strip():
+        return version.strip()
+    extra = saved.get("extra")
+    if isinstance(extra, dict) and not _EXTRA_SINCE_0_1_0.isdisjoint(extra):
+        return "0.2.0.dev0"
+    return None
+
+
 def _saved_settings(cfg: TrainConfig) -> dict[str, Any] | None:
     """The ``train_config.json`` of the run ``cfg`` would resume; None where it would start afresh (no
     ``cfg.resume``, no checkpoint) or the run has no settings file (an older release's)."""
@@ -409,7 +441,9 @@ def finished_model(cfg: TrainConfig) -> Path | None:
 
 
 def refuse_changed_run(cfg: TrainConfig) -> None:
-    """Refuse, in one line, to resume (or re-run) the run in ``cfg.output`` with other result settings.
+    """Refuse, in one line, to resume (or re-run) the run in ``cfg.output`` with other result settings, or
+    with another weatherclean release than the one that started it (:func:`same_release`; a finished run
+    with its card is left to say it has finished).
 
     Applies only where the run would resume: ``cfg.resume`` and a checkpoint present. A rain run pointed at
     a folder holding a snow run (or the reverse) is named as such, rather than as a model that does not fit.
@@ -425,6 +459,11 @@ def refuse_changed_run(cfg: TrainConfig) -> None:
         raise WeathercleanError(
             f"{out} holds a {changed['task'][0]} run ({made}); use another -o for a {changed['task'][1]} run"
         )
+    version = run_version(saved)
+    if not same_release(version):
+        finished = _has_finished(cfg)
+        if not (finished and has_own_card(out / FINAL_DIR)):
+            _refuse_other_release(out, version, finished)
     if changed:
         was = " ".join(as_options(key, old) for key, (old, _) in changed.items())
         now = " ".join(as_options(key, new) for key, (_, new) in changed.items())
@@ -432,6 +471,66 @@ def refuse_changed_run(cfg: TrainConfig) -> None:
             f"{out}: this run was made with {was}, not {now}; rerun with the same options to resume, or pass "
             "--no-resume (or another -o) to start over"
         )
+
+
+def _has_finished(cfg: TrainConfig) -> bool:
+    """Whether the run in ``cfg.output`` has finished (its checkpoint holds all ``cfg.steps`` and its final model
+    is saved), so that running it again trains nothing and writes no model. Reads the checkpoint."""
+    out = Path(cfg.output)
+    if not holds_final_model(out):
+        return False
+    try:
+        state = _load_checkpoint(out / CHECKPOINT_NAME)
+    except WeathercleanError:
+        return False
+    return state.get("steps_total") in (None, cfg.steps) and int(state.get("step", 0)) >= cfg.steps
+
+
+#: A sentence of the placeholder card ``save_pretrained`` writes (``weatherclean train`` replaces it with its own;
+#: 0.1.0 left it, and a run stopped between saving the model and writing its card leaves it too).
+PLACEHOLDER_CARD_MARK = "PytorchModelHubMixin"
+
+
+def has_own_card(final: Path) -> bool:
+    """Whether ``final/README.md`` (``OUTPUT/model``'s card) is the one ``weatherclean train`` wrote (perhaps added
+    to since), not ``save_pretrained``'s placeholder. The command asks it too: one rule for "finished with its
+    card" here, where another release's run is judged, and there, where a finished run is left as it is."""
+    try:
+        return PLACEHOLDER_CARD_MARK not in (final / "README.md").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _refuse_other_release(out: Path, version: str | None, finished: bool) -> None:
+    """Refuse, in one line, to resume a run another weatherclean release started (see :func:`same_release`).
+
+    A finished run with its card is not refused (:func:`refuse_changed_run`): run again, it trains nothing and
+    its model and card are left as they are, so a script rerun from its top still gets past it. One without
+    its card (0.1.0 wrote none) would get one from this release, naming this release and a command that does
+    not make that model, so it is refused too, pointing at its model.
+
+    Why "in another environment": ``pip install`` of the old release where this one is installed would replace
+    it, and with it every other run's and script's weatherclean."""
+    made = f"weatherclean {version}" if version is not None else EARLIER_RELEASE
+    kept = f"the run is kept in {out / PREVIOUS_DIR}-DATE-TIME/"
+    if finished:
+        raise WeathercleanError(
+            f"{out}: this run was started by {made}, not this weatherclean {__version__}, and has finished: use its "
+            f"model as it is (--model {out / FINAL_DIR}), or pass --no-resume to train a new run ({kept})"
+        )
+    if version is None:
+        finish = "the weatherclean that started it, installed in another environment (for 0.1.0: pip install "
+        finish += "'weatherclean==0.1.0' in a new virtual environment)"
+    elif re.fullmatch(r"\d+(\.\d+)*", version):  # a release pip can install by its name
+        finish = f"weatherclean {version}, installed in another environment (pip install 'weatherclean=={version}' in "
+        finish += "a new virtual environment)"
+    else:
+        finish = f"weatherclean {version}, installed in another environment"
+    raise WeathercleanError(
+        f"{out}: this run was started by {made}, not this weatherclean {__version__}; another release may build the "
+        "model with other defaults and draw other training weather, so resuming would train a mix of two runs: "
+        f"finish it with {finish}, or pass --no-resume to start over ({kept})"
+    )
 
 
 def _set_aside_earlier_run(out: Path) -> Path | None:
@@ -610,7 +709,8 @@ def train(
         # on resume (dropping steps logged after it), emptied on a fresh start.
         (out / LOG_NAME).write_text("".join(json.dumps(rec) + "\n" for rec in history))
         recorded = recorded_config(cfg) if state is not None else cfg
-        (out / CONFIG_NAME).write_text(json.dumps(asdict(recorded), indent=2, default=str) + "\n")
+        settings = {VERSION_KEY: __version__, **asdict(recorded)}  # which release may resume it (same_release)
+        (out / CONFIG_NAME).write_text(json.dumps(settings, indent=2, default=str) + "\n")
 
     train_model: nn.Module = model
     if ddp.world > 1:

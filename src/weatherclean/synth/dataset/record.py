@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from weatherclean.errors import DiskFullError, InputError, OutputError, is_disk_full
+from weatherclean.versions import release_name, same_release
 
 __all__ = [
     "PROGRESS_NAME", "RAIN", "RAIN_FOLDERS", "RECORD_NAME", "SNOW", "SNOW_FOLDERS", "SYNTH_FOLDERS", "TEMP_PREFIX",
@@ -223,8 +224,6 @@ def _option_text(key: str, value: Any) -> str:
     """An option as the user typed it, for "made with --level M, not --level L"."""
     if key == "frames" and value == 1:
         return ""  # no clips: --clips says it
-    if value is None and key != "size":
-        return f"no {key} recorded"
     if key == "version":
         return f"weatherclean {value}"
     if key == "haze":
@@ -236,25 +235,86 @@ def _option_text(key: str, value: Any) -> str:
     return f"--{key} {value}"
 
 
+def _held(record: Record, command: str) -> str:
+    """``holds a finished synth snow run`` / ``holds an interrupted ...``: how every refusal starts."""
+    return f"holds {'a' if record.finished else 'an'} {record.state} {command} run"
+
+
+def _unrecorded(meta: dict[str, Any], key: str) -> bool:
+    """Whether a record leaves option ``key`` out (an earlier development version did not record it); ``size``
+    may be recorded as null (no ``--size``)."""
+    return key not in meta or (meta[key] is None and key != "size")
+
+
+def _or(options: list[str]) -> str:
+    """``--style``, ``--style or --haze``, ``--style, --haze or --clips``."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
 def _not_resumable(record: Record, kind: Kind, options: dict[str, Any], inputs: dict[str, str]) -> str | None:
-    """Why this run cannot carry on from ``record`` (None: it can)."""
+    """Why this run cannot carry on from ``record`` (None: it can); a record of another release is
+    :func:`_other_version`'s, asked first (one of this release with another label resumes).
+
+    Options are listed with a comma between them, the record's and then this command's, defaults included:
+    the record cannot tell which of its options were typed, nor can this command tell the caller's. Options
+    the record leaves out are named apart (``whose synth.json names no --style``): an earlier development
+    version of this release did not record them, and "--style not recorded" read as an option to type."""
     if record.kind is None or record.kind.command != kind.command:
-        return f"holds a {record.state} {str(record.meta.get('generator')).removeprefix('weatherclean ')} run"
+        return _held(record, str(record.meta.get("generator")).removeprefix("weatherclean "))
     changed = [key for key, value in options.items() if record.meta.get(key) != value]
+    if "version" in changed and same_release(record.meta.get("version"), options["version"]):
+        changed.remove("version")  # 0.2.0rc1 and 0.2.0: the same release (and the same weather)
     if changed:
-        was = " ".join(filter(None, (_option_text(key, record.meta.get(key)) for key in changed)))
-        now = " ".join(filter(None, (_option_text(key, options[key]) for key in changed)))
-        return f"holds a {record.state} {kind.command} run made with {was}, not {now}"
+        missing = [key for key in changed if _unrecorded(record.meta, key)]
+        other = [key for key in changed if key not in missing]
+        made = []
+        if other:
+            made.append("made with " + ", ".join(filter(None, (_option_text(k, record.meta[k]) for k in other))))
+        if missing:
+            made.append(
+                f"whose {record.path.name} names no {_or([f'--{key}' for key in missing])} (an earlier "
+                f"{release_name(str(options.get('version') or ''))} development version)"
+            )
+        now = ", ".join(filter(None, (_option_text(key, options[key]) for key in changed)))
+        return f"{_held(record, kind.command)} {' and '.join(made)}, where this command has {now} (defaults included)"
     if record.inputs is None:
-        return f"holds a {record.state} {kind.command} run whose {record.path.name} does not list its photos"
+        return f"{_held(record, kind.command)} whose {record.path.name} does not list its photos"
     old = {name: (i, src) for i, (name, src) in enumerate(record.inputs.items())}
     new = {name: (i, src) for i, (name, src) in enumerate(inputs.items())}
     for name in record.done:
         if name not in new:
-            return f"holds a {record.state} {kind.command} run with items this run would not make (e.g. {name})"
+            return f"{_held(record, kind.command)} with items this run would not make (e.g. {name})"
         if old.get(name) != new[name]:
-            return f"holds a {record.state} {kind.command} run made from another list of photos (e.g. {name})"
+            return f"{_held(record, kind.command)} made from another list of photos (e.g. {name})"
     return None
+
+
+def _other_version(out_dir: Path, record: Record, kind: Kind, options: dict[str, Any]) -> str | None:
+    """The refusal, whole, of a run of this command made by another weatherclean release (None: the same release,
+    by :func:`~weatherclean.versions.same_release`, the rule ``train`` resumes by; or another command's run,
+    which :func:`_not_resumable` names).
+
+    Why a message of its own: the versions draw different weather from the same seed (0.1.0's snow and
+    0.2.0's differ), so such a run can be neither resumed nor matched by any options, and listing the
+    options the old version did not record (``--style``, ``--haze``), or this version's defaults, as the
+    difference sent users hunting for options they never typed."""
+    if record.kind is None or record.kind.command != kind.command or "version" not in options:
+        return None
+    was, now = record.meta.get("version"), options["version"]
+    if same_release(was, now):
+        return None
+    made = f"weatherclean {was}" if isinstance(was, str) and was else "an earlier weatherclean (no version recorded)"
+    why = (
+        f"{out_dir}: {_held(record, kind.command)} made by {made}, not this weatherclean {now}: another version "
+        "draws other weather, so the same seed gives other pictures"
+    )
+    if record.finished:
+        return f"{why}; pass --overwrite to replace it with this version's pictures, or choose another OUT_DIR"
+    maker = made if isinstance(was, str) and was else "the weatherclean that made it"
+    return (
+        f"{why}, so it cannot be resumed: finish it with {maker} (installed in another environment, not over this "
+        "one), pass --overwrite to start over with this version's pictures, or choose another OUT_DIR"
+    )
 
 
 @dataclass
@@ -334,6 +394,9 @@ def plan_run(
         )
     if overwrite:
         return _checked(out_dir, Plan({}, recorded + mine))
+    other_version = _other_version(out_dir, record, kind, options)
+    if other_version is not None:
+        raise InputError(other_version)
     why = _not_resumable(record, kind, options, inputs)
     if why is not None:
         again = "rerun with the same options to resume, or " if not record.finished else ""
