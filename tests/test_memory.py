@@ -194,6 +194,7 @@ def test_bomb_limit_message_and_variable(tmp_path: Path, monkeypatch: pytest.Mon
     Image.new("L", (3000, 1000)).save(src)  # 3 MP
     monkeypatch.setattr(opener, "MAX_PIXELS", 2_000_000)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 700_000)  # Pillow's own check would trip first (above 2×)
+    monkeypatch.setattr(opener, "PILLOW_DEFAULT_LIMIT", 700_000)  # ... as Pillow's default, not the program's policy
     with pytest.raises(InputError) as caught:
         load_image(src)
     assert "safety limit (decompression-bomb guard)" in str(caught.value)

@@ -14,9 +14,11 @@ writer as the commands, metadata included.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import numbers
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,10 +91,15 @@ class Restorer:
     #: The model as it was named to :func:`load_restorer` (a registered name, ``default`` resolved; a folder;
     #: a Hub id), None for a model object: what :func:`repr` shows beside the model's class.
     name: str | None = None
+    #: The largest picture :meth:`restore_file` decodes, in pixels (:func:`load_restorer`'s ``max_pixels``); None
+    #: for the process's (``WEATHERCLEAN_MAX_MEGAPIXELS``, else 1000 MP). Read at each call.
+    max_pixels: int | None = None
     guard: GuardedPrecision = field(init=False)
     _notes: list[str] = field(default_factory=list, init=False, repr=False)
-    #: Output folders (absolute) that :meth:`restore_file` found writable: tried once, not before every picture.
-    _writable: set[str] = field(default_factory=set, init=False, repr=False)
+    #: Output folders (absolute) that :meth:`restore_file` found writable, the most recently used last: tried once,
+    #: not before every picture. At most :data:`_WRITABLE_KEPT`: a service writing each request into a folder of its
+    #: own (``tempfile.mkdtemp``) grew a set by one deleted folder per call, for ever.
+    _writable: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         label = f"{type(self.model).__name__}.restore()"
@@ -115,6 +122,8 @@ class Restorer:
             parts.append(f"self_ensemble={ensemble}")
         if self.compiled is not None:
             parts.append("compile=True")
+        if self.max_pixels is not None:
+            parts.append(f"max_pixels={self.max_pixels}")
         return f"Restorer({', '.join(parts)})"
 
     # ------------------------------------------------------------------------------------------ pictures
@@ -217,9 +226,11 @@ class Restorer:
         metadata (EXIF, GPS, ICC, XMP) kept, written atomically, in the format ``dst``'s ending names
         (``.jpg``, ``.png``, ...), else ``format``, else the input's. The returned
         :class:`~weatherclean.io.images.SavedImage`'s ``notes`` say what was converted on the way in (CMYK,
-        a palette, a misnamed file) and what the output could not keep, as the commands' summaries do.
-        ``quality`` is 1-100, or ``"keep"`` (as ``--quality keep``): a JPEG written as JPEG keeps its own
-        quantisation tables and subsampling; other photos get 95.
+        a palette, a misnamed file), which format was written when the input was misnamed or ``dst`` has an ending
+        that names no picture format (``o.mp4``: the input's; a ``dst`` with no ending gets it without a note), and
+        what the output could not keep, as the commands' summaries do. ``quality`` is 1-100, or ``"keep"`` (as
+        ``--quality keep``): a JPEG written as JPEG keeps its own quantisation tables and subsampling; other photos
+        get 95.
         An existing file at ``dst`` other than ``src`` is replaced (atomically); a link to a file is written
         through (the file it points to is replaced, the link kept), as the commands write their outputs.
 
@@ -236,9 +247,14 @@ class Restorer:
         model runs. The output folder is tried first (a probe file made and removed there), once per restorer
         and folder: a service looping over one folder does not add a file and a deletion per picture (each an
         object on a bucket mounted with s3fs or gcsfuse, an event for folder watchers).
+
+        The picture is decoded under :attr:`max_pixels` (when set; else the process's limit), and a larger one is an
+        :class:`~weatherclean.errors.InputError` before it is decoded. A call is not cancellable from another thread:
+        to bound its time, run it in a worker process.
         """
         from weatherclean.io.folders import check_writable_folders
         from weatherclean.io.images import load_image, save_image
+        from weatherclean.io.images.opener import _pixel_limit
         from weatherclean.io.output_links import follow_output_link, through_link, write_target
         from weatherclean.io.permissions import input_mode, new_files_like
         from weatherclean.io.quality import check_quality
@@ -247,7 +263,8 @@ class Restorer:
         if "\0" in os.fspath(src):  # os.stat would raise ValueError ("embedded null byte"), a traceback
             shown = os.fspath(src).replace("\0", "\\0")
             raise InputError(f"{shown}: holds a NUL character, which no file name can; check src")
-        format = _output_format(Path(dst), format)
+        limit = _checked_max_pixels(self.max_pixels, "max_pixels")  # an attribute set by hand, too
+        asked, format = format, _output_format(Path(dst), format)
         dest = write_target(Path(dst), choose=_CHOOSE_DST)  # through a link; never over a device or FIFO
         # realpath, not Path.resolve: it never raises (a loop of links raised RuntimeError); write_target refuses one
         if os.path.realpath(dst) == os.path.realpath(src) or _same_file(src, dst):  # a hard link, a case-blind disk
@@ -260,14 +277,15 @@ class Restorer:
         if linked:
             format = _format_behind_link(dst, dest, format)
         folder = os.path.abspath(dest.parent)
-        if folder not in self._writable:
+        if not self._tried(folder):
             try:  # as the commands do: a read-only folder failed only after the model had run
                 check_writable_folders([dest.parent], hint=_CHOOSE_DST)
             except OutputError as exc:
                 raise _through(exc, dst, dest) if linked else exc from None
-            self._writable.add(folder)
+            self._remember(folder)
         mode = input_mode(src)  # the commands' rule: the output's permissions are the input's, read when it starts
-        image = load_image(src)
+        with _pixel_limit(limit, restorer=True):  # this thread only: another restorer may serve another one
+            image = load_image(src)
         shape = image.pixels.shape
         result = self.restore_loaded(image)
         if result.shape[:2] != shape[:2]:
@@ -281,11 +299,33 @@ class Restorer:
             with new_files_like(mode):
                 saved = save_image(dest, result, image, format=format, quality=quality)
         except OutputError as exc:
-            self._writable.discard(folder)  # what was tried is no longer so: try again before the next model run
+            self._writable.pop(folder, None)  # what was tried is no longer so: try again before the next model run
             raise _through(exc, dst, dest) if linked else exc from None
         saved.path = Path(dst)  # as the caller named it, not the file behind a link
-        saved.notes[:0] = getattr(image, "notes", [])
+        chosen = _format_reason(Path(dst), dest if linked else None, asked)
+        saved.notes[:0] = _written_notes(Path(src), Path(dst), image, saved.format, chosen)
         return saved
+
+    def _tried(self, folder: str) -> bool:
+        """Whether :meth:`restore_file` found ``folder`` writable lately (then the most recently used). Tolerant of
+        other threads of a service sharing the restorer: one may have dropped it meanwhile."""
+        if folder not in self._writable:
+            return False
+        with contextlib.suppress(KeyError):
+            self._writable.move_to_end(folder)
+        return True
+
+    def _remember(self, folder: str) -> None:
+        """Note ``folder`` as writable, forgetting the least recently used beyond :data:`_WRITABLE_KEPT` (one probe
+        more, at worst, for a folder used again after that many others)."""
+        self._writable[folder] = None
+        with contextlib.suppress(KeyError):
+            self._writable.move_to_end(folder)
+        while len(self._writable) > _WRITABLE_KEPT:
+            try:
+                self._writable.popitem(last=False)
+            except KeyError:  # another thread emptied it meanwhile
+                break
 
     # ------------------------------------------------------------------------------------------ clips
 
@@ -400,6 +440,7 @@ def load_restorer(
     offline: bool | None = None,
     pass_through: float | None = None,
     self_ensemble: bool | None = None,
+    max_pixels: int | None = None,
 ) -> Restorer:
     """Load the ``task``'s model (``"snow"`` or ``"rain"``) ready to restore pictures.
 
@@ -418,16 +459,20 @@ def load_restorer(
     cache (None follows ``HF_HUB_OFFLINE``). ``pass_through`` replaces the model's own pass-through threshold
     in a copy of the model (see :func:`with_pass_through`); None keeps it.
     ``self_ensemble`` turns a J4R-Net's self-ensemble on or off in a copy (see :func:`with_self_ensemble`);
-    None keeps the model's own.
+    None keeps the model's own. ``max_pixels``: the largest picture :meth:`Restorer.restore_file` decodes, in
+    pixels (a service's limit for uploads, e.g. ``50_000_000``); None follows ``WEATHERCLEAN_MAX_MEGAPIXELS``,
+    else 1000 MP. It holds for this restorer's calls only (each thread's own), never above a stricter
+    ``PIL.Image.MAX_IMAGE_PIXELS`` the program set.
 
     A model for the other task, an unknown name, an empty one (``""``) and an unusable folder are one-line
     :class:`~weatherclean.errors.ModelError`\\ s; a device that is not there a
     :class:`~weatherclean.errors.WeathercleanError`; a ``tile`` or ``tile_overlap`` of the wrong type or
-    size a ``TypeError`` or ``ValueError``.
+    size a ``TypeError`` or ``ValueError``, as is a ``max_pixels`` that is not a positive whole number.
     """
     from weatherclean.models.registry import check_task, load_model, resolve_model_name
 
     family_for_task(task)  # an unknown task fails before anything loads
+    _checked_max_pixels(max_pixels, "max_pixels")
     for label, value in (("tile", tile), ("tile_overlap", tile_overlap)):  # 64.5 failed only at the first picture
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
             raise TypeError(f"{label} must be a whole number of pixels (or None), got {value!r}")
@@ -469,7 +514,9 @@ def load_restorer(
         to_fast_layout(net, dev)
     compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
     overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    restorer = Restorer(net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled, name=name)
+    restorer = Restorer(
+        net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled, name=name, max_pixels=max_pixels
+    )
     if tile is not None and overlap > tile // 2:
         restorer._notes.append(_overlap_note(tile, overlap, asked=tile_overlap is not None))
     return restorer
@@ -512,6 +559,61 @@ def _output_format(dst: Path, format: str | None) -> str | None:
 
 #: How :meth:`Restorer.restore_file`'s errors end: its way out, in its own terms (the commands say ``-o DIR``).
 _CHOOSE_DST = "choose another dst"
+#: How many output folders a :class:`Restorer` remembers as writable (:meth:`Restorer._remember`).
+_WRITABLE_KEPT = 32
+
+
+def _checked_max_pixels(value: object, label: str) -> int | None:
+    """``value`` when it is None or a positive whole number of pixels; else a ``TypeError`` or ``ValueError``
+    naming ``label``, at the call rather than as a comparison's traceback at the first picture."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{label} must be a whole number of pixels (or None: 1000 MP), got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{label} must be a positive number of pixels, e.g. 50_000_000 (or None), got {value}")
+    return int(value)
+
+
+def _format_reason(dst: Path, target: Path | None, asked: str | None) -> str | None:
+    """Why :meth:`Restorer.restore_file` wrote the format it did, as its notes say it: ``dst``'s ending, ``format``
+    (``asked``), or the ending of the file a link at ``dst`` leads to (``target``); None for the input's own."""
+    from weatherclean.io.images.formats import format_of_suffix
+
+    if format_of_suffix(dst.suffix) is not None:
+        return f"as dst's ending {dst.suffix} names"
+    if asked is not None:
+        return f"as format={asked!r} asks"
+    if target is not None and format_of_suffix(target.suffix) is not None:
+        return f"as the ending {target.suffix} of the file dst links to names"
+    return None
+
+
+def _written_notes(src: Path, dst: Path, image: LoadedImage, written: str, chosen: str | None) -> list[str]:
+    """The loader's notes, as :meth:`Restorer.restore_file` (not the commands) did the writing: the note on a
+    misnamed input said "written as JPEG under the same name", which is what the commands do, beside a PNG that
+    ``dst``'s ending had chosen; and a ``dst`` whose ending names no picture format (``o.mp4``) got the input's
+    format with no word of it."""
+    from weatherclean.io.images.formats import FORMAT_NAME
+    from weatherclean.io.images.load import misnamed_note
+
+    name = FORMAT_NAME.get(written, written)
+    notes = list(getattr(image, "notes", []))
+    unnamed = []
+    if chosen is None and dst.suffix:
+        unnamed.append(
+            f"dst's ending {dst.suffix} names no picture format; written as {name}, the input's format (give dst a "
+            f"picture ending such as .jpg, or format=, to choose)"
+        )
+    fmt = getattr(image, "format", None)
+    misnamed = misnamed_note(src.suffix, fmt) if fmt else None
+    for i, note in enumerate(notes):
+        if misnamed is not None and note.startswith(misnamed):
+            if chosen is not None:
+                notes[i] = f"{misnamed}; written as {name}, {chosen}"
+            else:  # the input's format; a note below on dst's ending says so, where it has one
+                notes[i] = misnamed if unnamed else f"{misnamed}; written as {name}, the format it holds"
+    return notes + unnamed
 
 
 def _format_behind_link(dst: str | os.PathLike[str], target: Path, format: str | None) -> str | None:

@@ -10,6 +10,10 @@ cICP and back, a HEIC's HDR properties as PNG mDCV and cLLI and back), and named
 * AVIF output gets the primaries and transfer of the input's nclx or cICP in the box Pillow wrote
   (:func:`avif_tagged`);
 * PNG output gets a HEIC's or AVIF's nclx as cICP and a HEIC's HDR properties as mDCV and cLLI;
+* a picture whose only colour description is its EXIF (ColorSpace "uncalibrated", with DCF's interoperability
+  index R03 for Adobe RGB, as cameras set to Adobe RGB write a JPEG) keeps that EXIF, and a HEIC or AVIF output
+  then says "unspecified" in its nclx rather than sRGB (:func:`exif_colour_space`); BMP and PPM, which drop
+  the EXIF, say in a note that the colour space went with it;
 * a JPEG output keeps the bytes after the input's pictures, as they were (:func:`write_with_trailer`); other
   formats drop them, and the XMP that points at them;
 * the XMP's ``xmpMM:InstanceID`` is made new (:func:`_new_instance`): the output is another saved instance.
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from weatherclean.io.atomic import atomic_path
+from weatherclean.io.images.exif import exif_ifd0
 from weatherclean.io.images.formats import FORMAT_NAME
 from weatherclean.io.images.motion import without_directory, without_dropped_items, without_motion_xmp
 from weatherclean.io.images.nclx import HDR_PROPERTIES, Nclx, hdr_from_png, lost_note, png_chunks, with_nclx_tags
@@ -33,7 +38,18 @@ from weatherclean.io.images.pngchunks import lost_colour_note
 from weatherclean.io.images.records import LoadedImage
 from weatherclean.io.images.trailer import Trailer, copy_trailer, trailer_notes
 
-__all__ = ["avif_tagged", "carry_over", "heic_colour", "write_with_trailer"]
+__all__ = ["avif_tagged", "carry_over", "exif_colour_space", "exif_space_note", "heic_colour", "write_with_trailer"]
+
+#: EXIF's ColorSpace (Exif IFD tag 0xA001) value 0xFFFF, "uncalibrated": the colours are not sRGB, and what they
+#: are is said elsewhere (an ICC profile, or DCF's interoperability index).
+_UNCALIBRATED = 0xFFFF
+#: The Exif IFD's ColorSpace tag, the Interoperability IFD pointer (in the Exif IFD), and its index tag.
+_COLOR_SPACE, _INTEROP, _INTEROP_INDEX = 0xA001, 0xA005, 0x0001
+_EXIF_IFD = 34665
+#: Primaries and transfer "unspecified" (H.273 code point 2): what a HEIC or AVIF output says of colours that
+#: only its EXIF describes, as Pillow's AVIF encoder says of a picture with an ICC profile. The matrix and range
+#: are those the encoders code sRGB with (BT.601, full range), so the pixels are coded as before.
+_UNSPECIFIED = Nclx(2, 2, 6, True)
 
 
 def _code_points(like: LoadedImage) -> Nclx | None:
@@ -51,6 +67,56 @@ def _described(like: LoadedImage) -> Nclx | None:
     if nclx is None or nclx.is_srgb or (like.icc_profile and like.format != "PNG"):
         return None
     return nclx
+
+
+def exif_colour_space(exif: bytes | None) -> str | None:
+    """The colour space an EXIF block names when it says the picture is not sRGB (ColorSpace 0xFFFF,
+    "uncalibrated"): ``Adobe RGB`` with DCF's interoperability index ``R03``, else ``uncalibrated``; None when it
+    says sRGB, says nothing, or cannot be read.
+
+    Why: a camera set to Adobe RGB marks its JPEGs this way and embeds no ICC profile (DCF 2.0's option file).
+    A HEIC or AVIF output of such a picture was tagged sRGB by its encoder (nclx 1/13), contradicting the EXIF
+    it carried; and a BMP or PPM dropped the EXIF, the only thing that said the colours were not sRGB."""
+    parsed = exif_ifd0(exif) if exif else None
+    if parsed is None:
+        return None
+    e, ifd0 = parsed
+    sub = ifd0.get(_EXIF_IFD)
+    found = sub[2] if sub is not None and isinstance(sub[2], dict) else {}
+    space = found.get(_COLOR_SPACE)
+    if space is None or space[0] != 3 or len(space[2]) < 2:  # SHORT, as EXIF gives it
+        return None
+    if int.from_bytes(space[2][:2], "big" if e == ">" else "little") != _UNCALIBRATED:
+        return None
+    interop = found.get(_INTEROP)
+    index = interop[2].get(_INTEROP_INDEX) if interop is not None and isinstance(interop[2], dict) else None
+    named = bytes(index[2]).rstrip(b"\0 ") if index is not None and isinstance(index[2], bytes) else b""
+    return "Adobe RGB" if named == b"R03" else "uncalibrated"
+
+
+def _exif_space(like: LoadedImage) -> str | None:
+    """:func:`exif_colour_space` of the input when its EXIF is the only thing that describes its colours: no ICC
+    profile, and no code points of its own (or code points that say "unspecified")."""
+    if like.icc_profile:
+        return None
+    own = _code_points(like)
+    if own is not None and (own.primaries, own.transfer) != (2, 2):
+        return None
+    return exif_colour_space(like.exif)
+
+
+def exif_space_note(like: LoadedImage, name: str) -> str | None:
+    """The note for an output in a format (``name``: BMP, PPM) that drops the EXIF when the EXIF was the only
+    thing that said the colours are not sRGB (:func:`exif_colour_space`); None otherwise."""
+    space = _exif_space(like)
+    if space is None:
+        return None
+    said = "Adobe RGB, interoperability index R03" if space == "Adobe RGB" else "uncalibrated, not sRGB"
+    shown = "in duller colours" if space == "Adobe RGB" else "in other colours"
+    return (
+        f"the colour space its EXIF gave ({said}) went with the EXIF, so viewers show the {name} as sRGB, {shown}; "
+        "--format png or tiff keeps it"
+    )
 
 
 def _label(like: LoadedImage) -> str:
@@ -73,6 +139,8 @@ def heic_colour(like: LoadedImage) -> dict[str, Any]:
     nclx = _code_points(like)
     if nclx is not None and like.format == "PNG":
         nclx = nclx.for_coding()
+    if nclx is None and _exif_space(like) is not None:
+        nclx = _UNSPECIFIED  # not sRGB, as the encoder would say unasked: the EXIF it carries says otherwise
     if nclx is not None:
         params["nclx_profile"] = nclx.profile()
     chroma = like.extra.get("chroma") if like.format == "HEIF" else None
@@ -85,13 +153,17 @@ def heic_colour(like: LoadedImage) -> dict[str, Any]:
 
 def avif_tagged(avif: bytes, like: LoadedImage, notes: list[str]) -> bytes:
     """``avif`` (as Pillow wrote it, tagged sRGB) with the primaries and transfer the input's code points describe
-    (Display P3, BT.2020 PQ), or as it was with a note when it has no colour box to set them in."""
+    (Display P3, BT.2020 PQ), or "unspecified" where only its EXIF describes its colours (:func:`exif_colour_space`:
+    Adobe RGB), or as it was with a note when it has no colour box to set them in."""
     nclx = _described(like)
-    if nclx is None:
+    space = _exif_space(like) if nclx is None else None
+    if nclx is None and space is None:
         return avif
-    tagged = with_nclx_tags(avif, nclx)
-    if tagged is None:
+    tagged = with_nclx_tags(avif, nclx or _UNSPECIFIED)
+    if tagged is None and nclx is not None:
         notes.append(lost_note(FORMAT_NAME[like.format], [f"{_label(like)}: {nclx.describe()}"], "AVIF", nclx))
+    elif tagged is None:
+        notes.append(f"AVIF output tagged sRGB by its encoder, though its EXIF says {space}")
     return tagged or avif
 
 

@@ -313,8 +313,20 @@ def _format_of(p: Path, im: Image.Image, notes: list[str]) -> tuple[str, int]:
     with contextlib.suppress(WeathercleanError):  # a name that lies about the contents
         named = normalise_format(p.suffix.lstrip("."))
         if named != fmt:
-            notes.append(f"named {p.suffix} but holds a {fmt} image; written as {fmt} under the same name")
+            notes.append(f"{misnamed_note(p.suffix, fmt)}{MISNAMED_WRITTEN.format(fmt=fmt)}")
     return fmt, frames
+
+
+#: How the loader's note on a misnamed file ends: what the commands do with it (their output keeps the input's
+#: format and name). ``Restorer.restore_file``, whose ``dst`` picks the format, replaces it with what it did.
+MISNAMED_WRITTEN = "; written as {fmt} under the same name"
+
+
+def misnamed_note(suffix: str, fmt: str) -> str:
+    """How the note on a file whose ending ``suffix`` names another format than the ``fmt`` it holds begins: shared,
+    so that a caller that writes it otherwise than the commands (``restore_file``) finds the note and says what it
+    did, not what the commands would have done."""
+    return f"named {suffix} but holds a {fmt} image"
 
 
 def _metadata(p: Path, im: Image.Image, fmt: str, notes: list[str]) -> _Meta:

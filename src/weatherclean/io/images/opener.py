@@ -1,8 +1,11 @@
 """Opening a file with Pillow safely: our own decompression-bomb limit, and one-line reasons for failures.
 
 Refuse images above one gigapixel: larger files are almost always corrupt or hostile (a "decompression
-bomb" that would exhaust memory), and Pillow's default limit (~179 MP) is too low for real panoramas.
-``WEATHERCLEAN_MAX_MEGAPIXELS`` raises (or lowers) the limit for a trusted file bigger than that.
+bomb" that would exhaust memory), and Pillow's default limit (it warns above ~89 MP and refuses above ~179 MP)
+is too low for real panoramas. ``WEATHERCLEAN_MAX_MEGAPIXELS`` raises (or lowers) the limit for a trusted file
+bigger than that, and a service sets its own per restorer (``load_restorer(max_pixels=N)``, through
+:func:`_pixel_limit`, which holds in the loading thread only). A program that set a Pillow limit of its own
+(``PIL.Image.MAX_IMAGE_PIXELS``) keeps it: a stricter one then binds us too.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import struct
 import threading
 import warnings
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -31,15 +35,71 @@ __all__ = [
 MAX_PIXELS = 1_000_000_000
 #: Set to a number of megapixels to decode pictures up to that size (default 1000).
 MAX_MEGAPIXELS_ENV = "WEATHERCLEAN_MAX_MEGAPIXELS"
+#: Pillow's own ``Image.MAX_IMAGE_PIXELS`` as Pillow ships it (~89 MP): no program's policy, only Pillow's guess,
+#: and too low for real panoramas, so :func:`pillow_pixel_limit` raises it to ours. Any other value was set by the
+#: program that uses us, and is its policy for every picture it opens: never touched (see :func:`max_pixels`).
+PILLOW_DEFAULT_LIMIT = int(1024 * 1024 * 1024 // 4 // 3)
+#: Guards the four values below, which :func:`pillow_pixel_limit`'s threads share.
 _pillow_limit_lock = threading.Lock()
 _users = 0  # how many threads are inside pillow_pixel_limit
+#: The program's Pillow limit (Pillow's default where it set none), while threads are inside: what the last one puts
+#: back, and what binds max_pixels. Kept up to date by _follow_program, as the program may set it at any time.
 _saved_limit: int | None = Image.MAX_IMAGE_PIXELS
+_set_to: int | None = None  # what we set Pillow's limit to while we own it; None: the program's value stands
+#: This thread's limit (a restorer's ``max_pixels``, :func:`_pixel_limit`) and whether a restorer set it; None for
+#: the process's. A context variable, not a global: each thread (and asyncio task) has its own, so two restorers
+#: with two limits serve requests side by side.
+_context_limit: ContextVar[tuple[int, bool] | None] = ContextVar("weatherclean_max_pixels", default=None)
+
+
+@contextlib.contextmanager
+def _pixel_limit(pixels: int | None, *, restorer: bool = False) -> Iterator[None]:
+    """:func:`max_pixels` is ``pixels`` in this thread only (this context) while inside; None keeps the process's
+    (:data:`MAX_MEGAPIXELS_ENV`, else :data:`MAX_PIXELS`). What ``Restorer.restore_file`` loads under
+    (``restorer=True``: a refusal then says how to load a restorer with a higher ``max_pixels``): a service sets a
+    tighter limit for uploads per restorer, without an environment variable that the whole process shares.
+
+    Private: a context variable does not reach the threads that the code inside starts (the batch pipeline's
+    decoder threads went on with the process's limit), so it is no way to limit a batch, only loads made in this
+    very thread."""
+    token = _context_limit.set(None if pixels is None else (pixels, restorer))
+    try:
+        yield
+    finally:
+        _context_limit.reset(token)
 
 
 def max_pixels() -> int:
-    """The largest picture decoded, in pixels: :data:`MAX_MEGAPIXELS_ENV` when set to a positive number, else
-    :data:`MAX_PIXELS`. Read at each call, so a library caller may set it at any time; a value that is not a
-    number is an :class:`InputError` naming it (a typo must not silently keep or lift the guard)."""
+    """The largest picture decoded, in pixels: the limit of :func:`_pixel_limit` when one is set (a restorer's
+    ``max_pixels``), else :data:`MAX_MEGAPIXELS_ENV` when set to a positive number, else :data:`MAX_PIXELS`; and
+    never more than a stricter Pillow limit the program set itself (``PIL.Image.MAX_IMAGE_PIXELS`` lower than
+    that, other than Pillow's own default), even one set while a load is in progress: we must not decode what the
+    program refuses. Read at each call, so a library caller may set it at any time; a value that is not a number
+    is an :class:`InputError` naming it (a typo must not silently keep or lift the guard)."""
+    ours = _configured_limit()
+    program = _program_limit()
+    return ours if program is None else min(ours, program)
+
+
+def _program_limit() -> int | None:
+    """The Pillow limit the program set itself (not one of ours, even while our threads are inside
+    :func:`pillow_pixel_limit`), or None where it set none: Pillow's untouched default, or None (the check turned
+    off, which is no stricter policy)."""
+    with _pillow_limit_lock:
+        _follow_program()
+        value = _saved_limit if _users else Image.MAX_IMAGE_PIXELS
+    return None if value is None or value == PILLOW_DEFAULT_LIMIT else value
+
+
+def _configured_limit() -> int:
+    """Our own limit, before a program's Pillow limit has its say: :func:`_pixel_limit`'s, else the process's."""
+    given = _context_limit.get()
+    return given[0] if given is not None else _process_limit()
+
+
+def _process_limit() -> int:
+    """The process's limit: :data:`MAX_MEGAPIXELS_ENV`'s, else :data:`MAX_PIXELS`; a variable that is not a
+    number is an :class:`InputError` naming it."""
     raw = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
     if not raw:
         return MAX_PIXELS
@@ -52,39 +112,80 @@ def max_pixels() -> int:
     return int(value * 1_000_000)
 
 
+def _pillow_level() -> int:
+    """What :func:`pillow_pixel_limit` raises Pillow's limit to: the highest of this thread's limit, the process's
+    and Pillow's default. Never below the process's: a strict restorer (20 MP) put it at Pillow's default while it
+    loaded, and a program that had turned the check off (None) for its own huge rasters had them refused meanwhile;
+    the thread's tighter limit is :func:`open_image`'s to apply. A bad variable raises here, before any change,
+    unless this thread's own limit is set: that one binds its loads, and the variable's error is for those that
+    use it."""
+    given = _context_limit.get()
+    if given is None:
+        return max(_process_limit(), PILLOW_DEFAULT_LIMIT)
+    try:
+        process = _process_limit()
+    except InputError:
+        process = MAX_PIXELS
+    return max(given[0], process, PILLOW_DEFAULT_LIMIT)
+
+
 _QUIET_LOCK = threading.Lock()
-_quiet_users = 0
-#: The one filter :func:`pillow_quiet` adds: warnings issued from Pillow's own modules, nothing else's.
-_PILLOW_FILTER = ("ignore", None, Warning, re.compile(r"PIL(\.|$)"), 0)
+#: How many users each category's filter has: :func:`pillow_quiet`'s, and :func:`_own`'s DecompressionBombWarning.
+_quiet_users: dict[type[Warning], int] = {}
+#: The modules whose warnings the filters ignore: Pillow's own, nothing else's.
+_PILLOW_MODULES = re.compile(r"PIL(\.|$)")
+
+
+def _pillow_filter(category: type[Warning]) -> tuple[str, None, type[Warning], re.Pattern[str], int]:
+    """The one filter that ignores ``category`` (and its subclasses) from Pillow's modules."""
+    return ("ignore", None, category, _PILLOW_MODULES, 0)
+
+
+def _quiet_enter(category: type[Warning]) -> None:
+    """One user more for ``category``'s filter: the first puts it first in the process's list."""
+    with _QUIET_LOCK:
+        users = _quiet_users.get(category, 0)
+        if users == 0:
+            warnings.filters.insert(0, _pillow_filter(category))  # type: ignore[arg-type]
+            _filters_changed()
+        _quiet_users[category] = users + 1
+
+
+def _quiet_leave(category: type[Warning]) -> None:
+    """One user less for ``category``'s filter: the last removes it."""
+    with _QUIET_LOCK:
+        users = _quiet_users.get(category, 0) - 1
+        if users > 0:
+            _quiet_users[category] = users
+            return
+        _quiet_users.pop(category, None)
+        with contextlib.suppress(ValueError):
+            warnings.filters.remove(_pillow_filter(category))  # type: ignore[arg-type]
+        _filters_changed()
 
 
 @contextlib.contextmanager
-def pillow_quiet() -> Iterator[None]:
-    """Pillow's warnings ignored while any thread opens or loads a picture here: one filter for Pillow's modules,
-    added by the first and removed by the last (:func:`pillow_pixel_limit` enters it: its limit is ours, and Pillow
-    warned of pictures between it and twice it, which :func:`open_image` refuses in its own words). Not
-    ``warnings.catch_warnings``: it saves and restores the whole filter list, and two threads loading at once (the
-    batch's decoder, a server's requests) could restore each other's, and leave every warning of the program ignored
-    for good.
+def pillow_quiet(category: type[Warning] = UserWarning) -> Iterator[None]:
+    """Pillow's warnings of ``category`` (subclasses included) ignored while any thread is inside: one filter per
+    category, for Pillow's modules only, added by the first thread and removed by the last.
+
+    ``UserWarning`` by default, which is what reading or writing a file needs: Pillow's remarks on its quirks
+    ("Corrupt EXIF data", "Truncated File Read", piexif's missing next-IFD pointer) that the user cannot act on,
+    and that a program showing stderr's first line (a photo editor's external-editor hook) showed. Not every
+    class: the filter is the process's and first in its list, and ignoring all of Pillow's warnings made a
+    program's own ``simplefilter("error", DecompressionBombWarning)`` lapse for its own opens while any thread
+    saved here. Not ``warnings.catch_warnings``: it saves and restores the whole filter list, and two threads
+    loading at once (the batch's decoder, a server's requests) could restore each other's, and leave every warning
+    of the program ignored for good.
     """
-    global _quiet_users
     entered = False
     try:
-        with _QUIET_LOCK:
-            if _quiet_users == 0:
-                warnings.filters.insert(0, _PILLOW_FILTER)  # type: ignore[arg-type]
-                _filters_changed()
-            _quiet_users += 1
-            entered = True
+        _quiet_enter(category)
+        entered = True
         yield
     finally:
         if entered:
-            with _QUIET_LOCK:
-                _quiet_users -= 1
-                if _quiet_users == 0:
-                    with contextlib.suppress(ValueError):
-                        warnings.filters.remove(_PILLOW_FILTER)  # type: ignore[arg-type]
-                    _filters_changed()
+            _quiet_leave(category)
 
 
 def _filters_changed() -> None:
@@ -95,33 +196,76 @@ def _filters_changed() -> None:
         hook()
 
 
+def _own(value: int | None) -> None:
+    """Note that Pillow's limit is now ``value``, set by us (None: the program's value stands); with
+    ``_pillow_limit_lock`` held. Pillow's DecompressionBombWarning is ignored exactly while we own the limit: Pillow
+    then warns of pictures between our limit and twice it, which :func:`open_image` refuses in its own words; while
+    the limit is the program's, its warning is the program's policy (a ``simplefilter("error", ...)`` of its own
+    must keep refusing its opens), and :func:`open_image` turns one raised in our opens into our refusal."""
+    global _set_to
+    if value is not None and _set_to is None:
+        _quiet_enter(Image.DecompressionBombWarning)
+    elif value is None and _set_to is not None:
+        _quiet_leave(Image.DecompressionBombWarning)
+    _set_to = value
+
+
+def _follow_program() -> None:
+    """Take in a Pillow limit that the program set while threads are inside :func:`pillow_pixel_limit` (with
+    ``_pillow_limit_lock`` held; on entry, on exit and when :func:`max_pixels` reads the program's limit): where
+    Pillow's limit is no longer what we set, the program set it; it is now the program's value, what is put back
+    and what binds us, and no longer ours to raise or put back. Saved only by the first thread in, a limit set
+    during a load was missed: a later thread wanting more overwrote it, the last thread out put back a stale
+    default, and max_pixels went on with the stale value (a 15 MP picture taken under the program's new 10 MP)."""
+    global _saved_limit
+    if not _users:
+        return  # no thread inside: Image.MAX_IMAGE_PIXELS is the program's, read as it is
+    current = Image.MAX_IMAGE_PIXELS
+    if _set_to is None or current != _set_to:
+        _saved_limit = current
+        _own(None)
+
+
 @contextlib.contextmanager
 def pillow_pixel_limit() -> Iterator[None]:
-    """Pillow's own bomb check off while we open or decode, and put back after: ours (:func:`open_image`) says
-    what to do and can be raised (:data:`MAX_MEGAPIXELS_ENV`), where Pillow's raised first, in its own words.
+    """Pillow's own bomb check raised to ours while we open or decode, and put back after: ours
+    (:func:`open_image`) says what to do and can be raised (:data:`MAX_MEGAPIXELS_ENV`), where Pillow's default
+    (~89 MP) refused real panoramas first, in its own words. Pillow's ``UserWarning``\\ s are ignored meanwhile
+    (:func:`pillow_quiet`), and its DecompressionBombWarning while the limit is ours (:func:`_own`).
 
     Counted, not locked for the whole body: a decoder thread's minutes-long decode of a big photo must not hold up
-    another thread's open (the batch reads headers while decoding). The first user saves Pillow's limit and sets it
-    to ours (:func:`max_pixels`), the last puts it back. Not off: the limit is the process's, and another thread
-    of the program (a server opening an upload with Pillow meanwhile) would have had no check at all; at ours,
-    Pillow still refuses what is over twice it, which :func:`open_image` reports in our words."""
+    another thread's open (the batch reads headers while decoding). The first user saves Pillow's limit and, where
+    it is Pillow's untouched default or None, sets it to ours (:func:`_pillow_level`; a later user whose level is
+    higher raises it to that); the last puts it back. Not off: the limit is the process's, and another thread of
+    the program (a server opening an upload with Pillow meanwhile) would have had no check at all; at ours, Pillow
+    still refuses what is over twice it, which :func:`open_image` reports in our words. A limit the program set
+    itself, before or during our loads (:func:`_follow_program`), is never changed: a service that set a stricter
+    one saw its own ``Image.open`` accept a 400 MP upload while another thread loaded here; it binds
+    :func:`max_pixels` instead, and a higher one leaves ours to :func:`open_image`'s own check."""
     global _users, _saved_limit
+    wanted = _pillow_level()  # a bad variable raises here, before any change
     entered = False
     try:
         with _pillow_limit_lock:
             if _users == 0:
                 _saved_limit = Image.MAX_IMAGE_PIXELS
-                Image.MAX_IMAGE_PIXELS = max_pixels()
+            _follow_program()
+            unset = _saved_limit is None or _saved_limit == PILLOW_DEFAULT_LIMIT  # no policy of the program's own
+            if unset and (_set_to is None or wanted > _set_to):
+                Image.MAX_IMAGE_PIXELS = wanted
+                _own(wanted)
             _users += 1
             entered = True
-        with pillow_quiet():
+        with pillow_quiet(UserWarning):
             yield
     finally:
         if entered:
             with _pillow_limit_lock:
+                _follow_program()  # a limit the program set meanwhile is its own: kept
                 _users -= 1
-                if _users == 0:
+                if _users == 0 and _set_to is not None:  # still what we set: the program's put back
                     Image.MAX_IMAGE_PIXELS = _saved_limit
+                    _own(None)
 
 
 def over_limit(path: Path, width: int, height: int) -> str | None:
@@ -132,11 +276,33 @@ def over_limit(path: Path, width: int, height: int) -> str | None:
 
 
 def _refusal(path: Path, pixels: int, size: str = "") -> str:
-    """The one line of a picture of ``pixels`` refused by the limit, with what raises it for a trusted file."""
+    """The one line of a picture of ``pixels`` refused by the limit, with what raises it for a trusted file: the
+    limit that refused it, as its owner sets it (the program's Pillow limit, the restorer's ``max_pixels``, the
+    variable). Advising the variable where the program's own limit binds would have changed nothing, and naming a
+    restorer where none set the limit would have sent the reader looking for one."""
+    given, ours, program = _context_limit.get(), _configured_limit(), _program_limit()
+    image = f"{path}: image is {size}{_megapixels(pixels)} megapixels"
+    if program is not None and program < ours:
+        return (
+            f"{image}, over this program's Pillow limit of {_megapixels(program)} MP (PIL.Image.MAX_IMAGE_PIXELS = "
+            f"{program}, which weatherclean never raises); downscale or split it, or, if the program should take "
+            f"it, raise that limit in the program"
+        )
+    if given is not None and given[1]:
+        return (
+            f"{image}, over this restorer's {_megapixels(ours)} MP limit (load_restorer(max_pixels={ours})); "
+            f"downscale or split it, or, if you trust the file and have the memory, load a restorer with a higher "
+            f"max_pixels"
+        )
+    if given is not None:
+        return (
+            f"{image}, over the {_megapixels(ours)} MP limit set for these loads; downscale or split it, or, if you "
+            f"trust the file and have the memory, raise that limit where the calling code sets it"
+        )
     return (
-        f"{path}: image is {size}{_megapixels(pixels)} megapixels, over the {_megapixels(max_pixels())} MP safety "
-        f"limit (decompression-bomb guard); downscale or split it, or, if you trust the file and have the memory, "
-        f"raise the limit: {MAX_MEGAPIXELS_ENV}={-(-pixels // 1_000_000)}"
+        f"{image}, over the {_megapixels(ours)} MP safety limit (decompression-bomb guard); downscale or split it, "
+        f"or, if you trust the file and have the memory, raise the limit: {MAX_MEGAPIXELS_ENV}="
+        f"{-(-pixels // 1_000_000)}"
     )
 
 
@@ -190,7 +356,9 @@ def open_image(path: Path) -> Image.Image:
     try:
         with pillow_pixel_limit():
             im = Image.open(path)
-    except Image.DecompressionBombError as exc:  # over twice our limit, refused by Pillow at ours: our words
+    # over twice Pillow's limit; or over it, where the limit is the program's and so is a filter that turns
+    # Pillow's DecompressionBombWarning into an error (pillow_pixel_limit leaves both in force): our words
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         if found is None:
             raise
@@ -218,7 +386,7 @@ def open_or_explain(p: Path) -> Image.Image:
             return open_image(p)
     except InputError:
         raise
-    except Image.DecompressionBombError as exc:  # a plugin's own check (pillow_pixel_limit sets Pillow's to ours)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # a plugin's own check, unparsed
         raise InputError(f"{p}: over the {max_pixels() / 1e6:.0f} MP safety limit ({exc})") from None
     except UnidentifiedImageError:
         raise NotPillow from None

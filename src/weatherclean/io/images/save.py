@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +21,12 @@ from PIL import Image
 
 from weatherclean.errors import OutputError
 from weatherclean.io.atomic import atomic_write
-from weatherclean.io.images.carryover import avif_tagged, carry_over, heic_colour, write_with_trailer
+from weatherclean.io.images.carryover import avif_tagged, carry_over, exif_space_note, heic_colour, write_with_trailer
 from weatherclean.io.images.exif import EXIF_PREFIX, Ifd, exif_for_output, tiff_part
 from weatherclean.io.images.formats import FORMAT_NAME, normalise_format, size_text
 from weatherclean.io.images.heif import encode_heif
 from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
+from weatherclean.io.images.opener import pillow_quiet
 from weatherclean.io.images.pixels import row_blocks
 from weatherclean.io.images.png16 import encode_png16
 from weatherclean.io.images.pngchunks import HDR_CHUNKS, colour_chunks, iccp_chunk, insert_after_ihdr, text_chunks
@@ -158,6 +158,8 @@ def _exif(like: LoadedImage, fmt: str, arr: np.ndarray, notes: list[str]) -> byt
                 if value]  # fmt: skip
         if held:
             notes.append(f"{', '.join(held)} cannot be stored in {FORMAT_NAME[fmt]}; dropped")
+        space = exif_space_note(like, FORMAT_NAME[fmt])  # when the EXIF was all that said "not sRGB"
+        notes += [space] if space else []
         return None
     exif, exif_notes = exif_for_output(like.exif, fmt, arr)
     notes += exif_notes
@@ -193,10 +195,13 @@ def _pillow(arr: np.ndarray, like: LoadedImage, t: _Target, params: dict[str, An
         options["dpi"] = tuple(float(d) for d in dpi)
     options.update(params)
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        # Pillow re-parses EXIF for some formats and warns about quirks (e.g. piexif's missing next-IFD
-        # pointer) that do not stop it from writing every tag; the user cannot act on that warning.
-        warnings.simplefilter("ignore", UserWarning)
+    # Pillow re-parses EXIF for some formats and warns about quirks (e.g. piexif's missing next-IFD pointer) that do
+    # not stop it from writing every tag; the user cannot act on that warning. pillow_quiet, not catch_warnings: that
+    # saves and restores the process's whole filter list, and two threads encoding at once (a web service's
+    # requests) restored each other's, leaving every UserWarning of the program ignored for good. UserWarning only:
+    # the filter is the process's, and one for every class let a program's own opens in other threads pass its
+    # simplefilter("error", DecompressionBombWarning) while we encoded.
+    with pillow_quiet(UserWarning):
         im.save(buf, format=t.fmt, **options)
     return buf.getvalue()
 
