@@ -433,3 +433,18 @@ def test_avi_output_keeps_the_recording_day_and_names_the_tags_it_drops(tmp_path
         tags = dict(c.metadata)
     assert tags["title"] == "Dash" and tags["date"] == "2024-01-02"
     assert "AVI cannot store the tags location; dropped" in result.notes
+
+
+def test_matroska_tags_go_into_avi_whatever_their_case(tmp_path: Path) -> None:
+    """Matroska's tags come upper-case (ARTIST, COMMENT, COPYRIGHT): AVI's INFO list holds them, yet they were
+    dropped with a note saying AVI cannot store them (a format conformance tester's finding)."""
+    with av.open(str(tmp_path / "in.mkv"), "w") as out:
+        out.metadata.update({"artist": "Tester", "comment": "a comment", "copyright": "(c) me", "location": "x"})
+        v = out.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        _mux_frames(out, v, np.full((48, 64, 3), 100, np.uint8), 2)
+    result = process_video(tmp_path / "in.mkv", tmp_path / "out.avi", _identity)
+    with av.open(str(tmp_path / "out.avi")) as c:
+        tags = dict(c.metadata)
+    assert (tags["artist"], tags["comment"], tags["copyright"]) == ("Tester", "a comment", "(c) me")
+    assert "AVI cannot store the tags LOCATION; dropped" in result.notes, result.notes

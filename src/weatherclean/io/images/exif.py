@@ -435,6 +435,7 @@ def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byte
     """
     if not exif:
         return exif, []
+    exif = _dimensions_as_written(exif, arr.shape[1], arr.shape[0])
     notes: list[str] = []
     thumbnail = _has_thumbnail(exif)
     if fmt == "JPEG" and not _fits_jpeg(strip_exif_thumbnail(exif) if thumbnail else exif):
@@ -443,6 +444,59 @@ def exif_for_output(exif: bytes | None, fmt: str, arr: np.ndarray) -> tuple[byte
         if exif is None or not thumbnail:
             return exif, notes
     return _with_thumbnail(exif, fmt, arr, thumbnail, notes)
+
+
+def _dimensions_as_written(exif: bytes, width: int, height: int) -> bytes:
+    """``exif`` with its PixelXDimension and PixelYDimension swapped where they give the picture turned a quarter
+    (``height``×``width``) from how it is written: a HEIC is decoded upright and written so (its orientation tag
+    reset to 1), and its EXIF went on saying 4032×3024 for a 3024×4032 output. Patched where the two values lie
+    (each fits in its entry), so no other byte moves; any other pair of values is the camera's and is kept."""
+    if width == height:
+        return exif
+    prefix = EXIF_PREFIX if exif.startswith(EXIF_PREFIX) else b""
+    t = bytearray(exif[len(prefix) :])
+    try:
+        head = tiff_head(bytes(t[:8]))
+        if head is None:
+            return exif
+        e, ifd0 = head
+        sub = _entry_value(t, e, ifd0, 0x8769)
+        found = {tag: _entry_at(t, e, sub, tag) for tag in (0xA002, 0xA003)} if sub else {}
+        if None in found.values() or len(found) != 2:
+            return exif
+        values = {tag: struct.unpack_from(e + ("H" if typ == 3 else "I"), t, pos)[0]
+                  for tag, (pos, typ) in found.items()}  # fmt: skip
+        if (values[0xA002], values[0xA003]) != (height, width):
+            return exif
+        for tag, value in ((0xA002, width), (0xA003, height)):
+            pos, typ = found[tag]  # type: ignore[misc]
+            if value > (0xFFFF if typ == 3 else 0xFFFFFFFF):
+                return exif
+            struct.pack_into(e + ("H" if typ == 3 else "I"), t, pos, value)
+    except struct.error:
+        return exif
+    return prefix + bytes(t)
+
+
+def _entry_at(t: bytearray, e: str, ifd: int, tag: int) -> tuple[int, int] | None:
+    """Where the one SHORT or LONG value of ``tag`` in the IFD at ``ifd`` lies (it is held in its entry), with its
+    type; None when the IFD has no such entry."""
+    (count,) = struct.unpack_from(e + "H", t, ifd)
+    for i in range(count):
+        pos = ifd + 2 + 12 * i
+        entry_tag, typ, n = struct.unpack_from(e + "HHI", t, pos)
+        if entry_tag == tag:
+            return (pos + 8, typ) if typ in (3, 4) and n == 1 else None
+    return None
+
+
+def _entry_value(t: bytearray, e: str, ifd: int, tag: int) -> int | None:
+    """The value of ``tag``'s one SHORT or LONG in the IFD at ``ifd`` (an offset, for a pointer tag), or None."""
+    found = _entry_at(t, e, ifd, tag)
+    if found is None:
+        return None
+    pos, typ = found
+    return struct.unpack_from(e + ("H" if typ == 3 else "I"), t, pos)[0]
 
 
 def _with_thumbnail(

@@ -77,13 +77,15 @@ def _container_tags(fmt: str, tags: dict[str, str], notes: list[str], writer: st
         return tags
     if fmt != "avi":
         return tags
-    kept = {k: v for k, v in tags.items() if k in _AVI_TAGS}
-    if "creation_time" in tags and "date" not in kept:
-        kept["date"] = tags["creation_time"][:10]  # ISO 8601: the day
+    # Matroska's tags come upper-case (ARTIST, COMMENT): AVI's INFO list holds them under FFmpeg's lower-case names
+    kept = {k.lower(): v for k, v in tags.items() if k.lower() in _AVI_TAGS}
+    created = _tag(tags, "creation_time")
+    if created is not None and "date" not in kept:
+        kept["date"] = created[:10]  # ISO 8601: the day
     software = _tag(tags, "software")  # a camera's firmware (FFmpeg's own name is never in ``tags``)
     if software is not None:  # under its RIFF name: as "software", the muxer's own name took its place
         kept["ISFT"] = software
-    dropped = sorted(k for k in tags if k not in _AVI_TAGS and k != "creation_time" and k.lower() != "software")
+    dropped = sorted(k for k in tags if k.lower() not in {*_AVI_TAGS, "creation_time", "software"})
     if dropped:
         notes.append(f"AVI cannot store the tags {', '.join(dropped)}; dropped")
     return kept
