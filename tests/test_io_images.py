@@ -191,9 +191,9 @@ def test_a_killed_runs_leftover_part_file_is_removed_on_the_next_write(tmp_path:
     from weatherclean.io.atomic import atomic_write
     from weatherclean.io.leftovers import STALE_SECONDS
 
-    old = tmp_path / ".a.png.x1y2z3.part"
+    old = tmp_path / ".a.png.x1y2z3w4.part"
     old.write_bytes(b"half a picture")
-    recent = tmp_path / ".a.png.q9w8e7.part"  # maybe another run writing right now: left alone
+    recent = tmp_path / ".a.png.q9w8e7r6.part"  # maybe another run writing right now: left alone
     recent.write_bytes(b"in progress")
     long_ago = time.time() - STALE_SECONDS - 60
     os.utime(old, (long_ago, long_ago))

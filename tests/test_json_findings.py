@@ -243,7 +243,7 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
 
     old = time.time() - 2 * leftovers.STALE_SECONDS
     for name in ("a.png", "b.png"):
-        left = tmp_path / f".{name}.x1y2z3.part"
+        left = tmp_path / f".{name}.x1y2z3w4.part"
         left.write_bytes(b"half")
         os.utime(left, (old, old))
     scans: list[str] = []
@@ -256,7 +256,7 @@ def test_leftovers_are_found_with_one_scan_of_a_folder_for_many_writes(
     assert scans.count(str(tmp_path)) == 1, scans
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     # one too young to remove stays in the index, and goes once it is due, without a new scan
-    young = tmp_path / ".c.png.x1y2z3.part"
+    young = tmp_path / ".c.png.x1y2z3w4.part"
     young.write_bytes(b"half")
     monkeypatch.setitem(leftovers._LEFTOVERS, tmp_path, (time.time(), {"c.png": [str(young)]}))
     atomic.atomic_write(tmp_path / "c.png", b"x")

@@ -201,8 +201,8 @@ def test_a_rerun_that_skips_a_done_output_removes_a_killed_runs_leftover(tmp_pat
     for name in ("a.png", "b.png"):
         Image.fromarray(_picture(0)).save(tmp_path / "in" / name)
         Image.fromarray(_picture(1)).save(tmp_path / "out" / name)
-    old, recent = tmp_path / "out" / ".a.png.k1ll3d.part", tmp_path / "out" / ".a.png.n0w.part"
-    folder, other = tmp_path / "out" / ".b.png.xyz.part", tmp_path / "out" / ".c.png.abc.part"
+    old, recent = tmp_path / "out" / ".a.png.k1ll3d00.part", tmp_path / "out" / ".a.png.n0wn0w00.part"
+    folder, other = tmp_path / "out" / ".b.png.xyzxyz00.part", tmp_path / "out" / ".c.png.abcabc00.part"
     old.write_bytes(b"half")
     recent.write_bytes(b"another run, writing now")
     folder.mkdir()

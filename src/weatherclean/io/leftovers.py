@@ -1,6 +1,8 @@
 """Temporary files a killed run left beside its outputs (``.NAME.xxxxxxxx.part``): how they are named
 (:func:`temp_prefix`, which :mod:`weatherclean.io.atomic` makes them with) and how they are found and removed once
-they are old enough to be no run's in progress (:data:`STALE_SECONDS`).
+they are old enough to be no run's in progress (:data:`STALE_SECONDS`). Only names of exactly that form
+(:func:`leftover_output_name`) that the running user owns (:func:`is_own`) are ever removed: an output folder may
+be shared.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -35,8 +38,8 @@ def temp_prefix(name: str) -> str:
 
 
 def remove_stale_parts(dest: Path) -> None:
-    """Delete ``.NAME.*.part`` files (and ``--frames`` work folders) that a killed run left beside ``dest``
-    (Ctrl-C cleans up by itself), before each write to ``dest``.
+    """Delete ``.NAME.xxxxxxxx.part`` files (and ``--frames`` work folders) that a killed run of this user left
+    beside ``dest`` (Ctrl-C cleans up by itself), before each write to ``dest``.
 
     The folder is scanned once and its leftovers indexed by the output they name (:data:`_LEFTOVERS`), then
     looked up at each write: a scan per write made a batch quadratic in its folder's size (of 6.7 s for 4,000
@@ -68,17 +71,39 @@ _LEFTOVERS_LOCK = threading.Lock()  # the pipeline's writer threads write side b
 _LEFTOVERS_KEPT = 256
 
 
+#: The random part ``mkstemp`` and ``mkdtemp`` put between a temporary name's prefix and ``.part``: exactly this many
+#: characters of :data:`_RANDOM_CHARACTERS` (``tempfile``'s own length and alphabet, the same in every Python 3).
+_RANDOM_LENGTH = 8
+_RANDOM_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def leftover_output_name(name: str) -> str | None:
+    """The output name (cut as :func:`temp_prefix` cuts it) that a temporary file or work folder named ``name``
+    stands for, or None when ``name`` is not one weatherclean makes: ``.NAME.`` + 8 characters of ``tempfile``'s
+    alphabet + ``.part``, nothing else.
+
+    Why so strict: the cleanup deletes what it matches, and any ``.NAME.anything.part`` (``.a.jpg.my-thesis.part``,
+    a folder of someone's work beside an output of the same name) was matched and removed, folders and all."""
+    if not (name.startswith(".") and name.endswith(".part")):
+        return None
+    output, dot, random = name[1:-5].rpartition(".")
+    if not (output and dot and len(random) == _RANDOM_LENGTH and set(random) <= _RANDOM_CHARACTERS):
+        return None
+    return output
+
+
 def _leftovers_in(folder: Path) -> dict[str, list[str]]:
-    """``folder``'s hidden temporary files and work folders, by the output name they stand for."""
+    """``folder``'s hidden temporary files and work folders that weatherclean makes (:func:`leftover_output_name`),
+    by the output name they stand for. Whose they are is checked at removal (:func:`_remove_if_stale`)."""
     found: dict[str, list[str]] = {}
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return found
     for entry in entries:
-        name = entry.name  # mkstemp's random part holds no dot: ".NAME.x1y2z3.part" names NAME
-        if name.startswith(".") and name.endswith(".part"):
-            found.setdefault(name[1:-5].rpartition(".")[0], []).append(entry.path)
+        output = leftover_output_name(entry.name)
+        if output is not None:
+            found.setdefault(output, []).append(entry.path)
     return found
 
 
@@ -100,12 +125,27 @@ def remove_stale_parts_beside(outputs: Iterable[Path]) -> None:
 
 def _remove_if_stale(path: Path, now: float) -> bool:
     """Remove a temporary file or work folder not touched for :data:`STALE_SECONDS` (younger, another run may
-    be writing it now); one that cannot be removed stays. False for one too young to remove."""
+    be writing it now); one that cannot be removed stays. False for one too young to remove.
+
+    Only the running user's own (:func:`is_own`) is removed: in a shared output folder (``/tmp``, a team's share)
+    another user's file or folder under such a name is theirs, whoever made it, and was deleted with its tree. The
+    path is looked at with ``lstat``, never through a link: a link is removed itself (if it is the user's), and a
+    folder only if it is one (``rmtree`` refuses a link in its place)."""
     with contextlib.suppress(OSError):
-        if now - path.lstat().st_mtime <= STALE_SECONDS:
+        info = path.lstat()
+        if not is_own(info):
+            return True  # not ours to remove, now or later
+        if now - info.st_mtime <= STALE_SECONDS:
             return False
-        if path.is_dir() and not path.is_symlink():
+        if stat.S_ISDIR(info.st_mode):
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink()
     return True
+
+
+def is_own(info: os.stat_result) -> bool:
+    """Whether ``info`` (an ``lstat``) is of a file the running user owns, as everything weatherclean makes is. On
+    Windows, which has no ``st_uid`` to compare, every file counts as the user's: the pattern alone decides."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is None or info.st_uid == geteuid()

@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from weatherclean.errors import OutputAppeared, WeathercleanError
+from weatherclean.errors import OutputAppeared, OutputError, WeathercleanError
 from weatherclean.io.atomic import atomic_write, keep_existing
 from weatherclean.io.folders import input_problem, name_over_limit, nfc, too_long
 from weatherclean.io.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_video_path
-from weatherclean.io.output_links import special_kind
+from weatherclean.io.output_links import follow_output_link, special_kind
 from weatherclean.io.permissions import new_files_like
 
 __all__ = [
@@ -368,7 +368,16 @@ def _copy(sidecar: Sidecar, dest: Path) -> str | None:
 
 def _existing(src: Path, dest: Path, data: bytes, label: str) -> str | None:
     """The note for a sidecar ``src`` (its bytes ``data``) whose copy's name ``dest`` is taken: none when it is
-    the same file (``-o`` into the input's own folder) or holds the same bytes, else that it was kept."""
+    the same file (``-o`` into the input's own folder) or holds the same bytes, else that it was kept.
+
+    Another user's link at ``dest`` in a shared folder (sticky, world-writable: ``/tmp``) is neither read nor
+    compared (:func:`~weatherclean.io.output_links.follow_output_link`, the output's own rule): a note that said
+    "same" or "differs" told whoever made ``/tmp/out/a.xmp -> /root/secret`` whether a file they cannot read holds
+    the sidecar's bytes."""
+    try:
+        follow_output_link(dest)
+    except OutputError as exc:
+        return f"{label} {src.name} not copied: {_not_followed(exc, dest)}"
     try:
         if os.path.samefile(src, dest):
             return None
@@ -383,6 +392,17 @@ def _existing(src: Path, dest: Path, data: bytes, label: str) -> str | None:
         f"{label} {src.name} not copied: {dest.name} beside the output differs from it and was kept (it may hold "
         f"what was given to the output); to take the input's, copy it over by hand"
     )
+
+
+def _not_followed(exc: OutputError, dest: Path) -> str:
+    """Why the link at ``dest`` was not followed, in a sidecar's note: :func:`follow_output_link`'s reason, said of
+    the sidecar's copy (``a.xmp beside the output is a symbolic link owned by another user …``) rather than of the
+    "output path", which is the picture's."""
+    reason = _reason(exc, dest)
+    lead = "output path is "
+    if reason.startswith(lead):
+        return f"{dest.name} beside the output is {reason[len(lead) :]}"
+    return f"{dest.name} beside the output: {reason}"
 
 
 # --- action cameras' proxies and thumbnails ------------------------------------------------------------------------
