@@ -42,6 +42,7 @@ from weatherclean.batch import (
 from weatherclean.batch.jobs import CHANGED, OUT_OF_DATE_HEAD, OUT_OF_DATE_TAIL, OutputState, modified_ns, output_state
 from weatherclean.batch.plan import INSIDE_OUTPUT
 from weatherclean.batch.ray_engine import Worker
+from weatherclean.batch.run import appeared_reason
 from weatherclean.cli import desnow
 from weatherclean.errors import InputError
 from weatherclean.io.atomic import atomic_write
@@ -115,7 +116,7 @@ def test_a_rerun_keeps_an_output_older_than_its_input_and_update_redoes_it(tmp_p
     stale = (out / "b.png").read_bytes()
     code, stdout, stderr = _invoke(str(src), "-o", str(out), "--json", models=loads)
     summary = json.loads(stdout)
-    assert code == 0 and summary["counts"] == {"done": 0, "skipped": 2, "failed": 0}, stderr
+    assert code == 0 and summary["counts"] == {"done": 0, "skipped": 2, "failed": 0, "not_done": 0}, stderr
     reasons = {Path(r["path"]).name: r["reason"] for r in summary["skipped"]}
     assert reasons == {
         "a.jpg": f"output exists: {out / 'a.jpg'} (use --overwrite to redo)", "b.png": _out_of_date(out / "b.png"),
@@ -130,7 +131,7 @@ def test_a_rerun_keeps_an_output_older_than_its_input_and_update_redoes_it(tmp_p
     _dated(src / "a.jpg", 100)  # edited again: the command's --update redoes it, and only it
     code, stdout, stderr = _invoke(str(src), "-o", str(out), "--json", "--update", models=loads)
     summary = json.loads(stdout)
-    assert code == 0 and summary["counts"] == {"done": 1, "skipped": 1, "failed": 0}, stderr
+    assert code == 0 and summary["counts"] == {"done": 1, "skipped": 1, "failed": 0, "not_done": 0}, stderr
     assert [(Path(n["path"]).name, n["note"]) for n in summary["notes"]] == [("a.jpg", CHANGED)]
 
 
@@ -264,12 +265,12 @@ def test_the_runner_judges_each_output_again_as_the_plan_does(tmp_path: Path, pi
     kept = run_jobs(plan, handler, progress=False, pipeline=pipeline)  # the runner not told: nothing replaced
     assert not kept.done and (tmp_path / "out" / "a.png").read_bytes() == stale
     assert [r.reason for r in kept.skipped] == [
-        _out_of_date(tmp_path / "out" / "a.png"), f"output exists: {tmp_path / 'out' / 'b.png'}",
+        _out_of_date(tmp_path / "out" / "a.png"), appeared_reason(tmp_path / "out" / "b.png"),
     ]  # fmt: skip
     summary = run_jobs(plan, handler, progress=False, pipeline=pipeline, update=True)
     assert [j.source.name for j in summary.done] == ["a.png"]
     assert [(r.path.name, r.reason) for r in summary.notes] == [("a.png", CHANGED)]
-    assert [r.reason for r in summary.skipped] == [f"output exists: {tmp_path / 'out' / 'b.png'}"]
+    assert [r.reason for r in summary.skipped] == [appeared_reason(tmp_path / "out" / "b.png")]
 
 
 def test_shards_plan_the_same_outputs_to_update(tmp_path: Path) -> None:
@@ -732,7 +733,7 @@ def test_photos_already_in_an_output_folder_inside_an_input_folder_are_listed(
         assert code == 0, stderr
         listed = sorted(r["path"] for r in summary["skipped"] if r["reason"] == INSIDE_OUTPUT)
         assert listed == ["s1/sub/deeper/old.png", "s1/sub/mine.png"]
-    assert summary["counts"] == {"done": 0, "skipped": 3, "failed": 0}
+    assert summary["counts"] == {"done": 0, "skipped": 3, "failed": 0, "not_done": 0}
     shards = [plan_jobs(["s1"], "s1/sub", shard=(k, 2)) for k in (1, 2)]  # each listed by one shard
     assert sorted(str(r.path) for plan in shards for r in plan.skipped if r.reason == INSIDE_OUTPUT) == [
         "s1/sub/deeper/old.png", "s1/sub/mine.png",
@@ -811,7 +812,7 @@ def test_in_place_refuses_palette_and_one_bit_pictures(tmp_path: Path, loads: St
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     _rgb(folder / "plain.png")
     code, stdout, stderr = _invoke(str(folder), "--in-place", "--json", models=loads)
-    assert code == 1 and json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 4}
+    assert code == 1 and json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 4, "not_done": 0}
     flat = " ".join(stderr.split())
     assert "palette.png: --in-place would lose its palette (it would be written as RGB" in flat
     assert "bilevel.png: --in-place would lose its 1-bit depth (it would be written as 8-bit greyscale" in flat

@@ -108,7 +108,7 @@ def test_photos_are_independent_but_frames_are_a_clip(tmp_path: Path, counter: S
     code, stdout, _ = _invoke(
         str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--json", models=counter
     )
-    assert code == 0 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 1, "failed": 0}
+    assert code == 0 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 1, "failed": 0, "not_done": 0}
     code, _, _ = _invoke(
         str(tmp_path / "clip"), "-o", str(tmp_path / "frames"), "--frames", "--overwrite", models=counter
     )
@@ -256,7 +256,7 @@ def test_frames_mode_still_derains_videos_and_catches_clip_clashes(tmp_path: Pat
         str(tmp_path / "mix"), "--frames", "-o", str(tmp_path / "o"), "--json", models=counter
     )
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
     assert (tmp_path / "o" / "cam.mp4").is_file() and (tmp_path / "o" / "shots" / "2.png").is_file()
     clash = tmp_path / "clash"
     (clash / "clash").mkdir(parents=True)
@@ -327,7 +327,7 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     assert 1 < n < 15
     code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json", models=counter)
     summary = json.loads(stdout)
-    assert code == 1 and summary["counts"] == {"done": 0, "skipped": 0, "failed": 1}
+    assert code == 1 and summary["counts"] == {"done": 0, "skipped": 0, "failed": 1, "not_done": 0}
     reason = summary["failed"][0]["reason"]
     assert f"only {n} of 15 frames" in reason and "--allow-partial" in reason and "\n" not in reason
     # Written with every decodable frame, under a marked name: the output's own name would pass for done.
@@ -335,7 +335,7 @@ def test_a_truncated_video_keeps_every_decodable_frame_and_fails_unless_allowed(
     assert "cut.partial.mp4" in reason and len(_streams(marked)["levels"]) == n
     assert not (tmp_path / "out" / "cut.mp4").exists()
     code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--json", models=counter)  # a rerun still fails
-    assert code == 1 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 0, "failed": 1}
+    assert code == 1 and json.loads(stdout)["counts"] == {"done": 0, "skipped": 0, "failed": 1, "not_done": 0}
     code, stdout, _ = _invoke(str(tmp_path / "out"), "--dry-run", "--json", models=counter)  # never read as an input
     assert code == 0 and json.loads(stdout)["jobs"] == []
     code, stdout, _ = _invoke(str(cut), "-o", str(tmp_path / "out"), "--allow-partial", "--json", models=counter)
@@ -434,7 +434,7 @@ def test_frames_clips_read_bmp_frames(tmp_path: Path, counter: StandIn) -> None:
     code, stdout, stderr = _invoke(str(tmp_path / "clip"), str(tmp_path / "bmps"), "-o", str(tmp_path / "o"),
                                    "--frames", "--json", models=counter)  # fmt: skip
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
     for k, name in enumerate(("1.png", "2.bmp", "3.bmp"), start=1):
         with Image.open(tmp_path / "o" / "clip" / name) as im:
             assert im.format == ("PNG" if name.endswith("png") else "BMP")

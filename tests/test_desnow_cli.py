@@ -57,7 +57,8 @@ def test_mirrored_tree_then_rerun_skips(tmp_path: Path, loads: StandIn) -> None:
     code, stdout, _ = _invoke(str(src), "-o", str(out), "--json", "--tile", "64", models=loads)
     assert code == 0, stdout
     summary = json.loads(stdout)
-    assert summary["counts"] == {"done": 2, "skipped": 1, "failed": 0} and loads.calls == ["default:snow"]
+    assert summary["counts"] == {"done": 2, "skipped": 1, "failed": 0, "not_done": 0}
+    assert loads.calls == ["default:snow"]
     assert (out / "a.jpg").is_file() and (out / "sub" / "b.png").is_file()
     assert not (out / "notes.txt").exists()
     assert np.array_equal(np.asarray(Image.open(out / "sub" / "b.png")), 255 - b)  # the model really ran
@@ -200,12 +201,12 @@ def test_rerun_of_recursive_glob_skips_outputs_and_done_files(
     monkeypatch.chdir(tmp_path)  # a relative pattern, as typed on the command line
     code, stdout, stderr = _invoke("trip/**/*.jpg", "--json", models=loads)
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
     assert (trip / "desnowed" / "a.jpg").is_file() and (trip / "day2" / "desnowed" / "b.jpg").is_file()
     code, stdout, stderr = _invoke("trip/**/*.jpg", "--json", models=loads)  # now also matches trip/desnowed/a.jpg
     assert code == 0, stderr
     again = json.loads(stdout)
-    assert again["counts"] == {"done": 0, "skipped": 2, "failed": 0}
+    assert again["counts"] == {"done": 0, "skipped": 2, "failed": 0, "not_done": 0}
     assert all("output exists" in s["reason"] for s in again["skipped"])
     assert not (trip / "desnowed" / "desnowed").exists()
 
@@ -238,7 +239,7 @@ def test_symlink_to_a_photo_outside_the_folder(tmp_path: Path, loads: StandIn) -
     (folder / "sub" / "link.jpg").symlink_to(tmp_path / "elsewhere" / "far.jpg")
     code, stdout, stderr = _invoke(str(folder), "--json", models=loads)
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
     out = tmp_path / "photos_desnowed"
     assert (out / "near.jpg").is_file() and (out / "sub" / "link.jpg").is_file()
     assert np.asarray(Image.open(out / "sub" / "link.jpg")).shape == outside.shape
@@ -412,7 +413,7 @@ def test_disk_full_leaves_no_partial_file_and_stops(
     assert code == 1
     summary = json.loads(stdout)
     # the write that found the disk full is the one failure; the two not started are not done, not failures
-    assert summary["counts"] == {"done": 0, "skipped": 0, "failed": 1}
+    assert summary["counts"] == {"done": 0, "skipped": 0, "failed": 1, "not_done": 2}
     assert "disk full" in summary["failed"][0]["reason"]
     assert len(summary["not_done"]) == 2 and summary["interrupted"] is False
     assert (
@@ -501,7 +502,7 @@ def test_ctrl_c_prints_a_summary_and_a_rerun_resumes(tmp_path: Path) -> None:
     assert sorted(Path(f["path"]).name for f in summary["not_done"]) == ["b.png", "c.png"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
     code, stdout, _ = _invoke(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", models=stand_in)
-    assert code == 0 and json.loads(stdout)["counts"] == {"done": 2, "skipped": 1, "failed": 0}
+    assert code == 0 and json.loads(stdout)["counts"] == {"done": 2, "skipped": 1, "failed": 0, "not_done": 0}
 
 
 def test_unsupported_formats_empty_folders_and_wrong_task_models(tmp_path: Path, loads: StandIn) -> None:
@@ -625,7 +626,8 @@ def test_videos_are_desnowed_frame_by_frame_keeping_timing_rotation_and_audio(tm
     flat = StandIn(_Flat)
     code, stdout, stderr = _invoke(str(tmp_path / "in"), "--json", "--compare", models=flat)
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0} and flat.calls == ["default:snow"]
+    assert json.loads(stdout)["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
+    assert flat.calls == ["default:snow"]
     out = tmp_path / "in_desnowed"
     with av.open(str(out / "clip.mp4")) as clip:
         frames = list(clip.decode(clip.streams.video[0]))

@@ -49,7 +49,7 @@ def test_a_photo_named_twice_is_done_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(plan_jobs(["a.jpg", "a.jpg"], in_place=True).jobs) == 1  # replaced once, not twice
     code, stdout, stderr = _desnow("a.jpg", "a.jpg", "-o", "dup", "--json")
     assert code == 0, stderr
-    assert json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 0}
+    assert json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 0, "not_done": 0}
 
 
 def test_a_clash_is_told_with_the_reason_that_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

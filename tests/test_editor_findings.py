@@ -141,7 +141,7 @@ def test_in_place_refuses_photoshop_layers_but_not_kept_resources(tmp_path: Path
     layered_before = (folder / "layered.tif").read_bytes()
     code, stdout, stderr = _invoke(str(folder), "--in-place", "--json", models=loads)
     flat = " ".join(stderr.split())
-    assert code == 1 and json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 1}, stderr
+    assert code == 1 and json.loads(stdout)["counts"] == {"done": 1, "skipped": 0, "failed": 1, "not_done": 0}, stderr
     assert "--in-place would lose its Photoshop layers (TIFF tag 37724); use -o DIR to keep the original" in flat
     assert (folder / "layered.tif").read_bytes() == layered_before
     with tifffile.TiffFile(folder / "resources.tif") as done:  # replaced, its resources still there

@@ -85,7 +85,7 @@ def test_the_files_not_done_are_not_failures(tmp_path: Path, pipeline: Pipeline 
     assert [r.path.name for r in summary.not_done] == ["c.png", "d.png", "e.png"]  # c: stopped mid-way
     data = summary.to_dict()
     assert data["interrupted"] is True and data["ok"] is False
-    assert data["counts"] == {"done": 1, "skipped": 0, "failed": 1}
+    assert data["counts"] == {"done": 1, "skipped": 0, "failed": 1, "not_done": 3}
     assert [Path(r["path"]).name for r in data["not_done"]] == ["c.png", "d.png", "e.png"]
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["a.png"]  # nothing partial
 

@@ -323,7 +323,7 @@ def test_nothing_in_sidecar_copying_fails_a_photo(tmp_path: Path, monkeypatch: p
     if unreadable.exists():
         (card / "IMG_0005.JPG.xmp").symlink_to(unreadable)
     code, report, _ = _with_timeout(lambda: _desnow("card", "-o", "out"))  # type: ignore[arg-type,return-value]
-    assert code == 0 and report["counts"] == {"done": 5, "skipped": 0, "failed": 0}, report["failed"]
+    assert code == 0 and report["counts"] == {"done": 5, "skipped": 0, "failed": 0, "not_done": 0}, report["failed"]
     notes = {Path(row["path"]).name: row["note"] for row in report["notes"]}
     head = "XMP sidecar IMG_000{}.JPG.xmp not copied: "
     assert notes["IMG_0001.JPG"] == head.format(1) + "not a regular file (a FIFO)"

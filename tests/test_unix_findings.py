@@ -161,7 +161,7 @@ def test_fifos_sockets_empty_files_and_broken_links_fail_at_planning(
         assert code == 1 and data["exit_code"] == 1 and [j["input"] for j in data["jobs"]] == ["F/ok.jpg"]
         assert {path: why.split(";")[0] for path, why in _failed(data).items()} == expected
         code, run, _ = _json("F")
-        assert code == 1 and run["counts"] == {"done": 1, "skipped": 0, "failed": 4}
+        assert code == 1 and run["counts"] == {"done": 1, "skipped": 0, "failed": 4, "not_done": 0}
         assert _failed(run) == _failed(data)  # the dry run and the run say the same
     with pytest.raises(InputError, match="broken symbolic link to nowhere.jpg"):
         check_input_file(Path("F/d.jpg"), "an image file")  # the readers' own look says it too
@@ -177,7 +177,7 @@ def test_a_nameless_file_given_and_inside_its_folder_is_listed_once(
     _photo(Path("X/scan"))
     _photo(Path("X/a.jpg"))
     code, data, _ = _json("X", "X/scan")
-    assert code == 0 and data["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert code == 0 and data["counts"] == {"done": 2, "skipped": 0, "failed": 0, "not_done": 0}
 
 
 # -- 6. --in-place on hard links of one another --------------------------------------------------------------------
@@ -310,7 +310,7 @@ def test_an_emptied_input_or_a_broken_link_after_a_complete_run_stays_skipped(
     Path("in/b.jpg").write_bytes(b"")  # ": > in/b.jpg"
     Path("nas/c.jpg").unlink()  # the NAS is not mounted
     code, data, stderr = _json("in")  # the nightly rerun: done already, as before
-    assert code == 0 and data["counts"] == {"done": 0, "skipped": 3, "failed": 0}, stderr
+    assert code == 0 and data["counts"] == {"done": 0, "skipped": 3, "failed": 0, "not_done": 0}, stderr
     code, data, _ = _json("in", "--dry-run")
     assert code == 0 and not data["failed"]
     code, data, _ = _json("in", "--overwrite", "--dry-run")  # but a job that would run fails, as it will

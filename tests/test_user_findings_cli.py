@@ -174,7 +174,7 @@ def test_a_file_reached_twice_is_skipped_once_with_the_useful_reason(
 
 @pytest.mark.parametrize(("command", "words"), [
     (["derain"], "Exit code 0 when every file was done or skipped, 1 when any failed"),
-    (["desnow"], "2 when nothing could run, 130 when interrupted (Ctrl-C or SIGTERM; the same command resumes)"),
+    (["desnow"], "130 when interrupted (Ctrl-C, SIGTERM or SIGHUP; the same command resumes)"),
     (["synth", "rain"], "1 when any failed (the others are kept), 2 when nothing could run, 130 when interrupted"),
     (["compare"], "1 when some file could not be read (the sheet is still written), 2 when nothing could run"),
 ])  # fmt: skip

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM while a run records what it did: held, blocked, or carried to the summary.
+"""Ctrl-C, SIGTERM and SIGHUP while a run records what it did: held, blocked, or carried to the summary.
 
 A run that stops, or finishes, still has to wait for its writes in flight, record them and print its summary;
 an interruption that lands there lost the summary, with exit code 130 over a batch whose files were written.
@@ -22,10 +22,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["INTERRUPTS", "block_for_report", "carry_interrupts", "interrupts_blocked", "interrupts_held"]
+__all__ = [
+    "EXIT_INTERRUPTED", "INTERRUPTS", "block_for_report", "carry_interrupts", "interrupts_blocked", "interrupts_held",
+]  # fmt: skip
 
-#: The signals a run takes as "stop now, keep what is done": Ctrl-C, and SIGTERM, which the CLI turns into Ctrl-C.
-INTERRUPTS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+#: The signals a run takes as "stop now, keep what is done": Ctrl-C, and SIGTERM and SIGHUP (an SSH connection
+#: dropped, a terminal closed), which the CLI turns into Ctrl-C: held, blocked and carried alike.
+INTERRUPTS = tuple(
+    s for s in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None
+)
+
+#: The exit code of an interrupted command (128 + SIGINT, as shells report Ctrl-C), whichever of
+#: :data:`INTERRUPTS` came; a rerun resumes. Here, with the standard library alone, so that the CLI's entry
+#: point (before Typer is imported), its commands and the batch summary's ``exit_code`` share the one number.
+EXIT_INTERRUPTED = 130
 
 
 @dataclass

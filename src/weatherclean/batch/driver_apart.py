@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from weatherclean.batch.jobs import Job, Record, display
 from weatherclean.batch.run import INTERRUPTED, BatchSummary
 from weatherclean.errors import WeathercleanError, one_line
-from weatherclean.interrupts import interrupts_held
+from weatherclean.interrupts import INTERRUPTS, interrupts_held
 
 
 class RayError(WeathercleanError):
@@ -70,8 +70,9 @@ def _drive_apart(drive: _Drive, jobs: Sequence[Job], disconnect: Callable[[], An
     """``drive`` run in a forked child that reports each job's summary as it comes back; its results, or, when the
     child ended without them, what it reported with the rest failed as :data:`CLUSTER_GONE`.
 
-    Ctrl-C and SIGTERM reach the child once, through this process (:class:`_Relay`): the child ignores its own,
-    so that one from the terminal or from Slurm (which signals both) is not taken twice.
+    Ctrl-C, SIGTERM and SIGHUP (:data:`~weatherclean.interrupts.INTERRUPTS`) reach the child once, through this
+    process (:class:`_Relay`): the child ignores its own, so that one from the terminal or from Slurm (which
+    signals both) is not taken twice.
     """
     import multiprocessing
 
@@ -147,17 +148,18 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _child_signals(parent: int, held: set[signal.Signals]) -> None:
-    """In the child: SIGUSR1 (the parent's relay of Ctrl-C or SIGTERM, or the parent's death) is Ctrl-C, each
-    time; SIGINT and SIGTERM are left to the parent, which relays each once. Handlers, not SIG_IGN: the
-    processes Ray starts get defaults. Then the signal mask goes back to ``held``, and a SIGUSR1 sent meanwhile
-    arrives."""
+    """In the child: SIGUSR1 (the parent's relay of an interruption, or the parent's death) is Ctrl-C, each
+    time; the interruptions themselves (:data:`~weatherclean.interrupts.INTERRUPTS`: SIGINT, SIGTERM, SIGHUP) are
+    left to the parent, which relays each once: a terminal that closes sends SIGHUP to the whole process group.
+    Handlers, not SIG_IGN: the processes Ray starts get defaults. Then the signal mask goes back to ``held``, and
+    a SIGUSR1 sent meanwhile arrives."""
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGUSR1, stop)
-    signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    for signum in INTERRUPTS:
+        signal.signal(signum, lambda signum, frame: None)
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -167,8 +169,21 @@ def _child_signals(parent: int, held: set[signal.Signals]) -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+def _relayed(signum: int) -> bool:
+    """Whether the interruption ``signum`` is relayed to the child (:class:`_Relay`): not when it is ignored (SIGHUP
+    under ``nohup``), nor a SIGHUP that a program calling ``main([...])`` handles itself (a daemon's "reload",
+    which the CLI leaves it: :func:`weatherclean.cli._borrowed_process`); SIGINT and SIGTERM otherwise always."""
+    handler = signal.getsignal(signum)
+    if handler is signal.SIG_IGN:
+        return False
+    if signum in (signal.SIGINT, signal.SIGTERM):
+        return True
+    return handler is signal.SIG_DFL or bool(getattr(handler, "interrupts_the_run", False))
+
+
 class _Relay:
-    """While a child drives: each Ctrl-C or SIGTERM here is sent on to it, as SIGUSR1 (:attr:`stopped` says one
+    """While a child drives: each Ctrl-C, SIGTERM or SIGHUP here (:data:`~weatherclean.interrupts.INTERRUPTS`;
+    one ignored, as SIGHUP under ``nohup``, stays ignored) is sent on to it, as SIGUSR1 (:attr:`stopped` says one
     came): the first stops the batch, the second ends the grace given to files in flight
     (:meth:`.ray_engine._Pool.interrupt`). A third kills the child, which no longer answers (stuck inside
     Ray): what it reported stands and the rest is not done. The program's own handlers are back afterwards.
@@ -185,7 +200,7 @@ class _Relay:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Relay:
-        self._previous = {signum: signal.signal(signum, self._relay) for signum in (signal.SIGINT, signal.SIGTERM)}
+        self._previous = {signum: signal.signal(signum, self._relay) for signum in INTERRUPTS if _relayed(signum)}
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -82,11 +82,10 @@ def _templates() -> tuple[tuple[str, str, str], ...]:
     them all), built by the functions that write them, so a reworded reason still folds.
 
     An output path is left out with the ``: `` before it: ``output exists: out/p02.jpg (use --overwrite to redo)``
-    gives ``output exists (use --overwrite to redo)``. The run's own "output exists: PATH" (written since the plan
-    was made) has no builder of its own: it is the head of :func:`exists_reason` and the path alone, and folds with
-    the done ones. A file's name (a nameless video's, the clip beside a camera's proxy, a link's target) becomes
-    ``…``: ``a DJI low-resolution proxy (LRF) of …; not processed``. The longest tail is tried first, so that a bare
-    head never takes a longer reason."""
+    gives ``output exists (use --overwrite to redo)``. An output written by another run after the plan was made is
+    skipped by the run with :func:`appeared_reason`'s words, wherever the run finds it. A file's name (a nameless
+    video's, the clip beside a camera's proxy, a link's target) becomes ``…``: ``a DJI low-resolution proxy (LRF)
+    of …; not processed``. The longest tail is tried first, so that a bare head never takes a longer reason."""
     mark = str(display(Path(_SENTINEL)))
     done = exists_reason(Path(_SENTINEL), OutputState.DONE)
     outputs = [done, exists_reason(Path(_SENTINEL), OutputState.UNKNOWN), appeared_reason(Path(_SENTINEL))]
@@ -99,7 +98,6 @@ def _templates() -> tuple[tuple[str, str, str], ...]:
     for reason in outputs:
         head, _, tail = reason.partition(mark)
         templates.append((head, tail, _without_path(head, tail)))
-    templates.append((done.partition(mark)[0], "", templates[0][2]))
     for reason in named:
         head, _, tail = reason.partition(_SENTINEL)
         templates.append((head, tail, f"{head}…{tail}"))

@@ -59,7 +59,7 @@ from weatherclean.batch.jobs import (
     stat_or_none,
 )
 from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError
-from weatherclean.interrupts import block_for_report, interrupts_held
+from weatherclean.interrupts import EXIT_INTERRUPTED, block_for_report, interrupts_held
 from weatherclean.io.atomic import file_identity, identity_at, keep_existing
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.io.images.opener import header_pixels
@@ -157,6 +157,14 @@ class BatchSummary:
     def ok(self) -> bool:
         return not self.failed and not self.interrupted
 
+    @property
+    def exit_code(self) -> int:
+        """The exit code the CLI ends this batch with, which ``--json`` gives too (as its error object and the
+        ``--dry-run`` JSON do): 130 interrupted (128 + SIGINT, as after Ctrl-C), 1 a file failed, else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return 0 if self.ok else 1
+
     @classmethod
     def from_plan(cls, jobs: Plan | Sequence[Job]) -> BatchSummary:
         """An empty summary that starts with what the plan already knows: its skips, its failures and its notes
@@ -188,8 +196,9 @@ class BatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form for ``--json``: ``failed`` holds real failures only; the inputs an interrupted
-        run did not do, or that a full output disk left unstarted, are ``not_done`` (their number is its length),
-        ``interrupted`` true only after Ctrl-C or SIGTERM. Outputs are
+        run did not do, or that a full output disk left unstarted, are ``not_done`` (counted in ``counts`` with the
+        rest, so a script that reads the counts sees that the run is incomplete), ``interrupted`` true only after
+        Ctrl-C, SIGTERM or SIGHUP, and ``exit_code`` the command's (:attr:`exit_code`). Outputs are
         shown as the user's paths were typed, as inputs are (:class:`~weatherclean.batch.jobs.OutputNames`)."""
         shown = OutputNames(self.output_dir)
         return {
@@ -198,11 +207,17 @@ class BatchSummary:
             "failed": [_failure_dict(r) for r in self.failures_shown()],
             "not_done": [{"path": str(r.path)} for r in self.not_done],
             "notes": [{"path": str(r.path), "note": r.why} for r in self.notes],
-            "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
+            "counts": {
+                "done": len(self.done),
+                "skipped": len(self.skipped),
+                "failed": len(self.failed),
+                "not_done": len(self.not_done),
+            },
             "other_shards": self.other_shards,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
             "ok": self.ok,
+            "exit_code": self.exit_code,
         }
 
 
@@ -427,7 +442,9 @@ def _appeared(job: Job, replace: Replacement) -> _Look:
     where a file goes, or for another photo's output), or None to run it; and the file it judged.
 
     The plan skipped every output that existed then; one that exists now appeared since (another process, a
-    rerun beside this one), or is one the plan found older than its input and was asked to redo (``update``).
+    rerun beside this one), or is one the plan found older than its input and was asked to redo (``update``). One
+    done by now was written meanwhile, and is skipped with the words of one that appears while the job runs
+    (:func:`appeared_reason`), not "output exists": a log reader tells a race beside this run from an earlier run.
     Each is judged as the plan judges, by the same rule (:func:`~weatherclean.batch.jobs.judge_output`): never
     replaced unless ``overwrite``, or ``update`` and it is (still) older than its input and made from this input
     (one made from another photo, by its EXIF, fails the job). The Ray engine's actors run each job through here
@@ -448,8 +465,8 @@ def _appeared(job: Job, replace: Replacement) -> _Look:
         return _Look(_Outcome(failure=Record(display(job.source), verdict.fail)), seen)
     if verdict.skip is None:
         return _Look(None, seen)
-    if verdict.state is OutputState.DONE:  # written since the plan was made
-        return _Look(_Outcome(skip=Record(display(job.source), f"output exists: {display(job.output)}")), seen)
+    if verdict.state is OutputState.DONE:  # written since the plan was made (it found none, or an old one): a race
+        return _Look(_Outcome(skip=Record(display(job.source), appeared_reason(job.output))), seen)
     return _Look(_Outcome(skip=Record(display(job.source), verdict.skip)), seen)
 
 
@@ -535,7 +552,10 @@ def _identity(path: Path) -> tuple[int, ...] | None:
 
 
 def appeared_reason(output: Path) -> str:
-    """The skip reason of a job whose output appeared while it ran, and was kept (:func:`_settle`)."""
+    """The skip reason of a job whose output another run wrote after the plan was made, and that was kept: found
+    done just before the job ran (:func:`_appeared`), or at its write (:func:`_settle`). One wording for both, and
+    for an ``--update`` whose old output was there all along: a file written meanwhile appeared, whatever was there
+    before, and it need not be this photo's (another card's photo of the same name, a rerun beside this one)."""
     return f"output appeared meanwhile (another run?): {display(output)}; kept, not replaced (--overwrite redoes it)"
 
 

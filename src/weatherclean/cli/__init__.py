@@ -2,66 +2,59 @@
 
 Each sub-command lives in its own module with a ``register(app)`` function, so a newcomer finds
 ``weatherclean desnow`` in ``cli/desnow.py`` and the work it does in the library modules it calls.
+
+This module imports only the standard library: the command's signal handlers are installed before Typer, Rich
+and the command modules are imported (:func:`main`), and the app itself (:data:`app`) is built on first use.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-import typer
+from weatherclean.interrupts import EXIT_INTERRUPTED, INTERRUPTS  # the standard library alone
 
-from weatherclean import __version__
-from weatherclean.cli import compare, derain, desnow, evaluate, models, synth, train
-from weatherclean.cli.common import TidyGroup, exit_on_interrupt, own_process
+if TYPE_CHECKING:
+    import typer
 
-app = typer.Typer(
-    name="weatherclean",
-    cls=TidyGroup,
-    help="Remove snow and rain from photos and videos.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+    #: The root Typer app, built on first use (:func:`_the_app`).
+    app: typer.Typer
 
+#: The signals the command takes as Ctrl-C besides SIGINT: SIGTERM (``docker stop``, systemd, a scheduler's
+#: pre-emption) and SIGHUP (an SSH connection dropped, a terminal closed, ``tmux kill-session``); those of
+#: :data:`weatherclean.interrupts.INTERRUPTS` but Ctrl-C's own, so that the two lists never differ.
+STOP_SIGNALS = tuple(s for s in INTERRUPTS if s != signal.SIGINT)
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"weatherclean {__version__}")
-        raise typer.Exit()
+#: The stop signals a program's own handler may stand for something else (SIGHUP: a daemon's "reload"), taken
+#: by ``main([...])`` only where the program left them at the default, death (:func:`_borrowed_process`).
+_ONLY_IF_DEFAULT = frozenset(s for s in STOP_SIGNALS if s == getattr(signal, "SIGHUP", None))
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
-) -> None:
-    """Remove snow and rain from photos and videos."""
-
-
-desnow.register(app)
-derain.register(app)
-synth.register(app)
-train.register(app)
-evaluate.register(app)
-compare.register(app)
-models.register(app)
-
-
-def interrupt_on_sigterm() -> None:
-    """Handle SIGTERM (``docker stop``, systemd, a batch scheduler's pre-emption) as Ctrl-C: the run stops
-    at the next safe point, removes its temporary files, prints its summary and exits with 130, and a
-    rerun resumes. Without this a terminated run left hidden ``*.part`` files that no run removed."""
+def interrupt_on_signals(signals: Sequence[int] = STOP_SIGNALS) -> None:
+    """Handle SIGTERM and SIGHUP as Ctrl-C: the run stops at the next safe point, removes its temporary files,
+    prints its summary (or its ``--json`` object) and exits with 130, and a rerun resumes. Without this a
+    terminated run, or one whose SSH connection dropped, died on the spot: no summary, an empty ``--json`` file
+    and hidden ``*.part`` files that no run removed. A signal ignored by whoever started the command (SIGHUP
+    under ``nohup``, SIGTERM under some supervisors) stays ignored."""
 
     def handle(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    handle.interrupts_the_run = True  # type: ignore[attr-defined]  # the Ray driver's relay looks for it
     if sys.platform != "win32" and threading.current_thread() is threading.main_thread():
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:  # ignored by whoever started us: it stays so
-            signal.signal(signal.SIGTERM, handle)
+        for signum in signals:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, handle)
+
+
+#: The former name of :func:`interrupt_on_signals`, from when SIGTERM was the only such signal.
+interrupt_on_sigterm = interrupt_on_signals
 
 
 def print_anything() -> None:
@@ -76,19 +69,23 @@ def print_anything() -> None:
 
 @contextlib.contextmanager
 def _borrowed_process() -> Iterator[None]:
-    """The command run inside a program's process: SIGTERM is Ctrl-C and unprintable characters are escaped while
-    it runs, and the program gets its SIGTERM handler and its streams' error handling back when it returns; no
-    signal handler, file descriptor or exit hook of the command's stays behind (:func:`main`)."""
+    """The command run inside a program's process: SIGTERM is Ctrl-C, SIGHUP too where the program left it at the
+    default, and unprintable characters are escaped while it runs, and the program gets its handlers and its
+    streams' error handling back when it returns; no signal handler, file descriptor or exit hook of the command's
+    stays behind (:func:`main`). Why SIGHUP only at the default: a daemon's own SIGHUP handler ("reload your
+    configuration") must keep working while it runs a batch, and never stop the batch."""
     main_thread = threading.current_thread() is threading.main_thread()
-    handler = signal.getsignal(signal.SIGTERM) if main_thread and sys.platform != "win32" else None
+    handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS} if main_thread and sys.platform != "win32" else {}
+    taken = [s for s, handler in handlers.items() if s not in _ONLY_IF_DEFAULT or handler is signal.SIG_DFL]
     errors = [(stream, getattr(stream, "errors", None)) for stream in (sys.stdout, sys.stderr)]
     try:
-        interrupt_on_sigterm()
+        interrupt_on_signals(taken)
         print_anything()
         yield
     finally:
-        if handler is not None:
-            signal.signal(signal.SIGTERM, handler)
+        for signum, handler in handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
         for stream, was in errors:
             reconfigure = getattr(stream, "reconfigure", None)
             if reconfigure is not None and was is not None and getattr(stream, "errors", None) != was:
@@ -100,31 +97,190 @@ def main(args: list[str] | None = None, *, obj: object = None, as_command: bool 
     """The ``weatherclean`` command (and ``python -m weatherclean``).
 
     As the command (``as_command``; by default when ``args`` is None, as the console script and ``python -m
-    weatherclean`` call it), the process is set up as the command's (:func:`~weatherclean.cli.common.own_process`),
-    and once a command has ended with its exit code, Ctrl-C or SIGTERM during the exit ends it with that code
+    weatherclean`` call it), the signal handlers are installed first, before anything else is imported, then the
+    process is set up as the command's (:func:`~weatherclean.cli.common.own_process`), and once a command has
+    ended with its exit code, Ctrl-C, SIGTERM or SIGHUP during the exit ends it with that code
     (:func:`~weatherclean.cli.common.exit_on_interrupt`). Called by a program with ``args`` (``main([...])``), the
-    process stays the program's: SIGTERM counts as Ctrl-C only while the command runs, and the signal handlers it
-    had are back when it returns (or raises ``SystemExit``), with no exit hook or reopened file descriptor left.
+    process stays the program's: SIGTERM and SIGHUP count as Ctrl-C only while the command runs, and the signal
+    handlers it had are back when it returns (or raises ``SystemExit``), with no exit hook or reopened file
+    descriptor left.
+
+    An interruption before the command's own handling has begun (while the CLI is imported, its commands built or
+    the arguments parsed) ends it as one during planning does: exit code 130, one ``error:`` line, and with
+    ``--json`` among the arguments the JSON error object on stdout; never a traceback, nor a silent 130.
 
     ``args`` (default: the command line) and ``obj`` (Click's context object, such as a
     :data:`~weatherclean.cli.batch.ModelProvider`) let a program, or a test, run the whole command as it runs.
     """
     if as_command is None:
         as_command = args is None
+    given = list(sys.argv[1:] if args is None else args)
     if not as_command:
         with _borrowed_process():
-            app(args, obj=obj)
+            _run(args, obj, given, owned=False)
         return
-    own_process()
-    interrupt_on_sigterm()
-    print_anything()
+    interrupt_on_signals()  # first: until now a SIGTERM or SIGHUP killed the process outright
+    _run(args, obj, given, owned=True)
+
+
+def _run(args: list[str] | None, obj: object, given: list[str], *, owned: bool) -> None:
+    """Import, build and run the app; an interruption that reaches here is answered by :func:`_say_interrupted`."""
     try:
-        app(args, obj=obj)
-    except SystemExit as exc:
-        exit_on_interrupt(exit_code_of(exc))
-        raise
+        from weatherclean.cli.common import exit_on_interrupt, own_process, undecided
+
+        undecided()
+        if owned:
+            own_process()
+            print_anything()
+        try:
+            _the_app()(args, obj=obj)
+        except SystemExit as exc:
+            if owned:
+                _settle_exit(exit_on_interrupt, exit_code_of(exc))
+            raise
+    except KeyboardInterrupt:
+        code = _say_interrupted(given, owned=owned)
+        if owned:
+            _ignore_stops()
+        raise SystemExit(code) from None
+
+
+def _settle_exit(exit_on_interrupt: Any, code: int) -> None:
+    """``exit_on_interrupt(code)``, again if a signal lands before it has put its handlers in place: the outcome
+    is decided, and a KeyboardInterrupt here became a traceback in place of it."""
+    while True:
+        try:
+            exit_on_interrupt(code)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def _ignore_stops() -> None:
+    """Ignore Ctrl-C, SIGTERM and SIGHUP from now on, once an interruption's answer is out and the exit code
+    (130) decided; one that came as this starts is noted and dropped."""
+    while True:
+        try:
+            for signum in (signal.SIGINT, *STOP_SIGNALS):
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    signal.signal(signum, signal.SIG_IGN)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def _say_interrupted(given: Sequence[str], *, owned: bool = False) -> int:
+    """Answer an interruption that came outside the command's own handling (before it began, or after its answer)
+    and return the exit code to end with. Before: the one-line ``error:`` message on stderr and, when ``--json``
+    is among the arguments ``given``, the JSON error object on stdout, as the command gives them when interrupted
+    while planning (:func:`~weatherclean.cli.common.json_errors`); 130. After the command has answered (an error
+    line, a JSON object, its summary: :func:`~weatherclean.cli.common.decided`): nothing more, and its code,
+    so that stdout never holds two JSON answers. ``owned``: this process is the ``weatherclean`` command, whose
+    failed standard streams may be pointed at the null device.
+
+    Written with further interruptions held and blocked (:mod:`weatherclean.interrupts`, standard library only):
+    a second Ctrl-C must not cut it short. The message is the command's own (``evaluate`` keeps nothing to resume
+    from), imported under the hold."""
+    from weatherclean.interrupts import interrupts_blocked, interrupts_held
+
+    while True:
+        try:
+            with interrupts_held(), interrupts_blocked():
+                from weatherclean.cli import common
+
+                if owned:
+                    common._Process.owned = True
+                code = common.decided()
+                if code is not None:
+                    return code
+                command = next((arg for arg in given if not arg.startswith("-")), None)
+                message = common.INTERRUPTED_NOTHING_KEPT if command == "evaluate" else common.INTERRUPTED_MESSAGE
+                if _json_asked(given):
+                    common._echo_json(
+                        {"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED}
+                    )
+                common.fail(message, EXIT_INTERRUPTED)
+                return EXIT_INTERRUPTED
+        except KeyboardInterrupt:  # came before the hold took effect: nothing was written yet
+            continue
+
+
+def _json_asked(given: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options ``given`` (not a file named so after ``--``)."""
+    options = given[: given.index("--")] if "--" in given else given
+    return "--json" in options
 
 
 def exit_code_of(exc: SystemExit) -> int:
     """The status a ``SystemExit`` gives the process: None is 0, a message (printed by Python) is 1."""
     return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+
+
+@functools.cache
+def _the_app() -> typer.Typer:
+    """The root Typer app, its ``--version`` and each command's module registered on it, built on first use
+    (``weatherclean.cli.app``, and :func:`main` once its signal handlers are in place): importing Typer, Rich and
+    the command modules takes 0.1-0.3 s, during which a signal used to find no handler of the command's yet."""
+    import typer
+
+    from weatherclean import __version__
+    from weatherclean.cli import compare, derain, desnow, evaluate, models, synth, train
+    from weatherclean.cli.common import TidyGroup, undecided
+
+    class RootGroup(TidyGroup):
+        """The root group: an interruption while the arguments are parsed (each command's own handling has not
+        begun) is answered as :func:`_say_interrupted` says. Typer turned it into exit code 130 alone: no
+        message, and no JSON for ``--json``, which the docs promise."""
+
+        #: The arguments as given to this app's call (:meth:`make_context` consumes its list).
+        given: Sequence[str] = ()
+
+        def make_context(self, info_name: str | None, args: list[str], *rest: Any, **kwargs: Any) -> Any:
+            self.given = list(args)
+            undecided()  # a call of the app begins: an earlier call's answer is not this one's
+            with self.answer_interruptions():
+                return super().make_context(info_name, args, *rest, **kwargs)
+
+        def invoke(self, ctx: Any) -> Any:  # a command's options are parsed in here, then the command runs
+            with self.answer_interruptions():
+                return super().invoke(ctx)
+
+        @contextlib.contextmanager
+        def answer_interruptions(self) -> Iterator[None]:
+            try:
+                yield
+            except KeyboardInterrupt:  # every command answers its own: this came before it began, or after
+                raise typer.Exit(_say_interrupted(self.given)) from None
+
+    def version_and_exit(value: bool) -> None:
+        if value:
+            typer.echo(f"weatherclean {__version__}")
+            raise typer.Exit()
+
+    built = typer.Typer(
+        name="weatherclean",
+        cls=RootGroup,
+        help="Remove snow and rain from photos and videos.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @built.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=version_and_exit, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        """Remove snow and rain from photos and videos."""
+
+    for module in (desnow, derain, synth, train, evaluate, compare, models):
+        module.register(built)
+    return built
+
+
+def __getattr__(name: str) -> Any:
+    """``weatherclean.cli.app``, built when first asked for (:func:`_the_app`)."""
+    if name == "app":
+        return _the_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

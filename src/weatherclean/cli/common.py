@@ -25,7 +25,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from weatherclean.errors import WeathercleanError
-from weatherclean.interrupts import INTERRUPTS, interrupts_blocked, interrupts_held
+from weatherclean.interrupts import EXIT_INTERRUPTED, INTERRUPTS, interrupts_blocked, interrupts_held
 from weatherclean.io.folders import printable
 
 P = ParamSpec("P")
@@ -137,8 +137,7 @@ def draws_progress(target: Console | None = None) -> bool:
 EXIT_USAGE = 2
 #: Exit code for "the command ran but at least one file failed".
 EXIT_SOME_FAILED = 1
-#: Exit code after Ctrl-C (128 + SIGINT, as shells report it); a rerun resumes.
-EXIT_INTERRUPTED = 130
+# EXIT_INTERRUPTED (after Ctrl-C, SIGTERM or SIGHUP) is weatherclean.interrupts', imported above: one number
 #: The message of a command interrupted before it had a summary to print (loading the model, say).
 INTERRUPTED_MESSAGE = "interrupted; rerun the same command to resume"
 #: The message of a command that keeps nothing to resume from (``evaluate``: its scores are written at the end).
@@ -148,7 +147,8 @@ INTERRUPTED_NOTHING_KEPT = "interrupted; nothing was written (scores are kept on
 class _Process:
     """Whether this process is the ``weatherclean`` command (:func:`own_process`, called by
     :func:`weatherclean.cli.main`), whose signals and standard streams are then the command's to set, and the exit
-    code once a command has decided it. Under a test runner or a program embedding the CLI neither is touched."""
+    code once a command has decided it (:func:`decided`). Under a test runner or a program embedding the CLI
+    neither is touched."""
 
     owned = False
     outcome: int | None = None
@@ -270,9 +270,25 @@ def _lost_stream(fd: int) -> None:
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print a one-line error and return the ``typer.Exit`` to raise. A file name in ``message`` that holds a
     newline, another control character or bytes that are not UTF-8 is shown with escapes
-    (:func:`~weatherclean.io.folders.printable`): the line stays one line, and says which bytes the name holds."""
+    (:func:`~weatherclean.io.folders.printable`): the line stays one line, and says which bytes the name holds.
+    The outcome is then decided (:func:`decided`)."""
     err_console.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+    _Process.outcome = code
     return typer.Exit(code)
+
+
+def decided() -> int | None:
+    """The exit code the command has answered with (its error line, its JSON object or its summary is out), or
+    None while it has not. Why: an interruption that lands after the answer, before the exit, must not add a
+    second answer (a second JSON object on stdout, an "interrupted" line under an error) nor change the code:
+    it ends the command with this one, silently."""
+    return _Process.outcome
+
+
+def undecided() -> None:
+    """A command begins: nothing is answered yet (:func:`decided`); one run before it in this process (a test,
+    a program calling ``main`` twice) answered for itself."""
+    _Process.outcome = None
 
 
 def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -287,11 +303,14 @@ def interrupted_says(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            undecided()
             try:
                 return func(*args, **kwargs)
             except WeathercleanError as exc:
                 raise fail(str(exc)) from None
             except KeyboardInterrupt:
+                if decided() is not None:  # after the command's answer: it stands, alone
+                    raise typer.Exit(decided()) from None
                 raise fail(message, code=EXIT_INTERRUPTED) from None
 
         return wrapper
@@ -316,13 +335,19 @@ def json_errors(json_out: bool, interrupted: str = INTERRUPTED_MESSAGE) -> Itera
             _echo_json({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE})
         raise
     except KeyboardInterrupt:
-        if json_out:
-            _echo_json({"ok": False, "interrupted": True, "error": interrupted, "exit_code": EXIT_INTERRUPTED})
+        if json_out and decided() is None:  # its line on stderr follows (cli_errors), part of the same answer
+            answer = {"ok": False, "interrupted": True, "error": interrupted, "exit_code": EXIT_INTERRUPTED}
+            _echo_json(answer, decides=False)
         raise
 
 
-def _echo_json(answer: dict[str, Any]) -> None:
-    """``answer`` as JSON on stdout; a stdout that cannot take it is handled as :func:`stdout_lost` says."""
+def _echo_json(answer: dict[str, Any], *, decides: bool = True) -> None:
+    """``answer`` (an error object, with its ``exit_code``) as JSON on stdout; a stdout that cannot take it is
+    handled as :func:`stdout_lost` says. The outcome is then decided (:func:`decided`), unless ``decides`` is
+    False: an interruption's object, whose ``error:`` line is still to come from :func:`interrupted_says` (an
+    interruption meanwhile must not cut that line)."""
+    if decides:
+        _Process.outcome = answer.get("exit_code", EXIT_USAGE)
     try:
         typer.echo(json.dumps(answer, indent=2))
         if sys.stdout is not None:

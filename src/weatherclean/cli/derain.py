@@ -67,8 +67,8 @@ def derain_command(
     """Remove rain from videos (mp4, mov, mkv, webm, avi and more), folders of frames (--frames) and photos.
 
     Videos keep their length, frame timing, rotation, audio and subtitles. Exit code 0 when every file
-    was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C or SIGTERM; the
-    same command resumes).
+    was done or skipped, 1 when any failed, 2 when nothing could run, 130 when interrupted (Ctrl-C, SIGTERM or
+    SIGHUP; the same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,

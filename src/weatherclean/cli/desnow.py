@@ -62,7 +62,7 @@ def desnow_command(
 
     Photos keep format, bit depth, alpha and metadata (EXIF, GPS, ICC, XMP); videos keep their length, frame
     timing, rotation, audio and subtitles. Exit code 0 when every file was done or skipped, 1 when any failed, 2
-    when nothing could run, 130 when interrupted (Ctrl-C or SIGTERM; the same command resumes).
+    when nothing could run, 130 when interrupted (Ctrl-C, SIGTERM or SIGHUP; the same command resumes).
     """
     cmd = batch.PhotoCommand(
         paths=paths, output=output, model=model, device=device, precision=precision, tile=tile,

@@ -232,8 +232,8 @@ def evaluate_command(
 
     --baseline median adds a 3×3 median filter for images and a 5-frame temporal median for clips. Exit code
     0 when every pair was scored, 1 when some could not be (left out of the means), 2 when the dataset, the
-    model or an option cannot be used or no pair could be scored, 130 when interrupted (Ctrl-C or SIGTERM;
-    nothing is written then).
+    model or an option cannot be used or no pair could be scored, 130 when interrupted (Ctrl-C, SIGTERM or
+    SIGHUP; nothing is written then).
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, outputs_label
