@@ -18,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
-    "EXIT_INTERRUPTED", "INTERRUPTS", "block_for_report", "carry_interrupts", "interrupts_blocked", "interrupts_held",
+    "EXIT_INTERRUPTED", "INTERRUPTS", "ONLY_IF_DEFAULT", "block_for_report", "carry_interrupts", "interrupts_blocked",
+    "interrupts_held", "until_uninterrupted",
 ]  # fmt: skip
 
 #: The signals a run takes as "stop now, keep what is done": Ctrl-C, and SIGTERM and SIGHUP (an SSH connection
@@ -32,10 +35,25 @@ INTERRUPTS = tuple(
     s for s in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None
 )
 
+#: Those of :data:`INTERRUPTS` that a program's own handler may take for something else (SIGHUP: a daemon's
+#: "reload"): the CLI called as ``main([...])`` takes them, and the Ray driver's relay passes them on, only where
+#: the program left them at the default (death) or to the CLI itself.
+ONLY_IF_DEFAULT = frozenset(s for s in (getattr(signal, "SIGHUP", None),) if s is not None)
+
 #: The exit code of an interrupted command (128 + SIGINT, as shells report Ctrl-C), whichever of
 #: :data:`INTERRUPTS` came; a rerun resumes. Here, with the standard library alone, so that the CLI's entry
 #: point (before Typer is imported), its commands and the batch summary's ``exit_code`` share the one number.
 EXIT_INTERRUPTED = 130
+
+
+def until_uninterrupted(call: Callable[..., _T], *args: Any) -> _T:
+    """``call(*args)``, again if an interruption lands while it runs: for the steps after an outcome is decided
+    (an exit code set, handlers being put in place), where a KeyboardInterrupt became a traceback in its stead."""
+    while True:
+        try:
+            return call(*args)
+        except KeyboardInterrupt:
+            continue
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from weatherclean.batch.jobs import Job, Record, display
 from weatherclean.batch.run import INTERRUPTED, BatchSummary
 from weatherclean.errors import WeathercleanError, one_line
-from weatherclean.interrupts import INTERRUPTS, interrupts_held
+from weatherclean.interrupts import INTERRUPTS, ONLY_IF_DEFAULT, interrupts_held
 
 
 class RayError(WeathercleanError):
@@ -176,7 +176,7 @@ def _relayed(signum: int) -> bool:
     handler = signal.getsignal(signum)
     if handler is signal.SIG_IGN:
         return False
-    if signum in (signal.SIGINT, signal.SIGTERM):
+    if signum not in ONLY_IF_DEFAULT:
         return True
     return handler is signal.SIG_DFL or bool(getattr(handler, "interrupts_the_run", False))
 

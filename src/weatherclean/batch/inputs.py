@@ -45,12 +45,21 @@ from weatherclean.io.video import is_partial_path, is_video_path
 __all__ = [
     "CAMERA_FILES", "EMPTY_FOLDER", "GLOB_CHARS", "NOTHING_TO_DO_HEAD", "ONLY_OURS", "ONLY_SIDECARS",
     "ONLY_SIDECARS_MATCHED", "PARTIAL_INPUT",
-    "Found", "Inputs", "camera_file_reason", "expand_inputs", "files_under", "nameless_video_reason", "one_per_path",
+    "Found", "Inputs", "camera_file_reason", "expand_inputs", "files_under", "literal_prefix", "nameless_video_reason",
+    "one_per_path",
     "real_path", "safe_is_dir", "safe_is_file", "unreachable", "write_protected",
 ]  # fmt: skip
 
 #: The characters that make an input a glob pattern (when no file of that name exists).
 GLOB_CHARS = frozenset("*?[")
+
+
+def literal_prefix(parts: tuple[str, ...]) -> int:
+    """How many of a glob pattern's leading ``parts`` hold no wildcard: its literal folder, where its matches lie
+    (the planner names outputs from there; an ``--in-place`` run locks it)."""
+    return next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+
+
 #: How the skip reason of a file judged by its name alone ends (``not an image file (by name)``).
 _BY_NAME = " (by name)"
 
@@ -435,8 +444,8 @@ class _Expander:
         matches = sorted(glob.glob(pattern, recursive=True))
         if not matches:
             self.found.failed.append(Record(Path(text), NO_MATCH))
-        parts = Path(pattern).parts  # the leading ones without wildcards are the pattern's literal prefix
-        base_parts = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+        parts = Path(pattern).parts
+        base_parts = literal_prefix(parts)
         if matches and all(is_sidecar(Path(m)) and not safe_is_dir(Path(m)) for m in matches):
             # said once for the pattern (a sidecar given by name gets its own row): "0 done" and nothing else
             # left the user guessing

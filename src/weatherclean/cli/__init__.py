@@ -18,7 +18,12 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from weatherclean.interrupts import EXIT_INTERRUPTED, INTERRUPTS  # the standard library alone
+from weatherclean.interrupts import (  # the standard library alone
+    EXIT_INTERRUPTED,
+    INTERRUPTS,
+    ONLY_IF_DEFAULT,
+    until_uninterrupted,
+)
 
 if TYPE_CHECKING:
     import typer
@@ -30,10 +35,6 @@ if TYPE_CHECKING:
 #: pre-emption) and SIGHUP (an SSH connection dropped, a terminal closed, ``tmux kill-session``); those of
 #: :data:`weatherclean.interrupts.INTERRUPTS` but Ctrl-C's own, so that the two lists never differ.
 STOP_SIGNALS = tuple(s for s in INTERRUPTS if s != signal.SIGINT)
-
-#: The stop signals a program's own handler may stand for something else (SIGHUP: a daemon's "reload"), taken
-#: by ``main([...])`` only where the program left them at the default, death (:func:`_borrowed_process`).
-_ONLY_IF_DEFAULT = frozenset(s for s in STOP_SIGNALS if s == getattr(signal, "SIGHUP", None))
 
 
 def interrupt_on_signals(signals: Sequence[int] = STOP_SIGNALS) -> None:
@@ -76,7 +77,7 @@ def _borrowed_process() -> Iterator[None]:
     configuration") must keep working while it runs a batch, and never stop the batch."""
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS} if main_thread and sys.platform != "win32" else {}
-    taken = [s for s, handler in handlers.items() if s not in _ONLY_IF_DEFAULT or handler is signal.SIG_DFL]
+    taken = [s for s, handler in handlers.items() if s not in ONLY_IF_DEFAULT or handler is signal.SIG_DFL]
     errors = [(stream, getattr(stream, "errors", None)) for stream in (sys.stdout, sys.stderr)]
     try:
         interrupt_on_signals(taken)
@@ -136,7 +137,7 @@ def _run(args: list[str] | None, obj: object, given: list[str], *, owned: bool) 
             _the_app()(args, obj=obj)
         except SystemExit as exc:
             if owned:
-                _settle_exit(exit_on_interrupt, exit_code_of(exc))
+                until_uninterrupted(exit_on_interrupt, exit_code_of(exc))
             raise
     except KeyboardInterrupt:
         code = _say_interrupted(given, owned=owned)
@@ -145,28 +146,15 @@ def _run(args: list[str] | None, obj: object, given: list[str], *, owned: bool) 
         raise SystemExit(code) from None
 
 
-def _settle_exit(exit_on_interrupt: Any, code: int) -> None:
-    """``exit_on_interrupt(code)``, again if a signal lands before it has put its handlers in place: the outcome
-    is decided, and a KeyboardInterrupt here became a traceback in place of it."""
-    while True:
-        try:
-            exit_on_interrupt(code)
-            return
-        except KeyboardInterrupt:
-            continue
-
-
 def _ignore_stops() -> None:
     """Ignore Ctrl-C, SIGTERM and SIGHUP from now on, once an interruption's answer is out and the exit code
-    (130) decided; one that came as this starts is noted and dropped."""
-    while True:
-        try:
-            for signum in (signal.SIGINT, *STOP_SIGNALS):
-                if signal.getsignal(signum) is not signal.SIG_IGN:
-                    signal.signal(signum, signal.SIG_IGN)
-            return
-        except KeyboardInterrupt:
-            continue
+    (130) decided; one that came as this starts is noted and dropped (:func:`until_uninterrupted`)."""
+
+    def ignore() -> None:
+        for signum in INTERRUPTS:
+            signal.signal(signum, signal.SIG_IGN)
+
+    until_uninterrupted(ignore)
 
 
 def _say_interrupted(given: Sequence[str], *, owned: bool = False) -> int:
@@ -183,26 +171,23 @@ def _say_interrupted(given: Sequence[str], *, owned: bool = False) -> int:
     from), imported under the hold."""
     from weatherclean.interrupts import interrupts_blocked, interrupts_held
 
-    while True:
-        try:
-            with interrupts_held(), interrupts_blocked():
-                from weatherclean.cli import common
+    def answer() -> int:  # again if one comes before the hold takes effect: nothing was written yet
+        with interrupts_held(), interrupts_blocked():
+            from weatherclean.cli import common
 
-                if owned:
-                    common._Process.owned = True
-                code = common.decided()
-                if code is not None:
-                    return code
-                command = next((arg for arg in given if not arg.startswith("-")), None)
-                message = common.INTERRUPTED_NOTHING_KEPT if command == "evaluate" else common.INTERRUPTED_MESSAGE
-                if _json_asked(given):
-                    common._echo_json(
-                        {"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED}
-                    )
-                common.fail(message, EXIT_INTERRUPTED)
-                return EXIT_INTERRUPTED
-        except KeyboardInterrupt:  # came before the hold took effect: nothing was written yet
-            continue
+            if owned:
+                common._Process.owned = True
+            code = common.decided()
+            if code is not None:
+                return code
+            command = next((arg for arg in given if not arg.startswith("-")), None)
+            message = common.INTERRUPTED_NOTHING_KEPT if command == "evaluate" else common.INTERRUPTED_MESSAGE
+            if _json_asked(given):
+                common._echo_json(common.interrupted_answer(message))
+            common.fail(message, EXIT_INTERRUPTED)
+            return EXIT_INTERRUPTED
+
+    return until_uninterrupted(answer)
 
 
 def _json_asked(given: Sequence[str]) -> bool:

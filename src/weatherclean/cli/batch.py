@@ -889,7 +889,7 @@ def _lock_targets(paths: Sequence[str]) -> list[tuple[Path, Path]]:
     for a recursive one (``trip/**/*.jpg``) its literal folder; what does not exist is the plan's to report."""
     import glob
 
-    from weatherclean.batch.inputs import GLOB_CHARS
+    from weatherclean.batch.inputs import GLOB_CHARS, literal_prefix
 
     targets = []
     for item in paths:
@@ -905,7 +905,7 @@ def _lock_targets(paths: Sequence[str]) -> list[tuple[Path, Path]]:
             targets.extend((Path(m), Path(os.path.realpath(m))) for m in sorted(glob.glob(pattern)))
             continue
         parts = path.parts
-        literal = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+        literal = literal_prefix(parts)
         path = Path(*parts[:literal]) if literal else Path(".")
         targets.append((path, Path(os.path.realpath(path))))
     return targets

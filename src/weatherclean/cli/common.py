@@ -25,7 +25,13 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from weatherclean.errors import WeathercleanError
-from weatherclean.interrupts import EXIT_INTERRUPTED, INTERRUPTS, interrupts_blocked, interrupts_held
+from weatherclean.interrupts import (
+    EXIT_INTERRUPTED,
+    INTERRUPTS,
+    interrupts_blocked,
+    interrupts_held,
+    until_uninterrupted,
+)
 from weatherclean.io.folders import printable
 
 P = ParamSpec("P")
@@ -222,14 +228,12 @@ def report_outcome(code: int, show: Callable[[], None]) -> None:
     cannot take the summary does not change ``code`` either (:func:`stdout_lost`): the code says what became of
     the files, and those are done.
     """
-    shown = False
-    while not shown:
-        try:
-            with interrupts_held(), interrupts_blocked():
-                _print_outcome(show)
-                shown = True
-        except KeyboardInterrupt:  # came before the hold took effect: the outcome stands all the same
-            continue
+
+    def shown() -> None:  # again if one comes before the hold takes effect: the outcome stands all the same
+        with interrupts_held(), interrupts_blocked():
+            _print_outcome(show)
+
+    until_uninterrupted(shown)
     exit_on_interrupt(code)
     if code:
         raise typer.Exit(code)
@@ -336,9 +340,13 @@ def json_errors(json_out: bool, interrupted: str = INTERRUPTED_MESSAGE) -> Itera
         raise
     except KeyboardInterrupt:
         if json_out and decided() is None:  # its line on stderr follows (cli_errors), part of the same answer
-            answer = {"ok": False, "interrupted": True, "error": interrupted, "exit_code": EXIT_INTERRUPTED}
-            _echo_json(answer, decides=False)
+            _echo_json(interrupted_answer(interrupted), decides=False)
         raise
+
+
+def interrupted_answer(message: str) -> dict[str, Any]:
+    """The ``--json`` object of a command interrupted before it had a summary to print (the documented one)."""
+    return {"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED}
 
 
 def _echo_json(answer: dict[str, Any], *, decides: bool = True) -> None:
