@@ -28,7 +28,7 @@ from torch import nn
 from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
-from weatherclean.models.family import ModelFamily, loss_from_options, register_family
+from weatherclean.models.family import ModelFamily, bounded_count, loss_from_options, register_family
 from weatherclean.models.loading import ReadableWeights
 from weatherclean.models.padding import padded_side
 
@@ -42,6 +42,9 @@ _RED_A = (384, 192, 224, 256)  # k, l, m, n
 _BLOCK_B = (384, 192, 224, 256, 192, 192, 224, 224, 256, 128)
 _RED_B = (192, 192, 256, 256, 320, 320)
 _BLOCK_C = (256, 384, 256, 384, 448, 512, 256, 256)
+#: The most Inception blocks of one kind, and channels of a pyramid branch or of the heads, that a config may ask
+#: for: many times desnownet-paper's (4, 7, 3 blocks; 384 pyramid channels), and finite (bounded_count says why).
+MAX_BLOCKS, MAX_CHANNELS = 64, 4096
 
 
 @dataclass
@@ -78,21 +81,24 @@ class DesnowNetConfig:
     def __post_init__(self) -> None:
         if self.model_type != "desnownet":
             raise ValueError(f"not a DesnowNet config (model_type={self.model_type!r})")
-        self.blocks = tuple(int(b) for b in self.blocks)  # JSON gives lists back
-        if len(self.blocks) != 3 or min(self.blocks) < 0:
-            raise ValueError(f"blocks must be three non-negative counts, got {self.blocks}")
-        if self.descriptor_stride < 1 or self.descriptor_stride & (self.descriptor_stride - 1):
+        # every size has an upper bound (bounded_count says why): the network is built from these alone
+        if not isinstance(self.blocks, (list, tuple)) or len(self.blocks) != 3:  # JSON gives lists back
+            raise ValueError(f"blocks must be three counts (Inception-A, -B, -C blocks), got {self.blocks!r}")
+        self.blocks = tuple(bounded_count("blocks", b, 0, MAX_BLOCKS, "the paper's are 4, 7, 3") for b in self.blocks)
+        self.dilation_levels = bounded_count("dilation_levels", self.dilation_levels, 0, 8, "the paper's is 4")
+        self.maxout_levels = bounded_count("maxout_levels", self.maxout_levels, 1, 16, "the paper's is 4")
+        for name in ("pyramid_channels", "head_channels"):  # None (or 0): the default
+            if getattr(self, name) is not None:
+                setattr(self, name, bounded_count(name, getattr(self, name), 0, MAX_CHANNELS, "0 or null: default"))
+        self.descriptor_stride = bounded_count("descriptor_stride", self.descriptor_stride, 1, 16, "a power of two")
+        if self.descriptor_stride & (self.descriptor_stride - 1):
             raise ValueError(f"descriptor_stride must be a power of two, got {self.descriptor_stride}")
         if not 0 < self.width <= 4:
             raise ValueError(f"width must be in (0, 4], got {self.width}")
         if not 0.0 <= self.pass_through < 0.5:
             raise ValueError(f"pass_through must be in [0, 0.5), got {self.pass_through}")
-        if int(self.gate_radius) != self.gate_radius or self.gate_radius < 0:
-            raise ValueError(f"gate_radius must be a whole number of pixels >= 0, got {self.gate_radius}")
-        self.gate_radius = int(self.gate_radius)
-        if isinstance(self.veil_stride, bool) or int(self.veil_stride) != self.veil_stride or self.veil_stride < 1:
-            raise ValueError(f"veil_stride must be a whole number of pixels >= 1, got {self.veil_stride!r}")
-        self.veil_stride = int(self.veil_stride)
+        self.gate_radius = bounded_count("gate_radius", self.gate_radius, 0, 256, "pixels")
+        self.veil_stride = bounded_count("veil_stride", self.veil_stride, 1, 256, "pixels, a power of two")
         if self.veil_stride & (self.veil_stride - 1):
             raise ValueError(f"veil_stride must be a power of two, got {self.veil_stride}")
         if not 0.0 <= self.veil_floor < 0.5:

@@ -36,6 +36,7 @@ __all__ = [
     "NamedConfiguration",
     "RecurrentModel",
     "RestorationModel",
+    "bounded_count",
     "families",
     "family_for_task",
     "family_of",
@@ -123,6 +124,22 @@ class ModelFamily:
 
 _FAMILIES: dict[str, ModelFamily] = {}
 _BUILTINS_LOADED = False
+
+
+def bounded_count(name: str, value: object, low: int, high: int, usual: str = "") -> int:
+    """``value`` as an int when it is a whole number from ``low`` to ``high``, else a one-line ``ValueError`` that
+    names the config field, its bounds and ``usual`` (what the registered models use), for a config's checks.
+
+    Why every size field has an upper bound: a model's size follows from its config.json, which arrives with a
+    downloaded model and is read before its weights can be matched against it; an unbounded count
+    (``dilation_levels: 100000000`` in a 300-byte file) made building the network take all the memory before
+    anything could say the weights do not fit. The bounds are many times what any registered model uses.
+    """
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not low <= value <= high:  # type: ignore[operator]
+        usual = f" ({usual})" if usual else ""
+        raise ValueError(f"{name} must be a whole number from {low} to {high}{usual}, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
 
 
 def loss_from_options(loss_class: type, options: Mapping[str, object]) -> object:

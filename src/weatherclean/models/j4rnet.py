@@ -44,7 +44,7 @@ from torch import nn
 from weatherclean.devices import like_layout
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.counting import count_macs
-from weatherclean.models.family import ModelFamily, loss_from_options, register_family
+from weatherclean.models.family import ModelFamily, bounded_count, loss_from_options, register_family
 from weatherclean.models.loading import ReadableWeights
 from weatherclean.models.padding import MIN_SIDE, padded_side
 
@@ -52,6 +52,9 @@ __all__ = ["FAMILY", "J4RNet", "J4RNetConfig", "J4ROutput", "bytes_per_pixel", "
 
 #: Model-card and Hub tags of the family.
 TAGS = ("image-restoration", "deraining", "video", "j4rnet", "weatherclean")
+#: The most channels (``channels``, ``hidden``) and layers or residual blocks of one kind a config may ask for:
+#: many times the authors' release (64 channels, 1 or 2 blocks, 4 D-Net layers), and finite (bounded_count says why).
+MAX_CHANNELS, MAX_LAYERS = 2048, 64
 
 
 @dataclass
@@ -120,28 +123,32 @@ class J4RNetConfig:
     def __post_init__(self) -> None:
         if self.model_type != "j4rnet":
             raise ValueError(f"not a J4R-Net config (model_type={self.model_type!r})")
-        if self.stride < 1 or self.stride & (self.stride - 1):
+        # every size has an upper bound (bounded_count says why): the network is built from these alone
+        self.stride = bounded_count("stride", self.stride, 1, 16, "a power of two")
+        if self.stride & (self.stride - 1):
             raise ValueError(f"stride must be a power of two, got {self.stride}")
-        if min(self.channels, self.hidden, self.dnet_layers) < 1:
-            raise ValueError("channels, hidden and dnet_layers must be positive")
-        if min(self.extractor_layers, self.rnet_blocks, self.cnet_blocks, self.jrc_blocks) < 0:
-            raise ValueError("layer and block counts must be non-negative")
+        self.channels = bounded_count("channels", self.channels, 1, MAX_CHANNELS, "the paper's is 64")
+        self.hidden = bounded_count("hidden", self.hidden, 1, MAX_CHANNELS, "the paper's is 64")
+        self.dnet_layers = bounded_count("dnet_layers", self.dnet_layers, 1, MAX_LAYERS, "the paper's is 4")
+        for name in ("extractor_layers", "rnet_blocks", "cnet_blocks", "jrc_blocks"):
+            setattr(self, name, bounded_count(name, getattr(self, name), 0, MAX_LAYERS, "the paper's are 1 or 2"))
         if self.streak_mode not in ("paper", "detail"):
             raise ValueError(f"streak_mode must be 'paper' or 'detail', got {self.streak_mode!r}")
-        if self.streak_window < 3 or self.streak_window % 2 == 0:
+        self.streak_window = bounded_count("streak_window", self.streak_window, 3, 63, "odd, in cells")
+        if self.streak_window % 2 == 0:
             raise ValueError(f"streak_window must be odd and at least 3, got {self.streak_window}")
         if not 0.0 <= self.occlusion_floor < 1.0:
             raise ValueError(f"occlusion_floor must be in [0, 1), got {self.occlusion_floor}")
         if not 0.0 <= self.pass_through < 1.0:
             raise ValueError(f"pass_through must be in [0, 1), got {self.pass_through}")
-        if self.gate_radius < 0:
-            raise ValueError(f"gate_radius must be non-negative, got {self.gate_radius}")
+        self.gate_radius = bounded_count("gate_radius", self.gate_radius, 0, 256, "pixels")
         if not 0.0 <= self.veil_threshold < 0.5:
             raise ValueError(f"veil_threshold must be in [0, 0.5), got {self.veil_threshold}")
         if self.veil_threshold > 0 and self.pass_through == 0:
             raise ValueError("veil_threshold widens the pass-through gate: set pass_through > 0 as well")
-        if not isinstance(self.veil_cell, int) or (self.veil_cell != 0 and (self.veil_cell < 8 or self.veil_cell % 4)):
-            raise ValueError(f"veil_cell must be 0 (off) or a multiple of 4 of at least 8, got {self.veil_cell}")
+        bad_cell = not isinstance(self.veil_cell, int) or isinstance(self.veil_cell, bool)
+        if bad_cell or (self.veil_cell != 0 and (not 8 <= self.veil_cell <= 1024 or self.veil_cell % 4)):
+            raise ValueError(f"veil_cell must be 0 (off) or a multiple of 4 from 8 to 1024, got {self.veil_cell!r}")
         if not isinstance(self.self_ensemble, bool):
             raise ValueError(f"self_ensemble must be true or false, got {self.self_ensemble!r}")
 

@@ -40,7 +40,12 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
     check_weights_file(weights)
     try:
         config = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # "[" * 100000: nested deeper than Python's parser goes, a traceback before
+        raise ModelError(
+            f"{config_path}: cannot read the model config (nested too deeply to be one); "
+            "put the config.json saved with these weights beside them"
+        ) from None
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ModelError(f"{config_path}: cannot read the model config ({exc})") from None
     model_type = config.get("model_type", LEGACY_MODEL_TYPE) if isinstance(config, dict) else None
     family = family_of(model_type) if isinstance(model_type, str) else None
@@ -48,7 +53,7 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
         raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
     try:
         return family, family.config_class(**config)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of 1e400, read as infinity
         raise _invalid_config(config_path, exc) from None
 
 
@@ -111,9 +116,10 @@ def check_weights_file(weights: Path) -> None:
             json.loads(fh.read(length))
     except OSError as exc:
         raise ModelError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested deeper than Python's parser goes (a traceback)
+        why = "nested too deeply to read" if isinstance(exc, RecursionError) else "not JSON"
         raise ModelError(
-            f"{weights}: not a safetensors file (its header is not JSON); {fetch_again_hint(weights.parent, 'it')}"
+            f"{weights}: not a safetensors file (its header is {why}); {fetch_again_hint(weights.parent, 'it')}"
         ) from None
 
 
@@ -151,6 +157,7 @@ def load_from_folder(folder: Path) -> nn.Module:
     """
     family, config = read_folder(folder)
     weights = folder / "model.safetensors"
+    _check_fits_before_building(family, config, weights, folder)
     try:  # the config is valid; a family may still refuse a combination only its model checks
         model = family.model_class(config)
     except (TypeError, ValueError) as exc:
@@ -208,6 +215,51 @@ def _refuse_non_finite(model: nn.Module, weights: Path, folder: Path) -> None:
         )
 
 
+def _header_shapes(weights: Path) -> dict[str, tuple[int, ...]] | None:
+    """The name and shape of every tensor in a safetensors file, from its JSON header alone (no data, no
+    safetensors import), or None where the header is not the usual layout (the loader then has its say)."""
+    try:
+        with open(weights, "rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(length))
+        shapes = {
+            name: tuple(int(n) for n in entry["shape"]) for name, entry in header.items() if name != "__metadata__"
+        }
+    except (OSError, ValueError, RecursionError, TypeError, KeyError, AttributeError, struct.error):
+        return None
+    return shapes
+
+
+def _check_fits_before_building(family: ModelFamily, config: Any, weights: Path, folder: Path) -> None:
+    """A one-line :class:`ModelError` when the weights file's tensors (names and shapes, from its header) cannot be
+    the model's that ``config`` describes, found before the model is built for real.
+
+    Why: building takes the memory the config asks for (gigabytes for a hostile or mistaken config.json beside a
+    small weights file), while a skeleton on PyTorch's ``meta`` device holds shapes and no data, so a config that
+    does not fit its weights is refused at the cost of building that skeleton. A family whose model cannot be built
+    on ``meta`` is left to the strict load. Shared (tied) weights may be saved once: a tensor missing from the file
+    that is the same object as one present does not count.
+    """
+    import torch
+
+    in_file = _header_shapes(weights)
+    if in_file is None:
+        return
+    try:
+        with torch.device("meta"):
+            skeleton = family.model_class(config)
+    except (TypeError, ValueError) as exc:
+        raise _invalid_config(folder / "config.json", exc) from None
+    except Exception:  # noqa: BLE001  # cannot be built without data: the real build and strict load decide
+        return
+    tensors = skeleton.state_dict(keep_vars=True)
+    present = {id(t) for key, t in tensors.items() if key in in_file}
+    expected = {key: tuple(t.shape) for key, t in tensors.items() if key in in_file or id(t) not in present}
+    summary = _mismatch_summary(expected, in_file, config, type(skeleton).__name__)
+    if summary is not None:
+        raise ModelError(f"{folder}: {summary}")
+
+
 def _mismatch(model: nn.Module, weights: Path, config: Any, exc: Exception) -> str:
     """Why the weights do not fit the config, summarised: counts of missing, unexpected and reshaped tensors
     with one example, and what to do.
@@ -223,11 +275,20 @@ def _mismatch(model: nn.Module, weights: Path, config: Any, exc: Exception) -> s
     except Exception:  # noqa: BLE001  # the summary is a courtesy; fall back to PyTorch's first line
         return f"checkpoint does not match its config ({_first_reason(exc)})"
     expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
+    summary = _mismatch_summary(expected, in_file, config, type(model).__name__)
+    return summary or f"checkpoint does not match its config ({_first_reason(exc)})"
+
+
+def _mismatch_summary(
+    expected: dict[str, tuple[int, ...]], in_file: dict[str, tuple[int, ...]], config: Any, class_name: str
+) -> str | None:
+    """:func:`_mismatch`'s summary of the tensors a model expects against those in its file, or None where
+    their names and shapes agree."""
     missing = [k for k in expected if k not in in_file]
     unexpected = [k for k in in_file if k not in expected]
     reshaped = [k for k in expected if k in in_file and in_file[k] != expected[k]]
     if not (missing or unexpected or reshaped):
-        return f"checkpoint does not match its config ({_first_reason(exc)})"
+        return None
     counts = [
         f"{len(found)} {what}"
         for found, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
@@ -238,7 +299,7 @@ def _mismatch(model: nn.Module, weights: Path, config: Any, exc: Exception) -> s
         example = f"{key}: {_shape(in_file[key])} in the file, {_shape(expected[key])} in the config"
     else:
         example = f"{'missing' if missing else 'unexpected'}: {(missing or unexpected)[0]}"
-    model_type = getattr(config, "model_type", None) or type(model).__name__
+    model_type = getattr(config, "model_type", None) or class_name
     return (
         "checkpoint does not match its config: the weights do not fit config.json: "
         f"{', '.join(counts)} (e.g. {example}); the config may belong to other "

@@ -40,24 +40,39 @@ _SAMSUNG_MARKER = b"MotionPhoto_Data"
 #: A box type of an MP4 (ISO media file): four printable characters (``ftyp``, ``mdat``, ``moov``, ``free``).
 _BOX_TYPE = re.compile(rb"[\x20-\x7e]{4}")
 
+# The XMP patterns below take time in proportion to the packet's length, whatever it holds. Why: a pattern that may
+# start inside a run of bytes and scan to its end (a prefix ``[\w.-]+`` tried from every letter of a long word, a
+# tag tried from every ``<`` and read to the packet's end) took time with the square of the length: a 400 KB XMP in
+# a 64x48 AVIF took 4 minutes. So a prefix is matched from the start of its run only (the lookbehinds, which change
+# no match: a match from inside a run ends where one from its start would), a tag ends at the first ``<`` or ``>``
+# (XML allows no ``<`` inside one), and a Directory's body at the next Directory's start. A quoted value scans to
+# the next quote of its kind, which ends the next attempt's scan too: linear as it is.
+#: A prefix of an XMP name (``GCamera``), from the start of its run of name characters.
+_PREFIX = rb"(?<![\w.-])[\w.-]+"
+#: A quoted attribute value, in group 1 (double quotes) or 2 (single).
+_VALUE = rb"(?:\"([^\"]*)\"|'([^']*)')"
+
 #: Google's flag that the file is a motion photo (``GCamera:MicroVideo="1"``, ``Camera:MotionPhoto="1"``).
 _FLAG = re.compile(
-    rb"[\w.-]+:(?:MicroVideo|MotionPhoto)\s*=\s*[\"']1[\"']|<([\w.-]+:(?:MicroVideo|MotionPhoto))>\s*1\s*</\1>"
+    _PREFIX + rb":(?:MicroVideo|MotionPhoto)\s*=\s*[\"']1[\"']|<([\w.-]+:(?:MicroVideo|MotionPhoto))>\s*1\s*</\1>"
 )
-_OFFSET = re.compile(rb"[\w.-]+:MicroVideoOffset\s*=\s*[\"'](\d+)[\"']|<([\w.-]+:MicroVideoOffset)>\s*(\d+)\s*</\2>")
-_ITEM = re.compile(rb"<[\w.-]+:Item\b[^>]*>")
-_ATTRIBUTE = re.compile(rb"[\w.-]+:(\w+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_OFFSET = re.compile(_PREFIX + rb":MicroVideoOffset\s*=\s*[\"'](\d+)[\"']|<([\w.-]+:MicroVideoOffset)>\s*(\d+)\s*</\2>")
+_ITEM = re.compile(rb"<[\w.-]+:Item\b[^<>]*>")
+_ATTRIBUTE = re.compile(_PREFIX + rb":(\w+)\s*=\s*" + _VALUE)
 #: XMP properties of a motion photo, as attributes, elements or empty elements.
 _MOTION_NAMES = rb"(?:MicroVideo|MotionPhoto)\w*"
 _MOTION_XMP = re.compile(
-    rb"\s+[\w.-]+:" + _MOTION_NAMES + rb"\s*=\s*(\"[^\"]*\"|'[^']*')"
-    rb"|<([\w.-]+:" + _MOTION_NAMES + rb")\b[^>]*>[^<]*</\2>"
-    rb"|<[\w.-]+:" + _MOTION_NAMES + rb"\b[^>]*/>"
-)
+    rb"(?<!\s)\s+[\w.-]+:" + _MOTION_NAMES + rb"\s*=\s*" + _VALUE
+    + rb"|<([\w.-]+:" + _MOTION_NAMES + rb")\b[^<>]*>[^<]*</\3>"
+    rb"|<[\w.-]+:" + _MOTION_NAMES + rb"\b[^<>]*/>"
+)  # fmt: skip
 #: One entry of a ``Container:Directory``: an ``rdf:li`` that holds one ``Container:Item``.
-_DIRECTORY_ENTRY = re.compile(rb"<rdf:li\b[^>]*>\s*(<[\w.-]+:Item\b[^>]*?/>)\s*</rdf:li>")
+_DIRECTORY_ENTRY = re.compile(rb"<rdf:li\b[^<>]*>\s*(<[\w.-]+:Item\b[^<>]*?/>)\s*</rdf:li>")
 #: A whole ``Container:Directory`` (Google's list of the items appended after the primary picture).
-_DIRECTORY = re.compile(rb"<([\w.-]+:Directory)\b[^>]*>.*?</\1>|<[\w.-]+:Directory\b[^>]*/>", re.DOTALL)
+_DIRECTORY = re.compile(
+    rb"<([\w.-]+:Directory)\b[^<>]*(?<!/)>(?:(?!<[\w.-]+:Directory\b).)*?</\1>|<[\w.-]+:Directory\b[^<>]*/>",
+    re.DOTALL,
+)
 
 
 def _attributes(tag: bytes) -> dict[bytes, bytes]:

@@ -64,9 +64,31 @@ def _open_input(path: Path) -> Iterator[Any]:
     try:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream (audio only?); nothing to restore")
+        _check_frame_size(path, container.streams.video[0])
         yield container
     finally:
         container.close()
+
+
+def _check_frame_size(path: Path, stream: Any) -> None:
+    """An :class:`InputError` when the video's frames, as its header gives their size, are over the pixel limit
+    that photos have (:func:`~weatherclean.io.images.opener.max_pixels`: ``WEATHERCLEAN_MAX_MEGAPIXELS``, a
+    restorer's ``max_pixels``), in the photos' words.
+
+    Why: a 14 KB MP4 holding one 8192×8192 frame ran for two minutes and took 1.5 GB with the limit at 10 MP; a
+    frame is restored like a photo, and the limit that guards memory and time for one must guard it for the other.
+    Checked when the file is opened, so a run, a dry run and the training readers all refuse it before decoding.
+    """
+    from weatherclean.io.images.opener import over_limit
+
+    context = stream.codec_context
+    width, height = int(context.width or 0), int(context.height or 0)
+    refusal = over_limit(path, width, height)
+    if refusal is not None:
+        photo = f"{path}: image is "  # the photos' wording, said of the frames
+        if refusal.startswith(photo):
+            refusal = f"{path}: video frames are {refusal[len(photo) :]}"
+        raise InputError(refusal)
 
 
 def _rotation(stream: Any, frame: Any | None = None) -> int:
