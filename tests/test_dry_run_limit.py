@@ -45,3 +45,17 @@ def test_limit_refusal_reads_no_pixels_and_is_none_under_the_limit(
     monkeypatch.setenv(opener.MAX_MEGAPIXELS_ENV, "0.01")
     refused = opener.limit_refusal(photos / "big.jpg") or ""
     assert "big.jpg: image is" in refused and "0.04 megapixels" in refused
+
+
+def test_a_limit_that_is_no_number_stops_the_run_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It failed every photo one by one (exit 1, one line each), where a bad setting is the command's error."""
+    from weatherclean.cli import desnow
+    from weatherclean.io.images import opener
+
+    monkeypatch.setenv(opener.MAX_MEGAPIXELS_ENV, "abc")
+    photos = _photos(tmp_path / "in")
+    code, _, err = invoke_command(desnow, "desnow", str(photos), "-o", str(tmp_path / "out"), models=StandIn(Inverter))
+    assert code == 2 and err.count("give a number of megapixels") == 1, err
+    assert not (tmp_path / "out").exists()

@@ -558,10 +558,12 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     :func:`run_media_command`).
     """
     from weatherclean.batch import OutputFormat, job_handler, parse_shard, plan_batch, run_jobs
+    from weatherclean.io.images.opener import max_pixels
     from weatherclean.io.leftovers import remove_stale_parts_beside
 
     refuse_quiet_with_verbose(cmd)
     check_engine(cmd)
+    max_pixels()  # WEATHERCLEAN_MAX_MEGAPIXELS that is no number: one line before any work, not a failure per file
     formats = OutputFormat.parse(cmd.format, videos=media is not None)
     shard = parse_shard(cmd.shard) if cmd.shard else None
     # --in-place: one run at a time over an input, for the whole run (planned, done and reported); a dry run
