@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from weatherclean.io.images.bmff import box_heads
+from weatherclean.io.images.jpegsegments import xmp_property
 
 __all__ = [
     "HEIF_MOTION_NOTE",
@@ -61,11 +62,7 @@ _ITEM = re.compile(rb"<[\w.-]+:Item\b[^<>]*>")
 _ATTRIBUTE = re.compile(_PREFIX + rb":(\w+)\s*=\s*" + _VALUE)
 #: XMP properties of a motion photo, as attributes, elements or empty elements.
 _MOTION_NAMES = rb"(?:MicroVideo|MotionPhoto)\w*"
-_MOTION_XMP = re.compile(
-    rb"(?<!\s)\s+[\w.-]+:" + _MOTION_NAMES + rb"\s*=\s*" + _VALUE
-    + rb"|<([\w.-]+:" + _MOTION_NAMES + rb")\b[^<>]*>[^<]*</\3>"
-    rb"|<[\w.-]+:" + _MOTION_NAMES + rb"\b[^<>]*/>"
-)  # fmt: skip
+_MOTION_XMP = xmp_property(_MOTION_NAMES)
 #: One entry of a ``Container:Directory``: an ``rdf:li`` that holds one ``Container:Item``.
 _DIRECTORY_ENTRY = re.compile(rb"<rdf:li\b[^<>]*>\s*(<[\w.-]+:Item\b[^<>]*?/>)\s*</rdf:li>")
 #: A whole ``Container:Directory`` (Google's list of the items appended after the primary picture).

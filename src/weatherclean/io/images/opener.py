@@ -268,20 +268,21 @@ def pillow_pixel_limit() -> Iterator[None]:
                     _own(None)
 
 
-def over_limit(path: Path, width: int, height: int) -> str | None:
-    """The reason a ``width``×``height`` picture is refused (over :func:`max_pixels`), or None."""
+def over_limit(path: Path, width: int, height: int, what: str = "image is") -> str | None:
+    """The reason a ``width``×``height`` picture is refused (over :func:`max_pixels`), or None; ``what`` names it
+    ("video frames are" for a video's)."""
     if width * height <= max_pixels():
         return None
-    return _refusal(path, width * height, f"{width}×{height} = ")
+    return _refusal(path, width * height, f"{width}×{height} = ", what)
 
 
-def _refusal(path: Path, pixels: int, size: str = "") -> str:
+def _refusal(path: Path, pixels: int, size: str = "", what: str = "image is") -> str:
     """The one line of a picture of ``pixels`` refused by the limit, with what raises it for a trusted file: the
     limit that refused it, as its owner sets it (the program's Pillow limit, the restorer's ``max_pixels``, the
     variable). Advising the variable where the program's own limit binds would have changed nothing, and naming a
     restorer where none set the limit would have sent the reader looking for one."""
     given, ours, program = _context_limit.get(), _configured_limit(), _program_limit()
-    image = f"{path}: image is {size}{_megapixels(pixels)} megapixels"
+    image = f"{path}: {what} {size}{_megapixels(pixels)} megapixels"
     if program is not None and program < ours:
         return (
             f"{image}, over this program's Pillow limit of {_megapixels(program)} MP (PIL.Image.MAX_IMAGE_PIXELS = "

@@ -83,11 +83,8 @@ def _check_frame_size(path: Path, stream: Any) -> None:
 
     context = stream.codec_context
     width, height = int(context.width or 0), int(context.height or 0)
-    refusal = over_limit(path, width, height)
+    refusal = over_limit(path, width, height, "video frames are")  # the photos' wording, said of the frames
     if refusal is not None:
-        photo = f"{path}: image is "  # the photos' wording, said of the frames
-        if refusal.startswith(photo):
-            refusal = f"{path}: video frames are {refusal[len(photo) :]}"
         raise InputError(refusal)
 
 
