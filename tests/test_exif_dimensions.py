@@ -1,4 +1,5 @@
-"""EXIF's PixelXDimension/PixelYDimension follow a picture written turned upright (a HEIC, decoded upright)."""
+"""EXIF helpers: PixelXDimension/PixelYDimension follow a picture written turned upright (a HEIC, decoded
+upright); ``sub_ifd`` finds a nested IFD."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import piexif
 import pytest
 
-from weatherclean.io.images.exif import exif_for_output
+from weatherclean.io.images.exif import EXIF_POINTER, INTEROP_IFD, Ifd, exif_for_output, sub_ifd
 
 
 def _exif(x: int, y: int, *, order: str = "<", typ: int = 3) -> bytes:
@@ -49,3 +50,17 @@ def test_dimensions_that_are_not_a_quarter_turn_are_the_cameras_and_kept() -> No
         assert out is not None and _dims(out) == (x, y)
     out, _ = exif_for_output(_exif(64, 32), "PNG", np.zeros((64, 64, 3), np.uint8))
     assert out is not None and _dims(out) == (64, 32)
+
+
+def test_sub_ifd_gives_the_nested_ifd_or_an_empty_one() -> None:
+    """``sub_ifd`` is what capture.py and carryover.py look tags up in: the parsed sub-IFD where the pointer led to
+    one, and an empty IFD where the tag is missing or its value is raw bytes (a pointer the parser could not
+    follow), so that a damaged EXIF reads as one without those tags, never as an error."""
+    interop: Ifd = {0x0001: (2, 4, b"R03\x00")}
+    exif: Ifd = {0xA001: (3, 1, b"\xff\xff"), INTEROP_IFD: (4, 1, interop)}
+    ifd0: Ifd = {EXIF_POINTER: (4, 1, exif), 0x8825: (4, 1, b"\x00\x00\x00\x08")}
+    assert sub_ifd(ifd0, EXIF_POINTER) is exif
+    assert sub_ifd(sub_ifd(ifd0, EXIF_POINTER), INTEROP_IFD) is interop
+    assert sub_ifd(ifd0, 0x8825) == {}  # a pointer left as bytes
+    assert sub_ifd(ifd0, INTEROP_IFD) == {}  # not in IFD0
+    assert sub_ifd({}, EXIF_POINTER) == {}

@@ -37,6 +37,8 @@ MOVED: dict[str, str] = {
     "default_output": "weatherclean.batch",
 }
 
+#: Written out, not ``sorted(MOVED)``: the package is typed (py.typed), and type checkers (pyright) take a library's
+#: exports only from a literal ``__all__``; tests/test_upgrade_findings.py checks that it lists MOVED's names.
 __all__ = [
     "BatchSummary",
     "Job",
@@ -77,5 +79,4 @@ def __getattr__(name: str) -> Any:
     return _lookup(name)
 
 
-def __dir__() -> list[str]:
-    return _names()
+__dir__ = _names

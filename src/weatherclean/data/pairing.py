@@ -146,10 +146,8 @@ class Spellings:
     def __init__(self, names: Iterable[str], fold: Callable[[str], str] | None = None) -> None:
         self._fold = fold
         self._by: dict[str, list[str]] = {}
-        for name in names:
-            group = self._by.setdefault(self._key(name), [])
-            if name not in group:
-                group.append(name)
+        for name in names:  # unique names, as every caller gives (folder listings, dict keys)
+            self._by.setdefault(self._key(name), []).append(name)
 
     def _key(self, name: str) -> str:
         return self._fold(nfc(name)) if self._fold is not None else nfc(name)

@@ -150,14 +150,27 @@ def _child(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _respelled_folder(folder: Path, name: str) -> tuple[Path | None, str | None]:
-    """For a clip folder ``name`` that ``folder`` holds neither as it is nor in another case: the one sub-folder
-    whose name is ``name`` written in another Unicode normalisation, without regard to case (a copy through macOS,
-    :class:`~weatherclean.data.pairing.Spellings`), and None; else None and why none is used where several are."""
-    found, rivals = Spellings((p.name for p in _subdirs(folder)), str.lower).find(name)
-    if found is not None:
-        return folder / found, None
-    return None, ambiguous_spelling(rivals, "folders") if rivals else None
+def _respelled_name(spellings: Spellings, name: str) -> tuple[str | None, str | None]:
+    """The one folder name of ``spellings`` that is ``name`` written in another Unicode normalisation, and None;
+    else None and why none is used where several are (None where none is). One step for every folder lookup."""
+    found, rivals = spellings.find(name)
+    return found, ambiguous_spelling(rivals, "folders") if rivals else None
+
+
+def _ground_truth_clip(
+    gt_dir: Path, name: str, exact: Path | None, cache: dict[Path, Spellings]
+) -> tuple[Path | None, str | None, bool]:
+    """(ground-truth clip folder, why none is used, whether it was found respelled) for the clip folder ``name``:
+    ``exact`` where the caller found it as it is or in another case; else the one sub-folder of ``gt_dir`` whose
+    name is ``name`` written in another Unicode normalisation, without regard to case (a copy through macOS,
+    :class:`~weatherclean.data.pairing.Spellings`). ``cache`` keeps each folder's spellings, so a folder is listed
+    once, not once per unmatched clip."""
+    if exact is not None:
+        return exact, None, False
+    if gt_dir not in cache:
+        cache[gt_dir] = Spellings((p.name for p in _subdirs(gt_dir)), str.lower)
+    found, ambiguous = _respelled_name(cache[gt_dir], name)
+    return (gt_dir / found if found is not None else None), ambiguous, found is not None
 
 
 @dataclass(frozen=True)
@@ -396,18 +409,15 @@ def _rainsyn_clips(
     if not folders:
         raise DatasetError(f"{root}: no RainSyn folder for split={split} level={level}; {_RAINSYN_HELP}")
     clips: list[RainClipPaths] = []
+    spellings: dict[Path, Spellings] = {}
     for folder in folders:
         input_dir, gt_dir = _child(folder, "input"), _child(folder, "processed")
         assert input_dir is not None and gt_dir is not None
         group = groups[folder]
         respelled: list[tuple[Path, Path]] = []
         for clip_dir in _subdirs(input_dir):
-            gt_clip = _child(gt_dir, clip_dir.name.lower())
-            ambiguous: str | None = None
-            by_spelling = False
-            if gt_clip is None:  # a copy through macOS: the name in another Unicode normalisation (NFD, NFC)
-                gt_clip, ambiguous = _respelled_folder(gt_dir, clip_dir.name)
-                by_spelling = gt_clip is not None
+            exact = _child(gt_dir, clip_dir.name.lower())
+            gt_clip, ambiguous, by_spelling = _ground_truth_clip(gt_dir, clip_dir.name, exact, spellings)
             why = f"no ground truth {gt_dir / clip_dir.name}; {ambiguous or 'every input clip needs a processed clip'}"
             paired = _clip_frames(clip_dir, gt_clip, why, missing, notes)
             if paired is None:
@@ -491,9 +501,9 @@ def _nturain_respelled(clip: str, dirnames: list[str]) -> tuple[str | None, str 
     ground-truth folder is not there as it is: (its name, None); (None, why) where several are; (None, None)."""
     spellings = Spellings(dirnames, str.lower)
     for wanted in (f"{clip}_GT", f"{clip}-GT"):
-        found, rivals = spellings.find(wanted)
-        if found is not None or rivals:
-            return found, ambiguous_spelling(rivals, "folders") if rivals else None
+        found, ambiguous = _respelled_name(spellings, wanted)
+        if found is not None or ambiguous is not None:
+            return found, ambiguous
     return None, None
 
 
@@ -677,18 +687,18 @@ def _pair_stills(
         return next((g for c in candidates if (g := clean.get(c) or by_lower.get(c.lower()))), None)
 
     # The ground truths some input has by name: never another input's as well, by a name in another normalisation.
-    taken = {g[0].stem for stem in groups if (g := by_name(_clean_candidates(_stripped(stem, strip))))}
+    # Looked up once: the exact names decide both what is taken and what each picture pairs with.
+    exact = {stem: by_name(_clean_candidates(_stripped(stem, strip))) for stem in groups}
+    taken = {g[0].stem for g in exact.values() if g}
     for group in sorted(groups.values(), key=lambda g: natural_key(g[0].name)):
         image = pick_input(group, notes)
-        stem = image.stem
-        if strip is not None:
-            if not stem.lower().endswith(strip) or len(stem) == len(strip):
-                why = f"its name does not end in '{strip}', as the others in {image.parent} do; rename it NAME{strip}"
-                unpaired(missing, image, why)
-                continue
-            stem = stem[: -len(strip)]
+        stem = _stripped(image.stem, strip)
+        if strip is not None and stem == image.stem:  # not stripped: it does not end in it, or is nothing else
+            why = f"its name does not end in '{strip}', as the others in {image.parent} do; rename it NAME{strip}"
+            unpaired(missing, image, why)
+            continue
         tried = _clean_candidates(stem)
-        found = by_name(tried)
+        found = exact[image.stem]
         ambiguous: str | None = None
         respelling = not found
         if respelling:  # a copy through macOS: a name in another Unicode normalisation (NFD, NFC)
@@ -750,13 +760,10 @@ def _source_clips(
     if source.named:
         return clips
     respelled: list[tuple[Path, Path]] = []
+    spellings: dict[Path, Spellings] = {}
     for clip_dir in _subdirs(source.rainy):
-        gt_clip = _child(source.clean, clip_dir.name) or _child(source.clean, clip_dir.name.lower())
-        ambiguous: str | None = None
-        by_spelling = False
-        if gt_clip is None:  # a copy through macOS: the name in another Unicode normalisation (NFD, NFC)
-            gt_clip, ambiguous = _respelled_folder(source.clean, clip_dir.name)
-            by_spelling = gt_clip is not None
+        exact = _child(source.clean, clip_dir.name) or _child(source.clean, clip_dir.name.lower())
+        gt_clip, ambiguous, by_spelling = _ground_truth_clip(source.clean, clip_dir.name, exact, spellings)
         jorder = _JORDER_FOLDER.fullmatch(clip_dir.name)
         if gt_clip is None and jorder is not None:  # JORDER: rain/X2/NAMEx2.png with norain/NAME.png
             strip = f"x{jorder.group(1)}"

@@ -1,8 +1,8 @@
 """Temporary files a killed run left beside its outputs (``.NAME.xxxxxxxx.part``): how they are named
 (:func:`temp_prefix`, which :mod:`weatherclean.io.atomic` makes them with) and how they are found and removed once
 they are old enough to be no run's in progress (:data:`STALE_SECONDS`). Only names of exactly that form
-(:func:`leftover_output_name`) that the running user owns (:func:`is_own`) are ever removed: an output folder may
-be shared.
+(:func:`leftover_output_name`) that the running user owns (:func:`~.output_links.is_own`) are ever removed: an
+output folder may be shared.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from weatherclean.io.output_links import is_own
 
 #: A temporary file this old was left by a run that was killed (SIGKILL, power cut), not one in progress.
 STALE_SECONDS = 600
@@ -127,10 +129,10 @@ def _remove_if_stale(path: Path, now: float) -> bool:
     """Remove a temporary file or work folder not touched for :data:`STALE_SECONDS` (younger, another run may
     be writing it now); one that cannot be removed stays. False for one too young to remove.
 
-    Only the running user's own (:func:`is_own`) is removed: in a shared output folder (``/tmp``, a team's share)
-    another user's file or folder under such a name is theirs, whoever made it, and was deleted with its tree. The
-    path is looked at with ``lstat``, never through a link: a link is removed itself (if it is the user's), and a
-    folder only if it is one (``rmtree`` refuses a link in its place)."""
+    Only the running user's own (:func:`~.output_links.is_own`) is removed: in a shared output folder (``/tmp``, a
+    team's share) another user's file or folder under such a name is theirs, whoever made it, and was deleted with its
+    tree. The path is looked at with ``lstat``, never through a link: a link is removed itself (if it is the user's),
+    and a folder only if it is one (``rmtree`` refuses a link in its place)."""
     with contextlib.suppress(OSError):
         info = path.lstat()
         if not is_own(info):
@@ -142,10 +144,3 @@ def _remove_if_stale(path: Path, now: float) -> bool:
         else:
             path.unlink()
     return True
-
-
-def is_own(info: os.stat_result) -> bool:
-    """Whether ``info`` (an ``lstat``) is of a file the running user owns, as everything weatherclean makes is. On
-    Windows, which has no ``st_uid`` to compare, every file counts as the user's: the pattern alone decides."""
-    geteuid = getattr(os, "geteuid", None)
-    return geteuid is None or info.st_uid == geteuid()

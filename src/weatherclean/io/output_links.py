@@ -179,10 +179,19 @@ def resolve_output_folder(given: str, choose: str, named: str) -> str | None:
     return real
 
 
+def is_own(info: os.stat_result) -> bool:
+    """Whether ``info`` (an ``lstat``) is of a file the running user owns, as everything weatherclean makes is. On
+    Windows, which has no ``st_uid`` to compare, every file counts as the user's: the pattern alone decides. One
+    test for the link rule here (:func:`_may_follow`) and the leftovers' cleanup (:mod:`.leftovers`), which removes
+    only the user's own."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is None or info.st_uid == geteuid()
+
+
 def _may_follow(link: os.stat_result, folder: str) -> bool:
     """Whether :func:`follow_output_link` follows the link whose ``lstat`` is ``link``, in the folder ``folder``: the
     owner rule of Linux's ``fs.protected_symlinks``. A folder that cannot be looked at counts as shared."""
-    if not hasattr(os, "geteuid") or link.st_uid == os.geteuid():
+    if is_own(link):
         return True
     try:
         info = os.stat(folder)

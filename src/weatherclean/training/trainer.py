@@ -435,9 +435,14 @@ def finished_model(cfg: TrainConfig) -> Path | None:
         return None
     refuse_changed_run(cfg)
     state = _load_checkpoint(out / CHECKPOINT_NAME)
-    if state.get("steps_total") not in (None, cfg.steps) or state["step"] < cfg.steps:
-        return None
-    return out / FINAL_DIR
+    return out / FINAL_DIR if _steps_done(state, cfg.steps) else None
+
+
+def _steps_done(state: dict[str, Any], steps: int) -> bool:
+    """Whether a loaded checkpoint ``state`` holds every one of ``steps``: one test for :func:`finished_model` and
+    :func:`_has_finished`, so a rerun and the release check agree on what a finished run is. A checkpoint of
+    before ``steps_total`` was saved counts by its step alone."""
+    return state.get("steps_total") in (None, steps) and int(state.get("step", 0)) >= steps
 
 
 def refuse_changed_run(cfg: TrainConfig) -> None:
@@ -483,7 +488,7 @@ def _has_finished(cfg: TrainConfig) -> bool:
         state = _load_checkpoint(out / CHECKPOINT_NAME)
     except WeathercleanError:
         return False
-    return state.get("steps_total") in (None, cfg.steps) and int(state.get("step", 0)) >= cfg.steps
+    return _steps_done(state, cfg.steps)
 
 
 #: A sentence of the placeholder card ``save_pretrained`` writes (``weatherclean train`` replaces it with its own;

@@ -15,15 +15,13 @@ from typing import BinaryIO, NamedTuple
 from PIL import UnidentifiedImageError
 
 from weatherclean.errors import WeathercleanError
-from weatherclean.io.images.exif import EXIF_PREFIX, Ifd, exif_ifd0, parse_ifd
+from weatherclean.io.images.exif import EXIF_POINTER, EXIF_PREFIX, Ifd, exif_ifd0, parse_ifd, sub_ifd
 from weatherclean.io.images.jpegsegments import jpeg_segments
 from weatherclean.io.images.opener import NotPillow, open_or_explain
 from weatherclean.io.images.tiff import tiff_file_head
 
 __all__ = ["Capture", "capture_in", "capture_of", "file_exif"]
 
-#: The Exif sub-IFD's pointer tag in IFD0.
-_EXIF_IFD = 0x8769
 #: The tags of :class:`Capture` (EXIF 2.3), in the order of its fields.
 _CAPTURE_TAGS = (0x9003, 0x9291, 0xA420, 0xA431)
 #: What reading a header that is not what it claims raises: a file that cannot be read (OSError), a structure cut
@@ -64,8 +62,7 @@ def capture_of(path: Path) -> Capture | None:
 def capture_in(ifd0: Ifd) -> Capture | None:
     """The :class:`Capture` of a parsed IFD0 (:func:`~.exif.parse_ifd`), its tags looked for in the Exif sub-IFD,
     then in IFD0 (where some programs put them); None when it holds none of them."""
-    pointer = ifd0.get(_EXIF_IFD)
-    sub = pointer[2] if pointer is not None and isinstance(pointer[2], dict) else {}
+    sub = sub_ifd(ifd0, EXIF_POINTER)
     values: list[bytes | None] = []
     for tag in _CAPTURE_TAGS:
         found = sub.get(tag) or ifd0.get(tag)

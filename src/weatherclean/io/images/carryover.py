@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from weatherclean.io.atomic import atomic_path
-from weatherclean.io.images.exif import exif_ifd0
+from weatherclean.io.images.exif import EXIF_POINTER, INTEROP_IFD, exif_ifd0, sub_ifd
 from weatherclean.io.images.formats import FORMAT_NAME
 from weatherclean.io.images.motion import without_directory, without_dropped_items, without_motion_xmp
 from weatherclean.io.images.nclx import HDR_PROPERTIES, Nclx, hdr_from_png, lost_note, png_chunks, with_nclx_tags
@@ -43,9 +43,8 @@ __all__ = ["avif_tagged", "carry_over", "exif_colour_space", "exif_space_note", 
 #: EXIF's ColorSpace (Exif IFD tag 0xA001) value 0xFFFF, "uncalibrated": the colours are not sRGB, and what they
 #: are is said elsewhere (an ICC profile, or DCF's interoperability index).
 _UNCALIBRATED = 0xFFFF
-#: The Exif IFD's ColorSpace tag, the Interoperability IFD pointer (in the Exif IFD), and its index tag.
-_COLOR_SPACE, _INTEROP, _INTEROP_INDEX = 0xA001, 0xA005, 0x0001
-_EXIF_IFD = 34665
+#: The Exif IFD's ColorSpace tag, and the Interoperability IFD's index tag.
+_COLOR_SPACE, _INTEROP_INDEX = 0xA001, 0x0001
 #: Primaries and transfer "unspecified" (H.273 code point 2): what a HEIC or AVIF output says of colours that
 #: only its EXIF describes, as Pillow's AVIF encoder says of a picture with an ICC profile. The matrix and range
 #: are those the encoders code sRGB with (BT.601, full range), so the pixels are coded as before.
@@ -81,15 +80,13 @@ def exif_colour_space(exif: bytes | None) -> str | None:
     if parsed is None:
         return None
     e, ifd0 = parsed
-    sub = ifd0.get(_EXIF_IFD)
-    found = sub[2] if sub is not None and isinstance(sub[2], dict) else {}
+    found = sub_ifd(ifd0, EXIF_POINTER)
     space = found.get(_COLOR_SPACE)
     if space is None or space[0] != 3 or len(space[2]) < 2:  # SHORT, as EXIF gives it
         return None
     if int.from_bytes(space[2][:2], "big" if e == ">" else "little") != _UNCALIBRATED:
         return None
-    interop = found.get(_INTEROP)
-    index = interop[2].get(_INTEROP_INDEX) if interop is not None and isinstance(interop[2], dict) else None
+    index = sub_ifd(found, INTEROP_IFD).get(_INTEROP_INDEX)
     named = bytes(index[2]).rstrip(b"\0 ") if index is not None and isinstance(index[2], bytes) else b""
     return "Adobe RGB" if named == b"R03" else "uncalibrated"
 

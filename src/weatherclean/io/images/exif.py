@@ -23,7 +23,9 @@ from PIL import ExifTags, Image
 from weatherclean.io.images.formats import size_text
 
 __all__ = [
+    "EXIF_POINTER",
     "EXIF_PREFIX",
+    "INTEROP_IFD",
     "Ifd",
     "entry",
     "exif_blob",
@@ -33,6 +35,7 @@ __all__ = [
     "parse_ifd",
     "serialise_ifd",
     "strip_exif_thumbnail",
+    "sub_ifd",
     "swap_ifd",
     "tiff_head",
     "tiff_part",
@@ -48,10 +51,20 @@ _THUMB_TOO_BIG_NOTE = (
 #: Thumbnails tried in turn, (longest side, JPEG quality): the first whose EXIF block fits is used.
 _THUMB_TRIES = ((160, 80), (160, 50), (160, 25), (120, 25), (80, 20), (48, 15))
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
-_SUB_IFD_TAGS = frozenset({34665, 34853, 40965})  # Exif, GPS, Interoperability
+#: The pointer tags of the Exif sub-IFD (in IFD0), the GPS one (in IFD0) and the Interoperability one (in the Exif
+#: sub-IFD).
+EXIF_POINTER, _GPS_IFD, INTEROP_IFD = 34665, 34853, 40965
+_SUB_IFD_TAGS = frozenset({EXIF_POINTER, _GPS_IFD, INTEROP_IFD})
 
 #: One IFD: tag → (type, count, value bytes) or, for a sub-IFD pointer, (type, 1, nested IFD).
 Ifd = dict[int, tuple[int, int, Any]]
+
+
+def sub_ifd(ifd: Ifd, tag: int) -> Ifd:
+    """The sub-IFD that pointer ``tag`` of a parsed ``ifd`` (:func:`parse_ifd`) leads to, or an empty one where the
+    tag is missing or its value was not parsed as an IFD (a damaged pointer): callers look tags up in it alike."""
+    pointer = ifd.get(tag)
+    return pointer[2] if pointer is not None and isinstance(pointer[2], dict) else {}
 
 
 #: BigTIFF's 8-byte types (LONG8, SLONG8, IFD8) → the classic type that holds the same value when it fits 32 bits.
@@ -185,7 +198,6 @@ _BYTE_STREAM_TAGS = frozenset({33723, 34377, 37724, 700, 34675})
 #: UNDEFINED Exif-IFD values with a fixed layout that starts with two SHORTs (columns, rows) in the file's byte
 #: order: CFAPattern, OECF, SpatialFrequencyResponse, DeviceSettingDescription (:func:`_swap_structure`).
 _EXIF_STRUCTURES = frozenset({0xA302, 0x8828, 0xA20C, 0xA40B})
-_EXIF_POINTER = 34665
 
 
 def swap_ifd(entries: Ifd, src: str, dst: str) -> Ifd:
@@ -212,7 +224,7 @@ def _swap(entries: Ifd, src: str, dst: str, where: int) -> Ifd:
             continue
         if where == 0 and tag in _BYTE_STREAM_TAGS:
             pass
-        elif where == _EXIF_POINTER and typ == 7 and tag in _EXIF_STRUCTURES:
+        elif where == EXIF_POINTER and typ == 7 and tag in _EXIF_STRUCTURES:
             payload = _swap_structure(tag, payload, src, dst) or payload
         elif (unit := _SWAP_UNITS.get(typ)) is not None:
             payload = _swap_units(payload, src, dst, unit)
@@ -460,7 +472,7 @@ def _dimensions_as_written(exif: bytes, width: int, height: int) -> bytes:
         if head is None:
             return exif
         e, ifd0 = head
-        sub = _entry_value(t, e, ifd0, 0x8769)
+        sub = _entry_value(t, e, ifd0, EXIF_POINTER)
         found = {tag: _entry_at(t, e, sub, tag) for tag in (0xA002, 0xA003)} if sub else {}
         if None in found.values() or len(found) != 2:
             return exif
@@ -524,9 +536,8 @@ def _fits_jpeg(exif: bytes) -> bool:
 # ------------------------------------------------------------------------ EXIF over JPEG's 64 KB
 
 
-_EXIF_IFD, _GPS_IFD, _INTEROP_IFD = sorted(_SUB_IFD_TAGS)
 #: Where each tag's name is looked up for the note, by the pointer tag of the IFD that holds it (0: IFD0).
-_TAG_NAMES = {0: ExifTags.TAGS, _EXIF_IFD: ExifTags.TAGS, _GPS_IFD: ExifTags.GPSTAGS, _INTEROP_IFD: ExifTags.TAGS}
+_TAG_NAMES = {0: ExifTags.TAGS, EXIF_POINTER: ExifTags.TAGS, _GPS_IFD: ExifTags.GPSTAGS, INTEROP_IFD: ExifTags.TAGS}
 _MAKER_NOTE = 0x927C
 #: Never dropped to fit: without it the photo shows on its side.
 _ORIENTATION = 0x0112

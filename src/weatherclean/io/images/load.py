@@ -313,13 +313,10 @@ def _format_of(p: Path, im: Image.Image, notes: list[str]) -> tuple[str, int]:
     with contextlib.suppress(WeathercleanError):  # a name that lies about the contents
         named = normalise_format(p.suffix.lstrip("."))
         if named != fmt:
-            notes.append(f"{misnamed_note(p.suffix, fmt)}{MISNAMED_WRITTEN.format(fmt=fmt)}")
+            # Ends with what the commands do (their output keeps the input's format and name);
+            # ``Restorer.restore_file``, whose ``dst`` picks the format, replaces the end with what it did.
+            notes.append(f"{misnamed_note(p.suffix, fmt)}; written as {fmt} under the same name")
     return fmt, frames
-
-
-#: How the loader's note on a misnamed file ends: what the commands do with it (their output keeps the input's
-#: format and name). ``Restorer.restore_file``, whose ``dst`` picks the format, replaces it with what it did.
-MISNAMED_WRITTEN = "; written as {fmt} under the same name"
 
 
 def misnamed_note(suffix: str, fmt: str) -> str:

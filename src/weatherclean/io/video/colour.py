@@ -228,11 +228,11 @@ def _gain(want: float, got: float) -> float:
     return gain if abs(gain - 1.0) < 0.01 else 1.0
 
 
-def _plane(frame: Any, index: int) -> np.ndarray:
-    """Plane ``index`` of a frame of 16-bit samples, as a uint16 array without its line padding (a view, which
-    writes into the frame)."""
+def _plane(frame: Any, index: int, dtype: Any = np.uint16) -> np.ndarray:
+    """Plane ``index`` of a frame of ``dtype`` samples (16-bit unless told), as an array without its line padding (a
+    view, which writes into the frame)."""
     plane = frame.planes[index]
-    rows = np.frombuffer(plane, np.uint16).reshape(plane.height, plane.line_size // 2)
+    rows = np.frombuffer(plane, dtype).reshape(plane.height, plane.line_size // np.dtype(dtype).itemsize)
     return rows[:, : plane.width]
 
 
@@ -380,10 +380,7 @@ def _luma(frame: Any, writable: bool = False) -> np.ndarray | None:
     wide = _bits(name) > 8
     if wide and not name.endswith("le"):
         return None
-    plane = frame.planes[0]
-    size = 2 if wide else 1
-    rows = np.frombuffer(plane, np.uint16 if wide else np.uint8).reshape(plane.height, plane.line_size // size)
-    return rows[:, : plane.width]
+    return _plane(frame, 0, np.uint16 if wide else np.uint8)
 
 
 def _carries_headroom(colour: _Colour, written: _Colour, in_fmt: str, out_fmt: str) -> bool:

@@ -224,8 +224,6 @@ def _option_text(key: str, value: Any) -> str:
     """An option as the user typed it, for "made with --level M, not --level L"."""
     if key == "frames" and value == 1:
         return ""  # no clips: --clips says it
-    if key == "version":
-        return f"weatherclean {value}"
     if key == "haze":
         return "--haze" if value else "--no-haze"
     if key == "clips":
@@ -253,7 +251,8 @@ def _or(options: list[str]) -> str:
 
 def _not_resumable(record: Record, kind: Kind, options: dict[str, Any], inputs: dict[str, str]) -> str | None:
     """Why this run cannot carry on from ``record`` (None: it can); a record of another release is
-    :func:`_other_version`'s, asked first (one of this release with another label resumes).
+    :func:`_other_version`'s, asked first (one of this release with another label resumes), so the version is
+    settled by then and is never among the options compared here.
 
     Options are listed with a comma between them, the record's and then this command's, defaults included:
     the record cannot tell which of its options were typed, nor can this command tell the caller's. Options
@@ -261,9 +260,7 @@ def _not_resumable(record: Record, kind: Kind, options: dict[str, Any], inputs: 
     version of this release did not record them, and "--style not recorded" read as an option to type."""
     if record.kind is None or record.kind.command != kind.command:
         return _held(record, str(record.meta.get("generator")).removeprefix("weatherclean "))
-    changed = [key for key, value in options.items() if record.meta.get(key) != value]
-    if "version" in changed and same_release(record.meta.get("version"), options["version"]):
-        changed.remove("version")  # 0.2.0rc1 and 0.2.0: the same release (and the same weather)
+    changed = [key for key, value in options.items() if key != "version" and record.meta.get(key) != value]
     if changed:
         missing = [key for key in changed if _unrecorded(record.meta, key)]
         other = [key for key in changed if key not in missing]
