@@ -46,9 +46,9 @@ from typer.testing import CliRunner
 from synthetic import Inverter, StandIn, invoke_command
 from weatherclean.batch import job_handler, plan_batch, run_jobs
 from weatherclean.batch.handlers import Restoration
+from weatherclean.batch.locks import _lock_name
 from weatherclean.batch.run import appeared_reason
 from weatherclean.cli import desnow
-from weatherclean.cli.batch import _lock_name
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="signals and flock as on Linux and macOS")
 
@@ -374,11 +374,11 @@ def test_an_out_of_date_output_replaced_meanwhile_appeared_too(tmp_path: Path, p
 @pytest.fixture(autouse=True)
 def private_locks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The runs' lock folders under this test's own folder, not the machine's /tmp."""
-    from weatherclean.cli import batch as batch_cli
+    from weatherclean.batch import locks
 
     parent = tmp_path / "tmp"
     parent.mkdir(mode=0o700)
-    monkeypatch.setattr(batch_cli, "LOCK_PARENT", parent)
+    monkeypatch.setattr(locks, "LOCK_PARENT", parent)
     return parent
 
 
@@ -388,7 +388,7 @@ def another_run() -> Iterator[Any]:
     ``lock(paths, shard=None)``; released after the test (or by ``.close()`` of what it returns)."""
     import contextlib
 
-    from weatherclean.cli.batch import inputs_locked
+    from weatherclean.batch.locks import inputs_locked
 
     stacks: list[contextlib.ExitStack] = []
 
@@ -535,23 +535,23 @@ def test_a_recursive_glob_is_locked_by_its_folder(
 
 def test_inputs_are_locked_in_one_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``a b`` and ``b a`` at once: each took its first input and was refused its second; both refused."""
-    from weatherclean.cli import batch as batch_cli
+    from weatherclean.batch import locks
 
     monkeypatch.chdir(tmp_path)
     _photos(Path("a"), 1)
     _photos(Path("b"), 1)
     taken: list[str] = []
-    real_take = batch_cli._Locks.take
+    real_take = locks._Locks.take
 
     def take(self: Any, path: Path, kind: str, operation: int) -> int | None:
         if operation == fcntl.LOCK_EX:
             taken.append(path.name)
         return real_take(self, path, kind, operation)
 
-    monkeypatch.setattr(batch_cli._Locks, "take", take)
+    monkeypatch.setattr(locks._Locks, "take", take)
     for order in (["b", "a"], ["a", "b"]):
         taken.clear()
-        with batch_cli.inputs_locked(order):
+        with locks.inputs_locked(order):
             pass
         assert taken == ["a", "b"]
 
@@ -563,7 +563,7 @@ def _open_fds() -> int:
 def test_an_interruption_while_locking_leaves_no_descriptor_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from weatherclean.cli.batch import inputs_locked
+    from weatherclean.batch.locks import inputs_locked
 
     _photos(tmp_path / "in", 1)
     calls = []
@@ -586,7 +586,7 @@ def test_an_interruption_while_locking_leaves_no_descriptor_open(
 def test_a_lock_folder_of_ones_own_open_to_others_is_made_private(tmp_path: Path, private_locks: Path) -> None:
     """A ``weatherclean-UID`` (or its ``locks``) of the user's own at ``0755`` or ``0777`` switched locking off for
     good, silently: it is made ``0700`` and used."""
-    from weatherclean.cli.batch import inputs_locked, lock_folder
+    from weatherclean.batch.locks import inputs_locked, lock_folder
     from weatherclean.errors import InputError
 
     own = private_locks / f"weatherclean-{os.geteuid()}"
@@ -606,22 +606,22 @@ def test_a_lock_folder_not_ones_own_is_not_used(
 ) -> None:
     """Another user could take, or fake, the locks in a folder of theirs, or behind a link: the run goes on without
     locking; so it does where the shared parent (``/tmp``) is open to all without its sticky bit."""
-    from weatherclean.cli import batch as batch_cli
+    from weatherclean.batch import locks
 
     with monkeypatch.context() as patch:
         patch.setattr(os, "geteuid", lambda: os.getuid() + 4242)  # the folder made is this test's, not that uid's
-        assert batch_cli.lock_folder() is None
+        assert locks.lock_folder() is None
     other = tmp_path / "elsewhere"
     other.mkdir(mode=0o700)
     (private_locks / f"weatherclean-{os.geteuid()}").symlink_to(other)
-    assert batch_cli.lock_folder() is None
+    assert locks.lock_folder() is None
     assert other.stat().st_mode & 0o777 == 0o700 and not (other / "locks").exists()
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)  # a /tmp without its sticky bit
-    assert batch_cli.lock_folder(shared) is None
+    assert locks.lock_folder(shared) is None
     shared.chmod(0o1777)
-    assert batch_cli.lock_folder(shared) is not None
+    assert locks.lock_folder(shared) is not None
 
 
 def test_runs_over_unrelated_folders_never_refuse_each_other(tmp_path: Path) -> None:
@@ -631,7 +631,7 @@ def test_runs_over_unrelated_folders_never_refuse_each_other(tmp_path: Path) -> 
     import threading
     import time
 
-    from weatherclean.cli.batch import inputs_locked
+    from weatherclean.batch.locks import inputs_locked
     from weatherclean.errors import InputError
 
     folders = [tmp_path / "w" / "a", tmp_path / "w" / "b"]
@@ -663,7 +663,7 @@ def test_a_run_that_is_ending_is_waited_for_a_moment(tmp_path: Path, another_run
     """A lock another run gives back a moment later is tried again before the run is refused."""
     import threading
 
-    from weatherclean.cli.batch import inputs_locked
+    from weatherclean.batch.locks import inputs_locked
 
     photos = _photos(tmp_path / "in", 1)
     run = another_run([str(photos)])
@@ -697,7 +697,7 @@ class _TriesTheLock(Inverter):
     answers: list[bool] = []
 
     def restore(self, x: torch.Tensor) -> torch.Tensor:
-        from weatherclean.cli.batch import inputs_locked
+        from weatherclean.batch.locks import inputs_locked
         from weatherclean.errors import InputError
 
         try:
@@ -709,7 +709,7 @@ class _TriesTheLock(Inverter):
 
 
 def test_the_lock_is_held_while_the_run_works_and_released_after(tmp_path: Path, private_locks: Path) -> None:
-    from weatherclean.cli.batch import inputs_locked
+    from weatherclean.batch.locks import inputs_locked
 
     photos = _photos(tmp_path / "in")
     before = _pixels(photos)

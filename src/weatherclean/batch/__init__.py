@@ -11,6 +11,7 @@ Where things are:
 - :mod:`~weatherclean.batch.handlers`: doing one job by its kind (photo, video, frames);
 - :mod:`~weatherclean.batch.run`: running a plan (progress, Ctrl-C, a full disk) into a summary;
 - :mod:`~weatherclean.batch.report`: ``--dry-run``'s plan and the summary, as tables or ``--json``;
+- :mod:`~weatherclean.batch.locks`: one ``--in-place`` run at a time over an input (advisory locks);
 - :mod:`~weatherclean.batch.ray_engine`: running a plan on Ray actors (``--engine ray``); imported only
   when asked for, as it needs Ray.
 
