@@ -177,3 +177,33 @@ def synth_app() -> Any:
 
     synth.register(app)
     return app
+
+
+def train_command(*args: str) -> Any:
+    """Run ``weatherclean train ARGS`` in process: ``.code``, ``.out``, ``.err``; a traceback (any exception but
+    the CLI's own exit) fails the test."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from weatherclean.cli import app
+
+    result = CliRunner().invoke(app, ["train", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return SimpleNamespace(code=result.exit_code, out=result.output, err=result.stderr)
+
+
+def tiny_snow_run(clean: Path, run: Path, arch: str, *extra: str) -> list[str]:
+    """``train``'s arguments for a three-step snow run of ``arch`` on ``clean`` into ``run``: well under a second."""
+    return [
+        "--task", "snow", "--clean", str(clean), "--arch", arch, "-o", str(run), "--steps", "3", "--batch-size", "1",
+        "--crop", "24", "--warmup", "1", "--workers", "0", "--threads", "1", "-q", *extra,
+    ]  # fmt: skip
+
+
+def only_error_line(result: Any) -> str:
+    """The one non-blank line of ``result.err``, which must be an ``error:`` line."""
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.err
+    return lines[0]

@@ -11,7 +11,10 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
+from synthetic import only_error_line as _error_line
 from synthetic import registered_tiny_snow, tiny_desnownet_config, write_clean
+from synthetic import tiny_snow_run as _snow
+from synthetic import train_command as _train
 from weatherclean.cli import app
 from weatherclean.models.desnownet import DesnowNet
 from weatherclean.models.registry import bundled_weights_dir
@@ -30,27 +33,6 @@ def tiny_arch() -> Iterator[str]:
 @pytest.fixture
 def clean(tmp_path: Path) -> Path:
     return write_clean(tmp_path / "clean", seed=1, n=2, size=32)
-
-
-def _train(*args: str) -> SimpleNamespace:
-    """Run ``weatherclean train ARGS``; a traceback (any exception but the CLI's own exit) fails the test."""
-    result = CliRunner().invoke(app, ["train", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return SimpleNamespace(code=result.exit_code, out=result.output, err=result.stderr)
-
-
-def _snow(clean: Path, run: Path, arch: str, *extra: str) -> list[str]:
-    return [
-        "--task", "snow", "--clean", str(clean), "--arch", arch, "-o", str(run), "--steps", "3", "--batch-size", "1",
-        "--crop", "24", "--warmup", "1", "--workers", "0", "--threads", "1", "-q", *extra,
-    ]  # fmt: skip
-
-
-def _error_line(result: SimpleNamespace) -> str:
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.err
-    return lines[0]
 
 
 # -- 1. a run resumes only with the options it was made with ---------------------------------------------------

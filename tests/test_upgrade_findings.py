@@ -22,9 +22,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from synthetic import only_error_line as _error_line
 from synthetic import registered_tiny_snow, synth_app, write_clean
+from synthetic import tiny_snow_run as _snow
+from synthetic import train_command as _train
 from weatherclean import __version__
-from weatherclean.cli import app
 
 # -- 1. a run started by another release is not resumed ------------------------------------------------------
 
@@ -42,26 +44,6 @@ def tiny_arch() -> Iterator[str]:
 @pytest.fixture
 def clean(tmp_path: Path) -> Path:
     return write_clean(tmp_path / "clean", seed=1, n=2, size=32)
-
-
-def _train(*args: str) -> SimpleNamespace:
-    result = CliRunner().invoke(app, ["train", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return SimpleNamespace(code=result.exit_code, out=result.output, err=result.stderr)
-
-
-def _snow(clean: Path, run: Path, arch: str, *extra: str) -> list[str]:
-    return [
-        "--task", "snow", "--clean", str(clean), "--arch", arch, "-o", str(run), "--steps", "3", "--batch-size", "1",
-        "--crop", "24", "--warmup", "1", "--workers", "0", "--threads", "1", "-q", *extra,
-    ]  # fmt: skip
-
-
-def _error_line(result: SimpleNamespace) -> str:
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.err
-    return lines[0]
 
 
 def _settings(run: Path) -> dict:
