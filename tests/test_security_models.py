@@ -146,6 +146,18 @@ def test_a_config_inside_the_bounds_that_does_not_fit_its_weights_is_refused_bef
     assert built_on == ["meta"]
 
 
+def test_a_dry_run_refuses_a_config_that_does_not_fit_its_weights(tmp_path: Path) -> None:
+    """The run refused it before any work (exit 2) while ``--dry-run`` said the photo would be done, exit 0 (a docs
+    tester's finding): the dry run now makes the same check, on the meta device."""
+    folder = _with_config(_saved(tmp_path / "m"), dilation_levels=8)
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (32, 32), (90, 90, 90)).save(photo)
+    result = CliRunner().invoke(_app(), ["desnow", str(photo), "-o", str(tmp_path / "out"), "--model", str(folder),
+                                         "--dry-run"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "the weights do not fit config.json" in _one_error_line(result.stderr)
+
+
 def test_a_model_that_fits_its_config_still_loads_bit_for_bit(tmp_path: Path) -> None:
     for rain in (False, True):
         folder = _saved(tmp_path / f"m{rain}", rain)

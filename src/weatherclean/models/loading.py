@@ -230,6 +230,12 @@ def _header_shapes(weights: Path) -> dict[str, tuple[int, ...]] | None:
     return shapes
 
 
+def check_fits(family: ModelFamily, config: Any, folder: Path) -> None:
+    """:func:`_check_fits_before_building` for ``folder``'s own weights: what ``--dry-run`` asks of a model folder,
+    as the run does before it builds the model."""
+    _check_fits_before_building(family, config, folder / "model.safetensors", folder)
+
+
 def _check_fits_before_building(family: ModelFamily, config: Any, weights: Path, folder: Path) -> None:
     """A one-line :class:`ModelError` when the weights file's tensors (names and shapes, from its header) cannot be
     the model's that ``config`` describes, found before the model is built for real.

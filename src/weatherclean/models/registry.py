@@ -25,7 +25,7 @@ from weatherclean.errors import ModelError
 from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family, pass_through_changes
-from weatherclean.models.loading import load_from_folder, read_folder  # noqa: F401 (load_from_folder re-exported)
+from weatherclean.models.loading import check_fits, load_from_folder, read_folder  # noqa: F401 (load_from_folder re-exported)
 
 if TYPE_CHECKING:  # the registry is listed without PyTorch (``models list``); models are built lazily
     import torch
@@ -324,6 +324,11 @@ def check_model_spec(
     _refuse_other_task(name, family.task, task)
     if pass_through is not None:
         pass_through_changes(config, pass_through, label=name)
+    # a config that does not fit its weights (names and shapes, from the file's header; the model built on the
+    # meta device, no data): the run refuses it before any work, so the dry run must too. Not for weights bundled
+    # with the package, which the test suite loads: the check imports PyTorch, a second on every dry run
+    if registered is None or from_hub is not None:
+        check_fits(family, config, folder)
     return None
 
 
