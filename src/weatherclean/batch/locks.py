@@ -75,8 +75,12 @@ def inputs_locked(paths: Sequence[str], shard: tuple[int, int] | None = None) ->
             if refused is not None:
                 inside = " (or on something in it)" if real.is_dir() and refused == 0 else ""
                 raise _busy(f"{shown}: another weatherclean --in-place run is working on it{_pid(refused)}{inside}")
+        seen: set[Path] = set()
         for shown, real in targets:
             for above in real.parents:
+                if above in seen:  # it and the folders above it were taken already
+                    break
+                seen.add(above)
                 if len(locks.held) >= MOST_LOCKS:
                     break
                 refused = locks.take(above, "", fcntl.LOCK_SH)

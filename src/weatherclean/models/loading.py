@@ -157,7 +157,7 @@ def load_from_folder(folder: Path) -> nn.Module:
     """
     family, config = read_folder(folder)
     weights = folder / "model.safetensors"
-    _check_fits_before_building(family, config, weights, folder)
+    check_fits(family, config, folder)  # before the real build: a config asking for gigabytes costs none
     try:  # the config is valid; a family may still refuse a combination only its model checks
         model = family.model_class(config)
     except (TypeError, ValueError) as exc:
@@ -231,12 +231,6 @@ def _header_shapes(weights: Path) -> dict[str, tuple[int, ...]] | None:
 
 
 def check_fits(family: ModelFamily, config: Any, folder: Path) -> None:
-    """:func:`_check_fits_before_building` for ``folder``'s own weights: what ``--dry-run`` asks of a model folder,
-    as the run does before it builds the model."""
-    _check_fits_before_building(family, config, folder / "model.safetensors", folder)
-
-
-def _check_fits_before_building(family: ModelFamily, config: Any, weights: Path, folder: Path) -> None:
     """A one-line :class:`ModelError` when the weights file's tensors (names and shapes, from its header) cannot be
     the model's that ``config`` describes, found before the model is built for real.
 
@@ -244,11 +238,12 @@ def _check_fits_before_building(family: ModelFamily, config: Any, weights: Path,
     small weights file), while a skeleton on PyTorch's ``meta`` device holds shapes and no data, so a config that
     does not fit its weights is refused at the cost of building that skeleton. A family whose model cannot be built
     on ``meta`` is left to the strict load. Shared (tied) weights may be saved once: a tensor missing from the file
-    that is the same object as one present does not count.
+    that is the same object as one present does not count. ``--dry-run`` asks the same of a model folder
+    (:func:`~weatherclean.models.registry.check_model_spec`).
     """
     import torch
 
-    in_file = _header_shapes(weights)
+    in_file = _header_shapes(folder / "model.safetensors")
     if in_file is None:
         return
     try:
@@ -273,12 +268,8 @@ def _mismatch(model: nn.Module, weights: Path, config: Any, exc: Exception) -> s
     Why: PyTorch's own message lists every key and was cut mid-word at any length a one-line error allows,
     which hid the likeliest cause (a config.json copied from other weights).
     """
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(weights), "pt") as fh:  # the header only: names and shapes, no data
-            in_file = {key: tuple(fh.get_slice(key).get_shape()) for key in fh.keys()}  # noqa: SIM118
-    except Exception:  # noqa: BLE001  # the summary is a courtesy; fall back to PyTorch's first line
+    in_file = _header_shapes(weights)  # names and shapes, from the header alone
+    if in_file is None:  # the summary is a courtesy; fall back to PyTorch's first line
         return f"checkpoint does not match its config ({_first_reason(exc)})"
     expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
     summary = _mismatch_summary(expected, in_file, config, type(model).__name__)

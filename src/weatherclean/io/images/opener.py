@@ -178,14 +178,11 @@ def pillow_quiet(category: type[Warning] = UserWarning) -> Iterator[None]:
     loading at once (the batch's decoder, a server's requests) could restore each other's, and leave every warning
     of the program ignored for good.
     """
-    entered = False
+    _quiet_enter(category)  # counted once it returns: nothing to undo if it raises
     try:
-        _quiet_enter(category)
-        entered = True
         yield
     finally:
-        if entered:
-            _quiet_leave(category)
+        _quiet_leave(category)
 
 
 def _filters_changed() -> None:
@@ -388,7 +385,7 @@ def open_or_explain(p: Path) -> Image.Image:
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # a plugin's own check, unparsed
-        raise InputError(f"{p}: over the {max_pixels() / 1e6:.0f} MP safety limit ({exc})") from None
+        raise InputError(f"{p}: over the {_megapixels(max_pixels())} MP safety limit ({exc})") from None
     except UnidentifiedImageError:
         raise NotPillow from None
     except PermissionError:
