@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,25 @@ def test_offline_mode_uses_the_cache_only(
     for spec in ("test/tiny", f"test/tiny@{commit}"):
         _assert_same_weights(load_model(spec, device="cpu", offline=offline), saved_model[1])
     assert hub.requests == []  # the stand-in still runs: any request would have been recorded
+
+
+def test_offline_with_a_cache_it_cannot_read_says_so(hub: StandinHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache shared on a lab server, filled by another user with a private umask: huggingface_hub answers "not in
+    the cache", and the advice to download it once led to a download that failed the same way (a lab tester's
+    finding). Root can read any folder, so the refusal is stood in for by ``os.access``."""
+    from huggingface_hub import constants
+
+    from weatherclean.models import hub as hub_module
+
+    hub_module.download("test/tiny")  # cached now
+    entry = Path(constants.HF_HUB_CACHE) / "models--test--tiny"
+    real_access = os.access
+    monkeypatch.setattr(hub_module.os, "access", lambda path, mode: Path(path) != entry and real_access(path, mode))
+    monkeypatch.setattr(hub_module, "_from_cache", lambda *_args: None)  # what huggingface_hub answers then
+    with pytest.raises(ModelError) as exc:
+        hub_module.download("test/tiny", offline=True)
+    message = _one_line(exc)
+    assert message.startswith(f"cannot read the Hub cache {entry} (Permission denied") and "HF_HUB_CACHE" in message
 
 
 def test_offline_without_cache_says_what_to_do(hub: StandinHub) -> None:

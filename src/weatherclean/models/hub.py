@@ -136,6 +136,9 @@ def download(
     if not force and (offline or is_commit(revision)):
         folder = _from_cache(repo_id, revision, label, needed)
         if folder is None and offline:
+            unreadable = _unreadable_cache(repo_id)
+            if unreadable is not None:
+                raise ModelError(unreadable)
             raise ModelError(
                 f"'{label}' is not in the local Hub cache ({_cache_root()}) and offline mode is on "
                 f"(--offline or HF_HUB_OFFLINE); run `weatherclean models download {label}` once while online, "
@@ -176,6 +179,37 @@ def _cache_root() -> str:
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
+
+
+def _unreadable_cache(repo_id: str) -> str | None:
+    """Why ``repo_id``'s entry in the Hub cache cannot be read by this user (a cache shared on a lab server, filled by
+    another user with a private umask), or None: huggingface_hub answers "not in the cache" then, and the advice to
+    download it once sent the user to a download that failed for the same reason."""
+    root = Path(_cache_root())
+    for folder in (root, root / f"models--{repo_id.replace('/', '--')}"):
+        try:
+            if not folder.is_dir():
+                return None
+        except OSError:  # a folder above it cannot be searched
+            return None
+        if not os.access(folder, os.R_OK | os.X_OK):
+            owner = _owner(folder)
+            return (
+                f"cannot read the Hub cache {folder} (Permission denied{owner}): '{repo_id}' may be cached there; "
+                "ask its owner to open it to you (chmod -R g+rX, with a group you share), or set HF_HUB_CACHE to "
+                "a cache of your own"
+            )
+    return None
+
+
+def _owner(path: Path) -> str:
+    """``; owned by NAME`` for ``path``'s owner, where the system can name it; empty otherwise."""
+    try:
+        import pwd
+
+        return f"; owned by {pwd.getpwuid(path.stat().st_uid).pw_name}"
+    except (ImportError, KeyError, OSError):
+        return ""
 
 
 def _from_cache(repo_id: str, revision: str | None, label: str, needed: tuple[str, ...]) -> Path | None:
