@@ -72,6 +72,7 @@ def compare_command(
     """
     from weatherclean.io import compare as pictures  # the image stack: only when a sheet is made
     from weatherclean.io.folders import check_writable_folders
+    from weatherclean.io.permissions import common_mode, new_files_like
 
     # The inputs first: a sheet left from before must not hide a typo in BEFORE or AFTER. pair_files checks
     # them itself (check_pair, for API users too) before it walks the folders, so that is the one check.
@@ -106,7 +107,11 @@ def compare_command(
         foot = f"{more} more pair(s) not shown (a {output.suffix} sheet holds at most {room} rows)"
     elif more:
         foot = f"{more} more pair(s) not shown (--limit {limit})"
-    pictures.save_picture(pictures.contact_sheet(rows, note=foot), output)
+    # The sheet shows every picture on it: it gets the permissions they all share, less the umask, so a private
+    # 0600 photo never ends up on a sheet that others may open (as desnow's --compare picture takes its photo's).
+    shown_paths = [path for _, original, result in on_sheet for path in (original, result)]
+    with new_files_like(common_mode(shown_paths)):
+        pictures.save_picture(pictures.contact_sheet(rows, note=foot), output)
     for where, names in ((before, only_before), (after, only_after)):
         if names:
             listed = ", ".join(shown(n) for n in names[:_LISTED])

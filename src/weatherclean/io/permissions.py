@@ -9,7 +9,7 @@ import contextlib
 import contextvars
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from weatherclean.io.output_links import follow_output_link
@@ -52,6 +52,19 @@ def input_mode(source: str | os.PathLike[str]) -> int:
         return os.stat(source).st_mode & 0o7777
     except OSError:
         return UNKNOWN_MODE
+
+
+def common_mode(sources: Iterable[str | os.PathLike[str]]) -> int:
+    """The permission bits all of ``sources`` share (the bitwise AND of their :func:`input_mode`): what a file
+    made from several inputs may take, so it is never more open than the most private of them.
+
+    Why: ``weatherclean compare`` put a private 0600 photo on a 0664 sheet that anyone could open. No sources
+    count as private (:data:`UNKNOWN_MODE`)."""
+    mode: int | None = None
+    for source in sources:
+        bits = input_mode(source)
+        mode = bits if mode is None else mode & bits
+    return UNKNOWN_MODE if mode is None else mode
 
 
 @contextlib.contextmanager

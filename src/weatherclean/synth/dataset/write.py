@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from weatherclean import __version__
 from weatherclean.errors import DiskFullError, OutputError, WeathercleanError, is_disk_full
+from weatherclean.io.permissions import input_mode, new_files_like
 from weatherclean.synth.dataset.inputs import list_inputs
 from weatherclean.synth.dataset.items import Maker, rain_maker, snow_maker
 from weatherclean.synth.dataset.record import (
@@ -238,8 +239,11 @@ def _run_items(
             if name in plan.kept:
                 continue
             try:
+                like = input_mode(path)  # read before the photo: its gt/ copy must not be more open than it
                 arrays, meta = make(np.random.default_rng([int(header["seed"]), index]), path)
-                with _staged(out_dir, kind, name, arrays) as commit, _interrupt_after():
+                # Every file of the item (gt/ is a lossless copy of the photo) takes the photo's permissions less
+                # the umask, as desnow's outputs do: a private 0600 photo must not become a 0644 gt/NAME.png.
+                with new_files_like(like), _staged(out_dir, kind, name, arrays) as commit, _interrupt_after():
                     commit()
                     journal.add(name, meta)
             except (WeathercleanError, MemoryError, OSError) as exc:
