@@ -56,7 +56,9 @@ def test_paths_run_from_the_root_keep_their_slash(tmp_path: Path, monkeypatch: p
 
 
 def test_why_strips_only_the_records_own_file() -> None:
-    assert Record(Path("x/b.jpg"), "in/b.jpg: not an image").why == "not an image"
+    assert Record(Path("in/b.jpg"), "in/b.jpg: not an image").why == "not an image"
+    # another file of the same name (an output: "out/b.jpg: cannot write") is named, not stripped
+    assert Record(Path("x/b.jpg"), "in/b.jpg: not an image").why == "in/b.jpg: not an image"
     assert Record(Path("x/b.jpg"), "c.jpg: not an image").why == "c.jpg: not an image"
     assert Record(Path("b.jpg"), "no colon here").why == "no colon here"
 

@@ -87,9 +87,24 @@ class Record:
 
         Why: a reader's error names its file, as it must when raised alone, and ``--json`` and the summary's
         table give the path in a field of its own; a script reading ``reason`` got the path twice. The file
-        is recognised by its name, since the reason spells it as the user typed it."""
+        is recognised as the same path, absolute or relative, since the reason spells it as the user typed it and
+        the record as :func:`display` shows it; not by its name alone: a write's error names the output, which
+        often has the input's name (``out/b.jpg: cannot write``), and lost its folder, so it read as the input's."""
         head, sep, rest = self.reason.partition(": ")
-        return rest if sep and rest and Path(head).name == self.path.name else self.reason
+        return rest if sep and rest and _same_path(head, self.path) else self.reason
+
+
+def _same_path(text: str, path: Path) -> bool:
+    """Whether ``text`` spells ``path`` (``./in/b.jpg``, ``/home/me/in/b.jpg`` or ``~/in/b.jpg`` for ``in/b.jpg``),
+    as names only: neither need exist."""
+    if text == str(path):
+        return True
+    if not text or Path(text).name != path.name:  # the usual answer, without asking for the working folder
+        return False
+    try:
+        return os.path.abspath(os.path.expanduser(text)) == os.path.abspath(path)
+    except (OSError, ValueError):  # no working folder any more, a NUL in the name
+        return False
 
 
 @dataclass(frozen=True)

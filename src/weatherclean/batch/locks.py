@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from weatherclean.batch.jobs import Record
 from weatherclean.errors import InputError
 
 __all__ = ["LOCK_PARENT", "MOST_LOCKS", "inputs_locked", "lock_folder"]
@@ -30,7 +31,7 @@ LOCK_PARENT: Path | None = None
 
 
 @contextlib.contextmanager
-def inputs_locked(paths: Sequence[str], shard: tuple[int, int] | None = None) -> Iterator[None]:
+def inputs_locked(paths: Sequence[str], shard: tuple[int, int] | None = None) -> Iterator[Record | None]:
     """While the block runs, hold an advisory lock on each input of an ``--in-place`` run: exclusive on each folder
     and file given (a glob pattern's matches; a recursive ``**`` pattern's literal folder), shared on each folder
     above them. A second ``--in-place`` run over the same input, one inside it or one around it is refused before
@@ -49,15 +50,21 @@ def inputs_locked(paths: Sequence[str], shard: tuple[int, int] | None = None) ->
     conflicts) and an exclusive lock of its own shard, so one shard started twice is refused. Where no private
     folder can be had (one owned by another user, or a link), or the file system takes no ``flock``, the run
     goes on without locking. Runs without ``--in-place`` take none: they never replace what another run wrote.
+
+    The block is given None, or a note to show once (:func:`_not_yours_note`) where locking is off because the
+    lock folder's name is taken by another user's folder or a link: such a folder (``mkdir -m 0777
+    /tmp/weatherclean-UID``, by anyone) switched the user's locking off for good, silently, and two runs then
+    each processed every photo with exit code 0. A file system without ``flock`` gives no note: nothing can be
+    done about it, and usage.md says so.
     """
     try:
         import fcntl
     except ImportError:  # Windows: no flock; nothing is locked
         yield
         return
-    folder = lock_folder()
+    folder, unlocked = _lock_folder(None)
     if folder is None:
-        yield
+        yield unlocked
         return
     targets = sorted(_lock_targets(paths), key=lambda pair: str(pair[1]))  # one order: `a b` and `b a` never both lose
     if len(targets) > MOST_LOCKS // 4:  # many files named: by their folders
@@ -108,6 +115,12 @@ def lock_folder(parent: Path | None = None) -> Path | None:
     Why not ``$XDG_RUNTIME_DIR`` or ``$TMPDIR``: every run of the user must find the same folder, and a cron job
     has no ``XDG_RUNTIME_DIR`` where a login shell has one, while Slurm gives each job a ``TMPDIR`` of its own:
     runs of one user would each look in their own folder and never see the other's lock."""
+    return _lock_folder(parent)[0]
+
+
+def _lock_folder(parent: Path | None) -> tuple[Path | None, Record | None]:
+    """:func:`lock_folder`, and when it is None because the folder's name is another's (:func:`_not_yours_note`),
+    the note that says so."""
     import tempfile
 
     if parent is None:
@@ -117,13 +130,48 @@ def lock_folder(parent: Path | None = None) -> Path | None:
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
     own, locks = parent / f"weatherclean-{uid}", parent / f"weatherclean-{uid}" / "locks"
     if not _shared_parent(parent):
-        return None
+        return None, None
     for folder in (own, locks):  # own first: once it is 0700, no one else can put anything at locks' name
         with contextlib.suppress(FileExistsError, OSError):
             os.mkdir(folder, 0o700)
         if not _made_private(folder, uid):
-            return None
-    return locks
+            return None, _not_yours_note(folder, uid)
+    return locks, None
+
+
+def _not_yours_note(folder: Path, uid: int) -> Record | None:
+    """The note of a lock folder whose name another user's folder (or a link) holds, so the run is not locked:
+    who owns it and what to do; None when that is not why (gone, or ours but unusable for another reason).
+
+    Why: the user cannot tell otherwise that their runs no longer exclude each other, and only its owner (or an
+    administrator) can remove it from a sticky ``/tmp``."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        what = "is a link, not a folder of yours"
+    elif info.st_uid != uid:
+        what = f"is not yours (owned by {_user_name(info.st_uid)}, mode {info.st_mode & 0o7777:04o})"
+    elif not stat.S_ISDIR(info.st_mode):
+        what = "is not a folder"
+    else:
+        return None
+    return Record(
+        folder,
+        f"{what}: this --in-place run is not locked against another one over the same photos; remove it (ask its "
+        "owner or an administrator) so that --in-place runs lock again",
+    )
+
+
+def _user_name(uid: int) -> str:
+    """The login name of ``uid``, else the number (a user the system does not know, or no ``pwd`` module)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _shared_parent(folder: Path) -> bool:

@@ -564,11 +564,17 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     shard = parse_shard(cmd.shard) if cmd.shard else None
     # --in-place: one run at a time over an input, for the whole run (planned, done and reported); a dry run
     # changes nothing and takes no lock
-    with inputs_locked(cmd.paths, shard) if cmd.in_place and not cmd.dry_run else contextlib.nullcontext():
+    with inputs_locked(cmd.paths, shard) if cmd.in_place and not cmd.dry_run else contextlib.nullcontext() as unlocked:
+        if unlocked is not None and not cmd.json_out:  # locking is off for good until the user acts: say so once
+            err_console.print(
+                f"[cyan]note:[/] {escape(f'{unlocked.path}: {unlocked.why}')}", highlight=False, soft_wrap=True
+            )
         plan = plan_batch(
             cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
             update=cmd.update, in_place=cmd.in_place, shard=shard,
         )  # fmt: skip
+        if unlocked is not None and cmd.json_out:  # --json: in its notes, as the plan's other notes are
+            plan.notes.append(unlocked)
         if dry_run_or_none(plan, cmd, verb, task, media):
             return
         remove_stale_parts_beside(plan.done)

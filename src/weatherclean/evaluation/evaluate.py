@@ -904,7 +904,45 @@ def check_report_path(path: Path) -> Path:
         raise InputError(f"{path}: unknown report format '{path.suffix}'; name the report *.csv or *.json")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a file name ending in .csv or .json")
+    why = _unreplaceable(path)
+    if why:
+        raise OutputError(f"{path}: cannot be replaced ({why}); choose another --report FILE")
     return path
+
+
+def _unreplaceable(path: Path) -> str | None:
+    """Why an existing report at ``path`` cannot be replaced by the rename that writes it, else None: its folder is
+    not writable, or is sticky (``/tmp``) and the file another user's. Checked before the evaluation, since
+    ``--overwrite`` over a colleague's report in ``/tmp`` computed every score, then failed to write them."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except OSError:  # none there (or unreadable: the write says why)
+        return None
+    folder = path.parent
+    try:
+        above = os.stat(folder)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable by you"
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    if above.st_mode & stat.S_ISVTX and uid not in (0, info.st_uid, above.st_uid):
+        return (
+            f"it belongs to {_user_name(info.st_uid)}, and only its owner may replace it in the sticky folder {folder}"
+        )
+    return None
+
+
+def _user_name(uid: int) -> str:
+    """The login name of ``uid``, else the number (a user the system does not know, or no ``pwd`` module)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def write_report(result: EvaluationResult, path: Path) -> Path:
