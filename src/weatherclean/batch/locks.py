@@ -16,6 +16,7 @@ from typing import Any
 
 from weatherclean.batch.jobs import Record
 from weatherclean.errors import InputError
+from weatherclean.io.permissions import user_name
 
 __all__ = ["LOCK_PARENT", "MOST_LOCKS", "inputs_locked", "lock_folder"]
 
@@ -152,7 +153,7 @@ def _not_yours_note(folder: Path, uid: int) -> Record | None:
     if stat.S_ISLNK(info.st_mode):
         what = "is a link, not a folder of yours"
     elif info.st_uid != uid:
-        what = f"is not yours (owned by {_user_name(info.st_uid)}, mode {info.st_mode & 0o7777:04o})"
+        what = f"is not yours (owned by {user_name(info.st_uid)}, mode {info.st_mode & 0o7777:04o})"
     elif not stat.S_ISDIR(info.st_mode):
         what = "is not a folder"
     else:
@@ -162,16 +163,6 @@ def _not_yours_note(folder: Path, uid: int) -> Record | None:
         f"{what}: this --in-place run is not locked against another one over the same photos; remove it (ask its "
         "owner or an administrator) so that --in-place runs lock again",
     )
-
-
-def _user_name(uid: int) -> str:
-    """The login name of ``uid``, else the number (a user the system does not know, or no ``pwd`` module)."""
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return f"uid {uid}"
 
 
 def _shared_parent(folder: Path) -> bool:

@@ -916,6 +916,8 @@ def _unreplaceable(path: Path) -> str | None:
     ``--overwrite`` over a colleague's report in ``/tmp`` computed every score, then failed to write them."""
     import stat
 
+    from weatherclean.io.permissions import user_name
+
     try:
         info = os.lstat(path)
     except OSError:  # none there (or unreadable: the write says why)
@@ -930,19 +932,9 @@ def _unreplaceable(path: Path) -> str | None:
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
     if above.st_mode & stat.S_ISVTX and uid not in (0, info.st_uid, above.st_uid):
         return (
-            f"it belongs to {_user_name(info.st_uid)}, and only its owner may replace it in the sticky folder {folder}"
+            f"it belongs to {user_name(info.st_uid)}, and only its owner may replace it in the sticky folder {folder}"
         )
     return None
-
-
-def _user_name(uid: int) -> str:
-    """The login name of ``uid``, else the number (a user the system does not know, or no ``pwd`` module)."""
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return f"uid {uid}"
 
 
 def write_report(result: EvaluationResult, path: Path) -> Path:

@@ -221,3 +221,14 @@ def process_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return umask
+
+
+def user_name(uid: int) -> str:
+    """The login name of ``uid``, for messages about whose a file is, else the number (a user the system does not
+    know, or no ``pwd`` module)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
