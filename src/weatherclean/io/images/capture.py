@@ -15,10 +15,10 @@ from typing import BinaryIO, NamedTuple
 from PIL import UnidentifiedImageError
 
 from weatherclean.errors import WeathercleanError
-from weatherclean.io.images.exif import EXIF_POINTER, EXIF_PREFIX, Ifd, exif_ifd0, parse_ifd, sub_ifd
+from weatherclean.io.images.exif import EXIF_POINTER, EXIF_PREFIX, Ifd, exif_ifd0, sub_ifd
 from weatherclean.io.images.jpegsegments import jpeg_segments
 from weatherclean.io.images.opener import NotPillow, open_or_explain
-from weatherclean.io.images.tiff import tiff_file_head
+from weatherclean.io.images.tiff import first_ifd, tiff_file_head
 
 __all__ = ["Capture", "capture_in", "capture_of", "file_exif"]
 
@@ -90,11 +90,10 @@ def file_exif(path: Path) -> tuple[str, Ifd] | None:
         if head[:2] == b"\xff\xd8":
             blob = _jpeg_exif(fh)
             return exif_ifd0(blob) if blob is not None else None
-        tiff = tiff_file_head(head)
-        if tiff is not None:
-            e, offset, big = tiff
+        if tiff_file_head(head) is not None:
             with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-                return e, parse_ifd(buf, e, offset, big=big)
+                ifd, e, _offset, _big = first_ifd(buf) or ({}, "<", 0, False)
+                return e, ifd
     blob = _pillow_exif(path)
     return exif_ifd0(blob) if blob else None
 

@@ -45,6 +45,7 @@ __all__ = [
     "TiffMetadata",
     "encode_tiff",
     "extra_channels_text",
+    "first_ifd",
     "photoshop_entries",
     "read_tiff_grey_alpha16",
     "text_entries",
@@ -94,6 +95,18 @@ def tiff_file_head(blob: bytes) -> tuple[str, int, bool] | None:
     return (e, ifd0, True) if (size, zero) == (8, 0) else None
 
 
+def first_ifd(buf: Any, dropped: list[tuple[int, int]] | None = None) -> tuple[Ifd, str, int, bool] | None:
+    """The first tag directory of the TIFF structure in ``buf`` (a mapped file, or bytes), with its byte order,
+    offset and whether it is BigTIFF; None where ``buf`` holds no TIFF (:func:`tiff_file_head`). One reading for
+    every look at a TIFF's IFD0 (its metadata, its 16-bit grey-and-alpha layout, why Pillow cannot open it, the
+    capture identity), each keeping its own handling of a file that cannot be read."""
+    head = tiff_file_head(bytes(buf[:16]))
+    if head is None:
+        return None
+    e, offset, big = head
+    return parse_ifd(buf, e, offset, big=big, dropped=dropped), e, offset, big
+
+
 @dataclass(frozen=True)
 class TiffMetadata:
     """What a TIFF's first IFD says beside its pixels: the metadata tags as an EXIF blob (raw, every tag with its
@@ -131,11 +144,10 @@ def tiff_metadata(path: Path, notes: list[str]) -> TiffMetadata:
     """
     dropped: list[tuple[int, int]] = []
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        head = tiff_file_head(bytes(buf[:16]))
-        if head is None:
+        first = first_ifd(buf, dropped)
+        if first is None:
             return TiffMetadata()
-        e, offset, big = head
-        ifd0 = parse_ifd(buf, e, offset, big=big, dropped=dropped)
+        ifd0, e, offset, big = first
         truncated = _damaged(ifd0, e, offset, len(buf))
     icc = ifd0[34675][2] if 34675 in ifd0 else None
     xmp = ifd0[700][2] if 700 in ifd0 else None
@@ -215,11 +227,8 @@ def _first_ifd(path: Path) -> tuple[Ifd, str, int, int] | None:
     size with it), or None for a file that cannot be read or is no TIFF: what :func:`unreadable_tiff` looks at."""
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            head = tiff_file_head(bytes(buf[:16]))
-            if head is None:
-                return None
-            e, offset, big = head
-            return parse_ifd(buf, e, offset, big=big), e, offset, len(buf)
+            first = first_ifd(buf)
+            return None if first is None else (first[0], first[1], first[2], len(buf))
     except (OSError, ValueError, struct.error):
         return None
 
@@ -333,11 +342,10 @@ def read_tiff_grey_alpha16(path: Path, max_pixels: int) -> tuple[np.ndarray, str
     from PIL.TiffImagePlugin import COMPRESSION_INFO
 
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        head = tiff_file_head(bytes(buf[:16]))
-        if head is None:
+        first = first_ifd(buf)
+        if first is None:
             return None
-        e = head[0]
-        ifd = parse_ifd(buf, e, head[1], big=head[2])
+        ifd, e = first[0], first[1]
         layout = _grey_alpha16_layout(ifd, e, max_pixels)
         offsets, counts = _ifd_values(ifd, e, 273), _ifd_values(ifd, e, 279)
         if layout is None or not offsets or len(offsets) != len(counts):
