@@ -276,9 +276,16 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     newline, another control character or bytes that are not UTF-8 is shown with escapes
     (:func:`~weatherclean.io.folders.printable`): the line stays one line, and says which bytes the name holds.
     The outcome is then decided (:func:`decided`)."""
-    err_console.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+    print_error(printable(message))
     _Process.outcome = code
     return typer.Exit(code)
+
+
+def print_error(line: str) -> None:
+    """``error: LINE`` on stderr, red where colour is shown, ``line`` printed as it is (no Rich markup read in it):
+    the one shape of every error line the commands print (:func:`fail`, an option error, a file a command could not
+    read). ``line`` is made printable by the caller (:func:`~weatherclean.io.folders.printable`, ``shown``)."""
+    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def decided() -> int | None:
@@ -420,7 +427,7 @@ def one_line_usage_errors() -> Iterator[None]:
             err_console.print(ctx.get_usage(), markup=False, highlight=False, soft_wrap=True)
             if ctx.command.get_help_option(ctx) is not None:
                 message = f"{message.rstrip('.')}; see '{ctx.command_path} {ctx.help_option_names[0]}'"
-        err_console.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+        print_error(printable(message))
         raise typer.Exit(getattr(exc, "exit_code", EXIT_USAGE)) from None
 
 

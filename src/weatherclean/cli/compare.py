@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console
+from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console, print_error
 from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
 from weatherclean.io.folders import printable, shown
 
@@ -121,7 +121,7 @@ def compare_command(
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
     for line in failed:
-        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        print_error(line)
     console.print(f"{escape(shown(output))}: {len(on_sheet)} pair(s){f'; {foot}' if foot else ''}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)

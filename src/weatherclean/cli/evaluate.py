@@ -22,6 +22,7 @@ from weatherclean.cli.common import (
     err_console,
     interrupted_says,
     json_errors,
+    print_error,
     report_outcome,
 )
 from weatherclean.errors import InputError, OutputError
@@ -355,10 +356,9 @@ def _show(
     _print_notes(result.notes)
     # As desnow's error lines: the path shown (quoted where it must be), the reason escaped.
     for name, reason in result.failed:
-        line = f"{shown(name)}: {printable(reason)}"
-        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        print_error(f"{shown(name)}: {printable(reason)}")
     if error:
-        err_console.print(f"[bold red]error:[/] {escape(printable(error))}", highlight=False, soft_wrap=True)
+        print_error(printable(error))
     elif result.failed:
         what = "clip(s) or image pair(s)" if task is Task.rain else "image pair(s)"
         err_console.print(f"{len(result.failed)} {what} could not be scored and are left out of the means")
