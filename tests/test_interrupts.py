@@ -293,3 +293,20 @@ def test_a_carry_in_a_thread_or_inside_another_leaves_the_outer_batchs_own() -> 
             assert interrupts._carry is not outer
         assert interrupts._carry is outer
     assert interrupts._carry is None and signal.getsignal(signal.SIGINT) is handler
+
+
+def test_one_rule_says_which_stop_signals_a_run_may_take_from_a_program() -> None:
+    """SIGINT and SIGTERM are always the run's; SIGHUP only from the default or from the CLI's own handler, so a
+    daemon's "reload" handler is left to it by the CLI called as ``main([...])`` and by the Ray driver's relay."""
+    from weatherclean.interrupts import takes_over
+
+    def reload(_signum: int, _frame: Any) -> None:
+        pass
+
+    def ours(_signum: int, _frame: Any) -> None:
+        pass
+
+    ours.interrupts_the_run = True  # type: ignore[attr-defined]
+    assert takes_over(signal.SIGINT, reload) and takes_over(signal.SIGTERM, signal.SIG_IGN)
+    assert takes_over(signal.SIGHUP, signal.SIG_DFL) and takes_over(signal.SIGHUP, ours)
+    assert not takes_over(signal.SIGHUP, reload) and not takes_over(signal.SIGHUP, signal.SIG_IGN)

@@ -26,7 +26,7 @@ _T = TypeVar("_T")
 
 __all__ = [
     "EXIT_INTERRUPTED", "INTERRUPTS", "ONLY_IF_DEFAULT", "block_for_report", "carry_interrupts", "interrupts_blocked",
-    "interrupts_held", "until_uninterrupted",
+    "interrupts_held", "takes_over", "until_uninterrupted",
 ]  # fmt: skip
 
 #: The signals a run takes as "stop now, keep what is done": Ctrl-C, and SIGTERM and SIGHUP (an SSH connection
@@ -39,6 +39,17 @@ INTERRUPTS = tuple(
 #: "reload"): the CLI called as ``main([...])`` takes them, and the Ray driver's relay passes them on, only where
 #: the program left them at the default (death) or to the CLI itself.
 ONLY_IF_DEFAULT = frozenset(s for s in (getattr(signal, "SIGHUP", None),) if s is not None)
+
+
+def takes_over(signum: int, handler: Any) -> bool:
+    """Whether a run may take the stop signal ``signum`` from ``handler``, the handler it finds: always one that
+    is not in :data:`ONLY_IF_DEFAULT`, and those only from the default (death) or from the CLI itself (a handler
+    marked ``interrupts_the_run``). One rule for the CLI called as ``main([...])`` and the Ray driver's relay, so
+    a daemon's SIGHUP "reload" is left alone by both."""
+    if signum not in ONLY_IF_DEFAULT:
+        return True
+    return handler is signal.SIG_DFL or bool(getattr(handler, "interrupts_the_run", False))
+
 
 #: The exit code of an interrupted command (128 + SIGINT, as shells report Ctrl-C), whichever of
 #: :data:`INTERRUPTS` came; a rerun resumes. Here, with the standard library alone, so that the CLI's entry

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from weatherclean.batch.jobs import Job, Record, display
 from weatherclean.batch.run import INTERRUPTED, BatchSummary
 from weatherclean.errors import WeathercleanError, one_line
-from weatherclean.interrupts import INTERRUPTS, ONLY_IF_DEFAULT, interrupts_held
+from weatherclean.interrupts import INTERRUPTS, interrupts_held, takes_over
 
 
 class RayError(WeathercleanError):
@@ -174,11 +174,7 @@ def _relayed(signum: int) -> bool:
     under ``nohup``), nor a SIGHUP that a program calling ``main([...])`` handles itself (a daemon's "reload",
     which the CLI leaves it: :func:`weatherclean.cli._borrowed_process`); SIGINT and SIGTERM otherwise always."""
     handler = signal.getsignal(signum)
-    if handler is signal.SIG_IGN:
-        return False
-    if signum not in ONLY_IF_DEFAULT:
-        return True
-    return handler is signal.SIG_DFL or bool(getattr(handler, "interrupts_the_run", False))
+    return handler is not signal.SIG_IGN and takes_over(signum, handler)
 
 
 class _Relay:

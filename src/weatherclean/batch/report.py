@@ -39,7 +39,7 @@ from weatherclean.batch.jobs import (
     link_reason,
 )
 from weatherclean.batch.run import BatchSummary, appeared_reason
-from weatherclean.io.folders import printable
+from weatherclean.io.folders import file_line, printable
 from weatherclean.io.folders import shown as shown_path
 from weatherclean.tables import print_table
 
@@ -322,7 +322,7 @@ def _one_line(rec: Record) -> str:
     device names it after the reason, ``(device: cpu)``, as no file is concerned."""
     if isinstance(rec, DeviceNote):
         return f"{printable(rec.reason)} (device: {rec.device})"
-    return f"{shown_path(rec.path)}: {printable(rec.why)}"
+    return file_line(rec.path, rec.why)
 
 
 def output_places(summary: BatchSummary, most: int = 3) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from weatherclean.interrupts import (  # the standard library alone
     EXIT_INTERRUPTED,
     INTERRUPTS,
-    ONLY_IF_DEFAULT,
+    takes_over,
     until_uninterrupted,
 )
 
@@ -77,7 +77,7 @@ def _borrowed_process() -> Iterator[None]:
     configuration") must keep working while it runs a batch, and never stop the batch."""
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS} if main_thread and sys.platform != "win32" else {}
-    taken = [s for s, handler in handlers.items() if s not in ONLY_IF_DEFAULT or handler is signal.SIG_DFL]
+    taken = [s for s, handler in handlers.items() if takes_over(s, handler)]
     errors = [(stream, getattr(stream, "errors", None)) for stream in (sys.stdout, sys.stderr)]
     try:
         interrupt_on_signals(taken)

@@ -33,6 +33,7 @@ from weatherclean.interrupts import (
     until_uninterrupted,
 )
 from weatherclean.io.folders import printable
+from weatherclean.tables import plain_terminal
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,8 +131,6 @@ def draws_progress(target: Console | None = None) -> bool:
     forced = os.environ.get("TTY_INTERACTIVE")
     if forced in ("0", "1"):
         return forced == "1"
-    from weatherclean.tables import plain_terminal
-
     stream = (target or err_console).file
     try:
         return bool(stream.isatty()) and not plain_terminal()
@@ -439,7 +438,7 @@ def tidy_command(command: Any) -> None:
     page is shown, is tidied then."""
     if isinstance(getattr(command, "help", None), str):
         command.help = flowing_help(command.help)
-    if _plain_help():
+    if plain_terminal():  # TERM=dumb: a screen reader read the help panels' box borders, as it did the tables'
         _plain_page(command)
     for param in getattr(command, "params", []):
         _tidy_param(param)
@@ -475,14 +474,6 @@ def _file_like_option(args: list[str]) -> str | None:
         if arg.startswith("-") and len(arg) > 1 and os.path.lexists(arg):
             return arg
     return None
-
-
-def _plain_help() -> bool:
-    """Whether help pages are printed as Click's plain text: under ``TERM=dumb`` (:func:`weatherclean.tables.
-    plain_terminal`), where a screen reader read the panels' box borders, as it did the tables'."""
-    from weatherclean.tables import plain_terminal
-
-    return plain_terminal()
 
 
 def _plain_page(command: Any) -> None:

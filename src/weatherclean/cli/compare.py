@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from weatherclean.cli.common import EXIT_SOME_FAILED, cli_errors, console, err_console, print_error
 from weatherclean.errors import InputError, OutputError, WeathercleanError, folder_not_file
-from weatherclean.io.folders import printable, shown
+from weatherclean.io.folders import file_line, printable, shown
 
 #: Names shown in a note before "and N more".
 _LISTED = 5
@@ -136,4 +136,4 @@ def _error_line(path: Path, message: str) -> str:
     head = f"{path}: "
     if not message.startswith(head):
         return printable(message)
-    return f"{shown(path)}: {printable(message[len(head) :])}"
+    return file_line(path, message[len(head) :])

@@ -26,7 +26,7 @@ from weatherclean.cli.common import (
     report_outcome,
 )
 from weatherclean.errors import InputError, OutputError
-from weatherclean.io.folders import printable, shown
+from weatherclean.io.folders import file_line, printable, shown
 from weatherclean.tables import print_table
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ def _show(
     _print_notes(result.notes)
     # As desnow's error lines: the path shown (quoted where it must be), the reason escaped.
     for name, reason in result.failed:
-        print_error(f"{shown(name)}: {printable(reason)}")
+        print_error(file_line(name, reason))
     if error:
         print_error(printable(error))
     elif result.failed:

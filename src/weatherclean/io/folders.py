@@ -94,6 +94,12 @@ def shown(path: Path | str) -> str:
     return f"$'{body}'"
 
 
+def file_line(path: Path | str, reason: str) -> str:
+    """``FILE: reason`` as every human-facing line about one file reads: the path :func:`shown`, the reason
+    :func:`printable`, so a name's newline or escape sequence neither splits the line nor reaches the terminal."""
+    return f"{shown(path)}: {printable(reason)}"
+
+
 #: The characters :func:`printable` and :func:`shown` escape: control characters (Unicode's Cc), the line and
 #: paragraph separators (U+2028, U+2029), the bidirectional embeddings, overrides and isolates (U+202A..U+202E,
 #: U+2066..U+2069), and lone surrogates (a name's bytes that are not UTF-8, as surrogateescape decodes them).

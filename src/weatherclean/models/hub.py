@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from weatherclean.errors import ModelError
+from weatherclean.io.permissions import user_name
 from weatherclean.models.endpoint import check_hub_endpoint
 
 logger = logging.getLogger(__name__)
@@ -203,12 +204,11 @@ def _unreadable_cache(repo_id: str) -> str | None:
 
 
 def _owner(path: Path) -> str:
-    """``; owned by NAME`` for ``path``'s owner, where the system can name it; empty otherwise."""
+    """``; owned by NAME`` for ``path``'s owner (its number where the system cannot name it); empty where the
+    folder cannot even be looked at."""
     try:
-        import pwd
-
-        return f"; owned by {pwd.getpwuid(path.stat().st_uid).pw_name}"
-    except (ImportError, KeyError, OSError):
+        return f"; owned by {user_name(path.stat().st_uid)}"
+    except OSError:
         return ""
 
 
