@@ -26,7 +26,7 @@ from weatherclean.batch.jobs import NO_MATCH, NOT_FOUND, STDIN, Record, display
 from weatherclean.batch.outputs import is_output_folder, under
 from weatherclean.errors import folder_not_file
 from weatherclean.io.compare import COMPARE_SUFFIX
-from weatherclean.io.folders import LINK_LOOP, input_problem, real_path, too_long
+from weatherclean.io.folders import LINK_LOOP, expand_home, input_problem, real_path, too_long
 from weatherclean.io.media import is_image_path
 from weatherclean.io.sidecars import (
     RAW_SUFFIXES,
@@ -212,7 +212,7 @@ def expand_inputs(
     literal = _LiteralNames(inputs, tag)
     for item in inputs:
         text = os.fspath(item)
-        path = Path(text).expanduser()
+        path = expand_home(text)
         if (text == "-" and not os.path.lexists(path)) or _descriptor(path):
             expander.found.failed.append(Record(path, STDIN))
             continue

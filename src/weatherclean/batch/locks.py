@@ -16,6 +16,7 @@ from typing import Any
 
 from weatherclean.batch.jobs import Record
 from weatherclean.errors import InputError
+from weatherclean.io.folders import expand_home
 from weatherclean.io.permissions import user_name
 
 __all__ = ["LOCK_PARENT", "MOST_LOCKS", "inputs_locked", "lock_folder"]
@@ -365,7 +366,7 @@ def _lock_targets(paths: Sequence[str]) -> list[tuple[Path, Path]]:
     targets = []
     for item in paths:
         text = os.fspath(item)
-        path = Path(text).expanduser()
+        path = expand_home(text)
         if os.path.exists(path):
             targets.append((path, Path(os.path.realpath(path))))
             continue

@@ -76,7 +76,7 @@ from weatherclean.batch.outputs import (
     placement,
 )
 from weatherclean.errors import InputError, OutputError, WeathercleanError
-from weatherclean.io.folders import name_over_limit, path_max
+from weatherclean.io.folders import expand_home, name_over_limit, path_max
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.io.output_links import (
@@ -517,7 +517,7 @@ def _input_holding(inputs: Sequence[str | os.PathLike[str]], out_root: Path | No
         return None
     for item in inputs:
         text = os.fspath(item)
-        given = Path(text).expanduser()
+        given = expand_home(text)
         if not os.path.lexists(given) and GLOB_CHARS & set(text):
             parts = given.parts
             literal = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
@@ -847,7 +847,10 @@ def plan_batch(
 
     An ``output_dir`` that does not exist and is named like a photo or video is refused first
     (:func:`~weatherclean.batch.outputs.check_output_folder`): it would become a folder that looks like a file.
+    A leading ``~`` is the home folder, as for the inputs (:func:`~weatherclean.io.folders.expand_home`): a
+    ``-o '~/out'`` that reached us unexpanded (no shell in between) made a folder named ``~`` here.
     """
+    output_dir = None if output_dir is None else expand_home(output_dir)
     check_output_folder(output_dir)
     if media is None:
         return plan_jobs(

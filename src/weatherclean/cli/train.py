@@ -19,6 +19,7 @@ import typer
 from weatherclean.cli.batch import threads_option
 from weatherclean.cli.common import cli_errors, console, draws_progress, err_console
 from weatherclean.errors import ModelError, WeathercleanError
+from weatherclean.io.folders import expand_home
 
 if TYPE_CHECKING:
     from torch import nn
@@ -445,7 +446,7 @@ def _folder_record(folder: Path) -> str:
     card still shows it relative to the run folder (:func:`_from_run`), so no published card holds the
     machine's paths.
     """
-    return str(folder.expanduser().resolve())
+    return str(expand_home(folder).resolve())
 
 
 def _init_record(init: str | None, task: str) -> str | None:
@@ -455,7 +456,7 @@ def _init_record(init: str | None, task: str) -> str | None:
 
     if not init or resolve_model_name(init, task) in {spec.name for spec in list_models()}:
         return init
-    folder = Path(init).expanduser()
+    folder = expand_home(init)
     return str(folder.resolve()) if folder.is_dir() else init
 
 
@@ -531,7 +532,7 @@ def _write_card(
         extra["dataset"] = _from_run(extra["dataset"], run)
     extra["clean"] = [_from_run(c, run) for c in extra.get("clean") or []]
     init = extra.get("init")
-    if init and Path(init).expanduser().exists():  # a local folder (a registered name or Hub id is not a path)
+    if init and expand_home(init).exists():  # a local folder (a registered name or Hub id is not a path)
         extra["init"] = _from_run(init, run)
         init_source = f"`{extra['init']}` (a local model folder)"
     history = result.history
@@ -560,7 +561,7 @@ def _from_run(path: str | Path, run: Path) -> str:
     """``path`` relative to the run folder, with forward slashes; only its name where no relative path exists
     (another drive on Windows), so the card never shows an absolute path. ``~`` is the user's home (a quoted
     ``--init '~/models/x'`` reaches us unexpanded), not a folder named ``~``."""
-    target = Path(path).expanduser().resolve()
+    target = expand_home(path).resolve()
     try:
         return Path(os.path.relpath(target, run)).as_posix()
     except ValueError:

@@ -25,7 +25,8 @@ from weatherclean.io.leftovers import NAME_MAX
 from weatherclean.io.output_links import special_kind
 
 __all__ = [
-    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "input_problem", "name_limit",
+    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "expand_home", "input_problem",
+    "name_limit",
     "name_over_limit", "name_size", "nfc", "path_max", "printable", "real_path", "shown", "too_long", "under",
 ]  # fmt: skip
 
@@ -35,6 +36,25 @@ __all__ = [
 UTF16_NAMES = sys.platform in ("win32", "darwin") or not hasattr(os, "pathconf")
 #: The reason of an input that is a symbolic link loop (``ln -s self.jpg self.jpg``).
 LINK_LOOP = "symbolic link loop"
+
+
+def expand_home(text: str | os.PathLike[str]) -> Path:
+    """``text`` with a leading ``~`` or ``~user`` made the home folder, as a shell would have done: for paths that
+    reach the commands unexpanded (a Kubernetes ``args:`` list, ``subprocess`` without a shell, a quoted ``'~/x'``),
+    inputs, ``-o``, ``--model`` and training folders alike.
+
+    Why not ``Path.expanduser``: with no ``HOME`` and a user id the system does not know (a container run as an
+    arbitrary uid) it raised ``RuntimeError`` and the run ended in a traceback. Here such a ``~`` is refused in
+    one line that says what to do, unless a file or folder of that very name exists (it is then taken as it is).
+    """
+    raw = os.fspath(text)
+    expanded = os.path.expanduser(raw)
+    if expanded == raw and raw[:1] == "~" and raw.split(os.sep, 1)[0] == "~" and not os.path.lexists(raw):
+        raise InputError(
+            f"{raw}: cannot expand ~, no home folder is known (HOME is unset and this user id has no account "
+            "entry); give the full path, or set HOME"
+        )
+    return Path(expanded)
 
 
 def display(path: Path, cwd: Path | None = None) -> Path:

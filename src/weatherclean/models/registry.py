@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from weatherclean.errors import ModelError
+from weatherclean.io.folders import expand_home
 from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family, pass_through_changes
@@ -225,7 +226,7 @@ def locate_model(
     so that a mistyped path is recognisable.
     """
     if isinstance(spec, os.PathLike):
-        folder = Path(spec).expanduser()
+        folder = expand_home(spec)
         if not folder.exists():
             raise ModelError(
                 f"model folder '{os.fspath(spec)}' not found; check the path (a trained run keeps it in RUN/model)"
@@ -252,8 +253,8 @@ def locate_model(
         if folder is None:
             raise ModelError(f"model '{name}' has no bundled weights; {train_hint(registered)}")
         return ModelSource(name, "bundled", folder, registered=True)
-    if Path(name).expanduser().exists():
-        return ModelSource(name, "folder", Path(name).expanduser())
+    if expand_home(name).exists():
+        return ModelSource(name, "folder", expand_home(name))
     if _looks_like_repo_id(name):
         with _no_folder_either(name):
             repo_id, revision = hub.parse_repo_spec(name)
@@ -303,7 +304,7 @@ def check_model_spec(
     check_task(name, task)
     registered = _REGISTRY.get(name)
     from_hub = registered.hub_spec if registered is not None else None
-    if registered is None and not Path(name).expanduser().exists() and _looks_like_repo_id(name):
+    if registered is None and not expand_home(name).exists() and _looks_like_repo_id(name):
         from_hub = name
     if from_hub is None:  # bundled weights or a local folder: locating them never touches the network
         source = locate_model(name, task, offline=True)
@@ -315,7 +316,7 @@ def check_model_spec(
                 hub.download(from_hub, offline=True, name=name)  # raises the run's "not in the cache" error
         if cached is None:
             folder_like = name.split("/")[0]
-            if registered is None and Path(folder_like).expanduser().is_dir():
+            if registered is None and expand_home(folder_like).is_dir():
                 return f"no folder '{name}' here: the run will look for Hub repo '{name}' and download it"
             return f"model '{spec}' is not in the local Hub cache: the run will download it"
         sha256 = registered.sha256 if registered is not None else None

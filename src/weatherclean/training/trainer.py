@@ -42,6 +42,7 @@ from weatherclean import __version__
 from weatherclean.devices import resolve_device, to_fast_layout, to_standard_layout
 from weatherclean.errors import WeathercleanError, one_line
 from weatherclean.io.atomic import atomic_write
+from weatherclean.io.folders import expand_home
 from weatherclean.restore.precision import cpu_has_native_bf16
 from weatherclean.versions import same_release
 
@@ -315,13 +316,13 @@ def _same_setting(saved: Any, now: Any, runs: tuple[Any, Any] = (None, None)) ->
         return len(saved) == len(now) and all(_same_setting(a, b, runs) for a, b in zip(saved, now, strict=True))
     if isinstance(saved, str) and isinstance(now, str):
         try:
-            if Path(saved).expanduser().resolve() == Path(now).expanduser().resolve():
+            if expand_home(saved).resolve() == expand_home(now).resolve():
                 return True
             then, here = runs
             if not (isinstance(then, str) and isinstance(here, str)) or Path(saved).exists():
                 return False
             moved = Path(os.path.relpath(saved, then))
-            return moved == Path(os.path.relpath(Path(now).expanduser().resolve(), Path(here).resolve()))
+            return moved == Path(os.path.relpath(expand_home(now).resolve(), Path(here).resolve()))
         except (OSError, RuntimeError, ValueError):
             return False
     return False
