@@ -72,18 +72,18 @@ def test_the_cli_says_so_once_on_stderr_and_in_json(tmp_path: Path, taken_lock_f
     assert len(notes) == 1 and notes[0]["path"] == str(taken_lock_folder) and "not locked" not in err
 
 
-def test_locking_off_for_a_tmp_open_to_all_gives_no_such_note(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only a lock folder not one's own is told: nothing else (a parent the folder cannot be made in) is."""
+def test_locking_off_for_a_tmp_open_to_all_is_said_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parent open to all without the sticky bit (a Kubernetes emptyDir) holds no lock folder either: said
+    in a note too (it was silent), and a working lock says nothing."""
     from weatherclean.batch import locks
 
     parent = tmp_path / "tmp"
     parent.mkdir()
     parent.chmod(0o777)  # open to all, no sticky bit: no lock folder, and no folder of another's to remove
     monkeypatch.setattr(locks, "LOCK_PARENT", parent)
+    monkeypatch.delenv("TMPDIR", raising=False)
     with locks.inputs_locked([str(tmp_path)]) as unlocked:
-        assert unlocked is None
+        assert unlocked is not None and "without the sticky bit" in unlocked.why, unlocked
     parent.chmod(0o700)
     with locks.inputs_locked([str(tmp_path)]) as unlocked:  # a working lock: nothing to say
         assert unlocked is None

@@ -25,6 +25,12 @@ from rich.text import Text
 #: a path is there to be copied, and folding it costs less than folding the whole table.
 FOLD_WORDS_OVER = 20
 
+#: The narrowest width a table is laid out for (the CLI's own floor, ``weatherclean.cli.NARROWEST``): on a console
+#: narrower still (``COLUMNS=1``, a console made with ``width=1``) it is laid out at this width and printed uncut,
+#: for the terminal to wrap. Why: Rich laid the columns out at one character each, one letter a line, and the blocks
+#: this module folds a table into were cut at the console's edge.
+NARROWEST = 20
+
 
 def plain_terminal() -> bool:
     """Whether output should be plain: ``TERM=dumb`` (or ``unknown``, as Rich takes it), set by Emacs' shell, some
@@ -47,6 +53,9 @@ class _Fitted:
         self.fold = fold
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width < NARROWEST:  # laid out, all of it, as on the narrowest console that is any use
+            yield from console.render(self, options.update(width=NARROWEST))
+            return
         table = _readable(self.table, console, options)
         if plain_terminal():
             yield from _plain(table, console, options)
@@ -258,6 +267,7 @@ class _Unbounded:
 
 
 def print_table(console: Console, table: Table, *, fold: bool = True) -> None:
-    """Print ``table`` on ``console`` as :func:`fitted` lays it out. Under ``TERM=dumb`` its lines are not cut at
-    the console's width (``crop=False``): the terminal wraps them, and no row loses its end."""
-    console.print(fitted(table, fold=fold), crop=not plain_terminal())
+    """Print ``table`` on ``console`` as :func:`fitted` lays it out. Under ``TERM=dumb``, and on a console narrower
+    than :data:`NARROWEST`, its lines are not cut at the console's width (``crop=False``): the terminal wraps them,
+    and no row loses its end."""
+    console.print(fitted(table, fold=fold), crop=not plain_terminal() and console.width >= NARROWEST)

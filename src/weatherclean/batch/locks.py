@@ -50,14 +50,16 @@ def inputs_locked(paths: Sequence[str], shard: tuple[int, int] | None = None) ->
     the run ends, however it ends. With ``shard`` (``--shard K/N``) the processes of one split work side by side,
     as usage.md says: each takes the input's lock shared (an unsharded run, which takes it exclusive, still
     conflicts) and an exclusive lock of its own shard, so one shard started twice is refused. Where no private
-    folder can be had (one owned by another user, or a link), or the file system takes no ``flock``, the run
-    goes on without locking. Runs without ``--in-place`` take none: they never replace what another run wrote.
+    folder can be had (one owned by another user, or a link; a read-only ``/tmp`` and no writable ``TMPDIR``), or
+    the file system takes no ``flock``, the run goes on without locking. Runs without ``--in-place`` take none: they
+    never replace what another run wrote.
 
-    The block is given None, or a note to show once (:func:`_not_yours_note`) where locking is off because the
-    lock folder's name is taken by another user's folder or a link: such a folder (``mkdir -m 0777
-    /tmp/weatherclean-UID``, by anyone) switched the user's locking off for good, silently, and two runs then
-    each processed every photo with exit code 0. A file system without ``flock`` gives no note: nothing can be
-    done about it, and usage.md says so.
+    The block is given None, or a note to show once where locking is off because no lock folder can be had: the
+    lock folder's name is taken by another user's folder or a link (:func:`_not_yours_note`; such a folder,
+    ``mkdir -m 0777 /tmp/weatherclean-UID`` by anyone, switched the user's locking off for good, silently, and two
+    runs then each processed every photo with exit code 0), or it cannot be had (:func:`_unmade_note`: a
+    read-only ``/tmp``, one open to all without the sticky bit). A file system without ``flock`` gives no note:
+    nothing can be done about it, and usage.md says so.
     """
     try:
         import fcntl
@@ -114,15 +116,23 @@ def lock_folder(parent: Path | None = None) -> Path | None:
     A folder of the user's own at another mode (``0755``, a umask's, or one the user opened up) is made ``0700``
     again, not given up on: giving up switched locking off for good, silently, for every later run.
 
-    Why not ``$XDG_RUNTIME_DIR`` or ``$TMPDIR``: every run of the user must find the same folder, and a cron job
-    has no ``XDG_RUNTIME_DIR`` where a login shell has one, while Slurm gives each job a ``TMPDIR`` of its own:
-    runs of one user would each look in their own folder and never see the other's lock."""
+    Why not ``$XDG_RUNTIME_DIR`` or ``$TMPDIR`` first: every run of the user must find the same folder, and a cron
+    job has no ``XDG_RUNTIME_DIR`` where a login shell has one, while Slurm gives each job a ``TMPDIR`` of its own:
+    runs of one user would each look in their own folder and never see the other's lock. ``$TMPDIR`` is tried only
+    where ``/tmp`` cannot hold the folder (read-only, or open to all without the sticky bit: :func:`_lock_folder`),
+    where every run finds ``/tmp`` the same way and so goes on to the same ``TMPDIR``, given one for all."""
     return _lock_folder(parent)[0]
 
 
 def _lock_folder(parent: Path | None) -> tuple[Path | None, Record | None]:
-    """:func:`lock_folder`, and when it is None because the folder's name is another's (:func:`_not_yours_note`),
-    the note that says so."""
+    """:func:`lock_folder`, and when it is None, the note that says why (:func:`_not_yours_note`,
+    :func:`_unmade_note`); None too when nothing can be said (a file system without ``flock`` is found later).
+
+    The folder is made in ``parent``, else in ``/tmp`` (:data:`LOCK_PARENT` in tests; the system's temporary folder
+    where there is no ``/tmp``). Where that parent cannot hold it (read-only, as in a hardened container; open to all
+    without the sticky bit, as a Kubernetes ``emptyDir`` is), ``$TMPDIR`` is tried next, so a container can point
+    its runs at a writable folder. Not when the name in ``/tmp`` is another user's: that stays a note, whatever
+    ``TMPDIR`` says, so that no one can move a user's locks where the user's other runs do not look."""
     import tempfile
 
     if parent is None:
@@ -130,15 +140,88 @@ def _lock_folder(parent: Path | None) -> tuple[Path | None, Record | None]:
     if parent is None:
         parent = Path("/tmp") if os.path.isdir("/tmp") else Path(tempfile.gettempdir())
     uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    tried: list[tuple[Path, str]] = []
+    for where in _lock_parents(parent):
+        locks, note, why = _lock_folder_in(where, uid)
+        if locks is not None or note is not None:
+            return locks, note
+        if why is not None:
+            tried.append((where / f"weatherclean-{uid}" / "locks", why))
+    return None, _unmade_note(tried)
+
+
+def _lock_parents(first: Path) -> list[Path]:
+    """The folders the lock folder may be made in, in order: ``first``, then ``$TMPDIR`` when it is set to another
+    absolute path (:func:`_lock_folder`). Not :func:`tempfile.gettempdir`: with no ``TMPDIR`` and a read-only
+    ``/tmp`` it falls back to ``/var/tmp`` and at last to the working folder, which may be the very photos."""
+    tmpdir = os.environ.get("TMPDIR", "")
+    if not tmpdir or not os.path.isabs(tmpdir) or os.path.realpath(tmpdir) == os.path.realpath(first):
+        return [first]
+    return [first, Path(tmpdir)]
+
+
+def _lock_folder_in(parent: Path, uid: int) -> tuple[Path | None, Record | None, str | None]:
+    """The lock folder made in ``parent`` (``weatherclean-UID/locks``), or None with the note of a name another
+    user's folder (or a link) holds, or else with why that lock folder cannot be had there, said of it (the note
+    reads ``FOLDER: reason``: :func:`_unmade_note`); None when nothing need be said (the folder is ours but unusable
+    for a reason that :func:`_made_private` saw)."""
     own, locks = parent / f"weatherclean-{uid}", parent / f"weatherclean-{uid}" / "locks"
     if not _shared_parent(parent):
-        return None, None
+        return None, None, _unshared_reason(parent)
     for folder in (own, locks):  # own first: once it is 0700, no one else can put anything at locks' name
-        with contextlib.suppress(FileExistsError, OSError):
+        made: OSError | None = None
+        try:
             os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            made = exc
         if not _made_private(folder, uid):
-            return None, _not_yours_note(folder, uid)
-    return locks, None
+            note = _not_yours_note(folder, uid)
+            if note is not None:
+                return None, note, None
+            if made is not None:
+                return None, None, f"cannot be made ({made.strerror or made})"
+            return None, None, f"{folder.name} cannot be opened as a folder of yours, nor made private (mode 0700)"
+    if not os.access(locks, os.W_OK | os.X_OK):  # an old folder of ours on a file system now read-only
+        return None, None, "exists but cannot be written (read-only file system?)"
+    return locks, None, None
+
+
+def _unshared_reason(parent: Path) -> str:
+    """Why the lock folder cannot be made in ``parent`` (:func:`_shared_parent` said no), in words that follow the
+    lock folder's own path (which names ``parent``) in the note."""
+    try:
+        info = os.stat(parent)
+    except OSError as exc:
+        return f"cannot be made ({exc.strerror or exc})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "cannot be made (its parent is not a folder)"
+    return (
+        f"is not made: its parent is open to all without the sticky bit (mode {info.st_mode & 0o7777:04o}, as a "
+        "Kubernetes emptyDir is), so another user could move it away"
+    )
+
+
+def _unmade_note(tried: list[tuple[Path, str]]) -> Record | None:
+    """The note of a run that is not locked because no lock folder could be had (``tried``: each lock folder tried
+    and why it failed; None when there is nothing to tell): ``FOLDER: reason`` for each, one after the other, then
+    what it means and what to do.
+
+    Why: a read-only ``/tmp`` (a hardened container with no ``emptyDir`` there) switched locking off silently, and
+    two ``--in-place`` runs over one folder each replaced every photo, both with exit code 0. Why one ``FOLDER:
+    reason`` each: the note said "cannot make" of a folder that existed, showed its parent rather than the lock
+    folder, nested parentheses, and, with ``TMPDIR`` failing too, ran to 500 characters that repeated the path."""
+    if not tried:
+        return None
+    (first, why), rest = tried[0], tried[1:]
+    also = "".join(f"; {folder}: {reason}" for folder, reason in rest)
+    return Record(
+        first,
+        f"the --in-place lock folder {why}{also}; so this --in-place run is not locked against another one over the "
+        "same photos: set TMPDIR to a folder of your own that you can write (the same for every run), so that "
+        "--in-place runs lock",
+    )
 
 
 def _not_yours_note(folder: Path, uid: int) -> Record | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -57,6 +58,83 @@ def interrupt_on_signals(signals: Sequence[int] = STOP_SIGNALS) -> None:
 #: The former name of :func:`interrupt_on_signals`, from when SIGTERM was the only such signal.
 interrupt_on_sigterm = interrupt_on_signals
 
+#: The narrowest width the command lays its output out for: a smaller ``COLUMNS`` (``COLUMNS=1``) counts as this.
+#: At 20 columns every table still folds into readable ``header: value`` blocks; below it Rich drew one letter a
+#: line. The terminal wraps the lines of a window that really is narrower. The same number as
+#: ``weatherclean.tables.NARROWEST`` (a test holds them equal), kept here rather than imported: that module imports
+#: Rich, and this one imports only the standard library until the command's signal handlers are in place.
+NARROWEST = 20
+
+
+def usable_columns(value: str | None) -> int | None:
+    """The width that ``COLUMNS`` (``value``) asks for, at least :data:`NARROWEST`; None when it asks for none: unset,
+    or not a positive number (``0``, empty, ``abc``), which is then ignored as if unset.
+
+    Why: some CI runners and ``docker exec`` wrappers export ``COLUMNS=0``, and Rich took it as a width of 0 columns:
+    every line of output (error lines, the summary, ``--help``) came out empty, with only the exit code left."""
+    if value is None:
+        return None
+    try:
+        columns = int(value.strip())
+    except ValueError:
+        return None
+    return max(columns, NARROWEST) if columns > 0 else None
+
+
+def tidy_columns() -> str | None:
+    """Make this process's ``COLUMNS`` one every console reads right (:func:`usable_columns`): removed when it is no
+    width, raised to :data:`NARROWEST` when it is smaller; returns the value it had (None: unset). Why the
+    environment and not only the command's own consoles: Typer draws help pages and option errors on consoles of
+    its own, which read ``COLUMNS`` themselves."""
+    given = os.environ.get("COLUMNS")
+    width = usable_columns(given)
+    if width is None:
+        os.environ.pop("COLUMNS", None)
+    elif str(width) != given:
+        os.environ["COLUMNS"] = str(width)
+    return given
+
+
+def restore_columns(given: str | None) -> None:
+    """Put ``COLUMNS`` back as :func:`tidy_columns` found it (``given``; None: unset)."""
+    if given is None:
+        os.environ.pop("COLUMNS", None)
+    else:
+        os.environ["COLUMNS"] = given
+
+
+class _Borrowed:
+    """How many commands run now in this (borrowed) process (:func:`_columns_tidied`), the ``COLUMNS`` the first
+    of them found, and the one :func:`tidy_columns` left; all under :data:`lock`."""
+
+    lock = threading.Lock()
+    depth = 0
+    given: str | None = None
+    left: str | None = None
+
+
+@contextlib.contextmanager
+def _columns_tidied() -> Iterator[None]:
+    """``COLUMNS`` tidied (:func:`tidy_columns`) while one or more commands run in a program's process, and put back
+    when the last of them returns, unless the program set it meanwhile.
+
+    Why a count under a lock: two threads calling :func:`main` each saved ``COLUMNS`` and put back what they saved;
+    the second saved the value the first had already removed ("unset"), finished last and removed the program's
+    ``COLUMNS`` for good. Why "unless set meanwhile": the unconditional write-back overwrote a value the program
+    itself had set while the command ran."""
+    with _Borrowed.lock:
+        if _Borrowed.depth == 0:
+            _Borrowed.given = tidy_columns()
+            _Borrowed.left = os.environ.get("COLUMNS")
+        _Borrowed.depth += 1
+    try:
+        yield
+    finally:
+        with _Borrowed.lock:
+            _Borrowed.depth -= 1
+            if _Borrowed.depth == 0 and os.environ.get("COLUMNS") == _Borrowed.left:
+                restore_columns(_Borrowed.given)
+
 
 def print_anything() -> None:
     """Write what the terminal's encoding cannot show as escapes rather than fail: on an ASCII console (an
@@ -73,16 +151,19 @@ def _borrowed_process() -> Iterator[None]:
     """The command run inside a program's process: SIGTERM is Ctrl-C, SIGHUP too where the program left it at the
     default, and unprintable characters are escaped while it runs, and the program gets its handlers and its
     streams' error handling back when it returns; no signal handler, file descriptor or exit hook of the command's
-    stays behind (:func:`main`). Why SIGHUP only at the default: a daemon's own SIGHUP handler ("reload your
-    configuration") must keep working while it runs a batch, and never stop the batch."""
+    stays behind (:func:`main`). ``COLUMNS`` is tidied while it runs (:func:`tidy_columns`) and put back after
+    (:func:`_columns_tidied`, which several threads running commands at once share).
+    Why SIGHUP only at the default: a daemon's own SIGHUP handler ("reload your configuration") must keep working
+    while it runs a batch, and never stop the batch."""
     main_thread = threading.current_thread() is threading.main_thread()
     handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS} if main_thread and sys.platform != "win32" else {}
     taken = [s for s, handler in handlers.items() if takes_over(s, handler)]
     errors = [(stream, getattr(stream, "errors", None)) for stream in (sys.stdout, sys.stderr)]
     try:
-        interrupt_on_signals(taken)
-        print_anything()
-        yield
+        with _columns_tidied():
+            interrupt_on_signals(taken)
+            print_anything()
+            yield
     finally:
         for signum, handler in handlers.items():
             if handler is not None:
@@ -127,6 +208,8 @@ def main(args: list[str] | None = None, *, obj: object = None, as_command: bool 
 def _run(args: list[str] | None, obj: object, given: list[str], *, owned: bool) -> None:
     """Import, build and run the app; an interruption that reaches here is answered by :func:`_say_interrupted`."""
     try:
+        if owned:
+            tidy_columns()  # before any console is made: ``COLUMNS=0`` printed nothing at all, not even --help
         from weatherclean.cli.common import exit_on_interrupt, own_process, undecided
 
         undecided()

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -24,7 +24,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from weatherclean.errors import WeathercleanError
+from weatherclean.cli import usable_columns
+from weatherclean.errors import WeathercleanError, one_line
 from weatherclean.interrupts import (
     EXIT_INTERRUPTED,
     INTERRUPTS,
@@ -64,7 +65,7 @@ class _ForgivingStream:
         stream = self._stream()
         if stream is not None and stream is not self.lost:
             try:
-                stream.write(text)
+                stream.write(_encodable(text, getattr(stream, "encoding", None)))
             except (OSError, ValueError) as exc:  # ValueError: a closed file
                 self._failed(stream, exc)
         return len(text)
@@ -102,18 +103,89 @@ class _ForgivingStream:
         return getattr(self._stream(), "encoding", None) or "utf-8"
 
 
+def _encodable(text: str, encoding: object) -> str:
+    """``text`` with each character that ``encoding`` (a standard stream's) cannot write as the ``\\xNN`` escapes of
+    its bytes (the file system's encoding, as a name is on disk); as it is for ASCII text and UTF-8 streams.
+
+    Why here, at the stream, and not in :func:`~weatherclean.io.folders.printable`: on an ASCII stream
+    (``PYTHONIOENCODING=ascii``, an old Windows console) a path inside a reason, ``cannot read in/☃.jpg``, came
+    out as ``in/\\u2603.jpg`` while :func:`~weatherclean.io.folders.shown` already wrote the same name as its bytes;
+    every line a console writes gets the same treatment here, and ``printable`` stays free of the streams (it also
+    labels the pictures ``compare`` draws, where an ASCII console has no say)."""
+    if text.isascii() or not isinstance(encoding, str):
+        return text
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        return text
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return "".join(ch if _writes(ch, encoding) else _byte_escapes(ch) for ch in text)
+    except LookupError:
+        pass
+    return text
+
+
+def _writes(ch: str, encoding: str) -> bool:
+    """Whether ``encoding`` can write the character ``ch``."""
+    try:
+        ch.encode(encoding)
+    except UnicodeError:
+        return False
+    return True
+
+
+def _byte_escapes(ch: str) -> str:
+    """``ch`` as the ``\\xNN`` escapes of its bytes in the file system's encoding (a lone surrogate, an undecodable
+    byte of a name, as that byte), else as ``\\uXXXX``."""
+    try:
+        return "".join(f"\\x{byte:02x}" for byte in os.fsencode(ch))
+    except UnicodeError:
+        return f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
+
+
 def _console(stderr: bool = False) -> Console:
     """A console; when piped or logged (not a terminal, no COLUMNS), 120 columns instead of Rich's 80,
     so that result tables in log files and CI output are not squeezed or cut. Its writes never fail
-    (:class:`_ForgivingStream`)."""
+    (:class:`_ForgivingStream`).
+
+    ``COLUMNS`` counts only as :func:`~weatherclean.cli.usable_columns` reads it: one that is no width (``0``, which
+    some CI runners and ``docker exec`` wrappers export) is ignored, and Rich no longer prints every line empty at
+    width 0; one under :data:`~weatherclean.cli.NARROWEST` (``1``) is raised to it, where tables still fold into
+    readable blocks rather than one letter a line. On a terminal the console reads the environment through
+    :class:`_UsableColumns`, so its width follows the window as it is resized whatever ``COLUMNS`` holds (a width
+    fixed when the console was made did not)."""
+    fd = 2 if stderr else 1
 
     def make(**options: Any) -> Console:
-        return Console(file=_ForgivingStream(2 if stderr else 1), **options)
+        return Console(file=_ForgivingStream(fd), emoji=False, **options)  # ":smile:" in a file name stays as it is
 
-    probe = make()
-    if probe.is_terminal or "COLUMNS" in os.environ:
+    width = usable_columns(os.environ.get("COLUMNS"))
+    if width is not None:
+        return make(width=width)
+    probe = make(width=120)  # a width given: Rich reads no COLUMNS here, which may be 0
+    if not probe.is_terminal:
         return probe
-    return make(width=120)
+    return make(_environ=_UsableColumns())  # the terminal's own width, followed as the window is resized
+
+
+class _UsableColumns(Mapping[str, str]):
+    """The process's environment as it is now, but ``COLUMNS`` as :func:`~weatherclean.cli.usable_columns` reads
+    it (absent when it is no width: ``0``, ``abc``), for a console on a terminal: Rich reads ``COLUMNS`` each time
+    it asks for the width, and took ``0`` as a width of 0."""
+
+    def __getitem__(self, key: str) -> str:
+        if key == "COLUMNS":
+            width = usable_columns(os.environ.get("COLUMNS"))
+            if width is None:
+                raise KeyError(key)
+            return str(width)
+        return os.environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in list(os.environ) if key != "COLUMNS" or key in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 console = _console()
@@ -153,10 +225,12 @@ class _Process:
     """Whether this process is the ``weatherclean`` command (:func:`own_process`, called by
     :func:`weatherclean.cli.main`), whose signals and standard streams are then the command's to set, and the exit
     code once a command has decided it (:func:`decided`). Under a test runner or a program embedding the CLI
-    neither is touched."""
+    neither is touched. ``no_temporary_folder``: the error of a process with no usable temporary folder, found as
+    the command began (:func:`temporary_folder_error`), or None."""
 
     owned = False
     outcome: int | None = None
+    no_temporary_folder: WeathercleanError | None = None
 
 
 def own_process() -> None:
@@ -283,8 +357,15 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 def print_error(line: str) -> None:
     """``error: LINE`` on stderr, red where colour is shown, ``line`` printed as it is (no Rich markup read in it):
     the one shape of every error line the commands print (:func:`fail`, an option error, a file a command could not
-    read). ``line`` is made printable by the caller (:func:`~weatherclean.io.folders.printable`, ``shown``)."""
-    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    read). ``line`` is made printable by the caller (:func:`~weatherclean.io.folders.printable`, ``shown``).
+
+    No emoji codes are read (``:smile:`` stays as written; Rich imported its table of them on the first line that
+    held a colon), and a process out of memory gets the line written plain: under ``ulimit -v 720000`` that import
+    raised ``MemoryError`` while the command was saying why it stopped, and the run ended in a traceback instead."""
+    try:
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True, emoji=False)
+    except MemoryError:
+        err_console.file.write(f"error: {line}\n")
 
 
 def decided() -> int | None:
@@ -302,7 +383,10 @@ def undecided() -> None:
 
 
 def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`WeathercleanError` into a one-line message and exit code 2, never a traceback."""
+    """Turn :class:`WeathercleanError` into a one-line message and exit code 2, never a traceback; so are a working
+    directory that is gone (:func:`working_directory_error`, checked first), PyTorch failing to load
+    (:func:`torch_load_error`) and a failure in a process with no usable temporary folder
+    (:func:`temporary_folder_error`)."""
     return interrupted_says(INTERRUPTED_MESSAGE)(func)
 
 
@@ -315,17 +399,179 @@ def interrupted_says(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             undecided()
             try:
+                if (gone := working_directory_error()) is not None:  # before anything reads a relative path
+                    if kwargs.get("json_out") or kwargs.get("as_json"):  # the commands' --json, by either name
+                        _echo_json({"ok": False, "error": str(gone), "exit_code": EXIT_USAGE})
+                    raise gone
+                _Process.no_temporary_folder = temporary_folder_error()  # before PyTorch is touched
                 return func(*args, **kwargs)
             except WeathercleanError as exc:
                 raise fail(str(exc)) from None
+            except Exception as exc:  # PyTorch that cannot be loaded; anything else stays as it was
+                if (unloadable := unloadable_error(exc)) is None:
+                    raise
+                raise fail(str(unloadable)) from None
             except KeyboardInterrupt:
                 if decided() is not None:  # after the command's answer: it stands, alone
                     raise typer.Exit(decided()) from None
                 raise fail(message, code=EXIT_INTERRUPTED) from None
+            finally:
+                _Process.no_temporary_folder = None  # this command's finding: not the next one's in this process
 
         return wrapper
 
     return decorate
+
+
+def working_directory_error() -> WeathercleanError | None:
+    """The one-line error of a working directory that is gone (``rmdir`` by another shell, a checkout deleted under
+    a terminal), or None while it is there: checked as each command starts (:func:`interrupted_says`).
+
+    Why: every relative path is read against it, and the commands failed deep inside with a traceback
+    (``FileNotFoundError`` from ``Path.cwd()``) or PyTorch aborting as it loaded ("oneMKL FATAL ERROR"), with no
+    ``--json`` answer; absolute paths alone would not have saved the run (PyTorch loads no better)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return WeathercleanError(
+            "the working directory no longer exists (removed while this shell was in it); cd to another folder "
+            "and rerun"
+        )
+    except OSError as exc:
+        return WeathercleanError(
+            f"the working directory cannot be read ({exc.strerror or exc}); cd to another folder and rerun"
+        )
+    return None
+
+
+def temporary_folder_error() -> WeathercleanError | None:
+    """The one-line error of a process with no usable temporary folder (``TMPDIR``, ``/tmp``, ``/var/tmp``,
+    ``/usr/tmp`` and the working folder all unwritable: :func:`tempfile.gettempdir` raises), or None when there is
+    one. Checked as each command starts, before PyTorch is touched (:func:`interrupted_says`); Python keeps the
+    folder it found, so this costs one probe file per process.
+
+    Why before: ``torch._dynamo`` makes its cache folder there as it is imported; its first import fails, PyTorch
+    swallows that half way through, and the next one (``models info`` of a rain model, from ``FlopCounterMode``)
+    raised "AssertionError: Artifact of type=precompile already registered": a traceback, exit code 1 and no
+    ``--json`` answer, with nothing to say the temporary folder was the cause. Not an error by itself: ``desnow``
+    and ``derain`` run without one; a command that fails in such a process gets this line (:func:`unloadable_error`).
+    """
+    import tempfile
+
+    try:
+        tempfile.gettempdir()
+    except OSError as exc:  # FileNotFoundError: "No usable temporary directory found in [...]"
+        return WeathercleanError(
+            f"no usable temporary folder ({exc.strerror or exc}): PyTorch makes its compile cache folder there as it "
+            "loads; set TMPDIR (or TORCHINDUCTOR_CACHE_DIR) to a folder you can write, then rerun"
+        )
+    return None
+
+
+def unloadable_error(exc: BaseException) -> WeathercleanError | None:
+    """The one-line error for ``exc``, raised by a command, when it is PyTorch failing to load
+    (:func:`torch_load_error`) or any failure in a process with no usable temporary folder
+    (:func:`temporary_folder_error`, found as the command began), the likely cause of whatever PyTorch raised then;
+    None for anything else, which keeps its traceback, and for the command's own ends (``typer.Exit``, an option
+    error), which are answers, not failures."""
+    if isinstance(exc, WeathercleanError | typer.Exit | typer.Abort) or not isinstance(exc, Exception):
+        return None
+    if isinstance(exc, _click_errors()):
+        return None
+    if _Process.no_temporary_folder is not None:  # what it hid is said too: a real bug must stay findable
+        return WeathercleanError(f"{_Process.no_temporary_folder} (it failed with {one_line(exc)})")
+    return torch_load_error(exc)
+
+
+def torch_load_error(exc: BaseException) -> WeathercleanError | None:
+    """The one-line error for ``exc`` when it is PyTorch failing to load (raised while a ``torch`` module was being
+    imported, or PyTorch missing), with its likely cause; None for anything else, which keeps its traceback.
+
+    Why: under an address-space limit (``ulimit -v 300000``, a batch system's memory cap) ``import torch`` failed
+    with "libtorch_cpu.so: failed to map segment from shared object", and the run ended in a 56-line traceback,
+    exit code 1 and no ``--json`` answer. The limit (``RLIMIT_AS``) is blamed only when the failure reads as memory
+    (:func:`_out_of_memory`): a 64 GiB limit is a common batch default, and a missing ``libcudnn.so.9`` or ``sympy``
+    told to raise it sent the user the wrong way; there the install is what is broken, with the limit said too."""
+    if not isinstance(exc, ImportError | OSError | MemoryError):
+        return None
+    missing = getattr(exc, "name", None) or ""
+    if missing.split(".")[0] != "torch" and not _raised_importing("torch", exc):
+        return None
+    if isinstance(exc, ModuleNotFoundError) and missing == "torch":
+        return WeathercleanError(
+            "PyTorch is not installed; install it as the README's 'GPU and CPU installs' says (pip install torch), "
+            "then rerun"
+        )
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = (lines[0] if lines else type(exc).__name__)[:200]
+    if _raised_importing("tempfile", exc, anywhere=True):  # torch._dynamo makes its cache folder as it is imported
+        return WeathercleanError(
+            f"PyTorch could not be loaded ({reason}): it makes its compile cache folder in the temporary folder as it "
+            "loads, and no temporary folder can be written; set TMPDIR (or TORCHINDUCTOR_CACHE_DIR) to a folder you "
+            "can write, then rerun"
+        )
+    limit = _address_space_limit()
+    if limit is not None and _out_of_memory(exc):
+        return WeathercleanError(
+            f"PyTorch could not be loaded ({reason}): this process may use at most {limit // 2**20} MiB of address "
+            f"space (ulimit -v {limit // 1024}), too little for PyTorch's libraries; raise the limit (ulimit -v "
+            "unlimited, or the memory limit of the batch system), then rerun"
+        )
+    within = f" (within an address-space limit of {limit // 2**20} MiB, ulimit -v {limit // 1024})" if limit else ""
+    return WeathercleanError(
+        f"PyTorch could not be loaded ({reason}){within}; its install looks broken: reinstall it (pip install "
+        "--force-reinstall torch, as the README's 'GPU and CPU installs' says), then rerun"
+    )
+
+
+#: What a failure to load reads as when memory (an address-space limit) is its cause: the dynamic loader's words
+#: for a library it cannot map, and ENOMEM's.
+_MEMORY_WORDS = ("failed to map segment", "cannot allocate memory", "out of memory")
+#: Loader failures that share those words but are no memory running out: glibc's static TLS block (libgomp on
+#: aarch64; LD_PRELOAD or the import order mends it) and a library on a ``noexec`` mount (EPERM).
+_NOT_MEMORY_WORDS = ("static tls", "operation not permitted")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) reads as memory running out: ``MemoryError``,
+    ``ENOMEM``, or the loader's "failed to map segment" / "Cannot allocate memory"."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.ENOMEM:
+            return True
+        text = str(exc).lower()
+        if any(words in text for words in _MEMORY_WORDS) and not any(words in text for words in _NOT_MEMORY_WORDS):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _raised_importing(package: str, exc: BaseException, *, anywhere: bool = False) -> bool:
+    """Whether ``exc`` was raised while the top level of ``package`` or one of its modules ran: its import (with
+    ``anywhere``: while any of its code ran)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        name = str(frame.f_globals.get("__name__", ""))
+        if (anywhere or frame.f_code.co_name == "<module>") and (name == package or name.startswith(package + ".")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _address_space_limit() -> int | None:
+    """The process's address-space limit in bytes (``RLIMIT_AS``, ``ulimit -v``), or None where there is none (or
+    the system keeps none: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft < 0 else soft
 
 
 @contextlib.contextmanager
@@ -336,7 +582,8 @@ def json_errors(json_out: bool, interrupted: str = INTERRUPTED_MESSAGE) -> Itera
     model), as ``{"ok": false, "interrupted": true, "error": ..., "exit_code": 130}``.
 
     A script reading stdout must never get nothing (``--json > run.json`` under Slurm): the one-line message
-    still goes to stderr as always.
+    still goes to stderr as always. PyTorch failing to load, and any failure in a process with no usable temporary
+    folder (:func:`unloadable_error`), are such errors too.
     """
     try:
         yield
@@ -344,6 +591,12 @@ def json_errors(json_out: bool, interrupted: str = INTERRUPTED_MESSAGE) -> Itera
         if json_out:
             _echo_json({"ok": False, "error": str(exc), "exit_code": EXIT_USAGE})
         raise
+    except Exception as exc:  # PyTorch that cannot be loaded (:func:`unloadable_error`); anything else as it was
+        if (unloadable := unloadable_error(exc)) is None:
+            raise
+        if json_out:
+            _echo_json({"ok": False, "error": str(unloadable), "exit_code": EXIT_USAGE})
+        raise unloadable from None
     except KeyboardInterrupt:
         if json_out and decided() is None:  # its line on stderr follows (cli_errors), part of the same answer
             _echo_json(interrupted_answer(interrupted), decides=False)

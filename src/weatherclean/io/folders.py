@@ -63,8 +63,15 @@ def display(path: Path, cwd: Path | None = None) -> Path:
 
     Not when the working directory is the file system's root (a cron job, a container): ``/tmp/a.jpg``
     shown as ``tmp/a.jpg`` reads as a different file to anyone not in ``/``. ``cwd`` is given where the
-    paths are shown for another process's folder (a Ray worker's summary, shown as the user's run)."""
-    cwd = Path.cwd() if cwd is None else cwd
+    paths are shown for another process's folder (a Ray worker's summary, shown as the user's run).
+
+    A working directory that no longer exists (removed while the shell was in it) shows ``path`` as it is: it is
+    only a message's path, and ``Path.cwd()``'s ``FileNotFoundError`` ended the command in a traceback."""
+    if cwd is None:
+        try:
+            cwd = Path.cwd()
+        except OSError:
+            return path
     if cwd == Path(cwd.anchor):
         return path
     try:

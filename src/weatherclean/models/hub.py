@@ -182,6 +182,20 @@ def _cache_root() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
+def _check_cache_home() -> None:
+    """Refuse, in one line, a Hub cache under a home folder that no one can name: huggingface_hub puts its cache in
+    ``~/.cache/huggingface/hub`` unless ``HF_HOME``, ``HF_HUB_CACHE`` (or ``XDG_CACHE_HOME``) say otherwise, and with
+    no ``HOME`` and a user id that has no account entry (a container run as an arbitrary uid) it left the ``~`` as it
+    was and then failed expanding it: ``RuntimeError: Could not determine home directory.``, a traceback, exit code 1
+    and no ``--json`` answer."""
+    root = _cache_root()
+    if root.startswith("~") and os.path.expanduser(root) == root:
+        raise ModelError(
+            f"cannot find the Hub cache ({root}): no home folder is known (HOME is unset and this user id has no "
+            "account entry); set HF_HOME or HF_HUB_CACHE to a folder you can write (or set HOME), then rerun"
+        )
+
+
 def _unreadable_cache(repo_id: str) -> str | None:
     """Why ``repo_id``'s entry in the Hub cache cannot be read by this user (a cache shared on a lab server, filled by
     another user with a private umask), or None: huggingface_hub answers "not in the cache" then, and the advice to
@@ -214,7 +228,7 @@ def _owner(path: Path) -> str:
 
 def _from_cache(repo_id: str, revision: str | None, label: str, needed: tuple[str, ...]) -> Path | None:
     """The cached snapshot folder with all ``needed`` files, or ``None``; never touches the network."""
-    check_hub_endpoint()
+    _check_cache_home()
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
@@ -236,7 +250,7 @@ def _from_cache(repo_id: str, revision: str | None, label: str, needed: tuple[st
 
 def _from_hub(repo_id: str, revision: str | None, label: str, needed: tuple[str, ...], *, force: bool) -> Path:
     """Resolve the revision with one API call, then download the files of that exact commit."""
-    check_hub_endpoint()
+    _check_cache_home()
     from huggingface_hub import HfApi, constants, hf_hub_download
 
     try:
