@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from weatherclean.errors import WeathercleanError
+from weatherclean.errors import WeathercleanError, memory_limit
 
 #: Device types weatherclean runs on; PyTorch knows more (``meta``, ``xpu``, ...), on which nothing here is tested.
 DEVICE_TYPES = ("cpu", "cuda", "mps")
@@ -124,19 +124,44 @@ _V1_UNLIMITED = 1 << 60
 
 
 def available_memory() -> int:
-    """Bytes of RAM this process could still get now: the smaller of the system's ``MemAvailable`` and the room
+    """Bytes of RAM this process could still get now: the smaller of the system's ``MemAvailable``, the room
     left under the process's cgroup limit (``docker run --memory``, systemd's ``MemoryMax``, a batch scheduler's
-    job limit), falling back to a 2 GiB guess.
+    job limit) and the room left under its own address-space limit (``ulimit -v``, :func:`_address_space_room`),
+    falling back to a 2 GiB guess.
 
     Why the cgroup: inside a 4 GB container on a 64 GB host, MemAvailable says 60 GB, and a tile or a photo
-    decoded ahead chosen from it gets the process OOM-killed without a word. The tile choice
-    (:func:`weatherclean.restore.tiling.choose_tile`) and the batch pipeline (:mod:`weatherclean.batch.run`) both ask
-    here, so they agree on what is there.
+    decoded ahead chosen from it gets the process OOM-killed without a word. Why the address space: under
+    ``ulimit -v 800000`` the machine's free gigabytes chose tiles the process could never allocate, and each photo
+    failed in PyTorch ("can't allocate memory") instead of getting a tile that fits, or a refusal that says why. The
+    tile choice (:func:`weatherclean.restore.tiling.choose_tile`) and the batch pipeline (:mod:`weatherclean.batch.run`)
+    both ask here, so they agree on what is there.
     """
     system = _meminfo_available()
     room = _cgroup_room()
-    known = [b for b in (system, room) if b is not None]
+    address = _address_space_room()
+    known = [b for b in (system, room, address) if b is not None]
     return max(min(known), 0) if known else _GUESS
+
+
+#: Where the process's own virtual memory size (``VmSize``) is read: what ``ulimit -v`` limits.
+SELF_STATUS = Path("/proc/self/status")
+
+
+def _address_space_room() -> int | None:
+    """The room left under the process's address-space limit (``RLIMIT_AS``, :func:`~weatherclean.errors.memory_limit`)
+    less the address space it holds (``VmSize``), or None where no limit is set or the size cannot be read. Address
+    space, not RAM, is what the limit counts: every mapping (PyTorch's libraries, thread stacks) takes from it."""
+    limit = memory_limit()
+    if limit is None:
+        return None
+    try:
+        with open(SELF_STATUS, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return limit - int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        pass
+    return None
 
 
 def _meminfo_available() -> int | None:

@@ -22,7 +22,7 @@ import numpy as np
 from weatherclean.batch.jobs import FrameProgress, Job, JobHandler, Plan, Record, display
 from weatherclean.batch.outputs import foreign_files, foreign_reason, make_parent, output_suffix
 from weatherclean.batch.plan import MediaOptions
-from weatherclean.errors import InputError, OutputError, WeathercleanError, one_line
+from weatherclean.errors import InputError, OutputError, WeathercleanError, is_out_of_memory, one_line
 from weatherclean.io import compare as pictures
 from weatherclean.io.atomic import make_beside
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
@@ -79,22 +79,31 @@ class StagedHandler:
 class OutOfMemory(MemoryError):
     """A ``MemoryError`` in one stage of a photo's job (``decode``, ``restore``, ``encode``), so that its reason
     names the stage: "try a smaller --tile" after a photo computed for minutes ran out while being written was
-    untrue. Still a ``MemoryError`` to whoever catches those."""
+    untrue. Still a ``MemoryError`` to whoever catches those. ``detail`` is what the library said, where it said
+    it in words of its own (PyTorch's "could not create a primitive"), else None."""
 
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str, detail: str | None = None) -> None:
         super().__init__(stage)
         self.stage = stage
+        self.detail = detail
 
 
 def staged(stage: str, call: Callable[..., _R], *args: Any) -> _R:
     """``call(*args)``, its ``MemoryError`` named with ``stage`` (:class:`OutOfMemory`): one place for the runners
-    that overlap the stages and for :class:`StagedHandler` run whole (one job at a time, a Ray actor)."""
+    that overlap the stages and for :class:`StagedHandler` run whole (one job at a time, a Ray actor). A
+    ``RuntimeError`` that says memory ran out (:func:`~weatherclean.errors.is_out_of_memory`: PyTorch under a memory
+    limit raises those, not ``MemoryError``) is one too: it failed each photo as "RuntimeError: can't allocate
+    memory", which a batch could not tell from a bug and the user could not act on."""
     try:
         return call(*args)
     except OutOfMemory:
         raise
     except MemoryError:
         raise OutOfMemory(stage) from None
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise OutOfMemory(stage, one_line(exc, 100)) from None
 
 
 #: Modes whose conversion cannot be undone, so that writing the result over the input loses them: CMYK (or Lab...)

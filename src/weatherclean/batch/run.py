@@ -1,10 +1,13 @@
 """Running a plan: each job through its handler, with a progress bar, into a :class:`BatchSummary`.
 
 Running keeps going past a bad input: one corrupt photo must not cost the other 999. Only Ctrl-C (or
-SIGTERM, which the CLI turns into Ctrl-C) stops a batch early, and a full disk, after which every later
-job would fail the same way after its compute. After Ctrl-C the jobs left without an outcome (not
-started, or stopped part-way, whose partial output is never under the final name) are counted as not
-done, apart from the failures; after a full disk too (the write that found it full is the one failure). An
+SIGTERM, which the CLI turns into Ctrl-C) stops a batch early, and a failure after which every later job would
+fail the same way after its compute: a full output disk, a read-only one that every output left is on, the ``-o``
+folder replaced or made unwritable since the start, and photos that run out of memory with none smaller left
+(:meth:`_Runner.record`). After
+Ctrl-C the jobs left without an outcome (not started, or stopped part-way, whose partial output is never under the
+final name) are counted as not done, apart from the failures; after such a stop too (the job that found it is the
+one failure). An
 output disk already full (under :data:`FULL_DISK_BYTES` free) stops the batch before any work. Either way
 rerunning the same command resumes (finished outputs are skipped by the plan). A failed job leaves no empty output
 folder behind. Ctrl-C ends in a summary wherever it lands once the batch has started: each job's outcome is
@@ -28,8 +31,11 @@ overlaps decoding and encoding inside each video.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import stat
+import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -58,12 +64,20 @@ from weatherclean.batch.jobs import (
     judge_output,
     stat_or_none,
 )
-from weatherclean.errors import DiskFullError, OutputAppeared, WeathercleanError
+from weatherclean.errors import (
+    DiskFullError,
+    OutputAppeared,
+    OutputError,
+    WeathercleanError,
+    is_out_of_memory,
+    memory_advice,
+    os_errno,
+)
 from weatherclean.interrupts import EXIT_INTERRUPTED, block_for_report, interrupts_held
 from weatherclean.io.atomic import file_identity, identity_at, keep_existing
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.io.images.opener import header_pixels
-from weatherclean.io.output_links import folder_in_the_way
+from weatherclean.io.output_links import folder_in_the_way, refuse_special
 from weatherclean.io.permissions import missing_folders, remove_empty
 from weatherclean.pipelining import pipeline_enabled
 
@@ -292,7 +306,7 @@ def run_jobs(
         summary.failed.append(full)
         return _wrap_up(summary, job_list, outcomes, None, interrupted=False, start=start)
     try:
-        runner = _runner(job_list, handler, outcomes, Replacement(overwrite, update), pipeline)
+        runner = _runner(job_list, handler, outcomes, Replacement(overwrite, update), pipeline, _given_output(jobs))
         with progress_bar(progress, console) as bar:
             runner.run(bar, description)
     except KeyboardInterrupt:
@@ -400,21 +414,27 @@ def _summarised(
     summary.interrupted = interrupted and bool(rest)
     if summary.interrupted:
         summary.not_done = [Record(display(j.source), INTERRUPTED) for j in rest]
-    else:  # only a full disk stops a batch short without Ctrl-C
-        summary.not_done = [Record(display(j.source), DISK_FULL_REST) for j in rest]
+    else:  # the batch stopped itself (a full or read-only disk, an output folder gone, no memory): the stop says why
+        why = next((o.stop for o in outcomes if o is not None and o.stop), None) or DISK_FULL_REST
+        summary.not_done = [Record(display(j.source), why) for j in rest]
     return summary
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What became of one job: done (with its notes), skipped or failed; ``stop`` when the batch must stop
-    after it (a full disk: every later write would fail the same way, after its compute)."""
+    """What became of one job: done (with its notes), skipped or failed; ``stop`` when the batch must stop after
+    it, saying why the jobs left are not done (a full or read-only output disk, an output folder no longer there to
+    write in, a process out of memory: every later job would fail the same way, after its compute). ``cause`` is
+    what failed it, for the runner to judge whether the batch must stop (:meth:`_Runner.record`): ``("output",
+    errno)`` for a write, ``("memory", None)`` for want of memory; None for anything else. Not the exception
+    itself: its traceback holds the photo's decoded pixels, and a batch keeps every outcome to its end."""
 
     done: Job | None = None
     notes: tuple[Record, ...] = ()
     skip: Record | None = None
     failure: Record | None = None
-    stop: bool = False
+    stop: str | None = None
+    cause: tuple[str, int | None] | None = None
 
     def add_to(self, summary: BatchSummary) -> None:
         """Record this outcome in ``summary``."""
@@ -459,6 +479,11 @@ def _appeared(job: Job, replace: Replacement) -> _Look:
     seen = file_identity(info)
     if job.kind != "frames" and stat.S_ISDIR(info.st_mode):
         return _Look(_Outcome(failure=Record(display(job.source), folder_in_the_way(display(job.output)))))
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):  # a FIFO, a device put there since the plan
+        try:  # the planner's words (and a rerun's): it fails, as it would have there; it is no output "appeared"
+            refuse_special(display(job.output))
+        except OutputError as exc:
+            return _Look(_Outcome(failure=Record(display(job.source), str(exc))))
     photo = job.source if job.kind == "photo" else None
     verdict = judge_output(job.output, lambda: job_sources(job), replace, info, photo=photo)
     if verdict.fail is not None:  # another photo's output (another card's IMG_0001.JPG): --update never replaces it
@@ -496,12 +521,21 @@ def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Repl
         frames.finish()
 
 
-#: What running out of memory in each stage of a photo means, and what to do (after "FILE: ").
-_MEMORY_ADVICE = {
-    "decode": "not enough memory to decode this image; close other programs and rerun (finished files are skipped)",
-    "restore": "out of memory while restoring; try a smaller --tile (e.g. --tile 256), or close other programs",
-    "encode": "not enough memory to encode the output; close other programs and rerun (finished files are skipped)",
-}
+#: What running out of memory while a photo is decoded or encoded means (after "FILE: "); :func:`_memory_reason` adds
+#: what to do. Running out while the model runs (a photo's restore stage, a video or a clip) is the tile's to mend.
+_MEMORY_STAGE = {"decode": "not enough memory to decode this image", "encode": "not enough memory to encode the output"}
+
+
+def _memory_reason(stage: str | None, detail: str | None) -> str:
+    """The reason of a job that ran out of memory in ``stage`` (None: a video or a clip, run whole), with what the
+    library said (``detail``, where it said more than "no memory") and what to do: raise the process's own limit
+    where one is set (:func:`~weatherclean.errors.memory_advice`), else close other programs."""
+    said = f" ({detail})" if detail else ""
+    advice = memory_advice()
+    if stage in _MEMORY_STAGE:
+        return f"{_MEMORY_STAGE[stage]}{said}; {advice} (finished files are skipped)"
+    what = "out of memory while restoring" if stage == "restore" else "out of memory"
+    return f"{what}{said}; try a smaller --tile (e.g. --tile 256), or {advice}"
 
 
 def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], None] | None = None) -> _Outcome:
@@ -519,7 +553,7 @@ def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], 
                 on_error()
             raise
     except DiskFullError as exc:
-        return _Outcome(failure=Record(display(job.source), str(exc)), stop=True)
+        return _Outcome(failure=Record(display(job.source), str(exc)), stop=DISK_FULL_REST)
     except OutputAppeared as exc:
         return _Outcome(skip=Record(display(job.source), appeared_reason(exc.path)))
     except PartialVideoError as exc:  # a failure, with the notes on the frames it kept
@@ -527,14 +561,21 @@ def _settle(job: Job, call: Callable[[], Sequence[str]], on_error: Callable[[], 
         return _Outcome(failure=failure, notes=tuple(Record(display(job.source), n) for n in dict.fromkeys(exc.notes)))
     except WeathercleanError as exc:  # a picture refused for memory names no file (restore.tiling.check_room)
         reason = f"{job.source}: {exc}" if getattr(exc, "names_no_file", False) else str(exc)
-        return _Outcome(failure=Record(display(job.source), reason))
+        return _Outcome(failure=Record(display(job.source), reason), cause=_cause(exc))
     except OutOfMemory as exc:
-        return _Outcome(failure=Record(display(job.source), f"{job.source}: {_MEMORY_ADVICE[exc.stage]}"))
-    except MemoryError:
-        return _Outcome(failure=Record(display(job.source), f"{job.source}: out of memory; try a smaller --tile"))
+        reason = f"{job.source}: {_memory_reason(exc.stage, exc.detail)}"
+        return _Outcome(failure=Record(display(job.source), reason), cause=MEMORY)
+    except MemoryError:  # a video or a clip, run whole
+        return _Outcome(
+            failure=Record(display(job.source), f"{job.source}: {_memory_reason(None, None)}"), cause=MEMORY
+        )
     except (RuntimeError, ValueError, OSError) as exc:
-        reason = f"{job.source}: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        return _Outcome(failure=Record(display(job.source), reason))
+        text = " ".join(str(exc).split())
+        if is_out_of_memory(exc):  # PyTorch's words under a memory limit, in a video or a clip
+            reason = f"{job.source}: {_memory_reason(None, text[:100])}"
+        else:
+            reason = f"{job.source}: {type(exc).__name__}: {text}"
+        return _Outcome(failure=Record(display(job.source), reason), cause=_cause(exc))
     said = [job.note, *notes] if job.note else notes  # the plan's note on this job (redone: input changed)
     return _Outcome(done=job, notes=tuple(Record(display(job.source), note) for note in dict.fromkeys(said)))
 
@@ -564,6 +605,140 @@ def appeared_reason(output: Path) -> str:
 INTERRUPTED = "not started or not finished: interrupted; rerun the same command to resume"
 #: The reason of each job a full disk left without an outcome (in :attr:`BatchSummary.not_done`).
 DISK_FULL_REST = "not started: the output disk is full; free space and rerun (finished files are skipped)"
+#: How many photos in a row (none done between) must run out of memory before a batch stops (:meth:`_Runner.record`).
+MEMORY_STOP_AFTER = 2
+
+
+#: The :attr:`_Outcome.cause` of a job that failed for want of memory.
+MEMORY: tuple[str, int | None] = ("memory", None)
+
+
+def _cause(exc: BaseException) -> tuple[str, int | None] | None:
+    """:attr:`_Outcome.cause` of a job that ``exc`` failed: a write's failure with its ``errno`` (where the
+    ``OSError`` under it tells), a want of memory, or None."""
+    if _memory_failure(exc):  # before a write's: an output that could not be encoded for memory is both
+        return MEMORY
+    return ("output", os_errno(exc)) if isinstance(exc, OutputError) else None
+
+
+def _memory_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` failed its job for want of memory: out of memory in any stage
+    (:func:`~weatherclean.errors.is_out_of_memory`), or a picture refused before any work because it cannot fit in
+    the memory available (:class:`weatherclean.restore.tiling.NotEnoughMemory`, looked up only where that module is
+    loaded: nothing else can have raised one)."""
+    if is_out_of_memory(exc):
+        return True
+    tiling = sys.modules.get("weatherclean.restore.tiling")
+    refused = getattr(tiling, "NotEnoughMemory", None)
+    return isinstance(refused, type) and isinstance(exc, refused)
+
+
+def _given_output(jobs: Plan | Sequence[Job]) -> bool | None:
+    """Whether the batch's outputs go under one ``-o`` folder: True for a plan made with one, False for a plan made
+    without (``--in-place``, or each output beside its input), None for jobs made by hand (whose outputs' shared
+    folder still stops the batch, where it changes: :class:`_Root`)."""
+    return None if not isinstance(jobs, Plan) else jobs.output_dir is not None
+
+
+def _shared_folder(job_list: Sequence[Job]) -> Path | None:
+    """The deepest folder that every output of the batch goes under (the ``-o`` folder, or a folder in it), or None
+    where they share none but the root (or a drive)."""
+    try:
+        common = Path(os.path.commonpath([os.path.abspath(job.output.parent) for job in job_list]))
+    except ValueError:  # no jobs, or outputs on two Windows drives
+        return None
+    return None if common.parent == common else common
+
+
+def _existing(folder: Path) -> Path:
+    """``folder`` or the nearest folder above it that exists (a name that is there, even as a file or a link)."""
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` (or, where it is not there, the nearest folder above it) is on a file system mounted
+    read-only, where ``statvfs`` tells."""
+    try:
+        info = os.statvfs(_existing(folder))
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return bool(info.f_flag & getattr(os, "ST_RDONLY", 0))
+
+
+def _disk(folder: Path) -> tuple[int, bool] | None:
+    """The file system an output in ``folder`` is written to, as far as a read-only one can be told apart: the
+    device of ``folder`` (or the nearest folder above it that exists) and whether it is mounted read-only; None
+    where it cannot be reached. The flag too: a read-only bind mount (a container's ``-v /data:/data:ro``) has the
+    same device as a writable one of the same disk."""
+    try:
+        device = os.stat(_existing(folder)).st_dev
+    except OSError:
+        return None
+    return device, _read_only(folder)
+
+
+def _cannot_write(folder: Path) -> str | None:
+    """Why a file cannot be made in ``folder`` (the system's words: "Permission denied"), or None where it can, or
+    where the failure says nothing of the folder's permissions (tried, as the planner tries: ``os.access`` is wrong
+    for root and on some network file systems)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=folder)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return str(exc.strerror or exc)
+        return None
+    os.close(fd)
+    os.unlink(name)
+    return None
+
+
+@dataclass(frozen=True)
+class _Root:
+    """The folder every output of a batch goes under (the ``-o`` folder, or a folder in it), as it was when the
+    batch started: whether it (or, where it was not there yet, the nearest folder above it) was a folder, and
+    whether a file could be made in it. A failed write stops the batch only where this has changed since
+    (:meth:`changed`).
+
+    Why then, not at the failure: with outputs over folders in several places the folder they share may be
+    ``/data`` or ``/home``, root's and never writable; tested only at a failure, any photo's failed write stopped
+    the batch there, with a false reason, and the photos in other, writable folders were not done."""
+
+    path: Path
+    folder: bool
+    writable: bool
+
+    @classmethod
+    def now(cls, path: Path) -> _Root:
+        """``path`` as it is now (one ``stat``, and one file made and removed in it)."""
+        at = _existing(path)
+        try:
+            folder = stat.S_ISDIR(os.stat(at).st_mode)
+        except OSError:
+            folder = False
+        return cls(path, folder, folder and _cannot_write(at) is None)
+
+    def changed(self) -> str | None:
+        """Why no output can be written under the folder any more, where one could when the batch started, or None:
+        it (or, where it is gone, the nearest folder above it, where the writes would make it again) can no longer
+        be reached, is no folder, or can no longer be written in. One that was none of these at the start (never
+        writable, as ``/home`` to its users) stops nothing: its writes' own failures say why, photo by photo."""
+        if not self.folder:
+            return None
+        at = _existing(self.path)
+        try:
+            info = os.stat(at)
+        except OSError as exc:  # a link to nothing, a folder above that may no longer be searched
+            return f"the output folder {display(at)} cannot be reached ({exc.strerror or exc})"
+        if not stat.S_ISDIR(info.st_mode):
+            return f"the output folder {display(at)} is no longer a folder (a file is there)"
+        why = _cannot_write(at) if self.writable else None
+        if why is None:
+            return None
+        if at != self.path:  # gone (rm -r out meanwhile), and the folder above no longer lets the writes make it
+            return f"the output folder {display(self.path)} is not there and cannot be made in {display(at)} ({why})"
+        return f"the output folder {display(at)} can no longer be written in ({why})"
 
 
 def _raise(exc: BaseException) -> Callable[[], list[str]]:
@@ -583,12 +758,133 @@ class _Runner:
     interruptions held, possibly more than once; :meth:`close` only stops the threads (after a bug)."""
 
     def __init__(
-        self, job_list: list[Job], handler: JobHandler, outcomes: list[_Outcome | None], replace: Replacement
+        self,
+        job_list: list[Job],
+        handler: JobHandler,
+        outcomes: list[_Outcome | None],
+        replace: Replacement,
+        given: bool | None = None,
     ) -> None:
         self.jobs, self.handler, self.outcomes, self.replace = job_list, handler, outcomes, replace
+        #: Whether the outputs go under one ``-o`` folder (:func:`_given_output`): what the stops' advice names.
+        self.given = given
+        #: The folder every output goes under, as it was at the start, whose change stops the batch (:class:`_Root`).
+        #: None for a plan without ``-o`` (``--in-place``, outputs beside their inputs): its outputs share no folder
+        #: of the user's (only ``/data``, ``/home``), and each folder's trouble is its own photos'. Nor for one job (a
+        #: Ray actor's): no job is left to stop, and its look would cost a file made and removed per photo.
+        top = _shared_folder(job_list) if given is not False and len(job_list) > 1 else None
+        self.root = _Root.now(top) if top is not None else None
         self.advance: Callable[[], None] = lambda: None
         #: What was at each started job's output when it started (:func:`_identity`), for :meth:`recover`.
         self.started: dict[int, tuple[int, ...] | None] = {}
+        self.pixels: dict[int, int | None] = {}  # each job's pixel count, from its file's header (:meth:`size`)
+        #: The jobs that ran out of memory since the last one done, in order (:meth:`_memory_stop`).
+        self.short: list[int] = []
+        self.halted = False  # an outcome stopped the batch: those recorded after it (writes in flight) stop nothing
+
+    def size(self, index: int) -> int | None:
+        """Job ``index``'s pixel count from its photo's header (:func:`~.opener.header_pixels`), read once; None for a
+        video or a clip, or a header that tells nothing."""
+        if index not in self.pixels:
+            job = self.jobs[index]
+            self.pixels[index] = header_pixels(job.source) if job.kind == "photo" else None
+        return self.pixels[index]
+
+    def record(self, index: int, outcome: _Outcome) -> _Outcome:
+        """Record job ``index``'s ``outcome`` in its slot, first made to stop the batch where its failure is one that
+        every job left would meet too (:meth:`_output_stop`, :meth:`_memory_stop`); the outcome recorded. A slot
+        already filled keeps its outcome (Ctrl-C between the record and its queue's ``popleft`` records it again:
+        counted twice, one photo out of memory would have stopped the batch)."""
+        recorded = self.outcomes[index]
+        if recorded is not None:
+            return recorded
+        if outcome.done is not None:
+            self.short.clear()
+        cause = outcome.cause
+        if outcome.failure is not None and not outcome.stop and cause is not None and not self.halted:
+            stop = self._output_stop(index, cause[1]) if cause[0] == "output" else None
+            if cause == MEMORY:
+                stop = self._memory_stop(index)
+            if stop is not None:
+                said, rest = stop
+                failure = dataclasses.replace(outcome.failure, reason=f"{outcome.failure.reason}; {said}")
+                outcome = dataclasses.replace(outcome, failure=failure, stop=rest)
+        self.halted = self.halted or bool(outcome.stop)
+        self.outcomes[index] = outcome
+        return outcome
+
+    def _output_stop(self, index: int, code: int | None) -> tuple[str, str] | None:
+        """(What the failure line adds, the reason of each job left) when job ``index``'s failed write (``code``: its
+        errno, None where unknown) is one that every later write of the batch would meet too, else None: a read-only
+        output disk (``EROFS``) that every output left is on (:meth:`_other_disk_left`), or the folder every output
+        goes under changed since the start so that it can no longer be written in (:meth:`_Root.changed`).
+
+        Only that one folder stops the batch: a sub-folder of a tree that cannot be written fails its own photos, and
+        the others go on. A folder that is merely gone (``rm -r out`` meanwhile) stops nothing either: each write makes
+        the folders it needs again. Why: a read-only remount, or ``-o`` replaced by a file, went on computing every
+        photo left, each then failing with "cannot write"; a full disk already stopped the batch."""
+        job = self.jobs[index]
+        if code == errno.EROFS or (code is None and _read_only(job.output.parent)):
+            if self._other_disk_left(index):  # --in-place over a read-only folder and a writable one: its own fail
+                return None
+            return "the output disk is read-only: the batch stopped", self._rest("the output disk is read-only", job)
+        why = self.root.changed() if self.root is not None else None
+        if why is None:
+            return None
+        return f"{why}: the batch stopped", self._rest(why, job)
+
+    def _rest(self, why: str, job: Job) -> str:
+        """The reason of each job a stop for ``why`` leaves, saying what to do: another ``-o`` only where the user
+        gave one, and after ``--in-place`` to rerun on the files not done only (a rerun over all restores the
+        replaced photos a second time)."""
+        mend = "make it writable" if why == "the output disk is read-only" else "mend it"
+        if job.replaces_input:
+            return f"not started: {why}; {mend}, then rerun on the files not done only (--json lists them)"
+        choose = " (or choose another -o)" if self.given else ""
+        return f"not started: {why}; {mend}{choose} and rerun (finished files are skipped)"
+
+    def _other_disk_left(self, index: int) -> bool:
+        """Whether a job left without an outcome writes to another file system than job ``index``'s
+        (:func:`_disk`): then a read-only one fails its own photos and the others go on. One ``stat`` and
+        ``statvfs`` per output folder, looked at from the last job back (where a folder on another disk usually is).
+
+        Why: ``--in-place ro/B A`` with ``ro`` remounted read-only mid-run stopped the batch, and A's photos, on a
+        writable disk, were not done."""
+        disks: dict[Path, tuple[int, bool] | None] = {}
+
+        def disk(job: Job) -> tuple[int, bool] | None:
+            folder = job.output.parent
+            if folder not in disks:
+                disks[folder] = _disk(folder)
+            return disks[folder]
+
+        mine = disk(self.jobs[index])
+        for later in reversed(range(len(self.jobs))):
+            if later != index and self.outcomes[later] is None and disk(self.jobs[later]) != mine:
+                return True
+        return False
+
+    def _memory_stop(self, index: int) -> tuple[str, str] | None:
+        """Stop the batch once :data:`MEMORY_STOP_AFTER` jobs in a row (none done between) ran out of memory and no
+        job left is smaller than the smallest of them (by its header's pixel count; a video, a clip or a photo whose
+        header tells nothing may be: the batch goes on): (what the failure line adds, the rest's reason), or None.
+
+        Why: under a memory limit too low for the model (``ulimit -v``) all 40 photos of a folder failed alike, one
+        after the other. Not at the first: one photo too big for the memory left is that photo's failure, and the
+        small photos after it still run. Not while a smaller photo is left, either: a rerun does the jobs in the same
+        order, and stopping at two big panoramas would never reach the small photos behind them."""
+        self.short.append(index)
+        if len(self.short) < MEMORY_STOP_AFTER:
+            return None
+        sizes = [size for size in map(self.size, self.short) if size is not None]
+        if not sizes:
+            return None
+        smallest = min(sizes)
+        for later in range(index + 1, len(self.jobs)):
+            if self.outcomes[later] is None and ((size := self.size(later)) is None or size < smallest):
+                return None
+        said = f"{len(self.short)} photos in a row could not get the memory they need, and none left is smaller: the "
+        return said + "batch stopped", f"not started: not enough memory; {memory_advice()} (finished files are skipped)"
 
     def start(self, index: int) -> None:
         """Note what is at job ``index``'s output as it starts (:meth:`recover`)."""
@@ -622,8 +918,7 @@ class _Runner:
         for index, job in enumerate(self.jobs):
             announce(job)
             self.start(index)
-            outcome = _run_one(job, self.handler, frames, self.replace)
-            self.outcomes[index] = outcome
+            outcome = self.record(index, _run_one(job, self.handler, frames, self.replace))
             if outcome.stop:
                 return
             self.advance()
@@ -641,12 +936,13 @@ def _runner(
     outcomes: list[_Outcome | None],
     replace: Replacement,
     pipeline: Pipeline | bool,
+    given: bool | None = None,
 ) -> _Runner:
-    """The runner ``pipeline`` asks for (:func:`run_jobs`)."""
+    """The runner ``pipeline`` asks for (:func:`run_jobs`); ``given``: :func:`_given_output`."""
     chosen = Pipeline.for_machine() if pipeline is True else pipeline or None
     if chosen is None:
-        return _Runner(job_list, handler, outcomes, replace)
-    return _Pipelined(job_list, handler, outcomes, replace, chosen)
+        return _Runner(job_list, handler, outcomes, replace, given)
+    return _Pipelined(job_list, handler, outcomes, replace, chosen, given)
 
 
 @dataclass
@@ -677,8 +973,9 @@ class _Pipelined(_Runner):
         outcomes: list[_Outcome | None],
         replace: Replacement,
         pipeline: Pipeline,
+        given: bool | None = None,
     ) -> None:
-        super().__init__(job_list, handler, outcomes, replace)
+        super().__init__(job_list, handler, outcomes, replace, given)
         self.pipeline = pipeline
         self.decoding: dict[int, Future[Any]] = {}
         #: Each staged job's look at its output (:func:`_appeared`), taken when its decode is started (up to
@@ -691,7 +988,6 @@ class _Pipelined(_Runner):
         self.pending: deque[_Pending] = deque()
         self.stopped = False  # a full disk: the writes in flight are recorded, nothing more is started
         self.cleanup: list[list[Path]] = []  # new folders of failed writes (list.append is thread-safe)
-        self.pixels: dict[int, int | None] = {}  # each job's pixel count, from its file's header (:meth:`fits`)
         self.decoders = ThreadPoolExecutor(pipeline.decoders, thread_name_prefix="weatherclean-decode")
         self.writers = ThreadPoolExecutor(pipeline.writers, thread_name_prefix="weatherclean-write")
 
@@ -704,8 +1000,7 @@ class _Pipelined(_Runner):
                 if not self._collect(0):
                     return
                 self.start(index)
-                outcome = _run_one(job, self.handler, frames, self.replace)
-                self.outcomes[index] = outcome
+                outcome = self.record(index, _run_one(job, self.handler, frames, self.replace))
                 if outcome.stop:
                     self.stopped = True
                     return
@@ -720,6 +1015,8 @@ class _Pipelined(_Runner):
                 value = staged("restore", stages.compute, job, self._decoded(index, stages, job))
             except Exception as exc:  # noqa: BLE001 - settled (classified) in job order, like a write's
                 self.pending.append(_Pending(index, job, known=_raise(exc)))
+                if not self._collect(0):  # recorded now, before the next photo's compute: it may stop the batch
+                    return
                 continue
             if not self._collect(self.pipeline.writers - 1):  # room for one more write
                 return
@@ -751,9 +1048,7 @@ class _Pipelined(_Runner):
         Why: a decoded photo waiting, or a finished one being written, beside the one computed doubled the peak
         memory of a folder of big photos (three 70-megapixel JPEGs: 3.7 GiB against 1.8 for one), for no speed on
         a small machine; small photos keep the overlap."""
-        if index not in self.pixels:
-            self.pixels[index] = header_pixels(self.jobs[index].source)
-        pixels = self.pixels[index]
+        pixels = self.size(index)
         if pixels is None:
             return True
         from weatherclean import devices  # torch is loaded by now (the model); not at the batch's import
@@ -819,7 +1114,7 @@ class _Pipelined(_Runner):
                 write, known = entry.write, entry.known
                 call = known if write is None else (lambda w=write: w.result()())  # type: ignore[misc]
                 outcome = _settle(entry.job, call)  # type: ignore[arg-type]
-            self.outcomes[entry.index] = outcome
+            outcome = self.record(entry.index, outcome)
             self.pending.popleft()
             self.advance()
             if outcome.stop:

@@ -7,21 +7,26 @@ without importing the registry back: no import circle.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weatherclean.errors import ModelError
+from weatherclean.errors import ModelError, is_out_of_memory, memory_advice, one_line
 from weatherclean.io.permissions import process_umask
-from weatherclean.models.family import families, family_of
+from weatherclean.models.family import family_of, unknown_model_type
 
 if TYPE_CHECKING:
     from torch import nn
 
     from weatherclean.models.family import ModelFamily
 
-__all__ = ["ReadableWeights", "check_weights_file", "load_from_folder", "read_folder", "readable_by_others"]
+__all__ = [
+    "ReadableWeights", "check_weights_file", "load_from_folder", "model_memory", "read_folder", "readable_by_others",
+]  # fmt: skip
 
 #: The family of a config.json without ``model_type``: only DesnowNets were saved before it existed.
 LEGACY_MODEL_TYPE = "desnownet"
@@ -50,7 +55,7 @@ def read_folder(folder: Path) -> tuple[ModelFamily, Any]:
     model_type = config.get("model_type", LEGACY_MODEL_TYPE) if isinstance(config, dict) else None
     family = family_of(model_type) if isinstance(model_type, str) else None
     if family is None:
-        raise ModelError(f"{config_path}: unknown model_type {model_type!r}; known: {', '.join(families())}")
+        raise ModelError(f"{config_path}: {unknown_model_type(model_type)}")
     try:
         return family, family.config_class(**config)
     except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of 1e400, read as infinity
@@ -91,12 +96,14 @@ _MAX_HEADER = 100_000_000
 
 
 def check_weights_file(weights: Path) -> None:
-    """A one-line :class:`ModelError` unless ``weights`` starts like a whole safetensors file: an 8-byte
-    header length, that much JSON, and data behind it. Reads the header only (kilobytes).
+    """A one-line :class:`ModelError` unless ``weights`` is laid out like a whole safetensors file: an 8-byte
+    header length, that much JSON, and behind it exactly the data its tensors' offsets cover (:func:`_data_end`).
+    Reads the header only (kilobytes), and no tensor.
 
     Why: a repo cloned without git-lfs holds 130-byte pointer files, and a copy cut short holds part of
     one; safetensors then fails deep in its reader ("header too large"), which came out as a traceback
-    from every command that touched the folder.
+    from every command that touched the folder. And a copy cut short in its data, behind a whole header, passed
+    ``--dry-run`` (exit 0) while the run refused it ("damaged or truncated weights", exit 2).
     """
     try:
         with open(weights, "rb") as fh:
@@ -106,14 +113,15 @@ def check_weights_file(weights: Path) -> None:
                     f"{weights}: a git-LFS pointer, not the weights; run `git lfs pull` in that repository, or "
                     "fetch the model with `weatherclean models download`"
                 )
+            size = weights.stat().st_size
             (length,) = struct.unpack("<Q", start[:8]) if len(start) >= 8 else (-1,)
-            if not 0 < length <= min(_MAX_HEADER, weights.stat().st_size - 8):
+            if not 0 < length <= min(_MAX_HEADER, size - 8):
                 raise ModelError(
                     f"{weights}: not a whole safetensors file (truncated or damaged); "
                     f"{fetch_again_hint(weights.parent, 'it')}"
                 )
             fh.seek(8)
-            json.loads(fh.read(length))
+            header = json.loads(fh.read(length))
     except OSError as exc:
         raise ModelError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
     except (ValueError, RecursionError) as exc:  # not JSON, or nested deeper than Python's parser goes (a traceback)
@@ -121,6 +129,30 @@ def check_weights_file(weights: Path) -> None:
         raise ModelError(
             f"{weights}: not a safetensors file (its header is {why}); {fetch_again_hint(weights.parent, 'it')}"
         ) from None
+    end = _data_end(header)
+    if end is not None and 8 + length + end != size:
+        cut = "cut short" if size < 8 + length + end else "longer than its tensors"
+        raise ModelError(
+            f"{weights}: damaged or truncated weights ({size} bytes, {cut}: its header describes "
+            f"{8 + length + end}); {fetch_again_hint(weights.parent)}"
+        )
+
+
+def _data_end(header: Any) -> int | None:
+    """Where the data of a safetensors header's tensors ends, from the start of the data (the largest end of their
+    ``data_offsets``), or None where the header is not laid out so (the loader then has its say). safetensors
+    refuses a file whose data is not exactly that long, so a file of another size would fail the run."""
+    if not isinstance(header, dict):
+        return None
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(n) is int and n >= 0 for n in offsets)):
+            return None
+        end = max(end, offsets[1])
+    return end
 
 
 def readable_by_others(path: Path) -> None:
@@ -156,8 +188,15 @@ def load_from_folder(folder: Path) -> nn.Module:
     loader serves every model family.
     """
     family, config = read_folder(folder)
-    weights = folder / "model.safetensors"
     check_fits(family, config, folder)  # before the real build: a config asking for gigabytes costs none
+    with model_memory(folder):
+        return _built(family, config, folder)
+
+
+def _built(family: ModelFamily, config: Any, folder: Path) -> nn.Module:
+    """:func:`load_from_folder`'s model, built and its weights read and checked; apart, so that a model that ran out
+    of memory half-built is held by no frame still running once :func:`model_memory` has had its say."""
+    weights = folder / "model.safetensors"
     try:  # the config is valid; a family may still refuse a combination only its model checks
         model = family.model_class(config)
     except (TypeError, ValueError) as exc:
@@ -170,9 +209,33 @@ def load_from_folder(folder: Path) -> nn.Module:
     except SafetensorError as exc:  # data cut short behind a whole header
         raise ModelError(f"{weights}: damaged or truncated weights ({exc}); {fetch_again_hint(folder)}") from None
     except (RuntimeError, ValueError, OSError) as exc:
+        if is_out_of_memory(exc):
+            raise
         raise ModelError(f"{folder}: {_mismatch(model, weights, config, exc)}") from None
     _refuse_non_finite(model, weights, folder)
     return model
+
+
+@contextlib.contextmanager
+def model_memory(name: object) -> Iterator[None]:
+    """Running out of memory inside the block (a ``MemoryError``, or PyTorch's ``RuntimeError`` saying so:
+    :func:`~weatherclean.errors.is_out_of_memory`) is a one-line :class:`ModelError` naming the model ``name`` (a
+    folder, a registered name) and what to do, with the process's own memory limit where one is set
+    (:func:`~weatherclean.errors.memory_advice`).
+
+    Why: under ``ulimit -v`` the model's build failed with a traceback ending in "DefaultCPUAllocator: can't
+    allocate memory"; a model that cannot be loaded means nothing can run (the commands' exit code 2). The frames
+    that ended in the failure are cleared (their half-built model freed): the error stays the new one's context,
+    and while it held them, printing the one-line error itself ran out of memory, in a traceback."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        said = f" ({one_line(exc, 100)})" if str(exc).strip() else ""
+        traceback.clear_frames(exc.__traceback__)  # the frames still running are left as they are
+        exc.__traceback__ = None
+        raise ModelError(f"{name}: not enough memory to load the model{said}; {memory_advice()}") from None
 
 
 def fetch_again_hint(folder: Path, files: str = "them") -> str:

@@ -37,6 +37,7 @@ from weatherclean.errors import DiskFullError, InputError, ModelError, OutputErr
 from weatherclean.io.images import LoadedImage, SavedImage
 from weatherclean.io.quality import Quality
 from weatherclean.models.family import RecurrentModel, RestorationModel, family_for_task
+from weatherclean.models.loading import model_memory
 from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
 from weatherclean.restore.pixels import FLOAT_RANGE, check_dtype, engine_pixels, restore_frame
@@ -469,7 +470,7 @@ def load_restorer(
     :class:`~weatherclean.errors.WeathercleanError`; a ``tile`` or ``tile_overlap`` of the wrong type or
     size a ``TypeError`` or ``ValueError``, as is a ``max_pixels`` that is not a positive whole number.
     """
-    from weatherclean.models.registry import check_task, load_model, resolve_model_name
+    from weatherclean.models.registry import check_task, resolve_model_name
 
     family_for_task(task)  # an unknown task fails before anything loads
     _checked_max_pixels(max_pixels, "max_pixels")
@@ -489,14 +490,46 @@ def load_restorer(
         )
     dev = resolve_device(device)  # a torch.device too: torch.device("cuda") on a CPU-only build, "meta"
     dtype = resolve_precision(precision, dev)
-    net: object
     name: str | None = None
     if isinstance(model, str):
         name = resolve_model_name(model, task)  # "default" shown as the model it is
         check_task(model, task)  # a registered name of the other task fails before its weights download
-        net = load_model(model, device=dev, task=task, offline=offline)
     elif isinstance(model, os.PathLike):  # always a folder: never a registered name, never the Hub
         name = os.fspath(model)
+    # out of memory while the model is built, read, moved or copied (ulimit -v): one line, not a traceback
+    with model_memory(name or f"model {type(model).__name__}"):
+        net, compiled = _loaded(
+            model, dev, task, name, offline=offline, pass_through=pass_through, self_ensemble=self_ensemble,
+            compile=compile,
+        )  # fmt: skip
+    overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
+    restorer = Restorer(
+        net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled, name=name, max_pixels=max_pixels
+    )
+    if tile is not None and overlap > tile // 2:
+        restorer._notes.append(_overlap_note(tile, overlap, asked=tile_overlap is not None))
+    return restorer
+
+
+def _loaded(
+    model: object,
+    dev: torch.device,
+    task: str,
+    name: str | None,
+    *,
+    offline: bool | None,
+    pass_through: float | None,
+    self_ensemble: bool | None,
+    compile: bool,
+) -> tuple[RestorationModel, CompiledCall | None]:
+    """:func:`load_restorer`'s model, loaded (``model`` a name or a folder) or moved to ``dev`` (a model object),
+    checked to restore pictures of ``task``, given its ``pass_through`` and ``self_ensemble`` (copies), in the layout
+    ``dev`` convolves fastest, and compiled if asked; apart, so that a model that ran out of memory on the way is held
+    by no frame still running (:func:`~weatherclean.models.loading.model_memory`)."""
+    from weatherclean.models.registry import check_task, load_model
+
+    net: object
+    if isinstance(model, str | os.PathLike):
         net = load_model(model, device=dev, task=task, offline=offline)
     else:
         net = model.to(dev).eval() if isinstance(model, nn.Module) else model
@@ -512,14 +545,7 @@ def load_restorer(
         net = with_self_ensemble(net, self_ensemble, label=name)
     if isinstance(net, nn.Module):
         to_fast_layout(net, dev)
-    compiled = compile_model(net) if compile else None  # before the guard, which calls the compiled entry
-    overlap = tile_overlap if tile_overlap is not None else max(MIN_OVERLAP, int(net.receptive_field))
-    restorer = Restorer(
-        net, dev, dtype, tile=tile, overlap=overlap, task=task, compiled=compiled, name=name, max_pixels=max_pixels
-    )
-    if tile is not None and overlap > tile // 2:
-        restorer._notes.append(_overlap_note(tile, overlap, asked=tile_overlap is not None))
-    return restorer
+    return net, compile_model(net) if compile else None  # before the guard, which calls the compiled entry
 
 
 def _overlap_note(tile: int, overlap: int, *, asked: bool) -> str:

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from weatherclean import errors
 from weatherclean.devices import available_memory
-from weatherclean.errors import ModelError, WeathercleanError
+from weatherclean.errors import ModelError, OutOfMemoryError, memory_advice
 
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
-    "ramp_weights", "full_scale", "NotEnoughMemory", "check_room", "picture_reserve",
+    "ramp_weights", "full_scale", "NotEnoughMemory", "TilesOutOfMemory", "check_room", "picture_reserve",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
@@ -162,10 +163,10 @@ def _available_ram() -> int:
 AFTER_BYTES_PER_PIXEL = 8
 
 
-class NotEnoughMemory(WeathercleanError):
+class NotEnoughMemory(OutOfMemoryError):
     """A picture that cannot be restored in the memory available even with the smallest tile: refused before any
     work, since on a CPU running out of memory gets the process killed (no error, no summary) rather than
-    raising."""
+    raising. An :class:`~weatherclean.errors.OutOfMemoryError`: a batch counts it with the photos that ran out."""
 
     #: The message names no file (the engine has pixels, not a path): the batch runner puts the file first.
     names_no_file = True
@@ -198,8 +199,17 @@ def check_room(
     if needed > available:
         raise NotEnoughMemory(
             f"needs about {_gb(needed)} for this {_megapixels(height * width)}-megapixel picture, {_gb(available)} "
-            "available; close other programs (or raise the container's memory limit), or downscale it"
+            f"available; {_room_advice()}, or downscale it"
         )
+
+
+def _room_advice() -> str:
+    """What frees memory for a picture: the process's own limit where one is set (``ulimit -v``: closing other
+    programs frees nothing under it, :func:`~weatherclean.errors.memory_advice`), else other programs, or the
+    container's limit."""
+    if errors.memory_limit() is None:
+        return "close other programs (or raise the container's memory limit)"
+    return memory_advice()
 
 
 def _megapixels(pixels: int) -> str:
@@ -254,12 +264,17 @@ def choose_tile(
     return min(tile, max(height, width))
 
 
+class TilesOutOfMemory(ModelError, OutOfMemoryError):
+    """Out of memory even with the smallest tile: a :class:`~weatherclean.errors.ModelError` as before, and an
+    :class:`~weatherclean.errors.OutOfMemoryError`, so that a batch under a memory limit counts it with the other
+    photos that ran out and stops, rather than failing every photo alike."""
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a device or host out-of-memory error (the one failure a smaller tile can fix)."""
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    msg = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
+    """Whether ``exc`` is a device or host out-of-memory error (the one failure a smaller tile can fix): PyTorch's
+    own type, or its words as :func:`weatherclean.errors.is_out_of_memory` reads them (one reading for the tiles, the
+    batch and the model's load: oneDNN's "could not create a primitive" under ``ulimit -v`` is memory to all)."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or errors.is_out_of_memory(exc)
 
 
 def _free_cache(device: torch.device) -> None:
@@ -357,10 +372,11 @@ def _halve_tile(state: _State, h: int, w: int) -> None:
     piece = max(h, w)
     smallest = state.smallest
     if piece < smallest + state.align:  # the smallest tiles would hand the model this very piece again
-        raise ModelError(
-            f"out of memory on {state.device} even with {smallest}-px tiles; close other programs "
-            "using the device, or run on the CPU (device='cpu', --device cpu)"
-        ) from None
+        if state.device.type == "cpu" and errors.memory_limit() is not None:  # the process's own limit ran out
+            advice = memory_advice()
+        else:
+            advice = "close other programs using the device, or run on the CPU (device='cpu', --device cpu)"
+        raise TilesOutOfMemory(f"out of memory on {state.device} even with {smallest}-px tiles; {advice}") from None
     current = min(state.grid_tile, piece)
     state.tile = max(smallest, min(current // 2, piece - state.align))
 

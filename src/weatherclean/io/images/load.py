@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from weatherclean.errors import InputError, WeathercleanError
+from weatherclean.errors import ImageOutOfMemory, InputError, WeathercleanError, memory_advice
 from weatherclean.io import media
 from weatherclean.io.folders import check_input_file
 from weatherclean.io.images import jpegsegments, opener
@@ -80,8 +80,9 @@ def _raw_profile(text: Any) -> bytes | None:
 
 
 def _webp_lossless(path: Path) -> bool:
-    """True when the (first frame's) bitstream is VP8L: that file was saved lossless and should stay so."""
-    with open(path, "rb") as fh:
+    """True when the (first frame's) bitstream is VP8L: that file was saved lossless and should stay so. Opened as
+    Pillow's was (:func:`~weatherclean.io.images.opener.open_regular`): a FIFO put there since must not hang."""
+    with opener.open_regular(path) as fh:
         if fh.read(12)[8:12] != b"WEBP":
             return False
         while True:
@@ -288,7 +289,7 @@ def _not_pillow(p: Path) -> LoadedImage:
         raise InputError(f"{p}: {samples}")
     kind = media.sniff(p)
     if kind is None:
-        with open(p, "rb") as fh:
+        with opener.open_regular(p) as fh:  # never blocks on a FIFO put there since Pillow looked
             head = fh.read(16)
         kind = "TIFF" if tiff_file_head(head) is not None else None  # a BigTIFF Pillow cannot read
         kind = "PSD" if head.startswith(b"8BPS") else kind  # Photoshop's own format (PSB too), at any depth
@@ -446,11 +447,12 @@ def _load(p: Path) -> LoadedImage:
             raise InputError(f"{p}: {opener.reason(exc)}") from None
         return _finish(p, out)
     except MemoryError:
-        raise InputError(f"{p}: {NO_MEMORY}") from None
+        raise ImageOutOfMemory(f"{p}: {NO_MEMORY}; {memory_advice()}") from None
 
 
-#: The reason of a photo that ran out of memory while it was decoded (whichever path decoded it).
-NO_MEMORY = "not enough memory to decode this image; close other programs and rerun"
+#: How the reason of a photo that ran out of memory while it was decoded (whichever path decoded it) begins; what to
+#: do follows (:func:`~weatherclean.errors.memory_advice`: the process's own limit, where one is set).
+NO_MEMORY = "not enough memory to decode this image"
 
 
 def _finish(p: Path, out: _Decoded) -> LoadedImage:

@@ -14,21 +14,24 @@ import contextlib
 import math
 import os
 import re
+import stat
 import struct
 import threading
 import warnings
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from weatherclean.errors import InputError
+from weatherclean.errors import InputError, folder_not_file
 from weatherclean.io import media
+from weatherclean.io.output_links import special_kind
 
 __all__ = [
     "MAX_PIXELS", "MAX_MEGAPIXELS_ENV", "NotPillow", "header_pixels", "limit_refusal", "max_pixels", "open_image",
-    "open_or_explain", "over_limit", "pillow_pixel_limit", "pillow_quiet", "reason",
+    "open_or_explain", "open_regular", "over_limit", "pillow_pixel_limit", "pillow_quiet", "reason",
 ]  # fmt: skip
 
 #: The largest picture we decode by default, in pixels (see the module docstring).
@@ -325,9 +328,11 @@ def _megapixels(pixels: int) -> str:
 
 def header_pixels(path: Path) -> int | None:
     """The picture's pixel count from its header (Pillow reads no pixels for it), or None where Pillow cannot tell:
-    for planning what holding the decoded picture would cost (the batch pipeline) without decoding it."""
+    for planning what holding the decoded picture would cost (the batch pipeline) without decoding it. Opened by
+    :func:`open_regular`: the pipeline asks this of photos planned minutes ago, and one replaced by a FIFO since
+    hung the whole run in ``open`` (None here; its decode then fails that photo alone)."""
     try:
-        with pillow_pixel_limit(), Image.open(path) as im:
+        with open_regular(path) as fh, pillow_pixel_limit(), Image.open(fh) as im:
             width, height = im.size
     except Exception:  # noqa: BLE001 - any failure is "unknown"; the decode says why
         return None
@@ -349,18 +354,96 @@ def reason(exc: BaseException) -> str:
 _BROKEN_DATA = ("decoder error -2", "decoding error", "broken data stream")
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, binary, if it is a regular file; else an :class:`InputError` naming it (a FIFO,
+    a device or a socket: "not a regular file (a FIFO)", as the planner says; a folder), and an ``OSError`` as
+    ``open`` raises it (missing, permission denied) for the caller to word.
+
+    Opened without waiting (``O_NONBLOCK``) and judged by what was opened (``fstat``), not by a look at the name
+    before: a batch plans thousands of photos, then opens each minutes later, and a photo replaced by a FIFO
+    meanwhile blocked the run in ``open`` forever (no writer ever came). The flag is cleared once the file is known
+    to be regular (it means nothing for one, but is no state to hand on)."""
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+
+    def opener(name: str, flags: int) -> int:
+        fd = os.open(name, flags | nonblock | getattr(os, "O_CLOEXEC", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise _NotRegular(mode)
+            if nonblock and hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    try:
+        return open(path, "rb", opener=opener)  # noqa: SIM115 - the caller closes it (Pillow, or a with)
+    except _NotRegular as exc:
+        raise InputError(f"{path}: {_not_regular(path, exc.mode)}") from None
+    except OSError:  # a socket cannot be opened at all (ENXIO): say what it is, not "No such device"
+        with contextlib.suppress(OSError):
+            mode = os.stat(path).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise InputError(f"{path}: {_not_regular(path, mode)}") from None
+        raise
+
+
+class _NotRegular(Exception):
+    """What :func:`open_regular`'s opener found is no regular file; ``mode`` is its ``st_mode``."""
+
+    def __init__(self, mode: int) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+
+def _not_regular(path: Path, mode: int) -> str:
+    """Why ``path``, found to be ``mode`` once opened, is not read: the planner's words
+    (:func:`~weatherclean.io.folders.input_problem`), so a FIFO put there after planning fails as one there before
+    would have; a folder in the photo reader's words."""
+    from weatherclean.io.folders import input_problem  # here: folders imports the image readers' package
+
+    if stat.S_ISDIR(mode):
+        return folder_not_file("an image file")
+    problem = input_problem(path)[1]  # the same thing, looked at by name once more: its words
+    if problem is None:  # replaced again since: what was opened is what failed
+        problem = f"not a regular file ({special_kind(mode)}); photos and videos are read from files only"
+    return problem
+
+
 def open_image(path: Path) -> Image.Image:
-    """``Image.open`` under our pixel limit; an :class:`InputError` for pictures over it."""
+    """``Image.open`` under our pixel limit, of the file :func:`open_regular` opened (Pillow never opens the name
+    itself, so its decode reads the regular file that was checked, never a FIFO or device put there since); an
+    :class:`InputError` for pictures over the limit and for anything but a regular file. The image owns the file:
+    closing it (or loading a one-frame picture) closes the file, as when Pillow opens a name.
+
+    Only the pixels Pillow decodes come from that one open file: the readers that look at the same photo again by
+    its name afterwards open it anew: a file swapped in within that moment (milliseconds) is what they read. The
+    wide-gamut read comes back here (a FIFO then fails it); a TIFF's memory map, PNG chunks, capture and NCLX tags,
+    motion-photo and trailer data and the deep HEIF reader (``pillow_heif``) open the name plainly, so a FIFO put
+    there in that moment would block them as it blocked Pillow before."""
+    fh = open_regular(path)
     try:
         with pillow_pixel_limit():
-            im = Image.open(path)
+            im = Image.open(fh)
     # over twice Pillow's limit; or over it, where the limit is the program's and so is a filter that turns
     # Pillow's DecompressionBombWarning into an error (pillow_pixel_limit leaves both in force): our words
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        fh.close()
         found = re.search(r"\((\d+) pixels\)", str(exc))
         if found is None:
             raise
         raise InputError(_refusal(path, int(found.group(1)))) from None
+    except BaseException:
+        fh.close()
+        raise
+    # Pillow's own flag for "the file is this image's to close", which Image.open sets for a name it opened itself:
+    # without it, the file would stay open until the image was garbage-collected
+    im._exclusive_fp = True  # type: ignore[attr-defined]
+    # and the name Pillow keeps when it opens one itself: messages about the picture name it (a 32-bit grey TIFF
+    # was refused as ": 32-bit integer samples ..."), and an uncompressed picture is memory-mapped from it as before
+    im.filename = os.fspath(path)
     w, h = im.size
     refused = over_limit(path, w, h)
     if refused:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from weatherclean.errors import OutputError
+from weatherclean.errors import OutputError, OutputOutOfMemory, memory_advice
 from weatherclean.io.atomic import atomic_write
 from weatherclean.io.images.carryover import avif_tagged, carry_over, exif_space_note, heic_colour, write_with_trailer
 from weatherclean.io.images.exif import EXIF_PREFIX, Ifd, exif_for_output, tiff_part
@@ -448,9 +448,9 @@ def save_image(
     try:
         data, notes = _encode(np.asarray(pixels, dtype=np.float32), like, fmt, checked)
     except MemoryError:
-        raise OutputError(f"{dest}: {_no_memory(fmt)}") from None
+        raise OutputOutOfMemory(f"{dest}: {_no_memory(fmt)}") from None
     except (OSError, ValueError, RuntimeError) as exc:
-        raise OutputError(f"{dest}: {_encode_failure(fmt, exc, np.shape(pixels))}") from None
+        raise _encode_error(dest, fmt, exc, np.shape(pixels)) from None
     if fmt != "JPEG" or not write_with_trailer(dest, data, like):
         atomic_write(dest, data)
     return SavedImage(path=dest, format=fmt, notes=notes)
@@ -461,8 +461,17 @@ _JPEG_MAX_SIDE = 65500
 
 
 def _no_memory(fmt: str) -> str:
-    """The reason of an output that ran out of memory while encoded: the stage, and what helps."""
-    return f"not enough memory to encode the {FORMAT_NAME[fmt]} output; close other programs and rerun"
+    """The reason of an output that ran out of memory while encoded: the stage, and what helps (the process's own
+    limit where one is set: "close other programs" frees nothing under ``ulimit -v``)."""
+    return f"not enough memory to encode the {FORMAT_NAME[fmt]} output; {memory_advice()}"
+
+
+def _encode_error(dest: Path, fmt: str, exc: BaseException, shape: tuple[int, ...]) -> OutputError:
+    """The error of an encoder that failed (:func:`_encode_failure`): an :class:`~weatherclean.errors.OutputOutOfMemory`
+    where memory is the cause, which a batch counts with the photos that ran out, else an :class:`OutputError`."""
+    reason = _encode_failure(fmt, exc, shape)
+    kind = OutputOutOfMemory if reason.startswith(_no_memory(fmt)) else OutputError
+    return kind(f"{dest}: {reason}")
 
 
 def _encode_failure(fmt: str, exc: BaseException, shape: tuple[int, ...]) -> str:
