@@ -13,7 +13,7 @@ from weatherclean.batch.inputs import is_link, real_path
 from weatherclean.batch.jobs import display, job_kind
 from weatherclean.batch.outputs import WRITTEN_AS
 
-__all__ = ["case_folded", "collision_reason", "one_path_per_file", "real_paths"]
+__all__ = ["CLASH_NAMED", "case_folded", "clash_message", "collision_reason", "one_path_per_file", "real_paths"]
 
 
 def real_paths(paths: list[Path]) -> dict[Path, Path]:
@@ -34,9 +34,14 @@ def real_paths(paths: list[Path]) -> dict[Path, Path]:
 
 
 def one_path_per_file(paths: list[Path], resolved: dict[Path, Path]) -> dict[Path, Path]:
-    """Each real file → the path it is done under: the first reached, unless a later one is the file
-    itself rather than a symbolic link to it (an album cover linked to a photo must not take the
-    photo's place in the mirrored tree)."""
+    """Each real file → the path it is done under: the first reached, unless a later one is the file itself rather
+    than a symbolic link to it (an album cover linked to a photo must not take the photo's place in the mirrored
+    tree).
+
+    Not the path through the fewest linked folders: across inputs (``desnow plink photos/sub -o out``, ``plink`` a
+    link to ``photos``) that moved outputs from ``out/sub/x.jpg`` to ``out/x.jpg``, and a rerun after an upgrade
+    redid the work in the new place. Within one input the walks reach no file twice through a linked folder, and a
+    pattern keeps the path with the fewest (:func:`weatherclean.batch.inputs.expand_inputs`)."""
     chosen: dict[Path, Path] = {}
     for src in paths:
         real = resolved[src]
@@ -60,14 +65,17 @@ def collision_reason(
     Outputs that differ only in case clash only when their inputs do not: ``a.jpg`` and ``A.jpg`` (or the folders
     ``trip`` and ``Trip``) side by side can only be on a disk that tells case apart, and their outputs mirror
     them as they are; ``IMG_1.HEIC`` and ``IMG_1.JPG`` written as JPEG, or two folders given whose trees meet in
-    the ``-o``, would become one file on a disk that does not."""
+    the ``-o``, would become one file on a disk that does not.
+
+    An input whose output another's takes already is added to ``by_output`` with it, unlike one that clashes by
+    case alone, so that :func:`clash_message` names every input that lands there, not the first two."""
     if dest in all_sources or dest == real:
         return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
     taken = by_output.get(case_folded(dest), [])
     other = next((source for output, source in taken if output == dest), None)
     if other is not None:
-        why = _clash_reason(other, src)
-        return f"{display(dest)}: both {display(other)} and {display(src)} would be written here; {why}"
+        taken.append((dest, src))  # one more input that lands here, for clash_message to name
+        return _shared_reason(dest, [other, src])
     first, other = next(((o, s) for o, s in taken if case_folded(s) != case_folded(src)), (None, None))
     if first is None or other is None:
         return None
@@ -76,6 +84,71 @@ def collision_reason(
         f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
         f"{_case_reason(first, dest, other, src)}"
     )
+
+
+#: How many of the inputs that land on one output a clash names before "and N more".
+CLASH_NAMED = 4
+
+
+def clash_message(collisions: list[tuple[Path, str]], by_output: dict[str, list[tuple[Path, Path]]]) -> str:
+    """The one error line of a plan whose outputs clash: the first clash (``collisions`` holds each output and
+    its :func:`collision_reason`) naming every input that lands on that output, then how many other outputs clash.
+
+    Why: the reason of the first clash named the two inputs that met first; a third (``a.JPG``, ``a.jpg`` and
+    ``a.png`` under ``--format png``) was left out, and renaming one of the two named did not mend the run.
+    :func:`collision_reason` records each clashing input in ``by_output``, from which this takes them all."""
+    first, reason = collisions[0]
+    sources = [src for output, src in by_output.get(case_folded(first), []) if output == first]
+    if len(sources) > 2:
+        reason = _shared_reason(first, sources)
+    more = [str(display(dest)) for dest in dict.fromkeys(dest for dest, _ in collisions) if dest != first]
+    also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
+    return reason + also
+
+
+def _shared_reason(dest: Path, sources: list[Path]) -> str:
+    """Why ``dest`` cannot be written: the inputs ``sources`` (two or more, in the order reached) would all be
+    written there; :data:`CLASH_NAMED` of them named, then a count."""
+    names = [str(display(src)) for src in sources[:CLASH_NAMED]]
+    left = len(sources) - len(names)
+    if left:
+        listed = f"{', '.join(names)} and {left} more input(s)"
+    elif len(names) == 2:
+        listed = f"both {names[0]} and {names[1]}"
+    else:
+        listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    if len(sources) == 2:
+        return f"{display(dest)}: {listed} would be written here; {_clash_reason(sources[0], sources[1])}"
+    return f"{display(dest)}: {listed} would all be written here; {_clash_reason_of_all(sources)}"
+
+
+def _clash_reason_of_all(sources: list[Path]) -> str:
+    """What to do about three or more inputs ``sources`` that share an output, in words that hold for all of them.
+
+    Why: the words were those of the first two; ``t2/a.png t2/a.jpg t1/a.jpg --format png`` was told "rename all but
+    one, or leave out --format", and without --format ``t1/a.jpg`` and ``t2/a.jpg`` still clashed. Inputs in one
+    folder meet by their extensions (:func:`_clash_reason`); inputs in different folders by an ``-o`` that gathers
+    them; both can hold at once, and then both are said."""
+    by_folder: dict[Path, list[Path]] = {}
+    for src in sources:
+        by_folder.setdefault(src.parent, []).append(src)
+    crowded = next((group for group in by_folder.values() if len(group) > 1), None)
+    if len(by_folder) == 1:
+        return _for_many(_clash_reason(sources[0], sources[1]), len(sources))
+    apart = [group[0] for group in by_folder.values()]  # one from each folder: they meet through -o
+    first = apart[0]
+    other = next((s for s in apart[1:] if s.name.casefold() != first.name.casefold()), None)  # the widest gap
+    other = other or next((s for s in apart[1:] if s.name != first.name), apart[1])
+    across = _clash_reason(first, other)
+    if crowded is None:
+        return across
+    listed = ", ".join(str(display(src)) for src in crowded[:CLASH_NAMED])
+    return f"{across}; and for {listed}, {_for_many(_clash_reason(crowded[0], crowded[1]), len(crowded))}"
+
+
+def _for_many(why: str, count: int) -> str:
+    """:func:`_clash_reason`'s words (about two inputs) for ``count`` inputs."""
+    return why.replace("rename one", "rename all but one") if count > 2 else why
 
 
 def _case_reason(first: Path, second: Path, first_input: Path, second_input: Path) -> str:

@@ -278,8 +278,8 @@ class _LiteralNames:
             self._given = {self._norm(os.fspath(item)) for item in self.inputs}
         pattern = self._norm(text)
         head, tail = os.path.split(pattern)
-        if GLOB_CHARS & set(head) or "**" in tail:  # wildcards in a folder's name too: rare, left to glob
-            matches = [self._norm(m) for m in glob.glob(pattern, recursive=True)]
+        if GLOB_CHARS & set(head) or "**" in tail:  # wildcards in a folder's name too: rare, matched in full
+            matches = [self._norm(m) for m in _pattern_matches(pattern, self.tag)]
         else:
             unlisted = self._names_not_given(head)  # none when the shell expanded the pattern: nothing to match
             names = fnmatch.filter(unlisted, tail) if unlisted else []
@@ -439,9 +439,10 @@ class _Expander:
             self.found.note(self.found.skipped, Record(display(path), why), path, path.parent)
 
     def pattern(self, _path: Path, text: str) -> None:
-        """A glob pattern (quoted, so the shell left it): its matches, less earlier outputs of ours."""
+        """A glob pattern (quoted, so the shell left it): its matches (:func:`_pattern_matches`: a ``**`` walks as a
+        folder given does), less earlier outputs of ours."""
         pattern = os.path.expanduser(text)
-        matches = sorted(glob.glob(pattern, recursive=True))
+        matches = sorted(_pattern_matches(pattern, self.tag, self.skip_dirs))
         if not matches:
             self.found.failed.append(Record(Path(text), NO_MATCH))
         parts = Path(pattern).parts
@@ -451,9 +452,13 @@ class _Expander:
             # left the user guessing
             self.found.skipped.append(Record(Path(text), ONLY_SIDECARS_MATCHED))
             return
+        walked = _walked(parts)  # the walk entered no output folder: no match needs a look at its real path
+        if not walked:
+            matches = _fewest_links(matches, base_parts)
+        pattern_base = Path(*parts[:base_parts])
         for m in matches:
             mp = Path(m)
-            if _in_output_tree(mp, base_parts, self.out_root, self.tag) or _ours(mp.name):
+            if (not walked and _in_output_tree(mp, base_parts, self.out_root, self.tag)) or _ours(mp.name):
                 continue  # an earlier run's output, comparison picture or partial video: as walks skip them
             is_dir = safe_is_dir(mp)
             if is_sidecar(mp) and not is_dir:  # as walks pass over them
@@ -462,7 +467,7 @@ class _Expander:
             if is_dir:
                 self.folder(mp)
             else:
-                self.file(mp, pattern_base=Path(*parts[:base_parts]))
+                self.file(mp, pattern_base=pattern_base)
 
     def partial(self, path: Path, _text: str) -> None:
         self.found.note(self.found.skipped, Record(display(path), PARTIAL_INPUT), path, path.parent)
@@ -600,6 +605,180 @@ def _in_output_tree(match: Path, base_parts: int, out_root: Path | None, tag: st
         return False
     base = real_path(Path(*match.parts[:base_parts])) if base_parts else Path.cwd()
     return not under(base, out_root) and under(real_path(match), out_root)
+
+
+#: A pattern part that matches any number of folders, when it is a whole part (``a/**/*.jpg``; ``a**`` is ``a*``).
+_ANY_DEPTH = "**"
+
+
+def _pattern_matches(pattern: str, tag: str, skip_dirs: frozenset[Path] | set[Path] = frozenset()) -> list[str]:
+    """The paths a quoted glob ``pattern`` matches, as ``glob.glob(pattern, recursive=True)`` names them, unsorted,
+    less the links to folders that lead into or above the pattern's literal folder (:func:`_link_into_new_tree`).
+
+    A pattern with a ``**`` part is matched by :func:`_walk_pattern`, which walks as a folder given is walked;
+    others (``trip/*.jpg``: one listing per part, no walk) are left to ``glob``. Why: ``glob``'s ``**`` follows
+    every link to a folder, and ``'small/**/*.jpg'`` with a link ``small/a/up -> ..`` went round it until the
+    system said "too many links" (40 times): ``small/a/up/a/up/.../x.jpg`` was planned, and written 40 folders
+    deep; over a 20,000-photo tree with such a loop, planning took 11 times as long, 5 times the memory, and the
+    loop's one broken link failed 41 times under as many names. A folder a pattern matches is walked whole
+    (:meth:`_Expander.folder`): ``'small/*'`` matching a link ``small/root -> ..`` walked, and with ``--in-place``
+    rewrote, the photos beside ``small``."""
+    parts = Path(pattern).parts
+    if not _walked(parts):
+        return _links_kept(glob.glob(pattern, recursive=True), parts)
+    return _walk_pattern(parts, tag, skip_dirs, folders_only=pattern.endswith(("/", os.sep)))
+
+
+def _walked(parts: tuple[str, ...]) -> bool:
+    """Whether the pattern of ``parts`` is matched by :func:`_walk_pattern`: one with a ``**`` part and no ``..``
+    after its literal start (``'../small/**/*.jpg'`` is walked from ``../small``; a ``..`` after a wildcard is rare,
+    and left to ``glob``'s own rules)."""
+    return _ANY_DEPTH in parts and ".." not in parts[literal_prefix(parts) :]
+
+
+def _links_kept(matches: list[str], parts: tuple[str, ...]) -> list[str]:
+    """``glob``'s ``matches`` less the links to folders that lead into or above the pattern's literal folder, or into
+    a tree another match led to (:func:`_link_into_new_tree`), as a folder walk leaves them out. Only folders are
+    looked at twice: a file's ``lstat`` is all a match costs."""
+    first = literal_prefix(parts)
+    trees: list[Path] | None = None
+    kept = []
+    for m in matches:
+        path = Path(m)
+        if is_link(path) and safe_is_dir(path):
+            if trees is None:
+                trees = [real_path(Path(*parts[:first]) if first else Path("."))]
+            if not _link_into_new_tree(path, trees):
+                continue
+        kept.append(m)
+    return kept
+
+
+def _fewest_links(matches: list[str], first: int) -> list[str]:
+    """``glob``'s ``matches`` with each file reached by several of them once, under the path that goes through the
+    fewest linked folders below the pattern's literal start (``first`` parts), and of those the first.
+
+    Why: ``'t/*/*.jpg'`` over ``t/a/x.jpg`` and ``t/0sel`` (a link to ``a``) matched ``t/0sel/x.jpg`` first, which
+    took the file's place in the mirrored tree (``out/0sel/x.jpg``). Only within one pattern: a file reached by two
+    inputs is done under the first (:func:`~weatherclean.batch.collisions.one_path_per_file`), as it always was, so
+    that a rerun writes where the last run did. A file that is a link itself is left to the planner, which notes
+    it. Only the matches' folders are looked at, once each: without a linked one among them, nothing more is."""
+    folders: dict[Path, int] = {}
+    for m in matches:
+        parent = Path(m).parent
+        if parent not in folders:
+            folders[parent] = sum(is_link(Path(*parent.parts[:i])) for i in range(first + 1, len(parent.parts) + 1))
+    if not any(folders.values()):
+        return matches
+    real = {folder: real_path(folder) for folder in folders}
+    best: dict[Path, tuple[int, str]] = {}
+    for m in matches:
+        path = Path(m)
+        key = real[path.parent] / path.name
+        if key not in best or folders[path.parent] < best[key][0]:
+            best[key] = (folders[path.parent], m)
+    kept = {m for _, m in best.values()}
+    return [m for m in matches if m in kept]
+
+
+def _walk_pattern(
+    parts: tuple[str, ...], tag: str, skip_dirs: frozenset[Path] | set[Path], *, folders_only: bool = False
+) -> list[str]:
+    """What the pattern of ``parts`` (one holding ``**``) matches below its literal folder, found by walking that
+    folder by the rules of :func:`_walk`: a link to a folder above it or inside it (one walked under its own name)
+    is neither entered nor matched, nor is an output folder (``TAG``, ``*_TAG``, the ``-o`` folder in
+    ``skip_dirs``): no match needs :func:`_in_output_tree`, whose look at each match's real path doubled the time.
+    Names are matched part by part as ``glob`` matches them (``**`` any number of folders, none hidden; a name
+    starting with ``.`` only by a part that does too).
+
+    A file matches only where the pattern's last part takes its name (a ``**`` last takes any): ``'lib/*/**'`` takes
+    the folders in ``lib`` and everything below them, not ``lib/top.jpg``, which ``*`` takes but whose ``**`` would
+    have to match no folder at all after a file. (Taken, an ``--in-place`` run replaced photos the user left out.)
+
+    A folder that matches is not entered: it is walked whole as an input (:meth:`_Expander.folder`), which finds
+    everything below it, and listing it here too walked a tree once per level of it (``'lib/**'``)."""
+    first = literal_prefix(parts)
+    base, rest = (Path(*parts[:first]) if first else None), parts[first:]
+    top = base if base is not None else Path(".")
+    if not safe_is_dir(top):
+        return []
+    states = _closure({0}, rest)
+    if base is not None and len(rest) in states:  # 'lib/**' matches lib itself
+        return [str(base)]
+    matches: list[str] = []
+    trees = [real_path(top)]
+
+    def visit(folder: Path | None, states: frozenset[int]) -> None:
+        try:
+            with os.scandir(folder if folder is not None else ".") as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:  # a folder that cannot be listed: glob passed over it too (a folder walk reports it)
+            return
+        below: list[tuple[Path, frozenset[int]]] = []
+        for entry in entries:
+            path = Path(entry.name) if folder is None else folder / entry.name
+            if not _or_false(entry.is_dir):  # a file, a broken link, a FIFO: matched as glob matches them
+                if not folders_only and _takes_file(states, rest, entry.name):
+                    matches.append(str(path))
+                continue
+            after = _step(states, rest, entry.name)
+            if not after or not _may_enter(path, entry.name, tag, skip_dirs, trees):
+                continue
+            if len(rest) in after:
+                matches.append(str(path))
+            else:
+                below.append((path, after))
+        for path, after in below:  # each listing's links claimed before going down, as os.walk does in _walk
+            visit(path, after)
+
+    visit(base, states)
+    return matches
+
+
+def _takes_file(states: frozenset[int], rest: tuple[str, ...], name: str) -> bool:
+    """Whether a file named ``name``, reached with ``states``, matches: only the last of the parts ``rest`` may take
+    it, as ``glob`` lists files for the last part alone (a part before it matches folders only)."""
+    last = len(rest) - 1
+    if last not in states:
+        return False
+    hidden = name.startswith(".")
+    if rest[last] == _ANY_DEPTH:
+        return not hidden
+    return (not hidden or rest[last].startswith(".")) and fnmatch.fnmatch(name, rest[last])
+
+
+def _closure(states: Iterable[int], rest: tuple[str, ...]) -> frozenset[int]:
+    """``states`` (how many of the parts ``rest`` are matched) with those a ``**`` lets match no folder at all."""
+    out = set(states)
+    for i in sorted(out):
+        while i < len(rest) and rest[i] == _ANY_DEPTH:
+            i += 1
+            out.add(i)
+    return frozenset(out)
+
+
+def _step(states: frozenset[int], rest: tuple[str, ...], name: str) -> frozenset[int]:
+    """The states after one more name: a ``**`` takes any name that is not hidden and stays; another part takes a
+    name it matches (a hidden one only when the part starts with ``.``, as in ``glob``)."""
+    hidden = name.startswith(".")
+    after: set[int] = set()
+    for i in states:
+        if i == len(rest):
+            continue
+        part = rest[i]
+        if part == _ANY_DEPTH:
+            if not hidden:
+                after.add(i)
+        elif (not hidden or part.startswith(".")) and fnmatch.fnmatch(name, part):
+            after.add(i + 1)
+    return _closure(after, rest) if after else frozenset()
+
+
+def _may_enter(path: Path, name: str, tag: str, skip_dirs: frozenset[Path] | set[Path], trees: list[Path]) -> bool:
+    """Whether a pattern's walk goes down into, or matches, the folder ``path``: the rules of :func:`_walk`."""
+    if is_output_folder(name, tag) or (skip_dirs and real_path(path) in skip_dirs):
+        return False
+    return not is_link(path) or _link_into_new_tree(path, trees)
 
 
 def _walk(

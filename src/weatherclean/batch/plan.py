@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from weatherclean.batch.collisions import case_folded, collision_reason, one_path_per_file, real_paths
+from weatherclean.batch.collisions import case_folded, clash_message, collision_reason, one_path_per_file, real_paths
 from weatherclean.batch.inputs import (
     GLOB_CHARS,
     Found,
@@ -76,7 +76,7 @@ from weatherclean.batch.outputs import (
     placement,
 )
 from weatherclean.errors import InputError, OutputError, WeathercleanError
-from weatherclean.io.folders import expand_home, name_over_limit, path_max
+from weatherclean.io.folders import expand_home, file_line, name_over_limit, path_max, shown
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.io.output_links import (
@@ -435,10 +435,7 @@ def _add_jobs(
         note = verdict.note or note  # "redone: input changed" is the one the runner acts on (--update)
         plan.jobs.append(Job(src, dest, kind=kind, note=note, mirrored=mirrored))
     if collisions:
-        first = collisions[0][0]
-        more = [str(display(d)) for d in dict.fromkeys(d for d, _ in collisions) if d != first]
-        also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
-        raise InputError(collisions[0][1] + also)
+        raise InputError(clash_message(collisions, by_output))
 
 
 def _kind_of(source: Path, output: Path, found: Found | None) -> tuple[str, str | None]:
@@ -867,7 +864,7 @@ def require_an_input(plan: Plan) -> None:
     """Raise :class:`InputError` (the CLI's exit code 2) when nothing could run because no input given exists."""
     missing = plan.missing_only()
     if len(missing) == 1:
-        raise InputError(f"{missing[0].path}: {missing[0].reason}; nothing to do")
+        raise InputError(f"{file_line(missing[0].path, missing[0].reason)}; nothing to do")
     if missing:
-        listed = ", ".join(str(r.path) for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
+        listed = ", ".join(shown(r.path) for r in missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise InputError(f"none of the {len(missing)} inputs exists or matches a file ({listed}); nothing to do")

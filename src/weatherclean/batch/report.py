@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -30,6 +31,7 @@ from weatherclean.batch.inputs import (
 from weatherclean.batch.jobs import (
     OUT_OF_DATE_HEAD,
     DeviceNote,
+    Job,
     OutputNames,
     OutputState,
     Plan,
@@ -43,7 +45,11 @@ from weatherclean.io.folders import file_line, printable
 from weatherclean.io.folders import shown as shown_path
 from weatherclean.tables import print_table
 
-__all__ = ["FOLD_OVER", "FOLD_SHOWN", "NEVER_FOLDED", "print_plan", "print_summary"]
+__all__ = [
+    "FOLD_OVER", "FOLD_SHOWN", "JOBS_FOLD_OVER", "JOBS_SHOWN", "NEVER_FOLDED", "NOT_DONE_IN_PLACE", "in_place_resume",
+    "print_plan",
+    "print_summary",
+]  # fmt: skip
 
 #: More skips than this of one kind and the table lists only :data:`FOLD_SHOWN` of them, then one line with the
 #: count: a rerun over a 300-photo burst printed 300 "output exists" rows, a RAW+JPEG card one "raw (CR2) images are
@@ -52,6 +58,13 @@ __all__ = ["FOLD_OVER", "FOLD_SHOWN", "NEVER_FOLDED", "print_plan", "print_summa
 FOLD_OVER = 10
 #: How many skips of a folded kind the table still lists, as examples, before its "… and N more" line.
 FOLD_SHOWN = 3
+
+#: More jobs than this and the ``--dry-run`` table lists only :data:`JOBS_SHOWN` of them, then one ``… and N more``
+#: row: a dry run over a 20,000-photo tree printed 20,000 rows (40,000 lines), and its totals scrolled away.
+#: ``--verbose`` lists each; ``--json`` always does.
+JOBS_FOLD_OVER = 50
+#: How many jobs a folded ``--dry-run`` table still lists, as examples, before its ``… and N more`` row.
+JOBS_SHOWN = 20
 
 #: Skips never folded, however many, by how their reasons start: an output older than its input (the input was
 #: edited since: the one skip a user may need to act on, which a quiet run prints too), a partial result given as an
@@ -122,8 +135,9 @@ def print_plan(
 ) -> None:
     """``--dry-run``: every job, skip and known failure, as a table or JSON (``quiet``: one line of totals, after
     the failures' error lines and the notes, as a quiet run prints; the table of a 3,000-photo card was 3,000
-    rows). Many skips of one kind are folded as in the summary (:func:`print_summary`) unless ``verbose``, and
-    failures never; the JSON lists each. ``notes`` (about the model, say) are part of the JSON; the caller prints
+    rows). The table ends with the same totals line. Many skips of one kind are folded as in the summary
+    (:func:`print_summary`) unless ``verbose``, and so are the jobs past :data:`JOBS_FOLD_OVER`; failures never; the
+    JSON lists each. ``notes`` (about the model, say) are part of the JSON; the caller prints
     them after a table. The plan's own notes (an ``-o`` inside an input folder, a ``--format`` that fits only some
     inputs) and a job's (an out-of-date output redone) are
     shown as the run would give them. Each known failure also gets its ``error: FILE: reason`` line on
@@ -149,18 +163,23 @@ def print_plan(
         typer.echo(json.dumps(data, indent=2))
         return
     title = f"dry run: {len(plan.jobs)} file(s) would be {verb}ed"
+    totals = f"{title}, {len(plan.skipped)} skipped, {len(plan.failed)} failing"
     if quiet:
         _print_quiet_lines(plan.notes, plan.skipped, err_console or console)
-        console.print(f"{title}, {len(plan.skipped)} skipped, {len(plan.failed)} failing", highlight=False)
+        console.print(totals, highlight=False)
         return
     table = Table(title=title, show_lines=False)
     table.add_column("input", overflow="fold")
     table.add_column("output / note", overflow="fold")
     for rec in plan.notes:
         table.add_row(escape(shown_path(rec.path)), f"[cyan]note:[/] {escape(printable(rec.why))}")
-    for job in plan.jobs:
+    listed = _jobs_listed(plan.jobs, verbose)
+    for job in listed:
         after = " (replaced in place)" if job.replaces_input else f" ({job.note})" if job.note else ""
         table.add_row(escape(shown_path(job.source)), escape(shown_path(shown(job)) + after))
+    if len(listed) < len(plan.jobs):
+        rest = _Folded(len(plan.jobs) - len(listed), f"would be {verb}ed too; --json or --verbose lists each")
+        table.add_row(_more(rest), escape(rest.reason))
     for rec in _folded(plan.skipped, verbose):
         if isinstance(rec, _Folded):
             table.add_row(_more(rec), f"[yellow]skip:[/] {escape(printable(rec.reason))}")
@@ -171,6 +190,27 @@ def print_plan(
     _print_table(console, table)
     if plan.other_shards:
         console.print(f"{plan.other_shards} file(s) belong to other shards", highlight=False)
+    console.print(totals, highlight=False)  # last, as a run's totals are: the title scrolled away over a big plan
+
+
+def _jobs_listed(jobs: Sequence[Job], verbose: bool) -> list[Job]:
+    """The jobs a ``--dry-run`` table lists: all of them with ``verbose`` or up to :data:`JOBS_FOLD_OVER`, else the
+    first :data:`JOBS_SHOWN` and every job with a note, in their order.
+
+    Why every job with a note: a note says something about that one photo (``redone: input changed`` under
+    ``--update``, a photo named like a video), as the skips of :data:`NEVER_FOLDED` do, and folded into "… and N
+    more" it was said nowhere but in ``--json``."""
+    if verbose or len(jobs) <= JOBS_FOLD_OVER:
+        return list(jobs)
+    listed: list[Job] = []
+    plain = 0
+    for job in jobs:
+        if job.note and not job.replaces_input:  # an in-place row shows "(replaced in place)", not its note
+            listed.append(job)
+        elif plain < JOBS_SHOWN:
+            plain += 1
+            listed.append(job)
+    return listed
 
 
 def print_summary(
@@ -181,6 +221,8 @@ def print_summary(
     console: Console,
     err_console: Console,
     verbose: bool = False,
+    planning_seconds: float | None = None,
+    total_seconds: float | None = None,
 ) -> None:
     """The end of a run: one ``error: FILE: reason`` line per failure on ``err_console``, a table of what was
     noted and skipped, then the totals line with where the outputs went; with ``json_out``, the JSON on
@@ -200,39 +242,58 @@ def print_summary(
     go to ``err_console`` too, one line each, and so do skips of outputs older than their inputs (a photo
     edited since: cron's ``--quiet`` run would otherwise never say it is not redone). The files an interrupted
     run did not do are not failures and get no line each (a batch of 100 000 stopped early would print
-    100 000): the totals line counts them and says how to resume.
+    100 000): the totals line counts them and says how to resume. After ``--in-place``, whose rerun must leave out
+    the photos replaced already (:func:`in_place_resume`), they are listed too, as skips are folded
+    (:func:`_not_done_listed`), in the table or, ``quiet``, one ``not done:`` line each on ``err_console``.
+
+    ``total_seconds`` (the command's time, planning and model loading included) is the time the totals line
+    gives, with ``planning_seconds`` beside it once planning took a second or more; both go into ``--json`` beside
+    ``seconds`` (the batch's own time, which the line gave alone: ``in 0.0 s`` for a rerun that planned for 4 s).
+    Without them (a program's own batch), the line gives ``seconds``.
     """
     _print_failures(summary.failures_shown(), err_console)
     if json_out:
-        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        typer.echo(json.dumps(_with_times(summary.to_dict(), planning_seconds, total_seconds), indent=2))
         return
+    took = f"{summary.seconds if total_seconds is None else total_seconds:.1f} s"
+    if planning_seconds is not None and planning_seconds >= _PLANNING_SHOWN:
+        took += f" (planning {planning_seconds:.1f} s)"
     totals = (
         f"[green]{len(summary.done)} done[/], [yellow]{len(summary.skipped)} skipped[/], "
         f"[red]{len(summary.failed)} failed[/]"
     )
     if summary.interrupted:
-        totals += f", [magenta]{len(summary.not_done)} not done[/]: interrupted after {summary.seconds:.1f} s"
+        totals += f", [magenta]{len(summary.not_done)} not done[/]: interrupted after {took}"
     elif summary.not_done:  # the run stopped itself (the output disk is full): its failure line says why
-        totals += f", [magenta]{len(summary.not_done)} not done[/] in {summary.seconds:.1f} s"
+        totals += f", [magenta]{len(summary.not_done)} not done[/] in {took}"
     else:
-        totals += f" in {summary.seconds:.1f} s"
+        totals += f" in {took}"
     if summary.other_shards:
         totals += f" ({summary.other_shards} in other shards)"
+    replaced = sum(job.replaces_input for job in summary.done)
     if summary.interrupted:
-        totals += "; rerun the same command to resume"
+        totals += f"; {in_place_resume(replaced) if replaced else 'rerun the same command to resume'}"
     elif summary.not_done:
-        totals += "; they were not started (the error above says why): rerun the same command once it is mended"
+        mend = "rerun the same command once it is mended"
+        if replaced:
+            mend = f"once it is mended, {in_place_resume(replaced)}"
+        totals += f"; they were not started (the error above says why): {mend}"
     where = output_places(summary)
     if where:
         totals += f"; written {escape(where)}"
     if kept := summary.partial_outputs():  # files in the output folder that "written to" did not name
         totals += f"; {kept} partial output{'' if kept == 1 else 's'} kept (see errors)"
-    if not quiet and (summary.skipped or summary.notes):
+    left = _not_done_listed(summary.not_done, verbose) if replaced else []  # what to rerun on, after --in-place
+    if not quiet and (summary.skipped or summary.notes or left):
         table = Table(show_header=True, header_style="bold")
         table.add_column("status", overflow="fold")
         table.add_column("file", overflow="fold")  # a file name is never cut short ("mi…"): folded
         table.add_column("reason", overflow="fold")
-        rows = (("[cyan]note[/]", summary.notes), ("[yellow]skipped[/]", _folded(summary.skipped, verbose)))
+        rows = (
+            ("[cyan]note[/]", summary.notes),
+            ("[yellow]skipped[/]", _folded(summary.skipped, verbose)),
+            ("[magenta]not done[/]", left),
+        )
         for status, records in rows:
             for rec in records:
                 if isinstance(rec, _Folded):
@@ -243,7 +304,57 @@ def print_summary(
         _print_table(console, table)
     elif quiet:
         _print_quiet_lines(summary.notes, summary.skipped, err_console)
+        for rec in left:
+            where = _more(rec) if isinstance(rec, _Folded) else shown_path(rec.path)
+            line = f"[magenta]not done:[/] {escape(where)}: {escape(printable(rec.reason))}"
+            err_console.print(line, highlight=False, soft_wrap=True)
     console.print(totals, highlight=False, soft_wrap=True)
+
+
+#: Planning time the totals line names (``in 4.6 s (planning 4.4 s)``) from this many seconds on; shorter, it is
+#: only counted in the time given.
+_PLANNING_SHOWN = 1.0
+
+
+def in_place_resume(replaced: int) -> str:
+    """How to resume an ``--in-place`` run that stopped after replacing ``replaced`` inputs with their results.
+
+    Why: the totals line said "rerun the same command to resume", as it does for a run that writes beside its
+    inputs, whose rerun skips the outputs already there; an ``--in-place`` output is its input, so the same
+    command took the replaced photos for new ones and ran the model over them a second time."""
+    return (
+        "rerun on the files not done only (listed above): "
+        f"the {replaced} done were replaced in place, and a rerun over all would restore them a second time"
+    )
+
+
+#: The reason a summary gives each file an ``--in-place`` run did not do: the runner's own (``INTERRUPTED``) says to
+#: rerun the same command, which would restore the replaced photos a second time (:func:`in_place_resume`).
+NOT_DONE_IN_PLACE = "not started or not finished (not replaced): rerun on this file"
+
+
+def _not_done_listed(not_done: Sequence[Record], verbose: bool) -> list[Record | _Folded]:
+    """The files an ``--in-place`` run did not do, as its summary lists them: each (``verbose``, or up to
+    :data:`JOBS_FOLD_OVER`), else the first :data:`JOBS_SHOWN` and one ``… and N more`` row.
+
+    Why: after an ``--in-place`` run stopped part-way, the advice was to rerun on the files not done only, and the
+    text summary named none of them (a rerun over all restores the replaced photos a second time)."""
+    rows: list[Record | _Folded] = [Record(rec.path, NOT_DONE_IN_PLACE) for rec in not_done]
+    if verbose or len(rows) <= JOBS_FOLD_OVER:
+        return rows
+    rest = _Folded(len(rows) - JOBS_SHOWN, "not done either; a run with --verbose lists each, as --json does")
+    return [*rows[:JOBS_SHOWN], rest]
+
+
+def _with_times(data: dict[str, Any], planning: float | None, total: float | None) -> dict[str, Any]:
+    """A summary's JSON with ``planning_seconds`` and ``total_seconds`` (when known) after its ``seconds``."""
+    times = {"planning_seconds": planning, "total_seconds": total}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out[key] = value
+        if key == "seconds":
+            out.update({name: round(t, 3) for name, t in times.items() if t is not None})
+    return out
 
 
 def _print_table(console: Console, table: Table) -> None:
