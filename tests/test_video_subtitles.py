@@ -33,6 +33,7 @@ def _clip(path: Path, codec: str, *, language: str = "fra", cues: list[tuple[int
         sub.codec_context.subtitle_header = _DEFAULT_HEADER
         sub.time_base = sub.codec_context.time_base = Fraction(1, 1000)
         sub.metadata["language"] = language
+        sub.disposition = av.stream.Disposition.default  # as mkvmerge marks a track unless told otherwise
         packets = []
         for i, (start, end, text) in enumerate(cues):
             packet = sub.codec_context.encode_subtitle(

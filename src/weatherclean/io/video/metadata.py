@@ -24,6 +24,76 @@ def _keep_disposition(kept: Any, s: Any) -> None:
         kept.disposition = s.disposition
 
 
+#: The stream flags a note names when the output lost or gained them (FFmpeg's names, as ``ffprobe`` shows them). Not
+#: those that say what a stream is rather than how to offer it (a cover picture, thumbnails, layers).
+_FLAGS = (
+    "default", "dub", "original", "comment", "lyrics", "karaoke", "forced", "hearing_impaired", "visual_impaired",
+    "clean_effects", "non_diegetic", "captions", "descriptions", "metadata", "dependent", "still_image",
+)  # fmt: skip
+
+
+def _flags_kept(inp: Any, written: str, pairs: list[tuple[int, int]], fmt: str, notes: list[str]) -> None:
+    """A note for each stream flag (:data:`_FLAGS`) the written file ``written`` does not hold as the input's stream
+    held it: ``pairs`` are (input stream index, output stream index) of the streams carried, each given its input's
+    flags (:func:`_keep_disposition`). Read back from the file: which flags a muxer stores, and which it adds, is
+    its own affair (MOV keeps no forced flag; MP4's and MOV's muxers mark the first subtitle track default when
+    none is, and players then show it unasked; WebM keeps no commentary flag), and the docs promise a word for each.
+
+    ``default`` counts for subtitles, and where the output holds several streams of a kind, but the first: for the
+    one video or sound there is no choice for it to make (and AVI stores none), and the first of several is the one
+    players take anyway (an MP4's first sound is default because its muxer made it so: "audio stream 1's default flag
+    cannot be stored in avi" came for every MP4 with two). Added, it counts for subtitles only: they then show
+    unasked, where the first of several sounds made default is the one players take anyway."""
+    av = _av()
+    try:
+        with av.open(written) as back:
+            got = {s.index: (s.type, int(s.disposition)) for s in back.streams}
+    except (av.error.FFmpegError, OSError, ValueError):  # read back later by the caller's checks, if at all
+        return
+    kinds = [kind for kind, _ in got.values()]
+    for src, dst in pairs:
+        if dst not in got:
+            continue
+        kind, now = got[dst]
+        was = int(inp.streams[src].disposition)
+        first = all(other >= dst for other, (k, _) in got.items() if k == kind)
+        chosen = kind == "subtitle" or (kinds.count(kind) > 1 and not first)  # whether its default tells players aught
+        judged = [f for f in _FLAGS if f != "default" or chosen]
+        bit = {f: int(getattr(av.stream.Disposition, f)) for f in judged}
+        lost = [f for f in judged if was & bit[f] and not now & bit[f]]
+        # the first sound or picture of several made default is the one players take anyway: no news
+        added = [f for f in judged if now & bit[f] and not was & bit[f] and (f != "default" or kind == "subtitle")]
+        name = _stream_name(inp, src)
+        if lost:
+            what = " and ".join(f.replace("_", " ") for f in lost)
+            notes.append(f"{_possessive(name)} {what} flag{'s' if len(lost) > 1 else ''} cannot be stored in {fmt}; "
+                         "dropped")  # fmt: skip
+        plural = name.endswith("s")  # "the subtitles", not "subtitle stream 2"
+        are, them = ("are", "them") if plural else ("is", "it")
+        if "default" in added and fmt in ("mp4", "mov"):
+            notes.append(f"{name} {are} marked default in {fmt}: its muxer marks the first subtitle track default when "
+                         f"none is, so players show {them} unasked")  # fmt: skip
+            added.remove("default")
+        if added:
+            what, were = " and ".join(f.replace("_", " ") for f in added), "they were" if plural else "it was"
+            notes.append(f"{name} {are} marked {what} in {fmt} ({were} not in the input)")
+
+
+def _stream_name(inp: Any, idx: int) -> str:
+    """How a note names input stream ``idx``: "the subtitles", "the audio", "the video" where it is the one of its
+    kind, else "subtitle stream 2"."""
+    kind = inp.streams[idx].type
+    same = [s.index for s in inp.streams if s.type == kind]
+    if len(same) == 1:
+        return {"subtitle": "the subtitles", "audio": "the audio", "video": "the video"}.get(kind, f"the {kind} stream")
+    return f"{kind} stream {same.index(idx) + 1}"
+
+
+def _possessive(name: str) -> str:
+    """``name``'s: "the subtitles'", "audio stream 2's"."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def _keep_chapters(inp: Any, out: Any, notes: list[str]) -> None:
     """Copy the chapters (before the header is written); a container that cannot hold them gets a note."""
     chapters = inp.chapters() if hasattr(inp, "chapters") else []

@@ -119,11 +119,18 @@ def _record_outcome(result: VideoResult, transcoder: _Transcoder, vin: Any, inp:
         went = _went_back(name + "'s", jumps)
         result.notes.append(f"{went} while the picture's do not; what follows comes after its last packet, as it was "
                             "spaced")  # fmt: skip
-    offset = _sound_offset(vin, inp) if transcoder.video.cfr else None
-    if offset is not None and abs(offset) * float(transcoder.video.rate) > 1:  # more than a frame apart
-        which = "sound" if offset > 0 else "picture"
+    rate = float(transcoder.video.rate)
+    # the picture starting after the sound is kept (empty slots before it: .transcoder._avi_start); not the reverse
+    offset = _sound_offset(vin, inp) if transcoder.video.cfr and transcoder.lead_origin is None else None
+    lost = offset if offset is not None and abs(offset) * rate > 1 else None  # more than a frame apart
+    start = float(transcoder.clip_start)  # the earliest stream's: a picture after its sound is the note below
+    if transcoder.video.cfr and abs(start) * rate >= 1:  # (not a priming's few milliseconds)
+        sound = ", its sound with it" if transcoder.carries_sound else ""
+        result.notes.append(f"AVI cannot store the start time ({_clock(start)}): the clip starts at 0{sound}")
+    if lost is not None:
+        which = "sound" if lost > 0 else "picture"
         result.notes.append(
-            f"AVI cannot keep the {which} starting {abs(offset) * 1000:.0f} ms after the other: both start together"
+            f"AVI cannot keep the {which} starting {abs(lost) * 1000:.0f} ms after the other: both start together"
         )
 
 
@@ -154,7 +161,9 @@ def _clock(seconds: float) -> str:
 
 def _sound_offset(vin: Any, inp: Any) -> float | None:
     """How many seconds the first sound starts after the picture (negative: before); None without sound.
-    AVI output starts both at zero, so an offset larger than a frame is lost there."""
+    AVI output starts both at zero where it cannot put empty slots before the picture (sound that starts later, or
+    earlier by under 150 ms or over 10 s: :func:`.transcoder._avi_start`), so an offset larger than a frame is lost
+    there."""
     sound = next((s for s in inp.streams.audio if s.start_time is not None and s.time_base), None)
     if sound is None or vin.start_time is None or not vin.time_base:
         return None

@@ -5,6 +5,7 @@ into place when complete.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,13 @@ from weatherclean.io.orientation import rotation_stored, rotation_upright
 from weatherclean.io.video.colour import _HdrStatic
 from weatherclean.io.video.containers import CONTAINERS, _muxer_options
 from weatherclean.io.video.encoder import VideoOptions
-from weatherclean.io.video.metadata import _container_tags, _keep_chapters, _recording_metadata, _source_writer
+from weatherclean.io.video.metadata import (
+    _container_tags,
+    _flags_kept,
+    _keep_chapters,
+    _recording_metadata,
+    _source_writer,
+)
 from weatherclean.io.video.outcome import VideoResult, _record_outcome
 from weatherclean.io.video.pyav import _av
 from weatherclean.io.video.reading import _open_input, _probe
@@ -86,11 +93,29 @@ def process_video(
         try:
             _transcode(inp, tmp, fmt, process, opts, on_frame, result, src, rotation, static, replaces_input)
         except av.error.FFmpegError as exc:  # mid-stream decode or encode failures: one line, not a traceback
-            if is_disk_full(exc):
-                raise
+            if is_disk_full(exc) or _writing_failed(exc, tmp):
+                raise  # atomic_path names the output, as for photos: "out/a.mp4: cannot write (File too large)"
             raise InputError(f"{src}: video processing failed ({one_line(exc)})") from None
     result.path = final()
     return result
+
+
+#: The file system's refusals of a write (a file over ``ulimit -f``, a read-only or failing disk, a folder whose
+#: permissions changed, or that was removed): the output's fault, not the input's.
+_WRITE_ERRNOS = frozenset({
+    errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM, errno.ENOENT, errno.ESTALE, errno.ENOSPC,
+    errno.EDQUOT, errno.ENAMETOOLONG,
+})  # fmt: skip
+
+
+def _writing_failed(exc: BaseException, tmp: Path) -> bool:
+    """Whether FFmpeg's error ``exc`` is the file system refusing to write the output's temporary file ``tmp``.
+
+    Why: every FFmpeg error was "INPUT: video processing failed ([Errno 27] File too large: '.../.a.mp4.x1.part')",
+    which blamed the input and named a hidden file the user never sees; photos say "out/a.png: cannot write (File
+    too large)". Raised as it is, :func:`~weatherclean.io.atomic.atomic_path` words it so. Only the output's own
+    errors count (PyAV names the file whose call failed); a muxer's "Invalid argument" stays processing's."""
+    return isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS and str(exc.filename or "") == str(tmp)
 
 
 def in_place_refusal(src: Path, dest: Path, options: VideoOptions) -> str | None:
@@ -179,6 +204,10 @@ def _transcode(
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
         transcoder.run()
+    carried = [(vin.index, video.stream.index)] + [(i, s.index) for i, s in side.copies.items()]
+    carried += [(i, enc.index) for i, (_s, enc) in side.reencode.items()]
+    carried += [(i, converted.stream.index) for i, converted in side.subtitles.items()]
+    _flags_kept(inp, str(tmp), carried, fmt, result.notes)
     _record_outcome(result, transcoder, vin, inp, total)
     for converted in side.subtitles.values():  # cues a conversion had to leave out
         result.notes += converted.notes()

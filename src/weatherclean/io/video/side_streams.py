@@ -76,6 +76,7 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
             continue
         if s.type in _COPIED_TYPES and _can_copy(fmt, s):
             kept = side.copies[s.index] = out.add_stream_from_template(s)
+            _unset_block_align(kept, s, fmt)
             if _drops_cue_ends(s, fmt):  # the muxer writes its own empty samples
                 side.cue_ends.add(s.index)
         elif s.type == "audio":
@@ -95,6 +96,35 @@ def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideSt
     if attachments:
         notes.append(_attachments_dropped(attachments))
     return side
+
+
+#: Audio whose block size FFmpeg's own stream copy (``ffmpeg -c copy``) unsets: an AVI reader sets MP3's to a frame's
+#: 1152 samples (or 1), and AC3's to its largest frame, where none applies to packets of varying size.
+_FRAMED_AUDIO = frozenset({"mp3", "ac3"})
+
+
+def _unset_block_align(kept: Any, s: Any, fmt: str) -> None:
+    """Copied MP3 or AC3 into AVI: the block size unset, as ``ffmpeg -c copy`` does (:data:`_FRAMED_AUDIO`).
+
+    Why: AVI's muxer takes a block size as constant-size samples, and wrote the stream's length in them (an MP3
+    copied from an AVI read back as 7 frames of no duration instead of 40). PyAV offers no block size to set but the
+    codec options applied when a context opens, so the copy's context is opened, as a decoder, with it unset;
+    :meth:`~av.container.OutputContainer.start_encoding` then leaves it open and writes its parameters."""
+    if fmt != "avi" or s.type != "audio" or _family(s.codec_context) not in _FRAMED_AUDIO:
+        return
+    ctx = kept.codec_context
+    av = _av()
+    try:
+        ctx.options = {**dict(ctx.options), "block_align": "0"}
+        ctx.open()
+    except (av.error.FFmpegError, ValueError):  # as before: the muxer takes it as it came
+        return
+
+
+def _family(ctx: Any) -> str:
+    """FFmpeg's name for the codec of decoder context ``ctx`` (``mp3`` for the ``mp3float`` decoder)."""
+    codec = getattr(ctx, "codec", None)
+    return str(getattr(codec, "canonical_name", None) or getattr(codec, "name", None) or ctx.name)
 
 
 #: How many attachments :func:`_attachments_dropped` names before "…".

@@ -88,7 +88,7 @@ class _Transcoder:
         #: AVI output: the very first frame's input timestamp. The copied streams keep their input times, and slot
         #: ``s`` lies at this time plus ``s`` frames on their timeline: each clock jump's offset counts from it
         #: (from :attr:`first_pts`, which moves at each jump, a third recording's sound took the second's offset).
-        self._origin: int | None = None
+        self._origin: Fraction | int | None = None
         self._own_last: int | None = None  # the last frame's own time (ticks of the input's time base)
         self.moved, self.most_moved = 0, 0.0
         #: Re-encoded audio: the next frame's timestamp (in samples), by input stream index.
@@ -105,6 +105,21 @@ class _Transcoder:
         self._copy_dts: dict[int, tuple[Fraction, int, Fraction]] = {}
         #: AVI output: how long the sound starts before zero (an encoder delay that AVI plays, late), seconds.
         self.sound_late = 0.0
+        #: AVI output: the encoder's delay of each carried AAC stream (1024 samples), seconds, by input stream index.
+        self._priming = _priming(side) if video.cfr else {}
+        #: AVI output: where its time 0 lies on the input's timeline, in seconds (every stream but the video is moved
+        #: back by it: AVI stores no start time), and where the picture starts later, behind empty slots, its slot 0
+        #: there, else None (:func:`_avi_start`). Not AVI: 0 and None, nothing moved.
+        self.avi_start, self.lead_origin = _avi_start(inp, self.vin, side, rate) if video.cfr else (Fraction(0), None)
+        #: AVI output: where the clip starts on the input's timeline, its earliest carried stream's start (picture or
+        #: sound), seconds, and whether it carries sound: what the note on the start AVI cannot store names.
+        self.clip_start, self.carries_sound = _clip_start(inp, self.vin, side)
+        #: AVI output: how far each carried stream is moved back (by input stream index): :attr:`avi_start`, or for
+        #: sound that starts later, its own start (AVI plays it from 0 whatever its times; left later, its muxer
+        #: padded the header's length with empty entries that no reader counts).
+        self._avi_shifts = _avi_shifts(inp, side, self.avi_start) if video.cfr else {}
+        #: AVI output whose picture starts after its sound: the empty slots before the first frame are still to mux.
+        self._lead_pending = video.cfr and self.lead_origin is not None
         #: Copied streams' times where a clock goes back, moved by the offset the video's frames take; the
         #: packets it let go when the video went back (sent after that frame); and the jumps of a stream whose
         #: clock went back alone, by input stream index (named in a note by :func:`.outcome._record_outcome`).
@@ -318,8 +333,9 @@ class _Transcoder:
         following = 0 if self.last_pts is None else self.last_pts + 1
         if pts is None or not self.vin.time_base:
             return following
-        if self.first_pts is None:
-            self.first_pts = self._origin = pts
+        if self.first_pts is None:  # slot 0: the first frame's own time, or the sound's start it comes after
+            lead = self.lead_origin  # (already a whole number of slots before the first frame: _avi_start)
+            self.first_pts = self._origin = pts if lead is None else lead / self.vin.time_base
         elif self._own_last is not None and self._own_last - pts >= self.frame_ticks:
             self._slots_from(pts, following, mark)
         self._own_last = pts
@@ -372,6 +388,7 @@ class _Transcoder:
         input (cues may share one), for the muxer to judge as before. (The output's time base is the muxer's
         once its header is written, at the first packet: until then a base that changes starts afresh.)"""
         packet = item[1]
+        self._to_avi_start(packet, packet.stream.index)
         packet.stream = out = self.side.copies[packet.stream.index]
         if packet.dts is not None and packet.time_base:
             base, exact = out.time_base, Fraction(packet.dts) * packet.time_base
@@ -386,17 +403,43 @@ class _Transcoder:
             self._copy_dts[out.index] = (base, at, exact)
         self._mux_sound([packet])
 
+    def _to_avi_start(self, packet: Any, idx: int) -> None:
+        """AVI output: ``packet`` of input stream ``idx`` moved back by its stream's shift (:attr:`_avi_shifts`), in
+        ticks of its own time base, before anything else judges its time. Why: AVI's audio has no timestamps, its
+        muxer counts packets, and one after the next packet's count is padded with empty entries: a clip recorded from
+        10 s had its sound's header say 11 s over 1 s of packets. Moved by the same amount as the picture, sound and
+        picture stay together.
+
+        And how far the sound starts before zero (an encoder's delay, which an edit list skips): AVI has none to
+        skip it (AAC's 1024 samples), so players start the sound that much late, and a note says so. Before zero as
+        it came (MP4's edit list), or after the move, up to the codec's delay: the priming of AAC from a clip that
+        starts at 10 s lies at 9.979 s, and had no note; more than that is sound that starts before the picture,
+        which another note names where it is more than a frame (:func:`.outcome._record_outcome`)."""
+        if not self.video.cfr:
+            return
+        before = -packet.pts * packet.time_base if packet.pts is not None and packet.time_base else 0
+        shift = self._avi_shifts.get(idx)
+        if shift and packet.time_base:
+            ticks = round(shift / packet.time_base)
+            if packet.dts is not None:
+                packet.dts -= ticks
+            if packet.pts is not None:
+                packet.pts -= ticks
+        after = -packet.pts * packet.time_base if packet.pts is not None and packet.time_base else 0
+        late = max(before, min(after, self._priming.get(idx, 0)))
+        self.sound_late = max(self.sound_late, float(late))
+
     def _convert_subtitle(self, item: tuple[Any, ...]) -> None:
         """Mux a subtitle cue converted to the output's text format (:mod:`.subtitles`), at its own time."""
         packet = item[1]
         self.out.mux(self.side.subtitles[packet.stream.index].cue(packet))
 
-    def _mux_sound(self, packets: list[Any]) -> None:
-        """Mux audio (or subtitle) packets; for AVI, note how far the sound starts before zero: AVI has no
-        edit list to skip an encoder's delay (AAC's 1024 samples), so players start the sound that much late."""
-        for packet in packets:
-            if self.video.cfr and packet.pts is not None and packet.pts < 0 and packet.time_base:
-                self.sound_late = max(self.sound_late, -float(packet.pts * packet.time_base))
+    def _mux_sound(self, packets: list[Any], source: int | None = None) -> None:
+        """Mux audio (or subtitle) packets, those re-encoded from input stream ``source`` moved to AVI's start
+        (:meth:`_to_avi_start`; copied ones were moved before the muxing order was judged: :meth:`_mux_copy`)."""
+        if source is not None:
+            for packet in packets:
+                self._to_avi_start(packet, source)
         self.out.mux(packets)
 
     def _encode_audio(self, item: tuple[Any, ...]) -> None:
@@ -425,14 +468,14 @@ class _Transcoder:
         elif at is not None and at - start >= max(1, round(_GAP_SECONDS * rate)):
             if self._fills(start, at, rate):
                 for silence in _silence(frame, start, at - start):
-                    self._mux_sound(self.side.reencode[idx][1].encode(silence))
+                    self._mux_sound(self.side.reencode[idx][1].encode(silence), idx)
                 start = at
             else:
                 self._audio_skipped[idx] = self._audio_skipped.get(idx, 0) + at - start
                 self.audio_jumps.setdefault(idx, []).append((start / rate, (at - start) / rate))
         frame.pts, frame.time_base = start, Fraction(1, rate)
         self._audio_next[idx] = start + frame.samples
-        self._mux_sound(self.side.reencode[idx][1].encode(frame))
+        self._mux_sound(self.side.reencode[idx][1].encode(frame), idx)
 
     def _fills(self, start: int, at: int, rate: int) -> bool:
         """Whether silence fills the sound from ``start`` to ``at`` (in samples): only up to the video's end
@@ -451,13 +494,30 @@ class _Transcoder:
         if item[3] is not None:
             _give_back(new, rgb, item[3], self.video.turn)
         new.pts, new.time_base = item[2], self.video.time_base
+        if self._lead_pending:
+            self._lead_pending = False
+            if item[2]:
+                self._lead_in(item[2])
         self.dts.mux(self.out, self.video.stream.encode(new))
+
+    def _lead_in(self, first: int) -> None:
+        """AVI output whose picture starts after its sound: empty index entries for the slots before the ``first``
+        frame's, which players count as frames shown as the one before (none: nothing shown), so the picture starts
+        at its own time. AVI's muxer pads a gap between two frames so, but not before the first: there the picture
+        started with the sound, 500 ms early for a clip whose picture came 0.5 s after it."""
+        av = _av()
+        for slot in range(first):
+            empty = av.Packet(0)
+            empty.stream, empty.time_base = self.video.stream, self.video.time_base
+            empty.pts = empty.dts = slot
+            self.out.mux(empty)
+        self.dts.last = first - 1
 
     def _flush(self, item: tuple[Any, ...]) -> None:
         """The encoders' delayed packets, once every frame has been sent."""
         self.dts.mux(self.out, self.video.stream.encode(None))
-        for _dec, enc in self.side.reencode.values():
-            self._mux_sound(enc.encode(None))
+        for idx, (_dec, enc) in self.side.reencode.items():
+            self._mux_sound(enc.encode(None), idx)
         for converted in self.side.subtitles.values():
             self.out.mux(converted.flush())
 
@@ -468,6 +528,85 @@ class _EncodeFailed(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _priming(side: _SideStreams) -> dict[int, Fraction]:
+    """The encoder's delay of each carried AAC stream (:data:`_AAC_PRIMING` samples), in seconds, by input stream
+    index: the part of a sound that starts before the picture that is its codec's, not the recording's."""
+    delays = {}
+    for idx, out in [*side.copies.items(), *((i, enc) for i, (_dec, enc) in side.reencode.items())]:
+        ctx = getattr(out, "codec_context", None)
+        rate = getattr(ctx, "sample_rate", 0)
+        if getattr(out, "type", None) == "audio" and getattr(ctx, "name", None) == "aac" and rate:
+            delays[idx] = Fraction(_AAC_PRIMING, rate)
+    return delays
+
+
+#: AAC's encoder delay, in samples: the priming an MP4's edit list skips and AVI cannot.
+_AAC_PRIMING = 1024
+
+
+def _starts(inp: Any, vin: Any, side: _SideStreams) -> tuple[Fraction, Fraction | None]:
+    """Where the picture starts and where the earliest carried sound does (None: no sound carried), in seconds on
+    the input's timeline."""
+    base = vin.time_base
+    picture = Fraction(vin.start_time) * base if vin.start_time is not None and base else Fraction(0)
+    carried = set(side.copies) | set(side.reencode)
+    starts = [
+        Fraction(s.start_time) * s.time_base
+        for s in inp.streams.audio
+        if s.index in carried and s.start_time is not None and s.time_base
+    ]
+    return picture, min(starts, default=None)
+
+
+def _clip_start(inp: Any, vin: Any, side: _SideStreams) -> tuple[Fraction, bool]:
+    """Where the clip starts, its earliest carried stream (picture or sound), in seconds, and whether it carries
+    sound. Why: the note on the start time AVI cannot store named the picture's start for a clip whose sound
+    started at 0 ("the start time (0.1 s)" where the picture came 0.1 s after its sound)."""
+    picture, sound = _starts(inp, vin, side)
+    return (picture if sound is None else min(picture, sound)), sound is not None
+
+
+def _avi_start(inp: Any, vin: Any, side: _SideStreams, rate: Fraction) -> tuple[Fraction, Fraction | None]:
+    """Where AVI output's time 0 lies on the input's timeline (seconds), and where the picture starts after it, its
+    slot 0 there (None: the picture's first frame is slot 0).
+
+    AVI stores no start time: every stream starts at 0. So all of them move back by one amount, the picture's start,
+    and stay together (a clip from a recorder that started at 10 s comes out from 0, with a note). Where the sound
+    (the earliest of the audio streams carried) starts before the picture by more than a frame and more than an
+    audio encoder's delay (:data:`_PRIMING_SECONDS`: AAC's 1024 samples, 128 ms at 8 kHz, count in a stream's start),
+    time 0 is the sound's start and the picture starts later, behind empty slots, from the slot nearest its own
+    time (its frames keep their grid; AVI's sound plays from 0 whatever its packets' times)
+    (:meth:`_Transcoder._lead_in`), as DVRs store dropped frames; up to :data:`_MAX_LEAD_SECONDS`. Sound that starts
+    after the picture cannot be kept: AVI's readers count no empty audio entries, so it starts with the picture
+    (a note says so: :func:`.outcome._record_outcome`)."""
+    picture, sound = _starts(inp, vin, side)
+    if sound is None or not vin.time_base:
+        return picture, None
+    lead = picture - sound
+    if lead > max(1 / Fraction(rate), _PRIMING_SECONDS) and lead <= _MAX_LEAD_SECONDS:
+        return sound, picture - math.floor(lead * rate + Fraction(1, 2)) / Fraction(rate)  # halves up: sound plays late
+    return picture, None
+
+
+def _avi_shifts(inp: Any, side: _SideStreams, start: Fraction) -> dict[int, Fraction]:
+    """How far AVI output moves each carried stream back, by input stream index: ``start`` (:func:`_avi_start`), or
+    for sound that starts later, its own start: AVI plays each sound stream from 0."""
+    shifts = {}
+    for idx in [*side.copies, *side.reencode]:
+        s = inp.streams[idx]
+        own = Fraction(s.start_time) * s.time_base if s.type == "audio" and s.start_time is not None else None
+        shifts[idx] = max(start, own) if own is not None and s.time_base else start
+    return shifts
+
+
+#: The most a stream's start counts of an audio encoder's delay (AAC's 1024 samples: 21 ms at 48 kHz, 128 ms at
+#: 8 kHz), seconds: a picture that starts later than the sound by less is taken to start with it (:func:`_avi_start`).
+_PRIMING_SECONDS = Fraction(15, 100)
+#: The longest lead of the sound over the picture that AVI output keeps with empty slots, seconds: beyond, the
+#: index would fill with empty entries (a recorder's clock set apart, not a camera's sound starting first).
+_MAX_LEAD_SECONDS = 10
 
 
 def _rescale(ticks: int, base: Fraction, to: Fraction) -> int:

@@ -6,9 +6,12 @@ needs. What the output cannot keep becomes a note, never a silent change.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from weatherclean.errors import OutputError, one_line
 from weatherclean.io.video.carries import _Carries, _carries, _say_lost_colour, _untagged_matrix
@@ -338,20 +341,177 @@ def _deep_format(codec: str, wanted: str) -> str | None:
 
 
 def _slot_rate(vin: Any) -> Fraction:
-    """The frame rate of constant-rate (AVI) output: the finest grid the input's timestamps lie on (FFmpeg's
-    guess, e.g. 60 for a clip with frames 1/60 s and 1/30 s apart) when it is a plausible rate above the
-    average, so every frame keeps its time; else the average rate (a constant-rate clip's own). A guess of
-    exactly twice the average is an interlaced clip's field rate (AVCHD's 50 for 25 frames a second), not
-    a finer grid: it would leave every other slot empty."""
-    average = vin.average_rate or vin.guessed_rate or Fraction(25)
+    """The frame rate of constant-rate (AVI) output, whose grid starts at the first frame: the clip's own rate where
+    its frames lie on it, else the finest grid they need, so every frame keeps its time and stays with the sound
+    (which moves with the first frame: :func:`.transcoder._avi_start`).
+
+    Judged on the frame times actually seen (:func:`_frame_times`), from the first frame:
+    1. The first rate of :func:`_candidate_rates` (FFmpeg's guess first) on which every frame lies within a quarter
+       of a slot of its own (:data:`_GRID_SLACK`), one frame a slot. Why: FFmpeg's guess alone is often the average
+       of an irregular clip (12.2 fps for frames 17 ms to 400 ms apart), which moved 9 of 12 frames up to 207 ms.
+    2. Where none does (jittery timestamps), FFmpeg's guess where every frame still rounds to a slot of its own,
+       each within half a slot of its time (a webcam's, a DVR's, a 144 fps game capture's: as before).
+    3. Else (frames closer together than the guess's slot: a mixed grid, or jitter beyond a quarter slot either
+       way), :data:`_MAX_SLOT_RATE`, or the clip's own rate where it is higher (the guess, or the frames a second
+       measured, rounded up): a grid coarser than the clip pushed its frames later and later (a 144 fps clip's
+       last frame 0.8 s late after 4 s); at 120 fps every frame lies within 1/240 s of its time. Why not the guess
+       anyway, as before: a frame pushed into the next slot pushes every frame after it (a 5 fps DVR clip with
+       ±60 ms whose first frame came 54 ms early: most frames 200 ms late).
+    FFmpeg's guess is its guessed rate, its finest grid (60 for frames 1/60 s and 1/30 s apart), where at most
+    :data:`_MAX_SLOT_RATE`, not below the average less :data:`_SAME_RATE` (an MP4 of a 5 fps DVR's 20 jittery frames
+    averages 500/99, guessed 5), and not twice the average, an interlaced clip's field rate (AVCHD's 50 for 25 frames
+    a second), not a finer grid: it would leave every other slot empty; else the average. Without frame times (none
+    read, or one frame) the guess decides. Every rate is one MPEG-4 Part 2 can store (:func:`_storable`).
+
+    Why so plain: round 2 laid the grid where the frames lay as a whole and took the slowest rate within half a
+    slot, which gave jittery clips odd rates (760/151 for 5 fps) from seed to seed and shifted the picture against
+    the sound by up to half a slot."""
+    average = Fraction(vin.average_rate or vin.guessed_rate or Fraction(25))
     grid = vin.guessed_rate
-    finer = grid and average < grid <= _MAX_SLOT_RATE and grid != 2 * average
-    return Fraction(grid) if finer else Fraction(average)
+    finer = grid and average / _SAME_RATE <= grid <= _MAX_SLOT_RATE and grid != 2 * average
+    guess = _storable(Fraction(grid) if finer else average)
+    times = _frame_times(vin)
+    if len(times) < 2:
+        return guess
+    seconds = np.array([float(t) for t in times])
+    measured = ((len(times) - 1) / times[-1]).limit_denominator(1001)
+    for rate in _candidate_rates(guess, average, measured):
+        if _fits(seconds, rate, _GRID_SLACK):
+            return _usual_twin(seconds, rate)
+    if _fits(seconds, guess, Fraction(1, 2)):
+        return guess
+    return _storable(max(guess, Fraction(math.ceil(measured)), Fraction(_MAX_SLOT_RATE)))
 
 
-#: The highest frame rate AVI output takes to keep variable-rate timing (a grid finer than this is a guess
-#: from jittery timestamps, and would fill the index with empty entries).
+#: The highest frame rate AVI output takes to keep variable-rate timing, unless the clip's own is higher (a grid
+#: finer than this is a guess from jittery timestamps, and would fill the index with empty entries).
 _MAX_SLOT_RATE = 120
+#: Frame rates cameras, recorders and editors use, tried as grids for AVI output (:func:`_candidate_rates`), each
+#: whole rate before its 1000/1001 twin (a short 30 fps clip lies on 30000/1001 too); the low ones are security
+#: recorders'.
+_USUAL_RATES = tuple(
+    Fraction(r)
+    for r in (
+        "1", "2", "3", "4", "5", "6", "7", "15/2", "8", "9", "10", "11", "12", "25/2", "13", "14", "15", "15000/1001",
+        "24", "24000/1001", "25", "30", "30000/1001", "48", "48000/1001", "50", "60", "60000/1001", "72", "90", "100",
+        "120",
+    )
+)  # fmt: skip
+#: How many video packets :func:`_frame_times` reads at most: a few minutes of video tell the grid, and a
+#: two-hour recording is not read through twice.
+_SCAN_PACKETS = 5000
+#: How far from its slot a frame may lie on a grid that fits (:func:`_fits`), in slots: recorders' timestamps
+#: jitter by a few milliseconds; beyond a quarter, the frame lies between slots.
+_GRID_SLACK = Fraction(1, 4)
+#: Rates closer than this ratio are one rate told two ways: 19001/317 and 60000/1001 (:func:`_usual_twin`), a
+#: jittery clip's average and its rate (5.05 for a 5 fps DVR whose frames end early: a candidate may lie this far
+#: below the average, :func:`_candidate_rates`). No two usual rates but 1000/1001 twins are as close.
+_SAME_RATE = Fraction(102, 100)
+#: The largest time-base denominator MPEG-4 Part 2 (AVI's default encoder) takes: its header stores it in 16 bits.
+_MAX_TIME_BASE = 65535
+
+
+def _candidate_rates(guess: Fraction, average: Fraction, measured: Fraction) -> list[Fraction]:
+    """The rates :func:`_slot_rate` tries, in this order of preference: FFmpeg's ``guess``, the usual rates
+    (:data:`_USUAL_RATES`, from the slowest up), the stream's ``average``, the ``measured`` average (frames a second
+    between the first and last read: the stream's may be wrong, a 5 fps DVR clip in a Matroska file that says 25),
+    and whole multiples of the guess up to :data:`_MAX_SLOT_RATE`; each but the guess no slower than the lower
+    average (less :data:`_SAME_RATE`), the usual ones and the multiples no faster than
+    :data:`_MAX_SLOT_RATE`. A rate MPEG-4 Part 2 cannot store (a phone's average of 750000/25117) is tried as the
+    nearest it can (:func:`_storable`)."""
+    low = min(average, measured) / _SAME_RATE
+    usual = [r for r in _USUAL_RATES if low <= r <= _MAX_SLOT_RATE]
+    multiples = [guess * k for k in range(2, int(_MAX_SLOT_RATE / guess) + 1)] if guess else []
+    rates = [guess, *usual, *(r for r in (average, measured) if r >= low), *multiples]
+    return list(dict.fromkeys(_storable(r) for r in rates))
+
+
+def _usual_twin(seconds: np.ndarray, rate: Fraction) -> Fraction:
+    """``rate``, or where it is none of :data:`_USUAL_RATES`, the usual rate nearest it (within :data:`_SAME_RATE`)
+    on which the frames at ``seconds`` lie as well (:func:`_fits`). Why: a Matroska file stores 59.94 fps to the
+    millisecond, and FFmpeg's guess from it is 19001/317, which the frames fit as well as 60000/1001."""
+    if rate in _USUAL_RATES:
+        return rate
+    near = [r for r in _USUAL_RATES if rate / _SAME_RATE <= r <= rate * _SAME_RATE and _fits(seconds, r, _GRID_SLACK)]
+    return min(near, key=lambda r: abs(r - rate), default=rate)
+
+
+def _storable(rate: Fraction) -> Fraction:
+    """``rate``, or the nearest rate whose time base (1/rate) has a denominator MPEG-4 Part 2 can store
+    (:data:`_MAX_TIME_BASE`). Why: ``avcodec_open2('mpeg4') returned 22`` for a phone clip averaging 750000/25117 fps;
+    the nearest (16453/551) is 0.0000001 fps away, a slot's drift in three days."""
+    if rate.numerator <= _MAX_TIME_BASE:
+        return rate
+    return 1 / (1 / rate).limit_denominator(_MAX_TIME_BASE)
+
+
+def _fits(seconds: np.ndarray, rate: Fraction, slack: Fraction) -> bool:
+    """Whether frame times ``seconds`` (from the first frame) lie on a grid at ``rate`` that starts at the first
+    frame, as AVI output places them (:meth:`.transcoder._Transcoder._slot`): each frame within ``slack`` slots of
+    the slot nearest its time, no two frames in one slot (the second would be pushed to the next, and every frame
+    after it with it)."""
+    exact = seconds * float(rate)
+    slots = np.round(exact)
+    return bool(np.all(np.abs(exact - slots) <= float(slack) + 1e-9) and np.all(np.diff(slots) >= 1))
+
+
+def _frame_times(vin: Any) -> list[Fraction]:
+    """The input video's frame times (each once, in order), in seconds from the first, from the first
+    :data:`_SCAN_PACKETS`; empty where they cannot be read.
+
+    From the container's index where it holds every frame and the stream has no B-frames (MP4, MOV, AVI: read when
+    the file was opened), else from the packets' presentation times, read from the file opened again (the output's
+    rate must be set before any frame is decoded, and the run's own reading must start at the start; Matroska's
+    index holds only keyframes). Why not the index with B-frames: its times are decode times, which an irregular
+    clip's reordered frames do not share. A read that fails partway keeps the times read before it."""
+    base = vin.time_base
+    if not base:
+        return []
+    stamps = _indexed_stamps(vin)
+    if stamps is None:
+        stamps = _demuxed_stamps(vin)
+    ordered = sorted(set(stamps))
+    return [(t - ordered[0]) * Fraction(base) for t in ordered] if ordered else []
+
+
+def _indexed_stamps(vin: Any) -> list[int] | None:
+    """The frame times in the container's index (ticks of the stream's time base), None where they may not be every
+    frame's presentation time: only a stream without B-frames (the index holds decode times), and only MP4 and MOV
+    (whose index is every sample: checked against the frame count, which a fragmented MP4 does not give) and AVI
+    (whose index is every chunk)."""
+    formats = set(str(getattr(getattr(vin.container, "format", None), "name", "") or "").split(","))
+    if not formats & {"mov", "avi"} or getattr(getattr(vin, "codec_context", None), "has_b_frames", True):
+        return None
+    try:
+        entries = vin.index_entries
+        if "mov" in formats and (not vin.frames or len(entries) != vin.frames):
+            return None
+        stamps = [e.timestamp for e in entries[:_SCAN_PACKETS] if e.size]
+    except (AttributeError, TypeError, ValueError):  # a PyAV without index_entries: read the packets
+        return None
+    return stamps if len(stamps) > 1 else None
+
+
+def _demuxed_stamps(vin: Any) -> list[int]:
+    """The video's packet times (ticks of its time base) from the first :data:`_SCAN_PACKETS` packets of the file
+    opened again; those read before a read that fails."""
+    av = _av()
+    name = getattr(vin.container, "name", None)
+    stamps: list[int] = []
+    if not name:
+        return stamps
+    try:
+        with av.open(str(name), "r") as probe:
+            stream = probe.streams[vin.index]
+            for count, packet in enumerate(probe.demux(stream)):
+                if count >= _SCAN_PACKETS:
+                    break
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if stamp is not None and packet.size:
+                    stamps.append(stamp)
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):  # a damaged tail: the grid from what was read
+        pass
+    return stamps
 
 
 #: FFmpeg's field orders (AVFieldOrder) of interlaced video, and whether the top field comes first.
