@@ -35,7 +35,6 @@ import errno
 import os
 import stat
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -75,6 +74,7 @@ from weatherclean.errors import (
 )
 from weatherclean.interrupts import EXIT_INTERRUPTED, block_for_report, interrupts_held
 from weatherclean.io.atomic import file_identity, identity_at, keep_existing
+from weatherclean.io.folders import write_probe
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.io.images.opener import header_pixels
 from weatherclean.io.output_links import folder_in_the_way, refuse_special
@@ -683,14 +683,9 @@ def _cannot_write(folder: Path) -> str | None:
     """Why a file cannot be made in ``folder`` (the system's words: "Permission denied"), or None where it can, or
     where the failure says nothing of the folder's permissions (tried, as the planner tries: ``os.access`` is wrong
     for root and on some network file systems)."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=folder)
-    except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            return str(exc.strerror or exc)
-        return None
-    os.close(fd)
-    os.unlink(name)
+    refused = write_probe(folder)
+    if refused is not None and refused.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return str(refused.strerror or refused)
     return None
 
 

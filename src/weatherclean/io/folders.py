@@ -9,6 +9,7 @@ module needs neither NumPy nor Pillow.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -25,9 +26,9 @@ from weatherclean.io.leftovers import NAME_MAX
 from weatherclean.io.output_links import special_kind
 
 __all__ = [
-    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "expand_home", "input_problem",
-    "name_limit",
-    "name_over_limit", "name_size", "nfc", "path_max", "printable", "real_path", "shown", "too_long", "under",
+    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "expand_home", "file_line",
+    "input_problem", "name_limit", "name_over_limit", "name_size", "nfc", "path_max", "printable", "real_path",
+    "shown", "too_long", "under", "write_probe",
 ]  # fmt: skip
 
 #: Whether file systems count a name's length in UTF-16 code units, not bytes: NTFS (Windows), APFS and HFS+
@@ -194,12 +195,23 @@ def check_writable_folders(
             name = Path(given)
         if not probe.is_dir():
             raise OutputError(f"{name}: cannot create output folder because {display(probe)} is a file; {hint}")
-        try:  # really try: os.access says yes to root, and is wrong on some network file systems
-            fd, tmp = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=probe)
-            os.close(fd)
-            os.unlink(tmp)
-        except OSError as exc:
-            raise OutputError(_unwritable(name, probe, folder, exc, hint)) from None
+        refused = write_probe(probe)
+        if refused is not None:
+            raise OutputError(_unwritable(name, probe, folder, refused, hint)) from None
+
+
+def write_probe(folder: Path) -> OSError | None:
+    """Why a file cannot be made in ``folder`` (the system's error), or None where one can: really tried, with a
+    hidden file made and removed at once, since ``os.access`` says yes to root and is wrong on some network file
+    systems. The planner asks it of each output folder, the runner of the ``-o`` folder when a write fails."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".weatherclean-probe-", dir=folder)
+    except OSError as exc:
+        return exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    return None
 
 
 def _nearest_existing(folder: Path) -> Path:
