@@ -80,8 +80,8 @@ def test_torch_free_listings_agree_with_the_modules_that_define_them() -> None:
     assert set(precision.PRECISIONS) == {"auto", *precision._DTYPES, "fp32"}
     for model_type, listing in BUILTIN_FAMILIES.items():
         family = families()[model_type]
-        assert (family.task, family.configurations, family.default_model) == (
-            listing.task, listing.configurations, listing.default_model,
+        assert (family.task, family.command, family.configurations, family.default_model) == (
+            listing.task, listing.command, listing.configurations, listing.default_model,
         )  # fmt: skip
 
 

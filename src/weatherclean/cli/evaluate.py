@@ -238,7 +238,7 @@ def evaluate_command(
     """
     from weatherclean.cli.batch import model_provider, provided_model
     from weatherclean.evaluation.evaluate import check_report_path, outputs_label
-    from weatherclean.models.family import family_for_task
+    from weatherclean.models.family import family_for_task, family_of_model
     from weatherclean.models.registry import resolve_model_name
     from weatherclean.restore import load_restorer
 
@@ -271,7 +271,6 @@ def evaluate_command(
             torch.set_num_threads(threads)
         restorer: Restorer | None = None
         if outputs is None:
-            family = family_for_task(task.value)
             at = "" if pass_through is None else f" @ pass-through {pass_through:g}"
             resolved = resolve_model_name(model, task.value)
             net = provided_model(model, task.value, model_provider(ctx.obj))
@@ -286,6 +285,9 @@ def evaluate_command(
             )
             # What ran, not what was typed: the rain default has it on by its config, so a score file says so.
             ensembled = bool(getattr(getattr(restorer.model, "config", None), "self_ensemble", False))
+            # the model's own family (a plugin's model for the task is not the task's DesnowNet); a model of no
+            # family (a program's stand-in for the task's model) by the task's
+            family = family_of_model(restorer.model) or family_for_task(task.value)
             label = f"{family.title} ({_short_name(resolved, model)}{at}{' @ self-ensemble' if ensembled else ''})"
             block = {
                 "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": ensembled,

@@ -206,14 +206,21 @@ def print_push_result(result: PushResult) -> None:
         say(f"sha256  {digest}  {name}")
     if result.skipped:
         say(f"not uploaded (not part of a weatherclean model): {', '.join(result.skipped)}")
-    say(f"load it:  weatherclean {_command(result.task)} ... --model {result.spec}")
-    say("pin it in src/weatherclean/models/registry.py:")
+    command = _command(result.task)
+    if command is not None:
+        say(f"load it:  weatherclean {command} ... --model {result.spec}")
+    else:  # a plugin's own task: no command runs it
+        say(f"load it:  load_restorer({result.task!r}, model={result.spec!r}) in Python")
+    # whoever pushed: a plugin registers the spec in its own module; weatherclean's own models are pinned in
+    # its registry (a third party was told to edit weatherclean's source)
+    say("pin it under a name: pass this ModelSpec to register_model() in your own code (for a model shipped with "
+        "weatherclean: in src/weatherclean/models/registry.py):")  # fmt: skip
     say(result.model_spec_code())
 
 
 def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
     """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output)."""
-    from weatherclean.models.family import family_of_model
+    from weatherclean.models.family import config_dict, family_of_model
     from weatherclean.models.registry import (
         bundled_weights_dir,
         card_scores,
@@ -231,7 +238,8 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
             "name": name, "task": spec.task, "description": spec.description,
             "source": {"kind": "untrained", "folder": None},
             "parameters": sum(p.numel() for p in model.parameters()), "size_mb": None,
-            "macs_per_pixel": _macs_per_pixel(model), "config": model.config.to_dict(), "scores": [],
+            "macs_per_pixel": _macs_per_pixel(model), "config": config_dict(getattr(model, "config", {})),
+            "scores": [],
         }  # fmt: skip
     source = locate_model(name, offline=offline)
     model = load_from_folder(source.folder)
@@ -273,11 +281,12 @@ def _macs_per_pixel(model: object) -> float | None:
     return family.macs_per_pixel(model) if family is not None else None  # type: ignore[arg-type]
 
 
-def _command(task: str | None) -> str:
-    """The command that runs models of ``task`` (``desnow`` when the pushed folder did not say)."""
-    from weatherclean.models.family import family_for_task
+def _command(task: str | None) -> str | None:
+    """The command that runs models of ``task`` (``desnow`` when the pushed folder did not say), or None for
+    a plugin's own task, which no command runs."""
+    from weatherclean.models.family import task_command
 
-    return family_for_task(task or "snow").command
+    return task_command(task or "snow")
 
 
 def _refuse_registered_name(folder: Path) -> None:

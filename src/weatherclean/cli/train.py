@@ -24,9 +24,13 @@ from weatherclean.io.folders import expand_home
 if TYPE_CHECKING:
     from torch import nn
 
+    from weatherclean.models.family import ModelFamily
     from weatherclean.synth.common import Styles
     from weatherclean.training.trainer import TrainConfig, TrainResult
 
+
+#: The tasks train has data for (a snow job, a rain job); a plugin's own task is refused by name.
+TRAINABLE_TASKS = ("snow", "rain")
 
 #: Each loss weight's option, the task whose loss reads it, and its default (the paper's value).
 LOSS_WEIGHTS = {
@@ -272,8 +276,8 @@ def train_command(
     from weatherclean.batch.outputs import check_output_folder
     from weatherclean.data.tones import check_tone_haze
     from weatherclean.io.folders import check_writable_folders
-    from weatherclean.models.family import family_for_task, tasks
-    from weatherclean.models.registry import get_spec
+    from weatherclean.models.family import tasks
+    from weatherclean.models.registry import get_spec, resolve_model_name
     from weatherclean.restore.restorer import with_pass_through
     from weatherclean.training.tasks import RainTask, SnowTask, check_clean_sources
     from weatherclean.training.trainer import (
@@ -286,9 +290,13 @@ def train_command(
         train,
     )
 
-    if task not in tasks():
-        raise WeathercleanError(f"--task {task}: use {' or '.join(tasks())}")
-    family = family_for_task(task)
+    if task not in TRAINABLE_TASKS:
+        if task in tasks():  # a plugin's own task: known, but train has no data for it (it built a rain job)
+            raise WeathercleanError(
+                f"--task {task}: train has training data for {' and '.join(TRAINABLE_TASKS)} only; train {task} "
+                "models with your own loop and their family's loss (docs/api.md, Model families)"
+            )
+        raise WeathercleanError(f"--task {task}: use {' or '.join(TRAINABLE_TASKS)}")
     check_output_folder(output, what="the run folder", hint="give the run a folder name (the model is written to "
                         "OUTPUT/model), or make the folder first if that is really its name")  # fmt: skip
     output = output or Path("runs") / task
@@ -341,7 +349,8 @@ def train_command(
     elif push_private:
         raise WeathercleanError("--push-private only applies with --push-to-hub owner/name")
     if not init:
-        arch = arch or family.default_model
+        # the task's default is the shipped family's (as load_restorer's), whatever plugin also serves the task
+        arch = arch or resolve_model_name("default", task)
         get_spec(arch)  # an unknown --arch fails here, before any data is read
     _check_task("--init" if init else "--arch", init or str(arch), task)
     cfg = TrainConfig(
@@ -375,6 +384,7 @@ def train_command(
     if pass_through is not None:
         model = with_pass_through(model, pass_through, label=init or str(arch))
     _check_task("--init" if init else "--arch", init or str(arch), task, model)
+    family = _family_of(model, "--init" if init else "--arch", init or str(arch))  # its loss, not the task's
     model.train()
     samples = steps * batch_size * 64
     loss_fn = family.loss(
@@ -460,6 +470,25 @@ def _init_record(init: str | None, task: str) -> str | None:
     return str(folder.resolve()) if folder.is_dir() else init
 
 
+def _family_of(model: nn.Module, flag: str, value: str) -> ModelFamily:
+    """The family of the model being trained, whose loss it trains with.
+
+    Why the model's and not the task's: another family registered for the same task (a plugin's) once
+    became the task's, and ``--arch desnownet-light`` then trained DesnowNet with that family's loss (and
+    ``--arch tinysnow-8`` a plugin's model with DesnowNet's, an ``IndexError`` deep in the loss).
+    """
+    from weatherclean.models.family import family_of_model
+
+    family = family_of_model(model)
+    if family is None:
+        raise ModelError(
+            f"{flag} {value}: its model ({type(model).__name__}) belongs to no registered model family, so train "
+            "has no loss for it; register its family (register_family) or pick a model from `weatherclean models "
+            "list`"
+        )
+    return family
+
+
 def _check_task(flag: str, value: str, task: str, model: nn.Module | None = None) -> None:
     """Refuse a model or configuration of the other task, with advice that fits ``train``: use that task's
     ``--task``, or pick a model of this one (the registry's own advice is for running a model, not training it).
@@ -473,9 +502,14 @@ def _check_task(flag: str, value: str, task: str, model: nn.Module | None = None
         family = family_of_model(model) if model is not None else None
         other = family.task if family is not None else get_spec(value).task
         what, use = ("configuration", "train it") if flag == "--arch" else ("model", "fine-tune it")
+        advice = (
+            f"to {use}, use --task {other}"
+            if other in TRAINABLE_TASKS
+            else f"train has no data for {other} (only {' and '.join(TRAINABLE_TASKS)})"
+        )
         raise ModelError(
-            f"{flag} {value}: a {other} {what}; to {use}, use --task {other}, or pick a {task} {what} for {flag} "
-            "(`weatherclean models list`)"
+            f"{flag} {value}: a {other} {what}; {advice}, or pick a {task} {what} for {flag} (`weatherclean models "
+            "list`)"
         ) from None
 
 

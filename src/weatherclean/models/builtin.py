@@ -5,32 +5,32 @@ registry has to know every registered name up front. So what a listing needs liv
 each family's module (:mod:`~weatherclean.models.desnownet`, :mod:`~weatherclean.models.j4rnet`) takes its
 task, named configurations and default from its entry below, and is imported, registering its full
 :class:`~weatherclean.models.family.ModelFamily`, only when a model is built or a family looked up.
+
+A new shipped family needs its entry here as well as its module: this listing is what tells the registry
+its names and the family registry which module to import (a family from another package needs none: it
+is found through its entry point, see :data:`~weatherclean.models.family.PLUGIN_GROUP`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from weatherclean.models.family import NamedConfiguration  # re-exported: its home before family.py had it
 
 __all__ = ["BUILTIN_FAMILIES", "BuiltinFamily", "NamedConfiguration"]
 
 
 @dataclass(frozen=True)
-class NamedConfiguration:
-    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings."""
-
-    name: str
-    description: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class BuiltinFamily:
-    """What is known of a shipped family without importing it: where it lives and what it registers."""
+    """What is known of a shipped family without importing it: where it lives and what it registers.
+
+    ``command`` is the ``weatherclean`` command that runs its task: hints and model cards name a command
+    only for a task one of these serves, so that they never name one that does not exist.
+    """
 
     model_type: str
     task: str
+    command: str
     module: str  # imported on first use; importing it registers the family
     configurations: tuple[NamedConfiguration, ...]
     default_model: str
@@ -43,6 +43,7 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
         BuiltinFamily(
             model_type="desnownet",
             task="snow",
+            command="desnow",
             module="weatherclean.models.desnownet",
             configurations=(
                 NamedConfiguration(
@@ -79,6 +80,7 @@ BUILTIN_FAMILIES: dict[str, BuiltinFamily] = {
         BuiltinFamily(
             model_type="j4rnet",
             task="rain",
+            command="derain",
             module="weatherclean.models.j4rnet",
             configurations=(
                 NamedConfiguration(

@@ -22,7 +22,7 @@ from typing import Any
 
 from weatherclean import __version__
 from weatherclean.errors import ModelError
-from weatherclean.models.family import family_for_task, family_of
+from weatherclean.models.family import ModelFamily, family_for_task, family_of, is_shipped, task_command
 
 CARD_NAME = "README.md"
 #: Metadata a card must have before ``models push`` publishes it: the Hub shows the licence, and the
@@ -134,13 +134,11 @@ def render_card(
     """
     from huggingface_hub import ModelCard
 
-    family = family_of(str(config.get("model_type"))) or family_for_task("snow")
-    task, command = family.task, family.command
-    what = (
-        f"{family.title} ({family.paper})"
-        if family.model_type == config.get("model_type")
-        else (f"A {config.get('model_type')} model")
-    )
+    known = family_of(str(config.get("model_type")))
+    family = known or family_for_task("snow")
+    task = family.task
+    command = task_command(task)  # None for a plugin's own task: no weatherclean command runs it
+    what = f"{family.title} ({family.paper})" if known is not None else f"A {config.get('model_type')} model"
     size = f", {parameters:,} parameters" if parameters else ""
     lines = [
         f"# {name}",
@@ -151,10 +149,7 @@ def render_card(
         "## Use",
         "",
         *([paths_note, ""] if paths_note else []),
-        "```bash",
-        "pip install weatherclean",
-        f"weatherclean {command} {family.example_input} --model {_quote(model_ref)}",
-        "```",
+        *_use_section(family if known is not None else None, config, model_ref, command),
         "",
         "## Training",
         "",
@@ -162,16 +157,22 @@ def render_card(
     if training is None:
         lines += ["How this model was trained is not recorded in this card.", ""]
     else:
-        lines += _training_section(training, task)
+        lines += _training_section(training, task, family if known is not None else None)
+    lines += ["## Scores", ""]
+    if command is not None:  # evaluate scores the shipped tasks only
+        lines += [
+            "Not measured yet. Measure them on held-out data with",
+            "",
+            "```bash",
+            f"weatherclean evaluate --task {task} --dataset TEST_FOLDER --model {_quote(model_ref)}",
+            "```",
+            "",
+        ]
+    else:
+        # no blank line after it: the sentence goes on in the next line ("and add them to the model-index")
+        lines += ["Not measured yet (`weatherclean evaluate` scores snow and rain models only). Measure PSNR and "
+                  "SSIM on held-out data"]  # fmt: skip
     lines += [
-        "## Scores",
-        "",
-        "Not measured yet. Measure them on held-out data with",
-        "",
-        "```bash",
-        f"weatherclean evaluate --task {task} --dataset TEST_FOLDER --model {_quote(model_ref)}",
-        "```",
-        "",
         "and add them to the `model-index` in this card's metadata, where the Hub and `weatherclean models info` "
         "show them.",
         "",
@@ -185,6 +186,43 @@ def render_card(
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines)))
 
 
+def _use_section(
+    family: ModelFamily | None, config: Mapping[str, Any], model_ref: str, command: str | None
+) -> list[str]:
+    """How to run the model: what to install (a plugin family's package too: weatherclean alone cannot load
+    its folders) and the command, or for a task no command runs, the Python call."""
+    install = "pip install weatherclean"
+    model_type = config.get("model_type")
+    if (family is not None and not is_shipped(family)) or (family is None and isinstance(model_type, str)):
+        package = _distribution_of(family) if family is not None else None
+        install += f" {package}" if package else f"  # and the package that provides model_type {model_type!r}"
+    if command is not None:
+        example = family.example_input if family is not None else "photos/"
+        return ["```bash", install, f"weatherclean {command} {example} --model {_quote(model_ref)}", "```"]
+    task = family.task if family is not None else "snow"
+    return [
+        "```bash",
+        install,
+        "```",
+        "",
+        "```python",
+        "from weatherclean import load_restorer",
+        "",
+        f"restorer = load_restorer({task!r}, model={model_ref!r})",
+        'restorer.restore_file("in.jpg", "out.jpg")',
+        "```",
+    ]
+
+
+def _distribution_of(family: ModelFamily) -> str | None:
+    """The installed distribution (``pip install`` name) whose package defines ``family``'s model, if found."""
+    from importlib.metadata import packages_distributions
+
+    top = getattr(family.model_class, "__module__", "").partition(".")[0]
+    names = packages_distributions().get(top) or []
+    return names[0] if names else None
+
+
 def write_card(folder: Path, text: str) -> Path:
     """Write ``folder/README.md`` atomically (a crash never leaves half a card) and return its path."""
     from weatherclean.io.atomic import atomic_write
@@ -194,18 +232,28 @@ def write_card(folder: Path, text: str) -> Path:
     return path
 
 
-#: Per task, its paper's loss and that loss's weights as ``train`` records them (``lambda_z`` is
-#: ``--lambda-z``), with their symbols in the paper.
+#: Per shipped family (``model_type``), its paper's loss and that loss's weights as ``train`` records them
+#: (``lambda_z`` is ``--lambda-z``), with their symbols in the paper. Keyed by family, not task: another
+#: family of the same task trains with its own loss, and its card must not name DesnowNet's.
 LOSS_WEIGHTS = {
-    "snow": ("the DesnowNet paper loss", {"lambda_z": "λ_z", "lambda_w": "λ_w"}),
-    "rain": ("the J4R-Net paper loss", {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}),
+    "desnownet": ("the DesnowNet paper loss", {"lambda_z": "λ_z", "lambda_w": "λ_w"}),
+    "j4rnet": ("the J4R-Net paper loss", {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}),
 }
+#: Per task, the loss options ``train`` has (what a card's training command spells out).
+TASK_LOSS_OPTIONS = {"snow": ("lambda_z", "lambda_w"), "rain": ("lambda_detect", "lambda_rect", "lambda_removal")}
 
 
-def _loss_row(task: str, extra: Mapping[str, Any]) -> str:
+def _loss_row(family: ModelFamily | None, extra: Mapping[str, Any]) -> str:
     """The card's "loss" row: the paper's loss with the weights this run used (a run recorded before the
-    weights were options says only "the paper's loss"), and our brightness-and-colour term if it was on."""
-    paper, names = LOSS_WEIGHTS.get(task, ("the paper's loss", {}))
+    weights were options says only "the paper's loss"), and our brightness-and-colour term if it was on. A
+    family without a paper loss listed here (a plugin's) gets its own family's loss, named by its title."""
+    model_type = family.model_type if family is not None else None
+    if model_type not in LOSS_WEIGHTS:
+        title = family.title if family is not None else "its family"
+        return f"the training loss of {title} (its family's own)" + (
+            f", with lambda_colour = {extra['lambda_colour']:g} passed to it" if extra.get("lambda_colour") else ""
+        )
+    paper, names = LOSS_WEIGHTS[model_type]
     weights = [f"{symbol} = {extra[key]:g}" for key, symbol in names.items() if isinstance(extra.get(key), int | float)]
     row = f"{paper}, {', '.join(weights)}" if weights else "the paper's loss"
     if extra.get("lambda_colour"):
@@ -246,7 +294,7 @@ def training_command(settings: Mapping[str, Any], *, push_to_hub: str | None = N
         option("--frames", extra.get("frames"))
     option("--lr", settings.get("lr"))
     option("--warmup", settings.get("warmup_steps"))
-    for key in LOSS_WEIGHTS.get(task, ("", {}))[1]:
+    for key in TASK_LOSS_OPTIONS.get(task, ()):
         option("--" + key.replace("_", "-"), extra.get(key))
     if task == "snow" and extra.get("haze") is False:
         args.append("--no-haze")
@@ -294,7 +342,7 @@ def training_seconds(history: Sequence[Mapping[str, Any]], fallback: float = 0.0
     return total + last if history else fallback
 
 
-def _training_section(training: TrainingRecord, task: str) -> list[str]:
+def _training_section(training: TrainingRecord, task: str, family: ModelFamily | None) -> list[str]:
     settings, extra = training.settings, training.settings.get("extra") or {}
     data = []
     if extra.get("dataset"):
@@ -309,7 +357,7 @@ def _training_section(training: TrainingRecord, task: str) -> list[str]:
         crop += f", {extra.get('frames', 1)} frame(s) per clip"
     start = training.init_source or (f"`{extra['init']}`" if extra.get("init") else "random initialisation")
     arch = extra.get("arch")
-    loss = _loss_row(task, extra)
+    loss = _loss_row(family, extra)
     final = training.final_loss
     rows = [
         ("architecture", f"`{arch}`" if arch and not extra.get("init") else "as the starting model"),

@@ -596,7 +596,7 @@ FAMILY = register_family(
     ModelFamily(
         model_type="j4rnet",
         task=_LISTING.task,
-        command="derain",
+        command=_LISTING.command,
         title="J4R-Net",
         paper="Liu et al., *Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos*, CVPR 2018",
         inputs="videos and photos",

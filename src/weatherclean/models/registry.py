@@ -7,6 +7,11 @@ A model is named in one of four ways, tried in this order:
    to a full commit and the sha256 of its files.
 3. A local folder written by ``save_pretrained`` (``config.json`` + ``model.safetensors``).
 4. A Hugging Face Hub repo id, ``owner/name`` or ``owner/name@revision``.
+
+The registry knows no family by name: the shipped families' names come from their torch-free listing
+(:mod:`~weatherclean.models.builtin`), and any other family's from :func:`register_family_models`, which a
+plugin's module calls when it is imported (installed plugins are imported the first time a name is looked
+up, and only when one is installed, so ``models list`` needs no PyTorch otherwise).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,7 +32,18 @@ from weatherclean.errors import ModelError
 from weatherclean.io.folders import expand_home
 from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
-from weatherclean.models.family import ModelFamily, family_for_task, family_of_model, get_family, pass_through_changes
+from weatherclean.models.family import (
+    ModelFamily,
+    family_for_task,
+    family_of,
+    family_of_model,
+    get_family,
+    is_registered,
+    load_plugin_families,
+    pass_through_changes,
+    task_command,
+    undo_if_import_fails,
+)
 from weatherclean.models.loading import check_fits, load_from_folder, read_folder  # noqa: F401 (load_from_folder re-exported)
 
 if TYPE_CHECKING:  # the registry is listed without PyTorch (``models list``); models are built lazily
@@ -50,6 +68,7 @@ class ModelSpec:
     repo_id: str | None = None
     revision: str | None = None  # a full 40-hex commit; required with repo_id
     sha256: Mapping[str, str] = field(default_factory=dict, hash=False)
+    family: str | None = None  # the model_type whose named configuration this is (a clash names it)
 
     def __post_init__(self) -> None:
         if self.repo_id is None:
@@ -120,30 +139,126 @@ class ModelSource:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+#: Guards changes to ``_REGISTRY`` and ``DEFAULT_MODELS``: two plugins imported by two threads at once must not
+#: both find a name free. Never held while importing (nothing under it imports).
+_LOCK = threading.RLock()
 
 #: The model each task uses when the user does not name one (each family's ``default_model``).
 DEFAULT_MODELS: dict[str, str] = {}
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
-    """Add a named model; ``replace=True`` overwrites an existing name (plugins, tests)."""
-    if spec.name in _REGISTRY and not replace:
-        raise ValueError(f"model name {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
+    """Add a named model; ``replace=True`` overwrites an existing name (plugins, tests).
+
+    Registered from a plugin whose import then fails, the name is taken back with the rest of the plugin (the
+    name belongs to the module that calls this).
+    """
+    module = _caller_module()
+    with _LOCK:
+        before = _REGISTRY.get(spec.name)
+        if before is not None and not replace:
+            raise ValueError(
+                f"model name {spec.name!r} is already registered ({_owner(before)}); pick another name, "
+                "or pass replace=True to replace it on purpose"
+            )
+        _REGISTRY[spec.name] = spec
+    undo_if_import_fails(lambda: _put_back(spec.name, spec, before), module=module)
     return spec
+
+
+def _caller_module() -> str:
+    """The ``__name__`` of the module that called the public function calling this: the module a registration
+    belongs to, taken back only if that module's import fails (see ``undo_if_import_fails``)."""
+    return str(sys._getframe(2).f_globals.get("__name__", "?"))  # noqa: SLF001  # no public way to the caller
+
+
+def _put_back(name: str, spec: ModelSpec, before: ModelSpec | None) -> None:
+    """Undo registering ``spec``: what was there before, if ``spec`` is still what is there."""
+    with _LOCK:
+        if _REGISTRY.get(name) is not spec:
+            return
+        if before is None:
+            del _REGISTRY[name]
+        else:
+            _REGISTRY[name] = before
+
+
+def _owner(spec: ModelSpec) -> str:
+    """Who holds a registered name, for a clash: its family, or a plain ``register_model``."""
+    return f"a configuration of family {spec.family!r}" if spec.family else "by register_model"
 
 
 def unregister_model(name: str) -> ModelSpec | None:
     """Remove a named model and return it (``None`` if it was not registered)."""
-    return _REGISTRY.pop(name, None)
+    with _LOCK:
+        return _REGISTRY.pop(name, None)
 
 
 def register_family_models(family: ModelFamily) -> None:
-    """Register the named configurations a family declares, and its default if its task has none yet."""
-    for named in family.configurations:
-        build = functools.partial(family.build, named.settings)
-        register_model(ModelSpec(named.name, family.task, named.description, build))
-    DEFAULT_MODELS.setdefault(family.task, family.default_model)
+    """Register the named configurations a family declares, and its default if its task has none yet.
+
+    Register the family first (:func:`~weatherclean.models.family.register_family`): a name must build,
+    and its folders load, with the family registered under its ``model_type``. All or nothing: every name
+    is checked before any is registered, so a clash on the second name no longer leaves the first behind,
+    and the error names the family that holds it. Names already held by this ``model_type`` (its module
+    imported again: ``importlib.reload``, a notebook's autoreload, an edited plugin) are replaced quietly, and
+    those its new declaration no longer has are taken out; the task's default follows the family's when it was
+    one of this family's names. A shipped task keeps its shipped default. Imports nothing: a plugin calls it
+    while it is being imported. From a plugin whose import then fails, all of it is taken back.
+    """
+    model_type = family.model_type
+    module = _caller_module()
+    if not is_registered(family, by=module):
+        whose = "is not registered" if family_of(model_type) is None else "is registered as another definition"
+        raise ValueError(
+            f"family {model_type!r} {whose}; call register_family(family) first, then "
+            "register_family_models(family) with the same family"
+        )
+    with _LOCK:
+        held = {name: spec for name, spec in _REGISTRY.items() if spec.family == model_type}
+        taken = [
+            f"{named.name!r} ({_owner(_REGISTRY[named.name])})"
+            for named in family.configurations
+            if named.name in _REGISTRY and named.name not in held
+        ]
+        if taken:
+            raise ValueError(
+                f"family {model_type!r}: model name {', '.join(taken)} is already registered; rename the "
+                "configuration (nothing of this family was registered)"
+            )
+        default_before = DEFAULT_MODELS.get(family.task)
+        names = {named.name for named in family.configurations}
+        for name in held.keys() - names:  # dropped from the family's new declaration
+            del _REGISTRY[name]
+        for named in family.configurations:
+            build = functools.partial(family.build, named.settings)
+            _REGISTRY[named.name] = ModelSpec(named.name, family.task, named.description, build, family=model_type)
+        if default_before is None or default_before in held:
+            DEFAULT_MODELS[family.task] = family.default_model
+        default_after = DEFAULT_MODELS[family.task]
+        mine = {name: _REGISTRY[name] for name in names}
+    undo_if_import_fails(lambda: _take_back(family.task, held, mine, (default_before, default_after)), module=module)
+
+
+def _take_back(
+    task: str, held: dict[str, ModelSpec], mine: dict[str, ModelSpec], default: tuple[str | None, str]
+) -> None:
+    """Undo ``register_family_models``: the names as they were (``held``) where they are still the ones it
+    registered (``mine``), and the task's default as it was (``default``: before, after) if it is still the one
+    this registration left (another family's default set since stays)."""
+    before, after = default
+    with _LOCK:
+        for name, spec in mine.items():
+            if _REGISTRY.get(name) is spec:
+                del _REGISTRY[name]
+        for name, spec in held.items():
+            _REGISTRY.setdefault(name, spec)
+        if DEFAULT_MODELS.get(task) != after:
+            return
+        if before is None:
+            DEFAULT_MODELS.pop(task, None)
+        else:
+            DEFAULT_MODELS[task] = before
 
 
 def _build_builtin(model_type: str, settings: Mapping[str, Any]) -> nn.Module:
@@ -151,19 +266,26 @@ def _build_builtin(model_type: str, settings: Mapping[str, Any]) -> nn.Module:
     return get_family(model_type).build(settings)
 
 
-# The shipped families' names are registered from their torch-free listing, so listing them imports nothing.
+# The shipped families' names are registered from their torch-free listing, so listing them imports nothing. Put
+# in directly, never through register_model: this module may first be imported from inside a plugin's import, and
+# the names are weatherclean's whatever becomes of that plugin (journaled, a failing plugin once took them all back).
 for _listing in BUILTIN_FAMILIES.values():
     for _named in _listing.configurations:
         _build = functools.partial(_build_builtin, _listing.model_type, _named.settings)
-        register_model(ModelSpec(_named.name, _listing.task, _named.description, _build))
+        _REGISTRY[_named.name] = ModelSpec(
+            _named.name, _listing.task, _named.description, _build, family=_listing.model_type
+        )
     DEFAULT_MODELS.setdefault(_listing.task, _listing.default_model)
 
 
 def list_models(task: str | None = None) -> list[ModelSpec]:
-    return [s for s in _REGISTRY.values() if task is None or s.task == task]
+    """The registered models (of ``task``), an installed plugin's included."""
+    load_plugin_families()
+    return [s for s in list(_REGISTRY.values()) if task is None or s.task == task]  # list(): one whole state
 
 
 def get_spec(name: str) -> ModelSpec:
+    load_plugin_families()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -192,6 +314,7 @@ def resolve_model_name(spec: str, task: str = "snow") -> str:
     """``default`` (or ``default-<task>``) → the task's default model; any other name as it is."""
     if spec not in ("default", f"default-{task}"):
         return spec
+    load_plugin_families()  # a plugin's own task has its default once the plugin is imported
     return DEFAULT_MODELS.get(task) or family_for_task(task).default_model
 
 
@@ -205,6 +328,11 @@ def describe_weights(spec: ModelSpec) -> str:
 def train_hint(spec: ModelSpec) -> str:
     """How to get weights for a registered configuration that ships none: a command to copy."""
     out = f"runs/{spec.name}"
+    if task_command(spec.task) is None:  # a plugin's own task: `train` has no data for it
+        return (
+            f"train them with your own loop (`weatherclean train` has data for snow and rain only), save them with "
+            f"save_pretrained, then use load_restorer('{spec.task}', model=FOLDER)"
+        )
     return (
         f"train them with `weatherclean train --task {spec.task} --arch {spec.name} --clean PHOTOS -o {out}` "
         f"(PHOTOS: a folder of clean pictures), then use `--model {out}/model`"
@@ -233,6 +361,7 @@ def locate_model(
             )
         return ModelSource(os.fspath(spec), "folder", folder)
     name = resolve_model_name(spec, task)
+    load_plugin_families()
     if name in _REGISTRY:
         registered = _REGISTRY[name]
         if registered.hub_spec is not None:
@@ -302,7 +431,7 @@ def check_model_spec(
     """
     name = resolve_model_name(spec, task)
     check_task(name, task)
-    registered = _REGISTRY.get(name)
+    registered = _REGISTRY.get(name)  # check_task has imported the installed plugins
     from_hub = registered.hub_spec if registered is not None else None
     if registered is None and not expand_home(name).exists() and _looks_like_repo_id(name):
         from_hub = name
@@ -336,11 +465,14 @@ def check_model_spec(
 def _refuse_other_task(label: str, other: str | None, task: str) -> None:
     """:class:`ModelError` when a model labelled ``label`` serves ``other``, not ``task`` (None: unknown)."""
     if other is not None and other != task:
-        raise ModelError(
-            f"'{label}' is a {other} model; use it with `weatherclean {family_for_task(other).command}` or "
-            f"`evaluate --task {other}` (load_restorer('{other}', ...) in Python), or pick a {task} model "
-            "(`weatherclean models list`)"
+        command = task_command(other)  # only a command that exists: a plugin's own task has none
+        use = (
+            f"use it with `weatherclean {command}` or `evaluate --task {other}` (load_restorer('{other}', ...) in "
+            "Python)"
+            if command
+            else f"no weatherclean command runs {other} models: use it from Python, load_restorer('{other}', model=...)"
         )
+        raise ModelError(f"'{label}' is a {other} model; {use}, or pick a {task} model (`weatherclean models list`)")
 
 
 def check_task(name_or_model: str | nn.Module | None, task: str, *, label: str | None = None) -> None:
@@ -351,6 +483,7 @@ def check_task(name_or_model: str | nn.Module | None, task: str, *, label: str |
         other = family.task if family is not None else None
         label = label or type(name_or_model).__name__
     else:
+        load_plugin_families()
         other = _REGISTRY[name_or_model].task if name_or_model in _REGISTRY else None
         label = str(name_or_model)
     _refuse_other_task(label, other, task)

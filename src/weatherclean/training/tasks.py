@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from weatherclean.errors import DatasetError
+from weatherclean.errors import DatasetError, ModelError
 from weatherclean.synth.common import Styles
 from weatherclean.training.losses import DerainLoss, DesnowLoss
 from weatherclean.training.mining import dry_score
@@ -99,7 +99,7 @@ class SnowTask:
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(batch["x"])
         with _loss_precision(batch["x"]):
-            return self.loss_fn(model, _as_float(out), batch)
+            return self.loss_fn(model, _as_float(out, model), batch)
 
 
 @dataclass
@@ -153,13 +153,19 @@ class RainTask:
         )  # fmt: skip
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        out, _state = model(batch["rainy"])
+        result = model(batch["rainy"])
+        if not isinstance(result, tuple) or len(result) != 2:  # a plugin's model unpacked into a traceback
+            raise ModelError(
+                f"{_name(model)}.forward returned {type(result).__name__}; training a rain model needs (outputs, "
+                "state), outputs a NamedTuple (or tuple) of tensors (docs/api.md, Model families)"
+            )
+        out, _state = result
         # A model whose streak output is not S itself (J4R-Net's "detail" mode) says what it should be.
         target = getattr(getattr(model, "module", model), "streak_target", None)
         if target is not None and "streak" in batch:
             batch = {**batch, "streak": target(batch["streak"])}
         with _loss_precision(batch["rainy"]):
-            return self.loss_fn(_as_float(out), batch)
+            return self.loss_fn(_as_float(out, model), batch)
 
 
 def _tell(notes: list[str], note: Callable[[str], None] | None) -> None:
@@ -170,9 +176,26 @@ def _tell(notes: list[str], note: Callable[[str], None] | None) -> None:
             note(text)
 
 
-def _as_float(out: T) -> T:
-    """A model's named outputs in fp32: under autocast they come out bf16/fp16, too coarse for a loss."""
-    return type(out)(*(t.float() for t in out))  # type: ignore[call-arg]
+def _as_float(out: T, model: nn.Module) -> T:
+    """A model's outputs in fp32: under autocast they come out bf16/fp16, too coarse for a loss.
+
+    A NamedTuple comes back as the same NamedTuple, so that a loss reads its fields by name; a plain tuple as a
+    plain tuple (``type(out)(*...)`` on one was a ``TypeError`` traceback: a tuple takes one iterable).
+    Outputs that are not a tuple of tensors are one line naming the model and what training needs (a plugin
+    family's forward may return a single tensor, which is enough to restore pictures but not to train with).
+    """
+    if not isinstance(out, tuple) or not all(isinstance(t, torch.Tensor) for t in out):
+        raise ModelError(
+            f"{_name(model)}.forward returned {type(out).__name__}; training needs a NamedTuple (or tuple) of "
+            "tensors, as its family's loss reads them (docs/api.md, Model families)"
+        )
+    floats = (t.float() for t in out)
+    return type(out)(*floats) if hasattr(out, "_fields") else tuple(floats)  # type: ignore[return-value]
+
+
+def _name(model: nn.Module) -> str:
+    """The class name of the model being trained (under DistributedDataParallel, of the model it wraps)."""
+    return type(getattr(model, "module", model)).__name__
 
 
 def _loss_precision(x: torch.Tensor) -> contextlib.AbstractContextManager[object]:
