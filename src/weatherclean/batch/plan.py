@@ -76,7 +76,7 @@ from weatherclean.batch.outputs import (
     placement,
 )
 from weatherclean.errors import InputError, OutputError, WeathercleanError
-from weatherclean.io.folders import expand_home, file_line, name_over_limit, path_max, shown
+from weatherclean.io.folders import expand_home, expand_home_text, file_line, name_over_limit, path_max, shown
 from weatherclean.io.images import is_image_path, suffix_for_format
 from weatherclean.io.media import VIDEO_CONTAINERS
 from weatherclean.io.output_links import (
@@ -847,7 +847,7 @@ def plan_batch(
     A leading ``~`` is the home folder, as for the inputs (:func:`~weatherclean.io.folders.expand_home`): a
     ``-o '~/out'`` that reached us unexpanded (no shell in between) made a folder named ``~`` here.
     """
-    output_dir = None if output_dir is None else expand_home(output_dir)
+    output_dir = None if output_dir is None else expand_home_text(output_dir)
     check_output_folder(output_dir)
     if media is None:
         return plan_jobs(

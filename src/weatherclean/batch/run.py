@@ -34,7 +34,6 @@ import dataclasses
 import errno
 import os
 import stat
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -616,21 +615,11 @@ MEMORY: tuple[str, int | None] = ("memory", None)
 def _cause(exc: BaseException) -> tuple[str, int | None] | None:
     """:attr:`_Outcome.cause` of a job that ``exc`` failed: a write's failure with its ``errno`` (where the
     ``OSError`` under it tells), a want of memory, or None."""
-    if _memory_failure(exc):  # before a write's: an output that could not be encoded for memory is both
+    # a picture refused for memory too (tiling's NotEnoughMemory), and before a write's: an output that could not
+    # be encoded for memory is both
+    if is_out_of_memory(exc):
         return MEMORY
     return ("output", os_errno(exc)) if isinstance(exc, OutputError) else None
-
-
-def _memory_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` failed its job for want of memory: out of memory in any stage
-    (:func:`~weatherclean.errors.is_out_of_memory`), or a picture refused before any work because it cannot fit in
-    the memory available (:class:`weatherclean.restore.tiling.NotEnoughMemory`, looked up only where that module is
-    loaded: nothing else can have raised one)."""
-    if is_out_of_memory(exc):
-        return True
-    tiling = sys.modules.get("weatherclean.restore.tiling")
-    refused = getattr(tiling, "NotEnoughMemory", None)
-    return isinstance(refused, type) and isinstance(exc, refused)
 
 
 def _given_output(jobs: Plan | Sequence[Job]) -> bool | None:

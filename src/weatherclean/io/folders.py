@@ -26,9 +26,9 @@ from weatherclean.io.leftovers import NAME_MAX
 from weatherclean.io.output_links import special_kind
 
 __all__ = [
-    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "expand_home", "file_line",
-    "input_problem", "name_limit", "name_over_limit", "name_size", "nfc", "path_max", "printable", "real_path",
-    "shown", "too_long", "under", "write_probe",
+    "LINK_LOOP", "NAME_MAX", "check_input_file", "check_writable_folders", "display", "expand_home",
+    "expand_home_text", "file_line", "input_problem", "name_limit", "name_over_limit", "name_size", "nfc",
+    "path_max", "printable", "real_path", "shown", "too_long", "under", "write_probe",
 ]  # fmt: skip
 
 #: Whether file systems count a name's length in UTF-16 code units, not bytes: NTFS (Windows), APFS and HFS+
@@ -42,12 +42,18 @@ LINK_LOOP = "symbolic link loop"
 def expand_home(text: str | os.PathLike[str]) -> Path:
     """``text`` with a leading ``~`` or ``~user`` made the home folder, as a shell would have done: for paths that
     reach the commands unexpanded (a Kubernetes ``args:`` list, ``subprocess`` without a shell, a quoted ``'~/x'``),
-    inputs, ``-o``, ``--model`` and training folders alike.
+    inputs, ``-o``, ``--model`` and training folders alike (:func:`expand_home_text` keeps a trailing slash).
 
     Why not ``Path.expanduser``: with no ``HOME`` and a user id the system does not know (a container run as an
     arbitrary uid) it raised ``RuntimeError`` and the run ended in a traceback. Here such a ``~`` is refused in
     one line that says what to do, unless a file or folder of that very name exists (it is then taken as it is).
     """
+    return Path(expand_home_text(text))
+
+
+def expand_home_text(text: str | os.PathLike[str]) -> str:
+    """:func:`expand_home` as text, as typed otherwise: a trailing slash (``-o out.jpg/``, which says "a folder")
+    is kept, where a :class:`~pathlib.Path` drops it."""
     raw = os.fspath(text)
     expanded = os.path.expanduser(raw)
     if expanded == raw and raw[:1] == "~" and raw.split(os.sep, 1)[0] == "~" and not os.path.lexists(raw):
@@ -55,7 +61,7 @@ def expand_home(text: str | os.PathLike[str]) -> Path:
             f"{raw}: cannot expand ~, no home folder is known (HOME is unset and this user id has no account "
             "entry); give the full path, or set HOME"
         )
-    return Path(expanded)
+    return expanded
 
 
 def display(path: Path, cwd: Path | None = None) -> Path:

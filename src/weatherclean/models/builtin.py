@@ -13,11 +13,24 @@ is found through its entry point, see :data:`~weatherclean.models.family.PLUGIN_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from weatherclean.models.family import NamedConfiguration  # re-exported: its home before family.py had it
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["BUILTIN_FAMILIES", "BuiltinFamily", "NamedConfiguration"]
+
+
+@dataclass(frozen=True)
+class NamedConfiguration:
+    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings.
+
+    Defined here, in the torch-free listing, which imports nothing of weatherclean's: the family module
+    (:mod:`~weatherclean.models.family`, which re-exports it) imports this one, never the other way round.
+    """
+
+    name: str
+    description: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -777,7 +777,6 @@ FAMILY = register_family(
     ModelFamily(
         model_type="desnownet",
         task=_LISTING.task,
-        command=_LISTING.command,
         title="DesnowNet",
         paper="Liu et al., *DesnowNet: Context-Aware Deep Network for Snow Removal*, IEEE TIP 2018",
         inputs="photos",

@@ -14,8 +14,10 @@ frame to frame only for a :class:`RecurrentModel` (one with ``step``), checked w
 runtime-checkable protocol. A stand-in model in a test or a plugin's own network qualifies by having
 those members, with no registration and no base class.
 
-At load this module imports no other module of weatherclean's (the few it needs are imported inside the
-functions that use them), so every model module can import it without a cycle, and not PyTorch: the
+At load this module imports no other module of weatherclean's but the torch-free listing,
+:mod:`~weatherclean.models.builtin` (plain data, which imports nothing of weatherclean's; the few others it needs
+are imported inside the functions that use them), so every model module can import it without a cycle, and not
+PyTorch: the
 shipped families are imported, and so registered, the first time any family is looked up or registered
 here, and installed plugins the first time one is looked up, so ``models list`` and ``--help`` never pay
 for PyTorch.
@@ -37,13 +39,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from weatherclean.models.builtin import BUILTIN_FAMILIES, NamedConfiguration
+
 if TYPE_CHECKING:  # annotations only: importing this module must not import PyTorch (see models/builtin.py)
     from importlib.metadata import EntryPoint
 
     import torch
     from torch import nn
 
-    from weatherclean.models.builtin import BuiltinFamily
 
 __all__ = [
     "PLUGIN_GROUP",
@@ -54,6 +57,7 @@ __all__ = [
     "RecurrentModel",
     "RestorationModel",
     "bounded_count",
+    "caller_module",
     "config_dict",
     "families",
     "family_for_task",
@@ -116,19 +120,6 @@ class RecurrentModel(RestorationModel, Protocol):
     """
 
     def step(self, frame: torch.Tensor, state: torch.Tensor | None = None) -> tuple[FrameOutput, torch.Tensor]: ...
-
-
-@dataclass(frozen=True)
-class NamedConfiguration:
-    """A registered configuration of a family: ``desnownet-light`` is DesnowNet with these settings.
-
-    Defined here, not in :mod:`~weatherclean.models.builtin` (which re-exports it), so that this module
-    needs nothing of weatherclean's to declare a :class:`ModelFamily`.
-    """
-
-    name: str
-    description: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -311,18 +302,11 @@ def loss_from_options(loss_class: type, options: Mapping[str, object]) -> object
     return loss_class(**{k: v for k, v in options.items() if k in known})
 
 
-def _builtin_families() -> Mapping[str, BuiltinFamily]:
-    """The torch-free listing of the shipped families (imported here, not at load: see the module docstring)."""
-    from weatherclean.models.builtin import BUILTIN_FAMILIES
-
-    return BUILTIN_FAMILIES
-
-
 def is_shipped(family: ModelFamily) -> bool:
     """Whether ``family`` is one weatherclean ships: its ``model_type`` is in the shipped listing and its model
     class is defined in the module that listing names (a plugin's family, even one whose model subclasses a
     shipped model, is not). Clashes, model cards and error messages all ask this one question."""
-    listing = _builtin_families().get(family.model_type)
+    listing = BUILTIN_FAMILIES.get(family.model_type)
     return listing is not None and getattr(family.model_class, "__module__", None) == listing.module
 
 
@@ -342,7 +326,7 @@ def _registrant(family: ModelFamily) -> str:
     return str(getattr(family.model_class, "__module__", "?"))
 
 
-def _caller(depth: int = 2) -> str:
+def caller_module(depth: int = 2) -> str:
     """The ``__name__`` of the module whose code called the function that calls this (``depth`` frames up): the
     module a registration belongs to, for the clash check and for taking it back when that module fails."""
     return str(sys._getframe(depth).f_globals.get("__name__", "?"))  # noqa: SLF001  # no public way to the caller
@@ -355,7 +339,7 @@ def is_registered(family: ModelFamily, *, by: str | None = None) -> bool:
     registered = _FAMILIES.get(family.model_type)
     if registered is None:
         return False
-    return registered is family or _registrant(registered) == (by if by is not None else _caller())
+    return registered is family or _registrant(registered) == (by if by is not None else caller_module())
 
 
 def undo_if_import_fails(undo: Callable[[], None], *, module: str | None = None) -> None:
@@ -367,7 +351,7 @@ def undo_if_import_fails(undo: Callable[[], None], *, module: str | None = None)
     """
     journals = getattr(_THREAD, "journals", None)
     if journals:
-        journals[-1].append((module if module is not None else _caller(), undo))
+        journals[-1].append((module if module is not None else caller_module(), undo))
 
 
 @contextlib.contextmanager
@@ -400,7 +384,7 @@ def _put(model_type: str, family: ModelFamily | None, *, only_if: ModelFamily | 
     depend on which module a program happened to import first). ``only_if``: only when that is still what is
     registered there (an undo never takes out what another thread registered since)."""
     global _FAMILIES
-    shipped = list(_builtin_families())  # imported before the lock is taken: see _LOCK
+    shipped = list(BUILTIN_FAMILIES)
     with _LOCK:
         known = dict(_FAMILIES)
         if only_if is not None and known.get(model_type) is not only_if:
@@ -432,7 +416,7 @@ def _load_builtins() -> dict[str, ModelFamily]:
     from weatherclean.models.endpoint import check_hub_endpoint
 
     check_hub_endpoint()
-    listings = _builtin_families()
+    listings = BUILTIN_FAMILIES
     for listing in listings.values():
         with _taken_back_on_failure():
             importlib.import_module(listing.module)
@@ -463,16 +447,15 @@ def _load_plugins() -> None:
     raises is printed as one plain line on stderr instead. As with the shipped modules, no lock of ours is held
     while importing, and the plugins count as loaded only once none of their modules is still being imported.
 
-    The model-name registry is imported first, outside any plugin's import: imported from inside one (a plugin's
-    ``from weatherclean.models import register_family_models`` in a program whose first call was ``families()``),
-    it is weatherclean's, not the plugin's, whatever happens to the plugin. A plugin whose import Python broke off
-    to end an import-lock cycle (``_DeadlockError``: two plugins importing each other while a program thread
-    imports one of them) is not broken: it is tried again on the next lookup, and nothing is said.
+    The model-name registry may be first imported from inside a plugin's (its ``from weatherclean.models import
+    register_family_models`` in a program whose first call was ``families()``): it stays weatherclean's whatever
+    happens to the plugin, since only a module whose own import failed is taken back. A plugin whose import
+    Python broke off to end an import-lock cycle (``_DeadlockError``: two plugins importing each other while a
+    program thread imports one of them) is not broken: it is tried again on the next lookup, and nothing is said.
     """
     global _PLUGINS_LOADED
     if _PLUGINS_LOADED or getattr(_THREAD, "loading_plugins", False) or not _BUILTINS_LOADED:
         return
-    importlib.import_module("weatherclean.models.registry")
     entries = plugin_entry_points()
     problems: dict[str, str] = {}
     deadlocked = False
@@ -554,7 +537,7 @@ def register_family(family: ModelFamily, *, replace: bool = False) -> ModelFamil
     if not isinstance(family, ModelFamily):
         raise TypeError(f"register_family takes a ModelFamily, got {type(family).__name__}")
     model_type = family.model_type
-    shipped = _builtin_families().get(model_type)
+    shipped = BUILTIN_FAMILIES.get(model_type)
     if shipped is not None and not is_shipped(family):
         if not replace:
             raise ValueError(
@@ -562,7 +545,7 @@ def register_family(family: ModelFamily, *, replace: bool = False) -> ModelFamil
                 "model_type (or pass replace=True to replace the built-in on purpose)"
             )
         _load_builtins()  # the built-in registered first, or its own registration would later clash with yours
-    module = _caller()
+    module = caller_module()
     with _LOCK:
         existing = _FAMILIES.get(model_type)
         mine = existing is None or existing is family or _registrant(existing) == module
@@ -710,7 +693,7 @@ def tasks() -> list[str]:
 def task_command(task: str) -> str | None:
     """The ``weatherclean`` command that runs models of ``task`` (``desnow``, ``derain``), or None for a task
     no command runs (a plugin's own): hints name only commands that exist."""
-    for listing in _builtin_families().values():
+    for listing in BUILTIN_FAMILIES.values():
         if listing.task == task:
             return listing.command
     return None
@@ -720,7 +703,7 @@ def family_for_task(task: str) -> ModelFamily:
     """The family that serves ``task``: the shipped one for a shipped task, whatever else registered for it
     and in whatever order, else the first registered; :class:`ModelError` for an unknown task."""
     known = _load_families()
-    for listing in _builtin_families().values():
+    for listing in BUILTIN_FAMILIES.values():
         if listing.task == task and listing.model_type in known:
             return known[listing.model_type]
     for family in known.values():

@@ -596,7 +596,6 @@ FAMILY = register_family(
     ModelFamily(
         model_type="j4rnet",
         task=_LISTING.task,
-        command=_LISTING.command,
         title="J4R-Net",
         paper="Liu et al., *Erase or Fill? Deep Joint Recurrent Rain Removal and Reconstruction in Videos*, CVPR 2018",
         inputs="videos and photos",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from weatherclean.models import hub
 from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.family import (
     ModelFamily,
+    caller_module,
     family_for_task,
     family_of,
     family_of_model,
@@ -153,7 +153,7 @@ def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     Registered from a plugin whose import then fails, the name is taken back with the rest of the plugin (the
     name belongs to the module that calls this).
     """
-    module = _caller_module()
+    module = caller_module()
     with _LOCK:
         before = _REGISTRY.get(spec.name)
         if before is not None and not replace:
@@ -164,12 +164,6 @@ def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
         _REGISTRY[spec.name] = spec
     undo_if_import_fails(lambda: _put_back(spec.name, spec, before), module=module)
     return spec
-
-
-def _caller_module() -> str:
-    """The ``__name__`` of the module that called the public function calling this: the module a registration
-    belongs to, taken back only if that module's import fails (see ``undo_if_import_fails``)."""
-    return str(sys._getframe(2).f_globals.get("__name__", "?"))  # noqa: SLF001  # no public way to the caller
 
 
 def _put_back(name: str, spec: ModelSpec, before: ModelSpec | None) -> None:
@@ -207,7 +201,7 @@ def register_family_models(family: ModelFamily) -> None:
     while it is being imported. From a plugin whose import then fails, all of it is taken back.
     """
     model_type = family.model_type
-    module = _caller_module()
+    module = caller_module()
     if not is_registered(family, by=module):
         whose = "is not registered" if family_of(model_type) is None else "is registered as another definition"
         raise ValueError(

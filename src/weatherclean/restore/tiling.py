@@ -29,7 +29,7 @@ import torch
 
 from weatherclean import errors
 from weatherclean.devices import available_memory
-from weatherclean.errors import ModelError, OutOfMemoryError, memory_advice
+from weatherclean.errors import ModelError, OutOfMemoryError, is_out_of_memory, memory_advice
 
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
@@ -268,13 +268,6 @@ class TilesOutOfMemory(ModelError, OutOfMemoryError):
     """Out of memory even with the smallest tile: a :class:`~weatherclean.errors.ModelError` as before, and an
     :class:`~weatherclean.errors.OutOfMemoryError`, so that a batch under a memory limit counts it with the other
     photos that ran out and stops, rather than failing every photo alike."""
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a device or host out-of-memory error (the one failure a smaller tile can fix): PyTorch's
-    own type, or its words as :func:`weatherclean.errors.is_out_of_memory` reads them (one reading for the tiles, the
-    batch and the model's load: oneDNN's "could not create a primitive" under ``ulimit -v`` is memory to all)."""
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or errors.is_out_of_memory(exc)
 
 
 def _free_cache(device: torch.device) -> None:
