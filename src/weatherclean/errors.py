@@ -136,12 +136,12 @@ def memory_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY or soft < 0 else int(soft)
 
 
-def memory_advice() -> str:
+def memory_advice(otherwise: str = "close other programs and rerun") -> str:
     """What to do after running out of memory: raise the process's own limit where one is set (it, not other
-    programs, is what ran out: "close other programs" sent the user the wrong way), else close other programs."""
+    programs, is what ran out: "close other programs" sent the user the wrong way), else ``otherwise``."""
     limit = memory_limit()
     if limit is None:
-        return "close other programs and rerun"
+        return otherwise
     return (
         f"this process may use only {limit / 2**20:.0f} MiB (its address-space limit, ulimit -v {limit // 1024}); "
         "raise it (ulimit -v unlimited) and rerun"

@@ -775,7 +775,8 @@ def _step(states: frozenset[int], rest: tuple[str, ...], name: str) -> frozenset
 
 
 def _may_enter(path: Path, name: str, tag: str, skip_dirs: frozenset[Path] | set[Path], trees: list[Path]) -> bool:
-    """Whether a pattern's walk goes down into, or matches, the folder ``path``: the rules of :func:`_walk`."""
+    """Whether a walk goes down into the folder ``path`` (:func:`_walk`'s), or a pattern's walk matches it: not an
+    output folder nor one to skip, and a link only into a tree not walked yet (which it then claims)."""
     if is_output_folder(name, tag) or (skip_dirs and real_path(path) in skip_dirs):
         return False
     return not is_link(path) or _link_into_new_tree(path, trees)
@@ -819,12 +820,8 @@ def _walk(
 
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=refused):
         root_path = Path(root)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and not is_output_folder(d, tag) and real_path(root_path / d) not in skip_dirs
-        )
-        dirs[:] = [d for d in dirs if not is_link(root_path / d) or _link_into_new_tree(root_path / d, trees)]
+        visible = (d for d in sorted(dirs) if not d.startswith("."))
+        dirs[:] = [d for d in visible if _may_enter(root_path / d, d, tag, skip_dirs, trees)]
         if named_like_file is not None and misnamed is not None:
             for d in dirs:
                 sub = root_path / d

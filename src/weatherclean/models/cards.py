@@ -22,6 +22,7 @@ from typing import Any
 
 from weatherclean import __version__
 from weatherclean.errors import ModelError
+from weatherclean.models.builtin import BUILTIN_FAMILIES
 from weatherclean.models.family import ModelFamily, family_for_task, family_of, is_shipped, task_command
 
 CARD_NAME = "README.md"
@@ -149,7 +150,7 @@ def render_card(
         "## Use",
         "",
         *([paths_note, ""] if paths_note else []),
-        *_use_section(family if known is not None else None, config, model_ref, command),
+        *_use_section(known, config, model_ref, command),
         "",
         "## Training",
         "",
@@ -157,7 +158,7 @@ def render_card(
     if training is None:
         lines += ["How this model was trained is not recorded in this card.", ""]
     else:
-        lines += _training_section(training, task, family if known is not None else None)
+        lines += _training_section(training, task, known)
     lines += ["## Scores", ""]
     if command is not None:  # evaluate scores the shipped tasks only
         lines += [
@@ -240,7 +241,7 @@ LOSS_WEIGHTS = {
     "j4rnet": ("the J4R-Net paper loss", {"lambda_detect": "λ_d", "lambda_rect": "λ_c", "lambda_removal": "λ_r"}),
 }
 #: Per task, the loss options ``train`` has (what a card's training command spells out).
-TASK_LOSS_OPTIONS = {"snow": ("lambda_z", "lambda_w"), "rain": ("lambda_detect", "lambda_rect", "lambda_removal")}
+TASK_LOSS_OPTIONS = {BUILTIN_FAMILIES[kind].task: tuple(names) for kind, (_paper, names) in LOSS_WEIGHTS.items()}
 
 
 def _loss_row(family: ModelFamily | None, extra: Mapping[str, Any]) -> str:

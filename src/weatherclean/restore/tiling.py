@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from weatherclean import errors
 from weatherclean.devices import available_memory
 from weatherclean.errors import ModelError, OutOfMemoryError, is_out_of_memory, memory_advice
 
@@ -207,9 +206,7 @@ def _room_advice() -> str:
     """What frees memory for a picture: the process's own limit where one is set (``ulimit -v``: closing other
     programs frees nothing under it, :func:`~weatherclean.errors.memory_advice`), else other programs, or the
     container's limit."""
-    if errors.memory_limit() is None:
-        return "close other programs (or raise the container's memory limit)"
-    return memory_advice()
+    return memory_advice("close other programs (or raise the container's memory limit)")
 
 
 def _megapixels(pixels: int) -> str:
@@ -365,10 +362,8 @@ def _halve_tile(state: _State, h: int, w: int) -> None:
     piece = max(h, w)
     smallest = state.smallest
     if piece < smallest + state.align:  # the smallest tiles would hand the model this very piece again
-        if state.device.type == "cpu" and errors.memory_limit() is not None:  # the process's own limit ran out
-            advice = memory_advice()
-        else:
-            advice = "close other programs using the device, or run on the CPU (device='cpu', --device cpu)"
+        device = "close other programs using the device, or run on the CPU (device='cpu', --device cpu)"
+        advice = memory_advice(device) if state.device.type == "cpu" else device  # the process's own limit, if set
         raise TilesOutOfMemory(f"out of memory on {state.device} even with {smallest}-px tiles; {advice}") from None
     current = min(state.grid_tile, piece)
     state.tile = max(smallest, min(current // 2, piece - state.align))

@@ -469,13 +469,12 @@ def _no_memory(fmt: str) -> str:
 def _encode_error(dest: Path, fmt: str, exc: BaseException, shape: tuple[int, ...]) -> OutputError:
     """The error of an encoder that failed (:func:`_encode_failure`): an :class:`~weatherclean.errors.OutputOutOfMemory`
     where memory is the cause, which a batch counts with the photos that ran out, else an :class:`OutputError`."""
-    reason = _encode_failure(fmt, exc, shape)
-    kind = OutputOutOfMemory if reason.startswith(_no_memory(fmt)) else OutputError
-    return kind(f"{dest}: {reason}")
+    reason, memory = _encode_failure(fmt, exc, shape)
+    return (OutputOutOfMemory if memory else OutputError)(f"{dest}: {reason}")
 
 
-def _encode_failure(fmt: str, exc: BaseException, shape: tuple[int, ...]) -> str:
-    """The reason an encoder failed, in words a user can act on.
+def _encode_failure(fmt: str, exc: BaseException, shape: tuple[int, ...]) -> tuple[str, bool]:
+    """The reason an encoder failed, in words a user can act on, and whether memory is the cause.
 
     Pillow reports a codec that ran out of memory as ``out of memory error when writing image file``, and any
     libjpeg failure, "Insufficient memory" among them, as ``broken data stream when writing image file`` (libjpeg's
@@ -483,12 +482,12 @@ def _encode_failure(fmt: str, exc: BaseException, shape: tuple[int, ...]) -> str
     one likely cause; over it (65 500 px a side) the format is."""
     text = " ".join(str(exc).split())
     if "out of memory" in text.lower() or "insufficient memory" in text.lower():
-        return _no_memory(fmt)
+        return _no_memory(fmt), True
     if fmt == "JPEG" and "broken data stream" in text:
         if max(shape[:2], default=0) > _JPEG_MAX_SIDE:
             return (
                 f"cannot encode JPEG: it holds at most {_JPEG_MAX_SIDE} px a side, this picture is "
                 f"{shape[1]}×{shape[0]}; write PNG or TIFF (--format png)"
-            )
-        return f"{_no_memory(fmt)} (the JPEG encoder failed: {text})"
-    return f"cannot encode {FORMAT_NAME[fmt]} ({text})"
+            ), False
+        return f"{_no_memory(fmt)} (the JPEG encoder failed: {text})", True
+    return f"cannot encode {FORMAT_NAME[fmt]} ({text})", False

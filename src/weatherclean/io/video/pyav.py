@@ -20,6 +20,12 @@ def _av() -> Any:
     return av
 
 
+def _codec_family(codec: Any) -> str:
+    """FFmpeg's codec name of an encoder or decoder, whichever implementation it is (``prores_ks`` and ``prores_aw``
+    are both ``prores``; the ``mp3float`` decoder is ``mp3``)."""
+    return str(getattr(codec, "canonical_name", None) or codec.name)
+
+
 def _round_trip(fmt: str, write: Callable[[Any], None], read: Callable[[Any], T], refused: T) -> T:
     """Write a tiny file of container ``fmt`` into memory (``write`` fills the open container), open it again
     and return what ``read`` finds in it; ``refused`` when FFmpeg refuses either side. This is how the probes

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
-from weatherclean.io.video.pyav import _av, _header_accepted, _mux_one_packet, _round_trip
+from weatherclean.io.video.pyav import _av, _codec_family, _header_accepted, _mux_one_packet, _round_trip
 from weatherclean.io.video.subtitles import _add_subtitle_encoder, _Converted, _drops_cue_ends
 from weatherclean.io.video.timecode import _is_timecode_track
 
@@ -122,9 +122,10 @@ def _unset_block_align(kept: Any, s: Any, fmt: str) -> None:
 
 
 def _family(ctx: Any) -> str:
-    """FFmpeg's name for the codec of decoder context ``ctx`` (``mp3`` for the ``mp3float`` decoder)."""
+    """FFmpeg's name for the codec of decoder context ``ctx`` (``mp3`` for the ``mp3float`` decoder); the
+    context's own name where it has no codec."""
     codec = getattr(ctx, "codec", None)
-    return str(getattr(codec, "canonical_name", None) or getattr(codec, "name", None) or ctx.name)
+    return _codec_family(codec) if codec is not None else str(ctx.name)
 
 
 #: How many attachments :func:`_attachments_dropped` names before "…".

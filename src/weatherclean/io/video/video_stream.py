@@ -29,7 +29,7 @@ from weatherclean.io.video.colour import (
 )
 from weatherclean.io.video.encoder import VideoOptions, _configure, _default_codec, encoder_format
 from weatherclean.io.video.metadata import _keep_disposition, _stream_tags
-from weatherclean.io.video.pyav import _av
+from weatherclean.io.video.pyav import _av, _codec_family
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _add_video_stream(
     if turn % 180:
         w, h = h, w
     vout.width, vout.height = w, h
-    decoder = _family(vin.codec_context.codec)
+    decoder = _codec_family(vin.codec_context.codec)
     keep_chroma = replaces_input or opts.codec is not None  # in place, or the codec the user asked for
     bits = _set_pixel_format(vout, codec, in_fmt, eight_bit_why, notes, decoder, keep_chroma)
     out_tb = Fraction(1, 1) / Fraction(rate).limit_denominator(100_000) if cfr else vin.time_base
@@ -567,15 +567,10 @@ _CODEC_NAMES = {"hevc": "HEVC", "h264": "H.264", "vp9": "VP9", "mpeg4": "MPEG-4 
                 "prores": "ProRes", "dnxhd": "DNxHD/DNxHR"}  # fmt: skip
 
 
-def _family(codec: Any) -> str:
-    """FFmpeg's codec name of an encoder or decoder (``prores_ks`` and ``prores_aw`` are both ``prores``)."""
-    return str(getattr(codec, "canonical_name", None) or codec.name)
-
-
 def _master(ctx: Any) -> str | None:
     """How a refusal names the intra-frame or lossless master ``ctx`` decodes ("ProRes 422", "DNxHR HQX",
     "FFV1 lossless"), or None for a delivery codec (H.264, HEVC, VP9, MJPEG...)."""
-    family = _family(ctx.codec)
+    family = _codec_family(ctx.codec)
     props = int(getattr(ctx.codec, "properties", 0) or 0)
     lossless = bool(props & _LOSSLESS) and not props & _LOSSY
     if family not in _MASTER_NAMES and not lossless:
@@ -611,13 +606,13 @@ def in_place_loss(vin: Any, fmt: str, opts: VideoOptions) -> str | None:
         return "its alpha channel (matte; the output codec keeps no transparency)"
     master = _master(ctx)
     try:
-        out_family = _family(_av().Codec(codec, "w"))
+        out_family = _codec_family(_av().Codec(codec, "w"))
     except (ValueError, TypeError):  # no such encoder: the run says so
         out_family = codec
-    if master and out_family != _family(ctx.codec):
+    if master and out_family != _codec_family(ctx.codec):
         return f"its {master} master (re-encoded as {_CODEC_NAMES.get(out_family, codec)})"
     chroma = _chroma_of(in_fmt)
-    decoder = _family(ctx.codec)
+    decoder = _codec_family(ctx.codec)
     pix_fmt = _format_choice(codec, in_fmt, ctx.width, ctx.height, eight_bit_why, decoder, keep_chroma=True)[2]
     written = _chroma_of(pix_fmt) or "4:2:0"
     camera_jpeg = decoder in _JPEG_CHROMA_DECODERS  # a dash cam's or webcam's 4:2:2 MJPEG: an original, not a master
