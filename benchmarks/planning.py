@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Planning time of one shard of a large batch: ``plan_jobs`` over a folder of empty files named like photos.
+"""Planning time of one shard of a large batch: ``plan_jobs`` over a folder of one-byte files named like photos.
 
     python benchmarks/planning.py                       # 20,000 files in 20 folders, --shard 1/8, 5 runs
     python benchmarks/planning.py --files 100000 --shard 1/16
+    python benchmarks/planning.py --files 5000 --shard 1/1 --pattern   # the quoted 'in/**/*.jpg' beside the folder
 
 Every shard walks and plans the whole tree (so that a photo reached by two paths goes to one shard only),
 then keeps its own share; this is what a task of a Slurm array pays before its first photo. The files are
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--folders", type=int, default=20)
     parser.add_argument("--shard", default="1/8")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pattern", action="store_true", help="also plan the quoted pattern 'in/**/*.jpg'")
     args = parser.parse_args()
     shard = parse_shard(args.shard)
     with tempfile.TemporaryDirectory() as tmp:
@@ -35,12 +37,13 @@ def main() -> None:
         for i in range(args.files):
             folder = root / "in" / f"d{i % args.folders:03d}"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"p{i:07d}.jpg").touch()
+            (folder / f"p{i:07d}.jpg").write_bytes(b"\xff")  # not empty: an empty file fails at planning
         os.chdir(root)
-        jobs = len(plan_jobs(["in"], "out", shard=shard).jobs)
-        seconds = median_seconds(lambda: plan_jobs(["in"], "out", shard=shard), args.repeat)
-    print(f"| {args.files:,} files in {args.folders} folders, --shard {args.shard} | {jobs:,} jobs | "
-          f"{seconds:.2f} s (median of {args.repeat}) |")  # fmt: skip
+        for given in ["in", "in/**/*.jpg"] if args.pattern else ["in"]:
+            jobs = len(plan_jobs([given], "out", shard=shard).jobs)
+            seconds = median_seconds(lambda given=given: plan_jobs([given], "out", shard=shard), args.repeat)
+            where = f"`{given}`: {args.files:,} files in {args.folders} folders, --shard {args.shard}"
+            print(f"| {where} | {jobs:,} jobs | {seconds:.2f} s (median of {args.repeat}) |")
 
 
 if __name__ == "__main__":

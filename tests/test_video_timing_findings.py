@@ -519,3 +519,20 @@ def test_a_steady_clip_keeps_its_usual_rate(tmp_path: Path, suffix: str) -> None
         _clip(src, [float(i / Fraction(rate)) for i in range(30)], rate=Fraction(rate), base=base)
         got[rate] = str(_rate_of(src))
     assert all(rate == shown for rate, shown in got.items()), got
+
+
+def test_a_whole_clip_whose_average_rate_is_wrong_is_not_counted_truncated() -> None:
+    """A remuxed MKV read back with ``average_rate`` 30000/1 (FFmpeg's guess: 25) was "only 25 of about 1224
+    frames could be decoded": the last frame's 40 ms to the stream's end counted at 30000 fps."""
+    from types import SimpleNamespace
+
+    from weatherclean.io.video.outcome import _expected_frames
+
+    vin = SimpleNamespace(
+        average_rate=Fraction(30000), guessed_rate=Fraction(25), time_base=Fraction(1, 1000), start_time=0,
+        duration=1000, metadata={},
+    )  # fmt: skip
+    health = SimpleNamespace(damaged=0, last_pts=960)
+    assert _expected_frames(None, vin, None, 25, health) == (25, True)
+    cut = SimpleNamespace(damaged=0, last_pts=480)  # frames end at 0.48 s of a 1 s stream: a clip cut short
+    assert _expected_frames(None, vin, None, 13, cut)[0] > 13

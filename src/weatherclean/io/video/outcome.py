@@ -183,7 +183,10 @@ def _expected_frames(recorded: int | None, vin: Any, inp: Any, decoded: int, hea
     if recorded:
         return int(recorded), False
     floor = decoded + health.damaged
-    rate = vin.average_rate or vin.guessed_rate
+    # the slower of the two rates FFmpeg gives: a remuxed Matroska file without a rate of its own read back with an
+    # average of 30000 fps (its guess: 25), and the last frame's ordinary 40 ms to the end counted as ~1200 frames
+    # missing, a whole clip failed as truncated; the slower rate counts no frame that is there as missing
+    rate = min((r for r in (vin.average_rate, vin.guessed_rate) if r), default=None)
     end = _video_end(vin, inp)
     if end is None or not rate or health.last_pts is None or not vin.time_base:
         return floor, True
