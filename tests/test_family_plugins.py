@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -122,12 +123,27 @@ register_family_models(HAZE)
 @pytest.fixture(autouse=True)
 def registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The family and model registries, the loader's state and the plugin modules, as they were before the test."""
+    import importlib.metadata
+
     from weatherclean.models import family, registry
 
-    family.families()  # the shipped families loaded, as every other test finds them
-    saved = dict(family._FAMILIES), dict(registry._REGISTRY), dict(registry.DEFAULT_MODELS)
+    # only the plugins the tests install (the distribution wc-tiny): one installed in this environment (a plugin
+    # author's own, `pip install -e .`) would hold the tests' model_types and names
+    installed = importlib.metadata.entry_points
+
+    def tests_own(**selection: str) -> Any:
+        found = installed(**selection)
+        if selection.get("group") != family.PLUGIN_GROUP:
+            return found
+        return type(found)(e for e in found if e.dist is not None and e.dist.name == "wc-tiny")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", tests_own)
     for name in ("_BUILTINS_LOADED", "_PLUGINS_LOADED", "_ENTRY_POINTS"):
         monkeypatch.setattr(family, name, getattr(family, name, None), raising=False)
+    if family._ENTRY_POINTS:  # read before this test, with the environment's plugins among them
+        monkeypatch.setattr(family, "_ENTRY_POINTS", ())
+    family.families()  # the shipped families loaded, as every other test finds them
+    saved = dict(family._FAMILIES), dict(registry._REGISTRY), dict(registry.DEFAULT_MODELS)
     monkeypatch.setattr(family, "_PLUGIN_PROBLEMS", {}, raising=False)
     yield
     family._FAMILIES = saved[0]  # a new dict: registering swaps the dict rather than changing it

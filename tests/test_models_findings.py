@@ -218,3 +218,13 @@ def test_push_says_what_a_file_a_name_and_a_config_without_model_type_need(tmp_p
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match='add "model_type": "desnownet"'):
         check_push_folder(folder)
+
+
+def test_load_from_folder_takes_a_str_as_load_restorer_does(tmp_path: Path) -> None:
+    """``weatherclean.models.load_from_folder("folder")`` ended in ``TypeError: unsupported operand type(s) for /``."""
+    from synthetic import tiny_desnownet_config
+    from weatherclean.models import load_from_folder
+    from weatherclean.models.desnownet import DesnowNet
+
+    DesnowNet(tiny_desnownet_config()).save_pretrained(tmp_path / "m")
+    assert isinstance(load_from_folder(str(tmp_path / "m")), DesnowNet)

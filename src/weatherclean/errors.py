@@ -11,6 +11,13 @@ import errno
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
+
+try:
+    import resource as _resource
+except ImportError:  # Windows: no such limit
+    _resource = None
+resource: ModuleType | None = _resource
 
 
 class WeathercleanError(Exception):
@@ -124,10 +131,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def memory_limit() -> int | None:
     """The process's own address-space limit in bytes (``ulimit -v``: ``RLIMIT_AS``), or None where none is set
-    (or the system has no such limit)."""
-    try:
-        import resource
-    except ImportError:  # Windows
+    (or the system has no such limit). ``resource`` is imported with this module, not here: asked when memory has
+    run out, importing its C extension failed too, and the limit went unsaid ("the install looks broken")."""
+    if resource is None:  # Windows
         return None
     try:
         soft, _hard = resource.getrlimit(resource.RLIMIT_AS)

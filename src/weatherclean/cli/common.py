@@ -25,7 +25,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from weatherclean.cli import usable_columns
-from weatherclean.errors import WeathercleanError, one_line
+from weatherclean.errors import WeathercleanError, memory_limit, one_line
 from weatherclean.interrupts import (
     EXIT_INTERRUPTED,
     INTERRUPTS,
@@ -510,7 +510,7 @@ def torch_load_error(exc: BaseException) -> WeathercleanError | None:
             "loads, and no temporary folder can be written; set TMPDIR (or TORCHINDUCTOR_CACHE_DIR) to a folder you "
             "can write, then rerun"
         )
-    limit = _address_space_limit()
+    limit = memory_limit()
     if limit is not None and _out_of_memory(exc):
         return WeathercleanError(
             f"PyTorch could not be loaded ({reason}): this process may use at most {limit // 2**20} MiB of address "
@@ -558,20 +558,6 @@ def _raised_importing(package: str, exc: BaseException, *, anywhere: bool = Fals
             return True
         tb = tb.tb_next
     return False
-
-
-def _address_space_limit() -> int | None:
-    """The process's address-space limit in bytes (``RLIMIT_AS``, ``ulimit -v``), or None where there is none (or
-    the system keeps none: Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return None
-    try:
-        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return None if soft == resource.RLIM_INFINITY or soft < 0 else soft
 
 
 @contextlib.contextmanager

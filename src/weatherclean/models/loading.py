@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import struct
 import traceback
 from collections.abc import Iterator
@@ -180,13 +181,15 @@ def _invalid_config(config_path: Path, exc: Exception) -> ModelError:
     return ModelError(f"{config_path}: invalid model config ({exc}){hint}")
 
 
-def load_from_folder(folder: Path) -> nn.Module:
+def load_from_folder(folder: str | os.PathLike[str]) -> nn.Module:
     """Load a ``save_pretrained`` folder strictly: a mismatched checkpoint is an error, not garbage.
 
     This reads the same two files as ``PyTorchModelHubMixin.from_pretrained`` but picks the class from
     ``model_type`` in config.json (the registered :class:`~weatherclean.models.family.ModelFamily`), so one
-    loader serves every model family.
+    loader serves every model family. A ``str`` is a path too, as ``load_restorer(model="folder")`` takes one (it
+    ended in a ``TypeError`` here).
     """
+    folder = Path(folder)
     family, config = read_folder(folder)
     check_fits(family, config, folder)  # before the real build: a config asking for gigabytes costs none
     with model_memory(folder):
