@@ -128,7 +128,8 @@ def registries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from weatherclean.models import family, registry
 
     # only the plugins the tests install (the distribution wc-tiny): one installed in this environment (a plugin
-    # author's own, `pip install -e .`) would hold the tests' model_types and names
+    # author's own, `pip install -e .`) would hold the tests' model_types and names (in this process: the one test
+    # that starts a fresh Python sees the environment's plugins too)
     installed = importlib.metadata.entry_points
 
     def tests_own(**selection: str) -> Any:

@@ -59,3 +59,18 @@ def test_a_tilde_with_no_home_folder_known_is_one_line_saying_what_to_do(
     code, _out, err = invoke_command(desnow, "desnow", "a.png", "--model", "~/runs/model", "--device", "cpu")
     assert code == 2 and "cannot expand ~" in err and "Traceback" not in err, err
     assert os.environ.get("HOME") is None
+
+
+def test_o_keeps_its_trailing_slash_through_the_tilde(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-o '~/clean.jpg/'`` says "a folder" by its slash, which a ``Path`` would have dropped; without the slash
+    the name is refused as a photo's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / "a.png")
+    run = ("a.png", "--device", "cpu")
+    code, _out, err = invoke_command(desnow, "desnow", *run, "-o", "~/clean.jpg/", models=StandIn(Inverter))
+    assert code == 0 and (home / "clean.jpg" / "a.png").is_file(), err
+    code, _out, err = invoke_command(desnow, "desnow", *run, "-o", "~/other.jpg", models=StandIn(Inverter))
+    assert code == 2 and "-o names an output folder, not a file" in err, err

@@ -648,3 +648,19 @@ def test_an_outcome_recorded_twice_counts_once(tmp_path: Path) -> None:
     failed = run._Outcome(failure=Record(jobs[0].source, "out of memory"), cause=run.MEMORY)
     assert runner.record(0, failed).stop is None and runner.record(0, failed).stop is None
     assert runner.short == [0] and outcomes[0] is not None and outcomes[1:] == [None, None]
+
+
+def test_the_address_space_limit_is_read_when_resource_cannot_be_imported_any_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked when memory has run out, ``import resource`` (a C extension) failed too, and the limit went unsaid
+    ("the install looks broken"): the module is imported with weatherclean.errors."""
+    import sys
+
+    from weatherclean import errors
+
+    if errors.resource is None:
+        pytest.skip("no address-space limits here (Windows)")
+    monkeypatch.setitem(sys.modules, "resource", None)  # any later `import resource` raises ImportError
+    monkeypatch.setattr(errors.resource, "getrlimit", lambda which: (8 * 2**30, errors.resource.RLIM_INFINITY))
+    assert errors.memory_limit() == 8 * 2**30
