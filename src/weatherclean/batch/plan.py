@@ -42,6 +42,7 @@ from weatherclean.batch.inputs import (
     Found,
     expand_inputs,
     files_under,
+    literal_prefix,
     one_per_path,
     real_path,
     safe_is_dir,
@@ -517,7 +518,7 @@ def _input_holding(inputs: Sequence[str | os.PathLike[str]], out_root: Path | No
         given = expand_home(text)
         if not os.path.lexists(given) and GLOB_CHARS & set(text):
             parts = given.parts
-            literal = next((i for i, part in enumerate(parts) if GLOB_CHARS & set(part)), len(parts))
+            literal = literal_prefix(parts)
             given = Path(*parts[:literal]) if literal else Path(".")
         if not safe_is_dir(given):  # one that cannot be looked at fails alone (expand_inputs says why)
             continue

@@ -305,9 +305,12 @@ def print_summary(
     elif quiet:
         _print_quiet_lines(summary.notes, summary.skipped, err_console)
         for rec in left:
-            where = _more(rec) if isinstance(rec, _Folded) else shown_path(rec.path)
-            line = f"[magenta]not done:[/] {escape(where)}: {escape(printable(rec.reason))}"
-            err_console.print(line, highlight=False, soft_wrap=True)
+            text = (
+                f"{_more(rec)}: {printable(rec.reason)}"
+                if isinstance(rec, _Folded)
+                else file_line(rec.path, rec.reason)
+            )
+            err_console.print(f"[magenta]not done:[/] {escape(text)}", highlight=False, soft_wrap=True)
     console.print(totals, highlight=False, soft_wrap=True)
 
 

@@ -649,8 +649,13 @@ def _existing(folder: Path) -> Path:
 def _read_only(folder: Path) -> bool:
     """Whether ``folder`` (or, where it is not there, the nearest folder above it) is on a file system mounted
     read-only, where ``statvfs`` tells."""
+    return _read_only_at(_existing(folder))
+
+
+def _read_only_at(at: Path) -> bool:
+    """:func:`_read_only` of a path that is there (:func:`_existing`'s)."""
     try:
-        info = os.statvfs(_existing(folder))
+        info = os.statvfs(at)
     except (OSError, AttributeError):  # no statvfs on Windows
         return False
     return bool(info.f_flag & getattr(os, "ST_RDONLY", 0))
@@ -661,11 +666,12 @@ def _disk(folder: Path) -> tuple[int, bool] | None:
     device of ``folder`` (or the nearest folder above it that exists) and whether it is mounted read-only; None
     where it cannot be reached. The flag too: a read-only bind mount (a container's ``-v /data:/data:ro``) has the
     same device as a writable one of the same disk."""
+    at = _existing(folder)
     try:
-        device = os.stat(_existing(folder)).st_dev
+        device = os.stat(at).st_dev
     except OSError:
         return None
-    return device, _read_only(folder)
+    return device, _read_only_at(at)
 
 
 def _cannot_write(folder: Path) -> str | None:
