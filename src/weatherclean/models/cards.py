@@ -150,7 +150,7 @@ def render_card(
         "## Use",
         "",
         *([paths_note, ""] if paths_note else []),
-        *_use_section(known, config, model_ref, command),
+        *_use_section(known, family, config, model_ref, command),
         "",
         "## Training",
         "",
@@ -188,19 +188,19 @@ def render_card(
 
 
 def _use_section(
-    family: ModelFamily | None, config: Mapping[str, Any], model_ref: str, command: str | None
+    known: ModelFamily | None, family: ModelFamily, config: Mapping[str, Any], model_ref: str, command: str | None
 ) -> list[str]:
     """How to run the model: what to install (a plugin family's package too: weatherclean alone cannot load
-    its folders) and the command, or for a task no command runs, the Python call."""
+    its folders) and the command, or for a task no command runs, the Python call. ``known`` is the config's own
+    family (None for a ``model_type`` no family here has), ``family`` the one the card speaks for (the snow
+    family in that case, as :func:`render_card` settles it)."""
     install = "pip install weatherclean"
     model_type = config.get("model_type")
-    if (family is not None and not is_shipped(family)) or (family is None and isinstance(model_type, str)):
-        package = _distribution_of(family) if family is not None else None
+    if (known is not None and not is_shipped(known)) or (known is None and isinstance(model_type, str)):
+        package = _distribution_of(known) if known is not None else None
         install += f" {package}" if package else f"  # and the package that provides model_type {model_type!r}"
     if command is not None:
-        example = family.example_input if family is not None else "photos/"
-        return ["```bash", install, f"weatherclean {command} {example} --model {_quote(model_ref)}", "```"]
-    task = family.task if family is not None else "snow"
+        return ["```bash", install, f"weatherclean {command} {family.example_input} --model {_quote(model_ref)}", "```"]
     return [
         "```bash",
         install,
@@ -209,7 +209,7 @@ def _use_section(
         "```python",
         "from weatherclean import load_restorer",
         "",
-        f"restorer = load_restorer({task!r}, model={model_ref!r})",
+        f"restorer = load_restorer({family.task!r}, model={model_ref!r})",
         'restorer.restore_file("in.jpg", "out.jpg")',
         "```",
     ]

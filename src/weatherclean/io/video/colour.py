@@ -287,18 +287,14 @@ def _excess_of(frame: Any, rgb: np.ndarray) -> _Excess | None:
     beyond = np.flatnonzero((luma < black) | (luma > white)).astype(np.int32)  # flat: 2-D np.nonzero took 4x longer
     values = luma.reshape(-1)[beyond].astype(np.int32)
     excess = (values - np.clip(values, black, white)).astype(np.int16)
+    # RGB kept at 8 bits (uint16 above 8 bits, to the nearest level): enough to tell a pixel the model left alone
+    # (_ALONE_LEVELS), at half a wide sample's bytes
     if beyond.size <= _DENSE_SHARE * luma.size:
-        return _Excess(luma.shape, beyond, excess, _eight_bit(np.take(rgb.reshape(-1, 3), beyond, axis=0)), bits)
+        return _Excess(luma.shape, beyond, excess, _to_rgb24(np.take(rgb.reshape(-1, 3), beyond, axis=0)), bits)
     plane = np.zeros(luma.shape, np.int16)
     plane.reshape(-1)[beyond] = excess
-    was = _eight_bit(rgb)
+    was = _to_rgb24(rgb)
     return _Excess(luma.shape, None, plane, was.copy() if was is rgb else was, bits)
-
-
-def _eight_bit(rgb: np.ndarray) -> np.ndarray:
-    """RGB as read (uint8, or uint16 above 8 bits) at 8 bits, to the nearest level: enough to tell a pixel the model
-    left alone (:data:`_ALONE_LEVELS`), at half a wide sample's bytes."""
-    return rgb if rgb.dtype == np.uint8 else ((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
 def _levels(rgb: np.ndarray) -> np.ndarray:
