@@ -204,9 +204,7 @@ def _transcode(
         side = _add_side_streams(inp, out, fmt, result.notes)
         transcoder = _Transcoder(inp, out, video, side, process, on_frame, total, src)
         transcoder.run()
-    carried = [(vin.index, video.stream.index)] + [(i, s.index) for i, s in side.copies.items()]
-    carried += [(i, enc.index) for i, (_s, enc) in side.reencode.items()]
-    carried += [(i, converted.stream.index) for i, converted in side.subtitles.items()]
+    carried = [(vin.index, video.stream.index)] + [(i, s.index) for i, s in side.outputs().items()]
     _flags_kept(inp, str(tmp), carried, fmt, result.notes)
     _record_outcome(result, transcoder, vin, inp, total)
     for converted in side.subtitles.values():  # cues a conversion had to leave out

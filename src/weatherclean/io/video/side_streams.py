@@ -56,6 +56,15 @@ class _SideStreams:
     #: (:func:`.subtitles._drops_cue_ends`). Input indices, each also in :attr:`copies`.
     cue_ends: set[int] = field(default_factory=set)
 
+    def sound_and_copies(self) -> dict[int, Any]:
+        """The output stream of every copied or re-encoded input stream, by input index: those whose packets keep
+        their own times (converted subtitles are timed cue by cue)."""
+        return {**self.copies, **{i: enc for i, (_dec, enc) in self.reencode.items()}}
+
+    def outputs(self) -> dict[int, Any]:
+        """The output stream of every carried input stream, by input index: copied, re-encoded, converted."""
+        return {**self.sound_and_copies(), **{i: converted.stream for i, converted in self.subtitles.items()}}
+
 
 def _add_side_streams(inp: Any, out: Any, fmt: str, notes: list[str]) -> _SideStreams:
     """Add an output stream for every input stream but the video, copied when ``fmt`` can hold it as it is,

@@ -110,10 +110,11 @@ class _Transcoder:
         #: AVI output: where its time 0 lies on the input's timeline, in seconds (every stream but the video is moved
         #: back by it: AVI stores no start time), and where the picture starts later, behind empty slots, its slot 0
         #: there, else None (:func:`_avi_start`). Not AVI: 0 and None, nothing moved.
-        self.avi_start, self.lead_origin = _avi_start(inp, self.vin, side, rate) if video.cfr else (Fraction(0), None)
+        starts = _starts(inp, self.vin, side)
+        self.avi_start, self.lead_origin = _avi_start(starts, self.vin, rate) if video.cfr else (Fraction(0), None)
         #: AVI output: where the clip starts on the input's timeline, its earliest carried stream's start (picture or
         #: sound), seconds, and whether it carries sound: what the note on the start AVI cannot store names.
-        self.clip_start, self.carries_sound = _clip_start(inp, self.vin, side)
+        self.clip_start, self.carries_sound = _clip_start(starts)
         #: AVI output: how far each carried stream is moved back (by input stream index): :attr:`avi_start`, or for
         #: sound that starts later, its own start (AVI plays it from 0 whatever its times; left later, its muxer
         #: padded the header's length with empty entries that no reader counts).
@@ -534,7 +535,7 @@ def _priming(side: _SideStreams) -> dict[int, Fraction]:
     """The encoder's delay of each carried AAC stream (:data:`_AAC_PRIMING` samples), in seconds, by input stream
     index: the part of a sound that starts before the picture that is its codec's, not the recording's."""
     delays = {}
-    for idx, out in [*side.copies.items(), *((i, enc) for i, (_dec, enc) in side.reencode.items())]:
+    for idx, out in side.sound_and_copies().items():
         ctx = getattr(out, "codec_context", None)
         rate = getattr(ctx, "sample_rate", 0)
         if getattr(out, "type", None) == "audio" and getattr(ctx, "name", None) == "aac" and rate:
@@ -551,7 +552,7 @@ def _starts(inp: Any, vin: Any, side: _SideStreams) -> tuple[Fraction, Fraction 
     the input's timeline."""
     base = vin.time_base
     picture = Fraction(vin.start_time) * base if vin.start_time is not None and base else Fraction(0)
-    carried = set(side.copies) | set(side.reencode)
+    carried = side.sound_and_copies()
     starts = [
         Fraction(s.start_time) * s.time_base
         for s in inp.streams.audio
@@ -560,17 +561,17 @@ def _starts(inp: Any, vin: Any, side: _SideStreams) -> tuple[Fraction, Fraction 
     return picture, min(starts, default=None)
 
 
-def _clip_start(inp: Any, vin: Any, side: _SideStreams) -> tuple[Fraction, bool]:
+def _clip_start(starts: tuple[Fraction, Fraction | None]) -> tuple[Fraction, bool]:
     """Where the clip starts, its earliest carried stream (picture or sound), in seconds, and whether it carries
-    sound. Why: the note on the start time AVI cannot store named the picture's start for a clip whose sound
-    started at 0 ("the start time (0.1 s)" where the picture came 0.1 s after its sound)."""
-    picture, sound = _starts(inp, vin, side)
+    sound, from :func:`_starts`. Why: the note on the start time AVI cannot store named the picture's start for a
+    clip whose sound started at 0 ("the start time (0.1 s)" where the picture came 0.1 s after its sound)."""
+    picture, sound = starts
     return (picture if sound is None else min(picture, sound)), sound is not None
 
 
-def _avi_start(inp: Any, vin: Any, side: _SideStreams, rate: Fraction) -> tuple[Fraction, Fraction | None]:
+def _avi_start(starts: tuple[Fraction, Fraction | None], vin: Any, rate: Fraction) -> tuple[Fraction, Fraction | None]:
     """Where AVI output's time 0 lies on the input's timeline (seconds), and where the picture starts after it, its
-    slot 0 there (None: the picture's first frame is slot 0).
+    slot 0 there (None: the picture's first frame is slot 0), from the picture's and sound's starts (:func:`_starts`).
 
     AVI stores no start time: every stream starts at 0. So all of them move back by one amount, the picture's start,
     and stay together (a clip from a recorder that started at 10 s comes out from 0, with a note). Where the sound
@@ -581,7 +582,7 @@ def _avi_start(inp: Any, vin: Any, side: _SideStreams, rate: Fraction) -> tuple[
     (:meth:`_Transcoder._lead_in`), as DVRs store dropped frames; up to :data:`_MAX_LEAD_SECONDS`. Sound that starts
     after the picture cannot be kept: AVI's readers count no empty audio entries, so it starts with the picture
     (a note says so: :func:`.outcome._record_outcome`)."""
-    picture, sound = _starts(inp, vin, side)
+    picture, sound = starts
     if sound is None or not vin.time_base:
         return picture, None
     lead = picture - sound
@@ -594,7 +595,7 @@ def _avi_shifts(inp: Any, side: _SideStreams, start: Fraction) -> dict[int, Frac
     """How far AVI output moves each carried stream back, by input stream index: ``start`` (:func:`_avi_start`), or
     for sound that starts later, its own start: AVI plays each sound stream from 0."""
     shifts = {}
-    for idx in [*side.copies, *side.reencode]:
+    for idx in side.sound_and_copies():
         s = inp.streams[idx]
         own = Fraction(s.start_time) * s.time_base if s.type == "audio" and s.start_time is not None else None
         shifts[idx] = max(start, own) if own is not None and s.time_base else start
