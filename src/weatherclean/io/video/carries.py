@@ -16,6 +16,7 @@ from typing import Any
 
 from weatherclean.io.video.colour import (
     _MATRIX,
+    _UNTAGGED_MATRIX,
     _Colour,
     _colour_name,
     _colour_tags,
@@ -90,8 +91,6 @@ _UNTAGGED = {
     True: {"primaries": frozenset({1}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({1})},
     False: {"primaries": frozenset({1, 5, 6}), "transfer": frozenset({1, 6, 14, 15}), "matrix": frozenset({5, 6})},
 }
-#: The matrix a player decodes untagged video with, by whether it is HD (FFmpeg's code), and its name in a note.
-_UNTAGGED_MATRIX = {True: (1, "BT.709"), False: (6, "BT.601")}
 
 
 def _untagged_matrix(colour: _Colour, width: int, height: int, carries: _Carries) -> _Colour:

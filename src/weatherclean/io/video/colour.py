@@ -53,6 +53,9 @@ def _players_assume_hd(width: int, height: int) -> bool:
 #: FFmpeg's AVColorSpace → swscale's matrix (PyAV's ``Colorspace``): BT.709, FCC, BT.601 (two codes),
 #: SMPTE 240M, BT.2020 (two codes).
 _MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+#: The matrix a player decodes untagged video with, by whether it is HD (:func:`_players_assume_hd`): FFmpeg's code,
+#: and its name in a note.
+_UNTAGGED_MATRIX = {True: (1, "BT.709"), False: (6, "BT.601")}
 _HDR_TRANSFERS = {16: "PQ", 18: "HLG"}
 
 
@@ -72,7 +75,7 @@ class _Colour:
         its size, ``width`` × ``height`` as shown (``width`` None: the context's), :func:`_players_assume_hd`."""
         space = int(ctx.colorspace or 2)
         if space not in _MATRIX:  # unspecified: what players assume, HD as BT.709 and SD as BT.601
-            space = 1 if _players_assume_hd(int(ctx.width if width is None else width), height) else 6
+            space = _UNTAGGED_MATRIX[_players_assume_hd(int(ctx.width if width is None else width), height)][0]
         full = int(ctx.color_range or 0) == 2 or str(ctx.pix_fmt or "").startswith("yuvj")
         return cls(_MATRIX[space], full, space, int(ctx.color_primaries or 2), int(ctx.color_trc or 2))
 
