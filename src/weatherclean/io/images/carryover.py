@@ -16,7 +16,8 @@ cICP and back, a HEIC's HDR properties as PNG mDCV and cLLI and back), and named
   the EXIF, say in a note that the colour space went with it;
 * a JPEG output keeps the bytes after the input's pictures, as they were (:func:`write_with_trailer`); other
   formats drop them, and the XMP that points at them;
-* the XMP's ``xmpMM:InstanceID`` is made new (:func:`_new_instance`): the output is another saved instance.
+* the XMP's ``xmpMM:InstanceID`` is made new (:func:`_new_instance`): the output is another saved instance, named
+  by what it holds, so that the same command on the same input writes the same bytes.
 
 save.py's writers call in here; everything here is about the input, so it lives apart from the encoders.
 """
@@ -24,10 +25,13 @@ save.py's writers call in here; everything here is about the input, so it lives 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import uuid
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from weatherclean.io.atomic import atomic_path
 from weatherclean.io.images.exif import EXIF_POINTER, INTEROP_IFD, exif_ifd0, sub_ifd
@@ -222,18 +226,43 @@ _INSTANCE_ID = re.compile(
 )
 
 
-def _new_instance(like: LoadedImage) -> LoadedImage:
-    """``like`` with a fresh ``xmpMM:InstanceID`` in its XMP, where it has one; DocumentID and the rest as they were.
+#: The namespace of the outputs' InstanceIDs (:func:`_new_instance`): a fixed UUID, so that they repeat run to run.
+_INSTANCE_NAMESPACE = uuid.UUID("5f0c8a53-2b7e-4c1d-9a64-0e7d3b1f6c92")
+
+
+def _output_digest(like: LoadedImage, fmt: str, pixels: np.ndarray, settings: str) -> str:
+    """A hash of what makes this output what it is: the input's XMP (its InstanceID and DocumentID among it), EXIF
+    and ICC profile (a tool may edit one and leave the XMP alone), the format and encoder ``settings``, and the
+    ``pixels`` written, as the encoder is handed them."""
+    digest = hashlib.sha256()
+    for part in (like.xmp, like.exif, like.icc_profile):
+        block = part or b""
+        digest.update(len(block).to_bytes(8, "little") + block)
+    digest.update(f"\0{fmt}\0{settings}\0{pixels.shape}\0{pixels.dtype}\0".encode())
+    digest.update(memoryview(np.ascontiguousarray(pixels)).cast("B"))
+    return digest.hexdigest()
+
+
+def _new_instance(like: LoadedImage, fmt: str, pixels: np.ndarray, settings: str) -> LoadedImage:
+    """``like`` with a new ``xmpMM:InstanceID`` in its XMP, where it has one; DocumentID and the rest as they were.
 
     Why: XMP's media management says each save of a document gets a new InstanceID, and asset managers
     (Lightroom, Bridge, digiKam, Photo Mechanic) tell versions of a picture apart by it. The restored output kept
     the input's, so it claimed to be the very file it was restored from. The DocumentID stays: it is the same
-    picture, and a catalogue that groups a photo with its versions goes by it."""
+    picture, and a catalogue that groups a photo with its versions goes by it.
+
+    The new one is a name-based UUID (version 5) of the old one and :func:`_output_digest`, not a random one: a
+    random one made every JPEG differ from the last run's in those 36 bytes, so a rerun could not be checked
+    against the first byte for byte (evidence, archives, a backup that deduplicates). Outputs that differ in their
+    input, pixels, format or settings still get different IDs; the same output written again is the same
+    instance."""
     if not like.xmp or b"InstanceID" not in like.xmp:
         return like
+    content = _output_digest(like, fmt, pixels, settings)
 
     def fresh(match: re.Match[bytes]) -> bytes:
-        value = f"xmp.iid:{uuid.uuid4()}".encode()
+        old = (match.group(2) if match.group(1) is not None else match.group(5)).decode("utf-8", "replace")
+        value = f"xmp.iid:{uuid.uuid5(_INSTANCE_NAMESPACE, f'{old} {content}')}".encode()
         if match.group(1) is not None:
             return match.group(1) + value + match.group(3)
         return match.group(4) + value + match.group(6)
@@ -242,14 +271,17 @@ def _new_instance(like: LoadedImage) -> LoadedImage:
     return like if xmp == like.xmp else dataclasses.replace(like, xmp=xmp)
 
 
-def carry_over(like: LoadedImage, fmt: str, icc_kept: bool, notes: list[str]) -> LoadedImage:
+def carry_over(
+    like: LoadedImage, fmt: str, icc_kept: bool, notes: list[str], pixels: np.ndarray, settings: str = ""
+) -> LoadedImage:
     """``like`` as an output in ``fmt`` carries it over (see the module docstring), with a note for each thing
-    the output cannot hold; ``icc_kept`` says whether the output keeps the input's ICC profile."""
+    the output cannot hold; ``icc_kept`` says whether the output keeps the input's ICC profile. ``pixels`` (as
+    the encoder gets them) and ``settings`` (its options, such as the quality) name the output's XMP instance."""
     if fmt != "PNG":
         note = lost_colour_note(like.extra, FORMAT_NAME[fmt], icc_kept, _png_held(like, fmt))
         notes += [note] if note else []
     like = _colour_description(like, fmt, notes)
-    return _new_instance(_after_the_picture(like, fmt, notes))
+    return _new_instance(_after_the_picture(like, fmt, notes), fmt, pixels, settings)
 
 
 def write_with_trailer(dest: Path, jpeg: bytes, like: LoadedImage) -> bool:

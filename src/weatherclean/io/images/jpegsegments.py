@@ -38,6 +38,7 @@ __all__ = [
     "jpeg_segments",
     "photoshop_block",
     "unkept_segments",
+    "with_jfif",
     "without_extended_xmp_pointer",
     "xmp_extensions",
 ]
@@ -54,7 +55,8 @@ _EXIF_RESOURCES = frozenset({0x0422, 0x0423})
 _SIGNATURES = frozenset({b"8BIM", b"PHUT", b"AgHg", b"DCSR", b"MeSa"})
 #: APPn payloads that the output keeps (or rewrites) by their leading signature, per marker.
 _KEPT_APP = {
-    "APP0": None,  # JFIF is written anew; a JFXX thumbnail shows the original and is rightly gone
+    "APP0": None,  # JFIF is written anew, its units and density as they were (with_jfif); a JFXX thumbnail
+    # shows the original and is rightly gone
     "APP1": (b"Exif\x00", b"http://ns.adobe.com/xap/1.0/\x00", XMP_EXTENSION_HEADER),
     "APP2": (b"ICC_PROFILE\x00", b"MPF\x00"),  # MPF: the other pictures, dropped with their own note
     "APP13": None,  # handled by photoshop_block
@@ -208,6 +210,21 @@ def unkept_segments(applist: Iterable[tuple[str, bytes]]) -> list[str]:
         if label not in out:
             out.append(label)
     return out
+
+
+def with_jfif(jpeg: bytes, jfif: tuple[int, tuple[int, int]] | None) -> bytes:
+    """``jpeg`` with the units and density of its JFIF header (the APP0 the encoder writes first) set to ``jfif``
+    (units, (x, y)), the input's; as it was where either has none.
+
+    Why: Pillow writes dots per inch or nothing (libjpeg's "no units, 1:1"): a header that said "no units" with
+    another aspect ratio, or dots per cm, was rewritten, and an evidence copy's header differed from its original's.
+    """
+    if jfif is None or jpeg[2:4] != b"\xff\xe0" or jpeg[6:11] != b"JFIF\x00" or len(jpeg) < 18:
+        return jpeg
+    unit, (x, y) = jfif
+    if not (0 <= unit <= 255 and 0 <= x <= 0xFFFF and 0 <= y <= 0xFFFF):
+        return jpeg
+    return jpeg[:13] + struct.pack(">BHH", unit, x, y) + jpeg[18:]
 
 
 def insert_segments(jpeg: bytes, segments: list[tuple[int, bytes]]) -> bytes:

@@ -118,7 +118,32 @@ def _jpeg_sampling(im: Image.Image) -> int:
     return JpegImagePlugin.samplings.get(factors[0] + factors[1] + factors[2], -1)
 
 
+def _jfif(im: Image.Image, info: dict[str, Any], meta: _Meta) -> None:
+    """The JFIF header's units and density (``extra["jfif"]``), which a JPEG output gets back as they were
+    (:func:`.jpegsegments.with_jfif`), and the dpi only where the file gives one.
+
+    Why: Pillow reports 72 dpi for a JPEG whose JFIF header says "no units" (a 1:1 pixel aspect ratio, not a size)
+    and whose EXIF names no resolution, and writes that as the output's JFIF density: the header changed from
+    "no units, 1:1" to "72 dpi" (and a PNG or TIFF output claimed 72 dpi too)."""
+    unit, density = info.get("jfif_unit"), info.get("jfif_density")
+    if isinstance(unit, int) and isinstance(density, tuple) and len(density) == 2:
+        meta.extra["jfif"] = (unit, (int(density[0]), int(density[1])))
+    if unit not in (1, 2) and not _exif_resolution(im):
+        meta.extra.pop("dpi", None)
+
+
+def _exif_resolution(im: Image.Image) -> bool:
+    """Whether a JPEG's EXIF gives its resolution (XResolution, a number above 0, and ResolutionUnit), the one
+    other place Pillow takes a dpi from; it says 72 where the EXIF does not."""
+    with contextlib.suppress(Exception):
+        exif = im.getexif()
+        x = float(exif[0x011A])
+        return 0x0128 in exif and 0 < x < float("inf")
+    return False
+
+
 def _jpeg_meta(im: Image.Image, p: Path, info: dict[str, Any], meta: _Meta) -> None:
+    _jfif(im, info, meta)
     with contextlib.suppress(Exception):
         meta.extra["subsampling"] = _jpeg_sampling(im)
     with contextlib.suppress(Exception):  # for --quality keep: the input's own quantisation tables

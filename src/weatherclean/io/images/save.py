@@ -25,7 +25,12 @@ from weatherclean.io.images.carryover import avif_tagged, carry_over, exif_space
 from weatherclean.io.images.exif import EXIF_PREFIX, Ifd, exif_for_output, tiff_part
 from weatherclean.io.images.formats import FORMAT_NAME, normalise_format, size_text
 from weatherclean.io.images.heif import encode_heif
-from weatherclean.io.images.jpegsegments import app13_segments, insert_segments, without_extended_xmp_pointer
+from weatherclean.io.images.jpegsegments import (
+    app13_segments,
+    insert_segments,
+    with_jfif,
+    without_extended_xmp_pointer,
+)
 from weatherclean.io.images.opener import pillow_quiet
 from weatherclean.io.images.pixels import row_blocks
 from weatherclean.io.images.png16 import encode_png16
@@ -217,7 +222,7 @@ def _write_jpeg(arr: np.ndarray, like: LoadedImage, t: _Target) -> bytes:
         params["progressive"] = True
     if like.extra.get("comment") and like.format == "JPEG":
         params["comment"] = like.extra["comment"]
-    data = _pillow(arr, like, t, params)
+    data = with_jfif(_pillow(arr, like, t, params), like.extra.get("jfif"))  # units and density as they were
     # Pillow writes no APP13 and no extended XMP: they go in after its metadata segments (jpegsegments).
     segments = app13_segments(like.extra.get("photoshop") or b"")
     segments += [(0xE1, ext) for ext in like.extra.get("xmp_extension") or ()]
@@ -312,11 +317,13 @@ def _text_note(text: dict[str, Any], name: str) -> str:
     return f"PNG text ({', '.join(keys[:3])}{more}) cannot be stored in {name}; dropped"
 
 
-def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list[str]) -> LoadedImage:
+def _input_format_extras(
+    like: LoadedImage, fmt: str, arr: np.ndarray, quality: Quality, notes: list[str]
+) -> LoadedImage:
     """Notes for what only a JPEG output keeps (extended XMP; APP13, which a TIFF keeps in tags of its own), and
     ``like`` with its XMP no longer pointing at an extended XMP that is not written; then what the output carries
-    over of the input's colours and of what follows a JPEG's picture, or says it cannot
-    (:func:`.carryover.carry_over`)."""
+    over of the input's colours and of what follows a JPEG's picture, or says it cannot, and the XMP instance
+    that the pixels ``arr`` written at ``quality`` are (:func:`.carryover.carry_over`)."""
     name = FORMAT_NAME[fmt]
     extra = like.extra
     # a TIFF's Photoshop resources are kept as a JPEG's APP13 is, and named as the TIFF holds them
@@ -332,7 +339,14 @@ def _input_format_extras(like: LoadedImage, fmt: str, channels: int, notes: list
         notes.append(f"extended XMP ({size_text(size)}) cannot be stored in {name}; dropped")
         if like.xmp:
             like = dataclasses.replace(like, xmp=without_extended_xmp_pointer(like.xmp))
-    return carry_over(like, fmt, fmt in _HOLDS_METADATA and icc_fits(like, channels), notes)
+    icc_kept = fmt in _HOLDS_METADATA and icc_fits(like, arr.shape[2])
+    settings = f"quality {quality}" if fmt in _QUALITY_FORMATS else ""  # a lossless format's bytes ignore it
+    return carry_over(like, fmt, icc_kept, notes, arr, settings)
+
+
+#: The formats whose encoding ``--quality`` changes: only these put it in an output's InstanceID
+#: (:func:`.carryover._output_digest`), so that ``--quality 80`` does not give a PNG another ID for the same bytes.
+_QUALITY_FORMATS = frozenset({"JPEG", "WEBP", "AVIF", "HEIF"})
 
 
 def _component_tables(extra: dict[str, Any], channels: int) -> list[list[int]] | None:
@@ -409,7 +423,7 @@ def _encode(pixels: np.ndarray, like: LoadedImage, fmt: str, quality: Quality) -
         notes += differ
     elif text and fmt != "PNG":
         notes.append(_text_note(text, FORMAT_NAME[fmt]))
-    like = _input_format_extras(like, fmt, arr.shape[2], notes)
+    like = _input_format_extras(like, fmt, arr, quality, notes)
     value, qtables = _jpeg_tables(like, fmt, quality, arr.shape[2], notes)
     target = _Target(fmt, value, exif, text, notes, qtables, tiff_text)
     return _WRITERS[fmt](arr, like, target), notes
