@@ -67,8 +67,10 @@ def collision_reason(
     them as they are; ``IMG_1.HEIC`` and ``IMG_1.JPG`` written as JPEG, or two folders given whose trees meet in
     the ``-o``, would become one file on a disk that does not.
 
-    An input whose output another's takes already is added to ``by_output`` with it, unlike one that clashes by
-    case alone, so that :func:`clash_message` names every input that lands there, not the first two."""
+    An input that clashes is added to ``by_output`` with the others, by case alone too, so that :func:`clash_message`
+    names every input that lands there, not the first two, and a later input written exactly where a case-only
+    clash was is caught: ``clip.mp4`` after ``CLIP.MP4`` and ``clip.mov`` under ``--format mp4`` was not, as its own
+    case variant ``CLIP.MP4`` was the only one recorded there, and the clash named two of the three."""
     if dest in all_sources or dest == real:
         return f"{display(dest)}: output would overwrite an input {job_kind(dest)}; pass another -o DIR"
     taken = by_output.get(case_folded(dest), [])
@@ -79,6 +81,7 @@ def collision_reason(
     first, other = next(((o, s) for o, s in taken if case_folded(s) != case_folded(src)), (None, None))
     if first is None or other is None:
         return None
+    taken.append((dest, src))  # as above: one more input that lands here (a case variant of it)
     return (
         f"{display(dest)}: both {display(other)} and {display(src)} would be written here, as {display(first)} and "
         f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
@@ -96,19 +99,24 @@ def clash_message(collisions: list[tuple[Path, str]], by_output: dict[str, list[
 
     Why: the reason of the first clash named the two inputs that met first; a third (``a.JPG``, ``a.jpg`` and
     ``a.png`` under ``--format png``) was left out, and renaming one of the two named did not mend the run.
-    :func:`collision_reason` records each clashing input in ``by_output``, from which this takes them all."""
+    :func:`collision_reason` records each clashing input in ``by_output``, from which this takes them all, those
+    whose outputs differ from ``first`` only in case too (one file on a disk that ignores case)."""
     first, reason = collisions[0]
-    sources = [src for output, src in by_output.get(case_folded(first), []) if output == first]
-    if len(sources) > 2:
-        reason = _shared_reason(first, sources)
-    more = [str(display(dest)) for dest in dict.fromkeys(dest for dest, _ in collisions) if dest != first]
+    landing = by_output.get(case_folded(first), [])
+    if len(landing) > 2:
+        reason = _shared_reason(first, [src for _, src in landing], [output for output, _ in landing])
+    outputs: dict[str, Path] = {}  # each clashing output once, whatever its case: the first path it was met by
+    for dest, _ in collisions:
+        outputs.setdefault(case_folded(dest), dest)
+    more = [str(display(dest)) for key, dest in outputs.items() if key != case_folded(first)]
     also = f" (and {len(more)} more output(s) with the same problem: {', '.join(more)})" if more else ""
     return reason + also
 
 
-def _shared_reason(dest: Path, sources: list[Path]) -> str:
+def _shared_reason(dest: Path, sources: list[Path], outputs: list[Path] | None = None) -> str:
     """Why ``dest`` cannot be written: the inputs ``sources`` (two or more, in the order reached) would all be
-    written there; :data:`CLASH_NAMED` of them named, then a count."""
+    written there; :data:`CLASH_NAMED` of them named, then a count. ``outputs`` (each source's own, where they
+    differ from ``dest`` in case) are shown when they differ, as the message for two such inputs does."""
     names = [str(display(src)) for src in sources[:CLASH_NAMED]]
     left = len(sources) - len(names)
     if left:
@@ -119,7 +127,13 @@ def _shared_reason(dest: Path, sources: list[Path]) -> str:
         listed = f"{', '.join(names[:-1])} and {names[-1]}"
     if len(sources) == 2:
         return f"{display(dest)}: {listed} would be written here; {_clash_reason(sources[0], sources[1])}"
-    return f"{display(dest)}: {listed} would all be written here; {_clash_reason_of_all(sources)}"
+    here = "would all be written here"
+    cases = list(dict.fromkeys(outputs or [dest]))
+    if len(cases) > 1:
+        shown = ", ".join(str(display(output)) for output in cases[:-1])
+        here += f", as {shown} and {display(cases[-1])}: paths that differ only in case, one file on macOS, Windows "
+        here += "and exFAT disks"
+    return f"{display(dest)}: {listed} {here}; {_clash_reason_of_all(sources)}"
 
 
 def _clash_reason_of_all(sources: list[Path]) -> str:
