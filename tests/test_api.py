@@ -419,8 +419,9 @@ def test_restore_clip_refuses_what_is_not_a_clip_at_the_call(frames: object, wor
     assert [f.shape for f in grey] == [(10, 12)] * 3
 
 
-def test_repr_is_one_short_line_saying_what_runs_where() -> None:
+def test_repr_is_one_short_line_saying_what_runs_where(monkeypatch: pytest.MonkeyPatch) -> None:
     """``repr(restorer)`` printed the whole network: 42,894 characters for the default snow model."""
+    monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")  # bf16 asked for below: on any CPU, native bf16 or not
     snow = repr(load_restorer("snow", device="cpu", precision="fp32", tile=128))
     assert snow == (
         "Restorer(task='snow', model='desnownet-light' (DesnowNet), device='cpu', precision='fp32', tile=128, "
