@@ -2,8 +2,8 @@
 
 :class:`_Transcoder` routes each packet (copied, re-encoded audio, or video decoded to RGB), runs the
 caller's ``process`` on every frame, gives frames their output timestamps (AVI's slots included) and
-muxes, threaded by :class:`.pipeline._Pipeline` or in turn; :class:`_DtsGuard` repairs a decode
-timestamp an encoder got wrong.
+durations (the last one's from the input, so the clip keeps its length) and muxes, threaded by
+:class:`.pipeline._Pipeline` or in turn; :class:`_DtsGuard` repairs a decode timestamp an encoder got wrong.
 """
 
 from __future__ import annotations
@@ -121,6 +121,21 @@ class _Transcoder:
         self._avi_shifts = _avi_shifts(inp, side, self.avi_start) if video.cfr else {}
         #: AVI output whose picture starts after its sound: the empty slots before the first frame are still to mux.
         self._lead_pending = video.cfr and self.lead_origin is not None
+        #: Not AVI: the frame to encode next and its input's duration, held back until the next one's time says
+        #: how long it shows; the last shows as long as it did in the input. Each duration goes on the frame's packet
+        #: (:attr:`_shown`; the encoders here leave it out): the muxer gave the last one the average frame's, and a
+        #: variable-rate clip's last frame (33 ms) lasted 78 ms, the clip 45 ms longer.
+        self._held: tuple[Any, int] | None = None
+        #: How long the last frame encoded showed (ticks), a frame shown only :attr:`nudge_ticks` before the next left
+        #: out: the last frame's, where the input does not say (MPEG-TS gives none), as FFmpeg's own encoding guesses
+        #: it; the muxer made it the average frame's, or one tick. (The input's own duration, ``own``, is the length
+        #: of a sample in decode order: right for the last frame shown, which x264 and x265 also decode last.)
+        self._step = 0
+        #: Whether the output's muxer times samples by their decode times, the last one's length from its packet
+        #: (MP4, MOV, 3GP): see :meth:`_DtsGuard.mux`.
+        self._decode_timed = not video.cfr and str(out.format.name) in _DECODE_TIMED
+        #: How long each frame encoded and not yet muxed shows, by its time (ticks of the output's time base).
+        self._shown: dict[int, int] = {}
         #: Copied streams' times where a clock goes back, moved by the offset the video's frames take; the
         #: packets it let go when the video went back (sent after that frame); and the jumps of a stream whose
         #: clock went back alone, by input stream index (named in a note by :func:`.outcome._record_outcome`).
@@ -202,7 +217,7 @@ class _Transcoder:
         for pts, frame in frames:
             rgb = _frame_to_rgb(frame, self.video.wide, self.video.colour)
             excess = _excess_of(frame, rgb) if self.video.headroom else None
-            put(("video", rgb, pts, self.reading.mark(), excess))
+            put(("video", rgb, pts, self.reading.mark(), excess, frame.duration or 0))
 
     def _demux_one(self, packet: Any, put: Callable[[tuple[Any, ...]], None]) -> None:
         """Route one packet: copied streams as packets (with where the video is read to), re-encoded audio and
@@ -240,7 +255,7 @@ class _Transcoder:
         if item[0] != "video":
             send(item)
             return
-        _, rgb, pts, mark, excess = item
+        _, rgb, pts, mark, excess, own = item
         self._released += self.clock.read_to(mark)
         if pts is not None:
             self.health.last_pts = pts if self.health.last_pts is None else max(pts, self.health.last_pts)
@@ -250,7 +265,7 @@ class _Transcoder:
             raise OutputError(f"{self.src}: processing changed the frame size {rgb.shape} → {restored.shape}")
         pts = self._output_pts(pts, mark)
         self.last_pts = pts
-        send(("video", restored, pts, excess))
+        send(("video", restored, pts, excess, own))
         if self.vin.time_base and not self.video.cfr:
             self.clock.reach(Fraction(pts + self.frame_ticks) * self.vin.time_base)
         elif self.vin.time_base and self._origin is not None:  # AVI: the slot's end, on the copied streams' clock
@@ -499,7 +514,35 @@ class _Transcoder:
             self._lead_pending = False
             if item[2]:
                 self._lead_in(item[2])
-        self.dts.mux(self.out, self.video.stream.encode(new))
+        if self.video.cfr:  # AVI: each frame fills its slot
+            self._mux_video(self.video.stream.encode(new))
+            return
+        self._mux_video(self._encode_held(new.pts))
+        self._held = (new, item[4])
+
+    def _encode_held(self, until: int | None) -> list[Any]:
+        """Encode the frame held back (:attr:`_held`), shown until ``until`` (ticks of the output's time base: the
+        next frame's time), or, the last (None), for its input's duration (the output's time base is the input's);
+        where that is unknown (0), as long as the frame before it (:attr:`_step`). Returns the encoder's packets."""
+        if self._held is None:
+            return []
+        (frame, own), self._held = self._held, None
+        shown = (own or self._step) if until is None else until - frame.pts
+        if shown > 0:
+            self._shown[frame.pts] = shown
+            if shown > self.nudge_ticks:  # a frame moved 1 ms ahead of a repeat is no measure of the last one's
+                self._step = shown
+        return self.video.stream.encode(frame)
+
+    def _mux_video(self, packets: list[Any], closing: bool = False) -> None:
+        """Mux the video encoder's ``packets``, each with the duration of its frame (:attr:`_shown`), if known;
+        ``closing``: the last of the stream, the last of which closes an MP4's or MOV's timeline
+        (:meth:`_DtsGuard.mux`)."""
+        for packet in packets:
+            shown = self._shown.pop(packet.pts, None) if packet.pts is not None else None
+            if shown is not None:
+                packet.duration = shown
+        self.dts.mux(self.out, packets, closing and self._decode_timed)
 
     def _lead_in(self, first: int) -> None:
         """AVI output whose picture starts after its sound: empty index entries for the slots before the ``first``
@@ -515,8 +558,8 @@ class _Transcoder:
         self.dts.last = first - 1
 
     def _flush(self, item: tuple[Any, ...]) -> None:
-        """The encoders' delayed packets, once every frame has been sent."""
-        self.dts.mux(self.out, self.video.stream.encode(None))
+        """The last frame, held back (:meth:`_encode_held`), and the encoders' delayed packets."""
+        self._mux_video(self._encode_held(None) + self.video.stream.encode(None), closing=True)
         for idx, (_dec, enc) in self.side.reencode.items():
             self._mux_sound(enc.encode(None), idx)
         for converted in self.side.subtitles.values():
@@ -645,26 +688,60 @@ def _silence(like: Any, pts: int, samples: int) -> Iterator[Any]:
         yield frame
 
 
+#: Muxers (FFmpeg's names) whose samples' lengths are the steps between decode times, the last sample's its packet's
+#: duration: their file is as long as its decode times reach (:meth:`_DtsGuard.mux`).
+_DECODE_TIMED = frozenset({"mp4", "mov", "3gp"})
+
+
 class _DtsGuard:
     """Muxes encoder packets, repairing a decode timestamp the encoder got wrong.
 
     libx265 sometimes hands out an absurd dts for the first packet of a very short stream (seen: −8.7e15),
-    which the MP4 muxer rejects. A dts must be at most the pts, a few frames below it at most, and
-    increasing; an implausible one is replaced by the nearest value that keeps those rules.
+    which the MP4 muxer rejects. A dts must be at most the pts and increasing, the first a few frames below its pts
+    at most; an implausible one is replaced by the nearest value that keeps those rules. Only the first is held to
+    frames: after a gap in a variable-rate clip (a recorder that stops for 5 s) the encoder's dts is rightly the pts
+    of a frame seconds before, and taken as absurd, the decode times were squeezed into consecutive ticks.
     """
 
     def __init__(self, frame_ticks: int) -> None:
         self.frame_ticks = frame_ticks
         self.last: int | None = None
+        self._first = True  # no encoder packet muxed yet (AVI's empty lead-in entries set :attr:`last`)
+        #: The first packet's presentation and decode times, and where the packet shown last ends (ticks).
+        self._start: tuple[int, int] | None = None
+        self._end: int | None = None
 
-    def mux(self, out: Any, packets: list[Any]) -> None:
-        for packet in packets:
+    def mux(self, out: Any, packets: list[Any], closing: bool = False) -> None:
+        """Mux ``packets``, their decode times repaired; ``closing``: the stream's last, into MP4 or MOV, whose last
+        packet (:meth:`_close`) is given the length that ends the file where the last frame shown ends."""
+        for i, packet in enumerate(packets):
             if packet.pts is not None and packet.dts is not None:
                 reorder = 16 * self.frame_ticks  # far more than any encoder's B-frame delay
-                if not packet.pts - reorder <= packet.dts <= packet.pts:
-                    packet.dts = packet.pts - 2 * self.frame_ticks if self.last is None else self.last + 1
+                if self._first and not packet.pts - reorder <= packet.dts <= packet.pts:
+                    packet.dts = packet.pts - 2 * self.frame_ticks
+                self._first = False
                 if self.last is not None and packet.dts <= self.last:
                     packet.dts = self.last + 1
                 packet.dts = min(packet.dts, packet.pts)
                 self.last = packet.dts
+                self._start = self._start or (packet.pts, packet.dts)
+                ends = packet.pts + max(0, packet.duration or 0)
+                self._end = ends if self._end is None else max(self._end, ends)
+                if closing and i == len(packets) - 1:
+                    self._close(packet)
             out.mux(packet)
+
+    def _close(self, last: Any) -> None:
+        """Move the ``last`` packet's (in decode order) decode time, and where that cannot reach, its length, so that
+        the decode times, from the first packet's, end where the frame shown last ends, as far from the first frame's
+        time: an MP4's samples last from one decode time to the next, and its length is where they end. Its own end
+        (time and length) stays within the clip's, where the muxer's edit list ends. Why: a variable-rate clip's
+        encoder delays decode times by the frames' own spacing, so the last lay further behind its frame than the
+        first (by a 5 s gap before the last frame): a 5.03 s clip said 1.02 s, an irregular 1.566 s clip 1.565 s."""
+        assert self._start is not None and self._end is not None
+        first_pts, first_dts = self._start
+        reach = self._end - first_pts + first_dts
+        last.dts = min(last.pts, max(last.dts, reach - max(0, last.duration or 0)))
+        self.last = last.dts
+        if reach > last.dts:
+            last.duration = reach - last.dts

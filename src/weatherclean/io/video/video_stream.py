@@ -95,7 +95,7 @@ def _add_video_stream(
     codec, eight_bit_why = _choose_codec(fmt, opts, vin.codec_context.width, wide)
     # AVI has no timestamps of its own, only a frame rate: write constant-rate frames, no B-frames.
     cfr = fmt == "avi"
-    rate = _slot_rate(vin) if cfr else vin.average_rate or vin.guessed_rate or Fraction(25)
+    rate = _slot_rate(vin) if cfr else _stream_rate(vin)
     vout = _new_stream(out, codec, rate)
     turn = rotation % 360 if cfr and rotation % 90 == 0 else 0  # AVI: quarter turns written upright
     in_h = vin.codec_context.height
@@ -133,6 +133,31 @@ def _add_video_stream(
         vout.set_display_rotation(rotation)
     headroom = _carries_headroom(colour, written, in_fmt, vout.pix_fmt)  # super-whites round the model
     return _VideoOut(vout, rate, out_tb, colour, cfr, wide, written, turn, headroom)
+
+
+def _stream_rate(vin: Any) -> Fraction:
+    """The frame rate a timestamped output declares and is timed by (a frame's length, the encoder's reorder window):
+    the input's average, or FFmpeg's guess; measured from the frame times (:func:`_measured_rate`) where neither is
+    a camera's (above :data:`_MAX_STREAM_RATE`); 25 where nothing says. Why: an irregularly timed H.264 clip in
+    MPEG-TS has no average, and FFmpeg's guess is its 90 kHz clock; taken as 90000 fps, a frame was one tick long,
+    every decode time was squeezed into consecutive ticks, and its MP4 played for 222 µs."""
+    rate = vin.average_rate or vin.guessed_rate
+    if rate and rate <= _MAX_STREAM_RATE:
+        return Fraction(rate)
+    return _measured_rate(_frame_times(vin)) or Fraction(25)
+
+
+#: The fastest frame rate taken from a stream's header as it is (slow motion from phones is 240 fps); one above it
+#: is a time base's clock (MPEG-TS's 90000, Matroska's 1000) more likely than a camera's, and is measured.
+_MAX_STREAM_RATE = 240
+
+
+def _measured_rate(times: list[Fraction]) -> Fraction | None:
+    """Frames a second between the first and the last of ``times`` (seconds from the first, :func:`_frame_times`),
+    or None for fewer than two frames."""
+    if len(times) < 2 or times[-1] <= 0:
+        return None
+    return ((len(times) - 1) / times[-1]).limit_denominator(1001)
 
 
 def _carry_static(vout: Any, codec: str, static: _HdrStatic) -> None:
@@ -374,7 +399,7 @@ def _slot_rate(vin: Any) -> Fraction:
     if len(times) < 2:
         return guess
     seconds = np.array([float(t) for t in times])
-    measured = ((len(times) - 1) / times[-1]).limit_denominator(1001)
+    measured = _measured_rate(times) or guess
     for rate in _candidate_rates(guess, average, measured):
         if _fits(seconds, rate, _GRID_SLACK):
             return _usual_twin(seconds, rate)
