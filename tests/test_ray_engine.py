@@ -49,11 +49,21 @@ def _photos(folder: Path, levels: dict[str, float | None]) -> Path:
     return folder
 
 
+#: The provenance fields that say where the model ran: a local run's device, precision and threads as used, a Ray
+#: run's none (each actor resolves its own, unknown to the driver). The model, its weights and settings must match.
+_WHERE = ("engine", "device", "precision", "threads")
+
+
 def _summary(stdout: str) -> dict[str, Any]:
     data = json.loads(stdout)
     for timing in ("seconds", "planning_seconds", "total_seconds"):  # the clock's, not the run's
         data.pop(timing, None)
     return data
+
+
+def _where(data: dict[str, Any]) -> tuple[Any, ...]:
+    """The :data:`_WHERE` fields of a summary's provenance, taken out of it."""
+    return tuple(data["provenance"].pop(key) for key in _WHERE)
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
@@ -71,12 +81,31 @@ def test_photos_match_a_local_run_byte_for_byte(tmp_path: Path, local_ray: Any) 
     assert local[0] == on_ray[0] == 1, on_ray[2]  # the broken photo fails alone, in both
     expected = _summary(local[1])
     got = _summary(on_ray[1])
+    assert _where(expected) == ("local", "cpu", "fp32", torch.get_num_threads())
+    assert _where(got) == ("ray", None, None, None)
+    assert got["provenance"]["weights_sha256"] and got["provenance"]["pass_through"] == 0.03
     for data, out in ((expected, "local"), (got, "ray")):
         for entry in data["done"]:
             entry["output"] = entry["output"].replace(str(tmp_path / out), "OUT")
     assert got == expected  # same records, same plan order, same reasons
     assert len(got["done"]) == 5 and [Path(r["path"]).name for r in got["failed"]] == ["broken.jpg"]
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+
+
+def test_a_ray_overwrite_leaves_no_other_commands_tag(tmp_path: Path, local_ray: Any) -> None:
+    from weatherclean.provenance import read_tag
+
+    photos = _photos(tmp_path / "in", {"a": 0.5})
+    out = tmp_path / "clean"
+    common = ("-o", str(out), "--device", "cpu", "-q")
+    assert invoke_command(desnow, "desnow", str(photos), *common)[0] == 0
+    if read_tag(out / "a.jpg") is None:
+        pytest.skip("no user extended attributes on this file system")
+    code, _, err = invoke_command(
+        derain, "derain", str(photos), *common, "--overwrite", "--engine", "ray", "--ray-actors", "1"
+    )
+    assert code == 0, err
+    assert read_tag(out / "a.jpg") is None  # the actors tag nothing: not desnow's tag copied from the file replaced
 
 
 def test_a_video_stays_in_one_actor_and_matches_a_local_run(tmp_path: Path, local_ray: Any) -> None:

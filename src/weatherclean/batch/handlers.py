@@ -24,7 +24,7 @@ from weatherclean.batch.outputs import foreign_files, foreign_reason, make_paren
 from weatherclean.batch.plan import MediaOptions
 from weatherclean.errors import InputError, OutputError, WeathercleanError, is_out_of_memory, one_line
 from weatherclean.io import compare as pictures
-from weatherclean.io.atomic import make_beside
+from weatherclean.io.atomic import make_beside, tag_in_effect, tagged
 from weatherclean.io.images import LoadedImage, Quality, load_image, save_image
 from weatherclean.io.images.formats import frame_unit
 from weatherclean.io.images.opener import limit_refusal
@@ -35,6 +35,7 @@ from weatherclean.io.orientation import to_stored, to_upright
 from weatherclean.io.permissions import copy_mode, input_mode, keep_setgid, new_files_like, process_umask
 from weatherclean.io.sidecars import clear_listings, copy_sidecars, proxies_of
 from weatherclean.io.video import VideoOptions, in_place_refusal, partial_path, process_video
+from weatherclean.provenance import set_tag
 from weatherclean.restore.protocols import ClipRestorer
 
 if TYPE_CHECKING:
@@ -433,25 +434,29 @@ def clip_handler(
         sampler = pictures.FrameSampler() if compare else None
         notes: list[str] = []
         size: tuple[int, int] | None = None
+        tag = tag_in_effect()  # the run's provenance: on each frame and on the clip's folder
         try:
-            progress.start(len(names), f"  frames of {job.source.name}")
-            for i, frame_path in enumerate(names, start=1):
-                image = load_image(frame_path)
-                shown = to_upright(image.pixels, image.orientation)  # rain falls down the shown frame
-                if size is not None and shown.shape[:2] != size:
-                    raise InputError(_size_mismatch(frame_path, shown.shape[:2], names[0], size))
-                size = shown.shape[:2]
-                restored = clip(shown)  # a new array: the frame itself is left as decoded
-                if sampler is not None:
-                    sampler.offer(shown, restored)
-                dest = output_suffix(work / frame_path.name, image_format)
-                stored = to_stored(restored, image.orientation)
-                saved = save_image(dest, stored, image, format=image_format, quality=quality)
-                with contextlib.suppress(OSError):  # its frame's permissions, as cp -r; the work folder is 0700
-                    os.chmod(dest, copy_mode(frame_path))
-                notes.extend(getattr(saved, "notes", ()))
-                progress.update(i, len(names))
-            notes += replace_folder(work, job.output, like=folder_mode)
+            with tagged(work, tag):
+                progress.start(len(names), f"  frames of {job.source.name}")
+                for i, frame_path in enumerate(names, start=1):
+                    image = load_image(frame_path)
+                    shown = to_upright(image.pixels, image.orientation)  # rain falls down the shown frame
+                    if size is not None and shown.shape[:2] != size:
+                        raise InputError(_size_mismatch(frame_path, shown.shape[:2], names[0], size))
+                    size = shown.shape[:2]
+                    restored = clip(shown)  # a new array: the frame itself is left as decoded
+                    if sampler is not None:
+                        sampler.offer(shown, restored)
+                    dest = output_suffix(work / frame_path.name, image_format)
+                    stored = to_stored(restored, image.orientation)
+                    saved = save_image(dest, stored, image, format=image_format, quality=quality)
+                    with contextlib.suppress(OSError):  # its frame's permissions, as cp -r; the work folder is 0700
+                        os.chmod(dest, copy_mode(frame_path))
+                    notes.extend(getattr(saved, "notes", ()))
+                    progress.update(i, len(names))
+                if tag is not None:  # the clip's folder carries it too: what a rerun reads (other_task)
+                    set_tag(work, tag)
+                notes += replace_folder(work, job.output, like=folder_mode)
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)

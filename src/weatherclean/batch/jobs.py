@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,12 +22,14 @@ from weatherclean.io.folders import display, real_path
 from weatherclean.io.images.capture import Capture, capture_of
 from weatherclean.io.media import list_frames
 from weatherclean.io.video import is_video_path
+from weatherclean.provenance import current as current_run
+from weatherclean.provenance import read_tag
 
 __all__ = [
     "CHANGED", "NOT_FOUND", "NO_MATCH", "OUT_OF_DATE_HEAD", "OUT_OF_DATE_TAIL", "STDIN", "DeviceNote", "FrameProgress",
     "Job", "JobHandler", "OutputNames", "OutputState", "Plan", "Record", "Replacement", "display", "exists_reason",
     "Verdict", "is_done", "job_kind", "job_sources", "judge_output", "link_reason", "modified_ns",
-    "other_photo", "output_state", "stat_or_none",
+    "other_model", "other_photo", "other_task", "output_state", "stat_or_none",
 ]  # fmt: skip
 
 #: The reasons of inputs that are not there at all: when every input fails so, nothing could run.
@@ -314,11 +316,13 @@ def link_reason(target: Path) -> str:
     return f"a link to {target}, which is handled under its own name"
 
 
-def exists_reason(output: Path, state: OutputState) -> str:
-    """Why a job whose output exists is skipped (``state`` is not :attr:`OutputState.MISSING`), on one line."""
+def exists_reason(output: Path, state: OutputState, made: str | None = None) -> str:
+    """Why a job whose output exists is skipped (``state`` is not :attr:`OutputState.MISSING`), on one line; ``made``
+    says, after the output's name, that another model made it (:func:`other_model`)."""
+    shown = f"{display(output)}, {made}" if made else f"{display(output)}"
     if state is OutputState.OUT_OF_DATE:
-        return f"{OUT_OF_DATE_HEAD}: {display(output)}; {OUT_OF_DATE_TAIL}"
-    reason = f"output exists: {display(output)} (use --overwrite to redo"
+        return f"{OUT_OF_DATE_HEAD}: {shown}; {OUT_OF_DATE_TAIL}"
+    reason = f"output exists: {shown} (use --overwrite to redo"
     if state is OutputState.UNKNOWN:
         reason += "; it or its input is dated in the future, so whether the input changed since cannot be told"
     return reason + ")"
@@ -400,6 +404,45 @@ def _shown(value: bytes) -> str:
     return value.decode("utf-8", "backslashreplace")
 
 
+def other_task(output: Path, made: Mapping[str, Any] | None) -> str | None:
+    """Why the output at ``output`` is not this run's (one line, naming the output, the command and model that made
+    it, and what to do), or None when it may be: by ``made``, the tag it carries (:func:`~weatherclean.provenance.
+    read_tag`), against the run under way (:func:`~weatherclean.provenance.current`).
+
+    Why: ``derain`` into a ``-o`` folder that ``desnow`` had filled skipped each output as its own finished work
+    (exit code 0, the rain left in). An output made by the other command fails the job, as another photo's does
+    (:func:`other_photo`): nothing is lost, and the exit code and ``--json`` say that not everything was done. An
+    output without the tag (an older run's, a file system without extended attributes) is judged as before."""
+    run = current_run()
+    if run is None or made is None or made["task"] == run.task:
+        return None
+    return (
+        f"output {display(output)} was made by {made['task']} ({made['model']}), not {run.task}: --overwrite to "
+        "replace it, or give another -o DIR"
+    )
+
+
+def other_model(made: Mapping[str, Any] | None) -> str | None:
+    """Words for a skip's reason when an output's tag ``made`` says this run's command made it with another model
+    (``made with desnownet-wide, not desnownet-light``); else None. Such an output is still skipped as done (it is
+    this task's work): the reason only says which model made it, for ``--overwrite`` to redo it.
+
+    The same model is the same weights (their sha256) where both the tag and the run know them, so that
+    ``runs/mine`` and ``./runs/mine`` are one model and a folder retrained since is another; else the same name."""
+    run = current_run()
+    if run is None or made is None or made["task"] != run.task:
+        return None
+    theirs = made.get("weights_sha256")
+    if isinstance(theirs, str) and run.weights_sha256 is not None:
+        if theirs == run.weights_sha256:
+            return None
+        if made["model"] == run.model:
+            return f"made with other weights of {run.model} (sha256 {theirs[:8]}…, not {run.weights_sha256[:8]}…)"
+    elif made["model"] == run.model:
+        return None
+    return f"made with {made['model']}, not {run.model}"
+
+
 class Verdict(NamedTuple):
     """What a run does with a job by what lies at its output (:func:`judge_output`): do it (``skip`` and ``fail``
     None; ``note`` when it redoes an out-of-date output), skip it (``skip``: why), or fail it (``fail``: why)."""
@@ -433,8 +476,10 @@ def judge_output(
     ``photo`` is the job's input when the job is a photo (None for a video or a ``--frames`` clip, judged by dates
     alone): before an existing output file is taken as its (skipped as done, kept, or redone by ``update``), its
     EXIF capture identity is compared with the input's (:func:`other_photo`), and one made from another photo, or
-    with another capture time, fails the job, with or without ``update``. ``sources`` (its input; a clip's frames)
-    is called only for an output that exists.
+    with another capture time, fails the job, with or without ``update``. So does an output that another command
+    made (:func:`other_task`: ``desnow``'s, met by ``derain``), by the tag it carries; one made by another model of
+    this command is skipped, its reason naming that model (:func:`other_model`). ``sources`` (its input; a clip's
+    frames) is called only for an output that exists.
     """
     if replace.overwrite:
         return Verdict()
@@ -443,13 +488,17 @@ def judge_output(
     state = output_state(output, sources, info)
     if state is OutputState.MISSING:
         return Verdict(state)
+    made = read_tag(output) if current_run() is not None else None  # what made it, read once
+    task_clash = other_task(output, made)  # desnow's output met by derain: never this run's finished work
+    if task_clash is not None:
+        return Verdict(state, fail=task_clash)
     if photo is not None and info is not None and stat.S_ISREG(info.st_mode):
         clash = other_photo(output, photo)
         if clash is not None:
             return Verdict(state, fail=clash)
     if state is OutputState.OUT_OF_DATE and replace.update:
         return Verdict(state, note=CHANGED)
-    return Verdict(state, skip=exists_reason(output, state))
+    return Verdict(state, skip=exists_reason(output, state, other_model(made)))
 
 
 def job_kind(source: Path) -> str:

@@ -246,6 +246,9 @@ def print_summary(
     the photos replaced already (:func:`in_place_resume`), they are listed too, as skips are folded
     (:func:`_not_done_listed`), in the table or, ``quiet``, one ``not done:`` line each on ``err_console``.
 
+    The run's :attr:`~.run.BatchSummary.provenance` (the model, its weights' sha256, precision, device, threads)
+    is one line before the totals, left out by ``quiet`` as the table is; ``--json`` carries it whole.
+
     ``total_seconds`` (the command's time, planning and model loading included) is the time the totals line
     gives, with ``planning_seconds`` beside it once planning took a second or more; both go into ``--json`` beside
     ``seconds`` (the batch's own time, which the line gave alone: ``in 0.0 s`` for a rerun that planned for 4 s).
@@ -311,6 +314,8 @@ def print_summary(
                 else file_line(rec.path, rec.reason)
             )
             err_console.print(f"[magenta]not done:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    if summary.provenance is not None and not quiet:  # what made the outputs, in one line (--json: all of it)
+        console.print(escape(summary.provenance.line()), highlight=False, soft_wrap=True)
     console.print(totals, highlight=False, soft_wrap=True)
 
 

@@ -72,13 +72,15 @@ from weatherclean.errors import (
     os_errno,
 )
 from weatherclean.interrupts import EXIT_INTERRUPTED, block_for_report, interrupts_held
-from weatherclean.io.atomic import file_identity, identity_at, keep_existing
+from weatherclean.io.atomic import file_identity, identity_at, keep_existing, tagged
 from weatherclean.io.folders import write_probe
 from weatherclean.io.images import LoadedImage, Quality
 from weatherclean.io.images.opener import header_pixels
 from weatherclean.io.output_links import folder_in_the_way, refuse_special
 from weatherclean.io.permissions import missing_folders, remove_empty
 from weatherclean.pipelining import pipeline_enabled
+from weatherclean.provenance import Provenance, read_tag
+from weatherclean.provenance import current as current_run
 
 __all__ = ["BatchSummary", "Pipeline", "run_batch", "run_jobs"]
 
@@ -165,6 +167,8 @@ class BatchSummary:
     not_done: list[Record] = field(default_factory=list)
     #: The ``-o`` folder as typed (the plan's): outputs are shown under it (:class:`~.jobs.OutputNames`).
     output_dir: Path | None = None
+    #: What made the outputs (the CLI's record of its model and settings), for ``--json`` and the summary's line.
+    provenance: Provenance | None = None
 
     @property
     def ok(self) -> bool:
@@ -231,6 +235,7 @@ class BatchSummary:
             "interrupted": self.interrupted,
             "ok": self.ok,
             "exit_code": self.exit_code,
+            **({"provenance": self.provenance.to_dict()} if self.provenance is not None else {}),
         }
 
 
@@ -505,14 +510,24 @@ def _kept(job: Job, replace: Replacement, look: _Look) -> tuple[Path | None, tup
     return job.output, look.seen
 
 
-def _run_one(job: Job, handler: JobHandler, frames: FrameProgress, replace: Replacement) -> _Outcome:
-    """Do one job; its outcome. Ctrl-C goes up (the job is then not done, and leaves no output)."""
+def _tag_of(job: Job, record: Provenance | None) -> bytes | None:
+    """The tag ``job``'s output gets (:func:`~weatherclean.io.atomic.tagged`): ``record``'s, after the runs its input's
+    own tag lists (an input restored before: ``desnow --in-place`` then ``derain --in-place`` keeps both); None
+    without a record (a program's own batch): the output then carries none."""
+    return None if record is None else record.tag(after=read_tag(job.source))
+
+
+def _run_one(
+    job: Job, handler: JobHandler, frames: FrameProgress, replace: Replacement, record: Provenance | None = None
+) -> _Outcome:
+    """Do one job; its outcome. Ctrl-C goes up (the job is then not done, and leaves no output). Its output gets
+    ``record``'s tag (:func:`_tag_of`)."""
     look = _appeared(job, replace)
     if look.outcome is not None:
         return look.outcome
     new_folders = missing_folders(job.output.parent)
     try:
-        with keep_existing(*_kept(job, replace, look)):
+        with keep_existing(*_kept(job, replace, look)), tagged(job.output, _tag_of(job, record)):
             # a job that failed leaves no empty output folder behind; a staged handler names the stage that ran
             # out of memory (handlers.staged)
             return _settle(job, lambda: handler(job, frames), on_error=lambda: remove_empty(new_folders))
@@ -756,6 +771,9 @@ class _Runner:
         given: bool | None = None,
     ) -> None:
         self.jobs, self.handler, self.outcomes, self.replace = job_list, handler, outcomes, replace
+        #: What each output's tag records (the run's :func:`~weatherclean.provenance.current`), taken here: the
+        #: writer threads do not see the context it was set in.
+        self.provenance = current_run()
         #: Whether the outputs go under one ``-o`` folder (:func:`_given_output`): what the stops' advice names.
         self.given = given
         #: The folder every output goes under, as it was at the start, whose change stops the batch (:class:`_Root`).
@@ -908,7 +926,7 @@ class _Runner:
         for index, job in enumerate(self.jobs):
             announce(job)
             self.start(index)
-            outcome = self.record(index, _run_one(job, self.handler, frames, self.replace))
+            outcome = self.record(index, _run_one(job, self.handler, frames, self.replace, self.provenance))
             if outcome.stop:
                 return
             self.advance()
@@ -990,7 +1008,7 @@ class _Pipelined(_Runner):
                 if not self._collect(0):
                     return
                 self.start(index)
-                outcome = self.record(index, _run_one(job, self.handler, frames, self.replace))
+                outcome = self.record(index, _run_one(job, self.handler, frames, self.replace, self.provenance))
                 if outcome.stop:
                     self.stopped = True
                     return
@@ -1085,7 +1103,7 @@ class _Pipelined(_Runner):
         its notes, or its error, as a call."""
         new_folders = missing_folders(job.output.parent)
         try:
-            with keep_existing(*_kept(job, self.replace, look)):
+            with keep_existing(*_kept(job, self.replace, look)), tagged(job.output, _tag_of(job, self.provenance)):
                 notes = staged("encode", stages.encode, job, value)
         except BaseException as exc:  # noqa: BLE001 - settled in the main thread, in job order
             self.cleanup.append(new_folders)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from weatherclean.batch import BatchSummary, MediaOptions, Plan, Record, Restoration
     from weatherclean.io.video import VideoOptions
+    from weatherclean.provenance import Provenance
     from weatherclean.restore import Restorer
 
 #: What a program that embeds the CLI (or a test) may pass as Click's ``obj`` (``CliRunner.invoke(app,
@@ -448,8 +449,8 @@ def provided_model(name: str, task: str, provider: ModelProvider | None) -> str 
 
 
 def restorer_for(cmd: PhotoCommand, task: str) -> Restorer:
-    """The command's model as a :class:`Restorer` (device, precision, layout, compile, overlap), loaded even
-    when every file is done, so a mistyped --model is an error rather than a silent success."""
+    """The command's model as a :class:`Restorer` (device, precision, layout, compile, overlap), loaded once a job
+    will run; a run with nothing to do checks ``--model`` and ``--device`` instead (:func:`nothing_to_do`)."""
     import torch
 
     from weatherclean.restore import load_restorer
@@ -481,16 +482,11 @@ def dry_run_or_none(plan: Plan, cmd: PhotoCommand, verb: str, task: str, media: 
     the models (``cmd.models``), only the task of a registered name is checked, as the run does first.
     """
     from weatherclean.batch import print_plan, require_an_input
-    from weatherclean.models.registry import check_model_spec, check_task
 
     require_an_input(plan)
     if not cmd.dry_run:
         return False
-    if cmd.models is None:
-        note = check_model_spec(cmd.model, task, offline=cmd.offline or None, pass_through=cmd.pass_through)
-    else:
-        note = None
-        check_task(cmd.model, task)
+    note = check_model(cmd, task)
     from weatherclean.batch.handlers import fail_in_place_losses, fail_over_limit
 
     fail_over_limit(plan)  # after --model's check: a typo must not wait for every photo's header
@@ -574,6 +570,7 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
     from weatherclean.batch.locks import inputs_locked
     from weatherclean.io.images.opener import max_pixels
     from weatherclean.io.leftovers import remove_stale_parts_beside
+    from weatherclean.provenance import running
 
     refuse_quiet_with_verbose(cmd)
     check_engine(cmd)
@@ -588,31 +585,172 @@ def run_photo_command(cmd: PhotoCommand, *, task: str, tag: str, verb: str, medi
             err_console.print(
                 f"[cyan]note:[/] {escape(f'{unlocked.path}: {unlocked.why}')}", highlight=False, soft_wrap=True
             )
-        plan = plan_batch(
-            cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
-            update=cmd.update, in_place=cmd.in_place, shard=shard,
-        )  # fmt: skip
+        planned = planned_record(cmd, task, verb)  # the model located once, for the plan and the record
+        with running(planned):  # an output another command or model made is not this run's
+            plan = plan_batch(
+                cmd.paths, cmd.output, tag=tag, formats=formats, media=media, overwrite=cmd.overwrite,
+                update=cmd.update, in_place=cmd.in_place, shard=shard,
+            )  # fmt: skip
         if unlocked is not None and cmd.json_out:  # --json: in its notes, as the plan's other notes are
             plan.notes.append(unlocked)
         clock = Clock(started, time.perf_counter() - started)
         if dry_run_or_none(plan, cmd, verb, task, media):
             return
         remove_stale_parts_beside(plan.done)
-        if cmd.engine == "ray":
+        if cmd.engine == "ray" and plan.jobs:
             summary = run_on_ray(plan, cmd, task=task, image_format=formats.image, media=media, verb=verb)
+            summary.provenance = ray_record(planned, cmd, task)
             finish(summary, cmd, clock=clock)  # the actors' notes are in the summary already
             return
-        restorer = restorer_for(cmd, task)
-        handler = job_handler(
-            restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare, media=media
-        )
+        restorer = restorer_for(cmd, task) if plan.jobs else nothing_to_do(cmd, task)
+        record = run_record(planned, cmd, task, restorer)
+        handler = (
+            job_handler(
+                restoration(restorer), quality=cmd.quality, image_format=formats.image, compare=cmd.compare,
+                media=media,
+            )
+            if restorer is not None
+            else nothing_to_run
+        )  # fmt: skip
         show = not (cmd.quiet or cmd.json_out) and draws_progress()  # a real terminal: not FORCE_COLOR's log
-        with carry_interrupts():  # no interruption between the batch's wrap-up and its printed summary
+        with carry_interrupts(), running(record):  # no interruption between the wrap-up and its printed summary
             summary = run_jobs(
                 plan, handler, overwrite=cmd.overwrite, update=cmd.update, progress=show, description=verb,
                 console=err_console,
             )  # fmt: skip
-            finish(summary, cmd, lambda: restorer_notes(restorer), clock)
+            summary.provenance = finished_record(record, restorer)
+            finish(summary, cmd, lambda: restorer_notes(restorer) if restorer is not None else [], clock)
+
+
+def check_model(cmd: PhotoCommand, task: str) -> str | None:
+    """What a run checks of ``--model`` without loading it: what ``--dry-run`` checks, and a run with nothing to do
+    (:func:`~weatherclean.models.registry.check_model_spec`; the task of a registered name when a program supplies
+    the models), so a mistyped ``--model`` is an error (exit code 2) either way. Returns its note (a Hub model not
+    in the cache, that a run would download), or None."""
+    from weatherclean.models.registry import check_model_spec, check_task
+
+    if cmd.models is not None:
+        check_task(cmd.model, task)
+        return None
+    return check_model_spec(cmd.model, task, offline=cmd.offline or None, pass_through=cmd.pass_through)
+
+
+def nothing_to_do(cmd: PhotoCommand, task: str) -> None:
+    """What a run with nothing to do checks instead of loading the model: ``--model`` (:func:`check_model`; its
+    note, of a download, does not apply: nothing is downloaded) and, for a local run, ``--device``
+    (:func:`~weatherclean.devices.resolve_device`), so that a mistyped model or an absent GPU is still an error
+    (exit code 2) as when files run. ``--precision`` and ``--compile`` are checked only once a file runs.
+
+    Why not load it: a rerun over a folder already done skipped every file only after loading the model, which
+    for derain's took ~19 s (desnow's ~5 s) for nothing. Returns None, the run's absent restorer."""
+    check_model(cmd, task)
+    # Ray's actors resolve their own device, on machines that may have what this lacks; auto and cpu are always
+    # there (no PyTorch imported to say so)
+    if cmd.engine != "ray" and cmd.device not in ("auto", "cpu"):
+        from weatherclean.devices import resolve_device
+
+        resolve_device(cmd.device)
+
+
+def nothing_to_run(job: Any, _frames: Any) -> list[str]:
+    """The handler of a run whose plan holds no job (every file skipped or failed at planning): never called."""
+    raise AssertionError(f"{job}: no model was loaded for this run")
+
+
+def model_name(cmd: PhotoCommand, task: str) -> str:
+    """``--model`` as the run names it: ``default`` as the model it is, any other name as given."""
+    if cmd.models is not None:
+        return cmd.model
+    from weatherclean.models.registry import resolve_model_name
+
+    return resolve_model_name(cmd.model, task)
+
+
+def planned_record(cmd: PhotoCommand, task: str, verb: str) -> Provenance:
+    """The run's record as known before anything is loaded, what the plan judges existing outputs against
+    (:func:`~weatherclean.batch.jobs.other_task`, :func:`~weatherclean.batch.jobs.other_model`): the command
+    (``verb``), the model's name and where it is (:func:`model_origin`: its weights' sha256), the ``--tile`` asked
+    for. Device, precision and threads wait for the model (:func:`run_record`)."""
+    from weatherclean.provenance import Provenance
+
+    return Provenance(task=verb, model=model_name(cmd, task), tile=cmd.tile, **model_origin(cmd, task))
+
+
+def model_origin(cmd: PhotoCommand, task: str) -> dict[str, Any]:
+    """Where the run's model is (``source``, ``repo_id``, ``commit``, ``folder``), the sha256 of its weights and its
+    config's ``pass_through`` and ``self_ensemble`` (the options replace them), read once per run without the
+    network or PyTorch: a folder, the package, or the Hub cache. Nothing but ``source`` for a model a program
+    supplies; nothing at all for one not found here (a Hub model not downloaded yet, a mistyped name: the run's
+    check says so)."""
+    from weatherclean.errors import WeathercleanError
+    from weatherclean.models.loading import read_folder
+    from weatherclean.models.registry import locate_model
+    from weatherclean.provenance import weights_sha256
+
+    if cmd.models is not None:
+        return {"source": "provided"}
+    try:
+        source = locate_model(cmd.model, task, offline=True)
+        _, config = read_folder(source.folder)
+    except (WeathercleanError, OSError):
+        return {}
+    hub = source.kind == "hub"
+    pass_through = getattr(config, "pass_through", None) if cmd.pass_through is None else cmd.pass_through
+    self_ensemble = getattr(config, "self_ensemble", None) if cmd.self_ensemble is None else cmd.self_ensemble
+    return {
+        "source": source.kind, "repo_id": source.repo_id if hub else None, "commit": source.commit if hub else None,
+        "folder": str(source.folder) if source.kind == "folder" else None,
+        "weights_sha256": weights_sha256(source.folder), "pass_through": pass_through, "self_ensemble": self_ensemble,
+    }  # fmt: skip
+
+
+def located(record: Provenance, cmd: PhotoCommand, task: str) -> Provenance:
+    """``record``, its model located again if it was not before the run (a Hub model this run downloaded)."""
+    import dataclasses
+
+    return record if record.source is not None else dataclasses.replace(record, **model_origin(cmd, task))
+
+
+def run_record(record: Provenance, cmd: PhotoCommand, task: str, restorer: Restorer | None) -> Provenance:
+    """The run's record before its jobs (:mod:`weatherclean.provenance`), what each output's tag holds: the planned
+    ``record`` (:func:`planned_record`), and once the model is loaded the device, threads and the settings of the
+    model as loaded. With nothing to do (no ``restorer``), as planned: device, precision and threads None."""
+    import dataclasses
+
+    if restorer is None:
+        return record
+    import torch
+
+    config = getattr(restorer.model, "config", None)
+    return dataclasses.replace(
+        located(record, cmd, task), device=str(restorer.device), threads=torch.get_num_threads(),
+        pass_through=getattr(config, "pass_through", record.pass_through),
+        self_ensemble=getattr(config, "self_ensemble", record.self_ensemble),
+    )  # fmt: skip
+
+
+#: The names ``--precision`` gives the precisions a run may end in (torch's dtype names without ``torch.``).
+_PRECISION_NAMES = {"float16": "fp16", "bfloat16": "bf16"}
+
+
+def finished_record(record: Provenance, restorer: Restorer | None) -> Provenance:
+    """``record`` with the precision the run ended in (fp32 once a tile needed it), or as it was (no model)."""
+    import dataclasses
+
+    if restorer is None:
+        return record
+    dtype = restorer.guard.dtype
+    name = _PRECISION_NAMES.get(str(dtype).removeprefix("torch."), "fp32") if dtype is not None else "fp32"
+    return dataclasses.replace(record, precision=name)
+
+
+def ray_record(record: Provenance, cmd: PhotoCommand, task: str) -> Provenance:
+    """``--engine ray``'s record: the planned ``record`` (the model as located here, its config's settings), with
+    ``engine`` ``ray`` and no device, precision or threads: each actor resolves its own, unknown to this process.
+    The actors' outputs carry no ``user.weatherclean`` tag: the run's context does not reach them."""
+    import dataclasses
+
+    return dataclasses.replace(located(record, cmd, task), engine="ray")
 
 
 def refuse_quiet_with_verbose(cmd: PhotoCommand) -> None:

@@ -126,6 +126,8 @@ def info_command(
         table.add_row("cache", source["cache_folder"])
         if source["sha256_verified"]:
             table.add_row("sha256 verified", ", ".join(sorted(source["sha256_verified"])))
+    for file, digest in info.get("sha256", {}).items():  # what a run's --json and each output's tag name
+        table.add_row(f"sha256 {file}", digest)
     table.add_row("parameters", f"{info['parameters']:,}")
     if info["size_mb"] is not None:
         table.add_row("size on disk", f"{info['size_mb']:.2f} MB (model.safetensors)")
@@ -219,7 +221,9 @@ def print_push_result(result: PushResult) -> None:
 
 
 def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
-    """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output)."""
+    """Everything ``models info`` shows, as plain JSON-able data (the ``--json`` output). ``sha256`` gives the
+    digest of ``model.safetensors`` and ``config.json``, the same a run's ``--json`` (``provenance``) and each
+    output's ``user.weatherclean`` tag give for the weights (:func:`~weatherclean.provenance.checksums`)."""
     from weatherclean.models.family import config_dict, family_of_model
     from weatherclean.models.registry import (
         bundled_weights_dir,
@@ -230,6 +234,7 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
         load_from_folder,
         locate_model,
     )
+    from weatherclean.provenance import checksums
 
     untrained = {s.name: s for s in list_models() if s.build is not None and s.repo_id is None}
     if name in untrained and bundled_weights_dir(name) is None:  # a configuration without shipped weights
@@ -251,6 +256,7 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
         "task": spec.task if spec is not None else (family.task if family is not None else None),
         "description": spec.description if spec is not None else None,
         "source": source.to_dict(),
+        "sha256": checksums(Path(source.folder)),
         "parameters": sum(p.numel() for p in model.parameters()),
         "size_mb": round(weights.stat().st_size / 1e6, 3),
         "macs_per_pixel": _macs_per_pixel(model),

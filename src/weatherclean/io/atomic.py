@@ -25,6 +25,7 @@ from weatherclean.errors import DiskFullError, OutputAppeared, OutputError, is_d
 from weatherclean.io.leftovers import remove_stale_parts, temp_prefix
 from weatherclean.io.output_links import CHOOSE_ANOTHER_PATH, folder_in_the_way, refuse_special, resolve_output_folder
 from weatherclean.io.permissions import keep_attributes
+from weatherclean.provenance import set_tag
 
 T = TypeVar("T")
 
@@ -111,6 +112,41 @@ def keep_existing(dest: str | os.PathLike[str] | None, judged: tuple[int, int, i
         yield
     finally:
         _KEEP.reset(token)
+
+
+#: The output whose atomic writes in this context get a provenance tag, and the tag (:func:`tagged`); None: no tag.
+_TAG: contextvars.ContextVar[tuple[str, bytes] | None] = contextvars.ContextVar("weatherclean_tag", default=None)
+
+
+@contextlib.contextmanager
+def tagged(dest: str | os.PathLike[str] | None, tag: bytes | None) -> Iterator[None]:
+    """While the block runs (in this thread), an atomic write to ``dest``, or of a file directly inside the folder
+    ``dest`` (a ``--frames`` clip's frames, written into its work folder), gives the new file ``tag`` as its
+    ``user.weatherclean`` extended attribute (:func:`~weatherclean.provenance.set_tag`), before it is renamed into
+    place: the record lands with the output, ``--in-place`` too, and a file that could not be tagged is written
+    all the same. None (either): nothing is tagged. Other files (a ``--compare`` picture, a copied sidecar) are not.
+    """
+    token = _TAG.set(None if dest is None or tag is None else (os.path.abspath(dest), tag))
+    try:
+        yield
+    finally:
+        _TAG.reset(token)
+
+
+def tag_in_effect() -> bytes | None:
+    """The tag :func:`tagged` gives in this context, or None: for a writer that makes its output's files elsewhere
+    first (a ``--frames`` clip's work folder) to tag them too."""
+    wanted = _TAG.get()
+    return None if wanted is None else wanted[1]
+
+
+def _tag_of(dest: Path) -> bytes | None:
+    """The tag an atomic write to ``dest`` gives its file (:func:`tagged`), or None."""
+    wanted = _TAG.get()
+    if wanted is None:
+        return None
+    path = os.path.abspath(dest)
+    return wanted[1] if wanted[0] in (path, os.path.dirname(path)) else None
 
 
 #: ``os.link`` errors that are the write's own (the disk or file system is in trouble, or the folder went), raised as
@@ -203,6 +239,7 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
     """
     dest = Path(dest)
     refuse_special(dest)  # before a temporary file, or a video, is made for nothing
+    tag = _tag_of(dest)  # as asked: a partial video (``final``) carries it too
     tmp: Path | None = None
     try:
         fd, name = make_beside(dest.parent, lambda folder: _make_temporary(folder, dest))
@@ -222,6 +259,8 @@ def atomic_path(dest: Path, *, final: Callable[[], Path] | None = None) -> Itera
             # through the descriptor where POSIX allows it; on Windows a read-only handle cannot set attributes
             by_fd = os.chmod in os.supports_fd and os.name != "nt"
             keep_attributes(fd if by_fd else tmp, tmp.parent / dest.name)
+            if tag is not None:  # the replaced file's tag is never copied: the new file has ours or none
+                set_tag(fd if by_fd else tmp, tag)
         finally:
             os.close(fd)
         _commit(tmp, dest)

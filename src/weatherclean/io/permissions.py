@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from weatherclean.io.output_links import follow_output_link
+from weatherclean.provenance import XATTR as PROVENANCE_XATTR
 
 
 def missing_folders(folder: Path) -> list[Path]:
@@ -170,7 +171,8 @@ def keep_attributes(tmp: int | str | os.PathLike[str], dest: Path) -> None:
     permissions less the umask (:func:`new_files_like`, as ``cp`` does), or else what the user's umask
     allows, as ``open`` would give it (mkstemp alone makes 0600 files). The file's dates are not copied: it
     gets the time it is written, so a backup tool sees it changed, and a rerun can tell an input edited since
-    (docs/usage.md). The replaced file's user extended attributes are copied (:func:`_copy_user_xattrs`).
+    (docs/usage.md). The replaced file's user extended attributes are copied, but for its provenance tag
+    (:func:`_copy_user_xattrs`).
     """
     try:
         st = os.stat(dest)
@@ -196,11 +198,17 @@ def _copy_user_xattrs(source: Path, tmp: int | str | os.PathLike[str]) -> None:
     a tagging tool keeps there (``user.xdg.tags``, ``user.xdg.comment``, ...) were gone. Only the ``user``
     namespace: ``security.*`` (an SELinux label) and ``trusted.*`` belong to the system and the new file gets its
     own. macOS keeps Finder tags and labels in extended attributes too, but Python has no API for them there
-    (``os.listxattr`` exists on Linux only), so there they are not kept (docs/usage.md says so)."""
+    (``os.listxattr`` exists on Linux only), so there they are not kept (docs/usage.md says so).
+
+    Never weatherclean's own provenance tag (:data:`~weatherclean.provenance.XATTR`): it says what made the file
+    replaced, not the new one. Copied, an output written with no run's record in effect (``--engine ray``'s actors,
+    a program's own batch) kept the tag of the run it replaced: ``derain --overwrite`` over ``desnow``'s output
+    stayed tagged ``desnow``. The writer sets the new file's own (:func:`~weatherclean.provenance.set_tag`), or
+    none."""
     if not hasattr(os, "listxattr"):
         return
     try:
-        names = [name for name in os.listxattr(source) if name.startswith("user.")]
+        names = [name for name in os.listxattr(source) if name.startswith("user.") and name != PROVENANCE_XATTR]
     except OSError:  # no xattr support on this file system, or the file went meanwhile
         return
     for name in names:

@@ -26,7 +26,6 @@ it reports the commit and the sha256 of each file: what a registered :class:`Mod
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from typing import Any, NoReturn
 from weatherclean.errors import ModelError
 from weatherclean.io.permissions import user_name
 from weatherclean.models.endpoint import check_hub_endpoint
+from weatherclean.provenance import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ OPTIONAL_FILES: tuple[str, ...] = ("README.md",)
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1 << 20
 
 
 def is_commit(revision: str | None) -> bool:
@@ -84,15 +83,6 @@ def offline_mode(offline: bool | None = None) -> bool:
 
     env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
     return bool(constants.HF_HUB_OFFLINE) or env in {"1", "ON", "YES", "TRUE"}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in 1 MiB chunks so large checkpoints never sit in memory twice."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def repo_cache_folder(snapshot: Path) -> Path:
