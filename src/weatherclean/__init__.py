@@ -15,11 +15,23 @@ from weatherclean._lazy import lazy_exports
 
 __version__ = "0.2.0.dev0"
 
-_ERRORS = ("DatasetError", "DiskFullError", "InputError", "ModelError", "OutputError", "WeathercleanError")
+_ERRORS = (
+    "Cancelled", "DatasetError", "DiskFullError", "InputError", "ModelError", "OutOfMemoryError", "OutputError",
+    "WeathercleanError",
+)  # fmt: skip
 __all__ = [*_ERRORS, "Restorer", "__version__", "load_restorer"]
 
 if TYPE_CHECKING:
-    from weatherclean.errors import DatasetError, DiskFullError, InputError, ModelError, OutputError, WeathercleanError  # noqa: F401
+    from weatherclean.errors import (  # noqa: F401
+        Cancelled,
+        DatasetError,
+        DiskFullError,
+        InputError,
+        ModelError,
+        OutOfMemoryError,
+        OutputError,
+        WeathercleanError,
+    )
     from weatherclean.restore.restorer import Restorer, load_restorer
 
 #: Public names loaded lazily, and the module each comes from.

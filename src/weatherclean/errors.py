@@ -66,6 +66,12 @@ def os_errno(exc: BaseException) -> int | None:
     return None
 
 
+class Cancelled(WeathercleanError):
+    """A call stopped because the caller set its ``cancel`` (:meth:`weatherclean.restore.Restorer.restore`'s, a
+    ``threading.Event``): asked for, not a fault of the input, the model or the machine. Nothing is left behind
+    (no output file, no temporary), and the restorer takes the next call as before."""
+
+
 class OutOfMemoryError(WeathercleanError):
     """A step could not get the memory it needed: the process's or the machine's shortage, not the input's fault.
     The message says what to do (:func:`memory_advice`); a batch that meets it photo after photo stops

@@ -59,6 +59,7 @@ from weatherclean.batch.ray_connect import (
 from weatherclean.batch.run import INTERRUPTED, BatchSummary, PartialFailure, progress_bar, run_jobs
 from weatherclean.errors import one_line
 from weatherclean.interrupts import interrupts_held
+from weatherclean.io.pillow_warnings import quiet_pillow
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -192,6 +193,7 @@ class _JobActor:
         if self._worker is None:
             import ray
 
+            quiet_pillow()  # the command's filters: an actor's process is the run's, as the command's is
             self._worker = self._make_worker(ray.get(shipped[0]))
         return self._worker
 

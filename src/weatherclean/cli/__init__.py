@@ -25,6 +25,7 @@ from weatherclean.interrupts import (  # the standard library alone
     takes_over,
     until_uninterrupted,
 )
+from weatherclean.io.pillow_warnings import quiet_pillow  # the standard library alone
 
 if TYPE_CHECKING:
     import typer
@@ -216,6 +217,7 @@ def _run(args: list[str] | None, obj: object, given: list[str], *, owned: bool) 
         if owned:
             own_process()
             print_anything()
+            quiet_pillow()
         try:
             _the_app()(args, obj=obj)
         except SystemExit as exc:

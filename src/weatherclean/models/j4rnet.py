@@ -288,10 +288,13 @@ class J4RNet(
         s2 = self.config.stride**2
         with torch.no_grad():
             self.dnet_head.bias.view(2, s2)[0].fill_(2.0)  # class 0 (additive) favoured: α̂ ≈ 0.12
-        if self.config.streak_mode == "detail":
+        if self.config.streak_mode == "detail" and not self.rnet_head.weight.is_meta:
             # The "detail" streak is a ReLU of R-Net's output minus its local mean: from an output that is
             # exactly 0 everywhere it would be 0 with zero gradient, and R-Net would never learn. Tiny
-            # random weights (streaks of about a tenth of a grey level) start it alive.
+            # random weights (streaks of about a tenth of a grey level) start it alive. Not on the meta device
+            # (the loader's skeleton, :func:`~weatherclean.models.loading.check_fits`), which has no values to
+            # draw: PyTorch's meta ``normal_`` imports torch._dynamo, which made a torchinductor folder in $TMPDIR
+            # at every load, compile or not.
             nn.init.normal_(self.rnet_head.weight, std=1e-4)
 
     # ------------------------------------------------------------------------------------------ shapes

@@ -204,6 +204,9 @@ def _built(family: ModelFamily, config: Any, folder: Path) -> nn.Module:
         model = family.model_class(config)
     except (TypeError, ValueError) as exc:
         raise _invalid_config(folder / "config.json", exc) from None
+    # fp32 whatever torch's default dtype: built under a program's torch.set_default_dtype(torch.float64), the model
+    # was float64 and failed on every picture (the tiles are float32); precision is the restorer's (autocast)
+    model = model.float()
     from safetensors import SafetensorError
     from safetensors.torch import load_model as load_safetensors  # with PyTorch: only when a model loads
 

@@ -7,7 +7,14 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["ClipRestorer"]
+__all__ = ["CancelSignal", "ClipRestorer"]
+
+
+class CancelSignal(Protocol):
+    """What :meth:`weatherclean.restore.Restorer.restore` takes as ``cancel``: anything whose ``is_set()`` turns
+    true when the call should stop, such as a ``threading.Event`` another thread sets."""
+
+    def is_set(self) -> bool: ...
 
 
 class ClipRestorer(Protocol):

@@ -17,7 +17,7 @@ import torch
 from weatherclean.models.family import RecurrentModel
 from weatherclean.restore.pixels import restore_frame
 from weatherclean.restore.precision import GuardedPrecision
-from weatherclean.restore.tiling import choose_tile, run_tiled_array, tile_align
+from weatherclean.restore.tiling import choose_tile, memory_tile_note, run_tiled_array, tile_align
 
 __all__ = ["RecurrentTiles"]
 
@@ -51,6 +51,9 @@ class RecurrentTiles:
         self.states: dict[Region, torch.Tensor] = {}
         self.guard = GuardedPrecision(self._step, device, dtype, label=f"{type(model).__name__}.step()")
         self.shrunk = False
+        #: The height and width of the frame the tile was chosen from free memory for; None for a ``tile`` given.
+        #: For :attr:`notes` (:func:`~weatherclean.restore.tiling.memory_tile_note`).
+        self.chosen: tuple[int, int] | None = None
 
     def _step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         stepped = self.model.step(x, state)
@@ -86,6 +89,7 @@ class RecurrentTiles:
             self.tile = choose_tile(
                 frame.shape[0], frame.shape[1], self.device, bytes_per_pixel=bpp, align=tile_align(self.model)
             )
+            self.chosen = (frame.shape[0], frame.shape[1])
         return run_tiled_array(
             self._tile_fn(), frame, tile=self.tile, overlap=self.overlap, device=self.device, positional=True,
             on_tile=self._tile_changed, align=tile_align(self.model),
@@ -105,4 +109,7 @@ class RecurrentTiles:
     @property
     def notes(self) -> list[str]:
         shrink = [f"ran out of memory; continued with {self.tile}-px tiles"] if self.shrunk else []
-        return [*shrink, *self.guard.fallbacks]
+        chosen = None
+        if self.chosen is not None and self.tile is not None:  # the tile used now, after any shrink
+            chosen = memory_tile_note(self.tile, *self.chosen, self.device, align=tile_align(self.model))
+        return [*shrink, *([chosen] if chosen is not None else []), *self.guard.fallbacks]

@@ -15,9 +15,11 @@ writer as the commands, metadata included.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import numbers
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from PIL import Image
 from torch import nn
 
 from weatherclean.devices import resolve_device, to_fast_layout
-from weatherclean.errors import DiskFullError, InputError, ModelError, OutputError
+from weatherclean.errors import Cancelled, DiskFullError, InputError, ModelError, OutputError
 
 # At run time, not only for type checkers, so that typing.get_type_hints() resolves the public methods' hints
 # (LoadedImage, Quality, SavedImage): torch, imported above, costs 1.2 s; these ~50 ms more.
@@ -42,9 +44,9 @@ from weatherclean.restore.compiled import CompiledCall, compile_model
 from weatherclean.restore.picture_gate import apply_picture_gate, gate_of
 from weatherclean.restore.pixels import FLOAT_RANGE, check_dtype, engine_pixels, restore_frame
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
-from weatherclean.restore.protocols import ClipRestorer
+from weatherclean.restore.protocols import CancelSignal, ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
-from weatherclean.restore.tiling import run_tiled_array, tile_align
+from weatherclean.restore.tiling import Progress, memory_tile_note, ran_whole, run_tiled_array, tile_align
 
 __all__ = [
     "MIN_OVERLAP",
@@ -101,10 +103,23 @@ class Restorer:
     #: not before every picture. At most :data:`_WRITABLE_KEPT`: a service writing each request into a folder of its
     #: own (``tempfile.mkdtemp``) grew a set by one deleted folder per call, for ever.
     _writable: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False, repr=False)
+    #: This thread's last picture: its tile (:attr:`tile_used`). Per thread: a service shares one restorer.
+    _last: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     def __post_init__(self) -> None:
         label = f"{type(self.model).__name__}.restore()"
         self.guard = GuardedPrecision(self.model.restore, self.device, self.dtype, label=label)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields but :attr:`_last`, a ``threading.local``, which pickle and ``copy.deepcopy`` refuse: a copy, or a
+        restorer sent to a worker process, starts with no last picture (:attr:`tile_used` None in every thread)."""
+        state = self.__dict__.copy()
+        state.pop("_last", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._last = threading.local()
 
     def __repr__(self) -> str:
         """One short line: what was loaded and how it runs. The dataclass's own repr printed the whole network
@@ -129,7 +144,9 @@ class Restorer:
 
     # ------------------------------------------------------------------------------------------ pictures
 
-    def restore(self, image: Picture) -> Picture:
+    def restore(
+        self, image: Picture, *, progress: Progress | None = None, cancel: CancelSignal | None = None
+    ) -> Picture:
         """The restored picture, of the same type, size and dtype as ``image``.
 
         ``image`` is a NumPy array H×W×3 or H×W (also H×W×1, and H×W×4 or H×W×2 whose last channel is
@@ -139,28 +156,76 @@ class Restorer:
 
         A file name, bytes or an open file are a ``TypeError`` saying what to use instead (``restore_file``,
         ``PIL.Image.open``): this call restores pixels in memory.
-        """
-        pixels, rebuild = _split(image, "restore")
-        return rebuild(self._restore_array(pixels))
 
-    def _restore_array(self, pixels: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        ``progress(done, total)``, when given, is called after each tile (``total``: this picture's tiles; once,
+        ``(1, 1)``, for a picture run whole), in the calling thread: a GUI's progress bar. ``cancel``, any object
+        with an ``is_set()`` method (a ``threading.Event`` another thread sets), is asked before each tile; once it
+        is set the call raises :class:`~weatherclean.errors.Cancelled`, within one tile's time, and the restorer
+        is ready for the next call. An exception ``progress`` raises goes up as it is. Neither changes the result.
+        """
+        _check_hooks(progress, cancel)
+        pixels, rebuild = _split(image, "restore")
+        return rebuild(self._restore_array(pixels, progress=progress, cancel=cancel))
+
+    def _restore_array(
+        self,
+        pixels: np.ndarray,
+        *,
+        out: np.ndarray | None = None,
+        on_note: Callable[[int, str], object] | None = None,
+        progress: Progress | None = None,
+        cancel: CancelSignal | None = None,
+    ) -> np.ndarray:
         """Checked H×W×C pixels (C = 1 or 3; uint8, uint16 or float) → restored, as :func:`run_tiled_array`
         returns them (float32 for float input, else the input's integer type), written into ``out`` when given.
+        The tile it ran in is :attr:`tile_used`'s; ``on_note(tile, note)`` is told the note when that tile makes
+        the pixels depend on free memory (:meth:`_tile_note`).
 
         Private: it trusts its caller to have checked the pixels (:func:`_split`, :func:`engine_pixels`), so
         0-255 floats would be clipped white here without a word. A model with a picture gate
         (``config.picture_gate``) then compares the whole output with the input; when ``out`` is ``pixels``
-        itself, the input is copied first for that."""
+        itself, the input is copied first for that. ``progress`` and ``cancel``: see :meth:`restore`; ``cancel`` is
+        asked once more at the end, so that one set during the last (or only) tile still stops the call."""
         before = pixels
         if out is not None and gate_of(self.model) > 0 and np.may_share_memory(out, pixels):
             before = pixels.copy()
         # The model's hint for the automatic tile size was measured on a CPU; on CUDA the engine measures.
         bpp = self.model.bytes_per_pixel if self.device.type != "cuda" else None
+        used: list[int] = []
         result = run_tiled_array(
             self.guard, pixels, tile=self.tile, overlap=self.overlap, device=self.device, bytes_per_pixel=bpp, out=out,
-            align=tile_align(self.model),
+            align=tile_align(self.model), on_tile=used.append, progress=progress, cancel=cancel,
         )  # fmt: skip
-        return self._gate(before, result)
+        height, width = pixels.shape[:2]
+        whole = ran_whole(used[-1], height, width, overlap=self.overlap, align=tile_align(self.model))
+        self._last.tile = max(height, width) if whole else used[-1]
+        note = None if whole else self._tile_note(used[-1], height, width)  # whole: as with any memory
+        if note is not None and on_note is not None:
+            on_note(used[-1], note)
+        result = self._gate(before, result)
+        _stop_if_cancelled(cancel, "after its last tile")
+        return result
+
+    @property
+    def tile_used(self) -> int | None:
+        """The tile edge, in pixels, that the last picture restored in the calling thread went through the model in
+        (its longer side when it ran whole, also under a fixed ``tile`` larger than the picture); None before any.
+        Per thread, as a service shares one restorer: read it in the thread that restored. With ``tile=None`` it
+        follows free memory, so the same picture may get other tiles, and slightly other pixels, on another
+        machine: passing it as ``tile`` (``--tile``) makes the tiling, and so the output, independent of free
+        memory."""
+        return getattr(self._last, "tile", None)
+
+    def _tile_note(self, used: int, height: int, width: int) -> str | None:
+        """The note for a picture restored in ``used``-px tiles that another machine, with more memory, would not
+        have used: an automatic tile smaller than the device's standard one
+        (:func:`~weatherclean.restore.tiling.memory_tile_note`), or a fixed ``tile`` that ran out of memory and
+        was halved. None otherwise."""
+        if self.tile is None:
+            return memory_tile_note(used, height, width, self.device, align=tile_align(self.model))
+        if used >= self.tile:
+            return None
+        return f"tiles of {used} px for want of free memory (with more: the {self.tile} px asked)"
 
     def finish(self, pixels: np.ndarray, result: np.ndarray) -> np.ndarray:
         """What happens to a whole picture once its tiles are joined: the model's picture gate
@@ -180,7 +245,9 @@ class Restorer:
         floor = gate_of(self.model)
         return apply_picture_gate(pixels, result, floor) if floor > 0 else result
 
-    def restore_loaded(self, image: LoadedImage) -> np.ndarray:
+    def restore_loaded(
+        self, image: LoadedImage, *, progress: Progress | None = None, cancel: CancelSignal | None = None
+    ) -> np.ndarray:
         """A decoded photo's restored pixels (float32 H×W×C), for :func:`~weatherclean.io.images.save_image`:
         the commands' way to restore a photo, as :func:`~weatherclean.io.images.load_image` hands it over.
         ``image.pixels`` are checked as :meth:`restore` checks a picture (H×W×1 or H×W×3, uint8, uint16 or
@@ -194,6 +261,9 @@ class Restorer:
         A photo whose EXIF orientation turns it (a portrait photo stored on its side) is restored the way a
         viewer shows it and turned back, so the result is again as stored: rain falls down the displayed
         picture, and stored sideways it was left in.
+
+        ``progress`` and ``cancel`` are :meth:`restore`'s; a cancelled call may leave ``image.pixels`` partly
+        overwritten (the decoded copy, which nothing reads again).
         """
         from weatherclean.io.orientation import to_stored, to_upright
 
@@ -202,10 +272,16 @@ class Restorer:
                 f"restore_loaded takes a decoded photo (weatherclean.io.images.load_image), got "
                 f"{type(image).__name__}; for an array or a PIL image use restore()"
             )
+        _check_hooks(progress, cancel)
         orientation = getattr(image, "orientation", 1)  # a record of the caller's own may not say
         stored = engine_pixels(image.pixels, "image.pixels")
         pixels = to_upright(stored, orientation)  # a copy when it turns anything
-        result = self._restore_array(pixels, out=pixels if _reusable(pixels) else None)
+        notes = getattr(image, "notes", None)  # the photo's notes reach restore_file's and the batch's rows
+        result = self._restore_array(
+            pixels, out=pixels if _reusable(pixels) else None,
+            on_note=(lambda _tile, note: notes.append(note)) if isinstance(notes, list) else None,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
         if pixels is stored:
             return result
         # Turned back into the decoded array, not a third copy: 2 float pictures at the peak, not 3.
@@ -222,6 +298,8 @@ class Restorer:
         *,
         format: str | None = None,
         quality: Quality = 95,
+        progress: Progress | None = None,
+        cancel: CancelSignal | None = None,
     ) -> SavedImage:
         """Restore the photo ``src`` into ``dst`` as ``desnow``/``derain`` write photos: bit depth, alpha and
         metadata (EXIF, GPS, ICC, XMP) kept, written atomically, in the format ``dst``'s ending names
@@ -250,8 +328,12 @@ class Restorer:
         object on a bucket mounted with s3fs or gcsfuse, an event for folder watchers).
 
         The picture is decoded under :attr:`max_pixels` (when set; else the process's limit), and a larger one is an
-        :class:`~weatherclean.errors.InputError` before it is decoded. A call is not cancellable from another thread:
-        to bound its time, run it in a worker process.
+        :class:`~weatherclean.errors.InputError` before it is decoded.
+
+        ``progress`` and ``cancel`` are :meth:`restore`'s: ``cancel`` is also asked before the photo is read and
+        before it is written, and a cancelled call writes nothing (no ``dst``, no temporary). Decoding and
+        encoding are not interrupted: to bound those (a hostile upload that decodes slowly), run the call in a
+        worker process.
         """
         from weatherclean.io.folders import check_writable_folders
         from weatherclean.io.images import load_image, save_image
@@ -261,6 +343,7 @@ class Restorer:
         from weatherclean.io.quality import check_quality
 
         src, dst = _file_path(src, "src"), _file_path(dst, "dst")
+        _check_hooks(progress, cancel, os.fspath(src))
         if "\0" in os.fspath(src):  # os.stat would raise ValueError ("embedded null byte"), a traceback
             shown = os.fspath(src).replace("\0", "\\0")
             raise InputError(f"{shown}: holds a NUL character, which no file name can; check src")
@@ -288,9 +371,15 @@ class Restorer:
         with _pixel_limit(limit, restorer=True):  # this thread only: another restorer may serve another one
             image = load_image(src)
         shape = image.pixels.shape
-        result = self.restore_loaded(image)
-        if result.shape[:2] != shape[:2]:
-            raise OutputError(f"{src}: processing changed the size {shape} → {result.shape}")
+        try:
+            # only the hooks given: a subclass's (or a test's) restore_loaded(image) of before still serves the rest
+            hooks = {name: hook for name, hook in (("progress", progress), ("cancel", cancel)) if hook is not None}
+            result = self.restore_loaded(image, **hooks)
+            if result.shape[:2] != shape[:2]:
+                raise OutputError(f"{src}: processing changed the size {shape} → {result.shape}")
+            _stop_if_cancelled(cancel, f"after its last tile, before {os.fspath(dst)} was written")
+        except Cancelled as exc:  # which photo: a service cancels one of many
+            raise Cancelled(f"{os.fspath(src)}: {exc}") from None
         try:
             try:
                 follow_output_link(dest.parent, choose=_CHOOSE_DST, output=dest)  # a link made while the model ran
@@ -402,12 +491,23 @@ class _FrameByFrame:
     """A clip restorer for models without memory: every frame is a photo of its own. ``check``: see
     :func:`~weatherclean.restore.pixels.restore_frame`."""
 
-    restore: Callable[[np.ndarray], np.ndarray]
-    notes: list[str] = field(default_factory=list)
+    #: :meth:`Restorer._restore_array`.
+    restore: Callable[..., np.ndarray]
     check: bool = True
+    #: The tile note of the frame with the smallest tile, and that tile: one note per clip, however often free
+    #: memory changed the tile over a long clip (a note per tile value filled the summary).
+    _tile_note: tuple[int, str] | None = field(default=None, init=False)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        return restore_frame(self.restore, frame, check=self.check)
+        return restore_frame(functools.partial(self.restore, on_note=self._keep_note), frame, check=self.check)
+
+    def _keep_note(self, tile: int, note: str) -> None:
+        if self._tile_note is None or tile < self._tile_note[0]:
+            self._tile_note = (tile, note)
+
+    @property
+    def notes(self) -> list[str]:
+        return [self._tile_note[1]] if self._tile_note is not None else []
 
 
 def _check_clip_argument(frames: object) -> None:
@@ -543,6 +643,8 @@ def _loaded(
         net = with_pass_through(net, pass_through)
     if self_ensemble is not None:
         net = with_self_ensemble(net, self_ensemble, label=name)
+    if isinstance(net, nn.Module) and net is not model:  # loaded or copied here: rebuilt in torch's default dtype
+        net = net.float()  # the tiles are float32 (autocast does the rest), whatever a program's default dtype
     if isinstance(net, nn.Module):
         to_fast_layout(net, dev)
     return net, compile_model(net) if compile else None  # before the guard, which calls the compiled entry
@@ -703,6 +805,23 @@ def with_self_ensemble(model: Any, on: bool, *, label: str | None = None) -> Any
 
     config = getattr(model, "config", None) if isinstance(model, nn.Module) else None
     return with_config(model, **self_ensemble_changes(config, on, label=repr(label) if label else type(model).__name__))
+
+
+def _check_hooks(progress: object, cancel: object, name: str | None = None) -> None:
+    """Refuse, at the call, a ``progress`` that cannot be called or a ``cancel`` without ``is_set()`` (a
+    ``TypeError`` naming it, not an ``AttributeError`` at the first tile), and stop at once when ``cancel`` is
+    set already: before any work, and before anything is written. ``name``: the file the message begins with."""
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function progress(done, total), got {type(progress).__name__}")
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise TypeError(f"cancel must have an is_set() method (a threading.Event), got {type(cancel).__name__}")
+    _stop_if_cancelled(cancel, "before it started", name)
+
+
+def _stop_if_cancelled(cancel: CancelSignal | None, when: str, name: str | None = None) -> None:
+    """Raise :class:`~weatherclean.errors.Cancelled`, saying ``when`` (after ``name``, a file), if ``cancel`` is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{name}: cancelled {when}" if name else f"cancelled {when}")
 
 
 # ---------------------------------------------------------------------------------------- conversions

@@ -28,17 +28,21 @@ import numpy as np
 import torch
 
 from weatherclean.devices import available_memory
-from weatherclean.errors import ModelError, OutOfMemoryError, is_out_of_memory, memory_advice
+from weatherclean.errors import Cancelled, ModelError, OutOfMemoryError, is_out_of_memory, memory_advice
+from weatherclean.restore.protocols import CancelSignal
 
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
     "ramp_weights", "full_scale", "NotEnoughMemory", "TilesOutOfMemory", "check_room", "picture_reserve",
+    "standard_tile", "memory_tile_note", "ran_whole",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
 ReadTile = Callable[[int, int, int, int], torch.Tensor]
 #: ``emit(top, bottom, rows)``: rows [top, bottom) of the result are final; ``rows`` is C'×(bottom-top)×W.
 EmitRows = Callable[[int, int, torch.Tensor], None]
+#: ``progress(done, total)``: ``done`` of the picture's ``total`` tiles have been through the model.
+Progress = Callable[[int, int], object]
 
 #: Smallest tile the out-of-memory fallback goes down to before giving up (on a model's grid, the smallest
 #: that keeps aligned tiles overlapping: ``_State.smallest``, 96 px on a 64-px grid).
@@ -162,10 +166,12 @@ def _available_ram() -> int:
 AFTER_BYTES_PER_PIXEL = 8
 
 
-class NotEnoughMemory(OutOfMemoryError):
+class NotEnoughMemory(ModelError, OutOfMemoryError):
     """A picture that cannot be restored in the memory available even with the smallest tile: refused before any
     work, since on a CPU running out of memory gets the process killed (no error, no summary) rather than
-    raising. An :class:`~weatherclean.errors.OutOfMemoryError`: a batch counts it with the photos that ran out."""
+    raising. A :class:`~weatherclean.errors.ModelError`, as the restorer's every want of memory is
+    (:class:`TilesOutOfMemory`; docs/api.md), and an :class:`~weatherclean.errors.OutOfMemoryError`: a batch
+    counts it with the photos that ran out."""
 
     #: The message names no file (the engine has pixels, not a path): the batch runner puts the file first.
     names_no_file = True
@@ -261,6 +267,42 @@ def choose_tile(
     return min(tile, max(height, width))
 
 
+#: Bytes of memory that no tile choice is short of: what :func:`standard_tile` chooses with.
+_AMPLE = 1 << 62
+
+
+def standard_tile(height: int, width: int, device: torch.device | str = "cpu", *, align: int = 1) -> int | None:
+    """The tile :func:`choose_tile` picks for an ``height``×``width`` picture on ``device`` when memory is ample: the
+    whole picture where it fits (up to 768 px a side on a CPU, 2048 for a model with ``align > 1``), else 768-px
+    tiles. None on CUDA, where the tile always follows the card's free memory (no one standard)."""
+    if torch.device(device).type == "cuda":
+        return None
+    return choose_tile(height, width, device, align=align, available=_AMPLE)
+
+
+def memory_tile_note(used: int, height: int, width: int, device: torch.device | str, *, align: int = 1) -> str | None:
+    """The note for a picture whose automatic tile (``used``) came out smaller than :func:`standard_tile`, or None:
+    one short line, as the batch's summary shows each file's notes.
+
+    Why: tiles see less context than the whole picture, so the output's pixels depend on the tile (at flakes and
+    streaks, by up to a hundred levels), and the automatic tile follows free memory: the same command gave other
+    pixels under a memory limit (a container, ``ulimit -v``) than on a workstation, and said nothing."""
+    standard = standard_tile(height, width, device, align=align)
+    if standard is None or used >= standard:
+        return None
+    ample = "whole" if standard >= max(height, width) else f"{standard} px"
+    return f"tiles of {used} px for want of free memory (with more: {ample}); --tile {used} gives this output anywhere"
+
+
+def ran_whole(tile: int, height: int, width: int, *, overlap: int, align: int = 1) -> bool:
+    """Whether an ``height``×``width`` picture that finished with ``tile`` (what :func:`run_tiled_array` tells
+    ``on_tile``) went through the model whole: a tile at least as long as both sides (a fixed one too), or, on an
+    aligned grid, one up to ``align - 1`` px shorter than the longer side (:meth:`_State.fits`)."""
+    return _State(tile=tile, overlap=overlap, device=torch.device("cpu"), out_channels=None, align=align).fits(
+        height, width
+    )
+
+
 class TilesOutOfMemory(ModelError, OutOfMemoryError):
     """Out of memory even with the smallest tile: a :class:`~weatherclean.errors.ModelError` as before, and an
     :class:`~weatherclean.errors.OutOfMemoryError`, so that a batch under a memory limit counts it with the other
@@ -289,6 +331,14 @@ class _State:
     positional: bool = False
     #: Tile starts are multiples of this (:func:`tile_grid`).
     align: int = 1
+    #: Told ``(done, total)`` after each tile of the picture's grid, ``(1, 1)`` for a picture run whole; tiles that
+    #: an out-of-memory tile was cut into count as the one tile they make up.
+    progress: Progress | None = None
+    #: Asked before every tile: once it is set, :class:`~weatherclean.errors.Cancelled` stops the picture.
+    cancel: CancelSignal | None = None
+    #: Tiles of the picture's grid done, and how many it has (1 while the picture is tried whole).
+    done: int = 0
+    total: int = 1
 
     @property
     def grid_tile(self) -> int:
@@ -320,6 +370,18 @@ class _State:
             return MIN_TILE
         return max(MIN_TILE, self.align + min(self.overlap, MIN_TILE // 2))
 
+    def check_cancel(self) -> None:
+        """Raise :class:`~weatherclean.errors.Cancelled` when the caller set ``cancel``: asked before every tile, so
+        a picture stops within one tile's time, and between tiles, where stopping leaves nothing half done."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled(f"cancelled after {self.done} of {self.total} tiles")
+
+    def tile_done(self) -> None:
+        """Count a tile of the grid as done and tell ``progress``; its exception, the caller's own, goes up as it is."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
     def fits(self, h: int, w: int) -> bool:
         """Whether an h×w picture or tile goes through the model whole at the current tile size: up to
         ``grid_tile`` a side, or up to ``align - 1`` more, which is how much :func:`tile_grid` lengthens its
@@ -335,6 +397,7 @@ def _call(fn: Callable[..., torch.Tensor], crop: torch.Tensor, state: _State, or
     comes back to the CPU (a synchronising copy) before the next crop goes out, so a non-blocking
     upload would overlap nothing.
     """
+    state.check_cancel()
     x = crop.to(state.device)
     out = fn(x, (*origin, *crop.shape[-2:])) if state.positional else fn(x)
     ok = isinstance(out, torch.Tensor) and out.dim() == 4 and out.shape[0] == 1
@@ -428,11 +491,13 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
             _halve_tile(state, h, w)
         if out is not None:
             emit(0, h, out[0])
+            state.tile_done()
             return
 
     tile, overlap = state.grid_tile, state.grid_overlap
     span_y, ys = tile_grid(h, tile, overlap, state.align)
     span_x, xs = tile_grid(w, tile, overlap, state.align)
+    state.total = len(ys) * len(xs)
     acc: torch.Tensor | None = None  # C'×rows×W weighted sums of the band, rows from ``top``
     wsum: torch.Tensor | None = None
     top = 0
@@ -458,6 +523,7 @@ def _stream(fn: Callable[..., torch.Tensor], read: ReadTile, h: int, w: int, sta
             band[:, :, x0 : x0 + tw] += out[0] * weight
             band_w[:, x0 : x0 + tw] += weight
             del out
+            state.tile_done()
         assert band is not None
         acc, wsum, top = band, band_w, y0
         done = (ys[i + 1] if i + 1 < len(ys) else h) - y0
@@ -593,6 +659,8 @@ def run_tiled_array(
     on_tile: Callable[[int], None] | None = None,
     out: np.ndarray | None = None,
     align: int = 1,
+    progress: Progress | None = None,
+    cancel: CancelSignal | None = None,
 ) -> np.ndarray:
     """:func:`run_tiled` for H×W×C numpy images (C = 1 or 3), the form images have everywhere else.
 
@@ -610,6 +678,10 @@ def run_tiled_array(
     integer pixels; written into ``out`` when given (float32, uint8 or uint16, the shape of ``pixels``).
     ``out`` may be ``pixels`` itself: a row is written only once no later tile reads it, so restoring
     in place is safe and saves a whole-image buffer.
+
+    ``progress(done, total)`` is called after each tile (``total``: the picture's tiles; ``(1, 1)`` for a picture
+    run whole); ``cancel`` (a ``threading.Event``) is asked before each one, and once set the call raises
+    :class:`~weatherclean.errors.Cancelled`. Either one's exception leaves ``out`` partly written.
     """
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
         raise ValueError(f"run_tiled_array expects an H×W×1 or H×W×3 array, got shape {pixels.shape}")
@@ -662,7 +734,10 @@ def run_tiled_array(
 
     with torch.no_grad():
         start = _resolve_tile(fn, read, h, w, tile, dev, bytes_per_pixel, align, reserve, available)
-        state = _State(tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional, align=align)
+        state = _State(
+            tile=start, overlap=overlap, device=dev, out_channels=3, positional=positional, align=align,
+            progress=progress, cancel=cancel,
+        )  # fmt: skip
         _stream(fn, read, h, w, state, emit)
         if on_tile is not None:
             on_tile(state.tile)

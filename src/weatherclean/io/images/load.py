@@ -41,7 +41,7 @@ from weatherclean.io.images.tiff import (
 from weatherclean.io.images.trailer import find_trailer
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
-__all__ = ["load_image", "read_rgb"]
+__all__ = ["load_image", "read_rgb", "webp_lossless"]
 
 
 @dataclass
@@ -79,8 +79,9 @@ def _raw_profile(text: Any) -> bytes | None:
     return data or None
 
 
-def _webp_lossless(path: Path) -> bool:
-    """True when the (first frame's) bitstream is VP8L: that file was saved lossless and should stay so. Opened as
+def webp_lossless(path: Path) -> bool:
+    """True when the (first frame's) bitstream is VP8L: that file was saved lossless and should stay so (and, of two
+    files of one name, is the one to score: :func:`~weatherclean.data.pairing.lossy`). Opened as
     Pillow's was (:func:`~weatherclean.io.images.opener.open_regular`): a FIFO put there since must not hang."""
     with opener.open_regular(path) as fh:
         if fh.read(12)[8:12] != b"WEBP":
@@ -215,7 +216,7 @@ def _tiff_extra(tiff: TiffMetadata) -> dict[str, Any]:
 
 
 def _webp_meta(_im: Image.Image, p: Path, _info: dict[str, Any], meta: _Meta) -> None:
-    meta.extra["lossless"] = _webp_lossless(p)
+    meta.extra["lossless"] = webp_lossless(p)
 
 
 def _heif_motion(p: Path, meta: _Meta) -> None:
@@ -442,18 +443,18 @@ def _decode_wide(p: Path, out: _Decoded) -> None:
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Decode a photo as stored (no EXIF rotation) with its metadata; :class:`InputError` if unusable.
 
-    Pillow's warnings raised meanwhile ("Corrupt EXIF data", "Truncated File Read") are not shown
-    (:func:`~weatherclean.io.images.opener.pillow_quiet`): what matters of them is in the one-line error or the
-    notes, and a warning printed first on stderr, with a path into Pillow, was what a program showing stderr's first
-    line (a photo editor's external-editor hook) showed. libtiff's own messages go to the C stderr, out of Python's
-    reach; a file cut short is refused before libtiff reads it.
+    Pillow's warnings raised meanwhile ("Corrupt EXIF data", "Truncated File Read") are the program's to filter,
+    as its other warnings are (docs/api.md, "Warning filters"): what matters of them is in the one-line error or the
+    notes. The ``weatherclean`` command hides them (:func:`~weatherclean.io.pillow_warnings.quiet_pillow`), since a
+    warning printed first on stderr, with a path into Pillow, was what a program showing stderr's first line (a
+    photo editor's external-editor hook) showed. libtiff's own messages go to the C stderr, out of Python's reach;
+    a file cut short is refused before libtiff reads it.
     """
-    with opener.pillow_quiet():
-        return _load(Path(path))
+    return _load(Path(path))
 
 
 def _load(p: Path) -> LoadedImage:
-    """:func:`load_image`, its warnings hidden."""
+    """:func:`load_image` on a :class:`~pathlib.Path`."""
     _check_file(p)
     try:
         im: Image.Image | None = opener.open_or_explain(p)

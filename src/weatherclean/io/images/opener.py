@@ -17,7 +17,6 @@ import re
 import stat
 import struct
 import threading
-import warnings
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -31,7 +30,7 @@ from weatherclean.io.output_links import special_kind
 
 __all__ = [
     "MAX_PIXELS", "MAX_MEGAPIXELS_ENV", "NotPillow", "header_pixels", "limit_refusal", "max_pixels", "open_image",
-    "open_or_explain", "open_regular", "over_limit", "pillow_pixel_limit", "pillow_quiet", "reason",
+    "open_or_explain", "open_regular", "over_limit", "pillow_pixel_limit", "reason",
 ]  # fmt: skip
 
 #: The largest picture we decode by default, in pixels (see the module docstring).
@@ -132,84 +131,6 @@ def _pillow_level() -> int:
     return max(given[0], process, PILLOW_DEFAULT_LIMIT)
 
 
-_QUIET_LOCK = threading.Lock()
-#: How many users each category's filter has: :func:`pillow_quiet`'s, and :func:`_own`'s DecompressionBombWarning.
-_quiet_users: dict[type[Warning], int] = {}
-#: The modules whose warnings the filters ignore: Pillow's own, nothing else's.
-_PILLOW_MODULES = re.compile(r"PIL(\.|$)")
-
-
-def _pillow_filter(category: type[Warning]) -> tuple[str, None, type[Warning], re.Pattern[str], int]:
-    """The one filter that ignores ``category`` (and its subclasses) from Pillow's modules."""
-    return ("ignore", None, category, _PILLOW_MODULES, 0)
-
-
-def _quiet_enter(category: type[Warning]) -> None:
-    """One user more for ``category``'s filter: the first puts it first in the process's list."""
-    with _QUIET_LOCK:
-        users = _quiet_users.get(category, 0)
-        if users == 0:
-            warnings.filters.insert(0, _pillow_filter(category))  # type: ignore[arg-type]
-            _filters_changed()
-        _quiet_users[category] = users + 1
-
-
-def _quiet_leave(category: type[Warning]) -> None:
-    """One user less for ``category``'s filter: the last removes it."""
-    with _QUIET_LOCK:
-        users = _quiet_users.get(category, 0) - 1
-        if users > 0:
-            _quiet_users[category] = users
-            return
-        _quiet_users.pop(category, None)
-        with contextlib.suppress(ValueError):
-            warnings.filters.remove(_pillow_filter(category))  # type: ignore[arg-type]
-        _filters_changed()
-
-
-@contextlib.contextmanager
-def pillow_quiet(category: type[Warning] = UserWarning) -> Iterator[None]:
-    """Pillow's warnings of ``category`` (subclasses included) ignored while any thread is inside: one filter per
-    category, for Pillow's modules only, added by the first thread and removed by the last.
-
-    ``UserWarning`` by default, which is what reading or writing a file needs: Pillow's remarks on its quirks
-    ("Corrupt EXIF data", "Truncated File Read", piexif's missing next-IFD pointer) that the user cannot act on,
-    and that a program showing stderr's first line (a photo editor's external-editor hook) showed. Not every
-    class: the filter is the process's and first in its list, and ignoring all of Pillow's warnings made a
-    program's own ``simplefilter("error", DecompressionBombWarning)`` lapse for its own opens while any thread
-    saved here. Not ``warnings.catch_warnings``: it saves and restores the whole filter list, and two threads
-    loading at once (the batch's decoder, a server's requests) could restore each other's, and leave every warning
-    of the program ignored for good.
-    """
-    _quiet_enter(category)  # counted once it returns: nothing to undo if it raises
-    try:
-        yield
-    finally:
-        _quiet_leave(category)
-
-
-def _filters_changed() -> None:
-    """Tell the warnings machinery its filter list changed (what ``warnings.filterwarnings`` does after it edits
-    the list), where this Python has the hook; the filter works without it, only cached decisions lag."""
-    hook = getattr(warnings, "_filters_mutated", None)
-    if callable(hook):
-        hook()
-
-
-def _own(value: int | None) -> None:
-    """Note that Pillow's limit is now ``value``, set by us (None: the program's value stands); with
-    ``_pillow_limit_lock`` held. Pillow's DecompressionBombWarning is ignored exactly while we own the limit: Pillow
-    then warns of pictures between our limit and twice it, which :func:`open_image` refuses in its own words; while
-    the limit is the program's, its warning is the program's policy (a ``simplefilter("error", ...)`` of its own
-    must keep refusing its opens), and :func:`open_image` turns one raised in our opens into our refusal."""
-    global _set_to
-    if value is not None and _set_to is None:
-        _quiet_enter(Image.DecompressionBombWarning)
-    elif value is None and _set_to is not None:
-        _quiet_leave(Image.DecompressionBombWarning)
-    _set_to = value
-
-
 def _follow_program() -> None:
     """Take in a Pillow limit that the program set while threads are inside :func:`pillow_pixel_limit` (with
     ``_pillow_limit_lock`` held; on entry, on exit and when :func:`max_pixels` reads the program's limit): where
@@ -217,21 +138,22 @@ def _follow_program() -> None:
     and what binds us, and no longer ours to raise or put back. Saved only by the first thread in, a limit set
     during a load was missed: a later thread wanting more overwrote it, the last thread out put back a stale
     default, and max_pixels went on with the stale value (a 15 MP picture taken under the program's new 10 MP)."""
-    global _saved_limit
+    global _saved_limit, _set_to
     if not _users:
         return  # no thread inside: Image.MAX_IMAGE_PIXELS is the program's, read as it is
     current = Image.MAX_IMAGE_PIXELS
     if _set_to is None or current != _set_to:
         _saved_limit = current
-        _own(None)
+        _set_to = None
 
 
 @contextlib.contextmanager
 def pillow_pixel_limit() -> Iterator[None]:
     """Pillow's own bomb check raised to ours while we open or decode, and put back after: ours
     (:func:`open_image`) says what to do and can be raised (:data:`MAX_MEGAPIXELS_ENV`), where Pillow's default
-    (~89 MP) refused real panoramas first, in its own words. Pillow's ``UserWarning``\\ s are ignored meanwhile
-    (:func:`pillow_quiet`), and its DecompressionBombWarning while the limit is ours (:func:`_own`).
+    (~89 MP) refused real panoramas first, in its own words. Python's warning filters are left alone (the
+    program's): raised to ours, Pillow warns only of pictures over it, which :func:`open_image` refuses anyway, and a
+    program's ``simplefilter("error", DecompressionBombWarning)`` turns that into the same refusal.
 
     Counted, not locked for the whole body: a decoder thread's minutes-long decode of a big photo must not hold up
     another thread's open (the batch reads headers while decoding). The first user saves Pillow's limit and, where
@@ -242,7 +164,7 @@ def pillow_pixel_limit() -> Iterator[None]:
     itself, before or during our loads (:func:`_follow_program`), is never changed: a service that set a stricter
     one saw its own ``Image.open`` accept a 400 MP upload while another thread loaded here; it binds
     :func:`max_pixels` instead, and a higher one leaves ours to :func:`open_image`'s own check."""
-    global _users, _saved_limit
+    global _users, _saved_limit, _set_to
     wanted = _pillow_level()  # a bad variable raises here, before any change
     entered = False
     try:
@@ -253,11 +175,10 @@ def pillow_pixel_limit() -> Iterator[None]:
             unset = _saved_limit is None or _saved_limit == PILLOW_DEFAULT_LIMIT  # no policy of the program's own
             if unset and (_set_to is None or wanted > _set_to):
                 Image.MAX_IMAGE_PIXELS = wanted
-                _own(wanted)
+                _set_to = wanted
             _users += 1
             entered = True
-        with pillow_quiet(UserWarning):
-            yield
+        yield
     finally:
         if entered:
             with _pillow_limit_lock:
@@ -265,7 +186,7 @@ def pillow_pixel_limit() -> Iterator[None]:
                 _users -= 1
                 if _users == 0 and _set_to is not None:  # still what we set: the program's put back
                     Image.MAX_IMAGE_PIXELS = _saved_limit
-                    _own(None)
+                    _set_to = None
 
 
 def over_limit(path: Path, width: int, height: int, what: str = "image is") -> str | None:
@@ -427,8 +348,8 @@ def open_image(path: Path) -> Image.Image:
     try:
         with pillow_pixel_limit():
             im = Image.open(fh)
-    # over twice Pillow's limit; or over it, where the limit is the program's and so is a filter that turns
-    # Pillow's DecompressionBombWarning into an error (pillow_pixel_limit leaves both in force): our words
+    # over twice Pillow's limit; or over it, where the program's filter turns Pillow's DecompressionBombWarning into
+    # an error (pillow_pixel_limit changes no filter): our words
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         fh.close()
         found = re.search(r"\((\d+) pixels\)", str(exc))

@@ -31,7 +31,6 @@ from weatherclean.io.images.jpegsegments import (
     with_jfif,
     without_extended_xmp_pointer,
 )
-from weatherclean.io.images.opener import pillow_quiet
 from weatherclean.io.images.pixels import row_blocks
 from weatherclean.io.images.png16 import encode_png16
 from weatherclean.io.images.pngchunks import HDR_CHUNKS, colour_chunks, iccp_chunk, insert_after_ihdr, text_chunks
@@ -200,14 +199,11 @@ def _pillow(arr: np.ndarray, like: LoadedImage, t: _Target, params: dict[str, An
         options["dpi"] = tuple(float(d) for d in dpi)
     options.update(params)
     buf = io.BytesIO()
-    # Pillow re-parses EXIF for some formats and warns about quirks (e.g. piexif's missing next-IFD pointer) that do
-    # not stop it from writing every tag; the user cannot act on that warning. pillow_quiet, not catch_warnings: that
-    # saves and restores the process's whole filter list, and two threads encoding at once (a web service's
-    # requests) restored each other's, leaving every UserWarning of the program ignored for good. UserWarning only:
-    # the filter is the process's, and one for every class let a program's own opens in other threads pass its
-    # simplefilter("error", DecompressionBombWarning) while we encoded.
-    with pillow_quiet(UserWarning):
-        im.save(buf, format=t.fmt, **options)
+    # Pillow re-parses EXIF for some formats and may warn about quirks (e.g. piexif's missing next-IFD pointer) that
+    # do not stop it from writing every tag. Its warnings are the program's to filter (docs/api.md, "Warning
+    # filters"), and the command's (weatherclean.io.pillow_warnings): no filter is touched here, since any edit of
+    # the process's list as a library could be kept for good by another thread's warnings.catch_warnings.
+    im.save(buf, format=t.fmt, **options)
     return buf.getvalue()
 
 
