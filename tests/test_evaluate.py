@@ -140,7 +140,18 @@ def test_reports_have_one_row_per_image_and_method(snow_root: Path, tmp_path: Pa
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(NAMES) * 3
     assert {(r["name"], r["method"]) for r in rows} == {(n, m) for n in NAMES for m in result.methods}
-    assert list(rows[0]) == ["name", "method", "psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y", "seconds", "split", "set"]
+    assert list(rows[0]) == [
+        "name",
+        "method",
+        "psnr_rgb",
+        "ssim_rgb",
+        "psnr_y",
+        "ssim_y",
+        "seconds",
+        "split",
+        "set",
+        "crop_border",
+    ]
     assert float(rows[0]["psnr_rgb"]) == pytest.approx(result.rows[0].psnr_rgb, abs=1e-6)
 
     data = json.loads(write_report(result, tmp_path / "r.json").read_text())

@@ -367,8 +367,8 @@ def test_two_files_of_one_name_are_noted_and_the_same_type_is_preferred(tmp_path
     _pair(tmp_path / "rain" / "rain" / "y.jpg", tmp_path / "rain" / "gt" / "y.png", seed=3)
     notes: list[str] = []
     [clip] = find_rain_clips(tmp_path / "rain", missing=[], notes=notes)
-    assert (clip.rainy[0].name, clip.clean[0].name) == ("y.jpg", "y.png")
-    assert any("used y.jpg and left out y.png" in n for n in notes)
+    assert (clip.rainy[0].name, clip.clean[0].name) == ("y.png", "y.png")  # lossless first, then the same type
+    assert any("used y.png and left out y.jpg" in n for n in notes)
 
 
 # ------------------------------------------------------------------------------------- 10. nothing scored

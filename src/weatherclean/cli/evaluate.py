@@ -89,6 +89,7 @@ def _score_snow(
     label: str | None,
     progress: bool,
     outputs: Path | None,
+    crop_border: int = 0,
 ) -> EvaluationResult:
     """Snow100K-style scoring of each image alone, with the restorer's guard (its precision and fallback)."""
     from weatherclean.evaluation.evaluate import BASELINES, evaluate_snow
@@ -99,7 +100,8 @@ def _score_snow(
     }  # fmt: skip
     return evaluate_snow(
         scan.root, restorer.guard if restorer else None, split=scan.split, limit=limit, baselines=chosen,
-        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan, **run,
+        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan,
+        crop_border=crop_border, **run,
     )  # fmt: skip
 
 
@@ -112,6 +114,7 @@ def _score_rain(
     label: str | None,
     progress: bool,
     outputs: Path | None,
+    crop_border: int = 0,
 ) -> EvaluationResult:
     """Clips in order, with J4R-Net's memory carried from frame to frame."""
     from weatherclean.evaluation.evaluate import evaluate_rain
@@ -121,7 +124,8 @@ def _score_rain(
     }  # fmt: skip
     return evaluate_rain(
         scan.root, restorer.model if restorer else None, split=scan.split, limit=limit, baseline=bool(baselines),
-        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan, **run,
+        model_label=label, progress=progress, console=err_console, outputs=outputs, scan=scan,
+        crop_border=crop_border, **run,
     )  # fmt: skip
 
 
@@ -182,7 +186,8 @@ def evaluate_command(
         metavar="DIR",
         show_default=False,
         help="Score the restored pictures in DIR (another method's results, desnow/derain outputs) instead of "
-        "running a model: DIR mirrors --dataset (DIR/synthetic/x.png) or holds them by name (DIR/x.png).",
+        "running a model: DIR mirrors --dataset (DIR/synthetic/x.png), holds them by set (DIR/Rain100H/x.png) or "
+        "by name (DIR/x.png; also the ground truth's name or the pair's number, where no other input has it).",
     ),
     split: str | None = typer.Option(
         None,
@@ -197,6 +202,15 @@ def evaluate_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the --report FILE if it exists."),
     baseline: list[BaselineName] = typer.Option(
         [], "--baseline", help="Also score a classical baseline (repeatable).", show_default=False
+    ),
+    crop_border: int = typer.Option(
+        0,
+        "--crop-border",
+        min=0,
+        metavar="N",
+        help="Cut N pixels from each edge before scoring (super-resolution papers cut their scale factor; "
+        "deraining and desnowing papers 0); recorded as crop_border in a JSON report (beside conventions) and a CSV "
+        "report's last column.",
     ),
     device: str = typer.Option(
         "auto", "--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=MODEL_PANEL
@@ -283,14 +297,17 @@ def evaluate_command(
                 pass_through=pass_through,
                 self_ensemble=self_ensemble,
             )
-            # What ran, not what was typed: the rain default has it on by its config, so a score file says so.
-            ensembled = bool(getattr(getattr(restorer.model, "config", None), "self_ensemble", False))
+            # What ran, not what was typed: the rain default has self-ensemble on by its config, and every model its own
+            # pass-through threshold, so a score file says so (None: a model without the gate).
+            config = getattr(restorer.model, "config", None)
+            ensembled = bool(getattr(config, "self_ensemble", False))
+            gate = getattr(config, "pass_through", None)
             # the model's own family (a plugin's model for the task is not the task's DesnowNet); a model of no
             # family (a program's stand-in for the task's model) by the task's
             family = family_of_model(restorer.model) or family_for_task(task.value)
             label = f"{family.title} ({_short_name(resolved, model)}{at}{' @ self-ensemble' if ensembled else ''})"
             block = {
-                "given": model, "resolved": str(resolved), "pass_through": pass_through, "self_ensemble": ensembled,
+                "given": model, "resolved": str(resolved), "pass_through": gate, "self_ensemble": ensembled,
                 "device": str(restorer.device),
                 "precision": {"torch.float16": "fp16", "torch.bfloat16": "bf16"}.get(str(restorer.dtype), "fp32"),
                 # The tile moves scores slightly where a picture is larger than one tile: --tile as given (None:
@@ -302,7 +319,7 @@ def evaluate_command(
             block = {"outputs": str(outputs)}
         result = score(
             restorer, scan, limit=limit, baselines=[b.value for b in baseline], label=label,
-            progress=not quiet and not json_out and draws_progress(), outputs=outputs,
+            progress=not quiet and not json_out and draws_progress(), outputs=outputs, crop_border=crop_border,
         )  # fmt: skip
         if restorer is not None:
             block["tiles_used"] = result.model.get("tiles_used", [])

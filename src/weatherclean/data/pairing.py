@@ -17,12 +17,15 @@ from pathlib import Path
 
 from weatherclean.errors import DatasetError
 from weatherclean.io.folders import nfc
-from weatherclean.io.media import is_visible_image
+from weatherclean.io.media import JPEG_SUFFIXES, is_visible_image
 
 __all__ = [
+    "LOSSY_SUFFIXES",
+    "PICK_RULE",
     "SPLIT_FOLDERS",
     "Inventory",
     "Notes",
+    "PairingLog",
     "Spellings",
     "StemGroups",
     "Unpaired",
@@ -35,9 +38,11 @@ __all__ = [
     "readable",
     "refuse_unreadable",
     "images_by_stem",
+    "lossy",
     "pick_input",
     "pick_partner",
     "pictures_in",
+    "preferred",
     "spelled",
     "split_folder",
     "unpaired",
@@ -238,32 +243,87 @@ def images_by_stem(pictures: Iterable[Path]) -> StemGroups:
     return found
 
 
-def pick_input(group: list[Path], notes: Notes | None) -> Path:
-    """One input of a stem that several files share (``x.jpg``, ``x.png``): the first by name, the others named
-    in a note as left out, since both would be scored under the one name ``x``."""
-    if len(group) > 1:
-        names = ", ".join(p.name for p in group)
-        others = ", ".join(p.name for p in group[1:])
-        add_note(
-            notes,
-            f"{group[0].parent}: {len(group)} pictures are named '{group[0].stem}' ({names}); used {group[0].name} "
-            f"and left out {others}; rename one to score both",
-        )
-    return group[0]
+#: Picture types that may lose detail when written; a WebP is one unless its bitstream is lossless (VP8L).
+LOSSY_SUFFIXES: frozenset[str] = JPEG_SUFFIXES | frozenset({".mpo", ".heic", ".heif", ".avif", ".webp"})
+#: How one of several files sharing a name is chosen (:func:`preferred`), for inputs, ground truths, masks and
+#: outputs alike, as the notes say.
+PICK_RULE = (
+    "a lossless type (PNG, TIFF, BMP, lossless WebP...) before a lossy one (JPEG, lossy WebP, HEIF, AVIF), then "
+    "the one of its partner's type, then the first by name"
+)
 
 
-def pick_partner(group: list[Path], partner: Path, notes: Notes | None, role: str = "ground truth") -> Path:
-    """The ground truth (or other ``role``) of ``partner`` among files sharing one stem: the one of the same type
-    (``x.png`` for ``x.png``), else the first by name; a note names the stem and the file used."""
+class PairingLog(list[str]):
+    """Notes (a :data:`Notes` sink) that also keep what :func:`pick_input` left out, for ``evaluate``: every input
+    left out for another file of its name (``left_out``: one name, scored once), and of those, the ones of the same
+    rank as the file used (``unscored``, as (input, reason): ``x.png`` beside ``x.tif`` may be two different
+    pictures, so one pair could not be scored, exit code 1). Training passes a plain list, or nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left_out: list[Path] = []
+        self.unscored: Unpaired = []
+
+
+def lossy(path: Path) -> bool:
+    """Whether ``path``'s type may have lost detail: a lossy copy's own artefacts would be scored (or trained on)
+    as if they were the picture's."""
+    from weatherclean.io.images.load import webp_lossless  # with Pillow, only where a name is shared
+
+    if path.suffix.lower() != ".webp":
+        return path.suffix.lower() in LOSSY_SUFFIXES
+    try:
+        return not webp_lossless(path)
+    except OSError:  # unreadable: the reader says why if it is the one used
+        return True
+
+
+def preferred(group: Sequence[Path], like: Path | None = None) -> Path:
+    """The file of ``group`` (files sharing one name) to use, by :data:`PICK_RULE`, ``like`` being its partner
+    (the input of a ground truth, mask or output). Why not the first by name: ``x.jpg`` sorts before ``x.png``, so
+    the JPEG copy of a pair was used and the lossless one left out."""
     if len(group) == 1:
         return group[0]
-    same = [p for p in group if p.suffix.lower() == partner.suffix.lower()]
-    chosen = same[0] if same else group[0]
-    why = "the same file type" if same else "none has its file type, so the first by name"
+    same = like.suffix.lower() if like is not None else None
+    return min(group, key=lambda p: (lossy(p), same is not None and p.suffix.lower() != same, p.name))
+
+
+def pick_input(group: list[Path], notes: Notes | None) -> Path:
+    """One input of a stem that several files share (``x.jpg``, ``x.png``), by :data:`PICK_RULE`; the others are
+    named in a note as left out, since both would be scored under the one name ``x``, and kept in a
+    :class:`PairingLog` given as ``notes``."""
+    if len(group) == 1:
+        return group[0]
+    chosen = preferred(group)
+    left = [p for p in group if p != chosen]
     add_note(
         notes,
         f"{chosen.parent}: {len(group)} pictures are named '{chosen.stem}' ({', '.join(p.name for p in group)}); "
-        f"used {chosen.name} as the {role} of {partner} ({why})",
+        f"used {chosen.name} and left out {', '.join(p.name for p in left)} (of files sharing a name: {PICK_RULE}); "
+        "rename one to use both",
+    )
+    if isinstance(notes, PairingLog) and left[0] not in notes.left_out:  # once, if a finder looks twice
+        notes.left_out += left
+        notes.unscored += [
+            (p, f"shares its name with {chosen.name}, which was scored in its place ({PICK_RULE}); rename one to "
+             "score both")
+            for p in left
+            if lossy(p) == lossy(chosen)
+        ]  # fmt: skip
+    return chosen
+
+
+def pick_partner(group: list[Path], partner: Path, notes: Notes | None, role: str = "ground truth") -> Path:
+    """The ground truth (or other ``role``) of ``partner`` among files sharing one stem, by :data:`PICK_RULE`; a
+    note names the stem, the file used and those left out."""
+    if len(group) == 1:
+        return group[0]
+    chosen = preferred(group, partner)
+    add_note(
+        notes,
+        f"{chosen.parent}: {len(group)} pictures are named '{chosen.stem}' ({', '.join(p.name for p in group)}); "
+        f"used {chosen.name} as the {role} of {partner} and left out "
+        f"{', '.join(p.name for p in group if p != chosen)} (of files sharing a name: {PICK_RULE})",
     )
     return chosen
 

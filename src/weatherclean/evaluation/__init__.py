@@ -21,7 +21,7 @@ from weatherclean.evaluation.evaluate import (
     score_pair,
     write_report,
 )
-from weatherclean.evaluation.metrics import CAPTION, CONVENTIONS, psnr, rgb_to_y, ssim
+from weatherclean.evaluation.metrics import CAPTION, CONVENTIONS, caption, conventions, psnr, rgb_to_y, ssim
 
 __all__ = [
     "BASELINES",
@@ -33,7 +33,9 @@ __all__ = [
     "MethodSummary",
     "OutputFiles",
     "Scan",
+    "caption",
     "check_report_path",
+    "conventions",
     "evaluate_rain",
     "evaluate_snow",
     "median_filter",

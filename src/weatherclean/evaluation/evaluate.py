@@ -16,8 +16,9 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -30,7 +31,7 @@ from rich.table import Table
 from scipy.ndimage import median_filter as _ndimage_median
 
 from weatherclean.errors import DatasetError, InputError, ModelError, OutputError
-from weatherclean.evaluation.metrics import CAPTION, CONVENTIONS, psnr, ssim
+from weatherclean.evaluation.metrics import CONVENTIONS, caption, conventions, psnr, ssim
 from weatherclean.io.atomic import atomic_write
 from weatherclean.io.folders import printable, shown
 
@@ -138,6 +139,8 @@ class EvaluationResult:
     methods: list[str] = field(default_factory=list)
     rows: list[ImageScore] = field(default_factory=list)
     conventions: str = CONVENTIONS
+    #: Pixels cut from each edge before scoring (``--crop-border``), as ``conventions`` says too.
+    crop_border: int = 0
     #: Label of the do-nothing row, e.g. "input (rainy)" for a rain evaluation; always listed first.
     input_method: str = INPUT_METHOD
     #: (input, reason) for pairs that could not be scored, the input always as its path (a picture, or a
@@ -262,6 +265,7 @@ class EvaluationResult:
             "input_method": self.input_method,
             "model": self.model,
             "conventions": self.conventions,
+            "crop_border": self.crop_border,
             "summary": [_json_safe(asdict(s)) for s in self.summary()],
         }
         by_split = self.split_summaries()
@@ -313,7 +317,9 @@ def _conclude(result: EvaluationResult) -> EvaluationResult:
             exact.append(f"{s.infinite_y - s.infinite_rgb} of {s.count} have an identical Y only")
         left = s.count - s.infinite_y
         cover = (
-            f"which then cover other pictures than a row without (the table marks it: {left}/{s.count})"
+            f"which then cover {left} of its {s.count} pictures (the table marks it: {left}/{s.count}); compare them "
+            "only with rows over the same pictures: a perfect picture left out can put a better method below a "
+            "worse one"
             if left
             else "so its PSNR Y mean is inf"
         )
@@ -324,15 +330,18 @@ def _conclude(result: EvaluationResult) -> EvaluationResult:
     return result
 
 
-def score_pair(name: str, method: str, restored: np.ndarray, gt: np.ndarray, seconds: float = 0.0) -> ImageScore:
-    """All four numbers for one restored image against its ground truth."""
+def score_pair(
+    name: str, method: str, restored: np.ndarray, gt: np.ndarray, seconds: float = 0.0, *, crop_border: int = 0
+) -> ImageScore:
+    """All four numbers for one restored image against its ground truth, ``crop_border`` pixels cut from each
+    edge first (:func:`~weatherclean.evaluation.metrics.psnr`)."""
     return ImageScore(
         name=name,
         method=method,
-        psnr_rgb=psnr(restored, gt),
-        ssim_rgb=ssim(restored, gt),
-        psnr_y=psnr(restored, gt, y_channel=True),
-        ssim_y=ssim(restored, gt, y_channel=True),
+        psnr_rgb=psnr(restored, gt, crop_border=crop_border),
+        ssim_rgb=ssim(restored, gt, crop_border=crop_border),
+        psnr_y=psnr(restored, gt, y_channel=True, crop_border=crop_border),
+        ssim_y=ssim(restored, gt, y_channel=True, crop_border=crop_border),
         seconds=seconds,
     )
 
@@ -440,27 +449,31 @@ def _snow_split(split: str | None) -> str | None:
 def scan_snow(dataset_root: Path, split: str | None = None) -> Scan[SnowTriple]:
     """Read a Snow100K or CSD folder for scoring (see :func:`~weatherclean.data.snow.find_snow100k`); a folder
     where nothing can be paired raises :class:`DatasetError`."""
-    from weatherclean.data.pairing import Inventory
+    from weatherclean.data.pairing import Inventory, PairingLog
     from weatherclean.data.snow import find_snow100k
 
     split = _snow_split(split)
     missing: Unpaired = []
-    notes: Notes = []
+    notes = PairingLog()
     inventory = Inventory()
     items = find_snow100k(Path(dataset_root), split, missing=missing, notes=notes, inventory=inventory)
+    missing += notes.unscored  # a second picture of one name: a pair not scored (exit code 1)
+    for path in notes.left_out:  # a name once, as the rain finder counts it: not shared with its own left-out copy
+        inventory.keys.remove(path.stem)
     return Scan(Path(dataset_root), split, items, missing, notes, inventory)
 
 
 def scan_rain(dataset_root: Path, split: str | None = None) -> Scan[RainClipPaths]:
     """Read a rain folder for scoring (any layout :func:`~weatherclean.data.rain.find_rain_clips` reads); a folder
     where nothing can be paired, or whose frames have no ground truth at all, raises :class:`DatasetError`."""
-    from weatherclean.data.pairing import SPLIT_FOLDERS, Inventory
+    from weatherclean.data.pairing import SPLIT_FOLDERS, Inventory, PairingLog
     from weatherclean.data.rain import PAIRED_HELP, find_rain_clips
 
     missing: Unpaired = []
-    notes: Notes = []
+    notes = PairingLog()
     inventory = Inventory()
     found = find_rain_clips(Path(dataset_root), split, missing=missing, notes=notes, inventory=inventory)
+    missing += notes.unscored
     clips = [c for c in found if c.has_gt]
     if not clips:
         raise DatasetError(f"{dataset_root}: no picture has a ground truth, nothing to score; {PAIRED_HELP}")
@@ -472,21 +485,36 @@ class OutputFiles:
     """Pictures restored elsewhere (another method's released results, ``desnow``/``derain`` outputs), found for
     each input of a dataset so that ``evaluate --outputs`` scores them without running a model.
 
-    The output of an input is looked for, in order: at the input's path relative to the dataset root
-    (``OUT/synthetic/x.*`` for ``DATA/synthetic/x.jpg``: a mirror of the dataset), then by the input's name
-    in its folder (``OUT/x.*``; for a clip frame ``OUT/CLIP/00001.*``: what ``desnow DATA/synthetic -o OUT``
-    writes). Any picture type matches (an output need not keep the input's). The second rule is skipped where a
-    name could be another input's: one that several inputs of the dataset share (scored now or not: a split or
-    ``--limit`` leaves them in the ``inventory``), or any name, when the dataset holds several sets (Snow100K-S
-    and -M, Rain100H and Rain100L), whose inputs then need the mirror. Nothing is ever paired by order.
+    The output of an input is looked for by its own name first: at the input's path relative to the dataset
+    root (``OUT/synthetic/x.*`` for ``DATA/synthetic/x.jpg``: a mirror of the dataset), then by its name alone
+    (``OUT/x.*``; for a clip frame ``OUT/CLIP/00001.*``: what ``desnow DATA/synthetic -o OUT`` writes); the first
+    found wins. Where neither is there, a picture (not a clip frame) is also found in its set's folder
+    (``OUT/Rain100H/x.*`` for ``DATA/Rain100H/input/x.png``, as Restormer and MPRNet write results), and by its
+    ground truth's name or its pair's number in those folders (``1.*`` or ``1_gt.*`` for ``1_rain.png`` with
+    ``1_gt.png``, ``norain-001.*`` for ``rain-001.png``), but only where exactly one of these is there: several
+    (results ``1.*`` beside copies of the ground truths ``1_gt.*``) fail the input, naming them, since taking the
+    first would score the wrong one without a word. Any picture type matches (an output need not keep the
+    input's); of several of one name, the first by :data:`~weatherclean.data.pairing.PICK_RULE`. Every name but
+    the input's own at its own path is used only where no other input of the dataset (scored now or not: a split
+    or ``--limit`` leaves them in the ``inventory``) could have it there; by name alone, never when the dataset
+    holds several sets (Snow100K-S and -M, Rain100H and Rain100L). Nothing is ever paired by order. ``pairs`` are
+    the dataset's pictures with their ground truths (None: none), for those names.
     """
 
-    def __init__(self, folder: Path, dataset_root: Path, inventory: Inventory) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        dataset_root: Path,
+        inventory: Inventory,
+        pairs: Iterable[tuple[Path, Path | None]] = (),
+    ) -> None:
         from weatherclean.io.media import is_visible_image
 
         self.folder = Path(folder)
         self.root = Path(dataset_root)
         self.files: dict[str, list[Path]] = {}
+        #: The files by their name alone, wherever they lie: the near misses an error names.
+        self.by_name: dict[str, list[Path]] = {}
         for dirpath, dirnames, filenames in os.walk(self.folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for filename in sorted(filenames):
@@ -494,35 +522,205 @@ class OutputFiles:
                 if is_visible_image(path):
                     key = path.relative_to(self.folder).with_suffix("").as_posix()
                     self.files.setdefault(key, []).append(path)
+                    self.by_name.setdefault(path.stem, []).append(path)
         self.shared = {key for key, n in Counter(inventory.keys).items() if n > 1}
         self.many = inventory.many
+        #: Outputs that are greyscale beside a colour ground truth, and fully transparent ones (:meth:`check_colour`).
+        self.grey: list[Path] = []
+        self.clear: list[Path] = []
+        #: How many of the dataset's inputs could each name by name alone (own, ground truth's, pair's number),
+        #: and each key below the top folder: a name two could have is no one's.
+        self.claims: Counter[str] = Counter(name for key in inventory.keys for name in _pair_names(key))
+        for source, gt in pairs:
+            self.claims.update({key for _, key in self._places(source, gt) if "/" in key})
+            if gt is not None and gt.stem not in _pair_names(source.stem):
+                self.claims[gt.stem] += 1  # a ground truth named otherwise (another Unicode normalisation)
 
-    def find(self, source: Path, flat_key: str, notes: list[str] | None = None) -> Path:
-        """The output of input ``source`` (whose name in its folder is ``flat_key``); :class:`DatasetError`
-        naming where it was looked for when there is none."""
-        from weatherclean.data.pairing import pick_partner
+    def _mirror(self, source: Path) -> str | None:
+        """The input's path below the dataset root, without its type: where a mirror holds its output."""
+        return source.relative_to(self.root).with_suffix("").as_posix() if source.is_relative_to(self.root) else None
 
-        keys: list[str] = []
+    def _places(self, source: Path, gt: Path | None) -> list[tuple[str, str]]:
+        """Where a picture's output may lie, as (how it is found, key), in the order looked: its own name at its
+        mirror, in its set's folder (the folder holding its input and ground-truth folders) and at the top, then
+        its ground truth's name and its pair's number in the same folders."""
+        names = {source.stem: "its name"}
+        for name, how in (
+            (gt.stem if gt else None, "its ground truth's name"),
+            (_number(source.stem), "its pair's number"),
+        ):
+            if name is not None:
+                names.setdefault(name, how)
+        folders = {".": ""}
         if source.is_relative_to(self.root):
-            keys.append(source.relative_to(self.root).with_suffix("").as_posix())
-        by_name = not self.many and flat_key not in self.shared
-        if by_name and flat_key not in keys:
-            keys.append(flat_key)
-        for key in keys:
+            home = _set_folder(source, gt)
+            sets = (
+                {home.relative_to(self.root).as_posix(): " in its set's folder"}
+                if home.is_relative_to(self.root)
+                else {}
+            )
+            folders = {source.parent.relative_to(self.root).as_posix(): "", **sets, **folders}
+        return [
+            (how + where, _joined(folder, name)) for name, how in names.items() for folder, where in folders.items()
+        ]
+
+    def _usable(self, key: str, source: Path, flat_key: str) -> bool:
+        """Whether ``key`` can only be ``source``'s output (the rules in the class docstring)."""
+        if key == self._mirror(source):
+            return True
+        if "/" in key:
+            return self.claims[key] == 1
+        if self.many:
+            return False
+        return flat_key not in self.shared if key == flat_key else self.claims[key] == 1
+
+    def find(self, source: Path, flat_key: str, notes: list[str] | None = None, gt: Path | None = None) -> Path:
+        """The output of input ``source`` (whose name in its folder is ``flat_key``; ``gt`` its ground truth);
+        :class:`DatasetError` naming where it was looked for, and files of its names found elsewhere, when there
+        is none."""
+        mirror = self._mirror(source)
+        if "/" in flat_key:  # a clip frame: at the mirror of its path, or as CLIP/FRAME
+            places = [("its name", key) for key in ([mirror] if mirror is not None else []) + [flat_key]]
+        else:
+            places = self._places(source, gt)
+        looked: list[str] = []
+        others: list[tuple[str, str]] = []
+        for how, key in places:
+            if key in looked or not self._usable(key, source, flat_key):
+                continue
+            looked.append(key)
             if key in self.files:
-                return pick_partner(self.files[key], source, notes, role="output")
-        looked = " or ".join(f"{self.folder / k}.*" for k in keys)
-        if not by_name and notes is not None:
+                if key in (mirror, flat_key):  # its own name at its mirror or in its folder: the first rules win
+                    return self._picked(key, source, how, notes)
+                others.append((how, key))
+        if len(others) == 1:  # by another name (set folder, ground truth's, pair's number) only where one is there
+            return self._picked(others[0][1], source, others[0][0], notes)
+        if others:
+            raise DatasetError(self._several(source, others))
+        if notes is not None and (self.many or flat_key in self.shared):
             self._mirror_only(flat_key, notes)
-        raise DatasetError(f"{source}: no restored picture for it in --outputs (looked for {looked})")
+        near = self._near(source, gt, [key.rpartition("/")[2] for _, key in places])
+        looked_for = self._shown(looked)
+        raise DatasetError(f"{source}: no restored picture for it in --outputs (looked for {looked_for}){near}")
+
+    def _several(self, source: Path, found: list[tuple[str, str]]) -> str:
+        """Why ``source`` is not scored where several files, none of its own name, could be its output (results
+        with copies of the ground truths beside them: ``1.png`` and ``1_gt.png``); taking the first would score
+        the wrong one without a word."""
+        files = ", ".join(f"{p} (by {how})" for how, key in found for p in self.files[key])
+        return (
+            f"{source}: several pictures in --outputs could be its output: {files}; none is named as the input "
+            f"({source.stem}.*), so none is scored: name its output {source.stem}.* or move the others out of --outputs"
+        )
+
+    def _picked(self, key: str, source: Path, how: str, notes: list[str] | None) -> Path:
+        """The file of ``key`` (by :data:`~weatherclean.data.pairing.PICK_RULE` where several share it), with a
+        note, once per way, where it was found otherwise than by the input's own name."""
+        from weatherclean.data.pairing import add_note, pick_partner
+
+        chosen = pick_partner(self.files[key], source, notes, role="output")
+        if notes is None:
+            return chosen
+        head = f"{self.folder}: outputs found by {how}"
+        if how != "its name" and not any(n.startswith(head) for n in notes):
+            add_note(notes, f"{head}, e.g. {chosen} for {source}; no other input of the dataset could have it there")
+        return chosen
+
+    def _shown(self, keys: list[str]) -> str:
+        """The keys looked for, by folder: ``OUT/rain/{1_rain,1_gt,1}.*``."""
+        by_folder: dict[str, list[str]] = {}
+        for key in keys:
+            folder, _, name = key.rpartition("/")
+            by_folder.setdefault(folder, []).append(name)
+        return " or ".join(
+            f"{self.folder / folder}/{names[0] if len(names) == 1 else '{' + ','.join(names) + '}'}.*"
+            for folder, names in by_folder.items()
+        )
+
+    def _near(self, source: Path, gt: Path | None, names: list[str]) -> str:
+        """The files named as the input's output may be that lie elsewhere in --outputs (or where another input
+        could have them), and how to score them: one set at a time, ``--dataset SET --outputs RESULTS/SET``, where
+        its set is a folder below the dataset's (the dataset's own would score the same again)."""
+        home = _set_folder(source, gt)
+        near = [p for name in dict.fromkeys(names) for p in self.by_name.get(name, [])]
+        near = sorted(near, key=lambda p: p.parent.name != home.name)[:3]  # its set's name first (stable)
+        if near:
+            where = near[0].parent
+            found = f"; found {', '.join(str(p) for p in near)}, not where its output is looked for or where another "
+            found += "input could have it"
+            if home.resolve() == self.root.resolve() or not home.is_relative_to(self.root):  # no set to score apart
+                return found
+            return (
+                f"{found}; if {where} holds the outputs of {home} alone, score that set apart: --dataset {home} "
+                f"--outputs {where}"
+            )
+        if self.many:
+            return f"; results laid out by set are scored one set at a time: --dataset {home} --outputs RESULTS/SET"
+        return ""
+
+    def check_colour(self, path: Path, grey: bool, alpha: np.ndarray | None, gt: Path) -> None:
+        """Remember an output that is greyscale beside a colour ground truth, or transparent all over, for
+        :meth:`colour_notes`: both are scored (grey copied to R, G and B; colour channels as if opaque), as a grey
+        ground truth is, and said as a grey ground truth is, since the mean alone would never show them."""
+        if alpha is not None and not alpha.any():
+            self.clear.append(path)
+        if grey and _is_grey_file(gt) is False:
+            self.grey.append(path)
+
+    def colour_notes(self) -> list[str]:
+        """One note per kind of output :meth:`check_colour` found (how many, the first as example)."""
+        out = []
+        if self.grey:
+            out.append(
+                f"{self.folder}: {len(self.grey)} output(s) are greyscale but their ground truth is in colour (e.g. "
+                f"{self.grey[0]}); scored with the grey copied to R, G and B, so their RGB scores count the colour as "
+                "error (Y is comparable); check that the method wrote colour pictures"
+            )
+        if self.clear:
+            out.append(
+                f"{self.folder}: {len(self.clear)} output(s) are fully transparent (alpha 0 everywhere, e.g. "
+                f"{self.clear[0]}); scored by their colour channels as if opaque, though a viewer shows nothing there; "
+                "check the outputs"
+            )
+        return out
 
     def _mirror_only(self, flat_key: str, notes: list[str]) -> None:
-        """Say once, not after every input without its output, why only the mirror of ``--dataset`` was looked in."""
-        head = f"{self.folder}: the outputs of some inputs were looked up only as a mirror of --dataset"
+        """Say once, not after every input without its output, why only the mirror of ``--dataset`` and the set
+        folders were looked in."""
+        head = f"{self.folder}: the outputs of some inputs were looked up only as a mirror of --dataset or by set"
         if any(n.startswith(head) for n in notes):
             return
         why = "it holds several sets" if self.many else f"several of its inputs share a name, e.g. {flat_key}"
-        notes.append(f"{head} ({self.folder}/PATH/NAME.*), not by name alone, which could be another input's ({why})")
+        notes.append(
+            f"{head} ({self.folder}/PATH/NAME.* or {self.folder}/SET/NAME.*), not by name alone, which could be "
+            f"another input's ({why})"
+        )
+
+
+def _joined(folder: str, name: str) -> str:
+    """An output key: ``name`` in ``folder`` below --outputs (``.``: its top)."""
+    return name if folder == "." else f"{folder}/{name}"
+
+
+def _set_folder(source: Path, gt: Path | None) -> Path:
+    """The folder of a picture's set: the one holding its input and its ground truth (``DATA/Rain100H`` for
+    ``input/1.png`` and ``target/1.png`` in it; Rain100L's one folder), else its input folder's parent."""
+    return Path(os.path.commonpath([source.parent, gt.parent])) if gt is not None else source.parent.parent
+
+
+def _number(stem: str) -> str:
+    """A rain pair's number, ``1`` for ``1_rain`` (and ``1_gt``), ``001`` for ``rain-001``; else the stem itself."""
+    from weatherclean.data.rain import STEM_RULES
+
+    return next((m.group("key") for rule in STEM_RULES if (m := rule.rainy.fullmatch(stem))), stem)
+
+
+def _pair_names(stem: str) -> set[str]:
+    """Every name an input ``stem`` may give its output by: its own, its pair's number, its ground truth's by the
+    rain naming rules (``norain-001`` for ``rain-001``)."""
+    from weatherclean.data.rain import STEM_RULES
+
+    return {stem, _number(stem), *(c for rule in STEM_RULES for c in rule.clean_stems(stem))}
 
 
 def _read_output(
@@ -530,9 +728,9 @@ def _read_output(
 ) -> np.ndarray:
     """An output picture for ``source``, checked against its ground truth's size, and refused where it is the
     dataset's own input or ground truth (an ``--outputs`` folder that holds the dataset's pictures)."""
-    from weatherclean.data.images import read_rgb
+    from weatherclean.io.images import load_image
 
-    path = outputs.find(source, flat_key, notes)
+    path = outputs.find(source, flat_key, notes, gt_path)
     if path.resolve() in (source.resolve(), gt_path.resolve()):
         side = "input itself" if path.resolve() == source.resolve() else "ground truth"
         raise DatasetError(
@@ -540,14 +738,16 @@ def _read_output(
             "written to"
         )
     try:
-        out = read_rgb(path)
+        loaded = load_image(path)
     except InputError as exc:
         raise DatasetError(f"{source}: its output {exc}") from None
+    out = np.repeat(loaded.pixels, 3, axis=2) if loaded.pixels.shape[2] == 1 else loaded.pixels  # as read_rgb
     if out.shape != gt.shape:
         raise DatasetError(
             f"{source}: its output {path} is {out.shape[1]}x{out.shape[0]} but the ground truth is "
             f"{gt.shape[1]}x{gt.shape[0]}; an output must keep its input's size"
         )
+    outputs.check_colour(path, loaded.pixels.shape[2] == 1, loaded.alpha, gt_path)
     return out
 
 
@@ -573,7 +773,9 @@ def _outputs_of(
     checked against every input's and ground truth's (``sides``) before anything is scored."""
     if outputs is None:
         return None
-    return OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory)
+    stills = [(inputs[0], gts[0]) for inputs, gts in sides if len(inputs) == 1]
+    unpaired = [(path, None) for path, _ in scan.missing if path.is_file()]
+    return OutputFiles(_check_outputs(outputs, scan.root, sides), scan.root, scan.inventory, [*stills, *unpaired])
 
 
 def _check_outputs(outputs: Path, dataset_root: Path, pairs: list[tuple[tuple[Path, ...], tuple[Path, ...]]]) -> Path:
@@ -605,9 +807,15 @@ def outputs_label(outputs: Path) -> str:
     return f"outputs ({Path(outputs).resolve().name})"
 
 
-def _start(task: str, scan: Scan[Any], input_method: str) -> EvaluationResult:
-    """A result for ``scan``, with its unpaired inputs as failures and its pairing notes."""
-    result = EvaluationResult(task=task, dataset=str(scan.root), split=scan.split, input_method=input_method)
+def _start(task: str, scan: Scan[Any], input_method: str, crop_border: int = 0) -> EvaluationResult:
+    """A result for ``scan``, with its unpaired inputs as failures and its pairing notes; scores cut
+    ``crop_border`` pixels from each edge, as its conventions say."""
+    if crop_border < 0:
+        raise InputError(f"--crop-border must be 0 or more, got {crop_border}")
+    result = EvaluationResult(
+        task=task, dataset=str(scan.root), split=scan.split, input_method=input_method,
+        conventions=conventions(crop_border), crop_border=crop_border,
+    )  # fmt: skip
     for path, why in scan.missing:
         result.fail(path, why)
     for text in scan.notes:
@@ -635,6 +843,7 @@ def evaluate_snow(
     finish: Finish | None = None,
     outputs: Path | None = None,
     scan: Scan[SnowTriple] | None = None,
+    crop_border: int = 0,
 ) -> EvaluationResult:
     """Score ``restore`` (Bx3xHxW → Bx3xHxW in [0, 1]) on Snow100K-style pairs, plus the baselines.
 
@@ -659,11 +868,11 @@ def evaluate_snow(
     found = _outputs_of(outputs, scan, [((t.synthetic,), (t.gt,)) for t in scan.items])
     label = model_label or (outputs_label(outputs) if outputs is not None else "model")
     baselines = dict(baselines or {})
-    result = _start("snow", scan, INPUT_METHOD)
+    result = _start("snow", scan, INPUT_METHOD, crop_border)
     result.methods.extend(baselines)
     if restore is not None or outputs is not None:
         result.methods.append(label)
-    run = _SnowRun(restore, baselines, device, tile, overlap, label, finish, found)
+    run = _SnowRun(restore, baselines, device, tile, overlap, label, finish, found, crop_border)
 
     with _progress(progress, console) as bar:
         task = bar.add_task("evaluating", total=len(pairs))
@@ -679,6 +888,8 @@ def evaluate_snow(
             bar.advance(task)
     if restore is not None:
         result.model["tiles_used"] = sorted(run.tiles)
+    for text in found.colour_notes() if found is not None else []:
+        result.note(text)
     return _conclude(result)
 
 
@@ -701,6 +912,7 @@ class _SnowRun:
     label: str
     finish: Finish | None
     outputs: OutputFiles | None
+    crop_border: int = 0
     #: The tile sizes that split a picture (see :func:`_tiled`), for the report's model block.
     tiles: set[int] = field(default_factory=set)
 
@@ -717,23 +929,24 @@ class _SnowRun:
                 f"{pair.gt} ({gt.shape[1]}x{gt.shape[0]}); the dataset pairs are mismatched, re-extract it"
             )
         name = pair.name
-        rows = [score_pair(name, INPUT_METHOD, snowy, gt)]
+        scored = partial(score_pair, crop_border=self.crop_border)
+        rows = [scored(name, INPUT_METHOD, snowy, gt)]
         for label, fn in self.baselines.items():
             start = time.perf_counter()
             restored = np.asarray(fn(snowy), dtype=np.float32)
             seconds = time.perf_counter() - start
             if restored.shape != snowy.shape:
                 raise InputError(f"baseline '{label}' changed the size of {pair.synthetic}; it must keep it")
-            rows.append(score_pair(name, label, restored, gt, seconds))
+            rows.append(scored(name, label, restored, gt, seconds))
         if self.outputs is not None:
             restored = _read_output(self.outputs, pair.synthetic, pair.synthetic.stem, pair.gt, gt, result.notes)
-            rows.append(score_pair(name, self.label, restored, gt))
+            rows.append(scored(name, self.label, restored, gt))
         elif self.restore is not None:
             restored, seconds = _run_model(
                 self.restore, snowy, name=str(pair.synthetic), device=self.device, tile=self.tile,
                 overlap=self.overlap, finish=self.finish, on_tile=lambda t: _tiled(t, snowy, self.tiles),
             )  # fmt: skip
-            rows.append(score_pair(name, self.label, restored, gt, seconds))
+            rows.append(scored(name, self.label, restored, gt, seconds))
         _check_colour(result, name, pair.synthetic, pair.gt)
         return rows
 
@@ -775,6 +988,7 @@ def evaluate_rain(
     dtype: torch.dtype | None = None,
     outputs: Path | None = None,
     scan: Scan[RainClipPaths] | None = None,
+    crop_border: int = 0,
 ) -> EvaluationResult:
     """Score a recurrent rain model clip by clip (frames in order, memory carried), plus baselines.
 
@@ -797,7 +1011,8 @@ def evaluate_rain(
     clips = scan.items[:limit] if limit is not None else list(scan.items)
     found = _outputs_of(outputs, scan, [(c.rainy, c.clean) for c in scan.items if c.clean is not None])
     label = model_label or (outputs_label(outputs) if outputs is not None else "model")
-    result = _start("rain", scan, RAIN_INPUT_METHOD)
+    result = _start("rain", scan, RAIN_INPUT_METHOD, crop_border)
+    scored = partial(score_pair, crop_border=crop_border)
     dev = torch.device(device)
     tiles: set[int] = set()
     with _progress(progress, console) as bar:
@@ -808,7 +1023,7 @@ def evaluate_rain(
                 assert clean is not None and clip.clean is not None
                 _check_colour(result, clip.name, clip.rainy[0], clip.clean[0])
                 frames = range(len(clip))
-                rows = [score_pair(clip.frame_name(i), RAIN_INPUT_METHOD, rainy[i], clean[i]) for i in frames]
+                rows = [scored(clip.frame_name(i), RAIN_INPUT_METHOD, rainy[i], clean[i]) for i in frames]
                 if baseline:
                     start = time.perf_counter()
                     if len(clip) >= 3:
@@ -816,13 +1031,13 @@ def evaluate_rain(
                     else:
                         base, restored = BASELINES["median"][0], np.stack([median_filter(f) for f in rainy])
                     per = (time.perf_counter() - start) / len(clip)
-                    rows += [score_pair(clip.frame_name(i), base, restored[i], clean[i], per) for i in frames]
+                    rows += [scored(clip.frame_name(i), base, restored[i], clean[i], per) for i in frames]
                 if found is not None:
                     for i in frames:
                         out = _read_output(
                             found, clip.rainy[i], clip.frame_key(i), clip.clean[i], clean[i], result.notes
                         )
-                        rows.append(score_pair(clip.frame_name(i), label, out, clean[i]))
+                        rows.append(scored(clip.frame_name(i), label, out, clean[i]))
                     bar.advance(task, len(clip))
                 elif model is not None:
                     runner = RecurrentTiles(model, device=dev, dtype=dtype, tile=tile, overlap=overlap)
@@ -830,7 +1045,7 @@ def evaluate_rain(
                         start = time.perf_counter()
                         out = runner(rainy[i])
                         seconds = time.perf_counter() - start
-                        rows.append(score_pair(clip.frame_name(i), label, out, clean[i], seconds))
+                        rows.append(scored(clip.frame_name(i), label, out, clean[i], seconds))
                         bar.advance(task)
                     if runner.tile is not None:
                         _tiled(runner.tile, rainy[0], tiles)
@@ -845,6 +1060,8 @@ def evaluate_rain(
                 result.add(row, clip.split, clip.group)
     if model is not None:
         result.model["tiles_used"] = sorted(tiles)
+    for text in found.colour_notes() if found is not None else []:
+        result.note(text)
     return _conclude(result)
 
 
@@ -853,20 +1070,24 @@ def evaluate_rain(
 
 def _csv_text(result: EvaluationResult) -> str:
     """One line per image and method, with the image's split and set (empty where the dataset has none), so a
-    spreadsheet can group the rows as the per-split and per-set tables do; last, so the columns that were there
-    before keep their places.
+    spreadsheet can group the rows as the per-split and per-set tables do, and the pixels cut from each edge
+    (``--crop-border``), since a score file read alone must say it; last, so the columns that were there before
+    keep their places.
 
     The file is UTF-8. Each name is written as it is, as the JSON report has it, so the two join on it; only a name
     that UTF-8 cannot write (or one with a carriage return) is written as the terminal shows it (:func:`_csv_name`):
     its bytes that are not UTF-8 made the write fail with a traceback after the whole evaluation."""
     buf = io.StringIO()
-    fields = ["name", "method", *_METRIC_FIELDS, "seconds", "split", "set"]
+    fields = ["name", "method", *_METRIC_FIELDS, "seconds", "split", "set", "crop_border"]
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in result.rows:
         where = {"split": _csv_name(result.splits.get(row.name, "")), "set": _csv_name(result.sets.get(row.name, ""))}
         cells = {k: _fmt_csv(v) for k, v in asdict(row).items()}
-        writer.writerow({**cells, **where, "name": _csv_name(row.name), "method": _csv_name(row.method, printable)})
+        writer.writerow(
+            {**cells, **where, "name": _csv_name(row.name), "method": _csv_name(row.method, printable),
+             "crop_border": result.crop_border}
+        )  # fmt: skip
     return buf.getvalue()
 
 
@@ -983,7 +1204,8 @@ def render_summary(result: EvaluationResult, *, title: str | None = None) -> Tab
     task_name = {"snow": "Desnowing", "rain": "Deraining"}.get(result.task, result.task)
     split = f" (split {result.split})" if result.split else ""
     where = escape(shown(result.dataset))
-    table = Table(title=title or f"{task_name} on {where}{escape(printable(split))}", caption=CAPTION)
+    title = title or f"{task_name} on {where}{escape(printable(split))}"
+    table = Table(title=title, caption=caption(result.crop_border))
     table.add_column("method", overflow="fold")  # long labels wrap; the numbers never get cut off
     for header in _SUMMARY_HEADERS:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header.split()[0]) + 2)
