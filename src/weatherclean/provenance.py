@@ -32,8 +32,8 @@ from typing import Any
 from weatherclean import __version__
 
 __all__ = [
-    "STEPS", "XATTR", "Provenance", "checksums", "current", "file_sha256", "read_tag", "running", "set_tag",
-    "weights_sha256",
+    "CHECKSUMMED", "STEPS", "XATTR", "Provenance", "checksums", "current", "file_sha256", "read_tag", "running",
+    "set_tag", "weights_sha256",
 ]  # fmt: skip
 
 #: The extended attribute each output of ``desnow`` and ``derain`` carries (``getfattr -n user.weatherclean FILE``).

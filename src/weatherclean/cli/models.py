@@ -241,7 +241,7 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
         spec, model = untrained[name], create_model(name)
         return {
             "name": name, "task": spec.task, "description": spec.description,
-            "source": {"kind": "untrained", "folder": None},
+            "source": {"kind": "untrained", "folder": None}, "sha256": {},
             "parameters": sum(p.numel() for p in model.parameters()), "size_mb": None,
             "macs_per_pixel": _macs_per_pixel(model), "config": config_dict(getattr(model, "config", {})),
             "scores": [],
