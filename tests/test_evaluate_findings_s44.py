@@ -147,6 +147,18 @@ def test_results_laid_out_by_set_are_found(tmp_path: Path) -> None:
     assert any("outputs found by its name in its set's folder" in n for n in result.notes)
 
 
+def test_an_output_of_the_inputs_own_name_in_its_set_folder_wins_over_a_ground_truth_copy(tmp_path: Path) -> None:
+    """``RESULTS/Rain100H/rain-001.png`` beside a copy of its ground truth ``norain-001.png`` failed as "several
+    pictures ..., none is named as the input": it is."""
+    for k, name in enumerate(("Rain100H", "Rain100L")):
+        _set(tmp_path / "test" / name, ("rain-001",), seed=40 + k, rainy="rain/{}.png", clean="norain/no{}.png")
+        _copy(tmp_path / "test" / name / "norain" / "norain-001.png", tmp_path / "res" / name / "rain-001.png")
+        _copy(tmp_path / "test" / name / "rain" / "rain-001.png", tmp_path / "res" / name / "norain-001.png")
+    result = evaluate_rain(tmp_path / "test", None, outputs=tmp_path / "res", progress=False)
+    assert not result.failed, result.failed
+    assert all(r.psnr_rgb == float("inf") for r in result.rows if r.method == "outputs (res)")  # not the copy
+
+
 def test_outputs_named_by_pair_number_or_ground_truth_are_found(tmp_path: Path) -> None:
     _set(tmp_path / "spa", ("1", "2"), seed=20, rainy="rain/{}_rain.png", clean="gt/{}_gt.png")
     for n in ("1", "2"):

@@ -593,6 +593,9 @@ class OutputFiles:
                 if key in (mirror, flat_key):  # its own name at its mirror or in its folder: the first rules win
                     return self._picked(key, source, how, notes)
                 others.append((how, key))
+        own = [(how, key) for how, key in others if key.rpartition("/")[2] == source.stem]
+        if len(own) == 1:  # its own name in its set's folder, beside files of other names (a ground truth's copy)
+            return self._picked(own[0][1], source, own[0][0], notes)
         if len(others) == 1:  # by another name (set folder, ground truth's, pair's number) only where one is there
             return self._picked(others[0][1], source, others[0][0], notes)
         if others:
@@ -622,7 +625,7 @@ class OutputFiles:
         if notes is None:
             return chosen
         head = f"{self.folder}: outputs found by {how}"
-        if how != "its name" and not any(n.startswith(head) for n in notes):
+        if how != "its name" and not any(n.startswith(head + ",") for n in notes):
             add_note(notes, f"{head}, e.g. {chosen} for {source}; no other input of the dataset could have it there")
         return chosen
 
