@@ -16,7 +16,7 @@ import pytest
 from weatherclean.errors import InputError
 from weatherclean.io.video import VideoOptions, in_place_refusal, process_video
 from weatherclean.io.video import reading as video_reading
-from weatherclean.io.video.colour import _hdr_static, _HdrStatic, _static_note
+from weatherclean.io.video.colour import _hdr_static, _HdrStatic, _static_note, side_data_entries
 
 #: An HDR10 grade: BT.2020 primaries, D65, a 1000-nit mastering display, MaxCLL 1000 and MaxFALL 400.
 HDR10 = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400"
@@ -55,7 +55,7 @@ def _written(path: Path) -> tuple[str, str, dict[str, bytes]]:
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
         frame = next(c.decode(stream))
-        hdr = {d.type.name: bytes(d) for d in frame.side_data if d.type.name != "SEI_UNREGISTERED"}
+        hdr = {d.type.name: bytes(d) for d in side_data_entries(frame) if d.type.name != "SEI_UNREGISTERED"}
         return stream.codec_context.name, str(stream.codec_context.pix_fmt), hdr
 
 
@@ -297,7 +297,10 @@ def test_an_incomplete_mastering_display_is_named_as_such() -> None:
     display = np.array([34000, 50000, 16000, 50000] + [1, 1] * 8 + [1, 0], dtype=np.int32).tobytes()  # no luminance
     light = np.array([1000, 400], dtype=np.uint32).tobytes()
     frame = type("Frame", (), {})()
-    frame.side_data = [_SideData("MASTERING_DISPLAY_METADATA", display), _SideData("CONTENT_LIGHT_LEVEL", light)]
+    frame.side_data = {
+        "display": _SideData("MASTERING_DISPLAY_METADATA", display),
+        "light": _SideData("CONTENT_LIGHT_LEVEL", light),
+    }  # a mapping, as PyAV gives  # noqa: E501
     static = _hdr_static(frame)
     assert static == _HdrStatic(None, (1000, 400), incomplete=True)
     assert static.params("libx265") == {"max-cll": "1000,400"}
@@ -315,7 +318,7 @@ def _hdr_values(path: Path) -> tuple[list[float], list[int]]:
     levels, as numbers: AV1 stores them in other units than HEVC, so its bytes differ."""
     with av.open(str(path)) as c:
         frame = next(c.decode(c.streams.video[0]))
-        data = {d.type.name: bytes(d) for d in frame.side_data}
+        data = {d.type.name: bytes(d) for d in side_data_entries(frame)}
     pairs = np.frombuffer(data["MASTERING_DISPLAY_METADATA"][:80], dtype=np.int32).reshape(10, 2)
     return [n / d for n, d in pairs.tolist()], np.frombuffer(data["CONTENT_LIGHT_LEVEL"][:8], np.uint32).tolist()
 

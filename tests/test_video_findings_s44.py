@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,9 @@ def _packets(path: Path) -> tuple[Any, list[tuple[int, int, int]]]:
     """The video stream and its packets' (pts, dts, duration), in decode order."""
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
-        return stream, [(p.pts, p.dts, p.duration) for p in c.demux(stream) if p.size]
+        # read while the file is open: PyAV 18.1.1 refuses a closed container's stream attributes
+        read = SimpleNamespace(average_rate=stream.average_rate, time_base=stream.time_base, duration=stream.duration)
+        return read, [(p.pts, p.dts, p.duration) for p in c.demux(stream) if p.size]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".ts"])

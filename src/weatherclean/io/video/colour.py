@@ -92,6 +92,14 @@ class _Colour:
         return replace(self, full_range=False)
 
 
+def side_data_entries(frame: Any) -> list[Any]:
+    """A decoded frame's side data entries (each with ``.type`` and its bytes), whichever PyAV: its container is a
+    mapping by type, which PyAV 18.1.0 iterates over its entries and 18.1.1 over its types (the keys), so
+    ``data.type`` failed for every HDR clip under 18.1.1 and ``.values()`` fails under 18.1.0."""
+    container = frame.side_data
+    return [key if hasattr(key, "type") else container[key] for key in list(container)]
+
+
 @functools.cache
 def _rounding(decode: bool, wide: bool = False) -> Any:
     """swscale's flags for the conversions each way: round to nearest, and on the way back to 8-bit RGB
@@ -606,7 +614,7 @@ def _hdr_static(frame: Any) -> _HdrStatic:
     light: tuple[int, int] | None = None
     incomplete = False
     try:
-        entries = list(frame.side_data)
+        entries = side_data_entries(frame)
     except ValueError:  # "31 is not a valid Type"
         return _HdrStatic(unread="its first frame carries side data this PyAV cannot read")
     for data in entries:
