@@ -113,8 +113,8 @@ def test_a_clip_within_range_is_written_bit_for_bit_as_before() -> None:
     frame = _yuv(luma, cb=90, cr=170)
     plain = _rgb_to_frame(_frame_to_rgb(frame, False, BT709), "yuv420p", BT709)
     carried = _through(frame, "yuv420p", BT709)
-    for a, b in zip(plain.planes, carried.planes, strict=True):
-        assert bytes(a) == bytes(b)
+    # the pictures, not the planes' buffers: their row padding is not the frame's (PyAV 18.1.1 leaves it unset)
+    assert np.array_equal(plain.to_ndarray(), carried.to_ndarray())
 
 
 def test_a_highlight_the_model_takes_away_leaves_nothing_behind() -> None:
