@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import stat
 import sys
 import time
@@ -298,6 +299,7 @@ def _inverting_worker(_shipped: object) -> Worker:
     return Worker(job_handler(Restoration(photo=_invert)))
 
 
+@pytest.mark.slow
 def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> None:
     """``--engine ray``'s actors look at each job's output again as a local run does: ``update`` reaches them."""
     ray = pytest.importorskip("ray")
@@ -312,6 +314,7 @@ def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> 
     os.chmod(src / "p1.jpg", 0o600)
     os.chmod(src / "p2.jpg", 0o600)
     plan = plan_jobs([src], out, update=True)
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init puts in its own
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
@@ -321,6 +324,7 @@ def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> 
     finally:
         ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
     assert [j.source.name for j in summary.done] == ["p1.jpg"] and summary.ok
     assert [(r.path.name, r.reason) for r in summary.notes] == [("p1.jpg", CHANGED)]
     assert _mode(out / "p1.jpg") == 0o600  # redone: the stricter of its own 0644 and its input's 0600

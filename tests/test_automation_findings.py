@@ -257,7 +257,7 @@ def test_an_ignored_sigint_stays_ignored_after_the_outcome(monkeypatch: pytest.M
 
     monkeypatch.setattr(common._Process, "owned", True)
     monkeypatch.setattr(common._Process, "outcome", None)
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         common.exit_on_interrupt(0)

@@ -432,6 +432,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     import signal
 
     from weatherclean.cli import interrupt_on_sigterm
+    from weatherclean.interrupts import INTERRUPTS
 
     for i, name in enumerate(("a.png", "b.png")):
         _rgb(tmp_path / "in" / name, seed=i, size=(20 + 2 * i, 28))
@@ -442,13 +443,14 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
                 os.kill(os.getpid(), signal.SIGTERM)
             return 1.0 - x
 
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # SIGTERM's and SIGHUP's
     try:
         interrupt_on_sigterm()
         args = (str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
         code, stdout, _ = _invoke(*args, models=StandIn(_Terminated))
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     assert code == 130
     assert json.loads(stdout)["counts"]["done"] == 1
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]  # nothing half-written, nothing hidden

@@ -13,6 +13,7 @@ from weatherclean.models.desnownet import PyramidMaxout, PyramidSum, recover
 from weatherclean.models.registry import load_from_folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [s.name for s in list_models("snow")])
 def test_every_registered_config_runs_on_odd_sizes(name: str) -> None:
     torch.manual_seed(0)

@@ -48,6 +48,7 @@ def _torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_two_processes_follow_one_process_with_the_same_global_batch(tmp_path: Path) -> None:
     """Interrupted after step 1 on one process, resumed under torchrun on two: steps 2..6 match the straight run.
 

@@ -32,6 +32,7 @@ from weatherclean.batch import job_handler, plan_batch, run_jobs
 from weatherclean.batch.handlers import Restoration
 from weatherclean.batch.run import Pipeline
 from weatherclean.cli import app
+from weatherclean.interrupts import INTERRUPTS
 
 RESUME = "rerun the same command to resume"
 
@@ -137,10 +138,11 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
     """The CLI's SIGTERM handler (``weatherclean.cli.interrupt_on_sigterm``) for one test."""
     from weatherclean.cli import interrupt_on_sigterm
 
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # it handles SIGHUP too
     interrupt_on_sigterm()
     yield
-    signal.signal(signal.SIGTERM, previous)
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:
@@ -210,6 +212,7 @@ app(sys.argv[1:], obj=lambda name, task: Slow(), prog_name="weatherclean")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM on Windows")
 def test_sigterm_under_ray_stops_like_ctrl_c(tmp_path: Path) -> None:
     """The tester's run: SIGTERM once some outputs exist gave status 15, no JSON and Ray's stack dumps."""

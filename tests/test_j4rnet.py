@@ -122,6 +122,7 @@ def test_loss_terms_and_weights() -> None:
     assert torch.allclose(high_pass(flat), torch.zeros_like(flat), atol=1e-6)  # E ignores flat areas
 
 
+@pytest.mark.slow
 def test_training_learns_to_remove_rain(tmp_path: Path) -> None:
     """Single-frame pre-training on test-made backgrounds: loss falls, PSNR rises above the input's."""
     clean = write_clean(tmp_path / "clean", seed=11, n=6)

@@ -70,7 +70,8 @@ def test_dry_crops_make_weather_free_samples_more_detailed_and_leave_weather_sam
 
     key, clean = ("z", "y") if task == "snow" else ("streak", "clean")
     default, one, four = make(), make(dry_crops=1), make(dry_crops=4)
-    assert all(torch.equal(default[i][k], one[i][k]) for i in range(10) for k in default[i])
+    for a, b in ((default[i], one[i]) for i in range(10)):
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
     def detail(ds: SyntheticSnowDataset | SyntheticRainDataset) -> tuple[float, float, int]:
         """Mean fine detail of the dry items' and the weather items' clean picture, and the dry count."""

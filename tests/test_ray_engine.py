@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -30,12 +31,15 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    """One local Ray with 2 CPUs for every test here; the commands find it already running and keep it."""
+    """One local Ray with 2 CPUs for every test here; the commands find it already running and keep it. ``ray.init``
+    puts in its own SIGTERM handler, which the tests after these must not inherit."""
+    sigterm = signal.getsignal(signal.SIGTERM)
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors have no tests/ on their path
     yield ray
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     ray.shutdown()
+    signal.signal(signal.SIGTERM, sigterm)
 
 
 def _photos(folder: Path, levels: dict[str, float | None]) -> Path:
@@ -108,6 +112,7 @@ def test_a_ray_overwrite_leaves_no_other_commands_tag(tmp_path: Path, local_ray:
     assert read_tag(out / "a.jpg") is None  # the actors tag nothing: not desnow's tag copied from the file replaced
 
 
+@pytest.mark.slow
 def test_a_video_stays_in_one_actor_and_matches_a_local_run(tmp_path: Path, local_ray: Any) -> None:
     make_video(tmp_path / "in" / "clip.mp4", frames=5, size=(32, 48), audio=None, vfr=False)
     _photos(tmp_path / "in" / "stills", {"s0": 0.4})
@@ -141,6 +146,7 @@ class _Crashing(torch.nn.Module):
         return self.inner.restore(x)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_restarted_and_a_rerun_resumes(tmp_path: Path, local_ray: Any) -> None:
     photos = _photos(tmp_path / "in", {"a": 0.5, "bright": 0.95, "b": 0.3, "dark": 0.02, "c": 0.6})
     args = (str(photos), "-o", str(tmp_path / "out"), "--device", "cpu", "--json", "--engine", "ray")
@@ -164,6 +170,7 @@ def test_a_killed_worker_is_restarted_and_a_rerun_resumes(tmp_path: Path, local_
     assert sorted(Path(r["path"]).name for r in rerun["skipped"]) == ["a.jpg", "b.jpg", "bright.jpg", "c.jpg"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_batch_and_a_rerun_resumes(
     tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

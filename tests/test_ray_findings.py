@@ -443,6 +443,7 @@ def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Head]:
     cluster.stop()
 
 
+@pytest.mark.slow
 def test_a_token_missing_or_rejected_is_one_line_at_once(
     head: _Head, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -467,6 +468,7 @@ def test_a_token_missing_or_rejected_is_one_line_at_once(
     assert not (tmp_path / "photos_desnowed").exists()
 
 
+@pytest.mark.slow
 def test_a_cluster_that_goes_away_mid_run_leaves_a_summary(head: _Head, tmp_path: Path) -> None:
     """The engineer's two worst findings in one run: inputs typed relative to the driver's folder (the cluster was
     started elsewhere, where a photo of the same name lies), and ``ray stop`` on the node under the driver once

