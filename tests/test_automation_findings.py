@@ -257,7 +257,9 @@ def test_an_ignored_sigint_stays_ignored_after_the_outcome(monkeypatch: pytest.M
 
     monkeypatch.setattr(common._Process, "owned", True)
     monkeypatch.setattr(common._Process, "outcome", None)
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    from weatherclean.interrupts import INTERRUPTS
+
+    before = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # SIGHUP's too, where there is one
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         common.exit_on_interrupt(0)
