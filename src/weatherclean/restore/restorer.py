@@ -46,7 +46,14 @@ from weatherclean.restore.pixels import FLOAT_RANGE, check_dtype, engine_pixels,
 from weatherclean.restore.precision import GuardedPrecision, resolve_precision
 from weatherclean.restore.protocols import CancelSignal, ClipRestorer
 from weatherclean.restore.recurrent import RecurrentTiles
-from weatherclean.restore.tiling import Progress, memory_tile_note, ran_whole, run_tiled_array, tile_align
+from weatherclean.restore.tiling import (
+    Progress,
+    memory_tile_note,
+    ran_whole,
+    run_tiled_array,
+    stop_if_cancelled,
+    tile_align,
+)
 
 __all__ = [
     "MIN_OVERLAP",
@@ -203,7 +210,7 @@ class Restorer:
         if note is not None and on_note is not None:
             on_note(used[-1], note)
         result = self._gate(before, result)
-        _stop_if_cancelled(cancel, "after its last tile")
+        stop_if_cancelled(cancel, "after its last tile")
         return result
 
     @property
@@ -377,7 +384,7 @@ class Restorer:
             result = self.restore_loaded(image, **hooks)
             if result.shape[:2] != shape[:2]:
                 raise OutputError(f"{src}: processing changed the size {shape} → {result.shape}")
-            _stop_if_cancelled(cancel, f"after its last tile, before {os.fspath(dst)} was written")
+            stop_if_cancelled(cancel, f"after its last tile, before {os.fspath(dst)} was written")
         except Cancelled as exc:  # which photo: a service cancels one of many
             raise Cancelled(f"{os.fspath(src)}: {exc}") from None
         try:
@@ -815,13 +822,7 @@ def _check_hooks(progress: object, cancel: object, name: str | None = None) -> N
         raise TypeError(f"progress must be a function progress(done, total), got {type(progress).__name__}")
     if cancel is not None and not callable(getattr(cancel, "is_set", None)):
         raise TypeError(f"cancel must have an is_set() method (a threading.Event), got {type(cancel).__name__}")
-    _stop_if_cancelled(cancel, "before it started", name)
-
-
-def _stop_if_cancelled(cancel: CancelSignal | None, when: str, name: str | None = None) -> None:
-    """Raise :class:`~weatherclean.errors.Cancelled`, saying ``when`` (after ``name``, a file), if ``cancel`` is set."""
-    if cancel is not None and cancel.is_set():
-        raise Cancelled(f"{name}: cancelled {when}" if name else f"cancelled {when}")
+    stop_if_cancelled(cancel, "before it started", name)
 
 
 # ---------------------------------------------------------------------------------------- conversions

@@ -34,7 +34,7 @@ from weatherclean.restore.protocols import CancelSignal
 __all__ = [
     "MIN_TILE", "run_tiled", "run_tiled_array", "choose_tile", "tile_align", "tile_grid", "tile_span", "tile_starts",
     "ramp_weights", "full_scale", "NotEnoughMemory", "TilesOutOfMemory", "check_room", "picture_reserve",
-    "standard_tile", "memory_tile_note", "ran_whole",
+    "standard_tile", "memory_tile_note", "ran_whole", "stop_if_cancelled",
 ]  # fmt: skip
 
 #: ``read(top, bottom, left, right)`` → that region as a 1×C×h×w float32 CPU tensor (a fresh copy).
@@ -318,6 +318,13 @@ def _free_cache(device: torch.device) -> None:
             empty()
 
 
+def stop_if_cancelled(cancel: CancelSignal | None, when: str, name: str | None = None) -> None:
+    """Raise :class:`~weatherclean.errors.Cancelled`, saying ``when`` (after ``name``, a file), if ``cancel`` is set:
+    the one check of the caller's ``cancel`` for the tiles here and for :class:`~weatherclean.restore.Restorer`."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{name}: cancelled {when}" if name else f"cancelled {when}")
+
+
 @dataclass
 class _State:
     """Mutable across tiles: once a tile size ran out of memory, later tiles start at the smaller size."""
@@ -373,8 +380,7 @@ class _State:
     def check_cancel(self) -> None:
         """Raise :class:`~weatherclean.errors.Cancelled` when the caller set ``cancel``: asked before every tile, so
         a picture stops within one tile's time, and between tiles, where stopping leaves nothing half done."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled(f"cancelled after {self.done} of {self.total} tiles")
+        stop_if_cancelled(self.cancel, f"after {self.done} of {self.total} tiles")
 
     def tile_done(self) -> None:
         """Count a tile of the grid as done and tell ``progress``; its exception, the caller's own, goes up as it is."""
