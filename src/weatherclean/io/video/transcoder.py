@@ -706,8 +706,8 @@ class _DtsGuard:
     def __init__(self, frame_ticks: int) -> None:
         self.frame_ticks = frame_ticks
         self.last: int | None = None
-        self._first = True  # no encoder packet muxed yet (AVI's empty lead-in entries set :attr:`last`)
-        #: The first packet's presentation and decode times, and where the packet shown last ends (ticks).
+        #: The first packet's presentation and decode times (None: no encoder packet muxed yet; AVI's empty lead-in
+        #: entries set :attr:`last`, not this), and where the packet shown last ends (ticks).
         self._start: tuple[int, int] | None = None
         self._end: int | None = None
 
@@ -717,9 +717,8 @@ class _DtsGuard:
         for i, packet in enumerate(packets):
             if packet.pts is not None and packet.dts is not None:
                 reorder = 16 * self.frame_ticks  # far more than any encoder's B-frame delay
-                if self._first and not packet.pts - reorder <= packet.dts <= packet.pts:
+                if self._start is None and not packet.pts - reorder <= packet.dts <= packet.pts:
                     packet.dts = packet.pts - 2 * self.frame_ticks
-                self._first = False
                 if self.last is not None and packet.dts <= self.last:
                     packet.dts = self.last + 1
                 packet.dts = min(packet.dts, packet.pts)
