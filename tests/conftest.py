@@ -26,6 +26,15 @@ if threading.current_thread() is threading.main_thread() and signal.getsignal(si
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture
+def handlers_kept() -> Iterator[None]:
+    """The test process's own handlers of Ctrl-C, SIGTERM and SIGHUP, back after a test that puts in others."""
+    before = {signum: signal.getsignal(signum) for signum in INTERRUPTS}
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
 @pytest.fixture(autouse=True)
 def _no_test_leaves_its_signal_handling_behind() -> Iterator[None]:
     """A test that leaves a signal blocked, or another handler for Ctrl-C, SIGTERM or SIGHUP, changes what the signal

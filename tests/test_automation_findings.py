@@ -251,22 +251,17 @@ def test_main_called_by_a_program_leaves_its_process_as_it_was(tmp_path: Path, m
     assert common._ignore_late_interrupts not in hooks and common._Process.owned is False
 
 
-def test_an_ignored_sigint_stays_ignored_after_the_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_ignored_sigint_stays_ignored_after_the_outcome(
+    monkeypatch: pytest.MonkeyPatch, handlers_kept: None
+) -> None:
     """``cmd &`` in a script, nohup: SIGINT ignored at start got a handler that ended the process on Ctrl-C."""
     from weatherclean.cli import common
 
     monkeypatch.setattr(common._Process, "owned", True)
     monkeypatch.setattr(common._Process, "outcome", None)
-    from weatherclean.interrupts import INTERRUPTS
-
-    before = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # SIGHUP's too, where there is one
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        common.exit_on_interrupt(0)
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    common.exit_on_interrupt(0)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 @pytest.mark.parametrize("json_out", [False, True], ids=["tables", "json"])

@@ -425,14 +425,13 @@ def test_disk_full_leaves_no_partial_file_and_stops(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM handler on Windows")
-def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path, handlers_kept: None) -> None:
     """``docker stop`` or a scheduler's pre-emption sends SIGTERM: it used to kill the run on the spot,
     with no summary and a hidden ``*.part`` file left for good. Now it stops like Ctrl-C."""
     import os
     import signal
 
     from weatherclean.cli import interrupt_on_sigterm
-    from weatherclean.interrupts import INTERRUPTS
 
     for i, name in enumerate(("a.png", "b.png")):
         _rgb(tmp_path / "in" / name, seed=i, size=(20 + 2 * i, 28))
@@ -443,14 +442,9 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
                 os.kill(os.getpid(), signal.SIGTERM)
             return 1.0 - x
 
-    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # SIGTERM's and SIGHUP's
-    try:
-        interrupt_on_sigterm()
-        args = (str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
-        code, stdout, _ = _invoke(*args, models=StandIn(_Terminated))
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    interrupt_on_sigterm()  # its handlers go with the test (handlers_kept)
+    args = (str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json")
+    code, stdout, _ = _invoke(*args, models=StandIn(_Terminated))
     assert code == 130
     assert json.loads(stdout)["counts"]["done"] == 1
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]  # nothing half-written, nothing hidden

@@ -32,7 +32,6 @@ from weatherclean.batch import job_handler, plan_batch, run_jobs
 from weatherclean.batch.handlers import Restoration
 from weatherclean.batch.run import Pipeline
 from weatherclean.cli import app
-from weatherclean.interrupts import INTERRUPTS
 
 RESUME = "rerun the same command to resume"
 
@@ -134,15 +133,12 @@ def test_json_answers_when_interrupted_before_there_is_a_summary(
 
 
 @pytest.fixture
-def sigterm_as_ctrl_c() -> Iterator[None]:
+def sigterm_as_ctrl_c(handlers_kept: None) -> Iterator[None]:
     """The CLI's SIGTERM handler (``weatherclean.cli.interrupt_on_sigterm``) for one test."""
     from weatherclean.cli import interrupt_on_sigterm
 
-    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTS}  # it handles SIGHUP too
     interrupt_on_sigterm()
     yield
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
 
 
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:

@@ -61,16 +61,6 @@ def _photos(folder: Path, count: int = 3) -> Path:
     return folder
 
 
-@pytest.fixture
-def handlers_kept() -> Iterator[None]:
-    """The test process's own handlers of Ctrl-C, SIGTERM and SIGHUP, back after the test."""
-    signums = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    before = {signum: signal.getsignal(signum) for signum in signums}
-    yield
-    for signum, handler in before.items():
-        signal.signal(signum, handler)
-
-
 # --- 1. SIGHUP ------------------------------------------------------------------------------------------------------
 
 
