@@ -57,6 +57,10 @@ def case_folded(path: Path) -> str:
     return os.path.normcase(path).casefold()
 
 
+#: Why outputs whose paths differ only in case clash, in the words of every message that says so.
+_ONE_FILE_ON_CASELESS = "paths that differ only in case, one file on macOS, Windows and exFAT disks"
+
+
 def collision_reason(
     src: Path, real: Path, dest: Path, all_sources: set[Path], by_output: dict[str, list[tuple[Path, Path]]]
 ) -> str | None:
@@ -84,8 +88,7 @@ def collision_reason(
     taken.append((dest, src))  # as above: one more input that lands here (a case variant of it)
     return (
         f"{display(dest)}: both {display(other)} and {display(src)} would be written here, as {display(first)} and "
-        f"{display(dest)}: paths that differ only in case, one file on macOS, Windows and exFAT disks; "
-        f"{_case_reason(first, dest, other, src)}"
+        f"{display(dest)}: {_ONE_FILE_ON_CASELESS}; {_case_reason(first, dest, other, src)}"
     )
 
 
@@ -131,8 +134,7 @@ def _shared_reason(dest: Path, sources: list[Path], outputs: list[Path] | None =
     cases = list(dict.fromkeys(outputs or [dest]))
     if len(cases) > 1:
         shown = ", ".join(str(display(output)) for output in cases[:-1])
-        here += f", as {shown} and {display(cases[-1])}: paths that differ only in case, one file on macOS, Windows "
-        here += "and exFAT disks"
+        here += f", as {shown} and {display(cases[-1])}: {_ONE_FILE_ON_CASELESS}"
     return f"{display(dest)}: {listed} {here}; {_clash_reason_of_all(sources)}"
 
 
