@@ -127,9 +127,11 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def checksums(folder: Path) -> dict[str, str]:
-    """The sha256 of a model folder's :data:`CHECKSUMMED` files that are there (one read of each), by file name."""
-    return {name: file_sha256(folder / name) for name in CHECKSUMMED if (folder / name).is_file()}
+def checksums(folder: Path, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The sha256 of a model folder's :data:`CHECKSUMMED` files that are there (one read of each), by file name;
+    those in ``known`` (a Hub model's pins, verified as it was located: ``ModelSource.sha256``) are not read again."""
+    known = known or {}
+    return {name: known.get(name) or file_sha256(folder / name) for name in CHECKSUMMED if (folder / name).is_file()}
 
 
 def weights_sha256(folder: Path) -> str | None:

@@ -700,7 +700,8 @@ def model_origin(cmd: PhotoCommand, task: str) -> dict[str, Any]:
     return {
         "source": source.kind, "repo_id": source.repo_id if hub else None, "commit": source.commit if hub else None,
         "folder": str(source.folder) if source.kind == "folder" else None,
-        "weights_sha256": weights_sha256(source.folder), "pass_through": pass_through, "self_ensemble": self_ensemble,
+        "weights_sha256": source.sha256.get("model.safetensors") or weights_sha256(source.folder),  # pins: verified
+        "pass_through": pass_through, "self_ensemble": self_ensemble,
     }  # fmt: skip
 
 

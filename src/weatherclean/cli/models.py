@@ -256,7 +256,7 @@ def model_info(name: str, *, offline: bool | None = None) -> dict[str, Any]:
         "task": spec.task if spec is not None else (family.task if family is not None else None),
         "description": spec.description if spec is not None else None,
         "source": source.to_dict(),
-        "sha256": checksums(Path(source.folder)),
+        "sha256": checksums(Path(source.folder), known=source.sha256),
         "parameters": sum(p.numel() for p in model.parameters()),
         "size_mb": round(weights.stat().st_size / 1e6, 3),
         "macs_per_pixel": _macs_per_pixel(model),
