@@ -304,11 +304,12 @@ def pick_input(group: list[Path], notes: Notes | None) -> Path:
     )
     if isinstance(notes, PairingLog) and left[0] not in notes.left_out:  # once, if a finder looks twice
         notes.left_out += left
+        rank = lossy(chosen)  # a .webp's is read from its header
         notes.unscored += [
             (p, f"shares its name with {chosen.name}, which was scored in its place ({PICK_RULE}); rename one to "
              "score both")
             for p in left
-            if lossy(p) == lossy(chosen)
+            if lossy(p) == rank
         ]  # fmt: skip
     return chosen
 

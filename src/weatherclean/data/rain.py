@@ -87,6 +87,7 @@ __all__ = [
     "PairedRainDataset",
     "RainClipPaths",
     "SyntheticRainDataset",
+    "clean_candidates",
     "find_frame_folders",
     "find_nturain",
     "find_rain_clips",
@@ -647,7 +648,7 @@ def _pair_root(root: Path) -> Path:
     return root
 
 
-def _clean_candidates(stem: str) -> list[str]:
+def clean_candidates(stem: str) -> list[str]:
     """Ground-truth stems for a rainy stem, in the order they are tried: the same stem, then :data:`STEM_RULES`."""
     out = [stem]
     for rule in STEM_RULES:
@@ -688,7 +689,7 @@ def _pair_stills(
 
     # The ground truths some input has by name: never another input's as well, by a name in another normalisation.
     # Looked up once: the exact names decide both what is taken and what each picture pairs with.
-    exact = {stem: by_name(_clean_candidates(_stripped(stem, strip))) for stem in groups}
+    exact = {stem: by_name(clean_candidates(_stripped(stem, strip))) for stem in groups}
     taken = {g[0].stem for g in exact.values() if g}
     for group in sorted(groups.values(), key=lambda g: natural_key(g[0].name)):
         image = pick_input(group, notes)
@@ -697,7 +698,7 @@ def _pair_stills(
             why = f"its name does not end in '{strip}', as the others in {image.parent} do; rename it NAME{strip}"
             unpaired(missing, image, why)
             continue
-        tried = _clean_candidates(stem)
+        tried = clean_candidates(stem)
         found = exact[image.stem]
         ambiguous: str | None = None
         respelling = not found

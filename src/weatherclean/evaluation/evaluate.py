@@ -721,9 +721,9 @@ def _number(stem: str) -> str:
 def _pair_names(stem: str) -> set[str]:
     """Every name an input ``stem`` may give its output by: its own, its pair's number, its ground truth's by the
     rain naming rules (``norain-001`` for ``rain-001``)."""
-    from weatherclean.data.rain import STEM_RULES
+    from weatherclean.data.rain import clean_candidates
 
-    return {stem, _number(stem), *(c for rule in STEM_RULES for c in rule.clean_stems(stem))}
+    return {*clean_candidates(stem), _number(stem)}
 
 
 def _read_output(
