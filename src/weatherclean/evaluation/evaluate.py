@@ -732,6 +732,7 @@ def _read_output(
     """An output picture for ``source``, checked against its ground truth's size, and refused where it is the
     dataset's own input or ground truth (an ``--outputs`` folder that holds the dataset's pictures)."""
     from weatherclean.io.images import load_image
+    from weatherclean.io.images.load import three_channels
 
     path = outputs.find(source, flat_key, notes, gt_path)
     if path.resolve() in (source.resolve(), gt_path.resolve()):
@@ -744,7 +745,7 @@ def _read_output(
         loaded = load_image(path)
     except InputError as exc:
         raise DatasetError(f"{source}: its output {exc}") from None
-    out = np.repeat(loaded.pixels, 3, axis=2) if loaded.pixels.shape[2] == 1 else loaded.pixels  # as read_rgb
+    out = three_channels(loaded.pixels)  # as read_rgb
     if out.shape != gt.shape:
         raise DatasetError(
             f"{source}: its output {path} is {out.shape[1]}x{out.shape[0]} but the ground truth is "

@@ -41,7 +41,7 @@ from weatherclean.io.images.tiff import (
 from weatherclean.io.images.trailer import find_trailer
 from weatherclean.io.orientation import exif_orientation, to_stored, to_upright
 
-__all__ = ["load_image", "read_rgb", "webp_lossless"]
+__all__ = ["load_image", "read_rgb", "three_channels", "webp_lossless"]
 
 
 @dataclass
@@ -513,7 +513,11 @@ def read_rgb(path: Path | str, *, upright: bool = False) -> np.ndarray:
     photo and not across it. Raises :class:`InputError` with a one-line reason that names the file.
     """
     loaded = load_image(path)
-    pixels = to_upright(loaded.pixels, loaded.orientation) if upright else loaded.pixels
+    return three_channels(to_upright(loaded.pixels, loaded.orientation) if upright else loaded.pixels)
+
+
+def three_channels(pixels: np.ndarray) -> np.ndarray:
+    """A decoded picture's H×W×C ``pixels`` as H×W×3: grey repeated to three channels, RGB as it is."""
     return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
