@@ -279,7 +279,7 @@ def test_the_whole_picture_or_a_fixed_tile_gets_no_note(tmp_path: Path, monkeypa
     fixed = load_restorer("snow", model=Inverter(), device="cpu", precision="fp32", tile=256)
     assert not [n for n in fixed.restore_file(src, tmp_path / "o.png").notes if "tiles" in n]
     assert fixed.tile_used == 256
-    assert tiling.memory_tile_note(256, 300, 900, "cuda") is None  # no one standard on CUDA
+    assert tiling.memory_tile_note(256, 300, 900, "cuda", overlap=16) is None  # no one standard on CUDA
     assert tiling.standard_tile(1080, 1600, "cpu") == 768 and tiling.standard_tile(1080, 1600, "cpu", align=64) == 1600
 
 
@@ -325,7 +325,7 @@ def test_tile_used_is_the_pictures_longer_side_under_a_fixed_tile_larger_than_it
 def test_the_tile_note_is_one_short_line() -> None:
     """It took three summary lines; at most 100 characters now, on any CPU picture."""
     for used, height, width, align in ((256, 300, 900, 1), (768, 1500, 1800, 64), (96, 4000, 6000, 64)):
-        note = tiling.memory_tile_note(used, height, width, "cpu", align=align)
+        note = tiling.memory_tile_note(used, height, width, "cpu", overlap=16, align=align)
         assert note is not None and len(note) <= 100 and "\n" not in note, note
         assert note.startswith(f"tiles of {used} px for want of free memory") and f"--tile {used} " in note
 
@@ -375,6 +375,41 @@ def test_a_recurrent_clips_tile_note_names_the_tile_used_after_a_shrink(monkeypa
     assert [n for n in clip.notes if n.startswith("tiles of ")] == [
         "tiles of 128 px for want of free memory (with more: 768 px); --tile 128 gives this output anywhere"
     ]
+
+
+class _RecurrentOnAGrid(torch.nn.Module):
+    """A recurrent stand-in (1 − x, memory unused) whose tiles start on a 64-px grid, as J4R-Net's do."""
+
+    receptive_field = 4
+    bytes_per_pixel = None
+    tile_align = 64
+
+    def step(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[SimpleNamespace, torch.Tensor]:
+        self.seen = tuple(x.shape[-2:])
+        return SimpleNamespace(background=1.0 - x), torch.zeros(1)
+
+    def restore(self, x: torch.Tensor) -> torch.Tensor:
+        return self.step(x)[0].background
+
+
+def test_a_clip_whose_frames_ran_whole_gets_no_tile_note_as_a_photo_gets_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a 64-px grid a tile up to 63 px shorter than the frame runs it whole; free memory chose 256-px tiles for
+    100×300 frames, which then ran whole, and the clip's notes still said "tiles of 256 px for want of free
+    memory" (the photo path checked that, a clip's frames did not)."""
+    monkeypatch.setattr(tiling, "_available_ram", lambda: 600 << 20)
+    model = _RecurrentOnAGrid()
+    restorer = load_restorer("rain", model=model, device="cpu", precision="fp32")
+    frame = np.zeros((100, 300, 3), np.uint8)
+    clip = restorer.new_clip()
+    clip(frame)
+    assert model.seen == (100, 300) and clip.tile == 256  # chosen 256, ran whole
+    assert [n for n in clip.notes if n.startswith("tiles of")] == []
+    restorer.restore(frame)
+    assert model.seen == (100, 300) and restorer.tile_used == 300
+    assert tiling.memory_tile_note(256, 100, 300, "cpu", overlap=4, align=64) is None
+    assert tiling.memory_tile_note(256, 100, 340, "cpu", overlap=4, align=64) is not None  # 84 px short: tiled
 
 
 def test_the_command_filters_live_in_a_light_module_and_the_library_has_no_quiet_shim() -> None:

@@ -111,5 +111,7 @@ class RecurrentTiles:
         shrink = [f"ran out of memory; continued with {self.tile}-px tiles"] if self.shrunk else []
         chosen = None
         if self.chosen is not None and self.tile is not None:  # the tile used now, after any shrink
-            chosen = memory_tile_note(self.tile, *self.chosen, self.device, align=tile_align(self.model))
+            chosen = memory_tile_note(
+                self.tile, *self.chosen, self.device, overlap=self.overlap, align=tile_align(self.model)
+            )
         return [*shrink, *([chosen] if chosen is not None else []), *self.guard.fallbacks]

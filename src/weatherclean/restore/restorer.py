@@ -229,7 +229,9 @@ class Restorer:
         (:func:`~weatherclean.restore.tiling.memory_tile_note`), or a fixed ``tile`` that ran out of memory and
         was halved. None otherwise."""
         if self.tile is None:
-            return memory_tile_note(used, height, width, self.device, align=tile_align(self.model))
+            return memory_tile_note(
+                used, height, width, self.device, overlap=self.overlap, align=tile_align(self.model)
+            )
         if used >= self.tile:
             return None
         return f"tiles of {used} px for want of free memory (with more: the {self.tile} px asked)"

@@ -280,15 +280,19 @@ def standard_tile(height: int, width: int, device: torch.device | str = "cpu", *
     return choose_tile(height, width, device, align=align, available=_AMPLE)
 
 
-def memory_tile_note(used: int, height: int, width: int, device: torch.device | str, *, align: int = 1) -> str | None:
+def memory_tile_note(
+    used: int, height: int, width: int, device: torch.device | str, *, overlap: int, align: int = 1
+) -> str | None:
     """The note for a picture whose automatic tile (``used``) came out smaller than :func:`standard_tile`, or None:
-    one short line, as the batch's summary shows each file's notes.
+    one short line, as the batch's summary shows each file's notes. None too where ``used`` still ran the picture
+    whole (:func:`ran_whole`: on an aligned grid a tile up to ``align - 1`` px shorter than the picture does), as
+    its pixels are then those any memory gives; so the photo path and a clip's frames say the same.
 
     Why: tiles see less context than the whole picture, so the output's pixels depend on the tile (at flakes and
     streaks, by up to a hundred levels), and the automatic tile follows free memory: the same command gave other
     pixels under a memory limit (a container, ``ulimit -v``) than on a workstation, and said nothing."""
     standard = standard_tile(height, width, device, align=align)
-    if standard is None or used >= standard:
+    if standard is None or used >= standard or ran_whole(used, height, width, overlap=overlap, align=align):
         return None
     ample = "whole" if standard >= max(height, width) else f"{standard} px"
     return f"tiles of {used} px for want of free memory (with more: {ample}); --tile {used} gives this output anywhere"
