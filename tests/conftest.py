@@ -4,13 +4,21 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import torch
 
 from weatherclean.interrupts import INTERRUPTS  # Ctrl-C, SIGTERM and SIGHUP where the system has them
 
-# One intra-op thread: the test models are tiny, and on a 2-core CI machine a second OpenMP thread
-# competing with data-loader workers (or anything else) makes PyTorch spin-wait, up to 50× slower.
-torch.set_num_threads(1)
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One intra-op thread in each process that runs tests: the test models are tiny, and on a 2-core CI machine a
+    second OpenMP thread competing with data-loader workers (or anything else) makes PyTorch spin-wait, up to 50×
+    slower. Not in pytest-xdist's controller, which runs no test: importing PyTorch there (about 3 s on the CI
+    machine) only delayed the start of the workers."""
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
 
 # pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from it; the CLI's consoles take COLUMNS as the
 # terminal's width, so tables there folded where a plain `pytest` run (120 columns off a terminal) did not.
