@@ -132,8 +132,8 @@ class _Transcoder:
         #: of a sample in decode order: right for the last frame shown, which x264 and x265 also decode last.)
         self._step = 0
         #: Whether the output's muxer times samples by their decode times, the last one's length from its packet
-        #: (MP4, MOV, 3GP): see :meth:`_DtsGuard.mux`.
-        self._decode_timed = not video.cfr and str(out.format.name) in _DECODE_TIMED
+        #: (MP4, MOV, 3GP): see :meth:`_DtsGuard.mux`. (Never a constant-rate output: ``video.cfr`` is AVI's.)
+        self._decode_timed = str(out.format.name) in _DECODE_TIMED
         #: How long each frame encoded and not yet muxed shows, by its time (ticks of the output's time base).
         self._shown: dict[int, int] = {}
         #: Copied streams' times where a clock goes back, moved by the offset the video's frames take; the
