@@ -57,16 +57,21 @@ def test_lr_schedule_warms_up_and_decays() -> None:
     assert lr_factor(1000, cfg) == pytest.approx(0.05)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("no_harm", [False, True], ids=["paper", "no-harm"])
-def test_training_learns_to_remove_snow(tmp_path: Path, no_harm: bool) -> None:
-    """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's.
-
-    ``no-harm`` is the recipe of the shipped weights (issue 12): the pass-through gate, the colour term
-    and snow-free crops; that model must still learn, and return snow-free pictures nearly unchanged.
-    """
-    clean = write_clean(tmp_path / "clean", seed=1, n=6)
-    task = SnowTask(clean=[clean], crop=32, samples=10**6, level="M", seed=0)
+def learn_snow(
+    folder: Path,
+    no_harm: bool,
+    *,
+    steps: int = 300,
+    crop: int = 32,
+    batch: int = 8,
+    warmup: int = 20,
+    log_every: int = 25,
+) -> tuple[list[float], list[float], float | None]:
+    """What :func:`test_training_learns_to_remove_snow` trains and measures, under its settings by default: the logged
+    losses, the PSNR gains on four held-out pictures and, for ``no_harm``, the PSNR-Y of a snow-free picture (else
+    None). ``runs/test_margins_s45.sh`` calls it with other settings to measure the test's margins."""
+    clean = write_clean(folder / "clean", seed=1, n=6)
+    task = SnowTask(clean=[clean], crop=crop, samples=10**6, level="M", seed=0)
     net = _tiny_model()
     if no_harm:
         task.clean_fraction = 0.2
@@ -74,19 +79,18 @@ def test_training_learns_to_remove_snow(tmp_path: Path, no_harm: bool) -> None:
         net = DesnowNet(dataclasses.replace(TINY, pass_through=0.02))
         net.load_state_dict(_tiny_model().state_dict())
     cfg = TrainConfig(
-        output=str(tmp_path / "run"),
-        steps=300,
-        batch_size=8,
+        output=str(folder / "run"),
+        steps=steps,
+        batch_size=batch,
         lr=2e-3,
-        warmup_steps=20,
+        warmup_steps=warmup,
         workers=0,
         progress=False,
         checkpoint_every=100,
-        log_every=25,
+        log_every=log_every,
     )
     result = train(net, task, cfg)
     losses = [r["loss"] for r in result.history]
-    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2])
 
     model = load_model(str(result.final_dir))  # the final folder loads like any --model
     rng = np.random.default_rng(123)  # held-out: other backgrounds, other snow
@@ -96,11 +100,28 @@ def test_training_learns_to_remove_snow(tmp_path: Path, no_harm: bool) -> None:
         x = synthesize_snow(y, rng, level="M").snowy
         out = model.restore(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
         gains.append(psnr(out, y) - psnr(x, y))
-    assert np.mean(gains) > 1.0, gains
+    clean_psnr = None
     if no_harm:
         y = clean_image(rng)
         out = model.restore(torch.from_numpy(y).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-        assert psnr(out, y, y_channel=True) > 35.0  # 38.5 dB when written; the gate returns most pixels as they are
+        clean_psnr = psnr(out, y, y_channel=True)
+    return losses, gains, clean_psnr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("no_harm", [False, True], ids=["paper", "no-harm"])
+def test_training_learns_to_remove_snow(tmp_path: Path, no_harm: bool) -> None:
+    """A few hundred steps on tiny synthetic data: the loss falls and PSNR rises above the input's.
+
+    ``no-harm`` is the recipe of the shipped weights (issue 12): the pass-through gate, the colour term
+    and snow-free crops; that model must still learn, and return snow-free pictures nearly unchanged.
+    """
+    losses, gains, clean_psnr = learn_snow(tmp_path, no_harm)
+    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2])
+    assert np.mean(gains) > 1.0, gains
+    if no_harm:
+        assert clean_psnr is not None
+        assert clean_psnr > 35.0  # 38.5 dB when written; the gate returns most pixels as they are
 
 
 def test_same_seed_same_result_and_resume_continues_exactly(tmp_path: Path) -> None:
@@ -171,28 +192,37 @@ def test_cpu_mixed_precision_only_where_the_cpu_has_native_bf16(monkeypatch: pyt
         _autocast_choice(True, cpu)
 
 
+def learn_snow_in_bf16(
+    folder: Path, *, steps: int = 30, crop: int = 24, batch: int = 6, warmup: int = 5
+) -> tuple[list[float], Path]:
+    """What :func:`test_bf16_training_learns_and_saves_a_loadable_fp32_model` trains, under its settings by default
+    (``WEATHERCLEAN_CPU_BF16=1`` set by the caller): the logged losses and the final model's folder.
+    ``runs/test_margins_s45.sh`` calls it with other settings to measure the test's margin."""
+    clean = write_clean(folder / "clean", seed=3, n=4)
+    task = SnowTask(clean=[clean], crop=crop, samples=10**6, level="M", seed=0)
+    cfg = TrainConfig(  # small: bf16 is emulated, and slow, on CPUs without it (30 steps: loss 0.34x the first)
+        output=str(folder / "run"),
+        steps=steps,
+        batch_size=batch,
+        lr=2e-3,
+        warmup_steps=warmup,
+        workers=0,
+        progress=False,
+        checkpoint_every=steps // 2,
+        log_every=max(1, steps // 6),
+        amp=True,
+    )
+    result = train(_tiny_model(), task, cfg)
+    return [r["loss"] for r in result.history], result.final_dir
+
+
 @pytest.mark.slow
 def test_bf16_training_learns_and_saves_a_loadable_fp32_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--amp on a CPU (bf16 autocast, channels-last weights) still learns, and the saved model is plain fp32."""
     monkeypatch.setenv("WEATHERCLEAN_CPU_BF16", "1")  # emulated where the CPU lacks it: slower, same maths
-    clean = write_clean(tmp_path / "clean", seed=3, n=4)
-    task = SnowTask(clean=[clean], crop=24, samples=10**6, level="M", seed=0)
-    cfg = TrainConfig(  # small: bf16 is emulated, and slow, on CPUs without it (30 steps: loss 0.34x the first)
-        output=str(tmp_path / "run"),
-        steps=30,
-        batch_size=6,
-        lr=2e-3,
-        warmup_steps=5,
-        workers=0,
-        progress=False,
-        checkpoint_every=15,
-        log_every=5,
-        amp=True,
-    )
-    result = train(_tiny_model(), task, cfg)
-    losses = [r["loss"] for r in result.history]
+    losses, final_dir = learn_snow_in_bf16(tmp_path)
     assert np.mean(losses[-2:]) < 0.8 * losses[0]
-    state = load_model(str(result.final_dir)).state_dict()
+    state = load_model(str(final_dir)).state_dict()
     assert all(v.dtype == torch.float32 and v.is_contiguous() for v in state.values())
 
 
