@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +149,24 @@ def tiny_desnownet_config() -> Any:
     return DesnowNetConfig(
         width=0.0625, blocks=(0, 1, 0), dilation_levels=2, pyramid_channels=8, descriptor_stride=2, head_channels=8
     )
+
+
+@contextlib.contextmanager
+def local_ray(module: str) -> Iterator[Any]:
+    """A local Ray with 2 CPUs for the duration, the test module ``module`` (``__name__``) shipped to its actors by
+    value (they have no tests/ on their path). On leaving, Ray is shut down and the SIGTERM handler that ``ray.init``
+    puts in is taken out again, which the tests after must not inherit."""
+    import ray
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[module])
+    try:
+        yield ray
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules[module])
+        ray.shutdown()
+        signal.signal(signal.SIGTERM, sigterm)
 
 
 @contextlib.contextmanager

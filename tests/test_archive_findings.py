@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 import os
 import shutil
-import signal
 import stat
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import Inverter, StandIn, invoke_command, make_video
+from synthetic import Inverter, StandIn, invoke_command, local_ray, make_video
 from weatherclean.batch import (
     JobHandler,
     MediaOptions,
@@ -302,7 +299,7 @@ def _inverting_worker(_shipped: object) -> Worker:
 @pytest.mark.slow
 def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> None:
     """``--engine ray``'s actors look at each job's output again as a local run does: ``update`` reaches them."""
-    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray")
     from weatherclean.batch.ray_engine import RayOptions, run_on_ray
 
     src, out = tmp_path / "in", tmp_path / "out"
@@ -314,17 +311,10 @@ def test_the_ray_engine_updates_only_when_asked(tmp_path: Path, umask: None) -> 
     os.chmod(src / "p1.jpg", 0o600)
     os.chmod(src / "p2.jpg", 0o600)
     plan = plan_jobs([src], out, update=True)
-    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init puts in its own
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
+    with local_ray(__name__):
         kept = run_on_ray(plan, _inverting_worker, None, options=RayOptions(actors=1), progress=False)
         assert kept.skipped[0].reason == _out_of_date(out / "p1.jpg")  # the actor was not told: kept
         summary = run_on_ray(plan, _inverting_worker, None, options=RayOptions(actors=1), progress=False, update=True)
-    finally:
-        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-        ray.shutdown()
-        signal.signal(signal.SIGTERM, sigterm)
     assert [j.source.name for j in summary.done] == ["p1.jpg"] and summary.ok
     assert [(r.path.name, r.reason) for r in summary.notes] == [("p1.jpg", CHANGED)]
     assert _mode(out / "p1.jpg") == 0o600  # redone: the stricter of its own 0644 and its input's 0600

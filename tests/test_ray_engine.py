@@ -8,9 +8,7 @@ bundled defaults) or, for the crash test, a wrapper of one that this module ship
 from __future__ import annotations
 
 import json
-import logging
 import os
-import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -22,24 +20,18 @@ import pytest
 import torch
 from PIL import Image
 
-from synthetic import StandIn, invoke_command, make_video
+from synthetic import StandIn, invoke_command, local_ray, make_video
 from weatherclean.cli import derain, desnow
 from weatherclean.models import load_model
 
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[Any]:
-    """One local Ray with 2 CPUs for every test here; the commands find it already running and keep it. ``ray.init``
-    puts in its own SIGTERM handler, which the tests after these must not inherit."""
-    sigterm = signal.getsignal(signal.SIGTERM)
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors have no tests/ on their path
-    yield ray
-    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    ray.shutdown()
-    signal.signal(signal.SIGTERM, sigterm)
+@pytest.fixture(scope="module", name="local_ray")
+def _local_ray() -> Iterator[Any]:
+    """One local Ray with 2 CPUs for every test here; the commands find it already running and keep it."""
+    with local_ray(__name__) as running:
+        yield running
 
 
 def _photos(folder: Path, levels: dict[str, float | None]) -> Path:
