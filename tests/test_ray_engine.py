@@ -191,6 +191,36 @@ def test_ctrl_c_stops_the_batch_and_a_rerun_resumes(
     assert len(json.loads(stdout)["skipped"]) == len(done)
 
 
+def test_ctrl_c_between_a_jobs_leaving_the_queue_and_its_start_leaves_it_not_done(
+    tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM under Ray once the first output was written: the summary had 1 done and 10 not done of 12 photos,
+    the one the driver was handing out lost from it. Here Ctrl-C comes in the second hand-out, after the job left
+    the queue: every photo is done or not done, and only the done ones are written."""
+    from weatherclean.batch import ray_engine
+
+    photos = _photos(tmp_path / "in", {f"p{i}": None for i in range(4)})
+    submit = ray_engine._Pool.submit
+    calls: list[int] = []
+
+    def second_is_ctrl_c(pool: Any, index: int, job: Any) -> None:
+        calls.append(index)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C in the driver while it hands the job out
+        submit(pool, index, job)
+
+    monkeypatch.setattr(ray_engine._Pool, "submit", second_is_ctrl_c)
+    args = (str(photos), "--device", "cpu", "--json", "--engine", "ray", "--ray-actors", "1")
+    code, stdout, stderr = invoke_command(desnow, "desnow", *args)
+    assert code == 130, stderr
+    first = json.loads(stdout)
+    done = sorted(Path(r["input"]).name for r in first["done"])
+    not_done = sorted(Path(r["path"]).name for r in first["not_done"])
+    assert first["interrupted"] is True and first["failed"] == []
+    assert sorted(done + not_done) == [f"p{i}.jpg" for i in range(4)], first
+    assert sorted(p.name for p in (tmp_path / "in_desnowed").iterdir()) == done
+
+
 def test_workers_that_cannot_start_are_one_line_and_exit_2(tmp_path: Path, local_ray: Any) -> None:
     photos = _photos(tmp_path / "in", {"a": 0.5})
     if torch.cuda.is_available():

@@ -569,22 +569,26 @@ def _run_jobs(
         results.worker_notes = _worker_notes(ray, pool)
         pool.stop()
     except _ClusterGone as gone:
-        left = sorted({*(index for index, _ in pool.running.values()), *(i for i, _ in queue)})
-        results.lost += [Record(display(jobs[i].source), CLUSTER_GONE.format(how=gone.how)) for i in left]
+        results.lost += [
+            Record(display(jobs[i].source), CLUSTER_GONE.format(how=gone.how)) for i in _unrecorded(results)
+        ]
         with contextlib.suppress(Exception):  # what can still be stopped
             pool.stop()
     except KeyboardInterrupt:
-        finished = pool.interrupt()
-        for ref, (index, _) in list(pool.running.items()):
-            summary = finished.get(index)
-            if summary is not None and not summary.interrupted:
+        for index, summary in pool.interrupt().items():
+            if results.per_job[index] is None and not summary.interrupted:
                 results.put(index, summary)
-                del pool.running[ref]
         results.interrupted = True
-        running = sorted(index for index, _ in pool.running.values())
-        left = sorted({*running, *(i for i, _ in queue)})
-        results.not_done += [Record(display(jobs[i].source), INTERRUPTED) for i in left]
+        results.not_done += [Record(display(jobs[i].source), INTERRUPTED) for i in _unrecorded(results)]
     return results
+
+
+def _unrecorded(results: _Results) -> list[int]:
+    """The plan indices of the jobs with no summary yet, for a run that stops early. Taken from the results, not
+    from the queue and the running jobs: Ctrl-C or SIGTERM between a job's leaving the queue and its ref's being
+    kept, or between its ref's release and its summary's being recorded, left it in neither, and the summary lost
+    the file (11 of 12 in the report, none done, failed or not done)."""
+    return [index for index, summary in enumerate(results.per_job) if summary is None]
 
 
 def _collect(ray: ModuleType, pool: _Pool, ref: Any, jobs: list[Job], results: _Results, options: RayOptions) -> bool:
